@@ -1,0 +1,132 @@
+// Package pipelines is fundflow's engine: typed sources, stages and sinks
+// joined by bounded channels, with checkpoints that commit only after every
+// sink wrote, per-record quarantine, a reject-rate breaker, retries with
+// backoff for transient failures, run history and Prometheus metrics.
+//
+// It knows nothing of NAVs or payments: the pipelines themselves are
+// assembled in cmd/fundflow from connectors, transforms and sinks.
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Checkpoint is a source's position after a batch: opaque to everyone but the
+// source that made it (a file fingerprint and line, Kafka offsets, inbox ids).
+type Checkpoint struct {
+	Stream string // which stream the position belongs to, e.g. "nav-ingest/<sha256>"
+	Pos    []byte // the source's own encoding of the position
+}
+
+// Batch is a slice of records and the checkpoint that is reached once all of
+// them (and every batch before) are durably written.
+type Batch[T any] struct {
+	Items   []T
+	Through Checkpoint
+}
+
+// ErrEndOfInput is returned by Source.Read when a batch run has nothing more
+// to read. It is not a failure: the run ends after the batches before it are
+// written and committed.
+var ErrEndOfInput = errors.New("end of input")
+
+// Source produces batches.
+//
+// Rules:
+//   - Read blocks until a batch is ready, the context ends, or the input is
+//     exhausted (ErrEndOfInput). A batch may be empty only to move the
+//     checkpoint (for example past a file of nothing but separator lines).
+//   - Commit(cp) is called, in order, only after every sink has durably
+//     written every batch up to and including the one that carried cp. A
+//     source must not treat anything as consumed before Commit: after a crash
+//     it resumes from its last committed checkpoint and batches after it are
+//     delivered again (at-least-once; sinks make it effectively-once).
+//   - Read and Commit may be called from different goroutines, but never two
+//     Reads or two Commits at once.
+type Source[T any] interface {
+	Read(ctx context.Context) (Batch[T], error)
+	Commit(ctx context.Context, cp Checkpoint) error
+}
+
+// Stage turns one record into another. It returns a *RejectError for a record
+// that is bad (the record goes to quarantine and the run goes on); any other
+// error fails the run without committing the batch.
+type Stage[In, Out any] func(ctx context.Context, in In) (Out, error)
+
+// Then chains two stages.
+func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
+	return func(ctx context.Context, a A) (C, error) {
+		b, err := first(ctx, a)
+		if err != nil {
+			var zero C
+			return zero, err
+		}
+		return second(ctx, b)
+	}
+}
+
+// Sink writes batches.
+//
+// Rules:
+//   - Write returns only when the batch is durable (committed in Postgres,
+//     acknowledged by ClickHouse or Kafka) or with an error.
+//   - Write must be idempotent: the same batch (same b.Through) may arrive
+//     again after a crash or a retry, and the stored result must be as if it
+//     had arrived once (natural keys with ON CONFLICT, ReplacingMergeTree,
+//     deterministic event ids).
+//   - An empty batch is a no-op that must succeed.
+//   - An error marked Transient is retried by the engine with backoff; any
+//     other error fails the run and the checkpoint is not committed.
+type Sink[T any] interface {
+	Write(ctx context.Context, b Batch[T]) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc[T any] func(ctx context.Context, b Batch[T]) error
+
+// Write calls f.
+func (f SinkFunc[T]) Write(ctx context.Context, b Batch[T]) error { return f(ctx, b) }
+
+// Located is implemented by records that know where they came from. The
+// engine needs it to quarantine a record with its position and raw bytes.
+type Located interface {
+	Origin() (fund.Source, []byte)
+}
+
+// RejectError is what a stage returns for a record that must go to quarantine
+// instead of on: a stable machine-readable Reason and a Detail a person can
+// act on.
+type RejectError struct {
+	Reason string // stable code, e.g. "nav_not_available", "future_date"
+	Detail string // e.g. `NAV "N.A." is not a number`
+}
+
+func (e *RejectError) Error() string { return e.Reason + ": " + e.Detail }
+
+// Reject builds a *RejectError.
+func Reject(reason, format string, args ...any) error {
+	return &RejectError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Rejected is one quarantined record.
+type Rejected struct {
+	Pipeline string
+	Pos      fund.Source
+	Raw      []byte
+	Reason   string
+	Detail   string
+}
+
+// Quarantine stores rejected records. Put must be idempotent on
+// (pipeline, position): a replayed batch quarantines each record once.
+type Quarantine interface {
+	Put(ctx context.Context, rs []Rejected) error
+}
+
+// ErrBreakerOpen fails a run whose recent reject rate passed its limit: a
+// broken feed halts instead of flooding quarantine.
+var ErrBreakerOpen = errors.New("reject-rate breaker open")

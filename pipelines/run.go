@@ -1,0 +1,226 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Stats counts what one run did.
+type Stats struct {
+	Batches     int64
+	In          int64 // records read from the source
+	Out         int64 // records written to the sinks
+	Quarantined int64
+	Reasons     map[string]int64 // quarantine reason -> count
+}
+
+// RunLog records every run (the job_runs table).
+type RunLog interface {
+	Start(ctx context.Context, pipeline string) (runID int64, err error)
+	Finish(ctx context.Context, runID int64, s Stats, runErr error) error
+}
+
+// Named is implemented by sinks that want their own metric label.
+type Named interface{ Name() string }
+
+// Pipeline joins one source, one stage and any number of sinks.
+//
+// Three goroutines run a pipeline: the reader, the transformer and the
+// writer, joined by channels that hold at most Buffer batches, so a slow sink
+// slows the source and memory stays flat. The writer writes each batch to the
+// quarantine and to every sink in order, then commits the batch's checkpoint;
+// checkpoints are therefore committed in source order and only after all
+// writes of their batch succeeded.
+type Pipeline[In Located, Out any] struct {
+	Name       string
+	Source     Source[In]
+	Stage      Stage[In, Out]
+	Sinks      []Sink[Out]
+	Quarantine Quarantine // required when the stage can reject
+	Breaker    *Breaker   // nil: never trips
+	Retry      Retry      // for sink writes and commits; zero value: DefaultRetry
+	Metrics    *Metrics   // nil: no metrics
+	Runs       RunLog     // nil: runs are not recorded
+	Buffer     int        // batches in flight between steps; default 2
+	Log        *slog.Logger
+}
+
+type staged[Out any] struct {
+	batch    Batch[Out]
+	rejected []Rejected
+	in       int
+}
+
+// Run reads until ErrEndOfInput (a batch run), the context ends (a stream),
+// or something fails. It returns what it did and the first error. A failed
+// run commits nothing after the last fully written batch.
+func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
+	log := p.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("pipeline", p.Name)
+	retry := p.Retry
+	if retry.Attempts == 0 {
+		retry = DefaultRetry
+	}
+	buf := p.Buffer
+	if buf <= 0 {
+		buf = 2
+	}
+	st.Reasons = map[string]int64{}
+
+	var runID int64
+	if p.Runs != nil {
+		if runID, err = p.Runs.Start(ctx, p.Name); err != nil {
+			return st, fmt.Errorf("%s: record run start: %w", p.Name, err)
+		}
+	}
+	started := time.Now()
+	log.Info("run started", "run_id", runID)
+	defer func() {
+		outcome := "ok"
+		if err != nil {
+			outcome = "failed"
+		}
+		p.Metrics.run(p.Name, outcome)
+		if p.Runs != nil {
+			// The run's own context may be cancelled; its record must still land.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if ferr := p.Runs.Finish(fctx, runID, st, err); ferr != nil {
+				log.Error("record run finish", "err", ferr)
+			}
+		}
+		log.Info("run finished", "run_id", runID, "outcome", outcome, "batches", st.Batches, "in", st.In,
+			"out", st.Out, "quarantined", st.Quarantined, "took", time.Since(started).Round(time.Millisecond), "err", err)
+	}()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	fail := func(e error) { cancel(e) }
+
+	read := make(chan Batch[In], buf)
+	written := make(chan staged[Out], buf)
+	var wg sync.WaitGroup
+	wg.Add(2)
+
+	// Reader.
+	go func() {
+		defer wg.Done()
+		defer close(read)
+		for {
+			t0 := time.Now()
+			b, rerr := p.Source.Read(ctx)
+			if errors.Is(rerr, ErrEndOfInput) {
+				return
+			}
+			if rerr != nil {
+				if ctx.Err() == nil {
+					fail(fmt.Errorf("%s: read: %w", p.Name, rerr))
+				}
+				return
+			}
+			p.Metrics.stage(p.Name, "source", 0, len(b.Items), time.Since(t0))
+			select {
+			case read <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Transformer.
+	go func() {
+		defer wg.Done()
+		defer close(written)
+		for b := range read {
+			t0 := time.Now()
+			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
+			for _, item := range b.Items {
+				out, serr := p.Stage(ctx, item)
+				var rej *RejectError
+				switch {
+				case serr == nil:
+					s.batch.Items = append(s.batch.Items, out)
+				case errors.As(serr, &rej):
+					pos, raw := item.Origin()
+					s.rejected = append(s.rejected, Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail})
+					p.Metrics.reject(p.Name, "transform", rej.Reason)
+				default:
+					pos, _ := item.Origin()
+					fail(fmt.Errorf("%s: transform %s line %d: %w", p.Name, pos.File, pos.Line, serr))
+					return
+				}
+				if p.Breaker.Observe(serr != nil) {
+					fail(fmt.Errorf("%s: %w: %.0f%% of the last %d records rejected (limit %.0f%%), last reason %v",
+						p.Name, ErrBreakerOpen, 100*p.Breaker.Rate(), p.Breaker.filled, 100*p.Breaker.MaxRate, serr))
+					return
+				}
+			}
+			p.Metrics.stage(p.Name, "transform", s.in, len(s.batch.Items), time.Since(t0))
+			select {
+			case written <- s:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Writer: this goroutine. Quarantine first, then sinks, then the checkpoint.
+	werr := func() error {
+		for s := range written {
+			if len(s.rejected) > 0 {
+				if p.Quarantine == nil {
+					return fmt.Errorf("%s: %d records rejected but no quarantine is configured (first: %s)", p.Name, len(s.rejected), s.rejected[0].Reason)
+				}
+				if err := retry.Do(ctx, "quarantine", func(ctx context.Context) error { return p.Quarantine.Put(ctx, s.rejected) }); err != nil {
+					return fmt.Errorf("%s: %w", p.Name, err)
+				}
+			}
+			for i, sink := range p.Sinks {
+				name := sinkName(sink, i)
+				t0 := time.Now()
+				if err := retry.Do(ctx, "sink "+name, func(ctx context.Context) error { return sink.Write(ctx, s.batch) }); err != nil {
+					return fmt.Errorf("%s: %w", p.Name, err)
+				}
+				p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
+			}
+			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
+				return fmt.Errorf("%s: commit checkpoint: %w", p.Name, err)
+			}
+			st.Batches++
+			st.In += int64(s.in)
+			st.Out += int64(len(s.batch.Items))
+			st.Quarantined += int64(len(s.rejected))
+			for _, r := range s.rejected {
+				st.Reasons[r.Reason]++
+			}
+		}
+		return nil
+	}()
+	if werr != nil {
+		fail(werr)
+	}
+	// Drain so the other goroutines can leave, then wait for them.
+	for range written {
+	}
+	wg.Wait()
+	if werr != nil {
+		return st, werr
+	}
+	// A failed reader or transformer, or the caller's own cancel (a stream
+	// pipeline's normal way to stop: errors.Is(err, context.Canceled)).
+	return st, context.Cause(ctx)
+}
+
+func sinkName(s any, i int) string {
+	if n, ok := s.(Named); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("sink%d", i)
+}

@@ -1,0 +1,288 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// rec is a record with a line number; value "bad" is rejected by testStage.
+type rec struct {
+	line int
+	val  string
+}
+
+func (r rec) Origin() (fund.Source, []byte) {
+	return fund.Source{File: "mem", Line: r.line}, []byte(r.val)
+}
+
+// sliceSource serves recs in batches of size n and remembers commits.
+type sliceSource struct {
+	recs    []rec
+	n       int
+	next    int
+	reads   atomic.Int64
+	mu      sync.Mutex
+	commits []int // last line of each committed batch
+}
+
+func (s *sliceSource) Read(ctx context.Context) (Batch[rec], error) {
+	s.reads.Add(1)
+	if s.next >= len(s.recs) {
+		return Batch[rec]{}, ErrEndOfInput
+	}
+	end := min(s.next+s.n, len(s.recs))
+	b := Batch[rec]{Items: s.recs[s.next:end], Through: Checkpoint{Stream: "mem", Pos: []byte(strconv.Itoa(s.recs[end-1].line))}}
+	s.next = end
+	return b, nil
+}
+
+func (s *sliceSource) Commit(ctx context.Context, cp Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, _ := strconv.Atoi(string(cp.Pos))
+	s.commits = append(s.commits, n)
+	return nil
+}
+
+type memSink struct {
+	mu    sync.Mutex
+	got   []string
+	fail  func(call int) error
+	calls int
+}
+
+func (m *memSink) Write(ctx context.Context, b Batch[string]) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.fail != nil {
+		if err := m.fail(m.calls); err != nil {
+			return err
+		}
+	}
+	m.got = append(m.got, b.Items...)
+	return nil
+}
+
+type memQuarantine struct{ got []Rejected }
+
+func (q *memQuarantine) Put(ctx context.Context, rs []Rejected) error {
+	q.got = append(q.got, rs...)
+	return nil
+}
+
+func testStage(ctx context.Context, r rec) (string, error) {
+	if r.val == "bad" {
+		return "", Reject("bad_value", "line %d is bad", r.line)
+	}
+	return r.val, nil
+}
+
+func records(n int, bad func(i int) bool) []rec {
+	out := make([]rec, n)
+	for i := range out {
+		out[i] = rec{line: i + 1, val: "v" + strconv.Itoa(i+1)}
+		if bad != nil && bad(i+1) {
+			out[i].val = "bad"
+		}
+	}
+	return out
+}
+
+var fastRetry = Retry{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
+
+func TestRunDeliversEveryRecordAndCommitsInOrder(t *testing.T) {
+	src := &sliceSource{recs: records(1000, func(i int) bool { return i%100 == 7 }), n: 64}
+	sink := &memSink{}
+	q := &memQuarantine{}
+	reg := prometheus.NewRegistry()
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Quarantine: q, Retry: fastRetry, Metrics: NewMetrics(reg)}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1000 records, every line ≡ 7 mod 100 is bad: 10 bad.
+	if st.In != 1000 || st.Out != 990 || st.Quarantined != 10 || st.Reasons["bad_value"] != 10 {
+		t.Fatalf("stats = %+v", st)
+	}
+	if len(sink.got) != 990 || sink.got[0] != "v1" || sink.got[989] != "v1000" {
+		t.Fatalf("sink got %d records, first %q last %q", len(sink.got), sink.got[0], sink.got[len(sink.got)-1])
+	}
+	if len(q.got) != 10 || q.got[0].Pos.Line != 7 || string(q.got[0].Raw) != "bad" || q.got[0].Reason != "bad_value" {
+		t.Fatalf("quarantine = %+v", q.got[:1])
+	}
+	// ceil(1000/64) = 16 batches, committed in order, the last at line 1000.
+	if len(src.commits) != 16 || src.commits[15] != 1000 {
+		t.Fatalf("commits = %v", src.commits)
+	}
+	for i := 1; i < len(src.commits); i++ {
+		if src.commits[i] <= src.commits[i-1] {
+			t.Fatalf("commits out of order: %v", src.commits)
+		}
+	}
+	if got := testutil.ToFloat64(p.Metrics.quarantined.WithLabelValues("t", "transform", "bad_value")); got != 10 {
+		t.Fatalf("quarantined metric = %v", got)
+	}
+	if got := testutil.ToFloat64(p.Metrics.out.WithLabelValues("t", "transform")); got != 990 {
+		t.Fatalf("transform out metric = %v", got)
+	}
+}
+
+func TestRunRetriesTransientSinkErrors(t *testing.T) {
+	src := &sliceSource{recs: records(10, nil), n: 5}
+	sink := &memSink{fail: func(call int) error {
+		if call == 1 {
+			return Transient(errors.New("connection reset"))
+		}
+		return nil
+	}}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Retry: fastRetry}
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.got) != 10 || len(src.commits) != 2 {
+		t.Fatalf("got %d records, commits %v", len(sink.got), src.commits)
+	}
+}
+
+func TestRunFailsWithoutCommittingWhenSinkFails(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"permanent", errors.New("constraint violated")},
+		{"transient beyond budget", Transient(errors.New("connection refused"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &sliceSource{recs: records(30, nil), n: 10}
+			sink := &memSink{fail: func(call int) error {
+				if call >= 2 { // the second batch never lands
+					return tc.err
+				}
+				return nil
+			}}
+			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Retry: fastRetry}
+			_, err := p.Run(context.Background())
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if len(src.commits) != 1 || src.commits[0] != 10 {
+				t.Fatalf("commits = %v, want only the first batch [10]", src.commits)
+			}
+		})
+	}
+}
+
+func TestRunSecondSinkFailureDoesNotCommit(t *testing.T) {
+	src := &sliceSource{recs: records(10, nil), n: 10}
+	first := &memSink{}
+	second := &memSink{fail: func(int) error { return errors.New("disk full") }}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{first, second}, Retry: fastRetry}
+	if _, err := p.Run(context.Background()); err == nil {
+		t.Fatal("want error")
+	}
+	if len(src.commits) != 0 {
+		t.Fatalf("committed %v although the second sink failed", src.commits)
+	}
+}
+
+func TestBreakerFailsRunOnBadFeed(t *testing.T) {
+	// The first 500 records are good, then everything is bad: the breaker
+	// (limit 20% of the last 1000) must trip before the end, at the latest
+	// when 20% of the window is bad, i.e. around record 625.
+	src := &sliceSource{recs: records(5000, func(i int) bool { return i > 500 }), n: 100}
+	sink := &memSink{}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink},
+		Quarantine: &memQuarantine{}, Breaker: NewBreaker(0.2), Retry: fastRetry}
+	_, err := p.Run(context.Background())
+	if !errors.Is(err, ErrBreakerOpen) {
+		t.Fatalf("err = %v, want breaker open", err)
+	}
+	for _, c := range src.commits {
+		if c > 700 {
+			t.Fatalf("committed through line %d after the feed turned bad at 501", c)
+		}
+	}
+}
+
+func TestBreakerWindow(t *testing.T) {
+	b := &Breaker{MaxRate: 0.5, Window: 10, MinSamples: 4}
+	seq := []bool{true, true, true} // 3 samples: below MinSamples, stays closed
+	for _, r := range seq {
+		if b.Observe(r) {
+			t.Fatal("opened before MinSamples")
+		}
+	}
+	if !b.Observe(true) { // 4 of 4 bad
+		t.Fatal("should open at 4/4")
+	}
+	b = &Breaker{MaxRate: 0.5, Window: 4, MinSamples: 4}
+	for _, r := range []bool{true, true, false, false, false, false} { // window slides: last 4 all good
+		b.Observe(r)
+	}
+	if b.Rate() != 0 {
+		t.Fatalf("rate = %v after the bad ones slid out", b.Rate())
+	}
+}
+
+// blockingSink blocks every write until released.
+type blockingSink struct{ release chan struct{} }
+
+func (s *blockingSink) Write(ctx context.Context, b Batch[string]) error {
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestBackpressureBoundsReadAhead(t *testing.T) {
+	src := &sliceSource{recs: records(100000, nil), n: 10}
+	sink := &blockingSink{release: make(chan struct{})}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Buffer: 2, Retry: fastRetry}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _, _ = p.Run(ctx); close(done) }()
+	// Wait until the reader stops making progress, then check how far ahead it got.
+	last := int64(-1)
+	for src.reads.Load() != last {
+		last = src.reads.Load()
+		time.Sleep(50 * time.Millisecond)
+	}
+	// In flight at most: 1 in the writer, 2 in each channel, 1 in the
+	// transformer, 1 held by the reader = 7 batches (+1 read that blocks).
+	if r := src.reads.Load(); r > 8 {
+		t.Fatalf("reader ran %d batches ahead of a blocked sink", r)
+	}
+	cancel()
+	<-done
+}
+
+func TestTransientClassification(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("x"), false},
+		{Transient(errors.New("x")), true},
+		{fmt.Errorf("wrapped: %w", Transient(errors.New("x"))), true},
+		{context.Canceled, false},
+	}
+	for _, c := range cases {
+		if got := IsTransient(c.err); got != c.want {
+			t.Errorf("IsTransient(%v) = %v", c.err, got)
+		}
+	}
+}
