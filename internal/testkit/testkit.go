@@ -1,0 +1,300 @@
+// Package testkit is the one place tests find the real services started by
+// scripts/services.sh: it gives each test its own Postgres database (cloned
+// from a migrated template), its own ClickHouse database and its own SFTP
+// folder, and removes them when the test ends. A service that is not running
+// fails the test with the command that starts it; it is never replaced by a
+// fake.
+package testkit
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	fundsql "github.com/fundflow/fundflow/sql"
+	"github.com/fundflow/fundflow/internal/migrate"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+const startHint = "start the services with `scripts/services.sh up` (make test does it for you)"
+
+// Root returns the repository root (the folder with go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testkit: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Fixture returns the path of a file under ../shared/fixtures (or
+// $FUNDFLOW_FIXTURES), failing the test if it is missing.
+func Fixture(t testing.TB, rel string) string {
+	t.Helper()
+	base := os.Getenv("FUNDFLOW_FIXTURES")
+	if base == "" {
+		base = filepath.Join(Root(t), "..", "shared", "fixtures")
+	}
+	p := filepath.Join(base, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("testkit: fixture %s not found (%v); the shared fixtures live beside the repository in ../shared/fixtures", rel, err)
+	}
+	return p
+}
+
+var (
+	envOnce sync.Once
+	envFile map[string]string
+)
+
+// Env returns a service setting: the environment variable if set, else the
+// value in .state/env that scripts/services.sh wrote.
+func Env(t testing.TB, key string) string {
+	t.Helper()
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	envOnce.Do(func() {
+		envFile = map[string]string{}
+		state := os.Getenv("FUNDFLOW_STATE")
+		if state == "" {
+			state = filepath.Join(Root(t), ".state")
+		}
+		f, err := os.Open(filepath.Join(state, "env"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+			if ok {
+				envFile[k] = strings.Trim(v, `'"`)
+			}
+		}
+	})
+	v := envFile[key]
+	if v == "" {
+		t.Fatalf("testkit: %s is not set and .state/env has no value: %s", key, startHint)
+	}
+	return v
+}
+
+// Ctx returns a context that ends with the test.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Logger returns a logger that writes through t.Log.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// withDatabase returns url with its path (the database) replaced.
+func withDatabase(t testing.TB, raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("testkit: bad url %q: %v", raw, err)
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+// PG gives the test its own Postgres database with every migration applied
+// and returns a pool on it and its URL (for child processes).
+func PG(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer admin.Close()
+	tmpl := ensureTemplate(t, ctx, admin)
+	name := randomName("t_")
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
+		t.Fatalf("testkit: create database: %v", err)
+	}
+	dbURL := withDatabase(t, Env(t, "FUNDFLOW_PG_URL"), name)
+	pool, err := postgres.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
+		if err != nil {
+			t.Errorf("testkit: drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
+			t.Errorf("testkit: drop %s: %v", name, err)
+		}
+	})
+	return pool, dbURL
+}
+
+// ensureTemplate makes (once per schema version, across concurrent test
+// processes) a database with every migration applied, to clone from.
+func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) string {
+	t.Helper()
+	ms, err := migrate.Load(fundsql.Postgres, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := "ff_tmpl_" + migrate.Fingerprint(ms)
+	conn, err := admin.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	const lockKey = 0x746d706c // "tmpl"
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tmpl).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		return tmpl
+	}
+	building := tmpl + "_building"
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Connect(ctx, withDatabase(t, Env(t, "FUNDFLOW_PG_URL"), building))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = migrate.Postgres(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pool.Close()
+	if err != nil {
+		t.Fatalf("testkit: migrate template: %v", err)
+	}
+	// Renamed only when complete, so a crashed build is never cloned.
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, tmpl)); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// CH gives the test its own ClickHouse database with every migration applied
+// and returns a connection to it and its URL.
+func CH(t testing.TB) (driver.Conn, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	base := Env(t, "FUNDFLOW_CH_URL")
+	admin, err := clickhouse.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer admin.Close()
+	name := randomName("t_")
+	if err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("testkit: create clickhouse database: %v", err)
+	}
+	dbURL := withDatabase(t, base, name)
+	conn, err := clickhouse.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("testkit: migrate clickhouse: %v", err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := clickhouse.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("testkit: drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
+			t.Errorf("testkit: drop %s: %v", name, err)
+		}
+	})
+	return conn, dbURL
+}
+
+// SFTPServer is where the test's SFTP server is and how to log in.
+type SFTPServer struct {
+	Addr        string
+	User        string
+	KeyPath     string // private key of the authorised client
+	HostKeyPath string // the server's public host key, to pin
+	Dir         string // a folder of this test's own, as seen over SFTP (and locally: same machine)
+}
+
+// SFTP gives the test its own folder on the real sshd and how to reach it.
+func SFTP(t testing.TB) SFTPServer {
+	t.Helper()
+	s := SFTPServer{
+		Addr:        Env(t, "FUNDFLOW_SFTP_ADDR"),
+		User:        Env(t, "FUNDFLOW_SFTP_USER"),
+		KeyPath:     Env(t, "FUNDFLOW_SFTP_KEY"),
+		HostKeyPath: Env(t, "FUNDFLOW_SFTP_HOST_KEY"),
+	}
+	root := Env(t, "FUNDFLOW_SFTP_ROOT")
+	s.Dir = filepath.Join(root, randomName("t_"))
+	if err := os.MkdirAll(s.Dir, 0o777); err != nil {
+		t.Fatalf("testkit: sftp folder: %v", err)
+	}
+	// sshd runs as an unprivileged user: the folder must be writable by it.
+	if err := os.Chmod(s.Dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(s.Dir) })
+	return s
+}

@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Store is the engine's bookkeeping in Postgres.
+type Store struct{ Pool *pgxpool.Pool }
+
+// Start records a run as running.
+func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
+	host, _ := os.Hostname()
+	var id int64
+	err := s.Pool.QueryRow(ctx, `INSERT INTO job_runs (pipeline, host) VALUES ($1, $2) RETURNING id`, pipeline, host).Scan(&id)
+	return id, err
+}
+
+// Finish records a run's outcome and counts.
+func (s Store) Finish(ctx context.Context, id int64, st pipelines.Stats, runErr error) error {
+	status, msg := "ok", (*string)(nil)
+	if runErr != nil {
+		status = "failed"
+		m := runErr.Error()
+		msg = &m
+	}
+	reasons, err := json.Marshal(st.Reasons)
+	if err != nil {
+		return err
+	}
+	_, err = s.Pool.Exec(ctx, `UPDATE job_runs SET finished_at = now(), status = $2, batches = $3, records_in = $4,
+		records_out = $5, quarantined = $6, reasons = $7, error = $8 WHERE id = $1`,
+		id, status, st.Batches, st.In, st.Out, st.Quarantined, reasons, msg)
+	return err
+}
+
+// LoadCheckpoint returns a stream's committed position, or nil if none.
+func (s Store) LoadCheckpoint(ctx context.Context, stream string) ([]byte, error) {
+	var pos []byte
+	err := s.Pool.QueryRow(ctx, `SELECT pos FROM checkpoints WHERE stream = $1`, stream).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return pos, classify(err)
+}
+
+// SaveCheckpoint commits a stream's position.
+func (s Store) SaveCheckpoint(ctx context.Context, cp pipelines.Checkpoint) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
+		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos)
+	return classify(err)
+}
+
+// FileStatus returns the state of a file by its fingerprint ("" if never seen).
+func (s Store) FileStatus(ctx context.Context, pipeline, sha string) (string, error) {
+	var st string
+	err := s.Pool.QueryRow(ctx, `SELECT status FROM ingested_files WHERE pipeline = $1 AND sha256 = $2`, pipeline, sha).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return st, classify(err)
+}
+
+// FileSeen registers a file as loading (first sight wins the name).
+func (s Store) FileSeen(ctx context.Context, pipeline, sha, name string, size int64) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO ingested_files (pipeline, sha256, name, size) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (pipeline, sha256) DO NOTHING`, pipeline, sha, name, size)
+	return classify(err)
+}
+
+// FileDone marks a file completely loaded, together with its final
+// checkpoint, in one transaction.
+func (s Store) FileDone(ctx context.Context, pipeline, sha string, cp pipelines.Checkpoint) error {
+	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
+			ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE ingested_files SET status = 'done', done_at = now() WHERE pipeline = $1 AND sha256 = $2`, pipeline, sha)
+		return err
+	}))
+}
+
+// FileRejected marks a whole file as not loadable (not a NAV file, unknown
+// header) and raises an alert, in one transaction.
+func (s Store) FileRejected(ctx context.Context, pipeline, sha, name string, size int64, reason string) error {
+	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO ingested_files (pipeline, sha256, name, size, status, error) VALUES ($1, $2, $3, $4, 'rejected', $5)
+			ON CONFLICT (pipeline, sha256) DO UPDATE SET status = 'rejected', error = excluded.error`, pipeline, sha, name, size, reason); err != nil {
+			return err
+		}
+		return raiseAlert(ctx, tx, "file_rejected", pipeline+"/"+name, reason)
+	}))
+}
+
+// RaiseAlert opens an alert unless the same one is open already.
+func (s Store) RaiseAlert(ctx context.Context, kind, subject, detail string) error {
+	return classify(raiseAlert(ctx, s.Pool, kind, subject, detail))
+}
+
+// execer is what both a pool and a transaction can do.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func raiseAlert(ctx context.Context, db execer, kind, subject, detail string) error {
+	_, err := db.Exec(ctx, `INSERT INTO alerts (kind, subject, detail) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, subject) WHERE resolved_at IS NULL DO UPDATE SET detail = excluded.detail`, kind, subject, detail)
+	return err
+}
+
+// Put stores rejected records; a record already quarantined at the same
+// position is left as it is, so replaying a batch quarantines it once.
+func (s Store) Put(ctx context.Context, rs []pipelines.Rejected) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, r := range rs {
+		b.Queue(`INSERT INTO quarantine (pipeline, pos_key, source_file, source_sha256, source_line, topic, partition, "offset", event_id, raw, reason, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (pipeline, pos_key) DO NOTHING`,
+			r.Pipeline, PosKey(r.Pos), r.Pos.File, r.Pos.SHA256, r.Pos.Line, r.Pos.Topic, r.Pos.Part, r.Pos.Offset, r.Pos.Event, r.Raw, r.Reason, r.Detail)
+	}
+	return classify(s.Pool.SendBatch(ctx, b).Close())
+}
+
+// PosKey is the unique key of a source position.
+func PosKey(p fund.Source) string {
+	switch {
+	case p.Event != "":
+		return "event:" + p.Event
+	case p.Topic != "":
+		return fmt.Sprintf("kafka:%s/%d/%d", p.Topic, p.Part, p.Offset)
+	default:
+		return "file:" + p.SHA256 + ":" + strconv.Itoa(p.Line)
+	}
+}

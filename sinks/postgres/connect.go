@@ -1,0 +1,75 @@
+// Package postgres holds fundflow's Postgres side: the connection, the
+// engine's bookkeeping (runs, checkpoints, ingested files, quarantine,
+// alerts) and the sinks that write state (NAVs, schemes, ...). Every write
+// that must be atomic is one transaction.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
+
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Connect opens a pool to url with numeric columns mapped to
+// shopspring/decimal (exact both ways) and checks that the server answers. A
+// server that cannot be reached gives one line that says how to start it.
+func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, errors.New("postgres: FUNDFLOW_PG_URL is not set; start the services with `scripts/services.sh up` and `source .state/env`")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad FUNDFLOW_PG_URL: %w", err)
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		pgxdecimal.Register(c.TypeMap())
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres at %s:%d is not answering (%v): start it with `scripts/services.sh up`", cfg.ConnConfig.Host, cfg.ConnConfig.Port, rootCause(err))
+	}
+	return pool, nil
+}
+
+func rootCause(err error) error {
+	var ne *net.OpError
+	if errors.As(err, &ne) {
+		return ne.Err
+	}
+	return err
+}
+
+// classify marks errors that a retry can cure: lost connections, a server
+// shutting down or starting, serialization failures and deadlocks.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "40001", pgErr.Code == "40P01", // serialization failure, deadlock
+			pgErr.Code[:2] == "08",                                       // connection exceptions
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin shutdown, crash shutdown, cannot connect now
+			return pipelines.Transient(err)
+		}
+		return err
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || pipelines.IsTransient(err) {
+		return pipelines.Transient(err)
+	}
+	return err
+}
