@@ -25,10 +25,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	fundsql "github.com/fundflow/fundflow/sql"
 	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
+	fundsql "github.com/fundflow/fundflow/sql"
 )
 
 const startHint = "start the services with `scripts/services.sh up` (make test does it for you)"

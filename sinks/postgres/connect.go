@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"net"
 
+	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 
 	"github.com/fundflow/fundflow/pipelines"
 )
@@ -62,7 +62,7 @@ func classify(err error) error {
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "40001", pgErr.Code == "40P01", // serialization failure, deadlock
-			pgErr.Code[:2] == "08",                                       // connection exceptions
+			pgErr.Code[:2] == "08",                                              // connection exceptions
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin shutdown, crash shutdown, cannot connect now
 			return pipelines.Transient(err)
 		}
