@@ -36,3 +36,16 @@ type Source struct {
 	Offset int64
 	Event  string // webhook event id
 }
+
+// NAVLine is a validated NAV together with the file and line it came from:
+// the lineage every stored NAV keeps.
+type NAVLine struct {
+	NAVRecord
+	From Source
+}
+
+// DatedNAV is a NAV and the date it is for.
+type DatedNAV struct {
+	NAV  decimal.Decimal
+	Date Date
+}

@@ -130,3 +130,9 @@ type Quarantine interface {
 // ErrBreakerOpen fails a run whose recent reject rate passed its limit: a
 // broken feed halts instead of flooding quarantine.
 var ErrBreakerOpen = errors.New("reject-rate breaker open")
+
+// ErrRejectFile marks an error that rejects a whole input file (an HTML error
+// page instead of a NAV file, an unknown header). The file is recorded as
+// rejected, an alert is raised and the run moves on to the next file; it is
+// never loaded as "0 rows".
+var ErrRejectFile = errors.New("file rejected")

@@ -11,6 +11,8 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // Connect opens a native-protocol connection to url
@@ -38,4 +40,14 @@ func Connect(ctx context.Context, url string) (driver.Conn, error) {
 		return nil, fmt.Errorf("clickhouse at %v is not answering (%v): start it with `scripts/services.sh up`", opts.Addr, err)
 	}
 	return conn, nil
+}
+
+// classify marks everything but an exception raised by the server (bad SQL,
+// a type mismatch) as transient: lost connections and timeouts are retried.
+func classify(err error) error {
+	var ex *ch.Exception
+	if err == nil || errors.As(err, &ex) {
+		return err
+	}
+	return pipelines.Transient(err)
 }

@@ -1,0 +1,382 @@
+// Package feed turns a folder of arriving files (local or SFTP) into a
+// pipelines.Source of typed records: it waits until a file is complete,
+// fingerprints it by SHA-256 so the same bytes load once (after a restart, a
+// rename, or a failed move on the server), decodes it with a parser, emits
+// batches with a file+line checkpoint, and resumes mid-file after a crash.
+package feed
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// FileInfo describes a file in a Store.
+type FileInfo struct {
+	Name    string // base name
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is a folder that files arrive in. Implemented by connectors/file
+// (local) and connectors/sftp.
+type Store interface {
+	// List returns the files in the folder (not recursive).
+	List(ctx context.Context) ([]FileInfo, error)
+	// Open opens a file for reading.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// Archive moves a loaded file out of the way. Best effort: a file that
+	// fails to move is recognised by its fingerprint next time.
+	Archive(ctx context.Context, name string) error
+	// Describe names the folder for logs and lineage, e.g. sftp://host/dir.
+	Describe() string
+}
+
+// Decoder reads a spooled file and returns an iterator over its records. An
+// error wrapping pipelines.ErrRejectFile rejects the whole file (recorded,
+// alerted, skipped); any other error fails the run.
+// Next returns io.EOF at the end. Records must be Located with the position
+// they were given (file, sha, line).
+type Decoder[T pipelines.Located] func(r io.Reader, file fund.Source) (next func() (T, error), err error)
+
+// Registry remembers which files were loaded and where a file's load got to.
+// sinks/postgres.Store implements it.
+type Registry interface {
+	FileStatus(ctx context.Context, pipeline, sha string) (string, error)
+	FileSeen(ctx context.Context, pipeline, sha, name string, size int64) error
+	FileDone(ctx context.Context, pipeline, sha string, cp pipelines.Checkpoint) error
+	FileRejected(ctx context.Context, pipeline, sha, name string, size int64, reason string) error
+	LoadCheckpoint(ctx context.Context, stream string) ([]byte, error)
+	SaveCheckpoint(ctx context.Context, cp pipelines.Checkpoint) error
+}
+
+// Options tune a Source.
+type Options struct {
+	Glob       string        // file name pattern, e.g. "NAVAll*.txt"; empty = every file
+	DoneMarker bool          // a file is complete when NAME.done exists (instead of a stable size)
+	StableFor  time.Duration // a file is complete when its size and mtime did not change over this long
+	BatchSize  int           // records per batch; default 2000
+	Archive    bool          // move loaded files with Store.Archive
+	SpoolDir   string        // where files are copied to while loading; default os.TempDir()
+	Log        *slog.Logger
+	// Progress, when set, is told after every batch how far the current file is.
+	Progress func(file string, line int)
+}
+
+// position is the checkpoint a Source commits.
+type position struct {
+	SHA  string `json:"sha256"`
+	Name string `json:"name"`
+	Line int    `json:"line"` // last line whose record is in a committed batch
+	Done bool   `json:"done"`
+}
+
+// Source reads the complete, not yet loaded files of a Store in order of
+// modification time, one after another.
+//
+// A batch run (Read returning pipelines.ErrEndOfInput) takes the files that
+// are complete when it starts; files still growing are left for the next run.
+type Source[T pipelines.Located] struct {
+	pipeline string
+	store    Store
+	reg      Registry
+	decode   Decoder[T]
+	opt      Options
+	log      *slog.Logger
+
+	queue   []FileInfo // complete files not yet looked at
+	listed  bool
+	cur     *openFile[T]
+	Skipped []string // files skipped as already loaded (for reports and tests)
+}
+
+type openFile[T any] struct {
+	info  FileInfo
+	sha   string
+	spool string
+	next  func() (T, error)
+	from  int // lines up to here were committed by an earlier run
+	last  int // last line read
+	close func()
+}
+
+// NewSource returns a file source for pipeline over store.
+func NewSource[T pipelines.Located](pipeline string, store Store, reg Registry, decode Decoder[T], opt Options) *Source[T] {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 2000
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	return &Source[T]{pipeline: pipeline, store: store, reg: reg, decode: decode, opt: opt, log: opt.Log.With("pipeline", pipeline, "store", store.Describe())}
+}
+
+// Read returns the next batch of the current file, opening the next complete
+// file when the current one is finished. A file's last batch carries a
+// checkpoint marked done; it may be empty.
+func (s *Source[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
+	for {
+		if s.cur == nil {
+			if err := s.openNext(ctx); err != nil {
+				return pipelines.Batch[T]{}, err
+			}
+			if s.cur == nil {
+				continue // a skipped or rejected file; try the next
+			}
+		}
+		b, err := s.readBatch()
+		if err != nil {
+			return b, err
+		}
+		return b, nil
+	}
+}
+
+func (s *Source[T]) readBatch() (pipelines.Batch[T], error) {
+	f := s.cur
+	items := make([]T, 0, s.opt.BatchSize)
+	for len(items) < s.opt.BatchSize {
+		rec, err := f.next()
+		if errors.Is(err, io.EOF) {
+			b := s.batch(items, true)
+			f.close()
+			s.cur = nil
+			return b, nil
+		}
+		if err != nil {
+			f.close()
+			s.cur = nil
+			return pipelines.Batch[T]{}, fmt.Errorf("%s line %d: %w", f.info.Name, f.last+1, err)
+		}
+		pos, _ := rec.Origin()
+		f.last = pos.Line
+		if pos.Line <= f.from {
+			continue // committed by an earlier run
+		}
+		items = append(items, rec)
+	}
+	return s.batch(items, false), nil
+}
+
+func (s *Source[T]) batch(items []T, done bool) pipelines.Batch[T] {
+	f := s.cur
+	pos, _ := json.Marshal(position{SHA: f.sha, Name: f.info.Name, Line: f.last, Done: done})
+	return pipelines.Batch[T]{Items: items, Through: pipelines.Checkpoint{Stream: s.stream(f.sha), Pos: pos}}
+}
+
+func (s *Source[T]) stream(sha string) string { return s.pipeline + "/" + sha }
+
+// Commit records how far a file was loaded; a file's final checkpoint marks
+// it done (with its checkpoint, in one transaction) and archives it.
+func (s *Source[T]) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
+	var p position
+	if err := json.Unmarshal(cp.Pos, &p); err != nil {
+		return fmt.Errorf("feed: bad checkpoint %q: %w", cp.Pos, err)
+	}
+	if s.opt.Progress != nil {
+		s.opt.Progress(p.Name, p.Line)
+	}
+	if !p.Done {
+		return s.reg.SaveCheckpoint(ctx, cp)
+	}
+	if err := s.reg.FileDone(ctx, s.pipeline, p.SHA, cp); err != nil {
+		return err
+	}
+	s.log.Info("file loaded", "file", p.Name, "sha256", p.SHA, "lines", p.Line)
+	s.archive(ctx, p.Name)
+	return nil
+}
+
+func (s *Source[T]) archive(ctx context.Context, name string) {
+	if !s.opt.Archive {
+		return
+	}
+	if err := s.store.Archive(ctx, name); err != nil {
+		// Not fatal: the fingerprint keeps the file from loading twice.
+		s.log.Warn("archive failed; the file stays and is skipped by its fingerprint", "file", name, "err", err)
+	}
+}
+
+// openNext takes the next complete file from the queue, fingerprints it and
+// opens its decoder. It leaves s.cur nil for a file that is skipped.
+func (s *Source[T]) openNext(ctx context.Context) error {
+	if !s.listed {
+		q, err := s.complete(ctx)
+		if err != nil {
+			return err
+		}
+		s.queue, s.listed = q, true
+	}
+	if len(s.queue) == 0 {
+		return pipelines.ErrEndOfInput
+	}
+	info := s.queue[0]
+	s.queue = s.queue[1:]
+
+	spool, sha, err := s.spool(ctx, info)
+	if err != nil {
+		return err
+	}
+	cleanup := func() { os.Remove(spool) }
+	status, err := s.reg.FileStatus(ctx, s.pipeline, sha)
+	if err != nil {
+		cleanup()
+		return err
+	}
+	if status == "done" || status == "rejected" {
+		cleanup()
+		s.log.Info("skipping file already seen", "file", info.Name, "sha256", sha, "status", status)
+		s.Skipped = append(s.Skipped, info.Name)
+		if status == "done" {
+			s.archive(ctx, info.Name)
+		}
+		return nil
+	}
+	from := 0
+	if raw, err := s.reg.LoadCheckpoint(ctx, s.stream(sha)); err != nil {
+		cleanup()
+		return err
+	} else if raw != nil {
+		var p position
+		if err := json.Unmarshal(raw, &p); err != nil {
+			cleanup()
+			return fmt.Errorf("feed: stored checkpoint of %s: %w", info.Name, err)
+		}
+		from = p.Line
+		s.log.Info("resuming file", "file", info.Name, "after_line", from)
+	}
+	if err := s.reg.FileSeen(ctx, s.pipeline, sha, info.Name, info.Size); err != nil {
+		cleanup()
+		return err
+	}
+	fh, err := os.Open(spool)
+	if err != nil {
+		cleanup()
+		return err
+	}
+	closeAll := func() { fh.Close(); cleanup() }
+	next, err := s.decode(fh, fund.Source{File: info.Name, SHA256: sha})
+	if errors.Is(err, pipelines.ErrRejectFile) {
+		closeAll()
+		s.log.Error("file rejected", "file", info.Name, "sha256", sha, "err", err)
+		return s.reg.FileRejected(ctx, s.pipeline, sha, info.Name, info.Size, err.Error())
+	}
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("%s: %w", info.Name, err)
+	}
+	s.cur = &openFile[T]{info: info, sha: sha, spool: spool, next: next, from: from, close: closeAll}
+	return nil
+}
+
+// spool copies a file to local disk while hashing it, so a remote file is
+// read over the network once and decoded from the local copy.
+func (s *Source[T]) spool(ctx context.Context, info FileInfo) (string, string, error) {
+	rc, err := s.store.Open(ctx, info.Name)
+	if err != nil {
+		return "", "", fmt.Errorf("open %s: %w", info.Name, err)
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp(s.opt.SpoolDir, "fundflow-spool-*")
+	if err != nil {
+		return "", "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), rc); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", "", pipelines.Transient(fmt.Errorf("read %s: %w", info.Name, err))
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", "", err
+	}
+	return tmp.Name(), hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// complete lists the files that are ready: matching the glob, not markers,
+// and either with a .done marker or with the same size and mtime across two
+// listings StableFor apart.
+func (s *Source[T]) complete(ctx context.Context) ([]FileInfo, error) {
+	first, err := s.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ready []FileInfo
+	if s.opt.DoneMarker {
+		markers := map[string]bool{}
+		for _, f := range first {
+			if strings.HasSuffix(f.Name, ".done") {
+				markers[strings.TrimSuffix(f.Name, ".done")] = true
+			}
+		}
+		for _, f := range first {
+			if markers[f.Name] && s.match(f.Name) {
+				ready = append(ready, f)
+			}
+		}
+	} else {
+		if s.opt.StableFor > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(s.opt.StableFor):
+			}
+		}
+		second, err := s.list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		before := map[string]FileInfo{}
+		for _, f := range first {
+			before[f.Name] = f
+		}
+		for _, f := range second {
+			b, ok := before[f.Name]
+			if ok && b.Size == f.Size && b.ModTime.Equal(f.ModTime) && s.match(f.Name) {
+				ready = append(ready, f)
+			} else if s.match(f.Name) {
+				s.log.Info("file still growing; leaving it for the next run", "file", f.Name)
+			}
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool {
+		if !ready[i].ModTime.Equal(ready[j].ModTime) {
+			return ready[i].ModTime.Before(ready[j].ModTime)
+		}
+		return ready[i].Name < ready[j].Name
+	})
+	return ready, nil
+}
+
+func (s *Source[T]) list(ctx context.Context) ([]FileInfo, error) {
+	fs, err := s.store.List(ctx)
+	if err != nil {
+		return nil, pipelines.Transient(fmt.Errorf("list %s: %w", s.store.Describe(), err))
+	}
+	return fs, nil
+}
+
+func (s *Source[T]) match(name string) bool {
+	if strings.HasSuffix(name, ".done") || strings.HasPrefix(name, ".") {
+		return false
+	}
+	if s.opt.Glob == "" {
+		return true
+	}
+	ok, _ := path.Match(s.opt.Glob, name)
+	return ok
+}

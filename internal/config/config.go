@@ -1,0 +1,333 @@
+// Package config reads fundflow.yaml into typed structs and checks it. Every
+// problem is reported with its field path and line, all at once, so a data
+// engineer fixes a config in one go. Secrets never live in the YAML: the
+// config names the environment variables (or files) that hold them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is fundflow.yaml.
+type Config struct {
+	Services  Services  `yaml:"services"`
+	Serve     Serve     `yaml:"serve"`
+	Pipelines Pipelines `yaml:"pipelines"`
+}
+
+// Services names the environment variables that hold connection settings.
+type Services struct {
+	PostgresURLEnv   string `yaml:"postgres_url_env"`   // default FUNDFLOW_PG_URL
+	ClickHouseURLEnv string `yaml:"clickhouse_url_env"` // default FUNDFLOW_CH_URL
+	KafkaBrokersEnv  string `yaml:"kafka_brokers_env"`  // comma-separated; empty variable = no Kafka (the Postgres outbox is the bus)
+}
+
+// Serve configures `fundflow serve`.
+type Serve struct {
+	MetricsAddr string `yaml:"metrics_addr"` // e.g. 127.0.0.1:9464
+}
+
+// Pipelines holds one section per pipeline; a missing section disables it.
+type Pipelines struct {
+	NAVIngest *NAVIngest `yaml:"nav-ingest"`
+}
+
+// NAVIngest configures nav-ingest.
+type NAVIngest struct {
+	Schedule      string         `yaml:"schedule"` // cron spec, 5 fields, e.g. "*/15 * * * *"
+	Source        Source         `yaml:"source"`
+	BatchSize     int            `yaml:"batch_size"`
+	MaxRejectRate float64        `yaml:"max_reject_rate"` // 0..1; 0 disables the breaker
+	Jump          JumpThresholds `yaml:"jump_thresholds"`
+	KafkaTopic    string         `yaml:"kafka_topic"`
+	FreshnessSLA  time.Duration  `yaml:"freshness_sla"`
+	Holidays      []string       `yaml:"holidays"` // files of DD-Mon-YYYY lines
+}
+
+// JumpThresholds are relative moves, as decimal strings ("0.02" = 2%).
+type JumpThresholds struct {
+	Liquid string `yaml:"liquid"`
+	Debt   string `yaml:"debt"`
+	Other  string `yaml:"other"`
+}
+
+// Source is where files come from.
+type Source struct {
+	Kind       string        `yaml:"kind"` // file | sftp
+	Path       string        `yaml:"path"` // local folder, or remote folder for sftp
+	Glob       string        `yaml:"glob"`
+	StableFor  time.Duration `yaml:"stable_for"`
+	DoneMarker bool          `yaml:"done_marker"`
+	Archive    bool          `yaml:"archive"`
+	ArchiveDir string        `yaml:"archive_dir"`
+	SFTP       SFTP          `yaml:"sftp"`
+}
+
+// SFTP names the environment variables with the server's settings.
+type SFTP struct {
+	AddrEnv        string `yaml:"addr_env"`          // default FUNDFLOW_SFTP_ADDR
+	UserEnv        string `yaml:"user_env"`          // default FUNDFLOW_SFTP_USER
+	KeyFileEnv     string `yaml:"key_file_env"`      // default FUNDFLOW_SFTP_KEY: path of the private key
+	HostKeyFileEnv string `yaml:"host_key_file_env"` // default FUNDFLOW_SFTP_HOST_KEY: path of the pinned public host key
+}
+
+// FieldError is one problem in a config file.
+type FieldError struct {
+	Path string // e.g. pipelines.nav-ingest.source.kind
+	Line int    // 0 when unknown
+	Msg  string
+}
+
+func (e FieldError) String() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+// Errors is every problem found in a config file.
+type Errors struct {
+	File string
+	List []FieldError
+}
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s)", e.File, len(e.List))
+	for _, fe := range e.List {
+		b.WriteString("\n  " + e.File + ":" + fe.String())
+	}
+	return b.String()
+}
+
+// Load reads and checks a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and checks config bytes; name is used in messages.
+func Parse(name string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Errors{File: name, List: []FieldError{yamlError(err)}}
+	}
+	lines := map[string]int{}
+	index(&root, "", lines)
+
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var errs []FieldError
+	if err := dec.Decode(&cfg); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &Errors{File: name, List: []FieldError{yamlError(err)}}
+		}
+		for _, m := range te.Errors {
+			errs = append(errs, typeError(m, lines))
+		}
+	}
+	cfg.defaults()
+	for _, fe := range cfg.validate() {
+		fe.Line = lineOf(lines, fe.Path)
+		errs = append(errs, fe)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, &Errors{File: name, List: errs}
+	}
+	return &cfg, nil
+}
+
+// index records the line of every mapping key by its dotted path.
+func index(n *yaml.Node, path string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			index(c, path, lines)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			lines[p] = k.Line
+			index(v, p, lines)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			lines[p] = c.Line
+			index(c, p, lines)
+		}
+	}
+}
+
+// lineOf finds the line of path, or of its nearest present parent.
+func lineOf(lines map[string]int, path string) int {
+	for p := path; p != ""; {
+		if l, ok := lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+func yamlError(err error) FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
+		l, _ := strconv.Atoi(m[1])
+		return FieldError{Path: "(yaml)", Line: l, Msg: m[2]}
+	}
+	return FieldError{Path: "(yaml)", Msg: msg}
+}
+
+var unknownRe = regexp.MustCompile(`^field (\S+) not found in type`)
+
+// typeError turns yaml.v3's "line N: field x not found in type T" into a
+// FieldError with the field's full path.
+func typeError(m string, lines map[string]int) FieldError {
+	fe := FieldError{Path: "(yaml)", Msg: m}
+	if mm := lineRe.FindStringSubmatch(m); mm != nil {
+		fe.Line, _ = strconv.Atoi(mm[1])
+		fe.Msg = mm[2]
+		for p, l := range lines {
+			if l == fe.Line {
+				fe.Path = p
+				break
+			}
+		}
+		if u := unknownRe.FindStringSubmatch(fe.Msg); u != nil {
+			fe.Msg = fmt.Sprintf("unknown field %q (check the spelling; see fundflow.example.yaml)", u[1])
+		}
+	}
+	return fe
+}
+
+func (c *Config) defaults() {
+	s := &c.Services
+	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
+	s.ClickHouseURLEnv = or(s.ClickHouseURLEnv, "FUNDFLOW_CH_URL")
+	s.KafkaBrokersEnv = or(s.KafkaBrokersEnv, "FUNDFLOW_KAFKA_BROKERS")
+	if n := c.Pipelines.NAVIngest; n != nil {
+		if n.BatchSize == 0 {
+			n.BatchSize = 2000
+		}
+		n.Jump.Liquid = or(n.Jump.Liquid, "0.02")
+		n.Jump.Debt = or(n.Jump.Debt, "0.10")
+		n.Jump.Other = or(n.Jump.Other, "0.25")
+		n.KafkaTopic = or(n.KafkaTopic, "nav.validated")
+		if n.FreshnessSLA == 0 {
+			n.FreshnessSLA = 15 * time.Minute
+		}
+		src := &n.Source
+		src.SFTP.AddrEnv = or(src.SFTP.AddrEnv, "FUNDFLOW_SFTP_ADDR")
+		src.SFTP.UserEnv = or(src.SFTP.UserEnv, "FUNDFLOW_SFTP_USER")
+		src.SFTP.KeyFileEnv = or(src.SFTP.KeyFileEnv, "FUNDFLOW_SFTP_KEY")
+		src.SFTP.HostKeyFileEnv = or(src.SFTP.HostKeyFileEnv, "FUNDFLOW_SFTP_HOST_KEY")
+	}
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+func (c *Config) validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	for path, v := range map[string]string{
+		"services.postgres_url_env":   c.Services.PostgresURLEnv,
+		"services.clickhouse_url_env": c.Services.ClickHouseURLEnv,
+		"services.kafka_brokers_env":  c.Services.KafkaBrokersEnv,
+	} {
+		if !envName.MatchString(v) {
+			add(path, "%q is not an environment variable name (secrets come from the environment, not the YAML)", v)
+		}
+	}
+	if n := c.Pipelines.NAVIngest; n != nil {
+		p := "pipelines.nav-ingest"
+		if n.Schedule != "" {
+			if _, err := cron.ParseStandard(n.Schedule); err != nil {
+				add(p+".schedule", "bad cron spec %q: %v", n.Schedule, err)
+			}
+		}
+		errs = append(errs, n.Source.validate(p+".source")...)
+		if n.BatchSize < 1 || n.BatchSize > 100000 {
+			add(p+".batch_size", "must be between 1 and 100000, got %d", n.BatchSize)
+		}
+		if n.MaxRejectRate < 0 || n.MaxRejectRate > 1 {
+			add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", n.MaxRejectRate)
+		}
+		for k, v := range map[string]string{"liquid": n.Jump.Liquid, "debt": n.Jump.Debt, "other": n.Jump.Other} {
+			d, err := decimal.NewFromString(v)
+			if err != nil || !d.IsPositive() {
+				add(p+".jump_thresholds."+k, "must be a positive decimal fraction like \"0.10\", got %q", v)
+			}
+		}
+		for i, h := range n.Holidays {
+			if _, err := os.Stat(h); err != nil {
+				add(fmt.Sprintf("%s.holidays[%d]", p, i), "holiday file %q: %v", h, err)
+			}
+		}
+	}
+	return errs
+}
+
+func (s Source) validate(p string) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch s.Kind {
+	case "file", "sftp":
+	case "":
+		add(p+".kind", "missing: one of file, sftp")
+	default:
+		add(p+".kind", "unknown source kind %q: one of file, sftp", s.Kind)
+	}
+	if s.Path == "" {
+		add(p+".path", "missing: the folder files arrive in")
+	}
+	if s.Glob != "" {
+		if _, err := path.Match(s.Glob, ""); err != nil {
+			add(p+".glob", "bad pattern %q: %v", s.Glob, err)
+		}
+	}
+	if s.StableFor < 0 {
+		add(p+".stable_for", "must not be negative")
+	}
+	return errs
+}

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// NAVSink writes validated NAVs: every NAV to navs (with its file and line),
+// the newest per scheme to nav_latest (forward only), and the scheme master
+// with a new version whenever a scheme's attributes change. One batch is one
+// transaction; replaying a batch changes nothing.
+type NAVSink struct{ Pool *pgxpool.Pool }
+
+// Name labels the sink's metrics.
+func (NAVSink) Name() string { return "postgres" }
+
+var navInColumns = []string{"code", "name", "isin_growth", "isin_reinvest", "plan", "option", "category", "scheme_type", "amc",
+	"nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
+
+// Write stores a batch in one transaction.
+func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+	if len(b.Items) == 0 {
+		return nil
+	}
+	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE nav_in (
+			code text, name text, isin_growth text, isin_reinvest text, plan text, option text, category text,
+			scheme_type text, amc text, nav_date date, nav numeric(18,8), repurchase numeric(18,8), sale numeric(18,8),
+			source_file text, source_sha256 text, source_line integer) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		rows := make([][]any, len(b.Items))
+		for i, n := range b.Items {
+			rows[i] = []any{n.SchemeCode, n.SchemeName, n.ISINGrowth, n.ISINReinvest, n.Plan, n.Option, n.Category,
+				n.SchemeType, n.AMC, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"nav_in"}, navInColumns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy navs: %w", err)
+		}
+		for _, stmt := range navStatements {
+			if _, err := tx.Exec(ctx, stmt.sql); err != nil {
+				return fmt.Errorf("%s: %w", stmt.what, err)
+			}
+		}
+		return nil
+	}))
+}
+
+var navStatements = []struct{ what, sql string }{
+	{"insert navs", `
+INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
+SELECT DISTINCT ON (code, nav_date) code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line
+FROM nav_in ORDER BY code, nav_date, source_line
+ON CONFLICT (scheme_code, nav_date) DO NOTHING`},
+	// Forward only: an older NAV never replaces a newer one.
+	{"advance nav_latest", `
+INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+SELECT DISTINCT ON (code) code, nav_date, nav, source_file, source_sha256, source_line
+FROM nav_in ORDER BY code, nav_date DESC, source_line DESC
+ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
+    source_line = excluded.source_line, updated_at = now()
+WHERE excluded.nav_date > nav_latest.nav_date`},
+	// Schemes whose attributes differ from their current version, as of the
+	// newest row for them in this batch. Rows older than the current
+	// version's start (stale NAVs) do not make versions.
+	{"find changed schemes", `
+CREATE TEMP TABLE scheme_in ON COMMIT DROP AS
+SELECT i.*, coalesce(s.version, 0) + 1 AS new_version
+FROM (SELECT DISTINCT ON (code) code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+             nav_date, source_sha256, source_line
+      FROM nav_in ORDER BY code, nav_date DESC, source_line DESC) i
+LEFT JOIN schemes s ON s.code = i.code
+WHERE s.code IS NULL
+   OR (i.nav_date >= s.valid_from AND
+       (s.name, s.isin_growth, s.isin_reinvest, s.plan, s.option, s.category, s.scheme_type, s.amc)
+       IS DISTINCT FROM (i.name, i.isin_growth, i.isin_reinvest, i.plan, i.option, i.category, i.scheme_type, i.amc))`},
+	{"close old versions", `
+UPDATE scheme_versions v SET valid_to = c.nav_date
+FROM scheme_in c WHERE v.code = c.code AND v.valid_to IS NULL`},
+	{"add versions", `
+INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
+                             scheme_type, amc, source_sha256, source_line)
+SELECT code, new_version, nav_date, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+       source_sha256, source_line
+FROM scheme_in`},
+	{"update schemes", `
+INSERT INTO schemes (code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, version, valid_from)
+SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, new_version, nav_date
+FROM scheme_in
+ON CONFLICT (code) DO UPDATE SET name = excluded.name, isin_growth = excluded.isin_growth,
+    isin_reinvest = excluded.isin_reinvest, plan = excluded.plan, option = excluded.option,
+    category = excluded.category, scheme_type = excluded.scheme_type, amc = excluded.amc,
+    version = excluded.version, valid_from = excluded.valid_from, updated_at = now()`},
+}
+
+// LatestNAVs returns every scheme's newest NAV (the jump check's baseline).
+func LatestNAVs(ctx context.Context, pool *pgxpool.Pool) (map[string]fund.DatedNAV, error) {
+	rows, err := pool.Query(ctx, `SELECT scheme_code, nav_date, nav FROM nav_latest`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[string]fund.DatedNAV{}
+	for rows.Next() {
+		var code string
+		var l fund.DatedNAV
+		var d time.Time
+		if err := rows.Scan(&code, &d, &l.NAV); err != nil {
+			return nil, err
+		}
+		l.Date = fund.DateOf(d)
+		out[code] = l
+	}
+	return out, classify(rows.Err())
+}
