@@ -51,3 +51,6 @@ func classify(err error) error {
 	}
 	return pipelines.Transient(err)
 }
+
+// Conn is a ClickHouse connection.
+type Conn = driver.Conn

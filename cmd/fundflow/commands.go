@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/migrate"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/amfi"
+)
+
+func cmdLint(g globals, args []string, stdout io.Writer) error {
+	path := g.config
+	if len(args) > 0 {
+		path = args[0]
+	}
+	if _, err := config.Load(path); err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) {
+			return &exitError{code: 2, err: err}
+		}
+		return &exitError{code: 2, err: fmt.Errorf("lint: %w", err)}
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
+	return nil
+}
+
+func loadConfig(g globals) (*config.Config, error) {
+	cfg, err := config.Load(g.config)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return cfg, nil
+}
+
+// deps are the live connections a command needs.
+type deps struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	pg      *postgres.Store
+	ch      clickhouse.Conn
+	metrics *pipelines.Metrics
+	reg     *prometheus.Registry
+}
+
+func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*deps, error) {
+	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	if err != nil {
+		return nil, err
+	}
+	ch, err := clickhouse.Connect(ctx, os.Getenv(cfg.Services.ClickHouseURLEnv))
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &deps{cfg: cfg, log: log, pg: &postgres.Store{Pool: pool}, ch: ch, reg: reg, metrics: pipelines.NewMetrics(reg)}, nil
+}
+
+func (d *deps) Close() {
+	d.pg.Pool.Close()
+	d.ch.Close()
+}
+
+func cmdMigrate(ctx context.Context, g globals, log *slog.Logger) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	d, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return migrateAll(ctx, d)
+}
+
+func migrateAll(ctx context.Context, d *deps) error {
+	pgDone, err := migrate.Postgres(ctx, d.pg.Pool, d.log)
+	if err != nil {
+		return err
+	}
+	chDone, err := migrate.ClickHouse(ctx, d.ch, d.log)
+	if err != nil {
+		return err
+	}
+	d.log.Info("migrations up to date", "postgres_applied", len(pgDone), "clickhouse_applied", len(chDone))
+	return nil
+}
+
+func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageErr("usage: fundflow run PIPELINE (one of: %s)", pipelineNames())
+	}
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	d, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	st, err := runPipeline(ctx, d, args[0])
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(summary(args[0], st))
+}
+
+type runSummary struct {
+	Pipeline    string           `json:"pipeline"`
+	Batches     int64            `json:"batches"`
+	In          int64            `json:"in"`
+	Out         int64            `json:"out"`
+	Quarantined int64            `json:"quarantined"`
+	Reasons     map[string]int64 `json:"reasons"`
+}
+
+func summary(name string, st pipelines.Stats) runSummary {
+	return runSummary{name, st.Batches, st.In, st.Out, st.Quarantined, st.Reasons}
+}
+
+// runPipeline runs one pipeline once, holding its single-runner lock.
+func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
+	unlock, err := d.pg.TryLock(ctx, "pipeline:"+name)
+	if err != nil {
+		return pipelines.Stats{}, err
+	}
+	defer unlock()
+	switch name {
+	case "nav-ingest":
+		p, err := navIngest(ctx, d)
+		if err != nil {
+			return pipelines.Stats{}, err
+		}
+		return p.Run(ctx)
+	}
+	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
+}
+
+func pipelineNames() string { return "nav-ingest" }
+
+func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	d, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if addr := cfg.Serve.MetricsAddr; addr != "" {
+		srv := &http.Server{Addr: addr, Handler: promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", "err", err)
+			}
+		}()
+		defer srv.Shutdown(context.Background()) //nolint:errcheck
+		log.Info("serving metrics", "addr", addr)
+	}
+	return serveSchedules(ctx, d)
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("usage: fundflow check nav FILE")
+	}
+	switch args[0] {
+	case "nav":
+		if len(args) != 2 {
+			return usageErr("usage: fundflow check nav FILE")
+		}
+		f, err := os.Open(args[1])
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		defer f.Close()
+		rep, err := amfi.Check(f)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[1], err)}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return usageErr("unknown check %q: one of nav", args[0])
+}

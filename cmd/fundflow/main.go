@@ -1,0 +1,173 @@
+// Command fundflow is the one binary of fundflow: it migrates the databases,
+// runs pipelines once or on their schedules, serves the API and metrics, and
+// answers operators' questions (lint a config, dry-run a feed file, explain a
+// NAV date).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `fundflow moves a mutual-fund platform's data (NAVs, payments, orders, RTA
+feeds) from where it arrives into PostgreSQL, ClickHouse, Kafka and files.
+
+Usage:
+  fundflow [--config FILE] COMMAND [ARGS]
+
+Commands:
+  migrate                 apply pending schema migrations to Postgres and ClickHouse
+  run PIPELINE            run one pipeline once, now (e.g. fundflow run nav-ingest)
+  serve                   run every scheduled pipeline and serve /metrics until stopped
+  lint [FILE]             check a config file; every problem with its field and line
+  check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
+  version                 print the version
+
+Global flags:
+  --config FILE           the pipeline config (default: fundflow.yaml, or $FUNDFLOW_CONFIG)
+  --log-level LEVEL       debug, info, warn or error (default info)
+  --log-format FORMAT     text or json (default text)
+
+Connection settings come from the environment, never from the config file:
+  FUNDFLOW_PG_URL  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
+  FUNDFLOW_SFTP_HOST_KEY  FUNDFLOW_KAFKA_BROKERS
+On a development machine, scripts/services.sh up starts the services and prints them;
+source .state/env to load them.
+
+Exit codes: 0 ok, 1 failed, 2 bad usage or bad input file.
+`
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		fmt.Fprintln(os.Stderr, "fundflow:", err)
+		os.Exit(code)
+	}
+}
+
+// globals are the flags before the command.
+type globals struct {
+	config    string
+	logLevel  string
+	logFormat string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := globals{config: os.Getenv("FUNDFLOW_CONFIG"), logLevel: "info", logFormat: "text"}
+	if g.config == "" {
+		g.config = "fundflow.yaml"
+	}
+	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
+		flag, val, hasVal := cutFlag(args[0])
+		next := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if len(args) < 2 {
+				return "", usageErr("%s needs a value", flag)
+			}
+			args = args[1:]
+			return args[0], nil
+		}
+		var err error
+		switch flag {
+		case "--config", "-config":
+			g.config, err = next()
+		case "--log-level", "-log-level":
+			g.logLevel, err = next()
+		case "--log-format", "-log-format":
+			g.logFormat, err = next()
+		case "-h", "--help", "-help":
+			fmt.Fprint(stdout, usage)
+			return nil
+		default:
+			return usageErr("unknown flag %s\n\n%s", flag, usage)
+		}
+		if err != nil {
+			return err
+		}
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{code: 2, err: errors.New("no command given")}
+	}
+	log, err := newLogger(stderr, g.logLevel, g.logFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "fundflow", version)
+		return nil
+	case "lint":
+		return cmdLint(g, rest, stdout)
+	case "migrate":
+		return cmdMigrate(ctx, g, log)
+	case "run":
+		return cmdRun(ctx, g, log, rest, stdout)
+	case "serve":
+		return cmdServe(ctx, g, log)
+	case "check":
+		return cmdCheck(ctx, rest, stdout)
+	}
+	return usageErr("unknown command %q\n\n%s", cmd, usage)
+}
+
+func cutFlag(a string) (flag, val string, hasVal bool) {
+	for i := 0; i < len(a); i++ {
+		if a[i] == '=' {
+			return a[:i], a[i+1:], true
+		}
+	}
+	return a, "", false
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErr("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageErr("--log-format must be text or json, not %q", format)
+}

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fundflow/fundflow/scheduler"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// serveSchedules runs every configured pipeline on its schedule until ctx ends.
+func serveSchedules(ctx context.Context, d *deps) error {
+	s := &scheduler.Scheduler{Log: d.log}
+	if c := d.cfg.Pipelines.NAVIngest; c != nil && c.Schedule != "" {
+		if err := s.Add(scheduler.Job{Name: "nav-ingest", Spec: c.Schedule, Run: func(ctx context.Context) error {
+			_, err := runPipeline(ctx, d, "nav-ingest")
+			if errors.Is(err, postgres.ErrLocked) {
+				return errors.Join(scheduler.ErrSkipped, err)
+			}
+			return err
+		}}); err != nil {
+			return err
+		}
+	}
+	return s.Run(ctx)
+}
