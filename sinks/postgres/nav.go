@@ -30,10 +30,12 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 		return nil
 	}
 	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE nav_in (
+		// One temp table per connection, emptied at every commit: creating
+		// and dropping it per batch costs catalog writes on every batch.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS nav_in (
 			code text, name text, isin_growth text, isin_reinvest text, plan text, option text, category text,
 			scheme_type text, amc text, nav_date date, nav numeric(18,8), repurchase numeric(18,8), sale numeric(18,8),
-			source_file text, source_sha256 text, source_line integer) ON COMMIT DROP`); err != nil {
+			source_file text, source_sha256 text, source_line integer) ON COMMIT DELETE ROWS`); err != nil {
 			return err
 		}
 		rows := make([][]any, len(b.Items))
@@ -69,32 +71,33 @@ ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excl
     source_line = excluded.source_line, updated_at = now()
 WHERE excluded.nav_date > nav_latest.nav_date`},
 	// Schemes whose attributes differ from their current version, as of the
-	// newest row for them in this batch. Rows older than the current
-	// version's start (stale NAVs) do not make versions.
-	{"find changed schemes", `
-CREATE TEMP TABLE scheme_in ON COMMIT DROP AS
-SELECT i.*, coalesce(s.version, 0) + 1 AS new_version
-FROM (SELECT DISTINCT ON (code) code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
-             nav_date, source_sha256, source_line
-      FROM nav_in ORDER BY code, nav_date DESC, source_line DESC) i
-LEFT JOIN schemes s ON s.code = i.code
-WHERE s.code IS NULL
-   OR (i.nav_date >= s.valid_from AND
-       (s.name, s.isin_growth, s.isin_reinvest, s.plan, s.option, s.category, s.scheme_type, s.amc)
-       IS DISTINCT FROM (i.name, i.isin_growth, i.isin_reinvest, i.plan, i.option, i.category, i.scheme_type, i.amc))`},
-	{"close old versions", `
-UPDATE scheme_versions v SET valid_to = c.nav_date
-FROM scheme_in c WHERE v.code = c.code AND v.valid_to IS NULL`},
-	{"add versions", `
-INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
-                             scheme_type, amc, source_sha256, source_line)
-SELECT code, new_version, nav_date, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
-       source_sha256, source_line
-FROM scheme_in`},
-	{"update schemes", `
+	// newest row for them in this batch, get a new version; the old one is
+	// closed. Rows older than the current version's start (stale NAVs) do not
+	// make versions.
+	{"version schemes", `
+WITH changed AS (
+    SELECT i.*, coalesce(s.version, 0) + 1 AS new_version
+    FROM (SELECT DISTINCT ON (code) code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+                 nav_date, source_sha256, source_line
+          FROM nav_in ORDER BY code, nav_date DESC, source_line DESC) i
+    LEFT JOIN schemes s ON s.code = i.code
+    WHERE s.code IS NULL
+       OR (i.nav_date >= s.valid_from AND
+           (s.name, s.isin_growth, s.isin_reinvest, s.plan, s.option, s.category, s.scheme_type, s.amc)
+           IS DISTINCT FROM (i.name, i.isin_growth, i.isin_reinvest, i.plan, i.option, i.category, i.scheme_type, i.amc))
+), closed AS (
+    UPDATE scheme_versions v SET valid_to = c.nav_date
+    FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL
+), added AS (
+    INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
+                                 scheme_type, amc, source_sha256, source_line)
+    SELECT code, new_version, nav_date, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+           source_sha256, source_line
+    FROM changed
+)
 INSERT INTO schemes (code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, version, valid_from)
 SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, new_version, nav_date
-FROM scheme_in
+FROM changed
 ON CONFLICT (code) DO UPDATE SET name = excluded.name, isin_growth = excluded.isin_growth,
     isin_reinvest = excluded.isin_reinvest, plan = excluded.plan, option = excluded.option,
     category = excluded.category, scheme_type = excluded.scheme_type, amc = excluded.amc,

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/internal/testkit"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// fundflowBinary builds this command once per test process.
+func fundflowBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fundflow-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "fundflow")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// A child process loading several real NAV files in small batches is killed
+// with SIGKILL at random points and restarted; in the end every NAV is in
+// Postgres and ClickHouse exactly once, and every quarantined row once.
+func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
+	bin := fundflowBinary(t)
+	ctx := testkit.Ctx(t)
+	pool, pgURL := testkit.PG(t)
+	ch, chURL := testkit.CH(t)
+
+	dir := t.TempDir()
+	files := []string{"NAVAll_2017-04-13_8col-repurchase-sale.txt", "NAVAll_2019-06-21.txt", "NAVAll_2021-10-01_LF-normalized.txt",
+		"NAVAll_2023-08-11.txt", "NAVAll_2025-09-17_CR-CR-LF.txt", "NAVAll_2026-08-18_last-6col.txt"}
+	wantKeys := map[string]bool{}
+	wantQuarantined := 0
+	mod := time.Now().Add(-time.Hour)
+	for i, f := range files {
+		src := testkit.Fixture(t, "amfi/navall/"+f)
+		e := countNAVFile(t, src)
+		for k := range e.keys {
+			wantKeys[normaliseKey(k)] = true
+		}
+		wantQuarantined += e.dataLines - e.valid
+		dst := filepath.Join(dir, f)
+		copyFile(t, src, dst)
+		m := mod.Add(time.Duration(i) * time.Minute) // load oldest first
+		if err := os.Chtimes(dst, m, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
+	if err := os.WriteFile(cfgPath, []byte(`
+pipelines:
+  nav-ingest:
+    source: {kind: file, path: `+dir+`, glob: "*.txt", stable_for: 0s}
+    batch_size: 150
+    max_reject_rate: 0.5
+    # Stale rows of one file can sit days after another file's NAVs; this
+    # test is about exactly-once delivery, so the jump rule is switched off.
+    jump_thresholds: {liquid: "1000", debt: "1000", other: "1000"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "nav-ingest")
+		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd
+	}
+	navs := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	rng := rand.New(rand.NewPCG(2026, 11))
+	kills, progressed := 0, 0
+	for kills < 20 {
+		cmd := start()
+		delay := time.Duration(100+rng.IntN(900)) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			t.Fatalf("run finished before its kill at %v (err %v): the input is too small to crash mid-run", delay, err)
+		case <-time.After(delay):
+		}
+		before := navs()
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		kills++
+		if before > 0 {
+			progressed++
+		}
+		t.Logf("kill %2d after %v: %d NAVs stored", kills, delay, before)
+	}
+	if progressed < 10 {
+		t.Fatalf("only %d of %d kills came after the first batch landed: the kill points do not cover the run", progressed, kills)
+	}
+	// The last run goes to the end.
+	cmd := exec.Command(bin, "--config", cfgPath, "run", "nav-ingest")
+	cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+
+	// Postgres: exactly the expected keys.
+	gotPG := map[string]bool{}
+	rows, err := pool.Query(ctx, `SELECT scheme_code, to_char(nav_date, 'YYYY-MM-DD') FROM navs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var code, date string
+		if err := rows.Scan(&code, &date); err != nil {
+			t.Fatal(err)
+		}
+		gotPG[code+"|"+date] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	assertSameKeys(t, "postgres navs", gotPG, wantKeys)
+
+	// ClickHouse: after a final merge, every key exactly once.
+	if err := ch.Exec(ctx, `OPTIMIZE TABLE nav_history FINAL`); err != nil {
+		t.Fatal(err)
+	}
+	chRows, err := ch.Query(ctx, `SELECT scheme_code, toString(nav_date), count() FROM nav_history GROUP BY scheme_code, nav_date`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotCH := map[string]bool{}
+	for chRows.Next() {
+		var code, date string
+		var n uint64
+		if err := chRows.Scan(&code, &date, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("clickhouse has %s %s %d times", code, date, n)
+		}
+		gotCH[code+"|"+date] = true
+	}
+	chRows.Close()
+	assertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
+
+	var q, done int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM ingested_files WHERE status = 'done')`).Scan(&q, &done); err != nil {
+		t.Fatal(err)
+	}
+	if q != wantQuarantined || done != len(files) {
+		t.Fatalf("quarantine = %d (want %d), files done = %d (want %d)", q, wantQuarantined, done, len(files))
+	}
+}
+
+// normaliseKey turns "code|21-Aug-2026" into "code|2026-08-21".
+func normaliseKey(k string) string {
+	code, d, _ := strings.Cut(k, "|")
+	tm, err := time.Parse("02-Jan-2006", d)
+	if err != nil {
+		return k
+	}
+	return code + "|" + tm.Format("2006-01-02")
+}
+
+func assertSameKeys(t *testing.T, what string, got, want map[string]bool) {
+	t.Helper()
+	var missing, extra []string
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Fatalf("%s: %d keys, want %d; missing %d %v; extra %d %v", what, len(got), len(want), len(missing), head(missing), len(extra), head(extra))
+	}
+}
+
+func head(s []string) []string {
+	if len(s) > 5 {
+		return s[:5]
+	}
+	return s
+}
+
