@@ -222,4 +222,3 @@ func head(s []string) []string {
 	}
 	return s
 }
-
