@@ -20,7 +20,6 @@ import (
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	"github.com/fundflow/fundflow/transforms/amfi"
 )
 
 func cmdLint(g globals, args []string, stdout io.Writer) error {
@@ -145,10 +144,11 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 	defer unlock()
 	switch name {
 	case "nav-ingest":
-		p, err := navIngest(ctx, d)
+		p, done, err := navIngest(ctx, d)
 		if err != nil {
 			return pipelines.Stats{}, err
 		}
+		defer done()
 		return p.Run(ctx)
 	}
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
@@ -179,27 +179,3 @@ func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 	return serveSchedules(ctx, d)
 }
 
-func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageErr("usage: fundflow check nav FILE")
-	}
-	switch args[0] {
-	case "nav":
-		if len(args) != 2 {
-			return usageErr("usage: fundflow check nav FILE")
-		}
-		f, err := os.Open(args[1])
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		defer f.Close()
-		rep, err := amfi.Check(f)
-		if err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[1], err)}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return usageErr("unknown check %q: one of nav", args[0])
-}

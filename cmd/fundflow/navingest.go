@@ -20,20 +20,21 @@ import (
 
 // navIngest assembles nav-ingest: a folder of NAV files (local or SFTP) →
 // the AMFI parser and NAV validation → Postgres (navs, nav_latest, schemes)
-// and ClickHouse (nav_history).
-func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund.NAVLine], error) {
+// and ClickHouse (nav_history). Close the returned func after the run: the
+// last commit (which archives the last file) comes after the source's end.
+func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund.NAVLine], func(), error) {
 	c := d.cfg.Pipelines.NAVIngest
 	if c == nil {
-		return nil, usageErr("nav-ingest is not configured: add a pipelines.nav-ingest section to the config")
+		return nil, nil, usageErr("nav-ingest is not configured: add a pipelines.nav-ingest section to the config")
 	}
 	store, closeStore, err := openStore(ctx, c.Source)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	latest, err := postgres.LatestNAVs(ctx, d.pg.Pool)
 	if err != nil {
 		closeStore()
-		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
+		return nil, nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
 	src := feed.NewSource[nav.Item]("nav-ingest", store, d.pg, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
@@ -42,7 +43,7 @@ func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund
 	v := nav.NewValidator(latest, thresholds(c.Jump))
 	p := &pipelines.Pipeline[nav.Item, fund.NAVLine]{
 		Name:       "nav-ingest",
-		Source:     closingSource[nav.Item]{src, closeStore},
+		Source:     src,
 		Stage:      v.Stage,
 		Sinks:      []pipelines.Sink[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}},
 		Quarantine: d.pg,
@@ -51,21 +52,7 @@ func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund
 		Runs:       d.pg,
 		Log:        d.log,
 	}
-	return p, nil
-}
-
-// closingSource closes the store's connection when the input ends.
-type closingSource[T any] struct {
-	pipelines.Source[T]
-	close func()
-}
-
-func (s closingSource[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
-	b, err := s.Source.Read(ctx)
-	if err == pipelines.ErrEndOfInput {
-		s.close()
-	}
-	return b, err
+	return p, closeStore, nil
 }
 
 func thresholds(j config.JumpThresholds) nav.Thresholds {

@@ -153,10 +153,11 @@ func TestNAVIngestRealFilesEndToEnd(t *testing.T) {
 			copyFile(t, fixture, filepath.Join(dir, name))
 			d := testDeps(t, navConfig(t, dir))
 
-			p, err := navIngest(ctx, d)
+			p, done, err := navIngest(ctx, d)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer done()
 			st, err := p.Run(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -188,10 +189,11 @@ func TestNAVIngestRealFilesEndToEnd(t *testing.T) {
 
 			// The same bytes again, under another name: nothing loads twice.
 			copyFile(t, fixture, filepath.Join(dir, "renamed-"+name))
-			p, err = navIngest(ctx, d)
+			p, done, err = navIngest(ctx, d)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer done()
 			if st, err := p.Run(ctx); err != nil || st.In != 0 {
 				t.Fatalf("second run read %d records (err %v), want 0", st.In, err)
 			}
@@ -211,10 +213,11 @@ func TestNAVIngestRejectsErrorPages(t *testing.T) {
 		copyFile(t, testkit.Fixture(t, "amfi/navall/"+n), filepath.Join(dir, n+".txt"))
 	}
 	d := testDeps(t, navConfig(t, dir))
-	p, err := navIngest(ctx, d)
+	p, done, err := navIngest(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer done()
 	if _, err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -251,10 +254,11 @@ func TestNAVLatestForwardOnlyAndSchemeVersions(t *testing.T) {
 		os.Chtimes(path, mod, mod)
 	}
 	run := func() {
-		p, err := navIngest(ctx, d)
+		p, done, err := navIngest(ctx, d)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer done()
 		if _, err := p.Run(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,49 @@
+# fundflow — the two commands that do everything on a fresh Debian 12 machine:
+#   make demo   services up, migrate, load generated and real data, print what landed
+#   make test   services up, every test against the real services
+SHELL := /bin/bash
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build test demo bench fuzz services services-down lint vet clean
+
+all: build
+
+build:
+	$(GO) build -o bin/fundflow ./cmd/fundflow
+
+# Tests run Postgres without fsync (FUNDFLOW_PG_FAST=1); the data is throwaway.
+services:
+	@FUNDFLOW_PG_FAST=$${FUNDFLOW_PG_FAST:-1} scripts/services.sh up >/dev/null
+
+services-down:
+	scripts/services.sh down
+
+vet:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+test: services vet
+	source .state/env && $(GO) test -count=1 -timeout 25m $(PKGS)
+
+demo:
+	scripts/demo.sh
+
+# Benchmarks report ratios against raw baselines measured in the same run.
+bench: services
+	source .state/env && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS) | tee bench.out
+
+# Run every fuzz target for FUZZTIME each (CI runs only their seed corpora, as tests).
+FUZZTIME ?= 1m
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	$(GO) run ./cmd/fundflow lint fundflow.example.yaml
+
+clean:
+	rm -rf bin bench.out

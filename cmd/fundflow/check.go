@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/transforms/amfi"
+)
+
+const checkUsage = `usage:
+  fundflow check nav FILE
+      Parse and validate a NAV file without writing anything; print one JSON
+      object (layout, rows, quarantined, reasons, schemes, amcs, categories,
+      min_date, max_date). Exit 0 for a NAV file (even with quarantined rows),
+      2 with a one-line message when it is not one.
+  fundflow check navdate --category CATEGORY --type purchase|redemption|sip|switch_in|switch_out
+                         --order-time T [--funds-time T] [--holidays FILE]...
+      Explain which NAV date an order gets under SEBI's cut-off rules. Times
+      are RFC 3339 with an offset (2026-08-21T14:59:00+05:30); --funds-time
+      defaults to the order time; each FILE has one DD-Mon-YYYY holiday a line.
+      CATEGORY "liquid" or "overnight" (or an AMFI category naming them) gets
+      their rule; any other the 3:00 PM rule.`
+
+func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("%s", checkUsage)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	switch args[0] {
+	case "nav":
+		if len(args) != 2 {
+			return usageErr("%s", checkUsage)
+		}
+		f, err := os.Open(args[1])
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		defer f.Close()
+		rep, err := amfi.Check(f)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[1], err)}
+		}
+		return enc.Encode(rep)
+	case "navdate":
+		ans, err := checkNAVDate(args[1:])
+		if err != nil {
+			return err
+		}
+		return enc.Encode(ans)
+	}
+	return usageErr("unknown check %q\n%s", args[0], checkUsage)
+}
+
+func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
+	fs := flag.NewFlagSet("check navdate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	category := fs.String("category", "", "scheme category")
+	typ := fs.String("type", "", "purchase, redemption, sip, switch_in, switch_out")
+	orderTime := fs.String("order-time", "", "RFC 3339 time the order was stamped")
+	fundsTime := fs.String("funds-time", "", "RFC 3339 time the funds were realised (default: order time)")
+	var holidays []fund.Date
+	fs.Func("holidays", "holiday file (repeatable)", func(path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		ds, err := fund.ParseHolidays(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		holidays = append(holidays, ds...)
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return fund.NAVDateAnswer{}, usageErr("check navdate: %v\n%s", err, checkUsage)
+	}
+	if *category == "" || *typ == "" || *orderTime == "" {
+		return fund.NAVDateAnswer{}, usageErr("check navdate needs --category, --type and --order-time\n%s", checkUsage)
+	}
+	kind, err := fund.ParseTxKind(*typ)
+	if err != nil {
+		return fund.NAVDateAnswer{}, usageErr("--type: %v", err)
+	}
+	order, err := time.Parse(time.RFC3339, *orderTime)
+	if err != nil {
+		return fund.NAVDateAnswer{}, usageErr("--order-time %q: want RFC 3339 with an offset, e.g. 2026-08-21T14:59:00+05:30", *orderTime)
+	}
+	funds := order
+	if strings.TrimSpace(*fundsTime) != "" {
+		if funds, err = time.Parse(time.RFC3339, *fundsTime); err != nil {
+			return fund.NAVDateAnswer{}, usageErr("--funds-time %q: want RFC 3339 with an offset", *fundsTime)
+		}
+	}
+	ans, err := fund.AnswerNAVDate(*category, kind, order, funds, fund.NewCalendar(holidays...))
+	if err != nil {
+		return fund.NAVDateAnswer{}, &exitError{code: 2, err: err}
+	}
+	return ans, nil
+}
