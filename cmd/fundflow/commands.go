@@ -178,4 +178,3 @@ func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 	}
 	return serveSchedules(ctx, d)
 }
-
