@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The binary's error paths: a person sees one line that says what to do.
+func TestCLIErrorsAreOneClearLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("pipelines:\n  nav-ingest:\n    source:\n      kind: ftp\n      pth: /x\n"), 0o644)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("pipelines:\n  nav-ingest:\n    source: {kind: file, path: "+dir+"}\n"), 0o644)
+
+	cases := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"postgres down", map[string]string{"FUNDFLOW_PG_URL": "postgres://postgres@127.0.0.1:1/x", "FUNDFLOW_CH_URL": "clickhouse://127.0.0.1:1/x"},
+			[]string{"--config", good, "migrate"}, 1, []string{"postgres at 127.0.0.1:1 is not answering", "scripts/services.sh up"}},
+		{"postgres not configured", map[string]string{"FUNDFLOW_PG_URL": ""},
+			[]string{"--config", good, "run", "nav-ingest"}, 1, []string{"FUNDFLOW_PG_URL is not set", "scripts/services.sh up"}},
+		{"bad config", nil, []string{"lint", bad}, 2,
+			[]string{"line 4: pipelines.nav-ingest.source.kind", "line 5: pipelines.nav-ingest.source.pth", `unknown field "pth"`}},
+		{"bad config on run", nil, []string{"--config", bad, "run", "nav-ingest"}, 2, []string{"line 4"}},
+		{"unknown command", nil, []string{"frobnicate"}, 2, []string{`unknown command "frobnicate"`}},
+		{"not a NAV file", nil, []string{"check", "nav", filepath.Join(dir, "..", filepath.Base(dir), "good.yaml")}, 2, []string{"not an AMFI NAV file"}},
+		{"bad navdate time", nil, []string{"check", "navdate", "--category", "liquid", "--type", "purchase", "--order-time", "yesterday"}, 2, []string{"RFC 3339"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tc.args, &out, &errOut)
+			if err == nil {
+				t.Fatalf("no error; stdout %q", out.String())
+			}
+			code := 1
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			}
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (%v)", code, tc.code, err)
+			}
+			msg := err.Error()
+			for _, c := range tc.contains {
+				if !strings.Contains(msg, c) {
+					t.Errorf("message lacks %q:\n%s", c, msg)
+				}
+			}
+			if strings.Contains(msg, "goroutine ") || strings.Contains(errOut.String(), "goroutine ") {
+				t.Errorf("stack trace in output")
+			}
+		})
+	}
+}
+
+func TestCheckNAVDateAnswersJSON(t *testing.T) {
+	var out bytes.Buffer
+	// A Friday 14:00 liquid purchase: after 13:30, next business day Monday
+	// 24-Aug-2026, so the NAV of the day before it: Sunday 23-Aug.
+	err := run(context.Background(), []string{"check", "navdate", "--category", "liquid", "--type", "purchase",
+		"--order-time", "2026-08-21T14:00:00+05:30"}, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"nav_date": "2026-08-23"`) {
+		t.Fatalf("answer: %s", out.String())
+	}
+}
