@@ -14,7 +14,8 @@ import (
 
 // NAVSink writes validated NAVs: every NAV to navs (with its file and line),
 // the newest per scheme to nav_latest (forward only), and the scheme master
-// with a new version whenever a scheme's attributes change. One batch is one
+// with a new version whenever a scheme's attributes change (each change also
+// an audit_log row). One batch is one
 // transaction; replaying a batch changes nothing.
 type NAVSink struct{ Pool *pgxpool.Pool }
 
@@ -94,6 +95,14 @@ WITH changed AS (
     SELECT code, new_version, nav_date, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
            source_sha256, source_line
     FROM changed
+), audited AS (
+    -- The scheme master's changes go to the audit trail in this transaction.
+    INSERT INTO audit_log (entity, entity_id, action, actor, payload)
+    SELECT 'scheme', code, CASE WHEN new_version = 1 THEN 'created' ELSE 'version' END, 'nav-ingest',
+           jsonb_build_object('version', new_version, 'valid_from', nav_date, 'name', name, 'isin_growth', isin_growth,
+               'isin_reinvest', isin_reinvest, 'plan', plan, 'option', option, 'category', category,
+               'scheme_type', scheme_type, 'amc', amc, 'source_sha256', source_sha256, 'source_line', source_line)
+    FROM changed ORDER BY code
 )
 INSERT INTO schemes (code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, version, valid_from)
 SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, new_version, nav_date

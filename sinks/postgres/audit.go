@@ -1,0 +1,267 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AppendAudit writes one audit_log row in the caller's transaction: entity
+// and id name what changed ("order", "ORD-1"), action how ("created",
+// "allotted"), payload is the new state or the change (marshalled to JSON;
+// never put PAN, bank accounts or other secrets in it: the trail is kept
+// forever and cannot be edited). The table's trigger numbers the row and
+// chains its hash; it also holds the chain head locked until tx ends, so
+// call AppendAudit as late as possible in a transaction.
+func AppendAudit(ctx context.Context, tx pgx.Tx, entity, id, action string, payload any) error {
+	return AppendAuditBy(ctx, tx, "", entity, id, action, payload)
+}
+
+// AppendAuditBy is AppendAudit with the actor (a pipeline, a user) recorded.
+func AppendAuditBy(ctx context.Context, tx pgx.Tx, actor, entity, id, action string, payload any) error {
+	if entity == "" || id == "" || action == "" {
+		return fmt.Errorf("audit: entity, id and action are required (got %q, %q, %q)", entity, id, action)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("audit %s %s %s: payload: %w", entity, id, action, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+		entity, id, action, actor, string(b)); err != nil {
+		return classify(fmt.Errorf("audit %s %s %s: %w", entity, id, action, err))
+	}
+	return nil
+}
+
+// AuditRow is one row of the trail as stored.
+type AuditRow struct {
+	Seq      int64           `json:"seq"`
+	At       time.Time       `json:"at"`
+	Entity   string          `json:"entity"`
+	EntityID string          `json:"entity_id"`
+	Action   string          `json:"action"`
+	Actor    string          `json:"actor"`
+	Payload  json.RawMessage `json:"payload"` // jsonb's own text: the bytes the hash covers
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
+}
+
+// GenesisHash is the prev_hash of the first row.
+var GenesisHash = strings.Repeat("0", 64)
+
+// AuditHash recomputes a row's hash from prevHash and its content: SHA-256
+// of prevHash followed by seq, at (UTC, microseconds), entity, entity_id,
+// action, actor and payload, each as its byte length, ':' and its bytes.
+// It is written here independently of the SQL trigger that sets the hash,
+// so a verify that agrees with the trigger checks both.
+func AuditHash(prevHash string, r AuditRow) string {
+	h := sha256.New()
+	h.Write([]byte(prevHash))
+	for _, f := range []string{
+		strconv.FormatInt(r.Seq, 10),
+		r.At.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		r.Entity, r.EntityID, r.Action, r.Actor, string(r.Payload),
+	} {
+		h.Write([]byte(strconv.Itoa(len(f)) + ":"))
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// AuditProblem kinds.
+const (
+	AuditAltered   = "altered"   // the row's content no longer gives its hash
+	AuditMissing   = "missing"   // a row is gone (a gap in seq, or a broken link)
+	AuditReordered = "reordered" // the row follows another row than the one before it
+)
+
+// AuditProblem is the first place the chain does not hold.
+type AuditProblem struct {
+	Seq    int64  `json:"seq"` // the row named (for missing: the first absent seq)
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+
+	brokenLink bool // the row's prev_hash is not the hash of the row before it
+}
+
+func (p *AuditProblem) Error() string {
+	return fmt.Sprintf("audit_log seq %d %s: %s", p.Seq, p.Kind, p.Detail)
+}
+
+// AuditReport is what VerifyAudit found.
+type AuditReport struct {
+	Rows     int64         `json:"rows"`
+	LastSeq  int64         `json:"last_seq"`
+	LastHash string        `json:"last_hash"`
+	Problem  *AuditProblem `json:"problem,omitempty"` // nil: the chain is whole
+}
+
+// VerifyAudit walks audit_log in seq order, recomputing every hash and
+// link, and stops at the first row that is altered, missing or out of
+// order. A chain whose tail was cut is caught against audit_head. progress,
+// if not nil, is called every 10,000 rows.
+func VerifyAudit(ctx context.Context, pool *pgxpool.Pool, progress func(rows int64)) (AuditReport, error) {
+	rep := AuditReport{LastHash: GenesisHash}
+	// One snapshot for the walk and the head: a writer committing meanwhile
+	// cannot make a whole chain look cut.
+	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT seq, at, entity, entity_id, action, actor, payload::text, prev_hash, hash
+			FROM audit_log ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var r AuditRow
+		var payload string
+		for rows.Next() {
+			if err := rows.Scan(&r.Seq, &r.At, &r.Entity, &r.EntityID, &r.Action, &r.Actor, &payload, &r.PrevHash, &r.Hash); err != nil {
+				return err
+			}
+			r.Payload = json.RawMessage(payload)
+			if p := checkAuditRow(rep, r); p != nil {
+				rep.Problem = p
+				break
+			}
+			rep.Rows++
+			rep.LastSeq, rep.LastHash = r.Seq, r.Hash
+			if progress != nil && rep.Rows%10000 == 0 {
+				progress(rep.Rows)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if rep.Problem != nil {
+			return explainBrokenLink(ctx, tx, rep.Problem)
+		}
+		var headSeq int64
+		var headHash string
+		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&headSeq, &headHash); err != nil {
+			return fmt.Errorf("audit head: %w", err)
+		}
+		switch {
+		case headSeq > rep.LastSeq:
+			rep.Problem = &AuditProblem{Seq: rep.LastSeq + 1, Kind: AuditMissing,
+				Detail: fmt.Sprintf("the chain ends at seq %d but its head says %d rows were written: rows %d..%d are gone", rep.LastSeq, headSeq, rep.LastSeq+1, headSeq)}
+		case headSeq < rep.LastSeq || headHash != rep.LastHash:
+			rep.Problem = &AuditProblem{Seq: rep.LastSeq, Kind: AuditAltered,
+				Detail: fmt.Sprintf("the chain head (seq %d, hash %s) does not match the last row (seq %d, hash %s)", headSeq, headHash, rep.LastSeq, rep.LastHash)}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("audit verify: %w", classify(err))
+	}
+	return rep, nil
+}
+
+// checkAuditRow checks row r against the chain verified so far.
+func checkAuditRow(rep AuditReport, r AuditRow) *AuditProblem {
+	want := rep.LastSeq + 1
+	switch {
+	case r.Seq > want:
+		return &AuditProblem{Seq: want, Kind: AuditMissing,
+			Detail: fmt.Sprintf("seq jumps from %d to %d: rows %d..%d are gone", rep.LastSeq, r.Seq, want, r.Seq-1)}
+	case r.Seq < want: // cannot happen with seq the primary key; kept for a copied table
+		return &AuditProblem{Seq: r.Seq, Kind: AuditReordered, Detail: fmt.Sprintf("seq %d appears after seq %d", r.Seq, rep.LastSeq)}
+	case r.PrevHash != rep.LastHash:
+		// explainBrokenLink says which row is at fault.
+		return &AuditProblem{Seq: r.Seq, Kind: AuditMissing, brokenLink: true,
+			Detail: fmt.Sprintf("its prev_hash %s is not the hash of seq %d (%s)", short(r.PrevHash), rep.LastSeq, short(rep.LastHash))}
+	}
+	if got := AuditHash(r.PrevHash, r); got != r.Hash {
+		return &AuditProblem{Seq: r.Seq, Kind: AuditAltered,
+			Detail: fmt.Sprintf("its content hashes to %s, the row says %s (%s %s %s)", short(got), short(r.Hash), r.Entity, r.EntityID, r.Action)}
+	}
+	return nil
+}
+
+// explainBrokenLink names the row at fault when row p.Seq does not link to
+// the row before it: if its prev_hash is the hash of another row still in
+// the table, rows were moved (reordered); if no row has that hash and row
+// p.Seq itself still hashes right, the row before it was rewritten (hash
+// and all); otherwise the row it followed is gone and the rest renumbered.
+func explainBrokenLink(ctx context.Context, tx pgx.Tx, p *AuditProblem) error {
+	if !p.brokenLink {
+		return nil
+	}
+	var r AuditRow
+	var payload string
+	if err := tx.QueryRow(ctx, `SELECT seq, at, entity, entity_id, action, actor, payload::text, prev_hash, hash
+		FROM audit_log WHERE seq = $1`, p.Seq).Scan(&r.Seq, &r.At, &r.Entity, &r.EntityID, &r.Action, &r.Actor, &payload, &r.PrevHash, &r.Hash); err != nil {
+		return err
+	}
+	r.Payload = json.RawMessage(payload)
+	var other int64
+	err := tx.QueryRow(ctx, `SELECT seq FROM audit_log WHERE hash = $1`, r.PrevHash).Scan(&other)
+	switch {
+	case err == nil:
+		p.Kind = AuditReordered
+		p.Detail = fmt.Sprintf("it was written after the row now at seq %d, not after seq %d", other, p.Seq-1)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return err
+	case AuditHash(r.PrevHash, r) == r.Hash:
+		p.Seq--
+		p.Kind = AuditAltered
+		p.Detail = fmt.Sprintf("its hash was rewritten: seq %d was chained to %s", p.Seq+1, short(r.PrevHash))
+	default:
+		p.Detail = fmt.Sprintf("the row seq %d was chained to (%s) is gone and the rows after it renumbered", p.Seq, short(r.PrevHash))
+	}
+	return nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "…"
+	}
+	return h
+}
+
+// AuditFilter selects rows of the trail for an export.
+type AuditFilter struct {
+	From, To time.Time // at in [From, To); zero = open
+}
+
+// ScanAudit calls fn for every audit row in the filter, in seq order.
+func ScanAudit(ctx context.Context, pool *pgxpool.Pool, f AuditFilter, fn func(AuditRow) error) error {
+	var sql bytes.Buffer
+	sql.WriteString(`SELECT seq, at, entity, entity_id, action, actor, payload::text, prev_hash, hash FROM audit_log WHERE true`)
+	var args []any
+	if !f.From.IsZero() {
+		args = append(args, f.From)
+		fmt.Fprintf(&sql, ` AND at >= $%d`, len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To)
+		fmt.Fprintf(&sql, ` AND at < $%d`, len(args))
+	}
+	sql.WriteString(` ORDER BY seq`)
+	rows, err := pool.Query(ctx, sql.String(), args...)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	var r AuditRow
+	var payload string
+	for rows.Next() {
+		if err := rows.Scan(&r.Seq, &r.At, &r.Entity, &r.EntityID, &r.Action, &r.Actor, &payload, &r.PrevHash, &r.Hash); err != nil {
+			return err
+		}
+		r.Payload = json.RawMessage(payload)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err())
+}

@@ -1,0 +1,71 @@
+package postgres_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// Every scheme-master change the NAV sink makes is an audit row, and a
+// replayed batch adds none.
+func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	line := func(code, name string, day, ln int) fund.NAVLine {
+		return fund.NAVLine{
+			NAVRecord: fund.NAVRecord{SchemeCode: code, SchemeName: name, AMC: "Test AMC", Category: "Debt",
+				NAV: decimal.RequireFromString("10.1234"), Date: fund.NewDate(2026, time.August, day)},
+			From: fund.Source{File: "NAVAll.txt", SHA256: "abc", Line: ln},
+		}
+	}
+	sink := postgres.NAVSink{Pool: pool}
+	batches := [][]fund.NAVLine{
+		{line("100", "Alpha Fund", 17, 2), line("200", "Beta Fund", 17, 3)},
+		{line("100", "Alpha Fund", 18, 2), line("200", "Beta Fund - renamed", 18, 3)},
+	}
+	for i, b := range batches {
+		for range 2 { // the second write is a replay
+			if err := sink.Write(ctx, pipelines.Batch[fund.NAVLine]{Items: b, Through: pipelines.Checkpoint{Stream: "s", Pos: []byte{byte(i)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT entity, entity_id, action, actor, payload->>'name', (payload->>'version')::int FROM audit_log ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		entity, id, action, actor, name string
+		version                         int
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.entity, &r.id, &r.action, &r.actor, &r.name, &r.version); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	want := []row{
+		{"scheme", "100", "created", "nav-ingest", "Alpha Fund", 1},
+		{"scheme", "200", "created", "nav-ingest", "Beta Fund", 1},
+		{"scheme", "200", "version", "nav-ingest", "Beta Fund - renamed", 2},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("audit rows %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("audit row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil {
+		t.Fatalf("verify: %v %v", rep.Problem, err)
+	}
+}
