@@ -1,0 +1,216 @@
+// Package kafka publishes events for the rest of the platform to Kafka with
+// kafka-go: a synchronous Writer that waits for every in-sync replica
+// (RequiredAcks all), so a sink's Write returns only once Kafka has the batch.
+//
+// Kafka has no ON CONFLICT: a batch written again after a crash or a retry is
+// published again. Delivery is therefore at-least-once, and every event
+// carries a deterministic id (the same NAV always gets the same id) so that
+// consumers dedupe on it and are idempotent.
+package kafka
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Config says where and how to publish.
+type Config struct {
+	Brokers []string // host:port of bootstrap brokers
+	Topic   string   // e.g. nav.validated
+	// BatchSize is the most messages per produce request per partition;
+	// default 1000.
+	BatchSize int
+	// BatchTimeout is how long a partial batch waits for more messages.
+	// kafka-go's own default (1 s) would add a second to every synchronous
+	// Write whose messages do not fill whole batches; default 5 ms.
+	BatchTimeout time.Duration
+	// WriteTimeout bounds one produce request; default 10 s.
+	WriteTimeout time.Duration
+}
+
+// NewWriter returns a synchronous writer to c.Topic that partitions by key
+// (the same key always lands on the same partition, so a consumer sees one
+// scheme's NAVs in order) and waits for all in-sync replicas.
+func NewWriter(c Config) *kafkago.Writer {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.BatchTimeout <= 0 {
+		c.BatchTimeout = 5 * time.Millisecond
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(c.Brokers...),
+		Topic:        c.Topic,
+		Balancer:     &kafkago.Hash{},
+		RequiredAcks: kafkago.RequireAll,
+		Async:        false,
+		BatchSize:    c.BatchSize,
+		BatchBytes:   16 << 20,
+		BatchTimeout: c.BatchTimeout,
+		WriteTimeout: c.WriteTimeout,
+		MaxAttempts:  3, // the engine retries a failed Write with its own backoff
+	}
+}
+
+// ParseBrokers splits a comma-separated broker list, dropping blanks.
+func ParseBrokers(s string) []string {
+	var out []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// NAVSink publishes every validated NAV as one nav.validated event, keyed by
+// scheme code.
+type NAVSink struct{ W *kafkago.Writer }
+
+// Name labels the sink's metrics.
+func (NAVSink) Name() string { return "kafka" }
+
+// Write publishes a batch and returns when Kafka acknowledged all of it. A
+// batch written again publishes its events again, with the same ids.
+func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+	if len(b.Items) == 0 {
+		return nil
+	}
+	msgs := make([]kafkago.Message, len(b.Items))
+	for i, n := range b.Items {
+		m, err := NAVMessage(n)
+		if err != nil {
+			return err
+		}
+		msgs[i] = m
+	}
+	if err := s.W.WriteMessages(ctx, msgs...); err != nil {
+		return classify(fmt.Errorf("kafka: publish %d NAV events to %s: %w", len(msgs), s.W.Topic, err))
+	}
+	return nil
+}
+
+// NAVEvent is the value of a nav.validated message. Decimals are strings, so
+// no consumer ever sees a NAV through a float.
+type NAVEvent struct {
+	EventID string `json:"event_id"`
+	NAVFact
+	Source EventSource `json:"source"`
+}
+
+// NAVFact is what AMFI published: the part of the event its id is derived
+// from.
+type NAVFact struct {
+	SchemeCode   string  `json:"scheme_code"`
+	NAVDate      string  `json:"nav_date"` // YYYY-MM-DD
+	NAV          string  `json:"nav"`
+	Repurchase   *string `json:"repurchase,omitempty"`
+	Sale         *string `json:"sale,omitempty"`
+	SchemeName   string  `json:"scheme_name"`
+	ISINGrowth   string  `json:"isin_growth,omitempty"`
+	ISINReinvest string  `json:"isin_reinvest,omitempty"`
+	Plan         string  `json:"plan,omitempty"`
+	Option       string  `json:"option,omitempty"`
+	Category     string  `json:"category"`
+	SchemeType   string  `json:"scheme_type"`
+	AMC          string  `json:"amc"`
+}
+
+// EventSource is the lineage of an event: the file and line it came from.
+type EventSource struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Line   int    `json:"line"`
+}
+
+// NAVMessage builds the message of one NAV.
+//
+// The event id is scheme code, NAV date and the SHA-256 of the fact's JSON.
+// Lineage is left out of the hash on purpose: the same NAV republished in a
+// later file is the same event (consumers drop it), while a corrected NAV for
+// the same day is a new one.
+func NAVMessage(n fund.NAVLine) (kafkago.Message, error) {
+	fact := NAVFact{
+		SchemeCode: n.SchemeCode, NAVDate: n.Date.String(), NAV: n.NAV.String(),
+		SchemeName: n.SchemeName, ISINGrowth: n.ISINGrowth, ISINReinvest: n.ISINReinvest, Plan: n.Plan, Option: n.Option,
+		Category: n.Category, SchemeType: n.SchemeType, AMC: n.AMC,
+	}
+	if n.Repurchase.Valid {
+		s := n.Repurchase.Decimal.String()
+		fact.Repurchase = &s
+	}
+	if n.Sale.Valid {
+		s := n.Sale.Decimal.String()
+		fact.Sale = &s
+	}
+	factJSON, err := json.Marshal(fact)
+	if err != nil {
+		return kafkago.Message{}, fmt.Errorf("kafka: encode NAV %s %s: %w", n.SchemeCode, n.Date, err)
+	}
+	sum := sha256.Sum256(factJSON)
+	ev := NAVEvent{
+		EventID: n.SchemeCode + ":" + fact.NAVDate + ":" + hex.EncodeToString(sum[:16]),
+		NAVFact: fact,
+		Source:  EventSource{File: n.From.File, SHA256: n.From.SHA256, Line: n.From.Line},
+	}
+	value, err := json.Marshal(ev)
+	if err != nil {
+		return kafkago.Message{}, fmt.Errorf("kafka: encode NAV %s %s: %w", n.SchemeCode, n.Date, err)
+	}
+	return kafkago.Message{
+		Key:   []byte(n.SchemeCode),
+		Value: value,
+		Headers: []kafkago.Header{
+			{Key: "event_id", Value: []byte(ev.EventID)},
+			{Key: "event_type", Value: []byte("nav.validated/v1")},
+			{Key: "content_type", Value: []byte("application/json")},
+		},
+	}, nil
+}
+
+// classify marks what a retry can cure: lost connections, timeouts and the
+// errors Kafka itself calls retriable (leader moved, not enough replicas).
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var we kafkago.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if e != nil && !transient(e) {
+				return err
+			}
+		}
+		return pipelines.Transient(err)
+	}
+	if transient(err) {
+		return pipelines.Transient(err)
+	}
+	return err
+}
+
+func transient(err error) bool {
+	var ke kafkago.Error
+	if errors.As(err, &ke) {
+		return ke.Temporary()
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed)
+}
