@@ -15,10 +15,10 @@ import (
 )
 
 type chEvent struct {
-	RunID                                      uint64
+	RunID                                     uint64
 	Kind, File, SHA, Reason, Detail, Pipeline string
-	Line                                       uint32
-	Records                                    uint64
+	Line                                      uint32
+	Records                                   uint64
 }
 
 func chEvents(t *testing.T, conn clickhouse.Conn) []chEvent {
