@@ -9,33 +9,59 @@ import (
 
 	"github.com/fundflow/fundflow/connectors/feed"
 	"github.com/fundflow/fundflow/connectors/file"
+	httpsrc "github.com/fundflow/fundflow/connectors/http"
 	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/nav"
 )
 
-// navIngest assembles nav-ingest: a folder of NAV files (local or SFTP) →
-// the AMFI parser and NAV validation → Postgres (navs, nav_latest, schemes)
-// and ClickHouse (nav_history). Close the returned func after the run: the
+// navIngest assembles nav-ingest: a folder of NAV files (local or SFTP) or
+// one URL → the AMFI parser and NAV validation → Postgres (navs, nav_latest,
+// schemes), ClickHouse (nav_history, ingest_events) and, when brokers are
+// configured, Kafka (nav.validated). Close the returned func after the run: the
 // last commit (which archives the last file) comes after the source's end.
 func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund.NAVLine], func(), error) {
 	c := d.cfg.Pipelines.NAVIngest
 	if c == nil {
 		return nil, nil, usageErr("nav-ingest is not configured: add a pipelines.nav-ingest section to the config")
 	}
-	store, closeStore, err := openStore(ctx, c.Source)
+	store, closeStore, err := openStore(ctx, d, c.Source)
 	if err != nil {
 		return nil, nil, err
 	}
+	return navIngestFrom(ctx, d, store, closeStore)
+}
+
+// navIngestFrom assembles nav-ingest over an open store; closeStore is
+// called by the returned close func (or at once on error).
+func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore func()) (*pipelines.Pipeline[nav.Item, fund.NAVLine], func(), error) {
+	c := d.cfg.Pipelines.NAVIngest
 	latest, err := postgres.LatestNAVs(ctx, d.pg.Pool)
 	if err != nil {
 		closeStore()
 		return nil, nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
+	sinks := []pipelines.Sink[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}
+	closeAll := closeStore
+	// Kafka is optional: without brokers the Postgres tables are the bus.
+	if brokers := kafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv)); len(brokers) > 0 {
+		w := kafka.NewWriter(kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
+		sinks = append(sinks, kafka.NAVSink{W: w})
+		closeAll = func() {
+			if err := w.Close(); err != nil {
+				d.log.Error("close kafka writer", "err", err)
+			}
+			closeStore()
+		}
+	}
+	// Runs and quarantined rows go to Postgres (the truth) and then to
+	// ClickHouse's ingest_events for analysts.
+	events := &clickhouse.Events{Conn: d.ch, Runs: d.pg, Quarantine: d.pg}
 	src := feed.NewSource[nav.Item]("nav-ingest", store, d.pg, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,
@@ -45,14 +71,14 @@ func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund
 		Name:       "nav-ingest",
 		Source:     src,
 		Stage:      v.Stage,
-		Sinks:      []pipelines.Sink[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}},
-		Quarantine: d.pg,
+		Sinks:      sinks,
+		Quarantine: events,
 		Breaker:    pipelines.NewBreaker(c.MaxRejectRate),
 		Metrics:    d.metrics,
-		Runs:       d.pg,
+		Runs:       events,
 		Log:        d.log,
 	}
-	return p, closeStore, nil
+	return p, closeAll, nil
 }
 
 func thresholds(j config.JumpThresholds) nav.Thresholds {
@@ -64,8 +90,14 @@ func thresholds(j config.JumpThresholds) nav.Thresholds {
 	return t
 }
 
-func openStore(ctx context.Context, s config.Source) (feed.Store, func(), error) {
+func openStore(ctx context.Context, d *deps, s config.Source) (feed.Store, func(), error) {
 	switch s.Kind {
+	case "http":
+		u, err := httpsrc.New("nav-ingest", s.URL, d.pg, httpsrc.Options{Timeout: s.HTTP.Timeout, MaxRedirects: s.HTTP.MaxRedirects, Log: d.log})
+		if err != nil {
+			return nil, nil, err
+		}
+		return u, func() {}, nil
 	case "file":
 		if _, err := os.Stat(s.Path); err != nil {
 			return nil, nil, fmt.Errorf("source folder: %w", err)

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"regexp"
@@ -66,14 +67,22 @@ type JumpThresholds struct {
 
 // Source is where files come from.
 type Source struct {
-	Kind       string        `yaml:"kind"` // file | sftp
+	Kind       string        `yaml:"kind"` // file | sftp | http
 	Path       string        `yaml:"path"` // local folder, or remote folder for sftp
+	URL        string        `yaml:"url"`  // http: the file's URL, e.g. AMFI's NAVAll.txt
+	HTTP       HTTP          `yaml:"http"`
 	Glob       string        `yaml:"glob"`
 	StableFor  time.Duration `yaml:"stable_for"`
 	DoneMarker bool          `yaml:"done_marker"`
 	Archive    bool          `yaml:"archive"`
 	ArchiveDir string        `yaml:"archive_dir"`
 	SFTP       SFTP          `yaml:"sftp"`
+}
+
+// HTTP tunes an http source.
+type HTTP struct {
+	Timeout      time.Duration `yaml:"timeout"`       // whole request, body included; default 2m
+	MaxRedirects int           `yaml:"max_redirects"` // default 5
 }
 
 // SFTP names the environment variables with the server's settings.
@@ -312,13 +321,15 @@ func (s Source) validate(p string) []FieldError {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch s.Kind {
-	case "file", "sftp":
+	case "file", "sftp", "http":
 	case "":
-		add(p+".kind", "missing: one of file, sftp")
+		add(p+".kind", "missing: one of file, sftp, http")
 	default:
-		add(p+".kind", "unknown source kind %q: one of file, sftp", s.Kind)
+		add(p+".kind", "unknown source kind %q: one of file, sftp, http", s.Kind)
 	}
-	if s.Path == "" {
+	if s.Kind == "http" {
+		errs = append(errs, s.validateHTTP(p)...)
+	} else if s.Path == "" {
 		add(p+".path", "missing: the folder files arrive in")
 	}
 	if s.Glob != "" {
@@ -328,6 +339,36 @@ func (s Source) validate(p string) []FieldError {
 	}
 	if s.StableFor < 0 {
 		add(p+".stable_for", "must not be negative")
+	}
+	return errs
+}
+
+// validateHTTP checks an http source: a URL, and none of the folder options
+// (they would silently keep every response from loading).
+func (s Source) validateHTTP(p string) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if s.URL == "" {
+		add(p+".url", "missing: the URL of the file, e.g. https://portal.amfiindia.com/spages/NAVAll.txt")
+	} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add(p+".url", "%q is not an http(s) URL", s.URL)
+	}
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{{"path", s.Path != ""}, {"glob", s.Glob != ""}, {"done_marker", s.DoneMarker}, {"archive", s.Archive}, {"archive_dir", s.ArchiveDir != ""},
+		{"stable_for", s.StableFor != 0}} {
+		if f.set {
+			add(p+"."+f.field, "not used by kind http (one URL is one file; its validators and fingerprint keep it from loading twice)")
+		}
+	}
+	if s.HTTP.Timeout < 0 {
+		add(p+".http.timeout", "must not be negative")
+	}
+	if s.HTTP.MaxRedirects < 0 || s.HTTP.MaxRedirects > 20 {
+		add(p+".http.max_redirects", "must be between 0 and 20, got %d", s.HTTP.MaxRedirects)
 	}
 	return errs
 }

@@ -76,6 +76,29 @@ pipelines:
     jump_thresholds:
       debt: ten percent
 `, []string{"line 6: pipelines.nav-ingest.jump_thresholds.debt"}},
+		{"http without url", `
+pipelines:
+  nav-ingest:
+    source:
+      kind: http
+`, []string{"line 4: pipelines.nav-ingest.source.url: missing"}},
+		{"http with folder options", `
+pipelines:
+  nav-ingest:
+    source:
+      kind: http
+      url: https://portal.amfiindia.com/spages/NAVAll.txt
+      path: /incoming
+      done_marker: true
+`, []string{"line 7: pipelines.nav-ingest.source.path: not used by kind http", "line 8: pipelines.nav-ingest.source.done_marker: not used"}},
+		{"http url not http", `
+pipelines:
+  nav-ingest:
+    source:
+      kind: http
+      url: ftp://amfi/NAVAll.txt
+      http: {max_redirects: 50}
+`, []string{"line 6: pipelines.nav-ingest.source.url: \"ftp://amfi/NAVAll.txt\" is not an http(s) URL", "line 7: pipelines.nav-ingest.source.http.max_redirects"}},
 		{"broken yaml", "pipelines:\n  nav-ingest:\n    source: [unclosed\n", []string{"line "}},
 	}
 	for _, tc := range cases {
