@@ -1,0 +1,154 @@
+package readmodel
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// XIRR notes, instead of a number, when no rate exists.
+const (
+	NoteNotEnoughCashFlows = "not enough cash flows"
+	NoteNoRate             = "no rate of return found"
+	NoteNoNAV              = "no NAV on or before the date"
+)
+
+// Holding is one scheme of a portfolio.
+type Holding struct {
+	Scheme     string           `json:"scheme_code"`
+	SchemeName string           `json:"scheme_name"`
+	Units      string           `json:"units"` // at the scheme's units scale
+	Invested   decimal.Decimal  `json:"invested"`
+	AvgCost    decimal.Decimal  `json:"average_cost"` // invested / units, 4 decimals
+	NAV        *decimal.Decimal `json:"nav"`          // nil: no NAV known on or before the date
+	NAVDate    *fund.Date       `json:"nav_date"`
+	Value      *decimal.Decimal `json:"value"`
+	Gain       *decimal.Decimal `json:"gain"`
+	XIRR       *decimal.Decimal `json:"xirr"` // a fraction: 0.1234 = 12.34 % a year
+	XIRRNote   string           `json:"xirr_note,omitempty"`
+
+	units decimal.Decimal
+	flows []fund.CashFlow
+}
+
+// Portfolio is a folio's holdings on a date, valued at the NAV of that date
+// (or the latest NAV).
+type Portfolio struct {
+	Folio      string           `json:"folio"`
+	InvestorID string           `json:"investor_id"`
+	AsOf       *fund.Date       `json:"as_of"` // nil: now
+	Holdings   []Holding        `json:"holdings"`
+	Invested   decimal.Decimal  `json:"invested"`
+	Value      decimal.Decimal  `json:"value"` // of the holdings with a NAV
+	Gain       decimal.Decimal  `json:"gain"`
+	XIRR       *decimal.Decimal `json:"xirr"`
+	XIRRNote   string           `json:"xirr_note,omitempty"`
+}
+
+// Portfolio loads a folio and values it as of asOf (nil: now).
+func (s *Store) Portfolio(ctx context.Context, folio string, asOf *fund.Date) (*Portfolio, error) {
+	l, err := s.LoadFolio(ctx, folio)
+	if err != nil {
+		return nil, err
+	}
+	codes := l.Schemes()
+	navs, err := s.NAVsOn(ctx, codes, asOf)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.SchemeNames(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	return Value(l, asOf, navs, names), nil
+}
+
+// Schemes returns the schemes the folio ever held.
+func (l *FolioLedger) Schemes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range l.Txs {
+		if !seen[t.Scheme] {
+			seen[t.Scheme] = true
+			out = append(out, t.Scheme)
+		}
+	}
+	return out
+}
+
+// Value values the ledger replayed to asOf at navs. Schemes fully redeemed
+// by then are not holdings, but their cash flows count in the overall XIRR.
+// A scheme without a NAV has no value, gain or XIRR and keeps the overall
+// XIRR from being computed (its value is unknown).
+func Value(l *FolioLedger, asOf *fund.Date, navs map[string]DatedNAV, names map[string]string) *Portfolio {
+	p := &Portfolio{Folio: l.Folio, InvestorID: l.InvestorID, AsOf: asOf, Holdings: []Holding{}}
+	var all []fund.CashFlow
+	complete := true
+	for _, pos := range l.PositionsAt(asOf) {
+		all = append(all, pos.Flows...)
+		if pos.Units.Sign() <= 0 {
+			continue
+		}
+		u, err := fund.UnitsFromDecimal(pos.Units, l.Scale(pos.Scheme), fund.RoundHalfUp)
+		if err != nil { // a scale outside 0..9 cannot come from scheme_terms
+			u, _ = fund.UnitsFromDecimal(pos.Units, fund.MaxUnitsScale, fund.RoundHalfUp)
+		}
+		h := Holding{Scheme: pos.Scheme, SchemeName: names[pos.Scheme], Units: u.String(), Invested: pos.Invested,
+			AvgCost: pos.Invested.DivRound(pos.Units, 4), units: pos.Units, flows: pos.Flows}
+		p.Invested = p.Invested.Add(pos.Invested)
+		n, ok := navs[pos.Scheme]
+		if !ok {
+			h.XIRRNote = NoteNoNAV
+			complete = false
+			p.Holdings = append(p.Holdings, h)
+			continue
+		}
+		value := money(pos.Units.Mul(n.NAV))
+		gain := value.Sub(pos.Invested)
+		nav, date := n.NAV, n.Date
+		h.NAV, h.NAVDate, h.Value, h.Gain = &nav, &date, &value, &gain
+		p.Value = p.Value.Add(value)
+		flows := append(append([]fund.CashFlow(nil), pos.Flows...), fund.CashFlow{Date: n.Date, Amount: value})
+		all = append(all, fund.CashFlow{Date: n.Date, Amount: value})
+		h.XIRR, h.XIRRNote = xirr(flows)
+		p.Holdings = append(p.Holdings, h)
+	}
+	p.Gain = p.Value.Sub(p.Invested)
+	if complete {
+		p.XIRR, p.XIRRNote = xirr(all)
+	} else {
+		p.XIRRNote = NoteNoNAV
+	}
+	return p
+}
+
+// money rounds to the paisa, half up.
+func money(d decimal.Decimal) decimal.Decimal {
+	a, _ := fund.AmountFromDecimal(d, fund.RoundHalfUp)
+	return a.Decimal()
+}
+
+// xirr solves the flows' rate. Flows all on one date (a purchase valued on
+// its own NAV date) have no rate: "not enough cash flows", like a single
+// flow or flows of one sign.
+func xirr(flows []fund.CashFlow) (*decimal.Decimal, string) {
+	dates := map[fund.Date]bool{}
+	for _, f := range flows {
+		dates[f.Date] = true
+	}
+	if len(dates) < 2 {
+		return nil, NoteNotEnoughCashFlows
+	}
+	r, err := fund.XIRR(flows)
+	switch {
+	case err == nil:
+		return &r, ""
+	case errors.Is(err, fund.ErrNotEnoughCashFlows):
+		return nil, NoteNotEnoughCashFlows
+	default:
+		return nil, NoteNoRate
+	}
+}
