@@ -97,6 +97,14 @@ type Located interface {
 	Origin() (fund.Source, []byte)
 }
 
+// Contextual is implemented by records whose raw bytes cannot be read again
+// on their own (a NAV row needs its file's header and the category and AMC
+// lines above it). The engine stores the context with a quarantined record,
+// so the record can be replayed later without the file.
+type Contextual interface {
+	ReplayContext() []byte
+}
+
 // RejectError is what a stage returns for a record that must go to quarantine
 // instead of on: a stable machine-readable Reason and a Detail a person can
 // act on.
@@ -117,6 +125,7 @@ type Rejected struct {
 	Pipeline string
 	Pos      fund.Source
 	Raw      []byte
+	Context  []byte // what Raw needs to be read again on its own (see Contextual); nil when Raw is enough
 	Reason   string
 	Detail   string
 }

@@ -149,7 +149,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					s.batch.Items = append(s.batch.Items, out)
 				case errors.As(serr, &rej):
 					pos, raw := item.Origin()
-					s.rejected = append(s.rejected, Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail})
+					r := Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail}
+					if c, ok := any(item).(Contextual); ok {
+						r.Context = c.ReplayContext()
+					}
+					s.rejected = append(s.rejected, r)
 					p.Metrics.reject(p.Name, "transform", rej.Reason)
 				default:
 					pos, _ := item.Origin()

@@ -68,17 +68,9 @@ func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
 	fundsTime := fs.String("funds-time", "", "RFC 3339 time the funds were realised (default: order time)")
 	var holidays []fund.Date
 	fs.Func("holidays", "holiday file (repeatable)", func(path string) error {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		ds, err := fund.ParseHolidays(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
+		ds, err := readHolidays(path)
 		holidays = append(holidays, ds...)
-		return nil
+		return err
 	})
 	if err := fs.Parse(args); err != nil {
 		return fund.NAVDateAnswer{}, usageErr("check navdate: %v\n%s", err, checkUsage)

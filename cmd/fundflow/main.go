@@ -30,6 +30,7 @@ Commands:
   serve                   run every scheduled pipeline and serve /metrics until stopped
   lint [FILE]             check a config file; every problem with its field and line
   check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
+  gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
   audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
   version                 print the version
 
@@ -145,6 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, g, log)
 	case "check":
 		return cmdCheck(ctx, rest, stdout)
+	case "gen":
+		return cmdGen(rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, g, log, rest, stdout, stderr)
 	}

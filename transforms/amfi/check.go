@@ -40,6 +40,23 @@ func BusinessDate(dateCounts map[fund.Date]int) fund.Date {
 	return best
 }
 
+// BusinessDateOf returns the business date of a file of layout l. A
+// historical NAV report covers a range of past days, each with about the same
+// number of rows, so its business date is its latest date (nothing in it is
+// "future"); a NAVAll file's is BusinessDate's most frequent date.
+func BusinessDateOf(l Layout, dateCounts map[fund.Date]int) fund.Date {
+	if l != LayoutHistory {
+		return BusinessDate(dateCounts)
+	}
+	var latest fund.Date
+	for d, n := range dateCounts {
+		if n > 0 && (latest.IsZero() || d.After(latest)) {
+			latest = d
+		}
+	}
+	return latest
+}
+
 // IsFutureDated reports whether a row dated d is too far ahead of the file's
 // business date (more than FutureLimitDays later). With a zero business
 // date nothing is future-dated.
@@ -98,7 +115,7 @@ func Check(r io.Reader) (Report, error) {
 		counts[rec.Date]++
 	}
 
-	business := BusinessDate(counts)
+	business := BusinessDateOf(rep.Layout, counts)
 	type block struct{ typ, category string }
 	schemes := map[string]struct{}{}
 	amcs := map[string]struct{}{}

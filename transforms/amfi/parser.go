@@ -54,6 +54,7 @@ type Parser struct {
 
 	schemeType, category, amc string
 	dates                     map[string]fund.Date // parsed dates by their text
+	header                    string               // the header line as found (trimmed)
 }
 
 // NewParser reads the first non-blank line of r and identifies the layout
@@ -95,7 +96,7 @@ func NewParser(r io.Reader) (*Parser, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.kind, p.cols = k, c
+		p.kind, p.cols, p.header = k, c, string(t)
 		return p, nil
 	}
 }
@@ -116,6 +117,11 @@ func (p *Parser) peekText(n int) []byte {
 
 // Layout returns the layout identified from the header.
 func (p *Parser) Layout() Layout { return p.kind.layout() }
+
+// Header returns the header line the layout was identified from, without
+// its BOM, surrounding spaces and line ending. Two layouts share the name
+// "amfi-history": the header, not the layout, says how to read a row again.
+func (p *Parser) Header() string { return p.header }
 
 // Next returns the next data row, or io.EOF after the last one. Block
 // header lines ("Open Ended Schemes(Debt Scheme - Liquid Fund)"), AMC lines

@@ -7,6 +7,7 @@ package nav
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,22 +24,91 @@ import (
 type Item struct {
 	Row      amfi.Row
 	From     fund.Source
-	Business fund.Date // the file's business date (see amfi.BusinessDate)
+	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
+	Header   string    // the file's header line: how to read Row.Raw again
 }
 
 // Origin returns the item's file position and raw line.
 func (it Item) Origin() (fund.Source, []byte) { return it.From, it.Row.Raw }
 
-// Decode is the feed decoder for AMFI NAV files. It reads the file (a few
-// MB) into memory, finds its business date in a first pass, and streams the
-// rows in a second. A body that is not a NAV file (an HTML error page, an
-// unknown header, no rows at all) rejects the file as a whole.
-func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, pipelines.Transient(err)
+// replayContext is what a quarantined row needs besides its raw bytes to be
+// read again without its file: the header, the block and AMC lines above
+// it, and the file's business date (for the future-date rule).
+type replayContext struct {
+	Header     string `json:"header"`
+	SchemeType string `json:"scheme_type,omitempty"`
+	Category   string `json:"category,omitempty"`
+	AMC        string `json:"amc,omitempty"`
+	Business   string `json:"business_date,omitempty"`
+}
+
+// ReplayContext is stored with a quarantined row (pipelines.Contextual).
+func (it Item) ReplayContext() []byte {
+	c := replayContext{Header: it.Header, SchemeType: it.Row.Record.SchemeType, Category: it.Row.Record.Category, AMC: it.Row.Record.AMC}
+	if !it.Business.IsZero() {
+		c.Business = it.Business.String()
 	}
-	p, err := amfi.NewParser(bytes.NewReader(data))
+	b, _ := json.Marshal(c) // strings only: cannot fail
+	return b
+}
+
+// Reread reads a quarantined row again from its raw bytes and the context
+// ReplayContext stored, as the parser would now read it in its file: a
+// small file of the header, the block and AMC lines and the row, parsed by
+// the same parser. The item keeps the row's original position.
+func Reread(raw, context []byte, from fund.Source) (Item, error) {
+	var c replayContext
+	if err := json.Unmarshal(context, &c); err != nil || c.Header == "" {
+		return Item{}, fmt.Errorf("nav: no replay context for %s line %d (quarantined before contexts were kept?)", from.File, from.Line)
+	}
+	var b bytes.Buffer
+	b.WriteString(c.Header + "\n")
+	if c.SchemeType != "" {
+		b.WriteString(c.SchemeType + "(" + c.Category + ")\n")
+	}
+	if c.AMC != "" {
+		b.WriteString(c.AMC + "\n")
+	}
+	b.Write(raw)
+	b.WriteString("\n")
+	p, err := amfi.NewParser(&b)
+	if err != nil {
+		return Item{}, fmt.Errorf("nav: replay %s line %d: %w", from.File, from.Line, err)
+	}
+	row, err := p.Next()
+	if err != nil {
+		return Item{}, fmt.Errorf("nav: replay %s line %d: not a data row (%v)", from.File, from.Line, err)
+	}
+	row.Line = from.Line
+	it := Item{Row: row, From: from, Header: c.Header}
+	if c.Business != "" {
+		if it.Business, err = fund.ParseISODate(c.Business); err != nil {
+			return Item{}, fmt.Errorf("nav: replay context of %s line %d: %w", from.File, from.Line, err)
+		}
+	}
+	return it, nil
+}
+
+// Decode is the feed decoder for AMFI NAV files. It finds the file's
+// business date in a first pass and streams the rows in a second; a
+// seekable input (the feed's spooled file) is read twice from disk, so a
+// history report of millions of rows never sits in memory, anything else is
+// read into memory first. A body that is not a NAV file (an HTML error page,
+// an unknown header, no rows at all) rejects the file as a whole.
+func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
+	rs, ok := r.(io.ReadSeeker)
+	if !ok {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, pipelines.Transient(err)
+		}
+		rs = bytes.NewReader(data)
+	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	p, err := amfi.NewParser(rs)
 	if err != nil {
 		if errors.Is(err, amfi.ErrNotNAVFile) {
 			return nil, fmt.Errorf("%w: %w", pipelines.ErrRejectFile, err)
@@ -63,11 +133,14 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	if rows == 0 {
 		return nil, fmt.Errorf("%w: %s has an AMFI header but no NAV rows", pipelines.ErrRejectFile, file.File)
 	}
-	business := amfi.BusinessDate(counts)
-	p, err = amfi.NewParser(bytes.NewReader(data))
-	if err != nil {
+	business := amfi.BusinessDateOf(p.Layout(), counts)
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
 		return nil, err
 	}
+	if p, err = amfi.NewParser(rs); err != nil {
+		return nil, err
+	}
+	header := p.Header()
 	return func() (Item, error) {
 		row, err := p.Next()
 		if err != nil {
@@ -75,7 +148,7 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 		}
 		from := file
 		from.Line = row.Line
-		return Item{Row: row, From: from, Business: business}, nil
+		return Item{Row: row, From: from, Business: business, Header: header}, nil
 	}, nil
 }
 
