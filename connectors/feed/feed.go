@@ -66,7 +66,7 @@ type Registry interface {
 // Options tune a Source.
 type Options struct {
 	Glob       string        // file name pattern, e.g. "NAVAll*.txt"; empty = every file
-	DoneMarker bool          // a file is complete when NAME.done exists (instead of a stable size)
+	DoneMarker bool          // a file is complete when NAME.done exists and is not older than it (instead of a stable size)
 	StableFor  time.Duration // a file is complete when its size and mtime did not change over this long
 	BatchSize  int           // records per batch; default 2000
 	Archive    bool          // move loaded files with Store.Archive
@@ -207,6 +207,14 @@ func (s *Source[T]) archive(ctx context.Context, name string) {
 	if err := s.store.Archive(ctx, name); err != nil {
 		// Not fatal: the fingerprint keeps the file from loading twice.
 		s.log.Warn("archive failed; the file stays and is skipped by its fingerprint", "file", name, "err", err)
+		return
+	}
+	if s.opt.DoneMarker {
+		// The marker goes with its file, so that it cannot vouch for the
+		// next file of the same name while that one is being uploaded.
+		if err := s.store.Archive(ctx, name+".done"); err != nil {
+			s.log.Warn("archive of the done marker failed", "file", name+".done", "err", err)
+		}
 	}
 }
 
@@ -317,16 +325,24 @@ func (s *Source[T]) complete(ctx context.Context) ([]FileInfo, error) {
 	}
 	var ready []FileInfo
 	if s.opt.DoneMarker {
-		markers := map[string]bool{}
+		markers := map[string]FileInfo{}
 		for _, f := range first {
 			if strings.HasSuffix(f.Name, ".done") {
-				markers[strings.TrimSuffix(f.Name, ".done")] = true
+				markers[strings.TrimSuffix(f.Name, ".done")] = f
 			}
 		}
 		for _, f := range first {
-			if markers[f.Name] && s.match(f.Name) {
-				ready = append(ready, f)
+			m, ok := markers[f.Name]
+			if !ok || !s.match(f.Name) {
+				continue
 			}
+			// A marker older than its file is left from an earlier file of
+			// the same name: this one may still be uploading.
+			if m.ModTime.Before(f.ModTime) {
+				s.log.Info("done marker older than its file; waiting for a new one", "file", f.Name)
+				continue
+			}
+			ready = append(ready, f)
 		}
 	} else {
 		if s.opt.StableFor > 0 {
