@@ -179,6 +179,20 @@ func AmountFromDecimal(d decimal.Decimal, mode RoundingMode) (Amount, error) {
 	return Amount{r}, nil
 }
 
+// AmountFromRatio returns num/den brought to paise with mode, divided
+// exactly (no intermediate precision): for pro-rata shares and percentages.
+// den must not be zero.
+func AmountFromRatio(num, den decimal.Decimal, mode RoundingMode) (Amount, error) {
+	if den.IsZero() {
+		return Amount{}, errors.New("amount: division by zero")
+	}
+	d, err := divRound(num, den, AmountScale, mode)
+	if err != nil {
+		return Amount{}, fmt.Errorf("amount: %w", err)
+	}
+	return Amount{d}, nil
+}
+
 // AmountFromPaise returns p paise as an Amount (payment gateways send paise).
 func AmountFromPaise(p int64) Amount { return Amount{decimal.New(p, -AmountScale)} }
 

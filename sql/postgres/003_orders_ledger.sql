@@ -79,8 +79,8 @@ CREATE TABLE scheme_loads (
 -- changes nothing.
 CREATE TABLE order_requests (
     id              text        PRIMARY KEY,          -- client order id, [A-Za-z0-9._:-]{1,64}
-    kind            text        NOT NULL CHECK (kind IN ('purchase', 'redemption', 'switch', 'cancel')),
-    body            jsonb       NOT NULL,             -- the request as received
+    kind            text        NOT NULL,             -- purchase, redemption, switch, cancel ('' or as sent when rejected)
+    body            jsonb       NOT NULL,             -- accepted: the canonical request; rejected: the request as received (a JSON string if it was not JSON)
     body_sha256     text        NOT NULL,             -- hex SHA-256 of the canonical request (for the idempotency check)
     source          text        NOT NULL,             -- 'kafka:<topic>/<partition>/<offset>' or 'http'
     status          text        NOT NULL CHECK (status IN ('accepted', 'rejected')),

@@ -1,0 +1,165 @@
+// Package kafka consumes Kafka topics as a pipelines.Source with kafka-go in
+// a consumer group. Offsets are committed to Kafka only in Commit, which the
+// engine calls after every sink durably wrote the batch (the Postgres
+// transaction that used the messages has committed): a crash before that
+// redelivers the batch, and the idempotent sinks make that harmless.
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Message is one consumed record.
+type Message struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Time      time.Time
+}
+
+// Origin locates the message for quarantine: topic, partition and offset.
+func (m Message) Origin() (fund.Source, []byte) {
+	return fund.Source{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}, m.Value
+}
+
+// Position is "kafka:<topic>/<partition>/<offset>".
+func (m Message) Position() string { return fmt.Sprintf("kafka:%s/%d/%d", m.Topic, m.Partition, m.Offset) }
+
+// Config says what to consume.
+type Config struct {
+	Brokers []string
+	Topic   string
+	GroupID string
+	// Batch is the most messages per batch (one Postgres transaction
+	// downstream); default 500.
+	Batch int
+	// Linger is how long a batch waits for more messages after its first;
+	// default 5 ms.
+	Linger time.Duration
+}
+
+// Source is a consumer-group reader as a pipelines.Source. A stream: Read
+// blocks until a message arrives or ctx ends.
+type Source struct {
+	r      *kafkago.Reader
+	batch  int
+	linger time.Duration
+	topic  string
+}
+
+// NewSource joins the consumer group. Close it when done.
+func NewSource(c Config) (*Source, error) {
+	if len(c.Brokers) == 0 || c.Topic == "" || c.GroupID == "" {
+		return nil, errors.New("kafka source: brokers, topic and group id are required")
+	}
+	if c.Batch <= 0 {
+		c.Batch = 500
+	}
+	if c.Linger <= 0 {
+		c.Linger = 5 * time.Millisecond
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:  c.Brokers,
+		Topic:    c.Topic,
+		GroupID:  c.GroupID,
+		MinBytes: 1,
+		MaxBytes: 16 << 20,
+		MaxWait:  100 * time.Millisecond,
+		// Commits happen only through CommitMessages, synchronously.
+		CommitInterval: 0,
+		StartOffset:    kafkago.FirstOffset,
+	})
+	return &Source{r: r, batch: c.Batch, linger: c.Linger, topic: c.Topic}, nil
+}
+
+// Close leaves the group.
+func (s *Source) Close() error { return s.r.Close() }
+
+type offset struct {
+	T string `json:"t"`
+	P int    `json:"p"`
+	O int64  `json:"o"`
+}
+
+// Read returns the next messages: it waits for one, then takes what else
+// arrives within the linger time, up to the batch size.
+func (s *Source) Read(ctx context.Context) (pipelines.Batch[Message], error) {
+	var b pipelines.Batch[Message]
+	m, err := s.r.FetchMessage(ctx)
+	if err != nil {
+		return b, fetchErr(err)
+	}
+	b.Items = append(b.Items, convert(m))
+	lctx, cancel := context.WithTimeout(ctx, s.linger)
+	for len(b.Items) < s.batch {
+		m, err := s.r.FetchMessage(lctx)
+		if err != nil {
+			break // the linger ended (or ctx): the batch is what we have
+		}
+		b.Items = append(b.Items, convert(m))
+	}
+	cancel()
+	// The checkpoint is the highest offset per partition in the batch.
+	last := map[int]offset{}
+	for _, m := range b.Items {
+		if o, ok := last[m.Partition]; !ok || m.Offset > o.O {
+			last[m.Partition] = offset{m.Topic, m.Partition, m.Offset}
+		}
+	}
+	offs := make([]offset, 0, len(last))
+	for _, o := range last {
+		offs = append(offs, o)
+	}
+	pos, _ := json.Marshal(offs)
+	b.Through = pipelines.Checkpoint{Stream: "kafka/" + s.topic, Pos: pos}
+	return b, nil
+}
+
+func fetchErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return pipelines.Transient(fmt.Errorf("kafka fetch: %w", err))
+}
+
+func convert(m kafkago.Message) Message {
+	return Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Time: m.Time}
+}
+
+// Commit commits the batch's offsets to the group (synchronously).
+func (s *Source) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
+	var offs []offset
+	if err := json.Unmarshal(cp.Pos, &offs); err != nil {
+		return fmt.Errorf("kafka checkpoint: %w", err)
+	}
+	msgs := make([]kafkago.Message, len(offs))
+	for i, o := range offs {
+		msgs[i] = kafkago.Message{Topic: o.T, Partition: o.P, Offset: o.O}
+	}
+	if err := s.r.CommitMessages(ctx, msgs...); err != nil {
+		return pipelines.Transient(fmt.Errorf("kafka commit: %w", err))
+	}
+	return nil
+}
+
+// OrderStage types an orders.placed message: a request (valid, or refused by
+// a rule and recorded under its id), or a *RejectError for a message without
+// a usable order id (quarantined with its topic, partition and offset).
+func OrderStage(_ context.Context, m Message) (fund.OrderIntake, error) {
+	in, ok, err := fund.IntakeOf(m.Value, m.Position())
+	if !ok {
+		return in, pipelines.Reject("bad_order_message", "%v", err)
+	}
+	return in, nil
+}

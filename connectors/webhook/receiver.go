@@ -1,0 +1,153 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Delivery is one verified webhook delivery, typed.
+type Delivery struct {
+	Source    string // "razorpay"
+	EventID   string // X-Razorpay-Event-Id, or "sha256:<hex of body>" when the header is missing
+	EventType string
+	Body      []byte             // exactly the signed bytes
+	Payment   *fund.PaymentEvent // nil: not a payment event, or Problem
+	Problem   string             // why the event cannot be applied; it is stored anyway
+}
+
+// Store keeps deliveries. Receive must store the delivery durably (and may
+// apply it) before it returns nil, and must be idempotent on
+// (Source, EventID): a redelivery reports duplicate and changes nothing.
+// An error marked pipelines.Transient means "try again later" (the gateway
+// is answered 503 and redelivers); any other error means this delivery
+// cannot be applied: the receiver stores it once more with Problem set.
+type Store interface {
+	Receive(ctx context.Context, d Delivery) (duplicate bool, status string, err error)
+}
+
+// Receiver is the HTTP handler of one gateway's webhooks.
+type Receiver struct {
+	Secrets [][]byte // the webhook secrets accepted (two during a rotation)
+	Store   Store
+	MaxBody int64         // bytes; default 1 MiB (Razorpay's events are a few KB)
+	Timeout time.Duration // for storing; default 4 s, well inside the gateway's 5 s
+	Log     *slog.Logger
+	Stats   *Stats // nil: not counted
+}
+
+// Stats counts what the receiver answered (safe for concurrent use).
+type Stats struct {
+	Unauthorized, Stored, Duplicate, Failed, TooLarge, Unavailable atomic.Int64
+}
+
+func (rc *Receiver) log() *slog.Logger {
+	if rc.Log != nil {
+		return rc.Log
+	}
+	return slog.Default()
+}
+
+func (rc *Receiver) stat(f func(*Stats) *atomic.Int64) {
+	if rc.Stats != nil {
+		f(rc.Stats).Add(1)
+	}
+}
+
+type reply struct {
+	Status  string `json:"status"`
+	EventID string `json:"event_id,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v reply) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ServeHTTP checks the size and the signature, then stores the delivery and
+// answers 200 once it is durable.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, reply{Status: "error", Error: "POST only"})
+		return
+	}
+	max := rc.MaxBody
+	if max <= 0 {
+		max = 1 << 20
+	}
+	if r.ContentLength > max {
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.TooLarge })
+		writeJSON(w, http.StatusRequestEntityTooLarge, reply{Status: "error", Error: "body too large"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			rc.stat(func(s *Stats) *atomic.Int64 { return &s.TooLarge })
+			writeJSON(w, http.StatusRequestEntityTooLarge, reply{Status: "error", Error: "body too large"})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, reply{Status: "error", Error: "could not read the body"})
+		return
+	}
+	if !Verify(body, r.Header.Get(HeaderSignature), rc.Secrets) {
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.Unauthorized })
+		writeJSON(w, http.StatusUnauthorized, reply{Status: "error", Error: "signature does not verify"})
+		return
+	}
+	d := Delivery{Source: "razorpay", EventID: r.Header.Get(HeaderEventID), Body: body}
+	if d.EventID == "" || len(d.EventID) > 128 {
+		sum := sha256.Sum256(body)
+		d.EventID = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	typ, p, perr := ParseRazorpay(body, d.EventID)
+	d.EventType, d.Payment = typ, p
+	if perr != nil {
+		d.Problem = perr.Error()
+	}
+	timeout := rc.Timeout
+	if timeout <= 0 {
+		timeout = 4 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	dup, status, err := rc.Store.Receive(ctx, d)
+	if err != nil && !pipelines.IsTransient(err) && ctx.Err() == nil {
+		// Applying it failed for a reason a retry will not cure: keep the
+		// event (as failed, for an operator) and acknowledge it, rather than
+		// have the gateway redeliver it for days.
+		rc.log().Error("webhook event cannot be applied; stored as failed", "event_id", d.EventID, "err", err)
+		d.Payment, d.Problem = nil, "apply failed: "+err.Error()
+		dup, status, err = rc.Store.Receive(ctx, d)
+	}
+	if err != nil {
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.Unavailable })
+		rc.log().Warn("webhook not stored; the gateway will redeliver", "event_id", d.EventID, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, reply{Status: "error", EventID: d.EventID, Error: "not stored, retry"})
+		return
+	}
+	switch {
+	case dup:
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.Duplicate })
+		status = "duplicate"
+	case status == "failed":
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.Failed })
+	default:
+		rc.stat(func(s *Stats) *atomic.Int64 { return &s.Stored })
+	}
+	writeJSON(w, http.StatusOK, reply{Status: status, EventID: d.EventID})
+}

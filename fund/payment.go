@@ -1,0 +1,79 @@
+package fund
+
+import (
+	"fmt"
+	"time"
+)
+
+// PaymentStatus is a payment's state at the gateway.
+type PaymentStatus string
+
+// Payment states (Razorpay's names).
+const (
+	PaymentCreated    PaymentStatus = "created"
+	PaymentAuthorized PaymentStatus = "authorized"
+	PaymentFailed     PaymentStatus = "failed"
+	PaymentCaptured   PaymentStatus = "captured" // the funds are realised
+	PaymentRefunded   PaymentStatus = "refunded"
+)
+
+// Rank orders the states: a payment only ever moves to a higher rank, so a
+// late or repeated event (an "authorized" after "captured") changes nothing.
+// created 0 < authorized 1 < failed 2 < captured 3 < refunded 4; -1 for an
+// unknown state.
+func (s PaymentStatus) Rank() int {
+	switch s {
+	case PaymentCreated:
+		return 0
+	case PaymentAuthorized:
+		return 1
+	case PaymentFailed:
+		return 2
+	case PaymentCaptured:
+		return 3
+	case PaymentRefunded:
+		return 4
+	}
+	return -1
+}
+
+// ParsePaymentStatus accepts the five states.
+func ParsePaymentStatus(s string) (PaymentStatus, error) {
+	p := PaymentStatus(s)
+	if p.Rank() < 0 {
+		return "", fmt.Errorf("payment status %q: want created, authorized, failed, captured or refunded", s)
+	}
+	return p, nil
+}
+
+// Advances reports whether moving from cur to next is a step forward (and
+// so should be applied).
+func (s PaymentStatus) Advances(next PaymentStatus) bool { return next.Rank() > s.Rank() }
+
+// PaymentEvent is one gateway notification about one payment, typed at the
+// connector boundary.
+type PaymentEvent struct {
+	Gateway        string        // "razorpay"
+	EventID        string        // the gateway's event id (X-Razorpay-Event-Id)
+	EventType      string        // "payment.captured"
+	EventAt        time.Time     // when the gateway says the event happened (the funds time of a capture)
+	PaymentID      string        // pay_…
+	GatewayOrderID string        // order_… (the platform created it with the gateway; payment_ref of our order)
+	NotesOrderID   string        // notes.order_id: our order id, when the platform put it there
+	Amount         Amount        // rupees (converted from paise)
+	Currency       string        // "INR"
+	Method         string        // card, upi, netbanking, …
+	Status         PaymentStatus // the payment entity's status (the event name is only a hint)
+}
+
+// PaymentBreak reasons: why a payment cannot realise the order it names.
+const (
+	BreakAmountMismatch   = "amount_mismatch"
+	BreakCurrencyMismatch = "currency_mismatch"
+	BreakNotPurchase      = "order_not_purchase"
+	BreakOrderCancelled   = "order_cancelled"
+	BreakOrderRejected    = "order_rejected"
+	BreakAlreadyPaid      = "order_already_paid"
+	BreakRefundAfterAllot = "refunded_after_allotment"
+	BreakCancelledPaid    = "cancelled_after_payment"
+)

@@ -1,0 +1,314 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// tryAllot allots leg id if it is pending and its NAV is in navs; otherwise
+// it leaves the leg as it is. The caller holds the leg's folio lock.
+func (w *work) tryAllot(id string) error {
+	r, err := w.leg(id)
+	if err != nil {
+		return err
+	}
+	if !w.locked[r.Folio] {
+		return fmt.Errorf("allot %s: folio %s is not locked", id, r.Folio)
+	}
+	if r.Status != fund.PendingNAV {
+		return nil
+	}
+	navDate := fund.DateOf(*r.NAVDate)
+	var nav *decimal.Decimal
+	var scale int32
+	var held *decimal.Decimal
+	if err := w.tx.QueryRow(w.ctx, `SELECT
+			(SELECT nav FROM navs WHERE scheme_code = $1 AND nav_date = $2),
+			coalesce((SELECT units_scale FROM scheme_terms WHERE scheme_code = $1), 3),
+			(SELECT units FROM holdings WHERE folio_no = $3 AND scheme_code = $1)`,
+		r.SchemeCode, navDate.Time(), r.Folio).Scan(&nav, &scale, &held); err != nil {
+		return fmt.Errorf("allot %s: read NAV and holding: %w", id, err)
+	}
+	if nav == nil {
+		return nil // waits for the NAV: allocate runs again when it lands
+	}
+	// NAVs are computed to 4 decimals; one published with more is taken
+	// half-up to 4 (the column keeps what the file said).
+	n, err := fund.NAVFromDecimal(*nav, fund.RoundHalfUp)
+	if err != nil {
+		return fmt.Errorf("allot %s: NAV of %s on %s: %w", id, r.SchemeCode, navDate, err)
+	}
+	in := fund.AllotInput{Leg: r.OrderLeg, NAVDate: navDate, NAV: n, UnitsScale: scale, Gateway: w.l.gateway()}
+	if r.PaymentID != nil {
+		in.PaymentID = *r.PaymentID
+	}
+	in.Held = fund.MustUnits("0", scale)
+	if held != nil {
+		if in.Held, err = fund.UnitsFromDecimal(*held, scale, fund.NoRounding); err != nil {
+			return fmt.Errorf("allot %s: holding: %w", id, err)
+		}
+	}
+	if !r.Kind.IssuesUnits() {
+		if in.Lots, err = w.openLots(r.Folio, r.SchemeCode, scale); err != nil {
+			return err
+		}
+		if in.Slabs, err = w.loadSlabs(r.SchemeCode); err != nil {
+			return err
+		}
+	}
+	a, err := w.l.Rules.Allot(in)
+	if err != nil {
+		return err
+	}
+	if a.Reject != "" {
+		return w.rejectLeg(&r, a.Reject, a.RejectDetail)
+	}
+	return w.writeAllotment(&r, a)
+}
+
+func (w *work) openLots(folio, scheme string, scale int32) ([]fund.Lot, error) {
+	rows, err := w.tx.Query(w.ctx, `SELECT id, nav_date, units_remaining, cost, units FROM holding_lots
+		WHERE folio_no = $1 AND scheme_code = $2 AND units_remaining > 0 ORDER BY nav_date, id`, folio, scheme)
+	if err != nil {
+		return nil, fmt.Errorf("lots of %s/%s: %w", folio, scheme, err)
+	}
+	defer rows.Close()
+	var out []fund.Lot
+	for rows.Next() {
+		var id int64
+		var d time.Time
+		var rem, cost, orig decimal.Decimal
+		if err := rows.Scan(&id, &d, &rem, &cost, &orig); err != nil {
+			return nil, err
+		}
+		u, err := fund.UnitsFromDecimal(rem, scale, fund.NoRounding)
+		if err != nil {
+			return nil, fmt.Errorf("lot %d: %w", id, err)
+		}
+		c, err := fund.AmountFromDecimal(cost, fund.NoRounding)
+		if err != nil {
+			return nil, fmt.Errorf("lot %d: %w", id, err)
+		}
+		out = append(out, fund.Lot{ID: id, NAVDate: fund.DateOf(d), Remaining: u, Cost: c})
+	}
+	return out, rows.Err()
+}
+
+func (w *work) loadSlabs(scheme string) ([]fund.LoadSlab, error) {
+	rows, err := w.tx.Query(w.ctx, `SELECT valid_from, days_below, rate_pct FROM scheme_loads WHERE scheme_code = $1`, scheme)
+	if err != nil {
+		return nil, fmt.Errorf("loads of %s: %w", scheme, err)
+	}
+	defer rows.Close()
+	var out []fund.LoadSlab
+	for rows.Next() {
+		var d time.Time
+		var s fund.LoadSlab
+		if err := rows.Scan(&d, &s.DaysBelow, &s.RatePct); err != nil {
+			return nil, err
+		}
+		s.ValidFrom = fund.DateOf(d)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// rejectLeg rejects a leg at allotment (and the switch-in of a rejected
+// switch-out).
+func (w *work) rejectLeg(r *legRow, reason, detail string) error {
+	if err := w.setStatus(r, fund.Rejected, reason, nil, 0, ""); err != nil {
+		return err
+	}
+	w.audit("order", r.ID, "rejected_detail", map[string]string{"reason": reason, "detail": detail})
+	if r.Kind == fund.SwitchOut {
+		in, err := w.leg(fund.SwitchInLeg(r.SwitchID))
+		if err != nil {
+			return err
+		}
+		if !in.Status.Final() {
+			return w.setStatus(&in, fund.Rejected, "switch_out_rejected", nil, 0, "")
+		}
+	}
+	return nil
+}
+
+// writeAllotment writes one allotment: the ledger transaction and its
+// postings, the lot created or consumed, the holding, the leg's status and
+// the events, all in the caller's transaction.
+func (w *work) writeAllotment(r *legRow, a fund.Allocation) error {
+	if err := fund.CheckPostings(a.Postings); err != nil {
+		return fmt.Errorf("allot %s: %w", r.ID, err)
+	}
+	var payment any
+	if a.PaymentID != "" {
+		payment = a.PaymentID
+	}
+	var switchID any
+	if a.SwitchID != "" {
+		switchID = a.SwitchID
+	}
+	var txID int64
+	var postedAt time.Time
+	if err := w.tx.QueryRow(w.ctx, `INSERT INTO ledger_transactions (order_id, switch_id, kind, folio_no, scheme_code, nav_date, nav,
+			units, amount, stamp_duty, exit_load, net_amount, payment_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id, posted_at`,
+		r.ID, switchID, a.Kind.String(), a.Folio, a.Scheme, a.NAVDate.Time(), a.NAV.Decimal(), a.Units.Decimal(),
+		a.Amount.Decimal(), a.StampDuty.Decimal(), a.ExitLoad.Decimal(), a.Net.Decimal(), payment).Scan(&txID, &postedAt); err != nil {
+		return fmt.Errorf("allot %s: ledger transaction: %w", r.ID, err)
+	}
+	b := &pgx.Batch{}
+	seqs := make([]int16, len(a.Postings))
+	accounts := make([]string, len(a.Postings))
+	assets := make([]string, len(a.Postings))
+	amounts := make([]decimal.Decimal, len(a.Postings))
+	for i, p := range a.Postings {
+		seqs[i], accounts[i], assets[i], amounts[i] = int16(i), p.Account, p.Asset, p.Amount
+	}
+	b.Queue(`INSERT INTO ledger_postings (tx_id, seq, account, asset, amount)
+		SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::text[], $5::numeric[])`, txID, seqs, accounts, assets, amounts)
+	delta, cost := a.Units.Decimal(), a.Amount.Decimal()
+	if a.NewLot != nil {
+		b.Queue(`INSERT INTO holding_lots (folio_no, scheme_code, ledger_tx_id, nav_date, nav, units, units_remaining, cost)
+			VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`, a.Folio, a.Scheme, txID, a.NAVDate.Time(), a.NAV.Decimal(),
+			a.NewLot.Remaining.Decimal(), a.NewLot.Cost.Decimal())
+	} else {
+		delta, cost = delta.Neg(), decimal.Zero
+		for _, u := range a.Used {
+			b.Queue(`UPDATE holding_lots SET units_remaining = units_remaining - $2, cost = cost - $3 WHERE id = $1`,
+				u.LotID, u.Units.Decimal(), u.Cost.Decimal())
+			b.Queue(`INSERT INTO lot_consumptions (ledger_tx_id, lot_id, units, days_held, load_rate_pct, exit_load)
+				VALUES ($1, $2, $3, $4, $5, $6)`, txID, u.LotID, u.Units.Decimal(), u.DaysHeld, u.RatePct, u.ExitLoad.Decimal())
+			cost = cost.Sub(u.Cost.Decimal())
+		}
+	}
+	b.Queue(`INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = holdings.units + excluded.units,
+			invested = holdings.invested + excluded.invested, last_tx_id = excluded.last_tx_id, updated_at = now()`,
+		a.Folio, a.Scheme, delta, cost, txID)
+	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
+		return fmt.Errorf("allot %s: postings, lots, holding: %w", r.ID, err)
+	}
+	if err := w.setStatus(r, fund.Allotted, "", &a.NAVDate, txID, `, ledger_tx_id = $4`, txID); err != nil {
+		return err
+	}
+	ev := fund.TransactionCompleted{EventID: TopicTransactions + ":" + r.ID, TxID: txID, OrderID: r.ID, RequestID: r.RequestID, SwitchID: a.SwitchID,
+		Kind: a.Kind.String(), Folio: a.Folio, InvestorID: r.InvestorID, SchemeCode: a.Scheme, NAVDate: a.NAVDate.String(),
+		NAV: a.NAV.String(), Units: a.Units.String(), Amount: a.Amount.String(), StampDuty: a.StampDuty.String(),
+		ExitLoad: a.ExitLoad.String(), NetAmount: a.Net.String(), PaymentID: a.PaymentID,
+		PlacedAt: r.PlacedAt.UTC().Format(time.RFC3339Nano), PostedAt: postedAt.UTC().Format(time.RFC3339Nano)}
+	w.emit(TopicTransactions, ev.EventID, a.Folio, ev)
+	w.audit("ledger_tx", fmt.Sprint(txID), "posted", ev)
+	w.allotted = append(w.allotted, r.ID)
+	if a.Kind == fund.SwitchOut {
+		return w.switchIn(a)
+	}
+	return nil
+}
+
+// switchIn releases the purchase leg of a switch once its switch-out is
+// allotted: it buys with the switch-out's payout, its funds count from the
+// switch request's time stamp.
+func (w *work) switchIn(out fund.Allocation) error {
+	in, err := w.leg(fund.SwitchInLeg(out.SwitchID))
+	if err != nil {
+		return err
+	}
+	if in.Status != fund.AwaitingLeg {
+		return nil
+	}
+	if out.Net.Sign() <= 0 {
+		return w.setStatus(&in, fund.Rejected, "nothing_to_switch", nil, 0, "")
+	}
+	if _, err := w.tx.Exec(w.ctx, `UPDATE orders SET amount = $2 WHERE id = $1`, in.ID, out.Net.Decimal()); err != nil {
+		return fmt.Errorf("switch-in %s: %w", in.ID, err)
+	}
+	amt := out.Net
+	in.Amount = &amt
+	if err := w.decideNAVDate(&in, in.PlacedAt); err != nil {
+		return err
+	}
+	return w.tryAllot(in.ID)
+}
+
+// AllotResult counts what an allocate pass did.
+type AllotResult struct {
+	Allotted int `json:"allotted"` // legs allotted
+	Matched  int `json:"matched"`  // payments matched to orders placed after them
+	Waiting  int `json:"waiting"`  // legs still waiting for their NAV
+}
+
+// AllotPending allots every pending leg whose NAV has landed (and first
+// matches captured payments still unmatched to orders placed since), in
+// transactions of at most batch legs each, taking folio locks in folio
+// order. nav-ingest calls it after a load; `fundflow run allocate` runs it
+// on demand. Safe to run concurrently with everything else, and again.
+func (l *Ledger) AllotPending(ctx context.Context, batch int) (AllotResult, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	var res AllotResult
+	m, err := l.MatchUnmatched(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Matched = m
+	lastFolio, lastID := "", ""
+	for {
+		type item struct{ id, folio string }
+		var items []item
+		rows, err := l.Pool.Query(ctx, `SELECT o.id, o.folio_no FROM orders o
+			JOIN navs n ON n.scheme_code = o.scheme_code AND n.nav_date = o.nav_date
+			WHERE o.status = 'pending_nav' AND (o.folio_no, o.id) > ($1, $2)
+			ORDER BY o.folio_no, o.id LIMIT $3`, lastFolio, lastID, batch)
+		if err != nil {
+			return res, classify(err)
+		}
+		for rows.Next() {
+			var it item
+			if err := rows.Scan(&it.id, &it.folio); err != nil {
+				rows.Close()
+				return res, err
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, classify(err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		lastFolio, lastID = items[len(items)-1].folio, items[len(items)-1].id
+		w, err := l.inTx(ctx, func(w *work) error {
+			folios := make([]string, len(items))
+			for i, it := range items {
+				folios[i] = it.folio
+			}
+			if err := w.lockFolios(folios...); err != nil {
+				return err
+			}
+			for _, it := range items {
+				if err := w.tryAllot(it.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("allocate: %w", err)
+		}
+		res.Allotted += len(w.allotted)
+	}
+	err = l.Pool.QueryRow(ctx, `SELECT count(*) FROM orders WHERE status = 'pending_nav'`).Scan(&res.Waiting)
+	return res, classify(err)
+}
+
+// errNoRows reports whether err is pgx's "no rows".
+func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

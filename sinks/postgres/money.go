@@ -1,0 +1,312 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Rules are the pure decisions the ledger asks for under its locks
+// (transforms/allocate implements them; cmd/fundflow wires them in).
+type Rules interface {
+	// Match says whether captured payment p can realise leg (in status st,
+	// already realised by payment paidBy, "" if none): "" or a break reason.
+	Match(leg fund.OrderLeg, st fund.OrderStatus, paidBy string, p fund.PaymentEvent) (reason, detail string)
+	// Allot decides one leg's allotment (or its rejection).
+	Allot(in fund.AllotInput) (fund.Allocation, error)
+}
+
+// AuditFunc appends one audit_log row in the caller's transaction
+// (AppendAudit has this shape).
+type AuditFunc func(ctx context.Context, tx pgx.Tx, entity, id, action string, payload any) error
+
+// Ledger is the money path's state in Postgres: orders, payments, the
+// double-entry ledger, lots, holdings and the outbox. Every method that
+// changes state does so in one transaction, taking locks in the order the
+// schema documents (match keys → folios in folio order → order rows →
+// payment rows), so concurrent callers never deadlock each other.
+type Ledger struct {
+	Pool     *pgxpool.Pool
+	Rules    Rules
+	Calendar *fund.Calendar // business days for the applicable-NAV rules; nil: weekends only
+	Audit    AuditFunc      // nil: no audit rows
+	Gateway  string         // the payment gateway purchases are paid through; default "razorpay"
+	Now      func() time.Time
+}
+
+func (l *Ledger) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Ledger) gateway() string {
+	if l.Gateway == "" {
+		return "razorpay"
+	}
+	return l.Gateway
+}
+
+// Event topics of the outbox.
+const (
+	TopicTransactions = "transactions.completed"
+	TopicOrderStatus  = "orders.status"
+)
+
+// work is one transaction of the ledger: the tx and what to write at its end
+// (outbox rows, audit rows) so that the audit chain's head is held as briefly
+// as possible.
+type work struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	l        *Ledger
+	events   []outboxEvent
+	audits   []auditEntry
+	allotted []string // legs allotted in this transaction
+	locked   map[string]bool
+}
+
+type outboxEvent struct {
+	id, topic, key string
+	payload        any
+}
+
+type auditEntry struct {
+	entity, id, action string
+	payload            any
+}
+
+func (w *work) emit(topic, eventID, key string, payload any) {
+	w.events = append(w.events, outboxEvent{eventID, topic, key, payload})
+}
+
+func (w *work) audit(entity, id, action string, payload any) {
+	if w.l.Audit != nil {
+		w.audits = append(w.audits, auditEntry{entity, id, action, payload})
+	}
+}
+
+// inTx runs fn in one transaction and writes its outbox and audit rows last.
+func (l *Ledger) inTx(ctx context.Context, fn func(w *work) error) (*work, error) {
+	var w *work
+	err := pgx.BeginFunc(ctx, l.Pool, func(tx pgx.Tx) error {
+		w = &work{ctx: ctx, tx: tx, l: l, locked: map[string]bool{}}
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.flush()
+	})
+	return w, classify(err)
+}
+
+func (w *work) flush() error {
+	if len(w.events) > 0 {
+		ids := make([]string, len(w.events))
+		topics := make([]string, len(w.events))
+		keys := make([]string, len(w.events))
+		payloads := make([]string, len(w.events))
+		for i, e := range w.events {
+			b, err := json.Marshal(e.payload)
+			if err != nil {
+				return fmt.Errorf("outbox %s: %w", e.id, err)
+			}
+			ids[i], topics[i], keys[i], payloads[i] = e.id, e.topic, e.key, string(b)
+		}
+		if _, err := w.tx.Exec(w.ctx, `INSERT INTO outbox (event_id, topic, key, payload)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ORDER BY 1
+			ON CONFLICT (event_id) DO NOTHING`, ids, topics, keys, payloads); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	for _, a := range w.audits {
+		if err := w.l.Audit(w.ctx, w.tx, a.entity, a.id, a.action, a.payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockFolios takes the folio rows' locks in folio order (the first lock of
+// every ledger transaction after the match keys). Folios already locked in
+// this transaction are skipped.
+func (w *work) lockFolios(folios ...string) error {
+	var todo []string
+	for _, f := range folios {
+		if !w.locked[f] {
+			todo = append(todo, f)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	sort.Strings(todo)
+	todo = dedupSorted(todo)
+	rows, err := w.tx.Query(w.ctx, `SELECT folio_no FROM folios WHERE folio_no = ANY($1) ORDER BY folio_no FOR NO KEY UPDATE`, todo)
+	if err != nil {
+		return fmt.Errorf("lock folios: %w", err)
+	}
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return err
+		}
+		w.locked[f] = true
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// lockMatchKeys serialises the two sides of payment matching (an order being
+// placed, a payment arriving) on the keys that join them, so whichever
+// commits second sees the other. Taken before any folio lock.
+func (w *work) lockMatchKeys(keys ...string) error {
+	var ks []string
+	for _, k := range keys {
+		if k != "" {
+			ks = append(ks, "match:"+k)
+		}
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	sort.Strings(ks)
+	ks = dedupSorted(ks)
+	_, err := w.tx.Exec(w.ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, ks)
+	if err != nil {
+		return fmt.Errorf("lock match keys: %w", err)
+	}
+	return nil
+}
+
+func dedupSorted(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// legRow is an order leg as stored.
+type legRow struct {
+	fund.OrderLeg
+	Status    fund.OrderStatus
+	Reason    string
+	NAVDate   *time.Time
+	FundsAt   *time.Time
+	PaymentID *string
+	TxID      *int64
+}
+
+const legColumns = `id, request_id, coalesce(switch_id, ''), kind, investor_id, folio_no, scheme_code, amount, units, all_units,
+	currency, payment_ref, placed_at, status, reason, nav_date, funds_at, payment_id, ledger_tx_id`
+
+func scanLeg(row pgx.Row) (legRow, error) {
+	var r legRow
+	var kind, status string
+	var amount, units *decimal.Decimal
+	if err := row.Scan(&r.ID, &r.RequestID, &r.SwitchID, &kind, &r.InvestorID, &r.Folio, &r.SchemeCode, &amount, &units, &r.AllUnits,
+		&r.Currency, &r.PaymentRef, &r.PlacedAt, &status, &r.Reason, &r.NAVDate, &r.FundsAt, &r.PaymentID, &r.TxID); err != nil {
+		return r, err
+	}
+	k, err := fund.ParseTxKind(kind)
+	if err != nil {
+		return r, err
+	}
+	r.Kind, r.Status, r.Units = k, fund.OrderStatus(status), units
+	if amount != nil {
+		a, err := fund.AmountFromDecimal(*amount, fund.NoRounding)
+		if err != nil {
+			return r, err
+		}
+		r.Amount = &a
+	}
+	return r, nil
+}
+
+// leg reads one leg, locked for update (the caller holds its folio's lock).
+func (w *work) leg(id string) (legRow, error) {
+	r, err := scanLeg(w.tx.QueryRow(w.ctx, `SELECT `+legColumns+` FROM orders WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return r, fmt.Errorf("order %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// setStatus moves a leg to status st (with the columns in set) and emits
+// orders.status and an audit row.
+func (w *work) setStatus(r *legRow, st fund.OrderStatus, reason string, navDate *fund.Date, txID int64, extra string, args ...any) error {
+	q := `UPDATE orders SET status = $2, reason = $3, updated_at = now()` + extra + ` WHERE id = $1`
+	if _, err := w.tx.Exec(w.ctx, q, append([]any{r.ID, string(st), reason}, args...)...); err != nil {
+		return fmt.Errorf("order %s → %s: %w", r.ID, st, err)
+	}
+	r.Status, r.Reason = st, reason
+	w.announce(r, navDate, txID)
+	return nil
+}
+
+// announce emits orders.status and an audit row for a leg's current status.
+func (w *work) announce(r *legRow, navDate *fund.Date, txID int64) {
+	st, reason := r.Status, r.Reason
+	ev := fund.OrderStatusChanged{EventID: TopicOrderStatus + ":" + r.ID + ":" + string(st), OrderID: r.ID, RequestID: r.RequestID,
+		SwitchID: r.SwitchID, Kind: r.Kind.String(), Folio: r.Folio, SchemeCode: r.SchemeCode, Status: string(st), Reason: reason,
+		TxID: txID, At: w.l.now().UTC().Format(time.RFC3339Nano)}
+	if navDate != nil {
+		ev.NAVDate = navDate.String()
+	}
+	w.emit(TopicOrderStatus, ev.EventID, r.Folio, ev)
+	w.audit("order", r.ID, string(st), ev)
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// category returns a scheme's category ("" if unknown) for the NAV rules.
+func (w *work) category(scheme string) (string, bool, error) {
+	var c string
+	err := w.tx.QueryRow(w.ctx, `SELECT category FROM schemes WHERE code = $1`, scheme).Scan(&c)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return c, err == nil, err
+}
+
+// decideNAVDate moves a leg to pending_nav with its applicable NAV date
+// (fund.ApplicableNAVDate on the scheme's category and the calendar).
+func (w *work) decideNAVDate(r *legRow, fundsAt time.Time) error {
+	cat, _, err := w.category(r.SchemeCode)
+	if err != nil {
+		return err
+	}
+	dec, err := fund.ApplicableNAVDate(fund.CategoryRuleFor(cat), r.Kind, r.PlacedAt, fundsAt, w.l.Calendar)
+	if err != nil {
+		return fmt.Errorf("order %s: %w", r.ID, err)
+	}
+	var funds any
+	if r.Kind.IssuesUnits() {
+		funds = fundsAt
+	}
+	if err := w.setStatus(r, fund.PendingNAV, "", &dec.Date, 0, `, nav_date = $4, nav_rule = $5, nav_reason = $6, funds_at = coalesce($7, funds_at)`,
+		dec.Date.Time(), dec.Rule, dec.Reason, funds); err != nil {
+		return err
+	}
+	t := dec.Date.Time()
+	r.NAVDate = &t
+	return nil
+}

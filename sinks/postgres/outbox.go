@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Outbox relays: which marker column a relay owns and which rows it takes.
+const (
+	RelayKafka = "kafka" // every topic; marks published_at
+	RelayFacts = "facts" // transactions.completed only; marks facts_at
+)
+
+// OutboxSource reads outbox rows a relay has not delivered yet, oldest
+// first, as a pipelines.Source: the relay's sinks write them (Kafka,
+// ClickHouse), then Commit marks them delivered. Rows are picked by their
+// marker, not by an id cursor, so a row whose transaction commits late (with
+// a lower id than rows already relayed) is still relayed. One folio's rows
+// commit in id order (they are written under the folio's lock), so each
+// key's events go out in order.
+//
+// Batch runs (Follow false) end with ErrEndOfInput when nothing is left; a
+// following source polls every Poll (default 200 ms) until ctx ends.
+type OutboxSource struct {
+	Pool   *pgxpool.Pool
+	Relay  string // RelayKafka or RelayFacts
+	Batch  int    // rows per batch; default 500
+	Follow bool
+	Poll   time.Duration
+
+	after    int64 // read cursor: rows after it are read next
+	mu       sync.Mutex
+	inflight map[int64]bool // read, not committed yet: never read twice
+}
+
+// Read returns the next rows to deliver.
+func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEvent], error) {
+	n := s.Batch
+	if n <= 0 {
+		n = 500
+	}
+	q := `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2`
+	if s.Relay == RelayFacts {
+		q = `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
+			WHERE facts_at IS NULL AND topic = 'transactions.completed' AND id > $1 ORDER BY id LIMIT $2`
+	} else if s.Relay != RelayKafka {
+		return pipelines.Batch[fund.OutboxEvent]{}, fmt.Errorf("outbox: unknown relay %q", s.Relay)
+	}
+	for {
+		rows, err := s.Pool.Query(ctx, q, s.after, n)
+		if err != nil {
+			return pipelines.Batch[fund.OutboxEvent]{}, classify(err)
+		}
+		var b pipelines.Batch[fund.OutboxEvent]
+		ids := []int64{}
+		var seen int64
+		for rows.Next() {
+			var e fund.OutboxEvent
+			var payload string
+			if err := rows.Scan(&e.Seq, &e.EventID, &e.Topic, &e.Key, &payload, &e.CreatedAt); err != nil {
+				rows.Close()
+				return b, err
+			}
+			e.Payload = []byte(payload)
+			b.Items = append(b.Items, e)
+			ids = append(ids, e.Seq)
+			seen = e.Seq
+		}
+		rows.Close()
+		s.mu.Lock()
+		if s.inflight == nil {
+			s.inflight = map[int64]bool{}
+		}
+		keep := b.Items[:0]
+		ids = ids[:0]
+		for _, e := range b.Items {
+			if !s.inflight[e.Seq] {
+				s.inflight[e.Seq] = true
+				keep = append(keep, e)
+				ids = append(ids, e.Seq)
+			}
+		}
+		b.Items = keep
+		s.mu.Unlock()
+		if err := rows.Err(); err != nil {
+			return b, classify(err)
+		}
+		if len(b.Items) > 0 {
+			pos, _ := json.Marshal(ids)
+			b.Through = pipelines.Checkpoint{Stream: "outbox/" + s.Relay, Pos: pos}
+			s.after = ids[len(ids)-1]
+			return b, nil
+		}
+		if seen > 0 {
+			s.after = seen // a page of rows still in flight: look further
+			continue
+		}
+		// Nothing after the cursor: start again from the oldest undelivered
+		// row next time (one whose transaction committed late).
+		s.after = 0
+		if !s.Follow {
+			return b, pipelines.ErrEndOfInput
+		}
+		poll := s.Poll
+		if poll <= 0 {
+			poll = 200 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return b, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Commit marks the batch's rows delivered by this relay.
+func (s *OutboxSource) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
+	var ids []int64
+	if err := json.Unmarshal(cp.Pos, &ids); err != nil {
+		return fmt.Errorf("outbox checkpoint: %w", err)
+	}
+	col := "published_at"
+	if s.Relay == RelayFacts {
+		col = "facts_at"
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET `+col+` = now() WHERE id = ANY($1) AND `+col+` IS NULL`, ids)
+	if err != nil {
+		return classify(err)
+	}
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.inflight, id)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// ReadOutbox returns up to limit outbox events with id > after, of topic (""
+// for all), in id order: how the platform reads the bus when there is no
+// Kafka (`fundflow outbox`). A reader keeps the last Seq it processed and
+// dedupes by EventID (a row can appear after a higher id was read if its
+// transaction committed later: re-read a small window behind the cursor).
+func ReadOutbox(ctx context.Context, pool *pgxpool.Pool, after int64, topic string, limit int) ([]fund.OutboxEvent, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := pool.Query(ctx, `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
+		WHERE id > $1 AND ($2 = '' OR topic = $2) ORDER BY id LIMIT $3`, after, topic, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []fund.OutboxEvent
+	for rows.Next() {
+		var e fund.OutboxEvent
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.EventID, &e.Topic, &e.Key, &payload, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.Payload = []byte(payload)
+		out = append(out, e)
+	}
+	return out, classify(rows.Err())
+}
