@@ -34,7 +34,9 @@ func (m Message) Origin() (fund.Source, []byte) {
 }
 
 // Position is "kafka:<topic>/<partition>/<offset>".
-func (m Message) Position() string { return fmt.Sprintf("kafka:%s/%d/%d", m.Topic, m.Partition, m.Offset) }
+func (m Message) Position() string {
+	return fmt.Sprintf("kafka:%s/%d/%d", m.Topic, m.Partition, m.Offset)
+}
 
 // Config says what to consume.
 type Config struct {
