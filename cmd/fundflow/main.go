@@ -31,6 +31,9 @@ Commands:
   lint [FILE]             check a config file; every problem with its field and line
   check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
+  quarantine list|show ID|replay
+                          look at quarantined NAV rows; replay them through today's rules, or
+                          publish reviewed NAV jumps (--accept)
   audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
   version                 print the version
 
@@ -148,6 +151,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheck(ctx, rest, stdout)
 	case "gen":
 		return cmdGen(rest, stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(ctx, g, log, rest, stdout)
 	case "audit":
 		return cmdAudit(ctx, g, log, rest, stdout, stderr)
 	}

@@ -128,9 +128,13 @@ func (s Store) Put(ctx context.Context, rs []pipelines.Rejected) error {
 	}
 	b := &pgx.Batch{}
 	for _, r := range rs {
-		b.Queue(`INSERT INTO quarantine (pipeline, pos_key, source_file, source_sha256, source_line, topic, partition, "offset", event_id, raw, reason, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (pipeline, pos_key) DO NOTHING`,
-			r.Pipeline, PosKey(r.Pos), r.Pos.File, r.Pos.SHA256, r.Pos.Line, r.Pos.Topic, r.Pos.Part, r.Pos.Offset, r.Pos.Event, r.Raw, r.Reason, r.Detail)
+		var context any // NULL unless the record needs one to be replayed
+		if len(r.Context) > 0 {
+			context = string(r.Context)
+		}
+		b.Queue(`INSERT INTO quarantine (pipeline, pos_key, source_file, source_sha256, source_line, topic, partition, "offset", event_id, raw, context, reason, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (pipeline, pos_key) DO NOTHING`,
+			r.Pipeline, PosKey(r.Pos), r.Pos.File, r.Pos.SHA256, r.Pos.Line, r.Pos.Topic, r.Pos.Part, r.Pos.Offset, r.Pos.Event, r.Raw, context, r.Reason, r.Detail)
 	}
 	return classify(s.Pool.SendBatch(ctx, b).Close())
 }

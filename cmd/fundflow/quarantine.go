@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/file"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/nav"
+)
+
+const quarantineUsage = `usage:
+  fundflow quarantine list [--pipeline P] [--reason R] [--status open|replayed|accepted|dismissed|all] [--limit N]
+      Quarantined NAV rows, newest first, as a table (default: open rows, 50).
+  fundflow quarantine show ID
+      One record: file, SHA-256, line, reason, detail, context and the raw bytes.
+  fundflow quarantine replay [--pipeline P] [--reason R] [--id ID]... [--limit N]
+      Read each open row again from its raw bytes and run today's parser and
+      validation over it; rows that pass now are written through the normal
+      sinks (Postgres, ClickHouse, Kafka) and marked replayed, the others
+      stay open with the reason they still fail. Prints a JSON summary.
+  fundflow quarantine replay --accept --id ID [--id ID]... [--by NAME]
+      Publish rows held for nav_jump after a person reviewed them: every rule
+      but the jump check still applies. The row records who (--by, default
+      the login name) and when.
+P is nav-ingest or nav-backfill (default: both).`
+
+// navPipelines are the pipelines whose quarantined rows are NAV rows.
+var navPipelines = []string{"nav-ingest", "nav-backfill"}
+
+func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("%s", quarantineUsage)
+	}
+	fs := flag.NewFlagSet("quarantine "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	pipeline := fs.String("pipeline", "", "nav-ingest or nav-backfill")
+	reason := fs.String("reason", "", "quarantine reason, e.g. nav_jump")
+	status := fs.String("status", "open", "open, replayed, accepted, dismissed or all")
+	limit := fs.Int("limit", 0, "at most this many rows")
+	accept := fs.Bool("accept", false, "publish reviewed nav_jump rows")
+	by := fs.String("by", "", "who reviewed (default: the login name)")
+	var ids []int64
+	fs.Func("id", "record id (repeatable)", func(s string) error {
+		id, err := strconv.ParseInt(s, 10, 64)
+		ids = append(ids, id)
+		return err
+	})
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageErr("quarantine %s: %v\n%s", args[0], err, quarantineUsage)
+	}
+	pipes := navPipelines
+	if *pipeline != "" {
+		if !contains(navPipelines, *pipeline) {
+			return usageErr("--pipeline %q: quarantine works on NAV rows (one of %s)", *pipeline, strings.Join(navPipelines, ", "))
+		}
+		pipes = []string{*pipeline}
+	}
+	if *status == "all" {
+		*status = ""
+	}
+	cmd := args[0]
+	switch cmd {
+	case "list", "replay":
+		if fs.NArg() > 0 {
+			return usageErr("quarantine %s takes no arguments, got %q\n%s", cmd, fs.Args(), quarantineUsage)
+		}
+	case "show":
+		if fs.NArg() != 1 {
+			return usageErr("usage: fundflow quarantine show ID")
+		}
+	default:
+		return usageErr("unknown quarantine command %q\n%s", cmd, quarantineUsage)
+	}
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	d, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	switch cmd {
+	case "list":
+		if *limit == 0 {
+			*limit = 50
+		}
+		rs, err := d.pg.Quarantine(ctx, postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: *status, IDs: ids, Limit: *limit}, false)
+		if err != nil {
+			return err
+		}
+		return printQuarantine(stdout, rs)
+	case "show":
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return usageErr("quarantine show: %q is not a record id", fs.Arg(0))
+		}
+		q, err := d.pg.QuarantinedByID(ctx, id)
+		if errors.Is(err, postgres.ErrNotFound) {
+			return &exitError{code: 2, err: err}
+		}
+		if err != nil {
+			return err
+		}
+		return showQuarantined(stdout, q)
+	}
+	// replay
+	opt := replayOptions{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
+	if opt.Accept && len(ids) == 0 {
+		return usageErr("quarantine replay --accept needs the --id of each reviewed row")
+	}
+	if opt.By == "" {
+		opt.By = loginName()
+	}
+	sum, err := replayQuarantine(ctx, d, opt)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sum)
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+func loginName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if n := os.Getenv("USER"); n != "" {
+		return n
+	}
+	return "unknown"
+}
+
+func printQuarantine(w io.Writer, rs []postgres.Quarantined) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPIPELINE\tSTATUS\tREASON\tFILE:LINE\tQUARANTINED\tDETAIL")
+	for _, q := range rs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s:%d\t%s\t%s\n", q.ID, q.Pipeline, q.Status, q.Reason, q.Pos.File, q.Pos.Line,
+			q.CreatedAt.UTC().Format("2006-01-02 15:04"), shorten(q.Detail, 70))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "(%d rows)\n", len(rs))
+	return err
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func showQuarantined(w io.Writer, q postgres.Quarantined) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	field := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	field("id", strconv.FormatInt(q.ID, 10))
+	field("pipeline", q.Pipeline)
+	field("status", q.Status)
+	field("reason", q.Reason)
+	field("detail", q.Detail)
+	field("file", q.Pos.File)
+	field("sha256", q.Pos.SHA256)
+	field("line", strconv.Itoa(q.Pos.Line))
+	field("quarantined", q.CreatedAt.UTC().Format(time.RFC3339))
+	if q.ResolvedAt != nil {
+		field("resolved", q.ResolvedAt.UTC().Format(time.RFC3339)+" by "+q.ResolvedBy)
+	}
+	if q.LastReplayAt != nil {
+		field("last replay", q.LastReplayAt.UTC().Format(time.RFC3339)+": "+q.LastReplayDetail)
+	}
+	if q.Context != nil {
+		field("context", string(q.Context))
+	}
+	field("raw", fmt.Sprintf("%q (%d bytes)", q.Raw, len(q.Raw)))
+	return tw.Flush()
+}
+
+type replayOptions struct {
+	Filter postgres.QuarantineFilter
+	Accept bool   // publish nav_jump rows without the jump check
+	By     string // who replayed or accepted
+}
+
+type replaySummary struct {
+	Considered int            `json:"considered"`
+	Published  int            `json:"published"`
+	MarkedAs   string         `json:"marked_as"`
+	IDs        []int64        `json:"ids"`               // published and marked
+	StillOpen  map[string]int `json:"still_quarantined"` // reason they still fail -> count
+}
+
+// replayBatch bounds one write to the sinks.
+const replayBatch = 2000
+
+// replayQuarantine reads open NAV rows again through today's parser and
+// validator (the one nav-ingest uses, starting from nav_latest) and writes
+// the rows that pass through nav-ingest's sinks, oldest first. Each batch
+// is marked resolved only after every sink wrote it; the sinks are
+// idempotent, so a replay cut short and run again publishes nothing twice.
+func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySummary, error) {
+	sum := replaySummary{MarkedAs: "replayed", IDs: []int64{}, StillOpen: map[string]int{}}
+	if opt.Accept {
+		sum.MarkedAs = "accepted"
+	}
+	if d.cfg.Pipelines.NAVIngest == nil {
+		return sum, usageErr("quarantine replay writes through nav-ingest's sinks: add a pipelines.nav-ingest section to the config")
+	}
+	recs, err := d.pg.Quarantine(ctx, opt.Filter, true)
+	if err != nil {
+		return sum, err
+	}
+	sum.Considered = len(recs)
+	if len(recs) == 0 {
+		return sum, nil
+	}
+	// nav-ingest's own sinks and validator; its source is never read.
+	p, closeAll, err := navIngestFrom(ctx, d, file.Dir{Path: os.TempDir()}, func() {})
+	if err != nil {
+		return sum, err
+	}
+	defer closeAll()
+	stage := p.Stage
+	if opt.Accept {
+		// After review the jump is accepted: no previous NAV to jump from,
+		// every other rule still applies.
+		stage = nav.NewValidator(nil, thresholds(d.cfg.Pipelines.NAVIngest.Jump)).Stage
+	}
+	var batch []fund.NAVLine
+	var batchIDs []int64
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b := pipelines.Batch[fund.NAVLine]{Items: batch, Through: pipelines.Checkpoint{Stream: "quarantine-replay"}}
+		for _, s := range p.Sinks {
+			if err := pipelines.DefaultRetry.Do(ctx, "replay sink", func(ctx context.Context) error { return s.Write(ctx, b) }); err != nil {
+				return err
+			}
+		}
+		if _, err := d.pg.ResolveQuarantined(ctx, batchIDs, sum.MarkedAs, opt.By); err != nil {
+			return err
+		}
+		sum.Published += len(batch)
+		sum.IDs = append(sum.IDs, batchIDs...)
+		batch, batchIDs = batch[:0], batchIDs[:0]
+		return nil
+	}
+	for _, q := range recs {
+		if opt.Accept && q.Reason != nav.ReasonNAVJump {
+			return sum, usageErr("record %d was quarantined for %s: only rows held for %s can be accepted", q.ID, q.Reason, nav.ReasonNAVJump)
+		}
+		still := func(reason, detail string) error {
+			sum.StillOpen[reason]++
+			return d.pg.ReplayFailed(ctx, q.ID, reason+": "+detail)
+		}
+		it, err := nav.Reread(q.Raw, q.Context, q.Pos)
+		if err != nil {
+			if err := still("unreadable", err.Error()); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		line, err := stage(ctx, it)
+		var rej *pipelines.RejectError
+		switch {
+		case errors.As(err, &rej):
+			if err := still(rej.Reason, rej.Detail); err != nil {
+				return sum, err
+			}
+			continue
+		case err != nil:
+			return sum, err
+		}
+		batch = append(batch, line)
+		batchIDs = append(batchIDs, q.ID)
+		if len(batch) >= replayBatch {
+			if err := flush(); err != nil {
+				return sum, err
+			}
+		}
+	}
+	return sum, flush()
+}
