@@ -40,7 +40,7 @@ CH_INTERSERVER_PORT=${FUNDFLOW_CH_INTERSERVER_PORT:-$((CH_PORT + 9))}
 SFTP_PORT=${FUNDFLOW_SFTP_PORT:-52222}
 PG_FAST=${FUNDFLOW_PG_FAST:-0}
 
-PACKAGES=(postgresql clickhouse-server clickhouse-client openssh-server)
+PACKAGES=(postgresql clickhouse-server clickhouse-client openssh-server poppler-utils) # poppler-utils: pdftoppm/pdftotext for the statement PDF test
 CH_BIN=/usr/sbin/clickhouse-server
 SSHD_BIN=/usr/sbin/sshd
 SFTP_UNPRIV_USER=nobody
