@@ -136,45 +136,9 @@ pipelines:
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
 
-	// Postgres: exactly the expected keys.
-	gotPG := map[string]bool{}
-	rows, err := pool.Query(ctx, `SELECT scheme_code, to_char(nav_date, 'YYYY-MM-DD') FROM navs`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var code, date string
-		if err := rows.Scan(&code, &date); err != nil {
-			t.Fatal(err)
-		}
-		gotPG[code+"|"+date] = true
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	// Exactly the expected keys, each once.
+	gotPG, gotCH := storedNAVKeys(t, ctx, pool, ch)
 	assertSameKeys(t, "postgres navs", gotPG, wantKeys)
-
-	// ClickHouse: after a final merge, every key exactly once.
-	if err := ch.Exec(ctx, `OPTIMIZE TABLE nav_history FINAL`); err != nil {
-		t.Fatal(err)
-	}
-	chRows, err := ch.Query(ctx, `SELECT scheme_code, toString(nav_date), count() FROM nav_history GROUP BY scheme_code, nav_date`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotCH := map[string]bool{}
-	for chRows.Next() {
-		var code, date string
-		var n uint64
-		if err := chRows.Scan(&code, &date, &n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
-			t.Errorf("clickhouse has %s %s %d times", code, date, n)
-		}
-		gotCH[code+"|"+date] = true
-	}
-	chRows.Close()
 	assertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
 
 	var q, done int

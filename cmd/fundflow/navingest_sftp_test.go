@@ -376,40 +376,8 @@ func TestSFTPKillMidLoadAndRestart(t *testing.T) {
 	for k := range want.keys {
 		wantKeys[normaliseKey(k)] = true
 	}
-	gotPG := map[string]bool{}
-	rows, err := pool.Query(ctx, `SELECT scheme_code || '|' || to_char(nav_date, 'YYYY-MM-DD') FROM navs`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		gotPG[k] = true
-	}
+	gotPG, gotCH := storedNAVKeys(t, ctx, pool, ch)
 	assertSameKeys(t, "postgres navs", gotPG, wantKeys)
-
-	if err := ch.Exec(ctx, `OPTIMIZE TABLE nav_history FINAL`); err != nil {
-		t.Fatal(err)
-	}
-	chRows, err := ch.Query(ctx, `SELECT concat(scheme_code, '|', toString(nav_date)), count() FROM nav_history GROUP BY scheme_code, nav_date`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotCH := map[string]bool{}
-	for chRows.Next() {
-		var k string
-		var n uint64
-		if err := chRows.Scan(&k, &n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
-			t.Errorf("clickhouse has %s %d times", k, n)
-		}
-		gotCH[k] = true
-	}
-	chRows.Close()
 	assertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
 
 	var q int
