@@ -149,12 +149,18 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 			return pipelines.Stats{}, err
 		}
 		defer done()
-		return p.Run(ctx)
+		st, err := p.Run(ctx)
+		if err == nil {
+			allocateAfterNAVs(ctx, d)
+		}
+		return st, err
+	case "allocate", "outbox":
+		return runMoney(ctx, d, name)
 	}
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
 }
 
-func pipelineNames() string { return "nav-ingest" }
+func pipelineNames() string { return "nav-ingest, allocate, outbox" }
 
 func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 	cfg, err := loadConfig(g)
@@ -176,5 +182,5 @@ func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 		defer srv.Shutdown(context.Background()) //nolint:errcheck
 		log.Info("serving metrics", "addr", addr)
 	}
-	return serveSchedules(ctx, d)
+	return serveWithMoney(ctx, d, serveSchedules)
 }

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/kafka"
+	"github.com/fundflow/fundflow/connectors/orderhttp"
+	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/allocate"
+)
+
+// moneyLedger assembles the money path's ledger: Postgres state, the
+// allotment rules, the holiday calendar of pipelines.allocate and the audit
+// trail.
+func moneyLedger(d *deps) (*postgres.Ledger, error) {
+	a := d.cfg.Pipelines.Allocate
+	if a == nil {
+		return nil, usageErr("the money path is not configured: add a pipelines.allocate section (with its holidays) to the config")
+	}
+	var hs []fund.Date
+	for _, f := range a.Holidays {
+		ds, err := readHolidays(f)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, ds...)
+	}
+	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...)}
+	if a.Audit == nil || *a.Audit {
+		l.Audit = postgres.AppendAudit
+	}
+	return l, nil
+}
+
+// webhookStore stores verified webhook deliveries through the ledger.
+type webhookStore struct{ l *postgres.Ledger }
+
+func (s webhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, string, error) {
+	rc, err := s.l.Receive(ctx, postgres.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType,
+		Body: d.Body, Payment: d.Payment, Problem: d.Problem})
+	return rc.Duplicate, rc.Status, err
+}
+
+// orderPlacer places HTTP order requests through the ledger, one request per
+// transaction.
+type orderPlacer struct{ l *postgres.Ledger }
+
+func (p orderPlacer) Place(ctx context.Context, in fund.OrderIntake) (string, any, error) {
+	out, err := p.l.PlaceOrders(ctx, []fund.OrderIntake{in})
+	if err != nil {
+		return "", nil, err
+	}
+	return out[0].Outcome, out[0], nil
+}
+
+// webhookSecrets reads the configured webhook secrets from the environment;
+// at least one must be set.
+func webhookSecrets(envs []string) ([][]byte, error) {
+	var out [][]byte
+	for _, e := range envs {
+		if v := os.Getenv(e); v != "" {
+			out = append(out, []byte(v))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("payments: no webhook secret: set %s", strings.Join(envs, " or "))
+	}
+	return out, nil
+}
+
+// moneyHandler is the money path's HTTP surface: POST /webhooks/razorpay
+// and, when configured, POST /v1/orders.
+func moneyHandler(d *deps, l *postgres.Ledger, stats *webhook.Stats) (http.Handler, error) {
+	p := d.cfg.Pipelines.Payments
+	secrets, err := webhookSecrets(p.SecretEnvs)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: webhookStore{l}, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats})
+	if o := d.cfg.Pipelines.Orders; o != nil && o.HTTP {
+		tok := ""
+		if o.HTTPTokenEnv != "" {
+			if tok = os.Getenv(o.HTTPTokenEnv); tok == "" {
+				return nil, fmt.Errorf("orders: %s (the /v1/orders bearer token) is not set", o.HTTPTokenEnv)
+			}
+		}
+		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: orderPlacer{l}, Token: tok, Log: d.log})
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return mux, nil
+}
+
+// kafkaBrokers returns the configured brokers (none: no Kafka; the outbox
+// table is the bus).
+func kafkaBrokers(d *deps) []string {
+	return sinkkafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv))
+}
+
+// ordersPipeline consumes orders.placed in a consumer group: each batch is
+// placed in one Postgres transaction, and its offsets are committed after it.
+func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], func(), error) {
+	o := d.cfg.Pipelines.Orders
+	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: o.Topic, GroupID: o.Group, Batch: o.BatchSize})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &pipelines.Pipeline[kafka.Message, fund.OrderIntake]{
+		Name:       "orders",
+		Source:     src,
+		Stage:      kafka.OrderStage,
+		Sinks:      []pipelines.Sink[fund.OrderIntake]{postgres.OrderSink{L: l}},
+		Quarantine: d.pg,
+		Metrics:    d.metrics,
+		Log:        d.log,
+	}
+	return p, func() { _ = src.Close() }, nil
+}
+
+func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
+
+// outboxPipeline relays undelivered outbox rows: to Kafka (every topic) or to
+// ClickHouse (transactions.completed). follow keeps it running.
+func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
+	batch := 500
+	if o := d.cfg.Pipelines.Outbox; o != nil {
+		batch = o.BatchSize
+	}
+	src := &postgres.OutboxSource{Pool: d.pg.Pool, Relay: relay, Batch: batch, Follow: follow}
+	var sink pipelines.Sink[fund.OutboxEvent]
+	done := func() {}
+	switch relay {
+	case postgres.RelayKafka:
+		brokers := kafkaBrokers(d)
+		if len(brokers) == 0 {
+			return nil, nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", d.cfg.Services.KafkaBrokersEnv)
+		}
+		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: brokers})
+		w.Topic = "" // each event names its topic
+		sink, done = sinkkafka.EventSink{W: w}, func() { _ = w.Close() }
+	case postgres.RelayFacts:
+		sink = clickhouse.TransactionFacts{Conn: d.ch}
+	default:
+		return nil, nil, fmt.Errorf("outbox: unknown relay %q", relay)
+	}
+	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
+		Name:    "outbox-" + relay,
+		Source:  src,
+		Stage:   identity[fund.OutboxEvent],
+		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
+		Metrics: d.metrics,
+		Log:     d.log,
+	}
+	return p, done, nil
+}
+
+// runAllocate is `fundflow run allocate`: one pass over pending orders.
+func runAllocate(ctx context.Context, d *deps) (postgres.AllotResult, error) {
+	l, err := moneyLedger(d)
+	if err != nil {
+		return postgres.AllotResult{}, err
+	}
+	return l.AllotPending(ctx, d.cfg.Pipelines.Allocate.BatchSize)
+}
+
+// runOutbox is `fundflow run outbox`: relays what is undelivered, once.
+func runOutbox(ctx context.Context, d *deps) (pipelines.Stats, error) {
+	var total pipelines.Stats
+	relays := []string{}
+	if len(kafkaBrokers(d)) > 0 {
+		relays = append(relays, postgres.RelayKafka)
+	}
+	if o := d.cfg.Pipelines.Outbox; o == nil || o.Facts == nil || *o.Facts {
+		relays = append(relays, postgres.RelayFacts)
+	}
+	for _, r := range relays {
+		p, done, err := outboxPipeline(d, r, false)
+		if err != nil {
+			return total, err
+		}
+		st, err := p.Run(ctx)
+		done()
+		total.Batches += st.Batches
+		total.In += st.In
+		total.Out += st.Out
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// serveMoney runs the money path until ctx ends: the HTTP receiver, the
+// orders consumer (when Kafka is configured), allocate passes and the
+// outbox relays. It returns when all of them stopped.
+func serveMoney(ctx context.Context, d *deps) error {
+	cfg := d.cfg.Pipelines
+	if cfg.Payments == nil && cfg.Orders == nil && cfg.Allocate == nil && cfg.Outbox == nil {
+		return nil
+	}
+	l, err := moneyLedger(d)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 8)
+	n := 0
+	start := func(name string, f func() error) {
+		n++
+		go func() {
+			err := f()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Error("money path stopped", "part", name, "err", err)
+				cancel()
+			}
+			errc <- err
+		}()
+	}
+	if cfg.Payments != nil {
+		h, err := moneyHandler(d, l, nil)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Addr: cfg.Payments.Listen, Handler: h, ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+		start("http", func() error {
+			go func() {
+				<-ctx.Done()
+				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+				defer c()
+				_ = srv.Shutdown(sctx)
+			}()
+			d.log.Info("serving payment webhooks", "addr", cfg.Payments.Listen)
+			if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	if brokers := kafkaBrokers(d); cfg.Orders != nil && len(brokers) > 0 {
+		p, done, err := ordersPipeline(d, l, brokers)
+		if err != nil {
+			return err
+		}
+		start("orders", func() error {
+			defer done()
+			_, err := p.Run(ctx)
+			return err
+		})
+	}
+	if a := cfg.Allocate; a != nil && a.Every > 0 {
+		start("allocate", func() error {
+			return every(ctx, a.Every, func() error {
+				res, err := l.AllotPending(ctx, a.BatchSize)
+				if err == nil && res.Allotted > 0 {
+					d.log.Info("allocate", "allotted", res.Allotted, "matched", res.Matched, "waiting", res.Waiting)
+				}
+				return err
+			}, d)
+		})
+	}
+	if o := cfg.Outbox; o != nil && o.Every > 0 {
+		start("outbox", func() error {
+			return every(ctx, o.Every, func() error { _, err := runOutbox(ctx, d); return err }, d)
+		})
+	}
+	var first error
+	for i := 0; i < n; i++ {
+		if err := <-errc; err != nil && first == nil && !errors.Is(err, context.Canceled) {
+			first = err
+		}
+	}
+	return first
+}
+
+// every runs f now and then every period until ctx ends; a failed run is
+// logged and tried again at the next tick.
+func every(ctx context.Context, period time.Duration, f func() error, d *deps) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := f(); err != nil && ctx.Err() == nil {
+			d.log.Warn("periodic run failed; trying again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// runMoney runs the money path's batch pipelines once (`fundflow run
+// allocate`, `fundflow run outbox`).
+func runMoney(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
+	switch name {
+	case "allocate":
+		res, err := runAllocate(ctx, d)
+		return pipelines.Stats{In: int64(res.Allotted + res.Waiting), Out: int64(res.Allotted),
+			Reasons: map[string]int64{"waiting_for_nav": int64(res.Waiting), "payments_matched": int64(res.Matched)}}, err
+	case "outbox":
+		return runOutbox(ctx, d)
+	}
+	return pipelines.Stats{}, fmt.Errorf("unknown money pipeline %q", name)
+}
+
+// allocateAfterNAVs allots the orders that were waiting for the NAVs a
+// nav-ingest run just committed. Its failure does not fail the NAV load:
+// the next allocate pass picks the orders up.
+func allocateAfterNAVs(ctx context.Context, d *deps) {
+	if d.cfg.Pipelines.Allocate == nil {
+		return
+	}
+	res, err := runAllocate(ctx, d)
+	if err != nil {
+		d.log.Warn("allocate after nav-ingest failed; the next allocate pass retries", "err", err)
+		return
+	}
+	d.log.Info("allocate after nav-ingest", "allotted", res.Allotted, "waiting", res.Waiting)
+}
+
+// serveWithMoney runs the scheduled pipelines (sched) and the money path side
+// by side until ctx ends or one of them fails.
+func serveWithMoney(ctx context.Context, d *deps, sched func(context.Context, *deps) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	moneyErr := make(chan error, 1)
+	go func() {
+		err := serveMoney(ctx, d)
+		if err != nil {
+			cancel()
+		}
+		moneyErr <- err
+	}()
+	err := sched(ctx, d)
+	cancel()
+	if merr := <-moneyErr; merr != nil && !errors.Is(merr, context.Canceled) {
+		return merr
+	}
+	return err
+}
