@@ -1,0 +1,94 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMoneyDefaults(t *testing.T) {
+	cfg, err := Parse("fundflow.yaml", []byte(`
+pipelines:
+  payments:
+    listen: 127.0.0.1:8080
+  orders:
+    http: true
+  allocate: {}
+  outbox: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Pipelines
+	if got := p.Payments.SecretEnvs; len(got) != 1 || got[0] != "FUNDFLOW_RAZORPAY_WEBHOOK_SECRET" || p.Payments.MaxBodySize != 1<<20 {
+		t.Errorf("payments defaults: %+v", p.Payments)
+	}
+	if p.Orders.Topic != "orders.placed" || p.Orders.Group != "fundflow-orders" || p.Orders.BatchSize != 500 {
+		t.Errorf("orders defaults: %+v", p.Orders)
+	}
+	if p.Allocate.Every != 30*time.Second || p.Allocate.BatchSize != 100 || p.Allocate.Audit == nil || !*p.Allocate.Audit {
+		t.Errorf("allocate defaults: %+v", p.Allocate)
+	}
+	if p.Outbox.Every != time.Second || p.Outbox.Facts == nil || !*p.Outbox.Facts {
+		t.Errorf("outbox defaults: %+v", p.Outbox)
+	}
+}
+
+func TestMoneyBadNamesFieldAndLine(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"listen and secrets", `
+pipelines:
+  payments:
+    listen: "8080"
+    secret_envs: [FUNDFLOW_A, "the secret itself"]
+  allocate: {}
+`, []string{"line 4: pipelines.payments.listen: want host:port", `line 5: pipelines.payments.secret_envs[1]: "the secret itself" is not an environment variable name`}},
+		{"three secrets", `
+pipelines:
+  payments:
+    listen: 127.0.0.1:1
+    secret_envs: [A, B, C]
+  allocate: {}
+`, []string{"line 5: pipelines.payments.secret_envs: at most two secrets"}},
+		{"payments without allocate", `
+pipelines:
+  payments:
+    listen: 127.0.0.1:1
+`, []string{"line 3: pipelines.payments: needs a pipelines.allocate section"}},
+		{"orders http without payments", `
+pipelines:
+  orders:
+    http: true
+    batch_size: 0
+  allocate:
+    batch_size: 20000
+    schedule: "sometimes"
+    holidays: [/nonexistent/holidays.csv]
+`, []string{"line 4: pipelines.orders.http: serving /v1/orders needs pipelines.payments.listen",
+			"line 7: pipelines.allocate.batch_size: must be between 1 and 10000, got 20000",
+			"line 8: pipelines.allocate.schedule: bad cron spec", "line 9: pipelines.allocate.holidays[0]: holiday file"}},
+		{"outbox batch and unknown field", `
+pipelines:
+  outbox:
+    batch_size: -1
+    relay: kafka
+`, []string{"line 4: pipelines.outbox.batch_size: must be between 1 and 100000", `line 5: pipelines.outbox.relay: unknown field "relay"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("fundflow.yaml", []byte(c.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
