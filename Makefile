@@ -24,14 +24,14 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 test: services vet
-	source .state/env && $(GO) test -count=1 -timeout 25m $(PKGS)
+	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -count=1 -timeout 25m $(PKGS)
 
 demo:
 	scripts/demo.sh
 
 # Benchmarks report ratios against raw baselines measured in the same run.
 bench: services
-	source .state/env && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS) | tee bench.out
+	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS) | tee bench.out
 
 # Run every fuzz target for FUZZTIME each (CI runs only their seed corpora, as tests).
 FUZZTIME ?= 1m
