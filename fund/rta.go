@@ -85,3 +85,14 @@ func UnitsAsWritten(d decimal.Decimal) (Units, error) {
 	scale := min(max(int32(DefaultUnitsScale), -d.Exponent()), MaxUnitsScale)
 	return UnitsFromDecimal(d, scale, NoRounding)
 }
+
+// RTALine is one good record of an RTA feed, a holding or a transaction
+// (IsTxn), with the layout and the file position it was read from: what
+// the reconciliation stages and keeps as the RTA's side.
+type RTALine struct {
+	Layout  string // e.g. "cams-wbr22"
+	IsTxn   bool
+	Holding RTAHolding
+	Txn     RTATransaction
+	From    Source
+}

@@ -238,7 +238,7 @@ func TestDecode(t *testing.T) {
 		t.Fatalf("items %+v", items)
 	}
 	rec, err := Stage(context.Background(), items[0])
-	if err != nil || rec.Kind != Holdings || rec.Layout != "cams-wbr22" || rec.Holding.Folio != "1" || rec.From.Line != 2 {
+	if err != nil || rec.IsTxn || rec.Layout != "cams-wbr22" || rec.Holding.Folio != "1" || rec.From.Line != 2 {
 		t.Fatalf("Stage: %+v %v", rec, err)
 	}
 	var rej *pipelines.RejectError

@@ -20,16 +20,6 @@ type Item struct {
 // Origin returns the item's file position and raw line (for quarantine).
 func (it Item) Origin() (fund.Source, []byte) { return it.From, it.Row.Raw }
 
-// Record is a good row of a feed: a holding or a transaction, by Kind, with
-// the layout and the position it was read from.
-type Record struct {
-	Layout  string // Layout.Name
-	Kind    Kind
-	Holding fund.RTAHolding
-	Txn     fund.RTATransaction
-	From    fund.Source
-}
-
 // Decode is the feed decoder (connectors/feed) for RTA files: it
 // decompresses, identifies the layout by the header and streams the rows.
 // A file that is not a known feed, or has a header and no rows, is refused
@@ -79,11 +69,11 @@ func rejectFile(file fund.Source, err error) error {
 	return err
 }
 
-// Stage passes good rows on as Records and sends bad ones to quarantine
-// with the parser's reason.
-func Stage(_ context.Context, it Item) (Record, error) {
+// Stage passes good rows on as fund.RTALines and sends bad ones to
+// quarantine with the parser's reason.
+func Stage(_ context.Context, it Item) (fund.RTALine, error) {
 	if it.Row.Reason != "" {
-		return Record{}, &pipelines.RejectError{Reason: it.Row.Reason, Detail: it.Row.Detail}
+		return fund.RTALine{}, &pipelines.RejectError{Reason: it.Row.Reason, Detail: it.Row.Detail}
 	}
-	return Record{Layout: it.Layout.Name, Kind: it.Layout.Kind, Holding: it.Row.Holding, Txn: it.Row.Txn, From: it.From}, nil
+	return fund.RTALine{Layout: it.Layout.Name, IsTxn: it.Layout.Kind == Transactions, Holding: it.Row.Holding, Txn: it.Row.Txn, From: it.From}, nil
 }

@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// ReconOptions says what Reconcile compares.
+type ReconOptions struct {
+	Date fund.Date // the as-of date: RTA holdings dated Date, transaction files reported on Date, our ledger as of Date
+	// WindowFrom: transactions are compared from this NAV date on (a daily
+	// transaction feed covers one day; a statement, the whole history).
+	// Zero: all history.
+	WindowFrom fund.Date
+	// RetainDays: staged RTA rows of files dated more than this many days
+	// before Date are deleted after the run. 0 keeps everything.
+	RetainDays int
+}
+
+// ReconResult is what one reconciliation run compared and found.
+type ReconResult struct {
+	RunID              int64
+	Date               fund.Date
+	HoldingsRTAs       []string // RTAs whose holdings file for Date was loaded (and compared)
+	TransactionsRTAs   []string // RTAs whose transaction file reported on Date was loaded
+	RTAHoldings        int64
+	LedgerHoldings     int64
+	RTATransactions    int64
+	LedgerTransactions int64
+	Breaks             int64 // open or explained after the run
+	NewBreaks          int64
+	Resolved           int64
+	UnmappedSchemes    []string // schemes in our ledger with no RTA code: not reconciled
+	Took               time.Duration
+}
+
+// ErrNoFeeds: no RTA file for the date has been loaded, so there is nothing
+// to compare (and nothing may be resolved).
+var ErrNoFeeds = errors.New("no RTA holdings or transaction file for the date has been loaded")
+
+// ErrReconBehind: a date before the latest reconciled one was asked for.
+var ErrReconBehind = errors.New("a later date has been reconciled already")
+
+// sentinel for "no window": before any NAV.
+var allHistory = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Reconcile compares the RTAs' books as loaded for opt.Date with our ledger
+// as of that date, in one Postgres transaction: it computes every break
+// (holdings per folio and scheme; transactions by our order id / the RTA's
+// user reference, three-way with the payment), infers probable causes,
+// merges them into recon_breaks (a break seen again keeps its first_seen,
+// one no longer seen is resolved) and records the run. Postgres does the
+// joins: neither side is held in this process.
+func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (ReconResult, error) {
+	t0 := time.Now()
+	res := ReconResult{Date: opt.Date}
+	d := opt.Date.Time()
+	from := allHistory
+	if !opt.WindowFrom.IsZero() {
+		from = opt.WindowFrom.Time()
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// One reconciliation at a time; big joins get room to hash in memory.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('folio-recon', 0))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return err
+		}
+		var latest *time.Time
+		if err := tx.QueryRow(ctx, `SELECT max(recon_date) FROM recon_runs WHERE finished_at IS NOT NULL`).Scan(&latest); err != nil {
+			return err
+		}
+		if latest != nil && latest.After(d) {
+			return fmt.Errorf("%w: asked for %s, reconciled up to %s", ErrReconBehind, opt.Date, fund.DateOf(*latest))
+		}
+		var txnFiles []string
+		if err := tx.QueryRow(ctx, `SELECT
+				coalesce(array_agg(DISTINCT rta) FILTER (WHERE kind = 'holdings'), '{}'),
+				coalesce(array_agg(DISTINCT rta) FILTER (WHERE kind = 'transactions'), '{}'),
+				coalesce(array_agg(sha256) FILTER (WHERE kind = 'transactions'), '{}')
+			FROM rta_files WHERE as_of = $1`, d).Scan(&res.HoldingsRTAs, &res.TransactionsRTAs, &txnFiles); err != nil {
+			return fmt.Errorf("find the feeds of %s: %w", opt.Date, err)
+		}
+		if len(res.HoldingsRTAs) == 0 && len(res.TransactionsRTAs) == 0 {
+			return fmt.Errorf("%w (%s)", ErrNoFeeds, opt.Date)
+		}
+		var window *time.Time
+		if !opt.WindowFrom.IsZero() {
+			window = &from
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO recon_runs (recon_date, window_from, holdings_rtas, transactions_rtas)
+			VALUES ($1, $2, $3, $4) RETURNING id`, d, window, res.HoldingsRTAs, res.TransactionsRTAs).Scan(&res.RunID); err != nil {
+			return err
+		}
+		for _, st := range reconSetup {
+			if _, err := tx.Exec(ctx, st); err != nil {
+				return fmt.Errorf("recon setup: %w", err)
+			}
+		}
+		if len(res.HoldingsRTAs) > 0 {
+			if _, err := tx.Exec(ctx, sqlHoldingDups, d, res.HoldingsRTAs); err != nil {
+				return fmt.Errorf("holding duplicates: %w", err)
+			}
+			if err := tx.QueryRow(ctx, sqlHoldings, d, res.HoldingsRTAs).Scan(&res.LedgerHoldings, &res.RTAHoldings); err != nil {
+				return fmt.Errorf("compare holdings: %w", err)
+			}
+		}
+		if len(res.TransactionsRTAs) > 0 {
+			if _, err := tx.Exec(ctx, sqlTxnDups, txnFiles, d, from); err != nil {
+				return fmt.Errorf("transaction duplicates: %w", err)
+			}
+			if _, err := tx.Exec(ctx, sqlTransactions, txnFiles, d, from, res.TransactionsRTAs); err != nil {
+				return fmt.Errorf("compare transactions: %w", err)
+			}
+			if err := tx.QueryRow(ctx, sqlTxnCounts, txnFiles, d, from, res.TransactionsRTAs).Scan(&res.LedgerTransactions, &res.RTATransactions); err != nil {
+				return fmt.Errorf("count transactions: %w", err)
+			}
+			if _, err := tx.Exec(ctx, sqlMatchByContent); err != nil {
+				return fmt.Errorf("match transactions without a reference: %w", err)
+			}
+		}
+		for _, st := range reconCauses {
+			var args []any
+			if strings.Contains(st.sql, "$1") {
+				args = append(args, d)
+			}
+			if _, err := tx.Exec(ctx, st.sql, args...); err != nil {
+				return fmt.Errorf("infer causes (%s): %w", st.what, err)
+			}
+		}
+		if err := tx.QueryRow(ctx, sqlMerge, d, res.RunID).Scan(&res.NewBreaks); err != nil {
+			return fmt.Errorf("merge breaks: %w", err)
+		}
+		if err := tx.QueryRow(ctx, sqlResolve, d, res.RunID, res.HoldingsRTAs, res.TransactionsRTAs).Scan(&res.Resolved); err != nil {
+			return fmt.Errorf("resolve breaks: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT l.scheme_code ORDER BY l.scheme_code), '{}')
+			FROM holdings l WHERE l.units > 0 AND NOT EXISTS (SELECT 1 FROM rta_schemes s WHERE s.scheme_code = l.scheme_code)`).
+			Scan(&res.UnmappedSchemes); err != nil {
+			return fmt.Errorf("unmapped schemes: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `UPDATE recon_runs SET rta_holdings = $2, ledger_holdings = $3, rta_transactions = $4,
+				ledger_transactions = $5, new_breaks = $6, resolved = $7, unmapped_schemes = $8, finished_at = now(),
+				breaks = (SELECT count(*) FROM recon_breaks WHERE last_run = $1 AND status <> 'resolved')
+			WHERE id = $1 RETURNING breaks`,
+			res.RunID, res.RTAHoldings, res.LedgerHoldings, res.RTATransactions, res.LedgerTransactions, res.NewBreaks, res.Resolved,
+			res.UnmappedSchemes).Scan(&res.Breaks); err != nil {
+			return err
+		}
+		if opt.RetainDays > 0 {
+			cut := opt.Date.AddDays(-opt.RetainDays).Time()
+			for _, st := range []string{
+				`DELETE FROM rta_holding_rows WHERE file_sha256 IN (SELECT sha256 FROM rta_files WHERE as_of < $1)`,
+				`DELETE FROM rta_txn_rows WHERE file_sha256 IN (SELECT sha256 FROM rta_files WHERE as_of < $1)`,
+			} {
+				if _, err := tx.Exec(ctx, st, cut); err != nil {
+					return fmt.Errorf("retention: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	res.Took = time.Since(t0)
+	return res, classify(err)
+}
+
+// reconSetup makes the run's scratch tables. recon_now holds the breaks of
+// this run (a few, normally); recon_dup_later the positions of RTA rows that
+// repeat an earlier row (reported as duplicates and left out of matching).
+var reconSetup = []string{
+	`CREATE TEMP TABLE recon_now (
+		break_key text, scope text, type text, rta text, folio text, scheme_code text, product_code text,
+		order_id text, rta_txn_no text, ledger_tx_id bigint,
+		rta_units numeric(24,9), ledger_units numeric(24,9), units_diff numeric(24,9),
+		rta_amount numeric(18,2), ledger_amount numeric(18,2), payment_amount numeric(18,2),
+		rta_stamp_duty numeric(18,2), ledger_stamp_duty numeric(18,2),
+		rta_nav_date date, ledger_nav_date date, rta_file_sha256 text, rta_line integer,
+		cause text NOT NULL DEFAULT '', detail text NOT NULL DEFAULT '', user_ref text NOT NULL DEFAULT '',
+		rta_kind text, ledger_kind text) ON COMMIT DROP`,
+	`CREATE TEMP TABLE recon_dup_later (file_sha256 text, line integer) ON COMMIT DROP`,
+}
+
+// sqlHoldingDups: a folio and scheme the RTA reports twice on one date is
+// a duplicate break (with both positions); the rows after the first are left
+// out of the comparison. $1 date, $2 RTAs.
+const sqlHoldingDups = `
+WITH keys AS (
+    SELECT rta, folio, product_code FROM rta_holding_rows
+    WHERE as_of = $1 AND rta = ANY($2)
+    GROUP BY rta, folio, product_code HAVING count(*) > 1
+), rows AS (
+    SELECT r.rta, r.folio, r.product_code, r.file_sha256, r.line, r.units,
+           row_number() OVER (PARTITION BY r.rta, r.folio, r.product_code ORDER BY r.file_sha256, r.line) AS n,
+           count(*) OVER (PARTITION BY r.rta, r.folio, r.product_code) AS copies
+    FROM rta_holding_rows r JOIN keys k USING (rta, folio, product_code)
+    WHERE r.as_of = $1
+), later AS (
+    INSERT INTO recon_dup_later (file_sha256, line) SELECT file_sha256, line FROM rows WHERE n > 1
+)
+INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, rta_units, rta_file_sha256, rta_line, detail)
+SELECT 'h|duplicate|' || r.rta || '|' || r.folio || '|' || r.product_code, 'holding', 'duplicate', r.rta, r.folio,
+       coalesce(m.scheme_code, ''), r.product_code, r.units, r.file_sha256, r.line,
+       format('the RTA reports folio %s in %s %s times on %s; the first is compared, the others are left out',
+              r.folio, r.product_code, r.copies, $1::date)
+FROM rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
+WHERE r.n = 1`
+
+// sqlHoldings compares the RTAs' unit balances dated $1 with our ledger's
+// units as of $1 (the signed sum of allotments with nav_date <= $1), per
+// folio and scheme, for the schemes of the RTAs $2. A zero balance on one
+// side and no row on the other is no break. Returns the number of ledger
+// and RTA holdings compared.
+const sqlHoldings = `
+WITH rh AS (
+    SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.units, r.file_sha256, r.line
+    FROM rta_holding_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
+    WHERE r.as_of = $1 AND r.rta = ANY($2)
+      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_sha256 = r.file_sha256 AND x.line = r.line)
+), lh AS (
+    SELECT s.rta, s.product_code, t.folio_no, t.scheme_code,
+           sum(CASE WHEN t.kind IN ('purchase', 'switch_in') THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
+    FROM ledger_transactions t JOIN rta_schemes s ON s.scheme_code = t.scheme_code
+    WHERE t.nav_date <= $1 AND s.rta = ANY($2)
+    GROUP BY s.rta, s.product_code, t.folio_no, t.scheme_code
+), j AS MATERIALIZED (
+    SELECT coalesce(lh.rta, rh.rta) AS rta, coalesce(lh.folio_no, rh.folio) AS folio,
+           coalesce(lh.scheme_code, rh.scheme_code, '') AS scheme_code, coalesce(rh.product_code, lh.product_code) AS product_code,
+           lh.folio_no IS NOT NULL AS in_ledger, rh.folio IS NOT NULL AS at_rta,
+           lh.units AS ledger_units, rh.units AS rta_units, lh.last_tx, rh.file_sha256, rh.line
+    FROM lh FULL JOIN rh ON rh.rta = lh.rta AND rh.folio = lh.folio_no AND rh.scheme_code = lh.scheme_code
+), breaks AS (
+    INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, ledger_tx_id,
+                           rta_units, ledger_units, units_diff, rta_file_sha256, rta_line, cause, detail)
+    SELECT 'h|' || b.type || '|' || j.rta || '|' || j.folio || '|' || CASE WHEN j.scheme_code = '' THEN 'p:' || j.product_code ELSE j.scheme_code END,
+           'holding', b.type, j.rta, j.folio, j.scheme_code, j.product_code, j.last_tx,
+           j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0), j.file_sha256, j.line,
+           CASE WHEN j.at_rta AND j.scheme_code = '' THEN 'unknown_product' ELSE '' END,
+           CASE b.type
+             WHEN 'missing_at_rta' THEN format('our ledger holds %s units of %s in folio %s as of %s; the RTA''s holdings file has no such row',
+                                               j.ledger_units, j.scheme_code, j.folio, $1::date)
+             WHEN 'missing_in_ledger' THEN format('the RTA reports %s units of %s in folio %s; our ledger has no allotment of it as of %s',
+                                               j.rta_units, CASE WHEN j.scheme_code = '' THEN j.product_code || ' (an RTA code not in rta_schemes)' ELSE j.scheme_code END,
+                                               j.folio, $1::date)
+             ELSE format('the RTA reports %s units, our ledger %s (difference %s)', j.rta_units, j.ledger_units, j.rta_units - j.ledger_units)
+           END
+    FROM j CROSS JOIN LATERAL (VALUES
+        ('missing_at_rta', j.in_ledger AND NOT j.at_rta AND j.ledger_units <> 0),
+        ('missing_in_ledger', j.at_rta AND NOT j.in_ledger AND j.rta_units <> 0),
+        ('units_mismatch', j.in_ledger AND j.at_rta AND j.ledger_units <> j.rta_units)) AS b(type, hit)
+    WHERE b.hit
+)
+SELECT count(*) FILTER (WHERE in_ledger), count(*) FILTER (WHERE at_rta) FROM j`
+
+// sqlTxnDups: an RTA transaction number seen twice in the files of the date
+// is a duplicate, and so is a second RTA transaction with the same user
+// reference (our order id): one order allotted twice at the RTA. The rows
+// after the first are left out of matching. $1 files, $2 date, $3 window
+// start.
+const sqlTxnDups = `
+WITH cand AS NOT MATERIALIZED (
+    SELECT r.rta, r.txn_no, r.user_ref, r.file_sha256, r.line, r.folio, r.product_code, r.units
+    FROM rta_txn_rows r WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+), no_keys AS (
+    SELECT rta, txn_no FROM cand GROUP BY rta, txn_no HAVING count(*) > 1
+), ref_keys AS (
+    SELECT rta, user_ref FROM cand WHERE user_ref <> '' GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)
+), dups AS (
+    SELECT c.*, 'n:' || c.txn_no AS dkey,
+           row_number() OVER (PARTITION BY c.rta, c.txn_no ORDER BY c.file_sha256, c.line) AS n,
+           count(*) OVER (PARTITION BY c.rta, c.txn_no) AS copies
+    FROM cand c JOIN no_keys k USING (rta, txn_no)
+    UNION ALL
+    SELECT c.*, 'u:' || c.user_ref,
+           row_number() OVER (PARTITION BY c.rta, c.user_ref ORDER BY c.file_sha256, c.line),
+           count(*) OVER (PARTITION BY c.rta, c.user_ref)
+    FROM cand c JOIN ref_keys k USING (rta, user_ref)
+    WHERE NOT EXISTS (SELECT 1 FROM no_keys n WHERE n.rta = c.rta AND n.txn_no = c.txn_no)
+), later AS (
+    INSERT INTO recon_dup_later (file_sha256, line) SELECT file_sha256, line FROM dups WHERE n > 1
+)
+INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, rta_units,
+                       rta_file_sha256, rta_line, user_ref, detail)
+SELECT 't|duplicate|' || d.rta || '|' || d.dkey, 'transaction', 'duplicate', d.rta, d.folio, coalesce(m.scheme_code, ''),
+       d.product_code, d.user_ref, d.txn_no, d.units, d.file_sha256, d.line, d.user_ref,
+       CASE WHEN d.dkey LIKE 'n:%'
+         THEN format('the RTA reports transaction %s %s times; the first is compared, the others are left out', d.txn_no, d.copies)
+         ELSE format('the RTA reports %s transactions for our order %s; the first is compared, the others are left out', d.copies, d.user_ref)
+       END
+FROM dups d LEFT JOIN rta_schemes m ON m.rta = d.rta AND m.product_code = d.product_code
+WHERE d.n = 1`
+
+// sqlTransactions matches the RTA's transactions of the date's files with
+// our allotments in the window (NAV dates $3..$2, schemes of the RTAs $4) by
+// our order id = the RTA's user reference, and each matched purchase with
+// its payment: missing on either side, units, NAV date and amount (gross,
+// stamp duty, payment) differences.
+const sqlTransactions = `
+WITH rt AS (
+    SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.txn_no, r.user_ref, r.kind, r.nav_date, r.units,
+           r.amount, r.stamp_duty, r.file_sha256, r.line
+    FROM rta_txn_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
+    WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_sha256 = r.file_sha256 AND x.line = r.line)
+), lt AS (
+    SELECT s.rta, s.product_code, l.id, l.order_id, l.kind, l.folio_no, l.scheme_code, l.nav_date,
+           CASE WHEN l.kind IN ('purchase', 'switch_in') THEN l.units ELSE -l.units END AS units,
+           l.amount, l.stamp_duty, l.payment_id
+    FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
+    WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3
+), j AS (
+    SELECT coalesce(lt.rta, rt.rta) AS rta, coalesce(lt.folio_no, rt.folio) AS folio,
+           coalesce(lt.scheme_code, rt.scheme_code, '') AS scheme_code, coalesce(rt.product_code, lt.product_code) AS product_code,
+           lt.id IS NOT NULL AS in_ledger, rt.txn_no IS NOT NULL AS at_rta,
+           lt.id AS ledger_tx_id, lt.order_id, rt.txn_no, rt.user_ref, rt.kind AS rta_kind, lt.kind AS ledger_kind,
+           rt.units AS rta_units, lt.units AS ledger_units, rt.amount AS rta_amount, lt.amount AS ledger_amount,
+           p.amount AS payment_amount, rt.stamp_duty AS rta_duty, lt.stamp_duty AS ledger_duty,
+           rt.nav_date AS rta_nav_date, lt.nav_date AS ledger_nav_date, rt.file_sha256, rt.line,
+           rt.scheme_code IS NULL AND rt.txn_no IS NOT NULL AS unknown_product
+    FROM rt FULL JOIN lt ON lt.order_id = nullif(rt.user_ref, '')
+    LEFT JOIN payments p ON p.id = lt.payment_id
+)
+INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, ledger_tx_id,
+                           rta_units, ledger_units, units_diff, rta_amount, ledger_amount, payment_amount,
+                           rta_stamp_duty, ledger_stamp_duty, rta_nav_date, ledger_nav_date, rta_file_sha256, rta_line,
+                           user_ref, rta_kind, ledger_kind, cause, detail)
+    SELECT 't|' || b.type || '|' || j.rta || '|' || CASE WHEN j.in_ledger THEN 'o:' || j.order_id ELSE 'n:' || j.txn_no END,
+           'transaction', b.type, j.rta, j.folio, j.scheme_code, j.product_code, coalesce(j.order_id, j.user_ref, ''),
+           coalesce(j.txn_no, ''), j.ledger_tx_id, j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0),
+           j.rta_amount, j.ledger_amount, j.payment_amount, j.rta_duty, j.ledger_duty, j.rta_nav_date, j.ledger_nav_date,
+           j.file_sha256, j.line, coalesce(j.user_ref, ''), j.rta_kind, j.ledger_kind,
+           CASE WHEN b.type = 'missing_in_ledger' AND j.unknown_product THEN 'unknown_product' ELSE '' END,
+           CASE b.type
+             WHEN 'missing_in_ledger' THEN format('the RTA reports %s transaction %s (user reference %L) of %s units on %s; no allotment of ours matches it',
+                                                  j.rta_kind, j.txn_no, j.user_ref, j.rta_units, j.rta_nav_date)
+             WHEN 'missing_at_rta' THEN format('our %s %s (ledger transaction %s) of %s units on %s is not in the RTA''s transactions',
+                                               j.ledger_kind, j.order_id, j.ledger_tx_id, j.ledger_units, j.ledger_nav_date)
+             WHEN 'units_mismatch' THEN format('RTA transaction %s has %s units, our allotment %s', j.txn_no, j.rta_units, j.ledger_units)
+             WHEN 'nav_date_mismatch' THEN format('RTA transaction %s got the NAV of %s, our allotment the NAV of %s', j.txn_no, j.rta_nav_date, j.ledger_nav_date)
+             ELSE format('RTA transaction %s: amount %s, stamp duty %s; ours: amount %s, stamp duty %s; payment %s',
+                         j.txn_no, j.rta_amount, j.rta_duty, j.ledger_amount, j.ledger_duty, coalesce(j.payment_amount::text, 'none'))
+           END
+    FROM j CROSS JOIN LATERAL (VALUES
+        ('missing_in_ledger', j.at_rta AND NOT j.in_ledger),
+        ('missing_at_rta', j.in_ledger AND NOT j.at_rta),
+        ('units_mismatch', j.in_ledger AND j.at_rta AND j.rta_units <> j.ledger_units),
+        ('nav_date_mismatch', j.in_ledger AND j.at_rta AND j.rta_nav_date <> j.ledger_nav_date),
+        ('amount_mismatch', j.in_ledger AND j.at_rta AND (j.rta_amount <> j.ledger_amount OR j.rta_duty <> j.ledger_duty
+                             OR j.payment_amount <> j.rta_amount))) AS b(type, hit)
+    WHERE b.hit`
+
+// sqlTxnCounts counts what sqlTransactions compared (same filters).
+const sqlTxnCounts = `
+SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
+        WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3),
+       (SELECT count(*) FROM rta_txn_rows r WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3)`
+
+// sqlMatchByContent pairs the RTA transactions that carry no user
+// reference (IDCW reinvestments, transactions the RTA keyed itself) with
+// our unmatched allotments of the same folio, scheme, NAV date and units:
+// such a pair is a match, not two breaks.
+const sqlMatchByContent = `
+WITH a AS (
+    SELECT break_key, rta, folio, scheme_code, rta_nav_date AS nav_date, rta_units AS units,
+           row_number() OVER (PARTITION BY rta, folio, scheme_code, rta_nav_date, rta_units ORDER BY rta_txn_no) AS n
+    FROM recon_now WHERE scope = 'transaction' AND type = 'missing_in_ledger' AND user_ref = ''
+), b AS (
+    SELECT break_key, rta, folio, scheme_code, ledger_nav_date AS nav_date, ledger_units AS units,
+           row_number() OVER (PARTITION BY rta, folio, scheme_code, ledger_nav_date, ledger_units ORDER BY ledger_tx_id) AS n
+    FROM recon_now WHERE scope = 'transaction' AND type = 'missing_at_rta'
+), pairs AS (
+    SELECT a.break_key AS ak, b.break_key AS bk FROM a JOIN b USING (rta, folio, scheme_code, nav_date, units, n)
+)
+DELETE FROM recon_now WHERE break_key IN (SELECT ak FROM pairs UNION ALL SELECT bk FROM pairs)`
+
+// reconCauses infer probable causes, in order (a later rule does not
+// overwrite an earlier one), then set the status: a timing cause that
+// clears itself (pending NAV, after the cut-off) is explained, the rest
+// open. $1 is the date.
+var reconCauses = []struct{ what, sql string }{
+	{"rounding step", `
+UPDATE recon_now r SET cause = 'rounding_step'
+FROM (SELECT n.break_key, power(10::numeric, -coalesce(st.units_scale, 3)) AS step
+      FROM recon_now n LEFT JOIN scheme_terms st ON st.scheme_code = n.scheme_code
+      WHERE n.type = 'units_mismatch') s
+WHERE r.break_key = s.break_key AND r.cause = '' AND abs(r.units_diff) <= s.step`},
+	{"merger", `
+UPDATE recon_now r SET cause = 'merger',
+    detail = r.detail || format(' — probably a merger: the RTA reports the folio''s units of %s under %s', p.old_scheme, p.new_code)
+FROM (SELECT rta, folio,
+             max(scheme_code) FILTER (WHERE type = 'missing_at_rta') AS old_scheme,
+             max(CASE WHEN scheme_code = '' THEN product_code ELSE scheme_code END) FILTER (WHERE type = 'missing_in_ledger') AS new_code
+      FROM recon_now WHERE scope = 'holding' AND type IN ('missing_at_rta', 'missing_in_ledger')
+      GROUP BY rta, folio
+      HAVING count(*) FILTER (WHERE type = 'missing_at_rta') = 1 AND count(*) FILTER (WHERE type = 'missing_in_ledger') = 1) p
+WHERE r.scope = 'holding' AND r.type IN ('missing_at_rta', 'missing_in_ledger') AND r.rta = p.rta AND r.folio = p.folio
+  AND r.cause IN ('', 'unknown_product')`},
+	{"pending NAV", `
+UPDATE recon_now r SET cause = 'pending_nav',
+    detail = r.detail || format(' — our order %s is %s', o.id, replace(o.status, '_', ' '))
+FROM orders o
+WHERE r.scope = 'transaction' AND r.type = 'missing_in_ledger' AND r.cause = '' AND o.id = r.user_ref
+  AND o.status IN ('pending_nav', 'awaiting_payment', 'awaiting_leg')`},
+	{"after cut-off: missing at the RTA on the date itself", `
+UPDATE recon_now SET cause = 'after_cutoff',
+    detail = detail || ' — allotted on the date itself: the RTA probably put it on the next NAV date (time stamp after the cut-off)'
+WHERE scope = 'transaction' AND type = 'missing_at_rta' AND cause = '' AND ledger_nav_date = $1`},
+	{"after cut-off: a later NAV date at the RTA", `
+UPDATE recon_now SET cause = 'after_cutoff', detail = detail || ' — the RTA applied a later NAV: a time stamp after the cut-off'
+WHERE type = 'nav_date_mismatch' AND cause = '' AND rta_nav_date > ledger_nav_date`},
+	{"stamp duty", `
+UPDATE recon_now SET cause = 'stamp_duty', detail = detail || ' — only the stamp duty differs'
+WHERE type = 'amount_mismatch' AND cause = '' AND rta_amount = ledger_amount AND rta_stamp_duty <> ledger_stamp_duty
+  AND (payment_amount IS NULL OR payment_amount = rta_amount)`},
+	// A holding that differs (or is missing) by exactly the units of its
+	// folio's transaction breaks takes their cause when they agree on one.
+	{"holdings explained by transactions", `
+UPDATE recon_now h SET cause = CASE WHEN t.causes = ARRAY['after_cutoff'] THEN 'after_cutoff'
+                                    WHEN t.causes = ARRAY['pending_nav'] THEN 'pending_nav'
+                                    ELSE 'unmatched_transaction' END,
+    detail = h.detail || format(' — the difference is the units of %s transaction break(s): %s', t.n, t.keys)
+FROM (SELECT rta, folio, scheme_code, count(*) AS n, sum(units_diff) AS diff,
+             array_agg(DISTINCT cause ORDER BY cause) AS causes,
+             string_agg(coalesce(nullif(order_id, ''), rta_txn_no), ', ' ORDER BY break_key) AS keys
+      FROM recon_now WHERE scope = 'transaction' AND type IN ('missing_at_rta', 'missing_in_ledger', 'units_mismatch')
+      GROUP BY rta, folio, scheme_code) t
+WHERE h.scope = 'holding' AND h.type IN ('units_mismatch', 'missing_at_rta', 'missing_in_ledger') AND h.cause = ''
+  AND h.rta = t.rta AND h.folio = t.folio
+  AND h.scheme_code = t.scheme_code AND h.units_diff = t.diff`},
+}
+
+// sqlMerge writes this run's breaks into recon_breaks: new keys are new
+// breaks (first_seen = the date); known ones get today's values and keep
+// their first_seen, a resolved one comes back reopened. An explanation a
+// person gave is kept. Returns the number of new (or reopened) breaks.
+const sqlMerge = `
+WITH up AS (
+    INSERT INTO recon_breaks AS b (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no,
+        ledger_tx_id, rta_units, ledger_units, units_diff, rta_amount, ledger_amount, payment_amount, rta_stamp_duty,
+        ledger_stamp_duty, rta_nav_date, ledger_nav_date, rta_file, rta_file_sha256, rta_line, cause, detail, status,
+        first_seen, last_seen, last_run)
+    SELECT n.break_key, n.scope, n.type, n.rta, n.folio, coalesce(n.scheme_code, ''), coalesce(n.product_code, ''),
+           coalesce(n.order_id, ''), coalesce(n.rta_txn_no, ''), n.ledger_tx_id, n.rta_units, n.ledger_units, n.units_diff,
+           n.rta_amount, n.ledger_amount, n.payment_amount, n.rta_stamp_duty, n.ledger_stamp_duty, n.rta_nav_date,
+           n.ledger_nav_date, coalesce(f.name, ''), coalesce(n.rta_file_sha256, ''), n.rta_line, n.cause, n.detail,
+           CASE WHEN n.cause IN ('pending_nav', 'after_cutoff') THEN 'explained' ELSE 'open' END, $1, $1, $2
+    FROM recon_now n LEFT JOIN rta_files f ON f.sha256 = n.rta_file_sha256
+    ON CONFLICT (break_key) DO UPDATE SET
+        ledger_tx_id = excluded.ledger_tx_id, rta_units = excluded.rta_units, ledger_units = excluded.ledger_units,
+        units_diff = excluded.units_diff, rta_amount = excluded.rta_amount, ledger_amount = excluded.ledger_amount,
+        payment_amount = excluded.payment_amount, rta_stamp_duty = excluded.rta_stamp_duty,
+        ledger_stamp_duty = excluded.ledger_stamp_duty, rta_nav_date = excluded.rta_nav_date,
+        ledger_nav_date = excluded.ledger_nav_date, rta_file = excluded.rta_file, rta_file_sha256 = excluded.rta_file_sha256,
+        rta_line = excluded.rta_line, cause = excluded.cause, detail = excluded.detail,
+        status = CASE WHEN b.status = 'explained' AND b.explained_by <> '' THEN 'explained' ELSE excluded.status END,
+        first_seen = CASE WHEN b.status = 'resolved' THEN excluded.first_seen ELSE b.first_seen END,
+        resolved_on = NULL, last_seen = excluded.last_seen, last_run = excluded.last_run, updated_at = now()
+    RETURNING b.first_seen = $1 AS fresh
+)
+SELECT count(*) FILTER (WHERE fresh) FROM up`
+
+// sqlResolve resolves the breaks this run did not see again, in the scopes
+// it covered: holdings of the RTAs $3, transactions of the RTAs $4.
+const sqlResolve = `
+WITH r AS (
+    UPDATE recon_breaks SET status = 'resolved', resolved_on = $1, updated_at = now()
+    WHERE status <> 'resolved' AND last_run <> $2
+      AND ((scope = 'holding' AND rta = ANY($3)) OR (scope = 'transaction' AND rta = ANY($4)))
+    RETURNING 1
+)
+SELECT count(*) FROM r`
