@@ -125,7 +125,7 @@ func (w *work) flush() error {
 			ids[i], topics[i], keys[i], payloads[i] = e.id, e.topic, e.key, string(b)
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO outbox (event_id, topic, key, payload)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ORDER BY 1
+			SELECT e, t, k, p FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS x(e, t, k, p, n) ORDER BY n
 			ON CONFLICT (event_id) DO NOTHING`, ids, topics, keys, payloads); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+const testWebhookSecret = "whsec_test_money_path"
+
+// moneyEnv is a test's money path: its own databases, the ledger as `serve`
+// wires it, and the HTTP surface (webhooks, /v1/orders) on a test server.
+type moneyEnv struct {
+	t     *testing.T
+	ctx   context.Context
+	d     *deps
+	l     *postgres.Ledger
+	srv   *httptest.Server
+	stats *webhook.Stats
+}
+
+func moneyConfig(t *testing.T, extra string) *config.Config {
+	cfg, err := config.Parse("test.yaml", []byte(`
+pipelines:
+  payments:
+    listen: 127.0.0.1:0
+    secret_envs: [FUNDFLOW_TEST_RZP_SECRET, FUNDFLOW_TEST_RZP_SECRET_OLD]
+  orders:
+    http: true
+  allocate:
+    holidays: [`+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+`]
+`+extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func newMoney(t *testing.T) *moneyEnv {
+	t.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
+	d := testDeps(t, moneyConfig(t, ""))
+	l, err := moneyLedger(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := &webhook.Stats{}
+	h, err := moneyHandler(d, l, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &moneyEnv{t: t, ctx: testkit.Ctx(t), d: d, l: l, srv: srv, stats: stats}
+}
+
+func (m *moneyEnv) exec(q string, args ...any) {
+	m.t.Helper()
+	if _, err := m.d.pg.Pool.Exec(m.ctx, q, args...); err != nil {
+		m.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// scheme adds a scheme to the master (what nav-ingest would have done).
+func (m *moneyEnv) scheme(code, category string) {
+	m.exec(`INSERT INTO schemes (code, name, category, version, valid_from) VALUES ($1, $2, $3, 1, '2020-01-01')`, code, "Fund "+code, category)
+}
+
+// nav publishes a NAV (as nav-ingest would).
+func (m *moneyEnv) nav(code, date, nav string) {
+	m.exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, 'test', 'test', 1)`,
+		code, date, nav)
+}
+
+func (m *moneyEnv) str(q string, args ...any) string {
+	m.t.Helper()
+	var s string
+	if err := m.d.pg.Pool.QueryRow(m.ctx, q, args...).Scan(&s); err != nil {
+		m.t.Fatalf("%s: %v", q, err)
+	}
+	return s
+}
+
+func (m *moneyEnv) num(q string, args ...any) int {
+	m.t.Helper()
+	var n int
+	if err := m.d.pg.Pool.QueryRow(m.ctx, q, args...).Scan(&n); err != nil {
+		m.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// order POSTs an order request to /v1/orders.
+func (m *moneyEnv) order(body string) (int, postgres.Placed) {
+	m.t.Helper()
+	resp, err := http.Post(m.srv.URL+"/v1/orders", "application/json", strings.NewReader(body))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var p postgres.Placed
+	if resp.StatusCode < 300 || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusUnprocessableEntity {
+		if err := json.Unmarshal(b, &p); err != nil {
+			m.t.Fatalf("order answer %s: %v", b, err)
+		}
+	}
+	return resp.StatusCode, p
+}
+
+// purchase places a purchase of amount at placed (RFC 3339).
+func (m *moneyEnv) purchase(id, folio, scheme, amount, placed string) postgres.Placed {
+	m.t.Helper()
+	code, p := m.order(fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-%s","folio":%q,"scheme_code":%q,"amount":%q,"placed_at":%q,"payment_ref":"order_%s"}`,
+		id, folio, folio, scheme, amount, placed, id))
+	if code != http.StatusCreated {
+		m.t.Fatalf("purchase %s: HTTP %d %+v", id, code, p)
+	}
+	return p
+}
+
+// rzPayment is the part of a Razorpay payment webhook a test varies.
+type rzPayment struct {
+	ID, OrderID, Status, Currency string
+	Paise                         int64
+	At                            time.Time
+	Event                         string // default "payment."+Status
+}
+
+// body renders the payment as Razorpay sends it (the SDK fixture's shape).
+func (p rzPayment) body() []byte {
+	if p.Currency == "" {
+		p.Currency = "INR"
+	}
+	if p.Event == "" {
+		p.Event = "payment." + p.Status
+	}
+	return []byte(fmt.Sprintf(`{"entity":"event","account_id":"acc_test","event":%q,"contains":["payment"],"payload":{"payment":{"entity":{"id":%q,"entity":"payment","amount":%d,"currency":%q,"status":%q,"order_id":"order_%s","method":"upi","captured":%v,"notes":{"order_id":%q},"created_at":%d}}},"created_at":%d}`,
+		p.Event, p.ID, p.Paise, p.Currency, p.Status, p.OrderID, p.Status == "captured", p.OrderID, p.At.Unix()-5, p.At.Unix()))
+}
+
+// webhook POSTs a body signed with secret (the test secret when nil).
+func (m *moneyEnv) webhook(eventID string, body []byte, secret []byte) int {
+	if secret == nil {
+		secret = []byte(testWebhookSecret)
+	}
+	return m.webhookSig(eventID, body, webhook.Sign(body, secret))
+}
+
+func (m *moneyEnv) webhookSig(eventID string, body []byte, sig string) int {
+	req, err := http.NewRequest(http.MethodPost, m.srv.URL+"/webhooks/razorpay", bytes.NewReader(body))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set(webhook.HeaderSignature, sig)
+	}
+	if eventID != "" {
+		req.Header.Set(webhook.HeaderEventID, eventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Error(err)
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// pay sends a captured payment for order id of amount (rupees) at t.
+func (m *moneyEnv) pay(id, amount string, at time.Time) int {
+	return m.webhook("evt_cap_"+id, rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise(amount), At: at}.body(), nil)
+}
+
+func paise(amount string) int64 {
+	r, ok := new(big.Rat).SetString(amount)
+	if !ok {
+		panic(amount)
+	}
+	r.Mul(r, big.NewRat(100, 1))
+	if !r.IsInt() {
+		panic(amount)
+	}
+	return r.Num().Int64()
+}
+
+func ist(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// ---------------------------------------------------------------- expected values, computed independently with big.Rat
+
+func rat(s string) *big.Rat {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		panic(s)
+	}
+	return r
+}
+
+// roundRat rounds r (≥ 0) to scale decimals: half up, or down.
+func roundRat(r *big.Rat, scale int, halfUp bool) string {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(p))
+	if halfUp {
+		x.Add(x, big.NewRat(1, 2))
+	}
+	q := new(big.Int).Quo(x.Num(), x.Denom()) // floor for x ≥ 0
+	return new(big.Rat).SetFrac(q, p).FloatString(scale)
+}
+
+// expectPurchase is the allotment the SEBI/Stamp Act arithmetic gives:
+// duty = N × 0.005/100.005 to the nearest paisa, units = (N − duty)/NAV
+// truncated to the units scale.
+func expectPurchase(net, nav string, scale int) (duty, units string) {
+	n := rat(net)
+	d := new(big.Rat).Mul(n, big.NewRat(5, 100005))
+	duty = roundRat(d, 2, true)
+	inv := new(big.Rat).Sub(n, rat(duty))
+	units = roundRat(new(big.Rat).Quo(inv, rat(nav)), scale, false)
+	return duty, units
+}
+
+// checkLedger asserts the ledger's invariants over the whole database:
+// every transaction balances per asset; every holding equals the sum of
+// its open lots and the balance of its folio account; nothing is negative;
+// every allotted leg has exactly one ledger transaction and vice versa.
+func (m *moneyEnv) checkLedger() {
+	m.t.Helper()
+	checks := []struct{ what, q string }{
+		{"unbalanced transactions", `SELECT count(*) FROM (SELECT tx_id, asset FROM ledger_postings GROUP BY 1, 2 HAVING sum(amount) <> 0) x`},
+		{"transactions without postings", `SELECT count(*) FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.tx_id = t.id)`},
+		{"holdings that differ from their lots", `SELECT count(*) FROM holdings h FULL JOIN
+			(SELECT folio_no, scheme_code, sum(units_remaining) u FROM holding_lots GROUP BY 1, 2) l USING (folio_no, scheme_code)
+			WHERE coalesce(h.units, 0) <> coalesce(l.u, 0)`},
+		{"holdings that differ from the folio account", `SELECT count(*) FROM holdings h FULL JOIN
+			(SELECT substr(account, 7) folio_no, substr(asset, 7) scheme_code, sum(amount) u FROM ledger_postings
+			 WHERE account LIKE 'folio:%' GROUP BY 1, 2) p USING (folio_no, scheme_code)
+			WHERE coalesce(h.units, 0) <> coalesce(p.u, 0)`},
+		{"negative units", `SELECT (SELECT count(*) FROM holdings WHERE units < 0) + (SELECT count(*) FROM holding_lots WHERE units_remaining < 0)`},
+		{"allotted legs without one ledger transaction", `SELECT count(*) FROM orders o WHERE o.status = 'allotted'
+			AND (SELECT count(*) FROM ledger_transactions t WHERE t.order_id = o.id) <> 1`},
+		{"ledger transactions of legs not allotted", `SELECT count(*) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id
+			WHERE o.status <> 'allotted' OR o.ledger_tx_id <> t.id`},
+		{"lot consumptions that do not add up", `SELECT count(*) FROM ledger_transactions t WHERE t.kind IN ('redemption', 'switch_out')
+			AND t.units <> (SELECT coalesce(sum(units), 0) FROM lot_consumptions c WHERE c.ledger_tx_id = t.id)`},
+		{"switches whose clearing account is not zero", `SELECT count(*) FROM (SELECT account FROM ledger_postings p
+			WHERE account LIKE 'switch:%' GROUP BY account HAVING sum(amount) <> 0
+			AND bool_and(EXISTS (SELECT 1 FROM orders o WHERE o.switch_id = substr(p.account, 8) AND o.kind = 'switch_in' AND o.status = 'allotted'))) x`},
+		{"transactions without their outbox event", `SELECT count(*) FROM ledger_transactions t
+			WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE event_id = 'transactions.completed:' || t.order_id)`},
+	}
+	for _, c := range checks {
+		if n := m.num(c.q); n != 0 {
+			m.t.Errorf("ledger invariant broken: %d %s", n, c.what)
+		}
+	}
+}
+
+// decEq compares two decimal strings as numbers ("1.500" = "1.5").
+func decEq(a, b string) bool {
+	x, ok1 := new(big.Rat).SetString(a)
+	y, ok2 := new(big.Rat).SetString(b)
+	return ok1 && ok2 && x.Cmp(y) == 0
+}
+
+func ratSub(a, b *big.Rat) *big.Rat { return new(big.Rat).Sub(a, b) }
+
+const time1 = time.Minute
