@@ -1,0 +1,78 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Problem is an RFC 9457 problem detail. Code is stable: clients branch on
+// it, never on Title or Detail.
+type Problem struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Code       string `json:"code"`
+	Detail     string `json:"detail,omitempty"`
+	Instance   string `json:"instance,omitempty"`
+	RetryAfter int    `json:"-"` // seconds, for 429
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail) }
+
+// The stable problem codes.
+const (
+	CodeUnauthenticated = "unauthenticated"   // 401: no bearer token
+	CodeInvalidToken    = "invalid_token"     // 401: bad signature, algorithm, issuer, audience or claims
+	CodeTokenExpired    = "token_expired"     // 401
+	CodeForbidden       = "forbidden"         // 403: the role may not use this route
+	CodeNotFound        = "not_found"         // 404: no such thing, or not the caller's
+	CodeBadRequest      = "bad_request"       // 400: a bad parameter (Detail says which)
+	CodeTooLarge        = "request_too_large" // 413
+	CodeRateLimited     = "rate_limited"      // 429
+	CodeTimeout         = "timeout"           // 504: the request took longer than allowed
+	CodeInternal        = "internal"          // 500
+	CodeUnavailable     = "unavailable"       // 503: a backing service is not configured or down
+)
+
+var titles = map[string]string{
+	CodeUnauthenticated: "Authentication required",
+	CodeInvalidToken:    "Invalid token",
+	CodeTokenExpired:    "Token expired",
+	CodeForbidden:       "Forbidden",
+	CodeNotFound:        "Not found",
+	CodeBadRequest:      "Bad request",
+	CodeTooLarge:        "Request too large",
+	CodeRateLimited:     "Too many requests",
+	CodeTimeout:         "Request timed out",
+	CodeInternal:        "Internal error",
+	CodeUnavailable:     "Service unavailable",
+}
+
+func problem(status int, code, detail string) *Problem {
+	return &Problem{Type: "https://fundflow.dev/problems/" + code, Title: titles[code], Status: status, Code: code, Detail: detail}
+}
+
+func badRequest(format string, args ...any) *Problem {
+	return problem(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf(format, args...))
+}
+
+// notFound is the one answer for "does not exist" and "not yours": the body
+// never says which.
+func notFound() *Problem { return problem(http.StatusNotFound, CodeNotFound, "") }
+
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	p.Instance = r.URL.Path
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="fundflow", error="`+p.Code+`"`)
+	}
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}

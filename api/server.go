@@ -1,0 +1,294 @@
+// Package api is fundflow's HTTP query API for investors (through the
+// platform's apps), operations and compliance: portfolios valued at the
+// latest NAV or replayed to a date, transactions, PDF statements, the
+// lineage of any transaction, NAV history and compliance exports.
+//
+// Every route but /openapi.json and /healthz needs a JWT bearer token
+// (HS256 or RS256, exp required); object-level checks run on every route
+// that names a folio or transaction, and a folio that is not the caller's
+// gets the same 404 as one that does not exist. Errors are
+// application/problem+json with a stable code. Requests are size-limited,
+// time-limited and rate-limited per token.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/readmodel"
+)
+
+// Store is what the API reads.
+type Store interface {
+	NAVHistory(ctx context.Context, code string, from, to fund.Date) ([]readmodel.NAVPoint, bool, error)
+	FolioOwner(ctx context.Context, folio string) (string, error)
+	Investor(ctx context.Context, id string) (readmodel.Investor, error)
+	Portfolio(ctx context.Context, folio string, asOf *fund.Date) (*readmodel.Portfolio, error)
+	Transactions(ctx context.Context, folio string, before int64, limit int) ([]readmodel.LedgerTx, error)
+	TxFolio(ctx context.Context, id int64) (string, error)
+	Lineage(ctx context.Context, id int64) (*readmodel.Lineage, error)
+	Statement(ctx context.Context, folio string, from, to fund.Date) (*readmodel.Statement, error)
+}
+
+// Exporter writes a compliance export to w (see package exports).
+type Exporter interface {
+	Export(ctx context.Context, kind, format string, from, to fund.Date, w io.Writer) (rows int64, err error)
+	Kinds() []string
+	ContentType(format string) string
+}
+
+// Config sets the server's limits.
+type Config struct {
+	Auth           *Auth
+	PII            *pii.Sealer   // nil: PII fields are left out of responses
+	RatePerSecond  float64       // per token; 0 = unlimited
+	Burst          int           // per token
+	RequestTimeout time.Duration // per request (exports get ExportTimeout)
+	ExportTimeout  time.Duration
+	MaxBodyBytes   int64 // requests carrying more are refused with 413
+	Now            func() time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	cfg    Config
+	store  Store
+	export Exporter // nil: the export route answers 503
+	log    *slog.Logger
+	lim    *limiter
+	mux    *http.ServeMux
+	routes []Route
+}
+
+// Route is one route of the API.
+type Route struct {
+	Method, Pattern string
+	Public          bool // no token needed
+	Roles           []string
+	Timeout         time.Duration // 0: Config.RequestTimeout
+	handle          func(w http.ResponseWriter, r *http.Request, p Principal) error
+}
+
+// New builds the server.
+func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.ExportTimeout == 0 {
+		cfg.ExportTimeout = 10 * time.Minute
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = max(1, int(2*cfg.RatePerSecond))
+	}
+	s := &Server{cfg: cfg, store: store, export: export, log: log, lim: newLimiter(cfg.RatePerSecond, cfg.Burst, cfg.Now), mux: http.NewServeMux()}
+	folioReaders := []string{RoleInvestor, RoleOps, RoleCompliance, RoleAdmin}
+	s.routes = []Route{
+		{Method: "GET", Pattern: "/healthz", Public: true, handle: s.health},
+		{Method: "GET", Pattern: "/openapi.json", Public: true, handle: s.openAPI},
+		{Method: "GET", Pattern: "/v1/schemes/{code}/nav", Roles: roles, handle: s.navHistory},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/portfolio", Roles: folioReaders, handle: s.portfolio},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/transactions", Roles: folioReaders, handle: s.transactions},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, handle: s.statement},
+		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
+		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, handle: s.exportFile},
+	}
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	return s
+}
+
+// Routes lists the routes (the OpenAPI test checks each is documented).
+func (s *Server) Routes() []Route { return s.routes }
+
+// ServeHTTP answers unknown paths with a problem too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeProblem(w, r, notFound())
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// HTTPServer returns an http.Server for s on addr with its timeouts set.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 5*time.Second, // exports extend their own
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// wrap runs a route's checks in order: body size, token, role, rate, then
+// the handler under a deadline; errors become problems.
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		var p Principal
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("api panic", "route", rt.Pattern, "panic", v, "stack", string(debug.Stack()))
+				if !sw.wrote {
+					writeProblem(sw, r, problem(http.StatusInternalServerError, CodeInternal, ""))
+				}
+			}
+			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "sub", p.Subject, "role", p.Role, "ms", time.Since(start).Milliseconds())
+		}()
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeProblem(sw, r, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("at most %d bytes", s.cfg.MaxBodyBytes)))
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+		if !rt.Public {
+			var prob *Problem
+			if p, prob = s.cfg.Auth.Authenticate(r); prob != nil {
+				writeProblem(sw, r, prob)
+				return
+			}
+			if !hasRole(rt.Roles, p.Role) {
+				writeProblem(sw, r, problem(http.StatusForbidden, CodeForbidden, "the "+p.Role+" role may not use this route"))
+				return
+			}
+			if ok, wait := s.lim.allow(p.Role + "|" + p.Subject); !ok {
+				pr := problem(http.StatusTooManyRequests, CodeRateLimited, "slow down")
+				pr.RetryAfter = max(1, int(math.Ceil(wait.Seconds())))
+				writeProblem(sw, r, pr)
+				return
+			}
+		}
+		timeout := s.cfg.RequestTimeout
+		if rt.Timeout > 0 {
+			timeout = rt.Timeout
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + 5*time.Second))
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := rt.handle(sw, r.WithContext(ctx), p); err != nil {
+			s.fail(sw, r, ctx, err)
+		}
+	})
+}
+
+func (s *Server) fail(w *statusWriter, r *http.Request, ctx context.Context, err error) {
+	if w.wrote {
+		s.log.Error("api: failed after the response started", "path", r.URL.Path, "err", err)
+		return
+	}
+	var prob *Problem
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &prob):
+	case errors.Is(err, readmodel.ErrNotFound):
+		prob = notFound()
+	case errors.As(err, &tooBig):
+		prob = problem(http.StatusRequestEntityTooLarge, CodeTooLarge, "")
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		prob = problem(http.StatusGatewayTimeout, CodeTimeout, "")
+	default:
+		s.log.Error("api", "path", r.URL.Path, "err", err)
+		prob = problem(http.StatusInternalServerError, CodeInternal, "")
+	}
+	writeProblem(w, r, prob)
+}
+
+func hasRole(rs []string, r string) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (write deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	return writeJSON(w, map[string]string{"status": "ok"})
+}
+
+// dateParam reads an optional YYYY-MM-DD query parameter.
+func dateParam(r *http.Request, name string) (*fund.Date, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	d, err := fund.ParseISODate(v)
+	if err != nil {
+		return nil, badRequest("%s: %q is not a date (YYYY-MM-DD)", name, v)
+	}
+	return &d, nil
+}
+
+func (s *Server) today() fund.Date { return fund.DateOf(s.cfg.Now().In(fund.IST())) }
+
+// folioFor checks that p may read folio; a folio that is not p's is
+// reported exactly like one that does not exist.
+func (s *Server) folioFor(ctx context.Context, p Principal, folio string) (owner string, err error) {
+	owner, err = s.store.FolioOwner(ctx, folio)
+	if err != nil {
+		return "", err
+	}
+	if !p.MayReadFolio(folio, owner) {
+		return "", notFound()
+	}
+	return owner, nil
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("id: %q is not a transaction id", s)
+	}
+	return id, nil
+}
