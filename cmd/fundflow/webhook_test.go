@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/internal/testkit"
+)
+
+// The same signed webhook delivered 1,000 times at once is one inbox row,
+// one payment and one allotment; every delivery is answered 200.
+func TestSameWebhook1000TimesConcurrently(t *testing.T) {
+	m := newMoney(t)
+	m.scheme("119551", "Equity Scheme - Large Cap Fund")
+	m.nav("119551", "2026-08-20", "42.4242")
+	m.purchase("DUP-1", "F1", "119551", "10000.00", "2026-08-20T09:00:00+05:30")
+	body := rzPayment{ID: "pay_DUP-1", OrderID: "DUP-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.body()
+
+	const n = 1000
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			codes[i] = m.webhook("evt_DUP-1", body, nil)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Fatalf("delivery %d: HTTP %d", i, c)
+		}
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM inbox`:                                         1,
+		`SELECT count(*) FROM payments`:                                      1,
+		`SELECT count(*) FROM ledger_transactions`:                           1,
+		`SELECT count(*) FROM holding_lots`:                                  1,
+		`SELECT count(*) FROM outbox WHERE topic = 'transactions.completed'`: 1,
+	} {
+		if got := m.num(q); got != want {
+			t.Errorf("%s = %d, want %d", q, got, want)
+		}
+	}
+	if s, d := m.stats.Stored.Load(), m.stats.Duplicate.Load(); s != 1 || d != n-1 {
+		t.Errorf("stored %d, duplicates %d; want 1 and %d", s, d, n-1)
+	}
+	m.checkLedger()
+}
+
+// 1,000 deliveries whose signature does not verify (forged, altered body,
+// wrong secret, missing, truncated) are each answered 401, and nothing of
+// them is stored; the genuine delivery afterwards is.
+func TestForgedWebhooksAre401AndStoreNothing(t *testing.T) {
+	t.Setenv("FUNDFLOW_TEST_RZP_SECRET_OLD", "whsec_previous")
+	m := newMoney(t)
+	m.scheme("119551", "Equity Scheme - Large Cap Fund")
+	m.nav("119551", "2026-08-20", "42.4242")
+	m.purchase("SIG-1", "F1", "119551", "10000.00", "2026-08-20T09:00:00+05:30")
+	body := rzPayment{ID: "pay_SIG-1", OrderID: "SIG-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.body()
+	good := webhook.Sign(body, []byte(testWebhookSecret))
+
+	type forged struct {
+		body []byte
+		sig  string
+	}
+	variants := []func(i int) forged{
+		func(i int) forged { // random signature
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			return forged{body, hex.EncodeToString(b)}
+		},
+		func(i int) forged { // the body altered by one byte, the genuine signature
+			c := append([]byte(nil), body...)
+			c[i%len(c)] ^= byte(1 + i%7)
+			return forged{c, good}
+		},
+		func(i int) forged { // signed with a secret that is not ours
+			return forged{body, webhook.Sign(body, []byte(fmt.Sprintf("attacker-%d", i)))}
+		},
+		func(i int) forged { return forged{body, ""} },                 // no signature
+		func(i int) forged { return forged{body, good[:i%64]} },        // truncated
+		func(i int) forged { return forged{body, good + "00"} },        // too long
+		func(i int) forged { return forged{body[:len(body)-1], good} }, // truncated body
+		func(i int) forged { // a tampered amount, re-signed with a wrong secret
+			c := bytes.Replace(body, []byte(`"amount":1000000`), []byte(`"amount":1`), 1)
+			return forged{c, webhook.Sign(c, []byte(testWebhookSecret+"x"))}
+		},
+	}
+	const n = 1000
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f := variants[i%len(variants)](i)
+			codes[i] = m.webhookSig(fmt.Sprintf("evt_forged_%d", i), f.body, f.sig)
+		}(i)
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusUnauthorized {
+			t.Fatalf("forged delivery %d: HTTP %d, want 401", i, c)
+		}
+	}
+	for _, q := range []string{`SELECT count(*) FROM inbox`, `SELECT count(*) FROM payments`, `SELECT count(*) FROM payment_breaks`,
+		`SELECT count(*) FROM ledger_transactions`, `SELECT count(*) FROM quarantine`} {
+		if got := m.num(q); got != 0 {
+			t.Errorf("%s = %d after forged deliveries, want 0", q, got)
+		}
+	}
+	if got := m.stats.Unauthorized.Load(); got != n {
+		t.Errorf("%d counted unauthorized, want %d", got, n)
+	}
+	// During a rotation the previous secret is accepted too.
+	if code := m.webhook("evt_SIG-1", body, []byte("whsec_previous")); code != http.StatusOK {
+		t.Fatalf("genuine delivery signed with the previous secret: HTTP %d", code)
+	}
+	if got := m.str(`SELECT status FROM orders WHERE id = 'SIG-1'`); got != "allotted" {
+		t.Errorf("order after the genuine delivery: %s", got)
+	}
+}
+
+// The receiver's edges: size limit, method, a missing event id, a body that
+// is signed but not a payment, and the real SDK fixture signed with our
+// secret (its entity status "captured" wins over its event name).
+func TestWebhookEdges(t *testing.T) {
+	m := newMoney(t)
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	if code := m.webhook("evt_big", big, nil); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 MiB body: HTTP %d, want 413", code)
+	}
+	resp, err := http.Get(m.srv.URL + "/webhooks/razorpay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: HTTP %d, want 405", resp.StatusCode)
+	}
+	if code := m.webhook("evt_settle", []byte(`{"entity":"event","event":"settlement.processed","payload":{},"created_at":1755590400}`), nil); code != http.StatusOK {
+		t.Errorf("settlement event: HTTP %d", code)
+	}
+	if got := m.str(`SELECT status FROM inbox WHERE event_id = 'evt_settle'`); got != "ignored" {
+		t.Errorf("settlement event stored as %s, want ignored", got)
+	}
+	if code := m.webhook("evt_junk", []byte(`{"not":"razorpay"}`), nil); code != http.StatusOK {
+		t.Errorf("signed junk: HTTP %d", code)
+	}
+	if got := m.str(`SELECT status || ': ' || reason FROM inbox WHERE event_id = 'evt_junk'`); got[:6] != "failed" {
+		t.Errorf("signed junk stored as %q, want failed with a reason", got)
+	}
+	fx, err := os.ReadFile(testkit.Fixture(t, "payments/razorpay/fake_payment_authorized_webhook.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := m.webhook("", fx, nil); code != http.StatusOK {
+		t.Fatalf("SDK fixture without an event id: HTTP %d", code)
+	}
+	if code := m.webhook("", fx, nil); code != http.StatusOK {
+		t.Fatalf("SDK fixture again: HTTP %d", code)
+	}
+	if n := m.num(`SELECT count(*) FROM inbox WHERE event_id LIKE 'sha256:%'`); n != 1 {
+		t.Errorf("%d inbox rows for the fixture sent twice without an event id, want 1", n)
+	}
+	if got := m.str(`SELECT status || ' ' || amount::text || ' ' || match_status FROM payments WHERE id = 'pay_6koWN7bvxujzxM'`); got != "captured 10000.00 unmatched" {
+		t.Errorf("fixture payment %q", got)
+	}
+}
