@@ -100,12 +100,13 @@ SQL
 step "what landed in ClickHouse"
 "${CHQ[@]}" -q "SELECT 'nav_history' AS table, count() AS rows, min(nav_date) AS first, max(nav_date) AS last FROM nav_history FINAL FORMAT PrettyCompact"
 "${CHQ[@]}" -q "SELECT toYear(nav_date) AS year, count() AS navs, uniqExact(scheme_code) AS schemes FROM nav_history FINAL GROUP BY year ORDER BY year DESC LIMIT 8 FORMAT PrettyCompact"
+"${CHQ[@]}" -q "SELECT kind, reason, count() AS events, sum(records) AS records FROM ingest_events GROUP BY kind, reason ORDER BY kind, events DESC FORMAT PrettyCompact"
 
 cat <<EOF2
 
 Where to look next:
   psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_latest, quarantine, job_runs
-  clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history
+  clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
   FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
   (source .state/env for the connection settings; the demo databases are fundflow_demo)
