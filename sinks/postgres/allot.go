@@ -188,10 +188,17 @@ func (w *work) writeAllotment(r *legRow, a fund.Allocation) error {
 			cost = cost.Sub(u.Cost.Decimal())
 		}
 	}
-	b.Queue(`INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = holdings.units + excluded.units,
-			invested = holdings.invested + excluded.invested, last_tx_id = excluded.last_tx_id, updated_at = now()`,
-		a.Folio, a.Scheme, delta, cost, txID)
+	if a.NewLot != nil {
+		b.Queue(`INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = holdings.units + excluded.units,
+				invested = holdings.invested + excluded.invested, last_tx_id = excluded.last_tx_id, updated_at = now()`,
+			a.Folio, a.Scheme, delta, cost, txID)
+	} else {
+		// A redemption's holding exists (the rules checked the units); an
+		// upsert would check the negative delta as a row of its own.
+		b.Queue(`UPDATE holdings SET units = units + $3, invested = invested + $4, last_tx_id = $5, updated_at = now()
+			WHERE folio_no = $1 AND scheme_code = $2`, a.Folio, a.Scheme, delta, cost, txID)
+	}
 	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
 		return fmt.Errorf("allot %s: postings, lots, holding: %w", r.ID, err)
 	}
