@@ -144,7 +144,7 @@ func withDatabase(t testing.TB, raw, db string) string {
 // and returns a pool on it and its URL (for child processes).
 func PG(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
 	if err != nil {
@@ -163,7 +163,7 @@ func PG(t testing.TB) (*pgxpool.Pool, string) {
 	}
 	t.Cleanup(func() {
 		pool.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // DROP DATABASE checkpoints: slow on a busy durable server
 		defer cancel()
 		admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
 		if err != nil {
@@ -231,7 +231,7 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) stri
 // and returns a connection to it and its URL.
 func CH(t testing.TB) (driver.Conn, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := Env(t, "FUNDFLOW_CH_URL")
 	admin, err := clickhouse.Connect(ctx, base)
@@ -253,7 +253,7 @@ func CH(t testing.TB) (driver.Conn, string) {
 	}
 	t.Cleanup(func() {
 		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // DROP DATABASE checkpoints: slow on a busy durable server
 		defer cancel()
 		admin, err := clickhouse.Connect(ctx, base)
 		if err != nil {
