@@ -1,0 +1,117 @@
+package fund
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestDecodeOrderRequest(t *testing.T) {
+	cases := []struct {
+		name   string
+		body   string
+		id     string // "" : no id (plain error)
+		reason string // "" : valid
+		legs   []string
+	}{
+		{"purchase", `{"order_id":"A-1","type":"purchase","investor_id":"I","folio":"F","scheme_code":"119551","amount":"5000.00","placed_at":"2026-08-21T10:00:00+05:30"}`, "A-1", "", []string{"A-1"}},
+		{"redemption by units", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":"10.5","placed_at":"2026-08-21T10:00:00Z"}`, "R", "", []string{"R"}},
+		{"redemption by units as a JSON number", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":10.5,"placed_at":"2026-08-21T10:00:00Z"}`, "R", "", []string{"R"}},
+		{"switch", `{"order_id":"S","type":"switch","investor_id":"I","folio":"F","scheme_code":"A","to_scheme_code":"B","all_units":true,"placed_at":"2026-08-21T10:00:00Z"}`, "S", "", []string{"S#out", "S#in"}},
+		{"cancel", `{"order_id":"C","type":"cancel","target_order_id":"A-1","placed_at":"2026-08-21T10:00:00Z"}`, "C", "", nil},
+		{"amount with 3 decimals", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.001","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_json", nil},
+		{"amount as a JSON number", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":1,"placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_json", nil},
+		{"zero amount", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"0.00","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_amount", nil},
+		{"units with 10 decimals", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":"1.0000000001","placed_at":"2026-08-21T10:00:00Z"}`, "R", "bad_units", nil},
+		{"purchase with units", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","units":"1","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_quantity", nil},
+		{"redemption without quantity", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","placed_at":"2026-08-21T10:00:00Z"}`, "R", "bad_quantity", nil},
+		{"switch into itself", `{"order_id":"S","type":"switch","investor_id":"I","folio":"F","scheme_code":"A","to_scheme_code":"A","units":"1","placed_at":"2026-08-21T10:00:00Z"}`, "S", "bad_field", nil},
+		{"cancel of itself", `{"order_id":"C","type":"cancel","target_order_id":"C","placed_at":"2026-08-21T10:00:00Z"}`, "C", "bad_target", nil},
+		{"no time stamp", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00"}`, "A", "missing_field", nil},
+		{"time without offset", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","placed_at":"2026-08-21T10:00:00"}`, "A", "bad_json", nil},
+		{"USD", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","currency":"USD","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_currency", nil},
+		{"unknown type", `{"order_id":"A","type":"sip","placed_at":"2026-08-21T10:00:00Z"}`, "A", "missing_field", nil},
+		{"unknown field", `{"order_id":"A","type":"purchase","nav":"1"}`, "A", "bad_json", nil},
+		{"trailing data", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","placed_at":"2026-08-21T10:00:00Z"} {}`, "", "", nil},
+		{"id with a hash", `{"order_id":"A#in","type":"purchase"}`, "", "", nil},
+		{"id too long", `{"order_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`, "", "", nil},
+		{"id a number", `{"order_id":1}`, "", "", nil},
+		{"not JSON", `purchase`, "", "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := DecodeOrderRequest([]byte(c.body))
+			var ie *InvalidOrderError
+			switch {
+			case c.id == "":
+				if err == nil || errors.As(err, &ie) {
+					t.Fatalf("err = %v, want a plain error (no usable id)", err)
+				}
+			case c.reason == "":
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, l := range r.Legs() {
+					got = append(got, l.ID)
+				}
+				if len(got) != len(c.legs) || (len(got) > 0 && (got[0] != c.legs[0] || got[len(got)-1] != c.legs[len(c.legs)-1])) {
+					t.Errorf("legs %v, want %v", got, c.legs)
+				}
+			default:
+				if !errors.As(err, &ie) || ie.Reason != c.reason || r.ID != c.id {
+					t.Fatalf("err = %v (id %q), want reason %q for id %q", err, r.ID, c.reason, c.id)
+				}
+			}
+		})
+	}
+}
+
+// The canonical form names the request whatever its spelling.
+func TestOrderFingerprint(t *testing.T) {
+	a, err := DecodeOrderRequest([]byte(`{"order_id":"A","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":"1.50","placed_at":"2026-08-21T10:00:00+05:30"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DecodeOrderRequest([]byte(`{ "placed_at":"2026-08-21T04:30:00Z", "units": 1.5, "scheme_code":"S", "folio":"F", "investor_id":"I", "type":"redemption", "order_id":"A" }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DecodeOrderRequest([]byte(`{"order_id":"A","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":"1.501","placed_at":"2026-08-21T10:00:00+05:30"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Errorf("same request, different fingerprints:\n%s\n%s", a.Canonical(), b.Canonical())
+	}
+	if a.Fingerprint() == c.Fingerprint() {
+		t.Errorf("different units, same fingerprint")
+	}
+}
+
+// Whatever the bytes, decoding does not panic; a valid request survives its
+// canonical form unchanged.
+func FuzzDecodeOrderRequest(f *testing.F) {
+	f.Add([]byte(`{"order_id":"A-1","type":"purchase","investor_id":"I","folio":"F","scheme_code":"119551","amount":"5000.00","placed_at":"2026-08-21T10:00:00+05:30","payment_ref":"order_x"}`))
+	f.Add([]byte(`{"order_id":"S","type":"switch","investor_id":"I","folio":"F","scheme_code":"A","to_scheme_code":"B","units":"0.001","placed_at":"2026-08-21T10:00:00Z"}`))
+	f.Add([]byte(`{"order_id":"C","type":"cancel","target_order_id":"A-1","placed_at":"2026-08-21T10:00:00Z"}`))
+	f.Add([]byte(`{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","all_units":true,"placed_at":"2026-08-21T10:00:00Z"}`))
+	f.Add([]byte(`{"order_id":1e400}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeOrderRequest(b)
+		if err != nil {
+			return
+		}
+		again, err := DecodeOrderRequest(r.Canonical())
+		if err != nil {
+			t.Fatalf("canonical form of a valid request does not decode: %v\n%s", err, r.Canonical())
+		}
+		if again.Fingerprint() != r.Fingerprint() {
+			t.Fatalf("canonical form changes the request:\n%s\n%s", r.Canonical(), again.Canonical())
+		}
+		for _, l := range r.Legs() {
+			if l.ID == "" || !l.Kind.Valid() {
+				t.Fatalf("bad leg %+v", l)
+			}
+		}
+	})
+}
