@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,11 +93,7 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 	}
 	msgs := make([]kafkago.Message, len(b.Items))
 	for i, n := range b.Items {
-		m, err := NAVMessage(n)
-		if err != nil {
-			return err
-		}
-		msgs[i] = m
+		msgs[i] = NAVMessage(n)
 	}
 	if err := s.W.WriteMessages(ctx, msgs...); err != nil {
 		return classify(fmt.Errorf("kafka: publish %d NAV events to %s: %w", len(msgs), s.W.Topic, err))
@@ -139,13 +134,14 @@ type EventSource struct {
 	Line   int    `json:"line"`
 }
 
-// NAVMessage builds the message of one NAV.
+// NAVMessage builds the message of one NAV: its value is the JSON of a
+// NAVEvent.
 //
 // The event id is scheme code, NAV date and the SHA-256 of the fact's JSON.
 // Lineage is left out of the hash on purpose: the same NAV republished in a
 // later file is the same event (consumers drop it), while a corrected NAV for
 // the same day is a new one.
-func NAVMessage(n fund.NAVLine) (kafkago.Message, error) {
+func NAVMessage(n fund.NAVLine) kafkago.Message {
 	fact := NAVFact{
 		SchemeCode: n.SchemeCode, NAVDate: n.Date.String(), NAV: n.NAV.String(),
 		SchemeName: n.SchemeName, ISINGrowth: n.ISINGrowth, ISINReinvest: n.ISINReinvest, Plan: n.Plan, Option: n.Option,
@@ -159,29 +155,19 @@ func NAVMessage(n fund.NAVLine) (kafkago.Message, error) {
 		s := n.Sale.Decimal.String()
 		fact.Sale = &s
 	}
-	factJSON, err := json.Marshal(fact)
-	if err != nil {
-		return kafkago.Message{}, fmt.Errorf("kafka: encode NAV %s %s: %w", n.SchemeCode, n.Date, err)
-	}
+	factJSON := appendFact(make([]byte, 0, 512), &fact)
 	sum := sha256.Sum256(factJSON)
-	ev := NAVEvent{
-		EventID: n.SchemeCode + ":" + fact.NAVDate + ":" + hex.EncodeToString(sum[:16]),
-		NAVFact: fact,
-		Source:  EventSource{File: n.From.File, SHA256: n.From.SHA256, Line: n.From.Line},
-	}
-	value, err := json.Marshal(ev)
-	if err != nil {
-		return kafkago.Message{}, fmt.Errorf("kafka: encode NAV %s %s: %w", n.SchemeCode, n.Date, err)
-	}
+	id := n.SchemeCode + ":" + fact.NAVDate + ":" + hex.EncodeToString(sum[:16])
+	value := appendEvent(make([]byte, 0, len(factJSON)+160), id, factJSON, EventSource{File: n.From.File, SHA256: n.From.SHA256, Line: n.From.Line})
 	return kafkago.Message{
 		Key:   []byte(n.SchemeCode),
 		Value: value,
 		Headers: []kafkago.Header{
-			{Key: "event_id", Value: []byte(ev.EventID)},
+			{Key: "event_id", Value: []byte(id)},
 			{Key: "event_type", Value: []byte("nav.validated/v1")},
 			{Key: "content_type", Value: []byte("application/json")},
 		},
-	}, nil
+	}
 }
 
 // classify marks what a retry can cure: lost connections, timeouts and the

@@ -132,10 +132,7 @@ func TestNAVSinkReplayKeepsEventIDs(t *testing.T) {
 func TestNAVEventID(t *testing.T) {
 	base := navLine("119551", "2026-08-21", "101.2345", "NAVAll.txt", 100)
 	id := func(n fund.NAVLine) string {
-		m, err := NAVMessage(n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := NAVMessage(n)
 		var ev NAVEvent
 		if err := json.Unmarshal(m.Value, &ev); err != nil {
 			t.Fatal(err)
