@@ -210,4 +210,3 @@ func findKind(name string) (kind, bool) {
 	}
 	return kind{}, false
 }
-
