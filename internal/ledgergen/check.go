@@ -1,0 +1,73 @@
+package ledgergen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// invariants are the ledger's rules, each a query that returns the first
+// row breaking it (nothing when it holds). They are written against the
+// tables, not against the generator, so they check any ledger.
+var invariants = []struct{ name, sql string }{
+	{"every transaction balances per asset", `
+SELECT tx_id::text, asset, sum(amount)::text FROM ledger_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0 LIMIT 1`},
+	{"every transaction has postings", `
+SELECT t.id::text, '', '' FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.tx_id = t.id) LIMIT 1`},
+	{"holdings = signed sum of the folio's allotments", `
+SELECT h.folio_no, h.scheme_code, h.units::text || ' vs ' || coalesce(t.units, 0)::text
+FROM holdings h FULL JOIN (
+    SELECT folio_no, scheme_code, sum(CASE WHEN kind IN ('purchase', 'switch_in') THEN units ELSE -units END) AS units
+    FROM ledger_transactions GROUP BY 1, 2) t USING (folio_no, scheme_code)
+WHERE h.units IS DISTINCT FROM t.units LIMIT 1`},
+	{"holdings = the open lots", `
+SELECT h.folio_no, h.scheme_code, h.units::text || ' vs ' || coalesce(l.units, 0)::text
+FROM holdings h LEFT JOIN (SELECT folio_no, scheme_code, sum(units_remaining) AS units FROM holding_lots GROUP BY 1, 2) l
+    USING (folio_no, scheme_code)
+WHERE h.units <> coalesce(l.units, 0) LIMIT 1`},
+	{"holdings = the folio account's balance", `
+SELECT h.folio_no, h.scheme_code, h.units::text || ' vs ' || coalesce(p.units, 0)::text
+FROM holdings h LEFT JOIN (SELECT substr(account, 7) AS folio_no, substr(asset, 7) AS scheme_code, sum(amount) AS units
+                           FROM ledger_postings WHERE account LIKE 'folio:%' AND asset LIKE 'UNITS:%' GROUP BY 1, 2) p
+    USING (folio_no, scheme_code)
+WHERE h.units <> coalesce(p.units, 0) LIMIT 1`},
+	{"a lot's consumptions = what it lost", `
+SELECT l.id::text, '', (l.units - l.units_remaining)::text || ' vs ' || coalesce(c.units, 0)::text
+FROM holding_lots l LEFT JOIN (SELECT lot_id, sum(units) AS units FROM lot_consumptions GROUP BY 1) c ON c.lot_id = l.id
+WHERE l.units - l.units_remaining <> coalesce(c.units, 0) LIMIT 1`},
+	{"every ledger transaction is an allotted order's", `
+SELECT t.id::text, t.order_id, coalesce(o.status, 'no order') FROM ledger_transactions t LEFT JOIN orders o ON o.id = t.order_id
+WHERE o.id IS NULL OR o.status <> 'allotted' OR o.ledger_tx_id <> t.id LIMIT 1`},
+	{"every purchase was paid, in full", `
+SELECT t.id::text, t.order_id, coalesce(p.amount::text, 'no payment') FROM ledger_transactions t LEFT JOIN payments p ON p.id = t.payment_id
+WHERE t.kind = 'purchase' AND (p.id IS NULL OR p.amount <> t.amount OR p.status <> 'captured' OR p.order_id <> t.order_id) LIMIT 1`},
+	{"folios, investors and orders exist", `
+SELECT t.id::text, t.folio_no, '' FROM ledger_transactions t
+WHERE NOT EXISTS (SELECT 1 FROM folios f JOIN investors i ON i.id = f.investor_id WHERE f.folio_no = t.folio_no)
+   OR NOT EXISTS (SELECT 1 FROM order_requests r WHERE r.id = t.order_id) LIMIT 1`},
+	{"units × NAV + stamp duty reconstructs a purchase within one unit step", `
+SELECT id::text, order_id, (amount - stamp_duty - units * nav)::text FROM ledger_transactions
+WHERE kind = 'purchase' AND (amount - stamp_duty - units * nav < 0 OR amount - stamp_duty - units * nav >= nav * 0.001) LIMIT 1`},
+	{"every NAV date of a transaction has that NAV in navs", `
+SELECT t.id::text, t.scheme_code, t.nav_date::text FROM ledger_transactions t
+WHERE NOT EXISTS (SELECT 1 FROM navs n WHERE n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date AND n.nav = t.nav) LIMIT 1`},
+}
+
+// Check verifies the ledger's invariants in the database and returns an
+// error naming the first one broken and the row that breaks it.
+func Check(ctx context.Context, pool *pgxpool.Pool) error {
+	for _, inv := range invariants {
+		var a, b, c string
+		err := pool.QueryRow(ctx, inv.sql).Scan(&a, &b, &c)
+		if err == nil {
+			return fmt.Errorf("ledger invariant %q broken: %s %s %s", inv.name, a, b, c)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("check %q: %w", inv.name, err)
+		}
+	}
+	return nil
+}
