@@ -112,7 +112,8 @@ func kafkaBrokers(d *deps) []string {
 // placed in one Postgres transaction, and its offsets are committed after it.
 func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], func(), error) {
 	o := d.cfg.Pipelines.Orders
-	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: o.Topic, GroupID: o.Group, Batch: o.BatchSize})
+	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: o.Topic, GroupID: o.Group, Batch: o.BatchSize,
+		SessionTimeout: o.SessionTimeout, ErrorLog: func(msg string, args ...any) { d.log.Warn("kafka consumer: "+msg, args...) }})
 	if err != nil {
 		return nil, nil, err
 	}

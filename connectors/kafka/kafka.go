@@ -49,6 +49,12 @@ type Config struct {
 	// Linger is how long a batch waits for more messages after its first;
 	// default 5 ms.
 	Linger time.Duration
+	// SessionTimeout is how long the group waits for a silent member (a
+	// crashed process) before giving its partitions to the others; default
+	// 10 s (kafka-go's own 30 s stalls a restarted consumer that long).
+	SessionTimeout time.Duration
+	// ErrorLog receives the client's errors (it retries them itself).
+	ErrorLog func(msg string, args ...any)
 }
 
 // Source is a consumer-group reader as a pipelines.Source. A stream: Read
@@ -71,6 +77,13 @@ func NewSource(c Config) (*Source, error) {
 	if c.Linger <= 0 {
 		c.Linger = 5 * time.Millisecond
 	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
+	var elog kafkago.Logger
+	if c.ErrorLog != nil {
+		elog = kafkago.LoggerFunc(func(msg string, args ...any) { c.ErrorLog(fmt.Sprintf(msg, args...)) })
+	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:  c.Brokers,
 		Topic:    c.Topic,
@@ -78,6 +91,13 @@ func NewSource(c Config) (*Source, error) {
 		MinBytes: 1,
 		MaxBytes: 16 << 20,
 		MaxWait:  100 * time.Millisecond,
+		// A restarted process rejoins quickly: the session of the one it
+		// replaces ends after SessionTimeout, and the rebalance waits no
+		// longer than that for members to rejoin.
+		SessionTimeout:    c.SessionTimeout,
+		RebalanceTimeout:  c.SessionTimeout,
+		HeartbeatInterval: c.SessionTimeout / 10,
+		ErrorLogger:       elog,
 		// Commits happen only through CommitMessages, synchronously.
 		CommitInterval: 0,
 		StartOffset:    kafkago.FirstOffset,

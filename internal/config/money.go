@@ -22,11 +22,12 @@ type Payments struct {
 
 // Orders configures order intake.
 type Orders struct {
-	Topic        string `yaml:"topic"`          // Kafka topic; default orders.placed (consumed when Kafka is configured)
-	Group        string `yaml:"group"`          // consumer group; default fundflow-orders
-	BatchSize    int    `yaml:"batch_size"`     // messages per Postgres transaction; default 500
-	HTTP         bool   `yaml:"http"`           // serve POST /v1/orders on payments.listen
-	HTTPTokenEnv string `yaml:"http_token_env"` // variable holding the bearer token of /v1/orders; empty: no token checked
+	Topic          string        `yaml:"topic"`           // Kafka topic; default orders.placed (consumed when Kafka is configured)
+	Group          string        `yaml:"group"`           // consumer group; default fundflow-orders
+	BatchSize      int           `yaml:"batch_size"`      // messages per Postgres transaction; default 500
+	SessionTimeout time.Duration `yaml:"session_timeout"` // consumer-group session; default 10s (a crashed consumer's partitions move after this)
+	HTTP           bool          `yaml:"http"`            // serve POST /v1/orders on payments.listen
+	HTTPTokenEnv   string        `yaml:"http_token_env"`  // variable holding the bearer token of /v1/orders; empty: no token checked
 }
 
 // Allocate configures allotment.
@@ -60,6 +61,9 @@ func (c *Config) moneyDefaults() {
 		x.Group = or(x.Group, "fundflow-orders")
 		if x.BatchSize == 0 {
 			x.BatchSize = 500
+		}
+		if x.SessionTimeout == 0 {
+			x.SessionTimeout = 10 * time.Second
 		}
 	}
 	if x := p.Allocate; x != nil {
@@ -118,6 +122,9 @@ func (c *Config) validateMoney() []FieldError {
 		const s = "pipelines.orders"
 		if x.BatchSize < 1 || x.BatchSize > 10000 {
 			add(s+".batch_size", "must be between 1 and 10000, got %d", x.BatchSize)
+		}
+		if x.SessionTimeout < time.Second || x.SessionTimeout > 5*time.Minute {
+			add(s+".session_timeout", "must be between 1s and 5m (and within the brokers' group.min/max.session.timeout.ms, usually 6s..5m), got %v", x.SessionTimeout)
 		}
 		if x.HTTP && p.Payments == nil {
 			add(s+".http", "serving /v1/orders needs pipelines.payments.listen")
