@@ -182,5 +182,10 @@ func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 		defer srv.Shutdown(context.Background()) //nolint:errcheck
 		log.Info("serving metrics", "addr", addr)
 	}
+	stopAPI, err := startAPI(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	return serveWithMoney(ctx, d, serveSchedules)
 }

@@ -27,7 +27,8 @@ Usage:
 Commands:
   migrate                 apply pending schema migrations to Postgres and ClickHouse
   run PIPELINE            run one pipeline once, now (e.g. fundflow run nav-ingest)
-  serve                   run every scheduled pipeline and serve /metrics until stopped
+  serve                   run every scheduled pipeline and serve /metrics (and the query API
+                          when serve.api.addr is set) until stopped
   lint [FILE]             check a config file; every problem with its field and line
   check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
@@ -35,6 +36,10 @@ Commands:
                           look at quarantined NAV rows; replay them through today's rules, or
                           publish reviewed NAV jumps (--accept)
   audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
+  export KIND --from D --to D [--format csv|parquet] [--out DIR] [--to-sftp]
+                          compliance exports (transactions, audit, holdings, fatca-crs) with a manifest
+  token --role ROLE --sub S [--investor ID] [--folios F,...] [--ttl 1h]
+                          mint a development bearer token for the query API ($FUNDFLOW_JWT_SECRET)
   version                 print the version
 
 Global flags:
@@ -45,6 +50,8 @@ Global flags:
 Connection settings come from the environment, never from the config file:
   FUNDFLOW_PG_URL  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
   FUNDFLOW_SFTP_HOST_KEY  FUNDFLOW_KAFKA_BROKERS
+Keys of the query API: FUNDFLOW_JWT_SECRET (HS256) or FUNDFLOW_JWT_PUBLIC_KEY (RS256 PEM file),
+  FUNDFLOW_PII_KEY (AES-256 key for PAN and bank details, base64)
 On a development machine, scripts/services.sh up starts the services and prints them;
 source .state/env to load them.
 
@@ -155,6 +162,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdQuarantine(ctx, g, log, rest, stdout)
 	case "audit":
 		return cmdAudit(ctx, g, log, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, g, log, rest, stdout, stderr)
+	case "token":
+		return cmdToken(rest, stdout, stderr)
 	}
 	return usageErr("unknown command %q\n\n%s", cmd, usage)
 }

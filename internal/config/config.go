@@ -39,6 +39,7 @@ type Services struct {
 // Serve configures `fundflow serve`.
 type Serve struct {
 	MetricsAddr string `yaml:"metrics_addr"` // e.g. 127.0.0.1:9464
+	API         API    `yaml:"api"`          // the query API (api.go)
 }
 
 // Pipelines holds one section per pipeline; a missing section disables it.
@@ -249,6 +250,7 @@ func (c *Config) defaults() {
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.ClickHouseURLEnv = or(s.ClickHouseURLEnv, "FUNDFLOW_CH_URL")
 	s.KafkaBrokersEnv = or(s.KafkaBrokersEnv, "FUNDFLOW_KAFKA_BROKERS")
+	c.Serve.API.defaults()
 	if n := c.Pipelines.NAVIngest; n != nil {
 		if n.BatchSize == 0 {
 			n.BatchSize = 2000
@@ -291,6 +293,7 @@ func (c *Config) validate() []FieldError {
 			add(path, "%q is not an environment variable name (secrets come from the environment, not the YAML)", v)
 		}
 	}
+	errs = append(errs, c.Serve.API.validate("serve.api")...)
 	if n := c.Pipelines.NAVIngest; n != nil {
 		p := "pipelines.nav-ingest"
 		if n.Schedule != "" {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/readmodel"
+)
+
+// apiConfig builds the API's settings from the config and the environment.
+func apiConfig(c config.API) (api.Config, error) {
+	auth := &api.Auth{HS256Secret: []byte(os.Getenv(c.JWTSecretEnv)), Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: 30 * time.Second}
+	if path := os.Getenv(c.JWTPublicKeyEnv); path != "" {
+		key, err := readRSAPublicKey(path)
+		if err != nil {
+			return api.Config{}, fmt.Errorf("%s: %w", c.JWTPublicKeyEnv, err)
+		}
+		auth.RS256Key = key
+	}
+	if len(auth.HS256Secret) == 0 && auth.RS256Key == nil {
+		return api.Config{}, fmt.Errorf("the API needs a token key: set %s (HS256 secret, 32+ bytes) or %s (path of a PEM RSA public key)",
+			c.JWTSecretEnv, c.JWTPublicKeyEnv)
+	}
+	if n := len(auth.HS256Secret); n > 0 && n < 32 {
+		return api.Config{}, fmt.Errorf("%s is %d bytes: an HS256 secret needs at least 32", c.JWTSecretEnv, n)
+	}
+	cfg := api.Config{Auth: auth, RatePerSecond: c.RatePerSecond, Burst: c.Burst, RequestTimeout: c.RequestTimeout,
+		ExportTimeout: c.ExportTimeout, MaxBodyBytes: c.MaxBodyBytes}
+	if cfg.RatePerSecond < 0 {
+		cfg.RatePerSecond = 0 // unlimited
+	}
+	if os.Getenv(c.PIIKeyEnv) != "" {
+		s, err := pii.FromEnv(os.Getenv, c.PIIKeyEnv)
+		if err != nil {
+			return api.Config{}, err
+		}
+		cfg.PII = s
+	}
+	return cfg, nil
+}
+
+func readRSAPublicKey(path string) (*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return jwt.ParseRSAPublicKeyFromPEM(b)
+}
+
+// startAPI serves the query API on cfg.Serve.API.Addr until ctx ends; the
+// returned function shuts it down.
+func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
+	c := d.cfg.Serve.API
+	if c.Addr == "" {
+		return func() {}, nil
+	}
+	cfg, err := apiConfig(c)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if cfg.PII == nil {
+		d.log.Warn("no PII key: PAN and bank details are left out of API responses", "env", c.PIIKeyEnv)
+	}
+	store := &readmodel.Store{PG: d.pg.Pool, CH: d.ch}
+	srv := api.New(cfg, store, newExporter(d, cfg.PII), d.log).HTTPServer(c.Addr)
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("api server", "err", err)
+		}
+	}()
+	d.log.Info("serving the query API", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
+}
