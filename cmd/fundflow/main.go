@@ -26,11 +26,14 @@ Usage:
 
 Commands:
   migrate                 apply pending schema migrations to Postgres and ClickHouse
-  run PIPELINE            run one pipeline once, now (e.g. fundflow run nav-ingest)
+  run PIPELINE            run one pipeline once, now (e.g. fundflow run nav-ingest;
+                          allocate: allot orders whose NAV has landed; outbox: relay events)
   serve                   run every scheduled pipeline and serve /metrics (and the query API
                           when serve.api.addr is set) until stopped
   lint [FILE]             check a config file; every problem with its field and line
   check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
+  outbox [--after SEQ] [--topic T] [--limit N]
+                          print the money path's events (transactions.completed, orders.status)
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
   quarantine list|show ID|replay
                           look at quarantined NAV rows; replay them through today's rules, or
@@ -156,6 +159,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, g, log)
 	case "check":
 		return cmdCheck(ctx, rest, stdout)
+	case "outbox":
+		return cmdOutbox(ctx, g, log, rest, stdout)
 	case "gen":
 		return cmdGen(rest, stdout, stderr)
 	case "quarantine":
