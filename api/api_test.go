@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -74,7 +75,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		tweak(&cfg)
 	}
 	store := &readmodel.Store{PG: pool, CH: ch}
-	s := api.New(cfg, store, nil, testkit.Logger(t))
+	s := api.New(cfg, store, &exports.Exporter{PG: pool, PII: sealer}, testkit.Logger(t))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store}
@@ -498,6 +499,39 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			if !routed[m+" "+p] {
 				t.Errorf("api/openapi.json documents %s %s, which is not routed", m, p)
 			}
+		}
+	}
+}
+
+// Compliance downloads the exports; the file is the exporter's.
+func TestExportRoute(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	tok := token(t, claims(api.RoleCompliance, "c", time.Hour))
+	status, h, body := e.get(t, "/v1/exports/fatca-crs?from=2024-01-01&to=2024-12-31", tok)
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(h.Get("Content-Disposition"), "fatca-crs_2024-01-01_2024-12-31.csv") {
+		t.Fatalf("%d %v %s", status, h, body)
+	}
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 4 || !strings.Contains(string(body), "PQRSX9876Z") {
+		t.Fatalf("fatca-crs csv:\n%s", body)
+	}
+	status, h, body = e.get(t, "/v1/exports/transactions?from=2024-01-01&to=2024-12-31&format=parquet", tok)
+	if status != 200 || h.Get("Content-Type") != "application/vnd.apache.parquet" || !bytes.HasPrefix(body, []byte("PAR1")) {
+		t.Fatalf("parquet: %d %v", status, h)
+	}
+	for q, want := range map[string]int{
+		"/v1/exports/nope?from=2024-01-01&to=2024-12-31":              404,
+		"/v1/exports/audit?from=2024-01-01":                           400,
+		"/v1/exports/audit?from=2024-01-01&to=2024-12-31&format=xlsx": 400,
+	} {
+		if status, _, body := e.get(t, q, tok); status != want {
+			t.Errorf("%s: %d %s", q, status, body)
+		}
+	}
+	for _, role := range []string{api.RoleOps, api.RoleAnalyst} {
+		if status, _, _ := e.get(t, "/v1/exports/audit?from=2024-01-01&to=2024-12-31", token(t, claims(role, "x", time.Hour))); status != 403 {
+			t.Errorf("%s: %d", role, status)
 		}
 	}
 }
