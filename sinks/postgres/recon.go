@@ -462,7 +462,7 @@ WITH up AS (
         rta_line = excluded.rta_line, cause = excluded.cause, detail = excluded.detail,
         status = CASE WHEN b.status = 'explained' AND b.explained_by <> '' THEN 'explained' ELSE excluded.status END,
         first_seen = CASE WHEN b.status = 'resolved' THEN excluded.first_seen ELSE b.first_seen END,
-        resolved_on = NULL, last_seen = excluded.last_seen, last_run = excluded.last_run, updated_at = now()
+        resolved_on = NULL, resolved_run = NULL, last_seen = excluded.last_seen, last_run = excluded.last_run, updated_at = now()
     RETURNING b.first_seen = $1 AS fresh
 )
 SELECT count(*) FILTER (WHERE fresh) FROM up`
@@ -471,7 +471,7 @@ SELECT count(*) FILTER (WHERE fresh) FROM up`
 // it covered: holdings of the RTAs $3, transactions of the RTAs $4.
 const sqlResolve = `
 WITH r AS (
-    UPDATE recon_breaks SET status = 'resolved', resolved_on = $1, updated_at = now()
+    UPDATE recon_breaks SET status = 'resolved', resolved_on = $1, resolved_run = $2, updated_at = now()
     WHERE status <> 'resolved' AND last_run <> $2
       AND ((scope = 'holding' AND rta = ANY($3)) OR (scope = 'transaction' AND rta = ANY($4)))
     RETURNING 1

@@ -140,9 +140,11 @@ CREATE TABLE recon_breaks (
     first_seen        date          NOT NULL,
     last_seen         date          NOT NULL,
     resolved_on       date,
-    last_run          bigint        NOT NULL REFERENCES recon_runs (id),
+    last_run          bigint        NOT NULL REFERENCES recon_runs (id), -- the last run that saw it
+    resolved_run      bigint        REFERENCES recon_runs (id),          -- the run that resolved it
     updated_at        timestamptz   NOT NULL DEFAULT now()
 );
 CREATE INDEX recon_breaks_run ON recon_breaks (last_run);
+CREATE INDEX recon_breaks_resolved_run ON recon_breaks (resolved_run) WHERE resolved_run IS NOT NULL;
 CREATE INDEX recon_breaks_status ON recon_breaks (status, type) WHERE status <> 'resolved';
 CREATE INDEX recon_breaks_folio ON recon_breaks (folio);
