@@ -44,11 +44,12 @@ type Serve struct {
 
 // Pipelines holds one section per pipeline; a missing section disables it.
 type Pipelines struct {
-	NAVIngest *NAVIngest `yaml:"nav-ingest"`
-	Payments  *Payments  `yaml:"payments"` // money path: see money.go
-	Orders    *Orders    `yaml:"orders"`
-	Allocate  *Allocate  `yaml:"allocate"`
-	Outbox    *Outbox    `yaml:"outbox"`
+	NAVIngest  *NAVIngest  `yaml:"nav-ingest"`
+	Payments   *Payments   `yaml:"payments"` // money path: see money.go
+	Orders     *Orders     `yaml:"orders"`
+	Allocate   *Allocate   `yaml:"allocate"`
+	Outbox     *Outbox     `yaml:"outbox"`
+	FolioRecon *FolioRecon `yaml:"folio-recon"` // see recon.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -246,6 +247,7 @@ func typeError(m string, lines map[string]int) FieldError {
 
 func (c *Config) defaults() {
 	c.moneyDefaults()
+	c.reconDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.ClickHouseURLEnv = or(s.ClickHouseURLEnv, "FUNDFLOW_CH_URL")
@@ -280,7 +282,7 @@ func or(v, def string) string {
 var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 func (c *Config) validate() []FieldError {
-	errs := c.validateMoney()
+	errs := append(c.validateMoney(), c.validateRecon()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
