@@ -3,11 +3,30 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 
+	ch2 "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 )
+
+// mergeAll merges every part of a ReplacingMergeTree table, so that each
+// key is stored once. A plain OPTIMIZE silently does nothing while a
+// background merge holds the parts; with optimize_throw_if_noop it says so,
+// and is tried again.
+func mergeAll(t *testing.T, ctx context.Context, ch clickhouse.Conn, table string) {
+	t.Helper()
+	ctx = ch2.Context(ctx, ch2.WithSettings(ch2.Settings{"optimize_throw_if_noop": 1}))
+	var err error
+	for range 100 {
+		if err = ch.Exec(ctx, `OPTIMIZE TABLE `+table+` FINAL`); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("OPTIMIZE TABLE %s FINAL: %v", table, err)
+}
 
 // storedNAVKeys returns the "code|YYYY-MM-DD" keys of the NAVs in Postgres
 // (navs) and in ClickHouse (nav_history, merged first), and fails the test
@@ -30,9 +49,7 @@ func storedNAVKeys(t *testing.T, ctx context.Context, pool *pgxpool.Pool, ch cli
 		t.Fatal(err)
 	}
 
-	if err := ch.Exec(ctx, `OPTIMIZE TABLE nav_history FINAL`); err != nil {
-		t.Fatal(err)
-	}
+	mergeAll(t, ctx, ch, "nav_history")
 	chRows, err := ch.Query(ctx, `SELECT concat(scheme_code, '|', toString(nav_date)), count() FROM nav_history GROUP BY scheme_code, nav_date`)
 	if err != nil {
 		t.Fatal(err)
