@@ -35,6 +35,9 @@ Commands:
   outbox [--after SEQ] [--topic T] [--limit N]
                           print the money path's events (transactions.completed, orders.status)
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
+  backfill nav --dir DIR [--from D] [--to D]
+                          load a folder of NAV files/reports in date order, with progress;
+                          Ctrl-C stops, the same command resumes
   quarantine list|show ID|replay
                           look at quarantined NAV rows; replay them through today's rules, or
                           publish reviewed NAV jumps (--accept)
@@ -163,6 +166,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdOutbox(ctx, g, log, rest, stdout)
 	case "gen":
 		return cmdGen(rest, stdout, stderr)
+	case "backfill":
+		return cmdBackfill(ctx, g, log, rest, stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(ctx, g, log, rest, stdout)
 	case "audit":

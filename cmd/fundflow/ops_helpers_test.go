@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
@@ -51,4 +52,14 @@ func (e opsEnv) cli(t *testing.T, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"--config", e.cfgPath, "--log-level", "warn"}, args...), &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// calendar2026 is the real 2026 holiday calendar fixture.
+func calendar2026(t *testing.T) *fund.Calendar {
+	t.Helper()
+	cal, err := calendarOf([]string{testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cal
 }
