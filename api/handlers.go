@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"slices"
@@ -66,15 +65,11 @@ type InvestorView struct {
 	Masked      bool    `json:"pii_masked"`
 }
 
-func (s *Server) investorView(ctx context.Context, p Principal, id string) (InvestorView, error) {
-	inv, err := s.store.Investor(ctx, id)
-	if err != nil {
-		return InvestorView{}, err
-	}
+func (s *Server) view(p Principal, inv readmodel.Investor) InvestorView {
 	v := InvestorView{ID: inv.ID, Name: inv.Name, TaxCountry: inv.TaxCountry, Masked: !p.SeesPII()}
 	v.PAN = s.openPII(p, inv.ID, "pan", inv.PANSealed)
 	v.BankAccount = s.openPII(p, inv.ID, "bank_account", inv.BankAccountSealed)
-	return v, nil
+	return v
 }
 
 // openPII opens a sealed field and masks it unless p sees PII. A value that
@@ -106,19 +101,16 @@ func (s *Server) portfolio(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil {
 		return err
 	}
-	owner, err := s.folioFor(r.Context(), p, folio)
-	if err != nil {
-		return err
-	}
+	// One read gets the folio, its owner and its ledger; the owner is
+	// checked before anything is written back.
 	pf, err := s.store.Portfolio(r.Context(), folio, asOf)
 	if err != nil {
 		return err
 	}
-	inv, err := s.investorView(r.Context(), p, owner)
-	if err != nil {
-		return err
+	if !p.MayReadFolio(folio, pf.Owner.ID) {
+		return notFound()
 	}
-	return writeJSON(w, PortfolioView{Portfolio: pf, Investor: inv})
+	return writeJSON(w, PortfolioView{Portfolio: pf, Investor: s.view(p, pf.Owner)})
 }
 
 const (

@@ -33,7 +33,6 @@ import (
 type Store interface {
 	NAVHistory(ctx context.Context, code string, from, to fund.Date) ([]readmodel.NAVPoint, bool, error)
 	FolioOwner(ctx context.Context, folio string) (string, error)
-	Investor(ctx context.Context, id string) (readmodel.Investor, error)
 	Portfolio(ctx context.Context, folio string, asOf *fund.Date) (*readmodel.Portfolio, error)
 	Transactions(ctx context.Context, folio string, before int64, limit int) ([]readmodel.LedgerTx, error)
 	TxFolio(ctx context.Context, id int64) (string, error)

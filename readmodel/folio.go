@@ -63,6 +63,7 @@ type lotUse struct {
 type FolioLedger struct {
 	Folio      string
 	InvestorID string
+	Investor   Investor   // the folio's owner (PII sealed)
 	Txs        []LedgerTx // by NAV date, then id
 	UnitsScale map[string]int32
 	lots       []lot
@@ -87,8 +88,11 @@ func (s *Store) LoadFolio(ctx context.Context, folio string) (*FolioLedger, erro
 	b := &pgx.Batch{}
 	l := &FolioLedger{Folio: folio, UnitsScale: map[string]int32{}}
 	txByID := map[int64]int{}
-	b.Queue(`SELECT investor_id FROM folios WHERE folio_no = $1`, folio).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&l.InvestorID)
+	b.Queue(`SELECT i.id, i.name, i.email, i.address, i.tax_country, i.pan_enc, i.bank_account_enc
+		FROM folios f JOIN investors i ON i.id = f.investor_id WHERE f.folio_no = $1`, folio).QueryRow(func(row pgx.Row) error {
+		v := &l.Investor
+		err := row.Scan(&v.ID, &v.Name, &v.Email, &v.Address, &v.TaxCountry, &v.PANSealed, &v.BankAccountSealed)
+		l.InvestorID = v.ID
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("folio %s: %w", folio, ErrNotFound)
 		}
@@ -105,7 +109,10 @@ func (s *Store) LoadFolio(ctx context.Context, folio string) (*FolioLedger, erro
 		}
 		return rows.Err()
 	})
-	b.Queue(`SELECT id, ledger_tx_id FROM holding_lots WHERE folio_no = $1`, folio).Query(func(rows pgx.Rows) error {
+	// Through the folio's transactions: holding_lots' own folio index is
+	// partial (open lots only), its ledger_tx_id is unique.
+	b.Queue(`SELECT l.id, l.ledger_tx_id FROM ledger_transactions t JOIN holding_lots l ON l.ledger_tx_id = t.id
+		WHERE t.folio_no = $1`, folio).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id, txID int64
 			if err := rows.Scan(&id, &txID); err != nil {

@@ -3,6 +3,8 @@ package readmodel
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -46,6 +48,8 @@ type Portfolio struct {
 	Gain       decimal.Decimal  `json:"gain"`
 	XIRR       *decimal.Decimal `json:"xirr"`
 	XIRRNote   string           `json:"xirr_note,omitempty"`
+
+	Owner Investor `json:"-"` // the folio's investor (PII sealed): for the caller's checks and view
 }
 
 // Portfolio loads a folio and values it as of asOf (nil: now).
@@ -54,16 +58,51 @@ func (s *Store) Portfolio(ctx context.Context, folio string, asOf *fund.Date) (*
 	if err != nil {
 		return nil, err
 	}
-	codes := l.Schemes()
-	navs, err := s.NAVsOn(ctx, codes, asOf)
+	navs, names, err := s.valuation(ctx, l.Schemes(), asOf)
 	if err != nil {
 		return nil, err
 	}
-	names, err := s.SchemeNames(ctx, codes)
-	if err != nil {
-		return nil, err
+	p := Value(l, asOf, navs, names)
+	p.Owner = l.Investor
+	return p, nil
+}
+
+// valuation returns the schemes' names and NAVs on asOf (nil: the newest)
+// in one round trip.
+func (s *Store) valuation(ctx context.Context, codes []string, asOf *fund.Date) (map[string]DatedNAV, map[string]string, error) {
+	navs := make(map[string]DatedNAV, len(codes))
+	names := make(map[string]string, len(codes))
+	if len(codes) == 0 {
+		return navs, names, nil
 	}
-	return Value(l, asOf, navs, names), nil
+	var d any
+	if asOf != nil {
+		d = asOf.Time()
+	}
+	rows, err := s.PG.Query(ctx, `SELECT c, coalesce(s.name, ''), n.nav_date, n.nav FROM unnest($1::text[]) c
+		LEFT JOIN schemes s ON s.code = c
+		LEFT JOIN LATERAL (
+			SELECT nav_date, nav FROM nav_latest WHERE $2::date IS NULL AND scheme_code = c
+			UNION ALL
+			(SELECT nav_date, nav FROM navs WHERE $2::date IS NOT NULL AND scheme_code = c AND nav_date <= $2 ORDER BY nav_date DESC LIMIT 1)
+		) n ON true`, codes, d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("valuation: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c, name string
+		var day *time.Time
+		var nav decimal.NullDecimal
+		if err := rows.Scan(&c, &name, &day, &nav); err != nil {
+			return nil, nil, err
+		}
+		names[c] = name
+		if day != nil && nav.Valid {
+			navs[c] = DatedNAV{Date: fund.DateOf(*day), NAV: nav.Decimal}
+		}
+	}
+	return navs, names, rows.Err()
 }
 
 // Schemes returns the schemes the folio ever held.

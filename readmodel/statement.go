@@ -39,10 +39,6 @@ func (s *Store) Statement(ctx context.Context, folio string, from, to fund.Date)
 	if err != nil {
 		return nil, err
 	}
-	inv, err := s.Investor(ctx, l.InvestorID)
-	if err != nil {
-		return nil, err
-	}
 	codes := l.Schemes()
 	names, err := s.SchemeNames(ctx, codes)
 	if err != nil {
@@ -54,7 +50,7 @@ func (s *Store) Statement(ctx context.Context, folio string, from, to fund.Date)
 			from = l.Txs[0].NAVDate
 		}
 	}
-	st := &Statement{Folio: folio, Investor: inv, From: from, To: to, Names: names}
+	st := &Statement{Folio: folio, Investor: l.Investor, From: from, To: to, Names: names}
 	for _, t := range l.Txs {
 		if !t.NAVDate.Before(from) && !t.NAVDate.After(to) {
 			st.Txs = append(st.Txs, t)
