@@ -103,6 +103,9 @@ func migrateAll(ctx context.Context, d *deps) error {
 }
 
 func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "folio-recon" {
+		return cmdFolioRecon(ctx, g, log, args[1:], stdout) // takes --date
+	}
 	if len(args) != 1 {
 		return usageErr("usage: fundflow run PIPELINE (one of: %s)", pipelineNames())
 	}
@@ -156,11 +159,13 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 		return st, err
 	case "allocate", "outbox":
 		return runMoney(ctx, d, name)
+	case "folio-recon":
+		return runFolioReconStats(ctx, d)
 	}
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
 }
 
-func pipelineNames() string { return "nav-ingest, allocate, outbox" }
+func pipelineNames() string { return "nav-ingest, allocate, outbox, folio-recon" }
 
 func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 	cfg, err := loadConfig(g)

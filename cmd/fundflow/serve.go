@@ -22,5 +22,16 @@ func serveSchedules(ctx context.Context, d *deps) error {
 			return err
 		}
 	}
+	if c := d.cfg.Pipelines.FolioRecon; c != nil && c.Schedule != "" {
+		if err := s.Add(scheduler.Job{Name: "folio-recon", Spec: c.Schedule, Run: func(ctx context.Context) error {
+			_, err := runPipeline(ctx, d, "folio-recon")
+			if errors.Is(err, postgres.ErrLocked) {
+				return errors.Join(scheduler.ErrSkipped, err)
+			}
+			return err
+		}}); err != nil {
+			return err
+		}
+	}
 	return s.Run(ctx)
 }

@@ -477,3 +477,17 @@ WITH r AS (
     RETURNING 1
 )
 SELECT count(*) FROM r`
+
+// LatestRTADate returns the latest date an RTA holdings file has been
+// loaded for (else the latest report date of a transaction file): the date
+// a scheduled reconciliation runs for. ErrNoFeeds when nothing is loaded.
+func LatestRTADate(ctx context.Context, pool *pgxpool.Pool) (fund.Date, error) {
+	var d *time.Time
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(as_of) FILTER (WHERE kind = 'holdings'), max(as_of)) FROM rta_files`).Scan(&d); err != nil {
+		return fund.Date{}, classify(err)
+	}
+	if d == nil {
+		return fund.Date{}, fmt.Errorf("%w: none has been loaded yet", ErrNoFeeds)
+	}
+	return fund.DateOf(*d), nil
+}
