@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/fundflow/fundflow/connectors/feed"
@@ -179,4 +181,38 @@ func folioRecon(ctx context.Context, d *deps, date fund.Date) (reconOutcome, err
 func runFolioReconStats(ctx context.Context, d *deps) (pipelines.Stats, error) {
 	out, err := folioRecon(ctx, d, fund.Date{})
 	return pipelines.Stats{Batches: out.Load.Batches, In: out.Load.In, Out: out.Load.Out, Quarantined: out.Load.Quarantined, Reasons: out.Load.Reasons}, err
+}
+
+// cmdRecon is `fundflow recon explain ID --by NAME --note TEXT`: a person
+// explains a break; it stays explained while it is seen again.
+func cmdRecon(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
+	const use = "usage: fundflow recon explain BREAK_ID --by NAME --note TEXT"
+	if len(args) < 2 || args[0] != "explain" {
+		return usageErr("%s", use)
+	}
+	id, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil {
+		return usageErr("%s (BREAK_ID is recon_breaks.id)", use)
+	}
+	fl := flag.NewFlagSet("recon explain", flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	by := fl.String("by", "", "")
+	note := fl.String("note", "", "")
+	if err := fl.Parse(args[2:]); err != nil || *by == "" || *note == "" {
+		return usageErr("%s", use)
+	}
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.ExplainBreak(ctx, pool, id, *by, *note); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	fmt.Fprintf(stdout, "break %d explained by %s\n", id, *by)
+	return nil
 }

@@ -35,6 +35,15 @@ Commands:
   outbox [--after SEQ] [--topic T] [--limit N]
                           print the money path's events (transactions.completed, orders.status)
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
+  gen ledger --folios N   write a synthetic ledger of N folios into the money path's tables (COPY)
+  gen rta --as-of D --out DIR [--inject-rate R --seed S]
+                          write CAMS/KFintech mailback files from our ledger as of D, with
+                          differences injected and listed in a truth file
+  run folio-recon [--date D]
+                          load the RTAs' files, reconcile their books with our ledger as of D
+                          (default: the latest holdings date), write recon_breaks and the report
+  recon explain ID --by NAME --note TEXT
+                          mark a reconciliation break explained by a person
   backfill nav --dir DIR [--from D] [--to D]
                           load a folder of NAV files/reports in date order, with progress;
                           Ctrl-C stops, the same command resumes
@@ -165,7 +174,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "outbox":
 		return cmdOutbox(ctx, g, log, rest, stdout)
 	case "gen":
+		if len(rest) > 0 && (rest[0] == "rta" || rest[0] == "ledger") {
+			return cmdGenRecon(ctx, g, log, rest, stdout)
+		}
 		return cmdGen(rest, stdout, stderr)
+	case "recon":
+		return cmdRecon(ctx, g, log, rest, stdout)
 	case "backfill":
 		return cmdBackfill(ctx, g, log, rest, stdout, stderr)
 	case "quarantine":

@@ -305,6 +305,17 @@ func TestBreakLifecycle(t *testing.T) {
 		t.Fatalf("day 1 again: %+v", r)
 	}
 
+	// A person explains the rounding difference: it stays explained while seen again.
+	var id int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM recon_breaks WHERE folio = 'F-1' AND scheme_code = '100001'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.ExplainBreak(ctx, pool, id, "ops@example.com", "RTA rounds half up; ticket 42"); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.ExplainBreak(ctx, pool, id+1000, "x", "y"); err == nil {
+		t.Fatal("explaining a break that does not exist succeeded")
+	}
 	newFeed("c2").holding(fund.RTACAMS, "F-1", "A1G", "899.931", day2). // still off
 										holding(fund.RTACAMS, "F-1", "ZZZ", "2", day2).load(t, pool) // new; X-9 gone; no KFintech file today
 	r2 := run(day2)
@@ -334,7 +345,7 @@ func TestBreakLifecycle(t *testing.T) {
 	}
 	got := lives()
 	want := map[string]life{
-		"F-1/100001": {"F-1/100001", "open", "2024-12-31", "2025-01-01", ""},
+		"F-1/100001": {"F-1/100001", "explained", "2024-12-31", "2025-01-01", ""},
 		"X-9/100001": {"X-9/100001", "resolved", "2024-12-31", "2024-12-31", "2025-01-01"},
 		"G-1/100002": {"G-1/100002", "open", "2024-12-31", "2024-12-31", ""}, // KFintech not compared on day 2
 		"F-1/ZZZ":    {"F-1/ZZZ", "open", "2025-01-01", "2025-01-01", ""},
