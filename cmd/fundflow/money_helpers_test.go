@@ -32,7 +32,7 @@ type moneyEnv struct {
 	stats *webhook.Stats
 }
 
-func moneyConfig(t *testing.T, extra string) *config.Config {
+func moneyConfig(t testing.TB, extra string) *config.Config {
 	cfg, err := config.Parse("test.yaml", []byte(`
 pipelines:
   payments:
