@@ -151,6 +151,9 @@ func (r *OrderRequest) Validate() error {
 	if r.PlacedAt.IsZero() {
 		return invalid("missing_field", "placed_at (the application's time stamp, RFC 3339) is required")
 	}
+	if y := r.PlacedAt.UTC().Year(); y < 2000 || y > 2999 {
+		return invalid("bad_time", "placed_at %s is not a plausible time stamp", r.PlacedAt.Format(time.RFC3339))
+	}
 	if r.Currency == "" {
 		r.Currency = "INR"
 	}
