@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# make demo: start the services, build fundflow, load NAV files through the
+# real SFTP server into fresh demo databases, and print what landed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+FIXTURES=${FUNDFLOW_FIXTURES:-$REPO/../shared/fixtures}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "services (scripts/services.sh up)"
+eval "$(scripts/services.sh up)"
+
+step "build"
+go build -o bin/fundflow ./cmd/fundflow
+FF=$REPO/bin/fundflow
+
+step "fresh demo databases: Postgres fundflow_demo, ClickHouse fundflow_demo"
+CH_PORT=${FUNDFLOW_CH_URL##*:}; CH_PORT=${CH_PORT%%/*}
+psql -q "$FUNDFLOW_PG_URL" -c 'DROP DATABASE IF EXISTS fundflow_demo WITH (FORCE)' -c 'CREATE DATABASE fundflow_demo'
+clickhouse-client --port "$CH_PORT" -q 'DROP DATABASE IF EXISTS fundflow_demo'
+clickhouse-client --port "$CH_PORT" -q 'CREATE DATABASE fundflow_demo'
+export FUNDFLOW_PG_URL=${FUNDFLOW_PG_URL/\/postgres\?/\/fundflow_demo?}
+export FUNDFLOW_CH_URL=${FUNDFLOW_CH_URL%/*}/fundflow_demo
+PSQL=(psql -q -X "$FUNDFLOW_PG_URL")
+CHQ=(clickhouse-client --port "$CH_PORT" -d fundflow_demo)
+
+DEMO=$FUNDFLOW_STATE/demo
+rm -rf "$DEMO" && mkdir -p "$DEMO"
+INBOX=$FUNDFLOW_SFTP_ROOT/demo-inbox
+rm -rf "$INBOX" && mkdir -p "$INBOX" && chmod 777 "$INBOX"
+
+cat > "$DEMO/fundflow.yaml" <<YAML
+# Written by scripts/demo.sh. Connection settings come from the environment.
+serve:
+  metrics_addr: 127.0.0.1:9464
+pipelines:
+  nav-ingest:
+    schedule: "*/15 * * * *"
+    source:
+      kind: sftp
+      path: $INBOX
+      glob: "NAVAll*.txt"
+      stable_for: 1s
+      archive: true
+    batch_size: 2000
+    max_reject_rate: 0.2
+  payments:                               # the money path (scripts/demo_money.sh)
+    listen: 127.0.0.1:18090               # POST /webhooks/razorpay, POST /v1/orders
+  orders:
+    http: true
+  allocate:
+    every: 2s
+    holidays: [$FIXTURES/calendar/nse_fo_holidays_2026.csv]
+  outbox:
+    every: 1s
+YAML
+export FUNDFLOW_CONFIG=$DEMO/fundflow.yaml
+
+step "lint the config"
+"$FF" lint
+
+step "migrate"
+"$FF" migrate
+
+step "dry run of a real AMFI file (fundflow check nav)"
+"$FF" check nav "$FIXTURES/amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"
+
+step "an HTML error page is not a NAV file (exit code 2, one line)"
+"$FF" check nav "$FIXTURES/amfi/navall/NAVAll_error_2025-09-14_nginx-404.html" || echo "(exit code $?)"
+
+step "drop real AMFI files (2017-2026 layouts) and an error page into the SFTP inbox"
+i=0
+for f in NAVAll_2017-04-13_8col-repurchase-sale.txt NAVAll_2019-06-21.txt NAVAll_2021-10-01_LF-normalized.txt \
+         NAVAll_2023-08-11.txt NAVAll_2025-09-17_CR-CR-LF.txt NAVAll_2026-08-18_last-6col.txt \
+         NAVAll_2026-08-21_8col-plan-option.txt; do
+  cp "$FIXTURES/amfi/navall/$f" "$INBOX/$f"
+  touch -d "-$((60 - i)) minutes" "$INBOX/$f"; i=$((i + 1))
+done
+cp "$FIXTURES/amfi/navall/NAVAll_error_2025-09-14_nginx-404.html" "$INBOX/NAVAll_2025-09-14.txt"
+touch -d "-10 minutes" "$INBOX/NAVAll_2025-09-14.txt"
+chmod 666 "$INBOX"/*
+ls -l "$INBOX"
+
+step "fundflow run nav-ingest (over SFTP from the real sshd)"
+"$FF" --log-level warn run nav-ingest
+
+step "run it again: the same bytes never load twice"
+cp "$INBOX/archive/NAVAll_2023-08-11.txt" "$INBOX/NAVAll_2023-08-11_resent.txt" && chmod 666 "$INBOX"/*.txt
+"$FF" --log-level warn run nav-ingest
+
+step "what landed in Postgres"
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT 'schemes' AS "table", count(*) AS rows FROM schemes
+UNION ALL SELECT 'scheme_versions', count(*) FROM scheme_versions
+UNION ALL SELECT 'navs', count(*) FROM navs
+UNION ALL SELECT 'nav_latest', count(*) FROM nav_latest
+UNION ALL SELECT 'quarantine', count(*) FROM quarantine
+UNION ALL SELECT 'ingested_files', count(*) FROM ingested_files
+UNION ALL SELECT 'alerts', count(*) FROM alerts
+UNION ALL SELECT 'job_runs', count(*) FROM job_runs;
+SELECT name, status, size, coalesce(error, '') AS error FROM ingested_files ORDER BY first_seen_at;
+SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC;
+SELECT s.amc, count(*) AS schemes, max(l.nav_date) AS newest_nav FROM nav_latest l JOIN schemes s ON s.code = l.scheme_code
+GROUP BY s.amc ORDER BY 2 DESC LIMIT 5;
+SQL
+
+step "what landed in ClickHouse"
+"${CHQ[@]}" -q "SELECT 'nav_history' AS table, count() AS rows, min(nav_date) AS first, max(nav_date) AS last FROM nav_history FINAL FORMAT PrettyCompact"
+"${CHQ[@]}" -q "SELECT toYear(nav_date) AS year, count() AS navs, uniqExact(scheme_code) AS schemes FROM nav_history FINAL GROUP BY year ORDER BY year DESC LIMIT 8 FORMAT PrettyCompact"
+"${CHQ[@]}" -q "SELECT kind, reason, count() AS events, sum(records) AS records FROM ingest_events GROUP BY kind, reason ORDER BY kind, events DESC FORMAT PrettyCompact"
+
+source scripts/demo_money.sh
+
+cat <<EOF2
+
+Where to look next:
+  psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_latest, quarantine, job_runs
+  clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
+  FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
+  bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
+  (source .state/env for the connection settings; the demo databases are fundflow_demo)
+EOF2
