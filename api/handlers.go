@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -89,10 +91,30 @@ func (s *Server) openPII(p Principal, owner, field string, sealed []byte) *strin
 	return &v
 }
 
-// PortfolioView is the portfolio response.
+// PortfolioView is the portfolio response: the portfolio's fields and the
+// investor.
 type PortfolioView struct {
-	*readmodel.Portfolio
-	Investor InvestorView `json:"investor"`
+	Portfolio *readmodel.Portfolio
+	Investor  InvestorView
+}
+
+// MarshalJSON adds "investor" to the portfolio's own JSON object
+// (readmodel.Portfolio marshals itself, so it cannot be embedded).
+func (v PortfolioView) MarshalJSON() ([]byte, error) {
+	p, err := json.Marshal(v.Portfolio)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := json.Marshal(v.Investor)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) < 2 || p[len(p)-1] != '}' {
+		return nil, errors.New("portfolio JSON is not an object")
+	}
+	out := append(p[:len(p)-1:len(p)-1], []byte(`,"investor":`)...)
+	out = append(out, inv...)
+	return append(out, '}'), nil
 }
 
 func (s *Server) portfolio(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -34,6 +34,8 @@ cat > "$DEMO/fundflow.yaml" <<YAML
 # Written by scripts/demo.sh. Connection settings come from the environment.
 serve:
   metrics_addr: 127.0.0.1:9464
+  api:
+    addr: 127.0.0.1:18080                 # the query API (keys: FUNDFLOW_JWT_SECRET, FUNDFLOW_PII_KEY)
 pipelines:
   nav-ingest:
     schedule: "*/15 * * * *"
@@ -56,6 +58,9 @@ pipelines:
     every: 1s
 YAML
 export FUNDFLOW_CONFIG=$DEMO/fundflow.yaml
+# The query API's keys live in the environment only; the demo makes throwaway ones.
+export FUNDFLOW_PII_KEY=${FUNDFLOW_PII_KEY:-$(head -c 32 /dev/urandom | base64)}
+export FUNDFLOW_JWT_SECRET=${FUNDFLOW_JWT_SECRET:-$(head -c 32 /dev/urandom | base64)}
 
 step "lint the config"
 "$FF" lint
@@ -113,6 +118,44 @@ step "what landed in ClickHouse"
 
 source scripts/demo_money.sh
 
+step "the read side: query API, statement PDF, compliance exports, audit chain"
+go run ./internal/ledgerfix/demoseed   # a small ledger on the real NAVs, unless the money path made one
+API=http://127.0.0.1:18080
+READ_PID=
+if ! curl -sf "$API/healthz" >/dev/null; then
+  "$FF" --log-level warn serve > "$DEMO/api-serve.log" 2>&1 &
+  READ_PID=$!
+  trap 'kill $READ_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+fi
+FOLIO=$("${PSQL[@]}" -At -c "SELECT folio_no FROM ledger_transactions GROUP BY folio_no ORDER BY count(*) DESC, folio_no LIMIT 1")
+OWNER=$("${PSQL[@]}" -At -c "SELECT investor_id FROM folios WHERE folio_no = '$FOLIO'")
+STRANGER=$("${PSQL[@]}" -At -c "SELECT id FROM investors WHERE id <> '$OWNER' ORDER BY id LIMIT 1")
+SCHEME=$("${PSQL[@]}" -At -c "SELECT scheme_code FROM ledger_transactions WHERE folio_no = '$FOLIO' ORDER BY id LIMIT 1")
+TX=$("${PSQL[@]}" -At -c "SELECT id FROM ledger_transactions WHERE folio_no = '$FOLIO' AND kind = 'purchase' ORDER BY id LIMIT 1")
+INV=$("$FF" token --role investor --sub "user-$OWNER" --investor "$OWNER")
+OTHER=$("$FF" token --role investor --sub "user-$STRANGER" --investor "${STRANGER:-nobody}")
+COMP=$("$FF" token --role compliance --sub auditor-1)
+echo "-- GET /v1/folios/$FOLIO/portfolio as its investor $OWNER (PAN masked; XIRR per scheme and overall):"
+curl -s -H "Authorization: Bearer $INV" "$API/v1/folios/$FOLIO/portfolio" | tee "$DEMO/portfolio.json" | head -45
+echo "-- the same folio as another investor, and with no token (problem+json, nothing of the folio):"
+curl -s -H "Authorization: Bearer $OTHER" "$API/v1/folios/$FOLIO/portfolio"; echo
+curl -s "$API/v1/folios/$FOLIO/portfolio"; echo
+echo "-- GET /v1/schemes/$SCHEME/nav (ClickHouse nav_history):"
+curl -s -H "Authorization: Bearer $INV" "$API/v1/schemes/$SCHEME/nav?from=2017-01-01&to=2026-12-31" | head -16
+echo "-- GET /v1/transactions/$TX/lineage (order, payment webhook event, NAV file/SHA-256/line, postings, audit rows):"
+curl -s -H "Authorization: Bearer $INV" "$API/v1/transactions/$TX/lineage" | tee "$DEMO/lineage.json" | head -50
+curl -s -H "Authorization: Bearer $INV" -o "$DEMO/statement.pdf" "$API/v1/folios/$FOLIO/statement.pdf"
+pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$DEMO/statement.pdf" "$DEMO/statement-page1"
+ls -l "$DEMO"/statement*
+mkdir -p "$DEMO/exports"
+"$FF" --log-level warn export transactions --from 2017-01-01 --to 2026-12-31 --format parquet --out "$DEMO/exports" >/dev/null
+"$FF" --log-level warn export fatca-crs --from 2026-01-01 --to 2026-12-31 --format csv --out "$DEMO/exports" | head -12
+curl -s -H "Authorization: Bearer $COMP" -o "$DEMO/exports/audit_via_api.csv" "$API/v1/exports/audit?from=2000-01-01&to=2099-12-31"
+ls -l "$DEMO/exports"
+"$FF" --log-level warn audit verify
+[ -n "$READ_PID" ] && { kill $READ_PID 2>/dev/null || true; wait $READ_PID 2>/dev/null || true; }
+
 cat <<EOF2
 
 Where to look next:
@@ -120,5 +163,6 @@ Where to look next:
   clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
   FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
+  $DEMO/portfolio.json lineage.json statement.pdf statement-page1.png exports/   # the read side's output
   (source .state/env for the connection settings; the demo databases are fundflow_demo)
 EOF2

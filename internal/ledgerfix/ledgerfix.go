@@ -31,7 +31,8 @@ type Investor struct {
 	Folios                               []string
 }
 
-// Scheme is a scheme and its NAVs (each NAV date of a transaction needs one).
+// Scheme is a scheme and its NAVs (each NAV date of a transaction needs one,
+// here or, for a scheme not in the spec, in the navs table already).
 type Scheme struct {
 	Code, Name, AMC, Category string
 	NAVs                      map[fund.Date]string // date → NAV
@@ -151,8 +152,16 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 			return w, fmt.Errorf("tx %d: folio %s has no investor", i, t.Folio)
 		}
 		nav, ok := navs[t.Scheme][t.Date]
-		if !ok {
-			return w, fmt.Errorf("tx %d: no NAV of %s on %s", i, t.Scheme, t.Date)
+		if !ok { // a scheme already in the database (the demo's real NAVs)
+			var d decimal.Decimal
+			if err := tx.QueryRow(ctx, `SELECT nav FROM navs WHERE scheme_code = $1 AND nav_date = $2`, t.Scheme, t.Date.Time()).Scan(&d); err != nil {
+				return w, fmt.Errorf("tx %d: no NAV of %s on %s: %w", i, t.Scheme, t.Date, err)
+			}
+			n, err := fund.NAVFromDecimal(d, fund.RoundHalfUp)
+			if err != nil {
+				return w, fmt.Errorf("tx %d: %w", i, err)
+			}
+			nav = n
 		}
 		orderID := fmt.Sprintf("ORD-%s-%d", t.Folio, i+1)
 		placed := t.Date.Time().Add(9 * time.Hour) // 14:30 IST
