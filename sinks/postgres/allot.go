@@ -19,6 +19,14 @@ func (w *work) tryAllot(id string) error {
 	if err != nil {
 		return err
 	}
+	return w.tryAllotLeg(&r)
+}
+
+// tryAllotLeg is tryAllot for a leg already read (and locked) in this
+// transaction; a NAV-date decision still in memory is written either way.
+func (w *work) tryAllotLeg(rp *legRow) error {
+	r := *rp
+	id := r.ID
 	if !w.locked[r.Folio] {
 		return fmt.Errorf("allot %s: folio %s is not locked", id, r.Folio)
 	}
@@ -37,7 +45,11 @@ func (w *work) tryAllot(id string) error {
 		return fmt.Errorf("allot %s: read NAV and holding: %w", id, err)
 	}
 	if nav == nil {
-		return nil // waits for the NAV: allocate runs again when it lands
+		// Waits for the NAV: allocate runs again when it lands.
+		if r.decided {
+			return w.persist(rp, fund.PendingNAV, "", "")
+		}
+		return nil
 	}
 	// NAVs are computed to 4 decimals; one published with more is taken
 	// half-up to 4 (the column keeps what the file said).
@@ -68,9 +80,12 @@ func (w *work) tryAllot(id string) error {
 		return err
 	}
 	if a.Reject != "" {
-		return w.rejectLeg(&r, a.Reject, a.RejectDetail)
+		err = w.rejectLeg(&r, a.Reject, a.RejectDetail)
+	} else {
+		err = w.writeAllotment(&r, a)
 	}
-	return w.writeAllotment(&r, a)
+	*rp = r
+	return err
 }
 
 func (w *work) openLots(folio, scheme string, scale int32) ([]fund.Lot, error) {
@@ -233,15 +248,12 @@ func (w *work) switchIn(out fund.Allocation) error {
 	if out.Net.Sign() <= 0 {
 		return w.setStatus(&in, fund.Rejected, "nothing_to_switch", nil, 0, "")
 	}
-	if _, err := w.tx.Exec(w.ctx, `UPDATE orders SET amount = $2 WHERE id = $1`, in.ID, out.Net.Decimal()); err != nil {
-		return fmt.Errorf("switch-in %s: %w", in.ID, err)
-	}
 	amt := out.Net
-	in.Amount = &amt
-	if err := w.decideNAVDate(&in, in.PlacedAt); err != nil {
+	in.Amount = &amt // written with the decision
+	if err := w.decideNAVDate(&in, in.PlacedAt, ""); err != nil {
 		return err
 	}
-	return w.tryAllot(in.ID)
+	return w.tryAllotLeg(&in)
 }
 
 // AllotResult counts what an allocate pass did.

@@ -210,6 +210,13 @@ type legRow struct {
 	FundsAt   *time.Time
 	PaymentID *string
 	TxID      *int64
+
+	// A NAV-date decision made in this transaction and not written yet: it
+	// is written with the leg's next status (pending_nav, or allotted at
+	// once when the NAV is there), saving a statement per order.
+	decided         bool
+	navRule, navWhy string
+	amountChanged   bool // switch-in: amount set from its switch-out
 }
 
 const legColumns = `id, request_id, coalesce(switch_id, ''), kind, investor_id, folio_no, scheme_code, amount, units, all_units,
@@ -250,12 +257,30 @@ func (w *work) leg(id string) (legRow, error) {
 // setStatus moves a leg to status st (with the columns in set) and emits
 // orders.status and an audit row.
 func (w *work) setStatus(r *legRow, st fund.OrderStatus, reason string, navDate *fund.Date, txID int64, extra string, args ...any) error {
-	q := `UPDATE orders SET status = $2, reason = $3, updated_at = now()` + extra + ` WHERE id = $1`
-	if _, err := w.tx.Exec(w.ctx, q, append([]any{r.ID, string(st), reason}, args...)...); err != nil {
+	if err := w.persist(r, st, reason, extra, args...); err != nil {
+		return err
+	}
+	w.announce(r, navDate, txID)
+	return nil
+}
+
+// persist writes a leg's status (and a NAV-date decision made in memory).
+func (w *work) persist(r *legRow, st fund.OrderStatus, reason string, extra string, args ...any) error {
+	q := `UPDATE orders SET status = $2, reason = $3, updated_at = now()`
+	all := []any{r.ID, string(st), reason}
+	if r.decided {
+		n := len(all) + len(args)
+		q += fmt.Sprintf(`, nav_date = $%d, nav_rule = $%d, nav_reason = $%d, funds_at = $%d, payment_id = $%d, amount = $%d`, n+1, n+2, n+3, n+4, n+5, n+6)
+		var amount any
+		if r.Amount != nil {
+			amount = r.Amount.Decimal()
+		}
+		args = append(append([]any{}, args...), *r.NAVDate, r.navRule, r.navWhy, r.FundsAt, r.PaymentID, amount)
+	}
+	if _, err := w.tx.Exec(w.ctx, q+extra+` WHERE id = $1`, append(all, args...)...); err != nil {
 		return fmt.Errorf("order %s → %s: %w", r.ID, st, err)
 	}
-	r.Status, r.Reason = st, reason
-	w.announce(r, navDate, txID)
+	r.Status, r.Reason, r.decided = st, reason, false
 	return nil
 }
 
@@ -287,9 +312,12 @@ func (w *work) category(scheme string) (string, bool, error) {
 	return c, err == nil, err
 }
 
-// decideNAVDate moves a leg to pending_nav with its applicable NAV date
-// (fund.ApplicableNAVDate on the scheme's category and the calendar).
-func (w *work) decideNAVDate(r *legRow, fundsAt time.Time) error {
+// decideNAVDate decides a leg's applicable NAV date (fund.ApplicableNAVDate
+// on the scheme's category and the calendar) and moves it to pending_nav:
+// announced now, written with the leg's next write (tryAllot makes it,
+// pending or allotted). paymentID is the payment that realised the funds
+// ("" for redemptions).
+func (w *work) decideNAVDate(r *legRow, fundsAt time.Time, paymentID string) error {
 	cat, _, err := w.category(r.SchemeCode)
 	if err != nil {
 		return err
@@ -298,15 +326,16 @@ func (w *work) decideNAVDate(r *legRow, fundsAt time.Time) error {
 	if err != nil {
 		return fmt.Errorf("order %s: %w", r.ID, err)
 	}
-	var funds any
 	if r.Kind.IssuesUnits() {
-		funds = fundsAt
+		f := fundsAt
+		r.FundsAt = &f
 	}
-	if err := w.setStatus(r, fund.PendingNAV, "", &dec.Date, 0, `, nav_date = $4, nav_rule = $5, nav_reason = $6, funds_at = coalesce($7, funds_at)`,
-		dec.Date.Time(), dec.Rule, dec.Reason, funds); err != nil {
-		return err
+	if paymentID != "" {
+		r.PaymentID = &paymentID
 	}
 	t := dec.Date.Time()
-	r.NAVDate = &t
+	r.NAVDate, r.navRule, r.navWhy, r.decided = &t, dec.Rule, dec.Reason, true
+	r.Status, r.Reason = fund.PendingNAV, ""
+	w.announce(r, &dec.Date, 0)
 	return nil
 }

@@ -236,10 +236,10 @@ func (w *work) place(in fund.OrderIntake) (Placed, error) {
 				return p, err
 			}
 		case fund.Redemption, fund.SwitchOut:
-			if err := w.decideNAVDate(&row, time.Time{}); err != nil {
+			if err := w.decideNAVDate(&row, time.Time{}, ""); err != nil {
 				return p, err
 			}
-			if err := w.tryAllot(row.ID); err != nil {
+			if err := w.tryAllotLeg(&row); err != nil {
 				return p, err
 			}
 		}

@@ -39,7 +39,9 @@ func (l *Ledger) Receive(ctx context.Context, ev InboxEvent) (Receipt, error) {
 	w, err := l.inTx(ctx, func(w *work) error {
 		rc = Receipt{}
 		var inserted bool
-		err := w.tx.QueryRow(ctx, `INSERT INTO inbox (source, event_id, event_type, body) VALUES ($1, $2, $3, $4)
+		// Stored as applied (what nearly every event becomes); corrected
+		// below when it is not.
+		err := w.tx.QueryRow(ctx, `INSERT INTO inbox (source, event_id, event_type, body, status, applied_at) VALUES ($1, $2, $3, $4, 'applied', now())
 			ON CONFLICT (source, event_id) DO NOTHING RETURNING true`, ev.Source, ev.EventID, ev.EventType, ev.Body).Scan(&inserted)
 		if errNoRows(err) {
 			rc.Duplicate = true
@@ -59,7 +61,10 @@ func (l *Ledger) Receive(ctx context.Context, ev InboxEvent) (Receipt, error) {
 				return err
 			}
 		}
-		_, err = w.tx.Exec(ctx, `UPDATE inbox SET status = $3, reason = $4, applied_at = now() WHERE source = $1 AND event_id = $2`,
+		if rc.Status == "applied" {
+			return nil
+		}
+		_, err = w.tx.Exec(ctx, `UPDATE inbox SET status = $3, reason = $4 WHERE source = $1 AND event_id = $2`,
 			ev.Source, ev.EventID, rc.Status, rc.Reason)
 		return err
 	})
@@ -165,15 +170,10 @@ func (w *work) realisePurchase(leg *legRow, p fund.PaymentEvent, eventID string)
 	if paidBy == p.PaymentID {
 		return nil // realised by this payment already
 	}
-	if _, err := w.tx.Exec(w.ctx, `UPDATE orders SET payment_id = $2 WHERE id = $1`, leg.ID, p.PaymentID); err != nil {
+	if err := w.decideNAVDate(leg, p.EventAt, p.PaymentID); err != nil {
 		return err
 	}
-	pid := p.PaymentID
-	leg.PaymentID = &pid
-	if err := w.decideNAVDate(leg, p.EventAt); err != nil {
-		return err
-	}
-	return w.tryAllot(leg.ID)
+	return w.tryAllotLeg(leg)
 }
 
 // breakPayment records why a payment cannot realise an order.
