@@ -535,3 +535,33 @@ func TestExportRoute(t *testing.T) {
 		}
 	}
 }
+
+// Every answered request reaches the access log with who, what and status.
+func TestAccessEvents(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []api.AccessEvent
+	e := setup(t, func(c *api.Config) {
+		c.Access = func(ev api.AccessEvent) { mu.Lock(); got = append(got, ev); mu.Unlock() }
+	})
+	e.get(t, "/v1/folios/F-1/portfolio", investor(t, "INV-1"))
+	e.get(t, "/v1/folios/F-1/portfolio", investor(t, "INV-2"))
+	e.get(t, "/v1/folios/F-1/portfolio", token(t, claims(api.RoleCompliance, "auditor", time.Hour)))
+	e.get(t, "/v1/folios/F-1/portfolio", "")
+	mu.Lock()
+	defer mu.Unlock()
+	want := []struct {
+		sub    string
+		status int
+		clear  bool
+	}{{"user-INV-1", 200, false}, {"user-INV-2", 404, false}, {"auditor", 200, true}, {"", 401, false}}
+	if len(got) != len(want) {
+		t.Fatalf("%d events: %+v", len(got), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Subject != w.sub || g.Status != w.status || g.PIIInClear != w.clear || g.Folio != "F-1" || g.Route != "/v1/folios/{folio}/portfolio" {
+			t.Errorf("event %d: %+v, want %+v", i, g, w)
+		}
+	}
+}

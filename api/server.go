@@ -57,6 +57,22 @@ type Config struct {
 	ExportTimeout  time.Duration
 	MaxBodyBytes   int64 // requests carrying more are refused with 413
 	Now            func() time.Time
+	Access         func(AccessEvent) // every answered request (ClickHouse api_requests); must not block
+}
+
+// AccessEvent is one answered request, for the access log: who read what,
+// and whether PAN and bank details went out in the clear.
+type AccessEvent struct {
+	At         time.Time
+	Subject    string
+	Role       string
+	Method     string
+	Route      string
+	Path       string
+	Folio      string
+	Status     int
+	Duration   time.Duration
+	PIIInClear bool
 }
 
 // Server serves the API.
@@ -76,6 +92,7 @@ type Route struct {
 	Public          bool // no token needed
 	Roles           []string
 	Timeout         time.Duration // 0: Config.RequestTimeout
+	carriesPII      bool          // its answer may hold PAN or bank details
 	handle          func(w http.ResponseWriter, r *http.Request, p Principal) error
 }
 
@@ -102,11 +119,11 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/healthz", Public: true, handle: s.health},
 		{Method: "GET", Pattern: "/openapi.json", Public: true, handle: s.openAPI},
 		{Method: "GET", Pattern: "/v1/schemes/{code}/nav", Roles: roles, handle: s.navHistory},
-		{Method: "GET", Pattern: "/v1/folios/{folio}/portfolio", Roles: folioReaders, handle: s.portfolio},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/portfolio", Roles: folioReaders, carriesPII: true, handle: s.portfolio},
 		{Method: "GET", Pattern: "/v1/folios/{folio}/transactions", Roles: folioReaders, handle: s.transactions},
-		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, handle: s.statement},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, carriesPII: true, handle: s.statement},
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
-		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, handle: s.exportFile},
+		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
@@ -154,6 +171,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 				}
 			}
 			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "sub", p.Subject, "role", p.Role, "ms", time.Since(start).Milliseconds())
+			if s.cfg.Access != nil {
+				s.cfg.Access(AccessEvent{At: start, Subject: p.Subject, Role: p.Role, Method: r.Method, Route: rt.Pattern, Path: r.URL.Path,
+					Folio: r.PathValue("folio"), Status: sw.status, Duration: time.Since(start),
+					PIIInClear: p.SeesPII() && sw.status == http.StatusOK && rt.carriesPII})
+			}
 		}()
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			writeProblem(sw, r, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("at most %d bytes", s.cfg.MaxBodyBytes)))

@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
 )
 
 // apiConfig builds the API's settings from the config and the environment.
@@ -72,10 +73,15 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	if cfg.PII == nil {
 		d.log.Warn("no PII key: PAN and bank details are left out of API responses", "env", c.PIIKeyEnv)
 	}
+	// Who read what goes to ClickHouse api_requests, in batches.
+	access := &clickhouse.AccessLog{Conn: d.ch, Log: d.log}
+	access.Start(10000)
+	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	store := &readmodel.Store{PG: d.pg.Pool, CH: d.ch}
 	srv := api.New(cfg, store, newExporter(d, cfg.PII), d.log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
+		access.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	go func() {
@@ -88,5 +94,9 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		access.Close()
+		if n := access.Dropped(); n > 0 {
+			d.log.Warn("api access log: rows dropped (buffer full)", "rows", n)
+		}
 	}, nil
 }
