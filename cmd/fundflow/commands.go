@@ -118,6 +118,9 @@ func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, std
 		return err
 	}
 	defer d.Close()
+	if args[0] == "nav-freshness" {
+		return cmdFreshness(ctx, d, stdout) // prints its own report
+	}
 	st, err := runPipeline(ctx, d, args[0])
 	if err != nil {
 		return err
@@ -165,7 +168,7 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
 }
 
-func pipelineNames() string { return "nav-ingest, allocate, outbox, folio-recon" }
+func pipelineNames() string { return "nav-ingest, nav-freshness, allocate, outbox, folio-recon" }
 
 func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
 	cfg, err := loadConfig(g)

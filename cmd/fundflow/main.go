@@ -27,11 +27,14 @@ Usage:
 Commands:
   migrate                 apply pending schema migrations to Postgres and ClickHouse
   run PIPELINE            run one pipeline once, now (e.g. fundflow run nav-ingest;
-                          allocate: allot orders whose NAV has landed; outbox: relay events)
+                          allocate: allot orders whose NAV has landed; outbox: relay events;
+                          nav-freshness: NAV lateness metrics, nav_stale alerts, completeness)
   serve                   run every scheduled pipeline and serve /metrics (and the query API
                           when serve.api.addr is set) until stopped
   lint [FILE]             check a config file; every problem with its field and line
   check nav FILE          dry-run a NAV file: parse and validate, write nothing, print JSON
+  check completeness [--date D]
+                          which schemes have no NAV for a business day (holidays expect none), JSON
   outbox [--after SEQ] [--topic T] [--limit N]
                           print the money path's events (transactions.completed, orders.status)
   gen nav-history ...     synthesise years of daily NAV files (or one history report) from a real one
@@ -170,6 +173,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, g, log)
 	case "check":
+		if len(rest) > 0 && rest[0] == "completeness" {
+			return cmdCheckCompleteness(ctx, g, log, rest[1:], stdout) // reads the databases
+		}
 		return cmdCheck(ctx, rest, stdout)
 	case "outbox":
 		return cmdOutbox(ctx, g, log, rest, stdout)

@@ -33,5 +33,20 @@ func serveSchedules(ctx context.Context, d *deps) error {
 			return err
 		}
 	}
+	if c := d.cfg.Pipelines.NAVFreshness; c != nil {
+		f, err := newNAVFreshness(d)
+		if err != nil {
+			return err
+		}
+		if err := s.Add(scheduler.Job{Name: "nav-freshness", Spec: c.Schedule, Run: func(ctx context.Context) error {
+			err := f.RunLocked(ctx)
+			if errors.Is(err, postgres.ErrLocked) {
+				return errors.Join(scheduler.ErrSkipped, err)
+			}
+			return err
+		}}); err != nil {
+			return err
+		}
+	}
 	return s.Run(ctx)
 }

@@ -50,6 +50,8 @@ type Pipelines struct {
 	Allocate   *Allocate   `yaml:"allocate"`
 	Outbox     *Outbox     `yaml:"outbox"`
 	FolioRecon *FolioRecon `yaml:"folio-recon"` // see recon.go
+
+	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -248,6 +250,7 @@ func typeError(m string, lines map[string]int) FieldError {
 func (c *Config) defaults() {
 	c.moneyDefaults()
 	c.reconDefaults()
+	c.freshnessDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.ClickHouseURLEnv = or(s.ClickHouseURLEnv, "FUNDFLOW_CH_URL")
@@ -283,6 +286,7 @@ var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 func (c *Config) validate() []FieldError {
 	errs := append(c.validateMoney(), c.validateRecon()...)
+	errs = append(errs, c.validateFreshness()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
