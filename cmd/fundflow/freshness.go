@@ -77,15 +77,15 @@ func newNAVFreshness(d *deps) (*navFreshness, error) {
 
 // freshnessResult is what one run found and did.
 type freshnessResult struct {
-	At             string                  `json:"at"`
-	SLASeconds     float64                 `json:"sla_seconds"`
-	Live           int                     `json:"schemes"`
-	Dead           int                     `json:"dead"`
-	Stale          int                     `json:"stale"`
-	MaxLateSeconds float64                 `json:"max_late_seconds"`
-	StaleByAMC     map[string]int          `json:"stale_by_amc"`
-	AlertsRaised   int                     `json:"alerts_raised"`
-	AlertsResolved int                     `json:"alerts_resolved"`
+	At             string                 `json:"at"`
+	SLASeconds     float64                `json:"sla_seconds"`
+	Live           int                    `json:"schemes"`
+	Dead           int                    `json:"dead"`
+	Stale          int                    `json:"stale"`
+	MaxLateSeconds float64                `json:"max_late_seconds"`
+	StaleByAMC     map[string]int         `json:"stale_by_amc"`
+	AlertsRaised   int                    `json:"alerts_raised"`
+	AlertsResolved int                    `json:"alerts_resolved"`
 	Completeness   freshness.Completeness `json:"completeness"`
 }
 

@@ -32,8 +32,8 @@ type Age struct {
 type Report struct {
 	At    time.Time
 	SLA   time.Duration
-	Live  []Age          // every scheme not dead, by code
-	Dead  int            // schemes with no NAV for more than DeadAfterDays: wound up, not late
+	Live  []Age            // every scheme not dead, by code
+	Dead  int              // schemes with no NAV for more than DeadAfterDays: wound up, not late
 	Stale map[string][]Age // AMC -> its schemes over the SLA, by code
 }
 
