@@ -3,9 +3,9 @@
 --
 -- Append-only: UPDATE, DELETE and TRUNCATE are refused by triggers.
 -- Hash-chained: a BEFORE INSERT trigger numbers the row (seq 1, 2, 3, ...
--- with no gaps: the number comes from the chain head, locked FOR UPDATE
--- until the writer's transaction ends, so a rolled-back writer leaves no
--- hole) and sets
+-- with no gaps: writers take the chain head's row lock FOR UPDATE and hold
+-- it until their transaction ends, so a rolled-back writer leaves no hole)
+-- and sets
 --
 --   hash = sha256(prev_hash || canonical content)
 --
@@ -33,7 +33,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_entity ON audit_log (entity, entity_id, seq);
 CREATE INDEX audit_log_at ON audit_log (at);
 
--- The chain's head: the last seq and hash. One row, locked by every writer.
+-- The chain's head: the last seq and hash (so a cut tail shows). One row,
+-- locked by every writer; seq 0 and 64 zeros before the first row.
 CREATE TABLE audit_head (
     one  boolean PRIMARY KEY DEFAULT true CHECK (one),
     seq  bigint  NOT NULL,
@@ -47,18 +48,30 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT convert_to(octet_length(convert_to(v, 'UTF8'))::text || ':', 'UTF8') || convert_to(v, 'UTF8')
 $$;
 
+-- Per row: lock the head (serialises writers until they commit; a row this
+-- transaction already locked is re-locked at no cost), chain to the last
+-- row written (the primary key's rightmost entry: rows written earlier in
+-- the same statement are visible here), number and hash the new row. The
+-- head itself moves once per statement (audit_head_advance), not per row: a
+-- single row updated thousands of times in one transaction leaves a chain of
+-- dead versions that every later lock walks (quadratic).
 CREATE FUNCTION audit_chain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    h audit_head%ROWTYPE;
+    prev_seq  bigint;
+    prev_hash text;
 BEGIN
-    SELECT * INTO h FROM audit_head WHERE one FOR UPDATE;
-    NEW.seq := h.seq + 1;
+    PERFORM 1 FROM audit_head WHERE one FOR UPDATE;
+    SELECT seq, hash INTO prev_seq, prev_hash FROM audit_log ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT seq, hash INTO prev_seq, prev_hash FROM audit_head WHERE one;
+    END IF;
+    NEW.seq := prev_seq + 1;
     NEW.at := date_trunc('microseconds', clock_timestamp());
     NEW.actor := coalesce(NEW.actor, '');
-    NEW.prev_hash := h.hash;
+    NEW.prev_hash := prev_hash;
     NEW.hash := encode(sha256(
-        convert_to(h.hash, 'UTF8')
+        convert_to(prev_hash, 'UTF8')
         || audit_field(NEW.seq::text)
         || audit_field(to_char(NEW.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
         || audit_field(NEW.entity)
@@ -66,12 +79,24 @@ BEGIN
         || audit_field(NEW.action)
         || audit_field(NEW.actor)
         || audit_field(NEW.payload::text)), 'hex');
-    UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE one;
     RETURN NEW;
 END $$;
 
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_chain();
+
+-- The head follows the last row, once per statement.
+CREATE FUNCTION audit_head_advance() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE audit_head h SET seq = l.seq, hash = l.hash
+    FROM (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) l
+    WHERE h.one AND h.seq < l.seq;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER audit_log_head AFTER INSERT ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_head_advance();
 
 CREATE FUNCTION audit_refuse() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -84,8 +109,8 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_refuse();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
--- The head moves only inside audit_chain: a direct UPDATE or DELETE (trigger
--- depth 1) is refused; the UPDATE audit_chain makes runs at depth 2.
+-- The head moves only inside audit_head_advance: a direct UPDATE or DELETE
+-- (trigger depth 1) is refused; the UPDATE that trigger makes runs at depth 2.
 CREATE FUNCTION audit_head_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
