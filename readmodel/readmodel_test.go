@@ -2,10 +2,12 @@ package readmodel_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 func sample(t *testing.T) (*readmodel.Store, *pgxpool.Pool, ledgerfix.Written) {
@@ -193,7 +196,7 @@ func TestPositionsMatchPostingsAndHoldings(t *testing.T) {
 }
 
 func TestTransactionsPageAndLineage(t *testing.T) {
-	s, _, w := sample(t)
+	s, pool, w := sample(t)
 	ctx := testkit.Ctx(t)
 	var seen []int64
 	before := int64(0)
@@ -219,6 +222,14 @@ func TestTransactionsPageAndLineage(t *testing.T) {
 			t.Fatalf("pages gave %v, want %v", seen, want)
 		}
 	}
+	// The money path's audit rows of this order and payment, and a decoy:
+	// an order whose id happens to be the transaction's number.
+	for _, a := range [][3]string{{"order", w.OrderIDs[2], "allotted"}, {"payment", "pay_" + w.OrderIDs[2], "captured"},
+		{"order", fmt.Sprint(w.TxIDs[2]), "created"}} {
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return postgres.AppendAudit(ctx, tx, a[0], a[1], a[2], nil) }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	l, err := s.Lineage(ctx, w.TxIDs[2]) // purchase of 100001 on 11 March
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +238,7 @@ func TestTransactionsPageAndLineage(t *testing.T) {
 		l.NAV.SHA256 != w.NAVSource["100001"] || l.NAV.Line != 3 || l.NAV.Date != ledgerfix.D(3, 11) || !l.NAV.NAV.Equal(dec("12.5")) {
 		t.Fatalf("lineage %+v payment %+v nav %+v", l.Order, l.Payment, l.NAV)
 	}
-	if len(l.Postings) != 5 || len(l.Audit) != 1 || l.Audit[0].Entity != "ledger_tx" {
+	if len(l.Postings) != 5 || len(l.Audit) != 3 || l.Audit[0].Entity != "ledger_tx" || l.Audit[1].Action != "allotted" || l.Audit[2].Action != "captured" {
 		t.Fatalf("postings %+v audit %+v", l.Postings, l.Audit)
 	}
 	r, err := s.Lineage(ctx, w.TxIDs[3]) // the redemption: no payment

@@ -161,13 +161,18 @@ func (s *Store) Lineage(ctx context.Context, id int64) (*Lineage, error) {
 		l.NAV = &NAVLink{Scheme: t.Scheme, Date: fund.DateOf(*navDateP), NAV: navValue.Decimal, SourceFile: deref(navFile),
 			SHA256: deref(navSHA), Line: int(*navLine), LoadedAt: *navLoaded}
 	}
-	ids := []string{strconv.FormatInt(t.ID, 10), l.Order.ID, l.Order.RequestID}
+	// The entities the money path audits: ledger_tx, order (each leg),
+	// order_request and payment (sinks/postgres), by their ids.
+	paymentID := ""
 	if l.Payment != nil {
-		ids = append(ids, l.Payment.ID)
+		paymentID = l.Payment.ID
 	}
 	b := &pgx.Batch{}
 	l.Audit, l.Postings = []AuditLink{}, []PostingLink{}
-	b.Queue(`SELECT seq, at, entity, entity_id, action, hash FROM audit_log WHERE entity_id = ANY($1) ORDER BY seq`, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT seq, at, entity, entity_id, action, hash FROM audit_log
+		WHERE (entity = 'ledger_tx' AND entity_id = $1) OR (entity = 'order' AND entity_id = $2)
+		   OR (entity = 'order_request' AND entity_id = $3) OR (entity = 'payment' AND entity_id = $4)
+		ORDER BY seq`, strconv.FormatInt(t.ID, 10), l.Order.ID, l.Order.RequestID, paymentID).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var a AuditLink
 			if err := rows.Scan(&a.Seq, &a.At, &a.Entity, &a.EntityID, &a.Action, &a.Hash); err != nil {
