@@ -46,7 +46,9 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		closeStore()
 		return nil, nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
-	sinks := []pipelines.Sink[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}
+	// Postgres and ClickHouse do not depend on each other: each batch is
+	// written to both at once (the slower one's time, not the sum).
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}}
 	closeAll := closeStore
 	// Kafka is optional: without brokers the Postgres tables are the bus.
 	if brokers := kafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv)); len(brokers) > 0 {
