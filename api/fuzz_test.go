@@ -39,7 +39,7 @@ func FuzzAuthenticate(f *testing.F) {
 // Cursors: what encodeCursor makes decodes to its id; anything else either
 // is refused or decodes to a positive id whose cursor decodes the same.
 func FuzzCursor(f *testing.F) {
-	for _, s := range []string{"", "dDE", "dDA", "eDE", encodeCursor(1), encodeCursor(1<<62), "!!", "dC0x", "dDAwMDAx"} {
+	for _, s := range []string{"", "dDE", "dDA", "eDE", encodeCursor(1), encodeCursor(1 << 62), "!!", "dC0x", "dDAwMDAx"} {
 		f.Add(s, int64(5))
 	}
 	f.Fuzz(func(t *testing.T, s string, id int64) {
