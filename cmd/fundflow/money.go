@@ -43,12 +43,22 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	return l, nil
 }
 
-// webhookStore stores verified webhook deliveries through the ledger.
-type webhookStore struct{ l *postgres.Ledger }
+// webhookStore stores verified webhook deliveries through the ledger, with
+// group commit when g is set.
+type webhookStore struct {
+	l *postgres.Ledger
+	g *postgres.GroupReceiver
+}
 
 func (s webhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, string, error) {
-	rc, err := s.l.Receive(ctx, postgres.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType,
-		Body: d.Body, Payment: d.Payment, Problem: d.Problem})
+	ev := postgres.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem}
+	var rc postgres.Receipt
+	var err error
+	if s.g != nil && d.Problem == "" {
+		rc, err = s.g.Receive(ctx, ev)
+	} else {
+		rc, err = s.l.Receive(ctx, ev)
+	}
 	return rc.Duplicate, rc.Status, err
 }
 
@@ -80,15 +90,22 @@ func webhookSecrets(envs []string) ([][]byte, error) {
 }
 
 // moneyHandler is the money path's HTTP surface: POST /webhooks/razorpay
-// and, when configured, POST /v1/orders.
-func moneyHandler(d *deps, l *postgres.Ledger, stats *webhook.Stats) (http.Handler, error) {
+// and, when configured, POST /v1/orders. Webhooks are written with group
+// commit (pipelines.payments.group_commit) by a writer that runs until ctx
+// ends.
+func moneyHandler(ctx context.Context, d *deps, l *postgres.Ledger, stats *webhook.Stats) (http.Handler, error) {
 	p := d.cfg.Pipelines.Payments
 	secrets, err := webhookSecrets(p.SecretEnvs)
 	if err != nil {
 		return nil, err
 	}
+	store := webhookStore{l: l}
+	if p.GroupCommit > 1 {
+		store.g = postgres.NewGroupReceiver(l, p.GroupCommit, 2*time.Millisecond)
+		go store.g.Run(ctx)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: webhookStore{l}, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats})
+	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: store, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats})
 	if o := d.cfg.Pipelines.Orders; o != nil && o.HTTP {
 		tok := ""
 		if o.HTTPTokenEnv != "" {
@@ -230,7 +247,7 @@ func serveMoney(ctx context.Context, d *deps) error {
 		}()
 	}
 	if cfg.Payments != nil {
-		h, err := moneyHandler(d, l, nil)
+		h, err := moneyHandler(ctx, d, l, nil)
 		if err != nil {
 			return err
 		}

@@ -70,8 +70,9 @@ func cpuTimes(b *testing.B) (self, machine time.Duration) {
 // ratio, and the split of CPU between this process and the rest (Postgres).
 //
 // FUNDFLOW_BENCH_SCALE multiplies N (default 10,000 webhooks);
-// FUNDFLOW_BENCH_CONC sets C (default 16); FUNDFLOW_BENCH_AUDIT=0 turns the
-// audit trail off; FUNDFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of
+// FUNDFLOW_BENCH_CONC sets C (default 16); FUNDFLOW_BENCH_GROUP the
+// webhooks per transaction (group commit, default 64; 1 = one each);
+// FUNDFLOW_BENCH_AUDIT=0 turns the audit trail off; FUNDFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of
 // the timed part.
 func BenchmarkWebhookToAllotted(b *testing.B) {
 	n := 10000 * benchEnvInt(b, "FUNDFLOW_BENCH_SCALE", 1)
@@ -85,6 +86,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	if os.Getenv("FUNDFLOW_BENCH_AUDIT") == "0" {
 		l.Audit = nil
 	}
+	d.cfg.Pipelines.Payments.GroupCommit = benchEnvInt(b, "FUNDFLOW_BENCH_GROUP", 64)
 	var tr *stmtTracer
 	if os.Getenv("FUNDFLOW_BENCH_TRACE") != "" {
 		// A pool of its own whose connections time every statement.
@@ -165,7 +167,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	wg.Wait()
 	rawTPS := float64(n) / time.Since(rawStart).Seconds()
 
-	h, err := moneyHandler(d, l, nil)
+	h, err := moneyHandler(ctx, d, l, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -239,6 +241,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 		b.ReportMetric(mach.Seconds()/elapsed.Seconds(), "cores-busy")
 	}
 	b.ReportMetric(float64(conc), "clients")
+	b.ReportMetric(float64(d.cfg.Pipelines.Payments.GroupCommit), "group")
 	if pgCPU := pgBackendCPU(b, pool, l.Pool); pgCPU > 0 {
 		b.ReportMetric(pgCPU.Seconds()/elapsed.Seconds(), "pg-cores")
 		b.ReportMetric(self.Seconds()/elapsed.Seconds(), "go-cores")

@@ -57,7 +57,7 @@ func newMoney(t *testing.T) *moneyEnv {
 		t.Fatal(err)
 	}
 	stats := &webhook.Stats{}
-	h, err := moneyHandler(d, l, stats)
+	h, err := moneyHandler(testkit.Ctx(t), d, l, stats)
 	if err != nil {
 		t.Fatal(err)
 	}

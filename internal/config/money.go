@@ -18,6 +18,7 @@ type Payments struct {
 	Listen      string   `yaml:"listen"`        // host:port of the HTTP listener (webhooks, and /v1/orders when orders.http is on)
 	SecretEnvs  []string `yaml:"secret_envs"`   // variables holding the webhook secret(s): one, or two during a rotation
 	MaxBodySize int64    `yaml:"max_body_size"` // bytes; default 1048576
+	GroupCommit int      `yaml:"group_commit"`  // webhooks stored per Postgres transaction at most (group commit); default 64, 1 = one each
 }
 
 // Orders configures order intake.
@@ -54,6 +55,9 @@ func (c *Config) moneyDefaults() {
 		}
 		if x.MaxBodySize == 0 {
 			x.MaxBodySize = 1 << 20
+		}
+		if x.GroupCommit == 0 {
+			x.GroupCommit = 64
 		}
 	}
 	if x := p.Orders; x != nil {
@@ -113,6 +117,9 @@ func (c *Config) validateMoney() []FieldError {
 		}
 		if x.MaxBodySize < 1024 || x.MaxBodySize > 16<<20 {
 			add(s+".max_body_size", "must be between 1024 and 16777216 bytes, got %d", x.MaxBodySize)
+		}
+		if x.GroupCommit < 1 || x.GroupCommit > 1000 {
+			add(s+".group_commit", "must be between 1 and 1000, got %d", x.GroupCommit)
 		}
 		if p.Allocate == nil {
 			add(s, "needs a pipelines.allocate section (its holidays decide the NAV date of a paid order)")

@@ -74,8 +74,10 @@ type work struct {
 	l        *Ledger
 	events   []outboxEvent
 	audits   []auditEntry
-	allotted []string // legs allotted in this transaction
-	locked   map[string]bool
+	allotted []string              // legs allotted in this transaction
+	locked   map[string]bool       // folios locked in this transaction
+	keyed    map[string]bool       // match keys locked in this transaction
+	found    map[string]foundOrder // payment id → its order, looked up before the locks (ReceiveMany)
 }
 
 type outboxEvent struct {
@@ -102,7 +104,7 @@ func (w *work) audit(entity, id, action string, payload any) {
 func (l *Ledger) inTx(ctx context.Context, fn func(w *work) error) (*work, error) {
 	var w *work
 	err := pgx.BeginFunc(ctx, l.Pool, func(tx pgx.Tx) error {
-		w = &work{ctx: ctx, tx: tx, l: l, locked: map[string]bool{}}
+		w = &work{ctx: ctx, tx: tx, l: l, locked: map[string]bool{}, keyed: map[string]bool{}}
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -175,8 +177,9 @@ func (w *work) lockFolios(folios ...string) error {
 func (w *work) lockMatchKeys(keys ...string) error {
 	var ks []string
 	for _, k := range keys {
-		if k != "" {
+		if k != "" && !w.keyed[k] {
 			ks = append(ks, "match:"+k)
+			w.keyed[k] = true
 		}
 	}
 	if len(ks) == 0 {
@@ -184,7 +187,8 @@ func (w *work) lockMatchKeys(keys ...string) error {
 	}
 	sort.Strings(ks)
 	ks = dedupSorted(ks)
-	_, err := w.tx.Exec(w.ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, ks)
+	// unnest keeps the array's (sorted) order, so the locks are taken in it.
+	_, err := w.tx.Exec(w.ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, ks)
 	if err != nil {
 		return fmt.Errorf("lock match keys: %w", err)
 	}

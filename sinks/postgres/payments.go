@@ -86,15 +86,13 @@ func (w *work) applyPayment(p fund.PaymentEvent, eventID string) (status, reason
 	}
 	// Which order: the one the payment was matched to before, else the one
 	// notes.order_id names, else the one waiting on the gateway order id.
-	var legID, folio string
-	err = w.tx.QueryRow(w.ctx, `SELECT o.id, o.folio_no FROM orders o WHERE o.id = (SELECT order_id FROM payments WHERE id = $1)
-		UNION ALL (SELECT id, folio_no FROM orders WHERE id = $2)
-		UNION ALL (SELECT id, folio_no FROM orders WHERE payment_ref = $3 AND $3 <> '' AND kind = 'purchase'
-		           ORDER BY status = 'awaiting_payment' DESC, created_at LIMIT 1)
-		LIMIT 1`, p.PaymentID, p.NotesOrderID, p.GatewayOrderID).Scan(&legID, &folio)
-	if err != nil && !errNoRows(err) {
-		return "", "", fmt.Errorf("find order of payment %s: %w", p.PaymentID, err)
+	f, ok := w.found[p.PaymentID]
+	if !ok {
+		if f, err = w.findOrder(p); err != nil {
+			return "", "", err
+		}
 	}
+	legID, folio := f.leg, f.folio
 	var leg legRow
 	if legID != "" {
 		if err := w.lockFolios(folio); err != nil {
@@ -154,6 +152,25 @@ func (w *work) applyPayment(p fund.PaymentEvent, eventID string) (status, reason
 		}
 	}
 	return "applied", "", nil
+}
+
+// foundOrder is the order leg a payment belongs to ("" if none yet).
+type foundOrder struct{ leg, folio string }
+
+// findOrder finds the order of a payment (without locks): the one it was
+// matched to before, else the one notes.order_id names, else the one
+// waiting on the gateway order id.
+func (w *work) findOrder(p fund.PaymentEvent) (foundOrder, error) {
+	var f foundOrder
+	err := w.tx.QueryRow(w.ctx, `SELECT o.id, o.folio_no FROM orders o WHERE o.id = (SELECT order_id FROM payments WHERE id = $1)
+		UNION ALL (SELECT id, folio_no FROM orders WHERE id = $2)
+		UNION ALL (SELECT id, folio_no FROM orders WHERE payment_ref = $3 AND $3 <> '' AND kind = 'purchase'
+		           ORDER BY status = 'awaiting_payment' DESC, created_at LIMIT 1)
+		LIMIT 1`, p.PaymentID, p.NotesOrderID, p.GatewayOrderID).Scan(&f.leg, &f.folio)
+	if err != nil && !errNoRows(err) {
+		return f, fmt.Errorf("find order of payment %s: %w", p.PaymentID, err)
+	}
+	return f, nil
 }
 
 // realisePurchase applies a captured payment to its order: a break if the
