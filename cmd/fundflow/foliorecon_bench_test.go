@@ -114,6 +114,7 @@ pipelines:
 	close(stop)
 	wg.Wait()
 
+	b.Logf("reconciliation steps: %+v", out.Recon.Steps)
 	rawJoin := joinBaseline(b, pool, asOf)
 	rows := float64(out.Load.Out)
 	b.ReportMetric(float64(out.Recon.RTAHoldings), "rta_holdings")

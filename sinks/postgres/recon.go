@@ -40,6 +40,13 @@ type ReconResult struct {
 	Resolved           int64
 	UnmappedSchemes    []string // schemes in our ledger with no RTA code: not reconciled
 	Took               time.Duration
+	Steps              []ReconStep // where the time went
+}
+
+// ReconStep is the time one step of Reconcile took.
+type ReconStep struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // ErrNoFeeds: no RTA file for the date has been loaded, so there is nothing
@@ -66,6 +73,12 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 	from := allHistory
 	if !opt.WindowFrom.IsZero() {
 		from = opt.WindowFrom.Time()
+	}
+	last := time.Now()
+	step := func(name string) {
+		now := time.Now()
+		res.Steps = append(res.Steps, ReconStep{name, now.Sub(last).Seconds()})
+		last = now
 	}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// One reconciliation at a time; big joins get room to hash in memory.
@@ -106,24 +119,43 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 				return fmt.Errorf("recon setup: %w", err)
 			}
 		}
+		// Rows COPYed just now have no statistics yet: without them the
+		// planner takes millions of rows for a dozen and picks nested loops.
+		for _, t := range []string{"rta_holding_rows", "rta_txn_rows"} {
+			if _, err := tx.Exec(ctx, "ANALYZE "+t); err != nil {
+				return fmt.Errorf("analyze %s: %w", t, err)
+			}
+		}
+		step("setup")
 		if len(res.HoldingsRTAs) > 0 {
 			if _, err := tx.Exec(ctx, sqlHoldingDups, d, res.HoldingsRTAs); err != nil {
 				return fmt.Errorf("holding duplicates: %w", err)
 			}
+			step("holding duplicates")
 			if err := tx.QueryRow(ctx, sqlHoldings, d, res.HoldingsRTAs).Scan(&res.LedgerHoldings, &res.RTAHoldings); err != nil {
 				return fmt.Errorf("compare holdings: %w", err)
 			}
+			step("holdings")
 		}
 		if len(res.TransactionsRTAs) > 0 {
+			if _, err := tx.Exec(ctx, sqlTxnDupKeys, txnFiles, d, from); err != nil {
+				return fmt.Errorf("transaction duplicates: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `ANALYZE recon_dup_keys`); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, sqlTxnDups, txnFiles, d, from); err != nil {
 				return fmt.Errorf("transaction duplicates: %w", err)
 			}
+			step("transaction duplicates")
 			if _, err := tx.Exec(ctx, sqlTransactions, txnFiles, d, from, res.TransactionsRTAs); err != nil {
 				return fmt.Errorf("compare transactions: %w", err)
 			}
+			step("transactions")
 			if err := tx.QueryRow(ctx, sqlTxnCounts, txnFiles, d, from, res.TransactionsRTAs).Scan(&res.LedgerTransactions, &res.RTATransactions); err != nil {
 				return fmt.Errorf("count transactions: %w", err)
 			}
+			step("transaction counts")
 			if _, err := tx.Exec(ctx, sqlMatchByContent); err != nil {
 				return fmt.Errorf("match transactions without a reference: %w", err)
 			}
@@ -137,6 +169,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 				return fmt.Errorf("infer causes (%s): %w", st.what, err)
 			}
 		}
+		step("causes")
 		if err := tx.QueryRow(ctx, sqlMerge, d, res.RunID).Scan(&res.NewBreaks); err != nil {
 			return fmt.Errorf("merge breaks: %w", err)
 		}
@@ -156,6 +189,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 			res.UnmappedSchemes).Scan(&res.Breaks); err != nil {
 			return err
 		}
+		step("merge and resolve")
 		if opt.RetainDays > 0 {
 			cut := opt.Date.AddDays(-opt.RetainDays).Time()
 			for _, st := range []string{
@@ -167,8 +201,10 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 				}
 			}
 		}
+		step("retention")
 		return nil
 	})
+	step("commit")
 	res.Took = time.Since(t0)
 	return res, classify(err)
 }
@@ -252,7 +288,7 @@ WITH rh AS (
                                                j.folio, $1::date)
              ELSE format('the RTA reports %s units, our ledger %s (difference %s)', j.rta_units, j.ledger_units, j.rta_units - j.ledger_units)
            END
-    FROM j CROSS JOIN LATERAL (VALUES
+    FROM (SELECT * FROM j WHERE NOT (j.in_ledger AND j.at_rta AND j.ledger_units = j.rta_units)) j CROSS JOIN LATERAL (VALUES
         ('missing_at_rta', j.in_ledger AND NOT j.at_rta AND j.ledger_units <> 0),
         ('missing_in_ledger', j.at_rta AND NOT j.in_ledger AND j.rta_units <> 0),
         ('units_mismatch', j.in_ledger AND j.at_rta AND j.ledger_units <> j.rta_units)) AS b(type, hit)
@@ -260,30 +296,42 @@ WITH rh AS (
 )
 SELECT count(*) FILTER (WHERE in_ledger), count(*) FILTER (WHERE at_rta) FROM j`
 
-// sqlTxnDups: an RTA transaction number seen twice in the files of the date
-// is a duplicate, and so is a second RTA transaction with the same user
-// reference (our order id): one order allotted twice at the RTA. The rows
-// after the first are left out of matching. $1 files, $2 date, $3 window
-// start.
+// sqlTxnDupKeys finds the RTA transaction numbers seen twice in the files
+// of the date, and the user references (our order ids) carried by two
+// different RTA transactions: one order allotted twice at the RTA. Two hash
+// aggregations over the staged rows; the keys found are few. $1 files, $2
+// date, $3 window start.
+const sqlTxnDupKeys = `
+CREATE TEMP TABLE recon_dup_keys ON COMMIT DROP AS
+SELECT 'n'::text AS kind, rta, txn_no AS k FROM rta_txn_rows
+WHERE file_sha256 = ANY($1) AND nav_date <= $2 AND nav_date >= $3
+GROUP BY rta, txn_no HAVING count(*) > 1
+UNION ALL
+SELECT 'u', rta, user_ref FROM rta_txn_rows
+WHERE file_sha256 = ANY($1) AND nav_date <= $2 AND nav_date >= $3 AND user_ref <> ''
+GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)`
+
+// sqlTxnDups reports each duplicate (with the first copy's position) and
+// leaves the rows after the first out of matching. One scan picks the rows
+// of the duplicate keys. $1 files, $2 date, $3 window start.
 const sqlTxnDups = `
-WITH cand AS NOT MATERIALIZED (
-    SELECT r.rta, r.txn_no, r.user_ref, r.file_sha256, r.line, r.folio, r.product_code, r.units
-    FROM rta_txn_rows r WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
-), no_keys AS (
-    SELECT rta, txn_no FROM cand GROUP BY rta, txn_no HAVING count(*) > 1
-), ref_keys AS (
-    SELECT rta, user_ref FROM cand WHERE user_ref <> '' GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)
+WITH cand AS (
+    SELECT r.rta, r.txn_no, r.user_ref, r.file_sha256, r.line, r.folio, r.product_code, r.units,
+           EXISTS (SELECT 1 FROM recon_dup_keys k WHERE k.kind = 'n' AND k.rta = r.rta AND k.k = r.txn_no) AS by_no
+    FROM rta_txn_rows r
+    WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+      AND ((r.rta, r.txn_no) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'n')
+        OR (r.rta, r.user_ref) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'u'))
 ), dups AS (
     SELECT c.*, 'n:' || c.txn_no AS dkey,
            row_number() OVER (PARTITION BY c.rta, c.txn_no ORDER BY c.file_sha256, c.line) AS n,
            count(*) OVER (PARTITION BY c.rta, c.txn_no) AS copies
-    FROM cand c JOIN no_keys k USING (rta, txn_no)
+    FROM cand c WHERE c.by_no
     UNION ALL
     SELECT c.*, 'u:' || c.user_ref,
            row_number() OVER (PARTITION BY c.rta, c.user_ref ORDER BY c.file_sha256, c.line),
            count(*) OVER (PARTITION BY c.rta, c.user_ref)
-    FROM cand c JOIN ref_keys k USING (rta, user_ref)
-    WHERE NOT EXISTS (SELECT 1 FROM no_keys n WHERE n.rta = c.rta AND n.txn_no = c.txn_no)
+    FROM cand c WHERE NOT c.by_no
 ), later AS (
     INSERT INTO recon_dup_later (file_sha256, line) SELECT file_sha256, line FROM dups WHERE n > 1
 )
@@ -327,6 +375,9 @@ WITH rt AS (
            rt.scheme_code IS NULL AND rt.txn_no IS NOT NULL AS unknown_product
     FROM rt FULL JOIN lt ON lt.order_id = nullif(rt.user_ref, '')
     LEFT JOIN payments p ON p.id = lt.payment_id
+    -- Only pairs with a difference go on to be typed (most have none).
+    WHERE lt.id IS NULL OR rt.txn_no IS NULL OR rt.units <> lt.units OR rt.nav_date <> lt.nav_date
+       OR rt.amount <> lt.amount OR rt.stamp_duty <> lt.stamp_duty OR p.amount <> rt.amount
 )
 INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, ledger_tx_id,
                            rta_units, ledger_units, units_diff, rta_amount, ledger_amount, payment_amount,
