@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/connectors/orderhttp"
@@ -247,7 +250,9 @@ func serveMoney(ctx context.Context, d *deps) error {
 		}()
 	}
 	if cfg.Payments != nil {
-		h, err := moneyHandler(ctx, d, l, nil)
+		stats := &webhook.Stats{}
+		registerWebhookStats(d, stats)
+		h, err := moneyHandler(ctx, d, l, stats)
 		if err != nil {
 			return err
 		}
@@ -368,4 +373,20 @@ func serveWithMoney(ctx context.Context, d *deps, sched func(context.Context, *d
 		return merr
 	}
 	return err
+}
+
+// registerWebhookStats exposes the receiver's answers on /metrics as
+// fundflow_webhook_deliveries_total{outcome}.
+func registerWebhookStats(d *deps, s *webhook.Stats) {
+	for outcome, c := range map[string]*atomic.Int64{
+		"stored": &s.Stored, "duplicate": &s.Duplicate, "failed": &s.Failed,
+		"unauthorized": &s.Unauthorized, "too_large": &s.TooLarge, "unavailable": &s.Unavailable,
+	} {
+		c := c
+		d.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "fundflow_webhook_deliveries_total",
+			Help:        "Payment webhook deliveries by how they were answered.",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, func() float64 { return float64(c.Load()) }))
+	}
 }
