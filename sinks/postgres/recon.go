@@ -95,11 +95,11 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 		if latest != nil && latest.After(d) {
 			return fmt.Errorf("%w: asked for %s, reconciled up to %s", ErrReconBehind, opt.Date, fund.DateOf(*latest))
 		}
-		var txnFiles []string
+		var txnFiles []int64
 		if err := tx.QueryRow(ctx, `SELECT
 				coalesce(array_agg(DISTINCT rta) FILTER (WHERE kind = 'holdings'), '{}'),
 				coalesce(array_agg(DISTINCT rta) FILTER (WHERE kind = 'transactions'), '{}'),
-				coalesce(array_agg(sha256) FILTER (WHERE kind = 'transactions'), '{}')
+				coalesce(array_agg(id) FILTER (WHERE kind = 'transactions'), '{}')
 			FROM rta_files WHERE as_of = $1`, d).Scan(&res.HoldingsRTAs, &res.TransactionsRTAs, &txnFiles); err != nil {
 			return fmt.Errorf("find the feeds of %s: %w", opt.Date, err)
 		}
@@ -193,8 +193,8 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 		if opt.RetainDays > 0 {
 			cut := opt.Date.AddDays(-opt.RetainDays).Time()
 			for _, st := range []string{
-				`DELETE FROM rta_holding_rows WHERE file_sha256 IN (SELECT sha256 FROM rta_files WHERE as_of < $1)`,
-				`DELETE FROM rta_txn_rows WHERE file_sha256 IN (SELECT sha256 FROM rta_files WHERE as_of < $1)`,
+				`DELETE FROM rta_holding_rows WHERE file_id IN (SELECT id FROM rta_files WHERE as_of < $1)`,
+				`DELETE FROM rta_txn_rows WHERE file_id IN (SELECT id FROM rta_files WHERE as_of < $1)`,
 			} {
 				if _, err := tx.Exec(ctx, st, cut); err != nil {
 					return fmt.Errorf("retention: %w", err)
@@ -219,10 +219,10 @@ var reconSetup = []string{
 		rta_units numeric(24,9), ledger_units numeric(24,9), units_diff numeric(24,9),
 		rta_amount numeric(18,2), ledger_amount numeric(18,2), payment_amount numeric(18,2),
 		rta_stamp_duty numeric(18,2), ledger_stamp_duty numeric(18,2),
-		rta_nav_date date, ledger_nav_date date, rta_file_sha256 text, rta_line integer,
+		rta_nav_date date, ledger_nav_date date, rta_file_id bigint, rta_line integer,
 		cause text NOT NULL DEFAULT '', detail text NOT NULL DEFAULT '', user_ref text NOT NULL DEFAULT '',
 		rta_kind text, ledger_kind text) ON COMMIT DROP`,
-	`CREATE TEMP TABLE recon_dup_later (file_sha256 text, line integer) ON COMMIT DROP`,
+	`CREATE TEMP TABLE recon_dup_later (file_id bigint, line integer) ON COMMIT DROP`,
 }
 
 // sqlHoldingDups: a folio and scheme the RTA reports twice on one date is
@@ -234,17 +234,17 @@ WITH keys AS (
     WHERE as_of = $1 AND rta = ANY($2)
     GROUP BY rta, folio, product_code HAVING count(*) > 1
 ), rows AS (
-    SELECT r.rta, r.folio, r.product_code, r.file_sha256, r.line, r.units,
-           row_number() OVER (PARTITION BY r.rta, r.folio, r.product_code ORDER BY r.file_sha256, r.line) AS n,
+    SELECT r.rta, r.folio, r.product_code, r.file_id, r.line, r.units,
+           row_number() OVER (PARTITION BY r.rta, r.folio, r.product_code ORDER BY r.file_id, r.line) AS n,
            count(*) OVER (PARTITION BY r.rta, r.folio, r.product_code) AS copies
     FROM rta_holding_rows r JOIN keys k USING (rta, folio, product_code)
     WHERE r.as_of = $1
 ), later AS (
-    INSERT INTO recon_dup_later (file_sha256, line) SELECT file_sha256, line FROM rows WHERE n > 1
+    INSERT INTO recon_dup_later (file_id, line) SELECT file_id, line FROM rows WHERE n > 1
 )
-INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, rta_units, rta_file_sha256, rta_line, detail)
+INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, rta_units, rta_file_id, rta_line, detail)
 SELECT 'h|duplicate|' || r.rta || '|' || r.folio || '|' || r.product_code, 'holding', 'duplicate', r.rta, r.folio,
-       coalesce(m.scheme_code, ''), r.product_code, r.units, r.file_sha256, r.line,
+       coalesce(m.scheme_code, ''), r.product_code, r.units, r.file_id, r.line,
        format('the RTA reports folio %s in %s %s times on %s; the first is compared, the others are left out',
               r.folio, r.product_code, r.copies, $1::date)
 FROM rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
@@ -257,10 +257,10 @@ WHERE r.n = 1`
 // and RTA holdings compared.
 const sqlHoldings = `
 WITH rh AS (
-    SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.units, r.file_sha256, r.line
+    SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.units, r.file_id, r.line
     FROM rta_holding_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
     WHERE r.as_of = $1 AND r.rta = ANY($2)
-      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_sha256 = r.file_sha256 AND x.line = r.line)
+      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)
 ), lh AS (
     SELECT s.rta, s.product_code, t.folio_no, t.scheme_code,
            sum(CASE WHEN t.kind IN ('purchase', 'switch_in') THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
@@ -271,14 +271,14 @@ WITH rh AS (
     SELECT coalesce(lh.rta, rh.rta) AS rta, coalesce(lh.folio_no, rh.folio) AS folio,
            coalesce(lh.scheme_code, rh.scheme_code, '') AS scheme_code, coalesce(rh.product_code, lh.product_code) AS product_code,
            lh.folio_no IS NOT NULL AS in_ledger, rh.folio IS NOT NULL AS at_rta,
-           lh.units AS ledger_units, rh.units AS rta_units, lh.last_tx, rh.file_sha256, rh.line
+           lh.units AS ledger_units, rh.units AS rta_units, lh.last_tx, rh.file_id, rh.line
     FROM lh FULL JOIN rh ON rh.rta = lh.rta AND rh.folio = lh.folio_no AND rh.scheme_code = lh.scheme_code
 ), breaks AS (
     INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, ledger_tx_id,
-                           rta_units, ledger_units, units_diff, rta_file_sha256, rta_line, cause, detail)
+                           rta_units, ledger_units, units_diff, rta_file_id, rta_line, cause, detail)
     SELECT 'h|' || b.type || '|' || j.rta || '|' || j.folio || '|' || CASE WHEN j.scheme_code = '' THEN 'p:' || j.product_code ELSE j.scheme_code END,
            'holding', b.type, j.rta, j.folio, j.scheme_code, j.product_code, j.last_tx,
-           j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0), j.file_sha256, j.line,
+           j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0), j.file_id, j.line,
            CASE WHEN j.at_rta AND j.scheme_code = '' THEN 'unknown_product' ELSE '' END,
            CASE b.type
              WHEN 'missing_at_rta' THEN format('our ledger holds %s units of %s in folio %s as of %s; the RTA''s holdings file has no such row',
@@ -304,11 +304,11 @@ SELECT count(*) FILTER (WHERE in_ledger), count(*) FILTER (WHERE at_rta) FROM j`
 const sqlTxnDupKeys = `
 CREATE TEMP TABLE recon_dup_keys ON COMMIT DROP AS
 SELECT 'n'::text AS kind, rta, txn_no AS k FROM rta_txn_rows
-WHERE file_sha256 = ANY($1) AND nav_date <= $2 AND nav_date >= $3
+WHERE file_id = ANY($1) AND nav_date <= $2 AND nav_date >= $3
 GROUP BY rta, txn_no HAVING count(*) > 1
 UNION ALL
 SELECT 'u', rta, user_ref FROM rta_txn_rows
-WHERE file_sha256 = ANY($1) AND nav_date <= $2 AND nav_date >= $3 AND user_ref <> ''
+WHERE file_id = ANY($1) AND nav_date <= $2 AND nav_date >= $3 AND user_ref <> ''
 GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)`
 
 // sqlTxnDups reports each duplicate (with the first copy's position) and
@@ -316,29 +316,29 @@ GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)`
 // of the duplicate keys. $1 files, $2 date, $3 window start.
 const sqlTxnDups = `
 WITH cand AS (
-    SELECT r.rta, r.txn_no, r.user_ref, r.file_sha256, r.line, r.folio, r.product_code, r.units,
+    SELECT r.rta, r.txn_no, r.user_ref, r.file_id, r.line, r.folio, r.product_code, r.units,
            EXISTS (SELECT 1 FROM recon_dup_keys k WHERE k.kind = 'n' AND k.rta = r.rta AND k.k = r.txn_no) AS by_no
     FROM rta_txn_rows r
-    WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+    WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
       AND ((r.rta, r.txn_no) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'n')
         OR (r.rta, r.user_ref) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'u'))
 ), dups AS (
     SELECT c.*, 'n:' || c.txn_no AS dkey,
-           row_number() OVER (PARTITION BY c.rta, c.txn_no ORDER BY c.file_sha256, c.line) AS n,
+           row_number() OVER (PARTITION BY c.rta, c.txn_no ORDER BY c.file_id, c.line) AS n,
            count(*) OVER (PARTITION BY c.rta, c.txn_no) AS copies
     FROM cand c WHERE c.by_no
     UNION ALL
     SELECT c.*, 'u:' || c.user_ref,
-           row_number() OVER (PARTITION BY c.rta, c.user_ref ORDER BY c.file_sha256, c.line),
+           row_number() OVER (PARTITION BY c.rta, c.user_ref ORDER BY c.file_id, c.line),
            count(*) OVER (PARTITION BY c.rta, c.user_ref)
     FROM cand c WHERE NOT c.by_no
 ), later AS (
-    INSERT INTO recon_dup_later (file_sha256, line) SELECT file_sha256, line FROM dups WHERE n > 1
+    INSERT INTO recon_dup_later (file_id, line) SELECT file_id, line FROM dups WHERE n > 1
 )
 INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, rta_units,
-                       rta_file_sha256, rta_line, user_ref, detail)
+                       rta_file_id, rta_line, user_ref, detail)
 SELECT 't|duplicate|' || d.rta || '|' || d.dkey, 'transaction', 'duplicate', d.rta, d.folio, coalesce(m.scheme_code, ''),
-       d.product_code, d.user_ref, d.txn_no, d.units, d.file_sha256, d.line, d.user_ref,
+       d.product_code, d.user_ref, d.txn_no, d.units, d.file_id, d.line, d.user_ref,
        CASE WHEN d.dkey LIKE 'n:%'
          THEN format('the RTA reports transaction %s %s times; the first is compared, the others are left out', d.txn_no, d.copies)
          ELSE format('the RTA reports %s transactions for our order %s; the first is compared, the others are left out', d.copies, d.user_ref)
@@ -354,10 +354,10 @@ WHERE d.n = 1`
 const sqlTransactions = `
 WITH rt AS (
     SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.txn_no, r.user_ref, r.kind, r.nav_date, r.units,
-           r.amount, r.stamp_duty, r.file_sha256, r.line
+           r.amount, r.stamp_duty, r.file_id, r.line
     FROM rta_txn_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
-    WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
-      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_sha256 = r.file_sha256 AND x.line = r.line)
+    WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+      AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)
 ), lt AS (
     SELECT s.rta, s.product_code, l.id, l.order_id, l.kind, l.folio_no, l.scheme_code, l.nav_date,
            CASE WHEN l.kind IN ('purchase', 'switch_in') THEN l.units ELSE -l.units END AS units,
@@ -371,7 +371,7 @@ WITH rt AS (
            lt.id AS ledger_tx_id, lt.order_id, rt.txn_no, rt.user_ref, rt.kind AS rta_kind, lt.kind AS ledger_kind,
            rt.units AS rta_units, lt.units AS ledger_units, rt.amount AS rta_amount, lt.amount AS ledger_amount,
            p.amount AS payment_amount, rt.stamp_duty AS rta_duty, lt.stamp_duty AS ledger_duty,
-           rt.nav_date AS rta_nav_date, lt.nav_date AS ledger_nav_date, rt.file_sha256, rt.line,
+           rt.nav_date AS rta_nav_date, lt.nav_date AS ledger_nav_date, rt.file_id, rt.line,
            rt.scheme_code IS NULL AND rt.txn_no IS NOT NULL AS unknown_product
     FROM rt FULL JOIN lt ON lt.order_id = nullif(rt.user_ref, '')
     LEFT JOIN payments p ON p.id = lt.payment_id
@@ -381,13 +381,13 @@ WITH rt AS (
 )
 INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, ledger_tx_id,
                            rta_units, ledger_units, units_diff, rta_amount, ledger_amount, payment_amount,
-                           rta_stamp_duty, ledger_stamp_duty, rta_nav_date, ledger_nav_date, rta_file_sha256, rta_line,
+                           rta_stamp_duty, ledger_stamp_duty, rta_nav_date, ledger_nav_date, rta_file_id, rta_line,
                            user_ref, rta_kind, ledger_kind, cause, detail)
     SELECT 't|' || b.type || '|' || j.rta || '|' || CASE WHEN j.in_ledger THEN 'o:' || j.order_id ELSE 'n:' || j.txn_no END,
            'transaction', b.type, j.rta, j.folio, j.scheme_code, j.product_code, coalesce(j.order_id, j.user_ref, ''),
            coalesce(j.txn_no, ''), j.ledger_tx_id, j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0),
            j.rta_amount, j.ledger_amount, j.payment_amount, j.rta_duty, j.ledger_duty, j.rta_nav_date, j.ledger_nav_date,
-           j.file_sha256, j.line, coalesce(j.user_ref, ''), j.rta_kind, j.ledger_kind,
+           j.file_id, j.line, coalesce(j.user_ref, ''), j.rta_kind, j.ledger_kind,
            CASE WHEN b.type = 'missing_in_ledger' AND j.unknown_product THEN 'unknown_product' ELSE '' END,
            CASE b.type
              WHEN 'missing_in_ledger' THEN format('the RTA reports %s transaction %s (user reference %L) of %s units on %s; no allotment of ours matches it',
@@ -412,7 +412,7 @@ INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_
 const sqlTxnCounts = `
 SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
         WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3),
-       (SELECT count(*) FROM rta_txn_rows r WHERE r.file_sha256 = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3)`
+       (SELECT count(*) FROM rta_txn_rows r WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3)`
 
 // sqlMatchByContent pairs the RTA transactions that carry no user
 // reference (IDCW reinvestments, transactions the RTA keyed itself) with
@@ -501,9 +501,9 @@ WITH up AS (
     SELECT n.break_key, n.scope, n.type, n.rta, n.folio, coalesce(n.scheme_code, ''), coalesce(n.product_code, ''),
            coalesce(n.order_id, ''), coalesce(n.rta_txn_no, ''), n.ledger_tx_id, n.rta_units, n.ledger_units, n.units_diff,
            n.rta_amount, n.ledger_amount, n.payment_amount, n.rta_stamp_duty, n.ledger_stamp_duty, n.rta_nav_date,
-           n.ledger_nav_date, coalesce(f.name, ''), coalesce(n.rta_file_sha256, ''), n.rta_line, n.cause, n.detail,
+           n.ledger_nav_date, coalesce(f.name, ''), coalesce(f.sha256, ''), n.rta_line, n.cause, n.detail,
            CASE WHEN n.cause IN ('pending_nav', 'after_cutoff') THEN 'explained' ELSE 'open' END, $1, $1, $2
-    FROM recon_now n LEFT JOIN rta_files f ON f.sha256 = n.rta_file_sha256
+    FROM recon_now n LEFT JOIN rta_files f ON f.id = n.rta_file_id
     ON CONFLICT (break_key) DO UPDATE SET
         ledger_tx_id = excluded.ledger_tx_id, rta_units = excluded.rta_units, ledger_units = excluded.ledger_units,
         units_diff = excluded.units_diff, rta_amount = excluded.rta_amount, ledger_amount = excluded.ledger_amount,

@@ -24,13 +24,14 @@ type RTAStage struct{ Pool *pgxpool.Pool }
 func (RTAStage) Name() string { return "postgres-rta" }
 
 var (
-	holdingRowCols = []string{"file_sha256", "line", "rta", "as_of", "folio", "product_code", "isin", "units", "nav", "value"}
-	txnRowCols     = []string{"file_sha256", "line", "rta", "folio", "product_code", "isin", "txn_no", "user_ref", "type_code",
+	holdingRowCols = []string{"file_id", "line", "rta", "as_of", "folio", "product_code", "isin", "units", "nav", "value"}
+	txnRowCols     = []string{"file_id", "line", "rta", "folio", "product_code", "isin", "txn_no", "user_ref", "type_code",
 		"kind", "trade_date", "nav_date", "post_date", "reported", "nav", "units", "amount", "stamp_duty", "status"}
 )
 
 // fileOf is what a batch says about one file.
 type fileOf struct {
+	id                      int64
 	name, rta, layout, kind string
 	asOf                    fund.Date
 	minLine, maxLine        int
@@ -56,7 +57,7 @@ func (s RTAStage) Write(ctx context.Context, b pipelines.Batch[fund.RTALine]) er
 			if h.AsOf.After(f.asOf) {
 				f.asOf = h.AsOf
 			}
-			hold = append(hold, []any{it.From.SHA256, it.From.Line, h.RTA, h.AsOf.Time(), h.Folio, h.Product, h.ISIN,
+			hold = append(hold, []any{f, it.From.Line, h.RTA, h.AsOf.Time(), h.Folio, h.Product, h.ISIN,
 				h.Units.Decimal(), nullDec(h.NAV), nullDec(h.Value)})
 			continue
 		}
@@ -70,24 +71,30 @@ func (s RTAStage) Write(ctx context.Context, b pipelines.Batch[fund.RTALine]) er
 		if day.After(f.asOf) {
 			f.asOf = day
 		}
-		txns = append(txns, []any{it.From.SHA256, it.From.Line, t.RTA, t.Folio, t.Product, t.ISIN, t.TxnNo, t.UserRef, t.TypeCode,
+		txns = append(txns, []any{f, it.From.Line, t.RTA, t.Folio, t.Product, t.ISIN, t.TxnNo, t.UserRef, t.TypeCode,
 			t.Kind.String(), t.TradeDate.Time(), t.NAVDate.Time(), nullDate(t.PostDate), nullDate(t.Reported), nullDec(t.NAV),
 			t.Units.Decimal(), t.Amount.Decimal(), t.StampDuty.Decimal(), t.Status})
 	}
 	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		for sha, f := range files {
 			// as_of only moves forward, so a replayed batch leaves it as it was.
-			if _, err := tx.Exec(ctx, `INSERT INTO rta_files (sha256, name, rta, layout, kind, as_of) VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (sha256) DO UPDATE SET as_of = greatest(rta_files.as_of, excluded.as_of)`,
-				sha, f.name, f.rta, f.layout, f.kind, f.asOf.Time()); err != nil {
+			if err := tx.QueryRow(ctx, `INSERT INTO rta_files (sha256, name, rta, layout, kind, as_of) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (sha256) DO UPDATE SET as_of = greatest(rta_files.as_of, excluded.as_of) RETURNING id`,
+				sha, f.name, f.rta, f.layout, f.kind, f.asOf.Time()).Scan(&f.id); err != nil {
 				return fmt.Errorf("rta_files %s: %w", f.name, err)
 			}
 			table := "rta_holding_rows"
 			if f.kind == "transactions" {
 				table = "rta_txn_rows"
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE file_sha256 = $1 AND line BETWEEN $2 AND $3`, sha, f.minLine, f.maxLine); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE file_id = $1 AND line BETWEEN $2 AND $3`, f.id, f.minLine, f.maxLine); err != nil {
 				return fmt.Errorf("clear replayed lines of %s: %w", f.name, err)
+			}
+		}
+		// The rows were made before their file had an id.
+		for _, rows := range [][][]any{hold, txns} {
+			for _, r := range rows {
+				r[0] = r[0].(*fileOf).id
 			}
 		}
 		if len(hold) > 0 {

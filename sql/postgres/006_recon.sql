@@ -25,6 +25,7 @@ CREATE TABLE rta_schemes (
 -- transactions of the files reported on D.
 CREATE TABLE rta_files (
     sha256    text        PRIMARY KEY,
+    id        bigint      GENERATED ALWAYS AS IDENTITY UNIQUE, -- what the rows refer to: 8 bytes, not 64
     name      text        NOT NULL,
     rta       text        NOT NULL,
     layout    text        NOT NULL,
@@ -38,7 +39,7 @@ CREATE INDEX rta_files_as_of ON rta_files (kind, as_of, rta);
 -- unconstrained numerics: never rounded on the way in), keyed by their file
 -- and line: the lineage of every RTA number a break shows.
 CREATE TABLE rta_holding_rows (
-    file_sha256  text          NOT NULL,
+    file_id      bigint        NOT NULL,  -- rta_files.id
     line         integer       NOT NULL,
     rta          text          NOT NULL,
     as_of        date          NOT NULL,
@@ -48,14 +49,14 @@ CREATE TABLE rta_holding_rows (
     units        numeric(24,9) NOT NULL,
     nav          numeric,
     value        numeric,
-    PRIMARY KEY (file_sha256, line)
+    PRIMARY KEY (file_id, line)
 );
 CREATE INDEX rta_holding_rows_as_of ON rta_holding_rows (as_of, rta);
 
 -- The RTAs' transaction rows. units are signed (+ issue, − redemption);
 -- amount is the gross amount, positive.
 CREATE TABLE rta_txn_rows (
-    file_sha256  text          NOT NULL,
+    file_id      bigint        NOT NULL,  -- rta_files.id
     line         integer       NOT NULL,
     rta          text          NOT NULL,
     folio        text          NOT NULL,
@@ -74,7 +75,7 @@ CREATE TABLE rta_txn_rows (
     amount       numeric(18,2) NOT NULL,
     stamp_duty   numeric(18,2) NOT NULL DEFAULT 0,
     status       text          NOT NULL DEFAULT '',
-    PRIMARY KEY (file_sha256, line)
+    PRIMARY KEY (file_id, line)
 );
 
 -- One row per reconciled date: what was compared and what came out. A date
