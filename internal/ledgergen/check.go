@@ -47,7 +47,8 @@ WHERE t.kind = 'purchase' AND (p.id IS NULL OR p.amount <> t.amount OR p.status 
 	{"folios, investors and orders exist", `
 SELECT t.id::text, t.folio_no, '' FROM ledger_transactions t
 WHERE NOT EXISTS (SELECT 1 FROM folios f JOIN investors i ON i.id = f.investor_id WHERE f.folio_no = t.folio_no)
-   OR NOT EXISTS (SELECT 1 FROM order_requests r WHERE r.id = t.order_id) LIMIT 1`},
+   -- through orders: a switch's legs (X#out, X#in) are orders of the request X
+   OR NOT EXISTS (SELECT 1 FROM orders o JOIN order_requests r ON r.id = o.request_id WHERE o.id = t.order_id) LIMIT 1`},
 	{"units × NAV + stamp duty reconstructs a purchase within one unit step", `
 SELECT id::text, order_id, (amount - stamp_duty - units * nav)::text FROM ledger_transactions
 WHERE kind = 'purchase' AND (amount - stamp_duty - units * nav < 0 OR amount - stamp_duty - units * nav >= nav * 0.001) LIMIT 1`},
