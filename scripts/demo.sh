@@ -47,6 +47,7 @@ pipelines:
       archive: true
     batch_size: 2000
     max_reject_rate: 0.2
+    holidays: [$FIXTURES/calendar/nse_fo_holidays_2024.csv, $FIXTURES/calendar/nse_fo_holidays_2025.csv, $FIXTURES/calendar/nse_fo_holidays_2026.csv]
   payments:                               # the money path (scripts/demo_money.sh)
     listen: 127.0.0.1:18090               # POST /webhooks/razorpay, POST /v1/orders
   orders:
@@ -156,11 +157,32 @@ ls -l "$DEMO/exports"
 "$FF" --log-level warn audit verify
 [ -n "$READ_PID" ] && { kill $READ_PID 2>/dev/null || true; wait $READ_PID 2>/dev/null || true; }
 
+source scripts/demo_recon.sh
+
+step "NAV history: generate business days from a real file, backfill them in date order"
+"$FF" gen nav-history --from "$FIXTURES/amfi/navall/NAVAll_2026-08-18_last-6col.txt" --days "${DEMO_HISTORY_DAYS:-60}" \
+    --out "$DEMO/nav-history" --holidays "$FIXTURES/calendar/nse_fo_holidays_2026.csv"
+ls "$DEMO/nav-history" | sed -n '1p;$p'
+# Progress goes to stderr (a bar on a terminal); Ctrl-C stops, the same command resumes.
+"$FF" --log-level warn backfill nav --dir "$DEMO/nav-history" --from 2026-01-01 --progress-every 5s
+
+step "quarantined NAV rows: list, show one, replay through today's rules"
+"$FF" --log-level warn quarantine list --limit 12
+QID=$("${PSQL[@]}" -At -c "SELECT id FROM quarantine WHERE reason = 'nav_not_available' ORDER BY id DESC LIMIT 1")
+"$FF" --log-level warn quarantine show "$QID"
+"$FF" --log-level warn quarantine replay --reason nav_not_available > "$DEMO/replay.json"
+grep -v '^    [0-9]' "$DEMO/replay.json"
+echo "-- completeness of Friday 2026-08-14 (schemes with a NAV on the 13th and none on the 14th; full list in $DEMO/completeness.json):"
+"$FF" --log-level warn check completeness --date 2026-08-14 --at 2026-08-17T09:00:00+05:30 > "$DEMO/completeness.json"
+grep -E '^  "(date|business_day|previous_business_day|expected|present|missing|pending)"' "$DEMO/completeness.json"
+
 cat <<EOF2
 
 Where to look next:
   psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_latest, quarantine, job_runs
   clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
+  bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show ID   # held NAV rows
+  bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
   FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
   $DEMO/portfolio.json lineage.json statement.pdf statement-page1.png exports/   # the read side's output
