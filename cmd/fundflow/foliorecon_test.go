@@ -140,6 +140,9 @@ pipelines:
 	if txt, err := os.ReadFile(o1.SummaryTxt); err != nil || !strings.Contains(string(txt), "largest unit differences") {
 		t.Fatalf("text summary: %v\n%s", err, txt)
 	}
+	if svg, err := os.ReadFile(o1.Summary.Chart); err != nil || !strings.Contains(string(svg), `<g class="bar" data-type="units_mismatch"`) {
+		t.Fatalf("chart %s: %v\n%s", o1.Summary.Chart, err, svg)
+	}
 	var chRows uint64
 	if err := ch.QueryRow(ctx, `SELECT count() FROM recon_breaks_history FINAL WHERE recon_date = toDate('2026-08-21')`).Scan(&chRows); err != nil || chRows != uint64(len(want)) {
 		t.Fatalf("ClickHouse history: %d rows (%v), want %d", chRows, err, len(want))

@@ -14,7 +14,7 @@ type FolioRecon struct {
 	Source        Source  `yaml:"source"`   // file or sftp
 	BatchSize     int     `yaml:"batch_size"`
 	MaxRejectRate float64 `yaml:"max_reject_rate"` // 0..1; 0 disables the breaker
-	ReportDir     string  `yaml:"report_dir"`      // where breaks_YYYYMMDD.csv and summary_YYYYMMDD.{txt,json} go
+	ReportDir     string  `yaml:"report_dir"`      // where breaks_YYYYMMDD.csv, summary_YYYYMMDD.{txt,json} and chart_YYYYMMDD.svg go
 	// WindowDays: transactions are compared over the NAV dates of the last
 	// WindowDays days up to the date (a daily transaction feed: 1); 0 compares
 	// the whole history (the RTAs' transaction statements).

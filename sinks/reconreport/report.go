@@ -1,11 +1,13 @@
 // Package reconreport writes folio-recon's daily report: every break of the
 // run as CSV (both sides' values and positions, cause, status, first seen,
-// age), and a short summary — counts by type and age, by cause and RTA, and
-// the largest unit differences — as text for people and JSON for machines.
+// age), a short summary — counts by type and age, by cause and RTA, and
+// the largest unit differences — as text for people and JSON for machines,
+// and a chart of the counts by type and age as an SVG picture.
 // Breaks are streamed in; only the counts and the top differences are kept.
 package reconreport
 
 import (
+	"bytes"
 	"container/heap"
 	"encoding/csv"
 	"encoding/json"
@@ -73,6 +75,7 @@ type Summary struct {
 	ByRTA     map[string]int            `json:"by_rta"`
 	Largest   []Diff                    `json:"largest_unit_differences"`
 	CSV       string                    `json:"csv"`
+	Chart     string                    `json:"chart"` // the SVG chart's path
 }
 
 // Report is one report being written.
@@ -91,7 +94,8 @@ var csvHeader = []string{"id", "status", "type", "scope", "cause", "rta", "folio
 	"first_seen", "age_days", "last_seen", "resolved_on", "detail", "break_key"}
 
 // New starts the report of run in dir (created if missing):
-// breaks_YYYYMMDD.csv, summary_YYYYMMDD.txt and summary_YYYYMMDD.json.
+// breaks_YYYYMMDD.csv, summary_YYYYMMDD.txt, summary_YYYYMMDD.json and
+// chart_YYYYMMDD.svg.
 func New(dir string, run Run) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func New(dir string, run Run) (*Report, error) {
 		return nil, err
 	}
 	r.s = Summary{Date: run.Date.String(), Run: run, ByType: map[string]int{}, ByTypeAge: map[string]map[string]int{},
-		ByCause: map[string]int{}, ByRTA: map[string]int{}, CSV: r.csvPath}
+		ByCause: map[string]int{}, ByRTA: map[string]int{}, CSV: r.csvPath, Chart: filepath.Join(dir, "chart_"+day+".svg")}
 	return r, nil
 }
 
@@ -198,7 +202,8 @@ func (r *Report) Add(b fund.Break) error {
 	return nil
 }
 
-// Close finishes the CSV and writes the summaries; it returns the summary.
+// Close finishes the CSV and writes the summaries and the chart; it
+// returns the summary.
 func (r *Report) Close() (Summary, error) {
 	r.w.Flush()
 	if err := r.w.Error(); err != nil {
@@ -214,6 +219,13 @@ func (r *Report) Close() (Summary, error) {
 	r.s.Largest = make([]Diff, r.top.Len())
 	for i := len(r.s.Largest) - 1; i >= 0; i-- {
 		r.s.Largest[i] = heap.Pop(&r.top).(Diff)
+	}
+	var chart bytes.Buffer
+	if err := WriteChart(&chart, r.s); err != nil {
+		return r.s, err
+	}
+	if err := os.WriteFile(r.s.Chart, chart.Bytes(), 0o644); err != nil {
+		return r.s, err
 	}
 	day := r.date.Time().Format("20060102")
 	js, err := json.MarshalIndent(r.s, "", "  ")
@@ -270,6 +282,9 @@ func WriteText(w io.Writer, s Summary) {
 		}
 	}
 	fmt.Fprintf(w, "\nevery break: %s\n", s.CSV)
+	if s.Chart != "" {
+		fmt.Fprintf(w, "chart: %s\n", s.Chart)
+	}
 }
 
 func or(s, d string) string {
