@@ -41,7 +41,7 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	}
 	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...)}
 	if a.Audit == nil || *a.Audit {
-		l.Audit = postgres.AppendAudit
+		l.Audit = postgres.LedgerAudit
 	}
 	return l, nil
 }

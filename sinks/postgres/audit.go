@@ -29,16 +29,41 @@ func AppendAudit(ctx context.Context, tx pgx.Tx, entity, id, action string, payl
 
 // AppendAuditBy is AppendAudit with the actor (a pipeline, a user) recorded.
 func AppendAuditBy(ctx context.Context, tx pgx.Tx, actor, entity, id, action string, payload any) error {
-	if entity == "" || id == "" || action == "" {
-		return fmt.Errorf("audit: entity, id and action are required (got %q, %q, %q)", entity, id, action)
+	return AppendAudits(ctx, tx, actor, []AuditEntry{{Entity: entity, ID: id, Action: action, Payload: payload}})
+}
+
+// AuditEntry is one audit_log row to append (see AppendAudit).
+type AuditEntry struct {
+	Entity, ID, Action string
+	Payload            any
+}
+
+// AppendAudits writes rows, in order, in the caller's transaction, as ONE
+// statement: the chain's head is taken once and the trigger links the rows
+// one after another. A transaction that changes many things (a group commit
+// of webhooks) holds the head for one round trip instead of one per row.
+func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntry) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("audit %s %s %s: payload: %w", entity, id, action, err)
+	entities := make([]string, len(rows))
+	ids := make([]string, len(rows))
+	actions := make([]string, len(rows))
+	payloads := make([]string, len(rows))
+	for i, r := range rows {
+		if r.Entity == "" || r.ID == "" || r.Action == "" {
+			return fmt.Errorf("audit: entity, id and action are required (got %q, %q, %q)", r.Entity, r.ID, r.Action)
+		}
+		b, err := json.Marshal(r.Payload)
+		if err != nil {
+			return fmt.Errorf("audit %s %s %s: payload: %w", r.Entity, r.ID, r.Action, err)
+		}
+		entities[i], ids[i], actions[i], payloads[i] = r.Entity, r.ID, r.Action, string(b)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-		entity, id, action, actor, string(b)); err != nil {
-		return classify(fmt.Errorf("audit %s %s %s: %w", entity, id, action, err))
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload)
+		SELECT e, i, a, $5, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(e, i, a, p, n)
+		ORDER BY n`, entities, ids, actions, payloads, actor); err != nil {
+		return classify(fmt.Errorf("audit: %d rows: %w", len(rows), err))
 	}
 	return nil
 }

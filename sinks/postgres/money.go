@@ -27,9 +27,15 @@ type Rules interface {
 	Allot(in fund.AllotInput) (fund.Allocation, error)
 }
 
-// AuditFunc appends one audit_log row in the caller's transaction
-// (AppendAudit has this shape).
-type AuditFunc func(ctx context.Context, tx pgx.Tx, entity, id, action string, payload any) error
+// AuditFunc appends audit_log rows, in order, in the caller's transaction
+// (AppendAudits with an actor, e.g. LedgerAudit).
+type AuditFunc func(ctx context.Context, tx pgx.Tx, rows []AuditEntry) error
+
+// LedgerAudit is the money path's AuditFunc: AppendAudits with no actor
+// (the entity's own pipeline is in each row's payload).
+func LedgerAudit(ctx context.Context, tx pgx.Tx, rows []AuditEntry) error {
+	return AppendAudits(ctx, tx, "", rows)
+}
 
 // Ledger is the money path's state in Postgres: orders, payments, the
 // double-entry ledger, lots, holdings and the outbox. Every method that
@@ -73,7 +79,7 @@ type work struct {
 	tx       pgx.Tx
 	l        *Ledger
 	events   []outboxEvent
-	audits   []auditEntry
+	audits   []AuditEntry
 	allotted []string              // legs allotted in this transaction
 	locked   map[string]bool       // folios locked in this transaction
 	keyed    map[string]bool       // match keys locked in this transaction
@@ -85,18 +91,13 @@ type outboxEvent struct {
 	payload        any
 }
 
-type auditEntry struct {
-	entity, id, action string
-	payload            any
-}
-
 func (w *work) emit(topic, eventID, key string, payload any) {
 	w.events = append(w.events, outboxEvent{eventID, topic, key, payload})
 }
 
 func (w *work) audit(entity, id, action string, payload any) {
 	if w.l.Audit != nil {
-		w.audits = append(w.audits, auditEntry{entity, id, action, payload})
+		w.audits = append(w.audits, AuditEntry{entity, id, action, payload})
 	}
 }
 
@@ -132,10 +133,8 @@ func (w *work) flush() error {
 			return fmt.Errorf("outbox: %w", err)
 		}
 	}
-	for _, a := range w.audits {
-		if err := w.l.Audit(w.ctx, w.tx, a.entity, a.id, a.action, a.payload); err != nil {
-			return err
-		}
+	if len(w.audits) > 0 {
+		return w.l.Audit(w.ctx, w.tx, w.audits)
 	}
 	return nil
 }

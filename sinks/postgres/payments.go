@@ -159,12 +159,13 @@ type foundOrder struct{ leg, folio string }
 
 // findOrder finds the order of a payment (without locks): the one it was
 // matched to before, else the one notes.order_id names, else the one
-// waiting on the gateway order id.
+// waiting on the gateway order id. (payment_ref <> '' is spelled on the
+// column so that a generic plan can use the partial index orders_payment_ref.)
 func (w *work) findOrder(p fund.PaymentEvent) (foundOrder, error) {
 	var f foundOrder
 	err := w.tx.QueryRow(w.ctx, `SELECT o.id, o.folio_no FROM orders o WHERE o.id = (SELECT order_id FROM payments WHERE id = $1)
 		UNION ALL (SELECT id, folio_no FROM orders WHERE id = $2)
-		UNION ALL (SELECT id, folio_no FROM orders WHERE payment_ref = $3 AND $3 <> '' AND kind = 'purchase'
+		UNION ALL (SELECT id, folio_no FROM orders WHERE payment_ref = $3 AND payment_ref <> '' AND kind = 'purchase'
 		           ORDER BY status = 'awaiting_payment' DESC, created_at LIMIT 1)
 		LIMIT 1`, p.PaymentID, p.NotesOrderID, p.GatewayOrderID).Scan(&f.leg, &f.folio)
 	if err != nil && !errNoRows(err) {
