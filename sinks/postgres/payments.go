@@ -159,7 +159,7 @@ type foundOrder struct{ leg, folio string }
 
 // findOrder finds the order of a payment (without locks): the one it was
 // matched to before, else the one notes.order_id names, else the one
-// waiting on the gateway order id. (payment_ref <> '' is spelled on the
+// waiting on the gateway order id. (payment_ref <> ” is spelled on the
 // column so that a generic plan can use the partial index orders_payment_ref.)
 func (w *work) findOrder(p fund.PaymentEvent) (foundOrder, error) {
 	var f foundOrder
