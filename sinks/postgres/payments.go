@@ -159,8 +159,9 @@ type foundOrder struct{ leg, folio string }
 
 // findOrder finds the order of a payment (without locks): the one it was
 // matched to before, else the one notes.order_id names, else the one
-// waiting on the gateway order id. (payment_ref <> ” is spelled on the
-// column so that a generic plan can use the partial index orders_payment_ref.)
+// waiting on the gateway order id. (The empty-reference test is on the
+// column, not on $3, so that a generic plan can use the partial index
+// orders_payment_ref.)
 func (w *work) findOrder(p fund.PaymentEvent) (foundOrder, error) {
 	var f foundOrder
 	err := w.tx.QueryRow(w.ctx, `SELECT o.id, o.folio_no FROM orders o WHERE o.id = (SELECT order_id FROM payments WHERE id = $1)
