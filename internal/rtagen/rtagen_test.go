@@ -200,7 +200,7 @@ func TestInjectedDifferencesAreAllFound(t *testing.T) {
 // break, and a second day with the same books resolves nothing and finds
 // nothing.
 func TestCleanFeedsGiveNoBreaks(t *testing.T) {
-	pool := ledger(t, 1500)
+	pool := ledger(t, folios(t, 1500))
 	ctx := testkit.Ctx(t)
 	for i, day := range []fund.Date{asOf, asOf.AddDays(3)} {
 		dir := t.TempDir()
