@@ -56,6 +56,16 @@ type deps struct {
 	reg     *prometheus.Registry
 }
 
+// loadAndConnect loads the config (--config) and connects to the services it
+// names; the caller closes the deps.
+func loadAndConnect(ctx context.Context, g globals, log *slog.Logger) (*deps, error) {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	return connect(ctx, cfg, log)
+}
+
 func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*deps, error) {
 	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
 	if err != nil {
@@ -77,11 +87,7 @@ func (d *deps) Close() {
 }
 
 func cmdMigrate(ctx context.Context, g globals, log *slog.Logger) error {
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}
@@ -109,11 +115,7 @@ func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, std
 	if len(args) != 1 {
 		return usageErr("usage: fundflow run PIPELINE (one of: %s)", pipelineNames())
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}
@@ -171,15 +173,12 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 func pipelineNames() string { return "nav-ingest, nav-freshness, allocate, outbox, folio-recon" }
 
 func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	cfg := d.cfg
 	if addr := cfg.Serve.MetricsAddr; addr != "" {
 		srv := &http.Server{Addr: addr, Handler: promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		go func() {

@@ -58,11 +58,7 @@ func cmdFolioRecon(ctx context.Context, g globals, log *slog.Logger, args []stri
 		}
 		date = d
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}

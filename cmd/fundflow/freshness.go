@@ -235,11 +235,7 @@ func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args
 		}
 		day = d
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}

@@ -85,11 +85,7 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	default:
 		return usageErr("unknown quarantine command %q\n%s", cmd, quarantineUsage)
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	d, err := connect(ctx, cfg, log)
+	d, err := loadAndConnect(ctx, g, log)
 	if err != nil {
 		return err
 	}
