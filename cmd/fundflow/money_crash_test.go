@@ -123,6 +123,7 @@ pipelines:
 	defer stopSending()
 	var wg sync.WaitGroup
 	var sent atomic.Int64
+	var resent atomic.Int64 // order chunks whose write failed and was sent again
 	// The platform: orders onto Kafka in small chunks (some twice).
 	wg.Add(1)
 	go func() {
@@ -137,8 +138,19 @@ pipelines:
 					msgs = append(msgs, kafkago.Message{Key: []byte(orders[j].id), Value: orders[j].body})
 				}
 			}
-			if err := w.WriteMessages(ctx, msgs...); err != nil {
-				return
+			// A failed write (some partitions may have taken their part) is
+			// sent again whole: the orders are idempotent, and giving up
+			// would leave the rest unsent and the test waiting for them.
+			for {
+				err := w.WriteMessages(ctx, msgs...)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				resent.Add(1)
+				time.Sleep(100 * time.Millisecond)
 			}
 			sent.Store(int64(i + 10))
 			time.Sleep(400 * time.Millisecond) // orders keep streaming through most of the kills
@@ -213,6 +225,7 @@ pipelines:
 		time.Sleep(100 * time.Millisecond)
 	}
 	<-waitDone
+	t.Logf("%d order chunks were written to Kafka again after a failed write", resent.Load())
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 
