@@ -519,6 +519,27 @@ func pick[T any](r *rand.Rand, c []T) (T, bool) {
 	return c[r.IntN(len(c))], true
 }
 
+// heldTxn is one transaction of a holding: what a transaction-level
+// injection picks.
+type heldTxn struct {
+	h *holding
+	t *txn
+}
+
+// pickTxn picks at random one of the holdings' transactions in the window
+// for which keep holds (nil: any); false when there is none.
+func (g *gen) pickTxn(r *rand.Rand, hs []*holding, keep func(h *holding, t *txn) bool) (heldTxn, bool) {
+	var cs []heldTxn
+	for _, h := range hs {
+		for _, t := range h.txns {
+			if g.inWindow(t) && (keep == nil || keep(h, t)) {
+				cs = append(cs, heldTxn{h, t})
+			}
+		}
+	}
+	return pick(r, cs)
+}
+
 func exp(scope string, typ fund.BreakType, rtaName, folio, subject, cause string) Expected {
 	return Expected{Scope: scope, Type: string(typ), RTA: rtaName, Folio: folio, Subject: subject, Cause: cause}
 }
@@ -568,19 +589,9 @@ func (g *gen) inject(r *rand.Rand, kind Injection, folio string, hs []*holding) 
 			Detail: fmt.Sprintf("balance %s instead of %s", h.rtaUnits, h.units),
 			Expect: []Expected{exp("holding", fund.UnitsMismatch, h.scheme.rta, folio, h.scheme.code, fund.CauseRoundingStep)}}
 	case WholeTxn:
-		type cand struct {
-			h *holding
-			t *txn
-		}
-		var cs []cand
-		for _, h := range hs {
-			for _, t := range h.txns {
-				if g.inWindow(t) && t.navDate.Before(g.opt.AsOf) && h.units.Sub(t.units).IsPositive() {
-					cs = append(cs, cand{h, t})
-				}
-			}
-		}
-		c, ok := pick(r, cs)
+		c, ok := g.pickTxn(r, hs, func(h *holding, t *txn) bool {
+			return t.navDate.Before(g.opt.AsOf) && h.units.Sub(t.units).IsPositive()
+		})
 		if !ok {
 			return nil
 		}
@@ -593,20 +604,8 @@ func (g *gen) inject(r *rand.Rand, kind Injection, folio string, hs []*holding) 
 				exp("transaction", fund.MissingAtRTA, c.h.scheme.rta, folio, c.t.order, ""),
 			}}
 	case NAVDateShift:
-		type cand struct {
-			h *holding
-			t *txn
-		}
-		var cs []cand
 		cal := fund.NewCalendar()
-		for _, h := range hs {
-			for _, t := range h.txns {
-				if g.inWindow(t) && !cal.NextBusinessDay(t.navDate).After(g.opt.AsOf) {
-					cs = append(cs, cand{h, t})
-				}
-			}
-		}
-		c, ok := pick(r, cs)
+		c, ok := g.pickTxn(r, hs, func(_ *holding, t *txn) bool { return !cal.NextBusinessDay(t.navDate).After(g.opt.AsOf) })
 		if !ok {
 			return nil
 		}
@@ -615,19 +614,7 @@ func (g *gen) inject(r *rand.Rand, kind Injection, folio string, hs []*holding) 
 			Detail: fmt.Sprintf("%s at the NAV of %s instead of %s", c.t.order, cal.NextBusinessDay(c.t.navDate), c.t.navDate),
 			Expect: []Expected{exp("transaction", fund.NAVDateMismatch, c.h.scheme.rta, folio, c.t.order, fund.CauseAfterCutoff)}}
 	case StampDutyDiff:
-		type cand struct {
-			h *holding
-			t *txn
-		}
-		var cs []cand
-		for _, h := range hs {
-			for _, t := range h.txns {
-				if g.inWindow(t) && t.kind == "purchase" {
-					cs = append(cs, cand{h, t})
-				}
-			}
-		}
-		c, ok := pick(r, cs)
+		c, ok := g.pickTxn(r, hs, func(_ *holding, t *txn) bool { return t.kind == "purchase" })
 		if !ok {
 			return nil
 		}
@@ -664,19 +651,7 @@ func (g *gen) inject(r *rand.Rand, kind Injection, folio string, hs []*holding) 
 				exp("holding", fund.MissingInLedger, c.h.scheme.rta, folio, c.into.code, fund.CauseMerger),
 			}}
 	case DuplicateTxn:
-		type cand struct {
-			h *holding
-			t *txn
-		}
-		var cs []cand
-		for _, h := range hs {
-			for _, t := range h.txns {
-				if g.inWindow(t) {
-					cs = append(cs, cand{h, t})
-				}
-			}
-		}
-		c, ok := pick(r, cs)
+		c, ok := g.pickTxn(r, hs, nil)
 		if !ok {
 			return nil
 		}
