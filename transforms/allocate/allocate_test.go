@@ -141,10 +141,13 @@ func (b *book) apply(t *testing.T, a fund.Allocation, date fund.Date) {
 				if u.Units.Cmp(b.lots[i].Remaining) > 0 || u.Units.Sign() <= 0 {
 					t.Fatalf("%s takes %s of lot %d holding %s", a.OrderID, u.Units, u.LotID, b.lots[i].Remaining)
 				}
+				before := b.lots[i].Cost()
 				b.lots[i].Remaining = b.lots[i].Remaining.Sub(u.Units)
-				b.lots[i].Cost = b.lots[i].Cost.Sub(u.Cost)
-				if b.lots[i].Cost.IsNegative() {
-					t.Fatalf("lot %d cost went negative", u.LotID)
+				if after := b.lots[i].Cost(); after.IsNegative() || !u.CostLeft.Equal(after) || !before.Sub(u.Cost).Equal(after) {
+					t.Fatalf("lot %d: cost %s, %s taken, %s left; recomputed %s", u.LotID, before, u.Cost, u.CostLeft, after)
+				}
+				if b.lots[i].NAVDate.After(date) {
+					t.Fatalf("%s (NAV date %s) consumed lot %d of %s", a.OrderID, date, u.LotID, b.lots[i].NAVDate)
 				}
 			}
 		}
