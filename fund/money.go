@@ -339,6 +339,9 @@ func AppliedNAV(published decimal.Decimal) (NAV, error) {
 	return NAVFromDecimal(published, RoundHalfUp)
 }
 
+// AppliedNAVRule names AppliedNAV's rule where it is shown (lineage).
+const AppliedNAVRule = "published NAV rounded half-up to 4 decimals"
+
 // MustNAV is ParseNAV that panics: for constants and tests.
 func MustNAV(s string) NAV {
 	n, err := ParseNAV(s)
