@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -239,6 +240,36 @@ func expectPurchase(net, nav string, scale int) (duty, units string) {
 	return duty, units
 }
 
+// expectAmountRedemption is what an amount-based redemption from one lot
+// at one load rate takes, by the RTAs' rule: the fewest units u at scale with
+// u × NAV ≥ asked + load(u), load(u) = u × NAV × rate/100 to the nearest
+// paisa. Found from the closed form asked / (NAV × (1 − rate/100)) rounded
+// up, then stepped down while one unit step fewer still covers and up while
+// it does not.
+func expectAmountRedemption(asked, nav, ratePct string, scale int) (units, load string) {
+	step := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+	loadOf := func(u *big.Rat) *big.Rat {
+		return rat(roundRat(new(big.Rat).Quo(new(big.Rat).Mul(new(big.Rat).Mul(u, rat(nav)), rat(ratePct)), rat("100")), 2, true))
+	}
+	covers := func(u *big.Rat) bool {
+		return new(big.Rat).Mul(u, rat(nav)).Cmp(new(big.Rat).Add(rat(asked), loadOf(u))) >= 0
+	}
+	keep := new(big.Rat).Sub(big.NewRat(1, 1), new(big.Rat).Quo(rat(ratePct), rat("100")))
+	u := new(big.Rat).Quo(rat(asked), new(big.Rat).Mul(rat(nav), keep))
+	down := rat(roundRat(u, scale, false))
+	if down.Cmp(u) < 0 {
+		down.Add(down, step) // round up
+	}
+	u = down
+	for prev := new(big.Rat).Sub(u, step); prev.Sign() > 0 && covers(prev); prev = new(big.Rat).Sub(u, step) {
+		u = prev
+	}
+	for !covers(u) {
+		u = new(big.Rat).Add(u, step)
+	}
+	return u.FloatString(scale), loadOf(u).FloatString(2)
+}
+
 // checkLedger asserts the ledger's invariants over the whole database:
 // every transaction balances per asset; every holding equals the sum of
 // its open lots and the balance of its folio account; nothing is negative;
@@ -259,18 +290,79 @@ func (m *moneyEnv) checkLedger() {
 		{"allotted legs without one ledger transaction", `SELECT count(*) FROM orders o WHERE o.status = 'allotted'
 			AND (SELECT count(*) FROM ledger_transactions t WHERE t.order_id = o.id) <> 1`},
 		{"ledger transactions of legs not allotted", `SELECT count(*) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id
-			WHERE o.status <> 'allotted' OR o.ledger_tx_id <> t.id`},
+			WHERE t.kind <> 'switch_payout' AND (o.status <> 'allotted' OR o.ledger_tx_id <> t.id)`},
+		{"switch payouts not of a switch-in that ended unallotted", `SELECT count(*) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id
+			WHERE t.kind = 'switch_payout' AND (o.kind <> 'switch_in' OR o.status NOT IN ('rejected', 'cancelled') OR t.units <> 0)`},
+		// Every rupee has a home: a captured payment's money is allotted
+		// (a ledger transaction of its amount), refund-due (a payment
+		// break), or waiting (its order is not final yet).
+		{"captured payments with no home", `SELECT count(*) FROM payments p
+			WHERE p.status = 'captured' AND p.order_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = p.id AND t.amount = p.amount)
+			AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id)
+			AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id AND o.status NOT IN ('allotted', 'rejected', 'cancelled'))`},
+		{"paid orders that ended unallotted without a refund-due break", `SELECT count(*) FROM orders o
+			WHERE o.kind = 'purchase' AND o.payment_id IS NOT NULL AND o.status IN ('rejected', 'cancelled') AND o.reason <> 'payment_refunded'
+			AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = o.payment_id AND b.reason IN ('rejected_after_payment', 'cancelled_after_payment'))`},
+		{"lots consumed by a redemption priced before them", `SELECT count(*) FROM lot_consumptions c
+			JOIN holding_lots l ON l.id = c.lot_id JOIN ledger_transactions t ON t.id = c.ledger_tx_id
+			WHERE t.nav_date < l.nav_date OR c.days_held < 0`},
+		// Stored cost = the one rule (fund.LotCost: paid × left / bought,
+		// half up, from the lot as bought) = holdings.invested.
+		{"lots whose stored cost is not the rule's", `SELECT count(*) FROM holding_lots l JOIN ledger_transactions t ON t.id = l.ledger_tx_id
+			WHERE l.cost <> CASE WHEN l.units_remaining = l.units THEN t.amount WHEN l.units_remaining = 0 THEN 0
+			                     ELSE round(t.amount * l.units_remaining / l.units, 2) END`},
+		{"holdings whose invested is not their lots' cost", `SELECT count(*) FROM holdings h
+			WHERE h.invested <> (SELECT coalesce(sum(cost), 0) FROM holding_lots l
+			                     WHERE l.folio_no = h.folio_no AND l.scheme_code = h.scheme_code AND l.units_remaining > 0)`},
 		{"lot consumptions that do not add up", `SELECT count(*) FROM ledger_transactions t WHERE t.kind IN ('redemption', 'switch_out')
 			AND t.units <> (SELECT coalesce(sum(units), 0) FROM lot_consumptions c WHERE c.ledger_tx_id = t.id)`},
-		{"switches whose clearing account is not zero", `SELECT count(*) FROM (SELECT account FROM ledger_postings p
-			WHERE account LIKE 'switch:%' GROUP BY account HAVING sum(amount) <> 0
-			AND bool_and(EXISTS (SELECT 1 FROM orders o WHERE o.switch_id = substr(p.account, 8) AND o.kind = 'switch_in' AND o.status = 'allotted'))) x`},
+		{"switches whose clearing account is not zero after both legs", `SELECT count(*) FROM (SELECT switch_id FROM orders
+			WHERE switch_id IS NOT NULL GROUP BY switch_id HAVING bool_and(status IN ('allotted', 'rejected', 'cancelled'))) s
+			WHERE coalesce((SELECT sum(amount) FROM ledger_postings WHERE account = 'switch:' || s.switch_id), 0) <> 0`},
 		{"transactions without their outbox event", `SELECT count(*) FROM ledger_transactions t
 			WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE event_id = 'transactions.completed:' || t.order_id)`},
 	}
 	for _, c := range checks {
 		if n := m.num(c.q); n != 0 {
 			m.t.Errorf("ledger invariant broken: %d %s", n, c.what)
+		}
+	}
+	m.checkShownCost()
+}
+
+// checkShownCost asserts that what the API shows as invested (the read
+// model's replay of every folio) is what the ledger stores in holdings.
+func (m *moneyEnv) checkShownCost() {
+	m.t.Helper()
+	rows, err := m.d.pg.Pool.Query(m.ctx, `SELECT folio_no, scheme_code, invested::text FROM holdings WHERE units > 0 ORDER BY 1, 2`)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	stored := map[[2]string]string{}
+	for rows.Next() {
+		var f, s, inv string
+		if err := rows.Scan(&f, &s, &inv); err != nil {
+			m.t.Fatal(err)
+		}
+		stored[[2]string{f, s}] = inv
+	}
+	rows.Close()
+	store := &readmodel.Store{PG: m.d.pg.Pool}
+	folios := map[string]bool{}
+	for k := range stored {
+		folios[k[0]] = true
+	}
+	for f := range folios {
+		l, err := store.LoadFolio(m.ctx, f)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		for _, p := range l.PositionsAt(nil) {
+			want, ok := stored[[2]string{f, p.Scheme}]
+			if p.Units.Sign() > 0 && (!ok || !decEq(p.Invested.String(), want)) {
+				m.t.Errorf("folio %s %s: shown invested %s, stored %s", f, p.Scheme, p.Invested, want)
+			}
 		}
 	}
 }
