@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/exports"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/readmodel"
@@ -377,3 +380,52 @@ func decEq(a, b string) bool {
 func ratSub(a, b *big.Rat) *big.Rat { return new(big.Rat).Sub(a, b) }
 
 const time1 = time.Minute
+
+// shown is what the platform shows for one holding: the read model (API,
+// statement) and the holdings export.
+type shown struct {
+	apiInvested, apiNAV, apiValue          string
+	exportInvested, exportNAV, exportValue string
+}
+
+// show reads folio's holding in scheme as of date (YYYY-MM-DD) from the
+// read model and from the holdings export.
+func (m *moneyEnv) show(folio, scheme, date string) shown {
+	m.t.Helper()
+	tm, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	d := fund.DateOf(tm)
+	var s shown
+	p, err := (&readmodel.Store{PG: m.d.pg.Pool}).Portfolio(m.ctx, folio, &d)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	for _, h := range p.Holdings {
+		if h.Scheme == scheme {
+			s.apiInvested = h.Invested.String()
+			if h.NAV != nil {
+				s.apiNAV, s.apiValue = h.NAV.String(), h.Value.String()
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := (&exports.Exporter{PG: m.d.pg.Pool}).Export(m.ctx, "holdings", "csv", d, d, &buf); err != nil {
+		m.t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(recs) == 0 {
+		m.t.Fatalf("holdings export: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, r := range recs[1:] {
+		if r[col["folio_no"]] == folio && r[col["scheme_code"]] == scheme {
+			s.exportInvested, s.exportNAV, s.exportValue = r[col["invested"]], r[col["nav"]], r[col["value"]]
+		}
+	}
+	return s
+}
