@@ -5,11 +5,14 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/readmodel"
 )
 
@@ -480,6 +483,19 @@ func TestCostBasisStoredIsShown(t *testing.T) {
 		t.Errorf("shown invested: API %s, export %s; want %s", s.apiInvested, s.exportInvested, want)
 	}
 	m.checkLedger()
+
+	// A ledger written before the rule (cut step by step) is brought to it
+	// by the migration.
+	m.exec(`UPDATE holding_lots SET cost = $1 WHERE folio_no = 'AF-17'`, stepwise.FloatString(2))
+	m.exec(`UPDATE holdings SET invested = $1 WHERE folio_no = 'AF-17'`, stepwise.FloatString(2))
+	mig, err := os.ReadFile(filepath.Join(testkit.Root(t), "sql", "postgres", "008_lot_cost_one_rule.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.exec(string(mig))
+	if got := m.str(`SELECT cost::text || ' ' || (SELECT invested::text FROM holdings WHERE folio_no = 'AF-17') FROM holding_lots WHERE folio_no = 'AF-17'`); !decPairEq(got, want, want) {
+		t.Errorf("after the migration: lot cost and invested %s, want %s", got, want)
+	}
 }
 
 // An amount-based redemption pays the amount asked (AU-11: ₹10,000.00 at
