@@ -98,7 +98,10 @@ var auditKind = kind{
 // positionsSQL is every folio's position per scheme as of $2: the lots
 // acquired by then less what redemptions dated by then consumed; a lot's
 // remaining cost is cost × remaining / units rounded to the paisa (half up,
-// as Postgres rounds numerics), the same rule as readmodel's replay.
+// as Postgres rounds numerics), the rule of fund.LotCost that the ledger
+// stores and readmodel's replay shows. Holdings are valued at the applied
+// NAV, round(nav, 4): fund.AppliedNAV's rule (half up to 4 decimals; pinned
+// by TestSQLAppliesTheNAVRule), never at the published value's extra digits.
 const positionsSQL = `
 WITH lots AS (
     SELECT l.id, l.folio_no, l.scheme_code, lt.units, lt.amount AS cost,
@@ -114,7 +117,7 @@ WITH lots AS (
            sum(CASE WHEN rem = units THEN cost WHEN rem = 0 THEN 0 ELSE round(cost * rem / units, 2) END) AS invested
     FROM lots GROUP BY folio_no, scheme_code HAVING sum(rem) > 0
 ), nav_on AS (
-    SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav FROM navs
+    SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, round(nav, 4) AS nav FROM navs
     WHERE nav_date <= $2 AND scheme_code IN (SELECT DISTINCT scheme_code FROM pos)
     ORDER BY scheme_code, nav_date DESC
 )`

@@ -22,6 +22,11 @@ func AccountGateway(gateway string) string    { return "gateway:" + gateway }
 func AccountPayout(folio string) string       { return "payout:" + folio }
 func AccountSwitch(switchID string) string    { return "switch:" + switchID }
 
+// KindSwitchPayout is the ledger transaction (not an order leg kind) that pays
+// a switch's clearing account out to the investor when its switch-in leg
+// ends without an allotment: the switch-out's money has a home either way.
+const KindSwitchPayout = "switch_payout"
+
 // AccountStampDuty collects the stamp duty of every purchase.
 const AccountStampDuty = "tax:stamp_duty"
 
@@ -80,8 +85,32 @@ func CheckPostings(ps []Posting) error {
 type Lot struct {
 	ID        int64
 	NAVDate   Date   // acquisition (allotment NAV) date
+	Units     Units  // units allotted
+	Paid      Amount // what was paid for them, stamp duty included
 	Remaining Units  // units not yet redeemed
-	Cost      Amount // cost of the remaining units, stamp duty included (pro rata)
+}
+
+// Cost is the cost of the lot's remaining units (LotCost).
+func (l Lot) Cost() Amount { return LotCost(l.Paid, l.Units, l.Remaining) }
+
+// LotCost is the platform's one rule for the cost basis of what is left of a
+// lot: paid × remaining / units, to the paisa, HALF-UP, always from the lot as
+// bought (never cut step by step, so it does not drift with the number of
+// redemptions); the whole amount paid while nothing was redeemed, zero once
+// everything was. The ledger stores it (holding_lots.cost, holdings.invested
+// = the sum over open lots) and the API, statements and exports show it.
+func LotCost(paid Amount, units, remaining Units) Amount {
+	switch {
+	case remaining.Equal(units):
+		return paid
+	case remaining.IsZero() || units.IsZero():
+		return Amount{}
+	}
+	c, err := AmountFromRatio(paid.d.Mul(remaining.d), units.d, RoundHalfUp)
+	if err != nil {
+		panic(err) // unreachable: units is not zero and RoundHalfUp never fails
+	}
+	return c
 }
 
 // LoadSlab is one row of an exit-load structure: a lot held fewer than
@@ -126,7 +155,8 @@ func ExitLoadRate(slabs []LoadSlab, lotDate, redeemDate Date) (ratePct decimal.D
 type LotUse struct {
 	LotID    int64
 	Units    Units
-	Cost     Amount // the cost of those units, taken off the lot
+	Cost     Amount // the cost of those units, taken off the lot: LotCost before − LotCost after
+	CostLeft Amount // the cost of the lot's units left after it (LotCost)
 	DaysHeld int
 	RatePct  decimal.Decimal
 	ExitLoad Amount
@@ -144,7 +174,7 @@ type Allocation struct {
 	NAVDate   Date
 	NAV       NAV
 	Units     Units  // allotted (purchase kinds) or redeemed (redemption kinds)
-	Amount    Amount // purchase: gross paid; redemption: gross value Units × NAV
+	Amount    Amount // purchase: gross paid; redemption: Net + ExitLoad (by units: Units × NAV; by amount: see allocate)
 	StampDuty Amount
 	ExitLoad  Amount
 	Net       Amount // purchase: invested (Amount − duty); redemption: payout (Amount − load)
@@ -169,6 +199,6 @@ type AllotInput struct {
 	PaymentID  string // purchases: the payment that realised the funds
 	Gateway    string // purchases: the gateway the money came through
 	Held       Units  // units the folio holds in the leg's scheme now
-	Lots       []Lot  // the open lots of that holding, oldest first
+	Lots       []Lot  // the open lots of that holding, oldest first (by NAV date, then id)
 	Slabs      []LoadSlab
 }

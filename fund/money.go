@@ -44,6 +44,10 @@ const (
 	// fraction of a unit not allotted stays in the scheme, to the benefit of
 	// all unit holders, instead of diluting them).
 	RoundDown
+	// RoundUp rounds away from zero (the ceiling, for the positive values
+	// money takes): used for the units an amount-based redemption takes, so
+	// that units × NAV covers the amount asked (Amount.UnitsCovering).
+	RoundUp
 )
 
 // String names the mode.
@@ -57,6 +61,8 @@ func (m RoundingMode) String() string {
 		return "half-even"
 	case RoundDown:
 		return "down"
+	case RoundUp:
+		return "up"
 	}
 	return fmt.Sprintf("RoundingMode(%d)", int(m))
 }
@@ -81,6 +87,8 @@ func roundTo(d decimal.Decimal, scale int32, mode RoundingMode) (decimal.Decimal
 		return d.RoundBank(scale), nil
 	case RoundDown:
 		return d.RoundDown(scale), nil // toward zero
+	case RoundUp:
+		return d.RoundUp(scale), nil // away from zero
 	}
 	return decimal.Decimal{}, fmt.Errorf("unknown rounding mode %d", int(mode))
 }
@@ -107,6 +115,8 @@ func divRound(a, b decimal.Decimal, scale int32, mode RoundingMode) (decimal.Dec
 		return decimal.Decimal{}, fmt.Errorf("%s / %s has %w (%d)", a.String(), b.String(), ErrTooManyDecimals, scale)
 	case RoundDown:
 		return q, nil
+	case RoundUp:
+		return q.Add(step), nil
 	case RoundHalfUp:
 		if c >= 0 {
 			return q.Add(step), nil
@@ -254,6 +264,23 @@ func (a Amount) UnitsAt(nav NAV, scale int32) Units {
 	return Units{q, scale}
 }
 
+// UnitsCovering returns the fewest units, at scale decimals, worth at least
+// a at nav: a / nav rounded UP, so units × nav ≥ a (an amount-based
+// redemption takes these units and pays the amount asked; the fraction of a
+// paisa the units are worth beyond it stays in the scheme). It panics if nav
+// is zero or scale is outside 0..MaxUnitsScale.
+func (a Amount) UnitsCovering(nav NAV, scale int32) Units {
+	checkUnitsScale(scale)
+	if nav.IsZero() {
+		panic("fund: units at a zero NAV")
+	}
+	q, err := divRound(a.d, nav.d, scale, RoundUp)
+	if err != nil {
+		panic(err) // unreachable: RoundUp never fails
+	}
+	return Units{q, scale}
+}
+
 // MarshalText formats the amount as String does (JSON: a string, so no
 // client parses it into a binary floating-point number).
 func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
@@ -299,6 +326,21 @@ func NAVFromDecimal(d decimal.Decimal, mode RoundingMode) (NAV, error) {
 	}
 	return NAV{r}, nil
 }
+
+// AppliedNAV is the platform's one rule for the NAV a published value stands
+// for: the published value (navs.nav keeps it exactly as the file said) taken
+// HALF-UP to NAVScale (4) decimals. AMFI and the RTAs compute NAVs to 4
+// decimals; a file that prints more (12.345650) is read as the 4-decimal NAV
+// it rounds to (12.3457). Allotment, valuation, statements, exports and
+// lineage all go through this function, so a NAV is never used two ways. The
+// SQL that values holdings in Postgres does the same with round(nav, 4)
+// (half away from zero, the same for positive values), pinned by a test.
+func AppliedNAV(published decimal.Decimal) (NAV, error) {
+	return NAVFromDecimal(published, RoundHalfUp)
+}
+
+// AppliedNAVRule names AppliedNAV's rule where it is shown (lineage).
+const AppliedNAVRule = "published NAV rounded half-up to 4 decimals"
 
 // MustNAV is ParseNAV that panics: for constants and tests.
 func MustNAV(s string) NAV {

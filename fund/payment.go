@@ -76,4 +76,5 @@ const (
 	BreakAlreadyPaid      = "order_already_paid"
 	BreakRefundAfterAllot = "refunded_after_allotment"
 	BreakCancelledPaid    = "cancelled_after_payment"
+	BreakRejectedPaid     = "rejected_after_payment" // the order was rejected after its payment was captured: refund due
 )

@@ -117,10 +117,11 @@ func StampDuty(net Amount, txDate Date, kind TxKind) Amount {
 // (truncated) to unitsScale decimals, so the investor never receives more
 // units than were paid for; the sub-unit remainder stays in the scheme.
 //
-// For Redemption and SwitchOut (an amount-based redemption) no duty applies
-// and Units is the number of units worth net at nav, also rounded down: the
-// investor never gives up more units than asked; the payout is then
-// Units.Value(nav), which is at most net.
+// For Redemption and SwitchOut no duty applies and Units is the number of
+// units worth net at nav, also rounded down. (The money path does not price
+// an amount-based redemption this way: it pays the amount asked, with units
+// rounded UP to cover it and its exit load; see Amount.UnitsCovering and
+// transforms/allocate.)
 //
 // txDate is the allotment (NAV) date. Allot panics on programming errors:
 // a kind that is not valid, a zero NAV, a negative net amount or a scale

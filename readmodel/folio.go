@@ -35,11 +35,21 @@ type LedgerTx struct {
 // Issues reports whether the transaction adds units to the folio.
 func (t LedgerTx) Issues() bool { return t.Kind == "purchase" || t.Kind == "switch_in" }
 
+// PaysOutSwitch reports whether the transaction is a switch payout: the
+// switch-out's money paid to the investor after the switch-in failed. It
+// moves no units and is no cash flow of its own (the switch-out already
+// counted the money as leaving the scheme).
+func (t LedgerTx) PaysOutSwitch() bool { return t.Kind == fund.KindSwitchPayout }
+
 // CashFlow is the investor's cash flow of the transaction: money paid in
-// (the gross amount, negative) or paid out (the net payout, positive).
+// (the gross amount, negative) or paid out (the net payout, positive); zero
+// for a switch payout.
 func (t LedgerTx) CashFlow() decimal.Decimal {
-	if t.Issues() {
+	switch {
+	case t.Issues():
 		return t.Amount.Neg()
+	case t.PaysOutSwitch():
+		return decimal.Zero
 	}
 	return t.Net
 }
@@ -209,7 +219,7 @@ func (l *FolioLedger) PositionsAt(asOf *fund.Date) []Position {
 		p.Invested = p.Invested.Add(RemainingCost(lt.cost, lt.units, rem))
 	}
 	for _, t := range l.Txs {
-		if on(t.NAVDate, asOf) {
+		if on(t.NAVDate, asOf) && !t.PaysOutSwitch() {
 			p := get(t.Scheme)
 			p.Flows = append(p.Flows, fund.CashFlow{Date: t.NAVDate, Amount: t.CashFlow()})
 		}
@@ -222,15 +232,18 @@ func (l *FolioLedger) PositionsAt(asOf *fund.Date) []Position {
 	return out
 }
 
-// RemainingCost is the cost of rem of a lot's units: cost × rem / units, to
-// the paisa, half up (the whole cost when nothing was redeemed).
+// RemainingCost is the cost of rem of a lot's units: fund.LotCost, the one
+// rule the ledger stores too (cost × rem / units, to the paisa, half up, from
+// the lot as bought).
 func RemainingCost(cost, units, rem decimal.Decimal) decimal.Decimal {
-	switch {
-	case rem.Equal(units):
-		return cost
-	case rem.IsZero() || units.IsZero():
+	paid, err := fund.AmountFromDecimal(cost, fund.RoundHalfUp) // a ledger amount: 2 decimals already
+	if err != nil {
 		return decimal.Zero
 	}
-	a, _ := fund.AmountFromDecimal(cost.Mul(rem).DivRound(units, 12), fund.RoundHalfUp)
-	return a.Decimal()
+	u, err1 := fund.UnitsFromDecimal(units, fund.MaxUnitsScale, fund.RoundHalfUp)
+	r, err2 := fund.UnitsFromDecimal(rem, fund.MaxUnitsScale, fund.RoundHalfUp)
+	if err1 != nil || err2 != nil {
+		return decimal.Zero
+	}
+	return fund.LotCost(paid, u, r).Decimal()
 }

@@ -99,7 +99,11 @@ func (s *Store) valuation(ctx context.Context, codes []string, asOf *fund.Date) 
 		}
 		names[c] = name
 		if day != nil && nav.Valid {
-			navs[c] = DatedNAV{Date: fund.DateOf(*day), NAV: nav.Decimal}
+			n, err := applied(nav.Decimal)
+			if err != nil {
+				return nil, nil, fmt.Errorf("nav of %s on %s: %w", c, fund.DateOf(*day), err)
+			}
+			navs[c] = DatedNAV{Date: fund.DateOf(*day), NAV: n}
 		}
 	}
 	return navs, names, rows.Err()

@@ -119,6 +119,13 @@ func (s *Store) SchemeNames(ctx context.Context, codes []string) (map[string]str
 	return out, rows.Err()
 }
 
+// applied is the NAV a published value stands for (fund.AppliedNAV, the
+// rule allotment uses): every valuation in this package goes through it.
+func applied(published decimal.Decimal) (decimal.Decimal, error) {
+	n, err := fund.AppliedNAV(published)
+	return n.Decimal(), err
+}
+
 // DatedNAV is a NAV and its date, with the file line it came from.
 type DatedNAV struct {
 	Date fund.Date
@@ -150,6 +157,9 @@ func (s *Store) NAVsOn(ctx context.Context, codes []string, asOf *fund.Date) (ma
 		if err := rows.Scan(&c, &d, &n.NAV); err != nil {
 			return nil, err
 		}
+		if n.NAV, err = applied(n.NAV); err != nil {
+			return nil, fmt.Errorf("nav of %s on %s: %w", c, fund.DateOf(d), err)
+		}
 		n.Date = fund.DateOf(d)
 		out[c] = n
 	}
@@ -176,6 +186,9 @@ func (s *Store) NAVSeries(ctx context.Context, codes []string, from, to fund.Dat
 		var p NAVPoint
 		if err := rows.Scan(&c, &d, &p.NAV); err != nil {
 			return nil, err
+		}
+		if p.NAV, err = applied(p.NAV); err != nil {
+			return nil, fmt.Errorf("nav of %s on %s: %w", c, fund.DateOf(d), err)
 		}
 		p.Date = fund.DateOf(d)
 		out[c] = append(out[c], p)

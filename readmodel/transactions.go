@@ -84,11 +84,16 @@ type PaymentLink struct {
 	WebhookSHA256   string          `json:"webhook_body_sha256"` // of the signed bytes as stored
 }
 
-// NAVLink is the NAV row applied and the file line it was loaded from.
+// NAVLink is the NAV row applied and the file line it was loaded from: the
+// value as published (NAV, what navs.nav keeps) and the NAV the platform
+// applied to it (Applied, by Rule: fund.AppliedNAV), which is the
+// transaction's NAV.
 type NAVLink struct {
 	Scheme     string          `json:"scheme_code"`
 	Date       fund.Date       `json:"nav_date"`
-	NAV        decimal.Decimal `json:"nav"`
+	NAV        decimal.Decimal `json:"nav"`         // as published
+	Applied    decimal.Decimal `json:"nav_applied"` // as used: fund.AppliedNAV(NAV)
+	Rule       string          `json:"nav_rule"`
 	SourceFile string          `json:"source_file"`
 	SHA256     string          `json:"source_sha256"`
 	Line       int             `json:"source_line"`
@@ -158,8 +163,11 @@ func (s *Store) Lineage(ctx context.Context, id int64) (*Lineage, error) {
 			WebhookSHA256: deref(bodySHA)}
 	}
 	if navDateP != nil {
-		l.NAV = &NAVLink{Scheme: t.Scheme, Date: fund.DateOf(*navDateP), NAV: navValue.Decimal, SourceFile: deref(navFile),
-			SHA256: deref(navSHA), Line: int(*navLine), LoadedAt: *navLoaded}
+		l.NAV = &NAVLink{Scheme: t.Scheme, Date: fund.DateOf(*navDateP), NAV: navValue.Decimal, Rule: fund.AppliedNAVRule,
+			SourceFile: deref(navFile), SHA256: deref(navSHA), Line: int(*navLine), LoadedAt: *navLoaded}
+		if l.NAV.Applied, err = applied(navValue.Decimal); err != nil {
+			return nil, fmt.Errorf("lineage of %d: %w", id, err)
+		}
 	}
 	// The entities the money path audits: ledger_tx, order (each leg),
 	// order_request and payment (sinks/postgres), by their ids.

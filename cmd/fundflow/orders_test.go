@@ -47,7 +47,8 @@ func mulRat(xs ...string) *big.Rat {
 
 // Redemptions consume lots first in, first out; each lot pays the exit load
 // of the structure in force on its own purchase date, for the days it was
-// held; by units, by amount (units rounded down) and all units.
+// held; by units, by amount (units rounded up to pay the amount asked) and
+// all units.
 func TestRedemptionsFIFOWithExitLoadPerLot(t *testing.T) {
 	m := newMoney(t)
 	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
@@ -103,13 +104,17 @@ func TestRedemptionsFIFOWithExitLoadPerLot(t *testing.T) {
 		t.Errorf("lot consumptions %+v; want lot B1 %s units 353 days 1%% %s, lot B2 100 units 17 days 0.5%% %s", uses, u1, load1, load2)
 	}
 
-	// R2: by amount: units worth ₹1000.00 at 16.0000, rounded down; 0.5 %.
+	// R2: by amount: the investor is paid ₹1000.00 exactly; the units
+	// (rounded up) cover it and the 0.5 % load on them, at 16.0000.
 	if code, st := m.redeem("R2", "F1", "E1", `"amount":"1000.00"`, "2026-08-21T11:00:00+05:30"); code != http.StatusCreated || st != "allotted" {
 		t.Fatalf("R2: HTTP %d %s", code, st)
 	}
-	r2units := roundRat(new(big.Rat).Quo(rat("1000.00"), rat("16")), 3, false)
-	if got := m.str(`SELECT units::text || ' ' || exit_load::text FROM ledger_transactions WHERE order_id = 'R2'`); !decPairEq(got, r2units, roundRat(new(big.Rat).Quo(mulRat(r2units, "16", "0.5"), rat("100")), 2, true)) {
-		t.Errorf("R2: %s", got)
+	r2units, r2load := expectAmountRedemption("1000.00", "16", "0.5", 3)
+	if got := m.str(`SELECT units::text || ' ' || exit_load::text FROM ledger_transactions WHERE order_id = 'R2'`); !decPairEq(got, r2units, r2load) {
+		t.Errorf("R2: %s, want %s %s", got, r2units, r2load)
+	}
+	if got := m.str(`SELECT net_amount::text || ' ' || amount::text FROM ledger_transactions WHERE order_id = 'R2'`); !decPairEq(got, "1000.00", ratSub(rat("1000.00"), rat("-"+r2load)).FloatString(2)) {
+		t.Errorf("R2 payout and gross: %s, want 1000.00 and 1000.00 + %s", got, r2load)
 	}
 
 	// Too many units: rejected, nothing written. Units beyond the scheme's

@@ -38,12 +38,38 @@ WHERE h.units <> coalesce(p.units, 0) LIMIT 1`},
 SELECT l.id::text, '', (l.units - l.units_remaining)::text || ' vs ' || coalesce(c.units, 0)::text
 FROM holding_lots l LEFT JOIN (SELECT lot_id, sum(units) AS units FROM lot_consumptions GROUP BY 1) c ON c.lot_id = l.id
 WHERE l.units - l.units_remaining <> coalesce(c.units, 0) LIMIT 1`},
-	{"every ledger transaction is an allotted order's", `
+	{"every ledger transaction is an allotted order's (a switch payout: a switch-in's that ended unallotted)", `
 SELECT t.id::text, t.order_id, coalesce(o.status, 'no order') FROM ledger_transactions t LEFT JOIN orders o ON o.id = t.order_id
-WHERE o.id IS NULL OR o.status <> 'allotted' OR o.ledger_tx_id <> t.id LIMIT 1`},
-	{"every purchase was paid, in full", `
+WHERE o.id IS NULL
+   OR (t.kind <> 'switch_payout' AND (o.status <> 'allotted' OR o.ledger_tx_id <> t.id))
+   OR (t.kind = 'switch_payout' AND (o.kind <> 'switch_in' OR o.status NOT IN ('rejected', 'cancelled'))) LIMIT 1`},
+	{"every captured payment is allotted, refund-due (a break) or waiting", `
+SELECT p.id, coalesce(p.order_id, ''), p.amount::text FROM payments p
+WHERE p.status = 'captured' AND p.order_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = p.id AND t.amount = p.amount)
+  AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id AND o.status NOT IN ('allotted', 'rejected', 'cancelled')) LIMIT 1`},
+	{"a switch's clearing account is zero once both legs ended", `
+SELECT s.switch_id, '', (SELECT sum(amount) FROM ledger_postings WHERE account = 'switch:' || s.switch_id)::text
+FROM (SELECT switch_id FROM orders WHERE switch_id IS NOT NULL GROUP BY switch_id
+      HAVING bool_and(status IN ('allotted', 'rejected', 'cancelled'))) s
+WHERE coalesce((SELECT sum(amount) FROM ledger_postings WHERE account = 'switch:' || s.switch_id), 0) <> 0 LIMIT 1`},
+	{"no lot is consumed by a redemption priced before it", `
+SELECT c.ledger_tx_id::text, c.lot_id::text, t.nav_date::text || ' < ' || l.nav_date::text FROM lot_consumptions c
+JOIN holding_lots l ON l.id = c.lot_id JOIN ledger_transactions t ON t.id = c.ledger_tx_id
+WHERE t.nav_date < l.nav_date LIMIT 1`},
+	{"a lot's cost is the cost of what is left of it (fund.LotCost)", `
+SELECT l.id::text, '', l.cost::text FROM holding_lots l JOIN ledger_transactions t ON t.id = l.ledger_tx_id
+WHERE l.cost <> CASE WHEN l.units_remaining = l.units THEN t.amount WHEN l.units_remaining = 0 THEN 0
+                     ELSE round(t.amount * l.units_remaining / l.units, 2) END LIMIT 1`},
+	{"holdings' invested = the cost of their open lots", `
+SELECT h.folio_no, h.scheme_code, h.invested::text FROM holdings h
+WHERE h.invested <> (SELECT coalesce(sum(cost), 0) FROM holding_lots l
+                     WHERE l.folio_no = h.folio_no AND l.scheme_code = h.scheme_code AND l.units_remaining > 0) LIMIT 1`},
+	{"every purchase was paid, in full (a payment refunded after it is a break)", `
 SELECT t.id::text, t.order_id, coalesce(p.amount::text, 'no payment') FROM ledger_transactions t LEFT JOIN payments p ON p.id = t.payment_id
-WHERE t.kind = 'purchase' AND (p.id IS NULL OR p.amount <> t.amount OR p.status <> 'captured' OR p.order_id <> t.order_id) LIMIT 1`},
+WHERE t.kind = 'purchase' AND (p.id IS NULL OR p.amount <> t.amount OR p.order_id <> t.order_id
+   OR (p.status <> 'captured' AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id))) LIMIT 1`},
 	{"folios, investors and orders exist", `
 SELECT t.id::text, t.folio_no, '' FROM ledger_transactions t
 WHERE NOT EXISTS (SELECT 1 FROM folios f JOIN investors i ON i.id = f.investor_id WHERE f.folio_no = t.folio_no)
@@ -52,9 +78,9 @@ WHERE NOT EXISTS (SELECT 1 FROM folios f JOIN investors i ON i.id = f.investor_i
 	{"units × NAV + stamp duty reconstructs a purchase within one unit step", `
 SELECT id::text, order_id, (amount - stamp_duty - units * nav)::text FROM ledger_transactions
 WHERE kind = 'purchase' AND (amount - stamp_duty - units * nav < 0 OR amount - stamp_duty - units * nav >= nav * 0.001) LIMIT 1`},
-	{"every NAV date of a transaction has that NAV in navs", `
+	{"every NAV date of a transaction has that NAV in navs (as applied: fund.AppliedNAV, round(nav, 4))", `
 SELECT t.id::text, t.scheme_code, t.nav_date::text FROM ledger_transactions t
-WHERE NOT EXISTS (SELECT 1 FROM navs n WHERE n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date AND n.nav = t.nav) LIMIT 1`},
+WHERE NOT EXISTS (SELECT 1 FROM navs n WHERE n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date AND round(n.nav, 4) = t.nav) LIMIT 1`},
 }
 
 // Check verifies the ledger's invariants in the database and returns an

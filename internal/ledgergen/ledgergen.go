@@ -433,17 +433,13 @@ func (g *folioGen) folio(i int) error {
 						continue
 					}
 					take := decimal.Min(left, l.rem)
-					// The cost leaves with the units, pro rata, to the paisa.
-					costOut := l.remCost
-					if !take.Equal(l.rem) {
-						a, err := fund.AmountFromRatio(l.remCost.Mul(take), l.rem, fund.RoundHalfUp)
-						if err != nil {
-							return err
-						}
-						costOut = a.Decimal()
-					}
-					l.rem, l.remCost = l.rem.Sub(take), l.remCost.Sub(costOut)
-					invested = invested.Sub(costOut)
+					// The lot keeps the cost of what is left of it, by the
+					// ledger's one rule (fund.LotCost, from the lot as bought).
+					before := l.remCost
+					l.rem = l.rem.Sub(take)
+					l.remCost = fund.LotCost(fund.AmountFromPaise(l.cost.Shift(2).IntPart()),
+						fund.MustUnits(l.units.String(), fund.DefaultUnitsScale), fund.MustUnits(l.rem.String(), fund.DefaultUnitsScale)).Decimal()
+					invested = invested.Sub(before.Sub(l.remCost))
 					left = left.Sub(take)
 					if err := g.send(t.uses, txID, l.id, take, date.DaysSince(l.navDate), decimal.Zero, decimal.Zero); err != nil {
 						return err
@@ -456,7 +452,7 @@ func (g *folioGen) folio(i int) error {
 		// Lots go out once the holding's history is done: COPY cannot update
 		// units_remaining afterwards.
 		for _, l := range lots {
-			if err := g.send(t.lots, l.id, folio, s.Code, l.txID, l.navDate.Time(), l.nav.Decimal(), l.units, l.rem, l.cost); err != nil {
+			if err := g.send(t.lots, l.id, folio, s.Code, l.txID, l.navDate.Time(), l.nav.Decimal(), l.units, l.rem, l.remCost); err != nil {
 				return err
 			}
 		}

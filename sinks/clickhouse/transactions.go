@@ -70,7 +70,9 @@ func (s TransactionFacts) Write(ctx context.Context, b pipelines.Batch[fund.Outb
 
 func factRow(t fund.TransactionCompleted) ([]any, error) {
 	dir := int8(1)
-	if k, err := fund.ParseTxKind(t.Kind); err != nil {
+	if t.Kind == fund.KindSwitchPayout {
+		dir = 0 // moves no units; the switch-out already counted the money leaving the scheme
+	} else if k, err := fund.ParseTxKind(t.Kind); err != nil {
 		return nil, err
 	} else if !k.IssuesUnits() {
 		dir = -1

@@ -51,9 +51,8 @@ func (w *work) tryAllotLeg(rp *legRow) error {
 		}
 		return nil
 	}
-	// NAVs are computed to 4 decimals; one published with more is taken
-	// half-up to 4 (the column keeps what the file said).
-	n, err := fund.NAVFromDecimal(*nav, fund.RoundHalfUp)
+	// The platform's one NAV rule (the column keeps what the file said).
+	n, err := fund.AppliedNAV(*nav)
 	if err != nil {
 		return fmt.Errorf("allot %s: NAV of %s on %s: %w", id, r.SchemeCode, navDate, err)
 	}
@@ -89,8 +88,11 @@ func (w *work) tryAllotLeg(rp *legRow) error {
 }
 
 func (w *work) openLots(folio, scheme string, scale int32) ([]fund.Lot, error) {
-	rows, err := w.tx.Query(w.ctx, `SELECT id, nav_date, units_remaining, cost, units FROM holding_lots
-		WHERE folio_no = $1 AND scheme_code = $2 AND units_remaining > 0 ORDER BY nav_date, id`, folio, scheme)
+	// The amount paid is the lot's ledger transaction's: the cost basis is
+	// always recomputed from the lot as bought (fund.LotCost).
+	rows, err := w.tx.Query(w.ctx, `SELECT l.id, l.nav_date, l.units_remaining, t.amount, l.units FROM holding_lots l
+		JOIN ledger_transactions t ON t.id = l.ledger_tx_id
+		WHERE l.folio_no = $1 AND l.scheme_code = $2 AND l.units_remaining > 0 ORDER BY l.nav_date, l.id`, folio, scheme)
 	if err != nil {
 		return nil, fmt.Errorf("lots of %s/%s: %w", folio, scheme, err)
 	}
@@ -99,19 +101,23 @@ func (w *work) openLots(folio, scheme string, scale int32) ([]fund.Lot, error) {
 	for rows.Next() {
 		var id int64
 		var d time.Time
-		var rem, cost, orig decimal.Decimal
-		if err := rows.Scan(&id, &d, &rem, &cost, &orig); err != nil {
+		var rem, paid, orig decimal.Decimal
+		if err := rows.Scan(&id, &d, &rem, &paid, &orig); err != nil {
 			return nil, err
 		}
 		u, err := fund.UnitsFromDecimal(rem, scale, fund.NoRounding)
 		if err != nil {
 			return nil, fmt.Errorf("lot %d: %w", id, err)
 		}
-		c, err := fund.AmountFromDecimal(cost, fund.NoRounding)
+		bought, err := fund.UnitsFromDecimal(orig, scale, fund.NoRounding)
 		if err != nil {
 			return nil, fmt.Errorf("lot %d: %w", id, err)
 		}
-		out = append(out, fund.Lot{ID: id, NAVDate: fund.DateOf(d), Remaining: u, Cost: c})
+		c, err := fund.AmountFromDecimal(paid, fund.NoRounding)
+		if err != nil {
+			return nil, fmt.Errorf("lot %d: %w", id, err)
+		}
+		out = append(out, fund.Lot{ID: id, NAVDate: fund.DateOf(d), Units: bought, Paid: c, Remaining: u})
 	}
 	return out, rows.Err()
 }
@@ -158,8 +164,61 @@ func (w *work) rejectLeg(r *legRow, reason, detail string) error {
 // postings, the lot created or consumed, the holding, the leg's status and
 // the events, all in the caller's transaction.
 func (w *work) writeAllotment(r *legRow, a fund.Allocation) error {
+	b := &pgx.Batch{}
+	txID, postedAt, err := w.postTx(r.ID, a.Kind.String(), a, b)
+	if err != nil {
+		return err
+	}
+	delta, cost := a.Units.Decimal(), a.Amount.Decimal()
+	if a.NewLot != nil {
+		b.Queue(`INSERT INTO holding_lots (folio_no, scheme_code, ledger_tx_id, nav_date, nav, units, units_remaining, cost)
+			VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`, a.Folio, a.Scheme, txID, a.NAVDate.Time(), a.NAV.Decimal(),
+			a.NewLot.Units.Decimal(), a.NewLot.Paid.Decimal())
+	} else {
+		delta = delta.Neg()
+		for _, u := range a.Used {
+			// The lot keeps the cost of what is left of it (fund.LotCost),
+			// set, not cut step by step.
+			b.Queue(`UPDATE holding_lots SET units_remaining = units_remaining - $2, cost = $3 WHERE id = $1`,
+				u.LotID, u.Units.Decimal(), u.CostLeft.Decimal())
+			b.Queue(`INSERT INTO lot_consumptions (ledger_tx_id, lot_id, units, days_held, load_rate_pct, exit_load)
+				VALUES ($1, $2, $3, $4, $5, $6)`, txID, u.LotID, u.Units.Decimal(), u.DaysHeld, u.RatePct, u.ExitLoad.Decimal())
+		}
+	}
+	if a.NewLot != nil {
+		b.Queue(`INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = holdings.units + excluded.units,
+				invested = holdings.invested + excluded.invested, last_tx_id = excluded.last_tx_id, updated_at = now()`,
+			a.Folio, a.Scheme, delta, cost, txID)
+	} else {
+		// A redemption's holding exists (the rules checked the units); an
+		// upsert would check the negative delta as a row of its own. The
+		// invested amount is the sum of its open lots' costs, as shown.
+		b.Queue(`UPDATE holdings SET units = units + $3, last_tx_id = $4, updated_at = now(),
+				invested = (SELECT coalesce(sum(cost), 0) FROM holding_lots
+					WHERE folio_no = $1 AND scheme_code = $2 AND units_remaining > 0)
+			WHERE folio_no = $1 AND scheme_code = $2`, a.Folio, a.Scheme, delta, txID)
+	}
+	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
+		return fmt.Errorf("allot %s: postings, lots, holding: %w", r.ID, err)
+	}
+	if err := w.setStatus(r, fund.Allotted, "", &a.NAVDate, txID, `, ledger_tx_id = $4`, txID); err != nil {
+		return err
+	}
+	w.emitTx(r, a.Kind.String(), a, txID, postedAt)
+	w.allotted = append(w.allotted, r.ID)
+	if a.Kind == fund.SwitchOut {
+		return w.switchIn(a)
+	}
+	return nil
+}
+
+// postTx inserts a ledger transaction (kind: a TxKind code, or
+// fund.KindSwitchPayout) for order leg orderID with a's facts, and queues its
+// postings in b; the caller sends b in the same transaction.
+func (w *work) postTx(orderID, kind string, a fund.Allocation, b *pgx.Batch) (int64, time.Time, error) {
 	if err := fund.CheckPostings(a.Postings); err != nil {
-		return fmt.Errorf("allot %s: %w", r.ID, err)
+		return 0, time.Time{}, fmt.Errorf("post %s: %w", orderID, err)
 	}
 	var payment any
 	if a.PaymentID != "" {
@@ -174,11 +233,10 @@ func (w *work) writeAllotment(r *legRow, a fund.Allocation) error {
 	if err := w.tx.QueryRow(w.ctx, `INSERT INTO ledger_transactions (order_id, switch_id, kind, folio_no, scheme_code, nav_date, nav,
 			units, amount, stamp_duty, exit_load, net_amount, payment_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id, posted_at`,
-		r.ID, switchID, a.Kind.String(), a.Folio, a.Scheme, a.NAVDate.Time(), a.NAV.Decimal(), a.Units.Decimal(),
+		orderID, switchID, kind, a.Folio, a.Scheme, a.NAVDate.Time(), a.NAV.Decimal(), a.Units.Decimal(),
 		a.Amount.Decimal(), a.StampDuty.Decimal(), a.ExitLoad.Decimal(), a.Net.Decimal(), payment).Scan(&txID, &postedAt); err != nil {
-		return fmt.Errorf("allot %s: ledger transaction: %w", r.ID, err)
+		return 0, time.Time{}, fmt.Errorf("post %s: ledger transaction: %w", orderID, err)
 	}
-	b := &pgx.Batch{}
 	seqs := make([]int16, len(a.Postings))
 	accounts := make([]string, len(a.Postings))
 	assets := make([]string, len(a.Postings))
@@ -188,50 +246,19 @@ func (w *work) writeAllotment(r *legRow, a fund.Allocation) error {
 	}
 	b.Queue(`INSERT INTO ledger_postings (tx_id, seq, account, asset, amount)
 		SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::text[], $5::numeric[])`, txID, seqs, accounts, assets, amounts)
-	delta, cost := a.Units.Decimal(), a.Amount.Decimal()
-	if a.NewLot != nil {
-		b.Queue(`INSERT INTO holding_lots (folio_no, scheme_code, ledger_tx_id, nav_date, nav, units, units_remaining, cost)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`, a.Folio, a.Scheme, txID, a.NAVDate.Time(), a.NAV.Decimal(),
-			a.NewLot.Remaining.Decimal(), a.NewLot.Cost.Decimal())
-	} else {
-		delta, cost = delta.Neg(), decimal.Zero
-		for _, u := range a.Used {
-			b.Queue(`UPDATE holding_lots SET units_remaining = units_remaining - $2, cost = cost - $3 WHERE id = $1`,
-				u.LotID, u.Units.Decimal(), u.Cost.Decimal())
-			b.Queue(`INSERT INTO lot_consumptions (ledger_tx_id, lot_id, units, days_held, load_rate_pct, exit_load)
-				VALUES ($1, $2, $3, $4, $5, $6)`, txID, u.LotID, u.Units.Decimal(), u.DaysHeld, u.RatePct, u.ExitLoad.Decimal())
-			cost = cost.Sub(u.Cost.Decimal())
-		}
-	}
-	if a.NewLot != nil {
-		b.Queue(`INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = holdings.units + excluded.units,
-				invested = holdings.invested + excluded.invested, last_tx_id = excluded.last_tx_id, updated_at = now()`,
-			a.Folio, a.Scheme, delta, cost, txID)
-	} else {
-		// A redemption's holding exists (the rules checked the units); an
-		// upsert would check the negative delta as a row of its own.
-		b.Queue(`UPDATE holdings SET units = units + $3, invested = invested + $4, last_tx_id = $5, updated_at = now()
-			WHERE folio_no = $1 AND scheme_code = $2`, a.Folio, a.Scheme, delta, cost, txID)
-	}
-	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
-		return fmt.Errorf("allot %s: postings, lots, holding: %w", r.ID, err)
-	}
-	if err := w.setStatus(r, fund.Allotted, "", &a.NAVDate, txID, `, ledger_tx_id = $4`, txID); err != nil {
-		return err
-	}
+	return txID, postedAt, nil
+}
+
+// emitTx emits transactions.completed and the audit row of a ledger
+// transaction posted for leg r.
+func (w *work) emitTx(r *legRow, kind string, a fund.Allocation, txID int64, postedAt time.Time) {
 	ev := fund.TransactionCompleted{EventID: TopicTransactions + ":" + r.ID, TxID: txID, OrderID: r.ID, RequestID: r.RequestID, SwitchID: a.SwitchID,
-		Kind: a.Kind.String(), Folio: a.Folio, InvestorID: r.InvestorID, SchemeCode: a.Scheme, NAVDate: a.NAVDate.String(),
+		Kind: kind, Folio: a.Folio, InvestorID: r.InvestorID, SchemeCode: a.Scheme, NAVDate: a.NAVDate.String(),
 		NAV: a.NAV.String(), Units: a.Units.String(), Amount: a.Amount.String(), StampDuty: a.StampDuty.String(),
 		ExitLoad: a.ExitLoad.String(), NetAmount: a.Net.String(), PaymentID: a.PaymentID,
 		PlacedAt: r.PlacedAt.UTC().Format(time.RFC3339Nano), PostedAt: postedAt.UTC().Format(time.RFC3339Nano)}
 	w.emit(TopicTransactions, ev.EventID, a.Folio, ev)
 	w.audit("ledger_tx", fmt.Sprint(txID), "posted", ev)
-	w.allotted = append(w.allotted, r.ID)
-	if a.Kind == fund.SwitchOut {
-		return w.switchIn(a)
-	}
-	return nil
 }
 
 // switchIn releases the purchase leg of a switch once its switch-out is

@@ -258,13 +258,14 @@ func (w *work) leg(id string) (legRow, error) {
 }
 
 // setStatus moves a leg to status st (with the columns in set) and emits
-// orders.status and an audit row.
+// orders.status and an audit row. A leg that ends without an allotment has
+// its money settled here (settleUnallotted), whatever path ended it.
 func (w *work) setStatus(r *legRow, st fund.OrderStatus, reason string, navDate *fund.Date, txID int64, extra string, args ...any) error {
 	if err := w.persist(r, st, reason, extra, args...); err != nil {
 		return err
 	}
 	w.announce(r, navDate, txID)
-	return nil
+	return w.settleUnallotted(r)
 }
 
 // persist writes a leg's status (and a NAV-date decision made in memory).

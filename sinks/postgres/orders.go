@@ -305,7 +305,8 @@ func (w *work) legStates(requestID string) ([]LegState, error) {
 }
 
 // cancel cancels every leg of the target request, unless one is allotted
-// already. A purchase whose payment was captured gets a break (refund due).
+// already. A purchase whose payment was captured gets a break (refund due,
+// settleUnallotted).
 func (w *work) cancel(p Placed, r fund.OrderRequest) (Placed, error) {
 	var targetKind string
 	err := w.tx.QueryRow(w.ctx, `SELECT kind FROM order_requests WHERE id = $1 AND status = 'accepted'`, r.TargetID).Scan(&targetKind)
@@ -343,14 +344,9 @@ func (w *work) cancel(p Placed, r fund.OrderRequest) (Placed, error) {
 		if leg.Status.Final() {
 			continue
 		}
+		// A captured payment gets its refund-due break in setStatus.
 		if err := w.setStatus(leg, fund.Cancelled, "cancelled_by:"+r.ID, nil, 0, ""); err != nil {
 			return p, err
-		}
-		if leg.PaymentID != nil {
-			if err := w.breakPayment(*leg.PaymentID, leg.ID, fund.BreakCancelledPaid,
-				fmt.Sprintf("order %s was cancelled by %s after payment %s was captured: refund due", leg.ID, r.ID, *leg.PaymentID)); err != nil {
-				return p, err
-			}
 		}
 	}
 	p.Outcome = OutcomeAccepted

@@ -148,7 +148,7 @@ func (w *work) applyPayment(p fund.PaymentEvent, eventID string) (status, reason
 				fmt.Sprintf("payment %s was refunded after order %s was allotted", p.PaymentID, leg.ID))
 		}
 		if prevRank == fund.PaymentCaptured.Rank() && !leg.Status.Final() && leg.PaymentID != nil && *leg.PaymentID == p.PaymentID {
-			return "applied", "", w.setStatus(&leg, fund.Rejected, "payment_refunded", nil, 0, "")
+			return "applied", "", w.setStatus(&leg, fund.Rejected, reasonPaymentRefunded, nil, 0, "")
 		}
 	}
 	return "applied", "", nil

@@ -265,7 +265,7 @@ WITH rh AS (
     SELECT s.rta, s.product_code, t.folio_no, t.scheme_code,
            sum(CASE WHEN t.kind IN ('purchase', 'switch_in') THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
     FROM ledger_transactions t JOIN rta_schemes s ON s.scheme_code = t.scheme_code
-    WHERE t.nav_date <= $1 AND s.rta = ANY($2)
+    WHERE t.nav_date <= $1 AND s.rta = ANY($2) AND t.kind <> 'switch_payout' -- moves no units
     GROUP BY s.rta, s.product_code, t.folio_no, t.scheme_code
 ), j AS MATERIALIZED (
     SELECT coalesce(lh.rta, rh.rta) AS rta, coalesce(lh.folio_no, rh.folio) AS folio,
@@ -364,6 +364,7 @@ WITH rt AS (
            l.amount, l.stamp_duty, l.payment_id
     FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
     WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3
+      AND l.kind <> 'switch_payout' -- the platform's payout of a failed switch's clearing account: no RTA transaction
 ), j AS (
     SELECT coalesce(lt.rta, rt.rta) AS rta, coalesce(lt.folio_no, rt.folio) AS folio,
            coalesce(lt.scheme_code, rt.scheme_code, '') AS scheme_code, coalesce(rt.product_code, lt.product_code) AS product_code,
@@ -411,7 +412,7 @@ INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_
 // sqlTxnCounts counts what sqlTransactions compared (same filters).
 const sqlTxnCounts = `
 SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
-        WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3),
+        WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3 AND l.kind <> 'switch_payout'),
        (SELECT count(*) FROM rta_txn_rows r WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3)`
 
 // sqlMatchByContent pairs the RTA transactions that carry no user

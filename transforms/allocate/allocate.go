@@ -22,7 +22,13 @@ const (
 	RejectNothingToRedeem   = "nothing_to_redeem"
 	RejectUnitsScale        = "units_scale"
 	RejectAmountTooSmall    = "amount_too_small"
+	RejectAmountNotCovered  = "amount_not_coverable" // the exit load grows as fast as the units: no number of units pays the amount
 )
+
+// maxCoverRounds bounds the search for the units an amount-based redemption
+// takes (see unitsForAmount); with any load rate below 50 % it settles in a
+// few rounds.
+const maxCoverRounds = 64
 
 var hundred = decimal.New(100, 0)
 
@@ -123,31 +129,53 @@ func purchase(a *fund.Allocation, in fund.AllotInput) error {
 		fund.Posting{Account: fund.AccountSchemeUnits(l.SchemeCode), Asset: units, Amount: a.Units.Decimal().Neg()},
 		fund.Posting{Account: fund.AccountFolio(l.Folio), Asset: units, Amount: a.Units.Decimal()},
 	)
-	a.NewLot = &fund.Lot{NAVDate: in.NAVDate, Remaining: a.Units, Cost: a.Amount}
+	a.NewLot = &fund.Lot{NAVDate: in.NAVDate, Units: a.Units, Paid: a.Amount, Remaining: a.Units}
 	return nil
 }
 
-// redeem: the units asked (or worth the amount asked, rounded down, or all
-// of them), consumed from the lots first in, first out; exit load per lot
-// by the structure in force on the lot's date; the gross value (units × NAV,
-// half-up) leaves the scheme's cash, the load goes back to the scheme, the
-// rest is paid out (or moved to the switch's clearing account).
+// redeem: the units asked (or all of them, or the units that cover the
+// amount asked), consumed from the lots first in, first out; exit load per
+// lot by the structure in force on the lot's date; the load goes back to
+// the scheme, the rest is paid out (or moved to the switch's clearing
+// account).
+//
+// Only lots whose NAV date is on or before the redemption's own NAV date can
+// be consumed: units bought later did not exist on the day the redemption is
+// priced (and would give a negative holding period). The units available are
+// those of such lots.
+//
+// By units or all units: gross = units × NAV half-up to the paisa, payout =
+// gross − load. By amount (the RTAs' practice: the investor is paid the
+// amount asked): units = the fewest units, rounded UP at the units scale,
+// whose value covers the amount plus the exit load on those very units;
+// payout = the amount asked exactly, gross = payout + load; the value of the
+// units beyond that (less than one units step × NAV) stays in the scheme.
 func redeem(a *fund.Allocation, in fund.AllotInput) error {
 	l := in.Leg
 	lotSum := fund.MustUnits("0", in.UnitsScale)
+	avail := fund.MustUnits("0", in.UnitsScale)
+	var lots []fund.Lot // the lots bought on or before the NAV date, FIFO
 	for _, lot := range in.Lots {
 		if lot.Remaining.Sign() <= 0 {
 			return fmt.Errorf("lot %d has %s units left", lot.ID, lot.Remaining)
 		}
+		if lot.Units.Cmp(lot.Remaining) < 0 {
+			return fmt.Errorf("lot %d has %s units left of %s bought", lot.ID, lot.Remaining, lot.Units)
+		}
 		lotSum = lotSum.Add(lot.Remaining)
+		if !lot.NAVDate.After(in.NAVDate) {
+			lots = append(lots, lot)
+			avail = avail.Add(lot.Remaining)
+		}
 	}
 	if !lotSum.Equal(in.Held) {
 		return fmt.Errorf("folio %s holds %s units of %s but its lots add up to %s", l.Folio, in.Held, l.SchemeCode, lotSum)
 	}
 	var want fund.Units
+	byAmount := false
 	switch {
 	case l.AllUnits:
-		want = in.Held
+		want = avail
 	case l.Units != nil:
 		u, err := fund.UnitsFromDecimal(*l.Units, in.UnitsScale, fund.NoRounding)
 		if err != nil {
@@ -156,56 +184,47 @@ func redeem(a *fund.Allocation, in fund.AllotInput) error {
 		}
 		want = u
 	case l.Amount != nil:
-		want = fund.Allot(*l.Amount, in.NAV, in.UnitsScale, in.NAVDate, l.Kind).Units
+		if l.Amount.Sign() <= 0 {
+			return fmt.Errorf("a %v of %s", l.Kind, l.Amount)
+		}
+		byAmount = true
+		u, ok, err := unitsForAmount(*l.Amount, in, lots, avail)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			reject(a, RejectAmountNotCovered, "folio %s: the exit load on %s grows as fast as the units: %s cannot be paid out", l.Folio, l.SchemeCode, l.Amount)
+			return nil
+		}
+		want = u
 	default:
 		return fmt.Errorf("a %v without amount, units or all_units", l.Kind)
 	}
 	if want.Sign() <= 0 {
-		reject(a, RejectNothingToRedeem, "folio %s: nothing to redeem in %s (holds %s units)", l.Folio, l.SchemeCode, in.Held)
+		reject(a, RejectNothingToRedeem, "folio %s: nothing to redeem in %s on %s (holds %s units bought by then)", l.Folio, l.SchemeCode, in.NAVDate, avail)
 		return nil
 	}
-	if want.Cmp(in.Held) > 0 {
-		reject(a, RejectInsufficientUnits, "folio %s holds %s units of %s, %s asked", l.Folio, in.Held, l.SchemeCode, want)
+	if want.Cmp(avail) > 0 {
+		reject(a, RejectInsufficientUnits, "folio %s holds %s units of %s bought on or before %s, %s asked", l.Folio, avail, l.SchemeCode, in.NAVDate, want)
 		return nil
 	}
-	left := want
-	load := fund.Amount{}
-	for _, lot := range in.Lots {
-		if left.Sign() == 0 {
-			break
-		}
-		take := lot.Remaining
-		if take.Cmp(left) > 0 {
-			take = left
-		}
-		rate, days := fund.ExitLoadRate(in.Slabs, lot.NAVDate, in.NAVDate)
-		// Load on the value redeemed from this lot, half-up to the paisa.
-		lv, err := fund.AmountFromRatio(take.Decimal().Mul(in.NAV.Decimal()).Mul(rate), hundred, fund.RoundHalfUp)
-		if err != nil {
-			return err
-		}
-		cost := lot.Cost
-		if !take.Equal(lot.Remaining) {
-			// Pro-rata cost of the units taken, half-up to the paisa.
-			c, err := fund.AmountFromRatio(lot.Cost.Decimal().Mul(take.Decimal()), lot.Remaining.Decimal(), fund.RoundHalfUp)
-			if err != nil {
-				return err
-			}
-			cost = c
-		}
-		a.Used = append(a.Used, fund.LotUse{LotID: lot.ID, Units: take, Cost: cost, DaysHeld: days, RatePct: rate, ExitLoad: lv})
-		load = load.Add(lv)
-		left = left.Sub(take)
+	uses, load, err := consume(lots, want, in)
+	if err != nil {
+		return err
 	}
-	if left.Sign() != 0 {
-		return fmt.Errorf("lots ran out with %s units still to redeem", left)
+	a.Used, a.Units = uses, want
+	value := want.Value(in.NAV)
+	if byAmount {
+		a.Net, a.ExitLoad, a.Amount = *l.Amount, load, l.Amount.Add(load)
+		if a.Amount.Cmp(value) > 0 { // unreachable: unitsForAmount made value ≥ amount + load
+			return fmt.Errorf("%s units worth %s do not cover %s + load %s", want, value, l.Amount, load)
+		}
+	} else {
+		if load.Cmp(value) > 0 { // only possible with absurd load data; never pay out a negative amount
+			load = value
+		}
+		a.Amount, a.ExitLoad, a.Net = value, load, value.Sub(load)
 	}
-	a.Units = want
-	a.Amount = want.Value(in.NAV)
-	if load.Cmp(a.Amount) > 0 { // only possible with absurd load data; never pay out a negative amount
-		load = a.Amount
-	}
-	a.ExitLoad, a.Net = load, a.Amount.Sub(load)
 	units := fund.AssetUnits(l.SchemeCode)
 	a.Postings = []fund.Posting{
 		{Account: fund.AccountFolio(l.Folio), Asset: units, Amount: want.Decimal().Neg()},
@@ -225,4 +244,63 @@ func redeem(a *fund.Allocation, in fund.AllotInput) error {
 		}
 	}
 	return nil
+}
+
+// unitsForAmount finds the fewest units (at the units scale) whose value at
+// the NAV covers asked plus the exit load on those units: start from asked /
+// NAV rounded up, and while the load on the units found needs more, take
+// (asked + load) / NAV rounded up again. The load only grows with the
+// units, so this climbs to the smallest fixed point. Units beyond avail are
+// returned as they are (the caller rejects them); ok is false when no fixed
+// point is reached in maxCoverRounds (a load rate near 100 %).
+func unitsForAmount(asked fund.Amount, in fund.AllotInput, lots []fund.Lot, avail fund.Units) (fund.Units, bool, error) {
+	u := asked.UnitsCovering(in.NAV, in.UnitsScale)
+	for range maxCoverRounds {
+		if u.Cmp(avail) > 0 {
+			return u, true, nil
+		}
+		_, load, err := consume(lots, u, in)
+		if err != nil {
+			return u, false, err
+		}
+		need := asked.Add(load).UnitsCovering(in.NAV, in.UnitsScale)
+		if need.Cmp(u) <= 0 {
+			return u, true, nil
+		}
+		u = need
+	}
+	return u, false, nil
+}
+
+// consume takes want units from lots first in, first out: per lot the units,
+// the cost they take off it (fund.LotCost before less after) and the exit
+// load on their value (half-up to the paisa) by the structure in force on
+// the lot's date.
+func consume(lots []fund.Lot, want fund.Units, in fund.AllotInput) ([]fund.LotUse, fund.Amount, error) {
+	var uses []fund.LotUse
+	left := want
+	load := fund.Amount{}
+	for _, lot := range lots {
+		if left.Sign() == 0 {
+			break
+		}
+		take := lot.Remaining
+		if take.Cmp(left) > 0 {
+			take = left
+		}
+		rate, days := fund.ExitLoadRate(in.Slabs, lot.NAVDate, in.NAVDate)
+		lv, err := fund.AmountFromRatio(take.Decimal().Mul(in.NAV.Decimal()).Mul(rate), hundred, fund.RoundHalfUp)
+		if err != nil {
+			return nil, load, err
+		}
+		costLeft := fund.LotCost(lot.Paid, lot.Units, lot.Remaining.Sub(take))
+		uses = append(uses, fund.LotUse{LotID: lot.ID, Units: take, Cost: lot.Cost().Sub(costLeft), CostLeft: costLeft,
+			DaysHeld: days, RatePct: rate, ExitLoad: lv})
+		load = load.Add(lv)
+		left = left.Sub(take)
+	}
+	if left.Sign() != 0 {
+		return nil, load, fmt.Errorf("lots ran out with %s units still to redeem", left)
+	}
+	return uses, load, nil
 }

@@ -118,7 +118,7 @@ type book struct {
 	scale int32
 }
 
-func (b *book) apply(t *testing.T, a fund.Allocation, date fund.Date) {
+func (b *book) apply(t *testing.T, a fund.Allocation, date fund.Date) { // date: the leg's NAV date
 	t.Helper()
 	for asset, s := range sums(a.Postings) {
 		if s.Sign() != 0 {
@@ -141,10 +141,13 @@ func (b *book) apply(t *testing.T, a fund.Allocation, date fund.Date) {
 				if u.Units.Cmp(b.lots[i].Remaining) > 0 || u.Units.Sign() <= 0 {
 					t.Fatalf("%s takes %s of lot %d holding %s", a.OrderID, u.Units, u.LotID, b.lots[i].Remaining)
 				}
+				before := b.lots[i].Cost()
 				b.lots[i].Remaining = b.lots[i].Remaining.Sub(u.Units)
-				b.lots[i].Cost = b.lots[i].Cost.Sub(u.Cost)
-				if b.lots[i].Cost.IsNegative() {
-					t.Fatalf("lot %d cost went negative", u.LotID)
+				if after := b.lots[i].Cost(); after.IsNegative() || !u.CostLeft.Equal(after) || !before.Sub(u.Cost).Equal(after) {
+					t.Fatalf("lot %d: cost %s, %s taken, %s left; recomputed %s", u.LotID, before, u.Cost, u.CostLeft, after)
+				}
+				if b.lots[i].NAVDate.After(date) {
+					t.Fatalf("%s (NAV date %s) consumed lot %d of %s", a.OrderID, date, u.LotID, b.lots[i].NAVDate)
 				}
 			}
 		}
@@ -187,7 +190,9 @@ func (b *book) apply(t *testing.T, a fund.Allocation, date fund.Date) {
 // amount and all units) of one folio: every allocation balances; the units
 // held always equal the sum of the open lots and the balance of the folio
 // account, and are never negative; redemptions consume lots first in,
-// first out and never more than held.
+// first out, never more than held, and never a lot dated after their own
+// NAV date; each lot's cost is fund.LotCost of what is left of it; an
+// amount-based redemption pays exactly the amount asked.
 func TestLedgerSequenceProperties(t *testing.T) {
 	slabs := []fund.LoadSlab{
 		{ValidFrom: fund.NewDate(2020, 1, 1), DaysBelow: 365, RatePct: decimal.RequireFromString("1")},
@@ -204,6 +209,7 @@ func TestLedgerSequenceProperties(t *testing.T) {
 			nav := navOf(50000 + rng.Int64N(200000))
 			leg := fund.OrderLeg{ID: "o", Folio: "F", SchemeCode: "S", Currency: "INR"}
 			in := fund.AllotInput{NAVDate: date, NAV: nav, UnitsScale: scale, Gateway: "razorpay", Held: b.held, Lots: b.lots, Slabs: slabs}
+
 			switch k := rng.IntN(10); {
 			case k < 5 || b.held.IsZero():
 				amt := amountOf(100 + rng.Int64N(5_000_000))
@@ -222,18 +228,41 @@ func TestLedgerSequenceProperties(t *testing.T) {
 				leg.Kind, leg.AllUnits = fund.SwitchOut, true
 				leg.SwitchID = "sw"
 			}
+			if !leg.Kind.IssuesUnits() && rng.IntN(3) == 0 {
+				// A redemption priced before the latest purchases (placed
+				// earlier, allotted later): it may only use older lots.
+				in.NAVDate = date.AddDays(-rng.IntN(15))
+			}
 			in.Leg = leg
 			a, err := Rules{}.Allot(in)
 			if err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
+			avail := fund.MustUnits("0", scale)
+			for _, l := range b.lots {
+				if !l.NAVDate.After(in.NAVDate) {
+					avail = avail.Add(l.Remaining)
+				}
+			}
 			if a.Reject != "" {
-				if a.Reject == RejectInsufficientUnits && leg.Units != nil && leg.Units.Cmp(b.held.Decimal()) <= 0 {
-					t.Fatalf("seed %d step %d: %s units refused with %s held", seed, step, leg.Units, b.held)
+				if a.Reject == RejectInsufficientUnits && leg.Units != nil && leg.Units.Cmp(avail.Decimal()) <= 0 {
+					t.Fatalf("seed %d step %d: %s units refused with %s available", seed, step, leg.Units, avail)
 				}
 				continue
 			}
-			b.apply(t, a, date)
+			if !leg.Kind.IssuesUnits() && a.Units.Cmp(avail) > 0 {
+				t.Fatalf("seed %d step %d: redeemed %s with %s bought by %s", seed, step, a.Units, avail, in.NAVDate)
+			}
+			if leg.Kind == fund.Redemption && leg.Amount != nil {
+				// The amount asked is paid, and the units' value covers it
+				// and the load.
+				val := new(big.Rat).Mul(ratExact(a.Units.Decimal()), ratExact(nav.Decimal()))
+				if !a.Net.Equal(*leg.Amount) || !a.Amount.Equal(a.Net.Add(a.ExitLoad)) || val.Cmp(ratExact(a.Amount.Decimal())) < 0 {
+					t.Fatalf("seed %d step %d: asked %s: units %s (worth %s) gross %s load %s payout %s",
+						seed, step, leg.Amount, a.Units, val.FloatString(4), a.Amount, a.ExitLoad, a.Net)
+				}
+			}
+			b.apply(t, a, in.NAVDate)
 			if b.held.Sign() < 0 {
 				t.Fatalf("seed %d step %d: negative holding %s", seed, step, b.held)
 			}
@@ -310,6 +339,129 @@ func TestMatch(t *testing.T) {
 		}
 		if got, _ := (Rules{}).Match(c.leg, c.st, c.paidBy, p); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// lotsOf builds open lots as bought: (date, units, paid).
+func lotsOf(scale int32, ls ...struct {
+	d           fund.Date
+	units, paid string
+}) ([]fund.Lot, fund.Units) {
+	held := fund.MustUnits("0", scale)
+	var out []fund.Lot
+	for i, l := range ls {
+		u := fund.MustUnits(l.units, scale)
+		out = append(out, fund.Lot{ID: int64(i + 1), NAVDate: l.d, Units: u, Paid: fund.MustAmount(l.paid), Remaining: u})
+		held = held.Add(u)
+	}
+	return out, held
+}
+
+type lotSpec = struct {
+	d           fund.Date
+	units, paid string
+}
+
+// A redemption may only consume lots whose NAV date is on or before its
+// own: the issue's AF-18 bought on 24-Aug, then allotted a redemption priced
+// on 21-Aug against that lot (days held −3).
+func TestRedemptionUsesOnlyLotsBoughtByItsNAVDate(t *testing.T) {
+	aug := func(d int) fund.Date { return fund.NewDate(2026, time.August, d) }
+	lots, held := lotsOf(3, lotSpec{aug(3), "10.000", "100.00"}, lotSpec{aug(24), "5.000", "60.00"})
+	units := func(s string) *decimal.Decimal { d := decimal.RequireFromString(s); return &d }
+	cases := []struct {
+		name    string
+		navDate fund.Date
+		units   *decimal.Decimal
+		all     bool
+		reject  string
+		want    string  // units redeemed
+		fromLot []int64 // lots used, in order
+		days    []int
+	}{
+		{"21-Aug, more than the 3-Aug lot", aug(21), units("12"), false, RejectInsufficientUnits, "", nil, nil},
+		{"21-Aug, the 3-Aug lot exactly", aug(21), units("10"), false, "", "10.000", []int64{1}, []int{18}},
+		{"21-Aug, all units: only those bought by then", aug(21), nil, true, "", "10.000", []int64{1}, []int{18}},
+		{"24-Aug: both lots", aug(24), units("12"), false, "", "12.000", []int64{1, 2}, []int{21, 0}},
+		{"2-Aug: nothing bought yet", aug(2), nil, true, RejectNothingToRedeem, "", nil, nil},
+	}
+	for _, c := range cases {
+		leg := fund.OrderLeg{ID: "R", Kind: fund.Redemption, Folio: "F", SchemeCode: "S", Units: c.units, AllUnits: c.all, Currency: "INR"}
+		a, err := Rules{}.Allot(fund.AllotInput{Leg: leg, NAVDate: c.navDate, NAV: navOf(100000), UnitsScale: 3, Held: held, Lots: lots})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if a.Reject != c.reject {
+			t.Errorf("%s: reject %q (%s), want %q", c.name, a.Reject, a.RejectDetail, c.reject)
+			continue
+		}
+		if c.reject != "" {
+			continue
+		}
+		if a.Units.String() != c.want || len(a.Used) != len(c.fromLot) {
+			t.Errorf("%s: %s units from %+v, want %s from lots %v", c.name, a.Units, a.Used, c.want, c.fromLot)
+			continue
+		}
+		for i, u := range a.Used {
+			if u.LotID != c.fromLot[i] || u.DaysHeld != c.days[i] || u.DaysHeld < 0 {
+				t.Errorf("%s: use %d: lot %d held %d days, want lot %d %d days", c.name, i, u.LotID, u.DaysHeld, c.fromLot[i], c.days[i])
+			}
+		}
+	}
+}
+
+// An amount-based redemption pays the amount asked (the RTAs' practice):
+// units rounded UP so that their value covers the amount plus the exit
+// load on those units. Expected values by hand (see each case).
+func TestAmountRedemptionPaysTheAmountAsked(t *testing.T) {
+	old := fund.NewDate(2024, time.January, 2) // held over a year: no load
+	recent := fund.NewDate(2026, time.August, 1)
+	on := fund.NewDate(2026, time.August, 20)
+	slabs := []fund.LoadSlab{{ValidFrom: fund.NewDate(2020, 1, 1), DaysBelow: 365, RatePct: decimal.RequireFromString("1")}}
+	all := []fund.LoadSlab{{ValidFrom: fund.NewDate(2020, 1, 1), DaysBelow: 365, RatePct: decimal.RequireFromString("100")}}
+	cases := []struct {
+		name                    string
+		lots                    []lotSpec
+		slabs                   []fund.LoadSlab
+		asked, nav              string
+		reject                  string
+		units, gross, load, net string
+	}{
+		// 4531.7307 × 2.206 = 9996.9979242 < 10000 ≤ 4531.7307 × 2.207 = 10001.5296549:
+		// 2.207 units, ₹10,000.00 paid (rounding down paid ₹9,997.00).
+		{"no load", []lotSpec{{old, "100.000", "100000.00"}}, slabs, "10000.00", "4531.7307", "", "2.207", "10000.00", "0.00", "10000.00"},
+		// 1 % load at NAV 10: 101.009 units are worth 1010.09, load 10.10
+		// (10.1009), 999.99 left: short; 101.010 are worth 1010.10, load
+		// 10.10, 1000.00 left.
+		{"1 % load", []lotSpec{{recent, "1000.000", "10000.00"}}, slabs, "1000.00", "10.0000", "", "101.010", "1010.10", "10.10", "1000.00"},
+		// 50 load-free units then a 1 % lot: 100.505 units = 50 + 50.505,
+		// load 50.505 × 10 × 1 % = 5.0505 → 5.05, worth 1005.05; 100.504
+		// would leave 1005.04 − 5.05 = 999.99.
+		{"load on the second lot only", []lotSpec{{old, "50.000", "400.00"}, {recent, "500.000", "5000.00"}}, slabs, "1000.00", "10.0000", "", "100.505", "1005.05", "5.05", "1000.00"},
+		{"more than held", []lotSpec{{old, "1.000", "10.00"}}, slabs, "1000.00", "10.0000", RejectInsufficientUnits, "", "", "", ""},
+		{"a 100 % load never pays", []lotSpec{{recent, "1000.000", "10000.00"}}, all, "10.00", "10.0000", RejectAmountNotCovered, "", "", "", ""},
+	}
+	for _, c := range cases {
+		lots, held := lotsOf(3, c.lots...)
+		amt := fund.MustAmount(c.asked)
+		leg := fund.OrderLeg{ID: "R", Kind: fund.Redemption, Folio: "F", SchemeCode: "S", Amount: &amt, Currency: "INR"}
+		a, err := Rules{}.Allot(fund.AllotInput{Leg: leg, NAVDate: on, NAV: fund.MustNAV(c.nav), UnitsScale: 3, Held: held, Lots: lots, Slabs: c.slabs})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if a.Reject != c.reject {
+			t.Errorf("%s: reject %q (%s), want %q", c.name, a.Reject, a.RejectDetail, c.reject)
+			continue
+		}
+		if c.reject != "" {
+			continue
+		}
+		if a.Units.String() != c.units || a.Amount.String() != c.gross || a.ExitLoad.String() != c.load || a.Net.String() != c.net {
+			t.Errorf("%s: units %s gross %s load %s payout %s; want %s %s %s %s", c.name, a.Units, a.Amount, a.ExitLoad, a.Net, c.units, c.gross, c.load, c.net)
+		}
+		if got := balanceOf(a.Postings, fund.AccountPayout("F"), fund.AssetINR); got.Cmp(ratExact(amt.Decimal())) != 0 {
+			t.Errorf("%s: payout account gets %s, want %s", c.name, got.FloatString(2), amt)
 		}
 	}
 }
