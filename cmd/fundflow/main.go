@@ -53,6 +53,8 @@ Commands:
   quarantine list|show ID|replay
                           look at quarantined NAV rows; replay them through today's rules, or
                           publish reviewed NAV jumps (--accept)
+  runs [--pipeline P] [--limit N]
+                          the latest pipeline runs, JSON lines; runs whose process died show as abandoned
   audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
   export KIND --from D --to D [--format csv|parquet] [--out DIR] [--to-sftp]
                           compliance exports (transactions, audit, holdings, fatca-crs) with a manifest
@@ -190,6 +192,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBackfill(ctx, g, log, rest, stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(ctx, g, log, rest, stdout)
+	case "runs":
+		return cmdRuns(ctx, g, log, rest, stdout)
 	case "audit":
 		return cmdAudit(ctx, g, log, rest, stdout, stderr)
 	case "export":
