@@ -42,6 +42,21 @@ func TestAppRoleCannotTouchTheAuditTrail(t *testing.T) {
 	if rep, err := postgres.VerifyAudit(ctx, app, nil); err != nil || rep.Problem != nil || rep.Rows != 3 {
 		t.Fatalf("app verifies the trail: %+v %v", rep, err)
 	}
+	// Statistics of a table it does not own, through app_analyze (a plain
+	// ANALYZE would be skipped): reltuples goes from -1 (never analysed) to 0.
+	var before, after float64
+	if err := app.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'rta_holding_rows'::regclass`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Exec(ctx, `SELECT app_analyze('rta_holding_rows')`); err != nil {
+		t.Fatalf("app_analyze: %v", err)
+	}
+	if err := app.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'rta_holding_rows'::regclass`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if before != -1 || after != 0 {
+		t.Fatalf("reltuples %v -> %v, want -1 -> 0", before, after)
+	}
 
 	for _, c := range []struct{ name, sql, want string }{
 		{"disable every trigger", `ALTER TABLE audit_log DISABLE TRIGGER USER`, "must be owner"},
