@@ -48,7 +48,8 @@ func fundflowBinary(t *testing.T) string {
 func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	bin := fundflowBinary(t)
 	ctx := testkit.Ctx(t)
-	pool, pgURL := testkit.PG(t)
+	pool, ownerURL := testkit.PG(t)
+	pgURL := testkit.AppURL(t, ownerURL) // the child runs as the application's role, as in production
 	ch, chURL := testkit.CH(t)
 
 	dir := t.TempDir()

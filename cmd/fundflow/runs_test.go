@@ -22,7 +22,8 @@ import (
 func TestKilledRunIsMarkedAbandoned(t *testing.T) {
 	bin := fundflowBinary(t)
 	ctx := testkit.Ctx(t)
-	pool, pgURL := testkit.PG(t)
+	pool, ownerURL := testkit.PG(t)
+	pgURL := testkit.AppURL(t, ownerURL) // the binary runs as the application's role
 	_, chURL := testkit.CH(t)
 	dir := t.TempDir()
 	for _, f := range []string{"NAVAll_2019-06-21.txt", "NAVAll_2023-08-11.txt", "NAVAll_2026-08-18_last-6col.txt"} {
