@@ -55,7 +55,9 @@ Commands:
                           publish reviewed NAV jumps (--accept)
   runs [--pipeline P] [--limit N]
                           the latest pipeline runs, JSON lines; runs whose process died show as abandoned
-  audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
+  audit verify            check the audit trail's hash chain and its published anchors; names the first
+                          altered, missing, reordered or rewritten row
+  audit anchor            publish the chain head (seq, hash) to the outbox and the anchor file
   export KIND --from D --to D [--format csv|parquet] [--out DIR] [--to-sftp]
                           compliance exports (transactions, audit, holdings, fatca-crs) with a manifest
   token --role ROLE --sub S [--investor ID] [--folios F,...] [--ttl 1h]
@@ -68,7 +70,8 @@ Global flags:
   --log-format FORMAT     text or json (default text)
 
 Connection settings come from the environment, never from the config file:
-  FUNDFLOW_PG_URL  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
+  FUNDFLOW_PG_URL (the application's role)  FUNDFLOW_PG_MIGRATE_URL (the schema owner: migrate, gen)
+  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
   FUNDFLOW_SFTP_HOST_KEY  FUNDFLOW_KAFKA_BROKERS
 Keys of the query API: FUNDFLOW_JWT_SECRET (HS256) or FUNDFLOW_JWT_PUBLIC_KEY (RS256 PEM file),
   FUNDFLOW_PII_KEY (AES-256 key for PAN and bank details, base64)
