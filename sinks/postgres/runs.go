@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fundflow/fundflow/pipelines"
 )
@@ -81,9 +82,10 @@ func holdRun(conn *pgx.Conn, id int64) {
 				return
 			}
 			continue
-		case ctx.Err() == nil || conn.IsClosed():
+		case !pgconn.Timeout(err) || conn.IsClosed():
 			return // the connection is gone, and the lock with it
 		}
+		// No notification for a while: make sure the run is still going.
 		var status string
 		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 		err = conn.QueryRow(ctx, `SELECT status FROM job_runs WHERE id = $1`, id).Scan(&status)
