@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,7 +16,12 @@ import (
 )
 
 // Store is the engine's bookkeeping in Postgres.
-type Store struct{ Pool *pgxpool.Pool }
+type Store struct {
+	Pool *pgxpool.Pool
+	// RunRecheck is how long a running run's lock holder waits for Finish's
+	// notification before it looks at the row itself; default 30 s.
+	RunRecheck time.Duration
+}
 
 // LoadCheckpoint returns a stream's committed position, or nil if none.
 func (s Store) LoadCheckpoint(ctx context.Context, stream string) ([]byte, error) {

@@ -62,18 +62,22 @@ func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
 		conn.Close(context.WithoutCancel(ctx))
 		return 0, fmt.Errorf("record run start: %w", classify(err))
 	}
-	go holdRun(conn, id)
+	recheck := s.RunRecheck
+	if recheck <= 0 {
+		recheck = 30 * time.Second
+	}
+	go holdRun(conn, id, recheck)
 	return id, nil
 }
 
 // holdRun keeps run id's lock until Finish announces the run (or, should
-// that notification be missed, until the row is no longer running), then
-// closes the connection, which releases the lock.
-func holdRun(conn *pgx.Conn, id int64) {
+// that notification be missed, until a check every recheck finds the row no
+// longer running), then closes the connection, which releases the lock.
+func holdRun(conn *pgx.Conn, id int64, recheck time.Duration) {
 	defer conn.Close(context.Background())
 	want := strconv.FormatInt(id, 10)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), recheck)
 		n, err := conn.WaitForNotification(ctx)
 		cancel()
 		switch {

@@ -114,3 +114,27 @@ func TestRunsAbandonedWhenTheirSessionEnds(t *testing.T) {
 		t.Fatalf("abandoned %+v %v after every run finished", got, err)
 	}
 }
+
+// Should Finish's notification never reach the lock holder (the row was
+// finished some other way), the holder still lets go: it looks at the row
+// each time it has waited RunRecheck.
+func TestRunLockFreedWhenTheNotificationIsMissed(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	store := postgres.Store{Pool: pool, RunRecheck: 50 * time.Millisecond}
+	id, err := store.Start(ctx, "nav-ingest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Still running: the holder keeps the lock through several rechecks.
+	time.Sleep(200 * time.Millisecond)
+	if runLockHolder(t, pool, id) == 0 {
+		t.Fatal("the lock went while the run was still running")
+	}
+	if _, err := pool.Exec(ctx, `UPDATE job_runs SET status = 'failed', finished_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	for runLockHolder(t, pool, id) != 0 { // no deadline: the test's own timeout bounds it
+		time.Sleep(10 * time.Millisecond)
+	}
+}
