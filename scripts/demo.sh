@@ -17,10 +17,15 @@ FF=$REPO/bin/fundflow
 
 step "fresh demo databases: Postgres fundflow_demo, ClickHouse fundflow_demo"
 CH_PORT=${FUNDFLOW_CH_URL##*:}; CH_PORT=${CH_PORT%%/*}
-psql -q "$FUNDFLOW_PG_URL" -c 'DROP DATABASE IF EXISTS fundflow_demo WITH (FORCE)' -c 'CREATE DATABASE fundflow_demo'
+# Two Postgres roles: the schema owner (FUNDFLOW_PG_MIGRATE_URL) creates the
+# database and runs the migrations; fundflow connects as fundflow_app
+# (FUNDFLOW_PG_URL), which owns nothing and cannot touch the audit triggers.
+export FUNDFLOW_PG_MIGRATE_URL=${FUNDFLOW_PG_MIGRATE_URL:-$FUNDFLOW_PG_URL}
+psql -q "$FUNDFLOW_PG_MIGRATE_URL" -c 'DROP DATABASE IF EXISTS fundflow_demo WITH (FORCE)' -c 'CREATE DATABASE fundflow_demo'
 clickhouse-client --port "$CH_PORT" -q 'DROP DATABASE IF EXISTS fundflow_demo'
 clickhouse-client --port "$CH_PORT" -q 'CREATE DATABASE fundflow_demo'
 export FUNDFLOW_PG_URL=${FUNDFLOW_PG_URL/\/postgres\?/\/fundflow_demo?}
+export FUNDFLOW_PG_MIGRATE_URL=${FUNDFLOW_PG_MIGRATE_URL/\/postgres\?/\/fundflow_demo?}
 export FUNDFLOW_CH_URL=${FUNDFLOW_CH_URL%/*}/fundflow_demo
 PSQL=(psql -q -X "$FUNDFLOW_PG_URL")
 CHQ=(clickhouse-client --port "$CH_PORT" -d fundflow_demo)
@@ -57,6 +62,8 @@ pipelines:
     holidays: [$FIXTURES/calendar/nse_fo_holidays_2026.csv]
   outbox:
     every: 1s
+audit:
+  anchor_file: $DEMO/audit-anchors.jsonl  # the chain head, published hourly (and to the outbox); keep it off the database host
 YAML
 export FUNDFLOW_CONFIG=$DEMO/fundflow.yaml
 # The query API's keys live in the environment only; the demo makes throwaway ones.
@@ -66,7 +73,7 @@ export FUNDFLOW_JWT_SECRET=${FUNDFLOW_JWT_SECRET:-$(head -c 32 /dev/urandom | ba
 step "lint the config"
 "$FF" lint
 
-step "migrate"
+step "migrate (as the schema owner; grants the application role fundflow_app what it needs)"
 "$FF" migrate
 
 step "dry run of a real AMFI file (fundflow check nav)"
@@ -154,7 +161,8 @@ mkdir -p "$DEMO/exports"
 "$FF" --log-level warn export fatca-crs --from 2026-01-01 --to 2026-12-31 --format csv --out "$DEMO/exports" | head -12
 curl -s -H "Authorization: Bearer $COMP" -o "$DEMO/exports/audit_via_api.csv" "$API/v1/exports/audit?from=2000-01-01&to=2099-12-31"
 ls -l "$DEMO/exports"
-"$FF" --log-level warn audit verify
+"$FF" --log-level warn audit anchor      # publish the chain head: outbox (Kafka) + $DEMO/audit-anchors.jsonl
+"$FF" --log-level warn audit verify      # the chain, its head, and every published anchor
 [ -n "$READ_PID" ] && { kill $READ_PID 2>/dev/null || true; wait $READ_PID 2>/dev/null || true; }
 
 source scripts/demo_recon.sh
@@ -183,6 +191,7 @@ Where to look next:
   clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
   bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show ID   # held NAV rows
   bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
+  bin/fundflow runs; bin/fundflow audit verify              # runs (a killed one shows as abandoned); the audit chain vs its anchors
   FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
   $DEMO/portfolio.json lineage.json statement.pdf statement-page1.png exports/   # the read side's output

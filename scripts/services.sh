@@ -10,6 +10,11 @@
 #   scripts/services.sh down    stop what this script started; data is kept
 #   scripts/services.sh reset   down, then delete STATE
 #
+# Postgres has two URLs: FUNDFLOW_PG_URL logs in as fundflow_app, the
+# application's role (owns nothing; `fundflow migrate` grants it what it
+# needs), FUNDFLOW_PG_MIGRATE_URL as postgres, the schema owner (migrations,
+# creating databases).
+#
 # Progress and diagnostics go to stderr, so `eval "$(scripts/services.sh up)"` works.
 #
 # Environment (defaults in brackets):
@@ -39,6 +44,7 @@ CH_HTTP_PORT=${FUNDFLOW_CH_HTTP_PORT:-58123}
 CH_INTERSERVER_PORT=${FUNDFLOW_CH_INTERSERVER_PORT:-$((CH_PORT + 9))}
 SFTP_PORT=${FUNDFLOW_SFTP_PORT:-52222}
 PG_FAST=${FUNDFLOW_PG_FAST:-0}
+PG_APP_ROLE=fundflow_app
 
 PACKAGES=(postgresql clickhouse-server clickhouse-client openssh-server poppler-utils) # poppler-utils: pdftoppm/pdftotext for the statement PDF test
 CH_BIN=/usr/sbin/clickhouse-server
@@ -265,6 +271,22 @@ pg_up() {
   fi
   pg_ready || { tail_log "$PG_LOG"; die "postgres started but is not ready on 127.0.0.1:$PG_PORT"; }
   log "postgres: started (pid $(pg_running_pid), 127.0.0.1:$PG_PORT, mode $(pg_mode))"
+}
+
+# The application's role: it logs in, owns nothing and is granted only what
+# `fundflow migrate` (run as the owner, postgres here) gives it, so it cannot
+# switch off or rewrite the audit trail. Roles belong to the whole cluster.
+pg_app_role() {
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres >/dev/null <<SQL ||
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_APP_ROLE') THEN
+    CREATE ROLE $PG_APP_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END \$\$;
+SQL
+    die "postgres: could not create the application role $PG_APP_ROLE"
+  log "postgres: application role $PG_APP_ROLE ready (grants come with 'fundflow migrate')"
 }
 
 pg_down() {
@@ -591,7 +613,8 @@ env_lines() {
   user=$(sftp_user)
   # Single-quote values: the PG URL contains '?', which a shell would glob.
   printf "export %s='%s'\n" \
-    FUNDFLOW_PG_URL "postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
+    FUNDFLOW_PG_URL "postgres://$PG_APP_ROLE@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
+    FUNDFLOW_PG_MIGRATE_URL "postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
     FUNDFLOW_CH_URL "clickhouse://127.0.0.1:$CH_PORT/default" \
     FUNDFLOW_CH_HTTP "http://127.0.0.1:$CH_HTTP_PORT" \
     FUNDFLOW_SFTP_ADDR "127.0.0.1:$SFTP_PORT" \
@@ -659,6 +682,7 @@ main() {
       prepare_state
       lock_state
       pg_up
+      pg_app_role
       ch_up
       ssh_up
       write_env

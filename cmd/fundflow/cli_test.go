@@ -25,8 +25,10 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 		code     int
 		contains []string
 	}{
-		{"postgres down", map[string]string{"FUNDFLOW_PG_URL": "postgres://postgres@127.0.0.1:1/x", "FUNDFLOW_CH_URL": "clickhouse://127.0.0.1:1/x"},
+		{"postgres down", map[string]string{"FUNDFLOW_PG_URL": "postgres://postgres@127.0.0.1:1/x", "FUNDFLOW_PG_MIGRATE_URL": "", "FUNDFLOW_CH_URL": "clickhouse://127.0.0.1:1/x"},
 			[]string{"--config", good, "migrate"}, 1, []string{"postgres at 127.0.0.1:1 is not answering", "scripts/services.sh up"}},
+		{"owner URL for another database", map[string]string{"FUNDFLOW_PG_URL": "postgres://fundflow_app@127.0.0.1:1/x", "FUNDFLOW_PG_MIGRATE_URL": "postgres://postgres@127.0.0.1:1/y"},
+			[]string{"--config", good, "migrate"}, 2, []string{`FUNDFLOW_PG_MIGRATE_URL names database "y"`, `FUNDFLOW_PG_URL names "x"`}},
 		{"postgres not configured", map[string]string{"FUNDFLOW_PG_URL": ""},
 			[]string{"--config", good, "run", "nav-ingest"}, 1, []string{"FUNDFLOW_PG_URL is not set", "scripts/services.sh up"}},
 		{"bad config", nil, []string{"lint", bad}, 2,

@@ -48,7 +48,8 @@ func fundflowBinary(t *testing.T) string {
 func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	bin := fundflowBinary(t)
 	ctx := testkit.Ctx(t)
-	pool, pgURL := testkit.PG(t)
+	pool, ownerURL := testkit.PG(t)
+	pgURL := testkit.AppURL(t, ownerURL) // the child runs as the application's role, as in production
 	ch, chURL := testkit.CH(t)
 
 	dir := t.TempDir()
@@ -167,6 +168,16 @@ pipelines:
 	}
 	if q != wantQuarantined || done != len(files) {
 		t.Fatalf("quarantine = %d (want %d), files done = %d (want %d)", q, wantQuarantined, done, len(files))
+	}
+	// No killed run is left "running": each one that got as far as its row is
+	// abandoned (every run that stored NAVs had one), the final one ok.
+	var running, abandoned, ok int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'running'), count(*) FILTER (WHERE status = 'abandoned'),
+		count(*) FILTER (WHERE status = 'ok') FROM job_runs`).Scan(&running, &abandoned, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if running != 0 || abandoned < progressed || abandoned > kills || ok != 1 {
+		t.Fatalf("job_runs: %d running, %d abandoned (want %d..%d), %d ok (want 1)", running, abandoned, progressed, kills, ok)
 	}
 }
 

@@ -32,7 +32,10 @@ func TestFolioReconEndToEnd(t *testing.T) {
 	srv, cl := sftpSetup(t)
 	pool, pgURL := testkit.PG(t)
 	ch, chURL := testkit.CH(t)
-	t.Setenv("FUNDFLOW_PG_URL", pgURL)
+	// As in production: the generator bulk-loads as the schema owner, the
+	// reconciliation runs as the application's role.
+	t.Setenv("FUNDFLOW_PG_URL", testkit.AppURL(t, pgURL))
+	t.Setenv("FUNDFLOW_PG_MIGRATE_URL", pgURL)
 	t.Setenv("FUNDFLOW_CH_URL", chURL)
 	reports := t.TempDir()
 	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")

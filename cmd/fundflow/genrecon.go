@@ -113,15 +113,20 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	default:
 		return usageErr("%s", genReconUsage)
 	}
-	// The config names the database's environment variable; without a config
-	// file the default FUNDFLOW_PG_URL is used.
-	env := "FUNDFLOW_PG_URL"
+	// The config names the database's environment variables; without a
+	// config file the defaults are used. The generators bulk-load behind the
+	// tables' triggers, so they connect as the schema owner (pgURLs).
+	svc := config.Services{PostgresURLEnv: "FUNDFLOW_PG_URL", PostgresMigrateURLEnv: "FUNDFLOW_PG_MIGRATE_URL"}
 	if cfg, err := config.Load(g.config); err == nil {
-		env = cfg.Services.PostgresURLEnv
+		svc = cfg.Services
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: 2, err: err}
 	}
-	pool, err := postgres.Connect(ctx, os.Getenv(env))
+	owner, _, err := pgURLs(&config.Config{Services: svc})
+	if err != nil {
+		return err
+	}
+	pool, err := postgres.Connect(ctx, owner)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,11 @@ Commands:
   quarantine list|show ID|replay
                           look at quarantined NAV rows; replay them through today's rules, or
                           publish reviewed NAV jumps (--accept)
-  audit verify            check the audit trail's hash chain; names the first altered, missing or reordered row
+  runs [--pipeline P] [--limit N]
+                          the latest pipeline runs, JSON lines; runs whose process died show as abandoned
+  audit verify            check the audit trail's hash chain and its published anchors; names the first
+                          altered, missing, reordered or rewritten row
+  audit anchor            publish the chain head (seq, hash) to the outbox and the anchor file
   export KIND --from D --to D [--format csv|parquet] [--out DIR] [--to-sftp]
                           compliance exports (transactions, audit, holdings, fatca-crs) with a manifest
   token --role ROLE --sub S [--investor ID] [--folios F,...] [--ttl 1h]
@@ -66,7 +70,8 @@ Global flags:
   --log-format FORMAT     text or json (default text)
 
 Connection settings come from the environment, never from the config file:
-  FUNDFLOW_PG_URL  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
+  FUNDFLOW_PG_URL (the application's role)  FUNDFLOW_PG_MIGRATE_URL (the schema owner: migrate, gen)
+  FUNDFLOW_CH_URL  FUNDFLOW_SFTP_ADDR  FUNDFLOW_SFTP_USER  FUNDFLOW_SFTP_KEY
   FUNDFLOW_SFTP_HOST_KEY  FUNDFLOW_KAFKA_BROKERS
 Keys of the query API: FUNDFLOW_JWT_SECRET (HS256) or FUNDFLOW_JWT_PUBLIC_KEY (RS256 PEM file),
   FUNDFLOW_PII_KEY (AES-256 key for PAN and bank details, base64)
@@ -190,6 +195,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBackfill(ctx, g, log, rest, stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(ctx, g, log, rest, stdout)
+	case "runs":
+		return cmdRuns(ctx, g, log, rest, stdout)
 	case "audit":
 		return cmdAudit(ctx, g, log, rest, stdout, stderr)
 	case "export":

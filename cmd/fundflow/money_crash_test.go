@@ -59,7 +59,7 @@ func TestMoneyPathCrashAndRestart(t *testing.T) {
 	if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT current_database()`).Scan(&dbURL); err != nil {
 		t.Fatal(err)
 	}
-	dbURL = withDB(pgURL, dbURL)
+	dbURL = testkit.AppURL(t, withDB(pgURL, dbURL)) // the child runs as the application's role, as in production
 	m.scheme("E1", "Equity Scheme - Large Cap Fund")
 	m.scheme("E2", "Equity Scheme - Mid Cap Fund")
 	m.nav("E1", "2026-08-20", "31.4159")

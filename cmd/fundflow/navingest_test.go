@@ -91,7 +91,7 @@ func countNAVFile(t *testing.T, path string) expected {
 
 // testDeps connects a test's own databases like `fundflow` would.
 func testDeps(t *testing.T, cfg *config.Config) *deps {
-	pool, _ := testkit.PG(t)
+	_, _, pool, _ := testkit.PGApp(t) // the application's role, as in production
 	ch, _ := testkit.CH(t)
 	reg := prometheus.NewRegistry()
 	return &deps{cfg: cfg, log: testkit.Logger(t), pg: &postgres.Store{Pool: pool}, ch: ch, reg: reg, metrics: pipelines.NewMetrics(reg)}

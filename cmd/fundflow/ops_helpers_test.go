@@ -28,7 +28,7 @@ type opsEnv struct {
 // (indented as under "pipelines:").
 func newOpsEnv(t *testing.T, pipelinesYAML string) opsEnv {
 	t.Helper()
-	pool, pgURL := testkit.PG(t)
+	_, _, pool, pgURL := testkit.PGApp(t) // the application's role, as in production
 	ch, chURL := testkit.CH(t)
 	t.Setenv("FF_OPS_TEST_PG_URL", pgURL)
 	t.Setenv("FF_OPS_TEST_CH_URL", chURL)

@@ -48,5 +48,19 @@ func serveSchedules(ctx context.Context, d *deps) error {
 			return err
 		}
 	}
+	if a := d.cfg.Audit; a.AnchorFile != "" {
+		if err := s.Add(scheduler.Job{Name: "audit-anchor", Spec: a.AnchorSchedule, Run: func(ctx context.Context) error {
+			anchor, published, err := anchorAudit(ctx, d.pg.Pool, a, a.AnchorFile)
+			if errors.Is(err, postgres.ErrLocked) {
+				return errors.Join(scheduler.ErrSkipped, err)
+			}
+			if published {
+				d.log.Info("audit chain anchored", "seq", anchor.Seq, "hash", anchor.Hash, "file", a.AnchorFile)
+			}
+			return err
+		}}); err != nil {
+			return err
+		}
+	}
 	return s.Run(ctx)
 }

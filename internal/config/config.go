@@ -27,13 +27,18 @@ type Config struct {
 	Services  Services  `yaml:"services"`
 	Serve     Serve     `yaml:"serve"`
 	Pipelines Pipelines `yaml:"pipelines"`
+	Audit     Audit     `yaml:"audit"` // see audit.go
 }
 
 // Services names the environment variables that hold connection settings.
 type Services struct {
-	PostgresURLEnv   string `yaml:"postgres_url_env"`   // default FUNDFLOW_PG_URL
-	ClickHouseURLEnv string `yaml:"clickhouse_url_env"` // default FUNDFLOW_CH_URL
-	KafkaBrokersEnv  string `yaml:"kafka_brokers_env"`  // comma-separated; empty variable = no Kafka (the Postgres outbox is the bus)
+	PostgresURLEnv string `yaml:"postgres_url_env"` // default FUNDFLOW_PG_URL
+	// The schema owner's URL, for `fundflow migrate` (and bulk generators):
+	// default FUNDFLOW_PG_MIGRATE_URL. The application connects as a role
+	// that owns no tables; see README, "the application's database role".
+	PostgresMigrateURLEnv string `yaml:"postgres_migrate_url_env"`
+	ClickHouseURLEnv      string `yaml:"clickhouse_url_env"` // default FUNDFLOW_CH_URL
+	KafkaBrokersEnv       string `yaml:"kafka_brokers_env"`  // comma-separated; empty variable = no Kafka (the Postgres outbox is the bus)
 }
 
 // Serve configures `fundflow serve`.
@@ -253,6 +258,8 @@ func (c *Config) defaults() {
 	c.freshnessDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
+	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
+	c.auditDefaults()
 	s.ClickHouseURLEnv = or(s.ClickHouseURLEnv, "FUNDFLOW_CH_URL")
 	s.KafkaBrokersEnv = or(s.KafkaBrokersEnv, "FUNDFLOW_KAFKA_BROKERS")
 	c.Serve.API.defaults()
@@ -287,13 +294,15 @@ var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 func (c *Config) validate() []FieldError {
 	errs := append(c.validateMoney(), c.validateRecon()...)
 	errs = append(errs, c.validateFreshness()...)
+	errs = append(errs, c.validateAudit()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	for path, v := range map[string]string{
-		"services.postgres_url_env":   c.Services.PostgresURLEnv,
-		"services.clickhouse_url_env": c.Services.ClickHouseURLEnv,
-		"services.kafka_brokers_env":  c.Services.KafkaBrokersEnv,
+		"services.postgres_url_env":         c.Services.PostgresURLEnv,
+		"services.postgres_migrate_url_env": c.Services.PostgresMigrateURLEnv,
+		"services.clickhouse_url_env":       c.Services.ClickHouseURLEnv,
+		"services.kafka_brokers_env":        c.Services.KafkaBrokersEnv,
 	} {
 		if !envName.MatchString(v) {
 			add(path, "%q is not an environment variable name (secrets come from the environment, not the YAML)", v)

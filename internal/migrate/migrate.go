@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -211,4 +212,60 @@ func SplitStatements(s string) []string {
 	}
 	flush()
 	return out
+}
+
+// appGrants are the tables the application may not write like the others:
+// what it may do on each. Every other table in the schema gets SELECT,
+// INSERT, UPDATE and DELETE; nothing gets TRUNCATE, REFERENCES or TRIGGER.
+var appGrants = map[string]string{
+	"audit_log":         "SELECT, INSERT", // append-only; its triggers chain and number the rows
+	"audit_head":        "SELECT",         // moved only by audit_log's triggers (SECURITY DEFINER)
+	"schema_migrations": "SELECT",
+}
+
+// GrantApp gives the application's role exactly what it needs on the schema
+// the migrations built: it must already exist, log in, and be neither a
+// superuser nor the owner of anything (an owner can ALTER TABLE ... DISABLE
+// TRIGGER, which would let it rewrite the audit trail). Run after Postgres,
+// by the owner, every time: a table a new migration made is granted here,
+// and a grant given by hand beyond these is taken back.
+func GrantApp(ctx context.Context, pool *pgxpool.Pool, role string) error {
+	var super, owns bool
+	err := pool.QueryRow(ctx, `SELECT r.rolsuper OR r.rolbypassrls,
+			EXISTS (SELECT 1 FROM pg_class c WHERE pg_has_role(r.oid, c.relowner, 'MEMBER'))
+		FROM pg_roles r WHERE r.rolname = $1`, role).Scan(&super, &owns)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("grant app role: role %q does not exist: create it (scripts/services.sh does: CREATE ROLE %s LOGIN)", role, role)
+	}
+	if err != nil {
+		return fmt.Errorf("grant app role %s: %w", role, err)
+	}
+	if super || owns {
+		return fmt.Errorf("grant app role: %q is a superuser or owns tables: the application must connect as a role that owns nothing, or it can disable the audit triggers", role)
+	}
+	r := pgx.Identifier{role}.Sanitize()
+	stmts := []string{
+		`GRANT USAGE ON SCHEMA public TO ` + r,
+		`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ` + r,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ` + r,
+		`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ` + r,
+		`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ` + r,
+	}
+	tables := make([]string, 0, len(appGrants))
+	for t := range appGrants {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	for _, t := range tables {
+		id := pgx.Identifier{t}.Sanitize()
+		stmts = append(stmts, `REVOKE ALL ON `+id+` FROM `+r, `GRANT `+appGrants[t]+` ON `+id+` TO `+r)
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("grant app role: %s: %w", s, err)
+			}
+		}
+		return nil
+	})
 }

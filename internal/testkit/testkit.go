@@ -79,30 +79,33 @@ func Env(t testing.TB, key string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
 	}
-	envOnce.Do(func() {
-		envFile = map[string]string{}
-		state := os.Getenv("FUNDFLOW_STATE")
-		if state == "" {
-			state = filepath.Join(Root(t), ".state")
-		}
-		f, err := os.Open(filepath.Join(state, "env"))
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-			if ok {
-				envFile[k] = strings.Trim(v, `'"`)
-			}
-		}
-	})
+	envOnce.Do(func() { loadEnvFile(t) })
 	v := envFile[key]
 	if v == "" {
 		t.Fatalf("testkit: %s is not set and .state/env has no value: %s", key, startHint)
 	}
 	return v
+}
+
+// loadEnvFile reads $FUNDFLOW_STATE/env (default <repo>/.state/env) into envFile.
+func loadEnvFile(t testing.TB) {
+	envFile = map[string]string{}
+	state := os.Getenv("FUNDFLOW_STATE")
+	if state == "" {
+		state = filepath.Join(Root(t), ".state")
+	}
+	f, err := os.Open(filepath.Join(state, "env"))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		if ok {
+			envFile[k] = strings.Trim(v, `'"`)
+		}
+	}
 }
 
 // Ctx returns a context that ends with the test.
@@ -140,13 +143,66 @@ func withDatabase(t testing.TB, raw, db string) string {
 	return u.String()
 }
 
+// AppRole is the application's database role: it owns nothing and has the
+// grants migrate.GrantApp gives (scripts/services.sh creates it too).
+const AppRole = "fundflow_app"
+
+// ownerURL is the URL of the schema owner (a superuser here): it creates
+// the test databases and runs the migrations. FUNDFLOW_PG_MIGRATE_URL when
+// scripts/services.sh wrote one, else FUNDFLOW_PG_URL (a state folder from
+// before the application had a role of its own).
+func ownerURL(t testing.TB) string {
+	t.Helper()
+	for _, key := range []string{"FUNDFLOW_PG_MIGRATE_URL", "FUNDFLOW_PG_URL"} {
+		if v := os.Getenv(key); v != "" {
+			return v
+		}
+		envOnce.Do(func() { loadEnvFile(t) })
+		if v := envFile[key]; v != "" {
+			return v
+		}
+	}
+	t.Fatalf("testkit: neither FUNDFLOW_PG_MIGRATE_URL nor FUNDFLOW_PG_URL is set: %s", startHint)
+	return ""
+}
+
+// AppURL is dbURL (a database PG made) as the application's role, which can
+// only do what migrate.GrantApp granted: give it to the binary under test
+// so it runs as it does in production.
+func AppURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testkit: bad url %q: %v", dbURL, err)
+	}
+	u.User = url.User(AppRole)
+	return u.String()
+}
+
+// PGApp is PG plus a pool and URL on the same database as the
+// application's role.
+func PGApp(t testing.TB) (owner *pgxpool.Pool, ownerURL string, app *pgxpool.Pool, appURL string) {
+	t.Helper()
+	owner, ownerURL = PG(t)
+	appURL = AppURL(t, ownerURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app, err := postgres.Connect(ctx, appURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	t.Cleanup(app.Close)
+	return owner, ownerURL, app, appURL
+}
+
 // PG gives the test its own Postgres database with every migration applied
-// and returns a pool on it and its URL (for child processes).
+// (and the application role's grants) and returns a pool on it and its URL
+// (for child processes), both as the schema owner.
 func PG(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
+	admin, err := postgres.Connect(ctx, ownerURL(t))
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
@@ -156,7 +212,7 @@ func PG(t testing.TB) (*pgxpool.Pool, string) {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
 		t.Fatalf("testkit: create database: %v", err)
 	}
-	dbURL := withDatabase(t, Env(t, "FUNDFLOW_PG_URL"), name)
+	dbURL := withDatabase(t, ownerURL(t), name)
 	pool, err := postgres.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
@@ -165,7 +221,7 @@ func PG(t testing.TB) (*pgxpool.Pool, string) {
 		pool.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // best effort: DROP DATABASE checkpoints, slow on a busy durable server
 		defer cancel()
-		admin, err := postgres.Connect(ctx, Env(t, "FUNDFLOW_PG_URL"))
+		admin, err := postgres.Connect(ctx, ownerURL(t))
 		if err != nil {
 			t.Logf("testkit: leaving %s behind (drop did not finish: %v); scripts/services.sh reset removes it", name, err)
 			return
@@ -186,7 +242,9 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := "ff_tmpl_" + migrate.Fingerprint(ms)
+	// "r1": the template also holds the application role's grants; bump it
+	// when what GrantApp grants changes, so no old template is cloned.
+	tmpl := "ff_tmpl_" + migrate.Fingerprint(ms) + "r1"
 	conn, err := admin.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +262,15 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) stri
 	if exists {
 		return tmpl
 	}
+	// The role is the cluster's (shared by every database); created once.
+	if _, err := conn.Exec(ctx, `DO $$ BEGIN
+			IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+AppRole+`') THEN
+				CREATE ROLE `+AppRole+` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+			END IF;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; -- another cluster user made it meanwhile
+		END $$`); err != nil {
+		t.Fatalf("testkit: create role %s: %v", AppRole, err)
+	}
 	building := tmpl + "_building"
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building)); err != nil {
 		t.Fatal(err)
@@ -211,11 +278,14 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) stri
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := postgres.Connect(ctx, withDatabase(t, Env(t, "FUNDFLOW_PG_URL"), building))
+	pool, err := postgres.Connect(ctx, withDatabase(t, ownerURL(t), building))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = migrate.Postgres(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		err = migrate.GrantApp(ctx, pool, AppRole)
+	}
 	pool.Close()
 	if err != nil {
 		t.Fatalf("testkit: migrate template: %v", err)

@@ -108,6 +108,7 @@ const (
 	AuditAltered   = "altered"   // the row's content no longer gives its hash
 	AuditMissing   = "missing"   // a row is gone (a gap in seq, or a broken link)
 	AuditReordered = "reordered" // the row follows another row than the one before it
+	AuditRewritten = "rewritten" // the chain holds together but differs from a head published earlier (an anchor): rewritten, hashes and all
 )
 
 // AuditProblem is the first place the chain does not hold.
@@ -123,12 +124,24 @@ func (p *AuditProblem) Error() string {
 	return fmt.Sprintf("audit_log seq %d %s: %s", p.Seq, p.Kind, p.Detail)
 }
 
+// AuditAnchor is the chain's head (seq, hash) as published outside the
+// database, at At: to the outbox (and so to Kafka) and to an append-only
+// file. A superuser can rewrite rows and recompute every hash after them,
+// and the chain will hold together; it cannot change what was published.
+type AuditAnchor struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	At   time.Time `json:"at"`
+}
+
 // AuditReport is what VerifyAudit found.
 type AuditReport struct {
-	Rows     int64         `json:"rows"`
-	LastSeq  int64         `json:"last_seq"`
-	LastHash string        `json:"last_hash"`
-	Problem  *AuditProblem `json:"problem,omitempty"` // nil: the chain is whole
+	Rows           int64         `json:"rows"`
+	LastSeq        int64         `json:"last_seq"`
+	LastHash       string        `json:"last_hash"`
+	AnchorsChecked int           `json:"anchors_checked"`       // published heads compared with the chain
+	LastAnchor     *AuditAnchor  `json:"last_anchor,omitempty"` // the newest of them
+	Problem        *AuditProblem `json:"problem,omitempty"`     // nil: the chain is whole
 }
 
 // VerifyAudit walks audit_log in seq order, recomputing every hash and
@@ -136,59 +149,173 @@ type AuditReport struct {
 // order. A chain whose tail was cut is caught against audit_head. progress,
 // if not nil, is called every 10,000 rows.
 func VerifyAudit(ctx context.Context, pool *pgxpool.Pool, progress func(rows int64)) (AuditReport, error) {
-	rep := AuditReport{LastHash: GenesisHash}
+	return VerifyAuditAnchored(ctx, pool, nil, progress)
+}
+
+// VerifyAuditAnchored is VerifyAudit that also compares the chain with
+// heads published earlier: the row at each anchor's seq must have the
+// anchor's hash, and the chain must reach the newest anchor. This catches
+// what the chain alone cannot: a tail rewritten with its hashes recomputed
+// (and audit_head moved to match) by someone who can switch the triggers off.
+func VerifyAuditAnchored(ctx context.Context, pool *pgxpool.Pool, anchors []AuditAnchor, progress func(rows int64)) (AuditReport, error) {
+	var rep AuditReport
 	// One snapshot for the walk and the head: a writer committing meanwhile
 	// cannot make a whole chain look cut.
 	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT seq, at, entity, entity_id, action, actor, payload::text, prev_hash, hash
-			FROM audit_log ORDER BY seq`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var r AuditRow
-		var payload string
-		for rows.Next() {
-			if err := rows.Scan(&r.Seq, &r.At, &r.Entity, &r.EntityID, &r.Action, &r.Actor, &payload, &r.PrevHash, &r.Hash); err != nil {
-				return err
-			}
-			r.Payload = json.RawMessage(payload)
-			if p := checkAuditRow(rep, r); p != nil {
-				rep.Problem = p
-				break
-			}
-			rep.Rows++
-			rep.LastSeq, rep.LastHash = r.Seq, r.Hash
-			if progress != nil && rep.Rows%10000 == 0 {
-				progress(rep.Rows)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if rep.Problem != nil {
-			return explainBrokenLink(ctx, tx, rep.Problem)
-		}
-		var headSeq int64
-		var headHash string
-		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&headSeq, &headHash); err != nil {
-			return fmt.Errorf("audit head: %w", err)
-		}
-		switch {
-		case headSeq > rep.LastSeq:
-			rep.Problem = &AuditProblem{Seq: rep.LastSeq + 1, Kind: AuditMissing,
-				Detail: fmt.Sprintf("the chain ends at seq %d but its head says %d rows were written: rows %d..%d are gone", rep.LastSeq, headSeq, rep.LastSeq+1, headSeq)}
-		case headSeq < rep.LastSeq || headHash != rep.LastHash:
-			rep.Problem = &AuditProblem{Seq: rep.LastSeq, Kind: AuditAltered,
-				Detail: fmt.Sprintf("the chain head (seq %d, hash %s) does not match the last row (seq %d, hash %s)", headSeq, headHash, rep.LastSeq, rep.LastHash)}
-		}
-		return nil
+		var err error
+		rep, err = verifyChain(ctx, tx, AuditAnchor{}, anchors, progress)
+		return err
 	})
 	if err != nil {
 		return rep, fmt.Errorf("audit verify: %w", classify(err))
 	}
 	return rep, nil
+}
+
+// verifyChain checks the rows after from (zero: the whole chain; else a
+// head verified and published before, whose row must still have its hash),
+// then every anchor and audit_head, in tx's snapshot.
+func verifyChain(ctx context.Context, tx pgx.Tx, from AuditAnchor, anchors []AuditAnchor, progress func(rows int64)) (AuditReport, error) {
+	rep := AuditReport{LastSeq: from.Seq, LastHash: from.Hash}
+	if from.Seq == 0 {
+		rep.LastHash = GenesisHash
+	}
+	bySeq := map[int64]AuditAnchor{}
+	for _, a := range anchors {
+		if a.Seq > 0 {
+			bySeq[a.Seq] = a
+		}
+		if rep.LastAnchor == nil || a.Seq > rep.LastAnchor.Seq {
+			a := a
+			rep.LastAnchor = &a
+		}
+	}
+	if from.Seq > 0 {
+		bySeq[from.Seq] = from
+		var h string
+		err := tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE seq = $1`, from.Seq).Scan(&h)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			rep.Problem = &AuditProblem{Seq: from.Seq, Kind: AuditMissing, Detail: fmt.Sprintf("the row of the head published at %s is gone", from.At.UTC().Format(time.RFC3339))}
+			return rep, nil
+		case err != nil:
+			return rep, err
+		case h != from.Hash:
+			rep.Problem = anchorProblem(from, h)
+			return rep, nil
+		}
+		rep.AnchorsChecked++
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, at, entity, entity_id, action, actor, payload::text, prev_hash, hash
+		FROM audit_log WHERE seq > $1 ORDER BY seq`, from.Seq)
+	if err != nil {
+		return rep, err
+	}
+	defer rows.Close()
+	var r AuditRow
+	var payload string
+	for rows.Next() {
+		if err := rows.Scan(&r.Seq, &r.At, &r.Entity, &r.EntityID, &r.Action, &r.Actor, &payload, &r.PrevHash, &r.Hash); err != nil {
+			return rep, err
+		}
+		r.Payload = json.RawMessage(payload)
+		if p := checkAuditRow(rep, r); p != nil {
+			rep.Problem = p
+			break
+		}
+		if a, ok := bySeq[r.Seq]; ok {
+			if a.Hash != r.Hash {
+				rep.Problem = anchorProblem(a, r.Hash)
+				break
+			}
+			rep.AnchorsChecked++
+		}
+		rep.Rows++
+		rep.LastSeq, rep.LastHash = r.Seq, r.Hash
+		if progress != nil && rep.Rows%10000 == 0 {
+			progress(rep.Rows)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	if rep.Problem != nil {
+		return rep, explainBrokenLink(ctx, tx, rep.Problem)
+	}
+	if a := rep.LastAnchor; a != nil && a.Seq > rep.LastSeq {
+		rep.Problem = &AuditProblem{Seq: rep.LastSeq + 1, Kind: AuditMissing,
+			Detail: fmt.Sprintf("the chain ends at seq %d but the head published at %s was seq %d (%s): rows %d..%d are gone",
+				rep.LastSeq, a.At.UTC().Format(time.RFC3339), a.Seq, short(a.Hash), rep.LastSeq+1, a.Seq)}
+		return rep, nil
+	}
+	var headSeq int64
+	var headHash string
+	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&headSeq, &headHash); err != nil {
+		return rep, fmt.Errorf("audit head: %w", err)
+	}
+	switch {
+	case headSeq > rep.LastSeq:
+		rep.Problem = &AuditProblem{Seq: rep.LastSeq + 1, Kind: AuditMissing,
+			Detail: fmt.Sprintf("the chain ends at seq %d but its head says %d rows were written: rows %d..%d are gone", rep.LastSeq, headSeq, rep.LastSeq+1, headSeq)}
+	case headSeq < rep.LastSeq || headHash != rep.LastHash:
+		rep.Problem = &AuditProblem{Seq: rep.LastSeq, Kind: AuditAltered,
+			Detail: fmt.Sprintf("the chain head (seq %d, hash %s) does not match the last row (seq %d, hash %s)", headSeq, headHash, rep.LastSeq, rep.LastHash)}
+	}
+	return rep, nil
+}
+
+func anchorProblem(a AuditAnchor, got string) *AuditProblem {
+	return &AuditProblem{Seq: a.Seq, Kind: AuditRewritten,
+		Detail: fmt.Sprintf("its hash is %s but the head published at %s says seq %d was %s: the chain was rewritten at or before seq %d and its hashes recomputed",
+			short(got), a.At.UTC().Format(time.RFC3339), a.Seq, short(a.Hash), a.Seq)}
+}
+
+// AnchorAudit verifies the rows written since last (nil: the whole chain)
+// and publishes the head to the outbox on topic, in one transaction. It
+// publishes nothing, and returns the problem, if the chain does not hold or
+// no longer matches last; nothing new (the same head as last, or an empty
+// trail) returns published false. The caller then appends the anchor to its
+// file.
+func AnchorAudit(ctx context.Context, pool *pgxpool.Pool, last *AuditAnchor, topic string) (a AuditAnchor, published bool, err error) {
+	err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT seq, hash, now() FROM audit_head`).Scan(&a.Seq, &a.Hash, &a.At); err != nil {
+			return fmt.Errorf("audit head: %w", err)
+		}
+		if a.Seq == 0 || (last != nil && last.Seq == a.Seq && last.Hash == a.Hash) {
+			return nil
+		}
+		var from AuditAnchor
+		var anchors []AuditAnchor
+		if last != nil {
+			from, anchors = *last, []AuditAnchor{*last}
+		}
+		rep, err := verifyChain(ctx, tx, from, anchors, nil)
+		if err != nil {
+			return err
+		}
+		if rep.Problem != nil {
+			return rep.Problem
+		}
+		payload, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, 'audit', $3)
+			ON CONFLICT (event_id) DO NOTHING`, fmt.Sprintf("audit-anchor-%d", a.Seq), topic, string(payload)); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		published = true
+		return nil
+	})
+	if err != nil {
+		var p *AuditProblem
+		if errors.As(err, &p) {
+			return a, false, p
+		}
+		return a, false, fmt.Errorf("audit anchor: %w", classify(err))
+	}
+	return a, published, nil
 }
 
 // checkAuditRow checks row r against the chain verified so far.

@@ -2,11 +2,10 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,32 +16,11 @@ import (
 )
 
 // Store is the engine's bookkeeping in Postgres.
-type Store struct{ Pool *pgxpool.Pool }
-
-// Start records a run as running.
-func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
-	host, _ := os.Hostname()
-	var id int64
-	err := s.Pool.QueryRow(ctx, `INSERT INTO job_runs (pipeline, host) VALUES ($1, $2) RETURNING id`, pipeline, host).Scan(&id)
-	return id, err
-}
-
-// Finish records a run's outcome and counts.
-func (s Store) Finish(ctx context.Context, id int64, st pipelines.Stats, runErr error) error {
-	status, msg := "ok", (*string)(nil)
-	if runErr != nil {
-		status = "failed"
-		m := runErr.Error()
-		msg = &m
-	}
-	reasons, err := json.Marshal(st.Reasons)
-	if err != nil {
-		return err
-	}
-	_, err = s.Pool.Exec(ctx, `UPDATE job_runs SET finished_at = now(), status = $2, batches = $3, records_in = $4,
-		records_out = $5, quarantined = $6, reasons = $7, error = $8 WHERE id = $1`,
-		id, status, st.Batches, st.In, st.Out, st.Quarantined, reasons, msg)
-	return err
+type Store struct {
+	Pool *pgxpool.Pool
+	// RunRecheck is how long a running run's lock holder waits for Finish's
+	// notification before it looks at the row itself; default 30 s.
+	RunRecheck time.Duration
 }
 
 // LoadCheckpoint returns a stream's committed position, or nil if none.
