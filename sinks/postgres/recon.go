@@ -122,7 +122,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 		// Rows COPYed just now have no statistics yet: without them the
 		// planner takes millions of rows for a dozen and picks nested loops.
 		for _, t := range []string{"rta_holding_rows", "rta_txn_rows"} {
-			// app_analyze: the application's role does not own the table (009_app_analyze.sql).
+			// app_analyze: the application's role does not own the table (011_app_analyze.sql).
 			if _, err := tx.Exec(ctx, `SELECT app_analyze($1::regclass)`, t); err != nil {
 				return fmt.Errorf("analyze %s: %w", t, err)
 			}
