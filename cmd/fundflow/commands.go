@@ -54,6 +54,25 @@ type deps struct {
 	ch      clickhouse.Conn
 	metrics *pipelines.Metrics
 	reg     *prometheus.Registry
+	clock   func() time.Time // nil: time.Now; tests set it (receipt times of orders and webhooks)
+}
+
+// now is the process's clock: the receipt time of every order and webhook.
+func (d *deps) now() time.Time {
+	if d.clock != nil {
+		return d.clock()
+	}
+	return time.Now()
+}
+
+// pgReady is readiness: Postgres answers within two seconds.
+func (d *deps) pgReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := d.pg.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
 }
 
 // loadAndConnect loads the config (--config) and connects to the services it
