@@ -162,9 +162,9 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 		return nil, nil, err
 	}
 	p := &pipelines.Pipeline[kafka.Message, fund.OrderIntake]{
-		Name:       "orders",
-		Source:     src,
-		Stage:      kafka.OrderStage(d.now, o.MaxClockSkew, o.MaxConsumerLag),
+		Name:   "orders",
+		Source: src,
+		Stage:  kafka.OrderStage(d.now, o.MaxClockSkew, o.MaxConsumerLag),
 		// A message the database refuses for good is quarantined with its
 		// topic, partition and offset, and the consumer moves past it.
 		Sinks: []pipelines.Sink[fund.OrderIntake]{pipelines.Isolating[fund.OrderIntake]{
