@@ -413,6 +413,13 @@ func IntakeOf(raw []byte, rc Receipt) (in OrderIntake, ok bool, err error) {
 	}
 	if ie, isInvalid := err.(*InvalidOrderError); isInvalid {
 		in.Invalid = ie
+		// What a refused request is recorded and announced with must be
+		// storable too (its folio keys the orders.status event).
+		for _, f := range []*string{&in.Req.InvestorID, &in.Req.Folio, &in.Req.SchemeCode, &in.Req.ToSchemeCode,
+			&in.Req.Currency, &in.Req.PaymentRef, &in.Req.TargetID} {
+			*f = SafeText(*f)
+		}
+		in.Req.Kind = RequestKind(SafeText(string(in.Req.Kind)))
 		return in, true, nil
 	}
 	return in, false, err

@@ -4,8 +4,16 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/connectors/orderhttp"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // buy places and pays a purchase at a NAV date, returning the units the
@@ -280,5 +288,119 @@ func TestOrderIdempotencyAndRefusals(t *testing.T) {
 	}
 	if got := m.str(`SELECT amount::text FROM orders WHERE id = 'I-1'`); got != "500.00" {
 		t.Errorf("the conflicting request changed the order: %s", got)
+	}
+}
+
+// Orders that can never be stored (issue 11, item 5) are refused with 422
+// and a stable reason before any transaction, recorded under their id, and
+// answered as duplicates when sent again; they never get the 503 "send it
+// again" that a client would retry forever. Good orders around them land.
+func TestPoisonOrdersAre422NotRetryForever(t *testing.T) {
+	m := newMoney(t)
+	m.scheme("E1", "Equity Scheme - Large Cap Fund")
+	good := func(id string) string {
+		return fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"500.00","placed_at":"2026-08-20T10:00:00+05:30"}`, id)
+	}
+	poison := []struct{ name, id, body, reason string }{
+		{"amount beyond numeric(18,2)", "P-1", `{"order_id":"P-1","type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"10000000000000000.00","placed_at":"2026-08-20T10:00:00+05:30"}`, "out_of_range"},
+		{"NUL in payment_ref", "P-2", `{"order_id":"P-2","type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"5.00","payment_ref":"order_\u0000","placed_at":"2026-08-20T10:00:00+05:30"}`, "bad_encoding"},
+		{"NUL in folio", "P-3", `{"order_id":"P-3","type":"purchase","investor_id":"INV-1","folio":"F\u00001","scheme_code":"E1","amount":"5.00","placed_at":"2026-08-20T10:00:00+05:30"}`, "bad_encoding"},
+		{"NUL in an unknown field", "P-4", `{"order_id":"P-4","type":"purchase","note":"\u0000"}`, "bad_json"},
+		{"Latin-1 byte", "P-5", "{\"order_id\":\"P-5\",\"type\":\"purchase\",\"investor_id\":\"INV-1\",\"folio\":\"F1\",\"scheme_code\":\"E1\",\"amount\":\"5.00\",\"payment_ref\":\"caf\xe9\",\"placed_at\":\"2026-08-20T10:00:00+05:30\"}", "bad_encoding"},
+		{"units beyond numeric(24,9)", "P-6", `{"order_id":"P-6","type":"redemption","investor_id":"INV-1","folio":"F1","scheme_code":"E1","units":"1000000000000000","placed_at":"2026-08-20T10:00:00+05:30"}`, "out_of_range"},
+	}
+	n := 0
+	for i, p := range poison {
+		n++
+		if code, pl := m.order(good(fmt.Sprintf("G-%d", i))); code != http.StatusCreated {
+			t.Fatalf("good order before %s: HTTP %d %+v", p.name, code, pl)
+		}
+		for try, want := range []struct {
+			code    int
+			outcome string
+		}{{http.StatusUnprocessableEntity, "rejected"}, {http.StatusOK, "duplicate"}, {http.StatusOK, "duplicate"}} {
+			code, pl := m.order(p.body)
+			if code != want.code || pl.Outcome != want.outcome || pl.Reason != p.reason {
+				t.Errorf("%s, try %d: HTTP %d %q %q (%s); want %d %q %q", p.name, try+1, code, pl.Outcome, pl.Reason, pl.Detail, want.code, want.outcome, p.reason)
+			}
+		}
+	}
+	if code, pl := m.order(good("G-last")); code != http.StatusCreated {
+		t.Fatalf("good order after the poison: HTTP %d %+v", code, pl)
+	}
+	if got := m.num(`SELECT count(*) FROM orders`); got != n+1 {
+		t.Errorf("%d order legs, want the %d good orders", got, n+1)
+	}
+	if got := m.num(`SELECT count(*) FROM order_requests WHERE status = 'rejected'`); got != len(poison) {
+		t.Errorf("%d rejected requests stored, want %d", got, len(poison))
+	}
+}
+
+// A failure that a retry can cure (the database cannot be reached) is the
+// one that answers 503, with Retry-After.
+func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
+	m := newMoney(t)
+	down, err := pgxpool.New(m.ctx, "postgres://fundflow@127.0.0.1:1/none?connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	h := &orderhttp.Handler{Placer: orderPlacer{&postgres.Ledger{Pool: down}}, Log: testkit.Logger(t)}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(
+		`{"order_id":"D-1","type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"5.00","placed_at":"2026-08-20T10:00:00+05:30"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("database down: HTTP %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// The time an order counts as placed is ours (issue 11, item 10): the
+// client's placed_at is used only within max_clock_skew (5 minutes) before
+// our receipt and never after it; otherwise the receipt time is, and
+// orders.time_source says which. Redemptions get their NAV date at once, so
+// the cut-off decision on the effective time shows in nav_date.
+func TestOrderTimeIsOurs(t *testing.T) {
+	received := ist("2026-08-20T14:50:00+05:30") // before the 3 PM cut-off of Thursday 20-Aug
+	cfg := moneyConfig(t, "")
+	cfg.Pipelines.Orders.MaxClockSkew = 5 * time.Minute
+	m := newMoneyWith(t, cfg, func() time.Time { return received })
+	m.scheme("E1", "Equity Scheme - Large Cap Fund") // no NAVs: the redemptions wait with their NAV date
+	cases := []struct {
+		name, placed string
+		source       string
+		placedAt     time.Time // the effective time stored
+		navDate      string
+	}{
+		{"3 minutes before receipt: the client's", "2026-08-20T14:47:00+05:30", "client", ist("2026-08-20T14:47:00+05:30"), "2026-08-20"},
+		{"exactly 5 minutes before: the client's", "2026-08-20T14:45:00+05:30", "client", ist("2026-08-20T14:45:00+05:30"), "2026-08-20"},
+		{"6 minutes before: ours", "2026-08-20T14:44:00+05:30", "received", received, "2026-08-20"},
+		{"the day before (its own cut-off): ours", "2026-08-19T11:00:00+05:30", "received", received, "2026-08-20"},
+		{"16-Jun-2025, the stale NAV of the report: ours", "2025-06-16T10:00:00+05:30", "received", received, "2026-08-20"},
+		{"after receipt, past the cut-off: ours", "2026-08-20T15:10:00+05:30", "received", received, "2026-08-20"},
+		{"a second after receipt: ours", "2026-08-20T14:50:01+05:30", "received", received, "2026-08-20"},
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("T-%d", i)
+		code, p := m.order(fmt.Sprintf(`{"order_id":%q,"type":"redemption","investor_id":"INV-1","folio":"F1","scheme_code":"E1","units":"1","placed_at":%q}`, id, c.placed))
+		if code != http.StatusCreated {
+			t.Fatalf("%s: HTTP %d %+v", c.name, code, p)
+		}
+		var src, nav string
+		var placed, client, rcv time.Time
+		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT time_source, placed_at, client_placed_at, received_at, nav_date::text FROM orders WHERE id = $1`, id).
+			Scan(&src, &placed, &client, &rcv, &nav); err != nil {
+			t.Fatal(err)
+		}
+		if src != c.source || !placed.Equal(c.placedAt) || nav != c.navDate {
+			t.Errorf("%s: time_source %s, placed_at %v, NAV date %s; want %s, %v, %s", c.name, src, placed, nav, c.source, c.placedAt, c.navDate)
+		}
+		if !client.Equal(ist(c.placed)) || !rcv.Equal(received) {
+			t.Errorf("%s: client_placed_at %v received_at %v; want %v and %v", c.name, client, rcv, ist(c.placed), received)
+		}
 	}
 }
