@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/connectors/orderhttp"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -402,5 +405,113 @@ func TestOrderTimeIsOurs(t *testing.T) {
 		if !client.Equal(ist(c.placed)) || !rcv.Equal(received) {
 			t.Errorf("%s: client_placed_at %v received_at %v; want %v and %v", c.name, client, rcv, ist(c.placed), received)
 		}
+	}
+}
+
+// /v1/orders with a token (issue 11, items 14 and 15): a wrong token is 401,
+// and after serve.api.failed_auth_burst failures from one address every
+// request from it is 429 rate_limited with Retry-After until the limit
+// refills (one a second).
+func TestOrdersHTTPFailedAuthIsLimited(t *testing.T) {
+	now := ist("2026-08-20T10:00:00+05:30")
+	m := newMoneyWith(t, moneyConfig(t, ""), func() time.Time { return now })
+	burst := m.d.cfg.Serve.API.FailedAuthBurst // the default, 20
+	post := func(tok string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, m.srv.URL+"/v1/orders", strings.NewReader(`{"order_id":"A-1","type":"cancel","target_order_id":"B","placed_at":"2026-08-20T10:00:00+05:30"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	counts := map[int]int{}
+	for i := 0; i < 200; i++ {
+		code, ra := post(fmt.Sprintf("guess-%d", i))
+		counts[code]++
+		if code == http.StatusTooManyRequests && ra != "1" {
+			t.Fatalf("429 with Retry-After %q", ra)
+		}
+	}
+	if counts[http.StatusUnauthorized] != burst || counts[http.StatusTooManyRequests] != 200-burst {
+		t.Errorf("answers %v; want %d × 401 then %d × 429", counts, burst, 200-burst)
+	}
+	now = now.Add(time.Second)
+	if code, _ := post(testOrdersToken); code != http.StatusUnprocessableEntity { // a cancel of an unknown order: refused, but authenticated
+		t.Errorf("the right token a second later: HTTP %d", code)
+	}
+	if n := m.num(`SELECT count(*) FROM order_requests`); n != 1 {
+		t.Errorf("%d requests stored, want only the authenticated one", n)
+	}
+}
+
+// insecure_no_auth opens /v1/orders without a token, and every start says
+// so in the log (issue 11, item 14).
+func TestOrdersInsecureNoAuthWarnsAtStart(t *testing.T) {
+	cfg := moneyConfig(t, "")
+	cfg.Pipelines.Orders.HTTPTokenEnv, cfg.Pipelines.Orders.InsecureNoAuth = "", true
+	t.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
+	d := testDeps(t, cfg)
+	var logs bytes.Buffer
+	d.log = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := moneyLedger(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := moneyHandler(testkit.Ctx(t), d, l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "insecure_no_auth") {
+		t.Errorf("no warning at start; log:\n%s", logs.String())
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	resp, err := http.Post(srv.URL+"/v1/orders", "application/json", strings.NewReader(`{"order_id":"A-1","type":"cancel","target_order_id":"B","placed_at":"2026-08-20T10:00:00+05:30"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("no token with insecure_no_auth: HTTP %d, want the order's own answer (422 unknown target)", resp.StatusCode)
+	}
+	// A config built without either is refused at start too.
+	cfg.Pipelines.Orders.InsecureNoAuth = false
+	if _, err := moneyHandler(testkit.Ctx(t), d, l, nil); err == nil {
+		t.Error("/v1/orders without a token and without insecure_no_auth was served")
+	}
+}
+
+// The limits of fund's storability check are the database's columns: read
+// their precision and scale from the schema (issue 11, item 5: one place).
+func TestStorableLimitsMatchColumns(t *testing.T) {
+	m := newMoney(t)
+	for _, c := range []struct {
+		table, column    string
+		precision, scale int
+	}{
+		{"orders", "amount", fund.AmountPrecision, fund.AmountScale},
+		{"payments", "amount", fund.AmountPrecision, fund.AmountScale},
+		{"ledger_transactions", "amount", fund.AmountPrecision, fund.AmountScale},
+		{"orders", "units", fund.UnitsPrecision, fund.UnitsColumnScale},
+		{"holding_lots", "units", fund.UnitsPrecision, fund.UnitsColumnScale},
+	} {
+		var p, s int
+		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT numeric_precision, numeric_scale FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, c.table, c.column).Scan(&p, &s); err != nil {
+			t.Fatalf("%s.%s: %v", c.table, c.column, err)
+		}
+		if p != c.precision || s != c.scale {
+			t.Errorf("%s.%s is numeric(%d,%d); fund checks against numeric(%d,%d)", c.table, c.column, p, s, c.precision, c.scale)
+		}
+	}
+	// And the largest value each check lets through is stored as it is.
+	var amount, units string
+	if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT $1::numeric(18,2)::text, $2::numeric(24,9)::text`, fund.MaxAmount, fund.MaxUnits).Scan(&amount, &units); err != nil {
+		t.Fatal(err)
+	}
+	if amount != "9999999999999999.99" || units != "999999999999999.999999999" {
+		t.Errorf("largest values stored as %s and %s", amount, units)
 	}
 }
