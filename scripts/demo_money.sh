@@ -24,7 +24,7 @@ MONEY_PID=$!
 trap 'kill $MONEY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
 
-order() { curl -s -w '  HTTP %{http_code}\n' -H 'Content-Type: application/json' -d "$1" "$MONEY/v1/orders"; }
+order() { curl -s -w '  HTTP %{http_code}\n' -H 'Content-Type: application/json' -H "Authorization: Bearer $FUNDFLOW_ORDERS_TOKEN" -d "$1" "$MONEY/v1/orders"; }
 # webhook EVENT_ID PAYMENT_ID ORDER_ID PAISE STATUS [SECRET]: a Razorpay-format event, signed.
 webhook() {
   local body sig
