@@ -1,9 +1,11 @@
 package fund
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestDecodeOrderRequest(t *testing.T) {
@@ -176,10 +178,22 @@ func FuzzDecodeOrderRequest(f *testing.F) {
 	f.Add([]byte(`{"order_id":"C","type":"cancel","target_order_id":"A-1","placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Add([]byte(`{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","all_units":true,"placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Add([]byte(`{"order_id":1e400}`))
+	f.Add([]byte(`{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","payment_ref":"\u0000","placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeOrderRequest(b)
+		var ie *InvalidOrderError
+		if errors.As(err, &ie) {
+			if e := CheckText("detail", ie.Detail); e != nil {
+				t.Fatalf("a refusal's detail cannot be stored: %v", e)
+			}
+		}
 		if err != nil {
 			return
+		}
+		// An accepted request is storable: its canonical body is UTF-8
+		// without the \u0000 that jsonb refuses.
+		if c := r.Canonical(); !utf8.Valid(c) || bytes.Contains(c, []byte(`\u0000`)) {
+			t.Fatalf("accepted a request that cannot be stored: %s", c)
 		}
 		again, err := DecodeOrderRequest(r.Canonical())
 		if err != nil {
