@@ -55,6 +55,18 @@ func committedOffsets(t *testing.T, brokers []string, group, topic string, parts
 	return out
 }
 
+// committedThrough reports whether the orders group committed every
+// partition of orders.placed up to its high watermark hw.
+func committedThrough(t *testing.T, brokers []string, parts int, hw map[int]int64) bool {
+	co := committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts)
+	for p, h := range hw {
+		if co[p] != h {
+			return false
+		}
+	}
+	return true
+}
+
 func highWatermarks(t *testing.T, brokers []string, topic string) map[int]int64 {
 	t.Helper()
 	conn, err := kafkago.DialContext(testkit.Ctx(t), "tcp", brokers[0])
@@ -126,15 +138,7 @@ func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 	waitFor(t, "every order placed", func() bool { return m.num(`SELECT count(*) FROM order_requests`) == n })
 	waitFor(t, "the bad message quarantined", func() bool { return m.num(`SELECT count(*) FROM quarantine`) == 1 })
 	hw := highWatermarks(t, brokers, "orders.placed")
-	waitFor(t, "offsets committed", func() bool {
-		co := committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts)
-		for p, h := range hw {
-			if co[p] != h {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, "offsets committed", func() bool { return committedThrough(t, brokers, parts, hw) })
 	stop()
 	<-done
 	var topic string
@@ -269,13 +273,7 @@ func TestKafkaPoisonOrdersDoNotHoldUpTheConsumer(t *testing.T) {
 			t.Fatalf("the consumer stopped: %v", err)
 		default:
 		}
-		co := committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts)
-		for p, h := range hw {
-			if co[p] != h {
-				return false
-			}
-		}
-		return true
+		return committedThrough(t, brokers, parts, hw)
 	})
 	stop()
 	<-done
