@@ -27,12 +27,16 @@ func cmdLint(g globals, args []string, stdout io.Writer) error {
 	if len(args) > 0 {
 		path = args[0]
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err != nil {
 		var ce *config.Errors
 		if errors.As(err, &ce) {
 			return &exitError{code: 2, err: err}
 		}
 		return &exitError{code: 2, err: fmt.Errorf("lint: %w", err)}
+	}
+	if o := cfg.Pipelines.Orders; o != nil && o.HTTP && o.InsecureNoAuth {
+		fmt.Fprintf(stdout, "%s: warning: pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)\n", path)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
