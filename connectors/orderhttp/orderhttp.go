@@ -125,7 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// 503 only when sending it again can help: the database was
 		// unreachable, restarting, or too slow this time. Any other failure
 		// would fail the same way on every retry.
-		if pipelines.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
+		if pipelines.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			w.Header().Set("Retry-After", "1")
 			fail(w, http.StatusServiceUnavailable, "unavailable", "the order was not stored; send it again (same order_id)")
 			return
