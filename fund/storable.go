@@ -66,7 +66,7 @@ func CheckText(field, s string) *InputError {
 // CheckAmount refuses an amount whose magnitude a money column cannot hold.
 func CheckAmount(field string, d decimal.Decimal) *InputError {
 	if d.Abs().GreaterThan(MaxAmount) {
-		return inputErr(ReasonOutOfRange, "%s %s is beyond the largest amount stored (%s)", field, d, MaxAmount.StringFixed(AmountScale))
+		return inputErr(ReasonOutOfRange, "%s %s is beyond the largest amount stored (%s)", field, d.StringFixed(AmountScale), MaxAmount.StringFixed(AmountScale))
 	}
 	return nil
 }
