@@ -48,6 +48,11 @@ type Auth struct {
 	Issuer      string         // required iss, if set
 	Audience    string         // required aud, if set
 	Leeway      time.Duration  // clock skew allowed on exp/nbf/iat
+	// MaxLifetime refuses a token that is valid for longer than this: exp
+	// after iat + MaxLifetime, or after now + MaxLifetime (a token without
+	// iat). 0: no limit.
+	MaxLifetime time.Duration
+	Now         func() time.Time // nil: time.Now
 }
 
 func (a *Auth) parser() *jwt.Parser {
@@ -58,7 +63,8 @@ func (a *Auth) parser() *jwt.Parser {
 	if a.RS256Key != nil {
 		methods = append(methods, "RS256")
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(a.Leeway)}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(a.Leeway),
+		jwt.WithTimeFunc(a.now)}
 	if a.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(a.Issuer))
 	}
@@ -66,6 +72,26 @@ func (a *Auth) parser() *jwt.Parser {
 		opts = append(opts, jwt.WithAudience(a.Audience))
 	}
 	return jwt.NewParser(opts...)
+}
+
+func (a *Auth) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// tooLong reports whether the token's validity exceeds MaxLifetime,
+// counted from its iat and from now (the later exp any token may carry).
+func (a *Auth) tooLong(c *Claims) bool {
+	if a.MaxLifetime <= 0 || c.ExpiresAt == nil {
+		return false
+	}
+	exp := c.ExpiresAt.Time
+	if c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > a.MaxLifetime+a.Leeway {
+		return true
+	}
+	return exp.Sub(a.now()) > a.MaxLifetime+a.Leeway
 }
 
 func (a *Auth) key(t *jwt.Token) (any, error) {
@@ -96,6 +122,8 @@ func (a *Auth) Authenticate(r *http.Request) (Principal, *Problem) {
 		return Principal{}, problem(http.StatusUnauthorized, CodeTokenExpired, "the token has expired")
 	case err != nil:
 		return Principal{}, problem(http.StatusUnauthorized, CodeInvalidToken, "the token is not valid")
+	case a.tooLong(&c):
+		return Principal{}, problem(http.StatusUnauthorized, CodeTokenLifetime, "the token is valid for longer than the "+a.MaxLifetime.String()+" allowed: ask for a shorter-lived one")
 	case c.Subject == "":
 		return Principal{}, problem(http.StatusUnauthorized, CodeInvalidToken, "the token has no subject")
 	case !slices.Contains(roles, c.Role):

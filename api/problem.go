@@ -16,30 +16,32 @@ type Problem struct {
 	Code       string `json:"code"`
 	Detail     string `json:"detail,omitempty"`
 	Instance   string `json:"instance,omitempty"`
-	RetryAfter int    `json:"-"` // seconds, for 429
+	RetryAfter int    `json:"-"` // seconds, for 429 and 503
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail) }
 
 // The stable problem codes.
 const (
-	CodeUnauthenticated = "unauthenticated"   // 401: no bearer token
-	CodeInvalidToken    = "invalid_token"     // 401: bad signature, algorithm, issuer, audience or claims
-	CodeTokenExpired    = "token_expired"     // 401
-	CodeForbidden       = "forbidden"         // 403: the role may not use this route
-	CodeNotFound        = "not_found"         // 404: no such thing, or not the caller's
-	CodeBadRequest      = "bad_request"       // 400: a bad parameter (Detail says which)
-	CodeTooLarge        = "request_too_large" // 413
-	CodeRateLimited     = "rate_limited"      // 429
-	CodeTimeout         = "timeout"           // 504: the request took longer than allowed
-	CodeInternal        = "internal"          // 500
-	CodeUnavailable     = "unavailable"       // 503: a backing service is not configured or down
+	CodeUnauthenticated = "unauthenticated"         // 401: no bearer token
+	CodeInvalidToken    = "invalid_token"           // 401: bad signature, algorithm, issuer, audience or claims
+	CodeTokenExpired    = "token_expired"           // 401
+	CodeTokenLifetime   = "token_lifetime_too_long" // 401: exp too far after iat or now (serve.api.max_token_lifetime)
+	CodeForbidden       = "forbidden"               // 403: the role may not use this route
+	CodeNotFound        = "not_found"               // 404: no such thing, or not the caller's
+	CodeBadRequest      = "bad_request"             // 400: a bad parameter (Detail says which)
+	CodeTooLarge        = "request_too_large"       // 413
+	CodeRateLimited     = "rate_limited"            // 429: too many requests for the token, or too many failed authentications from the address
+	CodeTimeout         = "timeout"                 // 504: the request took longer than allowed
+	CodeInternal        = "internal"                // 500
+	CodeUnavailable     = "unavailable"             // 503: a backing service is not configured or down (Retry-After says when to try again)
 )
 
 var titles = map[string]string{
 	CodeUnauthenticated: "Authentication required",
 	CodeInvalidToken:    "Invalid token",
 	CodeTokenExpired:    "Token expired",
+	CodeTokenLifetime:   "Token lifetime too long",
 	CodeForbidden:       "Forbidden",
 	CodeNotFound:        "Not found",
 	CodeBadRequest:      "Bad request",

@@ -26,6 +26,8 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/readmodel"
 )
 
@@ -58,6 +60,12 @@ type Config struct {
 	MaxBodyBytes   int64 // requests carrying more are refused with 413
 	Now            func() time.Time
 	Access         func(AccessEvent) // every answered request (ClickHouse api_requests); must not block
+	// FailedAuth limits failed authentications per client address (429
+	// rate_limited); nil: not limited.
+	FailedAuth *ratelimit.Failures
+	// Ready reports whether the backing stores answer (GET /readyz); nil:
+	// always ready.
+	Ready func(ctx context.Context) error
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -81,7 +89,7 @@ type Server struct {
 	store  Store
 	export Exporter // nil: the export route answers 503
 	log    *slog.Logger
-	lim    *limiter
+	lim    *ratelimit.Limiter
 	mux    *http.ServeMux
 	routes []Route
 }
@@ -113,10 +121,11 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 	if cfg.Burst == 0 {
 		cfg.Burst = max(1, int(2*cfg.RatePerSecond))
 	}
-	s := &Server{cfg: cfg, store: store, export: export, log: log, lim: newLimiter(cfg.RatePerSecond, cfg.Burst, cfg.Now), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: store, export: export, log: log, lim: ratelimit.New(cfg.RatePerSecond, cfg.Burst, cfg.Now), mux: http.NewServeMux()}
 	folioReaders := []string{RoleInvestor, RoleOps, RoleCompliance, RoleAdmin}
 	s.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, handle: s.health},
+		{Method: "GET", Pattern: "/readyz", Public: true, handle: s.ready},
 		{Method: "GET", Pattern: "/openapi.json", Public: true, handle: s.openAPI},
 		{Method: "GET", Pattern: "/v1/schemes/{code}/nav", Roles: roles, handle: s.navHistory},
 		{Method: "GET", Pattern: "/v1/folios/{folio}/portfolio", Roles: folioReaders, carriesPII: true, handle: s.portfolio},
@@ -182,9 +191,20 @@ func (s *Server) wrap(rt Route) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+		if prob := checkEncoding(r); prob != nil {
+			writeProblem(sw, r, prob)
+			return
+		}
 		if !rt.Public {
+			if blocked, wait := s.cfg.FailedAuth.Blocked(r); blocked {
+				pr := problem(http.StatusTooManyRequests, CodeRateLimited, "too many failed authentications from this address")
+				pr.RetryAfter = wait
+				writeProblem(sw, r, pr)
+				return
+			}
 			var prob *Problem
 			if p, prob = s.cfg.Auth.Authenticate(r); prob != nil {
+				s.cfg.FailedAuth.Failed(r)
 				writeProblem(sw, r, prob)
 				return
 			}
@@ -192,7 +212,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 				writeProblem(sw, r, problem(http.StatusForbidden, CodeForbidden, "the "+p.Role+" role may not use this route"))
 				return
 			}
-			if ok, wait := s.lim.allow(p.Role + "|" + p.Subject); !ok {
+			if ok, wait := s.lim.Allow(p.Role + "|" + p.Subject); !ok {
 				pr := problem(http.StatusTooManyRequests, CodeRateLimited, "slow down")
 				pr.RetryAfter = max(1, int(math.Ceil(wait.Seconds())))
 				writeProblem(sw, r, pr)
@@ -227,6 +247,11 @@ func (s *Server) fail(w *statusWriter, r *http.Request, ctx context.Context, err
 		prob = problem(http.StatusRequestEntityTooLarge, CodeTooLarge, "")
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		prob = problem(http.StatusGatewayTimeout, CodeTimeout, "")
+	case pipelines.IsTransient(err):
+		// A store that is down or restarting: the same request later works.
+		s.log.Warn("api: a backing store is unavailable", "path", r.URL.Path, "err", err)
+		prob = problem(http.StatusServiceUnavailable, CodeUnavailable, "a backing store is unavailable; try again later")
+		prob.RetryAfter = retryAfterUnavailable
 	default:
 		s.log.Error("api", "path", r.URL.Path, "err", err)
 		prob = problem(http.StatusInternalServerError, CodeInternal, "")
@@ -274,8 +299,48 @@ func writeJSON(w http.ResponseWriter, v any) error {
 	return enc.Encode(v)
 }
 
+// retryAfterUnavailable is the Retry-After (seconds) of a 503.
+const retryAfterUnavailable = 5
+
+// health is liveness: the process answers. It does not look at the stores,
+// so an orchestrator does not restart a healthy process while Postgres is
+// down; readiness (ready) does.
 func (s *Server) health(w http.ResponseWriter, r *http.Request, _ Principal) error {
 	return writeJSON(w, map[string]string{"status": "ok"})
+}
+
+// ready is readiness: 200 when the backing stores answer, else 503 with
+// Retry-After, so a load balancer sends requests elsewhere.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			s.log.Warn("api: not ready", "err", err)
+			prob := problem(http.StatusServiceUnavailable, CodeUnavailable, "not ready: "+err.Error())
+			prob.RetryAfter = retryAfterUnavailable
+			return prob
+		}
+	}
+	return writeJSON(w, map[string]string{"status": "ready"})
+}
+
+// checkEncoding refuses a path or query parameter that is not UTF-8 or
+// holds a NUL (%FF, %00): no store can look such a value up, and a
+// database would answer with an encoding error.
+func checkEncoding(r *http.Request) *Problem {
+	if e := fund.CheckText("path", r.URL.Path); e != nil {
+		return badRequest("%s", e.Detail)
+	}
+	for k, vs := range r.URL.Query() {
+		if e := fund.CheckText("parameter", k); e != nil {
+			return badRequest("%s", e.Detail)
+		}
+		for _, v := range vs {
+			if e := fund.CheckText(k, v); e != nil {
+				return badRequest("%s", e.Detail)
+			}
+		}
+	}
+	return nil
 }
 
 // dateParam reads an optional YYYY-MM-DD query parameter.

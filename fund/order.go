@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -57,8 +58,10 @@ type InvalidOrderError struct {
 func (e *InvalidOrderError) Error() string { return "invalid order: " + e.Reason + ": " + e.Detail }
 
 func invalid(reason, format string, args ...any) error {
-	return &InvalidOrderError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+	return &InvalidOrderError{Reason: reason, Detail: SafeText(fmt.Sprintf(format, args...))}
 }
+
+func invalidInput(e *InputError) error { return &InvalidOrderError{Reason: e.Reason, Detail: e.Detail} }
 
 // MaxOrderRequestBytes bounds an order request's JSON.
 const MaxOrderRequestBytes = 16 << 10
@@ -88,6 +91,11 @@ func DecodeOrderRequest(b []byte) (OrderRequest, error) {
 	var id string
 	if err := json.Unmarshal(idOnly.ID, &id); err != nil || !validID(id) {
 		return OrderRequest{}, fmt.Errorf("order request has no valid order_id (want 1 to 64 of A-Z a-z 0-9 . _ : -), got %s", clip(string(idOnly.ID)))
+	}
+	// encoding/json would turn bytes that are not UTF-8 into U+FFFD without a
+	// word: refuse them instead of storing something the client did not send.
+	if !utf8.Valid(b) {
+		return OrderRequest{ID: id}, invalid(ReasonBadEncoding, "the request is not valid UTF-8")
 	}
 	var r OrderRequest
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -143,10 +151,15 @@ func validCode(s string) bool {
 }
 
 // Validate checks the rules of a request of its kind and fills defaults
-// (currency INR). It returns an *InvalidOrderError.
+// (currency INR). It returns an *InvalidOrderError. It also checks that
+// every value can be stored (CheckText, CheckAmount, CheckUnits): a request
+// that passes never fails its transaction for its content.
 func (r *OrderRequest) Validate() error {
 	if !validID(r.ID) {
 		return invalid("bad_order_id", "order_id %q: want 1 to 64 of A-Z a-z 0-9 . _ : -", r.ID)
+	}
+	if err := r.checkStorable(); err != nil {
+		return err
 	}
 	if r.PlacedAt.IsZero() {
 		return invalid("missing_field", "placed_at (the application's time stamp, RFC 3339) is required")
@@ -190,6 +203,14 @@ func (r *OrderRequest) Validate() error {
 		if -r.Units.Exponent() > MaxUnitsScale && !r.Units.Equal(r.Units.Truncate(MaxUnitsScale)) {
 			return invalid("bad_units", "units %s: more than %d decimals", r.Units, MaxUnitsScale)
 		}
+		if e := CheckUnits("units", *r.Units); e != nil {
+			return invalidInput(e)
+		}
+	}
+	if r.Amount != nil {
+		if e := CheckAmount("amount", r.Amount.Decimal()); e != nil {
+			return invalidInput(e)
+		}
 	}
 	switch r.Kind {
 	case ReqPurchase:
@@ -230,6 +251,20 @@ func (r *OrderRequest) Validate() error {
 		return invalid("missing_field", "type is required: purchase, redemption, switch or cancel")
 	default:
 		return invalid("bad_type", "type %q: want purchase, redemption, switch or cancel", r.Kind)
+	}
+	return nil
+}
+
+// checkStorable refuses text the database cannot hold, before any rule
+// looks at it (the ranges of amount and units are checked with their
+// other rules).
+func (r *OrderRequest) checkStorable() error {
+	for _, f := range []struct{ name, v string }{{"type", string(r.Kind)}, {"investor_id", r.InvestorID}, {"folio", r.Folio},
+		{"scheme_code", r.SchemeCode}, {"to_scheme_code", r.ToSchemeCode}, {"currency", r.Currency},
+		{"payment_ref", r.PaymentRef}, {"target_order_id", r.TargetID}} {
+		if e := CheckText(f.name, f.v); e != nil {
+			return invalidInput(e)
+		}
 	}
 	return nil
 }
@@ -324,26 +359,67 @@ func (r OrderRequest) Legs() []OrderLeg {
 }
 
 // OrderIntake is an order request as a connector received it: decoded, or
-// refused by a rule (Invalid, with at least Req.ID), with its bytes and where
-// it came from.
+// refused by a rule (Invalid, with at least Req.ID), with its bytes, where
+// it came from and when we received it.
 type OrderIntake struct {
 	Req     OrderRequest
 	Invalid *InvalidOrderError
 	Source  string // "kafka:<topic>/<partition>/<offset>" or "http"
 	Raw     []byte
+	Pos     Source // where a Kafka message was (for quarantine); zero for HTTP
+
+	// ReceivedAt is our receipt time (our clock, not the client's).
+	ReceivedAt time.Time
+	// At is the order's effective time, the one the cut-off rules run on
+	// (EffectiveTime of Req.PlacedAt and ReceivedAt); TimeSource says which
+	// it is. Req.PlacedAt stays as sent: it is part of the request's
+	// fingerprint, so a redelivery is still the same request.
+	At         time.Time
+	TimeSource TimeSource
 }
 
-// IntakeOf decodes raw bytes into an intake. ok is false when the bytes do
-// not even carry a usable order id (err says why): such a message can only
-// be quarantined.
-func IntakeOf(raw []byte, source string) (in OrderIntake, ok bool, err error) {
+// Receipt is how a connector received an order: from where, when by our
+// clock, and how far before that a client's placed_at may lie to be used.
+type Receipt struct {
+	Source  string        // "kafka:<topic>/<partition>/<offset>" or "http"
+	At      time.Time     // our receipt time
+	MaxSkew time.Duration // see EffectiveTime
+}
+
+// Origin locates the intake for quarantine (pipelines.Located).
+func (in OrderIntake) Origin() (Source, []byte) { return in.Pos, in.Raw }
+
+// Legs returns the legs of the request, time-stamped with the effective
+// time.
+func (in OrderIntake) Legs() []OrderLeg {
+	legs := in.Req.Legs()
+	if !in.At.IsZero() {
+		for i := range legs {
+			legs[i].PlacedAt = in.At
+		}
+	}
+	return legs
+}
+
+// IntakeOf decodes raw bytes into an intake received as rc says. ok is
+// false when the bytes do not even carry a usable order id (err says why):
+// such a message can only be quarantined.
+func IntakeOf(raw []byte, rc Receipt) (in OrderIntake, ok bool, err error) {
 	r, err := DecodeOrderRequest(raw)
-	in = OrderIntake{Req: r, Source: source, Raw: raw}
+	in = OrderIntake{Req: r, Source: rc.Source, Raw: raw, ReceivedAt: rc.At}
+	in.At, in.TimeSource = EffectiveTime(r.PlacedAt, rc.At, rc.MaxSkew)
 	if err == nil {
 		return in, true, nil
 	}
 	if ie, isInvalid := err.(*InvalidOrderError); isInvalid {
 		in.Invalid = ie
+		// What a refused request is recorded and announced with must be
+		// storable too (its folio keys the orders.status event).
+		for _, f := range []*string{&in.Req.InvestorID, &in.Req.Folio, &in.Req.SchemeCode, &in.Req.ToSchemeCode,
+			&in.Req.Currency, &in.Req.PaymentRef, &in.Req.TargetID} {
+			*f = SafeText(*f)
+		}
+		in.Req.Kind = RequestKind(SafeText(string(in.Req.Kind)))
 		return in, true, nil
 	}
 	return in, false, err

@@ -1,8 +1,11 @@
 package fund
 
 import (
+	"bytes"
 	"errors"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func TestDecodeOrderRequest(t *testing.T) {
@@ -36,6 +39,14 @@ func TestDecodeOrderRequest(t *testing.T) {
 		{"id too long", `{"order_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`, "", "", nil},
 		{"id a number", `{"order_id":1}`, "", "", nil},
 		{"not JSON", `purchase`, "", "", nil},
+		// Values no column can hold: refused here, never left to fail the
+		// transaction (which a client would retry forever).
+		{"amount beyond numeric(18,2)", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"10000000000000000.00","placed_at":"2026-08-21T10:00:00Z"}`, "A", "out_of_range", nil},
+		{"largest amount numeric(18,2) holds", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"9999999999999999.99","placed_at":"2026-08-21T10:00:00Z"}`, "A", "", []string{"A"}},
+		{"units beyond numeric(24,9)", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":"1000000000000000","placed_at":"2026-08-21T10:00:00Z"}`, "R", "out_of_range", nil},
+		{"NUL in payment_ref", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","payment_ref":"order_\u0000x","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_encoding", nil},
+		{"NUL in folio", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F\u0000","scheme_code":"S","amount":"1.00","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_encoding", nil},
+		{"Latin-1 byte", "{\"order_id\":\"A\",\"type\":\"purchase\",\"investor_id\":\"I\",\"folio\":\"F\",\"scheme_code\":\"S\",\"amount\":\"1.00\",\"payment_ref\":\"caf\xe9\",\"placed_at\":\"2026-08-21T10:00:00Z\"}", "A", "bad_encoding", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,6 +74,77 @@ func TestDecodeOrderRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A refusal's detail can be stored as text whatever the request held.
+func TestInvalidDetailIsStorable(t *testing.T) {
+	for _, body := range []string{
+		`{"order_id":"A","type":"purchase\u0000","placed_at":"2026-08-21T10:00:00Z"}`,
+		"{\"order_id\":\"A\",\"type\":\"\xff\"}",
+		`{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","payment_ref":"\u0000","placed_at":"2026-08-21T10:00:00Z"}`,
+	} {
+		_, err := DecodeOrderRequest([]byte(body))
+		var ie *InvalidOrderError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%q: err = %v, want an *InvalidOrderError", body, err)
+		}
+		if e := CheckText("detail", ie.Detail); e != nil {
+			t.Errorf("%q: detail %q cannot be stored: %v", body, ie.Detail, e)
+		}
+	}
+}
+
+// The effective time: the client's placed_at within the skew before our
+// receipt, else the receipt time; never a time after the receipt.
+func TestEffectiveTime(t *testing.T) {
+	rcv := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	const skew = 5 * time.Minute
+	cases := []struct {
+		name    string
+		claimed time.Time
+		want    time.Time
+		src     TimeSource
+	}{
+		{"a second before", rcv.Add(-time.Second), rcv.Add(-time.Second), TimeClient},
+		{"exactly the skew before", rcv.Add(-skew), rcv.Add(-skew), TimeClient},
+		{"a second more than the skew before", rcv.Add(-skew - time.Second), rcv, TimeReceived},
+		{"the same instant", rcv, rcv, TimeClient},
+		{"a second after", rcv.Add(time.Second), rcv, TimeReceived},
+		{"16-Jun-2025 (the old NAV of the report)", time.Date(2025, 6, 16, 10, 0, 0, 0, time.UTC), rcv, TimeReceived},
+		{"year 5138", time.Date(5138, 11, 17, 0, 0, 0, 0, time.UTC), rcv, TimeReceived},
+		{"none", time.Time{}, rcv, TimeReceived},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, src := EffectiveTime(c.claimed, rcv, skew)
+			if !got.Equal(c.want) || src != c.src {
+				t.Errorf("EffectiveTime = %v %s, want %v %s", got, src, c.want, c.src)
+			}
+		})
+	}
+}
+
+// An intake's legs carry the effective time; the request keeps the
+// client's placed_at (its fingerprint must not depend on when it arrived).
+func TestIntakeEffectiveTime(t *testing.T) {
+	raw := []byte(`{"order_id":"S","type":"switch","investor_id":"I","folio":"F","scheme_code":"A","to_scheme_code":"B","units":"1","placed_at":"2025-06-16T10:00:00+05:30"}`)
+	rcv := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a, ok, err := IntakeOf(raw, Receipt{Source: "http", At: rcv, MaxSkew: 5 * time.Minute})
+	if !ok || err != nil || a.Invalid != nil {
+		t.Fatalf("IntakeOf: %v %v %+v", ok, err, a.Invalid)
+	}
+	if a.TimeSource != TimeReceived || !a.At.Equal(rcv) {
+		t.Errorf("effective %v (%s), want the receipt time %v", a.At, a.TimeSource, rcv)
+	}
+	for _, l := range a.Legs() {
+		if !l.PlacedAt.Equal(rcv) {
+			t.Errorf("leg %s placed at %v, want %v", l.ID, l.PlacedAt, rcv)
+		}
+	}
+	b, _, _ := IntakeOf(raw, Receipt{Source: "http", At: rcv.Add(time.Hour), MaxSkew: 5 * time.Minute})
+	if a.Req.Fingerprint() != b.Req.Fingerprint() {
+		t.Error("the same request received at two times has two fingerprints")
 	}
 }
 
@@ -96,10 +178,22 @@ func FuzzDecodeOrderRequest(f *testing.F) {
 	f.Add([]byte(`{"order_id":"C","type":"cancel","target_order_id":"A-1","placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Add([]byte(`{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","all_units":true,"placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Add([]byte(`{"order_id":1e400}`))
+	f.Add([]byte(`{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","payment_ref":"\u0000","placed_at":"2026-08-21T10:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeOrderRequest(b)
+		var ie *InvalidOrderError
+		if errors.As(err, &ie) {
+			if e := CheckText("detail", ie.Detail); e != nil {
+				t.Fatalf("a refusal's detail cannot be stored: %v", e)
+			}
+		}
 		if err != nil {
 			return
+		}
+		// An accepted request is storable: its canonical body is UTF-8
+		// without the \u0000 that jsonb refuses.
+		if c := r.Canonical(); !utf8.Valid(c) || bytes.Contains(c, []byte(`\u0000`)) {
+			t.Fatalf("accepted a request that cannot be stored: %s", c)
 		}
 		again, err := DecodeOrderRequest(r.Canonical())
 		if err != nil {

@@ -64,6 +64,9 @@ type PaymentEvent struct {
 	Currency       string        // "INR"
 	Method         string        // card, upi, netbanking, …
 	Status         PaymentStatus // the payment entity's status (the event name is only a hint)
+	// TimeSource says whether EventAt is the gateway's created_at (within
+	// the allowed age before our receipt) or our receipt time.
+	TimeSource TimeSource
 }
 
 // PaymentBreak reasons: why a payment cannot realise the order it names.
@@ -78,3 +81,17 @@ const (
 	BreakCancelledPaid    = "cancelled_after_payment"
 	BreakRejectedPaid     = "rejected_after_payment" // the order was rejected after its payment was captured: refund due
 )
+
+// Check refuses an event the stores cannot hold (CheckText on every text
+// field, CheckAmount on the amount): such an event can never be applied,
+// however often the gateway redelivers it.
+func (p PaymentEvent) Check() *InputError {
+	for _, f := range []struct{ name, v string }{{"gateway", p.Gateway}, {"event id", p.EventID}, {"event", p.EventType},
+		{"payment id", p.PaymentID}, {"order_id", p.GatewayOrderID}, {"notes.order_id", p.NotesOrderID},
+		{"currency", p.Currency}, {"method", p.Method}} {
+		if e := CheckText(f.name, f.v); e != nil {
+			return e
+		}
+	}
+	return CheckAmount("amount", p.Amount.Decimal())
+}

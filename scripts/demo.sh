@@ -55,8 +55,14 @@ pipelines:
     holidays: [$FIXTURES/calendar/nse_fo_holidays_2024.csv, $FIXTURES/calendar/nse_fo_holidays_2025.csv, $FIXTURES/calendar/nse_fo_holidays_2026.csv]
   payments:                               # the money path (scripts/demo_money.sh)
     listen: 127.0.0.1:18090               # POST /webhooks/razorpay, POST /v1/orders
+    # The demo replays Fri 21-Aug-2026 (its NAV files) and trusts the
+    # gateway's and the clients' time stamps of that day; production keeps
+    # the defaults (24h, 5m), which bound them by our receipt time.
+    max_event_age: 87600h
   orders:
     http: true
+    http_token_env: FUNDFLOW_ORDERS_TOKEN # a throwaway token, made below
+    max_clock_skew: 87600h
   allocate:
     every: 2s
     holidays: [$FIXTURES/calendar/nse_fo_holidays_2026.csv]
@@ -69,6 +75,8 @@ export FUNDFLOW_CONFIG=$DEMO/fundflow.yaml
 # The query API's keys live in the environment only; the demo makes throwaway ones.
 export FUNDFLOW_PII_KEY=${FUNDFLOW_PII_KEY:-$(head -c 32 /dev/urandom | base64)}
 export FUNDFLOW_JWT_SECRET=${FUNDFLOW_JWT_SECRET:-$(head -c 32 /dev/urandom | base64)}
+# The bearer token of POST /v1/orders (without one, serve refuses to open it).
+export FUNDFLOW_ORDERS_TOKEN=${FUNDFLOW_ORDERS_TOKEN:-demo_orders_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 
 step "lint the config"
 "$FF" lint

@@ -24,7 +24,7 @@ MONEY_PID=$!
 trap 'kill $MONEY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
 
-order() { curl -s -w '  HTTP %{http_code}\n' -H 'Content-Type: application/json' -d "$1" "$MONEY/v1/orders"; }
+order() { curl -s -w '  HTTP %{http_code}\n' -H 'Content-Type: application/json' -H "Authorization: Bearer $FUNDFLOW_ORDERS_TOKEN" -d "$1" "$MONEY/v1/orders"; }
 # webhook EVENT_ID PAYMENT_ID ORDER_ID PAISE STATUS [SECRET]: a Razorpay-format event, signed.
 webhook() {
   local body sig
@@ -40,6 +40,10 @@ order '{"order_id":"MP-1","type":"purchase","investor_id":"MP-INV-1","folio":"MP
 order '{"order_id":"MP-2","type":"purchase","investor_id":"MP-INV-2","folio":"MP-F2","scheme_code":"'"$EQ"'","amount":"5000.00","placed_at":"2026-08-21T10:20:00+05:30"}'
 order '{"order_id":"MP-3","type":"purchase","investor_id":"MP-INV-2","folio":"MP-F2","scheme_code":"'"$EQ"'","amount":"1000.00","placed_at":"2026-08-21T16:05:00+05:30"}'
 order '{"order_id":"MP-1","type":"purchase","investor_id":"MP-INV-1","folio":"MP-F1","scheme_code":"'"$EQ"'","amount":"99.00","placed_at":"2026-08-21T10:15:00+05:30"}'
+echo "-- orders that can never be stored: refused with 422 and a reason (never a 503 to retry forever), and a wrong token"
+order '{"order_id":"MP-X1","type":"purchase","investor_id":"MP-INV-1","folio":"MP-F1","scheme_code":"'"$EQ"'","amount":"10000000000000000.00","placed_at":"2026-08-21T10:15:00+05:30"}'
+order '{"order_id":"MP-X2","type":"purchase","investor_id":"MP-INV-1","folio":"MP-F1","scheme_code":"'"$EQ"'","amount":"10.00","payment_ref":"order_\u0000","placed_at":"2026-08-21T10:15:00+05:30"}'
+curl -s -w '  HTTP %{http_code}\n' -H 'Content-Type: application/json' -H "Authorization: Bearer wrong" -d '{}' "$MONEY/v1/orders"
 echo "-- signed webhooks (HMAC-SHA256 of the body with the webhook secret)"
 webhook evt_MP1 pay_MP1 MP-1 2500000 captured
 webhook evt_MP1 pay_MP1 MP-1 2500000 captured

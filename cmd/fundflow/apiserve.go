@@ -15,13 +15,15 @@ import (
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/ratelimit"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 )
 
 // apiConfig builds the API's settings from the config and the environment.
 func apiConfig(c config.API) (api.Config, error) {
-	auth := &api.Auth{HS256Secret: []byte(os.Getenv(c.JWTSecretEnv)), Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: 30 * time.Second}
+	auth := &api.Auth{HS256Secret: []byte(os.Getenv(c.JWTSecretEnv)), Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: 30 * time.Second,
+		MaxLifetime: c.MaxTokenLifetime}
 	if path := os.Getenv(c.JWTPublicKeyEnv); path != "" {
 		key, err := readRSAPublicKey(path)
 		if err != nil {
@@ -37,7 +39,7 @@ func apiConfig(c config.API) (api.Config, error) {
 		return api.Config{}, fmt.Errorf("%s is %d bytes: an HS256 secret needs at least 32", c.JWTSecretEnv, n)
 	}
 	cfg := api.Config{Auth: auth, RatePerSecond: c.RatePerSecond, Burst: c.Burst, RequestTimeout: c.RequestTimeout,
-		ExportTimeout: c.ExportTimeout, MaxBodyBytes: c.MaxBodyBytes}
+		ExportTimeout: c.ExportTimeout, MaxBodyBytes: c.MaxBodyBytes, FailedAuth: failedAuthLimit(c, nil)}
 	if cfg.RatePerSecond < 0 {
 		cfg.RatePerSecond = 0 // unlimited
 	}
@@ -49,6 +51,16 @@ func apiConfig(c config.API) (api.Config, error) {
 		cfg.PII = s
 	}
 	return cfg, nil
+}
+
+// failedAuthLimit is the limit of failed authentications per client
+// address (serve.api.failed_auth_*), shared by the query API and /v1/orders;
+// nil when switched off (-1).
+func failedAuthLimit(c config.API, now func() time.Time) *ratelimit.Failures {
+	if c.FailedAuthBurst < 0 || c.FailedAuthPerSecond < 0 {
+		return nil
+	}
+	return ratelimit.NewFailures(c.FailedAuthPerSecond, c.FailedAuthBurst, now)
 }
 
 func readRSAPublicKey(path string) (*rsa.PublicKey, error) {
@@ -77,6 +89,7 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	access := &clickhouse.AccessLog{Conn: d.ch, Log: d.log}
 	access.Start(10000)
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
+	cfg.Ready = d.pgReady
 	store := &readmodel.Store{PG: d.pg.Pool, CH: d.ch}
 	srv := api.New(cfg, store, newExporter(d, cfg.PII), d.log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)

@@ -15,6 +15,8 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("pipelines:\n  nav-ingest:\n    source:\n      kind: ftp\n      pth: /x\n"), 0o644)
+	open := filepath.Join(dir, "open.yaml") // the old demo config: /v1/orders for anyone
+	os.WriteFile(open, []byte("pipelines:\n  payments:\n    listen: 127.0.0.1:1\n  orders:\n    http: true\n  allocate: {}\n"), 0o644)
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(good, []byte("pipelines:\n  nav-ingest:\n    source: {kind: file, path: "+dir+"}\n"), 0o644)
 
@@ -33,6 +35,9 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 			[]string{"--config", good, "run", "nav-ingest"}, 1, []string{"FUNDFLOW_PG_URL is not set", "scripts/services.sh up"}},
 		{"bad config", nil, []string{"lint", bad}, 2,
 			[]string{"line 4: pipelines.nav-ingest.source.kind", "line 5: pipelines.nav-ingest.source.pth", `unknown field "pth"`}},
+		{"orders open to anyone", nil, []string{"lint", open}, 2,
+			[]string{"line 5: pipelines.orders.http: serving /v1/orders needs a bearer token", "insecure_no_auth"}},
+		{"orders open to anyone on serve", nil, []string{"--config", open, "serve"}, 2, []string{"line 5: pipelines.orders.http"}},
 		{"bad config on run", nil, []string{"--config", bad, "run", "nav-ingest"}, 2, []string{"line 4"}},
 		{"unknown command", nil, []string{"frobnicate"}, 2, []string{`unknown command "frobnicate"`}},
 		{"not a NAV file", nil, []string{"check", "nav", filepath.Join(dir, "..", filepath.Base(dir), "good.yaml")}, 2, []string{"not an AMFI NAV file"}},
@@ -80,5 +85,18 @@ func TestCheckNAVDateAnswersJSON(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"nav_date": "2026-08-23"`) {
 		t.Fatalf("answer: %s", out.String())
+	}
+}
+
+// insecure_no_auth passes lint with a warning naming the field.
+func TestLintWarnsAboutInsecureNoAuth(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "dev.yaml")
+	os.WriteFile(cfg, []byte("pipelines:\n  payments:\n    listen: 127.0.0.1:1\n  orders:\n    http: true\n    insecure_no_auth: true\n  allocate: {}\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"lint", cfg}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "warning: pipelines.orders.insecure_no_auth") || !strings.Contains(out.String(), ": ok") {
+		t.Errorf("lint said %q", out.String())
 	}
 }

@@ -28,12 +28,16 @@ func cmdLint(g globals, args []string, stdout io.Writer) error {
 	if len(args) > 0 {
 		path = args[0]
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err != nil {
 		var ce *config.Errors
 		if errors.As(err, &ce) {
 			return &exitError{code: 2, err: err}
 		}
 		return &exitError{code: 2, err: fmt.Errorf("lint: %w", err)}
+	}
+	if o := cfg.Pipelines.Orders; o != nil && o.HTTP && o.InsecureNoAuth {
+		fmt.Fprintf(stdout, "%s: warning: pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)\n", path)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
@@ -55,6 +59,25 @@ type deps struct {
 	ch      clickhouse.Conn
 	metrics *pipelines.Metrics
 	reg     *prometheus.Registry
+	clock   func() time.Time // nil: time.Now; tests set it (receipt times of orders and webhooks)
+}
+
+// now is the process's clock: the receipt time of every order and webhook.
+func (d *deps) now() time.Time {
+	if d.clock != nil {
+		return d.clock()
+	}
+	return time.Now()
+}
+
+// pgReady is readiness: Postgres answers within two seconds.
+func (d *deps) pgReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := d.pg.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
 }
 
 // loadAndConnect loads the config (--config) and connects to the services it

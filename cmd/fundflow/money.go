@@ -39,7 +39,7 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 		}
 		hs = append(hs, ds...)
 	}
-	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...)}
+	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...), Now: d.now}
 	if a.Audit == nil || *a.Audit {
 		l.Audit = postgres.LedgerAudit
 	}
@@ -108,18 +108,42 @@ func moneyHandler(ctx context.Context, d *deps, l *postgres.Ledger, stats *webho
 		go store.g.Run(ctx)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: store, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats})
+	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: store, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats,
+		Now: d.now, MaxEventAge: p.MaxEventAge})
 	if o := d.cfg.Pipelines.Orders; o != nil && o.HTTP {
 		tok := ""
-		if o.HTTPTokenEnv != "" {
+		switch {
+		case o.HTTPTokenEnv != "":
 			if tok = os.Getenv(o.HTTPTokenEnv); tok == "" {
 				return nil, fmt.Errorf("orders: %s (the /v1/orders bearer token) is not set", o.HTTPTokenEnv)
 			}
+		case o.InsecureNoAuth:
+			d.log.Warn("pipelines.orders.insecure_no_auth is set: POST /v1/orders accepts orders from anyone who can reach " + p.Listen + "; for local development only")
+		default:
+			// config validation refuses this; a Config built in code must not open it either
+			return nil, errors.New("orders: /v1/orders without a token needs pipelines.orders.insecure_no_auth")
 		}
-		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: orderPlacer{l}, Token: tok, Log: d.log})
+		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: orderPlacer{l}, Token: tok, Log: d.log,
+			Now: d.now, MaxSkew: o.MaxClockSkew, Failed: failedAuthLimit(d.cfg.Serve.API, d.now)})
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", readyz(d))
 	return mux, nil
+}
+
+// readyz is the money listener's readiness: 200 when Postgres answers,
+// else 503 with Retry-After (/healthz stays liveness: the process answers).
+func readyz(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if err := d.pgReady(r.Context()); err != nil {
+			d.log.Warn("not ready", "err", err)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "not ready: postgres is unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	}
 }
 
 // kafkaBrokers returns the configured brokers (none: no Kafka; the outbox
@@ -138,10 +162,13 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 		return nil, nil, err
 	}
 	p := &pipelines.Pipeline[kafka.Message, fund.OrderIntake]{
-		Name:       "orders",
-		Source:     src,
-		Stage:      kafka.OrderStage,
-		Sinks:      []pipelines.Sink[fund.OrderIntake]{postgres.OrderSink{L: l}},
+		Name:   "orders",
+		Source: src,
+		Stage:  kafka.OrderStage(d.now, o.MaxClockSkew, o.MaxConsumerLag),
+		// A message the database refuses for good is quarantined with its
+		// topic, partition and offset, and the consumer moves past it.
+		Sinks: []pipelines.Sink[fund.OrderIntake]{pipelines.Isolating[fund.OrderIntake]{
+			Sink: postgres.OrderSink{L: l}, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
 		Quarantine: d.pg,
 		Metrics:    d.metrics,
 		Log:        d.log,

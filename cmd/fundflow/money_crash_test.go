@@ -74,9 +74,12 @@ pipelines:
   payments:
     listen: `+addr+`
     secret_envs: [FUNDFLOW_CRASH_SECRET]
+    max_event_age: 87600h # the test replays August 2026 and trusts its time stamps
   orders:
     batch_size: 25
     session_timeout: 1500ms
+    max_clock_skew: 87600h
+    max_consumer_lag: 87600h
   allocate:
     every: 200ms
     holidays: [`+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+`]

@@ -24,7 +24,10 @@ import (
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-const testWebhookSecret = "whsec_test_money_path"
+const (
+	testWebhookSecret = "whsec_test_money_path"
+	testOrdersToken   = "orders-token-of-the-money-tests"
+)
 
 // moneyEnv is a test's money path: its own databases, the ledger as `serve`
 // wires it, and the HTTP surface (webhooks, /v1/orders) on a test server.
@@ -43,8 +46,14 @@ pipelines:
   payments:
     listen: 127.0.0.1:0
     secret_envs: [FUNDFLOW_TEST_RZP_SECRET, FUNDFLOW_TEST_RZP_SECRET_OLD]
+    max_event_age: 87600h
   orders:
     http: true
+    http_token_env: FUNDFLOW_TEST_ORDERS_TOKEN
+    # The money tests replay orders and payments of August 2026 and trust
+    # their time stamps; the receipt-time rule has its own tests
+    # (TestOrderTimeIsOurs, TestWebhookTimeIsBounded).
+    max_clock_skew: 87600h
   allocate:
     holidays: [`+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+`]
 `+extra))
@@ -55,8 +64,16 @@ pipelines:
 }
 
 func newMoney(t *testing.T) *moneyEnv {
+	return newMoneyWith(t, moneyConfig(t, ""), nil)
+}
+
+// newMoneyWith is newMoney with a config of the test's and, when clock is
+// set, our clock (receipt times) set by the test.
+func newMoneyWith(t *testing.T, cfg *config.Config, clock func() time.Time) *moneyEnv {
 	t.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
-	d := testDeps(t, moneyConfig(t, ""))
+	t.Setenv("FUNDFLOW_TEST_ORDERS_TOKEN", testOrdersToken)
+	d := testDeps(t, cfg)
+	d.clock = clock
 	l, err := moneyLedger(d)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +127,13 @@ func (m *moneyEnv) num(q string, args ...any) int {
 // order POSTs an order request to /v1/orders.
 func (m *moneyEnv) order(body string) (int, postgres.Placed) {
 	m.t.Helper()
-	resp, err := http.Post(m.srv.URL+"/v1/orders", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, m.srv.URL+"/v1/orders", strings.NewReader(body))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testOrdersToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		m.t.Fatal(err)
 	}

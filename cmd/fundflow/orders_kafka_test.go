@@ -55,6 +55,18 @@ func committedOffsets(t *testing.T, brokers []string, group, topic string, parts
 	return out
 }
 
+// committedThrough reports whether the orders group committed every
+// partition of orders.placed up to its high watermark hw.
+func committedThrough(t *testing.T, brokers []string, parts int, hw map[int]int64) bool {
+	co := committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts)
+	for p, h := range hw {
+		if co[p] != h {
+			return false
+		}
+	}
+	return true
+}
+
 func highWatermarks(t *testing.T, brokers []string, topic string) map[int]int64 {
 	t.Helper()
 	conn, err := kafkago.DialContext(testkit.Ctx(t), "tcp", brokers[0])
@@ -126,15 +138,7 @@ func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 	waitFor(t, "every order placed", func() bool { return m.num(`SELECT count(*) FROM order_requests`) == n })
 	waitFor(t, "the bad message quarantined", func() bool { return m.num(`SELECT count(*) FROM quarantine`) == 1 })
 	hw := highWatermarks(t, brokers, "orders.placed")
-	waitFor(t, "offsets committed", func() bool {
-		co := committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts)
-		for p, h := range hw {
-			if co[p] != h {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, "offsets committed", func() bool { return committedThrough(t, brokers, parts, hw) })
 	stop()
 	<-done
 	var topic string
@@ -212,4 +216,83 @@ func joinBrokers(b []string) string {
 		s += x
 	}
 	return s
+}
+
+// Poison in the middle of good messages (issue 11, item 5): messages that
+// can never be stored are recorded as rejected under their id (or
+// quarantined with topic/partition/offset when they have no id), every
+// good message lands, and the consumer commits past all of them.
+func TestKafkaPoisonOrdersDoNotHoldUpTheConsumer(t *testing.T) {
+	const parts = 2
+	brokers := testkit.Kafka(t, parts, "orders.placed")
+	m := newMoney(t)
+	m.d.cfg.Pipelines.Orders.BatchSize = 5
+	m.scheme("E1", "Equity Scheme - Large Cap Fund")
+
+	poison := map[string]string{ // order id -> its reason
+		"PX-amount":  "out_of_range",
+		"PX-nul":     "bad_encoding",
+		"PX-latin1":  "bad_encoding",
+		"PX-nulnote": "bad_json",
+	}
+	bodies := []string{
+		`{"order_id":"PX-amount","type":"purchase","investor_id":"INV-KP","folio":"KP","scheme_code":"E1","amount":"10000000000000000.00","placed_at":"2026-08-20T10:00:00+05:30"}`,
+		`{"order_id":"PX-nul","type":"purchase","investor_id":"INV-KP","folio":"KP","scheme_code":"E1","amount":"5.00","payment_ref":"\u0000","placed_at":"2026-08-20T10:00:00+05:30"}`,
+		"{\"order_id\":\"PX-latin1\",\"type\":\"purchase\",\"investor_id\":\"INV-KP\",\"folio\":\"KP\",\"scheme_code\":\"E1\",\"amount\":\"5.00\",\"payment_ref\":\"\xe9\",\"placed_at\":\"2026-08-20T10:00:00+05:30\"}",
+		`{"order_id":"PX-nulnote","type":"purchase","note":"\u0000"}`,
+		"{\"type\":\"purchase\",\"folio\":\"\x00\xff\"}", // no id: quarantined
+	}
+	const good = 40
+	var msgs []kafkago.Message
+	for i := 0; i < good; i++ {
+		folio := fmt.Sprintf("KG%02d", i%5)
+		msgs = append(msgs, kafkago.Message{Key: []byte(folio), Value: []byte(fmt.Sprintf(
+			`{"order_id":"KG-%d","type":"purchase","investor_id":"INV-%s","folio":%q,"scheme_code":"E1","amount":"1000.00","placed_at":"2026-08-20T10:00:00+05:30"}`, i, folio, folio))})
+		if i%8 == 3 { // poison in the middle of good messages, on every partition
+			b := bodies[(i/8)%len(bodies)]
+			msgs = append(msgs, kafkago.Message{Key: []byte(fmt.Sprintf("KG%02d", i%5)), Value: []byte(b)})
+		}
+	}
+	produce(t, brokers, "orders.placed", msgs...)
+
+	p, closeSrc, err := ordersPipeline(m.d, m.l, brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(m.ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(ctx)
+		closeSrc()
+		done <- err
+	}()
+	hw := highWatermarks(t, brokers, "orders.placed")
+	waitFor(t, "offsets committed past every message", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the consumer stopped: %v", err)
+		default:
+		}
+		return committedThrough(t, brokers, parts, hw)
+	})
+	stop()
+	<-done
+
+	if got := m.num(`SELECT count(*) FROM orders WHERE id LIKE 'KG-%' AND status = 'awaiting_payment'`); got != good {
+		t.Errorf("%d good orders placed, want %d", got, good)
+	}
+	for id, reason := range poison {
+		if got := m.str(`SELECT status || ' ' || reason FROM order_requests WHERE id = $1`, id); got != "rejected "+reason {
+			t.Errorf("%s: %q, want rejected %s", id, got, reason)
+		}
+	}
+	var topic string
+	var part int
+	var off int64
+	if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT topic, partition, "offset" FROM quarantine WHERE pipeline = 'orders'`).Scan(&topic, &part, &off); err != nil {
+		t.Fatalf("the message without an id is not quarantined: %v", err)
+	}
+	if topic != "orders.placed" || off < 0 || off >= hw[part] {
+		t.Errorf("quarantined at %s/%d/%d", topic, part, off)
+	}
 }

@@ -20,7 +20,8 @@ const tokenUsage = `usage:
       $FUNDFLOW_JWT_SECRET (or --secret-env NAME), for development, the demo and
       load tests; production tokens come from the platform's identity service.
       ROLE: investor, ops, analyst, compliance, admin. An investor token needs
-      --investor or --folios.`
+      --investor or --folios. The API refuses a --ttl longer than
+      serve.api.max_token_lifetime (default 24h).`
 
 func cmdToken(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)

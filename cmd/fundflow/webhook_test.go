@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -242,4 +246,106 @@ func TestReceiveManyIsReceiveInOrder(t *testing.T) {
 		t.Errorf("G-3 after it was placed: %s", got)
 	}
 	m.checkLedger()
+}
+
+// Signed webhooks that can never be applied (issue 11, item 5) are stored
+// as failed with their reason and acknowledged 200, so the gateway stops
+// redelivering; before, each redelivery got 503 and was sent again for
+// days. A non-UTF-8 event id header is replaced by the body's hash and the
+// payment applies. Good payments around them land.
+func TestPoisonWebhooksAreStoredAsFailedNot503(t *testing.T) {
+	m := newMoney(t)
+	m.scheme("E1", "Equity Scheme - Large Cap Fund")
+	m.nav("E1", "2026-08-20", "20.0000")
+	at := ist("2026-08-20T10:00:00+05:30")
+	for _, id := range []string{"W-1", "W-2", "W-3"} {
+		m.purchase(id, "F"+id, "E1", "100.00", "2026-08-20T09:00:00+05:30")
+	}
+	good := func(id string) []byte {
+		return rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: 10000, At: at}.body()
+	}
+	nulID := bytes.Replace(good("X-1"), []byte(`"id":"pay_X-1"`), []byte(`"id":"pay_\u0000X-1"`), 1)
+	nulEvent := bytes.Replace(good("X-2"), []byte(`"event":"payment.captured"`), []byte(`"event":"payment.\u0000captured"`), 1)
+	huge := rzPayment{ID: "pay_X-3", OrderID: "X-3", Status: "captured", Paise: 1_000_000_000_000_000_000, At: at}.body() // ₹10^16: beyond numeric(18,2)
+
+	deliveries := []struct {
+		name, eventID string
+		body          []byte
+		status        string // the inbox row's status
+		reason        string // a substring of its reason
+	}{
+		{"good", "evt_W-1", good("W-1"), "applied", ""},
+		{"NUL in the signed payment id", "evt_X-1", nulID, "failed", "bad_encoding"},
+		{"NUL in the event name", "evt_X-2", nulEvent, "failed", "bad_encoding"},
+		{"amount beyond numeric(18,2)", "evt_X-3", huge, "failed", "out_of_range"},
+		{"non-UTF-8 event id header", "evt_\xff\xfe", good("W-2"), "applied", ""},
+		{"good after the poison", "evt_W-3", good("W-3"), "applied", ""},
+	}
+	for _, d := range deliveries {
+		for try := 1; try <= 3; try++ {
+			if code := m.webhook(d.eventID, d.body, nil); code != http.StatusOK {
+				t.Errorf("%s, delivery %d: HTTP %d, want 200", d.name, try, code)
+			}
+		}
+		sum := sha256.Sum256(d.body)
+		var status, reason string
+		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT status, reason FROM inbox WHERE event_id = $1 OR event_id = $2`,
+			fund.SafeText(d.eventID), "sha256:"+hex.EncodeToString(sum[:])).Scan(&status, &reason); err != nil {
+			t.Errorf("%s: not stored: %v", d.name, err)
+			continue
+		}
+		if status != d.status || !strings.Contains(reason, d.reason) {
+			t.Errorf("%s: stored %s %q, want %s with %q", d.name, status, reason, d.status, d.reason)
+		}
+	}
+	if n := m.num(`SELECT count(*) FROM inbox`); n != len(deliveries) {
+		t.Errorf("%d inbox rows, want one per delivery (%d)", n, len(deliveries))
+	}
+	if got := m.str(`SELECT string_agg(id || '=' || status, ',' ORDER BY id) FROM orders`); got != "W-1=allotted,W-2=allotted,W-3=allotted" {
+		t.Errorf("orders %s", got)
+	}
+	if got := m.stats.Unavailable.Load(); got != 0 {
+		t.Errorf("%d deliveries answered 503", got)
+	}
+	m.checkLedger()
+}
+
+// A payment's event time is bounded by our receipt time (issue 11, item
+// 10): the gateway's created_at is used only within max_event_age before
+// the receipt and never after it. A created_at of year 5138 made its order
+// wait for a NAV of 5138-11-17.
+func TestWebhookTimeIsBounded(t *testing.T) {
+	received := ist("2026-08-20T14:00:00+05:30")
+	cfg := moneyConfig(t, "")
+	cfg.Pipelines.Payments.MaxEventAge = 24 * time.Hour
+	m := newMoneyWith(t, cfg, func() time.Time { return received })
+	m.scheme("E1", "Equity Scheme - Large Cap Fund")
+	cases := []struct {
+		name     string
+		at       time.Time // the envelope's created_at
+		realised time.Time
+		nav      string // the business day the funds were realised, before the 3 PM cut-off
+	}{
+		{"an hour before receipt: the gateway's", ist("2026-08-20T13:00:00+05:30"), ist("2026-08-20T13:00:00+05:30"), "2026-08-20"},
+		{"exactly a day before: the gateway's", ist("2026-08-19T14:00:00+05:30"), ist("2026-08-19T14:00:00+05:30"), "2026-08-19"},
+		{"a day and a second before: ours", ist("2026-08-19T13:59:59+05:30"), received, "2026-08-20"},
+		{"half an hour after receipt: ours", ist("2026-08-20T14:30:00+05:30"), received, "2026-08-20"},
+		{"year 5138: ours", time.Date(5138, 11, 17, 6, 0, 0, 0, time.UTC), received, "2026-08-20"},
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("WT-%d", i)
+		m.purchase(id, "F"+id, "E1", "100.00", "2026-08-19T09:00:00+05:30")
+		if code := m.pay(id, "100.00", c.at); code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", c.name, code)
+		}
+		var realised time.Time
+		var navDate string
+		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT p.realised_at, o.nav_date::text FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`, "pay_"+id).
+			Scan(&realised, &navDate); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !realised.Equal(c.realised) || navDate != c.nav {
+			t.Errorf("%s: realised %v, NAV date %s; want %v, %s", c.name, realised, navDate, c.realised, c.nav)
+		}
+	}
 }

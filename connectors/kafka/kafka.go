@@ -175,13 +175,29 @@ func (s *Source) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
 	return nil
 }
 
-// OrderStage types an orders.placed message: a request (valid, or refused by
-// a rule and recorded under its id), or a *RejectError for a message without
-// a usable order id (quarantined with its topic, partition and offset).
-func OrderStage(_ context.Context, m Message) (fund.OrderIntake, error) {
-	in, ok, err := fund.IntakeOf(m.Value, m.Position())
-	if !ok {
-		return in, pipelines.Reject("bad_order_message", "%v", err)
+// OrderStage returns the stage that types an orders.placed message: a
+// request (valid, or refused by a rule and recorded under its id), or a
+// *RejectError for a message without a usable order id (quarantined with its
+// topic, partition and offset).
+//
+// The receipt time is the message's Kafka time stamp (when the bus took the
+// order; a topic with message.timestamp.type=LogAppendTime makes it the
+// broker's clock) when it lies at most maxLag before our clock now(), so a
+// consumer that lags or restarts does not move orders past a cut-off;
+// otherwise (a producer's time stamp from the past or the future) it is our
+// clock. A client's placed_at counts only within maxSkew before the receipt
+// time (fund.EffectiveTime).
+func OrderStage(now func() time.Time, maxSkew, maxLag time.Duration) pipelines.Stage[Message, fund.OrderIntake] {
+	if now == nil {
+		now = time.Now
 	}
-	return in, nil
+	return func(_ context.Context, m Message) (fund.OrderIntake, error) {
+		received, _ := fund.EffectiveTime(m.Time, now(), maxLag)
+		in, ok, err := fund.IntakeOf(m.Value, fund.Receipt{Source: m.Position(), At: received, MaxSkew: maxSkew})
+		in.Pos, _ = m.Origin()
+		if !ok {
+			return in, pipelines.Reject("bad_order_message", "%s", fund.SafeText(err.Error()))
+		}
+		return in, nil
+	}
 }

@@ -13,10 +13,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // Outcome codes a Placer reports (the HTTP status follows from them).
@@ -37,9 +40,17 @@ type Placer interface {
 // Handler is POST /v1/orders.
 type Handler struct {
 	Placer  Placer
-	Token   string        // bearer token callers must present; "" accepts any caller (behind a gateway that authenticates)
+	Token   string        // bearer token callers must present; "" accepts any caller (config refuses that unless insecure_no_auth is set)
 	Timeout time.Duration // default 5 s
 	Log     *slog.Logger
+	// Now is our clock: the receipt time of every request; nil: time.Now.
+	Now func() time.Time
+	// MaxSkew is how long before our receipt a client's placed_at may lie
+	// to be used as the order's time (fund.EffectiveTime).
+	MaxSkew time.Duration
+	// Failed counts failed authentications per client address; nil: not
+	// limited.
+	Failed *ratelimit.Failures
 }
 
 type problem struct {
@@ -65,9 +76,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST an order request")
 		return
 	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	received := now()
 	if h.Token != "" {
+		if blocked, wait := h.Failed.Blocked(r); blocked {
+			w.Header().Set("Retry-After", strconv.Itoa(wait))
+			fail(w, http.StatusTooManyRequests, "rate_limited", "too many failed authentications from this address")
+			return
+		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) != 1 {
+			h.Failed.Failed(r)
 			fail(w, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
 			return
 		}
@@ -82,7 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "unreadable", "could not read the body")
 		return
 	}
-	in, ok, err := fund.IntakeOf(body, "http")
+	in, ok, err := fund.IntakeOf(body, fund.Receipt{Source: "http", At: received, MaxSkew: h.MaxSkew})
 	if !ok {
 		fail(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -100,7 +122,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log = slog.Default()
 		}
 		log.Error("order not placed", "order_id", in.Req.ID, "err", err)
-		fail(w, http.StatusServiceUnavailable, "unavailable", "the order was not stored; send it again (same order_id)")
+		// 503 only when sending it again can help: the database was
+		// unreachable, restarting, or too slow this time. Any other failure
+		// would fail the same way on every retry.
+		if pipelines.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			w.Header().Set("Retry-After", "1")
+			fail(w, http.StatusServiceUnavailable, "unavailable", "the order was not stored; send it again (same order_id)")
+			return
+		}
+		fail(w, http.StatusUnprocessableEntity, "not_storable", "the order cannot be stored as sent; sending it again will not help")
 		return
 	}
 	code := http.StatusOK

@@ -97,12 +97,17 @@ type rzPayment struct {
 // whose entity is already "captured"). Amounts are integer paise. Our order
 // id is read from notes.order_id; the gateway order id from order_id. The
 // event time is the envelope's created_at (the funds time of a capture).
+// eventType is always storable text (fund.SafeText); a payment whose values
+// the stores cannot hold (fund.PaymentEvent.Check) is an error.
 func ParseRazorpay(body []byte, eventID string) (eventType string, payment *fund.PaymentEvent, err error) {
 	var ev rzEvent
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&ev); err != nil {
 		return "", nil, fmt.Errorf("not a Razorpay event: %v", err)
+	}
+	if e := fund.CheckText("event", ev.Event); e != nil {
+		return fund.SafeText(ev.Event), nil, e
 	}
 	if ev.Entity != "event" || ev.Event == "" {
 		return ev.Event, nil, fmt.Errorf("not a Razorpay event: entity %q, event %q", ev.Entity, ev.Event)
@@ -150,6 +155,9 @@ func ParseRazorpay(body []byte, eventID string) (eventType string, payment *fund
 			return ev.Event, nil, fmt.Errorf("%s: created_at %q is not a unix time", ev.Event, string(ev.CreatedAt))
 		}
 		out.EventAt = time.Unix(sec, 0).UTC()
+	}
+	if e := out.Check(); e != nil {
+		return ev.Event, nil, fmt.Errorf("%s: payment: %w", ev.Event, e)
 	}
 	return ev.Event, out, nil
 }

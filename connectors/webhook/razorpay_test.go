@@ -162,10 +162,18 @@ func FuzzParseRazorpay(f *testing.F) {
 	f.Add([]byte(`{"entity":"event","event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_1","entity":"payment","amount":1,"currency":"INR","status":"captured","notes":{"order_id":"A"}}}},"created_at":1}`))
 	f.Add([]byte(`{"entity":"event","event":"x","payload":null}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"entity":"event","event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_\u0000","entity":"payment","amount":1,"currency":"INR","status":"captured"}}},"created_at":1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, p, err := ParseRazorpay(body, "ev")
+		typ, p, err := ParseRazorpay(body, "ev")
+		// What is stored of any delivery, parsed or not, is storable text.
+		if e := fund.CheckText("event", typ); e != nil {
+			t.Fatalf("event type %q from %q: %v", typ, body, e)
+		}
 		if err != nil || p == nil {
 			return
+		}
+		if e := p.Check(); e != nil {
+			t.Fatalf("accepted a payment the stores cannot hold (%v) from %q", e, body)
 		}
 		if p.PaymentID == "" || p.Status.Rank() < 0 || p.Amount.IsNegative() || len(p.Currency) != 3 {
 			t.Fatalf("accepted an unusable payment %+v from %q", p, body)

@@ -44,6 +44,13 @@ type Receiver struct {
 	Timeout time.Duration // for storing; default 4 s, well inside the gateway's 5 s
 	Log     *slog.Logger
 	Stats   *Stats // nil: not counted
+	// Now is our clock (receipt times); nil: time.Now.
+	Now func() time.Time
+	// MaxEventAge is how long before our receipt a payment event's
+	// created_at may lie to be used as its time (the funds time of a
+	// capture); an older one, or one after the receipt, is replaced by the
+	// receipt time (fund.EffectiveTime). 0: always the receipt time.
+	MaxEventAge time.Duration
 }
 
 // Stats counts what the receiver answered (safe for concurrent use).
@@ -109,15 +116,32 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, reply{Status: "error", Error: "signature does not verify"})
 		return
 	}
+	now := time.Now
+	if rc.Now != nil {
+		now = rc.Now
+	}
+	received := now()
 	d := Delivery{Source: "razorpay", EventID: r.Header.Get(HeaderEventID), Body: body}
-	if d.EventID == "" || len(d.EventID) > 128 {
+	if d.EventID == "" || len(d.EventID) > 128 || fund.CheckText("event id", d.EventID) != nil {
+		// No usable id (missing, too long, or text the store cannot hold):
+		// the body's hash is as stable a key for a redelivery.
 		sum := sha256.Sum256(body)
 		d.EventID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	typ, p, perr := ParseRazorpay(body, d.EventID)
 	d.EventType, d.Payment = typ, p
 	if perr != nil {
-		d.Problem = perr.Error()
+		// Stored as failed with the reason, and acknowledged: a redelivery
+		// would fail the same way.
+		d.Problem = fund.SafeText(perr.Error())
+	}
+	if p != nil {
+		at, src := fund.EffectiveTime(p.EventAt, received, rc.MaxEventAge)
+		if src == fund.TimeReceived && !p.EventAt.IsZero() {
+			rc.log().Warn("webhook created_at not used: it is after our receipt or older than max_event_age; the receipt time is the event time",
+				"event_id", d.EventID, "created_at", p.EventAt, "received_at", received)
+		}
+		p.EventAt, p.TimeSource = at, src
 	}
 	timeout := rc.Timeout
 	if timeout <= 0 {
@@ -131,7 +155,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// event (as failed, for an operator) and acknowledge it, rather than
 		// have the gateway redeliver it for days.
 		rc.log().Error("webhook event cannot be applied; stored as failed", "event_id", d.EventID, "err", err)
-		d.Payment, d.Problem = nil, "apply failed: "+err.Error()
+		d.Payment, d.Problem = nil, fund.SafeText("apply failed: "+err.Error())
 		dup, status, err = rc.Store.Receive(ctx, d)
 	}
 	if err != nil {

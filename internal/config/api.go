@@ -20,6 +20,14 @@ type API struct {
 	RequestTimeout  time.Duration `yaml:"request_timeout"`    // default 10s
 	ExportTimeout   time.Duration `yaml:"export_timeout"`     // default 10m
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`     // default 65536
+	// MaxTokenLifetime refuses a token whose exp lies further than this
+	// after its iat, or after now (401 token_lifetime_too_long). Default 24h.
+	MaxTokenLifetime time.Duration `yaml:"max_token_lifetime"`
+	// Failed authentications per client address, here and on /v1/orders:
+	// FailedAuthBurst at once, then FailedAuthPerSecond; past that 429
+	// rate_limited. Defaults 20 and 1; -1 for no limit.
+	FailedAuthBurst     int     `yaml:"failed_auth_burst"`
+	FailedAuthPerSecond float64 `yaml:"failed_auth_per_second"`
 }
 
 func (a *API) defaults() {
@@ -37,6 +45,15 @@ func (a *API) defaults() {
 	}
 	if a.MaxBodyBytes == 0 {
 		a.MaxBodyBytes = 64 << 10
+	}
+	if a.MaxTokenLifetime == 0 {
+		a.MaxTokenLifetime = 24 * time.Hour
+	}
+	if a.FailedAuthBurst == 0 {
+		a.FailedAuthBurst = 20
+	}
+	if a.FailedAuthPerSecond == 0 {
+		a.FailedAuthPerSecond = 1
 	}
 }
 
@@ -60,6 +77,15 @@ func (a *API) validate(p string) []FieldError {
 	}
 	if a.Burst < 0 {
 		add(p+".burst", "must not be negative")
+	}
+	if a.MaxTokenLifetime < 0 {
+		add(p+".max_token_lifetime", "must not be negative, got %v", a.MaxTokenLifetime)
+	}
+	if a.FailedAuthBurst < 1 && a.FailedAuthBurst != -1 {
+		add(p+".failed_auth_burst", "must be positive, or -1 for no limit")
+	}
+	if a.FailedAuthPerSecond < 0 && a.FailedAuthPerSecond != -1 {
+		add(p+".failed_auth_per_second", "must be positive, or -1 for no limit")
 	}
 	if a.RequestTimeout < 0 || a.ExportTimeout < 0 || a.MaxBodyBytes < 0 {
 		add(p, "timeouts and max_body_bytes must not be negative")

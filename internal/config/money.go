@@ -19,6 +19,11 @@ type Payments struct {
 	SecretEnvs  []string `yaml:"secret_envs"`   // variables holding the webhook secret(s): one, or two during a rotation
 	MaxBodySize int64    `yaml:"max_body_size"` // bytes; default 1048576
 	GroupCommit int      `yaml:"group_commit"`  // webhooks stored per Postgres transaction at most (group commit); default 64, 1 = one each
+	// MaxEventAge: a payment event's created_at (the funds time of a
+	// capture) is used only when it lies at most this long before our
+	// receipt, and never after it; otherwise the receipt time is. Default
+	// 24h (the gateway redelivers a failed webhook for up to a day).
+	MaxEventAge time.Duration `yaml:"max_event_age"`
 }
 
 // Orders configures order intake.
@@ -28,7 +33,20 @@ type Orders struct {
 	BatchSize      int           `yaml:"batch_size"`      // messages per Postgres transaction; default 500
 	SessionTimeout time.Duration `yaml:"session_timeout"` // consumer-group session; default 10s (a crashed consumer's partitions move after this)
 	HTTP           bool          `yaml:"http"`            // serve POST /v1/orders on payments.listen
-	HTTPTokenEnv   string        `yaml:"http_token_env"`  // variable holding the bearer token of /v1/orders; empty: no token checked
+	HTTPTokenEnv   string        `yaml:"http_token_env"`  // variable holding the bearer token of /v1/orders; required with http unless insecure_no_auth
+	// InsecureNoAuth serves /v1/orders without a token: for local
+	// development only (or behind a gateway that authenticates); every
+	// start logs a warning.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// MaxClockSkew: a client's placed_at is the order's time only when it
+	// lies at most this long before our receipt time (never after it);
+	// otherwise the receipt time is, and orders.time_source says which.
+	// Default 5m.
+	MaxClockSkew time.Duration `yaml:"max_clock_skew"`
+	// MaxConsumerLag: a Kafka message's time stamp is its receipt time when
+	// it lies at most this long before our clock (a lagging consumer does
+	// not move orders past a cut-off); otherwise our clock is. Default 10m.
+	MaxConsumerLag time.Duration `yaml:"max_consumer_lag"`
 }
 
 // Allocate configures allotment.
@@ -59,6 +77,9 @@ func (c *Config) moneyDefaults() {
 		if x.GroupCommit == 0 {
 			x.GroupCommit = 64
 		}
+		if x.MaxEventAge == 0 {
+			x.MaxEventAge = 24 * time.Hour
+		}
 	}
 	if x := p.Orders; x != nil {
 		x.Topic = or(x.Topic, "orders.placed")
@@ -68,6 +89,12 @@ func (c *Config) moneyDefaults() {
 		}
 		if x.SessionTimeout == 0 {
 			x.SessionTimeout = 10 * time.Second
+		}
+		if x.MaxClockSkew == 0 {
+			x.MaxClockSkew = 5 * time.Minute
+		}
+		if x.MaxConsumerLag == 0 {
+			x.MaxConsumerLag = 10 * time.Minute
 		}
 	}
 	if x := p.Allocate; x != nil {
@@ -121,6 +148,9 @@ func (c *Config) validateMoney() []FieldError {
 		if x.GroupCommit < 1 || x.GroupCommit > 1000 {
 			add(s+".group_commit", "must be between 1 and 1000, got %d", x.GroupCommit)
 		}
+		if x.MaxEventAge < 0 {
+			add(s+".max_event_age", "must not be negative, got %v", x.MaxEventAge)
+		}
 		if p.Allocate == nil {
 			add(s, "needs a pipelines.allocate section (its holidays decide the NAV date of a paid order)")
 		}
@@ -138,6 +168,18 @@ func (c *Config) validateMoney() []FieldError {
 		}
 		if x.HTTPTokenEnv != "" && !envName.MatchString(x.HTTPTokenEnv) {
 			add(s+".http_token_env", "%q is not an environment variable name", x.HTTPTokenEnv)
+		}
+		if x.HTTP && x.HTTPTokenEnv == "" && !x.InsecureNoAuth {
+			add(s+".http", "serving /v1/orders needs a bearer token: set http_token_env to the variable that holds it (or, for local development only, insecure_no_auth: true)")
+		}
+		if x.InsecureNoAuth && x.HTTPTokenEnv != "" {
+			add(s+".insecure_no_auth", "set together with http_token_env: choose one (a token, or no authentication for local development)")
+		}
+		if x.MaxClockSkew < 0 {
+			add(s+".max_clock_skew", "must not be negative, got %v", x.MaxClockSkew)
+		}
+		if x.MaxConsumerLag < 0 {
+			add(s+".max_consumer_lag", "must not be negative, got %v", x.MaxConsumerLag)
 		}
 		if p.Allocate == nil {
 			add(s, "needs a pipelines.allocate section (its holidays decide the NAV date of a redemption)")

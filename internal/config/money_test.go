@@ -13,6 +13,7 @@ pipelines:
     listen: 127.0.0.1:8080
   orders:
     http: true
+    http_token_env: FUNDFLOW_ORDERS_TOKEN
   allocate: {}
   outbox: {}
 `))
@@ -23,8 +24,15 @@ pipelines:
 	if got := p.Payments.SecretEnvs; len(got) != 1 || got[0] != "FUNDFLOW_RAZORPAY_WEBHOOK_SECRET" || p.Payments.MaxBodySize != 1<<20 {
 		t.Errorf("payments defaults: %+v", p.Payments)
 	}
-	if p.Orders.Topic != "orders.placed" || p.Orders.Group != "fundflow-orders" || p.Orders.BatchSize != 500 {
+	if p.Orders.Topic != "orders.placed" || p.Orders.Group != "fundflow-orders" || p.Orders.BatchSize != 500 ||
+		p.Orders.MaxClockSkew != 5*time.Minute || p.Orders.MaxConsumerLag != 10*time.Minute {
 		t.Errorf("orders defaults: %+v", p.Orders)
+	}
+	if p.Payments.MaxEventAge != 24*time.Hour {
+		t.Errorf("payments.max_event_age default %v, want 24h", p.Payments.MaxEventAge)
+	}
+	if a := cfg.Serve.API; a.MaxTokenLifetime != 24*time.Hour || a.FailedAuthBurst != 20 || a.FailedAuthPerSecond != 1 {
+		t.Errorf("api defaults: %+v", a)
 	}
 	if p.Allocate.Every != 30*time.Second || p.Allocate.BatchSize != 100 || p.Allocate.Audit == nil || !*p.Allocate.Audit {
 		t.Errorf("allocate defaults: %+v", p.Allocate)
@@ -77,6 +85,33 @@ pipelines:
     batch_size: -1
     relay: kafka
 `, []string{"line 4: pipelines.outbox.batch_size: must be between 1 and 100000", `line 5: pipelines.outbox.relay: unknown field "relay"`}},
+		// Item 14 of issue 11: /v1/orders open to anyone was accepted
+		// without a word.
+		{"orders http without a token", `
+pipelines:
+  payments:
+    listen: 127.0.0.1:1
+  orders:
+    http: true
+  allocate: {}
+`, []string{"line 6: pipelines.orders.http: serving /v1/orders needs a bearer token: set http_token_env"}},
+		{"token and insecure_no_auth both", `
+pipelines:
+  payments:
+    listen: 127.0.0.1:1
+  orders:
+    http: true
+    http_token_env: T
+    insecure_no_auth: true
+    max_clock_skew: -1m
+  allocate: {}
+`, []string{"line 8: pipelines.orders.insecure_no_auth: set together with http_token_env", "line 9: pipelines.orders.max_clock_skew: must not be negative"}},
+		{"api limits", `
+serve:
+  api:
+    max_token_lifetime: -1h
+    failed_auth_burst: -5
+`, []string{"line 4: serve.api.max_token_lifetime: must not be negative", "line 5: serve.api.failed_auth_burst: must be positive, or -1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -90,5 +125,24 @@ pipelines:
 				}
 			}
 		})
+	}
+}
+
+// insecure_no_auth is the one way to serve /v1/orders without a token.
+func TestOrdersInsecureNoAuthAccepted(t *testing.T) {
+	cfg, err := Parse("fundflow.yaml", []byte(`
+pipelines:
+  payments:
+    listen: 127.0.0.1:1
+  orders:
+    http: true
+    insecure_no_auth: true
+  allocate: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Pipelines.Orders.InsecureNoAuth {
+		t.Error("insecure_no_auth not read")
 	}
 }

@@ -1,11 +1,15 @@
 package postgres
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
@@ -190,7 +194,7 @@ func (w *work) place(in fund.OrderIntake) (Placed, error) {
 		}
 	}
 	p.Outcome = OutcomeAccepted
-	for _, leg := range r.Legs() {
+	for _, leg := range in.Legs() { // placed_at: the effective time (fund.EffectiveTime)
 		row := legRow{OrderLeg: leg}
 		st := fund.AwaitingPayment
 		switch leg.Kind {
@@ -214,10 +218,11 @@ func (w *work) place(in fund.OrderIntake) (Placed, error) {
 			initial = fund.AwaitingPayment // replaced by pending_nav below, within this transaction
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO orders (id, request_id, switch_id, kind, investor_id, folio_no, scheme_code, amount, units,
-				all_units, currency, payment_ref, placed_at, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				all_units, currency, payment_ref, placed_at, status, received_at, client_placed_at, time_source)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			leg.ID, leg.RequestID, switchID, leg.Kind.String(), leg.InvestorID, leg.Folio, leg.SchemeCode, amount, units,
-			leg.AllUnits, leg.Currency, leg.PaymentRef, leg.PlacedAt, string(initial)); err != nil {
+			leg.AllUnits, leg.Currency, leg.PaymentRef, leg.PlacedAt, string(initial),
+			nullTime(in.ReceivedAt), r.PlacedAt, cmp.Or(string(in.TimeSource), string(fund.TimeClient))); err != nil {
 			return p, fmt.Errorf("leg %s: %w", leg.ID, err)
 		}
 		row.Status = initial
@@ -225,7 +230,7 @@ func (w *work) place(in fund.OrderIntake) (Placed, error) {
 			w.announce(&row, nil, 0)
 		}
 	}
-	for _, leg := range r.Legs() {
+	for _, leg := range in.Legs() {
 		row, err := w.leg(leg.ID)
 		if err != nil {
 			return p, err
@@ -361,14 +366,23 @@ func (w *work) folioOf(legID string) string {
 	return f
 }
 
-// rawJSON keeps a rejected request's bytes as JSON: as they are if they are
-// JSON, else as a JSON string.
+// rawJSON keeps a rejected request's bytes as JSON: as they are if jsonb
+// can hold them, else as a JSON string of their base64 (bytes that are not
+// UTF-8, or a \u0000 that jsonb refuses, must not fail the transaction
+// that records the rejection).
 func rawJSON(b []byte) json.RawMessage {
-	if json.Valid(b) {
+	if json.Valid(b) && utf8.Valid(b) && !bytes.Contains(b, []byte(`\u0000`)) {
 		return json.RawMessage(b)
 	}
-	s, _ := json.Marshal(string(b))
+	s, _ := json.Marshal("base64:" + base64.StdEncoding.EncodeToString(b))
 	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // OrderSink is the orders pipeline's sink: each batch is placed in one

@@ -1,0 +1,64 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Isolating wraps a sink that writes a batch in one transaction, so that one
+// record the store refuses for good (a value it cannot hold, a constraint it
+// breaks) does not fail the batch forever and hold up the stream behind it.
+// A batch whose write fails permanently (not IsTransient) is written again
+// one record at a time; each record that still fails permanently goes to
+// Quarantine with Reason and the error, and the others are written. A
+// transient error is returned as it is, for the engine to retry.
+//
+// Write stays idempotent on the batch as long as the inner sink is: a retry
+// after a failed quarantine write writes the good records again (no-ops)
+// and quarantines the bad ones once (Put is idempotent on the position).
+type Isolating[T Located] struct {
+	Sink       Sink[T]
+	Quarantine Quarantine
+	Pipeline   string       // the pipeline's name, for the quarantine rows
+	Reason     string       // e.g. "not_storable"
+	Log        *slog.Logger // nil: slog.Default()
+}
+
+// Name labels the metrics with the inner sink's name.
+func (s Isolating[T]) Name() string { return sinkName(s.Sink, 0) }
+
+// Write writes b, isolating records that fail permanently.
+func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
+	err := s.Sink.Write(ctx, b)
+	if err == nil || IsTransient(err) || ctx.Err() != nil {
+		return err
+	}
+	var bad []Rejected
+	for i := range b.Items {
+		ierr := s.Sink.Write(ctx, Batch[T]{Items: b.Items[i : i+1], Through: b.Through})
+		if ierr == nil {
+			continue
+		}
+		if IsTransient(ierr) || ctx.Err() != nil {
+			return ierr
+		}
+		pos, raw := b.Items[i].Origin()
+		r := Rejected{Pipeline: s.Pipeline, Pos: pos, Raw: raw, Reason: s.Reason, Detail: fund.SafeText(ierr.Error()) /* a database error may quote the value it refused */}
+		log := s.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("record cannot be written; quarantined", "pipeline", s.Pipeline, "reason", s.Reason, "pos", fmt.Sprintf("%+v", pos), "err", ierr)
+		bad = append(bad, r)
+	}
+	if len(bad) == 0 {
+		return nil // the batch failed, its records one by one did not: nothing left to do
+	}
+	if s.Quarantine == nil {
+		return fmt.Errorf("%d records cannot be written and no quarantine is configured (first: %s)", len(bad), bad[0].Detail)
+	}
+	return s.Quarantine.Put(ctx, bad)
+}
