@@ -325,12 +325,13 @@ func TestWebhookTimeIsBounded(t *testing.T) {
 		at       time.Time // the envelope's created_at
 		realised time.Time
 		nav      string // the business day the funds were realised, before the 3 PM cut-off
+		source   string // payments.realised_time_source: whose clock realised_at is
 	}{
-		{"an hour before receipt: the gateway's", ist("2026-08-20T13:00:00+05:30"), ist("2026-08-20T13:00:00+05:30"), "2026-08-20"},
-		{"exactly a day before: the gateway's", ist("2026-08-19T14:00:00+05:30"), ist("2026-08-19T14:00:00+05:30"), "2026-08-19"},
-		{"a day and a second before: ours", ist("2026-08-19T13:59:59+05:30"), received, "2026-08-20"},
-		{"half an hour after receipt: ours", ist("2026-08-20T14:30:00+05:30"), received, "2026-08-20"},
-		{"year 5138: ours", time.Date(5138, 11, 17, 6, 0, 0, 0, time.UTC), received, "2026-08-20"},
+		{"an hour before receipt: the gateway's", ist("2026-08-20T13:00:00+05:30"), ist("2026-08-20T13:00:00+05:30"), "2026-08-20", "client"},
+		{"exactly a day before: the gateway's", ist("2026-08-19T14:00:00+05:30"), ist("2026-08-19T14:00:00+05:30"), "2026-08-19", "client"},
+		{"a day and a second before: ours", ist("2026-08-19T13:59:59+05:30"), received, "2026-08-20", "received"},
+		{"half an hour after receipt: ours", ist("2026-08-20T14:30:00+05:30"), received, "2026-08-20", "received"},
+		{"year 5138: ours", time.Date(5138, 11, 17, 6, 0, 0, 0, time.UTC), received, "2026-08-20", "received"},
 	}
 	for i, c := range cases {
 		id := fmt.Sprintf("WT-%d", i)
@@ -339,13 +340,13 @@ func TestWebhookTimeIsBounded(t *testing.T) {
 			t.Fatalf("%s: HTTP %d", c.name, code)
 		}
 		var realised time.Time
-		var navDate string
-		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT p.realised_at, o.nav_date::text FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`, "pay_"+id).
-			Scan(&realised, &navDate); err != nil {
+		var navDate, source string
+		if err := m.d.pg.Pool.QueryRow(m.ctx, `SELECT p.realised_at, o.nav_date::text, coalesce(p.realised_time_source, '') FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`, "pay_"+id).
+			Scan(&realised, &navDate, &source); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if !realised.Equal(c.realised) || navDate != c.nav {
-			t.Errorf("%s: realised %v, NAV date %s; want %v, %s", c.name, realised, navDate, c.realised, c.nav)
+		if !realised.Equal(c.realised) || navDate != c.nav || source != c.source {
+			t.Errorf("%s: realised %v (%q), NAV date %s; want %v (%q), %s", c.name, realised, source, navDate, c.realised, c.source, c.nav)
 		}
 	}
 }

@@ -113,12 +113,13 @@ func (w *work) applyPayment(p fund.PaymentEvent, eventID string) (status, reason
 	err = w.tx.QueryRow(w.ctx, `WITH prev AS (SELECT status_rank, order_id FROM payments WHERE id = $1 FOR UPDATE),
 		up AS (
 			INSERT INTO payments AS p (id, gateway, order_id, gateway_order_id, notes_order_id, amount, currency, method, status, status_rank,
-				realised_at, realised_event_id, last_event_id, last_event_at, match_status)
+				realised_at, realised_event_id, last_event_id, last_event_at, match_status, realised_time_source)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 				CASE WHEN $9 = 'captured' THEN $11::timestamptz END, CASE WHEN $9 = 'captured' THEN $12 END, $12, $11,
-				CASE WHEN $3::text IS NULL THEN 'unmatched' ELSE 'matched' END)
+				CASE WHEN $3::text IS NULL THEN 'unmatched' ELSE 'matched' END, CASE WHEN $9 = 'captured' THEN nullif($13::text, '') END)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank,
 				realised_at = coalesce(p.realised_at, excluded.realised_at), realised_event_id = coalesce(p.realised_event_id, excluded.realised_event_id),
+				realised_time_source = coalesce(p.realised_time_source, excluded.realised_time_source),
 				last_event_id = excluded.last_event_id, last_event_at = excluded.last_event_at,
 				order_id = coalesce(p.order_id, excluded.order_id),
 				match_status = CASE WHEN p.match_status = 'unmatched' AND excluded.order_id IS NOT NULL THEN 'matched' ELSE p.match_status END,
@@ -127,7 +128,7 @@ func (w *work) applyPayment(p fund.PaymentEvent, eventID string) (status, reason
 			RETURNING 1)
 		SELECT coalesce((SELECT status_rank FROM prev), -1), (SELECT order_id FROM prev), EXISTS (SELECT 1 FROM up)`,
 		p.PaymentID, p.Gateway, orderRef, p.GatewayOrderID, p.NotesOrderID, p.Amount.Decimal(), p.Currency, p.Method,
-		string(p.Status), p.Status.Rank(), p.EventAt, eventID).Scan(&prevRank, &prevOrder, &advanced)
+		string(p.Status), p.Status.Rank(), p.EventAt, eventID, string(p.TimeSource)).Scan(&prevRank, &prevOrder, &advanced)
 	if err != nil {
 		return "", "", fmt.Errorf("payment %s: %w", p.PaymentID, err)
 	}
