@@ -330,8 +330,12 @@ func (w *work) cancel(p Placed, r fund.OrderRequest) (Placed, error) {
 	}
 	var legs []legRow
 	for _, s := range states {
-		if !w.locked[w.folioOf(s.ID)] {
-			if err := w.lockFolios(w.folioOf(s.ID)); err != nil {
+		folio, err := w.folioOf(s.ID)
+		if err != nil {
+			return p, err
+		}
+		if !w.locked[folio] {
+			if err := w.lockFolios(folio); err != nil {
 				return p, err
 			}
 		}
@@ -360,10 +364,14 @@ func (w *work) cancel(p Placed, r fund.OrderRequest) (Placed, error) {
 }
 
 // folioOf returns a leg's folio (read without a lock: folios never change).
-func (w *work) folioOf(legID string) string {
+// A failed read fails the money transaction: locking the empty folio instead
+// would let the cancel go on without the leg's folio lock.
+func (w *work) folioOf(legID string) (string, error) {
 	var f string
-	_ = w.tx.QueryRow(w.ctx, `SELECT folio_no FROM orders WHERE id = $1`, legID).Scan(&f)
-	return f
+	if err := w.tx.QueryRow(w.ctx, `SELECT folio_no FROM orders WHERE id = $1`, legID).Scan(&f); err != nil {
+		return "", fmt.Errorf("folio of leg %s: %w", legID, err)
+	}
+	return f, nil
 }
 
 // rawJSON keeps a rejected request's bytes as JSON: as they are if jsonb
