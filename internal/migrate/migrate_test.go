@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
-	"log/slog"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -30,7 +28,6 @@ type db struct {
 	exists func(table string) bool
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 var targets = []target{
 	{
@@ -40,7 +37,7 @@ var targets = []target{
 			pool, _ := testkit.EmptyPG(t)
 			ctx := testkit.Ctx(t)
 			return db{
-				apply: func(fsys fs.FS) ([]string, error) { return migrate.PostgresFS(ctx, pool, fsys, "mig", quiet()) },
+				apply: func(fsys fs.FS) ([]string, error) { return migrate.PostgresFS(ctx, pool, fsys, "mig", testkit.Logger(t)) },
 				exec: func(q string) error {
 					_, err := pool.Exec(ctx, q)
 					return err
@@ -64,7 +61,7 @@ var targets = []target{
 			conn, _ := testkit.EmptyCH(t)
 			ctx := testkit.Ctx(t)
 			return db{
-				apply: func(fsys fs.FS) ([]string, error) { return migrate.ClickHouseFS(ctx, conn, fsys, "mig", quiet()) },
+				apply: func(fsys fs.FS) ([]string, error) { return migrate.ClickHouseFS(ctx, conn, fsys, "mig", testkit.Logger(t)) },
 				exec:  func(q string) error { return conn.Exec(ctx, q) },
 				exists: func(table string) bool {
 					var n uint64
@@ -251,7 +248,7 @@ func TestEmbeddedDriftNamesRepoPath(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		pool, _ := testkit.PG(t)
 		ctx := testkit.Ctx(t)
-		if got, err := migrate.Postgres(ctx, pool, quiet()); err != nil || len(got) != 0 {
+		if got, err := migrate.Postgres(ctx, pool, testkit.Logger(t)); err != nil || len(got) != 0 {
 			t.Fatalf("re-run on a migrated database: applied %v, %v; want a no-op", got, err)
 		}
 		ms, err := migrate.Load(fundsql.Postgres, "postgres")
@@ -261,13 +258,13 @@ func TestEmbeddedDriftNamesRepoPath(t *testing.T) {
 		if _, err := pool.Exec(ctx, `UPDATE schema_migrations SET sha256 = $1 WHERE version = 1`, tampered); err != nil {
 			t.Fatal(err)
 		}
-		_, err = migrate.Postgres(ctx, pool, quiet())
+		_, err = migrate.Postgres(ctx, pool, testkit.Logger(t))
 		checkDrift(t, err, "postgres", migrate.Drift{Version: 1, Applied: ms[0].Name, Path: "sql/postgres/" + ms[0].Name, Recorded: tampered, Current: ms[0].SHA256})
 	})
 	t.Run("clickhouse", func(t *testing.T) {
 		conn, _ := testkit.CH(t)
 		ctx := testkit.Ctx(t)
-		if got, err := migrate.ClickHouse(ctx, conn, quiet()); err != nil || len(got) != 0 {
+		if got, err := migrate.ClickHouse(ctx, conn, testkit.Logger(t)); err != nil || len(got) != 0 {
 			t.Fatalf("re-run on a migrated database: applied %v, %v; want a no-op", got, err)
 		}
 		ms, err := migrate.Load(fundsql.ClickHouse, "clickhouse")
@@ -278,7 +275,7 @@ func TestEmbeddedDriftNamesRepoPath(t *testing.T) {
 		if err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name, sha256, applied_at) SELECT 1, ?, ?, now() + 1`, ms[0].Name, tampered); err != nil {
 			t.Fatal(err)
 		}
-		_, err = migrate.ClickHouse(ctx, conn, quiet())
+		_, err = migrate.ClickHouse(ctx, conn, testkit.Logger(t))
 		checkDrift(t, err, "clickhouse", migrate.Drift{Version: 1, Applied: ms[0].Name, Path: "sql/clickhouse/" + ms[0].Name, Recorded: tampered, Current: ms[0].SHA256})
 	})
 }

@@ -36,7 +36,7 @@ const snapshotHeader = `-- The Postgres schema that sql/postgres/*.sql make on a
 func TestSchemaSnapshot(t *testing.T) {
 	pool, dbURL := testkit.EmptyPG(t)
 	ctx := testkit.Ctx(t)
-	if _, err := migrate.Postgres(ctx, pool, quiet()); err != nil {
+	if _, err := migrate.Postgres(ctx, pool, testkit.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 	var major int
