@@ -28,7 +28,6 @@ type db struct {
 	exists func(table string) bool
 }
 
-
 var targets = []target{
 	{
 		name:  "postgres",
@@ -37,7 +36,9 @@ var targets = []target{
 			pool, _ := testkit.EmptyPG(t)
 			ctx := testkit.Ctx(t)
 			return db{
-				apply: func(fsys fs.FS) ([]string, error) { return migrate.PostgresFS(ctx, pool, fsys, "mig", testkit.Logger(t)) },
+				apply: func(fsys fs.FS) ([]string, error) {
+					return migrate.PostgresFS(ctx, pool, fsys, "mig", testkit.Logger(t))
+				},
 				exec: func(q string) error {
 					_, err := pool.Exec(ctx, q)
 					return err
@@ -61,8 +62,10 @@ var targets = []target{
 			conn, _ := testkit.EmptyCH(t)
 			ctx := testkit.Ctx(t)
 			return db{
-				apply: func(fsys fs.FS) ([]string, error) { return migrate.ClickHouseFS(ctx, conn, fsys, "mig", testkit.Logger(t)) },
-				exec:  func(q string) error { return conn.Exec(ctx, q) },
+				apply: func(fsys fs.FS) ([]string, error) {
+					return migrate.ClickHouseFS(ctx, conn, fsys, "mig", testkit.Logger(t))
+				},
+				exec: func(q string) error { return conn.Exec(ctx, q) },
 				exists: func(table string) bool {
 					var n uint64
 					if err := conn.QueryRow(ctx, `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`, table).Scan(&n); err != nil {
