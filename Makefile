@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test demo bench fuzz services services-down lint vet clean
+.PHONY: all build test demo bench fuzz services services-down lint vet clean schema-snapshot
 
 all: build
 
@@ -28,6 +28,11 @@ test: services vet
 
 demo:
 	scripts/demo.sh
+
+# Rewrite sql/postgres/schema.snapshot (the schema every Postgres migration makes
+# on an empty database) after adding a migration; commit it with the migration.
+schema-snapshot: services
+	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -count=1 -run '^TestSchemaSnapshot$$' ./internal/migrate -update
 
 # Benchmarks report ratios against raw baselines measured in the same run.
 bench: services

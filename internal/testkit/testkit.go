@@ -200,6 +200,20 @@ func PGApp(t testing.TB) (owner *pgxpool.Pool, ownerURL string, app *pgxpool.Poo
 // (for child processes), both as the schema owner.
 func PG(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
+	return pgFrom(t, ensureTemplate)
+}
+
+// EmptyPG gives the test its own empty Postgres database (no migration
+// applied), for tests of the migrations themselves.
+func EmptyPG(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	return pgFrom(t, func(testing.TB, context.Context, *pgxpool.Pool) string { return "template0" })
+}
+
+// pgFrom creates a database cloned from the template that template names and
+// drops it when the test ends.
+func pgFrom(t testing.TB, template func(testing.TB, context.Context, *pgxpool.Pool) string) (*pgxpool.Pool, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	admin, err := postgres.Connect(ctx, ownerURL(t))
@@ -207,7 +221,7 @@ func PG(t testing.TB) (*pgxpool.Pool, string) {
 		t.Fatalf("testkit: %v", err)
 	}
 	defer admin.Close()
-	tmpl := ensureTemplate(t, ctx, admin)
+	tmpl := template(t, ctx, admin)
 	name := randomName("t_")
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
 		t.Fatalf("testkit: create database: %v", err)
@@ -301,6 +315,19 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *pgxpool.Pool) stri
 // and returns a connection to it and its URL.
 func CH(t testing.TB) (driver.Conn, string) {
 	t.Helper()
+	conn, dbURL := EmptyCH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("testkit: migrate clickhouse: %v", err)
+	}
+	return conn, dbURL
+}
+
+// EmptyCH gives the test its own empty ClickHouse database (no migration
+// applied), for tests of the migrations themselves.
+func EmptyCH(t testing.TB) (driver.Conn, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := Env(t, "FUNDFLOW_CH_URL")
@@ -317,9 +344,6 @@ func CH(t testing.TB) (driver.Conn, string) {
 	conn, err := clickhouse.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
-	}
-	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatalf("testkit: migrate clickhouse: %v", err)
 	}
 	t.Cleanup(func() {
 		conn.Close()
