@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,10 +23,41 @@ type NAVHistory struct {
 // Name labels the sink's metrics.
 func (NAVHistory) Name() string { return "clickhouse" }
 
-// Write inserts a batch as one block.
+// The range of ClickHouse's Date that every supported server reads back as
+// written: days since 1970 in a UInt16, which current releases show up to
+// 2149-06-06 but 18.16's date tables only up to 2105-12-31 (toDate of
+// 2106-01-01 is 0000-00-00 there). A date outside it is not refused by
+// ClickHouse but stored as another date (1969-01-01 as 1970-01-01,
+// 2150-01-01 as 1970-07-28).
+var (
+	MinDate = fund.NewDate(1970, 1, 1)
+	MaxDate = fund.NewDate(2105, 12, 31)
+)
+
+// ErrDateOutOfRange is returned for a record whose date a Date column
+// cannot hold.
+var ErrDateOutOfRange = errors.New("date outside ClickHouse's Date range 1970-01-01..2105-12-31")
+
+// checkDate refuses a date that a Date column would silently wrap.
+func checkDate(d fund.Date, what string, from fund.Source) error {
+	if d.Before(MinDate) || d.After(MaxDate) {
+		return fmt.Errorf("clickhouse: %s dated %s (%s line %d): %w", what, d, from.File, from.Line, ErrDateOutOfRange)
+	}
+	return nil
+}
+
+// Write inserts a batch as one block. A batch with a date outside the Date
+// range is refused as a whole, before anything is sent: the stage should
+// have quarantined the row, so this is a bug to report, never a row to
+// store wrong.
 func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
 	if len(b.Items) == 0 {
 		return nil
+	}
+	for _, n := range b.Items {
+		if err := checkDate(n.Date, "NAV of scheme "+n.SchemeCode, n.From); err != nil {
+			return err
+		}
 	}
 	now := time.Now
 	if s.Now != nil {

@@ -324,7 +324,7 @@ const (
 //	Postgres   navs.nav, navs.repurchase, navs.sale, nav_latest.nav  numeric(18,8)
 //	ClickHouse nav_history.nav                                       Decimal(18, 8)
 //	Postgres   text columns: UTF-8, no NUL byte (ClickHouse's String takes any bytes, so it is the narrower store that decides)
-//	ClickHouse nav_history.nav_date                                  Date: 1970-01-01 .. 2149-06-06
+//	ClickHouse nav_history.nav_date                                  Date: 1970-01-01 .. 2105-12-31 (on 18.16)
 //
 // TestNAVLimitsMatchTheColumns reads the column types back from both
 // databases.
