@@ -68,7 +68,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,
 	})
-	v := nav.NewValidator(latest, thresholds(c.Jump))
+	v := navValidator(latest, c)
 	p := &pipelines.Pipeline[nav.Item, fund.NAVLine]{
 		Name:       "nav-ingest",
 		Source:     src,
@@ -81,6 +81,17 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		Log:        d.log,
 	}
 	return p, closeAll, nil
+}
+
+// navValidator is nav-ingest's stage as configured: the one every path
+// that publishes or predicts NAVs uses (the run, backfill, quarantine
+// replay, check nav).
+func navValidator(latest map[string]fund.DatedNAV, c *config.NAVIngest) *nav.Validator {
+	v := nav.NewValidator(latest, thresholds(c.Jump))
+	if c.FutureDays > 0 {
+		v.FutureDays = c.FutureDays
+	}
+	return v
 }
 
 func thresholds(j config.JumpThresholds) nav.Thresholds {

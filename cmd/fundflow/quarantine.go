@@ -244,7 +244,7 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 	if opt.Accept {
 		// After review the jump is accepted: no previous NAV to jump from,
 		// every other rule still applies.
-		stage = nav.NewValidator(nil, thresholds(d.cfg.Pipelines.NAVIngest.Jump)).Stage
+		stage = navValidator(nil, d.cfg.Pipelines.NAVIngest).Stage
 	}
 	var batch []fund.NAVLine
 	var batchIDs []int64

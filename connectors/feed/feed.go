@@ -18,6 +18,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -59,6 +60,10 @@ type Registry interface {
 	FileSeen(ctx context.Context, pipeline, sha, name string, size int64) error
 	FileDone(ctx context.Context, pipeline, sha string, cp pipelines.Checkpoint) error
 	FileRejected(ctx context.Context, pipeline, sha, name string, size int64, reason string) error
+	// FileFailed marks a file that failed for good part-way (a poison the
+	// stage did not catch, a store refusing a batch): recorded with the
+	// error, alerted, and skipped from then on like a rejected file.
+	FileFailed(ctx context.Context, pipeline, sha, name string, size int64, reason string) error
 	LoadCheckpoint(ctx context.Context, stream string) ([]byte, error)
 	SaveCheckpoint(ctx context.Context, cp pipelines.Checkpoint) error
 }
@@ -101,6 +106,9 @@ type Source[T pipelines.Located] struct {
 	listed  bool
 	cur     *openFile[T]
 	Skipped []string // files skipped as already loaded (for reports and tests)
+
+	mu     sync.Mutex
+	failed map[string]bool // fingerprints of files failed during this run (FailUnit)
 }
 
 type openFile[T any] struct {
@@ -129,6 +137,10 @@ func NewSource[T pipelines.Located](pipeline string, store Store, reg Registry, 
 // checkpoint marked done; it may be empty.
 func (s *Source[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
 	for {
+		if s.cur != nil && s.isFailed(s.cur.sha) {
+			s.cur.close() // failed since: read nothing more of it
+			s.cur = nil
+		}
 		if s.cur == nil {
 			if err := s.openNext(ctx); err != nil {
 				return pipelines.Batch[T]{}, err
@@ -137,15 +149,39 @@ func (s *Source[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
 				continue // a skipped or rejected file; try the next
 			}
 		}
-		b, err := s.readBatch()
-		if err != nil {
-			return b, err
-		}
-		return b, nil
+		return s.readBatch(ctx)
 	}
 }
 
-func (s *Source[T]) readBatch() (pipelines.Batch[T], error) {
+func (s *Source[T]) isFailed(sha string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed[sha]
+}
+
+// FailUnit records the file of cp as failed with err (pipelines.UnitFailer):
+// the engine could not write one of its batches for a reason a retry will
+// not fix. The source reads nothing more of it; later runs skip it.
+func (s *Source[T]) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err error) error {
+	var p position
+	if jerr := json.Unmarshal(cp.Pos, &p); jerr != nil {
+		return fmt.Errorf("feed: bad checkpoint %q: %w", cp.Pos, jerr)
+	}
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = map[string]bool{}
+	}
+	s.failed[p.SHA] = true
+	s.mu.Unlock()
+	return s.fileFailed(ctx, p.SHA, p.Name, -1, err)
+}
+
+func (s *Source[T]) fileFailed(ctx context.Context, sha, name string, size int64, err error) error {
+	s.log.Error("file failed; skipped, the files after it go on", "file", name, "sha256", sha, "err", err)
+	return s.reg.FileFailed(ctx, s.pipeline, sha, name, size, err.Error())
+}
+
+func (s *Source[T]) readBatch(ctx context.Context) (pipelines.Batch[T], error) {
 	f := s.cur
 	items := make([]T, 0, s.opt.BatchSize)
 	for len(items) < s.opt.BatchSize {
@@ -159,7 +195,15 @@ func (s *Source[T]) readBatch() (pipelines.Batch[T], error) {
 		if err != nil {
 			f.close()
 			s.cur = nil
-			return pipelines.Batch[T]{}, fmt.Errorf("%s line %d: %w", f.info.Name, f.last+1, err)
+			err = fmt.Errorf("%s line %d: %w", f.info.Name, f.last+1, err)
+			if pipelines.IsTransient(err) {
+				return pipelines.Batch[T]{}, err
+			}
+			// The file cannot be read to its end: it fails alone.
+			if ferr := s.fileFailed(ctx, f.sha, f.info.Name, f.info.Size, err); ferr != nil {
+				return pipelines.Batch[T]{}, fmt.Errorf("%w (and recording it: %v)", err, ferr)
+			}
+			return pipelines.Batch[T]{}, &pipelines.UnitError{Stream: s.stream(f.sha), Unit: f.info.Name, Err: err}
 		}
 		pos, _ := rec.Origin()
 		f.last = pos.Line
@@ -244,7 +288,7 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		cleanup()
 		return err
 	}
-	if status == "done" || status == "rejected" {
+	if status == "done" || status == "rejected" || status == "failed" {
 		cleanup()
 		s.log.Info("skipping file already seen", "file", info.Name, "sha256", sha, "status", status)
 		s.Skipped = append(s.Skipped, info.Name)
@@ -284,7 +328,14 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 	}
 	if err != nil {
 		closeAll()
-		return fmt.Errorf("%s: %w", info.Name, err)
+		err = fmt.Errorf("%s: %w", info.Name, err)
+		if pipelines.IsTransient(err) {
+			return err
+		}
+		if ferr := s.fileFailed(ctx, sha, info.Name, info.Size, err); ferr != nil {
+			return fmt.Errorf("%w (and recording it: %v)", err, ferr)
+		}
+		return &pipelines.UnitError{Stream: s.stream(sha), Unit: info.Name, Err: err}
 	}
 	s.cur = &openFile[T]{info: info, sha: sha, spool: spool, next: next, from: from, close: closeAll}
 	return nil

@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/fund"
@@ -45,7 +49,7 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 				n.SchemeType, n.AMC, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"nav_in"}, navInColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy navs: %w", err)
+			return fmt.Errorf("copy navs%s: %w", copyRowOf(err, b.Items), err)
 		}
 		for _, stmt := range navStatements {
 			if _, err := tx.Exec(ctx, stmt.sql); err != nil {
@@ -54,6 +58,27 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 		}
 		return nil
 	}))
+}
+
+var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)
+
+// copyRowOf names the record a COPY error is about (Postgres says "COPY
+// nav_in, line 3, column nav"), so an error says which file line to look at.
+func copyRowOf(err error, items []fund.NAVLine) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	m := copyLine.FindStringSubmatch(pe.Where)
+	if m == nil {
+		return ""
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i < 1 || i > len(items) {
+		return ""
+	}
+	f := items[i-1].From
+	return fmt.Sprintf(" (%s line %d, scheme %s)", f.File, f.Line, items[i-1].SchemeCode)
 }
 
 var navStatements = []struct{ what, sql string }{
