@@ -29,6 +29,7 @@ type Item struct {
 	From     fund.Source
 	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
 	Header   string    // the file's header line: how to read Row.Raw again
+	Layout   amfi.Layout
 	// FirstSaid is set on a row whose (scheme, date) an earlier line of the
 	// same file gave with different values: that earlier record, and its
 	// line. The stage quarantines the later row (ReasonDuplicateConflict).
@@ -173,7 +174,7 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	if p, err = amfi.NewParser(rs); err != nil {
 		return nil, err
 	}
-	header := p.Header()
+	header, layout := p.Header(), p.Layout()
 	return func() (Item, error) {
 		for {
 			row, err := p.Next()
@@ -182,7 +183,7 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 			}
 			from := file
 			from.Line = row.Line
-			it := Item{Row: row, From: from, Business: business, Header: header}
+			it := Item{Row: row, From: from, Business: business, Header: header, Layout: layout}
 			if row.Reason == "" && len(suspects) > 0 {
 				k := navKey{row.Record.SchemeCode, row.Record.Date}
 				if first, ok := suspects[k]; ok {
