@@ -57,6 +57,7 @@ type staged[Out any] struct {
 	rejected    []Rejected
 	in          int
 	first, last fund.Source // where the batch's input records came from, for errors
+	err         error       // the batch's unit is to fail (the breaker opened on it)
 }
 
 // where names a batch's input for an error message: "f.txt lines 3-2002".
@@ -144,6 +145,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	defer cancel(nil)
 	fail := func(e error) { cancel(e) }
 	units := &unitLog{log: log}
+	uf, _ := p.Source.(UnitFailer)
 
 	read := make(chan Batch[In], buf)
 	written := make(chan staged[Out], buf)
@@ -211,9 +213,17 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					return
 				}
 				if p.Breaker.Observe(serr != nil) {
-					fail(fmt.Errorf("%s: %w: %.0f%% of the last %d records rejected (limit %.0f%%), last reason %v",
-						p.Name, ErrBreakerOpen, 100*p.Breaker.Rate(), p.Breaker.filled, 100*p.Breaker.MaxRate, serr))
-					return
+					berr := fmt.Errorf("%w: %.0f%% of the last %d records rejected (limit %.0f%%), last reason %v",
+						ErrBreakerOpen, 100*p.Breaker.Rate(), p.Breaker.filled, 100*p.Breaker.MaxRate, serr)
+					if uf == nil || b.Through.Stream == "" {
+						fail(fmt.Errorf("%s: %w", p.Name, berr))
+						return
+					}
+					// A broken file halts, not the feed: the writer fails
+					// its unit, and the next file starts a fresh window.
+					s.err = berr
+					p.Breaker.Reset()
+					break
 				}
 			}
 			p.Metrics.stage(p.Name, "transform", s.in, len(s.batch.Items), time.Since(t0))
@@ -226,7 +236,6 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}()
 
 	// Writer: this goroutine. Quarantine first, then sinks, then the checkpoint.
-	uf, _ := p.Source.(UnitFailer)
 	write := func(s staged[Out]) error {
 		if len(s.rejected) > 0 {
 			if p.Quarantine == nil {
@@ -251,7 +260,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			if units.skipped(s.batch.Through.Stream) {
 				continue // read ahead from a unit that failed since
 			}
-			if err := write(s); err != nil {
+			err := s.err
+			if err == nil {
+				err = write(s)
+			}
+			if err != nil {
 				err = fmt.Errorf("%s: %s: %w", p.Name, s.where(), err)
 				// A failure a retry will not fix is the input's: with a
 				// source of units it fails that unit, not the run. A

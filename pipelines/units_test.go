@@ -209,3 +209,30 @@ func (f runLogFunc) Finish(ctx context.Context, id int64, s Stats, err error) er
 	f(err)
 	return nil
 }
+
+// A file of nothing but bad rows opens the breaker: that file fails, and
+// the next file starts a fresh window and loads.
+func TestBreakerFailsTheUnit(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 300, n: 50, failed: map[string]error{}}
+	sink := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
+	stage := func(ctx context.Context, r urec) (urec, error) {
+		if r.unit == "b.txt" {
+			return r, Reject("bad_value", "bad")
+		}
+		return r, nil
+	}
+	q := &memQuarantineU{}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: stage, Sinks: []Sink[urec]{sink}, Quarantine: q,
+		Breaker: NewBreaker(0.4), Retry: fastRetry}
+	st, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) || !errors.Is(err, ErrBreakerOpen) || !errors.Is(src.failed["b.txt"], ErrBreakerOpen) {
+		t.Fatalf("err = %v, failed %v", err, src.failed)
+	}
+	if sink.got["a.txt"] != 300 || sink.got["c.txt"] != 300 || sink.got["b.txt"] != 0 || st.FailedUnits != 1 {
+		t.Fatalf("written %v, stats %+v", sink.got, st)
+	}
+}
+
+type memQuarantineU struct{ n int }
+
+func (q *memQuarantineU) Put(ctx context.Context, rs []Rejected) error { q.n += len(rs); return nil }
