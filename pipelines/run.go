@@ -186,7 +186,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	go func() {
 		defer wg.Done()
 		defer close(written)
+		tripped := "" // the stream the breaker last opened on: read ahead, never written
 		for b := range read {
+			if tripped != "" && b.Through.Stream == tripped {
+				continue
+			}
 			t0 := time.Now()
 			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
 			if len(b.Items) > 0 {
@@ -223,6 +227,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					// its unit, and the next file starts a fresh window.
 					s.err = berr
 					p.Breaker.Reset()
+					tripped = b.Through.Stream
 					break
 				}
 			}
