@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -79,4 +80,48 @@ func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) 
 		return classify(fmt.Errorf("clickhouse: send nav_history: %w", err))
 	}
 	return nil
+}
+
+// DeleteNAVs removes NAVs from nav_history: every NAV a file gave (sha256),
+// or a scheme's, on one date or from a date on (zero dates: any). It is the
+// ClickHouse half of retracting NAVs that should never have been accepted,
+// and waits until the delete (a mutation, applied in the background) is
+// done, so that a query right after no longer sees them. Deleting again is
+// a no-op.
+func DeleteNAVs(ctx context.Context, conn driver.Conn, sha256, scheme string, date, from fund.Date) error {
+	var conds []string
+	var args []any
+	if sha256 != "" {
+		conds, args = append(conds, "source_sha256 = ?"), append(args, sha256)
+	}
+	if scheme != "" {
+		conds, args = append(conds, "scheme_code = ?"), append(args, scheme)
+	}
+	if !date.IsZero() {
+		conds, args = append(conds, "nav_date = toDate(?)"), append(args, date.String())
+	}
+	if !from.IsZero() {
+		conds, args = append(conds, "nav_date >= toDate(?)"), append(args, from.String())
+	}
+	if sha256 == "" && scheme == "" {
+		return errors.New("clickhouse: delete NAVs: name a file or a scheme")
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE nav_history DELETE WHERE "+strings.Join(conds, " AND "), args...); err != nil {
+		return classify(fmt.Errorf("clickhouse: delete NAVs: %w", err))
+	}
+	for {
+		var pending uint64
+		if err := conn.QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = currentDatabase() AND table = 'nav_history' AND is_done = 0`).Scan(&pending); err != nil {
+			return classify(fmt.Errorf("clickhouse: wait for the delete: %w", err))
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

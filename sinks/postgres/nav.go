@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -157,4 +158,99 @@ func LatestNAVs(ctx context.Context, pool *pgxpool.Pool) (map[string]fund.DatedN
 		out[code] = l
 	}
 	return out, classify(rows.Err())
+}
+
+// NAVSelector picks stored NAVs to retract: every NAV a file gave (SHA256),
+// or one scheme's NAVs (Scheme) on one date (Date) or from a date on
+// (From). At least SHA256 or Scheme is set.
+type NAVSelector struct {
+	SHA256 string
+	Scheme string
+	Date   fund.Date // zero: any
+	From   fund.Date // zero: any
+}
+
+// RetractedNAV is one NAV taken back out of navs.
+type RetractedNAV struct {
+	Scheme string
+	Date   fund.Date
+	NAV    string
+	From   fund.Source
+}
+
+// ErrNAVInUse refuses to retract a NAV that allotted transactions applied.
+var ErrNAVInUse = errors.New("NAV applied by allotted transactions")
+
+// RetractNAVs is the repair path for NAVs that should never have been
+// accepted (a mis-dated file, a row accepted from quarantine by mistake):
+// in one transaction it deletes them from navs, rebuilds each affected
+// scheme's nav_latest from the NAVs that remain (nav_latest only ever moves
+// forward on its own, so a NAV dated 2062 would hold it there forever),
+// marks a quarantined row that had been accepted or replayed as dismissed,
+// and writes one audit_log row per NAV, by whom. A NAV that an allotment
+// applied is refused (ErrNAVInUse): that needs the transaction reversed
+// first.
+func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]RetractedNAV, error) {
+	if sel.SHA256 == "" && sel.Scheme == "" {
+		return nil, errors.New("retract: name a file (sha256) or a scheme")
+	}
+	var out []RetractedNAV
+	dateArg := func(d fund.Date) any {
+		if d.IsZero() {
+			return nil
+		}
+		return d.Time()
+	}
+	where := `($1 = '' OR source_sha256 = $1) AND ($2 = '' OR scheme_code = $2)
+		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
+	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var used int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
+			strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {
+			return err
+		}
+		if used > 0 {
+			return fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM navs WHERE `+where+`
+			RETURNING scheme_code, nav_date, nav::text, source_file, source_sha256, source_line`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r RetractedNAV
+			var d time.Time
+			if err := rows.Scan(&r.Scheme, &d, &r.NAV, &r.From.File, &r.From.SHA256, &r.From.Line); err != nil {
+				return err
+			}
+			r.Date = fund.DateOf(d)
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		codes := make([]string, 0, len(out))
+		b := &pgx.Batch{}
+		for _, r := range out {
+			codes = append(codes, r.Scheme)
+			b.Queue(`INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('nav', $1, 'retracted', $2,
+				jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
+				r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
+			b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
+				WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(r.From), by)
+		}
+		b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
+		b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
+			FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
 }
