@@ -219,14 +219,15 @@ func sameValues(a, b fund.NAVRecord) bool {
 }
 
 // keySet is a Bloom filter of navKeys: it finds the few keys a file says
-// twice in memory proportional to the file's size divided by 80 (about 10
-// bits per row of ~100 bytes), not a map entry per row. A false positive
-// only makes a key a suspect that the second pass then sees once.
+// twice in memory of a 32nd of the file's size (a bit per 4 bytes: 13 bits and
+// under 0.5% false positives for the shortest real rows of ~55 bytes), not
+// a map entry per row. A false positive only makes a key a suspect whose
+// first row the second pass keeps.
 type keySet struct{ bits []uint64 }
 
 func newKeySet(size int64) *keySet {
 	n := int64(1) << 16 // bits
-	for n < size/10 && n < 1<<34 {
+	for n < size/4 && n < 1<<34 {
 		n <<= 1
 	}
 	return &keySet{bits: make([]uint64, n/64)}

@@ -136,7 +136,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 // with few false positives at the size Decode gives it.
 func TestKeySet(t *testing.T) {
 	const n = 200000
-	s := newKeySet(n * 100) // a file of ~100-byte lines
+	s := newKeySet(n * 55) // a file of the shortest real lines
 	fp := 0
 	for i := 0; i < n; i++ {
 		if s.add(navKey{fmt.Sprint(100000 + i), fund.NewDate(2026, 1, 1).AddDays(i % 300)}) {
