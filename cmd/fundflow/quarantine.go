@@ -329,6 +329,19 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 		case err != nil:
 			return sum, err
 		}
+		// Every store must keep the same NAV for a key: Postgres keeps the
+		// one it has, ClickHouse the newest written. A row that says
+		// otherwise than a stored NAV stays here (retract the stored one
+		// first if it is the wrong one).
+		if stored, ok, err := d.pg.StoredNAV(ctx, line.SchemeCode, line.Date); err != nil {
+			return sum, err
+		} else if ok && !stored.NAV.Equal(line.NAV) {
+			if err := still(nav.ReasonDuplicateConflict, fmt.Sprintf("navs has NAV %s for scheme %s on %s from %s line %d; this row says %s",
+				stored.NAV, line.SchemeCode, line.Date, stored.From.File, stored.From.Line, line.NAV)); err != nil {
+				return sum, err
+			}
+			continue
+		}
 		batch = append(batch, line)
 		batchIDs = append(batchIDs, q.ID)
 		if len(batch) >= replayBatch {

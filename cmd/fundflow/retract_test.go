@@ -94,3 +94,46 @@ func TestRetractMisdatedNAVsRepairsNAVLatest(t *testing.T) {
 		t.Fatalf("retract without a file or scheme: %v, want a usage error", err)
 	}
 }
+
+// A row quarantined as duplicate_key_conflict is not published by a replay:
+// Postgres would keep the first NAV and ClickHouse take the replayed one.
+// It stays open with the stored NAV named, and both stores keep the first.
+func TestReplayKeepsADuplicateConflictOut(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	dir := t.TempDir()
+	e := newOpsEnv(t, qConfig(dir, "0.25"))
+	body := qHead + "100001;-;-;Alpha Fund;10.0000;01-Dec-2026\r\n" +
+		"100002;-;-;Beta Fund;20.0000;01-Dec-2026\r\n" +
+		"100001;-;-;Alpha Fund;10.5000;01-Dec-2026\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "NAVAll_2026-12-01.txt"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runNAV(t, e.d); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, e.d, `SELECT count(*) FROM quarantine WHERE reason = 'duplicate_key_conflict' AND status = 'open'`); got != 1 {
+		t.Fatalf("%d duplicate_key_conflict rows quarantined, want 1", got)
+	}
+	out, _, err := e.cli(t, "quarantine", "replay")
+	if err != nil || !strings.Contains(out, `"published": 0`) {
+		t.Fatalf("replay: %v %s", err, out)
+	}
+	var status, detail string
+	if err := e.d.pg.Pool.QueryRow(ctx, `SELECT status, last_replay_detail FROM quarantine WHERE reason = 'duplicate_key_conflict'`).Scan(&status, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if status != "open" || !strings.Contains(detail, "navs has NAV 10") {
+		t.Fatalf("after replay: %s %q", status, detail)
+	}
+	var pg string
+	if err := e.d.pg.Pool.QueryRow(ctx, `SELECT nav::text FROM navs WHERE scheme_code = '100001'`).Scan(&pg); err != nil {
+		t.Fatal(err)
+	}
+	var ch string
+	if err := e.d.ch.QueryRow(ctx, `SELECT toString(nav) FROM nav_history FINAL WHERE scheme_code = '100001'`).Scan(&ch); err != nil {
+		t.Fatal(err)
+	}
+	if !decimal.RequireFromString(pg).Equal(decimal.RequireFromString("10")) || !decimal.RequireFromString(ch).Equal(decimal.RequireFromString("10")) {
+		t.Fatalf("postgres %s, clickhouse %s: both must keep the first NAV, 10", pg, ch)
+	}
+}

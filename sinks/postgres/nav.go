@@ -254,3 +254,18 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 	}
 	return out, nil
 }
+
+// StoredNAV returns the NAV navs holds for a scheme on a date, if any.
+func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fund.NAVLine, bool, error) {
+	var l fund.NAVLine
+	err := s.Pool.QueryRow(ctx, `SELECT nav, source_file, source_sha256, source_line FROM navs WHERE scheme_code = $1 AND nav_date = $2`,
+		scheme, date.Time()).Scan(&l.NAV, &l.From.File, &l.From.SHA256, &l.From.Line)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, classify(err)
+	}
+	l.SchemeCode, l.Date = scheme, date
+	return l, true, nil
+}
