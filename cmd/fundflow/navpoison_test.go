@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -169,7 +170,7 @@ func TestNAVIngestPoisonInTheMiddle(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 			assertNAVStores(t, d, want)
-			if got := quarantineReasons(t, d, ""); !equalCounts(got, wantReasons) {
+			if got := quarantineReasons(t, d, ""); !maps.Equal(got, wantReasons) {
 				t.Errorf("quarantine %v, want %v", got, wantReasons)
 			}
 			if got := count(t, d, `SELECT count(*) FROM ingested_files WHERE status = 'done'`); got != 3 {
@@ -185,7 +186,7 @@ func TestNAVIngestPoisonInTheMiddle(t *testing.T) {
 				for r, n := range rep.Reasons {
 					got[r] = n
 				}
-				if run := quarantineReasons(t, d, f.name); !equalCounts(got, run) || !equalCounts(got, f.reasons) || rep.Rows != len(f.good) {
+				if run := quarantineReasons(t, d, f.name); !maps.Equal(got, run) || !maps.Equal(got, f.reasons) || rep.Rows != len(f.good) {
 					t.Errorf("check nav %s: %d rows, reasons %v; the run quarantined %v; the file has %d good rows and %v", f.name, rep.Rows, got, run, len(f.good), f.reasons)
 				}
 			}
@@ -261,7 +262,7 @@ func assertNAVStores(t *testing.T, d *deps, want map[string]string) {
 		}
 		latest[c] = dt
 	}
-	if !equalStrings(latest, newest) {
+	if !maps.Equal(latest, newest) {
 		t.Errorf("nav_latest %d schemes, want %d (each at its newest good date)", len(latest), len(newest))
 	}
 }
@@ -282,30 +283,6 @@ func quarantineReasons(t *testing.T, d *deps, file string) map[string]int {
 		out[r] = n
 	}
 	return out
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func equalStrings(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // A store refusing a batch for a reason the stage does not know (here a
