@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -286,9 +287,11 @@ func quarantineReasons(t *testing.T, d *deps, file string) map[string]int {
 }
 
 // A store refusing a batch for a reason the stage does not know (here a
-// constraint added to navs for the test): the file is marked failed with
-// the error and an alert, the run says which file and lines, the file after
-// it loads, and the next run skips the failed file and succeeds.
+// constraint added to navs for the test), in two files of five: each is
+// marked failed with the error and an alert, the run says which file and
+// lines (the first real error, not the cancellations around it), the files
+// between and after them load, and the next run skips the failed ones and
+// succeeds.
 func TestNAVIngestFailsOnlyThePoisonFile(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	dir := t.TempDir()
@@ -296,45 +299,53 @@ func TestNAVIngestFailsOnlyThePoisonFile(t *testing.T) {
 	if _, err := d.pg.Pool.Exec(ctx, `ALTER TABLE navs ADD CONSTRAINT test_poison CHECK (scheme_code <> '277777')`); err != nil {
 		t.Fatal(err)
 	}
-	first := goodFile("f1.txt", day("2026-11-09"), 100000)
-	middle := goodFile("f2.txt", day("2026-11-10"), 200000)
-	middle.row(277777, "10", day("2026-11-10"))
-	last := goodFile("f3.txt", day("2026-11-11"), 100000)
+	var files []*poisonFile
+	poisoned := map[string]bool{"f2.txt": true, "f4.txt": true}
+	for i, date := range []string{"2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"} {
+		f := goodFile(fmt.Sprintf("f%d.txt", i+1), day(date), 100000)
+		if poisoned[f.name] {
+			f.row(277777, "10", day(date))
+		}
+		files = append(files, f)
+	}
 	t0 := time.Now().Add(-time.Hour)
 	want := map[string]string{}
-	for i, f := range []*poisonFile{first, middle, last} {
+	for i, f := range files {
 		f.write(t, dir, t0.Add(time.Duration(i)*time.Minute))
-		if f != middle {
+		if !poisoned[f.name] {
 			for k, v := range f.good {
 				want[k] = v
 			}
 		}
 	}
 	st, err := runNAV(t, d)
-	if !errors.Is(err, pipelines.ErrUnitFailed) || !strings.Contains(err.Error(), "f2.txt lines 7-37") || !strings.Contains(err.Error(), "test_poison") {
-		t.Fatalf("run error %v: want the failed file, its lines and the cause", err)
+	if !errors.Is(err, pipelines.ErrUnitFailed) || !strings.Contains(err.Error(), "2 unit(s)") ||
+		!strings.Contains(err.Error(), "f2.txt lines 7-37") || !strings.Contains(err.Error(), "test_poison") || errors.Is(err, context.Canceled) {
+		t.Fatalf("run error %v: want the failed files, the first one's lines and the cause", err)
 	}
-	if st.FailedUnits != 1 {
+	if st.FailedUnits != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	var status, detail string
-	if err := d.pg.Pool.QueryRow(ctx, `SELECT status, coalesce(error, '') FROM ingested_files WHERE name = 'f2.txt'`).Scan(&status, &detail); err != nil {
-		t.Fatal(err)
-	}
-	if status != "failed" || !strings.Contains(detail, "test_poison") || !strings.Contains(detail, "f2.txt lines 7-37") {
-		t.Fatalf("f2.txt is %s: %q", status, detail)
-	}
-	if got := count(t, d, `SELECT count(*) FROM alerts WHERE kind = 'file_failed' AND subject = 'nav-ingest/f2.txt' AND resolved_at IS NULL`); got != 1 {
-		t.Fatalf("%d file_failed alerts", got)
+	for name := range poisoned {
+		var status, detail string
+		if err := d.pg.Pool.QueryRow(ctx, `SELECT status, coalesce(error, '') FROM ingested_files WHERE name = $1`, name).Scan(&status, &detail); err != nil {
+			t.Fatal(err)
+		}
+		if status != "failed" || !strings.Contains(detail, "test_poison") || !strings.Contains(detail, name+" lines 7-37") {
+			t.Fatalf("%s is %s: %q", name, status, detail)
+		}
+		if got := count(t, d, `SELECT count(*) FROM alerts WHERE kind = 'file_failed' AND subject = 'nav-ingest/`+name+`' AND resolved_at IS NULL`); got != 1 {
+			t.Fatalf("%d file_failed alerts for %s", got, name)
+		}
 	}
 	if got := count(t, d, `SELECT count(*) FROM job_runs WHERE status = 'failed' AND error LIKE '%f2.txt lines 7-37%test_poison%'`); got != 1 {
 		t.Fatalf("%d job_runs name the failed file", got)
 	}
-	if got := count(t, d, `SELECT count(*) FROM ingested_files WHERE status = 'done'`); got != 2 {
-		t.Fatalf("%d files done, want 2", got)
+	if got := count(t, d, `SELECT count(*) FROM ingested_files WHERE status = 'done'`); got != 3 {
+		t.Fatalf("%d files done, want 3", got)
 	}
-	// f2's batch may have reached ClickHouse before Postgres refused it
-	// (they are written at once); f1 and f3 are in both whole.
+	// A failed file's batch may have reached ClickHouse before Postgres
+	// refused it (they are written at once); the good files are in both whole.
 	var pgKeys int
 	for k := range want {
 		code, date, _ := strings.Cut(k, "|")
@@ -344,10 +355,10 @@ func TestNAVIngestFailsOnlyThePoisonFile(t *testing.T) {
 		}
 	}
 	if pgKeys != len(want) || count(t, d, `SELECT count(*) FROM navs`) != len(want) {
-		t.Fatalf("navs has %d of the %d good keys of f1 and f3 (and %d rows in all)", pgKeys, len(want), count(t, d, `SELECT count(*) FROM navs`))
+		t.Fatalf("navs has %d of the %d good keys (and %d rows in all)", pgKeys, len(want), count(t, d, `SELECT count(*) FROM navs`))
 	}
 	if st, err := runNAV(t, d); err != nil || st.In != 0 {
-		t.Fatalf("next run: %+v %v (the failed file must be skipped)", st, err)
+		t.Fatalf("next run: %+v %v (the failed files must be skipped)", st, err)
 	}
 }
 
