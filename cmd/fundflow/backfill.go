@@ -133,6 +133,7 @@ func cmdBackfill(ctx context.Context, g globals, log *slog.Logger, args []string
 	src := feed.NewSource[nav.Item](backfillPipeline, store, reg, decode, feed.Options{
 		Glob: *glob, BatchSize: cfg.Pipelines.NAVIngest.BatchSize, Log: d.log,
 		Progress: func(file string, line int) { reg.committing(file); tr.At(file, line) },
+		Undo:     navUndo(d),
 	})
 	// The same pipeline as nav-ingest (stage, sinks, quarantine, runs),
 	// reading the folder in date order under its own name.

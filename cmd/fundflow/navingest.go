@@ -67,6 +67,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 	src := feed.NewSource[nav.Item]("nav-ingest", store, d.pg, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,
+		Undo: navUndo(d),
 	})
 	v := navValidator(latest, c)
 	p := &pipelines.Pipeline[nav.Item, fund.NAVLine]{
@@ -81,6 +82,17 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		Log:        d.log,
 	}
 	return p, closeAll, nil
+}
+
+// navUndo takes back from ClickHouse the rows of a failed file past its last
+// batch that every sink committed: Postgres and ClickHouse write a batch at
+// once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
+// truth, rolled the batch back itself.) A key that an earlier file gave too
+// shows that file's row again once the failed file's row is gone.
+func navUndo(d *deps) func(ctx context.Context, f fund.Source, committed int) error {
+	return func(ctx context.Context, f fund.Source, committed int) error {
+		return clickhouse.DeleteFileNAVsAfter(ctx, d.ch, f.SHA256, committed)
+	}
 }
 
 // navValidator is nav-ingest's stage as configured: the one every path

@@ -79,6 +79,11 @@ type Options struct {
 	Log        *slog.Logger
 	// Progress, when set, is told after every batch how far the current file is.
 	Progress func(file string, line int)
+	// Undo, when set, is called when a file fails for good with the last
+	// line whose batch every sink committed: a sink that wrote a later
+	// batch before another refused it (the sinks of a fanout write at
+	// once) takes those rows back, so the stores keep the same rows.
+	Undo func(ctx context.Context, f fund.Source, committedLine int) error
 }
 
 // position is the checkpoint a Source commits.
@@ -107,8 +112,9 @@ type Source[T pipelines.Located] struct {
 	cur     *openFile[T]
 	Skipped []string // files skipped as already loaded (for reports and tests)
 
-	mu     sync.Mutex
-	failed map[string]bool // fingerprints of files failed during this run (FailUnit)
+	mu        sync.Mutex
+	failed    map[string]bool // fingerprints of files failed during this run (FailUnit)
+	committed map[string]int  // fingerprint -> last line committed in this run
 }
 
 type openFile[T any] struct {
@@ -172,7 +178,25 @@ func (s *Source[T]) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err e
 		s.failed = map[string]bool{}
 	}
 	s.failed[p.SHA] = true
+	committed, ok := s.committed[p.SHA]
 	s.mu.Unlock()
+	if s.opt.Undo != nil {
+		if !ok {
+			// Nothing of it committed in this run: what an earlier run
+			// committed is in the stored checkpoint.
+			raw, lerr := s.reg.LoadCheckpoint(ctx, s.stream(p.SHA))
+			if lerr != nil {
+				return lerr
+			}
+			var prev position
+			if raw != nil && json.Unmarshal(raw, &prev) == nil {
+				committed = prev.Line
+			}
+		}
+		if uerr := s.opt.Undo(ctx, fund.Source{File: p.Name, SHA256: p.SHA}, committed); uerr != nil {
+			return fmt.Errorf("undo the uncommitted rows of %s: %w", p.Name, uerr)
+		}
+	}
 	return s.fileFailed(ctx, p.SHA, p.Name, -1, err)
 }
 
@@ -234,7 +258,16 @@ func (s *Source[T]) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
 		s.opt.Progress(p.Name, p.Line)
 	}
 	if !p.Done {
-		return s.reg.SaveCheckpoint(ctx, cp)
+		if err := s.reg.SaveCheckpoint(ctx, cp); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.committed == nil {
+			s.committed = map[string]int{}
+		}
+		s.committed[p.SHA] = p.Line
+		s.mu.Unlock()
+		return nil
 	}
 	if err := s.reg.FileDone(ctx, s.pipeline, p.SHA, cp); err != nil {
 		return err

@@ -84,10 +84,8 @@ func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) 
 
 // DeleteNAVs removes NAVs from nav_history: every NAV a file gave (sha256),
 // or a scheme's, on one date or from a date on (zero dates: any). It is the
-// ClickHouse half of retracting NAVs that should never have been accepted,
-// and waits until the delete (a mutation, applied in the background) is
-// done, so that a query right after no longer sees them. Deleting again is
-// a no-op.
+// ClickHouse half of retracting NAVs that should never have been accepted.
+// Deleting again is a no-op.
 func DeleteNAVs(ctx context.Context, conn driver.Conn, sha256, scheme string, date, from fund.Date) error {
 	var conds []string
 	var args []any
@@ -106,7 +104,20 @@ func DeleteNAVs(ctx context.Context, conn driver.Conn, sha256, scheme string, da
 	if sha256 == "" && scheme == "" {
 		return errors.New("clickhouse: delete NAVs: name a file or a scheme")
 	}
-	if err := conn.Exec(ctx, "ALTER TABLE nav_history DELETE WHERE "+strings.Join(conds, " AND "), args...); err != nil {
+	return deleteNAVs(ctx, conn, strings.Join(conds, " AND "), args...)
+}
+
+// DeleteFileNAVsAfter removes the NAVs a file gave after a line: the rows of
+// batches that reached ClickHouse but not every sink, when the file failed
+// for good (feed.Options.Undo).
+func DeleteFileNAVsAfter(ctx context.Context, conn driver.Conn, sha256 string, line int) error {
+	return deleteNAVs(ctx, conn, "source_sha256 = ? AND source_line > ?", sha256, line)
+}
+
+// deleteNAVs deletes and waits until the delete (a mutation, applied in the
+// background) is done, so that a query right after no longer sees the rows.
+func deleteNAVs(ctx context.Context, conn driver.Conn, where string, args ...any) error {
+	if err := conn.Exec(ctx, "ALTER TABLE nav_history DELETE WHERE "+where, args...); err != nil {
 		return classify(fmt.Errorf("clickhouse: delete NAVs: %w", err))
 	}
 	for {
