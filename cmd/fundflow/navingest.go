@@ -88,7 +88,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 // batch that every sink committed: Postgres and ClickHouse write a batch at
 // once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
 // truth, rolled the batch back itself.) A key that an earlier file gave too
-// shows that file's row again once the failed file's row is gone.
+// shows that file's row again, unless ClickHouse merged the two already.
 func navUndo(d *deps) func(ctx context.Context, f fund.Source, committed int) error {
 	return func(ctx context.Context, f fund.Source, committed int) error {
 		return clickhouse.DeleteFileNAVsAfter(ctx, d.ch, f.SHA256, committed)

@@ -320,7 +320,7 @@ func (c *Config) validate() []FieldError {
 		if n.MaxRejectRate < 0 || n.MaxRejectRate > 1 {
 			add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", n.MaxRejectRate)
 		}
-		if n.FutureDays < 0 || n.FutureDays > 31 {
+		if n.FutureDays < 1 || n.FutureDays > 31 {
 			add(p+".future_days", "must be between 1 and 31 days, got %d", n.FutureDays)
 		}
 		for k, v := range map[string]string{"liquid": n.Jump.Liquid, "debt": n.Jump.Debt, "other": n.Jump.Other} {
