@@ -80,7 +80,9 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //     deterministic event ids).
 //   - An empty batch is a no-op that must succeed.
 //   - An error marked Transient is retried by the engine with backoff; any
-//     other error fails the run and the checkpoint is not committed.
+//     other error fails the run and the checkpoint is not committed, or,
+//     when the source is a UnitFailer, fails only the batch's unit (its
+//     file) and the run goes on with the next one.
 type Sink[T any] interface {
 	Write(ctx context.Context, b Batch[T]) error
 }
