@@ -270,18 +270,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				err = write(s)
 			}
 			if err != nil {
-				err = fmt.Errorf("%s: %s: %w", p.Name, s.where(), err)
 				// A failure a retry will not fix is the input's: with a
 				// source of units it fails that unit, not the run. A
 				// service that stays down fails the run, so that the
 				// next run loads the unit again.
 				if uf == nil || s.batch.Through.Stream == "" || IsTransient(err) || errors.Is(err, ErrGaveUp) || isCancel(err) || ctx.Err() != nil {
-					return err
+					return fmt.Errorf("%s: %s: %w", p.Name, s.where(), err)
 				}
-				if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, err) }); ferr != nil {
-					return fmt.Errorf("%w (and recording the failed unit: %v)", err, ferr)
+				ue := &UnitError{Stream: s.batch.Through.Stream, Unit: s.where(), Err: err}
+				if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, ue) }); ferr != nil {
+					return fmt.Errorf("%s: %w (and recording the failed unit: %v)", p.Name, ue, ferr)
 				}
-				units.failed(&UnitError{Stream: s.batch.Through.Stream, Unit: s.first.File, Err: err})
+				units.failed(ue)
 				continue
 			}
 			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
