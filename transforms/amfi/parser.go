@@ -19,7 +19,7 @@ const (
 	ReasonBadDate           = "bad_date"            // date is not DD-Mon-YYYY
 	ReasonBadFieldCount     = "bad_field_count"     // the line does not have the header's number of fields
 	ReasonMissingSchemeCode = "missing_scheme_code" // scheme code empty or not a number
-	ReasonFutureDate        = "future_date"         // set by Check: dated after BusinessDate+FutureLimitDays
+	ReasonFutureDate        = "future_date"         // set by Check and the nav stage: dated after BusinessDate+FutureLimitDays
 	ReasonLineTooLong       = "line_too_long"       // the line is longer than MaxLineBytes
 )
 

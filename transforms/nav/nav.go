@@ -48,6 +48,10 @@ type replayContext struct {
 	Category   string `json:"category,omitempty"`
 	AMC        string `json:"amc,omitempty"`
 	Business   string `json:"business_date,omitempty"`
+	// Lossy: a line above the row was not storable as it was (a NUL byte,
+	// not UTF-8) and was stored with U+FFFD in its place; the row cannot be
+	// read again as it was, so it is never replayed.
+	Lossy bool `json:"lossy,omitempty"`
 }
 
 // ReplayContext is stored with a quarantined row (pipelines.Contextual).
@@ -60,7 +64,10 @@ func (it Item) ReplayContext() []byte {
 	// invalid UTF-8 into U+FFFD): a row quarantined for bad_encoding must
 	// still be storable. Such a row cannot be replayed as it was anyway.
 	for _, f := range []*string{&c.Header, &c.SchemeType, &c.Category, &c.AMC} {
-		*f = strings.ReplaceAll(*f, "\x00", "\uFFFD")
+		if strings.IndexByte(*f, 0) >= 0 || !utf8.ValidString(*f) {
+			c.Lossy = true
+			*f = strings.ReplaceAll(strings.ToValidUTF8(*f, "\uFFFD"), "\x00", "\uFFFD")
+		}
 	}
 	b, _ := json.Marshal(c) // strings only: cannot fail
 	return b
@@ -74,6 +81,9 @@ func Reread(raw, context []byte, from fund.Source) (Item, error) {
 	var c replayContext
 	if err := json.Unmarshal(context, &c); err != nil || c.Header == "" {
 		return Item{}, fmt.Errorf("nav: no replay context for %s line %d (quarantined before contexts were kept?)", from.File, from.Line)
+	}
+	if c.Lossy {
+		return Item{}, fmt.Errorf("nav: %s line %d cannot be read again as it was: a line above it was not UTF-8 or had a NUL byte (fix the file and load it again)", from.File, from.Line)
 	}
 	var b bytes.Buffer
 	b.WriteString(c.Header + "\n")

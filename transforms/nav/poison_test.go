@@ -159,4 +159,8 @@ func TestReplayContextIsStorable(t *testing.T) {
 	if strings.Contains(c, `\u0000`) || !isUTF8(c) {
 		t.Fatalf("context %q cannot be stored in jsonb", c)
 	}
+	// And it is never replayed with U+FFFD in place of what the file said.
+	if _, err := Reread([]byte("100;-;-;A;10;01-Dec-2026"), []byte(c), fund.Source{File: "f", Line: 9}); err == nil {
+		t.Fatal("a row under a lossy context was read again")
+	}
 }
