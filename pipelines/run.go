@@ -164,7 +164,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			}
 			var uerr *UnitError
 			if errors.As(rerr, &uerr) && ctx.Err() == nil {
-				units.failed(uerr)
+				units.failed(uerr, false) // its batches read before stay good
 				continue
 			}
 			if rerr != nil {
@@ -281,7 +281,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, ue) }); ferr != nil {
 					return fmt.Errorf("%s: %w (and recording the failed unit: %v)", p.Name, ue, ferr)
 				}
-				units.failed(ue)
+				units.failed(ue, true)
 				continue
 			}
 			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
@@ -319,21 +319,26 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	return st, nil
 }
 
-// unitLog keeps the units that failed during a run: written by the reader
-// (a unit the source could not read) and the writer (a unit whose batch
-// could not be written).
+// unitLog keeps the units that failed during a run: reported by the reader
+// (a unit the source could not read on: the batches read before it are
+// good and still written) and the writer (a unit whose batch could not be
+// written: the batches of it read ahead are dropped).
 type unitLog struct {
 	mu    sync.Mutex
 	errs  []*UnitError
-	names map[string]bool
+	names map[string]bool // failed
+	skip  map[string]bool // failed by the writer: drop what is read ahead
 	log   *slog.Logger
 }
 
-func (u *unitLog) failed(e *UnitError) {
+func (u *unitLog) failed(e *UnitError, skip bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.names == nil {
-		u.names = map[string]bool{}
+		u.names, u.skip = map[string]bool{}, map[string]bool{}
+	}
+	if skip {
+		u.skip[e.Stream] = true
 	}
 	if u.names[e.Stream] {
 		return
@@ -346,7 +351,7 @@ func (u *unitLog) failed(e *UnitError) {
 func (u *unitLog) skipped(stream string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return stream != "" && u.names[stream]
+	return stream != "" && u.skip[stream]
 }
 
 func sinkName(s any, i int) string {

@@ -118,13 +118,14 @@ type Source[T pipelines.Located] struct {
 }
 
 type openFile[T any] struct {
-	info  FileInfo
-	sha   string
-	spool string
-	next  func() (T, error)
-	from  int // lines up to here were committed by an earlier run
-	last  int // last line read
-	close func()
+	info    FileInfo
+	display string // info.Name as UTF-8
+	sha     string
+	spool   string
+	next    func() (T, error)
+	from    int // lines up to here were committed by an earlier run
+	last    int // last line read
+	close   func()
 }
 
 // NewSource returns a file source for pipeline over store.
@@ -219,15 +220,15 @@ func (s *Source[T]) readBatch(ctx context.Context) (pipelines.Batch[T], error) {
 		if err != nil {
 			f.close()
 			s.cur = nil
-			err = fmt.Errorf("%s line %d: %w", f.info.Name, f.last+1, err)
+			err = fmt.Errorf("%s line %d: %w", f.display, f.last+1, err)
 			if pipelines.IsTransient(err) {
 				return pipelines.Batch[T]{}, err
 			}
 			// The file cannot be read to its end: it fails alone.
-			if ferr := s.fileFailed(ctx, f.sha, f.info.Name, f.info.Size, err); ferr != nil {
+			if ferr := s.fileFailed(ctx, f.sha, f.display, f.info.Size, err); ferr != nil {
 				return pipelines.Batch[T]{}, fmt.Errorf("%w (and recording it: %v)", err, ferr)
 			}
-			return pipelines.Batch[T]{}, &pipelines.UnitError{Stream: s.stream(f.sha), Unit: f.info.Name, Err: err}
+			return pipelines.Batch[T]{}, &pipelines.UnitError{Stream: s.stream(f.sha), Unit: f.display, Err: err}
 		}
 		pos, _ := rec.Origin()
 		f.last = pos.Line
@@ -343,7 +344,10 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		from = p.Line
 		s.log.Info("resuming file", "file", info.Name, "after_line", from)
 	}
-	if err := s.reg.FileSeen(ctx, s.pipeline, sha, info.Name, info.Size); err != nil {
+	// The name as stored and shown: a name that is not UTF-8 (a Latin-1
+	// name on the server) must not make every row of its file unstorable.
+	display := strings.ToValidUTF8(info.Name, "\uFFFD")
+	if err := s.reg.FileSeen(ctx, s.pipeline, sha, display, info.Size); err != nil {
 		cleanup()
 		return err
 	}
@@ -353,24 +357,24 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		return err
 	}
 	closeAll := func() { fh.Close(); cleanup() }
-	next, err := s.decode(fh, fund.Source{File: info.Name, SHA256: sha})
+	next, err := s.decode(fh, fund.Source{File: display, SHA256: sha})
 	if errors.Is(err, pipelines.ErrRejectFile) {
 		closeAll()
 		s.log.Error("file rejected", "file", info.Name, "sha256", sha, "err", err)
-		return s.reg.FileRejected(ctx, s.pipeline, sha, info.Name, info.Size, err.Error())
+		return s.reg.FileRejected(ctx, s.pipeline, sha, display, info.Size, err.Error())
 	}
 	if err != nil {
 		closeAll()
-		err = fmt.Errorf("%s: %w", info.Name, err)
+		err = fmt.Errorf("%s: %w", display, err)
 		if pipelines.IsTransient(err) {
 			return err
 		}
-		if ferr := s.fileFailed(ctx, sha, info.Name, info.Size, err); ferr != nil {
+		if ferr := s.fileFailed(ctx, sha, display, info.Size, err); ferr != nil {
 			return fmt.Errorf("%w (and recording it: %v)", err, ferr)
 		}
-		return &pipelines.UnitError{Stream: s.stream(sha), Unit: info.Name, Err: err}
+		return &pipelines.UnitError{Stream: s.stream(sha), Unit: display, Err: err}
 	}
-	s.cur = &openFile[T]{info: info, sha: sha, spool: spool, next: next, from: from, close: closeAll}
+	s.cur = &openFile[T]{info: info, display: display, sha: sha, spool: spool, next: next, from: from, close: closeAll}
 	return nil
 }
 

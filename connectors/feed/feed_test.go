@@ -102,3 +102,34 @@ func TestSourceSkipsAFileItCannotRead(t *testing.T) {
 		t.Fatalf("second run loaded %v (%v): the failed file must be skipped", got, err)
 	}
 }
+
+// A file whose name is not UTF-8 (a Latin-1 name on the server) loads: the
+// name is stored and shown with U+FFFD, its rows keep it as their file.
+func TestSourceLoadsAFileWithALatin1Name(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	pool, _ := testkit.PG(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "caf\xe9.txt"), []byte("x1\nx2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	sink := pipelines.SinkFunc[line](func(ctx context.Context, b pipelines.Batch[line]) error {
+		for _, l := range b.Items {
+			files = append(files, l.from.File)
+		}
+		return nil
+	})
+	src := feed.NewSource[line]("test", file.Dir{Path: dir}, postgres.Store{Pool: pool}, decodeLines, feed.Options{Log: testkit.Logger(t)})
+	p := &pipelines.Pipeline[line, line]{Name: "test", Source: src, Sinks: []pipelines.Sink[line]{sink},
+		Stage: func(ctx context.Context, l line) (line, error) { return l, nil }, Log: testkit.Logger(t)}
+	if _, err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var name, status string
+	if err := pool.QueryRow(ctx, `SELECT name, status FROM ingested_files`).Scan(&name, &status); err != nil {
+		t.Fatal(err)
+	}
+	if name != "caf\uFFFD.txt" || status != "done" || strings.Join(files, " ") != "caf\uFFFD.txt caf\uFFFD.txt" {
+		t.Fatalf("ingested_files %q %s, rows from %q", name, status, files)
+	}
+}
