@@ -54,3 +54,12 @@ func (b *Breaker) Rate() float64 {
 	}
 	return float64(b.bad) / float64(b.filled)
 }
+
+// Reset forgets every outcome: the next input unit starts a fresh window.
+func (b *Breaker) Reset() {
+	if b == nil {
+		return
+	}
+	clear(b.ring)
+	b.next, b.filled, b.bad = 0, 0, 0
+}

@@ -80,7 +80,9 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //     deterministic event ids).
 //   - An empty batch is a no-op that must succeed.
 //   - An error marked Transient is retried by the engine with backoff; any
-//     other error fails the run and the checkpoint is not committed.
+//     other error fails the run and the checkpoint is not committed, or,
+//     when the source is a UnitFailer, fails only the batch's unit (its
+//     file) and the run goes on with the next one.
 type Sink[T any] interface {
 	Write(ctx context.Context, b Batch[T]) error
 }
@@ -139,6 +141,34 @@ type Quarantine interface {
 // ErrBreakerOpen fails a run whose recent reject rate passed its limit: a
 // broken feed halts instead of flooding quarantine.
 var ErrBreakerOpen = errors.New("reject-rate breaker open")
+
+// UnitError is a failure confined to one unit of a source's input (one
+// file of a folder): the unit is recorded as failed and skipped, and the
+// run goes on with the next. Source.Read returns it for a unit it could not
+// read to its end (it has recorded the failure itself).
+type UnitError struct {
+	Stream string // the unit's checkpoint stream
+	Unit   string // its name for people, e.g. the file name
+	Err    error
+}
+
+func (e *UnitError) Error() string { return e.Unit + ": " + e.Err.Error() }
+func (e *UnitError) Unwrap() error { return e.Err }
+
+// ErrUnitFailed is wrapped by the error of a run that skipped a failed unit:
+// the run did everything else, and says which units it could not load.
+var ErrUnitFailed = errors.New("input skipped after a permanent failure")
+
+// UnitFailer is implemented by sources whose input falls apart into units
+// that can fail on their own (the files of a folder, each its own
+// checkpoint stream). When a batch cannot be written for a reason a retry
+// will not fix, the engine calls FailUnit instead of failing the run: the
+// source records the unit as failed (with err, and an alert) and reads
+// nothing more of it, and the engine drops the batches of that stream it
+// already read. FailUnit is called from the goroutine that calls Commit.
+type UnitFailer interface {
+	FailUnit(ctx context.Context, cp Checkpoint, err error) error
+}
 
 // ErrRejectFile marks an error that rejects a whole input file (an HTML error
 // page instead of a NAV file, an unknown header). The file is recorded as

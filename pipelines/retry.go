@@ -54,6 +54,11 @@ type Retry struct {
 // DefaultRetry gives a failing service about 30 s to come back.
 var DefaultRetry = Retry{Attempts: 8, Base: 200 * time.Millisecond, Max: 8 * time.Second}
 
+// ErrGaveUp is wrapped by the error of a Retry.Do that ran out of tries on a
+// transient failure: the service may come back, so it is not the input's
+// fault.
+var ErrGaveUp = errors.New("gave up")
+
 // Do runs op until it succeeds, fails with a non-transient error, the budget
 // runs out, or ctx ends. The returned error says how many tries were made.
 func (r Retry) Do(ctx context.Context, what string, op func(context.Context) error) error {
@@ -67,7 +72,7 @@ func (r Retry) Do(ctx context.Context, what string, op func(context.Context) err
 			return err
 		}
 		if attempt >= r.Attempts {
-			return fmt.Errorf("%s: gave up after %d tries: %w", what, attempt, err)
+			return fmt.Errorf("%s: %w after %d tries: %w", what, ErrGaveUp, attempt, err)
 		}
 		// Full jitter keeps several processes from retrying in lockstep.
 		d := time.Duration(rand.Int64N(int64(wait) + 1))

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
 // Stats counts what one run did.
@@ -16,6 +18,7 @@ type Stats struct {
 	Out         int64 // records written to the sinks
 	Quarantined int64
 	Reasons     map[string]int64 // quarantine reason -> count
+	FailedUnits int64            // input units (files) skipped after a permanent failure
 }
 
 // RunLog records every run (the job_runs table).
@@ -50,9 +53,47 @@ type Pipeline[In Located, Out any] struct {
 }
 
 type staged[Out any] struct {
-	batch    Batch[Out]
-	rejected []Rejected
-	in       int
+	batch       Batch[Out]
+	rejected    []Rejected
+	in          int
+	first, last fund.Source // where the batch's input records came from, for errors
+	err         error       // the batch's unit is to fail (the breaker opened on it)
+}
+
+// where names a batch's input for an error message: "f.txt lines 3-2002".
+func (s *staged[Out]) where() string {
+	switch {
+	case s.in == 0 || s.first.File == "":
+		return "batch through " + s.batch.Through.Stream
+	case s.first.Line == s.last.Line:
+		return fmt.Sprintf("%s line %d", s.first.File, s.first.Line)
+	}
+	return fmt.Sprintf("%s lines %d-%d", s.first.File, s.first.Line, s.last.Line)
+}
+
+// isCancel reports whether err only says that the run's context ended.
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// firstReal returns the first of errs that is not only a cancellation, or
+// else the first non-nil one: when one goroutine fails and the run's
+// context is cancelled because of it, the others fail with "context
+// canceled", and that must never hide the cause.
+func firstReal(errs ...error) error {
+	var first error
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if !isCancel(e) {
+			return e
+		}
+		if first == nil {
+			first = e
+		}
+	}
+	return first
 }
 
 // Run reads until ErrEndOfInput (a batch run), the context ends (a stream),
@@ -103,6 +144,8 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(e error) { cancel(e) }
+	units := &unitLog{log: log}
+	uf, _ := p.Source.(UnitFailer)
 
 	read := make(chan Batch[In], buf)
 	written := make(chan staged[Out], buf)
@@ -118,6 +161,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			b, rerr := p.Source.Read(ctx)
 			if errors.Is(rerr, ErrEndOfInput) {
 				return
+			}
+			var uerr *UnitError
+			if errors.As(rerr, &uerr) && ctx.Err() == nil {
+				units.failed(uerr, false) // its batches read before stay good
+				continue
 			}
 			if rerr != nil {
 				if ctx.Err() == nil {
@@ -138,9 +186,17 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	go func() {
 		defer wg.Done()
 		defer close(written)
+		tripped := "" // the stream the breaker last opened on: read ahead, never written
 		for b := range read {
+			if tripped != "" && b.Through.Stream == tripped {
+				continue
+			}
 			t0 := time.Now()
 			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
+			if len(b.Items) > 0 {
+				s.first, _ = b.Items[0].Origin()
+				s.last, _ = b.Items[len(b.Items)-1].Origin()
+			}
 			for _, item := range b.Items {
 				out, serr := p.Stage(ctx, item)
 				var rej *RejectError
@@ -161,9 +217,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					return
 				}
 				if p.Breaker.Observe(serr != nil) {
-					fail(fmt.Errorf("%s: %w: %.0f%% of the last %d records rejected (limit %.0f%%), last reason %v",
-						p.Name, ErrBreakerOpen, 100*p.Breaker.Rate(), p.Breaker.filled, 100*p.Breaker.MaxRate, serr))
-					return
+					berr := fmt.Errorf("%w: %.0f%% of the last %d records rejected (limit %.0f%%), last reason %v",
+						ErrBreakerOpen, 100*p.Breaker.Rate(), p.Breaker.filled, 100*p.Breaker.MaxRate, serr)
+					if uf == nil || b.Through.Stream == "" {
+						fail(fmt.Errorf("%s: %w", p.Name, berr))
+						return
+					}
+					// A broken file halts, not the feed: the writer fails
+					// its unit, and the next file starts a fresh window.
+					s.err = berr
+					p.Breaker.Reset()
+					tripped = b.Through.Stream
+					break
 				}
 			}
 			p.Metrics.stage(p.Name, "transform", s.in, len(s.batch.Items), time.Since(t0))
@@ -176,26 +241,51 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}()
 
 	// Writer: this goroutine. Quarantine first, then sinks, then the checkpoint.
+	write := func(s staged[Out]) error {
+		if len(s.rejected) > 0 {
+			if p.Quarantine == nil {
+				return fmt.Errorf("%d records rejected but no quarantine is configured (first: %s)", len(s.rejected), s.rejected[0].Reason)
+			}
+			if err := retry.Do(ctx, "quarantine", func(ctx context.Context) error { return p.Quarantine.Put(ctx, s.rejected) }); err != nil {
+				return err
+			}
+		}
+		for i, sink := range p.Sinks {
+			name := sinkName(sink, i)
+			t0 := time.Now()
+			if err := retry.Do(ctx, "sink "+name, func(ctx context.Context) error { return sink.Write(ctx, s.batch) }); err != nil {
+				return err
+			}
+			p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
+		}
+		return nil
+	}
 	werr := func() error {
 		for s := range written {
-			if len(s.rejected) > 0 {
-				if p.Quarantine == nil {
-					return fmt.Errorf("%s: %d records rejected but no quarantine is configured (first: %s)", p.Name, len(s.rejected), s.rejected[0].Reason)
-				}
-				if err := retry.Do(ctx, "quarantine", func(ctx context.Context) error { return p.Quarantine.Put(ctx, s.rejected) }); err != nil {
-					return fmt.Errorf("%s: %w", p.Name, err)
-				}
+			if units.skipped(s.batch.Through.Stream) {
+				continue // read ahead from a unit that failed since
 			}
-			for i, sink := range p.Sinks {
-				name := sinkName(sink, i)
-				t0 := time.Now()
-				if err := retry.Do(ctx, "sink "+name, func(ctx context.Context) error { return sink.Write(ctx, s.batch) }); err != nil {
-					return fmt.Errorf("%s: %w", p.Name, err)
+			err := s.err
+			if err == nil {
+				err = write(s)
+			}
+			if err != nil {
+				// A failure a retry will not fix is the input's: with a
+				// source of units it fails that unit, not the run. A
+				// service that stays down fails the run, so that the
+				// next run loads the unit again.
+				if uf == nil || s.batch.Through.Stream == "" || IsTransient(err) || errors.Is(err, ErrGaveUp) || isCancel(err) || ctx.Err() != nil {
+					return fmt.Errorf("%s: %s: %w", p.Name, s.where(), err)
 				}
-				p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
+				ue := &UnitError{Stream: s.batch.Through.Stream, Unit: s.where(), Err: err}
+				if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, ue) }); ferr != nil {
+					return fmt.Errorf("%s: %w (and recording the failed unit: %v)", p.Name, ue, ferr)
+				}
+				units.failed(ue, true)
+				continue
 			}
 			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
-				return fmt.Errorf("%s: commit checkpoint: %w", p.Name, err)
+				return fmt.Errorf("%s: commit checkpoint after %s: %w", p.Name, s.where(), err)
 			}
 			st.Batches++
 			st.In += int64(s.in)
@@ -214,12 +304,54 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	for range written {
 	}
 	wg.Wait()
-	if werr != nil {
-		return st, werr
+	st.FailedUnits = int64(len(units.errs))
+	// The first real error wins: a sink that saw the context cancelled
+	// because the reader failed reports "context canceled"; the reader's
+	// error is the one to show. A failed reader or transformer, or the
+	// caller's own cancel (a stream pipeline's normal way to stop:
+	// errors.Is(err, context.Canceled)), is the context's cause.
+	if err := firstReal(context.Cause(ctx), werr); err != nil {
+		return st, err
 	}
-	// A failed reader or transformer, or the caller's own cancel (a stream
-	// pipeline's normal way to stop: errors.Is(err, context.Canceled)).
-	return st, context.Cause(ctx)
+	if len(units.errs) > 0 {
+		return st, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0])
+	}
+	return st, nil
+}
+
+// unitLog keeps the units that failed during a run: reported by the reader
+// (a unit the source could not read on: the batches read before it are
+// good and still written) and the writer (a unit whose batch could not be
+// written: the batches of it read ahead are dropped).
+type unitLog struct {
+	mu    sync.Mutex
+	errs  []*UnitError
+	names map[string]bool // failed
+	skip  map[string]bool // failed by the writer: drop what is read ahead
+	log   *slog.Logger
+}
+
+func (u *unitLog) failed(e *UnitError, skip bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.names == nil {
+		u.names, u.skip = map[string]bool{}, map[string]bool{}
+	}
+	if skip {
+		u.skip[e.Stream] = true
+	}
+	if u.names[e.Stream] {
+		return
+	}
+	u.names[e.Stream] = true
+	u.errs = append(u.errs, e)
+	u.log.Error("input failed; skipped, the run goes on", "unit", e.Unit, "stream", e.Stream, "err", e.Err)
+}
+
+func (u *unitLog) skipped(stream string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return stream != "" && u.skip[stream]
 }
 
 func sinkName(s any, i int) string {

@@ -133,6 +133,7 @@ func cmdBackfill(ctx context.Context, g globals, log *slog.Logger, args []string
 	src := feed.NewSource[nav.Item](backfillPipeline, store, reg, decode, feed.Options{
 		Glob: *glob, BatchSize: cfg.Pipelines.NAVIngest.BatchSize, Log: d.log,
 		Progress: func(file string, line int) { reg.committing(file); tr.At(file, line) },
+		Undo:     navUndo(d),
 	})
 	// The same pipeline as nav-ingest (stage, sinks, quarantine, runs),
 	// reading the folder in date order under its own name.
@@ -286,7 +287,7 @@ func (r *doneTracker) committing(file string) {
 
 func (r *doneTracker) FileStatus(ctx context.Context, pipeline, sha string) (string, error) {
 	st, err := r.Registry.FileStatus(ctx, pipeline, sha)
-	if err == nil && (st == "done" || st == "rejected") {
+	if err == nil && (st == "done" || st == "rejected" || st == "failed") {
 		r.t.FileDone(r.store.lastOpened())
 	}
 	return st, err
@@ -311,6 +312,14 @@ func (r *doneTracker) FileRejected(ctx context.Context, pipeline, sha, name stri
 	return nil
 }
 
+func (r *doneTracker) FileFailed(ctx context.Context, pipeline, sha, name string, size int64, reason string) error {
+	if err := r.Registry.FileFailed(ctx, pipeline, sha, name, size, reason); err != nil {
+		return err
+	}
+	r.t.FileDone(name)
+	return nil
+}
+
 // rowCounter counts the records of each batch once its checkpoint commits
 // (commits come in the order batches were read).
 type rowCounter struct {
@@ -328,6 +337,17 @@ func (c *rowCounter) Read(ctx context.Context) (pipelines.Batch[nav.Item], error
 		c.mu.Unlock()
 	}
 	return b, err
+}
+
+// FailUnit passes a failed file on to the feed source (pipelines.UnitFailer):
+// without it the engine could not skip a poison file and would fail the
+// whole backfill.
+func (c *rowCounter) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err error) error {
+	uf, ok := c.Source.(pipelines.UnitFailer)
+	if !ok {
+		return err
+	}
+	return uf.FailUnit(ctx, cp, err)
 }
 
 func (c *rowCounter) Commit(ctx context.Context, cp pipelines.Checkpoint) error {

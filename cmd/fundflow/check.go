@@ -3,23 +3,31 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/transforms/amfi"
+	"github.com/fundflow/fundflow/transforms/nav"
 )
 
 const checkUsage = `usage:
   fundflow check nav FILE
-      Parse and validate a NAV file without writing anything; print one JSON
-      object (layout, rows, quarantined, reasons, schemes, amcs, categories,
-      min_date, max_date). Exit 0 for a NAV file (even with quarantined rows),
-      2 with a one-line message when it is not one.
+      Parse and validate a NAV file without writing anything, with nav-ingest's
+      own decoder and stage (its settings from the config when there is one),
+      streaming; print one JSON object (layout, rows, quarantined, reasons,
+      schemes, amcs, categories, min_date, max_date). The reasons are the ones
+      a run would quarantine for, except nav_jump (which needs the stored NAVs).
+      Exit 0 for a NAV file (even with quarantined rows), 2 with a one-line
+      message when it is not one.
   fundflow check navdate --category CATEGORY --type purchase|redemption|sip|switch_in|switch_out
                          --order-time T [--funds-time T] [--holidays FILE]...
       Explain which NAV date an order gets under SEBI's cut-off rules. Times
@@ -28,7 +36,7 @@ const checkUsage = `usage:
       CATEGORY "liquid" or "overnight" (or an AMFI category naming them) gets
       their rule; any other the 3:00 PM rule.`
 
-func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageErr("%s", checkUsage)
 	}
@@ -39,14 +47,13 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(args) != 2 {
 			return usageErr("%s", checkUsage)
 		}
-		f, err := os.Open(args[1])
+		c, err := checkNAVConfig(g)
+		if err != nil {
+			return err
+		}
+		rep, err := checkNAVFile(ctx, args[1], navValidator(nil, c))
 		if err != nil {
 			return &exitError{code: 2, err: err}
-		}
-		defer f.Close()
-		rep, err := amfi.Check(f)
-		if err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[1], err)}
 		}
 		return enc.Encode(rep)
 	case "navdate":
@@ -57,6 +64,34 @@ func cmdCheck(ctx context.Context, args []string, stdout io.Writer) error {
 		return enc.Encode(ans)
 	}
 	return usageErr("unknown check %q\n%s", args[0], checkUsage)
+}
+
+// checkNAVFile runs nav-ingest's decoder and stage over a file (nav.Check):
+// the file is opened, never read into memory.
+func checkNAVFile(ctx context.Context, path string, v *nav.Validator) (amfi.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return amfi.Report{}, err
+	}
+	defer f.Close()
+	rep, err := nav.Check(ctx, f, fund.Source{File: filepath.Base(path)}, v)
+	if err != nil {
+		return rep, fmt.Errorf("%s: %w", path, err)
+	}
+	return rep, nil
+}
+
+// checkNAVConfig is nav-ingest's section of the config when there is a
+// config file, else the defaults: check nav works without one.
+func checkNAVConfig(g globals) (*config.NAVIngest, error) {
+	cfg, err := config.Load(g.config)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && cfg.Pipelines.NAVIngest == nil) {
+		cfg, err = config.Parse("defaults", []byte("pipelines:\n  nav-ingest:\n    source: {kind: file, path: .}\n"))
+	}
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return cfg.Pipelines.NAVIngest, nil
 }
 
 func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {

@@ -177,6 +177,16 @@ pipelines:
 		t.Fatal(err)
 	}
 	if running != 0 || abandoned < progressed || abandoned > kills || ok != 1 {
+		rows, _ := pool.Query(ctx, `SELECT id, status, coalesce(error, ''), started_at, finished_at FROM job_runs ORDER BY id`)
+		for rows.Next() {
+			var id int64
+			var status, runErr string
+			var started time.Time
+			var finished *time.Time
+			_ = rows.Scan(&id, &status, &runErr, &started, &finished)
+			t.Logf("job_runs %d: %s started %v finished %v %q", id, status, started, finished, runErr)
+		}
+		rows.Close()
 		t.Fatalf("job_runs: %d running, %d abandoned (want %d..%d), %d ok (want 1)", running, abandoned, progressed, kills, ok)
 	}
 }

@@ -181,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) > 0 && rest[0] == "completeness" {
 			return cmdCheckCompleteness(ctx, g, log, rest[1:], stdout) // reads the databases
 		}
-		return cmdCheck(ctx, rest, stdout)
+		return cmdCheck(ctx, g, rest, stdout)
 	case "outbox":
 		return cmdOutbox(ctx, g, log, rest, stdout)
 	case "gen":

@@ -67,8 +67,9 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 	src := feed.NewSource[nav.Item]("nav-ingest", store, d.pg, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,
+		Undo: navUndo(d),
 	})
-	v := nav.NewValidator(latest, thresholds(c.Jump))
+	v := navValidator(latest, c)
 	p := &pipelines.Pipeline[nav.Item, fund.NAVLine]{
 		Name:       "nav-ingest",
 		Source:     src,
@@ -81,6 +82,28 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		Log:        d.log,
 	}
 	return p, closeAll, nil
+}
+
+// navUndo takes back from ClickHouse the rows of a failed file past its last
+// batch that every sink committed: Postgres and ClickHouse write a batch at
+// once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
+// truth, rolled the batch back itself.) A key that an earlier file gave too
+// shows that file's row again, unless ClickHouse merged the two already.
+func navUndo(d *deps) func(ctx context.Context, f fund.Source, committed int) error {
+	return func(ctx context.Context, f fund.Source, committed int) error {
+		return clickhouse.DeleteFileNAVsAfter(ctx, d.ch, f.SHA256, committed)
+	}
+}
+
+// navValidator is nav-ingest's stage as configured: the one every path
+// that publishes or predicts NAVs uses (the run, backfill, quarantine
+// replay, check nav).
+func navValidator(latest map[string]fund.DatedNAV, c *config.NAVIngest) *nav.Validator {
+	v := nav.NewValidator(latest, thresholds(c.Jump))
+	if c.FutureDays > 0 {
+		v.FutureDays = c.FutureDays
+	}
+	return v
 }
 
 func thresholds(j config.JumpThresholds) nav.Thresholds {

@@ -18,6 +18,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/file"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/nav"
 )
@@ -36,6 +37,14 @@ const quarantineUsage = `usage:
       Publish rows held for nav_jump after a person reviewed them: every rule
       but the jump check still applies. The row records who (--by, default
       the login name) and when.
+  fundflow quarantine retract (--sha256 SHA | --scheme CODE [--date D | --from D]) [--by NAME]
+      Take back NAVs that should never have been accepted (a mis-dated file,
+      a row accepted by mistake): delete them from navs and ClickHouse's
+      nav_history, rebuild each affected scheme's nav_latest from the NAVs
+      that remain, mark a quarantined row that had been accepted or replayed
+      as dismissed, and write each retraction to the audit trail. A NAV that
+      allotted transactions applied is refused. Dates are YYYY-MM-DD. Safe to
+      run again. Prints a JSON summary.
 P is nav-ingest or nav-backfill (default: both).`
 
 // navPipelines are the pipelines whose quarantined rows are NAV rows.
@@ -53,6 +62,18 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	limit := fs.Int("limit", 0, "at most this many rows")
 	accept := fs.Bool("accept", false, "publish reviewed nav_jump rows")
 	by := fs.String("by", "", "who reviewed (default: the login name)")
+	sha := fs.String("sha256", "", "retract: every NAV of the file with this SHA-256")
+	scheme := fs.String("scheme", "", "retract: NAVs of this scheme code")
+	var date, from fund.Date
+	dateFlag := func(d *fund.Date) func(string) error {
+		return func(s string) error {
+			v, err := fund.ParseISODate(s)
+			*d = v
+			return err
+		}
+	}
+	fs.Func("date", "retract: the NAV of this date (YYYY-MM-DD)", dateFlag(&date))
+	fs.Func("from", "retract: the NAVs from this date on (YYYY-MM-DD)", dateFlag(&from))
 	var ids []int64
 	fs.Func("id", "record id (repeatable)", func(s string) error {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -74,6 +95,10 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	}
 	cmd := args[0]
 	switch cmd {
+	case "retract":
+		if fs.NArg() > 0 || (*sha == "") == (*scheme == "") || (!date.IsZero() && !from.IsZero()) {
+			return usageErr("quarantine retract needs --sha256 or --scheme (not both), and at most one of --date and --from\n%s", quarantineUsage)
+		}
 	case "list", "replay":
 		if fs.NArg() > 0 {
 			return usageErr("quarantine %s takes no arguments, got %q\n%s", cmd, fs.Args(), quarantineUsage)
@@ -113,6 +138,18 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 			return err
 		}
 		return showQuarantined(stdout, q)
+	}
+	if cmd == "retract" {
+		if *by == "" {
+			*by = loginName()
+		}
+		sum, err := retractNAVs(ctx, d, postgres.NAVSelector{SHA256: *sha, Scheme: *scheme, Date: date, From: from}, *by)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
 	}
 	// replay
 	opt := replayOptions{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
@@ -244,7 +281,7 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 	if opt.Accept {
 		// After review the jump is accepted: no previous NAV to jump from,
 		// every other rule still applies.
-		stage = nav.NewValidator(nil, thresholds(d.cfg.Pipelines.NAVIngest.Jump)).Stage
+		stage = navValidator(nil, d.cfg.Pipelines.NAVIngest).Stage
 	}
 	var batch []fund.NAVLine
 	var batchIDs []int64
@@ -292,6 +329,19 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 		case err != nil:
 			return sum, err
 		}
+		// Every store must keep the same NAV for a key: Postgres keeps the
+		// one it has, ClickHouse the newest written. A row that says
+		// otherwise than a stored NAV stays here (retract the stored one
+		// first if it is the wrong one).
+		if stored, ok, err := d.pg.StoredNAV(ctx, line.SchemeCode, line.Date); err != nil {
+			return sum, err
+		} else if ok && !stored.NAV.Equal(line.NAV) {
+			if err := still(nav.ReasonDuplicateConflict, fmt.Sprintf("navs has NAV %s for scheme %s on %s from %s line %d; this row says %s",
+				stored.NAV, line.SchemeCode, line.Date, stored.From.File, stored.From.Line, line.NAV)); err != nil {
+				return sum, err
+			}
+			continue
+		}
 		batch = append(batch, line)
 		batchIDs = append(batchIDs, q.ID)
 		if len(batch) >= replayBatch {
@@ -301,4 +351,41 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 		}
 	}
 	return sum, flush()
+}
+
+type retractSummary struct {
+	Retracted int               `json:"retracted"`
+	NAVs      []string          `json:"navs"`       // scheme|date=nav (file line)
+	NAVLatest map[string]string `json:"nav_latest"` // scheme -> its nav_date now ("" when it has no NAV left)
+}
+
+// retractNAVs takes NAVs back out of Postgres (navs, nav_latest rebuilt,
+// audit trail) and then ClickHouse. ClickHouse is deleted by the same
+// selector whatever Postgres found, so a retract cut short after Postgres
+// finishes the job when run again.
+func retractNAVs(ctx context.Context, d *deps, sel postgres.NAVSelector, by string) (retractSummary, error) {
+	sum := retractSummary{NAVs: []string{}, NAVLatest: map[string]string{}}
+	rs, err := d.pg.RetractNAVs(ctx, sel, by)
+	if err != nil {
+		return sum, err
+	}
+	if err := clickhouse.DeleteNAVs(ctx, d.ch, sel.SHA256, sel.Scheme, sel.Date, sel.From); err != nil {
+		return sum, fmt.Errorf("retracted from Postgres, not yet from ClickHouse (run the same command again): %w", err)
+	}
+	sum.Retracted = len(rs)
+	for _, r := range rs {
+		sum.NAVs = append(sum.NAVs, fmt.Sprintf("%s|%s=%s (%s line %d)", r.Scheme, r.Date, r.NAV, r.From.File, r.From.Line))
+		sum.NAVLatest[r.Scheme] = ""
+	}
+	latest, err := postgres.LatestNAVs(ctx, d.pg.Pool)
+	if err != nil {
+		return sum, err
+	}
+	for code := range sum.NAVLatest {
+		if l, ok := latest[code]; ok {
+			sum.NAVLatest[code] = l.Date.String()
+		}
+	}
+	d.log.Info("NAVs retracted", "count", len(rs), "by", by, "sha256", sel.SHA256, "scheme", sel.Scheme)
+	return sum, nil
 }

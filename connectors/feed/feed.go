@@ -18,6 +18,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -59,6 +60,10 @@ type Registry interface {
 	FileSeen(ctx context.Context, pipeline, sha, name string, size int64) error
 	FileDone(ctx context.Context, pipeline, sha string, cp pipelines.Checkpoint) error
 	FileRejected(ctx context.Context, pipeline, sha, name string, size int64, reason string) error
+	// FileFailed marks a file that failed for good part-way (a poison the
+	// stage did not catch, a store refusing a batch): recorded with the
+	// error, alerted, and skipped from then on like a rejected file.
+	FileFailed(ctx context.Context, pipeline, sha, name string, size int64, reason string) error
 	LoadCheckpoint(ctx context.Context, stream string) ([]byte, error)
 	SaveCheckpoint(ctx context.Context, cp pipelines.Checkpoint) error
 }
@@ -74,6 +79,11 @@ type Options struct {
 	Log        *slog.Logger
 	// Progress, when set, is told after every batch how far the current file is.
 	Progress func(file string, line int)
+	// Undo, when set, is called when a file fails for good with the last
+	// line whose batch every sink committed: a sink that wrote a later
+	// batch before another refused it (the sinks of a fanout write at
+	// once) takes those rows back, so the stores keep the same rows.
+	Undo func(ctx context.Context, f fund.Source, committedLine int) error
 }
 
 // position is the checkpoint a Source commits.
@@ -101,16 +111,21 @@ type Source[T pipelines.Located] struct {
 	listed  bool
 	cur     *openFile[T]
 	Skipped []string // files skipped as already loaded (for reports and tests)
+
+	mu        sync.Mutex
+	failed    map[string]bool // fingerprints of files failed during this run (FailUnit)
+	committed map[string]int  // fingerprint -> last line committed in this run
 }
 
 type openFile[T any] struct {
-	info  FileInfo
-	sha   string
-	spool string
-	next  func() (T, error)
-	from  int // lines up to here were committed by an earlier run
-	last  int // last line read
-	close func()
+	info    FileInfo
+	display string // info.Name as UTF-8
+	sha     string
+	spool   string
+	next    func() (T, error)
+	from    int // lines up to here were committed by an earlier run
+	last    int // last line read
+	close   func()
 }
 
 // NewSource returns a file source for pipeline over store.
@@ -129,6 +144,10 @@ func NewSource[T pipelines.Located](pipeline string, store Store, reg Registry, 
 // checkpoint marked done; it may be empty.
 func (s *Source[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
 	for {
+		if s.cur != nil && s.isFailed(s.cur.sha) {
+			s.cur.close() // failed since: read nothing more of it
+			s.cur = nil
+		}
 		if s.cur == nil {
 			if err := s.openNext(ctx); err != nil {
 				return pipelines.Batch[T]{}, err
@@ -137,15 +156,57 @@ func (s *Source[T]) Read(ctx context.Context) (pipelines.Batch[T], error) {
 				continue // a skipped or rejected file; try the next
 			}
 		}
-		b, err := s.readBatch()
-		if err != nil {
-			return b, err
-		}
-		return b, nil
+		return s.readBatch(ctx)
 	}
 }
 
-func (s *Source[T]) readBatch() (pipelines.Batch[T], error) {
+func (s *Source[T]) isFailed(sha string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed[sha]
+}
+
+// FailUnit records the file of cp as failed with err (pipelines.UnitFailer):
+// the engine could not write one of its batches for a reason a retry will
+// not fix. The source reads nothing more of it; later runs skip it.
+func (s *Source[T]) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err error) error {
+	var p position
+	if jerr := json.Unmarshal(cp.Pos, &p); jerr != nil {
+		return fmt.Errorf("feed: bad checkpoint %q: %w", cp.Pos, jerr)
+	}
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = map[string]bool{}
+	}
+	s.failed[p.SHA] = true
+	committed, ok := s.committed[p.SHA]
+	s.mu.Unlock()
+	if s.opt.Undo != nil {
+		if !ok {
+			// Nothing of it committed in this run: what an earlier run
+			// committed is in the stored checkpoint.
+			raw, lerr := s.reg.LoadCheckpoint(ctx, s.stream(p.SHA))
+			if lerr != nil {
+				return lerr
+			}
+			var prev position
+			if raw != nil && json.Unmarshal(raw, &prev) == nil {
+				committed = prev.Line
+			}
+		}
+		if uerr := s.opt.Undo(ctx, fund.Source{File: p.Name, SHA256: p.SHA}, committed); uerr != nil {
+			return fmt.Errorf("undo the uncommitted rows of %s: %w", p.Name, uerr)
+		}
+	}
+	return s.fileFailed(ctx, p.SHA, p.Name, -1, err)
+}
+
+func (s *Source[T]) fileFailed(ctx context.Context, sha, name string, size int64, err error) error {
+	s.log.Error("file failed; skipped, the files after it go on", "file", name, "sha256", sha, "err", err)
+	return s.reg.FileFailed(ctx, s.pipeline, sha, name, size, err.Error())
+}
+
+func (s *Source[T]) readBatch(ctx context.Context) (pipelines.Batch[T], error) {
 	f := s.cur
 	items := make([]T, 0, s.opt.BatchSize)
 	for len(items) < s.opt.BatchSize {
@@ -159,7 +220,15 @@ func (s *Source[T]) readBatch() (pipelines.Batch[T], error) {
 		if err != nil {
 			f.close()
 			s.cur = nil
-			return pipelines.Batch[T]{}, fmt.Errorf("%s line %d: %w", f.info.Name, f.last+1, err)
+			err = fmt.Errorf("%s line %d: %w", f.display, f.last+1, err)
+			if pipelines.IsTransient(err) {
+				return pipelines.Batch[T]{}, err
+			}
+			// The file cannot be read to its end: it fails alone.
+			if ferr := s.fileFailed(ctx, f.sha, f.display, f.info.Size, err); ferr != nil {
+				return pipelines.Batch[T]{}, fmt.Errorf("%w (and recording it: %v)", err, ferr)
+			}
+			return pipelines.Batch[T]{}, &pipelines.UnitError{Stream: s.stream(f.sha), Unit: f.display, Err: err}
 		}
 		pos, _ := rec.Origin()
 		f.last = pos.Line
@@ -190,7 +259,16 @@ func (s *Source[T]) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
 		s.opt.Progress(p.Name, p.Line)
 	}
 	if !p.Done {
-		return s.reg.SaveCheckpoint(ctx, cp)
+		if err := s.reg.SaveCheckpoint(ctx, cp); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.committed == nil {
+			s.committed = map[string]int{}
+		}
+		s.committed[p.SHA] = p.Line
+		s.mu.Unlock()
+		return nil
 	}
 	if err := s.reg.FileDone(ctx, s.pipeline, p.SHA, cp); err != nil {
 		return err
@@ -244,7 +322,7 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		cleanup()
 		return err
 	}
-	if status == "done" || status == "rejected" {
+	if status == "done" || status == "rejected" || status == "failed" {
 		cleanup()
 		s.log.Info("skipping file already seen", "file", info.Name, "sha256", sha, "status", status)
 		s.Skipped = append(s.Skipped, info.Name)
@@ -266,7 +344,10 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		from = p.Line
 		s.log.Info("resuming file", "file", info.Name, "after_line", from)
 	}
-	if err := s.reg.FileSeen(ctx, s.pipeline, sha, info.Name, info.Size); err != nil {
+	// The name as stored and shown: a name that is not UTF-8 (a Latin-1
+	// name on the server) must not make every row of its file unstorable.
+	display := strings.ToValidUTF8(info.Name, "\uFFFD")
+	if err := s.reg.FileSeen(ctx, s.pipeline, sha, display, info.Size); err != nil {
 		cleanup()
 		return err
 	}
@@ -276,17 +357,24 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		return err
 	}
 	closeAll := func() { fh.Close(); cleanup() }
-	next, err := s.decode(fh, fund.Source{File: info.Name, SHA256: sha})
+	next, err := s.decode(fh, fund.Source{File: display, SHA256: sha})
 	if errors.Is(err, pipelines.ErrRejectFile) {
 		closeAll()
 		s.log.Error("file rejected", "file", info.Name, "sha256", sha, "err", err)
-		return s.reg.FileRejected(ctx, s.pipeline, sha, info.Name, info.Size, err.Error())
+		return s.reg.FileRejected(ctx, s.pipeline, sha, display, info.Size, err.Error())
 	}
 	if err != nil {
 		closeAll()
-		return fmt.Errorf("%s: %w", info.Name, err)
+		err = fmt.Errorf("%s: %w", display, err)
+		if pipelines.IsTransient(err) {
+			return err
+		}
+		if ferr := s.fileFailed(ctx, sha, display, info.Size, err); ferr != nil {
+			return fmt.Errorf("%w (and recording it: %v)", err, ferr)
+		}
+		return &pipelines.UnitError{Stream: s.stream(sha), Unit: display, Err: err}
 	}
-	s.cur = &openFile[T]{info: info, sha: sha, spool: spool, next: next, from: from, close: closeAll}
+	s.cur = &openFile[T]{info: info, display: display, sha: sha, spool: spool, next: next, from: from, close: closeAll}
 	return nil
 }
 

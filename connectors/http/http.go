@@ -180,7 +180,7 @@ func (s *URL) fetch(ctx context.Context) ([]feed.FileInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		conditional = st == "done" || st == "rejected"
+		conditional = st == "done" || st == "rejected" || st == "failed"
 	}
 
 	req, err := nethttp.NewRequestWithContext(ctx, nethttp.MethodGet, s.raw, nil)

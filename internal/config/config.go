@@ -69,6 +69,9 @@ type NAVIngest struct {
 	KafkaTopic    string         `yaml:"kafka_topic"`
 	FreshnessSLA  time.Duration  `yaml:"freshness_sla"`
 	Holidays      []string       `yaml:"holidays"` // files of DD-Mon-YYYY lines
+	// FutureDays: no NAV may be dated more than this many days after today
+	// in IST (liquid funds publish the coming weekend's NAVs); default 3.
+	FutureDays int `yaml:"future_days"`
 }
 
 // JumpThresholds are relative moves, as decimal strings ("0.02" = 2%).
@@ -271,6 +274,9 @@ func (c *Config) defaults() {
 		n.Jump.Debt = or(n.Jump.Debt, "0.10")
 		n.Jump.Other = or(n.Jump.Other, "0.25")
 		n.KafkaTopic = or(n.KafkaTopic, "nav.validated")
+		if n.FutureDays == 0 {
+			n.FutureDays = 3
+		}
 		if n.FreshnessSLA == 0 {
 			n.FreshnessSLA = 15 * time.Minute
 		}
@@ -322,6 +328,9 @@ func (c *Config) validate() []FieldError {
 		}
 		if n.MaxRejectRate < 0 || n.MaxRejectRate > 1 {
 			add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", n.MaxRejectRate)
+		}
+		if n.FutureDays < 1 || n.FutureDays > 31 {
+			add(p+".future_days", "must be between 1 and 31 days, got %d", n.FutureDays)
 		}
 		for k, v := range map[string]string{"liquid": n.Jump.Liquid, "debt": n.Jump.Debt, "other": n.Jump.Other} {
 			d, err := decimal.NewFromString(v)

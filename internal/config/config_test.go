@@ -99,6 +99,12 @@ pipelines:
       url: ftp://amfi/NAVAll.txt
       http: {max_redirects: 50}
 `, []string{"line 6: pipelines.nav-ingest.source.url: \"ftp://amfi/NAVAll.txt\" is not an http(s) URL", "line 7: pipelines.nav-ingest.source.http.max_redirects"}},
+		{"future window out of range", `
+pipelines:
+  nav-ingest:
+    source: {kind: file, path: /x}
+    future_days: 400
+`, []string{"line 5: pipelines.nav-ingest.future_days: must be between 1 and 31 days, got 400"}},
 		{"broken yaml", "pipelines:\n  nav-ingest:\n    source: [unclosed\n", []string{"line "}},
 	}
 	for _, tc := range cases {

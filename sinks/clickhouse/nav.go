@@ -2,7 +2,9 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -22,10 +24,41 @@ type NAVHistory struct {
 // Name labels the sink's metrics.
 func (NAVHistory) Name() string { return "clickhouse" }
 
-// Write inserts a batch as one block.
+// The range of ClickHouse's Date that every supported server reads back as
+// written: days since 1970 in a UInt16, which current releases show up to
+// 2149-06-06 but 18.16's date tables only up to 2105-12-31 (toDate of
+// 2106-01-01 is 0000-00-00 there). A date outside it is not refused by
+// ClickHouse but stored as another date (1969-01-01 as 1970-01-01,
+// 2150-01-01 as 1970-07-28).
+var (
+	MinDate = fund.NewDate(1970, 1, 1)
+	MaxDate = fund.NewDate(2105, 12, 31)
+)
+
+// ErrDateOutOfRange is returned for a record whose date a Date column
+// cannot hold.
+var ErrDateOutOfRange = errors.New("date outside ClickHouse's Date range 1970-01-01..2105-12-31")
+
+// checkDate refuses a date that a Date column would silently wrap.
+func checkDate(d fund.Date, what string, from fund.Source) error {
+	if d.Before(MinDate) || d.After(MaxDate) {
+		return fmt.Errorf("clickhouse: %s dated %s (%s line %d): %w", what, d, from.File, from.Line, ErrDateOutOfRange)
+	}
+	return nil
+}
+
+// Write inserts a batch as one block. A batch with a date outside the Date
+// range is refused as a whole, before anything is sent: the stage should
+// have quarantined the row, so this is a bug to report, never a row to
+// store wrong.
 func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
 	if len(b.Items) == 0 {
 		return nil
+	}
+	for _, n := range b.Items {
+		if err := checkDate(n.Date, "NAV of scheme "+n.SchemeCode, n.From); err != nil {
+			return err
+		}
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -47,4 +80,59 @@ func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) 
 		return classify(fmt.Errorf("clickhouse: send nav_history: %w", err))
 	}
 	return nil
+}
+
+// DeleteNAVs removes NAVs from nav_history: every NAV a file gave (sha256),
+// or a scheme's, on one date or from a date on (zero dates: any). It is the
+// ClickHouse half of retracting NAVs that should never have been accepted.
+// Deleting again is a no-op.
+func DeleteNAVs(ctx context.Context, conn driver.Conn, sha256, scheme string, date, from fund.Date) error {
+	var conds []string
+	var args []any
+	if sha256 != "" {
+		conds, args = append(conds, "source_sha256 = ?"), append(args, sha256)
+	}
+	if scheme != "" {
+		conds, args = append(conds, "scheme_code = ?"), append(args, scheme)
+	}
+	if !date.IsZero() {
+		conds, args = append(conds, "nav_date = toDate(?)"), append(args, date.String())
+	}
+	if !from.IsZero() {
+		conds, args = append(conds, "nav_date >= toDate(?)"), append(args, from.String())
+	}
+	if sha256 == "" && scheme == "" {
+		return errors.New("clickhouse: delete NAVs: name a file or a scheme")
+	}
+	return deleteNAVs(ctx, conn, strings.Join(conds, " AND "), args...)
+}
+
+// DeleteFileNAVsAfter removes the NAVs a file gave after a line: the rows of
+// batches that reached ClickHouse but not every sink, when the file failed
+// for good (feed.Options.Undo).
+func DeleteFileNAVsAfter(ctx context.Context, conn driver.Conn, sha256 string, line int) error {
+	return deleteNAVs(ctx, conn, "source_sha256 = ? AND source_line > ?", sha256, line)
+}
+
+// deleteNAVs deletes and waits until the delete (a mutation, applied in the
+// background) is done, so that a query right after no longer sees the rows.
+func deleteNAVs(ctx context.Context, conn driver.Conn, where string, args ...any) error {
+	if err := conn.Exec(ctx, "ALTER TABLE nav_history DELETE WHERE "+where, args...); err != nil {
+		return classify(fmt.Errorf("clickhouse: delete NAVs: %w", err))
+	}
+	for {
+		var pending uint64
+		if err := conn.QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = currentDatabase() AND table = 'nav_history' AND is_done = 0`).Scan(&pending); err != nil {
+			return classify(fmt.Errorf("clickhouse: wait for the delete: %w", err))
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

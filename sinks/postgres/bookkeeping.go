@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,27 @@ func (s Store) FileRejected(ctx context.Context, pipeline, sha, name string, siz
 		}
 		return raiseAlert(ctx, tx, "file_rejected", pipeline+"/"+name, reason)
 	}))
+}
+
+// FileFailed marks a file that failed part-way for good and raises an
+// alert, in one transaction; a later run skips it (the rows of its batches
+// that were written before stay). size < 0 keeps the size recorded when the
+// file was first seen.
+func (s Store) FileFailed(ctx context.Context, pipeline, sha, name string, size int64, reason string) error {
+	reason = storableText(reason)
+	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO ingested_files (pipeline, sha256, name, size, status, error) VALUES ($1, $2, $3, greatest($4, 0), 'failed', $5)
+			ON CONFLICT (pipeline, sha256) DO UPDATE SET status = 'failed', error = excluded.error`, pipeline, sha, name, size, reason); err != nil {
+			return err
+		}
+		return raiseAlert(ctx, tx, "file_failed", pipeline+"/"+name, reason)
+	}))
+}
+
+// storableText makes an error message storable in a text column: UTF-8,
+// no NUL byte (an error may quote the poison bytes that caused it).
+func storableText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // RaiseAlert opens an alert unless the same one is open already.

@@ -2,10 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/fund"
@@ -45,7 +50,7 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 				n.SchemeType, n.AMC, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"nav_in"}, navInColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy navs: %w", err)
+			return fmt.Errorf("copy navs%s: %w", copyRowOf(err, b.Items), err)
 		}
 		for _, stmt := range navStatements {
 			if _, err := tx.Exec(ctx, stmt.sql); err != nil {
@@ -54,6 +59,27 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 		}
 		return nil
 	}))
+}
+
+var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)
+
+// copyRowOf names the record a COPY error is about (Postgres says "COPY
+// nav_in, line 3, column nav"), so an error says which file line to look at.
+func copyRowOf(err error, items []fund.NAVLine) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	m := copyLine.FindStringSubmatch(pe.Where)
+	if m == nil {
+		return ""
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i < 1 || i > len(items) {
+		return ""
+	}
+	f := items[i-1].From
+	return fmt.Sprintf(" (%s line %d, scheme %s)", f.File, f.Line, items[i-1].SchemeCode)
 }
 
 var navStatements = []struct{ what, sql string }{
@@ -132,4 +158,114 @@ func LatestNAVs(ctx context.Context, pool *pgxpool.Pool) (map[string]fund.DatedN
 		out[code] = l
 	}
 	return out, classify(rows.Err())
+}
+
+// NAVSelector picks stored NAVs to retract: every NAV a file gave (SHA256),
+// or one scheme's NAVs (Scheme) on one date (Date) or from a date on
+// (From). At least SHA256 or Scheme is set.
+type NAVSelector struct {
+	SHA256 string
+	Scheme string
+	Date   fund.Date // zero: any
+	From   fund.Date // zero: any
+}
+
+// RetractedNAV is one NAV taken back out of navs.
+type RetractedNAV struct {
+	Scheme string
+	Date   fund.Date
+	NAV    string
+	From   fund.Source
+}
+
+// ErrNAVInUse refuses to retract a NAV that allotted transactions applied.
+var ErrNAVInUse = errors.New("NAV applied by allotted transactions")
+
+// RetractNAVs is the repair path for NAVs that should never have been
+// accepted (a mis-dated file, a row accepted from quarantine by mistake):
+// in one transaction it deletes them from navs, rebuilds each affected
+// scheme's nav_latest from the NAVs that remain (nav_latest only ever moves
+// forward on its own, so a NAV dated 2062 would hold it there forever),
+// marks a quarantined row that had been accepted or replayed as dismissed,
+// and writes one audit_log row per NAV, by whom. A NAV that an allotment
+// applied is refused (ErrNAVInUse): that needs the transaction reversed
+// first.
+func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]RetractedNAV, error) {
+	if sel.SHA256 == "" && sel.Scheme == "" {
+		return nil, errors.New("retract: name a file (sha256) or a scheme")
+	}
+	var out []RetractedNAV
+	dateArg := func(d fund.Date) any {
+		if d.IsZero() {
+			return nil
+		}
+		return d.Time()
+	}
+	where := `($1 = '' OR source_sha256 = $1) AND ($2 = '' OR scheme_code = $2)
+		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
+	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var used int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
+			strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {
+			return err
+		}
+		if used > 0 {
+			return fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM navs WHERE `+where+`
+			RETURNING scheme_code, nav_date, nav::text, source_file, source_sha256, source_line`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r RetractedNAV
+			var d time.Time
+			if err := rows.Scan(&r.Scheme, &d, &r.NAV, &r.From.File, &r.From.SHA256, &r.From.Line); err != nil {
+				return err
+			}
+			r.Date = fund.DateOf(d)
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		codes := make([]string, 0, len(out))
+		b := &pgx.Batch{}
+		for _, r := range out {
+			codes = append(codes, r.Scheme)
+			b.Queue(`INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('nav', $1, 'retracted', $2,
+				jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
+				r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
+			b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
+				WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(r.From), by)
+		}
+		b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
+		b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
+			FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
+}
+
+// StoredNAV returns the NAV navs holds for a scheme on a date, if any.
+func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fund.NAVLine, bool, error) {
+	var l fund.NAVLine
+	err := s.Pool.QueryRow(ctx, `SELECT nav, source_file, source_sha256, source_line FROM navs WHERE scheme_code = $1 AND nav_date = $2`,
+		scheme, date.Time()).Scan(&l.NAV, &l.From.File, &l.From.SHA256, &l.From.Line)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, classify(err)
+	}
+	l.SchemeCode, l.Date = scheme, date
+	return l, true, nil
 }

@@ -78,7 +78,9 @@ type Report struct {
 	BusinessDate string         `json:"business_date"` // YYYY-MM-DD, see BusinessDate; "" when there are no good rows
 }
 
-// Check parses a whole NAV file and summarises it without loading anything.
+// Check parses a whole NAV file and summarises it without loading anything,
+// by the parser's rules only (not the stage's: for what nav-ingest would
+// quarantine, see transforms/nav.Check).
 // The rows are parsed once; the good ones are kept (in memory: a NAVAll
 // file is ~2 MB) until the business date is known, then the future-date
 // rule is applied to them. An input that is not a NAV file returns an error

@@ -19,5 +19,7 @@
 // a Row: a good row carries a fund.NAVRecord, a bad one a quarantine reason
 // and a sentence saying what is wrong. Check runs the parser over a whole
 // file, applies the file-level rules (the business date and the
-// future-date limit) and summarises the result for `fundflow check nav`.
+// future-date limit) and summarises the result; it is the parser's own
+// summary (the generator's tests use it). `fundflow check nav` runs
+// transforms/nav.Check instead: nav-ingest's decoder and stage, streaming.
 package amfi

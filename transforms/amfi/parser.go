@@ -19,12 +19,21 @@ const (
 	ReasonBadDate           = "bad_date"            // date is not DD-Mon-YYYY
 	ReasonBadFieldCount     = "bad_field_count"     // the line does not have the header's number of fields
 	ReasonMissingSchemeCode = "missing_scheme_code" // scheme code empty or not a number
-	ReasonFutureDate        = "future_date"         // set by Check: dated after BusinessDate+FutureLimitDays
+	ReasonFutureDate        = "future_date"         // set by Check and the nav stage: dated after BusinessDate+FutureLimitDays
+	ReasonLineTooLong       = "line_too_long"       // the line is longer than MaxLineBytes
 )
 
-// MaxLineBytes bounds one line. AMFI's lines are under 300 bytes; a longer
-// line means the input is not a NAV file and Next fails.
-const MaxLineBytes = 1 << 20
+// MaxLineBytes bounds one line. AMFI's lines are under 300 bytes. The bound
+// is also what keeps every text field storable: a Postgres btree entry (the
+// schemes, navs and nav_latest keys, the schemes.amc index) must stay under
+// 2704 bytes, so no field of a line that passes may be longer than that. A
+// longer data line is a Row with ReasonLineTooLong and the parse goes on with
+// the next line; a longer first line is not a NAV header.
+const MaxLineBytes = 2048
+
+// keptOfLongLine is how much of a too-long line is kept as its Raw bytes,
+// for the quarantine view: enough to see what it is.
+const keptOfLongLine = 512
 
 // Row is one data line of the file (a line containing ';'), good or not.
 type Row struct {
@@ -42,15 +51,16 @@ type Row struct {
 // Parser reads an AMFI NAV file one line at a time. It is not safe for
 // concurrent use.
 type Parser struct {
-	br     *bufio.Reader
-	kind   kind
-	cols   columns
-	line   int // number of the last line read
-	err    error
-	long   []byte // assembles lines longer than the bufio buffer
-	slab   []byte // backing store for Row.Raw copies
-	starts [maxColumns + 1]int
-	ends   [maxColumns + 1]int
+	br      *bufio.Reader
+	kind    kind
+	cols    columns
+	line    int // number of the last line read
+	err     error
+	long    []byte // the start of the last line longer than MaxLineBytes
+	longLen int    // length of the last line longer than MaxLineBytes
+	slab    []byte // backing store for Row.Raw copies
+	starts  [maxColumns + 1]int
+	ends    [maxColumns + 1]int
 
 	schemeType, category, amc string
 	dates                     map[string]fund.Date // parsed dates by their text
@@ -128,14 +138,22 @@ func (p *Parser) Header() string { return p.header }
 // and blank separator lines are consumed silently: they set SchemeType,
 // Category and AMC on the rows that follow (the AMC stays in force across
 // a block header until the next AMC line, as AMFI writes it). Every data line yields a Row,
-// good or rejected; an error other than io.EOF is a read failure (or a line
-// longer than MaxLineBytes) and ends the parse.
+// good or rejected, and so does every line longer than MaxLineBytes
+// (ReasonLineTooLong, with only its first bytes as Raw: a poison line never
+// stops the file); an error other than io.EOF is a read failure and ends
+// the parse.
 func (p *Parser) Next() (Row, error) {
 	if p.err != nil {
 		return Row{}, p.err
 	}
 	for {
 		line, err := p.readLine()
+		if err == errLineTooLong {
+			p.line++
+			r := Row{Line: p.line, Raw: append([]byte(nil), p.long[:min(len(p.long), keptOfLongLine)]...)}
+			return reject(r, ReasonLineTooLong, fmt.Sprintf("the line is %d bytes long, more than the %d an AMFI line may have (AMFI's are under 300); its first %d bytes are kept",
+				p.longLen, MaxLineBytes, len(r.Raw))), nil
+		}
 		if err != nil {
 			if err != io.EOF {
 				err = fmt.Errorf("amfi: line %d: %w", p.line+1, err)
@@ -157,19 +175,27 @@ var errLineTooLong = errors.New("line longer than MaxLineBytes: not an AMFI NAV 
 // readLine returns the next line without its '\n' and without any '\r's
 // before it (CRLF, and the CR CR LF of a CRLF file re-saved in text mode).
 // The slice is valid until the next call. It returns io.EOF only when no
-// bytes are left.
+// bytes are left. A line longer than MaxLineBytes is read to its end but
+// not kept: errLineTooLong, with its first MaxLineBytes bytes in p.long and
+// its length in p.longLen, and the next call reads the line after it.
 func (p *Parser) readLine() ([]byte, error) {
 	line, err := p.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		p.long = append(p.long[:0], line...)
+		// Longer than the read buffer, so longer than MaxLineBytes: keep its
+		// start and skip the rest.
+		p.long = append(p.long[:0], line[:min(len(line), MaxLineBytes)]...)
+		p.longLen = len(line)
 		for err == bufio.ErrBufferFull {
 			line, err = p.br.ReadSlice('\n')
-			p.long = append(p.long, line...)
-			if len(p.long) > MaxLineBytes {
-				return nil, errLineTooLong
-			}
+			p.longLen += len(line)
 		}
-		line = p.long
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if err == nil {
+			p.longLen-- // the '\n'
+		}
+		return nil, errLineTooLong
 	}
 	if err != nil && (err != io.EOF || len(line) == 0) {
 		return nil, err
@@ -179,6 +205,11 @@ func (p *Parser) readLine() ([]byte, error) {
 	}
 	for n := len(line); n > 0 && line[n-1] == '\r'; n-- {
 		line = line[:n-1]
+	}
+	if len(line) > MaxLineBytes {
+		p.long = append(p.long[:0], line[:MaxLineBytes]...)
+		p.longLen = len(line)
+		return nil, errLineTooLong
 	}
 	return line, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -294,24 +295,42 @@ func TestRawIsACopy(t *testing.T) {
 }
 
 func TestLongLines(t *testing.T) {
-	// A line longer than the read buffer but under MaxLineBytes is a row.
-	name := strings.Repeat("n", 200<<10)
-	in := header6 + "\n100;-;-;" + name + ";10.5;21-Aug-2026\n101;-;-;Short;11;21-Aug-2026\n"
-	_, rows := parseAll(t, []byte(in))
-	if len(rows) != 2 || rows[0].Record.SchemeName != name || rows[1].Record.SchemeCode != "101" || rows[1].Line != 3 {
-		t.Fatalf("rows %d", len(rows))
+	at := MaxLineBytes - len("100;-;-;;10.5;21-Aug-2026")
+	tests := []struct {
+		name   string
+		line   string // the second data line
+		reason string // "" = a good row
+	}{
+		{"at the limit", "100;-;-;" + strings.Repeat("n", at) + ";10.5;21-Aug-2026", ""},
+		{"one byte over", "100;-;-;" + strings.Repeat("n", at+1) + ";10.5;21-Aug-2026", ReasonLineTooLong},
+		{"at the limit with CRLF", "100;-;-;" + strings.Repeat("n", at) + ";10.5;21-Aug-2026\r", ""},
+		{"longer than the read buffer", "100;-;-;" + strings.Repeat("n", 200<<10) + ";10.5;21-Aug-2026", ReasonLineTooLong},
+		{"1 MB without a separator", strings.Repeat("x", 1<<20), ReasonLineTooLong},
 	}
-	// Longer than MaxLineBytes: the parse stops with an error, and stays stopped.
-	in = header6 + "\n" + strings.Repeat("x;", MaxLineBytes) + "\n"
-	p, err := NewParser(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// good, poison, good: the line after the long one is read as usual.
+			in := header6 + "\n99;-;-;First;9;21-Aug-2026\n" + tc.line + "\n101;-;-;Short;11;21-Aug-2026\n"
+			_, rows := parseAll(t, []byte(in))
+			if len(rows) != 3 {
+				t.Fatalf("%d rows, want 3", len(rows))
+			}
+			if rows[0].Reason != "" || rows[2].Reason != "" || rows[2].Record.SchemeCode != "101" || rows[2].Line != 4 {
+				t.Fatalf("rows around the long line: %+v / %+v", rows[0], rows[2])
+			}
+			r := rows[1]
+			if r.Line != 3 || r.Reason != tc.reason {
+				t.Fatalf("long line: line %d reason %q, want 3 %q", r.Line, r.Reason, tc.reason)
+			}
+			if tc.reason != "" && (len(r.Raw) != keptOfLongLine || !strings.HasPrefix(tc.line, string(r.Raw)) ||
+				!strings.Contains(r.Detail, strconv.Itoa(len(tc.line)))) {
+				t.Fatalf("long line kept %d bytes (want the first %d), detail %q", len(r.Raw), keptOfLongLine, r.Detail)
+			}
+		})
 	}
-	if _, err := p.Next(); err == nil || err == io.EOF || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("Next = %v, want a line-too-long error", err)
-	}
-	if _, err := p.Next(); err == nil || err == io.EOF {
-		t.Fatalf("second Next = %v, want the same error", err)
+	// A first line that long is not a NAV header.
+	if _, err := NewParser(strings.NewReader(strings.Repeat("x;", MaxLineBytes) + "\n")); !errors.Is(err, ErrNotNAVFile) {
+		t.Fatalf("NewParser = %v, want ErrNotNAVFile", err)
 	}
 }
 

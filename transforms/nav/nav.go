@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -26,6 +29,11 @@ type Item struct {
 	From     fund.Source
 	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
 	Header   string    // the file's header line: how to read Row.Raw again
+	Layout   amfi.Layout
+	// FirstSaid is set on a row whose (scheme, date) an earlier line of the
+	// same file gave with different values: that earlier record, and its
+	// line. The stage quarantines the later row (ReasonDuplicateConflict).
+	FirstSaid *fund.NAVLine
 }
 
 // Origin returns the item's file position and raw line.
@@ -40,6 +48,10 @@ type replayContext struct {
 	Category   string `json:"category,omitempty"`
 	AMC        string `json:"amc,omitempty"`
 	Business   string `json:"business_date,omitempty"`
+	// Lossy: a line above the row was not storable as it was (a NUL byte,
+	// not UTF-8) and was stored with U+FFFD in its place; the row cannot be
+	// read again as it was, so it is never replayed.
+	Lossy bool `json:"lossy,omitempty"`
 }
 
 // ReplayContext is stored with a quarantined row (pipelines.Contextual).
@@ -47,6 +59,15 @@ func (it Item) ReplayContext() []byte {
 	c := replayContext{Header: it.Header, SchemeType: it.Row.Record.SchemeType, Category: it.Row.Record.Category, AMC: it.Row.Record.AMC}
 	if !it.Business.IsZero() {
 		c.Business = it.Business.String()
+	}
+	// Postgres' jsonb cannot hold \u0000 (json.Marshal already turns
+	// invalid UTF-8 into U+FFFD): a row quarantined for bad_encoding must
+	// still be storable. Such a row cannot be replayed as it was anyway.
+	for _, f := range []*string{&c.Header, &c.SchemeType, &c.Category, &c.AMC} {
+		if strings.IndexByte(*f, 0) >= 0 || !utf8.ValidString(*f) {
+			c.Lossy = true
+			*f = strings.ReplaceAll(strings.ToValidUTF8(*f, "\uFFFD"), "\x00", "\uFFFD")
+		}
 	}
 	b, _ := json.Marshal(c) // strings only: cannot fail
 	return b
@@ -60,6 +81,9 @@ func Reread(raw, context []byte, from fund.Source) (Item, error) {
 	var c replayContext
 	if err := json.Unmarshal(context, &c); err != nil || c.Header == "" {
 		return Item{}, fmt.Errorf("nav: no replay context for %s line %d (quarantined before contexts were kept?)", from.File, from.Line)
+	}
+	if c.Lossy {
+		return Item{}, fmt.Errorf("nav: %s line %d cannot be read again as it was: a line above it was not UTF-8 or had a NUL byte (fix the file and load it again)", from.File, from.Line)
 	}
 	var b bytes.Buffer
 	b.WriteString(c.Header + "\n")
@@ -90,11 +114,18 @@ func Reread(raw, context []byte, from fund.Source) (Item, error) {
 }
 
 // Decode is the feed decoder for AMFI NAV files. It finds the file's
-// business date in a first pass and streams the rows in a second; a
-// seekable input (the feed's spooled file) is read twice from disk, so a
-// history report of millions of rows never sits in memory, anything else is
-// read into memory first. A body that is not a NAV file (an HTML error page,
-// an unknown header, no rows at all) rejects the file as a whole.
+// business date and the (scheme, date) keys said more than once in a first
+// pass and streams the rows in a second; a seekable input (the feed's
+// spooled file, the file `fundflow check nav` reads) is read twice from
+// disk, so a history report of millions of rows never sits in memory,
+// anything else is read into memory first. A body that is not a NAV file (an
+// HTML error page, an unknown header, no rows at all) rejects the file as a
+// whole.
+//
+// A (scheme, date) said again with the same values is a no-op: the repeat is
+// not emitted. Said again with other values, the later row carries
+// FirstSaid and the stage quarantines it, so that every store keeps the
+// first one.
 func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	rs, ok := r.(io.ReadSeeker)
 	if !ok {
@@ -108,6 +139,13 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	if err != nil {
 		return nil, err
 	}
+	end, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
 	p, err := amfi.NewParser(rs)
 	if err != nil {
 		if errors.Is(err, amfi.ErrNotNAVFile) {
@@ -117,6 +155,8 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	}
 	counts := map[fund.Date]int{}
 	rows := 0
+	seen := newKeySet(end - start)
+	suspects := map[navKey]*fund.NAVLine{} // keys seen more than once (and the set's rare false positives)
 	for {
 		row, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -128,6 +168,10 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 		rows++
 		if row.Reason == "" {
 			counts[row.Record.Date]++
+			k := navKey{row.Record.SchemeCode, row.Record.Date}
+			if seen.add(k) {
+				suspects[k] = nil
+			}
 		}
 	}
 	if rows == 0 {
@@ -140,16 +184,83 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	if p, err = amfi.NewParser(rs); err != nil {
 		return nil, err
 	}
-	header := p.Header()
+	header, layout := p.Header(), p.Layout()
 	return func() (Item, error) {
-		row, err := p.Next()
-		if err != nil {
-			return Item{}, err
+		for {
+			row, err := p.Next()
+			if err != nil {
+				return Item{}, err
+			}
+			from := file
+			from.Line = row.Line
+			it := Item{Row: row, From: from, Business: business, Header: header, Layout: layout}
+			if row.Reason == "" && len(suspects) > 0 {
+				k := navKey{row.Record.SchemeCode, row.Record.Date}
+				if first, ok := suspects[k]; ok {
+					switch {
+					case first == nil:
+						suspects[k] = &fund.NAVLine{NAVRecord: row.Record, From: from}
+					case sameValues(first.NAVRecord, row.Record):
+						continue // an identical repeat: nothing to do
+					default:
+						it.FirstSaid = first
+					}
+				}
+			}
+			return it, nil
 		}
-		from := file
-		from.Line = row.Line
-		return Item{Row: row, From: from, Business: business, Header: header}, nil
 	}, nil
+}
+
+// navKey is what a NAV is stored under in every store.
+type navKey struct {
+	code string
+	date fund.Date
+}
+
+// sameValues reports whether two rows for one (scheme, date) say the same.
+func sameValues(a, b fund.NAVRecord) bool {
+	nullEq := func(x, y decimal.NullDecimal) bool {
+		return x.Valid == y.Valid && (!x.Valid || x.Decimal.Equal(y.Decimal))
+	}
+	return a.NAV.Equal(b.NAV) && nullEq(a.Repurchase, b.Repurchase) && nullEq(a.Sale, b.Sale) &&
+		a.SchemeName == b.SchemeName && a.ISINGrowth == b.ISINGrowth && a.ISINReinvest == b.ISINReinvest &&
+		a.Plan == b.Plan && a.Option == b.Option && a.Category == b.Category && a.SchemeType == b.SchemeType && a.AMC == b.AMC
+}
+
+// keySet is a Bloom filter of navKeys: it finds the few keys a file says
+// twice in memory of a 32nd of the file's size (a bit per 4 bytes: 13 bits and
+// under 0.5% false positives for the shortest real rows of ~55 bytes), not
+// a map entry per row. A false positive only makes a key a suspect whose
+// first row the second pass keeps.
+type keySet struct{ bits []uint64 }
+
+func newKeySet(size int64) *keySet {
+	n := int64(1) << 16 // bits
+	for n < size/4 && n < 1<<34 {
+		n <<= 1
+	}
+	return &keySet{bits: make([]uint64, n/64)}
+}
+
+// add adds k and reports whether it may have been there before.
+func (s *keySet) add(k navKey) bool {
+	h := fnv.New64a()
+	h.Write([]byte(k.code))
+	h.Write([]byte{byte(k.date.Year >> 8), byte(k.date.Year), byte(k.date.Month), byte(k.date.Day)})
+	sum := h.Sum64()
+	h1, h2 := sum&0xffffffff, sum>>32|1
+	m := uint64(len(s.bits) * 64)
+	had := true
+	for i := uint64(0); i < 7; i++ {
+		bit := (h1 + i*h2) % m
+		w, mask := bit/64, uint64(1)<<(bit%64)
+		if s.bits[w]&mask == 0 {
+			had = false
+			s.bits[w] |= mask
+		}
+	}
+	return had
 }
 
 // Thresholds are the largest relative NAV moves from the previous NAV that
@@ -188,9 +299,18 @@ func (t Thresholds) For(category string) decimal.Decimal {
 // Validator checks items against the rules and the schemes' previous NAVs.
 // It is used by one goroutine (the engine's transformer) and learns each
 // NAV it passes, so a multi-file backfill compares each day with the last.
+//
+// It is the one place that decides whether a row can be stored: a row that
+// any store (Postgres, ClickHouse, Kafka) could not hold exactly is
+// quarantined here, before any sink sees it, so every store gets the same
+// rows. The limits come from the column types (see Limits).
 type Validator struct {
 	prev       map[string]fund.DatedNAV
 	thresholds Thresholds
+	// Now is the clock of the future-date rule (default time.Now): no row
+	// may be dated after today in IST plus FutureDays.
+	Now        func() time.Time
+	FutureDays int // default amfi.FutureLimitDays
 }
 
 // NewValidator starts from the schemes' latest NAVs (from nav_latest).
@@ -198,17 +318,43 @@ func NewValidator(latest map[string]fund.DatedNAV, t Thresholds) *Validator {
 	if latest == nil {
 		latest = map[string]fund.DatedNAV{}
 	}
-	return &Validator{prev: latest, thresholds: t}
+	return &Validator{prev: latest, thresholds: t, Now: time.Now, FutureDays: amfi.FutureLimitDays}
 }
 
 // Reasons a validator quarantines a row for, beyond the parser's.
 const (
-	ReasonNAVJump      = "nav_jump"      // held for review: moved more than the category allows
-	ReasonNAVPrecision = "nav_precision" // more than 8 decimals: more than storage keeps exactly
+	ReasonNAVJump           = "nav_jump"               // held for review: moved more than the category allows
+	ReasonNAVPrecision      = "nav_precision"          // more than 8 decimals: more than storage keeps exactly
+	ReasonNAVOutOfRange     = "nav_out_of_range"       // NAV, repurchase or sale price too large for the columns
+	ReasonDateOutOfRange    = "date_out_of_range"      // dated before MinNAVDate
+	ReasonBadEncoding       = "bad_encoding"           // a text field is not UTF-8 or holds a NUL byte
+	ReasonDuplicateConflict = "duplicate_key_conflict" // the file gave this (scheme, date) earlier with other values
 )
 
-// MaxNAVDecimals is the scale of NAV columns in Postgres and ClickHouse.
-const MaxNAVDecimals = 8
+// The stores' limits, derived from their column types in one place:
+//
+//	Postgres   navs.nav, navs.repurchase, navs.sale, nav_latest.nav  numeric(18,8)
+//	ClickHouse nav_history.nav                                       Decimal(18, 8)
+//	Postgres   text columns: UTF-8, no NUL byte (ClickHouse's String takes any bytes, so it is the narrower store that decides)
+//	ClickHouse nav_history.nav_date                                  Date: 1970-01-01 .. 2105-12-31 (on 18.16)
+//
+// TestNAVLimitsMatchTheColumns reads the column types back from both
+// databases.
+const (
+	NAVPrecision   = 18 // digits in all
+	MaxNAVDecimals = 8  // digits after the point
+)
+
+// MaxNAVExclusive is the smallest NAV the columns cannot hold: 10^(18-8).
+var MaxNAVExclusive = decimal.New(1, NAVPrecision-MaxNAVDecimals)
+
+// MinNAVDate is the earliest NAV date accepted: AMFI's NAVs begin in the
+// 1990s, and anything earlier is a typo. It is well inside ClickHouse's
+// Date range, which the future-date window keeps the other end of.
+var MinNAVDate = fund.NewDate(1990, 1, 1)
+
+// Today is the business date now: the date in IST.
+func Today(now time.Time) fund.Date { return fund.DateOf(now.In(fund.IST())) }
 
 // Stage validates one item.
 func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
@@ -217,12 +363,15 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		return fund.NAVLine{}, &pipelines.RejectError{Reason: row.Reason, Detail: row.Detail}
 	}
 	rec := row.Record
-	if amfi.IsFutureDated(rec.Date, it.Business) {
-		return fund.NAVLine{}, pipelines.Reject(amfi.ReasonFutureDate, "dated %s, more than %d days after the file's business date %s",
-			rec.Date, amfi.FutureLimitDays, it.Business)
+	if err := storable(rec); err != nil {
+		return fund.NAVLine{}, err
 	}
-	if -rec.NAV.Exponent() > MaxNAVDecimals && !rec.NAV.Equal(rec.NAV.Round(MaxNAVDecimals)) {
-		return fund.NAVLine{}, pipelines.Reject(ReasonNAVPrecision, "NAV %s has more than %d decimals", rec.NAV, MaxNAVDecimals)
+	if err := v.dated(rec.Date, it.Business); err != nil {
+		return fund.NAVLine{}, err
+	}
+	if f := it.FirstSaid; f != nil {
+		return fund.NAVLine{}, pipelines.Reject(ReasonDuplicateConflict, "scheme %s on %s was given at line %d with NAV %s; this line says %s (the first one is kept)",
+			rec.SchemeCode, rec.Date, f.From.Line, f.NAV, rec.NAV)
 	}
 	if p, ok := v.prev[rec.SchemeCode]; ok && rec.Date.After(p.Date) && rec.Date.DaysSince(p.Date) <= v.thresholds.MaxGapDays {
 		limit := v.thresholds.For(rec.Category)
@@ -236,4 +385,54 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		v.prev[rec.SchemeCode] = fund.DatedNAV{NAV: rec.NAV, Date: rec.Date}
 	}
 	return fund.NAVLine{NAVRecord: rec, From: it.From}, nil
+}
+
+// dated applies the date rules: not before MinNAVDate, not more than
+// amfi.FutureLimitDays after the file's business date, and not more than
+// FutureDays after today (IST) by the clock, whatever the file says.
+func (v *Validator) dated(d, business fund.Date) error {
+	if d.Before(MinNAVDate) {
+		return pipelines.Reject(ReasonDateOutOfRange, "dated %s, before %s: no NAV is that old", d, MinNAVDate)
+	}
+	if amfi.IsFutureDated(d, business) {
+		return pipelines.Reject(amfi.ReasonFutureDate, "dated %s, more than %d days after the file's business date %s",
+			d, amfi.FutureLimitDays, business)
+	}
+	now := v.Now
+	if now == nil {
+		now = time.Now
+	}
+	if today := Today(now()); d.After(today.AddDays(v.FutureDays)) {
+		return pipelines.Reject(amfi.ReasonFutureDate, "dated %s, more than %d days after today (%s in IST)", d, v.FutureDays, today)
+	}
+	return nil
+}
+
+// storable checks what the stores can hold: NAV and prices within
+// numeric(18,8), every text field UTF-8 without NUL bytes.
+func storable(rec fund.NAVRecord) error {
+	if -rec.NAV.Exponent() > MaxNAVDecimals && !rec.NAV.Equal(rec.NAV.Round(MaxNAVDecimals)) {
+		return pipelines.Reject(ReasonNAVPrecision, "NAV %s has more than %d decimals", rec.NAV, MaxNAVDecimals)
+	}
+	for _, f := range []struct {
+		name string
+		v    decimal.NullDecimal
+	}{{"NAV", decimal.NullDecimal{Decimal: rec.NAV, Valid: true}}, {"repurchase price", rec.Repurchase}, {"sale price", rec.Sale}} {
+		if f.v.Valid && f.v.Decimal.Abs().Round(MaxNAVDecimals).GreaterThanOrEqual(MaxNAVExclusive) {
+			return pipelines.Reject(ReasonNAVOutOfRange, "%s %s does not fit the NAV columns (%d digits, %d after the point: less than %s)",
+				f.name, f.v.Decimal, NAVPrecision, MaxNAVDecimals, MaxNAVExclusive)
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"scheme code", rec.SchemeCode}, {"scheme name", rec.SchemeName}, {"ISIN", rec.ISINGrowth}, {"reinvestment ISIN", rec.ISINReinvest},
+		{"plan", rec.Plan}, {"option", rec.Option}, {"category", rec.Category}, {"scheme type", rec.SchemeType}, {"AMC", rec.AMC},
+	} {
+		if i := strings.IndexByte(f.v, 0); i >= 0 {
+			return pipelines.Reject(ReasonBadEncoding, "%s %q has a NUL byte at byte %d", f.name, f.v, i+1)
+		}
+		if !utf8.ValidString(f.v) {
+			return pipelines.Reject(ReasonBadEncoding, "%s %q is not UTF-8 (a Latin-1 or Windows-1252 byte?)", f.name, f.v)
+		}
+	}
+	return nil
 }
