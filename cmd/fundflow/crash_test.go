@@ -169,14 +169,17 @@ pipelines:
 	if q != wantQuarantined || done != len(files) {
 		t.Fatalf("quarantine = %d (want %d), files done = %d (want %d)", q, wantQuarantined, done, len(files))
 	}
-	// No killed run is left "running": each one that got as far as its row is
-	// abandoned (every run that stored NAVs had one), the final one ok.
-	var running, abandoned, ok int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'running'), count(*) FILTER (WHERE status = 'abandoned'),
-		count(*) FILTER (WHERE status = 'ok') FROM job_runs`).Scan(&running, &abandoned, &ok); err != nil {
+	// No killed run is left "running": every run that got as far as its row
+	// is abandoned, the final one ok, nothing else. (Counting the runs that
+	// stored NAVs is only a proxy for "had a row": on a loaded machine a killed
+	// run's last commit can land after the next run read its base count, so
+	// that run counts as progressed too; hence the lower bound is half.)
+	var total, running, abandoned, ok int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'running'), count(*) FILTER (WHERE status = 'abandoned'),
+		count(*) FILTER (WHERE status = 'ok') FROM job_runs`).Scan(&total, &running, &abandoned, &ok); err != nil {
 		t.Fatal(err)
 	}
-	if running != 0 || abandoned < progressed || abandoned > kills || ok != 1 {
+	if running != 0 || ok != 1 || abandoned != total-1 || abandoned < progressed/2 || abandoned > kills {
 		rows, _ := pool.Query(ctx, `SELECT id, status, coalesce(error, ''), started_at, finished_at FROM job_runs ORDER BY id`)
 		for rows.Next() {
 			var id int64
@@ -187,7 +190,8 @@ pipelines:
 			t.Logf("job_runs %d: %s started %v finished %v %q", id, status, started, finished, runErr)
 		}
 		rows.Close()
-		t.Fatalf("job_runs: %d running, %d abandoned (want %d..%d), %d ok (want 1)", running, abandoned, progressed, kills, ok)
+		t.Fatalf("job_runs: %d rows: %d running (want 0), %d abandoned (want all but the final run, %d..%d), %d ok (want 1)",
+			total, running, abandoned, progressed/2, kills, ok)
 	}
 }
 
