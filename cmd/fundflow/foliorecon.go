@@ -16,9 +16,9 @@ import (
 	"github.com/fundflow/fundflow/connectors/feed"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/recon/report"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	"github.com/fundflow/fundflow/sinks/reconreport"
 	"github.com/fundflow/fundflow/transforms/rta"
 )
 
@@ -37,7 +37,7 @@ type reconOutcome struct {
 	Date       string               `json:"date"`
 	Recon      postgres.ReconResult `json:"recon"`
 	ReconSecs  float64              `json:"recon_seconds"`
-	Summary    reconreport.Summary  `json:"summary"`
+	Summary    report.Summary       `json:"summary"`
 	SummaryTxt string               `json:"summary_txt"`
 	ReportSecs float64              `json:"report_seconds"`
 }
@@ -137,7 +137,7 @@ func folioRecon(ctx context.Context, d *deps, date fund.Date) (reconOutcome, err
 	d.log.Info("folio-recon reconciled", "date", date, "breaks", res.Breaks, "new", res.NewBreaks, "resolved", res.Resolved, "took", res.Took.Round(time.Millisecond))
 
 	t2 := time.Now()
-	rep, err := reconreport.New(c.ReportDir, reconreport.Run{RunID: res.RunID, Date: date, HoldingsRTAs: res.HoldingsRTAs,
+	rep, err := report.New(c.ReportDir, report.Run{RunID: res.RunID, Date: date, HoldingsRTAs: res.HoldingsRTAs,
 		TransactionsRTAs: res.TransactionsRTAs, RTAHoldings: res.RTAHoldings, LedgerHoldings: res.LedgerHoldings,
 		RTATransactions: res.RTATransactions, LedgerTransactions: res.LedgerTransactions, UnmappedSchemes: res.UnmappedSchemes,
 		Seconds: res.Took.Seconds()})
