@@ -28,13 +28,9 @@ var _ recon.Store = Store{}
 var allHistory = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // codes are the terms the SQL below compares with and writes, as named
-// parameters (@name), each from its one definition in Go.
+// parameters (@name), each from its one definition in Go. The names are
+// fixed here; the values may change in fund and recon alone.
 func codes() pgx.NamedArgs {
-	a := pgx.NamedArgs{
-		"open": fund.BreakOpen, "explained": fund.BreakExplained, "resolved": fund.BreakResolved,
-		"self_clearing": recon.SelfClearing,
-		"no_units":      recon.NoUnits,
-	}
 	var waiting, unitsIn []string
 	for _, st := range recon.Waiting {
 		waiting = append(waiting, string(st))
@@ -42,15 +38,19 @@ func codes() pgx.NamedArgs {
 	for _, k := range recon.UnitsIn {
 		unitsIn = append(unitsIn, k.String())
 	}
-	a["waiting"], a["units_in"] = waiting, unitsIn
-	for _, t := range fund.BreakTypes {
-		a[string(t)] = string(t)
+	return pgx.NamedArgs{
+		"missing_in_ledger": string(fund.MissingInLedger), "missing_at_rta": string(fund.MissingAtRTA),
+		"units_mismatch": string(fund.UnitsMismatch), "amount_mismatch": string(fund.AmountMismatch),
+		"nav_date_mismatch": string(fund.NAVDateMismatch), "duplicate": string(fund.Duplicate),
+
+		"pending_nav": fund.CausePendingNAV, "rounding_step": fund.CauseRoundingStep, "merger": fund.CauseMerger,
+		"after_cutoff": fund.CauseAfterCutoff, "stamp_duty": fund.CauseStampDuty,
+		"unmatched_transaction": fund.CauseUnmatchedTxn, "unknown_product": fund.CauseUnknownCode,
+
+		"open": fund.BreakOpen, "explained": fund.BreakExplained, "resolved": fund.BreakResolved,
+
+		"self_clearing": recon.SelfClearing, "waiting": waiting, "units_in": unitsIn, "no_units": recon.NoUnits,
 	}
-	for _, c := range []string{fund.CausePendingNAV, fund.CauseRoundingStep, fund.CauseMerger, fund.CauseAfterCutoff,
-		fund.CauseStampDuty, fund.CauseUnmatchedTxn, fund.CauseUnknownCode} {
-		a[c] = c
-	}
-	return a
 }
 
 // Reconcile implements recon.Store: Postgres does the joins, neither side
