@@ -9,11 +9,17 @@ import "time"
 type OutboxEvent struct {
 	Seq       int64 // the outbox row id: increasing in commit order per key
 	EventID   string
-	Topic     string // transactions.completed, orders.status
+	Topic     string // TopicTransactions, TopicOrderStatus
 	Key       string // the folio: one folio's events keep their order
 	Payload   []byte
 	CreatedAt time.Time
 }
+
+// The money path's event topics (outbox rows, Kafka topics).
+const (
+	TopicTransactions = "transactions.completed" // one allotted order leg: TransactionCompleted
+	TopicOrderStatus  = "orders.status"          // an order leg changed status: OrderStatusChanged
+)
 
 // Origin locates the event for quarantine (the engine's Located).
 func (e OutboxEvent) Origin() (Source, []byte) { return Source{Event: e.EventID}, e.Payload }

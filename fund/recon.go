@@ -29,6 +29,12 @@ const (
 	CauseUnknownCode  = "unknown_product"       // the RTA's scheme code is not in rta_schemes
 )
 
+// Causes lists every cause code.
+var Causes = []string{CausePendingNAV, CauseRoundingStep, CauseMerger, CauseAfterCutoff, CauseStampDuty, CauseUnmatchedTxn, CauseUnknownCode}
+
+// BreakStatuses lists every break status.
+var BreakStatuses = []string{BreakOpen, BreakExplained, BreakResolved}
+
 // Break statuses.
 const (
 	BreakOpen      = "open"

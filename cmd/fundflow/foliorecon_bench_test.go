@@ -23,6 +23,7 @@ import (
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/rta"
 )
@@ -104,7 +105,7 @@ pipelines:
 		}
 	}()
 	b.ResetTimer()
-	var out reconOutcome
+	var out recon.Outcome
 	for i := 0; i < b.N; i++ {
 		if out, err = folioRecon(ctx, d, asOf); err != nil {
 			b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/recon"
 )
 
 // TestFolioReconEndToEnd drives folio-recon as operations would: a
@@ -100,13 +101,13 @@ pipelines:
 	upload(t, cl, filepath.Join(srv.Dir, "KFIN_MFSD203_maintenance.txt"), []byte("<html><body>Service unavailable</body></html>\n"))
 	truth := readTruthFile(t, res1.Truth)
 
-	runRecon := func(day fund.Date) reconOutcome {
+	runRecon := func(day fund.Date) recon.Outcome {
 		t.Helper()
 		var out, errOut bytes.Buffer
 		if err := run(ctx, []string{"--config", cfgPath, "--log-level", "warn", "run", "folio-recon", "--date", day.String()}, &out, &errOut); err != nil {
 			t.Fatalf("run folio-recon: %v\n%s", err, errOut.String())
 		}
-		var o reconOutcome
+		var o recon.Outcome
 		if err := json.Unmarshal(out.Bytes(), &o); err != nil {
 			t.Fatalf("output %q: %v", out.String(), err)
 		}

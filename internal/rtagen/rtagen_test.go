@@ -20,6 +20,8 @@ import (
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/recon"
+	"github.com/fundflow/fundflow/recon/pgstore"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/rta"
 )
@@ -42,7 +44,7 @@ func ledger(t *testing.T, n int) *pgxpool.Pool {
 func load(t *testing.T, pool *pgxpool.Pool, files []string) int {
 	t.Helper()
 	ctx := testkit.Ctx(t)
-	sink := postgres.RTAStage{Pool: pool}
+	sink := postgres.RTASink{Pool: pool}
 	n := 0
 	for _, path := range files {
 		f, err := os.Open(path)
@@ -177,7 +179,7 @@ func TestInjectedDifferencesAreAllFound(t *testing.T) {
 		}
 	}
 	load(t, pool, res.Files)
-	r, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: asOf})
+	r, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +214,7 @@ func TestCleanFeedsGiveNoBreaks(t *testing.T) {
 			t.Fatalf("clean feeds with %d injections", n)
 		}
 		rows := load(t, pool, res.Files)
-		r, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: day})
+		r, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: day})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func (TransactionFacts) Name() string { return "clickhouse-transactions" }
 func (s TransactionFacts) Write(ctx context.Context, b pipelines.Batch[fund.OutboxEvent]) error {
 	var txs []fund.TransactionCompleted
 	for _, e := range b.Items {
-		if e.Topic != "transactions.completed" {
+		if e.Topic != fund.TopicTransactions {
 			continue
 		}
 		var t fund.TransactionCompleted

@@ -52,8 +52,11 @@ func rootCause(err error) error {
 	return err
 }
 
-// classify marks errors that a retry can cure: lost connections, a server
-// shutting down or starting, serialization failures and deadlocks.
+// Classify marks errors that a retry can cure (pipelines.Transient): lost
+// connections, a server shutting down or starting, serialization failures
+// and deadlocks. Stores outside this package use it on their Postgres errors.
+func Classify(err error) error { return classify(err) }
+
 func classify(err error) error {
 	if err == nil {
 		return nil

@@ -49,8 +49,10 @@ func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEve
 	}
 	q := `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2`
 	if s.Relay == RelayFacts {
+		// The topic is a literal, not a parameter, so the planner can match
+		// the partial index outbox_facts_pending (003_orders_ledger.sql).
 		q = `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
-			WHERE facts_at IS NULL AND topic = 'transactions.completed' AND id > $1 ORDER BY id LIMIT $2`
+			WHERE facts_at IS NULL AND topic = '` + fund.TopicTransactions + `' AND id > $1 ORDER BY id LIMIT $2`
 	} else if s.Relay != RelayKafka {
 		return pipelines.Batch[fund.OutboxEvent]{}, fmt.Errorf("outbox: unknown relay %q", s.Relay)
 	}

@@ -1,21 +1,36 @@
-package postgres
+package pgstore
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/recon"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-// EachBreak streams the breaks a reconciliation run left (open and
+// LatestRTADate implements recon.Store: the date a scheduled
+// reconciliation runs for.
+func (s Store) LatestRTADate(ctx context.Context) (fund.Date, error) {
+	var d *time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT coalesce(max(as_of) FILTER (WHERE kind = 'holdings'), max(as_of)) FROM rta_files`).Scan(&d); err != nil {
+		return fund.Date{}, postgres.Classify(err)
+	}
+	if d == nil {
+		return fund.Date{}, fmt.Errorf("%w: none has been loaded yet", recon.ErrNoFeeds)
+	}
+	return fund.DateOf(*d), nil
+}
+
+// EachBreak implements recon.Store: it streams the breaks a reconciliation run left (open and
 // explained, last seen by the run) and those it resolved, ordered by type
 // and key, to fn. Rows are read as they come: a feed gone wrong may mean a
 // million breaks, and none is held here.
-func EachBreak(ctx context.Context, pool *pgxpool.Pool, runID int64, fn func(fund.Break) error) error {
-	rows, err := pool.Query(ctx, `SELECT id, break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no,
+func (s Store) EachBreak(ctx context.Context, runID int64, fn func(fund.Break) error) error {
+	rows, err := s.Pool.Query(ctx, `SELECT id, break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no,
 			coalesce(ledger_tx_id, 0), rta_units, ledger_units, units_diff, rta_amount, ledger_amount, payment_amount,
 			rta_stamp_duty, ledger_stamp_duty, rta_nav_date, ledger_nav_date, rta_file, rta_file_sha256, coalesce(rta_line, 0),
 			cause, detail, status, first_seen, last_seen, resolved_on
@@ -23,7 +38,7 @@ func EachBreak(ctx context.Context, pool *pgxpool.Pool, runID int64, fn func(fun
 		WHERE last_run = $1 OR resolved_run = $1
 		ORDER BY type, break_key`, runID)
 	if err != nil {
-		return classify(err)
+		return postgres.Classify(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -53,18 +68,19 @@ func EachBreak(ctx context.Context, pool *pgxpool.Pool, runID int64, fn func(fun
 			return err
 		}
 	}
-	return classify(rows.Err())
+	return postgres.Classify(rows.Err())
 }
 
-// ExplainBreak marks a break explained by a person, with their note; it
+// ExplainBreak implements recon.Store: it marks a break explained by a person, with their note; it
 // stays explained while it is seen again, and is resolved like any other
 // when it disappears.
-func ExplainBreak(ctx context.Context, pool *pgxpool.Pool, id int64, by, note string) error {
-	tag, err := pool.Exec(ctx, `UPDATE recon_breaks SET status = 'explained', explained_by = $2,
-		detail = detail || ' — explained by ' || $2 || ': ' || $3, updated_at = now()
-		WHERE id = $1 AND status <> 'resolved'`, id, by, note)
+func (s Store) ExplainBreak(ctx context.Context, id int64, by, note string) error {
+	tag, err := s.Pool.Exec(ctx, `UPDATE recon_breaks SET status = @explained, explained_by = @by,
+		detail = detail || ' — explained by ' || @by || ': ' || @note, updated_at = now()
+		WHERE id = @id AND status <> @resolved`,
+		pgx.NamedArgs{"id": id, "by": by, "note": note, "explained": fund.BreakExplained, "resolved": fund.BreakResolved})
 	if err != nil {
-		return classify(err)
+		return postgres.Classify(err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("no open break %d", id)

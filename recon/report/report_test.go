@@ -1,4 +1,4 @@
-package reconreport
+package report
 
 import (
 	"bytes"

@@ -13,15 +13,15 @@ import (
 	"github.com/fundflow/fundflow/pipelines"
 )
 
-// RTAStage writes the RTAs' feed rows into rta_holding_rows and
+// RTASink writes the RTAs' feed rows into rta_holding_rows and
 // rta_txn_rows with COPY (the reconciliation then lets Postgres join them
 // with the ledger), and records each file in rta_files. A batch is one
 // transaction that first deletes the rows of its own lines, so a batch
 // replayed after a crash stores each line once.
-type RTAStage struct{ Pool *pgxpool.Pool }
+type RTASink struct{ Pool *pgxpool.Pool }
 
 // Name labels the sink's metrics.
-func (RTAStage) Name() string { return "postgres-rta" }
+func (RTASink) Name() string { return "postgres-rta" }
 
 var (
 	holdingRowCols = []string{"file_id", "line", "rta", "as_of", "folio", "product_code", "isin", "units", "nav", "value"}
@@ -38,7 +38,7 @@ type fileOf struct {
 }
 
 // Write stores a batch in one transaction.
-func (s RTAStage) Write(ctx context.Context, b pipelines.Batch[fund.RTALine]) error {
+func (s RTASink) Write(ctx context.Context, b pipelines.Batch[fund.RTALine]) error {
 	if len(b.Items) == 0 {
 		return nil
 	}

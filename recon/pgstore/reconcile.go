@@ -1,74 +1,63 @@
-package postgres
+// Package pgstore is recon's Store in Postgres: SQL only. The decisions it
+// applies (cause codes, the order of the cause rules, which causes clear
+// themselves, the statuses) come from recon and fund as query parameters.
+package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/recon"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-// ReconOptions says what Reconcile compares.
-type ReconOptions struct {
-	Date fund.Date // the as-of date: RTA holdings dated Date, transaction files reported on Date, our ledger as of Date
-	// WindowFrom: transactions are compared from this NAV date on (a daily
-	// transaction feed covers one day; a statement, the whole history).
-	// Zero: all history.
-	WindowFrom fund.Date
-	// RetainDays: staged RTA rows of files dated more than this many days
-	// before Date are deleted after the run. 0 keeps everything.
-	RetainDays int
-}
+// Store is recon.Store on a Postgres pool.
+type Store struct{ Pool *pgxpool.Pool }
 
-// ReconResult is what one reconciliation run compared and found.
-type ReconResult struct {
-	RunID              int64
-	Date               fund.Date
-	HoldingsRTAs       []string // RTAs whose holdings file for Date was loaded (and compared)
-	TransactionsRTAs   []string // RTAs whose transaction file reported on Date was loaded
-	RTAHoldings        int64
-	LedgerHoldings     int64
-	RTATransactions    int64
-	LedgerTransactions int64
-	Breaks             int64 // open or explained after the run
-	NewBreaks          int64
-	Resolved           int64
-	UnmappedSchemes    []string // schemes in our ledger with no RTA code: not reconciled
-	Took               time.Duration
-	Steps              []ReconStep // where the time went
-}
+// New returns the store of pool.
+func New(pool *pgxpool.Pool) Store { return Store{Pool: pool} }
 
-// ReconStep is the time one step of Reconcile took.
-type ReconStep struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
-}
-
-// ErrNoFeeds: no RTA file for the date has been loaded, so there is nothing
-// to compare (and nothing may be resolved).
-var ErrNoFeeds = errors.New("no RTA holdings or transaction file for the date has been loaded")
-
-// ErrReconBehind: a date before the latest reconciled one was asked for.
-var ErrReconBehind = errors.New("a later date has been reconciled already")
+var _ recon.Store = Store{}
 
 // sentinel for "no window": before any NAV.
 var allHistory = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Reconcile compares the RTAs' books as loaded for opt.Date with our ledger
-// as of that date, in one Postgres transaction: it computes every break
-// (holdings per folio and scheme; transactions by our order id / the RTA's
-// user reference, three-way with the payment), infers probable causes,
-// merges them into recon_breaks (a break seen again keeps its first_seen,
-// one no longer seen is resolved) and records the run. Postgres does the
-// joins: neither side is held in this process.
-func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (ReconResult, error) {
+// codes are the terms the SQL below compares with and writes, as named
+// parameters (@name), each from its one definition in Go. The names are
+// fixed here; the values may change in fund and recon alone.
+func codes() pgx.NamedArgs {
+	var waiting, unitsIn []string
+	for _, st := range recon.Waiting {
+		waiting = append(waiting, string(st))
+	}
+	for _, k := range recon.UnitsIn {
+		unitsIn = append(unitsIn, k.String())
+	}
+	return pgx.NamedArgs{
+		"missing_in_ledger": string(fund.MissingInLedger), "missing_at_rta": string(fund.MissingAtRTA),
+		"units_mismatch": string(fund.UnitsMismatch), "amount_mismatch": string(fund.AmountMismatch),
+		"nav_date_mismatch": string(fund.NAVDateMismatch), "duplicate": string(fund.Duplicate),
+
+		"pending_nav": fund.CausePendingNAV, "rounding_step": fund.CauseRoundingStep, "merger": fund.CauseMerger,
+		"after_cutoff": fund.CauseAfterCutoff, "stamp_duty": fund.CauseStampDuty,
+		"unmatched_transaction": fund.CauseUnmatchedTxn, "unknown_product": fund.CauseUnknownCode,
+
+		"open": fund.BreakOpen, "explained": fund.BreakExplained, "resolved": fund.BreakResolved,
+
+		"self_clearing": recon.SelfClearing, "waiting": waiting, "units_in": unitsIn, "no_units": recon.NoUnits,
+	}
+}
+
+// Reconcile implements recon.Store: Postgres does the joins, neither side
+// is held in this process.
+func (s Store) Reconcile(ctx context.Context, opt recon.Options) (recon.Result, error) {
 	t0 := time.Now()
-	res := ReconResult{Date: opt.Date}
+	res := recon.Result{Date: opt.Date}
 	d := opt.Date.Time()
 	from := allHistory
 	if !opt.WindowFrom.IsZero() {
@@ -77,10 +66,10 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 	last := time.Now()
 	step := func(name string) {
 		now := time.Now()
-		res.Steps = append(res.Steps, ReconStep{name, now.Sub(last).Seconds()})
+		res.Steps = append(res.Steps, recon.Step{Name: name, Seconds: now.Sub(last).Seconds()})
 		last = now
 	}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		// One reconciliation at a time; big joins get room to hash in memory.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('folio-recon', 0))`); err != nil {
 			return err
@@ -93,7 +82,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 			return err
 		}
 		if latest != nil && latest.After(d) {
-			return fmt.Errorf("%w: asked for %s, reconciled up to %s", ErrReconBehind, opt.Date, fund.DateOf(*latest))
+			return fmt.Errorf("%w: asked for %s, reconciled up to %s", recon.ErrBehind, opt.Date, fund.DateOf(*latest))
 		}
 		var txnFiles []int64
 		if err := tx.QueryRow(ctx, `SELECT
@@ -104,7 +93,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 			return fmt.Errorf("find the feeds of %s: %w", opt.Date, err)
 		}
 		if len(res.HoldingsRTAs) == 0 && len(res.TransactionsRTAs) == 0 {
-			return fmt.Errorf("%w (%s)", ErrNoFeeds, opt.Date)
+			return fmt.Errorf("%w (%s)", recon.ErrNoFeeds, opt.Date)
 		}
 		var window *time.Time
 		if !opt.WindowFrom.IsZero() {
@@ -128,53 +117,59 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 			}
 		}
 		step("setup")
+		// Every statement below takes its values by name from one set.
+		args := codes()
+		args["date"], args["from"], args["files"], args["run"] = d, from, txnFiles, res.RunID
+		args["holding_rtas"], args["txn_rtas"] = res.HoldingsRTAs, res.TransactionsRTAs
 		if len(res.HoldingsRTAs) > 0 {
-			if _, err := tx.Exec(ctx, sqlHoldingDups, d, res.HoldingsRTAs); err != nil {
+			if _, err := tx.Exec(ctx, sqlHoldingDups, args); err != nil {
 				return fmt.Errorf("holding duplicates: %w", err)
 			}
 			step("holding duplicates")
-			if err := tx.QueryRow(ctx, sqlHoldings, d, res.HoldingsRTAs).Scan(&res.LedgerHoldings, &res.RTAHoldings); err != nil {
+			if err := tx.QueryRow(ctx, sqlHoldings, args).Scan(&res.LedgerHoldings, &res.RTAHoldings); err != nil {
 				return fmt.Errorf("compare holdings: %w", err)
 			}
 			step("holdings")
 		}
 		if len(res.TransactionsRTAs) > 0 {
-			if _, err := tx.Exec(ctx, sqlTxnDupKeys, txnFiles, d, from); err != nil {
+			if _, err := tx.Exec(ctx, sqlTxnDupKeys, args); err != nil {
 				return fmt.Errorf("transaction duplicates: %w", err)
 			}
 			if _, err := tx.Exec(ctx, `ANALYZE recon_dup_keys`); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, sqlTxnDups, txnFiles, d, from); err != nil {
+			if _, err := tx.Exec(ctx, sqlTxnDups, args); err != nil {
 				return fmt.Errorf("transaction duplicates: %w", err)
 			}
 			step("transaction duplicates")
-			if _, err := tx.Exec(ctx, sqlTransactions, txnFiles, d, from, res.TransactionsRTAs); err != nil {
+			if _, err := tx.Exec(ctx, sqlTransactions, args); err != nil {
 				return fmt.Errorf("compare transactions: %w", err)
 			}
 			step("transactions")
-			if err := tx.QueryRow(ctx, sqlTxnCounts, txnFiles, d, from, res.TransactionsRTAs).Scan(&res.LedgerTransactions, &res.RTATransactions); err != nil {
+			if err := tx.QueryRow(ctx, sqlTxnCounts, args).Scan(&res.LedgerTransactions, &res.RTATransactions); err != nil {
 				return fmt.Errorf("count transactions: %w", err)
 			}
 			step("transaction counts")
-			if _, err := tx.Exec(ctx, sqlMatchByContent); err != nil {
+			if _, err := tx.Exec(ctx, sqlMatchByContent, args); err != nil {
 				return fmt.Errorf("match transactions without a reference: %w", err)
 			}
 		}
-		for _, st := range reconCauses {
-			var args []any
-			if strings.Contains(st.sql, "$1") {
-				args = append(args, d)
+		for _, r := range recon.CauseRules {
+			sqls, ok := causeSQL[r.Cause]
+			if !ok {
+				return fmt.Errorf("infer causes: no SQL for the rule %q", r.Cause)
 			}
-			if _, err := tx.Exec(ctx, st.sql, args...); err != nil {
-				return fmt.Errorf("infer causes (%s): %w", st.what, err)
+			for _, q := range sqls {
+				if _, err := tx.Exec(ctx, q, args); err != nil {
+					return fmt.Errorf("infer causes (%s: %s): %w", r.Cause, r.What, err)
+				}
 			}
 		}
 		step("causes")
-		if err := tx.QueryRow(ctx, sqlMerge, d, res.RunID).Scan(&res.NewBreaks); err != nil {
+		if err := tx.QueryRow(ctx, sqlMerge, args).Scan(&res.NewBreaks); err != nil {
 			return fmt.Errorf("merge breaks: %w", err)
 		}
-		if err := tx.QueryRow(ctx, sqlResolve, d, res.RunID, res.HoldingsRTAs, res.TransactionsRTAs).Scan(&res.Resolved); err != nil {
+		if err := tx.QueryRow(ctx, sqlResolve, args).Scan(&res.Resolved); err != nil {
 			return fmt.Errorf("resolve breaks: %w", err)
 		}
 		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT l.scheme_code ORDER BY l.scheme_code), '{}')
@@ -182,12 +177,14 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 			Scan(&res.UnmappedSchemes); err != nil {
 			return fmt.Errorf("unmapped schemes: %w", err)
 		}
-		if err := tx.QueryRow(ctx, `UPDATE recon_runs SET rta_holdings = $2, ledger_holdings = $3, rta_transactions = $4,
-				ledger_transactions = $5, new_breaks = $6, resolved = $7, unmapped_schemes = $8, finished_at = now(),
-				breaks = (SELECT count(*) FROM recon_breaks WHERE last_run = $1 AND status <> 'resolved')
-			WHERE id = $1 RETURNING breaks`,
-			res.RunID, res.RTAHoldings, res.LedgerHoldings, res.RTATransactions, res.LedgerTransactions, res.NewBreaks, res.Resolved,
-			res.UnmappedSchemes).Scan(&res.Breaks); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE recon_runs SET rta_holdings = @rta_holdings, ledger_holdings = @ledger_holdings,
+				rta_transactions = @rta_transactions, ledger_transactions = @ledger_transactions, new_breaks = @new_breaks,
+				resolved = @resolved_n, unmapped_schemes = @unmapped, finished_at = now(),
+				breaks = (SELECT count(*) FROM recon_breaks WHERE last_run = @run AND status <> @resolved)
+			WHERE id = @run RETURNING breaks`,
+			pgx.NamedArgs{"run": res.RunID, "rta_holdings": res.RTAHoldings, "ledger_holdings": res.LedgerHoldings,
+				"rta_transactions": res.RTATransactions, "ledger_transactions": res.LedgerTransactions, "new_breaks": res.NewBreaks,
+				"resolved_n": res.Resolved, "unmapped": res.UnmappedSchemes, "resolved": fund.BreakResolved}).Scan(&res.Breaks); err != nil {
 			return err
 		}
 		step("merge and resolve")
@@ -207,7 +204,7 @@ func Reconcile(ctx context.Context, pool *pgxpool.Pool, opt ReconOptions) (Recon
 	})
 	step("commit")
 	res.Took = time.Since(t0)
-	return res, classify(err)
+	return res, postgres.Classify(err)
 }
 
 // reconSetup makes the run's scratch tables. recon_now holds the breaks of
@@ -228,45 +225,45 @@ var reconSetup = []string{
 
 // sqlHoldingDups: a folio and scheme the RTA reports twice on one date is
 // a duplicate break (with both positions); the rows after the first are left
-// out of the comparison. $1 date, $2 RTAs.
+// out of the comparison.
 const sqlHoldingDups = `
 WITH keys AS (
     SELECT rta, folio, product_code FROM rta_holding_rows
-    WHERE as_of = $1 AND rta = ANY($2)
+    WHERE as_of = @date AND rta = ANY(@holding_rtas)
     GROUP BY rta, folio, product_code HAVING count(*) > 1
 ), rows AS (
     SELECT r.rta, r.folio, r.product_code, r.file_id, r.line, r.units,
            row_number() OVER (PARTITION BY r.rta, r.folio, r.product_code ORDER BY r.file_id, r.line) AS n,
            count(*) OVER (PARTITION BY r.rta, r.folio, r.product_code) AS copies
     FROM rta_holding_rows r JOIN keys k USING (rta, folio, product_code)
-    WHERE r.as_of = $1
+    WHERE r.as_of = @date
 ), later AS (
     INSERT INTO recon_dup_later (file_id, line) SELECT file_id, line FROM rows WHERE n > 1
 )
 INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, rta_units, rta_file_id, rta_line, detail)
-SELECT 'h|duplicate|' || r.rta || '|' || r.folio || '|' || r.product_code, 'holding', 'duplicate', r.rta, r.folio,
+SELECT 'h|' || @duplicate::text || '|' || r.rta || '|' || r.folio || '|' || r.product_code, 'holding', @duplicate::text, r.rta, r.folio,
        coalesce(m.scheme_code, ''), r.product_code, r.units, r.file_id, r.line,
        format('the RTA reports folio %s in %s %s times on %s; the first is compared, the others are left out',
-              r.folio, r.product_code, r.copies, $1::date)
+              r.folio, r.product_code, r.copies, @date::date)
 FROM rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
 WHERE r.n = 1`
 
-// sqlHoldings compares the RTAs' unit balances dated $1 with our ledger's
-// units as of $1 (the signed sum of allotments with nav_date <= $1), per
-// folio and scheme, for the schemes of the RTAs $2. A zero balance on one
+// sqlHoldings compares the RTAs' unit balances dated @date with our ledger's
+// units as of @date (the signed sum of allotments with nav_date <= @date), per
+// folio and scheme, for the schemes of the RTAs @holding_rtas. A zero balance on one
 // side and no row on the other is no break. Returns the number of ledger
 // and RTA holdings compared.
 const sqlHoldings = `
 WITH rh AS (
     SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.units, r.file_id, r.line
     FROM rta_holding_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
-    WHERE r.as_of = $1 AND r.rta = ANY($2)
+    WHERE r.as_of = @date AND r.rta = ANY(@holding_rtas)
       AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)
 ), lh AS (
     SELECT s.rta, s.product_code, t.folio_no, t.scheme_code,
-           sum(CASE WHEN t.kind IN ('purchase', 'switch_in') THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
+           sum(CASE WHEN t.kind = ANY(@units_in) THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
     FROM ledger_transactions t JOIN rta_schemes s ON s.scheme_code = t.scheme_code
-    WHERE t.nav_date <= $1 AND s.rta = ANY($2) AND t.kind <> 'switch_payout' -- moves no units
+    WHERE t.nav_date <= @date AND s.rta = ANY(@holding_rtas) AND t.kind <> @no_units::text -- moves no units
     GROUP BY s.rta, s.product_code, t.folio_no, t.scheme_code
 ), j AS MATERIALIZED (
     SELECT coalesce(lh.rta, rh.rta) AS rta, coalesce(lh.folio_no, rh.folio) AS folio,
@@ -280,19 +277,19 @@ WITH rh AS (
     SELECT 'h|' || b.type || '|' || j.rta || '|' || j.folio || '|' || CASE WHEN j.scheme_code = '' THEN 'p:' || j.product_code ELSE j.scheme_code END,
            'holding', b.type, j.rta, j.folio, j.scheme_code, j.product_code, j.last_tx,
            j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0), j.file_id, j.line,
-           CASE WHEN j.at_rta AND j.scheme_code = '' THEN 'unknown_product' ELSE '' END,
+           CASE WHEN j.at_rta AND j.scheme_code = '' THEN @unknown_product::text ELSE '' END,
            CASE b.type
-             WHEN 'missing_at_rta' THEN format('our ledger holds %s units of %s in folio %s as of %s; the RTA''s holdings file has no such row',
-                                               j.ledger_units, j.scheme_code, j.folio, $1::date)
-             WHEN 'missing_in_ledger' THEN format('the RTA reports %s units of %s in folio %s; our ledger has no allotment of it as of %s',
+             WHEN @missing_at_rta::text THEN format('our ledger holds %s units of %s in folio %s as of %s; the RTA''s holdings file has no such row',
+                                               j.ledger_units, j.scheme_code, j.folio, @date::date)
+             WHEN @missing_in_ledger::text THEN format('the RTA reports %s units of %s in folio %s; our ledger has no allotment of it as of %s',
                                                j.rta_units, CASE WHEN j.scheme_code = '' THEN j.product_code || ' (an RTA code not in rta_schemes)' ELSE j.scheme_code END,
-                                               j.folio, $1::date)
+                                               j.folio, @date::date)
              ELSE format('the RTA reports %s units, our ledger %s (difference %s)', j.rta_units, j.ledger_units, j.rta_units - j.ledger_units)
            END
     FROM (SELECT * FROM j WHERE NOT (j.in_ledger AND j.at_rta AND j.ledger_units = j.rta_units)) j CROSS JOIN LATERAL (VALUES
-        ('missing_at_rta', j.in_ledger AND NOT j.at_rta AND j.ledger_units <> 0),
-        ('missing_in_ledger', j.at_rta AND NOT j.in_ledger AND j.rta_units <> 0),
-        ('units_mismatch', j.in_ledger AND j.at_rta AND j.ledger_units <> j.rta_units)) AS b(type, hit)
+        (@missing_at_rta::text, j.in_ledger AND NOT j.at_rta AND j.ledger_units <> 0),
+        (@missing_in_ledger::text, j.at_rta AND NOT j.in_ledger AND j.rta_units <> 0),
+        (@units_mismatch::text, j.in_ledger AND j.at_rta AND j.ledger_units <> j.rta_units)) AS b(type, hit)
     WHERE b.hit
 )
 SELECT count(*) FILTER (WHERE in_ledger), count(*) FILTER (WHERE at_rta) FROM j`
@@ -300,27 +297,26 @@ SELECT count(*) FILTER (WHERE in_ledger), count(*) FILTER (WHERE at_rta) FROM j`
 // sqlTxnDupKeys finds the RTA transaction numbers seen twice in the files
 // of the date, and the user references (our order ids) carried by two
 // different RTA transactions: one order allotted twice at the RTA. Two hash
-// aggregations over the staged rows; the keys found are few. $1 files, $2
-// date, $3 window start.
+// aggregations over the staged rows; the keys found are few.
 const sqlTxnDupKeys = `
 CREATE TEMP TABLE recon_dup_keys ON COMMIT DROP AS
 SELECT 'n'::text AS kind, rta, txn_no AS k FROM rta_txn_rows
-WHERE file_id = ANY($1) AND nav_date <= $2 AND nav_date >= $3
+WHERE file_id = ANY(@files) AND nav_date <= @date AND nav_date >= @from
 GROUP BY rta, txn_no HAVING count(*) > 1
 UNION ALL
 SELECT 'u', rta, user_ref FROM rta_txn_rows
-WHERE file_id = ANY($1) AND nav_date <= $2 AND nav_date >= $3 AND user_ref <> ''
+WHERE file_id = ANY(@files) AND nav_date <= @date AND nav_date >= @from AND user_ref <> ''
 GROUP BY rta, user_ref HAVING min(txn_no) <> max(txn_no)`
 
 // sqlTxnDups reports each duplicate (with the first copy's position) and
 // leaves the rows after the first out of matching. One scan picks the rows
-// of the duplicate keys. $1 files, $2 date, $3 window start.
+// of the duplicate keys. @files files, @date date, @from window start.
 const sqlTxnDups = `
 WITH cand AS (
     SELECT r.rta, r.txn_no, r.user_ref, r.file_id, r.line, r.folio, r.product_code, r.units,
            EXISTS (SELECT 1 FROM recon_dup_keys k WHERE k.kind = 'n' AND k.rta = r.rta AND k.k = r.txn_no) AS by_no
     FROM rta_txn_rows r
-    WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+    WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from
       AND ((r.rta, r.txn_no) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'n')
         OR (r.rta, r.user_ref) IN (SELECT rta, k FROM recon_dup_keys WHERE kind = 'u'))
 ), dups AS (
@@ -338,7 +334,7 @@ WITH cand AS (
 )
 INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_code, order_id, rta_txn_no, rta_units,
                        rta_file_id, rta_line, user_ref, detail)
-SELECT 't|duplicate|' || d.rta || '|' || d.dkey, 'transaction', 'duplicate', d.rta, d.folio, coalesce(m.scheme_code, ''),
+SELECT 't|' || @duplicate::text || '|' || d.rta || '|' || d.dkey, 'transaction', @duplicate::text, d.rta, d.folio, coalesce(m.scheme_code, ''),
        d.product_code, d.user_ref, d.txn_no, d.units, d.file_id, d.line, d.user_ref,
        CASE WHEN d.dkey LIKE 'n:%'
          THEN format('the RTA reports transaction %s %s times; the first is compared, the others are left out', d.txn_no, d.copies)
@@ -348,7 +344,8 @@ FROM dups d LEFT JOIN rta_schemes m ON m.rta = d.rta AND m.product_code = d.prod
 WHERE d.n = 1`
 
 // sqlTransactions matches the RTA's transactions of the date's files with
-// our allotments in the window (NAV dates $3..$2, schemes of the RTAs $4) by
+// our allotments in the window (NAV dates @from..@date, schemes of the RTAs
+// @txn_rtas) by
 // our order id = the RTA's user reference, and each matched purchase with
 // its payment: missing on either side, units, NAV date and amount (gross,
 // stamp duty, payment) differences.
@@ -357,15 +354,15 @@ WITH rt AS (
     SELECT r.rta, r.folio, r.product_code, m.scheme_code, r.txn_no, r.user_ref, r.kind, r.nav_date, r.units,
            r.amount, r.stamp_duty, r.file_id, r.line
     FROM rta_txn_rows r LEFT JOIN rta_schemes m ON m.rta = r.rta AND m.product_code = r.product_code
-    WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3
+    WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from
       AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)
 ), lt AS (
     SELECT s.rta, s.product_code, l.id, l.order_id, l.kind, l.folio_no, l.scheme_code, l.nav_date,
-           CASE WHEN l.kind IN ('purchase', 'switch_in') THEN l.units ELSE -l.units END AS units,
+           CASE WHEN l.kind = ANY(@units_in) THEN l.units ELSE -l.units END AS units,
            l.amount, l.stamp_duty, l.payment_id
     FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
-    WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3
-      AND l.kind <> 'switch_payout' -- the platform's payout of a failed switch's clearing account: no RTA transaction
+    WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from
+      AND l.kind <> @no_units::text -- the platform's payout of a failed switch's clearing account: no RTA transaction
 ), j AS (
     SELECT coalesce(lt.rta, rt.rta) AS rta, coalesce(lt.folio_no, rt.folio) AS folio,
            coalesce(lt.scheme_code, rt.scheme_code, '') AS scheme_code, coalesce(rt.product_code, lt.product_code) AS product_code,
@@ -390,31 +387,31 @@ INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_
            coalesce(j.txn_no, ''), j.ledger_tx_id, j.rta_units, j.ledger_units, coalesce(j.rta_units, 0) - coalesce(j.ledger_units, 0),
            j.rta_amount, j.ledger_amount, j.payment_amount, j.rta_duty, j.ledger_duty, j.rta_nav_date, j.ledger_nav_date,
            j.file_id, j.line, coalesce(j.user_ref, ''), j.rta_kind, j.ledger_kind,
-           CASE WHEN b.type = 'missing_in_ledger' AND j.unknown_product THEN 'unknown_product' ELSE '' END,
+           CASE WHEN b.type = @missing_in_ledger::text AND j.unknown_product THEN @unknown_product::text ELSE '' END,
            CASE b.type
-             WHEN 'missing_in_ledger' THEN format('the RTA reports %s transaction %s (user reference %L) of %s units on %s; no allotment of ours matches it',
+             WHEN @missing_in_ledger::text THEN format('the RTA reports %s transaction %s (user reference %L) of %s units on %s; no allotment of ours matches it',
                                                   j.rta_kind, j.txn_no, j.user_ref, j.rta_units, j.rta_nav_date)
-             WHEN 'missing_at_rta' THEN format('our %s %s (ledger transaction %s) of %s units on %s is not in the RTA''s transactions',
+             WHEN @missing_at_rta::text THEN format('our %s %s (ledger transaction %s) of %s units on %s is not in the RTA''s transactions',
                                                j.ledger_kind, j.order_id, j.ledger_tx_id, j.ledger_units, j.ledger_nav_date)
-             WHEN 'units_mismatch' THEN format('RTA transaction %s has %s units, our allotment %s', j.txn_no, j.rta_units, j.ledger_units)
-             WHEN 'nav_date_mismatch' THEN format('RTA transaction %s got the NAV of %s, our allotment the NAV of %s', j.txn_no, j.rta_nav_date, j.ledger_nav_date)
+             WHEN @units_mismatch::text THEN format('RTA transaction %s has %s units, our allotment %s', j.txn_no, j.rta_units, j.ledger_units)
+             WHEN @nav_date_mismatch::text THEN format('RTA transaction %s got the NAV of %s, our allotment the NAV of %s', j.txn_no, j.rta_nav_date, j.ledger_nav_date)
              ELSE format('RTA transaction %s: amount %s, stamp duty %s; ours: amount %s, stamp duty %s; payment %s',
                          j.txn_no, j.rta_amount, j.rta_duty, j.ledger_amount, j.ledger_duty, coalesce(j.payment_amount::text, 'none'))
            END
     FROM j CROSS JOIN LATERAL (VALUES
-        ('missing_in_ledger', j.at_rta AND NOT j.in_ledger),
-        ('missing_at_rta', j.in_ledger AND NOT j.at_rta),
-        ('units_mismatch', j.in_ledger AND j.at_rta AND j.rta_units <> j.ledger_units),
-        ('nav_date_mismatch', j.in_ledger AND j.at_rta AND j.rta_nav_date <> j.ledger_nav_date),
-        ('amount_mismatch', j.in_ledger AND j.at_rta AND (j.rta_amount <> j.ledger_amount OR j.rta_duty <> j.ledger_duty
+        (@missing_in_ledger::text, j.at_rta AND NOT j.in_ledger),
+        (@missing_at_rta::text, j.in_ledger AND NOT j.at_rta),
+        (@units_mismatch::text, j.in_ledger AND j.at_rta AND j.rta_units <> j.ledger_units),
+        (@nav_date_mismatch::text, j.in_ledger AND j.at_rta AND j.rta_nav_date <> j.ledger_nav_date),
+        (@amount_mismatch::text, j.in_ledger AND j.at_rta AND (j.rta_amount <> j.ledger_amount OR j.rta_duty <> j.ledger_duty
                              OR j.payment_amount <> j.rta_amount))) AS b(type, hit)
     WHERE b.hit`
 
 // sqlTxnCounts counts what sqlTransactions compared (same filters).
 const sqlTxnCounts = `
 SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
-        WHERE s.rta = ANY($4) AND l.nav_date <= $2 AND l.nav_date >= $3 AND l.kind <> 'switch_payout'),
-       (SELECT count(*) FROM rta_txn_rows r WHERE r.file_id = ANY($1) AND r.nav_date <= $2 AND r.nav_date >= $3)`
+        WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from AND l.kind <> @no_units::text),
+       (SELECT count(*) FROM rta_txn_rows r WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from)`
 
 // sqlMatchByContent pairs the RTA transactions that carry no user
 // reference (IDCW reinvestments, transactions the RTA keyed itself) with
@@ -424,68 +421,70 @@ const sqlMatchByContent = `
 WITH a AS (
     SELECT break_key, rta, folio, scheme_code, rta_nav_date AS nav_date, rta_units AS units,
            row_number() OVER (PARTITION BY rta, folio, scheme_code, rta_nav_date, rta_units ORDER BY rta_txn_no) AS n
-    FROM recon_now WHERE scope = 'transaction' AND type = 'missing_in_ledger' AND user_ref = ''
+    FROM recon_now WHERE scope = 'transaction' AND type = @missing_in_ledger::text AND user_ref = ''
 ), b AS (
     SELECT break_key, rta, folio, scheme_code, ledger_nav_date AS nav_date, ledger_units AS units,
            row_number() OVER (PARTITION BY rta, folio, scheme_code, ledger_nav_date, ledger_units ORDER BY ledger_tx_id) AS n
-    FROM recon_now WHERE scope = 'transaction' AND type = 'missing_at_rta'
+    FROM recon_now WHERE scope = 'transaction' AND type = @missing_at_rta::text
 ), pairs AS (
     SELECT a.break_key AS ak, b.break_key AS bk FROM a JOIN b USING (rta, folio, scheme_code, nav_date, units, n)
 )
 DELETE FROM recon_now WHERE break_key IN (SELECT ak FROM pairs UNION ALL SELECT bk FROM pairs)`
 
-// reconCauses infer probable causes, in order (a later rule does not
-// overwrite an earlier one), then set the status: a timing cause that
-// clears itself (pending NAV, after the cut-off) is explained, the rest
-// open. $1 is the date.
-var reconCauses = []struct{ what, sql string }{
-	{"rounding step", `
-UPDATE recon_now r SET cause = 'rounding_step'
+// causeSQL is the SQL of each of recon.CauseRules (run in that order): it
+// sets a cause only on a break that has none yet (a merger may replace
+// unknown_product).
+var causeSQL = map[string][]string{
+	fund.CauseRoundingStep: {`
+UPDATE recon_now r SET cause = @rounding_step::text
 FROM (SELECT n.break_key, power(10::numeric, -coalesce(st.units_scale, 3)) AS step
       FROM recon_now n LEFT JOIN scheme_terms st ON st.scheme_code = n.scheme_code
-      WHERE n.type = 'units_mismatch') s
+      WHERE n.type = @units_mismatch::text) s
 WHERE r.break_key = s.break_key AND r.cause = '' AND abs(r.units_diff) <= s.step`},
-	{"merger", `
-UPDATE recon_now r SET cause = 'merger',
+	fund.CauseMerger: {`
+UPDATE recon_now r SET cause = @merger::text,
     detail = r.detail || format(' — probably a merger: the RTA reports the folio''s units of %s under %s', p.old_scheme, p.new_code)
 FROM (SELECT rta, folio,
-             max(scheme_code) FILTER (WHERE type = 'missing_at_rta') AS old_scheme,
-             max(CASE WHEN scheme_code = '' THEN product_code ELSE scheme_code END) FILTER (WHERE type = 'missing_in_ledger') AS new_code
-      FROM recon_now WHERE scope = 'holding' AND type IN ('missing_at_rta', 'missing_in_ledger')
+             max(scheme_code) FILTER (WHERE type = @missing_at_rta::text) AS old_scheme,
+             max(CASE WHEN scheme_code = '' THEN product_code ELSE scheme_code END) FILTER (WHERE type = @missing_in_ledger::text) AS new_code
+      FROM recon_now WHERE scope = 'holding' AND type IN (@missing_at_rta::text, @missing_in_ledger::text)
       GROUP BY rta, folio
-      HAVING count(*) FILTER (WHERE type = 'missing_at_rta') = 1 AND count(*) FILTER (WHERE type = 'missing_in_ledger') = 1) p
-WHERE r.scope = 'holding' AND r.type IN ('missing_at_rta', 'missing_in_ledger') AND r.rta = p.rta AND r.folio = p.folio
-  AND r.cause IN ('', 'unknown_product')`},
-	{"pending NAV", `
-UPDATE recon_now r SET cause = 'pending_nav',
+      HAVING count(*) FILTER (WHERE type = @missing_at_rta::text) = 1 AND count(*) FILTER (WHERE type = @missing_in_ledger::text) = 1) p
+WHERE r.scope = 'holding' AND r.type IN (@missing_at_rta::text, @missing_in_ledger::text) AND r.rta = p.rta AND r.folio = p.folio
+  AND r.cause IN ('', @unknown_product::text)`},
+	fund.CausePendingNAV: {`
+UPDATE recon_now r SET cause = @pending_nav::text,
     detail = r.detail || format(' — our order %s is %s', o.id, replace(o.status, '_', ' '))
 FROM orders o
-WHERE r.scope = 'transaction' AND r.type = 'missing_in_ledger' AND r.cause = '' AND o.id = r.user_ref
-  AND o.status IN ('pending_nav', 'awaiting_payment', 'awaiting_leg')`},
-	{"after cut-off: missing at the RTA on the date itself", `
-UPDATE recon_now SET cause = 'after_cutoff',
+WHERE r.scope = 'transaction' AND r.type = @missing_in_ledger::text AND r.cause = '' AND o.id = r.user_ref
+  AND o.status = ANY(@waiting)`},
+	fund.CauseAfterCutoff: {
+		// missing at the RTA on the date itself
+		`
+UPDATE recon_now SET cause = @after_cutoff::text,
     detail = detail || ' — allotted on the date itself: the RTA probably put it on the next NAV date (time stamp after the cut-off)'
-WHERE scope = 'transaction' AND type = 'missing_at_rta' AND cause = '' AND ledger_nav_date = $1`},
-	{"after cut-off: a later NAV date at the RTA", `
-UPDATE recon_now SET cause = 'after_cutoff', detail = detail || ' — the RTA applied a later NAV: a time stamp after the cut-off'
-WHERE type = 'nav_date_mismatch' AND cause = '' AND rta_nav_date > ledger_nav_date`},
-	{"stamp duty", `
-UPDATE recon_now SET cause = 'stamp_duty', detail = detail || ' — only the stamp duty differs'
-WHERE type = 'amount_mismatch' AND cause = '' AND rta_amount = ledger_amount AND rta_stamp_duty <> ledger_stamp_duty
+WHERE scope = 'transaction' AND type = @missing_at_rta::text AND cause = '' AND ledger_nav_date = @date`,
+		// a later NAV date at the RTA
+		`
+UPDATE recon_now SET cause = @after_cutoff::text, detail = detail || ' — the RTA applied a later NAV: a time stamp after the cut-off'
+WHERE type = @nav_date_mismatch::text AND cause = '' AND rta_nav_date > ledger_nav_date`},
+	fund.CauseStampDuty: {`
+UPDATE recon_now SET cause = @stamp_duty::text, detail = detail || ' — only the stamp duty differs'
+WHERE type = @amount_mismatch::text AND cause = '' AND rta_amount = ledger_amount AND rta_stamp_duty <> ledger_stamp_duty
   AND (payment_amount IS NULL OR payment_amount = rta_amount)`},
 	// A holding that differs (or is missing) by exactly the units of its
 	// folio's transaction breaks takes their cause when they agree on one.
-	{"holdings explained by transactions", `
-UPDATE recon_now h SET cause = CASE WHEN t.causes = ARRAY['after_cutoff'] THEN 'after_cutoff'
-                                    WHEN t.causes = ARRAY['pending_nav'] THEN 'pending_nav'
-                                    ELSE 'unmatched_transaction' END,
+	fund.CauseUnmatchedTxn: {`
+UPDATE recon_now h SET cause = CASE WHEN t.causes = ARRAY[@after_cutoff::text] THEN @after_cutoff::text
+                                    WHEN t.causes = ARRAY[@pending_nav::text] THEN @pending_nav::text
+                                    ELSE @unmatched_transaction::text END,
     detail = h.detail || format(' — the difference is the units of %s transaction break(s): %s', t.n, t.keys)
 FROM (SELECT rta, folio, scheme_code, count(*) AS n, sum(units_diff) AS diff,
              array_agg(DISTINCT cause ORDER BY cause) AS causes,
              string_agg(coalesce(nullif(order_id, ''), rta_txn_no), ', ' ORDER BY break_key) AS keys
-      FROM recon_now WHERE scope = 'transaction' AND type IN ('missing_at_rta', 'missing_in_ledger', 'units_mismatch')
+      FROM recon_now WHERE scope = 'transaction' AND type IN (@missing_at_rta::text, @missing_in_ledger::text, @units_mismatch::text)
       GROUP BY rta, folio, scheme_code) t
-WHERE h.scope = 'holding' AND h.type IN ('units_mismatch', 'missing_at_rta', 'missing_in_ledger') AND h.cause = ''
+WHERE h.scope = 'holding' AND h.type IN (@units_mismatch::text, @missing_at_rta::text, @missing_in_ledger::text) AND h.cause = ''
   AND h.rta = t.rta AND h.folio = t.folio
   AND h.scheme_code = t.scheme_code AND h.units_diff = t.diff`},
 }
@@ -504,7 +503,7 @@ WITH up AS (
            coalesce(n.order_id, ''), coalesce(n.rta_txn_no, ''), n.ledger_tx_id, n.rta_units, n.ledger_units, n.units_diff,
            n.rta_amount, n.ledger_amount, n.payment_amount, n.rta_stamp_duty, n.ledger_stamp_duty, n.rta_nav_date,
            n.ledger_nav_date, coalesce(f.name, ''), coalesce(f.sha256, ''), n.rta_line, n.cause, n.detail,
-           CASE WHEN n.cause IN ('pending_nav', 'after_cutoff') THEN 'explained' ELSE 'open' END, $1, $1, $2
+           CASE WHEN n.cause = ANY(@self_clearing) THEN @explained::text ELSE @open::text END, @date, @date, @run
     FROM recon_now n LEFT JOIN rta_files f ON f.id = n.rta_file_id
     ON CONFLICT (break_key) DO UPDATE SET
         ledger_tx_id = excluded.ledger_tx_id, rta_units = excluded.rta_units, ledger_units = excluded.ledger_units,
@@ -513,34 +512,21 @@ WITH up AS (
         ledger_stamp_duty = excluded.ledger_stamp_duty, rta_nav_date = excluded.rta_nav_date,
         ledger_nav_date = excluded.ledger_nav_date, rta_file = excluded.rta_file, rta_file_sha256 = excluded.rta_file_sha256,
         rta_line = excluded.rta_line, cause = excluded.cause, detail = excluded.detail,
-        status = CASE WHEN b.status = 'explained' AND b.explained_by <> '' THEN 'explained' ELSE excluded.status END,
-        first_seen = CASE WHEN b.status = 'resolved' THEN excluded.first_seen ELSE b.first_seen END,
+        status = CASE WHEN b.status = @explained::text AND b.explained_by <> '' THEN @explained::text ELSE excluded.status END,
+        first_seen = CASE WHEN b.status = @resolved::text THEN excluded.first_seen ELSE b.first_seen END,
         resolved_on = NULL, resolved_run = NULL, last_seen = excluded.last_seen, last_run = excluded.last_run, updated_at = now()
-    RETURNING b.first_seen = $1 AS fresh
+    RETURNING b.first_seen = @date AS fresh
 )
 SELECT count(*) FILTER (WHERE fresh) FROM up`
 
 // sqlResolve resolves the breaks this run did not see again, in the scopes
-// it covered: holdings of the RTAs $3, transactions of the RTAs $4.
+// it covered: holdings of the RTAs @holding_rtas, transactions of the RTAs
+// @txn_rtas.
 const sqlResolve = `
 WITH r AS (
-    UPDATE recon_breaks SET status = 'resolved', resolved_on = $1, resolved_run = $2, updated_at = now()
-    WHERE status <> 'resolved' AND last_run <> $2
-      AND ((scope = 'holding' AND rta = ANY($3)) OR (scope = 'transaction' AND rta = ANY($4)))
+    UPDATE recon_breaks SET status = @resolved::text, resolved_on = @date, resolved_run = @run, updated_at = now()
+    WHERE status <> @resolved::text AND last_run <> @run
+      AND ((scope = 'holding' AND rta = ANY(@holding_rtas)) OR (scope = 'transaction' AND rta = ANY(@txn_rtas)))
     RETURNING 1
 )
 SELECT count(*) FROM r`
-
-// LatestRTADate returns the latest date an RTA holdings file has been
-// loaded for (else the latest report date of a transaction file): the date
-// a scheduled reconciliation runs for. ErrNoFeeds when nothing is loaded.
-func LatestRTADate(ctx context.Context, pool *pgxpool.Pool) (fund.Date, error) {
-	var d *time.Time
-	if err := pool.QueryRow(ctx, `SELECT coalesce(max(as_of) FILTER (WHERE kind = 'holdings'), max(as_of)) FROM rta_files`).Scan(&d); err != nil {
-		return fund.Date{}, classify(err)
-	}
-	if d == nil {
-		return fund.Date{}, fmt.Errorf("%w: none has been loaded yet", ErrNoFeeds)
-	}
-	return fund.DateOf(*d), nil
-}

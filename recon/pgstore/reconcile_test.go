@@ -1,4 +1,4 @@
-package postgres_test
+package pgstore_test
 
 import (
 	"errors"
@@ -14,6 +14,8 @@ import (
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/recon"
+	"github.com/fundflow/fundflow/recon/pgstore"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -99,7 +101,7 @@ func (f *feed) txn(rta, folio, product, txnNo, ref string, kind fund.TxKind, nav
 func (f *feed) load(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	// Two batches, the first written twice (a replay after a crash): rows land once.
-	s := postgres.RTAStage{Pool: pool}
+	s := postgres.RTASink{Pool: pool}
 	half := len(f.lines) / 2
 	for _, part := range [][]fund.RTALine{f.lines[:half], f.lines[:half], f.lines[half:]} {
 		if err := s.Write(testkit.Ctx(t), pipelines.Batch[fund.RTALine]{Items: part}); err != nil {
@@ -202,7 +204,7 @@ func TestReconcileFindsEveryKindOfBreak(t *testing.T) {
 		txn(fund.RTAKFintech, "F-1", "B2GP", "K2", "", fund.Purchase, d(2, 1), "39.998", "2000.00", "0.10", dec31). // no reference: matched by content
 		load(t, pool)                                                                                               // G-1's purchase of 31 Dec is not there
 
-	res, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: dec31})
+	res, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: dec31})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +261,7 @@ func TestReconcileCleanFeedsHaveNoBreaks(t *testing.T) {
 		txn(fund.RTAKFintech, "F-1", "B2GP", "K2", w.OrderIDs[1], fund.SIP, d(2, 1), "39.998", "2000.00", "0.10", dec31).
 		txn(fund.RTAKFintech, "G-1", "B2GP", "K5", w.OrderIDs[4], fund.Purchase, dec31, "18.180", "1000.00", "0.05", dec31).
 		load(t, pool)
-	res, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: dec31})
+	res, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: dec31})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +269,10 @@ func TestReconcileCleanFeedsHaveNoBreaks(t *testing.T) {
 		t.Fatalf("clean feeds gave breaks: %v", got)
 	}
 	// Before the last allotment (window and as-of date move together): G-1 held nothing yet.
-	if _, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: d(12, 30)}); !errors.Is(err, postgres.ErrReconBehind) {
-		t.Fatalf("reconciling an earlier date: %v, want ErrReconBehind", err)
+	if _, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: d(12, 30)}); !errors.Is(err, recon.ErrBehind) {
+		t.Fatalf("reconciling an earlier date: %v, want ErrBehind", err)
 	}
-	if _, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: d(12, 31).AddDays(5)}); !errors.Is(err, postgres.ErrNoFeeds) {
+	if _, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: d(12, 31).AddDays(5)}); !errors.Is(err, recon.ErrNoFeeds) {
 		t.Fatalf("a date without feeds: %v, want ErrNoFeeds", err)
 	}
 }
@@ -288,9 +290,9 @@ func TestBreakLifecycle(t *testing.T) {
 	newFeed("c1").holding(fund.RTACAMS, "F-1", "A1G", "899.931", day1). // rounding step
 										holding(fund.RTACAMS, "X-9", "A1G", "5", day1).load(t, pool) // extra folio
 	newFeed("k1").holding(fund.RTAKFintech, "F-1", "B2GP", "39.998", day1).load(t, pool) // G-1 missing
-	run := func(day fund.Date) postgres.ReconResult {
+	run := func(day fund.Date) recon.Result {
 		t.Helper()
-		res, err := postgres.Reconcile(ctx, pool, postgres.ReconOptions{Date: day})
+		res, err := pgstore.New(pool).Reconcile(ctx, recon.Options{Date: day})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,10 +312,10 @@ func TestBreakLifecycle(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT id FROM recon_breaks WHERE folio = 'F-1' AND scheme_code = '100001'`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.ExplainBreak(ctx, pool, id, "ops@example.com", "RTA rounds half up; ticket 42"); err != nil {
+	if err := pgstore.New(pool).ExplainBreak(ctx, id, "ops@example.com", "RTA rounds half up; ticket 42"); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.ExplainBreak(ctx, pool, id+1000, "x", "y"); err == nil {
+	if err := pgstore.New(pool).ExplainBreak(ctx, id+1000, "x", "y"); err == nil {
 		t.Fatal("explaining a break that does not exist succeeded")
 	}
 	newFeed("c2").holding(fund.RTACAMS, "F-1", "A1G", "899.931", day2). // still off

@@ -1,10 +1,10 @@
-// Package reconreport writes folio-recon's daily report: every break of the
+// Package report writes folio-recon's daily report: every break of the
 // run as CSV (both sides' values and positions, cause, status, first seen,
 // age), a short summary — counts by type and age, by cause and RTA, and
 // the largest unit differences — as text for people and JSON for machines,
 // and a chart of the counts by type and age as an SVG picture.
 // Breaks are streamed in; only the counts and the top differences are kept.
-package reconreport
+package report
 
 import (
 	"bytes"
