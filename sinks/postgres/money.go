@@ -65,10 +65,11 @@ func (l *Ledger) gateway() string {
 	return l.Gateway
 }
 
-// Event topics of the outbox.
+// Event topics of the outbox: fund's definitions, named here for the
+// ledger's callers.
 const (
-	TopicTransactions = "transactions.completed"
-	TopicOrderStatus  = "orders.status"
+	TopicTransactions = fund.TopicTransactions
+	TopicOrderStatus  = fund.TopicOrderStatus
 )
 
 // work is one transaction of the ledger: the tx and what to write at its end
