@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,10 +92,18 @@ func countNAVFile(t *testing.T, path string) expected {
 
 // testDeps connects a test's own databases like `fundflow` would.
 func testDeps(t *testing.T, cfg *config.Config) *deps {
-	_, _, pool, _ := testkit.PGApp(t) // the application's role, as in production
+	d, _ := testDepsAndOwner(t, cfg)
+	return d
+}
+
+// testDepsAndOwner is testDeps plus a pool on the same database as the
+// schema's owner, for a test that changes the schema (the application's role
+// cannot).
+func testDepsAndOwner(t *testing.T, cfg *config.Config) (*deps, *pgxpool.Pool) {
+	owner, _, pool, _ := testkit.PGApp(t) // the application's role, as in production
 	ch, _ := testkit.CH(t)
 	reg := prometheus.NewRegistry()
-	return &deps{cfg: cfg, log: testkit.Logger(t), pg: &postgres.Store{Pool: pool}, ch: ch, reg: reg, metrics: pipelines.NewMetrics(reg)}
+	return &deps{cfg: cfg, log: testkit.Logger(t), pg: &postgres.Store{Pool: pool}, ch: ch, reg: reg, metrics: pipelines.NewMetrics(reg)}, owner
 }
 
 func navConfig(t *testing.T, dir string) *config.Config {

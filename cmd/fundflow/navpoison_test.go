@@ -295,8 +295,8 @@ func quarantineReasons(t *testing.T, d *deps, file string) map[string]int {
 func TestNAVIngestFailsOnlyThePoisonFile(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	dir := t.TempDir()
-	d := testDeps(t, navConfig(t, dir))
-	if _, err := d.pg.Pool.Exec(ctx, `ALTER TABLE navs ADD CONSTRAINT test_poison CHECK (scheme_code <> '277777')`); err != nil {
+	d, owner := testDepsAndOwner(t, navConfig(t, dir))
+	if _, err := owner.Exec(ctx, `ALTER TABLE navs ADD CONSTRAINT test_poison CHECK (scheme_code <> '277777')`); err != nil {
 		t.Fatal(err)
 	}
 	var files []*poisonFile
