@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/transforms/freshness"
 )
 
@@ -41,17 +42,17 @@ type navFreshness struct {
 
 func newNAVFreshness(d *deps) (*navFreshness, error) {
 	opt := freshness.Options{SLA: defaultFreshnessSLA, DeadAfterDays: defaultDeadAfterDays}
-	var holidays []string
+	var files []string
 	if n := d.cfg.Pipelines.NAVIngest; n != nil {
 		if n.FreshnessSLA > 0 {
 			opt.SLA = n.FreshnessSLA
 		}
-		holidays = n.Holidays
+		files = n.Holidays
 	}
 	if f := d.cfg.Pipelines.NAVFreshness; f != nil && f.DeadAfterDays > 0 {
 		opt.DeadAfterDays = f.DeadAfterDays
 	}
-	cal, err := calendarOf(holidays)
+	cal, err := holidays.Calendar(files...)
 	if err != nil {
 		return nil, err
 	}

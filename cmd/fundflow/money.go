@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/orderhttp"
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
@@ -31,15 +32,11 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	if a == nil {
 		return nil, usageErr("the money path is not configured: add a pipelines.allocate section (with its holidays) to the config")
 	}
-	var hs []fund.Date
-	for _, f := range a.Holidays {
-		ds, err := readHolidays(f)
-		if err != nil {
-			return nil, err
-		}
-		hs = append(hs, ds...)
+	cal, err := holidays.Calendar(a.Holidays...)
+	if err != nil {
+		return nil, err
 	}
-	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...), Now: d.now}
+	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: cal, Now: d.now}
 	if a.Audit == nil || *a.Audit {
 		l.Audit = postgres.LedgerAudit
 	}
