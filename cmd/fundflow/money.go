@@ -20,9 +20,9 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/sinks/clickhouse"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	allotrules "github.com/fundflow/fundflow/transforms/allocate"
@@ -177,41 +177,20 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 	return p, func() { _ = src.Close() }, nil
 }
 
-func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
-
-// outboxPipeline relays undelivered outbox rows: to Kafka (every topic) or to
-// ClickHouse (transactions.completed). follow keeps it running.
-func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
-	batch := 500
+// outboxJob assembles the outbox job from pipelines.outbox and the Kafka
+// brokers of the environment.
+func outboxJob(d *deps) outbox.Job {
+	j := outbox.Job{Pool: d.pg.Pool, CH: d.ch, Brokers: kafkaBrokers(d), BrokersEnv: d.cfg.Services.KafkaBrokersEnv,
+		Facts: true, Metrics: d.metrics, Log: d.log}
 	if o := d.cfg.Pipelines.Outbox; o != nil {
-		batch = o.BatchSize
+		j.Batch, j.Facts = o.BatchSize, o.Facts == nil || *o.Facts
 	}
-	src := &postgres.OutboxSource{Pool: d.pg.Pool, Relay: relay, Batch: batch, Follow: follow}
-	var sink pipelines.Sink[fund.OutboxEvent]
-	done := func() {}
-	switch relay {
-	case postgres.RelayKafka:
-		brokers := kafkaBrokers(d)
-		if len(brokers) == 0 {
-			return nil, nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", d.cfg.Services.KafkaBrokersEnv)
-		}
-		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: brokers})
-		w.Topic = "" // each event names its topic
-		sink, done = sinkkafka.EventSink{W: w}, func() { _ = w.Close() }
-	case postgres.RelayFacts:
-		sink = clickhouse.TransactionFacts{Conn: d.ch}
-	default:
-		return nil, nil, fmt.Errorf("outbox: unknown relay %q", relay)
-	}
-	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
-		Name:    "outbox-" + relay,
-		Source:  src,
-		Stage:   identity[fund.OutboxEvent],
-		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
-		Metrics: d.metrics,
-		Log:     d.log,
-	}
-	return p, done, nil
+	return j
+}
+
+// outboxPipeline is one relay of the outbox job.
+func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
+	return outboxJob(d).Pipeline(relay, follow)
 }
 
 // allocateJob assembles the allocate job from pipelines.allocate.
@@ -247,29 +226,7 @@ func cmdAllocate(ctx context.Context, d *deps, stdout io.Writer) error {
 
 // runOutbox is `fundflow run outbox`: relays what is undelivered, once.
 func runOutbox(ctx context.Context, d *deps) (pipelines.Stats, error) {
-	var total pipelines.Stats
-	relays := []string{}
-	if len(kafkaBrokers(d)) > 0 {
-		relays = append(relays, postgres.RelayKafka)
-	}
-	if o := d.cfg.Pipelines.Outbox; o == nil || o.Facts == nil || *o.Facts {
-		relays = append(relays, postgres.RelayFacts)
-	}
-	for _, r := range relays {
-		p, done, err := outboxPipeline(d, r, false)
-		if err != nil {
-			return total, err
-		}
-		st, err := p.Run(ctx)
-		done()
-		total.Batches += st.Batches
-		total.In += st.In
-		total.Out += st.Out
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return outboxJob(d).Run(ctx)
 }
 
 // serveMoney runs the money path until ctx ends: the HTTP receiver, the
