@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"io"
 	"io/fs"
 	"os"
@@ -101,12 +102,8 @@ func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
 	typ := fs.String("type", "", "purchase, redemption, sip, switch_in, switch_out")
 	orderTime := fs.String("order-time", "", "RFC 3339 time the order was stamped")
 	fundsTime := fs.String("funds-time", "", "RFC 3339 time the funds were realised (default: order time)")
-	var holidays []fund.Date
-	fs.Func("holidays", "holiday file (repeatable)", func(path string) error {
-		ds, err := readHolidays(path)
-		holidays = append(holidays, ds...)
-		return err
-	})
+	var hols holidays.Flag
+	fs.Var(&hols, "holidays", "holiday file (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return fund.NAVDateAnswer{}, usageErr("check navdate: %v\n%s", err, checkUsage)
 	}
@@ -127,7 +124,7 @@ func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
 			return fund.NAVDateAnswer{}, usageErr("--funds-time %q: want RFC 3339 with an offset", *fundsTime)
 		}
 	}
-	ans, err := fund.AnswerNAVDate(*category, kind, order, funds, fund.NewCalendar(holidays...))
+	ans, err := fund.AnswerNAVDate(*category, kind, order, funds, hols.Calendar())
 	if err != nil {
 		return fund.NAVDateAnswer{}, &exitError{code: 2, err: err}
 	}

@@ -215,6 +215,9 @@ func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, std
 	if args[0] == "nav-freshness" {
 		return cmdFreshness(ctx, d, stdout) // prints its own report
 	}
+	if args[0] == "allocate" {
+		return cmdAllocate(ctx, d, stdout) // its summary has the pass's counts
+	}
 	st, err := runPipeline(ctx, d, args[0])
 	if err != nil {
 		return err
@@ -254,8 +257,8 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 			allocateAfterNAVs(ctx, d)
 		}
 		return st, err
-	case "allocate", "outbox":
-		return runMoney(ctx, d, name)
+	case "outbox":
+		return runOutbox(ctx, d)
 	case "folio-recon":
 		return runFolioReconStats(ctx, d)
 	}

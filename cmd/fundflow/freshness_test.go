@@ -72,7 +72,7 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 		t.Fatal(err)
 	}
 	ist := fund.IST()
-	f.now = func() time.Time { return time.Date(2026, 8, 18, 23, 20, 0, 0, ist) }
+	f.Now = func() time.Time { return time.Date(2026, 8, 18, 23, 20, 0, 0, ist) }
 	ctx := context.Background()
 	res, err := f.Run(ctx)
 	if err != nil {
@@ -82,11 +82,11 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	wantLate := map[string]time.Duration{"A": 0, "B": 20 * time.Minute, "C": 0, "D": day + 20*time.Minute, "F": day + 20*time.Minute}
 	amcs := map[string]string{"A": "Alpha MF", "B": "Alpha MF", "C": "Beta MF", "D": "Beta MF", "F": "Gamma MF"}
 	for code, late := range wantLate {
-		if got := testutil.ToFloat64(f.age.WithLabelValues(code, amcs[code])); got != late.Seconds() {
+		if got := testutil.ToFloat64(f.Age.WithLabelValues(code, amcs[code])); got != late.Seconds() {
 			t.Errorf("fundflow_nav_age_seconds{scheme=%q} = %v, want %v", code, got, late.Seconds())
 		}
 	}
-	if n := testutil.CollectAndCount(f.age); n != 5 {
+	if n := testutil.CollectAndCount(f.Age); n != 5 {
 		t.Errorf("%d age series, want 5 (the dead scheme E has none)", n)
 	}
 	if res.Live != 5 || res.Dead != 1 || res.Stale != 3 || res.AlertsRaised != 3 || res.AlertsResolved != 0 ||
@@ -100,7 +100,7 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 		c.PendingCount != 1 || c.Missing[0].Code != "B" || c.Pending[0].Code != "C" || c.MissingByAMC["Alpha MF"] != 1 {
 		t.Fatalf("completeness %+v", c)
 	}
-	if got := testutil.ToFloat64(f.missing); got != 1 {
+	if got := testutil.ToFloat64(f.Missing); got != 1 {
 		t.Errorf("missing gauge %v", got)
 	}
 	if n := count(t, e.d, `SELECT count(*) FROM alerts WHERE kind = 'nav_stale' AND resolved_at IS NULL`); n != 3 {
@@ -113,7 +113,7 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	if _, err := e.d.pg.Pool.Exec(ctx, seedMore); err != nil {
 		t.Fatal(err)
 	}
-	f.now = func() time.Time { return time.Date(2026, 8, 18, 23, 25, 0, 0, ist) }
+	f.Now = func() time.Time { return time.Date(2026, 8, 18, 23, 25, 0, 0, ist) }
 	if res, err = f.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +134,8 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	// A holiday is not a missing NAV: on the evening of Monday 14-Sep-2026
 	// (a holiday) a scheme whose last NAV is Friday the 11th owes nothing
 	// until Tuesday 23:00.
-	f.now = func() time.Time { return time.Date(2026, 9, 14, 23, 30, 0, 0, ist) }
-	rep := freshness.Evaluate([]freshness.Latest{{Code: "G", AMC: "x", Category: "Equity Scheme - Flexi Cap Fund", Date: fund.NewDate(2026, 9, 11)}}, f.now(), f.opt)
+	f.Now = func() time.Time { return time.Date(2026, 9, 14, 23, 30, 0, 0, ist) }
+	rep := freshness.Evaluate([]freshness.Latest{{Code: "G", AMC: "x", Category: "Equity Scheme - Flexi Cap Fund", Date: fund.NewDate(2026, 9, 11)}}, f.Now(), f.Options)
 	if rep.StaleCount() != 0 || rep.Live[0].Late != 0 || rep.Live[0].Next != fund.NewDate(2026, 9, 15) {
 		t.Fatalf("holiday: %+v", rep.Live)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/navgen"
 )
 
@@ -37,19 +38,15 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	end := fs.String("end", "", "last business day, YYYY-MM-DD")
 	history := fs.Bool("history", false, "write one history report instead of daily files")
 	naEvery := fs.Int("na-every", 0, "about one row in N is N.A. (0: 5000, -1: none)")
-	var holidays []fund.Date
-	fs.Func("holidays", "holiday file (repeatable)", func(path string) error {
-		ds, err := readHolidays(path)
-		holidays = append(holidays, ds...)
-		return err
-	})
+	var hols holidays.Flag
+	fs.Var(&hols, "holidays", "holiday file (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageErr("gen nav-history: %v\n%s", err, genUsage)
 	}
 	if *from == "" || *days < 1 || *out == "" {
 		return usageErr("gen nav-history needs --from, --days (>= 1) and --out\n%s", genUsage)
 	}
-	opt := navgen.Options{Days: *days, Seed: *seed, Calendar: fund.NewCalendar(holidays...), NAEvery: *naEvery}
+	opt := navgen.Options{Days: *days, Seed: *seed, Calendar: hols.Calendar(), NAEvery: *naEvery}
 	if *end != "" {
 		d, err := fund.ParseISODate(*end)
 		if err != nil {
@@ -103,31 +100,4 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(summary)
-}
-
-// readHolidays reads one holiday file (one DD-Mon-YYYY date a line).
-func readHolidays(path string) ([]fund.Date, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ds, err := fund.ParseHolidays(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ds, nil
-}
-
-// calendarOf builds the business-day calendar from holiday files.
-func calendarOf(paths []string) (*fund.Calendar, error) {
-	var all []fund.Date
-	for _, p := range paths {
-		ds, err := readHolidays(p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ds...)
-	}
-	return fund.NewCalendar(all...), nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -16,11 +18,14 @@ import (
 	"github.com/fundflow/fundflow/connectors/orderhttp"
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/outbox"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/sinks/clickhouse"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	"github.com/fundflow/fundflow/transforms/allocate"
+	allotrules "github.com/fundflow/fundflow/transforms/allocate"
 )
 
 // moneyLedger assembles the money path's ledger: Postgres state, the
@@ -31,15 +36,11 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	if a == nil {
 		return nil, usageErr("the money path is not configured: add a pipelines.allocate section (with its holidays) to the config")
 	}
-	var hs []fund.Date
-	for _, f := range a.Holidays {
-		ds, err := readHolidays(f)
-		if err != nil {
-			return nil, err
-		}
-		hs = append(hs, ds...)
+	cal, err := holidays.Calendar(a.Holidays...)
+	if err != nil {
+		return nil, err
 	}
-	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allocate.Rules{}, Calendar: fund.NewCalendar(hs...), Now: d.now}
+	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allotrules.Rules{}, Calendar: cal, Now: d.now}
 	if a.Audit == nil || *a.Audit {
 		l.Audit = postgres.LedgerAudit
 	}
@@ -176,77 +177,56 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 	return p, func() { _ = src.Close() }, nil
 }
 
-func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
-
-// outboxPipeline relays undelivered outbox rows: to Kafka (every topic) or to
-// ClickHouse (transactions.completed). follow keeps it running.
-func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
-	batch := 500
+// outboxJob assembles the outbox job from pipelines.outbox and the Kafka
+// brokers of the environment.
+func outboxJob(d *deps) outbox.Job {
+	j := outbox.Job{Pool: d.pg.Pool, CH: d.ch, Brokers: kafkaBrokers(d), BrokersEnv: d.cfg.Services.KafkaBrokersEnv,
+		Facts: true, Metrics: d.metrics, Log: d.log}
 	if o := d.cfg.Pipelines.Outbox; o != nil {
-		batch = o.BatchSize
+		j.Batch, j.Facts = o.BatchSize, o.Facts == nil || *o.Facts
 	}
-	src := &postgres.OutboxSource{Pool: d.pg.Pool, Relay: relay, Batch: batch, Follow: follow}
-	var sink pipelines.Sink[fund.OutboxEvent]
-	done := func() {}
-	switch relay {
-	case postgres.RelayKafka:
-		brokers := kafkaBrokers(d)
-		if len(brokers) == 0 {
-			return nil, nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", d.cfg.Services.KafkaBrokersEnv)
-		}
-		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: brokers})
-		w.Topic = "" // each event names its topic
-		sink, done = sinkkafka.EventSink{W: w}, func() { _ = w.Close() }
-	case postgres.RelayFacts:
-		sink = clickhouse.TransactionFacts{Conn: d.ch}
-	default:
-		return nil, nil, fmt.Errorf("outbox: unknown relay %q", relay)
-	}
-	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
-		Name:    "outbox-" + relay,
-		Source:  src,
-		Stage:   identity[fund.OutboxEvent],
-		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
-		Metrics: d.metrics,
-		Log:     d.log,
-	}
-	return p, done, nil
+	return j
 }
 
-// runAllocate is `fundflow run allocate`: one pass over pending orders.
-func runAllocate(ctx context.Context, d *deps) (postgres.AllotResult, error) {
+// outboxPipeline is one relay of the outbox job.
+func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
+	return outboxJob(d).Pipeline(relay, follow)
+}
+
+// allocateJob assembles the allocate job from pipelines.allocate.
+func allocateJob(d *deps) (allocate.Job, error) {
 	l, err := moneyLedger(d)
 	if err != nil {
-		return postgres.AllotResult{}, err
+		return allocate.Job{}, err
 	}
-	return l.AllotPending(ctx, d.cfg.Pipelines.Allocate.BatchSize)
+	return allocate.Job{Ledger: l, Batch: d.cfg.Pipelines.Allocate.BatchSize, Log: d.log}, nil
+}
+
+// cmdAllocate is `fundflow run allocate`: one pass under the job's
+// single-runner lock, printed as a run summary with the pass's own counts.
+func cmdAllocate(ctx context.Context, d *deps, stdout io.Writer) error {
+	unlock, err := d.pg.TryLock(ctx, "pipeline:allocate")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	j, err := allocateJob(d)
+	if err != nil {
+		return err
+	}
+	st, err := j.Pass(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(struct {
+		runSummary
+		allocate.Stats
+	}{summary("allocate", st.Run()), st})
 }
 
 // runOutbox is `fundflow run outbox`: relays what is undelivered, once.
 func runOutbox(ctx context.Context, d *deps) (pipelines.Stats, error) {
-	var total pipelines.Stats
-	relays := []string{}
-	if len(kafkaBrokers(d)) > 0 {
-		relays = append(relays, postgres.RelayKafka)
-	}
-	if o := d.cfg.Pipelines.Outbox; o == nil || o.Facts == nil || *o.Facts {
-		relays = append(relays, postgres.RelayFacts)
-	}
-	for _, r := range relays {
-		p, done, err := outboxPipeline(d, r, false)
-		if err != nil {
-			return total, err
-		}
-		st, err := p.Run(ctx)
-		done()
-		total.Batches += st.Batches
-		total.In += st.In
-		total.Out += st.Out
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return outboxJob(d).Run(ctx)
 }
 
 // serveMoney runs the money path until ctx ends: the HTTP receiver, the
@@ -261,21 +241,8 @@ func serveMoney(ctx context.Context, d *deps) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 8)
-	n := 0
-	start := func(name string, f func() error) {
-		n++
-		go func() {
-			err := f()
-			if err != nil && !errors.Is(err, context.Canceled) {
-				d.log.Error("money path stopped", "part", name, "err", err)
-				cancel()
-			}
-			errc <- err
-		}()
-	}
+	g, ctx := supervise.NewGroup(ctx, "money path", d.log)
+	defer g.Stop()
 	if cfg.Payments != nil {
 		stats := &webhook.Stats{}
 		registerWebhookStats(d, stats)
@@ -285,18 +252,9 @@ func serveMoney(ctx context.Context, d *deps) error {
 		}
 		srv := &http.Server{Addr: cfg.Payments.Listen, Handler: h, ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-		start("http", func() error {
-			go func() {
-				<-ctx.Done()
-				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-				defer c()
-				_ = srv.Shutdown(sctx)
-			}()
+		g.Go("http", func() error {
 			d.log.Info("serving payment webhooks", "addr", cfg.Payments.Listen)
-			if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return supervise.HTTP(ctx, srv)
 		})
 	}
 	if brokers := kafkaBrokers(d); cfg.Orders != nil && len(brokers) > 0 {
@@ -304,66 +262,22 @@ func serveMoney(ctx context.Context, d *deps) error {
 		if err != nil {
 			return err
 		}
-		start("orders", func() error {
+		g.Go("orders", func() error {
 			defer done()
 			_, err := p.Run(ctx)
 			return err
 		})
 	}
 	if a := cfg.Allocate; a != nil && a.Every > 0 {
-		start("allocate", func() error {
-			return every(ctx, a.Every, func() error {
-				res, err := l.AllotPending(ctx, a.BatchSize)
-				if err == nil && res.Allotted > 0 {
-					d.log.Info("allocate", "allotted", res.Allotted, "matched", res.Matched, "waiting", res.Waiting)
-				}
-				return err
-			}, d)
-		})
+		j := allocate.Job{Ledger: l, Batch: a.BatchSize, Log: d.log}
+		g.Go("allocate", func() error { return j.Serve(ctx, a.Every) })
 	}
 	if o := cfg.Outbox; o != nil && o.Every > 0 {
-		start("outbox", func() error {
-			return every(ctx, o.Every, func() error { _, err := runOutbox(ctx, d); return err }, d)
+		g.Go("outbox", func() error {
+			return supervise.Every(ctx, o.Every, d.log, func(ctx context.Context) error { _, err := runOutbox(ctx, d); return err })
 		})
 	}
-	var first error
-	for i := 0; i < n; i++ {
-		if err := <-errc; err != nil && first == nil && !errors.Is(err, context.Canceled) {
-			first = err
-		}
-	}
-	return first
-}
-
-// every runs f now and then every period until ctx ends; a failed run is
-// logged and tried again at the next tick.
-func every(ctx context.Context, period time.Duration, f func() error, d *deps) error {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		if err := f(); err != nil && ctx.Err() == nil {
-			d.log.Warn("periodic run failed; trying again", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// runMoney runs the money path's batch pipelines once (`fundflow run
-// allocate`, `fundflow run outbox`).
-func runMoney(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
-	switch name {
-	case "allocate":
-		res, err := runAllocate(ctx, d)
-		return pipelines.Stats{In: int64(res.Allotted + res.Waiting), Out: int64(res.Allotted),
-			Reasons: map[string]int64{"waiting_for_nav": int64(res.Waiting), "payments_matched": int64(res.Matched)}}, err
-	case "outbox":
-		return runOutbox(ctx, d)
-	}
-	return pipelines.Stats{}, fmt.Errorf("unknown money pipeline %q", name)
+	return g.Wait()
 }
 
 // allocateAfterNAVs allots the orders that were waiting for the NAVs a
@@ -373,12 +287,12 @@ func allocateAfterNAVs(ctx context.Context, d *deps) {
 	if d.cfg.Pipelines.Allocate == nil {
 		return
 	}
-	res, err := runAllocate(ctx, d)
+	j, err := allocateJob(d)
 	if err != nil {
 		d.log.Warn("allocate after nav-ingest failed; the next allocate pass retries", "err", err)
 		return
 	}
-	d.log.Info("allocate after nav-ingest", "allotted", res.Allotted, "waiting", res.Waiting)
+	j.AfterNAVs(ctx)
 }
 
 // serveWithMoney runs the scheduled pipelines (sched) and the money path side

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -57,7 +58,7 @@ func (e opsEnv) cli(t *testing.T, args ...string) (string, string, error) {
 // calendar2026 is the real 2026 holiday calendar fixture.
 func calendar2026(t *testing.T) *fund.Calendar {
 	t.Helper()
-	cal, err := calendarOf([]string{testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")})
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

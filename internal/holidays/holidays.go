@@ -1,0 +1,55 @@
+// Package holidays loads the business-day calendar from holiday files (one
+// DD-Mon-YYYY date a line, the exchange/RTA lists): the file side of
+// fund.ParseHolidays, which stays free of I/O. Every command and job that
+// takes holiday files (config or --holidays flags) loads them here.
+package holidays
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Read reads one holiday file; an error names the file.
+func Read(path string) ([]fund.Date, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ds, err := fund.ParseHolidays(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ds, nil
+}
+
+// Calendar builds the business-day calendar from holiday files (none:
+// weekends only).
+func Calendar(paths ...string) (*fund.Calendar, error) {
+	var all []fund.Date
+	for _, p := range paths {
+		ds, err := Read(p)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+	}
+	return fund.NewCalendar(all...), nil
+}
+
+// Flag collects repeated --holidays FILE flags into dates, read as they
+// are parsed.
+type Flag []fund.Date
+
+func (f *Flag) String() string { return fmt.Sprintf("%d holidays", len(*f)) }
+
+func (f *Flag) Set(path string) error {
+	ds, err := Read(path)
+	*f = append(*f, ds...)
+	return err
+}
+
+// Calendar is the calendar of the files given so far.
+func (f Flag) Calendar() *fund.Calendar { return fund.NewCalendar(f...) }

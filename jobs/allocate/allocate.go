@@ -1,0 +1,71 @@
+// Package allocate is the allocate job: passes over the realised orders
+// whose NAV has landed, allotting them through the ledger. serve runs a
+// pass every pipelines.allocate.every, nav-ingest runs one after each load,
+// and `fundflow run allocate` runs one on demand.
+package allocate
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// Ledger is the money path the job allots through.
+type Ledger interface {
+	AllotPending(ctx context.Context, batch int) (postgres.AllotResult, error)
+}
+
+// Stats counts what one pass did.
+type Stats struct {
+	Allotted int64 `json:"allotted"` // order legs allotted
+	Waiting  int64 `json:"waiting"`  // legs still waiting for their NAV
+	Matched  int64 `json:"matched"`  // captured payments matched to orders placed after them
+}
+
+// Run is the pass as a run of the engine counts it: the legs it looked at
+// in, the legs it allotted out. A leg waiting for its NAV is not
+// quarantined, so there are no quarantine reasons.
+func (s Stats) Run() pipelines.Stats {
+	return pipelines.Stats{In: s.Allotted + s.Waiting, Out: s.Allotted, Reasons: map[string]int64{}}
+}
+
+// Job is the allocate job.
+type Job struct {
+	Ledger Ledger
+	Batch  int // legs per transaction
+	Log    *slog.Logger
+}
+
+// Pass allots every pending leg whose NAV has landed, once.
+func (j Job) Pass(ctx context.Context) (Stats, error) {
+	res, err := j.Ledger.AllotPending(ctx, j.Batch)
+	return Stats{Allotted: int64(res.Allotted), Waiting: int64(res.Waiting), Matched: int64(res.Matched)}, err
+}
+
+// Serve runs a pass now and then every period until ctx ends; a failed
+// pass is logged and the next one tries again.
+func (j Job) Serve(ctx context.Context, period time.Duration) error {
+	return supervise.Every(ctx, period, j.Log, func(ctx context.Context) error {
+		st, err := j.Pass(ctx)
+		if err == nil && st.Allotted > 0 {
+			j.Log.Info("allocate", "allotted", st.Allotted, "matched", st.Matched, "waiting", st.Waiting)
+		}
+		return err
+	})
+}
+
+// AfterNAVs allots the orders that were waiting for the NAVs a nav-ingest
+// run just committed. Its failure does not fail the NAV load: it is logged,
+// and the next allocate pass picks the orders up.
+func (j Job) AfterNAVs(ctx context.Context) {
+	st, err := j.Pass(ctx)
+	if err != nil {
+		j.Log.Warn("allocate after nav-ingest failed; the next allocate pass retries", "err", err)
+		return
+	}
+	j.Log.Info("allocate after nav-ingest", "allotted", st.Allotted, "waiting", st.Waiting)
+}

@@ -1,0 +1,201 @@
+// Package navfreshness is the nav-freshness job: from nav_latest it sets
+// fundflow_nav_age_seconds per scheme (how long the scheme's next NAV has
+// been due without arriving; 0 while nothing is due), keeps one nav_stale
+// alert open per AMC with schemes over the SLA (resolving it when they
+// catch up), and checks the completeness of the last business day whose
+// NAVs were due. The verdicts are transforms/freshness's; this package reads
+// the state, sets the metrics and syncs the alerts.
+package navfreshness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/freshness"
+)
+
+// Defaults of the job when the config does not say.
+const (
+	DefaultSLA           = 15 * time.Minute
+	DefaultDeadAfterDays = 30
+)
+
+const (
+	alertKind = "nav_stale"
+	lockKey   = "pipeline:nav-freshness" // one process syncs the alerts at a time
+)
+
+// Store is what the job reads and writes.
+type Store interface {
+	LatestNAVDates(ctx context.Context) ([]postgres.SchemeNAVDate, error)
+	NAVPresenceAround(ctx context.Context, prev, day fund.Date) ([]postgres.NAVPresence, error)
+	SyncAlerts(ctx context.Context, kind string, open map[string]string) (raised, resolved int, err error)
+	TryLock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// Job is the nav-freshness job. Build it with New.
+type Job struct {
+	Store   Store
+	Options freshness.Options
+	Now     func() time.Time // the moment a run judges; tests set it
+	Log     *slog.Logger
+
+	// The metrics it sets (registered by New).
+	Age     *prometheus.GaugeVec
+	Dead    prometheus.Gauge
+	Stale   prometheus.Gauge
+	Missing prometheus.Gauge
+}
+
+// New returns the job with its metrics registered on reg. A zero SLA or
+// DeadAfterDays in opt takes the default.
+func New(store Store, opt freshness.Options, reg prometheus.Registerer, log *slog.Logger) (*Job, error) {
+	if opt.SLA <= 0 {
+		opt.SLA = DefaultSLA
+	}
+	if opt.DeadAfterDays <= 0 {
+		opt.DeadAfterDays = DefaultDeadAfterDays
+	}
+	j := &Job{Store: store, Options: opt, Now: time.Now, Log: log,
+		Age: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fundflow_nav_age_seconds",
+			Help: "Seconds since the scheme's next NAV was due (23:00 IST of the next business day after its latest NAV; 10:00 IST the day after for funds of funds) without arriving; 0 while none is due."},
+			[]string{"scheme", "amc"}),
+		Dead: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fundflow_nav_dead_schemes",
+			Help: "Schemes with no NAV for more than dead_after_days: wound up, left out of freshness."}),
+		Stale: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fundflow_nav_stale_schemes",
+			Help: "Schemes whose next NAV is later than the freshness SLA."}),
+		Missing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fundflow_nav_missing_schemes",
+			Help: "Schemes with a NAV on the previous business day and none, though due, for the last business day."}),
+	}
+	for _, c := range []prometheus.Collector{j.Age, j.Dead, j.Stale, j.Missing} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("nav-freshness metrics: %w", err)
+		}
+	}
+	return j, nil
+}
+
+// Result is what one run found and did.
+type Result struct {
+	At             string                 `json:"at"`
+	SLASeconds     float64                `json:"sla_seconds"`
+	Live           int                    `json:"schemes"`
+	Dead           int                    `json:"dead"`
+	Stale          int                    `json:"stale"`
+	MaxLateSeconds float64                `json:"max_late_seconds"`
+	StaleByAMC     map[string]int         `json:"stale_by_amc"`
+	AlertsRaised   int                    `json:"alerts_raised"`
+	AlertsResolved int                    `json:"alerts_resolved"`
+	Completeness   freshness.Completeness `json:"completeness"`
+}
+
+// Run evaluates freshness now, sets the metrics and syncs the alerts. It
+// takes no lock: see RunLocked.
+func (j *Job) Run(ctx context.Context) (Result, error) {
+	now := j.Now()
+	rows, err := j.Store.LatestNAVDates(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("nav-freshness: %w", err)
+	}
+	latest := make([]freshness.Latest, len(rows))
+	for i, r := range rows {
+		latest[i] = freshness.Latest{Code: r.Code, AMC: r.AMC, Category: r.Category, Date: r.Date}
+	}
+	rep := freshness.Evaluate(latest, now, j.Options)
+	res := Result{At: now.UTC().Format(time.RFC3339), SLASeconds: j.Options.SLA.Seconds(), Live: len(rep.Live),
+		Dead: rep.Dead, Stale: rep.StaleCount(), StaleByAMC: map[string]int{}}
+	j.Age.Reset() // schemes that died or left drop out
+	for _, a := range rep.Live {
+		j.Age.WithLabelValues(a.Code, a.AMC).Set(a.Late.Seconds())
+		res.MaxLateSeconds = max(res.MaxLateSeconds, a.Late.Seconds())
+	}
+	j.Dead.Set(float64(rep.Dead))
+	j.Stale.Set(float64(res.Stale))
+	open := map[string]string{}
+	for amc, as := range rep.Stale {
+		res.StaleByAMC[amc] = len(as)
+		subject := amc
+		if subject == "" {
+			subject = "(no AMC in the scheme master)"
+		}
+		open[subject] = staleDetail(as, j.Options.SLA)
+	}
+	if res.AlertsRaised, res.AlertsResolved, err = j.Store.SyncAlerts(ctx, alertKind, open); err != nil {
+		return res, fmt.Errorf("nav-freshness: alerts: %w", err)
+	}
+	day := fund.LastDueBusinessDay(now, j.Options.Calendar)
+	if res.Completeness, err = j.Completeness(ctx, day, now); err != nil {
+		return res, err
+	}
+	j.Missing.Set(float64(res.Completeness.MissingCount))
+	return res, nil
+}
+
+// RunLocked runs once under the job's single-runner lock (alerts are
+// synced by one process at a time); postgres.ErrLocked when another
+// process holds it.
+func (j *Job) RunLocked(ctx context.Context) (Result, error) {
+	unlock, err := j.Store.TryLock(ctx, lockKey)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	return j.Run(ctx)
+}
+
+// Scheduled is a scheduled run: RunLocked, with a warning when NAVs are
+// late.
+func (j *Job) Scheduled(ctx context.Context) error {
+	res, err := j.RunLocked(ctx)
+	if err == nil && res.Stale > 0 {
+		j.Log.Warn("NAVs late", "stale", res.Stale, "by_amc", res.StaleByAMC, "max_late", time.Duration(res.MaxLateSeconds*float64(time.Second)).Round(time.Second))
+	}
+	return err
+}
+
+// Completeness says which schemes that had a NAV on the business day
+// before day have none for day, judged at now.
+func (j *Job) Completeness(ctx context.Context, day fund.Date, now time.Time) (freshness.Completeness, error) {
+	cal := j.Options.Calendar
+	if !cal.IsBusinessDay(day) {
+		return freshness.Complete(day, nil, now, cal), nil
+	}
+	rows, err := j.Store.NAVPresenceAround(ctx, cal.PrevBusinessDay(day), day)
+	if err != nil {
+		return freshness.Completeness{}, fmt.Errorf("completeness of %s: %w", day, err)
+	}
+	ps := make([]freshness.Presence, len(rows))
+	for i, r := range rows {
+		ps[i] = freshness.Presence{Latest: freshness.Latest{Code: r.Code, AMC: r.AMC, Category: r.Category, Date: r.Date}, OnPrev: r.OnPrev, OnDay: r.OnDay}
+	}
+	return freshness.Complete(day, ps, now, cal), nil
+}
+
+// staleDetail says, for an alert, how many schemes are late, by how much,
+// and which (the first few).
+func staleDetail(as []freshness.Age, sla time.Duration) string {
+	worst := as[0]
+	for _, a := range as {
+		if a.Late > worst.Late {
+			worst = a
+		}
+	}
+	codes := make([]string, 0, 10)
+	for _, a := range as[:min(len(as), 10)] {
+		codes = append(codes, a.Code)
+	}
+	more := ""
+	if len(as) > 10 {
+		more = fmt.Sprintf(" and %d more", len(as)-10)
+	}
+	return fmt.Sprintf("%d scheme(s) past the %s freshness SLA; worst %s: NAV of %s due %s, %s late; schemes %s%s",
+		len(as), sla, worst.Code, worst.Next, worst.Due.In(fund.IST()).Format("2006-01-02 15:04 IST"),
+		worst.Late.Round(time.Second), strings.Join(codes, ", "), more)
+}

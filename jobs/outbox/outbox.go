@@ -1,0 +1,106 @@
+// Package outbox is the outbox job: it relays the undelivered rows of the
+// Postgres outbox to Kafka (every topic) and to ClickHouse
+// (transactions.completed as transaction facts), one engine pipeline per
+// relay.
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// DefaultBatch is the rows per batch when the config does not say.
+const DefaultBatch = 500
+
+// Job is the outbox job.
+type Job struct {
+	Pool       *pgxpool.Pool
+	CH         clickhouse.Conn
+	Brokers    []string // none: no Kafka relay (the outbox table is the bus)
+	BrokersEnv string   // where Brokers came from, for the error when there are none
+	Batch      int      // rows per batch; 0: DefaultBatch
+	Facts      bool     // relay transactions.completed to ClickHouse
+	Metrics    *pipelines.Metrics
+	Log        *slog.Logger
+}
+
+// Relays are the relays the job runs: Kafka when there are brokers, facts
+// when switched on.
+func (j Job) Relays() []string {
+	var rs []string
+	if len(j.Brokers) > 0 {
+		rs = append(rs, postgres.RelayKafka)
+	}
+	if j.Facts {
+		rs = append(rs, postgres.RelayFacts)
+	}
+	return rs
+}
+
+// Pipeline is one relay's pipeline (postgres.RelayKafka or RelayFacts);
+// follow keeps it running. The caller runs it, then calls done.
+func (j Job) Pipeline(relay string, follow bool) (p *pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], done func(), err error) {
+	batch := j.Batch
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	src := &postgres.OutboxSource{Pool: j.Pool, Relay: relay, Batch: batch, Follow: follow}
+	var sink pipelines.Sink[fund.OutboxEvent]
+	done = func() {}
+	switch relay {
+	case postgres.RelayKafka:
+		if len(j.Brokers) == 0 {
+			return nil, nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", j.BrokersEnv)
+		}
+		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: j.Brokers})
+		w.Topic = "" // each event names its topic
+		sink, done = sinkkafka.EventSink{W: w}, func() { _ = w.Close() }
+	case postgres.RelayFacts:
+		sink = clickhouse.TransactionFacts{Conn: j.CH}
+	default:
+		return nil, nil, fmt.Errorf("outbox: unknown relay %q", relay)
+	}
+	p = &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
+		Name:    "outbox-" + relay,
+		Source:  src,
+		Stage:   identity[fund.OutboxEvent],
+		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
+		Metrics: j.Metrics,
+		Log:     j.Log,
+	}
+	return p, done, nil
+}
+
+// identity fills the pipeline's stage slot: the outbox rows are already
+// the events.
+func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
+
+// Run relays what is undelivered, once, relay by relay, and returns the
+// batches and records of all of them (stopping at the first failure).
+func (j Job) Run(ctx context.Context) (pipelines.Stats, error) {
+	var total pipelines.Stats
+	for _, r := range j.Relays() {
+		p, done, err := j.Pipeline(r, false)
+		if err != nil {
+			return total, err
+		}
+		st, err := p.Run(ctx)
+		done()
+		total.Batches += st.Batches
+		total.In += st.In
+		total.Out += st.Out
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
