@@ -192,16 +192,20 @@ echo "-- completeness of Friday 2026-08-14 (schemes with a NAV on the 13th and n
 "$FF" --log-level warn check completeness --date 2026-08-14 --at 2026-08-17T09:00:00+05:30 > "$DEMO/completeness.json"
 grep -E '^  "(date|business_day|previous_business_day|expected|present|missing|pending)"' "$DEMO/completeness.json"
 
+# Everything a command needs in a new shell: the services' settings, the demo's
+# config and its throwaway keys. Every command printed at the end sources it.
+export -p | grep '^declare -x FUNDFLOW_' > "$DEMO/env"
+chmod 600 "$DEMO/env"
+
 cat <<EOF2
 
-Where to look next:
+Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env holds the settings):
   psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_latest, quarantine, job_runs
   clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
-  bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show ID   # held NAV rows
-  bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
-  bin/fundflow runs; bin/fundflow audit verify              # runs (a killed one shows as abandoned); the audit chain vs its anchors
-  FUNDFLOW_CONFIG=$FUNDFLOW_CONFIG bin/fundflow serve       # schedules + metrics on 127.0.0.1:9464/metrics
+  . $DEMO/env; bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show $QID   # held NAV rows
+  . $DEMO/env; bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
+  . $DEMO/env; bin/fundflow runs --limit 5; bin/fundflow audit verify   # runs (a killed one shows as abandoned); the audit chain vs its anchors
+  . $DEMO/env; bin/fundflow serve                           # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
-  $DEMO/portfolio.json lineage.json statement.pdf statement-page1.png exports/   # the read side's output
-  (source .state/env for the connection settings; the demo databases are fundflow_demo)
+  ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
 EOF2
