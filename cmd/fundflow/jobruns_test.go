@@ -181,4 +181,3 @@ func hasSeries(mfs []*dto.MetricFamily, name, pipeline string) bool {
 	}
 	return false
 }
-
