@@ -117,6 +117,9 @@ func (s Store) Finish(ctx context.Context, id int64, st pipelines.Stats, runErr 
 	return classify(err)
 }
 
+// Store records the periodic jobs' passes after the fact, too.
+var _ pipelines.RunRecord = Store{}
+
 // Record writes a run that already ended (started then, finishing now) as
 // one row: the periodic passes that record only the passes that did
 // something (pipelines.Recorder.RunIfWork) know that only at the end. No
