@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -61,7 +62,7 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 		if *file == "" {
 			return usageErr("audit anchor: no anchor file: set audit.anchor_file or pass --anchors")
 		}
-		a, published, err := anchorAudit(ctx, pool, cfg.Audit, *file)
+		a, published, err := anchorAudit(ctx, pool, cfg.Audit, *file, pipelines.Recorder{Runs: postgres.Store{Pool: pool}, Log: log})
 		if err != nil {
 			var p *postgres.AuditProblem
 			if errors.As(err, &p) {
@@ -102,29 +103,41 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	return nil
 }
 
+// auditAnchorJob is the anchor's name in job_runs and the run metrics.
+const auditAnchorJob = "audit-anchor"
+
 // anchorAudit publishes the chain head if it moved since the file's last
-// anchor (postgres.AnchorAudit), then appends it to the file. A crash
-// between the two leaves the outbox one anchor ahead of the file; the next
-// anchor covers it.
-func anchorAudit(ctx context.Context, pool *pgxpool.Pool, cfg config.Audit, file string) (postgres.AuditAnchor, bool, error) {
-	unlock, err := postgres.Store{Pool: pool}.TryLock(ctx, "audit-anchor") // one anchorer at a time: the file is appended in order
+// anchor (postgres.AnchorAudit), then appends it to the file, as one run
+// recorded by rec: in, the audit rows verified since the last anchor; out,
+// the anchors published (0 or 1). A crash between the two leaves the
+// outbox one anchor ahead of the file; the next anchor covers it.
+func anchorAudit(ctx context.Context, pool *pgxpool.Pool, cfg config.Audit, file string, rec pipelines.Recorder) (postgres.AuditAnchor, bool, error) {
+	unlock, err := postgres.Store{Pool: pool}.TryLock(ctx, auditAnchorJob) // one anchorer at a time: the file is appended in order
 	if err != nil {
 		return postgres.AuditAnchor{}, false, err
 	}
 	defer unlock()
-	anchors, err := readAnchors(file)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return postgres.AuditAnchor{}, false, err
-	}
-	var last *postgres.AuditAnchor
-	if len(anchors) > 0 {
-		last = &anchors[len(anchors)-1]
-	}
-	a, published, err := postgres.AnchorAudit(ctx, pool, last, cfg.AnchorTopic)
-	if err != nil || !published {
-		return a, false, err
-	}
-	return a, true, appendAnchor(file, a)
+	var a postgres.AuditAnchor
+	var published bool
+	_, err = rec.Run(ctx, auditAnchorJob, func(ctx context.Context) (st pipelines.Stats, err error) {
+		st.Reasons = map[string]int64{}
+		anchors, err := readAnchors(file)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return st, err
+		}
+		var last *postgres.AuditAnchor
+		var from int64
+		if len(anchors) > 0 {
+			last = &anchors[len(anchors)-1]
+			from = last.Seq
+		}
+		if a, published, err = postgres.AnchorAudit(ctx, pool, last, cfg.AnchorTopic); err != nil || !published {
+			return st, err
+		}
+		st.In, st.Out = a.Seq-from, 1 // the chain's seq has no gaps: AnchorAudit verified it
+		return st, appendAnchor(file, a)
+	})
+	return a, published, err
 }
 
 // readAnchors reads an anchor file: one JSON object a line, oldest first.

@@ -233,7 +233,7 @@ func TestAuditAnchorReachesKafka(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	auditRows(t, d.pg.Pool, 1, 3)
 	file := filepath.Join(t.TempDir(), "anchors.jsonl")
-	a, published, err := anchorAudit(ctx, d.pg.Pool, cfg.Audit, file)
+	a, published, err := anchorAudit(ctx, d.pg.Pool, cfg.Audit, file, d.recorder())
 	if err != nil || !published || a.Seq != 3 {
 		t.Fatalf("anchor: %+v %v %v", a, published, err)
 	}

@@ -105,6 +105,11 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*deps, 
 	return &deps{cfg: cfg, log: log, pg: &postgres.Store{Pool: pool}, ch: ch, reg: reg, metrics: pipelines.NewMetrics(reg)}, nil
 }
 
+// recorder records a job's runs in job_runs and the engine's run metrics.
+func (d *deps) recorder() pipelines.Recorder {
+	return pipelines.Recorder{Runs: d.pg, Metrics: d.metrics, Log: d.log}
+}
+
 func (d *deps) Close() {
 	d.pg.Pool.Close()
 	d.ch.Close()

@@ -31,7 +31,12 @@ func newNAVFreshness(d *deps) (*navfreshness.Job, error) {
 		return nil, err
 	}
 	opt.Calendar = cal
-	return navfreshness.New(d.pg, opt, d.reg, d.log)
+	j, err := navfreshness.New(d.pg, opt, d.reg, d.log)
+	if err != nil {
+		return nil, err
+	}
+	j.Recorder = d.recorder()
+	return j, nil
 }
 
 // cmdFreshness is `fundflow run nav-freshness`: one locked run, its result

@@ -181,7 +181,7 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 // brokers of the environment.
 func outboxJob(d *deps) outbox.Job {
 	j := outbox.Job{Pool: d.pg.Pool, CH: d.ch, Brokers: kafkaBrokers(d), BrokersEnv: d.cfg.Services.KafkaBrokersEnv,
-		Facts: true, Metrics: d.metrics, Log: d.log}
+		Facts: true, Metrics: d.metrics, Runs: d.pg, Log: d.log}
 	if o := d.cfg.Pipelines.Outbox; o != nil {
 		j.Batch, j.Facts = o.BatchSize, o.Facts == nil || *o.Facts
 	}
@@ -199,7 +199,7 @@ func allocateJob(d *deps) (allocate.Job, error) {
 	if err != nil {
 		return allocate.Job{}, err
 	}
-	return allocate.Job{Ledger: l, Batch: d.cfg.Pipelines.Allocate.BatchSize, Log: d.log}, nil
+	return allocate.Job{Ledger: l, Batch: d.cfg.Pipelines.Allocate.BatchSize, Log: d.log, Recorder: d.recorder()}, nil
 }
 
 // cmdAllocate is `fundflow run allocate`: one pass under the job's
@@ -214,7 +214,7 @@ func cmdAllocate(ctx context.Context, d *deps, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := j.Pass(ctx)
+	st, err := j.Run(ctx)
 	if err != nil {
 		return err
 	}
@@ -269,12 +269,12 @@ func serveMoney(ctx context.Context, d *deps) error {
 		})
 	}
 	if a := cfg.Allocate; a != nil && a.Every > 0 {
-		j := allocate.Job{Ledger: l, Batch: a.BatchSize, Log: d.log}
+		j := allocate.Job{Ledger: l, Batch: a.BatchSize, Log: d.log, Recorder: d.recorder()}
 		g.Go("allocate", func() error { return j.Serve(ctx, a.Every) })
 	}
 	if o := cfg.Outbox; o != nil && o.Every > 0 {
 		g.Go("outbox", func() error {
-			return supervise.Every(ctx, o.Every, d.log, func(ctx context.Context) error { _, err := runOutbox(ctx, d); return err })
+			return supervise.Every(ctx, o.Every, d.log, func(ctx context.Context) error { _, err := outboxJob(d).Pass(ctx); return err })
 		})
 	}
 	return g.Wait()

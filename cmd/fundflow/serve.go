@@ -4,13 +4,37 @@ import (
 	"context"
 	"errors"
 
+	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/navfreshness"
+	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/scheduler"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
+// recordedJobs are every job serve runs on a schedule or in a loop, and
+// `fundflow run` (or `fundflow audit anchor`) runs on demand: each run is a
+// job_runs row and the engine's run metrics (pipelines.Recorder for the
+// jobs that are not one engine pipeline). TestEveryJobIsRecorded runs each
+// and checks that serve's jobs are all here.
+var recordedJobs = []string{"nav-ingest", "folio-recon", navfreshness.Name, allocate.Name, outbox.Name, auditAnchorJob}
+
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {
+	jobs, err := scheduledJobs(d)
+	if err != nil {
+		return err
+	}
 	s := &scheduler.Scheduler{Log: d.log}
+	for _, j := range jobs {
+		if err := s.Add(j); err != nil {
+			return err
+		}
+	}
+	return s.Run(ctx)
+}
+
+// scheduledJobs are the jobs of the config's schedules.
+func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	if c := d.cfg.Pipelines.NAVIngest; c != nil && c.Schedule != "" {
 		jobs = append(jobs, lockedJob("nav-ingest", c.Schedule, func(ctx context.Context) error {
@@ -27,25 +51,20 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	if c := d.cfg.Pipelines.NAVFreshness; c != nil {
 		f, err := newNAVFreshness(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		jobs = append(jobs, lockedJob("nav-freshness", c.Schedule, f.Scheduled))
+		jobs = append(jobs, lockedJob(navfreshness.Name, c.Schedule, f.Scheduled))
 	}
 	if a := d.cfg.Audit; a.AnchorFile != "" {
-		jobs = append(jobs, lockedJob("audit-anchor", a.AnchorSchedule, func(ctx context.Context) error {
-			anchor, published, err := anchorAudit(ctx, d.pg.Pool, a, a.AnchorFile)
+		jobs = append(jobs, lockedJob(auditAnchorJob, a.AnchorSchedule, func(ctx context.Context) error {
+			anchor, published, err := anchorAudit(ctx, d.pg.Pool, a, a.AnchorFile, d.recorder())
 			if published {
 				d.log.Info("audit chain anchored", "seq", anchor.Seq, "hash", anchor.Hash, "file", a.AnchorFile)
 			}
 			return err
 		}))
 	}
-	for _, j := range jobs {
-		if err := s.Add(j); err != nil {
-			return err
-		}
-	}
-	return s.Run(ctx)
+	return jobs, nil
 }
 
 // lockedJob is a scheduled job whose run takes a single-runner lock: when

@@ -33,11 +33,15 @@ func (s Stats) Run() pipelines.Stats {
 	return pipelines.Stats{In: s.Allotted + s.Waiting, Out: s.Allotted, Reasons: map[string]int64{}}
 }
 
+// Name is the job's name in job_runs and in the metrics.
+const Name = "allocate"
+
 // Job is the allocate job.
 type Job struct {
-	Ledger Ledger
-	Batch  int // legs per transaction
-	Log    *slog.Logger
+	Ledger   Ledger
+	Batch    int // legs per transaction
+	Log      *slog.Logger
+	Recorder pipelines.Recorder // its runs in job_runs and the metrics
 }
 
 // Pass allots every pending leg whose NAV has landed, once.
@@ -46,11 +50,28 @@ func (j Job) Pass(ctx context.Context) (Stats, error) {
 	return Stats{Allotted: int64(res.Allotted), Waiting: int64(res.Waiting), Matched: int64(res.Matched)}, err
 }
 
+// Run is one pass recorded as a run: a job_runs row and the metrics.
+func (j Job) Run(ctx context.Context) (st Stats, err error) {
+	_, err = j.Recorder.Run(ctx, Name, func(ctx context.Context) (pipelines.Stats, error) {
+		st, err = j.Pass(ctx)
+		return st.Run(), err
+	})
+	return st, err
+}
+
 // Serve runs a pass now and then every period until ctx ends; a failed
-// pass is logged and the next one tries again.
+// pass is logged and the next one tries again. A pass is a job_runs row
+// only when it allotted or matched something, or failed: serve passes
+// every few seconds, and most find nothing to do.
 func (j Job) Serve(ctx context.Context, period time.Duration) error {
 	return supervise.Every(ctx, period, j.Log, func(ctx context.Context) error {
-		st, err := j.Pass(ctx)
+		var st Stats
+		worked := func(pipelines.Stats) bool { return st.Allotted > 0 || st.Matched > 0 }
+		_, err := j.Recorder.RunIfWork(ctx, Name, worked, func(ctx context.Context) (pipelines.Stats, error) {
+			var err error
+			st, err = j.Pass(ctx)
+			return st.Run(), err
+		})
 		if err == nil && st.Allotted > 0 {
 			j.Log.Info("allocate", "allotted", st.Allotted, "matched", st.Matched, "waiting", st.Waiting)
 		}
@@ -62,7 +83,7 @@ func (j Job) Serve(ctx context.Context, period time.Duration) error {
 // run just committed. Its failure does not fail the NAV load: it is logged,
 // and the next allocate pass picks the orders up.
 func (j Job) AfterNAVs(ctx context.Context) {
-	st, err := j.Pass(ctx)
+	st, err := j.Run(ctx)
 	if err != nil {
 		j.Log.Warn("allocate after nav-ingest failed; the next allocate pass retries", "err", err)
 		return

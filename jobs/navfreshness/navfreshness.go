@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/freshness"
 )
@@ -26,6 +27,9 @@ const (
 	DefaultSLA           = 15 * time.Minute
 	DefaultDeadAfterDays = 30
 )
+
+// Name is the job's name in job_runs and in the run metrics.
+const Name = "nav-freshness"
 
 const (
 	alertKind = "nav_stale"
@@ -46,6 +50,8 @@ type Job struct {
 	Options freshness.Options
 	Now     func() time.Time // the moment a run judges; tests set it
 	Log     *slog.Logger
+	// Recorder records each locked run in job_runs and the run metrics.
+	Recorder pipelines.Recorder
 
 	// The metrics it sets (registered by New).
 	Age     *prometheus.GaugeVec
@@ -138,16 +144,26 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
+// Stats is a run as job_runs counts it: the schemes judged in (live and
+// dead), the schemes whose age it set out (the live ones).
+func (r Result) Stats() pipelines.Stats {
+	return pipelines.Stats{In: int64(r.Live + r.Dead), Out: int64(r.Live), Reasons: map[string]int64{}}
+}
+
 // RunLocked runs once under the job's single-runner lock (alerts are
-// synced by one process at a time); postgres.ErrLocked when another
-// process holds it.
-func (j *Job) RunLocked(ctx context.Context) (Result, error) {
+// synced by one process at a time), recorded as a run; postgres.ErrLocked
+// when another process holds it (a skip, not a run).
+func (j *Job) RunLocked(ctx context.Context) (res Result, err error) {
 	unlock, err := j.Store.TryLock(ctx, lockKey)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	return j.Run(ctx)
+	_, err = j.Recorder.Run(ctx, Name, func(ctx context.Context) (pipelines.Stats, error) {
+		res, err = j.Run(ctx)
+		return res.Stats(), err
+	})
+	return res, err
 }
 
 // Scheduled is a scheduled run: RunLocked, with a warning when NAVs are

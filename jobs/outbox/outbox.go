@@ -21,6 +21,10 @@ import (
 // DefaultBatch is the rows per batch when the config does not say.
 const DefaultBatch = 500
 
+// Name is the job's name in job_runs and in its run metrics (each relay's
+// pipeline reports its stages as outbox-<relay>).
+const Name = "outbox"
+
 // Job is the outbox job.
 type Job struct {
 	Pool       *pgxpool.Pool
@@ -30,6 +34,7 @@ type Job struct {
 	Batch      int      // rows per batch; 0: DefaultBatch
 	Facts      bool     // relay transactions.completed to ClickHouse
 	Metrics    *pipelines.Metrics
+	Runs       pipelines.RunLog // its runs in job_runs; nil: not recorded
 	Log        *slog.Logger
 }
 
@@ -84,9 +89,25 @@ func (j Job) Pipeline(relay string, follow bool) (p *pipelines.Pipeline[fund.Out
 // the events.
 func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
 
-// Run relays what is undelivered, once, relay by relay, and returns the
-// batches and records of all of them (stopping at the first failure).
+// Run relays what is undelivered, once, as one run of the job (a job_runs
+// row and the run metrics).
 func (j Job) Run(ctx context.Context) (pipelines.Stats, error) {
+	return j.recorder().Run(ctx, Name, j.relay)
+}
+
+// Pass is Run for serve, which relays every few seconds: a pass is a
+// job_runs row only when it relayed something or failed.
+func (j Job) Pass(ctx context.Context) (pipelines.Stats, error) {
+	return j.recorder().RunIfWork(ctx, Name, func(st pipelines.Stats) bool { return st.In > 0 }, j.relay)
+}
+
+func (j Job) recorder() pipelines.Recorder {
+	return pipelines.Recorder{Runs: j.Runs, Metrics: j.Metrics, Log: j.Log}
+}
+
+// relay relays what is undelivered, relay by relay, and returns the
+// batches and records of all of them (stopping at the first failure).
+func (j Job) relay(ctx context.Context) (pipelines.Stats, error) {
 	var total pipelines.Stats
 	for _, r := range j.Relays() {
 		p, done, err := j.Pipeline(r, false)

@@ -104,12 +104,7 @@ func holdRun(conn *pgx.Conn, id int64, recheck time.Duration) {
 // overwrites 'abandoned': a run that lost its connection but lived on says
 // how it really ended.
 func (s Store) Finish(ctx context.Context, id int64, st pipelines.Stats, runErr error) error {
-	status, msg := "ok", (*string)(nil)
-	if runErr != nil {
-		status = "failed"
-		m := runErr.Error()
-		msg = &m
-	}
+	status, msg := runOutcome(runErr)
 	reasons, err := json.Marshal(st.Reasons)
 	if err != nil {
 		return err
@@ -120,6 +115,39 @@ func (s Store) Finish(ctx context.Context, id int64, st pipelines.Stats, runErr 
 		SELECT pg_notify('`+runFinishedChan+`', id::text) FROM u`,
 		id, status, st.Batches, st.In, st.Out, st.Quarantined, reasons, msg)
 	return classify(err)
+}
+
+// Store records the periodic jobs' passes after the fact, too.
+var _ pipelines.RunRecord = Store{}
+
+// Record writes a run that already ended (started then, finishing now) as
+// one row: the periodic passes that record only the passes that did
+// something (pipelines.Recorder.RunIfWork) know that only at the end. No
+// lock is taken: the row is never 'running'.
+func (s Store) Record(ctx context.Context, pipeline string, started time.Time, st pipelines.Stats, runErr error) error {
+	status, msg := runOutcome(runErr)
+	reasons, err := json.Marshal(st.Reasons)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	_, err = s.Pool.Exec(ctx, `INSERT INTO job_runs (pipeline, host, pid, started_at, finished_at, status, batches,
+			records_in, records_out, quarantined, reasons, error)
+		VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8, $9, $10, $11)`,
+		pipeline, host, os.Getpid(), started, status, st.Batches, st.In, st.Out, st.Quarantined, reasons, msg)
+	if err != nil {
+		return fmt.Errorf("record run of %s: %w", pipeline, classify(err))
+	}
+	return nil
+}
+
+// runOutcome is a finished run's status and error text.
+func runOutcome(runErr error) (string, *string) {
+	if runErr == nil {
+		return "ok", nil
+	}
+	m := runErr.Error()
+	return "failed", &m
 }
 
 // AbandonedRun is a run AbandonStaleRuns marked.
