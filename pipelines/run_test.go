@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -247,26 +248,28 @@ func (s *blockingSink) Write(ctx context.Context, b Batch[string]) error {
 	}
 }
 
+// A blocked sink stops the reader once the buffers are full: not before
+// (the engine reads ahead to keep the sink busy) and not after (memory
+// stays flat). synctest.Wait returns when every goroutine of the run is
+// blocked for good, so the count is exact, with no clock involved.
 func TestBackpressureBoundsReadAhead(t *testing.T) {
-	src := &sliceSource{recs: records(100000, nil), n: 10}
-	sink := &blockingSink{release: make(chan struct{})}
-	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Buffer: 2, Retry: fastRetry}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _, _ = p.Run(ctx); close(done) }()
-	// Wait until the reader stops making progress, then check how far ahead it got.
-	last := int64(-1)
-	for src.reads.Load() != last {
-		last = src.reads.Load()
-		time.Sleep(50 * time.Millisecond)
-	}
-	// In flight at most: 1 in the writer, 2 in each channel, 1 in the
-	// transformer, 1 held by the reader = 7 batches (+1 read that blocks).
-	if r := src.reads.Load(); r > 8 {
-		t.Fatalf("reader ran %d batches ahead of a blocked sink", r)
-	}
-	cancel()
-	<-done
+	synctest.Test(t, func(t *testing.T) {
+		src := &sliceSource{recs: records(100000, nil), n: 10}
+		sink := &blockingSink{release: make(chan struct{})}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Buffer: 2, Retry: fastRetry}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _, _ = p.Run(ctx); close(done) }()
+		synctest.Wait()
+		// Held when everything blocks: 1 in the writer (in the sink), 2
+		// in the transformed channel, 1 in the transformer (sending), 2 in
+		// the read channel, 1 in the reader (sending) = 7 batches read.
+		if r := src.reads.Load(); r != 7 {
+			t.Errorf("reader made %d reads before a blocked sink stopped it, want 7", r)
+		}
+		cancel()
+		<-done
+	})
 }
 
 func TestTransientClassification(t *testing.T) {
