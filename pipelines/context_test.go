@@ -28,6 +28,7 @@ func (s *ctxSource) Read(ctx context.Context) (Batch[ctxRec], error) {
 	return b, nil
 }
 func (s *ctxSource) Commit(ctx context.Context, cp Checkpoint) error { return nil }
+func (s *ctxSource) Close() error                                    { return nil }
 
 // A quarantined Contextual record keeps its context; a plain one has none.
 func TestQuarantineKeepsReplayContext(t *testing.T) {

@@ -47,9 +47,17 @@ var ErrEndOfInput = errors.New("end of input")
 //     delivered again (at-least-once; sinks make it effectively-once).
 //   - Read and Commit may be called from different goroutines, but never two
 //     Reads or two Commits at once.
+//   - Close releases what the source holds (a connection, a consumer
+//     group's membership, a client it was given). The pipeline owns its
+//     source: Pipeline.Run calls Close once when the run ends, whether it
+//     succeeded or failed (after the last Read and Commit returned; nothing
+//     is called after it). Whoever built the pipeline does not close the
+//     source itself. Close's error is logged; it does not fail a run whose
+//     batches are committed.
 type Source[T any] interface {
 	Read(ctx context.Context) (Batch[T], error)
 	Commit(ctx context.Context, cp Checkpoint) error
+	Close() error
 }
 
 // Stage turns one record into another. It returns a *RejectError for a record
@@ -83,6 +91,9 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //     other error fails the run and the checkpoint is not committed, or,
 //     when the source is a UnitFailer, fails only the batch's unit (its
 //     file) and the run goes on with the next one.
+//   - A sink that holds a connection of its own (a Kafka writer) implements
+//     io.Closer: Pipeline.Run closes it once when the run ends, after the
+//     source, as it closes the source. A sink over a shared pool does not.
 type Sink[T any] interface {
 	Write(ctx context.Context, b Batch[T]) error
 }

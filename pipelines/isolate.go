@@ -30,6 +30,9 @@ type Isolating[T Located] struct {
 // Name labels the metrics with the inner sink's name.
 func (s Isolating[T]) Name() string { return sinkName(s.Sink, 0) }
 
+// Close closes the inner sink if it is an io.Closer (see Sink).
+func (s Isolating[T]) Close() error { return closeSinks([]Sink[T]{s.Sink}) }
+
 // Write writes b, isolating records that fail permanently.
 func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
 	err := s.Sink.Write(ctx, b)

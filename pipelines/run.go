@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -115,6 +116,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}
 	st.Reasons = map[string]int64{}
 
+	defer func() {
+		if cerr := p.Close(); cerr != nil {
+			log.Error("close pipeline", "err", cerr)
+		}
+	}()
 	var runID int64
 	if p.Runs != nil {
 		if runID, err = p.Runs.Start(ctx, p.Name); err != nil {
@@ -317,6 +323,35 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		return st, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0])
 	}
 	return st, nil
+}
+
+// Close closes the source and every sink that is an io.Closer, and returns
+// their errors joined. Run calls it when it ends; call it yourself only for
+// a pipeline that is built and never run.
+func (p *Pipeline[In, Out]) Close() error {
+	var errs []error
+	if p.Source != nil {
+		if err := p.Source.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: close source: %w", p.Name, err))
+		}
+	}
+	if err := closeSinks(p.Sinks); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+	}
+	return errors.Join(errs...)
+}
+
+// closeSinks closes the sinks that are io.Closers.
+func closeSinks[T any](sinks []Sink[T]) error {
+	var errs []error
+	for i, s := range sinks {
+		if c, ok := s.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close sink %s: %w", sinkName(s, i), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // unitLog keeps the units that failed during a run: reported by the reader

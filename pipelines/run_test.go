@@ -34,6 +34,7 @@ type sliceSource struct {
 	reads   atomic.Int64
 	mu      sync.Mutex
 	commits []int // last line of each committed batch
+	closes  atomic.Int64
 }
 
 func (s *sliceSource) Read(ctx context.Context) (Batch[rec], error) {
@@ -46,6 +47,8 @@ func (s *sliceSource) Read(ctx context.Context) (Batch[rec], error) {
 	s.next = end
 	return b, nil
 }
+
+func (s *sliceSource) Close() error { s.closes.Add(1); return nil }
 
 func (s *sliceSource) Commit(ctx context.Context, cp Checkpoint) error {
 	s.mu.Lock()
@@ -287,5 +290,59 @@ func TestTransientClassification(t *testing.T) {
 		if got := IsTransient(c.err); got != c.want {
 			t.Errorf("IsTransient(%v) = %v", c.err, got)
 		}
+	}
+}
+
+// closingSink counts its Close calls (a sink with a writer of its own).
+type closingSink struct {
+	memSink
+	closes atomic.Int64
+}
+
+func (c *closingSink) Close() error { c.closes.Add(1); return nil }
+
+// startFails is a run log that cannot record a run's start.
+type startFails struct{}
+
+func (startFails) Start(context.Context, string) (int64, error)      { return 0, errors.New("no run log") }
+func (startFails) Finish(context.Context, int64, Stats, error) error { return nil }
+
+// The pipeline owns its source and the sinks that hold a connection: Run
+// closes each once when it ends, however it ends, also inside a Fanout.
+func TestRunClosesSourceAndSinksOnce(t *testing.T) {
+	boom := errors.New("boom")
+	cases := []struct {
+		name    string
+		stage   Stage[rec, string]
+		fail    func(call int) error // the plain sink's writes
+		runs    RunLog
+		wantErr error
+	}{
+		{name: "end of input", stage: testStage},
+		{name: "sink fails", stage: testStage, fail: func(int) error { return boom }, wantErr: boom},
+		{name: "stage fails", stage: func(context.Context, rec) (string, error) { return "", boom }, wantErr: boom},
+		{name: "run start not recorded", stage: testStage, runs: startFails{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := &sliceSource{recs: records(50, nil), n: 10}
+			plain, inFanout := &closingSink{}, &closingSink{}
+			plain.fail = c.fail
+			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: c.stage, Retry: fastRetry, Runs: c.runs,
+				Sinks: []Sink[string]{plain, Fanout[string]{inFanout, &memSink{}}}}
+			_, err := p.Run(context.Background())
+			if c.runs == nil && !errors.Is(err, c.wantErr) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if c.runs != nil && err == nil {
+				t.Fatal("a run whose start was not recorded succeeded")
+			}
+			for name, n := range map[string]int64{"source": src.closes.Load(), "sink": plain.closes.Load(),
+				"sink in a fanout": inFanout.closes.Load()} {
+				if n != 1 {
+					t.Errorf("%s closed %d times, want once", name, n)
+				}
+			}
+		})
 	}
 }

@@ -61,6 +61,8 @@ func (s *unitSource) Read(ctx context.Context) (Batch[urec], error) {
 	return b, nil
 }
 
+func (s *unitSource) Close() error { return nil }
+
 func (s *unitSource) Commit(ctx context.Context, cp Checkpoint) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -66,7 +66,8 @@ type Source struct {
 	topic  string
 }
 
-// NewSource joins the consumer group. Close it when done.
+// NewSource joins the consumer group. The pipeline that runs it closes it
+// (pipelines.Source).
 func NewSource(c Config) (*Source, error) {
 	if len(c.Brokers) == 0 || c.Topic == "" || c.GroupID == "" {
 		return nil, errors.New("kafka source: brokers, topic and group id are required")
@@ -105,7 +106,8 @@ func NewSource(c Config) (*Source, error) {
 	return &Source{r: r, batch: c.Batch, linger: c.Linger, topic: c.Topic}, nil
 }
 
-// Close leaves the group.
+// Close leaves the group (pipelines.Source: the engine calls it once the
+// run ends).
 func (s *Source) Close() error { return s.r.Close() }
 
 type offset struct {

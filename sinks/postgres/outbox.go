@@ -41,6 +41,9 @@ type OutboxSource struct {
 	inflight map[int64]bool // read, not committed yet: never read twice
 }
 
+// Close does nothing: the pool is shared, not the source's.
+func (s *OutboxSource) Close() error { return nil }
+
 // Read returns the next rows to deliver.
 func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEvent], error) {
 	n := s.Batch
