@@ -11,8 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // Checkpoint is a source's position after a batch: opaque to everyone but the
@@ -104,10 +102,42 @@ type SinkFunc[T any] func(ctx context.Context, b Batch[T]) error
 // Write calls f.
 func (f SinkFunc[T]) Write(ctx context.Context, b Batch[T]) error { return f(ctx, b) }
 
+// Position locates a record in its input, for quarantine and for errors a
+// person can act on: a file and line, a Kafka topic/partition/offset, or an
+// event id (a webhook's, an outbox row's). A zero field is one that does
+// not apply. Its fields match fund.Source, the lineage a stored record
+// keeps, so a record converts one to the other (pipelines.Position(from));
+// the engine defines its own so it needs nothing of the domain.
+type Position struct {
+	File   string // file name or URL; empty for streams
+	SHA256 string // fingerprint of the file's bytes, hex
+	Line   int    // 1-based line number in File
+	Topic  string
+	Part   int
+	Offset int64
+	Event  string // event id
+}
+
 // Located is implemented by records that know where they came from. The
 // engine needs it to quarantine a record with its position and raw bytes.
+// A record type that cannot implement it (a domain value of package fund,
+// which imports nothing of ours) is located by a Locate function instead
+// (Pipeline.Locate, Isolating.Locate).
 type Located interface {
-	Origin() (fund.Source, []byte)
+	Origin() (Position, []byte)
+}
+
+// locator returns how records of type T are located: locate when it is
+// set, else the records' own Origin. It fails for a type that is neither.
+func locator[T any](locate func(T) (Position, []byte)) (func(T) (Position, []byte), error) {
+	if locate != nil {
+		return locate, nil
+	}
+	var zero T
+	if _, ok := any(zero).(Located); !ok {
+		return nil, fmt.Errorf("records of type %T do not say where they came from: implement pipelines.Located or set Locate", zero)
+	}
+	return func(t T) (Position, []byte) { return any(t).(Located).Origin() }, nil
 }
 
 // Contextual is implemented by records whose raw bytes cannot be read again
@@ -136,7 +166,7 @@ func Reject(reason, format string, args ...any) error {
 // Rejected is one quarantined record.
 type Rejected struct {
 	Pipeline string
-	Pos      fund.Source
+	Pos      Position
 	Raw      []byte
 	Context  []byte // what Raw needs to be read again on its own (see Contextual); nil when Raw is enough
 	Reason   string

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // Stats counts what one run did.
@@ -39,9 +37,12 @@ type Named interface{ Name() string }
 // quarantine and to every sink in order, then commits the batch's checkpoint;
 // checkpoints are therefore committed in source order and only after all
 // writes of their batch succeeded.
-type Pipeline[In Located, Out any] struct {
-	Name       string
-	Source     Source[In]
+type Pipeline[In, Out any] struct {
+	Name   string
+	Source Source[In]
+	// Locate says where a record came from; nil: In is Located. Run fails
+	// at once when it is neither.
+	Locate     func(In) (Position, []byte)
 	Stage      Stage[In, Out]
 	Sinks      []Sink[Out]
 	Quarantine Quarantine // required when the stage can reject
@@ -57,8 +58,8 @@ type staged[Out any] struct {
 	batch       Batch[Out]
 	rejected    []Rejected
 	in          int
-	first, last fund.Source // where the batch's input records came from, for errors
-	err         error       // the batch's unit is to fail (the breaker opened on it)
+	first, last Position // where the batch's input records came from, for errors
+	err         error    // the batch's unit is to fail (the breaker opened on it)
 }
 
 // where names a batch's input for an error message: "f.txt lines 3-2002".
@@ -121,6 +122,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			log.Error("close pipeline", "err", cerr)
 		}
 	}()
+	locate, err := locator(p.Locate)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", p.Name, err)
+	}
 	var runID int64
 	if p.Runs != nil {
 		if runID, err = p.Runs.Start(ctx, p.Name); err != nil {
@@ -200,8 +205,8 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			t0 := time.Now()
 			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
 			if len(b.Items) > 0 {
-				s.first, _ = b.Items[0].Origin()
-				s.last, _ = b.Items[len(b.Items)-1].Origin()
+				s.first, _ = locate(b.Items[0])
+				s.last, _ = locate(b.Items[len(b.Items)-1])
 			}
 			for _, item := range b.Items {
 				out, serr := p.Stage(ctx, item)
@@ -210,7 +215,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				case serr == nil:
 					s.batch.Items = append(s.batch.Items, out)
 				case errors.As(serr, &rej):
-					pos, raw := item.Origin()
+					pos, raw := locate(item)
 					r := Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail}
 					if c, ok := any(item).(Contextual); ok {
 						r.Context = c.ReplayContext()
@@ -218,7 +223,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					s.rejected = append(s.rejected, r)
 					p.Metrics.reject(p.Name, "transform", rej.Reason)
 				default:
-					pos, _ := item.Origin()
+					pos, _ := locate(item)
 					fail(fmt.Errorf("%s: transform %s line %d: %w", p.Name, pos.File, pos.Line, serr))
 					return
 				}

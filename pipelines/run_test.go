@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/fundflow/fundflow/fund"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -22,8 +21,8 @@ type rec struct {
 	val  string
 }
 
-func (r rec) Origin() (fund.Source, []byte) {
-	return fund.Source{File: "mem", Line: r.line}, []byte(r.val)
+func (r rec) Origin() (Position, []byte) {
+	return Position{File: "mem", Line: r.line}, []byte(r.val)
 }
 
 // sliceSource serves recs in batches of size n and remembers commits.

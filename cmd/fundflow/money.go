@@ -170,7 +170,7 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 		// A message the database refuses for good is quarantined with its
 		// topic, partition and offset, and the consumer moves past it.
 		Sinks: []pipelines.Sink[fund.OrderIntake]{pipelines.Isolating[fund.OrderIntake]{
-			Sink: postgres.OrderSink{L: l}, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
+			Sink: postgres.OrderSink{L: l}, Locate: kafka.IntakeOrigin, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
 		Quarantine: d.pg,
 		Metrics:    d.metrics,
 		Log:        d.log,

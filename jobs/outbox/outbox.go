@@ -71,6 +71,7 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
 		Name:    "outbox-" + relay,
 		Source:  src,
+		Locate:  postgres.OutboxOrigin,
 		Stage:   identity[fund.OutboxEvent],
 		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
 		Metrics: j.Metrics,

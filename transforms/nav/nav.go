@@ -38,7 +38,7 @@ type Item struct {
 }
 
 // Origin returns the item's file position and raw line.
-func (it Item) Origin() (fund.Source, []byte) { return it.From, it.Row.Raw }
+func (it Item) Origin() (pipelines.Position, []byte) { return pipelines.Position(it.From), it.Row.Raw }
 
 // replayContext is what a quarantined row needs besides its raw bytes to be
 // read again without its file: the header, the block and AMC lines above
