@@ -60,7 +60,8 @@ type Source[T any] interface {
 
 // Stage turns one record into another. It returns a *RejectError for a record
 // that is bad (the record goes to quarantine and the run goes on); any other
-// error fails the run without committing the batch.
+// error fails the run without committing the batch. A pipeline whose
+// records need no change has no stage (a nil Pipeline.Stage).
 type Stage[In, Out any] func(ctx context.Context, in In) (Out, error)
 
 // Then chains two stages.

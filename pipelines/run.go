@@ -29,7 +29,7 @@ type RunLog interface {
 // Named is implemented by sinks that want their own metric label.
 type Named interface{ Name() string }
 
-// Pipeline joins one source, one stage and any number of sinks.
+// Pipeline joins one source, one stage (or none) and any number of sinks.
 //
 // Three goroutines run a pipeline: the reader, the transformer and the
 // writer, joined by channels that hold at most Buffer batches, so a slow sink
@@ -42,7 +42,9 @@ type Pipeline[In, Out any] struct {
 	Source Source[In]
 	// Locate says where a record came from; nil: In is Located. Run fails
 	// at once when it is neither.
-	Locate     func(In) (Position, []byte)
+	Locate func(In) (Position, []byte)
+	// Stage turns each record into the sinks' record; nil passes records
+	// on as they are (In must be Out: Run fails at once otherwise).
 	Stage      Stage[In, Out]
 	Sinks      []Sink[Out]
 	Quarantine Quarantine // required when the stage can reject
@@ -126,6 +128,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", p.Name, err)
 	}
+	if _, same := any([]In(nil)).([]Out); p.Stage == nil && !same {
+		return st, fmt.Errorf("%s: no stage, and its records (%T) are not what its sinks take (%T)", p.Name, *new(In), *new(Out))
+	}
 	var runID int64
 	if p.Runs != nil {
 		if runID, err = p.Runs.Start(ctx, p.Name); err != nil {
@@ -203,12 +208,20 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			t0 := time.Now()
-			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
+			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through}}
+			items := b.Items
+			if p.Stage == nil {
+				// Pass-through: the records are the output (In is Out,
+				// checked at the start), one conversion per batch.
+				s.batch.Items, items = any(b.Items).([]Out), nil
+			} else {
+				s.batch.Items = make([]Out, 0, len(b.Items))
+			}
 			if len(b.Items) > 0 {
 				s.first, _ = locate(b.Items[0])
 				s.last, _ = locate(b.Items[len(b.Items)-1])
 			}
-			for _, item := range b.Items {
+			for _, item := range items {
 				out, serr := p.Stage(ctx, item)
 				var rej *RejectError
 				switch {

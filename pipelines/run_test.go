@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,5 +344,37 @@ func TestRunClosesSourceAndSinksOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// recSink keeps the records it was given.
+type recSink struct{ got []rec }
+
+func (s *recSink) Write(_ context.Context, b Batch[rec]) error {
+	s.got = append(s.got, b.Items...)
+	return nil
+}
+
+// A pipeline with no stage passes every record on as it is and commits
+// every batch; one whose sinks take another type fails before reading.
+func TestNoStagePassesRecordsOn(t *testing.T) {
+	src := &sliceSource{recs: records(25, nil), n: 10}
+	sink := &recSink{}
+	st, err := (&Pipeline[rec, rec]{Name: "t", Source: src, Sinks: []Sink[rec]{sink}, Retry: fastRetry}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 records in batches of 10: 3 batches, through lines 10, 20, 25.
+	if len(sink.got) != 25 || sink.got[0] != src.recs[0] || sink.got[24] != src.recs[24] || st.In != 25 || st.Out != 25 {
+		t.Errorf("wrote %d records (first %+v), stats %+v; want all 25 as read", len(sink.got), sink.got, st)
+	}
+	if fmt.Sprint(src.commits) != "[10 20 25]" {
+		t.Errorf("commits %v, want [10 20 25]", src.commits)
+	}
+
+	other := &sliceSource{recs: records(25, nil), n: 10}
+	_, err = (&Pipeline[rec, string]{Name: "t", Source: other, Sinks: []Sink[string]{&memSink{}}}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no stage") || other.reads.Load() != 0 || other.closes.Load() != 1 {
+		t.Errorf("rec pipeline into string sinks without a stage: err %v, %d reads, %d closes; want a failure before reading, closed once", err, other.reads.Load(), other.closes.Load())
 	}
 }

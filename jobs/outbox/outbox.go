@@ -69,20 +69,16 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 		return nil, fmt.Errorf("outbox: unknown relay %q", relay)
 	}
 	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
-		Name:    "outbox-" + relay,
-		Source:  src,
-		Locate:  postgres.OutboxOrigin,
-		Stage:   identity[fund.OutboxEvent],
+		Name:   "outbox-" + relay,
+		Source: src,
+		Locate: postgres.OutboxOrigin,
+		// No stage: the outbox rows are already the events.
 		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
 		Metrics: j.Metrics,
 		Log:     j.Log,
 	}
 	return p, nil
 }
-
-// identity fills the pipeline's stage slot: the outbox rows are already
-// the events.
-func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
 
 // Run relays what is undelivered, once, relay by relay, and returns the
 // batches and records of all of them (stopping at the first failure).
