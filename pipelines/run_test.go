@@ -308,7 +308,8 @@ func (startFails) Start(context.Context, string) (int64, error)      { return 0,
 func (startFails) Finish(context.Context, int64, Stats, error) error { return nil }
 
 // The pipeline owns its source and the sinks that hold a connection: Run
-// closes each once when it ends, however it ends, also inside a Fanout.
+// closes each once when it ends, however it ends, also inside a Fanout or
+// an Isolating sink.
 func TestRunClosesSourceAndSinksOnce(t *testing.T) {
 	boom := errors.New("boom")
 	cases := []struct {
@@ -326,10 +327,11 @@ func TestRunClosesSourceAndSinksOnce(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			src := &sliceSource{recs: records(50, nil), n: 10}
-			plain, inFanout := &closingSink{}, &closingSink{}
+			plain, inFanout, inIsolating := &closingSink{}, &closingSink{}, &closingSink{}
 			plain.fail = c.fail
 			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: c.stage, Retry: fastRetry, Runs: c.runs,
-				Sinks: []Sink[string]{plain, Fanout[string]{inFanout, &memSink{}}}}
+				Sinks: []Sink[string]{plain, Fanout[string]{inFanout, &memSink{}},
+					Isolating[string]{Sink: inIsolating, Locate: func(s string) (Position, []byte) { return Position{}, []byte(s) }}}}
 			_, err := p.Run(context.Background())
 			if c.runs == nil && !errors.Is(err, c.wantErr) {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
@@ -338,7 +340,7 @@ func TestRunClosesSourceAndSinksOnce(t *testing.T) {
 				t.Fatal("a run whose start was not recorded succeeded")
 			}
 			for name, n := range map[string]int64{"source": src.closes.Load(), "sink": plain.closes.Load(),
-				"sink in a fanout": inFanout.closes.Load()} {
+				"sink in a fanout": inFanout.closes.Load(), "sink in an isolating sink": inIsolating.closes.Load()} {
 				if n != 1 {
 					t.Errorf("%s closed %d times, want once", name, n)
 				}
