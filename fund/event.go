@@ -21,9 +21,6 @@ const (
 	TopicOrderStatus  = "orders.status"          // an order leg changed status: OrderStatusChanged
 )
 
-// Origin locates the event for quarantine (the engine's Located).
-func (e OutboxEvent) Origin() (Source, []byte) { return Source{Event: e.EventID}, e.Payload }
-
 // TransactionCompleted is the payload of transactions.completed: one
 // allotted order leg. Decimals are strings, exact.
 type TransactionCompleted struct {

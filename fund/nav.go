@@ -26,7 +26,9 @@ type NAVRecord struct {
 
 // Source locates a record in its input so that an auditor (or a person fixing
 // a quarantined row) can find it: a file and line, a topic/partition/offset,
-// or a webhook event id.
+// or a webhook event id. The engine's pipelines.Position has the same
+// fields in the same order, so a record converts its Source to the
+// position it is quarantined at; keep the two alike.
 type Source struct {
 	File   string // file name or URL; empty for streams
 	SHA256 string // fingerprint of the file's bytes, hex

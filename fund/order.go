@@ -386,9 +386,6 @@ type Receipt struct {
 	MaxSkew time.Duration // see EffectiveTime
 }
 
-// Origin locates the intake for quarantine (pipelines.Located).
-func (in OrderIntake) Origin() (Source, []byte) { return in.Pos, in.Raw }
-
 // Legs returns the legs of the request, time-stamped with the effective
 // time.
 func (in OrderIntake) Legs() []OrderLeg {

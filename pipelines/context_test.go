@@ -3,8 +3,6 @@ package pipelines
 import (
 	"context"
 	"testing"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // ctxRec is a record that needs context (like a NAV row needs its file's
@@ -14,8 +12,8 @@ type ctxRec struct {
 	block string
 }
 
-func (r ctxRec) Origin() (fund.Source, []byte) { return r.rec.Origin() }
-func (r ctxRec) ReplayContext() []byte         { return []byte(r.block) }
+func (r ctxRec) Origin() (Position, []byte) { return r.rec.Origin() }
+func (r ctxRec) ReplayContext() []byte      { return []byte(r.block) }
 
 type ctxSource struct{ items []ctxRec }
 
@@ -28,6 +26,7 @@ func (s *ctxSource) Read(ctx context.Context) (Batch[ctxRec], error) {
 	return b, nil
 }
 func (s *ctxSource) Commit(ctx context.Context, cp Checkpoint) error { return nil }
+func (s *ctxSource) Close() error                                    { return nil }
 
 // A quarantined Contextual record keeps its context; a plain one has none.
 func TestQuarantineKeepsReplayContext(t *testing.T) {

@@ -11,8 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // Checkpoint is a source's position after a batch: opaque to everyone but the
@@ -47,14 +45,23 @@ var ErrEndOfInput = errors.New("end of input")
 //     delivered again (at-least-once; sinks make it effectively-once).
 //   - Read and Commit may be called from different goroutines, but never two
 //     Reads or two Commits at once.
+//   - Close releases what the source holds (a connection, a consumer
+//     group's membership, a client it was given). The pipeline owns its
+//     source: Pipeline.Run calls Close once when the run ends, whether it
+//     succeeded or failed (after the last Read and Commit returned; nothing
+//     is called after it). Whoever built the pipeline does not close the
+//     source itself. Close's error is logged; it does not fail a run whose
+//     batches are committed.
 type Source[T any] interface {
 	Read(ctx context.Context) (Batch[T], error)
 	Commit(ctx context.Context, cp Checkpoint) error
+	Close() error
 }
 
 // Stage turns one record into another. It returns a *RejectError for a record
 // that is bad (the record goes to quarantine and the run goes on); any other
-// error fails the run without committing the batch.
+// error fails the run without committing the batch. A pipeline whose
+// records need no change has no stage (a nil Pipeline.Stage).
 type Stage[In, Out any] func(ctx context.Context, in In) (Out, error)
 
 // Then chains two stages.
@@ -83,6 +90,9 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //     other error fails the run and the checkpoint is not committed, or,
 //     when the source is a UnitFailer, fails only the batch's unit (its
 //     file) and the run goes on with the next one.
+//   - A sink that holds a connection of its own (a Kafka writer) implements
+//     io.Closer: Pipeline.Run closes it once when the run ends, after the
+//     source, as it closes the source. A sink over a shared pool does not.
 type Sink[T any] interface {
 	Write(ctx context.Context, b Batch[T]) error
 }
@@ -93,10 +103,42 @@ type SinkFunc[T any] func(ctx context.Context, b Batch[T]) error
 // Write calls f.
 func (f SinkFunc[T]) Write(ctx context.Context, b Batch[T]) error { return f(ctx, b) }
 
+// Position locates a record in its input, for quarantine and for errors a
+// person can act on: a file and line, a Kafka topic/partition/offset, or an
+// event id (a webhook's, an outbox row's). A zero field is one that does
+// not apply. Its fields match fund.Source, the lineage a stored record
+// keeps, so a record converts one to the other (pipelines.Position(from));
+// the engine defines its own so it needs nothing of the domain.
+type Position struct {
+	File   string // file name or URL; empty for streams
+	SHA256 string // fingerprint of the file's bytes, hex
+	Line   int    // 1-based line number in File
+	Topic  string
+	Part   int
+	Offset int64
+	Event  string // event id
+}
+
 // Located is implemented by records that know where they came from. The
 // engine needs it to quarantine a record with its position and raw bytes.
+// A record type that cannot implement it (a domain value of package fund,
+// which imports nothing of ours) is located by a Locate function instead
+// (Pipeline.Locate, Isolating.Locate).
 type Located interface {
-	Origin() (fund.Source, []byte)
+	Origin() (Position, []byte)
+}
+
+// locator returns how records of type T are located: locate when it is
+// set, else the records' own Origin. It fails for a type that is neither.
+func locator[T any](locate func(T) (Position, []byte)) (func(T) (Position, []byte), error) {
+	if locate != nil {
+		return locate, nil
+	}
+	var zero T
+	if _, ok := any(zero).(Located); !ok {
+		return nil, fmt.Errorf("records of type %T do not say where they came from: implement pipelines.Located or set Locate", zero)
+	}
+	return func(t T) (Position, []byte) { return any(t).(Located).Origin() }, nil
 }
 
 // Contextual is implemented by records whose raw bytes cannot be read again
@@ -125,7 +167,7 @@ func Reject(reason, format string, args ...any) error {
 // Rejected is one quarantined record.
 type Rejected struct {
 	Pipeline string
-	Pos      fund.Source
+	Pos      Position
 	Raw      []byte
 	Context  []byte // what Raw needs to be read again on its own (see Contextual); nil when Raw is enough
 	Reason   string

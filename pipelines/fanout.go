@@ -67,3 +67,6 @@ func (f Fanout[T]) Write(ctx context.Context, b Batch[T]) error {
 	}
 	return errors.Join(transient...) // nil when all wrote
 }
+
+// Close closes the sinks that are io.Closers (see Sink).
+func (f Fanout[T]) Close() error { return closeSinks(f) }

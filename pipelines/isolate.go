@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-
-	"github.com/fundflow/fundflow/fund"
+	"strings"
 )
 
 // Isolating wraps a sink that writes a batch in one transaction, so that one
@@ -19,8 +18,11 @@ import (
 // Write stays idempotent on the batch as long as the inner sink is: a retry
 // after a failed quarantine write writes the good records again (no-ops)
 // and quarantines the bad ones once (Put is idempotent on the position).
-type Isolating[T Located] struct {
-	Sink       Sink[T]
+type Isolating[T any] struct {
+	Sink Sink[T]
+	// Locate says where a record came from; nil: T is Located. Write
+	// fails when it is neither.
+	Locate     func(T) (Position, []byte)
 	Quarantine Quarantine
 	Pipeline   string       // the pipeline's name, for the quarantine rows
 	Reason     string       // e.g. "not_storable"
@@ -30,9 +32,16 @@ type Isolating[T Located] struct {
 // Name labels the metrics with the inner sink's name.
 func (s Isolating[T]) Name() string { return sinkName(s.Sink, 0) }
 
+// Close closes the inner sink if it is an io.Closer (see Sink).
+func (s Isolating[T]) Close() error { return closeSinks([]Sink[T]{s.Sink}) }
+
 // Write writes b, isolating records that fail permanently.
 func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
-	err := s.Sink.Write(ctx, b)
+	locate, err := locator(s.Locate)
+	if err != nil {
+		return err // checked first: a sink that could not quarantine must not write
+	}
+	err = s.Sink.Write(ctx, b)
 	if err == nil || IsTransient(err) || ctx.Err() != nil {
 		return err
 	}
@@ -45,8 +54,8 @@ func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
 		if IsTransient(ierr) || ctx.Err() != nil {
 			return ierr
 		}
-		pos, raw := b.Items[i].Origin()
-		r := Rejected{Pipeline: s.Pipeline, Pos: pos, Raw: raw, Reason: s.Reason, Detail: fund.SafeText(ierr.Error()) /* a database error may quote the value it refused */}
+		pos, raw := locate(b.Items[i])
+		r := Rejected{Pipeline: s.Pipeline, Pos: pos, Raw: raw, Reason: s.Reason, Detail: safeText(ierr.Error()) /* a database error may quote the value it refused */}
 		log := s.Log
 		if log == nil {
 			log = slog.Default()
@@ -61,4 +70,10 @@ func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
 		return fmt.Errorf("%d records cannot be written and no quarantine is configured (first: %s)", len(bad), bad[0].Detail)
 	}
 	return s.Quarantine.Put(ctx, bad)
+}
+
+// safeText makes text storable in a text column: valid UTF-8, no NUL byte
+// (the rule of fund.SafeText; the engine imports nothing of ours).
+func safeText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\0`)
 }

@@ -57,7 +57,6 @@ func TestIsolatingQuarantinesPoisonAndWritesTheRest(t *testing.T) {
 	p := &Pipeline[rec, rec]{
 		Name:   "t",
 		Source: src,
-		Stage:  func(_ context.Context, r rec) (rec, error) { return r, nil },
 		Sinks:  []Sink[rec]{Isolating[rec]{Sink: sink, Quarantine: q, Pipeline: "t", Reason: "not_storable"}},
 		Retry:  fastRetry,
 	}

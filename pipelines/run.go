@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // Stats counts what one run did.
@@ -30,7 +29,7 @@ type RunLog interface {
 // Named is implemented by sinks that want their own metric label.
 type Named interface{ Name() string }
 
-// Pipeline joins one source, one stage and any number of sinks.
+// Pipeline joins one source, one stage (or none) and any number of sinks.
 //
 // Three goroutines run a pipeline: the reader, the transformer and the
 // writer, joined by channels that hold at most Buffer batches, so a slow sink
@@ -38,9 +37,14 @@ type Named interface{ Name() string }
 // quarantine and to every sink in order, then commits the batch's checkpoint;
 // checkpoints are therefore committed in source order and only after all
 // writes of their batch succeeded.
-type Pipeline[In Located, Out any] struct {
-	Name       string
-	Source     Source[In]
+type Pipeline[In, Out any] struct {
+	Name   string
+	Source Source[In]
+	// Locate says where a record came from; nil: In is Located. Run fails
+	// at once when it is neither.
+	Locate func(In) (Position, []byte)
+	// Stage turns each record into the sinks' record; nil passes records
+	// on as they are (In must be Out: Run fails at once otherwise).
 	Stage      Stage[In, Out]
 	Sinks      []Sink[Out]
 	Quarantine Quarantine // required when the stage can reject
@@ -56,8 +60,8 @@ type staged[Out any] struct {
 	batch       Batch[Out]
 	rejected    []Rejected
 	in          int
-	first, last fund.Source // where the batch's input records came from, for errors
-	err         error       // the batch's unit is to fail (the breaker opened on it)
+	first, last Position // where the batch's input records came from, for errors
+	err         error    // the batch's unit is to fail (the breaker opened on it)
 }
 
 // where names a batch's input for an error message: "f.txt lines 3-2002".
@@ -115,6 +119,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}
 	st.Reasons = map[string]int64{}
 
+	defer func() {
+		if cerr := p.Close(); cerr != nil {
+			log.Error("close pipeline", "err", cerr)
+		}
+	}()
+	locate, err := locator(p.Locate)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	if _, same := any([]In(nil)).([]Out); p.Stage == nil && !same {
+		return st, fmt.Errorf("%s: no stage, and its records (%T) are not what its sinks take (%T)", p.Name, *new(In), *new(Out))
+	}
 	var runID int64
 	if p.Runs != nil {
 		if runID, err = p.Runs.Start(ctx, p.Name); err != nil {
@@ -192,19 +208,27 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			t0 := time.Now()
-			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through, Items: make([]Out, 0, len(b.Items))}}
-			if len(b.Items) > 0 {
-				s.first, _ = b.Items[0].Origin()
-				s.last, _ = b.Items[len(b.Items)-1].Origin()
+			s := staged[Out]{in: len(b.Items), batch: Batch[Out]{Through: b.Through}}
+			items := b.Items
+			if p.Stage == nil {
+				// Pass-through: the records are the output (In is Out,
+				// checked at the start), one conversion per batch.
+				s.batch.Items, items = any(b.Items).([]Out), nil
+			} else {
+				s.batch.Items = make([]Out, 0, len(b.Items))
 			}
-			for _, item := range b.Items {
+			if len(b.Items) > 0 {
+				s.first, _ = locate(b.Items[0])
+				s.last, _ = locate(b.Items[len(b.Items)-1])
+			}
+			for _, item := range items {
 				out, serr := p.Stage(ctx, item)
 				var rej *RejectError
 				switch {
 				case serr == nil:
 					s.batch.Items = append(s.batch.Items, out)
 				case errors.As(serr, &rej):
-					pos, raw := item.Origin()
+					pos, raw := locate(item)
 					r := Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail}
 					if c, ok := any(item).(Contextual); ok {
 						r.Context = c.ReplayContext()
@@ -212,7 +236,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 					s.rejected = append(s.rejected, r)
 					p.Metrics.reject(p.Name, "transform", rej.Reason)
 				default:
-					pos, _ := item.Origin()
+					pos, _ := locate(item)
 					fail(fmt.Errorf("%s: transform %s line %d: %w", p.Name, pos.File, pos.Line, serr))
 					return
 				}
@@ -317,6 +341,35 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		return st, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0])
 	}
 	return st, nil
+}
+
+// Close closes the source and every sink that is an io.Closer, and returns
+// their errors joined. Run calls it when it ends; call it yourself only for
+// a pipeline that is built and never run.
+func (p *Pipeline[In, Out]) Close() error {
+	var errs []error
+	if p.Source != nil {
+		if err := p.Source.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: close source: %w", p.Name, err))
+		}
+	}
+	if err := closeSinks(p.Sinks); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+	}
+	return errors.Join(errs...)
+}
+
+// closeSinks closes the sinks that are io.Closers.
+func closeSinks[T any](sinks []Sink[T]) error {
+	var errs []error
+	for i, s := range sinks {
+		if c, ok := s.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close sink %s: %w", sinkName(s, i), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // unitLog keeps the units that failed during a run: reported by the reader

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/fundflow/fundflow/fund"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -21,8 +22,8 @@ type rec struct {
 	val  string
 }
 
-func (r rec) Origin() (fund.Source, []byte) {
-	return fund.Source{File: "mem", Line: r.line}, []byte(r.val)
+func (r rec) Origin() (Position, []byte) {
+	return Position{File: "mem", Line: r.line}, []byte(r.val)
 }
 
 // sliceSource serves recs in batches of size n and remembers commits.
@@ -33,6 +34,7 @@ type sliceSource struct {
 	reads   atomic.Int64
 	mu      sync.Mutex
 	commits []int // last line of each committed batch
+	closes  atomic.Int64
 }
 
 func (s *sliceSource) Read(ctx context.Context) (Batch[rec], error) {
@@ -45,6 +47,8 @@ func (s *sliceSource) Read(ctx context.Context) (Batch[rec], error) {
 	s.next = end
 	return b, nil
 }
+
+func (s *sliceSource) Close() error { s.closes.Add(1); return nil }
 
 func (s *sliceSource) Commit(ctx context.Context, cp Checkpoint) error {
 	s.mu.Lock()
@@ -247,26 +251,28 @@ func (s *blockingSink) Write(ctx context.Context, b Batch[string]) error {
 	}
 }
 
+// A blocked sink stops the reader once the buffers are full: not before
+// (the engine reads ahead to keep the sink busy) and not after (memory
+// stays flat). synctest.Wait returns when every goroutine of the run is
+// blocked for good, so the count is exact, with no clock involved.
 func TestBackpressureBoundsReadAhead(t *testing.T) {
-	src := &sliceSource{recs: records(100000, nil), n: 10}
-	sink := &blockingSink{release: make(chan struct{})}
-	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Buffer: 2, Retry: fastRetry}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _, _ = p.Run(ctx); close(done) }()
-	// Wait until the reader stops making progress, then check how far ahead it got.
-	last := int64(-1)
-	for src.reads.Load() != last {
-		last = src.reads.Load()
-		time.Sleep(50 * time.Millisecond)
-	}
-	// In flight at most: 1 in the writer, 2 in each channel, 1 in the
-	// transformer, 1 held by the reader = 7 batches (+1 read that blocks).
-	if r := src.reads.Load(); r > 8 {
-		t.Fatalf("reader ran %d batches ahead of a blocked sink", r)
-	}
-	cancel()
-	<-done
+	synctest.Test(t, func(t *testing.T) {
+		src := &sliceSource{recs: records(100000, nil), n: 10}
+		sink := &blockingSink{release: make(chan struct{})}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Buffer: 2, Retry: fastRetry}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _, _ = p.Run(ctx); close(done) }()
+		synctest.Wait()
+		// Held when everything blocks: 1 in the writer (in the sink), 2
+		// in the transformed channel, 1 in the transformer (sending), 2 in
+		// the read channel, 1 in the reader (sending) = 7 batches read.
+		if r := src.reads.Load(); r != 7 {
+			t.Errorf("reader made %d reads before a blocked sink stopped it, want 7", r)
+		}
+		cancel()
+		<-done
+	})
 }
 
 func TestTransientClassification(t *testing.T) {
@@ -284,5 +290,93 @@ func TestTransientClassification(t *testing.T) {
 		if got := IsTransient(c.err); got != c.want {
 			t.Errorf("IsTransient(%v) = %v", c.err, got)
 		}
+	}
+}
+
+// closingSink counts its Close calls (a sink with a writer of its own).
+type closingSink struct {
+	memSink
+	closes atomic.Int64
+}
+
+func (c *closingSink) Close() error { c.closes.Add(1); return nil }
+
+// startFails is a run log that cannot record a run's start.
+type startFails struct{}
+
+func (startFails) Start(context.Context, string) (int64, error)      { return 0, errors.New("no run log") }
+func (startFails) Finish(context.Context, int64, Stats, error) error { return nil }
+
+// The pipeline owns its source and the sinks that hold a connection: Run
+// closes each once when it ends, however it ends, also inside a Fanout or
+// an Isolating sink.
+func TestRunClosesSourceAndSinksOnce(t *testing.T) {
+	boom := errors.New("boom")
+	cases := []struct {
+		name    string
+		stage   Stage[rec, string]
+		fail    func(call int) error // the plain sink's writes
+		runs    RunLog
+		wantErr error
+	}{
+		{name: "end of input", stage: testStage},
+		{name: "sink fails", stage: testStage, fail: func(int) error { return boom }, wantErr: boom},
+		{name: "stage fails", stage: func(context.Context, rec) (string, error) { return "", boom }, wantErr: boom},
+		{name: "run start not recorded", stage: testStage, runs: startFails{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := &sliceSource{recs: records(50, nil), n: 10}
+			plain, inFanout, inIsolating := &closingSink{}, &closingSink{}, &closingSink{}
+			plain.fail = c.fail
+			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: c.stage, Retry: fastRetry, Runs: c.runs,
+				Sinks: []Sink[string]{plain, Fanout[string]{inFanout, &memSink{}},
+					Isolating[string]{Sink: inIsolating, Locate: func(s string) (Position, []byte) { return Position{}, []byte(s) }}}}
+			_, err := p.Run(context.Background())
+			if c.runs == nil && !errors.Is(err, c.wantErr) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if c.runs != nil && err == nil {
+				t.Fatal("a run whose start was not recorded succeeded")
+			}
+			for name, n := range map[string]int64{"source": src.closes.Load(), "sink": plain.closes.Load(),
+				"sink in a fanout": inFanout.closes.Load(), "sink in an isolating sink": inIsolating.closes.Load()} {
+				if n != 1 {
+					t.Errorf("%s closed %d times, want once", name, n)
+				}
+			}
+		})
+	}
+}
+
+// recSink keeps the records it was given.
+type recSink struct{ got []rec }
+
+func (s *recSink) Write(_ context.Context, b Batch[rec]) error {
+	s.got = append(s.got, b.Items...)
+	return nil
+}
+
+// A pipeline with no stage passes every record on as it is and commits
+// every batch; one whose sinks take another type fails before reading.
+func TestNoStagePassesRecordsOn(t *testing.T) {
+	src := &sliceSource{recs: records(25, nil), n: 10}
+	sink := &recSink{}
+	st, err := (&Pipeline[rec, rec]{Name: "t", Source: src, Sinks: []Sink[rec]{sink}, Retry: fastRetry}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 records in batches of 10: 3 batches, through lines 10, 20, 25.
+	if len(sink.got) != 25 || sink.got[0] != src.recs[0] || sink.got[24] != src.recs[24] || st.In != 25 || st.Out != 25 {
+		t.Errorf("wrote %d records (first %+v), stats %+v; want all 25 as read", len(sink.got), sink.got, st)
+	}
+	if fmt.Sprint(src.commits) != "[10 20 25]" {
+		t.Errorf("commits %v, want [10 20 25]", src.commits)
+	}
+
+	other := &sliceSource{recs: records(25, nil), n: 10}
+	_, err = (&Pipeline[rec, string]{Name: "t", Source: other, Sinks: []Sink[string]{&memSink{}}}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no stage") || other.reads.Load() != 0 || other.closes.Load() != 1 {
+		t.Errorf("rec pipeline into string sinks without a stage: err %v, %d reads, %d closes; want a failure before reading, closed once", err, other.reads.Load(), other.closes.Load())
 	}
 }

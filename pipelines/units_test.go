@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // urec is a record of one unit (file) of a unitSource.
@@ -17,8 +15,8 @@ type urec struct {
 	val  string
 }
 
-func (r urec) Origin() (fund.Source, []byte) {
-	return fund.Source{File: r.unit, Line: r.line}, []byte(r.val)
+func (r urec) Origin() (Position, []byte) {
+	return Position{File: r.unit, Line: r.line}, []byte(r.val)
 }
 
 // unitSource serves files one after another, n records a batch, each file
@@ -60,6 +58,8 @@ func (s *unitSource) Read(ctx context.Context) (Batch[urec], error) {
 	b.Through = Checkpoint{Stream: u, Pos: []byte(u + ":" + string(rune('0'+s.next-1)))}
 	return b, nil
 }
+
+func (s *unitSource) Close() error { return nil }
 
 func (s *unitSource) Commit(ctx context.Context, cp Checkpoint) error {
 	s.mu.Lock()

@@ -237,11 +237,10 @@ func TestAuditAnchorReachesKafka(t *testing.T) {
 	if err != nil || !published || a.Seq != 3 {
 		t.Fatalf("anchor: %+v %v %v", a, published, err)
 	}
-	p, done, err := outboxPipeline(d, postgres.RelayKafka, false)
+	p, err := outboxPipeline(d, postgres.RelayKafka, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer done()
 	if st, err := p.Run(ctx); err != nil || st.Out != 1 {
 		t.Fatalf("relay: %+v %v", st, err)
 	}

@@ -116,11 +116,11 @@ func cmdBackfill(ctx context.Context, g globals, log *slog.Logger, args []string
 		}
 	}
 	tr := progress.New(stderr, "backfill", sizes, *every)
-	p, closeAll, err := navIngestFrom(ctx, d, store, func() {})
+	// The run closes the pipeline's sinks and its source (the one set below).
+	p, err := navIngestFrom(ctx, d, store)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
 	reg := &doneTracker{Registry: d.pg, store: store, t: tr}
 	decode := func(r io.Reader, f fund.Source) (func() (nav.Item, error), error) {
 		if rs, ok := r.(io.ReadSeeker); ok {

@@ -128,12 +128,11 @@ func validRows(tb testing.TB, path string) []fund.NAVLine {
 func runNAVIngest(tb testing.TB, d *deps) (pipelines.Stats, time.Duration) {
 	ctx := testkit.Ctx(tb)
 	t0 := time.Now()
-	p, done, err := navIngest(ctx, d)
+	p, err := navIngest(ctx, d)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	st, err := p.Run(ctx)
-	done()
 	if err != nil {
 		tb.Fatal(err)
 	}

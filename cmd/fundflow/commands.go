@@ -252,11 +252,10 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 	defer unlock()
 	switch name {
 	case "nav-ingest":
-		p, done, err := navIngest(ctx, d)
+		p, err := navIngest(ctx, d)
 		if err != nil {
 			return pipelines.Stats{}, err
 		}
-		defer done()
 		st, err := p.Run(ctx)
 		if err == nil {
 			allocateAfterNAVs(ctx, d)

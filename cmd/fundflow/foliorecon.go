@@ -64,11 +64,10 @@ func folioRecon(ctx context.Context, d *deps, date fund.Date) (recon.Outcome, er
 		return recon.Outcome{Pipeline: "folio-recon"}, usageErr("folio-recon is not configured: add a pipelines.folio-recon section to the config")
 	}
 	load := func(ctx context.Context) (pipelines.Stats, []string, error) {
-		store, closeStore, err := openStore(ctx, d, c.Source)
+		store, err := openStore(ctx, d, c.Source) // the run closes it (feed.Source.Close)
 		if err != nil {
 			return pipelines.Stats{}, nil, err
 		}
-		defer closeStore()
 		src := feed.NewSource[rta.Item]("folio-recon", store, d.pg, rta.Decode, feed.Options{
 			Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 			BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,

@@ -155,12 +155,13 @@ func kafkaBrokers(d *deps) []string {
 
 // ordersPipeline consumes orders.placed in a consumer group: each batch is
 // placed in one Postgres transaction, and its offsets are committed after it.
-func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], func(), error) {
+// The run closes the consumer (pipelines.Source).
+func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], error) {
 	o := d.cfg.Pipelines.Orders
 	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: o.Topic, GroupID: o.Group, Batch: o.BatchSize,
 		SessionTimeout: o.SessionTimeout, ErrorLog: func(msg string, args ...any) { d.log.Warn("kafka consumer: "+msg, args...) }})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p := &pipelines.Pipeline[kafka.Message, fund.OrderIntake]{
 		Name:   "orders",
@@ -169,12 +170,12 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 		// A message the database refuses for good is quarantined with its
 		// topic, partition and offset, and the consumer moves past it.
 		Sinks: []pipelines.Sink[fund.OrderIntake]{pipelines.Isolating[fund.OrderIntake]{
-			Sink: postgres.OrderSink{L: l}, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
+			Sink: postgres.OrderSink{L: l}, Locate: kafka.IntakeOrigin, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
 		Quarantine: d.pg,
 		Metrics:    d.metrics,
 		Log:        d.log,
 	}
-	return p, func() { _ = src.Close() }, nil
+	return p, nil
 }
 
 // outboxJob assembles the outbox job from pipelines.outbox and the Kafka
@@ -189,7 +190,7 @@ func outboxJob(d *deps) outbox.Job {
 }
 
 // outboxPipeline is one relay of the outbox job.
-func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], func(), error) {
+func outboxPipeline(d *deps, relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], error) {
 	return outboxJob(d).Pipeline(relay, follow)
 }
 
@@ -258,12 +259,11 @@ func serveMoney(ctx context.Context, d *deps) error {
 		})
 	}
 	if brokers := kafkaBrokers(d); cfg.Orders != nil && len(brokers) > 0 {
-		p, done, err := ordersPipeline(d, l, brokers)
+		p, err := ordersPipeline(d, l, brokers)
 		if err != nil {
 			return err
 		}
 		g.Go("orders", func() error {
-			defer done()
 			_, err := p.Run(ctx)
 			return err
 		})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/shopspring/decimal"
@@ -23,43 +24,38 @@ import (
 // navIngest assembles nav-ingest: a folder of NAV files (local or SFTP) or
 // one URL → the AMFI parser and NAV validation → Postgres (navs, nav_latest,
 // schemes), ClickHouse (nav_history, ingest_events) and, when brokers are
-// configured, Kafka (nav.validated). Close the returned func after the run: the
-// last commit (which archives the last file) comes after the source's end.
-func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund.NAVLine], func(), error) {
+// configured, Kafka (nav.validated). The pipeline owns its store and Kafka
+// writer: its run closes them (pipelines.Source, pipelines.Sink).
+func navIngest(ctx context.Context, d *deps) (*pipelines.Pipeline[nav.Item, fund.NAVLine], error) {
 	c := d.cfg.Pipelines.NAVIngest
 	if c == nil {
-		return nil, nil, usageErr("nav-ingest is not configured: add a pipelines.nav-ingest section to the config")
+		return nil, usageErr("nav-ingest is not configured: add a pipelines.nav-ingest section to the config")
 	}
-	store, closeStore, err := openStore(ctx, d, c.Source)
+	store, err := openStore(ctx, d, c.Source)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return navIngestFrom(ctx, d, store, closeStore)
+	return navIngestFrom(ctx, d, store)
 }
 
-// navIngestFrom assembles nav-ingest over an open store; closeStore is
-// called by the returned close func (or at once on error).
-func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore func()) (*pipelines.Pipeline[nav.Item, fund.NAVLine], func(), error) {
+// navIngestFrom assembles nav-ingest over an open store, which the
+// pipeline's source closes if it is an io.Closer (at once on error).
+func navIngestFrom(ctx context.Context, d *deps, store feed.Store) (*pipelines.Pipeline[nav.Item, fund.NAVLine], error) {
 	c := d.cfg.Pipelines.NAVIngest
 	latest, err := postgres.LatestNAVs(ctx, d.pg.Pool)
 	if err != nil {
-		closeStore()
-		return nil, nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
+		if cl, ok := store.(io.Closer); ok {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
 	// Postgres and ClickHouse do not depend on each other: each batch is
 	// written to both at once (the slower one's time, not the sum).
 	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}}
-	closeAll := closeStore
 	// Kafka is optional: without brokers the Postgres tables are the bus.
 	if brokers := kafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv)); len(brokers) > 0 {
 		w := kafka.NewWriter(kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
 		sinks = append(sinks, kafka.NAVSink{W: w})
-		closeAll = func() {
-			if err := w.Close(); err != nil {
-				d.log.Error("close kafka writer", "err", err)
-			}
-			closeStore()
-		}
 	}
 	// Runs and quarantined rows go to Postgres (the truth) and then to
 	// ClickHouse's ingest_events for analysts.
@@ -81,7 +77,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store, closeStore fu
 		Runs:       events,
 		Log:        d.log,
 	}
-	return p, closeAll, nil
+	return p, nil
 }
 
 // navUndo takes back from ClickHouse the rows of a failed file past its last
@@ -115,28 +111,28 @@ func thresholds(j config.JumpThresholds) nav.Thresholds {
 	return t
 }
 
-func openStore(ctx context.Context, d *deps, s config.Source) (feed.Store, func(), error) {
+func openStore(ctx context.Context, d *deps, s config.Source) (feed.Store, error) {
 	switch s.Kind {
 	case "http":
 		u, err := httpsrc.New("nav-ingest", s.URL, d.pg, httpsrc.Options{Timeout: s.HTTP.Timeout, MaxRedirects: s.HTTP.MaxRedirects, Log: d.log})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return u, func() {}, nil
+		return u, nil
 	case "file":
 		if _, err := os.Stat(s.Path); err != nil {
-			return nil, nil, fmt.Errorf("source folder: %w", err)
+			return nil, fmt.Errorf("source folder: %w", err)
 		}
-		return file.Dir{Path: s.Path, ArchiveDir: s.ArchiveDir}, func() {}, nil
+		return file.Dir{Path: s.Path, ArchiveDir: s.ArchiveDir}, nil
 	case "sftp":
 		cl, err := sftp.Dial(ctx, sftp.Config{
 			Addr: os.Getenv(s.SFTP.AddrEnv), User: os.Getenv(s.SFTP.UserEnv),
 			KeyFile: os.Getenv(s.SFTP.KeyFileEnv), HostKeyFile: os.Getenv(s.SFTP.HostKeyFileEnv),
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return sftp.Dir{Client: cl, Path: s.Path, ArchiveDir: s.ArchiveDir}, func() { cl.Close() }, nil
+		return sftp.Dir{Client: cl, Path: s.Path, ArchiveDir: s.ArchiveDir}, nil
 	}
-	return nil, nil, fmt.Errorf("unknown source kind %q", s.Kind)
+	return nil, fmt.Errorf("unknown source kind %q", s.Kind)
 }

@@ -100,11 +100,10 @@ func readFixture(t *testing.T, name string) []byte {
 func runNAV(t *testing.T, d *deps) (pipelines.Stats, error) {
 	t.Helper()
 	ctx := testkit.Ctx(t)
-	p, done, err := navIngest(ctx, d)
+	p, err := navIngest(ctx, d)
 	if err != nil {
 		return pipelines.Stats{}, err
 	}
-	defer done()
 	return p.Run(ctx)
 }
 
@@ -183,14 +182,13 @@ func TestHTTPSourceRefetchesAnUnfinishedLoad(t *testing.T) {
 
 	// Poll and fetch, then "crash": the body is fetched and its validators
 	// stored, but nothing is loaded.
-	store, closeStore, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if files, err := store.List(ctx); err != nil || len(files) != 1 {
 		t.Fatalf("list = %v, %v", files, err)
 	}
-	closeStore()
 
 	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
 	st, err := runNAV(t, d)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -129,21 +130,22 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	// arrives between its two listings.
 	half := len(data) / 2
 	upload(t, cl, remote, data[:half])
-	store, closeStore, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hook hides the store's Close from the run: close it here.
+	defer store.(io.Closer).Close()
 	hook := &listHook{Store: store, after: func(n int) {
 		if n == 1 {
 			appendTo(t, cl, remote, data[half:])
 		}
 	}}
-	p, done, err := navIngestFrom(ctx, d, hook, closeStore)
+	p, err := navIngestFrom(ctx, d, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, err := p.Run(ctx)
-	done()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,11 +162,10 @@ func TestNAVIngestRealFilesEndToEnd(t *testing.T) {
 			copyFile(t, fixture, filepath.Join(dir, name))
 			d := testDeps(t, navConfig(t, dir))
 
-			p, done, err := navIngest(ctx, d)
+			p, err := navIngest(ctx, d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer done()
 			st, err := p.Run(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -198,11 +197,10 @@ func TestNAVIngestRealFilesEndToEnd(t *testing.T) {
 
 			// The same bytes again, under another name: nothing loads twice.
 			copyFile(t, fixture, filepath.Join(dir, "renamed-"+name))
-			p, done, err = navIngest(ctx, d)
+			p, err = navIngest(ctx, d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer done()
 			if st, err := p.Run(ctx); err != nil || st.In != 0 {
 				t.Fatalf("second run read %d records (err %v), want 0", st.In, err)
 			}
@@ -222,11 +220,10 @@ func TestNAVIngestRejectsErrorPages(t *testing.T) {
 		copyFile(t, testkit.Fixture(t, "amfi/navall/"+n), filepath.Join(dir, n+".txt"))
 	}
 	d := testDeps(t, navConfig(t, dir))
-	p, done, err := navIngest(ctx, d)
+	p, err := navIngest(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer done()
 	if _, err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -263,11 +260,10 @@ func TestNAVLatestForwardOnlyAndSchemeVersions(t *testing.T) {
 		os.Chtimes(path, mod, mod)
 	}
 	run := func() {
-		p, done, err := navIngest(ctx, d)
+		p, err := navIngest(ctx, d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer done()
 		if _, err := p.Run(ctx); err != nil {
 			t.Fatal(err)
 		}

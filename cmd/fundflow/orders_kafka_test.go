@@ -121,7 +121,7 @@ func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 	produce(t, brokers, "orders.placed", msgs...)
 
 	run := func() (cancel func(), done chan error) {
-		p, closeSrc, err := ordersPipeline(m.d, m.l, brokers)
+		p, err := ordersPipeline(m.d, m.l, brokers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,6 @@ func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 		done = make(chan error, 1)
 		go func() {
 			_, err := p.Run(ctx)
-			closeSrc()
 			done <- err
 		}()
 		return c, done
@@ -255,7 +254,7 @@ func TestKafkaPoisonOrdersDoNotHoldUpTheConsumer(t *testing.T) {
 	}
 	produce(t, brokers, "orders.placed", msgs...)
 
-	p, closeSrc, err := ordersPipeline(m.d, m.l, brokers)
+	p, err := ordersPipeline(m.d, m.l, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +262,6 @@ func TestKafkaPoisonOrdersDoNotHoldUpTheConsumer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, err := p.Run(ctx)
-		closeSrc()
 		done <- err
 	}()
 	hw := highWatermarks(t, brokers, "orders.placed")

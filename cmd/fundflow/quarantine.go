@@ -272,11 +272,11 @@ func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySu
 		return sum, nil
 	}
 	// nav-ingest's own sinks and validator; its source is never read.
-	p, closeAll, err := navIngestFrom(ctx, d, file.Dir{Path: os.TempDir()}, func() {})
+	p, err := navIngestFrom(ctx, d, file.Dir{Path: os.TempDir()})
 	if err != nil {
 		return sum, err
 	}
-	defer closeAll()
+	defer p.Close() // never run: its sinks are closed here
 	stage := p.Stage
 	if opt.Accept {
 		// After review the jump is accepted: no previous NAV to jump from,

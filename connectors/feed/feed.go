@@ -139,6 +139,20 @@ func NewSource[T pipelines.Located](pipeline string, store Store, reg Registry, 
 	return &Source[T]{pipeline: pipeline, store: store, reg: reg, decode: decode, opt: opt, log: opt.Log.With("pipeline", pipeline, "store", store.Describe())}
 }
 
+// Close closes the file being read, if a run ended inside one, and the
+// store when it holds a connection (an io.Closer, e.g. an SFTP session):
+// the source owns its store (see pipelines.Source).
+func (s *Source[T]) Close() error {
+	if s.cur != nil {
+		s.cur.close()
+		s.cur = nil
+	}
+	if c, ok := s.store.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // Read returns the next batch of the current file, opening the next complete
 // file when the current one is finished. A file's last batch carries a
 // checkpoint marked done; it may be empty.

@@ -27,7 +27,9 @@ type line struct {
 	text string
 }
 
-func (l line) Origin() (fund.Source, []byte) { return l.from, []byte(l.text) }
+func (l line) Origin() (pipelines.Position, []byte) {
+	return pipelines.Position(l.from), []byte(l.text)
+}
 
 // decodeLines reads a file of lines; a line "unreadable" is a read error
 // that ends the file, as a failing disk or a broken archive would.

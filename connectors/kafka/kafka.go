@@ -29,8 +29,15 @@ type Message struct {
 }
 
 // Origin locates the message for quarantine: topic, partition and offset.
-func (m Message) Origin() (fund.Source, []byte) {
-	return fund.Source{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}, m.Value
+func (m Message) Origin() (pipelines.Position, []byte) {
+	return pipelines.Position{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}, m.Value
+}
+
+// IntakeOrigin locates an order that came in a message (OrderStage's
+// output) for quarantine (pipelines.Isolating.Locate): the message's
+// topic, partition and offset, and its bytes.
+func IntakeOrigin(in fund.OrderIntake) (pipelines.Position, []byte) {
+	return pipelines.Position(in.Pos), in.Raw
 }
 
 // Position is "kafka:<topic>/<partition>/<offset>".
@@ -66,7 +73,8 @@ type Source struct {
 	topic  string
 }
 
-// NewSource joins the consumer group. Close it when done.
+// NewSource joins the consumer group. The pipeline that runs it closes it
+// (pipelines.Source).
 func NewSource(c Config) (*Source, error) {
 	if len(c.Brokers) == 0 || c.Topic == "" || c.GroupID == "" {
 		return nil, errors.New("kafka source: brokers, topic and group id are required")
@@ -105,7 +113,8 @@ func NewSource(c Config) (*Source, error) {
 	return &Source{r: r, batch: c.Batch, linger: c.Linger, topic: c.Topic}, nil
 }
 
-// Close leaves the group.
+// Close leaves the group (pipelines.Source: the engine calls it once the
+// run ends).
 func (s *Source) Close() error { return s.r.Close() }
 
 type offset struct {
@@ -194,7 +203,7 @@ func OrderStage(now func() time.Time, maxSkew, maxLag time.Duration) pipelines.S
 	return func(_ context.Context, m Message) (fund.OrderIntake, error) {
 		received, _ := fund.EffectiveTime(m.Time, now(), maxLag)
 		in, ok, err := fund.IntakeOf(m.Value, fund.Receipt{Source: m.Position(), At: received, MaxSkew: maxSkew})
-		in.Pos, _ = m.Origin()
+		in.Pos = fund.Source{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}
 		if !ok {
 			return in, pipelines.Reject("bad_order_message", "%s", fund.SafeText(err.Error()))
 		}

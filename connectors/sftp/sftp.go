@@ -80,6 +80,10 @@ type Dir struct {
 	ArchiveDir string // default Path/archive
 }
 
+// Close ends the folder's session (its Client): the feed source that reads
+// the folder closes it when its run ends.
+func (d Dir) Close() error { return d.Client.Close() }
+
 // List returns the regular files in the folder.
 func (d Dir) List(ctx context.Context) ([]feed.FileInfo, error) {
 	infos, err := d.Client.SFTP.ReadDir(d.Path)

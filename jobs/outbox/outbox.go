@@ -52,42 +52,38 @@ func (j Job) Relays() []string {
 }
 
 // Pipeline is one relay's pipeline (postgres.RelayKafka or RelayFacts);
-// follow keeps it running. The caller runs it, then calls done.
-func (j Job) Pipeline(relay string, follow bool) (p *pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], done func(), err error) {
+// follow keeps it running. Its run closes the Kafka writer (pipelines.Sink).
+func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent], error) {
 	batch := j.Batch
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
 	src := &postgres.OutboxSource{Pool: j.Pool, Relay: relay, Batch: batch, Follow: follow}
 	var sink pipelines.Sink[fund.OutboxEvent]
-	done = func() {}
 	switch relay {
 	case postgres.RelayKafka:
 		if len(j.Brokers) == 0 {
-			return nil, nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", j.BrokersEnv)
+			return nil, fmt.Errorf("outbox: no Kafka brokers in %s: without Kafka the outbox table is the bus (read it with `fundflow outbox`)", j.BrokersEnv)
 		}
 		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: j.Brokers})
 		w.Topic = "" // each event names its topic
-		sink, done = sinkkafka.EventSink{W: w}, func() { _ = w.Close() }
+		sink = sinkkafka.EventSink{W: w}
 	case postgres.RelayFacts:
 		sink = clickhouse.TransactionFacts{Conn: j.CH}
 	default:
-		return nil, nil, fmt.Errorf("outbox: unknown relay %q", relay)
+		return nil, fmt.Errorf("outbox: unknown relay %q", relay)
 	}
-	p = &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
-		Name:    "outbox-" + relay,
-		Source:  src,
-		Stage:   identity[fund.OutboxEvent],
+	p := &pipelines.Pipeline[fund.OutboxEvent, fund.OutboxEvent]{
+		Name:   "outbox-" + relay,
+		Source: src,
+		Locate: postgres.OutboxOrigin,
+		// No stage: the outbox rows are already the events.
 		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
 		Metrics: j.Metrics,
 		Log:     j.Log,
 	}
-	return p, done, nil
+	return p, nil
 }
-
-// identity fills the pipeline's stage slot: the outbox rows are already
-// the events.
-func identity[T any](_ context.Context, t T) (T, error) { return t, nil }
 
 // Run relays what is undelivered, once, as one run of the job (a job_runs
 // row and the run metrics).
@@ -110,12 +106,11 @@ func (j Job) recorder() pipelines.Recorder {
 func (j Job) relay(ctx context.Context) (pipelines.Stats, error) {
 	var total pipelines.Stats
 	for _, r := range j.Relays() {
-		p, done, err := j.Pipeline(r, false)
+		p, err := j.Pipeline(r, false)
 		if err != nil {
 			return total, err
 		}
 		st, err := p.Run(ctx)
-		done()
 		total.Batches += st.Batches
 		total.In += st.In
 		total.Out += st.Out

@@ -27,22 +27,22 @@ func TestRelaysAndPipelines(t *testing.T) {
 				t.Fatalf("relays %v, want %v", got, c.want)
 			}
 			for _, r := range c.want {
-				p, done, err := c.job.Pipeline(r, false)
+				p, err := c.job.Pipeline(r, false)
 				if err != nil {
 					t.Fatalf("%s: %v", r, err)
 				}
 				if p.Name != "outbox-"+r {
 					t.Errorf("pipeline %q for relay %s", p.Name, r)
 				}
-				done()
+				p.Close() // built, never run
 			}
 		})
 	}
 	j := Job{BrokersEnv: "FUNDFLOW_KAFKA_BROKERS"}
-	if _, _, err := j.Pipeline(postgres.RelayKafka, false); err == nil || !strings.Contains(err.Error(), "FUNDFLOW_KAFKA_BROKERS") {
+	if _, err := j.Pipeline(postgres.RelayKafka, false); err == nil || !strings.Contains(err.Error(), "FUNDFLOW_KAFKA_BROKERS") {
 		t.Fatalf("kafka relay without brokers: %v", err)
 	}
-	if _, _, err := j.Pipeline("carrier-pigeon", false); err == nil || !strings.Contains(err.Error(), "carrier-pigeon") {
+	if _, err := j.Pipeline("carrier-pigeon", false); err == nil || !strings.Contains(err.Error(), "carrier-pigeon") {
 		t.Fatalf("unknown relay: %v", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
@@ -43,7 +42,7 @@ func chEvents(t *testing.T, conn clickhouse.Conn) []chEvent {
 func rejected(lines ...int) []pipelines.Rejected {
 	var rs []pipelines.Rejected
 	for _, l := range lines {
-		rs = append(rs, pipelines.Rejected{Pipeline: "nav-ingest", Pos: fund.Source{File: "NAVAll.txt", SHA256: "feed", Line: l},
+		rs = append(rs, pipelines.Rejected{Pipeline: "nav-ingest", Pos: pipelines.Position{File: "NAVAll.txt", SHA256: "feed", Line: l},
 			Raw: []byte("x;N.A."), Reason: "nav_not_available", Detail: fmt.Sprintf("line %d: NAV \"N.A.\"", l)})
 	}
 	return rs

@@ -20,6 +20,10 @@ type EventSink struct{ W *kafkago.Writer }
 // Name labels the sink's metrics.
 func (EventSink) Name() string { return "kafka-events" }
 
+// Close closes the writer: the sink owns it, and the pipeline that runs the
+// sink closes it when the run ends (pipelines.Sink).
+func (s EventSink) Close() error { return s.W.Close() }
+
 // Write publishes a batch and returns once Kafka acknowledged all of it.
 func (s EventSink) Write(ctx context.Context, b pipelines.Batch[fund.OutboxEvent]) error {
 	if len(b.Items) == 0 {

@@ -85,6 +85,10 @@ type NAVSink struct{ W *kafkago.Writer }
 // Name labels the sink's metrics.
 func (NAVSink) Name() string { return "kafka" }
 
+// Close closes the writer: the sink owns it, and the pipeline that runs the
+// sink closes it when the run ends (pipelines.Sink).
+func (s NAVSink) Close() error { return s.W.Close() }
+
 // Write publishes a batch and returns when Kafka acknowledged all of it. A
 // batch written again publishes its events again, with the same ids.
 func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {

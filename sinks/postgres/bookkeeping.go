@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
 )
 
@@ -140,7 +139,7 @@ func (s Store) Put(ctx context.Context, rs []pipelines.Rejected) error {
 }
 
 // PosKey is the unique key of a source position.
-func PosKey(p fund.Source) string {
+func PosKey(p pipelines.Position) string {
 	switch {
 	case p.Event != "":
 		return "event:" + p.Event

@@ -241,7 +241,7 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 				jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
 				r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
 			b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
-				WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(r.From), by)
+				WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(pipelines.Position(r.From)), by)
 		}
 		b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
 		b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)

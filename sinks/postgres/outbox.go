@@ -41,6 +41,15 @@ type OutboxSource struct {
 	inflight map[int64]bool // read, not committed yet: never read twice
 }
 
+// OutboxOrigin locates an outbox event (pipelines.Pipeline.Locate): its
+// event id and payload.
+func OutboxOrigin(e fund.OutboxEvent) (pipelines.Position, []byte) {
+	return pipelines.Position{Event: e.EventID}, e.Payload
+}
+
+// Close does nothing: the pool is shared, not the source's.
+func (s *OutboxSource) Close() error { return nil }
+
 // Read returns the next rows to deliver.
 func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEvent], error) {
 	n := s.Batch

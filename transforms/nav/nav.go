@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,7 +38,7 @@ type Item struct {
 }
 
 // Origin returns the item's file position and raw line.
-func (it Item) Origin() (fund.Source, []byte) { return it.From, it.Row.Raw }
+func (it Item) Origin() (pipelines.Position, []byte) { return pipelines.Position(it.From), it.Row.Raw }
 
 // replayContext is what a quarantined row needs besides its raw bytes to be
 // read again without its file: the header, the block and AMC lines above
@@ -313,12 +314,13 @@ type Validator struct {
 	FutureDays int // default amfi.FutureLimitDays
 }
 
-// NewValidator starts from the schemes' latest NAVs (from nav_latest).
+// NewValidator starts from the schemes' latest NAVs (from nav_latest). The
+// validator keeps its own copy: it learns each NAV it passes, and the
+// caller's map stays as it was given.
 func NewValidator(latest map[string]fund.DatedNAV, t Thresholds) *Validator {
-	if latest == nil {
-		latest = map[string]fund.DatedNAV{}
-	}
-	return &Validator{prev: latest, thresholds: t, Now: time.Now, FutureDays: amfi.FutureLimitDays}
+	prev := make(map[string]fund.DatedNAV, len(latest))
+	maps.Copy(prev, latest)
+	return &Validator{prev: prev, thresholds: t, Now: time.Now, FutureDays: amfi.FutureLimitDays}
 }
 
 // Reasons a validator quarantines a row for, beyond the parser's.

@@ -54,12 +54,9 @@ func TestValidatorRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// A fresh baseline per case: the validator learns what it passes.
-			p := map[string]fund.DatedNAV{}
-			for k, v := range prev {
-				p[k] = v
-			}
-			v := NewValidator(p, DefaultThresholds)
+			// A fresh validator per case (it learns what it passes, in its
+			// own copy of prev).
+			v := NewValidator(prev, DefaultThresholds)
 			out, err := v.Stage(context.Background(), tc.it)
 			var rej *pipelines.RejectError
 			switch {
@@ -106,5 +103,31 @@ func TestDecodeRejectsHTMLAndEmpty(t *testing.T) {
 		if !errors.Is(err, pipelines.ErrRejectFile) {
 			t.Errorf("body %q: err = %v, want ErrRejectFile", body, err)
 		}
+	}
+}
+
+// The validator learns what it passes in its own copy of the baseline: the
+// map a caller gave NewValidator (nav_latest as read, perhaps shared with
+// another validator) stays as it was.
+func TestValidatorLeavesCallersBaselineAlone(t *testing.T) {
+	d := func(day int) fund.Date { return fund.NewDate(2026, 8, day) }
+	latest := map[string]fund.DatedNAV{"1": {NAV: decimal.RequireFromString("100"), Date: d(20)}}
+	v := NewValidator(latest, DefaultThresholds)
+	for _, it := range []Item{
+		item("1", "Equity", "104.50", d(21), d(21)), // a newer NAV of a known scheme
+		item("9", "Equity", "5", d(21), d(21)),      // a scheme the baseline does not have
+	} {
+		if _, err := v.Stage(context.Background(), it); err != nil {
+			t.Fatalf("scheme %s: %v", it.Row.Record.SchemeCode, err)
+		}
+	}
+	got, ok := latest["1"]
+	if len(latest) != 1 || !ok || !got.NAV.Equal(decimal.RequireFromString("100")) || got.Date != d(20) {
+		t.Fatalf("caller's baseline changed: %+v", latest)
+	}
+	// It did learn: 126 on the 22nd is 20.57% up from the learned 104.50
+	// (passes), though 26% up from the caller's 100 (a jump).
+	if _, err := v.Stage(context.Background(), item("1", "Equity", "126", d(22), d(22))); err != nil {
+		t.Fatalf("126 is 20.6%% from the learned 104.50: %v", err)
 	}
 }

@@ -18,7 +18,7 @@ type Item struct {
 }
 
 // Origin returns the item's file position and raw line (for quarantine).
-func (it Item) Origin() (fund.Source, []byte) { return it.From, it.Row.Raw }
+func (it Item) Origin() (pipelines.Position, []byte) { return pipelines.Position(it.From), it.Row.Raw }
 
 // Decode is the feed decoder (connectors/feed) for RTA files: it
 // decompresses, identifies the layout by the header and streams the rows.
