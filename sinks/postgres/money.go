@@ -18,7 +18,7 @@ import (
 )
 
 // Rules are the pure decisions the ledger asks for under its locks
-// (transforms/allocate implements them; cmd/fundflow wires them in).
+// (ledger/rules implements them; cmd/fundflow wires them in).
 type Rules interface {
 	// Match says whether captured payment p can realise leg (in status st,
 	// already realised by payment paidBy, "" if none): "" or a break reason.
