@@ -22,10 +22,10 @@ import (
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger/rules"
 	"github.com/fundflow/fundflow/pipelines"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	allotrules "github.com/fundflow/fundflow/transforms/allocate"
 )
 
 // moneyLedger assembles the money path's ledger: Postgres state, the
@@ -40,7 +40,7 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: allotrules.Rules{}, Calendar: cal, Now: d.now}
+	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: rules.Rules{}, Calendar: cal, Now: d.now}
 	if a.Audit == nil || *a.Audit {
 		l.Audit = postgres.LedgerAudit
 	}

@@ -13,8 +13,8 @@ import (
 // ReceiveMany stores and applies several webhook events in ONE transaction
 // (group commit): what Receive does for each, in order, with one commit and
 // one pass of the audit chain's lock for all of them. Locks are taken for
-// the whole batch in the ledger's order: inbox rows (by event id), match
-// keys, folios (in folio order); then each event is applied. Any error
+// the whole batch in the lock order on Ledger (inbox rows, match keys,
+// folios); then each event is applied. Any error
 // fails them all (nothing is stored); GroupReceiver then applies them one
 // by one.
 func (l *Ledger) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, error) {

@@ -18,7 +18,7 @@ import (
 )
 
 // Rules are the pure decisions the ledger asks for under its locks
-// (transforms/allocate implements them; cmd/fundflow wires them in).
+// (ledger/rules implements them; cmd/fundflow wires them in).
 type Rules interface {
 	// Match says whether captured payment p can realise leg (in status st,
 	// already realised by payment paidBy, "" if none): "" or a break reason.
@@ -39,9 +39,30 @@ func LedgerAudit(ctx context.Context, tx pgx.Tx, rows []AuditEntry) error {
 
 // Ledger is the money path's state in Postgres: orders, payments, the
 // double-entry ledger, lots, holdings and the outbox. Every method that
-// changes state does so in one transaction, taking locks in the order the
-// schema documents (match keys → folios in folio order → order rows →
-// payment rows), so concurrent callers never deadlock each other.
+// changes state does so in one transaction.
+//
+// Lock order. This is the one place it is written down: the README points
+// here, and the header of sql/postgres/003_orders_ledger.sql is historical
+// (it leaves out the match keys, and migrations cannot be edited). Every
+// transaction that changes state takes its locks in this order, so
+// concurrent callers never deadlock each other:
+//
+//  1. inbox rows, by event id (webhooks: the INSERT of the event);
+//  2. match keys: transaction-scoped advisory locks, sorted, on the keys
+//     that join an order to its payment (our order id, the gateway's order
+//     id), so an order being placed and its payment arriving serialise
+//     (lockMatchKeys);
+//  3. folio rows, FOR NO KEY UPDATE, in folio_no order (lockFolios); the
+//     folio is the unit of serialisation of the ledger;
+//  4. order rows, FOR UPDATE (leg);
+//  5. payment rows, FOR UPDATE;
+//  6. the folio's holdings and lots, written under the folio's lock;
+//  7. last, at commit time, the outbox rows and the audit chain's head
+//     (flush), so the head is held as briefly as possible.
+//
+// A transaction may skip a step. Match keys and folios are taken before the
+// rows they cover; the rows of steps 4-6 are only touched under their
+// folio's lock; step 7 is always last.
 type Ledger struct {
 	Pool     *pgxpool.Pool
 	Rules    Rules
@@ -140,9 +161,9 @@ func (w *work) flush() error {
 	return nil
 }
 
-// lockFolios takes the folio rows' locks in folio order (the first lock of
-// every ledger transaction after the match keys). Folios already locked in
-// this transaction are skipped.
+// lockFolios takes the folio rows' locks in folio order (step 3 of the
+// lock order on Ledger). Folios already locked in this transaction are
+// skipped.
 func (w *work) lockFolios(folios ...string) error {
 	var todo []string
 	for _, f := range folios {
@@ -173,7 +194,7 @@ func (w *work) lockFolios(folios ...string) error {
 
 // lockMatchKeys serialises the two sides of payment matching (an order being
 // placed, a payment arriving) on the keys that join them, so whichever
-// commits second sees the other. Taken before any folio lock.
+// commits second sees the other. Step 2 of the lock order on Ledger.
 func (w *work) lockMatchKeys(keys ...string) error {
 	var ks []string
 	for _, k := range keys {

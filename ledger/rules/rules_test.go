@@ -1,4 +1,4 @@
-package allocate
+package rules
 
 import (
 	"math/big"

@@ -1,9 +1,9 @@
-// Package allocate makes the pure decisions of the money path: whether a
+// Package rules makes the pure decisions of the money path: whether a
 // payment can realise an order, and what an allotment is (units, stamp duty,
 // exit load per FIFO lot, and the balanced double-entry postings). It does
 // no I/O: sinks/postgres reads the state under lock, asks these rules, and
 // writes the result in the same transaction.
-package allocate
+package rules
 
 import (
 	"fmt"
