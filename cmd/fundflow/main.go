@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -50,9 +51,10 @@ Commands:
   backfill nav --dir DIR [--from D] [--to D]
                           load a folder of NAV files/reports in date order, with progress;
                           Ctrl-C stops, the same command resumes
-  quarantine list|show ID|replay
+  quarantine list|show ID|replay|retract
                           look at quarantined NAV rows; replay them through today's rules, or
-                          publish reviewed NAV jumps (--accept)
+                          publish reviewed NAV jumps (--accept); retract NAVs accepted by mistake
+                          (--sha256 SHA | --scheme C [--date D|--from D]: both stores, nav_latest rebuilt)
   runs [--pipeline P] [--limit N]
                           the latest pipeline runs, JSON lines; runs whose process died show as abandoned
   audit verify            check the audit trail's hash chain and its published anchors; names the first
@@ -162,6 +164,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	slog.SetDefault(log)
 	cmd, rest := args[0], args[1:]
+	if wantsHelp(rest) {
+		// Before any command code: help reads no config, opens no connection.
+		text, ok := commandHelp(cmd)
+		if !ok {
+			return usageErr("unknown command %q\n\n%s", cmd, usage)
+		}
+		fmt.Fprint(stdout, text)
+		return nil
+	}
 	switch cmd {
 	case "help":
 		fmt.Fprint(stdout, usage)
@@ -205,6 +216,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(rest, stdout, stderr)
 	}
 	return usageErr("unknown command %q\n\n%s", cmd, usage)
+}
+
+// wantsHelp reports whether a command's arguments ask for help (-h, -help or
+// --help anywhere before a "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// commandHelp is cmd's part of usage: its lines in the Commands list (with
+// their continuation lines), then the global flags and exit codes. ok is
+// false for a command usage does not list.
+func commandHelp(cmd string) (text string, ok bool) {
+	var b strings.Builder
+	b.WriteString("Usage:\n  fundflow [--config FILE] " + cmd + " ...\n\n")
+	lines := strings.Split(usage, "\n")
+	in := false
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   "):
+			// A command's first line: "  name ..." at exactly two spaces.
+			name, _, _ := strings.Cut(strings.TrimSpace(l), " ")
+			in = name == cmd
+		case strings.HasPrefix(l, "   "):
+			// a continuation line: belongs to the command above
+		default:
+			in = false
+		}
+		if in {
+			b.WriteString(l + "\n")
+			ok = true
+		}
+	}
+	if i := strings.Index(usage, "\nGlobal flags:"); i >= 0 {
+		b.WriteString(usage[i:])
+	}
+	return b.String(), ok || cmd == "help"
 }
 
 func cutFlag(a string) (flag, val string, hasVal bool) {
