@@ -77,7 +77,6 @@ func cpuTimes(b *testing.B) (self, machine time.Duration) {
 func BenchmarkWebhookToAllotted(b *testing.B) {
 	n := 10000 * benchEnvInt(b, "FUNDFLOW_BENCH_SCALE", 1)
 	conc := benchEnvInt(b, "FUNDFLOW_BENCH_CONC", 16)
-	b.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
 	d := moneyBenchDeps(b)
 	l, err := moneyLedger(d)
 	if err != nil {

@@ -40,7 +40,12 @@ type moneyEnv struct {
 	stats *webhook.Stats
 }
 
+// moneyConfig is the money tests' config; it also sets the secrets it names
+// (webhook secret, orders token), so every test and benchmark built on it can
+// serve what it configures.
 func moneyConfig(t testing.TB, extra string) *config.Config {
+	t.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
+	t.Setenv("FUNDFLOW_TEST_ORDERS_TOKEN", testOrdersToken)
 	cfg, err := config.Parse("test.yaml", []byte(`
 pipelines:
   payments:
@@ -70,8 +75,6 @@ func newMoney(t *testing.T) *moneyEnv {
 // newMoneyWith is newMoney with a config of the test's and, when clock is
 // set, our clock (receipt times) set by the test.
 func newMoneyWith(t *testing.T, cfg *config.Config, clock func() time.Time) *moneyEnv {
-	t.Setenv("FUNDFLOW_TEST_RZP_SECRET", testWebhookSecret)
-	t.Setenv("FUNDFLOW_TEST_ORDERS_TOKEN", testOrdersToken)
 	d := testDeps(t, cfg)
 	d.clock = clock
 	l, err := moneyLedger(d)
