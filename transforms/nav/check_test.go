@@ -110,9 +110,6 @@ func heapPeak(f func()) uint64 {
 // often during the test, so the peak is close to what is live. The bound is
 // a memory bound, not a time limit.
 func TestCheckStreams(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads a 40 MB file")
-	}
 	f := &virtualFile{rows: int(40e6 / vLineLen)}
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	runtime.GC()
