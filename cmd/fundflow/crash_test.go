@@ -72,19 +72,7 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte(`
-pipelines:
-  nav-ingest:
-    source: {kind: file, path: `+dir+`, glob: "*.txt", stable_for: 0s}
-    batch_size: 150
-    max_reject_rate: 0.5
-    # Stale rows of one file can sit days after another file's NAVs; this
-    # test is about exactly-once delivery, so the jump rule is switched off.
-    jump_thresholds: {liquid: "1000", debt: "1000", other: "1000"}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := navRunConfig(t, dir)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "nav-ingest")
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
@@ -230,4 +218,23 @@ func head(s []string) []string {
 		return s[:5]
 	}
 	return s
+}
+
+// navRunConfig writes the config of a `fundflow run nav-ingest` child that
+// a test kills and restarts: the files in dir, small batches, and the jump
+// rule switched off (stale rows of one file can sit days after another
+// file's NAVs; these tests are about delivery, not the jump rule).
+func navRunConfig(t *testing.T, dir string) string {
+	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
+	if err := os.WriteFile(cfgPath, []byte(`
+pipelines:
+  nav-ingest:
+    source: {kind: file, path: `+dir+`, glob: "*.txt", stable_for: 0s}
+    batch_size: 150
+    max_reject_rate: 0.5
+    jump_thresholds: {liquid: "1000", debt: "1000", other: "1000"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath
 }

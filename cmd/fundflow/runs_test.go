@@ -33,17 +33,7 @@ func TestKilledRunIsMarkedAbandoned(t *testing.T) {
 	for _, f := range []string{"NAVAll_2019-06-21.txt", "NAVAll_2023-08-11.txt", "NAVAll_2026-08-18_last-6col.txt"} {
 		copyFile(t, testkit.Fixture(t, "amfi/navall/"+f), filepath.Join(dir, f))
 	}
-	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte(`
-pipelines:
-  nav-ingest:
-    source: {kind: file, path: `+dir+`, glob: "*.txt", stable_for: 0s}
-    batch_size: 150
-    max_reject_rate: 0.5
-    jump_thresholds: {liquid: "1000", debt: "1000", other: "1000"}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := navRunConfig(t, dir)
 	env := append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
 	count := func(sql string) int {
 		var n int
