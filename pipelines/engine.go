@@ -107,8 +107,9 @@ func (f SinkFunc[T]) Write(ctx context.Context, b Batch[T]) error { return f(ctx
 // person can act on: a file and line, a Kafka topic/partition/offset, or an
 // event id (a webhook's, an outbox row's). A zero field is one that does
 // not apply. Its fields match fund.Source, the lineage a stored record
-// keeps, so a record converts one to the other (pipelines.Position(from));
-// the engine defines its own so it needs nothing of the domain.
+// keeps, so a record converts one to the other (pipelines.Position(from)):
+// that conversion stops compiling if the two drift apart. The engine defines
+// its own so it needs nothing of the domain.
 type Position struct {
 	File   string // file name or URL; empty for streams
 	SHA256 string // fingerprint of the file's bytes, hex
