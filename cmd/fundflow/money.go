@@ -22,16 +22,17 @@ import (
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/ledger/rules"
 	"github.com/fundflow/fundflow/pipelines"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // moneyLedger assembles the money path's ledger: Postgres state, the
 // allotment rules, the holiday calendar of pipelines.allocate and the audit
 // trail.
-func moneyLedger(d *deps) (*postgres.Ledger, error) {
+func moneyLedger(d *deps) (*ledger.Service, error) {
 	a := d.cfg.Pipelines.Allocate
 	if a == nil {
 		return nil, usageErr("the money path is not configured: add a pipelines.allocate section (with its holidays) to the config")
@@ -40,23 +41,21 @@ func moneyLedger(d *deps) (*postgres.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &postgres.Ledger{Pool: d.pg.Pool, Rules: rules.Rules{}, Calendar: cal, Now: d.now}
-	if a.Audit == nil || *a.Audit {
-		l.Audit = postgres.LedgerAudit
-	}
+	l := &ledger.Service{Store: pgstore.New(d.pg.Pool), Rules: rules.Rules{}, Calendar: cal, Now: d.now}
+	l.Audit = a.Audit == nil || *a.Audit
 	return l, nil
 }
 
 // webhookStore stores verified webhook deliveries through the ledger, with
 // group commit when g is set.
 type webhookStore struct {
-	l *postgres.Ledger
-	g *postgres.GroupReceiver
+	l *ledger.Service
+	g *ledger.GroupReceiver
 }
 
 func (s webhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, string, error) {
-	ev := postgres.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem}
-	var rc postgres.Receipt
+	ev := ledger.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem}
+	var rc ledger.Receipt
 	var err error
 	if s.g != nil && d.Problem == "" {
 		rc, err = s.g.Receive(ctx, ev)
@@ -68,7 +67,7 @@ func (s webhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, st
 
 // orderPlacer places HTTP order requests through the ledger, one request per
 // transaction.
-type orderPlacer struct{ l *postgres.Ledger }
+type orderPlacer struct{ l *ledger.Service }
 
 func (p orderPlacer) Place(ctx context.Context, in fund.OrderIntake) (string, any, error) {
 	out, err := p.l.PlaceOrders(ctx, []fund.OrderIntake{in})
@@ -97,7 +96,7 @@ func webhookSecrets(envs []string) ([][]byte, error) {
 // and, when configured, POST /v1/orders. Webhooks are written with group
 // commit (pipelines.payments.group_commit) by a writer that runs until ctx
 // ends.
-func moneyHandler(ctx context.Context, d *deps, l *postgres.Ledger, stats *webhook.Stats) (http.Handler, error) {
+func moneyHandler(ctx context.Context, d *deps, l *ledger.Service, stats *webhook.Stats) (http.Handler, error) {
 	p := d.cfg.Pipelines.Payments
 	secrets, err := webhookSecrets(p.SecretEnvs)
 	if err != nil {
@@ -105,7 +104,7 @@ func moneyHandler(ctx context.Context, d *deps, l *postgres.Ledger, stats *webho
 	}
 	store := webhookStore{l: l}
 	if p.GroupCommit > 1 {
-		store.g = postgres.NewGroupReceiver(l, p.GroupCommit, 2*time.Millisecond)
+		store.g = ledger.NewGroupReceiver(l, p.GroupCommit, 2*time.Millisecond)
 		go store.g.Run(ctx)
 	}
 	mux := http.NewServeMux()
@@ -156,7 +155,7 @@ func kafkaBrokers(d *deps) []string {
 // ordersPipeline consumes orders.placed in a consumer group: each batch is
 // placed in one Postgres transaction, and its offsets are committed after it.
 // The run closes the consumer (pipelines.Source).
-func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], error) {
+func ordersPipeline(d *deps, l *ledger.Service, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], error) {
 	o := d.cfg.Pipelines.Orders
 	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: o.Topic, GroupID: o.Group, Batch: o.BatchSize,
 		SessionTimeout: o.SessionTimeout, ErrorLog: func(msg string, args ...any) { d.log.Warn("kafka consumer: "+msg, args...) }})
@@ -170,7 +169,7 @@ func ordersPipeline(d *deps, l *postgres.Ledger, brokers []string) (*pipelines.P
 		// A message the database refuses for good is quarantined with its
 		// topic, partition and offset, and the consumer moves past it.
 		Sinks: []pipelines.Sink[fund.OrderIntake]{pipelines.Isolating[fund.OrderIntake]{
-			Sink: postgres.OrderSink{L: l}, Locate: kafka.IntakeOrigin, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
+			Sink: ledger.OrderSink{Service: l}, Locate: kafka.IntakeOrigin, Quarantine: d.pg, Pipeline: "orders", Reason: "not_storable", Log: d.log}},
 		Quarantine: d.pg,
 		Metrics:    d.metrics,
 		Log:        d.log,

@@ -25,6 +25,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -83,7 +84,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 		b.Fatal(err)
 	}
 	if os.Getenv("FUNDFLOW_BENCH_AUDIT") == "0" {
-		l.Audit = nil
+		l.Audit = false
 	}
 	d.cfg.Pipelines.Payments.GroupCommit = benchEnvInt(b, "FUNDFLOW_BENCH_GROUP", 64)
 	var tr *stmtTracer
@@ -101,7 +102,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer tp.Close()
-		l.Pool = tp
+		l.Store = pgstore.New(tp)
 	}
 	ctx := testkit.Ctx(b)
 	pool := d.pg.Pool
@@ -241,7 +242,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	}
 	b.ReportMetric(float64(conc), "clients")
 	b.ReportMetric(float64(d.cfg.Pipelines.Payments.GroupCommit), "group")
-	if pgCPU := pgBackendCPU(b, pool, l.Pool); pgCPU > 0 {
+	if pgCPU := pgBackendCPU(b, pool, l.Store.(pgstore.Store).Pool); pgCPU > 0 {
 		b.ReportMetric(pgCPU.Seconds()/elapsed.Seconds(), "pg-cores")
 		b.ReportMetric(self.Seconds()/elapsed.Seconds(), "go-cores")
 	}

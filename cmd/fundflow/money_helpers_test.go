@@ -20,8 +20,8 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/readmodel"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 const (
@@ -35,7 +35,7 @@ type moneyEnv struct {
 	t     *testing.T
 	ctx   context.Context
 	d     *deps
-	l     *postgres.Ledger
+	l     *ledger.Service
 	srv   *httptest.Server
 	stats *webhook.Stats
 }
@@ -128,7 +128,7 @@ func (m *moneyEnv) num(q string, args ...any) int {
 }
 
 // order POSTs an order request to /v1/orders.
-func (m *moneyEnv) order(body string) (int, postgres.Placed) {
+func (m *moneyEnv) order(body string) (int, ledger.Placed) {
 	m.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, m.srv.URL+"/v1/orders", strings.NewReader(body))
 	if err != nil {
@@ -142,7 +142,7 @@ func (m *moneyEnv) order(body string) (int, postgres.Placed) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var p postgres.Placed
+	var p ledger.Placed
 	if resp.StatusCode < 300 || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusUnprocessableEntity {
 		if err := json.Unmarshal(b, &p); err != nil {
 			m.t.Fatalf("order answer %s: %v", b, err)
@@ -152,7 +152,7 @@ func (m *moneyEnv) order(body string) (int, postgres.Placed) {
 }
 
 // purchase places a purchase of amount at placed (RFC 3339).
-func (m *moneyEnv) purchase(id, folio, scheme, amount, placed string) postgres.Placed {
+func (m *moneyEnv) purchase(id, folio, scheme, amount, placed string) ledger.Placed {
 	m.t.Helper()
 	code, p := m.order(fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-%s","folio":%q,"scheme_code":%q,"amount":%q,"placed_at":%q,"payment_ref":"order_%s"}`,
 		id, folio, folio, scheme, amount, placed, id))

@@ -16,7 +16,8 @@ import (
 	"github.com/fundflow/fundflow/connectors/orderhttp"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
-	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/ledger/pgstore"
 )
 
 // buy places and pays a purchase at a NAV date, returning the units the
@@ -353,7 +354,7 @@ func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(down.Close)
-	h := &orderhttp.Handler{Placer: orderPlacer{&postgres.Ledger{Pool: down}}, Log: testkit.Logger(t)}
+	h := &orderhttp.Handler{Placer: orderPlacer{&ledger.Service{Store: pgstore.New(down)}}, Log: testkit.Logger(t)}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(

@@ -16,7 +16,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
-	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/ledger"
 )
 
 // The same signed webhook delivered 1,000 times at once is one inbox row,
@@ -196,14 +196,14 @@ func TestReceiveManyIsReceiveInOrder(t *testing.T) {
 	m.purchase("G-1", "F1", "E1", "100.00", "2026-08-20T09:00:00+05:30")
 	m.purchase("G-2", "F2", "E1", "200.00", "2026-08-20T09:00:00+05:30")
 	at := ist("2026-08-20T10:00:00+05:30")
-	ev := func(id string, p rzPayment) postgres.InboxEvent {
+	ev := func(id string, p rzPayment) ledger.InboxEvent {
 		_, pe, err := webhook.ParseRazorpay(p.body(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return postgres.InboxEvent{Source: "razorpay", EventID: id, EventType: pe.EventType, Body: p.body(), Payment: pe}
+		return ledger.InboxEvent{Source: "razorpay", EventID: id, EventType: pe.EventType, Body: p.body(), Payment: pe}
 	}
-	batch := []postgres.InboxEvent{
+	batch := []ledger.InboxEvent{
 		ev("e1", rzPayment{ID: "pay_G1", OrderID: "G-1", Status: "authorized", Paise: 10000, At: at}),
 		ev("e2", rzPayment{ID: "pay_G1", OrderID: "G-1", Status: "captured", Paise: 10000, At: at}),
 		ev("e2", rzPayment{ID: "pay_G1", OrderID: "G-1", Status: "captured", Paise: 10000, At: at}),

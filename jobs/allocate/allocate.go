@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // Ledger is the money path the job allots through.
 type Ledger interface {
-	AllotPending(ctx context.Context, batch int) (postgres.AllotResult, error)
+	AllotPending(ctx context.Context, batch int) (ledger.AllotResult, error)
 }
 
 // Stats counts what one pass did.

@@ -1,7 +1,7 @@
 // Package rules makes the pure decisions of the money path: whether a
 // payment can realise an order, and what an allotment is (units, stamp duty,
 // exit load per FIFO lot, and the balanced double-entry postings). It does
-// no I/O: sinks/postgres reads the state under lock, asks these rules, and
+// no I/O: the ledger service reads the state under lock, asks these rules, and
 // writes the result in the same transaction.
 package rules
 

@@ -108,6 +108,12 @@ func (s Store) RaiseAlert(ctx context.Context, kind, subject, detail string) err
 	return classify(raiseAlert(ctx, s.Pool, kind, subject, detail))
 }
 
+// RaiseAlertTx is RaiseAlert in the caller's transaction (the money path
+// raises its alerts with the change that needs them).
+func RaiseAlertTx(ctx context.Context, tx pgx.Tx, kind, subject, detail string) error {
+	return raiseAlert(ctx, tx, kind, subject, detail)
+}
+
 // execer is what both a pool and a transaction can do.
 type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

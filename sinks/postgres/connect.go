@@ -1,7 +1,12 @@
-// Package postgres holds fundflow's Postgres side: the connection, the
-// engine's bookkeeping (runs, checkpoints, ingested files, quarantine,
-// alerts) and the sinks that write state (NAVs, schemes, ...). Every write
-// that must be atomic is one transaction.
+// Package postgres is fundflow's Postgres plumbing and its write-only
+// sinks: the connection (Connect, Classify), the engine's bookkeeping (job
+// runs, checkpoints, ingested files, quarantine, alerts, single-runner
+// locks), the NAV sink (navs, nav_latest, schemes and their versions), the
+// RTA feed sink, the outbox source the relays read, NAV freshness reads and
+// the hash-chained audit trail (append, verify, anchor). It decides no
+// business rule: the money path is the ledger package (its SQL in
+// ledger/pgstore), reconciliation is recon. Every write that must be atomic
+// is one transaction.
 package postgres
 
 import (

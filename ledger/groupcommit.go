@@ -1,4 +1,4 @@
-package postgres
+package ledger
 
 import (
 	"context"
@@ -13,86 +13,69 @@ import (
 // ReceiveMany stores and applies several webhook events in ONE transaction
 // (group commit): what Receive does for each, in order, with one commit and
 // one pass of the audit chain's lock for all of them. Locks are taken for
-// the whole batch in the lock order on Ledger (inbox rows, match keys,
-// folios); then each event is applied. Any error
-// fails them all (nothing is stored); GroupReceiver then applies them one
-// by one.
-func (l *Ledger) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, error) {
+// the whole batch in the lock order on Service (inbox rows, match keys,
+// folios); then each event is applied. Any error fails them all (nothing is
+// stored); GroupReceiver then applies them one by one.
+func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, error) {
 	out := make([]Receipt, len(evs))
-	_, err := l.inTx(ctx, func(w *work) error {
+	_, err := s.inTx(ctx, func(t *txn) error {
 		for i := range out {
 			out[i] = Receipt{}
 		}
 		// Inbox rows, by event id: the same id twice (in this batch or
 		// before) is a duplicate.
 		first := map[string]int{}
-		var ids []string
+		var keys []string
 		for i, ev := range evs {
-			k := ev.Source + "\x00" + ev.EventID
+			k := InboxKey(ev.Source, ev.EventID)
 			if _, dup := first[k]; dup {
 				out[i].Duplicate = true
 				continue
 			}
 			first[k] = i
-			ids = append(ids, k)
+			keys = append(keys, k)
 		}
-		sort.Strings(ids)
-		srcs, eids, types, bodies := make([]string, len(ids)), make([]string, len(ids)), make([]string, len(ids)), make([][]byte, len(ids))
-		for j, k := range ids {
-			ev := evs[first[k]]
-			srcs[j], eids[j], types[j], bodies[j] = ev.Source, ev.EventID, ev.EventType, ev.Body
+		sort.Strings(keys)
+		uniq := make([]InboxEvent, len(keys))
+		for j, k := range keys {
+			uniq[j] = evs[first[k]]
 		}
-		rows, err := w.tx.Query(ctx, `INSERT INTO inbox (source, event_id, event_type, body, status, applied_at)
-			SELECT s, e, t, b, 'applied', now() FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS x(s, e, t, b)
-			ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id`, srcs, eids, types, bodies)
+		inserted, err := t.db.InsertInboxMany(ctx, uniq)
 		if err != nil {
 			return fmt.Errorf("inbox: %w", err)
 		}
-		inserted := map[string]bool{}
-		for rows.Next() {
-			var s, e string
-			if err := rows.Scan(&s, &e); err != nil {
-				rows.Close()
-				return err
-			}
-			inserted[s+"\x00"+e] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		var keys []string
+		var matchKeys []string
 		for k, i := range first {
 			if !inserted[k] {
 				out[i].Duplicate = true
 			} else if p := evs[i].Payment; p != nil && evs[i].Problem == "" {
-				keys = append(keys, p.NotesOrderID, p.GatewayOrderID)
+				matchKeys = append(matchKeys, p.NotesOrderID, p.GatewayOrderID)
 			}
 		}
-		if err := w.lockMatchKeys(keys...); err != nil {
+		if err := t.lockMatchKeys(matchKeys...); err != nil {
 			return err
 		}
 		// The orders, looked up under the match keys; their folios locked
 		// in folio order before any row.
-		w.found = map[string]foundOrder{}
+		t.found = map[string]LegRef{}
 		var folios []string
 		for i, ev := range evs {
 			if out[i].Duplicate || ev.Payment == nil || ev.Problem != "" {
 				continue
 			}
-			if _, ok := w.found[ev.Payment.PaymentID]; ok {
+			if _, ok := t.found[ev.Payment.PaymentID]; ok {
 				continue
 			}
-			f, err := w.findOrder(*ev.Payment)
+			f, err := t.db.FindOrder(ctx, *ev.Payment)
 			if err != nil {
-				return err
+				return fmt.Errorf("find order of payment %s: %w", ev.Payment.PaymentID, err)
 			}
-			w.found[ev.Payment.PaymentID] = f
-			if f.folio != "" {
-				folios = append(folios, f.folio)
+			t.found[ev.Payment.PaymentID] = f
+			if f.Folio != "" {
+				folios = append(folios, f.Folio)
 			}
 		}
-		if err := w.lockFolios(folios...); err != nil {
+		if err := t.lockFolios(folios...); err != nil {
 			return err
 		}
 		for i, ev := range evs {
@@ -100,24 +83,20 @@ func (l *Ledger) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, 
 				continue
 			}
 			rc := &out[i]
-			switch {
-			case ev.Problem != "":
-				rc.Status, rc.Reason = "failed", ev.Problem
-			case ev.Payment == nil:
-				rc.Status, rc.Reason = "ignored", "not a payment event"
-			default:
+			if ev.Payment != nil {
 				// A payment met earlier in this batch may have been matched
 				// since: look it up again.
-				delete(w.found, ev.Payment.PaymentID)
-				n := len(w.allotted)
-				if rc.Status, rc.Reason, err = w.applyPayment(*ev.Payment, ev.EventID); err != nil {
-					return fmt.Errorf("event %s: %w", ev.EventID, err)
-				}
-				rc.Allotted = append([]string(nil), w.allotted[n:]...)
+				delete(t.found, ev.Payment.PaymentID)
+			}
+			n := len(t.allotted)
+			if rc.Status, rc.Reason, err = t.apply(ev); err != nil {
+				return fmt.Errorf("event %s: %w", ev.EventID, err)
+			}
+			if n < len(t.allotted) {
+				rc.Allotted = append([]string(nil), t.allotted[n:]...)
 			}
 			if rc.Status != "applied" {
-				if _, err := w.tx.Exec(ctx, `UPDATE inbox SET status = $3, reason = $4 WHERE source = $1 AND event_id = $2`,
-					ev.Source, ev.EventID, rc.Status, rc.Reason); err != nil {
+				if err := t.db.SetInboxStatus(ctx, ev.Source, ev.EventID, rc.Status, rc.Reason); err != nil {
 					return err
 				}
 			}
@@ -130,13 +109,13 @@ func (l *Ledger) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, 
 	return out, nil
 }
 
-// GroupReceiver stores webhook events through the ledger with group commit:
+// GroupReceiver stores webhook events through the Service with group commit:
 // concurrent Receive calls are gathered (up to Max, waiting at most Linger
 // after the first) into one ReceiveMany transaction; each call returns when
 // its event is durable. If the batch fails, its events are received one by
 // one, so one bad event never holds the others back.
 type GroupReceiver struct {
-	L       *Ledger
+	Service *Service
 	Max     int           // events per transaction; default 64
 	Linger  time.Duration // default 2 ms
 	Workers int           // transactions in flight at once; default 4
@@ -205,8 +184,8 @@ func (g *GroupReceiver) run(ctx context.Context) {
 }
 
 // NewGroupReceiver returns a receiver; call Run in a goroutine.
-func NewGroupReceiver(l *Ledger, max int, linger time.Duration) *GroupReceiver {
-	return &GroupReceiver{L: l, Max: max, Linger: linger, reqs: make(chan groupReq, 1024)}
+func NewGroupReceiver(s *Service, max int, linger time.Duration) *GroupReceiver {
+	return &GroupReceiver{Service: s, Max: max, Linger: linger, reqs: make(chan groupReq, 1024)}
 }
 
 func (g *GroupReceiver) write(ctx context.Context, batch []groupReq) {
@@ -216,7 +195,7 @@ func (g *GroupReceiver) write(ctx context.Context, batch []groupReq) {
 	for i, r := range batch {
 		evs[i] = r.ev
 	}
-	rcs, err := g.L.ReceiveMany(wctx, evs)
+	rcs, err := g.Service.ReceiveMany(wctx, evs)
 	if err == nil {
 		for i, r := range batch {
 			r.reply <- groupRes{rc: rcs[i]}
@@ -230,7 +209,7 @@ func (g *GroupReceiver) write(ctx context.Context, batch []groupReq) {
 	// One by one: the bad event fails alone (and a deadlock between
 	// batches, retried as single events, goes away).
 	for _, r := range batch {
-		rc, err := g.L.Receive(wctx, r.ev)
+		rc, err := g.Service.Receive(wctx, r.ev)
 		r.reply <- groupRes{rc: rc, err: err}
 	}
 }

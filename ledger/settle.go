@@ -1,23 +1,10 @@
-package postgres
+package ledger
 
 import (
 	"fmt"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
 )
-
-// Alert kinds the money path raises when money needs a person.
-const (
-	AlertRefundDue    = "refund_due"      // a captured payment's order ended without an allotment
-	AlertSwitchPayout = "switch_paid_out" // a switch-in failed: its switch-out's money was paid out instead
-)
-
-// reasonPaymentRefunded rejects a leg whose payment the gateway refunded.
-const reasonPaymentRefunded = "payment_refunded"
 
 // settleUnallotted gives the money of a leg that ended without an allotment
 // (rejected or cancelled, for any reason, by any path) a home, in the
@@ -34,7 +21,7 @@ const reasonPaymentRefunded = "payment_refunded"
 //
 // So every rupee captured is either allotted or refund-due, and no switch
 // leaves money in its clearing account.
-func (w *work) settleUnallotted(r *legRow) error {
+func (t *txn) settleUnallotted(r *legRow) error {
 	if r.Status != fund.Rejected && r.Status != fund.Cancelled {
 		return nil
 	}
@@ -45,14 +32,14 @@ func (w *work) settleUnallotted(r *legRow) error {
 			reason, what = fund.BreakCancelledPaid, "cancelled ("+r.Reason+")"
 		}
 		detail := fmt.Sprintf("order %s was %s after payment %s was captured: refund due", r.ID, what, *r.PaymentID)
-		if err := w.breakPayment(*r.PaymentID, r.ID, reason, detail); err != nil {
+		if err := t.breakPayment(*r.PaymentID, r.ID, reason, detail); err != nil {
 			return err
 		}
-		if err := raiseAlert(w.ctx, w.tx, AlertRefundDue, *r.PaymentID, detail); err != nil {
+		if err := t.db.RaiseAlert(t.ctx, AlertRefundDue, *r.PaymentID, detail); err != nil {
 			return fmt.Errorf("alert %s: %w", *r.PaymentID, err)
 		}
 	case r.Kind == fund.SwitchIn && r.SwitchID != "":
-		return w.switchPayout(r)
+		return t.switchPayout(r)
 	}
 	return nil
 }
@@ -62,11 +49,10 @@ func (w *work) settleUnallotted(r *legRow) error {
 // transaction is the switch-in leg's (order_id), dated and priced like the
 // switch-out that filled the account, in the switch-out's scheme; it moves
 // no units.
-func (w *work) switchPayout(in *legRow) error {
+func (t *txn) switchPayout(in *legRow) error {
 	acct := fund.AccountSwitch(in.SwitchID)
-	var bal decimal.Decimal
-	if err := w.tx.QueryRow(w.ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_postings WHERE account = $1 AND asset = $2`,
-		acct, fund.AssetINR).Scan(&bal); err != nil {
+	bal, err := t.db.ClearingBalance(t.ctx, acct)
+	if err != nil {
 		return fmt.Errorf("switch %s: clearing balance: %w", in.SwitchID, err)
 	}
 	if bal.IsZero() {
@@ -77,13 +63,11 @@ func (w *work) switchPayout(in *legRow) error {
 		return fmt.Errorf("switch %s: clearing account holds %s", in.SwitchID, bal)
 	}
 	a := fund.Allocation{OrderID: in.ID, SwitchID: in.SwitchID, Folio: in.Folio, Units: fund.MustUnits("0", 0), Amount: amt, Net: amt}
-	var navDate time.Time
-	var nav decimal.Decimal
-	if err := w.tx.QueryRow(w.ctx, `SELECT scheme_code, nav_date, nav FROM ledger_transactions WHERE order_id = $1`,
-		fund.SwitchOutLeg(in.SwitchID)).Scan(&a.Scheme, &navDate, &nav); err != nil {
+	scheme, navDate, nav, err := t.db.TxPrice(t.ctx, fund.SwitchOutLeg(in.SwitchID))
+	if err != nil {
 		return fmt.Errorf("switch %s: its switch-out: %w", in.SwitchID, err)
 	}
-	a.NAVDate = fund.DateOf(navDate)
+	a.Scheme, a.NAVDate = scheme, navDate
 	if a.NAV, err = fund.AppliedNAV(nav); err != nil {
 		return fmt.Errorf("switch %s: %w", in.SwitchID, err)
 	}
@@ -91,18 +75,17 @@ func (w *work) switchPayout(in *legRow) error {
 		{Account: acct, Asset: fund.AssetINR, Amount: amt.Decimal().Neg()},
 		{Account: fund.AccountPayout(in.Folio), Asset: fund.AssetINR, Amount: amt.Decimal()},
 	}
-	b := &pgx.Batch{}
-	txID, postedAt, err := w.postTx(in.ID, fund.KindSwitchPayout, a, b)
+	if err := fund.CheckPostings(a.Postings); err != nil {
+		return fmt.Errorf("post %s: %w", in.ID, err)
+	}
+	p, err := t.db.PostTransaction(t.ctx, in.ID, fund.KindSwitchPayout, a)
 	if err != nil {
-		return err
+		return fmt.Errorf("switch %s: payout: %w", in.SwitchID, err)
 	}
-	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
-		return fmt.Errorf("switch %s: payout postings: %w", in.SwitchID, err)
-	}
-	w.emitTx(in, fund.KindSwitchPayout, a, txID, postedAt)
+	t.emitTx(in, fund.KindSwitchPayout, a, p)
 	detail := fmt.Sprintf("switch %s: switch-in %s ended %s (%s); the switch-out's %s was paid out to folio %s (ledger transaction %d)",
-		in.SwitchID, in.ID, in.Status, in.Reason, amt, in.Folio, txID)
-	if err := raiseAlert(w.ctx, w.tx, AlertSwitchPayout, in.SwitchID, detail); err != nil {
+		in.SwitchID, in.ID, in.Status, in.Reason, amt, in.Folio, p.TxID)
+	if err := t.db.RaiseAlert(t.ctx, AlertSwitchPayout, in.SwitchID, detail); err != nil {
 		return fmt.Errorf("alert %s: %w", in.SwitchID, err)
 	}
 	return nil

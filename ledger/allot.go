@@ -1,0 +1,209 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// tryAllot allots leg id if it is pending and its NAV is in navs; otherwise
+// it leaves the leg as it is. The caller holds the leg's folio lock.
+func (t *txn) tryAllot(id string) error {
+	r, err := t.leg(id)
+	if err != nil {
+		return err
+	}
+	return t.tryAllotLeg(&r)
+}
+
+// tryAllotLeg is tryAllot for a leg already read (and locked) in this
+// transaction; a NAV-date decision still in memory is written either way.
+func (t *txn) tryAllotLeg(rp *legRow) error {
+	r := *rp
+	id := r.ID
+	if !t.locked[r.Folio] {
+		return fmt.Errorf("allot %s: folio %s is not locked", id, r.Folio)
+	}
+	if r.Status != fund.PendingNAV {
+		return nil
+	}
+	navDate := fund.DateOf(*r.NAVDate)
+	st, err := t.db.AllotState(t.ctx, r.SchemeCode, navDate, r.Folio)
+	if err != nil {
+		return fmt.Errorf("allot %s: read NAV and holding: %w", id, err)
+	}
+	if st.NAV == nil {
+		// Waits for the NAV: allocate runs again when it lands.
+		if r.decided {
+			return t.persist(rp, fund.PendingNAV, "", 0)
+		}
+		return nil
+	}
+	// The platform's one NAV rule (the column keeps what the file said).
+	n, err := fund.AppliedNAV(*st.NAV)
+	if err != nil {
+		return fmt.Errorf("allot %s: NAV of %s on %s: %w", id, r.SchemeCode, navDate, err)
+	}
+	in := fund.AllotInput{Leg: r.OrderLeg, NAVDate: navDate, NAV: n, UnitsScale: st.Scale, Gateway: t.svc.gateway()}
+	if r.PaymentID != nil {
+		in.PaymentID = *r.PaymentID
+	}
+	in.Held = fund.MustUnits("0", st.Scale)
+	if st.Held != nil {
+		if in.Held, err = fund.UnitsFromDecimal(*st.Held, st.Scale, fund.NoRounding); err != nil {
+			return fmt.Errorf("allot %s: holding: %w", id, err)
+		}
+	}
+	if !r.Kind.IssuesUnits() {
+		if in.Lots, err = t.db.OpenLots(t.ctx, r.Folio, r.SchemeCode, st.Scale); err != nil {
+			return fmt.Errorf("lots of %s/%s: %w", r.Folio, r.SchemeCode, err)
+		}
+		if in.Slabs, err = t.db.LoadSlabs(t.ctx, r.SchemeCode); err != nil {
+			return fmt.Errorf("loads of %s: %w", r.SchemeCode, err)
+		}
+	}
+	a, err := t.svc.rules().Allot(in)
+	if err != nil {
+		return err
+	}
+	if a.Reject != "" {
+		err = t.rejectLeg(&r, a.Reject, a.RejectDetail)
+	} else {
+		err = t.writeAllotment(&r, a)
+	}
+	*rp = r
+	return err
+}
+
+// rejectLeg rejects a leg at allotment (and the switch-in of a rejected
+// switch-out).
+func (t *txn) rejectLeg(r *legRow, reason, detail string) error {
+	if err := t.setStatus(r, fund.Rejected, reason, nil, 0); err != nil {
+		return err
+	}
+	t.audit("order", r.ID, "rejected_detail", map[string]string{"reason": reason, "detail": detail})
+	if r.Kind == fund.SwitchOut {
+		in, err := t.leg(fund.SwitchInLeg(r.SwitchID))
+		if err != nil {
+			return err
+		}
+		if !in.Status.Final() {
+			return t.setStatus(&in, fund.Rejected, "switch_out_rejected", nil, 0)
+		}
+	}
+	return nil
+}
+
+// writeAllotment writes one allotment: the ledger transaction and its
+// postings, the lot created or consumed, the holding, the leg's status and
+// the events, all in the caller's transaction.
+func (t *txn) writeAllotment(r *legRow, a fund.Allocation) error {
+	if err := fund.CheckPostings(a.Postings); err != nil {
+		return fmt.Errorf("post %s: %w", r.ID, err)
+	}
+	p, err := t.db.PostAllotment(t.ctx, r.ID, a)
+	if err != nil {
+		return fmt.Errorf("allot %s: %w", r.ID, err)
+	}
+	if err := t.setStatus(r, fund.Allotted, "", &a.NAVDate, p.TxID); err != nil {
+		return err
+	}
+	t.emitTx(r, a.Kind.String(), a, p)
+	t.allotted = append(t.allotted, r.ID)
+	if a.Kind == fund.SwitchOut {
+		return t.switchIn(a)
+	}
+	return nil
+}
+
+// emitTx emits transactions.completed and the audit row of a ledger
+// transaction posted for leg r.
+func (t *txn) emitTx(r *legRow, kind string, a fund.Allocation, p Posted) {
+	ev := fund.TransactionCompleted{EventID: fund.TopicTransactions + ":" + r.ID, TxID: p.TxID, OrderID: r.ID, RequestID: r.RequestID, SwitchID: a.SwitchID,
+		Kind: kind, Folio: a.Folio, InvestorID: r.InvestorID, SchemeCode: a.Scheme, NAVDate: a.NAVDate.String(),
+		NAV: a.NAV.String(), Units: a.Units.String(), Amount: a.Amount.String(), StampDuty: a.StampDuty.String(),
+		ExitLoad: a.ExitLoad.String(), NetAmount: a.Net.String(), PaymentID: a.PaymentID,
+		PlacedAt: r.PlacedAt.UTC().Format(time.RFC3339Nano), PostedAt: p.PostedAt.UTC().Format(time.RFC3339Nano)}
+	t.emit(fund.TopicTransactions, ev.EventID, a.Folio, ev)
+	t.audit("ledger_tx", fmt.Sprint(p.TxID), "posted", ev)
+}
+
+// switchIn releases the purchase leg of a switch once its switch-out is
+// allotted: it buys with the switch-out's payout, its funds count from the
+// switch request's time stamp.
+func (t *txn) switchIn(out fund.Allocation) error {
+	in, err := t.leg(fund.SwitchInLeg(out.SwitchID))
+	if err != nil {
+		return err
+	}
+	if in.Status != fund.AwaitingLeg {
+		return nil
+	}
+	if out.Net.Sign() <= 0 {
+		return t.setStatus(&in, fund.Rejected, "nothing_to_switch", nil, 0)
+	}
+	amt := out.Net
+	in.Amount = &amt // written with the decision
+	if err := t.decideNAVDate(&in, in.PlacedAt, ""); err != nil {
+		return err
+	}
+	return t.tryAllotLeg(&in)
+}
+
+// AllotResult counts what an allocate pass did.
+type AllotResult struct {
+	Allotted int `json:"allotted"` // legs allotted
+	Matched  int `json:"matched"`  // payments matched to orders placed after them
+	Waiting  int `json:"waiting"`  // legs still waiting for their NAV
+}
+
+// AllotPending allots every pending leg whose NAV has landed (and first
+// matches captured payments still unmatched to orders placed since), in
+// transactions of at most batch legs each, taking folio locks in folio
+// order. nav-ingest calls it after a load; `fundflow run allocate` runs it
+// on demand. Safe to run concurrently with everything else, and again.
+func (s *Service) AllotPending(ctx context.Context, batch int) (AllotResult, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	var res AllotResult
+	m, err := s.MatchUnmatched(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Matched = m
+	lastFolio, lastID := "", ""
+	for {
+		items, err := s.Store.PendingWithNAV(ctx, lastFolio, lastID, batch)
+		if err != nil {
+			return res, err
+		}
+		if len(items) == 0 {
+			break
+		}
+		lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
+		t, err := s.inTx(ctx, func(t *txn) error {
+			folios := make([]string, len(items))
+			for i, it := range items {
+				folios[i] = it.Folio
+			}
+			if err := t.lockFolios(folios...); err != nil {
+				return err
+			}
+			for _, it := range items {
+				if err := t.tryAllot(it.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("allocate: %w", err)
+		}
+		res.Allotted += len(t.allotted)
+	}
+	res.Waiting, err = s.Store.CountPendingNAV(ctx)
+	return res, err
+}

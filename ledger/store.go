@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Store is the ledger's state: what the Service needs of it, defined here
+// and implemented with SQL by ledger/pgstore. Each Tx method is one round
+// trip to the database (a few are one batch), so the decisions made here cost
+// no more statements than the SQL they replace.
+type Store interface {
+	// InTx runs fn in one transaction: committed if fn returns nil, rolled
+	// back otherwise. Errors a retry can cure are pipelines.Transient.
+	InTx(ctx context.Context, fn func(Tx) error) error
+
+	// UnmatchedCaptured lists captured payments still unmatched whose order
+	// exists now (at most limit), in folio order.
+	UnmatchedCaptured(ctx context.Context, limit int) ([]LegRef, error)
+	// PendingWithNAV lists pending_nav legs whose NAV has landed, after
+	// (afterFolio, afterID) in (folio, id) order, at most limit.
+	PendingWithNAV(ctx context.Context, afterFolio, afterID string, limit int) ([]LegRef, error)
+	// CountPendingNAV counts the legs waiting for their NAV.
+	CountPendingNAV(ctx context.Context) (int, error)
+}
+
+// LegRef names an order leg, its folio and (for a purchase) its payment
+// reference.
+type LegRef struct {
+	ID, Folio, PaymentRef string
+}
+
+// Tx is one transaction of the Store. Lock methods take the locks in the
+// order they are given (the Service sorts them: see Service).
+type Tx interface {
+	// Locks (steps 2 and 3 of the lock order).
+	LockMatchKeys(ctx context.Context, keys []string) error
+	LockFolios(ctx context.Context, folios []string) (locked []string, err error)
+
+	// Inbox (step 1).
+	InsertInbox(ctx context.Context, ev InboxEvent) (inserted bool, err error)
+	// InsertInboxMany inserts events in the order given; it returns the
+	// keys (InboxKey) of those that were new.
+	InsertInboxMany(ctx context.Context, evs []InboxEvent) (inserted map[string]bool, err error)
+	SetInboxStatus(ctx context.Context, source, eventID, status, reason string) error
+
+	// Order legs.
+	FindOrder(ctx context.Context, p fund.PaymentEvent) (LegRef, error) // zero LegRef: none
+	Leg(ctx context.Context, id string) (Leg, error)                    // locked for update
+	FolioOf(ctx context.Context, legID string) (string, error)
+	SetStatus(ctx context.Context, c StatusChange) error
+	LegStates(ctx context.Context, requestID string) ([]LegState, error)
+	Category(ctx context.Context, scheme string) (category string, found bool, err error)
+
+	// Payments.
+	AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, eventID string) (PaymentAdvance, error)
+	BreakPayment(ctx context.Context, paymentID, orderID, reason, detail string) error
+	WaitingPayments(ctx context.Context, legID, paymentRef string) ([]WaitingPayment, error)
+	MatchPayment(ctx context.Context, paymentID, legID string) error
+
+	// Allotment.
+	AllotState(ctx context.Context, scheme string, navDate fund.Date, folio string) (AllotState, error)
+	OpenLots(ctx context.Context, folio, scheme string, scale int32) ([]fund.Lot, error)
+	LoadSlabs(ctx context.Context, scheme string) ([]fund.LoadSlab, error)
+	// PostAllotment writes an allotment's ledger transaction, postings, lot
+	// (created or consumed) and holding; PostTransaction only the ledger
+	// transaction and its postings (kind: a TxKind code or
+	// fund.KindSwitchPayout).
+	PostAllotment(ctx context.Context, orderID string, a fund.Allocation) (Posted, error)
+	PostTransaction(ctx context.Context, orderID, kind string, a fund.Allocation) (Posted, error)
+	ClearingBalance(ctx context.Context, account string) (decimal.Decimal, error)
+	// TxPrice returns the scheme, NAV date and NAV of order leg orderID's
+	// ledger transaction.
+	TxPrice(ctx context.Context, orderID string) (scheme string, navDate fund.Date, nav decimal.Decimal, err error)
+	RaiseAlert(ctx context.Context, kind, subject, detail string) error
+
+	// Order requests.
+	FoliosOfRequests(ctx context.Context, requestIDs []string) ([]string, error)
+	// EnsureFolios creates the investors and folios named (folios[i] is
+	// investors[i]'s), in folio order, leaving existing ones as they are.
+	EnsureFolios(ctx context.Context, folios, investors []string) error
+	FolioOwner(ctx context.Context, folio string) (string, error)
+	InsertRequest(ctx context.Context, r StoredRequest) (inserted bool, err error)
+	Request(ctx context.Context, id string) (StoredRequest, error)
+	// AcceptedRequestKind is the kind of accepted request id (found false:
+	// none).
+	AcceptedRequestKind(ctx context.Context, id string) (kind string, found bool, err error)
+	RefuseRequest(ctx context.Context, id, reason, detail string) error
+	InsertLeg(ctx context.Context, l NewLeg) error
+
+	// At the end of every transaction: outbox events, then audit rows
+	// (step 7 of the lock order).
+	WriteOutbox(ctx context.Context, events []Event) error
+	AppendAudit(ctx context.Context, rows []AuditEntry) error
+}
+
+// Leg is an order leg as stored.
+type Leg struct {
+	fund.OrderLeg
+	Status    fund.OrderStatus
+	Reason    string
+	NAVDate   *time.Time
+	FundsAt   *time.Time
+	PaymentID *string
+	TxID      *int64
+}
+
+// StatusChange moves leg ID to Status. NAV, when set, is a NAV-date decision
+// written with it; TxID, when not 0, the ledger transaction that allotted it.
+type StatusChange struct {
+	ID     string
+	Status fund.OrderStatus
+	Reason string
+	NAV    *NAVDecision
+	TxID   int64
+}
+
+// NAVDecision is a leg's applicable NAV date and what it was decided from.
+type NAVDecision struct {
+	Date         time.Time
+	Rule, Reason string
+	FundsAt      *time.Time
+	PaymentID    *string
+	Amount       *decimal.Decimal // a switch-in's amount, set from its switch-out
+}
+
+// PaymentAdvance is what AdvancePayment found and did: the payment's status
+// rank before (-1: new) and whether it moved forward.
+type PaymentAdvance struct {
+	PrevRank int
+	Advanced bool
+}
+
+// WaitingPayment is an unmatched payment that names an order being placed.
+type WaitingPayment struct {
+	ID, Status, Method, Currency, GatewayOrderID, NotesOrderID, EventID string
+	Amount                                                              fund.Amount
+	At                                                                  time.Time
+}
+
+// AllotState is what an allotment reads besides the lots: the NAV (nil: not
+// there yet), the scheme's units scale and the folio's holding (nil: none).
+type AllotState struct {
+	NAV   *decimal.Decimal
+	Scale int32
+	Held  *decimal.Decimal
+}
+
+// Posted is a ledger transaction as written.
+type Posted struct {
+	TxID     int64
+	PostedAt time.Time
+}
+
+// StoredRequest is an order request as stored under its id.
+type StoredRequest struct {
+	ID, Kind, Body, Fingerprint, Source, Status, Reason, Detail string
+	TargetID                                                    string // cancels only
+}
+
+// NewLeg is an order leg as placed.
+type NewLeg struct {
+	fund.OrderLeg
+	Status         fund.OrderStatus
+	ReceivedAt     time.Time // zero: unknown
+	ClientPlacedAt time.Time
+	TimeSource     string
+}
+
+// Event is one outbox row.
+type Event struct {
+	ID, Topic, Key string
+	Payload        any
+}
+
+// AuditEntry is one audit_log row the ledger appends.
+type AuditEntry struct {
+	Entity, ID, Action string
+	Payload            any
+}
+
+// InboxKey is the key of a webhook event in the inbox.
+func InboxKey(source, eventID string) string { return source + "\x00" + eventID }
