@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,13 +14,10 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/connectors/webhook"
-	"github.com/fundflow/fundflow/exports"
-	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
-	"github.com/fundflow/fundflow/readmodel"
 )
 
 const (
@@ -270,114 +266,13 @@ func expectPurchase(net, nav string, scale int) (duty, units string) {
 	return duty, units
 }
 
-// expectAmountRedemption is what an amount-based redemption from one lot
-// at one load rate takes, by the RTAs' rule: the fewest units u at scale with
-// u × NAV ≥ asked + load(u), load(u) = u × NAV × rate/100 to the nearest
-// paisa. Found from the closed form asked / (NAV × (1 − rate/100)) rounded
-// up, then stepped down while one unit step fewer still covers and up while
-// it does not.
-func expectAmountRedemption(asked, nav, ratePct string, scale int) (units, load string) {
-	step := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
-	loadOf := func(u *big.Rat) *big.Rat {
-		return rat(roundRat(new(big.Rat).Quo(new(big.Rat).Mul(new(big.Rat).Mul(u, rat(nav)), rat(ratePct)), rat("100")), 2, true))
-	}
-	covers := func(u *big.Rat) bool {
-		return new(big.Rat).Mul(u, rat(nav)).Cmp(new(big.Rat).Add(rat(asked), loadOf(u))) >= 0
-	}
-	keep := new(big.Rat).Sub(big.NewRat(1, 1), new(big.Rat).Quo(rat(ratePct), rat("100")))
-	u := new(big.Rat).Quo(rat(asked), new(big.Rat).Mul(rat(nav), keep))
-	down := rat(roundRat(u, scale, false))
-	if down.Cmp(u) < 0 {
-		down.Add(down, step) // round up
-	}
-	u = down
-	for prev := new(big.Rat).Sub(u, step); prev.Sign() > 0 && covers(prev); prev = new(big.Rat).Sub(u, step) {
-		u = prev
-	}
-	for !covers(u) {
-		u = new(big.Rat).Add(u, step)
-	}
-	return u.FloatString(scale), loadOf(u).FloatString(2)
-}
-
-// checkLedger asserts the ledger's invariants over the whole database:
-// every transaction balances per asset; every holding equals the sum of
-// its open lots and the balance of its folio account; nothing is negative;
-// every allotted leg has exactly one ledger transaction and vice versa; and
-// ledgergen.Check's rules for any ledger: every captured rupee is allotted,
-// refund-due or waiting; a switch's clearing account is zero after both
-// legs; no lot is consumed before its NAV date; stored cost = fund.LotCost
-// (and checkShownCost: = what the read model shows).
+// checkLedger asserts the ledger's invariants over the whole database
+// (ledgergen.CheckService: the rules of any ledger, those of one the
+// ledger service wrote, and stored cost = what the read model shows).
 func (m *moneyEnv) checkLedger() {
 	m.t.Helper()
-	checks := []struct{ what, q string }{
-		{"unbalanced transactions", `SELECT count(*) FROM (SELECT tx_id, asset FROM ledger_postings GROUP BY 1, 2 HAVING sum(amount) <> 0) x`},
-		{"transactions without postings", `SELECT count(*) FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_postings p WHERE p.tx_id = t.id)`},
-		{"holdings that differ from their lots", `SELECT count(*) FROM holdings h FULL JOIN
-			(SELECT folio_no, scheme_code, sum(units_remaining) u FROM holding_lots GROUP BY 1, 2) l USING (folio_no, scheme_code)
-			WHERE coalesce(h.units, 0) <> coalesce(l.u, 0)`},
-		{"holdings that differ from the folio account", `SELECT count(*) FROM holdings h FULL JOIN
-			(SELECT substr(account, 7) folio_no, substr(asset, 7) scheme_code, sum(amount) u FROM ledger_postings
-			 WHERE account LIKE 'folio:%' GROUP BY 1, 2) p USING (folio_no, scheme_code)
-			WHERE coalesce(h.units, 0) <> coalesce(p.u, 0)`},
-		{"negative units", `SELECT (SELECT count(*) FROM holdings WHERE units < 0) + (SELECT count(*) FROM holding_lots WHERE units_remaining < 0)`},
-		{"allotted legs without one ledger transaction", `SELECT count(*) FROM orders o WHERE o.status = 'allotted'
-			AND (SELECT count(*) FROM ledger_transactions t WHERE t.order_id = o.id) <> 1`},
-		{"ledger transactions of legs not allotted", `SELECT count(*) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id
-			WHERE t.kind <> 'switch_payout' AND (o.status <> 'allotted' OR o.ledger_tx_id <> t.id)`},
-		{"paid orders that ended unallotted without a refund-due break", `SELECT count(*) FROM orders o
-			WHERE o.kind = 'purchase' AND o.payment_id IS NOT NULL AND o.status IN ('rejected', 'cancelled') AND o.reason <> 'payment_refunded'
-			AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = o.payment_id AND b.reason IN ('rejected_after_payment', 'cancelled_after_payment'))`},
-		{"lot consumptions that do not add up", `SELECT count(*) FROM ledger_transactions t WHERE t.kind IN ('redemption', 'switch_out')
-			AND t.units <> (SELECT coalesce(sum(units), 0) FROM lot_consumptions c WHERE c.ledger_tx_id = t.id)`},
-		{"transactions without their outbox event", `SELECT count(*) FROM ledger_transactions t
-			WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE event_id = 'transactions.completed:' || t.order_id)`},
-	}
-	for _, c := range checks {
-		if n := m.num(c.q); n != 0 {
-			m.t.Errorf("ledger invariant broken: %d %s", n, c.what)
-		}
-	}
-	m.checkShownCost()
-	// The generator's checker (genrecon) holds the same rules for any ledger.
-	if err := ledgergen.Check(m.ctx, m.d.pg.Pool); err != nil {
-		m.t.Errorf("ledgergen.Check: %v", err)
-	}
-}
-
-// checkShownCost asserts that what the API shows as invested (the read
-// model's replay of every folio) is what the ledger stores in holdings.
-func (m *moneyEnv) checkShownCost() {
-	m.t.Helper()
-	rows, err := m.d.pg.Pool.Query(m.ctx, `SELECT folio_no, scheme_code, invested::text FROM holdings WHERE units > 0 ORDER BY 1, 2`)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	stored := map[[2]string]string{}
-	for rows.Next() {
-		var f, s, inv string
-		if err := rows.Scan(&f, &s, &inv); err != nil {
-			m.t.Fatal(err)
-		}
-		stored[[2]string{f, s}] = inv
-	}
-	rows.Close()
-	store := &readmodel.Store{PG: m.d.pg.Pool}
-	folios := map[string]bool{}
-	for k := range stored {
-		folios[k[0]] = true
-	}
-	for f := range folios {
-		l, err := store.LoadFolio(m.ctx, f)
-		if err != nil {
-			m.t.Fatal(err)
-		}
-		for _, p := range l.PositionsAt(nil) {
-			want, ok := stored[[2]string{f, p.Scheme}]
-			if p.Units.Sign() > 0 && (!ok || !decEq(p.Invested.String(), want)) {
-				m.t.Errorf("folio %s %s: shown invested %s, stored %s", f, p.Scheme, p.Invested, want)
-			}
-		}
+	if err := ledgergen.CheckService(m.ctx, m.d.pg.Pool); err != nil {
+		m.t.Error(err)
 	}
 }
 
@@ -386,57 +281,4 @@ func decEq(a, b string) bool {
 	x, ok1 := new(big.Rat).SetString(a)
 	y, ok2 := new(big.Rat).SetString(b)
 	return ok1 && ok2 && x.Cmp(y) == 0
-}
-
-func ratSub(a, b *big.Rat) *big.Rat { return new(big.Rat).Sub(a, b) }
-
-const time1 = time.Minute
-
-// shown is what the platform shows for one holding: the read model (API,
-// statement) and the holdings export.
-type shown struct {
-	apiInvested, apiNAV, apiValue          string
-	exportInvested, exportNAV, exportValue string
-}
-
-// show reads folio's holding in scheme as of date (YYYY-MM-DD) from the
-// read model and from the holdings export.
-func (m *moneyEnv) show(folio, scheme, date string) shown {
-	m.t.Helper()
-	tm, err := time.Parse(time.DateOnly, date)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	d := fund.DateOf(tm)
-	var s shown
-	p, err := (&readmodel.Store{PG: m.d.pg.Pool}).Portfolio(m.ctx, folio, &d)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	for _, h := range p.Holdings {
-		if h.Scheme == scheme {
-			s.apiInvested = h.Invested.String()
-			if h.NAV != nil {
-				s.apiNAV, s.apiValue = h.NAV.String(), h.Value.String()
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := (&exports.Exporter{PG: m.d.pg.Pool}).Export(m.ctx, "holdings", "csv", d, d, &buf); err != nil {
-		m.t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil || len(recs) == 0 {
-		m.t.Fatalf("holdings export: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	for _, r := range recs[1:] {
-		if r[col["folio_no"]] == folio && r[col["scheme_code"]] == scheme {
-			s.exportInvested, s.exportNAV, s.exportValue = r[col["invested"]], r[col["nav"]], r[col["value"]]
-		}
-	}
-	return s
 }

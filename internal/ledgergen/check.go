@@ -83,9 +83,49 @@ SELECT t.id::text, t.scheme_code, t.nav_date::text FROM ledger_transactions t
 WHERE NOT EXISTS (SELECT 1 FROM navs n WHERE n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date AND round(n.nav, 4) = t.nav) LIMIT 1`},
 }
 
+// serviceInvariants hold for a ledger the ledger service wrote (not for a
+// generated one: it writes no outbox and no order that ended unallotted).
+var serviceInvariants = []struct{ name, sql string }{
+	{"no units are negative", `
+SELECT folio_no, scheme_code, units::text FROM holdings WHERE units < 0
+UNION ALL SELECT folio_no, scheme_code, units_remaining::text FROM holding_lots WHERE units_remaining < 0 LIMIT 1`},
+	{"every allotted leg has exactly one ledger transaction", `
+SELECT o.id, o.status, '' FROM orders o WHERE o.status = 'allotted'
+AND (SELECT count(*) FROM ledger_transactions t WHERE t.order_id = o.id) <> 1 LIMIT 1`},
+	{"a paid purchase that ended unallotted is refund-due (a break)", `
+SELECT o.id, o.status, o.reason FROM orders o
+WHERE o.kind = 'purchase' AND o.payment_id IS NOT NULL AND o.status IN ('rejected', 'cancelled') AND o.reason <> 'payment_refunded'
+AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = o.payment_id AND b.reason IN ('rejected_after_payment', 'cancelled_after_payment')) LIMIT 1`},
+	{"a redemption's lot consumptions add up to its units", `
+SELECT t.id::text, t.order_id, t.units::text FROM ledger_transactions t WHERE t.kind IN ('redemption', 'switch_out')
+AND t.units <> (SELECT coalesce(sum(units), 0) FROM lot_consumptions c WHERE c.ledger_tx_id = t.id) LIMIT 1`},
+	{"every ledger transaction is announced on the outbox", `
+SELECT t.id::text, t.order_id, '' FROM ledger_transactions t
+WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE event_id = 'transactions.completed:' || t.order_id) LIMIT 1`},
+}
+
 // Check verifies the ledger's invariants in the database and returns an
 // error naming the first one broken and the row that breaks it.
 func Check(ctx context.Context, pool *pgxpool.Pool) error {
+	return check(ctx, pool, invariants)
+}
+
+// CheckService is Check, the rules that hold for a ledger the ledger
+// service wrote (every transaction announced, every allotted leg one
+// transaction, nothing negative, paid orders that ended unallotted
+// refund-due) and CheckShownCost; the money path's tests run it after each
+// test.
+func CheckService(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := check(ctx, pool, invariants); err != nil {
+		return err
+	}
+	if err := check(ctx, pool, serviceInvariants); err != nil {
+		return err
+	}
+	return CheckShownCost(ctx, pool)
+}
+
+func check(ctx context.Context, pool *pgxpool.Pool, invariants []struct{ name, sql string }) error {
 	for _, inv := range invariants {
 		var a, b, c string
 		err := pool.QueryRow(ctx, inv.sql).Scan(&a, &b, &c)
