@@ -3,7 +3,9 @@
 // with their webhook events, balanced ledger postings, FIFO lots, holdings,
 // NAVs, audit rows) for the read side's tests, benchmarks and demo. It is
 // not the allocator: amounts come from the spec, units from fund.Allot, and
-// redemptions consume lots first in, first out without exit load.
+// redemptions consume lots first in, first out without exit load. The
+// ledger's own tables are written through ledger/pgstore's row tables, so
+// their columns are listed in one place.
 package ledgerfix
 
 import (
@@ -13,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -145,7 +149,7 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 	}
 	lots := map[string][]*openLot{} // folio|scheme → open lots, FIFO
 	held := map[string]decimal.Decimal{}
-	cost := map[string]decimal.Decimal{}
+	last := map[string]int64{} // folio|scheme → its last ledger transaction
 	for i, t := range spec.Txs {
 		inv, ok := owner[t.Folio]
 		if !ok {
@@ -171,35 +175,36 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 		}
 		body, _ := json.Marshal(map[string]string{"order_id": orderID, "folio": t.Folio, "scheme": t.Scheme, "kind": t.Kind, "amount": t.Amount, "units": t.Units})
 		bsum := sha256.Sum256(body)
-		if _, err := tx.Exec(ctx, `INSERT INTO order_requests (id, kind, body, body_sha256, source, status, received_at)
-			VALUES ($1, $2, $3, $4, 'http', 'accepted', $5)`, orderID, t.Kind, string(body), hex.EncodeToString(bsum[:]), placed); err != nil {
+		if err := pgstore.Requests.Insert(ctx, tx, pgstore.RequestRow{ID: orderID, Kind: t.Kind, Body: string(body),
+			BodySHA256: hex.EncodeToString(bsum[:]), Source: "http", Status: "accepted", ReceivedAt: placed}); err != nil {
 			return w, fmt.Errorf("tx %d: order request: %w", i, err)
 		}
 		key := t.Folio + "|" + t.Scheme
 		var units, amount, duty, net decimal.Decimal
 		var postings []fund.Posting
 		var payID, eventID string
+		order := pgstore.OrderRow{ID: orderID, RequestID: orderID, Kind: t.Kind, InvestorID: inv, Folio: t.Folio, Scheme: t.Scheme,
+			PlacedAt: placed, Status: fund.Allotted, NAVDate: t.Date, NAVRule: "standard", NAVReason: "fixture", TxID: txID}
 		switch t.Kind {
 		case "purchase":
 			gross := fund.MustAmount(t.Amount)
 			a := fund.Allot(gross, nav, fund.DefaultUnitsScale, t.Date, fund.Purchase)
 			units, amount, duty, net = a.Units.Decimal(), gross.Decimal(), a.Duty.Decimal(), a.Invested.Decimal()
 			payID, eventID = "pay_"+orderID, "evt_"+orderID
-			if _, err := tx.Exec(ctx, `INSERT INTO orders (id, request_id, kind, investor_id, folio_no, scheme_code, amount, placed_at, funds_at,
-				status, nav_date, nav_rule, nav_reason, payment_id, ledger_tx_id)
-				VALUES ($1, $1, 'purchase', $2, $3, $4, $5, $6, $6, 'allotted', $7, 'standard', 'fixture', $8, $9)`,
-				orderID, inv, t.Folio, t.Scheme, amount, placed, t.Date.Time(), payID, txID); err != nil {
+			funds := t.Date.Time()
+			order.Amount, order.FundsAt, order.PaymentID = &amount, &funds, payID
+			if err := pgstore.Orders.Insert(ctx, tx, order); err != nil {
 				return w, fmt.Errorf("tx %d: order: %w", i, err)
 			}
 			ev, _ := json.Marshal(map[string]any{"event": "payment.captured", "payload": map[string]any{"payment": map[string]any{
 				"entity": map[string]any{"id": payID, "amount": gross.Paise(), "currency": "INR", "status": "captured", "notes": map[string]string{"order_id": orderID}}}}})
-			if _, err := tx.Exec(ctx, `INSERT INTO inbox (source, event_id, event_type, body, received_at, status, applied_at)
-				VALUES ('razorpay', $1, 'payment.captured', $2, $3, 'applied', $3)`, eventID, ev, placed); err != nil {
+			if err := pgstore.Inbox.Insert(ctx, tx, pgstore.InboxRow{Source: "razorpay", EventID: eventID, EventType: "payment.captured",
+				Body: ev, ReceivedAt: placed, Status: "applied", AppliedAt: placed}); err != nil {
 				return w, fmt.Errorf("tx %d: inbox: %w", i, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO payments (id, gateway, order_id, amount, currency, status, status_rank, realised_at,
-				realised_event_id, last_event_id, last_event_at, match_status)
-				VALUES ($1, 'razorpay', $2, $3, 'INR', 'captured', 3, $4, $5, $5, $4, 'matched')`, payID, orderID, amount, placed, eventID); err != nil {
+			if err := pgstore.Payments.Insert(ctx, tx, pgstore.PaymentRow{ID: payID, Gateway: "razorpay", OrderID: orderID, Amount: amount,
+				Currency: "INR", Status: fund.PaymentCaptured, RealisedAt: placed, RealisedEventID: eventID, LastEventID: eventID,
+				LastEventAt: placed, MatchStatus: "matched"}); err != nil {
 				return w, fmt.Errorf("tx %d: payment: %w", i, err)
 			}
 			postings = []fund.Posting{
@@ -219,10 +224,8 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 			}
 			amount = u.Value(nav).Decimal()
 			net = amount
-			if _, err := tx.Exec(ctx, `INSERT INTO orders (id, request_id, kind, investor_id, folio_no, scheme_code, units, placed_at,
-				status, nav_date, nav_rule, nav_reason, ledger_tx_id)
-				VALUES ($1, $1, 'redemption', $2, $3, $4, $5, $6, 'allotted', $7, 'standard', 'fixture', $8)`,
-				orderID, inv, t.Folio, t.Scheme, units, placed, t.Date.Time(), txID); err != nil {
+			order.Units = &units
+			if err := pgstore.Orders.Insert(ctx, tx, order); err != nil {
 				return w, fmt.Errorf("tx %d: order: %w", i, err)
 			}
 			postings = []fund.Posting{
@@ -234,34 +237,31 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 		default:
 			return w, fmt.Errorf("tx %d: kind %q: purchase or redemption", i, t.Kind)
 		}
-		var pay any
-		if payID != "" {
-			pay = payID
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO ledger_transactions (id, order_id, kind, folio_no, scheme_code, nav_date, nav, units, amount,
-			stamp_duty, exit_load, net_amount, payment_id, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13)`,
-			txID, orderID, t.Kind, t.Folio, t.Scheme, t.Date.Time(), nav.Decimal(), units, amount, duty, net, pay, placed.Add(time.Hour)); err != nil {
+		if err := pgstore.Transactions.Insert(ctx, tx, pgstore.TxRow{ID: txID, OrderID: orderID, Kind: t.Kind, Folio: t.Folio, Scheme: t.Scheme,
+			NAVDate: t.Date, NAV: nav.Decimal(), Units: units, Amount: amount, StampDuty: duty, Net: net, PaymentID: payID,
+			PostedAt: placed.Add(time.Hour)}); err != nil {
 			return w, fmt.Errorf("tx %d: ledger: %w", i, err)
 		}
 		if err := fund.CheckPostings(postings); err != nil {
 			return w, fmt.Errorf("tx %d: %w", i, err)
 		}
 		for j, p := range postings {
-			if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (tx_id, seq, account, asset, amount) VALUES ($1, $2, $3, $4, $5)`,
-				txID, j, p.Account, p.Asset, p.Amount); err != nil {
+			if err := pgstore.Postings.Insert(ctx, tx, pgstore.PostingRow{TxID: txID, Seq: j, Posting: p}); err != nil {
 				return w, fmt.Errorf("tx %d: posting: %w", i, err)
 			}
 		}
 		if t.Kind == "purchase" {
 			var lotID int64
-			if err := tx.QueryRow(ctx, `INSERT INTO holding_lots (folio_no, scheme_code, ledger_tx_id, nav_date, nav, units, units_remaining, cost)
-				VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id`, t.Folio, t.Scheme, txID, t.Date.Time(), nav.Decimal(), units, amount).Scan(&lotID); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('holding_lots', 'id'))`).Scan(&lotID); err != nil {
+				return w, err
+			}
+			if err := pgstore.Lots.Insert(ctx, tx, pgstore.LotRow{ID: lotID, Folio: t.Folio, Scheme: t.Scheme, TxID: txID, NAVDate: t.Date,
+				NAV: nav.Decimal(), Units: units, Remaining: units, Cost: amount}); err != nil {
 				return w, fmt.Errorf("tx %d: lot: %w", i, err)
 			}
 			lots[key] = append(lots[key], &openLot{id: lotID, navDate: t.Date, rem: units})
 			sort.SliceStable(lots[key], func(a, b int) bool { return lots[key][a].navDate.Before(lots[key][b].navDate) })
 			held[key] = held[key].Add(units)
-			cost[key] = cost[key].Add(amount)
 		} else {
 			left := units
 			for _, l := range lots[key] {
@@ -274,8 +274,8 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 				take := decimal.Min(left, l.rem)
 				l.rem = l.rem.Sub(take)
 				left = left.Sub(take)
-				if _, err := tx.Exec(ctx, `INSERT INTO lot_consumptions (ledger_tx_id, lot_id, units, days_held, load_rate_pct, exit_load)
-					VALUES ($1, $2, $3, $4, 0, 0)`, txID, l.id, take, t.Date.DaysSince(l.navDate)); err != nil {
+				if err := pgstore.Consumptions.Insert(ctx, tx, pgstore.ConsumptionRow{TxID: txID, LotID: l.id, Units: take,
+					DaysHeld: t.Date.DaysSince(l.navDate)}); err != nil {
 					return w, fmt.Errorf("tx %d: consumption: %w", i, err)
 				}
 				if _, err := tx.Exec(ctx, `UPDATE holding_lots SET units_remaining = $2 WHERE id = $1`, l.id, l.rem); err != nil {
@@ -284,11 +284,7 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 			}
 			held[key] = held[key].Sub(units)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO holdings (folio_no, scheme_code, units, invested, last_tx_id) VALUES ($1, $2, $3, 0, $4)
-			ON CONFLICT (folio_no, scheme_code) DO UPDATE SET units = excluded.units, last_tx_id = excluded.last_tx_id, updated_at = now()`,
-			t.Folio, t.Scheme, held[key], txID); err != nil {
-			return w, fmt.Errorf("tx %d: holdings: %w", i, err)
-		}
+		last[key] = txID
 		if err := postgres.AppendAudit(ctx, tx, "ledger_tx", fmt.Sprint(txID), "posted",
 			map[string]string{"order_id": orderID, "kind": t.Kind, "units": units.String(), "amount": amount.String()}); err != nil {
 			return w, err
@@ -296,6 +292,19 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 		w.TxIDs = append(w.TxIDs, txID)
 		w.OrderIDs = append(w.OrderIDs, orderID)
 		w.EventIDs = append(w.EventIDs, eventID)
+	}
+	// Each holding once, as the transactions left it (invested is not kept:
+	// the read side replays the lots).
+	keys := make([]string, 0, len(held))
+	for k := range held {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		folio, scheme, _ := strings.Cut(k, "|")
+		if err := pgstore.Holdings.Insert(ctx, tx, pgstore.HoldingRow{Folio: folio, Scheme: scheme, Units: held[k], LastTxID: last[k]}); err != nil {
+			return w, fmt.Errorf("holding %s: %w", k, err)
+		}
 	}
 	return w, nil
 }

@@ -1,5 +1,5 @@
 // Package ledgergen writes a large synthetic ledger straight into the money
-// path's tables (003): investors, folios, schemes with their NAV history,
+// path's tables (the ledger's own with ledger/pgstore's columns and rows): investors, folios, schemes with their NAV history,
 // order requests and allotted orders, captured payments, ledger
 // transactions with balanced postings, FIFO lots and their consumptions,
 // and holdings — millions of rows, for scale tests and benchmarks of what
@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger/pgstore"
 )
 
 // Options shape the ledger.
@@ -152,18 +153,15 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 		navLatest: newTable("nav_latest", "scheme_code", "nav_date", "nav", "source_file", "source_sha256", "source_line"),
 		investors: newTable("investors", "id", "name"),
 		folios:    newTable("folios", "folio_no", "investor_id", "amc"),
-		requests:  newTable("order_requests", "id", "kind", "body", "body_sha256", "source", "status", "received_at"),
-		orders: newTable("orders", "id", "request_id", "kind", "investor_id", "folio_no", "scheme_code", "amount", "units",
-			"placed_at", "funds_at", "status", "nav_date", "nav_rule", "nav_reason", "payment_id", "ledger_tx_id"),
-		payments: newTable("payments", "id", "gateway", "order_id", "notes_order_id", "amount", "currency", "status", "status_rank",
-			"realised_at", "last_event_id", "last_event_at", "match_status"),
-		txns: newTable("ledger_transactions", "id", "order_id", "kind", "folio_no", "scheme_code", "nav_date", "nav", "units",
-			"amount", "stamp_duty", "exit_load", "net_amount", "payment_id", "posted_at"),
-		postings: newTable("ledger_postings", "tx_id", "seq", "account", "asset", "amount"),
-		lots: newTable("holding_lots", "id", "folio_no", "scheme_code", "ledger_tx_id", "nav_date", "nav", "units",
-			"units_remaining", "cost"),
-		uses:     newTable("lot_consumptions", "ledger_tx_id", "lot_id", "units", "days_held", "load_rate_pct", "exit_load"),
-		holdings: newTable("holdings", "folio_no", "scheme_code", "units", "invested", "last_tx_id"),
+		// The ledger's own tables: their columns are ledger/pgstore's.
+		requests: newTable(pgstore.Requests.Name, pgstore.Requests.Columns...),
+		orders:   newTable(pgstore.Orders.Name, pgstore.Orders.Columns...),
+		payments: newTable(pgstore.Payments.Name, pgstore.Payments.Columns...),
+		txns:     newTable(pgstore.Transactions.Name, pgstore.Transactions.Columns...),
+		postings: newTable(pgstore.Postings.Name, pgstore.Postings.Columns...),
+		lots:     newTable(pgstore.Lots.Name, pgstore.Lots.Columns...),
+		uses:     newTable(pgstore.Consumptions.Name, pgstore.Consumptions.Columns...),
+		holdings: newTable(pgstore.Holdings.Name, pgstore.Holdings.Columns...),
 	}
 	all := []*table{tabs.schemes, tabs.navs, tabs.navLatest, tabs.investors, tabs.folios, tabs.requests, tabs.orders, tabs.payments,
 		tabs.txns, tabs.postings, tabs.lots, tabs.uses, tabs.holdings}
@@ -441,7 +439,8 @@ func (g *folioGen) folio(i int) error {
 						fund.MustUnits(l.units.String(), fund.DefaultUnitsScale), fund.MustUnits(l.rem.String(), fund.DefaultUnitsScale)).Decimal()
 					invested = invested.Sub(before.Sub(l.remCost))
 					left = left.Sub(take)
-					if err := g.send(t.uses, txID, l.id, take, date.DaysSince(l.navDate), decimal.Zero, decimal.Zero); err != nil {
+					if err := g.send(t.uses, pgstore.Consumptions.Values(pgstore.ConsumptionRow{TxID: txID, LotID: l.id, Units: take,
+						DaysHeld: date.DaysSince(l.navDate)})...); err != nil {
 						return err
 					}
 				}
@@ -452,11 +451,13 @@ func (g *folioGen) folio(i int) error {
 		// Lots go out once the holding's history is done: COPY cannot update
 		// units_remaining afterwards.
 		for _, l := range lots {
-			if err := g.send(t.lots, l.id, folio, s.Code, l.txID, l.navDate.Time(), l.nav.Decimal(), l.units, l.rem, l.remCost); err != nil {
+			if err := g.send(t.lots, pgstore.Lots.Values(pgstore.LotRow{ID: l.id, Folio: folio, Scheme: s.Code, TxID: l.txID, NAVDate: l.navDate,
+				NAV: l.nav.Decimal(), Units: l.units, Remaining: l.rem, Cost: l.remCost})...); err != nil {
 				return err
 			}
 		}
-		if err := g.send(t.holdings, folio, s.Code, held, invested, lastTx); err != nil {
+		if err := g.send(t.holdings, pgstore.Holdings.Values(pgstore.HoldingRow{Folio: folio, Scheme: s.Code, Units: held, Invested: invested,
+			LastTxID: lastTx})...); err != nil {
 			return err
 		}
 	}
@@ -469,18 +470,24 @@ func (g *folioGen) purchase(orderID, inv, folio, scheme string, date fund.Date, 
 	sum := sha256.Sum256([]byte(body))
 	payID := "pay_" + orderID
 	units := a.Units.Decimal()
-	if err := g.send(t.requests, orderID, "purchase", body, hex.EncodeToString(sum[:]), "gen", "accepted", placed); err != nil {
+	if err := g.send(t.requests, pgstore.Requests.Values(pgstore.RequestRow{ID: orderID, Kind: "purchase", Body: body,
+		BodySHA256: hex.EncodeToString(sum[:]), Source: "gen", Status: "accepted", ReceivedAt: placed})...); err != nil {
 		return err
 	}
-	if err := g.send(t.orders, orderID, orderID, "purchase", inv, folio, scheme, gross.Decimal(), nil, placed, placed, "allotted",
-		date.Time(), "standard", "generated ledger", payID, txID); err != nil {
+	amount := gross.Decimal()
+	if err := g.send(t.orders, pgstore.Orders.Values(pgstore.OrderRow{ID: orderID, RequestID: orderID, Kind: "purchase", InvestorID: inv,
+		Folio: folio, Scheme: scheme, Amount: &amount, PlacedAt: placed, FundsAt: &placed, Status: fund.Allotted, NAVDate: date,
+		NAVRule: "standard", NAVReason: "generated ledger", PaymentID: payID, TxID: txID})...); err != nil {
 		return err
 	}
-	if err := g.send(t.payments, payID, "razorpay", orderID, orderID, gross.Decimal(), "INR", "captured", 3, placed, "gen_"+orderID, placed, "matched"); err != nil {
+	if err := g.send(t.payments, pgstore.Payments.Values(pgstore.PaymentRow{ID: payID, Gateway: "razorpay", OrderID: orderID,
+		NotesOrderID: orderID, Amount: amount, Currency: "INR", Status: fund.PaymentCaptured, RealisedAt: placed,
+		LastEventID: "gen_" + orderID, LastEventAt: placed, MatchStatus: "matched"})...); err != nil {
 		return err
 	}
-	if err := g.send(t.txns, txID, orderID, "purchase", folio, scheme, date.Time(), nav.Decimal(), units, gross.Decimal(),
-		a.Duty.Decimal(), decimal.Zero, a.Invested.Decimal(), payID, placed.Add(time.Hour)); err != nil {
+	if err := g.send(t.txns, pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "purchase", Folio: folio,
+		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: amount, StampDuty: a.Duty.Decimal(),
+		Net: a.Invested.Decimal(), PaymentID: payID, PostedAt: placed.Add(time.Hour)})...); err != nil {
 		return err
 	}
 	ps := []fund.Posting{
@@ -499,15 +506,17 @@ func (g *folioGen) redemption(orderID, inv, folio, scheme string, date fund.Date
 	t := g.t
 	body := fmt.Sprintf(`{"order_id":%q,"kind":"redemption","folio":%q,"scheme":%q,"units":%q}`, orderID, folio, scheme, units)
 	sum := sha256.Sum256([]byte(body))
-	if err := g.send(t.requests, orderID, "redemption", body, hex.EncodeToString(sum[:]), "gen", "accepted", placed); err != nil {
+	if err := g.send(t.requests, pgstore.Requests.Values(pgstore.RequestRow{ID: orderID, Kind: "redemption", Body: body,
+		BodySHA256: hex.EncodeToString(sum[:]), Source: "gen", Status: "accepted", ReceivedAt: placed})...); err != nil {
 		return err
 	}
-	if err := g.send(t.orders, orderID, orderID, "redemption", inv, folio, scheme, nil, units, placed, nil, "allotted",
-		date.Time(), "standard", "generated ledger", nil, txID); err != nil {
+	if err := g.send(t.orders, pgstore.Orders.Values(pgstore.OrderRow{ID: orderID, RequestID: orderID, Kind: "redemption", InvestorID: inv,
+		Folio: folio, Scheme: scheme, Units: &units, PlacedAt: placed, Status: fund.Allotted, NAVDate: date,
+		NAVRule: "standard", NAVReason: "generated ledger", TxID: txID})...); err != nil {
 		return err
 	}
-	if err := g.send(t.txns, txID, orderID, "redemption", folio, scheme, date.Time(), nav.Decimal(), units, value,
-		decimal.Zero, decimal.Zero, value, nil, placed.Add(time.Hour)); err != nil {
+	if err := g.send(t.txns, pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "redemption", Folio: folio,
+		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: value, Net: value, PostedAt: placed.Add(time.Hour)})...); err != nil {
 		return err
 	}
 	return g.postings(txID, []fund.Posting{
@@ -523,7 +532,7 @@ func (g *folioGen) postings(txID int64, ps []fund.Posting) error {
 		return fmt.Errorf("ledgergen: transaction %d: %w", txID, err)
 	}
 	for i, p := range ps {
-		if err := g.send(g.t.postings, txID, i, p.Account, p.Asset, p.Amount); err != nil {
+		if err := g.send(g.t.postings, pgstore.Postings.Values(pgstore.PostingRow{TxID: txID, Seq: i, Posting: p})...); err != nil {
 			return err
 		}
 	}
