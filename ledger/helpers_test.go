@@ -17,6 +17,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/ledger/pgstore"
@@ -159,25 +160,17 @@ func (m *env) redeem(id, folio, scheme, qty, placed string) (ledger.Placed, stri
 	return p, st
 }
 
-// rzPayment is the part of a Razorpay payment webhook a test varies.
-type rzPayment struct {
-	ID, OrderID, Status, Currency string
-	Paise                         int64
-	At                            time.Time
-	Event                         string // default "payment."+Status
-}
+// The money tests' shared helpers (internal/moneytest) under their short
+// names.
+type rzPayment = moneytest.Payment
 
-// body renders the payment as Razorpay sends it (the SDK fixture's shape).
-func (p rzPayment) body() []byte {
-	if p.Currency == "" {
-		p.Currency = "INR"
-	}
-	if p.Event == "" {
-		p.Event = "payment." + p.Status
-	}
-	return []byte(fmt.Sprintf(`{"entity":"event","account_id":"acc_test","event":%q,"contains":["payment"],"payload":{"payment":{"entity":{"id":%q,"entity":"payment","amount":%d,"currency":%q,"status":%q,"order_id":"order_%s","method":"upi","captured":%v,"notes":{"order_id":%q},"created_at":%d}}},"created_at":%d}`,
-		p.Event, p.ID, p.Paise, p.Currency, p.Status, p.OrderID, p.Status == "captured", p.OrderID, p.At.Unix()-5, p.At.Unix()))
-}
+var (
+	ist            = moneytest.IST
+	paise          = moneytest.Paise
+	rat            = moneytest.Rat
+	roundRat       = moneytest.RoundRat
+	expectPurchase = moneytest.ExpectPurchase
+)
 
 // event is a verified webhook delivery as the receiver hands it to the
 // ledger (connectors/webhook: parsed, its time bounded).
@@ -208,27 +201,7 @@ func (m *env) webhook(eventID string, body []byte) ledger.Receipt {
 // pay receives a captured payment for order id of amount (rupees) at t.
 func (m *env) pay(id, amount string, at time.Time) ledger.Receipt {
 	m.t.Helper()
-	return m.webhook("evt_cap_"+id, rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise(amount), At: at}.body())
-}
-
-func paise(amount string) int64 {
-	r, ok := new(big.Rat).SetString(amount)
-	if !ok {
-		panic(amount)
-	}
-	r.Mul(r, big.NewRat(100, 1))
-	if !r.IsInt() {
-		panic(amount)
-	}
-	return r.Num().Int64()
-}
-
-func ist(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
+	return m.webhook("evt_cap_"+id, rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise(amount), At: at}.Body())
 }
 
 const time1 = time.Minute
@@ -284,14 +257,6 @@ func (m *env) show(folio, scheme, date string) shown {
 
 // ---------------------------------------------------------------- expected values, computed independently with big.Rat
 
-func rat(s string) *big.Rat {
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		panic(s)
-	}
-	return r
-}
-
 func ratSub(a, b *big.Rat) *big.Rat { return new(big.Rat).Sub(a, b) }
 
 func mulRat(xs ...string) *big.Rat {
@@ -300,17 +265,6 @@ func mulRat(xs ...string) *big.Rat {
 		r.Mul(r, rat(x))
 	}
 	return r
-}
-
-// roundRat rounds r (≥ 0) to scale decimals: half up, or down.
-func roundRat(r *big.Rat, scale int, halfUp bool) string {
-	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
-	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(p))
-	if halfUp {
-		x.Add(x, big.NewRat(1, 2))
-	}
-	q := new(big.Int).Quo(x.Num(), x.Denom()) // floor for x ≥ 0
-	return new(big.Rat).SetFrac(q, p).FloatString(scale)
 }
 
 // decEq compares two decimal strings as numbers ("1.500" = "1.5").
@@ -323,18 +277,6 @@ func decEq(a, b string) bool {
 func decPairEq(got, a, b string) bool {
 	f := strings.Fields(got)
 	return len(f) == 2 && decEq(f[0], a) && decEq(f[1], b)
-}
-
-// expectPurchase is the allotment the SEBI/Stamp Act arithmetic gives:
-// duty = N × 0.005/100.005 to the nearest paisa, units = (N − duty)/NAV
-// truncated to the units scale.
-func expectPurchase(net, nav string, scale int) (duty, units string) {
-	n := rat(net)
-	d := new(big.Rat).Mul(n, big.NewRat(5, 100005))
-	duty = roundRat(d, 2, true)
-	inv := new(big.Rat).Sub(n, rat(duty))
-	units = roundRat(new(big.Rat).Quo(inv, rat(nav)), scale, false)
-	return duty, units
 }
 
 // expectAmountRedemption is what an amount-based redemption from one lot

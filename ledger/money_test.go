@@ -163,12 +163,12 @@ func TestPaymentStateMovesForwardOnly(t *testing.T) {
 		inbox  string
 		status string
 	}{
-		{"evt_cap", capd.body(), "applied", "captured"},
-		{"evt_auth", auth.body(), "ignored", "captured"},
-		{"evt_cap", capd.body(), "applied", "captured"}, // redelivery: same row
-		{"evt_created", rzPayment{ID: "pay_FWD-1", OrderID: "FWD-1", Status: "created", Paise: 70000, At: at}.body(), "ignored", "captured"},
-		{"evt_refund", rzPayment{ID: "pay_FWD-1", OrderID: "FWD-1", Status: "refunded", Paise: 70000, At: at.Add(time1)}.body(), "applied", "refunded"},
-		{"evt_cap2", capd.body(), "ignored", "refunded"},
+		{"evt_cap", capd.Body(), "applied", "captured"},
+		{"evt_auth", auth.Body(), "ignored", "captured"},
+		{"evt_cap", capd.Body(), "applied", "captured"}, // redelivery: same row
+		{"evt_created", rzPayment{ID: "pay_FWD-1", OrderID: "FWD-1", Status: "created", Paise: 70000, At: at}.Body(), "ignored", "captured"},
+		{"evt_refund", rzPayment{ID: "pay_FWD-1", OrderID: "FWD-1", Status: "refunded", Paise: 70000, At: at.Add(time1)}.Body(), "applied", "refunded"},
+		{"evt_cap2", capd.Body(), "ignored", "refunded"},
 	}
 	for i, s := range steps {
 		m.webhook(s.event, s.body)
@@ -212,7 +212,7 @@ func TestPaymentMismatchIsABreak(t *testing.T) {
 		id := "MM-" + string(rune('A'+i))
 		m.purchase(id, "F"+id, "119551", c.order, "2026-08-20T09:00:00+05:30")
 		c.pay.ID, c.pay.OrderID, c.pay.At = "pay_"+id, id, ist("2026-08-20T10:00:00+05:30")
-		m.webhook("evt_"+id, c.pay.body())
+		m.webhook("evt_"+id, c.pay.Body())
 		if got := m.str(`SELECT coalesce(string_agg(reason, ','), '') FROM payment_breaks WHERE payment_id = $1`, c.pay.ID); got != c.reason {
 			t.Errorf("%s: breaks %q, want %q", c.name, got, c.reason)
 		}
@@ -224,7 +224,7 @@ func TestPaymentMismatchIsABreak(t *testing.T) {
 		t.Errorf("%d ledger transactions from mismatched payments", n)
 	}
 	// The right payment still realises the order afterwards.
-	m.webhook("evt_MM-A-2", rzPayment{ID: "pay_MM-A-2", OrderID: "MM-A", Status: "captured", Paise: 100000, At: ist("2026-08-20T11:00:00+05:30")}.body())
+	m.webhook("evt_MM-A-2", rzPayment{ID: "pay_MM-A-2", OrderID: "MM-A", Status: "captured", Paise: 100000, At: ist("2026-08-20T11:00:00+05:30")}.Body())
 	if got := m.str(`SELECT status FROM orders WHERE id = 'MM-A'`); got != "allotted" {
 		t.Errorf("MM-A after the right payment: %s", got)
 	}

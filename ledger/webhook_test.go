@@ -17,7 +17,7 @@ func TestReceiveManyIsReceiveInOrder(t *testing.T) {
 	m.purchase("G-1", "F1", "E1", "100.00", "2026-08-20T09:00:00+05:30")
 	m.purchase("G-2", "F2", "E1", "200.00", "2026-08-20T09:00:00+05:30")
 	at := ist("2026-08-20T10:00:00+05:30")
-	ev := func(id string, p rzPayment) ledger.InboxEvent { return event(t, id, p.body()) }
+	ev := func(id string, p rzPayment) ledger.InboxEvent { return event(t, id, p.Body()) }
 	batch := []ledger.InboxEvent{
 		ev("e1", rzPayment{ID: "pay_G1", OrderID: "G-1", Status: "authorized", Paise: 10000, At: at}),
 		ev("e2", rzPayment{ID: "pay_G1", OrderID: "G-1", Status: "captured", Paise: 10000, At: at}),

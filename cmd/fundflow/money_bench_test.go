@@ -138,7 +138,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 			}
 			batch = batch[:0]
 		}
-		bodies[i] = rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise(amt), At: ist("2026-08-20T10:00:00+05:30")}.body()
+		bodies[i] = rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise(amt), At: ist("2026-08-20T10:00:00+05:30")}.Body()
 	}
 
 	// Raw baseline: one INSERT + COMMIT per request, same concurrency.

@@ -187,7 +187,7 @@ pipelines:
 					time.Sleep(5 * time.Millisecond)
 				}
 				o := orders[i]
-				body := rzPayment{ID: "pay_" + o.id, OrderID: o.id, Status: "captured", Paise: paise(o.amount), At: ist("2026-08-20T11:00:00+05:30")}.body()
+				body := rzPayment{ID: "pay_" + o.id, OrderID: o.id, Status: "captured", Paise: paise(o.amount), At: ist("2026-08-20T11:00:00+05:30")}.Body()
 				deliver(o.id, body)
 				if i%9 == 0 {
 					deliver(o.id, body)

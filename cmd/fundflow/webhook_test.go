@@ -25,7 +25,7 @@ func TestSameWebhook1000TimesConcurrently(t *testing.T) {
 	m.scheme("119551", "Equity Scheme - Large Cap Fund")
 	m.nav("119551", "2026-08-20", "42.4242")
 	m.purchase("DUP-1", "F1", "119551", "10000.00", "2026-08-20T09:00:00+05:30")
-	body := rzPayment{ID: "pay_DUP-1", OrderID: "DUP-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.body()
+	body := rzPayment{ID: "pay_DUP-1", OrderID: "DUP-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.Body()
 
 	const n = 1000
 	codes := make([]int, n)
@@ -72,7 +72,7 @@ func TestForgedWebhooksAre401AndStoreNothing(t *testing.T) {
 	m.scheme("119551", "Equity Scheme - Large Cap Fund")
 	m.nav("119551", "2026-08-20", "42.4242")
 	m.purchase("SIG-1", "F1", "119551", "10000.00", "2026-08-20T09:00:00+05:30")
-	body := rzPayment{ID: "pay_SIG-1", OrderID: "SIG-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.body()
+	body := rzPayment{ID: "pay_SIG-1", OrderID: "SIG-1", Status: "captured", Paise: 1000000, At: ist("2026-08-20T10:00:00+05:30")}.Body()
 	good := webhook.Sign(body, []byte(testWebhookSecret))
 
 	type forged struct {
@@ -198,11 +198,11 @@ func TestPoisonWebhooksAreStoredAsFailedNot503(t *testing.T) {
 		m.purchase(id, "F"+id, "E1", "100.00", "2026-08-20T09:00:00+05:30")
 	}
 	good := func(id string) []byte {
-		return rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: 10000, At: at}.body()
+		return rzPayment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: 10000, At: at}.Body()
 	}
 	nulID := bytes.Replace(good("X-1"), []byte(`"id":"pay_X-1"`), []byte(`"id":"pay_\u0000X-1"`), 1)
 	nulEvent := bytes.Replace(good("X-2"), []byte(`"event":"payment.captured"`), []byte(`"event":"payment.\u0000captured"`), 1)
-	huge := rzPayment{ID: "pay_X-3", OrderID: "X-3", Status: "captured", Paise: 1_000_000_000_000_000_000, At: at}.body() // ₹10^16: beyond numeric(18,2)
+	huge := rzPayment{ID: "pay_X-3", OrderID: "X-3", Status: "captured", Paise: 1_000_000_000_000_000_000, At: at}.Body() // ₹10^16: beyond numeric(18,2)
 
 	deliveries := []struct {
 		name, eventID string
