@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"io"
 	"io/fs"
 	"os"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/transforms/amfi"
 	"github.com/fundflow/fundflow/transforms/nav"
 )
@@ -52,7 +53,7 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
-		rep, err := checkNAVFile(ctx, args[1], navValidator(nil, c))
+		rep, err := checkNAVFile(ctx, args[1], navingest.Validator(nil, c))
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}

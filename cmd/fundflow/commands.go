@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/pipelines"
@@ -264,7 +265,8 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 	case "outbox":
 		return runOutbox(ctx, d)
 	case "folio-recon":
-		return runFolioReconStats(ctx, d)
+		out, err := folioRecon(ctx, d, fund.Date{}) // the latest date
+		return out.Stats(), err
 	}
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
 }

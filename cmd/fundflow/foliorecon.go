@@ -10,14 +10,11 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/fundflow/fundflow/connectors/feed"
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/jobs/foliorecon"
 	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/recon/pgstore"
-	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	"github.com/fundflow/fundflow/transforms/rta"
 )
 
 // cmdFolioRecon is `fundflow run folio-recon [--date YYYY-MM-DD]`.
@@ -55,46 +52,13 @@ func cmdFolioRecon(ctx context.Context, g globals, log *slog.Logger, args []stri
 	return enc.Encode(out)
 }
 
-// folioRecon wires the folio-recon job from the config: the load pipeline
-// (feed source, RTA parser, Postgres staging sink), recon's Postgres store
-// and the ClickHouse history; recon.FolioRecon does the work.
+// folioRecon runs the folio-recon job of the config (jobs/foliorecon).
 func folioRecon(ctx context.Context, d *deps, date fund.Date) (recon.Outcome, error) {
 	c := d.cfg.Pipelines.FolioRecon
 	if c == nil {
-		return recon.Outcome{Pipeline: "folio-recon"}, usageErr("folio-recon is not configured: add a pipelines.folio-recon section to the config")
+		return recon.Outcome{Pipeline: foliorecon.Name}, usageErr("folio-recon is not configured: add a pipelines.folio-recon section to the config")
 	}
-	load := func(ctx context.Context) (pipelines.Stats, []string, error) {
-		store, err := openStore(ctx, d, c.Source) // the run closes it (feed.Source.Close)
-		if err != nil {
-			return pipelines.Stats{}, nil, err
-		}
-		src := feed.NewSource[rta.Item]("folio-recon", store, d.pg, rta.Decode, feed.Options{
-			Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
-			BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.log,
-		})
-		p := &pipelines.Pipeline[rta.Item, fund.RTALine]{
-			Name:       "folio-recon",
-			Source:     src,
-			Stage:      rta.Stage,
-			Sinks:      []pipelines.Sink[fund.RTALine]{postgres.RTASink{Pool: d.pg.Pool}},
-			Quarantine: d.pg,
-			Breaker:    pipelines.NewBreaker(c.MaxRejectRate),
-			Metrics:    d.metrics,
-			Runs:       d.pg,
-			Log:        d.log,
-		}
-		st, err := p.Run(ctx)
-		return st, src.Skipped, err
-	}
-	job := recon.FolioRecon{Load: load, Store: pgstore.New(d.pg.Pool), History: clickhouse.BreakHistory{Conn: d.ch},
-		ReportDir: c.ReportDir, WindowDays: c.WindowDays, RetainDays: c.RetainDays, Log: d.log}
-	return job.Run(ctx, date)
-}
-
-// runFolioReconStats runs folio-recon for the scheduler (the latest date).
-func runFolioReconStats(ctx context.Context, d *deps) (pipelines.Stats, error) {
-	out, err := folioRecon(ctx, d, fund.Date{})
-	return out.Stats(), err
+	return foliorecon.Job{Config: c, PG: d.pg, CH: d.ch, Metrics: d.metrics, Log: d.log}.Run(ctx, date)
 }
 
 // cmdRecon is `fundflow recon explain ID --by NAME --note TEXT`: a person

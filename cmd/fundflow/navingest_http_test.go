@@ -13,6 +13,8 @@ import (
 
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/feedstore"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/pipelines"
 )
 
@@ -182,7 +184,7 @@ func TestHTTPSourceRefetchesAnUnfinishedLoad(t *testing.T) {
 
 	// Poll and fetch, then "crash": the body is fetched and its validators
 	// stored, but nothing is loaded.
-	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := feedstore.Open(ctx, navingest.Name, d.cfg.Pipelines.NAVIngest.Source, d.pg, d.log)
 	if err != nil {
 		t.Fatal(err)
 	}

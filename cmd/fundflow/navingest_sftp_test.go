@@ -20,6 +20,8 @@ import (
 	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/feedstore"
+	"github.com/fundflow/fundflow/jobs/navingest"
 )
 
 // These tests run nav-ingest against the real OpenSSH sshd of
@@ -130,7 +132,7 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	// arrives between its two listings.
 	half := len(data) / 2
 	upload(t, cl, remote, data[:half])
-	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := feedstore.Open(ctx, navingest.Name, d.cfg.Pipelines.NAVIngest.Source, d.pg, d.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 			appendTo(t, cl, remote, data[half:])
 		}
 	}}
-	p, err := navIngestFrom(ctx, d, hook)
+	p, err := navingest.NewFrom(ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, hook)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,18 +5,21 @@ import (
 	"errors"
 
 	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/foliorecon"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/outbox"
+	"github.com/fundflow/fundflow/jobs/replay"
 	"github.com/fundflow/fundflow/scheduler"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // recordedJobs are every job serve runs on a schedule or in a loop, and
-// `fundflow run` (or `fundflow audit anchor`) runs on demand: each run is a
-// job_runs row and the engine's run metrics (pipelines.Recorder for the
-// jobs that are not one engine pipeline). TestEveryJobIsRecorded runs each
-// and checks that serve's jobs are all here.
-var recordedJobs = []string{"nav-ingest", "folio-recon", navfreshness.Name, allocate.Name, outbox.Name, auditAnchorJob}
+// `fundflow run` (or `fundflow audit anchor`, `fundflow quarantine replay`)
+// runs on demand: each run is a job_runs row and the engine's run metrics
+// (pipelines.Recorder for the jobs that are not one engine pipeline).
+// TestEveryJobIsRecorded runs each and checks that serve's jobs are all here.
+var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditAnchorJob}
 
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {
