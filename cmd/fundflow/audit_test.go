@@ -16,6 +16,7 @@ import (
 
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -233,7 +234,7 @@ func TestAuditAnchorReachesKafka(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	auditRows(t, d.pg.Pool, 1, 3)
 	file := filepath.Join(t.TempDir(), "anchors.jsonl")
-	a, published, err := anchorAudit(ctx, d.pg.Pool, cfg.Audit, file, d.recorder())
+	a, published, err := auditanchor.Run(ctx, d.pg.Pool, cfg.Audit.AnchorTopic, file, d.recorder())
 	if err != nil || !published || a.Seq != 3 {
 		t.Fatalf("anchor: %+v %v %v", a, published, err)
 	}

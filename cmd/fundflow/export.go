@@ -15,7 +15,6 @@ import (
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 func exportUsage() string {
@@ -84,11 +83,7 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	cfg, pool, err := loadAndConnectPG(ctx, g)
 	if err != nil {
 		return err
 	}

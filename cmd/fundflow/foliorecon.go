@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
 	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/recon/pgstore"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // cmdFolioRecon is `fundflow run folio-recon [--date YYYY-MM-DD]`.
@@ -79,11 +77,7 @@ func cmdRecon(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	if err := fl.Parse(args[2:]); err != nil || *by == "" || *note == "" {
 		return usageErr("%s", use)
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	_, pool, err := loadAndConnectPG(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -115,16 +116,16 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	}
 	// The config names the database's environment variables; without a
 	// config file the defaults are used. The generators bulk-load behind the
-	// tables' triggers, so they connect as the schema owner (pgURLs).
+	// tables' triggers, so they connect as the schema owner (migrate.URLs).
 	svc := config.Services{PostgresURLEnv: "FUNDFLOW_PG_URL", PostgresMigrateURLEnv: "FUNDFLOW_PG_MIGRATE_URL"}
 	if cfg, err := config.Load(g.config); err == nil {
 		svc = cfg.Services
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: 2, err: err}
 	}
-	owner, _, err := pgURLs(&config.Config{Services: svc})
+	owner, _, err := migrate.URLs(svc)
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err}
 	}
 	pool, err := postgres.Connect(ctx, owner)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/jobs/replay"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -141,7 +142,7 @@ audit:
 	for _, c := range []struct {
 		name    string
 		in, out int64
-	}{{"nav-freshness", schemes, 0}, {auditAnchorJob, auditN, 1}, {replay.Name, 1, 0}} {
+	}{{"nav-freshness", schemes, 0}, {auditanchor.Name, auditN, 1}, {replay.Name, 1, 0}} {
 		var in, out int64
 		if err := d.pg.Pool.QueryRow(ctx, `SELECT records_in, records_out FROM job_runs WHERE pipeline = $1 ORDER BY id DESC LIMIT 1`,
 			c.name).Scan(&in, &out); err != nil {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -28,11 +27,7 @@ func cmdOutbox(ctx context.Context, g globals, log *slog.Logger, args []string, 
 	if err := fs.Parse(args); err != nil {
 		return usageErr("outbox: %v\n%s", err, outboxUsage)
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	_, pool, err := loadAndConnectPG(ctx, g)
 	if err != nil {
 		return err
 	}

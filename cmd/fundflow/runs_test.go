@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -106,30 +102,4 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
-}
-
-// serve and run warn when connected as a role that could switch the audit
-// triggers off (a superuser, or the trail's owner), and only then.
-func TestWarnIfPrivileged(t *testing.T) {
-	owner, ownerURL, app, appURL := testkit.PGApp(t)
-	for _, c := range []struct {
-		name string
-		pool *pgxpool.Pool
-		url  string
-		warn bool
-	}{
-		{"schema owner (superuser)", owner, ownerURL, true},
-		{"application role", app, appURL, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("FF_PRIV_TEST_PG_URL", c.url)
-			var buf strings.Builder
-			d := &deps{cfg: &config.Config{Services: config.Services{PostgresURLEnv: "FF_PRIV_TEST_PG_URL"}},
-				log: slog.New(slog.NewTextHandler(&buf, nil)), pg: &postgres.Store{Pool: c.pool}}
-			warnIfPrivileged(testkit.Ctx(t), d)
-			if got := strings.Contains(buf.String(), "could switch off the audit triggers"); got != c.warn {
-				t.Fatalf("warned %v, want %v: %q", got, c.warn, buf.String())
-			}
-		})
-	}
 }
