@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
@@ -36,11 +35,6 @@ func exportUsage() string {
 		fmt.Fprintf(&b, "    %-13s %s\n", k, about[k])
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-// newExporter builds the exporter the CLI and the API share.
-func newExporter(d *deps, sealer *pii.Sealer) *exports.Exporter {
-	return &exports.Exporter{PG: d.pg.Pool, PII: sealer}
 }
 
 func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
@@ -94,28 +88,13 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 			return err
 		}
 	}
-	total, err := e.Count(ctx, kind, f, t)
-	if err != nil {
-		return err
-	}
-	bar := exports.NewProgress(stderr, "export "+kind, total)
-	m, paths, err := e.WriteFiles(ctx, kind, *format, f, t, *out, bar.Update)
-	if err != nil {
-		return err
-	}
-	bar.Done(m.Files[0].Rows)
+	dest := ""
 	if *toSFTP {
-		// The compliance drop is reached with the same settings as the RTA server.
-		cl, err := sftp.Dial(ctx, sftp.Config{Addr: os.Getenv("FUNDFLOW_SFTP_ADDR"), User: os.Getenv("FUNDFLOW_SFTP_USER"),
-			KeyFile: os.Getenv("FUNDFLOW_SFTP_KEY"), HostKeyFile: os.Getenv("FUNDFLOW_SFTP_HOST_KEY")})
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		if err := exports.Upload(ctx, cl.SFTP, *sftpDir, paths); err != nil {
-			return err
-		}
-		log.Info("export delivered over SFTP", "dir", *sftpDir, "files", len(paths))
+		dest = *sftpDir
+	}
+	m, err := e.Run(ctx, exports.Request{Kind: kind, Format: *format, From: f, To: t, Dir: *out, Progress: stderr, ToSFTP: dest, Log: log})
+	if err != nil {
+		return err
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -9,28 +9,15 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
-	"github.com/fundflow/fundflow/transforms/freshness"
 )
 
-// newNAVFreshness assembles the nav-freshness job from the config: the SLA
-// and holidays of pipelines.nav-ingest, dead_after_days of
-// pipelines.nav-freshness (zero: the job's defaults).
+// newNAVFreshness assembles the nav-freshness job from the config.
 func newNAVFreshness(d *deps) (*navfreshness.Job, error) {
-	var opt freshness.Options
-	var files []string
-	if n := d.cfg.Pipelines.NAVIngest; n != nil {
-		opt.SLA, files = n.FreshnessSLA, n.Holidays
-	}
-	if f := d.cfg.Pipelines.NAVFreshness; f != nil {
-		opt.DeadAfterDays = f.DeadAfterDays
-	}
-	cal, err := holidays.Calendar(files...)
+	opt, err := navfreshness.OptionsFrom(d.cfg.Pipelines)
 	if err != nil {
 		return nil, err
 	}
-	opt.Calendar = cal
 	j, err := navfreshness.New(d.pg, opt, d.reg, d.log)
 	if err != nil {
 		return nil, err
