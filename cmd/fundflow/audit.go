@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -34,8 +32,7 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "anchor") {
 		return usageErr("%s", auditUsage)
 	}
-	fset := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fset.SetOutput(io.Discard)
+	fset := newFlags("audit")
 	file := fset.String("anchors", "", "the anchor file")
 	if err := fset.Parse(args[1:]); err != nil || fset.NArg() > 0 {
 		return usageErr("%s", auditUsage)
@@ -48,8 +45,6 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	if *file == "" {
 		*file = cfg.Audit.AnchorFile
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
 	if args[0] == "anchor" {
 		if *file == "" {
 			return usageErr("audit anchor: no anchor file: set audit.anchor_file or pass --anchors")
@@ -62,7 +57,7 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 			}
 			return err
 		}
-		return enc.Encode(struct {
+		return printJSON(stdout, struct {
 			postgres.AuditAnchor
 			Published bool `json:"published"` // false: the head is the last anchor's (or the trail is empty)
 		}{a, published})
@@ -85,7 +80,7 @@ func cmdAudit(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	if err != nil {
 		return err
 	}
-	if err := enc.Encode(rep); err != nil {
+	if err := printJSON(stdout, rep); err != nil {
 		return err
 	}
 	if rep.Problem != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,8 +33,7 @@ func cmdBackfill(ctx context.Context, g globals, log *slog.Logger, args []string
 	if len(args) == 0 || args[0] != "nav" {
 		return usageErr("%s", backfillUsage)
 	}
-	fs := flag.NewFlagSet("backfill nav", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("backfill nav")
 	dir := fs.String("dir", "", "folder of NAV files")
 	fromS := fs.String("from", "", "first date, YYYY-MM-DD")
 	toS := fs.String("to", "", "last date, YYYY-MM-DD")
@@ -101,7 +99,5 @@ func cmdBackfill(ctx context.Context, g globals, log *slog.Logger, args []string
 	if runErr != nil {
 		return runErr
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(stdout, out)
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -42,8 +40,6 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 	if len(args) == 0 {
 		return usageErr("%s", checkUsage)
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
 	switch args[0] {
 	case "nav":
 		if len(args) != 2 {
@@ -57,13 +53,13 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		return enc.Encode(rep)
+		return printJSON(stdout, rep)
 	case "navdate":
 		ans, err := checkNAVDate(args[1:])
 		if err != nil {
 			return err
 		}
-		return enc.Encode(ans)
+		return printJSON(stdout, ans)
 	}
 	return usageErr("unknown check %q\n%s", args[0], checkUsage)
 }
@@ -97,8 +93,7 @@ func checkNAVConfig(g globals) (*config.NAVIngest, error) {
 }
 
 func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
-	fs := flag.NewFlagSet("check navdate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("check navdate")
 	category := fs.String("category", "", "scheme category")
 	typ := fs.String("type", "", "purchase, redemption, sip, switch_in, switch_out")
 	orderTime := fs.String("order-time", "", "RFC 3339 time the order was stamped")

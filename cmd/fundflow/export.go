@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,8 +40,7 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 		return usageErr("%s", exportUsage())
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("export")
 	from := fs.String("from", "", "")
 	to := fs.String("to", "", "")
 	format := fs.String("format", "csv", "")
@@ -96,7 +93,5 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(m)
+	return printJSON(stdout, m)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,8 +15,7 @@ import (
 
 // cmdFolioRecon is `fundflow run folio-recon [--date YYYY-MM-DD]`.
 func cmdFolioRecon(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("run folio-recon", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("run folio-recon")
 	dateArg := fs.String("date", "", "the as-of date, YYYY-MM-DD (default: the latest date an RTA holdings file is for)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return usageErr("usage: fundflow run folio-recon [--date YYYY-MM-DD]")
@@ -45,9 +42,7 @@ func cmdFolioRecon(ctx context.Context, g globals, log *slog.Logger, args []stri
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(stdout, out)
 }
 
 // folioRecon runs the folio-recon job of the config (jobs/foliorecon).
@@ -70,8 +65,7 @@ func cmdRecon(ctx context.Context, g globals, log *slog.Logger, args []string, s
 	if err != nil {
 		return usageErr("%s (BREAK_ID is recon_breaks.id)", use)
 	}
-	fl := flag.NewFlagSet("recon explain", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+	fl := newFlags("recon explain")
 	by := fl.String("by", "", "")
 	note := fl.String("note", "", "")
 	if err := fl.Parse(args[2:]); err != nil || *by == "" || *note == "" {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"time"
@@ -37,9 +35,7 @@ func cmdFreshness(ctx context.Context, d *deps, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	return printJSON(stdout, res)
 }
 
 const completenessUsage = `usage:
@@ -52,8 +48,7 @@ const completenessUsage = `usage:
       judges as of another moment (default now). Prints JSON.`
 
 func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("check completeness", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("check completeness")
 	date := fs.String("date", "", "business day, YYYY-MM-DD")
 	at := fs.String("at", "", "judge as of this time (RFC 3339)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -91,7 +86,5 @@ func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return printJSON(stdout, c)
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -46,8 +44,7 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	if len(args) == 0 {
 		return usageErr("%s", genReconUsage)
 	}
-	fl := flag.NewFlagSet("gen "+args[0], flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+	fl := newFlags("gen " + args[0])
 	var run func(ctx context.Context, pool *pgxpool.Pool) (any, error)
 	switch args[0] {
 	case "ledger":
@@ -136,7 +133,5 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	return printJSON(stdout, res)
 }

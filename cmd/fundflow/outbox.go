@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 
@@ -19,8 +18,7 @@ last seq and pass it as --after to read on; dedupe by event_id.`
 
 // cmdOutbox is `fundflow outbox`: it reads the outbox table.
 func cmdOutbox(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("outbox")
 	after := fs.Int64("after", 0, "events after this seq")
 	topic := fs.String("topic", "", "only this topic")
 	limit := fs.Int("limit", 100, "at most this many events")

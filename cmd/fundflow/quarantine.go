@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,8 +50,7 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	if len(args) == 0 {
 		return usageErr("%s", quarantineUsage)
 	}
-	fs := flag.NewFlagSet("quarantine "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("quarantine " + args[0])
 	pipeline := fs.String("pipeline", "", "nav-ingest or nav-backfill")
 	reason := fs.String("reason", "", "quarantine reason, e.g. nav_jump")
 	status := fs.String("status", "open", "open, replayed, accepted, dismissed or all")
@@ -145,9 +142,7 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		return printJSON(stdout, sum)
 	}
 	// replay
 	opt := replay.Options{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
@@ -167,9 +162,7 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sum)
+	return printJSON(stdout, sum)
 }
 
 func contains(list []string, s string) bool {
