@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,8 +12,6 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/jobs/navingest"
-	"github.com/fundflow/fundflow/transforms/amfi"
-	"github.com/fundflow/fundflow/transforms/nav"
 )
 
 const checkUsage = `usage:
@@ -49,7 +44,7 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
-		rep, err := checkNAVFile(ctx, args[1], navingest.Validator(nil, c))
+		rep, err := navingest.CheckFile(ctx, args[1], navingest.Validator(nil, c))
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
@@ -62,21 +57,6 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 		return printJSON(stdout, ans)
 	}
 	return usageErr("unknown check %q\n%s", args[0], checkUsage)
-}
-
-// checkNAVFile runs nav-ingest's decoder and stage over a file (nav.Check):
-// the file is opened, never read into memory.
-func checkNAVFile(ctx context.Context, path string, v *nav.Validator) (amfi.Report, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return amfi.Report{}, err
-	}
-	defer f.Close()
-	rep, err := nav.Check(ctx, f, fund.Source{File: filepath.Base(path)}, v)
-	if err != nil {
-		return rep, fmt.Errorf("%s: %w", path, err)
-	}
-	return rep, nil
 }
 
 // checkNAVConfig is nav-ingest's section of the config when there is a

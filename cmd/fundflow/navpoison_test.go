@@ -180,7 +180,7 @@ func TestNAVIngestPoisonInTheMiddle(t *testing.T) {
 			}
 			// check nav says beforehand what the run quarantined, file by file.
 			for _, f := range files {
-				rep, err := checkNAVFile(ctx, filepath.Join(dir, f.name), navingest.Validator(nil, d.cfg.Pipelines.NAVIngest))
+				rep, err := navingest.CheckFile(ctx, filepath.Join(dir, f.name), navingest.Validator(nil, d.cfg.Pipelines.NAVIngest))
 				if err != nil {
 					t.Fatalf("check nav %s: %v", f.name, err)
 				}
