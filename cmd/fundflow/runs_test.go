@@ -27,7 +27,7 @@ func TestKilledRunIsMarkedAbandoned(t *testing.T) {
 	_, chURL := testkit.CH(t)
 	dir := t.TempDir()
 	for _, f := range []string{"NAVAll_2019-06-21.txt", "NAVAll_2023-08-11.txt", "NAVAll_2026-08-18_last-6col.txt"} {
-		copyFile(t, testkit.Fixture(t, "amfi/navall/"+f), filepath.Join(dir, f))
+		testkit.CopyFile(t, testkit.Fixture(t, "amfi/navall/"+f), filepath.Join(dir, f))
 	}
 	cfgPath := navRunConfig(t, dir)
 	env := append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
