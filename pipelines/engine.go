@@ -4,7 +4,7 @@
 // backoff for transient failures, run history and Prometheus metrics.
 //
 // It knows nothing of NAVs or payments: the pipelines themselves are
-// assembled in cmd/fundflow from connectors, transforms and sinks.
+// assembled in jobs/ from connectors, transforms and sinks.
 package pipelines
 
 import (

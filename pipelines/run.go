@@ -52,8 +52,13 @@ type Pipeline[In, Out any] struct {
 	Retry      Retry      // for sink writes and commits; zero value: DefaultRetry
 	Metrics    *Metrics   // nil: no metrics
 	Runs       RunLog     // nil: runs are not recorded
-	Buffer     int        // batches in flight between steps; default 2
-	Log        *slog.Logger
+	// Step says the run is one step of a job a Recorder records (a load
+	// before a reconciliation): the job's run is the one row and the one
+	// count in fundflow_pipeline_runs_total, so the step counts no run of
+	// its own (set no Runs either); its stage metrics are reported as usual.
+	Step   bool
+	Buffer int // batches in flight between steps; default 2
+	Log    *slog.Logger
 }
 
 type staged[Out any] struct {
@@ -144,7 +149,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		if err != nil {
 			outcome = "failed"
 		}
-		p.Metrics.run(p.Name, outcome)
+		if !p.Step {
+			p.Metrics.run(p.Name, outcome)
+		}
 		if p.Runs != nil {
 			// The run's own context may be cancelled; its record must still land.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -380,3 +380,26 @@ func TestNoStagePassesRecordsOn(t *testing.T) {
 		t.Errorf("rec pipeline into string sinks without a stage: err %v, %d reads, %d closes; want a failure before reading, closed once", err, other.reads.Load(), other.closes.Load())
 	}
 }
+
+// A pipeline that is one step of a recorded job reports its stage metrics
+// but counts no run of its own: the job's Recorder counts the one run, so
+// fundflow_pipeline_runs_total still equals the job's run rows.
+func TestStepCountsNoRunOfItsOwn(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	job := Recorder{Metrics: m}
+	_, err := job.Run(context.Background(), "job", func(ctx context.Context) (Stats, error) {
+		p := &Pipeline[rec, string]{Name: "job", Source: &sliceSource{recs: records(30, nil), n: 10}, Stage: testStage,
+			Sinks: []Sink[string]{&memSink{}}, Retry: fastRetry, Metrics: m, Step: true}
+		return p.Run(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.runs.WithLabelValues("job", "ok")); got != 1 {
+		t.Errorf("fundflow_pipeline_runs_total{job,ok} = %v, want 1 (the job's run only)", got)
+	}
+	if got := testutil.ToFloat64(m.in.WithLabelValues("job", "transform")); got != 30 {
+		t.Errorf("the step's transform saw %v records, want 30", got)
+	}
+}

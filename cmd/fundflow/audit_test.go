@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -216,47 +215,5 @@ func TestAuditAnchorsCatchARewrittenTail(t *testing.T) {
 				t.Fatalf("anchor over a tampered chain: %s %v", out, err)
 			}
 		})
-	}
-}
-
-// An anchor goes out through the outbox like every event: the Kafka relay
-// publishes it on audit.anchors, keyed "audit", with the head's seq and the
-// hash the database holds for that row.
-func TestAuditAnchorReachesKafka(t *testing.T) {
-	brokers := testkit.Kafka(t, 1, "audit.anchors")
-	t.Setenv("FUNDFLOW_TEST_KAFKA", joinBrokers(brokers))
-	cfg, err := config.Parse("test.yaml", []byte("services:\n  kafka_brokers_env: FUNDFLOW_TEST_KAFKA\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := testDeps(t, cfg)
-	ctx := testkit.Ctx(t)
-	auditRows(t, d.pg.Pool, 1, 3)
-	file := filepath.Join(t.TempDir(), "anchors.jsonl")
-	a, published, err := anchorAudit(ctx, d.pg.Pool, cfg.Audit, file, d.recorder())
-	if err != nil || !published || a.Seq != 3 {
-		t.Fatalf("anchor: %+v %v %v", a, published, err)
-	}
-	p, err := outboxPipeline(d, postgres.RelayKafka, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := p.Run(ctx); err != nil || st.Out != 1 {
-		t.Fatalf("relay: %+v %v", st, err)
-	}
-	var want string
-	if err := d.pg.Pool.QueryRow(ctx, `SELECT hash FROM audit_log WHERE seq = 3`).Scan(&want); err != nil {
-		t.Fatal(err)
-	}
-	msgs := testkit.ReadTopic(t, brokers, "audit.anchors")
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages on audit.anchors, want 1", len(msgs))
-	}
-	var got postgres.AuditAnchor
-	if err := json.Unmarshal(msgs[0].Value, &got); err != nil {
-		t.Fatalf("%s: %v", msgs[0].Value, err)
-	}
-	if string(msgs[0].Key) != "audit" || got.Seq != 3 || got.Hash != want {
-		t.Fatalf("message key %q %+v, want audit, seq 3, hash %s", msgs[0].Key, got, want)
 	}
 }

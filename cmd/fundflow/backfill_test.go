@@ -49,7 +49,7 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 		day := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(n), "NAVAll_"), ".txt")
 		if day >= "2026-08-07" && day <= "2026-08-17" {
 			inRange = append(inRange, filepath.Base(n))
-			for k := range countNAVFile(t, n).keys {
+			for k := range testkit.CountNAVFile(t, n).Keys {
 				want[k] = true
 			}
 		}

@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
-	"github.com/fundflow/fundflow/transforms/amfi"
-	"github.com/fundflow/fundflow/transforms/nav"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/jobs/navingest"
 )
 
 const checkUsage = `usage:
@@ -41,8 +35,6 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 	if len(args) == 0 {
 		return usageErr("%s", checkUsage)
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
 	switch args[0] {
 	case "nav":
 		if len(args) != 2 {
@@ -52,34 +44,19 @@ func cmdCheck(ctx context.Context, g globals, args []string, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
-		rep, err := checkNAVFile(ctx, args[1], navValidator(nil, c))
+		rep, err := navingest.CheckFile(ctx, args[1], navingest.Validator(nil, c))
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		return enc.Encode(rep)
+		return printJSON(stdout, rep)
 	case "navdate":
 		ans, err := checkNAVDate(args[1:])
 		if err != nil {
 			return err
 		}
-		return enc.Encode(ans)
+		return printJSON(stdout, ans)
 	}
 	return usageErr("unknown check %q\n%s", args[0], checkUsage)
-}
-
-// checkNAVFile runs nav-ingest's decoder and stage over a file (nav.Check):
-// the file is opened, never read into memory.
-func checkNAVFile(ctx context.Context, path string, v *nav.Validator) (amfi.Report, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return amfi.Report{}, err
-	}
-	defer f.Close()
-	rep, err := nav.Check(ctx, f, fund.Source{File: filepath.Base(path)}, v)
-	if err != nil {
-		return rep, fmt.Errorf("%s: %w", path, err)
-	}
-	return rep, nil
 }
 
 // checkNAVConfig is nav-ingest's section of the config when there is a
@@ -96,8 +73,7 @@ func checkNAVConfig(g globals) (*config.NAVIngest, error) {
 }
 
 func checkNAVDate(args []string) (fund.NAVDateAnswer, error) {
-	fs := flag.NewFlagSet("check navdate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("check navdate")
 	category := fs.String("category", "", "scheme category")
 	typ := fs.String("type", "", "purchase, redemption, sip, switch_in, switch_out")
 	orderTime := fs.String("order-time", "", "RFC 3339 time the order was stamped")

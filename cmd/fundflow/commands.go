@@ -11,11 +11,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/pipelines"
@@ -90,6 +91,18 @@ func loadAndConnect(ctx context.Context, g globals, log *slog.Logger) (*deps, er
 	return connect(ctx, cfg, log)
 }
 
+// loadAndConnectPG loads the config and connects to Postgres only, as the
+// application's role: for the commands that read or write nothing else.
+// The caller closes the pool.
+func loadAndConnectPG(ctx context.Context, g globals) (*config.Config, *pgxpool.Pool, error) {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	return cfg, pool, err
+}
+
 func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*deps, error) {
 	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
 	if err != nil {
@@ -120,88 +133,17 @@ func cmdMigrate(ctx context.Context, g globals, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ownerURL, appURL, err := pgURLs(cfg)
-	if err != nil {
-		return err
+	err = migrate.Apply(ctx, cfg.Services, log)
+	if errors.Is(err, migrate.ErrURLs) {
+		return &exitError{code: 2, err: err}
 	}
-	pool, err := postgres.Connect(ctx, ownerURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	ch, err := clickhouse.Connect(ctx, os.Getenv(cfg.Services.ClickHouseURLEnv))
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	pgDone, err := migrate.Postgres(ctx, pool, log)
-	if err != nil {
-		return err
-	}
-	chDone, err := migrate.ClickHouse(ctx, ch, log)
-	if err != nil {
-		return err
-	}
-	log.Info("migrations up to date", "postgres_applied", len(pgDone), "clickhouse_applied", len(chDone))
-	owner, app := pgUser(ownerURL), pgUser(appURL)
-	if owner == app {
-		log.Warn("the application connects as the schema owner: it could switch off the audit triggers; point "+
-			cfg.Services.PostgresMigrateURLEnv+" at the owner and "+cfg.Services.PostgresURLEnv+" at a role that owns nothing (scripts/services.sh does)",
-			"role", app)
-		return nil
-	}
-	if err := migrate.GrantApp(ctx, pool, app); err != nil {
-		return err
-	}
-	log.Info("application role granted", "role", app, "owner", owner)
-	return nil
+	return err
 }
 
-// pgURLs returns the schema owner's URL (for migrate and the bulk
-// generators) and the application's. The owner's comes from
-// services.postgres_migrate_url_env; when that variable is empty the
-// application's URL is used for both (one role; migrate warns). Both must
-// name the same database: an owner URL left in the environment for another
-// database is refused, not migrated.
-func pgURLs(cfg *config.Config) (owner, app string, err error) {
-	app = os.Getenv(cfg.Services.PostgresURLEnv)
-	owner = os.Getenv(cfg.Services.PostgresMigrateURLEnv)
-	if owner == "" || app == "" {
-		return app, app, nil
-	}
-	o, oerr := pgconn.ParseConfig(owner)
-	a, aerr := pgconn.ParseConfig(app)
-	if oerr != nil || aerr != nil {
-		return "", "", &exitError{code: 2, err: fmt.Errorf("postgres: bad %s or %s: %v", cfg.Services.PostgresMigrateURLEnv, cfg.Services.PostgresURLEnv, errors.Join(oerr, aerr))}
-	}
-	if o.Host != a.Host || o.Port != a.Port || o.Database != a.Database {
-		return "", "", &exitError{code: 2, err: fmt.Errorf("postgres: %s names database %q on %s:%d but %s names %q on %s:%d: point both at the same database, or unset %s to use one role",
-			cfg.Services.PostgresMigrateURLEnv, o.Database, o.Host, o.Port, cfg.Services.PostgresURLEnv, a.Database, a.Host, a.Port, cfg.Services.PostgresMigrateURLEnv)}
-	}
-	return owner, app, nil
-}
-
-// pgUser is the role a Postgres URL logs in as ("" if it does not parse).
-func pgUser(url string) string {
-	c, err := pgconn.ParseConfig(url)
-	if err != nil {
-		return ""
-	}
-	return c.User
-}
-
-// warnIfPrivileged logs a warning when the application is connected as a
-// superuser or as the owner of the audit trail: either could switch its
-// triggers off and rewrite it.
+// warnIfPrivileged warns when the application's connection could switch
+// the audit triggers off (migrate.WarnIfPrivileged).
 func warnIfPrivileged(ctx context.Context, d *deps) {
-	var super, owner bool
-	err := d.pg.Pool.QueryRow(ctx, `SELECT rolsuper, coalesce(pg_has_role(current_user,
-			(SELECT relowner FROM pg_class WHERE oid = to_regclass('audit_log')), 'MEMBER'), false)
-		FROM pg_roles WHERE rolname = current_user`).Scan(&super, &owner)
-	if err == nil && (super || owner) {
-		d.log.Warn("connected to Postgres as a superuser or the audit trail's owner: this role could switch off the audit triggers; run the application as a role that owns nothing (see README)",
-			"env", d.cfg.Services.PostgresURLEnv, "role", pgUser(os.Getenv(d.cfg.Services.PostgresURLEnv)))
-	}
+	migrate.WarnIfPrivileged(ctx, d.pg.Pool, d.cfg.Services.PostgresURLEnv, d.log)
 }
 
 func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
@@ -264,7 +206,8 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 	case "outbox":
 		return runOutbox(ctx, d)
 	case "folio-recon":
-		return runFolioReconStats(ctx, d)
+		out, err := folioRecon(ctx, d, fund.Date{}) // the latest date
+		return out.Stats(), err
 	}
 	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
 }

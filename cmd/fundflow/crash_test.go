@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,13 +59,13 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	mod := time.Now().Add(-time.Hour)
 	for i, f := range files {
 		src := testkit.Fixture(t, "amfi/navall/"+f)
-		e := countNAVFile(t, src)
-		for k := range e.keys {
-			wantKeys[normaliseKey(k)] = true
+		e := testkit.CountNAVFile(t, src)
+		for k := range e.Keys {
+			wantKeys[testkit.NormaliseKey(k)] = true
 		}
-		wantQuarantined += e.dataLines - e.valid
+		wantQuarantined += e.DataLines - e.Valid
 		dst := filepath.Join(dir, f)
-		copyFile(t, src, dst)
+		testkit.CopyFile(t, src, dst)
 		m := mod.Add(time.Duration(i) * time.Minute) // load oldest first
 		if err := os.Chtimes(dst, m, m); err != nil {
 			t.Fatal(err)
@@ -147,8 +146,8 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 
 	// Exactly the expected keys, each once.
 	gotPG, gotCH := storedNAVKeys(t, ctx, pool, ch)
-	assertSameKeys(t, "postgres navs", gotPG, wantKeys)
-	assertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
+	testkit.AssertSameKeys(t, "postgres navs", gotPG, wantKeys)
+	testkit.AssertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
 
 	var q, done int
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM ingested_files WHERE status = 'done')`).Scan(&q, &done); err != nil {
@@ -181,43 +180,6 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 		t.Fatalf("job_runs: %d rows: %d running (want 0), %d abandoned (want all but the final run, %d..%d), %d ok (want 1)",
 			total, running, abandoned, progressed/2, kills, ok)
 	}
-}
-
-// normaliseKey turns "code|21-Aug-2026" into "code|2026-08-21".
-func normaliseKey(k string) string {
-	code, d, _ := strings.Cut(k, "|")
-	tm, err := time.Parse("02-Jan-2006", d)
-	if err != nil {
-		return k
-	}
-	return code + "|" + tm.Format("2006-01-02")
-}
-
-func assertSameKeys(t *testing.T, what string, got, want map[string]bool) {
-	t.Helper()
-	var missing, extra []string
-	for k := range want {
-		if !got[k] {
-			missing = append(missing, k)
-		}
-	}
-	for k := range got {
-		if !want[k] {
-			extra = append(extra, k)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing) > 0 || len(extra) > 0 {
-		t.Fatalf("%s: %d keys, want %d; missing %d %v; extra %d %v", what, len(got), len(want), len(missing), head(missing), len(extra), head(extra))
-	}
-}
-
-func head(s []string) []string {
-	if len(s) > 5 {
-		return s[:5]
-	}
-	return s
 }
 
 // navRunConfig writes the config of a `fundflow run nav-ingest` child that

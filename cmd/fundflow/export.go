@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,11 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 func exportUsage() string {
@@ -39,18 +35,12 @@ func exportUsage() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// newExporter builds the exporter the CLI and the API share.
-func newExporter(d *deps, sealer *pii.Sealer) *exports.Exporter {
-	return &exports.Exporter{PG: d.pg.Pool, PII: sealer}
-}
-
 func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageErr("%s", exportUsage())
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("export")
 	from := fs.String("from", "", "")
 	to := fs.String("to", "", "")
 	format := fs.String("format", "csv", "")
@@ -84,11 +74,7 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	cfg, pool, err := loadAndConnectPG(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -99,30 +85,13 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 			return err
 		}
 	}
-	total, err := e.Count(ctx, kind, f, t)
-	if err != nil {
-		return err
-	}
-	bar := exports.NewProgress(stderr, "export "+kind, total)
-	m, paths, err := e.WriteFiles(ctx, kind, *format, f, t, *out, bar.Update)
-	if err != nil {
-		return err
-	}
-	bar.Done(m.Files[0].Rows)
+	dest := ""
 	if *toSFTP {
-		// The compliance drop is reached with the same settings as the RTA server.
-		cl, err := sftp.Dial(ctx, sftp.Config{Addr: os.Getenv("FUNDFLOW_SFTP_ADDR"), User: os.Getenv("FUNDFLOW_SFTP_USER"),
-			KeyFile: os.Getenv("FUNDFLOW_SFTP_KEY"), HostKeyFile: os.Getenv("FUNDFLOW_SFTP_HOST_KEY")})
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		if err := exports.Upload(ctx, cl.SFTP, *sftpDir, paths); err != nil {
-			return err
-		}
-		log.Info("export delivered over SFTP", "dir", *sftpDir, "files", len(paths))
+		dest = *sftpDir
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(m)
+	m, err := e.Run(ctx, exports.Request{Kind: kind, Format: *format, From: f, To: t, Dir: *out, Progress: stderr, ToSFTP: dest, Log: log})
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, m)
 }

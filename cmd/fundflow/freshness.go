@@ -2,35 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
-	"github.com/fundflow/fundflow/transforms/freshness"
 )
 
-// newNAVFreshness assembles the nav-freshness job from the config: the SLA
-// and holidays of pipelines.nav-ingest, dead_after_days of
-// pipelines.nav-freshness (zero: the job's defaults).
+// newNAVFreshness assembles the nav-freshness job from the config.
 func newNAVFreshness(d *deps) (*navfreshness.Job, error) {
-	var opt freshness.Options
-	var files []string
-	if n := d.cfg.Pipelines.NAVIngest; n != nil {
-		opt.SLA, files = n.FreshnessSLA, n.Holidays
-	}
-	if f := d.cfg.Pipelines.NAVFreshness; f != nil {
-		opt.DeadAfterDays = f.DeadAfterDays
-	}
-	cal, err := holidays.Calendar(files...)
+	opt, err := navfreshness.OptionsFrom(d.cfg.Pipelines)
 	if err != nil {
 		return nil, err
 	}
-	opt.Calendar = cal
 	j, err := navfreshness.New(d.pg, opt, d.reg, d.log)
 	if err != nil {
 		return nil, err
@@ -50,9 +35,7 @@ func cmdFreshness(ctx context.Context, d *deps, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	return printJSON(stdout, res)
 }
 
 const completenessUsage = `usage:
@@ -65,8 +48,7 @@ const completenessUsage = `usage:
       judges as of another moment (default now). Prints JSON.`
 
 func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("check completeness", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("check completeness")
 	date := fs.String("date", "", "business day, YYYY-MM-DD")
 	at := fs.String("at", "", "judge as of this time (RFC 3339)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -104,7 +86,5 @@ func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return printJSON(stdout, c)
 }

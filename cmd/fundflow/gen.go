@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/holidays"
@@ -29,8 +26,7 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "nav-history" {
 		return usageErr("%s", genUsage)
 	}
-	fs := flag.NewFlagSet("gen nav-history", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("gen nav-history")
 	from := fs.String("from", "", "a real NAVAll file to start from")
 	days := fs.Int("days", 0, "business days to generate")
 	out := fs.String("out", "", "folder to write into (created if missing)")
@@ -67,37 +63,9 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	sum, err := g.Write(*out, *history, stderr)
+	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	ds := g.Days()
-	summary := struct {
-		navgen.Stats
-		First   string  `json:"first"`
-		Last    string  `json:"last"`
-		Out     string  `json:"out"`
-		Seconds float64 `json:"seconds"`
-	}{First: ds[0].String(), Last: ds[len(ds)-1].String(), Out: *out}
-	if *history {
-		path, st, err := g.WriteHistoryFile(*out)
-		if err != nil {
-			return err
-		}
-		summary.Stats, summary.Out = st, path
-	} else {
-		st, err := g.WriteNAVAllDir(*out, func(done int, st navgen.Stats) {
-			if done%50 == 0 {
-				fmt.Fprintf(stderr, "gen: %d/%d files, %d rows\n", done, len(ds), st.Rows)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		summary.Stats = st
-	}
-	summary.Seconds = time.Since(t0).Round(10 * time.Millisecond).Seconds()
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(summary)
+	return printJSON(stdout, sum)
 }

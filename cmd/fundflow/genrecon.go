@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -45,8 +44,7 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	if len(args) == 0 {
 		return usageErr("%s", genReconUsage)
 	}
-	fl := flag.NewFlagSet("gen "+args[0], flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+	fl := newFlags("gen " + args[0])
 	var run func(ctx context.Context, pool *pgxpool.Pool) (any, error)
 	switch args[0] {
 	case "ledger":
@@ -115,16 +113,16 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	}
 	// The config names the database's environment variables; without a
 	// config file the defaults are used. The generators bulk-load behind the
-	// tables' triggers, so they connect as the schema owner (pgURLs).
+	// tables' triggers, so they connect as the schema owner (migrate.URLs).
 	svc := config.Services{PostgresURLEnv: "FUNDFLOW_PG_URL", PostgresMigrateURLEnv: "FUNDFLOW_PG_MIGRATE_URL"}
 	if cfg, err := config.Load(g.config); err == nil {
 		svc = cfg.Services
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: 2, err: err}
 	}
-	owner, _, err := pgURLs(&config.Config{Services: svc})
+	owner, _, err := migrate.URLs(svc)
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err}
 	}
 	pool, err := postgres.Connect(ctx, owner)
 	if err != nil {
@@ -135,7 +133,5 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	return printJSON(stdout, res)
 }

@@ -15,7 +15,10 @@ import (
 	"github.com/fundflow/fundflow/internal/rtagen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/allocate"
+	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/jobs/outbox"
+	"github.com/fundflow/fundflow/jobs/replay"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // Every job serve runs (its schedules and its money-path loops) is in
@@ -26,12 +29,14 @@ import (
 func TestEveryJobIsRecorded(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	navDir, rtaDir, reports := t.TempDir(), t.TempDir(), t.TempDir()
-	// Three schemes' NAVs of 11 Aug 2023 for nav-ingest.
+	// Three schemes' NAVs of 11 Aug 2023 for nav-ingest, and a fourth's
+	// N.A. that nav-ingest quarantines and the replay reads again.
 	nav := "Scheme Code;ISIN Div Payout/ ISIN Growth;ISIN Div Reinvestment;Scheme Name;Net Asset Value;Date\n\n" +
 		"Open Ended Schemes(Debt Scheme - Banking and PSU Fund)\n\nTest Mutual Fund\n\n" +
 		"119551;INF209KA12Z1;INF209KA13Z9;Test Banking & PSU Debt Fund - DIRECT - IDCW;113.4328;11-Aug-2023\n" +
 		"119552;INF209K01YM2;-;Test Banking & PSU Debt Fund - DIRECT - MONTHLY IDCW;114.3362;11-Aug-2023\n" +
-		"119553;INF209K01YO8;-;Test Banking & PSU Debt Fund - Direct - Quarterly IDCW;112.4155;11-Aug-2023\n"
+		"119553;INF209K01YO8;-;Test Banking & PSU Debt Fund - Direct - Quarterly IDCW;112.4155;11-Aug-2023\n" +
+		"119554;INF209K01YP5;-;Test Banking & PSU Debt Fund - Direct - Growth;N.A.;11-Aug-2023\n" // quarantined: the replay's row
 	if err := os.WriteFile(filepath.Join(navDir, "NAVAll_2023-08-11.txt"), []byte(nav), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +86,11 @@ audit:
 		return err
 	}
 	run[outbox.Name] = func(ctx context.Context) error { _, err := outboxJob(d).Run(ctx); return err }
+	// and what only an operator starts.
+	run[replay.Name] = func(ctx context.Context) error {
+		_, err := replay.Run(ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, replay.Options{Filter: postgres.QuarantineFilter{Status: "open"}, By: "test"})
+		return err
+	}
 	var served []string
 	for name := range run {
 		served = append(served, name)
@@ -88,7 +98,7 @@ audit:
 	sort.Strings(served)
 	listed := slices.Sorted(slices.Values(recordedJobs))
 	if !slices.Equal(served, listed) {
-		t.Fatalf("serve runs %v, recordedJobs lists %v: keep the list next to serve's table complete", served, listed)
+		t.Fatalf("serve and the operator run %v, recordedJobs lists %v: keep the list next to serve's table complete", served, listed)
 	}
 
 	for _, name := range recordedJobs { // in the list's order: nav-ingest first, the anchor before the outbox
@@ -123,7 +133,8 @@ audit:
 	// ledger's) and set no age, since every NAV is from 2023 or August 2026,
 	// over dead_after_days (30) ago; the anchor verified the audit rows
 	// written so far (the three above and what the jobs before it audited)
-	// and published one head.
+	// and published one head; the replay read the N.A. row again and left
+	// it quarantined.
 	var schemes, auditN int64
 	if err := d.pg.Pool.QueryRow(ctx, `SELECT (SELECT count(DISTINCT scheme_code) FROM navs), (SELECT count(*) FROM audit_log)`).Scan(&schemes, &auditN); err != nil {
 		t.Fatal(err)
@@ -131,7 +142,7 @@ audit:
 	for _, c := range []struct {
 		name    string
 		in, out int64
-	}{{"nav-freshness", schemes, 0}, {auditAnchorJob, auditN, 1}} {
+	}{{"nav-freshness", schemes, 0}, {auditanchor.Name, auditN, 1}, {replay.Name, 1, 0}} {
 		var in, out int64
 		if err := d.pg.Pool.QueryRow(ctx, `SELECT records_in, records_out FROM job_runs WHERE pipeline = $1 ORDER BY id DESC LIMIT 1`,
 			c.name).Scan(&in, &out); err != nil {

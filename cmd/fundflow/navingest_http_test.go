@@ -13,6 +13,8 @@ import (
 
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/feedstore"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/pipelines"
 )
 
@@ -130,16 +132,16 @@ func TestHTTPSourceConditionalGet(t *testing.T) {
 			defer ts.Close()
 			d := testDeps(t, httpConfig(t, ts.URL+"/spages/NAVAll.txt", ""))
 
-			want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/"+first))
+			want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/"+first))
 			st, err := runNAV(t, d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int(st.In) != want.dataLines || int(st.Out) != want.valid {
-				t.Fatalf("first poll: in=%d out=%d, want %d and %d", st.In, st.Out, want.dataLines, want.valid)
+			if int(st.In) != want.DataLines || int(st.Out) != want.Valid {
+				t.Fatalf("first poll: in=%d out=%d, want %d and %d", st.In, st.Out, want.DataLines, want.Valid)
 			}
-			if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.keys) {
-				t.Fatalf("navs = %d, want %d", got, len(want.keys))
+			if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.Keys) {
+				t.Fatalf("navs = %d, want %d", got, len(want.Keys))
 			}
 
 			st, err = runNAV(t, d)
@@ -157,10 +159,10 @@ func TestHTTPSourceConditionalGet(t *testing.T) {
 
 			// The next day's file.
 			srv.set(readFixture(t, second), strings.ReplaceAll(tc.etag, "2019-06-21", "2023-08-11"), tc.modified.AddDate(4, 0, 0))
-			want2 := countNAVFile(t, testkit.Fixture(t, "amfi/navall/"+second))
+			want2 := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/"+second))
 			st, err = runNAV(t, d)
-			if err != nil || int(st.Out) != want2.valid {
-				t.Fatalf("third poll wrote %d (err %v), want %d", st.Out, err, want2.valid)
+			if err != nil || int(st.Out) != want2.Valid {
+				t.Fatalf("third poll wrote %d (err %v), want %d", st.Out, err, want2.Valid)
 			}
 			if got := count(t, d, `SELECT count(*) FROM ingested_files WHERE status = 'done'`); got != 2 {
 				t.Fatalf("files done = %d, want 2", got)
@@ -182,7 +184,7 @@ func TestHTTPSourceRefetchesAnUnfinishedLoad(t *testing.T) {
 
 	// Poll and fetch, then "crash": the body is fetched and its validators
 	// stored, but nothing is loaded.
-	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := feedstore.Open(ctx, navingest.Name, d.cfg.Pipelines.NAVIngest.Source, d.pg, d.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,10 +192,10 @@ func TestHTTPSourceRefetchesAnUnfinishedLoad(t *testing.T) {
 		t.Fatalf("list = %v, %v", files, err)
 	}
 
-	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
+	want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
 	st, err := runNAV(t, d)
-	if err != nil || int(st.Out) != want.valid {
-		t.Fatalf("after the crash: wrote %d (err %v), want %d", st.Out, err, want.valid)
+	if err != nil || int(st.Out) != want.Valid {
+		t.Fatalf("after the crash: wrote %d (err %v), want %d", st.Out, err, want.Valid)
 	}
 	reqs := srv.requests()
 	if len(reqs) != 2 || reqs[1].ifNoneMatch != "" || reqs[1].status != 200 {
@@ -224,10 +226,10 @@ func TestHTTPSourceRedirects(t *testing.T) {
 
 	t.Run("chain of two", func(t *testing.T) {
 		d := testDeps(t, httpConfig(t, ts.URL+"/NAVAll.txt", ""))
-		want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-18_last-6col.txt"))
+		want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-18_last-6col.txt"))
 		st, err := runNAV(t, d)
-		if err != nil || int(st.Out) != want.valid {
-			t.Fatalf("wrote %d (err %v), want %d", st.Out, err, want.valid)
+		if err != nil || int(st.Out) != want.Valid {
+			t.Fatalf("wrote %d (err %v), want %d", st.Out, err, want.Valid)
 		}
 		// The validators of the final response are used on the next poll.
 		if st, err := runNAV(t, d); err != nil || st.In != 0 {

@@ -20,6 +20,8 @@ import (
 	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/feedstore"
+	"github.com/fundflow/fundflow/jobs/navingest"
 )
 
 // These tests run nav-ingest against the real OpenSSH sshd of
@@ -122,7 +124,7 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	srv, cl := sftpSetup(t)
 	data := readFixture(t, sftpFixture)
-	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/"+sftpFixture))
+	want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/"+sftpFixture))
 	d := testDeps(t, sftpConfig(t, srv.Dir, ""))
 	remote := path.Join(srv.Dir, "NAVAll.txt")
 
@@ -130,7 +132,7 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	// arrives between its two listings.
 	half := len(data) / 2
 	upload(t, cl, remote, data[:half])
-	store, err := openStore(ctx, d, d.cfg.Pipelines.NAVIngest.Source)
+	store, err := feedstore.Open(ctx, navingest.Name, d.cfg.Pipelines.NAVIngest.Source, d.pg, d.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 			appendTo(t, cl, remote, data[half:])
 		}
 	}}
-	p, err := navIngestFrom(ctx, d, hook)
+	p, err := navingest.NewFrom(ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +163,11 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int(st.In) != want.dataLines || int(st.Out) != want.valid {
-		t.Fatalf("complete file: in=%d out=%d, want %d and %d", st.In, st.Out, want.dataLines, want.valid)
+	if int(st.In) != want.DataLines || int(st.Out) != want.Valid {
+		t.Fatalf("complete file: in=%d out=%d, want %d and %d", st.In, st.Out, want.DataLines, want.Valid)
 	}
-	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.keys) {
-		t.Fatalf("navs = %d, want %d", got, len(want.keys))
+	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.Keys) {
+		t.Fatalf("navs = %d, want %d", got, len(want.Keys))
 	}
 	if st, err := runNAV(t, d); err != nil || st.In != 0 {
 		t.Fatalf("a poll with nothing new read %d (err %v)", st.In, err)
@@ -180,8 +182,8 @@ func TestSFTPTwoPartUploadAndRename(t *testing.T) {
 	if got := count(t, d, `SELECT count(*) FROM ingested_files`); got != 1 {
 		t.Fatalf("ingested_files = %d, want 1", got)
 	}
-	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.keys) {
-		t.Fatalf("navs after the copy = %d, want %d", got, len(want.keys))
+	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.Keys) {
+		t.Fatalf("navs after the copy = %d, want %d", got, len(want.Keys))
 	}
 }
 
@@ -201,10 +203,10 @@ func TestSFTPDoneMarkerAndArchive(t *testing.T) {
 		t.Fatalf("without a marker: read %d (err %v), want 0", st.In, err)
 	}
 	upload(t, cl, remote+".done", nil)
-	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-18_last-6col.txt"))
+	want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-18_last-6col.txt"))
 	st, err := runNAV(t, d)
-	if err != nil || int(st.Out) != want.valid {
-		t.Fatalf("with its marker: wrote %d (err %v), want %d", st.Out, err, want.valid)
+	if err != nil || int(st.Out) != want.Valid {
+		t.Fatalf("with its marker: wrote %d (err %v), want %d", st.Out, err, want.Valid)
 	}
 	for _, p := range []string{remote, remote + ".done"} {
 		if _, err := cl.Stat(p); !errors.Is(err, fs.ErrNotExist) {
@@ -241,9 +243,9 @@ func TestSFTPDoneMarkerAndArchive(t *testing.T) {
 	if err := cl.Chtimes(remote+".done", t0.Add(2*time.Minute), t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	want2 := countNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
-	if st, err := runNAV(t, d); err != nil || int(st.Out) != want2.valid {
-		t.Fatalf("with a fresh marker: wrote %d (err %v), want %d", st.Out, err, want2.valid)
+	want2 := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
+	if st, err := runNAV(t, d); err != nil || int(st.Out) != want2.Valid {
+		t.Fatalf("with a fresh marker: wrote %d (err %v), want %d", st.Out, err, want2.Valid)
 	}
 	if got := count(t, d, `SELECT count(*) FROM ingested_files WHERE status = 'done'`); got != 2 {
 		t.Fatalf("files done = %d, want 2", got)
@@ -265,11 +267,11 @@ func TestSFTPFailedArchiveDoesNotReload(t *testing.T) {
 	d := testDeps(t, sftpConfig(t, srv.Dir, "      archive: true\n      archive_dir: "+locked))
 	name := "NAVAll_2026-08-21_8col-plan-option.txt"
 	upload(t, cl, path.Join(srv.Dir, name), readFixture(t, name))
-	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/"+name))
+	want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/"+name))
 
 	st, err := runNAV(t, d)
-	if err != nil || int(st.Out) != want.valid {
-		t.Fatalf("first run wrote %d (err %v), want %d", st.Out, err, want.valid)
+	if err != nil || int(st.Out) != want.Valid {
+		t.Fatalf("first run wrote %d (err %v), want %d", st.Out, err, want.Valid)
 	}
 	if _, err := cl.Stat(path.Join(srv.Dir, name)); err != nil {
 		t.Fatalf("the file should still be in place after the failed move: %v", err)
@@ -282,8 +284,8 @@ func TestSFTPFailedArchiveDoesNotReload(t *testing.T) {
 			t.Fatalf("a later poll read %d records (err %v), want 0", st.In, err)
 		}
 	}
-	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.keys) {
-		t.Fatalf("navs = %d, want %d", got, len(want.keys))
+	if got := count(t, d, `SELECT count(*) FROM navs`); got != len(want.Keys) {
+		t.Fatalf("navs = %d, want %d", got, len(want.Keys))
 	}
 	if got := count(t, d, `SELECT count(*) FROM job_runs WHERE status = 'ok' AND records_in > 0`); got != 1 {
 		t.Fatalf("runs that read records = %d, want 1", got)
@@ -300,7 +302,7 @@ func TestSFTPKillMidLoadAndRestart(t *testing.T) {
 	pool, pgURL := testkit.PG(t)
 	ch, chURL := testkit.CH(t)
 	upload(t, cl, path.Join(srv.Dir, sftpFixture), readFixture(t, sftpFixture))
-	want := countNAVFile(t, testkit.Fixture(t, "amfi/navall/"+sftpFixture))
+	want := testkit.CountNAVFile(t, testkit.Fixture(t, "amfi/navall/"+sftpFixture))
 
 	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
 	// Small batches make a long file: hundreds of commits to kill between.
@@ -375,18 +377,18 @@ func TestSFTPKillMidLoadAndRestart(t *testing.T) {
 	}
 
 	wantKeys := map[string]bool{}
-	for k := range want.keys {
-		wantKeys[normaliseKey(k)] = true
+	for k := range want.Keys {
+		wantKeys[testkit.NormaliseKey(k)] = true
 	}
 	gotPG, gotCH := storedNAVKeys(t, ctx, pool, ch)
-	assertSameKeys(t, "postgres navs", gotPG, wantKeys)
-	assertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
+	testkit.AssertSameKeys(t, "postgres navs", gotPG, wantKeys)
+	testkit.AssertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
 
 	var q int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM quarantine`).Scan(&q); err != nil {
 		t.Fatal(err)
 	}
-	if q != want.dataLines-want.valid {
-		t.Fatalf("quarantine = %d, want %d", q, want.dataLines-want.valid)
+	if q != want.DataLines-want.Valid {
+		t.Fatalf("quarantine = %d, want %d", q, want.DataLines-want.Valid)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/transforms/nav"
@@ -179,7 +180,7 @@ func TestNAVIngestPoisonInTheMiddle(t *testing.T) {
 			}
 			// check nav says beforehand what the run quarantined, file by file.
 			for _, f := range files {
-				rep, err := checkNAVFile(ctx, filepath.Join(dir, f.name), navValidator(nil, d.cfg.Pipelines.NAVIngest))
+				rep, err := navingest.CheckFile(ctx, filepath.Join(dir, f.name), navingest.Validator(nil, d.cfg.Pipelines.NAVIngest))
 				if err != nil {
 					t.Fatalf("check nav %s: %v", f.name, err)
 				}

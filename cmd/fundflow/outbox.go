@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -20,19 +18,14 @@ last seq and pass it as --after to read on; dedupe by event_id.`
 
 // cmdOutbox is `fundflow outbox`: it reads the outbox table.
 func cmdOutbox(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("outbox")
 	after := fs.Int64("after", 0, "events after this seq")
 	topic := fs.String("topic", "", "only this topic")
 	limit := fs.Int("limit", 100, "at most this many events")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("outbox: %v\n%s", err, outboxUsage)
 	}
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	_, pool, err := loadAndConnectPG(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,12 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fundflow/fundflow/connectors/file"
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/jobs/navingest"
+	"github.com/fundflow/fundflow/jobs/replay"
 	"github.com/fundflow/fundflow/sinks/postgres"
-	"github.com/fundflow/fundflow/transforms/nav"
 )
 
 const quarantineUsage = `usage:
@@ -54,8 +50,7 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 	if len(args) == 0 {
 		return usageErr("%s", quarantineUsage)
 	}
-	fs := flag.NewFlagSet("quarantine "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("quarantine " + args[0])
 	pipeline := fs.String("pipeline", "", "nav-ingest or nav-backfill")
 	reason := fs.String("reason", "", "quarantine reason, e.g. nav_jump")
 	status := fs.String("status", "open", "open, replayed, accepted, dismissed or all")
@@ -143,29 +138,31 @@ func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []stri
 		if *by == "" {
 			*by = loginName()
 		}
-		sum, err := retractNAVs(ctx, d, postgres.NAVSelector{SHA256: *sha, Scheme: *scheme, Date: date, From: from}, *by)
+		sum, err := navingest.Retract(ctx, d.navDeps(), postgres.NAVSelector{SHA256: *sha, Scheme: *scheme, Date: date, From: from}, *by)
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		return printJSON(stdout, sum)
 	}
 	// replay
-	opt := replayOptions{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
+	opt := replay.Options{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
 	if opt.Accept && len(ids) == 0 {
 		return usageErr("quarantine replay --accept needs the --id of each reviewed row")
 	}
 	if opt.By == "" {
 		opt.By = loginName()
 	}
-	sum, err := replayQuarantine(ctx, d, opt)
+	if d.cfg.Pipelines.NAVIngest == nil {
+		return usageErr("quarantine replay writes through nav-ingest's sinks: add a pipelines.nav-ingest section to the config")
+	}
+	sum, err := replay.Run(ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, opt)
+	if errors.Is(err, replay.ErrNotAcceptable) {
+		return &exitError{code: 2, err: err}
+	}
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sum)
+	return printJSON(stdout, sum)
 }
 
 func contains(list []string, s string) bool {
@@ -231,161 +228,4 @@ func showQuarantined(w io.Writer, q postgres.Quarantined) error {
 	}
 	field("raw", fmt.Sprintf("%q (%d bytes)", q.Raw, len(q.Raw)))
 	return tw.Flush()
-}
-
-type replayOptions struct {
-	Filter postgres.QuarantineFilter
-	Accept bool   // publish nav_jump rows without the jump check
-	By     string // who replayed or accepted
-}
-
-type replaySummary struct {
-	Considered int            `json:"considered"`
-	Published  int            `json:"published"`
-	MarkedAs   string         `json:"marked_as"`
-	IDs        []int64        `json:"ids"`               // published and marked
-	StillOpen  map[string]int `json:"still_quarantined"` // reason they still fail -> count
-}
-
-// replayBatch bounds one write to the sinks.
-const replayBatch = 2000
-
-// replayQuarantine reads open NAV rows again through today's parser and
-// validator (the one nav-ingest uses, starting from nav_latest) and writes
-// the rows that pass through nav-ingest's sinks, oldest first. Each batch
-// is marked resolved only after every sink wrote it; the sinks are
-// idempotent, so a replay cut short and run again publishes nothing twice.
-func replayQuarantine(ctx context.Context, d *deps, opt replayOptions) (replaySummary, error) {
-	sum := replaySummary{MarkedAs: "replayed", IDs: []int64{}, StillOpen: map[string]int{}}
-	if opt.Accept {
-		sum.MarkedAs = "accepted"
-	}
-	if d.cfg.Pipelines.NAVIngest == nil {
-		return sum, usageErr("quarantine replay writes through nav-ingest's sinks: add a pipelines.nav-ingest section to the config")
-	}
-	recs, err := d.pg.Quarantine(ctx, opt.Filter, true)
-	if err != nil {
-		return sum, err
-	}
-	sum.Considered = len(recs)
-	if len(recs) == 0 {
-		return sum, nil
-	}
-	// nav-ingest's own sinks and validator; its source is never read.
-	p, err := navIngestFrom(ctx, d, file.Dir{Path: os.TempDir()})
-	if err != nil {
-		return sum, err
-	}
-	defer p.Close() // never run: its sinks are closed here
-	stage := p.Stage
-	if opt.Accept {
-		// After review the jump is accepted: no previous NAV to jump from,
-		// every other rule still applies.
-		stage = navValidator(nil, d.cfg.Pipelines.NAVIngest).Stage
-	}
-	var batch []fund.NAVLine
-	var batchIDs []int64
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		b := pipelines.Batch[fund.NAVLine]{Items: batch, Through: pipelines.Checkpoint{Stream: "quarantine-replay"}}
-		for _, s := range p.Sinks {
-			if err := pipelines.DefaultRetry.Do(ctx, "replay sink", func(ctx context.Context) error { return s.Write(ctx, b) }); err != nil {
-				return err
-			}
-		}
-		if _, err := d.pg.ResolveQuarantined(ctx, batchIDs, sum.MarkedAs, opt.By); err != nil {
-			return err
-		}
-		sum.Published += len(batch)
-		sum.IDs = append(sum.IDs, batchIDs...)
-		batch, batchIDs = batch[:0], batchIDs[:0]
-		return nil
-	}
-	for _, q := range recs {
-		if opt.Accept && q.Reason != nav.ReasonNAVJump {
-			return sum, usageErr("record %d was quarantined for %s: only rows held for %s can be accepted", q.ID, q.Reason, nav.ReasonNAVJump)
-		}
-		still := func(reason, detail string) error {
-			sum.StillOpen[reason]++
-			return d.pg.ReplayFailed(ctx, q.ID, reason+": "+detail)
-		}
-		it, err := nav.Reread(q.Raw, q.Context, q.Pos)
-		if err != nil {
-			if err := still("unreadable", err.Error()); err != nil {
-				return sum, err
-			}
-			continue
-		}
-		line, err := stage(ctx, it)
-		var rej *pipelines.RejectError
-		switch {
-		case errors.As(err, &rej):
-			if err := still(rej.Reason, rej.Detail); err != nil {
-				return sum, err
-			}
-			continue
-		case err != nil:
-			return sum, err
-		}
-		// Every store must keep the same NAV for a key: Postgres keeps the
-		// one it has, ClickHouse the newest written. A row that says
-		// otherwise than a stored NAV stays here (retract the stored one
-		// first if it is the wrong one).
-		if stored, ok, err := d.pg.StoredNAV(ctx, line.SchemeCode, line.Date); err != nil {
-			return sum, err
-		} else if ok && !stored.NAV.Equal(line.NAV) {
-			if err := still(nav.ReasonDuplicateConflict, fmt.Sprintf("navs has NAV %s for scheme %s on %s from %s line %d; this row says %s",
-				stored.NAV, line.SchemeCode, line.Date, stored.From.File, stored.From.Line, line.NAV)); err != nil {
-				return sum, err
-			}
-			continue
-		}
-		batch = append(batch, line)
-		batchIDs = append(batchIDs, q.ID)
-		if len(batch) >= replayBatch {
-			if err := flush(); err != nil {
-				return sum, err
-			}
-		}
-	}
-	return sum, flush()
-}
-
-type retractSummary struct {
-	Retracted int               `json:"retracted"`
-	NAVs      []string          `json:"navs"`       // scheme|date=nav (file line)
-	NAVLatest map[string]string `json:"nav_latest"` // scheme -> its nav_date now ("" when it has no NAV left)
-}
-
-// retractNAVs takes NAVs back out of Postgres (navs, nav_latest rebuilt,
-// audit trail) and then ClickHouse. ClickHouse is deleted by the same
-// selector whatever Postgres found, so a retract cut short after Postgres
-// finishes the job when run again.
-func retractNAVs(ctx context.Context, d *deps, sel postgres.NAVSelector, by string) (retractSummary, error) {
-	sum := retractSummary{NAVs: []string{}, NAVLatest: map[string]string{}}
-	rs, err := d.pg.RetractNAVs(ctx, sel, by)
-	if err != nil {
-		return sum, err
-	}
-	if err := clickhouse.DeleteNAVs(ctx, d.ch, sel.SHA256, sel.Scheme, sel.Date, sel.From); err != nil {
-		return sum, fmt.Errorf("retracted from Postgres, not yet from ClickHouse (run the same command again): %w", err)
-	}
-	sum.Retracted = len(rs)
-	for _, r := range rs {
-		sum.NAVs = append(sum.NAVs, fmt.Sprintf("%s|%s=%s (%s line %d)", r.Scheme, r.Date, r.NAV, r.From.File, r.From.Line))
-		sum.NAVLatest[r.Scheme] = ""
-	}
-	latest, err := postgres.LatestNAVs(ctx, d.pg.Pool)
-	if err != nil {
-		return sum, err
-	}
-	for code := range sum.NAVLatest {
-		if l, ok := latest[code]; ok {
-			sum.NAVLatest[code] = l.Date.String()
-		}
-	}
-	d.log.Info("NAVs retracted", "count", len(rs), "by", by, "sha256", sel.SHA256, "scheme", sel.Scheme)
-	return sum, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fundflow/fundflow/jobs/replay"
 )
 
 const qHead = "Scheme Code;ISIN Div Payout/ ISIN Growth;ISIN Div Reinvestment;Scheme Name;Net Asset Value;Date\r\n \r\n" +
@@ -104,13 +106,13 @@ func TestQuarantineListShowReplayAccept(t *testing.T) {
 		t.Errorf("show of a missing id: %v", err)
 	}
 
-	replay := func(args ...string) replaySummary {
+	replay := func(args ...string) replay.Summary {
 		t.Helper()
 		out, stderr, err := e.cli(t, append([]string{"quarantine", "replay"}, args...)...)
 		if err != nil {
 			t.Fatalf("replay %v: %v\n%s", args, err, stderr)
 		}
-		var s replaySummary
+		var s replay.Summary
 		if err := json.Unmarshal([]byte(out), &s); err != nil {
 			t.Fatalf("%q: %v", out, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -59,7 +60,7 @@ func TestRetractMisdatedNAVsRepairsNAVLatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum retractSummary
+	var sum navingest.Retracted
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

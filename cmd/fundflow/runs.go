@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 )
@@ -17,8 +16,7 @@ abandoned first, with the reason in error.`
 
 // cmdRuns is `fundflow runs`.
 func cmdRuns(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("runs")
 	pipeline := fs.String("pipeline", "", "only this pipeline")
 	limit := fs.Int("limit", 20, "at most this many runs")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *limit < 1 {

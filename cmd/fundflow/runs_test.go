@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -31,7 +27,7 @@ func TestKilledRunIsMarkedAbandoned(t *testing.T) {
 	_, chURL := testkit.CH(t)
 	dir := t.TempDir()
 	for _, f := range []string{"NAVAll_2019-06-21.txt", "NAVAll_2023-08-11.txt", "NAVAll_2026-08-18_last-6col.txt"} {
-		copyFile(t, testkit.Fixture(t, "amfi/navall/"+f), filepath.Join(dir, f))
+		testkit.CopyFile(t, testkit.Fixture(t, "amfi/navall/"+f), filepath.Join(dir, f))
 	}
 	cfgPath := navRunConfig(t, dir)
 	env := append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_CH_URL="+chURL)
@@ -106,30 +102,4 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
-}
-
-// serve and run warn when connected as a role that could switch the audit
-// triggers off (a superuser, or the trail's owner), and only then.
-func TestWarnIfPrivileged(t *testing.T) {
-	owner, ownerURL, app, appURL := testkit.PGApp(t)
-	for _, c := range []struct {
-		name string
-		pool *pgxpool.Pool
-		url  string
-		warn bool
-	}{
-		{"schema owner (superuser)", owner, ownerURL, true},
-		{"application role", app, appURL, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("FF_PRIV_TEST_PG_URL", c.url)
-			var buf strings.Builder
-			d := &deps{cfg: &config.Config{Services: config.Services{PostgresURLEnv: "FF_PRIV_TEST_PG_URL"}},
-				log: slog.New(slog.NewTextHandler(&buf, nil)), pg: &postgres.Store{Pool: c.pool}}
-			warnIfPrivileged(testkit.Ctx(t), d)
-			if got := strings.Contains(buf.String(), "could switch off the audit triggers"); got != c.warn {
-				t.Fatalf("warned %v, want %v: %q", got, c.warn, buf.String())
-			}
-		})
-	}
 }

@@ -1,0 +1,144 @@
+// Package apiserve runs the query API for serve: its settings from the
+// config and the environment (token keys, PII key, limits), the read model
+// over Postgres and ClickHouse, the exporter, and the access log to
+// ClickHouse.
+package apiserve
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/exports"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+)
+
+// ConfigError is a setting the API cannot start with (a missing or short
+// token key, a bad PII key): the operator's to fix, not a failure.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Config builds the API's settings from the config and the environment.
+func Config(c config.API) (api.Config, error) {
+	cfg, err := settings(c)
+	if err != nil {
+		return cfg, &ConfigError{Err: err}
+	}
+	return cfg, nil
+}
+
+func settings(c config.API) (api.Config, error) {
+	auth := &api.Auth{HS256Secret: []byte(os.Getenv(c.JWTSecretEnv)), Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: 30 * time.Second,
+		MaxLifetime: c.MaxTokenLifetime}
+	if path := os.Getenv(c.JWTPublicKeyEnv); path != "" {
+		key, err := readRSAPublicKey(path)
+		if err != nil {
+			return api.Config{}, fmt.Errorf("%s: %w", c.JWTPublicKeyEnv, err)
+		}
+		auth.RS256Key = key
+	}
+	if len(auth.HS256Secret) == 0 && auth.RS256Key == nil {
+		return api.Config{}, fmt.Errorf("the API needs a token key: set %s (HS256 secret, 32+ bytes) or %s (path of a PEM RSA public key)",
+			c.JWTSecretEnv, c.JWTPublicKeyEnv)
+	}
+	if n := len(auth.HS256Secret); n > 0 && n < 32 {
+		return api.Config{}, fmt.Errorf("%s is %d bytes: an HS256 secret needs at least 32", c.JWTSecretEnv, n)
+	}
+	cfg := api.Config{Auth: auth, RatePerSecond: c.RatePerSecond, Burst: c.Burst, RequestTimeout: c.RequestTimeout,
+		ExportTimeout: c.ExportTimeout, MaxBodyBytes: c.MaxBodyBytes, FailedAuth: FailedAuthLimit(c, nil)}
+	if cfg.RatePerSecond < 0 {
+		cfg.RatePerSecond = 0 // unlimited
+	}
+	if os.Getenv(c.PIIKeyEnv) != "" {
+		s, err := pii.FromEnv(os.Getenv, c.PIIKeyEnv)
+		if err != nil {
+			return api.Config{}, err
+		}
+		cfg.PII = s
+	}
+	return cfg, nil
+}
+
+// FailedAuthLimit is the limit of failed authentications per client
+// address (serve.api.failed_auth_*), shared by the query API and /v1/orders;
+// nil when switched off (-1).
+func FailedAuthLimit(c config.API, now func() time.Time) *ratelimit.Failures {
+	if c.FailedAuthBurst < 0 || c.FailedAuthPerSecond < 0 {
+		return nil
+	}
+	return ratelimit.NewFailures(c.FailedAuthPerSecond, c.FailedAuthBurst, now)
+}
+
+func readRSAPublicKey(path string) (*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return jwt.ParseRSAPublicKeyFromPEM(b)
+}
+
+// Deps are what the API reads through.
+type Deps struct {
+	PG    *pgxpool.Pool
+	CH    clickhouse.Conn
+	Ready func(ctx context.Context) error // readiness: nil when the stores answer
+	Log   *slog.Logger
+}
+
+// Start serves the query API on c.Addr (nothing when it is empty); the
+// returned function shuts it down and flushes the access log.
+func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
+	if c.Addr == "" {
+		return func() {}, nil
+	}
+	cfg, err := Config(c)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PII == nil {
+		d.Log.Warn("no PII key: PAN and bank details are left out of API responses", "env", c.PIIKeyEnv)
+	}
+	// Who read what goes to ClickHouse api_requests, in batches.
+	access := &clickhouse.AccessLog{Conn: d.CH, Log: d.Log}
+	access.Start(10000)
+	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
+	cfg.Ready = d.Ready
+	store := &readmodel.Store{PG: d.PG, CH: d.CH}
+	srv := api.New(cfg, store, &exports.Exporter{PG: d.PG, PII: cfg.PII}, d.Log).HTTPServer(c.Addr)
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		access.Close()
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.Log.Error("api server", "err", err)
+		}
+	}()
+	d.Log.Info("serving the query API", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		access.Close()
+		if n := access.Dropped(); n > 0 {
+			d.Log.Warn("api access log: rows dropped (buffer full)", "rows", n)
+		}
+	}, nil
+}

@@ -1,0 +1,128 @@
+// Package navingest assembles nav-ingest from its config: a folder of NAV
+// files (local or SFTP) or one URL → the AMFI parser and NAV validation →
+// Postgres (navs, nav_latest, schemes), ClickHouse (nav_history,
+// ingest_events) and, when brokers are configured, Kafka (nav.validated).
+// The backfill and the quarantine replay use its validator and sinks, so a
+// NAV reaches the stores by one route whatever brought it.
+package navingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/connectors/feed"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/feedstore"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/sinks/kafka"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/nav"
+)
+
+// Name is the pipeline's name in job_runs, quarantine, ingested_files and
+// the metrics.
+const Name = "nav-ingest"
+
+// Deps are the connections the NAV pipelines write through.
+type Deps struct {
+	PG      *postgres.Store
+	CH      clickhouse.Conn
+	Brokers []string // Kafka; none: no nav.validated events (the Postgres tables are the bus)
+	Metrics *pipelines.Metrics
+	Log     *slog.Logger
+}
+
+// Pipeline is the NAV pipeline: raw NAV rows in, validated NAVs out.
+type Pipeline = pipelines.Pipeline[nav.Item, fund.NAVLine]
+
+// New assembles nav-ingest over the source c names. The pipeline owns its
+// store and Kafka writer: its run closes them.
+func New(ctx context.Context, d Deps, c *config.NAVIngest) (*Pipeline, error) {
+	store, err := feedstore.Open(ctx, Name, c.Source, d.PG, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	return NewFrom(ctx, d, c, store)
+}
+
+// NewFrom assembles nav-ingest over an open store, which the pipeline's
+// source closes if it is an io.Closer (at once on error).
+func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store) (*Pipeline, error) {
+	latest, err := postgres.LatestNAVs(ctx, d.PG.Pool)
+	if err != nil {
+		if cl, ok := store.(io.Closer); ok {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
+	}
+	// Runs and quarantined rows go to Postgres (the truth) and then to
+	// ClickHouse's ingest_events for analysts.
+	events := &clickhouse.Events{Conn: d.CH, Runs: d.PG, Quarantine: d.PG}
+	src := feed.NewSource[nav.Item](Name, store, d.PG, nav.Decode, feed.Options{
+		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
+		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.Log,
+		Undo: Undo(d.CH),
+	})
+	return &Pipeline{
+		Name:       Name,
+		Source:     src,
+		Stage:      Validator(latest, c).Stage,
+		Sinks:      Sinks(d, c),
+		Quarantine: events,
+		Breaker:    pipelines.NewBreaker(c.MaxRejectRate),
+		Metrics:    d.Metrics,
+		Runs:       events,
+		Log:        d.Log,
+	}, nil
+}
+
+// Sinks are where a validated NAV is published: Postgres and ClickHouse at
+// once (they do not depend on each other: a batch takes the slower one's
+// time, not the sum), then Kafka when there are brokers. A Kafka sink holds
+// a writer: the run of the pipeline it is given to closes it.
+func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{postgres.NAVSink{Pool: d.PG.Pool}, clickhouse.NAVHistory{Conn: d.CH}}}
+	if len(d.Brokers) > 0 {
+		w := kafka.NewWriter(kafka.Config{Brokers: d.Brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
+		sinks = append(sinks, kafka.NAVSink{W: w})
+	}
+	return sinks
+}
+
+// Undo takes back from ClickHouse the rows of a failed file past its last
+// batch that every sink committed: Postgres and ClickHouse write a batch at
+// once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
+// truth, rolled the batch back itself.) A key that an earlier file gave too
+// shows that file's row again, unless ClickHouse merged the two already.
+func Undo(ch clickhouse.Conn) func(ctx context.Context, f fund.Source, committed int) error {
+	return func(ctx context.Context, f fund.Source, committed int) error {
+		return clickhouse.DeleteFileNAVsAfter(ctx, ch, f.SHA256, committed)
+	}
+}
+
+// Validator is nav-ingest's stage as configured: the one every path that
+// publishes or predicts NAVs uses (the run, backfill, quarantine replay,
+// check nav). latest are the stored NAVs a jump is measured from (nil:
+// none, the jump check never fires).
+func Validator(latest map[string]fund.DatedNAV, c *config.NAVIngest) *nav.Validator {
+	v := nav.NewValidator(latest, thresholds(c.Jump))
+	if c.FutureDays > 0 {
+		v.FutureDays = c.FutureDays
+	}
+	return v
+}
+
+func thresholds(j config.JumpThresholds) nav.Thresholds {
+	t := nav.DefaultThresholds
+	// config.validate has checked these parse.
+	t.Liquid = decimal.RequireFromString(j.Liquid)
+	t.Debt = decimal.RequireFromString(j.Debt)
+	t.Other = decimal.RequireFromString(j.Other)
+	return t
+}
