@@ -51,7 +51,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store) (*pipelines.P
 	}
 	// Postgres and ClickHouse do not depend on each other: each batch is
 	// written to both at once (the slower one's time, not the sum).
-	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}}
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{&postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}}
 	// Kafka is optional: without brokers the Postgres tables are the bus.
 	if brokers := kafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv)); len(brokers) > 0 {
 		w := kafka.NewWriter(kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
