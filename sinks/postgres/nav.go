@@ -112,9 +112,18 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
 				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
 		}
-		if len(p.advance) > 0 {
-			a := navArrays(p.advance)
+		if len(p.moved) > 0 {
+			a := navArrays(p.moved)
+			// An UPDATE, not an upsert: no speculative insert per row.
 			// Forward only, in SQL too: the state may be behind another writer.
+			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
+				    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+		}
+		if len(p.first) > 0 {
+			a := navArrays(p.first)
 			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
 				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
@@ -155,7 +164,8 @@ var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale"
 type navPlan struct {
 	fresh   []fund.NAVLine // dated after their scheme's latest NAV: new keys
 	old     []fund.NAVLine // at or before it: may be stored (ON CONFLICT)
-	advance []fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
+	moved   []fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
+	first   []fund.NAVLine // the same for schemes nav_latest has no row for yet
 	changed []versionRow   // schemes whose master changes
 	skipped int
 }
@@ -212,8 +222,11 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	}
 	for code, i := range newest {
 		n, st := items[i], s.state.schemes[code]
-		if st.latestDate.IsZero() || dateCmp(n.Date, st.latestDate) > 0 {
-			p.advance = append(p.advance, n)
+		switch {
+		case st.latestDate.IsZero():
+			p.first = append(p.first, n)
+		case dateCmp(n.Date, st.latestDate) > 0:
+			p.moved = append(p.moved, n)
 		}
 		if st.version == 0 || (dateCmp(n.Date, st.validFrom) >= 0 && attrsOf(n.NAVRecord) != st.attrs) {
 			p.changed = append(p.changed, versionRow{n, st.version + 1})
@@ -228,7 +241,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 func (s *NAVSink) apply(p navPlan) {
 	s.state.mu.Lock()
 	defer s.state.mu.Unlock()
-	for _, n := range p.advance {
+	for _, n := range slices.Concat(p.moved, p.first) {
 		st := s.state.schemes[n.SchemeCode]
 		st.latestDate, st.latestNAV = n.Date, n.NAV
 		s.state.schemes[n.SchemeCode] = st
