@@ -49,9 +49,22 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store) (*pipelines.P
 		}
 		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
+	// What both stores hold lets the stage skip a NAV published again
+	// unchanged before either sees it.
+	pg := &postgres.NAVSink{Pool: d.pg.Pool}
+	chLatest, err := clickhouse.LoadLatestDates(ctx, d.ch)
+	if err == nil {
+		err = pg.Load(ctx)
+	}
+	if err != nil {
+		if cl, ok := store.(io.Closer); ok {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("nav-ingest: load what the stores hold: %w", err)
+	}
 	// Postgres and ClickHouse do not depend on each other: each batch is
 	// written to both at once (the slower one's time, not the sum).
-	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{&postgres.NAVSink{Pool: d.pg.Pool}, clickhouse.NAVHistory{Conn: d.ch}}}
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{pg, clickhouse.NAVHistory{Conn: d.ch, Latest: chLatest}}}
 	// Kafka is optional: without brokers the Postgres tables are the bus.
 	if brokers := kafka.ParseBrokers(os.Getenv(d.cfg.Services.KafkaBrokersEnv)); len(brokers) > 0 {
 		w := kafka.NewWriter(kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
@@ -66,6 +79,7 @@ func navIngestFrom(ctx context.Context, d *deps, store feed.Store) (*pipelines.P
 		Undo: navUndo(d),
 	})
 	v := navValidator(latest, c)
+	v.Stored = []nav.Holder{pg, chLatest}
 	p := &pipelines.Pipeline[nav.Item, fund.NAVLine]{
 		Name:       "nav-ingest",
 		Source:     src,

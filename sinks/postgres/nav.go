@@ -52,6 +52,10 @@ type NAVSink struct {
 // Name labels the sink's metrics.
 func (*NAVSink) Name() string { return "postgres" }
 
+// Load reads the scheme master and nav_latest now (Write reads them when
+// they are not loaded): Holds knows nothing until they are.
+func (s *NAVSink) Load(ctx context.Context) error { return classify(s.state.ensure(ctx, s.Pool)) }
+
 // Holds reports whether a row is stored already exactly as it is (see
 // navState.holds): writing it would change nothing in Postgres.
 func (s *NAVSink) Holds(rec fund.NAVRecord) bool { return s.state.holds(rec) }
