@@ -187,28 +187,33 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	var p navPlan
 	s.state.mu.RLock()
 	defer s.state.mu.RUnlock()
+	newest := make(map[string]int, len(items))
+	repeats := false // a scheme more than once: a key may be said twice
+	for i, n := range items {
+		j, ok := newest[n.SchemeCode]
+		repeats = repeats || ok
+		if !ok || dateCmp(n.Date, items[j].Date) > 0 || (n.Date == items[j].Date && n.From.Line > items[j].From.Line) {
+			newest[n.SchemeCode] = i
+		}
+	}
+	// A daily file has each scheme once; only a batch with repeats pays
+	// for the map that keeps a key's first line.
 	type key struct {
 		code string
 		date fund.Date
 	}
-	seen := make(map[key]int, len(items))
-	newest := make(map[string]int, len(items))
-	for i, n := range items {
-		k := key{n.SchemeCode, n.Date}
-		if j, ok := seen[k]; ok {
-			if n.From.Line < items[j].From.Line {
-				seen[k] = i
+	var first map[key]int
+	if repeats {
+		first = make(map[key]int, len(items))
+		for i, n := range items {
+			k := key{n.SchemeCode, n.Date}
+			if j, ok := first[k]; !ok || n.From.Line < items[j].From.Line {
+				first[k] = i
 			}
-		} else {
-			seen[k] = i
-		}
-		if j, ok := newest[n.SchemeCode]; !ok || dateCmp(n.Date, items[j].Date) > 0 ||
-			(n.Date == items[j].Date && n.From.Line > items[j].From.Line) {
-			newest[n.SchemeCode] = i
 		}
 	}
 	for i, n := range items {
-		if seen[key{n.SchemeCode, n.Date}] != i {
+		if first != nil && first[key{n.SchemeCode, n.Date}] != i {
 			continue
 		}
 		st := s.state.schemes[n.SchemeCode]

@@ -167,3 +167,23 @@ func TestCheckpointRefusedWhenItsBatchWasLost(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A key said twice in one batch keeps its first line, in navs; nav_latest
+// gets the scheme's newest row.
+func TestNAVSinkKeyTwiceInABatchKeepsTheFirstLine(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "12", 17, 5), navLine("100", "Alpha", "11", 17, 3),
+		navLine("100", "Alpha", "13", 18, 9))); err != nil {
+		t.Fatal(err)
+	}
+	var line17, latestLine int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT source_line FROM navs WHERE nav_date = '2026-08-17'),
+		(SELECT source_line FROM nav_latest WHERE scheme_code = '100')`).Scan(&line17, &latestLine); err != nil {
+		t.Fatal(err)
+	}
+	if line17 != 3 || latestLine != 9 {
+		t.Fatalf("navs keeps line %d (want 3), nav_latest line %d (want 9)", line17, latestLine)
+	}
+}
