@@ -59,10 +59,17 @@ type Source[T any] interface {
 }
 
 // Stage turns one record into another. It returns a *RejectError for a record
-// that is bad (the record goes to quarantine and the run goes on); any other
-// error fails the run without committing the batch. A pipeline whose
+// that is bad (the record goes to quarantine and the run goes on), an error
+// wrapping ErrStored for a record every sink holds already as it is (it is
+// counted in Stats.Skipped and written nowhere); any other error fails the
+// run without committing the batch. A pipeline whose
 // records need no change has no stage (a nil Pipeline.Stage).
 type Stage[In, Out any] func(ctx context.Context, in In) (Out, error)
+
+// ErrStored is what a stage returns for a record that every sink already
+// holds exactly as it is (a NAV published again unchanged): writing it
+// would change nothing, so it goes to no sink.
+var ErrStored = errors.New("stored already")
 
 // Then chains two stages.
 func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {

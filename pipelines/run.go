@@ -16,6 +16,7 @@ type Stats struct {
 	In          int64 // records read from the source
 	Out         int64 // records written to the sinks
 	Quarantined int64
+	Skipped     int64            // records the stage found stored already (ErrStored): neither written nor quarantined
 	Reasons     map[string]int64 // quarantine reason -> count
 	FailedUnits int64            // input units (files) skipped after a permanent failure
 }
@@ -64,6 +65,7 @@ type Pipeline[In, Out any] struct {
 type staged[Out any] struct {
 	batch       Batch[Out]
 	rejected    []Rejected
+	skipped     int
 	in          int
 	first, last Position // where the batch's input records came from, for errors
 	err         error    // the batch's unit is to fail (the breaker opened on it)
@@ -161,7 +163,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			}
 		}
 		log.Info("run finished", "run_id", runID, "outcome", outcome, "batches", st.Batches, "in", st.In,
-			"out", st.Out, "quarantined", st.Quarantined, "took", time.Since(started).Round(time.Millisecond), "err", err)
+			"out", st.Out, "quarantined", st.Quarantined, "skipped", st.Skipped, "took", time.Since(started).Round(time.Millisecond), "err", err)
 	}()
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -234,6 +236,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				switch {
 				case serr == nil:
 					s.batch.Items = append(s.batch.Items, out)
+				case errors.Is(serr, ErrStored):
+					s.skipped++
+					serr = nil // not a reject, for the breaker
 				case errors.As(serr, &rej):
 					pos, raw := locate(item)
 					r := Rejected{Pipeline: p.Name, Pos: pos, Raw: raw, Reason: rej.Reason, Detail: rej.Detail}
@@ -322,6 +327,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			st.In += int64(s.in)
 			st.Out += int64(len(s.batch.Items))
 			st.Quarantined += int64(len(s.rejected))
+			st.Skipped += int64(s.skipped)
 			for _, r := range s.rejected {
 				st.Reasons[r.Reason]++
 			}

@@ -403,3 +403,38 @@ func TestStepCountsNoRunOfItsOwn(t *testing.T) {
 		t.Errorf("the step's transform saw %v records, want 30", got)
 	}
 }
+
+// A record the stage finds stored already goes to no sink and no
+// quarantine, is counted, never trips the breaker, and its batch's
+// checkpoint still commits.
+func TestStoredRecordsAreSkippedAndCounted(t *testing.T) {
+	var recs []rec
+	for i := 1; i <= 100; i++ {
+		val := "v" + strconv.Itoa(i)
+		if i%2 == 0 {
+			val = "stored"
+		}
+		recs = append(recs, rec{line: i, val: val})
+	}
+	src := &sliceSource{recs: recs, n: 10}
+	sink := &memSink{}
+	q := &memQuarantine{}
+	stage := func(ctx context.Context, r rec) (string, error) {
+		if r.val == "stored" {
+			return "", fmt.Errorf("line %d: %w", r.line, ErrStored)
+		}
+		return r.val, nil
+	}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: stage, Sinks: []Sink[string]{sink}, Quarantine: q,
+		Breaker: NewBreaker(0.1), Retry: fastRetry}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.In != 100 || st.Out != 50 || st.Skipped != 50 || st.Quarantined != 0 || len(q.got) != 0 {
+		t.Fatalf("stats = %+v, quarantined %d", st, len(q.got))
+	}
+	if len(sink.got) != 50 || sink.got[0] != "v1" || sink.got[49] != "v99" || len(src.commits) != 10 {
+		t.Fatalf("sink got %d records (%v), commits %v", len(sink.got), sink.got, src.commits)
+	}
+}

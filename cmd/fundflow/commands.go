@@ -178,11 +178,12 @@ type runSummary struct {
 	In          int64            `json:"in"`
 	Out         int64            `json:"out"`
 	Quarantined int64            `json:"quarantined"`
+	Skipped     int64            `json:"skipped_as_stored,omitempty"`
 	Reasons     map[string]int64 `json:"reasons"`
 }
 
 func summary(name string, st pipelines.Stats) runSummary {
-	return runSummary{name, st.Batches, st.In, st.Out, st.Quarantined, st.Reasons}
+	return runSummary{name, st.Batches, st.In, st.Out, st.Quarantined, st.Skipped, st.Reasons}
 }
 
 // runPipeline runs one pipeline once, holding its single-runner lock.

@@ -22,7 +22,7 @@ var (
 )
 
 // fundflowBinary builds this command once per test process.
-func fundflowBinary(t *testing.T) string {
+func fundflowBinary(t testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "fundflow-bin-")
 		if err != nil {

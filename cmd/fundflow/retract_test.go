@@ -36,7 +36,7 @@ func TestRetractMisdatedNAVsRepairsNAVLatest(t *testing.T) {
 	}
 	// What the sinks were given before the stage compared dates with the clock.
 	b := pipelines.Batch[fund.NAVLine]{Items: bad}
-	if err := (postgres.NAVSink{Pool: e.d.pg.Pool}).Write(ctx, b); err != nil {
+	if err := (&postgres.NAVSink{Pool: e.d.pg.Pool}).Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	if err := (clickhouse.NAVHistory{Conn: e.d.ch}).Write(ctx, b); err != nil {

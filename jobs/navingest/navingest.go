@@ -61,6 +61,19 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 		}
 		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
 	}
+	// What both stores hold lets the stage skip a NAV published again
+	// unchanged before either sees it.
+	pg := &postgres.NAVSink{Pool: d.PG.Pool}
+	chLatest, err := clickhouse.LoadLatestDates(ctx, d.CH)
+	if err == nil {
+		err = pg.Load(ctx)
+	}
+	if err != nil {
+		if cl, ok := store.(io.Closer); ok {
+			cl.Close()
+		}
+		return nil, fmt.Errorf("nav-ingest: load what the stores hold: %w", err)
+	}
 	// Runs and quarantined rows go to Postgres (the truth) and then to
 	// ClickHouse's ingest_events for analysts.
 	events := &clickhouse.Events{Conn: d.CH, Runs: d.PG, Quarantine: d.PG}
@@ -69,11 +82,13 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.Log,
 		Undo: Undo(d.CH),
 	})
+	v := Validator(latest, c)
+	v.Stored = []nav.Holder{pg, chLatest}
 	return &Pipeline{
 		Name:       Name,
 		Source:     src,
-		Stage:      Validator(latest, c).Stage,
-		Sinks:      Sinks(d, c),
+		Stage:      v.Stage,
+		Sinks:      sinksOver(d, c, pg, chLatest),
 		Quarantine: events,
 		Breaker:    pipelines.NewBreaker(c.MaxRejectRate),
 		Metrics:    d.Metrics,
@@ -87,7 +102,13 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 // time, not the sum), then Kafka when there are brokers. A Kafka sink holds
 // a writer: the run of the pipeline it is given to closes it.
 func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
-	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{postgres.NAVSink{Pool: d.PG.Pool}, clickhouse.NAVHistory{Conn: d.CH}}}
+	return sinksOver(d, c, &postgres.NAVSink{Pool: d.PG.Pool}, nil)
+}
+
+// sinksOver are Sinks over a Postgres sink and ClickHouse dates the caller
+// also gives its stage (nil dates: ClickHouse's are not tracked).
+func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clickhouse.LatestDates) []pipelines.Sink[fund.NAVLine] {
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{pg, clickhouse.NAVHistory{Conn: d.CH, Latest: chLatest}}}
 	if len(d.Brokers) > 0 {
 		w := kafka.NewWriter(kafka.Config{Brokers: d.Brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
 		sinks = append(sinks, kafka.NAVSink{W: w})

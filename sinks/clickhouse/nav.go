@@ -19,6 +19,8 @@ import (
 type NAVHistory struct {
 	Conn driver.Conn
 	Now  func() time.Time // loaded_at, the replacing version; default time.Now
+	// Latest, when set, learns every row ClickHouse acknowledged.
+	Latest *LatestDates
 }
 
 // Name labels the sink's metrics.
@@ -78,6 +80,9 @@ func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) 
 	}
 	if err := batch.Send(); err != nil {
 		return classify(fmt.Errorf("clickhouse: send nav_history: %w", err))
+	}
+	if s.Latest != nil {
+		s.Latest.saw(b.Items)
 	}
 	return nil
 }

@@ -33,11 +33,35 @@ func (s Store) LoadCheckpoint(ctx context.Context, stream string) ([]byte, error
 	return pos, classify(err)
 }
 
+// ErrWitnessLost refuses a checkpoint whose batch a database crash took
+// back: the NAV sink committed the batch without waiting for the WAL flush,
+// the server restarted before the flush, and the batch's witness went with
+// its rows. The run fails without moving the checkpoint; the next run loads
+// the batch again.
+var ErrWitnessLost = errors.New("postgres: the batch of this checkpoint was lost in a database restart")
+
+// saveCheckpoint upserts a stream's position, unless a sink left a witness
+// for the stream (see NAVSink) that is not of this position: then the batch
+// is not in the database (ErrWitnessLost). The checkpoint's own commit
+// waits for the WAL flush, which makes every earlier commit durable.
+func saveCheckpoint(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, cp pipelines.Checkpoint) error {
+	tag, err := db.Exec(ctx, `INSERT INTO checkpoints (stream, pos)
+		SELECT $1, $2 WHERE NOT EXISTS (SELECT FROM checkpoints WHERE stream = $3 AND pos <> $2)
+		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos, witnessStream(cp.Stream))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("checkpoint %s: %w", cp.Stream, ErrWitnessLost)
+	}
+	return nil
+}
+
 // SaveCheckpoint commits a stream's position.
 func (s Store) SaveCheckpoint(ctx context.Context, cp pipelines.Checkpoint) error {
-	_, err := s.Pool.Exec(ctx, `INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
-		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos)
-	return classify(err)
+	return classify(saveCheckpoint(ctx, s.Pool, cp))
 }
 
 // FileStatus returns the state of a file by its fingerprint ("" if never seen).
@@ -61,8 +85,7 @@ func (s Store) FileSeen(ctx context.Context, pipeline, sha, name string, size in
 // checkpoint, in one transaction.
 func (s Store) FileDone(ctx context.Context, pipeline, sha string, cp pipelines.Checkpoint) error {
 	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
-			ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos); err != nil {
+		if err := saveCheckpoint(ctx, tx, cp); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE ingested_files SET status = 'done', done_at = now() WHERE pipeline = $1 AND sha256 = $2`, pipeline, sha)

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
@@ -20,45 +23,323 @@ import (
 // NAVSink writes validated NAVs: every NAV to navs (with its file and line),
 // the newest per scheme to nav_latest (forward only), and the scheme master
 // with a new version whenever a scheme's attributes change (each change also
-// an audit_log row). One batch is one
-// transaction; replaying a batch changes nothing.
-type NAVSink struct{ Pool *pgxpool.Pool }
+// an audit_log row). One batch is one transaction; replaying a batch changes
+// nothing.
+//
+// The sink keeps the scheme master and nav_latest in memory (loaded with a
+// run's first batch, see navState) and sends Postgres only what changes
+// something: a row identical to the stored one is skipped, rows dated after
+// their scheme's latest NAV are copied straight into navs, only older rows
+// go through ON CONFLICT, only schemes that move forward touch nav_latest
+// and only schemes that changed touch the master. A concurrent writer (a
+// second process, a retraction) is caught by the guards in SQL: the batch
+// is rolled back, the state read again and the batch written anew.
+//
+// A batch that carries a checkpoint position commits without waiting for
+// the WAL flush, with a witness of the checkpoint in the same transaction: the
+// checkpoint commit that follows (SaveCheckpoint, FileDone) waits for the
+// flush, which covers the batch too, and refuses to move past a batch whose
+// witness a crash of the database took with it (see Store.SaveCheckpoint).
+//
+// Use one NAVSink per run (a pointer: it holds the state).
+type NAVSink struct {
+	Pool  *pgxpool.Pool
+	state navState
+	// Skipped counts the rows Write found stored already.
+	Skipped atomic.Int64
+}
 
 // Name labels the sink's metrics.
-func (NAVSink) Name() string { return "postgres" }
+func (*NAVSink) Name() string { return "postgres" }
 
-var navInColumns = []string{"code", "name", "isin_growth", "isin_reinvest", "plan", "option", "category", "scheme_type", "amc",
-	"nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
+// Load reads the scheme master and nav_latest now (Write reads them when
+// they are not loaded): Holds knows nothing until they are.
+func (s *NAVSink) Load(ctx context.Context) error { return classify(s.state.ensure(ctx, s.Pool)) }
+
+// Holds reports whether a row is stored already exactly as it is (see
+// navState.holds): writing it would change nothing in Postgres.
+func (s *NAVSink) Holds(rec fund.NAVRecord) bool { return s.state.holds(rec) }
+
+// errStale is a guard in SQL firing on a state another writer changed.
+var errStale = errors.New("postgres: NAV state changed by another writer")
 
 // Write stores a batch in one transaction.
-func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
-	if len(b.Items) == 0 {
+func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+	for attempt := 1; ; attempt++ {
+		err := s.write(ctx, b)
+		if err == nil {
+			return nil
+		}
+		// Whatever failed, the state may be what the rolled-back batch
+		// left or what another writer changed: read it again.
+		s.state.drop()
+		if errors.Is(err, errStale) && attempt < 5 {
+			continue
+		}
+		return classify(err)
+	}
+}
+
+func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+	// Only a batch whose position a checkpoint commits next is fenced (the
+	// quarantine replay's batches carry a stream but no position).
+	witness := b.Through.Stream != "" && len(b.Through.Pos) > 0
+	if len(b.Items) == 0 && !witness {
 		return nil
 	}
-	return classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// One temp table per connection, emptied at every commit: creating
-		// and dropping it per batch costs catalog writes on every batch.
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS nav_in (
-			code text, name text, isin_growth text, isin_reinvest text, plan text, option text, category text,
-			scheme_type text, amc text, nav_date date, nav numeric(18,8), repurchase numeric(18,8), sale numeric(18,8),
-			source_file text, source_sha256 text, source_line integer) ON COMMIT DELETE ROWS`); err != nil {
-			return err
-		}
-		rows := make([][]any, len(b.Items))
-		for i, n := range b.Items {
-			rows[i] = []any{n.SchemeCode, n.SchemeName, n.ISINGrowth, n.ISINReinvest, n.Plan, n.Option, n.Category,
-				n.SchemeType, n.AMC, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"nav_in"}, navInColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy navs%s: %w", copyRowOf(err, b.Items), err)
-		}
-		for _, stmt := range navStatements {
-			if _, err := tx.Exec(ctx, stmt.sql); err != nil {
-				return fmt.Errorf("%s: %w", stmt.what, err)
+	if err := s.state.ensure(ctx, s.Pool); err != nil {
+		return fmt.Errorf("load scheme master and latest NAVs: %w", err)
+	}
+	p := s.plan(b.Items)
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if len(p.fresh) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"navs"}, navColumns, pgx.CopyFromSlice(len(p.fresh), func(i int) ([]any, error) {
+				n := p.fresh[i]
+				return []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}, nil
+			})); err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" {
+					return fmt.Errorf("copy navs: %w: %w", errStale, err)
+				}
+				return fmt.Errorf("copy navs%s: %w", copyRowOf(err, p.fresh), err)
 			}
 		}
+		q := &pgx.Batch{}
+		if witness {
+			// Safe without the flush: see the type's comment.
+			q.Queue(`SET LOCAL synchronous_commit = off`)
+			q.Queue(`INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
+				ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, witnessStream(b.Through.Stream), b.Through.Pos)
+		}
+		if len(p.old) > 0 {
+			q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
+				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
+				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
+		}
+		if len(p.moved) > 0 {
+			a := navArrays(p.moved)
+			// An UPDATE, not an upsert: no speculative insert per row.
+			// Forward only, in SQL too: the state may be behind another writer.
+			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
+				    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+		}
+		if len(p.first) > 0 {
+			a := navArrays(p.first)
+			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+				    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
+				    source_line = excluded.source_line, updated_at = now()
+				WHERE excluded.nav_date > nav_latest.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+		}
+		var mastered *int64
+		if len(p.changed) > 0 {
+			mastered = queueVersions(q, p.changed)
+		}
+		if q.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, q).Close(); err != nil {
+			return fmt.Errorf("write navs: %w", err)
+		}
+		if mastered != nil && *mastered != int64(len(p.changed)) {
+			// Another process changed the master since it was read.
+			return fmt.Errorf("scheme master: %d of %d schemes were not at the version read: %w",
+				int64(len(p.changed))-*mastered, len(p.changed), errStale)
+		}
 		return nil
-	}))
+	})
+	if err != nil {
+		return err
+	}
+	s.apply(p)
+	return nil
+}
+
+// witnessStream is where the NAV sink leaves its witness of a checkpoint.
+func witnessStream(stream string) string { return stream + "#postgres-navs" }
+
+var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
+
+// navPlan is what one batch changes.
+type navPlan struct {
+	fresh   []fund.NAVLine // dated after their scheme's latest NAV: new keys
+	old     []fund.NAVLine // at or before it: may be stored (ON CONFLICT)
+	moved   []fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
+	first   []fund.NAVLine // the same for schemes nav_latest has no row for yet
+	changed []versionRow   // schemes whose master changes
+	skipped int
+}
+
+type versionRow struct {
+	fund.NAVLine
+	version int32 // the new one
+}
+
+// plan sorts a batch by what it changes, as of the state. The newest row
+// of a scheme in the batch (by date, then line) decides its nav_latest and
+// its version, as a stale row older than the current version's start makes
+// none. A key said twice keeps its first line.
+func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
+	var p navPlan
+	s.state.mu.RLock()
+	defer s.state.mu.RUnlock()
+	newest := make(map[string]int, len(items))
+	repeats := false // a scheme more than once: a key may be said twice
+	for i, n := range items {
+		j, ok := newest[n.SchemeCode]
+		repeats = repeats || ok
+		if !ok || dateCmp(n.Date, items[j].Date) > 0 || (n.Date == items[j].Date && n.From.Line > items[j].From.Line) {
+			newest[n.SchemeCode] = i
+		}
+	}
+	// A daily file has each scheme once; only a batch with repeats pays
+	// for the map that keeps a key's first line.
+	type key struct {
+		code string
+		date fund.Date
+	}
+	var first map[key]int
+	if repeats {
+		first = make(map[key]int, len(items))
+		for i, n := range items {
+			k := key{n.SchemeCode, n.Date}
+			if j, ok := first[k]; !ok || n.From.Line < items[j].From.Line {
+				first[k] = i
+			}
+		}
+	}
+	for i, n := range items {
+		if first != nil && first[key{n.SchemeCode, n.Date}] != i {
+			continue
+		}
+		st := s.state.schemes[n.SchemeCode]
+		switch c := dateCmp(n.Date, st.latestDate); {
+		case st.latestDate.IsZero() || c > 0:
+			p.fresh = append(p.fresh, n)
+		case c == 0:
+			// nav_latest's key is in navs: the row is a no-op there.
+			if n.NAV.Equal(st.latestNAV) {
+				p.skipped++
+			}
+		default:
+			p.old = append(p.old, n)
+		}
+	}
+	for code, i := range newest {
+		n, st := items[i], s.state.schemes[code]
+		switch {
+		case st.latestDate.IsZero():
+			p.first = append(p.first, n)
+		case dateCmp(n.Date, st.latestDate) > 0:
+			p.moved = append(p.moved, n)
+		}
+		if st.version == 0 || (dateCmp(n.Date, st.validFrom) >= 0 && attrsOf(n.NAVRecord) != st.attrs) {
+			p.changed = append(p.changed, versionRow{n, st.version + 1})
+		}
+	}
+	// The audit trail gets its rows in scheme order, whatever the map did.
+	slices.SortFunc(p.changed, func(a, b versionRow) int { return strings.Compare(a.SchemeCode, b.SchemeCode) })
+	return p
+}
+
+// apply moves the state to what a committed plan stored.
+func (s *NAVSink) apply(p navPlan) {
+	s.state.mu.Lock()
+	defer s.state.mu.Unlock()
+	for _, n := range slices.Concat(p.moved, p.first) {
+		st := s.state.schemes[n.SchemeCode]
+		st.latestDate, st.latestNAV = n.Date, n.NAV
+		s.state.schemes[n.SchemeCode] = st
+	}
+	for _, c := range p.changed {
+		st := s.state.schemes[c.SchemeCode]
+		st.version, st.validFrom, st.attrs = c.version, c.Date, attrsOf(c.NAVRecord)
+		s.state.schemes[c.SchemeCode] = st
+	}
+	s.Skipped.Add(int64(p.skipped))
+}
+
+func dateCmp(a, b fund.Date) int {
+	switch {
+	case a.Year != b.Year:
+		return a.Year - b.Year
+	case a.Month != b.Month:
+		return int(a.Month) - int(b.Month)
+	}
+	return a.Day - b.Day
+}
+
+// navArrays are a batch's navs columns as arrays for unnest.
+func navArrays(rows []fund.NAVLine) []any {
+	codes, dates := make([]string, len(rows)), make([]time.Time, len(rows))
+	navs, rep, sale := make([]decimal.Decimal, len(rows)), make([]decimal.NullDecimal, len(rows)), make([]decimal.NullDecimal, len(rows))
+	files, shas, lines := make([]string, len(rows)), make([]string, len(rows)), make([]int32, len(rows))
+	for i, n := range rows {
+		codes[i], dates[i], navs[i], rep[i], sale[i] = n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale
+		files[i], shas[i], lines[i] = n.From.File, n.From.SHA256, int32(n.From.Line)
+	}
+	return []any{codes, dates, navs, rep, sale, files, shas, lines}
+}
+
+// queueVersions queues the scheme-master change of the changed schemes:
+// the new master rows, guarded by the version the state read (a new scheme
+// by its absence), then the old versions closed, the new ones added and
+// their audit rows, in the transaction of the NAVs that made them. The
+// returned count, known once the batch ran, must be len(rows).
+func queueVersions(q *pgx.Batch, rows []versionRow) *int64 {
+	n := len(rows)
+	codes, versions, froms := make([]string, n), make([]int32, n), make([]time.Time, n)
+	names, ig, ir, plans, opts, cats, types, amcs := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	shas, lines := make([]string, n), make([]int32, n)
+	for i, r := range rows {
+		codes[i], versions[i], froms[i] = r.SchemeCode, r.version, r.Date.Time()
+		names[i], ig[i], ir[i], plans[i], opts[i] = r.SchemeName, r.ISINGrowth, r.ISINReinvest, r.Plan, r.Option
+		cats[i], types[i], amcs[i], shas[i], lines[i] = r.Category, r.SchemeType, r.AMC, r.From.SHA256, int32(r.From.Line)
+	}
+	args := []any{codes, versions, froms, names, ig, ir, plans, opts, cats, types, amcs, shas, lines}
+	const changed = `changed AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::text[], $11::text[], $12::text[], $13::int[])
+        AS c(code, new_version, valid_from, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+             source_sha256, source_line))`
+	var n64 int64
+	q.Queue(`WITH `+changed+`, updated AS (
+    UPDATE schemes s SET name = c.name, isin_growth = c.isin_growth, isin_reinvest = c.isin_reinvest, plan = c.plan,
+        option = c.option, category = c.category, scheme_type = c.scheme_type, amc = c.amc,
+        version = c.new_version, valid_from = c.valid_from, updated_at = now()
+    FROM changed c WHERE c.new_version > 1 AND s.code = c.code AND s.version = c.new_version - 1
+    RETURNING s.code
+), inserted AS (
+    INSERT INTO schemes (code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, version, valid_from)
+    SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, 1, valid_from
+    FROM changed WHERE new_version = 1
+    ON CONFLICT (code) DO NOTHING
+    RETURNING code
+)
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&n64) })
+	q.Queue(`WITH `+changed+`, closed AS (
+    UPDATE scheme_versions v SET valid_to = c.valid_from
+    FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL
+), added AS (
+    INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
+                                 scheme_type, amc, source_sha256, source_line)
+    SELECT code, new_version, valid_from, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+           source_sha256, source_line
+    FROM changed
+)
+-- The scheme master's changes go to the audit trail in this transaction.
+INSERT INTO audit_log (entity, entity_id, action, actor, payload)
+SELECT 'scheme', code, CASE WHEN new_version = 1 THEN 'created' ELSE 'version' END, 'nav-ingest',
+       jsonb_build_object('version', new_version, 'valid_from', valid_from, 'name', name, 'isin_growth', isin_growth,
+           'isin_reinvest', isin_reinvest, 'plan', plan, 'option', option, 'category', category,
+           'scheme_type', scheme_type, 'amc', amc, 'source_sha256', source_sha256, 'source_line', source_line)
+FROM changed ORDER BY code`, args...)
+	return &n64
 }
 
 var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)
@@ -80,63 +361,6 @@ func copyRowOf(err error, items []fund.NAVLine) string {
 	}
 	f := items[i-1].From
 	return fmt.Sprintf(" (%s line %d, scheme %s)", f.File, f.Line, items[i-1].SchemeCode)
-}
-
-var navStatements = []struct{ what, sql string }{
-	{"insert navs", `
-INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
-SELECT DISTINCT ON (code, nav_date) code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line
-FROM nav_in ORDER BY code, nav_date, source_line
-ON CONFLICT (scheme_code, nav_date) DO NOTHING`},
-	// Forward only: an older NAV never replaces a newer one.
-	{"advance nav_latest", `
-INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-SELECT DISTINCT ON (code) code, nav_date, nav, source_file, source_sha256, source_line
-FROM nav_in ORDER BY code, nav_date DESC, source_line DESC
-ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
-    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
-    source_line = excluded.source_line, updated_at = now()
-WHERE excluded.nav_date > nav_latest.nav_date`},
-	// Schemes whose attributes differ from their current version, as of the
-	// newest row for them in this batch, get a new version; the old one is
-	// closed. Rows older than the current version's start (stale NAVs) do not
-	// make versions.
-	{"version schemes", `
-WITH changed AS (
-    SELECT i.*, coalesce(s.version, 0) + 1 AS new_version
-    FROM (SELECT DISTINCT ON (code) code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
-                 nav_date, source_sha256, source_line
-          FROM nav_in ORDER BY code, nav_date DESC, source_line DESC) i
-    LEFT JOIN schemes s ON s.code = i.code
-    WHERE s.code IS NULL
-       OR (i.nav_date >= s.valid_from AND
-           (s.name, s.isin_growth, s.isin_reinvest, s.plan, s.option, s.category, s.scheme_type, s.amc)
-           IS DISTINCT FROM (i.name, i.isin_growth, i.isin_reinvest, i.plan, i.option, i.category, i.scheme_type, i.amc))
-), closed AS (
-    UPDATE scheme_versions v SET valid_to = c.nav_date
-    FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL
-), added AS (
-    INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
-                                 scheme_type, amc, source_sha256, source_line)
-    SELECT code, new_version, nav_date, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
-           source_sha256, source_line
-    FROM changed
-), audited AS (
-    -- The scheme master's changes go to the audit trail in this transaction.
-    INSERT INTO audit_log (entity, entity_id, action, actor, payload)
-    SELECT 'scheme', code, CASE WHEN new_version = 1 THEN 'created' ELSE 'version' END, 'nav-ingest',
-           jsonb_build_object('version', new_version, 'valid_from', nav_date, 'name', name, 'isin_growth', isin_growth,
-               'isin_reinvest', isin_reinvest, 'plan', plan, 'option', option, 'category', category,
-               'scheme_type', scheme_type, 'amc', amc, 'source_sha256', source_sha256, 'source_line', source_line)
-    FROM changed ORDER BY code
-)
-INSERT INTO schemes (code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, version, valid_from)
-SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc, new_version, nav_date
-FROM changed
-ON CONFLICT (code) DO UPDATE SET name = excluded.name, isin_growth = excluded.isin_growth,
-    isin_reinvest = excluded.isin_reinvest, plan = excluded.plan, option = excluded.option,
-    category = excluded.category, scheme_type = excluded.scheme_type, amc = excluded.amc,
-    version = excluded.version, valid_from = excluded.valid_from, updated_at = now()`},
 }
 
 // LatestNAVs returns every scheme's newest NAV (the jump check's baseline).

@@ -24,7 +24,7 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 			From: fund.Source{File: "NAVAll.txt", SHA256: "abc", Line: ln},
 		}
 	}
-	sink := postgres.NAVSink{Pool: pool}
+	sink := &postgres.NAVSink{Pool: pool}
 	batches := [][]fund.NAVLine{
 		{line("100", "Alpha Fund", 17, 2), line("200", "Beta Fund", 17, 3)},
 		{line("100", "Alpha Fund", 18, 2), line("200", "Beta Fund - renamed", 18, 3)},

@@ -30,7 +30,7 @@ func BenchmarkNAVSink(b *testing.B) {
 		if err := base.Create(ctx); err != nil {
 			b.Fatal(err)
 		}
-		sink := postgres.NAVSink{Pool: pool}
+		sink := &postgres.NAVSink{Pool: pool}
 		write := func(rows []fund.NAVLine, timed bool) {
 			for _, batch := range benchkit.Batches(rows, bs) {
 				copyRun := func() error { return base.Write(ctx, batch) }

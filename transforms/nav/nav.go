@@ -312,6 +312,17 @@ type Validator struct {
 	// may be dated after today in IST plus FutureDays.
 	Now        func() time.Time
 	FutureDays int // default amfi.FutureLimitDays
+	// Stored are the stores' views of what they hold: a valid row that
+	// every one of them holds as it is (a stale NAV published again) is
+	// skipped (pipelines.ErrStored), so no store sees it. None: nothing
+	// is skipped.
+	Stored []Holder
+}
+
+// Holder is a store's view of what it holds: whether it holds a NAV
+// exactly as rec says it (the sinks keep it current as they write).
+type Holder interface {
+	Holds(rec fund.NAVRecord) bool
 }
 
 // NewValidator starts from the schemes' latest NAVs (from nav_latest). The
@@ -375,6 +386,9 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		return fund.NAVLine{}, pipelines.Reject(ReasonDuplicateConflict, "scheme %s on %s was given at line %d with NAV %s; this line says %s (the first one is kept)",
 			rec.SchemeCode, rec.Date, f.From.Line, f.NAV, rec.NAV)
 	}
+	if v.storedEverywhere(rec) {
+		return fund.NAVLine{}, pipelines.ErrStored
+	}
 	if p, ok := v.prev[rec.SchemeCode]; ok && rec.Date.After(p.Date) && rec.Date.DaysSince(p.Date) <= v.thresholds.MaxGapDays {
 		limit := v.thresholds.For(rec.Category)
 		move := rec.NAV.Sub(p.NAV).Div(p.NAV).Abs()
@@ -387,6 +401,15 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		v.prev[rec.SchemeCode] = fund.DatedNAV{NAV: rec.NAV, Date: rec.Date}
 	}
 	return fund.NAVLine{NAVRecord: rec, From: it.From}, nil
+}
+
+func (v *Validator) storedEverywhere(rec fund.NAVRecord) bool {
+	for _, h := range v.Stored {
+		if !h.Holds(rec) {
+			return false
+		}
+	}
+	return len(v.Stored) > 0
 }
 
 // dated applies the date rules: not before MinNAVDate, not more than

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -129,5 +130,59 @@ func TestValidatorLeavesCallersBaselineAlone(t *testing.T) {
 	// (passes), though 26% up from the caller's 100 (a jump).
 	if _, err := v.Stage(context.Background(), item("1", "Equity", "126", d(22), d(22))); err != nil {
 		t.Fatalf("126 is 20.6%% from the learned 104.50: %v", err)
+	}
+}
+
+// holderFunc is a store's view for tests.
+type holderFunc func(fund.NAVRecord) bool
+
+func (h holderFunc) Holds(rec fund.NAVRecord) bool { return h(rec) }
+
+// A valid row that every store holds is skipped (pipelines.ErrStored); one
+// that a single store lacks, or a bad row, is not.
+func TestValidatorSkipsWhatEveryStoreHolds(t *testing.T) {
+	d := fund.NewDate(2026, 8, 21)
+	const equity = "Open Ended Schemes(Equity Scheme - Large Cap Fund)"
+	has := func(codes ...string) holderFunc {
+		return func(r fund.NAVRecord) bool {
+			for _, c := range codes {
+				if r.SchemeCode == c {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	v := NewValidator(nil, DefaultThresholds)
+	v.Now = func() time.Time { return d.Time() }
+	v.Stored = []Holder{has("1", "2"), has("1", "3")}
+	for _, tc := range []struct {
+		code, nav string
+		want      string // "skip", "pass" or a reject reason
+	}{
+		{"1", "10", "skip"},
+		{"2", "10", "pass"}, // the second store lacks it
+		{"3", "10", "pass"}, // the first store lacks it
+		{"4", "10", "pass"},
+		{"1", "1.123456789", ReasonNAVPrecision}, // a bad row is quarantined, never skipped
+	} {
+		_, err := v.Stage(context.Background(), item(tc.code, equity, tc.nav, d, d))
+		var rej *pipelines.RejectError
+		got := "pass"
+		switch {
+		case errors.Is(err, pipelines.ErrStored):
+			got = "skip"
+		case errors.As(err, &rej):
+			got = rej.Reason
+		case err != nil:
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("scheme %s NAV %s: %s, want %s", tc.code, tc.nav, got, tc.want)
+		}
+	}
+	v.Stored = nil
+	if _, err := v.Stage(context.Background(), item("1", equity, "10", d, d)); err != nil {
+		t.Fatalf("no stores: %v", err)
 	}
 }

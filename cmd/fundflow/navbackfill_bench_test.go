@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/internal/benchkit"
+	"github.com/fundflow/fundflow/internal/testkit"
+)
+
+// BenchmarkNAVBackfill60Days is issue 15's job: `gen nav-history --from
+// NAVAll_2019-06-21.txt --days 60` loaded into a fresh database by
+// `fundflow backfill nav` (a child process, as an operator runs it:
+// Postgres, ClickHouse, lineage), against a bare pgx CopyFrom of the same
+// parsed rows into an unindexed table of the same database, half of the
+// files before the load and half after, so both see the same machine.
+//
+// Reported: rows/s (valid rows in the files over the load's wall time),
+// copy-rows/s, ratio_vs_copy; the CPU split: the child's user+system
+// seconds, the Postgres backends serving the database (sampled from /proc),
+// the ClickHouse server (all of it: it is shared); the child's peak RSS;
+// then ClickHouse rebuilt: nav_history truncated, the files forgotten, the
+// same backfill again (reload-rows/s; Postgres has every row already).
+func BenchmarkNAVBackfill60Days(b *testing.B) {
+	bin := fundflowBinary(b)
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		var genOut, genErr bytes.Buffer
+		if err := run(context.Background(), []string{"gen", "nav-history", "--from",
+			testkit.Fixture(b, "amfi/navall/NAVAll_2019-06-21.txt"), "--days", "60", "--out", dir}, &genOut, &genErr); err != nil {
+			b.Fatalf("gen: %v\n%s", err, genErr.String())
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "NAVAll_*.txt"))
+		owner, _, _, appURL := testkit.PGApp(b)
+		ch, chURL := testkit.CH(b)
+		cfgPath := filepath.Join(b.TempDir(), "fundflow.yaml")
+		if err := os.WriteFile(cfgPath, []byte(`services:
+  postgres_url_env: FF_BENCH_PG_URL
+  clickhouse_url_env: FF_BENCH_CH_URL
+pipelines:
+  nav-ingest:
+    source: {kind: file, path: `+dir+`}
+    batch_size: 2000
+    max_reject_rate: 0.5
+`), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		ctx := testkit.Ctx(b)
+		base := benchkit.PGCopy{Pool: owner, Table: "bench_navs_plain"}
+		if err := base.Create(ctx); err != nil {
+			b.Fatal(err)
+		}
+		var copyClock benchkit.Clock
+		copyFiles := func(fs []string) {
+			for _, f := range fs {
+				rows := validRows(b, f) // parsed untimed
+				for _, batch := range benchkit.Batches(rows, 2000) {
+					if err := copyClock.Time(len(batch), func() error { return base.Write(ctx, batch) }); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+		backfill := func() (childRun, float64, float64) {
+			pg := sampleBackends(ctx, owner)
+			ch0 := clickhouseCPU()
+			r := runChild(b, bin, cfgPath, dir, appURL, chURL)
+			return r, pg(), clickhouseCPU() - ch0
+		}
+		half := len(files) / 2
+		copyFiles(files[:half])
+		r, pgCPU, chCPU := backfill()
+		copyFiles(files[half:])
+		rows := copyClock.Rows
+		perSec := float64(rows) / r.wall.Seconds()
+		b.ReportMetric(perSec, "rows/s")
+		b.ReportMetric(copyClock.PerSec(), "copy-rows/s")
+		b.ReportMetric(perSec/copyClock.PerSec(), "ratio_vs_copy")
+		b.ReportMetric(float64(rows), "rows")
+		b.ReportMetric(r.cpu.Seconds(), "fundflow-cpu-s")
+		b.ReportMetric(pgCPU, "pg-backends-cpu-s")
+		b.ReportMetric(chCPU, "ch-server-cpu-s")
+		b.ReportMetric(r.maxRSSMB, "peak-RSS-MB")
+		var navs, keys int
+		if err := owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM navs), (SELECT count(*) FROM (SELECT DISTINCT scheme_code, nav_date FROM bench_navs_plain) k)`).Scan(&navs, &keys); err != nil {
+			b.Fatal(err)
+		}
+		if navs != keys {
+			b.Fatalf("navs holds %d keys, the files %d", navs, keys)
+		}
+		b.Logf("%d files, %d valid rows, %d keys; backfill %s (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s), peak RSS %.0f MB",
+			len(files), rows, keys, r.wall.Round(time.Millisecond), r.cpu.Seconds(), pgCPU, chCPU, r.maxRSSMB)
+
+		// ClickHouse rebuilt: Postgres keeps everything, the files are
+		// forgotten so the backfill reads them again.
+		if err := ch.Exec(ctx, `TRUNCATE TABLE nav_history`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := owner.Exec(ctx, `DELETE FROM ingested_files WHERE pipeline = 'nav-backfill';
+			DELETE FROM checkpoints WHERE stream LIKE 'nav-backfill/%'`); err != nil {
+			b.Fatal(err)
+		}
+		r2, _, _ := backfill()
+		b.ReportMetric(float64(rows)/r2.wall.Seconds(), "reload-rows/s")
+		var chKeys uint64
+		if err := ch.QueryRow(ctx, `SELECT count() FROM nav_history FINAL`).Scan(&chKeys); err != nil {
+			b.Fatal(err)
+		}
+		if int(chKeys) != keys {
+			b.Fatalf("after the ClickHouse rebuild nav_history holds %d keys, want %d", chKeys, keys)
+		}
+		b.Logf("ClickHouse rebuild: %s", r2.wall.Round(time.Millisecond))
+	}
+}
+
+type childRun struct {
+	wall     time.Duration
+	cpu      time.Duration
+	maxRSSMB float64
+}
+
+// runChild runs `fundflow backfill nav` over dir and returns its wall and
+// CPU time and peak RSS. The peak is the child's VmHWM, sampled: the
+// rusage maxrss of a child started by os/exec (vfork) starts from the
+// parent's RSS, the benchmark's own.
+func runChild(tb testing.TB, bin, cfgPath, dir, pgURL, chURL string) childRun {
+	cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "backfill", "nav", "--dir", dir, "--progress-every", "1h")
+	cmd.Env = append(os.Environ(), "FF_BENCH_PG_URL="+pgURL, "FF_BENCH_CH_URL="+chURL, "FUNDFLOW_KAFKA_BROKERS=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var hwm float64
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	for running := true; running; {
+		select {
+		case err = <-done:
+			running = false
+		case <-time.After(50 * time.Millisecond):
+			if mb := vmHWMMB(cmd.Process.Pid); mb > hwm {
+				hwm = mb
+			}
+		}
+	}
+	if err != nil {
+		tb.Fatalf("backfill: %v\n%s", err, out.String())
+	}
+	return childRun{wall: time.Since(t0), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), maxRSSMB: hwm}
+}
+
+// vmHWMMB returns a process's peak resident set in MB (0 once it is gone).
+func vmHWMMB(pid int) float64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// sampleBackends follows the CPU time of the Postgres backends connected
+// to pool's database (other than the sampler's own) until the returned
+// function is called, which returns their total in seconds. Backends end
+// with their connections, so their counters are sampled every 100 ms.
+func sampleBackends(ctx context.Context, pool *pgxpool.Pool) func() float64 {
+	var mu sync.Mutex
+	last := map[int]float64{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	sample := func() {
+		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return
+		}
+		var pids []int
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				pids = append(pids, pid)
+			}
+		}
+		rows.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, pid := range pids {
+			if s, ok := procCPU(pid); ok && s > last[pid] {
+				last[pid] = s
+			}
+		}
+	}
+	// Backends already open (the pool's own) count from now on.
+	sample()
+	start := map[int]float64{}
+	for k, v := range last {
+		start[k] = v
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return func() float64 {
+		close(stop)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0.0
+		for pid, s := range last {
+			total += s - start[pid]
+		}
+		return total
+	}
+}
+
+// procCPU returns a process's user+system CPU seconds from /proc.
+func procCPU(pid int) (float64, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name is in parentheses and may hold spaces: fields
+	// count from after its closing one (utime, stime are fields 14, 15).
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100, true // USER_HZ is 100 on Linux
+}
+
+// clickhouseCPU returns the CPU seconds of every clickhouse-server process.
+func clickhouseCPU() float64 {
+	ents, _ := os.ReadDir("/proc")
+	total := 0.0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(string(comm), "clickhouse") {
+			continue
+		}
+		if s, ok := procCPU(pid); ok {
+			total += s
+		}
+	}
+	return total
+}

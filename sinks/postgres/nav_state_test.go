@@ -1,0 +1,189 @@
+package postgres_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+func navLine(code, name, nav string, day, line int) fund.NAVLine {
+	return fund.NAVLine{
+		NAVRecord: fund.NAVRecord{SchemeCode: code, SchemeName: name, AMC: "Test AMC", Category: "Debt",
+			NAV: decimal.RequireFromString(nav), Date: fund.NewDate(2026, time.August, day)},
+		From: fund.Source{File: "NAVAll.txt", SHA256: "abc", Line: line},
+	}
+}
+
+func batchOf(stream, pos string, items ...fund.NAVLine) pipelines.Batch[fund.NAVLine] {
+	b := pipelines.Batch[fund.NAVLine]{Items: items}
+	if stream != "" {
+		b.Through = pipelines.Checkpoint{Stream: stream, Pos: []byte(pos)}
+	}
+	return b
+}
+
+// Two sinks, as two processes: the second one's cached master and latest
+// NAVs go stale behind the first one's writes. Its renames still make
+// consecutive versions (the version guard catches the stale master and the
+// batch is written again), a NAV the other one stored first is kept, and
+// nav_latest only moves forward.
+func TestNAVSinkSeesAnotherWritersChanges(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	a, b := &postgres.NAVSink{Pool: pool}, &postgres.NAVSink{Pool: pool}
+	write := func(s *postgres.NAVSink, items ...fund.NAVLine) {
+		t.Helper()
+		if err := s.Write(ctx, batchOf("", "", items...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a, navLine("100", "Alpha", "10", 17, 2))
+	if err := b.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write(a, navLine("100", "Alpha II", "11", 18, 2))
+	write(b, navLine("100", "Alpha II", "12", 18, 5), navLine("100", "Alpha III", "13", 19, 6)) // 18th: a's NAV stays
+	write(a, navLine("100", "Alpha III", "13", 19, 6))                                          // a is stale now too
+
+	var versions []string
+	rows, err := pool.Query(ctx, `SELECT version || ':' || name || ':' || valid_from || ':' || coalesce(valid_to::text, '-') FROM scheme_versions WHERE code = '100' ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v string
+		rows.Scan(&v)
+		versions = append(versions, v)
+	}
+	want := []string{"1:Alpha:2026-08-17:2026-08-18", "2:Alpha II:2026-08-18:2026-08-19", "3:Alpha III:2026-08-19:-"}
+	if len(versions) != len(want) {
+		t.Fatalf("versions %v, want %v", versions, want)
+	}
+	for i := range want {
+		if versions[i] != want[i] {
+			t.Fatalf("versions %v, want %v", versions, want)
+		}
+	}
+	var nav18, latest string
+	var master, audits int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT nav::text FROM navs WHERE scheme_code = '100' AND nav_date = '2026-08-18'),
+		(SELECT nav_date || '=' || nav::numeric(10,2) FROM nav_latest WHERE scheme_code = '100'),
+		(SELECT version FROM schemes WHERE code = '100'), (SELECT count(*) FROM audit_log WHERE entity = 'scheme')`).Scan(&nav18, &latest, &master, &audits); err != nil {
+		t.Fatal(err)
+	}
+	if decimal.RequireFromString(nav18).String() != "11" || latest != "2026-08-19=13.00" || master != 3 || audits != 3 {
+		t.Fatalf("NAV of the 18th %s (want 11, the first stored), latest %s, master version %d, audit rows %d", nav18, latest, master, audits)
+	}
+}
+
+// A batch written again is skipped whole: every row is stored as it is.
+func TestNAVSinkSkipsWhatIsStored(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	items := []fund.NAVLine{navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3)}
+	for range 2 {
+		if err := s.Write(ctx, batchOf("", "", items...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Skipped.Load(); got != 2 {
+		t.Fatalf("skipped %d, want 2", got)
+	}
+	if !s.Holds(items[0].NAVRecord) {
+		t.Fatal("the sink does not hold what it wrote")
+	}
+	other := items[0].NAVRecord
+	other.NAV = decimal.RequireFromString("10.5")
+	if s.Holds(other) {
+		t.Fatal("the sink holds a NAV it never stored")
+	}
+}
+
+// The NAV sink commits a batch with a checkpoint without waiting for the
+// flush and leaves a witness; a checkpoint whose batch's witness is not
+// there (the batch died with the server) is refused, so the batch is
+// loaded again instead of being skipped.
+func TestCheckpointRefusedWhenItsBatchWasLost(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	st := postgres.Store{Pool: pool}
+	s := &postgres.NAVSink{Pool: pool}
+	cp := func(pos string) pipelines.Checkpoint {
+		return pipelines.Checkpoint{Stream: "nav-ingest/f", Pos: []byte(pos)}
+	}
+	if err := s.Write(ctx, batchOf("nav-ingest/f", "1", navLine("100", "Alpha", "10", 17, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveCheckpoint(ctx, cp("1")); err != nil {
+		t.Fatal(err)
+	}
+	// Batch 2 is written, then lost: its transaction (rows and witness)
+	// never made it to disk, so the witness still says batch 1.
+	if err := s.Write(ctx, batchOf("nav-ingest/f", "2", navLine("100", "Alpha", "11", 18, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM navs WHERE nav_date = '2026-08-18';
+		UPDATE nav_latest SET nav_date = '2026-08-17', nav = 10;
+		UPDATE checkpoints SET pos = '1' WHERE stream LIKE 'nav-ingest/f#%'`); err != nil {
+		t.Fatal(err)
+	}
+	for what, save := range map[string]func() error{
+		"SaveCheckpoint": func() error { return st.SaveCheckpoint(ctx, cp("2")) },
+		"FileDone":       func() error { return st.FileDone(ctx, "nav-ingest", "f", cp("2")) },
+	} {
+		err := save()
+		if !errors.Is(err, postgres.ErrWitnessLost) {
+			t.Fatalf("%s over a lost batch: %v, want ErrWitnessLost", what, err)
+		}
+		if pipelines.IsTransient(err) {
+			t.Fatalf("%s: a lost batch must fail the run, not be retried", what)
+		}
+	}
+	if pos, err := st.LoadCheckpoint(ctx, "nav-ingest/f"); err != nil || string(pos) != "1" {
+		t.Fatalf("checkpoint %q (%v), want still 1", pos, err)
+	}
+	// Written again by the next run, it commits.
+	s = &postgres.NAVSink{Pool: pool}
+	if err := s.Write(ctx, batchOf("nav-ingest/f", "2", navLine("100", "Alpha", "11", 18, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveCheckpoint(ctx, cp("2")); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE nav_date = '2026-08-18'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the lost NAV is not back: %d (%v)", n, err)
+	}
+	// Streams no NAV sink wrote are not fenced.
+	if err := st.SaveCheckpoint(ctx, pipelines.Checkpoint{Stream: "payments", Pos: []byte("9")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A key said twice in one batch keeps its first line, in navs; nav_latest
+// gets the scheme's newest row.
+func TestNAVSinkKeyTwiceInABatchKeepsTheFirstLine(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "12", 17, 5), navLine("100", "Alpha", "11", 17, 3),
+		navLine("100", "Alpha", "13", 18, 9))); err != nil {
+		t.Fatal(err)
+	}
+	var line17, latestLine int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT source_line FROM navs WHERE nav_date = '2026-08-17'),
+		(SELECT source_line FROM nav_latest WHERE scheme_code = '100')`).Scan(&line17, &latestLine); err != nil {
+		t.Fatal(err)
+	}
+	if line17 != 3 || latestLine != 9 {
+		t.Fatalf("navs keeps line %d (want 3), nav_latest line %d (want 9)", line17, latestLine)
+	}
+}

@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// schemeAttrs are the scheme-master fields a new version is made for.
+type schemeAttrs struct {
+	Name, ISINGrowth, ISINReinvest, Plan, Option, Category, SchemeType, AMC string
+}
+
+func attrsOf(r fund.NAVRecord) schemeAttrs {
+	return schemeAttrs{r.SchemeName, r.ISINGrowth, r.ISINReinvest, r.Plan, r.Option, r.Category, r.SchemeType, r.AMC}
+}
+
+// schemeState is what the NAV sink knows of one scheme: its current master
+// row (version 0: not in schemes) and its nav_latest row (zero date: none).
+type schemeState struct {
+	version    int32
+	validFrom  fund.Date
+	attrs      schemeAttrs
+	latestDate fund.Date
+	latestNAV  decimal.Decimal
+}
+
+// navState is the NAV sink's copy of schemes and nav_latest (about 16 k
+// rows): loaded when a run's first batch arrives and kept current with
+// every batch it commits, so a batch sends Postgres only what changes
+// something. It is a cache, never the truth: every statement it shapes is
+// still guarded in SQL (ON CONFLICT, the forward-only WHERE, the version
+// in the scheme update's WHERE), and any error drops it, so the next batch
+// reads the tables again.
+type navState struct {
+	mu      sync.RWMutex
+	loaded  bool
+	schemes map[string]schemeState
+}
+
+func (st *navState) drop() {
+	st.mu.Lock()
+	st.loaded, st.schemes = false, nil
+	st.mu.Unlock()
+}
+
+// ensure loads the state if it is not loaded.
+func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
+	st.mu.RLock()
+	ok := st.loaded
+	st.mu.RUnlock()
+	if ok {
+		return nil
+	}
+	m, err := loadNAVState(ctx, pool)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	st.loaded, st.schemes = true, m
+	st.mu.Unlock()
+	return nil
+}
+
+func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeState, error) {
+	m := make(map[string]schemeState, 20000)
+	rows, err := pool.Query(ctx, `SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
+		version, valid_from FROM schemes`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var code string
+		var s schemeState
+		var vf time.Time
+		a := &s.attrs
+		if err := rows.Scan(&code, &a.Name, &a.ISINGrowth, &a.ISINReinvest, &a.Plan, &a.Option, &a.Category, &a.SchemeType, &a.AMC,
+			&s.version, &vf); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s.validFrom = fund.DateOf(vf)
+		m[code] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	latest, err := LatestNAVs(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	for code, l := range latest {
+		s := m[code]
+		s.latestDate, s.latestNAV = l.Date, l.NAV
+		m[code] = s
+	}
+	return m, nil
+}
+
+// Holds reports whether rec is already stored as it is: its (scheme, date)
+// is the scheme's newest in nav_latest, with the same NAV, and the scheme
+// master says what rec says (so it would not make a version either).
+// Writing such a row changes nothing in Postgres. An unloaded state holds
+// nothing.
+func (st *navState) holds(rec fund.NAVRecord) bool {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	s, ok := st.schemes[rec.SchemeCode]
+	return ok && s.version > 0 && !s.latestDate.IsZero() && rec.Date == s.latestDate &&
+		rec.NAV.Equal(s.latestNAV) && attrsOf(rec) == s.attrs
+}
