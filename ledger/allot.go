@@ -155,10 +155,10 @@ func (t *txn) switchIn(out fund.Allocation) error {
 
 // AllotResult counts what an allocate pass did.
 type AllotResult struct {
-	Allotted int `json:"allotted"` // legs allotted
-	Matched  int `json:"matched"`  // payments matched to orders placed after them
-	Waiting  int `json:"waiting"`  // legs still waiting for their NAV (those that failed included)
-	Failed   int `json:"failed"`   // legs whose allotment failed on their own data: left pending, an allot_failed alert each
+	Allotted int `json:"allotted"`         // legs allotted
+	Matched  int `json:"matched"`          // payments matched to orders placed after them
+	Waiting  int `json:"waiting"`          // legs still waiting for their NAV (those that failed included)
+	Failed   int `json:"failed,omitempty"` // legs whose allotment failed on their own data: left pending, an allot_failed alert each
 }
 
 // batchRetry retries a batch whose transaction failed on a transient

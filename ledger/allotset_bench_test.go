@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,23 +19,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/benchkit"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/ledger/pgstore"
 )
-
-func benchInt(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
-}
 
 // roundTrips counts the statements a pool sends: a query, a batch (one
 // round trip for all its statements) or a COPY each; BEGIN and COMMIT are
@@ -311,10 +299,10 @@ func copyBaseline(b *testing.B, e *allotBench) (int64, time.Duration) {
 // trigger is most of the pass's time); FUNDFLOW_BENCH_TRACE=1 logs the
 // statements that took more than 2 % of the pass.
 func BenchmarkAllocatePass(b *testing.B) {
-	legs := benchInt(b, "FUNDFLOW_BENCH_LEGS", 20000)
-	folios := benchInt(b, "FUNDFLOW_BENCH_FOLIOS", max(legs/10, 10))
-	batch := benchInt(b, "FUNDFLOW_BENCH_ALLOT_BATCH", 1000)
-	sample := benchInt(b, "FUNDFLOW_BENCH_PERLEG_LEGS", 2000)
+	legs := benchkit.EnvInt(b, "FUNDFLOW_BENCH_LEGS", 20000)
+	folios := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FOLIOS", max(legs/10, 10))
+	batch := benchkit.EnvInt(b, "FUNDFLOW_BENCH_ALLOT_BATCH", 1000)
+	sample := benchkit.EnvInt(b, "FUNDFLOW_BENCH_PERLEG_LEGS", 2000)
 	schemes := min(500, max(folios/10, 10))
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()

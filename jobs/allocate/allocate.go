@@ -21,10 +21,10 @@ type Ledger interface {
 
 // Stats counts what one pass did.
 type Stats struct {
-	Allotted int64 `json:"allotted"` // order legs allotted
-	Waiting  int64 `json:"waiting"`  // legs still waiting for their NAV
-	Matched  int64 `json:"matched"`  // captured payments matched to orders placed after them
-	Failed   int64 `json:"failed"`   // legs whose allotment failed on their own data (counted in Waiting too): an allot_failed alert each
+	Allotted int64 `json:"allotted"`         // order legs allotted
+	Waiting  int64 `json:"waiting"`          // legs still waiting for their NAV
+	Matched  int64 `json:"matched"`          // captured payments matched to orders placed after them
+	Failed   int64 `json:"failed,omitempty"` // legs whose allotment failed on their own data (counted in Waiting too): an allot_failed alert each
 }
 
 // Run is the pass as a run of the engine counts it: the legs it looked at
