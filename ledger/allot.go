@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // tryAllot allots leg id if it is pending and its NAV is in navs; otherwise
@@ -154,17 +155,33 @@ func (t *txn) switchIn(out fund.Allocation) error {
 
 // AllotResult counts what an allocate pass did.
 type AllotResult struct {
-	Allotted int `json:"allotted"` // legs allotted
-	Matched  int `json:"matched"`  // payments matched to orders placed after them
-	Waiting  int `json:"waiting"`  // legs still waiting for their NAV
+	Allotted int `json:"allotted"`         // legs allotted
+	Matched  int `json:"matched"`          // payments matched to orders placed after them
+	Waiting  int `json:"waiting"`          // legs still waiting for their NAV (those that failed included)
+	Failed   int `json:"failed,omitempty"` // legs whose allotment failed on their own data: left pending, an allot_failed alert each
 }
+
+// batchRetry retries a batch whose transaction failed on a transient
+// error (a deadlock, a restarting database), whole.
+var batchRetry = pipelines.Retry{Attempts: 4, Base: 100 * time.Millisecond, Max: 2 * time.Second}
 
 // AllotPending allots every pending leg whose NAV has landed (and first
 // matches captured payments still unmatched to orders placed since), in
-// transactions of at most batch legs each, taking folio locks in folio
-// order. nav-ingest calls it after a load; `fundflow run allocate` runs it
-// on demand. Safe to run concurrently with everything else, and again.
+// transactions of at most batch legs each, set-based (allotSet): each
+// batch's folios locked in folio order in one statement, its facts read
+// with a few set queries, every allotment decided in Go, its rows written
+// with set statements. nav-ingest calls it after a load; `fundflow run
+// allocate` runs it on demand. Safe to run concurrently with everything
+// else, and again.
 func (s *Service) AllotPending(ctx context.Context, batch int) (AllotResult, error) {
+	return s.allotPending(ctx, batch, s.allotSet)
+}
+
+// allotBatch allots one batch of pending legs in one transaction and says
+// how many legs it allotted and how many failed.
+type allotBatch func(ctx context.Context, items []LegRef) (allotted, failed int, err error)
+
+func (s *Service) allotPending(ctx context.Context, batch int, allot allotBatch) (AllotResult, error) {
 	if batch <= 0 {
 		batch = 100
 	}
@@ -184,26 +201,44 @@ func (s *Service) AllotPending(ctx context.Context, batch int) (AllotResult, err
 			break
 		}
 		lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
-		t, err := s.inTx(ctx, func(t *txn) error {
-			folios := make([]string, len(items))
-			for i, it := range items {
-				folios[i] = it.Folio
-			}
-			if err := t.lockFolios(folios...); err != nil {
-				return err
-			}
-			for _, it := range items {
-				if err := t.tryAllot(it.ID); err != nil {
-					return err
-				}
-			}
-			return nil
+		var n, failed int
+		err = batchRetry.Do(ctx, "allocate batch", func(ctx context.Context) error {
+			var err error
+			n, failed, err = allot(ctx, items)
+			return err
 		})
 		if err != nil {
 			return res, fmt.Errorf("allocate: %w", err)
 		}
-		res.Allotted += len(t.allotted)
+		res.Allotted += n
+		res.Failed += failed
 	}
 	res.Waiting, err = s.Store.CountPendingNAV(ctx)
 	return res, err
+}
+
+// allotLegs is the per-leg batch: each leg allotted with its own
+// statements (reads, then writes) in the batch's transaction. The
+// set-based pass (allotSet) runs the same code on a staged Tx; this one is
+// its reference (the differential test compares the two).
+func (s *Service) allotLegs(ctx context.Context, items []LegRef) (int, int, error) {
+	t, err := s.inTx(ctx, func(t *txn) error {
+		folios := make([]string, len(items))
+		for i, it := range items {
+			folios[i] = it.Folio
+		}
+		if err := t.lockFolios(folios...); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := t.tryAllot(it.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(t.allotted), 0, nil
 }

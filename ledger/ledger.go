@@ -53,7 +53,10 @@ type Rules interface {
 //
 // A transaction may skip a step. Match keys and folios are taken before the
 // rows they cover; the rows of steps 4-6 are only touched under their
-// folio's lock; step 7 is always last.
+// folio's lock; step 7 is always last. The set-based allocate pass
+// (AllotPending) takes step 3 for its whole batch in one statement, then
+// step 4 for all the batch's legs (and their switch-in legs) in one
+// statement, and writes steps 6 and 7 at the end.
 type Service struct {
 	Store    Store
 	Rules    Rules          // nil: rules.Rules

@@ -78,6 +78,20 @@ type Tx interface {
 	TxPrice(ctx context.Context, orderID string) (scheme string, navDate fund.Date, nav decimal.Decimal, err error)
 	RaiseAlert(ctx context.Context, kind, subject, detail string) error
 
+	// The set-based allocate pass (AllotPending): each one statement, or
+	// one batch of set statements in one round trip.
+	//
+	// LockLegs reads legs locked for update (step 4 of the lock order; the
+	// caller holds their folios' locks); ids not found are left out.
+	LockLegs(ctx context.Context, ids []string) ([]Leg, error)
+	// AllotFacts reads what the allotments of a batch need, and reserves
+	// ledger transaction and lot ids, in one round trip.
+	AllotFacts(ctx context.Context, q FactsQuery) (Facts, error)
+	// WriteAllotments writes a batch's allotments, rejections and their
+	// money's settlement with set statements in one round trip (outbox and
+	// audit rows go through WriteOutbox and AppendAudit, last).
+	WriteAllotments(ctx context.Context, w AllotWrites) error
+
 	// Order requests.
 	FoliosOfRequests(ctx context.Context, requestIDs []string) ([]string, error)
 	// EnsureFolios creates the investors and folios named (folios[i] is
@@ -185,3 +199,104 @@ type AuditEntry struct {
 
 // InboxKey is the key of a webhook event in the inbox.
 func InboxKey(source, eventID string) string { return source + "\x00" + eventID }
+
+// HoldingKey names a folio's holding in a scheme.
+type HoldingKey struct{ Folio, Scheme string }
+
+// NAVKey names a scheme's NAV of a date.
+type NAVKey struct {
+	Scheme string
+	Date   fund.Date
+}
+
+// FactsQuery is what AllotFacts reads: NAVs, schemes (units scale,
+// category, exit-load slabs), holdings, the open lots of holdings, and how
+// many ids to reserve.
+type FactsQuery struct {
+	NAVs          []NAVKey
+	Schemes       []string
+	Holdings      []HoldingKey
+	Lots          []HoldingKey
+	TxIDs, LotIDs int
+}
+
+// Facts is what AllotFacts read. A key asked for and absent from a map is
+// not in the database (no NAV, no holding, not in the scheme master).
+type Facts struct {
+	Now        time.Time // the transaction's time: what now() gives its rows
+	NAVs       map[NAVKey]decimal.Decimal
+	Scales     map[string]int32 // every scheme asked for (3 unless scheme_terms says otherwise)
+	Categories map[string]string
+	Slabs      map[string][]fund.LoadSlab
+	Holdings   map[HoldingKey]HoldingState
+	Lots       map[HoldingKey][]StoredLot // open lots, every holding asked for (possibly none)
+	TxIDs      []int64                    // reserved, ascending
+	LotIDs     []int64
+}
+
+// HoldingState is a holding as stored.
+type HoldingState struct{ Units, Invested decimal.Decimal }
+
+// StoredLot is an open lot as stored: the amount paid is its ledger
+// transaction's, Cost what is left of it (fund.LotCost).
+type StoredLot struct {
+	ID                           int64
+	NAVDate                      fund.Date
+	Units, Remaining, Paid, Cost decimal.Decimal
+}
+
+// AllotWrites is what a set-based batch writes, in the order of the
+// foreign keys: ledger transactions (with their postings), new lots (as
+// they stand at the end of the batch), updated lots, consumptions,
+// holdings, leg statuses, payment breaks, alerts.
+type AllotWrites struct {
+	Txs          []TxWrite
+	NewLots      []LotWrite
+	Lots         []LotWrite // existing lots: only ID, Remaining and Cost are written
+	Consumptions []ConsumptionWrite
+	Holdings     []HoldingWrite
+	Statuses     []StatusChange // one per leg: its last status, with the NAV decision and ledger transaction it got on the way
+	Breaks       []BreakWrite
+	Alerts       []AlertWrite
+}
+
+// Empty reports whether there is nothing to write.
+func (w AllotWrites) Empty() bool {
+	return len(w.Txs)+len(w.NewLots)+len(w.Lots)+len(w.Consumptions)+len(w.Holdings)+len(w.Statuses)+len(w.Breaks)+len(w.Alerts) == 0
+}
+
+// TxWrite is a ledger transaction with its id reserved: kind is a TxKind
+// code or fund.KindSwitchPayout; A's facts and postings are written.
+type TxWrite struct {
+	ID            int64
+	OrderID, Kind string
+	A             fund.Allocation
+}
+
+// LotWrite is a lot's row.
+type LotWrite struct {
+	ID, TxID               int64
+	Folio, Scheme          string
+	NAVDate                fund.Date
+	NAV                    decimal.Decimal
+	Units, Remaining, Cost decimal.Decimal
+}
+
+// ConsumptionWrite is the part of a lot a redemption consumed.
+type ConsumptionWrite struct {
+	TxID int64
+	fund.LotUse
+}
+
+// HoldingWrite is a holding as it stands at the end of the batch.
+type HoldingWrite struct {
+	HoldingKey
+	Units, Invested decimal.Decimal
+	LastTxID        int64
+}
+
+// BreakWrite is a payment break (the first of a payment and reason wins).
+type BreakWrite struct{ PaymentID, OrderID, Reason, Detail string }
+
+// AlertWrite opens an alert (or updates the open one's detail).
+type AlertWrite struct{ Kind, Subject, Detail string }

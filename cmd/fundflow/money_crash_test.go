@@ -41,8 +41,15 @@ func freePort(t *testing.T) string {
 // (as Razorpay does); orders and webhooks are also sent twice on purpose.
 // Halfway, the NAV some orders wait for lands. In the end every order is
 // allotted exactly once, every payment is stored once, and the ledger's
-// invariants hold.
+// invariants hold. It runs with the set-based allocate pass's default batch
+// and again with batches of one leg.
 func TestMoneyPathCrashAndRestart(t *testing.T) {
+	for _, batch := range []int{1000, 1} {
+		t.Run(fmt.Sprintf("allocate batch %d", batch), func(t *testing.T) { moneyPathCrashAndRestart(t, batch) })
+	}
+}
+
+func moneyPathCrashAndRestart(t *testing.T, batch int) {
 	bin := fundflowBinary(t)
 	// A cluster of its own that allows short group sessions, so that a
 	// restarted consumer rejoins in about a second instead of waiting out
@@ -82,6 +89,7 @@ pipelines:
     max_consumer_lag: 87600h
   allocate:
     every: 200ms
+    batch_size: `+fmt.Sprint(batch)+`
     holidays: [`+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+`]
 `), 0o644); err != nil {
 		t.Fatal(err)

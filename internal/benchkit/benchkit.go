@@ -36,6 +36,10 @@ func Scale(tb testing.TB) int { return envInt(tb, "FUNDFLOW_BENCH_SCALE", 1) }
 // BatchSize returns FUNDFLOW_BENCH_BATCH (default 2000).
 func BatchSize(tb testing.TB) int { return envInt(tb, "FUNDFLOW_BENCH_BATCH", 2000) }
 
+// EnvInt returns the positive integer in variable name (default def): a
+// benchmark's size knob.
+func EnvInt(tb testing.TB, name string, def int) int { return envInt(tb, name, def) }
+
 func envInt(tb testing.TB, name string, def int) int {
 	v := os.Getenv(name)
 	if v == "" {

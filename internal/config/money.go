@@ -53,7 +53,7 @@ type Orders struct {
 type Allocate struct {
 	Every     time.Duration `yaml:"every"`      // serve: run a pass this often; default 30s (also after every nav-ingest run)
 	Schedule  string        `yaml:"schedule"`   // or a cron spec instead of every
-	BatchSize int           `yaml:"batch_size"` // order legs per transaction; default 100
+	BatchSize int           `yaml:"batch_size"` // order legs per transaction, allotted set-based (a few set statements a batch); default 1000
 	Holidays  []string      `yaml:"holidays"`   // holiday files (DD-Mon-YYYY lines): the business days of the NAV rules
 	Audit     *bool         `yaml:"audit"`      // write audit_log rows; default true
 }
@@ -102,7 +102,7 @@ func (c *Config) moneyDefaults() {
 			x.Every = 30 * time.Second
 		}
 		if x.BatchSize == 0 {
-			x.BatchSize = 100
+			x.BatchSize = 1000
 		}
 		if x.Audit == nil {
 			t := true

@@ -34,7 +34,7 @@ pipelines:
 	if a := cfg.Serve.API; a.MaxTokenLifetime != 24*time.Hour || a.FailedAuthBurst != 20 || a.FailedAuthPerSecond != 1 {
 		t.Errorf("api defaults: %+v", a)
 	}
-	if p.Allocate.Every != 30*time.Second || p.Allocate.BatchSize != 100 || p.Allocate.Audit == nil || !*p.Allocate.Audit {
+	if p.Allocate.Every != 30*time.Second || p.Allocate.BatchSize != 1000 || p.Allocate.Audit == nil || !*p.Allocate.Audit {
 		t.Errorf("allocate defaults: %+v", p.Allocate)
 	}
 	if p.Outbox.Every != time.Second || p.Outbox.Facts == nil || !*p.Outbox.Facts {

@@ -21,9 +21,10 @@ type Ledger interface {
 
 // Stats counts what one pass did.
 type Stats struct {
-	Allotted int64 `json:"allotted"` // order legs allotted
-	Waiting  int64 `json:"waiting"`  // legs still waiting for their NAV
-	Matched  int64 `json:"matched"`  // captured payments matched to orders placed after them
+	Allotted int64 `json:"allotted"`         // order legs allotted
+	Waiting  int64 `json:"waiting"`          // legs still waiting for their NAV
+	Matched  int64 `json:"matched"`          // captured payments matched to orders placed after them
+	Failed   int64 `json:"failed,omitempty"` // legs whose allotment failed on their own data (counted in Waiting too): an allot_failed alert each
 }
 
 // Run is the pass as a run of the engine counts it: the legs it looked at
@@ -39,7 +40,7 @@ const Name = "allocate"
 // Job is the allocate job.
 type Job struct {
 	Ledger   Ledger
-	Batch    int // legs per transaction
+	Batch    int // legs per transaction (allotted set-based)
 	Log      *slog.Logger
 	Recorder pipelines.Recorder // its runs in job_runs and the metrics
 }
@@ -47,7 +48,7 @@ type Job struct {
 // Pass allots every pending leg whose NAV has landed, once.
 func (j Job) Pass(ctx context.Context) (Stats, error) {
 	res, err := j.Ledger.AllotPending(ctx, j.Batch)
-	return Stats{Allotted: int64(res.Allotted), Waiting: int64(res.Waiting), Matched: int64(res.Matched)}, err
+	return Stats{Allotted: int64(res.Allotted), Waiting: int64(res.Waiting), Matched: int64(res.Matched), Failed: int64(res.Failed)}, err
 }
 
 // Run is one pass recorded as a run: a job_runs row and the metrics.
@@ -74,6 +75,9 @@ func (j Job) Serve(ctx context.Context, period time.Duration) error {
 		})
 		if err == nil && st.Allotted > 0 {
 			j.Log.Info("allocate", "allotted", st.Allotted, "matched", st.Matched, "waiting", st.Waiting)
+		}
+		if err == nil && st.Failed > 0 {
+			j.Log.Warn("allocate: legs left pending, their allotment failed (allot_failed alerts)", "failed", st.Failed)
 		}
 		return err
 	})

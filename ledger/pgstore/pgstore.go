@@ -2,7 +2,9 @@
 // path (inbox, order requests and legs, payments, ledger transactions and
 // postings, lots, holdings, outbox, alerts, the audit chain) and nothing
 // else. The decisions are the ledger package's; every method here is one
-// round trip (PostAllotment and PostTransaction: two, the second a batch).
+// round trip (PostAllotment and PostTransaction: two, the second a batch;
+// AllotFacts and WriteAllotments, the set-based allocate pass's: one batch
+// of set statements each, see allotset.go).
 package pgstore
 
 import (
@@ -163,10 +165,15 @@ const legColumns = `id, request_id, coalesce(switch_id, ''), kind, investor_id, 
 
 // Leg reads one leg, locked for update.
 func (t Tx) Leg(ctx context.Context, id string) (ledger.Leg, error) {
+	return scanLeg(t.tx.QueryRow(ctx, `SELECT `+legColumns+` FROM orders WHERE id = $1 FOR UPDATE`, id))
+}
+
+// scanLeg scans a row of legColumns.
+func scanLeg(row pgx.Row) (ledger.Leg, error) {
 	var r ledger.Leg
 	var kind, status string
 	var amount, units *decimal.Decimal
-	if err := t.tx.QueryRow(ctx, `SELECT `+legColumns+` FROM orders WHERE id = $1 FOR UPDATE`, id).Scan(&r.ID, &r.RequestID, &r.SwitchID,
+	if err := row.Scan(&r.ID, &r.RequestID, &r.SwitchID,
 		&kind, &r.InvestorID, &r.Folio, &r.SchemeCode, &amount, &units, &r.AllUnits,
 		&r.Currency, &r.PaymentRef, &r.PlacedAt, &status, &r.Reason, &r.NAVDate, &r.FundsAt, &r.PaymentID, &r.TxID); err != nil {
 		return r, err
