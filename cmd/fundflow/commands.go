@@ -19,6 +19,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -186,12 +187,16 @@ func summary(name string, st pipelines.Stats) runSummary {
 }
 
 // runPipeline runs one pipeline once, holding its single-runner lock.
-func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
-	unlock, err := d.pg.TryLock(ctx, "pipeline:"+name)
-	if err != nil {
-		return pipelines.Stats{}, err
-	}
-	defer unlock()
+func runPipeline(ctx context.Context, d *deps, name string) (st pipelines.Stats, err error) {
+	err = supervise.Single(ctx, d.pg, name, func(ctx context.Context) error {
+		st, err = runUnlocked(ctx, d, name)
+		return err
+	})
+	return st, err
+}
+
+// runUnlocked runs one pipeline once; the caller holds its lock.
+func runUnlocked(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
 	switch name {
 	case "nav-ingest":
 		p, err := navIngest(ctx, d)

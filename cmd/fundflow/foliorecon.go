@@ -9,6 +9,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/recon/pgstore"
 )
@@ -33,13 +34,8 @@ func cmdFolioRecon(ctx context.Context, g globals, log *slog.Logger, args []stri
 		return err
 	}
 	defer d.Close()
-	unlock, err := d.pg.TryLock(ctx, "pipeline:folio-recon")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	out, err := folioRecon(ctx, d, date)
-	if err != nil {
+	var out recon.Outcome
+	if err := supervise.Single(ctx, d.pg, foliorecon.Name, func(ctx context.Context) (err error) { out, err = folioRecon(ctx, d, date); return err }); err != nil {
 		return err
 	}
 	return printJSON(stdout, out)
