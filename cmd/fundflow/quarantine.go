@@ -121,7 +121,7 @@ type quarantineRetractCmd struct {
 }
 
 func (quarantineRetractCmd) Help() string {
-	return `Take back NAVs that should never have been accepted (a mis-dated file, a row accepted by mistake): delete them from navs and ClickHouse's nav_history, rebuild each affected scheme's nav_latest from the NAVs that remain, mark a quarantined row that had been accepted or replayed as dismissed, and write each retraction to the audit trail. A NAV that allotted transactions applied is refused. Safe to run again. Prints a JSON summary.`
+	return `Give one of --sha256 and --scheme. Take back NAVs that should never have been accepted (a mis-dated file, a row accepted by mistake): delete them from navs and ClickHouse's nav_history, rebuild each affected scheme's nav_latest from the NAVs that remain, mark a quarantined row that had been accepted or replayed as dismissed, and write each retraction to the audit trail. A NAV that allotted transactions applied is refused. Safe to run again. Prints a JSON summary.`
 }
 
 func (c quarantineRetractCmd) Run(a *app) error {
