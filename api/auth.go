@@ -22,6 +22,9 @@ const (
 
 var roles = []string{RoleInvestor, RoleOps, RoleAnalyst, RoleCompliance, RoleAdmin}
 
+// Roles are the roles a token may carry (`fundflow token --role`).
+func Roles() []string { return slices.Clone(roles) }
+
 // Claims are a token's claims: the registered ones (sub, exp required) and
 // the role. An investor token names its investor and may narrow it to some
 // folios.

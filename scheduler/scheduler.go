@@ -1,6 +1,9 @@
-// Package scheduler runs pipelines on cron schedules (robfig/cron/v3). Every
-// job takes a single-runner lock first, so several fundflow processes can
-// serve side by side and each scheduled run happens on one of them.
+// Package scheduler runs jobs on cron schedules (robfig/cron/v3), in IST.
+// It takes no lock itself: a job that must run on one process at a time
+// takes its single-runner lock in its Run (jobs/supervise.Single, which
+// serve's jobs and `fundflow run` share) and returns ErrSkipped when another
+// process holds it, so several fundflow processes can serve side by side
+// and each scheduled run happens on one of them.
 package scheduler
 
 import (

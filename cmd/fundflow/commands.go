@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -19,15 +19,23 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
+	"github.com/fundflow/fundflow/jobs/foliorecon"
+	"github.com/fundflow/fundflow/jobs/navingest"
+	"github.com/fundflow/fundflow/jobs/outbox"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-func cmdLint(g globals, args []string, stdout io.Writer) error {
-	path := g.config
-	if len(args) > 0 {
-		path = args[0]
+type lintCmd struct {
+	File string `arg:"" optional:"" help:"The config file (default: --config)."`
+}
+
+func (c lintCmd) Run(a *app) error {
+	path := c.File
+	if path == "" {
+		path = a.g.Config
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -38,14 +46,14 @@ func cmdLint(g globals, args []string, stdout io.Writer) error {
 		return &exitError{code: 2, err: fmt.Errorf("lint: %w", err)}
 	}
 	if o := cfg.Pipelines.Orders; o != nil && o.HTTP && o.InsecureNoAuth {
-		fmt.Fprintf(stdout, "%s: warning: pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)\n", path)
+		fmt.Fprintf(a.stdout, "%s: warning: pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)\n", path)
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", path)
+	fmt.Fprintf(a.stdout, "%s: ok\n", path)
 	return nil
 }
 
 func loadConfig(g globals) (*config.Config, error) {
-	cfg, err := config.Load(g.config)
+	cfg, err := config.Load(g.Config)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
@@ -81,25 +89,25 @@ func (d *deps) pgReady(ctx context.Context) error {
 	return nil
 }
 
-// loadAndConnect loads the config (--config) and connects to the services it
+// connect loads the config (--config) and connects to the services it
 // names; the caller closes the deps.
-func loadAndConnect(ctx context.Context, g globals, log *slog.Logger) (*deps, error) {
-	cfg, err := loadConfig(g)
+func (a *app) connect() (*deps, error) {
+	cfg, err := loadConfig(a.g)
 	if err != nil {
 		return nil, err
 	}
-	return connect(ctx, cfg, log)
+	return connect(a.ctx, cfg, a.log)
 }
 
-// loadAndConnectPG loads the config and connects to Postgres only, as the
+// connectPG loads the config and connects to Postgres only, as the
 // application's role: for the commands that read or write nothing else.
 // The caller closes the pool.
-func loadAndConnectPG(ctx context.Context, g globals) (*config.Config, *pgxpool.Pool, error) {
-	cfg, err := loadConfig(g)
+func (a *app) connectPG() (*config.Config, *pgxpool.Pool, error) {
+	cfg, err := loadConfig(a.g)
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := postgres.Connect(ctx, os.Getenv(cfg.Services.PostgresURLEnv))
+	pool, err := postgres.Connect(a.ctx, os.Getenv(cfg.Services.PostgresURLEnv))
 	return cfg, pool, err
 }
 
@@ -128,12 +136,14 @@ func (d *deps) Close() {
 	d.ch.Close()
 }
 
-func cmdMigrate(ctx context.Context, g globals, log *slog.Logger) error {
-	cfg, err := loadConfig(g)
+type migrateCmd struct{}
+
+func (migrateCmd) Run(a *app) error {
+	cfg, err := loadConfig(a.g)
 	if err != nil {
 		return err
 	}
-	err = migrate.Apply(ctx, cfg.Services, log)
+	err = migrate.Apply(a.ctx, cfg.Services, a.log)
 	if errors.Is(err, migrate.ErrURLs) {
 		return &exitError{code: 2, err: err}
 	}
@@ -146,30 +156,52 @@ func warnIfPrivileged(ctx context.Context, d *deps) {
 	migrate.WarnIfPrivileged(ctx, d.pg.Pool, d.cfg.Services.PostgresURLEnv, d.log)
 }
 
-func cmdRun(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "folio-recon" {
-		return cmdFolioRecon(ctx, g, log, args[1:], stdout) // takes --date
-	}
-	if len(args) != 1 {
-		return usageErr("usage: fundflow run PIPELINE (one of: %s)", pipelineNames())
-	}
-	d, err := loadAndConnect(ctx, g, log)
+// runCmd is `fundflow run PIPELINE`: one subcommand per pipeline.
+type runCmd struct {
+	NAVIngest    pipelineCmd      `cmd:"" name:"nav-ingest" help:"load the waiting NAV files (SFTP, folder or HTTP) through parse and validation into Postgres, ClickHouse and Kafka, then allot the orders they priced"`
+	NAVFreshness freshnessCmd     `cmd:"" name:"nav-freshness" help:"NAV lateness metrics, nav_stale alerts and today's completeness"`
+	Allocate     allocateCmd      `cmd:"" help:"allot the paid orders whose NAV has landed"`
+	Outbox       pipelineCmd      `cmd:"" help:"relay the outbox's undelivered events (Kafka, ClickHouse facts)"`
+	FolioRecon   folioReconRunCmd `cmd:"" name:"folio-recon" help:"load the RTAs' files, reconcile their books with our ledger as of a date, write recon_breaks and the report"`
+}
+
+// connected runs f with the config's connections (closed after), warning
+// when the application's role is privileged.
+func (a *app) connected(f func(d *deps) error) error {
+	d, err := a.connect()
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	warnIfPrivileged(ctx, d)
-	if args[0] == "nav-freshness" {
-		return cmdFreshness(ctx, d, stdout) // prints its own report
-	}
-	if args[0] == "allocate" {
-		return cmdAllocate(ctx, d, stdout) // its summary has the pass's counts
-	}
-	st, err := runPipeline(ctx, d, args[0])
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(summary(args[0], st))
+	warnIfPrivileged(a.ctx, d)
+	return f(d)
+}
+
+// pipelineCmd runs the pipeline it is named after once and prints the
+// run's summary.
+type pipelineCmd struct{}
+
+func (pipelineCmd) Run(a *app, k *kong.Context) error {
+	name := k.Selected().Name
+	return a.connected(func(d *deps) error {
+		st, err := runPipeline(a.ctx, d, name)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(summary(name, st))
+	})
+}
+
+type freshnessCmd struct{}
+
+func (freshnessCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error { return cmdFreshness(a.ctx, d, a.stdout) })
+}
+
+type allocateCmd struct{}
+
+func (allocateCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error { return cmdAllocate(a.ctx, d, a.stdout) })
 }
 
 type runSummary struct {
@@ -187,14 +219,18 @@ func summary(name string, st pipelines.Stats) runSummary {
 }
 
 // runPipeline runs one pipeline once, holding its single-runner lock.
-func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
-	unlock, err := d.pg.TryLock(ctx, "pipeline:"+name)
-	if err != nil {
-		return pipelines.Stats{}, err
-	}
-	defer unlock()
+func runPipeline(ctx context.Context, d *deps, name string) (st pipelines.Stats, err error) {
+	err = supervise.Single(ctx, d.pg, name, func(ctx context.Context) error {
+		st, err = runUnlocked(ctx, d, name)
+		return err
+	})
+	return st, err
+}
+
+// runUnlocked runs one pipeline once; the caller holds its lock.
+func runUnlocked(ctx context.Context, d *deps, name string) (pipelines.Stats, error) {
 	switch name {
-	case "nav-ingest":
+	case navingest.Name:
 		p, err := navIngest(ctx, d)
 		if err != nil {
 			return pipelines.Stats{}, err
@@ -204,39 +240,34 @@ func runPipeline(ctx context.Context, d *deps, name string) (pipelines.Stats, er
 			allocateAfterNAVs(ctx, d)
 		}
 		return st, err
-	case "outbox":
+	case outbox.Name:
 		return runOutbox(ctx, d)
-	case "folio-recon":
+	case foliorecon.Name:
 		out, err := folioRecon(ctx, d, fund.Date{}) // the latest date
 		return out.Stats(), err
 	}
-	return pipelines.Stats{}, usageErr("unknown pipeline %q (one of: %s)", name, pipelineNames())
+	return pipelines.Stats{}, fmt.Errorf("no pipeline %q", name)
 }
 
-func pipelineNames() string { return "nav-ingest, nav-freshness, allocate, outbox, folio-recon" }
+type serveCmd struct{}
 
-func cmdServe(ctx context.Context, g globals, log *slog.Logger) error {
-	d, err := loadAndConnect(ctx, g, log)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	warnIfPrivileged(ctx, d)
-	cfg := d.cfg
-	if addr := cfg.Serve.MetricsAddr; addr != "" {
-		srv := &http.Server{Addr: addr, Handler: promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server", "err", err)
-			}
-		}()
-		defer srv.Shutdown(context.Background()) //nolint:errcheck
-		log.Info("serving metrics", "addr", addr)
-	}
-	stopAPI, err := startAPI(ctx, d)
-	if err != nil {
-		return err
-	}
-	defer stopAPI()
-	return serveWithMoney(ctx, d, serveSchedules)
+func (serveCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		if addr := d.cfg.Serve.MetricsAddr; addr != "" {
+			srv := &http.Server{Addr: addr, Handler: promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+			go func() {
+				if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					d.log.Error("metrics server", "err", err)
+				}
+			}()
+			defer srv.Shutdown(context.Background()) //nolint:errcheck
+			d.log.Info("serving metrics", "addr", addr)
+		}
+		stopAPI, err := startAPI(a.ctx, d)
+		if err != nil {
+			return err
+		}
+		defer stopAPI()
+		return serveWithMoney(a.ctx, d, serveSchedules)
+	})
 }

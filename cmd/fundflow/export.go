@@ -1,80 +1,42 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/fundflow/fundflow/exports"
-	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
 )
 
-func exportUsage() string {
+type exportCmd struct {
+	Kind    string   `arg:"" enum:"${exports}" help:"What to export: ${exports}."`
+	From    dateFlag `required:"" help:"The period's first day (inclusive)." placeholder:"YYYY-MM-DD"`
+	To      dateFlag `required:"" help:"The period's last day (inclusive)." placeholder:"YYYY-MM-DD"`
+	Format  string   `default:"csv" enum:"csv,parquet" help:"csv or parquet."`
+	Out     string   `default:"." help:"The folder to write into." placeholder:"DIR"`
+	ToSFTP  bool     `name:"to-sftp" help:"Also upload both files to the SFTP server in $$FUNDFLOW_SFTP_* (manifest last)."`
+	SFTPDir string   `name:"sftp-dir" default:"/outgoing/compliance" help:"The folder on the SFTP server." placeholder:"DIR"`
+}
+
+func (exportCmd) Help() string {
 	about := exports.About()
 	var b strings.Builder
-	b.WriteString(`usage:
-  fundflow export KIND --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|parquet] [--out DIR]
-                  [--to-sftp] [--sftp-dir DIR]
-      Write a compliance export of the period (dates inclusive) into DIR (default
-      .) as KIND_FROM_TO.FORMAT and KIND_FROM_TO.manifest.json (rows, bytes,
-      SHA-256, columns). --to-sftp also uploads both to DIR (default /outgoing/
-      compliance) on the SFTP server in $FUNDFLOW_SFTP_* (manifest last). A
-      progress bar goes to stderr; the manifest is printed on stdout.
-  kinds:
-`)
-	names := exports.KindNames()
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Fprintf(&b, "    %-13s %s\n", k, about[k])
+	b.WriteString("Writes KIND_FROM_TO.FORMAT and KIND_FROM_TO.manifest.json (rows, bytes, SHA-256, columns) into --out. A progress bar goes to stderr; the manifest is printed on stdout.\n\nKinds:\n")
+	for _, k := range exports.KindNames() {
+		fmt.Fprintf(&b, "  %-13s %s\n", k, about[k])
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageErr("%s", exportUsage())
+func (c exportCmd) Run(a *app) error {
+	if c.From.After(c.To.Date) {
+		return usageErr("--from %s is after --to %s", c.From, c.To)
 	}
-	kind := args[0]
-	fs := newFlags("export")
-	from := fs.String("from", "", "")
-	to := fs.String("to", "", "")
-	format := fs.String("format", "csv", "")
-	out := fs.String("out", ".", "")
-	toSFTP := fs.Bool("to-sftp", false, "")
-	sftpDir := fs.String("sftp-dir", "/outgoing/compliance", "")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return usageErr("%v\n%s", err, exportUsage())
-	}
-	valid := false
-	for _, k := range exports.KindNames() {
-		valid = valid || k == kind
-	}
-	if !valid {
-		return usageErr("unknown export %q\n%s", kind, exportUsage())
-	}
-	if *format != "csv" && *format != "parquet" {
-		return usageErr("--format must be csv or parquet")
-	}
-	f, err := fund.ParseISODate(*from)
-	if err != nil {
-		return usageErr("--from: %v", err)
-	}
-	t, err := fund.ParseISODate(*to)
-	if err != nil {
-		return usageErr("--to: %v", err)
-	}
-	if f.After(t) {
-		return usageErr("--from %s is after --to %s", f, t)
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return err
 	}
-	cfg, pool, err := loadAndConnectPG(ctx, g)
+	cfg, pool, err := a.connectPG()
 	if err != nil {
 		return err
 	}
@@ -86,12 +48,12 @@ func cmdExport(ctx context.Context, g globals, log *slog.Logger, args []string, 
 		}
 	}
 	dest := ""
-	if *toSFTP {
-		dest = *sftpDir
+	if c.ToSFTP {
+		dest = c.SFTPDir
 	}
-	m, err := e.Run(ctx, exports.Request{Kind: kind, Format: *format, From: f, To: t, Dir: *out, Progress: stderr, ToSFTP: dest, Log: log})
+	m, err := e.Run(a.ctx, exports.Request{Kind: c.Kind, Format: c.Format, From: c.From.Date, To: c.To.Date, Dir: c.Out, Progress: a.stderr, ToSFTP: dest, Log: a.log})
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, m)
+	return printJSON(a.stdout, m)
 }

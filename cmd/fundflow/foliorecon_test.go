@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,21 +54,22 @@ pipelines:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g := globals{config: cfgPath}
-	log := testkit.Logger(t)
+	var buf bytes.Buffer
+	gen := func(args ...string) error { // `fundflow gen ...`, its JSON in buf
+		return run(ctx, append([]string{"--config", cfgPath, "--log-level", "warn", "gen"}, args...), &buf, io.Discard)
+	}
 	day1, day2 := fund.NewDate(2026, 8, 21), fund.NewDate(2026, 8, 24)
 
-	var buf bytes.Buffer
-	if err := cmdGenRecon(ctx, g, log, []string{"ledger", "--folios", "800", "--end", "2026-08-14", "--days", "300", "--seed", "4", "--check"}, &buf); err != nil {
+	if err := gen("ledger", "--folios", "800", "--end", "2026-08-14", "--days", "300", "--seed", "4", "--check"); err != nil {
 		t.Fatal(err)
 	}
 
 	// Day 1: generated feeds with differences, uploaded over SFTP.
-	gen := func(day fund.Date, extra func(name string, data []byte) []byte) rtagen.Result {
+	genRTA := func(day fund.Date, extra func(name string, data []byte) []byte) rtagen.Result {
 		t.Helper()
 		out := t.TempDir()
 		buf.Reset()
-		if err := cmdGenRecon(ctx, g, log, []string{"rta", "--as-of", day.String(), "--out", out, "--inject-rate", "0.1", "--seed", "9"}, &buf); err != nil {
+		if err := gen("rta", "--as-of", day.String(), "--out", out, "--inject-rate", "0.1", "--seed", "9"); err != nil {
 			t.Fatal(err)
 		}
 		var res rtagen.Result
@@ -87,7 +89,7 @@ pipelines:
 		return res
 	}
 	var badLine int
-	res1 := gen(day1, func(name string, data []byte) []byte {
+	res1 := genRTA(day1, func(name string, data []byte) []byte {
 		if strings.HasPrefix(name, "CAMS_WBR2_") {
 			// One more row with a transaction type CAMS does not have: quarantined.
 			lines := strings.Split(strings.TrimRight(string(data), "\r\n"), "\r\n")
@@ -167,7 +169,7 @@ pipelines:
 	if gone == "" {
 		t.Fatal("no extra_folio injection to take back on day 2")
 	}
-	gen(day2, func(name string, data []byte) []byte {
+	genRTA(day2, func(name string, data []byte) []byte {
 		var keep []string
 		for _, l := range strings.SplitAfter(string(data), "\n") {
 			if !strings.Contains(l, gone) {

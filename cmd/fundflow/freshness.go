@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -38,53 +37,33 @@ func cmdFreshness(ctx context.Context, d *deps, stdout io.Writer) error {
 	return printJSON(stdout, res)
 }
 
-const completenessUsage = `usage:
-  fundflow check completeness [--date YYYY-MM-DD] [--at RFC3339]
-      Which schemes that had a NAV on the business day before DATE have none
-      for DATE (default: the last business day whose NAVs were due), using
-      the holiday calendar of the config (pipelines.nav-ingest.holidays): a
-      weekend or holiday expects nothing. A missing NAV not yet due (a fund
-      of funds publishes the next morning) is "pending", not "missing". --at
-      judges as of another moment (default now). Prints JSON.`
+type completenessCmd struct {
+	Date dateFlag `help:"The business day (default: the last business day whose NAVs were due)." placeholder:"YYYY-MM-DD"`
+	At   timeFlag `help:"Judge as of this moment (default now)." placeholder:"RFC3339"`
+}
 
-func cmdCheckCompleteness(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := newFlags("check completeness")
-	date := fs.String("date", "", "business day, YYYY-MM-DD")
-	at := fs.String("at", "", "judge as of this time (RFC 3339)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return usageErr("check completeness: bad arguments (%v)\n%s", err, completenessUsage)
-	}
+func (completenessCmd) Help() string {
+	return `Which schemes that had a NAV on the business day before DATE have none for DATE, using the holiday calendar of the config (pipelines.nav-ingest.holidays): a weekend or holiday expects nothing. A missing NAV not yet due (a fund of funds publishes the next morning) is "pending", not "missing". Prints JSON.`
+}
+
+func (c completenessCmd) Run(a *app) error {
 	now := time.Now()
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
+	if !c.At.IsZero() {
+		now = c.At.Time
+	}
+	return a.connected(func(d *deps) error {
+		f, err := newNAVFreshness(d)
 		if err != nil {
-			return usageErr("--at %q: want RFC 3339, e.g. 2026-08-18T23:30:00+05:30", *at)
+			return err
 		}
-		now = t
-	}
-	var day fund.Date
-	if *date != "" {
-		d, err := fund.ParseISODate(*date)
+		day := c.Date.Date
+		if day.IsZero() {
+			day = fund.LastDueBusinessDay(now, f.Options.Calendar)
+		}
+		res, err := f.Completeness(a.ctx, day, now)
 		if err != nil {
-			return usageErr("--date: %v", err)
+			return err
 		}
-		day = d
-	}
-	d, err := loadAndConnect(ctx, g, log)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	f, err := newNAVFreshness(d)
-	if err != nil {
-		return err
-	}
-	if day.IsZero() {
-		day = fund.LastDueBusinessDay(now, f.Options.Calendar)
-	}
-	c, err := f.Completeness(ctx, day, now)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, c)
+		return printJSON(a.stdout, res)
+	})
 }

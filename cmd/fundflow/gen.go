@@ -2,70 +2,57 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 
-	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/navgen"
 )
 
-const genUsage = `usage:
-  fundflow gen nav-history --from FILE --days N --out DIR [--seed S] [--end YYYY-MM-DD]
-                           [--holidays FILE]... [--history] [--na-every N]
-      Synthesise N business days of NAV history from a real NAVAll file: the
-      same schemes, names, ISINs, categories, AMCs and layout, NAVs walking
-      from the real ones back in time (a seeded random walk, exact to 4
-      decimals), a few N.A. rows. Writes one NAVAll_YYYY-MM-DD.txt per
-      business day (6-field layout, CRLF), stamped 23:00 IST of its day;
-      with --history, one NAVHistory_FROM_TO.txt report (amfi-history layout)
-      instead. Holiday FILEs have one DD-Mon-YYYY date a line. The last day
-      is --end, default the template's own business date. Prints a JSON summary.`
+type genCmd struct {
+	NAVHistory navHistoryCmd `cmd:"" name:"nav-history" help:"synthesise years of daily NAV files (or one history report) from a real one"`
+	Ledger     genLedgerCmd  `cmd:"" help:"write a synthetic ledger of N folios into the money path's tables (COPY)"`
+	RTA        genRTACmd     `cmd:"" name:"rta" help:"write CAMS/KFintech mailback files from our ledger as of a date, with differences injected and listed in a truth file"`
+}
 
-func cmdGen(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "nav-history" {
-		return usageErr("%s", genUsage)
+type navHistoryCmd struct {
+	From     string   `required:"" type:"existingfile" help:"A real NAVAll file to start from." placeholder:"FILE"`
+	Days     int      `required:"" help:"Business days to generate (>= 1)." placeholder:"N"`
+	Out      string   `required:"" help:"Folder to write into (created if missing)." placeholder:"DIR"`
+	Seed     uint64   `default:"1" help:"Random seed."`
+	End      dateFlag `help:"The last business day (default: the template's own business date)." placeholder:"YYYY-MM-DD"`
+	Holidays []string `sep:"none" help:"A holiday file, one DD-Mon-YYYY date a line (repeatable)." placeholder:"FILE"`
+	History  bool     `help:"Write one history report instead of daily files."`
+	NAEvery  int      `name:"na-every" help:"About one row in N is N.A. (0: 5000, -1: none)." placeholder:"N"`
+}
+
+func (navHistoryCmd) Help() string {
+	return `The same schemes, names, ISINs, categories, AMCs and layout as the real file, NAVs walking from the real ones back in time (a seeded random walk, exact to 4 decimals), a few N.A. rows. Writes one NAVAll_YYYY-MM-DD.txt per business day (6-field layout, CRLF), stamped 23:00 IST of its day; with --history, one NAVHistory_FROM_TO.txt report (amfi-history layout) instead. Prints a JSON summary.`
+}
+
+func (c navHistoryCmd) Run(a *app) error {
+	if c.Days < 1 {
+		return usageErr("gen nav-history: --days must be at least 1")
 	}
-	fs := newFlags("gen nav-history")
-	from := fs.String("from", "", "a real NAVAll file to start from")
-	days := fs.Int("days", 0, "business days to generate")
-	out := fs.String("out", "", "folder to write into (created if missing)")
-	seed := fs.Uint64("seed", 1, "random seed")
-	end := fs.String("end", "", "last business day, YYYY-MM-DD")
-	history := fs.Bool("history", false, "write one history report instead of daily files")
-	naEvery := fs.Int("na-every", 0, "about one row in N is N.A. (0: 5000, -1: none)")
-	var hols holidays.Flag
-	fs.Var(&hols, "holidays", "holiday file (repeatable)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageErr("gen nav-history: %v\n%s", err, genUsage)
+	cal, err := calendar(c.Holidays)
+	if err != nil {
+		return err
 	}
-	if *from == "" || *days < 1 || *out == "" {
-		return usageErr("gen nav-history needs --from, --days (>= 1) and --out\n%s", genUsage)
-	}
-	opt := navgen.Options{Days: *days, Seed: *seed, Calendar: hols.Calendar(), NAEvery: *naEvery}
-	if *end != "" {
-		d, err := fund.ParseISODate(*end)
-		if err != nil {
-			return usageErr("--end: %v", err)
-		}
-		opt.End = d
-	}
-	f, err := os.Open(*from)
+	opt := navgen.Options{Days: c.Days, Seed: c.Seed, Calendar: cal, NAEvery: c.NAEvery, End: c.End.Date}
+	f, err := os.Open(c.From)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	tmpl, err := navgen.LoadTemplate(f)
 	f.Close()
 	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("%s: %w", *from, err)}
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.From, err)}
 	}
 	g, err := navgen.New(tmpl, opt)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	sum, err := g.Write(*out, *history, stderr)
+	sum, err := g.Write(c.Out, c.History, a.stderr)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, sum)
+	return printJSON(a.stdout, sum)
 }

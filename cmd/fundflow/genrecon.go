@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/migrate"
@@ -18,104 +15,71 @@ import (
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-const genReconUsage = `usage:
-  fundflow gen ledger --folios N [--seed S] [--end YYYY-MM-DD] [--days N]
-                      [--schemes-per-folio K] [--txns-per-holding M] [--check]
-      Write a synthetic ledger of N folios straight into the money path's tables
-      (investors, folios, schemes and NAVs, orders, payments, balanced postings,
-      FIFO lots, holdings) with COPY: about K schemes a folio and M transactions
-      a holding over --days days up to --end. Needs a superuser connection (per-row
-      triggers are skipped; --check verifies the ledger's invariants afterwards).
-      Prints a JSON summary.
-  fundflow gen rta --as-of YYYY-MM-DD --out DIR [--inject-rate R] [--seed S]
-                   [--inject KIND,...] [--from YYYY-MM-DD] [--gzip] [--truth FILE]
-      Write the RTAs' mailback files as they would be for our ledger as of the
-      date: CAMS WBR22 (holdings) and WBR2 (transactions), comma-separated;
-      KFintech MFSD203 and MFSD201, pipe-separated. With --inject-rate, that
-      share of folios gets one difference (kinds: missing_folio, extra_folio,
-      units_rounding_step, units_whole_transaction, nav_date_shift,
-      stamp_duty_difference, merged_scheme_code, duplicate_transaction), each
-      listed in the truth file (default DIR/truth/truth_YYYYMMDD.jsonl) with the
-      breaks a reconciliation must report. Registers the RTA scheme codes it
-      invents in rta_schemes. Prints a JSON summary.`
+type genLedgerCmd struct {
+	Folios          int      `required:"" help:"Folios to write (>= 1)." placeholder:"N"`
+	Seed            uint64   `default:"1" help:"Random seed."`
+	End             dateFlag `help:"The last day of the ledger." placeholder:"YYYY-MM-DD"`
+	Days            int      `default:"730" help:"Days of transactions up to --end." placeholder:"N"`
+	SchemesPerFolio int      `default:"2" help:"About this many schemes a folio." placeholder:"K"`
+	TxnsPerHolding  int      `default:"5" help:"About this many transactions a holding." placeholder:"M"`
+	Check           bool     `help:"Verify the ledger's invariants afterwards."`
+}
 
-// cmdGenRecon is `fundflow gen ledger|rta`.
-func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageErr("%s", genReconUsage)
+func (genLedgerCmd) Help() string {
+	return `Writes straight into the money path's tables (investors, folios, schemes and NAVs, orders, payments, balanced postings, FIFO lots, holdings) with COPY, as the schema's owner ($FUNDFLOW_PG_MIGRATE_URL): per-row triggers are skipped. Prints a JSON summary.`
+}
+
+func (c genLedgerCmd) Run(a *app) error {
+	if c.Folios < 1 {
+		return usageErr("gen ledger: --folios must be at least 1")
 	}
-	fl := newFlags("gen " + args[0])
-	var run func(ctx context.Context, pool *pgxpool.Pool) (any, error)
-	switch args[0] {
-	case "ledger":
-		folios := fl.Int("folios", 0, "")
-		seed := fl.Uint64("seed", 1, "")
-		end := fl.String("end", "", "")
-		days := fl.Int("days", 730, "")
-		spf := fl.Int("schemes-per-folio", 2, "")
-		tph := fl.Int("txns-per-holding", 5, "")
-		check := fl.Bool("check", false, "")
-		if err := fl.Parse(args[1:]); err != nil || *folios < 1 {
-			return usageErr("gen ledger needs --folios N (>= 1)\n%s", genReconUsage)
+	opt := ledgergen.Options{Folios: c.Folios, Seed: c.Seed, Days: c.Days, SchemesPerFolio: c.SchemesPerFolio, TxnsPerHolding: c.TxnsPerHolding, End: c.End.Date, Log: a.log}
+	return a.asOwner(func(ctx context.Context, pool *pgxpool.Pool) (any, error) {
+		st, err := ledgergen.Generate(ctx, pool, opt)
+		if err != nil || !c.Check {
+			return st, err
 		}
-		opt := ledgergen.Options{Folios: *folios, Seed: *seed, Days: *days, SchemesPerFolio: *spf, TxnsPerHolding: *tph, Log: log}
-		if *end != "" {
-			d, err := fund.ParseISODate(*end)
-			if err != nil {
-				return usageErr("--end: %v", err)
-			}
-			opt.End = d
-		}
-		run = func(ctx context.Context, pool *pgxpool.Pool) (any, error) {
-			st, err := ledgergen.Generate(ctx, pool, opt)
-			if err != nil || !*check {
-				return st, err
-			}
-			return st, ledgergen.Check(ctx, pool)
-		}
-	case "rta":
-		asOf := fl.String("as-of", "", "")
-		out := fl.String("out", "", "")
-		rate := fl.Float64("inject-rate", 0, "")
-		seed := fl.Uint64("seed", 1, "")
-		inject := fl.String("inject", "", "")
-		from := fl.String("from", "", "")
-		gz := fl.Bool("gzip", false, "")
-		truth := fl.String("truth", "", "")
-		if err := fl.Parse(args[1:]); err != nil || *asOf == "" || *out == "" {
-			return usageErr("gen rta needs --as-of and --out\n%s", genReconUsage)
-		}
-		opt := rtagen.Options{Out: *out, Rate: *rate, Seed: *seed, Gzip: *gz, Truth: *truth, Log: log}
-		var err error
-		if opt.AsOf, err = fund.ParseISODate(*asOf); err != nil {
-			return usageErr("--as-of: %v", err)
-		}
-		if *from != "" {
-			if opt.From, err = fund.ParseISODate(*from); err != nil {
-				return usageErr("--from: %v", err)
-			}
-		}
-		if *inject != "" {
-			for _, k := range strings.Split(*inject, ",") {
-				i, err := rtagen.ParseInjection(strings.TrimSpace(k))
-				if err != nil {
-					return usageErr("--inject: %v", err)
-				}
-				opt.Types = append(opt.Types, i)
-			}
-		}
-		if opt.Rate < 0 || opt.Rate > 1 {
-			return usageErr("--inject-rate must be between 0 and 1")
-		}
-		run = func(ctx context.Context, pool *pgxpool.Pool) (any, error) { return rtagen.Generate(ctx, pool, opt) }
-	default:
-		return usageErr("%s", genReconUsage)
+		return st, ledgergen.Check(ctx, pool)
+	})
+}
+
+type genRTACmd struct {
+	AsOf       dateFlag `required:"" name:"as-of" help:"The date the files are as of." placeholder:"YYYY-MM-DD"`
+	Out        string   `required:"" help:"Folder to write into." placeholder:"DIR"`
+	InjectRate float64  `name:"inject-rate" help:"The share of folios (0 to 1) that get one difference." placeholder:"R"`
+	Seed       uint64   `default:"1" help:"Random seed."`
+	Inject     []string `help:"Inject only these kinds of difference (comma-separated)." placeholder:"KIND,..."`
+	From       dateFlag `help:"The first day of the transaction files." placeholder:"YYYY-MM-DD"`
+	Gzip       bool     `help:"Gzip the files."`
+	Truth      string   `help:"The truth file (default: DIR/truth/truth_YYYYMMDD.jsonl)." placeholder:"FILE"`
+}
+
+func (genRTACmd) Help() string {
+	return `The RTAs' mailback files as they would be for our ledger as of the date: CAMS WBR22 (holdings) and WBR2 (transactions), comma-separated; KFintech MFSD203 and MFSD201, pipe-separated. Each injected difference (kinds: missing_folio, extra_folio, units_rounding_step, units_whole_transaction, nav_date_shift, stamp_duty_difference, merged_scheme_code, duplicate_transaction) is listed in the truth file with the breaks a reconciliation must report. Registers the RTA scheme codes it invents in rta_schemes. Prints a JSON summary.`
+}
+
+func (c genRTACmd) Run(a *app) error {
+	if c.InjectRate < 0 || c.InjectRate > 1 {
+		return usageErr("--inject-rate must be between 0 and 1")
 	}
-	// The config names the database's environment variables; without a
-	// config file the defaults are used. The generators bulk-load behind the
-	// tables' triggers, so they connect as the schema owner (migrate.URLs).
+	opt := rtagen.Options{Out: c.Out, Rate: c.InjectRate, Seed: c.Seed, Gzip: c.Gzip, Truth: c.Truth, AsOf: c.AsOf.Date, From: c.From.Date, Log: a.log}
+	for _, k := range c.Inject {
+		i, err := rtagen.ParseInjection(strings.TrimSpace(k))
+		if err != nil {
+			return usageErr("--inject: %v", err)
+		}
+		opt.Types = append(opt.Types, i)
+	}
+	return a.asOwner(func(ctx context.Context, pool *pgxpool.Pool) (any, error) { return rtagen.Generate(ctx, pool, opt) })
+}
+
+// asOwner runs a generator connected as the schema's owner and prints its
+// summary. The config names the database's environment variables; without a
+// config file the defaults are used. The generators bulk-load behind the
+// tables' triggers, so they connect as the owner (migrate.URLs).
+func (a *app) asOwner(gen func(ctx context.Context, pool *pgxpool.Pool) (any, error)) error {
 	svc := config.Services{PostgresURLEnv: "FUNDFLOW_PG_URL", PostgresMigrateURLEnv: "FUNDFLOW_PG_MIGRATE_URL"}
-	if cfg, err := config.Load(g.config); err == nil {
+	if cfg, err := config.Load(a.g.Config); err == nil {
 		svc = cfg.Services
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: 2, err: err}
@@ -124,14 +88,14 @@ func cmdGenRecon(ctx context.Context, g globals, log *slog.Logger, args []string
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	pool, err := postgres.Connect(ctx, owner)
+	pool, err := postgres.Connect(a.ctx, owner)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	res, err := run(ctx, pool)
+	res, err := gen(a.ctx, pool)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, res)
+	return printJSON(a.stdout, res)
 }

@@ -205,17 +205,12 @@ func allocateJob(d *deps) (allocate.Job, error) {
 // cmdAllocate is `fundflow run allocate`: one pass under the job's
 // single-runner lock, printed as a run summary with the pass's own counts.
 func cmdAllocate(ctx context.Context, d *deps, stdout io.Writer) error {
-	unlock, err := d.pg.TryLock(ctx, "pipeline:allocate")
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	j, err := allocateJob(d)
 	if err != nil {
 		return err
 	}
-	st, err := j.Run(ctx)
-	if err != nil {
+	var st allocate.Stats
+	if err := supervise.Single(ctx, d.pg, allocate.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(struct {

@@ -1,40 +1,35 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-const outboxUsage = `usage: fundflow outbox [--after SEQ] [--topic TOPIC] [--limit N]
+type outboxCmd struct {
+	After int64  `help:"Events after this seq." placeholder:"SEQ"`
+	Topic string `help:"Only this topic." placeholder:"TOPIC"`
+	Limit int    `default:"100" help:"At most this many events (>= 1)." placeholder:"N"`
+}
 
-Prints the money path's events (transactions.completed, orders.status) from
-the Postgres outbox as JSON lines, oldest first: the bus when no Kafka is
-configured. Each line has seq, event_id, topic, key and the event. Keep the
-last seq and pass it as --after to read on; dedupe by event_id.`
+func (outboxCmd) Help() string {
+	return `The events from the Postgres outbox as JSON lines, oldest first: the bus when no Kafka is configured. Each line has seq, event_id, topic, key and the event. Keep the last seq and pass it as --after to read on; dedupe by event_id.`
+}
 
-// cmdOutbox is `fundflow outbox`: it reads the outbox table.
-func cmdOutbox(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := newFlags("outbox")
-	after := fs.Int64("after", 0, "events after this seq")
-	topic := fs.String("topic", "", "only this topic")
-	limit := fs.Int("limit", 100, "at most this many events")
-	if err := fs.Parse(args); err != nil {
-		return usageErr("outbox: %v\n%s", err, outboxUsage)
+func (c outboxCmd) Run(a *app) error {
+	if c.Limit < 1 {
+		return usageErr("outbox: --limit must be at least 1")
 	}
-	_, pool, err := loadAndConnectPG(ctx, g)
+	_, pool, err := a.connectPG()
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	evs, err := postgres.ReadOutbox(ctx, pool, *after, *topic, *limit)
+	evs, err := postgres.ReadOutbox(a.ctx, pool, c.After, c.Topic, c.Limit)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
+	enc := json.NewEncoder(a.stdout)
 	for _, e := range evs {
 		if err := enc.Encode(struct {
 			Seq     int64           `json:"seq"`

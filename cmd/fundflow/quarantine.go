@@ -1,177 +1,145 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/user"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/jobs/backfill"
 	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/replay"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-const quarantineUsage = `usage:
-  fundflow quarantine list [--pipeline P] [--reason R] [--status open|replayed|accepted|dismissed|all] [--limit N]
-      Quarantined NAV rows, newest first, as a table (default: open rows, 50).
-  fundflow quarantine show ID
-      One record: file, SHA-256, line, reason, detail, context and the raw bytes.
-  fundflow quarantine replay [--pipeline P] [--reason R] [--id ID]... [--limit N]
-      Read each open row again from its raw bytes and run today's parser and
-      validation over it; rows that pass now are written through the normal
-      sinks (Postgres, ClickHouse, Kafka) and marked replayed, the others
-      stay open with the reason they still fail. Prints a JSON summary.
-  fundflow quarantine replay --accept --id ID [--id ID]... [--by NAME]
-      Publish rows held for nav_jump after a person reviewed them: every rule
-      but the jump check still applies. The row records who (--by, default
-      the login name) and when.
-  fundflow quarantine retract (--sha256 SHA | --scheme CODE [--date D | --from D]) [--by NAME]
-      Take back NAVs that should never have been accepted (a mis-dated file,
-      a row accepted by mistake): delete them from navs and ClickHouse's
-      nav_history, rebuild each affected scheme's nav_latest from the NAVs
-      that remain, mark a quarantined row that had been accepted or replayed
-      as dismissed, and write each retraction to the audit trail. A NAV that
-      allotted transactions applied is refused. Dates are YYYY-MM-DD. Safe to
-      run again. Prints a JSON summary.
-P is nav-ingest or nav-backfill (default: both).`
+type quarantineCmd struct {
+	List    quarantineListCmd    `cmd:"" help:"quarantined NAV rows, newest first, as a table"`
+	Show    quarantineShowCmd    `cmd:"" help:"one record: file, SHA-256, line, reason, detail, context and the raw bytes"`
+	Replay  quarantineReplayCmd  `cmd:"" help:"replay open rows through today's rules, or publish reviewed NAV jumps (--accept)"`
+	Retract quarantineRetractCmd `cmd:"" help:"retract NAVs accepted by mistake: both stores, nav_latest rebuilt"`
+}
 
 // navPipelines are the pipelines whose quarantined rows are NAV rows.
-var navPipelines = []string{"nav-ingest", "nav-backfill"}
+var navPipelines = []string{navingest.Name, backfill.Name}
 
-func cmdQuarantine(ctx context.Context, g globals, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageErr("%s", quarantineUsage)
-	}
-	fs := newFlags("quarantine " + args[0])
-	pipeline := fs.String("pipeline", "", "nav-ingest or nav-backfill")
-	reason := fs.String("reason", "", "quarantine reason, e.g. nav_jump")
-	status := fs.String("status", "open", "open, replayed, accepted, dismissed or all")
-	limit := fs.Int("limit", 0, "at most this many rows")
-	accept := fs.Bool("accept", false, "publish reviewed nav_jump rows")
-	by := fs.String("by", "", "who reviewed (default: the login name)")
-	sha := fs.String("sha256", "", "retract: every NAV of the file with this SHA-256")
-	scheme := fs.String("scheme", "", "retract: NAVs of this scheme code")
-	var date, from fund.Date
-	dateFlag := func(d *fund.Date) func(string) error {
-		return func(s string) error {
-			v, err := fund.ParseISODate(s)
-			*d = v
-			return err
-		}
-	}
-	fs.Func("date", "retract: the NAV of this date (YYYY-MM-DD)", dateFlag(&date))
-	fs.Func("from", "retract: the NAVs from this date on (YYYY-MM-DD)", dateFlag(&from))
-	var ids []int64
-	fs.Func("id", "record id (repeatable)", func(s string) error {
-		id, err := strconv.ParseInt(s, 10, 64)
-		ids = append(ids, id)
-		return err
-	})
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageErr("quarantine %s: %v\n%s", args[0], err, quarantineUsage)
-	}
+// rowsFilter picks quarantined rows of the NAV pipelines.
+type rowsFilter struct {
+	Pipeline string  `enum:"${navpipelines}," default:"" help:"Only this pipeline's rows: ${navpipelines} (default: both)." placeholder:"P"`
+	Reason   string  `help:"Only rows quarantined for this reason, e.g. nav_jump." placeholder:"R"`
+	ID       []int64 `name:"id" sep:"none" help:"Only this row (repeatable)." placeholder:"ID"`
+}
+
+func (f rowsFilter) filter(status string, limit int) postgres.QuarantineFilter {
 	pipes := navPipelines
-	if *pipeline != "" {
-		if !contains(navPipelines, *pipeline) {
-			return usageErr("--pipeline %q: quarantine works on NAV rows (one of %s)", *pipeline, strings.Join(navPipelines, ", "))
-		}
-		pipes = []string{*pipeline}
+	if f.Pipeline != "" {
+		pipes = []string{f.Pipeline}
 	}
-	if *status == "all" {
-		*status = ""
+	return postgres.QuarantineFilter{Pipelines: pipes, Reason: f.Reason, Status: status, IDs: f.ID, Limit: limit}
+}
+
+type quarantineListCmd struct {
+	rowsFilter
+	Status string `default:"open" enum:"open,replayed,accepted,dismissed,all" help:"open, replayed, accepted, dismissed or all."`
+	Limit  int    `default:"50" help:"At most this many rows (>= 1)." placeholder:"N"`
+}
+
+func (c quarantineListCmd) Run(a *app) error {
+	if c.Limit < 1 {
+		return usageErr("quarantine list: --limit must be at least 1")
 	}
-	cmd := args[0]
-	switch cmd {
-	case "retract":
-		if fs.NArg() > 0 || (*sha == "") == (*scheme == "") || (!date.IsZero() && !from.IsZero()) {
-			return usageErr("quarantine retract needs --sha256 or --scheme (not both), and at most one of --date and --from\n%s", quarantineUsage)
-		}
-	case "list", "replay":
-		if fs.NArg() > 0 {
-			return usageErr("quarantine %s takes no arguments, got %q\n%s", cmd, fs.Args(), quarantineUsage)
-		}
-	case "show":
-		if fs.NArg() != 1 {
-			return usageErr("usage: fundflow quarantine show ID")
-		}
-	default:
-		return usageErr("unknown quarantine command %q\n%s", cmd, quarantineUsage)
+	status := c.Status
+	if status == "all" {
+		status = ""
 	}
-	d, err := loadAndConnect(ctx, g, log)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	switch cmd {
-	case "list":
-		if *limit == 0 {
-			*limit = 50
-		}
-		rs, err := d.pg.Quarantine(ctx, postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: *status, IDs: ids, Limit: *limit}, false)
+	return a.connected(func(d *deps) error {
+		rs, err := d.pg.Quarantine(a.ctx, c.filter(status, c.Limit), false)
 		if err != nil {
 			return err
 		}
-		return printQuarantine(stdout, rs)
-	case "show":
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-		if err != nil {
-			return usageErr("quarantine show: %q is not a record id", fs.Arg(0))
-		}
-		q, err := d.pg.QuarantinedByID(ctx, id)
+		return printQuarantine(a.stdout, rs)
+	})
+}
+
+type quarantineShowCmd struct {
+	ID int64 `arg:"" help:"The record's id."`
+}
+
+func (c quarantineShowCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		q, err := d.pg.QuarantinedByID(a.ctx, c.ID)
 		if errors.Is(err, postgres.ErrNotFound) {
 			return &exitError{code: 2, err: err}
 		}
 		if err != nil {
 			return err
 		}
-		return showQuarantined(stdout, q)
+		return showQuarantined(a.stdout, q)
+	})
+}
+
+type quarantineReplayCmd struct {
+	rowsFilter
+	Limit  int    `help:"At most this many rows (0: all)." placeholder:"N"`
+	Accept bool   `help:"Publish rows held for nav_jump after a person reviewed them (needs --id): every rule but the jump check still applies."`
+	By     string `help:"Who reviewed (default: the login name)." placeholder:"NAME"`
+}
+
+func (quarantineReplayCmd) Help() string {
+	return `Read each open row again from its raw bytes and run today's parser and validation over it; rows that pass now are written through the normal sinks (Postgres, ClickHouse, Kafka) and marked replayed, the others stay open with the reason they still fail. With --accept, the row records who (--by) and when. Prints a JSON summary.`
+}
+
+func (c quarantineReplayCmd) Run(a *app) error {
+	if c.Accept && len(c.ID) == 0 {
+		return usageErr("quarantine replay --accept needs the --id of each reviewed row")
 	}
-	if cmd == "retract" {
-		if *by == "" {
-			*by = loginName()
+	opt := replay.Options{Filter: c.filter("open", c.Limit), Accept: c.Accept, By: orLogin(c.By)}
+	return a.connected(func(d *deps) error {
+		if d.cfg.Pipelines.NAVIngest == nil {
+			return usageErr("quarantine replay writes through nav-ingest's sinks: add a pipelines.nav-ingest section to the config")
 		}
-		sum, err := navingest.Retract(ctx, d.navDeps(), postgres.NAVSelector{SHA256: *sha, Scheme: *scheme, Date: date, From: from}, *by)
+		sum, err := replay.Run(a.ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, opt)
+		if errors.Is(err, replay.ErrNotAcceptable) {
+			return &exitError{code: 2, err: err}
+		}
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, sum)
-	}
-	// replay
-	opt := replay.Options{Filter: postgres.QuarantineFilter{Pipelines: pipes, Reason: *reason, Status: "open", IDs: ids, Limit: *limit}, Accept: *accept, By: *by}
-	if opt.Accept && len(ids) == 0 {
-		return usageErr("quarantine replay --accept needs the --id of each reviewed row")
-	}
-	if opt.By == "" {
-		opt.By = loginName()
-	}
-	if d.cfg.Pipelines.NAVIngest == nil {
-		return usageErr("quarantine replay writes through nav-ingest's sinks: add a pipelines.nav-ingest section to the config")
-	}
-	sum, err := replay.Run(ctx, d.navDeps(), d.cfg.Pipelines.NAVIngest, opt)
-	if errors.Is(err, replay.ErrNotAcceptable) {
-		return &exitError{code: 2, err: err}
-	}
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, sum)
+		return printJSON(a.stdout, sum)
+	})
 }
 
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
+type quarantineRetractCmd struct {
+	SHA256 string   `name:"sha256" xor:"what" required:"" help:"Every NAV of the file with this SHA-256." placeholder:"SHA"`
+	Scheme string   `xor:"what" required:"" help:"The NAVs of this scheme code." placeholder:"CODE"`
+	Date   dateFlag `xor:"when" help:"With --scheme: the NAV of this day." placeholder:"YYYY-MM-DD"`
+	From   dateFlag `xor:"when" help:"With --scheme: the NAVs from this day on." placeholder:"YYYY-MM-DD"`
+	By     string   `help:"Who retracts (default: the login name)." placeholder:"NAME"`
+}
+
+func (quarantineRetractCmd) Help() string {
+	return `Give one of --sha256 and --scheme. Take back NAVs that should never have been accepted (a mis-dated file, a row accepted by mistake): delete them from navs and ClickHouse's nav_history, rebuild each affected scheme's nav_latest from the NAVs that remain, mark a quarantined row that had been accepted or replayed as dismissed, and write each retraction to the audit trail. A NAV that allotted transactions applied is refused. Safe to run again. Prints a JSON summary.`
+}
+
+func (c quarantineRetractCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		sum, err := navingest.Retract(a.ctx, d.navDeps(), postgres.NAVSelector{SHA256: c.SHA256, Scheme: c.Scheme, Date: c.Date.Date, From: c.From.Date}, orLogin(c.By))
+		if err != nil {
+			return err
 		}
+		return printJSON(a.stdout, sum)
+	})
+}
+
+// orLogin is who, or the login name when who is empty.
+func orLogin(who string) string {
+	if who != "" {
+		return who
 	}
-	return false
+	return loginName()
 }
 
 func loginName() string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
@@ -11,8 +10,8 @@ import (
 	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/outbox"
 	"github.com/fundflow/fundflow/jobs/replay"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/scheduler"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // recordedJobs are every job serve runs on a schedule or in a loop, and
@@ -37,15 +36,14 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	return s.Run(ctx)
 }
 
-// scheduledJobs are the jobs of the config's schedules.
+// scheduledJobs are the jobs of the config's schedules. Each run holds its
+// job's single-runner lock (supervise.Single): nav-freshness and the audit
+// anchor take theirs in their own Run.
 func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
-	add := func(name, spec string, run func(context.Context) error) {
-		jobs = append(jobs, lockedJob(name, spec, run))
-	}
 	pipeline := func(name, spec string) {
 		if spec != "" {
-			add(name, spec, func(ctx context.Context) error { _, err := runPipeline(ctx, d, name); return err })
+			jobs = append(jobs, supervise.Scheduled(d.pg, name, spec, func(ctx context.Context) error { _, err := runUnlocked(ctx, d, name); return err }))
 		}
 	}
 	if c := d.cfg.Pipelines.NAVIngest; c != nil {
@@ -59,28 +57,16 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(navfreshness.Name, c.Schedule, f.Scheduled)
+		jobs = append(jobs, scheduler.Job{Name: navfreshness.Name, Spec: c.Schedule, Run: f.Scheduled})
 	}
 	if a := d.cfg.Audit; a.AnchorFile != "" {
-		add(auditanchor.Name, a.AnchorSchedule, func(ctx context.Context) error {
+		jobs = append(jobs, scheduler.Job{Name: auditanchor.Name, Spec: a.AnchorSchedule, Run: func(ctx context.Context) error {
 			anchor, published, err := auditanchor.Run(ctx, d.pg.Pool, a.AnchorTopic, a.AnchorFile, d.recorder())
 			if published {
 				d.log.Info("audit chain anchored", "seq", anchor.Seq, "hash", anchor.Hash, "file", a.AnchorFile)
 			}
 			return err
-		})
+		}})
 	}
 	return jobs, nil
-}
-
-// lockedJob is a scheduled job whose run takes a single-runner lock: when
-// another process holds it, the run is skipped, not failed.
-func lockedJob(name, spec string, run func(context.Context) error) scheduler.Job {
-	return scheduler.Job{Name: name, Spec: spec, Run: func(ctx context.Context) error {
-		err := run(ctx)
-		if errors.Is(err, postgres.ErrLocked) {
-			return errors.Join(scheduler.ErrSkipped, err)
-		}
-		return err
-	}}
 }

@@ -38,18 +38,3 @@ func Calendar(paths ...string) (*fund.Calendar, error) {
 	}
 	return fund.NewCalendar(all...), nil
 }
-
-// Flag collects repeated --holidays FILE flags into dates, read as they
-// are parsed.
-type Flag []fund.Date
-
-func (f *Flag) String() string { return fmt.Sprintf("%d holidays", len(*f)) }
-
-func (f *Flag) Set(path string) error {
-	ds, err := Read(path)
-	*f = append(*f, ds...)
-	return err
-}
-
-// Calendar is the calendar of the files given so far.
-func (f Flag) Calendar() *fund.Calendar { return fund.NewCalendar(f...) }

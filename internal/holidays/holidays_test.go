@@ -2,7 +2,6 @@ package holidays
 
 import (
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -69,26 +68,5 @@ func TestCalendar(t *testing.T) {
 	}
 	if _, err := Calendar(filepath.Join(t.TempDir(), "missing.txt")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
-	}
-}
-
-// The repeatable --holidays flag reads each file as it is parsed.
-func TestFlag(t *testing.T) {
-	paths := write(t, "14-Sep-2026\n", "02-Oct-2026\n")
-	var f Flag
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	fs.Var(&f, "holidays", "holiday file")
-	if err := fs.Parse([]string{"--holidays", paths[0], "--holidays", paths[1]}); err != nil {
-		t.Fatal(err)
-	}
-	cal := f.Calendar()
-	if cal.Len() != 2 || cal.IsBusinessDay(fund.NewDate(2026, 9, 14)) || !cal.IsBusinessDay(fund.NewDate(2026, 9, 15)) {
-		t.Fatalf("calendar %v", cal.Holidays())
-	}
-	fs = flag.NewFlagSet("x", flag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder))
-	fs.Var(&f, "holidays", "holiday file")
-	if err := fs.Parse([]string{"--holidays", filepath.Join(t.TempDir(), "missing.txt")}); err == nil {
-		t.Fatal("a missing holiday file parsed")
 	}
 }

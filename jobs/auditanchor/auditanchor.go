@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -32,30 +33,35 @@ const Name = "audit-anchor"
 // it. published is false when the head is the last anchor's (or the trail
 // is empty).
 func Run(ctx context.Context, pool *pgxpool.Pool, topic, file string, rec pipelines.Recorder) (a postgres.AuditAnchor, published bool, err error) {
-	unlock, err := postgres.Store{Pool: pool}.TryLock(ctx, Name) // one anchorer at a time: the file is appended in order
-	if err != nil {
-		return postgres.AuditAnchor{}, false, err
-	}
-	defer unlock()
-	_, err = rec.Run(ctx, Name, func(ctx context.Context) (st pipelines.Stats, err error) {
-		st.Reasons = map[string]int64{}
-		anchors, err := ReadFile(file)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// One anchorer at a time: the file is appended in order.
+	err = supervise.Single(ctx, postgres.Store{Pool: pool}, Name, func(ctx context.Context) error {
+		_, err := rec.Run(ctx, Name, func(ctx context.Context) (st pipelines.Stats, err error) {
+			a, published, st, err = anchor(ctx, pool, topic, file)
 			return st, err
-		}
-		var last *postgres.AuditAnchor
-		var from int64
-		if len(anchors) > 0 {
-			last = &anchors[len(anchors)-1]
-			from = last.Seq
-		}
-		if a, published, err = postgres.AnchorAudit(ctx, pool, last, topic); err != nil || !published {
-			return st, err
-		}
-		st.In, st.Out = a.Seq-from, 1 // the chain's seq has no gaps: AnchorAudit verified it
-		return st, appendAnchor(file, a)
+		})
+		return err
 	})
 	return a, published, err
+}
+
+// anchor is one run's work: publish the head if it moved, append it to the file.
+func anchor(ctx context.Context, pool *pgxpool.Pool, topic, file string) (a postgres.AuditAnchor, published bool, st pipelines.Stats, err error) {
+	st.Reasons = map[string]int64{}
+	anchors, err := ReadFile(file)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return a, false, st, err
+	}
+	var last *postgres.AuditAnchor
+	var from int64
+	if len(anchors) > 0 {
+		last = &anchors[len(anchors)-1]
+		from = last.Seq
+	}
+	if a, published, err = postgres.AnchorAudit(ctx, pool, last, topic); err != nil || !published {
+		return a, published, st, err
+	}
+	st.In, st.Out = a.Seq-from, 1 // the chain's seq has no gaps: AnchorAudit verified it
+	return a, published, st, appendAnchor(file, a)
 }
 
 // ReadFile reads an anchor file: one JSON object a line, oldest first.

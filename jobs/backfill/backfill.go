@@ -26,6 +26,7 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/progress"
 	"github.com/fundflow/fundflow/jobs/navingest"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/transforms/amfi"
 	"github.com/fundflow/fundflow/transforms/nav"
@@ -54,12 +55,16 @@ type Result struct {
 
 // Run loads the folder under the job's single-runner lock. Cancelling ctx
 // stops it after the batch in flight; the same Run again resumes.
-func Run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options) (Result, error) {
-	unlock, err := d.PG.TryLock(ctx, "pipeline:"+Name)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
+func Run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options) (res Result, err error) {
+	err = supervise.Single(ctx, d.PG, Name, func(ctx context.Context) error {
+		var err error
+		res, err = run(ctx, d, c, opt)
+		return err
+	})
+	return res, err
+}
+
+func run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options) (Result, error) {
 	store := &openTracker{Store: &feed.Dated{Store: file.Dir{Path: opt.Dir}, From: opt.From, To: opt.To, DateOf: navFileDates(opt.Dir)}}
 	listed, err := store.List(ctx)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/freshness"
@@ -33,7 +34,6 @@ const Name = "nav-freshness"
 
 const (
 	alertKind = "nav_stale"
-	lockKey   = "pipeline:nav-freshness" // one process syncs the alerts at a time
 )
 
 // Store is what the job reads and writes.
@@ -41,7 +41,7 @@ type Store interface {
 	LatestNAVDates(ctx context.Context) ([]postgres.SchemeNAVDate, error)
 	NAVPresenceAround(ctx context.Context, prev, day fund.Date) ([]postgres.NAVPresence, error)
 	SyncAlerts(ctx context.Context, kind string, open map[string]string) (raised, resolved int, err error)
-	TryLock(ctx context.Context, key string) (unlock func(), err error)
+	supervise.Locker // one process syncs the alerts at a time
 }
 
 // Job is the nav-freshness job. Build it with New.
@@ -151,17 +151,16 @@ func (r Result) Stats() pipelines.Stats {
 }
 
 // RunLocked runs once under the job's single-runner lock (alerts are
-// synced by one process at a time), recorded as a run; postgres.ErrLocked
-// when another process holds it (a skip, not a run).
+// synced by one process at a time), recorded as a run; when another
+// process holds the lock it is a skip, not a run (supervise.Single).
 func (j *Job) RunLocked(ctx context.Context) (res Result, err error) {
-	unlock, err := j.Store.TryLock(ctx, lockKey)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
-	_, err = j.Recorder.Run(ctx, Name, func(ctx context.Context) (pipelines.Stats, error) {
-		res, err = j.Run(ctx)
-		return res.Stats(), err
+	err = supervise.Single(ctx, j.Store, Name, func(ctx context.Context) error {
+		_, err := j.Recorder.Run(ctx, Name, func(ctx context.Context) (pipelines.Stats, error) {
+			var err error
+			res, err = j.Run(ctx)
+			return res.Stats(), err
+		})
+		return err
 	})
 	return res, err
 }
