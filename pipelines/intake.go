@@ -166,8 +166,13 @@ func (in *Intake[T, R]) Commit(ctx context.Context, cp Checkpoint) error {
 }
 
 // Nack answers the callers of the batch that carried cp with err: it was
-// not written (see Nacker).
+// not written (see Nacker). A batch the run stopped before writing is
+// answered Transient: the caller may send it again.
 func (in *Intake[T, R]) Nack(ctx context.Context, cp Checkpoint, err error) error {
+	if isCancel(err) {
+		// Not wrapped: a cancellation is never "transient" (IsTransient).
+		err = Transient(fmt.Errorf("%w before the batch was written (%v)", ErrIntakeClosed, err))
+	}
 	calls, terr := in.take(cp)
 	for _, c := range calls {
 		c.Err = err

@@ -269,3 +269,34 @@ func TestWritersNeedAnUnorderedSource(t *testing.T) {
 		t.Fatalf("run: %v, want a refusal", err)
 	}
 }
+
+// A batch the run stops while writing is answered "send again"
+// (transient), never as a failure of the record.
+func TestIntakeStoppedRunAnswersTransient(t *testing.T) {
+	writing := make(chan struct{})
+	waitForCancel := func(ctx context.Context, xs []int) ([]int, error) {
+		close(writing)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	in := NewIntake[int, int]("numbers", 4, time.Millisecond)
+	p := &Pipeline[*Call[int, int], *Call[int, int]]{Name: "numbers", Source: in,
+		Sinks: []Sink[*Call[int, int]]{CallSink[int, int]{Label: "slow", Many: waitForCancel}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(ctx); done <- err }()
+	answered := make(chan error, 1)
+	go func() {
+		c, err := in.Submit(context.Background(), 1)
+		if err == nil {
+			err = c.Err
+		}
+		answered <- err
+	}()
+	<-writing
+	cancel()
+	if err := <-answered; !IsTransient(err) || !errors.Is(err, ErrIntakeClosed) {
+		t.Errorf("run stopped while writing: %v, want transient ErrIntakeClosed", err)
+	}
+	<-done
+}

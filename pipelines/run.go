@@ -55,7 +55,11 @@ type Pipeline[In, Out any] struct {
 	Retry      Retry      // for sink writes and commits; zero value: DefaultRetry
 	Metrics    *Metrics   // nil: no metrics
 	Runs       RunLog     // nil: runs are not recorded
-	Buffer     int        // batches in flight between steps; default 2
+	// Buffer is how many batches wait between steps; default 2. Negative:
+	// none, a batch is handed on only when the next step takes it, so a
+	// source that batches whatever has arrived (an Intake) makes each
+	// batch as late, and so as large, as it can.
+	Buffer int
 	// Writers is how many batches are written at once; default 1. More
 	// than one only for a source whose batches are independent
 	// (Unordered, such as an Intake): Run fails at once otherwise, since
@@ -123,7 +127,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		retry = DefaultRetry
 	}
 	buf := p.Buffer
-	if buf <= 0 {
+	switch {
+	case buf < 0:
+		buf = 0
+	case buf == 0:
 		buf = 2
 	}
 	st.Reasons = map[string]int64{}

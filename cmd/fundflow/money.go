@@ -82,6 +82,7 @@ func intakePipeline[T, R any](d *deps, name, sink string, max int, locate func(T
 		Sinks:   []pipelines.Sink[*pipelines.Call[T, R]]{pipelines.CallSink[T, R]{Label: sink, Many: many, One: one}},
 		Retry:   intakeRetry,
 		Writers: intakeWriters,
+		Buffer:  -1, // no batch waits formed: each is gathered as late as it can be, with what arrived while the writers were busy
 		Metrics: d.metrics,
 		Log:     d.log,
 	}, in

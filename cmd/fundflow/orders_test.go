@@ -146,6 +146,13 @@ func TestConcurrentHTTPOrdersAreEachAnswered(t *testing.T) {
 	if got := m.num(`SELECT count(*) FROM orders`); got != n+1 {
 		t.Errorf("%d order legs, want %d", got, n+1)
 	}
+	mfs, err := m.d.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(mfs, "fundflow_stage_records_in_total", map[string]string{"pipeline": "orders-http", "stage": "postgres-orders"}); got != 2*n {
+		t.Errorf("fundflow_stage_records_in_total{pipeline=orders-http,stage=postgres-orders} = %v, want the %d requests", got, 2*n)
+	}
 }
 
 // The time an order counts as placed is ours (issue 11, item 10): the

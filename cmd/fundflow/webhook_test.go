@@ -65,6 +65,15 @@ func TestSameWebhook1000TimesConcurrently(t *testing.T) {
 	if s, d := m.stats.Stored.Load(), m.stats.Duplicate.Load(); s != 1 || d != n-1 {
 		t.Errorf("stored %d, duplicates %d; want 1 and %d", s, d, n-1)
 	}
+	// They ran through the engine's payments pipeline: every delivery one
+	// record written by its sink, counted under the engine's metric names.
+	mfs, err := m.d.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(mfs, "fundflow_stage_records_in_total", map[string]string{"pipeline": "payments", "stage": "postgres-webhooks"}); got != n {
+		t.Errorf("fundflow_stage_records_in_total{pipeline=payments,stage=postgres-webhooks} = %v, want %d", got, n)
+	}
 	m.checkLedger()
 }
 
