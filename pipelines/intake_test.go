@@ -68,6 +68,7 @@ func runIntake(t *testing.T, d *doubler, max, writers int, reg *prometheus.Regis
 		Sinks:   []Sink[*Call[int, int]]{CallSink[int, int]{Label: "doubler", Many: d.many, One: d.one}},
 		Retry:   Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond},
 		Writers: writers,
+		Buffer:  -1, // as serve runs its intakes: no batch waits formed
 	}
 	if reg != nil {
 		p.Metrics = NewMetrics(reg)
