@@ -1,6 +1,6 @@
 // Package ledger is the money path as a service: orders placed (Place,
 // PlaceOrders) and cancelled, payment webhooks received (Receive,
-// ReceiveMany, GroupReceiver), payments matched (MatchUnmatched) and
+// ReceiveMany: group commit), payments matched (MatchUnmatched) and
 // realised legs allotted (AllotPending), switches linked, and the money of
 // every leg that ends without an allotment settled. It owns the order and
 // payment state machines and the lock order (on Service), asks ledger/rules

@@ -44,7 +44,8 @@ var ErrEndOfInput = errors.New("end of input")
 //     it resumes from its last committed checkpoint and batches after it are
 //     delivered again (at-least-once; sinks make it effectively-once).
 //   - Read and Commit may be called from different goroutines, but never two
-//     Reads or two Commits at once.
+//     Reads or two Commits at once (except for an Unordered source written
+//     by several writers: see Pipeline.Writers).
 //   - Close releases what the source holds (a connection, a consumer
 //     group's membership, a client it was given). The pipeline owns its
 //     source: Pipeline.Run calls Close once when the run ends, whether it
@@ -96,7 +97,8 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //   - An error marked Transient is retried by the engine with backoff; any
 //     other error fails the run and the checkpoint is not committed, or,
 //     when the source is a UnitFailer, fails only the batch's unit (its
-//     file) and the run goes on with the next one.
+//     file) and the run goes on with the next one; when it is a Nacker (an
+//     Intake), the batch is handed back to its senders and the run goes on.
 //   - A sink that holds a connection of its own (a Kafka writer) implements
 //     io.Closer: Pipeline.Run closes it once when the run ends, after the
 //     source, as it closes the source. A sink over a shared pool does not.

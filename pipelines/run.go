@@ -37,7 +37,10 @@ type Named interface{ Name() string }
 // slows the source and memory stays flat. The writer writes each batch to the
 // quarantine and to every sink in order, then commits the batch's checkpoint;
 // checkpoints are therefore committed in source order and only after all
-// writes of their batch succeeded.
+// writes of their batch succeeded. (A source of independent batches, an
+// Intake, may have several writers: see Writers.) A batch that cannot be
+// written fails the run, except from a Nacker, whose batch is handed back
+// to its senders while the run goes on.
 type Pipeline[In, Out any] struct {
 	Name   string
 	Source Source[In]
@@ -57,9 +60,19 @@ type Pipeline[In, Out any] struct {
 	// before a reconciliation): the job's run is the one row and the one
 	// count in fundflow_pipeline_runs_total, so the step counts no run of
 	// its own (set no Runs either); its stage metrics are reported as usual.
-	Step   bool
-	Buffer int // batches in flight between steps; default 2
-	Log    *slog.Logger
+	Step bool
+	// Buffer is how many batches wait between steps; default 2. Negative:
+	// none, a batch is handed on only when the next step takes it, so a
+	// source that batches whatever has arrived (an Intake) makes each
+	// batch as late, and so as large, as it can.
+	Buffer int
+	// Writers is how many batches are written at once; default 1. More
+	// than one only for a source whose batches are independent
+	// (Unordered, such as an Intake): Run fails at once otherwise, since
+	// checkpoints are then committed as their batches finish, not in
+	// source order.
+	Writers int
+	Log     *slog.Logger
 }
 
 type staged[Out any] struct {
@@ -121,7 +134,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		retry = DefaultRetry
 	}
 	buf := p.Buffer
-	if buf <= 0 {
+	switch {
+	case buf < 0:
+		buf = 0
+	case buf == 0:
 		buf = 2
 	}
 	st.Reasons = map[string]int64{}
@@ -134,6 +150,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	locate, err := locator(p.Locate)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	writers := max(p.Writers, 1)
+	if _, ok := p.Source.(Unordered); writers > 1 && !ok {
+		return st, fmt.Errorf("%s: %d writers, but its source's batches must be committed in order", p.Name, writers)
 	}
 	if _, same := any([]In(nil)).([]Out); p.Stage == nil && !same {
 		return st, fmt.Errorf("%s: no stage, and its records (%T) are not what its sinks take (%T)", p.Name, *new(In), *new(Out))
@@ -171,6 +191,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	fail := func(e error) { cancel(e) }
 	units := &unitLog{log: log}
 	uf, _ := p.Source.(UnitFailer)
+	nacker, _ := p.Source.(Nacker)
 
 	read := make(chan Batch[In], buf)
 	written := make(chan staged[Out], buf)
@@ -276,7 +297,8 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}()
 
-	// Writer: this goroutine. Quarantine first, then sinks, then the checkpoint.
+	// Writers (one unless Writers says more). Quarantine first, then sinks,
+	// then the checkpoint.
 	write := func(s staged[Out]) error {
 		if len(s.rejected) > 0 {
 			if p.Quarantine == nil {
@@ -296,7 +318,8 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 		return nil
 	}
-	werr := func() error {
+	var stMu sync.Mutex // the writers' counts
+	writeAll := func() error {
 		for s := range written {
 			if units.skipped(s.batch.Through.Stream) {
 				continue // read ahead from a unit that failed since
@@ -304,6 +327,15 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			err := s.err
 			if err == nil {
 				err = write(s)
+			}
+			if err != nil && nacker != nil {
+				// Its senders are told and send again (or not): the
+				// stream goes on with the next batch.
+				log.Warn("batch not written; handed back to its senders", "batch", s.where(), "err", err)
+				if nerr := nacker.Nack(ctx, s.batch.Through, err); nerr != nil {
+					return fmt.Errorf("%s: hand back %s: %w (after: %v)", p.Name, s.where(), nerr, err)
+				}
+				continue
 			}
 			if err != nil {
 				// A failure a retry will not fix is the input's: with a
@@ -323,6 +355,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
 				return fmt.Errorf("%s: commit checkpoint after %s: %w", p.Name, s.where(), err)
 			}
+			stMu.Lock()
 			st.Batches++
 			st.In += int64(s.in)
 			st.Out += int64(len(s.batch.Items))
@@ -331,12 +364,23 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			for _, r := range s.rejected {
 				st.Reasons[r.Reason]++
 			}
+			stMu.Unlock()
 		}
 		return nil
-	}()
-	if werr != nil {
-		fail(werr)
 	}
+	werrs := make([]error, writers)
+	var ww sync.WaitGroup
+	for i := range werrs {
+		ww.Add(1)
+		go func() {
+			defer ww.Done()
+			if werrs[i] = writeAll(); werrs[i] != nil {
+				fail(werrs[i])
+			}
+		}()
+	}
+	ww.Wait()
+	werr := firstReal(werrs...)
 	// Drain so the other goroutines can leave, then wait for them.
 	for range written {
 	}

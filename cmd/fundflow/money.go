@@ -46,35 +46,107 @@ func moneyLedger(d *deps) (*ledger.Service, error) {
 	return l, nil
 }
 
-// webhookStore stores verified webhook deliveries through the ledger, with
-// group commit when g is set.
+// The HTTP paths run on the engine: a handler Submits its request to an
+// Intake and is answered once the batch holding it is committed (group
+// commit: up to the configured batch, gathered for intakeLinger after the
+// first). intakeWriters batches are written at once, so while one commits
+// the next are built; intakeRetry retries a batch's transient failure
+// (a deadlock between batches, a restarting database) well inside the
+// callers' timeouts (webhook 4 s, orders 5 s): a batch that still fails
+// is answered 503, and the gateway or client sends it again.
+const (
+	intakeLinger  = 2 * time.Millisecond
+	intakeWriters = 4
+)
+
+var intakeRetry = pipelines.Retry{Attempts: 3, Base: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+
+type (
+	webhookCall = pipelines.Call[ledger.InboxEvent, ledger.Receipt]
+	orderCall   = pipelines.Call[fund.OrderIntake, ledger.Placed]
+)
+
+// intakePipeline is the engine pipeline of one HTTP path: its Intake, and
+// a sink that writes a batch with many (one transaction) and, when that
+// fails for good, each request with one, so a request that cannot be
+// written fails alone. Like the Kafka orders pipeline it is one run for as
+// long as serve runs, not one per request: no job_runs row (a stream has no
+// end to record), its batches counted in the engine's metrics under name.
+func intakePipeline[T, R any](d *deps, name, sink string, max int, locate func(T) (pipelines.Position, []byte),
+	many func(context.Context, []T) ([]R, error), one func(context.Context, T) (R, error)) (*pipelines.Pipeline[*pipelines.Call[T, R], *pipelines.Call[T, R]], *pipelines.Intake[T, R]) {
+	in := pipelines.NewIntake[T, R](name, max, intakeLinger)
+	return &pipelines.Pipeline[*pipelines.Call[T, R], *pipelines.Call[T, R]]{
+		Name:    name,
+		Source:  in,
+		Locate:  func(c *pipelines.Call[T, R]) (pipelines.Position, []byte) { return locate(c.In) },
+		Sinks:   []pipelines.Sink[*pipelines.Call[T, R]]{pipelines.CallSink[T, R]{Label: sink, Many: many, One: one}},
+		Retry:   intakeRetry,
+		Writers: intakeWriters,
+		Buffer:  -1, // no batch waits formed: each is gathered as late as it can be, with what arrived while the writers were busy
+		Metrics: d.metrics,
+		Log:     d.log,
+	}, in
+}
+
+// paymentsPipeline stores verified webhook deliveries through the ledger:
+// ReceiveMany per batch (pipelines.payments.group_commit events at most).
+func paymentsPipeline(d *deps, l *ledger.Service) (*pipelines.Pipeline[*webhookCall, *webhookCall], *pipelines.Intake[ledger.InboxEvent, ledger.Receipt]) {
+	return intakePipeline(d, "payments", "postgres-webhooks", d.cfg.Pipelines.Payments.GroupCommit,
+		func(ev ledger.InboxEvent) (pipelines.Position, []byte) {
+			return pipelines.Position{Event: ev.EventID}, ev.Body
+		},
+		l.ReceiveMany, l.Receive)
+}
+
+// ordersHTTPPipeline places order requests posted to /v1/orders through
+// the ledger: PlaceOrders per batch (pipelines.orders.batch_size at most).
+func ordersHTTPPipeline(d *deps, l *ledger.Service) (*pipelines.Pipeline[*orderCall, *orderCall], *pipelines.Intake[fund.OrderIntake, ledger.Placed]) {
+	return intakePipeline(d, "orders-http", "postgres-orders", d.cfg.Pipelines.Orders.BatchSize,
+		func(in fund.OrderIntake) (pipelines.Position, []byte) {
+			return pipelines.Position{Event: in.Req.ID}, in.Raw
+		},
+		l.PlaceOrders, l.Place)
+}
+
+// webhookStore is the webhook receiver's Store: the payments pipeline.
 type webhookStore struct {
-	l *ledger.Service
-	g *ledger.GroupReceiver
+	in *pipelines.Intake[ledger.InboxEvent, ledger.Receipt]
 }
 
 func (s webhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, string, error) {
-	ev := ledger.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem}
-	var rc ledger.Receipt
-	var err error
-	if s.g != nil && d.Problem == "" {
-		rc, err = s.g.Receive(ctx, ev)
-	} else {
-		rc, err = s.l.Receive(ctx, ev)
+	c, err := s.in.Submit(ctx, ledger.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem})
+	if err == nil {
+		err = c.Err
 	}
-	return rc.Duplicate, rc.Status, err
+	if err != nil {
+		return false, "", err
+	}
+	return c.Out.Duplicate, c.Out.Status, nil
 }
 
-// orderPlacer places HTTP order requests through the ledger, one request per
-// transaction.
-type orderPlacer struct{ l *ledger.Service }
+// orderPlacer is the order handler's Placer: the orders-http pipeline.
+type orderPlacer struct {
+	in *pipelines.Intake[fund.OrderIntake, ledger.Placed]
+}
 
 func (p orderPlacer) Place(ctx context.Context, in fund.OrderIntake) (string, any, error) {
-	out, err := p.l.PlaceOrders(ctx, []fund.OrderIntake{in})
+	c, err := p.in.Submit(ctx, in)
+	if err == nil {
+		err = c.Err
+	}
 	if err != nil {
 		return "", nil, err
 	}
-	return out[0].Outcome, out[0], nil
+	return c.Out.Outcome, c.Out, nil
+}
+
+// runIntake runs an intake pipeline until ctx ends. Its run ends only
+// with ctx (a batch that fails is answered, not fatal), so an error here
+// is one of wiring.
+func runIntake[T any](ctx context.Context, d *deps, p *pipelines.Pipeline[T, T]) {
+	if _, err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		d.log.Error("intake pipeline stopped", "pipeline", p.Name, "err", err)
+	}
 }
 
 // webhookSecrets reads the configured webhook secrets from the environment;
@@ -93,22 +165,18 @@ func webhookSecrets(envs []string) ([][]byte, error) {
 }
 
 // moneyHandler is the money path's HTTP surface: POST /webhooks/razorpay
-// and, when configured, POST /v1/orders. Webhooks are written with group
-// commit (pipelines.payments.group_commit) by a writer that runs until ctx
-// ends.
+// and, when configured, POST /v1/orders, each fed to its engine pipeline
+// (payments, orders-http), which runs until ctx ends.
 func moneyHandler(ctx context.Context, d *deps, l *ledger.Service, stats *webhook.Stats) (http.Handler, error) {
 	p := d.cfg.Pipelines.Payments
 	secrets, err := webhookSecrets(p.SecretEnvs)
 	if err != nil {
 		return nil, err
 	}
-	store := webhookStore{l: l}
-	if p.GroupCommit > 1 {
-		store.g = ledger.NewGroupReceiver(l, p.GroupCommit, 2*time.Millisecond)
-		go store.g.Run(ctx)
-	}
+	payments, in := paymentsPipeline(d, l)
+	start := []func(){func() { runIntake(ctx, d, payments) }} // once the handler is whole
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: store, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats,
+	mux.Handle("/webhooks/razorpay", &webhook.Receiver{Secrets: secrets, Store: webhookStore{in}, MaxBody: p.MaxBodySize, Log: d.log, Stats: stats,
 		Now: d.now, MaxEventAge: p.MaxEventAge})
 	if o := d.cfg.Pipelines.Orders; o != nil && o.HTTP {
 		tok := ""
@@ -123,11 +191,16 @@ func moneyHandler(ctx context.Context, d *deps, l *ledger.Service, stats *webhoo
 			// config validation refuses this; a Config built in code must not open it either
 			return nil, errors.New("orders: /v1/orders without a token needs pipelines.orders.insecure_no_auth")
 		}
-		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: orderPlacer{l}, Token: tok, Log: d.log,
+		orders, in := ordersHTTPPipeline(d, l)
+		start = append(start, func() { runIntake(ctx, d, orders) })
+		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: orderPlacer{in}, Token: tok, Log: d.log,
 			Now: d.now, MaxSkew: o.MaxClockSkew, Failed: failedAuthLimit(d.cfg.Serve.API, d.now)})
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", readyz(d))
+	for _, run := range start {
+		go run()
+	}
 	return mux, nil
 }
 

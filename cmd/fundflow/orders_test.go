@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,7 +89,12 @@ func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(down.Close)
-	h := &orderhttp.Handler{Placer: orderPlacer{&ledger.Service{Store: pgstore.New(down)}}, Log: testkit.Logger(t)}
+	// The orders-http pipeline as serve runs it, over a ledger whose
+	// database cannot be reached: the engine retries the batch, then hands
+	// it back to its caller.
+	p, in := ordersHTTPPipeline(m.d, &ledger.Service{Store: pgstore.New(down)})
+	go runIntake(m.ctx, m.d, p)
+	h := &orderhttp.Handler{Placer: orderPlacer{in}, Log: testkit.Logger(t)}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(
@@ -99,6 +105,53 @@ func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("database down: HTTP %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// Orders posted at once are placed in shared transactions (the orders-http
+// pipeline's batches), each answered for itself: 40 distinct orders are 40
+// × 201 and 40 order legs, and the same order sent 40 times at once is one
+// 201, 39 duplicates answering the same order, and one leg.
+func TestConcurrentHTTPOrdersAreEachAnswered(t *testing.T) {
+	m := newMoney(t)
+	m.scheme("E1", "Equity Scheme - Large Cap Fund")
+	body := func(id string) string {
+		return fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"500.00","placed_at":"2026-08-20T10:00:00+05:30"}`, id)
+	}
+	const n = 40
+	post := func(id func(i int) string) (codes []int, placed []ledger.Placed) {
+		codes, placed = make([]int, n), make([]ledger.Placed, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); codes[i], placed[i] = m.order(body(id(i))) }()
+		}
+		wg.Wait()
+		return codes, placed
+	}
+	codes, placed := post(func(i int) string { return fmt.Sprintf("C-%d", i) })
+	for i := range codes {
+		if codes[i] != http.StatusCreated || placed[i].ID != fmt.Sprintf("C-%d", i) || placed[i].Outcome != "accepted" {
+			t.Errorf("distinct order %d: HTTP %d %+v", i, codes[i], placed[i])
+		}
+	}
+	codes, placed = post(func(int) string { return "SAME-1" })
+	count := map[string]int{}
+	for i := range codes {
+		count[fmt.Sprintf("%d %s %s", codes[i], placed[i].ID, placed[i].Outcome)]++
+	}
+	if want := map[string]int{"201 SAME-1 accepted": 1, "200 SAME-1 duplicate": n - 1}; fmt.Sprint(count) != fmt.Sprint(want) {
+		t.Errorf("the same order %d times at once: %v, want %v", n, count, want)
+	}
+	if got := m.num(`SELECT count(*) FROM orders`); got != n+1 {
+		t.Errorf("%d order legs, want %d", got, n+1)
+	}
+	mfs, err := m.d.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(mfs, "fundflow_stage_records_in_total", map[string]string{"pipeline": "orders-http", "stage": "postgres-orders"}); got != 2*n {
+		t.Errorf("fundflow_stage_records_in_total{pipeline=orders-http,stage=postgres-orders} = %v, want the %d requests", got, 2*n)
 	}
 }
 

@@ -30,7 +30,7 @@ type Payments struct {
 type Orders struct {
 	Topic          string        `yaml:"topic"`           // Kafka topic; default orders.placed (consumed when Kafka is configured)
 	Group          string        `yaml:"group"`           // consumer group; default fundflow-orders
-	BatchSize      int           `yaml:"batch_size"`      // messages per Postgres transaction; default 500
+	BatchSize      int           `yaml:"batch_size"`      // Kafka messages, or HTTP order requests, per Postgres transaction; default 500
 	SessionTimeout time.Duration `yaml:"session_timeout"` // consumer-group session; default 10s (a crashed consumer's partitions move after this)
 	HTTP           bool          `yaml:"http"`            // serve POST /v1/orders on payments.listen
 	HTTPTokenEnv   string        `yaml:"http_token_env"`  // variable holding the bearer token of /v1/orders; required with http unless insecure_no_auth
