@@ -71,6 +71,12 @@ func (m RoundingMode) String() string {
 // beyond its scale and no rounding mode was asked for.
 var ErrTooManyDecimals = errors.New("more decimals than the scale allows")
 
+// Round brings d to scale decimals with mode, for a value that is not one
+// of this package's types (a rate of return).
+func Round(d decimal.Decimal, scale int32, mode RoundingMode) (decimal.Decimal, error) {
+	return roundTo(d, scale, mode)
+}
+
 // roundTo brings d to scale decimals with mode. Under NoRounding a value that
 // would change is an error wrapping ErrTooManyDecimals.
 func roundTo(d decimal.Decimal, scale int32, mode RoundingMode) (decimal.Decimal, error) {

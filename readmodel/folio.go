@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/xirr"
 )
 
 // LedgerTx is one ledger transaction of a folio (one allotted order leg).
@@ -184,7 +185,7 @@ type Position struct {
 	Scheme   string
 	Units    decimal.Decimal
 	Invested decimal.Decimal // cost of the units still held
-	Flows    []fund.CashFlow // the investor's cash flows in this scheme up to the date
+	Flows    []xirr.CashFlow // the investor's cash flows in this scheme up to the date
 }
 
 // on reports whether d is on or before asOf (nil: always).
@@ -221,7 +222,7 @@ func (l *FolioLedger) PositionsAt(asOf *fund.Date) []Position {
 	for _, t := range l.Txs {
 		if on(t.NAVDate, asOf) && !t.PaysOutSwitch() {
 			p := get(t.Scheme)
-			p.Flows = append(p.Flows, fund.CashFlow{Date: t.NAVDate, Amount: t.CashFlow()})
+			p.Flows = append(p.Flows, xirr.CashFlow{Date: t.NAVDate, Amount: t.CashFlow()})
 		}
 	}
 	out := make([]Position, 0, len(by))

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/xirr"
 )
 
 // XIRR notes, instead of a number, when no rate exists.
@@ -33,7 +34,7 @@ type Holding struct {
 	XIRRNote   string           `json:"xirr_note,omitempty"`
 
 	units decimal.Decimal
-	flows []fund.CashFlow
+	flows []xirr.CashFlow
 }
 
 // Portfolio is a folio's holdings on a date, valued at the NAV of that date
@@ -128,7 +129,7 @@ func (l *FolioLedger) Schemes() []string {
 // XIRR from being computed (its value is unknown).
 func Value(l *FolioLedger, asOf *fund.Date, navs map[string]DatedNAV, names map[string]string) *Portfolio {
 	p := &Portfolio{Folio: l.Folio, InvestorID: l.InvestorID, AsOf: asOf, Holdings: []Holding{}}
-	var all []fund.CashFlow
+	var all []xirr.CashFlow
 	complete := true
 	for _, pos := range l.PositionsAt(asOf) {
 		all = append(all, pos.Flows...)
@@ -154,14 +155,14 @@ func Value(l *FolioLedger, asOf *fund.Date, navs map[string]DatedNAV, names map[
 		nav, date := n.NAV, n.Date
 		h.NAV, h.NAVDate, h.Value, h.Gain = &nav, &date, &value, &gain
 		p.Value = p.Value.Add(value)
-		flows := append(append([]fund.CashFlow(nil), pos.Flows...), fund.CashFlow{Date: n.Date, Amount: value})
-		all = append(all, fund.CashFlow{Date: n.Date, Amount: value})
-		h.XIRR, h.XIRRNote = xirr(flows)
+		flows := append(append([]xirr.CashFlow(nil), pos.Flows...), xirr.CashFlow{Date: n.Date, Amount: value})
+		all = append(all, xirr.CashFlow{Date: n.Date, Amount: value})
+		h.XIRR, h.XIRRNote = rateOf(flows)
 		p.Holdings = append(p.Holdings, h)
 	}
 	p.Gain = p.Value.Sub(p.Invested)
 	if complete {
-		p.XIRR, p.XIRRNote = xirr(all)
+		p.XIRR, p.XIRRNote = rateOf(all)
 	} else {
 		p.XIRRNote = NoteNoNAV
 	}
@@ -174,10 +175,10 @@ func money(d decimal.Decimal) decimal.Decimal {
 	return a.Decimal()
 }
 
-// xirr solves the flows' rate. Flows all on one date (a purchase valued on
+// rateOf solves the flows' rate. Flows all on one date (a purchase valued on
 // its own NAV date) have no rate: "not enough cash flows", like a single
 // flow or flows of one sign.
-func xirr(flows []fund.CashFlow) (*decimal.Decimal, string) {
+func rateOf(flows []xirr.CashFlow) (*decimal.Decimal, string) {
 	dates := map[fund.Date]bool{}
 	for _, f := range flows {
 		dates[f.Date] = true
@@ -185,11 +186,11 @@ func xirr(flows []fund.CashFlow) (*decimal.Decimal, string) {
 	if len(dates) < 2 {
 		return nil, NoteNotEnoughCashFlows
 	}
-	r, err := fund.XIRR(flows)
+	r, err := xirr.Rate(flows)
 	switch {
 	case err == nil:
 		return &r, ""
-	case errors.Is(err, fund.ErrNotEnoughCashFlows):
+	case errors.Is(err, xirr.ErrNotEnoughCashFlows):
 		return nil, NoteNotEnoughCashFlows
 	default:
 		return nil, NoteNoRate

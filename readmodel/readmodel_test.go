@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/xirr"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -35,7 +36,7 @@ func sample(t *testing.T) (*readmodel.Store, *pgxpool.Pool, ledgerfix.Written) {
 
 // floatXIRR solves Σ p/(1+r)^(days/365) = 0 by bisection in float64: an
 // independent route to the rate (the code under test uses big.Float Newton).
-func floatXIRR(flows []fund.CashFlow) float64 {
+func floatXIRR(flows []xirr.CashFlow) float64 {
 	d0 := flows[0].Date
 	f := func(r float64) float64 {
 		s := 0.0
@@ -59,12 +60,12 @@ func floatXIRR(flows []fund.CashFlow) float64 {
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-func flow(d fund.Date, a string) fund.CashFlow { return fund.CashFlow{Date: d, Amount: dec(a)} }
+func flow(d fund.Date, a string) xirr.CashFlow { return xirr.CashFlow{Date: d, Amount: dec(a)} }
 
 type wantHolding struct {
 	scheme, units, invested, nav, value, gain string
 	navDate                                   fund.Date
-	flows                                     []fund.CashFlow // for the XIRR, valuation last
+	flows                                     []xirr.CashFlow // for the XIRR, valuation last
 }
 
 func TestPortfolioReplaysTheLedger(t *testing.T) {
@@ -79,19 +80,19 @@ func TestPortfolioReplaysTheLedger(t *testing.T) {
 		holdings []wantHolding
 		invested string
 		value    string
-		overall  []fund.CashFlow // nil: "not enough cash flows"
+		overall  []xirr.CashFlow // nil: "not enough cash flows"
 	}{
 		{
 			name: "now", folio: "F-1",
 			holdings: []wantHolding{
 				// 499.950 left of lot 1 (cost 10000.00 × 499.950/999.950 = 4999.7499… → 4999.75) + lot 3 (5000.00).
 				{"100001", "899.930", "9999.75", "15", "13498.95", "3499.20", D(12, 31),
-					[]fund.CashFlow{flow(D(1, 10), "-10000"), flow(D(3, 11), "-5000"), flow(D(6, 10), "5500"), flow(D(12, 31), "13498.95")}},
+					[]xirr.CashFlow{flow(D(1, 10), "-10000"), flow(D(3, 11), "-5000"), flow(D(6, 10), "5500"), flow(D(12, 31), "13498.95")}},
 				{"100002", "39.998", "2000.00", "55", "2199.89", "199.89", D(12, 31),
-					[]fund.CashFlow{flow(D(2, 1), "-2000"), flow(D(12, 31), "2199.89")}},
+					[]xirr.CashFlow{flow(D(2, 1), "-2000"), flow(D(12, 31), "2199.89")}},
 			},
 			invested: "11999.75", value: "15698.84",
-			overall: []fund.CashFlow{flow(D(1, 10), "-10000"), flow(D(2, 1), "-2000"), flow(D(3, 11), "-5000"), flow(D(6, 10), "5500"),
+			overall: []xirr.CashFlow{flow(D(1, 10), "-10000"), flow(D(2, 1), "-2000"), flow(D(3, 11), "-5000"), flow(D(6, 10), "5500"),
 				flow(D(12, 31), "15698.84")},
 		},
 		{
@@ -99,11 +100,11 @@ func TestPortfolioReplaysTheLedger(t *testing.T) {
 			holdings: []wantHolding{
 				// 1399.930 × 12.5 = 17499.125 → 17499.13 (half up)
 				{"100001", "1399.930", "15000.00", "12.5", "17499.13", "2499.13", D(3, 11),
-					[]fund.CashFlow{flow(D(1, 10), "-10000"), flow(D(3, 11), "-5000"), flow(D(3, 11), "17499.13")}},
+					[]xirr.CashFlow{flow(D(1, 10), "-10000"), flow(D(3, 11), "-5000"), flow(D(3, 11), "17499.13")}},
 				{"100002", "39.998", "2000.00", "50", "1999.90", "-0.10", D(2, 1), nil},
 			},
 			invested: "17000.00", value: "19499.03",
-			overall: []fund.CashFlow{flow(D(1, 10), "-10000"), flow(D(2, 1), "-2000"), flow(D(3, 11), "-5000"),
+			overall: []xirr.CashFlow{flow(D(1, 10), "-10000"), flow(D(2, 1), "-2000"), flow(D(3, 11), "-5000"),
 				flow(D(3, 11), "17499.13"), flow(D(2, 1), "1999.90")},
 		},
 		{
@@ -148,7 +149,7 @@ func TestPortfolioReplaysTheLedger(t *testing.T) {
 	}
 }
 
-func checkXIRR(t *testing.T, what string, got *decimal.Decimal, note string, flows []fund.CashFlow) {
+func checkXIRR(t *testing.T, what string, got *decimal.Decimal, note string, flows []xirr.CashFlow) {
 	t.Helper()
 	if flows == nil {
 		if got != nil || note != readmodel.NoteNotEnoughCashFlows {

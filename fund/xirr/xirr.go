@@ -1,4 +1,6 @@
-package fund
+// Package xirr computes an investor's XIRR (the annualised internal rate
+// of return over dated cash flows) exactly, in big.Float, as Excel's XIRR.
+package xirr
 
 import (
 	"errors"
@@ -7,6 +9,8 @@ import (
 	"slices"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
 // CashFlow is one dated cash flow of an investor: negative is money paid in
@@ -14,22 +18,22 @@ import (
 // an IDCW payout) or the valuation of the holding at the latest NAV, which is
 // the last cash flow of a portfolio's XIRR.
 type CashFlow struct {
-	Date   Date
+	Date   fund.Date
 	Amount decimal.Decimal
 }
 
-// ErrNotEnoughCashFlows is returned by XIRR for fewer than two cash flows or
+// ErrNotEnoughCashFlows is returned by Rate for fewer than two cash flows or
 // when the flows are not of both signs (all invested or all received): no
 // rate of return exists.
 var ErrNotEnoughCashFlows = errors.New("xirr: need at least two cash flows, some negative and some positive")
 
-// ErrNoXIRR is returned (wrapped) by XIRR when the flows have both signs but
+// ErrNoRate is returned (wrapped) by Rate when the flows have both signs but
 // no rate between about −99.998 % and +2.9 million % a year makes their net
 // present value zero, e.g. all flows on one date, or flows whose sign
 // pattern admits no root.
-var ErrNoXIRR = errors.New("xirr: no rate of return found")
+var ErrNoRate = errors.New("xirr: no rate of return found")
 
-// XIRR returns the annual rate r that makes the net present value of the
+// Rate returns the XIRR: the annual rate r that makes the net present value of the
 // flows zero:
 //
 //	Σ Pᵢ / (1 + r)^((dᵢ − d₀)/365) = 0
@@ -50,8 +54,8 @@ var ErrNoXIRR = errors.New("xirr: no rate of return found")
 // rates solve the equation, the one Newton reaches from 10 % is returned.
 //
 // Errors: ErrNotEnoughCashFlows (fewer than two flows, or not both signs);
-// ErrNoXIRR (no root in the bracket). The result is never NaN or infinite.
-func XIRR(flows []CashFlow) (decimal.Decimal, error) {
+// ErrNoRate (no root in the bracket). The result is never NaN or infinite.
+func Rate(flows []CashFlow) (decimal.Decimal, error) {
 	if len(flows) < 2 {
 		return decimal.Decimal{}, ErrNotEnoughCashFlows
 	}
@@ -73,7 +77,7 @@ func XIRR(flows []CashFlow) (decimal.Decimal, error) {
 	}
 	terms := xirrTerms(flows, d0)
 	if len(terms) < 2 {
-		return decimal.Decimal{}, fmt.Errorf("%w: the flows net to a single date", ErrNoXIRR)
+		return decimal.Decimal{}, fmt.Errorf("%w: the flows net to a single date", ErrNoRate)
 	}
 
 	w, ok := xirrNewton(terms, rootN(xirrFloat(10).Quo(xirrFloat(10), xirrFloat(11)), 365))
@@ -91,9 +95,9 @@ func XIRR(flows []CashFlow) (decimal.Decimal, error) {
 	r.Sub(r, xirrFloat(1))
 	d, err := decimal.NewFromString(r.Text('f', 24))
 	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("%w: %v", ErrNoXIRR, err)
+		return decimal.Decimal{}, fmt.Errorf("%w: %v", ErrNoRate, err)
 	}
-	return roundTo(d, 6, RoundHalfEven)
+	return fund.Round(d, 6, fund.RoundHalfEven)
 }
 
 const xirrPrec = 128 // bits of mantissa: about 38 significant digits
@@ -110,7 +114,7 @@ type xirrTerm struct {
 
 // xirrTerms nets the flows by date, drops dates that net to zero, and sorts
 // by date.
-func xirrTerms(flows []CashFlow, d0 Date) []xirrTerm {
+func xirrTerms(flows []CashFlow, d0 fund.Date) []xirrTerm {
 	sums := make(map[int64]decimal.Decimal, len(flows))
 	for _, f := range flows {
 		k := int64(f.Date.DaysSince(d0))
@@ -284,7 +288,7 @@ func xirrBracketed(terms []xirrTerm) (*big.Float, error) {
 	case fhi == 0:
 		return hi, nil
 	case flo == fhi:
-		return nil, fmt.Errorf("%w: the net present value does not change sign between r ≈ −0.99998 and r ≈ 2.9e6", ErrNoXIRR)
+		return nil, fmt.Errorf("%w: the net present value does not change sign between r ≈ −0.99998 and r ≈ 2.9e6", ErrNoRate)
 	}
 	w := xirrFloat(0).Add(lo, hi)
 	w.Quo(w, xirrFloat(2))
@@ -317,5 +321,5 @@ func xirrBracketed(terms []xirrTerm) (*big.Float, error) {
 			return w, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: no convergence", ErrNoXIRR)
+	return nil, fmt.Errorf("%w: no convergence", ErrNoRate)
 }

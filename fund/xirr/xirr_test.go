@@ -1,4 +1,4 @@
-package fund
+package xirr
 
 import (
 	"errors"
@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
 // cf is a cash flow written compactly: "2026-08-21", "-1000.50".
 func cf(date, amount string) CashFlow {
-	d, err := ParseISODate(date)
+	d, err := fund.ParseISODate(date)
 	if err != nil {
 		panic(err)
 	}
@@ -23,13 +25,13 @@ func cf(date, amount string) CashFlow {
 func monthlyFlows(y int, m time.Month, day, n int, amt string) []CashFlow {
 	out := make([]CashFlow, 0, n)
 	for i := range n {
-		out = append(out, CashFlow{Date: NewDate(y, m+time.Month(i), day), Amount: decimal.RequireFromString("-" + amt)})
+		out = append(out, CashFlow{Date: fund.NewDate(y, m+time.Month(i), day), Amount: decimal.RequireFromString("-" + amt)})
 	}
 	return out
 }
 
 // weeklyFlows returns n instalments of -amt every 7 days from start.
-func weeklyFlows(start Date, n int, amt string) []CashFlow {
+func weeklyFlows(start fund.Date, n int, amt string) []CashFlow {
 	out := make([]CashFlow, 0, n)
 	for i := range n {
 		out = append(out, CashFlow{Date: start.AddDays(7 * i), Amount: decimal.RequireFromString("-" + amt)})
@@ -48,7 +50,7 @@ func join(parts ...[]CashFlow) []CashFlow {
 func idcwPayouts() []CashFlow {
 	var out []CashFlow
 	for y := 2022; y <= 2026; y++ {
-		out = append(out, CashFlow{Date: NewDate(y, time.March, 25), Amount: decimal.RequireFromString("6500")})
+		out = append(out, CashFlow{Date: fund.NewDate(y, time.March, 25), Amount: decimal.RequireFromString("6500")})
 	}
 	return out
 }
@@ -101,7 +103,7 @@ func TestXIRRTable(t *testing.T) {
 		{"sip_12m_loss", join(monthlyFlows(2025, time.January, 10, 12, "10000"), []CashFlow{cf("2026-01-10", "112000")}), "-0.120245611202"},
 		// 121 flows: ten years of monthly SIP.
 		{"sip_120m_long", join(monthlyFlows(2016, time.August, 1, 120, "2500"), []CashFlow{cf("2026-08-21", "612345.67")}), "0.135327557381"},
-		{"sip_weekly_52", join(weeklyFlows(NewDate(2025, time.August, 22), 52, "1000"), []CashFlow{cf("2026-08-21", "55500")}), "0.135258204581"},
+		{"sip_weekly_52", join(weeklyFlows(fund.NewDate(2025, time.August, 22), 52, "1000"), []CashFlow{cf("2026-08-21", "55500")}), "0.135258204581"},
 		{"sip_with_partial_redemption", join(monthlyFlows(2024, time.January, 15, 24, "3000"), []CashFlow{cf("2025-06-20", "20000"), cf("2026-01-15", "60000")}), "0.121830305491"},
 		// Several sign changes; the script's bisection found this root.
 		{"multi_sign_changes_unique_root", []CashFlow{cf("2022-01-01", "-1000"), cf("2022-07-01", "300"), cf("2023-01-01", "-200"), cf("2023-07-01", "400"), cf("2024-01-01", "700")}, "0.120492098856"},
@@ -110,7 +112,7 @@ func TestXIRRTable(t *testing.T) {
 	tol := decimal.New(1, -6)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := XIRR(c.flows)
+			got, err := Rate(c.flows)
 			if err != nil {
 				t.Fatalf("XIRR: %v", err)
 			}
@@ -140,15 +142,15 @@ func TestXIRRErrors(t *testing.T) {
 		{"all_positive", []CashFlow{cf("2025-01-01", "1000"), cf("2026-01-01", "1100")}, ErrNotEnoughCashFlows},
 		{"negative_and_zero", []CashFlow{cf("2025-01-01", "-1000"), cf("2026-01-01", "0")}, ErrNotEnoughCashFlows},
 		// Both signs but on one date: no rate discounts anything.
-		{"single_date", []CashFlow{cf("2025-01-01", "-1000"), cf("2025-01-01", "1100")}, ErrNoXIRR},
+		{"single_date", []CashFlow{cf("2025-01-01", "-1000"), cf("2025-01-01", "1100")}, ErrNoRate},
 		// −1000 + 2000x − 1100x² (x = 1/(1+r) per year) has no real root.
-		{"no_real_root", []CashFlow{cf("2024-01-01", "-1000"), cf("2025-01-01", "2000"), cf("2026-01-01", "-1100")}, ErrNoXIRR},
+		{"no_real_root", []CashFlow{cf("2024-01-01", "-1000"), cf("2025-01-01", "2000"), cf("2026-01-01", "-1100")}, ErrNoRate},
 		// Nets to nothing at d₀ and at one later date: no rate.
-		{"netted_away", []CashFlow{cf("2024-01-01", "-1000"), cf("2024-01-01", "1000"), cf("2025-01-01", "5"), cf("2025-01-01", "-5")}, ErrNoXIRR},
+		{"netted_away", []CashFlow{cf("2024-01-01", "-1000"), cf("2024-01-01", "1000"), cf("2025-01-01", "5"), cf("2025-01-01", "-5")}, ErrNoRate},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := XIRR(c.flows)
+			got, err := Rate(c.flows)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("XIRR = %s, %v; want error %v", got, err, c.want)
 			}
@@ -162,12 +164,12 @@ func TestXIRRErrors(t *testing.T) {
 // from 10 % leaves the bracket and the bracketed fallback finds the rate.
 func TestXIRRBracketCoversRange(t *testing.T) {
 	// r = −0.9999: 1000 → 0.1 in a year.
-	got, err := XIRR([]CashFlow{cf("2025-01-01", "-1000"), cf("2026-01-01", "0.1")})
+	got, err := Rate([]CashFlow{cf("2025-01-01", "-1000"), cf("2026-01-01", "0.1")})
 	if err != nil || !got.Equal(decimal.RequireFromString("-0.9999")) {
 		t.Errorf("r = −0.9999: got %s, %v", got, err)
 	}
 	// r = 1e6: 1 → 1000001 in a year.
-	got, err = XIRR([]CashFlow{cf("2025-01-01", "-1"), cf("2026-01-01", "1000001")})
+	got, err = Rate([]CashFlow{cf("2025-01-01", "-1"), cf("2026-01-01", "1000001")})
 	if err != nil || !got.Equal(decimal.RequireFromString("1000000")) {
 		t.Errorf("r = 1e6: got %s, %v", got, err)
 	}
@@ -175,11 +177,11 @@ func TestXIRRBracketCoversRange(t *testing.T) {
 
 // 1000 → 100000 in 10 days is 100^36.5 − 1 ≈ 1e73 a year, far outside the
 // bracket: Newton leaves it, the bracketed search finds no sign change, and
-// the answer is ErrNoXIRR, never NaN or a wrong number.
+// the answer is ErrNoRate, never NaN or a wrong number.
 func TestXIRROutOfRange(t *testing.T) {
-	_, err := XIRR([]CashFlow{cf("2025-01-01", "-1000"), cf("2025-01-11", "100000")})
-	if !errors.Is(err, ErrNoXIRR) {
-		t.Fatalf("err = %v, want ErrNoXIRR", err)
+	_, err := Rate([]CashFlow{cf("2025-01-01", "-1000"), cf("2025-01-11", "100000")})
+	if !errors.Is(err, ErrNoRate) {
+		t.Fatalf("err = %v, want ErrNoRate", err)
 	}
 }
 
@@ -209,16 +211,16 @@ func sip100() []CashFlow {
 func BenchmarkXIRR100(b *testing.B) {
 	flows := sip100()
 	for b.Loop() {
-		if _, err := XIRR(flows); err != nil {
+		if _, err := Rate(flows); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func ExampleXIRR() {
-	r, err := XIRR([]CashFlow{
-		{Date: NewDate(2025, time.January, 1), Amount: decimal.RequireFromString("-1000")},
-		{Date: NewDate(2026, time.January, 1), Amount: decimal.RequireFromString("1100")},
+func ExampleRate() {
+	r, err := Rate([]CashFlow{
+		{Date: fund.NewDate(2025, time.January, 1), Amount: decimal.RequireFromString("-1000")},
+		{Date: fund.NewDate(2026, time.January, 1), Amount: decimal.RequireFromString("1100")},
 	})
 	fmt.Println(r, err)
 	// Output: 0.1 <nil>
