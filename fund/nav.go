@@ -24,12 +24,12 @@ type NAVRecord struct {
 	Date         Date
 }
 
-// Source locates a record in its input so that an auditor (or a person fixing
+// Origin locates a record in its input so that an auditor (or a person fixing
 // a quarantined row) can find it: a file and line, a topic/partition/offset,
 // or a webhook event id. The engine's pipelines.Position has the same
-// fields in the same order, so a record converts its Source to the
+// fields in the same order, so a record converts its Origin to the
 // position it is quarantined at; keep the two alike.
-type Source struct {
+type Origin struct {
 	File   string // file name or URL; empty for streams
 	SHA256 string // fingerprint of the file's bytes, hex
 	Line   int    // 1-based line number in File
@@ -43,7 +43,7 @@ type Source struct {
 // the lineage every stored NAV keeps.
 type NAVLine struct {
 	NAVRecord
-	From Source
+	From Origin
 }
 
 // DatedNAV is a NAV and the date it is for.

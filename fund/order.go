@@ -366,7 +366,7 @@ type OrderIntake struct {
 	Invalid *InvalidOrderError
 	Source  string // "kafka:<topic>/<partition>/<offset>" or "http"
 	Raw     []byte
-	Pos     Source // where a Kafka message was (for quarantine); zero for HTTP
+	Pos     Origin // where a Kafka message was (for quarantine); zero for HTTP
 
 	// ReceivedAt is our receipt time (our clock, not the client's).
 	ReceivedAt time.Time

@@ -94,5 +94,5 @@ type RTALine struct {
 	IsTxn   bool
 	Holding RTAHolding
 	Txn     RTATransaction
-	From    Source
+	From    Origin
 }

@@ -115,7 +115,7 @@ func (f SinkFunc[T]) Write(ctx context.Context, b Batch[T]) error { return f(ctx
 // Position locates a record in its input, for quarantine and for errors a
 // person can act on: a file and line, a Kafka topic/partition/offset, or an
 // event id (a webhook's, an outbox row's). A zero field is one that does
-// not apply. Its fields match fund.Source, the lineage a stored record
+// not apply. Its fields match fund.Origin, the lineage a stored record
 // keeps, so a record converts one to the other (pipelines.Position(from)):
 // that conversion stops compiling if the two drift apart. The engine defines
 // its own so it needs nothing of the domain.

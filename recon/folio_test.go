@@ -34,7 +34,7 @@ func TestFolioReconRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, fund.RTALine{Layout: "test-holdings", From: fund.Source{File: "h.csv", SHA256: "sha-h", Line: i + 2},
+		lines = append(lines, fund.RTALine{Layout: "test-holdings", From: fund.Origin{File: "h.csv", SHA256: "sha-h", Line: i + 2},
 			Holding: fund.RTAHolding{RTA: fund.RTACAMS, Folio: h.folio, Product: "ZZZ", AsOf: day, Units: u}})
 	}
 	loadStats := pipelines.Stats{Batches: 1, In: 3, Out: 2, Quarantined: 1, Reasons: map[string]int64{"bad units": 1}}

@@ -105,7 +105,7 @@ func validRows(tb testing.TB, path string) []fund.NAVLine {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	next, err := nav.Decode(f, fund.Source{File: filepath.Base(path), SHA256: strings.Repeat("0", 64)})
+	next, err := nav.Decode(f, fund.Origin{File: filepath.Base(path), SHA256: strings.Repeat("0", 64)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestRetractMisdatedNAVsRepairsNAVLatest(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		bad = append(bad, fund.NAVLine{
 			NAVRecord: fund.NAVRecord{SchemeCode: fmt.Sprint(100001 + i), SchemeName: "Fund", NAV: decimal.RequireFromString("10"), Date: fund.NewDate(2062, 12, 1)},
-			From:      fund.Source{File: "NAVAll_misdated.txt", SHA256: badSHA, Line: 7 + i},
+			From:      fund.Origin{File: "NAVAll_misdated.txt", SHA256: badSHA, Line: 7 + i},
 		})
 	}
 	// What the sinks were given before the stage compared dates with the clock.

@@ -51,7 +51,7 @@ type Store interface {
 // alerted, skipped); any other error fails the run.
 // Next returns io.EOF at the end. Records must be Located with the position
 // they were given (file, sha, line).
-type Decoder[T pipelines.Located] func(r io.Reader, file fund.Source) (next func() (T, error), err error)
+type Decoder[T pipelines.Located] func(r io.Reader, file fund.Origin) (next func() (T, error), err error)
 
 // Registry remembers which files were loaded and where a file's load got to.
 // sinks/postgres.Store implements it.
@@ -83,7 +83,7 @@ type Options struct {
 	// line whose batch every sink committed: a sink that wrote a later
 	// batch before another refused it (the sinks of a fanout write at
 	// once) takes those rows back, so the stores keep the same rows.
-	Undo func(ctx context.Context, f fund.Source, committedLine int) error
+	Undo func(ctx context.Context, f fund.Origin, committedLine int) error
 }
 
 // position is the checkpoint a Source commits.
@@ -208,7 +208,7 @@ func (s *Source[T]) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err e
 				committed = prev.Line
 			}
 		}
-		if uerr := s.opt.Undo(ctx, fund.Source{File: p.Name, SHA256: p.SHA}, committed); uerr != nil {
+		if uerr := s.opt.Undo(ctx, fund.Origin{File: p.Name, SHA256: p.SHA}, committed); uerr != nil {
 			return fmt.Errorf("undo the uncommitted rows of %s: %w", p.Name, uerr)
 		}
 	}
@@ -371,7 +371,7 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		return err
 	}
 	closeAll := func() { fh.Close(); cleanup() }
-	next, err := s.decode(fh, fund.Source{File: display, SHA256: sha})
+	next, err := s.decode(fh, fund.Origin{File: display, SHA256: sha})
 	if errors.Is(err, pipelines.ErrRejectFile) {
 		closeAll()
 		s.log.Error("file rejected", "file", info.Name, "sha256", sha, "err", err)

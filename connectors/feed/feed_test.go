@@ -23,7 +23,7 @@ import (
 
 // line is a record of a test file: one line of text.
 type line struct {
-	from fund.Source
+	from fund.Origin
 	text string
 }
 
@@ -33,7 +33,7 @@ func (l line) Origin() (pipelines.Position, []byte) {
 
 // decodeLines reads a file of lines; a line "unreadable" is a read error
 // that ends the file, as a failing disk or a broken archive would.
-func decodeLines(r io.Reader, f fund.Source) (func() (line, error), error) {
+func decodeLines(r io.Reader, f fund.Origin) (func() (line, error), error) {
 	sc := bufio.NewScanner(r)
 	n := 0
 	return func() (line, error) {

@@ -203,7 +203,7 @@ func OrderStage(now func() time.Time, maxSkew, maxLag time.Duration) pipelines.S
 	return func(_ context.Context, m Message) (fund.OrderIntake, error) {
 		received, _ := fund.EffectiveTime(m.Time, now(), maxLag)
 		in, ok, err := fund.IntakeOf(m.Value, fund.Receipt{Source: m.Position(), At: received, MaxSkew: maxSkew})
-		in.Pos = fund.Source{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}
+		in.Pos = fund.Origin{Topic: m.Topic, Part: m.Partition, Offset: m.Offset}
 		if !ok {
 			return in, pipelines.Reject("bad_order_message", "%s", fund.SafeText(err.Error()))
 		}

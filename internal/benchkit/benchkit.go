@@ -76,7 +76,7 @@ func Generator(tb testing.TB, days int) *navgen.Generator {
 // a lineage as if read from that day's file.
 func Day(tb testing.TB, g *navgen.Generator, i int) []fund.NAVLine {
 	d := g.Days()[i]
-	src := fund.Source{File: navgen.NAVAllName(d), SHA256: fmt.Sprintf("%064x", i+1)}
+	src := fund.Origin{File: navgen.NAVAllName(d), SHA256: fmt.Sprintf("%064x", i+1)}
 	var out []fund.NAVLine
 	if err := g.Records(i, func(r fund.NAVRecord) {
 		src.Line++

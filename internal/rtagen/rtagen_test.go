@@ -51,7 +51,7 @@ func load(t *testing.T, pool *pgxpool.Pool, files []string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, err := rta.Decode(f, fund.Source{File: filepath.Base(path), SHA256: fmt.Sprintf("sha-%s", filepath.Base(path))})
+		next, err := rta.Decode(f, fund.Origin{File: filepath.Base(path), SHA256: fmt.Sprintf("sha-%s", filepath.Base(path))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options
 		return Result{}, err
 	}
 	reg := &doneTracker{Registry: d.PG, store: store, t: tr}
-	decode := func(r io.Reader, f fund.Source) (func() (nav.Item, error), error) {
+	decode := func(r io.Reader, f fund.Origin) (func() (nav.Item, error), error) {
 		if rs, ok := r.(io.ReadSeeker); ok {
 			if n, err := countLines(rs); err == nil {
 				tr.Lines(f.File, n)

@@ -20,7 +20,7 @@ func CheckFile(ctx context.Context, path string, v *nav.Validator) (amfi.Report,
 		return amfi.Report{}, err
 	}
 	defer f.Close()
-	rep, err := nav.Check(ctx, f, fund.Source{File: filepath.Base(path)}, v)
+	rep, err := nav.Check(ctx, f, fund.Origin{File: filepath.Base(path)}, v)
 	if err != nil {
 		return rep, fmt.Errorf("%s: %w", path, err)
 	}

@@ -121,8 +121,8 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 // once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
 // truth, rolled the batch back itself.) A key that an earlier file gave too
 // shows that file's row again, unless ClickHouse merged the two already.
-func Undo(ch clickhouse.Conn) func(ctx context.Context, f fund.Source, committed int) error {
-	return func(ctx context.Context, f fund.Source, committed int) error {
+func Undo(ch clickhouse.Conn) func(ctx context.Context, f fund.Origin, committed int) error {
+	return func(ctx context.Context, f fund.Origin, committed int) error {
 		return clickhouse.DeleteFileNAVsAfter(ctx, ch, f.SHA256, committed)
 	}
 }

@@ -63,15 +63,15 @@ func reconLedger(t *testing.T, pool *pgxpool.Pool) ledgerfix.Written {
 
 // feed builds RTA lines as the parser would give them, one file per call.
 type feed struct {
-	file  fund.Source
+	file  fund.Origin
 	lines []fund.RTALine
 }
 
 func newFeed(name string) *feed {
-	return &feed{file: fund.Source{File: name, SHA256: fmt.Sprintf("%x", []byte(name))}}
+	return &feed{file: fund.Origin{File: name, SHA256: fmt.Sprintf("%x", []byte(name))}}
 }
 
-func (f *feed) pos() fund.Source {
+func (f *feed) pos() fund.Origin {
 	p := f.file
 	p.Line = len(f.lines) + 2 // after the header
 	return p

@@ -42,7 +42,7 @@ var (
 var ErrDateOutOfRange = errors.New("date outside ClickHouse's Date range 1970-01-01..2105-12-31")
 
 // checkDate refuses a date that a Date column would silently wrap.
-func checkDate(d fund.Date, what string, from fund.Source) error {
+func checkDate(d fund.Date, what string, from fund.Origin) error {
 	if d.Before(MinDate) || d.After(MaxDate) {
 		return fmt.Errorf("clickhouse: %s dated %s (%s line %d): %w", what, d, from.File, from.Line, ErrDateOutOfRange)
 	}

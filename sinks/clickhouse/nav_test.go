@@ -20,7 +20,7 @@ func TestNAVHistoryRefusesDatesOutsideDate(t *testing.T) {
 	sink := clickhouse.NAVHistory{Conn: conn}
 	line := func(code string, d fund.Date) fund.NAVLine {
 		return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10"), Date: d},
-			From: fund.Source{File: "f.txt", SHA256: "s", Line: 3}}
+			From: fund.Origin{File: "f.txt", SHA256: "s", Line: 3}}
 	}
 	cases := []struct {
 		name string

@@ -21,7 +21,7 @@ func navLine(code, date, nav, file string, line int) fund.NAVLine {
 	return fund.NAVLine{
 		NAVRecord: fund.NAVRecord{SchemeCode: code, SchemeName: "Fund " + code, Category: "Equity Scheme - Large Cap Fund",
 			SchemeType: "Open Ended Schemes", AMC: "Example Mutual Fund", NAV: decimal.RequireFromString(nav), Date: d},
-		From: fund.Source{File: file, SHA256: strings.Repeat("ab", 32), Line: line},
+		From: fund.Origin{File: file, SHA256: strings.Repeat("ab", 32), Line: line},
 	}
 }
 
@@ -145,7 +145,7 @@ func TestNAVEventID(t *testing.T) {
 		change func(n *fund.NAVLine)
 		same   bool
 	}{
-		{"another file and line", func(n *fund.NAVLine) { n.From = fund.Source{File: "NAVAll_copy.txt", SHA256: "cd", Line: 7} }, true},
+		{"another file and line", func(n *fund.NAVLine) { n.From = fund.Origin{File: "NAVAll_copy.txt", SHA256: "cd", Line: 7} }, true},
 		{"same NAV written with trailing zeros", func(n *fund.NAVLine) { n.NAV = decimal.RequireFromString("101.234500") }, true},
 		{"corrected NAV", func(n *fund.NAVLine) { n.NAV = decimal.RequireFromString("101.2346") }, false},
 		{"another date", func(n *fund.NAVLine) { n.Date = fund.NewDate(2026, 8, 24) }, false},

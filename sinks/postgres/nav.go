@@ -399,7 +399,7 @@ type RetractedNAV struct {
 	Scheme string
 	Date   fund.Date
 	NAV    string
-	From   fund.Source
+	From   fund.Origin
 }
 
 // ErrNAVInUse refuses to retract a NAV that allotted transactions applied.

@@ -21,7 +21,7 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 		return fund.NAVLine{
 			NAVRecord: fund.NAVRecord{SchemeCode: code, SchemeName: name, AMC: "Test AMC", Category: "Debt",
 				NAV: decimal.RequireFromString("10.1234"), Date: fund.NewDate(2026, time.August, day)},
-			From: fund.Source{File: "NAVAll.txt", SHA256: "abc", Line: ln},
+			From: fund.Origin{File: "NAVAll.txt", SHA256: "abc", Line: ln},
 		}
 	}
 	sink := &postgres.NAVSink{Pool: pool}

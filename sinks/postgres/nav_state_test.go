@@ -17,7 +17,7 @@ func navLine(code, name, nav string, day, line int) fund.NAVLine {
 	return fund.NAVLine{
 		NAVRecord: fund.NAVRecord{SchemeCode: code, SchemeName: name, AMC: "Test AMC", Category: "Debt",
 			NAV: decimal.RequireFromString(nav), Date: fund.NewDate(2026, time.August, day)},
-		From: fund.Source{File: "NAVAll.txt", SHA256: "abc", Line: line},
+		From: fund.Origin{File: "NAVAll.txt", SHA256: "abc", Line: line},
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 type Quarantined struct {
 	ID               int64
 	Pipeline         string
-	Pos              fund.Source
+	Pos              fund.Origin
 	Raw              []byte
 	Context          []byte // JSON, or nil
 	Reason, Detail   string

@@ -20,7 +20,7 @@ import (
 // An input that is not a NAV file returns an error for which both
 // errors.Is(err, amfi.ErrNotNAVFile) and errors.Is(err,
 // pipelines.ErrRejectFile) hold.
-func Check(ctx context.Context, r io.Reader, file fund.Source, v *Validator) (amfi.Report, error) {
+func Check(ctx context.Context, r io.Reader, file fund.Origin, v *Validator) (amfi.Report, error) {
 	rep := amfi.Report{Reasons: map[string]int{}}
 	next, err := Decode(r, file)
 	if err != nil {

@@ -119,7 +119,7 @@ func TestCheckStreams(t *testing.T) {
 	}
 	peak := heapPeak(func() {
 		v := NewValidator(nil, DefaultThresholds)
-		r, err := Check(context.Background(), f, fund.Source{File: "virtual.txt"}, v)
+		r, err := Check(context.Background(), f, fund.Origin{File: "virtual.txt"}, v)
 		rep.rows, rep.quarantined, rep.err = r.Rows, r.Quarantined, err
 	})
 	if rep.err != nil {
@@ -143,7 +143,7 @@ func BenchmarkCheck(b *testing.B) {
 	b.SetBytes(f.size())
 	for i := 0; i < b.N; i++ {
 		f.off = 0
-		if _, err := Check(context.Background(), f, fund.Source{File: "virtual.txt"}, NewValidator(nil, DefaultThresholds)); err != nil {
+		if _, err := Check(context.Background(), f, fund.Origin{File: "virtual.txt"}, NewValidator(nil, DefaultThresholds)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ func FuzzDecodeStage(f *testing.F) {
 	f.Add([]byte(h + "M\xfcller AMC\n100;-;-;B\x00x;10;01-Dec-2026\n101;-;-;C;99999999999999999999.1234;01-Dec-2026\n"))
 	f.Add([]byte(h + "102;-;-;D;1;01-Dec-1899\n103;-;-;E;1;01-Jan-2150\n104;-;-;" + strings.Repeat("x", 3000) + ";1;01-Dec-2026\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		next, err := Decode(bytes.NewReader(data), fund.Source{File: "fuzz.txt"})
+		next, err := Decode(bytes.NewReader(data), fund.Origin{File: "fuzz.txt"})
 		if err != nil {
 			return
 		}

@@ -27,7 +27,7 @@ import (
 // Item is one parsed data line of a NAV file.
 type Item struct {
 	Row      amfi.Row
-	From     fund.Source
+	From     fund.Origin
 	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
 	Header   string    // the file's header line: how to read Row.Raw again
 	Layout   amfi.Layout
@@ -78,7 +78,7 @@ func (it Item) ReplayContext() []byte {
 // ReplayContext stored, as the parser would now read it in its file: a
 // small file of the header, the block and AMC lines and the row, parsed by
 // the same parser. The item keeps the row's original position.
-func Reread(raw, context []byte, from fund.Source) (Item, error) {
+func Reread(raw, context []byte, from fund.Origin) (Item, error) {
 	var c replayContext
 	if err := json.Unmarshal(context, &c); err != nil || c.Header == "" {
 		return Item{}, fmt.Errorf("nav: no replay context for %s line %d (quarantined before contexts were kept?)", from.File, from.Line)
@@ -127,7 +127,7 @@ func Reread(raw, context []byte, from fund.Source) (Item, error) {
 // not emitted. Said again with other values, the later row carries
 // FirstSaid and the stage quarantines it, so that every store keeps the
 // first one.
-func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
+func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	rs, ok := r.(io.ReadSeeker)
 	if !ok {
 		data, err := io.ReadAll(r)

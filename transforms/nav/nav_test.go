@@ -18,7 +18,7 @@ func item(code, category, nav string, date fund.Date, business fund.Date) Item {
 	return Item{
 		Row: amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{
 			SchemeCode: code, Category: category, NAV: decimal.RequireFromString(nav), Date: date}},
-		From:     fund.Source{File: "f.txt", Line: 7},
+		From:     fund.Origin{File: "f.txt", Line: 7},
 		Business: business,
 	}
 }
@@ -100,7 +100,7 @@ func TestValidatorLearnsWhatItPasses(t *testing.T) {
 func TestDecodeRejectsHTMLAndEmpty(t *testing.T) {
 	for _, body := range []string{"", "<html><head><title>404 Not Found</title></head></html>\r\n",
 		"Scheme Code;ISIN Div Payout/ ISIN Growth;ISIN Div Reinvestment;Scheme Name;Net Asset Value;Date\r\n \r\n"} {
-		_, err := Decode(strings.NewReader(body), fund.Source{File: "x"})
+		_, err := Decode(strings.NewReader(body), fund.Origin{File: "x"})
 		if !errors.Is(err, pipelines.ErrRejectFile) {
 			t.Errorf("body %q: err = %v, want ErrRejectFile", body, err)
 		}

@@ -26,7 +26,7 @@ func TestValidatorQuarantinesWhatNoStoreCanHold(t *testing.T) {
 	rec := func(f func(*fund.NAVRecord)) Item {
 		it := Item{Row: amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{SchemeCode: "100", SchemeName: "Good Fund",
 			AMC: "Good AMC", Category: "Equity", NAV: decimal.RequireFromString("10"), Date: business}},
-			From: fund.Source{File: "f.txt", Line: 7}, Business: business}
+			From: fund.Origin{File: "f.txt", Line: 7}, Business: business}
 		f(&it.Row.Record)
 		return it
 	}
@@ -100,7 +100,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 		"300;-;-;C Fund;30.00;01-Dec-2026", // line 8
 		"100;-;-;A Fund;10.00;30-Nov-2026", // line 9: another date
 	}
-	next, err := Decode(strings.NewReader(strings.Join(lines, "\n")+"\n"), fund.Source{File: "dup.txt"})
+	next, err := Decode(strings.NewReader(strings.Join(lines, "\n")+"\n"), fund.Origin{File: "dup.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestReplayContextIsStorable(t *testing.T) {
 		t.Fatalf("context %q cannot be stored in jsonb", c)
 	}
 	// And it is never replayed with U+FFFD in place of what the file said.
-	if _, err := Reread([]byte("100;-;-;A;10;01-Dec-2026"), []byte(c), fund.Source{File: "f", Line: 9}); err == nil {
+	if _, err := Reread([]byte("100;-;-;A;10;01-Dec-2026"), []byte(c), fund.Origin{File: "f", Line: 9}); err == nil {
 		t.Fatal("a row under a lossy context was read again")
 	}
 }

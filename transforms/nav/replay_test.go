@@ -16,7 +16,7 @@ import (
 // decodeAll runs Decode over a file and returns every item.
 func decodeAll(t *testing.T, r io.Reader, name string) []Item {
 	t.Helper()
-	next, err := Decode(r, fund.Source{File: name, SHA256: "sha"})
+	next, err := Decode(r, fund.Origin{File: name, SHA256: "sha"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +80,12 @@ func sameRecord(a, b fund.NAVRecord) bool {
 
 func TestRereadNeedsContext(t *testing.T) {
 	for _, c := range []string{"", "{}", "not json"} {
-		if _, err := Reread([]byte("1;a;b;c;10;01-Jan-2026"), []byte(c), fund.Source{File: "f", Line: 3}); err == nil {
+		if _, err := Reread([]byte("1;a;b;c;10;01-Jan-2026"), []byte(c), fund.Origin{File: "f", Line: 3}); err == nil {
 			t.Errorf("context %q accepted", c)
 		}
 	}
 	ctx := []byte(`{"header":"Scheme Code;ISIN Div Payout/ ISIN Growth;ISIN Div Reinvestment;Scheme Name;Net Asset Value;Date"}`)
-	if _, err := Reread([]byte("Some AMC line"), ctx, fund.Source{File: "f", Line: 3}); err == nil {
+	if _, err := Reread([]byte("Some AMC line"), ctx, fund.Origin{File: "f", Line: 3}); err == nil {
 		t.Error("a line without fields accepted as a row")
 	}
 }

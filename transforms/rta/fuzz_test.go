@@ -172,7 +172,7 @@ func fuzzFeed(t *testing.T, data []byte) {
 
 	// Decode (the feed decoder) sees the same rows.
 	if len(good) > 0 {
-		next, err := Decode(bytes.NewReader(plain), fund.Source{File: "f"})
+		next, err := Decode(bytes.NewReader(plain), fund.Origin{File: "f"})
 		if err != nil {
 			t.Fatalf("Decode: %v", err)
 		}

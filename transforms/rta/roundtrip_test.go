@@ -218,7 +218,7 @@ func TestDecompress(t *testing.T) {
 }
 
 func TestDecode(t *testing.T) {
-	file := fund.Source{File: "WBR22_20260821.csv.gz", SHA256: "abc"}
+	file := fund.Origin{File: "WBR22_20260821.csv.gz", SHA256: "abc"}
 	next, err := Decode(bytes.NewReader(gz(t, []byte("FOLIO,PRODUCT,ASSET_DATE,UNITS\n1,A,21-Aug-2026,1\n\n1,A,x,1\n"))), file)
 	if err != nil {
 		t.Fatal(err)

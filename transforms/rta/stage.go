@@ -14,7 +14,7 @@ import (
 type Item struct {
 	Row    Row
 	Layout *Layout
-	From   fund.Source
+	From   fund.Origin
 }
 
 // Origin returns the item's file position and raw line (for quarantine).
@@ -25,7 +25,7 @@ func (it Item) Origin() (pipelines.Position, []byte) { return pipelines.Position
 // A file that is not a known feed, or has a header and no rows, is refused
 // as a whole (pipelines.ErrRejectFile): an RTA sending an empty holdings
 // file must be looked at, not read as "nobody holds anything".
-func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
+func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	text, closeText, err := Decompress(r)
 	if err != nil {
 		return nil, rejectFile(file, err)
@@ -62,7 +62,7 @@ func Decode(r io.Reader, file fund.Source) (func() (Item, error), error) {
 	}, nil
 }
 
-func rejectFile(file fund.Source, err error) error {
+func rejectFile(file fund.Origin, err error) error {
 	if errors.Is(err, ErrNotRTAFile) {
 		return fmt.Errorf("%w: %s: %w", pipelines.ErrRejectFile, file.File, err)
 	}
