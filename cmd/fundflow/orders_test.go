@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/orderhttp"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/money"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/ledger/pgstore"
 )
@@ -92,9 +93,9 @@ func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
 	// The orders-http pipeline as serve runs it, over a ledger whose
 	// database cannot be reached: the engine retries the batch, then hands
 	// it back to its caller.
-	p, in := ordersHTTPPipeline(m.d, &ledger.Service{Store: pgstore.New(down)})
-	go runIntake(m.ctx, m.d, p)
-	h := &orderhttp.Handler{Placer: orderPlacer{in}, Log: testkit.Logger(t)}
+	p, in := money.OrdersHTTPPipeline(m.d.moneyDeps(), m.d.cfg.Pipelines.Orders.BatchSize, &ledger.Service{Store: pgstore.New(down)})
+	go money.RunIntake(m.ctx, m.d.moneyDeps(), p)
+	h := &orderhttp.Handler{Placer: money.OrderPlacer{In: in}, Log: testkit.Logger(t)}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(

@@ -19,6 +19,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/money"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/ledger/pgstore"
 )
@@ -311,10 +312,10 @@ func TestWebhookIs503WhenTheDatabaseIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(down.Close)
-	p, in := paymentsPipeline(m.d, &ledger.Service{Store: pgstore.New(down)})
-	go runIntake(m.ctx, m.d, p)
+	p, in := money.PaymentsPipeline(m.d.moneyDeps(), m.d.cfg.Pipelines.Payments.GroupCommit, &ledger.Service{Store: pgstore.New(down)})
+	go money.RunIntake(m.ctx, m.d.moneyDeps(), p)
 	stats := &webhook.Stats{}
-	srv := httptest.NewServer(&webhook.Receiver{Secrets: [][]byte{[]byte(testWebhookSecret)}, Store: webhookStore{in}, Stats: stats, Log: testkit.Logger(t)})
+	srv := httptest.NewServer(&webhook.Receiver{Secrets: [][]byte{[]byte(testWebhookSecret)}, Store: money.WebhookStore{In: in}, Stats: stats, Log: testkit.Logger(t)})
 	t.Cleanup(srv.Close)
 	body := rzPayment{ID: "pay_D-1", OrderID: "D-1", Status: "captured", Paise: 10000, At: ist("2026-08-20T10:00:00+05:30")}.Body()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
