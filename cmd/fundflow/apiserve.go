@@ -3,18 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"time"
 
-	"github.com/fundflow/fundflow/internal/config"
-	"github.com/fundflow/fundflow/internal/ratelimit"
 	"github.com/fundflow/fundflow/jobs/apiserve"
 )
-
-// failedAuthLimit is the per-address limit of failed authentications the
-// query API and /v1/orders share (apiserve.FailedAuthLimit).
-func failedAuthLimit(c config.API, now func() time.Time) *ratelimit.Failures {
-	return apiserve.FailedAuthLimit(c, now)
-}
 
 // startAPI serves the query API on serve.api.addr until stopped.
 func startAPI(ctx context.Context, d *deps) (stop func(), err error) {

@@ -13,12 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/money"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 const (
@@ -219,4 +223,17 @@ func decEq(a, b string) bool {
 	x, ok1 := new(big.Rat).SetString(a)
 	y, ok2 := new(big.Rat).SetString(b)
 	return ok1 && ok2 && x.Cmp(y) == 0
+}
+
+// moneyHandler is the money path's HTTP surface as serve builds it from d.
+func moneyHandler(ctx context.Context, d *deps, l *ledger.Service, stats *webhook.Stats) (http.Handler, error) {
+	return money.Handler(ctx, d.moneyDeps(), d.moneyConfig(), l, stats)
+}
+
+// ordersPipeline is the Kafka orders pipeline as serve builds it from d,
+// consuming from brokers.
+func ordersPipeline(d *deps, l *ledger.Service, brokers []string) (*pipelines.Pipeline[kafka.Message, fund.OrderIntake], error) {
+	md := d.moneyDeps()
+	md.Brokers = brokers
+	return money.OrdersPipeline(md, d.cfg.Pipelines.Orders, l)
 }

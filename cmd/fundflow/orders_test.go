@@ -11,13 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/fundflow/fundflow/connectors/orderhttp"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
-	"github.com/fundflow/fundflow/ledger/pgstore"
 )
 
 // A body that is not an order request (no order id, not JSON) is 400 and
@@ -77,34 +73,6 @@ func TestPoisonOrdersAre422NotRetryForever(t *testing.T) {
 	}
 	if got := m.num(`SELECT count(*) FROM order_requests WHERE status = 'rejected'`); got != len(poison) {
 		t.Errorf("%d rejected requests stored, want %d", got, len(poison))
-	}
-}
-
-// A failure that a retry can cure (the database cannot be reached) is the
-// one that answers 503, with Retry-After.
-func TestOrderIs503OnlyWhenARetryCanHelp(t *testing.T) {
-	m := newMoney(t)
-	down, err := pgxpool.New(m.ctx, "postgres://fundflow@127.0.0.1:1/none?connect_timeout=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(down.Close)
-	// The orders-http pipeline as serve runs it, over a ledger whose
-	// database cannot be reached: the engine retries the batch, then hands
-	// it back to its caller.
-	p, in := ordersHTTPPipeline(m.d, &ledger.Service{Store: pgstore.New(down)})
-	go runIntake(m.ctx, m.d, p)
-	h := &orderhttp.Handler{Placer: orderPlacer{in}, Log: testkit.Logger(t)}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(
-		`{"order_id":"D-1","type":"purchase","investor_id":"INV-1","folio":"F1","scheme_code":"E1","amount":"5.00","placed_at":"2026-08-20T10:00:00+05:30"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("database down: HTTP %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
 
