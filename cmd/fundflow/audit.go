@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -18,6 +19,14 @@ type auditCmd struct {
 // anchorsFlag is the anchor file of both audit commands.
 type anchorsFlag struct {
 	Anchors string `help:"The anchor file (default: audit.anchor_file)." placeholder:"FILE"`
+}
+
+// file is --anchors, else the config's audit.anchor_file ("" if neither).
+func (f anchorsFlag) file(cfg *config.Config) string {
+	if f.Anchors != "" {
+		return f.Anchors
+	}
+	return cfg.Audit.AnchorFile
 }
 
 type auditVerifyCmd struct{ anchorsFlag }
@@ -38,10 +47,7 @@ func (c auditAnchorCmd) Run(a *app) error {
 		return err
 	}
 	defer pool.Close()
-	file := c.Anchors
-	if file == "" {
-		file = cfg.Audit.AnchorFile
-	}
+	file := c.file(cfg)
 	if file == "" {
 		return usageErr("audit anchor: no anchor file: set audit.anchor_file or pass --anchors")
 	}
@@ -65,10 +71,7 @@ func (c auditVerifyCmd) Run(a *app) error {
 		return err
 	}
 	defer pool.Close()
-	file := c.Anchors
-	if file == "" {
-		file = cfg.Audit.AnchorFile
-	}
+	file := c.file(cfg)
 	var anchors []postgres.AuditAnchor
 	if file != "" {
 		if anchors, err = auditanchor.ReadFile(file); errors.Is(err, fs.ErrNotExist) {
