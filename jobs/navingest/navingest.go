@@ -54,15 +54,9 @@ func New(ctx context.Context, d Deps, c *config.NAVIngest) (*Pipeline, error) {
 // NewFrom assembles nav-ingest over an open store, which the pipeline's
 // source closes if it is an io.Closer (at once on error).
 func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store) (*Pipeline, error) {
-	latest, err := postgres.LatestNAVs(ctx, d.PG.Pool)
-	if err != nil {
-		if cl, ok := store.(io.Closer); ok {
-			cl.Close()
-		}
-		return nil, fmt.Errorf("nav-ingest: load latest NAVs: %w", err)
-	}
 	// What both stores hold lets the stage skip a NAV published again
-	// unchanged before either sees it.
+	// unchanged before either sees it; the Postgres sink's nav_latest is
+	// also what the validator measures jumps from (read once).
 	pg := &postgres.NAVSink{Pool: d.PG.Pool}
 	chLatest, err := clickhouse.LoadLatestDates(ctx, d.CH)
 	if err == nil {
@@ -82,7 +76,7 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.Log,
 		Undo: Undo(d.CH),
 	})
-	v := Validator(latest, c)
+	v := Validator(pg.Latest(), c)
 	v.Stored = []nav.Holder{pg, chLatest}
 	return &Pipeline{
 		Name:       Name,

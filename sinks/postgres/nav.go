@@ -56,6 +56,10 @@ func (*NAVSink) Name() string { return "postgres" }
 // they are not loaded): Holds knows nothing until they are.
 func (s *NAVSink) Load(ctx context.Context) error { return classify(s.state.ensure(ctx, s.Pool)) }
 
+// Latest is nav_latest as Load read it (empty before Load): what a run's
+// validator measures NAV jumps from, so the table is read once per run.
+func (s *NAVSink) Latest() map[string]fund.DatedNAV { return s.state.latest() }
+
 // Holds reports whether a row is stored already exactly as it is (see
 // navState.holds): writing it would change nothing in Postgres.
 func (s *NAVSink) Holds(rec fund.NAVRecord) bool { return s.state.holds(rec) }

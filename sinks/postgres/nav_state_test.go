@@ -187,3 +187,35 @@ func TestNAVSinkKeyTwiceInABatchKeepsTheFirstLine(t *testing.T) {
 		t.Fatalf("navs keeps line %d (want 3), nav_latest line %d (want 9)", line17, latestLine)
 	}
 }
+
+// A loaded sink's Latest is nav_latest as the table holds it (the NAV jump
+// baseline is read from it): the newest date per scheme, and a scheme that
+// never had a NAV is absent.
+func TestNAVSinkLatestIsNavLatest(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	w := &postgres.NAVSink{Pool: pool}
+	if err := w.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("100", "Alpha", "10.5", 18, 3), navLine("200", "Beta", "20", 17, 4))); err != nil {
+		t.Fatal(err)
+	}
+	r := &postgres.NAVSink{Pool: pool}
+	if got := r.Latest(); len(got) != 0 {
+		t.Fatalf("Latest before Load = %v, want empty", got)
+	}
+	if err := r.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Latest()
+	want := map[string]fund.DatedNAV{
+		"100": {Date: fund.NewDate(2026, time.August, 18), NAV: decimal.RequireFromString("10.5")},
+		"200": {Date: fund.NewDate(2026, time.August, 17), NAV: decimal.RequireFromString("20")},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Latest = %v, want %v", got, want)
+	}
+	for code, w := range want {
+		if g, ok := got[code]; !ok || g.Date != w.Date || !g.NAV.Equal(w.NAV) {
+			t.Fatalf("Latest[%s] = %v, want %v", code, g, w)
+		}
+	}
+}

@@ -102,6 +102,19 @@ func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeSta
 	return m, nil
 }
 
+// latest is the state's nav_latest rows, as LatestNAVs gives them.
+func (st *navState) latest() map[string]fund.DatedNAV {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	out := make(map[string]fund.DatedNAV, len(st.schemes))
+	for code, s := range st.schemes {
+		if !s.latestDate.IsZero() {
+			out[code] = fund.DatedNAV{Date: s.latestDate, NAV: s.latestNAV}
+		}
+	}
+	return out
+}
+
 // Holds reports whether rec is already stored as it is: its (scheme, date)
 // is the scheme's newest in nav_latest, with the same NAV, and the scheme
 // master says what rec says (so it would not make a version either).
