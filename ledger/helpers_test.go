@@ -69,41 +69,22 @@ func (m *env) checkLedger() {
 	}
 }
 
-func (m *env) exec(q string, args ...any) {
-	m.t.Helper()
-	if _, err := m.owner.Exec(m.ctx, q, args...); err != nil {
-		m.t.Fatalf("%s: %v", q, err)
-	}
+// db is the test's database, through moneytest.DB.
+func (m *env) db() moneytest.DB {
+	return moneytest.DB{T: m.t, Ctx: m.ctx, Owner: m.owner, Read: m.pool}
 }
+
+func (m *env) exec(q string, args ...any) { m.t.Helper(); m.db().Exec(q, args...) }
 
 // scheme adds a scheme to the master (what nav-ingest would have done).
-func (m *env) scheme(code, category string) {
-	m.exec(`INSERT INTO schemes (code, name, category, version, valid_from) VALUES ($1, $2, $3, 1, '2020-01-01')`, code, "Fund "+code, category)
-}
+func (m *env) scheme(code, category string) { m.t.Helper(); m.db().Scheme(code, category) }
 
 // nav publishes a NAV (as nav-ingest would).
-func (m *env) nav(code, date, nav string) {
-	m.exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, 'test', 'test', 1)`,
-		code, date, nav)
-}
+func (m *env) nav(code, date, nav string) { m.t.Helper(); m.db().NAV(code, date, nav) }
 
-func (m *env) str(q string, args ...any) string {
-	m.t.Helper()
-	var s string
-	if err := m.pool.QueryRow(m.ctx, q, args...).Scan(&s); err != nil {
-		m.t.Fatalf("%s: %v", q, err)
-	}
-	return s
-}
+func (m *env) str(q string, args ...any) string { m.t.Helper(); return m.db().Str(q, args...) }
 
-func (m *env) num(q string, args ...any) int {
-	m.t.Helper()
-	var n int
-	if err := m.pool.QueryRow(m.ctx, q, args...).Scan(&n); err != nil {
-		m.t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
+func (m *env) num(q string, args ...any) int { m.t.Helper(); return m.db().Num(q, args...) }
 
 // order places one order request (JSON, as POST /v1/orders receives it)
 // through the service.

@@ -1,0 +1,58 @@
+package moneytest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DB is a money test's database: fixtures written the way nav-ingest would
+// have written them, and one-value queries. Writes go through Owner (a test
+// may need rows the app role cannot write), reads through Read.
+type DB struct {
+	T           testing.TB
+	Ctx         context.Context
+	Owner, Read *pgxpool.Pool
+}
+
+// Exec runs q, failing the test on error.
+func (db DB) Exec(q string, args ...any) {
+	db.T.Helper()
+	if _, err := db.Owner.Exec(db.Ctx, q, args...); err != nil {
+		db.T.Fatalf("%s: %v", q, err)
+	}
+}
+
+// Scheme adds a scheme to the master (what nav-ingest would have done).
+func (db DB) Scheme(code, category string) {
+	db.T.Helper()
+	db.Exec(`INSERT INTO schemes (code, name, category, version, valid_from) VALUES ($1, $2, $3, 1, '2020-01-01')`, code, "Fund "+code, category)
+}
+
+// NAV publishes a NAV (as nav-ingest would).
+func (db DB) NAV(code, date, nav string) {
+	db.T.Helper()
+	db.Exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, 'test', 'test', 1)`,
+		code, date, nav)
+}
+
+// Str is q's one text value.
+func (db DB) Str(q string, args ...any) string {
+	db.T.Helper()
+	var s string
+	if err := db.Read.QueryRow(db.Ctx, q, args...).Scan(&s); err != nil {
+		db.T.Fatalf("%s: %v", q, err)
+	}
+	return s
+}
+
+// Num is q's one integer value.
+func (db DB) Num(q string, args ...any) int {
+	db.T.Helper()
+	var n int
+	if err := db.Read.QueryRow(db.Ctx, q, args...).Scan(&n); err != nil {
+		db.T.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
