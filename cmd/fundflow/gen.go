@@ -22,6 +22,7 @@ type navHistoryCmd struct {
 	Holidays []string `sep:"none" help:"A holiday file, one DD-Mon-YYYY date a line (repeatable)." placeholder:"FILE"`
 	History  bool     `help:"Write one history report instead of daily files."`
 	NAEvery  int      `name:"na-every" help:"About one row in N is N.A. (0: 5000, -1: none)." placeholder:"N"`
+	Schemes  []string `help:"Only these scheme codes (comma-separated; default: every scheme of the file)." placeholder:"CODE,..."`
 }
 
 func (navHistoryCmd) Help() string {
@@ -45,6 +46,11 @@ func (c navHistoryCmd) Run(a *app) error {
 	f.Close()
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.From, err)}
+	}
+	if len(c.Schemes) > 0 {
+		if _, err := tmpl.Keep(c.Schemes); err != nil {
+			return usageErr("gen nav-history --schemes: %v", err)
+		}
 	}
 	g, err := navgen.New(tmpl, opt)
 	if err != nil {

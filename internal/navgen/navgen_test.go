@@ -386,3 +386,44 @@ func TestOptionsAreChecked(t *testing.T) {
 		t.Error("an HTML page accepted as a template")
 	}
 }
+
+// Keep narrows the files to the listed schemes, each under its real
+// category, with the template's own NAV on the template's date (the three
+// rows below are copied from the fixture file by hand).
+func TestKeepWritesOnlyTheListedSchemes(t *testing.T) {
+	tp, data := template(t)
+	full := map[string]line{}
+	for _, l := range readFile(t, data) {
+		full[l.code] = l
+	}
+	want := map[string]string{"119551": "107.1360", "120503": "112.0096", "118989": "235.873"}
+	if n, err := tp.Keep([]string{"119551", "120503", "118989"}); err != nil || n != 3 {
+		t.Fatalf("Keep: %d, %v", n, err)
+	}
+	g, err := New(tp, Options{Days: 5, Seed: 1, Calendar: calendar2026(t), NAEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := len(g.Days()) - 1
+	for i := range g.Days() {
+		var b bytes.Buffer
+		if _, err := g.WriteNAVAll(&b, i); err != nil {
+			t.Fatal(err)
+		}
+		got := readFile(t, b.Bytes())
+		if len(got) != 3 {
+			t.Fatalf("day %d: %d rows, want 3", i, len(got))
+		}
+		for _, l := range got {
+			if _, ok := want[l.code]; !ok || l.category != full[l.code].category {
+				t.Fatalf("day %d: row %+v (category in the template: %q)", i, l, full[l.code].category)
+			}
+			if i == last && l.nav != want[l.code] {
+				t.Errorf("template day: %s NAV %s, want %s", l.code, l.nav, want[l.code])
+			}
+		}
+	}
+	if _, err := tp.Keep([]string{"119551", "999999999"}); err == nil || !strings.Contains(err.Error(), "999999999") {
+		t.Errorf("Keep of an unknown code: %v, want an error naming it", err)
+	}
+}

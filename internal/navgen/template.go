@@ -195,3 +195,38 @@ func (t *Template) Schemes() int { return len(t.schemes) }
 
 // dayNumber numbers calendar days (days since 1970-01-01).
 func dayNumber(d fund.Date) int64 { return d.Time().Unix() / 86400 }
+
+// Keep narrows the template to the schemes whose codes are listed (every
+// context line stays, so each kept row keeps its category and AMC) and
+// returns how many scheme rows are left. A code the template lacks is an
+// error: a demo or benchmark asking for a scheme should not silently get
+// none.
+func (t *Template) Keep(codes []string) (int, error) {
+	want := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		want[c] = true
+	}
+	var lines []tline
+	var schemes []scheme
+	found := map[string]bool{}
+	for _, l := range t.lines {
+		if l.row < 0 {
+			lines = append(lines, l)
+			continue
+		}
+		s := t.schemes[l.row]
+		if !want[s.code] {
+			continue
+		}
+		found[s.code] = true
+		lines = append(lines, tline{row: len(schemes)})
+		schemes = append(schemes, s)
+	}
+	for _, c := range codes {
+		if !found[c] {
+			return 0, fmt.Errorf("navgen: the template has no scheme %q", c)
+		}
+	}
+	t.lines, t.schemes = lines, schemes
+	return len(schemes), nil
+}
