@@ -125,7 +125,7 @@ func (g *Generator) Days() []fund.Date { return g.days }
 // 16-bit draws, Irwin-Hall), with a standard deviation of sigma ppm.
 func (g *Generator) move(i int, day int64) int64 {
 	c := g.t.schemes[i].cls
-	h := mix(g.opt.Seed, uint64(i), uint64(day))
+	h := mix(g.opt.Seed, g.t.schemes[i].walkID, uint64(day))
 	sum := int64(h&0xffff) + int64(h>>16&0xffff) + int64(h>>32&0xffff) + int64(h>>48&0xffff)
 	const mean, sd = 4 * 65535 / 2, 37837  // sd of the sum: 65536*sqrt(4/12)
 	return c.drift + (sum-mean)*c.sigma/sd // truncates toward zero

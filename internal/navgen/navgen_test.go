@@ -427,3 +427,34 @@ func TestKeepWritesOnlyTheListedSchemes(t *testing.T) {
 		t.Errorf("Keep of an unknown code: %v, want an error naming it", err)
 	}
 }
+
+// A kept scheme walks exactly as it does in the whole file: the demo
+// generates its SIP schemes' long history separately from the whole
+// file's, and the two must agree wherever both have a date.
+func TestKeepChangesNoNAV(t *testing.T) {
+	opt := Options{Days: 30, Seed: 7, Calendar: calendar2026(t), NAEvery: -1}
+	files, days := generate(t, opt)
+	tp, _ := template(t)
+	if _, err := tp.Keep([]string{"118989", "120503"}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(tp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range days {
+		whole := map[string]string{}
+		for _, l := range readFile(t, files[d.String()]) {
+			whole[l.code+" "+l.date] = l.nav
+		}
+		var b bytes.Buffer
+		if _, err := g.WriteNAVAll(&b, i); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range readFile(t, b.Bytes()) {
+			if w := whole[l.code+" "+l.date]; w != l.nav {
+				t.Fatalf("%s: %s on %s is %s kept, %s in the whole file", d, l.code, l.date, l.nav, w)
+			}
+		}
+	}
+}

@@ -95,6 +95,7 @@ type scheme struct {
 	rawLive                  bool     // ...but re-dated to each file's date when it was dated near the business date
 	daily                    bool     // liquid/overnight: a NAV for every calendar day
 	cls                      class
+	walkID                   uint64 // the row's place in the whole file: seeds its walk, so Keep changes no NAV
 }
 
 // liveWithin: a template row dated within this many days of the business
@@ -149,8 +150,10 @@ func LoadTemplate(r io.Reader) (*Template, error) {
 			t.lines = append(t.lines, tline{text: append([]byte(nil), l...), row: -1})
 			continue
 		}
+		s := t.newScheme(row)
+		s.walkID = uint64(len(t.schemes))
 		t.lines = append(t.lines, tline{row: len(t.schemes)})
-		t.schemes = append(t.schemes, t.newScheme(row))
+		t.schemes = append(t.schemes, s)
 	}
 	return t, nil
 }
