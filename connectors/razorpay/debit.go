@@ -12,8 +12,8 @@ import (
 // auth key_id:key_secret. It is the outbound side only: the webhooks the
 // gateway sends back are received by connectors/webhook.
 type Client struct {
-	BaseURL   string       // e.g. https://api.razorpay.com (no trailing /v1)
-	KeyID     string       // rzp_live_… / rzp_test_…
+	BaseURL   string // e.g. https://api.razorpay.com (no trailing /v1)
+	KeyID     string // rzp_live_… / rzp_test_…
 	KeySecret string
 	HTTP      *http.Client // nil: http.DefaultClient
 }
