@@ -84,6 +84,21 @@ type Server struct {
 	inject    map[string][]injected
 	wg        sync.WaitGroup
 	errs      []error
+	sent      []Sent
+}
+
+// Sent is a webhook the stand-in delivered (acknowledged 2xx).
+type Sent struct {
+	EventID, Event string
+	Body           []byte
+}
+
+// Delivered lists the webhooks delivered so far, in order (a test replays
+// one with Deliver).
+func (s *Server) Delivered() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent(nil), s.sent...)
 }
 
 type order struct {
@@ -273,7 +288,13 @@ func (s *Server) Wait() []error {
 }
 
 func (s *Server) send(ctx context.Context, d delivery) error {
-	return Deliver(ctx, s.HTTP, s.WebhookURL, s.WebhookSecret, d.eventID, d.body)
+	if err := Deliver(ctx, s.HTTP, s.WebhookURL, s.WebhookSecret, d.eventID, d.body); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.sent = append(s.sent, Sent{EventID: d.eventID, Event: d.event, Body: d.body})
+	s.mu.Unlock()
+	return nil
 }
 
 // Deliver POSTs a webhook body signed as Razorpay signs it.
