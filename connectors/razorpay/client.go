@@ -250,8 +250,9 @@ func (c *Client) CreateRecurring(ctx context.Context, r NewRecurring) (Recurring
 	return out, nil
 }
 
-// do sends one request. A 4xx (but 429) is a RefusedError; a 5xx, a 429,
-// a network error or an unreadable 2xx is transient.
+// do sends one request. A 4xx is a RefusedError, but 429 (slow down) and
+// 401/403 (our key, not the debit) which are transient like a 5xx, a
+// network error or an unreadable 2xx.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -289,6 +290,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 			return pipelines.Transient(fmt.Errorf("razorpay %s %s: answer %d is not what was expected: %w", method, path, resp.StatusCode, err))
 		}
 		return nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		// Our key is wrong or revoked: every debit would fail the same way,
+		// so it is not the instalment's failure (three of those cancel a
+		// plan); an operator fixes the key and the debits go out then.
+		return pipelines.Transient(fmt.Errorf("razorpay %s %s: status %d: the API key is refused (key_id %s): %s",
+			method, path, resp.StatusCode, c.KeyID, truncate(raw, 200)))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
 		var eb ErrorBody
 		_ = json.Unmarshal(raw, &eb)

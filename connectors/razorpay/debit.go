@@ -35,8 +35,8 @@ type Presented struct{ GatewayOrderID, GatewayPaymentID string }
 
 // RefusedError is a 4xx answer of the gateway (bad token, over the
 // mandate's limit, …): never retry it; the instalment fails with Code and
-// Description. Any other error of Present is transient (5xx, network):
-// retry later with the same Key.
+// Description. Any other error of Present is transient (5xx, 429, network,
+// and 401/403: our API key, not the debit): retry later with the same Key.
 type RefusedError struct {
 	Status                    int
 	Code, Description, Reason string

@@ -194,12 +194,13 @@ func TestPresentTransient(t *testing.T) {
 	if _, err := dead.Present(ctx, debit("T2", 100)); !pipelines.IsTransient(err) {
 		t.Fatalf("no gateway: %v, want transient", err)
 	}
-	// Wrong credentials are a refusal (401): retrying cannot cure them.
+	// Wrong credentials (401) are ours to fix, not the debit's failure:
+	// transient, so no instalment fails (and no plan is cancelled) for them.
 	bad := *c
 	bad.KeySecret = "wrong"
 	var re *razorpay.RefusedError
-	if _, err := bad.Present(ctx, debit("T3", 100)); !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
-		t.Fatalf("bad key: %v", err)
+	if _, err := bad.Present(ctx, debit("T3", 100)); errors.As(err, &re) || !pipelines.IsTransient(err) {
+		t.Fatalf("bad key: %v, want transient", err)
 	}
 }
 
