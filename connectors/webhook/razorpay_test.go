@@ -163,13 +163,35 @@ func FuzzParseRazorpay(f *testing.F) {
 	f.Add([]byte(`{"entity":"event","event":"x","payload":null}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"entity":"event","event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_\u0000","entity":"payment","amount":1,"currency":"INR","status":"captured"}}},"created_at":1}`))
+	// Mandates and recurring debits (mandate_test.go).
+	for _, b := range []string{tokenConfirmedEmandate, tokenRejected, tokenPausedUPI, tokenCancelledUPI, tokenConfirmedCard, recurringFailed} {
+		f.Add([]byte(b))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		typ, p, err := ParseRazorpay(body, "ev")
+		parsed, err := Parse(body, "ev")
+		typ, p, m := parsed.EventType, parsed.Payment, parsed.Mandate
 		// What is stored of any delivery, parsed or not, is storable text.
 		if e := fund.CheckText("event", typ); e != nil {
 			t.Fatalf("event type %q from %q: %v", typ, body, e)
 		}
-		if err != nil || p == nil {
+		if err != nil {
+			if p != nil || m != nil {
+				t.Fatalf("an error (%v) with an event from %q", err, body)
+			}
+			return
+		}
+		if p != nil && m != nil {
+			t.Fatalf("both a payment and a mandate from %q", body)
+		}
+		if m != nil {
+			if e := m.Check(); e != nil {
+				t.Fatalf("accepted a mandate the stores cannot hold (%v) from %q", e, body)
+			}
+			if m.TokenID == "" || !m.Status.Valid() || (m.MaxAmount != nil && m.MaxAmount.Sign() <= 0) {
+				t.Fatalf("accepted an unusable mandate %+v from %q", m, body)
+			}
+		}
+		if p == nil {
 			return
 		}
 		if e := p.Check(); e != nil {
