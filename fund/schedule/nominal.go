@@ -111,13 +111,14 @@ func newPlan(spec Spec) (*plan, error) {
 		case Weekly:
 			s.first = s.from.AddDays((int(s.wd) - int(s.from.Weekday()) + 7) % 7)
 		default:
-			m := monthIndex(s.from)
+			m, next := monthIndex(s.from), 1
 			if i > 0 && s.freq == Quarterly {
 				// keep the plan's months: every third from its first nominal date
 				m += ((p.segs[0].m0-m)%3 + 3) % 3
+				next = 3
 			}
 			if clampToMonthEnd(m, s.day).Before(s.from) {
-				m += s.step()
+				m += next
 			}
 			s.m0 = m
 			s.first = clampToMonthEnd(m, s.day)
