@@ -331,7 +331,10 @@ func TestValidate(t *testing.T) {
 		{"day 32", func(s *schedule.Spec) { s.Day = 32 }, schedule.ReasonDay},
 		{"day on weekly", func(s *schedule.Spec) { s.Frequency = schedule.Weekly }, schedule.ReasonDay},
 		{"weekday 7", func(s *schedule.Spec) { s.Frequency, s.Day, s.Weekday = schedule.Weekly, 0, 7 }, schedule.ReasonWeekday},
-		{"year 10000", func(s *schedule.Spec) { s.Start = d("2025-01-01"); s.Count, s.End = 0, fund.Date{Year: 10000, Month: 1, Day: 1} }, schedule.ReasonDate},
+		{"year 10000", func(s *schedule.Spec) {
+			s.Start = d("2025-01-01")
+			s.Count, s.End = 0, fund.Date{Year: 10000, Month: 1, Day: 1}
+		}, schedule.ReasonDate},
 		{"change not after start", func(s *schedule.Spec) { s.Changes = []schedule.Change{{From: d("2025-01-01"), Day: 3}} }, schedule.ReasonChange},
 		{"changes out of order", func(s *schedule.Spec) {
 			s.Changes = []schedule.Change{{From: d("2025-05-01"), Day: 3}, {From: d("2025-04-01"), Day: 4}}
