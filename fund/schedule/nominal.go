@@ -105,6 +105,10 @@ func newPlan(spec Spec) (*plan, error) {
 		if i < len(spec.Changes) {
 			s.until = spec.Changes[i].From
 		}
+		if i > 0 {
+			prev := &p.segs[i-1]
+			s.seq0 = prev.seq0 + prev.n
+		}
 		switch s.freq {
 		case Daily:
 			s.first = s.from
@@ -112,9 +116,11 @@ func newPlan(spec Spec) (*plan, error) {
 			s.first = s.from.AddDays((int(s.wd) - int(s.from.Weekday()) + 7) % 7)
 		default:
 			m, next := monthIndex(s.from), 1
-			if i > 0 && s.freq == Quarterly {
-				// keep the plan's months: every third from its first nominal date
-				m += ((p.segs[0].m0-m)%3 + 3) % 3
+			if s.freq == Quarterly && s.seq0 > 0 {
+				// keep the plan's months: every third from its first
+				// nominal date (the first of a segment before that had
+				// one; seq0 is set above)
+				m += ((p.firstMonth()-m)%3 + 3) % 3
 				next = 3
 			}
 			if clampToMonthEnd(m, s.day).Before(s.from) {
@@ -122,10 +128,6 @@ func newPlan(spec Spec) (*plan, error) {
 			}
 			s.m0 = m
 			s.first = clampToMonthEnd(m, s.day)
-		}
-		if i > 0 {
-			prev := &p.segs[i-1]
-			s.seq0 = prev.seq0 + prev.n
 		}
 		if !s.until.IsZero() {
 			s.n = s.upTo(s.until.AddDays(-1))
@@ -139,6 +141,17 @@ func newPlan(spec Spec) (*plan, error) {
 		p.total = p.upTo(spec.End)
 	}
 	return p, nil
+}
+
+// firstMonth is the month index of the plan's first nominal date, in the
+// segments built so far (the caller knows there is one).
+func (p *plan) firstMonth() int {
+	for _, s := range p.segs {
+		if s.n != 0 {
+			return s.m0
+		}
+	}
+	panic("unreachable: no nominal date yet")
 }
 
 // upTo counts the plan's nominal dates on or before d.
