@@ -18,15 +18,16 @@ const (
 // segment is the stretch of a plan under one day rule: from Start (or a
 // Change's From) to the next Change's From, exclusive.
 type segment struct {
-	freq  Frequency
-	from  fund.Date
-	until fund.Date // exclusive; zero: open
-	day   int       // monthly, quarterly
-	wd    time.Weekday
-	first fund.Date // the segment's first nominal date (on or after until: empty)
-	m0    int       // monthly, quarterly: month index of first
-	seq0  int       // nominal dates in the segments before
-	n     int       // nominal dates in the segment; -1: open
+	freq   Frequency
+	from   fund.Date
+	until  fund.Date // exclusive; zero: open
+	day    int       // monthly, quarterly
+	wd     time.Weekday
+	first  fund.Date // the segment's first nominal date (on or after until: empty)
+	firstN int       // daily, weekly: dayNum(first)
+	m0     int       // monthly, quarterly: month index of first
+	seq0   int       // nominal dates in the segments before
+	n      int       // nominal dates in the segment; -1: open
 }
 
 // plan is a validated Spec cut into segments, with its total.
@@ -34,6 +35,7 @@ type plan struct {
 	spec  Spec
 	segs  []segment
 	total int // nominal dates in all; -1: perpetual
+	buf   [3]segment
 }
 
 func monthIndex(d fund.Date) int { return d.Year*12 + int(d.Month) - 1 }
@@ -44,8 +46,7 @@ func monthIndex(d fund.Date) int { return d.Year*12 + int(d.Month) - 1 }
 // February 2025 is the 28th, in February 2024 the 29th).
 func clampToMonthEnd(m, day int) fund.Date {
 	y, mo := m/12, time.Month(m%12+1)
-	last := fund.NewDate(y, mo+1, 0).Day
-	return fund.Date{Year: y, Month: mo, Day: min(day, last)}
+	return fund.Date{Year: y, Month: mo, Day: min(day, daysIn(y, mo))}
 }
 
 func (s *segment) step() int {
@@ -59,26 +60,26 @@ func (s *segment) step() int {
 func (s *segment) kth(k int) fund.Date {
 	switch s.freq {
 	case Daily:
-		return s.first.AddDays(k)
+		return fromDayNum(s.firstN + k)
 	case Weekly:
-		return s.first.AddDays(7 * k)
+		return fromDayNum(s.firstN + 7*k)
 	}
 	return clampToMonthEnd(s.m0+k*s.step(), s.day)
 }
 
 // upTo counts the segment's nominal dates on or before d, ignoring until.
 func (s *segment) upTo(d fund.Date) int {
-	if d.Before(s.first) {
+	if before(d, s.first) {
 		return 0
 	}
 	switch s.freq {
 	case Daily:
-		return d.DaysSince(s.first) + 1
+		return dayNum(d) - s.firstN + 1
 	case Weekly:
-		return d.DaysSince(s.first)/7 + 1
+		return (dayNum(d)-s.firstN)/7 + 1
 	}
 	k := (monthIndex(d) - s.m0) / s.step()
-	if clampToMonthEnd(s.m0+k*s.step(), s.day).After(d) {
+	if after(clampToMonthEnd(s.m0+k*s.step(), s.day), d) {
 		k--
 	}
 	return k + 1
@@ -89,6 +90,10 @@ func newPlan(spec Spec) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{spec: spec, total: -1}
+	p.segs = p.buf[:0] // most plans: one allocation for the plan and its segments
+	if len(spec.Changes) >= len(p.buf) {
+		p.segs = make([]segment, 0, len(spec.Changes)+1)
+	}
 	day, wd := spec.Day, spec.Weekday
 	if day == 0 {
 		day = spec.Start.Day
@@ -113,7 +118,8 @@ func newPlan(spec Spec) (*plan, error) {
 		case Daily:
 			s.first = s.from
 		case Weekly:
-			s.first = s.from.AddDays((int(s.wd) - int(s.from.Weekday()) + 7) % 7)
+			n := dayNum(s.from)
+			s.first = fromDayNum(n + (int(s.wd)-int(weekdayOf(n))+7)%7)
 		default:
 			m, next := monthIndex(s.from), 1
 			if s.freq == Quarterly && s.seq0 > 0 {
@@ -123,14 +129,15 @@ func newPlan(spec Spec) (*plan, error) {
 				m += ((p.firstMonth()-m)%3 + 3) % 3
 				next = 3
 			}
-			if clampToMonthEnd(m, s.day).Before(s.from) {
+			if before(clampToMonthEnd(m, s.day), s.from) {
 				m += next
 			}
 			s.m0 = m
 			s.first = clampToMonthEnd(m, s.day)
 		}
+		s.firstN = dayNum(s.first)
 		if !s.until.IsZero() {
-			s.n = s.upTo(s.until.AddDays(-1))
+			s.n = s.upTo(addDays(s.until, -1))
 		}
 		p.segs = append(p.segs, s)
 	}
@@ -162,7 +169,7 @@ func (p *plan) upTo(d fund.Date) int {
 		if s.n == 0 {
 			continue
 		}
-		if d.Before(s.first) {
+		if before(d, s.first) {
 			break
 		}
 		c := s.upTo(d)

@@ -313,3 +313,17 @@ func TestStepUpExact(t *testing.T) {
 		}
 	}
 }
+
+// TestCivilArithmetic checks the package's integer calendar against
+// package time over every day from 1899 to 2101 and a few far ones.
+func TestCivilArithmetic(t *testing.T) {
+	days := []time.Time{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2400, 2, 29, 0, 0, 0, 0, time.UTC)}
+	for tm := time.Date(1899, 1, 1, 0, 0, 0, 0, time.UTC); tm.Year() < 2101; tm = tm.AddDate(0, 0, 1) {
+		days = append(days, tm)
+	}
+	for _, tm := range days {
+		if err := schedule.CheckCivil(fund.DateOf(tm)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
