@@ -40,13 +40,17 @@ type plan struct {
 
 func monthIndex(d fund.Date) int { return d.Year*12 + int(d.Month) - 1 }
 
-// ClampToMonthEnd is the named rule for days 29–31: day D of the month with
-// index m (year*12 + month-1) is D when the month has D days, else the
-// month's last calendar day (the 31st in April is the 30th; the 29th in
-// February 2025 is the 28th, in February 2024 the 29th).
+// ClampToMonthEnd is the named rule for days 29–31: day D of month m of
+// year y is D when the month has D days, else the month's last calendar day
+// (the 31st in April is the 30th; the 29th in February 2025 is the 28th, in
+// February 2024 the 29th).
+func ClampToMonthEnd(y int, m time.Month, day int) fund.Date {
+	return fund.Date{Year: y, Month: m, Day: min(day, daysIn(y, m))}
+}
+
+// clampToMonthEnd is ClampToMonthEnd for a month index (year*12 + month-1).
 func clampToMonthEnd(m, day int) fund.Date {
-	y, mo := m/12, time.Month(m%12+1)
-	return fund.Date{Year: y, Month: mo, Day: min(day, daysIn(y, mo))}
+	return ClampToMonthEnd(m/12, time.Month(m%12+1), day)
 }
 
 func (s *segment) step() int {
