@@ -314,6 +314,8 @@ func TestDocumentedCommandLinesParse(t *testing.T) {
 		"quarantine retract --scheme 100027 --from 2026-01-01", "gen nav-history --from F --days 30 --out D",
 		"export transactions --from 2026-01-01 --to 2026-01-31 --format csv --out D", "outbox --after 5 --topic T",
 		"run folio-recon --date 2026-08-20", "token --role investor --sub u1 --investor INV-1",
+		"check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays F",
+		"gen nav-history --from F --days 290 --out D --schemes 119551,120503",
 	}
 	for _, l := range lines {
 		args := strings.Fields(strings.NewReplacer(" F", " "+file, " D", " "+dir).Replace(" " + l))
