@@ -66,6 +66,8 @@ type Config struct {
 	// Ready reports whether the backing stores answer (GET /readyz); nil:
 	// always ready.
 	Ready func(ctx context.Context) error
+	// Plans serves the /v1/plans routes; nil: they answer 503.
+	Plans Plans
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -132,6 +134,14 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/transactions", Roles: folioReaders, handle: s.transactions},
 		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, carriesPII: true, handle: s.statement},
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
+		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
+		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
+		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/plans", Roles: folioReaders, handle: s.folioPlans},
+		{Method: "POST", Pattern: "/v1/plans/{id}/pause", Roles: planWriters, handle: s.pausePlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {
@@ -291,9 +301,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func writeJSON(w http.ResponseWriter, v any) error {
+func writeJSON(w http.ResponseWriter, v any) error { return writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

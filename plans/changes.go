@@ -225,7 +225,7 @@ func DecodeModifyRequest(b []byte) (ModifyRequest, error) {
 	if len(b) > MaxModifyBytes {
 		return m, refuse(Malformed, CodeBadJSON, "a modification is at most %d bytes, got %d", MaxModifyBytes, len(b))
 	}
-	if err := decodeStrict(b, &m); err != nil {
+	if err := DecodeJSON(b, &m); err != nil {
 		return ModifyRequest{}, err
 	}
 	return m, nil

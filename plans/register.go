@@ -74,15 +74,15 @@ func DecodeRegisterRequest(b []byte) (RegisterRequest, error) {
 	if !utf8.Valid(b) {
 		return r, refuse(Malformed, CodeBadEncoding, "the request is not valid UTF-8")
 	}
-	if err := decodeStrict(b, &r); err != nil {
+	if err := DecodeJSON(b, &r); err != nil {
 		return RegisterRequest{}, err
 	}
 	return r, r.Validate()
 }
 
-// decodeStrict decodes one JSON object into v: no unknown field, nothing
-// after it.
-func decodeStrict(b []byte, v any) error {
+// DecodeJSON decodes one JSON object into v strictly: no unknown field,
+// nothing after it; a failure is an *Error (Malformed, bad_json).
+func DecodeJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
