@@ -3,13 +3,15 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/fundflow/fundflow/plans"
 )
 
 // Plans sets the systematic plans' operating rules (package plans'
 // Config): how far a pause may reach, the notice before a modification
 // applies, the failed debits that cancel a plan, the pre-debit notice and
-// how far ahead instalments are generated. Zero fields take the defaults
-// below (the issue's).
+// how far ahead instalments are generated. Zero fields take plans.Config's
+// defaults (the issue's).
 type Plans struct {
 	MaxPause         int           `yaml:"max_pause"`          // most instalments one pause skips; default 6
 	ModifyNoticeDays int           `yaml:"modify_notice_days"` // a modification applies from the first nominal date this many days on; default 7
@@ -18,23 +20,18 @@ type Plans struct {
 	HorizonDays      int           `yaml:"horizon_days"`       // instalments are generated this many days before they fall due; default 3
 }
 
+// Rules is the section as package plans takes it.
+func (p Plans) Rules() plans.Config {
+	return plans.Config{MaxPause: p.MaxPause, ModifyNoticeDays: p.ModifyNoticeDays, MaxFailures: p.MaxFailures,
+		PreDebitNotice: p.PreDebitNotice, HorizonDays: p.HorizonDays}
+}
+
+// plansDefaults fills the zero fields with package plans' defaults, so the
+// checks below and `fundflow lint` see the values that will run.
 func (c *Config) plansDefaults() {
-	p := &c.Plans
-	if p.MaxPause == 0 {
-		p.MaxPause = 6
-	}
-	if p.ModifyNoticeDays == 0 {
-		p.ModifyNoticeDays = 7
-	}
-	if p.MaxFailures == 0 {
-		p.MaxFailures = 3
-	}
-	if p.PreDebitNotice == 0 {
-		p.PreDebitNotice = 24 * time.Hour
-	}
-	if p.HorizonDays == 0 {
-		p.HorizonDays = 3
-	}
+	d := c.Plans.Rules().Defaults()
+	c.Plans = Plans{MaxPause: d.MaxPause, ModifyNoticeDays: d.ModifyNoticeDays, MaxFailures: d.MaxFailures,
+		PreDebitNotice: d.PreDebitNotice, HorizonDays: d.HorizonDays}
 }
 
 func (c *Config) validatePlans() []FieldError {

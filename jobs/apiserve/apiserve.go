@@ -108,8 +108,7 @@ type Deps struct {
 // PlansService is the systematic-plan service over pool, on the business
 // days of cal, with the config's rules.
 func PlansService(pool *pgxpool.Pool, cal *fund.Calendar, c config.Plans) *plans.Service {
-	return &plans.Service{Store: pgstore.Store{Pool: pool}, Calendar: cal, Config: plans.Config{MaxPause: c.MaxPause,
-		ModifyNoticeDays: c.ModifyNoticeDays, MaxFailures: c.MaxFailures, PreDebitNotice: c.PreDebitNotice, HorizonDays: c.HorizonDays}}
+	return &plans.Service{Store: pgstore.Store{Pool: pool}, Calendar: cal, Config: c.Rules()}
 }
 
 // Start serves the query API on c.Addr (nothing when it is empty); the
