@@ -1,7 +1,9 @@
 // Package api is fundflow's HTTP query API for investors (through the
 // platform's apps), operations and compliance: portfolios valued at the
 // latest NAV or replayed to a date, transactions, PDF statements, the
-// lineage of any transaction, NAV history and compliance exports.
+// lineage of any transaction, NAV history and compliance exports; and the
+// systematic plans (SIP, STP, SWP): registration, pause, resume, modify,
+// cancel and their instalment history (plans.go).
 //
 // Every route but /openapi.json and /healthz needs a JWT bearer token
 // (HS256 or RS256, exp required); object-level checks run on every route

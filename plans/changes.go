@@ -290,6 +290,12 @@ func (s *Service) Modify(ctx context.Context, id string, m ModifyRequest) (Plan,
 			return refuse(Refused, CodeNoInstalmentLeft, "plan %s has no instalment on or after %s (today + the %d-day notice)", id, notice, s.Config.Defaults().ModifyNoticeDays)
 		}
 		prev := p.Current()
+		if eff.Before(prev.EffectiveFrom) {
+			// a pending modification (made under a longer notice) starts
+			// later: this one replaces it from its date, so versions stay in
+			// date order
+			eff = prev.EffectiveFrom
+		}
 		v := Version{Version: prev.Version + 1, EffectiveFrom: eff, Amount: prev.Amount, DayOfMonth: prev.DayOfMonth, Weekday: prev.Weekday}
 		if m.Amount != nil {
 			v.Amount = *m.Amount

@@ -303,3 +303,30 @@ func scheduleOf(p plans.Plan, through fund.Date) ([]fund.Date, error) {
 	}
 	return out, err
 }
+
+// A modification made under a shorter notice than a pending one does not
+// start before it: it replaces it from the pending one's date (versions
+// stay in date order). Monthly on the 10th from 10 Jan 2027, on 4 Dec 2026:
+// with 40 days' notice (13 Jan) the first nominal date is 10 Feb; with 7
+// (11 Dec) it would be 10 Jan, but the pending change holds until 10 Feb.
+func TestModifyNeverStartsBeforeAPendingOne(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := testkit.Ctx(t)
+	p := mustRegister(t, e, sipBody)
+	e.svc.Config.ModifyNoticeDays = 40
+	d20, d25 := 20, 25
+	if q, err := e.svc.Modify(ctx, p.ID, plans.ModifyRequest{DayOfMonth: &d20}); err != nil || q.Current().EffectiveFrom != fund.NewDate(2027, 2, 10) {
+		t.Fatalf("40 days' notice: %v %+v", err, q.Current())
+	}
+	e.svc.Config.ModifyNoticeDays = 7
+	q, err := e.svc.Modify(ctx, p.ID, plans.ModifyRequest{DayOfMonth: &d25})
+	if err != nil || q.Current().EffectiveFrom != fund.NewDate(2027, 2, 10) {
+		t.Fatalf("7 days' notice: %v %+v", err, q.Current())
+	}
+	got, err := scheduleOf(q, fund.NewDate(2027, 3, 31))
+	want := []fund.Date{fund.NewDate(2027, 1, 10), fund.NewDate(2027, 2, 25), fund.NewDate(2027, 3, 25)}
+	if err != nil || len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("nominal dates %v %v, want %v", got, err, want)
+	}
+}
