@@ -13,6 +13,7 @@ type checkCmd struct {
 	NAV          checkNAVCmd     `cmd:"" name:"nav" help:"dry-run a NAV file: parse and validate, write nothing, print JSON"`
 	NAVDate      navDateCmd      `cmd:"" name:"navdate" help:"explain which NAV date an order gets under SEBI's cut-off rules, JSON"`
 	Completeness completenessCmd `cmd:"" help:"which schemes have no NAV for a business day (holidays expect none), JSON"`
+	Schedule     scheduleCmd     `cmd:"" help:"when will my SIP be debited: a plan's instalments (nominal and due dates), JSON"`
 }
 
 type checkNAVCmd struct {

@@ -18,15 +18,16 @@ const (
 // segment is the stretch of a plan under one day rule: from Start (or a
 // Change's From) to the next Change's From, exclusive.
 type segment struct {
-	freq  Frequency
-	from  fund.Date
-	until fund.Date // exclusive; zero: open
-	day   int       // monthly, quarterly
-	wd    time.Weekday
-	first fund.Date // the segment's first nominal date (on or after until: empty)
-	m0    int       // monthly, quarterly: month index of first
-	seq0  int       // nominal dates in the segments before
-	n     int       // nominal dates in the segment; -1: open
+	freq   Frequency
+	from   fund.Date
+	until  fund.Date // exclusive; zero: open
+	day    int       // monthly, quarterly
+	wd     time.Weekday
+	first  fund.Date // the segment's first nominal date (on or after until: empty)
+	firstN int       // daily, weekly: dayNum(first)
+	m0     int       // monthly, quarterly: month index of first
+	seq0   int       // nominal dates in the segments before
+	n      int       // nominal dates in the segment; -1: open
 }
 
 // plan is a validated Spec cut into segments, with its total.
@@ -34,18 +35,22 @@ type plan struct {
 	spec  Spec
 	segs  []segment
 	total int // nominal dates in all; -1: perpetual
+	buf   [3]segment
 }
 
 func monthIndex(d fund.Date) int { return d.Year*12 + int(d.Month) - 1 }
 
-// ClampToMonthEnd is the named rule for days 29–31: day D of the month with
-// index m (year*12 + month-1) is D when the month has D days, else the
-// month's last calendar day (the 31st in April is the 30th; the 29th in
-// February 2025 is the 28th, in February 2024 the 29th).
+// ClampToMonthEnd is the named rule for days 29–31: day D of month m of
+// year y is D when the month has D days, else the month's last calendar day
+// (the 31st in April is the 30th; the 29th in February 2025 is the 28th, in
+// February 2024 the 29th).
+func ClampToMonthEnd(y int, m time.Month, day int) fund.Date {
+	return fund.Date{Year: y, Month: m, Day: min(day, daysIn(y, m))}
+}
+
+// clampToMonthEnd is ClampToMonthEnd for a month index (year*12 + month-1).
 func clampToMonthEnd(m, day int) fund.Date {
-	y, mo := m/12, time.Month(m%12+1)
-	last := fund.NewDate(y, mo+1, 0).Day
-	return fund.Date{Year: y, Month: mo, Day: min(day, last)}
+	return ClampToMonthEnd(m/12, time.Month(m%12+1), day)
 }
 
 func (s *segment) step() int {
@@ -59,26 +64,26 @@ func (s *segment) step() int {
 func (s *segment) kth(k int) fund.Date {
 	switch s.freq {
 	case Daily:
-		return s.first.AddDays(k)
+		return fromDayNum(s.firstN + k)
 	case Weekly:
-		return s.first.AddDays(7 * k)
+		return fromDayNum(s.firstN + 7*k)
 	}
 	return clampToMonthEnd(s.m0+k*s.step(), s.day)
 }
 
 // upTo counts the segment's nominal dates on or before d, ignoring until.
 func (s *segment) upTo(d fund.Date) int {
-	if d.Before(s.first) {
+	if before(d, s.first) {
 		return 0
 	}
 	switch s.freq {
 	case Daily:
-		return d.DaysSince(s.first) + 1
+		return dayNum(d) - s.firstN + 1
 	case Weekly:
-		return d.DaysSince(s.first)/7 + 1
+		return (dayNum(d)-s.firstN)/7 + 1
 	}
 	k := (monthIndex(d) - s.m0) / s.step()
-	if clampToMonthEnd(s.m0+k*s.step(), s.day).After(d) {
+	if after(clampToMonthEnd(s.m0+k*s.step(), s.day), d) {
 		k--
 	}
 	return k + 1
@@ -89,6 +94,10 @@ func newPlan(spec Spec) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{spec: spec, total: -1}
+	p.segs = p.buf[:0] // most plans: one allocation for the plan and its segments
+	if len(spec.Changes) >= len(p.buf) {
+		p.segs = make([]segment, 0, len(spec.Changes)+1)
+	}
 	day, wd := spec.Day, spec.Weekday
 	if day == 0 {
 		day = spec.Start.Day
@@ -105,30 +114,34 @@ func newPlan(spec Spec) (*plan, error) {
 		if i < len(spec.Changes) {
 			s.until = spec.Changes[i].From
 		}
+		if i > 0 {
+			prev := &p.segs[i-1]
+			s.seq0 = prev.seq0 + prev.n
+		}
 		switch s.freq {
 		case Daily:
 			s.first = s.from
 		case Weekly:
-			s.first = s.from.AddDays((int(s.wd) - int(s.from.Weekday()) + 7) % 7)
+			n := dayNum(s.from)
+			s.first = fromDayNum(n + (int(s.wd)-int(weekdayOf(n))+7)%7)
 		default:
 			m, next := monthIndex(s.from), 1
-			if i > 0 && s.freq == Quarterly {
-				// keep the plan's months: every third from its first nominal date
-				m += ((p.segs[0].m0-m)%3 + 3) % 3
+			if s.freq == Quarterly && s.seq0 > 0 {
+				// keep the plan's months: every third from its first
+				// nominal date (the first of a segment before that had
+				// one; seq0 is set above)
+				m += ((p.firstMonth()-m)%3 + 3) % 3
 				next = 3
 			}
-			if clampToMonthEnd(m, s.day).Before(s.from) {
+			if before(clampToMonthEnd(m, s.day), s.from) {
 				m += next
 			}
 			s.m0 = m
 			s.first = clampToMonthEnd(m, s.day)
 		}
-		if i > 0 {
-			prev := &p.segs[i-1]
-			s.seq0 = prev.seq0 + prev.n
-		}
+		s.firstN = dayNum(s.first)
 		if !s.until.IsZero() {
-			s.n = s.upTo(s.until.AddDays(-1))
+			s.n = s.upTo(addDays(s.until, -1))
 		}
 		p.segs = append(p.segs, s)
 	}
@@ -141,6 +154,17 @@ func newPlan(spec Spec) (*plan, error) {
 	return p, nil
 }
 
+// firstMonth is the month index of the plan's first nominal date, in the
+// segments built so far (the caller knows there is one).
+func (p *plan) firstMonth() int {
+	for _, s := range p.segs {
+		if s.n != 0 {
+			return s.m0
+		}
+	}
+	panic("unreachable: no nominal date yet")
+}
+
 // upTo counts the plan's nominal dates on or before d.
 func (p *plan) upTo(d fund.Date) int {
 	n := 0
@@ -149,7 +173,7 @@ func (p *plan) upTo(d fund.Date) int {
 		if s.n == 0 {
 			continue
 		}
-		if d.Before(s.first) {
+		if before(d, s.first) {
 			break
 		}
 		c := s.upTo(d)

@@ -97,10 +97,10 @@ func First(spec Spec, cal *fund.Calendar) (Instalment, bool, error) {
 	}
 	for n := 1; p.has(n); n++ {
 		d := p.nominal(n)
-		if spec.Frequency == Daily && !cal.IsBusinessDay(d) {
+		if spec.Frequency == Daily && !isBusinessDay(cal, d) {
 			continue
 		}
-		s := p.window(cal, d.AddDays(-1), p.due(cal, d))
+		s := p.window(cal, addDays(d, -1), p.due(cal, d))
 		return s.Instalments[0], true, nil
 	}
 	return Instalment{}, false, nil
@@ -123,15 +123,15 @@ func (p *plan) due(cal *fund.Calendar, d fund.Date) fund.Date {
 	if p.spec.Frequency == Daily {
 		return d
 	}
-	return cal.BusinessDayOnOrAfter(d)
+	return businessDayOnOrAfter(cal, d)
 }
 
-func (p *plan) window(cal *fund.Calendar, after, dueThrough fund.Date) Schedule {
+func (p *plan) window(cal *fund.Calendar, afterNominal, dueThrough fund.Date) Schedule {
 	var out Schedule
-	n := p.upTo(after) + 1
+	n := p.upTo(afterNominal) + 1
 	if n > 1 && p.spec.Frequency != Daily {
 		// nominal dates due with nominal n-1 were merged into an instalment
-		// at or before after: already someone else's
+		// at or before afterNominal: already someone else's
 		prev := p.due(cal, p.nominal(n-1))
 		for p.has(n) && p.due(cal, p.nominal(n)) == prev {
 			n++
@@ -140,10 +140,10 @@ func (p *plan) window(cal *fund.Calendar, after, dueThrough fund.Date) Schedule 
 	for ; p.has(n); n++ {
 		d := p.nominal(n)
 		due := p.due(cal, d)
-		if due.After(dueThrough) {
+		if after(due, dueThrough) {
 			break
 		}
-		if p.spec.Frequency == Daily && !cal.IsBusinessDay(d) {
+		if p.spec.Frequency == Daily && !isBusinessDay(cal, d) {
 			out.Dropped = append(out.Dropped, Nominal{Seq: n, Date: d})
 			continue
 		}

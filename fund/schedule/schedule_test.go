@@ -393,3 +393,25 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestClampToMonthEnd(t *testing.T) {
+	cases := []struct {
+		y    int
+		m    time.Month
+		day  int
+		want string
+	}{
+		{2025, time.April, 31, "2025-04-30"},
+		{2024, time.February, 31, "2024-02-29"},
+		{2025, time.February, 29, "2025-02-28"},
+		{1900, time.February, 29, "1900-02-28"}, // a century, not a leap year
+		{2000, time.February, 30, "2000-02-29"}, // divisible by 400: a leap year
+		{2025, time.January, 31, "2025-01-31"},
+		{2025, time.June, 15, "2025-06-15"},
+	}
+	for _, c := range cases {
+		if got := schedule.ClampToMonthEnd(c.y, c.m, c.day); got.String() != c.want {
+			t.Errorf("ClampToMonthEnd(%d, %s, %d) = %s, want %s", c.y, c.m, c.day, got, c.want)
+		}
+	}
+}

@@ -162,7 +162,7 @@ func (s Spec) Validate() error {
 	if y := s.End.Year; !s.End.IsZero() && (y < minYear || y > maxYear) {
 		return invalid(ReasonDate, "end %s: want a year from %d to %d", s.End, minYear, maxYear)
 	}
-	if !s.End.IsZero() && s.End.Before(s.Start) {
+	if !s.End.IsZero() && before(s.End, s.Start) {
 		return invalid(ReasonEndBeforeStart, "end %s is before start %s", s.End, s.Start)
 	}
 	if s.Count < 0 || s.Count > MaxCount {
@@ -182,7 +182,7 @@ func (s Spec) Validate() error {
 		if c.From.Year > maxYear {
 			return invalid(ReasonChange, "change %d: from %s: want a year up to %d", i+1, c.From, maxYear)
 		}
-		if !c.From.After(prev) {
+		if !after(c.From, prev) {
 			return invalid(ReasonChange, "change %d: from %s is not after %s", i+1, c.From, prev)
 		}
 		if err := s.checkDay(c.Day, c.Weekday, ReasonChange, ReasonChange); err != nil {

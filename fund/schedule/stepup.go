@@ -50,7 +50,7 @@ func (s StepUp) Validate() error {
 // a monthly plan on the 29th steps up on its 13th instalment every year).
 func YearsCompleted(anchor, d fund.Date) int {
 	k := d.Year - anchor.Year
-	if k > 0 && anniversary(anchor, k).After(d) {
+	if k > 0 && after(anniversary(anchor, k), d) {
 		k--
 	}
 	return max(k, 0)
