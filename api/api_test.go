@@ -22,6 +22,7 @@ import (
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
 )
 
@@ -33,6 +34,7 @@ type env struct {
 	written ledgerfix.Written
 	rsaKey  *rsa.PrivateKey
 	store   *readmodel.Store
+	plan    plans.Plan // INV-1's SIP on F-1 (planFixture)
 }
 
 // setup loads the sample ledger (see ledgerfix.Sample), two ClickHouse NAVs
@@ -66,10 +68,13 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		t.Fatal(err)
 	}
 	key := rsaKey(t)
+	now := func() time.Time { return time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC) }
+	svc, plan := planFixture(t, pool, now)
 	cfg := api.Config{
 		Auth: &api.Auth{HS256Secret: secret, RS256Key: &key.PublicKey},
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
-		Now: func() time.Time { return time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC) },
+		Now:   now,
+		Plans: svc,
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -78,7 +83,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	s := api.New(cfg, store, &exports.Exporter{PG: pool, PII: sealer}, testkit.Logger(t))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
-	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store}
+	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store, plan: plan}
 }
 
 var (
@@ -117,7 +122,16 @@ func investor(t *testing.T, id string, folios ...string) string {
 
 func (e *env) get(t *testing.T, path, tok string) (int, http.Header, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	return e.do(t, "GET", path, tok, "")
+}
+
+func (e *env) do(t *testing.T, method, path, tok, body string) (int, http.Header, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -126,8 +140,8 @@ func (e *env) get(t *testing.T, path, tok string) (int, http.Header, []byte) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, body
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, out
 }
 
 func problemCode(t *testing.T, h http.Header, body []byte) string {
@@ -142,9 +156,10 @@ func problemCode(t *testing.T, h http.Header, body []byte) string {
 	return p.Code
 }
 
-// routeURLs gives every authenticated route a URL on folio F-1 (INV-1's)
-// or its first transaction.
+// routeURLs gives every authenticated route a URL on folio F-1 (INV-1's),
+// its first transaction or its plan, and a body for the POST routes.
 func (e *env) routeURLs() map[string]string {
+	pl := "/v1/plans/" + e.plan.ID
 	return map[string]string{
 		"/v1/schemes/{code}/nav":           "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
 		"/v1/folios/{folio}/portfolio":     "/v1/folios/F-1/portfolio",
@@ -152,7 +167,22 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
 		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
 		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
+		"/v1/plans":                        "/v1/plans",
+		"/v1/plans/{id}":                   pl,
+		"/v1/plans/{id}/instalments":       pl + "/instalments",
+		"/v1/folios/{folio}/plans":         "/v1/folios/F-1/plans",
+		"/v1/plans/{id}/pause":             pl + "/pause",
+		"/v1/plans/{id}/resume":            pl + "/resume",
+		"/v1/plans/{id}/modify":            pl + "/modify",
+		"/v1/plans/{id}/cancel":            pl + "/cancel",
 	}
+}
+
+// routeBodies are the bodies of the POST routes (on INV-1's F-1).
+var routeBodies = map[string]string{
+	"/v1/plans":             strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
+	"/v1/plans/{id}/pause":  `{"instalments":1}`,
+	"/v1/plans/{id}/modify": `{"amount":"2000"}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.
@@ -190,7 +220,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 				{"unknown role", badRole, api.CodeInvalidToken},
 				{"garbage", "not.a.jwt", api.CodeInvalidToken},
 			} {
-				status, h, body := e.get(t, u, c.tok)
+				status, h, body := e.do(t, rt.Method, u, c.tok, routeBodies[rt.Pattern])
 				if status != http.StatusUnauthorized || problemCode(t, h, body) != c.code || h.Get("WWW-Authenticate") == "" {
 					t.Errorf("%s: %d %s", c.name, status, body)
 				}
@@ -203,7 +233,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 				"folios only, not F-1":           investor(t, "", "G-1"),
 			}
 			for name, tok := range others {
-				status, h, body := e.get(t, u, tok)
+				status, h, body := e.do(t, rt.Method, u, tok, routeBodies[rt.Pattern])
 				if rt.Pattern == "/v1/schemes/{code}/nav" {
 					// NAVs are public scheme data: any role reads them.
 					if status != http.StatusOK {
@@ -218,10 +248,13 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 				noSecrets(t, name, body)
 			}
 			// The owner gets through (exports are for compliance: 403).
-			status, _, body := e.get(t, u, investor(t, "INV-1"))
+			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
-			if rt.Pattern == "/v1/exports/{kind}" {
+			switch rt.Pattern {
+			case "/v1/exports/{kind}":
 				want = http.StatusForbidden
+			case "/v1/plans":
+				want = http.StatusCreated
 			}
 			if status != want {
 				t.Errorf("owner: %d %s", status, body)

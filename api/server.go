@@ -1,7 +1,9 @@
 // Package api is fundflow's HTTP query API for investors (through the
 // platform's apps), operations and compliance: portfolios valued at the
 // latest NAV or replayed to a date, transactions, PDF statements, the
-// lineage of any transaction, NAV history and compliance exports.
+// lineage of any transaction, NAV history and compliance exports; and the
+// systematic plans (SIP, STP, SWP): registration, pause, resume, modify,
+// cancel and their instalment history (plans.go).
 //
 // Every route but /openapi.json and /healthz needs a JWT bearer token
 // (HS256 or RS256, exp required); object-level checks run on every route
@@ -66,6 +68,8 @@ type Config struct {
 	// Ready reports whether the backing stores answer (GET /readyz); nil:
 	// always ready.
 	Ready func(ctx context.Context) error
+	// Plans serves the /v1/plans routes; nil: they answer 503.
+	Plans Plans
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -132,6 +136,14 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/transactions", Roles: folioReaders, handle: s.transactions},
 		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, carriesPII: true, handle: s.statement},
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
+		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
+		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
+		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},
+		{Method: "GET", Pattern: "/v1/folios/{folio}/plans", Roles: folioReaders, handle: s.folioPlans},
+		{Method: "POST", Pattern: "/v1/plans/{id}/pause", Roles: planWriters, handle: s.pausePlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
+		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {
@@ -291,9 +303,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func writeJSON(w http.ResponseWriter, v any) error {
+func writeJSON(w http.ResponseWriter, v any) error { return writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

@@ -28,6 +28,7 @@ type Config struct {
 	Serve     Serve     `yaml:"serve"`
 	Pipelines Pipelines `yaml:"pipelines"`
 	Audit     Audit     `yaml:"audit"` // see audit.go
+	Plans     Plans     `yaml:"plans"` // see plans.go
 }
 
 // Services names the environment variables that hold connection settings.
@@ -259,6 +260,7 @@ func (c *Config) defaults() {
 	c.moneyDefaults()
 	c.reconDefaults()
 	c.freshnessDefaults()
+	c.plansDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -301,6 +303,7 @@ func (c *Config) validate() []FieldError {
 	errs := append(c.validateMoney(), c.validateRecon()...)
 	errs = append(errs, c.validateFreshness()...)
 	errs = append(errs, c.validateAudit()...)
+	errs = append(errs, c.validatePlans()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}

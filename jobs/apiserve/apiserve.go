@@ -20,9 +20,12 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/exports"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/plans"
+	"github.com/fundflow/fundflow/plans/pgstore"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 )
@@ -99,6 +102,13 @@ type Deps struct {
 	CH    clickhouse.Conn
 	Ready func(ctx context.Context) error // readiness: nil when the stores answer
 	Log   *slog.Logger
+	Plans api.Plans // the /v1/plans routes (PlansService); nil: they answer 503
+}
+
+// PlansService is the systematic-plan service over pool, on the business
+// days of cal, with the config's rules.
+func PlansService(pool *pgxpool.Pool, cal *fund.Calendar, c config.Plans) *plans.Service {
+	return &plans.Service{Store: pgstore.Store{Pool: pool}, Calendar: cal, Config: c.Rules()}
 }
 
 // Start serves the query API on c.Addr (nothing when it is empty); the
@@ -119,6 +129,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	access.Start(10000)
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
+	cfg.Plans = d.Plans
 	store := &readmodel.Store{PG: d.PG, CH: d.CH}
 	srv := api.New(cfg, store, &exports.Exporter{PG: d.PG, PII: cfg.PII}, d.Log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)

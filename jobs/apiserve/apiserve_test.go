@@ -4,9 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/jobs/apiserve"
+	"github.com/fundflow/fundflow/plans"
 )
 
 // The API's settings come from the environment variables the config names:
@@ -37,5 +39,17 @@ func TestConfigFromTheEnvironment(t *testing.T) {
 	c.FailedAuthBurst = -1
 	if got, _ := apiserve.Config(c); got.FailedAuth != nil {
 		t.Errorf("failed_auth_burst -1 still limits")
+	}
+}
+
+// The plans service takes the config's plans section as its rules.
+func TestPlansServiceTakesTheConfig(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte("plans:\n  max_pause: 4\n  modify_notice_days: 9\n  max_failures: 2\n  pre_debit_notice: 36h\n  horizon_days: 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := apiserve.PlansService(nil, nil, cfg.Plans)
+	if want := (plans.Config{MaxPause: 4, ModifyNoticeDays: 9, MaxFailures: 2, PreDebitNotice: 36 * time.Hour, HorizonDays: 5}); svc.Config != want {
+		t.Fatalf("config %+v, want %+v", svc.Config, want)
 	}
 }
