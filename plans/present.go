@@ -133,7 +133,10 @@ func (s *Service) presentOne(ctx context.Context, in Instalment, st *PresentStat
 			Notes:       map[string]string{"order_id": in.Key, "plan_id": in.PlanID, "due_date": in.DueDate.String(), "seq": fmt.Sprint(in.Seq)}})
 		var refused *razorpay.RefusedError
 		switch {
-		case errors.As(err, &refused):
+		case errors.As(err, &refused) && (refused.Status == 401 || refused.Status == 403):
+			// Our keys, not the instalment: fail the run, leave it due.
+			return fmt.Errorf("present: the gateway refused our credentials: %w", err)
+		case errors.As(err, &refused) && refused.Status != 429:
 			in.Reason, in.Detail = refused.Code, refused.Description
 			if in.Reason == "" {
 				in.Reason = ReasonDebitFailed

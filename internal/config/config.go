@@ -57,6 +57,8 @@ type Pipelines struct {
 	FolioRecon *FolioRecon `yaml:"folio-recon"` // see recon.go
 
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
+
+	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -259,6 +261,7 @@ func (c *Config) defaults() {
 	c.moneyDefaults()
 	c.reconDefaults()
 	c.freshnessDefaults()
+	c.instalmentsDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -301,6 +304,7 @@ func (c *Config) validate() []FieldError {
 	errs := append(c.validateMoney(), c.validateRecon()...)
 	errs = append(errs, c.validateFreshness()...)
 	errs = append(errs, c.validateAudit()...)
+	errs = append(errs, c.validateInstalments()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
