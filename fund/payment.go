@@ -64,6 +64,11 @@ type PaymentEvent struct {
 	Currency       string        // "INR"
 	Method         string        // card, upi, netbanking, …
 	Status         PaymentStatus // the payment entity's status (the event name is only a hint)
+	// Recurring debits (payment.* of a payment made with a mandate): the
+	// token debited, the gateway customer, notes.investor_id, and why a
+	// failed payment failed (error_code, error_description, error_reason).
+	TokenID, CustomerID, NotesInvestorID     string
+	ErrorCode, ErrorDescription, ErrorReason string
 	// TimeSource says whether EventAt is the gateway's created_at (within
 	// the allowed age before our receipt) or our receipt time.
 	TimeSource TimeSource
@@ -88,7 +93,9 @@ const (
 func (p PaymentEvent) Check() *InputError {
 	for _, f := range []struct{ name, v string }{{"gateway", p.Gateway}, {"event id", p.EventID}, {"event", p.EventType},
 		{"payment id", p.PaymentID}, {"order_id", p.GatewayOrderID}, {"notes.order_id", p.NotesOrderID},
-		{"currency", p.Currency}, {"method", p.Method}} {
+		{"currency", p.Currency}, {"method", p.Method}, {"token_id", p.TokenID}, {"customer_id", p.CustomerID},
+		{"notes.investor_id", p.NotesInvestorID}, {"error_code", p.ErrorCode}, {"error_description", p.ErrorDescription},
+		{"error_reason", p.ErrorReason}} {
 		if e := CheckText(f.name, f.v); e != nil {
 			return e
 		}

@@ -46,7 +46,9 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 			if !inserted[k] {
 				out[i].Duplicate = true
 			} else if p := evs[i].Payment; p != nil && evs[i].Problem == "" {
-				matchKeys = append(matchKeys, p.NotesOrderID, p.GatewayOrderID)
+				matchKeys = append(matchKeys, p.NotesOrderID, p.GatewayOrderID, p.TokenID)
+			} else if m := evs[i].Mandate; m != nil && evs[i].Problem == "" {
+				matchKeys = append(matchKeys, m.TokenID)
 			}
 		}
 		if err := t.lockMatchKeys(matchKeys...); err != nil {

@@ -63,6 +63,7 @@ type Service struct {
 	Calendar *fund.Calendar // business days for the applicable-NAV rules; nil: weekends only
 	Audit    bool           // append audit_log rows for every change
 	Gateway  string         // the payment gateway purchases are paid through; default "razorpay"
+	Sealer   Sealer         // seals mandates' bank account numbers; nil: only their masked form is kept
 	Now      func() time.Time
 }
 

@@ -14,6 +14,7 @@ type InboxEvent struct {
 	EventType string
 	Body      []byte             // the exact signed bytes
 	Payment   *fund.PaymentEvent // nil: not a payment event, or not parseable (ParseError)
+	Mandate   *fund.MandateEvent // nil: not a mandate (token.*) event
 	Problem   string             // why the event cannot be applied ("" if it can)
 }
 
@@ -61,16 +62,19 @@ func (s *Service) Receive(ctx context.Context, ev InboxEvent) (Receipt, error) {
 	return rc, nil
 }
 
-// apply decides what a stored event does: a problem fails it, a non-payment
-// is ignored, a payment is applied. It returns the inbox status and reason.
+// apply decides what a stored event does: a problem fails it, a payment
+// or a mandate event is applied, anything else is ignored. It returns the
+// inbox status and reason.
 func (t *txn) apply(ev InboxEvent) (status, reason string, err error) {
 	switch {
 	case ev.Problem != "":
 		return "failed", ev.Problem, nil
-	case ev.Payment == nil:
-		return "ignored", "not a payment event", nil
+	case ev.Payment != nil:
+		return t.applyPayment(*ev.Payment, ev.EventID)
+	case ev.Mandate != nil:
+		return t.applyMandate(*ev.Mandate, ev.EventID)
 	}
-	return t.applyPayment(*ev.Payment, ev.EventID)
+	return "ignored", "not a payment or mandate event", nil
 }
 
 // applyPayment moves the payment forward and, when captured, realises its
@@ -79,7 +83,12 @@ func (t *txn) applyPayment(p fund.PaymentEvent, eventID string) (status, reason 
 	if p.EventAt.IsZero() {
 		p.EventAt = t.svc.now()
 	}
-	if err := t.lockMatchKeys(p.NotesOrderID, p.GatewayOrderID); err != nil {
+	if err := t.lockMatchKeys(p.NotesOrderID, p.GatewayOrderID, p.TokenID); err != nil {
+		return "", "", err
+	}
+	// A payment made with a mandate tells the mandate its customer and
+	// investor (mandates.go), whatever becomes of the payment.
+	if err := t.linkMandate(p); err != nil {
 		return "", "", err
 	}
 	// Which order: the one the payment was matched to before, else the one

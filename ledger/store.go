@@ -26,6 +26,8 @@ type Store interface {
 	PendingWithNAV(ctx context.Context, afterFolio, afterID string, limit int) ([]LegRef, error)
 	// CountPendingNAV counts the legs waiting for their NAV.
 	CountPendingNAV(ctx context.Context) (int, error)
+	// Mandate reads a mandate (found false: none).
+	Mandate(ctx context.Context, id string) (m Mandate, found bool, err error)
 }
 
 // LegRef names an order leg, its folio and (for a purchase) its payment
@@ -61,6 +63,22 @@ type Tx interface {
 	BreakPayment(ctx context.Context, paymentID, orderID, reason, detail string) error
 	WaitingPayments(ctx context.Context, legID, paymentRef string) ([]WaitingPayment, error)
 	MatchPayment(ctx context.Context, paymentID, legID string) error
+
+	// Mandates (under the token's match key: see applyMandate).
+	//
+	// MandateForUpdate reads a mandate locked for update (found false:
+	// none).
+	MandateForUpdate(ctx context.Context, id string) (m Mandate, found bool, err error)
+	// PutMandate writes a mandate's row: inserted, or its gateway-given
+	// columns replaced. An empty customer, investor, method, bank or
+	// account keeps what the row has; an investor id the investors table
+	// does not know is left NULL.
+	PutMandate(ctx context.Context, w MandateWrite) error
+	// LinkMandate tells a mandate its gateway customer and investor (from
+	// a payment made with it): each is filled in only where the row has
+	// none; a mandate not seen yet is created (status created). An
+	// unknown investor id is left NULL.
+	LinkMandate(ctx context.Context, id, gateway, method, customerID, investorID string) error
 
 	// Allotment.
 	AllotState(ctx context.Context, scheme string, navDate fund.Date, folio string) (AllotState, error)

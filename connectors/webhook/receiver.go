@@ -23,6 +23,7 @@ type Delivery struct {
 	EventType string
 	Body      []byte             // exactly the signed bytes
 	Payment   *fund.PaymentEvent // nil: not a payment event, or Problem
+	Mandate   *fund.MandateEvent // nil: not a mandate (token.*) event, or Problem
 	Problem   string             // why the event cannot be applied; it is stored anyway
 }
 
@@ -128,8 +129,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(body)
 		d.EventID = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	typ, p, perr := ParseRazorpay(body, d.EventID)
-	d.EventType, d.Payment = typ, p
+	parsed, perr := Parse(body, d.EventID)
+	p := parsed.Payment
+	d.EventType, d.Payment, d.Mandate = parsed.EventType, p, parsed.Mandate
 	if perr != nil {
 		// Stored as failed with the reason, and acknowledged: a redelivery
 		// would fail the same way.
@@ -143,6 +145,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.EventAt, p.TimeSource = at, src
 	}
+	if m := d.Mandate; m != nil {
+		// A mandate's events are ordered by the gateway's time whatever its
+		// age (a late redelivery must stay old, or it would undo a newer
+		// state); only a missing time, or one after our receipt, is ours.
+		m.TimeSource = fund.TimeClient
+		if m.EventAt.IsZero() || m.EventAt.After(received) {
+			m.EventAt, m.TimeSource = received, fund.TimeReceived
+		}
+	}
 	timeout := rc.Timeout
 	if timeout <= 0 {
 		timeout = 4 * time.Second
@@ -155,7 +166,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// event (as failed, for an operator) and acknowledge it, rather than
 		// have the gateway redeliver it for days.
 		rc.log().Error("webhook event cannot be applied; stored as failed", "event_id", d.EventID, "err", err)
-		d.Payment, d.Problem = nil, fund.SafeText("apply failed: "+err.Error())
+		d.Payment, d.Mandate, d.Problem = nil, nil, fund.SafeText("apply failed: "+err.Error())
 		dup, status, err = rc.Store.Receive(ctx, d)
 	}
 	if err != nil {

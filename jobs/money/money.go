@@ -24,6 +24,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/apiserve"
 	"github.com/fundflow/fundflow/jobs/outbox"
@@ -78,6 +79,15 @@ func Ledger(d Deps, a *config.Allocate) (*ledger.Service, error) {
 	}
 	l := &ledger.Service{Store: pgstore.New(d.PG.Pool), Rules: rules.Rules{}, Calendar: cal, Now: d.Now}
 	l.Audit = a.Audit == nil || *a.Audit
+	// Mandates' bank account numbers are sealed with the PII key; without
+	// one only their masked form is kept.
+	if os.Getenv(pii.KeyEnv) != "" {
+		s, err := pii.FromEnv(os.Getenv, pii.KeyEnv)
+		if err != nil {
+			return nil, err
+		}
+		l.Sealer = s
+	}
 	return l, nil
 }
 
@@ -169,7 +179,7 @@ type WebhookStore struct {
 }
 
 func (s WebhookStore) Receive(ctx context.Context, d webhook.Delivery) (bool, string, error) {
-	c, err := s.In.Submit(ctx, ledger.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Problem: d.Problem})
+	c, err := s.In.Submit(ctx, ledger.InboxEvent{Source: d.Source, EventID: d.EventID, EventType: d.EventType, Body: d.Body, Payment: d.Payment, Mandate: d.Mandate, Problem: d.Problem})
 	if err == nil {
 		err = c.Err
 	}

@@ -248,7 +248,8 @@ func (t Tx) Category(ctx context.Context, scheme string) (string, bool, error) {
 }
 
 // AdvancePayment upserts a payment, changing the row only if the new state
-// ranks higher.
+// ranks higher. A failed payment keeps the gateway's error_code and
+// error_description; a recurring one the token it debited.
 func (t Tx) AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, eventID string) (ledger.PaymentAdvance, error) {
 	var orderRef any
 	if orderID != "" {
@@ -259,22 +260,28 @@ func (t Tx) AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, ev
 	err := t.tx.QueryRow(ctx, `WITH prev AS (SELECT status_rank, order_id FROM payments WHERE id = $1 FOR UPDATE),
 		up AS (
 			INSERT INTO payments AS p (id, gateway, order_id, gateway_order_id, notes_order_id, amount, currency, method, status, status_rank,
-				realised_at, realised_event_id, last_event_id, last_event_at, match_status, realised_time_source)
+				realised_at, realised_event_id, last_event_id, last_event_at, match_status, realised_time_source,
+				error_code, error_description, token_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 				CASE WHEN $9 = 'captured' THEN $11::timestamptz END, CASE WHEN $9 = 'captured' THEN $12 END, $12, $11,
-				CASE WHEN $3::text IS NULL THEN 'unmatched' ELSE 'matched' END, CASE WHEN $9 = 'captured' THEN nullif($13::text, '') END)
+				CASE WHEN $3::text IS NULL THEN 'unmatched' ELSE 'matched' END, CASE WHEN $9 = 'captured' THEN nullif($13::text, '') END,
+				$14, $15, $16)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank,
 				realised_at = coalesce(p.realised_at, excluded.realised_at), realised_event_id = coalesce(p.realised_event_id, excluded.realised_event_id),
 				realised_time_source = coalesce(p.realised_time_source, excluded.realised_time_source),
 				last_event_id = excluded.last_event_id, last_event_at = excluded.last_event_at,
 				order_id = coalesce(p.order_id, excluded.order_id),
 				match_status = CASE WHEN p.match_status = 'unmatched' AND excluded.order_id IS NOT NULL THEN 'matched' ELSE p.match_status END,
+				error_code = CASE WHEN excluded.error_code <> '' THEN excluded.error_code ELSE p.error_code END,
+				error_description = CASE WHEN excluded.error_description <> '' THEN excluded.error_description ELSE p.error_description END,
+				token_id = CASE WHEN p.token_id = '' THEN excluded.token_id ELSE p.token_id END,
 				updated_at = now()
 			WHERE p.status_rank < excluded.status_rank
 			RETURNING 1)
 		SELECT coalesce((SELECT status_rank FROM prev), -1), (SELECT order_id FROM prev), EXISTS (SELECT 1 FROM up)`,
 		p.PaymentID, p.Gateway, orderRef, p.GatewayOrderID, p.NotesOrderID, p.Amount.Decimal(), p.Currency, p.Method,
-		string(p.Status), p.Status.Rank(), p.EventAt, eventID, string(p.TimeSource)).Scan(&adv.PrevRank, &prevOrder, &adv.Advanced)
+		string(p.Status), p.Status.Rank(), p.EventAt, eventID, string(p.TimeSource),
+		p.ErrorCode, p.ErrorDescription, p.TokenID).Scan(&adv.PrevRank, &prevOrder, &adv.Advanced)
 	return adv, err
 }
 
