@@ -121,8 +121,12 @@ func (s *Service) presentOne(ctx context.Context, in Instalment, st *PresentStat
 	var req fund.OrderRequest
 	switch in.Kind {
 	case "sip":
-		if in.MandateStatus != "confirmed" {
+		switch {
+		case in.MandateStatus != "confirmed":
 			in.Reason, in.Detail = ReasonMandateNotActive, fmt.Sprintf("mandate %s is %s", in.MandateID, in.MandateStatus)
+			return s.fail(ctx, in, st)
+		case in.CustomerID == "":
+			in.Reason, in.Detail = ReasonMandateNotActive, fmt.Sprintf("mandate %s has no gateway customer yet (its authorisation payment links it)", in.MandateID)
 			return s.fail(ctx, in, st)
 		}
 		if s.Debiter == nil {
