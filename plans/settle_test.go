@@ -93,13 +93,13 @@ func (e *env) plan(id, kind, folio, scheme, to, due, amount string) {
 	if to != "" {
 		toScheme = to
 	}
+	e.db().Exec(`INSERT INTO investors (id) VALUES ($1) ON CONFLICT DO NOTHING`, "INV-"+folio)
+	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, folio, "INV-"+folio)
 	if kind == "sip" {
 		mandate = "token_" + id
 		e.db().Exec(`INSERT INTO mandates (id, gateway, investor_id, customer_id, method, status, max_amount)
 			VALUES ($1, 'razorpay', $2, 'cust_1', 'upi', 'confirmed', 100000) ON CONFLICT DO NOTHING`, mandate, "INV-"+folio)
 	}
-	e.db().Exec(`INSERT INTO investors (id) VALUES ($1) ON CONFLICT DO NOTHING`, "INV-"+folio)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, folio, "INV-"+folio)
 	e.db().Exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, to_scheme_code, mandate_id,
 		frequency, start_date, status) VALUES ($1, $1, 'x', $2, $3, $4, $5, $6, $7, 'monthly', $8, 'active')`,
 		id, kind, "INV-"+folio, folio, scheme, toScheme, mandate, due)
@@ -267,5 +267,53 @@ func TestInstalmentKey(t *testing.T) {
 				t.Errorf("key %s is not a valid order id: %v", k, err)
 			}
 		}
+	}
+}
+
+// A mandate the gateway cancelled cancels its live SIPs
+// (mandate_cancelled) with a sip.cancelled event; their due instalments are
+// dropped, and plans on other mandates are left alone.
+func TestMandateCancelledCancelsItsPlans(t *testing.T) {
+	e := newEnv(t)
+	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
+	e.plan("pl_a", "sip", "F1", "S1", "", "2026-08-21", "1000.00")
+	e.plan("pl_b", "sip", "F2", "S1", "", "2026-08-21", "1000.00")
+	e.db().Exec(`UPDATE mandates SET status = 'cancelled' WHERE id = 'token_pl_a'`)
+	if st := e.settle(); st.PlansCancelled != 1 {
+		t.Fatalf("settle: %+v, want 1 plan cancelled", st)
+	}
+	if got := e.db().Str(`SELECT string_agg(id || ' ' || status || ' ' || status_reason, ', ' ORDER BY id) FROM plans`); got != "pl_a cancelled mandate_cancelled, pl_b active " {
+		t.Errorf("plans: %s", got)
+	}
+	if st, reason := e.status("pl_a", "2026-08-21"); st != "dropped" || reason != "plan_cancelled" {
+		t.Errorf("instalment %s (%s), want dropped", st, reason)
+	}
+	if got := e.db().Str(`SELECT payload->>'reason' FROM outbox WHERE topic = 'sip.cancelled' AND key = 'F1'`); got != "mandate_cancelled" {
+		t.Errorf("sip.cancelled reason %q", got)
+	}
+	if st := e.settle(); st.PlansCancelled != 0 {
+		t.Errorf("a second settle cancelled %d more", st.PlansCancelled)
+	}
+}
+
+// A plan of two instalments whose both are generated and final is
+// completed; one still in flight keeps it active.
+func TestBoundedPlanCompletes(t *testing.T) {
+	e := newEnv(t)
+	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
+	e.plan("pl_c", "swp", "F1", "S1", "", "2026-07-20", "1000.00")
+	e.instalment("pl_c", "2026-08-20", 2, "1000.00")
+	e.db().Exec(`UPDATE plans SET instalments = 2, generated_through = '2026-08-20' WHERE id = 'pl_c'`)
+	e.db().Exec(`UPDATE plan_instalments SET status = 'allotted' WHERE plan_id = 'pl_c' AND seq = 1`)
+	e.db().Exec(`UPDATE plan_instalments SET status = 'presented' WHERE plan_id = 'pl_c' AND seq = 2`)
+	if st := e.settle(); st.PlansCompleted != 0 {
+		t.Fatalf("settle with one in flight: %+v", st)
+	}
+	e.db().Exec(`UPDATE plan_instalments SET status = 'failed' WHERE plan_id = 'pl_c' AND seq = 2`)
+	if st := e.settle(); st.PlansCompleted != 1 {
+		t.Fatalf("settle: %+v, want the plan completed", st)
+	}
+	if st := e.db().Str(`SELECT status FROM plans WHERE id = 'pl_c'`); st != "completed" {
+		t.Errorf("plan %s, want completed", st)
 	}
 }
