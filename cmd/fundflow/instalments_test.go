@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,17 +18,20 @@ import (
 // run configured against that gateway, all on the test's clock.
 type sipEnv struct {
 	*moneyEnv
-	sim *gatewaysim.Server
-	job instalments.Job
-	now time.Time
+	sim    *gatewaysim.Server
+	simURL string
+	job    instalments.Job
+	clock  atomic.Int64 // unix nanoseconds: the test's time, read by the gateway's goroutines too
 }
 
 func newSIPEnv(t *testing.T, now string) *sipEnv {
-	e := &sipEnv{now: ist(now)}
-	clock := func() time.Time { return e.now }
+	e := &sipEnv{}
+	e.setNow(now)
+	clock := func() time.Time { return time.Unix(0, e.clock.Load()) }
 	sim := &gatewaysim.Server{KeyID: "rzp_test_sim", KeySecret: "sim-secret", WebhookSecret: []byte(testWebhookSecret), Now: clock}
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
+	e.simURL = simSrv.URL
 	t.Setenv("FUNDFLOW_TEST_RZP_KEY_ID", sim.KeyID)
 	t.Setenv("FUNDFLOW_TEST_RZP_KEY_SECRET", sim.KeySecret)
 	cfg := moneyConfig(t, `  instalments:
@@ -43,6 +47,9 @@ func newSIPEnv(t *testing.T, now string) *sipEnv {
 	e.job = j
 	return e
 }
+
+// setNow sets the test's clock (RFC 3339).
+func (e *sipEnv) setNow(s string) { e.clock.Store(ist(s).UnixNano()) }
 
 // mandate makes investor INV-<folio>'s confirmed mandate token_<folio>, as
 // the gateway reports it (token.confirmed through the webhook intake).
@@ -72,7 +79,7 @@ func (e *sipEnv) sip(id, folio, scheme, amount string, dues ...string) {
 		VALUES ($1, $1, 'x', 'sip', $2, $3, $4, $5, 'monthly', $6, 'active')`, id, "INV-"+folio, folio, scheme, "token_"+folio, dues[0])
 	for i, due := range dues {
 		e.exec(`INSERT INTO plan_instalments (plan_id, due_date, seq, nominal_date, amount, status, notified_at, present_after)
-			VALUES ($1, $2, $3, $2, $4, 'due', $5::timestamptz - interval '1 day', $5)`, id, due, i+1, amount, e.now.Add(-time.Minute))
+			VALUES ($1, $2, $3, $2, $4, 'due', $5::timestamptz - interval '1 day', $5)`, id, due, i+1, amount, time.Unix(0, e.clock.Load()).Add(-time.Minute))
 	}
 }
 
@@ -125,7 +132,7 @@ func TestSIPInstalmentPresentedPaidAllotted(t *testing.T) {
 	if st, _, _ := e.instalment("pl_sip1", "2026-08-19"); st != "presented" {
 		t.Fatalf("instalment %s, want presented", st)
 	}
-	e.now = ist("2026-08-20T09:00:00+05:30")
+	e.setNow("2026-08-20T09:00:00+05:30")
 	e.deliver()
 	if st := e.run(); st.Present.Presented != 0 || st.Settle.Paid != 1 || st.Settle.Allotted != 1 {
 		t.Fatalf("second run: %+v, want nothing presented, 1 paid and allotted", st)
@@ -211,7 +218,7 @@ func TestSIPThreeStrikesCancel(t *testing.T) {
 	if n := e.events("sip.cancelled"); n != 1 {
 		t.Errorf("%d sip.cancelled events, want 1", n)
 	}
-	e.now = ist("2026-08-21T10:00:00+05:30")
+	e.setNow("2026-08-21T10:00:00+05:30")
 	if st := e.run(); st.Present.Presented != 0 {
 		t.Errorf("a run after the cancel presented %d", st.Present.Presented)
 	}
