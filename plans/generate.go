@@ -2,7 +2,6 @@ package plans
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -69,6 +68,8 @@ type GenWrite struct {
 	// NOTHING and only the rows written get their events. Otherwise every
 	// row is new (see GenerateWith) and they are copied straight in.
 	MayConflict bool
+
+	arena []byte // the events' payloads
 }
 
 // GenHeld is a plan held back: its watermark goes back to Through (zero:
@@ -292,11 +293,7 @@ func (s *Service) planOne(p *GenPlan, through fund.Date, g genClock, w *GenWrite
 			in.PresentFrom = dayStart.UTC()
 		}
 		w.Instalments = append(w.Instalments, in)
-		ev, err := dueEvent(p, &in, g.at)
-		if err != nil {
-			return false, err
-		}
-		w.Events = append(w.Events, ev)
+		w.Events = append(w.Events, dueEvent(p, &in, g.at, w))
 	}
 	if !spec.Bounded() {
 		return false, nil
@@ -362,19 +359,18 @@ func stepUp(step schedule.StepUp, base decimal.Decimal, start, d fund.Date) (dec
 	return a.Decimal(), nil
 }
 
-// dueEvent is the pre-debit notification of in.
-func dueEvent(p *GenPlan, in *GenInstalment, at string) (GenEvent, error) {
+// dueEvent is the pre-debit notification of in; its payload is appended
+// to w.arena (one allocation per batch, not per event).
+func dueEvent(p *GenPlan, in *GenInstalment, at string, w *GenWrite) GenEvent {
 	topic, key, ev := NewInstalmentEvent(StepDue, InstalmentFacts{
 		PlanID: p.ID, Kind: p.Kind, InvestorID: p.InvestorID, FolioNo: p.FolioNo,
 		SchemeCode: p.SchemeCode, ToSchemeCode: p.ToSchemeCode, Seq: in.Seq,
 		NominalDate: in.Nominal, DueDate: in.Due, Amount: in.Amount, Status: in.Status,
 	}, time.Time{})
 	ev.At = at
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return GenEvent{}, fmt.Errorf("plan %s: event %s: %w", p.ID, ev.EventID, err)
-	}
-	return GenEvent{PlanID: p.ID, Due: in.Due, EventID: ev.EventID, Topic: topic, Key: key, Payload: b}, nil
+	n := len(w.arena)
+	w.arena = ev.AppendJSON(w.arena)
+	return GenEvent{PlanID: p.ID, Due: in.Due, EventID: ev.EventID, Topic: topic, Key: key, Payload: w.arena[n:len(w.arena):len(w.arena)]}
 }
 
 // versionOn returns the version in force on nominal date d: the last (by
