@@ -1,6 +1,8 @@
 package plans
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -62,7 +64,60 @@ func InstalmentTopic(kind, step string) string { return kind + ".instalment." + 
 // date): topic:plan_id:due_date, one per step, so a consumer dedupes on it
 // and the outbox's unique event_id makes a repeated write a no-op.
 func InstalmentEventID(topic, planID string, due fund.Date) string {
-	return topic + ":" + planID + ":" + due.String()
+	return topic + ":" + planID + ":" + isoDate(due)
+}
+
+// isoDate is due.String() without fmt: the run formats millions of dates.
+func isoDate(d fund.Date) string {
+	if d.Year < 0 || d.Year > 9999 {
+		return d.String()
+	}
+	var b [10]byte
+	y, m, dd := d.Year, int(d.Month), d.Day
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[4], b[5], b[6] = '-', byte('0'+m/10), byte('0'+m%10)
+	b[7], b[8], b[9] = '-', byte('0'+dd/10), byte('0'+dd%10)
+	return string(b[:])
+}
+
+// AppendJSON appends e's JSON, byte for byte what json.Marshal(e) gives,
+// without reflection (the instalment run writes a million of them).
+func (e *InstalmentEvent) AppendJSON(b []byte) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendJSONString(b, e.EventID)
+	for _, f := range [...]struct{ k, v string }{
+		{`,"plan_id":`, e.PlanID}, {`,"kind":`, e.Kind}, {`,"investor_id":`, e.InvestorID},
+		{`,"folio_no":`, e.FolioNo}, {`,"scheme_code":`, e.SchemeCode}, {`,"to_scheme_code":`, e.ToSchemeCode},
+	} {
+		b = append(b, f.k...)
+		b = appendJSONString(b, f.v)
+	}
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, int64(e.Seq), 10)
+	for _, f := range [...]struct{ k, v string }{
+		{`,"nominal_date":`, e.NominalDate}, {`,"due_date":`, e.DueDate}, {`,"amount":`, e.Amount},
+		{`,"status":`, e.Status}, {`,"reason":`, e.Reason}, {`,"detail":`, e.Detail},
+		{`,"gateway_order_id":`, e.GatewayOrderID}, {`,"gateway_payment_id":`, e.GatewayPaymentID},
+		{`,"order_id":`, e.OrderID}, {`,"at":`, e.At},
+	} {
+		b = append(b, f.k...)
+		b = appendJSONString(b, f.v)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s as encoding/json does: plain printable ASCII
+// as is, anything else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // NewInstalmentEvent returns the topic, the outbox key (the folio) and the
@@ -78,8 +133,8 @@ func NewInstalmentEvent(step string, f InstalmentFacts, at time.Time) (topic, ke
 		SchemeCode:       f.SchemeCode,
 		ToSchemeCode:     f.ToSchemeCode,
 		Seq:              f.Seq,
-		NominalDate:      f.NominalDate.String(),
-		DueDate:          f.DueDate.String(),
+		NominalDate:      isoDate(f.NominalDate),
+		DueDate:          isoDate(f.DueDate),
 		Amount:           f.Amount.StringFixed(2),
 		Status:           f.Status,
 		Reason:           f.Reason,

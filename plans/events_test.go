@@ -32,3 +32,16 @@ func TestNewInstalmentEventWireForm(t *testing.T) {
 		t.Fatalf("payload\n got %s\nwant %s", b, want)
 	}
 }
+
+func TestInstalmentEventAppendJSONIsJSONMarshal(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote\back`, "<a&b>", "tab\there\n", "ünï\u2028code", "bad\xffutf8", "del\x7f"} {
+		ev := InstalmentEvent{EventID: s, PlanID: s + "p", Kind: "sip", FolioNo: s, Seq: -12, Amount: "1.00", Detail: s, At: s}
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.AppendJSON([]byte("x")); string(got) != "x"+string(want) {
+			t.Fatalf("%q:\n got %s\nwant x%s", s, got, want)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (s *Service) now() time.Time {
 // Store is what the plans service keeps in Postgres (plans/pgstore). Each
 // use case defines the part it needs in its own file and adds it here.
 type Store interface {
+	GenerateStore
 	PresentStore
 	SettleStore
 }
