@@ -44,8 +44,8 @@ type SettleTx interface {
 	// consecutive failures (failed_debits); their due instalments are
 	// dropped.
 	CancelPlans(ctx context.Context, at time.Time, maxFailures int) ([]CancelledPlan, error)
-	// Complete completes the bounded live plans whose instalments are all
-	// generated and final; it returns how many.
+	// Complete completes the live plans whose instalments are all
+	// generated (generated_all) and final; it returns how many.
 	Complete(ctx context.Context, at time.Time) (int, error)
 	// WriteEvents writes outbox rows (an event id seen before is skipped).
 	WriteEvents(ctx context.Context, evs []ledger.Event) error

@@ -296,14 +296,14 @@ func TestMandateCancelledCancelsItsPlans(t *testing.T) {
 	}
 }
 
-// A plan of two instalments whose both are generated and final is
-// completed; one still in flight keeps it active.
+// A plan of two instalments, both generated (the run's end mark) and
+// final, is completed; one still in flight keeps it active.
 func TestBoundedPlanCompletes(t *testing.T) {
 	e := newEnv(t)
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.plan("pl_c", "swp", "F1", "S1", "", "2026-07-20", "1000.00")
 	e.instalment("pl_c", "2026-08-20", 2, "1000.00")
-	e.db().Exec(`UPDATE plans SET instalments = 2, generated_through = '2026-08-20' WHERE id = 'pl_c'`)
+	e.db().Exec(`UPDATE plans SET instalments = 2, generated_through = '2026-08-20', generated_all = true WHERE id = 'pl_c'`)
 	e.db().Exec(`UPDATE plan_instalments SET status = 'allotted' WHERE plan_id = 'pl_c' AND seq = 1`)
 	e.db().Exec(`UPDATE plan_instalments SET status = 'presented' WHERE plan_id = 'pl_c' AND seq = 2`)
 	if st := e.settle(); st.PlansCompleted != 0 {

@@ -63,8 +63,9 @@ func TestInstalmentRunsCrashAndRestart(t *testing.T) {
 		if mandate != "" {
 			mand = mandate
 		}
-		e.exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, to_scheme_code, mandate_id, frequency, start_date, status)
-			VALUES ($1, $1, 'x', $2, $3, $4, $5, $6, $7, 'weekly', $8, 'active')`, id, kind, "INV-"+folio, folio, scheme, toScheme, mand, days[first].String())
+		e.exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, to_scheme_code, mandate_id, frequency, start_date, status,
+			generated_through, generated_all) VALUES ($1, $1, 'x', $2, $3, $4, $5, $6, $7, 'weekly', $8, 'active', $9, true)`,
+			id, kind, "INV-"+folio, folio, scheme, toScheme, mand, days[first].String(), days[first+15].String())
 		for k := 0; k < 4; k++ {
 			due := days[first+5*k]
 			e.exec(`INSERT INTO plan_instalments (plan_id, due_date, seq, nominal_date, amount, status, notified_at, present_after)

@@ -75,8 +75,11 @@ func (e *sipEnv) mandate(folio string) {
 // before now (so presentable now).
 func (e *sipEnv) sip(id, folio, scheme, amount string, dues ...string) {
 	e.t.Helper()
-	e.exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, mandate_id, frequency, start_date, status)
-		VALUES ($1, $1, 'x', 'sip', $2, $3, $4, $5, 'monthly', $6, 'active')`, id, "INV-"+folio, folio, scheme, "token_"+folio, dues[0])
+	// Its instalments all written here: the run's Generate step has
+	// nothing to add (generated_all).
+	e.exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, mandate_id, frequency, start_date, status,
+		generated_through, generated_all) VALUES ($1, $1, 'x', 'sip', $2, $3, $4, $5, 'monthly', $6, 'active', $7, true)`,
+		id, "INV-"+folio, folio, scheme, "token_"+folio, dues[0], dues[len(dues)-1])
 	for i, due := range dues {
 		e.exec(`INSERT INTO plan_instalments (plan_id, due_date, seq, nominal_date, amount, status, notified_at, present_after)
 			VALUES ($1, $2, $3, $2, $4, 'due', $5::timestamptz - interval '1 day', $5)`, id, due, i+1, amount, time.Unix(0, e.clock.Load()).Add(-time.Minute))
@@ -284,6 +287,47 @@ func TestSIPPresentedOnceAcrossCrashes(t *testing.T) {
 	}
 	if st, _, _ := e.instalment("pl_sip1", "2026-08-20"); st != "allotted" {
 		t.Errorf("instalment %s, want allotted", st)
+	}
+	e.checkLedger()
+}
+
+// The whole run over two days: a registered monthly SIP of one instalment
+// due on Thursday 20 Aug is generated on Tuesday (within the 3-day
+// horizon) with its pre-debit notification, not presented before it is due
+// and 24 hours have passed, presented on the day, captured, paid and
+// allotted, and the plan is then completed.
+func TestSIPGeneratedThenPresentedAndCompleted(t *testing.T) {
+	e := newSIPEnv(t, "2026-08-18T10:00:00+05:30")
+	e.scheme("119551", "Equity Scheme - Large Cap Fund")
+	e.nav("119551", "2026-08-20", "42.4242")
+	e.mandate("F1")
+	e.exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, mandate_id, frequency, start_date, instalments, status)
+		VALUES ('pl_g', 'pl_g', 'x', 'sip', 'INV-F1', 'F1', '119551', 'token_F1', 'monthly', '2026-08-20', 1, 'active')`)
+	e.exec(`INSERT INTO plan_versions (plan_id, version, effective_from, amount, day_of_month) VALUES ('pl_g', 1, '2026-08-20', 2500.00, 20)`)
+
+	if st := e.run(); st.Generate.Due != 1 || st.Present.Presented != 0 {
+		t.Fatalf("run on the 18th: %+v, want 1 generated due and nothing presented", st)
+	}
+	if n := e.events("sip.instalment.due"); n != 1 {
+		t.Errorf("%d sip.instalment.due events, want 1", n)
+	}
+	e.setNow("2026-08-19T10:00:00+05:30")
+	if st := e.run(); st.Generate.Instalments != 0 || st.Present.Presented != 0 {
+		t.Fatalf("run on the 19th: %+v, want nothing generated or presented (due tomorrow)", st)
+	}
+	e.setNow("2026-08-20T10:00:00+05:30")
+	if st := e.run(); st.Present.Presented != 1 {
+		t.Fatalf("run on the 20th: %+v, want 1 presented", st)
+	}
+	e.deliver()
+	if st := e.run(); st.Settle.Allotted != 1 || st.Settle.PlansCompleted != 1 {
+		t.Fatalf("run after the capture: %+v, want 1 allotted and the plan completed", st)
+	}
+	if st := e.str(`SELECT status FROM plans WHERE id = 'pl_g'`); st != "completed" {
+		t.Errorf("plan %s, want completed", st)
+	}
+	if n := e.sim.Calls(gatewaysim.CreateRecurring); n != 1 {
+		t.Errorf("the gateway saw %d debits, want 1", n)
 	}
 	e.checkLedger()
 }

@@ -26,23 +26,27 @@ const Name = "instalments"
 
 // Plans is the plans service's steps, run in this order.
 type Plans interface {
+	Generate(ctx context.Context) (plans.GenerateResult, error)
 	Present(ctx context.Context) (plans.PresentStats, error)
 	Settle(ctx context.Context) (plans.SettleStats, error)
 }
 
 // Stats counts what each step of one run did.
 type Stats struct {
-	Present plans.PresentStats `json:"present"`
-	Settle  plans.SettleStats  `json:"settle"`
+	Generate plans.GenerateResult `json:"generate"`
+	Present  plans.PresentStats   `json:"present"`
+	Settle   plans.SettleStats    `json:"settle"`
 }
 
-// Run is the run as job_runs counts it: the instalments the steps moved in
-// and out (presented or settled), and each step's counts under
-// "<step>.<count>" in the reasons.
+// Run is the run as job_runs counts it: the instalments the steps wrote or
+// moved in and out (generated, presented or settled; one to retry is in,
+// not out), and each step's counts under "<step>.<count>" in the reasons.
 func (s Stats) Run() pipelines.Stats {
-	p, t := s.Present, s.Settle
-	in := p.Presented + p.Failed + p.Retry + t.Paid + t.Allotted + t.Failed
-	return pipelines.Stats{Batches: 2, In: in, Out: in - p.Retry, Reasons: map[string]int64{
+	g, p, t := s.Generate, s.Present, s.Settle
+	in := int64(g.Instalments) + p.Presented + p.Failed + p.Retry + t.Paid + t.Allotted + t.Failed
+	return pipelines.Stats{Batches: int64(g.Batches) + 2, In: in, Out: in - p.Retry, Reasons: map[string]int64{
+		"generate.plans": int64(g.Plans), "generate.instalments": int64(g.Instalments), "generate.due": int64(g.Due),
+		"generate.skipped": int64(g.Skipped), "generate.done": int64(g.Done), "generate.held": int64(g.Held),
 		"present.presented": p.Presented, "present.failed": p.Failed, "present.retry": p.Retry,
 		"settle.paid": t.Paid, "settle.allotted": t.Allotted, "settle.failed": t.Failed,
 		"settle.orders_cancelled": t.OrdersCancelled, "settle.plans_cancelled": t.PlansCancelled, "settle.plans_completed": t.PlansCompleted,
@@ -63,6 +67,9 @@ type Job struct {
 func (j Job) Steps(ctx context.Context) (Stats, error) {
 	var st Stats
 	var err error
+	if st.Generate, err = j.Plans.Generate(ctx); err != nil {
+		return st, fmt.Errorf("generate: %w", err)
+	}
 	if st.Present, err = j.Plans.Present(ctx); err != nil {
 		return st, fmt.Errorf("present: %w", err)
 	}

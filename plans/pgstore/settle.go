@@ -123,16 +123,12 @@ func (t settleTx) CancelPlans(ctx context.Context, at time.Time, maxFailures int
 	})
 }
 
-// Complete completes the bounded live plans that are done: every
-// instalment generated (through the end date, or the count of nominal
-// dates: rows plus merged dates) and none in flight.
+// Complete completes the live plans that are done: every instalment
+// generated (generated_all, the instalment run's end mark) and none in
+// flight.
 func (t settleTx) Complete(ctx context.Context, at time.Time) (int, error) {
 	tag, err := t.tx.Exec(ctx, `UPDATE plans p SET status = 'completed', updated_at = $1
-		WHERE p.status IN ('active', 'paused') AND p.generated_through IS NOT NULL
-		  AND (p.end_date IS NOT NULL OR p.instalments IS NOT NULL)
-		  AND ((p.end_date IS NOT NULL AND p.generated_through >= p.end_date)
-		    OR (p.instalments IS NOT NULL AND (SELECT greatest(count(*) + count(i.merged_nominal), coalesce(max(i.seq), 0))
-		        FROM plan_instalments i WHERE i.plan_id = p.id) >= p.instalments))
+		WHERE p.status IN ('active', 'paused') AND p.generated_all
 		  AND NOT EXISTS (SELECT 1 FROM plan_instalments i WHERE i.plan_id = p.id AND i.status IN ('due', 'presented', 'paid'))`, at)
 	return int(tag.RowsAffected()), err
 }
