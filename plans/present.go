@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/connectors/razorpay"
 	"github.com/fundflow/fundflow/fund"
@@ -84,8 +87,12 @@ const (
 	ReasonDebitFailed      = "debit_failed"
 )
 
-// presentBatch is how many due instalments one claim returns.
-const presentBatch = 500
+// presentBatch is how many due instalments one claim returns;
+// presentWorkers how many are presented at once.
+const (
+	presentBatch   = 500
+	presentWorkers = 8
+)
 
 // Present presents every instalment due now: a SIP's debit to the gateway
 // (then its purchase order, paid by that debit, to the ledger), an STP's
@@ -99,15 +106,28 @@ func (s *Service) Present(ctx context.Context) (PresentStats, error) {
 	now := s.now()
 	today := now.In(fund.IST()).Format(time.DateOnly)
 	var cur Cursor
+	var mu sync.Mutex
 	for {
 		batch, err := s.Store.ClaimDue(ctx, now, today, cur, presentBatch)
 		if err != nil {
 			return st, fmt.Errorf("present: due instalments: %w", err)
 		}
+		// The gateway calls dominate: presentWorkers at once. Each
+		// instalment is its own key, order and transactions.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(presentWorkers)
 		for _, in := range batch {
-			if err := s.presentOne(ctx, in, &st); err != nil {
-				return st, err
-			}
+			g.Go(func() error {
+				var one PresentStats
+				err := s.presentOne(gctx, in, &one)
+				mu.Lock()
+				st.Presented, st.Failed, st.Retry = st.Presented+one.Presented, st.Failed+one.Failed, st.Retry+one.Retry
+				mu.Unlock()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return st, err
 		}
 		if len(batch) < presentBatch {
 			return st, nil
