@@ -58,7 +58,9 @@ type Cursor struct {
 type PresentStore interface {
 	// ClaimDue returns up to limit instalments after cur, in (due date,
 	// plan) order, that are due to be presented at now: status due,
-	// present_after ≤ now, due_date ≤ today (IST), plan active. Each gets
+	// present_after ≤ now, due_date ≤ today (IST), plan active, or claimed
+	// before whatever the plan's status (its debit may be out: it
+	// completes, like one presented before a cancel). Each gets
 	// its idempotency key and first-presentation time if it has none yet
 	// (one statement): a crash after the gateway call re-presents with the
 	// same key and re-places the same order.

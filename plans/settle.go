@@ -41,8 +41,8 @@ type SettleTx interface {
 	RecountFailures(ctx context.Context, planIDs []string, at time.Time) error
 	// CancelPlans cancels the live plans whose mandate was cancelled or
 	// rejected (mandate_cancelled) and the SIPs with maxFailures
-	// consecutive failures (failed_debits); their due instalments are
-	// dropped.
+	// consecutive failures (failed_debits); their due instalments not
+	// claimed by a presentation (no idempotency key) are dropped.
 	CancelPlans(ctx context.Context, at time.Time, maxFailures int) ([]CancelledPlan, error)
 	// Complete completes the live plans whose instalments are all
 	// generated (generated_all) and final; it returns how many.

@@ -317,3 +317,37 @@ func TestBoundedPlanCompletes(t *testing.T) {
 		t.Errorf("plan %s, want completed", st)
 	}
 }
+
+// A run crashed after placing an SWP instalment's order but before its
+// record, and the plan was cancelled before the next run: the instalment
+// was claimed (its order may be out), so the cancel leaves it and the next
+// run presents it (the same order) and it completes.
+func TestClaimedInstalmentCompletesAfterCancel(t *testing.T) {
+	e := newEnv(t)
+	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
+	e.db().NAV("S1", "2026-08-19", "10.0000")
+	e.db().NAV("S1", "2026-08-20", "10.0000")
+	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
+	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	e.plan("pl_swp3", "swp", "F1", "S1", "", "2026-08-20", "1000.00")
+	e.instalment("pl_swp3", "2026-08-27", 2, "1000.00")
+	e.present()
+	e.db().Exec(`UPDATE plan_instalments SET status = 'due', order_id = NULL WHERE plan_id = 'pl_swp3' AND seq = 1`) // the crash
+	// The investor's cancel: the plan, and its instalments not claimed.
+	e.db().Exec(`UPDATE plans SET status = 'cancelled', status_reason = 'by_investor' WHERE id = 'pl_swp3'`)
+	e.db().Exec(`UPDATE plan_instalments SET status = 'dropped', reason = 'plan_cancelled' WHERE plan_id = 'pl_swp3' AND status = 'due' AND idempotency_key IS NULL`)
+	if st := e.present(); st.Presented != 1 {
+		t.Fatalf("present: %+v, want the claimed instalment presented", st)
+	}
+	e.settle()
+	if st, _ := e.status("pl_swp3", "2026-08-20"); st != "allotted" {
+		t.Errorf("claimed instalment %s, want allotted", st)
+	}
+	if st, _ := e.status("pl_swp3", "2026-08-27"); st != "dropped" {
+		t.Errorf("unclaimed instalment %s, want dropped", st)
+	}
+	if n := e.db().Num(`SELECT count(*) FROM order_requests WHERE id LIKE 'swp-%'`); n != 1 {
+		t.Errorf("%d order requests, want 1", n)
+	}
+}

@@ -111,7 +111,7 @@ func (t settleTx) CancelPlans(ctx context.Context, at time.Time, maxFailures int
 		c AS (UPDATE plans p SET status = 'cancelled', status_reason = target.why, updated_at = $1 FROM target
 			WHERE p.id = target.id RETURNING p.id, p.kind, p.investor_id, p.folio_no, p.status_reason),
 		d AS (UPDATE plan_instalments i SET status = 'dropped', reason = 'plan_cancelled', updated_at = $1 FROM c
-			WHERE i.plan_id = c.id AND i.status = 'due' RETURNING i.plan_id)
+			WHERE i.plan_id = c.id AND i.status = 'due' AND i.idempotency_key IS NULL RETURNING i.plan_id)
 		SELECT c.id, c.kind, c.investor_id, c.folio_no, c.status_reason, (SELECT count(*) FROM d WHERE d.plan_id = c.id)::int
 		FROM c ORDER BY c.id`, at, maxFailures, plans.ReasonMandateCancelled, plans.ReasonFailedDebits)
 	if err != nil {
