@@ -10,6 +10,7 @@
 package plans
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -23,6 +24,10 @@ type Service struct {
 	Calendar *fund.Calendar // business days; nil: weekends only
 	Config   Config
 	Now      func() time.Time
+
+	Debiter Debiter      // the gateway SIP debits are presented to (present.go)
+	Orders  Orders       // the money path instalment orders are placed on (present.go, settle.go)
+	Log     *slog.Logger // nil: slog.Default()
 }
 
 // Config is the plans' operating rules (config: plans.*).
@@ -66,4 +71,7 @@ func (s *Service) now() time.Time {
 type Store interface {
 	RegisterStore // register.go
 	ChangeStore   // changes.go
+	GenerateStore
+	PresentStore
+	SettleStore
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
+	"github.com/fundflow/fundflow/jobs/instalments"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
 	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/outbox"
@@ -19,12 +20,15 @@ import (
 // runs on demand: each run is a job_runs row and the engine's run metrics
 // (pipelines.Recorder for the jobs that are not one engine pipeline).
 // TestEveryJobIsRecorded runs each and checks that serve's jobs are all here.
-var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditanchor.Name}
+var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditanchor.Name, instalments.Name}
 
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {
 	jobs, err := scheduledJobs(d)
 	if err != nil {
+		return err
+	}
+	if err := serveInstalmentSettle(ctx, d); err != nil {
 		return err
 	}
 	s := &scheduler.Scheduler{Log: d.log}
@@ -58,6 +62,11 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 			return nil, err
 		}
 		jobs = append(jobs, scheduler.Job{Name: navfreshness.Name, Spec: c.Schedule, Run: f.Scheduled})
+	}
+	if j, spec, err := instalmentsScheduled(d); err != nil {
+		return nil, err
+	} else if j != nil {
+		jobs = append(jobs, scheduler.Job{Name: instalments.Name, Spec: spec, Run: func(ctx context.Context) error { _, err := j.Run(ctx); return err }})
 	}
 	if a := d.cfg.Audit; a.AnchorFile != "" {
 		jobs = append(jobs, scheduler.Job{Name: auditanchor.Name, Spec: a.AnchorSchedule, Run: func(ctx context.Context) error {

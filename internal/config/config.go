@@ -58,6 +58,8 @@ type Pipelines struct {
 	FolioRecon *FolioRecon `yaml:"folio-recon"` // see recon.go
 
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
+
+	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -261,6 +263,7 @@ func (c *Config) defaults() {
 	c.reconDefaults()
 	c.freshnessDefaults()
 	c.plansDefaults()
+	c.instalmentsDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -304,6 +307,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateFreshness()...)
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)
+	errs = append(errs, c.validateInstalments()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
