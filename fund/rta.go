@@ -53,6 +53,7 @@ type RTATransaction struct {
 	StampDuty  Amount          // zero when absent
 	Status     string          // the RTA's status text, as written
 	Reported   Date            // the report date of the file (CAMS REP_DATE, KFintech CRDATE); zero when absent
+	SIPRegNo   string          // a SIP instalment's registration (CAMS SIPTRXNNO; ours: the plan id); "" otherwise
 }
 
 // ParseRTADate parses the date forms the RTAs write: DD-Mon-YYYY

@@ -34,6 +34,6 @@ var Waiting = []fund.OrderStatus{fund.PendingNAV, fund.AwaitingPayment, fund.Awa
 // UnitsIn are the ledger transaction kinds that add units to a folio (the
 // others take units out), and NoUnits the kind that moves none.
 var (
-	UnitsIn = []fund.TxKind{fund.Purchase, fund.SwitchIn}
+	UnitsIn = []fund.TxKind{fund.Purchase, fund.SIP, fund.SwitchIn}
 	NoUnits = fund.KindSwitchPayout
 )

@@ -99,7 +99,8 @@ func (f FolioRecon) Run(ctx context.Context, date fund.Date) (Outcome, error) {
 		return out, err
 	}
 	out.Recon, out.ReconSecs = res, time.Since(t1).Seconds()
-	log.Info("folio-recon reconciled", "date", date, "breaks", res.Breaks, "new", res.NewBreaks, "resolved", res.Resolved, "took", res.Took.Round(time.Millisecond))
+	log.Info("folio-recon reconciled", "date", date, "breaks", res.Breaks, "new", res.NewBreaks, "resolved", res.Resolved,
+		"sip_purchase_kind_notes", res.KindMismatches, "took", res.Took.Round(time.Millisecond))
 
 	t2 := time.Now()
 	rep, err := report.New(f.ReportDir, report.Run{RunID: res.RunID, Date: date, HoldingsRTAs: res.HoldingsRTAs,

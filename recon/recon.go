@@ -39,9 +39,26 @@ type Result struct {
 	Breaks             int64 // open or explained after the run
 	NewBreaks          int64
 	Resolved           int64
-	UnmappedSchemes    []string // schemes in our ledger with no RTA code: not reconciled
+	UnmappedSchemes    []string   // schemes in our ledger with no RTA code: not reconciled
+	KindMismatches     int64      // matched transactions booked as a SIP on one side, a purchase on the other
+	KindNotes          []KindNote // the first 1000 of them
 	Took               time.Duration
 	Steps              []Step // where the time went
+}
+
+// KindNote is a matched transaction (same order, or same folio, scheme, NAV
+// date and units) that one side books as a SIP instalment and the other as
+// a plain purchase. It is a note, not a break: units, NAV date and money
+// agree, so the folio's balance and the investor's money are right; what
+// differs is the SIP bookkeeping (the RTA's SIP registration and instalment
+// count, or our plan's link to the order), which a person fixes at the RTA
+// or in the plan, not in the ledger. A break would keep the money
+// difference lists of the report (and its daily reopening) busy with a
+// label.
+type KindNote struct {
+	RTA, Folio, SchemeCode string
+	OrderID, RTATxnNo      string
+	RTAKind, LedgerKind    string // fund.TxKind codes: sip or purchase
 }
 
 // Step is the time one step of a reconciliation took.

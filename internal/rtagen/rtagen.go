@@ -113,8 +113,9 @@ type Result struct {
 	Files        []string          `json:"files"`
 	Truth        string            `json:"truth"`
 	Folios       int               `json:"folios"`
-	Holdings     map[string]int    `json:"holdings"`     // rows per RTA
-	Transactions map[string]int    `json:"transactions"` // rows per RTA
+	Holdings     map[string]int    `json:"holdings"`         // rows per RTA
+	Transactions map[string]int    `json:"transactions"`     // rows per RTA
+	SIP          map[string]int    `json:"sip_transactions"` // of those, SIP instalments
 	Injected     map[Injection]int `json:"injected"`
 	Mapped       int               `json:"schemes_registered"` // new rta_schemes rows
 	Seconds      float64           `json:"seconds"`
@@ -137,6 +138,7 @@ type txn struct {
 	nav                decimal.Decimal
 	units              decimal.Decimal // signed
 	amount, stampDuty  decimal.Decimal
+	sipPlan            string // a SIP instalment's plan id; "" for any other transaction
 	skip, dup, shifted bool
 	dutyDelta          bool
 }
@@ -176,12 +178,15 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Result, err
 		return Result{}, err
 	}
 	g := &gen{opt: opt, schemes: schemes, byRTA: map[string][]*scheme{},
-		res: Result{Holdings: map[string]int{}, Transactions: map[string]int{}, Injected: map[Injection]int{}, Mapped: mapped}}
+		res: Result{Holdings: map[string]int{}, Transactions: map[string]int{}, SIP: map[string]int{}, Injected: map[Injection]int{}, Mapped: mapped}}
 	for _, s := range schemes {
 		g.byRTA[s.rta] = append(g.byRTA[s.rta], s)
 	}
 	for _, list := range g.byRTA {
 		slices.SortFunc(list, func(a, b *scheme) int { return strings.Compare(a.code, b.code) })
+	}
+	if g.sipPlans, err = loadSIPOrders(ctx, pool); err != nil {
+		return Result{}, err
 	}
 	if err := g.open(day); err != nil {
 		return Result{}, err
@@ -271,6 +276,34 @@ func loadSchemes(ctx context.Context, pool *pgxpool.Pool, asOf fund.Date) (map[s
 	return out, len(add), nil
 }
 
+// loadSIPOrders reads which orders are SIP instalments: a purchase the
+// plans service placed for an instalment of a SIP (plan_instalments.order_id
+// is its order request; a purchase request has one leg). Held in memory
+// rather than joined into the ledger's stream, whose folio order comes from
+// its index.
+func loadSIPOrders(ctx context.Context, pool *pgxpool.Pool) (map[string]string, error) {
+	rows, err := pool.Query(ctx, `SELECT o.id, i.plan_id FROM plan_instalments i
+		JOIN plans p ON p.id = i.plan_id AND p.kind = 'sip'
+		JOIN orders o ON o.request_id = i.order_id AND o.kind = 'purchase'`)
+	if err != nil {
+		return nil, fmt.Errorf("rtagen: SIP instalments: %w", err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var order, plan string
+		if err := rows.Scan(&order, &plan); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[order] = plan
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rtagen: SIP instalments: %w", err)
+	}
+	return out, nil
+}
+
 // out is one feed file being written.
 type out struct {
 	name, tmp string
@@ -292,6 +325,9 @@ type gen struct {
 	// it was made from.
 	pendingExtra      *holding
 	pendingExtraFolio string
+	// sipPlans maps the order id of each SIP instalment's purchase to its
+	// plan: the RTA reports those as SIP transactions.
+	sipPlans map[string]string
 }
 
 func (g *gen) open(day string) error {
@@ -439,6 +475,9 @@ func (g *gen) stream(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		}
 		t.navDate = fund.DateOf(d)
+		if t.kind == "purchase" {
+			t.sipPlan = g.sipPlans[t.order]
+		}
 		if t.kind == "redemption" || t.kind == "switch_out" {
 			t.units = t.units.Neg()
 		}
@@ -734,6 +773,9 @@ func (g *gen) writeTxn(folio, investor string, h *holding, t *txn) error {
 	if err != nil {
 		return fmt.Errorf("rtagen: ledger transaction %d: %w", t.id, err)
 	}
+	if t.sipPlan != "" {
+		kind = fund.SIP // the RTA books an instalment as a SIP, with its registration
+	}
 	amount, err := fund.AmountFromDecimal(t.amount, fund.NoRounding)
 	if err != nil {
 		return fmt.Errorf("rtagen: ledger transaction %d: %w", t.id, err)
@@ -763,7 +805,8 @@ func (g *gen) writeTxn(folio, investor string, h *holding, t *txn) error {
 	}
 	rec := fund.RTATransaction{RTA: s.rta, Folio: folio, Product: s.product, ISIN: s.isin, SchemeName: s.name, Investor: investor,
 		TxnNo: strconv.FormatInt(no, 10), UserRef: t.order, Kind: kind, TradeDate: navDate, NAVDate: navDate, PostDate: post,
-		NAV: nav, Units: units(t.units, s.scale), Amount: amount, StampDuty: duty, Status: "CNF", Reported: g.opt.AsOf}
+		NAV: nav, Units: units(t.units, s.scale), Amount: amount, StampDuty: duty, Status: "CNF", Reported: g.opt.AsOf,
+		SIPRegNo: t.sipPlan}
 	o := g.txnFile(s.rta)
 	copies := 1
 	if t.dup {
@@ -772,6 +815,9 @@ func (g *gen) writeTxn(folio, investor string, h *holding, t *txn) error {
 	for i := 0; i < copies; i++ {
 		o.rows++
 		g.res.Transactions[s.rta]++
+		if kind == fund.SIP {
+			g.res.SIP[s.rta]++
+		}
 		if err := o.w.Txn(rec); err != nil {
 			return err
 		}

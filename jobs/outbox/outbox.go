@@ -1,6 +1,7 @@
 // Package outbox is the outbox job: it relays the undelivered rows of the
 // Postgres outbox to Kafka (every topic) and to ClickHouse
-// (transactions.completed as transaction facts), one engine pipeline per
+// (transactions.completed as transaction facts, the systematic plans'
+// instalment events as plan_instalments facts), one engine pipeline per
 // relay.
 package outbox
 
@@ -32,7 +33,7 @@ type Job struct {
 	Brokers    []string // none: no Kafka relay (the outbox table is the bus)
 	BrokersEnv string   // where Brokers came from, for the error when there are none
 	Batch      int      // rows per batch; 0: DefaultBatch
-	Facts      bool     // relay transactions.completed to ClickHouse
+	Facts      bool     // relay transactions.completed and the plans' events to ClickHouse
 	Metrics    *pipelines.Metrics
 	Runs       pipelines.RunLog // its runs in job_runs; nil: not recorded
 	Log        *slog.Logger
@@ -59,7 +60,9 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 		batch = DefaultBatch
 	}
 	src := &postgres.OutboxSource{Pool: j.Pool, Relay: relay, Batch: batch, Follow: follow}
-	var sink pipelines.Sink[fund.OutboxEvent]
+	var sinks []pipelines.Sink[fund.OutboxEvent]
+	var stage pipelines.Stage[fund.OutboxEvent, fund.OutboxEvent]
+	var quarantine pipelines.Quarantine
 	switch relay {
 	case postgres.RelayKafka:
 		if len(j.Brokers) == 0 {
@@ -67,9 +70,12 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 		}
 		w := sinkkafka.NewWriter(sinkkafka.Config{Brokers: j.Brokers})
 		w.Topic = "" // each event names its topic
-		sink = sinkkafka.EventSink{W: w}
+		sinks = []pipelines.Sink[fund.OutboxEvent]{sinkkafka.EventSink{W: w}}
 	case postgres.RelayFacts:
-		sink = clickhouse.TransactionFacts{Conn: j.CH}
+		// Each sink takes its topics from every batch.
+		sinks = []pipelines.Sink[fund.OutboxEvent]{clickhouse.TransactionFacts{Conn: j.CH},
+			clickhouse.PlanFacts{Conn: j.CH, Banks: postgres.PlanBanks{Pool: j.Pool}}}
+		stage, quarantine = checkPlanEvent, postgres.Store{Pool: j.Pool}
 	default:
 		return nil, fmt.Errorf("outbox: unknown relay %q", relay)
 	}
@@ -77,12 +83,25 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 		Name:   "outbox-" + relay,
 		Source: src,
 		Locate: postgres.OutboxOrigin,
-		// No stage: the outbox rows are already the events.
-		Sinks:   []pipelines.Sink[fund.OutboxEvent]{sink},
-		Metrics: j.Metrics,
-		Log:     j.Log,
+		// The outbox rows are already the events; the facts relay checks
+		// the plans' (written by another service) on the way.
+		Stage:      stage,
+		Quarantine: quarantine,
+		Sinks:      sinks,
+		Metrics:    j.Metrics,
+		Log:        j.Log,
 	}
 	return p, nil
+}
+
+// checkPlanEvent quarantines a plan event the facts cannot use (a payload
+// that breaks the instalment event's contract), so one bad event never
+// holds up the relay; every other event passes as it is.
+func checkPlanEvent(_ context.Context, e fund.OutboxEvent) (fund.OutboxEvent, error) {
+	if _, _, err := clickhouse.DecodePlanFact(e); err != nil {
+		return e, pipelines.Reject("bad_plan_event", "%s %s: %v", e.Topic, e.EventID, err)
+	}
+	return e, nil
 }
 
 // Run relays what is undelivered, once, as one run of the job (a job_runs

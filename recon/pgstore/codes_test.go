@@ -13,7 +13,7 @@ import (
 // statements is every SQL text Reconcile runs with the codes.
 func statements() map[string]string {
 	m := map[string]string{"holding dups": sqlHoldingDups, "holdings": sqlHoldings, "txn dup keys": sqlTxnDupKeys,
-		"txn dups": sqlTxnDups, "transactions": sqlTransactions, "txn counts": sqlTxnCounts, "match by content": sqlMatchByContent,
+		"txn dups": sqlTxnDups, "transactions": sqlTransactions, "txn counts": sqlTxnCounts, "match by content": sqlMatchByContent, "kind notes": sqlKindNotesByRef,
 		"merge": sqlMerge, "resolve": sqlResolve}
 	for cause, qs := range causeSQL {
 		for i, q := range qs {

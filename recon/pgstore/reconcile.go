@@ -50,6 +50,7 @@ func codes() pgx.NamedArgs {
 		"open": fund.BreakOpen, "explained": fund.BreakExplained, "resolved": fund.BreakResolved,
 
 		"self_clearing": recon.SelfClearing, "waiting": waiting, "units_in": unitsIn, "no_units": recon.NoUnits,
+		"sip": fund.SIP.String(), "purchase": fund.Purchase.String(),
 	}
 }
 
@@ -150,9 +151,21 @@ func (s Store) Reconcile(ctx context.Context, opt recon.Options) (recon.Result, 
 				return fmt.Errorf("count transactions: %w", err)
 			}
 			step("transaction counts")
+			if _, err := tx.Exec(ctx, sqlKindNotesByRef, args); err != nil {
+				return fmt.Errorf("compare transaction kinds: %w", err)
+			}
 			if _, err := tx.Exec(ctx, sqlMatchByContent, args); err != nil {
 				return fmt.Errorf("match transactions without a reference: %w", err)
 			}
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM recon_kind_notes`).Scan(&res.KindMismatches); err != nil {
+				return fmt.Errorf("transaction kind notes: %w", err)
+			}
+			notes, err := kindNotes(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("transaction kind notes: %w", err)
+			}
+			res.KindNotes = notes
+			step("transaction kinds")
 		}
 		for _, r := range recon.CauseRules {
 			sqls, ok := causeSQL[r.Cause]
@@ -221,6 +234,44 @@ var reconSetup = []string{
 		cause text NOT NULL DEFAULT '', detail text NOT NULL DEFAULT '', user_ref text NOT NULL DEFAULT '',
 		rta_kind text, ledger_kind text) ON COMMIT DROP`,
 	`CREATE TEMP TABLE recon_dup_later (file_id bigint, line integer) ON COMMIT DROP`,
+	`CREATE TEMP TABLE recon_kind_notes (rta text, folio text, scheme_code text, order_id text, rta_txn_no text,
+		rta_kind text, ledger_kind text) ON COMMIT DROP`,
+}
+
+// sqlSIPOrders are our SIP instalments' orders: purchases the plans service
+// placed for an instalment of a SIP (plan_instalments.order_id is the order
+// request; a purchase request has one leg). The ledger books them as
+// purchases; the RTAs as SIP transactions.
+// (plans.kind of a SIP is fund.SIP's code, @sip.)
+const sqlSIPOrders = `SELECT o.id FROM plan_instalments i JOIN plans p ON p.id = i.plan_id AND p.kind = @sip::text
+    JOIN orders o ON o.request_id = i.order_id AND o.kind = @purchase::text`
+
+// sqlKindNotesByRef notes the pairs matched by our order id where one side
+// says SIP instalment and the other a plain purchase (see recon.KindNote).
+const sqlKindNotesByRef = `
+INSERT INTO recon_kind_notes (rta, folio, scheme_code, order_id, rta_txn_no, rta_kind, ledger_kind)
+SELECT r.rta, r.folio, l.scheme_code, l.order_id, r.txn_no, r.kind, CASE WHEN sip.id IS NULL THEN l.kind ELSE @sip::text END
+FROM rta_txn_rows r JOIN ledger_transactions l ON l.order_id = r.user_ref
+LEFT JOIN (` + sqlSIPOrders + `) sip ON sip.id = l.order_id
+WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from AND r.user_ref <> ''
+  AND r.kind IN (@sip::text, @purchase::text) AND l.kind = @purchase::text
+  AND (r.kind = @sip::text) <> (sip.id IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)`
+
+// maxKindNotes caps the notes a Result lists (KindMismatches counts all).
+const maxKindNotes = 1000
+
+func kindNotes(ctx context.Context, tx pgx.Tx) ([]recon.KindNote, error) {
+	rows, err := tx.Query(ctx, `SELECT rta, folio, scheme_code, order_id, rta_txn_no, rta_kind, ledger_kind
+		FROM recon_kind_notes ORDER BY rta, folio, order_id LIMIT $1`, maxKindNotes)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (recon.KindNote, error) {
+		var n recon.KindNote
+		err := r.Scan(&n.RTA, &n.Folio, &n.SchemeCode, &n.OrderID, &n.RTATxnNo, &n.RTAKind, &n.LedgerKind)
+		return n, err
+	})
 }
 
 // sqlHoldingDups: a folio and scheme the RTA reports twice on one date is
@@ -357,10 +408,12 @@ WITH rt AS (
     WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from
       AND NOT EXISTS (SELECT 1 FROM recon_dup_later x WHERE x.file_id = r.file_id AND x.line = r.line)
 ), lt AS (
-    SELECT s.rta, s.product_code, l.id, l.order_id, l.kind, l.folio_no, l.scheme_code, l.nav_date,
+    SELECT s.rta, s.product_code, l.id, l.order_id, CASE WHEN sip.id IS NULL THEN l.kind ELSE @sip::text END AS kind,
+           l.folio_no, l.scheme_code, l.nav_date,
            CASE WHEN l.kind = ANY(@units_in) THEN l.units ELSE -l.units END AS units,
            l.amount, l.stamp_duty, l.payment_id
     FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
+    LEFT JOIN (` + sqlSIPOrders + `) sip ON sip.id = l.order_id -- our SIP instalments say so in a break's words
     WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from
       AND l.kind <> @no_units::text -- the platform's payout of a failed switch's clearing account: no RTA transaction
 ), j AS (
@@ -416,18 +469,25 @@ SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.schem
 // sqlMatchByContent pairs the RTA transactions that carry no user
 // reference (IDCW reinvestments, transactions the RTA keyed itself) with
 // our unmatched allotments of the same folio, scheme, NAV date and units:
-// such a pair is a match, not two breaks.
+// such a pair is a match, not two breaks (an RTA's SIP instalment with no
+// reference is matched so with our SIP purchase). A pair of a SIP and a
+// plain purchase is noted (recon.KindNote).
 const sqlMatchByContent = `
 WITH a AS (
-    SELECT break_key, rta, folio, scheme_code, rta_nav_date AS nav_date, rta_units AS units,
+    SELECT break_key, rta, folio, scheme_code, rta_nav_date AS nav_date, rta_units AS units, rta_txn_no, rta_kind,
            row_number() OVER (PARTITION BY rta, folio, scheme_code, rta_nav_date, rta_units ORDER BY rta_txn_no) AS n
     FROM recon_now WHERE scope = 'transaction' AND type = @missing_in_ledger::text AND user_ref = ''
 ), b AS (
-    SELECT break_key, rta, folio, scheme_code, ledger_nav_date AS nav_date, ledger_units AS units,
+    SELECT break_key, rta, folio, scheme_code, ledger_nav_date AS nav_date, ledger_units AS units, order_id, ledger_kind,
            row_number() OVER (PARTITION BY rta, folio, scheme_code, ledger_nav_date, ledger_units ORDER BY ledger_tx_id) AS n
     FROM recon_now WHERE scope = 'transaction' AND type = @missing_at_rta::text
 ), pairs AS (
-    SELECT a.break_key AS ak, b.break_key AS bk FROM a JOIN b USING (rta, folio, scheme_code, nav_date, units, n)
+    SELECT a.break_key AS ak, b.break_key AS bk, rta, folio, scheme_code, b.order_id, a.rta_txn_no, a.rta_kind, b.ledger_kind
+    FROM a JOIN b USING (rta, folio, scheme_code, nav_date, units, n)
+), notes AS (
+    INSERT INTO recon_kind_notes (rta, folio, scheme_code, order_id, rta_txn_no, rta_kind, ledger_kind)
+    SELECT rta, folio, scheme_code, order_id, rta_txn_no, rta_kind, ledger_kind FROM pairs
+    WHERE rta_kind IN (@sip::text, @purchase::text) AND ledger_kind IN (@sip::text, @purchase::text) AND rta_kind <> ledger_kind
 )
 DELETE FROM recon_now WHERE break_key IN (SELECT ak FROM pairs UNION ALL SELECT bk FROM pairs)`
 

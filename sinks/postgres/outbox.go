@@ -16,7 +16,7 @@ import (
 // Outbox relays: which marker column a relay owns and which rows it takes.
 const (
 	RelayKafka = "kafka" // every topic; marks published_at
-	RelayFacts = "facts" // transactions.completed only; marks facts_at
+	RelayFacts = "facts" // transactions.completed and the systematic plans' events (sip.*, stp.*, swp.*); marks facts_at
 )
 
 // OutboxSource reads outbox rows a relay has not delivered yet, oldest
@@ -58,10 +58,7 @@ func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEve
 	}
 	q := `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2`
 	if s.Relay == RelayFacts {
-		// The topic is a literal, not a parameter, so the planner can match
-		// the partial index outbox_facts_pending (003_orders_ledger.sql).
-		q = `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
-			WHERE facts_at IS NULL AND topic = '` + fund.TopicTransactions + `' AND id > $1 ORDER BY id LIMIT $2`
+		q = sqlFactsPending
 	} else if s.Relay != RelayKafka {
 		return pipelines.Batch[fund.OutboxEvent]{}, fmt.Errorf("outbox: unknown relay %q", s.Relay)
 	}
@@ -130,6 +127,43 @@ func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEve
 		case <-time.After(poll):
 		}
 	}
+}
+
+// sqlFactsPending reads the facts relay's rows: each half spells its topics
+// as literals, exactly as the predicate of its partial index
+// (outbox_facts_pending in 003_orders_ledger.sql, outbox_plan_facts_pending
+// in *_outbox_plan_facts.sql), so the planner can use both and merge them
+// by id.
+const sqlFactsPending = `
+(SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
+ WHERE facts_at IS NULL AND topic = '` + fund.TopicTransactions + `' AND id > $1 ORDER BY id LIMIT $2)
+UNION ALL
+(SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
+ WHERE facts_at IS NULL AND (topic LIKE 'sip.%' OR topic LIKE 'stp.%' OR topic LIKE 'swp.%') AND id > $1 ORDER BY id LIMIT $2)
+ORDER BY id LIMIT $2`
+
+// PlanBanks looks up the bank of each SIP plan's mandate for the plan
+// facts (clickhouse.PlanBanks).
+type PlanBanks struct{ Pool *pgxpool.Pool }
+
+// BankNames returns plan id → the bank_name of its mandate, for the plans
+// that exist (an empty name for a plan without a mandate).
+func (b PlanBanks) BankNames(ctx context.Context, planIDs []string) (map[string]string, error) {
+	rows, err := b.Pool.Query(ctx, `SELECT p.id, coalesce(m.bank_name, '') FROM plans p LEFT JOIN mandates m ON m.id = p.mandate_id
+		WHERE p.id = ANY($1)`, planIDs)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := make(map[string]string, len(planIDs))
+	for rows.Next() {
+		var id, bank string
+		if err := rows.Scan(&id, &bank); err != nil {
+			return nil, err
+		}
+		out[id] = bank
+	}
+	return out, classify(rows.Err())
 }
 
 // Commit marks the batch's rows delivered by this relay.

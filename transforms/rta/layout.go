@@ -43,12 +43,13 @@ const (
 	fStampDuty
 	fStatus
 	fReported
+	fSIPReg
 	numFields
 )
 
 var fieldNames = [numFields]string{"folio", "product", "isin", "scheme name", "as-of date", "units", "NAV", "value",
 	"investor", "PAN", "broker", "transaction number", "user reference", "transaction type", "trade date", "NAV date",
-	"post date", "amount", "stamp duty", "status", "report date"}
+	"post date", "amount", "stamp duty", "status", "report date", "SIP registration"}
 
 // Layout is one RTA feed layout: its columns and which of them carry the
 // fields a reconciliation needs.
@@ -121,7 +122,7 @@ var (
 			// CAMS applies the NAV of the trade date: TRADDATE is the NAV date.
 			fTradeDate: {"TRADDATE"}, fNAVDate: {"TRADDATE"}, fPostDate: {"POSTDATE"}, fNAV: {"PURPRICE"},
 			fUnits: {"UNITS"}, fAmount: {"AMOUNT"}, fBroker: {"BROKCODE"}, fReported: {"REP_DATE"}, fPAN: {"PAN"},
-			fStampDuty: {"STAMP_DUTY"},
+			fStampDuty: {"STAMP_DUTY"}, fSIPReg: {"SIPTRXNNO"},
 		},
 		required: []field{fFolio, fProduct, fType, fTxnNo, fTradeDate, fUnits, fAmount},
 		codes: map[string]fund.TxKind{

@@ -386,5 +386,9 @@ func (p *Parser) txn(line []byte) (t fund.RTATransaction, e *rowError) {
 	t.Investor = p.get(line, fInvestor)
 	t.UserRef = p.get(line, fUserRef)
 	t.Status = p.get(line, fStatus)
+	// CAMS writes 0 in SIPTRXNNO when there is no SIP; its reports leave it empty.
+	if reg := p.get(line, fSIPReg); reg != "0" {
+		t.SIPRegNo = reg
+	}
 	return t, nil
 }

@@ -55,6 +55,9 @@ func randomTxn(r *rand.Rand, l *Layout) fund.RTATransaction {
 	if k.IssuesUnits() {
 		t.StampDuty = fund.AmountFromPaise(r.Int64N(1000))
 	}
+	if k == fund.SIP && l == CAMSWBR2 {
+		t.SIPRegNo = fmt.Sprintf("pl_%x", r.Uint64()) // only CAMS has a column for it
+	}
 	if l == KFinMFSD201 {
 		t.NAVDate = trade.AddDays(r.IntN(2))
 		t.ISIN = fmt.Sprintf("INF%09d", r.IntN(1e9))
@@ -138,7 +141,7 @@ func sameTxn(a, b fund.RTATransaction) bool {
 		a.Investor == b.Investor && a.TxnNo == b.TxnNo && a.UserRef == b.UserRef && a.TypeCode == b.TypeCode && a.Kind == b.Kind &&
 		a.TradeDate == b.TradeDate && a.NAVDate == b.NAVDate && a.PostDate == b.PostDate && a.NAV.Equal(b.NAV) &&
 		a.Units.Equal(b.Units) && a.Units.Scale() == b.Units.Scale() && a.Amount.Equal(b.Amount) &&
-		a.StampDuty.Equal(b.StampDuty) && a.Status == b.Status && a.Reported == b.Reported
+		a.StampDuty.Equal(b.StampDuty) && a.Status == b.Status && a.Reported == b.Reported && a.SIPRegNo == b.SIPRegNo
 }
 
 const smallFeed = "ACNO|PRCODE|BALUNITS|TODATE\n1|A|1.5|21/08/2026\n2|B|2|21/08/2026\n"
@@ -259,5 +262,64 @@ func TestDecode(t *testing.T) {
 		if _, err := Decode(strings.NewReader(body), file); !errors.Is(err, pipelines.ErrRejectFile) {
 			t.Errorf("%s: err %v, want the file rejected", name, err)
 		}
+	}
+}
+
+// A SIP instalment is written with the code both RTAs use for one, SIN
+// (KFintech's SINR is its rejection), and CAMS carries the registration in
+// SIPTRXNNO; the file's 0 there means none. The line is checked by column,
+// as a person reading the file would.
+func TestSIPInstalmentColumns(t *testing.T) {
+	for _, l := range []*Layout{CAMSWBR2, KFinMFSD201} {
+		if got := l.TypeCode(fund.SIP); got != "SIN" {
+			t.Errorf("%s writes %q for a SIP", l, got)
+		}
+	}
+	day := fund.NewDate(2026, 8, 21)
+	sip := fund.RTATransaction{RTA: fund.RTACAMS, Folio: "F-1", Product: "A1G", TxnNo: "100000007", UserRef: "ORD-7", Kind: fund.SIP,
+		TradeDate: day, NAVDate: day, NAV: decimal.RequireFromString("10.0000"), Units: fund.MustUnits("499.975", 3),
+		Amount: fund.MustAmount("5000.00"), StampDuty: fund.MustAmount("0.25"), Status: "CNF", SIPRegNo: "pl_x"}
+	plain := sip
+	plain.Kind, plain.SIPRegNo, plain.TxnNo = fund.Purchase, "", "100000008"
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, CAMSWBR2, ',', false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []fund.RTATransaction{sip, plain} {
+		if err := w.Txn(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	header := strings.Split(lines[0], ",")
+	col := func(line int, name string) string {
+		for i, h := range header {
+			if h == name {
+				return strings.Split(lines[line], ",")[i]
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return ""
+	}
+	for _, c := range []struct {
+		line      int
+		col, want string
+	}{
+		{1, "TRXNTYPE", "SIN"}, {1, "SIPTRXNNO", "pl_x"}, {1, "TRXN_NATUR", "Systematic Investment Purchase"},
+		{2, "TRXNTYPE", "P"}, {2, "SIPTRXNNO", ""}, {2, "TRXN_NATUR", "Purchase"},
+	} {
+		if got := col(c.line, c.col); got != c.want {
+			t.Errorf("line %d %s = %q, want %q", c.line, c.col, got, c.want)
+		}
+	}
+	// CAMS's own 0 for "no SIP" reads as none.
+	zero := strings.Replace(buf.String(), ",pl_x,", ",0,", 1)
+	_, rows := parseAll(t, zero)
+	if rows[0].Txn.Kind != fund.SIP || rows[0].Txn.SIPRegNo != "" {
+		t.Fatalf("SIPTRXNNO 0 read as %+v", rows[0].Txn)
 	}
 }

@@ -127,7 +127,9 @@ func (w *Writer) Holding(h fund.RTAHolding) error {
 }
 
 // Txn writes one transaction line. The layout must be a Transactions layout;
-// t.TypeCode, when empty, is the layout's code for t.Kind.
+// t.TypeCode, when empty, is the layout's code for t.Kind (SIN for a SIP
+// instalment in both layouts). t.SIPRegNo goes where the layout has a column
+// for it: CAMS SIPTRXNNO; our MFSD201 column list has none.
 func (w *Writer) Txn(t fund.RTATransaction) error {
 	if w.layout.Kind != Transactions {
 		return fmt.Errorf("rta: a transaction written to a %s feed", w.layout.Name)
@@ -171,6 +173,7 @@ func (w *Writer) Txn(t fund.RTATransaction) error {
 		w.set("TIME1", "21:30:00")
 		w.set("TRXN_NATUR", nature(t.Kind))
 		w.set("STAMP_DUTY", t.StampDuty.String())
+		w.set("SIPTRXNNO", t.SIPRegNo)
 	case KFinMFSD201:
 		purred := "P"
 		if t.Kind.Valid() && !t.Kind.IssuesUnits() {
@@ -223,7 +226,7 @@ func nature(k fund.TxKind) string {
 	case fund.Purchase:
 		return "Purchase"
 	case fund.SIP:
-		return "Systematic Investment"
+		return "Systematic Investment Purchase" // as the RTAs' statements print an instalment
 	case fund.SwitchIn:
 		return "Switch In"
 	case fund.SwitchOut:
