@@ -6,6 +6,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/schedule"
+	"github.com/fundflow/fundflow/ledger"
 )
 
 // ChangeStore is what the changes (pause, resume, modify, cancel) and the
@@ -40,6 +41,8 @@ type PlanTx interface {
 	AddVersion(ctx context.Context, v Version) error
 	// Reprice sets the amount of a due instalment.
 	Reprice(ctx context.Context, seq int, amount fund.Amount) error
+	// Events writes outbox rows in the change's transaction.
+	Events(ctx context.Context, evs ...ledger.Event) error
 	// Audit appends the change's audit_log row (entity plan), last.
 	Audit(ctx context.Context, action string, payload any) error
 }
@@ -395,6 +398,12 @@ func (s *Service) Cancel(ctx context.Context, id string) (Plan, error) {
 			return err
 		}
 		if err := tx.SetStatus(ctx, Cancelled, ReasonByInvestor); err != nil {
+			return err
+		}
+		// <kind>.cancelled, as a cancel by settlement sends it.
+		ev := s.cancelledEvent(CancelledPlan{PlanID: p.ID, Kind: string(p.Kind), InvestorID: p.InvestorID, Folio: p.Folio,
+			Reason: ReasonByInvestor, Dropped: dropped}, s.now())
+		if err := tx.Events(ctx, ev); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, "cancelled", map[string]any{"reason": ReasonByInvestor, "dropped": dropped})

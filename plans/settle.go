@@ -47,6 +47,10 @@ type SettleTx interface {
 	// Complete completes the live plans whose instalments are all
 	// generated (generated_all) and final; it returns how many.
 	Complete(ctx context.Context, at time.Time) (int, error)
+	// ResumeElapsed sets paused plans whose pauses are over (an instalment
+	// after the last paused one exists) active again, each with an
+	// audit_log row; it returns how many.
+	ResumeElapsed(ctx context.Context, at time.Time) (int, error)
 	// WriteEvents writes outbox rows (an event id seen before is skipped).
 	WriteEvents(ctx context.Context, evs []ledger.Event) error
 }
@@ -71,6 +75,7 @@ type SettleStats struct {
 	OrdersCancelled int64 `json:"orders_cancelled,omitempty"` // purchase orders of failed debits cancelled on the ledger
 	PlansCancelled  int64 `json:"plans_cancelled,omitempty"`
 	PlansCompleted  int64 `json:"plans_completed,omitempty"`
+	PlansResumed    int64 `json:"plans_resumed,omitempty"` // paused plans whose pause ran its course
 }
 
 // Settle moves presented instalments on from what the ledger's orders and
@@ -133,6 +138,11 @@ func (s *Service) Settle(ctx context.Context) (SettleStats, error) {
 		for _, c := range cancelled {
 			evs = append(evs, s.cancelledEvent(c, at))
 		}
+		resumed, err := tx.ResumeElapsed(ctx, at)
+		if err != nil {
+			return fmt.Errorf("resume plans: %w", err)
+		}
+		st.PlansResumed = int64(resumed)
 		done, err := tx.Complete(ctx, at)
 		if err != nil {
 			return fmt.Errorf("complete plans: %w", err)

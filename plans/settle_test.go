@@ -334,9 +334,17 @@ func TestClaimedInstalmentCompletesAfterCancel(t *testing.T) {
 	e.instalment("pl_swp3", "2026-08-27", 2, "1000.00")
 	e.present()
 	e.db().Exec(`UPDATE plan_instalments SET status = 'due', order_id = NULL WHERE plan_id = 'pl_swp3' AND seq = 1`) // the crash
-	// The investor's cancel: the plan, and its instalments not claimed.
-	e.db().Exec(`UPDATE plans SET status = 'cancelled', status_reason = 'by_investor' WHERE id = 'pl_swp3'`)
-	e.db().Exec(`UPDATE plan_instalments SET status = 'dropped', reason = 'plan_cancelled' WHERE plan_id = 'pl_swp3' AND status = 'due' AND idempotency_key IS NULL`)
+	// The investor's cancel (plans.Service.Cancel, as the API calls it):
+	// the plan and its instalments not claimed; the claimed one stays due.
+	if _, err := e.svc.Cancel(e.ctx, "pl_swp3"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.status("pl_swp3", "2026-08-20"); st != "due" {
+		t.Fatalf("claimed instalment %s after the cancel, want due (its order may be out)", st)
+	}
+	if n := e.events("swp.cancelled"); n != 1 {
+		t.Errorf("%d swp.cancelled events, want 1", n)
+	}
 	if st := e.present(); st.Presented != 1 {
 		t.Fatalf("present: %+v, want the claimed instalment presented", st)
 	}
@@ -349,5 +357,47 @@ func TestClaimedInstalmentCompletesAfterCancel(t *testing.T) {
 	}
 	if n := e.db().Num(`SELECT count(*) FROM order_requests WHERE id LIKE 'swp-%'`); n != 1 {
 		t.Errorf("%d order requests, want 1", n)
+	}
+}
+
+// A pause that has run its course resumes the plan: the instalment after
+// the paused ones is presented, and the plan is active again (with its
+// audit row), not "paused" for ever.
+func TestElapsedPauseResumesThePlan(t *testing.T) {
+	e := newSettleEnv(t)
+	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
+	e.db().NAV("S1", "2026-08-19", "10.0000")
+	e.db().NAV("S1", "2026-08-20", "10.0000")
+	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
+	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F2')`)
+	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F2', 'INV-F2')`)
+	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	e.buy("B2", "F2", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	// pl_a: seq 1 paused (skipped), seq 2 due today: the pause is over.
+	e.plan("pl_a", "swp", "F1", "S1", "", "2026-08-13", "1000.00")
+	e.instalment("pl_a", "2026-08-20", 2, "1000.00")
+	// pl_b: seqs 1-2 paused, only seq 1 generated: still paused.
+	e.plan("pl_b", "swp", "F2", "S1", "", "2026-08-13", "1000.00")
+	for _, id := range []string{"pl_a", "pl_b"} {
+		e.db().Exec(`UPDATE plan_instalments SET status = 'skipped', reason = 'paused' WHERE plan_id = $1 AND seq = 1`, id)
+	}
+	e.db().Exec(`INSERT INTO plan_pauses (plan_id, from_seq, to_seq) VALUES ('pl_a', 1, 1), ('pl_b', 1, 2)`)
+	e.db().Exec(`UPDATE plans SET status = 'paused' WHERE id IN ('pl_a', 'pl_b')`)
+
+	if st := e.present(); st.Presented != 1 {
+		t.Fatalf("present: %+v, want pl_a's instalment after its pause presented", st)
+	}
+	if st := e.settle(); st.PlansResumed != 1 {
+		t.Fatalf("settle: %+v, want 1 plan resumed", st)
+	}
+	if a, b := e.db().Str(`SELECT status FROM plans WHERE id = 'pl_a'`), e.db().Str(`SELECT status FROM plans WHERE id = 'pl_b'`); a != "active" || b != "paused" {
+		t.Errorf("plans: pl_a %s (want active), pl_b %s (want paused)", a, b)
+	}
+	if n := e.db().Num(`SELECT count(*) FROM audit_log WHERE entity = 'plan' AND entity_id = 'pl_a' AND action = 'resumed' AND actor = 'instalment-run'`); n != 1 {
+		t.Errorf("%d resumed audit rows, want 1", n)
+	}
+	if st := e.settle(); st.PlansResumed != 0 {
+		t.Errorf("second settle resumed %d plans, want 0", st.PlansResumed)
 	}
 }

@@ -49,7 +49,7 @@ func (s Stats) Run() pipelines.Stats {
 		"generate.skipped": int64(g.Skipped), "generate.done": int64(g.Done), "generate.held": int64(g.Held),
 		"present.presented": p.Presented, "present.failed": p.Failed, "present.retry": p.Retry,
 		"settle.paid": t.Paid, "settle.allotted": t.Allotted, "settle.failed": t.Failed,
-		"settle.orders_cancelled": t.OrdersCancelled, "settle.plans_cancelled": t.PlansCancelled, "settle.plans_completed": t.PlansCompleted,
+		"settle.orders_cancelled": t.OrdersCancelled, "settle.plans_cancelled": t.PlansCancelled, "settle.plans_completed": t.PlansCompleted, "settle.plans_resumed": t.PlansResumed,
 	}}
 }
 

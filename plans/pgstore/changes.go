@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -50,6 +51,10 @@ type planTx struct {
 	audit *postgres.AuditEntry
 }
 
+func (t *planTx) Events(ctx context.Context, evs ...ledger.Event) error {
+	return writeOutbox(ctx, t.tx, evs)
+}
+
 func (t *planTx) Unpresented(ctx context.Context) ([]plans.Instalment, error) {
 	return instalments(ctx, t.tx, `WHERE pi.plan_id = $1 AND pi.status = 'due'`, t.id)
 }
@@ -80,7 +85,7 @@ func (t *planTx) MarkDue(ctx context.Context, seqs []int, status, reason string)
 		return 0, nil
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE plan_instalments SET status = $3, reason = $4, updated_at = now()
-		WHERE plan_id = $1 AND seq = ANY($2) AND status = 'due'`, t.id, seqs, status, reason)
+		WHERE plan_id = $1 AND seq = ANY($2) AND status = 'due' AND idempotency_key IS NULL`, t.id, seqs, status, reason)
 	return int(tag.RowsAffected()), err
 }
 

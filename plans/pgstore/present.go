@@ -57,7 +57,7 @@ func (s Store) ClaimDue(ctx context.Context, now time.Time, today string, cur pl
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.kind, to_char(i.due_date, 'YYYY-MM-DD') FROM plan_instalments i JOIN plans p ON p.id = i.plan_id
 		WHERE i.status = 'due' AND i.present_after <= $1 AND i.due_date <= $2::date
-		  AND (p.status = 'active' OR i.idempotency_key IS NOT NULL)
+		  AND (p.status IN ('active', 'paused') OR i.idempotency_key IS NOT NULL)
 		  AND (i.due_date, i.plan_id) > ($3::date, $4::text)
 		ORDER BY i.due_date, i.plan_id LIMIT $5`, now, today, after, cur.PlanID, limit)
 	if err != nil {

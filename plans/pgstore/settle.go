@@ -133,6 +133,29 @@ func (t settleTx) Complete(ctx context.Context, at time.Time) (int, error) {
 	return int(tag.RowsAffected()), err
 }
 
+// ResumeElapsed sets paused plans active again once an instalment after
+// their last pause exists (generated past it, or already skipped to its
+// end), each with an audit_log row ("resumed", actor instalment-run).
+func (t settleTx) ResumeElapsed(ctx context.Context, at time.Time) (int, error) {
+	rows, err := t.tx.Query(ctx, `UPDATE plans p SET status = 'active', updated_at = $1
+		WHERE p.status = 'paused' AND EXISTS (
+			SELECT 1 FROM plan_instalments i WHERE i.plan_id = p.id
+			  AND i.seq > (SELECT max(pp.to_seq) FROM plan_pauses pp WHERE pp.plan_id = p.id))
+		RETURNING p.id`, at)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	audits := make([]postgres.AuditEntry, len(ids))
+	for i, id := range ids {
+		audits[i] = postgres.AuditEntry{Entity: "plan", ID: id, Action: "resumed", Payload: map[string]any{"reason": "pause_elapsed"}}
+	}
+	return len(ids), postgres.AppendAudits(ctx, t.tx, "instalment-run", audits)
+}
+
 // WriteEvents writes outbox rows.
 func (t settleTx) WriteEvents(ctx context.Context, evs []ledger.Event) error {
 	return writeOutbox(ctx, t.tx, evs)
