@@ -220,7 +220,12 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 // terms cannot be scheduled is held back (its watermark stays) and
 // reported; it does not stop the batch.
 func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg Config, res *GenerateResult) (GenWrite, error) {
-	var w GenWrite
+	// Most plans have at most one instalment in a day's window.
+	w := GenWrite{
+		Instalments: make([]GenInstalment, 0, len(ps)),
+		Events:      make([]GenEvent, 0, len(ps)),
+		arena:       make([]byte, 0, len(ps)*eventSizeHint),
+	}
 	g := genClock{notified: now.UTC(), at: now.UTC().Format(time.RFC3339), minPresent: now.UTC().Add(cfg.PreDebitNotice), ist: fund.IST()}
 	for i := range ps {
 		p := &ps[i]
@@ -252,6 +257,9 @@ func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg 
 	}
 	return w, nil
 }
+
+// eventSizeHint is about a due event's JSON size.
+const eventSizeHint = 512
 
 // genClock is a run's notification times.
 type genClock struct {
