@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test demo bench fuzz services services-down lint vet clean schema-snapshot
+.PHONY: all build test demo bench bench-instalments fuzz services services-down lint vet clean schema-snapshot
 
 all: build
 
@@ -38,6 +38,11 @@ schema-snapshot: services
 bench: services
 	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS) | tee bench.out
 
+# The daily instalment run alone: 1,000,000 plans due on one business day
+# (FUNDFLOW_BENCH_PLANS sets the scale), against a bare COPY of its rows.
+bench-instalments: services
+	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -run '^$$' -bench '^BenchmarkInstalmentRun1M$$' -benchtime 1x -timeout 30m ./plans/ | tee bench-instalments.out
+
 # Run every fuzz target for FUZZTIME each (CI runs only their seed corpora, as tests).
 FUZZTIME ?= 1m
 fuzz:
@@ -51,4 +56,4 @@ lint:
 	$(GO) run ./cmd/fundflow lint fundflow.example.yaml
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out bench-instalments.out

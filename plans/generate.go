@@ -66,7 +66,10 @@ type GenWrite struct {
 	// MayConflict: some row may already exist (a watermark that is not a
 	// business day of today's calendar), so rows go in with ON CONFLICT DO
 	// NOTHING and only the rows written get their events. Otherwise every
-	// row is new (see GenerateWith) and they are copied straight in.
+	// row should be new (see GenerateWith) and they are copied straight in;
+	// should one exist after all (a change of day made effective behind
+	// the watermark renumbers the plan), the store falls back to the
+	// checked path.
 	MayConflict bool
 
 	arena []byte // the events' payloads
@@ -220,7 +223,12 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 // terms cannot be scheduled is held back (its watermark stays) and
 // reported; it does not stop the batch.
 func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg Config, res *GenerateResult) (GenWrite, error) {
-	var w GenWrite
+	// Most plans have at most one instalment in a day's window.
+	w := GenWrite{
+		Instalments: make([]GenInstalment, 0, len(ps)),
+		Events:      make([]GenEvent, 0, len(ps)),
+		arena:       make([]byte, 0, len(ps)*eventSizeHint),
+	}
 	g := genClock{notified: now.UTC(), at: now.UTC().Format(time.RFC3339), minPresent: now.UTC().Add(cfg.PreDebitNotice), ist: fund.IST()}
 	for i := range ps {
 		p := &ps[i]
@@ -253,6 +261,9 @@ func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg 
 	return w, nil
 }
 
+// eventSizeHint is about a due event's JSON size.
+const eventSizeHint = 512
+
 // genClock is a run's notification times.
 type genClock struct {
 	notified, minPresent time.Time
@@ -276,6 +287,9 @@ func (s *Service) planOne(p *GenPlan, through fund.Date, g genClock, w *GenWrite
 		amount, err := stepUp(step, v.Amount, p.Start, sl.Nominal)
 		if err != nil {
 			return false, fmt.Errorf("seq %d: %w", sl.Seq, err)
+		}
+		if amount.GreaterThan(fund.MaxAmount) {
+			return false, fmt.Errorf("seq %d: amount %s is more than an amount column holds", sl.Seq, amount)
 		}
 		in := GenInstalment{PlanID: p.ID, Due: sl.Due, Nominal: sl.Nominal, Seq: sl.Seq, Amount: amount, Status: "due"}
 		if len(sl.Merged) > 0 {
@@ -315,17 +329,36 @@ func planSpec(p *GenPlan) (schedule.Spec, schedule.StepUp, error) {
 	if !slices.IsSortedFunc(vs, byVersion) {
 		slices.SortFunc(vs, byVersion)
 	}
+	// A NULL day or weekday keeps the one before; a weekly plan's first
+	// version without one takes the start's weekday.
+	day, wd := vs[0].DayOfMonth, p.Start.Weekday()
+	if vs[0].Weekday >= 0 {
+		wd = time.Weekday(vs[0].Weekday)
+	}
 	spec := schedule.Spec{
 		Frequency: schedule.Frequency(p.Frequency), Start: p.Start, End: p.End, Count: p.Count,
-		Day: vs[0].DayOfMonth, Weekday: time.Weekday(max(vs[0].Weekday, 0)),
+		Day: day, Weekday: wd,
 	}
-	day, wd := spec.Day, spec.Weekday
 	for _, v := range vs[1:] {
-		vd, vwd := v.DayOfMonth, time.Weekday(max(v.Weekday, 0))
+		vd, vwd := day, wd
+		if v.DayOfMonth > 0 {
+			vd = v.DayOfMonth
+		}
+		if v.Weekday >= 0 {
+			vwd = time.Weekday(v.Weekday)
+		}
 		if vd == day && vwd == wd {
 			continue // an amount change
 		}
-		spec.Changes = append(spec.Changes, schedule.Change{From: v.EffectiveFrom, Day: vd, Weekday: vwd})
+		n := len(spec.Changes)
+		switch {
+		case !v.EffectiveFrom.After(p.Start): // before the first nominal date: the plan's day from the start
+			spec.Day, spec.Weekday = vd, vwd
+		case n > 0 && v.EffectiveFrom == spec.Changes[n-1].From: // the later version of the same day wins
+			spec.Changes[n-1].Day, spec.Changes[n-1].Weekday = vd, vwd
+		default: // a change from its date (one out of order: schedule.Validate refuses it)
+			spec.Changes = append(spec.Changes, schedule.Change{From: v.EffectiveFrom, Day: vd, Weekday: vwd})
+		}
 		day, wd = vd, vwd
 	}
 	var step schedule.StepUp

@@ -489,3 +489,81 @@ func TestGenerateKilledMidRunCatchesUpExactly(t *testing.T) {
 		})
 	}
 }
+
+// Two runs at once (two processes): each plan's rows are written once, by
+// whichever run moved its watermark first; neither fails.
+func TestGenerateConcurrentRunsWriteOnce(t *testing.T) {
+	g := newGenDB(t)
+	for i := range 60 {
+		g.plan(planSpec{id: fmt.Sprintf("pl_%02d", i), kind: "sip", freq: "weekly", start: "2026-01-01", amount: "1000", weekday: 1 + i%5})
+	}
+	errs := make(chan error, 2)
+	results := make(chan plans.GenerateResult, 2)
+	for range 2 {
+		go func() {
+			res, err := g.service("2026-03-02 06:00").GenerateWith(g.ctx, plans.GenerateOptions{Batch: 5, Workers: 2})
+			errs <- err
+			results <- res
+		}()
+	}
+	due := 0
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		due += (<-results).Due
+	}
+	// Weekly from Thu 1 Jan 2026 to the horizon Thu 5 Mar: Mondays 5 Jan …
+	// 2 Mar (9), Tuesdays 6 Jan … 3 Mar (9), Wednesdays 7 Jan … 4 Mar (9),
+	// Thursdays 1 Jan … 5 Mar (10), Fridays 2 Jan … 27 Feb (9); 12 plans each.
+	want := 12 * (9 + 9 + 9 + 10 + 9)
+	if got := g.scalar(`SELECT count(*)::text FROM plan_instalments`); got != fmt.Sprint(want) || due != want {
+		t.Fatalf("%s rows, %d reported due, want %d", got, due, want)
+	}
+	if got := g.scalar(`SELECT count(*)::text FROM outbox`); got != fmt.Sprint(want) {
+		t.Fatalf("%s events, want %d", got, want)
+	}
+}
+
+// A modification effective before the plan's start is its day from the
+// start (not a change schedule.Validate would refuse).
+func TestGenerateModificationBeforeTheStart(t *testing.T) {
+	g := newGenDB(t)
+	g.plan(planSpec{id: "pl_early", kind: "sip", freq: "monthly", start: "2026-02-01", amount: "1000", day: 5, weekday: -1})
+	g.exec(`INSERT INTO plan_versions (plan_id, version, effective_from, amount, day_of_month) VALUES ('pl_early', 2, '2026-01-20', 1500, 25)`)
+	if res := g.run("2026-03-23 06:00"); res.Held != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	// 25 Feb 2026 is a Wednesday, 25 Mar a Wednesday.
+	sameList(t, "rows", g.rows(), []string{
+		"pl_early 1 2026-02-25>2026-02-25 1500.00 due",
+		"pl_early 2 2026-03-25>2026-03-25 1500.00 due",
+	})
+}
+
+// A change of day made effective behind the watermark renumbers the plan:
+// its next row collides with one already written. The batch does not fail:
+// it falls back to the checked path, keeps the row there and writes the
+// others.
+func TestGenerateCollisionFallsBackToTheCheckedPath(t *testing.T) {
+	g := newGenDB(t)
+	g.plan(planSpec{id: "pl_mod", kind: "sip", freq: "monthly", start: "2026-01-01", amount: "1000", day: 5, weekday: -1})
+	g.plan(planSpec{id: "pl_ok", kind: "sip", freq: "monthly", start: "2026-01-01", amount: "800", day: 27, weekday: -1})
+	g.run("2026-02-05 06:00") // horizon Sun 8 Feb: through Fri 6 Feb
+	// From 1 Feb the 28th: only 5 Jan is before it, so 28 Feb is seq 2, the
+	// seq of 5 Feb already written.
+	g.exec(`INSERT INTO plan_versions (plan_id, version, effective_from, amount, day_of_month) VALUES ('pl_mod', 2, '2026-02-01', 1000, 28)`)
+	// Horizon Mon 2 Mar: 28 Feb (Sat, due 2 Mar) and pl_ok's 27 Feb are due.
+	if res := g.run("2026-02-27 06:00"); res.Due != 2 {
+		t.Fatalf("result %+v, want the two rows computed", res)
+	}
+	sameList(t, "rows", g.rows(), []string{
+		"pl_mod 1 2026-01-05>2026-01-05 1000.00 due",
+		"pl_mod 2 2026-02-05>2026-02-05 1000.00 due",
+		"pl_ok 1 2026-01-27>2026-01-27 800.00 due",
+		"pl_ok 2 2026-02-27>2026-02-27 800.00 due",
+	})
+	if n := len(g.events()); n != 4 {
+		t.Fatalf("%d events, want one per row written (4)", n)
+	}
+}

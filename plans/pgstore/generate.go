@@ -2,10 +2,13 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/plans"
@@ -150,22 +153,39 @@ func instalmentRows(w plans.GenWrite) pgx.CopyFromSource {
 	})
 }
 
-// writeGen writes a batch: straight COPY when every row is new, through
-// temp tables and ON CONFLICT DO NOTHING when one may exist.
+// writeGen writes a batch: straight COPY when every row should be new,
+// through temp tables and ON CONFLICT DO NOTHING when one may exist or the
+// COPY met one.
 func writeGen(ctx context.Context, tx pgx.Tx, w plans.GenWrite) error {
-	if w.MayConflict {
-		if err := writeGenMerging(ctx, tx, w); err != nil {
+	merge := w.MayConflict
+	if !merge {
+		sp, err := tx.Begin(ctx) // a savepoint: a conflict undoes the COPY, not the batch
+		if err != nil {
 			return err
 		}
-	} else {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"plan_instalments"}, genInstalmentCols, instalmentRows(w)); err != nil {
-			return fmt.Errorf("copy instalments: %w", err)
+		err = copyGen(ctx, sp, w)
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+		case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
+			if err := sp.Rollback(ctx); err != nil {
+				return err
+			}
+			merge = true
+		default:
+			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, genEventCols[2:], pgx.CopyFromSlice(len(w.Events), func(i int) ([]any, error) {
-			e := &w.Events[i]
-			return []any{e.EventID, e.Topic, e.Key, e.Payload}, nil
-		})); err != nil {
-			return fmt.Errorf("copy instalment events: %w", err)
+	}
+	if merge {
+		n, err := writeGenMerging(ctx, tx, w)
+		if err != nil {
+			return err
+		}
+		if n < len(w.Instalments) {
+			slog.Warn("instalment run: rows already there (or their seq) kept, the new ones dropped", "dropped", len(w.Instalments)-n)
 		}
 	}
 	if len(w.Done) > 0 {
@@ -191,32 +211,49 @@ func writeGen(ctx context.Context, tx pgx.Tx, w plans.GenWrite) error {
 	return nil
 }
 
+// copyGen copies the rows and their events straight in.
+func copyGen(ctx context.Context, tx pgx.Tx, w plans.GenWrite) error {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"plan_instalments"}, genInstalmentCols, instalmentRows(w)); err != nil {
+		return fmt.Errorf("copy instalments: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, genEventCols[2:], pgx.CopyFromSlice(len(w.Events), func(i int) ([]any, error) {
+		e := &w.Events[i]
+		return []any{e.EventID, e.Topic, e.Key, e.Payload}, nil
+	})); err != nil {
+		return fmt.Errorf("copy instalment events: %w", err)
+	}
+	return nil
+}
+
 // writeGenMerging writes the rows that do not exist yet, and the events of
-// exactly those.
-func writeGenMerging(ctx context.Context, tx pgx.Tx, w plans.GenWrite) error {
+// exactly those; it returns how many rows it wrote.
+func writeGenMerging(ctx context.Context, tx pgx.Tx, w plans.GenWrite) (int, error) {
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE gen_instalments (plan_id text, due_date date, seq integer, nominal_date date,
 			merged_nominal date, amount numeric(18,2), status text, reason text, notified_at timestamptz, present_after timestamptz) ON COMMIT DROP;
 		CREATE TEMP TABLE gen_events (plan_id text, due_date date, event_id text, topic text, key text, payload jsonb) ON COMMIT DROP`); err != nil {
-		return fmt.Errorf("temp tables: %w", err)
+		return 0, fmt.Errorf("temp tables: %w", err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"gen_instalments"}, genInstalmentCols, instalmentRows(w)); err != nil {
-		return fmt.Errorf("copy instalments: %w", err)
+		return 0, fmt.Errorf("copy instalments: %w", err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"gen_events"}, genEventCols, pgx.CopyFromSlice(len(w.Events), func(i int) ([]any, error) {
 		e := &w.Events[i]
 		return []any{e.PlanID, e.Due.Time(), e.EventID, e.Topic, e.Key, e.Payload}, nil
 	})); err != nil {
-		return fmt.Errorf("copy instalment events: %w", err)
+		return 0, fmt.Errorf("copy instalment events: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `WITH ins AS (
+	var n int
+	if err := tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO plan_instalments (plan_id, due_date, seq, nominal_date, merged_nominal, amount, status, reason, notified_at, present_after)
 			SELECT plan_id, due_date, seq, nominal_date, merged_nominal, amount, status, reason, notified_at, present_after FROM gen_instalments
 			ON CONFLICT DO NOTHING
-			RETURNING plan_id, due_date)
-		INSERT INTO outbox (event_id, topic, key, payload)
-		SELECT e.event_id, e.topic, e.key, e.payload FROM gen_events e JOIN ins USING (plan_id, due_date)
-		ON CONFLICT (event_id) DO NOTHING`); err != nil {
-		return fmt.Errorf("insert instalments: %w", err)
+			RETURNING plan_id, due_date),
+		ev AS (
+			INSERT INTO outbox (event_id, topic, key, payload)
+			SELECT e.event_id, e.topic, e.key, e.payload FROM gen_events e JOIN ins USING (plan_id, due_date)
+			ON CONFLICT (event_id) DO NOTHING)
+		SELECT count(*) FROM ins`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("insert instalments: %w", err)
 	}
-	return nil
+	return n, nil
 }
