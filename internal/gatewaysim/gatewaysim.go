@@ -354,6 +354,38 @@ func keys(m map[string]any) []string {
 // The mandate's webhooks: each moves the token and queues its token.*
 // event (Razorpay's token entity).
 
+// AuthorizeMandate sends the mandate registration's authorisation payment
+// (payment.authorized of an amount-0 e-mandate order, or ₹1 for UPI, on
+// the customer's registration order, carrying token_id and customer_id):
+// in Razorpay's flow this payment, not the token entity, names the
+// customer a token belongs to.
+func (s *Server) AuthorizeMandate(token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	t, ok := s.tokens[token]
+	if !ok {
+		return fmt.Errorf("gatewaysim: token %s unknown (AddToken first)", token)
+	}
+	var amount int64
+	if t.Method == "upi" {
+		amount = 100
+	}
+	o := &order{ID: s.id("order"), Entity: "order", Amount: amount, Due: amount, Currency: "INR", Status: "attempted", Attempts: 1, Notes: map[string]string{}, Created: s.now().Unix()}
+	s.orders[o.ID] = o
+	p := &payment{ID: s.id("pay"), Entity: "payment", Amount: amount, Currency: "INR", Status: "authorized", OrderID: o.ID,
+		Method: t.Method, Description: "mandate registration", Bank: nilIfEmptyPtr(t.Bank), CustomerID: t.CustomerID, TokenID: t.ID,
+		Notes: map[string]string{}, Acquirer: map[string]string{}, Created: s.now().Unix()}
+	if t.InvestorID != "" {
+		p.Notes["investor_id"] = t.InvestorID
+	}
+	s.payments[p.ID] = p
+	o.payments = append(o.payments, p.ID)
+	snapshot := *p
+	s.queue("payment.authorized", map[string]any{"payment": map[string]any{"entity": &snapshot}})
+	return nil
+}
+
 // ConfirmMandate confirms token (token.confirmed).
 func (s *Server) ConfirmMandate(token string) error {
 	return s.mandate(token, fund.MandateConfirmed, "")
