@@ -133,6 +133,7 @@ step "what landed in ClickHouse"
 "${CHQ[@]}" -q "SELECT kind, reason, count() AS events, sum(records) AS records FROM ingest_events GROUP BY kind, reason ORDER BY kind, events DESC FORMAT PrettyCompact"
 
 source scripts/demo_money.sh
+source scripts/demo_sips.sh
 
 step "the read side: query API, statement PDF, compliance exports, audit chain"
 go run ./internal/ledgerfix/demoseed   # a small ledger on the real NAVs, unless the money path made one
@@ -144,7 +145,8 @@ if ! curl -sf "$API/healthz" >/dev/null; then
   trap 'kill $READ_PID 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
 fi
-FOLIO=$("${PSQL[@]}" -At -c "SELECT folio_no FROM ledger_transactions GROUP BY folio_no ORDER BY count(*) DESC, folio_no LIMIT 1")
+# The SIP investor's folio (13 months of SIPs: the statement's chart and XIRR), else the busiest one.
+FOLIO=$("${PSQL[@]}" -At -c "SELECT folio_no FROM ledger_transactions GROUP BY folio_no ORDER BY (folio_no = 'SIP-F1') DESC, count(*) DESC, folio_no LIMIT 1")
 OWNER=$("${PSQL[@]}" -At -c "SELECT investor_id FROM folios WHERE folio_no = '$FOLIO'")
 STRANGER=$("${PSQL[@]}" -At -c "SELECT id FROM investors WHERE id <> '$OWNER' ORDER BY id LIMIT 1")
 SCHEME=$("${PSQL[@]}" -At -c "SELECT scheme_code FROM ledger_transactions WHERE folio_no = '$FOLIO' ORDER BY id LIMIT 1")
@@ -208,4 +210,6 @@ Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env h
   . $DEMO/env; bin/fundflow serve                           # schedules + metrics on 127.0.0.1:9464/metrics
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
   ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
+  . $DEMO/env; psql "\$FUNDFLOW_PG_URL" -c "SELECT plan_id, due_date, amount, status, reason FROM plan_instalments ORDER BY 2 LIMIT 20"   # SIP instalments
+  bin/fundflow check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays $FIXTURES/calendar/nse_fo_holidays_2026.csv
 EOF2
