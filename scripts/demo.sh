@@ -65,7 +65,9 @@ pipelines:
     max_clock_skew: 87600h
   allocate:
     every: 2s
-    holidays: [$FIXTURES/calendar/nse_fo_holidays_2026.csv]
+    # Business days of the money path and the SIPs' instalment dates (the
+    # demo's SIPs run from August 2025).
+    holidays: [$FIXTURES/calendar/nse_fo_holidays_2025.csv, $FIXTURES/calendar/nse_fo_holidays_2026.csv]
   outbox:
     every: 1s
 audit:
