@@ -123,3 +123,19 @@ func (m MandateEvent) Check() *InputError {
 	}
 	return nil
 }
+
+// MaskTail hides all but the last 4 characters of an identifier shown to
+// people (an account number, a PAN): "ABCDE1234F" → "XXXXXX234F". Values
+// of 4 characters or fewer are hidden whole. One rule for the ledger's
+// masked mandate accounts and the API's masked PII (internal/pii.Mask).
+func MaskTail(v string) string {
+	r := []rune(v)
+	keep := 4
+	if len(r) <= keep {
+		keep = 0
+	}
+	for i := 0; i < len(r)-keep; i++ {
+		r[i] = 'X'
+	}
+	return string(r)
+}

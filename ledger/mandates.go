@@ -120,7 +120,7 @@ func (t *txn) applyMandate(m fund.MandateEvent, eventID string) (status, reason 
 		w.ExpiresOn = &d
 	}
 	if m.AccountNumber != "" {
-		w.BankAccountMask = maskAccount(m.AccountNumber)
+		w.BankAccountMask = fund.MaskTail(m.AccountNumber)
 		if t.svc.Sealer != nil {
 			if w.BankAccountEnc, err = t.svc.Sealer.Seal(m.TokenID, FieldBankAccount, m.AccountNumber); err != nil {
 				return "", "", fmt.Errorf("mandate %s: seal the account number: %w", m.TokenID, err)
@@ -147,20 +147,6 @@ func (t *txn) linkMandate(p fund.PaymentEvent) error {
 		return fmt.Errorf("link mandate %s: %w", p.TokenID, err)
 	}
 	return nil
-}
-
-// maskAccount keeps the last 4 digits of an account number (as
-// internal/pii.Mask does, which the ledger does not import).
-func maskAccount(v string) string {
-	r := []rune(v)
-	keep := 4
-	if len(r) <= keep {
-		keep = 0
-	}
-	for i := 0; i < len(r)-keep; i++ {
-		r[i] = 'X'
-	}
-	return string(r)
 }
 
 // A set-based allotment batch (staged) never touches mandates.

@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
 // KeyEnv is the default environment variable holding the key: 32 bytes,
@@ -123,14 +125,4 @@ func (s *Sealer) Open(owner, field string, sealed []byte) (string, error) {
 
 // Mask hides all but the last 4 characters: "ABCDE1234F" → "XXXXXX234F".
 // Values of 4 characters or fewer are hidden whole.
-func Mask(v string) string {
-	r := []rune(v)
-	keep := 4
-	if len(r) <= keep {
-		keep = 0
-	}
-	for i := 0; i < len(r)-keep; i++ {
-		r[i] = 'X'
-	}
-	return string(r)
-}
+func Mask(v string) string { return fund.MaskTail(v) }
