@@ -289,7 +289,7 @@ func TestDocumentedCommandLinesParse(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o644)
 	lines := []string{
 		// scripts/demo.sh, demo_money.sh, demo_recon.sh
-		"lint", "migrate", "check nav F", "--log-level warn run nav-ingest", "--log-level warn serve",
+		"lint", "doctor", "doctor F --json", "migrate", "check nav F", "--log-level warn run nav-ingest", "--log-level warn serve",
 		"token --role investor --sub user-1 --investor INV-1", "token --role compliance --sub auditor-1",
 		"--log-level warn export transactions --from 2017-01-01 --to 2026-12-31 --format parquet --out D",
 		"--log-level warn export fatca-crs --from 2026-01-01 --to 2026-12-31 --format csv --out D",

@@ -56,6 +56,7 @@ type cli struct {
 	Run        runCmd        `cmd:"" help:"run one pipeline once, now"`
 	Serve      serveCmd      `cmd:"" help:"run every scheduled pipeline and serve /metrics (and the query API when serve.api.addr is set) until stopped"`
 	Lint       lintCmd       `cmd:"" help:"check a config file; every problem with its field and line"`
+	Doctor     doctorCmd     `cmd:"" help:"lint the config, then check that its variables are set, its calendars cover the next year, and Postgres, ClickHouse, SFTP and Kafka answer with current migrations; exit 1 when a check fails"`
 	Check      checkCmd      `cmd:"" help:"dry-run a NAV file, explain a NAV date, find missing NAVs, list a plan's instalment dates; writes nothing"`
 	Outbox     outboxCmd     `cmd:"" help:"print the money path's events (transactions.completed, orders.status)"`
 	Gen        genCmd        `cmd:"" help:"synthesise NAV history, a ledger, or the RTAs' files of our ledger"`
