@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/fund"
@@ -443,19 +443,34 @@ func sftpFindings(ctx context.Context, cfg *config.Config, getenv func(string) s
 	return fs
 }
 
-// kafkaFindings dials each configured broker (none: no Kafka, nothing to
-// check).
+// kafkaFindings asks each configured broker for its API versions: a port
+// that accepts connections but speaks no Kafka fails too. No brokers: no
+// Kafka (the outbox is the bus), nothing to check.
 func kafkaFindings(ctx context.Context, brokers string) []finding {
 	var fs []finding
 	for _, b := range sinkkafka.ParseBrokers(brokers) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		conn, err := d.DialContext(ctx, "tcp", b)
-		if err != nil {
+		if err := kafkaAnswers(ctx, b); err != nil {
 			fs = append(fs, finding{Status: statusFail, Check: "kafka " + b, Detail: err.Error(), Fix: "start the broker or correct the brokers variable"})
 			continue
 		}
-		conn.Close()
 		fs = append(fs, finding{Status: statusOK, Check: "kafka " + b, Detail: "answers"})
 	}
 	return fs
+}
+
+func kafkaAnswers(ctx context.Context, broker string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := kafka.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl) //nolint:errcheck
+	}
+	if _, err := conn.ApiVersions(); err != nil {
+		return fmt.Errorf("%s: %w", broker, err)
+	}
+	return nil
 }

@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
@@ -239,4 +242,60 @@ func TestDoctorEndToEnd(t *testing.T) {
 			t.Errorf("doctor BAD: %v, want exit 2", err)
 		}
 	})
+}
+
+// Kafka: a real broker (kfake) answers; a port that accepts connections but
+// speaks no Kafka, and a closed port, fail.
+func TestDoctorKafka(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			c.Close() // accepts, then hangs up: not a broker
+		}
+	}()
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	defer mute.Close()
+	if got := statuses(kafkaFindings(testkit.Ctx(t), strings.Join(kc.ListenAddrs(), ","))); got["kafka "+kc.ListenAddrs()[0]] != statusOK {
+		t.Errorf("kfake broker: %v, want ok", got)
+	}
+	for _, addr := range []string{mute.Addr().String(), closedAddr} {
+		if got := statuses(kafkaFindings(testkit.Ctx(t), addr)); got["kafka "+addr] != statusFail {
+			t.Errorf("%s: %v, want fail", addr, got)
+		}
+	}
+	if fs := kafkaFindings(testkit.Ctx(t), ""); len(fs) != 0 {
+		t.Errorf("no brokers configured: %v, want no check", fs)
+	}
+}
+
+// SFTP against the test env's sshd: the source's folder there is ok, a
+// folder that is not fails naming it.
+func TestDoctorSFTP(t *testing.T) {
+	s := testkit.SFTP(t)
+	env := map[string]string{"SA": s.Addr, "SU": s.User, "SK": s.KeyPath, "SH": s.HostKeyPath}
+	for _, c := range []struct {
+		path, status string
+	}{{s.Dir, statusOK}, {filepath.Join(s.Dir, "missing"), statusFail}} {
+		cfg := &config.Config{}
+		cfg.Pipelines.NAVIngest = &config.NAVIngest{Source: config.Source{Kind: "sftp", Path: c.path,
+			SFTP: config.SFTP{AddrEnv: "SA", UserEnv: "SU", KeyFileEnv: "SK", HostKeyFileEnv: "SH"}}}
+		fs := sftpFindings(testkit.Ctx(t), cfg, func(k string) string { return env[k] })
+		if len(fs) != 1 || fs[0].Status != c.status || !strings.Contains(fs[0].Detail, c.path) {
+			t.Errorf("%s: %+v, want one %s naming the path", c.path, fs, c.status)
+		}
+	}
 }
