@@ -214,6 +214,13 @@ func TestDoctorEndToEnd(t *testing.T) {
 		if _, ok := got["postgres role"]; ok {
 			t.Errorf("the application's role was reported privileged: %+v", got["postgres role"])
 		}
+		// Connected as the schema owner (who owns the audit trail): still
+		// exit 0, with migrate.WarnIfPrivileged's warning.
+		t.Setenv("DOCTOR_PG_URL", ownerURL)
+		got, err = doctor(t)
+		if f := got["postgres role"]; err != nil || f.Status != statusWarn || !strings.Contains(f.Detail, "superuser or the audit trail's owner") {
+			t.Errorf("as the owner: %v, %+v; want exit 0 and the privilege warning", err, f)
+		}
 	})
 	t.Run("unmigrated", func(t *testing.T) {
 		_, pgURL := testkit.EmptyPG(t)
