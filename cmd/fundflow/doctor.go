@@ -131,7 +131,9 @@ func envRefs(cfg *config.Config) []envRef {
 		refs = append(refs,
 			envRef{field: "serve.api.jwt_secret_env", name: a.JWTSecretEnv, oneOf: "jwt"},
 			envRef{field: "serve.api.jwt_public_key_env", name: a.JWTPublicKeyEnv, file: true, oneOf: "jwt"},
-			envRef{field: "serve.api.pii_key_env", name: a.PIIKeyEnv})
+			// Without a PII key serve still runs and leaves PAN and bank
+			// details out of its answers (apiserve warns): a warning here too.
+			envRef{field: "serve.api.pii_key_env", name: a.PIIKeyEnv, optional: true})
 	}
 	sftpRefs := func(p string, src config.Source) {
 		if src.Kind != "sftp" {
@@ -187,8 +189,11 @@ func envFindings(refs []envRef, getenv func(string) string) []finding {
 			if r.optional {
 				st = statusWarn
 			}
-			fs = append(fs, finding{Status: st, Check: check, Detail: r.field + ": $" + r.name + " is not set",
-				Fix: "export " + r.name + "=... (or point " + r.field + " at the variable that holds it)"})
+			fix := "export " + r.name + "=... (or point " + r.field + " at the variable that holds it)"
+			if r.oneOf != "" {
+				fix = "set one of " + strings.Join(groupNames(refs, r.oneOf), ", ")
+			}
+			fs = append(fs, finding{Status: st, Check: check, Detail: r.field + ": $" + r.name + " is not set", Fix: fix})
 		case r.file:
 			if _, err := os.Stat(v); err != nil {
 				fs = append(fs, finding{Status: statusFail, Check: check, Detail: fmt.Sprintf("%s: $%s names %s: %v", r.field, r.name, v, err),
@@ -201,6 +206,17 @@ func envFindings(refs []envRef, getenv func(string) string) []finding {
 		}
 	}
 	return fs
+}
+
+// groupNames are the variables of a oneOf group.
+func groupNames(refs []envRef, group string) []string {
+	var names []string
+	for _, r := range refs {
+		if r.oneOf == group {
+			names = append(names, r.name)
+		}
+	}
+	return names
 }
 
 // holidayField is a config field listing holiday files.
@@ -254,8 +270,9 @@ func calendarFindings(field string, files []string, today time.Time) []finding {
 	}
 	if len(missing) > 0 {
 		fs = append(fs, finding{Status: statusWarn, Check: check,
-			Detail: fmt.Sprintf("no holiday file covers %s: every weekday of %s counts as a business day", strings.Join(missing, ", "), strings.Join(missing, ", ")),
-			Fix:    fmt.Sprintf("add the exchange's holiday file for %s to %s", strings.Join(missing, ", "), field)})
+			Detail: fmt.Sprintf("no holiday file covers %s (files: %s): every weekday of %s counts as a business day",
+				strings.Join(missing, ", "), strings.Join(files, ", "), strings.Join(missing, ", ")),
+			Fix: fmt.Sprintf("add the exchange's holiday file for %s to %s", strings.Join(missing, ", "), field)})
 	} else if len(fs) == 0 {
 		fs = append(fs, finding{Status: statusOK, Check: check, Detail: fmt.Sprintf("%d file(s) cover %d-%d", len(files), from, to)})
 	}

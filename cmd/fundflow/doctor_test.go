@@ -60,6 +60,7 @@ func TestDoctorEnvFindings(t *testing.T) {
 		{"everything set", all, nil},
 		{"app URL unset fails", without("PG"), map[string]string{"env PG": "fail"}},
 		{"migrate URL unset only warns", without("PGM"), map[string]string{"env PGM": "warn"}},
+		{"no PII key only warns (serve leaves PAN out)", without("PII"), map[string]string{"env PII": "warn"}},
 		{"neither JWT variable set: both named", without("JWT"), map[string]string{"env JWT": "fail", "env JWTPUB": "fail"}},
 		{"second webhook secret", without("WH2"), map[string]string{"env WH2": "fail"}},
 		{"orders token", without("ORD"), map[string]string{"env ORD": "fail"}},
@@ -144,6 +145,11 @@ func TestDoctorCalendarCoverage(t *testing.T) {
 			f := fs[0]
 			if f.Status != c.status || !strings.Contains(f.Detail, c.mention) || !strings.Contains(f.Check+f.Detail, "pipelines.allocate.holidays") {
 				t.Errorf("%+v, want %s mentioning %q and the field", f, c.status, c.mention)
+			}
+			for _, file := range c.files {
+				if f.Status == statusWarn && !strings.Contains(f.Detail, file) {
+					t.Errorf("detail %q does not name the file %s", f.Detail, file)
+				}
 			}
 			if f.Status == statusWarn && !strings.Contains(f.Fix, c.mention) {
 				t.Errorf("fix %q does not name %s", f.Fix, c.mention)
