@@ -156,6 +156,7 @@ func TestHelpOnEveryCommandExitsZeroAndRunsNothing(t *testing.T) {
 		{[]string{"run", "nav-ingest", "-h"}, "load the waiting NAV files"},
 		{[]string{"run", "-h"}, "run one pipeline once"},
 		{[]string{"serve", "--help"}, "run every scheduled pipeline"},
+		{[]string{"doctor", "--help"}, "lint the config, then check"},
 		{[]string{"lint", "-help"}, "check a config file"}, // Go's flag package's single dash still works
 		{[]string{"check", "nav", "--help"}, "dry-run a NAV file"},
 		{[]string{"check", "navdate", "--help"}, "SEBI's cut-off rules"},
