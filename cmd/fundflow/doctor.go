@@ -62,7 +62,7 @@ func (c doctorCmd) Run(a *app) error {
 		fs = append(fs, finding{Status: statusWarn, Check: "lint", Detail: w})
 	}
 	fs = append(fs, finding{Status: statusOK, Check: "lint", Detail: path})
-	fs = append(fs, doctorChecks(a.ctx, cfg, os.Getenv, time.Now())...)
+	fs = append(fs, doctorChecks(a.ctx, cfg, os.Getenv, time.Now().In(fund.IST()))...) // the calendars are IST business days
 	if err := printFindings(a.stdout, fs, c.JSON); err != nil {
 		return err
 	}
@@ -113,9 +113,9 @@ func printFindings(w io.Writer, fs []finding, asJSON bool) error {
 // envRef is one environment variable the config names.
 type envRef struct {
 	field, name string
-	optional    bool // unset is a warning, not a failure
-	file        bool // the variable holds a path that must exist
-	oneOf       string
+	optional    bool   // unset is a warning, not a failure
+	file        bool   // the variable holds a path that must exist
+	oneOf       string // a group of which one set variable is enough (the JWT secret or public key)
 }
 
 // envRefs lists the environment variables cfg names, with the field that
