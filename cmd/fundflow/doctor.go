@@ -55,6 +55,9 @@ func (c doctorCmd) Run(a *app) error {
 	}
 	cfg, warnings, err := lintConfig(path)
 	if err != nil {
+		if c.JSON { // a machine reading stdout learns why too (exit 2 all the same)
+			printFindings(a.stdout, []finding{{Status: statusFail, Check: "lint", Detail: err.Error(), Fix: "correct the fields named"}}, true) //nolint:errcheck
+		}
 		return err
 	}
 	var fs []finding

@@ -254,6 +254,12 @@ func TestDoctorEndToEnd(t *testing.T) {
 		if err := run(context.Background(), []string{"doctor", bad}, io.Discard, io.Discard); !isExit(err, 2) {
 			t.Errorf("doctor BAD: %v, want exit 2", err)
 		}
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"doctor", bad, "--json"}, &out, io.Discard)
+		var f finding
+		if jerr := json.Unmarshal(out.Bytes(), &f); !isExit(err, 2) || jerr != nil || f.Status != statusFail || f.Check != "lint" || !strings.Contains(f.Detail, "sorce") {
+			t.Errorf("doctor BAD --json: %v, stdout %q; want exit 2 and one lint fail line naming the field", err, out.String())
+		}
 	})
 }
 
