@@ -93,8 +93,7 @@ func (e *settleEnv) plan(id, kind, folio, scheme, to, due, amount string) {
 	if to != "" {
 		toScheme = to
 	}
-	e.db().Exec(`INSERT INTO investors (id) VALUES ($1) ON CONFLICT DO NOTHING`, "INV-"+folio)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, folio, "INV-"+folio)
+	e.folio(folio)
 	if kind == "sip" {
 		mandate = "token_" + id
 		e.db().Exec(`INSERT INTO mandates (id, gateway, investor_id, customer_id, method, status, max_amount)
@@ -104,6 +103,13 @@ func (e *settleEnv) plan(id, kind, folio, scheme, to, due, amount string) {
 		frequency, start_date, status) VALUES ($1, $1, 'x', $2, $3, $4, $5, $6, $7, 'monthly', $8, 'active')`,
 		id, kind, "INV-"+folio, folio, scheme, toScheme, mandate, due)
 	e.instalment(id, due, 1, amount)
+}
+
+// folio adds investor INV-<folio> and the folio (what onboarding writes).
+func (e *settleEnv) folio(folio string) {
+	e.t.Helper()
+	e.db().Exec(`INSERT INTO investors (id) VALUES ($1) ON CONFLICT DO NOTHING`, "INV-"+folio)
+	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, folio, "INV-"+folio)
 }
 
 func (e *settleEnv) instalment(plan, due string, seq int, amount string) {
@@ -149,8 +155,7 @@ func TestSWPUnitsShortFailsHoldingUnchanged(t *testing.T) {
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().NAV("S1", "2026-08-19", "10.0000")
 	e.db().NAV("S1", "2026-08-20", "10.0000")
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.folio("F1")
 	e.buy("B1", "F1", "S1", "1000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	before := e.db().Str(`SELECT units::text FROM holdings WHERE folio_no = 'F1' AND scheme_code = 'S1'`)
 
@@ -180,8 +185,7 @@ func TestSWPAllottedOnceAcrossACrash(t *testing.T) {
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().NAV("S1", "2026-08-19", "10.0000")
 	e.db().NAV("S1", "2026-08-20", "12.5000")
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.folio("F1")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	e.plan("pl_swp2", "swp", "F1", "S1", "", "2026-08-20", "1000.00")
 
@@ -218,8 +222,7 @@ func TestSTPBothLegsAllotted(t *testing.T) {
 	e.db().NAV("S1", "2026-08-19", "10.0000")
 	e.db().NAV("S1", "2026-08-20", "10.0000")
 	e.db().NAV("S2", "2026-08-20", "33.3333")
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.folio("F1")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	e.plan("pl_stp1", "stp", "F1", "S1", "S2", "2026-08-20", "2500.00")
 
@@ -327,8 +330,7 @@ func TestClaimedInstalmentCompletesAfterCancel(t *testing.T) {
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().NAV("S1", "2026-08-19", "10.0000")
 	e.db().NAV("S1", "2026-08-20", "10.0000")
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
+	e.folio("F1")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	e.plan("pl_swp3", "swp", "F1", "S1", "", "2026-08-20", "1000.00")
 	e.instalment("pl_swp3", "2026-08-27", 2, "1000.00")
@@ -368,10 +370,8 @@ func TestElapsedPauseResumesThePlan(t *testing.T) {
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().NAV("S1", "2026-08-19", "10.0000")
 	e.db().NAV("S1", "2026-08-20", "10.0000")
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F1')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1', 'INV-F1')`)
-	e.db().Exec(`INSERT INTO investors (id) VALUES ('INV-F2')`)
-	e.db().Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F2', 'INV-F2')`)
+	e.folio("F1")
+	e.folio("F2")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	e.buy("B2", "F2", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
 	// pl_a: seq 1 paused (skipped), seq 2 due today: the pause is over.
