@@ -321,6 +321,11 @@ func (c *Config) validate() []FieldError {
 			add(path, "%q is not an environment variable name (secrets come from the environment, not the YAML)", v)
 		}
 	}
+	if a := c.Serve.MetricsAddr; a != "" {
+		if err := checkAddr(a); err != nil {
+			add("serve.metrics_addr", "%v", err)
+		}
+	}
 	errs = append(errs, c.Serve.API.validate("serve.api")...)
 	if n := c.Pipelines.NAVIngest; n != nil {
 		p := "pipelines.nav-ingest"
@@ -335,6 +340,9 @@ func (c *Config) validate() []FieldError {
 		}
 		if n.MaxRejectRate < 0 || n.MaxRejectRate > 1 {
 			add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", n.MaxRejectRate)
+		}
+		if n.FreshnessSLA < 0 {
+			add(p+".freshness_sla", "must be positive (0 takes the default, 15m), got %s", n.FreshnessSLA)
 		}
 		if n.FutureDays < 1 || n.FutureDays > 31 {
 			add(p+".future_days", "must be between 1 and 31 days, got %d", n.FutureDays)
