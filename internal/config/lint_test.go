@@ -82,3 +82,57 @@ func TestLintAcceptsGoodAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestYAMLErrorsInPlainWords: yaml.v3's type errors name Go types and YAML
+// tags, its syntax errors the wrong line, and an empty file is "EOF".
+func TestYAMLErrorsInPlainWords(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+		not        string
+	}{
+		{"duration in words", "pipelines:\n  allocate: {}\n  payments:\n    listen: :8090\n    max_event_age: 5 seconds\n",
+			[]string{`line 5: pipelines.payments.max_event_age: "5 seconds" is not a duration (use e.g. 5s, 2m, 1h)`}, "cannot unmarshal"},
+		{"long value shown whole", "pipelines:\n  nav-ingest:\n    source: {kind: file, path: /x}\n    freshness_sla: fifteen minutes\n",
+			[]string{`line 4: pipelines.nav-ingest.freshness_sla: "fifteen minutes" is not a duration`}, "..."},
+		{"value in a flow mapping", "pipelines:\n  nav-ingest:\n    source: {kind: file, path: /x, stable_for: soon}\n",
+			[]string{`line 3: pipelines.nav-ingest.source.stable_for: "soon" is not a duration`}, "cannot unmarshal"},
+		{"bool", "pipelines:\n  allocate: {}\n  payments: {listen: \":8090\"}\n  orders:\n    http: maybe\n    insecure_no_auth: true\n",
+			[]string{`line 5: pipelines.orders.http: "maybe" is not true or false`}, "!!str"},
+		{"float", "pipelines:\n  nav-ingest:\n    source: {kind: file, path: /x}\n    max_reject_rate: 20%\n",
+			[]string{`line 4: pipelines.nav-ingest.max_reject_rate: "20%" is not a number`}, "float64"},
+		{"list where a value goes", "serve:\n  metrics_addr: [a, b]\n",
+			[]string{"line 2: serve.metrics_addr: a list is not a single value"}, "!!seq"},
+		{"value where a list goes", "pipelines:\n  allocate:\n    holidays: /x/h.csv\n",
+			[]string{`line 3: pipelines.allocate.holidays: "/x/h.csv" is not a list`}, "[]string"},
+		{"value where a section goes", "pipelines:\n  outbox: yes please\n",
+			[]string{`line 2: pipelines.outbox: "yes please" is not a section of fields`}, "config."},
+		{"empty file", "", []string{"the config file is empty"}, "EOF"},
+		{"only comments", "# nothing yet\n\n", []string{"the config file is empty"}, "EOF"},
+		{"unclosed flow list at its line", "serve:\n  metrics_addr: :9464\npipelines:\n  allocate:\n    holidays: [a.csv, b.csv\n  outbox: {}\n",
+			[]string{"line 5: (yaml): YAML syntax error"}, ""},
+		{"bad indentation at its line", "pipelines:\n  allocate:\n    every: 2s\n   batch_size: 10\n  outbox: {}\n",
+			[]string{"line 4: (yaml): YAML syntax error"}, ""},
+		{"tab at its line", "pipelines:\n  allocate:\n\tevery: 2s\n",
+			[]string{"line 3: (yaml): YAML syntax error"}, ""},
+		{"unterminated quote at its line", "serve:\n  metrics_addr: \"127.0.0.1:9464\n  api: {}\n",
+			[]string{"line 2: (yaml): YAML syntax error"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("fundflow.yaml", []byte(tc.yaml))
+			var errs *Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v, want *Errors", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message lacks %q:\n%s", w, err)
+				}
+			}
+			if tc.not != "" && strings.Contains(err.Error(), tc.not) {
+				t.Errorf("message still has %q:\n%s", tc.not, err)
+			}
+		})
+	}
+}
