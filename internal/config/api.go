@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"time"
 )
 
@@ -63,8 +62,8 @@ func (a *API) validate(p string) []FieldError {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	if a.Addr != "" {
-		if _, _, err := net.SplitHostPort(a.Addr); err != nil {
-			add(p+".addr", "%q is not host:port", a.Addr)
+		if err := checkAddr(a.Addr); err != nil {
+			add(p+".addr", "%v", err)
 		}
 	}
 	for k, v := range map[string]string{"jwt_secret_env": a.JWTSecretEnv, "jwt_public_key_env": a.JWTPublicKeyEnv, "pii_key_env": a.PIIKeyEnv} {
@@ -87,8 +86,14 @@ func (a *API) validate(p string) []FieldError {
 	if a.FailedAuthPerSecond < 0 && a.FailedAuthPerSecond != -1 {
 		add(p+".failed_auth_per_second", "must be positive, or -1 for no limit")
 	}
-	if a.RequestTimeout < 0 || a.ExportTimeout < 0 || a.MaxBodyBytes < 0 {
-		add(p, "timeouts and max_body_bytes must not be negative")
+	if a.RequestTimeout < 0 {
+		add(p+".request_timeout", "must be positive (0 takes the default, 10s), got %s", a.RequestTimeout)
+	}
+	if a.ExportTimeout < 0 {
+		add(p+".export_timeout", "must be positive (0 takes the default, 10m), got %s", a.ExportTimeout)
+	}
+	if a.MaxBodyBytes < 0 {
+		add(p+".max_body_bytes", "must not be negative, got %d", a.MaxBodyBytes)
 	}
 	return errs
 }

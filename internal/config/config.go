@@ -13,7 +13,6 @@ import (
 	"path"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -154,10 +153,15 @@ func Load(path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &Errors{File: name, List: []FieldError{yamlError(err)}}
+		return nil, &Errors{File: name, List: []FieldError{syntaxError(data, err)}}
+	}
+	if len(root.Content) == 0 {
+		return nil, &Errors{File: name, List: []FieldError{{Path: "(yaml)", Line: 1,
+			Msg: "the config file is empty: start from fundflow.example.yaml"}}}
 	}
 	lines := map[string]int{}
-	index(&root, "", lines)
+	vals := map[string]*yaml.Node{}
+	index(&root, "", lines, vals)
 
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -166,10 +170,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, &Errors{File: name, List: []FieldError{yamlError(err)}}
+			return nil, &Errors{File: name, List: []FieldError{syntaxError(data, err)}}
 		}
 		for _, m := range te.Errors {
-			errs = append(errs, typeError(m, lines))
+			errs = append(errs, typeError(m, lines, vals))
 		}
 	}
 	cfg.defaults()
@@ -184,12 +188,13 @@ func Parse(name string, data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
-// index records the line of every mapping key by its dotted path.
-func index(n *yaml.Node, path string, lines map[string]int) {
+// index records the line of every mapping key by its dotted path, and the
+// node of its value (type errors name the value's line, not the key's).
+func index(n *yaml.Node, path string, lines map[string]int, vals map[string]*yaml.Node) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			index(c, path, lines)
+			index(c, path, lines, vals)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -199,13 +204,15 @@ func index(n *yaml.Node, path string, lines map[string]int) {
 				p = path + "." + k.Value
 			}
 			lines[p] = k.Line
-			index(v, p, lines)
+			vals[p] = v
+			index(v, p, lines, vals)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			lines[p] = c.Line
-			index(c, p, lines)
+			vals[p] = c
+			index(c, p, lines, vals)
 		}
 	}
 }
@@ -223,39 +230,6 @@ func lineOf(lines map[string]int, path string) int {
 		p = p[:i]
 	}
 	return 0
-}
-
-var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-func yamlError(err error) FieldError {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := lineRe.FindStringSubmatch(msg); m != nil {
-		l, _ := strconv.Atoi(m[1])
-		return FieldError{Path: "(yaml)", Line: l, Msg: m[2]}
-	}
-	return FieldError{Path: "(yaml)", Msg: msg}
-}
-
-var unknownRe = regexp.MustCompile(`^field (\S+) not found in type`)
-
-// typeError turns yaml.v3's "line N: field x not found in type T" into a
-// FieldError with the field's full path.
-func typeError(m string, lines map[string]int) FieldError {
-	fe := FieldError{Path: "(yaml)", Msg: m}
-	if mm := lineRe.FindStringSubmatch(m); mm != nil {
-		fe.Line, _ = strconv.Atoi(mm[1])
-		fe.Msg = mm[2]
-		for p, l := range lines {
-			if l == fe.Line {
-				fe.Path = p
-				break
-			}
-		}
-		if u := unknownRe.FindStringSubmatch(fe.Msg); u != nil {
-			fe.Msg = fmt.Sprintf("unknown field %q (check the spelling; see fundflow.example.yaml)", u[1])
-		}
-	}
-	return fe
 }
 
 func (c *Config) defaults() {
@@ -321,6 +295,11 @@ func (c *Config) validate() []FieldError {
 			add(path, "%q is not an environment variable name (secrets come from the environment, not the YAML)", v)
 		}
 	}
+	if a := c.Serve.MetricsAddr; a != "" {
+		if err := checkAddr(a); err != nil {
+			add("serve.metrics_addr", "%v", err)
+		}
+	}
 	errs = append(errs, c.Serve.API.validate("serve.api")...)
 	if n := c.Pipelines.NAVIngest; n != nil {
 		p := "pipelines.nav-ingest"
@@ -335,6 +314,9 @@ func (c *Config) validate() []FieldError {
 		}
 		if n.MaxRejectRate < 0 || n.MaxRejectRate > 1 {
 			add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", n.MaxRejectRate)
+		}
+		if n.FreshnessSLA < 0 {
+			add(p+".freshness_sla", "must be positive (0 takes the default, 15m), got %s", n.FreshnessSLA)
 		}
 		if n.FutureDays < 1 || n.FutureDays > 31 {
 			add(p+".future_days", "must be between 1 and 31 days, got %d", n.FutureDays)

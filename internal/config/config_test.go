@@ -64,7 +64,7 @@ pipelines:
   nav-ingest:
     batch_size: lots
     source: {kind: file, path: /x}
-`, []string{"line 4: pipelines.nav-ingest.batch_size", "cannot unmarshal"}},
+`, []string{`line 4: pipelines.nav-ingest.batch_size: "lots" is not a whole number`}},
 		{"secret in yaml", `
 services:
   postgres_url_env: "postgres://user:secret@db/x"

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -131,8 +130,10 @@ func (c *Config) validateMoney() []FieldError {
 	p := c.Pipelines
 	if x := p.Payments; x != nil {
 		const s = "pipelines.payments"
-		if _, _, err := net.SplitHostPort(x.Listen); x.Listen == "" || err != nil {
-			add(s+".listen", "want host:port for the webhook listener, got %q", x.Listen)
+		if x.Listen == "" {
+			add(s+".listen", "missing: host:port of the webhook listener, e.g. 127.0.0.1:8090")
+		} else if err := checkAddr(x.Listen); err != nil {
+			add(s+".listen", "%v", err)
 		}
 		if len(x.SecretEnvs) > 2 {
 			add(s+".secret_envs", "at most two secrets (the current one and, during a rotation, the previous one), got %d", len(x.SecretEnvs))

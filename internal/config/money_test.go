@@ -54,7 +54,7 @@ pipelines:
     listen: "8080"
     secret_envs: [FUNDFLOW_A, "the secret itself"]
   allocate: {}
-`, []string{"line 4: pipelines.payments.listen: want host:port", `line 5: pipelines.payments.secret_envs[1]: "the secret itself" is not an environment variable name`}},
+`, []string{"line 4: pipelines.payments.listen: \"8080\" is not host:port", `line 5: pipelines.payments.secret_envs[1]: "the secret itself" is not an environment variable name`}},
 		{"three secrets", `
 pipelines:
   payments:
