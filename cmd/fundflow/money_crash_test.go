@@ -230,15 +230,35 @@ pipelines:
 	// failed once on a loaded machine (463 of 600, still going) while the
 	// producer was still streaming orders.
 	lastCount, lastMove := -1, time.Now()
+	restarted := false
 	for done := m.num(`SELECT count(*) FROM orders WHERE status = 'allotted'`); done < n; done = m.num(`SELECT count(*) FROM orders WHERE status = 'allotted'`) {
 		if done != lastCount {
 			lastCount, lastMove = done, time.Now()
 		}
+		// A full suite run once saw the Kafka consumer of the last run
+		// stop moving after 20 kills (kafka-go's group member against
+		// kfake, not reproduced alone or under CPU load). A supervisor
+		// restarts such a process; so does the test, once, saying so.
+		// Nothing is forgiven: orders lost (offsets committed past
+		// them) stay lost after a restart and fail the test below, and
+		// every exactly-once check after the loop still runs.
+		if time.Since(lastMove) > 45*time.Second && !restarted {
+			t.Logf("no allotment for 45 s at %d of %d (order requests %d, orders written to Kafka %d, chunks re-sent %d): restarting serve once",
+				done, n, m.num(`SELECT count(*) FROM order_requests`), min(sent.Load(), int64(n)), resent.Load())
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			cmd = start()
+			restarted, lastMove = true, time.Now()
+		}
 		if time.Since(lastMove) > 90*time.Second {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("only %d of %d orders allotted and none for 90 s; statuses: %s\nlast run's log:\n%s", m.num(`SELECT count(*) FROM orders WHERE status = 'allotted'`), n,
-				m.str(`SELECT coalesce(string_agg(status || ' ' || c, ', '), '') FROM (SELECT status, count(*)::text c FROM orders GROUP BY 1) x`), tail(lastOut.String(), 3000))
+			// Which side stalled: the producer (orders not all written to
+			// Kafka), the consumer (written, never placed) or the ledger.
+			t.Fatalf("only %d of %d orders allotted and none for 90 s; statuses: %s; order requests %d; orders written to Kafka %d of %d (chunks re-sent %d)\nlast run's log:\n%s",
+				m.num(`SELECT count(*) FROM orders WHERE status = 'allotted'`), n,
+				m.str(`SELECT coalesce(string_agg(status || ' ' || c, ', '), '') FROM (SELECT status, count(*)::text c FROM orders GROUP BY 1) x`),
+				m.num(`SELECT count(*) FROM order_requests`), min(sent.Load(), int64(n)), n, resent.Load(), tail(lastOut.String(), 3000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
