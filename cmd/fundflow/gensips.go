@@ -18,7 +18,6 @@ import (
 	"github.com/fundflow/fundflow/jobs/instalments"
 	"github.com/fundflow/fundflow/jobs/money"
 	"github.com/fundflow/fundflow/plans"
-	planspg "github.com/fundflow/fundflow/plans/pgstore"
 )
 
 type genSIPsCmd struct {
@@ -73,9 +72,8 @@ func (c genSIPsCmd) replay(ctx context.Context, a *app, d *deps) error {
 		WebhookSecret: []byte(secret), Now: clk.now}
 	gw := httptest.NewServer(sim)
 	defer gw.Close()
-	svc := &plans.Service{Store: planspg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Now: clk.now, Orders: l, Log: d.log,
-		Config:  d.cfg.Plans.Rules().Defaults(),
-		Debiter: &razorpay.Client{BaseURL: gw.URL, KeyID: sim.KeyID, KeySecret: sim.KeySecret, HTTP: &http.Client{Timeout: 10 * time.Second}}}
+	svc := plansService(d, l) // on d.clock, the replay's
+	svc.Debiter = &razorpay.Client{BaseURL: gw.URL, KeyID: sim.KeyID, KeySecret: sim.KeySecret, HTTP: &http.Client{Timeout: 10 * time.Second}}
 	job := instalments.Job{Plans: svc, Locker: d.pg, Recorder: d.recorder(), Log: d.log}
 
 	// Investors, folios and mandates (confirmed by the gateway's token webhooks).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundflow/fundflow/connectors/razorpay"
 	"github.com/fundflow/fundflow/jobs/instalments"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/plans"
 	planspg "github.com/fundflow/fundflow/plans/pgstore"
 )
@@ -31,12 +32,20 @@ func instalmentsJob(d *deps) (instalments.Job, error) {
 	if err != nil {
 		return instalments.Job{}, err
 	}
-	svc := &plans.Service{Store: planspg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Now: d.now, Orders: l, Log: d.log}
+	svc := plansService(d, l)
 	g := c.Gateway
 	if id, secret := os.Getenv(g.KeyIDEnv), os.Getenv(g.KeySecretEnv); id != "" && secret != "" {
 		svc.Debiter = &razorpay.Client{BaseURL: g.BaseURL, KeyID: id, KeySecret: secret, HTTP: &http.Client{Timeout: g.Timeout}}
 	}
 	return instalments.Job{Plans: svc, Locker: d.pg, Recorder: d.recorder(), Log: d.log}, nil
+}
+
+// plansService is the plans service the instalment run (and gen sips)
+// drives: the config's plans section (max_failures, pre_debit_notice,
+// horizon_days, …), the money path's ledger and calendar, our clock. No
+// gateway: the caller sets Debiter.
+func plansService(d *deps, l *ledger.Service) *plans.Service {
+	return &plans.Service{Store: planspg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Config: d.cfg.Plans.Rules(), Now: d.now, Orders: l, Log: d.log}
 }
 
 // cmdInstalments is `fundflow run instalments`: one whole run under the

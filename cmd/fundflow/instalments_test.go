@@ -331,3 +331,19 @@ func TestSIPGeneratedThenPresentedAndCompleted(t *testing.T) {
 	}
 	e.checkLedger()
 }
+
+// The instalment run takes its rules from the config's plans section (it
+// ran on the package defaults before: max_failures: 2 in the config still
+// cancelled a plan after three failed debits only).
+func TestInstalmentRunUsesThePlansSection(t *testing.T) {
+	cfg := moneyConfig(t, "  instalments: {}\nplans:\n  max_failures: 2\n  pre_debit_notice: 36h\n")
+	d := testDeps(t, cfg)
+	j, err := instalmentsJob(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := j.Plans.(*plans.Service).Config
+	if c.MaxFailures != 2 || c.PreDebitNotice != 36*time.Hour || c.HorizonDays != 3 {
+		t.Fatalf("run's rules %+v, want max_failures 2, pre_debit_notice 36h, horizon_days 3 (the default)", c)
+	}
+}
