@@ -46,7 +46,7 @@ SFTP_PORT=${FUNDFLOW_SFTP_PORT:-52222}
 PG_FAST=${FUNDFLOW_PG_FAST:-0}
 PG_APP_ROLE=fundflow_app
 
-PACKAGES=(postgresql clickhouse-server clickhouse-client openssh-server poppler-utils) # poppler-utils: pdftoppm/pdftotext for the statement PDF test
+PACKAGES=(postgresql clickhouse-server clickhouse-client openssh-server poppler-utils prometheus chromium) # poppler-utils: pdftoppm/pdftotext for the statement PDF test; prometheus: promtool for the alert rule tests; chromium: the ops console browser test
 CH_BIN=/usr/sbin/clickhouse-server
 SSHD_BIN=/usr/sbin/sshd
 SFTP_UNPRIV_USER=nobody
