@@ -3,7 +3,9 @@
 // takes its single-runner lock in its Run (jobs/supervise.Single, which
 // serve's jobs and `fundflow run` share) and returns ErrSkipped when another
 // process holds it, so several fundflow processes can serve side by side
-// and each scheduled run happens on one of them.
+// and each scheduled run happens on one of them. A run also carries its tick
+// (the time its schedule named, ClaimTick), which its job_runs row records
+// once: a process that fires the same tick after another finished it skips.
 package scheduler
 
 import (
@@ -20,7 +22,7 @@ import (
 // Job is one scheduled piece of work.
 type Job struct {
 	Name string
-	Spec string // standard 5-field cron spec, in the scheduler's location
+	Spec string // standard 5-field cron spec, in the scheduler's location ("@every D": at multiples of D)
 	Run  func(ctx context.Context) error
 }
 
@@ -37,7 +39,7 @@ type Scheduler struct {
 
 // Add registers a job; a bad spec is an error naming the job.
 func (s *Scheduler) Add(j Job) error {
-	if _, err := cron.ParseStandard(j.Spec); err != nil {
+	if _, err := parse(j.Spec); err != nil {
 		return fmt.Errorf("schedule of %s: %w", j.Name, err)
 	}
 	s.jobs = append(s.jobs, j)
@@ -49,7 +51,7 @@ var IST = time.FixedZone("IST", 5*3600+1800)
 
 // Run starts every job on its schedule and blocks until ctx ends, then waits
 // for running jobs to finish. A job still running when its next time comes
-// is not started twice.
+// is not started twice. Each run's context carries its tick (WithTick).
 func (s *Scheduler) Run(ctx context.Context) error {
 	log := s.Log
 	if log == nil {
@@ -63,11 +65,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, j := range s.jobs {
 		j := j
-		if _, err := c.AddFunc(j.Spec, func() {
+		sched, err := parse(j.Spec)
+		if err != nil {
+			return fmt.Errorf("schedule of %s: %w", j.Name, err)
+		}
+		ticks := newTicker(sched, time.Now())
+		c.Schedule(sched, cron.FuncJob(func() {
 			wg.Add(1)
 			defer wg.Done()
 			t0 := time.Now()
-			err := j.Run(ctx)
+			err := j.Run(WithTick(ctx, j.Name, ticks.at(t0)))
 			switch {
 			case errors.Is(err, ErrSkipped):
 				log.Info("job skipped", "job", j.Name, "why", err)
@@ -76,9 +83,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			default:
 				log.Info("job done", "job", j.Name, "took", time.Since(t0).Round(time.Millisecond))
 			}
-		}); err != nil {
-			return fmt.Errorf("schedule of %s: %w", j.Name, err)
-		}
+		}))
 		log.Info("scheduled", "job", j.Name, "spec", j.Spec)
 	}
 	c.Start()

@@ -24,7 +24,10 @@ func LockKey(name string) string { return "pipeline:" + name }
 // It is the one place a job's lock is taken: scheduled runs and `fundflow
 // run` both come through here. When another process holds the lock, run is
 // not called and the error wraps scheduler.ErrSkipped (a skip, not a
-// failure) and postgres.ErrLocked.
+// failure) and postgres.ErrLocked. A scheduled run whose tick another
+// process already ran (it finished a moment before this one's timer fired)
+// is skipped too: its run record refuses the tick (postgres.ErrTickTaken,
+// which wraps scheduler.ErrSkipped), and run returns that.
 func Single(ctx context.Context, l Locker, name string, run func(context.Context) error) error {
 	unlock, err := l.TryLock(ctx, LockKey(name))
 	if errors.Is(err, postgres.ErrLocked) {

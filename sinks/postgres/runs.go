@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/scheduler"
 )
 
 // A running run holds the advisory lock (runLockClass, runLockKey(id)) on a
@@ -28,12 +30,23 @@ const (
 // 2^31 runs; two live runs 2^31 apart cannot happen).
 func runLockKey(id int64) int32 { return int32(id & 0x7fffffff) }
 
+// ErrTickTaken is Start's error when ctx is a scheduled run whose tick
+// another run of the pipeline already recorded (another process ran it). It
+// wraps scheduler.ErrSkipped: a skip, not a failure.
+var ErrTickTaken = fmt.Errorf("tick taken (another process ran it): %w", scheduler.ErrSkipped)
+
 // Start records a run as running and holds its lock until Finish (or until
 // the process dies). Before that it marks runs whose process is gone as
-// abandoned, so a killed run is noticed by the next one.
+// abandoned, so a killed run is noticed by the next one. A scheduled run
+// records its tick (scheduler.ClaimTick); when the pipeline's tick is
+// already recorded nothing is written and the error wraps ErrTickTaken.
 func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
 	if _, err := s.AbandonStaleRuns(ctx); err != nil {
 		return 0, err
+	}
+	var tick *time.Time
+	if at, ok := scheduler.ClaimTick(ctx, pipeline); ok {
+		tick = &at
 	}
 	host, _ := os.Hostname()
 	pc, err := s.Pool.Acquire(ctx)
@@ -43,8 +56,13 @@ func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
 	conn := pc.Hijack() // the pool no longer owns it: it lives as long as the run
 	var id int64
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO job_runs (pipeline, host, pid) VALUES ($1, $2, $3) RETURNING id`,
-			pipeline, host, os.Getpid()).Scan(&id); err != nil {
+		err := tx.QueryRow(ctx, `INSERT INTO job_runs (pipeline, host, pid, tick) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (pipeline, tick) WHERE tick IS NOT NULL DO NOTHING RETURNING id`,
+			pipeline, host, os.Getpid(), tick).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%s at %s: %w", pipeline, tick.Format(time.RFC3339), ErrTickTaken)
+		}
+		if err != nil {
 			return err
 		}
 		// Taken before the row commits: nobody can see the row without the lock.
@@ -55,11 +73,14 @@ func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
 		if !ok {
 			return fmt.Errorf("run %d: its lock is held by another session", id)
 		}
-		_, err := tx.Exec(ctx, `LISTEN `+runFinishedChan)
+		_, err = tx.Exec(ctx, `LISTEN `+runFinishedChan)
 		return err
 	})
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
+		if errors.Is(err, ErrTickTaken) {
+			return 0, err
+		}
 		return 0, fmt.Errorf("record run start: %w", classify(err))
 	}
 	recheck := s.RunRecheck
@@ -198,6 +219,7 @@ type RunRow struct {
 	Error       *string          `json:"error,omitempty"`
 	Host        string           `json:"host"`
 	PID         *int32           `json:"pid,omitempty"`
+	Tick        *time.Time       `json:"tick,omitempty"` // a scheduled run's tick (the time its schedule named)
 }
 
 // ListRuns returns the latest runs, newest first (pipeline "" = every one),
@@ -207,7 +229,7 @@ func (s Store) ListRuns(ctx context.Context, pipeline string, limit int) ([]RunR
 		return nil, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT id, pipeline, status, started_at, finished_at, batches, records_in, records_out,
-			quarantined, reasons, error, host, pid
+			quarantined, reasons, error, host, pid, tick
 		FROM job_runs WHERE $1 = '' OR pipeline = $1 ORDER BY id DESC LIMIT $2`, pipeline, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", classify(err))

@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/scheduler"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -136,5 +139,64 @@ func TestRunLockFreedWhenTheNotificationIsMissed(t *testing.T) {
 	}
 	for runLockHolder(t, pool, id) != 0 { // no deadline: the test's own timeout bounds it
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A scheduled run records its tick; a second run of the same pipeline's
+// tick (another process that fired a moment later) writes nothing and is a
+// skip (ErrTickTaken, scheduler.ErrSkipped), even after the first finished.
+// Another pipeline's run of the same tick, the next tick and manual runs
+// (no tick) are not refused.
+func TestStartRefusesATickTaken(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	store := postgres.Store{Pool: pool}
+	tick := time.Date(2026, 8, 20, 10, 0, 0, 0, scheduler.IST)
+	start := func(ctx context.Context, pipeline string) (int64, error) {
+		id, err := store.Start(ctx, pipeline)
+		if err == nil {
+			if err := store.Finish(ctx, id, pipelines.Stats{}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id, err
+	}
+	first, err := start(scheduler.WithTick(ctx, "nav-ingest", tick), "nav-ingest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = start(scheduler.WithTick(ctx, "nav-ingest", tick), "nav-ingest")
+	if !errors.Is(err, postgres.ErrTickTaken) || !errors.Is(err, scheduler.ErrSkipped) {
+		t.Fatalf("second run of the tick: %v, want ErrTickTaken (a skip)", err)
+	}
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		pipe string
+	}{
+		{"another pipeline, same tick", scheduler.WithTick(ctx, "folio-recon", tick), "folio-recon"},
+		{"the next tick", scheduler.WithTick(ctx, "nav-ingest", tick.Add(time.Minute)), "nav-ingest"},
+		{"a manual run", ctx, "nav-ingest"},
+		{"another manual run", ctx, "nav-ingest"},
+	} {
+		if _, err := start(c.ctx, c.pipe); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	var n int
+	var got time.Time
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pipeline = 'nav-ingest' AND tick = $1),
+			max(tick) FILTER (WHERE id = $2) FROM job_runs`, tick, first).Scan(&n, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !got.Equal(tick) {
+		t.Fatalf("%d rows for the tick (want 1); the first run's tick %v", n, got)
+	}
+	rows, err := store.ListRuns(ctx, "nav-ingest", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 || rows[0].Tick != nil || rows[1].Tick != nil || rows[3].Tick == nil || !rows[3].Tick.Equal(tick) {
+		t.Fatalf("listed runs: %+v", rows)
 	}
 }
