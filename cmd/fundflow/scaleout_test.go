@@ -43,7 +43,8 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // In the end: every order is requested once and allotted once, at the
 // right NAV, and the ledger's invariants hold; the consumer group committed
 // every partition to its end (no offset lost across the rebalances, and,
-// with every order requested once, none whose effect was repeated); every
+// with every order requested once, none whose effect was repeated) and
+// holds the three processes again, each with partitions; every
 // transaction is in ClickHouse once; and each scheduled job's tick ran on
 // one process only (job_runs: one row per (pipeline, tick)), the runs
 // spread over the processes. Every wait is on progress (it fails when
@@ -233,12 +234,36 @@ pipelines:
 	}
 
 	allotted := func() int { return m.num(`SELECT count(*) FROM orders WHERE status = 'allotted'`) }
+	// group is the orders group as the broker sees it: the members that
+	// hold partitions, and who holds which.
+	group := func() (holding int, desc string) {
+		c := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
+		resp, err := c.DescribeGroups(m.ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{"fundflow-orders"}})
+		if err != nil || len(resp.Groups) == 0 {
+			return 0, fmt.Sprintf("describe group: %v", err)
+		}
+		g := resp.Groups[0]
+		desc = g.GroupState
+		for _, mb := range g.Members {
+			var ps []int
+			for _, tp := range mb.MemberAssignments.Topics {
+				ps = append(ps, tp.Partitions...)
+			}
+			if len(ps) > 0 {
+				holding++
+			}
+			desc += fmt.Sprintf(" %s%v", mb.ClientHost, ps)
+		}
+		return holding, desc
+	}
 	diag := func() string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "orders by status: %s; order requests %d; orders written to Kafka %d of %d (chunks re-sent %d); webhooks answered by process %d/%d/%d\n",
 			m.str(`SELECT coalesce(string_agg(status || ' ' || c, ', '), '') FROM (SELECT status, count(*)::text c FROM orders GROUP BY 1) x`),
 			m.num(`SELECT count(*) FROM order_requests`), sent.Load(), n, resent.Load(), delivered[0].Load(), delivered[1].Load(), delivered[2].Load())
 		fmt.Fprintf(&b, "orders.placed: committed %v, ends %v\n", committedOffsets(t, brokers, "fundflow-orders", "orders.placed", parts), highWatermarks(t, brokers, "orders.placed"))
+		_, g := group()
+		fmt.Fprintf(&b, "group fundflow-orders: %s\n", g)
 		fmt.Fprintf(&b, "job_runs: %s\n", m.str(`SELECT coalesce(string_agg(x, '; '), '') FROM (SELECT pipeline || ' ' || status || ' pid ' || coalesce(pid::text, '?') || ': ' || count(*) x
 			FROM job_runs GROUP BY pipeline, status, pid ORDER BY 1) y`))
 		livesMu.Lock()
@@ -295,6 +320,12 @@ pipelines:
 	waitUntil("the group's offsets committed to the end of every partition", func() bool { return committedThrough(t, brokers, parts, hw) }, committed)
 	facts := func() int { return chCount(t, m.d, `SELECT count() FROM transactions FINAL`) }
 	waitUntil("every transaction in ClickHouse", func() bool { return facts() >= n }, facts)
+	// The group has taken the restarted processes back: three members,
+	// each holding partitions.
+	members := func() int { h, _ := group(); return h }
+	waitUntil("the three processes holding the orders partitions", func() bool { return members() == procs }, members)
+	_, g := group()
+	t.Logf("group fundflow-orders after the restarts: %s", g)
 	// Two more ticks on the restarted processes.
 	ticks := func() int { return m.num(`SELECT count(*) FROM job_runs WHERE tick IS NOT NULL`) }
 	before := ticks()
@@ -359,6 +390,9 @@ pipelines:
 		runs := m.num(`SELECT count(*) FROM job_runs WHERE pipeline = $1`, pipeline)
 		pids := m.str(`SELECT string_agg(pid::text || ':' || c, ' ') FROM (SELECT pid, count(*) c FROM job_runs WHERE pipeline = $1 GROUP BY pid ORDER BY pid) x`, pipeline)
 		statuses := m.str(`SELECT string_agg(status || ' ' || c, ', ') FROM (SELECT status, count(*) c FROM job_runs WHERE pipeline = $1 GROUP BY 1 ORDER BY 1) x`, pipeline)
+		if errs := m.str(`SELECT coalesce(string_agg(DISTINCT left(coalesce(error, ''), 300), ' | '), '') FROM job_runs WHERE pipeline = $1 AND status <> 'ok'`, pipeline); errs != "" {
+			t.Logf("%s: runs not ok: %s", pipeline, errs)
+		}
 		t.Logf("%s: %d ticks run (%s), by process pid: %s; ticks (pid, ms): %s", pipeline, runs, statuses, pids,
 			m.str(`SELECT string_agg(to_char(tick AT TIME ZONE 'UTC', 'HH24:MI:SS') || ' ' || pid || ' ' || round(extract(epoch FROM finished_at - started_at) * 1000), ', ' ORDER BY tick)
 				FROM job_runs WHERE pipeline = $1`, pipeline))
