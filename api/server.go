@@ -70,6 +70,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Plans serves the /v1/plans routes; nil: they answer 503.
 	Plans Plans
+	// Console serves /ops/ (the ops console, api/console: its own cookie
+	// sign-in, roles and CSRF); nil: not mounted.
+	Console http.Handler
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -148,6 +151,9 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	if cfg.Console != nil {
+		s.mux.Handle("/ops/", cfg.Console)
 	}
 	return s
 }

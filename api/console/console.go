@@ -1,0 +1,625 @@
+// Package console is the operators' console in the browser, served by
+// `fundflow serve` on the query API's listener under /ops/: job runs, NAV
+// freshness by AMC and the day's completeness, quarantined NAV rows with
+// replay and accept, reconciliation breaks by type and age with explain,
+// open alerts, payment breaks and refunds due.
+//
+// It is server-rendered (html/template, embedded assets, no script). A
+// browser sends no bearer header, so /ops/login takes a token (`fundflow
+// token --role ops`), verifies it with the API's own Auth, and keeps it in
+// an HttpOnly, SameSite=Strict cookie; every request verifies it again
+// (expiry, signature, role). Only the ops and admin roles get in. Every POST
+// also needs a CSRF token: an HMAC, under a per-process key, of the session
+// cookie, carried in a hidden form field (a cross-site page can neither read
+// the cookie nor compute the HMAC). Each action runs the code of its CLI
+// command (jobs/replay as `quarantine replay [--accept --id]`, ExplainBreak
+// as `recon explain`) and records who (the token's subject) and when the
+// same way.
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/jobs/navingest"
+	"github.com/fundflow/fundflow/jobs/replay"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/recon/pgstore"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// Prefix is where the console is mounted.
+const Prefix = "/ops/"
+
+// CookieName is the session cookie: the token itself, HttpOnly.
+const CookieName = "fundflow_ops"
+
+// Roles may use the console.
+var Roles = []string{api.RoleOps, api.RoleAdmin}
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// Config is what the console needs.
+type Config struct {
+	Auth       *api.Auth           // the query API's token verifier
+	FailedAuth *ratelimit.Failures // failed logins per address; nil: unlimited
+	Store      *Store
+	// NAV and NAVIngest are what `fundflow quarantine replay` writes
+	// through (nav-ingest's sinks and rules); a nil NAVIngest turns replay
+	// and accept off, as the CLI refuses them without that section.
+	NAV       navingest.Deps
+	NAVIngest *config.NAVIngest
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger
+	// CSRFKey signs the CSRF tokens; nil: 32 random bytes (forms from
+	// before a restart then need a reload).
+	CSRFKey []byte
+}
+
+// Handler serves the console.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+}
+
+// New builds the console.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Auth == nil || cfg.Store == nil || cfg.Store.PG == nil {
+		return nil, errors.New("console: Auth and Store are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if len(cfg.CSRFKey) == 0 {
+		cfg.CSRFKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.CSRFKey); err != nil {
+			return nil, err
+		}
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	if err := h.parse(); err != nil {
+		return nil, err
+	}
+	static, _ := fs.Sub(assets, "static")
+	h.mux.Handle("GET /ops/static/", http.StripPrefix("/ops/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /ops/login", h.loginForm)
+	h.mux.HandleFunc("POST /ops/login", h.login)
+	h.mux.Handle("POST /ops/logout", h.action(h.logout))
+	h.mux.Handle("GET /ops/{$}", h.page(h.overview))
+	h.mux.Handle("GET /ops/runs", h.page(h.runs))
+	h.mux.Handle("GET /ops/runs/{id}", h.page(h.run))
+	h.mux.Handle("GET /ops/freshness", h.page(h.freshness))
+	h.mux.Handle("GET /ops/quarantine", h.page(h.quarantine))
+	h.mux.Handle("GET /ops/quarantine/{id}", h.page(h.quarantined))
+	h.mux.Handle("POST /ops/quarantine/replay", h.action(h.replay))
+	h.mux.Handle("POST /ops/quarantine/{id}/accept", h.action(h.accept))
+	h.mux.Handle("GET /ops/breaks", h.page(h.breaks))
+	h.mux.Handle("POST /ops/breaks/{id}/explain", h.action(h.explain))
+	h.mux.Handle("GET /ops/alerts", h.page(h.alerts))
+	h.mux.Handle("GET /ops/payments", h.page(h.payments))
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.render(w, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no console page at " + r.URL.Path + "."})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// session is a signed-in operator.
+type session struct {
+	P    api.Principal
+	CSRF string
+}
+
+// authenticate verifies the session cookie's token with the API's Auth.
+func (h *Handler) authenticate(r *http.Request) (session, *api.Problem) {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return session{}, &api.Problem{Status: http.StatusUnauthorized, Code: api.CodeUnauthenticated, Detail: "sign in with a token"}
+	}
+	p, prob := h.verify(c.Value)
+	if prob != nil {
+		return session{}, prob
+	}
+	return session{P: p, CSRF: h.csrfFor(c.Value)}, nil
+}
+
+// verify checks a token as the API checks a bearer token.
+func (h *Handler) verify(tok string) (api.Principal, *api.Problem) {
+	r := &http.Request{Header: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(tok)}}}
+	return h.cfg.Auth.Authenticate(r)
+}
+
+func allowed(role string) bool {
+	for _, r := range Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// csrfFor is the CSRF token of a session: HMAC-SHA256 of its cookie.
+func (h *Handler) csrfFor(cookie string) string {
+	m := hmac.New(sha256.New, h.cfg.CSRFKey)
+	m.Write([]byte("fundflow-ops-csrf\x00"))
+	m.Write([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// page wraps a GET page: no session sends the browser to the login, a
+// role that may not use the console gets 403.
+func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, s session) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, prob := h.authenticate(r)
+		if prob != nil {
+			q := url.Values{"next": {r.URL.RequestURI()}}
+			if prob.Code != api.CodeUnauthenticated {
+				clearCookie(w, r)
+				q.Set("why", prob.Detail)
+			}
+			http.Redirect(w, r, "/ops/login?"+q.Encode(), http.StatusSeeOther)
+			return
+		}
+		if !allowed(s.P.Role) {
+			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "The " + s.P.Role + " role may not use the ops console: sign in with an ops or admin token."})
+			return
+		}
+		if err := fn(w, r, s); err != nil {
+			h.fail(w, r, s, err)
+		}
+	})
+}
+
+// action wraps a POST: it needs a session of an allowed role and the
+// session's CSRF token, else 403 and nothing runs.
+func (h *Handler) action(fn func(w http.ResponseWriter, r *http.Request, s session) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, prob := h.authenticate(r)
+		switch {
+		case prob != nil:
+			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "Sign in first (" + prob.Detail + ")."})
+			return
+		case !allowed(s.P.Role):
+			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "The " + s.P.Role + " role may not use the ops console."})
+			return
+		}
+		got := r.PostFormValue("csrf")
+		if got == "" {
+			got = r.Header.Get("X-CSRF-Token")
+		}
+		if got == "" || !hmac.Equal([]byte(got), []byte(s.CSRF)) {
+			h.cfg.Log.Warn("ops console: POST refused: CSRF token missing or wrong", "path", r.URL.Path, "sub", s.P.Subject)
+			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "The form's CSRF token is missing or wrong: reload the page and try again."})
+			return
+		}
+		if err := fn(w, r, s); err != nil {
+			h.fail(w, r, s, err)
+		}
+	})
+}
+
+// notFound is an error a page answers 404 with.
+type notFound string
+
+func (e notFound) Error() string { return string(e) }
+
+// badInput is an error a page answers 400 with.
+type badInput string
+
+func (e badInput) Error() string { return string(e) }
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s session, err error) {
+	v := view{Title: "Error", User: s.P.Subject, Role: s.P.Role, CSRF: s.CSRF, Error: err.Error()}
+	var nf notFound
+	var bad badInput
+	switch {
+	case errors.As(err, &nf), errors.Is(err, postgres.ErrNotFound):
+		v.Title = "Not found"
+		h.render(w, http.StatusNotFound, "error", v)
+	case errors.As(err, &bad):
+		v.Title = "Bad request"
+		h.render(w, http.StatusBadRequest, "error", v)
+	case pipelines.IsTransient(err):
+		h.cfg.Log.Warn("ops console: a backing store is unavailable", "path", r.URL.Path, "err", err)
+		v.Error = "A backing store is unavailable; try again shortly. (" + err.Error() + ")"
+		w.Header().Set("Retry-After", "5")
+		h.render(w, http.StatusServiceUnavailable, "error", v)
+	default:
+		h.cfg.Log.Error("ops console", "path", r.URL.Path, "err", err)
+		h.render(w, http.StatusInternalServerError, "error", v)
+	}
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// safeNext is where a login may send the browser: a console path only.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return Prefix
+	}
+	return next
+}
+
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	h.render(w, http.StatusOK, "login", view{Title: "Sign in", Data: loginView{Next: safeNext(q.Get("next")), Why: q.Get("why")}})
+}
+
+type loginView struct{ Next, Why string }
+
+// login takes a token, checks it and its role, and sets the session
+// cookie. A failure counts against the address like a bad bearer token.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.PostFormValue("next"))
+	// A login posted from another site would sign the browser in as the
+	// attacker: the browser says where a form came from.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "The sign-in form must come from this site.", Data: loginView{Next: next}})
+			return
+		}
+	}
+	if blocked, wait := h.cfg.FailedAuth.Blocked(r); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		h.render(w, http.StatusTooManyRequests, "login", view{Title: "Sign in", Error: "Too many failed sign-ins from this address: wait a little.", Data: loginView{Next: next}})
+		return
+	}
+	tok := strings.TrimSpace(r.PostFormValue("token"))
+	p, prob := h.verify(tok)
+	if prob != nil {
+		h.cfg.FailedAuth.Failed(r)
+		h.render(w, http.StatusUnauthorized, "login", view{Title: "Sign in", Error: "That token is not accepted: " + prob.Detail + ".", Data: loginView{Next: next}})
+		return
+	}
+	if !allowed(p.Role) {
+		h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "The " + p.Role + " role may not use the ops console: use `fundflow token --role ops`.", Data: loginView{Next: next}})
+		return
+	}
+	// A session cookie: it ends with the browser, and the token's own exp
+	// still ends it sooner (every request verifies it).
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: tok, Path: Prefix, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	h.cfg.Log.Info("ops console: signed in", "sub", p.Subject, "role", p.Role, "remote", r.RemoteAddr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s session) error {
+	clearCookie(w, r)
+	http.Redirect(w, r, "/ops/login", http.StatusSeeOther)
+	return nil
+}
+
+// --- pages -------------------------------------------------------------
+
+// view is what every page template gets.
+type view struct {
+	Title, Nav string
+	User, Role string
+	CSRF       string
+	Flash      string
+	Error      string
+	Now        time.Time
+	Data       any
+}
+
+func (h *Handler) view(r *http.Request, s session, title, nav string, data any) view {
+	return view{Title: title, Nav: nav, User: s.P.Subject, Role: s.P.Role, CSRF: s.CSRF, Flash: r.URL.Query().Get("done"), Now: h.cfg.Now(), Data: data}
+}
+
+func (h *Handler) today() fund.Date { return fund.DateOf(h.cfg.Now().In(fund.IST())) }
+
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badInput(fmt.Sprintf("%s: %q is not a number from %d to %d", name, v, lo, hi))
+	}
+	return n, nil
+}
+
+func idParam(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound("no such id: " + r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s session) error {
+	o, err := h.cfg.Store.Overview(r.Context(), h.cfg.Now())
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "overview", h.view(r, s, "Overview", "overview", o))
+	return nil
+}
+
+type runsView struct {
+	Pipeline string
+	Limit    int
+	Runs     []postgres.RunRow
+}
+
+func (h *Handler) runs(w http.ResponseWriter, r *http.Request, s session) error {
+	limit, err := intParam(r, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
+	}
+	pipe := r.URL.Query().Get("pipeline")
+	rs, err := h.cfg.Store.Runs(r.Context(), pipe, limit)
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "runs", h.view(r, s, "Job runs", "runs", runsView{Pipeline: pipe, Limit: limit, Runs: rs}))
+	return nil
+}
+
+func (h *Handler) run(w http.ResponseWriter, r *http.Request, s session) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	run, err := h.cfg.Store.Run(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "run", h.view(r, s, fmt.Sprintf("Run %d", id), "runs", run))
+	return nil
+}
+
+func (h *Handler) freshness(w http.ResponseWriter, r *http.Request, s session) error {
+	f, err := h.cfg.Store.FreshnessByAMC(r.Context(), h.cfg.Now())
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "freshness", h.view(r, s, "NAV freshness", "freshness", f))
+	return nil
+}
+
+type quarantineView struct {
+	Status, Reason string
+	Rows           []postgres.Quarantined
+	Reasons        []Count
+	CanReplay      bool
+}
+
+func (h *Handler) quarantine(w http.ResponseWriter, r *http.Request, s session) error {
+	q := r.URL.Query()
+	status := q.Get("status")
+	switch status {
+	case "":
+		status = "open"
+	case "open", "replayed", "accepted", "dismissed", "all":
+	default:
+		return badInput("status: one of open, replayed, accepted, dismissed, all")
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	st := status
+	if st == "all" {
+		st = ""
+	}
+	rows, err := h.cfg.Store.Quarantine(r.Context(), st, q.Get("reason"), limit)
+	if err != nil {
+		return err
+	}
+	reasons, err := h.cfg.Store.QuarantineReasons(r.Context())
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "quarantine", h.view(r, s, "Quarantine", "quarantine",
+		quarantineView{Status: status, Reason: q.Get("reason"), Rows: rows, Reasons: reasons, CanReplay: h.cfg.NAVIngest != nil}))
+	return nil
+}
+
+type quarantinedView struct {
+	Q         postgres.Quarantined
+	CanReplay bool
+}
+
+func (h *Handler) quarantined(w http.ResponseWriter, r *http.Request, s session) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	q, err := h.cfg.Store.Quarantined(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "quarantined", h.view(r, s, fmt.Sprintf("Quarantined row %d", id), "quarantine", quarantinedView{Q: q, CanReplay: h.cfg.NAVIngest != nil}))
+	return nil
+}
+
+// replayRows runs jobs/replay over the open NAV rows selected, as
+// `fundflow quarantine replay [--reason R] [--id N] [--accept --by WHO]`.
+func (h *Handler) replayRows(ctx context.Context, reason string, ids []int64, accept bool, by string) (replay.Summary, error) {
+	if h.cfg.NAVIngest == nil {
+		return replay.Summary{}, badInput("quarantine replay writes through nav-ingest's sinks: the config has no pipelines.nav-ingest section")
+	}
+	opt := replay.Options{Filter: postgres.QuarantineFilter{Pipelines: navPipelines, Reason: reason, Status: "open", IDs: ids}, Accept: accept, By: by}
+	sum, err := replay.Run(ctx, h.cfg.NAV, h.cfg.NAVIngest, opt)
+	if errors.Is(err, replay.ErrNotAcceptable) {
+		return sum, badInput(err.Error())
+	}
+	return sum, err
+}
+
+func summary(verb string, sum replay.Summary) string {
+	msg := fmt.Sprintf("%s: %d row(s) considered, %d published and marked %s", verb, sum.Considered, sum.Published, sum.MarkedAs)
+	if n := len(sum.StillOpen); n > 0 {
+		var parts []string
+		for reason, c := range sum.StillOpen {
+			parts = append(parts, fmt.Sprintf("%d %s", c, reason))
+		}
+		msg += "; still quarantined: " + strings.Join(parts, ", ")
+	}
+	return msg
+}
+
+// replay is the Replay button: one row (id) or every open row of a
+// reason (or all), through today's rules.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request, s session) error {
+	var ids []int64
+	for _, v := range r.PostForm["id"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return badInput("id: " + v + " is not a row id")
+		}
+		ids = append(ids, id)
+	}
+	reason := r.PostFormValue("reason")
+	extendDeadline(w)
+	sum, err := h.replayRows(r.Context(), reason, ids, false, s.P.Subject)
+	if err != nil {
+		return err
+	}
+	h.cfg.Log.Info("ops console: quarantine replay", "by", s.P.Subject, "reason", reason, "ids", ids, "considered", sum.Considered, "published", sum.Published)
+	back := "/ops/quarantine"
+	if len(ids) == 1 {
+		back = "/ops/quarantine/" + strconv.FormatInt(ids[0], 10)
+	}
+	http.Redirect(w, r, back+"?done="+url.QueryEscape(summary("Replay", sum)), http.StatusSeeOther)
+	return nil
+}
+
+// accept is the Accept button of a row held for nav_jump that a person
+// reviewed: `fundflow quarantine replay --accept --id N --by WHO`.
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request, s session) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	extendDeadline(w)
+	sum, err := h.replayRows(r.Context(), "", []int64{id}, true, s.P.Subject)
+	if err != nil {
+		return err
+	}
+	h.cfg.Log.Info("ops console: quarantine accept", "by", s.P.Subject, "id", id, "published", sum.Published)
+	http.Redirect(w, r, fmt.Sprintf("/ops/quarantine/%d?done=%s", id, url.QueryEscape(summary("Accept", sum))), http.StatusSeeOther)
+	return nil
+}
+
+// extendDeadline gives a replay of many rows longer than a page gets.
+func extendDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
+}
+
+type breaksView struct {
+	Status, Type string
+	Buckets      []string
+	Types        []BreakTypeAges
+	Breaks       []Break
+}
+
+func (h *Handler) breaks(w http.ResponseWriter, r *http.Request, s session) error {
+	q := r.URL.Query()
+	status, typ := q.Get("status"), q.Get("type")
+	if status != "" && status != fund.BreakOpen && status != fund.BreakExplained {
+		return badInput("status: open or explained")
+	}
+	limit, err := intParam(r, "limit", 200, 1, 2000)
+	if err != nil {
+		return err
+	}
+	types, list, err := h.cfg.Store.Breaks(r.Context(), h.today(), status, typ, limit)
+	if err != nil {
+		return err
+	}
+	var buckets []string
+	for _, b := range AgeBuckets {
+		buckets = append(buckets, b.Label)
+	}
+	h.render(w, http.StatusOK, "breaks", h.view(r, s, "Recon breaks", "breaks", breaksView{Status: status, Type: typ, Buckets: buckets, Types: types, Breaks: list}))
+	return nil
+}
+
+// explain is `fundflow recon explain ID --by WHO --note TEXT`.
+func (h *Handler) explain(w http.ResponseWriter, r *http.Request, s session) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	if note == "" {
+		return badInput("explain: write the explanation in the note")
+	}
+	if err := pgstore.New(h.cfg.Store.PG.Pool).ExplainBreak(r.Context(), id, s.P.Subject, note); err != nil {
+		if pipelines.IsTransient(err) {
+			return err
+		}
+		return badInput(err.Error())
+	}
+	h.cfg.Log.Info("ops console: recon break explained", "by", s.P.Subject, "id", id)
+	http.Redirect(w, r, "/ops/breaks?done="+url.QueryEscape(fmt.Sprintf("Break %d explained by %s", id, s.P.Subject)), http.StatusSeeOther)
+	return nil
+}
+
+type alertsView struct {
+	Kind   string
+	Alerts []Alert
+	ByKind []Count
+}
+
+func (h *Handler) alerts(w http.ResponseWriter, r *http.Request, s session) error {
+	kind := r.URL.Query().Get("kind")
+	list, byKind, err := h.cfg.Store.OpenAlerts(r.Context(), kind, 500)
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "alerts", h.view(r, s, "Open alerts", "alerts", alertsView{Kind: kind, Alerts: list, ByKind: byKind}))
+	return nil
+}
+
+type paymentsView struct {
+	Breaks  []PaymentBreak
+	Refunds []RefundDue
+}
+
+func (h *Handler) payments(w http.ResponseWriter, r *http.Request, s session) error {
+	b, rf, err := h.cfg.Store.Payments(r.Context(), 500)
+	if err != nil {
+		return err
+	}
+	h.render(w, http.StatusOK, "payments", h.view(r, s, "Payments", "payments", paymentsView{Breaks: b, Refunds: rf}))
+	return nil
+}
