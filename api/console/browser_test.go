@@ -192,6 +192,16 @@ func TestConsoleInChromium(t *testing.T) {
 	} {
 		run(p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)), shot(p.name))
 	}
+	var lastReplay, lastIngest int64
+	if err := f.pg.QueryRow(ctx, `SELECT max(id) FILTER (WHERE pipeline = 'quarantine-replay'), max(id) FILTER (WHERE pipeline = 'nav-ingest') FROM job_runs`).
+		Scan(&lastReplay, &lastIngest); err != nil {
+		t.Fatal(err)
+	}
+	run("overview again", chromedp.Navigate(base+"/ops/"), chromedp.WaitVisible(chromedp.ID("last-runs")))
+	if got := text("last runs", "#last-runs"); !strings.Contains(got, fmt.Sprintf("quarantine-replay\t%d\tok", lastReplay)) || !strings.Contains(got, fmt.Sprintf("nav-ingest\t%d\tok\t", lastIngest)) {
+		t.Fatalf("last run of each job: %q", got)
+	}
+	run("payments again", chromedp.Navigate(base+"/ops/payments"), chromedp.WaitVisible(chromedp.ID("payment-breaks")))
 	if got := text("payments", "#payment-breaks"); !strings.Contains(got, "pay_T1") || !strings.Contains(got, "₹5000.00") {
 		t.Fatalf("payment breaks: %q", got)
 	}

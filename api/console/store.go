@@ -65,9 +65,17 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	if err != nil {
 		return o, fmt.Errorf("overview: %w", postgres.Classify(err))
 	}
-	rows, err := s.PG.Pool.Query(ctx, `SELECT DISTINCT ON (pipeline) id, pipeline, status, started_at, finished_at, batches, records_in, records_out,
-			quarantined, reasons, error, host, pid
-		FROM job_runs ORDER BY pipeline, id DESC`)
+	// The last run of each job, as a skip scan over job_runs_pipeline_started:
+	// a job that runs every second leaves many rows, and DISTINCT ON would
+	// read them all.
+	rows, err := s.PG.Pool.Query(ctx, `WITH RECURSIVE p AS (
+			(SELECT pipeline FROM job_runs ORDER BY pipeline LIMIT 1)
+			UNION ALL
+			SELECT (SELECT j.pipeline FROM job_runs j WHERE j.pipeline > p.pipeline ORDER BY j.pipeline LIMIT 1) FROM p WHERE p.pipeline IS NOT NULL)
+		SELECT r.* FROM p CROSS JOIN LATERAL (
+			SELECT id, pipeline, status, started_at, finished_at, batches, records_in, records_out, quarantined, reasons, error, host, pid
+			FROM job_runs j WHERE j.pipeline = p.pipeline ORDER BY started_at DESC, id DESC LIMIT 1) r
+		ORDER BY r.pipeline`)
 	if err != nil {
 		return o, fmt.Errorf("overview: %w", postgres.Classify(err))
 	}
