@@ -73,6 +73,9 @@ type Config struct {
 	// CSRFKey signs the CSRF tokens; nil: 32 random bytes (forms from
 	// before a restart then need a reload).
 	CSRFKey []byte
+	// Access receives every answered request, like the API's (ClickHouse
+	// api_requests: who looked at what); nil: none recorded. Must not block.
+	Access func(api.AccessEvent)
 }
 
 // Handler serves the console.
@@ -131,12 +134,46 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if h.cfg.Access != nil {
+		start, sw := time.Now(), &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = sw
+		defer func() {
+			var p api.Principal
+			if s, prob := h.authenticate(r); prob == nil {
+				p = s.P
+			}
+			route := strings.TrimPrefix(pattern, r.Method+" ")
+			if route == "" {
+				route = Prefix
+			}
+			h.cfg.Access(api.AccessEvent{At: start, Subject: p.Subject, Role: p.Role, Method: r.Method, Route: route, Path: r.URL.Path,
+				Status: sw.status, Duration: time.Since(start)})
+		}()
+	}
+	if pattern == "" {
 		h.render(w, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no console page at " + r.URL.Path + "."})
 		return
 	}
 	h.mux.ServeHTTP(w, r)
 }
+
+// statusWriter remembers the status a response was answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (write deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // session is a signed-in operator.
 type session struct {

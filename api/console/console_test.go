@@ -163,6 +163,21 @@ func TestConsolePostsNeedTheRoleAndTheCSRFToken(t *testing.T) {
 	if s := f.state(t); s.BStatus != "explained" || s.BBy != "ops-alice" || s.QStatus != "open" {
 		t.Fatalf("after explain: %+v", s)
 	}
+	// Each request is in the access log with who, the route and the answer.
+	var refused, explained int
+	for _, e := range f.accessLog() {
+		if e.Method == "POST" && e.Route == "/ops/breaks/{id}/explain" {
+			switch {
+			case e.Status == http.StatusForbidden:
+				refused++
+			case e.Status == http.StatusSeeOther && e.Subject == "ops-alice" && e.Role == api.RoleOps:
+				explained++
+			}
+		}
+	}
+	if refused != 5 || explained != 1 {
+		t.Fatalf("access log: %d refused and %d answered explains, want 5 and 1", refused, explained)
+	}
 	// Accepting a row that was not held for nav_jump is refused, as the CLI
 	// refuses it, before anything is written.
 	var other int64

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,14 @@ type fixture struct {
 	csrfKey  []byte
 	now      time.Time
 	navingst *config.NAVIngest
+	mu       sync.Mutex
+	access   []api.AccessEvent // every answered request
+}
+
+func (f *fixture) accessLog() []api.AccessEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]api.AccessEvent(nil), f.access...)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -114,7 +123,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	auth := &api.Auth{HS256Secret: secret}
 	h, err := console.New(console.Config{Auth: auth, Store: &console.Store{PG: pg, Freshness: freshness.Options{SLA: 15 * time.Minute, DeadAfterDays: 30, Calendar: cal}},
-		NAV: d, NAVIngest: c, Now: func() time.Time { return f.now }, Log: testkit.Logger(t), CSRFKey: f.csrfKey})
+		NAV: d, NAVIngest: c, Now: func() time.Time { return f.now }, Log: testkit.Logger(t), CSRFKey: f.csrfKey,
+		Access: func(e api.AccessEvent) { f.mu.Lock(); f.access = append(f.access, e); f.mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
