@@ -1,33 +1,33 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// serve mounts the ops console on the query API's listener, with replay
-// on when the config has a nav-ingest section (it writes through its
-// sinks, as `fundflow quarantine replay` does) and off without one.
+// serve mounts the ops console on the query API's listener; a token from
+// the command the demo prints signs in; replay is on when the config has a
+// nav-ingest section (it writes through its sinks, as `fundflow quarantine
+// replay` does) and off without one.
 func TestServeMountsTheOpsConsole(t *testing.T) {
 	const secret = "console-serve-test-secret-0123456789"
 	t.Setenv("FUNDFLOW_JWT_SECRET", secret)
-	tok, err := api.Mint([]byte(secret), api.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "ops-1",
-		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: api.RoleOps})
-	if err != nil {
+	// The token command make demo prints (with ${USER:-ops} filled in).
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "--role", "ops", "--sub", "ops-1", "--ttl", "8h"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	tok := strings.TrimSpace(out.String())
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, c := range []struct {
 		name, pipelines, want string
