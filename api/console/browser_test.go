@@ -201,6 +201,13 @@ func TestConsoleInChromium(t *testing.T) {
 	if got := text("last runs", "#last-runs"); !strings.Contains(got, fmt.Sprintf("quarantine-replay\t%d\tok", lastReplay)) || !strings.Contains(got, fmt.Sprintf("nav-ingest\t%d\tok\t", lastIngest)) {
 		t.Fatalf("last run of each job: %q", got)
 	}
+	run("run detail", chromedp.Navigate(fmt.Sprintf("%s/ops/runs/%d", base, lastIngest)), chromedp.WaitVisible(chromedp.ID("reasons")), shot("run"))
+	if got := text("run detail", "#run"); !strings.Contains(got, "Rows in\n6") || !strings.Contains(got, "Rows out\n5") || !strings.Contains(got, "Rejects\n1") {
+		t.Fatalf("run detail: %q", got)
+	}
+	if got := text("rejects by reason", "#reasons"); !strings.Contains(got, "nav_jump\t1") {
+		t.Fatalf("rejects by reason: %q", got)
+	}
 	run("payments again", chromedp.Navigate(base+"/ops/payments"), chromedp.WaitVisible(chromedp.ID("payment-breaks")))
 	if got := text("payments", "#payment-breaks"); !strings.Contains(got, "pay_T1") || !strings.Contains(got, "₹5000.00") {
 		t.Fatalf("payment breaks: %q", got)
