@@ -31,11 +31,12 @@ const navHead = "Scheme Code;ISIN Div Payout/ ISIN Growth;ISIN Div Reinvestment;
 // fixture is a console over a fresh database: three schemes of two AMCs
 // with a NAV on Thu 20-Aug-2026; on Fri the 21st two arrived and the third
 // (100003, Gamma) jumped 40 % and is held in quarantine for nav_jump; one
-// open recon break first seen on the 10th; one open alert; one payment
-// break. The console judges at Mon 24-Aug-2026 09:00 IST.
+// open recon break first seen on the 10th; two open alerts, one of them a
+// refund due (pay_T2, ₹2,500.50); one payment break (pay_T1). The console judges at Mon 24-Aug-2026 09:00 IST.
 type fixture struct {
 	pg       *pgxpool.Pool
 	srv      *httptest.Server
+	store    *console.Store
 	held     int64 // the quarantined nav_jump row
 	breakID  int64
 	csrfKey  []byte
@@ -114,7 +115,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	if _, err := app.Exec(ctx, `INSERT INTO payments (id, gateway, amount, currency, status, status_rank, last_event_id, last_event_at, match_status)
 			VALUES ('pay_T1', 'razorpay', 5000.00, 'INR', 'captured', 3, 'evt_1', now(), 'break');
-		INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ('pay_T1', 'ORD-9', 'amount_mismatch', 'paid 5000.00, ordered 5500.00')`); err != nil {
+		INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ('pay_T1', 'ORD-9', 'amount_mismatch', 'paid 5000.00, ordered 5500.00');
+		INSERT INTO payments (id, gateway, order_id, amount, currency, status, status_rank, last_event_id, last_event_at, match_status)
+			VALUES ('pay_T2', 'razorpay', 'ORD-7', 2500.50, 'INR', 'captured', 3, 'evt_2', now(), 'matched');
+		INSERT INTO alerts (kind, subject, detail) VALUES ('refund_due', 'pay_T2', 'order ORD-7 was cancelled after its payment was captured')`); err != nil {
 		t.Fatal(err)
 	}
 	cal, err := holidays.Calendar()
@@ -122,7 +126,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	auth := &api.Auth{HS256Secret: secret}
-	h, err := console.New(console.Config{Auth: auth, Store: &console.Store{PG: pg, Freshness: freshness.Options{SLA: 15 * time.Minute, DeadAfterDays: 30, Calendar: cal}},
+	f.store = &console.Store{PG: pg, Freshness: freshness.Options{SLA: 15 * time.Minute, DeadAfterDays: 30, Calendar: cal}}
+	h, err := console.New(console.Config{Auth: auth, Store: f.store,
 		NAV: d, NAVIngest: c, Now: func() time.Time { return f.now }, Log: testkit.Logger(t), CSRFKey: f.csrfKey,
 		Access: func(e api.AccessEvent) { f.mu.Lock(); f.access = append(f.access, e); f.mu.Unlock() }})
 	if err != nil {
