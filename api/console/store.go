@@ -132,21 +132,16 @@ type Freshness struct {
 	Completeness freshness.Completeness
 }
 
-// FreshnessByAMC judges every scheme's latest NAV with the verdicts of the
-// nav-freshness job (freshness.Evaluate over the same nav_latest read) and
-// the completeness `fundflow check completeness` prints (the job's own
-// Completeness), without setting its metrics or touching its alerts.
+// FreshnessByAMC judges every scheme's latest NAV with the nav-freshness
+// job's own verdicts (its Report) and the completeness `fundflow check
+// completeness` prints (its Completeness), without setting its metrics or
+// touching its alerts.
 func (s *Store) FreshnessByAMC(ctx context.Context, now time.Time) (Freshness, error) {
 	job := &navfreshness.Job{Store: s.PG, Options: s.Freshness}
-	rows, err := s.PG.LatestNAVDates(ctx)
+	rep, err := job.Report(ctx, now)
 	if err != nil {
-		return Freshness{}, fmt.Errorf("freshness: %w", err)
+		return Freshness{}, err
 	}
-	latest := make([]freshness.Latest, len(rows))
-	for i, r := range rows {
-		latest[i] = freshness.Latest{Code: r.Code, AMC: r.AMC, Category: r.Category, Date: r.Date}
-	}
-	rep := freshness.Evaluate(latest, now, s.Freshness)
 	f := Freshness{At: now, SLA: s.Freshness.SLA, Live: len(rep.Live), Dead: rep.Dead, Stale: rep.StaleCount()}
 	by := map[string]*AMCFreshness{}
 	for _, a := range rep.Live {
