@@ -69,7 +69,10 @@ type Config struct {
 	NAV       navingest.Deps
 	NAVIngest *config.NAVIngest
 	Now       func() time.Time // nil: time.Now
-	Log       *slog.Logger
+	// Timeout bounds a page's reads (the API's request_timeout); actions
+	// get ActionTimeout: a replay of many rows takes long. 0: 10 s and 10 min.
+	Timeout, ActionTimeout time.Duration
+	Log                    *slog.Logger
 	// CSRFKey signs the CSRF tokens; nil: 32 random bytes (forms from
 	// before a restart then need a reload).
 	CSRFKey []byte
@@ -95,6 +98,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = 10 * time.Minute
 	}
 	if len(cfg.CSRFKey) == 0 {
 		cfg.CSRFKey = make([]byte, 32)
@@ -235,7 +244,9 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, s session
 			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "The " + s.P.Role + " role may not use the ops console: sign in with an ops or admin token."})
 			return
 		}
-		if err := fn(w, r, s); err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx), s); err != nil {
 			h.fail(w, r, s, err)
 		}
 	})
@@ -263,7 +274,10 @@ func (h *Handler) action(fn func(w http.ResponseWriter, r *http.Request, s sessi
 			h.render(w, http.StatusForbidden, "error", view{Title: "Forbidden", Error: "The form's CSRF token is missing or wrong: reload the page and try again."})
 			return
 		}
-		if err := fn(w, r, s); err != nil {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.cfg.ActionTimeout + 5*time.Second))
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ActionTimeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx), s); err != nil {
 			h.fail(w, r, s, err)
 		}
 	})
@@ -290,6 +304,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s session, err er
 	case errors.As(err, &bad):
 		v.Title = "Bad request"
 		h.render(w, http.StatusBadRequest, "error", v)
+	case errors.Is(err, context.DeadlineExceeded):
+		v.Title, v.Error = "Timed out", "The page took longer than allowed; try again, or narrow it (a limit, a reason, a type)."
+		h.render(w, http.StatusGatewayTimeout, "error", v)
 	case pipelines.IsTransient(err):
 		h.cfg.Log.Warn("ops console: a backing store is unavailable", "path", r.URL.Path, "err", err)
 		v.Error = "A backing store is unavailable; try again shortly. (" + err.Error() + ")"
@@ -545,7 +562,6 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, s session) erro
 		ids = append(ids, id)
 	}
 	reason := r.PostFormValue("reason")
-	extendDeadline(w)
 	sum, err := h.replayRows(r.Context(), reason, ids, false, s.P.Subject)
 	if err != nil {
 		return err
@@ -566,7 +582,6 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	extendDeadline(w)
 	sum, err := h.replayRows(r.Context(), "", []int64{id}, true, s.P.Subject)
 	if err != nil {
 		return err
@@ -574,11 +589,6 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request, s session) erro
 	h.cfg.Log.Info("ops console: quarantine accept", "by", s.P.Subject, "id", id, "published", sum.Published)
 	http.Redirect(w, r, fmt.Sprintf("/ops/quarantine/%d?done=%s", id, url.QueryEscape(summary("Accept", sum))), http.StatusSeeOther)
 	return nil
-}
-
-// extendDeadline gives a replay of many rows longer than a page gets.
-func extendDeadline(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
 }
 
 type breaksView struct {

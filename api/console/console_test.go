@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // noRedirect is a client that shows redirects instead of following them.
@@ -207,4 +210,21 @@ func mustMint(t *testing.T, key []byte, role string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// A page whose reads take longer than the API's request timeout answers
+// 504 with a page that says so, not a hung request or a 500.
+func TestConsolePageTimeout(t *testing.T) {
+	_, _, app, _ := testkit.PGApp(t)
+	auth := &api.Auth{HS256Secret: secret}
+	h, err := console.New(console.Config{Auth: auth, Store: &console.Store{PG: &postgres.Store{Pool: app}}, Timeout: time.Nanosecond, Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, body := do(t, "GET", srv.URL+"/ops/runs", token(t, api.RoleOps, "ops-alice"), nil)
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(body, "took longer than allowed") {
+		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
 }

@@ -136,7 +136,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Plans = d.Plans
 	if d.Console != nil {
 		cc := *d.Console
-		cc.Auth, cc.FailedAuth, cc.Log, cc.Access = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access
+		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout
 		h, err := console.New(cc)
 		if err != nil {
 			access.Close()
