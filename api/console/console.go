@@ -161,10 +161,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	if pattern == "" {
+		if allow := h.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			h.render(w, http.StatusMethodNotAllowed, "error", view{Title: "Method not allowed", Error: r.URL.Path + " answers " + strings.Join(allow, " and ") + " only."})
+			return
+		}
 		h.render(w, http.StatusNotFound, "error", view{Title: "Not found", Error: "There is no console page at " + r.URL.Path + "."})
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// allowed are the methods the path answers to, for a 405's Allow.
+func (h *Handler) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := h.mux.Handler(r2); p != "" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }
 
 // statusWriter remembers the status a response was answered with.

@@ -65,6 +65,23 @@ func TestConsolePostsNeedTheRoleAndTheCSRFToken(t *testing.T) {
 		t.Fatalf("seeded state %+v", before)
 	}
 
+	// A wrong method is 405 with Allow; an unknown page 404.
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/ops/runs", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"GET", "/ops/breaks/1/explain", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/ops/login", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{"GET", "/ops/nope", http.StatusNotFound, ""},
+	} {
+		resp, _ := do(t, c.method, base+c.path, "", nil)
+		if resp.StatusCode != c.status || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.status, c.allow)
+		}
+	}
+
 	// Pages without a session send the browser to the sign-in.
 	resp, _ := do(t, "GET", base+"/ops/quarantine", "", nil)
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/ops/login?next=%2Fops%2Fquarantine") {
