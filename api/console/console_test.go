@@ -82,6 +82,10 @@ func TestConsolePostsNeedTheRoleAndTheCSRFToken(t *testing.T) {
 		}
 	}
 
+	// /ops is /ops/.
+	if resp, _ := do(t, "GET", base+"/ops", "", nil); resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/ops/" {
+		t.Errorf("GET /ops: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	// Pages without a session send the browser to the sign-in.
 	resp, _ := do(t, "GET", base+"/ops/quarantine", "", nil)
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/ops/login?next=%2Fops%2Fquarantine") {
