@@ -481,7 +481,15 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, s session) error {
 }
 
 func (h *Handler) freshness(w http.ResponseWriter, r *http.Request, s session) error {
-	f, err := h.cfg.Store.FreshnessByAMC(r.Context(), h.cfg.Now())
+	var day fund.Date
+	if v := r.URL.Query().Get("date"); v != "" {
+		d, err := fund.ParseISODate(v)
+		if err != nil {
+			return badInput(fmt.Sprintf("date: %q is not a date (YYYY-MM-DD)", v))
+		}
+		day = d
+	}
+	f, err := h.cfg.Store.FreshnessByAMC(r.Context(), h.cfg.Now(), day)
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	if o.LastRunByJob, err = pgx.CollectRows(rows, pgx.RowToStructByPos[postgres.RunRow]); err != nil {
 		return o, fmt.Errorf("overview: %w", postgres.Classify(err))
 	}
-	if f, err := s.FreshnessByAMC(ctx, now); err != nil {
+	if f, err := s.FreshnessByAMC(ctx, now, fund.Date{}); err != nil {
 		o.FreshnessErr = err.Error()
 	} else {
 		o.LiveSchemes, o.StaleSchemes = f.Live, f.Stale
@@ -130,19 +130,25 @@ type Freshness struct {
 	Stale        int
 	ByAMC        []AMCFreshness // stale AMCs first, then by name
 	Completeness freshness.Completeness
+	Today        fund.Date // in IST, for the page's links
+	LastDue      fund.Date // the last business day whose NAVs were due
 }
 
 // FreshnessByAMC judges every scheme's latest NAV with the nav-freshness
 // job's own verdicts (its Report) and the completeness `fundflow check
 // completeness` prints (its Completeness), without setting its metrics or
 // touching its alerts.
-func (s *Store) FreshnessByAMC(ctx context.Context, now time.Time) (Freshness, error) {
+//
+// The completeness is of day, or (zero day) of the last business day whose
+// NAVs were due, as `fundflow check completeness` picks it.
+func (s *Store) FreshnessByAMC(ctx context.Context, now time.Time, day fund.Date) (Freshness, error) {
 	job := &navfreshness.Job{Store: s.PG, Options: s.Freshness}
 	rep, err := job.Report(ctx, now)
 	if err != nil {
 		return Freshness{}, err
 	}
-	f := Freshness{At: now, SLA: s.Freshness.SLA, Live: len(rep.Live), Dead: rep.Dead, Stale: rep.StaleCount()}
+	f := Freshness{At: now, SLA: s.Freshness.SLA, Live: len(rep.Live), Dead: rep.Dead, Stale: rep.StaleCount(),
+		Today: fund.DateOf(now.In(fund.IST())), LastDue: fund.LastDueBusinessDay(now, s.Freshness.Calendar)}
 	by := map[string]*AMCFreshness{}
 	for _, a := range rep.Live {
 		x := by[a.AMC]
@@ -168,7 +174,9 @@ func (s *Store) FreshnessByAMC(ctx context.Context, now time.Time) (Freshness, e
 		}
 		return a.AMC < b.AMC
 	})
-	day := fund.LastDueBusinessDay(now, s.Freshness.Calendar)
+	if day.IsZero() {
+		day = f.LastDue
+	}
 	if f.Completeness, err = job.Completeness(ctx, day, now); err != nil {
 		return f, err
 	}

@@ -95,12 +95,26 @@ func TestConsoleStoreReads(t *testing.T) {
 	// Freshness by AMC: Alpha 2 live schemes, Gamma 1; at Tue 25-Aug 09:00
 	// the NAVs of Mon the 24th were due Mon 23:00 and none came: every
 	// scheme is 10 h late, over the 15 min SLA.
-	fr, err := f.store.FreshnessByAMC(ctx, time.Date(2026, 8, 25, 9, 0, 0, 0, fund.IST()))
+	fr, err := f.store.FreshnessByAMC(ctx, time.Date(2026, 8, 25, 9, 0, 0, 0, fund.IST()), fund.Date{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fr.Live != 3 || fr.Stale != 3 || len(fr.ByAMC) != 2 {
 		t.Fatalf("freshness %+v", fr)
+	}
+	// The last day due at Tue 09:00 is Mon the 24th: two expected (Alpha's
+	// NAVs of Fri; Gamma's is held), none present, both missing (due Mon 23:00).
+	if c := fr.Completeness; c.Date != "2026-08-24" || c.Expected != 2 || c.Present != 0 || c.MissingCount != 2 || fr.Today.String() != "2026-08-25" {
+		t.Fatalf("completeness of the last day due: %+v (today %s)", c, fr.Today)
+	}
+	// Today's, asked for by date at Mon 09:00: Alpha's two NAVs of Mon are
+	// not due until 23:00: pending, not missing.
+	today, err := f.store.FreshnessByAMC(ctx, f.now, fund.NewDate(2026, 8, 24))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := today.Completeness; c.Date != "2026-08-24" || c.Expected != 2 || c.PendingCount != 2 || c.MissingCount != 0 || today.LastDue.String() != "2026-08-21" {
+		t.Fatalf("completeness of today: %+v (last due %s)", c, today.LastDue)
 	}
 	for _, a := range fr.ByAMC {
 		want := map[string]int{"Alpha Mutual Fund": 2, "Gamma Mutual Fund": 1}[a.AMC]
