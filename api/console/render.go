@@ -11,19 +11,24 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
+const tsLayout = "2006-01-02 15:04:05 IST"
+
 var funcs = template.FuncMap{
+	// ts is a moment in IST, the clock the business runs on (NAV cut-offs
+	// and due times read naturally).
 	"ts": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
-			return v.UTC().Format("2006-01-02 15:04:05Z")
+			return v.In(fund.IST()).Format(tsLayout)
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.UTC().Format("2006-01-02 15:04:05Z")
+			return v.In(fund.IST()).Format(tsLayout)
 		}
 		return fmt.Sprint(t)
 	},
