@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
+	"github.com/fundflow/fundflow/internal/ratelimit"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -247,5 +249,38 @@ func TestConsolePageTimeout(t *testing.T) {
 	resp, body := do(t, "GET", srv.URL+"/ops/runs", token(t, api.RoleOps, "ops-alice"), nil)
 	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(body, "took longer than allowed") {
 		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
+}
+
+// Failed sign-ins count against the address like failed bearer tokens: once
+// its failures are used up, even a good token is refused (429) until they
+// refill, and no cookie is set.
+func TestConsoleSignInIsLimitedPerAddress(t *testing.T) {
+	_, _, app, _ := testkit.PGApp(t)
+	var now atomic.Int64 // the limiter's clock, in Unix seconds
+	now.Store(time.Date(2026, 8, 24, 9, 0, 0, 0, time.UTC).Unix())
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	h, err := console.New(console.Config{Auth: &api.Auth{HS256Secret: secret}, FailedAuth: ratelimit.NewFailures(1.0/60, 2, clock),
+		Store: &console.Store{PG: &postgres.Store{Pool: app}}, Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for i, c := range []struct {
+		tok    string
+		status int
+	}{
+		{"bad-1", http.StatusUnauthorized}, {"bad-2", http.StatusUnauthorized},
+		{token(t, api.RoleOps, "ops-alice"), http.StatusTooManyRequests},
+	} {
+		resp, _ := do(t, "POST", srv.URL+"/ops/login", "", url.Values{"token": {c.tok}})
+		if resp.StatusCode != c.status || len(resp.Cookies()) != 0 {
+			t.Fatalf("sign-in %d: %d with %d cookies, want %d and none", i+1, resp.StatusCode, len(resp.Cookies()), c.status)
+		}
+	}
+	now.Add(60) // a minute: one failure refilled
+	if resp, _ := do(t, "POST", srv.URL+"/ops/login", "", url.Values{"token": {token(t, api.RoleOps, "ops-alice")}}); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Fatalf("sign-in after the refill: %d", resp.StatusCode)
 	}
 }
