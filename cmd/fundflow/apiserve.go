@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/jobs/apiserve"
 )
 
@@ -22,7 +23,11 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		return nil, err
 	}
 	svc := apiserve.PlansService(d.pg.Pool, cal, d.cfg.Plans)
-	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc})
+	m, err := api.NewHTTPMetrics(d.reg)
+	if err != nil {
+		return nil, err
+	}
+	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Metrics: m})
 	var ce *apiserve.ConfigError
 	if errors.As(err, &ce) {
 		return nil, &exitError{code: 2, err: err}

@@ -103,6 +103,9 @@ type Deps struct {
 	Ready func(ctx context.Context) error // readiness: nil when the stores answer
 	Log   *slog.Logger
 	Plans api.Plans // the /v1/plans routes (PlansService); nil: they answer 503
+	// Metrics counts and times requests by route (fundflow_http_*); nil:
+	// not measured.
+	Metrics *api.HTTPMetrics
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -130,6 +133,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
+	cfg.Metrics = d.Metrics
 	store := &readmodel.Store{PG: d.PG, CH: d.CH}
 	srv := api.New(cfg, store, &exports.Exporter{PG: d.PG, PII: cfg.PII}, d.Log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)
