@@ -26,10 +26,10 @@ func TestRequestMetricsByRoute(t *testing.T) {
 	e.get(t, "/v1/folios/F-1/portfolio", investor(t, "INV-1")) // 200
 	e.get(t, "/v1/folios/F-1/portfolio", investor(t, "INV-2")) // 404: not INV-2's
 	e.get(t, "/v1/folios/F-2/portfolio", "")                   // 401
-	e.get(t, "/healthz", "")                                    // 200
-	e.get(t, "/no/such/path", "")                               // 404
-	e.get(t, "/v1/folios/F-9/no-such-thing", "")                // 404
-	e.do(t, "BREW", "/healthz", "", "")                         // no such route for BREW
+	e.get(t, "/healthz", "")                                   // 200
+	e.get(t, "/no/such/path", "")                              // 404
+	e.get(t, "/v1/folios/F-9/no-such-thing", "")               // 404
+	e.do(t, "BREW", "/healthz", "", "")                        // no such route for BREW
 
 	portfolio := "/v1/folios/{folio}/portfolio"
 	for _, c := range []struct {
