@@ -269,7 +269,7 @@ type serveCmd struct{}
 
 func (serveCmd) Run(a *app) error {
 	return a.connected(func(d *deps) error {
-		if err := registerServeMetrics(a.ctx, d); err != nil {
+		if err := registerServeMetrics(d); err != nil {
 			return err
 		}
 		if addr := d.cfg.Serve.MetricsAddr; addr != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/internal/opsmetrics"
@@ -21,9 +22,19 @@ func metricsServer(d *deps) *http.Server {
 }
 
 // registerServeMetrics registers the series only serve exposes (not every
-// command that connects): fundflow_build_info.
-func registerServeMetrics(ctx context.Context, d *deps) error {
-	return d.reg.Register(opsmetrics.BuildInfo())
+// command that connects): fundflow_build_info and the DB-state gauges
+// (opsmetrics.Collector), with the outbox relays serve runs.
+func registerServeMetrics(d *deps) error {
+	c := &opsmetrics.Collector{Pool: d.pg.Pool, Log: d.log}
+	if d.cfg.Pipelines.Outbox != nil {
+		c.Relays = outboxJob(d).Relays()
+	}
+	for _, m := range []prometheus.Collector{opsmetrics.BuildInfo(), c} {
+		if err := d.reg.Register(m); err != nil {
+			return fmt.Errorf("serve metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // pgMigrationsCurrent is doctor's Postgres migration check as an error:

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -25,6 +26,12 @@ func TestMetricsListener(t *testing.T) {
 	}
 	d, owner := testDepsAndOwner(t, cfg)
 	d.metrics.Job("nav-ingest", "ok", 0) // a series the scrape must show
+	if err := registerServeMetrics(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, `INSERT INTO alerts (kind, subject, detail) VALUES ('nav_stale', 'Alpha MF', '')`); err != nil {
+		t.Fatal(err)
+	}
 	h := metricsServer(d).Handler
 	get := func(path string) (int, string) {
 		rec := httptest.NewRecorder()
@@ -43,6 +50,8 @@ func TestMetricsListener(t *testing.T) {
 		}
 	}
 	expect("/metrics", 200, `fundflow_job_runs_total{job="nav-ingest",outcome="ok"} 1`)
+	expect("/metrics", 200, `fundflow_alerts_open{kind="nav_stale"} 1`)
+	expect("/metrics", 200, `fundflow_build_info{goversion="`+runtime.Version()+`"`)
 	expect("/", 404, "")
 	expect("/healthz", 200, "ok")
 	expect("/readyz", 200, "ready")
