@@ -16,6 +16,11 @@ func Series(t testing.TB, g prometheus.Gatherer, name string, labels map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
+	return SeriesIn(mfs, name, labels)
+}
+
+// SeriesIn is Series over families already gathered.
+func SeriesIn(mfs []*dto.MetricFamily, name string, labels map[string]string) (v float64, ok bool) {
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
