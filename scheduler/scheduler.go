@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // Job is one scheduled piece of work.
@@ -28,11 +30,35 @@ type Job struct {
 // it is not a failure.
 var ErrSkipped = errors.New("skipped: running elsewhere")
 
+// Outcome is a finished run's outcome in fundflow_job_runs_total:
+// skipped when another process held its lock, failed on any other error.
+func Outcome(err error) string {
+	switch {
+	case errors.Is(err, ErrSkipped):
+		return pipelines.JobSkipped
+	case err != nil:
+		return pipelines.JobFailed
+	}
+	return pipelines.JobOK
+}
+
+// Observe records a finished run of job in m's job series
+// (fundflow_job_*), unless it only ended because ctx did (the process
+// stopping): that run neither failed nor succeeded.
+func Observe(ctx context.Context, m *pipelines.Metrics, job string, started time.Time, err error) {
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	m.Job(job, Outcome(err), time.Since(started))
+}
+
 // Scheduler runs Jobs until its context ends.
 type Scheduler struct {
 	Location *time.Location // default Asia/Kolkata (+05:30): fund operations run on IST
 	Log      *slog.Logger
-	jobs     []Job
+	// Metrics gets every run of every job (Observe): nil, none.
+	Metrics *pipelines.Metrics
+	jobs    []Job
 }
 
 // Add registers a job; a bad spec is an error naming the job.
@@ -66,16 +92,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if _, err := c.AddFunc(j.Spec, func() {
 			wg.Add(1)
 			defer wg.Done()
-			t0 := time.Now()
-			err := j.Run(ctx)
-			switch {
-			case errors.Is(err, ErrSkipped):
-				log.Info("job skipped", "job", j.Name, "why", err)
-			case err != nil:
-				log.Error("job failed", "job", j.Name, "err", err, "took", time.Since(t0).Round(time.Millisecond))
-			default:
-				log.Info("job done", "job", j.Name, "took", time.Since(t0).Round(time.Millisecond))
-			}
+			s.runOnce(ctx, j, log)
 		}); err != nil {
 			return fmt.Errorf("schedule of %s: %w", j.Name, err)
 		}
@@ -86,4 +103,20 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-c.Stop().Done()
 	wg.Wait()
 	return nil
+}
+
+// runOnce runs j once, as its schedule does: the run is observed in the
+// job series and logged with its outcome.
+func (s *Scheduler) runOnce(ctx context.Context, j Job, log *slog.Logger) {
+	t0 := time.Now()
+	err := j.Run(ctx)
+	Observe(ctx, s.Metrics, j.Name, t0, err)
+	switch {
+	case errors.Is(err, ErrSkipped):
+		log.Info("job skipped", "job", j.Name, "why", err)
+	case err != nil:
+		log.Error("job failed", "job", j.Name, "err", err, "took", time.Since(t0).Round(time.Millisecond))
+	default:
+		log.Info("job done", "job", j.Name, "took", time.Since(t0).Round(time.Millisecond))
+	}
 }

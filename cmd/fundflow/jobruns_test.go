@@ -157,24 +157,8 @@ audit:
 
 // metricValue is the counter's value on the series with exactly labels.
 func metricValue(mfs []*dto.MetricFamily, name string, labels map[string]string) float64 {
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	v, _ := testkit.SeriesIn(mfs, name, labels)
+	return v
 }
 
 // hasSeries reports whether the family has a series of pipeline.

@@ -31,7 +31,7 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	if err := serveInstalmentSettle(ctx, d); err != nil {
 		return err
 	}
-	s := &scheduler.Scheduler{Log: d.log}
+	s := &scheduler.Scheduler{Log: d.log, Metrics: d.metrics}
 	for _, j := range jobs {
 		if err := s.Add(j); err != nil {
 			return err

@@ -107,6 +107,9 @@ type Deps struct {
 	// Console is what the ops console at /ops/ reads and writes through
 	// (its Auth, FailedAuth and Log are the API's); nil: it is not served.
 	Console *console.Config
+	// Metrics counts and times requests by route (fundflow_http_*); nil:
+	// not measured.
+	Metrics *api.HTTPMetrics
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -144,6 +147,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		}
 		cfg.Console = h
 	}
+	cfg.Metrics = d.Metrics
 	store := &readmodel.Store{PG: d.PG, CH: d.CH}
 	srv := api.New(cfg, store, &exports.Exporter{PG: d.PG, PII: cfg.PII}, d.Log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)
