@@ -26,6 +26,6 @@ func alertNotifyScheduled(d *deps) ([]scheduler.Job, error) {
 		return nil, fmt.Errorf("alerts.webhook_url_env: $%s is not an http(s) URL", a.WebhookURLEnv)
 	}
 	j := &alertnotify.Job{Pool: d.pg.Pool, URL: hook, Timeout: a.Timeout, MaxAttempts: a.MaxAttempts, MaxAge: a.MaxAge,
-		Log: d.log, Recorder: d.recorder()}
+		DigestOver: a.DigestOver, Log: d.log, Recorder: d.recorder()}
 	return []scheduler.Job{{Name: alertnotify.Name, Spec: a.Spec(), Run: j.Scheduled}}, nil
 }

@@ -20,6 +20,9 @@ type Alerts struct {
 	// MaxAge: a delivery older than this at its first try is expired, not
 	// sent (no replay of a backlog after a long outage); default 24h.
 	MaxAge time.Duration `yaml:"max_age"`
+	// DigestOver: more deliveries than this due at once go as one digest
+	// message (counts by kind, the first subjects); default 20.
+	DigestOver int `yaml:"digest_over"`
 }
 
 func (c *Config) alertsDefaults() {
@@ -39,6 +42,9 @@ func (c *Config) alertsDefaults() {
 	}
 	if a.MaxAge == 0 {
 		a.MaxAge = 24 * time.Hour
+	}
+	if a.DigestOver == 0 {
+		a.DigestOver = 20
 	}
 }
 
@@ -63,6 +69,9 @@ func (c *Config) validateAlerts() []FieldError {
 	}
 	if a.MaxAttempts < 1 || a.MaxAttempts > 100 {
 		add("max_attempts", "must be between 1 and 100, got %d", a.MaxAttempts)
+	}
+	if a.DigestOver < 1 || a.DigestOver > 1000 {
+		add("digest_over", "must be between 1 and 1000, got %d", a.DigestOver)
 	}
 	if a.MaxAge < 0 || (a.MaxAge > 0 && a.MaxAge < a.Every) {
 		add("max_age", "must be at least alerts.every (%s), or a delivery could expire before its first try; got %s", a.Every, a.MaxAge)

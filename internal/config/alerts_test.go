@@ -15,9 +15,10 @@ func TestAlertsConfig(t *testing.T) {
 	}{
 		{"no section: no notifications", "services: {}\n", "", nil},
 		{"empty section takes the defaults", "alerts: {}\n", "",
-			&Alerts{WebhookURLEnv: "FUNDFLOW_ALERT_WEBHOOK_URL", Every: 30 * time.Second, Timeout: 10 * time.Second, MaxAttempts: 10, MaxAge: 24 * time.Hour}},
-		{"own values", "alerts:\n  webhook_url_env: OPS_SLACK_HOOK\n  every: 1m\n  timeout: 3s\n  max_attempts: 4\n  max_age: 2h\n", "",
-			&Alerts{WebhookURLEnv: "OPS_SLACK_HOOK", Every: time.Minute, Timeout: 3 * time.Second, MaxAttempts: 4, MaxAge: 2 * time.Hour}},
+			&Alerts{WebhookURLEnv: "FUNDFLOW_ALERT_WEBHOOK_URL", Every: 30 * time.Second, Timeout: 10 * time.Second, MaxAttempts: 10, MaxAge: 24 * time.Hour, DigestOver: 20}},
+		{"own values", "alerts:\n  webhook_url_env: OPS_SLACK_HOOK\n  every: 1m\n  timeout: 3s\n  max_attempts: 4\n  max_age: 2h\n  digest_over: 5\n", "",
+			&Alerts{WebhookURLEnv: "OPS_SLACK_HOOK", Every: time.Minute, Timeout: 3 * time.Second, MaxAttempts: 4, MaxAge: 2 * time.Hour, DigestOver: 5}},
+		{"negative digest_over", "alerts:\n  digest_over: -1\n", "line 2: alerts.digest_over: must be between 1 and 1000, got -1", nil},
 		{"the URL itself instead of a variable", "alerts:\n  webhook_url_env: https://hooks.slack.com/services/T0/B0/x\n",
 			"line 2: alerts.webhook_url_env: \"https://hooks.slack.com/services/T0/B0/x\" is not an environment variable name", nil},
 		{"sub-second interval", "alerts:\n  every: 500ms\n", "line 2: alerts.every: must be whole seconds, at least 1s", nil},

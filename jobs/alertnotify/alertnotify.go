@@ -3,7 +3,8 @@
 // message ({"text": ..., "blocks": [...]}), with retries and backoff. The
 // deliveries are queued by triggers in Postgres (alert_deliveries, queued
 // in the transaction that raises or resolves the alert); this job sends
-// what is due and records each answer on its row.
+// what is due and records each answer on its row. A burst (more than
+// DigestOver due at once) goes as one digest message.
 //
 // Never twice: one process sends at a time (the single-runner lock), and a
 // delivery is marked 'sending' in Postgres before its POST. A delivery
@@ -16,6 +17,7 @@ package alertnotify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +48,8 @@ const (
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultBackoff     = 10 * time.Second
 	DefaultMaxBackoff  = 10 * time.Minute
-	batchSize          = 100
+	DefaultDigestOver  = 20
+	digestLimit        = 1000 // deliveries in one digest, at most
 	answerLimit        = 1024 // bytes of the target's answer kept on the row
 )
 
@@ -59,8 +63,11 @@ type Job struct {
 	MaxAge      time.Duration // a delivery older than this at its first try is expired, not sent
 	Backoff     time.Duration // the wait after the first failed try, doubling, up to MaxBackoff
 	MaxBackoff  time.Duration
-	Log         *slog.Logger
-	Recorder    pipelines.Recorder
+	// DigestOver: when more deliveries than this are due at once, they go
+	// as one digest message (counts by kind, the first subjects) instead.
+	DigestOver int
+	Log        *slog.Logger
+	Recorder   pipelines.Recorder
 }
 
 // Stats counts what one pass did.
@@ -71,6 +78,7 @@ type Stats struct {
 	Failed      int64 `json:"failed"`      // refused (4xx) or out of attempts
 	Interrupted int64 `json:"interrupted"` // left 'sending' by a process that died: recorded failed, not resent
 	Expired     int64 `json:"expired"`     // older than MaxAge before their first try: not sent
+	Digests     int64 `json:"digests"`     // digest messages POSTed (each tried its deliveries at once)
 }
 
 func (s Stats) worked() bool {
@@ -129,6 +137,11 @@ func (j *Job) Pass(ctx context.Context) (st Stats, err error) {
 	}
 	st.Expired = tag.RowsAffected()
 	var firstFailure string
+	failed := func(ds []delivery, r result) {
+		if r.final && !r.ok && firstFailure == "" {
+			firstFailure = fmt.Sprintf("alert %d %s: %s", ds[0].AlertID, ds[0].Event, r.summary())
+		}
+	}
 	for ctx.Err() == nil {
 		keys, err := j.due(ctx, start)
 		if err != nil {
@@ -137,27 +150,57 @@ func (j *Job) Pass(ctx context.Context) (st Stats, err error) {
 		if len(keys) == 0 {
 			break
 		}
+		// A burst (a closed scheme's thousand allot_failed alerts) is one
+		// digest message, not a thousand: a channel stays readable and a
+		// webhook's rate limit (Slack: about one a second) is not hit.
+		if len(keys) > orInt(j.DigestOver, DefaultDigestOver) {
+			ds, err := j.claim(ctx, keys)
+			if err != nil {
+				return st, err
+			}
+			if len(ds) == 0 {
+				continue
+			}
+			body, err := json.Marshal(Digest(ds))
+			if err != nil {
+				return st, fmt.Errorf("alert-notify: digest: %w", err)
+			}
+			// Not cut short by a shutdown (serve waits for its jobs): cut
+			// mid-send, it could not be known whether it arrived.
+			r := j.post(context.WithoutCancel(ctx), body, fmt.Sprintf("fundflow-alert-digest-%d-%s-%d", ds[0].AlertID, ds[0].Event, len(ds)))
+			st.Digests++
+			for _, d := range ds {
+				dr := j.giveUp(d, r)
+				st.Tried++
+				if err := j.record(d, dr, &st); err != nil {
+					return st, err
+				}
+				failed([]delivery{d}, dr)
+			}
+			continue
+		}
 		for _, k := range keys {
 			if ctx.Err() != nil {
 				break // shutting down: the rest stay pending
 			}
-			d, ok, err := j.claim(ctx, k)
+			ds, err := j.claim(ctx, []key{k})
 			if err != nil {
 				return st, err
 			}
-			if !ok {
+			if len(ds) == 0 {
 				continue
 			}
-			// The POST is not cut short by a shutdown (serve waits for its
-			// jobs): cut mid-send, it could not be known whether it arrived.
-			res := j.send(context.WithoutCancel(ctx), d)
+			d := ds[0]
+			body, err := json.Marshal(Message(d.Kind, d.Subject, d.Detail, d.Event, d.AlertID, d.RaisedAt, d.ResolvedAt))
+			if err != nil {
+				return st, fmt.Errorf("alert-notify: message: %w", err)
+			}
+			r := j.giveUp(d, j.post(context.WithoutCancel(ctx), body, fmt.Sprintf("fundflow-alert-%d-%s", d.AlertID, d.Event)))
 			st.Tried++
-			if err := j.record(d, res, &st); err != nil {
+			if err := j.record(d, r, &st); err != nil {
 				return st, err
 			}
-			if res.final && !res.ok && firstFailure == "" {
-				firstFailure = fmt.Sprintf("alert %d %s: %s", d.AlertID, d.Event, res.summary())
-			}
+			failed(ds, r)
 		}
 	}
 	if st.Failed > 0 || st.Interrupted > 0 {
@@ -183,7 +226,7 @@ func (j *Job) due(ctx context.Context, start time.Time) ([]key, error) {
 		  AND NOT (d.event = 'resolved' AND EXISTS (SELECT 1 FROM alert_deliveries r
 		      WHERE r.alert_id = d.alert_id AND r.event = 'raised' AND r.status IN ('pending', 'sending')))
 		ORDER BY d.alert_id, d.event
-		LIMIT $2`, start, batchSize)
+		LIMIT $2`, start, digestLimit)
 	if err != nil {
 		return nil, fmt.Errorf("alert-notify: due deliveries: %w", err)
 	}
@@ -206,22 +249,35 @@ type delivery struct {
 	ResolvedAt *time.Time
 }
 
-// claim marks one delivery 'sending', committed before its POST, so that
-// at most one delivery is ever in flight and a crash leaves exactly that
-// one to be found. ok is false when it is no longer pending.
-func (j *Job) claim(ctx context.Context, k key) (d delivery, ok bool, err error) {
-	err = j.Pool.QueryRow(ctx, `UPDATE alert_deliveries d SET status = 'sending', attempts = d.attempts + 1
-		FROM alerts a
-		WHERE d.alert_id = $1 AND d.event = $2 AND d.status = 'pending' AND a.id = d.alert_id
-		RETURNING d.alert_id, d.event, d.attempts, a.kind, a.subject, a.detail, a.created_at, a.resolved_at`, k.AlertID, k.Event).
-		Scan(&d.AlertID, &d.Event, &d.Attempts, &d.Kind, &d.Subject, &d.Detail, &d.RaisedAt, &d.ResolvedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, false, nil
+// claim marks deliveries 'sending', committed before their POST, so that
+// a crash leaves exactly the ones in flight to be found. The ones no
+// longer pending are left out. One at a time but for a digest, so at most
+// one message is ever in flight.
+func (j *Job) claim(ctx context.Context, ks []key) ([]delivery, error) {
+	ids, events := make([]int64, len(ks)), make([]string, len(ks))
+	for i, k := range ks {
+		ids[i], events[i] = k.AlertID, k.Event
 	}
+	rows, err := j.Pool.Query(ctx, `UPDATE alert_deliveries d SET status = 'sending', attempts = d.attempts + 1
+		FROM alerts a, unnest($1::bigint[], $2::text[]) AS k (alert_id, event)
+		WHERE d.alert_id = k.alert_id AND d.event = k.event AND d.status = 'pending' AND a.id = d.alert_id
+		RETURNING d.alert_id, d.event, d.attempts, a.kind, a.subject, a.detail, a.created_at, a.resolved_at`, ids, events)
 	if err != nil {
-		return d, false, fmt.Errorf("alert-notify: claim alert %d %s: %w", k.AlertID, k.Event, err)
+		return nil, fmt.Errorf("alert-notify: claim: %w", err)
 	}
-	return d, true, nil
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delivery, error) {
+		var d delivery
+		err := r.Scan(&d.AlertID, &d.Event, &d.Attempts, &d.Kind, &d.Subject, &d.Detail, &d.RaisedAt, &d.ResolvedAt)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alert-notify: claim: %w", err)
+	}
+	// RETURNING has no order: by alert, its raise before its resolve.
+	slices.SortFunc(ds, func(a, b delivery) int {
+		return cmp.Or(cmp.Compare(a.AlertID, b.AlertID), strings.Compare(a.Event, b.Event))
+	})
+	return ds, nil
 }
 
 // result is what one POST came to.
@@ -240,15 +296,11 @@ func (r result) summary() string {
 	return fmt.Sprintf("HTTP %d %s", r.status, r.answer)
 }
 
-// send POSTs one delivery and classifies the answer: 2xx sent; 429, 408
-// and 5xx, a timeout or no connection are tried again until MaxAttempts;
+// post POSTs one message and classifies the answer: 2xx sent; 429, 408
+// and 5xx, a timeout or no connection may be tried again (final false);
 // any other answer (a 4xx) means the target refuses this message and
 // retrying cannot help: failed at once, with the answer kept.
-func (j *Job) send(ctx context.Context, d delivery) result {
-	body, err := json.Marshal(Message(d.Kind, d.Subject, d.Detail, d.Event, d.AlertID, d.RaisedAt, d.ResolvedAt))
-	if err != nil {
-		return result{final: true, answer: "encode: " + err.Error()}
-	}
+func (j *Job) post(ctx context.Context, body []byte, idempotencyKey string) result {
 	rctx, cancel := context.WithTimeout(ctx, or(j.Timeout, DefaultTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, j.URL, bytes.NewReader(body))
@@ -257,7 +309,7 @@ func (j *Job) send(ctx context.Context, d delivery) result {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "fundflow-alert-notify")
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("fundflow-alert-%d-%s", d.AlertID, d.Event))
+	req.Header.Set("Idempotency-Key", idempotencyKey)
 	client := j.Client
 	if client == nil {
 		client = http.DefaultClient
@@ -265,7 +317,7 @@ func (j *Job) send(ctx context.Context, d delivery) result {
 	resp, err := client.Do(req)
 	if err != nil {
 		// The URL is a secret: errors quote it, so it is cut out.
-		return j.retry(d, result{answer: redact(err.Error(), j.URL)})
+		return result{answer: redact(err.Error(), j.URL)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, answerLimit))
@@ -274,19 +326,18 @@ func (j *Job) send(ctx context.Context, d delivery) result {
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
 		res.ok, res.final = true, true
-		return res
 	case c == http.StatusTooManyRequests || c == http.StatusRequestTimeout || c >= 500:
 		res.retryAfter = retryAfter(resp.Header.Get("Retry-After"))
-		return j.retry(d, res)
 	default:
 		res.final = true // poison: this message will not be taken
-		return res
 	}
+	return res
 }
 
-// retry makes a transient failure final once the attempts are spent.
-func (j *Job) retry(d delivery, r result) result {
-	if d.Attempts >= orInt(j.MaxAttempts, DefaultMaxAttempts) {
+// giveUp makes a delivery's transient failure final once its attempts are
+// spent.
+func (j *Job) giveUp(d delivery, r result) result {
+	if !r.final && d.Attempts >= orInt(j.MaxAttempts, DefaultMaxAttempts) {
 		r.final = true
 		r.answer = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, r.answer)
 	}

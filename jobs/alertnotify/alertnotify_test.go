@@ -86,23 +86,26 @@ func (tg *target) keys() []string {
 }
 
 // checkSlack checks the message's layout as Slack documents it: a plain
-// fallback text, then a header (plain_text, at most 150 characters), a
-// mrkdwn section and a context block.
+// fallback text, then a header (plain_text, at most 150 characters), mrkdwn
+// sections (at most 3000 characters each) and a context block; at most 50
+// blocks.
 func checkSlack(t *testing.T, m SlackMessage, body []byte) {
 	t.Helper()
-	if m.Text == "" || len(m.Blocks) != 3 {
-		t.Errorf("target: text %q and %d blocks, want a text and 3 blocks: %s", m.Text, len(m.Blocks), body)
+	if m.Text == "" || len(m.Blocks) < 3 || len(m.Blocks) > 50 {
+		t.Errorf("target: text %q and %d blocks, want a text and 3 to 50 blocks: %s", m.Text, len(m.Blocks), body)
 		return
 	}
-	h, s, c := m.Blocks[0], m.Blocks[1], m.Blocks[2]
+	h, c := m.Blocks[0], m.Blocks[len(m.Blocks)-1]
 	if h.Type != "header" || h.Text == nil || h.Text.Type != "plain_text" || len([]rune(h.Text.Text)) > 150 {
 		t.Errorf("target: first block %+v, want a plain_text header of at most 150 characters", h)
 	}
-	if s.Type != "section" || s.Text == nil || s.Text.Type != "mrkdwn" || len([]rune(s.Text.Text)) > 3000 {
-		t.Errorf("target: second block %+v, want a mrkdwn section of at most 3000 characters", s)
+	for _, s := range m.Blocks[1 : len(m.Blocks)-1] {
+		if s.Type != "section" || s.Text == nil || s.Text.Type != "mrkdwn" || len([]rune(s.Text.Text)) > 3000 {
+			t.Errorf("target: block %+v, want a mrkdwn section of at most 3000 characters", s)
+		}
 	}
 	if c.Type != "context" || len(c.Elements) != 1 || c.Elements[0].Type != "mrkdwn" {
-		t.Errorf("target: third block %+v, want a context with one mrkdwn element", c)
+		t.Errorf("target: last block %+v, want a context with one mrkdwn element", c)
 	}
 }
 
@@ -552,5 +555,72 @@ func TestKillMidSendSendsNothingTwice(t *testing.T) {
 	}
 	if sent != 4 || interrupted != 1 {
 		t.Fatalf("%d sent, %d interrupted, want 4 and 1", sent, interrupted)
+	}
+}
+
+// A burst over DigestOver goes as one digest message (a 503 first: the
+// whole digest is tried again, with the same key), each delivery recorded
+// sent; the few resolves after it go one by one.
+func TestBurstGoesAsOneDigest(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	tg := newTarget(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok") //nolint:errcheck
+	})
+	pool, j := setup(t, tg.url())
+	j.DigestOver = 3
+	store := postgres.Store{Pool: pool}
+	for i := 1; i <= 25; i++ {
+		if err := store.RaiseAlert(ctx, "allot_failed", fmt.Sprintf("ORD-%d/1", i), "scheme closed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := store.SyncAlerts(ctx, "not_a_feed", map[string]string{"a.txt": "html", "b.txt": "html"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := pass(t, j); st != (Stats{Tried: 27, Retrying: 27, Digests: 1}) {
+		t.Fatalf("first pass %+v, want one digest of 27, to retry", st)
+	}
+	waitDue(t, pool)
+	if st := pass(t, j); st != (Stats{Tried: 27, Sent: 27, Digests: 1}) {
+		t.Fatalf("second pass %+v, want the digest again, sent", st)
+	}
+	if _, _, err := store.SyncAlerts(ctx, "not_a_feed", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := pass(t, j); st != (Stats{Tried: 2, Sent: 2}) {
+		t.Fatalf("third pass %+v, want the 2 resolves one by one", st)
+	}
+	tg.mu.Lock()
+	posts := append([]post(nil), tg.posts...)
+	tg.mu.Unlock()
+	if len(posts) != 4 || posts[0].Key != posts[1].Key || !strings.HasPrefix(posts[0].Key, "fundflow-alert-digest-") {
+		t.Fatalf("%d posts, keys %q: want the digest twice under one key, then 2 resolves", len(posts), []string{posts[0].Key, posts[1].Key})
+	}
+	m := posts[1].Msg
+	if want := "[DIGEST] 27 alerts raised: allot_failed raised ×25, not_a_feed raised ×2"; m.Text != want {
+		t.Errorf("text %q, want %q", m.Text, want)
+	}
+	if len(m.Blocks) != 4 {
+		t.Fatalf("%d blocks, want header, 2 kinds, context", len(m.Blocks))
+	}
+	want := "*allot_failed* · 25 raised\nORD-1/1, ORD-2/1, ORD-3/1, ORD-4/1, ORD-5/1, ORD-6/1, ORD-7/1, ORD-8/1, ORD-9/1, ORD-10/1 and 15 more"
+	if got := m.Blocks[1].Text.Text; got != want {
+		t.Errorf("first kind %q, want %q", got, want)
+	}
+	if got := m.Blocks[2].Text.Text; got != "*not_a_feed* · 2 raised\na.txt, b.txt" && got != "*not_a_feed* · 2 raised\nb.txt, a.txt" {
+		t.Errorf("second kind %q", got)
+	}
+	for k, r := range deliveries(t, pool) {
+		wantAttempts := 2
+		if strings.HasSuffix(k, "resolved") {
+			wantAttempts = 1
+		}
+		if r.Status != "sent" || r.Attempts != wantAttempts {
+			t.Errorf("%s: %+v, want sent after %d attempts", k, r, wantAttempts)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package alertnotify
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,4 +103,84 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// Digest's bounds: kinds shown (Slack allows 50 blocks a message) and
+// subjects named per kind.
+const (
+	digestKinds    = 20
+	digestSubjects = 10
+)
+
+// Digest is one message for a burst of deliveries: how many alerts were
+// raised and resolved, then per kind and event the count and the first
+// subjects. The rows themselves stay in Postgres (the context block says
+// which ids).
+func Digest(ds []delivery) SlackMessage {
+	type group struct {
+		kind, event string
+		subjects    []string
+		n           int
+	}
+	byKey := map[[2]string]*group{}
+	var groups []*group
+	var raised, resolved int
+	lo, hi := ds[0].AlertID, ds[0].AlertID
+	for _, d := range ds {
+		if d.Event == "resolved" {
+			resolved++
+		} else {
+			raised++
+		}
+		lo, hi = min(lo, d.AlertID), max(hi, d.AlertID)
+		k := [2]string{d.Kind, d.Event}
+		g := byKey[k]
+		if g == nil {
+			g = &group{kind: d.Kind, event: d.Event}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.n++
+		if len(g.subjects) < digestSubjects {
+			g.subjects = append(g.subjects, d.Subject)
+		}
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.kind, b.kind), strings.Compare(a.event, b.event))
+	})
+	var counts []string
+	if raised > 0 {
+		counts = append(counts, fmt.Sprintf("%d alerts raised", raised))
+	}
+	if resolved > 0 {
+		counts = append(counts, fmt.Sprintf("%d resolved", resolved))
+	}
+	summary := strings.Join(counts, ", ")
+	var kinds []string
+	blocks := []SlackBlock{{Type: "header", Text: &SlackText{Type: "plain_text", Text: truncate(":rotating_light: "+summary, headerLimit), Emoji: true}}}
+	for i, g := range groups {
+		if i < 5 {
+			kinds = append(kinds, fmt.Sprintf("%s %s ×%d", escapeCut(g.kind, 100), g.event, g.n))
+		}
+		if i == digestKinds {
+			blocks = append(blocks, SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: fmt.Sprintf("… and %d more kinds", len(groups)-digestKinds)}})
+			break
+		}
+		names := make([]string, len(g.subjects))
+		for k, s := range g.subjects {
+			names[k] = escapeCut(s, 80)
+		}
+		line := strings.Join(names, ", ")
+		if more := g.n - len(g.subjects); more > 0 {
+			line += fmt.Sprintf(" and %d more", more)
+		}
+		blocks = append(blocks, SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn",
+			Text: fmt.Sprintf("*%s* · %d %s\n%s", escapeCut(g.kind, 200), g.n, g.event, line)}})
+	}
+	if len(groups) > 5 {
+		kinds = append(kinds, "…")
+	}
+	blocks = append(blocks, SlackBlock{Type: "context", Elements: []SlackText{{Type: "mrkdwn",
+		Text: fmt.Sprintf("fundflow digest of %d alert notifications · alerts %d to %d in the alerts table", len(ds), lo, hi)}}})
+	return SlackMessage{Text: "[DIGEST] " + summary + ": " + strings.Join(kinds, ", "), Blocks: blocks}
 }

@@ -2,6 +2,7 @@ package alertnotify
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,34 @@ func FuzzMessage(f *testing.F) {
 			t.Fatalf("unescaped < or > in %q or %q", m.Text, s)
 		}
 	})
+}
+
+// A digest of many kinds stays within Slack's 50 blocks: the 20 largest
+// kinds, then how many more; the header and text count both events.
+func TestDigestBounds(t *testing.T) {
+	var ds []delivery
+	id := int64(0)
+	for k := 1; k <= 30; k++ {
+		for i := 0; i < k; i++ { // kind k has k deliveries
+			id++
+			ds = append(ds, delivery{AlertID: id, Event: "raised", Kind: fmt.Sprintf("kind%02d", k), Subject: fmt.Sprintf("s<%d>", i)})
+		}
+	}
+	ds = append(ds, delivery{AlertID: 1, Event: "resolved", Kind: "kind01", Subject: "s<0>"})
+	m := Digest(ds)
+	if len(m.Blocks) != 1+20+1+1 {
+		t.Fatalf("%d blocks, want header, 20 kinds, the rest, context", len(m.Blocks))
+	}
+	if got := m.Blocks[0].Text.Text; got != ":rotating_light: 465 alerts raised, 1 resolved" { // 1+2+…+30 = 465
+		t.Errorf("header %q", got)
+	}
+	if got := m.Blocks[1].Text.Text; !strings.HasPrefix(got, "*kind30* · 30 raised\ns&lt;0&gt;, s&lt;1&gt;,") || !strings.HasSuffix(got, " and 20 more") {
+		t.Errorf("largest kind first: %q", got)
+	}
+	if got := m.Blocks[21].Text.Text; got != "… and 11 more kinds" { // 31 groups: 30 raised kinds and kind01's resolve
+		t.Errorf("rest %q", got)
+	}
+	if got := m.Blocks[22].Elements[0].Text; got != "fundflow digest of 466 alert notifications · alerts 1 to 465 in the alerts table" {
+		t.Errorf("context %q", got)
+	}
 }
