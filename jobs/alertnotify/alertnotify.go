@@ -169,13 +169,14 @@ func (j *Job) Pass(ctx context.Context) (st Stats, err error) {
 			// mid-send, it could not be known whether it arrived.
 			r := j.post(context.WithoutCancel(ctx), body, fmt.Sprintf("fundflow-alert-digest-%d-%s-%d", ds[0].AlertID, ds[0].Event, len(ds)))
 			st.Digests++
-			for _, d := range ds {
-				dr := j.giveUp(d, r)
-				st.Tried++
-				if err := j.record(d, dr, &st); err != nil {
-					return st, err
-				}
-				failed([]delivery{d}, dr)
+			rs := make([]result, len(ds))
+			for i, d := range ds {
+				rs[i] = j.giveUp(d, r)
+				failed(ds[i:i+1], rs[i])
+			}
+			st.Tried += int64(len(ds))
+			if err := j.record(ds, rs, &st); err != nil {
+				return st, err
 			}
 			continue
 		}
@@ -197,7 +198,7 @@ func (j *Job) Pass(ctx context.Context) (st Stats, err error) {
 			}
 			r := j.giveUp(d, j.post(context.WithoutCancel(ctx), body, fmt.Sprintf("fundflow-alert-%d-%s", d.AlertID, d.Event)))
 			st.Tried++
-			if err := j.record(d, r, &st); err != nil {
+			if err := j.record(ds, []result{r}, &st); err != nil {
 				return st, err
 			}
 			failed(ds, r)
@@ -353,35 +354,49 @@ func (j *Job) backoff(n int, retryAfter time.Duration) time.Duration {
 	return max(min(b, limit), retryAfter)
 }
 
-// record writes a POST's outcome on its row. It runs even when ctx ended
-// (the target answered: that must not be lost).
-func (j *Job) record(d delivery, r result, st *Stats) error {
+// record writes the outcomes of a POST on their rows, in one round trip
+// (a digest's hundreds). It runs even when ctx ended (the target answered:
+// that must not be lost).
+func (j *Job) record(ds []delivery, rs []result, st *Stats) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var status *int
-	if r.status != 0 {
-		status = &r.status
+	b := &pgx.Batch{}
+	var failed, retrying []int
+	for i, d := range ds {
+		r := rs[i]
+		var status *int
+		if r.status != 0 {
+			status = &r.status
+		}
+		switch {
+		case r.ok:
+			st.Sent++
+			b.Queue(`UPDATE alert_deliveries SET status = 'sent', done_at = now(), http_status = $3, answer = $4
+				WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, status, r.answer)
+		case r.final:
+			st.Failed++
+			failed = append(failed, i)
+			b.Queue(`UPDATE alert_deliveries SET status = 'failed', done_at = now(), http_status = $3, answer = $4
+				WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, status, r.answer)
+		default:
+			st.Retrying++
+			retrying = append(retrying, i)
+			b.Queue(`UPDATE alert_deliveries SET status = 'pending', next_attempt_at = now() + $3::interval, http_status = $4, answer = $5
+				WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, j.backoff(d.Attempts, r.retryAfter), status, r.answer)
+		}
 	}
-	var err error
-	switch {
-	case r.ok:
-		st.Sent++
-		_, err = j.Pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', done_at = now(), http_status = $3, answer = $4
-			WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, status, r.answer)
-	case r.final:
-		st.Failed++
-		j.log().Error("alert delivery failed", "alert", d.AlertID, "event", d.Event, "kind", d.Kind, "attempts", d.Attempts, "answer", r.summary())
-		_, err = j.Pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', done_at = now(), http_status = $3, answer = $4
-			WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, status, r.answer)
-	default:
-		st.Retrying++
-		wait := j.backoff(d.Attempts, r.retryAfter)
-		j.log().Warn("alert delivery will be retried", "alert", d.AlertID, "event", d.Event, "attempts", d.Attempts, "in", wait, "answer", r.summary())
-		_, err = j.Pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'pending', next_attempt_at = now() + $3::interval, http_status = $4, answer = $5
-			WHERE alert_id = $1 AND event = $2`, d.AlertID, d.Event, wait, status, r.answer)
+	// One line for a digest's hundreds, naming the first.
+	if len(failed) > 0 {
+		d, r := ds[failed[0]], rs[failed[0]]
+		j.log().Error("alert delivery failed", "deliveries", len(failed), "alert", d.AlertID, "event", d.Event, "kind", d.Kind, "attempts", d.Attempts, "answer", r.summary())
 	}
-	if err != nil {
-		return fmt.Errorf("alert-notify: record alert %d %s: %w", d.AlertID, d.Event, err)
+	if len(retrying) > 0 {
+		d, r := ds[retrying[0]], rs[retrying[0]]
+		j.log().Warn("alert delivery will be retried", "deliveries", len(retrying), "alert", d.AlertID, "event", d.Event, "attempts", d.Attempts,
+			"in", j.backoff(d.Attempts, r.retryAfter), "answer", r.summary())
+	}
+	if err := j.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("alert-notify: record %d deliveries from alert %d %s: %w", len(ds), ds[0].AlertID, ds[0].Event, err)
 	}
 	return nil
 }
