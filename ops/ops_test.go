@@ -33,10 +33,11 @@ func promtool(t *testing.T) string {
 
 // The rules pass promtool's own check (syntax, templates, lint) and its
 // unit tests (rules_test.yml): each alert fires on its synthetic series and
-// stays silent while they are healthy.
+// stays silent while they are healthy. The example Prometheus config that
+// loads them (and probes /readyz) is valid too.
 func TestPromtool(t *testing.T) {
 	bin := promtool(t)
-	for _, args := range [][]string{{"check", "rules", "rules.yml"}, {"test", "rules", "rules_test.yml"}} {
+	for _, args := range [][]string{{"check", "rules", "rules.yml"}, {"test", "rules", "rules_test.yml"}, {"check", "config", "prometheus.example.yml"}} {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = "prometheus"
 		out, err := cmd.CombinedOutput()
