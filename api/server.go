@@ -70,6 +70,12 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Plans serves the /v1/plans routes; nil: they answer 503.
 	Plans Plans
+	// Console serves /ops/ (the ops console, api/console: its own cookie
+	// sign-in, roles and CSRF); nil: not mounted.
+	Console http.Handler
+	// Metrics counts and times every request by route (metrics.go); nil:
+	// not measured.
+	Metrics *HTTPMetrics
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -149,14 +155,22 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
+	if cfg.Console != nil {
+		s.mux.Handle("/ops/", cfg.Console)
+	}
 	return s
 }
 
 // Routes lists the routes (the OpenAPI test checks each is documented).
 func (s *Server) Routes() []Route { return s.routes }
 
-// ServeHTTP answers unknown paths with a problem too.
+// ServeHTTP answers unknown paths with a problem too; every request is
+// measured by its route (Config.Metrics).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.cfg.Metrics.measure(s.mux, w, r, s.serve)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeProblem(w, r, notFound())
 		return

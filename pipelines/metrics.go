@@ -15,6 +15,7 @@ type Metrics struct {
 	quarantined *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	runs        *prometheus.CounterVec
+	jobs        jobMetrics
 }
 
 // NewMetrics registers the engine's series on reg.
@@ -36,8 +37,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fundflow_pipeline_runs_total", Help: "Finished pipeline runs by outcome.",
 		}, []string{"pipeline", "outcome"}),
+		jobs: newJobMetrics(),
 	}
 	reg.MustRegister(m.in, m.out, m.quarantined, m.latency, m.runs)
+	reg.MustRegister(m.jobs.collectors()...)
 	return m
 }
 

@@ -72,7 +72,12 @@ type Pipeline[In, Out any] struct {
 	// checkpoints are then committed as their batches finish, not in
 	// source order.
 	Writers int
-	Log     *slog.Logger
+	// Periodic says each run is one pass of a loop that runs every few
+	// seconds and mostly finds nothing (the outbox relays): its start, and
+	// its end when it read nothing and did not fail, are logged at DEBUG,
+	// so an idle loop writes no INFO lines.
+	Periodic bool
+	Log      *slog.Logger
 }
 
 type staged[Out any] struct {
@@ -165,7 +170,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}
 	started := time.Now()
-	log.Info("run started", "run_id", runID)
+	quiet := slog.LevelInfo
+	if p.Periodic {
+		quiet = slog.LevelDebug
+	}
+	log.Log(ctx, quiet, "run started", "run_id", runID)
 	defer func() {
 		outcome := "ok"
 		if err != nil {
@@ -182,7 +191,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				log.Error("record run finish", "err", ferr)
 			}
 		}
-		log.Info("run finished", "run_id", runID, "outcome", outcome, "batches", st.Batches, "in", st.In,
+		level := slog.LevelInfo
+		if p.Periodic && err == nil && st.In == 0 && st.Skipped == 0 {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "run finished", "run_id", runID, "outcome", outcome, "batches", st.Batches, "in", st.In,
 			"out", st.Out, "quarantined", st.Quarantined, "skipped", st.Skipped, "took", time.Since(started).Round(time.Millisecond), "err", err)
 	}()
 

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -50,24 +49,5 @@ func TestTicks(t *testing.T) {
 				t.Errorf("%s fired at %s: tick %s, want %s", c.spec, f, got, c.want[i])
 			}
 		}
-	}
-}
-
-// A run's tick is claimed once, by its own job: not by a nested run of
-// another job, and not by a manual run (no tick).
-func TestClaimTick(t *testing.T) {
-	at := time.Date(2026, 8, 20, 10, 0, 0, 0, IST)
-	ctx := WithTick(context.Background(), "nav-ingest", at)
-	if _, ok := ClaimTick(ctx, "allocate"); ok {
-		t.Error("another job claimed the tick")
-	}
-	if got, ok := ClaimTick(ctx, "nav-ingest"); !ok || !got.Equal(at) {
-		t.Errorf("first claim: %v %v", got, ok)
-	}
-	if _, ok := ClaimTick(ctx, "nav-ingest"); ok {
-		t.Error("claimed twice")
-	}
-	if _, ok := ClaimTick(context.Background(), "nav-ingest"); ok {
-		t.Error("a manual run has a tick")
 	}
 }

@@ -21,6 +21,9 @@ CH_PORT=${FUNDFLOW_CH_URL##*:}; CH_PORT=${CH_PORT%%/*}
 # database and runs the migrations; fundflow connects as fundflow_app
 # (FUNDFLOW_PG_URL), which owns nothing and cannot touch the audit triggers.
 export FUNDFLOW_PG_MIGRATE_URL=${FUNDFLOW_PG_MIGRATE_URL:-$FUNDFLOW_PG_URL}
+# The serve a previous demo left running for the ops console reads the
+# database about to be dropped: stop it (its pid, as that demo wrote it).
+if [ -f "$FUNDFLOW_STATE/demo/serve.pid" ]; then kill "$(cat "$FUNDFLOW_STATE/demo/serve.pid")" 2>/dev/null || true; sleep 1; fi
 psql -q "$FUNDFLOW_PG_MIGRATE_URL" -c 'DROP DATABASE IF EXISTS fundflow_demo WITH (FORCE)' -c 'CREATE DATABASE fundflow_demo'
 clickhouse-client --port "$CH_PORT" -q 'DROP DATABASE IF EXISTS fundflow_demo'
 clickhouse-client --port "$CH_PORT" -q 'CREATE DATABASE fundflow_demo'
@@ -201,6 +204,18 @@ grep -E '^  "(date|business_day|previous_business_day|expected|present|missing|p
 export -p | grep '^declare -x FUNDFLOW_' > "$DEMO/env"
 chmod 600 "$DEMO/env"
 
+step "the ops console in the browser: serve keeps running in the background"
+# serve with the demo's config: schedules, metrics, the query API and, on
+# its listener, the ops console at /ops/ (sign in with an ops token).
+if curl -sf "$API/healthz" >/dev/null; then
+  echo "something already answers on $API: not starting another serve"
+else
+  setsid nohup "$FF" --log-level warn serve > "$DEMO/serve.log" 2>&1 < /dev/null &
+  echo $! > "$DEMO/serve.pid"
+  for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+fi
+curl -s -o /dev/null -w "GET $API/ops/login: %{http_code}\n" "$API/ops/login"
+
 cat <<EOF2
 
 Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env holds the settings):
@@ -209,9 +224,13 @@ Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env h
   . $DEMO/env; bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show $QID   # held NAV rows
   . $DEMO/env; bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
   . $DEMO/env; bin/fundflow runs --limit 5; bin/fundflow audit verify   # runs (a killed one shows as abandoned); the audit chain vs its anchors
-  . $DEMO/env; bin/fundflow serve                           # schedules + metrics on 127.0.0.1:9464/metrics
+  . $DEMO/env; bin/fundflow serve    # schedules, metrics on 127.0.0.1:9464/metrics, the API and ops console on $API (stop the demo's first: kill \$(cat $DEMO/serve.pid))
   bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
   ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
   . $DEMO/env; psql "\$FUNDFLOW_PG_URL" -c "SELECT plan_id, due_date, amount, status, reason FROM plan_instalments ORDER BY 2 LIMIT 20"   # SIP instalments
   bin/fundflow check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays $FIXTURES/calendar/nse_fo_holidays_2026.csv
+
+The ops console: $API/ops/   (serve runs in the background; log $DEMO/serve.log; stop it: kill \$(cat $DEMO/serve.pid))
+  Sign in with the token this prints:
+  . $DEMO/env; bin/fundflow token --role ops --sub "\${USER:-ops}" --ttl 8h
 EOF2

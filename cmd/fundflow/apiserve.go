@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/jobs/apiserve"
+	"github.com/fundflow/fundflow/jobs/navfreshness"
 )
 
 // startAPI serves the query API on serve.api.addr until stopped. Its plan
@@ -22,7 +25,18 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		return nil, err
 	}
 	svc := apiserve.PlansService(d.pg.Pool, cal, d.cfg.Plans)
-	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc})
+	m, err := api.NewHTTPMetrics(d.reg)
+	if err != nil {
+		return nil, err
+	}
+	// The ops console reads freshness with nav-freshness's options and
+	// replays quarantined rows through nav-ingest's sinks, as the CLI does.
+	fresh, err := navfreshness.OptionsFrom(d.cfg.Pipelines)
+	if err != nil {
+		return nil, err
+	}
+	con := &console.Config{Store: &console.Store{PG: d.pg, Freshness: fresh}, NAV: d.navDeps(), NAVIngest: d.cfg.Pipelines.NAVIngest}
+	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m})
 	var ce *apiserve.ConfigError
 	if errors.As(err, &ce) {
 		return nil, &exitError{code: 2, err: err}

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
@@ -94,14 +93,15 @@ func (d *deps) now() time.Time {
 	return time.Now()
 }
 
-// pgReady is readiness: Postgres answers within two seconds.
+// pgReady is readiness: Postgres answers within two seconds and its
+// migrations are current (the check `fundflow doctor` makes).
 func (d *deps) pgReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := d.pg.Pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	return nil
+	return pgMigrationsCurrent(ctx, d.pg.Pool)
 }
 
 // connect loads the config (--config) and connects to the services it
@@ -269,8 +269,11 @@ type serveCmd struct{}
 
 func (serveCmd) Run(a *app) error {
 	return a.connected(func(d *deps) error {
+		if err := registerServeMetrics(d); err != nil {
+			return err
+		}
 		if addr := d.cfg.Serve.MetricsAddr; addr != "" {
-			srv := &http.Server{Addr: addr, Handler: promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+			srv := metricsServer(d)
 			go func() {
 				if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					d.log.Error("metrics server", "err", err)

@@ -168,6 +168,9 @@ func envRefs(cfg *config.Config) []envRef {
 			envRef{field: "pipelines.instalments.gateway.key_id_env", name: x.Gateway.KeyIDEnv},
 			envRef{field: "pipelines.instalments.gateway.key_secret_env", name: x.Gateway.KeySecretEnv})
 	}
+	if a := cfg.Alerts; a != nil {
+		refs = append(refs, envRef{field: "alerts.webhook_url_env", name: a.WebhookURLEnv})
+	}
 	return refs
 }
 

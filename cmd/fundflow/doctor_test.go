@@ -40,8 +40,9 @@ func TestDoctorEnvFindings(t *testing.T) {
 	cfg.Pipelines.Payments = &config.Payments{SecretEnvs: []string{"WH1", "WH2"}}
 	cfg.Pipelines.Orders = &config.Orders{HTTP: true, HTTPTokenEnv: "ORD"}
 	cfg.Pipelines.Instalments = &config.Instalments{Gateway: config.PaymentGateway{KeyIDEnv: "RK", KeySecretEnv: "RS"}}
+	cfg.Alerts = &config.Alerts{WebhookURLEnv: "HOOK"}
 	all := map[string]string{"PG": "x", "PGM": "x", "CH": "x", "JWT": "x", "PII": "x", "SA": "x", "SU": "x", "SK": key, "SH": key,
-		"WH1": "x", "WH2": "x", "ORD": "x", "RK": "x", "RS": "x"}
+		"WH1": "x", "WH2": "x", "ORD": "x", "RK": "x", "RS": "x", "HOOK": "x"}
 	without := func(drop ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range all {
@@ -65,6 +66,7 @@ func TestDoctorEnvFindings(t *testing.T) {
 		{"second webhook secret", without("WH2"), map[string]string{"env WH2": "fail"}},
 		{"orders token", without("ORD"), map[string]string{"env ORD": "fail"}},
 		{"gateway secret", without("RS"), map[string]string{"env RS": "fail"}},
+		{"alert webhook URL", without("HOOK"), map[string]string{"env HOOK": "fail"}},
 		{"sftp key path missing", func() map[string]string { m := without(); m["SK"] = filepath.Join(dir, "nope"); return m }(),
 			map[string]string{"env SK": "fail"}},
 	}
@@ -95,7 +97,7 @@ func TestDoctorEnvFindings(t *testing.T) {
 				}
 			}
 			for _, f := range fs {
-				if f.Status == statusFail && (!strings.Contains(f.Detail, "pipelines.") && !strings.Contains(f.Detail, "services.") && !strings.Contains(f.Detail, "serve.")) {
+				if f.Status == statusFail && (!strings.Contains(f.Detail, "pipelines.") && !strings.Contains(f.Detail, "services.") && !strings.Contains(f.Detail, "serve.") && !strings.Contains(f.Detail, "alerts.")) {
 					t.Errorf("%s: detail %q names no field", f.Check, f.Detail)
 				}
 			}

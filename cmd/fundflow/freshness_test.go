@@ -79,16 +79,31 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 		t.Fatal(err)
 	}
 	day := 24 * time.Hour
-	wantLate := map[string]time.Duration{"A": 0, "B": 20 * time.Minute, "C": 0, "D": day + 20*time.Minute, "F": day + 20*time.Minute}
-	amcs := map[string]string{"A": "Alpha MF", "B": "Alpha MF", "C": "Beta MF", "D": "Beta MF", "F": "Gamma MF"}
-	for code, late := range wantLate {
-		if got := testutil.ToFloat64(f.Age.WithLabelValues(code, amcs[code])); got != late.Seconds() {
-			t.Errorf("fundflow_nav_age_seconds{scheme=%q} = %v, want %v", code, got, late.Seconds())
+	// Per AMC, the oldest live scheme's lateness and the stale count:
+	// Alpha's B (20 min), Beta's D and Gamma's F (24h20m; Gamma's dead E
+	// counts for nothing).
+	checkAMCs := func(when string, want map[string][2]float64) {
+		t.Helper()
+		for amc, w := range want {
+			if got := testutil.ToFloat64(f.Age.WithLabelValues(amc)); got != w[0] {
+				t.Errorf("%s: fundflow_nav_age_seconds{amc=%q} = %v, want %v", when, amc, got, w[0])
+			}
+			if got := testutil.ToFloat64(f.Stale.WithLabelValues(amc)); got != w[1] {
+				t.Errorf("%s: fundflow_nav_stale_schemes{amc=%q} = %v, want %v", when, amc, got, w[1])
+			}
+		}
+		if n := testutil.CollectAndCount(f.Age); n != len(want) {
+			t.Errorf("%s: %d age series, want %d (one per AMC, none per scheme)", when, n, len(want))
+		}
+		if n := testutil.CollectAndCount(f.Stale); n != len(want) {
+			t.Errorf("%s: %d stale series, want %d", when, n, len(want))
 		}
 	}
-	if n := testutil.CollectAndCount(f.Age); n != 5 {
-		t.Errorf("%d age series, want 5 (the dead scheme E has none)", n)
-	}
+	checkAMCs("23:20", map[string][2]float64{
+		"Alpha MF": {(20 * time.Minute).Seconds(), 1},
+		"Beta MF":  {(day + 20*time.Minute).Seconds(), 1},
+		"Gamma MF": {(day + 20*time.Minute).Seconds(), 1},
+	})
 	if res.Live != 5 || res.Dead != 1 || res.Stale != 3 || res.AlertsRaised != 3 || res.AlertsResolved != 0 ||
 		res.StaleByAMC["Alpha MF"] != 1 || res.StaleByAMC["Beta MF"] != 1 || res.StaleByAMC["Gamma MF"] != 1 {
 		t.Fatalf("result %+v", res)
@@ -120,6 +135,12 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	if res.Stale != 2 || res.AlertsRaised != 0 || res.AlertsResolved != 1 || res.Completeness.MissingCount != 0 {
 		t.Fatalf("after B arrived: %+v", res)
 	}
+	// Alpha is on time again: its series stay, at 0.
+	checkAMCs("23:25", map[string][2]float64{
+		"Alpha MF": {0, 0},
+		"Beta MF":  {(day + 25*time.Minute).Seconds(), 1},
+		"Gamma MF": {(day + 25*time.Minute).Seconds(), 1},
+	})
 	var open []string
 	rows, _ := e.d.pg.Pool.Query(ctx, `SELECT subject FROM alerts WHERE kind = 'nav_stale' AND resolved_at IS NULL ORDER BY subject`)
 	for rows.Next() {

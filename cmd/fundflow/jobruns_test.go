@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -55,10 +58,19 @@ func TestEveryJobIsRecorded(t *testing.T) {
 audit:
   anchor_file: `+anchors+`
   anchor_schedule: "0 * * * *"
+alerts: {webhook_url_env: FUNDFLOW_TEST_ALERT_HOOK}
 `)
+	// The alert webhook: alert-notify sends it the alert raised below.
+	var hookPosts atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hookPosts.Add(1) }))
+	t.Cleanup(hook.Close)
+	t.Setenv("FUNDFLOW_TEST_ALERT_HOOK", hook.URL)
 	t.Setenv("FUNDFLOW_KAFKA_BROKERS", "") // the outbox table is the bus: the facts relay only
 	d, owner := testDepsAndOwner(t, cfg)
 	auditRows(t, d.pg.Pool, 1, 3)
+	if err := d.pg.RaiseAlert(ctx, "test", "every job", "one for alert-notify to send"); err != nil {
+		t.Fatal(err)
+	}
 	// A small ledger and the RTAs' clean feeds of it for folio-recon (the
 	// generators load as the schema's owner, as `fundflow gen` does).
 	if _, err := ledgergen.Generate(ctx, owner, ledgergen.Options{Folios: 6, Schemes: 4, AMCs: 2, Days: 40,
@@ -108,6 +120,9 @@ audit:
 		}
 	}
 
+	if hookPosts.Load() == 0 {
+		t.Errorf("alert-notify sent nothing to the webhook")
+	}
 	mfs, err := d.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -157,24 +172,8 @@ audit:
 
 // metricValue is the counter's value on the series with exactly labels.
 func metricValue(mfs []*dto.MetricFamily, name string, labels map[string]string) float64 {
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	v, _ := testkit.SeriesIn(mfs, name, labels)
+	return v
 }
 
 // hasSeries reports whether the family has a series of pipeline.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/fundflow/fundflow/jobs/alertnotify"
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
@@ -20,7 +21,7 @@ import (
 // runs on demand: each run is a job_runs row and the engine's run metrics
 // (pipelines.Recorder for the jobs that are not one engine pipeline).
 // TestEveryJobIsRecorded runs each and checks that serve's jobs are all here.
-var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditanchor.Name, instalments.Name}
+var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditanchor.Name, instalments.Name, alertnotify.Name}
 
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {
@@ -31,7 +32,7 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	if err := serveInstalmentSettle(ctx, d); err != nil {
 		return err
 	}
-	s := &scheduler.Scheduler{Log: d.log}
+	s := &scheduler.Scheduler{Log: d.log, Metrics: d.metrics}
 	for _, j := range jobs {
 		if err := s.Add(j); err != nil {
 			return err
@@ -77,5 +78,6 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 			return err
 		}})
 	}
-	return jobs, nil
+	alerts, err := alertNotifyScheduled(d)
+	return append(jobs, alerts...), err
 }

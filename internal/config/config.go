@@ -26,8 +26,9 @@ type Config struct {
 	Services  Services  `yaml:"services"`
 	Serve     Serve     `yaml:"serve"`
 	Pipelines Pipelines `yaml:"pipelines"`
-	Audit     Audit     `yaml:"audit"` // see audit.go
-	Plans     Plans     `yaml:"plans"` // see plans.go
+	Audit     Audit     `yaml:"audit"`  // see audit.go
+	Plans     Plans     `yaml:"plans"`  // see plans.go
+	Alerts    *Alerts   `yaml:"alerts"` // alert notifications: see alerts.go
 }
 
 // Services names the environment variables that hold connection settings.
@@ -238,6 +239,7 @@ func (c *Config) defaults() {
 	c.freshnessDefaults()
 	c.plansDefaults()
 	c.instalmentsDefaults()
+	c.alertsDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -282,6 +284,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
+	errs = append(errs, c.validateAlerts()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}

@@ -65,7 +65,7 @@ func (j Job) Run(ctx context.Context) (st Stats, err error) {
 // only when it allotted or matched something, or failed: serve passes
 // every few seconds, and most find nothing to do.
 func (j Job) Serve(ctx context.Context, period time.Duration) error {
-	return supervise.Every(ctx, period, j.Log, func(ctx context.Context) error {
+	return supervise.Every(ctx, Name, period, j.Recorder.Metrics, j.Log, func(ctx context.Context) error {
 		var st Stats
 		worked := func(pipelines.Stats) bool { return st.Allotted > 0 || st.Matched > 0 }
 		_, err := j.Recorder.RunIfWork(ctx, Name, worked, func(ctx context.Context) (pipelines.Stats, error) {

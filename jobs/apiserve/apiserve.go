@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
@@ -103,6 +104,12 @@ type Deps struct {
 	Ready func(ctx context.Context) error // readiness: nil when the stores answer
 	Log   *slog.Logger
 	Plans api.Plans // the /v1/plans routes (PlansService); nil: they answer 503
+	// Console is what the ops console at /ops/ reads and writes through
+	// (its Auth, FailedAuth and Log are the API's); nil: it is not served.
+	Console *console.Config
+	// Metrics counts and times requests by route (fundflow_http_*); nil:
+	// not measured.
+	Metrics *api.HTTPMetrics
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -130,6 +137,17 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
+	if d.Console != nil {
+		cc := *d.Console
+		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout
+		h, err := console.New(cc)
+		if err != nil {
+			access.Close()
+			return nil, err
+		}
+		cfg.Console = h
+	}
+	cfg.Metrics = d.Metrics
 	store := &readmodel.Store{PG: d.PG, CH: d.CH}
 	srv := api.New(cfg, store, &exports.Exporter{PG: d.PG, PII: cfg.PII}, d.Log).HTTPServer(c.Addr)
 	ln, err := net.Listen("tcp", c.Addr)
@@ -143,6 +161,9 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		}
 	}()
 	d.Log.Info("serving the query API", "addr", ln.Addr().String())
+	if cfg.Console != nil {
+		d.Log.Info("serving the ops console", "url", "http://"+ln.Addr().String()+console.Prefix)
+	}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -10,7 +10,6 @@ package instalments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/plans"
-	"github.com/fundflow/fundflow/scheduler"
 )
 
 // Name is the job's name in job_runs, in the metrics and in its lock.
@@ -97,7 +95,7 @@ func (j Job) Run(ctx context.Context) (st Stats, err error) {
 // next morning), under the same lock: a settle pass is a job_runs row only
 // when it moved something.
 func (j Job) SettleEvery(ctx context.Context, period time.Duration) error {
-	return supervise.Every(ctx, period, j.Log, func(ctx context.Context) error {
+	return supervise.Every(ctx, Name, period, j.Recorder.Metrics, j.Log, func(ctx context.Context) error {
 		err := supervise.Single(ctx, j.Locker, Name, func(ctx context.Context) error {
 			var st Stats
 			worked := func(pipelines.Stats) bool {
@@ -111,9 +109,8 @@ func (j Job) SettleEvery(ctx context.Context, period time.Duration) error {
 			})
 			return err
 		})
-		if errors.Is(err, scheduler.ErrSkipped) {
-			return nil // the scheduled run holds the lock and settles itself
-		}
+		// A skip (scheduler.ErrSkipped: the scheduled run holds the lock
+		// and settles itself) is counted as one, not logged as a failure.
 		return err
 	})
 }

@@ -351,7 +351,7 @@ func Serve(ctx context.Context, d Deps, c Config) error {
 	}
 	if o := c.Outbox; o != nil && o.Every > 0 {
 		g.Go("outbox", func() error {
-			return supervise.Every(ctx, o.Every, d.Log, func(ctx context.Context) error { _, err := Outbox(d, o).Pass(ctx); return err })
+			return supervise.Every(ctx, outbox.Name, o.Every, d.Metrics, d.Log, func(ctx context.Context) error { _, err := Outbox(d, o).Pass(ctx); return err })
 		})
 	}
 	return g.Wait()

@@ -89,7 +89,10 @@ func (j Job) Pipeline(relay string, follow bool) (*pipelines.Pipeline[fund.Outbo
 		Quarantine: quarantine,
 		Sinks:      sinks,
 		Metrics:    j.Metrics,
-		Log:        j.Log,
+		// A pass (not following) runs every few seconds in serve: an idle
+		// one logs at DEBUG only.
+		Periodic: !follow,
+		Log:      j.Log,
 	}
 	return p, nil
 }

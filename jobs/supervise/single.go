@@ -26,8 +26,8 @@ func LockKey(name string) string { return "pipeline:" + name }
 // not called and the error wraps scheduler.ErrSkipped (a skip, not a
 // failure) and postgres.ErrLocked. A scheduled run whose tick another
 // process already ran (it finished a moment before this one's timer fired)
-// is skipped too: its run record refuses the tick (postgres.ErrTickTaken,
-// which wraps scheduler.ErrSkipped), and run returns that.
+// is skipped too: its run record refuses the tick (postgres.ErrTickTaken),
+// and the error wraps scheduler.ErrSkipped as well.
 func Single(ctx context.Context, l Locker, name string, run func(context.Context) error) error {
 	unlock, err := l.TryLock(ctx, LockKey(name))
 	if errors.Is(err, postgres.ErrLocked) {
@@ -37,7 +37,11 @@ func Single(ctx context.Context, l Locker, name string, run func(context.Context
 		return fmt.Errorf("%s: single-runner lock: %w", name, err)
 	}
 	defer unlock()
-	return run(ctx)
+	err = run(ctx)
+	if errors.Is(err, postgres.ErrTickTaken) {
+		return fmt.Errorf("%s %w: %w", name, scheduler.ErrSkipped, err)
+	}
+	return err
 }
 
 // Scheduled is the scheduler's job name on spec, each run Single.

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/scheduler"
 )
 
 // Group runs parts until its context ends or one of them fails. A part's
@@ -63,14 +66,21 @@ func (g *Group) Wait() error {
 // Stop ends the group's context (for a caller that gives up before Wait).
 func (g *Group) Stop() { g.cancel() }
 
-// Every runs f now and then every period until ctx ends; a failed run is
-// logged and tried again at the next tick. It returns nil when ctx ends.
-func Every(ctx context.Context, period time.Duration, log *slog.Logger, f func(context.Context) error) error {
+// Every runs f now and then every period until ctx ends, each call one
+// run of the job name in m's job series (fundflow_job_*: the scheduler
+// records cron jobs the same way), so every loop serve runs is measured. A
+// failed run is logged and tried again at the next tick; a run that
+// returns scheduler.ErrSkipped (another process holds the job's lock) is
+// a skip, not a failure. It returns nil when ctx ends.
+func Every(ctx context.Context, name string, period time.Duration, m *pipelines.Metrics, log *slog.Logger, f func(context.Context) error) error {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if err := f(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("periodic run failed; trying again", "err", err)
+		t0 := time.Now()
+		err := f(ctx)
+		scheduler.Observe(ctx, m, name, t0, err)
+		if err != nil && ctx.Err() == nil && !errors.Is(err, scheduler.ErrSkipped) {
+			log.Warn("periodic run failed; trying again", "job", name, "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -3,11 +3,16 @@ package supervise
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/scheduler"
 )
 
 // A failing part stops the others (they see the group's context end) and
@@ -59,23 +64,40 @@ func TestGroup(t *testing.T) {
 }
 
 // Every runs at once, again at each tick, goes on after a failed run and
-// returns nil when the context ends.
+// returns nil when the context ends; each run moves the loop's job series
+// by its outcome (a skip is a skip), and the run the stop interrupted
+// counts nothing.
 func TestEvery(t *testing.T) {
 	ctx, cancel := context.WithCancel(testkit.Ctx(t))
 	defer cancel()
+	reg := prometheus.NewRegistry()
 	runs := 0
-	err := Every(ctx, time.Millisecond, testkit.Logger(t), func(context.Context) error {
+	err := Every(ctx, "loop", time.Millisecond, pipelines.NewMetrics(reg), testkit.Logger(t), func(ctx context.Context) error {
 		runs++
-		if runs == 3 {
-			cancel()
-		}
-		if runs == 1 {
+		switch runs {
+		case 1:
 			return errors.New("first run fails")
+		case 2:
+			return fmt.Errorf("loop %w", scheduler.ErrSkipped)
+		case 5:
+			cancel()
+			return ctx.Err()
 		}
 		return nil
 	})
-	if err != nil || runs != 3 {
-		t.Fatalf("Every: %v after %d runs, want nil after 3", err, runs)
+	if err != nil || runs != 5 {
+		t.Fatalf("Every: %v after %d runs, want nil after 5", err, runs)
+	}
+	for outcome, want := range map[string]float64{"failed": 1, "skipped": 1, "ok": 2} {
+		if got, _ := testkit.Series(t, reg, "fundflow_job_runs_total", map[string]string{"job": "loop", "outcome": outcome}); got != want {
+			t.Errorf("loop %s: %v, want %v", outcome, got, want)
+		}
+	}
+	if got, _ := testkit.Series(t, reg, "fundflow_job_run_duration_seconds", map[string]string{"job": "loop"}); got != 3 {
+		t.Errorf("%v durations, want 3 (the failed and the two ok runs)", got)
+	}
+	if _, ok := testkit.Series(t, reg, "fundflow_job_last_success_timestamp_seconds", map[string]string{"job": "loop"}); !ok {
+		t.Error("no last success")
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/scheduler"
 )
 
 // A running run holds the advisory lock (runLockClass, runLockKey(id)) on a
@@ -31,21 +30,21 @@ const (
 func runLockKey(id int64) int32 { return int32(id & 0x7fffffff) }
 
 // ErrTickTaken is Start's error when ctx is a scheduled run whose tick
-// another run of the pipeline already recorded (another process ran it). It
-// wraps scheduler.ErrSkipped: a skip, not a failure.
-var ErrTickTaken = fmt.Errorf("tick taken (another process ran it): %w", scheduler.ErrSkipped)
+// another run of the pipeline already recorded (another process ran it): a
+// skip, not a failure (supervise.Single reports it as scheduler.ErrSkipped).
+var ErrTickTaken = errors.New("tick taken (another process ran it)")
 
 // Start records a run as running and holds its lock until Finish (or until
 // the process dies). Before that it marks runs whose process is gone as
 // abandoned, so a killed run is noticed by the next one. A scheduled run
-// records its tick (scheduler.ClaimTick); when the pipeline's tick is
+// records its tick (pipelines.ClaimTick); when the pipeline's tick is
 // already recorded nothing is written and the error wraps ErrTickTaken.
 func (s Store) Start(ctx context.Context, pipeline string) (int64, error) {
 	if _, err := s.AbandonStaleRuns(ctx); err != nil {
 		return 0, err
 	}
 	var tick *time.Time
-	if at, ok := scheduler.ClaimTick(ctx, pipeline); ok {
+	if at, ok := pipelines.ClaimTick(ctx, pipeline); ok {
 		tick = &at
 	}
 	host, _ := os.Hostname()

@@ -70,6 +70,32 @@ func Evaluate(latest []Latest, now time.Time, opt Options) Report {
 	return r
 }
 
+// AMCAge is one AMC's freshness: its oldest live scheme's lateness and how
+// many of its live schemes are over the SLA.
+type AMCAge struct {
+	Live    int           // its live schemes
+	MaxLate time.Duration // the latest of them; 0 when none is late
+	Stale   int           // its schemes over the SLA
+}
+
+// ByAMC is the verdict per AMC (every AMC with a live scheme): the few
+// dozen series an operator watches instead of one per scheme.
+func (r Report) ByAMC() map[string]AMCAge {
+	by := map[string]AMCAge{}
+	for _, a := range r.Live {
+		g := by[a.AMC]
+		g.Live++
+		g.MaxLate = max(g.MaxLate, a.Late)
+		by[a.AMC] = g
+	}
+	for amc, as := range r.Stale {
+		g := by[amc]
+		g.Stale = len(as)
+		by[amc] = g
+	}
+	return by
+}
+
 // StaleCount is the number of schemes over the SLA.
 func (r Report) StaleCount() int {
 	n := 0
