@@ -73,7 +73,7 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (Overview, error) {
 			UNION ALL
 			SELECT (SELECT j.pipeline FROM job_runs j WHERE j.pipeline > p.pipeline ORDER BY j.pipeline LIMIT 1) FROM p WHERE p.pipeline IS NOT NULL)
 		SELECT r.* FROM p CROSS JOIN LATERAL (
-			SELECT id, pipeline, status, started_at, finished_at, batches, records_in, records_out, quarantined, reasons, error, host, pid
+			SELECT id, pipeline, status, started_at, finished_at, batches, records_in, records_out, quarantined, reasons, error, host, pid, tick
 			FROM job_runs j WHERE j.pipeline = p.pipeline ORDER BY started_at DESC, id DESC LIMIT 1) r
 		ORDER BY r.pipeline`)
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Store) Runs(ctx context.Context, pipeline string, limit int) ([]postgre
 // Run is one job_runs row.
 func (s *Store) Run(ctx context.Context, id int64) (postgres.RunRow, error) {
 	rows, err := s.PG.Pool.Query(ctx, `SELECT id, pipeline, status, started_at, finished_at, batches, records_in, records_out,
-			quarantined, reasons, error, host, pid
+			quarantined, reasons, error, host, pid, tick
 		FROM job_runs WHERE id = $1`, id)
 	if err != nil {
 		return postgres.RunRow{}, fmt.Errorf("run %d: %w", id, postgres.Classify(err))
