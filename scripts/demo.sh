@@ -12,7 +12,7 @@ step "services (scripts/services.sh up)"
 eval "$(scripts/services.sh up)"
 
 step "build"
-go build -o bin/fundflow ./cmd/fundflow
+go build -buildvcs=auto -o bin/fundflow ./cmd/fundflow
 FF=$REPO/bin/fundflow
 
 step "fresh demo databases: Postgres fundflow_demo, ClickHouse fundflow_demo"
