@@ -46,6 +46,11 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 		{"bad flag value", nil, []string{"outbox", "--limit", "-5"}, 2, []string{"--limit"}},
 		{"no such role", nil, []string{"token", "--role", "king", "--sub", "u1"}, 2, []string{"--role", "investor"}},
 		{"no such status", nil, []string{"quarantine", "list", "--status", "nope"}, 2, []string{"--status", "open"}},
+		// A reason no row can carry is bad usage, not "(0 rows)"; it is
+		// refused before the config is read (there is none here).
+		{"no such reason", nil, []string{"quarantine", "list", "--reason", "nope"}, 2, []string{`--reason "nope"`, "nav_jump", "nav_not_available", "unreadable"}},
+		{"mistyped reason", nil, []string{"quarantine", "list", "--reason", "nav_jmp"}, 2, []string{`did you mean "nav_jump"?`}},
+		{"mistyped reason on replay", nil, []string{"quarantine", "replay", "--reason", "future-date"}, 2, []string{`did you mean "future_date"?`}},
 		{"not a NAV file", nil, []string{"check", "nav", filepath.Join(dir, "..", filepath.Base(dir), "good.yaml")}, 2, []string{"not an AMFI NAV file"}},
 		{"bad navdate time", nil, []string{"check", "navdate", "--category", "liquid", "--type", "purchase", "--order-time", "yesterday"}, 2, []string{"RFC 3339"}},
 	}
