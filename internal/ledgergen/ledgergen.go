@@ -291,10 +291,9 @@ func copyTable(ctx context.Context, pool *pgxpool.Pool, tb *table) (err error) {
 
 // businessDays returns the weekdays of the days before end (inclusive).
 func businessDays(end fund.Date, n int) []fund.Date {
-	cal := fund.NewCalendar()
 	var out []fund.Date
 	for d := end.AddDays(-n); !d.After(end); d = d.AddDays(1) {
-		if cal.IsBusinessDay(d) {
+		if fund.IsWeekday(d) {
 			out = append(out, d)
 		}
 	}
