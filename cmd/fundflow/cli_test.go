@@ -373,3 +373,16 @@ func TestCheckNAVDateUsesTheConfigsCalendar(t *testing.T) {
 		t.Errorf("missing config: %v, want exit 2", err)
 	}
 }
+
+// lint --schema prints the config's JSON Schema (the committed
+// fundflow.schema.json) and reads no config.
+func TestLintPrintsTheSchema(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--config", filepath.Join(t.TempDir(), "missing.yaml"), "lint", "--schema"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile("../../fundflow.schema.json")
+	if err != nil || !bytes.Equal(out.Bytes(), root) {
+		t.Fatalf("lint --schema is not fundflow.schema.json (%v):\n%.200s", err, out.String())
+	}
+}
