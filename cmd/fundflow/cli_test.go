@@ -46,6 +46,11 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 		{"unknown pipeline", nil, []string{"run", "nav-ingets"}, 2, []string{`unexpected argument nav-ingets, did you mean "nav-ingest"?`}},
 		{"unknown flag", nil, []string{"runs", "--limt", "5"}, 2, []string{`unknown flag --limt, did you mean "--limit"?`}},
 		{"bad flag value", nil, []string{"outbox", "--limit", "-5"}, 2, []string{"--limit"}},
+		// The same value written --limit=-5 parses: the command refuses it
+		// before reading a config (issue 16: it printed everything).
+		{"negative limit", nil, []string{"outbox", "--limit=-5"}, 2, []string{"outbox: --limit must be at least 1"}},
+		{"negative runs limit", nil, []string{"runs", "--limit=-5"}, 2, []string{"runs: --limit must be at least 1"}},
+		{"negative quarantine limit", nil, []string{"quarantine", "list", "--limit=-5"}, 2, []string{"quarantine list: --limit must be at least 1"}},
 		{"no such role", nil, []string{"token", "--role", "king", "--sub", "u1"}, 2, []string{"--role", "investor"}},
 		{"no such status", nil, []string{"quarantine", "list", "--status", "nope"}, 2, []string{"--status", "open"}},
 		// A reason no row can carry is bad usage, not "(0 rows)"; it is
