@@ -10,7 +10,7 @@ PKGS := ./...
 all: build
 
 build:
-	$(GO) build -o bin/fundflow ./cmd/fundflow
+	$(GO) build -buildvcs=auto -o bin/fundflow ./cmd/fundflow
 
 # Tests run Postgres without fsync (FUNDFLOW_PG_FAST=1); the data is throwaway.
 services:

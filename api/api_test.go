@@ -598,3 +598,27 @@ func TestAccessEvents(t *testing.T) {
 		}
 	}
 }
+
+// A path the route table has, asked with a method it does not have, is 405
+// with Allow listing the methods it does have (RFC 9110 15.5.6); a path it
+// does not have stays 404. Issue 16: every wrong method was 404.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	tok := investor(t, "INV-1")
+	for _, c := range []struct{ method, path, allow string }{
+		{"POST", "/v1/folios/F-1/portfolio", "GET, HEAD"},
+		{"DELETE", "/v1/schemes/100001/nav", "GET, HEAD"},
+		{"GET", "/v1/plans", "POST"},
+		{"PUT", "/v1/plans/7/pause", "POST"},
+		{"POST", "/healthz", "GET, HEAD"},
+	} {
+		status, h, body := e.do(t, c.method, c.path, tok, "")
+		if status != http.StatusMethodNotAllowed || h.Get("Allow") != c.allow || problemCode(t, h, body) != api.CodeMethodNotAllowed {
+			t.Errorf("%s %s: %d Allow %q %s; want 405 Allow %q", c.method, c.path, status, h.Get("Allow"), body, c.allow)
+		}
+	}
+	if status, h, body := e.do(t, "POST", "/v1/nope", tok, ""); status != 404 || h.Get("Allow") != "" || problemCode(t, h, body) != api.CodeNotFound {
+		t.Errorf("POST /v1/nope: %d Allow %q %s", status, h.Get("Allow"), body)
+	}
+}

@@ -249,8 +249,23 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, p Principal)
 		return err
 	}
 	w.Header().Set("Content-Type", s.export.ContentType(format))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+kind+"_"+from.String()+"_"+to.String()+"."+format+`"`)
+	w.Header().Set("Content-Disposition", disposition("attachment", kind, from.String(), to.String(), "."+format))
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = buf.WriteTo(w)
 	return err
+}
+
+// disposition is a Content-Disposition value whose filename joins parts with
+// "_" and ends in ext. Anything but letters, digits, '.', '-' and '_' (a
+// folio number's '/', a quote) becomes '_': a browser would otherwise take a
+// '/' as a folder or cut the name at it.
+func disposition(kind string, parts ...string) string {
+	ext := parts[len(parts)-1]
+	name := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, strings.Join(parts[:len(parts)-1], "_")+ext)
+	return kind + `; filename="` + name + `"`
 }

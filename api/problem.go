@@ -23,33 +23,35 @@ func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.C
 
 // The stable problem codes.
 const (
-	CodeUnauthenticated = "unauthenticated"         // 401: no bearer token
-	CodeInvalidToken    = "invalid_token"           // 401: bad signature, algorithm, issuer, audience or claims
-	CodeTokenExpired    = "token_expired"           // 401
-	CodeTokenLifetime   = "token_lifetime_too_long" // 401: exp too far after iat or now (serve.api.max_token_lifetime)
-	CodeForbidden       = "forbidden"               // 403: the role may not use this route
-	CodeNotFound        = "not_found"               // 404: no such thing, or not the caller's
-	CodeBadRequest      = "bad_request"             // 400: a bad parameter (Detail says which)
-	CodeTooLarge        = "request_too_large"       // 413
-	CodeRateLimited     = "rate_limited"            // 429: too many requests for the token, or too many failed authentications from the address
-	CodeTimeout         = "timeout"                 // 504: the request took longer than allowed
-	CodeInternal        = "internal"                // 500
-	CodeUnavailable     = "unavailable"             // 503: a backing service is not configured or down (Retry-After says when to try again)
+	CodeUnauthenticated  = "unauthenticated"         // 401: no bearer token
+	CodeInvalidToken     = "invalid_token"           // 401: bad signature, algorithm, issuer, audience or claims
+	CodeTokenExpired     = "token_expired"           // 401
+	CodeTokenLifetime    = "token_lifetime_too_long" // 401: exp too far after iat or now (serve.api.max_token_lifetime)
+	CodeForbidden        = "forbidden"               // 403: the role may not use this route
+	CodeNotFound         = "not_found"               // 404: no such thing, or not the caller's
+	CodeBadRequest       = "bad_request"             // 400: a bad parameter (Detail says which)
+	CodeMethodNotAllowed = "method_not_allowed"      // 405: the path exists for other methods (Allow lists them)
+	CodeTooLarge         = "request_too_large"       // 413
+	CodeRateLimited      = "rate_limited"            // 429: too many requests for the token, or too many failed authentications from the address
+	CodeTimeout          = "timeout"                 // 504: the request took longer than allowed
+	CodeInternal         = "internal"                // 500
+	CodeUnavailable      = "unavailable"             // 503: a backing service is not configured or down (Retry-After says when to try again)
 )
 
 var titles = map[string]string{
-	CodeUnauthenticated: "Authentication required",
-	CodeInvalidToken:    "Invalid token",
-	CodeTokenExpired:    "Token expired",
-	CodeTokenLifetime:   "Token lifetime too long",
-	CodeForbidden:       "Forbidden",
-	CodeNotFound:        "Not found",
-	CodeBadRequest:      "Bad request",
-	CodeTooLarge:        "Request too large",
-	CodeRateLimited:     "Too many requests",
-	CodeTimeout:         "Request timed out",
-	CodeInternal:        "Internal error",
-	CodeUnavailable:     "Service unavailable",
+	CodeUnauthenticated:  "Authentication required",
+	CodeInvalidToken:     "Invalid token",
+	CodeTokenExpired:     "Token expired",
+	CodeTokenLifetime:    "Token lifetime too long",
+	CodeForbidden:        "Forbidden",
+	CodeNotFound:         "Not found",
+	CodeBadRequest:       "Bad request",
+	CodeMethodNotAllowed: "Method not allowed",
+	CodeTooLarge:         "Request too large",
+	CodeRateLimited:      "Too many requests",
+	CodeTimeout:          "Request timed out",
+	CodeInternal:         "Internal error",
+	CodeUnavailable:      "Service unavailable",
 }
 
 func problem(status int, code, detail string) *Problem {

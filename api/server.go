@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -172,10 +173,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
+		if allow := s.allowed(r); allow != "" {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, r, problem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here; allowed: "+allow))
+			return
+		}
 		writeProblem(w, r, notFound())
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// allowed lists the methods the route table has for r's path (HEAD with
+// GET, as the mux serves it), or "" when no route has the path: a known path
+// asked with another method is 405 with Allow (RFC 9110), not 404.
+func (s *Server) allowed(r *http.Request) string {
+	var allow []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // HTTPServer returns an http.Server for s on addr with its timeouts set.

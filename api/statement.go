@@ -49,7 +49,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="statement_%s_%s_%s.pdf"`, folio, st.From, st.To))
+	w.Header().Set("Content-Disposition", disposition("inline", "statement", folio, st.From.String(), st.To.String(), ".pdf"))
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = buf.WriteTo(w)
 	return err

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -141,5 +142,23 @@ func TestStatementOfAnEmptyFolio(t *testing.T) {
 	img, text := pdfPage1(t, pdf)
 	if share, _ := inked(img); share < 0.005 || !strings.Contains(text, "No transactions in the period") {
 		t.Fatalf("empty statement: %.4f inked\n%s", share, text)
+	}
+}
+
+// A folio number with a '/' (RTAs write them so) does not reach the
+// statement's file name: a browser takes the '/' as a folder or cuts the
+// name there. Issue 16.
+func TestStatementFileNameHasNoSlash(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	if _, err := e.store.PG.Exec(context.Background(), `INSERT INTO folios (folio_no, investor_id) VALUES ('1234567/89', 'INV-1')`); err != nil {
+		t.Fatal(err)
+	}
+	status, h, pdf := e.get(t, "/v1/folios/1234567%2F89/statement.pdf?from=2024-01-01&to=2024-12-31", investor(t, "INV-1"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, pdf)
+	}
+	if got, want := h.Get("Content-Disposition"), `inline; filename="statement_1234567_89_2024-01-01_2024-12-31.pdf"`; got != want {
+		t.Errorf("Content-Disposition %q, want %q", got, want)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/fundflow/fundflow/connectors/sftp"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/progress"
 )
 
 // Request is one export run (`fundflow export`).
@@ -15,7 +17,7 @@ type Request struct {
 	Kind, Format string
 	From, To     fund.Date
 	Dir          string    // where the file and its manifest are written
-	Progress     io.Writer // a progress bar
+	Progress     io.Writer // progress: a bar on a terminal, else a line every 5 s (internal/progress)
 	ToSFTP       string    // non-empty: also upload both to this folder of the SFTP server in $FUNDFLOW_SFTP_*
 	Log          *slog.Logger
 }
@@ -27,7 +29,7 @@ func (e *Exporter) Run(ctx context.Context, r Request) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	bar := NewProgress(r.Progress, "export "+r.Kind, total)
+	bar := progress.NewCounter(r.Progress, "export "+r.Kind, "rows", total, 5*time.Second)
 	m, paths, err := e.WriteFiles(ctx, r.Kind, r.Format, r.From, r.To, r.Dir, bar.Update)
 	if err != nil {
 		return m, err

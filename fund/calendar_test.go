@@ -50,7 +50,18 @@ func realCalendar(t testing.TB) *Calendar {
 	for _, n := range []string{"nse_fo_holidays_2024.csv", "nse_fo_holidays_2025.csv", "nse_fo_holidays_2026.csv"} {
 		all = append(all, loadHolidays(t, n)...)
 	}
-	return NewCalendar(all...)
+	return HolidayCalendar(all...)
+}
+
+// must is the answer of a calendar step that must succeed.
+func must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }
 
 func d(s string) Date {
@@ -87,7 +98,7 @@ func TestParseHolidaysFixtures(t *testing.T) {
 				if wd := x.Weekday(); wd == time.Saturday || wd == time.Sunday {
 					weekends = append(weekends, x.DMY())
 				}
-				if cal.IsBusinessDay(x) {
+				if must[bool](t)(cal.IsBusinessDay(x)) {
 					t.Errorf("%s listed as a holiday but is a business day", x.DMY())
 				}
 			}
@@ -172,7 +183,7 @@ func TestParseHolidaysBadLine(t *testing.T) {
 
 func TestCalendarNavigation(t *testing.T) {
 	cal := realCalendar(t)
-	type op func(Date) Date
+	type op func(Date) (Date, error)
 	next, onOrAfter, prev := cal.NextBusinessDay, cal.BusinessDayOnOrAfter, cal.PrevBusinessDay
 	cases := []struct {
 		name string
@@ -191,7 +202,6 @@ func TestCalendarNavigation(t *testing.T) {
 		{"next over Diwali 21-22 Oct 2025", next, "20-Oct-2025", "23-Oct-2025"},
 		{"next over Christmas 2024", next, "24-Dec-2024", "26-Dec-2024"},
 		{"next into January 2026", next, "31-Dec-2025", "01-Jan-2026"},
-		{"next into January 2027 (no 2027 data)", next, "31-Dec-2026", "01-Jan-2027"},
 		{"next over Independence Day on Saturday", next, "14-Aug-2026", "17-Aug-2026"},
 		{"on-or-after a business day", onOrAfter, "21-Aug-2026", "21-Aug-2026"},
 		{"on-or-after a holiday", onOrAfter, "15-Jan-2026", "16-Jan-2026"},
@@ -208,7 +218,7 @@ func TestCalendarNavigation(t *testing.T) {
 		{"01-Nov-2024 is a business day in the final file", onOrAfter, "01-Nov-2024", "01-Nov-2024"},
 	}
 	for _, c := range cases {
-		if got := c.f(d(c.in)); got != d(c.want) {
+		if got := must[Date](t)(c.f(d(c.in))); got != d(c.want) {
 			t.Errorf("%s: %s → %s, want %s", c.name, c.in, got.DMY(), c.want)
 		}
 	}
@@ -222,13 +232,14 @@ func TestCalendarBasics(t *testing.T) {
 	if got, want := cal.Holidays(), []Date{d("15-Jan-2026"), d("26-Jan-2026"), d("15-Feb-2026")}; !slices.Equal(got, want) {
 		t.Errorf("Holidays = %v, want %v", got, want)
 	}
-	if !cal.IsHoliday(d("15-Feb-2026")) || cal.IsBusinessDay(d("15-Feb-2026")) {
+	isBusinessDay := func(c *Calendar, x Date) bool { return must[bool](t)(c.IsBusinessDay(x)) }
+	if !cal.IsHoliday(d("15-Feb-2026")) || isBusinessDay(cal, d("15-Feb-2026")) {
 		t.Error("15-Feb-2026 (a Sunday holiday) handled wrong")
 	}
-	if cal.IsHoliday(d("14-Feb-2026")) || cal.IsBusinessDay(d("14-Feb-2026")) {
+	if cal.IsHoliday(d("14-Feb-2026")) || isBusinessDay(cal, d("14-Feb-2026")) {
 		t.Error("14-Feb-2026 is a Saturday: not a listed holiday, not a business day")
 	}
-	if !cal.IsBusinessDay(d("16-Feb-2026")) {
+	if !isBusinessDay(cal, d("16-Feb-2026")) {
 		t.Error("16-Feb-2026 is a Monday business day")
 	}
 	// Mutating the returned slice does not change the calendar.
@@ -242,10 +253,10 @@ func TestCalendarBasics(t *testing.T) {
 	if none.Len() != 0 || none.Holidays() != nil || none.IsHoliday(d("26-Jan-2026")) {
 		t.Error("nil calendar has holidays")
 	}
-	if !none.IsBusinessDay(d("26-Jan-2026")) || none.NextBusinessDay(d("23-Jan-2026")) != d("26-Jan-2026") {
+	if !isBusinessDay(none, d("26-Jan-2026")) || must[Date](t)(none.NextBusinessDay(d("23-Jan-2026"))) != d("26-Jan-2026") {
 		t.Error("nil calendar: weekends only")
 	}
-	if empty := NewCalendar(); empty.PrevBusinessDay(d("26-Jan-2026")) != d("23-Jan-2026") {
+	if empty := NewCalendar(); must[Date](t)(empty.PrevBusinessDay(d("26-Jan-2026"))) != d("23-Jan-2026") {
 		t.Error("empty calendar PrevBusinessDay")
 	}
 }
@@ -254,6 +265,54 @@ func TestDateDMY(t *testing.T) {
 	for _, s := range []string{"21-Aug-2026", "01-Jan-2027", "29-Feb-2024"} {
 		if got := d(s).DMY(); got != s {
 			t.Errorf("DMY = %q, want %q", got, s)
+		}
+	}
+}
+
+// A calendar built from holiday files knows the years they cover (a year
+// with a holiday in the files); a weekday in any other year is an error that
+// names the date and the years, never a silent business day. Issue 16: with
+// the 2024-2026 files, 2027 dates counted as business days. Weekends are
+// known without a list. Each step that would walk into an uncovered year
+// fails too, also when it starts inside the covered ones.
+func TestCalendarRefusesDatesOutsideItsYears(t *testing.T) {
+	cal := realCalendar(t) // the 2024, 2025 and 2026 files
+	if got := cal.Years(); !slices.Equal(got, []int{2024, 2025, 2026}) {
+		t.Fatalf("Years = %v", got)
+	}
+	var oor *OutOfRangeError
+	for _, c := range []struct {
+		name string
+		f    func() error
+		date string
+	}{
+		{"a weekday in 2027", func() error { _, err := cal.IsBusinessDay(d("04-Jan-2027")); return err }, "2027-01-04"},
+		{"a weekday in 2023", func() error { _, err := cal.IsBusinessDay(d("29-Dec-2023")); return err }, "2023-12-29"},
+		{"next from 31-Dec-2026", func() error { _, err := cal.NextBusinessDay(d("31-Dec-2026")); return err }, "2027-01-01"},
+		{"on-or-after Sat 2-Jan-2027", func() error { _, err := cal.BusinessDayOnOrAfter(d("02-Jan-2027")); return err }, "2027-01-04"},
+		{"prev from Mon 1-Jan-2024", func() error { _, err := cal.PrevBusinessDay(d("01-Jan-2024")); return err }, "2023-12-29"},
+	} {
+		err := c.f()
+		if !errors.As(err, &oor) || oor.Date.String() != c.date || !strings.Contains(err.Error(), "2024-2026") {
+			t.Errorf("%s: %v, want the date %s outside 2024-2026", c.name, err, c.date)
+		}
+	}
+	// Weekends are weekends in any year; the last covered day still steps.
+	if ok, err := cal.IsBusinessDay(d("02-Jan-2027")); ok || err != nil {
+		t.Errorf("Sat 2-Jan-2027: %v %v, want not a business day, no error", ok, err)
+	}
+	if got, err := cal.PrevBusinessDay(d("01-Jan-2027")); err != nil || got != d("31-Dec-2026") {
+		t.Errorf("prev from 1-Jan-2027: %s %v", got, err)
+	}
+	// A gap between files is not covered either.
+	gap := HolidayCalendar(d("26-Jan-2024"), d("26-Jan-2026"))
+	if _, err := gap.IsBusinessDay(d("01-Jul-2025")); !errors.As(err, &oor) || !strings.Contains(err.Error(), "2024, 2026") {
+		t.Errorf("2025 between the 2024 and 2026 files: %v", err)
+	}
+	// NewCalendar and nil stay unbounded (weekends and the dates given).
+	for _, c := range []*Calendar{nil, NewCalendar(d("26-Jan-2026"))} {
+		if ok, err := c.IsBusinessDay(d("04-Jan-2027")); !ok || err != nil {
+			t.Errorf("unbounded %v: %v %v", c.Years(), ok, err)
 		}
 	}
 }

@@ -151,14 +151,14 @@ func ApplicableNAVDate(cat CategoryRule, kind TxKind, order, funds time.Time, ca
 			e = f
 		}
 		if cat == CategoryLiquid {
-			return liquidPurchase(t, f, e, cal), nil
+			return liquidPurchase(t, f, e, cal)
 		}
-		return standardPurchase(t, f, e, cal), nil
+		return standardPurchase(t, f, e, cal)
 	case Redemption, SwitchOut:
 		if cat == CategoryLiquid {
-			return liquidRedemption(t, cal), nil
+			return liquidRedemption(t, cal)
 		}
-		return standardRedemption(t, cal), nil
+		return standardRedemption(t, cal)
 	case IDCWReinvest:
 		return NAVDateDecision{}, errors.New("applicable NAV date: IDCW reinvestment has no order cut-off (it is allotted at the NAV of the IDCW record/ex date)")
 	}
@@ -166,39 +166,54 @@ func ApplicableNAVDate(cat CategoryRule, kind TxKind, order, funds time.Time, ca
 }
 
 // beforeCutoff reports whether t (in IST) is on a business day and strictly
-// before hh:mm IST that day.
-func beforeCutoff(t time.Time, hh, mm int, cal *Calendar) bool {
+// before hh:mm IST that day; a day outside the calendar is an error.
+func beforeCutoff(t time.Time, hh, mm int, cal *Calendar) (bool, error) {
 	y, m, d := t.Date()
-	return cal.IsBusinessDay(DateOf(t)) && t.Before(time.Date(y, m, d, hh, mm, 0, 0, t.Location()))
+	ok, err := cal.IsBusinessDay(DateOf(t))
+	return ok && t.Before(time.Date(y, m, d, hh, mm, 0, 0, t.Location())), err
 }
 
-func standardPurchase(t, f, e time.Time, cal *Calendar) NAVDateDecision {
+func standardPurchase(t, f, e time.Time, cal *Calendar) (NAVDateDecision, error) {
 	ed := DateOf(e)
 	var nav Date
 	var why string
-	if beforeCutoff(e, cutoffHour, cutoffMinute, cal) {
+	before, err := beforeCutoff(e, cutoffHour, cutoffMinute, cal)
+	if err != nil {
+		return NAVDateDecision{}, err
+	}
+	if before {
 		nav = ed
 		why = fmt.Sprintf("both in before the 15:00 cut-off on business day %s", dayName(ed))
 	} else {
-		nav = cal.NextBusinessDay(ed)
+		nav, err = cal.NextBusinessDay(ed)
+		if err != nil {
+			return NAVDateDecision{}, err
+		}
 		why = fmt.Sprintf("%s → next business day %s", lateWhy(e, "15:00", cal), dayName(nav))
 	}
 	return NAVDateDecision{
 		Date:   nav,
 		Rule:   RulePurchase3PM,
 		Reason: fmt.Sprintf("order %s; %s; %s → NAV of %s", at(t), fundsWhen(t, f), why, nav.DMY()),
-	}
+	}, nil
 }
 
-func liquidPurchase(t, f, e time.Time, cal *Calendar) NAVDateDecision {
+func liquidPurchase(t, f, e time.Time, cal *Calendar) (NAVDateDecision, error) {
 	ed := DateOf(e)
 	var nav Date
 	var why string
-	if beforeCutoff(e, liquidCutoffHour, liquidCutoffMinute, cal) {
+	before, err := beforeCutoff(e, liquidCutoffHour, liquidCutoffMinute, cal)
+	if err != nil {
+		return NAVDateDecision{}, err
+	}
+	if before {
 		nav = ed.AddDays(-1)
 		why = fmt.Sprintf("both in before the 13:30 cut-off on business day %s → the calendar day before", dayName(ed))
 	} else {
-		next := cal.NextBusinessDay(ed)
+		next, err := cal.NextBusinessDay(ed)
+		if err != nil {
+			return NAVDateDecision{}, err
+		}
 		nav = next.AddDays(-1)
 		why = fmt.Sprintf("%s → the calendar day before the next business day %s", lateWhy(e, "13:30", cal), dayName(next))
 	}
@@ -206,44 +221,61 @@ func liquidPurchase(t, f, e time.Time, cal *Calendar) NAVDateDecision {
 		Date:   nav,
 		Rule:   RuleLiquid130PM,
 		Reason: fmt.Sprintf("liquid/overnight order %s; %s; %s → NAV of %s (%s)", at(t), fundsWhen(t, f), why, nav.DMY(), nav.Weekday().String()[:3]),
-	}
+	}, nil
 }
 
-func standardRedemption(t time.Time, cal *Calendar) NAVDateDecision {
+func standardRedemption(t time.Time, cal *Calendar) (NAVDateDecision, error) {
 	td := DateOf(t)
 	var nav Date
 	var why string
-	if beforeCutoff(t, cutoffHour, cutoffMinute, cal) {
+	before, err := beforeCutoff(t, cutoffHour, cutoffMinute, cal)
+	if err != nil {
+		return NAVDateDecision{}, err
+	}
+	if before {
 		nav = td
 		why = "before the 15:00 cut-off on a business day"
 	} else {
-		nav = cal.NextBusinessDay(td)
+		nav, err = cal.NextBusinessDay(td)
+		if err != nil {
+			return NAVDateDecision{}, err
+		}
 		why = fmt.Sprintf("%s → next business day %s", lateWhy(t, "15:00", cal), dayName(nav))
 	}
 	return NAVDateDecision{
 		Date:   nav,
 		Rule:   RuleRedemption3PM,
 		Reason: fmt.Sprintf("redemption request %s %s → NAV of %s", at(t), why, nav.DMY()),
-	}
+	}, nil
 }
 
-func liquidRedemption(t time.Time, cal *Calendar) NAVDateDecision {
+func liquidRedemption(t time.Time, cal *Calendar) (NAVDateDecision, error) {
 	td := DateOf(t)
 	var nav Date
 	var why string
-	if beforeCutoff(t, cutoffHour, cutoffMinute, cal) {
-		next := cal.NextBusinessDay(td)
+	before, err := beforeCutoff(t, cutoffHour, cutoffMinute, cal)
+	if err != nil {
+		return NAVDateDecision{}, err
+	}
+	if before {
+		next, err := cal.NextBusinessDay(td)
+		if err != nil {
+			return NAVDateDecision{}, err
+		}
 		nav = next.AddDays(-1)
 		why = fmt.Sprintf("before the 15:00 cut-off on a business day → the calendar day before the next business day %s", dayName(next))
 	} else {
-		nav = cal.NextBusinessDay(td)
+		nav, err = cal.NextBusinessDay(td)
+		if err != nil {
+			return NAVDateDecision{}, err
+		}
 		why = fmt.Sprintf("%s → the next business day %s", lateWhy(t, "15:00", cal), dayName(nav))
 	}
 	return NAVDateDecision{
 		Date:   nav,
 		Rule:   RuleLiquidRedemption3PM,
 		Reason: fmt.Sprintf("liquid/overnight redemption request %s %s → NAV of %s (%s)", at(t), why, nav.DMY(), nav.Weekday().String()[:3]),
-	}
+	}, nil
 }
 
 // lateWhy says why moment e missed the cut-off: a non-business day, or at or

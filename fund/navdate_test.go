@@ -47,6 +47,9 @@ const (
 // 23 Sun, 24 Mon, 25 Tue. 2026 holidays used: 15-Jan Thu (mid-year
 // addition), 26-Jan Mon, 31-Mar Tue, 03-Apr Fri, 14-Apr Tue, 01-May Fri,
 // 15-Aug Sat, 02-Oct Fri, 25-Dec Fri.
+// outside is the want of a case whose answer needs a date no holiday file covers.
+const outside = "outside"
+
 func TestApplicableNAVDateGolden(t *testing.T) {
 	cal := realCalendar(t)
 	cases := []struct {
@@ -93,7 +96,7 @@ func TestApplicableNAVDateGolden(t *testing.T) {
 		{"A26 on Christmas 2026 (Fri)", equity, Purchase, "2026-12-25 12:00", "2026-12-25 12:00", "28-Dec-2026", RulePurchase3PM},
 		{"A27 Thu 24-Dec at 15:00", equity, Purchase, "2026-12-24 15:00", "2026-12-24 15:00", "28-Dec-2026", RulePurchase3PM},
 		// year end: 1-Jan is not a holiday
-		{"A28 31-Dec-2026 at 15:00 → 1-Jan-2027", equity, Purchase, "2026-12-31 15:00", "2026-12-31 15:00", "01-Jan-2027", RulePurchase3PM},
+		{"A28 31-Dec-2026 at 15:00 → 1-Jan-2027, outside the 2024-2026 files", equity, Purchase, "2026-12-31 15:00", "2026-12-31 15:00", outside, RulePurchase3PM},
 		{"A29 31-Dec-2026 14:59", equity, Purchase, "2026-12-31 14:59", "2026-12-31 14:59", "31-Dec-2026", RulePurchase3PM},
 		{"A30 31-Dec-2025 after cut-off → 1-Jan-2026", equity, Purchase, "2025-12-31 16:00", "2025-12-31 16:00", "01-Jan-2026", RulePurchase3PM},
 		{"A31 31-Dec-2024 15:00:01 → 1-Jan-2025", debt, Purchase, "2024-12-31 15:00:01", "2024-12-31 15:00:01", "01-Jan-2025", RulePurchase3PM},
@@ -172,9 +175,9 @@ func TestApplicableNAVDateGolden(t *testing.T) {
 		{"B20 on Republic Day 2026", liquid, Purchase, "2026-01-26 11:00", "2026-01-26 11:00", "26-Jan-2026", RuleLiquid130PM},
 		{"B21 Tue 27-Jan morning → Mon NAV", liquid, Purchase, "2026-01-27 09:00", "2026-01-27 09:00", "26-Jan-2026", RuleLiquid130PM},
 		{"B22 Thu 02-Apr late, Good Friday → Sun NAV", liquid, Purchase, "2026-04-02 13:45", "2026-04-02 13:45", "05-Apr-2026", RuleLiquid130PM},
-		{"B23 31-Dec-2026 late → 31-Dec NAV", liquid, Purchase, "2026-12-31 14:00", "2026-12-31 14:00", "31-Dec-2026", RuleLiquid130PM},
+		{"B23 31-Dec-2026 late → the day before 1-Jan-2027, outside the files", liquid, Purchase, "2026-12-31 14:00", "2026-12-31 14:00", outside, RuleLiquid130PM},
 		// NAV date crosses back into the previous year
-		{"B24 Fri 1-Jan-2027 morning → 31-Dec-2026 NAV", liquid, Purchase, "2027-01-01 10:00", "2027-01-01 10:00", "31-Dec-2026", RuleLiquid130PM},
+		{"B24 Fri 1-Jan-2027 morning, outside the files", liquid, Purchase, "2027-01-01 10:00", "2027-01-01 10:00", outside, RuleLiquid130PM},
 		{"B25 Thu 1-Jan-2026 morning → 31-Dec-2025 NAV", liquid, Purchase, "2026-01-01 10:00", "2026-01-01 10:00", "31-Dec-2025", RuleLiquid130PM},
 		{"B26 31-Dec-2025 late → 31-Dec-2025 NAV", liquid, Purchase, "2025-12-31 14:00", "2025-12-31 14:00", "31-Dec-2025", RuleLiquid130PM},
 		{"B27 Thu 24-Dec-2026 late, Christmas Fri → Sun NAV", liquid, Purchase, "2026-12-24 14:00", "2026-12-24 14:00", "27-Dec-2026", RuleLiquid130PM},
@@ -216,7 +219,7 @@ func TestApplicableNAVDateGolden(t *testing.T) {
 		{"C06 Sunday", debt, Redemption, "2026-08-23 09:00", "", "24-Aug-2026", RuleRedemption3PM},
 		{"C07 on the 15-Jan-2026 holiday", equity, Redemption, "2026-01-15 10:00", "", "16-Jan-2026", RuleRedemption3PM},
 		{"C08 Fri 23-Jan late: weekend + Republic Day", equity, Redemption, "2026-01-23 15:30", "", "27-Jan-2026", RuleRedemption3PM},
-		{"C09 31-Dec-2026 at 15:00 → 1-Jan-2027", equity, Redemption, "2026-12-31 15:00", "", "01-Jan-2027", RuleRedemption3PM},
+		{"C09 31-Dec-2026 at 15:00 → 1-Jan-2027, outside the files", equity, Redemption, "2026-12-31 15:00", "", outside, RuleRedemption3PM},
 		{"C10 31-Dec-2026 noon", equity, Redemption, "2026-12-31 12:00", "", "31-Dec-2026", RuleRedemption3PM},
 		{"C11 09:29:59Z = 14:59:59 IST", equity, Redemption, "2026-08-21T09:29:59Z", "", "21-Aug-2026", RuleRedemption3PM},
 		{"C12 09:30Z = 15:00 IST", equity, Redemption, "2026-08-21T09:30:00Z", "", "24-Aug-2026", RuleRedemption3PM},
@@ -245,7 +248,7 @@ func TestApplicableNAVDateGolden(t *testing.T) {
 		{"D07 Thu 16:00 → Fri NAV", liquid, Redemption, "2026-08-20 16:00", "", "21-Aug-2026", RuleLiquidRedemption3PM},
 		{"D08 Wed 14-Jan-2026 before cut-off → holiday's NAV", liquid, Redemption, "2026-01-14 14:00", "", "15-Jan-2026", RuleLiquidRedemption3PM},
 		{"D09 Fri 23-Jan-2026 morning → Mon 26-Jan NAV", liquid, Redemption, "2026-01-23 10:00", "", "26-Jan-2026", RuleLiquidRedemption3PM},
-		{"D10 31-Dec-2026 morning → 31-Dec NAV", overnight, Redemption, "2026-12-31 10:00", "", "31-Dec-2026", RuleLiquidRedemption3PM},
+		{"D10 31-Dec-2026 morning → the day before 1-Jan-2027, outside the files", overnight, Redemption, "2026-12-31 10:00", "", outside, RuleLiquidRedemption3PM},
 		{"D11 switch-out liquid Fri morning → Sun NAV", liquid, SwitchOut, "2026-08-21 11:00", "", "23-Aug-2026", RuleLiquidRedemption3PM},
 		{"D12 09:29Z = 14:59 IST Fri → Sun NAV", overnight, Redemption, "2026-08-21T09:29:00Z", "", "23-Aug-2026", RuleLiquidRedemption3PM},
 		{"D13 09:30Z = 15:00 IST Fri → Mon NAV", overnight, Redemption, "2026-08-21T09:30:00Z", "", "24-Aug-2026", RuleLiquidRedemption3PM},
@@ -265,6 +268,15 @@ func TestApplicableNAVDateGolden(t *testing.T) {
 		seen[c.name] = true
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ApplicableNAVDate(CategoryRuleFor(c.cat), c.kind, ts(t, c.order), ts(t, c.funds), cal)
+			if c.want == outside {
+				// The answer needs 1-Jan-2027, and no file covers 2027: an
+				// error, never a silent business day (issue 16).
+				var oor *OutOfRangeError
+				if !errors.As(err, &oor) || oor.Date != NewDate(2027, 1, 1) {
+					t.Fatalf("got %s, %v; want 2027-01-01 outside the calendar", got.Date, err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("error: %v", err)
 			}

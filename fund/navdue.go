@@ -41,13 +41,16 @@ func containsWord(s, w string) bool {
 
 // NAVDueAt returns the latest time the NAV dated d of a scheme in category
 // should be published: 23:00 IST on d, or, for a fund of funds, 10:00 IST
-// on the business day after d.
-func NAVDueAt(d Date, category string, cal *Calendar) time.Time {
+// on the business day after d (an error when that is outside the calendar).
+func NAVDueAt(d Date, category string, cal *Calendar) (time.Time, error) {
 	if IsFundOfFunds(category) {
-		n := cal.NextBusinessDay(d)
-		return time.Date(n.Year, n.Month, n.Day, FoFNAVPublishHour, 0, 0, 0, IST())
+		n, err := cal.NextBusinessDay(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return time.Date(n.Year, n.Month, n.Day, FoFNAVPublishHour, 0, 0, 0, IST()), nil
 	}
-	return time.Date(d.Year, d.Month, d.Day, NAVPublishHour, 0, 0, 0, IST())
+	return time.Date(d.Year, d.Month, d.Day, NAVPublishHour, 0, 0, 0, IST()), nil
 }
 
 // NextNAVDate returns the date of the NAV a scheme owes after the one dated
@@ -55,14 +58,20 @@ func NAVDueAt(d Date, category string, cal *Calendar) time.Time {
 // NAVs of weekends and holidays together with the business day before, so
 // for them too the next NAV to wait for is the next business day's; and a
 // holiday is never a missing NAV.
-func NextNAVDate(latest Date, cal *Calendar) Date { return cal.NextBusinessDay(latest) }
+func NextNAVDate(latest Date, cal *Calendar) (Date, error) { return cal.NextBusinessDay(latest) }
 
 // LastDueBusinessDay returns the latest business day whose NAVs (of
 // schemes that are not funds of funds) were due by t.
-func LastDueBusinessDay(t time.Time, cal *Calendar) Date {
+func LastDueBusinessDay(t time.Time, cal *Calendar) (Date, error) {
 	d := DateOf(t.In(IST()))
-	for !cal.IsBusinessDay(d) || NAVDueAt(d, "", cal).After(t) {
+	for {
+		ok, err := cal.IsBusinessDay(d)
+		if err != nil {
+			return Date{}, err
+		}
+		if due, _ := NAVDueAt(d, "", cal); ok && !due.After(t) { // not a fund of funds: no calendar step
+			return d, nil
+		}
 		d = d.AddDays(-1)
 	}
-	return d
 }

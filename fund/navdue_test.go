@@ -6,7 +6,7 @@ import (
 )
 
 func calendar2026(t *testing.T) *Calendar {
-	return NewCalendar(loadHolidays(t, "nse_fo_holidays_2026.csv")...)
+	return HolidayCalendar(loadHolidays(t, "nse_fo_holidays_2026.csv")...)
 }
 
 func TestIsFundOfFunds(t *testing.T) {
@@ -44,11 +44,11 @@ func TestNAVDueAt(t *testing.T) {
 		{NewDate(2026, 8, 14), "Other Scheme - FoF Domestic", time.Date(2026, 8, 17, 10, 0, 0, 0, ist)},
 		{NewDate(2026, 9, 11), "Other Scheme - FoF Domestic", time.Date(2026, 9, 15, 10, 0, 0, 0, ist)},
 	} {
-		if got := NAVDueAt(tc.d, tc.cat, cal); !got.Equal(tc.want) {
+		if got := must[time.Time](t)(NAVDueAt(tc.d, tc.cat, cal)); !got.Equal(tc.want) {
 			t.Errorf("%s %q: %v, want %v", tc.d, tc.cat, got, tc.want)
 		}
 	}
-	if got := NextNAVDate(NewDate(2026, 9, 11), cal); got != NewDate(2026, 9, 15) {
+	if got := must[Date](t)(NextNAVDate(NewDate(2026, 9, 11), cal)); got != NewDate(2026, 9, 15) {
 		t.Errorf("next after Fri 11-Sep-2026: %s (14th is a holiday)", got)
 	}
 }
@@ -66,7 +66,7 @@ func TestLastDueBusinessDay(t *testing.T) {
 		{time.Date(2026, 8, 16, 12, 0, 0, 0, ist), NewDate(2026, 8, 14)},       // Sunday
 		{time.Date(2026, 9, 14, 23, 30, 0, 0, ist), NewDate(2026, 9, 11)},      // a holiday Monday
 	} {
-		if got := LastDueBusinessDay(tc.at, cal); got != tc.want {
+		if got := must[Date](t)(LastDueBusinessDay(tc.at, cal)); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.at, got, tc.want)
 		}
 	}

@@ -142,3 +142,40 @@ func factsFor(legs []Leg) FactsQuery {
 	}
 	return q
 }
+
+// allotDeferred allots the legs this ReceiveMany batch realised (deferred
+// by realisePurchase), set-based: the same allotment code on a staged Tx,
+// with the facts of all of them read in one round trip and their rows
+// written with the set statements of the allocate pass. The legs are
+// locked already (their folios, then the rows, by the events that realised
+// them), and their NAV-date decisions are written with their status. The
+// outbox and audit rows join the transaction's own, written last.
+func (t *txn) allotDeferred() error {
+	if len(t.deferred) == 0 {
+		return nil
+	}
+	legs := t.deferred
+	t.deferred = nil
+	st := newStaged(t.db)
+	ls := make([]Leg, len(legs))
+	for i := range legs {
+		ls[i] = legs[i].Leg
+	}
+	st.addLegs(ls)
+	if err := st.read(t.ctx, factsFor(ls)); err != nil {
+		return err
+	}
+	tt := &txn{ctx: t.ctx, db: st, svc: t.svc, locked: t.locked, keyed: t.keyed}
+	for i := range legs {
+		if err := tt.tryAllotLeg(&legs[i]); err != nil {
+			return err
+		}
+	}
+	if err := st.flush(t.ctx); err != nil {
+		return err
+	}
+	t.events = append(t.events, tt.events...)
+	t.audits = append(t.audits, tt.audits...)
+	t.allotted = append(t.allotted, tt.allotted...)
+	return nil
+}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,6 +284,65 @@ func copyBaseline(b *testing.B, e *allotBench) (int64, time.Duration) {
 	return n, took
 }
 
+// cpuSplit is where the CPU of a timed part went: this process (getrusage)
+// and the Postgres backends serving this test's database (utime+stime of
+// /proc/<pid>/stat, as root), and the WAL the cluster wrote meanwhile
+// (pg_current_wal_lsn: cluster-wide, so other users' writes count too).
+type cpuSplit struct {
+	self    time.Duration
+	backend map[int]time.Duration
+	lsn     string
+}
+
+func (e *allotBench) cpuNow(b *testing.B) cpuSplit {
+	b.Helper()
+	ctx := testkit.Ctx(b)
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	c := cpuSplit{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), backend: map[int]time.Duration{}}
+	rows, err := e.owner.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, pid := range pids {
+		f, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // not on this machine's /proc (or gone)
+		}
+		// Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+		fs := strings.Fields(string(f[strings.LastIndexByte(string(f), ')')+1:]))
+		if len(fs) < 13 {
+			continue
+		}
+		var ut, st int64
+		fmt.Sscan(fs[11], &ut)
+		fmt.Sscan(fs[12], &st)
+		c.backend[int(pid)] = time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100
+	}
+	if err := e.owner.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&c.lsn); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// since returns this process's CPU, the backends' CPU and the WAL bytes
+// from c0 to c.
+func (c cpuSplit) since(b *testing.B, e *allotBench, c0 cpuSplit) (self, pg time.Duration, wal int64) {
+	for pid, t := range c.backend {
+		pg += t - c0.backend[pid]
+	}
+	if err := e.owner.QueryRow(testkit.Ctx(b), `SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint`, c.lsn, c0.lsn).Scan(&wal); err != nil {
+		b.Fatal(err)
+	}
+	return c.self - c0.self, pg, wal
+}
+
 // BenchmarkAllocatePass measures the allocate pass over N legs whose NAV has
 // just landed, spread over N/10 folios and up to 500 schemes, 10 %
 // redemptions across several lots (with exit loads): the set-based pass in
@@ -296,8 +357,11 @@ func copyBaseline(b *testing.B, e *allotBench) (int64, time.Duration) {
 // (default N/10), FUNDFLOW_BENCH_ALLOT_BATCH sets B (default 1000),
 // FUNDFLOW_BENCH_PERLEG_LEGS the per-leg sample (default 2,000);
 // FUNDFLOW_BENCH_AUDIT=0 turns the audit trail off (its per-row hash-chain
-// trigger is most of the pass's time); FUNDFLOW_BENCH_TRACE=1 logs the
-// statements that took more than 2 % of the pass.
+// trigger was most of the pass's time before the chain was computed per
+// batch); FUNDFLOW_BENCH_TRACE=1 logs the statements that took more than
+// 2 % of the pass; FUNDFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of
+// the pass alone. It also reports the pass's CPU split (this process
+// against the Postgres backends) and the WAL bytes per allotment.
 func BenchmarkAllocatePass(b *testing.B) {
 	legs := benchkit.EnvInt(b, "FUNDFLOW_BENCH_LEGS", 20000)
 	folios := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FOLIOS", max(legs/10, 10))
@@ -309,14 +373,31 @@ func BenchmarkAllocatePass(b *testing.B) {
 		e := newAllotBench(b, legs, folios, schemes)
 		ctx := testkit.Ctx(b)
 		e.trips.n.Store(0)
+		if _, err := e.app.Exec(ctx, `SELECT 1`); err != nil { // the pass's connection, so its backend is counted
+			b.Fatal(err)
+		}
+		stopProfile := func() {}
+		if f := os.Getenv("FUNDFLOW_BENCH_CPUPROFILE"); f != "" {
+			pf, err := os.Create(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				b.Fatal(err)
+			}
+			stopProfile = func() { pprof.StopCPUProfile(); pf.Close() }
+		}
+		c0 := e.cpuNow(b)
 		b.StartTimer()
 		t0 := time.Now()
 		res, err := e.svc().AllotPending(ctx, batch)
 		took := time.Since(t0)
 		b.StopTimer()
+		stopProfile()
 		if err != nil {
 			b.Fatal(err)
 		}
+		selfCPU, pgCPU, wal := e.cpuNow(b).since(b, e, c0)
 		trips := e.trips.n.Load()
 		e.trips.mu.Lock()
 		spent := e.trips.spent
@@ -346,11 +427,15 @@ func BenchmarkAllocatePass(b *testing.B) {
 				b.Logf("set-based: %v in %s", d.Round(time.Millisecond), k)
 			}
 		}
+		b.Logf("set-based CPU: this process %v, Postgres backends %v; WAL %d bytes (cluster-wide)", selfCPU.Round(time.Millisecond), pgCPU.Round(time.Millisecond), wal)
 		b.Logf("per leg (before): %d legs, batch 100: %+v in %v, %d round trips", n, pres, ptook.Round(time.Millisecond), ptrips)
 		b.ReportMetric(float64(res.Allotted)/took.Seconds(), "allotments/s")
 		b.ReportMetric(took.Seconds(), "pass_s")
 		b.ReportMetric(copyTook.Seconds()/took.Seconds(), "ratio_vs_copy")
 		b.ReportMetric(float64(trips)/float64(max(res.Allotted, 1)), "round_trips/allotment")
+		b.ReportMetric(float64(selfCPU.Microseconds())/float64(max(res.Allotted, 1)), "go_cpu_us/allotment")
+		b.ReportMetric(float64(pgCPU.Microseconds())/float64(max(res.Allotted, 1)), "pg_cpu_us/allotment")
+		b.ReportMetric(float64(wal)/float64(max(res.Allotted, 1)), "wal_bytes/allotment")
 		b.ReportMetric(float64(pres.Allotted)/ptook.Seconds(), "perleg_allotments/s")
 		b.ReportMetric(float64(ptrips)/float64(max(pres.Allotted, 1)), "perleg_round_trips/allotment")
 	}

@@ -77,6 +77,9 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 		if err := t.lockFolios(folios...); err != nil {
 			return err
 		}
+		// The legs the batch's payments realise are allotted together at
+		// the end, set-based (allotDeferred), not one by one.
+		t.deferAllot, t.deferredBy = true, map[string]int{}
 		for i, ev := range evs {
 			if out[i].Duplicate {
 				continue
@@ -87,17 +90,22 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 				// since: look it up again.
 				delete(t.found, ev.Payment.PaymentID)
 			}
-			n := len(t.allotted)
+			t.event = i
 			if rc.Status, rc.Reason, err = t.apply(ev); err != nil {
 				return fmt.Errorf("event %s: %w", ev.EventID, err)
-			}
-			if n < len(t.allotted) {
-				rc.Allotted = append([]string(nil), t.allotted[n:]...)
 			}
 			if rc.Status != "applied" {
 				if err := t.db.SetInboxStatus(ctx, ev.Source, ev.EventID, rc.Status, rc.Reason); err != nil {
 					return err
 				}
+			}
+		}
+		if err := t.allotDeferred(); err != nil {
+			return err
+		}
+		for _, id := range t.allotted {
+			if i, ok := t.deferredBy[id]; ok {
+				out[i].Allotted = append(out[i].Allotted, id)
 			}
 		}
 		return nil

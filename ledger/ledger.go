@@ -107,6 +107,13 @@ type txn struct {
 	locked   map[string]bool   // folios locked in this transaction
 	keyed    map[string]bool   // match keys locked in this transaction
 	found    map[string]LegRef // payment id → its order, looked up before the locks (ReceiveMany)
+
+	// ReceiveMany: legs realised by this batch's payments, allotted
+	// together, set-based, before the batch commits (allotDeferred).
+	deferAllot bool
+	deferred   []legRow
+	deferredBy map[string]int // leg id → the event (index in the batch) that realised it
+	event      int            // the event being applied
 }
 
 func (t *txn) emit(topic, eventID, key string, payload any) {

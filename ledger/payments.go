@@ -100,6 +100,13 @@ func (t *txn) applyPayment(p fund.PaymentEvent, eventID string) (status, reason 
 		}
 	}
 	var leg legRow
+	if _, waits := t.deferredBy[f.ID]; waits && f.ID != "" {
+		// Realised earlier in this batch and not allotted yet: allot first,
+		// so this event sees the leg as it is.
+		if err := t.allotDeferred(); err != nil {
+			return "", "", err
+		}
+	}
 	if f.ID != "" {
 		if err := t.lockFolios(f.Folio); err != nil {
 			return "", "", err
@@ -152,6 +159,11 @@ func (t *txn) realisePurchase(leg *legRow, p fund.PaymentEvent) error {
 	}
 	if err := t.decideNAVDate(leg, p.EventAt, p.PaymentID); err != nil {
 		return err
+	}
+	if t.deferAllot {
+		t.deferred = append(t.deferred, *leg)
+		t.deferredBy[leg.ID] = t.event
+		return nil
 	}
 	return t.tryAllotLeg(leg)
 }

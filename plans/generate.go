@@ -168,7 +168,12 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 	cfg := s.Config.Defaults()
 	now := s.now()
 	today := fund.DateOf(now.In(fund.IST()))
-	through := s.Calendar.PrevBusinessDay(today.AddDays(cfg.HorizonDays + 1))
+	// A horizon past the holiday files is an error for the whole run (the
+	// job fails, loudly), never instalments due on unknown days.
+	through, err := s.Calendar.PrevBusinessDay(today.AddDays(cfg.HorizonDays + 1))
+	if err != nil {
+		return GenerateResult{}, fmt.Errorf("instalment run: the horizon of %d days: %w", cfg.HorizonDays, err)
+	}
 	res := GenerateResult{Through: through}
 
 	type span struct{ after, last string }
@@ -212,7 +217,7 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 			return nil
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	if err == nil {
 		err = ctx.Err() // cancelled after the last batch was handed out
 	}
@@ -232,11 +237,18 @@ func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg 
 	g := genClock{notified: now.UTC(), at: now.UTC().Format(time.RFC3339), minPresent: now.UTC().Add(cfg.PreDebitNotice), ist: fund.IST()}
 	for i := range ps {
 		p := &ps[i]
-		if !p.GeneratedThrough.IsZero() && !s.Calendar.IsBusinessDay(p.GeneratedThrough) {
-			w.MayConflict = true // the calendar changed under the watermark
-		}
 		n, k := len(w.Instalments), len(w.Events)
-		done, err := s.planOne(p, through, g, &w)
+		var done bool
+		var err error
+		if !p.GeneratedThrough.IsZero() {
+			var ok bool
+			if ok, err = s.Calendar.IsBusinessDay(p.GeneratedThrough); err == nil && !ok {
+				w.MayConflict = true // the calendar changed under the watermark
+			}
+		}
+		if err == nil {
+			done, err = s.planOne(p, through, g, &w)
+		}
 		if err != nil {
 			w.Instalments, w.Events = w.Instalments[:n], w.Events[:k]
 			w.Held = append(w.Held, GenHeld{PlanID: p.ID, Through: p.GeneratedThrough, Err: err})

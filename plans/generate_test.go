@@ -475,7 +475,10 @@ func TestGenerateKilledMidRunCatchesUpExactly(t *testing.T) {
 				d := 1 + i%28
 				for _, m := range []time.Month{1, 2, 3} {
 					nominal := fund.NewDate(2026, m, d)
-					due := g.cal.BusinessDayOnOrAfter(nominal)
+					due, err := g.cal.BusinessDayOnOrAfter(nominal)
+					if err != nil {
+						t.Fatal(err)
+					}
 					if due.After(day("2026-03-05")) {
 						continue
 					}

@@ -12,7 +12,7 @@ step "services (scripts/services.sh up)"
 eval "$(scripts/services.sh up)"
 
 step "build"
-go build -o bin/fundflow ./cmd/fundflow
+go build -buildvcs=auto -o bin/fundflow ./cmd/fundflow
 FF=$REPO/bin/fundflow
 
 step "fresh demo databases: Postgres fundflow_demo, ClickHouse fundflow_demo"
@@ -225,7 +225,7 @@ Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env h
   . $DEMO/env; bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness
   . $DEMO/env; bin/fundflow runs --limit 5; bin/fundflow audit verify   # runs (a killed one shows as abandoned); the audit chain vs its anchors
   . $DEMO/env; bin/fundflow serve    # schedules, metrics on 127.0.0.1:9464/metrics, the API and ops console on $API (stop the demo's first: kill \$(cat $DEMO/serve.pid))
-  bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30
+  . $DEMO/env; bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30   # on the demo's holiday calendar
   ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
   . $DEMO/env; psql "\$FUNDFLOW_PG_URL" -c "SELECT plan_id, due_date, amount, status, reason FROM plan_instalments ORDER BY 2 LIMIT 20"   # SIP instalments
   bin/fundflow check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays $FIXTURES/calendar/nse_fo_holidays_2026.csv

@@ -147,8 +147,12 @@ func (s *Store) FreshnessByAMC(ctx context.Context, now time.Time, day fund.Date
 	if err != nil {
 		return Freshness{}, err
 	}
+	lastDue, err := fund.LastDueBusinessDay(now, s.Freshness.Calendar)
+	if err != nil {
+		return Freshness{}, err
+	}
 	f := Freshness{At: now, SLA: s.Freshness.SLA, Live: len(rep.Live), Dead: rep.Dead, Stale: rep.StaleCount(),
-		Today: fund.DateOf(now.In(fund.IST())), LastDue: fund.LastDueBusinessDay(now, s.Freshness.Calendar)}
+		Today: fund.DateOf(now.In(fund.IST())), LastDue: lastDue}
 	by := map[string]*AMCFreshness{}
 	for _, a := range rep.Live {
 		x := by[a.AMC]

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/progress"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -80,11 +82,10 @@ func (c auditVerifyCmd) Run(a *app) error {
 			return err
 		}
 	}
-	rep, err := postgres.VerifyAuditAnchored(a.ctx, pool, anchors, func(n int64) {
-		fmt.Fprintf(a.stderr, "\raudit verify: %d rows checked", n)
-	})
+	bar := progress.NewCounter(a.stderr, "audit verify:", "rows", 0, 5*time.Second)
+	rep, err := postgres.VerifyAuditAnchored(a.ctx, pool, anchors, bar.Update)
 	if rep.Rows >= 10000 {
-		fmt.Fprintln(a.stderr)
+		bar.Done(rep.Rows)
 	}
 	if err != nil {
 		return err

@@ -54,7 +54,37 @@ type navDateCmd struct {
 	Type      string   `required:"" enum:"purchase,redemption,sip,switch_in,switch_out" help:"The order's type: purchase, redemption, sip, switch_in or switch_out."`
 	OrderTime timeFlag `required:"" help:"When the order was stamped." placeholder:"RFC3339"`
 	FundsTime timeFlag `help:"When the funds were realised (default: the order time)." placeholder:"RFC3339"`
-	Holidays  []string `sep:"none" help:"A holiday file, one DD-Mon-YYYY date a line (repeatable)." placeholder:"FILE"`
+	Holidays  []string `sep:"none" help:"A holiday file, one DD-Mon-YYYY date a line (repeatable; default: the config's pipelines.allocate.holidays, the money path's calendar, else nav-ingest's)." placeholder:"FILE"`
+}
+
+// navDateAnswer is the answer with the holiday files it was computed on.
+type navDateAnswer struct {
+	fund.NAVDateAnswer
+	Calendar []string `json:"calendar"`
+}
+
+// calendarFiles are --holidays, else the config's money-path calendar
+// (allocate's, as the ledger uses), else nav-ingest's. Without a config
+// file at the default path there is none: weekends only, as the answer's
+// empty "calendar" says. A config named but missing or bad is an error.
+func (c navDateCmd) calendarFiles(g globals) ([]string, error) {
+	if len(c.Holidays) > 0 {
+		return c.Holidays, nil
+	}
+	cfg, err := config.Load(g.Config)
+	if errors.Is(err, fs.ErrNotExist) && g.Config == defaultConfig {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if x := cfg.Pipelines.Allocate; x != nil && len(x.Holidays) > 0 {
+		return x.Holidays, nil
+	}
+	if n := cfg.Pipelines.NAVIngest; n != nil {
+		return n.Holidays, nil
+	}
+	return nil, nil
 }
 
 func (c navDateCmd) Run(a *app) error {
@@ -66,7 +96,11 @@ func (c navDateCmd) Run(a *app) error {
 	if !c.FundsTime.IsZero() {
 		funds = c.FundsTime.Time
 	}
-	cal, err := calendar(c.Holidays)
+	files, err := c.calendarFiles(a.g)
+	if err != nil {
+		return err
+	}
+	cal, err := calendar(files)
 	if err != nil {
 		return err
 	}
@@ -74,5 +108,5 @@ func (c navDateCmd) Run(a *app) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	return printJSON(a.stdout, ans)
+	return printJSON(a.stdout, navDateAnswer{NAVDateAnswer: ans, Calendar: append([]string{}, files...)})
 }

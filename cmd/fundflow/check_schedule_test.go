@@ -80,9 +80,11 @@ func TestCheckScheduleJSON(t *testing.T) {
 		t.Errorf("dropped: %v", dropped)
 	}
 
-	// a made-up holiday week: two Saturdays fall due on Monday 29-Dec
+	// a made-up holiday week: two Saturdays fall due on Monday 29-Dec (the
+	// file also lists Republic Day 2026, so that it covers 2026, where the
+	// third instalment falls)
 	week := filepath.Join(t.TempDir(), "week.txt")
-	os.WriteFile(week, []byte("22-Dec-2025\n23-Dec-2025\n24-Dec-2025\n25-Dec-2025\n26-Dec-2025\n"), 0o644)
+	os.WriteFile(week, []byte("22-Dec-2025\n23-Dec-2025\n24-Dec-2025\n25-Dec-2025\n26-Dec-2025\n26-Jan-2026\n"), 0o644)
 	v = checkSchedule(t, "--frequency", "weekly", "--weekday", "sat", "--start", "2025-12-15", "--count", "3", "--holidays", week)
 	if got := pairs(t, v); !slices.Equal(got, []string{"2025-12-20>2025-12-29", "2026-01-03>2026-01-05"}) {
 		t.Errorf("weekly: %v", got)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fundflow/fundflow/internal/testkit"
 )
 
 // The binary's error paths: a person sees one line that says what to do.
@@ -44,8 +46,18 @@ func TestCLIErrorsAreOneClearLine(t *testing.T) {
 		{"unknown pipeline", nil, []string{"run", "nav-ingets"}, 2, []string{`unexpected argument nav-ingets, did you mean "nav-ingest"?`}},
 		{"unknown flag", nil, []string{"runs", "--limt", "5"}, 2, []string{`unknown flag --limt, did you mean "--limit"?`}},
 		{"bad flag value", nil, []string{"outbox", "--limit", "-5"}, 2, []string{"--limit"}},
+		// The same value written --limit=-5 parses: the command refuses it
+		// before reading a config (issue 16: it printed everything).
+		{"negative limit", nil, []string{"outbox", "--limit=-5"}, 2, []string{"outbox: --limit must be at least 1"}},
+		{"negative runs limit", nil, []string{"runs", "--limit=-5"}, 2, []string{"runs: --limit must be at least 1"}},
+		{"negative quarantine limit", nil, []string{"quarantine", "list", "--limit=-5"}, 2, []string{"quarantine list: --limit must be at least 1"}},
 		{"no such role", nil, []string{"token", "--role", "king", "--sub", "u1"}, 2, []string{"--role", "investor"}},
 		{"no such status", nil, []string{"quarantine", "list", "--status", "nope"}, 2, []string{"--status", "open"}},
+		// A reason no row can carry is bad usage, not "(0 rows)"; it is
+		// refused before the config is read (there is none here).
+		{"no such reason", nil, []string{"quarantine", "list", "--reason", "nope"}, 2, []string{`--reason "nope"`, "nav_jump", "nav_not_available", "unreadable"}},
+		{"mistyped reason", nil, []string{"quarantine", "list", "--reason", "nav_jmp"}, 2, []string{`did you mean "nav_jump"?`}},
+		{"mistyped reason on replay", nil, []string{"quarantine", "replay", "--reason", "future-date"}, 2, []string{`did you mean "future_date"?`}},
 		{"not a NAV file", nil, []string{"check", "nav", filepath.Join(dir, "..", filepath.Base(dir), "good.yaml")}, 2, []string{"not an AMFI NAV file"}},
 		{"bad navdate time", nil, []string{"check", "navdate", "--category", "liquid", "--type", "purchase", "--order-time", "yesterday"}, 2, []string{"RFC 3339"}},
 	}
@@ -329,5 +341,53 @@ func TestDocumentedCommandLinesParse(t *testing.T) {
 		if _, err := k.Parse(args); err != nil || helped {
 			t.Errorf("%s: %v", l, err)
 		}
+	}
+}
+
+// check navdate answers on the config's calendar when no --holidays is
+// given: the money path's (pipelines.allocate.holidays), else nav-ingest's.
+// Issue 16: it ignored the config, so an equity purchase at 16:00 on
+// Thu 1-Oct-2026 got Fri 2-Oct-2026, a holiday in the 2026 file; the next
+// business day is Mon 5-Oct (3rd and 4th a weekend). A date the files do
+// not cover (1-Jan-2027) is bad input naming the year, not a business day.
+func TestCheckNAVDateUsesTheConfigsCalendar(t *testing.T) {
+	dir := t.TempDir()
+	h2026 := testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")
+	money := filepath.Join(dir, "money.yaml")
+	os.WriteFile(money, []byte("pipelines:\n  allocate:\n    holidays: ["+h2026+"]\n"), 0o644)
+	nav := filepath.Join(dir, "nav.yaml")
+	os.WriteFile(nav, []byte("pipelines:\n  nav-ingest:\n    source: {kind: file, path: "+dir+"}\n    holidays: ["+h2026+"]\n"), 0o644)
+	args := []string{"check", "navdate", "--category", "equity", "--type", "purchase", "--order-time", "2026-10-01T16:00:00+05:30"}
+	for _, cfg := range []string{money, nav} {
+		var out bytes.Buffer
+		if err := run(context.Background(), append(args, "--config", cfg), &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", cfg, err)
+		}
+		if !strings.Contains(out.String(), `"nav_date": "2026-10-05"`) || !strings.Contains(out.String(), h2026) {
+			t.Errorf("%s: %s", cfg, out.String())
+		}
+	}
+	t.Setenv("FUNDFLOW_CONFIG", money)
+	err := run(context.Background(), []string{"check", "navdate", "--category", "equity", "--type", "purchase",
+		"--order-time", "2026-12-31T16:00:00+05:30"}, io.Discard, io.Discard)
+	if !isExit(err, 2) || !strings.Contains(err.Error(), "2027-01-01 is outside the holiday calendar") {
+		t.Errorf("31-Dec-2026 16:00 with the 2026 file only: %v, want exit 2 naming 2027-01-01", err)
+	}
+	// A config named that does not exist is an error, not weekends only.
+	if err := run(context.Background(), append(args, "--config", filepath.Join(dir, "missing.yaml")), io.Discard, io.Discard); !isExit(err, 2) {
+		t.Errorf("missing config: %v, want exit 2", err)
+	}
+}
+
+// lint --schema prints the config's JSON Schema (the committed
+// fundflow.schema.json) and reads no config.
+func TestLintPrintsTheSchema(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--config", filepath.Join(t.TempDir(), "missing.yaml"), "lint", "--schema"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile("../../fundflow.schema.json")
+	if err != nil || !bytes.Equal(out.Bytes(), root) {
+		t.Fatalf("lint --schema is not fundflow.schema.json (%v):\n%.200s", err, out.String())
 	}
 }

@@ -28,10 +28,15 @@ import (
 )
 
 type lintCmd struct {
-	File string `arg:"" optional:"" help:"The config file (default: --config)."`
+	File   string `arg:"" optional:"" help:"The config file (default: --config)."`
+	Schema bool   `help:"Print the config's JSON Schema (fundflow.schema.json, for editors) instead, and check nothing."`
 }
 
 func (c lintCmd) Run(a *app) error {
+	if c.Schema {
+		_, err := a.stdout.Write(config.SchemaJSON())
+		return err
+	}
 	path := c.File
 	if path == "" {
 		path = a.g.Config

@@ -247,7 +247,8 @@ func holidayFields(cfg *config.Config) []holidayField {
 // calendarFindings checks that the holiday files of field parse and that
 // together they cover today … today + 1 year: a year is covered when the
 // files hold a holiday in it (the exchange publishes one file per year). A
-// date in a year no file covers would silently count as a business day.
+// date in a year no file covers is refused by fund.Calendar (the jobs that
+// reach it fail), so the warning comes before the year does.
 func calendarFindings(field string, files []string, today time.Time) []finding {
 	check := "calendar " + field
 	years := map[int]bool{}
@@ -276,7 +277,7 @@ func calendarFindings(field string, files []string, today time.Time) []finding {
 	}
 	if len(missing) > 0 {
 		fs = append(fs, finding{Status: statusWarn, Check: check,
-			Detail: fmt.Sprintf("no holiday file covers %s (files: %s): every weekday of %s counts as a business day",
+			Detail: fmt.Sprintf("no holiday file covers %s (files: %s): cut-offs, due dates and freshness on a weekday of %s fail as outside the calendar",
 				strings.Join(missing, ", "), strings.Join(files, ", "), strings.Join(missing, ", ")),
 			Fix: fmt.Sprintf("add the exchange's holiday file for %s to %s", strings.Join(missing, ", "), field)})
 	} else if len(fs) == 0 {

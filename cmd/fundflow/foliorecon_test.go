@@ -153,9 +153,13 @@ pipelines:
 	if err := ch.QueryRow(ctx, `SELECT count() FROM recon_breaks_history FINAL WHERE recon_date = toDate('2026-08-21')`).Scan(&chRows); err != nil || chRows != uint64(len(want)) {
 		t.Fatalf("ClickHouse history: %d rows (%v), want %d", chRows, err, len(want))
 	}
-	// Loaded files were archived on the server; the rejected page stays.
-	if left := remoteFiles(t, cl, srv.Dir); strings.Join(left, ",") != "KFIN_MFSD203_maintenance.txt" {
+	// Loaded files were archived on the server; the rejected page was set
+	// aside into rejected/, so no later run reads it again (issue 16).
+	if left := remoteFiles(t, cl, srv.Dir); len(left) != 0 {
 		t.Fatalf("files left in the inbox: %v", left)
+	}
+	if aside := remoteFiles(t, cl, filepath.Join(srv.Dir, "rejected")); strings.Join(aside, ",") != "KFIN_MFSD203_maintenance.txt" {
+		t.Fatalf("files set aside: %v", aside)
 	}
 
 	// Day 2: the same books (no allotment since the 14th), without one extra folio.

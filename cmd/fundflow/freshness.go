@@ -58,7 +58,9 @@ func (c completenessCmd) Run(a *app) error {
 		}
 		day := c.Date.Date
 		if day.IsZero() {
-			day = fund.LastDueBusinessDay(now, f.Options.Calendar)
+			if day, err = fund.LastDueBusinessDay(now, f.Options.Calendar); err != nil {
+				return err
+			}
 		}
 		res, err := f.Completeness(a.ctx, day, now)
 		if err != nil {

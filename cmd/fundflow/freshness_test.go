@@ -156,8 +156,8 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	// (a holiday) a scheme whose last NAV is Friday the 11th owes nothing
 	// until Tuesday 23:00.
 	f.Now = func() time.Time { return time.Date(2026, 9, 14, 23, 30, 0, 0, ist) }
-	rep := freshness.Evaluate([]freshness.Latest{{Code: "G", AMC: "x", Category: "Equity Scheme - Flexi Cap Fund", Date: fund.NewDate(2026, 9, 11)}}, f.Now(), f.Options)
-	if rep.StaleCount() != 0 || rep.Live[0].Late != 0 || rep.Live[0].Next != fund.NewDate(2026, 9, 15) {
+	rep, err := freshness.Evaluate([]freshness.Latest{{Code: "G", AMC: "x", Category: "Equity Scheme - Flexi Cap Fund", Date: fund.NewDate(2026, 9, 11)}}, f.Now(), f.Options)
+	if err != nil || rep.StaleCount() != 0 || rep.Live[0].Late != 0 || rep.Live[0].Next != fund.NewDate(2026, 9, 15) {
 		t.Fatalf("holiday: %+v", rep.Live)
 	}
 }

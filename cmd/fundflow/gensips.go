@@ -15,6 +15,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/gatewaysim"
+	"github.com/fundflow/fundflow/internal/progress"
 	"github.com/fundflow/fundflow/jobs/instalments"
 	"github.com/fundflow/fundflow/jobs/money"
 	"github.com/fundflow/fundflow/plans"
@@ -124,7 +125,7 @@ func (c genSIPsCmd) replay(ctx context.Context, a *app, d *deps) error {
 	// at 10:00 (before the 3 PM cut-off: that day's NAV); allotment; settle.
 	failOn := fund.NewDate(start.Year, start.Month+3, 1)  // the 4th debit on the 5th fails
 	pauseOn := fund.NewDate(start.Year, start.Month+5, 1) // plan 2 paused for two instalments
-	month := start.Month
+	bar := progress.NewCounter(a.stderr, "gen sips", "days", int64(end.DaysSince(start)+1), 5*time.Second)
 	for day := start; !day.After(end); day = day.AddDays(1) {
 		clk.set(istAt(day, 9, 0))
 		if day == pauseOn {
@@ -151,11 +152,9 @@ func (c genSIPsCmd) replay(ctx context.Context, a *app, d *deps) error {
 		if _, err := job.Steps(ctx); err != nil {
 			return fmt.Errorf("%s: settle: %w", day, err)
 		}
-		if day.Month != month || day == end {
-			fmt.Fprintf(a.stderr, "gen sips: through %s\n", day)
-			month = day.Month
-		}
+		bar.Update(int64(day.DaysSince(start) + 1))
 	}
+	bar.Done(int64(end.DaysSince(start) + 1))
 	return c.summary(ctx, a, d, ids)
 }
 

@@ -40,7 +40,9 @@ func TestInstalmentRunsCrashAndRestart(t *testing.T) {
 	}
 	var days []fund.Date // the business days of August 2026
 	for d := fund.NewDate(2026, 8, 1); d.Month == time.August; d = d.AddDays(1) {
-		if cal.IsBusinessDay(d) {
+		if ok, err := cal.IsBusinessDay(d); err != nil {
+			t.Fatal(err)
+		} else if ok {
 			days = append(days, d)
 		}
 	}

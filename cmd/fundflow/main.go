@@ -41,6 +41,9 @@ them; source .state/env to load them.
 Flags go anywhere on the line. Exit codes: 0 ok, 1 failed, 2 bad usage or bad
 input file, 130 interrupted (backfill: the same command resumes).`
 
+// defaultConfig is --config when neither the flag nor FUNDFLOW_CONFIG is set.
+const defaultConfig = "fundflow.yaml"
+
 // globals are the flags every command takes.
 type globals struct {
 	Config    string `help:"The pipeline config (default: ${default})." default:"fundflow.yaml" env:"FUNDFLOW_CONFIG" placeholder:"FILE"`

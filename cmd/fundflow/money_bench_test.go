@@ -68,7 +68,9 @@ func cpuTimes(b *testing.B) (self, machine time.Duration) {
 // Postgres transaction). It reports sustained webhooks (= allotments) per
 // second, p50/p99 latency, the raw baseline (a bare one-row INSERT + COMMIT
 // per request at the same concurrency, measured in the same run) and the
-// ratio, and the split of CPU between this process and the rest (Postgres).
+// ratio, a bare Go HTTP handler answering 200 with no database at the same
+// concurrency (bare-http-200/s), and the split of CPU between this process
+// and the rest (Postgres).
 //
 // FUNDFLOW_BENCH_SCALE multiplies N (default 10,000 webhooks);
 // FUNDFLOW_BENCH_CONC sets C (default 16); FUNDFLOW_BENCH_GROUP the
@@ -167,6 +169,38 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	wg.Wait()
 	rawTPS := float64(n) / time.Since(rawStart).Seconds()
 
+	// Raw baseline: a bare Go HTTP handler answering 200 (no database),
+	// the same bodies from the same number of clients.
+	bareSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	bareClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+	bareStart := time.Now()
+	next = make(chan int, conc)
+	for c := 0; c < conc; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				resp, err := bareClient.Post(bareSrv.URL, "application/json", bytes.NewReader(bodies[i]))
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	bareTPS := float64(n) / time.Since(bareStart).Seconds()
+	bareSrv.Close()
+
 	h, err := moneyHandler(ctx, d, l, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -233,6 +267,8 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	b.ReportMetric(tps, "allotments/s")
 	b.ReportMetric(float64(lat[n/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99_ms") // the unit name
+	b.ReportMetric(bareTPS, "bare-http-200/s")
 	b.ReportMetric(rawTPS, "raw-insert-commit/s")
 	b.ReportMetric(tps/rawTPS, "ratio")
 	self, mach := selfCPU1-selfCPU0, machCPU1-machCPU0

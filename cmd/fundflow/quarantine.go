@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/replay"
 	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/transforms/nav"
 )
 
 type quarantineCmd struct {
@@ -33,6 +36,21 @@ type rowsFilter struct {
 	ID       []int64 `name:"id" sep:"none" help:"Only this row (repeatable)." placeholder:"ID"`
 }
 
+// knownReasons are the reasons NAV rows are quarantined for.
+var knownReasons = append(slices.Clone(nav.Reasons), replay.ReasonUnreadable)
+
+// check refuses a --reason no row can carry, which would only ever print
+// "(0 rows)": bad usage, naming the one meant or the known ones.
+func (f rowsFilter) check() error {
+	if f.Reason == "" || slices.Contains(knownReasons, f.Reason) {
+		return nil
+	}
+	if m := closest(f.Reason, knownReasons); m != "" {
+		return usageErr("--reason %q is not a quarantine reason; did you mean %q?", f.Reason, m)
+	}
+	return usageErr("--reason %q is not a quarantine reason; the reasons are %s", f.Reason, strings.Join(knownReasons, ", "))
+}
+
 func (f rowsFilter) filter(status string, limit int) postgres.QuarantineFilter {
 	pipes := navPipelines
 	if f.Pipeline != "" {
@@ -50,6 +68,9 @@ type quarantineListCmd struct {
 func (c quarantineListCmd) Run(a *app) error {
 	if c.Limit < 1 {
 		return usageErr("quarantine list: --limit must be at least 1")
+	}
+	if err := c.check(); err != nil {
+		return err
 	}
 	status := c.Status
 	if status == "all" {
@@ -95,6 +116,9 @@ func (quarantineReplayCmd) Help() string {
 func (c quarantineReplayCmd) Run(a *app) error {
 	if c.Accept && len(c.ID) == 0 {
 		return usageErr("quarantine replay --accept needs the --id of each reviewed row")
+	}
+	if err := c.check(); err != nil {
+		return err
 	}
 	opt := replay.Options{Filter: c.filter("open", c.Limit), Accept: c.Accept, By: orLogin(c.By)}
 	return a.connected(func(d *deps) error {

@@ -46,6 +46,15 @@ type Store interface {
 	Describe() string
 }
 
+// Asider is a Store that can move a file out of the way that was rejected
+// or failed (into its rejected folder), so that later runs neither list nor
+// read it again. A Source with Options.Archive set (it may move files) sets
+// such files aside; without it, a rejected file stays and is recognised by
+// its fingerprint each run.
+type Asider interface {
+	SetAside(ctx context.Context, name string) error
+}
+
 // Decoder reads a spooled file and returns an iterator over its records. An
 // error wrapping pipelines.ErrRejectFile rejects the whole file (recorded,
 // alerted, skipped); any other error fails the run.
@@ -212,7 +221,11 @@ func (s *Source[T]) FailUnit(ctx context.Context, cp pipelines.Checkpoint, err e
 			return fmt.Errorf("undo the uncommitted rows of %s: %w", p.Name, uerr)
 		}
 	}
-	return s.fileFailed(ctx, p.SHA, p.Name, -1, err)
+	if ferr := s.fileFailed(ctx, p.SHA, p.Name, -1, err); ferr != nil {
+		return ferr
+	}
+	s.setAside(ctx, p.Name)
+	return nil
 }
 
 func (s *Source[T]) fileFailed(ctx context.Context, sha, name string, size int64, err error) error {
@@ -242,6 +255,7 @@ func (s *Source[T]) readBatch(ctx context.Context) (pipelines.Batch[T], error) {
 			if ferr := s.fileFailed(ctx, f.sha, f.display, f.info.Size, err); ferr != nil {
 				return pipelines.Batch[T]{}, fmt.Errorf("%w (and recording it: %v)", err, ferr)
 			}
+			s.setAside(ctx, f.info.Name)
 			return pipelines.Batch[T]{}, &pipelines.UnitError{Stream: s.stream(f.sha), Unit: f.display, Err: err}
 		}
 		pos, _ := rec.Origin()
@@ -290,6 +304,26 @@ func (s *Source[T]) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
 	s.log.Info("file loaded", "file", p.Name, "sha256", p.SHA, "lines", p.Line)
 	s.archive(ctx, p.Name)
 	return nil
+}
+
+// setAside moves a rejected or failed file out of the inbox when the source
+// may move files (Archive) and its store can. Best effort, like archive:
+// a file that stays is skipped by its fingerprint and set aside next run.
+func (s *Source[T]) setAside(ctx context.Context, name string) {
+	a, ok := s.store.(Asider)
+	if !s.opt.Archive || !ok {
+		return
+	}
+	if err := a.SetAside(ctx, name); err != nil {
+		s.log.Warn("could not set the file aside; it stays and is skipped by its fingerprint", "file", name, "err", err)
+		return
+	}
+	s.log.Info("file set aside", "file", name)
+	if s.opt.DoneMarker {
+		if err := a.SetAside(ctx, name+".done"); err != nil {
+			s.log.Warn("could not set the done marker aside", "file", name+".done", "err", err)
+		}
+	}
 }
 
 func (s *Source[T]) archive(ctx context.Context, name string) {
@@ -342,6 +376,8 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		s.Skipped = append(s.Skipped, info.Name)
 		if status == "done" {
 			s.archive(ctx, info.Name)
+		} else {
+			s.setAside(ctx, info.Name) // one left by an earlier run
 		}
 		return nil
 	}
@@ -375,7 +411,11 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 	if errors.Is(err, pipelines.ErrRejectFile) {
 		closeAll()
 		s.log.Error("file rejected", "file", info.Name, "sha256", sha, "err", err)
-		return s.reg.FileRejected(ctx, s.pipeline, sha, display, info.Size, err.Error())
+		if err := s.reg.FileRejected(ctx, s.pipeline, sha, display, info.Size, err.Error()); err != nil {
+			return err
+		}
+		s.setAside(ctx, info.Name)
+		return nil
 	}
 	if err != nil {
 		closeAll()
@@ -386,6 +426,7 @@ func (s *Source[T]) openNext(ctx context.Context) error {
 		if ferr := s.fileFailed(ctx, sha, display, info.Size, err); ferr != nil {
 			return fmt.Errorf("%w (and recording it: %v)", err, ferr)
 		}
+		s.setAside(ctx, info.Name)
 		return &pipelines.UnitError{Stream: s.stream(sha), Unit: display, Err: err}
 	}
 	s.cur = &openFile[T]{info: info, display: display, sha: sha, spool: spool, next: next, from: from, close: closeAll}

@@ -15,6 +15,7 @@ import (
 type Dir struct {
 	Path       string // the folder
 	ArchiveDir string // where Archive moves files; default Path/archive
+	RejectDir  string // where SetAside moves rejected and failed files; default Path/rejected
 }
 
 // List returns the regular files in the folder.
@@ -47,6 +48,19 @@ func (d Dir) Archive(ctx context.Context, name string) error {
 	dst := d.ArchiveDir
 	if dst == "" {
 		dst = filepath.Join(d.Path, "archive")
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(d.Path, filepath.Base(name)), filepath.Join(dst, filepath.Base(name)))
+}
+
+// SetAside moves a rejected or failed file into the rejected folder
+// (feed.Asider), out of the inbox.
+func (d Dir) SetAside(ctx context.Context, name string) error {
+	dst := d.RejectDir
+	if dst == "" {
+		dst = filepath.Join(d.Path, "rejected")
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err

@@ -78,6 +78,7 @@ type Dir struct {
 	Client     *Client
 	Path       string
 	ArchiveDir string // default Path/archive
+	RejectDir  string // where SetAside moves rejected and failed files; default Path/rejected
 }
 
 // Close ends the folder's session (its Client): the feed source that reads
@@ -109,6 +110,19 @@ func (d Dir) Archive(ctx context.Context, name string) error {
 	dst := d.ArchiveDir
 	if dst == "" {
 		dst = path.Join(d.Path, "archive")
+	}
+	if err := d.Client.SFTP.MkdirAll(dst); err != nil {
+		return err
+	}
+	return d.Client.SFTP.PosixRename(path.Join(d.Path, path.Base(name)), path.Join(dst, path.Base(name)))
+}
+
+// SetAside moves a rejected or failed remote file into the rejected folder
+// (feed.Asider), out of the inbox.
+func (d Dir) SetAside(ctx context.Context, name string) error {
+	dst := d.RejectDir
+	if dst == "" {
+		dst = path.Join(d.Path, "rejected")
 	}
 	if err := d.Client.SFTP.MkdirAll(dst); err != nil {
 		return err

@@ -88,22 +88,35 @@ func after(a, b fund.Date) bool  { return cmpDate(a, b) > 0 }
 func addDays(d fund.Date, n int) fund.Date { return fromDayNum(dayNum(d) + n) }
 
 // isBusinessDay is cal.IsBusinessDay without time.Date: not a Saturday or
-// Sunday, not one of the calendar's holidays.
-func isBusinessDay(cal *fund.Calendar, d fund.Date) bool {
+// Sunday, not one of the calendar's holidays. A weekday outside the
+// calendar's years is recorded in p.err (the first one): the exported
+// functions return it, so no schedule is built on an unknown day.
+func (p *plan) isBusinessDay(cal *fund.Calendar, d fund.Date) bool {
 	if wd := weekdayOf(dayNum(d)); wd == time.Saturday || wd == time.Sunday {
 		return false
 	}
+	p.check(cal, d)
 	return !cal.IsHoliday(d)
 }
 
 // businessDayOnOrAfter is cal.BusinessDayOnOrAfter, the same way.
-func businessDayOnOrAfter(cal *fund.Calendar, d fund.Date) fund.Date {
+func (p *plan) businessDayOnOrAfter(cal *fund.Calendar, d fund.Date) fund.Date {
 	n := dayNum(d)
 	for {
-		if wd := weekdayOf(n); wd != time.Saturday && wd != time.Sunday && !cal.IsHoliday(d) {
-			return d
+		if wd := weekdayOf(n); wd != time.Saturday && wd != time.Sunday {
+			p.check(cal, d)
+			if !cal.IsHoliday(d) {
+				return d
+			}
 		}
 		n++
 		d = fromDayNum(n)
+	}
+}
+
+// check records the first date outside the calendar.
+func (p *plan) check(cal *fund.Calendar, d fund.Date) {
+	if p.err == nil && !cal.Covers(d) {
+		p.err = cal.Check(d)
 	}
 }

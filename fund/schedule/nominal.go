@@ -36,6 +36,7 @@ type plan struct {
 	segs  []segment
 	total int // nominal dates in all; -1: perpetual
 	buf   [3]segment
+	err   error // the first date asked of the calendar outside its years (isBusinessDay)
 }
 
 func monthIndex(d fund.Date) int { return d.Year*12 + int(d.Month) - 1 }

@@ -62,7 +62,8 @@ func Explain(spec Spec, cal *fund.Calendar) (Schedule, error) {
 	if p.total == 0 {
 		return Schedule{}, nil
 	}
-	return p.window(cal, fund.Date{}, p.due(cal, p.nominal(p.total))), nil
+	s := p.window(cal, fund.Date{}, p.due(cal, p.nominal(p.total)))
+	return s, p.err
 }
 
 // Window returns the instalments whose (earliest) nominal date is after
@@ -84,7 +85,8 @@ func WindowExplain(spec Spec, cal *fund.Calendar, afterNominal, dueThrough fund.
 	if err != nil {
 		return Schedule{}, err
 	}
-	return p.window(cal, afterNominal, dueThrough), nil
+	s := p.window(cal, afterNominal, dueThrough)
+	return s, p.err
 }
 
 // First returns the plan's first instalment (false: it has none, e.g. a
@@ -97,10 +99,16 @@ func First(spec Spec, cal *fund.Calendar) (Instalment, bool, error) {
 	}
 	for n := 1; p.has(n); n++ {
 		d := p.nominal(n)
-		if spec.Frequency == Daily && !isBusinessDay(cal, d) {
+		if spec.Frequency == Daily && !p.isBusinessDay(cal, d) {
+			if p.err != nil {
+				return Instalment{}, false, p.err
+			}
 			continue
 		}
 		s := p.window(cal, addDays(d, -1), p.due(cal, d))
+		if p.err != nil {
+			return Instalment{}, false, p.err
+		}
 		return s.Instalments[0], true, nil
 	}
 	return Instalment{}, false, nil
@@ -123,7 +131,7 @@ func (p *plan) due(cal *fund.Calendar, d fund.Date) fund.Date {
 	if p.spec.Frequency == Daily {
 		return d
 	}
-	return businessDayOnOrAfter(cal, d)
+	return p.businessDayOnOrAfter(cal, d)
 }
 
 func (p *plan) window(cal *fund.Calendar, afterNominal, dueThrough fund.Date) Schedule {
@@ -139,11 +147,17 @@ func (p *plan) window(cal *fund.Calendar, afterNominal, dueThrough fund.Date) Sc
 	}
 	for ; p.has(n); n++ {
 		d := p.nominal(n)
+		if after(d, dueThrough) {
+			break // due on or after its nominal date: past the window, and the calendar need not know that day
+		}
 		due := p.due(cal, d)
 		if after(due, dueThrough) {
 			break
 		}
-		if p.spec.Frequency == Daily && !isBusinessDay(cal, d) {
+		if p.err != nil {
+			break // a day outside the calendar: the caller gets p.err
+		}
+		if p.spec.Frequency == Daily && !p.isBusinessDay(cal, d) {
 			out.Dropped = append(out.Dropped, Nominal{Seq: n, Date: d})
 			continue
 		}

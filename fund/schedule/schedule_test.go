@@ -1,6 +1,7 @@
 package schedule_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -123,7 +124,7 @@ func TestDiwali(t *testing.T) {
 	cal := nse(t)
 	// The 2024 fixture lists Diwali as 02-Nov-2024 (a Saturday), not
 	// 01-Nov-2024: by this calendar 1 November 2024 is a business day.
-	if !cal.IsBusinessDay(d("2024-11-01")) || cal.IsBusinessDay(d("2024-11-02")) {
+	if nov1, _ := cal.IsBusinessDay(d("2024-11-01")); !nov1 || cal.IsHoliday(d("2024-11-01")) || !cal.IsHoliday(d("2024-11-02")) {
 		t.Fatal("the 2024 fixture changed: re-list the Diwali dates by hand")
 	}
 	check(t, schedule.Spec{Frequency: schedule.Monthly, Day: 1, Start: d("2024-10-01"), Count: 3}, cal, []string{
@@ -413,5 +414,29 @@ func TestClampToMonthEnd(t *testing.T) {
 		if got := schedule.ClampToMonthEnd(c.y, c.m, c.day); got.String() != c.want {
 			t.Errorf("ClampToMonthEnd(%d, %s, %d) = %s, want %s", c.y, c.m, c.day, got, c.want)
 		}
+	}
+}
+
+// A schedule that reaches a year the holiday files do not cover is an
+// error naming the date, not instalments due on days counted as business
+// days unseen (issue 16): the files cover 2024-2026, so the January 2027
+// instalment of a monthly plan has no known due date. A window that stays
+// inside 2026 is answered as before.
+func TestScheduleOutsideTheCalendarIsAnError(t *testing.T) {
+	cal := nse(t)
+	spec := schedule.Spec{Frequency: schedule.Monthly, Day: 5, Start: d("2026-10-01")}
+	var oor *fund.OutOfRangeError
+	if _, err := schedule.Window(spec, cal, fund.Date{}, d("2027-01-31")); !errors.As(err, &oor) || oor.Date != d("2027-01-05") {
+		t.Errorf("window into 2027: %v, want 2027-01-05 outside the calendar", err)
+	}
+	if got, err := schedule.Window(spec, cal, fund.Date{}, d("2026-12-31")); err != nil || len(got) != 3 {
+		t.Errorf("window in 2026: %v %v, want Oct, Nov, Dec", got, err)
+	}
+	daily := schedule.Spec{Frequency: schedule.Daily, Start: d("2026-12-30"), Count: 5}
+	if _, err := schedule.All(daily, cal); !errors.As(err, &oor) || oor.Date != d("2027-01-01") {
+		t.Errorf("daily into 2027: %v, want 2027-01-01 outside the calendar", err)
+	}
+	if _, _, err := schedule.First(schedule.Spec{Frequency: schedule.Weekly, Weekday: time.Monday, Start: d("2027-01-01")}, cal); !errors.As(err, &oor) {
+		t.Errorf("first of a 2027 plan: %v", err)
 	}
 }

@@ -25,9 +25,13 @@ func Read(path string) ([]fund.Date, error) {
 	return ds, nil
 }
 
-// Calendar builds the business-day calendar from holiday files (none:
-// weekends only).
+// Calendar builds the business-day calendar from holiday files. It covers
+// the years the files hold holidays in; a date in another year is an error
+// (fund.OutOfRangeError). No files at all: weekends only, unbounded.
 func Calendar(paths ...string) (*fund.Calendar, error) {
+	if len(paths) == 0 {
+		return fund.NewCalendar(), nil
+	}
 	var all []fund.Date
 	for _, p := range paths {
 		ds, err := Read(p)
@@ -36,5 +40,5 @@ func Calendar(paths ...string) (*fund.Calendar, error) {
 		}
 		all = append(all, ds...)
 	}
-	return fund.NewCalendar(all...), nil
+	return fund.HolidayCalendar(all...), nil
 }

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -290,10 +291,9 @@ func copyTable(ctx context.Context, pool *pgxpool.Pool, tb *table) (err error) {
 
 // businessDays returns the weekdays of the days before end (inclusive).
 func businessDays(end fund.Date, n int) []fund.Date {
-	cal := fund.NewCalendar()
 	var out []fund.Date
 	for d := end.AddDays(-n); !d.After(end); d = d.AddDays(1) {
-		if cal.IsBusinessDay(d) {
+		if fund.IsWeekday(d) {
 			out = append(out, d)
 		}
 	}
@@ -309,11 +309,11 @@ func makeSchemes(opt Options, ndays int) []Scheme {
 		amc := amcNames[i%opt.AMCs%len(amcNames)]
 		cat := categories[r.IntN(len(categories))]
 		code := fmt.Sprintf("%d", 900001+i)
+		// The name is the AMC's short name and the category's own part,
+		// after "Debt Scheme - " etc. (the prefixes differ in length).
+		_, kind, _ := strings.Cut(cat, " - ")
 		s := Scheme{Code: code, AMC: amc, Category: cat, ISIN: fmt.Sprintf("INF9%02dZ%05dX", i%opt.AMCs, i),
-			Name: fmt.Sprintf("%s %s %d - Direct Plan - Growth", amc[:len(amc)-len(" Mutual Fund")], cat[len("Equity Scheme - "):], i)}
-		if len(cat) < len("Equity Scheme - ") {
-			s.Name = fmt.Sprintf("%s Fund %d - Direct Plan - Growth", amc, i)
-		}
+			Name: fmt.Sprintf("%s %s %d - Direct Plan - Growth", strings.TrimSuffix(amc, " Mutual Fund"), kind, i)}
 		nav := int64(100000 + r.IntN(4900000)) // 10.0000 .. 500.0000
 		s.navs = make([]fund.NAV, ndays)
 		for d := 0; d < ndays; d++ {

@@ -64,3 +64,32 @@ func TestGenerateKeepsTheLedgerInvariants(t *testing.T) {
 		t.Fatalf("Check after breaking a posting: %v", err)
 	}
 }
+
+// Generated scheme names read like AMFI's: the AMC's short name and the
+// category's own words, whole. Issue 16: the category was cut at the length
+// of "Equity Scheme - ", so debt schemes were named "Ekam rporate Bond Fund 36".
+func TestSchemeNamesKeepTheCategoryWhole(t *testing.T) {
+	want := map[string]string{ // category -> the words its schemes' names carry, written out by hand
+		"Equity Scheme - Flexi Cap Fund":     "Flexi Cap Fund",
+		"Equity Scheme - Large Cap Fund":     "Large Cap Fund",
+		"Debt Scheme - Corporate Bond Fund":  "Corporate Bond Fund",
+		"Hybrid Scheme - Balanced Advantage": "Balanced Advantage",
+		"Other Scheme - Index Funds":         "Index Funds",
+		"Equity Scheme - ELSS":               "ELSS",
+	}
+	seen := map[string]bool{}
+	for _, s := range Schemes(Options{Schemes: 60, AMCs: 12, Seed: 7}) {
+		words, ok := want[s.Category]
+		if !ok {
+			t.Fatalf("scheme %s: unexpected category %q", s.Code, s.Category)
+		}
+		short := strings.TrimSuffix(s.AMC, " Mutual Fund")
+		if !strings.HasPrefix(s.Name, short+" "+words+" ") || !strings.HasSuffix(s.Name, " - Direct Plan - Growth") {
+			t.Errorf("scheme %s (%s, %s): name %q", s.Code, s.AMC, s.Category, s.Name)
+		}
+		seen[s.Category] = true
+	}
+	if len(seen) != len(want) {
+		t.Errorf("60 schemes covered %d of the %d categories", len(seen), len(want))
+	}
+}

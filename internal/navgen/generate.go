@@ -43,6 +43,7 @@ type Generator struct {
 	prepared fund.Date   // the file day the dates below are for
 	daily    fund.Date   // the date of liquid/overnight rows in that file
 	lagged   []fund.Date // [k]: the date of rows k business days behind
+	calErr   error       // the first date the calendar does not cover (isBusinessDay)
 }
 
 type walk struct{ day, ticks int64 }
@@ -70,7 +71,6 @@ func New(t *Template, opt Options) (*Generator, error) {
 	if opt.NAEvery == 0 {
 		opt.NAEvery = defaultNA
 	}
-	cal := opt.Calendar
 	end := opt.End
 	if end.IsZero() {
 		end = t.Business
@@ -78,17 +78,21 @@ func New(t *Template, opt Options) (*Generator, error) {
 	if end.After(t.Business) {
 		return nil, fmt.Errorf("navgen: end %s is after the template's business date %s: the walk runs back from the template", end, t.Business)
 	}
-	for !cal.IsBusinessDay(end) {
+	g := &Generator{t: t, opt: opt, lag: make([]int, len(t.schemes)), state: make([]walk, len(t.schemes)), dates: map[int64][]byte{}}
+	for !g.isBusinessDay(end) && g.calErr == nil {
 		end = end.AddDays(-1)
 	}
 	days := make([]fund.Date, opt.Days)
 	for i, d := opt.Days-1, end; i >= 0; i-- {
 		days[i] = d
 		if i > 0 {
-			d = cal.PrevBusinessDay(d)
+			d = g.prevDay(d)
 		}
 	}
-	g := &Generator{t: t, opt: opt, days: days, lag: make([]int, len(t.schemes)), state: make([]walk, len(t.schemes)), dates: map[int64][]byte{}}
+	g.days = days
+	if g.calErr != nil {
+		return nil, fmt.Errorf("navgen: %w", g.calErr)
+	}
 	start := dayNumber(days[0]) - startSlack
 	for i := range t.schemes {
 		s := &t.schemes[i]
@@ -99,7 +103,7 @@ func New(t *Template, opt Options) (*Generator, error) {
 			// A scheme that trails (a fund of funds publishes the next
 			// morning) trails by as many business days every day.
 			for d := s.anchor; d.Before(t.Business); d = d.AddDays(1) {
-				if cal.IsBusinessDay(d) {
+				if g.isBusinessDay(d) {
 					g.lag[i]++
 				}
 			}
@@ -114,7 +118,37 @@ func New(t *Template, opt Options) (*Generator, error) {
 		}
 		g.state[i] = w
 	}
+	if g.calErr != nil {
+		return nil, fmt.Errorf("navgen: %w", g.calErr)
+	}
 	return g, nil
+}
+
+// isBusinessDay, nextDay and prevDay ask the calendar, keeping the first date it
+// does not cover in g.calErr: New and the writers return it, so no file is
+// written with unknown days counted as business days.
+func (g *Generator) isBusinessDay(d fund.Date) bool {
+	ok, err := g.opt.Calendar.IsBusinessDay(d)
+	g.keep(err)
+	return ok
+}
+
+func (g *Generator) nextDay(d fund.Date) fund.Date {
+	n, err := g.opt.Calendar.NextBusinessDay(d)
+	g.keep(err)
+	return n
+}
+
+func (g *Generator) prevDay(d fund.Date) fund.Date {
+	p, err := g.opt.Calendar.PrevBusinessDay(d)
+	g.keep(err)
+	return p
+}
+
+func (g *Generator) keep(err error) {
+	if g.calErr == nil {
+		g.calErr = err
+	}
 }
 
 // Days returns the business days generated, in order.
@@ -193,13 +227,13 @@ func (g *Generator) prepare(d fund.Date) {
 	g.prepared = d
 	// Liquid and overnight funds publish the NAVs of the coming weekend
 	// and holidays with the last business day's file.
-	g.daily = g.opt.Calendar.NextBusinessDay(d).AddDays(-1)
+	g.daily = g.nextDay(d).AddDays(-1)
 	if lim := d.AddDays(amfi.FutureLimitDays); g.daily.After(lim) {
 		g.daily = lim
 	}
 	g.lagged = append(g.lagged[:0], d)
 	for k := 1; k <= g.maxLag; k++ {
-		g.lagged = append(g.lagged, g.opt.Calendar.PrevBusinessDay(g.lagged[k-1]))
+		g.lagged = append(g.lagged, g.prevDay(g.lagged[k-1]))
 	}
 }
 
@@ -265,6 +299,9 @@ func (g *Generator) WriteNAVAll(w io.Writer, i int) (Stats, error) {
 			return st, err
 		}
 	}
+	if g.calErr != nil {
+		return st, fmt.Errorf("navgen: %w", g.calErr)
+	}
 	err := bw.Flush()
 	st.Bytes = cw.n
 	return st, err
@@ -287,6 +324,9 @@ func (g *Generator) Records(i int, fn func(fund.NAVRecord)) error {
 		fn(fund.NAVRecord{SchemeCode: s.code, SchemeName: s.name, ISINGrowth: s.isinG, ISINReinvest: s.isinR,
 			Category: s.category, SchemeType: s.typ, AMC: s.amc, NAV: decimal.New(r.ticks, -fund.NAVScale), Date: r.date})
 	}
+	if g.calErr != nil {
+		return fmt.Errorf("navgen: %w", g.calErr)
+	}
 	return nil
 }
 
@@ -307,7 +347,7 @@ func (g *Generator) WriteHistory(w io.Writer) (Stats, error) {
 	bw.WriteString(HeaderHistory + "\r\n")
 	first, last := g.days[0], g.days[len(g.days)-1]
 	for x := first; !x.After(last); x = x.AddDays(1) {
-		business := g.opt.Calendar.IsBusinessDay(x)
+		business := g.isBusinessDay(x)
 		day := dayNumber(x)
 		var typ, cat, amc string
 		open := false
@@ -346,6 +386,9 @@ func (g *Generator) WriteHistory(w io.Writer) (Stats, error) {
 		if open {
 			bw.WriteString("\r\n")
 		}
+	}
+	if g.calErr != nil {
+		return st, fmt.Errorf("navgen: %w", g.calErr)
 	}
 	err := bw.Flush()
 	st.Bytes = cw.n

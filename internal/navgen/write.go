@@ -1,10 +1,11 @@
 package navgen
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"time"
+
+	prog "github.com/fundflow/fundflow/internal/progress"
 )
 
 // Summary is what `fundflow gen nav-history` wrote.
@@ -17,7 +18,7 @@ type Summary struct {
 }
 
 // Write writes the generator's days into dir (made if missing): one
-// NAVAll file a day, with a progress line on progress every 50 files, or
+// NAVAll file a day, with progress on progress (internal/progress), or
 // with history one history report.
 func (g *Generator) Write(dir string, history bool, progress io.Writer) (Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -30,11 +31,11 @@ func (g *Generator) Write(dir string, history bool, progress io.Writer) (Summary
 	if history {
 		sum.Out, sum.Stats, err = g.WriteHistoryFile(dir)
 	} else {
-		sum.Stats, err = g.WriteNAVAllDir(dir, func(done int, st Stats) {
-			if done%50 == 0 {
-				fmt.Fprintf(progress, "gen: %d/%d files, %d rows\n", done, len(ds), st.Rows)
-			}
-		})
+		bar := prog.NewCounter(progress, "gen nav-history", "files", int64(len(ds)), 5*time.Second)
+		sum.Stats, err = g.WriteNAVAllDir(dir, func(done int, st Stats) { bar.Update(int64(done)) })
+		if err == nil {
+			bar.Done(int64(len(ds)))
+		}
 	}
 	sum.Seconds = time.Since(t0).Round(10 * time.Millisecond).Seconds()
 	return sum, err

@@ -1,8 +1,10 @@
-// Package progress draws the progress of a long load of files on a
-// terminal: one line redrawn in place (bar, percent, files done, rows,
-// rows/s, ETA), or, when the output is not a terminal (a log, CI), a plain
-// line every few seconds. Its counters are safe for concurrent use: the
-// engine's reader and writer goroutines report to it.
+// Package progress is fundflow's one progress reporter: a Line redrawn in
+// place with a bar on a terminal, or, when the output is not a terminal (a
+// file, a log, CI), a plain line at most every few seconds, never a '\r'.
+// Counter counts rows or files of a known (or unknown) total on a Line:
+// export, audit verify, gen nav-history, gen sips. Tracker counts a load of
+// files by bytes and lines (backfill). Both are safe for concurrent use: the
+// engine's reader and writer goroutines report to them.
 package progress
 
 import (
@@ -16,25 +18,25 @@ import (
 
 // Tracker counts a load of files and draws it.
 type Tracker struct {
-	w        io.Writer
-	label    string
-	tty      bool
-	every    time.Duration
-	now      func() time.Time
-	start    time.Time
-	mu       sync.Mutex
-	files    int   // total files
-	bytes    int64 // total bytes
-	done     int   // files finished (loaded, skipped or rejected)
-	doneB    int64 // their bytes
-	rows     int64 // records committed
-	sizes    map[string]int64
-	lines    map[string]int // total lines of a file, once known
-	cur      string         // the file being committed
-	curLine  int            // its last committed line
-	lastLine int            // width of the last drawn tty line
-	stop     chan struct{}
-	stopped  chan struct{}
+	w       io.Writer
+	label   string
+	tty     bool
+	every   time.Duration
+	now     func() time.Time
+	start   time.Time
+	mu      sync.Mutex
+	files   int   // total files
+	bytes   int64 // total bytes
+	done    int   // files finished (loaded, skipped or rejected)
+	doneB   int64 // their bytes
+	rows    int64 // records committed
+	sizes   map[string]int64
+	lines   map[string]int // total lines of a file, once known
+	cur     string         // the file being committed
+	curLine int            // its last committed line
+	line    *Line
+	stop    chan struct{}
+	stopped chan struct{}
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -51,7 +53,7 @@ func IsTerminal(w io.Writer) bool {
 // place every 200 ms on a terminal, else a plain line every `every`.
 func New(w io.Writer, label string, sizes map[string]int64, every time.Duration) *Tracker {
 	t := &Tracker{w: w, label: label, tty: IsTerminal(w), every: every, now: time.Now, sizes: sizes, lines: map[string]int{},
-		files: len(sizes)}
+		files: len(sizes), line: NewLine(w, every)}
 	for _, s := range sizes {
 		t.bytes += s
 	}
@@ -87,10 +89,7 @@ func (t *Tracker) Stop() {
 		<-t.stopped
 		t.stop = nil
 	}
-	t.Draw()
-	if t.tty {
-		fmt.Fprintln(t.w)
-	}
+	t.line.Final(t.text())
 }
 
 // Lines records how many lines a file has (for progress inside a file).
@@ -163,26 +162,128 @@ func (t *Tracker) Snapshot() Snapshot {
 
 // Draw writes the current state: in place on a terminal, as a line otherwise.
 func (t *Tracker) Draw() {
+	t.line.Draw(t.text())
+}
+
+func (t *Tracker) text() Text {
 	s := t.Snapshot()
 	eta := "--"
 	if s.ETA >= 0 {
 		eta = s.ETA.String()
 	}
-	text := fmt.Sprintf("%s %3.0f%%  %d/%d files  %d rows  %.0f rows/s  elapsed %s  ETA %s",
-		t.label, 100*s.Fraction, s.Done, s.Files, s.Rows, s.RowsPerSec, s.Elapsed.Round(time.Second), eta)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.tty {
-		fmt.Fprintln(t.w, text)
+	return Text{Fraction: s.Fraction, Words: fmt.Sprintf("%s %3.0f%%  %d/%d files  %d rows  %.0f rows/s  elapsed %s  ETA %s",
+		t.label, 100*s.Fraction, s.Done, s.Files, s.Rows, s.RowsPerSec, s.Elapsed.Round(time.Second), eta)}
+}
+
+// Text is one state of a progress line: its words and, for the bar drawn
+// before them on a terminal, the fraction done (negative: unknown, no bar).
+type Text struct {
+	Fraction float64
+	Words    string
+}
+
+// Line is where a progress report goes. On a terminal each Draw redraws
+// one line in place ('\r', a bar, the words); anywhere else each Draw is a
+// plain line of the words and Show draws at most one every `every`.
+type Line struct {
+	w     io.Writer
+	tty   bool
+	every time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	last  time.Time // of the last draw
+	width int       // of the last line drawn in place
+}
+
+// NewLine reports to w: in place at most every 200 ms on a terminal, else a
+// line at most every `every`.
+func NewLine(w io.Writer, every time.Duration) *Line {
+	l := &Line{w: w, tty: IsTerminal(w), every: every, now: time.Now}
+	if l.tty {
+		l.every = 200 * time.Millisecond
+	}
+	l.last = l.now() // the first line comes after one interval: a short job prints only its final line
+	return l
+}
+
+// Show draws x when an interval has passed since the last draw.
+func (l *Line) Show(x Text) {
+	l.mu.Lock()
+	due := l.now().Sub(l.last) >= l.every
+	l.mu.Unlock()
+	if due {
+		l.Draw(x)
+	}
+}
+
+// Draw draws x now.
+func (l *Line) Draw(x Text) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = l.now()
+	if !l.tty {
+		fmt.Fprintln(l.w, x.Words)
 		return
 	}
-	const width = 24
-	filled := int(s.Fraction * width)
-	line := fmt.Sprintf("\r[%s%s] %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), text)
-	pad := t.lastLine - len(line)
-	t.lastLine = len(line)
-	if pad > 0 {
+	line := "\r" + bar(x.Fraction) + x.Words
+	if pad := l.width - len(line); pad > 0 {
 		line += strings.Repeat(" ", pad)
 	}
-	fmt.Fprint(t.w, line)
+	l.width = len(line)
+	fmt.Fprint(l.w, line)
+}
+
+// Final draws x as the report's last line and ends it.
+func (l *Line) Final(x Text) {
+	l.Draw(x)
+	if l.tty {
+		fmt.Fprintln(l.w)
+	}
+}
+
+// bar is "[####....] " for a fraction in 0..1, "" when it is unknown.
+func bar(f float64) string {
+	if f < 0 {
+		return ""
+	}
+	const width = 24
+	filled := int(min(1, f) * width)
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "] "
+}
+
+// Counter reports n of a total (rows, files) on a Line: "LABEL 42% 420/1000
+// rows 3s 140 rows/s", or without a total "LABEL 420 rows ...".
+type Counter struct {
+	line  *Line
+	label string
+	unit  string
+	total int64 // 0: unknown
+	start time.Time
+}
+
+// NewCounter counts units of total (0: unknown) on w; on a file or log a
+// line at most every `every`.
+func NewCounter(w io.Writer, label, unit string, total int64, every time.Duration) *Counter {
+	l := NewLine(w, every)
+	return &Counter{line: l, label: label, unit: unit, total: total, start: l.now()}
+}
+
+// Update reports n done, when an interval has passed.
+func (c *Counter) Update(n int64) { c.line.Show(c.text(n)) }
+
+// Done reports n done as the last line.
+func (c *Counter) Done(n int64) { c.line.Final(c.text(n)) }
+
+func (c *Counter) text(n int64) Text {
+	el := c.line.now().Sub(c.start)
+	rate := 0.0
+	if s := el.Seconds(); s > 0 {
+		rate = float64(n) / s
+	}
+	tail := fmt.Sprintf("%s  %s  %.0f %s/s", c.unit, el.Round(100*time.Millisecond), rate, c.unit)
+	if c.total <= 0 {
+		return Text{Fraction: -1, Words: fmt.Sprintf("%s %d %s", c.label, n, tail)}
+	}
+	f := min(1, float64(n)/float64(c.total))
+	return Text{Fraction: f, Words: fmt.Sprintf("%s %3.0f%% %d/%d %s", c.label, 100*f, n, c.total, tail)}
 }

@@ -643,14 +643,13 @@ func (g *gen) inject(r *rand.Rand, kind Injection, folio string, hs []*holding) 
 				exp("transaction", fund.MissingAtRTA, c.h.scheme.rta, folio, c.t.order, ""),
 			}}
 	case NAVDateShift:
-		cal := fund.NewCalendar()
-		c, ok := g.pickTxn(r, hs, func(_ *holding, t *txn) bool { return !cal.NextBusinessDay(t.navDate).After(g.opt.AsOf) })
+		c, ok := g.pickTxn(r, hs, func(_ *holding, t *txn) bool { return !fund.NextWeekday(t.navDate).After(g.opt.AsOf) })
 		if !ok {
 			return nil
 		}
 		c.t.shifted = true
 		return &Truth{Injection: kind, RTA: c.h.scheme.rta, Folio: folio, Scheme: c.h.scheme.code, OrderID: c.t.order,
-			Detail: fmt.Sprintf("%s at the NAV of %s instead of %s", c.t.order, cal.NextBusinessDay(c.t.navDate), c.t.navDate),
+			Detail: fmt.Sprintf("%s at the NAV of %s instead of %s", c.t.order, fund.NextWeekday(c.t.navDate), c.t.navDate),
 			Expect: []Expected{exp("transaction", fund.NAVDateMismatch, c.h.scheme.rta, folio, c.t.order, fund.CauseAfterCutoff)}}
 	case StampDutyDiff:
 		c, ok := g.pickTxn(r, hs, func(_ *holding, t *txn) bool { return t.kind == "purchase" })
@@ -789,7 +788,7 @@ func (g *gen) writeTxn(folio, investor string, h *holding, t *txn) error {
 	}
 	navDate := t.navDate
 	if t.shifted {
-		navDate = fund.NewCalendar().NextBusinessDay(navDate)
+		navDate = fund.NextWeekday(navDate)
 	}
 	post := navDate.AddDays(1)
 	if post.After(g.opt.AsOf) {

@@ -142,7 +142,10 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 	if res.AlertsRaised, res.AlertsResolved, err = j.Store.SyncAlerts(ctx, alertKind, open); err != nil {
 		return res, fmt.Errorf("nav-freshness: alerts: %w", err)
 	}
-	day := fund.LastDueBusinessDay(now, j.Options.Calendar)
+	day, err := fund.LastDueBusinessDay(now, j.Options.Calendar)
+	if err != nil {
+		return res, fmt.Errorf("nav-freshness: %w", err)
+	}
 	if res.Completeness, err = j.Completeness(ctx, day, now); err != nil {
 		return res, err
 	}
@@ -185,10 +188,15 @@ func (j *Job) Scheduled(ctx context.Context) error {
 // before day have none for day, judged at now.
 func (j *Job) Completeness(ctx context.Context, day fund.Date, now time.Time) (freshness.Completeness, error) {
 	cal := j.Options.Calendar
-	if !cal.IsBusinessDay(day) {
-		return freshness.Complete(day, nil, now, cal), nil
+	business, err := cal.IsBusinessDay(day)
+	if err != nil || !business {
+		return freshness.Complete(day, nil, now, cal)
 	}
-	rows, err := j.Store.NAVPresenceAround(ctx, cal.PrevBusinessDay(day), day)
+	prev, err := cal.PrevBusinessDay(day)
+	if err != nil {
+		return freshness.Completeness{}, fmt.Errorf("completeness of %s: %w", day, err)
+	}
+	rows, err := j.Store.NAVPresenceAround(ctx, prev, day)
 	if err != nil {
 		return freshness.Completeness{}, fmt.Errorf("completeness of %s: %w", day, err)
 	}
@@ -196,7 +204,7 @@ func (j *Job) Completeness(ctx context.Context, day fund.Date, now time.Time) (f
 	for i, r := range rows {
 		ps[i] = freshness.Presence{Latest: freshness.Latest{Code: r.Code, AMC: r.AMC, Category: r.Category, Date: r.Date}, OnPrev: r.OnPrev, OnDay: r.OnDay}
 	}
-	return freshness.Complete(day, ps, now, cal), nil
+	return freshness.Complete(day, ps, now, cal)
 }
 
 // staleDetail says, for an alert, how many schemes are late, by how much,

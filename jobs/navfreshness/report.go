@@ -19,5 +19,12 @@ func (j *Job) Report(ctx context.Context, now time.Time) (freshness.Report, erro
 	for i, r := range rows {
 		latest[i] = freshness.Latest{Code: r.Code, AMC: r.AMC, Category: r.Category, Date: r.Date}
 	}
-	return freshness.Evaluate(latest, now, j.Options), nil
+	// A NAV due on a day the holiday files do not cover fails the run
+	// (recorded as failed, so the failing-job alert fires) rather than count
+	// the day as a business day.
+	rep, err := freshness.Evaluate(latest, now, j.Options)
+	if err != nil {
+		return freshness.Report{}, fmt.Errorf("nav-freshness: %w", err)
+	}
+	return rep, nil
 }

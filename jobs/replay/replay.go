@@ -101,12 +101,16 @@ func Run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options
 // quarantine: retract the stored one first if it is the wrong one. The
 // stage runs ahead of the sinks, so it also holds back a row that differs
 // from one this replay passed before it and the sinks may not have yet.
+// ReasonUnreadable is a replayed row whose raw bytes no longer read as a
+// NAV line (a quarantine reason beside nav.Reasons).
+const ReasonUnreadable = "unreadable"
+
 func stage(pg *postgres.Store, v *nav.Validator) pipelines.Stage[postgres.Quarantined, fund.NAVLine] {
 	passed := map[string]fund.NAVLine{} // scheme|date -> the row this replay publishes
 	return func(ctx context.Context, q postgres.Quarantined) (fund.NAVLine, error) {
 		it, err := nav.Reread(q.Raw, q.Context, q.Pos)
 		if err != nil {
-			return fund.NAVLine{}, &pipelines.RejectError{Reason: "unreadable", Detail: err.Error()}
+			return fund.NAVLine{}, &pipelines.RejectError{Reason: ReasonUnreadable, Detail: err.Error()}
 		}
 		line, err := v.Stage(ctx, it)
 		if err != nil {

@@ -20,9 +20,9 @@ import (
 // and id name what changed ("order", "ORD-1"), action how ("created",
 // "allotted"), payload is the new state or the change (marshalled to JSON;
 // never put PAN, bank accounts or other secrets in it: the trail is kept
-// forever and cannot be edited). The table's trigger numbers the row and
-// chains its hash; it also holds the chain head locked until tx ends, so
-// call AppendAudit as late as possible in a transaction.
+// forever and cannot be edited). It numbers the row and chains its hash
+// (AppendAudits), which the database checks; the chain's head stays locked
+// until tx ends, so call AppendAudit as late as possible in a transaction.
 func AppendAudit(ctx context.Context, tx pgx.Tx, entity, id, action string, payload any) error {
 	return AppendAuditBy(ctx, tx, "", entity, id, action, payload)
 }
@@ -38,18 +38,23 @@ type AuditEntry struct {
 	Payload            any
 }
 
-// AppendAudits writes rows, in order, in the caller's transaction, as ONE
-// statement: the chain's head is taken once and the trigger links the rows
-// one after another. A transaction that changes many things (a group commit
-// of webhooks) holds the head for one round trip instead of one per row.
+// AppendAudits writes rows, in order, in the caller's transaction: one
+// step of the chain per call. It locks the chain's head and reads it, the
+// database's clock and the payloads as jsonb's own text (one round trip,
+// audit_begin), numbers and hashes the rows here (AuditHash, the
+// documented canonical content), and inserts them with every column given
+// (one statement). The database checks them, set-based, before the
+// statement ends (audit_verify) and moves the head once. The head stays
+// locked until tx ends: call it as late as possible in a transaction.
 func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntry) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	entities := make([]string, len(rows))
-	ids := make([]string, len(rows))
-	actions := make([]string, len(rows))
-	payloads := make([]string, len(rows))
+	n := len(rows)
+	entities := make([]string, n)
+	ids := make([]string, n)
+	actions := make([]string, n)
+	payloads := make([]string, n)
 	for i, r := range rows {
 		if r.Entity == "" || r.ID == "" || r.Action == "" {
 			return fmt.Errorf("audit: entity, id and action are required (got %q, %q, %q)", r.Entity, r.ID, r.Action)
@@ -60,10 +65,30 @@ func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntr
 		}
 		entities[i], ids[i], actions[i], payloads[i] = r.Entity, r.ID, r.Action, string(b)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload)
-		SELECT e, i, a, $5, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(e, i, a, p, n)
-		ORDER BY n`, entities, ids, actions, payloads, actor); err != nil {
-		return classify(fmt.Errorf("audit: %d rows: %w", len(rows), err))
+	var head AuditRow
+	var canon []string
+	if err := tx.QueryRow(ctx, `SELECT head_seq, head_hash, at, canon FROM audit_begin($1::text[])`, payloads).
+		Scan(&head.Seq, &head.Hash, &head.At, &canon); err != nil {
+		return classify(fmt.Errorf("audit: lock the chain's head: %w", err))
+	}
+	if len(canon) != n {
+		return fmt.Errorf("audit: %d payloads came back as %d", n, len(canon))
+	}
+	seqs := make([]int64, n)
+	prevs := make([]string, n)
+	hashes := make([]string, n)
+	prev := head.Hash
+	for i := range rows {
+		r := AuditRow{Seq: head.Seq + int64(i) + 1, At: head.At, Entity: entities[i], EntityID: ids[i], Action: actions[i],
+			Actor: actor, Payload: json.RawMessage(canon[i])}
+		seqs[i], prevs[i], hashes[i] = r.Seq, prev, AuditHash(prev, r)
+		prev = hashes[i]
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, entity, entity_id, action, actor, payload, prev_hash, hash)
+		SELECT s, $2, e, i, a, $3, p::jsonb, ph, h
+		FROM unnest($1::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS x(s, e, i, a, p, ph, h)`,
+		seqs, head.At, actor, entities, ids, actions, canon, prevs, hashes); err != nil {
+		return classify(fmt.Errorf("audit: %d rows: %w", n, err))
 	}
 	return nil
 }

@@ -157,17 +157,20 @@ func TestAuditIsAppendOnlyAndGapless(t *testing.T) {
 		`TRUNCATE audit_log`,
 		`UPDATE audit_head SET seq = 0`,
 		`DELETE FROM audit_head`,
+		// A row with its own seq, prev_hash and hash is checked, not renumbered.
 		`INSERT INTO audit_log (seq, at, entity, entity_id, action, payload, prev_hash, hash) VALUES (2, now(), 'x', 'y', 'z', '{}', 'a', 'b')`,
+		// A row with no hash is numbered and chained by the trigger.
+		`INSERT INTO audit_log (entity, entity_id, action, payload) VALUES ('x', 'y', 'z', '{}')`,
 	} {
 		_, err := pool.Exec(ctx, stmt)
-		if strings.HasPrefix(stmt, "INSERT") {
-			// Accepted, but numbered and chained by the trigger, not by the writer.
+		if strings.HasPrefix(stmt, "INSERT INTO audit_log (entity") {
 			if err != nil {
 				t.Fatalf("%s: %v", stmt, err)
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), "append-only") && !strings.Contains(err.Error(), "audit_head moves only") {
+		if err == nil || !strings.Contains(err.Error(), "append-only") && !strings.Contains(err.Error(), "audit_head moves only") &&
+			!strings.Contains(err.Error(), "refused") && !strings.Contains(err.Error(), "duplicate key") {
 			t.Fatalf("%s: want refusal, got %v", stmt, err)
 		}
 	}
@@ -220,6 +223,125 @@ func TestAuditIsAppendOnlyAndGapless(t *testing.T) {
 	}
 	rep, err := postgres.VerifyAudit(ctx, pool, nil)
 	if err != nil || rep.Problem != nil || rep.Rows != 84 {
+		t.Fatalf("verify: %+v %v %v", rep, rep.Problem, err)
+	}
+}
+
+// TestAuditRefusesForgedRows writes rows as the application role with
+// every column given: the one AppendAudits would write is accepted, and a
+// wrong hash, a gap, a wrong link to the row before, a clock that is not
+// the database's, and a second row breaking the chain inside one
+// statement are each refused, leaving the chain and its head as they were.
+// The expected hashes are computed here from the documented canonical form.
+func TestAuditRefusesForgedRows(t *testing.T) {
+	_, _, app, _ := testkit.PGApp(t)
+	ctx := testkit.Ctx(t)
+	appendN(t, app, 2)
+	var headSeq int64
+	var headHash string
+	if err := app.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&headSeq, &headHash); err != nil {
+		t.Fatal(err)
+	}
+	if headSeq != 2 {
+		t.Fatalf("head seq %d, want 2", headSeq)
+	}
+	hashOf := func(prev string, seq int64, at time.Time, payload string) string {
+		ts := at.UTC().Format("2006-01-02T15:04:05.000000Z")
+		canon := prev + fmt.Sprintf("%d:%d", len(fmt.Sprint(seq)), seq) + fmt.Sprintf("%d:%s", len(ts), ts) +
+			"5:order" + "5:ORD-F" + "7:created" + "6:forger" + fmt.Sprintf("%d:%s", len(payload), payload)
+		sum := sha256.Sum256([]byte(canon))
+		return hex.EncodeToString(sum[:])
+	}
+	type row struct {
+		seq        int64
+		prev, hash string
+		at         time.Time // zero: the database's clock, read in the transaction
+	}
+	insert := func(rows func(dbNow time.Time) []row) error {
+		return pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
+			var now time.Time
+			if err := tx.QueryRow(ctx, `SELECT date_trunc('microseconds', clock_timestamp())`).Scan(&now); err != nil {
+				return err
+			}
+			rs := rows(now)
+			b := &pgx.Batch{}
+			var sql strings.Builder
+			sql.WriteString(`INSERT INTO audit_log (seq, at, entity, entity_id, action, actor, payload, prev_hash, hash) VALUES `)
+			var args []any
+			for i, r := range rs {
+				if i > 0 {
+					sql.WriteString(", ")
+				}
+				k := len(args)
+				fmt.Fprintf(&sql, "($%d, $%d, 'order', 'ORD-F', 'created', 'forger', '{}', $%d, $%d)", k+1, k+2, k+3, k+4)
+				at := r.at
+				if at.IsZero() {
+					at = now
+				}
+				args = append(args, r.seq, at, r.prev, r.hash)
+			}
+			b.Queue(sql.String(), args...)
+			return tx.SendBatch(ctx, b).Close()
+		})
+	}
+	good := func(prev string, seq int64, at time.Time) row { return row{seq, prev, hashOf(prev, seq, at, "{}"), at} }
+	cases := []struct {
+		name string
+		rows func(now time.Time) []row
+		why  string // "" accepted
+	}{
+		{"wrong hash", func(now time.Time) []row {
+			r := good(headHash, 3, now)
+			r.hash = hashOf(headHash, 3, now, `{"amount": 1}`)
+			return []row{r}
+		}, "hash is not the one"},
+		{"gap", func(now time.Time) []row { return []row{good(headHash, 4, now)} }, "does not follow"},
+		{"wrong prev", func(now time.Time) []row { return []row{good(strings.Repeat("0", 64), 3, now)} }, "prev_hash"},
+		{"Go's clock, an hour back", func(now time.Time) []row { return []row{good(headHash, 3, now.Add(-time.Hour))} }, "clock"},
+		{"second row not linked", func(now time.Time) []row {
+			r1 := good(headHash, 3, now)
+			return []row{r1, good(headHash, 4, now)}
+		}, "prev_hash"},
+		{"second row repeats a seq", func(now time.Time) []row {
+			r1 := good(headHash, 3, now)
+			return []row{r1, good(r1.hash, 3, now)}
+		}, "duplicate key"},
+		{"honest", func(now time.Time) []row {
+			r1 := good(headHash, 3, now)
+			return []row{r1, good(r1.hash, 4, now)}
+		}, ""},
+	}
+	for _, c := range cases {
+		err := insert(c.rows)
+		if c.why == "" {
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.why) {
+			t.Fatalf("%s: want refusal (%s), got %v", c.name, c.why, err)
+		}
+	}
+	var n, seq int64
+	if err := app.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_log), seq FROM audit_head`).Scan(&n, &seq); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || seq != 4 {
+		t.Fatalf("rows %d, head %d: want 4 and 4 (2 appended, 2 honest)", n, seq)
+	}
+	// The app role can neither move the head nor switch the check off.
+	for _, stmt := range []string{
+		`UPDATE audit_head SET seq = 9`,
+		`ALTER TABLE audit_log DISABLE TRIGGER audit_log_verify`,
+		`SELECT * FROM audit_verify()`,
+	} {
+		if _, err := app.Exec(ctx, stmt); err == nil {
+			t.Fatalf("%s: accepted from the app role", stmt)
+		}
+	}
+	rep, err := postgres.VerifyAudit(ctx, app, nil)
+	if err != nil || rep.Problem != nil || rep.Rows != 4 {
 		t.Fatalf("verify: %+v %v %v", rep, rep.Problem, err)
 	}
 }

@@ -7,6 +7,7 @@
 package freshness
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -44,8 +45,10 @@ type Options struct {
 	Calendar      *fund.Calendar
 }
 
-// Evaluate judges every scheme's latest NAV at time now.
-func Evaluate(latest []Latest, now time.Time, opt Options) Report {
+// Evaluate judges every scheme's latest NAV at time now. A NAV due on a day
+// the calendar does not cover is an error (fund.OutOfRangeError): the job
+// fails loudly rather than count an unknown day as a business day.
+func Evaluate(latest []Latest, now time.Time, opt Options) (Report, error) {
 	r := Report{At: now, SLA: opt.SLA, Stale: map[string][]Age{}}
 	today := fund.DateOf(now.In(fund.IST()))
 	for _, l := range latest {
@@ -53,8 +56,14 @@ func Evaluate(latest []Latest, now time.Time, opt Options) Report {
 			r.Dead++
 			continue
 		}
-		a := Age{Latest: l, Next: fund.NextNAVDate(l.Date, opt.Calendar)}
-		a.Due = fund.NAVDueAt(a.Next, l.Category, opt.Calendar)
+		next, err := fund.NextNAVDate(l.Date, opt.Calendar)
+		if err != nil {
+			return Report{}, fmt.Errorf("freshness of scheme %s: %w", l.Code, err)
+		}
+		a := Age{Latest: l, Next: next}
+		if a.Due, err = fund.NAVDueAt(a.Next, l.Category, opt.Calendar); err != nil {
+			return Report{}, fmt.Errorf("freshness of scheme %s: %w", l.Code, err)
+		}
 		if now.After(a.Due) {
 			a.Late = now.Sub(a.Due)
 		}
@@ -67,7 +76,7 @@ func Evaluate(latest []Latest, now time.Time, opt Options) Report {
 	for _, as := range r.Stale {
 		sort.Slice(as, func(i, j int) bool { return as[i].Code < as[j].Code })
 	}
-	return r
+	return r, nil
 }
 
 // AMCAge is one AMC's freshness: its oldest live scheme's lateness and how
@@ -140,14 +149,22 @@ type Completeness struct {
 // Complete judges a business day from each scheme's presence on it and on
 // the business day before. A day that is not a business day (a weekend, a
 // holiday) expects nothing.
-func Complete(day fund.Date, rows []Presence, now time.Time, cal *fund.Calendar) Completeness {
-	c := Completeness{Date: day.String(), BusinessDay: cal.IsBusinessDay(day), MissingByAMC: map[string]int{},
+func Complete(day fund.Date, rows []Presence, now time.Time, cal *fund.Calendar) (Completeness, error) {
+	business, err := cal.IsBusinessDay(day)
+	if err != nil {
+		return Completeness{}, err
+	}
+	c := Completeness{Date: day.String(), BusinessDay: business, MissingByAMC: map[string]int{},
 		Missing: []Missing{}, Pending: []Missing{}}
 	if !c.BusinessDay {
 		c.Note = day.String() + " is not a business day (a weekend or a holiday in the calendar): no NAV is expected"
-		return c
+		return c, nil
 	}
-	c.Previous = cal.PrevBusinessDay(day).String()
+	prev, err := cal.PrevBusinessDay(day)
+	if err != nil {
+		return Completeness{}, err
+	}
+	c.Previous = prev.String()
 	for _, p := range rows {
 		if !p.OnPrev {
 			continue
@@ -157,7 +174,11 @@ func Complete(day fund.Date, rows []Presence, now time.Time, cal *fund.Calendar)
 			c.Present++
 			continue
 		}
-		m := Missing{Code: p.Code, AMC: p.AMC, Category: p.Category, Latest: p.Date.String(), Due: fund.NAVDueAt(day, p.Category, cal)}
+		due, err := fund.NAVDueAt(day, p.Category, cal)
+		if err != nil {
+			return Completeness{}, fmt.Errorf("scheme %s: %w", p.Code, err)
+		}
+		m := Missing{Code: p.Code, AMC: p.AMC, Category: p.Category, Latest: p.Date.String(), Due: due}
 		if now.Before(m.Due) {
 			c.Pending = append(c.Pending, m)
 			continue
@@ -168,5 +189,5 @@ func Complete(day fund.Date, rows []Presence, now time.Time, cal *fund.Calendar)
 	sort.Slice(c.Missing, func(i, j int) bool { return c.Missing[i].Code < c.Missing[j].Code })
 	sort.Slice(c.Pending, func(i, j int) bool { return c.Pending[i].Code < c.Pending[j].Code })
 	c.MissingCount, c.PendingCount = len(c.Missing), len(c.Pending)
-	return c
+	return c, nil
 }

@@ -344,6 +344,15 @@ const (
 	ReasonDuplicateConflict = "duplicate_key_conflict" // the file gave this (scheme, date) earlier with other values
 )
 
+// Reasons are every reason a NAV row is quarantined for: the parser's and
+// the validator's (TestReasonsListsEveryReasonConstant reads the constants
+// from the source). `fundflow quarantine list --reason` checks against it.
+var Reasons = []string{
+	amfi.ReasonNAVNotAvailable, amfi.ReasonBadNAV, amfi.ReasonBadDate, amfi.ReasonBadFieldCount,
+	amfi.ReasonMissingSchemeCode, amfi.ReasonFutureDate, amfi.ReasonLineTooLong,
+	ReasonNAVJump, ReasonNAVPrecision, ReasonNAVOutOfRange, ReasonDateOutOfRange, ReasonBadEncoding, ReasonDuplicateConflict,
+}
+
 // The stores' limits, derived from their column types in one place:
 //
 //	Postgres   navs.nav, navs.repurchase, navs.sale, nav_latest.nav  numeric(18,8)
