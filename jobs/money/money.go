@@ -351,7 +351,13 @@ func Serve(ctx context.Context, d Deps, c Config) error {
 	}
 	if o := c.Outbox; o != nil && o.Every > 0 {
 		g.Go("outbox", func() error {
-			return supervise.Every(ctx, outbox.Name, o.Every, d.Metrics, d.Log, func(ctx context.Context) error { _, err := Outbox(d, o).Pass(ctx); return err })
+			// One relay at a time across processes (the lock `fundflow run
+			// outbox` takes too): two relaying the same undelivered rows
+			// would each publish them (the scale-out run saw 10-28 % of
+			// Kafka messages twice before this lock).
+			return supervise.Every(ctx, outbox.Name, o.Every, d.Metrics, d.Log, func(ctx context.Context) error {
+				return supervise.Single(ctx, d.PG, outbox.Name, func(ctx context.Context) error { _, err := Outbox(d, o).Pass(ctx); return err })
+			})
 		})
 	}
 	return g.Wait()
