@@ -141,6 +141,27 @@ func TestLintWarnsAboutInsecureNoAuth(t *testing.T) {
 	}
 }
 
+// lint passed a config whose secret variables are unset, and serve then
+// died on them: lint names each unset variable and the field that names it
+// (a warning: the file itself is fine), and says nothing of a set one.
+func TestLintWarnsAboutUnsetSecrets(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "prod.yaml")
+	os.WriteFile(cfg, []byte("pipelines:\n  payments:\n    listen: 127.0.0.1:1\n    secret_envs: [FF_TEST_WEBHOOK_SECRET_UNSET, FF_TEST_WEBHOOK_SECRET_SET]\n  allocate: {}\n"), 0o644)
+	t.Setenv("FF_TEST_WEBHOOK_SECRET_UNSET", "")
+	t.Setenv("FF_TEST_WEBHOOK_SECRET_SET", "whsec")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"lint", cfg}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !strings.Contains(got, "warning: pipelines.payments.secret_envs[0]: $FF_TEST_WEBHOOK_SECRET_UNSET is not set") {
+		t.Errorf("lint did not name the unset secret: %q", got)
+	}
+	if strings.Contains(got, "FF_TEST_WEBHOOK_SECRET_SET") {
+		t.Errorf("lint warned about a set variable: %q", got)
+	}
+}
+
 // Every command's -h/--help answers 0 with the command's own help on stdout
 // and runs nothing: the config named does not exist and no service is
 // reachable from the environment, so any command code that ran would fail.

@@ -41,9 +41,17 @@ func (c lintCmd) Run(a *app) error {
 	if path == "" {
 		path = a.g.Config
 	}
-	_, warnings, err := lintConfig(path)
+	cfg, warnings, err := lintConfig(path)
 	if err != nil {
 		return err
+	}
+	// The file is valid wherever it is used; the variables it names are
+	// this environment's. Unset ones are warnings here (a config repo's CI
+	// has no secrets) and failures in doctor, which serve's host runs.
+	for _, f := range envFindings(envRefs(cfg), os.Getenv) {
+		if f.Status != statusOK {
+			warnings = append(warnings, f.Detail+" in this environment, and serve will not start without it: "+f.Fix+" (`fundflow doctor` checks it with the services)")
+		}
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(a.stdout, "%s: warning: %s\n", path, w)
