@@ -69,10 +69,10 @@ func (m *HTTPMetrics) measure(mux *http.ServeMux, w http.ResponseWriter, r *http
 		method = "other"
 	}
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &StatusWriter{ResponseWriter: w}
 	defer func() {
-		code := sw.status
-		if !sw.wrote {
+		code := sw.Status
+		if !sw.Wrote {
 			code = http.StatusOK // a handler that wrote nothing answers 200
 		}
 		m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()

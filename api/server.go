@@ -220,20 +220,20 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		var p Principal
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("api panic", "route", rt.Pattern, "panic", v, "stack", string(debug.Stack()))
-				if !sw.wrote {
+				if !sw.Wrote {
 					writeProblem(sw, r, problem(http.StatusInternalServerError, CodeInternal, ""))
 				}
 			}
-			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "sub", p.Subject, "role", p.Role, "ms", time.Since(start).Milliseconds())
+			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "sub", p.Subject, "role", p.Role, "ms", time.Since(start).Milliseconds())
 			if s.cfg.Access != nil {
 				s.cfg.Access(AccessEvent{At: start, Subject: p.Subject, Role: p.Role, Method: r.Method, Route: rt.Pattern, Path: r.URL.Path,
-					Folio: r.PathValue("folio"), Status: sw.status, Duration: time.Since(start),
-					PIIInClear: p.SeesPII() && sw.status == http.StatusOK && rt.carriesPII})
+					Folio: r.PathValue("folio"), Status: sw.Status, Duration: time.Since(start),
+					PIIInClear: p.SeesPII() && sw.Status == http.StatusOK && rt.carriesPII})
 			}
 		}()
 		if r.ContentLength > s.cfg.MaxBodyBytes {
@@ -282,8 +282,8 @@ func (s *Server) wrap(rt Route) http.Handler {
 	})
 }
 
-func (s *Server) fail(w *statusWriter, r *http.Request, ctx context.Context, err error) {
-	if w.wrote {
+func (s *Server) fail(w *StatusWriter, r *http.Request, ctx context.Context, err error) {
+	if w.Wrote {
 		s.log.Error("api: failed after the response started", "path", r.URL.Path, "err", err)
 		return
 	}
@@ -318,28 +318,30 @@ func hasRole(rs []string, r string) bool {
 	return false
 }
 
-type statusWriter struct {
+// StatusWriter remembers the status a response was answered with (for the
+// access log and the request metrics; the ops console's too).
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	Status int
+	Wrote  bool // Status was set by the handler
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+func (w *StatusWriter) WriteHeader(code int) {
+	if !w.Wrote {
+		w.Status, w.Wrote = code, true
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if !w.Wrote {
+		w.Status, w.Wrote = http.StatusOK, true
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, v any) error { return writeJSONStatus(w, http.StatusOK, v) }
 

@@ -141,7 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	_, pattern := h.mux.Handler(r)
 	if h.cfg.Access != nil {
-		start, sw := time.Now(), &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start, sw := time.Now(), &api.StatusWriter{ResponseWriter: w, Status: http.StatusOK}
 		w = sw
 		defer func() {
 			var p api.Principal
@@ -153,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				route = Prefix
 			}
 			h.cfg.Access(api.AccessEvent{At: start, Subject: p.Subject, Role: p.Role, Method: r.Method, Route: route, Path: r.URL.Path,
-				Status: sw.status, Duration: time.Since(start)})
+				Status: sw.Status, Duration: time.Since(start)})
 		}()
 	}
 	if pattern == "" {
@@ -183,23 +183,6 @@ func (h *Handler) allowed(r *http.Request) []string {
 	}
 	return out
 }
-
-// statusWriter remembers the status a response was answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the connection (write deadlines).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // session is a signed-in operator.
 type session struct {
