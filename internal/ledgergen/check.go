@@ -128,7 +128,7 @@ func CheckService(ctx context.Context, pool *pgxpool.Pool) error {
 func check(ctx context.Context, pool *pgxpool.Pool, invariants []struct{ name, sql string }) error {
 	for _, inv := range invariants {
 		var a, b, c string
-		err := pool.QueryRow(ctx, inv.sql).Scan(&a, &b, &c)
+		err := firstBreak(ctx, pool, inv.sql, &a, &b, &c)
 		if err == nil {
 			return fmt.Errorf("ledger invariant %q broken: %s %s %s", inv.name, a, b, c)
 		}
@@ -137,4 +137,20 @@ func check(ctx context.Context, pool *pgxpool.Pool, invariants []struct{ name, s
 		}
 	}
 	return nil
+}
+
+// firstBreak runs an invariant's query with nested loops off: most join
+// whole tables with an aggregate, which LIMIT 1 tempts the planner to run
+// as a nested loop over the aggregate (quadratic: 9 s at 20,000 legs, not
+// done after 13 min at 100,000); hash joins keep every check linear.
+func firstBreak(ctx context.Context, pool *pgxpool.Pool, sql string, dest ...any) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+		return err
+	}
+	return tx.QueryRow(ctx, sql).Scan(dest...)
 }
