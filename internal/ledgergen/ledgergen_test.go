@@ -104,3 +104,17 @@ func TestSchemeNamesKeepTheCategoryWhole(t *testing.T) {
 		t.Errorf("60 schemes covered %d of the %d categories", len(seen), len(want))
 	}
 }
+
+// Every invariant run with nested loops off is one that exists: a renamed
+// invariant would otherwise fall back to the quadratic plan unnoticed.
+func TestHashJoinedNamesAreInvariants(t *testing.T) {
+	names := map[string]bool{}
+	for _, inv := range append(append([]struct{ name, sql string }{}, invariants...), serviceInvariants...) {
+		names[inv.name] = true
+	}
+	for n := range hashJoined {
+		if !names[n] {
+			t.Errorf("hashJoined names %q, which is no invariant", n)
+		}
+	}
+}
