@@ -5,7 +5,7 @@
 // effective-dated version, audited and announced on the outbox as
 // investors.changed (the contract in notes/events-contract.md), all in one
 // Postgres transaction (investors/pgstore). Tables: sql/postgres
-// 022_investor_master.sql (pre-assigned 027 at the merge).
+// *_investor_master.sql (pre-assigned 027 at the merge).
 package investors
 
 import (

@@ -1,5 +1,5 @@
 // Package pgstore is the investor master's SQL (investors.Store) on
-// PostgreSQL: sql/postgres 022_investor_master.sql and the investors row
+// PostgreSQL: sql/postgres/*_investor_master.sql (027 at the merge) and the investors row
 // of 003.
 package pgstore
 
