@@ -57,14 +57,23 @@ type KYCStore interface {
 	KYCStates(ctx context.Context, ids []string) (map[string]KYCState, error)
 	// KYCRestrictions reads the investors' current kyc restrictions.
 	KYCRestrictions(ctx context.Context, ids []string) (map[string]ledger.Restriction, error)
-	// StoreKYC writes an investor's new state; with event set, also a
-	// version of the record (unchanged, fields kyc_status), its audit row
-	// and its investors.changed event, in one transaction.
-	StoreKYC(ctx context.Context, investorID string, s KYCState, event *KYCEvent) error
+	// StoreKYC writes the investors' new states, in order, in one
+	// transaction; a write with an event also appends a version of the
+	// record (unchanged, fields kyc_status), its audit row and its
+	// investors.changed event.
+	StoreKYC(ctx context.Context, ws []KYCWrite) error
 	// StoreUnmatched keeps a feed row whose PAN is no investor's.
 	StoreUnmatched(ctx context.Context, u Unmatched) error
 	// WithoutKYC lists the investors with no KYC status and an operative PAN.
 	WithoutKYC(ctx context.Context) ([]string, error)
+}
+
+// KYCWrite is one investor's new KYC state, with the event of the change
+// when its effective status changed.
+type KYCWrite struct {
+	InvestorID string
+	State      KYCState
+	Event      *KYCEvent
 }
 
 // KYCEvent is what the version of a KYC change says.
@@ -163,6 +172,7 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 		return fmt.Errorf("kyc: restrictions: %w", err)
 	}
 	now := g.now().UTC()
+	var ws []KYCWrite
 	for i, r := range b.Items {
 		invs := match[fps[i]]
 		if len(invs) == 0 {
@@ -183,15 +193,17 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 				return err
 			}
 			restr[id] = rs
-			var ev *KYCEvent
+			w := KYCWrite{InvestorID: id, State: next}
 			if effective(next) != effective(cur) || !found {
-				ev = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
+				w.Event = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
 			}
-			if err := g.Store.StoreKYC(ctx, id, next, ev); err != nil {
-				return fmt.Errorf("kyc: investor %s: %w", id, err)
-			}
+			ws = append(ws, w)
 			states[id] = next
 		}
+	}
+	// The statuses after the restrictions: see the order of writes above.
+	if err := g.Store.StoreKYC(ctx, ws); err != nil {
+		return fmt.Errorf("kyc: store %d statuses: %w", len(ws), err)
 	}
 	return nil
 }

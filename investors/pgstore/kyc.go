@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -89,67 +88,127 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// StoreKYC upserts the investor's state; with ev, appends a version of the
-// (unchanged) record touching kyc_status, its audit row and its
-// investors.changed event, in the same transaction, under the investor
-// row's lock (the lock Apply takes: one sequence of versions).
-func (s Store) StoreKYC(ctx context.Context, id string, st investors.KYCState, ev *investors.KYCEvent) error {
-	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
-			return fmt.Errorf("lock investor: %w", err)
+// StoreKYC writes the states in one transaction, set-based: the
+// investors' rows are locked first (in id order: the lock Apply takes, so
+// record versions and KYC versions form one sequence), kyc_status upserted
+// (the last write of an investor wins), and each write with an event gets
+// the next version of its investor (the record unchanged, fields
+// kyc_status), its investors.changed event and its audit row.
+func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	last := map[string]int{} // investor -> index of its last write
+	var ids []string
+	for i, w := range ws {
+		if _, ok := last[w.InvestorID]; !ok {
+			ids = append(ids, w.InvestorID)
 		}
+		last[w.InvestorID] = i
+	}
+	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
+			return fmt.Errorf("lock investors: %w", err)
+		}
+		n := len(ids)
+		inv, pan, status, kraName, code, remarks, file, sha := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		at, aat := make([]*time.Time, n), make([]*time.Time, n)
+		inop, line := make([]bool, n), make([]int32, n)
 		now := time.Now().UTC()
-		if ev != nil {
-			now = ev.At
+		for k, id := range ids {
+			st := ws[last[id]].State
+			inv[k], pan[k], status[k], kraName[k], code[k], remarks[k] = id, st.PANFP, string(st.Status), st.KRA, st.Code, st.Remarks
+			at[k], aat[k], inop[k] = nullTime(st.At), nullTime(st.AadhaarAt), st.Inoperative
+			file[k], sha[k], line[k] = st.From.File, st.From.SHA256, int32(st.From.Line)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
-			aadhaar_at, source_file, source_sha256, source_line, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			aadhaar_at, source_file, source_sha256, source_line, updated_at)
+			SELECT u.*, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+				$8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::int[]) AS u
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
 				pan_inoperative = excluded.pan_inoperative, aadhaar_at = excluded.aadhaar_at, source_file = excluded.source_file,
 				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at`,
-			id, st.PANFP, string(st.Status), st.KRA, st.Code, nullTime(st.At), st.Remarks, st.Inoperative, nullTime(st.AadhaarAt),
-			st.From.File, st.From.SHA256, st.From.Line, now); err != nil {
+			inv, pan, status, kraName, code, at, remarks, inop, aat, file, sha, line, now); err != nil {
 			return fmt.Errorf("kyc_status: %w", err)
 		}
-		if ev == nil {
+		// The events: the next versions of the investors that have one.
+		var evIDs []string
+		seen := map[string]bool{}
+		for _, w := range ws {
+			if w.Event != nil && !seen[w.InvestorID] {
+				seen[w.InvestorID] = true
+				evIDs = append(evIDs, w.InvestorID)
+			}
+		}
+		if len(evIDs) == 0 {
 			return nil
 		}
-		var seq int
-		var enc []byte
-		var sha string
-		err := tx.QueryRow(ctx, `SELECT change_seq, record_enc, record_sha256 FROM investor_versions WHERE investor_id = $1
-			ORDER BY change_seq DESC LIMIT 1`, id).Scan(&seq, &enc, &sha)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", id)
+		type latest struct {
+			seq int
+			enc []byte
+			sha string
 		}
+		cur := map[string]*latest{}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT ON (investor_id) investor_id, change_seq, record_enc, record_sha256
+			FROM investor_versions WHERE investor_id = ANY($1) ORDER BY investor_id, change_seq DESC`, evIDs)
 		if err != nil {
 			return err
 		}
-		seq++
+		var id string
+		var l latest
+		if _, err := pgx.ForEachRow(rows, []any{&id, &l.seq, &l.enc, &l.sha}, func() error { x := l; cur[id] = &x; return nil }); err != nil {
+			return err
+		}
+		var vInv, vSHA, vBy, oID, oPayload []string
+		var vSeq []int32
+		var vAt []time.Time
+		var encs [][]byte
+		var audits []postgres.AuditEntry
 		fields := []string{"kyc_status"}
+		for _, w := range ws {
+			if w.Event == nil {
+				continue
+			}
+			c := cur[w.InvestorID]
+			if c == nil {
+				return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", w.InvestorID)
+			}
+			c.seq++
+			ev := w.Event
+			e := investors.Event{EventID: investors.EventID(w.InvestorID, c.seq), InvestorID: w.InvestorID, ChangeSeq: c.seq, Fields: fields,
+				Fingerprints: map[string]string{}, KYCStatus: ev.KYCStatus, Channel: investors.ChannelKRAFeed,
+				EffectiveFrom: ev.At.Format(time.RFC3339), At: ev.At.Format("2006-01-02T15:04:05.000Z07:00")}
+			payload, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			vInv, vSeq, vAt, vSHA, vBy = append(vInv, w.InvestorID), append(vSeq, int32(c.seq)), append(vAt, ev.At), append(vSHA, c.sha), append(vBy, ev.By)
+			encs = append(encs, c.enc)
+			oID, oPayload = append(oID, e.EventID), append(oPayload, string(payload))
+			st := w.State
+			audits = append(audits, postgres.AuditEntry{Entity: "investor", ID: w.InvestorID, Action: "kyc_status", Payload: map[string]any{
+				"change_seq": c.seq, "kyc_status": ev.KYCStatus, "kra": st.KRA, "kra_code": st.Code, "pan_inoperative": st.Inoperative,
+				"source_file": st.From.File, "source_line": st.From.Line}})
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO investor_versions (investor_id, change_seq, effective_from, recorded_at, channel, fields,
-			record_enc, record_sha256, changed_by) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)`,
-			id, seq, ev.At, investors.ChannelKRAFeed, fields, enc, sha, ev.By); err != nil {
-			return fmt.Errorf("version: %w", err)
+			record_enc, record_sha256, changed_by)
+			SELECT i, s, a, a, $4, $5, e, h, b FROM unnest($1::text[], $2::int[], $3::timestamptz[], $6::bytea[], $7::text[], $8::text[])
+				AS u(i, s, a, e, h, b)`, vInv, vSeq, vAt, investors.ChannelKRAFeed, fields, encs, vSHA, vBy); err != nil {
+			return fmt.Errorf("versions: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE investor_profiles SET change_seq = $2, updated_at = $3 WHERE investor_id = $1`, id, seq, ev.At); err != nil {
-			return fmt.Errorf("profile: %w", err)
+		if _, err := tx.Exec(ctx, `UPDATE investor_profiles p SET change_seq = u.s, updated_at = u.a
+			FROM (SELECT DISTINCT ON (i) i, s, a FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(i, s, a) ORDER BY i, s DESC) u
+			WHERE p.investor_id = u.i`, vInv, vSeq, vAt); err != nil {
+			return fmt.Errorf("profiles: %w", err)
 		}
-		e := investors.Event{EventID: investors.EventID(id, seq), InvestorID: id, ChangeSeq: seq, Fields: fields,
-			Fingerprints: map[string]string{}, KYCStatus: ev.KYCStatus, Channel: investors.ChannelKRAFeed,
-			EffectiveFrom: ev.At.Format(time.RFC3339), At: ev.At.Format("2006-01-02T15:04:05.000Z07:00")}
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)`,
-			e.EventID, investors.Topic, id, payload); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
+			SELECT e, $3, k, p::jsonb FROM unnest($1::text[], $2::text[], $4::text[]) WITH ORDINALITY AS u(e, k, p, n) ORDER BY n`,
+			oID, vInv, investors.Topic, oPayload); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
-		return postgres.AppendAuditBy(ctx, tx, ev.By, "investor", id, "kyc_status", map[string]any{
-			"change_seq": seq, "kyc_status": ev.KYCStatus, "kra": st.KRA, "kra_code": st.Code, "pan_inoperative": st.Inoperative,
-			"source_file": st.From.File, "source_line": st.From.Line})
+		return postgres.AppendAudits(ctx, tx, investors.By, audits)
 	}))
 }
 
