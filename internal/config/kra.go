@@ -3,8 +3,6 @@ package config
 import (
 	"fmt"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 // KRA configures the KYC gate's feed (issue 23): the KRAs' KYC status files
@@ -32,11 +30,7 @@ func (c *Config) kraDefaults() {
 	if x.BatchSize == 0 {
 		x.BatchSize = 5000
 	}
-	src := &x.Source
-	src.SFTP.AddrEnv = or(src.SFTP.AddrEnv, "FUNDFLOW_SFTP_ADDR")
-	src.SFTP.UserEnv = or(src.SFTP.UserEnv, "FUNDFLOW_SFTP_USER")
-	src.SFTP.KeyFileEnv = or(src.SFTP.KeyFileEnv, "FUNDFLOW_SFTP_KEY")
-	src.SFTP.HostKeyFileEnv = or(src.SFTP.HostKeyFileEnv, "FUNDFLOW_SFTP_HOST_KEY")
+	x.Source.sftpEnvDefaults()
 }
 
 func (c *Config) validateKRA() []FieldError {
@@ -44,26 +38,10 @@ func (c *Config) validateKRA() []FieldError {
 	if x == nil {
 		return nil
 	}
-	var errs []FieldError
+	p := "pipelines.kra"
+	errs := validateFeed(p, x.Schedule, x.Source, "KRA status files", x.BatchSize, x.MaxRejectRate)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
-	p := "pipelines.kra"
-	if x.Schedule != "" {
-		if _, err := cron.ParseStandard(x.Schedule); err != nil {
-			add(p+".schedule", "bad cron spec %q: %v", x.Schedule, err)
-		}
-	}
-	if x.Source.Kind != "file" && x.Source.Kind != "sftp" && x.Source.Kind != "" {
-		add(p+".source.kind", "KRA status files arrive as files: file or sftp, not %q", x.Source.Kind)
-	} else {
-		errs = append(errs, x.Source.validate(p+".source")...)
-	}
-	if x.BatchSize < 1 || x.BatchSize > 100000 {
-		add(p+".batch_size", "must be between 1 and 100000, got %d", x.BatchSize)
-	}
-	if x.MaxRejectRate < 0 || x.MaxRejectRate > 1 {
-		add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", x.MaxRejectRate)
 	}
 	if x.RefundAfter < 0 {
 		add(p+".refund_after", "must not be negative (0: never refund)")
