@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/connectors/webhook"
@@ -38,20 +39,38 @@ func record(id, pan string) string {
 // investor's paid purchase held), bad rows quarantined with line and
 // reason, the unknown PAN kept; a later run past refund_after rejects the
 // held purchase and its payment gets the refund-due alert.
-func TestJob(t *testing.T) {
+// jobEnv is a database, a ledger, the investor master and its store on the
+// application's role, on a clock at Thursday 20 August 2026, 10:00 IST.
+type jobEnv struct {
+	owner, app *pgxpool.Pool
+	db         moneytest.DB
+	now        time.Time
+	clock      func() time.Time
+	sealer     *pii.Sealer
+	led        *ledger.Service
+	store      pgstore.Store
+	inv        *investors.Service
+}
+
+func newJobEnv(t *testing.T) *jobEnv {
+	t.Helper()
 	owner, _, app, _ := testkit.PGApp(t)
-	ctx := testkit.Ctx(t)
-	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := moneytest.IST("2026-08-20T10:00:00+05:30")
-	clock := func() time.Time { return now }
-	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
-	led := &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: clock}
-	store := pgstore.Store{Pool: app}
-	inv := &investors.Service{Store: store, PII: sealer, Now: clock, Log: testkit.Logger(t)}
+	e := &jobEnv{owner: owner, app: app, now: moneytest.IST("2026-08-20T10:00:00+05:30"), store: pgstore.Store{Pool: app}}
+	e.db = moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
+	e.clock = func() time.Time { return e.now }
+	e.sealer, _ = pii.New(bytes.Repeat([]byte{3}, 32))
+	e.led = &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: e.clock}
+	e.inv = &investors.Service{Store: e.store, PII: e.sealer, Now: e.clock}
+	return e
+}
+
+func TestJob(t *testing.T) {
+	e := newJobEnv(t)
+	ctx, db, now, clock, sealer, led, store, inv, app := testkit.Ctx(t), e.db, e.now, e.clock, e.sealer, e.led, e.store, e.inv, e.app
 	for id, pan := range map[string]string{"INV-1": "ABCPE1234F", "INV-2": "ZZZPZ9999Z"} {
 		if _, _, err := inv.Create(ctx, []byte(record(id, pan)), "onboarding", investors.ChannelAPI); err != nil {
 			t.Fatal(err)

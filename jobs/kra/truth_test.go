@@ -10,16 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/internal/config"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/kragen"
-	"github.com/fundflow/fundflow/internal/moneytest"
-	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/investors"
-	"github.com/fundflow/fundflow/investors/pgstore"
 	"github.com/fundflow/fundflow/jobs/kra"
-	"github.com/fundflow/fundflow/ledger"
-	ledgerpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -28,19 +22,8 @@ import (
 // investor's kyc restriction (reason, what it blocks, or none) is what the
 // generator injected; every bad row is quarantined, every unknown PAN kept.
 func TestGateMatchesTruth(t *testing.T) {
-	owner, _, app, _ := testkit.PGApp(t)
-	ctx := testkit.Ctx(t)
-	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := moneytest.IST("2026-08-20T10:00:00+05:30")
-	clock := func() time.Time { return now }
-	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
-	led := &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: clock}
-	store := pgstore.Store{Pool: app}
-	svc := &investors.Service{Store: store, PII: sealer, Now: clock}
+	e := newJobEnv(t)
+	ctx, db, now, clock, sealer, led, store, svc, app := testkit.Ctx(t), e.db, e.now, e.clock, e.sealer, e.led, e.store, e.inv, e.app
 	const n = 80
 	var invs []kragen.Investor
 	for i := 0; i < n; i++ {
