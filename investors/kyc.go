@@ -66,6 +66,14 @@ type KYCStore interface {
 	StoreUnmatched(ctx context.Context, u Unmatched) error
 	// WithoutKYC lists the investors with no KYC status and an operative PAN.
 	WithoutKYC(ctx context.Context) ([]string, error)
+	// MinorsOfAge says which of the investors are minors flagged as of age.
+	MinorsOfAge(ctx context.Context, ids []string) (map[string]bool, error)
+	// DueMajority lists the minors whose majority date is on or before day
+	// and who are not flagged yet.
+	DueMajority(ctx context.Context, day fund.Date) ([]string, error)
+	// MarkMajority flags a minor as of age, with a version of the record
+	// (fields tax_status), its audit row and its investors.changed event.
+	MarkMajority(ctx context.Context, id string, at time.Time, by string) error
 }
 
 // KYCWrite is one investor's new KYC state, with the event of the change
@@ -171,6 +179,10 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	if err != nil {
 		return fmt.Errorf("kyc: restrictions: %w", err)
 	}
+	ofAge, err := g.Store.MinorsOfAge(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("kyc: minors: %w", err)
+	}
 	now := g.now().UTC()
 	var ws []KYCWrite
 	for i, r := range b.Items {
@@ -188,7 +200,7 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 			if !changed {
 				continue
 			}
-			rs, err := g.reconcile(ctx, id, next, restr[id], now)
+			rs, err := g.reconcile(ctx, id, next, ofAge[id], restr[id], now)
 			if err != nil {
 				return err
 			}
@@ -246,8 +258,12 @@ func Merge(cur KYCState, found bool, r kra.Record) (KYCState, bool) {
 
 // reconcile makes the investor's kyc restriction what the state decides
 // (today in IST), calling the ledger only when it differs.
-func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, cur ledger.Restriction, now time.Time) (ledger.Restriction, error) {
+func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge bool, cur ledger.Restriction, now time.Time) (ledger.Restriction, error) {
 	d := kyc.Decide(g.table(), s.Status, s.Inoperative, kyc.TodayIST(now))
+	if minorOfAge {
+		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true,
+			Detail: "the minor is of age: the record must become the investor's own (KYC, PAN, bank account)"}
+	}
 	if !d.Restrict {
 		if cur.InvestorID == "" {
 			return cur, nil
@@ -300,7 +316,7 @@ func (g *Gate) Sweep(ctx context.Context) (int, error) {
 	now := g.now().UTC()
 	for _, id := range ids {
 		before := restr[id]
-		after, err := g.reconcile(ctx, id, KYCState{}, before, now)
+		after, err := g.reconcile(ctx, id, KYCState{}, false, before, now)
 		if err != nil {
 			return n, err
 		}
@@ -309,4 +325,34 @@ func (g *Gate) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Majority flags the minors whose 18th birthday is today (IST) or past:
+// the restriction minor_attained_majority (no purchase, no redemption) and
+// a version of the record with its investors.changed event (fields
+// tax_status), so notifications go out. The restriction stays until the
+// record is the investor's own and the KRA feed names their own PAN. It
+// returns how many it flagged.
+func (g *Gate) Majority(ctx context.Context) (int, error) {
+	now := g.now().UTC()
+	ids, err := g.Store.DueMajority(ctx, kyc.TodayIST(now))
+	if err != nil {
+		return 0, fmt.Errorf("majority: %w", err)
+	}
+	restr, err := g.Store.KYCRestrictions(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("majority: %w", err)
+	}
+	for i, id := range ids {
+		// The restriction first: a crash before the flag leaves the minor
+		// held and due again (a no-op next time).
+		if _, err := g.reconcile(ctx, id, KYCState{}, true, restr[id], now); err != nil {
+			return i, err
+		}
+		if err := g.Store.MarkMajority(ctx, id, now, By); err != nil {
+			return i, fmt.Errorf("majority of %s: %w", id, err)
+		}
+		g.log().Info("minor attained majority", "investor", id)
+	}
+	return len(ids), nil
 }

@@ -240,3 +240,52 @@ func TestKYCGate(t *testing.T) {
 		t.Fatalf("sweep again: %d %v", n, err)
 	}
 }
+
+// A minor turning 18: flagged on the birthday (IST), not the day before;
+// transactions stop (minor_attained_majority, purchases and redemptions)
+// whatever the guardian's KYC says; an event goes out; once the record is
+// the investor's own and the KRA names their own PAN validated, the
+// restriction is lifted.
+func TestMinorAttainsMajority(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-G", "ABCPE1234F") // the guardian, an investor too
+	minor := strings.NewReplacer(`"INV-1"`, `"INV-M"`, `"pan":"abcpe1234f",`, ``, `"dob":"1990-04-01"`, `"dob":"2008-08-21"`,
+		`"tax_status":"resident_individual"`, `"tax_status":"minor","guardian":{"name":"Asha Rao","pan":"ABCPE1234F","relationship":"mother"}`).Replace(asha)
+	minor = strings.Replace(minor, `"nominees":[{"name":"Ravi Rao","relationship":"spouse","share":"60"},{"name":"Mira Rao","relationship":"daughter","share":40,"dob":"2015-06-01","guardian_name":"Ravi Rao"}],`, ``, 1)
+	if _, _, err := e.inv.Create(e.ctx, []byte(minor), "onboarding", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.feed("kra-g.txt", kraHead+"ASHA|ABCPE1234F|07|19-08-2026 18:00:00|\n") // the guardian's KYC: validated
+	// 20 August 2026: the day before the 18th birthday.
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 0 {
+		t.Fatalf("the day before: %d %v", n, err)
+	}
+	e.now = moneytest.IST("2026-08-21T00:30:00+05:30") // the birthday, just after midnight IST (20 August 19:00 UTC)
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 1 {
+		t.Fatalf("on the birthday: %d %v", n, err)
+	}
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	if got := e.db.Str(`SELECT reason || ' ' || blocks_purchase || ' ' || blocks_redemption FROM investor_restrictions WHERE investor_id = 'INV-M'`); got != "minor_attained_majority true true" {
+		t.Errorf("restriction: %s", got)
+	}
+	// The guardian's KYC arriving again does not lift it.
+	e.feed("kra-g2.txt", kraHead+"ASHA|ABCPE1234F|07|20-08-2026 18:00:00|\n")
+	if got := e.db.Str(`SELECT reason FROM investor_restrictions WHERE investor_id = 'INV-M'`); got != "minor_attained_majority" {
+		t.Errorf("after the guardian's feed: %s", got)
+	}
+	var fields string
+	if err := e.db.Owner.QueryRow(e.ctx, `SELECT payload->>'fields' FROM outbox WHERE key = 'INV-M' ORDER BY id DESC LIMIT 1`).Scan(&fields); err != nil || fields != `["tax_status"]` {
+		t.Errorf("last event fields %s %v", fields, err)
+	}
+	// The record becomes the investor's own: own PAN, resident individual,
+	// no guardian, an opt-out; then the KRA validates the own PAN.
+	if _, _, err := e.inv.Patch(e.ctx, "INV-M", []byte(`{"tax_status":"resident_individual","pan":"MNOPM7777M","guardian":null,"nomination_opt_out":true}`), "onboarding", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.feed("kra-m.txt", kraHead+"MIRA|MNOPM7777M|07|21-08-2026 09:00:00|\n")
+	if n := e.db.Num(`SELECT count(*) FROM investor_restrictions WHERE investor_id = 'INV-M'`); n != 0 {
+		t.Errorf("restriction left after the own KYC: %s", e.db.Str(`SELECT reason FROM investor_restrictions WHERE investor_id = 'INV-M'`))
+	}
+}

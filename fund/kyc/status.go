@@ -65,6 +65,10 @@ const (
 	ReasonMissing        = "kyc_missing"
 	ReasonRejected       = "kyc_rejected"
 	ReasonPANInoperative = "pan_inoperative"
+	// ReasonMinorOfAge: a minor's folio once the minor is 18: no
+	// transaction until the record is the investor's own (their KYC, PAN
+	// and bank account), whatever the guardian's KYC says.
+	ReasonMinorOfAge = "minor_attained_majority"
 )
 
 // Permission is what a status allows from a date.

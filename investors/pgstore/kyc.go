@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/kyc"
 	"github.com/fundflow/fundflow/investors"
 	"github.com/fundflow/fundflow/ledger"
@@ -234,4 +235,73 @@ func (s Store) WithoutKYC(ctx context.Context) ([]string, error) {
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return ids, postgres.Classify(err)
+}
+
+// MinorsOfAge says which investors are minors flagged as of age.
+func (s Store) MinorsOfAge(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id FROM investor_profiles
+		WHERE investor_id = ANY($1) AND tax_status = 'minor' AND majority_flagged_at IS NOT NULL`, ids)
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	var id string
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error { out[id] = true; return nil })
+	return out, postgres.Classify(err)
+}
+
+// DueMajority lists the unflagged minors of age on day.
+func (s Store) DueMajority(ctx context.Context, day fund.Date) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id FROM investor_profiles
+		WHERE tax_status = 'minor' AND majority_on <= $1 AND majority_flagged_at IS NULL ORDER BY investor_id`, day.Time())
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, postgres.Classify(err)
+}
+
+// MarkMajority flags the minor, with a version of the (unchanged) record
+// touching tax_status, its event and its audit row, in one transaction.
+func (s Store) MarkMajority(ctx context.Context, id string, at time.Time, by string) error {
+	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE investor_profiles SET majority_flagged_at = $2 WHERE investor_id = $1 AND majority_flagged_at IS NULL`, id, at)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // flagged already: nothing more
+		}
+		var seq int
+		var enc []byte
+		var sha string
+		if err := tx.QueryRow(ctx, `SELECT change_seq, record_enc, record_sha256 FROM investor_versions WHERE investor_id = $1
+			ORDER BY change_seq DESC LIMIT 1`, id).Scan(&seq, &enc, &sha); err != nil {
+			return err
+		}
+		seq++
+		fields := []string{"tax_status"}
+		if _, err := tx.Exec(ctx, `INSERT INTO investor_versions (investor_id, change_seq, effective_from, recorded_at, channel, fields,
+			record_enc, record_sha256, changed_by) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)`,
+			id, seq, at, investors.ChannelKRAFeed, fields, enc, sha, by); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE investor_profiles SET change_seq = $2 WHERE investor_id = $1`, id, seq); err != nil {
+			return err
+		}
+		e := investors.Event{EventID: investors.EventID(id, seq), InvestorID: id, ChangeSeq: seq, Fields: fields,
+			Fingerprints: map[string]string{}, Channel: investors.ChannelKRAFeed,
+			EffectiveFrom: at.Format(time.RFC3339), At: at.Format("2006-01-02T15:04:05.000Z07:00")}
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)`, e.EventID, investors.Topic, id, payload); err != nil {
+			return err
+		}
+		return postgres.AppendAuditBy(ctx, tx, by, "investor", id, "minor_attained_majority", map[string]any{"change_seq": seq})
+	}))
 }

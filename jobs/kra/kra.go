@@ -3,7 +3,8 @@
 // like the RTAs' feeds (connectors/feed: fingerprinted, resumed mid-file
 // after a crash, bad rows quarantined with file, line and reason), applied
 // by investors.Gate as the ledger's kyc restrictions; then, when
-// configured, the investors with no KYC record are held (kyc_missing) and
+// configured, the investors with no KYC record are held (kyc_missing), the
+// minors who turned 18 are held (minor_attained_majority) and
 // captured purchases held by KYC for longer than refund_after are rejected
 // (their payments get the refund-due break). One recorded run.
 package kra
@@ -44,6 +45,7 @@ type Outcome struct {
 	pipelines.Stats
 	MissingHeld int `json:"missing_held"` // investors newly held as kyc_missing (require_record)
 	Refunded    int `json:"refunded"`     // held captured purchases rejected after refund_after
+	OfAge       int `json:"of_age"`       // minors flagged as of age (minor_attained_majority)
 }
 
 // Run loads the waiting files, applies them, sweeps and refunds, recorded
@@ -66,6 +68,9 @@ func (j Job) run(ctx context.Context) (Outcome, error) {
 	}
 	j.Gate.RequireRecord = j.Config.RequireRecord
 	if out.MissingHeld, err = j.Gate.Sweep(ctx); err != nil {
+		return out, err
+	}
+	if out.OfAge, err = j.Gate.Majority(ctx); err != nil {
 		return out, err
 	}
 	out.Refunded, err = j.Refund(ctx)

@@ -34,6 +34,7 @@ CREATE TABLE investor_profiles (
     pan_fp                text        NOT NULL DEFAULT '', -- pii Fingerprint of the PAN ('' : a minor without one)
     guardian_pan_fp       text        NOT NULL DEFAULT '',
     majority_on           date,                            -- minors: the 18th birthday
+    majority_flagged_at   timestamptz,                     -- a minor of age: transactions stopped until the record is the investor's own
     nomination            text        NOT NULL CHECK (nomination IN ('nominated', 'opted_out', 'not_applicable')),
     nominee_count         smallint    NOT NULL,
     fatca_declared        boolean     NOT NULL,
