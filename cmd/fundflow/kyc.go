@@ -52,7 +52,7 @@ func (kycLoadCmd) Run(a *app) error {
 			return err
 		}
 		gate := &investors.Gate{Store: pgstore.Store{Pool: d.pg.Pool}, Ledger: led, PII: s, Now: d.now, Log: d.log}
-		j := kra.Job{Config: c, PG: d.pg, Gate: gate, Ledger: led, Metrics: d.metrics, Now: d.now, Log: d.log}
+		j := kra.Job{Config: c, PG: d.pg, Gate: gate, Ledger: led, CH: d.ch, Metrics: d.metrics, Now: d.now, Log: d.log}
 		var out kra.Outcome
 		if err := supervise.Single(a.ctx, d.pg, kra.Name, func(ctx context.Context) (err error) { out, err = j.Run(ctx); return err }); err != nil {
 			return err

@@ -6,7 +6,8 @@
 // configured, the investors with no KYC record are held (kyc_missing), the
 // minors who turned 18 are held (minor_attained_majority) and
 // captured purchases held by KYC for longer than refund_after are rejected
-// (their payments get the refund-due break). One recorded run.
+// (their payments get the refund-due break); the day's investor_facts go
+// to ClickHouse. One recorded run.
 package kra
 
 import (
@@ -16,11 +17,13 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/connectors/feed"
+	"github.com/fundflow/fundflow/fund/kyc"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/investors"
 	"github.com/fundflow/fundflow/jobs/feedstore"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/transforms/kra"
 )
@@ -35,6 +38,7 @@ type Job struct {
 	PG      *postgres.Store
 	Gate    *investors.Gate
 	Ledger  *ledger.Service
+	CH      clickhouse.Conn // nil: no investor_facts
 	Metrics *pipelines.Metrics
 	Now     func() time.Time
 	Log     *slog.Logger
@@ -46,6 +50,7 @@ type Outcome struct {
 	MissingHeld int `json:"missing_held"` // investors newly held as kyc_missing (require_record)
 	Refunded    int `json:"refunded"`     // held captured purchases rejected after refund_after
 	OfAge       int `json:"of_age"`       // minors flagged as of age (minor_attained_majority)
+	Facts       int `json:"facts"`        // investor_facts rows written to ClickHouse
 }
 
 // Run loads the waiting files, applies them, sweeps and refunds, recorded
@@ -73,8 +78,19 @@ func (j Job) run(ctx context.Context) (Outcome, error) {
 	if out.OfAge, err = j.Gate.Majority(ctx); err != nil {
 		return out, err
 	}
-	out.Refunded, err = j.Refund(ctx)
+	if out.Refunded, err = j.Refund(ctx); err != nil || j.CH == nil {
+		return out, err
+	}
+	now := j.now()
+	out.Facts, err = Facts(ctx, j.PG.Pool, j.CH, kyc.TodayIST(now), now)
 	return out, err
+}
+
+func (j Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
 }
 
 // Load is the engine pipeline: feed source → parse/stage → the gate.
@@ -110,14 +126,10 @@ func (j Job) Refund(ctx context.Context) (int, error) {
 	if after <= 0 {
 		return 0, nil
 	}
-	now := time.Now
-	if j.Now != nil {
-		now = j.Now
-	}
 	rows, err := j.PG.Pool.Query(ctx, `SELECT h.id FROM order_holds h JOIN orders o ON o.id = h.order_id
 		WHERE h.source = 'kyc' AND h.closed_at IS NULL AND h.raised_at < $1 AND o.kind = 'purchase'
 		  AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.status = 'captured')
-		ORDER BY h.id`, now().Add(-after))
+		ORDER BY h.id`, j.now().Add(-after))
 	if err != nil {
 		return 0, fmt.Errorf("kra refunds: %w", err)
 	}

@@ -94,13 +94,19 @@ func TestJob(t *testing.T) {
 	}
 	m := pipelines.NewMetrics(prometheus.NewRegistry())
 	gate := &investors.Gate{Store: store, Ledger: led, PII: sealer, Now: clock, Log: testkit.Logger(t)}
-	j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led, Metrics: m, Log: testkit.Logger(t)}
+	ch, _ := testkit.CH(t)
+	j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led, CH: ch, Now: clock, Metrics: m, Log: testkit.Logger(t)}
 	out, err := j.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Quarantined != 1 || out.Refunded != 0 {
-		t.Errorf("first run %+v: want 1 row quarantined, nothing refunded", out)
+	if out.Quarantined != 1 || out.Refunded != 0 || out.Facts != 2 {
+		t.Errorf("first run %+v: want 1 row quarantined, nothing refunded, 2 investors' facts", out)
+	}
+	var facts string
+	if err := ch.QueryRow(ctx, `SELECT concat(toString(as_of), ' ', kyc_status, ' ', kyc_reason, ' ', nomination, ' ', toString(unverified_accounts))
+		FROM investor_facts FINAL WHERE investor_id = 'INV-1'`).Scan(&facts); err != nil || facts != "2026-08-20 on_hold kyc_on_hold opted_out 1" {
+		t.Errorf("INV-1's facts: %q %v", facts, err)
 	}
 	if got := db.Str(`SELECT source_file || ':' || source_line || ' ' || reason FROM quarantine WHERE pipeline = 'kra'`); got != "kra_20260819.txt:4 bad_pan" {
 		t.Errorf("quarantine: %s", got)
