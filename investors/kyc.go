@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -114,8 +115,11 @@ type Gate struct {
 	// (kyc_missing) when Sweep runs. Off by default: the investors of the
 	// existing demos and tests have no KYC record.
 	RequireRecord bool
-	Now           func() time.Time
-	Log           *slog.Logger
+	// Workers is how many investors' restrictions are reconciled at once
+	// (one ledger transaction each, serialised at their audit rows); 0: 2.
+	Workers int
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // By is who the gate's changes are recorded as made by.
@@ -185,6 +189,8 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	}
 	now := g.now().UTC()
 	var ws []KYCWrite
+	touched := map[string]int{}
+	var order []string // the investors whose state changed, in first-change order
 	for i, r := range b.Items {
 		invs := match[fps[i]]
 		if len(invs) == 0 {
@@ -200,11 +206,10 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 			if !changed {
 				continue
 			}
-			rs, err := g.reconcile(ctx, id, next, ofAge[id], restr[id], now)
-			if err != nil {
-				return err
+			if _, ok := touched[id]; !ok {
+				touched[id] = len(order)
+				order = append(order, id)
 			}
-			restr[id] = rs
 			w := KYCWrite{InvestorID: id, State: next}
 			if effective(next) != effective(cur) || !found {
 				w.Event = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
@@ -213,11 +218,63 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 			states[id] = next
 		}
 	}
-	// The statuses after the restrictions: see the order of writes above.
+	// Each changed investor's restriction as its last state in the batch
+	// decides (several at once: one ledger transaction each, on different
+	// investors), then the statuses: see the order of writes above.
+	if err := g.reconcileAll(ctx, order, states, ofAge, restr, now); err != nil {
+		return err
+	}
 	if err := g.Store.StoreKYC(ctx, ws); err != nil {
 		return fmt.Errorf("kyc: store %d statuses: %w", len(ws), err)
 	}
 	return nil
+}
+
+// reconcileAll reconciles the investors' restrictions with Workers
+// goroutines (default 2); the first error stops the rest.
+func (g *Gate) reconcileAll(ctx context.Context, ids []string, states map[string]KYCState, ofAge map[string]bool,
+	restr map[string]ledger.Restriction, now time.Time) error {
+	workers := g.Workers
+	if workers <= 0 {
+		workers = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan string)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for range min(workers, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				mu.Lock()
+				cur := restr[id]
+				mu.Unlock()
+				rs, err := g.reconcile(ctx, id, states[id], ofAge[id], cur, now)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				restr[id] = rs
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- id
+	}
+	close(jobs)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
 }
 
 // effective is the status the event reports: on_hold while the PAN is

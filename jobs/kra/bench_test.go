@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,7 +113,7 @@ func BenchmarkKRAApply(b *testing.B) {
 	b.ReportMetric(total/bare.Seconds(), "copy_rows/s")
 	b.ReportMetric(bare.Seconds()/run.Seconds(), "ratio_vs_copy")
 	b.ReportMetric(run.Seconds()/float64(b.N), "run_s")
-	b.ReportMetric(timed.d.Seconds()/float64(b.N), "ledger_restrict_s")
+	b.ReportMetric(time.Duration(timed.d.Load()).Seconds()/float64(b.N), "ledger_restrict_s")
 	held := 0
 	_ = owner.QueryRow(ctx, `SELECT count(*) FROM investor_restrictions WHERE source = 'kyc'`).Scan(&held)
 	b.Logf("%d investors, %d rows per file; job %s, bare COPY %s; %d kyc restrictions", n, rows, run.Round(time.Millisecond), bare.Round(time.Millisecond), held)
@@ -120,20 +121,21 @@ func BenchmarkKRAApply(b *testing.B) {
 
 // timedRestrictor measures the time spent in the ledger's restriction calls
 // (one transaction per investor whose restriction changes).
+// The time is summed over the gate's workers.
 type timedRestrictor struct {
 	l *ledger.Service
-	d time.Duration
+	d atomic.Int64 // nanoseconds
 }
 
 func (t *timedRestrictor) SetRestriction(ctx context.Context, r ledger.Restriction) error {
 	t0 := time.Now()
-	defer func() { t.d += time.Since(t0) }()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
 	return t.l.SetRestriction(ctx, r)
 }
 
 func (t *timedRestrictor) LiftRestriction(ctx context.Context, id, source, by string) (int, error) {
 	t0 := time.Now()
-	defer func() { t.d += time.Since(t0) }()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
 	return t.l.LiftRestriction(ctx, id, source, by)
 }
 
