@@ -90,7 +90,11 @@ pipelines:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	chURL := testkit.Env(t, "FUNDFLOW_CH_URL")
+	_, chURL := testkit.CH(t) // its own ClickHouse database, migrated (investor_facts)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }); wg.Wait() }
 	run := func(killAfter time.Duration) (killed bool) {
 		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "kyc", "load")
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_PII_KEY="+base64.StdEncoding.EncodeToString(key))
@@ -108,6 +112,7 @@ pipelines:
 		select {
 		case err := <-done:
 			if err != nil {
+				halt()
 				t.Fatalf("kyc load: %v\n%s", err, tail(out.String(), 2000))
 			}
 			return false
@@ -119,8 +124,6 @@ pipelines:
 	}
 
 	// Purchases arrive (placed and paid) all along.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var orders []string
 	var ordersMu sync.Mutex
 	wg.Add(1)
@@ -163,8 +166,7 @@ pipelines:
 		}
 	}
 	run(0)
-	close(stop)
-	wg.Wait()
+	halt()
 	if t.Failed() {
 		return
 	}
