@@ -22,6 +22,8 @@ import (
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/investors"
+	investorstore "github.com/fundflow/fundflow/investors/pgstore"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
 )
@@ -73,8 +75,9 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	cfg := api.Config{
 		Auth: &api.Auth{HS256Secret: secret, RS256Key: &key.PublicKey},
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
-		Now:   now,
-		Plans: svc,
+		Now:       now,
+		Plans:     svc,
+		Investors: &investors.Service{Store: investorstore.Store{Pool: pool}, PII: sealer, Now: now, Log: testkit.Logger(t)},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -176,6 +179,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/plans/{id}/resume":            pl + "/resume",
 		"/v1/plans/{id}/modify":            pl + "/modify",
 		"/v1/plans/{id}/cancel":            pl + "/cancel",
+		"/v1/investors":                    "/v1/investors",
+		"/v1/investors/{id}":               "/v1/investors/INV-1",
 	}
 }
 
@@ -184,6 +189,8 @@ var routeBodies = map[string]string{
 	"/v1/plans":             strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
 	"/v1/plans/{id}/pause":  `{"instalments":1}`,
 	"/v1/plans/{id}/modify": `{"amount":"2000"}`,
+	"/v1/investors":         investorBody,
+	"/v1/investors/{id}":    `{"mobile":"9123456789"}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.
@@ -256,6 +263,13 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 				want = http.StatusForbidden
 			case "/v1/plans":
 				want = http.StatusCreated
+			case "/v1/investors":
+				want = http.StatusForbidden // only the onboarding service (admin) writes records
+			case "/v1/investors/{id}":
+				// PATCH is the onboarding service's; GET finds no record: the
+				// sample ledger's INV-1 was never onboarded (investors_test.go
+				// reads an onboarded investor's own record).
+				want = map[string]int{"GET": http.StatusNotFound, "PATCH": http.StatusForbidden}[rt.Method]
 			}
 			if status != want {
 				t.Errorf("owner: %d %s", status, body)

@@ -17,6 +17,15 @@ type Problem struct {
 	Detail     string `json:"detail,omitempty"`
 	Instance   string `json:"instance,omitempty"`
 	RetryAfter int    `json:"-"` // seconds, for 429 and 503
+	// Errors lists every refused field of a 422 (investors.go): the field's
+	// path in the request document and the reason.
+	Errors []FieldProblem `json:"errors,omitempty"`
+}
+
+// FieldProblem is one refused field of a request.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail) }

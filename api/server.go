@@ -72,6 +72,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Plans serves the /v1/plans routes; nil: they answer 503.
 	Plans Plans
+	// Investors serves the /v1/investors routes (investors.go); nil: they
+	// answer 503.
+	Investors Investors
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
@@ -153,6 +156,9 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
+		{Method: "POST", Pattern: "/v1/investors", Roles: investorWriters, carriesPII: true, handle: s.createInvestor},
+		{Method: "PATCH", Pattern: "/v1/investors/{id}", Roles: investorWriters, carriesPII: true, handle: s.patchInvestor},
+		{Method: "GET", Pattern: "/v1/investors/{id}", Roles: investorReaders, carriesPII: true, handle: s.getInvestor},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {

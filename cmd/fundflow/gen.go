@@ -12,6 +12,7 @@ type genCmd struct {
 	SIPs       genSIPsCmd    `cmd:"" name:"sips" help:"replay months of SIPs for two demo investors through the plans service, ledger and a stand-in gateway on a simulated clock"`
 	Ledger     genLedgerCmd  `cmd:"" help:"write a synthetic ledger of N folios into the money path's tables (COPY)"`
 	RTA        genRTACmd     `cmd:"" name:"rta" help:"write CAMS/KFintech mailback files from our ledger as of a date, with differences injected and listed in a truth file"`
+	KRA        genKRACmd     `cmd:"" name:"kra" help:"write KRA status and PAN-Aadhaar files for the onboarded investors, with holds, rejections, inoperative PANs and bad rows injected and a truth file"`
 }
 
 type navHistoryCmd struct {

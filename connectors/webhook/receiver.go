@@ -21,7 +21,7 @@ type Delivery struct {
 	Source    string // "razorpay"
 	EventID   string // X-Razorpay-Event-Id, or "sha256:<hex of body>" when the header is missing
 	EventType string
-	Body      []byte             // exactly the signed bytes
+	Body      []byte             // the signed bytes with account numbers masked (Redact)
 	Payment   *fund.PaymentEvent // nil: not a payment event, or Problem
 	Mandate   *fund.MandateEvent // nil: not a mandate (token.*) event, or Problem
 	Problem   string             // why the event cannot be applied; it is stored anyway
@@ -122,7 +122,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		now = rc.Now
 	}
 	received := now()
-	d := Delivery{Source: "razorpay", EventID: r.Header.Get(HeaderEventID), Body: body}
+	// Stored with account numbers masked (Redact); the id, the parse and
+	// the signature use the signed bytes.
+	d := Delivery{Source: "razorpay", EventID: r.Header.Get(HeaderEventID), Body: Redact(body)}
 	if d.EventID == "" || len(d.EventID) > 128 || fund.CheckText("event id", d.EventID) != nil {
 		// No usable id (missing, too long, or text the store cannot hold):
 		// the body's hash is as stable a key for a redelivery.

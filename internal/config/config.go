@@ -56,6 +56,7 @@ type Pipelines struct {
 	Allocate   *Allocate   `yaml:"allocate"`
 	Outbox     *Outbox     `yaml:"outbox"`
 	FolioRecon *FolioRecon `yaml:"folio-recon"` // see recon.go
+	KRA        *KRA        `yaml:"kra"`         // the KYC gate's KRA feeds: see kra.go
 
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
 
@@ -236,6 +237,7 @@ func lineOf(lines map[string]int, path string) int {
 func (c *Config) defaults() {
 	c.moneyDefaults()
 	c.reconDefaults()
+	c.kraDefaults()
 	c.freshnessDefaults()
 	c.plansDefaults()
 	c.instalmentsDefaults()
@@ -280,6 +282,7 @@ var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 func (c *Config) validate() []FieldError {
 	errs := append(c.validateMoney(), c.validateRecon()...)
+	errs = append(errs, c.validateKRA()...)
 	errs = append(errs, c.validateFreshness()...)
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)

@@ -38,11 +38,42 @@ func (c *Config) reconDefaults() {
 	if x.RetainDays == 0 {
 		x.RetainDays = 7
 	}
-	src := &x.Source
+	x.Source.sftpEnvDefaults()
+}
+
+// sftpEnvDefaults names the default SFTP variables of a feed's source.
+func (src *Source) sftpEnvDefaults() {
 	src.SFTP.AddrEnv = or(src.SFTP.AddrEnv, "FUNDFLOW_SFTP_ADDR")
 	src.SFTP.UserEnv = or(src.SFTP.UserEnv, "FUNDFLOW_SFTP_USER")
 	src.SFTP.KeyFileEnv = or(src.SFTP.KeyFileEnv, "FUNDFLOW_SFTP_KEY")
 	src.SFTP.HostKeyFileEnv = or(src.SFTP.HostKeyFileEnv, "FUNDFLOW_SFTP_HOST_KEY")
+}
+
+// validateFeed checks what every file feed's section has (folio-recon,
+// kra): the schedule, a file or SFTP source, the batch size and the
+// breaker's reject rate. what names the files in the message.
+func validateFeed(p, schedule string, src Source, what string, batch int, rate float64) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if schedule != "" {
+		if _, err := cron.ParseStandard(schedule); err != nil {
+			add(p+".schedule", "bad cron spec %q: %v", schedule, err)
+		}
+	}
+	if src.Kind != "file" && src.Kind != "sftp" && src.Kind != "" {
+		add(p+".source.kind", "%s arrive as files: file or sftp, not %q", what, src.Kind)
+	} else {
+		errs = append(errs, src.validate(p+".source")...)
+	}
+	if batch < 1 || batch > 100000 {
+		add(p+".batch_size", "must be between 1 and 100000, got %d", batch)
+	}
+	if rate < 0 || rate > 1 {
+		add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", rate)
+	}
+	return errs
 }
 
 func (c *Config) validateRecon() []FieldError {
@@ -50,26 +81,10 @@ func (c *Config) validateRecon() []FieldError {
 	if x == nil {
 		return nil
 	}
-	var errs []FieldError
+	p := "pipelines.folio-recon"
+	errs := validateFeed(p, x.Schedule, x.Source, "RTA mailbacks", x.BatchSize, x.MaxRejectRate)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
-	p := "pipelines.folio-recon"
-	if x.Schedule != "" {
-		if _, err := cron.ParseStandard(x.Schedule); err != nil {
-			add(p+".schedule", "bad cron spec %q: %v", x.Schedule, err)
-		}
-	}
-	if x.Source.Kind != "file" && x.Source.Kind != "sftp" && x.Source.Kind != "" {
-		add(p+".source.kind", "RTA mailbacks arrive as files: file or sftp, not %q", x.Source.Kind)
-	} else {
-		errs = append(errs, x.Source.validate(p+".source")...)
-	}
-	if x.BatchSize < 1 || x.BatchSize > 100000 {
-		add(p+".batch_size", "must be between 1 and 100000, got %d", x.BatchSize)
-	}
-	if x.MaxRejectRate < 0 || x.MaxRejectRate > 1 {
-		add(p+".max_reject_rate", "must be a fraction between 0 and 1, got %v", x.MaxRejectRate)
 	}
 	if x.WindowDays < 0 {
 		add(p+".window_days", "must not be negative (0 compares the whole history)")

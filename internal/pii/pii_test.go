@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -98,5 +101,39 @@ func TestMask(t *testing.T) {
 		if got := Mask(in); got != want {
 			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	k := key(7)
+	s, err := New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The independent route: derive the key and hash by hand.
+	derive := hmac.New(sha256.New, k)
+	derive.Write([]byte("fundflow-fingerprint-v1"))
+	hash := func(v string) string {
+		m := hmac.New(sha256.New, derive.Sum(nil))
+		m.Write([]byte(v))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	for _, c := range []struct{ field, value, normal string }{
+		{"email", "  Asha@Example.IN ", "asha@example.in"},
+		{"mobile", "+91 98765-43210", "919876543210"},
+		{"bank_account", " hdfc0001234 : 5010 0012 345 ", "HDFC0001234:50100012345"},
+		{"bank_account", "5010-0012345", "50100012345"},
+		{"name", " Asha Rao ", "Asha Rao"},
+	} {
+		if got, want := s.Fingerprint(c.field, c.value), hash(c.normal); got != want {
+			t.Errorf("Fingerprint(%s, %q) = %s, want HMAC of %q = %s", c.field, c.value, got, c.normal, want)
+		}
+	}
+	if s.Fingerprint("email", "a@b.in") != s.Fingerprint("email", "A@B.IN") {
+		t.Error("equal emails, different fingerprints")
+	}
+	other, _ := New(bytes.Repeat([]byte{8}, 32))
+	if other.Fingerprint("email", "a@b.in") == s.Fingerprint("email", "a@b.in") {
+		t.Error("another key, same fingerprint")
 	}
 }

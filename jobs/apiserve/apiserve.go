@@ -25,6 +25,8 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/ratelimit"
+	"github.com/fundflow/fundflow/investors"
+	investorstore "github.com/fundflow/fundflow/investors/pgstore"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/plans/pgstore"
 	"github.com/fundflow/fundflow/readmodel"
@@ -137,6 +139,11 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
+	if cfg.PII != nil {
+		// The investor master seals what it stores: without the key its
+		// routes answer 503.
+		cfg.Investors = &investors.Service{Store: investorstore.Store{Pool: d.PG}, PII: cfg.PII, Log: d.Log}
+	}
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

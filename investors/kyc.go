@@ -1,0 +1,415 @@
+package investors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/kyc"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/transforms/kra"
+)
+
+// The KYC gate: the KRAs' status feed (transforms/kra) applied to the
+// investors whose PAN it names, and turned into the ledger's investor
+// restriction of source kyc, which the ledger enforces wherever it allots
+// (an order of a blocked kind is held with the public reason). The status
+// → permission rule is fund/kyc's effective-dated table (Decide).
+//
+// Order of writes, for a crash at any point: the restriction first (its
+// own ledger transaction), then the status (with its version and event).
+// A crash between them leaves the restriction already right; the replayed
+// batch finds the status not yet stored, stores it, and reconciles the
+// restriction again (a no-op). So an order of an investor going on hold is
+// never allotted after the feed row was applied, and one going validated
+// is released by the replay at the latest.
+
+// Restrictor is the ledger's investor restrictions (*ledger.Service).
+type Restrictor interface {
+	SetRestriction(ctx context.Context, r ledger.Restriction) error
+	LiftRestriction(ctx context.Context, investorID, source, by string) (int, error)
+}
+
+var _ Restrictor = (*ledger.Service)(nil)
+
+// KYCState is an investor's KYC facts on file (kyc_status).
+type KYCState struct {
+	PANFP       string
+	Status      kyc.Status // "" : no KRA status yet
+	KRA, Code   string
+	At          time.Time // the KRA's status time (zero: none)
+	Remarks     string
+	Inoperative bool
+	AadhaarAt   time.Time
+	From        fund.Origin // the feed line it came from
+}
+
+// KYCStore is what the gate keeps in Postgres (investors/pgstore).
+type KYCStore interface {
+	// MatchPANs returns the investors each PAN fingerprint is the KYC PAN
+	// of: their own PAN, or a minor's guardian's when the minor has none.
+	MatchPANs(ctx context.Context, fps []string) (map[string][]string, error)
+	// KYCStates reads the investors' states (absent: none on file).
+	KYCStates(ctx context.Context, ids []string) (map[string]KYCState, error)
+	// KYCRestrictions reads the investors' current kyc restrictions.
+	KYCRestrictions(ctx context.Context, ids []string) (map[string]ledger.Restriction, error)
+	// StoreKYC writes the investors' new states, in order, in one
+	// transaction; a write with an event also appends a version of the
+	// record (unchanged, fields kyc_status), its audit row and its
+	// investors.changed event.
+	StoreKYC(ctx context.Context, ws []KYCWrite) error
+	// StoreUnmatched keeps a feed row whose PAN is no investor's.
+	StoreUnmatched(ctx context.Context, u Unmatched) error
+	// WithoutKYC lists the investors with no KYC status and an operative PAN.
+	WithoutKYC(ctx context.Context) ([]string, error)
+	// MinorsOfAge says which of the investors are minors flagged as of age.
+	MinorsOfAge(ctx context.Context, ids []string) (map[string]bool, error)
+	// DueMajority lists the minors whose majority date is on or before day
+	// and who are not flagged yet.
+	DueMajority(ctx context.Context, day fund.Date) ([]string, error)
+	// MarkMajority flags a minor as of age, with a version of the record
+	// (fields tax_status), its audit row and its investors.changed event.
+	MarkMajority(ctx context.Context, id string, at time.Time, by string) error
+}
+
+// KYCWrite is one investor's new KYC state, with the event of the change
+// when its effective status changed.
+type KYCWrite struct {
+	InvestorID string
+	State      KYCState
+	Event      *KYCEvent
+}
+
+// KYCEvent is what the version of a KYC change says.
+type KYCEvent struct {
+	KYCStatus string // the effective status: on_hold when the PAN is inoperative
+	At        time.Time
+	By        string
+}
+
+// Unmatched is a feed row of an unknown PAN.
+type Unmatched struct {
+	PANFP       string
+	Kind        kra.Kind
+	PANEnc      []byte
+	Status      kyc.Status
+	Code        string
+	Inoperative bool
+	At          time.Time
+	From        fund.Origin
+	SeenAt      time.Time
+}
+
+// Gate applies KRA feed records and keeps the kyc restrictions in line.
+type Gate struct {
+	Store  KYCStore
+	Ledger Restrictor
+	PII    *pii.Sealer
+	Table  *kyc.PermissionTable // nil: kyc.Permissions
+	// RequireRecord holds the orders of investors with no KYC status at all
+	// (kyc_missing) when Sweep runs. Off by default: the investors of the
+	// existing demos and tests have no KYC record.
+	RequireRecord bool
+	// Workers is how many investors' restrictions are reconciled at once
+	// (one ledger transaction each, serialised at their audit rows); 0: 2.
+	Workers int
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// By is who the gate's changes are recorded as made by.
+const By = "kra-feed"
+
+func (g *Gate) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Gate) table() *kyc.PermissionTable {
+	if g.Table != nil {
+		return g.Table
+	}
+	return kyc.Permissions
+}
+
+func (g *Gate) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+// Name labels the sink's metrics.
+func (g *Gate) Name() string { return "postgres-kyc" }
+
+// Write applies a batch of feed records (pipelines.Sink): in line order,
+// each to every investor its PAN matches; unknown PANs are kept as
+// unmatched. Replaying a batch changes nothing more (see the order of
+// writes above).
+func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
+	if len(b.Items) == 0 {
+		return nil
+	}
+	fps := make([]string, len(b.Items))
+	seen := map[string]bool{}
+	var uniq []string
+	for i, r := range b.Items {
+		fps[i] = g.PII.Fingerprint("pan", r.PAN)
+		if !seen[fps[i]] {
+			seen[fps[i]] = true
+			uniq = append(uniq, fps[i])
+		}
+	}
+	match, err := g.Store.MatchPANs(ctx, uniq)
+	if err != nil {
+		return fmt.Errorf("kyc: match PANs: %w", err)
+	}
+	var ids []string
+	for _, fp := range uniq {
+		ids = append(ids, match[fp]...)
+	}
+	states, err := g.Store.KYCStates(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("kyc: states: %w", err)
+	}
+	restr, err := g.Store.KYCRestrictions(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("kyc: restrictions: %w", err)
+	}
+	ofAge, err := g.Store.MinorsOfAge(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("kyc: minors: %w", err)
+	}
+	now := g.now().UTC()
+	var ws []KYCWrite
+	touched := map[string]int{}
+	var order []string // the investors whose state changed, in first-change order
+	for i, r := range b.Items {
+		invs := match[fps[i]]
+		if len(invs) == 0 {
+			if err := g.unmatched(ctx, fps[i], r, now); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, id := range invs {
+			cur, found := states[id]
+			next, changed := Merge(cur, found, r)
+			next.PANFP = fps[i]
+			if !changed {
+				continue
+			}
+			if _, ok := touched[id]; !ok {
+				touched[id] = len(order)
+				order = append(order, id)
+			}
+			w := KYCWrite{InvestorID: id, State: next}
+			if effective(next) != effective(cur) || !found {
+				w.Event = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
+			}
+			ws = append(ws, w)
+			states[id] = next
+		}
+	}
+	// Each changed investor's restriction as its last state in the batch
+	// decides (several at once: one ledger transaction each, on different
+	// investors), then the statuses: see the order of writes above.
+	if err := g.reconcileAll(ctx, order, states, ofAge, restr, now); err != nil {
+		return err
+	}
+	if err := g.Store.StoreKYC(ctx, ws); err != nil {
+		return fmt.Errorf("kyc: store %d statuses: %w", len(ws), err)
+	}
+	return nil
+}
+
+// reconcileAll reconciles the investors' restrictions with Workers
+// goroutines (default 2); the first error stops the rest.
+func (g *Gate) reconcileAll(ctx context.Context, ids []string, states map[string]KYCState, ofAge map[string]bool,
+	restr map[string]ledger.Restriction, now time.Time) error {
+	workers := g.Workers
+	if workers <= 0 {
+		workers = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan string)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for range min(workers, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				mu.Lock()
+				cur := restr[id]
+				mu.Unlock()
+				rs, err := g.reconcile(ctx, id, states[id], ofAge[id], cur, now)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				restr[id] = rs
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- id
+	}
+	close(jobs)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// effective is the status the event reports: on_hold while the PAN is
+// inoperative, whatever the KRA says.
+func effective(s KYCState) string {
+	if s.Inoperative {
+		return string(kyc.OnHold)
+	}
+	return string(s.Status)
+}
+
+// Merge applies one feed record to an investor's state: a status older
+// than the one on file is not applied (the last good status stays); the
+// same status at the same time again is no change.
+func Merge(cur KYCState, found bool, r kra.Record) (KYCState, bool) {
+	next := cur
+	switch r.Kind {
+	case kra.KindAadhaar:
+		if found && !r.At.IsZero() && !cur.AadhaarAt.IsZero() && r.At.Before(cur.AadhaarAt) {
+			return cur, false
+		}
+		if found && cur.Inoperative == r.Inoperative {
+			return cur, false
+		}
+		next.Inoperative, next.AadhaarAt = r.Inoperative, r.At
+	default:
+		if found && !cur.At.IsZero() && r.At.Before(cur.At) {
+			return cur, false
+		}
+		if found && cur.Status == r.Status && cur.At.Equal(r.At) {
+			return cur, false
+		}
+		next.Status, next.KRA, next.Code, next.At, next.Remarks = r.Status, r.KRA, r.Code, r.At, r.Remarks
+	}
+	next.From = r.From
+	return next, true
+}
+
+// reconcile makes the investor's kyc restriction what the state decides
+// (today in IST), calling the ledger only when it differs.
+func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge bool, cur ledger.Restriction, now time.Time) (ledger.Restriction, error) {
+	d := kyc.Decide(g.table(), s.Status, s.Inoperative, kyc.TodayIST(now))
+	if minorOfAge {
+		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true,
+			Detail: "the minor is of age: the record must become the investor's own (KYC, PAN, bank account)"}
+	}
+	if !d.Restrict {
+		if cur.InvestorID == "" {
+			return cur, nil
+		}
+		n, err := g.Ledger.LiftRestriction(ctx, id, ledger.HoldKYC, By)
+		if err != nil {
+			return cur, fmt.Errorf("kyc: lift %s: %w", id, err)
+		}
+		g.log().Info("kyc restriction lifted", "investor", id, "status", s.Status, "released", n)
+		return ledger.Restriction{}, nil
+	}
+	want := ledger.Restriction{InvestorID: id, Source: ledger.HoldKYC, Reason: d.Reason, Detail: d.Detail,
+		BlocksPurchase: d.BlocksPurchase, BlocksRedemption: d.BlocksRedemption, By: By}
+	if cur.InvestorID != "" && cur.Reason == want.Reason && cur.Detail == want.Detail &&
+		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption {
+		return cur, nil
+	}
+	if err := g.Ledger.SetRestriction(ctx, want); err != nil {
+		return cur, fmt.Errorf("kyc: restrict %s: %w", id, err)
+	}
+	g.log().Info("kyc restriction set", "investor", id, "reason", d.Reason, "detail", d.Detail)
+	return want, nil
+}
+
+func (g *Gate) unmatched(ctx context.Context, fp string, r kra.Record, now time.Time) error {
+	enc, err := g.PII.Seal(fp, "pan", r.PAN)
+	if err != nil {
+		return err
+	}
+	return g.Store.StoreUnmatched(ctx, Unmatched{PANFP: fp, Kind: r.Kind, PANEnc: enc, Status: r.Status, Code: r.Code,
+		Inoperative: r.Inoperative, At: r.At, From: r.From, SeenAt: now})
+}
+
+// Sweep holds, when RequireRecord is on, every investor with no KYC status
+// and an operative PAN as kyc_missing (their later orders are held at
+// allotment). It returns how many it restricted.
+func (g *Gate) Sweep(ctx context.Context) (int, error) {
+	if !g.RequireRecord {
+		return 0, nil
+	}
+	ids, err := g.Store.WithoutKYC(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("kyc sweep: %w", err)
+	}
+	restr, err := g.Store.KYCRestrictions(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("kyc sweep: %w", err)
+	}
+	n := 0
+	now := g.now().UTC()
+	for _, id := range ids {
+		before := restr[id]
+		after, err := g.reconcile(ctx, id, KYCState{}, false, before, now)
+		if err != nil {
+			return n, err
+		}
+		if after != before {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Majority flags the minors whose 18th birthday is today (IST) or past:
+// the restriction minor_attained_majority (no purchase, no redemption) and
+// a version of the record with its investors.changed event (fields
+// tax_status), so notifications go out. The restriction stays until the
+// record is the investor's own and the KRA feed names their own PAN. It
+// returns how many it flagged.
+func (g *Gate) Majority(ctx context.Context) (int, error) {
+	now := g.now().UTC()
+	ids, err := g.Store.DueMajority(ctx, kyc.TodayIST(now))
+	if err != nil {
+		return 0, fmt.Errorf("majority: %w", err)
+	}
+	restr, err := g.Store.KYCRestrictions(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("majority: %w", err)
+	}
+	for i, id := range ids {
+		// The restriction first: a crash before the flag leaves the minor
+		// held and due again (a no-op next time).
+		if _, err := g.reconcile(ctx, id, KYCState{}, true, restr[id], now); err != nil {
+			return i, err
+		}
+		if err := g.Store.MarkMajority(ctx, id, now, By); err != nil {
+			return i, fmt.Errorf("majority of %s: %w", id, err)
+		}
+		g.log().Info("minor attained majority", "investor", id)
+	}
+	return len(ids), nil
+}

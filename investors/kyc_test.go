@@ -1,0 +1,291 @@
+package investors_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/investors"
+	"github.com/fundflow/fundflow/investors/pgstore"
+	"github.com/fundflow/fundflow/ledger"
+	ledgerpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/transforms/kra"
+)
+
+type gateEnv struct {
+	t    *testing.T
+	ctx  context.Context
+	db   moneytest.DB
+	now  time.Time
+	led  *ledger.Service
+	inv  *investors.Service
+	gate *investors.Gate
+}
+
+// Thursday 20 August 2026, 10:00 IST: before the 15:00 cut-off.
+func newGateEnv(t *testing.T) *gateEnv {
+	t.Helper()
+	owner, _, app, _ := testkit.PGApp(t)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
+	e := &gateEnv{t: t, ctx: testkit.Ctx(t), now: moneytest.IST("2026-08-20T10:00:00+05:30")}
+	e.db = moneytest.DB{T: t, Ctx: e.ctx, Owner: owner, Read: app}
+	clock := func() time.Time { return e.now }
+	e.led = &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: clock}
+	store := pgstore.Store{Pool: app}
+	e.inv = &investors.Service{Store: store, PII: sealer, Now: clock, Log: testkit.Logger(t)}
+	e.gate = &investors.Gate{Store: store, Ledger: e.led, PII: sealer, Now: clock, Log: testkit.Logger(t)}
+	t.Cleanup(func() {
+		if err := ledgergen.CheckService(context.WithoutCancel(e.ctx), app); err != nil {
+			t.Error(err)
+		}
+	})
+	e.db.Scheme("E1", "Equity")
+	e.db.NAV("E1", "2026-08-20", "20.0000")
+	return e
+}
+
+// onboard creates investor id with pan (asha's record otherwise).
+func (e *gateEnv) onboard(id, pan string) {
+	e.t.Helper()
+	body := strings.NewReplacer(`"INV-1"`, `"`+id+`"`, "abcpe1234f", pan).Replace(asha)
+	if _, _, err := e.inv.Create(e.ctx, []byte(body), "onboarding", investors.ChannelAPI); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// buy places and pays a purchase of 1000 on folio F-<investor>.
+func (e *gateEnv) buy(id, investor string) {
+	e.t.Helper()
+	a := fund.MustAmount("1000")
+	req := fund.OrderRequest{ID: id, Kind: fund.ReqPurchase, InvestorID: investor, Folio: "F-" + investor, SchemeCode: "E1", Amount: &a,
+		Currency: "INR", PaymentRef: "order_" + id, PlacedAt: e.now.Add(-time.Minute)}
+	if p, err := e.led.Place(e.ctx, fund.OrderIntake{Req: req, Source: "test", ReceivedAt: req.PlacedAt, At: req.PlacedAt}); err != nil || p.Outcome != ledger.OutcomeAccepted {
+		e.t.Fatalf("purchase %s: %+v %v", id, p, err)
+	}
+	body := moneytest.Payment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: 100000, At: e.now}.Body()
+	typ, p, err := webhook.ParseRazorpay(body, "evt_"+id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.led.Receive(e.ctx, ledger.InboxEvent{Source: "razorpay", EventID: "evt_" + id, EventType: typ, Body: body, Payment: p}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// feed parses a KRA file and applies it as one batch; it returns the
+// quarantined rows' reasons by line.
+func (e *gateEnv) feed(name, text string) map[int]string {
+	e.t.Helper()
+	next, err := kra.Decode(strings.NewReader(text), fund.Origin{File: name, SHA256: name})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var recs []kra.Record
+	bad := map[int]string{}
+	for {
+		it, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r, err := kra.Stage(e.ctx, it)
+		var re *pipelines.RejectError
+		if errors.As(err, &re) {
+			bad[it.From.Line] = re.Reason
+			continue
+		}
+		recs = append(recs, r)
+	}
+	if err := e.gate.Write(e.ctx, pipelines.Batch[kra.Record]{Items: recs}); err != nil {
+		e.t.Fatal(err)
+	}
+	return bad
+}
+
+func (e *gateEnv) status(order string) string {
+	return e.db.Str(`SELECT o.status || coalesce(' held ' || h.reason, '') FROM orders o
+		LEFT JOIN order_holds h ON h.order_id = o.id AND h.closed_at IS NULL WHERE o.id = $1`, order)
+}
+
+func (e *gateEnv) kycEvents(id string) []string {
+	rows, err := e.db.Owner.Query(e.ctx, `SELECT payload FROM outbox WHERE topic = 'investors.changed' AND key = $1 ORDER BY id`, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p []byte
+		_ = rows.Scan(&p)
+		var ev investors.Event
+		_ = json.Unmarshal(p, &ev)
+		if ev.Channel == investors.ChannelKRAFeed {
+			out = append(out, ev.KYCStatus)
+		}
+	}
+	return out
+}
+
+const kraHead = "APP_NAME|APP_PAN_NO|APP_STATUS|APP_STATUSDT|APP_HOLD_DEACTIVE_RMKS\n"
+
+// The gate end to end: a KRA status puts an investor's paid purchase on
+// hold with the public reason, a later validated status releases it (and
+// the order is allotted at the NAV of the release day), an older status is
+// not applied, an inoperative PAN holds whatever the KRA says, an unknown
+// PAN is kept, bad rows are refused, and the switch holds investors with no
+// KYC record.
+func TestKYCGate(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-1", "ABCPE1234F")
+	e.onboard("INV-2", "ZZZPZ9999Z")
+	e.onboard("INV-3", "MMMPM5555M")
+
+	bad := e.feed("kra-1.txt", kraHead+
+		"ASHA|ABCPE1234F|03|19-08-2026 18:00:00|address mismatch\n"+
+		"Z|ZZZPZ9999Z|07|19-08-2026 18:00:00|\n"+
+		"NOBODY|QQQPQ1111Q|02|19-08-2026 18:00:00|\n"+
+		"BAD|ABCPE1234F|42|19-08-2026 18:00:00|\n"+
+		"GONE|ZZZPZ9999Z|99|19-08-2026 18:00:00|\n")
+	if want := map[int]string{5: kra.ReasonBadStatus, 6: kra.ReasonUnreachable}; len(bad) != 2 || bad[5] != want[5] || bad[6] != want[6] {
+		t.Fatalf("refused rows %v, want %v", bad, want)
+	}
+	e.buy("P1", "INV-1")
+	e.buy("P2", "INV-2")
+	if got := e.status("P1"); got != "pending_nav held kyc_on_hold" {
+		t.Errorf("on-hold investor's paid purchase: %s", got)
+	}
+	if got := e.status("P2"); got != "allotted" {
+		t.Errorf("validated investor's purchase: %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM kyc_unmatched WHERE status = 'registered'`); n != 1 {
+		t.Errorf("unmatched rows %d, want 1", n)
+	}
+	// The bad 99 row of INV-2 did not touch its status: the last good stays.
+	if got := e.db.Str(`SELECT status FROM kyc_status WHERE investor_id = 'INV-2'`); got != "validated" {
+		t.Errorf("INV-2 %s", got)
+	}
+
+	// A later file validates INV-1: the hold is released at 11:00 IST and
+	// the order re-decided on the release time (before the 15:00 cut-off:
+	// today's NAV).
+	e.now = moneytest.IST("2026-08-20T11:00:00+05:30")
+	kra2 := kraHead + "ASHA|ABCPE1234F|07|20-08-2026 09:00:00|\n"
+	e.feed("kra-2.txt", kra2)
+	// The release allots at once: the NAV of the release day is there.
+	if got := e.status("P1") + " " + e.db.Str(`SELECT nav_date::text FROM orders WHERE id = 'P1'`); got != "allotted 2026-08-20" {
+		t.Errorf("released: %s, want allotted 2026-08-20", got)
+	}
+	// The same file again: nothing changes, no event twice.
+	e.feed("kra-2.txt", kra2)
+	// An older on-hold status arriving late is not applied.
+	e.feed("kra-late.txt", kraHead+"ASHA|ABCPE1234F|03|18-08-2026 09:00:00|\n")
+	if got := e.db.Str(`SELECT status FROM kyc_status WHERE investor_id = 'INV-1'`); got != "validated" {
+		t.Errorf("after a late older row: %s", got)
+	}
+	if got := e.db.Num(`SELECT count(*) FROM investor_restrictions WHERE investor_id = 'INV-1'`); got != 0 {
+		t.Errorf("INV-1 restricted after validation")
+	}
+
+	// INV-2's PAN turns inoperative: on hold (pan_inoperative) though the KRA says validated.
+	e.feed("aadhaar.txt", "APP_PAN_NO|PAN_AADHAAR_LINK|APP_STATUSDT\nZZZPZ9999Z|N|20-08-2026\n")
+	e.buy("P3", "INV-2")
+	if got := e.status("P3"); got != "pending_nav held pan_inoperative" {
+		t.Errorf("inoperative PAN's purchase: %s", got)
+	}
+	legs := e.db.Str(`SELECT string_agg(reason, ',') FROM order_holds WHERE source = 'kyc' AND closed_at IS NULL`)
+	if legs != "pan_inoperative" {
+		t.Errorf("open kyc holds: %s", legs)
+	}
+
+	// investors.changed from the feed: the effective status of each change.
+	if got := strings.Join(e.kycEvents("INV-1"), ","); got != "on_hold,validated" {
+		t.Errorf("INV-1 kyc events %s", got)
+	}
+	if got := strings.Join(e.kycEvents("INV-2"), ","); got != "validated,on_hold" {
+		t.Errorf("INV-2 kyc events %s", got)
+	}
+
+	// INV-3 has no KYC record: with the switch off nothing; on, kyc_missing.
+	if n, err := e.gate.Sweep(e.ctx); err != nil || n != 0 {
+		t.Fatalf("sweep off: %d %v", n, err)
+	}
+	e.gate.RequireRecord = true
+	if n, err := e.gate.Sweep(e.ctx); err != nil || n != 1 {
+		t.Fatalf("sweep on: %d %v", n, err)
+	}
+	e.buy("P4", "INV-3")
+	if got := e.status("P4"); got != "pending_nav held kyc_missing" {
+		t.Errorf("no-KYC investor's purchase: %s", got)
+	}
+	if n, err := e.gate.Sweep(e.ctx); err != nil || n != 0 {
+		t.Fatalf("sweep again: %d %v", n, err)
+	}
+}
+
+// A minor turning 18: flagged on the birthday (IST), not the day before;
+// transactions stop (minor_attained_majority, purchases and redemptions)
+// whatever the guardian's KYC says; an event goes out; once the record is
+// the investor's own and the KRA names their own PAN validated, the
+// restriction is lifted.
+func TestMinorAttainsMajority(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-G", "ABCPE1234F") // the guardian, an investor too
+	minor := strings.NewReplacer(`"INV-1"`, `"INV-M"`, `"pan":"abcpe1234f",`, ``, `"dob":"1990-04-01"`, `"dob":"2008-08-21"`,
+		`"tax_status":"resident_individual"`, `"tax_status":"minor","guardian":{"name":"Asha Rao","pan":"ABCPE1234F","relationship":"mother"}`).Replace(asha)
+	minor = strings.Replace(minor, `"nominees":[{"name":"Ravi Rao","relationship":"spouse","share":"60"},{"name":"Mira Rao","relationship":"daughter","share":40,"dob":"2015-06-01","guardian_name":"Ravi Rao"}],`, ``, 1)
+	if _, _, err := e.inv.Create(e.ctx, []byte(minor), "onboarding", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.feed("kra-g.txt", kraHead+"ASHA|ABCPE1234F|07|19-08-2026 18:00:00|\n") // the guardian's KYC: validated
+	// 20 August 2026: the day before the 18th birthday.
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 0 {
+		t.Fatalf("the day before: %d %v", n, err)
+	}
+	e.now = moneytest.IST("2026-08-21T00:30:00+05:30") // the birthday, just after midnight IST (20 August 19:00 UTC)
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 1 {
+		t.Fatalf("on the birthday: %d %v", n, err)
+	}
+	if n, err := e.gate.Majority(e.ctx); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	if got := e.db.Str(`SELECT reason || ' ' || blocks_purchase || ' ' || blocks_redemption FROM investor_restrictions WHERE investor_id = 'INV-M'`); got != "minor_attained_majority true true" {
+		t.Errorf("restriction: %s", got)
+	}
+	// The guardian's KYC arriving again does not lift it.
+	e.feed("kra-g2.txt", kraHead+"ASHA|ABCPE1234F|07|20-08-2026 18:00:00|\n")
+	if got := e.db.Str(`SELECT reason FROM investor_restrictions WHERE investor_id = 'INV-M'`); got != "minor_attained_majority" {
+		t.Errorf("after the guardian's feed: %s", got)
+	}
+	var fields string
+	if err := e.db.Owner.QueryRow(e.ctx, `SELECT payload->>'fields' FROM outbox WHERE key = 'INV-M' ORDER BY id DESC LIMIT 1`).Scan(&fields); err != nil || fields != `["tax_status"]` {
+		t.Errorf("last event fields %s %v", fields, err)
+	}
+	// The record becomes the investor's own: own PAN, resident individual,
+	// no guardian, an opt-out; then the KRA validates the own PAN.
+	if _, _, err := e.inv.Patch(e.ctx, "INV-M", []byte(`{"tax_status":"resident_individual","pan":"MNOPM7777M","guardian":null,"nomination_opt_out":true}`), "onboarding", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	e.feed("kra-m.txt", kraHead+"MIRA|MNOPM7777M|07|21-08-2026 09:00:00|\n")
+	if n := e.db.Num(`SELECT count(*) FROM investor_restrictions WHERE investor_id = 'INV-M'`); n != 0 {
+		t.Errorf("restriction left after the own KYC: %s", e.db.Str(`SELECT reason FROM investor_restrictions WHERE investor_id = 'INV-M'`))
+	}
+}

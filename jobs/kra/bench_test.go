@@ -1,0 +1,182 @@
+package kra_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/benchkit"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/kragen"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/investors"
+	"github.com/fundflow/fundflow/investors/pgstore"
+	"github.com/fundflow/fundflow/jobs/kra"
+	"github.com/fundflow/fundflow/ledger"
+	ledgerpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	kraparse "github.com/fundflow/fundflow/transforms/kra"
+)
+
+// BenchmarkKRAApply times a KRA status file for FUNDFLOW_BENCH_KRA_INVESTORS
+// onboarded investors (default 5,000; the issue's size is 1,000,000) loaded
+// through the kra job (feed source, parser, the gate: statuses, versions,
+// events, audit, and the ledger's restrictions for the ~20 % held,
+// rejected or inoperative) against a bare COPY of the same rows (PAN,
+// code, date) into a plain table, in the same run. Reports rows/s and
+// ratio_vs_copy (job throughput ÷ COPY throughput).
+func BenchmarkKRAApply(b *testing.B) {
+	n := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_INVESTORS", 5000)
+	batch := benchkit.EnvInt(b, "FUNDFLOW_BENCH_BATCH", 5000)
+	owner, _, app, _ := testkit.PGApp(b)
+	ctx := context.Background()
+	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
+	invs := seedInvestors(b, ctx, owner, sealer, n)
+	cal, err := holidays.Calendar(testkit.Fixture(b, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 12, 4, 18, 0, 0, 0, fund.IST())
+	clock := func() time.Time { return at.Add(16 * time.Hour) }
+	led := &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: clock}
+	if _, err := owner.Exec(ctx, `CREATE TABLE bench_kra_copy (pan text, code text, status_at timestamptz)`); err != nil {
+		b.Fatal(err)
+	}
+	timed := &timedRestrictor{l: led}
+	b.ResetTimer()
+	var run, bare time.Duration
+	rows := 0
+	for i := range b.N {
+		dir := b.TempDir()
+		var status bytes.Buffer
+		sum, err := kragen.Write(&status, io.Discard, io.Discard, invs, kragen.Options{Seed: uint64(i + 1), Hold: 0.1, Reject: 0.05,
+			Inoperative: 0, Bad: 0.01, At: at.Add(time.Duration(i) * time.Hour)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = sum.Rows + sum.Bad
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("kra_%d.txt", i)), status.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		cfg, err := config.Parse("b.yaml", []byte(fmt.Sprintf("pipelines:\n  kra:\n    source: {kind: file, path: %s, stable_for: 0s}\n    batch_size: %d\n", dir, batch)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gate := &investors.Gate{Store: pgstore.Store{Pool: app}, Ledger: timed, PII: sealer, Now: clock}
+		j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
+			Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock}
+		t0 := time.Now()
+		out, err := j.Run(ctx)
+		run += time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.Quarantined != int64(sum.Bad) {
+			b.Fatalf("quarantined %d, want %d", out.Quarantined, sum.Bad)
+		}
+		// The baseline: the same rows parsed from the same bytes, COPYed bare.
+		next, err := kraparse.Decode(bytes.NewReader(status.Bytes()), fund.Origin{File: "x"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 = time.Now()
+		if _, err := owner.CopyFrom(ctx, pgx.Identifier{"bench_kra_copy"}, []string{"pan", "code", "status_at"}, pgx.CopyFromFunc(func() ([]any, error) {
+			it, err := next()
+			if err == io.EOF {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return []any{it.Row.PAN, it.Row.Code, it.Row.At}, nil
+		})); err != nil {
+			b.Fatal(err)
+		}
+		bare += time.Since(t0)
+	}
+	b.StopTimer()
+	total := float64(rows * b.N)
+	b.ReportMetric(total/run.Seconds(), "rows/s")
+	b.ReportMetric(total/bare.Seconds(), "copy_rows/s")
+	b.ReportMetric(bare.Seconds()/run.Seconds(), "ratio_vs_copy")
+	b.ReportMetric(run.Seconds()/float64(b.N), "run_s")
+	b.ReportMetric(time.Duration(timed.d.Load()).Seconds()/float64(b.N), "ledger_restrict_s")
+	held := 0
+	_ = owner.QueryRow(ctx, `SELECT count(*) FROM investor_restrictions WHERE source = 'kyc'`).Scan(&held)
+	b.Logf("%d investors, %d rows per file; job %s, bare COPY %s; %d kyc restrictions", n, rows, run.Round(time.Millisecond), bare.Round(time.Millisecond), held)
+}
+
+// timedRestrictor measures the time spent in the ledger's restriction calls
+// (one transaction per investor whose restriction changes).
+// The time is summed over the gate's workers.
+type timedRestrictor struct {
+	l *ledger.Service
+	d atomic.Int64 // nanoseconds
+}
+
+func (t *timedRestrictor) SetRestriction(ctx context.Context, r ledger.Restriction) error {
+	t0 := time.Now()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
+	return t.l.SetRestriction(ctx, r)
+}
+
+func (t *timedRestrictor) LiftRestriction(ctx context.Context, id, source, by string) (int, error) {
+	t0 := time.Now()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
+	return t.l.LiftRestriction(ctx, id, source, by)
+}
+
+// seedInvestors writes n onboarded investors with COPY: the investors
+// row, a profile with the PAN's fingerprint and one version (a sealed
+// record the benchmark never opens).
+func seedInvestors(b *testing.B, ctx context.Context, owner interface {
+	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+}, sealer *pii.Sealer, n int) []kragen.Investor {
+	b.Helper()
+	invs := make([]kragen.Investor, n)
+	for i := range invs {
+		invs[i] = kragen.Investor{ID: fmt.Sprintf("B%07d", i), PAN: kragen.PAN(i)}
+	}
+	enc, _ := sealer.Seal("bench", "record", "{}")
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		table string
+		cols  []string
+		row   func(kragen.Investor) []any
+	}{
+		{"investors", []string{"id"}, func(v kragen.Investor) []any { return []any{v.ID} }},
+		{"investor_profiles", []string{"investor_id", "change_seq", "tax_status", "pan_fp", "nomination", "nominee_count", "fatca_declared",
+			"foreign_tax_residency", "effective_from", "updated_at"}, func(v kragen.Investor) []any {
+			return []any{v.ID, 1, "resident_individual", sealer.Fingerprint("pan", v.PAN), "opted_out", 0, true, false, now, now}
+		}},
+		{"investor_versions", []string{"investor_id", "change_seq", "effective_from", "recorded_at", "channel", "fields", "record_enc",
+			"record_sha256", "changed_by"}, func(v kragen.Investor) []any {
+			return []any{v.ID, 1, now, now, "api", []string{"pan"}, enc, "sha", "bench"}
+		}},
+	} {
+		i := 0
+		if _, err := owner.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(invs) {
+				return nil, nil
+			}
+			i++
+			return c.row(invs[i-1]), nil
+		})); err != nil {
+			b.Fatalf("%s: %v", c.table, err)
+		}
+	}
+	return invs
+}
