@@ -347,6 +347,11 @@ func (s *Service) SetRestriction(ctx context.Context, r Restriction) error {
 			return err
 		}
 		t.audit("investor_restriction", r.InvestorID+"/"+r.Source, "set", r)
+		// The holds this source placed show its current reason (a PAN
+		// turning inoperative under a KYC hold says so).
+		if err := t.db.RenameOpenHolds(t.ctx, r.InvestorID, r.Source, r.Reason, r.Detail); err != nil {
+			return fmt.Errorf("holds of %s: %w", r.InvestorID, err)
+		}
 		for i := range legs {
 			l := &legs[i]
 			if l.Status.Final() || !r.Blocks(l.Kind) {

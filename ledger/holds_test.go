@@ -113,6 +113,16 @@ func TestRestrictionHoldsBlockedKindsAndLiftReleases(t *testing.T) {
 	if st.Status != "held" || st.HoldReason != "kyc_on_hold" {
 		t.Errorf("investor sees %+v; want held, kyc_on_hold", st)
 	}
+	// The PAN turns inoperative: the same source's restriction changes its
+	// reason, and the hold shows the current one.
+	err = m.svc.SetRestriction(m.ctx, ledger.Restriction{InvestorID: "INV-F2", Source: ledger.HoldKYC, Reason: "pan_inoperative",
+		Detail: "PAN-Aadhaar not linked", BlocksPurchase: true, By: "kra-feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := m.legState(body); st.Status != "held" || st.HoldReason != "pan_inoperative" {
+		t.Errorf("after the reason changed the investor sees %+v; want held, pan_inoperative", st)
+	}
 	// Redemptions are not blocked by this restriction.
 	if _, st := m.redeem("R2", "F2", "E1", `"units":"100.000"`, "2026-08-04T11:00:00+05:30"); st != "allotted" {
 		t.Errorf("redemption under a purchase-only restriction: %s, want allotted", st)

@@ -623,6 +623,9 @@ func (unstaged) OpenHoldsOf(context.Context, string, string) ([]Hold, error) {
 	return nil, errUnstaged
 }
 func (unstaged) UpsertRestriction(context.Context, Restriction) error { return errUnstaged }
+func (unstaged) RenameOpenHolds(context.Context, string, string, string, string) error {
+	return errUnstaged
+}
 func (unstaged) DeleteRestriction(context.Context, string, string) (bool, error) {
 	return false, errUnstaged
 }

@@ -143,6 +143,9 @@ type Tx interface {
 	OpenHoldSource(ctx context.Context, orderID string) (string, error)
 	OpenHoldsOf(ctx context.Context, investorID, source string) ([]Hold, error)
 	UpsertRestriction(ctx context.Context, r Restriction) error
+	// RenameOpenHolds sets the reason and detail of an investor's open
+	// holds of source.
+	RenameOpenHolds(ctx context.Context, investorID, source, reason, detail string) error
 	DeleteRestriction(ctx context.Context, investorID, source string) (found bool, err error)
 	FoliosOfInvestor(ctx context.Context, investorID string) ([]string, error)
 	// OpenLegsOf reads an investor's legs that are not final, locked for

@@ -128,6 +128,15 @@ func (t Tx) UpsertRestriction(ctx context.Context, r ledger.Restriction) error {
 	return err
 }
 
+// RenameOpenHolds sets the reason and detail of an investor's open holds
+// of source.
+func (t Tx) RenameOpenHolds(ctx context.Context, investorID, source, reason, detail string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE order_holds SET reason = $3, detail = $4
+		WHERE investor_id = $1 AND source = $2 AND closed_at IS NULL AND (reason, detail) IS DISTINCT FROM ($3, $4)`,
+		investorID, source, reason, detail)
+	return err
+}
+
 // DeleteRestriction removes an investor's restriction by source.
 func (t Tx) DeleteRestriction(ctx context.Context, investorID, source string) (bool, error) {
 	tag, err := t.tx.Exec(ctx, `DELETE FROM investor_restrictions WHERE investor_id = $1 AND source = $2`, investorID, source)
