@@ -15,7 +15,9 @@ func tot(n int64, amount, units string) analytics.DayTotal {
 
 func TestCompare(t *testing.T) {
 	d1, d2 := fund.NewDate(2026, 3, 2), fund.NewDate(2026, 3, 3)
-	k := func(d fund.Date, s, kind string) analytics.DayKey { return analytics.DayKey{Date: d, Scheme: s, Kind: kind} }
+	k := func(d fund.Date, s, kind string) analytics.DayKey {
+		return analytics.DayKey{Date: d, Scheme: s, Kind: kind}
+	}
 	ledger := analytics.Days{
 		k(d1, "100", "purchase"):   tot(2, "1000.00", "10.000"), // same in facts (1000.0 = 1000.00: values, not strings)
 		k(d1, "100", "redemption"): tot(1, "250.00", "2.500"),   // facts lack the row

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
 )
 
 // Store reads the ledger.
@@ -76,4 +77,58 @@ func (s Store) LedgerFacts(ctx context.Context, from, to fund.Date) ([]fund.Tran
 		return nil, fmt.Errorf("analytics: ledger facts: %w", err)
 	}
 	return out, nil
+}
+
+// SchemeVersions is every version of every scheme: scheme_versions, plus
+// the current row of schemes for a scheme whose version is not there (the
+// generators write schemes only).
+func (s Store) SchemeVersions(ctx context.Context) ([]analytics.SchemeVersion, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT code, version, valid_from, valid_to, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc
+		FROM scheme_versions
+		UNION ALL
+		SELECT code, version, valid_from, NULL, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc
+		FROM schemes s WHERE NOT EXISTS (SELECT 1 FROM scheme_versions v WHERE v.code = s.code AND v.version = s.version)`)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: scheme versions: %w", err)
+	}
+	defer rows.Close()
+	var out []analytics.SchemeVersion
+	for rows.Next() {
+		var v analytics.SchemeVersion
+		var from time.Time
+		var to *time.Time
+		var version int32
+		if err := rows.Scan(&v.Code, &version, &from, &to, &v.Name, &v.ISINGrowth, &v.ISINReinvest, &v.Plan, &v.Option, &v.Category, &v.SchemeType, &v.AMC); err != nil {
+			return nil, fmt.Errorf("analytics: scheme versions: %w", err)
+		}
+		v.Version, v.ValidFrom = uint32(version), fund.DateOf(from)
+		if to != nil {
+			d := fund.DateOf(*to)
+			v.ValidTo = &d
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// NAVs are the published NAVs of the schemes up to a date, oldest first:
+// the valuation's NAVs come from the source of truth.
+func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[string][]risk.Point, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, nav_date, nav FROM navs WHERE scheme_code = ANY($1) AND nav_date <= $2
+		ORDER BY scheme_code, nav_date`, codes, to.Time())
+	if err != nil {
+		return nil, fmt.Errorf("analytics: navs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]risk.Point{}
+	for rows.Next() {
+		var code string
+		var d time.Time
+		var nav decimal.Decimal
+		if err := rows.Scan(&code, &d, &nav); err != nil {
+			return nil, fmt.Errorf("analytics: navs: %w", err)
+		}
+		out[code] = append(out[code], risk.Point{Date: fund.DateOf(d), NAV: nav})
+	}
+	return out, rows.Err()
 }

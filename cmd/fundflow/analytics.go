@@ -13,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
 	analyticspg "github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/analytics/refresh"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/risk"
 	"github.com/fundflow/fundflow/internal/config"
@@ -58,8 +59,36 @@ func (c checkRiskCmd) Run(a *app) error {
 
 // chCmd is `fundflow ch`: the analysts' ClickHouse kept equal to the ledger.
 type chCmd struct {
-	Check  chCheckCmd  `cmd:"" help:"compare the ledger with the ClickHouse transaction facts per day (counts, amounts, units by scheme and kind); writes nothing, JSON"`
-	Resync chResyncCmd `cmd:"" help:"rebuild the ClickHouse transaction facts of a range of NAV dates from the ledger (idempotent), JSON"`
+	Check   chCheckCmd   `cmd:"" help:"compare the ledger with the ClickHouse transaction facts per day (counts, amounts, units by scheme and kind); writes nothing, JSON"`
+	Resync  chResyncCmd  `cmd:"" help:"rebuild the ClickHouse transaction facts of a range of NAV dates from the ledger (idempotent), JSON"`
+	Refresh chRefreshCmd `cmd:"" help:"fill the analysts' models as of a date: scheme dimension, daily AUM, trailing returns and risk per scheme, JSON"`
+}
+
+type chRefreshCmd struct {
+	AsOf     dateFlag `name:"as-of" help:"The date the models are as of (default: today, IST)." placeholder:"YYYY-MM-DD"`
+	RiskFree string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
+}
+
+func (chRefreshCmd) Help() string {
+	return `Copy the scheme history to scheme_versions (the scheme_dim view names every model's schemes), write aum_daily from the transaction facts and the ledger's NAVs (every calendar day, NAVs carried over holidays), and scheme_returns and scheme_risk from nav_history with fund/risk (the definitions ` + "`fundflow check risk`" + ` prints). Idempotent: a second refresh replaces the rows. Prints the rows written.`
+}
+
+func (c chRefreshCmd) Run(a *app) error {
+	rf, err := decimal.NewFromString(c.RiskFree)
+	if err != nil {
+		return usageErr("--risk-free %q: want a fraction like 0.065", c.RiskFree)
+	}
+	asOf := c.AsOf.Date
+	if asOf.IsZero() {
+		asOf = fund.DateOf(time.Now().In(time.FixedZone("IST", 5*3600+1800)))
+	}
+	return a.connected(func(d *deps) error {
+		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: rf}.All(a.ctx, asOf)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, st)
+	})
 }
 
 type chRange struct {
