@@ -74,6 +74,9 @@ type Config struct {
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
+	// Analytics serves the analytics routes (analytics.go); nil: they
+	// answer 503.
+	Analytics Analytics
 	// Metrics counts and times every request by route (metrics.go); nil:
 	// not measured.
 	Metrics *HTTPMetrics
@@ -151,6 +154,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
+		{Method: "GET", Pattern: "/v1/schemes/{code}/analytics", Roles: roles, handle: s.schemeAnalytics}, // analytics.go
+		{Method: "GET", Pattern: "/v1/folios/{folio}/risk", Roles: folioReaders, handle: s.folioRisk},     // analytics.go
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {
