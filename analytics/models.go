@@ -151,10 +151,13 @@ func Window(navs []risk.Point, asOf fund.Date) []risk.Point {
 }
 
 // CategoryAverage is the mean daily return of a category's schemes: for
-// each date, the mean of the returns the schemes have on it (exact).
+// each date, the mean of the returns the schemes have on it. The sums are
+// 256-bit floats (the mean is only used for beta, itself a float): a sum of
+// thousands of exact rationals with different denominators would grow to
+// tens of thousands of digits.
 func CategoryAverage(series [][]risk.Return) []risk.Return {
 	type acc struct {
-		sum *big.Rat
+		sum *big.Float
 		n   int64
 	}
 	by := map[time.Time]*acc{}
@@ -162,16 +165,18 @@ func CategoryAverage(series [][]risk.Return) []risk.Return {
 		for _, r := range s {
 			a := by[r.Date.Time()]
 			if a == nil {
-				a = &acc{sum: new(big.Rat)}
+				a = &acc{sum: new(big.Float).SetPrec(256)}
 				by[r.Date.Time()] = a
 			}
-			a.sum.Add(a.sum, r.R)
+			a.sum.Add(a.sum, new(big.Float).SetPrec(256).SetRat(r.R))
 			a.n++
 		}
 	}
 	out := make([]risk.Return, 0, len(by))
 	for d, a := range by {
-		out = append(out, risk.Return{Date: fund.DateOf(d), R: a.sum.Quo(a.sum, big.NewRat(a.n, 1))})
+		m := a.sum.Quo(a.sum, new(big.Float).SetPrec(256).SetInt64(a.n))
+		r, _ := m.Rat(nil) // exact: a binary fraction
+		out = append(out, risk.Return{Date: fund.DateOf(d), R: r})
 	}
 	slices.SortFunc(out, func(a, b risk.Return) int { return a.Date.Time().Compare(b.Date.Time()) })
 	return out
