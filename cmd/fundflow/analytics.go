@@ -149,7 +149,12 @@ func (c chResyncCmd) Run(a *app) error {
 
 // factsCheckJob is serve's facts-check, from the config's section.
 func factsCheckJob(d *deps) factscheck.Job {
-	return factscheck.Job{PG: d.pg.Pool, CH: d.ch, Days: d.cfg.Pipelines.FactsCheck.Days, Rec: d.recorder(), Log: d.log}
+	c := d.cfg.Pipelines.FactsCheck
+	j := factscheck.Job{PG: d.pg.Pool, CH: d.ch, Days: c.Days, Rec: d.recorder(), Log: d.log}
+	if !c.SkipModels {
+		j.Models = &refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: decimal.RequireFromString(c.RiskFree)} // validated by config
+	}
+	return j
 }
 
 // factsOfGenerated resyncs the ClickHouse facts of the NAV dates `gen

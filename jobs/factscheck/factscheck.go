@@ -1,7 +1,8 @@
 // Package factscheck is the facts-check job: it compares the Postgres
 // ledger with the ClickHouse transaction facts for the last days, repairs
-// every day that differs (analytics.Check with repair) and raises a
-// facts_mismatch alert naming what differed. `fundflow ch check` is its dry
+// every day that differs (analytics.Check with repair), raises a
+// facts_mismatch alert naming what differed, then refreshes the models
+// built on the facts (when configured). `fundflow ch check` is its dry
 // run (no repair, no alert) with the same comparison.
 package factscheck
 
@@ -18,6 +19,7 @@ import (
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
 	"github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/analytics/refresh"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pipelines"
@@ -39,6 +41,9 @@ type Job struct {
 	Today func() fund.Date // default: today in IST
 	Rec   pipelines.Recorder
 	Log   *slog.Logger
+	// Models, when set, refreshes the models as of the last day checked
+	// after the facts are equal to the ledger (refresh.Refresher.All).
+	Models *refresh.Refresher
 }
 
 var ist = time.FixedZone("IST", 5*3600+1800)
@@ -73,7 +78,7 @@ func (j Job) Run(ctx context.Context) (rep analytics.CheckReport, err error) {
 				st.Out += int64(r.Written + r.Deleted)
 			}
 			if len(rep.Diffs) == 0 {
-				return st, nil
+				return st, j.models(ctx, to)
 			}
 			if aerr := (postgres.Store{Pool: j.PG}).RaiseAlert(ctx, AlertKind, "transactions", Detail(rep)); aerr != nil {
 				return st, fmt.Errorf("%s: alert: %w", Name, aerr)
@@ -84,11 +89,26 @@ func (j Job) Run(ctx context.Context) (rep analytics.CheckReport, err error) {
 			if len(rep.After) > 0 {
 				return st, fmt.Errorf("%s: %d keys still differ after the repair", Name, len(rep.After))
 			}
-			return st, nil
+			return st, j.models(ctx, to)
 		})
 		return err
 	})
 	return rep, err
+}
+
+// models refreshes the models when the job has them.
+func (j Job) models(ctx context.Context, asOf fund.Date) error {
+	if j.Models == nil {
+		return nil
+	}
+	st, err := j.Models.All(ctx, asOf)
+	if err != nil {
+		return fmt.Errorf("%s: models: %w", Name, err)
+	}
+	if j.Log != nil {
+		j.Log.Info("analytics models refreshed", "as_of", asOf, "aum_rows", st.AUMRows, "returns", st.Returns, "risk_schemes", st.RiskSchemes, "seconds", st.Seconds)
+	}
+	return nil
 }
 
 // Detail is the alert's text: what differed and what the repair did.

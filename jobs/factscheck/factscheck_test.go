@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fundflow/fundflow/analytics/refresh"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -15,7 +16,7 @@ import (
 // The scheduled job on a ledger the facts never saw: the run finds every
 // key missing, raises one facts_mismatch alert saying so, repairs, and is
 // recorded ok with what it compared and rewrote; the next run finds nothing
-// and leaves the alert as it was.
+// and leaves the alert as it was. Each run then refreshes the models.
 func TestJobAlertsAndRepairs(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ch, _ := testkit.CH(t)
@@ -25,13 +26,20 @@ func TestJobAlertsAndRepairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := factscheck.Job{PG: pool, CH: ch, Days: 40, Today: func() fund.Date { return end }, Rec: pipelines.Recorder{Runs: postgres.Store{Pool: pool}}}
+	j := factscheck.Job{PG: pool, CH: ch, Days: 40, Today: func() fund.Date { return end }, Rec: pipelines.Recorder{Runs: postgres.Store{Pool: pool}},
+		Models: &refresh.Refresher{PG: pool, CH: ch}}
 	rep, err := j.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Diffs) == 0 || len(rep.Diffs) != rep.Keys || len(rep.After) != 0 {
 		t.Fatalf("first run: %d diffs of %d keys, %d left", len(rep.Diffs), rep.Keys, len(rep.After))
+	}
+	// after the repair, the models were refreshed from the repaired facts
+	var aum uint64
+	ch.QueryRow(ctx, `SELECT count() FROM aum_daily`).Scan(&aum)
+	if aum == 0 {
+		t.Error("the run refreshed no aum_daily rows")
 	}
 	var detail string
 	var alerts int
