@@ -47,3 +47,31 @@ CREATE TABLE IF NOT EXISTS scheme_risk (
     refreshed_at      DateTime
 ) ENGINE = ReplacingMergeTree(refreshed_at)
 ORDER BY (scheme_code, as_of)
+;
+-- scheme_return_ranks: grain (scheme_code, as_of, period); each trailing
+-- return next to its category's average and quartiles (over the schemes
+-- of the category with that period), and its quartile rank: 1 for the top
+-- quarter. A view: always the latest refresh's rows. Quartile boundaries
+-- are floats (quantiles); the returns themselves stay exact decimals.
+-- On a newer ClickHouse: ntile(4) OVER (PARTITION BY as_of, period, category ORDER BY value DESC).
+CREATE VIEW IF NOT EXISTS scheme_return_ranks AS
+SELECT scheme_code, as_of, period, kind, value, category, category_average, category_schemes,
+    multiIf(toFloat64(value) >= q[3], 1, toFloat64(value) >= q[2], 2, toFloat64(value) >= q[1], 3, 4) AS quartile
+FROM
+(
+    SELECT scheme_code, as_of, period, kind, value, category
+    FROM (SELECT scheme_code, as_of, period, kind, value FROM scheme_returns FINAL)
+    ANY LEFT JOIN (SELECT scheme_code, category FROM scheme_dim) USING (scheme_code)
+)
+ANY LEFT JOIN
+(
+    SELECT as_of, period, category, quantiles(0.25, 0.5, 0.75)(toFloat64(value)) AS q,
+        avg(toFloat64(value)) AS category_average, count() AS category_schemes
+    FROM
+    (
+        SELECT scheme_code, as_of, period, value, category
+        FROM (SELECT scheme_code, as_of, period, value FROM scheme_returns FINAL)
+        ANY LEFT JOIN (SELECT scheme_code, category FROM scheme_dim) USING (scheme_code)
+    )
+    GROUP BY as_of, period, category
+) USING (as_of, period, category)
