@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
@@ -78,6 +79,8 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		Now:       now,
 		Plans:     svc,
 		Investors: &investors.Service{Store: investorstore.Store{Pool: pool}, PII: sealer, Now: now, Log: testkit.Logger(t)},
+		// analytics_test.go
+		Analytics: query.Service{PG: pool, CH: ch},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -165,6 +168,8 @@ func (e *env) routeURLs() map[string]string {
 	pl := "/v1/plans/" + e.plan.ID
 	return map[string]string{
 		"/v1/schemes/{code}/nav":           "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
+		"/v1/schemes/{code}/analytics":     "/v1/schemes/100001/analytics", // analytics_test.go
+		"/v1/folios/{folio}/risk":          "/v1/folios/F-1/risk",
 		"/v1/folios/{folio}/portfolio":     "/v1/folios/F-1/portfolio",
 		"/v1/folios/{folio}/transactions":  "/v1/folios/F-1/transactions",
 		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
@@ -242,7 +247,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			}
 			for name, tok := range others {
 				status, h, body := e.do(t, rt.Method, u, tok, routeBodies[rt.Pattern])
-				if rt.Pattern == "/v1/schemes/{code}/nav" {
+				if rt.Pattern == "/v1/schemes/{code}/nav" || rt.Pattern == "/v1/schemes/{code}/analytics" {
 					// NAVs are public scheme data: any role reads them.
 					if status != http.StatusOK {
 						t.Errorf("%s: NAV history %d %s", name, status, body)

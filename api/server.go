@@ -78,6 +78,9 @@ type Config struct {
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
+	// Analytics serves the analytics routes (analytics.go); nil: they
+	// answer 503.
+	Analytics Analytics
 	// Metrics counts and times every request by route (metrics.go); nil:
 	// not measured.
 	Metrics *HTTPMetrics
@@ -159,6 +162,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/investors", Roles: investorWriters, carriesPII: true, handle: s.createInvestor},
 		{Method: "PATCH", Pattern: "/v1/investors/{id}", Roles: investorWriters, carriesPII: true, handle: s.patchInvestor},
 		{Method: "GET", Pattern: "/v1/investors/{id}", Roles: investorReaders, carriesPII: true, handle: s.getInvestor},
+		{Method: "GET", Pattern: "/v1/schemes/{code}/analytics", Roles: roles, handle: s.schemeAnalytics}, // analytics.go
+		{Method: "GET", Pattern: "/v1/folios/{folio}/risk", Roles: folioReaders, handle: s.folioRisk},     // analytics.go
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {

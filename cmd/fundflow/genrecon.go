@@ -36,6 +36,9 @@ func (c genLedgerCmd) Run(a *app) error {
 	opt := ledgergen.Options{Folios: c.Folios, Seed: c.Seed, Days: c.Days, SchemesPerFolio: c.SchemesPerFolio, TxnsPerHolding: c.TxnsPerHolding, End: c.End.Date, Log: a.log}
 	return a.asOwner(func(ctx context.Context, pool *pgxpool.Pool) (any, error) {
 		st, err := ledgergen.Generate(ctx, pool, opt)
+		if err == nil {
+			err = a.factsOfGenerated(ctx, pool, opt) // the generator bypasses the outbox: its facts come from a resync
+		}
 		if err != nil || !c.Check {
 			return st, err
 		}

@@ -51,6 +51,7 @@ func TestEveryJobIsRecorded(t *testing.T) {
     source: {kind: file, path: `+navDir+`, glob: "*.txt", stable_for: 0s}
     max_reject_rate: 0.5
   nav-freshness: {schedule: "* * * * *"}
+  facts-check: {days: 3660}
   folio-recon:
     schedule: "30 7 * * *"
     source: {kind: file, path: `+rtaDir+`, stable_for: 0s}

@@ -68,6 +68,7 @@ type cli struct {
 	Quarantine quarantineCmd `cmd:"" help:"look at quarantined NAV rows; replay, accept or retract them"`
 	Runs       runsCmd       `cmd:"" help:"the latest pipeline runs, JSON lines; runs whose process died show as abandoned"`
 	Audit      auditCmd      `cmd:"" help:"check or anchor the audit trail's hash chain"`
+	CH         chCmd         `cmd:"" name:"ch" help:"the analysts' ClickHouse: compare its transaction facts with the ledger, resync them"`
 	Export     exportCmd     `cmd:"" help:"compliance exports (transactions, audit, holdings, fatca-crs) with a manifest"`
 	KYC        kycCmd        `cmd:"" name:"kyc" help:"the KYC gate: load the KRAs' status files into the ledger's restrictions; investor reports (KYC status, nomination, FATCA, banks)"`
 	Token      tokenCmd      `cmd:"" help:"mint a development bearer token for the query API ($$FUNDFLOW_JWT_SECRET)"`

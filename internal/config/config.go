@@ -61,6 +61,8 @@ type Pipelines struct {
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
 
 	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
+
+	FactsCheck *FactsCheck `yaml:"facts-check"` // ledger vs ClickHouse facts: see analytics.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -242,6 +244,7 @@ func (c *Config) defaults() {
 	c.plansDefaults()
 	c.instalmentsDefaults()
 	c.alertsDefaults()
+	c.factsCheckDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -288,6 +291,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
 	errs = append(errs, c.validateAlerts()...)
+	errs = append(errs, c.validateFactsCheck()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/exports"
@@ -144,6 +146,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		// routes answer 503.
 		cfg.Investors = &investors.Service{Store: investorstore.Store{Pool: d.PG}, PII: cfg.PII, Log: d.Log}
 	}
+	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065")} // analytics routes (issue 20)
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

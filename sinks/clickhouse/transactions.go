@@ -39,6 +39,13 @@ func (s TransactionFacts) Write(ctx context.Context, b pipelines.Batch[fund.Outb
 		}
 		txs = append(txs, t)
 	}
+	return s.WriteTransactions(ctx, txs)
+}
+
+// WriteTransactions inserts transactions as one block, with the relay's
+// row mapping: the ledger resync (analytics.Resync) writes through it, so a
+// resynced fact is the row the relay would have written.
+func (s TransactionFacts) WriteTransactions(ctx context.Context, txs []fund.TransactionCompleted) error {
 	if len(txs) == 0 {
 		return nil
 	}

@@ -1,0 +1,326 @@
+// Package query answers the API's analytics routes: a scheme's dimension,
+// latest returns, risk and AUM from the ClickHouse models, and a folio's
+// portfolio risk by historical simulation over its schemes' joint NAV
+// history (fund/risk's definitions).
+package query
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/analytics"
+	"github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
+)
+
+// Service reads the models and the ledger.
+type Service struct {
+	PG       *pgxpool.Pool
+	CH       driver.Conn
+	RiskFree decimal.Decimal // annual, for the folio's Sharpe and Sortino
+}
+
+// Return is one trailing return.
+type Return struct {
+	Period string `json:"period"`
+	Kind   string `json:"kind"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Value  string `json:"value"`
+}
+
+// SchemeRisk is the scheme's latest scheme_risk row.
+type SchemeRisk struct {
+	AsOf       string  `json:"as_of"`
+	From       string  `json:"from"`
+	WindowDays uint32  `json:"window_days"`
+	NAVs       uint32  `json:"navs"`
+	Beta       *string `json:"beta"`
+	RiskFree   string  `json:"risk_free"`
+	risk.Figures
+}
+
+// AUM is the scheme's latest aum_daily row.
+type AUM struct {
+	Date    string `json:"date"`
+	Units   string `json:"units"`
+	NAV     string `json:"nav"`
+	NAVDate string `json:"nav_date"`
+	AUM     string `json:"aum"` // rupees, rounded half-even to the paisa for display
+}
+
+// SchemeAnalytics is GET /v1/schemes/{code}/analytics.
+type SchemeAnalytics struct {
+	SchemeCode   string      `json:"scheme_code"`
+	Name         string      `json:"name"`
+	AMC          string      `json:"amc"`
+	Category     string      `json:"category"`
+	Plan         string      `json:"plan"`
+	Option       string      `json:"option"`
+	ISINGrowth   string      `json:"isin_growth"`
+	ISINReinvest string      `json:"isin_reinvest"`
+	Returns      []Return    `json:"returns"`
+	Risk         *SchemeRisk `json:"risk"`
+	AUM          *AUM        `json:"aum"`
+}
+
+func optDate(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := fund.DateOf(*t).String()
+	return &s
+}
+
+func optDec(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	d, err := decimal.NewFromString(*s)
+	if err != nil {
+		return s
+	}
+	v := d.StringFixed(risk.Scale)
+	return &v
+}
+
+func fixed(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return d.StringFixed(risk.Scale)
+}
+
+// Scheme is a scheme's analytics; nil when the scheme is in no model.
+func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, error) {
+	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}}
+	var found bool
+	rows, err := s.CH.Query(ctx, `SELECT name, amc, category, plan, option, isin_growth, isin_reinvest FROM scheme_dim WHERE scheme_code = ?`, code)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
+	}
+	for rows.Next() {
+		if err := rows.Scan(&a.Name, &a.AMC, &a.Category, &a.Plan, &a.Option, &a.ISINGrowth, &a.ISINReinvest); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
+		}
+		found = true
+	}
+	rows.Close()
+
+	var r SchemeRisk
+	var asOf, from time.Time
+	var peak, trough, recovery *time.Time
+	var sharpe, sortino, beta *string
+	err = s.CH.QueryRow(ctx, `SELECT as_of, from_date, window_days, navs, toString(volatility), toString(cagr), toString(max_drawdown),
+		drawdown_peak, drawdown_trough, drawdown_recovery, toString(var_95), toString(var_99), toString(cvar_95), toString(cvar_99),
+		toString(sharpe), toString(sortino), toString(beta), toString(risk_free)
+		FROM scheme_risk FINAL WHERE scheme_code = ? ORDER BY as_of DESC LIMIT 1`, code).Scan(&asOf, &from, &r.WindowDays, &r.NAVs,
+		&r.Volatility, &r.CAGR, &r.MaxDrawdown, &peak, &trough, &recovery, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99, &sharpe, &sortino, &beta, &r.RiskFree)
+	switch {
+	case err == nil:
+		found = true
+		r.AsOf, r.From = fund.DateOf(asOf).String(), fund.DateOf(from).String()
+		r.DrawdownPeak, r.DrawdownTrough, r.DrawdownRecovery = optDate(peak), optDate(trough), optDate(recovery)
+		r.Sharpe, r.Sortino, r.Beta = optDec(sharpe), optDec(sortino), optDec(beta)
+		for _, p := range []*string{&r.Volatility, &r.CAGR, &r.MaxDrawdown, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99} {
+			*p = fixed(*p)
+		}
+		r.Methods = risk.Methods
+		a.Risk = &r
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("analytics: risk of %s: %w", code, err)
+	}
+
+	rows, err = s.CH.Query(ctx, `SELECT period, kind, from_date, to_date, toString(value) FROM scheme_returns FINAL
+		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_returns WHERE scheme_code = ?)`, code, code)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
+	}
+	for rows.Next() {
+		var x Return
+		var f, t time.Time
+		if err := rows.Scan(&x.Period, &x.Kind, &f, &t, &x.Value); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
+		}
+		found = true
+		x.From, x.To, x.Value = fund.DateOf(f).String(), fund.DateOf(t).String(), fixed(x.Value)
+		a.Returns = append(a.Returns, x)
+	}
+	rows.Close()
+	order := map[string]int{}
+	for i, p := range analytics.Periods {
+		order[p.Name] = i
+	}
+	slices.SortFunc(a.Returns, func(x, y Return) int { return order[x.Period] - order[y.Period] })
+
+	var u AUM
+	var d, nd time.Time
+	var aum string
+	err = s.CH.QueryRow(ctx, `SELECT date, toString(units), toString(nav), nav_date, toString(aum) FROM aum_daily FINAL
+		WHERE scheme_code = ? ORDER BY date DESC LIMIT 1`, code).Scan(&d, &u.Units, &u.NAV, &nd, &aum)
+	switch {
+	case err == nil:
+		found = true
+		u.Date, u.NAVDate = fund.DateOf(d).String(), fund.DateOf(nd).String()
+		v, _ := decimal.NewFromString(aum)
+		u.AUM = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+		a.AUM = &u
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("analytics: aum of %s: %w", code, err)
+	}
+	if !found {
+		// A scheme with NAVs but no model row yet (before the first
+		// refresh): known, with its AMC and category from its NAVs.
+		var n uint64
+		if err := s.CH.QueryRow(ctx, `SELECT count(), argMax(amc, nav_date), argMax(category, nav_date) FROM nav_history WHERE scheme_code = ?`,
+			code).Scan(&n, &a.AMC, &a.Category); err != nil {
+			return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+	}
+	return a, nil
+}
+
+// Holding is a folio's units in a scheme.
+type Holding struct {
+	Scheme string `json:"scheme_code"`
+	Units  string `json:"units"`
+	Value  string `json:"value"` // at the last joint NAV date
+}
+
+// FolioRisk is GET /v1/folios/{folio}/risk: the folio's current holdings
+// valued over its schemes' joint NAV history (the dates every scheme has a
+// NAV, within 365 days to as_of), and fund/risk's figures of that value
+// series; VaR and CVaR also in rupees (× the last value, half-even to the
+// paisa).
+type FolioRisk struct {
+	Folio     string        `json:"folio"`
+	AsOf      string        `json:"as_of"`
+	From      string        `json:"from,omitempty"`
+	Days      int           `json:"days"` // joint NAV dates used
+	Value     string        `json:"value"`
+	Holdings  []Holding     `json:"holdings"`
+	Risk      *risk.Figures `json:"risk"` // null with too little joint history
+	Reason    string        `json:"reason,omitempty"`
+	VaR95INR  *string       `json:"var_95_inr"`
+	VaR99INR  *string       `json:"var_99_inr"`
+	CVaR95INR *string       `json:"cvar_95_inr"`
+	CVaR99INR *string       `json:"cvar_99_inr"`
+}
+
+// Folio is the folio's portfolio risk as of a date.
+func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
+	rows, err := s.PG.Query(ctx, `SELECT scheme_code, units FROM holdings WHERE folio_no = $1 AND units > 0 ORDER BY scheme_code`, folio)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: holdings of %s: %w", folio, err)
+	}
+	var codes []string
+	units := map[string]decimal.Decimal{}
+	for rows.Next() {
+		var c string
+		var u decimal.Decimal
+		if err := rows.Scan(&c, &u); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("analytics: holdings of %s: %w", folio, err)
+		}
+		codes, units[c] = append(codes, c), u
+	}
+	rows.Close()
+	out := &FolioRisk{Folio: folio, AsOf: asOf.String(), Holdings: []Holding{}, Value: "0.00"}
+	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, asOf)
+	if err != nil {
+		return nil, err
+	}
+	series, last := Joint(codes, units, navs, asOf.AddDays(-analytics.RiskWindowDays), asOf)
+	for _, c := range codes {
+		h := Holding{Scheme: c, Units: units[c].String()}
+		if v, ok := last[c]; ok {
+			h.Value = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+		}
+		out.Holdings = append(out.Holdings, h)
+	}
+	out.Days = len(series)
+	if len(series) == 0 {
+		out.Reason = "no NAV on a date every held scheme has one"
+		return out, nil
+	}
+	value := series[len(series)-1].NAV
+	out.From, out.Value = series[0].Date.String(), value.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+	rep, err := risk.Compute(series, s.RiskFree)
+	if errors.Is(err, risk.ErrTooFewNAVs) {
+		out.Reason = err.Error()
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := rep.Figures()
+	out.Risk = &f
+	inr := func(x decimal.Decimal) *string {
+		v := x.Mul(value).RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+		return &v
+	}
+	out.VaR95INR, out.VaR99INR, out.CVaR95INR, out.CVaR99INR = inr(rep.VaR95), inr(rep.VaR99), inr(rep.CVaR95), inr(rep.CVaR99)
+	return out, nil
+}
+
+// Joint is the value of fixed units over the dates in [from, to] on which
+// every scheme has a NAV (applied: fund.AppliedNAV), oldest first, and each
+// scheme's value on the last of them. Historical simulation: today's
+// holdings against the schemes' shared past.
+func Joint(codes []string, units map[string]decimal.Decimal, navs map[string][]risk.Point, from, to fund.Date) ([]risk.Point, map[string]decimal.Decimal) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	byDate := map[fund.Date]map[string]decimal.Decimal{}
+	for _, c := range codes {
+		for _, p := range navs[c] {
+			if p.Date.Before(from) || p.Date.After(to) {
+				continue
+			}
+			applied, err := fund.AppliedNAV(p.NAV)
+			if err != nil {
+				continue // a non-positive NAV: not a price
+			}
+			if byDate[p.Date] == nil {
+				byDate[p.Date] = map[string]decimal.Decimal{}
+			}
+			byDate[p.Date][c] = applied.Decimal()
+		}
+	}
+	var dates []fund.Date
+	for d, m := range byDate {
+		if len(m) == len(codes) {
+			dates = append(dates, d)
+		}
+	}
+	slices.SortFunc(dates, func(a, b fund.Date) int { return a.Time().Compare(b.Time()) })
+	out := make([]risk.Point, 0, len(dates))
+	last := map[string]decimal.Decimal{}
+	for i, d := range dates {
+		v := decimal.Zero
+		for _, c := range codes {
+			x := units[c].Mul(byDate[d][c])
+			v = v.Add(x)
+			if i == len(dates)-1 {
+				last[c] = x
+			}
+		}
+		out = append(out, risk.Point{Date: d, NAV: v})
+	}
+	return out, last
+}

@@ -1,0 +1,177 @@
+// Package refresh fills the analysts' models in ClickHouse: the scheme
+// dimension from Postgres, daily AUM from the facts and the ledger's NAVs,
+// trailing returns and risk per scheme from nav_history (fund/risk, the
+// definitions `fundflow check risk` prints).
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/analytics"
+	"github.com/fundflow/fundflow/analytics/chstore"
+	"github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
+)
+
+// Refresher holds the two stores and the risk-free rate.
+type Refresher struct {
+	PG       *pgxpool.Pool
+	CH       driver.Conn
+	RiskFree decimal.Decimal // annual, for Sharpe and Sortino
+	Now      func() time.Time
+}
+
+// Stats counts the rows a refresh wrote.
+type Stats struct {
+	AsOf           fund.Date `json:"as_of"`
+	SchemeVersions int       `json:"scheme_versions"`
+	AUMRows        int       `json:"aum_rows"`
+	Returns        int       `json:"returns"`
+	RiskSchemes    int       `json:"risk_schemes"`
+	Seconds        float64   `json:"seconds"`
+}
+
+func (r Refresher) ch() chstore.Store { return chstore.Store{Conn: r.CH, Now: r.Now} }
+
+// All refreshes every model as of a date.
+func (r Refresher) All(ctx context.Context, asOf fund.Date) (Stats, error) {
+	t0 := time.Now()
+	st := Stats{AsOf: asOf}
+	var err error
+	if st.SchemeVersions, err = r.Schemes(ctx); err != nil {
+		return st, err
+	}
+	if st.AUMRows, err = r.AUM(ctx, asOf); err != nil {
+		return st, err
+	}
+	if st.Returns, st.RiskSchemes, err = r.ReturnsAndRisk(ctx, asOf); err != nil {
+		return st, err
+	}
+	st.Seconds = time.Since(t0).Seconds()
+	return st, nil
+}
+
+// Schemes copies the scheme history into scheme_versions.
+func (r Refresher) Schemes(ctx context.Context) (int, error) {
+	vs, err := pgstore.Store{Pool: r.PG}.SchemeVersions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return len(vs), r.ch().WriteSchemeVersions(ctx, vs)
+}
+
+// AUM writes aum_daily for every scheme with facts, from its first
+// transaction to asOf.
+func (r Refresher) AUM(ctx context.Context, asOf fund.Date) (int, error) {
+	ch := r.ch()
+	changes, err := ch.UnitsChanges(ctx, asOf)
+	if err != nil {
+		return 0, err
+	}
+	codes := make([]string, 0, len(changes))
+	for c := range changes {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	navs, err := pgstore.Store{Pool: r.PG}.NAVs(ctx, codes, asOf)
+	if err != nil {
+		return 0, err
+	}
+	dim, err := ch.Dim(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range codes {
+		rows, err := analytics.DailyAUM(c, changes[c], navs[c], changes[c][0].Date, asOf)
+		if err != nil {
+			return n, err
+		}
+		for i := range rows {
+			rows[i].AMC, rows[i].Cat = dim[c][0], dim[c][1]
+		}
+		if err := ch.WriteAUM(ctx, rows); err != nil {
+			return n, err
+		}
+		n += len(rows)
+	}
+	return n, nil
+}
+
+// ReturnsAndRisk writes scheme_returns and scheme_risk as of a date for
+// every scheme with NAVs in nav_history (five years and a month back for
+// the returns; the last 365 days for risk, beta against the mean daily
+// return of the scheme's category).
+func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (returns, schemes int, err error) {
+	ch := r.ch()
+	navs, cats, err := ch.NAVHistory(ctx, asOf.AddDays(-(5*366 + 40)), asOf)
+	if err != nil {
+		return 0, 0, err
+	}
+	rets := map[string][]analytics.TrailingReturn{}
+	windows := map[string][]risk.Point{}
+	byCat := map[string][][]risk.Return{}
+	dailies := map[string][]risk.Return{}
+	for code, s := range navs {
+		tr, err := analytics.TrailingReturns(s, asOf)
+		if err != nil {
+			return 0, 0, fmt.Errorf("analytics: returns of %s: %w", code, err)
+		}
+		rets[code] = tr
+		returns += len(tr)
+		w := analytics.Window(s, asOf)
+		if len(w) < 3 {
+			continue // too short for a standard deviation
+		}
+		d, err := risk.Returns(w)
+		if err != nil {
+			return 0, 0, fmt.Errorf("analytics: returns of %s: %w", code, err)
+		}
+		windows[code], dailies[code] = w, d
+		byCat[cats[code]] = append(byCat[cats[code]], d)
+	}
+	if err := ch.WriteReturns(ctx, asOf, rets); err != nil {
+		return 0, 0, err
+	}
+	avg := map[string][]risk.Return{}
+	for c, series := range byCat {
+		avg[c] = analytics.CategoryAverage(series)
+	}
+	var rows []analytics.RiskRow
+	for code, w := range windows {
+		rep, err := risk.Compute(w, r.RiskFree)
+		if err != nil {
+			return 0, 0, fmt.Errorf("analytics: risk of %s: %w", code, err)
+		}
+		row := analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
+		b, err := risk.Beta(dailies[code], avg[cats[code]])
+		if err != nil && !errors.Is(err, risk.ErrTooFewNAVs) {
+			return 0, 0, fmt.Errorf("analytics: beta of %s: %w", code, err)
+		}
+		if b != nil {
+			v := risk.RoundFloat(b)
+			row.Beta = &v
+		}
+		rows = append(rows, row)
+		if len(rows) == 5000 {
+			if err := ch.WriteRisk(ctx, rows); err != nil {
+				return 0, 0, err
+			}
+			schemes += len(rows)
+			rows = rows[:0]
+		}
+	}
+	if err := ch.WriteRisk(ctx, rows); err != nil {
+		return 0, 0, err
+	}
+	return returns, schemes + len(rows), nil
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/analytics"
+	"github.com/fundflow/fundflow/analytics/chstore"
+	analyticspg "github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/analytics/refresh"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/jobs/factscheck"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+)
+
+// checkRiskCmd is `fundflow check risk`: the analytics models' figures for
+// one NAV series, computed by fund/risk, the code the models and the API use.
+type checkRiskCmd struct {
+	NAVs     string `name:"navs" required:"" help:"A CSV of date,nav rows (ISO dates, increasing; an optional date,nav header)." placeholder:"FILE.csv"`
+	RiskFree string `name:"risk-free" default:"0" help:"The annual risk-free rate for Sharpe and Sortino, as a fraction (0.065 for 6.5 %; default ${default})." placeholder:"RATE"`
+}
+
+func (checkRiskCmd) Help() string {
+	return `Compute a NAV series' volatility, CAGR, maximum drawdown (peak, trough, recovery), 1-day historical VaR and CVaR at 95 % and 99 %, Sharpe and Sortino, with the definitions of issue 20 (printed under "methods"), and print them as JSON: every figure a decimal string rounded half-even to 8 places; null where a figure is undefined. Writes nothing. Exit 2 naming the line when the file is not a date,nav series, or with fewer than 3 NAVs.`
+}
+
+func (c checkRiskCmd) Run(a *app) error {
+	rf, err := decimal.NewFromString(c.RiskFree)
+	if err != nil {
+		return usageErr("--risk-free %q: want a fraction like 0.065", c.RiskFree)
+	}
+	f, err := os.Open(c.NAVs)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("check risk: %w", err)}
+	}
+	defer f.Close()
+	s, err := risk.ParseCSV(f)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("check risk: %s: %w", c.NAVs, err)}
+	}
+	rep, err := risk.Compute(s, rf)
+	if errors.Is(err, risk.ErrTooFewNAVs) || errors.Is(err, risk.ErrBadSeries) {
+		return &exitError{code: 2, err: fmt.Errorf("check risk: %s: %w", c.NAVs, err)}
+	}
+	if err != nil {
+		return fmt.Errorf("check risk: %w", err)
+	}
+	return printJSON(a.stdout, rep.Figures())
+}
+
+// chCmd is `fundflow ch`: the analysts' ClickHouse kept equal to the ledger.
+type chCmd struct {
+	Check   chCheckCmd   `cmd:"" help:"compare the ledger with the ClickHouse transaction facts per day (counts, amounts, units by scheme and kind); writes nothing, JSON"`
+	Resync  chResyncCmd  `cmd:"" help:"rebuild the ClickHouse transaction facts of a range of NAV dates from the ledger (idempotent), JSON"`
+	Refresh chRefreshCmd `cmd:"" help:"fill the analysts' models as of a date: scheme dimension, daily AUM, trailing returns and risk per scheme, JSON"`
+}
+
+type chRefreshCmd struct {
+	AsOf     dateFlag `name:"as-of" help:"The date the models are as of (default: today, IST)." placeholder:"YYYY-MM-DD"`
+	RiskFree string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
+}
+
+func (chRefreshCmd) Help() string {
+	return `Copy the scheme history to scheme_versions (the scheme_dim view names every model's schemes), write aum_daily from the transaction facts and the ledger's NAVs (every calendar day, NAVs carried over holidays), and scheme_returns and scheme_risk from nav_history with fund/risk (the definitions ` + "`fundflow check risk`" + ` prints). Idempotent: a second refresh replaces the rows. Prints the rows written.`
+}
+
+func (c chRefreshCmd) Run(a *app) error {
+	rf, err := decimal.NewFromString(c.RiskFree)
+	if err != nil {
+		return usageErr("--risk-free %q: want a fraction like 0.065", c.RiskFree)
+	}
+	asOf := c.AsOf.Date
+	if asOf.IsZero() {
+		asOf = fund.DateOf(time.Now().In(time.FixedZone("IST", 5*3600+1800)))
+	}
+	return a.connected(func(d *deps) error {
+		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: rf}.All(a.ctx, asOf)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, st)
+	})
+}
+
+type chRange struct {
+	From dateFlag `required:"" help:"The first NAV date." placeholder:"YYYY-MM-DD"`
+	To   dateFlag `required:"" help:"The last NAV date." placeholder:"YYYY-MM-DD"`
+}
+
+func (r chRange) check() error {
+	if r.To.Before(r.From.Date) {
+		return usageErr("--to %s is before --from %s", r.To.Date, r.From.Date)
+	}
+	return nil
+}
+
+type chCheckCmd struct{ chRange }
+
+func (chCheckCmd) Help() string {
+	return `The facts-check job's comparison without its repair or alert: ledger_transactions against the ClickHouse transactions table (FINAL), totalled by NAV date, scheme and kind. Prints {from, to, keys, diffs}; exit 1 when anything differs (repair with ` + "`fundflow ch resync`" + ` or let the scheduled facts-check do it).`
+}
+
+func (c chCheckCmd) Run(a *app) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	return a.connected(func(d *deps) error {
+		rep, err := factscheck.Compare(a.ctx, d.pg.Pool, d.ch, c.From.Date, c.To.Date)
+		if err != nil {
+			return err
+		}
+		if err := printJSON(a.stdout, rep); err != nil {
+			return err
+		}
+		if len(rep.Diffs) > 0 {
+			return &exitError{code: 1, err: fmt.Errorf("ch check: %d (date, scheme, kind) keys differ", len(rep.Diffs))}
+		}
+		return nil
+	})
+}
+
+type chResyncCmd struct{ chRange }
+
+func (chResyncCmd) Help() string {
+	return `Write every ledger transaction of the NAV dates as a ClickHouse fact (the facts relay's own row, versioned above any copy stored) and delete the facts of those dates the ledger does not have. Running it again changes nothing. Prints {from, to, written, deleted}.`
+}
+
+func (c chResyncCmd) Run(a *app) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	return a.connected(func(d *deps) error {
+		st, err := analytics.Resync(a.ctx, analyticspg.Store{Pool: d.pg.Pool}, chstore.Store{Conn: d.ch}, c.From.Date, c.To.Date)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, st)
+	})
+}
+
+// factsCheckJob is serve's facts-check, from the config's section.
+func factsCheckJob(d *deps) factscheck.Job {
+	c := d.cfg.Pipelines.FactsCheck
+	j := factscheck.Job{PG: d.pg.Pool, CH: d.ch, Days: c.Days, Rec: d.recorder(), Log: d.log}
+	if !c.SkipModels {
+		j.Models = &refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: decimal.RequireFromString(c.RiskFree)} // validated by config
+	}
+	return j
+}
+
+// factsOfGenerated resyncs the ClickHouse facts of the NAV dates `gen
+// ledger` wrote (it copies rows behind the ledger service, so no outbox
+// event announces them): the generated ledger reaches the analysts too.
+// Without a ClickHouse URL in the environment it says how to do it later.
+func (a *app) factsOfGenerated(ctx context.Context, pool *pgxpool.Pool, opt ledgergen.Options) error {
+	env := "FUNDFLOW_CH_URL"
+	if cfg, err := config.Load(a.g.Config); err == nil {
+		env = cfg.Services.ClickHouseURLEnv
+	}
+	end, days := opt.End, opt.Days // ledgergen's defaults: today (UTC), 730 days
+	if end.IsZero() {
+		end = fund.DateOf(time.Now().UTC())
+	}
+	if days <= 0 {
+		days = 730
+	}
+	from := end.AddDays(-days)
+	url := os.Getenv(env)
+	if url == "" {
+		a.log.Warn("gen ledger: no ClickHouse ($"+env+" unset): the facts are not written", "fix", fmt.Sprintf("fundflow ch resync --from %s --to %s", from, end))
+		return nil
+	}
+	conn, err := clickhouse.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := analytics.Resync(ctx, analyticspg.Store{Pool: pool}, chstore.Store{Conn: conn}, from, end)
+	if err != nil {
+		return fmt.Errorf("gen ledger: facts: %w", err)
+	}
+	a.log.Info("gen ledger: facts written to ClickHouse", "from", from, "to", end, "written", st.Written, "deleted", st.Deleted)
+	return nil
+}

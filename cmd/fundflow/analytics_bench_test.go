@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fundflow/fundflow/analytics/query"
+	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/benchkit"
+	"github.com/fundflow/fundflow/internal/testkit"
+)
+
+// BenchmarkFolioRiskAPI: GET /v1/folios/{folio}/risk through `fundflow
+// serve` under cmd/ffload (BenchmarkPortfolioAPI's seed: 10,000 ×
+// FUNDFLOW_BENCH_SCALE folios, one or two schemes each, weekly NAVs to the
+// end of 2024; as_of 2024-12-29, so every read values ~52 joint dates and
+// computes the risk figures). The raw baseline is query.Service.Folio
+// in-process with the same concurrency and duration: api_vs_raw is the
+// share of it the API delivers. The issue's target is p99 < 50 ms.
+func BenchmarkFolioRiskAPI(b *testing.B) {
+	folios := 10000 * benchkit.Scale(b)
+	pool, url := testkit.PG(b)
+	ch, chURL := testkit.CH(b)
+	seedBench(b, pool, folios)
+	// the seed writes lots; the risk route reads the holdings they add up to
+	if _, err := pool.Exec(context.Background(), `INSERT INTO holdings (folio_no, scheme_code, units, invested)
+		SELECT folio_no, scheme_code, sum(units_remaining), sum(cost) FROM holding_lots WHERE folio_no LIKE 'BF%' GROUP BY 1, 2`); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "fundflow")
+	load := filepath.Join(dir, "ffload")
+	for out, pkg := range map[string]string{bin: ".", load: "../ffload"} {
+		if o, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", pkg, err, o)
+		}
+	}
+	addr := freeAddr(b)
+	cfg := filepath.Join(dir, "fundflow.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("serve:\n  api:\n    addr: %s\n    rate_per_second: -1\n", addr)), 0o644)
+	secret := "bench-secret-bench-secret-bench-secret"
+	srv := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve")
+	srv.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+url, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_JWT_SECRET="+secret, "FUNDFLOW_KAFKA_BROKERS=")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }() //nolint:errcheck
+	waitHealthy(b, "http://"+addr+"/healthz")
+	tok, err := api.Mint([]byte(secret), api.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "bench",
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: api.RoleOps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	asOf := fund.NewDate(2024, 12, 29)
+	const conc, secs = 16, 15
+	b.ResetTimer()
+	out, err := exec.Command(load, "-url", "http://"+addr+"/v1/folios/BF{n}/risk?as_of="+asOf.String(), "-n", strconv.Itoa(folios), "-token", tok,
+		"-c", strconv.Itoa(conc), "-d", fmt.Sprintf("%ds", secs), "-warmup", "2s").Output()
+	if err != nil {
+		b.Fatalf("ffload: %v", err)
+	}
+	b.StopTimer()
+	var r loadResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		b.Fatalf("ffload output %s: %v", out, err)
+	}
+	if len(r.Errors) > 0 || r.OK == 0 {
+		b.Fatalf("load run had errors: %s", out)
+	}
+	svc := query.Service{PG: pool, CH: ch}
+	if fr, err := svc.Folio(context.Background(), "BF1", asOf); err != nil || fr.Risk == nil {
+		b.Fatalf("BF1 has no risk figures (%v): the benchmark would measure the short path", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), secs*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				s := time.Now()
+				if _, err := svc.Folio(ctx, "BF"+strconv.Itoa(1+rng.IntN(folios)), asOf); err != nil {
+					if ctx.Err() == nil {
+						b.Error(err)
+					}
+					break
+				}
+				mine = append(mine, time.Since(s))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	raw := float64(len(lat)) / time.Since(t0).Seconds()
+	slices.Sort(lat)
+	rawP99 := float64(lat[len(lat)*99/100].Microseconds()) / 1000
+	b.ReportMetric(r.RPS, "reads/s")
+	b.ReportMetric(r.P50Ms, "p50_ms")
+	b.ReportMetric(r.P99Ms, "p99_ms")
+	b.ReportMetric(raw, "raw_reads/s")
+	b.ReportMetric(rawP99, "raw_p99_ms")
+	b.ReportMetric(r.RPS/raw, "api_vs_raw")
+}

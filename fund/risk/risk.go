@@ -1,0 +1,470 @@
+// Package risk holds the one definition of a scheme's (or a portfolio's)
+// performance and risk figures, used by `fundflow check risk`, the
+// analytics models in ClickHouse and the API, so that a number means the
+// same thing everywhere. It is pure: a NAV series in, figures out.
+//
+// Definitions (issue 20):
+//   - returns are simple returns between consecutive published NAVs,
+//     rᵢ = navᵢ / navᵢ₋₁ − 1;
+//   - volatility is the sample standard deviation (n−1) of the returns × √252
+//     (252 trading days a year);
+//   - CAGR is (last/first)^(365/days) − 1, days the calendar days between the
+//     first and the last NAV;
+//   - maximum drawdown is the largest 1 − navₜ / max(navₛ, s ≤ t), with its
+//     peak and trough dates (and the first date after the trough on which
+//     the NAV is back at the peak: the recovery);
+//   - 1-day historical VaR at p ∈ {95 %, 99 %} is the negated ⌈(1−p)·n⌉-th
+//     smallest return (nearest rank); CVaR is the negated mean of the returns
+//     at or below that return;
+//   - Sharpe is (mean r − rf/252) / sample stdev × √252; Sortino is
+//     (mean r − rf/252) / downside deviation × √252, the downside deviation
+//     being the root mean square over all days of min(0, r − rf/252);
+//   - beta is cov(r, b) / var(b) over the dates both series have a return.
+//
+// Arithmetic: returns, drawdowns, VaR and CVaR are exact (math/big.Rat, NAVs
+// are decimals). Means, variances and square roots are math/big.Float at
+// 256 bits (about 77 significant digits; the root is irrational anyway).
+// The one place binary64 is used is CAGR's fractional power
+// (math.Pow on the ratio, about 16 significant digits, far more than the 8
+// decimals printed). Every figure is rounded HALF-EVEN to 8 decimals.
+package risk
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Scale is the number of decimals every figure is rounded to (half-even).
+const Scale = 8
+
+// TradingDays annualises daily figures (volatility, Sharpe, Sortino, the
+// daily risk-free rate).
+const TradingDays = 252
+
+// prec is the big.Float precision of means, variances and roots.
+const prec = 256
+
+// Method names, printed with the figures so a reader knows what they are.
+var Methods = map[string]string{
+	"returns":      "simple returns between consecutive published NAVs",
+	"volatility":   "sample standard deviation (n-1) of daily returns x sqrt(252)",
+	"cagr":         "(last/first)^(365/calendar days) - 1",
+	"max_drawdown": "largest 1 - nav_t / running peak, peak and trough dates",
+	"var":          "historical 1-day, nearest rank: negated ceil(p*n)-th smallest return",
+	"cvar":         "negated mean of the returns at or below the VaR return",
+	"sharpe":       "(mean daily return - rf/252) / sample stdev x sqrt(252)",
+	"sortino":      "(mean daily return - rf/252) / RMS of min(0, r - rf/252) over all days x sqrt(252)",
+	"beta":         "cov(r, benchmark) / var(benchmark) over common dates",
+	"rounding":     "half-even to 8 decimals",
+}
+
+// Point is one published NAV.
+type Point struct {
+	Date fund.Date
+	NAV  decimal.Decimal
+}
+
+// Return is the simple return from the previous NAV to the NAV of Date.
+type Return struct {
+	Date fund.Date
+	R    *big.Rat
+}
+
+// Errors of the computations; wrapped with context.
+var (
+	// ErrTooFewNAVs: fewer NAVs than the figure needs (two for a return,
+	// three for a standard deviation).
+	ErrTooFewNAVs = errors.New("risk: too few NAVs")
+	// ErrBadSeries: dates not strictly increasing or a NAV not positive.
+	ErrBadSeries = errors.New("risk: bad NAV series")
+)
+
+// Validate checks that dates strictly increase and NAVs are positive.
+func Validate(s []Point) error {
+	for i, p := range s {
+		if p.NAV.Sign() <= 0 {
+			return fmt.Errorf("%w: NAV %s on %s is not positive", ErrBadSeries, p.NAV, p.Date)
+		}
+		if i > 0 && !s[i-1].Date.Before(p.Date) {
+			return fmt.Errorf("%w: %s does not follow %s", ErrBadSeries, p.Date, s[i-1].Date)
+		}
+	}
+	return nil
+}
+
+// pow10Rat is 10^e as a rational.
+func pow10Rat(e int32) *big.Rat {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs32(e))), nil)
+	if e >= 0 {
+		return new(big.Rat).SetInt(p)
+	}
+	return new(big.Rat).SetFrac(big.NewInt(1), p)
+}
+
+func abs32(e int32) int32 {
+	if e < 0 {
+		return -e
+	}
+	return e
+}
+
+// Returns are the simple returns of the series, exactly.
+func Returns(s []Point) ([]Return, error) {
+	if err := Validate(s); err != nil {
+		return nil, err
+	}
+	if len(s) < 2 {
+		return nil, fmt.Errorf("%w: %d NAVs, returns need 2", ErrTooFewNAVs, len(s))
+	}
+	out := make([]Return, 0, len(s)-1)
+	prev := decRat(s[0].NAV)
+	for _, p := range s[1:] {
+		cur := decRat(p.NAV)
+		r := new(big.Rat).Quo(cur, prev)
+		r.Sub(r, ratOne)
+		out = append(out, Return{Date: p.Date, R: r})
+		prev = cur
+	}
+	return out, nil
+}
+
+var ratOne = big.NewRat(1, 1)
+
+// decRat is d exactly as a rational.
+func decRat(d decimal.Decimal) *big.Rat {
+	return new(big.Rat).Mul(new(big.Rat).SetInt(d.Coefficient()), pow10Rat(d.Exponent()))
+}
+
+// Drawdown is the maximum drawdown and its dates. Recovery is zero when the
+// NAV has not come back to the peak by the end of the series; Peak and
+// Trough are zero when the series never fell.
+type Drawdown struct {
+	Max                    *big.Rat
+	Peak, Trough, Recovery fund.Date
+}
+
+// MaxDrawdown is the largest 1 − navₜ / running peak. The peak is the first
+// date the running maximum was reached, the trough the first date the
+// largest drawdown was reached.
+func MaxDrawdown(s []Point) (Drawdown, error) {
+	if err := Validate(s); err != nil {
+		return Drawdown{}, err
+	}
+	if len(s) == 0 {
+		return Drawdown{}, fmt.Errorf("%w: no NAVs", ErrTooFewNAVs)
+	}
+	dd := Drawdown{Max: new(big.Rat)}
+	peakI, bestPeak, bestTrough := 0, -1, -1
+	for i, p := range s {
+		if p.NAV.GreaterThan(s[peakI].NAV) {
+			peakI = i
+			continue
+		}
+		// 1 − nav/peak = (peak − nav)/peak
+		d := new(big.Rat).Quo(decRat(s[peakI].NAV.Sub(p.NAV)), decRat(s[peakI].NAV))
+		if d.Cmp(dd.Max) > 0 {
+			dd.Max, bestPeak, bestTrough = d, peakI, i
+		}
+	}
+	if bestTrough < 0 {
+		return dd, nil
+	}
+	dd.Peak, dd.Trough = s[bestPeak].Date, s[bestTrough].Date
+	for _, p := range s[bestTrough+1:] {
+		if p.NAV.GreaterThanOrEqual(s[bestPeak].NAV) {
+			dd.Recovery = p.Date
+			break
+		}
+	}
+	return dd, nil
+}
+
+// VaR is the 1-day historical value at risk at confidence p (0.95 or 0.99,
+// given as the tail percentage 5 or 1) and the matching CVaR, both as
+// positive losses (a negative value is a gain).
+func VaR(rs []Return, tailPct int) (vaR, cvar *big.Rat, err error) {
+	n := len(rs)
+	if n == 0 {
+		return nil, nil, fmt.Errorf("%w: VaR needs at least one return", ErrTooFewNAVs)
+	}
+	if tailPct <= 0 || tailPct >= 100 {
+		return nil, nil, fmt.Errorf("risk: VaR tail %d %% out of (0, 100)", tailPct)
+	}
+	sorted := make([]*big.Rat, n)
+	for i, r := range rs {
+		sorted[i] = r.R
+	}
+	slices.SortFunc(sorted, func(a, b *big.Rat) int { return a.Cmp(b) })
+	k := (tailPct*n + 99) / 100 // ⌈p·n⌉ in integers
+	k = max(k, 1)
+	cut := sorted[k-1]
+	sum, m := new(big.Rat), 0
+	for _, r := range sorted {
+		if r.Cmp(cut) > 0 {
+			break
+		}
+		sum.Add(sum, r)
+		m++
+	}
+	vaR = new(big.Rat).Neg(cut)
+	cvar = sum.Quo(sum, big.NewRat(int64(-m), 1))
+	return vaR, cvar, nil
+}
+
+// moments holds the 256-bit sums a series' figures are made of.
+type moments struct {
+	n        int
+	mean     *big.Float // mean return
+	sd       *big.Float // sample standard deviation (n−1)
+	downside *big.Float // root mean square of min(0, r − rfDaily)
+	excess   *big.Float // mean − rfDaily
+}
+
+func newF() *big.Float { return new(big.Float).SetPrec(prec) }
+
+func ratF(r *big.Rat) *big.Float { return newF().SetRat(r) }
+
+func computeMoments(rs []Return, rfAnnual decimal.Decimal) (moments, error) {
+	n := len(rs)
+	if n < 2 {
+		return moments{}, fmt.Errorf("%w: %d returns, a standard deviation needs 2", ErrTooFewNAVs, n)
+	}
+	rfs := make([]*big.Float, n)
+	sum := newF()
+	for i, r := range rs {
+		rfs[i] = ratF(r.R)
+		sum.Add(sum, rfs[i])
+	}
+	nF := newF().SetInt64(int64(n))
+	mean := newF().Quo(sum, nF)
+	ss := newF()
+	rfDaily := ratF(new(big.Rat).Quo(decRat(rfAnnual), big.NewRat(TradingDays, 1)))
+	down := newF()
+	for _, r := range rfs {
+		d := newF().Sub(r, mean)
+		ss.Add(ss, d.Mul(d, d))
+		e := newF().Sub(r, rfDaily)
+		if e.Sign() < 0 {
+			down.Add(down, e.Mul(e, e))
+		}
+	}
+	variance := ss.Quo(ss, newF().SetInt64(int64(n-1)))
+	return moments{
+		n:        n,
+		mean:     mean,
+		sd:       newF().Sqrt(variance),
+		downside: newF().Sqrt(down.Quo(down, nF)),
+		excess:   newF().Sub(mean, rfDaily),
+	}, nil
+}
+
+var sqrtYear = newF().Sqrt(newF().SetInt64(TradingDays))
+
+// Beta is cov(r, b)/var(b) over the dates both return series have; nil
+// (no error) when the benchmark does not vary.
+func Beta(r, bench []Return) (*big.Float, error) {
+	bm := make(map[fund.Date]*big.Rat, len(bench))
+	for _, b := range bench {
+		bm[b.Date] = b.R
+	}
+	var xs, ys []*big.Float
+	for _, x := range r {
+		if y, ok := bm[x.Date]; ok {
+			xs = append(xs, ratF(x.R))
+			ys = append(ys, ratF(y))
+		}
+	}
+	if len(xs) < 2 {
+		return nil, fmt.Errorf("%w: %d common returns, beta needs 2", ErrTooFewNAVs, len(xs))
+	}
+	mx, my := meanF(xs), meanF(ys)
+	cov, vb := newF(), newF()
+	for i := range xs {
+		dx := newF().Sub(xs[i], mx)
+		dy := newF().Sub(ys[i], my)
+		cov.Add(cov, dx.Mul(dx, dy))
+		vb.Add(vb, newF().Mul(dy, dy))
+	}
+	if vb.Sign() == 0 {
+		return nil, nil
+	}
+	return cov.Quo(cov, vb), nil // the n−1 of both cancels
+}
+
+func meanF(xs []*big.Float) *big.Float {
+	s := newF()
+	for _, x := range xs {
+		s.Add(s, x)
+	}
+	return s.Quo(s, newF().SetInt64(int64(len(xs))))
+}
+
+// CAGR is (last/first)^(365/days) − 1 over the calendar days between the
+// first and last NAV. The power is binary64 (math.Pow): the one float of the
+// package, good to ~16 significant digits.
+func CAGR(s []Point) (decimal.Decimal, error) {
+	if err := Validate(s); err != nil {
+		return decimal.Decimal{}, err
+	}
+	if len(s) < 2 {
+		return decimal.Decimal{}, fmt.Errorf("%w: %d NAVs, CAGR needs 2", ErrTooFewNAVs, len(s))
+	}
+	first, last := s[0], s[len(s)-1]
+	days := last.Date.DaysSince(first.Date)
+	ratio, _ := new(big.Rat).Quo(decRat(last.NAV), decRat(first.NAV)).Float64()
+	g := math.Pow(ratio, 365/float64(days)) - 1
+	if math.IsInf(g, 0) || math.IsNaN(g) {
+		return decimal.Decimal{}, fmt.Errorf("risk: CAGR overflows over %d days", days)
+	}
+	return decimal.NewFromFloat(g).RoundBank(Scale), nil
+}
+
+// Report is every figure of a NAV series, each rounded half-even to 8
+// decimals. A nil figure is undefined for the series (Sharpe of a series
+// that never moves, Sortino without a day below the risk-free rate).
+type Report struct {
+	From, To        fund.Date
+	NAVs            int
+	Volatility      decimal.Decimal
+	CAGR            decimal.Decimal
+	MaxDrawdown     decimal.Decimal
+	Drawdown        Drawdown
+	VaR95, VaR99    decimal.Decimal
+	CVaR95, CVaR99  decimal.Decimal
+	Sharpe, Sortino *decimal.Decimal
+	MeanDailyReturn decimal.Decimal
+	RiskFree        decimal.Decimal
+}
+
+// Compute is every figure of the series against an annual risk-free rate
+// (0.065 for 6.5 %). It needs at least three NAVs.
+func Compute(s []Point, rfAnnual decimal.Decimal) (Report, error) {
+	rs, err := Returns(s)
+	if err != nil {
+		return Report{}, err
+	}
+	m, err := computeMoments(rs, rfAnnual)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{From: s[0].Date, To: s[len(s)-1].Date, NAVs: len(s), RiskFree: rfAnnual}
+	rep.Volatility = roundF(newF().Mul(m.sd, sqrtYear))
+	rep.MeanDailyReturn = roundF(m.mean)
+	if rep.CAGR, err = CAGR(s); err != nil {
+		return Report{}, err
+	}
+	if rep.Drawdown, err = MaxDrawdown(s); err != nil {
+		return Report{}, err
+	}
+	rep.MaxDrawdown = RoundRat(rep.Drawdown.Max)
+	for _, v := range []struct {
+		pct       int
+		vaR, cvar *decimal.Decimal
+	}{{5, &rep.VaR95, &rep.CVaR95}, {1, &rep.VaR99, &rep.CVaR99}} {
+		a, c, err := VaR(rs, v.pct)
+		if err != nil {
+			return Report{}, err
+		}
+		*v.vaR, *v.cvar = RoundRat(a), RoundRat(c)
+	}
+	if m.sd.Sign() > 0 {
+		d := roundF(newF().Mul(newF().Quo(m.excess, m.sd), sqrtYear))
+		rep.Sharpe = &d
+	}
+	if m.downside.Sign() > 0 {
+		d := roundF(newF().Mul(newF().Quo(m.excess, m.downside), sqrtYear))
+		rep.Sortino = &d
+	}
+	return rep, nil
+}
+
+// RoundRat rounds r half-even to Scale decimals, exactly.
+func RoundRat(r *big.Rat) decimal.Decimal {
+	num := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(Scale), nil))
+	q, m := new(big.Int).DivMod(num, r.Denom(), new(big.Int)) // floor; 0 ≤ m < den
+	c := new(big.Int).Lsh(m, 1).Cmp(r.Denom())
+	if c > 0 || (c == 0 && q.Bit(0) == 1) {
+		q.Add(q, big.NewInt(1))
+	}
+	return decimal.NewFromBigInt(q, -Scale)
+}
+
+// roundF rounds a 256-bit float half-even to Scale decimals. The float is
+// first printed to 40 decimals (correctly rounded): a double rounding could
+// only matter within 1e-40 of a tie, which an irrational root never is.
+func roundF(f *big.Float) decimal.Decimal {
+	d, err := decimal.NewFromString(f.Text('f', 40))
+	if err != nil {
+		panic(fmt.Sprintf("risk: %v", err)) // Text('f') always prints a plain numeral
+	}
+	return d.RoundBank(Scale)
+}
+
+// RoundFloat is roundF for callers outside the package (beta).
+func RoundFloat(f *big.Float) decimal.Decimal { return roundF(f) }
+
+// Figures is a Report as printed by `fundflow check risk` and served by the
+// API: the issue's keys, every figure a decimal string with 8 decimals, a
+// missing date or undefined figure null, and the method names.
+type Figures struct {
+	Volatility       string            `json:"volatility"`
+	CAGR             string            `json:"cagr"`
+	MaxDrawdown      string            `json:"max_drawdown"`
+	DrawdownPeak     *string           `json:"drawdown_peak"`
+	DrawdownTrough   *string           `json:"drawdown_trough"`
+	DrawdownRecovery *string           `json:"drawdown_recovery"`
+	VaR95            string            `json:"var_95"`
+	VaR99            string            `json:"var_99"`
+	CVaR95           string            `json:"cvar_95"`
+	CVaR99           string            `json:"cvar_99"`
+	Sharpe           *string           `json:"sharpe"`
+	Sortino          *string           `json:"sortino"`
+	Methods          map[string]string `json:"methods"`
+}
+
+// Figures is the report's printed form.
+func (r Report) Figures() Figures {
+	fixed := func(d decimal.Decimal) string { return d.StringFixed(Scale) }
+	opt := func(d *decimal.Decimal) *string {
+		if d == nil {
+			return nil
+		}
+		s := fixed(*d)
+		return &s
+	}
+	date := func(d fund.Date) *string {
+		if d.IsZero() {
+			return nil
+		}
+		s := d.String()
+		return &s
+	}
+	m := make(map[string]string, len(Methods)+1)
+	for k, v := range Methods {
+		m[k] = v
+	}
+	m["risk_free"] = r.RiskFree.String() + " a year, /252 a day"
+	m["series"] = fmt.Sprintf("%d NAVs from %s to %s", r.NAVs, r.From, r.To)
+	return Figures{
+		Volatility:       fixed(r.Volatility),
+		CAGR:             fixed(r.CAGR),
+		MaxDrawdown:      fixed(r.MaxDrawdown),
+		DrawdownPeak:     date(r.Drawdown.Peak),
+		DrawdownTrough:   date(r.Drawdown.Trough),
+		DrawdownRecovery: date(r.Drawdown.Recovery),
+		VaR95:            fixed(r.VaR95),
+		VaR99:            fixed(r.VaR99),
+		CVaR95:           fixed(r.CVaR95),
+		CVaR99:           fixed(r.CVaR99),
+		Sharpe:           opt(r.Sharpe),
+		Sortino:          opt(r.Sortino),
+		Methods:          m,
+	}
+}
