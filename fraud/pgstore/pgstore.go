@@ -1,0 +1,334 @@
+// Package pgstore keeps the fraud evaluation's state in Postgres
+// (migration 023_fraud.sql): the windows, the applied stream positions and
+// the alerts, all moved by one transaction per batch.
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Store is the fraud evaluation's Postgres state.
+type Store struct {
+	Pool *pgxpool.Pool
+	Now  func() time.Time // nil: time.Now
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Positioned is an event and its place in its stream (a Kafka topic and
+// partition, or stream "outbox" partition 0 and the outbox id).
+type Positioned struct {
+	fraud.Event
+	Stream string
+	Part   int
+	Off    int64
+	// Ignored moves the position only (a message no rule reads, or one
+	// sent to quarantine).
+	Ignored bool
+}
+
+// Result is what one Apply did.
+type Result struct {
+	Applied, Skipped int
+	Raised           []fraud.Firing // new alerts only (a replayed event raises none)
+}
+
+type streamPart struct {
+	stream string
+	part   int
+}
+
+// Apply evaluates evs in order in one transaction: events at or below
+// their stream's applied position are skipped (a batch redelivered after a
+// crash changes nothing), the windows they touch are locked, evaluated
+// and rewritten, new alerts are inserted with fraud.alert.raised on the
+// outbox and an audit row, and the positions move. Order events the
+// ledger must fill in are enriched in the same transaction.
+func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) (Result, error) {
+	var res Result
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		res = Result{}
+		// 1. positions, locked in a fixed order
+		var sps []streamPart
+		for _, e := range evs {
+			sp := streamPart{e.Stream, e.Part}
+			if !slices.Contains(sps, sp) {
+				sps = append(sps, sp)
+			}
+		}
+		slices.SortFunc(sps, func(a, b streamPart) int {
+			if a.stream != b.stream {
+				return compare(a.stream, b.stream)
+			}
+			return a.part - b.part
+		})
+		applied := map[streamPart]int64{}
+		for _, sp := range sps {
+			if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off) VALUES ($1, $2, -1) ON CONFLICT DO NOTHING`, sp.stream, sp.part); err != nil {
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+			var off int64
+			if err := tx.QueryRow(ctx, `SELECT last_off FROM fraud_positions WHERE stream = $1 AND part = $2 FOR UPDATE`, sp.stream, sp.part).Scan(&off); err != nil {
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+			applied[sp] = off
+		}
+		var todo []fraud.Event
+		moved := map[streamPart]int64{}
+		for _, e := range evs {
+			sp := streamPart{e.Stream, e.Part}
+			if e.Off <= applied[sp] {
+				res.Skipped++
+				continue
+			}
+			applied[sp], moved[sp] = e.Off, e.Off
+			if e.Ignored {
+				continue
+			}
+			todo = append(todo, e.Event)
+		}
+		if err := enrich(ctx, tx, todo); err != nil {
+			return err
+		}
+		// 2. the windows: create the missing ones, then lock all, sorted
+		var rules, keys []string
+		seen := map[string]bool{}
+		for _, ev := range todo {
+			for _, r := range rs.Rules {
+				if k := r.Key(ev); k != "" && !seen[fraud.StateKey(r.ID, k)] {
+					seen[fraud.StateKey(r.ID, k)] = true
+					rules, keys = append(rules, r.ID), append(keys, k)
+				}
+			}
+		}
+		states := map[string]fraud.State{}
+		if len(rules) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO fraud_windows (rule_id, scope_key, state)
+				SELECT r, k, '{"entries":null}' FROM unnest($1::text[], $2::text[]) AS x(r, k) ORDER BY r, k
+				ON CONFLICT DO NOTHING`, rules, keys); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+			rows, err := tx.Query(ctx, `SELECT w.rule_id, w.scope_key, w.state FROM fraud_windows w
+				JOIN unnest($1::text[], $2::text[]) AS x(r, k) ON w.rule_id = x.r AND w.scope_key = x.k
+				ORDER BY w.rule_id, w.scope_key FOR UPDATE OF w`, rules, keys)
+			if err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+			for rows.Next() {
+				var r, k string
+				var st fraud.State
+				if err := rows.Scan(&r, &k, &st); err != nil {
+					rows.Close()
+					return fmt.Errorf("fraud windows: %w", err)
+				}
+				states[fraud.StateKey(r, k)] = st
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		// 3. evaluate in order
+		var firings []fraud.Firing
+		for _, ev := range todo {
+			changed, fs := rs.EvalAll(states, ev)
+			for k, v := range changed {
+				states[k] = v
+			}
+			firings = append(firings, fs...)
+			res.Applied++
+		}
+		if len(rules) > 0 {
+			stJSON := make([]string, len(rules))
+			for i := range rules {
+				b, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
+				if err != nil {
+					return err
+				}
+				stJSON[i] = string(b)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
+				FROM unnest($1::text[], $2::text[], $3::text[]) AS x(r, k, s) WHERE w.rule_id = x.r AND w.scope_key = x.k`,
+				rules, keys, stJSON); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		// 4. alerts, once each
+		for _, f := range firings {
+			created, err := insertAlert(ctx, tx, rs.Version, f)
+			if err != nil {
+				return err
+			}
+			if created {
+				res.Raised = append(res.Raised, f)
+			}
+		}
+		// 5. positions
+		for sp, off := range moved {
+			if _, err := tx.Exec(ctx, `UPDATE fraud_positions SET last_off = $3, updated_at = now() WHERE stream = $1 AND part = $2`, sp.stream, sp.part, off); err != nil {
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, classify(err)
+	}
+	return res, nil
+}
+
+// AlertRaised is the fraud.alert.raised payload.
+type AlertRaised struct {
+	EventID    string      `json:"event_id"`
+	AlertID    string      `json:"alert_id"`
+	RuleID     string      `json:"rule_id"`
+	Kind       string      `json:"kind"`
+	Action     string      `json:"action"`
+	InvestorID string      `json:"investor_id"`
+	OrderID    string      `json:"order_id"`
+	Evidence   []fraud.Ref `json:"evidence"`
+	EventAt    string      `json:"event_at"`
+	At         string      `json:"at"`
+}
+
+// insertAlert writes the alert, and when it is new its outbox event and
+// audit row; false when a replay raised it before.
+func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return false, err
+	}
+	id := f.AlertID()
+	tag, err := tx.Exec(ctx, `INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+		id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At)
+	if err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	p := AlertRaised{EventID: fraud.TopicAlertRaised + ":" + id, AlertID: id, RuleID: f.RuleID, Kind: string(f.Kind), Action: string(f.Action),
+		InvestorID: f.Investor, OrderID: f.OrderID, Evidence: f.Evidence, EventAt: f.At.UTC().Format(time.RFC3339Nano),
+		At: time.Now().UTC().Format(time.RFC3339Nano)}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
+		p.EventID, fraud.TopicAlertRaised, f.Investor, string(b)); err != nil {
+		return false, fmt.Errorf("fraud alert %s: outbox: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('fraud_alert', $1, 'raised', 'fraud', $2)`,
+		id, string(b)); err != nil {
+		return false, fmt.Errorf("fraud alert %s: audit: %w", id, err)
+	}
+	return true, nil
+}
+
+// enrich fills in the order events the ledger must complete: the
+// investor, the order's value (a redemption by units, or of all units, at
+// the latest NAV) and the investor's holdings value at the latest NAVs.
+func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
+	var ids []string
+	for _, e := range evs {
+		if e.NeedsEnrich() {
+			ids = append(ids, e.OrderID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT o.id, o.investor_id, o.folio_no,
+		       COALESCE(o.amount, round(o.units * n.nav, 2), round(h.units * n.nav, 2), 0),
+		       COALESCE((SELECT round(sum(h2.units * n2.nav), 2) FROM folios f2
+		                 JOIN holdings h2 ON h2.folio_no = f2.folio_no
+		                 JOIN nav_latest n2 ON n2.scheme_code = h2.scheme_code
+		                 WHERE f2.investor_id = o.investor_id), 0)
+		FROM orders o
+		LEFT JOIN nav_latest n ON n.scheme_code = o.scheme_code
+		LEFT JOIN holdings h ON h.folio_no = o.folio_no AND h.scheme_code = o.scheme_code
+		WHERE o.id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("fraud enrich: %w", err)
+	}
+	type facts struct {
+		inv, folio      string
+		value, holdings decimal.Decimal
+	}
+	got := map[string]facts{}
+	for rows.Next() {
+		var id string
+		var f facts
+		if err := rows.Scan(&id, &f.inv, &f.folio, &f.value, &f.holdings); err != nil {
+			rows.Close()
+			return fmt.Errorf("fraud enrich: %w", err)
+		}
+		got[id] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("fraud enrich: %w", err)
+	}
+	for i := range evs {
+		e := &evs[i]
+		if !e.NeedsEnrich() {
+			continue
+		}
+		f, ok := got[e.OrderID]
+		if !ok {
+			continue // an order we do not know: no investor, no rule sees it
+		}
+		e.InvestorID, e.FolioNo = f.inv, f.folio
+		if e.Amount, err = fund.AmountFromDecimal(f.value, fund.NoRounding); err != nil {
+			return err
+		}
+		if e.Holdings, err = fund.AmountFromDecimal(f.holdings, fund.NoRounding); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// classify marks the failures a retry cures (deadlock, serialization,
+// connection) as transient for the engine.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code[:2] == "08") {
+		return pipelines.Transient(err)
+	}
+	if pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) {
+		return pipelines.Transient(err)
+	}
+	return err
+}
