@@ -44,12 +44,17 @@ type Positioned struct {
 	// Ignored moves the position only (a message no rule reads, or one
 	// sent to quarantine).
 	Ignored bool
+	// Seen is when the bus took it (the Kafka time stamp): the start of
+	// the event-to-alert latency.
+	Seen time.Time
 }
 
 // Result is what one Apply did.
 type Result struct {
 	Applied, Skipped int
 	Raised           []fraud.Firing // new alerts only (a replayed event raises none)
+	// RaisedSeen is when the bus took each Raised alert's triggering event.
+	RaisedSeen []time.Time
 }
 
 type streamPart struct {
@@ -93,6 +98,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			applied[sp] = off
 		}
 		var todo []fraud.Event
+		seenAt := map[string]time.Time{}
 		moved := map[streamPart]int64{}
 		for _, e := range evs {
 			sp := streamPart{e.Stream, e.Part}
@@ -105,6 +111,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 				continue
 			}
 			todo = append(todo, e.Event)
+			seenAt[e.ID] = e.Seen
 		}
 		if err := enrich(ctx, tx, todo); err != nil {
 			return err
@@ -180,6 +187,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			if created {
 				res.Raised = append(res.Raised, f)
+				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
 			}
 		}
 		// 5. positions
@@ -331,4 +339,66 @@ func classify(err error) error {
 		return pipelines.Transient(err)
 	}
 	return err
+}
+
+// DueHold is a hold alert whose leg is not held yet.
+type DueHold struct {
+	AlertID, RuleID, OrderID, InvestorID string
+}
+
+// PlaceFunc places one hold (ledger.PlaceHold) and returns its id. An
+// error that IsPermanent says is final (the leg is allotted or ended) is
+// recorded on the alert; any other is retried on the next pass.
+type PlaceFunc func(ctx context.Context, h DueHold) (int64, error)
+
+// PlaceDueHolds holds the legs of hold alerts raised but not yet held: the
+// evaluation's transaction cannot call the ledger's own, so each pass (and
+// every start) places what a crash left undone; PlaceHold is idempotent
+// per leg and source, so a hold placed just before a crash is found, not
+// doubled.
+func (s *Store) PlaceDueHolds(ctx context.Context, place PlaceFunc) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, rule_id, order_id, investor_id FROM fraud_alerts
+		WHERE action = 'hold' AND hold_id IS NULL AND order_id <> '' ORDER BY raised_at, id LIMIT 1000`)
+	if err != nil {
+		return 0, classify(fmt.Errorf("fraud holds due: %w", err))
+	}
+	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DueHold, error) {
+		var d DueHold
+		return d, r.Scan(&d.AlertID, &d.RuleID, &d.OrderID, &d.InvestorID)
+	})
+	if err != nil {
+		return 0, classify(fmt.Errorf("fraud holds due: %w", err))
+	}
+	n := 0
+	for _, d := range due {
+		id, err := place(ctx, d)
+		holdErr := ""
+		if err != nil {
+			if !IsPermanent(err) {
+				return n, fmt.Errorf("hold of %s for %s: %w", d.OrderID, d.AlertID, err)
+			}
+			holdErr = err.Error()
+		}
+		if _, err := s.Pool.Exec(ctx, `UPDATE fraud_alerts SET hold_id = $2, hold_error = $3 WHERE id = $1`, d.AlertID, id, holdErr); err != nil {
+			return n, classify(fmt.Errorf("fraud alert %s: %w", d.AlertID, err))
+		}
+		if holdErr == "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// IsPermanent: err will not go away on a retry (not a cancellation, a
+// connection or a deadlock): the ledger refused the hold.
+func IsPermanent(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return false // the database said no to a statement: not the ledger's decision
+	}
+	var ce *pgconn.ConnectError
+	return !errors.As(err, &ce)
 }
