@@ -167,7 +167,9 @@ func (g *gen) payment(inv, status string, at time.Time, amount fund.Amount) stri
 		Status: status, Amount: amount.String(), At: at.Format(time.RFC3339Nano)})
 }
 
-func (g *gen) rupees(lo, hi int) fund.Amount { return fund.AmountFromPaise(int64(lo+g.r.IntN(hi-lo+1)) * 100) }
+func (g *gen) rupees(lo, hi int) fund.Amount {
+	return fund.AmountFromPaise(int64(lo+g.r.IntN(hi-lo+1)) * 100)
+}
 
 // pct is p % of a, to the paisa, rounded down (exact: paise*p/100).
 func pct(a fund.Amount, p int) fund.Amount { return fund.AmountFromPaise(a.Paise() * int64(p) / 100) }
