@@ -1,16 +1,25 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fundflow/fundflow/fraud"
+	fraudgen "github.com/fundflow/fundflow/fraud/gen"
+	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/internal/config"
 )
 
 // fraudCmd is `fundflow fraud ...`.
 type fraudCmd struct {
-	Rules fraudRulesCmd `cmd:"" help:"check a fraud rule file and print its rules; writes nothing"`
+	Rules    fraudRulesCmd    `cmd:"" help:"check a fraud rule file and print its rules; writes nothing"`
+	Backtest fraudBacktestCmd `cmd:"" help:"run a candidate rule set over stored history without acting: alerts and holds per rule per day, precision and recall against a truth file"`
 }
 
 type fraudRulesCmd struct {
@@ -75,4 +84,149 @@ func lintFraudRules(cfgPath string, cfg *config.Config) error {
 		return err
 	}
 	return nil
+}
+
+type fraudBacktestCmd struct {
+	Rules  string   `help:"The candidate rule file (default: the config's, else the shipped rules)." placeholder:"FILE"`
+	From   dateFlag `required:"" help:"The first day (UTC)." placeholder:"YYYY-MM-DD"`
+	To     dateFlag `required:"" help:"The last day (UTC), included." placeholder:"YYYY-MM-DD"`
+	Events string   `help:"Read the events from this file (JSON lines, as gen fraud writes) instead of the stored history (the outbox)." placeholder:"FILE"`
+	Truth  string   `help:"A labelled truth file (JSON lines with alert_id and rule_id, as gen fraud writes): adds precision and recall per rule." placeholder:"FILE"`
+}
+
+func (fraudBacktestCmd) Help() string {
+	return `Runs the rule set over the history with the same evaluation as the live job, in memory, acting on nothing (no alert, no hold, no write), and prints how many alerts and holds each rule would have raised per day; with --truth, precision and recall per rule.`
+}
+
+func (c fraudBacktestCmd) Run(a *app) error {
+	if c.To.Before(c.From.Date) {
+		return usageErr("fraud backtest: --to %s is before --from %s", c.To, c.From)
+	}
+	rs, _, err := fraudRulesCmd{File: c.Rules}.load(a)
+	if err != nil {
+		return err
+	}
+	var truth map[string]string
+	if c.Truth != "" {
+		if truth, err = readTruth(c.Truth); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	from, to := c.From.Time(), c.To.AddDays(1).Time()
+	b := fraud.NewBacktest(rs, from, to)
+	bad := 0
+	if c.Events != "" {
+		if bad, err = backtestFile(c.Events, b); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	} else {
+		_, pool, err := a.connectPG()
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		st := &pgstore.Store{Pool: pool}
+		if bad, err = st.History(a.ctx, from, to, func(ev fraud.Event) error { b.Add(ev); return nil }); err != nil {
+			return err
+		}
+	}
+	b.WriteTable(a.stdout, truth)
+	if bad > 0 {
+		fmt.Fprintf(a.stdout, "%d malformed events skipped\n", bad)
+	}
+	return nil
+}
+
+func backtestFile(path string, b *fraud.Backtest) (bad int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var m fraudgen.Message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return bad, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		ev, err := fraud.Decode(m.Topic, m.Value, fmt.Sprintf("%s:%d", path, line))
+		switch {
+		case errors.Is(err, fraud.ErrIgnored):
+		case err != nil:
+			bad++
+		default:
+			b.Add(ev)
+		}
+	}
+	return bad, sc.Err()
+}
+
+func readTruth(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	truth := map[string]string{}
+	for i, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if l == "" {
+			continue
+		}
+		var t fraudgen.Truth
+		if err := json.Unmarshal([]byte(l), &t); err != nil || t.AlertID == "" || t.RuleID == "" {
+			return nil, fmt.Errorf("%s:%d: not a truth line (JSON with alert_id and rule_id)", path, i+1)
+		}
+		truth[t.AlertID] = t.RuleID
+	}
+	return truth, nil
+}
+
+type genFraudCmd struct {
+	Out       string   `required:"" help:"Folder to write events.jsonl and truth.jsonl into (created if missing)." placeholder:"DIR"`
+	Seed      uint64   `default:"1" help:"Random seed."`
+	Investors int      `default:"200" help:"Ordinary investors." placeholder:"N"`
+	Days      int      `default:"30" help:"Days of traffic (at least 10)." placeholder:"N"`
+	From      dateFlag `help:"The first day (default 2026-11-01)." placeholder:"YYYY-MM-DD"`
+	Plant     int      `default:"2" help:"How many of each pattern to plant." placeholder:"N"`
+	Clean     bool     `help:"Plant nothing: the shipped rules must raise no alert on it."`
+}
+
+func (genFraudCmd) Help() string {
+	return `A stream of investors.changed, orders.status and payments.status messages (JSON lines with topic, key and value, in time order) of ordinary SIPs, redemptions, profile changes and failed payments, with account takeovers, mules, round trips, card testing, structuring and redemption bursts planted in it; truth.jsonl lists the alert each planted pattern must raise (backtest --truth reads it). Prints a JSON summary.`
+}
+
+func (c genFraudCmd) Run(a *app) error {
+	o := fraudgen.Options{Seed: c.Seed, Investors: c.Investors, Days: c.Days, Plant: c.Plant, Clean: c.Clean}
+	if !c.From.IsZero() {
+		o.Start = c.From.Time()
+	}
+	s, err := fraudgen.Generate(o)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return err
+	}
+	for name, w := range map[string]func(io.Writer) error{"events.jsonl": s.WriteMessages, "truth.jsonl": s.WriteTruth} {
+		f, err := os.Create(filepath.Join(c.Out, name))
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriter(f)
+		if err := w(bw); err != nil {
+			f.Close()
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return json.NewEncoder(a.stdout).Encode(map[string]any{"events": filepath.Join(c.Out, "events.jsonl"),
+		"truth": filepath.Join(c.Out, "truth.jsonl"), "messages": len(s.Messages), "planted": len(s.Truth)})
 }

@@ -402,3 +402,61 @@ func IsPermanent(err error) bool {
 	var ce *pgconn.ConnectError
 	return !errors.As(err, &ce)
 }
+
+// History calls fn with every event of the fraud topics stored in the
+// outbox (orders.status, investors.changed, payments.status) made in
+// [from, to), in outbox order, order events enriched as the job enriches
+// them (at today's holdings: the ledger keeps no past holdings value). A
+// malformed row is skipped and counted: the backtest acts on nothing.
+func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.Event) error) (bad int, err error) {
+	const chunk = 5000
+	var after int64
+	for {
+		var evs []fraud.Event
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text FROM outbox
+				WHERE topic IN ($1, $2, $3) AND created_at >= $4 AND created_at < $5 AND id > $6 ORDER BY id LIMIT $7`,
+				fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, from, to, after, chunk)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for rows.Next() {
+				var id int64
+				var topic, payload string
+				if err := rows.Scan(&id, &topic, &payload); err != nil {
+					rows.Close()
+					return err
+				}
+				after, n = id, n+1
+				ev, err := fraud.Decode(topic, []byte(payload), fmt.Sprintf("outbox:%d", id))
+				switch {
+				case errors.Is(err, fraud.ErrIgnored):
+				case err != nil:
+					bad++
+				default:
+					evs = append(evs, ev)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n == 0 {
+				after = -1
+			}
+			return enrich(ctx, tx, evs)
+		})
+		if err != nil {
+			return bad, fmt.Errorf("fraud history: %w", err)
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return bad, err
+			}
+		}
+		if after < 0 {
+			return bad, nil
+		}
+	}
+}
