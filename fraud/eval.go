@@ -63,6 +63,12 @@ type Entry struct {
 	At       time.Time   `json:"at"`
 	Investor string      `json:"investor,omitempty"` // shared_contact: who uses the value
 	Amount   fund.Amount `json:"amount"`
+	// account_takeover keeps the big redemptions too, so a change that
+	// arrives after a redemption it precedes (two topics, no order between
+	// them) still fires on the redemption, once.
+	Redemption bool   `json:"redemption,omitempty"`
+	OrderID    string `json:"order_id,omitempty"`
+	Fired      bool   `json:"fired,omitempty"`
 }
 
 // State is one rule's window for one scope key. The zero value is an
@@ -150,15 +156,23 @@ func atLeastPct(part, whole fund.Amount, pct decimal.Decimal) bool {
 
 // Eval applies ev to the window st of key r.Key(ev) and says whether the
 // rule fires. It is pure: st is not changed; the returned state is what
-// to keep. Entries older than the window (before ev.At - Window) are
-// dropped first. A counting rule empties its window when it fires, so the
-// next alert needs a whole new set of events.
-func (r Rule) Eval(st State, ev Event) (State, *Firing) {
+// to keep. Entries older than the window (before the newest event's time
+// less Window) are dropped first. A counting rule empties its window when
+// it fires, so the next alert needs a whole new set of events. At most one
+// firing per event except account_takeover's late change, which fires on
+// every big redemption it precedes that had not fired.
+func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	key := r.Key(ev)
 	if key == "" {
 		return st, nil
 	}
-	from := ev.At.Add(-r.Window)
+	newest := ev.At
+	for _, e := range st.Entries {
+		if e.At.After(newest) {
+			newest = e.At
+		}
+	}
+	from := newest.Add(-r.Window)
 	var kept []Entry
 	for _, e := range st.Entries {
 		if !e.At.Before(from) {
@@ -166,22 +180,22 @@ func (r Rule) Eval(st State, ev Event) (State, *Firing) {
 		}
 	}
 	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount}
-	fire := func(evidence []Entry) *Firing {
-		f := &Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: me.Ref,
-			Investor: ev.InvestorID, At: ev.At}
+	fire := func(trigger Entry, orderID string, evidence []Entry) []Firing {
+		f := Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: trigger.Ref,
+			Investor: ev.InvestorID, At: trigger.At}
 		if r.Action == ActionHold {
-			f.OrderID = ev.OrderID
+			f.OrderID = orderID
 		}
 		for _, e := range evidence {
 			f.Evidence = append(f.Evidence, e.Ref)
 		}
-		return f
+		return []Firing{f}
 	}
 	switch r.Kind {
 	case KindRedemptionVelocity, KindFailedPayments:
 		kept = append(kept, me)
 		if len(kept) > r.MaxCount {
-			return State{}, fire(kept)
+			return State{}, fire(me, ev.OrderID, kept)
 		}
 	case KindStructuring:
 		lo := r.Amount.Sub(r.Band)
@@ -190,18 +204,10 @@ func (r Rule) Eval(st State, ev Event) (State, *Firing) {
 		}
 		kept = append(kept, me)
 		if len(kept) >= r.MinCount {
-			return State{}, fire(kept)
+			return State{}, fire(me, ev.OrderID, kept)
 		}
 	case KindAccountTakeover:
-		if ev.Kind == EventProfile {
-			kept = append(kept, me)
-			break
-		}
-		// a redemption: fires when the window holds a change and it takes
-		// at least min_pct % of the holdings (unknown holdings: 100 %).
-		if len(kept) > 0 && (ev.Holdings.Sign() <= 0 || atLeastPct(ev.Amount, ev.Holdings, r.MinPct)) {
-			return State{Entries: kept}, fire(append(slices.Clone(kept), me))
-		}
+		return r.evalTakeover(kept, me, ev, fire)
 	case KindRoundTrip:
 		if ev.IsPurchase() {
 			kept = append(kept, me)
@@ -214,7 +220,7 @@ func (r Rule) Eval(st State, ev Event) (State, *Firing) {
 		if bought.Sign() > 0 && atLeastPct(ev.Amount, bought, r.MinPct) &&
 			(ev.Holdings.Sign() <= 0 || atLeastPct(bought, ev.Holdings, r.MinPct)) {
 			// the purchases are spent: they cannot make a second round trip
-			return State{}, fire(append(kept, me))
+			return State{}, fire(me, ev.OrderID, append(kept, me))
 		}
 	case KindSharedContact:
 		me.Investor = ev.InvestorID
@@ -227,10 +233,47 @@ func (r Rule) Eval(st State, ev Event) (State, *Firing) {
 		kept = append(kept, me)
 		if len(kept) > r.MaxInvestors {
 			// every further investor on the value is another alert
-			return State{Entries: kept}, fire(kept)
+			return State{Entries: kept}, fire(me, ev.OrderID, kept)
 		}
 	}
 	return State{Entries: kept}, nil
+}
+
+// evalTakeover: a big redemption (at least min_pct % of the holdings;
+// unknown holdings count as all) within Window after a watched change
+// fires, whichever of the two arrives first.
+func (r Rule) evalTakeover(kept []Entry, me Entry, ev Event, fire func(Entry, string, []Entry) []Firing) (State, []Firing) {
+	changesBefore := func(at time.Time) []Entry {
+		var cs []Entry
+		for _, e := range kept {
+			if !e.Redemption && !e.At.After(at) && !e.At.Before(at.Add(-r.Window)) {
+				cs = append(cs, e)
+			}
+		}
+		return cs
+	}
+	if ev.Kind == EventProfile {
+		kept = append(kept, me)
+		var out []Firing
+		for i, e := range kept {
+			if e.Redemption && !e.Fired && !e.At.Before(me.At) && !e.At.After(me.At.Add(r.Window)) {
+				kept[i].Fired = true
+				out = append(out, fire(e, e.OrderID, append(changesBefore(e.At), e))...)
+			}
+		}
+		return State{Entries: kept}, out
+	}
+	if ev.Holdings.Sign() > 0 && !atLeastPct(ev.Amount, ev.Holdings, r.MinPct) {
+		return State{Entries: kept}, nil
+	}
+	me.Redemption, me.OrderID = true, ev.OrderID
+	cs := changesBefore(me.At)
+	me.Fired = len(cs) > 0
+	kept = append(kept, me)
+	if !me.Fired {
+		return State{Entries: kept}, nil
+	}
+	return State{Entries: kept}, fire(me, ev.OrderID, append(cs, me))
 }
 
 // EvalAll runs every rule of rs over ev with the windows in states (keyed
@@ -246,11 +289,9 @@ func (rs *RuleSet) EvalAll(states map[string]State, ev Event) (map[string]State,
 			continue
 		}
 		sk := StateKey(r.ID, k)
-		st, f := r.Eval(states[sk], ev)
+		st, fs := r.Eval(states[sk], ev)
 		changed[sk] = st
-		if f != nil {
-			out = append(out, *f)
-		}
+		out = append(out, fs...)
 	}
 	return changed, out
 }

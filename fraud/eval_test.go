@@ -52,11 +52,11 @@ func run(r Rule, evs []Event) ([]string, []Firing) {
 		if k == "" {
 			continue
 		}
-		st, f := r.Eval(states[k], ev)
+		st, got := r.Eval(states[k], ev)
 		states[k] = st
-		if f != nil {
+		for _, f := range got {
 			ids = append(ids, f.Event.EventID)
-			fs = append(fs, *f)
+			fs = append(fs, f)
 		}
 	}
 	return ids, fs
@@ -101,6 +101,14 @@ func TestEvalRules(t *testing.T) {
 			[]Event{change("c1", "I1", 0, bank("fpA")), with(red("r1", 168, "90000", "100000"), func(e *Event) { e.At = e.At.Add(time.Second) })}, nil},
 		{"ato: redemption before the change does not fire", ato,
 			[]Event{red("r0", 0, "90000", "100000"), change("c1", "I1", 1, bank("fpA"))}, nil},
+		// the change and the redemption come on two topics: a change that
+		// arrives late still fires on the redemption it precedes, once
+		{"ato: the change arrives after the redemption it precedes", ato,
+			[]Event{red("r1", 5, "90000", "100000"), change("c1", "I1", 1, bank("fpA")), change("c2", "I1", 2, bank("fpB"))}, []string{"r1"}},
+		{"ato: a late change more than 7 days before the redemption", ato,
+			[]Event{red("r1", 200, "90000", "100000"), change("c1", "I1", 1, bank("fpA"))}, nil},
+		{"ato: a late change does not fire a redemption that fired already", ato,
+			[]Event{change("c0", "I1", 0, bank("fpZ")), red("r1", 5, "90000", "100000"), change("c1", "I1", 1, bank("fpA"))}, []string{"r1"}},
 		{"ato: a nominee change is not watched", ato,
 			[]Event{change("c1", "I1", 0, map[string]string{"nominee": "x"}), red("r1", 1, "90000", "100000")}, nil},
 		{"ato: every big redemption in the window fires (each is held)", ato,
