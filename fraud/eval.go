@@ -227,14 +227,32 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		known := slices.IndexFunc(kept, func(e Entry) bool { return e.Investor == ev.InvestorID })
 		if known >= 0 {
 			// the same investor again: refresh, never a new sharer
+			old := kept[known]
 			kept = slices.Delete(kept, known, known+1)
+			me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
 			return State{Entries: append(kept, me)}, nil
 		}
 		kept = append(kept, me)
-		if len(kept) > r.MaxInvestors {
-			// every further investor on the value is another alert
-			return State{Entries: kept}, fire(me, ev.OrderID, kept)
+		// The investors of different partitions arrive in no set order: in
+		// time order, every investor after the first max_investors is an
+		// alert on its own change, whenever it arrives, once.
+		slices.SortStableFunc(kept, func(a, b Entry) int {
+			if c := a.At.Compare(b.At); c != 0 {
+				return c
+			}
+			return compareStr(a.EventID, b.EventID)
+		})
+		var out []Firing
+		for i := r.MaxInvestors; i < len(kept); i++ {
+			if kept[i].Fired {
+				continue
+			}
+			kept[i].Fired = true
+			fs := fire(kept[i], "", kept[:i+1])
+			fs[0].Investor = kept[i].Investor
+			out = append(out, fs...)
 		}
+		return State{Entries: kept}, out
 	}
 	return State{Entries: kept}, nil
 }
@@ -298,3 +316,13 @@ func (rs *RuleSet) EvalAll(states map[string]State, ev Event) (map[string]State,
 
 // StateKey names one rule's window for one scope key.
 func StateKey(ruleID, key string) string { return ruleID + "|" + key }
+
+func compareStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

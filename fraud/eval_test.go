@@ -118,6 +118,11 @@ func TestEvalRules(t *testing.T) {
 		{"mule: third investor on fpA fires; fourth fires again", mule,
 			[]Event{change("c1", "I1", 0, bank("fpA")), change("c2", "I2", 1, bank("fpA")), change("c3", "I3", 2, bank("fpA")),
 				change("c4", "I4", 3, bank("fpA"))}, []string{"c3", "c4"}},
+		// investors on different partitions arrive in no set order: the
+		// alerts are those of time order, each once
+		{"mule: arrival 4th, 3rd, 1st, 2nd by time still fires on the 3rd and 4th", mule,
+			[]Event{change("c4", "I4", 3, bank("fpA")), change("c3", "I3", 2, bank("fpA")), change("c1", "I1", 0, bank("fpA")),
+				change("c2", "I2", 1, bank("fpA"))}, []string{"c4", "c3"}},
 		{"mule: the same investor twice is one sharer", mule,
 			[]Event{change("c1", "I1", 0, bank("fpA")), change("c2", "I1", 1, bank("fpA")), change("c3", "I2", 2, bank("fpA"))}, nil},
 		{"mule: different accounts are different windows", mule,

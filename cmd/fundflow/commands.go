@@ -303,6 +303,7 @@ func (serveCmd) Run(a *app) error {
 			return err
 		}
 		defer stopAPI()
+		defer startFraud(a.ctx, a.g.Config, d)()
 		return serveWithMoney(a.ctx, d, serveSchedules)
 	})
 }

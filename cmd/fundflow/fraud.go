@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,11 +15,13 @@ import (
 	fraudgen "github.com/fundflow/fundflow/fraud/gen"
 	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/fraudeval"
 )
 
 // fraudCmd is `fundflow fraud ...`.
 type fraudCmd struct {
 	Rules    fraudRulesCmd    `cmd:"" help:"check a fraud rule file and print its rules; writes nothing"`
+	Run      fraudRunCmd      `cmd:"" help:"evaluate the fraud rules on the Kafka topics until stopped (serve does it when the config has a fraud section)"`
 	Backtest fraudBacktestCmd `cmd:"" help:"run a candidate rule set over stored history without acting: alerts and holds per rule per day, precision and recall against a truth file"`
 }
 
@@ -229,4 +232,62 @@ func (c genFraudCmd) Run(a *app) error {
 	}
 	return json.NewEncoder(a.stdout).Encode(map[string]any{"events": filepath.Join(c.Out, "events.jsonl"),
 		"truth": filepath.Join(c.Out, "truth.jsonl"), "messages": len(s.Messages), "planted": len(s.Truth)})
+}
+
+type fraudRunCmd struct{}
+
+func (fraudRunCmd) Help() string {
+	return `Evaluates the fraud rules (fraud.rules_file, else the shipped ones) on investors.changed, orders.status and payments.status from Kafka until stopped, as serve does when the config has a fraud section; hold alerts hold their legs through the ledger when pipelines.allocate is configured.`
+}
+
+func (fraudRunCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		if d.cfg.Fraud == nil {
+			return usageErr("fraud run: the config has no fraud section")
+		}
+		return runFraud(a.ctx, a.g.Config, d)
+	})
+}
+
+// runFraud runs the evaluation until ctx ends.
+func runFraud(ctx context.Context, cfgPath string, d *deps) error {
+	rs := fraud.Shipped()
+	if p := fraudRulesPath(cfgPath, d.cfg); p != "" {
+		var err error
+		if rs, err = loadFraudRules(p); err != nil {
+			return err
+		}
+	}
+	fd := fraudeval.Deps{PG: d.pg, Brokers: kafkaBrokers(d), Metrics: d.metrics, Registry: d.reg, Log: d.log}
+	if d.cfg.Pipelines.Allocate != nil {
+		l, err := moneyLedger(d)
+		if err != nil {
+			return err
+		}
+		fd.Ledger = l
+	} else {
+		d.log.Warn("fraud: no pipelines.allocate section, so no ledger: hold alerts are raised but their legs are not held")
+	}
+	err := fraudeval.Serve(ctx, fd, d.cfg.Fraud, rs)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// startFraud runs the evaluation beside serve's other work when the
+// config has a fraud section; the returned function stops it.
+func startFraud(ctx context.Context, cfgPath string, d *deps) func() {
+	if d.cfg.Fraud == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := runFraud(ctx, cfgPath, d); err != nil && ctx.Err() == nil {
+			d.log.Error("fraud evaluation stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"time"
 )
 
 // Fraud configures the fraud and AML evaluation (package fraud, job
@@ -18,6 +19,9 @@ type Fraud struct {
 	// BatchSize is how many events one evaluation transaction takes;
 	// default 500.
 	BatchSize int `yaml:"batch_size"`
+	// SessionTimeout: how long the consumer group waits for a silent
+	// member before its partitions go to another; default 10s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 func (c *Config) fraudDefaults() {
@@ -28,6 +32,9 @@ func (c *Config) fraudDefaults() {
 	f.InvestorsTopic = or(f.InvestorsTopic, "investors.changed")
 	if f.BatchSize == 0 {
 		f.BatchSize = 500
+	}
+	if f.SessionTimeout == 0 {
+		f.SessionTimeout = 10 * time.Second
 	}
 }
 
@@ -44,6 +51,9 @@ func (c *Config) validateFraud() []FieldError {
 	}
 	if f.BatchSize < 1 || f.BatchSize > 100000 {
 		errs = append(errs, FieldError{Path: "fraud.batch_size", Msg: fmt.Sprintf("must be between 1 and 100000, got %d", f.BatchSize)})
+	}
+	if f.SessionTimeout < 100*time.Millisecond || f.SessionTimeout > 5*time.Minute {
+		errs = append(errs, FieldError{Path: "fraud.session_timeout", Msg: fmt.Sprintf("must be between 100ms and 5m, got %s", f.SessionTimeout)})
 	}
 	return errs
 }

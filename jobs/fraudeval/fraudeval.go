@@ -170,7 +170,7 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
 	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
 	for _, topic := range Topics(c) {
-		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize,
+		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
 			ErrorLog: func(msg string, args ...any) { d.Log.Warn("kafka consumer: "+msg, args...) }})
 		if err != nil {
 			for _, p := range ps {
