@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fraud"
 	fraudgen "github.com/fundflow/fundflow/fraud/gen"
 	"github.com/fundflow/fundflow/fraud/pgstore"
+	"github.com/fundflow/fundflow/fraud/review"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
 )
@@ -290,4 +292,18 @@ func startFraud(ctx context.Context, cfgPath string, d *deps) func() {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// fraudReview is the API's fraud review service: the ledger's holds (when
+// the money path is configured) and the fraud alerts; nil otherwise.
+func fraudReview(d *deps) api.FraudReview {
+	if d.cfg.Pipelines.Allocate == nil {
+		return nil
+	}
+	l, err := moneyLedger(d)
+	if err != nil {
+		d.log.Warn("fraud review routes off: no ledger", "err", err)
+		return nil
+	}
+	return &review.Service{Ledger: l, Pool: d.pg.Pool}
 }
