@@ -87,15 +87,33 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			return a.part - b.part
 		})
 		applied := map[streamPart]int64{}
-		for _, sp := range sps {
-			if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off) VALUES ($1, $2, -1) ON CONFLICT DO NOTHING`, sp.stream, sp.part); err != nil {
-				return fmt.Errorf("fraud positions: %w", err)
-			}
+		streams := make([]string, len(sps))
+		parts := make([]int32, len(sps))
+		for i, sp := range sps {
+			streams[i], parts[i] = sp.stream, int32(sp.part)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off)
+			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p ON CONFLICT DO NOTHING`, streams, parts); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT f.stream, f.part, f.last_off FROM fraud_positions f
+			JOIN unnest($1::text[], $2::int[]) AS x(s, p) ON f.stream = x.s AND f.part = x.p
+			ORDER BY f.stream, f.part FOR UPDATE OF f`, streams, parts)
+		if err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		for rows.Next() {
+			var sp streamPart
 			var off int64
-			if err := tx.QueryRow(ctx, `SELECT last_off FROM fraud_positions WHERE stream = $1 AND part = $2 FOR UPDATE`, sp.stream, sp.part).Scan(&off); err != nil {
+			if err := rows.Scan(&sp.stream, &sp.part, &off); err != nil {
+				rows.Close()
 				return fmt.Errorf("fraud positions: %w", err)
 			}
 			applied[sp] = off
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
 		}
 		var todo []fraud.Event
 		seenAt := map[string]time.Time{}
@@ -191,8 +209,15 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 		}
 		// 5. positions
-		for sp, off := range moved {
-			if _, err := tx.Exec(ctx, `UPDATE fraud_positions SET last_off = $3, updated_at = now() WHERE stream = $1 AND part = $2`, sp.stream, sp.part, off); err != nil {
+		if len(moved) > 0 {
+			var ms []string
+			var mp []int32
+			var mo []int64
+			for sp, off := range moved {
+				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
+				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo); err != nil {
 				return fmt.Errorf("fraud positions: %w", err)
 			}
 		}

@@ -171,6 +171,8 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
 	for _, topic := range Topics(c) {
 		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
+			// a batch is one transaction: wait a little for a fuller one
+			Linger:   25 * time.Millisecond,
 			ErrorLog: func(msg string, args ...any) { d.Log.Warn("kafka consumer: "+msg, args...) }})
 		if err != nil {
 			for _, p := range ps {

@@ -51,7 +51,7 @@ func produce(t *testing.T, brokers []string, msgs []gen.Message) {
 }
 
 // highWater is the last offset per topic/partition of what is on the topics.
-func highWater(t *testing.T, brokers []string, topics []string) map[[2]any]int64 {
+func highWater(t testing.TB, brokers []string, topics []string) map[[2]any]int64 {
 	hw := map[[2]any]int64{}
 	for _, topic := range topics {
 		for _, m := range testkit.ReadTopic(t, brokers, topic) {
@@ -63,7 +63,7 @@ func highWater(t *testing.T, brokers []string, topics []string) map[[2]any]int64
 }
 
 // waitApplied waits until the evaluation's positions reach hw.
-func waitApplied(t *testing.T, ctx context.Context, pg *postgres.Store, hw map[[2]any]int64, errc <-chan error) {
+func waitApplied(t testing.TB, ctx context.Context, pg *postgres.Store, hw map[[2]any]int64, errc <-chan error) {
 	t.Helper()
 	for {
 		done := true
