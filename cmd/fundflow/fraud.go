@@ -13,17 +13,20 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/fraud/aml"
 	fraudgen "github.com/fundflow/fundflow/fraud/gen"
 	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/fraud/review"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
+	"github.com/fundflow/fundflow/ledger"
 )
 
 // fraudCmd is `fundflow fraud ...`.
 type fraudCmd struct {
 	Rules    fraudRulesCmd    `cmd:"" help:"check a fraud rule file and print its rules; writes nothing"`
 	Run      fraudRunCmd      `cmd:"" help:"evaluate the fraud rules on the Kafka topics until stopped (serve does it when the config has a fraud section)"`
+	Screen   fraudScreenCmd   `cmd:"" help:"screen every investor's name against the UN Security Council Consolidated List: hits are restricted and alerted"`
 	Backtest fraudBacktestCmd `cmd:"" help:"run a candidate rule set over stored history without acting: alerts and holds per rule per day, precision and recall against a truth file"`
 }
 
@@ -306,4 +309,44 @@ func fraudReview(d *deps) api.FraudReview {
 		return nil
 	}
 	return &review.Service{Ledger: l, Pool: d.pg.Pool}
+}
+
+type fraudScreenCmd struct {
+	List      string  `arg:"" type:"existingfile" help:"The UN Security Council Consolidated List (XML, as published)." placeholder:"FILE"`
+	Threshold float64 `default:"0.92" help:"The Jaro-Winkler score (0 to 1) at and above which a name is a hit."`
+}
+
+func (fraudScreenCmd) Help() string {
+	return `Screens every investor's name against the list (transliteration-aware normalisation, Jaro-Winkler): a hit restricts the investor (source aml, purchases and redemptions, public reason under_review; the ledger holds the pending legs) and raises an alert once per investor and listed entry. Run it again when a new list is published: it raises only the new matches. Prints a JSON summary.`
+}
+
+func (c fraudScreenCmd) Run(a *app) error {
+	if c.Threshold <= 0 || c.Threshold > 1 {
+		return usageErr("fraud screen: --threshold must be above 0 and at most 1")
+	}
+	f, err := os.Open(c.List)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	l, err := aml.ParseUNList(bufio.NewReader(f))
+	f.Close()
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.List, err)}
+	}
+	return a.connected(func(d *deps) error {
+		l2, err := moneyLedger(d)
+		if err != nil {
+			return err
+		}
+		st := &pgstore.Store{Pool: d.pg.Pool}
+		res, err := st.Screen(a.ctx, aml.NewScreener(l, c.Threshold), func(ctx context.Context, id, detail string) error {
+			return l2.SetRestriction(ctx, ledger.Restriction{InvestorID: id, Source: ledger.HoldAML, Reason: ledger.ReasonUnderReview,
+				Detail: detail, BlocksPurchase: true, BlocksRedemption: true, By: "aml"})
+		})
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"list": l.Version(), "entries": len(l.Entries), "investors": res.Investors,
+			"hits": res.Hits, "new_alerts": res.NewAlerts})
+	})
 }
