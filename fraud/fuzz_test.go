@@ -49,3 +49,25 @@ func FuzzParseRules(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecode: any message of the fraud topics decodes to an event with an
+// id and a time, or to ErrIgnored or an error; never a panic; and what
+// decodes evaluates under every shipped rule.
+func FuzzDecode(f *testing.F) {
+	f.Add("investors.changed", []byte(`{"event_id":"investors.changed:I1:1","investor_id":"I1","change_seq":1,"fields":["bank_account"],"fingerprints":{"bank_account":"ab"},"kyc_status":"","channel":"api","effective_from":"2026-12-05T04:30:00Z","at":"2026-12-05T04:30:00.123Z"}`))
+	f.Add("orders.status", []byte(`{"event_id":"orders.status:O1:pending_nav","order_id":"O1","request_id":"R1","kind":"redemption","folio":"F1","scheme_code":"S","status":"pending_nav","at":"2026-12-05T04:30:00Z","investor_id":"I1","value":"100.00","holdings":"1000.00"}`))
+	f.Add("payments.status", []byte(`{"event_id":"p:1:failed","payment_id":"pay_1","order_id":"O1","investor_id":"I1","folio_no":"F1","status":"failed","amount":"1.00","at":"2026-12-05T04:30:00Z"}`))
+	f.Add("orders.status", []byte(`{"event_id":"x","order_id":"O","kind":"purchase","status":"awaiting_payment","at":"2026-12-05T04:30:00Z","value":"1e99"}`))
+	f.Add("nope", []byte(`{}`))
+	rs := Shipped()
+	f.Fuzz(func(t *testing.T, topic string, data []byte) {
+		ev, err := Decode(topic, data, "fuzz")
+		if err != nil {
+			return
+		}
+		if ev.ID == "" || ev.At.IsZero() {
+			t.Fatalf("decoded without id or time: %+v", ev)
+		}
+		rs.EvalAll(map[string]State{}, ev)
+	})
+}
