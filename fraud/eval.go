@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -240,7 +241,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			if c := a.At.Compare(b.At); c != 0 {
 				return c
 			}
-			return compareStr(a.EventID, b.EventID)
+			return strings.Compare(a.EventID, b.EventID)
 		})
 		var out []Firing
 		for i := r.MaxInvestors; i < len(kept); i++ {
@@ -317,12 +318,3 @@ func (rs *RuleSet) EvalAll(states map[string]State, ev Event) (map[string]State,
 // StateKey names one rule's window for one scope key.
 func StateKey(ruleID, key string) string { return ruleID + "|" + key }
 
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,7 +83,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		}
 		slices.SortFunc(sps, func(a, b streamPart) int {
 			if a.stream != b.stream {
-				return compare(a.stream, b.stream)
+				return strings.Compare(a.stream, b.stream)
 			}
 			return a.part - b.part
 		})
@@ -341,16 +342,6 @@ func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
 		}
 	}
 	return nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // classify marks the failures a retry cures (deadlock, serialization,
