@@ -317,4 +317,3 @@ func (rs *RuleSet) EvalAll(states map[string]State, ev Event) (map[string]State,
 
 // StateKey names one rule's window for one scope key.
 func StateKey(ruleID, key string) string { return ruleID + "|" + key }
-
