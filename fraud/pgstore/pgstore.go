@@ -476,3 +476,48 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 		}
 	}
 }
+
+// OutboxStream is the stream name of events read from the outbox table
+// (partition 0, offset = outbox id).
+const OutboxStream = "outbox"
+
+// OutboxBatch reads the next outbox rows of the fraud topics after the
+// applied outbox position, at most limit, typed (fraud.Decode; a row no
+// rule reads or a malformed one moves the position only, the malformed
+// one logged by the caller through bad). Without Kafka the outbox table is
+// the bus: this is the evaluation's source then.
+func (s *Store) OutboxBatch(ctx context.Context, limit int) (evs []Positioned, bad []string, err error) {
+	var after int64 = -1
+	err = s.Pool.QueryRow(ctx, `SELECT last_off FROM fraud_positions WHERE stream = $1 AND part = 0`, OutboxStream).Scan(&after)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, classify(fmt.Errorf("fraud outbox position: %w", err))
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, topic, payload::text, created_at FROM outbox
+		WHERE topic IN ($1, $2, $3) AND id > $4 ORDER BY id LIMIT $5`,
+		fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, after, limit)
+	if err != nil {
+		return nil, nil, classify(fmt.Errorf("fraud outbox: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var topic, payload string
+		var at time.Time
+		if err := rows.Scan(&id, &topic, &payload, &at); err != nil {
+			return nil, nil, classify(fmt.Errorf("fraud outbox: %w", err))
+		}
+		p := Positioned{Stream: OutboxStream, Off: id, Seen: at}
+		ev, err := fraud.Decode(topic, []byte(payload), fmt.Sprintf("outbox:%d", id))
+		switch {
+		case errors.Is(err, fraud.ErrIgnored):
+			p.Ignored = true
+		case err != nil:
+			p.Ignored = true
+			bad = append(bad, fmt.Sprintf("outbox %d (%s): %v", id, topic, err))
+		default:
+			p.Event = ev
+		}
+		evs = append(evs, p)
+	}
+	return evs, bad, classify(rows.Err())
+}

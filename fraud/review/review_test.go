@@ -41,17 +41,6 @@ func TestHoldAndFourEyesRelease(t *testing.T) {
 	if _, err := svc.Place(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	// the order's placement event as the ledger wrote it
-	var outboxID int64
-	var payload []byte
-	if err := app.QueryRow(ctx, `SELECT id, payload::text FROM outbox WHERE topic = 'orders.status' AND payload->>'order_id' = 'P1'
-		AND payload->>'status' = 'awaiting_payment'`).Scan(&outboxID, &payload); err != nil {
-		t.Fatal(err)
-	}
-	ev, err := fraud.Decode("orders.status", payload, "outbox:1")
-	if err != nil || !ev.NeedsEnrich() {
-		t.Fatalf("decode: %+v %v", ev, err)
-	}
 	// one purchase in [45000, 50000) is enough for this rule
 	rs, err := fraud.ParseRules("r.yaml", []byte(`version: 1
 rules:
@@ -62,16 +51,22 @@ rules:
 	}
 	st := &pgstore.Store{Pool: app}
 	sink := &fraudeval.Sink{Store: st, Rules: rs, Ledger: svc, Metrics: fraudeval.NewMetrics(nil), Log: testkit.Logger(t)}
-	res, err := st.Apply(ctx, rs, []pgstore.Positioned{{Event: ev, Stream: "outbox", Part: 0, Off: outboxID}})
-	if err != nil || len(res.Raised) != 1 {
-		t.Fatalf("apply: %+v %v", res, err)
+	// without Kafka the evaluation reads the outbox: the order's placement
+	// event (orders.status awaiting_payment) as the ledger wrote it,
+	// enriched from the ledger (investor, value)
+	n, err := sink.OutboxPass(ctx, 100)
+	if err != nil || n == 0 {
+		t.Fatalf("outbox pass: %d %v", n, err)
 	}
-	alertID := res.Raised[0].AlertID()
-	if res.Raised[0].Investor != "INV-F1" {
-		t.Errorf("enriched investor %q", res.Raised[0].Investor)
+	if again, err := sink.OutboxPass(ctx, 100); err != nil || again != 0 {
+		t.Fatalf("second pass read %d rows (%v), want none", again, err)
 	}
-	if err := sink.PlaceHolds(ctx); err != nil {
+	var alertID, investor string
+	if err := app.QueryRow(ctx, `SELECT id, investor_id FROM fraud_alerts`).Scan(&alertID, &investor); err != nil {
 		t.Fatal(err)
+	}
+	if alertID != "just-under:orders.status:P1:awaiting_payment" || investor != "INV-F1" {
+		t.Errorf("alert %s of %s", alertID, investor)
 	}
 	hs, err := svc.Holds(ctx, ledger.HoldFilter{OrderID: "P1", OpenOnly: true})
 	if err != nil || len(hs) != 1 || hs[0].Source != "fraud" || hs[0].Reason != "under_review" || hs[0].CaseRef != alertID || hs[0].RaisedBy != "fraud" {

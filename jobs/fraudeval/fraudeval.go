@@ -194,8 +194,12 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	return ps, sink, nil
 }
 
-// Serve runs the evaluation until ctx ends.
+// Serve runs the evaluation until ctx ends: on Kafka when brokers are
+// configured, else on the outbox table (the bus without Kafka).
 func Serve(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) error {
+	if len(d.Brokers) == 0 {
+		return ServeOutbox(ctx, d, c, rs, time.Second)
+	}
 	ps, sink, err := Pipelines(d, c, rs)
 	if err != nil {
 		return err
@@ -212,4 +216,48 @@ func Serve(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) erro
 		})
 	}
 	return g.Wait()
+}
+
+// ServeOutbox evaluates the fraud topics' rows of the outbox table in id
+// order, a batch per transaction (the outbox id is the position, so a
+// restart resumes where the last commit left), polling every idle.
+func ServeOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet, idle time.Duration) error {
+	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
+	if err := sink.PlaceHolds(ctx); err != nil {
+		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
+	}
+	for {
+		n, err := sink.OutboxPass(ctx, c.BatchSize)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d.Log.Error("fraud evaluation of the outbox", "err", err)
+			n = 0 // retried after the pause
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(idle):
+		}
+	}
+}
+
+// OutboxPass evaluates the next batch of the outbox; it returns how many
+// rows it moved past.
+func (s *Sink) OutboxPass(ctx context.Context, limit int) (int, error) {
+	evs, bad, err := s.Store.OutboxBatch(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range bad {
+		s.Log.Warn("fraud evaluation skips a malformed outbox event", "event", b)
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	return len(evs), s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs})
 }
