@@ -166,6 +166,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/folios/{folio}/transactions":  "/v1/folios/F-1/transactions",
 		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
 		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
+		"/v1/orders/{id}":                  "/v1/orders/" + e.written.OrderIDs[0],
 		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
 		"/v1/plans":                        "/v1/plans",
 		"/v1/plans/{id}":                   pl,
@@ -427,6 +428,50 @@ func TestLineageRoute(t *testing.T) {
 	}
 	if status, _, _ := e.get(t, "/v1/transactions/99999999/lineage", token(t, claims(api.RoleOps, "o", time.Hour))); status != 404 {
 		t.Errorf("missing transaction: %d", status)
+	}
+}
+
+// An order shows its legs; a held leg shows held with its public reason,
+// or under_review with none for a fraud hold (the rule is never shown).
+func TestOrderRoute(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := testkit.Ctx(t)
+	inv := investor(t, "INV-1")
+	status, _, body := e.get(t, "/v1/orders/"+e.written.OrderIDs[0], inv)
+	var o readmodel.OrderRequest
+	if status != 200 || json.Unmarshal(body, &o) != nil || o.Status != "accepted" || len(o.Legs) != 1 ||
+		o.Legs[0].Status != "allotted" || o.Legs[0].Folio != "F-1" || o.Legs[0].TxID == nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	for _, q := range []string{
+		`INSERT INTO order_requests (id, kind, body, body_sha256, source, status) VALUES ('H-1', 'purchase', '{}', 'x', 'http', 'accepted'), ('H-2', 'purchase', '{}', 'y', 'http', 'accepted')`,
+		`INSERT INTO orders (id, request_id, kind, investor_id, folio_no, scheme_code, amount, placed_at, status, nav_date)
+			VALUES ('H-1', 'H-1', 'purchase', 'INV-1', 'F-1', '100001', 500, now(), 'pending_nav', '2024-03-11'),
+			       ('H-2', 'H-2', 'purchase', 'INV-1', 'F-1', '100001', 700, now(), 'pending_nav', '2024-03-11')`,
+		`INSERT INTO order_holds (order_id, investor_id, source, reason, detail, raised_by) VALUES
+			('H-1', 'INV-1', 'fraud', 'under_review', 'rule ato_redeem_after_bank_change', 'fraud'),
+			('H-2', 'INV-1', 'kyc', 'pan_inoperative', 'PAN-Aadhaar feed 2024-03-01', 'kra-feed')`,
+	} {
+		if _, err := e.store.PG.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string][2]string{"H-1": {"under_review", ""}, "H-2": {"held", "pan_inoperative"}} {
+		status, _, body := e.get(t, "/v1/orders/"+id, inv)
+		var o readmodel.OrderRequest
+		if status != 200 || json.Unmarshal(body, &o) != nil || len(o.Legs) != 1 || o.Legs[0].Status != want[0] || o.Legs[0].HoldReason != want[1] {
+			t.Errorf("%s: %d %s; want %s %q", id, status, body, want[0], want[1])
+		}
+		if strings.Contains(string(body), "rule") || strings.Contains(string(body), "feed") {
+			t.Errorf("%s: a hold's detail reached the investor: %s", id, body)
+		}
+		if status, _, _ := e.get(t, "/v1/orders/"+id, investor(t, "INV-2")); status != 404 {
+			t.Errorf("%s read by another investor: %d", id, status)
+		}
+	}
+	if status, _, _ := e.get(t, "/v1/orders/NOPE", token(t, claims(api.RoleOps, "o", time.Hour))); status != 404 {
+		t.Errorf("missing order: %d", status)
 	}
 }
 

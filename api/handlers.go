@@ -211,6 +211,24 @@ func (s *Server) lineage(w http.ResponseWriter, r *http.Request, p Principal) er
 	return writeJSON(w, l)
 }
 
+// order shows an order request and its legs' statuses (a held leg as held
+// or under_review). An investor sees only orders on its folios; a request
+// refused before it had a leg has no folio, so only staff see it.
+func (s *Server) order(w http.ResponseWriter, r *http.Request, p Principal) error {
+	o, err := s.store.OrderRequest(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if len(o.Legs) == 0 {
+		if p.Role == RoleInvestor {
+			return notFound()
+		}
+	} else if _, err := s.folioFor(r.Context(), p, o.Legs[0].Folio); err != nil {
+		return err
+	}
+	return writeJSON(w, o)
+}
+
 // exportFile streams a compliance export (compliance and admin only).
 func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if s.export == nil {

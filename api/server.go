@@ -42,6 +42,7 @@ type Store interface {
 	Transactions(ctx context.Context, folio string, before int64, limit int) ([]readmodel.LedgerTx, error)
 	TxFolio(ctx context.Context, id int64) (string, error)
 	Lineage(ctx context.Context, id int64) (*readmodel.Lineage, error)
+	OrderRequest(ctx context.Context, id string) (*readmodel.OrderRequest, error)
 	Statement(ctx context.Context, folio string, from, to fund.Date) (*readmodel.Statement, error)
 }
 
@@ -146,6 +147,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/transactions", Roles: folioReaders, handle: s.transactions},
 		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, carriesPII: true, handle: s.statement},
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
+		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
 		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},

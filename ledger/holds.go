@@ -33,7 +33,7 @@ const (
 
 // ReasonUnderReview is the only reason an investor is shown for a fraud or
 // AML hold: never the rule.
-const ReasonUnderReview = "under_review"
+const ReasonUnderReview = fund.HoldUnderReview
 
 // Hold resolutions.
 const (
@@ -98,15 +98,6 @@ func (r Restriction) Blocks(k fund.TxKind) bool {
 	default:
 		return r.BlocksPurchase
 	}
-}
-
-// PublicStatus is how a leg with an open hold of source shows to the
-// investor: under_review for fraud and AML (no details), held otherwise.
-func PublicStatus(source string) string {
-	if source == HoldFraud || source == HoldAML {
-		return ReasonUnderReview
-	}
-	return "held"
 }
 
 func checkHoldRequest(h HoldRequest) error {
@@ -287,6 +278,21 @@ func (t *txn) afterRelease(r *legRow) error {
 	r.PlacedAt = placed
 	r.navWhy = "released from hold at " + now.UTC().Format(time.RFC3339) + "; " + r.navWhy
 	return t.tryAllotLeg(r)
+}
+
+// endHolds closes the open holds of a leg that ends without an allotment
+// (cancelled, rejected): nothing is left for them to keep, and an open hold
+// on an ended order would sit in operations' queue for ever.
+func (t *txn) endHolds(r *legRow, why string) error {
+	hs, err := t.db.CloseOpenHolds(t.ctx, r.ID, "ledger", why)
+	if err != nil {
+		return fmt.Errorf("holds of %s: %w", r.ID, err)
+	}
+	for _, h := range hs {
+		t.announceHold(r, h, h.Resolution)
+	}
+	r.OnHold = ""
+	return nil
 }
 
 // heldAtAllotment says whether leg r must wait for a hold instead of being

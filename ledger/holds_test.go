@@ -175,3 +175,38 @@ func TestRejectHoldRejectsLegAndRefunds(t *testing.T) {
 		t.Error("a fraud hold with a rule as its public reason was accepted")
 	}
 }
+
+// A leg that ends while held (cancelled by its investor, or rejected by one
+// source while another holds it too) closes every hold it had: none is
+// left open in operations' queue on an order that is over.
+func TestEndedLegClosesItsHolds(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.purchase("P5", "F5", "E1", "1000.00", "2026-08-03T10:00:00+05:30")
+	m.purchase("P6", "F5", "E1", "1000.00", "2026-08-03T10:00:00+05:30")
+	var fraud6 ledger.Hold
+	for _, id := range []string{"P5", "P6"} {
+		h, _, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: id, Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview, By: "fraud"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fraud6 = h
+		if _, _, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: id, Source: ledger.HoldKYC, Reason: "kyc_missing", By: "kyc"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := m.order(`{"order_id":"X5","type":"cancel","target_order_id":"P5","placed_at":"2026-08-03T11:00:00+05:30"}`)
+	if p.Outcome != ledger.OutcomeAccepted {
+		t.Fatalf("cancel: %+v", p)
+	}
+	if _, err := m.svc.RejectHold(m.ctx, fraud6.ID, "ops-b", "confirmed"); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.num(`SELECT count(*) FROM order_holds WHERE closed_at IS NULL`); n != 0 {
+		t.Errorf("%d holds open on ended orders", n)
+	}
+	want := "P5 fraud released ledger, P5 kyc released ledger, P6 fraud rejected ops-b, P6 kyc released ledger"
+	if got := m.str(`SELECT string_agg(order_id || ' ' || source || ' ' || resolution || ' ' || closed_by, ', ' ORDER BY order_id, source) FROM order_holds`); got != want {
+		t.Errorf("holds:\n got %s\nwant %s", got, want)
+	}
+}

@@ -230,6 +230,11 @@ func (t *txn) leg(id string) (legRow, error) {
 // allotment has its money settled here (settleUnallotted), whatever path
 // ended it.
 func (t *txn) setStatus(r *legRow, st fund.OrderStatus, reason string, navDate *fund.Date, txID int64) error {
+	if st.Final() && r.OnHold != "" {
+		if err := t.endHolds(r, "order "+string(st)+": "+reason); err != nil {
+			return err
+		}
+	}
 	if err := t.persist(r, st, reason, txID); err != nil {
 		return err
 	}

@@ -600,6 +600,20 @@ func (s *staged) InsertHold(ctx context.Context, h HoldRequest, investorID strin
 	return got, created, nil
 }
 
+// CloseOpenHolds writes through, like InsertHold: only a leg that has a
+// hold and ends in the batch (a switch-in rejected with its switch-out)
+// calls it.
+func (s *staged) CloseOpenHolds(ctx context.Context, orderID, by, note string) ([]Hold, error) {
+	hs, err := s.db.CloseOpenHolds(ctx, orderID, by, note)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if l, ok := s.legs[orderID]; ok {
+		l.OnHold = ""
+	}
+	return hs, nil
+}
+
 func (unstaged) HoldOrder(context.Context, int64) (string, error) { return "", errUnstaged }
 func (unstaged) CloseHold(context.Context, int64, string, string, string) (Hold, error) {
 	return Hold{}, errUnstaged

@@ -137,6 +137,8 @@ type Tx interface {
 	HoldOrder(ctx context.Context, id int64) (string, error)
 	// CloseHold closes an open hold (ErrHoldClosed, ErrNoHold).
 	CloseHold(ctx context.Context, id int64, by, resolution, note string) (Hold, error)
+	// CloseOpenHolds releases every open hold of a leg (it ended).
+	CloseOpenHolds(ctx context.Context, orderID, by, note string) ([]Hold, error)
 	// OpenHoldSource is the source of an open hold of a leg ("" none).
 	OpenHoldSource(ctx context.Context, orderID string) (string, error)
 	OpenHoldsOf(ctx context.Context, investorID, source string) ([]Hold, error)

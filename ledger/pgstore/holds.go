@@ -93,6 +93,14 @@ func (t Tx) CloseHold(ctx context.Context, id int64, by, resolution, note string
 	return h, ledger.ErrHoldClosed
 }
 
+// CloseOpenHolds releases every open hold of a leg.
+func (t Tx) CloseOpenHolds(ctx context.Context, orderID, by, note string) ([]ledger.Hold, error) {
+	return collectHolds(t.tx.Query(ctx, `UPDATE order_holds SET closed_at = now(), closed_by = $2, resolution = 'released', note = $3
+		WHERE order_id = $1 AND closed_at IS NULL
+		RETURNING id, order_id, investor_id, source, reason, detail, case_ref, raised_by, raised_at, closed_at,
+			coalesce(closed_by, ''), coalesce(resolution, ''), note`, orderID, by, note))
+}
+
 // OpenHoldSource is the source of an open hold of a leg ("" none).
 func (t Tx) OpenHoldSource(ctx context.Context, orderID string) (string, error) {
 	var s string

@@ -230,7 +230,7 @@ func (t Tx) SetStatus(ctx context.Context, c ledger.StatusChange) error {
 // before "X#in").
 func (t Tx) LegStates(ctx context.Context, requestID string) ([]ledger.LegState, error) {
 	// A leg with an open hold shows as held (under_review for fraud and
-	// AML, with no reason): the public face of ledger.PublicStatus.
+	// AML, with no reason): fund.HoldPublicStatus.
 	rows, err := t.tx.Query(ctx, `SELECT o.id, o.kind, o.status, o.reason, coalesce(to_char(o.nav_date, 'YYYY-MM-DD'), ''), coalesce(o.ledger_tx_id, 0),
 			coalesce(h.source, ''), coalesce(h.reason, '')
 		FROM orders o LEFT JOIN LATERAL (SELECT source, reason FROM order_holds WHERE order_id = o.id AND closed_at IS NULL ORDER BY source LIMIT 1) h ON true
@@ -243,8 +243,9 @@ func (t Tx) LegStates(ctx context.Context, requestID string) ([]ledger.LegState,
 		var source, reason string
 		err := r.Scan(&s.ID, &s.Kind, &s.Status, &s.Reason, &s.NAVDate, &s.TxID, &source, &reason)
 		if source != "" {
-			s.Status, s.Reason = ledger.PublicStatus(source), ""
-			if s.Status != ledger.ReasonUnderReview {
+			st, show := fund.HoldPublicStatus(source)
+			s.Status, s.Reason = st, ""
+			if show {
 				s.HoldReason = reason
 			}
 		}
