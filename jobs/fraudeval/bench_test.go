@@ -100,13 +100,13 @@ func BenchmarkFraudEval(b *testing.B) {
 		errc <- fraudeval.Serve(rctx, fraudeval.Deps{PG: pg, Brokers: brokers, Metrics: pipelines.NewMetrics(prometheus.NewRegistry()),
 			Registry: reg, Log: testkit.Logger(b)}, c, fraud.Shipped())
 	}()
-	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc)
+	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc, false)
 	run := time.Since(t0)
 	// under load: the same stream again (new ids, as a second month would
 	// be) produced while the evaluation runs; latency from produce to alert
 	s2, _ := gen.Generate(gen.Options{Seed: 2, Investors: max(1, n/4), Days: 30, Plant: max(1, n/20000), Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
 	produce(s2.Messages)
-	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc)
+	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc, false)
 	cancel()
 	<-errc
 
