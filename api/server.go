@@ -84,6 +84,9 @@ type Config struct {
 	// Metrics counts and times every request by route (metrics.go); nil:
 	// not measured.
 	Metrics *HTTPMetrics
+	// FraudReview serves the ops routes of fraud and AML cases
+	// (api/fraud.go); nil: they answer 503.
+	FraudReview FraudReview
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -166,6 +169,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/risk", Roles: folioReaders, handle: s.folioRisk},     // analytics.go
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
+	s.routes = append(s.routes, s.fraudRoutes()...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}

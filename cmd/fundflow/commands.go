@@ -72,6 +72,9 @@ func lintConfig(path string) (*config.Config, []string, error) {
 		}
 		return nil, nil, &exitError{code: 2, err: fmt.Errorf("lint: %w", err)}
 	}
+	if err := lintFraudRules(path, cfg); err != nil {
+		return nil, nil, err
+	}
 	var warnings []string
 	if o := cfg.Pipelines.Orders; o != nil && o.HTTP && o.InsecureNoAuth {
 		warnings = append(warnings, "pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)")
@@ -300,6 +303,7 @@ func (serveCmd) Run(a *app) error {
 			return err
 		}
 		defer stopAPI()
+		defer startFraud(a.ctx, a.g.Config, d)()
 		return serveWithMoney(a.ctx, d, serveSchedules)
 	})
 }

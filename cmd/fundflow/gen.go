@@ -11,6 +11,7 @@ type genCmd struct {
 	NAVHistory navHistoryCmd `cmd:"" name:"nav-history" help:"synthesise years of daily NAV files (or one history report) from a real one"`
 	SIPs       genSIPsCmd    `cmd:"" name:"sips" help:"replay months of SIPs for two demo investors through the plans service, ledger and a stand-in gateway on a simulated clock"`
 	Ledger     genLedgerCmd  `cmd:"" help:"write a synthetic ledger of N folios into the money path's tables (COPY)"`
+	Fraud      genFraudCmd   `cmd:"" name:"fraud" help:"write a stream of investor, order and payment events with fraud patterns planted in it, and its truth file"`
 	RTA        genRTACmd     `cmd:"" name:"rta" help:"write CAMS/KFintech mailback files from our ledger as of a date, with differences injected and listed in a truth file"`
 	KRA        genKRACmd     `cmd:"" name:"kra" help:"write KRA status and PAN-Aadhaar files for the onboarded investors, with holds, rejections, inoperative PANs and bad rows injected and a truth file"`
 }

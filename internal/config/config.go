@@ -29,6 +29,7 @@ type Config struct {
 	Audit     Audit     `yaml:"audit"`  // see audit.go
 	Plans     Plans     `yaml:"plans"`  // see plans.go
 	Alerts    *Alerts   `yaml:"alerts"` // alert notifications: see alerts.go
+	Fraud     *Fraud    `yaml:"fraud"`  // fraud and AML evaluation: see fraud.go
 }
 
 // Services names the environment variables that hold connection settings.
@@ -245,6 +246,7 @@ func (c *Config) defaults() {
 	c.instalmentsDefaults()
 	c.alertsDefaults()
 	c.factsCheckDefaults()
+	c.fraudDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -292,6 +294,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateInstalments()...)
 	errs = append(errs, c.validateAlerts()...)
 	errs = append(errs, c.validateFactsCheck()...)
+	errs = append(errs, c.validateFraud()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}

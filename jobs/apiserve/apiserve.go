@@ -108,6 +108,9 @@ type Deps struct {
 	Ready func(ctx context.Context) error // readiness: nil when the stores answer
 	Log   *slog.Logger
 	Plans api.Plans // the /v1/plans routes (PlansService); nil: they answer 503
+	// FraudReview serves the ops routes of fraud and AML holds and alerts
+	// (fraud/review); nil: they answer 503.
+	FraudReview api.FraudReview
 	// Console is what the ops console at /ops/ reads and writes through
 	// (its Auth, FailedAuth and Log are the API's); nil: it is not served.
 	Console *console.Config
@@ -147,6 +150,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		cfg.Investors = &investors.Service{Store: investorstore.Store{Pool: d.PG}, PII: cfg.PII, Log: d.Log}
 	}
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065")} // analytics routes (issue 20)
+	cfg.FraudReview = d.FraudReview
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

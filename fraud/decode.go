@@ -1,0 +1,172 @@
+package fraud
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Topics the evaluation reads.
+const (
+	TopicInvestorsChanged = "investors.changed" // the KYC engineer's contract (notes/events-contract.md)
+	TopicPayments         = "payments.status"   // a payment's new status: PaymentStatus
+	TopicAlertRaised      = "fraud.alert.raised"
+)
+
+// ErrIgnored: the message is well formed but no rule looks at it (an
+// order's later status, a captured payment); it moves the position and
+// nothing else.
+var ErrIgnored = errors.New("no rule looks at this event")
+
+// InvestorChanged is the investors.changed payload.
+type InvestorChanged struct {
+	EventID       string            `json:"event_id"`
+	InvestorID    string            `json:"investor_id"`
+	ChangeSeq     int64             `json:"change_seq"`
+	Fields        []string          `json:"fields"`
+	Fingerprints  map[string]string `json:"fingerprints"`
+	KYCStatus     string            `json:"kyc_status"`
+	Channel       string            `json:"channel"`
+	EffectiveFrom string            `json:"effective_from"`
+	At            string            `json:"at"`
+}
+
+// PaymentStatus is a payment's status change as the fraud stream reads it
+// (payments.status: the gateway webhook's outcome, keyed by investor).
+type PaymentStatus struct {
+	EventID    string `json:"event_id"`
+	PaymentID  string `json:"payment_id"`
+	OrderID    string `json:"order_id"`
+	InvestorID string `json:"investor_id"`
+	FolioNo    string `json:"folio_no"`
+	Status     string `json:"status"` // created, authorized, failed, captured, refunded
+	Amount     string `json:"amount"` // rupees
+	At         string `json:"at"`
+}
+
+// OrderPlaced is the fraud stream's view of a new order leg: an
+// orders.status event of a leg's first status, with what the rules need
+// that the event does not carry (the investor, the value, the holdings)
+// filled in from the ledger (pgstore.Enrich), or by the generator.
+type OrderPlaced struct {
+	fund.OrderStatusChanged
+	InvestorID string `json:"investor_id,omitempty"`
+	Value      string `json:"value,omitempty"`    // the order's value in rupees (a redemption by units at the latest NAV)
+	Holdings   string `json:"holdings,omitempty"` // the investor's holdings value before it
+}
+
+// placedStatus: the status a leg is first announced with, by kind (a
+// purchase waits for its payment, a redemption goes to pending_nav, a
+// switch-in waits for its switch-out); later statuses are ignored.
+func placedStatus(kind, status string) bool {
+	switch kind {
+	case "purchase":
+		return status == "awaiting_payment"
+	case "redemption", "switch_out":
+		return status == "pending_nav"
+	}
+	return false
+}
+
+// Decode types one message of the fraud stream. lineage is where it came
+// from (kafka:<topic>/<partition>/<offset>). A malformed message is an
+// error naming the field (quarantine); ErrIgnored is a message no rule
+// reads.
+func Decode(topic string, value []byte, lineage string) (Event, error) {
+	switch topic {
+	case TopicInvestorsChanged:
+		var p InvestorChanged
+		if err := strictJSON(value, &p); err != nil {
+			return Event{}, err
+		}
+		if p.EventID == "" || p.InvestorID == "" {
+			return Event{}, errors.New("event_id and investor_id are required")
+		}
+		at, err := parseAt("effective_from", p.EffectiveFrom)
+		if err != nil {
+			return Event{}, err
+		}
+		for f := range p.Fingerprints {
+			if !slices.Contains(p.Fields, f) {
+				return Event{}, fmt.Errorf("fingerprints.%s: a fingerprint of a field the change did not touch", f)
+			}
+		}
+		return Event{ID: p.EventID, Lineage: lineage, Kind: EventProfile, InvestorID: p.InvestorID, At: at,
+			Fields: p.Fields, Fingerprints: p.Fingerprints}, nil
+	case TopicPayments:
+		var p PaymentStatus
+		if err := strictJSON(value, &p); err != nil {
+			return Event{}, err
+		}
+		if p.EventID == "" || p.InvestorID == "" {
+			return Event{}, errors.New("event_id and investor_id are required")
+		}
+		if p.Status != "failed" {
+			return Event{}, ErrIgnored
+		}
+		at, err := parseAt("at", p.At)
+		if err != nil {
+			return Event{}, err
+		}
+		amt, err := fund.ParseAmount(p.Amount)
+		if err != nil {
+			return Event{}, fmt.Errorf("amount: %w", err)
+		}
+		return Event{ID: p.EventID, Lineage: lineage, Kind: EventPayment, InvestorID: p.InvestorID, FolioNo: p.FolioNo,
+			OrderID: p.OrderID, At: at, Amount: amt, PaymentFailed: true}, nil
+	case fund.TopicOrderStatus:
+		var p OrderPlaced
+		if err := json.Unmarshal(value, &p); err != nil {
+			return Event{}, fmt.Errorf("not an orders.status event: %w", err)
+		}
+		if p.EventID == "" || p.OrderID == "" {
+			return Event{}, errors.New("event_id and order_id are required")
+		}
+		if !placedStatus(p.Kind, p.Status) {
+			return Event{}, ErrIgnored
+		}
+		at, err := parseAt("at", p.At)
+		if err != nil {
+			return Event{}, err
+		}
+		ev := Event{ID: p.EventID, Lineage: lineage, Kind: EventOrder, InvestorID: p.InvestorID, FolioNo: p.Folio,
+			OrderID: p.OrderID, OrderKind: p.Kind, At: at}
+		if p.Value != "" {
+			if ev.Amount, err = fund.ParseAmount(p.Value); err != nil {
+				return Event{}, fmt.Errorf("value: %w", err)
+			}
+		}
+		if p.Holdings != "" {
+			if ev.Holdings, err = fund.ParseAmount(p.Holdings); err != nil {
+				return Event{}, fmt.Errorf("holdings: %w", err)
+			}
+		}
+		return ev, nil
+	}
+	return Event{}, fmt.Errorf("topic %q is not one the fraud evaluation reads", topic)
+}
+
+// NeedsEnrich: an order event the ledger must fill in (investor, value,
+// holdings) before the rules see it.
+func (e Event) NeedsEnrich() bool { return e.Kind == EventOrder && e.InvestorID == "" }
+
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed JSON: %w", err)
+	}
+	return nil
+}
+
+func parseAt(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %q is not an RFC 3339 time", field, s)
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,319 @@
+package fraud
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// EventKind is what happened.
+type EventKind string
+
+const (
+	// EventOrder: an order leg was placed (purchase, redemption, switch_in,
+	// switch_out), from the outbox's orders.status.
+	EventOrder EventKind = "order"
+	// EventPayment: a payment was captured or failed.
+	EventPayment EventKind = "payment"
+	// EventProfile: investors.changed.
+	EventProfile EventKind = "profile"
+)
+
+// Event is one input to the rules, already typed at the boundary.
+type Event struct {
+	ID         string // unique and stable across replays (outbox event id, investors.changed event_id)
+	Lineage    string // where it came from: topic/partition/offset, outbox id
+	Kind       EventKind
+	InvestorID string
+	FolioNo    string
+	At         time.Time
+	// orders and payments
+	OrderID   string
+	OrderKind string      // purchase, redemption, switch_in, switch_out
+	Amount    fund.Amount // the order's (a redemption's estimated) value, or the payment's amount
+	// Holdings is a redemption's folio (scope folio) or investor (scope
+	// investor) holdings value just before it; zero when unknown.
+	Holdings      fund.Amount
+	PaymentFailed bool
+	// profile changes
+	Fields       []string
+	Fingerprints map[string]string // field -> keyed fingerprint of the new value
+}
+
+// IsRedemption: a redemption or a switch out (money leaving the scheme).
+func (e Event) IsRedemption() bool {
+	return e.Kind == EventOrder && (e.OrderKind == "redemption" || e.OrderKind == "switch_out")
+}
+
+// IsPurchase: a purchase (a switch in is money already with us).
+func (e Event) IsPurchase() bool { return e.Kind == EventOrder && e.OrderKind == "purchase" }
+
+// Ref is one piece of evidence: an event and where it came from.
+type Ref struct {
+	EventID string `json:"event_id"`
+	Lineage string `json:"lineage"`
+}
+
+// Entry is one event remembered in a window.
+type Entry struct {
+	Ref
+	At       time.Time   `json:"at"`
+	Investor string      `json:"investor,omitempty"` // shared_contact: who uses the value
+	Amount   fund.Amount `json:"amount"`
+	// account_takeover keeps the big redemptions too, so a change that
+	// arrives after a redemption it precedes (two topics, no order between
+	// them) still fires on the redemption, once.
+	Redemption bool   `json:"redemption,omitempty"`
+	OrderID    string `json:"order_id,omitempty"`
+	Fired      bool   `json:"fired,omitempty"`
+}
+
+// State is one rule's window for one scope key. The zero value is an
+// empty window. It is JSON in Postgres (fraud_windows).
+type State struct {
+	Entries []Entry `json:"entries"`
+}
+
+// Firing is a rule's decision to alert (and maybe hold).
+type Firing struct {
+	RuleID   string
+	Kind     Kind
+	Action   Action
+	Key      string // the scope key whose window fired
+	Event    Ref    // the triggering event
+	OrderID  string // the leg to hold (action hold)
+	Investor string
+	At       time.Time
+	Evidence []Ref // every event that made the window fire, oldest first, the trigger last
+}
+
+// AlertID is the alert's id: the rule plus the triggering event's id, so a
+// replay of the event finds the alert it raised before.
+func (f Firing) AlertID() string { return AlertID(f.RuleID, f.Event.EventID) }
+
+// AlertID is rule + ":" + event id.
+func AlertID(ruleID, eventID string) string { return ruleID + ":" + eventID }
+
+// Key is the scope key of ev under r ("" when the rule does not look at
+// this event): the investor, the folio, or "bank:<fingerprint>".
+func (r Rule) Key(ev Event) string {
+	if !r.wants(ev) {
+		return ""
+	}
+	switch r.Scope {
+	case ScopeInvestor:
+		return ev.InvestorID
+	case ScopeFolio:
+		return ev.FolioNo
+	default:
+		field := scopeField[r.Scope]
+		if fp := ev.Fingerprints[field]; fp != "" && slices.Contains(ev.Fields, field) {
+			return string(r.Scope) + ":" + fp
+		}
+	}
+	return ""
+}
+
+var scopeField = map[Scope]string{ScopeBank: "bank_account", ScopeMobile: "mobile", ScopeEmail: "email"}
+
+// wants: the event can change this rule's window or fire it.
+func (r Rule) wants(ev Event) bool {
+	switch r.Kind {
+	case KindRedemptionVelocity:
+		return ev.IsRedemption()
+	case KindAccountTakeover:
+		return ev.IsRedemption() || (ev.Kind == EventProfile && r.watches(ev.Fields))
+	case KindSharedContact:
+		return ev.Kind == EventProfile
+	case KindRoundTrip:
+		return ev.IsRedemption() || ev.IsPurchase()
+	case KindFailedPayments:
+		return ev.Kind == EventPayment && ev.PaymentFailed
+	case KindStructuring:
+		return ev.IsPurchase()
+	}
+	return false
+}
+
+func (r Rule) watches(fields []string) bool {
+	for _, f := range fields {
+		if slices.Contains(r.Fields, f) {
+			return true
+		}
+	}
+	return false
+}
+
+var hundred = decimal.NewFromInt(100)
+
+// atLeastPct: part >= pct % of whole, in exact decimals (part*100 >= pct*whole).
+func atLeastPct(part, whole fund.Amount, pct decimal.Decimal) bool {
+	return part.Decimal().Mul(hundred).GreaterThanOrEqual(pct.Mul(whole.Decimal()))
+}
+
+// Eval applies ev to the window st of key r.Key(ev) and says whether the
+// rule fires. It is pure: st is not changed; the returned state is what
+// to keep. Entries older than the window (before the newest event's time
+// less Window) are dropped first. A counting rule empties its window when
+// it fires, so the next alert needs a whole new set of events. At most one
+// firing per event except account_takeover's late change, which fires on
+// every big redemption it precedes that had not fired.
+func (r Rule) Eval(st State, ev Event) (State, []Firing) {
+	key := r.Key(ev)
+	if key == "" {
+		return st, nil
+	}
+	newest := ev.At
+	for _, e := range st.Entries {
+		if e.At.After(newest) {
+			newest = e.At
+		}
+	}
+	from := newest.Add(-r.Window)
+	var kept []Entry
+	for _, e := range st.Entries {
+		if !e.At.Before(from) {
+			kept = append(kept, e)
+		}
+	}
+	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount}
+	fire := func(trigger Entry, orderID string, evidence []Entry) []Firing {
+		f := Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: trigger.Ref,
+			Investor: ev.InvestorID, At: trigger.At}
+		if r.Action == ActionHold {
+			f.OrderID = orderID
+		}
+		for _, e := range evidence {
+			f.Evidence = append(f.Evidence, e.Ref)
+		}
+		return []Firing{f}
+	}
+	switch r.Kind {
+	case KindRedemptionVelocity, KindFailedPayments:
+		kept = append(kept, me)
+		if len(kept) > r.MaxCount {
+			return State{}, fire(me, ev.OrderID, kept)
+		}
+	case KindStructuring:
+		lo := r.Amount.Sub(r.Band)
+		if ev.Amount.Cmp(lo) < 0 || ev.Amount.Cmp(r.Amount) >= 0 {
+			return State{Entries: kept}, nil
+		}
+		kept = append(kept, me)
+		if len(kept) >= r.MinCount {
+			return State{}, fire(me, ev.OrderID, kept)
+		}
+	case KindAccountTakeover:
+		return r.evalTakeover(kept, me, ev, fire)
+	case KindRoundTrip:
+		if ev.IsPurchase() {
+			kept = append(kept, me)
+			break
+		}
+		var bought fund.Amount
+		for _, e := range kept {
+			bought = bought.Add(e.Amount)
+		}
+		if bought.Sign() > 0 && atLeastPct(ev.Amount, bought, r.MinPct) &&
+			(ev.Holdings.Sign() <= 0 || atLeastPct(bought, ev.Holdings, r.MinPct)) {
+			// the purchases are spent: they cannot make a second round trip
+			return State{}, fire(me, ev.OrderID, append(kept, me))
+		}
+	case KindSharedContact:
+		me.Investor = ev.InvestorID
+		known := slices.IndexFunc(kept, func(e Entry) bool { return e.Investor == ev.InvestorID })
+		if known >= 0 {
+			// the same investor again: refresh, never a new sharer
+			old := kept[known]
+			kept = slices.Delete(kept, known, known+1)
+			me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
+			return State{Entries: append(kept, me)}, nil
+		}
+		kept = append(kept, me)
+		// The investors of different partitions arrive in no set order: in
+		// time order, every investor after the first max_investors is an
+		// alert on its own change, whenever it arrives, once.
+		slices.SortStableFunc(kept, func(a, b Entry) int {
+			if c := a.At.Compare(b.At); c != 0 {
+				return c
+			}
+			return strings.Compare(a.EventID, b.EventID)
+		})
+		var out []Firing
+		for i := r.MaxInvestors; i < len(kept); i++ {
+			if kept[i].Fired {
+				continue
+			}
+			kept[i].Fired = true
+			fs := fire(kept[i], "", kept[:i+1])
+			fs[0].Investor = kept[i].Investor
+			out = append(out, fs...)
+		}
+		return State{Entries: kept}, out
+	}
+	return State{Entries: kept}, nil
+}
+
+// evalTakeover: a big redemption (at least min_pct % of the holdings;
+// unknown holdings count as all) within Window after a watched change
+// fires, whichever of the two arrives first.
+func (r Rule) evalTakeover(kept []Entry, me Entry, ev Event, fire func(Entry, string, []Entry) []Firing) (State, []Firing) {
+	changesBefore := func(at time.Time) []Entry {
+		var cs []Entry
+		for _, e := range kept {
+			if !e.Redemption && !e.At.After(at) && !e.At.Before(at.Add(-r.Window)) {
+				cs = append(cs, e)
+			}
+		}
+		return cs
+	}
+	if ev.Kind == EventProfile {
+		kept = append(kept, me)
+		var out []Firing
+		for i, e := range kept {
+			if e.Redemption && !e.Fired && !e.At.Before(me.At) && !e.At.After(me.At.Add(r.Window)) {
+				kept[i].Fired = true
+				out = append(out, fire(e, e.OrderID, append(changesBefore(e.At), e))...)
+			}
+		}
+		return State{Entries: kept}, out
+	}
+	if ev.Holdings.Sign() > 0 && !atLeastPct(ev.Amount, ev.Holdings, r.MinPct) {
+		return State{Entries: kept}, nil
+	}
+	me.Redemption, me.OrderID = true, ev.OrderID
+	cs := changesBefore(me.At)
+	me.Fired = len(cs) > 0
+	kept = append(kept, me)
+	if !me.Fired {
+		return State{Entries: kept}, nil
+	}
+	return State{Entries: kept}, fire(me, ev.OrderID, append(cs, me))
+}
+
+// EvalAll runs every rule of rs over ev with the windows in states (keyed
+// by StateKey) and returns the new states of the windows it touched and
+// the firings, in rule order. Pure: the streaming job and the backtest
+// both use it with their own state stores.
+func (rs *RuleSet) EvalAll(states map[string]State, ev Event) (map[string]State, []Firing) {
+	changed := map[string]State{}
+	var out []Firing
+	for _, r := range rs.Rules {
+		k := r.Key(ev)
+		if k == "" {
+			continue
+		}
+		sk := StateKey(r.ID, k)
+		st, fs := r.Eval(states[sk], ev)
+		changed[sk] = st
+		out = append(out, fs...)
+	}
+	return changed, out
+}
+
+// StateKey names one rule's window for one scope key.
+func StateKey(ruleID, key string) string { return ruleID + "|" + key }

@@ -1,0 +1,523 @@
+// Package pgstore keeps the fraud evaluation's state in Postgres
+// (migration 025_fraud.sql): the windows, the applied stream positions and
+// the alerts, all moved by one transaction per batch.
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pipelines"
+)
+
+// Store is the fraud evaluation's Postgres state.
+type Store struct {
+	Pool *pgxpool.Pool
+	Now  func() time.Time // nil: time.Now
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Positioned is an event and its place in its stream (a Kafka topic and
+// partition, or stream "outbox" partition 0 and the outbox id).
+type Positioned struct {
+	fraud.Event
+	Stream string
+	Part   int
+	Off    int64
+	// Ignored moves the position only (a message no rule reads, or one
+	// sent to quarantine).
+	Ignored bool
+	// Seen is when the bus took it (the Kafka time stamp): the start of
+	// the event-to-alert latency.
+	Seen time.Time
+}
+
+// Result is what one Apply did.
+type Result struct {
+	Applied, Skipped int
+	Raised           []fraud.Firing // new alerts only (a replayed event raises none)
+	// RaisedSeen is when the bus took each Raised alert's triggering event.
+	RaisedSeen []time.Time
+}
+
+type streamPart struct {
+	stream string
+	part   int
+}
+
+// Apply evaluates evs in order in one transaction: events at or below
+// their stream's applied position are skipped (a batch redelivered after a
+// crash changes nothing), the windows they touch are locked, evaluated
+// and rewritten, new alerts are inserted with fraud.alert.raised on the
+// outbox and an audit row, and the positions move. Order events the
+// ledger must fill in are enriched in the same transaction.
+func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) (Result, error) {
+	var res Result
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		res = Result{}
+		// 1. positions, locked in a fixed order
+		var sps []streamPart
+		for _, e := range evs {
+			sp := streamPart{e.Stream, e.Part}
+			if !slices.Contains(sps, sp) {
+				sps = append(sps, sp)
+			}
+		}
+		slices.SortFunc(sps, func(a, b streamPart) int {
+			if a.stream != b.stream {
+				return strings.Compare(a.stream, b.stream)
+			}
+			return a.part - b.part
+		})
+		applied := map[streamPart]int64{}
+		streams := make([]string, len(sps))
+		parts := make([]int32, len(sps))
+		for i, sp := range sps {
+			streams[i], parts[i] = sp.stream, int32(sp.part)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off)
+			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p ON CONFLICT DO NOTHING`, streams, parts); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT f.stream, f.part, f.last_off FROM fraud_positions f
+			JOIN unnest($1::text[], $2::int[]) AS x(s, p) ON f.stream = x.s AND f.part = x.p
+			ORDER BY f.stream, f.part FOR UPDATE OF f`, streams, parts)
+		if err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		for rows.Next() {
+			var sp streamPart
+			var off int64
+			if err := rows.Scan(&sp.stream, &sp.part, &off); err != nil {
+				rows.Close()
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+			applied[sp] = off
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		var todo []fraud.Event
+		seenAt := map[string]time.Time{}
+		moved := map[streamPart]int64{}
+		for _, e := range evs {
+			sp := streamPart{e.Stream, e.Part}
+			if e.Off <= applied[sp] {
+				res.Skipped++
+				continue
+			}
+			applied[sp], moved[sp] = e.Off, e.Off
+			if e.Ignored {
+				continue
+			}
+			todo = append(todo, e.Event)
+			seenAt[e.ID] = e.Seen
+		}
+		if err := enrich(ctx, tx, todo); err != nil {
+			return err
+		}
+		// 2. the windows: create the missing ones, then lock all, sorted
+		var rules, keys []string
+		seen := map[string]bool{}
+		for _, ev := range todo {
+			for _, r := range rs.Rules {
+				if k := r.Key(ev); k != "" && !seen[fraud.StateKey(r.ID, k)] {
+					seen[fraud.StateKey(r.ID, k)] = true
+					rules, keys = append(rules, r.ID), append(keys, k)
+				}
+			}
+		}
+		states := map[string]fraud.State{}
+		if len(rules) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO fraud_windows (rule_id, scope_key, state)
+				SELECT r, k, '{"entries":null}' FROM unnest($1::text[], $2::text[]) AS x(r, k) ORDER BY r, k
+				ON CONFLICT DO NOTHING`, rules, keys); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+			rows, err := tx.Query(ctx, `SELECT w.rule_id, w.scope_key, w.state FROM fraud_windows w
+				JOIN unnest($1::text[], $2::text[]) AS x(r, k) ON w.rule_id = x.r AND w.scope_key = x.k
+				ORDER BY w.rule_id, w.scope_key FOR UPDATE OF w`, rules, keys)
+			if err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+			for rows.Next() {
+				var r, k string
+				var st fraud.State
+				if err := rows.Scan(&r, &k, &st); err != nil {
+					rows.Close()
+					return fmt.Errorf("fraud windows: %w", err)
+				}
+				states[fraud.StateKey(r, k)] = st
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		// 3. evaluate in order
+		var firings []fraud.Firing
+		for _, ev := range todo {
+			changed, fs := rs.EvalAll(states, ev)
+			for k, v := range changed {
+				states[k] = v
+			}
+			firings = append(firings, fs...)
+			res.Applied++
+		}
+		if len(rules) > 0 {
+			stJSON := make([]string, len(rules))
+			for i := range rules {
+				b, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
+				if err != nil {
+					return err
+				}
+				stJSON[i] = string(b)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
+				FROM unnest($1::text[], $2::text[], $3::text[]) AS x(r, k, s) WHERE w.rule_id = x.r AND w.scope_key = x.k`,
+				rules, keys, stJSON); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		// 4. alerts, once each
+		for _, f := range firings {
+			created, err := insertAlert(ctx, tx, rs.Version, f)
+			if err != nil {
+				return err
+			}
+			if created {
+				res.Raised = append(res.Raised, f)
+				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
+			}
+		}
+		// 5. positions
+		if len(moved) > 0 {
+			var ms []string
+			var mp []int32
+			var mo []int64
+			for sp, off := range moved {
+				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
+				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo); err != nil {
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, classify(err)
+	}
+	return res, nil
+}
+
+// AlertRaised is the fraud.alert.raised payload.
+type AlertRaised struct {
+	EventID    string      `json:"event_id"`
+	AlertID    string      `json:"alert_id"`
+	RuleID     string      `json:"rule_id"`
+	Kind       string      `json:"kind"`
+	Action     string      `json:"action"`
+	InvestorID string      `json:"investor_id"`
+	OrderID    string      `json:"order_id"`
+	Evidence   []fraud.Ref `json:"evidence"`
+	EventAt    string      `json:"event_at"`
+	At         string      `json:"at"`
+}
+
+// insertAlert writes the alert, and when it is new its outbox event and
+// audit row; false when a replay raised it before.
+func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return false, err
+	}
+	id := f.AlertID()
+	tag, err := tx.Exec(ctx, `INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+		id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At)
+	if err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	p := AlertRaised{EventID: fraud.TopicAlertRaised + ":" + id, AlertID: id, RuleID: f.RuleID, Kind: string(f.Kind), Action: string(f.Action),
+		InvestorID: f.Investor, OrderID: f.OrderID, Evidence: f.Evidence, EventAt: f.At.UTC().Format(time.RFC3339Nano),
+		At: time.Now().UTC().Format(time.RFC3339Nano)}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
+		p.EventID, fraud.TopicAlertRaised, f.Investor, string(b)); err != nil {
+		return false, fmt.Errorf("fraud alert %s: outbox: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('fraud_alert', $1, 'raised', 'fraud', $2)`,
+		id, string(b)); err != nil {
+		return false, fmt.Errorf("fraud alert %s: audit: %w", id, err)
+	}
+	return true, nil
+}
+
+// enrich fills in the order events the ledger must complete: the
+// investor, the order's value (a redemption by units, or of all units, at
+// the latest NAV) and the investor's holdings value at the latest NAVs.
+func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
+	var ids []string
+	for _, e := range evs {
+		if e.NeedsEnrich() {
+			ids = append(ids, e.OrderID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT o.id, o.investor_id, o.folio_no,
+		       COALESCE(o.amount, round(o.units * n.nav, 2), round(h.units * n.nav, 2), 0),
+		       COALESCE((SELECT round(sum(h2.units * n2.nav), 2) FROM folios f2
+		                 JOIN holdings h2 ON h2.folio_no = f2.folio_no
+		                 JOIN nav_latest n2 ON n2.scheme_code = h2.scheme_code
+		                 WHERE f2.investor_id = o.investor_id), 0)
+		FROM orders o
+		LEFT JOIN nav_latest n ON n.scheme_code = o.scheme_code
+		LEFT JOIN holdings h ON h.folio_no = o.folio_no AND h.scheme_code = o.scheme_code
+		WHERE o.id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("fraud enrich: %w", err)
+	}
+	type facts struct {
+		inv, folio      string
+		value, holdings decimal.Decimal
+	}
+	got := map[string]facts{}
+	for rows.Next() {
+		var id string
+		var f facts
+		if err := rows.Scan(&id, &f.inv, &f.folio, &f.value, &f.holdings); err != nil {
+			rows.Close()
+			return fmt.Errorf("fraud enrich: %w", err)
+		}
+		got[id] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("fraud enrich: %w", err)
+	}
+	for i := range evs {
+		e := &evs[i]
+		if !e.NeedsEnrich() {
+			continue
+		}
+		f, ok := got[e.OrderID]
+		if !ok {
+			continue // an order we do not know: no investor, no rule sees it
+		}
+		e.InvestorID, e.FolioNo = f.inv, f.folio
+		if e.Amount, err = fund.AmountFromDecimal(f.value, fund.NoRounding); err != nil {
+			return err
+		}
+		if e.Holdings, err = fund.AmountFromDecimal(f.holdings, fund.NoRounding); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// classify marks the failures a retry cures (deadlock, serialization,
+// connection) as transient for the engine.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code[:2] == "08") {
+		return pipelines.Transient(err)
+	}
+	if pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) {
+		return pipelines.Transient(err)
+	}
+	return err
+}
+
+// DueHold is a hold alert whose leg is not held yet.
+type DueHold struct {
+	AlertID, RuleID, OrderID, InvestorID string
+}
+
+// PlaceFunc places one hold (ledger.PlaceHold) and returns its id. An
+// error that IsPermanent says is final (the leg is allotted or ended) is
+// recorded on the alert; any other is retried on the next pass.
+type PlaceFunc func(ctx context.Context, h DueHold) (int64, error)
+
+// PlaceDueHolds holds the legs of hold alerts raised but not yet held: the
+// evaluation's transaction cannot call the ledger's own, so each pass (and
+// every start) places what a crash left undone; PlaceHold is idempotent
+// per leg and source, so a hold placed just before a crash is found, not
+// doubled.
+func (s *Store) PlaceDueHolds(ctx context.Context, place PlaceFunc) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, rule_id, order_id, investor_id FROM fraud_alerts
+		WHERE action = 'hold' AND hold_id IS NULL AND order_id <> '' ORDER BY raised_at, id LIMIT 1000`)
+	if err != nil {
+		return 0, classify(fmt.Errorf("fraud holds due: %w", err))
+	}
+	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DueHold, error) {
+		var d DueHold
+		return d, r.Scan(&d.AlertID, &d.RuleID, &d.OrderID, &d.InvestorID)
+	})
+	if err != nil {
+		return 0, classify(fmt.Errorf("fraud holds due: %w", err))
+	}
+	n := 0
+	for _, d := range due {
+		id, err := place(ctx, d)
+		holdErr := ""
+		if err != nil {
+			if !IsPermanent(err) {
+				return n, fmt.Errorf("hold of %s for %s: %w", d.OrderID, d.AlertID, err)
+			}
+			holdErr = err.Error()
+		}
+		if _, err := s.Pool.Exec(ctx, `UPDATE fraud_alerts SET hold_id = $2, hold_error = $3 WHERE id = $1`, d.AlertID, id, holdErr); err != nil {
+			return n, classify(fmt.Errorf("fraud alert %s: %w", d.AlertID, err))
+		}
+		if holdErr == "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// IsPermanent: err will not go away on a retry (not a cancellation, a
+// connection or a deadlock): the ledger refused the hold.
+func IsPermanent(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return false // the database said no to a statement: not the ledger's decision
+	}
+	var ce *pgconn.ConnectError
+	return !errors.As(err, &ce)
+}
+
+// History calls fn with every event of the fraud topics stored in the
+// outbox (orders.status, investors.changed, payments.status) made in
+// [from, to), in outbox order, order events enriched as the job enriches
+// them (at today's holdings: the ledger keeps no past holdings value). A
+// malformed row is skipped and counted: the backtest acts on nothing.
+func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.Event) error) (bad int, err error) {
+	const chunk = 5000
+	var after int64
+	for {
+		var evs []fraud.Event
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text FROM outbox
+				WHERE topic IN ($1, $2, $3) AND created_at >= $4 AND created_at < $5 AND id > $6 ORDER BY id LIMIT $7`,
+				fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, from, to, after, chunk)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for rows.Next() {
+				var id int64
+				var topic, payload string
+				if err := rows.Scan(&id, &topic, &payload); err != nil {
+					rows.Close()
+					return err
+				}
+				after, n = id, n+1
+				ev, err := fraud.Decode(topic, []byte(payload), fmt.Sprintf("outbox:%d", id))
+				switch {
+				case errors.Is(err, fraud.ErrIgnored):
+				case err != nil:
+					bad++
+				default:
+					evs = append(evs, ev)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n == 0 {
+				after = -1
+			}
+			return enrich(ctx, tx, evs)
+		})
+		if err != nil {
+			return bad, fmt.Errorf("fraud history: %w", err)
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return bad, err
+			}
+		}
+		if after < 0 {
+			return bad, nil
+		}
+	}
+}
+
+// OutboxStream is the stream name of events read from the outbox table
+// (partition 0, offset = outbox id).
+const OutboxStream = "outbox"
+
+// OutboxBatch reads the next outbox rows of the fraud topics after the
+// applied outbox position, at most limit, typed (fraud.Decode; a row no
+// rule reads or a malformed one moves the position only, the malformed
+// one logged by the caller through bad). Without Kafka the outbox table is
+// the bus: this is the evaluation's source then.
+func (s *Store) OutboxBatch(ctx context.Context, limit int) (evs []Positioned, bad []string, err error) {
+	var after int64 = -1
+	err = s.Pool.QueryRow(ctx, `SELECT last_off FROM fraud_positions WHERE stream = $1 AND part = 0`, OutboxStream).Scan(&after)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, classify(fmt.Errorf("fraud outbox position: %w", err))
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, topic, payload::text, created_at FROM outbox
+		WHERE topic IN ($1, $2, $3) AND id > $4 ORDER BY id LIMIT $5`,
+		fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, after, limit)
+	if err != nil {
+		return nil, nil, classify(fmt.Errorf("fraud outbox: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var topic, payload string
+		var at time.Time
+		if err := rows.Scan(&id, &topic, &payload, &at); err != nil {
+			return nil, nil, classify(fmt.Errorf("fraud outbox: %w", err))
+		}
+		p := Positioned{Stream: OutboxStream, Off: id, Seen: at}
+		ev, err := fraud.Decode(topic, []byte(payload), fmt.Sprintf("outbox:%d", id))
+		switch {
+		case errors.Is(err, fraud.ErrIgnored):
+			p.Ignored = true
+		case err != nil:
+			p.Ignored = true
+			bad = append(bad, fmt.Sprintf("outbox %d (%s): %v", id, topic, err))
+		default:
+			p.Event = ev
+		}
+		evs = append(evs, p)
+	}
+	return evs, bad, classify(rows.Err())
+}

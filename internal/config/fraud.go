@@ -1,0 +1,59 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Fraud configures the fraud and AML evaluation (package fraud, job
+// fraud-eval in serve). No section: no evaluation.
+type Fraud struct {
+	// RulesFile is the versioned rule file (see fraud/rules.yaml for the
+	// shipped one, used when this is empty); a relative path is relative
+	// to this config file. `fundflow lint` checks it too.
+	RulesFile string `yaml:"rules_file"`
+	// InvestorsTopic is the Kafka topic of investor profile changes;
+	// default investors.changed.
+	InvestorsTopic string `yaml:"investors_topic"`
+	// BatchSize is how many events one evaluation transaction takes;
+	// default 500.
+	BatchSize int `yaml:"batch_size"`
+	// SessionTimeout: how long the consumer group waits for a silent
+	// member before its partitions go to another; default 10s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+}
+
+func (c *Config) fraudDefaults() {
+	f := c.Fraud
+	if f == nil {
+		return
+	}
+	f.InvestorsTopic = or(f.InvestorsTopic, "investors.changed")
+	if f.BatchSize == 0 {
+		f.BatchSize = 500
+	}
+	if f.SessionTimeout == 0 {
+		f.SessionTimeout = 10 * time.Second
+	}
+}
+
+var topicRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+
+func (c *Config) validateFraud() []FieldError {
+	f := c.Fraud
+	if f == nil {
+		return nil
+	}
+	var errs []FieldError
+	if !topicRe.MatchString(f.InvestorsTopic) {
+		errs = append(errs, FieldError{Path: "fraud.investors_topic", Msg: fmt.Sprintf("%q is not a Kafka topic name (letters, digits, '.', '_', '-')", f.InvestorsTopic)})
+	}
+	if f.BatchSize < 1 || f.BatchSize > 100000 {
+		errs = append(errs, FieldError{Path: "fraud.batch_size", Msg: fmt.Sprintf("must be between 1 and 100000, got %d", f.BatchSize)})
+	}
+	if f.SessionTimeout < 100*time.Millisecond || f.SessionTimeout > 5*time.Minute {
+		errs = append(errs, FieldError{Path: "fraud.session_timeout", Msg: fmt.Sprintf("must be between 100ms and 5m, got %s", f.SessionTimeout)})
+	}
+	return errs
+}

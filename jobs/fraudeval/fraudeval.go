@@ -1,0 +1,263 @@
+// Package fraudeval runs the fraud rules on the engine: one consumer
+// pipeline per topic (investors.changed, orders.status, payments.status),
+// keyed by investor so one investor's events stay in order; each batch is
+// evaluated in one Postgres transaction (fraud/pgstore) and its offsets
+// are committed after it; hold alerts then hold their legs through the
+// ledger.
+package fraudeval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fundflow/fundflow/connectors/kafka"
+	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/fraud/pgstore"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// Group is the consumer group of the evaluation.
+const Group = "fundflow-fraud"
+
+// Holder places holds (*ledger.Service).
+type Holder interface {
+	PlaceHold(ctx context.Context, req ledger.HoldRequest) (ledger.Hold, bool, error)
+}
+
+// Deps are what the evaluation needs.
+type Deps struct {
+	PG       *postgres.Store
+	Brokers  []string
+	Metrics  *pipelines.Metrics
+	Registry prometheus.Registerer // nil: no fraud metrics
+	Ledger   Holder                // nil: hold alerts are raised, their legs not held
+	Log      *slog.Logger
+}
+
+// Metrics are the evaluation's per-rule metrics (ops/metrics.txt).
+type Metrics struct {
+	Alerts  *prometheus.CounterVec   // fundflow_fraud_alerts_total{rule,action}
+	Events  *prometheus.CounterVec   // fundflow_fraud_events_total{topic,result}
+	Latency *prometheus.HistogramVec // fundflow_fraud_event_to_alert_seconds{rule}
+	Holds   *prometheus.CounterVec   // fundflow_fraud_holds_total{outcome}
+}
+
+// NewMetrics makes and registers them (reg nil: made, not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_alerts_total",
+			Help: "Fraud alerts raised, by rule and action (each once: a replayed event raises none)."}, []string{"rule", "action"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_events_total",
+			Help: "Events the fraud evaluation read, by topic and result (applied, skipped: applied before, ignored: no rule reads it)."}, []string{"topic", "result"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fundflow_fraud_event_to_alert_seconds",
+			Help:    "From the triggering event's Kafka time stamp to its alert's commit, by rule.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"rule"}),
+		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_holds_total",
+			Help: "Legs held by fraud alerts (placed), or refused by the ledger (refused: allotted or ended already)."}, []string{"outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds)
+	}
+	return m
+}
+
+// Stage types a message (fraud.Decode); a malformed one is quarantined
+// with its topic, partition and offset, and moves nothing.
+func Stage() pipelines.Stage[kafka.Message, pgstore.Positioned] {
+	return func(_ context.Context, m kafka.Message) (pgstore.Positioned, error) {
+		p := pgstore.Positioned{Stream: m.Topic, Part: m.Partition, Off: m.Offset, Seen: m.Time}
+		ev, err := fraud.Decode(m.Topic, m.Value, m.Position())
+		switch {
+		case errors.Is(err, fraud.ErrIgnored):
+			p.Ignored = true
+		case err != nil:
+			return p, pipelines.Reject("fraud_event_invalid", "%s", err)
+		default:
+			p.Event = ev
+		}
+		return p, nil
+	}
+}
+
+// Sink evaluates a batch (pgstore.Apply), then holds the legs of the hold
+// alerts. Idempotent on redelivery: Apply skips applied positions.
+type Sink struct {
+	Store   *pgstore.Store
+	Rules   *fraud.RuleSet
+	Ledger  Holder
+	Metrics *Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
+	res, err := s.Store.Apply(ctx, s.Rules, b.Items)
+	if err != nil {
+		return fmt.Errorf("fraud evaluation: %w", err)
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	if m := s.Metrics; m != nil {
+		ignored := 0
+		topic := ""
+		for _, p := range b.Items {
+			topic = p.Stream
+			if p.Ignored {
+				ignored++
+			}
+		}
+		m.Events.WithLabelValues(topic, "applied").Add(float64(res.Applied))
+		m.Events.WithLabelValues(topic, "skipped").Add(float64(res.Skipped))
+		m.Events.WithLabelValues(topic, "ignored").Add(float64(ignored))
+		for i, f := range res.Raised {
+			m.Alerts.WithLabelValues(f.RuleID, string(f.Action)).Inc()
+			if seen := res.RaisedSeen[i]; !seen.IsZero() {
+				m.Latency.WithLabelValues(f.RuleID).Observe(now.Sub(seen).Seconds())
+			}
+		}
+	}
+	for _, f := range res.Raised {
+		s.Log.Info("fraud alert raised", "alert", f.AlertID(), "rule", f.RuleID, "investor", f.Investor, "action", f.Action, "order", f.OrderID)
+	}
+	return s.PlaceHolds(ctx)
+}
+
+// PlaceHolds holds every hold alert's leg not yet held (after each batch
+// and at start: what a crash between the two transactions left).
+func (s *Sink) PlaceHolds(ctx context.Context) error {
+	if s.Ledger == nil {
+		return nil
+	}
+	_, err := s.Store.PlaceDueHolds(ctx, func(ctx context.Context, d pgstore.DueHold) (int64, error) {
+		h, _, err := s.Ledger.PlaceHold(ctx, ledger.HoldRequest{OrderID: d.OrderID, Source: "fraud", Reason: ledger.ReasonUnderReview,
+			Detail: "rule " + d.RuleID, CaseRef: d.AlertID, By: "fraud"})
+		if s.Metrics != nil {
+			switch {
+			case err == nil:
+				s.Metrics.Holds.WithLabelValues("placed").Inc()
+			case pgstore.IsPermanent(err):
+				s.Metrics.Holds.WithLabelValues("refused").Inc()
+				s.Log.Warn("fraud hold refused by the ledger", "alert", d.AlertID, "order", d.OrderID, "err", err)
+			}
+		}
+		return h.ID, err
+	})
+	return err
+}
+
+// Topics are the topics the evaluation reads, the investors' first.
+func Topics(c *config.Fraud) []string {
+	return []string{c.InvestorsTopic, fund.TopicOrderStatus, fraud.TopicPayments}
+}
+
+// Pipelines builds one consumer pipeline per topic, all into one sink.
+func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipeline[kafka.Message, pgstore.Positioned], *Sink, error) {
+	if len(d.Brokers) == 0 {
+		return nil, nil, errors.New("fraud evaluation: no Kafka brokers (it reads investors.changed, orders.status and payments.status)")
+	}
+	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
+	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
+	for _, topic := range Topics(c) {
+		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
+			// a batch is one transaction: wait a little for a fuller one
+			Linger:   25 * time.Millisecond,
+			ErrorLog: func(msg string, args ...any) { d.Log.Warn("kafka consumer: "+msg, args...) }})
+		if err != nil {
+			for _, p := range ps {
+				p.Close()
+			}
+			return nil, nil, err
+		}
+		ps = append(ps, &pipelines.Pipeline[kafka.Message, pgstore.Positioned]{
+			Name:       "fraud-eval/" + topic,
+			Source:     src,
+			Locate:     kafka.Message.Origin,
+			Stage:      Stage(),
+			Sinks:      []pipelines.Sink[pgstore.Positioned]{sink},
+			Quarantine: d.PG,
+			Metrics:    d.Metrics,
+			Log:        d.Log,
+		})
+	}
+	return ps, sink, nil
+}
+
+// Serve runs the evaluation until ctx ends: on Kafka when brokers are
+// configured, else on the outbox table (the bus without Kafka).
+func Serve(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) error {
+	if len(d.Brokers) == 0 {
+		return ServeOutbox(ctx, d, c, rs, time.Second)
+	}
+	ps, sink, err := Pipelines(d, c, rs)
+	if err != nil {
+		return err
+	}
+	if err := sink.PlaceHolds(ctx); err != nil {
+		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
+	}
+	g, ctx := supervise.NewGroup(ctx, "fraud evaluation", d.Log)
+	defer g.Stop()
+	for _, p := range ps {
+		g.Go(p.Name, func() error {
+			_, err := p.Run(ctx)
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// ServeOutbox evaluates the fraud topics' rows of the outbox table in id
+// order, a batch per transaction (the outbox id is the position, so a
+// restart resumes where the last commit left), polling every idle.
+func ServeOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet, idle time.Duration) error {
+	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
+	if err := sink.PlaceHolds(ctx); err != nil {
+		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
+	}
+	for {
+		n, err := sink.OutboxPass(ctx, c.BatchSize)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d.Log.Error("fraud evaluation of the outbox", "err", err)
+			n = 0 // retried after the pause
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(idle):
+		}
+	}
+}
+
+// OutboxPass evaluates the next batch of the outbox; it returns how many
+// rows it moved past.
+func (s *Sink) OutboxPass(ctx context.Context, limit int) (int, error) {
+	evs, bad, err := s.Store.OutboxBatch(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range bad {
+		s.Log.Warn("fraud evaluation skips a malformed outbox event", "event", b)
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	return len(evs), s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs})
+}
