@@ -14,6 +14,7 @@ type checkCmd struct {
 	NAVDate      navDateCmd      `cmd:"" name:"navdate" help:"explain which NAV date an order gets under SEBI's cut-off rules, JSON"`
 	Completeness completenessCmd `cmd:"" help:"which schemes have no NAV for a business day (holidays expect none), JSON"`
 	Schedule     scheduleCmd     `cmd:"" help:"when will my SIP be debited: a plan's instalments (nominal and due dates), JSON"`
+	Distribute   distributeCmd   `cmd:"" help:"split a pool distribution pro rata to units, largest remainder to the paisa, JSON"`
 }
 
 type checkNAVCmd struct {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+)
+
+// distributeCmd is `fundflow check distribute`: a pool distribution's
+// shares by managed.Distribute, the code pool distributions use.
+type distributeCmd struct {
+	Amount string `required:"" help:"The amount distributed, in rupees to the paisa (\"1000.00\")." placeholder:"RUPEES"`
+	Units  string `required:"" help:"Each holder's units, comma-separated, in order (\"1.5,2.25,7\")." placeholder:"U1,U2,..."`
+}
+
+func (distributeCmd) Help() string {
+	return `Split a distribution over holders pro rata to their units, as a pool distribution does, and print each holder's share in the order given:
+
+  {"shares": ["139.54", "209.30", "651.16"]}
+
+The method is the largest remainder to the paisa: each share is amount × units / total units rounded down to the paisa, and the paise left over go one each to the holders whose dropped remainders are largest, ties to the holder listed first. The shares sum exactly to the amount. Units are plain decimals (up to 9 decimals), none negative, not all zero.
+
+Exit 0 with the JSON, 2 with a one-line message naming the flag that is wrong.`
+}
+
+func (c distributeCmd) Run(a *app) error {
+	amount, err := fund.ParseAmount(strings.TrimSpace(c.Amount))
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--amount: %w", err)}
+	}
+	if amount.IsNegative() {
+		return &exitError{code: 2, err: fmt.Errorf("--amount: %s is negative", amount)}
+	}
+	units, err := managed.ParseUnitsList(c.Units)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+	}
+	shares, err := managed.Distribute(amount, units)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+	}
+	// One line, the issue's layout: {"shares": ["…", …]}.
+	quoted := make([]string, len(shares))
+	for i, s := range shares {
+		b, _ := json.Marshal(s.String())
+		quoted[i] = string(b)
+	}
+	_, err = fmt.Fprintf(a.stdout, "{\"shares\": [%s]}\n", strings.Join(quoted, ", "))
+	return err
+}
