@@ -35,9 +35,15 @@ const (
 	BreakCurrency      = "wallet_currency"
 )
 
-// Account names (INR) of the wallet journal.
-func AccountWallet(id string) string { return "wallet:" + id }
-func AccountPayout(id string) string { return "payout:wallet:" + id }
+// AccountWallet is what the platform owes the investor (INR; a credit
+// balance). AccountCash is the money received from a gateway and held for
+// wallets until it is invested: the order ledger credits gateway:<gateway>
+// when a purchase puts money to work, as for a purchase paid directly, so
+// the wallet journal keeps its own cash account and releases it then.
+// AccountPayout is a withdrawal payable to the sealed bank account.
+func AccountWallet(id string) string    { return "wallet:" + id }
+func AccountCash(gateway string) string { return "wallet_cash:" + gateway }
+func AccountPayout(id string) string    { return "payout:wallet:" + id }
 
 // ErrInsufficient refuses a withdrawal above the balance.
 var ErrInsufficient = errors.New("withdrawal exceeds the wallet balance")
@@ -160,16 +166,21 @@ func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
 		if err := fn(tx, w); err != nil {
 			return err
 		}
-		if len(w.events) > 0 {
-			if err := tx.WriteOutbox(ctx, w.events); err != nil {
-				return fmt.Errorf("outbox: %w", err)
-			}
-		}
-		if s.Audit && len(w.audits) > 0 {
-			return tx.AppendAudit(ctx, w.audits)
-		}
-		return nil
+		return s.flush(ctx, tx, w)
 	})
+}
+
+// flush writes a transaction's outbox and audit rows, last (step 7).
+func (s *Service) flush(ctx context.Context, tx Tx, w *work) error {
+	if len(w.events) > 0 {
+		if err := tx.WriteOutbox(ctx, w.events); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	if s.Audit && len(w.audits) > 0 {
+		return tx.AppendAudit(ctx, w.audits)
+	}
+	return nil
 }
 
 // Open creates a wallet for an investor (an existing id is left as it is).
@@ -259,7 +270,7 @@ func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome stri
 			return tx.BreakPayment(ctx, p.ID, reason, detail)
 		}
 		e := Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
-			{Account: fund.AccountGateway(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+			{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
 			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
 		}}
 		txID, inserted, err := tx.Post(ctx, e, p.Amount)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -19,6 +20,9 @@ import (
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 )
+
+// clock is the tests' now: Thu 20 Aug 2026, 10:00 IST, a business day.
+var clock = moneytest.IST("2026-08-20T10:00:00+05:30")
 
 type env struct {
 	t      *testing.T
@@ -33,9 +37,14 @@ type env struct {
 // beside it; at the end the ledger's invariants and the wallet journal's.
 func newEnv(t *testing.T) *env {
 	owner, _, app, _ := testkit.PGApp(t)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return clock }
 	e := &env{t: t, ctx: testkit.Ctx(t), db: moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app},
-		ledger: &ledger.Service{Store: lpg.New(app), Audit: true},
-		wallet: &wallet.Service{Store: pgstore.Store{Pool: app}, Audit: true}}
+		ledger: &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true, Now: now},
+		wallet: &wallet.Service{Store: pgstore.Store{Pool: app}, Audit: true, Now: now}}
 	t.Cleanup(func() { e.checkJournal(app) })
 	e.db.Exec(`INSERT INTO investors (id) VALUES ('INV-1'), ('INV-2')`)
 	return e
@@ -61,12 +70,12 @@ func (e *env) checkJournal(pool *pgxpool.Pool) {
 // pay delivers a Razorpay payment webhook through the ledger's own path.
 func (e *env) pay(eventID, paymentID, notes, status string, paise int64) {
 	e.t.Helper()
-	body := moneytest.Payment{ID: paymentID, OrderID: notes, Status: status, Paise: paise, At: time.Now().Add(-time.Minute)}.Body()
+	body := moneytest.Payment{ID: paymentID, OrderID: notes, Status: status, Paise: paise, At: clock.Add(-time.Minute)}.Body()
 	typ, p, err := webhook.ParseRazorpay(body, eventID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p.EventAt, p.TimeSource = fund.EffectiveTime(p.EventAt, time.Now(), time.Hour)
+	p.EventAt, p.TimeSource = fund.EffectiveTime(p.EventAt, clock, time.Hour)
 	if _, err := e.ledger.Receive(e.ctx, ledger.InboxEvent{Source: "razorpay", EventID: eventID, EventType: typ, Body: body, Payment: p}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -111,8 +120,9 @@ func TestDepositsCreditedOnceOrBroken(t *testing.T) {
 	if got := e.db.Str(`SELECT string_agg(id || '=' || match_status, ',' ORDER BY id) FROM payments`); got != "pay_1=matched,pay_2=matched,pay_3=break,pay_4=break,pay_5=unmatched" {
 		t.Errorf("payments %s", got)
 	}
-	// Double entry: gateway debited, wallet credited, per deposit.
-	if got := e.db.Str(`SELECT string_agg(account || ' ' || amount::numeric(18,2), ',' ORDER BY tx_id, seq) FROM wallet_postings`); got != "gateway:razorpay 10000.01,wallet:W1 -10000.01,gateway:razorpay 500.00,wallet:W1 -500.00" {
+	// Double entry: the gateway's money held for wallets debited, the
+	// wallet credited, per deposit.
+	if got := e.db.Str(`SELECT string_agg(account || ' ' || amount::numeric(18,2), ',' ORDER BY tx_id, seq) FROM wallet_postings`); got != "wallet_cash:razorpay 10000.01,wallet:W1 -10000.01,wallet_cash:razorpay 500.00,wallet:W1 -500.00" {
 		t.Errorf("postings %s", got)
 	}
 	if got := e.db.Str(`SELECT string_agg(event_id, ',' ORDER BY id) FROM outbox WHERE topic = 'wallet.deposited'`); got != "wallet.deposited:pay_1,wallet.deposited:pay_2" {

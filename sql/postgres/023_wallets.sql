@@ -8,7 +8,8 @@
 -- Double entry, in its own journal beside the order ledger (whose
 -- transactions are each an order leg's). Each transaction balances in each
 -- asset (checked at commit). Accounts (INR):
---   gateway:<gateway>        money received from the gateway (debit on a deposit)
+--   wallet_cash:<gateway>    money received from the gateway, held for wallets until invested
+--                            (the order ledger credits gateway:<gateway> when a purchase uses it)
 --   wallet:<wallet id>       what the platform owes the investor (credit on a deposit)
 --   payout:wallet:<id>       a withdrawal payable to the sealed bank account
 -- wallets.balance is −(balance of wallet:<id>), kept in the same transaction;
@@ -27,8 +28,9 @@ CREATE INDEX wallets_investor ON wallets (investor_id);
 CREATE TABLE wallet_transactions (
     id        bigserial     PRIMARY KEY,
     wallet_id text          NOT NULL REFERENCES wallets (id),
-    kind      text          NOT NULL CHECK (kind IN ('deposit', 'withdrawal')),
-    ref       text          NOT NULL,              -- deposit: the payment id; withdrawal: the request id
+    kind      text          NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'invest', 'refund')),
+    ref       text          NOT NULL,              -- deposit, invest: the payment id; withdrawal: the request id;
+                                                   -- refund (an auto-invest order refused): the order request id
     amount    numeric(18,2) NOT NULL CHECK (amount > 0),
     posted_at timestamptz   NOT NULL DEFAULT now(),
     UNIQUE (kind, ref)
