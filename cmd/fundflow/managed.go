@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
+	jobmanaged "github.com/fundflow/fundflow/jobs/managed"
+	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // distributeCmd is `fundflow check distribute`: a pool distribution's
@@ -50,4 +56,34 @@ func (c distributeCmd) Run(a *app) error {
 	}
 	_, err = fmt.Fprintf(a.stdout, "{\"shares\": [%s]}\n", strings.Join(quoted, ", "))
 	return err
+}
+
+// managedRunCmd is `fundflow run managed`: credit the wallet deposits the
+// webhooks stored and auto-invest them (jobs/managed), once, under the
+// job's single-runner lock.
+type managedRunCmd struct {
+	Batch int `default:"100" help:"Deposits per pass."`
+	// Clock fixes the run's clock (the orders' placed time, the wallet
+	// payments' capture time): for tests, never for production.
+	Clock time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests only"`
+}
+
+func (c managedRunCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		if !c.Clock.IsZero() {
+			d.clock = func() time.Time { return c.Clock }
+		}
+		l, err := moneyLedger(d)
+		if err != nil {
+			return err
+		}
+		ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: l.Audit, Now: d.now}
+		j := jobmanaged.Job{Wallet: ws, Batch: c.Batch, Log: d.log,
+			Auto: &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}} // placed_at is our own clock
+		var st jobmanaged.Stats
+		if err := supervise.Single(a.ctx, d.pg, jobmanaged.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {
+			return err
+		}
+		return printJSON(a.stdout, st)
+	})
 }
