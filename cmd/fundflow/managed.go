@@ -16,7 +16,7 @@ import (
 )
 
 // distributeCmd is `fundflow check distribute`: a pool distribution's
-// shares by managed.Distribute, the code pool distributions use.
+// shares by managed.DistributePool, the code pool distributions use.
 type distributeCmd struct {
 	Amount string `required:"" help:"The amount distributed, in rupees to the paisa (\"1000.00\")." placeholder:"RUPEES"`
 	Units  string `required:"" help:"Each holder's units, comma-separated, in order (\"1.5,2.25,7\")." placeholder:"U1,U2,..."`
@@ -44,14 +44,23 @@ func (c distributeCmd) Run(a *app) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
 	}
-	shares, err := managed.Distribute(amount, units)
+	holders := make([]managed.Holder, len(units))
+	for i, u := range units {
+		hu, err := fund.UnitsFromDecimal(u, fund.MaxUnitsScale, fund.NoRounding)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+		}
+		holders[i] = managed.Holder{ID: fmt.Sprint(i + 1), Units: hu}
+	}
+	// The pool distribution's own function (no reinvestment here: no NAV).
+	shares, err := managed.DistributePool(amount, holders, fund.NAV{})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
 	}
 	// One line, the issue's layout: {"shares": ["…", …]}.
 	quoted := make([]string, len(shares))
 	for i, s := range shares {
-		b, _ := json.Marshal(s.String())
+		b, _ := json.Marshal(s.Amount.String())
 		quoted[i] = string(b)
 	}
 	_, err = fmt.Fprintf(a.stdout, "{\"shares\": [%s]}\n", strings.Join(quoted, ", "))
