@@ -26,7 +26,7 @@ func moderate() managed.Model {
 // autoEnv: a wallet W1 with auto-invest into the moderate model in folio
 // F1; schemes A, B, C with a NAV of 10.0000 on every day around the
 // clock's, so whatever NAV date the cut-off rules give, it is there.
-func autoEnv(t *testing.T) (*env, *wallet.AutoInvest) {
+func autoEnv(t testing.TB) (*env, *wallet.AutoInvest) {
 	e := newEnv(t)
 	for _, s := range []string{"A", "B", "C"} {
 		e.db.Scheme(s, "Equity Scheme - Large Cap Fund")

@@ -25,7 +25,7 @@ import (
 var clock = moneytest.IST("2026-08-20T10:00:00+05:30")
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	db     moneytest.DB
 	ledger *ledger.Service
@@ -35,7 +35,7 @@ type env struct {
 // newEnv: the test's own database, the ledger as cmd/fundflow wires it
 // (application role, audit on) receiving the webhooks, the wallet service
 // beside it; at the end the ledger's invariants and the wallet journal's.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	owner, _, app, _ := testkit.PGApp(t)
 	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
 	if err != nil {
