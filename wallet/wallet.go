@@ -33,6 +33,9 @@ const (
 	BreakWalletUnknown = "wallet_unknown"
 	BreakWalletClosed  = "wallet_closed"
 	BreakCurrency      = "wallet_currency"
+	// The gateway refunded a deposit the wallet no longer holds (invested
+	// or withdrawn): a person recovers it.
+	BreakRefundAfterSpend = "wallet_refund_after_spend"
 )
 
 // AccountWallet is what the platform owes the investor (INR; a credit
@@ -81,6 +84,9 @@ type Store interface {
 	// PendingDeposits lists captured, unmatched payments naming a wallet,
 	// at most limit, oldest first.
 	PendingDeposits(ctx context.Context, limit int) ([]string, error)
+	// RefundedDeposits lists credited deposits whose payment the gateway
+	// refunded, not reversed nor broken yet, at most limit.
+	RefundedDeposits(ctx context.Context, limit int) ([]string, error)
 	Wallet(ctx context.Context, id string) (w Wallet, found bool, err error)
 }
 
@@ -93,6 +99,10 @@ type Tx interface {
 	// if it is still a captured, unmatched wallet deposit (found false
 	// otherwise).
 	PendingPayment(ctx context.Context, id string, lock bool) (p Payment, found bool, err error)
+	// RefundedPayment reads a refunded payment credited to a wallet
+	// (locked when lock is set; found false: not refunded, or reversed or
+	// broken already).
+	RefundedPayment(ctx context.Context, id string, lock bool) (p Payment, walletID string, found bool, err error)
 	// Entry finds the entry of a kind and ref (found false: none).
 	Entry(ctx context.Context, kind, ref string) (e Entry, txID int64, found bool, err error)
 	// LockWallet reads a wallet locked for update (found false: none).
@@ -204,6 +214,7 @@ func (s *Service) Open(ctx context.Context, id, investorID string) error {
 type CreditResult struct {
 	Credited, Broken int
 	Amount           fund.Amount // credited
+	Reversed         int         // deposits the gateway refunded, taken back out of their wallet
 }
 
 // CreditDeposits credits the captured payments waiting for a wallet, each
@@ -231,7 +242,69 @@ func (s *Service) CreditDeposits(ctx context.Context, limit int) (CreditResult, 
 			res.Broken++
 		}
 	}
+	refunded, err := s.Store.RefundedDeposits(ctx, limit)
+	if err != nil {
+		return res, fmt.Errorf("refunded deposits: %w", err)
+	}
+	for _, id := range refunded {
+		outcome, err := s.reverseOne(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		switch outcome {
+		case "reversed":
+			res.Reversed++
+		case "break":
+			res.Broken++
+		}
+	}
 	return res, nil
+}
+
+// reverseOne takes a deposit the gateway refunded back out of its wallet
+// (the money went back to the payer), or, when the wallet no longer holds
+// it, records a break for a person: never a negative balance.
+func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome string, err error) {
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		outcome = ""
+		p, _, found, err := tx.RefundedPayment(ctx, paymentID, false)
+		if err != nil || !found {
+			return err
+		}
+		if err := tx.LockMatchKeys(ctx, []string{"match:" + p.NotesOrderID}); err != nil {
+			return fmt.Errorf("lock match key: %w", err)
+		}
+		p, walletID, found, err := tx.RefundedPayment(ctx, paymentID, true)
+		if err != nil || !found {
+			return err
+		}
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil || !ok {
+			return err
+		}
+		if wal.Balance.Cmp(p.Amount) < 0 {
+			outcome = "break"
+			detail := fmt.Sprintf("payment %s (%s) was refunded by the gateway after wallet %s spent it (balance %s)", p.ID, p.Amount, wal.ID, wal.Balance)
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+				Payload: map[string]string{"wallet_id": wal.ID, "reason": BreakRefundAfterSpend, "detail": detail}})
+			return tx.BreakPayment(ctx, p.ID, BreakRefundAfterSpend, detail)
+		}
+		e := Entry{WalletID: wal.ID, Kind: "reversal", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+			{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
+		}}
+		if _, inserted, err := tx.Post(ctx, e, p.Amount.Neg()); err != nil || !inserted {
+			return err
+		}
+		outcome = "reversed"
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
+			Payload: map[string]string{"payment_id": p.ID, "amount": p.Amount.String()}})
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reverse refunded deposit %s: %w", paymentID, err)
+	}
+	return outcome, nil
 }
 
 func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome string, amt fund.Amount, err error) {

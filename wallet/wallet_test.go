@@ -214,3 +214,48 @@ func TestWithdrawalsNeverBelowZero(t *testing.T) {
 		t.Errorf("closed wallet: %v", err)
 	}
 }
+
+// A deposit the gateway refunds after it was credited is taken back out
+// of the wallet; when the wallet no longer holds it, a break for a person,
+// never a negative balance.
+func TestRefundedDepositReversedOrBroken(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 100000) // ₹1,000.00
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 50000)  // ₹500.00
+	if _, err := e.wallet.CreditDeposits(e.ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	// 1,500.00 − 1,200.00 withdrawn = 300.00.
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "r1", fund.MustAmount("1200.00")); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e3", "pay_2", "wallet:W1", "refunded", 50000) // 500.00 > 300.00: a break
+	res, err := e.wallet.CreditDeposits(e.ctx, 10)
+	if err != nil || res.Broken != 1 || res.Reversed != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := e.balance("W1"); got != "300.00" {
+		t.Errorf("W1 %s, want 300.00", got)
+	}
+	e.pay("e4", "pay_3", "wallet:W1", "captured", 20000) // +200.00 = 500.00
+	if _, err := e.wallet.CreditDeposits(e.ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e5", "pay_3", "wallet:W1", "refunded", 20000) // 500.00 − 200.00
+	if res, err = e.wallet.CreditDeposits(e.ctx, 10); err != nil || res.Reversed != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := e.balance("W1"); got != "300.00" {
+		t.Errorf("W1 %s, want 300.00", got)
+	}
+	// Again: nothing.
+	if res, err = e.wallet.CreditDeposits(e.ctx, 10); err != nil || res.Reversed+res.Broken+res.Credited != 0 {
+		t.Fatalf("again: %+v %v", res, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || '=' || reason, ',' ORDER BY payment_id) FROM payment_breaks`); got != "pay_2=wallet_refund_after_spend" {
+		t.Errorf("breaks %s", got)
+	}
+}

@@ -28,6 +28,7 @@ type Job struct {
 type Stats struct {
 	Credited int         `json:"deposits_credited"`
 	Broken   int         `json:"deposits_broken"`
+	Reversed int         `json:"deposits_reversed"`
 	Runs     int         `json:"autoinvest_runs"`
 	Orders   int         `json:"orders_placed"`
 	Invested fund.Amount `json:"invested"`
@@ -47,6 +48,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		}
 		st.Credited += c.Credited
 		st.Broken += c.Broken
+		st.Reversed += c.Reversed
 		r, err := j.Auto.Invest(ctx, batch)
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", Name, err)
@@ -54,7 +56,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Runs += r.Runs
 		st.Orders += r.Orders
 		st.Invested = st.Invested.Add(r.Invested)
-		if c.Credited+c.Broken+r.Runs == 0 {
+		if c.Credited+c.Broken+c.Reversed+r.Runs == 0 {
 			break
 		}
 		if j.Log != nil {

@@ -28,8 +28,9 @@ CREATE INDEX wallets_investor ON wallets (investor_id);
 CREATE TABLE wallet_transactions (
     id        bigserial     PRIMARY KEY,
     wallet_id text          NOT NULL REFERENCES wallets (id),
-    kind      text          NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'invest', 'refund')),
-    ref       text          NOT NULL,              -- deposit, invest: the payment id; withdrawal: the request id;
+    kind      text          NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'invest', 'refund', 'reversal')),
+    ref       text          NOT NULL,              -- deposit, invest, reversal (the gateway refunded the deposit):
+                                                   -- the payment id; withdrawal: the request id;
                                                    -- refund (an auto-invest order refused): the order request id
     amount    numeric(18,2) NOT NULL CHECK (amount > 0),
     posted_at timestamptz   NOT NULL DEFAULT now(),

@@ -38,6 +38,20 @@ func (s Store) PendingDeposits(ctx context.Context, limit int) ([]string, error)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// RefundedDeposits lists credited deposits the gateway refunded, neither
+// reversed nor broken yet.
+func (s Store) RefundedDeposits(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id FROM payments p JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = p.id
+		WHERE p.status = 'refunded'
+		  AND NOT EXISTS (SELECT 1 FROM wallet_transactions r WHERE r.kind = 'reversal' AND r.ref = p.id)
+		  AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id AND b.reason = 'wallet_refund_after_spend')
+		ORDER BY t.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // Wallet reads a wallet.
 func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
 	return scanWallet(s.Pool.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
@@ -87,6 +101,31 @@ func (t Tx) PendingPayment(ctx context.Context, id string, lock bool) (wallet.Pa
 	}
 	p.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
 	return p, err == nil, err
+}
+
+// RefundedPayment reads a refunded payment credited to a wallet and not
+// reversed or broken yet.
+func (t Tx) RefundedPayment(ctx context.Context, id string, lock bool) (wallet.Payment, string, bool, error) {
+	q := `SELECT p.id, p.gateway, p.notes_order_id, p.currency, p.last_event_id, t.amount, coalesce(p.realised_at, p.last_event_at), t.wallet_id
+		FROM payments p JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = p.id
+		WHERE p.id = $1 AND p.status = 'refunded'
+		  AND NOT EXISTS (SELECT 1 FROM wallet_transactions r WHERE r.kind = 'reversal' AND r.ref = p.id)
+		  AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id AND b.reason = 'wallet_refund_after_spend')`
+	if lock {
+		q += ` FOR UPDATE OF p`
+	}
+	var p wallet.Payment
+	var amt decimal.Decimal
+	var walletID string
+	err := t.tx.QueryRow(ctx, q, id).Scan(&p.ID, &p.Gateway, &p.NotesOrderID, &p.Currency, &p.EventID, &amt, &p.RealisedAt, &walletID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, "", false, nil
+	}
+	if err != nil {
+		return p, "", false, err
+	}
+	p.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return p, walletID, err == nil, err
 }
 
 // LockWallet reads a wallet locked for update.
