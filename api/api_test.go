@@ -73,8 +73,9 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	cfg := api.Config{
 		Auth: &api.Auth{HS256Secret: secret, RS256Key: &key.PublicKey},
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
-		Now:   now,
-		Plans: svc,
+		Now:     now,
+		Plans:   svc,
+		Wallets: fakeWallets{}, // api/managed_test.go
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -176,6 +177,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/plans/{id}/resume":            pl + "/resume",
 		"/v1/plans/{id}/modify":            pl + "/modify",
 		"/v1/plans/{id}/cancel":            pl + "/cancel",
+		"/v1/wallets/{id}":                 "/v1/wallets/W-1",
 	}
 }
 

@@ -81,6 +81,10 @@ func TestAutoInvestDepositOnce(t *testing.T) {
 			t.Errorf("%s: %s, want %s", c.id, got, want)
 		}
 	}
+	// What GET /v1/wallets/{id} shows.
+	if v, ok, err := e.wallet.View(e.ctx, "W1"); err != nil || !ok || v.Balance.String() != "3000.01" || v.Model != "moderate" || v.Folio != "F1" || v.InvestorID != "INV-1" {
+		t.Errorf("view %+v %v %v", v, ok, err)
+	}
 	if n := e.db.Num(`SELECT count(*) FROM orders`); n != 2 {
 		t.Errorf("%d orders, want 2", n)
 	}

@@ -88,6 +88,18 @@ type Store interface {
 	// refunded, not reversed nor broken yet, at most limit.
 	RefundedDeposits(ctx context.Context, limit int) ([]string, error)
 	Wallet(ctx context.Context, id string) (w Wallet, found bool, err error)
+	// WalletView reads a wallet with its auto-invest terms.
+	WalletView(ctx context.Context, id string) (v View, found bool, err error)
+}
+
+// View is a wallet as its investor sees it (GET /v1/wallets/{id}).
+type View struct {
+	ID         string      `json:"wallet_id"`
+	InvestorID string      `json:"investor_id"`
+	Status     string      `json:"status"`
+	Balance    fund.Amount `json:"balance"`
+	Model      string      `json:"model,omitempty"` // auto-invest's model ("" none)
+	Folio      string      `json:"folio,omitempty"` // auto-invest's folio
 }
 
 // Tx is one transaction of the Store.
@@ -429,6 +441,11 @@ func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amou
 		return Withdrawn{}, fmt.Errorf("withdraw %s from wallet %s: %w", amount, walletID, err)
 	}
 	return out, nil
+}
+
+// View reads a wallet as its investor sees it.
+func (s *Service) View(ctx context.Context, id string) (View, bool, error) {
+	return s.Store.WalletView(ctx, id)
 }
 
 // Balance is a wallet's balance.

@@ -110,6 +110,8 @@ type Deps struct {
 	// Metrics counts and times requests by route (fundflow_http_*); nil:
 	// not measured.
 	Metrics *api.HTTPMetrics
+	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
+	Wallets api.Wallets
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -137,6 +139,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
+	cfg.Wallets = d.Wallets
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

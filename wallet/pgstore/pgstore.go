@@ -57,6 +57,23 @@ func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, erro
 	return scanWallet(s.Pool.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
 }
 
+// WalletView reads a wallet with its auto-invest terms.
+func (s Store) WalletView(ctx context.Context, id string) (wallet.View, bool, error) {
+	var v wallet.View
+	var bal decimal.Decimal
+	err := s.Pool.QueryRow(ctx, `SELECT w.id, w.investor_id, w.status, w.balance, coalesce(a.model_id, ''), coalesce(a.folio_no, '')
+		FROM wallets w LEFT JOIN autoinvest_terms a ON a.wallet_id = w.id AND a.enabled WHERE w.id = $1`, id).
+		Scan(&v.ID, &v.InvestorID, &v.Status, &bal, &v.Model, &v.Folio)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	v.Balance, err = fund.AmountFromDecimal(bal, fund.NoRounding)
+	return v, err == nil, err
+}
+
 func scanWallet(row pgx.Row) (wallet.Wallet, bool, error) {
 	var w wallet.Wallet
 	var bal decimal.Decimal
