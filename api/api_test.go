@@ -81,6 +81,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		Investors: &investors.Service{Store: investorstore.Store{Pool: pool}, PII: sealer, Now: now, Log: testkit.Logger(t)},
 		// analytics_test.go
 		Analytics: query.Service{PG: pool, CH: ch},
+		Wallets:   fakeWallets{}, // api/managed_test.go
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -191,6 +192,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/ops/holds/{id}/release": "/v1/ops/holds/1/release",
 		"/v1/ops/holds/{id}/reject":  "/v1/ops/holds/1/reject",
 		"/v1/ops/alerts/{id}/close":  "/v1/ops/alerts/a1/close",
+		"/v1/wallets/{id}":           "/v1/wallets/W-1",
 	}
 }
 

@@ -87,6 +87,8 @@ type Config struct {
 	// FraudReview serves the ops routes of fraud and AML cases
 	// (api/fraud.go); nil: they answer 503.
 	FraudReview FraudReview
+	// Wallets serves GET /v1/wallets/{id} (api/managed.go); nil: 503.
+	Wallets Wallets
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -154,6 +156,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/statement.pdf", Roles: folioReaders, carriesPII: true, handle: s.statement},
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
 		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
+		{Method: "GET", Pattern: "/v1/wallets/{id}", Roles: folioReaders, handle: s.walletView},
 		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},

@@ -8,6 +8,8 @@ import (
 	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/jobs/apiserve"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
+	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // startAPI serves the query API on serve.api.addr until stopped. Its plan
@@ -37,7 +39,8 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	}
 	con := &console.Config{Store: &console.Store{PG: d.pg, Freshness: fresh}, NAV: d.navDeps(), NAVIngest: d.cfg.Pipelines.NAVIngest}
 	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m,
-		FraudReview: fraudReview(d)})
+		FraudReview: fraudReview(d),
+		Wallets:     &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}}})
 	var ce *apiserve.ConfigError
 	if errors.As(err, &ce) {
 		return nil, &exitError{code: 2, err: err}

@@ -15,6 +15,7 @@ type checkCmd struct {
 	Completeness completenessCmd `cmd:"" help:"which schemes have no NAV for a business day (holidays expect none), JSON"`
 	Schedule     scheduleCmd     `cmd:"" help:"when will my SIP be debited: a plan's instalments (nominal and due dates), JSON"`
 	Risk         checkRiskCmd    `cmd:"" help:"a NAV series' volatility, CAGR, drawdown, VaR, Sharpe and Sortino (issue 20's definitions), JSON"`
+	Distribute   distributeCmd   `cmd:"" help:"split a pool distribution pro rata to units, largest remainder to the paisa, JSON"`
 }
 
 type checkNAVCmd struct {

@@ -195,6 +195,7 @@ type runCmd struct {
 	Outbox       pipelineCmd      `cmd:"" help:"relay the outbox's undelivered events (Kafka, ClickHouse facts)"`
 	FolioRecon   folioReconRunCmd `cmd:"" name:"folio-recon" help:"load the RTAs' files, reconcile their books with our ledger as of a date, write recon_breaks and the report"`
 	Instalments  instalmentsCmd   `cmd:"" help:"the systematic plans' daily run: generate the instalments falling due, present the debits and orders due now, settle the presented ones"`
+	Managed      managedRunCmd    `cmd:"" help:"credit the wallet deposits the webhooks stored and auto-invest them into their model portfolios"`
 }
 
 // connected runs f with the config's connections (closed after), warning

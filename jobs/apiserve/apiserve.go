@@ -117,6 +117,8 @@ type Deps struct {
 	// Metrics counts and times requests by route (fundflow_http_*); nil:
 	// not measured.
 	Metrics *api.HTTPMetrics
+	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
+	Wallets api.Wallets
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -151,6 +153,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	}
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065")} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
+	cfg.Wallets = d.Wallets
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

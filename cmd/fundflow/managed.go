@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	jobmanaged "github.com/fundflow/fundflow/jobs/managed"
+	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+// distributeCmd is `fundflow check distribute`: a pool distribution's
+// shares by managed.DistributePool, the code pool distributions use.
+type distributeCmd struct {
+	Amount string `required:"" help:"The amount distributed, in rupees to the paisa (\"1000.00\")." placeholder:"RUPEES"`
+	Units  string `required:"" help:"Each holder's units, comma-separated, in order (\"1.5,2.25,7\")." placeholder:"U1,U2,..."`
+}
+
+func (distributeCmd) Help() string {
+	return `Split a distribution over holders pro rata to their units, as a pool distribution does, and print each holder's share in the order given:
+
+  {"shares": ["139.54", "209.30", "651.16"]}
+
+The method is the largest remainder to the paisa: each share is amount × units / total units rounded down to the paisa, and the paise left over go one each to the holders whose dropped remainders are largest, ties to the holder listed first. The shares sum exactly to the amount. Units are plain decimals (up to 9 decimals), none negative, not all zero.
+
+Exit 0 with the JSON, 2 with a one-line message naming the flag that is wrong.`
+}
+
+func (c distributeCmd) Run(a *app) error {
+	amount, err := fund.ParseAmount(strings.TrimSpace(c.Amount))
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--amount: %w", err)}
+	}
+	if amount.IsNegative() {
+		return &exitError{code: 2, err: fmt.Errorf("--amount: %s is negative", amount)}
+	}
+	units, err := managed.ParseUnitsList(c.Units)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+	}
+	holders := make([]managed.Holder, len(units))
+	for i, u := range units {
+		hu, err := fund.UnitsFromDecimal(u, fund.MaxUnitsScale, fund.NoRounding)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+		}
+		holders[i] = managed.Holder{ID: fmt.Sprint(i + 1), Units: hu}
+	}
+	// The pool distribution's own function (no reinvestment here: no NAV).
+	shares, err := managed.DistributePool(amount, holders, fund.NAV{})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--units: %w", err)}
+	}
+	// One line, the issue's layout: {"shares": ["…", …]}.
+	quoted := make([]string, len(shares))
+	for i, s := range shares {
+		b, _ := json.Marshal(s.Amount.String())
+		quoted[i] = string(b)
+	}
+	_, err = fmt.Fprintf(a.stdout, "{\"shares\": [%s]}\n", strings.Join(quoted, ", "))
+	return err
+}
+
+// managedRunCmd is `fundflow run managed`: credit the wallet deposits the
+// webhooks stored and auto-invest them (jobs/managed), once, under the
+// job's single-runner lock.
+type managedRunCmd struct {
+	Batch int `default:"100" help:"Deposits per pass."`
+	// Clock fixes the run's clock (the orders' placed time, the wallet
+	// payments' capture time): for tests, never for production.
+	Clock time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests only"`
+}
+
+func (c managedRunCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		if !c.Clock.IsZero() {
+			d.clock = func() time.Time { return c.Clock }
+		}
+		l, err := moneyLedger(d)
+		if err != nil {
+			return err
+		}
+		ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: l.Audit, Now: d.now}
+		j := jobmanaged.Job{Wallet: ws, Batch: c.Batch, Log: d.log,
+			Auto: &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}} // placed_at is our own clock
+		var st jobmanaged.Stats
+		if err := supervise.Single(a.ctx, d.pg, jobmanaged.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {
+			return err
+		}
+		return printJSON(a.stdout, st)
+	})
+}

@@ -1,0 +1,67 @@
+// Package managed is the managed-investing runner (issue 22): it credits
+// the wallet deposits the webhooks stored, then auto-invests them, batch
+// by batch, until nothing is left. Every step is idempotent (wallet and
+// wallet.AutoInvest), so a run killed anywhere is finished by the next.
+package managed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+// Name is the job's name (its single-runner lock).
+const Name = "managed"
+
+// Job credits deposits and auto-invests them.
+type Job struct {
+	Wallet *wallet.Service
+	Auto   *wallet.AutoInvest
+	Batch  int // per pass; default 100
+	Log    *slog.Logger
+}
+
+// Stats counts a run.
+type Stats struct {
+	Credited int         `json:"deposits_credited"`
+	Broken   int         `json:"deposits_broken"`
+	Reversed int         `json:"deposits_reversed"`
+	Runs     int         `json:"autoinvest_runs"`
+	Orders   int         `json:"orders_placed"`
+	Invested fund.Amount `json:"invested"`
+}
+
+// Run passes until a pass finds nothing to do.
+func (j Job) Run(ctx context.Context) (Stats, error) {
+	var st Stats
+	batch := j.Batch
+	if batch <= 0 {
+		batch = 100
+	}
+	for {
+		c, err := j.Wallet.CreditDeposits(ctx, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Credited += c.Credited
+		st.Broken += c.Broken
+		st.Reversed += c.Reversed
+		r, err := j.Auto.Invest(ctx, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Runs += r.Runs
+		st.Orders += r.Orders
+		st.Invested = st.Invested.Add(r.Invested)
+		if c.Credited+c.Broken+c.Reversed+r.Runs == 0 {
+			break
+		}
+		if j.Log != nil {
+			j.Log.Info("managed pass", "credited", c.Credited, "broken", c.Broken, "runs", r.Runs, "orders", r.Orders)
+		}
+	}
+	return st, nil
+}

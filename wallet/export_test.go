@@ -1,0 +1,4 @@
+package wallet
+
+// SetCrash stops runs at a stage, as a crash would (tests).
+func (a *AutoInvest) SetCrash(f func(stage, paymentID string) error) { a.crash = f }

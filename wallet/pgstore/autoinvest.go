@@ -1,0 +1,171 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+var _ wallet.AutoStore = Store{}
+var _ wallet.AutoTx = Tx{}
+
+// PendingInvest lists deposits waiting for their run and runs not
+// finished.
+func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT ref FROM (
+			SELECT t.ref, t.id FROM wallet_transactions t JOIN autoinvest_terms a ON a.wallet_id = t.wallet_id AND a.enabled
+			WHERE t.kind = 'deposit' AND NOT EXISTS (SELECT 1 FROM autoinvest_runs r WHERE r.payment_id = t.ref)
+			UNION ALL
+			SELECT r.payment_id, t.id FROM autoinvest_runs r JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = r.payment_id
+			WHERE r.status = 'debited') x
+		ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// InAutoTx runs fn in one transaction.
+func (s Store) InAutoTx(ctx context.Context, fn func(wallet.AutoTx) error) error {
+	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
+}
+
+// Deposit reads a credited deposit.
+func (t Tx) Deposit(ctx context.Context, paymentID string) (wallet.Deposit, bool, error) {
+	d := wallet.Deposit{PaymentID: paymentID}
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT t.wallet_id, w.investor_id, p.gateway, t.amount, coalesce(p.realised_at, t.posted_at)
+		FROM wallet_transactions t JOIN wallets w ON w.id = t.wallet_id JOIN payments p ON p.id = t.ref
+		WHERE t.kind = 'deposit' AND t.ref = $1`, paymentID).Scan(&d.WalletID, &d.InvestorID, &d.Gateway, &amt, &d.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	d.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return d, err == nil, err
+}
+
+// Terms reads a wallet's auto-invest terms.
+func (t Tx) Terms(ctx context.Context, walletID string) (wallet.Terms, bool, error) {
+	a := wallet.Terms{WalletID: walletID}
+	err := t.tx.QueryRow(ctx, `SELECT model_id, folio_no, enabled FROM autoinvest_terms WHERE wallet_id = $1`, walletID).Scan(&a.ModelID, &a.Folio, &a.Enabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	return a, err == nil, err
+}
+
+// PutTerms upserts a wallet's terms.
+func (t Tx) PutTerms(ctx context.Context, a wallet.Terms) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO autoinvest_terms (wallet_id, model_id, folio_no, enabled) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (wallet_id) DO UPDATE SET model_id = excluded.model_id, folio_no = excluded.folio_no, enabled = excluded.enabled, updated_at = now()`,
+		a.WalletID, a.ModelID, a.Folio, a.Enabled)
+	return err
+}
+
+// ModelAt reads the model's latest version effective on day, validated
+// again (a stored body is never trusted blindly).
+func (t Tx) ModelAt(ctx context.Context, id string, day fund.Date) (managed.Model, bool, error) {
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT body FROM managed_models WHERE id = $1 AND effective <= $2 ORDER BY effective DESC, version DESC LIMIT 1`,
+		id, day.Time()).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return managed.Model{}, false, nil
+	}
+	if err != nil {
+		return managed.Model{}, false, err
+	}
+	m, err := managed.ParseModel(body)
+	return m, err == nil, err
+}
+
+// PutModel stores a model version (the same id and version again: refused
+// unless identical, a version is never rewritten).
+func (t Tx) PutModel(ctx context.Context, m managed.Model) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO managed_models (id, version, profile, effective, body) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id, version) DO NOTHING`, m.ID, m.Version, m.Profile, m.Effective.Time(), string(body))
+	if err != nil || tag.RowsAffected() == 1 {
+		return err
+	}
+	var same bool
+	if err := t.tx.QueryRow(ctx, `SELECT body = $3::jsonb FROM managed_models WHERE id = $1 AND version = $2`, m.ID, m.Version, string(body)).Scan(&same); err != nil {
+		return err
+	}
+	if !same {
+		return fmt.Errorf("model %s version %d exists with other content: make a new version", m.ID, m.Version)
+	}
+	return nil
+}
+
+// Run reads a run, locked for update.
+func (t Tx) Run(ctx context.Context, paymentID string) (wallet.Run, bool, error) {
+	r := wallet.Run{PaymentID: paymentID}
+	var inv, left decimal.Decimal
+	var split, reqs []byte
+	err := t.tx.QueryRow(ctx, `SELECT wallet_id, model_id, model_version, invested, leftover, split, requests, status
+		FROM autoinvest_runs WHERE payment_id = $1 FOR UPDATE`, paymentID).Scan(&r.WalletID, &r.ModelID, &r.ModelVersion, &inv, &left, &split, &reqs, &r.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if r.Invested, err = fund.AmountFromDecimal(inv, fund.NoRounding); err != nil {
+		return r, false, err
+	}
+	if r.Leftover, err = fund.AmountFromDecimal(left, fund.NoRounding); err != nil {
+		return r, false, err
+	}
+	if err := json.Unmarshal(split, &r.Split); err != nil {
+		return r, false, fmt.Errorf("run %s split: %w", paymentID, err)
+	}
+	if err := json.Unmarshal(reqs, &r.Requests); err != nil {
+		return r, false, fmt.Errorf("run %s requests: %w", paymentID, err)
+	}
+	return r, true, nil
+}
+
+// InsertRun stores a run.
+func (t Tx) InsertRun(ctx context.Context, r wallet.Run) error {
+	split, err := json.Marshal(r.Split)
+	if err != nil {
+		return err
+	}
+	if r.Requests == nil {
+		r.Requests = []string{}
+	}
+	reqs, err := json.Marshal(r.Requests)
+	if err != nil {
+		return err
+	}
+	var placed any
+	if r.Status == "placed" {
+		placed = time.Now()
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO autoinvest_runs (payment_id, wallet_id, model_id, model_version, invested, leftover, split, requests, status, placed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, r.PaymentID, r.WalletID, r.ModelID, r.ModelVersion, r.Invested.Decimal(), r.Leftover.Decimal(),
+		string(split), string(reqs), r.Status, placed)
+	return err
+}
+
+// SetRunPlaced finishes a run.
+func (t Tx) SetRunPlaced(ctx context.Context, paymentID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_runs SET status = 'placed', placed_at = now() WHERE payment_id = $1`, paymentID)
+	return err
+}

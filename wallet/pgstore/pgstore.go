@@ -1,0 +1,244 @@
+// Package pgstore is the wallet's Store in Postgres (migration 033).
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+// Store is wallet.Store on a pool.
+type Store struct{ Pool *pgxpool.Pool }
+
+var _ wallet.Store = Store{}
+
+// InTx runs fn in one transaction.
+func (s Store) InTx(ctx context.Context, fn func(wallet.Tx) error) error {
+	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
+}
+
+// PendingDeposits lists captured, unmatched payments naming a wallet.
+func (s Store) PendingDeposits(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM payments
+		WHERE match_status = 'unmatched' AND status = 'captured' AND notes_order_id LIKE 'wallet:%'
+		ORDER BY realised_at, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// RefundedDeposits lists credited deposits the gateway refunded, neither
+// reversed nor broken yet.
+func (s Store) RefundedDeposits(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id FROM payments p JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = p.id
+		WHERE p.status = 'refunded'
+		  AND NOT EXISTS (SELECT 1 FROM wallet_transactions r WHERE r.kind = 'reversal' AND r.ref = p.id)
+		  AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id AND b.reason = 'wallet_refund_after_spend')
+		ORDER BY t.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Wallet reads a wallet.
+func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
+	return scanWallet(s.Pool.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
+}
+
+// WalletView reads a wallet with its auto-invest terms.
+func (s Store) WalletView(ctx context.Context, id string) (wallet.View, bool, error) {
+	var v wallet.View
+	var bal decimal.Decimal
+	err := s.Pool.QueryRow(ctx, `SELECT w.id, w.investor_id, w.status, w.balance, coalesce(a.model_id, ''), coalesce(a.folio_no, '')
+		FROM wallets w LEFT JOIN autoinvest_terms a ON a.wallet_id = w.id AND a.enabled WHERE w.id = $1`, id).
+		Scan(&v.ID, &v.InvestorID, &v.Status, &bal, &v.Model, &v.Folio)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	v.Balance, err = fund.AmountFromDecimal(bal, fund.NoRounding)
+	return v, err == nil, err
+}
+
+func scanWallet(row pgx.Row) (wallet.Wallet, bool, error) {
+	var w wallet.Wallet
+	var bal decimal.Decimal
+	err := row.Scan(&w.ID, &w.InvestorID, &w.Status, &bal)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return w, false, nil
+	}
+	if err != nil {
+		return w, false, err
+	}
+	w.Balance, err = fund.AmountFromDecimal(bal, fund.NoRounding)
+	return w, err == nil, err
+}
+
+// Tx is wallet.Tx.
+type Tx struct{ tx pgx.Tx }
+
+var _ wallet.Tx = Tx{}
+
+// LockMatchKeys takes advisory locks as the ledger's pgstore does (the
+// same hash, so the two serialise on a key).
+func (t Tx) LockMatchKeys(ctx context.Context, keys []string) error {
+	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, keys)
+	return err
+}
+
+// PendingPayment reads a payment still waiting for its wallet.
+func (t Tx) PendingPayment(ctx context.Context, id string, lock bool) (wallet.Payment, bool, error) {
+	q := `SELECT id, gateway, notes_order_id, currency, coalesce(realised_event_id, last_event_id), amount, coalesce(realised_at, last_event_at)
+		FROM payments WHERE id = $1 AND match_status = 'unmatched' AND status = 'captured' AND notes_order_id LIKE 'wallet:%'`
+	if lock {
+		q += ` FOR UPDATE`
+	}
+	var p wallet.Payment
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, q, id).Scan(&p.ID, &p.Gateway, &p.NotesOrderID, &p.Currency, &p.EventID, &amt, &p.RealisedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	p.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return p, err == nil, err
+}
+
+// RefundedPayment reads a refunded payment credited to a wallet and not
+// reversed or broken yet.
+func (t Tx) RefundedPayment(ctx context.Context, id string, lock bool) (wallet.Payment, string, bool, error) {
+	q := `SELECT p.id, p.gateway, p.notes_order_id, p.currency, p.last_event_id, t.amount, coalesce(p.realised_at, p.last_event_at), t.wallet_id
+		FROM payments p JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = p.id
+		WHERE p.id = $1 AND p.status = 'refunded'
+		  AND NOT EXISTS (SELECT 1 FROM wallet_transactions r WHERE r.kind = 'reversal' AND r.ref = p.id)
+		  AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = p.id AND b.reason = 'wallet_refund_after_spend')`
+	if lock {
+		q += ` FOR UPDATE OF p`
+	}
+	var p wallet.Payment
+	var amt decimal.Decimal
+	var walletID string
+	err := t.tx.QueryRow(ctx, q, id).Scan(&p.ID, &p.Gateway, &p.NotesOrderID, &p.Currency, &p.EventID, &amt, &p.RealisedAt, &walletID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, "", false, nil
+	}
+	if err != nil {
+		return p, "", false, err
+	}
+	p.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return p, walletID, err == nil, err
+}
+
+// LockWallet reads a wallet locked for update.
+func (t Tx) LockWallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
+	return scanWallet(t.tx.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1 FOR UPDATE`, id))
+}
+
+// CreateWallet inserts a wallet (an existing id: created false).
+func (t Tx) CreateWallet(ctx context.Context, id, investorID string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `INSERT INTO wallets (id, investor_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, investorID)
+	return tag.RowsAffected() == 1, err
+}
+
+// Entry finds an entry by kind and ref.
+func (t Tx) Entry(ctx context.Context, kind, ref string) (wallet.Entry, int64, bool, error) {
+	e := wallet.Entry{Kind: kind, Ref: ref}
+	var id int64
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT id, wallet_id, amount FROM wallet_transactions WHERE kind = $1 AND ref = $2`, kind, ref).Scan(&id, &e.WalletID, &amt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, 0, false, nil
+	}
+	if err != nil {
+		return e, 0, false, err
+	}
+	e.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return e, id, err == nil, err
+}
+
+// Post writes an entry, its postings and the balance's move in one round
+// trip after the entry's insert.
+func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64, bool, error) {
+	var id int64
+	err := t.tx.QueryRow(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, ref) DO NOTHING RETURNING id`, e.WalletID, e.Kind, e.Ref, e.Amount.Decimal()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("wallet transaction: %w", err)
+	}
+	seqs := make([]int16, len(e.Postings))
+	accounts := make([]string, len(e.Postings))
+	assets := make([]string, len(e.Postings))
+	amounts := make([]decimal.Decimal, len(e.Postings))
+	for i, p := range e.Postings {
+		seqs[i], accounts[i], assets[i], amounts[i] = int16(i), p.Account, p.Asset, p.Amount
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+		SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::text[], $5::numeric[])`, id, seqs, accounts, assets, amounts)
+	b.Queue(`UPDATE wallets SET balance = balance + $2, updated_at = now() WHERE id = $1`, e.WalletID, delta.Decimal())
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, false, fmt.Errorf("postings and balance: %w", err)
+	}
+	return id, true, nil
+}
+
+// MatchDeposit marks a payment credited.
+func (t Tx) MatchDeposit(ctx context.Context, paymentID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'matched', updated_at = now() WHERE id = $1`, paymentID)
+	return err
+}
+
+// BreakPayment records a break as the ledger does (payment_breaks, the
+// first of a payment and reason wins) and marks the payment break.
+func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ($1, '', $2, $3)
+		ON CONFLICT (payment_id, reason) DO NOTHING`, paymentID, reason, detail); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'break', updated_at = now() WHERE id = $1`, paymentID)
+	return err
+}
+
+// WriteOutbox inserts outbox rows in order (an event id seen before is
+// skipped: event ids are deterministic).
+func (t Tx) WriteOutbox(ctx context.Context, events []ledger.Event) error {
+	for _, e := range events {
+		b, err := json.Marshal(e.Payload)
+		if err != nil {
+			return fmt.Errorf("outbox %s: %w", e.ID, err)
+		}
+		if _, err := t.tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Topic, e.Key, string(b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AppendAudit appends audit rows through the audit chain.
+func (t Tx) AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error {
+	es := make([]postgres.AuditEntry, len(rows))
+	for i, r := range rows {
+		es[i] = postgres.AuditEntry{Entity: r.Entity, ID: r.ID, Action: r.Action, Payload: r.Payload}
+	}
+	return postgres.AppendAudits(ctx, t.tx, "", es)
+}

@@ -1,0 +1,461 @@
+// Package wallet is the managed-investing wallet as a service beside the
+// ledger (issue 22): a deposit is a captured payment whose notes.order_id
+// is "wallet:<id>", credited exactly once in double entry; a withdrawal
+// never takes a balance below zero. Each change is one Postgres
+// transaction with its postings, audit rows and outbox event, in the lock
+// order below. wallet/pgstore implements the Store with SQL.
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
+)
+
+// NotesPrefix marks a payment as a wallet deposit: notes.order_id is
+// NotesPrefix + the wallet id (no order has such an id, so the ledger's
+// webhook path stores the payment unmatched, and this service matches it).
+const NotesPrefix = "wallet:"
+
+// Topics of the events the wallet writes to the outbox.
+const (
+	TopicDeposited = "wallet.deposited"
+	TopicWithdrawn = "wallet.withdrawn"
+)
+
+// Break reasons for a deposit that cannot be credited (payment_breaks).
+const (
+	BreakWalletUnknown = "wallet_unknown"
+	BreakWalletClosed  = "wallet_closed"
+	BreakCurrency      = "wallet_currency"
+	// The gateway refunded a deposit the wallet no longer holds (invested
+	// or withdrawn): a person recovers it.
+	BreakRefundAfterSpend = "wallet_refund_after_spend"
+)
+
+// AccountWallet is what the platform owes the investor (INR; a credit
+// balance). AccountCash is the money received from a gateway and held for
+// wallets until it is invested: the order ledger credits gateway:<gateway>
+// when a purchase puts money to work, as for a purchase paid directly, so
+// the wallet journal keeps its own cash account and releases it then.
+// AccountPayout is a withdrawal payable to the sealed bank account.
+func AccountWallet(id string) string    { return "wallet:" + id }
+func AccountCash(gateway string) string { return "wallet_cash:" + gateway }
+func AccountPayout(id string) string    { return "payout:wallet:" + id }
+
+// ErrInsufficient refuses a withdrawal above the balance.
+var ErrInsufficient = errors.New("withdrawal exceeds the wallet balance")
+
+// ErrNoWallet is returned for a wallet that does not exist.
+var ErrNoWallet = errors.New("no such wallet")
+
+// ErrClosed refuses a withdrawal from a closed wallet.
+var ErrClosed = errors.New("wallet is closed")
+
+// Wallet is a wallet as stored.
+type Wallet struct {
+	ID, InvestorID, Status string
+	Balance                fund.Amount
+}
+
+// Payment is a captured payment waiting to be credited to a wallet.
+type Payment struct {
+	ID, Gateway, NotesOrderID, Currency, EventID string
+	Amount                                       fund.Amount
+	RealisedAt                                   time.Time
+}
+
+// Entry is one wallet transaction: kind "deposit" (ref: the payment id) or
+// "withdrawal" (ref: the request id), its amount and its postings.
+type Entry struct {
+	WalletID, Kind, Ref string
+	Amount              fund.Amount
+	Postings            []fund.Posting
+}
+
+// Store is the wallet's state (wallet/pgstore).
+type Store interface {
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// PendingDeposits lists captured, unmatched payments naming a wallet,
+	// at most limit, oldest first.
+	PendingDeposits(ctx context.Context, limit int) ([]string, error)
+	// RefundedDeposits lists credited deposits whose payment the gateway
+	// refunded, not reversed nor broken yet, at most limit.
+	RefundedDeposits(ctx context.Context, limit int) ([]string, error)
+	Wallet(ctx context.Context, id string) (w Wallet, found bool, err error)
+	// WalletView reads a wallet with its auto-invest terms.
+	WalletView(ctx context.Context, id string) (v View, found bool, err error)
+}
+
+// View is a wallet as its investor sees it (GET /v1/wallets/{id}).
+type View struct {
+	ID         string      `json:"wallet_id"`
+	InvestorID string      `json:"investor_id"`
+	Status     string      `json:"status"`
+	Balance    fund.Amount `json:"balance"`
+	Model      string      `json:"model,omitempty"` // auto-invest's model ("" none)
+	Folio      string      `json:"folio,omitempty"` // auto-invest's folio
+}
+
+// Tx is one transaction of the Store.
+type Tx interface {
+	// LockMatchKeys takes the ledger's match-key locks (step 2 of the
+	// ledger's lock order): the webhook applying the same payment takes them.
+	LockMatchKeys(ctx context.Context, keys []string) error
+	// PendingPayment reads a payment (locked for update when lock is set)
+	// if it is still a captured, unmatched wallet deposit (found false
+	// otherwise).
+	PendingPayment(ctx context.Context, id string, lock bool) (p Payment, found bool, err error)
+	// RefundedPayment reads a refunded payment credited to a wallet
+	// (locked when lock is set; found false: not refunded, or reversed or
+	// broken already).
+	RefundedPayment(ctx context.Context, id string, lock bool) (p Payment, walletID string, found bool, err error)
+	// Entry finds the entry of a kind and ref (found false: none).
+	Entry(ctx context.Context, kind, ref string) (e Entry, txID int64, found bool, err error)
+	// LockWallet reads a wallet locked for update (found false: none).
+	LockWallet(ctx context.Context, id string) (w Wallet, found bool, err error)
+	CreateWallet(ctx context.Context, id, investorID string) (created bool, err error)
+	// Post writes an entry and its postings and moves the wallet's balance
+	// by delta; inserted false: an entry of that kind and ref exists (the
+	// balance is left alone). It returns the entry's id.
+	Post(ctx context.Context, e Entry, delta fund.Amount) (txID int64, inserted bool, err error)
+	// MatchDeposit marks a payment matched (credited to a wallet).
+	MatchDeposit(ctx context.Context, paymentID string) error
+	// BreakPayment records why a payment cannot be credited (payment_breaks)
+	// and marks it break.
+	BreakPayment(ctx context.Context, paymentID, reason, detail string) error
+	WriteOutbox(ctx context.Context, events []ledger.Event) error
+	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
+}
+
+// Service credits deposits and pays withdrawals.
+//
+// Lock order (the ledger's, on ledger.Service, extended): 2. the match key
+// of the deposit's payment; 5. the payment row; then the wallet row; 7.
+// last, the outbox and audit rows. A withdrawal takes only the wallet row
+// and step 7.
+type Service struct {
+	Store Store
+	Audit bool
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Deposited is the wallet.deposited event.
+type Deposited struct {
+	EventID    string      `json:"event_id"`
+	WalletID   string      `json:"wallet_id"`
+	InvestorID string      `json:"investor_id"`
+	PaymentID  string      `json:"payment_id"`
+	Amount     fund.Amount `json:"amount"`
+	Balance    fund.Amount `json:"balance"`
+	TxID       int64       `json:"wallet_tx_id"`
+	At         string      `json:"at"`
+}
+
+// Withdrawn is the wallet.withdrawn event.
+type Withdrawn struct {
+	EventID    string      `json:"event_id"`
+	WalletID   string      `json:"wallet_id"`
+	InvestorID string      `json:"investor_id"`
+	RequestID  string      `json:"request_id"`
+	Amount     fund.Amount `json:"amount"`
+	Balance    fund.Amount `json:"balance"`
+	TxID       int64       `json:"wallet_tx_id"`
+	At         string      `json:"at"`
+}
+
+// work collects a transaction's outbox and audit rows, written last.
+type work struct {
+	events []ledger.Event
+	audits []ledger.AuditEntry
+}
+
+func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
+	return s.Store.InTx(ctx, func(tx Tx) error {
+		w := &work{}
+		if err := fn(tx, w); err != nil {
+			return err
+		}
+		return s.flush(ctx, tx, w)
+	})
+}
+
+// flush writes a transaction's outbox and audit rows, last (step 7).
+func (s *Service) flush(ctx context.Context, tx Tx, w *work) error {
+	if len(w.events) > 0 {
+		if err := tx.WriteOutbox(ctx, w.events); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	if s.Audit && len(w.audits) > 0 {
+		return tx.AppendAudit(ctx, w.audits)
+	}
+	return nil
+}
+
+// Open creates a wallet for an investor (an existing id is left as it is).
+func (s *Service) Open(ctx context.Context, id, investorID string) error {
+	if id == "" || strings.ContainsAny(id, " \t\n") {
+		return fmt.Errorf("open wallet: id %q is empty or has spaces", id)
+	}
+	return s.inTx(ctx, func(tx Tx, w *work) error {
+		created, err := tx.CreateWallet(ctx, id, investorID)
+		if err != nil {
+			return fmt.Errorf("open wallet %s: %w", id, err)
+		}
+		if created {
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: id, Action: "opened", Payload: map[string]string{"investor_id": investorID}})
+		}
+		return nil
+	})
+}
+
+// CreditResult counts what CreditDeposits did.
+type CreditResult struct {
+	Credited, Broken int
+	Amount           fund.Amount // credited
+	Reversed         int         // deposits the gateway refunded, taken back out of their wallet
+}
+
+// CreditDeposits credits the captured payments waiting for a wallet, each
+// in its own transaction: exactly once (the entry is unique on the payment
+// id, and a payment already matched or broken is skipped), or a break row
+// with the reason for an unknown or closed wallet. Run it after the
+// webhooks (a job, or right after Receive): a payment waiting is never
+// lost, only not credited yet.
+func (s *Service) CreditDeposits(ctx context.Context, limit int) (CreditResult, error) {
+	var res CreditResult
+	ids, err := s.Store.PendingDeposits(ctx, limit)
+	if err != nil {
+		return res, fmt.Errorf("pending deposits: %w", err)
+	}
+	for _, id := range ids {
+		credited, amt, err := s.creditOne(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		switch credited {
+		case "credited":
+			res.Credited++
+			res.Amount = res.Amount.Add(amt)
+		case "break":
+			res.Broken++
+		}
+	}
+	refunded, err := s.Store.RefundedDeposits(ctx, limit)
+	if err != nil {
+		return res, fmt.Errorf("refunded deposits: %w", err)
+	}
+	for _, id := range refunded {
+		outcome, err := s.reverseOne(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		switch outcome {
+		case "reversed":
+			res.Reversed++
+		case "break":
+			res.Broken++
+		}
+	}
+	return res, nil
+}
+
+// reverseOne takes a deposit the gateway refunded back out of its wallet
+// (the money went back to the payer), or, when the wallet no longer holds
+// it, records a break for a person: never a negative balance.
+func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome string, err error) {
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		outcome = ""
+		p, _, found, err := tx.RefundedPayment(ctx, paymentID, false)
+		if err != nil || !found {
+			return err
+		}
+		if err := tx.LockMatchKeys(ctx, []string{"match:" + p.NotesOrderID}); err != nil {
+			return fmt.Errorf("lock match key: %w", err)
+		}
+		p, walletID, found, err := tx.RefundedPayment(ctx, paymentID, true)
+		if err != nil || !found {
+			return err
+		}
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil || !ok {
+			return err
+		}
+		if wal.Balance.Cmp(p.Amount) < 0 {
+			outcome = "break"
+			detail := fmt.Sprintf("payment %s (%s) was refunded by the gateway after wallet %s spent it (balance %s)", p.ID, p.Amount, wal.ID, wal.Balance)
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+				Payload: map[string]string{"wallet_id": wal.ID, "reason": BreakRefundAfterSpend, "detail": detail}})
+			return tx.BreakPayment(ctx, p.ID, BreakRefundAfterSpend, detail)
+		}
+		e := Entry{WalletID: wal.ID, Kind: "reversal", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+			{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
+		}}
+		if _, inserted, err := tx.Post(ctx, e, p.Amount.Neg()); err != nil || !inserted {
+			return err
+		}
+		outcome = "reversed"
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
+			Payload: map[string]string{"payment_id": p.ID, "amount": p.Amount.String()}})
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reverse refunded deposit %s: %w", paymentID, err)
+	}
+	return outcome, nil
+}
+
+func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome string, amt fund.Amount, err error) {
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		outcome, amt = "", fund.Amount{}
+		// Peek for the match key without a lock, then lock in order and
+		// read again: the webhook holds the same key while it applies.
+		p, found, err := tx.PendingPayment(ctx, paymentID, false)
+		if err != nil || !found {
+			return err
+		}
+		if err := tx.LockMatchKeys(ctx, []string{"match:" + p.NotesOrderID}); err != nil {
+			return fmt.Errorf("lock match key: %w", err)
+		}
+		if p, found, err = tx.PendingPayment(ctx, paymentID, true); err != nil || !found {
+			return err
+		}
+		walletID := strings.TrimPrefix(p.NotesOrderID, NotesPrefix)
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil {
+			return fmt.Errorf("wallet %s: %w", walletID, err)
+		}
+		reason, detail := "", ""
+		switch {
+		case !ok:
+			reason, detail = BreakWalletUnknown, fmt.Sprintf("payment %s names wallet %q, which does not exist", p.ID, walletID)
+		case wal.Status != "open":
+			reason, detail = BreakWalletClosed, fmt.Sprintf("payment %s names wallet %s, which is %s", p.ID, walletID, wal.Status)
+		case p.Currency != "INR":
+			reason, detail = BreakCurrency, fmt.Sprintf("payment %s is in %s, wallets hold INR", p.ID, p.Currency)
+		}
+		if reason != "" {
+			outcome = "break"
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+				Payload: map[string]string{"wallet_id": walletID, "reason": reason, "detail": detail}})
+			return tx.BreakPayment(ctx, p.ID, reason, detail)
+		}
+		e := Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
+			{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
+		}}
+		txID, inserted, err := tx.Post(ctx, e, p.Amount)
+		if err != nil {
+			return fmt.Errorf("credit payment %s to wallet %s: %w", p.ID, wal.ID, err)
+		}
+		if err := tx.MatchDeposit(ctx, p.ID); err != nil {
+			return fmt.Errorf("match payment %s: %w", p.ID, err)
+		}
+		if !inserted {
+			return nil // credited before (the payment row said otherwise): nothing twice
+		}
+		outcome, amt = "credited", p.Amount
+		ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
+			Amount: p.Amount, Balance: wal.Balance.Add(p.Amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
+		w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
+		return nil
+	})
+	if err != nil {
+		return "", fund.Amount{}, fmt.Errorf("credit deposit %s: %w", paymentID, err)
+	}
+	return outcome, amt, nil
+}
+
+// Withdraw takes amount out of a wallet towards its investor's sealed bank
+// account (payout:wallet:<id>), once per requestID: the same request again
+// returns the first one's result and changes nothing. A withdrawal above
+// the balance is refused (ErrInsufficient), as is one from a closed or
+// unknown wallet.
+func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amount fund.Amount) (Withdrawn, error) {
+	var out Withdrawn
+	if amount.Sign() <= 0 {
+		return out, fmt.Errorf("withdraw: amount %s is not positive", amount)
+	}
+	if requestID == "" {
+		return out, errors.New("withdraw: request id is empty")
+	}
+	err := s.inTx(ctx, func(tx Tx, w *work) error {
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoWallet
+		}
+		// The same request again: its first result, whatever the balance
+		// is now.
+		if prev, txID, found, err := tx.Entry(ctx, "withdrawal", requestID); err != nil || found {
+			if err == nil && (prev.WalletID != wal.ID || !prev.Amount.Equal(amount)) {
+				return fmt.Errorf("request %s was a withdrawal of %s from wallet %s", requestID, prev.Amount, prev.WalletID)
+			}
+			out = Withdrawn{EventID: TopicWithdrawn + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
+				Amount: amount, Balance: wal.Balance, TxID: txID}
+			return err
+		}
+		e := Entry{WalletID: wal.ID, Kind: "withdrawal", Ref: requestID, Amount: amount, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal()},
+			{Account: AccountPayout(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal().Neg()},
+		}}
+		// Checked under the wallet's lock, so two withdrawals cannot both
+		// pass; the column's CHECK (balance >= 0) backs it up.
+		if wal.Status != "open" {
+			return ErrClosed
+		}
+		if wal.Balance.Cmp(amount) < 0 {
+			return fmt.Errorf("%w: %s > %s", ErrInsufficient, amount, wal.Balance)
+		}
+		txID, inserted, err := tx.Post(ctx, e, amount.Neg())
+		if err != nil {
+			return err
+		}
+		out = Withdrawn{EventID: TopicWithdrawn + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
+			Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
+		if !inserted {
+			return fmt.Errorf("withdrawal %s: written concurrently", requestID) // unreachable under the wallet's lock
+		}
+		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: TopicWithdrawn, Key: wal.ID, Payload: out})
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "withdrawn", Payload: out})
+		return nil
+	})
+	if err != nil {
+		return Withdrawn{}, fmt.Errorf("withdraw %s from wallet %s: %w", amount, walletID, err)
+	}
+	return out, nil
+}
+
+// View reads a wallet as its investor sees it.
+func (s *Service) View(ctx context.Context, id string) (View, bool, error) {
+	return s.Store.WalletView(ctx, id)
+}
+
+// Balance is a wallet's balance.
+func (s *Service) Balance(ctx context.Context, id string) (fund.Amount, error) {
+	w, ok, err := s.Store.Wallet(ctx, id)
+	if err != nil {
+		return fund.Amount{}, err
+	}
+	if !ok {
+		return fund.Amount{}, ErrNoWallet
+	}
+	return w.Balance, nil
+}
