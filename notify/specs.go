@@ -75,10 +75,10 @@ type InstalmentData struct {
 // Planned is an event read and rendered-ready: whose it is, its kind, the
 // template data and the values that must not appear in any message.
 type Planned struct {
-	Investor   Investor
-	Kind       Kind
-	Data       any
-	Secrets    []string
+	Investor Investor
+	Kind     Kind
+	Data     any
+	Secrets  []string
 }
 
 // Spec is one event type the pipeline knows.
@@ -201,8 +201,8 @@ var specs = []Spec{
 			return Planned{Investor: inv, Kind: k, Data: d, Secrets: []string{e.Folio}}, nil
 		},
 	},
-	instalmentSpec("sip.instalment.due", Kind{Regulatory: true}),  // the pre-debit notice a mandate requires
-	instalmentSpec("sip.instalment.failed", Kind{Urgent: true}),   // a failed debit
+	instalmentSpec("sip.instalment.due", Kind{Regulatory: true}), // the pre-debit notice a mandate requires
+	instalmentSpec("sip.instalment.failed", Kind{Urgent: true}),  // a failed debit
 	instalmentSpec("sip.instalment.allotted", Kind{}),
 }
 
