@@ -1,0 +1,217 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Sender hands a message to one channel's provider. Send is called from
+// several goroutines at once. It returns the provider's id of the message;
+// a *PermanentError when retrying cannot help; a *RetryAfterError when the
+// provider asks us to wait.
+type Sender interface {
+	Channel() Channel
+	Provider() string
+	Send(ctx context.Context, n Notification) (providerID string, err error)
+}
+
+// Confirmer asks a provider whether a message it may have been handed
+// arrived (the crash gap: sent, not recorded). found false means it did not.
+type Confirmer interface {
+	Confirm(ctx context.Context, n Notification) (providerID string, found bool, err error)
+}
+
+// Outcome is what one attempt left on its row.
+type Outcome struct {
+	ID         int64
+	Status     Status // Sent, Queued (retry at NotBefore), Failed, Dead
+	Provider   string
+	ProviderID string
+	Error      string
+	NotBefore  time.Time
+}
+
+// Store is where the deliverer claims and records rows (notify/pgstore).
+type Store interface {
+	// Claim marks up to limit due queued rows 'sending' (committed) and
+	// returns them, attempts already counted.
+	Claim(ctx context.Context, limit int, now time.Time) ([]Notification, error)
+	// Record writes the outcomes; Dead ones get a dead-letter row too.
+	Record(ctx context.Context, outs []Outcome) error
+	// Sending returns the rows left 'sending' (by a process that died).
+	Sending(ctx context.Context) ([]Notification, error)
+}
+
+// Backoff is the wait before attempt n+1 after n failed ones: exponential
+// from Base, capped at Max, with full jitter (a random wait in [d/2, d]) so
+// a crowd of retries does not arrive at once.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// Delay returns the wait after the attempts-th failed attempt.
+func (b Backoff) Delay(attempts int) time.Duration {
+	base, maxd := b.Base, b.Max
+	if base <= 0 {
+		base = time.Second
+	}
+	if maxd <= 0 {
+		maxd = 10 * time.Minute
+	}
+	d := base
+	for i := 1; i < attempts && d < maxd; i++ {
+		d *= 2
+	}
+	d = min(d, maxd)
+	return d/2 + rand.N(d/2+1)
+}
+
+// DefaultMaxAttempts is how many attempts a message gets before dead letter.
+const DefaultMaxAttempts = 6
+
+// Deliverer sends the due notifications. One runs at a time (the caller
+// holds the single-runner lock): Reconcile trusts that every 'sending' row
+// belongs to a dead process.
+type Deliverer struct {
+	Store       Store
+	Senders     map[Channel]Sender
+	Confirmers  map[Channel]Confirmer // a channel without one: interrupted rows fail, never resent
+	MaxAttempts int                   // 0: DefaultMaxAttempts
+	Backoff     Backoff
+	Workers     int // concurrent sends; 0: 8
+	Batch       int // rows per claim; 0: 256
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// Reconcile settles the rows a dead process left 'sending': confirmed by
+// the provider → sent; not found → queued again (it never arrived, so one
+// more send is the first delivery); a provider that cannot be asked →
+// failed "interrupted: outcome unknown" (at most once; an operator replays).
+func (d *Deliverer) Reconcile(ctx context.Context) (confirmed, requeued, failed int, err error) {
+	rows, err := d.Store.Sending(ctx)
+	if err != nil || len(rows) == 0 {
+		return 0, 0, 0, err
+	}
+	outs := make([]Outcome, 0, len(rows))
+	for _, n := range rows {
+		c := d.Confirmers[n.Channel]
+		prov := ""
+		if s := d.Senders[n.Channel]; s != nil {
+			prov = s.Provider()
+		}
+		if c == nil {
+			outs = append(outs, Outcome{ID: n.ID, Status: Failed, Provider: prov, Error: "interrupted: outcome unknown (the provider cannot be asked); replay to send again"})
+			failed++
+			continue
+		}
+		id, found, err := c.Confirm(ctx, n)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("notify: confirm %s/%s: %w", n.EventID, n.Channel, err)
+		}
+		if found {
+			outs = append(outs, Outcome{ID: n.ID, Status: Sent, Provider: prov, ProviderID: id})
+			confirmed++
+		} else {
+			outs = append(outs, Outcome{ID: n.ID, Status: Queued, Provider: prov, Error: "interrupted before the provider had it", NotBefore: d.now()})
+			requeued++
+		}
+	}
+	return confirmed, requeued, failed, d.Store.Record(ctx, outs)
+}
+
+// Pass claims one batch of due rows, sends them (Workers at a time) and
+// records every outcome; it returns how many rows it claimed (0: none due).
+func (d *Deliverer) Pass(ctx context.Context) (int, error) {
+	batch := d.Batch
+	if batch <= 0 {
+		batch = 256
+	}
+	rows, err := d.Store.Claim(ctx, batch, d.now())
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	outs := make([]Outcome, len(rows))
+	workers := d.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(rows)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				outs[i] = d.attempt(ctx, rows[i])
+			}
+		}()
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	// Recorded with a context of its own: a cancelled run still writes what
+	// it sent, so nothing sent is left 'sending'.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return len(rows), d.Store.Record(rctx, outs)
+}
+
+func (d *Deliverer) attempt(ctx context.Context, n Notification) Outcome {
+	s := d.Senders[n.Channel]
+	if s == nil {
+		return Outcome{ID: n.ID, Status: Dead, Error: fmt.Sprintf("no sender for channel %s", n.Channel)}
+	}
+	id, err := s.Send(ctx, n)
+	if err == nil {
+		return Outcome{ID: n.ID, Status: Sent, Provider: s.Provider(), ProviderID: id}
+	}
+	maxA := d.MaxAttempts
+	if maxA <= 0 {
+		maxA = DefaultMaxAttempts
+	}
+	out := Outcome{ID: n.ID, Provider: s.Provider(), Error: err.Error()}
+	if IsPermanent(err) || n.Attempts >= maxA {
+		out.Status = Dead
+		if !IsPermanent(err) {
+			out.Error = fmt.Sprintf("after %d attempts: %v", n.Attempts, err)
+		}
+		return out
+	}
+	wait := d.Backoff.Delay(n.Attempts)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > wait {
+		wait = ra.After
+	}
+	out.Status, out.NotBefore = Queued, d.now().Add(wait)
+	if d.Log != nil {
+		d.Log.Debug("notify: retry", "event", n.EventID, "channel", n.Channel, "attempt", n.Attempts, "wait", wait, "err", err)
+	}
+	return out
+}
+
+// Drain runs passes until nothing is due now.
+func (d *Deliverer) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := d.Pass(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
