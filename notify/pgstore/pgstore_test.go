@@ -257,4 +257,3 @@ func TestReconcileSending(t *testing.T) {
 		t.Fatalf("the replay is an operator's choice to send again: %v", got)
 	}
 }
-
