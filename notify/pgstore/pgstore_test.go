@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/notify/twiliosim"
 )
 
 // seed writes investors INV1 and INV2 (emails at the test's Mailpit
@@ -255,5 +257,84 @@ func TestReconcileSending(t *testing.T) {
 	}
 	if got := m.CountByMessageID(t); got[notify.MessageID(b, notify.Email)] != 2 {
 		t.Fatalf("the replay is an operator's choice to send again: %v", got)
+	}
+}
+
+// The SMS gateway answers 429, 500 and 503 before it accepts: the message
+// waits out the backoff (at least the Retry-After) and is sent once; a
+// number it refuses (400, code 21211) is dead at once.
+func TestSMSThrottledThenSent(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	seed(t, pool, "sms.test")
+	st := pgstore.Store{Pool: pool}
+	if err := st.PutPreference(ctx, notify.Preference{InvestorID: "INV1", EventType: "*", Channels: []notify.Channel{notify.SMS}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO investors (id, name, email, phone) VALUES ('INV3', 'Bad Number', '', '12345')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO folios (folio_no, investor_id) VALUES ('3330001111', 'INV3')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutPreference(ctx, notify.Preference{InvestorID: "INV3", EventType: "*", Channels: []notify.Channel{notify.SMS}}); err != nil {
+		t.Fatal(err)
+	}
+	outbox(t, pool, "sms-1", "transactions.completed", "1234567890", txEvent("sms-1", "INV1", "1234567890", "2500.00"))
+	outbox(t, pool, "sms-bad", "transactions.completed", "3330001111", txEvent("sms-bad", "INV3", "3330001111", "1.00"))
+	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+		t.Fatal(err)
+	}
+	sim := twiliosim.New("AC0123", "token")
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.Fail(429, 500, 503)
+	clock := time.Now()
+	tw := &notify.Twilio{BaseURL: srv.URL, AccountSid: "AC0123", AuthToken: "token", From: "+15005550006", Client: srv.Client()}
+	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.SMS: tw}, Workers: 1,
+		Backoff: notify.Backoff{Base: time.Millisecond, Max: time.Millisecond}, Now: func() time.Time { return clock }}
+	// Pass 1: sms-1 gets the 429 (Retry-After: 1 s beats the 1 ms backoff),
+	// sms-bad the 500 → both wait. Then each pass moves the clock on by 2 s.
+	for i := 0; i < 6; i++ {
+		if _, err := d.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			var nb time.Time
+			pool.QueryRow(ctx, `SELECT not_before FROM notifications WHERE event_id = 'sms-1'`).Scan(&nb)
+			if nb.Before(clock.Add(time.Second - time.Millisecond)) {
+				t.Fatalf("the 429's Retry-After is honoured: not before %s, clock %s", nb, clock)
+			}
+		}
+		clock = clock.Add(2 * time.Second)
+	}
+	s := status(t, pool)
+	if s["sms-1/sms=sent"] != 1 || s["sms-bad/sms=dead"] != 1 {
+		t.Fatalf("rows: %v", s)
+	}
+	msgs := sim.Messages()
+	if len(msgs) != 1 || msgs[0].To != "+919800000001" || !strings.Contains(msgs[0].Body, "₹2,500.00") || strings.Contains(msgs[0].Body, "1234567890") {
+		t.Fatalf("gateway got: %+v", msgs)
+	}
+	// Creates: sms-1's 429 and sms-bad's 500 (pass 1), sms-1's 503 and sms-bad's 400 (pass 2), sms-1's 201 (pass 3) = 5.
+	if sim.Creates() != 5 {
+		t.Fatalf("creates: %d, want 5", sim.Creates())
+	}
+	var reason string
+	pool.QueryRow(ctx, `SELECT reason FROM notify_dead_letters WHERE event_id = 'sms-bad'`).Scan(&reason)
+	if !strings.Contains(reason, "21211") {
+		t.Fatalf("dead letter reason: %q", reason)
+	}
+	var pid string
+	pool.QueryRow(ctx, `SELECT provider_id FROM notifications WHERE event_id = 'sms-1'`).Scan(&pid)
+	if pid != msgs[0].Sid {
+		t.Fatalf("provider id %q, want the SID %q", pid, msgs[0].Sid)
+	}
+	// The receipt: delivered.
+	if ok, err := st.Receipt(ctx, "twilio", pid, true, "", time.Now()); err != nil || !ok {
+		t.Fatalf("receipt: %v %v", ok, err)
+	}
+	if s := status(t, pool); s["sms-1/sms=delivered"] != 1 {
+		t.Fatalf("after the DLR: %v", s)
 	}
 }
