@@ -69,6 +69,7 @@ type cli struct {
 	Runs       runsCmd       `cmd:"" help:"the latest pipeline runs, JSON lines; runs whose process died show as abandoned"`
 	Audit      auditCmd      `cmd:"" help:"check or anchor the audit trail's hash chain"`
 	Export     exportCmd     `cmd:"" help:"compliance exports (transactions, audit, holdings, fatca-crs) with a manifest"`
+	Notify     notifyCmd     `cmd:"" help:"the notifications pipeline: events to email and SMS by each investor's preferences; replay dead letters"`
 	Token      tokenCmd      `cmd:"" help:"mint a development bearer token for the query API ($$FUNDFLOW_JWT_SECRET)"`
 	Version    versionCmd    `cmd:"" help:"print the version"`
 	Help       helpCmd       `cmd:"" hidden:"" help:"print this help"`

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/fundflow/fundflow/notify"
+	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// notifyCmd is the notifications pipeline's command group.
+type notifyCmd struct {
+	Run    notifyRunCmd    `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
+	Replay notifyReplayCmd `cmd:"" help:"send dead-lettered notifications again"`
+	Status notifyStatusCmd `cmd:"" help:"notifications per status, JSON"`
+}
+
+// notifyProviders are where messages go; every value can come from the
+// environment scripts/services.sh writes.
+type notifyProviders struct {
+	SMTPAddr       string `name:"smtp-addr" env:"FUNDFLOW_SMTP_ADDR" help:"SMTP server host:port (STARTTLS required)." placeholder:"ADDR"`
+	SMTPUser       string `name:"smtp-user" env:"FUNDFLOW_SMTP_USER" help:"SMTP AUTH user." placeholder:"USER"`
+	SMTPPasswordEv string `name:"smtp-password-env" default:"FUNDFLOW_SMTP_PASSWORD" help:"The variable holding the SMTP password (default: ${default})." placeholder:"VAR"`
+	SMTPCA         string `name:"smtp-ca" env:"FUNDFLOW_SMTP_CA" help:"PEM file of the SMTP server's certificate authority (default: the system's)." placeholder:"FILE"`
+	SMTPFrom       string `name:"smtp-from" env:"FUNDFLOW_SMTP_FROM" default:"notify@fundflow.example" help:"Sender address (default: ${default})." placeholder:"ADDR"`
+	MailpitAPI     string `name:"mailpit-api" env:"FUNDFLOW_MAILPIT_API" help:"Mailpit's API: interrupted emails are looked up there by Message-ID (without it they fail, never resent)." placeholder:"URL"`
+	TwilioURL      string `name:"twilio-url" env:"FUNDFLOW_TWILIO_URL" default:"https://api.twilio.com" help:"Twilio API base URL (default: ${default})." placeholder:"URL"`
+	TwilioSid      string `name:"twilio-account-sid" env:"FUNDFLOW_TWILIO_ACCOUNT_SID" help:"Twilio account SID; none: no SMS." placeholder:"SID"`
+	TwilioTokenEnv string `name:"twilio-auth-token-env" default:"FUNDFLOW_TWILIO_AUTH_TOKEN" help:"The variable holding the Twilio auth token (default: ${default})." placeholder:"VAR"`
+	TwilioFrom     string `name:"twilio-from" env:"FUNDFLOW_TWILIO_FROM" help:"SMS sender number." placeholder:"NUMBER"`
+	TwilioCallback string `name:"twilio-status-callback" env:"FUNDFLOW_TWILIO_STATUS_CALLBACK" help:"Our DLR webhook URL (POST /v1/notify/twilio/status)." placeholder:"URL"`
+}
+
+func (p notifyProviders) deliverer(st pgstore.Store) (*notify.Deliverer, func(), error) {
+	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{}, Confirmers: map[notify.Channel]notify.Confirmer{},
+		Backoff: notify.Backoff{Base: 2 * time.Second, Max: 10 * time.Minute}}
+	closers := func() {}
+	if p.SMTPAddr != "" {
+		host, _, err := net.SplitHostPort(p.SMTPAddr)
+		if err != nil {
+			return nil, nil, usageErr("notify: --smtp-addr: %v", err)
+		}
+		tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		if p.SMTPCA != "" {
+			pem, err := os.ReadFile(p.SMTPCA)
+			if err != nil {
+				return nil, nil, fmt.Errorf("notify: --smtp-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("notify: --smtp-ca %s: no PEM certificate", p.SMTPCA)
+			}
+		}
+		s := &notify.SMTP{Addr: p.SMTPAddr, User: p.SMTPUser, Password: os.Getenv(p.SMTPPasswordEv), TLS: tc, From: p.SMTPFrom, Timeout: 30 * time.Second}
+		d.Senders[notify.Email] = s
+		closers = func() { s.Close() }
+		if p.MailpitAPI != "" {
+			d.Confirmers[notify.Email] = notify.MailpitConfirmer{API: p.MailpitAPI}
+		}
+	}
+	if p.TwilioSid != "" {
+		tw := &notify.Twilio{BaseURL: p.TwilioURL, AccountSid: p.TwilioSid, AuthToken: os.Getenv(p.TwilioTokenEnv), From: p.TwilioFrom, StatusCallback: p.TwilioCallback}
+		d.Senders[notify.SMS] = tw
+		d.Confirmers[notify.SMS] = notify.TwilioConfirmer{T: tw}
+	}
+	if len(d.Senders) == 0 {
+		return nil, nil, usageErr("notify: no provider: set --smtp-addr ($FUNDFLOW_SMTP_ADDR) and/or --twilio-account-sid")
+	}
+	return d, closers, nil
+}
+
+type notifyRunCmd struct {
+	notifyProviders
+	Follow      bool          `help:"Keep running: plan and send every --interval."`
+	Interval    time.Duration `default:"2s" help:"Pause between passes with --follow (default: ${default})."`
+	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
+	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
+	MaxAttempts int           `default:"6" help:"Attempts before dead letter (default: ${default})."`
+}
+
+func (notifyRunCmd) Help() string {
+	return `Takes the notify lock (one process sends at a time), settles the notifications a killed run left 'sending' (asks the provider by Message-ID or number: arrived → sent, not arrived → queued; no way to ask → failed, replayable), then plans every outbox event not yet notified (rows and the outbox mark in one transaction; unknown investor, malformed event or template error → dead letter) and sends what is due, retrying with jittered backoff. Without --follow it stops when nothing is due now. Prints a JSON summary.`
+}
+
+func (c notifyRunCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	unlock, err := postgres.Store{Pool: pool}.TryLock(a.ctx, "notify")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st := pgstore.Store{Pool: pool}
+	d, closeSenders, err := c.deliverer(st)
+	if err != nil {
+		return err
+	}
+	defer closeSenders()
+	d.Workers, d.Batch, d.MaxAttempts, d.Log = c.Workers, c.Batch, c.MaxAttempts, a.log
+	ts, err := notify.LoadTemplates(notify.Builtin())
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	p := notify.Planner{Templates: ts, RM: st, Prefs: st}
+	var sum struct {
+		Confirmed, Requeued, Interrupted, Planned, Attempts int
+	}
+	if sum.Confirmed, sum.Requeued, sum.Interrupted, err = d.Reconcile(a.ctx); err != nil {
+		return err
+	}
+	for {
+		for {
+			n, err := st.PlanPass(a.ctx, p, c.Batch)
+			if err != nil {
+				return err
+			}
+			sum.Planned += n
+			if n == 0 {
+				break
+			}
+		}
+		n, err := d.Drain(a.ctx)
+		sum.Attempts += n
+		if err != nil {
+			return err
+		}
+		if !c.Follow {
+			break
+		}
+		select {
+		case <-a.ctx.Done():
+			return a.ctx.Err()
+		case <-time.After(c.Interval):
+		}
+	}
+	return json.NewEncoder(a.stdout).Encode(sum)
+}
+
+type notifyReplayCmd struct {
+	ID []int64 `help:"Dead letters to replay (their ids); none: every open one." placeholder:"ID"`
+}
+
+func (notifyReplayCmd) Help() string {
+	return "Queues the notifications of dead letters again with a fresh attempt budget (the next `fundflow notify run` sends them) and marks the dead letters replayed. Dead letters of events that could not be planned (unknown investor, malformed) have no notification: fix the cause and re-emit the event."
+}
+
+func (c notifyReplayCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := pgstore.Store{Pool: pool}.Replay(a.ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(c.ID) > 0 {
+		return errors.New("notify replay: none of those dead letters is open with a notification to send")
+	}
+	return json.NewEncoder(a.stdout).Encode(map[string]int{"queued": n})
+}
+
+type notifyStatusCmd struct{}
+
+func (notifyStatusCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	c, err := pgstore.Store{Pool: pool}.Counts(a.ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(c)
+}
