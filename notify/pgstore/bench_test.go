@@ -144,4 +144,3 @@ func bareSMTP(b *testing.B, m testkit.MailpitServer, count, workers int) time.Du
 	}
 	return took
 }
-
