@@ -22,6 +22,7 @@ import (
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
+	notifypg "github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
 )
@@ -73,8 +74,9 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	cfg := api.Config{
 		Auth: &api.Auth{HS256Secret: secret, RS256Key: &key.PublicKey},
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
-		Now:   now,
-		Plans: svc,
+		Now:    now,
+		Plans:  svc,
+		Notify: api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -161,20 +163,21 @@ func problemCode(t *testing.T, h http.Header, body []byte) string {
 func (e *env) routeURLs() map[string]string {
 	pl := "/v1/plans/" + e.plan.ID
 	return map[string]string{
-		"/v1/schemes/{code}/nav":           "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
-		"/v1/folios/{folio}/portfolio":     "/v1/folios/F-1/portfolio",
-		"/v1/folios/{folio}/transactions":  "/v1/folios/F-1/transactions",
-		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
-		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
-		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
-		"/v1/plans":                        "/v1/plans",
-		"/v1/plans/{id}":                   pl,
-		"/v1/plans/{id}/instalments":       pl + "/instalments",
-		"/v1/folios/{folio}/plans":         "/v1/folios/F-1/plans",
-		"/v1/plans/{id}/pause":             pl + "/pause",
-		"/v1/plans/{id}/resume":            pl + "/resume",
-		"/v1/plans/{id}/modify":            pl + "/modify",
-		"/v1/plans/{id}/cancel":            pl + "/cancel",
+		"/v1/schemes/{code}/nav":                      "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
+		"/v1/folios/{folio}/portfolio":                "/v1/folios/F-1/portfolio",
+		"/v1/folios/{folio}/transactions":             "/v1/folios/F-1/transactions",
+		"/v1/folios/{folio}/statement.pdf":            "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
+		"/v1/transactions/{id}/lineage":               fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
+		"/v1/exports/{kind}":                          "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
+		"/v1/plans":                                   "/v1/plans",
+		"/v1/plans/{id}":                              pl,
+		"/v1/plans/{id}/instalments":                  pl + "/instalments",
+		"/v1/folios/{folio}/plans":                    "/v1/folios/F-1/plans",
+		"/v1/plans/{id}/pause":                        pl + "/pause",
+		"/v1/plans/{id}/resume":                       pl + "/resume",
+		"/v1/plans/{id}/modify":                       pl + "/modify",
+		"/v1/plans/{id}/cancel":                       pl + "/cancel",
+		"/v1/investors/{id}/notification-preferences": "/v1/investors/INV-1/notification-preferences",
 	}
 }
 
@@ -183,6 +186,7 @@ var routeBodies = map[string]string{
 	"/v1/plans":             strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
 	"/v1/plans/{id}/pause":  `{"instalments":1}`,
 	"/v1/plans/{id}/modify": `{"amount":"2000"}`,
+	"/v1/investors/{id}/notification-preferences": `{"event_type":"*","channels":["email"]}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.

@@ -77,6 +77,8 @@ type Config struct {
 	// Metrics counts and times every request by route (metrics.go); nil:
 	// not measured.
 	Metrics *HTTPMetrics
+	// Notify serves the notification routes (notify.go); zero: they answer 503.
+	Notify NotifyConfig
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -151,6 +153,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
+		{Method: "PUT", Pattern: "/v1/investors/{id}/notification-preferences", Roles: notifyWriters, handle: s.putPreference},
+		{Method: "POST", Pattern: "/v1/notify/twilio/status", Public: true, handle: s.twilioStatus},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {
