@@ -135,14 +135,30 @@ func (d *Deliverer) Reconcile(ctx context.Context) (confirmed, requeued, failed 
 // Pass claims one batch of due rows, sends them (Workers at a time) and
 // records every outcome; it returns how many rows it claimed (0: none due).
 func (d *Deliverer) Pass(ctx context.Context) (int, error) {
-	batch := d.Batch
-	if batch <= 0 {
-		batch = 256
-	}
-	rows, err := d.Store.Claim(ctx, batch, d.now())
+	rows, err := d.Store.Claim(ctx, d.batch(), d.now())
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	return len(rows), d.record(ctx, d.sendAll(ctx, rows))
+}
+
+func (d *Deliverer) batch() int {
+	if d.Batch <= 0 {
+		return 256
+	}
+	return d.Batch
+}
+
+// record writes outcomes with a context of its own: a cancelled run still
+// writes what it sent, so nothing sent is left 'sending'.
+func (d *Deliverer) record(ctx context.Context, outs []Outcome) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return d.Store.Record(rctx, outs)
+}
+
+// sendAll sends rows, Workers at a time, and returns their outcomes.
+func (d *Deliverer) sendAll(ctx context.Context, rows []Notification) []Outcome {
 	outs := make([]Outcome, len(rows))
 	workers := d.Workers
 	if workers <= 0 {
@@ -164,11 +180,56 @@ func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 	}
 	close(next)
 	wg.Wait()
-	// Recorded with a context of its own: a cancelled run still writes what
-	// it sent, so nothing sent is left 'sending'.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	return outs
+}
+
+// Drain sends until nothing is due now. Claiming the next batch, sending
+// one and recording the one before overlap (at most three batches are in
+// flight), so the senders do not wait for the database; each batch is
+// still claimed (committed) before its sends and recorded after them.
+func (d *Deliverer) Drain(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	return len(rows), d.Store.Record(rctx, outs)
+	claimed := make(chan []Notification, 1)
+	sent := make(chan []Outcome, 1)
+	var claimErr error
+	total := 0
+	go func() {
+		defer close(claimed)
+		for ctx.Err() == nil {
+			rows, err := d.Store.Claim(ctx, d.batch(), d.now())
+			if err != nil || len(rows) == 0 {
+				claimErr = err
+				return
+			}
+			total += len(rows)
+			select {
+			case claimed <- rows:
+			case <-ctx.Done():
+				// Claimed, not sent: left 'sending' for Reconcile, as after a crash.
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(sent)
+		for rows := range claimed {
+			sent <- d.sendAll(ctx, rows)
+		}
+	}()
+	var recErr error
+	for outs := range sent {
+		if recErr != nil {
+			continue
+		}
+		if recErr = d.record(ctx, outs); recErr != nil {
+			cancel() // stop claiming; drain what is in flight
+		}
+	}
+	if recErr != nil {
+		return total, recErr
+	}
+	return total, claimErr
 }
 
 func (d *Deliverer) attempt(ctx context.Context, n Notification) Outcome {
@@ -202,16 +263,4 @@ func (d *Deliverer) attempt(ctx context.Context, n Notification) Outcome {
 		d.Log.Debug("notify: retry", "event", n.EventID, "channel", n.Channel, "attempt", n.Attempts, "wait", wait, "err", err)
 	}
 	return out
-}
-
-// Drain runs passes until nothing is due now.
-func (d *Deliverer) Drain(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := d.Pass(ctx)
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-	}
 }

@@ -177,6 +177,20 @@ func (p *PrivateMailpit) Start() {
 	}
 }
 
+// DeleteAll deletes every message of the private Mailpit.
+func (p *PrivateMailpit) DeleteAll() {
+	p.t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, p.API+"/api/v1/messages", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("testkit: mailpit delete: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		p.t.Fatalf("testkit: mailpit delete: %s", resp.Status)
+	}
+}
+
 // Stop kills the private Mailpit (its messages are lost: they live in memory).
 func (p *PrivateMailpit) Stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
