@@ -1,11 +1,14 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -43,8 +46,12 @@ type Store interface {
 	Claim(ctx context.Context, limit int, now time.Time) ([]Notification, error)
 	// Record writes the outcomes; Dead ones get a dead-letter row too.
 	Record(ctx context.Context, outs []Outcome) error
-	// Sending returns the rows left 'sending' (by a process that died).
+	// Sending returns the rows left 'sending' (by a process that died),
+	// with DigestEvent set on rows that went out inside a digest.
 	Sending(ctx context.Context) ([]Notification, error)
+	// MarkDigest records (committed) that rows ids go out as one digest
+	// whose first row is ids[0], before the digest is sent.
+	MarkDigest(ctx context.Context, ids []int64) error
 }
 
 // Backoff is the wait before attempt n+1 after n failed ones: exponential
@@ -85,8 +92,12 @@ type Deliverer struct {
 	Backoff     Backoff
 	Workers     int // concurrent sends; 0: 8
 	Batch       int // rows per claim; 0: 256
-	Now         func() time.Time
-	Log         *slog.Logger
+	// DigestOver is the per-investor rate limit: more than this many
+	// non-urgent messages to one investor on one channel in a claimed batch
+	// go as one digest; 0: no digests.
+	DigestOver int
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 func (d *Deliverer) now() time.Time {
@@ -100,36 +111,93 @@ func (d *Deliverer) now() time.Time {
 // the provider → sent; not found → queued again (it never arrived, so one
 // more send is the first delivery); a provider that cannot be asked →
 // failed "interrupted: outcome unknown" (at most once; an operator replays).
+// The rows of a digest are settled together by the digest's message.
 func (d *Deliverer) Reconcile(ctx context.Context) (confirmed, requeued, failed int, err error) {
 	rows, err := d.Store.Sending(ctx)
 	if err != nil || len(rows) == 0 {
 		return 0, 0, 0, err
 	}
-	outs := make([]Outcome, 0, len(rows))
+	var groups [][]Notification
+	at := map[string]int{}
 	for _, n := range rows {
-		c := d.Confirmers[n.Channel]
-		prov := ""
-		if s := d.Senders[n.Channel]; s != nil {
-			prov = s.Provider()
-		}
-		if c == nil {
-			outs = append(outs, Outcome{ID: n.ID, Status: Failed, Provider: prov, Error: "interrupted: outcome unknown (the provider cannot be asked); replay to send again"})
-			failed++
+		if n.DigestEvent == "" {
+			groups = append(groups, []Notification{n})
 			continue
 		}
-		id, found, err := c.Confirm(ctx, n)
-		if err != nil {
-			return 0, 0, 0, fmt.Errorf("notify: confirm %s/%s: %w", n.EventID, n.Channel, err)
+		key := n.DigestEvent + "/" + string(n.Channel)
+		i, ok := at[key]
+		if !ok {
+			i = len(groups)
+			at[key] = i
+			groups = append(groups, nil)
 		}
-		if found {
-			outs = append(outs, Outcome{ID: n.ID, Status: Sent, Provider: prov, ProviderID: id})
-			confirmed++
+		groups[i] = append(groups[i], n)
+	}
+	outs := make([]Outcome, 0, len(rows))
+	for _, g := range groups {
+		msg := g[0]
+		if g[0].DigestEvent != "" {
+			msg = Digest(g)
+		}
+		prov := ""
+		if s := d.Senders[msg.Channel]; s != nil {
+			prov = s.Provider()
+		}
+		o := Outcome{Provider: prov}
+		if c := d.Confirmers[msg.Channel]; c == nil {
+			o.Status, o.Error = Failed, "interrupted: outcome unknown (the provider cannot be asked); replay to send again"
 		} else {
-			outs = append(outs, Outcome{ID: n.ID, Status: Queued, Provider: prov, Error: "interrupted before the provider had it", NotBefore: d.now()})
-			requeued++
+			id, found, err := c.Confirm(ctx, msg)
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("notify: confirm %s/%s: %w", msg.EventID, msg.Channel, err)
+			}
+			if found {
+				o.Status, o.ProviderID = Sent, id
+			} else {
+				o.Status, o.Error, o.NotBefore = Queued, "interrupted before the provider had it", d.now()
+			}
+		}
+		for _, n := range g {
+			o.ID = n.ID
+			outs = append(outs, o)
+			switch o.Status {
+			case Sent:
+				confirmed++
+			case Queued:
+				requeued++
+			default:
+				failed++
+			}
 		}
 	}
 	return confirmed, requeued, failed, d.Store.Record(ctx, outs)
+}
+
+// Digest is the one message that carries rows (one investor, one channel,
+// oldest first): its event id is "digest:" + the first row's, so its
+// Message-ID is stable, and its text lists each message.
+func Digest(rows []Notification) Notification {
+	first := rows[0]
+	dg := Notification{EventID: "digest:" + first.EventID, Channel: first.Channel, InvestorID: first.InvestorID,
+		EventType: "digest", Template: "digest", Recipient: first.Recipient, NotBefore: first.NotBefore,
+		Subject: fmt.Sprintf("%d updates on your investments", len(rows))}
+	var b strings.Builder
+	for i, n := range rows {
+		if first.Channel == SMS {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			b.WriteString(strings.TrimSpace(n.Body))
+			continue
+		}
+		if n.Subject != "" {
+			fmt.Fprintf(&b, "%d. %s\n\n", i+1, n.Subject)
+		}
+		b.WriteString(strings.TrimSpace(n.Body))
+		b.WriteString("\n\n")
+	}
+	dg.Body = b.String()
+	return dg
 }
 
 // Pass claims one batch of due rows, sends them (Workers at a time) and
@@ -157,30 +225,99 @@ func (d *Deliverer) record(ctx context.Context, outs []Outcome) error {
 	return d.Store.Record(rctx, outs)
 }
 
-// sendAll sends rows, Workers at a time, and returns their outcomes.
+// sendAll sends rows, Workers at a time, and returns their outcomes. A
+// burst to one investor on one channel (more than DigestOver non-urgent
+// rows) is marked as a digest (committed) and sent as one message.
 func (d *Deliverer) sendAll(ctx context.Context, rows []Notification) []Outcome {
 	outs := make([]Outcome, len(rows))
+	jobs := d.digests(ctx, rows, outs)
 	workers := d.Workers
 	if workers <= 0 {
 		workers = 8
 	}
-	next := make(chan int)
+	next := make(chan []int)
 	var wg sync.WaitGroup
-	for range min(workers, len(rows)) {
+	for range min(workers, len(jobs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				outs[i] = d.attempt(ctx, rows[i])
+			for job := range next {
+				if len(job) == 1 {
+					outs[job[0]] = d.attempt(ctx, rows[job[0]])
+					continue
+				}
+				g := make([]Notification, len(job))
+				for k, i := range job {
+					g[k] = rows[i]
+				}
+				dg := Digest(g)
+				dg.Attempts = g[0].Attempts
+				o := d.attempt(ctx, dg)
+				for _, i := range job {
+					o.ID = rows[i].ID
+					outs[i] = o
+				}
 			}
 		}()
 	}
-	for i := range rows {
-		next <- i
+	for _, job := range jobs {
+		next <- job
 	}
 	close(next)
 	wg.Wait()
 	return outs
+}
+
+// digests groups rows into send jobs (indexes into rows): one per row, or
+// one per digest, marked in the store before it is sent. A digest that
+// cannot be marked is sent as single messages.
+func (d *Deliverer) digests(ctx context.Context, rows []Notification, outs []Outcome) [][]int {
+	jobs := make([][]int, 0, len(rows))
+	if d.DigestOver <= 0 {
+		for i := range rows {
+			jobs = append(jobs, []int{i})
+		}
+		return jobs
+	}
+	by := map[string][]int{}
+	var order []string
+	for i, n := range rows {
+		if n.Urgent {
+			jobs = append(jobs, []int{i})
+			continue
+		}
+		k := n.InvestorID + "/" + string(n.Channel)
+		if by[k] == nil {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], i)
+	}
+	for _, k := range order {
+		g := by[k]
+		if len(g) <= d.DigestOver {
+			for _, i := range g {
+				jobs = append(jobs, []int{i})
+			}
+			continue
+		}
+		// By id, as Reconcile rebuilds it: the same first row, the same text.
+		slices.SortFunc(g, func(a, b int) int { return cmp.Compare(rows[a].ID, rows[b].ID) })
+		ids := make([]int64, len(g))
+		for j, i := range g {
+			ids[j] = rows[i].ID
+		}
+		if err := d.Store.MarkDigest(ctx, ids); err != nil {
+			if d.Log != nil {
+				d.Log.Warn("notify: digest not marked; sending one by one", "investor", rows[g[0]].InvestorID, "err", err)
+			}
+			for _, i := range g {
+				jobs = append(jobs, []int{i})
+			}
+			continue
+		}
+		jobs = append(jobs, g)
+	}
+	return jobs
 }
 
 // Drain sends until nothing is due now. Claiming the next batch, sending

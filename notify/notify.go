@@ -67,6 +67,9 @@ type Notification struct {
 	Urgent     bool
 	NotBefore  time.Time // quiet hours push a non-urgent message to their end
 	Attempts   int
+	// DigestEvent is set on a row sent inside a digest: the event id the
+	// digest's Message-ID derives from ("digest:" + its first row's event).
+	DigestEvent string
 }
 
 // MessageID is the stable Message-ID (without angle brackets) of a

@@ -83,6 +83,7 @@ type notifyRunCmd struct {
 	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
 	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
 	MaxAttempts int           `default:"6" help:"Attempts before dead letter (default: ${default})."`
+	DigestOver  int           `default:"5" help:"Per-investor rate limit: more non-urgent messages than this to one investor on one channel in a batch go as one digest; 0: none (default: ${default})."`
 }
 
 func (notifyRunCmd) Help() string {
@@ -106,7 +107,7 @@ func (c notifyRunCmd) Run(a *app) error {
 		return err
 	}
 	defer closeSenders()
-	d.Workers, d.Batch, d.MaxAttempts, d.Log = c.Workers, c.Batch, c.MaxAttempts, a.log
+	d.Workers, d.Batch, d.MaxAttempts, d.DigestOver, d.Log = c.Workers, c.Batch, c.MaxAttempts, c.DigestOver, a.log
 	ts, err := notify.LoadTemplates(notify.Builtin())
 	if err != nil {
 		return &exitError{code: 2, err: err}

@@ -48,7 +48,7 @@ func TestNotifyCrashSendsEachEmailOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--config", cfg, "--log-level", "warn", "notify", "run", "--batch", "25", "--workers", "4",
+		cmd := exec.Command(bin, "--config", cfg, "--log-level", "warn", "notify", "run", "--batch", "25", "--workers", "4", "--digest-over", "0", // one email per event, to count
 			"--smtp-addr", m.SMTPAddr, "--smtp-user", m.User, "--smtp-ca", m.CAFile, "--mailpit-api", m.API)
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+pgURL, "FUNDFLOW_SMTP_PASSWORD="+m.Password)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

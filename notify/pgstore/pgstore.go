@@ -191,11 +191,31 @@ func (s Store) Claim(ctx context.Context, limit int, now time.Time) ([]notify.No
 
 // Sending implements notify.Store.
 func (s Store) Sending(ctx context.Context) ([]notify.Notification, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+cols+` FROM notifications WHERE status = 'sending' ORDER BY id`)
+	rows, err := s.Pool.Query(ctx, `SELECT n.id, n.event_id, n.channel, n.investor_id, n.event_type, n.template, n.recipient,
+			n.subject, n.body, n.urgent, n.not_before, n.attempts, coalesce(f.event_id, '')
+		FROM notifications n LEFT JOIN notifications f ON f.id = n.digest_id
+		WHERE n.status = 'sending' ORDER BY n.id`)
 	if err != nil {
 		return nil, err
 	}
-	return scanRows(rows)
+	defer rows.Close()
+	var out []notify.Notification
+	for rows.Next() {
+		var n notify.Notification
+		var ch string
+		if err := rows.Scan(&n.ID, &n.EventID, &ch, &n.InvestorID, &n.EventType, &n.Template, &n.Recipient, &n.Subject, &n.Body, &n.Urgent, &n.NotBefore, &n.Attempts, &n.DigestEvent); err != nil {
+			return nil, err
+		}
+		n.Channel = notify.Channel(ch)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// MarkDigest implements notify.Store: the rows' digest is their first.
+func (s Store) MarkDigest(ctx context.Context, ids []int64) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE notifications SET digest_id = $2 WHERE id = ANY($1) AND status = 'sending'`, ids, ids[0])
+	return err
 }
 
 // Record implements notify.Store: one transaction writes every outcome, a
@@ -224,6 +244,7 @@ func (s Store) Record(ctx context.Context, outs []notify.Outcome) error {
 	b.Queue(`UPDATE notifications n SET status = u.status, provider = u.provider,
 			provider_id = CASE WHEN u.provider_id <> '' THEN u.provider_id ELSE n.provider_id END,
 			last_error = u.err, not_before = COALESCE(u.not_before, n.not_before),
+			digest_id = CASE WHEN u.status = 'queued' THEN NULL ELSE n.digest_id END,
 			sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE n.sent_at END,
 			failed_at = CASE WHEN u.status IN ('failed', 'dead') THEN now() ELSE n.failed_at END
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(id, status, provider, provider_id, err, not_before)

@@ -338,3 +338,69 @@ func TestSMSThrottledThenSent(t *testing.T) {
 		t.Fatalf("after the DLR: %v", s)
 	}
 }
+
+// A burst of 6 orders.status events to one investor goes as one digest
+// email (more than DigestOver = 3), an urgent one (rejected) alone, and
+// another investor's 2 one by one; a digest cut by a crash is settled as
+// one message.
+func TestBurstIsCoalescedIntoADigest(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	m := testkit.Mailpit(t)
+	seed(t, pool, m.Domain)
+	ctx := testkit.Ctx(t)
+	st := pgstore.Store{Pool: pool}
+	status := func(id, folio, s string) {
+		ev := m.Domain + ":" + id
+		outbox(t, pool, ev, "orders.status", folio, fmt.Sprintf(`{"event_id":%q,"order_id":%q,"kind":"purchase","folio":%q,"scheme_code":"120465","status":%q,"at":""}`, ev, id, folio, s))
+	}
+	for i := range 6 {
+		status(fmt.Sprintf("a%d", i), "1234567890", "pending_nav")
+	}
+	status("urgent", "1234567890", "rejected")
+	status("b0", "5550001111", "allotted")
+	status("b1", "5550001111", "allotted")
+	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+		t.Fatal(err)
+	}
+	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.Email: smtpSender(t, m)}, DigestOver: 3,
+		Confirmers: map[notify.Channel]notify.Confirmer{notify.Email: notify.MailpitConfirmer{API: m.API}}}
+	// 9 emails + the urgent one's SMS (no preference: email and SMS for urgent events; no SMS sender here: dead).
+	if n, err := d.Drain(ctx); err != nil || n != 10 {
+		t.Fatalf("drain: %d %v", n, err)
+	}
+	got := m.CountByMessageID(t)
+	// 6 rows → 1 digest (its id from a0, the first), + urgent + b0 + b1 = 4 emails.
+	want := map[string]int{}
+	for _, e := range []string{"digest:" + m.Domain + ":a0", m.Domain + ":urgent", m.Domain + ":b0", m.Domain + ":b1"} {
+		want[notify.MessageID(e, notify.Email)] = 1
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("mailpit: %v, want %v", got, want)
+	}
+	for _, msg := range m.Messages(t) {
+		if msg.MessageID == notify.MessageID("digest:"+m.Domain+":a0", notify.Email) {
+			if msg.Subject != "6 updates on your investments" {
+				t.Errorf("digest subject %q", msg.Subject)
+			}
+			if text := m.Text(t, msg.ID); strings.Count(text, "is now pending_nav") != 6 {
+				t.Errorf("digest text:\n%s", text)
+			}
+		}
+	}
+	var inDigest int
+	pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE digest_id IS NOT NULL AND status = 'sent'`).Scan(&inDigest)
+	if inDigest != 6 {
+		t.Fatalf("rows sent in the digest: %d, want 6", inDigest)
+	}
+	// A crash after the digest went out: its rows are 'sending' again;
+	// Reconcile finds the digest once and records all six, sending nothing.
+	if _, err := pool.Exec(ctx, `UPDATE notifications SET status = 'sending' WHERE digest_id IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if c, r, f, err := d.Reconcile(ctx); err != nil || c != 6 || r != 0 || f != 0 {
+		t.Fatalf("reconcile: %d %d %d %v", c, r, f, err)
+	}
+	if len(m.Messages(t)) != 4 {
+		t.Fatal("reconcile sent something")
+	}
+}
