@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -35,6 +36,9 @@ type notifyProviders struct {
 	TwilioSid      string `name:"twilio-account-sid" env:"FUNDFLOW_TWILIO_ACCOUNT_SID" help:"Twilio account SID; none: no SMS." placeholder:"SID"`
 	TwilioTokenEnv string `name:"twilio-auth-token-env" default:"FUNDFLOW_TWILIO_AUTH_TOKEN" help:"The variable holding the Twilio auth token (default: ${default})." placeholder:"VAR"`
 	TwilioFrom     string `name:"twilio-from" env:"FUNDFLOW_TWILIO_FROM" help:"SMS sender number." placeholder:"NUMBER"`
+	FCMURL         string `name:"fcm-url" env:"FUNDFLOW_FCM_URL" default:"https://fcm.googleapis.com" help:"FCM HTTP v1 base URL (default: ${default})." placeholder:"URL"`
+	FCMProject     string `name:"fcm-project" env:"FUNDFLOW_FCM_PROJECT" help:"Firebase project id; none: no push." placeholder:"ID"`
+	FCMTokenEnv    string `name:"fcm-token-env" default:"FUNDFLOW_FCM_ACCESS_TOKEN" help:"The variable holding an OAuth 2 access token for FCM (default: ${default})." placeholder:"VAR"`
 	TwilioCallback string `name:"twilio-status-callback" env:"FUNDFLOW_TWILIO_STATUS_CALLBACK" help:"Our DLR webhook URL (POST /v1/notify/twilio/status)." placeholder:"URL"`
 }
 
@@ -69,6 +73,16 @@ func (p notifyProviders) deliverer(st pgstore.Store) (*notify.Deliverer, func(),
 		tw := &notify.Twilio{BaseURL: p.TwilioURL, AccountSid: p.TwilioSid, AuthToken: os.Getenv(p.TwilioTokenEnv), From: p.TwilioFrom, StatusCallback: p.TwilioCallback}
 		d.Senders[notify.SMS] = tw
 		d.Confirmers[notify.SMS] = notify.TwilioConfirmer{T: tw}
+	}
+	if p.FCMProject != "" {
+		env := p.FCMTokenEnv
+		d.Senders[notify.Push] = &notify.FCM{BaseURL: p.FCMURL, Project: p.FCMProject, Token: func(context.Context) (string, error) {
+			if v := os.Getenv(env); v != "" {
+				return v, nil
+			}
+			return "", fmt.Errorf("$%s is not set", env)
+		}}
+		d.Confirmers[notify.Push] = notify.FCMResend{}
 	}
 	if len(d.Senders) == 0 {
 		return nil, nil, usageErr("notify: no provider: set --smtp-addr ($FUNDFLOW_SMTP_ADDR) and/or --twilio-account-sid")
