@@ -13,6 +13,7 @@ import (
 
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -97,6 +98,7 @@ type notifyRunCmd struct {
 	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
 	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
 	MaxAttempts int           `default:"6" help:"Attempts before dead letter (default: ${default})."`
+	Facts       bool          `help:"Copy each status reached to ClickHouse notification_facts (delivery rates by channel and provider)."`
 	DigestOver  int           `default:"5" help:"Per-investor rate limit: more non-urgent messages than this to one investor on one channel in a batch go as one digest; 0: none (default: ${default})."`
 }
 
@@ -105,11 +107,18 @@ func (notifyRunCmd) Help() string {
 }
 
 func (c notifyRunCmd) Run(a *app) error {
-	_, pool, err := a.connectPG()
+	cfg, pool, err := a.connectPG()
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	var ch clickhouse.Conn
+	if c.Facts {
+		if ch, err = clickhouse.Connect(a.ctx, os.Getenv(cfg.Services.ClickHouseURLEnv)); err != nil {
+			return err
+		}
+		defer ch.Close()
+	}
 	unlock, err := postgres.Store{Pool: pool}.TryLock(a.ctx, "notify")
 	if err != nil {
 		return err
@@ -128,7 +137,7 @@ func (c notifyRunCmd) Run(a *app) error {
 	}
 	p := notify.Planner{Templates: ts, RM: st, Prefs: st}
 	var sum struct {
-		Confirmed, Requeued, Interrupted, Planned, Attempts int
+		Confirmed, Requeued, Interrupted, Planned, Attempts, Facts int
 	}
 	if sum.Confirmed, sum.Requeued, sum.Interrupted, err = d.Reconcile(a.ctx); err != nil {
 		return err
@@ -148,6 +157,16 @@ func (c notifyRunCmd) Run(a *app) error {
 		sum.Attempts += n
 		if err != nil {
 			return err
+		}
+		for ch != nil {
+			n, err := st.FactsPass(a.ctx, ch, c.Batch)
+			if err != nil {
+				return err
+			}
+			sum.Facts += n
+			if n == 0 {
+				break
+			}
 		}
 		if !c.Follow {
 			break

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -331,4 +332,59 @@ func (s Store) Counts(ctx context.Context) (map[notify.Status]int, error) {
 		out[notify.Status(st)] = n
 	}
 	return out, rows.Err()
+}
+
+// FactsPass copies up to limit notifications whose status changed since
+// their last copy (sent, delivered, failed, dead) to ClickHouse
+// notification_facts, then marks them copied: a crash between the two
+// copies them again, the same rows (ReplacingMergeTree). It returns the
+// rows copied.
+func (s Store) FactsPass(ctx context.Context, ch driver.Conn, limit int) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, event_id, channel, provider, event_type, template, investor_id, status, attempts, last_error,
+			queued_at, coalesce(CASE status WHEN 'sent' THEN sent_at WHEN 'delivered' THEN delivered_at ELSE failed_at END, now())
+		FROM notifications WHERE status IN ('sent', 'delivered', 'failed', 'dead') AND facts_status <> status
+		ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("notify facts: %w", err)
+	}
+	type fact struct {
+		id                                                    int64
+		event, channel, provider, typ, tmpl, inv, st, lastErr string
+		attempts                                              int
+		queued, at                                            time.Time
+	}
+	var fs []fact
+	for rows.Next() {
+		var f fact
+		if err := rows.Scan(&f.id, &f.event, &f.channel, &f.provider, &f.typ, &f.tmpl, &f.inv, &f.st, &f.attempts, &f.lastErr, &f.queued, &f.at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		fs = append(fs, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(fs) == 0 {
+		return 0, err
+	}
+	b, err := ch.PrepareBatch(ctx, `INSERT INTO notification_facts (notification_id, event_id, channel, provider, event_type, template, investor_id, status, attempts, error, queued_at, at, day)`)
+	if err != nil {
+		return 0, fmt.Errorf("notify facts: %w", err)
+	}
+	ids, sts := make([]int64, len(fs)), make([]string, len(fs))
+	for i, f := range fs {
+		at := f.at.UTC()
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+		if err := b.Append(uint64(f.id), f.event, f.channel, f.provider, f.typ, f.tmpl, f.inv, f.st, uint16(min(f.attempts, 65535)), f.lastErr, f.queued.UTC(), at, day); err != nil {
+			return 0, fmt.Errorf("notify facts: %w", err)
+		}
+		ids[i], sts[i] = f.id, f.st
+	}
+	if err := b.Send(); err != nil {
+		return 0, fmt.Errorf("notify facts: %w", err)
+	}
+	// Marked with the status copied: a row that moved on meanwhile is copied again next pass.
+	if _, err := s.Pool.Exec(ctx, `UPDATE notifications n SET facts_status = u.st FROM unnest($1::bigint[], $2::text[]) AS u(id, st) WHERE n.id = u.id`, ids, sts); err != nil {
+		return 0, fmt.Errorf("notify facts: mark: %w", err)
+	}
+	return len(fs), nil
 }

@@ -330,12 +330,38 @@ func TestSMSThrottledThenSent(t *testing.T) {
 	if pid != msgs[0].Sid {
 		t.Fatalf("provider id %q, want the SID %q", pid, msgs[0].Sid)
 	}
+	// Facts for delivery rates: sent and dead now, delivered after the receipt.
+	ch, _ := testkit.CH(t)
+	if n, err := st.FactsPass(ctx, ch, 100); err != nil || n != 2 {
+		t.Fatalf("facts pass: %d %v", n, err)
+	}
 	// The receipt: delivered.
 	if ok, err := st.Receipt(ctx, "twilio", pid, true, "", time.Now()); err != nil || !ok {
 		t.Fatalf("receipt: %v %v", ok, err)
 	}
 	if s := status(t, pool); s["sms-1/sms=delivered"] != 1 {
 		t.Fatalf("after the DLR: %v", s)
+	}
+	if n, err := st.FactsPass(ctx, ch, 100); err != nil || n != 1 {
+		t.Fatalf("facts pass after the receipt: %d %v", n, err)
+	}
+	if n, err := st.FactsPass(ctx, ch, 100); err != nil || n != 0 {
+		t.Fatalf("nothing left to copy: %d %v", n, err)
+	}
+	rows, err := ch.Query(ctx, `SELECT status, provider, count() FROM notification_facts FINAL GROUP BY status, provider ORDER BY status`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var facts []string
+	for rows.Next() {
+		var st, prov string
+		var c uint64
+		rows.Scan(&st, &prov, &c)
+		facts = append(facts, fmt.Sprintf("%s/%s=%d", st, prov, c))
+	}
+	rows.Close()
+	if fmt.Sprint(facts) != "[dead/twilio=1 delivered/twilio=1 sent/twilio=1]" {
+		t.Fatalf("facts: %v", facts)
 	}
 }
 

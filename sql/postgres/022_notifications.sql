@@ -46,12 +46,15 @@ CREATE TABLE notifications (
     sent_at      timestamptz,
     delivered_at timestamptz,                      -- the receipt (DLR) said delivered
     failed_at    timestamptz,
+    facts_status text        NOT NULL DEFAULT '', -- the last status copied to ClickHouse notification_facts
     UNIQUE (event_id, channel)
 );
 CREATE INDEX notifications_due ON notifications (not_before, id) WHERE status = 'queued';
 CREATE INDEX notifications_sending ON notifications (id) WHERE status = 'sending';
 CREATE INDEX notifications_provider ON notifications (provider_id) WHERE provider_id <> '';
 CREATE INDEX notifications_investor ON notifications (investor_id, queued_at);
+CREATE INDEX notifications_facts_pending ON notifications (id)
+    WHERE status IN ('sent', 'delivered', 'failed', 'dead') AND facts_status <> status;
 
 -- Events and notifications that could not be delivered, with the reason;
 -- `fundflow notify replay` sends a dead notification again.
