@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
@@ -97,9 +99,9 @@ type notifyRunCmd struct {
 	Interval    time.Duration `default:"2s" help:"Pause between passes with --follow (default: ${default})."`
 	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
 	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
-	MaxAttempts int           `default:"6" help:"Attempts before dead letter (default: ${default})."`
+	MaxAttempts int           `help:"Attempts before dead letter (default: the config's notify.max_attempts, else 6)."`
 	Facts       bool          `help:"Copy each status reached to ClickHouse notification_facts (delivery rates by channel and provider)."`
-	DigestOver  int           `default:"5" help:"Per-investor rate limit: more non-urgent messages than this to one investor on one channel in a batch go as one digest; 0: none (default: ${default})."`
+	DigestOver  int           `default:"-1" help:"Per-investor rate limit: more non-urgent messages than this to one investor on one channel in a batch go as one digest; 0: none (default: the config's notify.digest_over, else 5)."`
 }
 
 func (notifyRunCmd) Help() string {
@@ -131,9 +133,19 @@ func (c notifyRunCmd) Run(a *app) error {
 	}
 	defer closeSenders()
 	d.Workers, d.Batch, d.MaxAttempts, d.DigestOver, d.Log = c.Workers, c.Batch, c.MaxAttempts, c.DigestOver, a.log
-	ts, err := notify.LoadTemplates(notify.Builtin())
+	ts, err := notifyTemplates(a.g.Config, cfg)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	// The flags, else the file's settings, else the defaults.
+	if d.DigestOver < 0 {
+		d.DigestOver = 5
+		if cfg.Notify != nil {
+			d.DigestOver = cfg.Notify.DigestOver
+		}
+	}
+	if d.MaxAttempts == 0 && cfg.Notify != nil {
+		d.MaxAttempts = cfg.Notify.MaxAttempts
 	}
 	p := notify.Planner{Templates: ts, RM: st, Prefs: st}
 	var sum struct {
@@ -178,6 +190,27 @@ func (c notifyRunCmd) Run(a *app) error {
 		}
 	}
 	return json.NewEncoder(a.stdout).Encode(sum)
+}
+
+// notifyTemplates loads the config's notify.templates_dir (relative to the
+// config file), else the built-in templates; a template that names a field
+// its event does not have fails here, at load (lint and run).
+func notifyTemplates(cfgPath string, cfg *config.Config) (*notify.Templates, error) {
+	if cfg.Notify == nil || cfg.Notify.TemplatesDir == "" {
+		return notify.LoadTemplates(notify.Builtin())
+	}
+	dir := cfg.Notify.TemplatesDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(cfgPath), dir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("notify.templates_dir: %w", err)
+	}
+	ts, err := notify.LoadTemplates(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("notify.templates_dir %s: %w", dir, err)
+	}
+	return ts, nil
 }
 
 type notifyReplayCmd struct {

@@ -29,6 +29,7 @@ type Config struct {
 	Audit     Audit     `yaml:"audit"`  // see audit.go
 	Plans     Plans     `yaml:"plans"`  // see plans.go
 	Alerts    *Alerts   `yaml:"alerts"` // alert notifications: see alerts.go
+	Notify    *Notify   `yaml:"notify"` // investor notifications: see notify.go
 }
 
 // Services names the environment variables that hold connection settings.
@@ -240,6 +241,7 @@ func (c *Config) defaults() {
 	c.plansDefaults()
 	c.instalmentsDefaults()
 	c.alertsDefaults()
+	c.notifyDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -285,6 +287,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
 	errs = append(errs, c.validateAlerts()...)
+	errs = append(errs, c.validateNotify()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
