@@ -46,6 +46,8 @@ func (p Planner) Plan(ctx context.Context, e fund.OutboxEvent) ([]Notification, 
 		return dead(err.Error())
 	case err != nil:
 		return nil, nil, fmt.Errorf("notify: plan %s: %w", e.EventID, err)
+	case pl.Skip:
+		return nil, nil, nil
 	}
 	pref, err := p.Prefs.Preference(ctx, pl.Investor.ID, e.Topic)
 	if err != nil {

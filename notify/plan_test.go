@@ -159,9 +159,9 @@ func TestLoadTemplatesFails(t *testing.T) {
 func TestRenderRefusesPAN(t *testing.T) {
 	fs := fstest.MapFS{}
 	for _, s := range Specs() {
-		fs[s.Type+".email.v1.tmpl"] = &fstest.MapFile{Data: []byte("Subject: x\n\nreason {{.Reason}}")}
+		fs[s.Type+".email.v1.tmpl"] = &fstest.MapFile{Data: []byte("Subject: x\n\nhello")}
 	}
-	fs["transactions.completed.email.v1.tmpl"] = &fstest.MapFile{Data: []byte("Subject: x\n\nhello")}
+	fs["orders.status.email.v1.tmpl"] = &fstest.MapFile{Data: []byte("Subject: x\n\nreason {{.Reason}}")}
 	ts, err := LoadTemplates(fs)
 	if err != nil {
 		t.Fatal(err)
@@ -172,5 +172,32 @@ func TestRenderRefusesPAN(t *testing.T) {
 	}
 	if _, _, err := tm.Render(OrderStatusData{Reason: "folio 1234567890"}, "1234567890"); err == nil || !strings.Contains(err.Error(), "unmasked") {
 		t.Errorf("a full folio in the text: %v", err)
+	}
+}
+
+// investors.changed (the KYC branch's contract): a bank account change is
+// an urgent security notice by email and SMS, in quiet hours and despite an
+// opt-out; an address change tells nothing.
+func TestPlanProfileChange(t *testing.T) {
+	ts, err := LoadTemplates(Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	night := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC) // 23:30 IST
+	prefs := fakePrefs{"INV1/*": {InvestorID: "INV1", EventType: "*", OptedOut: true, QuietStart: 1320, QuietEnd: 420}}
+	p := Planner{Templates: ts, RM: fakeRM{}, Prefs: prefs, Now: func() time.Time { return night }}
+	ev := `{"event_id":"investors.changed:INV1:7","investor_id":"INV1","change_seq":7,"fields":["bank_account","address"],
+"fingerprints":{"bank_account":"ab12"},"kyc_status":"","channel":"api","effective_from":"2026-12-05T18:00:00Z","at":"2026-12-05T18:00:00.123Z"}`
+	ns, dl, err := p.Plan(context.Background(), fund.OutboxEvent{EventID: "investors.changed:INV1:7", Topic: "investors.changed", Payload: []byte(ev)})
+	if err != nil || dl != nil || len(ns) != 2 {
+		t.Fatalf("plan: %v %+v %+v", err, dl, ns)
+	}
+	// 18:00 UTC = 23:30 IST on the 5th.
+	if ns[0].Subject != "Your bank account changed" || !strings.Contains(ns[0].Body, "05 Dec 2026 23:30 IST") || !ns[0].NotBefore.Equal(night) || ns[1].Channel != SMS {
+		t.Fatalf("notice: %+v", ns)
+	}
+	addr := strings.Replace(ev, `["bank_account","address"]`, `["address"]`, 1)
+	if ns, dl, err := p.Plan(context.Background(), fund.OutboxEvent{EventID: "x", Topic: "investors.changed", Payload: []byte(addr)}); len(ns) != 0 || dl != nil || err != nil {
+		t.Fatalf("an address change: %v %v %v", ns, dl, err)
 	}
 }

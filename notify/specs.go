@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/pii"
@@ -72,9 +73,19 @@ type InstalmentData struct {
 	Reason     string
 }
 
+// ProfileChangeData is an investors.changed message's data: which contact
+// or bank details changed (never the values), for the investor to raise
+// the alarm if it was not them.
+type ProfileChangeData struct {
+	Common
+	Changed string // "bank account, mobile"
+	At      string // IST, "05 Dec 2026 10:00 IST"
+}
+
 // Planned is an event read and rendered-ready: whose it is, its kind, the
 // template data and the values that must not appear in any message.
 type Planned struct {
+	Skip     bool // nothing to tell (no message, no dead letter)
 	Investor Investor
 	Kind     Kind
 	Data     any
@@ -199,6 +210,44 @@ var specs = []Spec{
 			// A rejected order (a failed payment among the reasons) cannot wait for the morning.
 			k := Kind{Urgent: e.Status == string(fund.Rejected)}
 			return Planned{Investor: inv, Kind: k, Data: d, Secrets: []string{e.Folio}}, nil
+		},
+	},
+	{
+		// The investor master's change event (contract: notes/events-contract.md).
+		// A change of bank account, mobile or email is a security notice: urgent
+		// (a mule swap happens at night) and not optable.
+		Type: "investors.changed", Kind: Kind{Urgent: true, Regulatory: true},
+		Sample: ProfileChangeData{Common{"A", ""}, "bank account", "05 Dec 2026 10:00 IST"},
+		Build: func(ctx context.Context, payload []byte, rm ReadModel) (Planned, error) {
+			var e struct {
+				EventID    string   `json:"event_id"`
+				InvestorID string   `json:"investor_id"`
+				Fields     []string `json:"fields"`
+				At         string   `json:"at"`
+			}
+			if err := decode(payload, &e, "event_id", "investor_id", "at"); err != nil {
+				return Planned{}, err
+			}
+			at, err := time.Parse(time.RFC3339Nano, e.At)
+			if err != nil {
+				return Planned{}, &MalformedError{fmt.Errorf("at: %w", err)}
+			}
+			var changed []string
+			for _, f := range e.Fields {
+				switch f {
+				case "bank_account", "mobile", "email":
+					changed = append(changed, strings.ReplaceAll(f, "_", " "))
+				}
+			}
+			if len(changed) == 0 {
+				return Planned{Skip: true}, nil // a change investors are not told about (address, name…)
+			}
+			c, inv, err := common(ctx, rm, e.InvestorID, "")
+			if err != nil {
+				return Planned{}, err
+			}
+			d := ProfileChangeData{Common: c, Changed: strings.Join(changed, ", "), At: at.In(IST).Format("02 Jan 2006 15:04 IST")}
+			return Planned{Investor: inv, Kind: Kind{Urgent: true, Regulatory: true}, Data: d}, nil
 		},
 	},
 	instalmentSpec("sip.instalment.due", Kind{Regulatory: true}), // the pre-debit notice a mandate requires
