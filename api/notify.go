@@ -3,10 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/notify"
@@ -41,29 +38,6 @@ func (s *Server) notifySvc() (Notify, error) {
 	return s.cfg.Notify.Service, nil
 }
 
-// preferenceBody is PUT /v1/investors/{id}/notification-preferences.
-type preferenceBody struct {
-	EventType  string   `json:"event_type"`
-	Channels   []string `json:"channels"`
-	QuietStart string   `json:"quiet_start"` // "22:00" IST; "" none
-	QuietEnd   string   `json:"quiet_end"`
-	OptedOut   bool     `json:"opted_out"`
-	PushToken  string   `json:"push_token"`
-}
-
-func hhmm(field, v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	h, m, ok := strings.Cut(v, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("%s: %q is not a time of day HH:MM (IST)", field, v)
-	}
-	return hh*60 + mm, nil
-}
-
 // putPreference is PUT /v1/investors/{id}/notification-preferences: the
 // investor's channels, quiet hours and opt-out for one event type ("*": all).
 // An investor token sets only its own, and only when not narrowed to some
@@ -78,27 +52,17 @@ func (s *Server) putPreference(w http.ResponseWriter, r *http.Request, p Princip
 	if p.Role == RoleInvestor && (p.InvestorID != id || len(p.Folios) > 0) {
 		return notFound()
 	}
-	var b preferenceBody
+	var b notify.PreferenceMessage
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
 		return badRequest("body: %v", err)
 	}
-	pref := notify.Preference{InvestorID: id, EventType: b.EventType, OptedOut: b.OptedOut, PushToken: b.PushToken}
-	for _, c := range b.Channels {
-		pref.Channels = append(pref.Channels, notify.Channel(c))
+	if b.InvestorID != "" && b.InvestorID != id {
+		return badRequest("investor_id: %q is not the path's investor", b.InvestorID)
 	}
-	if pref.QuietStart, err = hhmm("quiet_start", b.QuietStart); err == nil {
-		pref.QuietEnd, err = hhmm("quiet_end", b.QuietEnd)
-	}
-	if err == nil {
-		err = pref.Validate()
-	}
-	if err == nil && pref.EventType != notify.AnyEvent {
-		if _, ok := notify.SpecOf(pref.EventType); !ok {
-			err = fmt.Errorf("event_type: unknown %q (known: %s, or %q)", pref.EventType, strings.Join(notify.SpecTypes(), ", "), notify.AnyEvent)
-		}
-	}
+	b.InvestorID = id
+	pref, err := b.Preference()
 	if err != nil {
 		return &Problem{Type: "https://fundflow.dev/problems/bad_field", Title: "Request refused", Status: http.StatusUnprocessableEntity, Code: "bad_field", Detail: err.Error()}
 	}

@@ -3,6 +3,8 @@ package notify
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -110,4 +112,54 @@ func QuietEnd(now time.Time, start, end int) time.Time {
 		t = t.AddDate(0, 0, 1)
 	}
 	return t.UTC()
+}
+
+// PreferenceMessage is a preference as the platform sends it (the API
+// route's body; on Kafka with investor_id too). Quiet hours are "HH:MM" IST.
+type PreferenceMessage struct {
+	InvestorID string   `json:"investor_id,omitempty"`
+	EventType  string   `json:"event_type"`
+	Channels   []string `json:"channels"`
+	QuietStart string   `json:"quiet_start"`
+	QuietEnd   string   `json:"quiet_end"`
+	OptedOut   bool     `json:"opted_out"`
+	PushToken  string   `json:"push_token"`
+}
+
+// Preference checks the message and returns the preference, or an error
+// naming the field.
+func (m PreferenceMessage) Preference() (Preference, error) {
+	p := Preference{InvestorID: m.InvestorID, EventType: m.EventType, OptedOut: m.OptedOut, PushToken: m.PushToken}
+	for _, c := range m.Channels {
+		p.Channels = append(p.Channels, Channel(c))
+	}
+	var err error
+	if p.QuietStart, err = hhmm("quiet_start", m.QuietStart); err != nil {
+		return p, err
+	}
+	if p.QuietEnd, err = hhmm("quiet_end", m.QuietEnd); err != nil {
+		return p, err
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	if p.EventType != AnyEvent {
+		if _, ok := SpecOf(p.EventType); !ok {
+			return p, fmt.Errorf("event_type: unknown %q (known: %s, or %q)", p.EventType, strings.Join(SpecTypes(), ", "), AnyEvent)
+		}
+	}
+	return p, nil
+}
+
+func hhmm(field, v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	h, m, ok := strings.Cut(v, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, fmt.Errorf("%s: %q is not a time of day HH:MM (IST)", field, v)
+	}
+	return hh*60 + mm, nil
 }

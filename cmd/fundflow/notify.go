@@ -12,10 +12,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/notifyprefs"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
+	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -24,6 +27,43 @@ type notifyCmd struct {
 	Run    notifyRunCmd    `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
 	Replay notifyReplayCmd `cmd:"" help:"send dead-lettered notifications again"`
 	Status notifyStatusCmd `cmd:"" help:"notifications per status, JSON"`
+	Prefs  notifyPrefsCmd  `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+}
+
+type notifyPrefsCmd struct {
+	Group string `default:"fundflow-notify-prefs" help:"Consumer group (default: ${default})." placeholder:"GROUP"`
+}
+
+func (notifyPrefsCmd) Help() string {
+	return "Reads topic notify.preferences (key: investor id; value: the PUT /v1/investors/{id}/notification-preferences body, investor_id optional) with the services' Kafka brokers, stores each preference and commits the offsets after; a bad message goes to notify_dead_letters naming the field. Runs until interrupted."
+}
+
+func (c notifyPrefsCmd) Run(a *app) error {
+	cfg, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	brokers := sinkkafka.ParseBrokers(os.Getenv(cfg.Services.KafkaBrokersEnv))
+	if len(brokers) == 0 {
+		return usageErr("notify prefs: no Kafka brokers in $%s", cfg.Services.KafkaBrokersEnv)
+	}
+	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: notifyprefs.Topic, GroupID: c.Group})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	j := notifyprefs.Job{Source: src, Store: pgstore.Store{Pool: pool}, Log: a.log}
+	for {
+		stored, dead, err := j.Batch(a.ctx)
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		a.log.Info("notify prefs", "stored", stored, "dead", dead)
+	}
 }
 
 // notifyProviders are where messages go; every value can come from the

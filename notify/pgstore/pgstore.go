@@ -388,3 +388,11 @@ func (s Store) FactsPass(ctx context.Context, ch driver.Conn, limit int) (int, e
 	}
 	return len(fs), nil
 }
+
+// DeadLetter records a dead letter of its own (a message that is not an
+// event, e.g. a bad preference from Kafka).
+func (s Store) DeadLetter(ctx context.Context, dl notify.DeadLetter) error {
+	var b pgx.Batch
+	queueDeadLetter(&b, dl)
+	return s.Pool.SendBatch(ctx, &b).Close()
+}
