@@ -158,7 +158,8 @@ func (p *PrivateMailpit) Start() {
 		"--smtp-tls-cert", p.CAFile, "--smtp-tls-key", filepath.Join(dir, "smtp.key"),
 		"--smtp-require-starttls", "--smtp-auth-file", filepath.Join(dir, "smtp.auth"),
 		"--smtp-disable-rdns", "--max", "0", "--quiet")
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a test process killed before its cleanup takes its Mailpit with it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("testkit: start mailpit: %v", err)
 	}
