@@ -25,6 +25,7 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/investors"
 	investorstore "github.com/fundflow/fundflow/investors/pgstore"
+	notifypg "github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
 )
@@ -82,6 +83,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		// analytics_test.go
 		Analytics: query.Service{PG: pool, CH: ch},
 		Wallets:   fakeWallets{}, // api/managed_test.go
+		Notify:    api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -188,22 +190,24 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/investors":                    "/v1/investors",
 		"/v1/investors/{id}":               "/v1/investors/INV-1",
 		// fraud review (api/fraud.go): role ops only
-		"/v1/ops/holds":              "/v1/ops/holds",
-		"/v1/ops/holds/{id}/release": "/v1/ops/holds/1/release",
-		"/v1/ops/holds/{id}/reject":  "/v1/ops/holds/1/reject",
-		"/v1/ops/alerts/{id}/close":  "/v1/ops/alerts/a1/close",
-		"/v1/wallets/{id}":           "/v1/wallets/W-1",
+		"/v1/ops/holds":                               "/v1/ops/holds",
+		"/v1/ops/holds/{id}/release":                  "/v1/ops/holds/1/release",
+		"/v1/ops/holds/{id}/reject":                   "/v1/ops/holds/1/reject",
+		"/v1/ops/alerts/{id}/close":                   "/v1/ops/alerts/a1/close",
+		"/v1/wallets/{id}":                            "/v1/wallets/W-1",
+		"/v1/investors/{id}/notification-preferences": "/v1/investors/INV-1/notification-preferences",
 	}
 }
 
 // routeBodies are the bodies of the POST routes (on INV-1's F-1).
 var routeBodies = map[string]string{
-	"/v1/plans":                 strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
-	"/v1/plans/{id}/pause":      `{"instalments":1}`,
-	"/v1/plans/{id}/modify":     `{"amount":"2000"}`,
-	"/v1/investors":             investorBody,
-	"/v1/investors/{id}":        `{"mobile":"9123456789"}`,
-	"/v1/ops/alerts/{id}/close": `{"status":"confirmed"}`,
+	"/v1/plans":                                   strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
+	"/v1/plans/{id}/pause":                        `{"instalments":1}`,
+	"/v1/plans/{id}/modify":                       `{"amount":"2000"}`,
+	"/v1/investors":                               investorBody,
+	"/v1/investors/{id}":                          `{"mobile":"9123456789"}`,
+	"/v1/ops/alerts/{id}/close":                   `{"status":"confirmed"}`,
+	"/v1/investors/{id}/notification-preferences": `{"event_type":"*","channels":["email"]}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.

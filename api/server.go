@@ -89,6 +89,8 @@ type Config struct {
 	FraudReview FraudReview
 	// Wallets serves GET /v1/wallets/{id} (api/managed.go); nil: 503.
 	Wallets Wallets
+	// Notify serves the notification routes (notify.go); zero: they answer 503.
+	Notify NotifyConfig
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -170,6 +172,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/investors/{id}", Roles: investorReaders, carriesPII: true, handle: s.getInvestor},
 		{Method: "GET", Pattern: "/v1/schemes/{code}/analytics", Roles: roles, handle: s.schemeAnalytics}, // analytics.go
 		{Method: "GET", Pattern: "/v1/folios/{folio}/risk", Roles: folioReaders, handle: s.folioRisk},     // analytics.go
+		{Method: "PUT", Pattern: "/v1/investors/{id}/notification-preferences", Roles: notifyWriters, handle: s.putPreference},
+		{Method: "POST", Pattern: "/v1/notify/twilio/status", Public: true, handle: s.twilioStatus},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	s.routes = append(s.routes, s.fraudRoutes()...)

@@ -139,6 +139,7 @@ step "what landed in ClickHouse"
 
 source scripts/demo_money.sh
 source scripts/demo_sips.sh
+source scripts/demo_notify.sh
 
 step "the read side: query API, statement PDF, compliance exports, audit chain"
 go run ./internal/ledgerfix/demoseed   # a small ledger on the real NAVs, unless the money path made one
@@ -228,6 +229,7 @@ Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env h
   . $DEMO/env; bin/fundflow check navdate --category liquid --type purchase --order-time 2026-08-21T14:00:00+05:30   # on the demo's holiday calendar
   ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
   . $DEMO/env; psql "\$FUNDFLOW_PG_URL" -c "SELECT plan_id, due_date, amount, status, reason FROM plan_instalments ORDER BY 2 LIMIT 20"   # SIP instalments
+  . $DEMO/env; bin/fundflow notify status; bin/fundflow notify replay   # notifications; Mailpit's UI: $FUNDFLOW_MAILPIT_API
   bin/fundflow check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays $FIXTURES/calendar/nse_fo_holidays_2026.csv
 
 The ops console: $API/ops/   (serve runs in the background; log $DEMO/serve.log; stop it: kill \$(cat $DEMO/serve.pid))

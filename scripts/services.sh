@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run fundflow's real backing services as private processes on this machine:
-# PostgreSQL 15, ClickHouse (Debian's 18.16) and OpenSSH sshd as an SFTP server.
+# PostgreSQL 15, ClickHouse (Debian's 18.16), OpenSSH sshd as an SFTP server
+# and Mailpit (SMTP with STARTTLS and AUTH, built from the Go module proxy).
 # All state lives under one folder, STATE=${FUNDFLOW_STATE:-<repo>/.state}.
 #
 #   scripts/services.sh up      install what is missing, start (or reuse) all three,
@@ -22,6 +23,7 @@
 #   FUNDFLOW_CH_PORT [59000]           FUNDFLOW_CH_HTTP_PORT [58123]
 #   FUNDFLOW_CH_INTERSERVER_PORT [FUNDFLOW_CH_PORT+9, i.e. 59009]
 #   FUNDFLOW_SFTP_PORT [52222]
+#   FUNDFLOW_SMTP_PORT [51025]         FUNDFLOW_MAILPIT_PORT [58025] (Mailpit's web UI and API)
 #   FUNDFLOW_PG_FAST [unset]  1 = fsync/synchronous_commit/full_page_writes off
 #                             (tests); fixed when Postgres starts, recorded and printed.
 #
@@ -43,6 +45,8 @@ CH_PORT=${FUNDFLOW_CH_PORT:-59000}
 CH_HTTP_PORT=${FUNDFLOW_CH_HTTP_PORT:-58123}
 CH_INTERSERVER_PORT=${FUNDFLOW_CH_INTERSERVER_PORT:-$((CH_PORT + 9))}
 SFTP_PORT=${FUNDFLOW_SFTP_PORT:-52222}
+SMTP_PORT=${FUNDFLOW_SMTP_PORT:-51025}
+MAILPIT_PORT=${FUNDFLOW_MAILPIT_PORT:-58025}
 PG_FAST=${FUNDFLOW_PG_FAST:-0}
 PG_APP_ROLE=fundflow_app
 
@@ -606,6 +610,124 @@ ssh_down() {
   rm -f "$SSH_PID" "$SSH_PID.start"
 }
 
+# --- Mailpit (SMTP with STARTTLS + AUTH, and its JSON API) --------------------
+# Built from the Go module proxy into $STATE/bin on the first `up` (about a
+# minute cold); a self-signed certificate for 127.0.0.1 and an htpasswd file
+# (apr1) are generated into $STATE/mailpit. Clients trust the certificate by
+# FUNDFLOW_SMTP_CA. Messages are kept in memory (a restart empties it), no cap.
+
+MAILPIT_VERSION=v1.33.1
+
+mailpit_paths() {
+  MP_DIR=$STATE/mailpit
+  MP_BIN=$STATE/bin/mailpit
+  MP_PID=$MP_DIR/mailpit.pid
+  MP_LOG=$MP_DIR/mailpit.log
+  MP_CERT=$MP_DIR/smtp.crt
+  MP_KEY=$MP_DIR/smtp.key
+  MP_AUTH=$MP_DIR/smtp.auth
+  MP_USER=fundflow
+  MP_PASS_FILE=$MP_DIR/smtp.password
+}
+
+mailpit_build() {
+  if [[ -x $MP_BIN && $(cat "$MP_BIN.version" 2>/dev/null) == "$MAILPIT_VERSION" ]]; then return 0; fi
+  command -v go >/dev/null || die "mailpit: go is not on PATH (needed to build github.com/axllent/mailpit@$MAILPIT_VERSION)"
+  log "mailpit: building github.com/axllent/mailpit@$MAILPIT_VERSION into $STATE/bin (about a minute on a cold cache)"
+  mkdir -p "$STATE/bin"
+  (cd / && GOBIN=$STATE/bin GOFLAGS= go install "github.com/axllent/mailpit@$MAILPIT_VERSION") >&2 ||
+    die "mailpit: go install github.com/axllent/mailpit@$MAILPIT_VERSION failed"
+  printf '%s\n' "$MAILPIT_VERSION" >"$MP_BIN.version"
+}
+
+mailpit_secrets() {
+  mkdir -p "$MP_DIR"
+  if [[ ! -s $MP_CERT || ! -s $MP_KEY ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+      -keyout "$MP_KEY" -out "$MP_CERT" 2>"$MP_DIR/openssl.err" ||
+      { cat "$MP_DIR/openssl.err" >&2; die "mailpit: could not make the SMTP certificate"; }
+  fi
+  if [[ ! -s $MP_PASS_FILE ]]; then
+    openssl rand -hex 16 >"$MP_PASS_FILE"
+  fi
+  printf '%s:%s\n' "$MP_USER" "$(openssl passwd -apr1 "$(cat "$MP_PASS_FILE")")" >"$MP_AUTH"
+  chmod 600 "$MP_KEY" "$MP_PASS_FILE" "$MP_AUTH"
+  chmod 644 "$MP_CERT"
+}
+
+mailpit_running_pid() {
+  local pid
+  pid=$(read_pid "$MP_PID")
+  if pid_matches "$pid" "$MP_BIN"; then printf '%s' "$pid"; fi
+}
+
+mailpit_ready() { # api port
+  timeout 2 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "GET /livez HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
+    head -n 1 <&3 | grep -q " 200"' _ "$1" 2>/dev/null
+}
+
+mailpit_up() {
+  local pid
+  mailpit_paths
+  pid=$(mailpit_running_pid)
+  if [[ -n $pid ]]; then
+    log "mailpit: reused (pid $pid, smtp 127.0.0.1:$SMTP_PORT, ui/api http://127.0.0.1:$MAILPIT_PORT)"
+    return 0
+  fi
+  require_free_port "$SMTP_PORT" FUNDFLOW_SMTP_PORT "mailpit smtp"
+  require_free_port "$MAILPIT_PORT" FUNDFLOW_MAILPIT_PORT "mailpit http"
+  mailpit_build
+  mailpit_secrets
+  (exec setsid "$MP_BIN" --smtp "127.0.0.1:$SMTP_PORT" --listen "127.0.0.1:$MAILPIT_PORT" \
+    --smtp-tls-cert "$MP_CERT" --smtp-tls-key "$MP_KEY" --smtp-require-starttls \
+    --smtp-auth-file "$MP_AUTH" --smtp-disable-rdns --max 0 --quiet \
+    </dev/null >>"$MP_LOG" 2>&1 9>&-) &
+  pid=$!
+  printf '%s\n' "$pid" >"$MP_PID"
+  local deadline=$((SECONDS + 30))
+  until mailpit_ready "$MAILPIT_PORT" && port_open "$SMTP_PORT"; do
+    kill -0 "$pid" 2>/dev/null || { tail_log "$MP_LOG"; die "mailpit exited during start-up"; }
+    ((SECONDS < deadline)) || { tail_log "$MP_LOG"; die "mailpit (pid $pid) not ready within 30 s"; }
+    sleep 0.1
+  done
+  log "mailpit: started (pid $pid, smtp 127.0.0.1:$SMTP_PORT with STARTTLS+AUTH, ui/api http://127.0.0.1:$MAILPIT_PORT)"
+}
+
+mailpit_down() {
+  local pid
+  mailpit_paths
+  pid=$(mailpit_running_pid)
+  if [[ -n $pid ]]; then
+    log "mailpit: stopping (pid $pid)"
+    stop_pid "$pid" mailpit
+  fi
+  rm -f "$MP_PID"
+}
+
+mailpit_env_lines() {
+  mailpit_paths
+  printf "export %s='%s'\n" \
+    FUNDFLOW_SMTP_ADDR "127.0.0.1:$SMTP_PORT" \
+    FUNDFLOW_SMTP_USER "$MP_USER" \
+    FUNDFLOW_SMTP_PASSWORD "$(cat "$MP_PASS_FILE" 2>/dev/null)" \
+    FUNDFLOW_SMTP_CA "$MP_CERT" \
+    FUNDFLOW_MAILPIT_API "http://127.0.0.1:$MAILPIT_PORT"
+}
+
+mailpit_status() {
+  mailpit_paths
+  local pid
+  pid=$(mailpit_running_pid)
+  if [[ -n $pid ]] && mailpit_ready "$MAILPIT_PORT"; then
+    printf 'mailpit     up    127.0.0.1:%s (http %s)  pid %s\n' "$SMTP_PORT" "$MAILPIT_PORT" "$pid"
+  else
+    printf 'mailpit     down  127.0.0.1:%s (http %s)\n' "$SMTP_PORT" "$MAILPIT_PORT"; return 3
+  fi
+}
+
 # --- env / status ------------------------------------------------------------
 
 env_lines() {
@@ -623,6 +745,7 @@ env_lines() {
     FUNDFLOW_SFTP_HOST_KEY "$SSH_HOST_KEY.pub" \
     FUNDFLOW_SFTP_ROOT "$SFTP_ROOT" \
     FUNDFLOW_STATE "$STATE"
+  mailpit_env_lines
 }
 
 write_env() {
@@ -655,6 +778,7 @@ status() {
   else
     printf 'sftp        down  127.0.0.1:%s\n' "$SFTP_PORT"; ok=3
   fi
+  mailpit_status || ok=3
   return "$ok"
 }
 
@@ -685,6 +809,7 @@ main() {
       pg_app_role
       ch_up
       ssh_up
+      mailpit_up
       write_env
       env_lines
       ;;
@@ -699,6 +824,7 @@ main() {
       need_root down
       [[ -d $STATE ]] || { log "nothing to stop: $STATE does not exist"; return 0; }
       lock_state
+      mailpit_down
       ssh_down
       ch_down
       pg_down
@@ -708,6 +834,7 @@ main() {
       need_root reset
       if [[ -d $STATE ]]; then
         lock_state
+        mailpit_down
         ssh_down
         ch_down
         pg_down

@@ -75,6 +75,9 @@ func lintConfig(path string) (*config.Config, []string, error) {
 	if err := lintFraudRules(path, cfg); err != nil {
 		return nil, nil, err
 	}
+	if _, err := notifyTemplates(path, cfg); err != nil {
+		return nil, nil, &exitError{code: 2, err: err}
+	}
 	var warnings []string
 	if o := cfg.Pipelines.Orders; o != nil && o.HTTP && o.InsecureNoAuth {
 		warnings = append(warnings, "pipelines.orders.insecure_no_auth: POST /v1/orders accepts orders from anyone (local development only)")

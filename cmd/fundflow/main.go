@@ -72,6 +72,7 @@ type cli struct {
 	Export     exportCmd     `cmd:"" help:"compliance exports (transactions, audit, holdings, fatca-crs) with a manifest"`
 	KYC        kycCmd        `cmd:"" name:"kyc" help:"the KYC gate: load the KRAs' status files into the ledger's restrictions; investor reports (KYC status, nomination, FATCA, banks)"`
 	Fraud      fraudCmd      `cmd:"" help:"fraud rules: check a rule file; backtest it over history"`
+	Notify     notifyCmd     `cmd:"" help:"the notifications pipeline: events to email and SMS by each investor's preferences; replay dead letters"`
 	Token      tokenCmd      `cmd:"" help:"mint a development bearer token for the query API ($$FUNDFLOW_JWT_SECRET)"`
 	Version    versionCmd    `cmd:"" help:"print the version"`
 	Help       helpCmd       `cmd:"" hidden:"" help:"print this help"`

@@ -30,6 +30,7 @@ type Config struct {
 	Plans     Plans     `yaml:"plans"`  // see plans.go
 	Alerts    *Alerts   `yaml:"alerts"` // alert notifications: see alerts.go
 	Fraud     *Fraud    `yaml:"fraud"`  // fraud and AML evaluation: see fraud.go
+	Notify    *Notify   `yaml:"notify"` // investor notifications: see notify.go
 }
 
 // Services names the environment variables that hold connection settings.
@@ -247,6 +248,7 @@ func (c *Config) defaults() {
 	c.alertsDefaults()
 	c.factsCheckDefaults()
 	c.fraudDefaults()
+	c.notifyDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
 	s.PostgresMigrateURLEnv = or(s.PostgresMigrateURLEnv, "FUNDFLOW_PG_MIGRATE_URL")
@@ -295,6 +297,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateAlerts()...)
 	errs = append(errs, c.validateFactsCheck()...)
 	errs = append(errs, c.validateFraud()...)
+	errs = append(errs, c.validateNotify()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}

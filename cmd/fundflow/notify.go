@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/kafka"
+	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/notifyprefs"
+	"github.com/fundflow/fundflow/notify"
+	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// notifyCmd is the notifications pipeline's command group.
+type notifyCmd struct {
+	Run    notifyRunCmd    `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
+	Replay notifyReplayCmd `cmd:"" help:"send dead-lettered notifications again"`
+	Status notifyStatusCmd `cmd:"" help:"notifications per status, JSON"`
+	Prefs  notifyPrefsCmd  `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+}
+
+type notifyPrefsCmd struct {
+	Group string `default:"fundflow-notify-prefs" help:"Consumer group (default: ${default})." placeholder:"GROUP"`
+}
+
+func (notifyPrefsCmd) Help() string {
+	return "Reads topic notify.preferences (key: investor id; value: the PUT /v1/investors/{id}/notification-preferences body, investor_id optional) with the services' Kafka brokers, stores each preference and commits the offsets after; a bad message goes to notify_dead_letters naming the field. Runs until interrupted."
+}
+
+func (c notifyPrefsCmd) Run(a *app) error {
+	cfg, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	brokers := sinkkafka.ParseBrokers(os.Getenv(cfg.Services.KafkaBrokersEnv))
+	if len(brokers) == 0 {
+		return usageErr("notify prefs: no Kafka brokers in $%s", cfg.Services.KafkaBrokersEnv)
+	}
+	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: notifyprefs.Topic, GroupID: c.Group})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	j := notifyprefs.Job{Source: src, Store: pgstore.Store{Pool: pool}, Log: a.log}
+	for {
+		stored, dead, err := j.Batch(a.ctx)
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		a.log.Info("notify prefs", "stored", stored, "dead", dead)
+	}
+}
+
+// notifyProviders are where messages go; every value can come from the
+// environment scripts/services.sh writes.
+type notifyProviders struct {
+	SMTPAddr       string `name:"smtp-addr" env:"FUNDFLOW_SMTP_ADDR" help:"SMTP server host:port (STARTTLS required)." placeholder:"ADDR"`
+	SMTPUser       string `name:"smtp-user" env:"FUNDFLOW_SMTP_USER" help:"SMTP AUTH user." placeholder:"USER"`
+	SMTPPasswordEv string `name:"smtp-password-env" default:"FUNDFLOW_SMTP_PASSWORD" help:"The variable holding the SMTP password (default: ${default})." placeholder:"VAR"`
+	SMTPCA         string `name:"smtp-ca" env:"FUNDFLOW_SMTP_CA" help:"PEM file of the SMTP server's certificate authority (default: the system's)." placeholder:"FILE"`
+	SMTPFrom       string `name:"smtp-from" env:"FUNDFLOW_SMTP_FROM" default:"notify@fundflow.example" help:"Sender address (default: ${default})." placeholder:"ADDR"`
+	MailpitAPI     string `name:"mailpit-api" env:"FUNDFLOW_MAILPIT_API" help:"Mailpit's API: interrupted emails are looked up there by Message-ID (without it they fail, never resent)." placeholder:"URL"`
+	TwilioURL      string `name:"twilio-url" env:"FUNDFLOW_TWILIO_URL" default:"https://api.twilio.com" help:"Twilio API base URL (default: ${default})." placeholder:"URL"`
+	TwilioSid      string `name:"twilio-account-sid" env:"FUNDFLOW_TWILIO_ACCOUNT_SID" help:"Twilio account SID; none: no SMS." placeholder:"SID"`
+	TwilioTokenEnv string `name:"twilio-auth-token-env" default:"FUNDFLOW_TWILIO_AUTH_TOKEN" help:"The variable holding the Twilio auth token (default: ${default})." placeholder:"VAR"`
+	TwilioFrom     string `name:"twilio-from" env:"FUNDFLOW_TWILIO_FROM" help:"SMS sender number." placeholder:"NUMBER"`
+	FCMURL         string `name:"fcm-url" env:"FUNDFLOW_FCM_URL" default:"https://fcm.googleapis.com" help:"FCM HTTP v1 base URL (default: ${default})." placeholder:"URL"`
+	FCMProject     string `name:"fcm-project" env:"FUNDFLOW_FCM_PROJECT" help:"Firebase project id; none: no push." placeholder:"ID"`
+	FCMTokenEnv    string `name:"fcm-token-env" default:"FUNDFLOW_FCM_ACCESS_TOKEN" help:"The variable holding an OAuth 2 access token for FCM (default: ${default})." placeholder:"VAR"`
+	TwilioCallback string `name:"twilio-status-callback" env:"FUNDFLOW_TWILIO_STATUS_CALLBACK" help:"Our DLR webhook URL (POST /v1/notify/twilio/status)." placeholder:"URL"`
+}
+
+func (p notifyProviders) deliverer(st pgstore.Store) (*notify.Deliverer, func(), error) {
+	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{}, Confirmers: map[notify.Channel]notify.Confirmer{},
+		Backoff: notify.Backoff{Base: 2 * time.Second, Max: 10 * time.Minute}}
+	closers := func() {}
+	if p.SMTPAddr != "" {
+		host, _, err := net.SplitHostPort(p.SMTPAddr)
+		if err != nil {
+			return nil, nil, usageErr("notify: --smtp-addr: %v", err)
+		}
+		tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		if p.SMTPCA != "" {
+			pem, err := os.ReadFile(p.SMTPCA)
+			if err != nil {
+				return nil, nil, fmt.Errorf("notify: --smtp-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("notify: --smtp-ca %s: no PEM certificate", p.SMTPCA)
+			}
+		}
+		s := &notify.SMTP{Addr: p.SMTPAddr, User: p.SMTPUser, Password: os.Getenv(p.SMTPPasswordEv), TLS: tc, From: p.SMTPFrom, Timeout: 30 * time.Second}
+		d.Senders[notify.Email] = s
+		closers = func() { s.Close() }
+		if p.MailpitAPI != "" {
+			d.Confirmers[notify.Email] = notify.MailpitConfirmer{API: p.MailpitAPI}
+		}
+	}
+	if p.TwilioSid != "" {
+		tw := &notify.Twilio{BaseURL: p.TwilioURL, AccountSid: p.TwilioSid, AuthToken: os.Getenv(p.TwilioTokenEnv), From: p.TwilioFrom, StatusCallback: p.TwilioCallback}
+		d.Senders[notify.SMS] = tw
+		d.Confirmers[notify.SMS] = notify.TwilioConfirmer{T: tw}
+	}
+	if p.FCMProject != "" {
+		env := p.FCMTokenEnv
+		d.Senders[notify.Push] = &notify.FCM{BaseURL: p.FCMURL, Project: p.FCMProject, Token: func(context.Context) (string, error) {
+			if v := os.Getenv(env); v != "" {
+				return v, nil
+			}
+			return "", fmt.Errorf("$%s is not set", env)
+		}}
+		d.Confirmers[notify.Push] = notify.FCMResend{}
+	}
+	if len(d.Senders) == 0 {
+		return nil, nil, usageErr("notify: no provider: set --smtp-addr ($FUNDFLOW_SMTP_ADDR) and/or --twilio-account-sid")
+	}
+	return d, closers, nil
+}
+
+type notifyRunCmd struct {
+	notifyProviders
+	Follow      bool          `help:"Keep running: plan and send every --interval."`
+	Interval    time.Duration `default:"2s" help:"Pause between passes with --follow (default: ${default})."`
+	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
+	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
+	MaxAttempts int           `help:"Attempts before dead letter (default: the config's notify.max_attempts, else 6)."`
+	Facts       bool          `help:"Copy each status reached to ClickHouse notification_facts (delivery rates by channel and provider)."`
+	DigestOver  int           `default:"-1" help:"Per-investor rate limit: more non-urgent messages than this to one investor on one channel in a batch go as one digest; 0: none (default: the config's notify.digest_over, else 5)."`
+}
+
+func (notifyRunCmd) Help() string {
+	return `Takes the notify lock (one process sends at a time), settles the notifications a killed run left 'sending' (asks the provider by Message-ID or number: arrived → sent, not arrived → queued; no way to ask → failed, replayable), then plans every outbox event not yet notified (rows and the outbox mark in one transaction; unknown investor, malformed event or template error → dead letter) and sends what is due, retrying with jittered backoff. Without --follow it stops when nothing is due now. Prints a JSON summary.`
+}
+
+func (c notifyRunCmd) Run(a *app) error {
+	cfg, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var ch clickhouse.Conn
+	if c.Facts {
+		if ch, err = clickhouse.Connect(a.ctx, os.Getenv(cfg.Services.ClickHouseURLEnv)); err != nil {
+			return err
+		}
+		defer ch.Close()
+	}
+	unlock, err := postgres.Store{Pool: pool}.TryLock(a.ctx, "notify")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st := pgstore.Store{Pool: pool}
+	d, closeSenders, err := c.deliverer(st)
+	if err != nil {
+		return err
+	}
+	defer closeSenders()
+	d.Workers, d.Batch, d.MaxAttempts, d.DigestOver, d.Log = c.Workers, c.Batch, c.MaxAttempts, c.DigestOver, a.log
+	ts, err := notifyTemplates(a.g.Config, cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	// The flags, else the file's settings, else the defaults.
+	if d.DigestOver < 0 {
+		d.DigestOver = 5
+		if cfg.Notify != nil {
+			d.DigestOver = cfg.Notify.DigestOver
+		}
+	}
+	if d.MaxAttempts == 0 && cfg.Notify != nil {
+		d.MaxAttempts = cfg.Notify.MaxAttempts
+	}
+	p := notify.Planner{Templates: ts, RM: st, Prefs: st}
+	var sum struct {
+		Confirmed, Requeued, Interrupted, Planned, Attempts, Facts int
+	}
+	if sum.Confirmed, sum.Requeued, sum.Interrupted, err = d.Reconcile(a.ctx); err != nil {
+		return err
+	}
+	for {
+		for {
+			n, err := st.PlanPass(a.ctx, p, c.Batch)
+			if err != nil {
+				return err
+			}
+			sum.Planned += n
+			if n == 0 {
+				break
+			}
+		}
+		n, err := d.Drain(a.ctx)
+		sum.Attempts += n
+		if err != nil {
+			return err
+		}
+		for ch != nil {
+			n, err := st.FactsPass(a.ctx, ch, c.Batch)
+			if err != nil {
+				return err
+			}
+			sum.Facts += n
+			if n == 0 {
+				break
+			}
+		}
+		if !c.Follow {
+			break
+		}
+		select {
+		case <-a.ctx.Done():
+			return a.ctx.Err()
+		case <-time.After(c.Interval):
+		}
+	}
+	return json.NewEncoder(a.stdout).Encode(sum)
+}
+
+// notifyTemplates loads the config's notify.templates_dir (relative to the
+// config file), else the built-in templates; a template that names a field
+// its event does not have fails here, at load (lint and run).
+func notifyTemplates(cfgPath string, cfg *config.Config) (*notify.Templates, error) {
+	if cfg.Notify == nil || cfg.Notify.TemplatesDir == "" {
+		return notify.LoadTemplates(notify.Builtin())
+	}
+	dir := cfg.Notify.TemplatesDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(cfgPath), dir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("notify.templates_dir: %w", err)
+	}
+	ts, err := notify.LoadTemplates(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("notify.templates_dir %s: %w", dir, err)
+	}
+	return ts, nil
+}
+
+type notifyReplayCmd struct {
+	ID []int64 `help:"Dead letters to replay (their ids); none: every open one." placeholder:"ID"`
+}
+
+func (notifyReplayCmd) Help() string {
+	return "Queues the notifications of dead letters again with a fresh attempt budget (the next `fundflow notify run` sends them) and marks the dead letters replayed. Dead letters of events that could not be planned (unknown investor, malformed) have no notification: fix the cause and re-emit the event."
+}
+
+func (c notifyReplayCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := pgstore.Store{Pool: pool}.Replay(a.ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(c.ID) > 0 {
+		return errors.New("notify replay: none of those dead letters is open with a notification to send")
+	}
+	return json.NewEncoder(a.stdout).Encode(map[string]int{"queued": n})
+}
+
+type notifyStatusCmd struct{}
+
+func (notifyStatusCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	c, err := pgstore.Store{Pool: pool}.Counts(a.ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(c)
+}
