@@ -14,6 +14,7 @@ type checkCmd struct {
 	NAVDate      navDateCmd      `cmd:"" name:"navdate" help:"explain which NAV date an order gets under SEBI's cut-off rules, JSON"`
 	Completeness completenessCmd `cmd:"" help:"which schemes have no NAV for a business day (holidays expect none), JSON"`
 	Schedule     scheduleCmd     `cmd:"" help:"when will my SIP be debited: a plan's instalments (nominal and due dates), JSON"`
+	Gains        gainsCmd        `cmd:"" help:"why is my gain this: one sale's per-lot capital gains (FIFO, grandfathering, sections), JSON"`
 }
 
 type checkNAVCmd struct {
