@@ -302,6 +302,6 @@ func Check(c Case) (Result, error) {
 		Lots:          gs,
 		Totals:        Sum(gs),
 		LTCGExemption: LTCGExemption(LTCGExemptions, fy),
-		Note:          "gain = sale_value - cost_used per lot, half-up to the paisa; sale_value = units x nav - the lot's share of exit_load (pro rata by units); the 112A exemption is per financial year over all of the investor's equity LTCG, not applied here",
+		Note:          "gain = sale_value - cost_used per lot, half-up to the paisa; sale_value = sale_gross (units x nav) - the lot's share of exit_load (pro rata by units); grandfathered cost_used = max(cost_actual, min(fmv, sale_gross)); the 112A exemption is per financial year over all of the investor's equity LTCG, not applied here",
 	}, nil
 }

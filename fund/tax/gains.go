@@ -35,7 +35,11 @@ const (
 
 // Grandfathered is 112A's cost of acquisition for equity units bought
 // before 1-Feb-2018 (section 55(2)(ac)): max(actual, min(fmv, sale)), and
-// which of the three won.
+// which of the three won. sale is the full value of consideration (units ×
+// NAV, before the exit load), as section 55(2)(ac) and Schedule 112A's
+// column 9 ("lower of 6 and 11", 6 being units × sale price) have it; the
+// load is an expenditure on transfer (section 48, column 12), deducted
+// after: the gain is sale value (net of the load) − this cost.
 func Grandfathered(actual, fmv, sale fund.Amount) (fund.Amount, string) {
 	lower := fmv
 	branch := GFFMV
@@ -178,7 +182,7 @@ func Gain(table []CGRule, u Use, sold fund.Date, nav fund.NAV) (LotGain, error) 
 			}
 			fmv := u.Units.Value(*u.Lot.FMVPerUnit)
 			g.FMV = &fmv
-			g.CostUsed, g.Grandfathered = Grandfathered(u.CostActual, fmv, g.SaleValue)
+			g.CostUsed, g.Grandfathered = Grandfathered(u.CostActual, fmv, g.SaleGross)
 		}
 	}
 	if !g.ratePct.IsZero() {

@@ -115,6 +115,16 @@ func TestRealiseHandComputed(t *testing.T) {
 			want: []want{{"100.000", "12000.00", "12000.00", "0.00", "0.00", tax.Long, "112A", "10", tax.GFSale}},
 		},
 		{
+			// with an exit load of 120: the grandfathering's sale value is the full value of
+			// consideration 12000 (section 55(2)(ac); Schedule 112A col. 9 = lower of col. 6 and 11),
+			// cost min(15000, 12000) = 12000 > 10000; the load is an expenditure on transfer:
+			// sale value 12000 − 120 = 11880, gain 11880 − 12000 = −120 (col. 14 = 12000 − (12000 + 120))
+			name: "grandfathered: sale value wins, with an exit load",
+			lots: []tax.Lot{eq("2017-06-01", "100.000", "10000.00", navp("150.0000"))},
+			sale: sale("2024-03-15", "100.000", "120.0000", "120.00"),
+			want: []want{{"100.000", "12000.00", "11880.00", "-120.00", "120.00", tax.Long, "112A", "10", tax.GFSale}},
+		},
+		{
 			// bought 1-Feb-2018: not grandfathered, FMV ignored: 100 × 180 − 10000 = 8000
 			name: "equity bought on 1-Feb-2018 is not grandfathered",
 			lots: []tax.Lot{eq("2018-02-01", "100.000", "10000.00", navp("150.0000"))},

@@ -84,8 +84,8 @@ func TestGainsProperty(t *testing.T) {
 			if g.Grandfathered != "" {
 				fmv := rat(half(new(big.Rat).Mul(use, rat(l.FMVPerUnit.String()))))
 				lower := fmv
-				if sale.Cmp(fmv) < 0 {
-					lower = sale
+				if rat(gross).Cmp(fmv) < 0 { // the full value of consideration, before the load
+					lower = rat(gross)
 				}
 				if lower.Cmp(costUsed) > 0 {
 					costUsed = lower
