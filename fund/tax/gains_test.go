@@ -356,3 +356,23 @@ func TestFYAndTables(t *testing.T) {
 		t.Error("no 194K before 1-Apr-2020")
 	}
 }
+
+func TestTypeOfCategory(t *testing.T) {
+	for _, c := range []struct {
+		cat  string
+		want tax.SchemeType
+	}{
+		{"Equity Scheme - Large Cap Fund", tax.Equity},
+		{"Equity Scheme - ELSS", tax.Equity},
+		{"Hybrid Scheme - Arbitrage Fund", tax.Equity},
+		{"Hybrid Scheme - Balanced Advantage", tax.Other},
+		{"Debt Scheme - Corporate Bond Fund", tax.Debt},
+		{"debt scheme - liquid fund", tax.Debt},
+		{"Other Scheme - Index Funds", tax.Other},
+		{"", tax.Other},
+	} {
+		if got := tax.TypeOfCategory(tax.CategoryRules, c.cat); got != c.want {
+			t.Errorf("%q: %s, want %s", c.cat, got, c.want)
+		}
+	}
+}

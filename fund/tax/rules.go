@@ -269,3 +269,41 @@ func TDSRuleFor(table []TDSRule, resident bool, on fund.Date) (TDSRule, error) {
 	}
 	return *best, nil
 }
+
+// CategoryRule maps an AMFI category (by prefix, case-insensitive) to a
+// tax character. The first matching row wins, so the specific rows come
+// first; a scheme whose category says nothing (index funds, ETFs, FoFs) is
+// Other unless the scheme_tax_types table says otherwise.
+type CategoryRule struct {
+	Prefix string
+	Type   SchemeType
+}
+
+// CategoryRules: equity schemes and the hybrids that hold ≥ 65 % equity
+// (arbitrage, aggressive hybrid, equity savings) are equity-oriented; debt
+// schemes (liquid, overnight, money market …) are debt; the rest is Other.
+var CategoryRules = []CategoryRule{
+	{"Hybrid Scheme - Arbitrage", Equity},
+	{"Hybrid Scheme - Aggressive Hybrid", Equity},
+	{"Hybrid Scheme - Equity Savings", Equity},
+	{"Equity Scheme", Equity},
+	{"Debt Scheme", Debt},
+	{"Income", Debt},
+	{"Money Market", Debt},
+	{"Liquid", Debt},
+	{"Gilt", Debt},
+	{"ELSS", Equity},
+	{"Growth", Equity},
+}
+
+// TypeOfCategory is the tax character an AMFI category implies (Other when
+// no row matches).
+func TypeOfCategory(table []CategoryRule, category string) SchemeType {
+	c := strings.TrimSpace(strings.ToLower(category))
+	for _, r := range table {
+		if strings.HasPrefix(c, strings.ToLower(r.Prefix)) {
+			return r.Type
+		}
+	}
+	return Other
+}
