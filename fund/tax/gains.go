@@ -80,11 +80,13 @@ type LotGain struct {
 	Bought        fund.Date       `json:"bought"`
 	Sold          fund.Date       `json:"sold"`
 	Units         fund.Units      `json:"units"`
+	NAV           fund.NAV        `json:"nav"` // the sale's
 	Term          Term            `json:"term"`
 	LongAfter     int             `json:"long_after_months"`
 	RateSection   string          `json:"rate_section"`
 	RatePct       string          `json:"rate_pct"` // "" for slab
 	CostActual    fund.Amount     `json:"cost_actual"`
+	FMVPerUnit    *fund.NAV       `json:"fmv_per_unit_2018_01_31,omitempty"`
 	FMV           *fund.Amount    `json:"fmv_2018_01_31,omitempty"` // units × FMV per unit
 	Grandfathered string          `json:"grandfathered,omitempty"`  // actual | fmv | sale_value
 	CostUsed      fund.Amount     `json:"cost_used"`
@@ -167,7 +169,7 @@ func Gain(table []CGRule, u Use, sold fund.Date, nav fund.NAV) (LotGain, error) 
 		return LotGain{}, fmt.Errorf("lot bought %s after the sale on %s", u.Lot.Bought, sold)
 	}
 	g := LotGain{
-		LotID: u.Lot.ID, SchemeType: u.Lot.Type, Bought: u.Lot.Bought, Sold: sold, Units: u.Units,
+		LotID: u.Lot.ID, SchemeType: u.Lot.Type, Bought: u.Lot.Bought, Sold: sold, Units: u.Units, NAV: nav,
 		LongAfter: r.LongAfterMonths, CostActual: u.CostActual, ExitLoad: u.ExitLoad, Rule: r.Source,
 	}
 	g.SaleGross = u.Units.Value(nav) // half-up to the paisa
@@ -181,7 +183,7 @@ func Gain(table []CGRule, u Use, sold fund.Date, nav fund.NAV) (LotGain, error) 
 				return LotGain{}, fmt.Errorf("lot bought %s (before %s) needs fmv_2018_01_31", u.Lot.Bought, GrandfatherBefore)
 			}
 			fmv := u.Units.Value(*u.Lot.FMVPerUnit)
-			g.FMV = &fmv
+			g.FMV, g.FMVPerUnit = &fmv, u.Lot.FMVPerUnit
 			g.CostUsed, g.Grandfathered = Grandfathered(u.CostActual, fmv, g.SaleGross)
 		}
 	}

@@ -18,7 +18,7 @@ func dt(s string) fund.Date {
 	return v
 }
 
-func u3(s string) fund.Units { return fund.MustUnits(s, 3) }
+func u3(s string) fund.Units  { return fund.MustUnits(s, 3) }
 func am(s string) fund.Amount { return fund.MustAmount(s) }
 func navp(s string) *fund.NAV {
 	n := fund.MustNAV(s)
