@@ -24,6 +24,8 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 var secret = []byte("test-secret-of-at-least-32-bytes!!")
@@ -75,6 +77,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
 		Now:   now,
 		Plans: svc,
+		Tax:   &tax.Service{Store: &taxpg.Store{Pool: pool}},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -167,6 +170,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
 		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
 		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
+		"/v1/investors/{id}/capital-gains": "/v1/investors/INV-1/capital-gains?fy=2024-25",
 		"/v1/plans":                        "/v1/plans",
 		"/v1/plans/{id}":                   pl,
 		"/v1/plans/{id}/instalments":       pl + "/instalments",

@@ -71,6 +71,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Plans serves the /v1/plans routes; nil: they answer 503.
 	Plans Plans
+	// Tax serves /v1/investors/{id}/capital-gains (api/tax.go); nil: 503.
+	Tax Tax
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
@@ -151,6 +153,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
+		{Method: "GET", Pattern: "/v1/investors/{id}/capital-gains", Roles: taxReaders, handle: s.capitalGains},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {

@@ -52,7 +52,12 @@ type Store interface {
 	// NAVOnOrBefore is the scheme's NAV on d or the last one before it
 	// (ok false: none).
 	NAVOnOrBefore(ctx context.Context, scheme string, d fund.Date) (nav fund.NAV, on fund.Date, ok bool, err error)
+	// InvestorExists reports whether the investor is known.
+	InvestorExists(ctx context.Context, investor string) (bool, error)
 }
+
+// ErrUnknownInvestor: no such investor.
+var ErrUnknownInvestor = errors.New("tax: unknown investor")
 
 // Service computes capital-gains statements.
 type Service struct {
@@ -100,11 +105,17 @@ type Statement struct {
 // was transferred).
 func (s *Service) Statement(ctx context.Context, investor string, fy ftax.FY) (*Statement, error) {
 	if investor == "" {
-		return nil, errors.New("tax: investor id is empty")
+		return nil, ErrUnknownInvestor
+	}
+	ok, err := s.Store.InvestorExists(ctx, investor)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrUnknownInvestor
 	}
 	var st *Statement
-	err := s.Each(ctx, investor, fy, func(x *Statement) error { st = x; return nil })
-	if err != nil {
+	if err := s.Each(ctx, investor, fy, func(x *Statement) error { st = x; return nil }); err != nil {
 		return nil, err
 	}
 	if st == nil {

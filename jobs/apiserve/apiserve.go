@@ -29,6 +29,8 @@ import (
 	"github.com/fundflow/fundflow/plans/pgstore"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 // ConfigError is a setting the API cannot start with (a missing or short
@@ -137,6 +139,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
+	cfg.Tax = &tax.Service{Store: &taxpg.Store{Pool: d.PG}} // capital gains: reads the ledger, no settings
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

@@ -128,3 +128,12 @@ ORDER BY nav_date DESC LIMIT 1`, scheme, d.Time()).Scan(&nav, &on)
 	}
 	return n, fund.DateOf(on), true, nil
 }
+
+// InvestorExists implements tax.Store.
+func (s *Store) InvestorExists(ctx context.Context, investor string) (bool, error) {
+	var ok bool
+	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM investors WHERE id = $1)`, investor).Scan(&ok); err != nil {
+		return false, fmt.Errorf("tax: investor %s: %w", investor, err)
+	}
+	return ok, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,10 @@ func TestCapitalGainsFromTheLedger(t *testing.T) {
 	st, err = svc.Statement(ctx, "INV-A", ftax.FY{Start: 2025})
 	if err != nil || len(st.Schemes) != 0 || !st.Totals.Gain.IsZero() {
 		t.Errorf("FY 2025-26: %+v %v", st, err)
+	}
+
+	if _, err := svc.Statement(ctx, "NOBODY", ftax.FY{Start: 2024}); !errors.Is(err, tax.ErrUnknownInvestor) {
+		t.Errorf("unknown investor: %v", err)
 	}
 
 	// Every investor, one at a time: INV-A then INV-B (50 × 130 = 6500 − 5000.25 = 1499.75, long at 12.5 %)
