@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
-	"github.com/fundflow/fundflow/fund/tax"
+	ftax "github.com/fundflow/fundflow/fund/tax"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 // gainsCmd is `fundflow check gains`: one sale over an investor's lots,
@@ -33,13 +38,73 @@ func (c gainsCmd) Run(a *app) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer f.Close()
-	cs, err := tax.ParseCase(f)
+	cs, err := ftax.ParseCase(f)
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.Case, err)}
 	}
-	res, err := tax.Check(cs)
+	res, err := ftax.Check(cs)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	return printJSON(a.stdout, res)
+}
+
+// taxCmd is the `fundflow tax` group: the investors' tax statements.
+type taxCmd struct {
+	Gains taxGainsCmd `cmd:"" help:"realised capital gains for a financial year: one investor or all, JSON, CSV or ITR Schedule 112A"`
+}
+
+type taxGainsCmd struct {
+	FY       string `required:"" help:"The financial year, April to March, e.g. 2025-26." placeholder:"YYYY-YY"`
+	Investor string `help:"One investor (default: every investor with a transfer in the year)." placeholder:"ID"`
+	Format   string `default:"json" enum:"json,csv,schedule112a" help:"json (one statement per line for all investors), csv (one row per lot) or schedule112a (the equity LTCG rows in the ITR Schedule 112A layout)."`
+}
+
+func (taxGainsCmd) Help() string {
+	return `The capital-gains statement the API serves (GET /v1/investors/{id}/capital-gains), from the ledger's lots, for one investor or streamed for all (memory holds one investor at a time): every redemption and switch-out priced in the year, lot by lot, with fund/tax's rules (see "fundflow check gains --help"). Writes to standard output. Exit 0; 2 for a bad flag; 1 when the database cannot be read.`
+}
+
+func (c taxGainsCmd) Run(a *app) error {
+	fy, err := ftax.ParseFY(c.FY)
+	if err != nil {
+		return usageErr("--fy: %v", err)
+	}
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc := &tax.Service{Store: &taxpg.Store{Pool: pool}}
+	w := bufio.NewWriter(a.stdout)
+	defer w.Flush()
+	first := true
+	write := func(st *tax.Statement) error {
+		defer func() { first = false }()
+		switch c.Format {
+		case "csv":
+			return tax.WriteCSV(w, st, first)
+		case "schedule112a":
+			return tax.WriteSchedule112A(w, st, first)
+		}
+		if c.Investor != "" {
+			return printJSON(w, st)
+		}
+		return json.NewEncoder(w).Encode(st) // one line per investor
+	}
+	if c.Investor != "" {
+		st, err := svc.Statement(a.ctx, c.Investor, fy)
+		if errors.Is(err, tax.ErrUnknownInvestor) {
+			return usageErr("--investor %s: no such investor", c.Investor)
+		}
+		if err != nil {
+			return err
+		}
+		return write(st)
+	}
+	if c.Format != "json" {
+		if err := write(&tax.Statement{}); err != nil { // the header, even for a year with no transfer
+			return err
+		}
+	}
+	return svc.Each(a.ctx, "", fy, write)
 }

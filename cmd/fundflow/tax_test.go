@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fundflow/fundflow/internal/ledgerfix"
+	"github.com/fundflow/fundflow/internal/pii"
+	"github.com/fundflow/fundflow/internal/testkit"
 )
 
 // `check gains` prints fund/tax's answer for the case file (the example's
@@ -51,5 +55,44 @@ func TestCheckGains(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"check", "gains", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "Why is my gain this?") {
 		t.Errorf("--help: %v\n%s", err, out.String())
+	}
+}
+
+// `fundflow tax gains` prints the API's statement: for every investor one
+// JSON line (only INV-1 transferred in FY 2024-25 in the sample ledger: its
+// gain 499.75, computed by hand in api's TestCapitalGainsRoute), the CSV,
+// and Schedule 112A's header; an unknown investor is exit 2.
+func TestTaxGainsCommand(t *testing.T) {
+	pool, url := testkit.PG(t)
+	sealer, _ := pii.New(bytes.Repeat([]byte{4}, 32))
+	if _, err := ledgerfix.Load(testkit.Ctx(t), pool, ledgerfix.Sample(sealer)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "fundflow.yaml")
+	os.WriteFile(cfg, []byte("services:\n  postgres_url_env: TAX_TEST_PG_URL\n"), 0o644)
+	t.Setenv("TAX_TEST_PG_URL", url)
+	gains := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax", "gains", "--fy", "2024-25"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := gains()
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || len(lines) != 1 || !strings.Contains(lines[0], `"investor_id":"INV-1"`) || !strings.Contains(lines[0], `"gain":"499.75"`) {
+		t.Fatalf("all investors: %v\n%s", err, out)
+	}
+	out, err = gains("--investor", "INV-1", "--format", "csv")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || len(lines) != 2 || !strings.HasPrefix(lines[1], "INV-1,2024-25,F-1,100001,") || !strings.HasSuffix(lines[1], ",499.75") {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	out, err = gains("--format", "schedule112a")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || len(lines) != 1 || !strings.HasPrefix(lines[0], "Share/Unit acquired(1a),") { // no equity LTCG in the year: the header only
+		t.Fatalf("112A: %v\n%s", err, out)
+	}
+	if _, err := gains("--investor", "NOBODY"); !isExit(err, 2) {
+		t.Errorf("unknown investor: %v", err)
+	}
+	var o bytes.Buffer
+	if err := run(context.Background(), []string{"tax", "gains", "--fy", "2024-26"}, &o, &o); !isExit(err, 2) || !strings.Contains(err.Error(), "--fy") {
+		t.Errorf("bad fy: %v", err)
 	}
 }
