@@ -30,6 +30,13 @@ func (t *txn) tryAllotLeg(rp *legRow) error {
 	if r.Status != fund.PendingNAV {
 		return nil
 	}
+	if held, err := t.heldAtAllotment(&r); err != nil || held {
+		*rp = r
+		if err == nil && r.decided {
+			err = t.persist(rp, fund.PendingNAV, "", 0)
+		}
+		return err
+	}
 	navDate := fund.DateOf(*r.NAVDate)
 	st, err := t.db.AllotState(t.ctx, r.SchemeCode, navDate, r.Folio)
 	if err != nil {

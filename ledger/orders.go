@@ -32,6 +32,9 @@ type LegState struct {
 	Reason  string `json:"reason,omitempty"`
 	NAVDate string `json:"nav_date,omitempty"`
 	TxID    int64  `json:"tx_id,omitempty"`
+	// HoldReason is the public reason of a held leg (kyc_on_hold, …);
+	// a fraud or AML hold shows status under_review and no reason.
+	HoldReason string `json:"hold_reason,omitempty"`
 }
 
 // Placed is what happened to one order request.

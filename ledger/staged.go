@@ -585,3 +585,32 @@ func (unstaged) AllotFacts(context.Context, FactsQuery) (Facts, error)       { r
 func (unstaged) WriteAllotments(context.Context, AllotWrites) error          { return errUnstaged }
 
 var _ Tx = (*staged)(nil)
+
+// InsertHold writes through: a hold depends on nothing the batch stages,
+// and the allotment places one only when it meets a leg an investor
+// restriction blocks (rare), so it costs no round trip in the common case.
+func (s *staged) InsertHold(ctx context.Context, h HoldRequest, investorID string) (Hold, bool, error) {
+	got, created, err := s.db.InsertHold(ctx, h, investorID)
+	if err != nil {
+		return got, created, storeErr(err)
+	}
+	if l, ok := s.legs[h.OrderID]; ok && l.OnHold == "" {
+		l.OnHold = h.Source
+	}
+	return got, created, nil
+}
+
+func (unstaged) HoldOrder(context.Context, int64) (string, error) { return "", errUnstaged }
+func (unstaged) CloseHold(context.Context, int64, string, string, string) (Hold, error) {
+	return Hold{}, errUnstaged
+}
+func (unstaged) OpenHoldSource(context.Context, string) (string, error) { return "", errUnstaged }
+func (unstaged) OpenHoldsOf(context.Context, string, string) ([]Hold, error) {
+	return nil, errUnstaged
+}
+func (unstaged) UpsertRestriction(context.Context, Restriction) error { return errUnstaged }
+func (unstaged) DeleteRestriction(context.Context, string, string) (bool, error) {
+	return false, errUnstaged
+}
+func (unstaged) FoliosOfInvestor(context.Context, string) ([]string, error) { return nil, errUnstaged }
+func (unstaged) OpenLegsOf(context.Context, string) ([]Leg, error)          { return nil, errUnstaged }

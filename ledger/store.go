@@ -28,6 +28,9 @@ type Store interface {
 	CountPendingNAV(ctx context.Context) (int, error)
 	// Mandate reads a mandate (found false: none).
 	Mandate(ctx context.Context, id string) (m Mandate, found bool, err error)
+	// Holds lists holds, newest first; Restrictions an investor's.
+	Holds(ctx context.Context, f HoldFilter) ([]Hold, error)
+	Restrictions(ctx context.Context, investorID string) ([]Restriction, error)
 }
 
 // LegRef names an order leg, its folio and (for a purchase) its payment
@@ -124,6 +127,26 @@ type Tx interface {
 	RefuseRequest(ctx context.Context, id, reason, detail string) error
 	InsertLeg(ctx context.Context, l NewLeg) error
 
+	// Holds (ledger/holds.go). Hold rows are touched only under their
+	// leg's folio lock, like the leg.
+	//
+	// InsertHold inserts an open hold (created false: the open hold of the
+	// same leg and source, as it is).
+	InsertHold(ctx context.Context, h HoldRequest, investorID string) (Hold, bool, error)
+	// HoldOrder is the leg of hold id (read without a lock; ErrNoHold).
+	HoldOrder(ctx context.Context, id int64) (string, error)
+	// CloseHold closes an open hold (ErrHoldClosed, ErrNoHold).
+	CloseHold(ctx context.Context, id int64, by, resolution, note string) (Hold, error)
+	// OpenHoldSource is the source of an open hold of a leg ("" none).
+	OpenHoldSource(ctx context.Context, orderID string) (string, error)
+	OpenHoldsOf(ctx context.Context, investorID, source string) ([]Hold, error)
+	UpsertRestriction(ctx context.Context, r Restriction) error
+	DeleteRestriction(ctx context.Context, investorID, source string) (found bool, err error)
+	FoliosOfInvestor(ctx context.Context, investorID string) ([]string, error)
+	// OpenLegsOf reads an investor's legs that are not final, locked for
+	// update, in id order.
+	OpenLegsOf(ctx context.Context, investorID string) ([]Leg, error)
+
 	// At the end of every transaction: outbox events, then audit rows
 	// (step 7 of the lock order).
 	WriteOutbox(ctx context.Context, events []Event) error
@@ -139,6 +162,11 @@ type Leg struct {
 	FundsAt   *time.Time
 	PaymentID *string
 	TxID      *int64
+	// OnHold is the source of an open hold of the leg ("" none); Blocked
+	// the investor restriction that blocks its kind (nil none), turned
+	// into a hold when the allotment meets it.
+	OnHold  string
+	Blocked *Restriction
 }
 
 // StatusChange moves leg ID to Status. NAV, when set, is a NAV-date decision

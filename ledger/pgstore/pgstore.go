@@ -60,6 +60,7 @@ func (s Store) PendingWithNAV(ctx context.Context, afterFolio, afterID string, l
 	rows, err := s.Pool.Query(ctx, `SELECT o.id, o.folio_no FROM orders o
 		JOIN navs n ON n.scheme_code = o.scheme_code AND n.nav_date = o.nav_date
 		WHERE o.status = 'pending_nav' AND (o.folio_no, o.id) > ($1, $2)
+		AND NOT EXISTS (SELECT 1 FROM order_holds h WHERE h.order_id = o.id AND h.closed_at IS NULL)
 		ORDER BY o.folio_no, o.id LIMIT $3`, afterFolio, afterID, limit)
 	if err != nil {
 		return nil, postgres.Classify(err)
@@ -161,7 +162,7 @@ func (t Tx) FindOrder(ctx context.Context, p fund.PaymentEvent) (ledger.LegRef, 
 }
 
 const legColumns = `id, request_id, coalesce(switch_id, ''), kind, investor_id, folio_no, scheme_code, amount, units, all_units,
-	currency, payment_ref, placed_at, status, reason, nav_date, funds_at, payment_id, ledger_tx_id`
+	currency, payment_ref, placed_at, status, reason, nav_date, funds_at, payment_id, ledger_tx_id, ` + holdColumns
 
 // Leg reads one leg, locked for update.
 func (t Tx) Leg(ctx context.Context, id string) (ledger.Leg, error) {
@@ -173,11 +174,14 @@ func scanLeg(row pgx.Row) (ledger.Leg, error) {
 	var r ledger.Leg
 	var kind, status string
 	var amount, units *decimal.Decimal
+	var blocked []string
 	if err := row.Scan(&r.ID, &r.RequestID, &r.SwitchID,
 		&kind, &r.InvestorID, &r.Folio, &r.SchemeCode, &amount, &units, &r.AllUnits,
-		&r.Currency, &r.PaymentRef, &r.PlacedAt, &status, &r.Reason, &r.NAVDate, &r.FundsAt, &r.PaymentID, &r.TxID); err != nil {
+		&r.Currency, &r.PaymentRef, &r.PlacedAt, &status, &r.Reason, &r.NAVDate, &r.FundsAt, &r.PaymentID, &r.TxID,
+		&r.OnHold, &blocked); err != nil {
 		return r, err
 	}
+	r.Blocked = blockedRestriction(r.InvestorID, blocked)
 	k, err := fund.ParseTxKind(kind)
 	if err != nil {
 		return r, err
@@ -225,14 +229,25 @@ func (t Tx) SetStatus(ctx context.Context, c ledger.StatusChange) error {
 // LegStates returns the legs of a request as a caller sees them ("X#out"
 // before "X#in").
 func (t Tx) LegStates(ctx context.Context, requestID string) ([]ledger.LegState, error) {
-	rows, err := t.tx.Query(ctx, `SELECT id, kind, status, reason, coalesce(to_char(nav_date, 'YYYY-MM-DD'), ''), coalesce(ledger_tx_id, 0)
-		FROM orders WHERE request_id = $1 ORDER BY id DESC`, requestID)
+	// A leg with an open hold shows as held (under_review for fraud and
+	// AML, with no reason): the public face of ledger.PublicStatus.
+	rows, err := t.tx.Query(ctx, `SELECT o.id, o.kind, o.status, o.reason, coalesce(to_char(o.nav_date, 'YYYY-MM-DD'), ''), coalesce(o.ledger_tx_id, 0),
+			coalesce(h.source, ''), coalesce(h.reason, '')
+		FROM orders o LEFT JOIN LATERAL (SELECT source, reason FROM order_holds WHERE order_id = o.id AND closed_at IS NULL ORDER BY source LIMIT 1) h ON true
+		WHERE o.request_id = $1 ORDER BY o.id DESC`, requestID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.LegState, error) {
 		var s ledger.LegState
-		err := r.Scan(&s.ID, &s.Kind, &s.Status, &s.Reason, &s.NAVDate, &s.TxID)
+		var source, reason string
+		err := r.Scan(&s.ID, &s.Kind, &s.Status, &s.Reason, &s.NAVDate, &s.TxID, &source, &reason)
+		if source != "" {
+			s.Status, s.Reason = ledger.PublicStatus(source), ""
+			if s.Status != ledger.ReasonUnderReview {
+				s.HoldReason = reason
+			}
+		}
 		return s, err
 	})
 }

@@ -1,0 +1,177 @@
+package ledger_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/ledger"
+)
+
+// legState re-posts order id's request and returns its first leg as the
+// investor sees it (the duplicate answer carries the legs' states).
+func (m *env) legState(body string) ledger.LegState {
+	m.t.Helper()
+	p := m.order(body)
+	if len(p.Legs) == 0 {
+		m.t.Fatalf("no legs: %+v", p)
+	}
+	return p.Legs[0]
+}
+
+func purchaseBody(id, folio, scheme, amount, placed string) string {
+	return `{"order_id":"` + id + `","type":"purchase","investor_id":"INV-` + folio + `","folio":"` + folio + `","scheme_code":"` + scheme +
+		`","amount":"` + amount + `","placed_at":"` + placed + `","payment_ref":"order_` + id + `"}`
+}
+
+// A fraud hold keeps a paid purchase from its NAV; released the next day
+// after the cut-off, the order gets the NAV of the day after the release,
+// never the one of the day it was placed.
+func TestHoldKeepsLegAndReleaseTakesNAVAfterRelease(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.nav("E1", "2026-08-03", "10.0000")
+	m.nav("E1", "2026-08-04", "11.0000")
+
+	body := purchaseBody("P1", "F1", "E1", "5000.00", "2026-08-03T10:00:00+05:30")
+	m.order(body)
+	h, created, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: "P1", Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview,
+		Detail: "rule ato_redeem", CaseRef: "ALERT-1", By: "fraud"})
+	if err != nil || !created {
+		t.Fatalf("place hold: %v created=%v", err, created)
+	}
+	again, created, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: "P1", Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview, By: "fraud"})
+	if err != nil || created || again.ID != h.ID {
+		t.Fatalf("second hold of the same source: %+v created=%v err=%v; want hold %d as it is", again, created, err, h.ID)
+	}
+	m.pay("P1", "5000.00", ist("2026-08-03T10:05:00+05:30"))
+	if got := m.str(`SELECT status || ' ' || nav_date FROM orders WHERE id = 'P1'`); got != "pending_nav 2026-08-03" {
+		t.Fatalf("held and paid: %s, want pending_nav 2026-08-03 (NAV there, not allotted)", got)
+	}
+	if res, err := m.svc.AllotPending(m.ctx, 10); err != nil || res.Allotted != 0 {
+		t.Fatalf("allocate pass over a held leg: %+v %v", res, err)
+	}
+	st := m.legState(body)
+	if st.Status != "under_review" || st.Reason != "" || st.HoldReason != "" {
+		t.Errorf("investor sees %+v; want status under_review and no reason", st)
+	}
+
+	// Released on 4 August at 16:00 IST: after that day's 15:00 cut-off,
+	// so the NAV is 5 August's (a Wednesday, a business day).
+	m.svc.Now = func() time.Time { return ist("2026-08-04T16:00:00+05:30") }
+	rel, err := m.svc.ReleaseHold(m.ctx, h.ID, "ops-a")
+	if err != nil || rel.Resolution != ledger.HoldReleased || rel.ClosedBy != "ops-a" {
+		t.Fatalf("release: %+v %v", rel, err)
+	}
+	if _, err := m.svc.ReleaseHold(m.ctx, h.ID, "ops-a"); !errors.Is(err, ledger.ErrHoldClosed) {
+		t.Errorf("second release: %v, want ErrHoldClosed", err)
+	}
+	if got := m.str(`SELECT status || ' ' || nav_date FROM orders WHERE id = 'P1'`); got != "pending_nav 2026-08-05" {
+		t.Fatalf("released: %s, want pending_nav 2026-08-05", got)
+	}
+	m.nav("E1", "2026-08-05", "12.5000")
+	if res, err := m.svc.AllotPending(m.ctx, 10); err != nil || res.Allotted != 1 {
+		t.Fatalf("allocate after release: %+v %v", res, err)
+	}
+	_, units := expectPurchase("5000.00", "12.5000", 3)
+	if got := m.str(`SELECT units::text FROM ledger_transactions WHERE order_id = 'P1'`); !decEq(got, units) {
+		t.Errorf("units %s, want %s (5000 less stamp duty at the 5 August NAV)", got, units)
+	}
+	if n := m.num(`SELECT count(*) FROM outbox WHERE topic = 'orders.hold' AND payload->>'order_id' = 'P1'`); n != 2 {
+		t.Errorf("%d orders.hold events, want 2 (placed, released)", n)
+	}
+	if n := m.num(`SELECT count(*) FROM audit_log WHERE entity = 'order_hold'`); n != 2 {
+		t.Errorf("%d hold audit rows, want 2", n)
+	}
+}
+
+// An investor restriction holds what it blocks and nothing else; lifting
+// it releases its holds. A restriction met only at allotment (no eager
+// hold) is turned into a hold there, by the set-based pass too.
+func TestRestrictionHoldsBlockedKindsAndLiftReleases(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.nav("E1", "2026-08-03", "10.0000")
+	m.nav("E1", "2026-08-04", "10.0000")
+	m.buy("B1", "F2", "E1", "10000.00", "2026-08-03", "10.0000")
+
+	err := m.svc.SetRestriction(m.ctx, ledger.Restriction{InvestorID: "INV-F2", Source: ledger.HoldKYC, Reason: "kyc_on_hold",
+		Detail: "KRA status 03 on hold", BlocksPurchase: true, By: "kra-feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := purchaseBody("P2", "F2", "E1", "2000.00", "2026-08-04T10:00:00+05:30")
+	m.order(body)
+	m.pay("P2", "2000.00", ist("2026-08-04T10:01:00+05:30"))
+	if got := m.str(`SELECT status FROM orders WHERE id = 'P2'`); got != "pending_nav" {
+		t.Fatalf("blocked purchase: %s, want pending_nav (held)", got)
+	}
+	if got := m.str(`SELECT source || ' ' || reason || ' ' || raised_by FROM order_holds WHERE order_id = 'P2' AND closed_at IS NULL`); got != "kyc kyc_on_hold ledger" {
+		t.Errorf("hold of P2: %q", got)
+	}
+	st := m.legState(body)
+	if st.Status != "held" || st.HoldReason != "kyc_on_hold" {
+		t.Errorf("investor sees %+v; want held, kyc_on_hold", st)
+	}
+	// Redemptions are not blocked by this restriction.
+	if _, st := m.redeem("R2", "F2", "E1", `"units":"100.000"`, "2026-08-04T11:00:00+05:30"); st != "allotted" {
+		t.Errorf("redemption under a purchase-only restriction: %s, want allotted", st)
+	}
+
+	// A restriction written without its eager holds (as if set between
+	// a leg's read and its allotment) is met by the allocate pass.
+	m.purchase("P3", "F2", "E1", "3000.00", "2026-08-04T10:30:00+05:30")
+	m.exec(`DELETE FROM investor_restrictions`)
+	m.pay("P3", "3000.00", ist("2026-08-04T16:30:00+05:30")) // after the cut-off: 5 August's NAV, not there yet
+	m.exec(`INSERT INTO investor_restrictions (investor_id, source, reason, blocks_purchase, blocks_redemption, updated_by)
+		VALUES ('INV-F2', 'kyc', 'kyc_on_hold', true, false, 'kra-feed')`)
+	m.nav("E1", "2026-08-05", "10.0000")
+	if res, err := m.svc.AllotPending(m.ctx, 10); err != nil || res.Allotted != 0 {
+		t.Fatalf("allocate pass over a restricted leg: %+v %v", res, err)
+	}
+	if n := m.num(`SELECT count(*) FROM order_holds WHERE order_id = 'P3' AND closed_at IS NULL AND raised_by = 'ledger'`); n != 1 {
+		t.Fatalf("%d open holds of P3 placed by the allotment, want 1", n)
+	}
+
+	m.svc.Now = func() time.Time { return ist("2026-08-05T11:00:00+05:30") }
+	n, err := m.svc.LiftRestriction(m.ctx, "INV-F2", ledger.HoldKYC, "kra-feed")
+	if err != nil || n != 2 {
+		t.Fatalf("lift: released %d, %v; want 2 (P2 and P3)", n, err)
+	}
+	// Released on 5 August before the cut-off: both take 5 August's NAV,
+	// there already, so they are allotted in the lifting transaction.
+	if got := m.str(`SELECT string_agg(id || ' ' || status || ' ' || nav_date, ', ' ORDER BY id) FROM orders WHERE id IN ('P2', 'P3')`); got != "P2 allotted 2026-08-05, P3 allotted 2026-08-05" {
+		t.Errorf("after the lift: %s", got)
+	}
+	if n := m.num(`SELECT count(*) FROM investor_restrictions`); n != 0 {
+		t.Errorf("%d restrictions left", n)
+	}
+}
+
+// Rejecting a hold rejects the leg; its captured payment is owed back
+// (refund-due break), so the rupee has a home.
+func TestRejectHoldRejectsLegAndRefunds(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.purchase("P4", "F4", "E1", "1000.00", "2026-08-03T10:00:00+05:30")
+	m.pay("P4", "1000.00", ist("2026-08-03T10:05:00+05:30"))
+	h, _, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: "P4", Source: ledger.HoldAML, Reason: ledger.ReasonUnderReview, By: "aml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.svc.RejectHold(m.ctx, h.ID, "ops-b", "sanctions hit confirmed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.str(`SELECT status || ' ' || reason FROM orders WHERE id = 'P4'`); got != "rejected hold_rejected:aml" {
+		t.Errorf("P4: %s", got)
+	}
+	if n := m.num(`SELECT count(*) FROM alerts WHERE kind = 'refund_due' AND subject = 'pay_P4'`); n != 1 {
+		t.Errorf("%d refund_due alerts for pay_P4, want 1", n)
+	}
+	if _, _, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: "P4", Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview, By: "fraud"}); err == nil {
+		t.Error("a hold on a rejected order was placed")
+	}
+	if _, _, err := m.svc.PlaceHold(m.ctx, ledger.HoldRequest{OrderID: "P4", Source: ledger.HoldFraud, Reason: "ato_rule_7", By: "fraud"}); err == nil {
+		t.Error("a fraud hold with a rule as its public reason was accepted")
+	}
+}

@@ -1,0 +1,169 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// holdColumns are what a leg read says of its holds (legColumns ends with
+// them): the source of an open hold, and the investor restriction that
+// blocks the leg's kind as {source, reason, detail} (NULL: none). Both are
+// index lookups (order_holds_open, the restrictions' key).
+const holdColumns = `coalesce((SELECT h.source FROM order_holds h WHERE h.order_id = orders.id AND h.closed_at IS NULL ORDER BY h.source LIMIT 1), ''),
+	(SELECT ARRAY[r.source, r.reason, r.detail] FROM investor_restrictions r WHERE r.investor_id = orders.investor_id
+		AND CASE orders.kind WHEN 'redemption' THEN r.blocks_redemption
+			WHEN 'switch_in' THEN r.blocks_purchase OR r.blocks_redemption
+			WHEN 'switch_out' THEN r.blocks_purchase OR r.blocks_redemption
+			ELSE r.blocks_purchase END
+		ORDER BY r.source LIMIT 1)`
+
+func blockedRestriction(investor string, a []string) *ledger.Restriction {
+	if len(a) != 3 {
+		return nil
+	}
+	return &ledger.Restriction{InvestorID: investor, Source: a[0], Reason: a[1], Detail: a[2]}
+}
+
+const holdSelect = `SELECT id, order_id, investor_id, source, reason, detail, case_ref, raised_by, raised_at, closed_at,
+	coalesce(closed_by, ''), coalesce(resolution, ''), note FROM order_holds`
+
+func scanHold(r pgx.Row) (ledger.Hold, error) {
+	var h ledger.Hold
+	err := r.Scan(&h.ID, &h.OrderID, &h.InvestorID, &h.Source, &h.Reason, &h.Detail, &h.CaseRef, &h.RaisedBy, &h.RaisedAt,
+		&h.ClosedAt, &h.ClosedBy, &h.Resolution, &h.Note)
+	return h, err
+}
+
+func collectHolds(rows pgx.Rows, err error) ([]ledger.Hold, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Hold, error) { return scanHold(r) })
+}
+
+// InsertHold inserts an open hold, or returns the open one of the same leg
+// and source.
+func (t Tx) InsertHold(ctx context.Context, h ledger.HoldRequest, investorID string) (ledger.Hold, bool, error) {
+	got, err := scanHold(t.tx.QueryRow(ctx, `INSERT INTO order_holds (order_id, investor_id, source, reason, detail, case_ref, raised_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (order_id, source) WHERE closed_at IS NULL DO NOTHING
+		RETURNING id, order_id, investor_id, source, reason, detail, case_ref, raised_by, raised_at, closed_at,
+			coalesce(closed_by, ''), coalesce(resolution, ''), note`,
+		h.OrderID, investorID, h.Source, h.Reason, h.Detail, h.CaseRef, h.By))
+	if err == nil {
+		return got, true, nil
+	}
+	if !errNoRows(err) {
+		return got, false, err
+	}
+	got, err = scanHold(t.tx.QueryRow(ctx, holdSelect+` WHERE order_id = $1 AND source = $2 AND closed_at IS NULL`, h.OrderID, h.Source))
+	return got, false, err
+}
+
+// HoldOrder is the leg of hold id.
+func (t Tx) HoldOrder(ctx context.Context, id int64) (string, error) {
+	var o string
+	err := t.tx.QueryRow(ctx, `SELECT order_id FROM order_holds WHERE id = $1`, id).Scan(&o)
+	if errNoRows(err) {
+		return "", fmt.Errorf("hold %d: %w", id, ledger.ErrNoHold)
+	}
+	return o, err
+}
+
+// CloseHold closes an open hold.
+func (t Tx) CloseHold(ctx context.Context, id int64, by, resolution, note string) (ledger.Hold, error) {
+	h, err := scanHold(t.tx.QueryRow(ctx, `UPDATE order_holds SET closed_at = now(), closed_by = $2, resolution = $3, note = $4
+		WHERE id = $1 AND closed_at IS NULL
+		RETURNING id, order_id, investor_id, source, reason, detail, case_ref, raised_by, raised_at, closed_at,
+			coalesce(closed_by, ''), coalesce(resolution, ''), note`, id, by, resolution, note))
+	if !errNoRows(err) {
+		return h, err
+	}
+	var closed bool
+	if err := t.tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL FROM order_holds WHERE id = $1`, id).Scan(&closed); errNoRows(err) {
+		return h, ledger.ErrNoHold
+	} else if err != nil {
+		return h, err
+	}
+	return h, ledger.ErrHoldClosed
+}
+
+// OpenHoldSource is the source of an open hold of a leg ("" none).
+func (t Tx) OpenHoldSource(ctx context.Context, orderID string) (string, error) {
+	var s string
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(min(source), '') FROM order_holds WHERE order_id = $1 AND closed_at IS NULL`, orderID).Scan(&s)
+	return s, err
+}
+
+// OpenHoldsOf lists an investor's open holds of one source, in id order.
+func (t Tx) OpenHoldsOf(ctx context.Context, investorID, source string) ([]ledger.Hold, error) {
+	return collectHolds(t.tx.Query(ctx, holdSelect+` WHERE investor_id = $1 AND source = $2 AND closed_at IS NULL ORDER BY id`, investorID, source))
+}
+
+// UpsertRestriction writes an investor's restriction by its source.
+func (t Tx) UpsertRestriction(ctx context.Context, r ledger.Restriction) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO investors (id) VALUES ($1) ON CONFLICT DO NOTHING`, r.InvestorID)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
+			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
+			updated_by = EXCLUDED.updated_by, since = now()`,
+		r.InvestorID, r.Source, r.Reason, r.Detail, r.BlocksPurchase, r.BlocksRedemption, r.By)
+	return err
+}
+
+// DeleteRestriction removes an investor's restriction by source.
+func (t Tx) DeleteRestriction(ctx context.Context, investorID, source string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM investor_restrictions WHERE investor_id = $1 AND source = $2`, investorID, source)
+	return tag.RowsAffected() > 0, err
+}
+
+// FoliosOfInvestor lists an investor's folios.
+func (t Tx) FoliosOfInvestor(ctx context.Context, investorID string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT folio_no FROM folios WHERE investor_id = $1 ORDER BY folio_no`, investorID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// OpenLegsOf reads an investor's legs that are not final, locked.
+func (t Tx) OpenLegsOf(ctx context.Context, investorID string) ([]ledger.Leg, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+legColumns+` FROM orders
+		WHERE investor_id = $1 AND status IN ('awaiting_payment', 'awaiting_leg', 'pending_nav') ORDER BY id FOR UPDATE`, investorID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Leg, error) { return scanLeg(r) })
+}
+
+// Holds lists holds, newest first.
+func (s Store) Holds(ctx context.Context, f ledger.HoldFilter) ([]ledger.Hold, error) {
+	hs, err := collectHolds(s.Pool.Query(ctx, holdSelect+` WHERE ($1 = '' OR order_id = $1) AND ($2 = '' OR investor_id = $2)
+		AND ($3 = '' OR source = $3) AND (NOT $4 OR closed_at IS NULL) ORDER BY id DESC LIMIT $5`,
+		f.OrderID, f.InvestorID, f.Source, f.OpenOnly, f.Limit))
+	return hs, postgres.Classify(err)
+}
+
+// Restrictions lists an investor's restrictions.
+func (s Store) Restrictions(ctx context.Context, investorID string) ([]ledger.Restriction, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since
+		FROM investor_restrictions WHERE investor_id = $1 ORDER BY source`, investorID)
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Restriction, error) {
+		var x ledger.Restriction
+		err := r.Scan(&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since)
+		return x, err
+	})
+	return out, postgres.Classify(err)
+}
