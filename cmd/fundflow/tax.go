@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
 	ftax "github.com/fundflow/fundflow/fund/tax"
 	"github.com/fundflow/fundflow/tax"
 	taxpg "github.com/fundflow/fundflow/tax/pgstore"
@@ -52,6 +55,101 @@ func (c gainsCmd) Run(a *app) error {
 // taxCmd is the `fundflow tax` group: the investors' tax statements.
 type taxCmd struct {
 	Gains taxGainsCmd `cmd:"" help:"realised capital gains for a financial year: one investor or all, JSON, CSV or ITR Schedule 112A"`
+	IDCW  idcwCmd     `cmd:"" name:"idcw" help:"IDCW (dividends): declare one, credit its holders (payout or reinvestment, with TDS)"`
+	TDS   tdsCmd      `cmd:"" name:"tds" help:"an investor's TDS on IDCW for a financial year by AMC and section (Form 16A data), JSON"`
+}
+
+type idcwCmd struct {
+	Declare idcwDeclareCmd `cmd:"" help:"store an IDCW declaration (the same one again is fine), JSON"`
+	Run     idcwRunCmd     `cmd:"" help:"credit a declaration's holders on the record date, each folio exactly once, JSON"`
+}
+
+type idcwDeclareCmd struct {
+	Scheme     string   `required:"" help:"The scheme code." placeholder:"CODE"`
+	RecordDate dateFlag `required:"" name:"record-date" help:"The record date: units held at its end are paid." placeholder:"YYYY-MM-DD"`
+	ExDate     dateFlag `required:"" name:"ex-date" help:"The ex-IDCW date: a reinvestment gets its NAV (the next business day's when it is a holiday)." placeholder:"YYYY-MM-DD"`
+	PerUnit    string   `required:"" name:"per-unit" help:"Rupees per unit, as declared (up to 4 decimals)." placeholder:"RUPEES"`
+	Option     string   `required:"" enum:"payout,reinvest" help:"The scheme's IDCW option: payout or reinvest."`
+	ID         string   `help:"The declaration's id (default: SCHEME-RECORDDATE)." placeholder:"ID"`
+	Holidays   []string `sep:"none" help:"A holiday file, one DD-Mon-YYYY date a line (repeatable; default: the config's pipelines.allocate.holidays, else nav-ingest's)." placeholder:"FILE"`
+}
+
+func (c idcwDeclareCmd) Run(a *app) error {
+	per, err := decimal.NewFromString(c.PerUnit)
+	if err != nil {
+		return usageErr("--per-unit %q: a number of rupees", c.PerUnit)
+	}
+	files, err := navDateCmd{Holidays: c.Holidays}.calendarFiles(a.g)
+	if err != nil {
+		return err
+	}
+	cal, err := calendar(files)
+	if err != nil {
+		return err
+	}
+	d := ftax.Declaration{ID: c.ID, Scheme: c.Scheme, RecordDate: c.RecordDate.Date, ExDate: c.ExDate.Date, PerUnit: per}
+	if err := d.Check(); err != nil {
+		return usageErr("%v", err)
+	}
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	dd, created, err := svc.Declare(a.ctx, d, tax.Option(c.Option), "cli", cal)
+	if errors.Is(err, tax.ErrDeclarationConflict) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, map[string]any{"id": dd.ID, "scheme": dd.Scheme, "record_date": dd.RecordDate, "ex_date": dd.ExDate,
+		"nav_date": dd.NAVDate, "per_unit": dd.PerUnit.String(), "option": dd.Option, "created": created})
+}
+
+type idcwRunCmd struct {
+	ID string `arg:"" help:"The declaration's id."`
+}
+
+func (c idcwRunCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	res, err := svc.Run(a.ctx, c.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return usageErr("no IDCW declaration %s", c.ID)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, res)
+}
+
+type tdsCmd struct {
+	Investor string `required:"" help:"The investor." placeholder:"ID"`
+	FY       string `required:"" help:"The financial year, e.g. 2025-26." placeholder:"YYYY-YY"`
+}
+
+func (c tdsCmd) Run(a *app) error {
+	fy, err := ftax.ParseFY(c.FY)
+	if err != nil {
+		return usageErr("--fy: %v", err)
+	}
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	s, err := svc.TDSSummary(a.ctx, c.Investor, fy)
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, s)
 }
 
 type taxGainsCmd struct {

@@ -96,3 +96,45 @@ func TestTaxGainsCommand(t *testing.T) {
 		t.Errorf("bad fy: %v", err)
 	}
 }
+
+// `tax idcw declare`, `tax idcw run` (twice: the second credits nothing)
+// and `tax tds` on the sample ledger: INV-1's F-1 holds 999.950 + 399.980 =
+// 1399.930 units of 100001 on 28-Mar-2024; ₹1.00 a unit pays 1399.93,
+// under FY 2023-24's ₹5,000: no TDS.
+func TestTaxIDCWCommands(t *testing.T) {
+	pool, url := testkit.PG(t)
+	sealer, _ := pii.New(bytes.Repeat([]byte{4}, 32))
+	if _, err := ledgerfix.Load(testkit.Ctx(t), pool, ledgerfix.Sample(sealer)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "fundflow.yaml")
+	os.WriteFile(cfg, []byte("services:\n  postgres_url_env: TAX_TEST_PG_URL\n"), 0o644)
+	t.Setenv("TAX_TEST_PG_URL", url)
+	holidays := filepath.Join(t.TempDir(), "h.csv")
+	os.WriteFile(holidays, []byte("25-Mar-2024\n29-Mar-2024\n"), 0o644)
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := cmd("idcw", "declare", "--scheme", "100001", "--record-date", "2024-03-28", "--ex-date", "2024-03-29", "--per-unit", "1.00",
+		"--option", "payout", "--holidays", holidays)
+	if err != nil || !strings.Contains(out, `"id": "100001-2024-03-28"`) || !strings.Contains(out, `"nav_date": "2024-04-01"`) || !strings.Contains(out, `"created": true`) {
+		t.Fatalf("declare: %v\n%s", err, out) // 29-Mar-2024 is a holiday: the next business day is Monday 1-Apr
+	}
+	for i, want := range []string{`"credited": 1`, `"already_credited": 1`} {
+		if out, err := cmd("idcw", "run", "100001-2024-03-28"); err != nil || !strings.Contains(out, want) {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	out, err = cmd("tds", "--investor", "INV-1", "--fy", "2023-24")
+	if err != nil || !strings.Contains(out, `"gross": "1399.93"`) || !strings.Contains(out, `"tds": "0.00"`) || !strings.Contains(out, `"section": "194K"`) {
+		t.Fatalf("tds: %v\n%s", err, out)
+	}
+	if _, err := cmd("idcw", "run", "nope"); !isExit(err, 2) {
+		t.Errorf("unknown declaration: %v", err)
+	}
+	if _, err := cmd("idcw", "declare", "--scheme", "100001", "--record-date", "2024-03-28", "--ex-date", "2024-03-27", "--per-unit", "1", "--option", "payout"); !isExit(err, 2) {
+		t.Errorf("ex-date before the record date: %v", err)
+	}
+}
