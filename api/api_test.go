@@ -19,6 +19,7 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/exports"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -77,7 +78,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		PII:  sealer, RatePerSecond: 1000, Burst: 1000,
 		Now:   now,
 		Plans: svc,
-		Tax:   &tax.Service{Store: &taxpg.Store{Pool: pool}},
+		Tax:   tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -171,6 +172,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
 		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
 		"/v1/investors/{id}/capital-gains": "/v1/investors/INV-1/capital-gains?fy=2024-25",
+		"/v1/investors/{id}/tds":           "/v1/investors/INV-1/tds?fy=2024-25",
+		"/v1/idcw/declarations":            "/v1/idcw/declarations",
 		"/v1/plans":                        "/v1/plans",
 		"/v1/plans/{id}":                   pl,
 		"/v1/plans/{id}/instalments":       pl + "/instalments",
@@ -187,6 +190,7 @@ var routeBodies = map[string]string{
 	"/v1/plans":             strings.Replace(planBody, `"c-1"`, `"c-2"`, 1),
 	"/v1/plans/{id}/pause":  `{"instalments":1}`,
 	"/v1/plans/{id}/modify": `{"amount":"2000"}`,
+	"/v1/idcw/declarations": `{"scheme":"100001","record_date":"2024-06-28","ex_date":"2024-06-28","per_unit":"0.50","option":"payout"}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.
@@ -255,7 +259,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
 			switch rt.Pattern {
-			case "/v1/exports/{kind}":
+			case "/v1/exports/{kind}", "/v1/idcw/declarations": // compliance's; ops' and admin's
 				want = http.StatusForbidden
 			case "/v1/plans":
 				want = http.StatusCreated

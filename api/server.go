@@ -154,6 +154,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
 		{Method: "GET", Pattern: "/v1/investors/{id}/capital-gains", Roles: taxReaders, handle: s.capitalGains},
+		{Method: "GET", Pattern: "/v1/investors/{id}/tds", Roles: taxReaders, handle: s.tdsSummary},
+		{Method: "POST", Pattern: "/v1/idcw/declarations", Roles: idcwWriters, handle: s.declareIDCW},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {

@@ -91,3 +91,52 @@ func TestCapitalGainsRoute(t *testing.T) {
 		t.Errorf("no tax service: %d %s", status, body)
 	}
 }
+
+// IDCW declarations (ops) and the TDS summary (the investor's own).
+func TestIDCWRoutes(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ops := token(t, claims(api.RoleOps, "ops-1", time.Hour))
+	body := `{"scheme":"100001","record_date":"2024-06-28","ex_date":"2024-06-29","per_unit":"0.50","option":"reinvest"}`
+	status, _, out := e.do(t, "POST", "/v1/idcw/declarations", ops, body)
+	// 29-Jun-2024 is a Saturday: the reinvestment's NAV is Monday 1-Jul-2024's
+	if status != http.StatusCreated || !strings.Contains(string(out), `"id": "100001-2024-06-28"`) || !strings.Contains(string(out), `"nav_date": "2024-07-01"`) {
+		t.Fatalf("declare: %d %s", status, out)
+	}
+	if status, _, out := e.do(t, "POST", "/v1/idcw/declarations", ops, body); status != http.StatusOK {
+		t.Errorf("the same again: %d %s", status, out)
+	}
+	for _, c := range []struct {
+		body, tok string
+		status    int
+		code      string
+	}{
+		{strings.Replace(body, "0.50", "0.60", 1), ops, 409, "idcw_conflict"},
+		{strings.Replace(body, `"2024-06-29"`, `"2024-06-27"`, 1), ops, 400, api.CodeBadRequest},
+		{strings.Replace(body, `"0.50"`, `"5e-1"`, 1), ops, 400, api.CodeBadRequest},
+		{strings.Replace(body, `"reinvest"`, `"cash"`, 1), ops, 400, api.CodeBadRequest},
+		{strings.Replace(body, `"scheme"`, `"schema"`, 1), ops, 400, api.CodeBadRequest},
+		{body, token(t, claims(api.RoleCompliance, "c", time.Hour)), 403, api.CodeForbidden},
+	} {
+		status, h, out := e.do(t, "POST", "/v1/idcw/declarations", c.tok, c.body)
+		if status != c.status || problemCode(t, h, out) != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.body, status, out, c.status, c.code)
+		}
+	}
+	// nothing credited yet: an empty summary for INV-1; unknown and others' 404
+	status, _, out = e.get(t, "/v1/investors/INV-1/tds?fy=2024-25", investor(t, "INV-1"))
+	if status != 200 || !strings.Contains(string(out), `"investor_id": "INV-1"`) || !strings.Contains(string(out), `"tds": "0.00"`) {
+		t.Errorf("tds: %d %s", status, out)
+	}
+	for path, tok := range map[string]string{
+		"/v1/investors/NOBODY/tds?fy=2024-25": ops,
+		"/v1/investors/INV-1/tds?fy=2024-25":  investor(t, "INV-2"),
+	} {
+		if status, h, out := e.get(t, path, tok); status != 404 || problemCode(t, h, out) != api.CodeNotFound {
+			t.Errorf("%s: %d %s", path, status, out)
+		}
+	}
+	if status, _, _ := e.get(t, "/v1/investors/INV-1/tds?fy=24-25", ops); status != 400 {
+		t.Errorf("bad fy: %d", status)
+	}
+}

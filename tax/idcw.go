@@ -209,3 +209,41 @@ func (s *IDCW) TDSSummary(ctx context.Context, investor string, fy ftax.FY) (fta
 	}
 	return ftax.SummariseTDS(fy, cs), nil
 }
+
+// API is what the HTTP API serves: capital gains, TDS summaries and IDCW
+// declarations, on the money path's calendar.
+type API struct {
+	Gains    *Service
+	IDCW     *IDCW
+	Calendar *fund.Calendar
+}
+
+// NewAPI is API over one store.
+func NewAPI(store interface {
+	Store
+	IDCWStore
+}, cal *fund.Calendar) *API {
+	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Calendar: cal}
+}
+
+// Statement is Service.Statement.
+func (a *API) Statement(ctx context.Context, investor string, fy ftax.FY) (*Statement, error) {
+	return a.Gains.Statement(ctx, investor, fy)
+}
+
+// TDSSummary is IDCW.TDSSummary for a known investor (ErrUnknownInvestor).
+func (a *API) TDSSummary(ctx context.Context, investor string, fy ftax.FY) (ftax.TDSSummary, error) {
+	ok, err := a.Gains.Store.InvestorExists(ctx, investor)
+	if err != nil {
+		return ftax.TDSSummary{}, err
+	}
+	if !ok {
+		return ftax.TDSSummary{}, ErrUnknownInvestor
+	}
+	return a.IDCW.TDSSummary(ctx, investor, fy)
+}
+
+// DeclareIDCW is IDCW.Declare on the API's calendar.
+func (a *API) DeclareIDCW(ctx context.Context, d ftax.Declaration, opt Option, source string) (Declared, bool, error) {
+	return a.IDCW.Declare(ctx, d, opt, source, a.Calendar)
+}

@@ -106,12 +106,19 @@ type Deps struct {
 	Ready func(ctx context.Context) error // readiness: nil when the stores answer
 	Log   *slog.Logger
 	Plans api.Plans // the /v1/plans routes (PlansService); nil: they answer 503
+	Tax   api.Tax   // the tax routes (TaxAPI); nil: they answer 503
 	// Console is what the ops console at /ops/ reads and writes through
 	// (its Auth, FailedAuth and Log are the API's); nil: it is not served.
 	Console *console.Config
 	// Metrics counts and times requests by route (fundflow_http_*); nil:
 	// not measured.
 	Metrics *api.HTTPMetrics
+}
+
+// TaxAPI is the tax service over pool: capital gains, TDS and IDCW
+// declarations on the money path's calendar.
+func TaxAPI(pool *pgxpool.Pool, cal *fund.Calendar) *tax.API {
+	return tax.NewAPI(&taxpg.Store{Pool: pool}, cal)
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -139,7 +146,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Access = func(e api.AccessEvent) { access.Record(clickhouse.APIRequest(e)) }
 	cfg.Ready = d.Ready
 	cfg.Plans = d.Plans
-	cfg.Tax = &tax.Service{Store: &taxpg.Store{Pool: d.PG}} // capital gains: reads the ledger, no settings
+	cfg.Tax = d.Tax
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout
