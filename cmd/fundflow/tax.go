@@ -91,12 +91,12 @@ func (c idcwDeclareCmd) Run(a *app) error {
 	if err := d.Check(); err != nil {
 		return usageErr("%v", err)
 	}
-	_, pool, err := a.connectPG()
+	t, done, err := a.taxServices()
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	defer done()
+	svc := t.IDCW
 	dd, created, err := svc.Declare(a.ctx, d, tax.Option(c.Option), "cli", cal)
 	if errors.Is(err, tax.ErrDeclarationConflict) {
 		return usageErr("%v", err)
@@ -113,12 +113,12 @@ type idcwRunCmd struct {
 }
 
 func (c idcwRunCmd) Run(a *app) error {
-	_, pool, err := a.connectPG()
+	t, done, err := a.taxServices()
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	defer done()
+	svc := t.IDCW
 	res, err := svc.Run(a.ctx, c.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return usageErr("no IDCW declaration %s", c.ID)
@@ -139,12 +139,12 @@ func (c tdsCmd) Run(a *app) error {
 	if err != nil {
 		return usageErr("--fy: %v", err)
 	}
-	_, pool, err := a.connectPG()
+	t, done, err := a.taxServices()
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc := &tax.IDCW{Store: &taxpg.Store{Pool: pool}}
+	defer done()
+	svc := t.IDCW
 	s, err := svc.TDSSummary(a.ctx, c.Investor, fy)
 	if err != nil {
 		return err
@@ -167,12 +167,12 @@ func (c taxGainsCmd) Run(a *app) error {
 	if err != nil {
 		return usageErr("--fy: %v", err)
 	}
-	_, pool, err := a.connectPG()
+	t, done, err := a.taxServices()
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc := &tax.Service{Store: &taxpg.Store{Pool: pool}}
+	defer done()
+	svc := t.Gains
 	w := bufio.NewWriter(a.stdout)
 	defer w.Flush()
 	first := true
@@ -205,4 +205,14 @@ func (c taxGainsCmd) Run(a *app) error {
 		}
 	}
 	return svc.Each(a.ctx, "", fy, write)
+}
+
+// taxServices are the tax services over the config's Postgres (the IDCW
+// calendar is the caller's).
+func (a *app) taxServices() (*tax.API, func(), error) {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return nil, nil, err
+	}
+	return tax.NewAPI(&taxpg.Store{Pool: pool}, nil), pool.Close, nil
 }

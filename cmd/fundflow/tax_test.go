@@ -63,14 +63,7 @@ func TestCheckGains(t *testing.T) {
 // gain 499.75, computed by hand in api's TestCapitalGainsRoute), the CSV,
 // and Schedule 112A's header; an unknown investor is exit 2.
 func TestTaxGainsCommand(t *testing.T) {
-	pool, url := testkit.PG(t)
-	sealer, _ := pii.New(bytes.Repeat([]byte{4}, 32))
-	if _, err := ledgerfix.Load(testkit.Ctx(t), pool, ledgerfix.Sample(sealer)); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "fundflow.yaml")
-	os.WriteFile(cfg, []byte("services:\n  postgres_url_env: TAX_TEST_PG_URL\n"), 0o644)
-	t.Setenv("TAX_TEST_PG_URL", url)
+	cfg := sampleLedgerConfig(t)
 	gains := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax", "gains", "--fy", "2024-25"}, args...), &out, io.Discard)
@@ -102,14 +95,7 @@ func TestTaxGainsCommand(t *testing.T) {
 // 1399.930 units of 100001 on 28-Mar-2024; ₹1.00 a unit pays 1399.93,
 // under FY 2023-24's ₹5,000: no TDS.
 func TestTaxIDCWCommands(t *testing.T) {
-	pool, url := testkit.PG(t)
-	sealer, _ := pii.New(bytes.Repeat([]byte{4}, 32))
-	if _, err := ledgerfix.Load(testkit.Ctx(t), pool, ledgerfix.Sample(sealer)); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "fundflow.yaml")
-	os.WriteFile(cfg, []byte("services:\n  postgres_url_env: TAX_TEST_PG_URL\n"), 0o644)
-	t.Setenv("TAX_TEST_PG_URL", url)
+	cfg := sampleLedgerConfig(t)
 	holidays := filepath.Join(t.TempDir(), "h.csv")
 	os.WriteFile(holidays, []byte("25-Mar-2024\n29-Mar-2024\n"), 0o644)
 	cmd := func(args ...string) (string, error) {
@@ -137,4 +123,19 @@ func TestTaxIDCWCommands(t *testing.T) {
 	if _, err := cmd("idcw", "declare", "--scheme", "100001", "--record-date", "2024-03-28", "--ex-date", "2024-03-27", "--per-unit", "1", "--option", "payout"); !isExit(err, 2) {
 		t.Errorf("ex-date before the record date: %v", err)
 	}
+}
+
+// sampleLedgerConfig loads the sample ledger (ledgerfix.Sample) into a
+// fresh database and returns a config file naming it.
+func sampleLedgerConfig(t *testing.T) string {
+	t.Helper()
+	pool, url := testkit.PG(t)
+	sealer, _ := pii.New(bytes.Repeat([]byte{4}, 32))
+	if _, err := ledgerfix.Load(testkit.Ctx(t), pool, ledgerfix.Sample(sealer)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "fundflow.yaml")
+	os.WriteFile(cfg, []byte("services:\n  postgres_url_env: TAX_TEST_PG_URL\n"), 0o644)
+	t.Setenv("TAX_TEST_PG_URL", url)
+	return cfg
 }
