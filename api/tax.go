@@ -173,6 +173,10 @@ func (s *Server) declareIDCW(w http.ResponseWriter, r *http.Request, p Principal
 		return badRequest("%v", err)
 	}
 	dd, created, err := s.cfg.Tax.DeclareIDCW(r.Context(), d, tax.Option(b.Option), "api:"+p.Subject)
+	var oor *fund.OutOfRangeError
+	if errors.As(err, &oor) {
+		return badRequest("ex_date: %v", err)
+	}
 	if errors.Is(err, tax.ErrDeclarationConflict) {
 		return &Problem{Type: "https://fundflow.dev/problems/idcw_conflict", Title: "Conflict", Status: http.StatusConflict, Code: "idcw_conflict", Detail: err.Error()}
 	}

@@ -2,12 +2,18 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 // The sample ledger (ledgerfix.Sample) has one transfer in FY 2024-25:
@@ -123,6 +129,23 @@ func TestIDCWRoutes(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s", c.body, status, out, c.status, c.code)
 		}
 	}
+	// an ex-date outside the money path's calendar (its files cover 2024 only) is the caller's to fix
+	cfg := api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
+		Tax: tax.NewAPI(&taxpg.Store{Pool: e.store.PG}, fund.HolidayCalendar(fund.NewDate(2024, 8, 15)))}
+	hs := httptest.NewServer(api.New(cfg, e.store, nil, testkit.Logger(t)))
+	defer hs.Close()
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/idcw/declarations", strings.NewReader(strings.Replace(strings.Replace(body, "2024-06-2", "2025-06-2", 2), "100001", "100002", 1)))
+	req.Header.Set("Authorization", "Bearer "+ops)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(out), "ex_date") {
+		t.Errorf("ex-date outside the calendar: %d %s", resp.StatusCode, out)
+	}
+
 	// nothing credited yet: an empty summary for INV-1; unknown and others' 404
 	status, _, out = e.get(t, "/v1/investors/INV-1/tds?fy=2024-25", investor(t, "INV-1"))
 	if status != 200 || !strings.Contains(string(out), `"investor_id": "INV-1"`) || !strings.Contains(string(out), `"tds": "0.00"`) {
