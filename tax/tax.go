@@ -99,6 +99,9 @@ type Statement struct {
 	LTCGExemption fund.Amount   `json:"ltcg_112a_exemption"`
 	// Taxable112A is the year's 112A gains less the exemption (not below 0).
 	Taxable112A fund.Amount `json:"ltcg_112a_taxable"`
+	// Problems are the lots left out, and why: the totals are incomplete
+	// while there is one.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Statement is one investor's statement for fy (empty schemes when nothing
@@ -163,8 +166,15 @@ func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func
 			}
 		}
 		line, err := s.line(ctx, d, sg.SchemeType, fmv)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
-			return fmt.Errorf("tax: investor %s, folio %s, ledger transaction %d, lot %d: %w", d.InvestorID, d.Folio, d.TxID, d.LotID, err)
+			// one lot's bad data (no NAV for grandfathering, a rule
+			// missing) is named in the statement; it does not stop the
+			// investor's statement nor the others'
+			cur.Problems = append(cur.Problems, fmt.Sprintf("folio %s, ledger transaction %d, lot %d: %v", d.Folio, d.TxID, d.LotID, err))
+			return nil
 		}
 		if line.FMV != nil {
 			f := fmv[d.Scheme].on

@@ -159,7 +159,7 @@ type taxGainsCmd struct {
 }
 
 func (taxGainsCmd) Help() string {
-	return `The capital-gains statement the API serves (GET /v1/investors/{id}/capital-gains), from the ledger's lots, for one investor or streamed for all (memory holds one investor at a time): every redemption and switch-out priced in the year, lot by lot, with fund/tax's rules (see "fundflow check gains --help"). Writes to standard output. Exit 0; 2 for a bad flag; 1 when the database cannot be read.`
+	return `The capital-gains statement the API serves (GET /v1/investors/{id}/capital-gains), from the ledger's lots, for one investor or streamed for all (memory holds one investor at a time): every redemption and switch-out priced in the year, lot by lot, with fund/tax's rules (see "fundflow check gains --help"). Writes to standard output; a lot that cannot be computed (no NAV of 31-Jan-2018 for a grandfathered lot) is left out, named in the statement's "problems" and on standard error. Exit 0; 2 for a bad flag; 1 when the database cannot be read.`
 }
 
 func (c taxGainsCmd) Run(a *app) error {
@@ -178,6 +178,9 @@ func (c taxGainsCmd) Run(a *app) error {
 	first := true
 	write := func(st *tax.Statement) error {
 		defer func() { first = false }()
+		for _, p := range st.Problems { // the lots left out, for whoever runs it (the JSON has them too)
+			fmt.Fprintf(a.stderr, "tax gains: investor %s: left out: %s\n", st.InvestorID, p)
+		}
 		switch c.Format {
 		case "csv":
 			return tax.WriteCSV(w, st, first)

@@ -157,6 +157,17 @@ func TestCapitalGainsFromTheLedger(t *testing.T) {
 		t.Errorf("FY 2025-26: %+v %v", st, err)
 	}
 
+	// Without the NAVs of January 2018 the grandfathered lot cannot be
+	// computed: it is named as a problem and the rest of the statement stands
+	if _, err := owner.Exec(ctx, `DELETE FROM navs WHERE scheme_code = 'EQ' AND nav_date < '2018-02-01'`); err != nil {
+		t.Fatal(err)
+	}
+	st, err = svc.Statement(ctx, "INV-A", ftax.FY{Start: 2024})
+	if err != nil || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "no NAV of EQ on or before 2018-01-31") || len(lines(st)) != 2 ||
+		st.Totals.Gain.String() != "1390.48" { // 390.98 + 999.50
+		t.Errorf("a lot without its FMV: %+v %v", st, err)
+	}
+
 	if _, err := svc.Statement(ctx, "NOBODY", ftax.FY{Start: 2024}); !errors.Is(err, tax.ErrUnknownInvestor) {
 		t.Errorf("unknown investor: %v", err)
 	}
