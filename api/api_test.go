@@ -20,6 +20,7 @@ import (
 	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/exports"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -28,6 +29,8 @@ import (
 	notifypg "github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 var secret = []byte("test-secret-of-at-least-32-bytes!!")
@@ -84,6 +87,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		Analytics: query.Service{PG: pool, CH: ch},
 		Wallets:   fakeWallets{}, // api/managed_test.go
 		Notify:    api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
+		Tax:       tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -179,6 +183,9 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
 		"/v1/orders/{id}":                  "/v1/orders/" + e.written.OrderIDs[0],
 		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
+		"/v1/investors/{id}/capital-gains": "/v1/investors/INV-1/capital-gains?fy=2024-25",
+		"/v1/investors/{id}/tds":           "/v1/investors/INV-1/tds?fy=2024-25",
+		"/v1/idcw/declarations":            "/v1/idcw/declarations",
 		"/v1/plans":                        "/v1/plans",
 		"/v1/plans/{id}":                   pl,
 		"/v1/plans/{id}/instalments":       pl + "/instalments",
@@ -208,6 +215,7 @@ var routeBodies = map[string]string{
 	"/v1/investors/{id}":                          `{"mobile":"9123456789"}`,
 	"/v1/ops/alerts/{id}/close":                   `{"status":"confirmed"}`,
 	"/v1/investors/{id}/notification-preferences": `{"event_type":"*","channels":["email"]}`,
+	"/v1/idcw/declarations":                       `{"scheme":"100001","record_date":"2024-06-28","ex_date":"2024-06-28","per_unit":"0.50","option":"payout"}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.
@@ -276,8 +284,9 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
 			switch rt.Pattern {
-			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close":
-				want = http.StatusForbidden // compliance's exports, ops' case review
+			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
+				"/v1/idcw/declarations":
+				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations
 			case "/v1/plans":
 				want = http.StatusCreated
 			case "/v1/investors":

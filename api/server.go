@@ -75,6 +75,8 @@ type Config struct {
 	// Investors serves the /v1/investors routes (investors.go); nil: they
 	// answer 503.
 	Investors Investors
+	// Tax serves /v1/investors/{id}/capital-gains (api/tax.go); nil: 503.
+	Tax Tax
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
@@ -174,6 +176,9 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/folios/{folio}/risk", Roles: folioReaders, handle: s.folioRisk},     // analytics.go
 		{Method: "PUT", Pattern: "/v1/investors/{id}/notification-preferences", Roles: notifyWriters, handle: s.putPreference},
 		{Method: "POST", Pattern: "/v1/notify/twilio/status", Public: true, handle: s.twilioStatus},
+		{Method: "GET", Pattern: "/v1/investors/{id}/capital-gains", Roles: taxReaders, handle: s.capitalGains},
+		{Method: "GET", Pattern: "/v1/investors/{id}/tds", Roles: taxReaders, handle: s.tdsSummary},
+		{Method: "POST", Pattern: "/v1/idcw/declarations", Roles: idcwWriters, handle: s.declareIDCW},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	s.routes = append(s.routes, s.fraudRoutes()...)

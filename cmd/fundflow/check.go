@@ -16,6 +16,7 @@ type checkCmd struct {
 	Schedule     scheduleCmd     `cmd:"" help:"when will my SIP be debited: a plan's instalments (nominal and due dates), JSON"`
 	Risk         checkRiskCmd    `cmd:"" help:"a NAV series' volatility, CAGR, drawdown, VaR, Sharpe and Sortino (issue 20's definitions), JSON"`
 	Distribute   distributeCmd   `cmd:"" help:"split a pool distribution pro rata to units, largest remainder to the paisa, JSON"`
+	Gains        gainsCmd        `cmd:"" help:"why is my gain this: one sale's per-lot capital gains (FIFO, grandfathering, sections), JSON"`
 }
 
 type checkNAVCmd struct {

@@ -61,6 +61,7 @@ type cli struct {
 	Lint       lintCmd       `cmd:"" help:"check a config file; every problem with its field and line"`
 	Doctor     doctorCmd     `cmd:"" help:"lint the config, then check that its variables are set, its calendars cover the next year, and Postgres, ClickHouse, SFTP and Kafka answer with current migrations; exit 1 when a check fails"`
 	Check      checkCmd      `cmd:"" help:"dry-run a NAV file, explain a NAV date, find missing NAVs, list a plan's instalment dates; writes nothing"`
+	Tax        taxCmd        `cmd:"" help:"investors' tax: realised capital gains for a financial year (JSON, CSV, ITR Schedule 112A)"`
 	Outbox     outboxCmd     `cmd:"" help:"print the money path's events (transactions.completed, orders.status)"`
 	Gen        genCmd        `cmd:"" help:"synthesise NAV history, a ledger, or the RTAs' files of our ledger"`
 	Recon      reconCmd      `cmd:"" help:"work on reconciliation breaks"`

@@ -33,6 +33,8 @@ import (
 	"github.com/fundflow/fundflow/plans/pgstore"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/tax"
+	taxpg "github.com/fundflow/fundflow/tax/pgstore"
 )
 
 // ConfigError is a setting the API cannot start with (a missing or short
@@ -111,6 +113,7 @@ type Deps struct {
 	// FraudReview serves the ops routes of fraud and AML holds and alerts
 	// (fraud/review); nil: they answer 503.
 	FraudReview api.FraudReview
+	Tax         api.Tax // the tax routes (TaxAPI); nil: they answer 503
 	// Console is what the ops console at /ops/ reads and writes through
 	// (its Auth, FailedAuth and Log are the API's); nil: it is not served.
 	Console *console.Config
@@ -119,6 +122,12 @@ type Deps struct {
 	Metrics *api.HTTPMetrics
 	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
 	Wallets api.Wallets
+}
+
+// TaxAPI is the tax service over pool: capital gains, TDS and IDCW
+// declarations on the money path's calendar.
+func TaxAPI(pool *pgxpool.Pool, cal *fund.Calendar) *tax.API {
+	return tax.NewAPI(&taxpg.Store{Pool: pool}, cal)
 }
 
 // PlansService is the systematic-plan service over pool, on the business
@@ -154,6 +163,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065")} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
+	cfg.Tax = d.Tax
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout
