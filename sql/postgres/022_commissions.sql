@@ -1,0 +1,81 @@
+-- Distributor commissions (issue 18): the distributor hierarchy, the
+-- brokerage structures and the daily trail accruals. The rules are
+-- fund/commission's; this schema stores their inputs and results.
+-- (Pre-assigned number 024: renumber at merge.)
+
+-- Payees: ARN holders, their sub-brokers and employees (EUIN), each with the
+-- period its registration is in force. A commission earned through an ARN not
+-- in force on the day is held, never paid to another ARN.
+CREATE TABLE distributors (
+    id             text        PRIMARY KEY,         -- ARN-12345, a sub-broker code, an EUIN (E123456)
+    kind           text        NOT NULL CHECK (kind IN ('arn', 'sub', 'euin')),
+    name           text        NOT NULL DEFAULT '',
+    valid_from     date        NOT NULL,
+    valid_to       date,                            -- NULL: open-ended
+    gst_registered boolean     NOT NULL DEFAULT false,
+    intra_state    boolean     NOT NULL DEFAULT false, -- CGST + SGST instead of IGST
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+
+-- Share trees, effective-dated per root ARN: payee receives pct % of what
+-- parent receives (parent = payee: what the parent keeps). A tree is in force
+-- from valid_from to the next tree of its root. Every parent's shares sum to
+-- 100 % exactly; the loader refuses a tree that does not (fund/commission).
+CREATE TABLE distributor_shares (
+    root       text         NOT NULL REFERENCES distributors (id),
+    valid_from date         NOT NULL,
+    parent     text         NOT NULL REFERENCES distributors (id),
+    payee      text         NOT NULL REFERENCES distributors (id),
+    pct        numeric(9,6) NOT NULL CHECK (pct > 0 AND pct <= 100),
+    PRIMARY KEY (root, valid_from, parent, payee)
+);
+
+-- Brokerage structures, effective-dated per scheme and plan, kept beside
+-- scheme_terms (scheme_code is the same code; no foreign key, as a brokerage
+-- file may name a scheme before its terms row exists). One row per AUM slab:
+-- a structure without slabs has one row with slab_from_aum 0. A structure is
+-- in force from valid_from until the next valid_from of its scheme and plan.
+CREATE TABLE brokerage_structures (
+    scheme_code      text          NOT NULL,
+    plan             text          NOT NULL CHECK (plan IN ('regular', 'direct')),
+    valid_from       date          NOT NULL,
+    slab_from_aum    numeric(20,2) NOT NULL DEFAULT 0 CHECK (slab_from_aum >= 0),
+    trail_pct        numeric(7,4)  NOT NULL CHECK (trail_pct >= 0 AND trail_pct <= 100),
+    upfront_pct      numeric(7,4)  NOT NULL DEFAULT 0 CHECK (upfront_pct >= 0 AND upfront_pct <= 100),
+    upfront_max_sip  numeric(18,2) NOT NULL DEFAULT 0 CHECK (upfront_max_sip >= 0),
+    clawback_days    integer       NOT NULL DEFAULT 0 CHECK (clawback_days >= 0),
+    first_sip_amount numeric(18,2) NOT NULL DEFAULT 0 CHECK (first_sip_amount >= 0),
+    source_file      text          NOT NULL DEFAULT '',
+    source_sha256    text          NOT NULL DEFAULT '',
+    loaded_at        timestamptz   NOT NULL DEFAULT now(),
+    PRIMARY KEY (scheme_code, plan, valid_from, slab_from_aum)
+);
+
+-- One day's trail of one folio's holding of one scheme through one ARN: the
+-- idempotent row of the daily accrual (a rerun of a day inserts nothing).
+-- basis = aum × trail_pct exactly; the rupees are basis / 36500, rounded only
+-- on the payout line. posted_amount is what the day posted to the ledger:
+-- the running total of the (ARN, folio, scheme) for the month rounded to the
+-- paisa, minus the same through the day before, so a month's postings add up
+-- to its accruals rounded once.
+CREATE TABLE trail_accruals (
+    day           date          NOT NULL,
+    arn           text          NOT NULL,
+    folio_no      text          NOT NULL,
+    scheme_code   text          NOT NULL,
+    euin          text          NOT NULL DEFAULT '',
+    plan          text          NOT NULL CHECK (plan IN ('regular', 'direct')),
+    units         numeric(24,9) NOT NULL,
+    nav           numeric(18,4) NOT NULL,
+    nav_date      date          NOT NULL,           -- earlier than day over a holiday (carried)
+    aum           numeric       NOT NULL,           -- units × nav, exact
+    trail_pct     numeric(7,4)  NOT NULL,
+    basis         numeric       NOT NULL,           -- aum × trail_pct, exact
+    posted_amount numeric(18,2) NOT NULL DEFAULT 0,
+    held_reason   text          NOT NULL DEFAULT '', -- the ARN was not in force: not posted
+    ledger_tx_id  bigint,
+    created_at    timestamptz   NOT NULL DEFAULT now(),
+    PRIMARY KEY (day, arn, folio_no, scheme_code)
+);
+CREATE INDEX trail_accruals_arn_day ON trail_accruals (arn, day);
