@@ -128,19 +128,21 @@ func TestPayoutLinesHandComputed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Daily bases: 10,000 (1..12), 10,500 (13, 14), 12,000 (15..30).
-	// ARN-1:   60 % of (12×10,000 + 2×10,500 + 12,000) = 0.6 × 153,000 = 91,800
-	//          + 100 % of 16..20: 5 × 12,000 = 60,000       → 151,800 → 4.1589041…
-	// SUB-A:   20 % of 153,000 = 30,600                       → 0.8383561…
-	// E-1:     20 % of 1..10: 0.2 × 100,000 = 20,000          → 0.5479452…
-	// held:E-1 20 % of 11..15: 0.2 × (2×10,000 + 2×10,500 + 12,000) = 10,600 → 0.2904109…
-	// held:ARN-1 100 % of 21..30: 10 × 12,000 = 120,000       → 3.2876712…
-	// Total 333,000 → 9.12; floors 4.15 + 0.83 + 0.54 + 0.29 + 3.28 = 9.09;
-	// the 3 paise left go to the largest dropped fractions of a paisa:
-	// ARN-1 .890, SUB-A .836, E-1 .795 (not held:ARN-1 .767, held:E-1 .041).
-	want := map[string]string{"ARN-1": "4.16", "SUB-A": "0.84", "E-1": "0.55", "held:E-1": "0.29", "held:ARN-1": "3.28"}
-	var total fund.Amount
+	// Bucket ARN-1 (days 1..20, while ARN-1 is registered):
+	//   ARN-1:    60 % of (12×10,000 + 2×10,500 + 12,000) = 0.6 × 153,000 = 91,800
+	//             + 100 % of 16..20: 5 × 12,000 = 60,000   → 151,800 → 4.1589041…
+	//   SUB-A:    20 % of 153,000 = 30,600                   → 0.8383561…
+	//   E-1:      20 % of 1..10: 0.2 × 100,000 = 20,000      → 0.5479452…
+	//   held:E-1  20 % of 11..15: 0.2 × (2×10,000 + 2×10,500 + 12,000) = 10,600 → 0.2904109…
+	//   total 213,000 / 36,500 = 5.8356… → 5.84; floors 4.15 + 0.83 + 0.54 +
+	//   0.29 = 5.81; the 3 paise left go to the largest dropped fractions of a
+	//   paisa: ARN-1 .890, SUB-A .836, E-1 .795 (not held:E-1 .041).
+	// Bucket held:ARN-1 (21..30, ARN-1 no longer registered): 10 × 12,000 =
+	//   120,000 / 36,500 = 3.2876… → 3.29, rounded on its own.
+	want := map[string]string{"ARN-1": "4.16", "SUB-A": "0.84", "E-1": "0.55", "held:E-1": "0.29", "held:ARN-1": "3.29"}
+	totals := map[string]fund.Amount{}
 	for _, l := range lines {
-		total = total.Add(l.Amount)
+		totals[l.Bucket] = totals[l.Bucket].Add(l.Amount)
 		if want[l.Payee] != l.Amount.String() {
 			t.Errorf("%s: %s (exact %s); want %s", l.Payee, l.Amount, l.Exact, want[l.Payee])
 		}
@@ -148,15 +150,17 @@ func TestPayoutLinesHandComputed(t *testing.T) {
 			t.Errorf("%s: reason %q", l.Payee, l.Reason)
 		}
 	}
-	if len(lines) != len(want) || total.String() != "9.12" {
-		t.Errorf("%d lines totalling %s; want %d totalling 9.12", len(lines), total, len(want))
+	if len(lines) != len(want) || totals["ARN-1"].String() != "5.84" || totals["held:ARN-1"].String() != "3.29" {
+		t.Errorf("%d lines, bucket totals %v; want %d lines, ARN-1 5.84 and held:ARN-1 3.29", len(lines), totals, len(want))
 	}
 }
 
 // Property: over random hierarchies, holdings, NAVs and rates, the payout
-// lines of each (root ARN, scheme) sum exactly to its accruals rounded once
-// half-up, computed independently with big.Rat from units × NAV × rate / 36,500;
-// and each line is within a paisa of its exact share.
+// lines of each bucket (root ARN, or held:ARN on days it is not registered)
+// sum exactly to its accruals rounded once half-up, computed independently
+// with big.Rat from units × NAV × rate / 36,500; each line is within a paisa
+// of its exact share; and the bucket's daily postings (DayPosting) add up to
+// the same rounded total.
 func TestPropertyPayoutsEqualAccruals(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 2026))
 	for iter := 0; iter < 300; iter++ {
@@ -170,10 +174,12 @@ func TestPropertyPayoutsEqualAccruals(t *testing.T) {
 			Structure{Scheme: "S1", Plan: Regular, From: date(2026, 4, 1+rng.IntN(30)), TrailPct: randPct(rng)},
 			Structure{Scheme: "S2", Plan: Regular, From: date(2026, 1, 1), TrailPct: randPct(rng)})
 		var days []DayAccrual
-		want := map[[2]string]*big.Rat{}
-		exact := map[[3]string]*big.Rat{}
+		want := map[string]*big.Rat{}
+		exact := map[[2]string]*big.Rat{}
+		cum, posted := map[string]Accrual{}, map[string]fund.Amount{}
 		for dd := 1; dd <= 30; dd++ {
 			dy := date(2026, 4, dd)
+			dayAcc := map[string]Accrual{}
 			for n := 0; n < 1+rng.IntN(4); n++ {
 				hd := Holding{ARN: fmt.Sprintf("R%d", rng.IntN(3)), Folio: "F", Scheme: []string{"S1", "S2"}[rng.IntN(2)],
 					Plan: Regular, Units: fund.MustUnits(fmt.Sprintf("%d.%03d", rng.IntN(100000), rng.IntN(1000)), 3)}
@@ -188,47 +194,57 @@ func TestPropertyPayoutsEqualAccruals(t *testing.T) {
 				r := new(big.Rat).Mul(hd.Units.Decimal().Rat(), nav.Decimal().Rat())
 				r.Mul(r, tb.TrailPct(hd.Scheme, Regular, dy, decimal.Zero).Rat())
 				r.Quo(r, big.NewRat(36500, 1))
-				k := [2]string{hd.ARN, hd.Scheme}
-				if want[k] == nil {
-					want[k] = new(big.Rat)
-				}
-				want[k].Add(want[k], r)
+				bucket := hd.ARN
 				split, err := h.Split(hd.ARN, dy)
 				if errors.Is(err, ErrNoValidARN) {
-					split = []PayeeShare{{HeldPrefix + hd.ARN, hundred}}
+					bucket = HeldPrefix + hd.ARN
+					split = []PayeeShare{{bucket, hundred}}
 				}
+				if want[bucket] == nil {
+					want[bucket] = new(big.Rat)
+				}
+				want[bucket].Add(want[bucket], r)
+				dayAcc[bucket] = dayAcc[bucket].Add(a.Accrual)
 				for _, s := range split {
-					kk := [3]string{hd.ARN, hd.Scheme, s.Payee}
+					kk := [2]string{bucket, s.Payee}
 					if exact[kk] == nil {
 						exact[kk] = new(big.Rat)
 					}
 					exact[kk].Add(exact[kk], new(big.Rat).Mul(r, new(big.Rat).Quo(s.Pct.Rat(), big.NewRat(100, 1))))
 				}
 			}
+			// Post the day per bucket, as the daily job does.
+			for b, acc := range dayAcc {
+				posted[b] = posted[b].Add(DayPosting(cum[b], posted[b], acc))
+				cum[b] = cum[b].Add(acc)
+			}
 		}
 		lines, err := PayoutLines(days, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[[2]string]*big.Rat{}
+		got := map[string]*big.Rat{}
 		for _, l := range lines {
-			k := [2]string{l.Root, l.Scheme}
-			if got[k] == nil {
-				got[k] = new(big.Rat)
+			if got[l.Bucket] == nil {
+				got[l.Bucket] = new(big.Rat)
 			}
 			a := l.Amount.Decimal().Rat()
-			got[k].Add(got[k], a)
-			diff := new(big.Rat).Sub(a, exact[[3]string{l.Root, l.Scheme, l.Payee}])
+			got[l.Bucket].Add(got[l.Bucket], a)
+			diff := new(big.Rat).Sub(a, exact[[2]string{l.Bucket, l.Payee}])
 			if diff.Abs(diff).Cmp(big.NewRat(1, 100)) >= 0 {
 				t.Fatalf("iter %d %v: line %s more than a paisa from exact", iter, l.Payee, l.Amount)
 			}
 		}
-		for k, w := range want {
-			if got[k] == nil {
-				got[k] = new(big.Rat) // all its accruals were zero: no lines
+		for b, w := range want {
+			if got[b] == nil {
+				got[b] = new(big.Rat) // all its accruals were zero: no lines
 			}
-			if r := roundHalfUpPaise(w); got[k].Cmp(r) != 0 {
-				t.Fatalf("iter %d %v: lines sum %v; want %v (accruals %s rounded once)", iter, k, got[k], r, w.FloatString(6))
+			r := roundHalfUpPaise(w)
+			if got[b].Cmp(r) != 0 {
+				t.Fatalf("iter %d %s: lines sum %v; want %v (accruals %s rounded once)", iter, b, got[b], r, w.FloatString(6))
+			}
+			if posted[b].Decimal().Rat().Cmp(r) != 0 {
+				t.Fatalf("iter %d %s: daily postings sum %s; want %v", iter, b, posted[b], r.FloatString(2))
 			}
 		}
 	}

@@ -2,50 +2,67 @@ package commission
 
 import (
 	"errors"
-	"github.com/fundflow/fundflow/fund"
 	"sort"
 	"strings"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
-// Line is a payee's trail from one root ARN's holdings of one scheme over a
-// period: Exact summed without rounding, Amount its share of the rounded
-// line (Allocate). Payee "held:<id>" is held, with Reason.
+// Line is a payee's trail over a period from one bucket: a root ARN's
+// accruals (Bucket = the ARN), or those held because the ARN was not in
+// force (Bucket "held:<ARN>"). Exact is summed without rounding; Amount is
+// the payee's part of the bucket's total rounded once (Allocate). A payee
+// "held:<id>" is held, with Reason.
 type Line struct {
-	Root   string
-	Scheme string
+	Bucket string
 	Payee  string
 	Exact  Accrual
 	Amount fund.Amount
 	Reason string
 }
 
+// Bucket returns the account a day's accrual through arn posts to: the ARN
+// itself, or "held:<ARN>" with the reason when the ARN is not in force that
+// day (its commission is held, never paid to another ARN), and the split of
+// the bucket down the hierarchy in force that day.
+func Bucket(h *Hierarchy, arn string, day fund.Date) (bucket string, split []PayeeShare, reason string, err error) {
+	split, err = h.Split(arn, day)
+	if errors.Is(err, ErrNoValidARN) {
+		return HeldPrefix + arn, []PayeeShare{{HeldPrefix + arn, hundred}}, err.Error(), nil
+	}
+	return arn, split, "", err
+}
+
+// DayPosting is what a day posts to the ledger for a bucket so that a month's
+// postings add up to the month's accruals rounded once: the running total
+// through the day rounded half-up, minus what the month's earlier days posted
+// (cumBefore: their exact accruals; postedBefore: their postings).
+func DayPosting(cumBefore Accrual, postedBefore fund.Amount, day Accrual) fund.Amount {
+	return cumBefore.Add(day).Amount().Sub(postedBefore)
+}
+
 // PayoutLines turns a period's daily accruals into payout lines: each day's
-// accrual is split by the hierarchy in force that day, summed exactly per
-// (root ARN, scheme, payee), and each (root ARN, scheme) total is rounded
-// once and allocated (LargestRemainder). An accrual whose ARN is not valid on
-// its day goes to the held payee "held:<ARN>" with the reason; so the lines of
-// a (root, scheme) always add up to its rounded total. Lines are sorted by
-// root, scheme and payee.
+// accrual is split by the hierarchy in force that day (Bucket), summed exactly
+// per (bucket, payee), and each bucket's total is rounded once and allocated
+// across its payees (LargestRemainder). So a bucket's lines add up to its
+// accruals rounded once, which is also what its days posted (DayPosting).
+// Lines are sorted by bucket and payee.
 func PayoutLines(days []DayAccrual, h *Hierarchy) ([]Line, error) {
-	type key struct{ root, scheme, payee string }
+	type key struct{ bucket, payee string }
 	sums := map[key]*Line{}
 	for _, d := range days {
 		if d.Accrual.IsZero() {
 			continue
 		}
-		root := d.Holding.ARN
-		split, err := h.Split(root, d.Day)
-		reason := ""
-		if errors.Is(err, ErrNoValidARN) {
-			split, reason = []PayeeShare{{HeldPrefix + root, hundred}}, err.Error()
-		} else if err != nil {
+		bucket, split, reason, err := Bucket(h, d.Holding.ARN, d.Day)
+		if err != nil {
 			return nil, err
 		}
 		for _, s := range split {
-			k := key{root, d.Holding.Scheme, s.Payee}
+			k := key{bucket, s.Payee}
 			l := sums[k]
 			if l == nil {
-				l = &Line{Root: root, Scheme: d.Holding.Scheme, Payee: s.Payee}
+				l = &Line{Bucket: bucket, Payee: s.Payee}
 				sums[k] = l
 			}
 			l.Exact = l.Exact.Add(d.Accrual.Share(s.Pct))
@@ -62,18 +79,14 @@ func PayoutLines(days []DayAccrual, h *Hierarchy) ([]Line, error) {
 		lines = append(lines, *l)
 	}
 	sort.Slice(lines, func(i, j int) bool {
-		a, b := lines[i], lines[j]
-		if a.Root != b.Root {
-			return a.Root < b.Root
+		if lines[i].Bucket != lines[j].Bucket {
+			return lines[i].Bucket < lines[j].Bucket
 		}
-		if a.Scheme != b.Scheme {
-			return a.Scheme < b.Scheme
-		}
-		return a.Payee < b.Payee
+		return lines[i].Payee < lines[j].Payee
 	})
 	for i := 0; i < len(lines); {
 		j := i
-		for j < len(lines) && lines[j].Root == lines[i].Root && lines[j].Scheme == lines[i].Scheme {
+		for j < len(lines) && lines[j].Bucket == lines[i].Bucket {
 			j++
 		}
 		parts := make([]Part, 0, j-i)
