@@ -239,3 +239,13 @@ func openEnd(d fund.Date) string {
 	}
 	return d.String()
 }
+
+// ParsePartyKind accepts "arn", "sub" or "euin" (String's codes).
+func ParsePartyKind(s string) (PartyKind, error) {
+	for _, k := range []PartyKind{ARNHolder, SubBroker, EUINEmployee} {
+		if s == k.String() {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("party kind %q: want arn, sub or euin", s)
+}

@@ -53,29 +53,85 @@ CREATE TABLE brokerage_structures (
 );
 
 -- One day's trail of one folio's holding of one scheme through one ARN: the
--- idempotent row of the daily accrual (a rerun of a day inserts nothing).
--- basis = aum × trail_pct exactly; the rupees are basis / 36500, rounded only
--- on the payout line. posted_amount is what the day posted to the ledger:
--- the running total of the (ARN, folio, scheme) for the month rounded to the
--- paisa, minus the same through the day before, so a month's postings add up
--- to its accruals rounded once.
+-- row of the daily accrual, written once (a day is one transaction and is
+-- marked in commission_days; a rerun of a day writes nothing). basis = aum ×
+-- trail_pct exactly; the rupees are basis / 36500, rounded only where they
+-- become money (the day's posting per bucket, the payout line). bucket is the
+-- ARN, or 'held:<ARN>' when the ARN was not registered that day (held_reason).
 CREATE TABLE trail_accruals (
-    day           date          NOT NULL,
-    arn           text          NOT NULL,
-    folio_no      text          NOT NULL,
-    scheme_code   text          NOT NULL,
-    euin          text          NOT NULL DEFAULT '',
-    plan          text          NOT NULL CHECK (plan IN ('regular', 'direct')),
-    units         numeric(24,9) NOT NULL,
-    nav           numeric(18,4) NOT NULL,
-    nav_date      date          NOT NULL,           -- earlier than day over a holiday (carried)
-    aum           numeric       NOT NULL,           -- units × nav, exact
-    trail_pct     numeric(7,4)  NOT NULL,
-    basis         numeric       NOT NULL,           -- aum × trail_pct, exact
-    posted_amount numeric(18,2) NOT NULL DEFAULT 0,
-    held_reason   text          NOT NULL DEFAULT '', -- the ARN was not in force: not posted
-    ledger_tx_id  bigint,
-    created_at    timestamptz   NOT NULL DEFAULT now(),
+    day          date          NOT NULL,
+    arn          text          NOT NULL,
+    folio_no     text          NOT NULL,
+    scheme_code  text          NOT NULL,
+    euin         text          NOT NULL DEFAULT '',
+    plan         text          NOT NULL CHECK (plan IN ('regular', 'direct')),
+    amc          text          NOT NULL DEFAULT '',
+    units        numeric(24,9) NOT NULL,
+    nav          numeric(18,4) NOT NULL,
+    nav_date     date          NOT NULL,           -- earlier than day over a holiday (carried)
+    aum          numeric       NOT NULL,           -- units × nav, exact
+    trail_pct    numeric(7,4)  NOT NULL,
+    basis        numeric       NOT NULL,           -- aum × trail_pct, exact
+    bucket       text          NOT NULL,
+    held_reason  text          NOT NULL DEFAULT '',
     PRIMARY KEY (day, arn, folio_no, scheme_code)
 );
-CREATE INDEX trail_accruals_arn_day ON trail_accruals (arn, day);
+CREATE INDEX trail_accruals_bucket_day ON trail_accruals (bucket, day);
+
+-- The days accrued: the daily job's checkpoint, written in the day's
+-- transaction. A day of a month is accrued only after the day before it.
+CREATE TABLE commission_days (
+    day        date        PRIMARY KEY,
+    rows       integer     NOT NULL,
+    basis      numeric     NOT NULL,                -- the day's accruals, exact
+    posted     numeric(18,2) NOT NULL,              -- what the day posted, all buckets
+    done_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Commission double entry, in INR, one journal entry per (day, bucket) for
+-- the trail and per (month, bucket) for a payout. Accounts:
+--   amc:commission_receivable      what the AMCs owe the platform (debit)
+--   distributor:<bucket>:accrued   trail accrued to a root ARN (or held:<ARN>)
+--   distributor:<payee>:payable    a payee's share after the month's split
+--   tax:gst_payable / tax:tds_194h GST added and TDS withheld at payout
+-- amount is the running total of the bucket's month rounded half-up minus what
+-- its earlier days posted (fund/commission.DayPosting), so a month's entries
+-- add up to its accruals rounded once. basis is the entry's exact accruals.
+CREATE TABLE commission_journal (
+    id        bigserial     PRIMARY KEY,
+    key       text          NOT NULL UNIQUE,        -- 'trail:<day>:<bucket>', 'payout:<month>:<bucket>'
+    kind      text          NOT NULL CHECK (kind IN ('trail', 'payout')),
+    day       date          NOT NULL,
+    bucket    text          NOT NULL,
+    basis     numeric       NOT NULL DEFAULT 0,
+    amount    numeric(18,2) NOT NULL,
+    posted_at timestamptz   NOT NULL DEFAULT now()
+);
+CREATE INDEX commission_journal_bucket ON commission_journal (kind, bucket, day);
+
+CREATE TABLE commission_postings (
+    tx_id   bigint        NOT NULL REFERENCES commission_journal (id),
+    seq     smallint      NOT NULL,
+    account text          NOT NULL,
+    amount  numeric(18,2) NOT NULL CHECK (amount <> 0), -- + debit, − credit
+    PRIMARY KEY (tx_id, seq)
+);
+CREATE INDEX commission_postings_account ON commission_postings (account);
+
+-- Every journal entry balances, checked at commit as ledger_postings are.
+CREATE FUNCTION commission_check_balanced() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    total numeric;
+BEGIN
+    SELECT sum(amount) INTO total FROM commission_postings WHERE tx_id = NEW.tx_id;
+    IF total <> 0 THEN
+        RAISE EXCEPTION 'commission journal entry % does not balance: sum %', NEW.tx_id, total
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER commission_postings_balanced AFTER INSERT ON commission_postings
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.seq = 0) EXECUTE FUNCTION commission_check_balanced();
