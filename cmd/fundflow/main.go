@@ -70,6 +70,7 @@ type cli struct {
 	Audit      auditCmd      `cmd:"" help:"check or anchor the audit trail's hash chain"`
 	Export     exportCmd     `cmd:"" help:"compliance exports (transactions, audit, holdings, fatca-crs) with a manifest"`
 	Token      tokenCmd      `cmd:"" help:"mint a development bearer token for the query API ($$FUNDFLOW_JWT_SECRET)"`
+	Comm       commCmd       `cmd:"" name:"commissions" help:"distributor commissions: load brokerage and distributors, accrue the trail, pay out"`
 	Version    versionCmd    `cmd:"" help:"print the version"`
 	Help       helpCmd       `cmd:"" hidden:"" help:"print this help"`
 }

@@ -430,3 +430,12 @@ SELECT id, 1, 'distributor:' || bucket || ':accrued', -amount FROM j WHERE amoun
 	}
 	return done, err
 }
+
+// LastAccrued returns the latest accrued day (ok false: none yet).
+func (s Store) LastAccrued(ctx context.Context) (fund.Date, bool, error) {
+	var t *time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT max(day) FROM commission_days`).Scan(&t); err != nil || t == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*t), true, nil
+}

@@ -60,6 +60,7 @@ type Pipelines struct {
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
 
 	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
+	Commissions *Commissions `yaml:"commissions"` // distributor trail accrual: see commissions.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -239,6 +240,7 @@ func (c *Config) defaults() {
 	c.freshnessDefaults()
 	c.plansDefaults()
 	c.instalmentsDefaults()
+	c.commissionsDefaults()
 	c.alertsDefaults()
 	s := &c.Services
 	s.PostgresURLEnv = or(s.PostgresURLEnv, "FUNDFLOW_PG_URL")
@@ -284,6 +286,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
+	errs = append(errs, c.validateCommissions()...)
 	errs = append(errs, c.validateAlerts()...)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
