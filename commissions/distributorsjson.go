@@ -50,58 +50,56 @@ const MaxDistributorsFile = 64 << 20
 // ParseDistributors reads and checks a distributors file. Any error refuses
 // the whole file (a hierarchy is loaded whole or not at all); the error names
 // the entry and field.
-func ParseDistributors(r io.Reader) (parties []commission.Party, intraState map[string]bool, trees []commission.Tree, err error) {
+func ParseDistributors(r io.Reader) (parties []commission.Party, trees []commission.Tree, err error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxDistributorsFile+1))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if len(b) > MaxDistributorsFile {
-		return nil, nil, nil, fmt.Errorf("distributors file over %d bytes", MaxDistributorsFile)
+		return nil, nil, fmt.Errorf("distributors file over %d bytes", MaxDistributorsFile)
 	}
 	var f DistributorsFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, nil, nil, fmt.Errorf("distributors file: %w", err)
+		return nil, nil, fmt.Errorf("distributors file: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, nil, nil, errors.New("distributors file: data after the JSON object")
+		return nil, nil, errors.New("distributors file: data after the JSON object")
 	}
-	intraState = map[string]bool{}
 	for i, d := range f.Distributors {
 		at := fmt.Sprintf("distributors[%d] (%q)", i, d.ID)
 		if e := fund.CheckText("id", d.ID); d.ID == "" || len(d.ID) > 64 || e != nil {
-			return nil, nil, nil, fmt.Errorf("%s: id: want 1 to 64 printable characters", at)
+			return nil, nil, fmt.Errorf("%s: id: want 1 to 64 printable characters", at)
 		}
 		if e := fund.CheckText("name", d.Name); e != nil {
-			return nil, nil, nil, fmt.Errorf("%s: name: %s", at, e.Detail)
+			return nil, nil, fmt.Errorf("%s: name: %s", at, e.Detail)
 		}
 		kind, err := commission.ParsePartyKind(d.Kind)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", at, err)
+			return nil, nil, fmt.Errorf("%s: %w", at, err)
 		}
-		p := commission.Party{ID: d.ID, Kind: kind, Name: d.Name, GSTRegistered: d.GSTRegistered}
+		p := commission.Party{ID: d.ID, Kind: kind, Name: d.Name, GSTRegistered: d.GSTRegistered, IntraState: d.IntraState}
 		if p.ValidFrom, err = fund.ParseISODate(d.ValidFrom); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: valid_from: %w", at, err)
+			return nil, nil, fmt.Errorf("%s: valid_from: %w", at, err)
 		}
 		if d.ValidTo != "" {
 			if p.ValidTo, err = fund.ParseISODate(d.ValidTo); err != nil {
-				return nil, nil, nil, fmt.Errorf("%s: valid_to: %w", at, err)
+				return nil, nil, fmt.Errorf("%s: valid_to: %w", at, err)
 			}
 		}
 		parties = append(parties, p)
-		intraState[d.ID] = d.IntraState
 	}
 	for i, t := range f.Trees {
 		at := fmt.Sprintf("trees[%d] (%q)", i, t.Root)
 		from, err := fund.ParseISODate(t.From)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: from: %w", at, err)
+			return nil, nil, fmt.Errorf("%s: from: %w", at, err)
 		}
 		tr := commission.Tree{Root: t.Root, From: from}
 		for j, s := range t.Shares {
 			if !plainDecimal(s.Pct) || len(s.Pct) > 20 {
-				return nil, nil, nil, fmt.Errorf("%s: shares[%d].pct %q: want a plain decimal number", at, j, s.Pct)
+				return nil, nil, fmt.Errorf("%s: shares[%d].pct %q: want a plain decimal number", at, j, s.Pct)
 			}
 			tr.Shares = append(tr.Shares, commission.Share{Parent: s.Parent, Payee: s.Payee, Pct: decimal.RequireFromString(s.Pct)})
 		}
@@ -110,7 +108,7 @@ func ParseDistributors(r io.Reader) (parties []commission.Party, intraState map[
 	// The file's own hierarchy must stand (the store checks it again with
 	// what is already loaded).
 	if _, err := commission.NewHierarchy(parties, trees); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return parties, intraState, trees, nil
+	return parties, trees, nil
 }

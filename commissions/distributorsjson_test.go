@@ -15,11 +15,11 @@ const distributorsJSON = `{"distributors": [
    "shares": [{"parent": "ARN-1", "payee": "ARN-1", "pct": "60"}, {"parent": "ARN-1", "payee": "SUB-A", "pct": "40"}]}]}`
 
 func TestParseDistributors(t *testing.T) {
-	ps, intra, ts, err := ParseDistributors(strings.NewReader(distributorsJSON))
+	ps, ts, err := ParseDistributors(strings.NewReader(distributorsJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 2 || !ps[0].GSTRegistered || ps[1].ValidTo != d("2026-12-31") || len(ts) != 1 || len(ts[0].Shares) != 2 || intra["ARN-1"] {
+	if len(ps) != 2 || !ps[0].GSTRegistered || ps[1].ValidTo != d("2026-12-31") || len(ts) != 1 || len(ts[0].Shares) != 2 || ps[0].IntraState {
 		t.Errorf("%+v %+v", ps, ts)
 	}
 	for _, c := range []struct{ name, in, want string }{
@@ -29,13 +29,13 @@ func TestParseDistributors(t *testing.T) {
 		{"bad kind", strings.Replace(distributorsJSON, `"kind": "sub"`, `"kind": "agent"`, 1), "distributors[1]"},
 		{"bad date", strings.Replace(distributorsJSON, `"2026-12-31"`, `"31-12-2026"`, 1), "valid_to"},
 	} {
-		_, _, _, err := ParseDistributors(strings.NewReader(c.in))
+		_, _, err := ParseDistributors(strings.NewReader(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want an error with %q", c.name, err, c.want)
 		}
 	}
 	bad := strings.Replace(distributorsJSON, `"pct": "40"`, `"pct": "39"`, 1)
-	if _, _, _, err := ParseDistributors(strings.NewReader(bad)); !errors.Is(err, commission.ErrShares) {
+	if _, _, err := ParseDistributors(strings.NewReader(bad)); !errors.Is(err, commission.ErrShares) {
 		t.Errorf("99 %% tree: %v; want ErrShares", err)
 	}
 }
@@ -46,7 +46,7 @@ func FuzzParseDistributors(f *testing.F) {
 	f.Add(`{"distributors":[],"trees":[]}`)
 	f.Add(`{"trees":[{"root":"X","from":"2026-01-01","shares":[{"parent":"X","payee":"X","pct":"1e2"}]}]}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		ps, _, ts, err := ParseDistributors(strings.NewReader(in))
+		ps, ts, err := ParseDistributors(strings.NewReader(in))
 		if err != nil {
 			return
 		}

@@ -55,12 +55,12 @@ func (c loadDistributorsCmd) Run(a *app) error {
 		return err
 	}
 	defer f.Close()
-	ps, intra, ts, err := commissions.ParseDistributors(f)
+	ps, ts, err := commissions.ParseDistributors(f)
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %w (nothing loaded)", c.File, err)}
 	}
 	return a.commissionsStore(func(st commpg.Store) error {
-		if err := st.PutHierarchy(a.ctx, ps, intra, ts); err != nil {
+		if err := st.PutHierarchy(a.ctx, ps, ts); err != nil {
 			return &exitError{code: 1, err: fmt.Errorf("%s: %w (nothing loaded)", c.File, err)}
 		}
 		return json.NewEncoder(a.stdout).Encode(map[string]any{"file": c.File, "distributors": len(ps), "trees": len(ts)})

@@ -138,7 +138,7 @@ func hierarchy(ctx context.Context, q querier) (*commission.Hierarchy, error) {
 }
 
 func readHierarchy(ctx context.Context, q querier) ([]commission.Party, []commission.Tree, error) {
-	rows, err := q.Query(ctx, `SELECT id, kind, name, valid_from, valid_to, gst_registered FROM distributors ORDER BY id`)
+	rows, err := q.Query(ctx, `SELECT id, kind, name, valid_from, valid_to, gst_registered, intra_state FROM distributors ORDER BY id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("distributors: %w", err)
 	}
@@ -148,7 +148,7 @@ func readHierarchy(ctx context.Context, q querier) ([]commission.Party, []commis
 		var kind string
 		var from time.Time
 		var to *time.Time
-		if err := rows.Scan(&p.ID, &kind, &p.Name, &from, &to, &p.GSTRegistered); err != nil {
+		if err := rows.Scan(&p.ID, &kind, &p.Name, &from, &to, &p.GSTRegistered, &p.IntraState); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
@@ -194,7 +194,7 @@ func readHierarchy(ctx context.Context, q querier) ([]commission.Party, []commis
 // (fund/commission.NewHierarchy: every node's shares sum to 100 %, payees
 // known) before anything is written: a refused load writes nothing and the
 // hierarchy in force stays.
-func (s Store) PutHierarchy(ctx context.Context, parties []commission.Party, intraState map[string]bool, trees []commission.Tree) error {
+func (s Store) PutHierarchy(ctx context.Context, parties []commission.Party, trees []commission.Tree) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('commissions:hierarchy'))`); err != nil {
 			return err
@@ -243,7 +243,7 @@ func (s Store) PutHierarchy(ctx context.Context, parties []commission.Party, int
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, valid_from = excluded.valid_from,
 					valid_to = excluded.valid_to, gst_registered = excluded.gst_registered, intra_state = excluded.intra_state,
 					updated_at = now()`,
-				p.ID, p.Kind.String(), p.Name, p.ValidFrom.Time(), to, p.GSTRegistered, intraState[p.ID]); err != nil {
+				p.ID, p.Kind.String(), p.Name, p.ValidFrom.Time(), to, p.GSTRegistered, p.IntraState); err != nil {
 				return fmt.Errorf("distributor %s: %w", p.ID, err)
 			}
 			if err := postgres.AppendAuditBy(ctx, tx, actor, "distributor", p.ID, "put", p); err != nil {
@@ -438,4 +438,132 @@ func (s Store) LastAccrued(ctx context.Context) (fund.Date, bool, error) {
 		return fund.Date{}, false, err
 	}
 	return fund.DateOf(*t), true, nil
+}
+
+var _ commissions.PayoutStore = Store{}
+
+// MonthBuckets implements commissions.PayoutStore.
+func (s Store) MonthBuckets(ctx context.Context, month fund.Date) ([]commission.BucketDay, int, error) {
+	next := commissions.MonthOf(month.AddDays(32))
+	var accrued int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM commission_days WHERE day >= $1 AND day < $2`, month.Time(), next.Time()).Scan(&accrued); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT day, arn, bucket, sum(basis) FROM trail_accruals
+		WHERE day >= $1 AND day < $2 GROUP BY day, arn, bucket`, month.Time(), next.Time())
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []commission.BucketDay
+	for rows.Next() {
+		var d commission.BucketDay
+		var t time.Time
+		var basis decimal.Decimal
+		if err := rows.Scan(&t, &d.ARN, &d.Bucket, &basis); err != nil {
+			return nil, 0, err
+		}
+		d.Day, d.Accrual = fund.DateOf(t), commission.AccrualFromBasis(basis)
+		out = append(out, d)
+	}
+	return out, accrued, rows.Err()
+}
+
+// Accounts of a payout.
+const (
+	AccountGSTInput = "tax:gst_input"
+	AccountTDS      = "tax:tds_194h"
+)
+
+// PayableAccount is a payee's account of what is owed to it.
+func PayableAccount(payee string) string { return "distributor:" + payee + ":payable" }
+
+// CommitPayout implements commissions.PayoutStore: per bucket one entry
+// moving its month's accrued trail to its payees' payables, per payee one
+// entry for GST (input, owed to the payee) and TDS (withheld, owed to the
+// tax authority); lines, statements and an audit row; one transaction.
+func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, stmts []commission.Statement) (done bool, err error) {
+	key := month.String()[:7]
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('commissions:payout'))`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM commission_journal WHERE key = $1)`, "payout:"+key).Scan(&done); err != nil || done {
+			return err
+		}
+		// The month's marker entry (no postings): a rerun finds it.
+		if _, err := tx.Exec(ctx, `INSERT INTO commission_journal (key, kind, day, bucket, amount) VALUES ($1, 'payout', $2, '', 0)`,
+			"payout:"+key, month.Time()); err != nil {
+			return err
+		}
+		type entry struct {
+			key, bucket string
+			amount      fund.Amount
+			postings    [][2]any // account, amount
+		}
+		for _, l := range lines {
+			if _, err := tx.Exec(ctx, `INSERT INTO commission_payout_lines (month, bucket, payee, exact, amount, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
+				month.Time(), l.Bucket, l.Payee, l.Exact.Basis(), l.Amount.Decimal(), l.Reason); err != nil {
+				return err
+			}
+		}
+		var entries []entry
+		var order []string
+		sums := map[string]fund.Amount{}
+		posts := map[string][][2]any{}
+		for _, l := range lines {
+			if _, ok := sums[l.Bucket]; !ok {
+				order = append(order, l.Bucket)
+			}
+			sums[l.Bucket] = sums[l.Bucket].Add(l.Amount)
+			if !l.Amount.IsZero() {
+				posts[l.Bucket] = append(posts[l.Bucket], [2]any{PayableAccount(l.Payee), l.Amount.Neg().Decimal()})
+			}
+		}
+		for _, b := range order {
+			if sums[b].IsZero() {
+				continue
+			}
+			ps := append([][2]any{{AccruedAccount(b), sums[b].Decimal()}}, posts[b]...)
+			entries = append(entries, entry{key: "payout:" + key + ":" + b, bucket: b, amount: sums[b], postings: ps})
+		}
+		for _, st := range stmts {
+			if _, err := tx.Exec(ctx, `INSERT INTO commission_payouts (month, payee, payout_date, trail, upfront, events, clawback, gross,
+				cgst, sgst, igst, tds_pct, tds, net, carried) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+				month.Time(), st.Payee, st.PayoutDate.Time(), st.Trail.Decimal(), st.Upfront.Decimal(), st.Events.Decimal(), st.Clawback.Decimal(),
+				st.Gross.Decimal(), st.CGST.Decimal(), st.SGST.Decimal(), st.IGST.Decimal(), st.TDSPct, st.TDS.Decimal(), st.Net.Decimal(),
+				st.Carried.Decimal()); err != nil {
+				return err
+			}
+			var ps [][2]any
+			if !st.GST.IsZero() {
+				ps = append(ps, [2]any{AccountGSTInput, st.GST.Decimal()}, [2]any{PayableAccount(st.Payee), st.GST.Neg().Decimal()})
+			}
+			if !st.TDS.IsZero() {
+				ps = append(ps, [2]any{PayableAccount(st.Payee), st.TDS.Decimal()}, [2]any{AccountTDS, st.TDS.Neg().Decimal()})
+			}
+			if len(ps) > 0 {
+				entries = append(entries, entry{key: "payout-tax:" + key + ":" + st.Payee, bucket: st.Payee, postings: ps})
+			}
+		}
+		for _, e := range entries {
+			var id int64
+			if err := tx.QueryRow(ctx, `INSERT INTO commission_journal (key, kind, day, bucket, amount) VALUES ($1, 'payout', $2, $3, $4) RETURNING id`,
+				e.key, month.Time(), e.bucket, e.amount.Decimal()).Scan(&id); err != nil {
+				return err
+			}
+			for i, p := range e.postings {
+				if _, err := tx.Exec(ctx, `INSERT INTO commission_postings (tx_id, seq, account, amount) VALUES ($1, $2, $3, $4)`,
+					id, i, p[0], p[1]); err != nil {
+					return err
+				}
+			}
+		}
+		return postgres.AppendAuditBy(ctx, tx, actor, "commission_payout", key, "paid",
+			map[string]any{"lines": len(lines), "statements": len(stmts)})
+	})
+	if err != nil {
+		err = postgres.Classify(err)
+	}
+	return done, err
 }

@@ -51,13 +51,13 @@ func setup(t *testing.T) (pgstore.Store, *commissions.Service) {
 		t.Fatal(err)
 	}
 	parties := []commission.Party{
-		{ID: "ARN-1", Kind: commission.ARNHolder, ValidFrom: fund.NewDate(2020, 1, 1)},
+		{ID: "ARN-1", Kind: commission.ARNHolder, ValidFrom: fund.NewDate(2020, 1, 1), GSTRegistered: true},
 		{ID: "ARN-2", Kind: commission.ARNHolder, ValidFrom: fund.NewDate(2020, 1, 1), ValidTo: day(1)},
 		{ID: "SUB-A", Kind: commission.SubBroker, ValidFrom: fund.NewDate(2020, 1, 1)},
 	}
 	tree := commission.Tree{Root: "ARN-1", From: fund.NewDate(2026, 1, 1), Shares: []commission.Share{
 		{Parent: "ARN-1", Payee: "ARN-1", Pct: decimal.New(60, 0)}, {Parent: "ARN-1", Payee: "SUB-A", Pct: decimal.New(40, 0)}}}
-	if err := st.PutHierarchy(ctx, parties, nil, []commission.Tree{tree}); err != nil {
+	if err := st.PutHierarchy(ctx, parties, []commission.Tree{tree}); err != nil {
 		t.Fatal(err)
 	}
 	for folio, arn := range map[string]string{"F1": "ARN-1", "F2": "ARN-2"} {
@@ -148,7 +148,7 @@ func TestRefusedTreeKeepsTheHierarchy(t *testing.T) {
 	st, _ := setup(t)
 	bad := commission.Tree{Root: "ARN-1", From: day(10), Shares: []commission.Share{
 		{Parent: "ARN-1", Payee: "ARN-1", Pct: decimal.New(60, 0)}, {Parent: "ARN-1", Payee: "SUB-A", Pct: decimal.RequireFromString("39.99")}}}
-	if err := st.PutHierarchy(ctx, nil, nil, []commission.Tree{bad}); !errors.Is(err, commission.ErrShares) {
+	if err := st.PutHierarchy(ctx, nil, []commission.Tree{bad}); !errors.Is(err, commission.ErrShares) {
 		t.Fatalf("99.99 %% tree: %v; want ErrShares", err)
 	}
 	h, err := st.Hierarchy(ctx)
@@ -217,4 +217,75 @@ func snapshot(t *testing.T, st pgstore.Store) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// April paid out on 7-May: each bucket's month rounded once and split; the
+// accrued accounts are emptied exactly (payout = the accruals posted).
+func TestPayMonth(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	st, svc := setup(t)
+	if _, err := commissions.PayMonth(ctx, st, day(1), fund.NewDate(2026, 5, 7)); !errors.Is(err, commissions.ErrMonthOpen) {
+		t.Fatalf("April not accrued: %v; want ErrMonthOpen", err)
+	}
+	for d := 1; d <= 30; d++ {
+		if _, err := svc.AccrueDay(ctx, day(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := commissions.PayMonth(ctx, st, day(15), fund.NewDate(2026, 5, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ARN-1: 9,999.50 + 4 × 10,499.475 + 25 × 5,500 = 189,497.40 / 36,500 =
+	// 5.1917… → 5.19; 60 % = 113,698.44 / 365 = 311.50 paise, 40 % =
+	// 75,798.96 / 365 = 207.67 paise: floors 3.11 + 2.07 = 5.18, the paisa
+	// left to SUB-A (.668 > .502): ARN-1 3.11, SUB-A 2.08.
+	// held:ARN-2: 4 × 5,249.7375 + 25 × 5,499.725 = 158,492.075 / 36,500 =
+	// 4.3422… → 4.34, held.
+	want := map[string]string{"ARN-1/ARN-1": "3.11", "ARN-1/SUB-A": "2.08", "held:ARN-2/held:ARN-2": "4.34"}
+	if len(p.Lines) != len(want) {
+		t.Errorf("%d lines; want %d", len(p.Lines), len(want))
+	}
+	for _, l := range p.Lines {
+		if w := want[l.Bucket+"/"+l.Payee]; w != l.Amount.String() {
+			t.Errorf("%s/%s: %s; want %s", l.Bucket, l.Payee, l.Amount, w)
+		}
+	}
+	// ARN-1 (GST registered, inter-state): IGST 18 % of 3.11 = 0.5598 →
+	// 0.56; TDS 2 % (from 1-Oct-2024) = 0.0622 → 0.06; net 3.61. SUB-A: no
+	// GST; TDS 0.0416 → 0.04; net 2.04.
+	got := map[string]string{}
+	for _, s := range p.Statements {
+		got[s.Payee] = s.Gross.String() + " " + s.GST.String() + " " + s.TDS.String() + " " + s.Net.String()
+	}
+	if got["ARN-1"] != "3.11 0.56 0.06 3.61" || got["SUB-A"] != "2.08 0.00 0.04 2.04" || len(got) != 2 {
+		t.Errorf("statements %v", got)
+	}
+	// Every accrued account is emptied by the payout, to the paisa.
+	rows, err := st.Pool.Query(ctx, `SELECT account, sum(amount) FROM commission_postings WHERE account LIKE '%:accrued' GROUP BY account`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var acct string
+		var bal decimal.Decimal
+		_ = rows.Scan(&acct, &bal)
+		n++
+		if !bal.IsZero() {
+			t.Errorf("%s: balance %s after the payout; want 0", acct, bal)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d accrued accounts; want 2", n)
+	}
+	var sum decimal.Decimal
+	if err := st.Pool.QueryRow(ctx, `SELECT sum(amount) FROM commission_postings`).Scan(&sum); err != nil || !sum.IsZero() {
+		t.Errorf("postings sum %s %v; want 0", sum, err)
+	}
+	before := snapshot(t, st)
+	again, err := commissions.PayMonth(ctx, st, day(1), fund.NewDate(2026, 5, 7))
+	if err != nil || !again.AlreadyDone || snapshot(t, st) != before {
+		t.Errorf("rerun: done %v, %v; want done and nothing changed", again.AlreadyDone, err)
+	}
 }

@@ -41,6 +41,7 @@ type Party struct {
 	ValidFrom     fund.Date
 	ValidTo       fund.Date
 	GSTRegistered bool
+	IntraState    bool // GST as CGST + SGST (same state as the platform) instead of IGST
 }
 
 // ValidOn reports whether the party's registration is in force on day.

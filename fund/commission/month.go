@@ -41,28 +41,62 @@ func DayPosting(cumBefore Accrual, postedBefore fund.Amount, day Accrual) fund.A
 	return cumBefore.Add(day).Amount().Sub(postedBefore)
 }
 
+// BucketDay is a day's exact accruals through one ARN as posted: to the ARN's
+// bucket, or to "held:<ARN>".
+type BucketDay struct {
+	Day     fund.Date
+	ARN     string
+	Bucket  string
+	Accrual Accrual
+}
+
 // PayoutLines turns a period's daily accruals into payout lines: each day's
-// accrual is split by the hierarchy in force that day (Bucket), summed exactly
-// per (bucket, payee), and each bucket's total is rounded once and allocated
-// across its payees (LargestRemainder). So a bucket's lines add up to its
-// accruals rounded once, which is also what its days posted (DayPosting).
-// Lines are sorted by bucket and payee.
+// accrual goes to its bucket (Bucket) and BucketLines splits and rounds.
 func PayoutLines(days []DayAccrual, h *Hierarchy) ([]Line, error) {
+	bds := make([]BucketDay, 0, len(days))
+	for _, d := range days {
+		bucket, _, _, err := Bucket(h, d.Holding.ARN, d.Day)
+		if err != nil {
+			return nil, err
+		}
+		bds = append(bds, BucketDay{Day: d.Day, ARN: d.Holding.ARN, Bucket: bucket, Accrual: d.Accrual})
+	}
+	return BucketLines(bds, h)
+}
+
+// BucketLines splits each day's accruals of a bucket by the hierarchy in
+// force that day (a held bucket is all held), sums them exactly per (bucket,
+// payee), and rounds each bucket's total once, allocated across its payees
+// (LargestRemainder). So a bucket's lines add up to its accruals rounded
+// once, which is also what its days posted (DayPosting). An ARN that is not
+// registered on a day of a bucket that is not held (its registration was
+// changed after the accrual) is held within the bucket. Lines are sorted by
+// bucket and payee.
+func BucketLines(days []BucketDay, h *Hierarchy) ([]Line, error) {
 	type key struct{ bucket, payee string }
 	sums := map[key]*Line{}
 	for _, d := range days {
 		if d.Accrual.IsZero() {
 			continue
 		}
-		bucket, split, reason, err := Bucket(h, d.Holding.ARN, d.Day)
-		if err != nil {
-			return nil, err
+		var split []PayeeShare
+		reason := ""
+		if strings.HasPrefix(d.Bucket, HeldPrefix) {
+			split, reason = []PayeeShare{{d.Bucket, hundred}}, "ARN "+d.ARN+" not registered on "+d.Day.String()
+		} else {
+			var err error
+			split, err = h.Split(d.ARN, d.Day)
+			if errors.Is(err, ErrNoValidARN) {
+				split, reason = []PayeeShare{{HeldPrefix + d.ARN, hundred}}, err.Error()
+			} else if err != nil {
+				return nil, err
+			}
 		}
 		for _, s := range split {
-			k := key{bucket, s.Payee}
+			k := key{d.Bucket, s.Payee}
 			l := sums[k]
 			if l == nil {
-				l = &Line{Bucket: bucket, Payee: s.Payee}
+				l = &Line{Bucket: d.Bucket, Payee: s.Payee}
 				sums[k] = l
 			}
 			l.Exact = l.Exact.Add(d.Accrual.Share(s.Pct))

@@ -135,3 +135,38 @@ END $$;
 CREATE CONSTRAINT TRIGGER commission_postings_balanced AFTER INSERT ON commission_postings
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (NEW.seq = 0) EXECUTE FUNCTION commission_check_balanced();
+
+-- A month's payout run, one transaction per month: the lines (each bucket's
+-- month of trail rounded once and split down the hierarchy in force each
+-- day, largest remainder) and one statement per payee (gross, GST, TDS under
+-- 194H at the rate in force on payout_date, net). Held lines (payee
+-- 'held:<id>') have a reason and no statement.
+CREATE TABLE commission_payout_lines (
+    month      date          NOT NULL,          -- the month's first day
+    bucket     text          NOT NULL,
+    payee      text          NOT NULL,
+    exact      numeric       NOT NULL,          -- rupees × 36500 (the exact basis share)
+    amount     numeric(18,2) NOT NULL,
+    reason     text          NOT NULL DEFAULT '',
+    PRIMARY KEY (month, bucket, payee)
+);
+
+CREATE TABLE commission_payouts (
+    month        date          NOT NULL,
+    payee        text          NOT NULL,
+    payout_date  date          NOT NULL,
+    trail        numeric(18,2) NOT NULL,
+    upfront      numeric(18,2) NOT NULL DEFAULT 0,
+    events       numeric(18,2) NOT NULL DEFAULT 0,
+    clawback     numeric(18,2) NOT NULL DEFAULT 0,
+    gross        numeric(18,2) NOT NULL,
+    cgst         numeric(18,2) NOT NULL DEFAULT 0,
+    sgst         numeric(18,2) NOT NULL DEFAULT 0,
+    igst         numeric(18,2) NOT NULL DEFAULT 0,
+    tds_pct      numeric(5,2)  NOT NULL,
+    tds          numeric(18,2) NOT NULL DEFAULT 0,
+    net          numeric(18,2) NOT NULL,
+    carried      numeric(18,2) NOT NULL DEFAULT 0, -- a negative gross set off next month
+    created_at   timestamptz   NOT NULL DEFAULT now(),
+    PRIMARY KEY (month, payee)
+);
