@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/fundflow/fundflow/commissions"
 	commpg "github.com/fundflow/fundflow/commissions/pgstore"
@@ -20,6 +22,56 @@ type commCmd struct {
 	LoadDistributors loadDistributorsCmd `cmd:"" name:"load-distributors" help:"load distributors and share trees (JSON); a tree not summing to 100 % refuses the whole file"`
 	Assign           assignCmd           `cmd:"" help:"set a folio's distributor of record (the ARN its trail accrues to)"`
 	Accrue           accrueCmd           `cmd:"" help:"accrue the daily trail for every day not yet accrued, up to a date (default yesterday, IST)"`
+	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+}
+
+type payoutCmd struct {
+	Month      string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+	PayoutDate string `required:"" name:"payout-date" help:"The payout date (YYYY-MM-DD): the TDS rate in force on it applies." placeholder:"DATE"`
+	Out        string `default:"." help:"Where the CSV and JSON go." type:"existingdir"`
+}
+
+func (c payoutCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	pd, err := fund.ParseISODate(c.PayoutDate)
+	if err != nil {
+		return usageErr("--payout-date: %v", err)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		p, err := commissions.PayMonth(a.ctx, st, month, pd)
+		if err != nil {
+			return err
+		}
+		base := filepath.Join(c.Out, "payout-"+c.Month)
+		for ext, write := range map[string]func(io.Writer, commissions.Payout) error{".csv": commissions.WriteStatementsCSV, ".json": commissions.WritePayoutJSON} {
+			if err := writeFileWith(base+ext, func(w io.Writer) error { return write(w, p) }); err != nil {
+				return err
+			}
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"month": c.Month, "already_done": p.AlreadyDone, "buckets": p.Buckets,
+			"statements": len(p.Statements), "trail": p.Trail, "held": p.Held, "net": p.Net, "csv": base + ".csv", "json": base + ".json"})
+	})
+}
+
+// writeFileWith writes a file through a temporary one renamed into place,
+// so a reader never sees half a statement.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 type loadBrokerageCmd struct {

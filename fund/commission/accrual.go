@@ -57,6 +57,9 @@ func (a Accrual) Amount() fund.Amount {
 	return m
 }
 
+// MarshalText shows the exact value to 10 decimals (display only).
+func (a Accrual) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
 // String shows the exact value to 10 decimals (display only).
 func (a Accrual) String() string { return a.Rat().FloatString(10) }
 

@@ -14,11 +14,11 @@ import (
 // the payee's part of the bucket's total rounded once (Allocate). A payee
 // "held:<id>" is held, with Reason.
 type Line struct {
-	Bucket string
-	Payee  string
-	Exact  Accrual
-	Amount fund.Amount
-	Reason string
+	Bucket string      `json:"bucket"`
+	Payee  string      `json:"payee"`
+	Exact  Accrual     `json:"exact"` // shown to 10 decimals
+	Amount fund.Amount `json:"amount"`
+	Reason string      `json:"reason,omitempty"`
 }
 
 // Bucket returns the account a day's accrual through arn posts to: the ARN

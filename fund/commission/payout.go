@@ -104,22 +104,23 @@ type Payee struct {
 // the paisa once (lines by Allocate, GST and TDS on the gross):
 // Net = Gross + GST − TDS.
 type Statement struct {
-	Payee      string
-	PayoutDate fund.Date
-	Trail      fund.Amount // the payee's trail lines
-	Upfront    fund.Amount
-	Events     fund.Amount
-	Clawback   fund.Amount // positive: what is taken back
-	Gross      fund.Amount // Trail + Upfront + Events − Clawback
-	CGST, SGST fund.Amount // 9 % each, intra-state
-	IGST       fund.Amount // 18 %, inter-state
-	GST        fund.Amount // CGST + SGST + IGST
-	TDSPct     decimal.Decimal
-	TDS        fund.Amount
-	Net        fund.Amount
+	Payee      string          `json:"payee"`
+	PayoutDate fund.Date       `json:"payout_date"`
+	Trail      fund.Amount     `json:"trail"` // the payee's trail lines
+	Upfront    fund.Amount     `json:"upfront"`
+	Events     fund.Amount     `json:"events"`
+	Clawback   fund.Amount     `json:"clawback"` // positive: what is taken back
+	Gross      fund.Amount     `json:"gross"`    // Trail + Upfront + Events − Clawback
+	CGST       fund.Amount     `json:"cgst"`     // 9 %, intra-state
+	SGST       fund.Amount     `json:"sgst"`     // 9 %, intra-state
+	IGST       fund.Amount     `json:"igst"`     // 18 %, inter-state
+	GST        fund.Amount     `json:"gst"`      // CGST + SGST + IGST
+	TDSPct     decimal.Decimal `json:"tds_pct"`
+	TDS        fund.Amount     `json:"tds"`
+	Net        fund.Amount     `json:"net"`
 	// Carried is a negative gross (clawbacks beyond the month's earnings):
 	// nothing is paid, no tax is computed, and it is set off next month.
-	Carried fund.Amount
+	Carried fund.Amount `json:"carried"`
 }
 
 // Settle computes GST, TDS and net on a payee's month. GST: 18 % of the gross
