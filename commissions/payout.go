@@ -93,3 +93,23 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	p.AlreadyDone, err = st.CommitPayout(ctx, month, lines, p.Statements)
 	return p, err
 }
+
+// ExplainStore reads a bucket's holdings by month.
+type ExplainStore interface {
+	MonthHoldings(ctx context.Context, bucket string, month fund.Date) ([]commission.HoldingMonth, error)
+}
+
+// ExplainMonth says why bucket's trail for month differs from the month
+// before (commission.Explain on their rows).
+func ExplainMonth(ctx context.Context, st ExplainStore, bucket string, month fund.Date) (commission.Explanation, error) {
+	month = MonthOf(month)
+	prev, err := st.MonthHoldings(ctx, bucket, MonthOf(month.AddDays(-1)))
+	if err != nil {
+		return commission.Explanation{}, err
+	}
+	cur, err := st.MonthHoldings(ctx, bucket, month)
+	if err != nil {
+		return commission.Explanation{}, err
+	}
+	return commission.Explain(prev, cur), nil
+}

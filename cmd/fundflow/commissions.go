@@ -22,7 +22,29 @@ type commCmd struct {
 	LoadDistributors loadDistributorsCmd `cmd:"" name:"load-distributors" help:"load distributors and share trees (JSON); a tree not summing to 100 % refuses the whole file"`
 	Assign           assignCmd           `cmd:"" help:"set a folio's distributor of record (the ARN its trail accrues to)"`
 	Accrue           accrueCmd           `cmd:"" help:"accrue the daily trail for every day not yet accrued, up to a date (default yesterday, IST)"`
+	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
 	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+}
+
+type commExplainCmd struct {
+	ARN   string `required:"" help:"The ARN (or held:ARN)." placeholder:"ARN"`
+	Month string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+}
+
+func (c commExplainCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		e, err := commissions.ExplainMonth(a.ctx, st, c.ARN, month)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	})
 }
 
 type payoutCmd struct {

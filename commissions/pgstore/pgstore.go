@@ -567,3 +567,24 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 	}
 	return done, err
 }
+
+// MonthHoldings returns each holding's month of accruals in a bucket (the
+// input of commission.Explain).
+func (s Store) MonthHoldings(ctx context.Context, bucket string, month fund.Date) ([]commission.HoldingMonth, error) {
+	next := commissions.MonthOf(month.AddDays(32))
+	rows, err := s.Pool.Query(ctx, `SELECT folio_no || '/' || scheme_code, count(*), sum(units), sum(units * nav), sum(basis), bool_or(plan = 'direct')
+		FROM trail_accruals WHERE bucket = $1 AND day >= $2 AND day < $3 GROUP BY folio_no, scheme_code`, bucket, month.Time(), next.Time())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commission.HoldingMonth
+	for rows.Next() {
+		var h commission.HoldingMonth
+		if err := rows.Scan(&h.Key, &h.Days, &h.UnitDays, &h.AUMDays, &h.Basis, &h.Direct); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

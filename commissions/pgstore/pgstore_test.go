@@ -283,6 +283,28 @@ func TestPayMonth(t *testing.T) {
 	if err := st.Pool.QueryRow(ctx, `SELECT sum(amount) FROM commission_postings`).Scan(&sum); err != nil || !sum.IsZero() {
 		t.Errorf("postings sum %s %v; want 0", sum, err)
 	}
+	// May, explained against April for ARN-1 (F1/S1: 500 units at 11 all
+	// May, 31 × 5,500 = 170,500 → 4.67; April 189,497.40 → 5.19, over
+	// 17,499.75 unit-days): days 189,497.40 × 31/30 − 189,497.40 = 6,316.58
+	// → +0.17; units to 500 at April's average NAV (189,497.40 / 17,499.75):
+	// −27,971.03 → −0.77; NAV to 11: +2,657.05 → +0.07; rate unchanged. The
+	// rounded parts sum to −0.53 against 4.67 − 5.19 = −0.52: rounding +0.01.
+	for d := 1; d <= 31; d++ {
+		if _, err := svc.AccrueDay(ctx, fund.NewDate(2026, 5, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := commissions.ExplainMonth(ctx, st, "ARN-1", fund.NewDate(2026, 5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, c := range e.Components {
+		parts = append(parts, c.Cause+"="+c.Amount.String())
+	}
+	if got := strings.Join(parts, " "); got != "days_in_month=0.17 units=-0.77 nav_moves=0.07 rounding=0.01" || e.Difference.String() != "-0.52" {
+		t.Errorf("explain May: %s, difference %s; want days 0.17, units -0.77, NAV 0.07, rounding 0.01 and -0.52", got, e.Difference)
+	}
 	before := snapshot(t, st)
 	again, err := commissions.PayMonth(ctx, st, day(1), fund.NewDate(2026, 5, 7))
 	if err != nil || !again.AlreadyDone || snapshot(t, st) != before {
