@@ -161,20 +161,22 @@ func problemCode(t *testing.T, h http.Header, body []byte) string {
 func (e *env) routeURLs() map[string]string {
 	pl := "/v1/plans/" + e.plan.ID
 	return map[string]string{
-		"/v1/schemes/{code}/nav":           "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
-		"/v1/folios/{folio}/portfolio":     "/v1/folios/F-1/portfolio",
-		"/v1/folios/{folio}/transactions":  "/v1/folios/F-1/transactions",
-		"/v1/folios/{folio}/statement.pdf": "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
-		"/v1/transactions/{id}/lineage":    fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
-		"/v1/exports/{kind}":               "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
-		"/v1/plans":                        "/v1/plans",
-		"/v1/plans/{id}":                   pl,
-		"/v1/plans/{id}/instalments":       pl + "/instalments",
-		"/v1/folios/{folio}/plans":         "/v1/folios/F-1/plans",
-		"/v1/plans/{id}/pause":             pl + "/pause",
-		"/v1/plans/{id}/resume":            pl + "/resume",
-		"/v1/plans/{id}/modify":            pl + "/modify",
-		"/v1/plans/{id}/cancel":            pl + "/cancel",
+		"/v1/schemes/{code}/nav":                         "/v1/schemes/100001/nav?from=2024-01-01&to=2024-12-31",
+		"/v1/folios/{folio}/portfolio":                   "/v1/folios/F-1/portfolio",
+		"/v1/folios/{folio}/transactions":                "/v1/folios/F-1/transactions",
+		"/v1/folios/{folio}/statement.pdf":               "/v1/folios/F-1/statement.pdf?from=2024-01-01&to=2024-12-31",
+		"/v1/transactions/{id}/lineage":                  fmt.Sprintf("/v1/transactions/%d/lineage", e.written.TxIDs[0]),
+		"/v1/exports/{kind}":                             "/v1/exports/transactions?from=2024-01-01&to=2024-12-31",
+		"/v1/plans":                                      "/v1/plans",
+		"/v1/plans/{id}":                                 pl,
+		"/v1/plans/{id}/instalments":                     pl + "/instalments",
+		"/v1/folios/{folio}/plans":                       "/v1/folios/F-1/plans",
+		"/v1/plans/{id}/pause":                           pl + "/pause",
+		"/v1/plans/{id}/resume":                          pl + "/resume",
+		"/v1/plans/{id}/modify":                          pl + "/modify",
+		"/v1/plans/{id}/cancel":                          pl + "/cancel",
+		"/v1/distributors/{arn}/payouts/{month}":         "/v1/distributors/ARN-1/payouts/2024-04",
+		"/v1/distributors/{arn}/payouts/{month}/explain": "/v1/distributors/ARN-1/payouts/2024-04/explain",
 	}
 }
 
@@ -251,8 +253,8 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
 			switch rt.Pattern {
-			case "/v1/exports/{kind}":
-				want = http.StatusForbidden
+			case "/v1/exports/{kind}", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain":
+				want = http.StatusForbidden // not an investor's
 			case "/v1/plans":
 				want = http.StatusCreated
 			}

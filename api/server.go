@@ -71,6 +71,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Plans serves the /v1/plans routes; nil: they answer 503.
 	Plans Plans
+	// Distributors serves the /v1/distributors routes; nil: they answer 503.
+	Distributors Distributors
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
@@ -151,6 +153,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/plans/{id}/resume", Roles: planWriters, handle: s.resumePlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/modify", Roles: planWriters, handle: s.modifyPlan},
 		{Method: "POST", Pattern: "/v1/plans/{id}/cancel", Roles: planWriters, handle: s.cancelPlan},
+		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}", Roles: distributorReaders, handle: s.distributorPayout},
+		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/explain", Roles: distributorReaders, handle: s.distributorExplain},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	for _, rt := range s.routes {

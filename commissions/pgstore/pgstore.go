@@ -588,3 +588,54 @@ func (s Store) MonthHoldings(ctx context.Context, bucket string, month fund.Date
 	}
 	return out, rows.Err()
 }
+
+// Subtree returns arn and every payee under it in any of its share trees
+// (and theirs), whatever their dates: what a distributor may read.
+func (s Store) Subtree(ctx context.Context, arn string) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `WITH RECURSIVE sub(id) AS (
+		SELECT $1::text
+		UNION SELECT sh.payee FROM distributor_shares sh JOIN sub ON sh.parent = sub.id
+	) SELECT id FROM sub ORDER BY id`, arn)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// PayoutOf returns payee's statement of month and the lines paying it (ok
+// false: no payout).
+func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (commission.Statement, []commission.Line, bool, error) {
+	var st commission.Statement
+	var pd time.Time
+	var trail, up, ev, claw, gross, cgst, sgst, igst, tds, net, carried decimal.Decimal
+	err := s.Pool.QueryRow(ctx, `SELECT payout_date, trail, upfront, events, clawback, gross, cgst, sgst, igst, tds_pct, tds, net, carried
+		FROM commission_payouts WHERE month = $1 AND payee = $2`, month.Time(), payee).
+		Scan(&pd, &trail, &up, &ev, &claw, &gross, &cgst, &sgst, &igst, &st.TDSPct, &tds, &net, &carried)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, nil, false, nil
+	}
+	if err != nil {
+		return st, nil, false, err
+	}
+	st.Payee, st.PayoutDate = payee, fund.DateOf(pd)
+	st.Trail, st.Upfront, st.Events, st.Clawback, st.Gross = amount(trail), amount(up), amount(ev), amount(claw), amount(gross)
+	st.CGST, st.SGST, st.IGST, st.TDS, st.Net, st.Carried = amount(cgst), amount(sgst), amount(igst), amount(tds), amount(net), amount(carried)
+	st.GST = st.CGST.Add(st.SGST).Add(st.IGST)
+	rows, err := s.Pool.Query(ctx, `SELECT bucket, exact, amount, reason FROM commission_payout_lines WHERE month = $1 AND payee = $2 ORDER BY bucket`,
+		month.Time(), payee)
+	if err != nil {
+		return st, nil, false, err
+	}
+	defer rows.Close()
+	var lines []commission.Line
+	for rows.Next() {
+		l := commission.Line{Payee: payee}
+		var exact, amt decimal.Decimal
+		if err := rows.Scan(&l.Bucket, &exact, &amt, &l.Reason); err != nil {
+			return st, nil, false, err
+		}
+		l.Exact, l.Amount = commission.AccrualFromBasis(exact), amount(amt)
+		lines = append(lines, l)
+	}
+	return st, lines, true, rows.Err()
+}
