@@ -283,6 +283,17 @@ func TestPayMonth(t *testing.T) {
 	if err := st.Pool.QueryRow(ctx, `SELECT sum(amount) FROM commission_postings`).Scan(&sum); err != nil || !sum.IsZero() {
 		t.Errorf("postings sum %s %v; want 0", sum, err)
 	}
+	// What the API reads: ARN-1's sub-tree and SUB-A's statement.
+	if sub, err := st.Subtree(ctx, "ARN-1"); err != nil || strings.Join(sub, ",") != "ARN-1,SUB-A" {
+		t.Errorf("sub-tree of ARN-1: %v %v; want ARN-1,SUB-A", sub, err)
+	}
+	sa, lines, ok, err := st.PayoutOf(ctx, "SUB-A", day(1))
+	if err != nil || !ok || sa.Net.String() != "2.04" || sa.TDS.String() != "0.04" || len(lines) != 1 || lines[0].Amount.String() != "2.08" {
+		t.Errorf("SUB-A's April: %+v %+v %v %v; want net 2.04, TDS 0.04, one line of 2.08", sa, lines, ok, err)
+	}
+	if _, _, ok, err := st.PayoutOf(ctx, "SUB-A", fund.NewDate(2026, 3, 1)); ok || err != nil {
+		t.Errorf("SUB-A's March: %v %v; want none", ok, err)
+	}
 	// May, explained against April for ARN-1 (F1/S1: 500 units at 11 all
 	// May, 31 × 5,500 = 170,500 → 4.67; April 189,497.40 → 5.19, over
 	// 17,499.75 unit-days): days 189,497.40 × 31/30 − 189,497.40 = 6,316.58
