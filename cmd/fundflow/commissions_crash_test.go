@@ -17,18 +17,22 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// Ten days of trail accrual (`fundflow commissions accrue`, a child process)
-// over 20,000 folios of 10 schemes through 50 ARNs (one unregistered after
-// 5-Apr), SIGKILLed at random points and run again until a run finishes, at
-// least 8 kills. In the end every day is accrued once: 20,000 rows a day,
-// each day's exact accruals and each bucket's month of postings equal what
-// the test computes itself with big.Rat from the units, NAVs (carried over
-// Good Friday and the weekend) and rates it generated; the postings balance.
+// April's trail accrual (`fundflow commissions accrue`, a child process)
+// over 6,000 folios of 10 schemes through 50 ARNs (one unregistered after
+// 5-Apr), SIGKILLed 10 times (just after a day commits, or inside the next
+// day) and then run to the end; then April's payout (`fundflow commissions
+// payout`), killed three times 0.3-0.7 s in, then run to the end. In the end
+// every day is accrued once: 6,000 rows a day, each day's exact accruals and
+// each bucket's month of postings equal what the test computes itself with
+// big.Rat from the units, NAVs (carried over Good Friday and the weekends)
+// and rates it generated; after each killed payout there are no lines or all
+// of them; the payout's lines of each bucket add up to those postings, its
+// CSV is whole, the accrued accounts are emptied and every posting balances.
 func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 	bin := fundflowBinary(t)
 	ctx := testkit.Ctx(t)
 	owner, ownerURL := testkit.PG(t)
-	const folios, schemes, arns = 20000, 10, 50
+	const folios, schemes, arns = 6000, 10, 50
 	exec1 := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := owner.Exec(ctx, sql, args...); err != nil {
@@ -36,8 +40,15 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(18, 4))
-	days := []string{"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05", "2026-04-06", "2026-04-07", "2026-04-08", "2026-04-09", "2026-04-10"}
-	navDays := map[string]bool{"2026-04-01": true, "2026-04-02": true, "2026-04-06": true, "2026-04-07": true, "2026-04-08": true, "2026-04-09": true, "2026-04-10": true}
+	var days []string
+	navDays := map[string]bool{}
+	for d := 1; d <= 30; d++ {
+		day := fmt.Sprintf("2026-04-%02d", d)
+		days = append(days, day)
+		if wd := time.Date(2026, 4, d, 0, 0, 0, 0, time.UTC).Weekday(); wd != time.Saturday && wd != time.Sunday && d != 3 {
+			navDays[day] = true // business days; 3-Apr is Good Friday
+		}
+	}
 	nav := map[[2]int]string{} // (scheme, day index) → NAV, carried where none is published
 	rate := map[int]string{}
 	var brokerage bytes.Buffer
@@ -78,7 +89,9 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "FUNDFLOW_PG_URL="+testkit.AppURL(t, withDB(ownerURL, dbName)), "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
-	run := func(killAfter time.Duration, args ...string) (killed bool) {
+	// run runs the command; killWhen (polled every 20 ms; nil: never) says
+	// when to SIGKILL it.
+	run := func(killWhen func() bool, args ...string) (killed bool) {
 		cmd := exec.Command(bin, append([]string{"--config", cfgPath, "--log-level", "warn", "commissions"}, args...)...)
 		cmd.Env = env
 		out := &bytes.Buffer{}
@@ -88,39 +101,58 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%v: %v\n%s", args, err, tail(out.String(), 2000))
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("%v: %v\n%s", args, err, tail(out.String(), 2000))
+				}
+				return false
+			case <-tick.C:
+				if killWhen != nil && killWhen() {
+					_ = cmd.Process.Signal(syscall.SIGKILL)
+					<-done
+					return true
+				}
 			}
-			return false
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return true
 		}
 	}
-	run(0, "load-brokerage", bfile)
+	accrued := func() int {
+		var n int
+		if err := owner.QueryRow(ctx, `SELECT count(*) FROM commission_days`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// after returns a killWhen that fires once cond holds plus a random
+	// 0-400 ms (to land inside the next day's transaction).
+	after := func(cond func() bool) func() bool {
+		var at time.Time
+		return func() bool {
+			if at.IsZero() && cond() {
+				at = time.Now().Add(time.Duration(rng.IntN(400)) * time.Millisecond)
+			}
+			return !at.IsZero() && time.Now().After(at)
+		}
+	}
+	run(nil, "load-brokerage", bfile)
 	kills, midway := 0, 0
 	for {
-		if run(time.Duration(200+rng.IntN(1500))*time.Millisecond, "accrue", "--from", days[0], "--through", days[len(days)-1]) {
+		var killWhen func() bool
+		if kills < 10 { // then let it finish
+			start := accrued()
+			killWhen = after(func() bool { return accrued() > start+rng.IntN(3) })
+		}
+		if run(killWhen, "accrue", "--from", days[0], "--through", days[len(days)-1]) {
 			kills++
-			var n int
-			if err := owner.QueryRow(ctx, `SELECT count(*) FROM commission_days`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n > 0 && n < len(days) {
+			if n := accrued(); n > 0 && n < len(days) {
 				midway++ // killed with some days accrued and some not
 			}
 			continue
 		}
-		if kills >= 8 {
-			break
-		}
+		break
 	}
 	t.Logf("%d kills, %d of them between the first and the last day", kills, midway)
 	if midway == 0 {
@@ -180,6 +212,55 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		if w := halfUpPaise(want); got[b].Rat().Cmp(w) != 0 {
 			t.Errorf("%s: posted %s; want %s", b, got[b], w.FloatString(2))
 		}
+	}
+	// April's payout, killed until a run finishes: one payout, or none.
+	pkills := 0
+	for {
+		var killWhen func() bool
+		if pkills < 3 {
+			t0 := time.Now()
+			killWhen = after(func() bool { return time.Since(t0) > 300*time.Millisecond })
+		}
+		if run(killWhen, "payout", "--month", "2026-04", "--payout-date", "2026-05-07", "--out", dir) {
+			pkills++
+			var lines int
+			if err := owner.QueryRow(ctx, `SELECT count(*) FROM commission_payout_lines`).Scan(&lines); err != nil {
+				t.Fatal(err)
+			}
+			if lines != 0 && lines != len(bucket) {
+				t.Fatalf("after a killed payout: %d lines; want none or all %d", lines, len(bucket))
+			}
+			continue
+		}
+		break
+	}
+	t.Logf("payout: %d kills", pkills)
+	lrows, err := owner.Query(ctx, `SELECT bucket, sum(amount) FROM commission_payout_lines GROUP BY bucket`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := 0
+	for lrows.Next() {
+		var b string
+		var a decimal.Decimal
+		if err := lrows.Scan(&b, &a); err != nil {
+			t.Fatal(err)
+		}
+		nb++
+		if !a.Equal(got[b]) {
+			t.Errorf("%s: payout lines %s; want the accruals posted, %s", b, a, got[b])
+		}
+	}
+	if nb != len(bucket) {
+		t.Errorf("payout of %d buckets; want %d", nb, len(bucket))
+	}
+	// A header and the 50 ARNs (ARN-50 for its days to 5-Apr; its held days have no statement).
+	if b, err := os.ReadFile(filepath.Join(dir, "payout-2026-04.csv")); err != nil || bytes.Count(b, []byte("\n")) != arns+1 {
+		t.Errorf("payout CSV: %v, %d lines; want a header and %d payees", err, bytes.Count(b, []byte("\n")), arns)
+	}
+	var left decimal.Decimal
+	if err := owner.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM commission_postings WHERE account LIKE '%:accrued'`).Scan(&left); err != nil || !left.IsZero() {
+		t.Errorf("accrued accounts after the payout: %s %v; want 0", left, err)
 	}
 	var sum decimal.Decimal
 	var ndays int
