@@ -13,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	jobcomm "github.com/fundflow/fundflow/jobs/commission"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/scheduler"
 )
 
@@ -23,6 +24,7 @@ type commCmd struct {
 	Assign           assignCmd           `cmd:"" help:"set a folio's distributor of record (the ARN its trail accrues to)"`
 	Accrue           accrueCmd           `cmd:"" help:"accrue the daily trail for every day not yet accrued, up to a date (default yesterday, IST)"`
 	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
+	Recon            brokerageReconCmd   `cmd:"" help:"reconcile an AMC brokerage statement (recon.BrokerageHeader layout) with our month of trail: typed breaks as JSON"`
 	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
 }
 
@@ -44,6 +46,37 @@ func (c commExplainCmd) Run(a *app) error {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(e)
+	})
+}
+
+type brokerageReconCmd struct {
+	Month     string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+	Statement string `arg:"" type:"existingfile" help:"The AMC's brokerage statement."`
+}
+
+func (c brokerageReconCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	f, err := os.Open(c.Statement)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	amc, bad, err := recon.ParseBrokerageStatement(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Statement, err)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		ours, err := st.BrokerageLines(a.ctx, month)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"month": c.Month, "ours": len(ours), "amc": len(amc), "unreadable_lines": bad,
+			"breaks": recon.ReconcileBrokerage(ours, amc)})
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/commissions"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
+	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -638,4 +639,30 @@ func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (com
 		lines = append(lines, l)
 	}
 	return st, lines, true, rows.Err()
+}
+
+// BrokerageLines returns our side of a month's brokerage reconciliation: per
+// ARN, folio and scheme, the month's average AUM (Σ AUM / days accrued, to the
+// paisa, half-up), the last rate applied, and the trail rounded once.
+func (s Store) BrokerageLines(ctx context.Context, month fund.Date) ([]recon.BrokerageLine, error) {
+	next := commissions.MonthOf(month.AddDays(32))
+	rows, err := s.Pool.Query(ctx, `SELECT arn, folio_no, scheme_code, round(sum(aum) / count(*), 2),
+			(array_agg(trail_pct ORDER BY day DESC))[1], sum(basis)
+		FROM trail_accruals WHERE day >= $1 AND day < $2 AND held_reason = ''
+		GROUP BY arn, folio_no, scheme_code HAVING sum(basis) > 0`, month.Time(), next.Time())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []recon.BrokerageLine
+	for rows.Next() {
+		l := recon.BrokerageLine{Month: month.String()[:7]}
+		var basis decimal.Decimal
+		if err := rows.Scan(&l.ARN, &l.Folio, &l.Scheme, &l.AvgAUM, &l.TrailPct, &basis); err != nil {
+			return nil, err
+		}
+		l.Brokerage = commission.AccrualFromBasis(basis).Amount()
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }

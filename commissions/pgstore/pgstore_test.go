@@ -13,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/fund/commission"
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/recon"
 )
 
 func day(d int) fund.Date { return fund.NewDate(2026, 4, d) }
@@ -282,6 +283,18 @@ func TestPayMonth(t *testing.T) {
 	var sum decimal.Decimal
 	if err := st.Pool.QueryRow(ctx, `SELECT sum(amount) FROM commission_postings`).Scan(&sum); err != nil || !sum.IsZero() {
 		t.Errorf("postings sum %s %v; want 0", sum, err)
+	}
+	// Our side of April's brokerage statement: F1's average AUM 189,497.40 /
+	// 30 = 6,316.58, at 1 %, 5.19 (F2's days are held: no line); an AMC line
+	// at 0.90 % is a rate break.
+	ours, err := st.BrokerageLines(ctx, day(1))
+	if err != nil || len(ours) != 1 || ours[0].Folio != "F1" || ours[0].AvgAUM.StringFixed(2) != "6316.58" || ours[0].Brokerage.String() != "5.19" {
+		t.Fatalf("brokerage lines %+v %v", ours, err)
+	}
+	amc := ours[0]
+	amc.TrailPct = decimal.RequireFromString("0.90")
+	if br := recon.ReconcileBrokerage(ours, []recon.BrokerageLine{amc}); len(br) != 1 || br[0].Type != recon.BreakRate {
+		t.Errorf("breaks %+v; want one rate_mismatch", br)
 	}
 	// What the API reads: ARN-1's sub-tree and SUB-A's statement.
 	if sub, err := st.Subtree(ctx, "ARN-1"); err != nil || strings.Join(sub, ",") != "ARN-1,SUB-A" {
