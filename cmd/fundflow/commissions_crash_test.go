@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
@@ -167,9 +168,9 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		dayBasis[i] = new(big.Rat)
 		for f := 0; f < folios; f++ {
 			s := f % schemes
-			x := ratOf(units[f])
-			x.Mul(x, ratOf(nav[[2]int{s, i}]))
-			x.Mul(x, ratOf(rate[s]))
+			x := moneytest.Rat(units[f])
+			x.Mul(x, moneytest.Rat(nav[[2]int{s, i}]))
+			x.Mul(x, moneytest.Rat(rate[s]))
 			dayBasis[i].Add(dayBasis[i], x)
 			b := fmt.Sprintf("ARN-%d", f%arns+1)
 			if f%arns+1 == arns && i >= 5 {
@@ -209,8 +210,8 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 	}
 	for b, x := range bucket {
 		want := new(big.Rat).Quo(x, big.NewRat(36500, 1))
-		if w := halfUpPaise(want); got[b].Rat().Cmp(w) != 0 {
-			t.Errorf("%s: posted %s; want %s", b, got[b], w.FloatString(2))
+		if w := moneytest.RoundRat(want, 2, true); got[b].StringFixed(2) != w {
+			t.Errorf("%s: posted %s; want %s", b, got[b], w)
 		}
 	}
 	// April's payout, killed until a run finishes: one payout, or none.
@@ -270,18 +271,4 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 	if !sum.IsZero() || ndays != len(days) {
 		t.Errorf("postings sum %s, %d days; want 0 and %d", sum, ndays, len(days))
 	}
-}
-
-func ratOf(s string) *big.Rat {
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		panic(s)
-	}
-	return r
-}
-
-// halfUpPaise: floor(r × 100 + 1/2) / 100 for r ≥ 0.
-func halfUpPaise(r *big.Rat) *big.Rat {
-	x := new(big.Rat).Add(new(big.Rat).Mul(r, big.NewRat(100, 1)), big.NewRat(1, 2))
-	return new(big.Rat).SetFrac(new(big.Int).Quo(x.Num(), x.Denom()), big.NewInt(100))
 }

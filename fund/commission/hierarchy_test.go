@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/shopspring/decimal"
 )
 
@@ -239,23 +240,15 @@ func TestPropertyPayoutsEqualAccruals(t *testing.T) {
 			if got[b] == nil {
 				got[b] = new(big.Rat) // all its accruals were zero: no lines
 			}
-			r := roundHalfUpPaise(w)
-			if got[b].Cmp(r) != 0 {
+			r := moneytest.RoundRat(w, 2, true)
+			if got[b].FloatString(2) != r {
 				t.Fatalf("iter %d %s: lines sum %v; want %v (accruals %s rounded once)", iter, b, got[b], r, w.FloatString(6))
 			}
-			if posted[b].Decimal().Rat().Cmp(r) != 0 {
-				t.Fatalf("iter %d %s: daily postings sum %s; want %v", iter, b, posted[b], r.FloatString(2))
+			if posted[b].String() != r {
+				t.Fatalf("iter %d %s: daily postings sum %s; want %v", iter, b, posted[b], r)
 			}
 		}
 	}
-}
-
-// roundHalfUpPaise rounds a positive rational to the paisa, ties up, by
-// integer arithmetic: floor(r × 100 + 1/2) / 100.
-func roundHalfUpPaise(r *big.Rat) *big.Rat {
-	x := new(big.Rat).Add(new(big.Rat).Mul(r, big.NewRat(100, 1)), big.NewRat(1, 2))
-	q := new(big.Int).Quo(x.Num(), x.Denom())
-	return new(big.Rat).SetFrac(q, big.NewInt(100))
 }
 
 func randPct(rng *rand.Rand) decimal.Decimal {
