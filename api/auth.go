@@ -18,9 +18,12 @@ const (
 	RoleAnalyst    = "analyst"
 	RoleCompliance = "compliance"
 	RoleAdmin      = "admin"
+	// RoleDistributor reads the payouts of its ARN (the token's arn) and
+	// the ARNs under it.
+	RoleDistributor = "distributor"
 )
 
-var roles = []string{RoleInvestor, RoleOps, RoleAnalyst, RoleCompliance, RoleAdmin}
+var roles = []string{RoleInvestor, RoleOps, RoleAnalyst, RoleCompliance, RoleAdmin, RoleDistributor}
 
 // Roles are the roles a token may carry (`fundflow token --role`).
 func Roles() []string { return slices.Clone(roles) }
@@ -33,6 +36,7 @@ type Claims struct {
 	Role       string   `json:"role"`
 	InvestorID string   `json:"investor_id,omitempty"`
 	Folios     []string `json:"folios,omitempty"`
+	ARN        string   `json:"arn,omitempty"` // a distributor token's ARN
 }
 
 // Principal is who is calling.
@@ -41,6 +45,7 @@ type Principal struct {
 	Role       string
 	InvestorID string
 	Folios     []string
+	ARN        string
 }
 
 // Auth verifies bearer tokens. At least one key is set; a token signed with
@@ -133,8 +138,10 @@ func (a *Auth) Authenticate(r *http.Request) (Principal, *Problem) {
 		return Principal{}, problem(http.StatusUnauthorized, CodeInvalidToken, "the token's role is not one of "+strings.Join(roles, ", "))
 	case c.Role == RoleInvestor && c.InvestorID == "" && len(c.Folios) == 0:
 		return Principal{}, problem(http.StatusUnauthorized, CodeInvalidToken, "an investor token must name its investor_id or folios")
+	case c.Role == RoleDistributor && c.ARN == "":
+		return Principal{}, problem(http.StatusUnauthorized, CodeInvalidToken, "a distributor token must name its arn")
 	}
-	return Principal{Subject: c.Subject, Role: c.Role, InvestorID: c.InvestorID, Folios: c.Folios}, nil
+	return Principal{Subject: c.Subject, Role: c.Role, InvestorID: c.InvestorID, Folios: c.Folios, ARN: c.ARN}, nil
 }
 
 // MayReadFolio reports whether p may read folio, owned by investor owner.

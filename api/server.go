@@ -77,6 +77,8 @@ type Config struct {
 	Investors Investors
 	// Tax serves /v1/investors/{id}/capital-gains (api/tax.go); nil: 503.
 	Tax Tax
+	// Distributors serves the /v1/distributors routes; nil: they answer 503.
+	Distributors Distributors
 	// Console serves /ops/ (the ops console, api/console: its own cookie
 	// sign-in, roles and CSRF); nil: not mounted.
 	Console http.Handler
@@ -179,6 +181,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/investors/{id}/capital-gains", Roles: taxReaders, handle: s.capitalGains},
 		{Method: "GET", Pattern: "/v1/investors/{id}/tds", Roles: taxReaders, handle: s.tdsSummary},
 		{Method: "POST", Pattern: "/v1/idcw/declarations", Roles: idcwWriters, handle: s.declareIDCW},
+		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}", Roles: distributorReaders, handle: s.distributorPayout},
+		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/explain", Roles: distributorReaders, handle: s.distributorExplain},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	s.routes = append(s.routes, s.fraudRoutes()...)

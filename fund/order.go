@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,8 @@ type OrderRequest struct {
 	PaymentRef   string           `json:"payment_ref,omitempty"`     // the gateway order id the payment will carry
 	PlacedAt     time.Time        `json:"placed_at"`                 // the application's time stamp, RFC 3339 with an offset
 	TargetID     string           `json:"target_order_id,omitempty"` // cancel: the request to cancel
+	ARN          string           `json:"arn,omitempty"`             // the distributor it came through (ARN-12345); "" direct
+	EUIN         string           `json:"euin,omitempty"`            // the distributor's employee (E123456); needs an ARN
 }
 
 // InvalidOrderError says why an order request cannot be accepted: a stable
@@ -188,6 +191,9 @@ func (r *OrderRequest) Validate() error {
 	if r.TargetID != "" {
 		return invalid("bad_field", "target_order_id is only for cancels")
 	}
+	if err := r.checkDistributor(); err != nil {
+		return err
+	}
 	for _, f := range []struct{ name, v string }{{"investor_id", r.InvestorID}, {"folio", r.Folio}, {"scheme_code", r.SchemeCode}} {
 		if !validCode(f.v) {
 			return invalid("missing_field", "%s %q: want 1 to 64 of A-Z a-z 0-9 . _ : - /", f.name, f.v)
@@ -255,13 +261,41 @@ func (r *OrderRequest) Validate() error {
 	return nil
 }
 
+// checkDistributor checks the optional ARN and EUIN: AMFI's forms "ARN-"
+// and 1 to 9 digits, "E" and 6 digits; an EUIN only with an ARN.
+func (r *OrderRequest) checkDistributor() error {
+	if r.ARN != "" && !prefixDigits(r.ARN, "ARN-", 1, 9) {
+		return invalid("bad_arn", "arn %q: want ARN- and 1 to 9 digits", r.ARN)
+	}
+	if r.EUIN != "" && !prefixDigits(r.EUIN, "E", 6, 6) {
+		return invalid("bad_euin", "euin %q: want E and 6 digits", r.EUIN)
+	}
+	if r.EUIN != "" && r.ARN == "" {
+		return invalid("bad_euin", "euin %s without an arn", r.EUIN)
+	}
+	return nil
+}
+
+func prefixDigits(s, prefix string, lo, hi int) bool {
+	d, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(d) < lo || len(d) > hi {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // checkStorable refuses text the database cannot hold, before any rule
 // looks at it (the ranges of amount and units are checked with their
 // other rules).
 func (r *OrderRequest) checkStorable() error {
 	for _, f := range []struct{ name, v string }{{"type", string(r.Kind)}, {"investor_id", r.InvestorID}, {"folio", r.Folio},
 		{"scheme_code", r.SchemeCode}, {"to_scheme_code", r.ToSchemeCode}, {"currency", r.Currency},
-		{"payment_ref", r.PaymentRef}, {"target_order_id", r.TargetID}} {
+		{"payment_ref", r.PaymentRef}, {"target_order_id", r.TargetID}, {"arn", r.ARN}, {"euin", r.EUIN}} {
 		if e := CheckText(f.name, f.v); e != nil {
 			return invalidInput(e)
 		}
@@ -327,6 +361,7 @@ type OrderLeg struct {
 	Currency   string
 	PaymentRef string
 	PlacedAt   time.Time
+	ARN, EUIN  string // the distributor it came through ("" direct)
 }
 
 // SwitchOutLeg and SwitchInLeg name the legs of switch request id.
@@ -338,7 +373,7 @@ func SwitchInLeg(id string) string { return id + "#in" }
 // Legs returns the legs a valid request creates (none for a cancel).
 func (r OrderRequest) Legs() []OrderLeg {
 	base := OrderLeg{RequestID: r.ID, InvestorID: r.InvestorID, Folio: r.Folio, SchemeCode: r.SchemeCode,
-		Amount: r.Amount, Units: r.Units, AllUnits: r.AllUnits, Currency: r.Currency, PlacedAt: r.PlacedAt}
+		Amount: r.Amount, Units: r.Units, AllUnits: r.AllUnits, Currency: r.Currency, PlacedAt: r.PlacedAt, ARN: r.ARN, EUIN: r.EUIN}
 	switch r.Kind {
 	case ReqPurchase:
 		l := base
@@ -352,7 +387,7 @@ func (r OrderRequest) Legs() []OrderLeg {
 		out := base
 		out.ID, out.Kind, out.SwitchID = SwitchOutLeg(r.ID), SwitchOut, r.ID
 		in := OrderLeg{ID: SwitchInLeg(r.ID), RequestID: r.ID, SwitchID: r.ID, Kind: SwitchIn, InvestorID: r.InvestorID,
-			Folio: r.Folio, SchemeCode: r.ToSchemeCode, Currency: r.Currency, PlacedAt: r.PlacedAt}
+			Folio: r.Folio, SchemeCode: r.ToSchemeCode, Currency: r.Currency, PlacedAt: r.PlacedAt, ARN: r.ARN, EUIN: r.EUIN}
 		return []OrderLeg{out, in}
 	}
 	return nil

@@ -21,6 +21,10 @@ func TestDecodeOrderRequest(t *testing.T) {
 		{"redemption by units as a JSON number", `{"order_id":"R","type":"redemption","investor_id":"I","folio":"F","scheme_code":"S","units":10.5,"placed_at":"2026-08-21T10:00:00Z"}`, "R", "", []string{"R"}},
 		{"switch", `{"order_id":"S","type":"switch","investor_id":"I","folio":"F","scheme_code":"A","to_scheme_code":"B","all_units":true,"placed_at":"2026-08-21T10:00:00Z"}`, "S", "", []string{"S#out", "S#in"}},
 		{"cancel", `{"order_id":"C","type":"cancel","target_order_id":"A-1","placed_at":"2026-08-21T10:00:00Z"}`, "C", "", nil},
+		{"purchase through a distributor", `{"order_id":"D","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","arn":"ARN-12345","euin":"E123456","placed_at":"2026-08-21T10:00:00Z"}`, "D", "", []string{"D"}},
+		{"arn without ARN-", `{"order_id":"D","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","arn":"12345","placed_at":"2026-08-21T10:00:00Z"}`, "D", "bad_arn", nil},
+		{"euin of 5 digits", `{"order_id":"D","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","arn":"ARN-1","euin":"E12345","placed_at":"2026-08-21T10:00:00Z"}`, "D", "bad_euin", nil},
+		{"euin without arn", `{"order_id":"D","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.00","euin":"E123456","placed_at":"2026-08-21T10:00:00Z"}`, "D", "bad_euin", nil},
 		{"amount with 3 decimals", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"1.001","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_json", nil},
 		{"amount as a JSON number", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":1,"placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_json", nil},
 		{"zero amount", `{"order_id":"A","type":"purchase","investor_id":"I","folio":"F","scheme_code":"S","amount":"0.00","placed_at":"2026-08-21T10:00:00Z"}`, "A", "bad_amount", nil},
@@ -64,6 +68,9 @@ func TestDecodeOrderRequest(t *testing.T) {
 				var got []string
 				for _, l := range r.Legs() {
 					got = append(got, l.ID)
+					if l.ARN != r.ARN || l.EUIN != r.EUIN {
+						t.Errorf("leg %s: distributor %q/%q, want the request's %q/%q", l.ID, l.ARN, l.EUIN, r.ARN, r.EUIN)
+					}
 				}
 				if len(got) != len(c.legs) || (len(got) > 0 && (got[0] != c.legs[0] || got[len(got)-1] != c.legs[len(c.legs)-1])) {
 					t.Errorf("legs %v, want %v", got, c.legs)

@@ -46,6 +46,7 @@ func TestEveryJobIsRecorded(t *testing.T) {
 	anchors := filepath.Join(t.TempDir(), "anchors.jsonl")
 	cfg := moneyConfig(t, `  outbox: {every: 1s}
   instalments: {}
+  commissions: {}
   nav-ingest:
     schedule: "*/15 * * * *"
     source: {kind: file, path: `+navDir+`, glob: "*.txt", stable_for: 0s}

@@ -6,6 +6,7 @@ import (
 	"github.com/fundflow/fundflow/jobs/alertnotify"
 	"github.com/fundflow/fundflow/jobs/allocate"
 	"github.com/fundflow/fundflow/jobs/auditanchor"
+	jobcomm "github.com/fundflow/fundflow/jobs/commission"
 	"github.com/fundflow/fundflow/jobs/factscheck"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
 	"github.com/fundflow/fundflow/jobs/instalments"
@@ -22,7 +23,7 @@ import (
 // runs on demand: each run is a job_runs row and the engine's run metrics
 // (pipelines.Recorder for the jobs that are not one engine pipeline).
 // TestEveryJobIsRecorded runs each and checks that serve's jobs are all here.
-var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, auditanchor.Name, instalments.Name, alertnotify.Name, factscheck.Name}
+var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, jobcomm.Name, auditanchor.Name, instalments.Name, alertnotify.Name, factscheck.Name}
 
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {
@@ -82,6 +83,7 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 	if c := d.cfg.Pipelines.FactsCheck; c != nil {
 		jobs = append(jobs, scheduler.Job{Name: factscheck.Name, Spec: c.Schedule, Run: func(ctx context.Context) error { _, err := factsCheckJob(d).Run(ctx); return err }})
 	}
+	jobs = append(jobs, commissionScheduled(d)...)
 	alerts, err := alertNotifyScheduled(d)
 	return append(jobs, alerts...), err
 }

@@ -64,7 +64,8 @@ type Pipelines struct {
 
 	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
 
-	FactsCheck *FactsCheck `yaml:"facts-check"` // ledger vs ClickHouse facts: see analytics.go
+	FactsCheck  *FactsCheck  `yaml:"facts-check"` // ledger vs ClickHouse facts: see analytics.go
+	Commissions *Commissions `yaml:"commissions"` // distributor trail accrual: see commissions.go
 }
 
 // NAVIngest configures nav-ingest.
@@ -245,6 +246,7 @@ func (c *Config) defaults() {
 	c.freshnessDefaults()
 	c.plansDefaults()
 	c.instalmentsDefaults()
+	c.commissionsDefaults()
 	c.alertsDefaults()
 	c.factsCheckDefaults()
 	c.fraudDefaults()
@@ -294,6 +296,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
+	errs = append(errs, c.validateCommissions()...)
 	errs = append(errs, c.validateAlerts()...)
 	errs = append(errs, c.validateFactsCheck()...)
 	errs = append(errs, c.validateFraud()...)

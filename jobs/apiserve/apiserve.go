@@ -22,6 +22,7 @@ import (
 	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
+	commpg "github.com/fundflow/fundflow/commissions/pgstore"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
@@ -164,6 +165,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
 	cfg.Tax = d.Tax
+	cfg.Distributors = Distributors{Store: commpg.Store{Pool: d.PG}}
 	if d.Console != nil {
 		cc := *d.Console
 		cc.Auth, cc.FailedAuth, cc.Log, cc.Access, cc.Timeout = cfg.Auth, cfg.FailedAuth, d.Log, cfg.Access, cfg.RequestTimeout

@@ -600,10 +600,10 @@ func (t Tx) InsertLeg(ctx context.Context, l ledger.NewLeg) error {
 		received = l.ReceivedAt
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO orders (id, request_id, switch_id, kind, investor_id, folio_no, scheme_code, amount, units,
-			all_units, currency, payment_ref, placed_at, status, received_at, client_placed_at, time_source)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			all_units, currency, payment_ref, placed_at, status, received_at, client_placed_at, time_source, arn, euin)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULLIF($18, ''), NULLIF($19, ''))`,
 		l.ID, l.RequestID, switchID, l.Kind.String(), l.InvestorID, l.Folio, l.SchemeCode, amount, units,
-		l.AllUnits, l.Currency, l.PaymentRef, l.PlacedAt, string(l.Status), received, l.ClientPlacedAt, l.TimeSource)
+		l.AllUnits, l.Currency, l.PaymentRef, l.PlacedAt, string(l.Status), received, l.ClientPlacedAt, l.TimeSource, l.ARN, l.EUIN)
 	return err
 }
 

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/fundflow/fundflow/commissions"
+	commpg "github.com/fundflow/fundflow/commissions/pgstore"
+	"github.com/fundflow/fundflow/fund"
+	jobcomm "github.com/fundflow/fundflow/jobs/commission"
+	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/recon"
+	"github.com/fundflow/fundflow/scheduler"
+)
+
+// commCmd is `fundflow commissions`: distributor commissions (issue 18).
+type commCmd struct {
+	LoadBrokerage    loadBrokerageCmd    `cmd:"" name:"load-brokerage" help:"load a brokerage structure CSV (layout: commissions.BrokerageHeader); bad rows go to quarantine and their structure stays as it was"`
+	LoadDistributors loadDistributorsCmd `cmd:"" name:"load-distributors" help:"load distributors and share trees (JSON); a tree not summing to 100 % refuses the whole file"`
+	Assign           assignCmd           `cmd:"" help:"set a folio's distributor of record (the ARN its trail accrues to)"`
+	Accrue           accrueCmd           `cmd:"" help:"accrue the daily trail for every day not yet accrued, up to a date (default yesterday, IST)"`
+	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
+	Recon            brokerageReconCmd   `cmd:"" help:"reconcile an AMC brokerage statement (recon.BrokerageHeader layout) with our month of trail: typed breaks as JSON"`
+	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+}
+
+type commExplainCmd struct {
+	ARN   string `required:"" help:"The ARN (or held:ARN)." placeholder:"ARN"`
+	Month string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+}
+
+func (c commExplainCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		e, err := commissions.ExplainMonth(a.ctx, st, c.ARN, month)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	})
+}
+
+type brokerageReconCmd struct {
+	Month     string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+	Statement string `arg:"" type:"existingfile" help:"The AMC's brokerage statement."`
+}
+
+func (c brokerageReconCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	f, err := os.Open(c.Statement)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	amc, bad, err := recon.ParseBrokerageStatement(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Statement, err)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		ours, err := st.BrokerageLines(a.ctx, month)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"month": c.Month, "ours": len(ours), "amc": len(amc), "unreadable_lines": bad,
+			"breaks": recon.ReconcileBrokerage(ours, amc)})
+	})
+}
+
+type payoutCmd struct {
+	Month      string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
+	PayoutDate string `required:"" name:"payout-date" help:"The payout date (YYYY-MM-DD): the TDS rate in force on it applies." placeholder:"DATE"`
+	Out        string `default:"." help:"Where the CSV and JSON go." type:"existingdir"`
+}
+
+func (c payoutCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	pd, err := fund.ParseISODate(c.PayoutDate)
+	if err != nil {
+		return usageErr("--payout-date: %v", err)
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		p, err := commissions.PayMonth(a.ctx, st, month, pd)
+		if err != nil {
+			return err
+		}
+		base := filepath.Join(c.Out, "payout-"+c.Month)
+		for ext, write := range map[string]func(io.Writer, commissions.Payout) error{".csv": commissions.WriteStatementsCSV, ".json": commissions.WritePayoutJSON} {
+			if err := writeFileWith(base+ext, func(w io.Writer) error { return write(w, p) }); err != nil {
+				return err
+			}
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"month": c.Month, "already_done": p.AlreadyDone, "buckets": p.Buckets,
+			"statements": len(p.Statements), "trail": p.Trail, "held": p.Held, "net": p.Net, "csv": base + ".csv", "json": base + ".json"})
+	})
+}
+
+// writeFileWith writes a file through a temporary one renamed into place,
+// so a reader never sees half a statement.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+type loadBrokerageCmd struct {
+	File string `arg:"" type:"existingfile" help:"The brokerage CSV."`
+}
+
+func (c loadBrokerageCmd) Run(a *app) error {
+	f, err := os.Open(c.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bf, err := commissions.ParseBrokerage(c.File, f)
+	if err != nil {
+		return err
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		n, err := st.PutBrokerage(a.ctx, bf)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"file": c.File, "rows": bf.Rows, "structures_loaded": n, "lines_quarantined": len(bf.Rejected)})
+	})
+}
+
+type loadDistributorsCmd struct {
+	File string `arg:"" type:"existingfile" help:"The distributors JSON (commissions.DistributorsFile)."`
+}
+
+func (c loadDistributorsCmd) Run(a *app) error {
+	f, err := os.Open(c.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ps, ts, err := commissions.ParseDistributors(f)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s: %w (nothing loaded)", c.File, err)}
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		if err := st.PutHierarchy(a.ctx, ps, ts); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("%s: %w (nothing loaded)", c.File, err)}
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"file": c.File, "distributors": len(ps), "trees": len(ts)})
+	})
+}
+
+type assignCmd struct {
+	Folio string `arg:"" help:"The folio."`
+	ARN   string `arg:"" help:"The ARN (empty: a direct folio)."`
+	EUIN  string `arg:"" optional:"" help:"The employee's EUIN."`
+}
+
+func (c assignCmd) Run(a *app) error {
+	return a.commissionsStore(func(st commpg.Store) error { return st.SetFolioDistributor(a.ctx, c.Folio, c.ARN, c.EUIN) })
+}
+
+type accrueCmd struct {
+	Through string `help:"The last day to accrue (YYYY-MM-DD); default yesterday (IST)." placeholder:"DATE"`
+	From    string `help:"The first day when none is accrued yet (YYYY-MM-DD); default: --through." placeholder:"DATE"`
+}
+
+func (c accrueCmd) Run(a *app) error {
+	var through fund.Date
+	var err error
+	if c.Through != "" {
+		if through, err = fund.ParseISODate(c.Through); err != nil {
+			return usageErr("--through: %v", err)
+		}
+	}
+	var from fund.Date
+	if c.From != "" {
+		if from, err = fund.ParseISODate(c.From); err != nil {
+			return usageErr("--from: %v", err)
+		}
+	}
+	return a.connected(func(d *deps) error {
+		if through.IsZero() {
+			through = jobcomm.Yesterday(d.now())
+		}
+		j := commissionJob(d)
+		if !from.IsZero() {
+			j.Start = from
+		}
+		var res jobcomm.Result
+		err := supervise.Single(a.ctx, d.pg, jobcomm.Name, func(ctx context.Context) error {
+			var err error
+			res, err = j.Run(ctx, through)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(res)
+	})
+}
+
+// commissionJob is the accrual job on the deps' Postgres; Start from the
+// config's pipelines.commissions.start_date when set.
+func commissionJob(d *deps) jobcomm.Job {
+	j := jobcomm.Job{Store: commpg.Store{Pool: d.pg.Pool}, Recorder: d.recorder(), Log: d.log}
+	if c := d.cfg.Pipelines.Commissions; c != nil && c.StartDate != "" {
+		j.Start, _ = fund.ParseISODate(c.StartDate) // validated by the config
+	}
+	return j
+}
+
+// commissionScheduled is serve's accrual job, under its single-runner lock
+// (none without the section).
+func commissionScheduled(d *deps) []scheduler.Job {
+	c := d.cfg.Pipelines.Commissions
+	if c == nil {
+		return nil
+	}
+	return []scheduler.Job{supervise.Scheduled(d.pg, jobcomm.Name, c.Schedule, func(ctx context.Context) error {
+		_, err := commissionJob(d).Run(ctx, jobcomm.Yesterday(d.now()))
+		return err
+	})}
+}
+
+func (a *app) commissionsStore(f func(commpg.Store) error) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return f(commpg.Store{Pool: pool})
+}

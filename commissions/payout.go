@@ -1,0 +1,115 @@
+package commissions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/commission"
+)
+
+// ErrMonthOpen is returned for a payout of a month whose days are not all
+// accrued.
+var ErrMonthOpen = errors.New("the month is not fully accrued")
+
+// PayoutStore is what a payout run needs besides Store.
+type PayoutStore interface {
+	Hierarchy(ctx context.Context) (*commission.Hierarchy, error)
+	// MonthBuckets returns the month's accruals per (day, ARN, bucket) and
+	// how many of its days are accrued.
+	MonthBuckets(ctx context.Context, month fund.Date) ([]commission.BucketDay, int, error)
+	// CommitPayout writes the month's lines, statements and their journal
+	// entries in one transaction, or nothing if the month is paid (done).
+	CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, stmts []commission.Statement) (done bool, err error)
+}
+
+// Payout is a month's payout run.
+type Payout struct {
+	Month       fund.Date              `json:"month"`
+	PayoutDate  fund.Date              `json:"payout_date"`
+	AlreadyDone bool                   `json:"already_done"`
+	Lines       []commission.Line      `json:"-"`
+	Statements  []commission.Statement `json:"-"`
+	Buckets     int                    `json:"buckets"`
+	Trail       fund.Amount            `json:"trail"`
+	Held        fund.Amount            `json:"held"`
+	Net         fund.Amount            `json:"net"`
+}
+
+// MonthOf returns the first day of d's month.
+func MonthOf(d fund.Date) fund.Date { return fund.NewDate(d.Year, d.Month, 1) }
+
+// PayMonth computes and stores the payout of month (any day of it) on
+// payoutDate: each bucket's month of trail rounded once and split down the
+// hierarchy (commission.BucketLines), and each payee's statement
+// (commission.Settle). Upfronts, event amounts and clawbacks are not part of
+// the run yet (zero).
+func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) (Payout, error) {
+	month = MonthOf(month)
+	p := Payout{Month: month, PayoutDate: payoutDate}
+	h, err := st.Hierarchy(ctx)
+	if err != nil {
+		return p, err
+	}
+	days, accrued, err := st.MonthBuckets(ctx, month)
+	if err != nil {
+		return p, err
+	}
+	if n := MonthOf(month.AddDays(32)).DaysSince(month); accrued != n {
+		return p, fmt.Errorf("%w: %d of %d days of %s accrued", ErrMonthOpen, accrued, n, month.String()[:7])
+	}
+	lines, err := commission.BucketLines(days, h)
+	if err != nil {
+		return p, err
+	}
+	p.Lines = lines
+	trail := map[string]fund.Amount{}
+	buckets := map[string]bool{}
+	for _, l := range lines {
+		buckets[l.Bucket] = true
+		p.Trail = p.Trail.Add(l.Amount)
+		if strings.HasPrefix(l.Payee, commission.HeldPrefix) {
+			p.Held = p.Held.Add(l.Amount)
+			continue
+		}
+		trail[l.Payee] = trail[l.Payee].Add(l.Amount)
+	}
+	p.Buckets = len(buckets)
+	payees := make([]string, 0, len(trail))
+	for id := range trail {
+		payees = append(payees, id)
+	}
+	sort.Strings(payees)
+	for _, id := range payees {
+		party, _ := h.Party(id)
+		s := commission.Settle(commission.Payee{ID: id, GSTRegistered: party.GSTRegistered, IntraState: party.IntraState},
+			payoutDate, trail[id], fund.Amount{}, fund.Amount{}, fund.Amount{})
+		p.Statements = append(p.Statements, s)
+		p.Net = p.Net.Add(s.Net)
+	}
+	p.AlreadyDone, err = st.CommitPayout(ctx, month, lines, p.Statements)
+	return p, err
+}
+
+// ExplainStore reads a bucket's holdings by month.
+type ExplainStore interface {
+	MonthHoldings(ctx context.Context, bucket string, month fund.Date) ([]commission.HoldingMonth, error)
+}
+
+// ExplainMonth says why bucket's trail for month differs from the month
+// before (commission.Explain on their rows).
+func ExplainMonth(ctx context.Context, st ExplainStore, bucket string, month fund.Date) (commission.Explanation, error) {
+	month = MonthOf(month)
+	prev, err := st.MonthHoldings(ctx, bucket, MonthOf(month.AddDays(-1)))
+	if err != nil {
+		return commission.Explanation{}, err
+	}
+	cur, err := st.MonthHoldings(ctx, bucket, month)
+	if err != nil {
+		return commission.Explanation{}, err
+	}
+	return commission.Explain(prev, cur), nil
+}

@@ -1,0 +1,159 @@
+package commission
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/shopspring/decimal"
+)
+
+// Part is one payee's exact part of a line to be split.
+type Part struct {
+	Payee string
+	Exact Accrual
+}
+
+// LargestRemainder is the name of Allocate's rounding, shown on statements.
+const LargestRemainder = "total half-up to the paisa, split by largest remainder (ties by payee id)"
+
+// Allocate rounds the sum of parts ONCE (half-up to the paisa) and splits it
+// across the parts by the largest-remainder method: each part gets its exact
+// value truncated to the paisa, and the paise left over go one each to the
+// parts with the largest dropped fractions (ties: smaller payee id first).
+// So the parts add up to the rounded total exactly and each is within a
+// paisa of its exact value. Parts must not be negative (trail never is).
+func Allocate(parts []Part) (fund.Amount, []fund.Amount, error) {
+	var total Accrual
+	type rem struct {
+		i    int
+		frac decimal.Decimal
+	}
+	floors := make([]decimal.Decimal, len(parts)) // in paise
+	rems := make([]rem, len(parts))
+	paiseDiv := decimal.New(DaysInYear, 0) // basis/36500 rupees = basis/365 paise
+	var sumFloor decimal.Decimal
+	for i, p := range parts {
+		if p.Exact.basis.IsNegative() {
+			return fund.Amount{}, nil, fmt.Errorf("allocate: %s's part is negative", p.Payee)
+		}
+		total = total.Add(p.Exact)
+		q, r := p.Exact.basis.QuoRem(paiseDiv, 0)
+		floors[i], rems[i] = q, rem{i, r}
+		sumFloor = sumFloor.Add(q)
+	}
+	t := total.Amount()
+	extra := t.Decimal().Shift(2).Sub(sumFloor).IntPart()
+	if extra < 0 || extra > int64(len(parts)) {
+		return fund.Amount{}, nil, errors.New("allocate: remainder out of range") // unreachable
+	}
+	sort.SliceStable(rems, func(a, b int) bool {
+		if c := rems[a].frac.Cmp(rems[b].frac); c != 0 {
+			return c > 0
+		}
+		return parts[rems[a].i].Payee < parts[rems[b].i].Payee
+	})
+	for k := int64(0); k < extra; k++ {
+		floors[rems[k].i] = floors[rems[k].i].Add(decimal.New(1, 0))
+	}
+	out := make([]fund.Amount, len(parts))
+	for i, f := range floors {
+		out[i] = fund.AmountFromPaise(f.IntPart())
+	}
+	return t, out, nil
+}
+
+// GSTPct is the GST on a registered distributor's commission (services,
+// 18 %): CGST 9 % + SGST 9 % within a state, IGST 18 % across states.
+var GSTPct = decimal.New(18, 0)
+
+// TDSRate is the section 194H rate in force from From.
+type TDSRate struct {
+	From fund.Date
+	Pct  decimal.Decimal
+}
+
+// TDS194H is the rate table of section 194H (commission or brokerage): 5 %,
+// and 2 % from 1 October 2024 (Finance (No. 2) Act 2024).
+var TDS194H = []TDSRate{
+	{fund.Date{Year: 1, Month: 1, Day: 1}, decimal.New(5, 0)},
+	{fund.NewDate(2024, 10, 1), decimal.New(2, 0)},
+}
+
+// TDSPctOn returns the 194H rate in force on the payout date.
+func TDSPctOn(day fund.Date) decimal.Decimal {
+	r := TDS194H[0].Pct
+	for _, t := range TDS194H[1:] {
+		if day.Before(t.From) {
+			break
+		}
+		r = t.Pct
+	}
+	return r
+}
+
+// Payee describes who a statement is for.
+type Payee struct {
+	ID            string
+	GSTRegistered bool
+	IntraState    bool // CGST + SGST instead of IGST
+}
+
+// Statement is a payee's monthly payout. Every amount is rounded half-up to
+// the paisa once (lines by Allocate, GST and TDS on the gross):
+// Net = Gross + GST − TDS.
+type Statement struct {
+	Payee      string          `json:"payee"`
+	PayoutDate fund.Date       `json:"payout_date"`
+	Trail      fund.Amount     `json:"trail"` // the payee's trail lines
+	Upfront    fund.Amount     `json:"upfront"`
+	Events     fund.Amount     `json:"events"`
+	Clawback   fund.Amount     `json:"clawback"` // positive: what is taken back
+	Gross      fund.Amount     `json:"gross"`    // Trail + Upfront + Events − Clawback
+	CGST       fund.Amount     `json:"cgst"`     // 9 %, intra-state
+	SGST       fund.Amount     `json:"sgst"`     // 9 %, intra-state
+	IGST       fund.Amount     `json:"igst"`     // 18 %, inter-state
+	GST        fund.Amount     `json:"gst"`      // CGST + SGST + IGST
+	TDSPct     decimal.Decimal `json:"tds_pct"`
+	TDS        fund.Amount     `json:"tds"`
+	Net        fund.Amount     `json:"net"`
+	// Carried is a negative gross (clawbacks beyond the month's earnings):
+	// nothing is paid, no tax is computed, and it is set off next month.
+	Carried fund.Amount `json:"carried"`
+}
+
+// Settle computes GST, TDS and net on a payee's month. GST: 18 % of the gross
+// for a registered payee (two 9 % lines within the state, each rounded
+// half-up, or one 18 % IGST line). TDS: the 194H rate on the payout date, on
+// the gross without GST (CBDT circular 23/2017), half-up to the paisa.
+func Settle(p Payee, payoutDate fund.Date, trail, upfront, events, clawback fund.Amount) Statement {
+	s := Statement{Payee: p.ID, PayoutDate: payoutDate, Trail: trail, Upfront: upfront, Events: events, Clawback: clawback}
+	s.Gross = trail.Add(upfront).Add(events).Sub(clawback)
+	s.TDSPct = TDSPctOn(payoutDate)
+	if s.Gross.Sign() <= 0 {
+		s.Carried = s.Gross
+		return s
+	}
+	if p.GSTRegistered {
+		if p.IntraState {
+			s.CGST = pctOf(s.Gross, decimal.New(9, 0))
+			s.SGST = pctOf(s.Gross, decimal.New(9, 0))
+		} else {
+			s.IGST = pctOf(s.Gross, GSTPct)
+		}
+		s.GST = s.CGST.Add(s.SGST).Add(s.IGST)
+	}
+	s.TDS = pctOf(s.Gross, s.TDSPct)
+	s.Net = s.Gross.Add(s.GST).Sub(s.TDS)
+	return s
+}
+
+// pctOf returns pct % of a, half-up to the paisa, divided exactly.
+func pctOf(a fund.Amount, pct decimal.Decimal) fund.Amount {
+	m, err := fund.AmountFromRatio(a.Decimal().Mul(pct), hundred, fund.RoundHalfUp)
+	if err != nil {
+		panic(err) // unreachable
+	}
+	return m
+}
