@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -199,4 +200,33 @@ pipelines:
 		t.Fatal(err)
 	}
 	return cfgPath
+}
+
+// runOrKill runs cmd to its end, or SIGKILLs it after killAfter (0: never):
+// the crash tests' one way of starting a child and maybe killing it. It
+// returns whether it killed, and the run's error with its output's tail
+// when it ended by itself.
+func runOrKill(cmd *exec.Cmd, killAfter time.Duration) (killed bool, err error) {
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var timer <-chan time.Time
+	if killAfter > 0 {
+		timer = time.After(killAfter)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return false, fmt.Errorf("%w\n%s", err, tail(out.String(), 2000))
+		}
+		return false, nil
+	case <-timer:
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		return true, nil
+	}
 }

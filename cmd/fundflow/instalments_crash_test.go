@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -112,28 +110,11 @@ pipelines:
 		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "instalments", "--clock", at.Format(time.RFC3339))
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+dbURL, "FUNDFLOW_CH_URL="+chURL,
 			"FUNDFLOW_CRASH_RZP_KEY="+e.sim.KeyID, "FUNDFLOW_CRASH_RZP_SECRET="+e.sim.KeySecret)
-		out := &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		killed, err := runOrKill(cmd, killAfter)
+		if err != nil {
+			t.Fatalf("run at %s: %v", at, err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("run at %s: %v\n%s", at, err, tail(out.String(), 2000))
-			}
-			return false
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return true
-		}
+		return killed
 	}
 
 	// The gateway delivers its webhooks all along, redelivering until

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -98,29 +97,12 @@ pipelines:
 	run := func(killAfter time.Duration) (killed bool) {
 		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "kyc", "load")
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_PII_KEY="+base64.StdEncoding.EncodeToString(key))
-		out := &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		killed, err := runOrKill(cmd, killAfter)
+		if err != nil {
+			halt()
+			t.Fatalf("kyc load: %v", err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				halt()
-				t.Fatalf("kyc load: %v\n%s", err, tail(out.String(), 2000))
-			}
-			return false
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return true
-		}
+		return killed
 	}
 
 	// Purchases arrive (placed and paid) all along.

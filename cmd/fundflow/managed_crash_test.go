@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,28 +94,11 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	run := func(killAfter time.Duration) (killed bool) {
 		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "managed", "--batch", "3", "--clock", clock.Format(time.RFC3339))
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
-		out := &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		killed, err := runOrKill(cmd, killAfter)
+		if err != nil {
+			t.Fatalf("run managed: %v", err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timer <-chan time.Time
-		if killAfter > 0 {
-			timer = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("run managed: %v\n%s", err, tail(out.String(), 2000))
-			}
-			return false
-		case <-timer:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			return true
-		}
+		return killed
 	}
 	rng := rand.New(rand.NewPCG(22, 28))
 	progress := func() int {
