@@ -43,10 +43,14 @@ func (t LedgerTx) Issues() bool { return t.Kind == "purchase" || t.Kind == "swit
 func (t LedgerTx) PaysOutSwitch() bool { return t.Kind == fund.KindSwitchPayout }
 
 // CashFlow is the investor's cash flow of the transaction: money paid in
-// (the gross amount, negative) or paid out (the net payout, positive); zero
-// for a switch payout.
+// (the gross amount, negative) or paid out (the net payout, positive: a
+// redemption, an IDCW payout net of TDS); zero for a switch payout and for
+// an IDCW reinvestment (the dividend never left the fund: counting it as
+// paid in, or out, would bend the XIRR).
 func (t LedgerTx) CashFlow() decimal.Decimal {
 	switch {
+	case t.Kind == "idcw_reinvest":
+		return decimal.Zero
 	case t.Issues():
 		return t.Amount.Neg()
 	case t.PaysOutSwitch():

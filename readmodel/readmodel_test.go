@@ -283,3 +283,21 @@ func TestNAVHistoryFromClickHouse(t *testing.T) {
 		t.Fatalf("unknown scheme: %v %v", exists, err)
 	}
 }
+
+// An IDCW reinvested is no cash flow of the investor's (it never left the
+// fund); an IDCW paid out is money out, net of TDS; a purchase is money in.
+func TestCashFlowOfIDCW(t *testing.T) {
+	for _, c := range []struct {
+		kind, want string
+	}{
+		{"idcw_reinvest", "0"},
+		{"idcw_payout", "90"},
+		{"purchase", "-100"},
+		{"redemption", "90"},
+	} {
+		tx := readmodel.LedgerTx{Kind: c.kind, Amount: dec("100"), Net: dec("90")}
+		if got := tx.CashFlow(); !got.Equal(dec(c.want)) {
+			t.Errorf("%s: cash flow %s, want %s", c.kind, got, c.want)
+		}
+	}
+}
