@@ -27,6 +27,11 @@ func AccountSwitch(switchID string) string    { return "switch:" + switchID }
 // ends without an allotment: the switch-out's money has a home either way.
 const KindSwitchPayout = "switch_payout"
 
+// KindIDCWPayout is the ledger transaction that pays a folio's IDCW out (net
+// of TDS) to the investor: money out of the platform, no units moved. (An
+// IDCW reinvested is an order leg kind, idcw_reinvest, that issues units.)
+const KindIDCWPayout = "idcw_payout"
+
 // AccountStampDuty collects the stamp duty of every purchase.
 const AccountStampDuty = "tax:stamp_duty"
 

@@ -8,7 +8,7 @@ import (
 
 // The direction of a transaction fact: +1 issues units, −1 redeems them, 0
 // for a switch payout (no units; its money already left with the
-// switch-out). An unknown kind is an error, not a guess.
+// switch-out) and an IDCW payout (no units move). An unknown kind is an error, not a guess.
 func TestFactRowDirection(t *testing.T) {
 	cases := []struct {
 		kind string
@@ -16,7 +16,7 @@ func TestFactRowDirection(t *testing.T) {
 		err  bool
 	}{
 		{"purchase", 1, false}, {"switch_in", 1, false}, {"redemption", -1, false}, {"switch_out", -1, false},
-		{fund.KindSwitchPayout, 0, false}, {"gift", 0, true},
+		{fund.KindSwitchPayout, 0, false}, {fund.KindIDCWPayout, 0, false}, {"idcw_reinvest", 1, false}, {"gift", 0, true},
 	}
 	for _, c := range cases {
 		ev := fund.TransactionCompleted{TxID: 1, Kind: c.kind, NAVDate: "2026-08-20", NAV: "10.0000", Units: "0", Amount: "4.00",

@@ -77,8 +77,8 @@ func (s TransactionFacts) WriteTransactions(ctx context.Context, txs []fund.Tran
 
 func factRow(t fund.TransactionCompleted) ([]any, error) {
 	dir := int8(1)
-	if t.Kind == fund.KindSwitchPayout {
-		dir = 0 // moves no units; the switch-out already counted the money leaving the scheme
+	if t.Kind == fund.KindSwitchPayout || t.Kind == fund.KindIDCWPayout {
+		dir = 0 // moves no units: the switch-out already counted the money leaving the scheme; an IDCW paid out leaves the units where they are
 	} else if k, err := fund.ParseTxKind(t.Kind); err != nil {
 		return nil, err
 	} else if !k.IssuesUnits() {

@@ -194,7 +194,7 @@ type creditEvent struct {
 func writeCredit(ctx context.Context, tx pgx.Tx, p tax.CreditPlan) error {
 	d, h := p.Decl, p.Holder
 	id := "IDCW-" + d.ID + "-" + h.Folio
-	kind, units, amount, duty, net := "idcw_payout", decimal.Zero, p.Gross.Decimal(), decimal.Zero, p.TDS.Net.Decimal()
+	kind, units, amount, duty, net := fund.KindIDCWPayout, decimal.Zero, p.Gross.Decimal(), decimal.Zero, p.TDS.Net.Decimal()
 	navDate := d.ExDate
 	var nav decimal.Decimal
 	if r := p.Reinvest; r != nil {
