@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fundflow/fundflow/internal/testkit"
 )
 
 // promtool is Debian's (package prometheus, installed by
@@ -23,10 +25,7 @@ func promtool(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not found (%v): scripts/services.sh up installs Debian's prometheus package", err)
-		}
-		t.Skipf("promtool not found (%v): run scripts/services.sh up, which installs it", err)
+		testkit.Missing(t, "promtool not found (%v): scripts/services.sh up installs Debian's prometheus package", err)
 	}
 	return p
 }

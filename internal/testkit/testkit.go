@@ -72,6 +72,18 @@ var (
 	envFile map[string]string
 )
 
+// Missing reports a tool or service a test needs and does not find: the
+// test is skipped on a developer's machine, and fails under CI (CI set to
+// anything), where scripts/services.sh installs everything and a skip would
+// hide the proof.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // Env returns a service setting: the environment variable if set, else the
 // value in .state/env that scripts/services.sh wrote.
 func Env(t testing.TB, key string) string {
