@@ -32,7 +32,6 @@ package risk
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"slices"
 
@@ -307,8 +306,8 @@ func meanF(xs []*big.Float) *big.Float {
 }
 
 // CAGR is (last/first)^(365/days) − 1 over the calendar days between the
-// first and last NAV. The power is binary64 (math.Pow): the one float of the
-// package, good to ~16 significant digits.
+// first and last NAV, computed in decimal (no float anywhere in the package's
+// figures).
 func CAGR(s []Point) (decimal.Decimal, error) {
 	if err := Validate(s); err != nil {
 		return decimal.Decimal{}, err
@@ -318,12 +317,16 @@ func CAGR(s []Point) (decimal.Decimal, error) {
 	}
 	first, last := s[0], s[len(s)-1]
 	days := last.Date.DaysSince(first.Date)
-	ratio, _ := new(big.Rat).Quo(decRat(last.NAV), decRat(first.NAV)).Float64()
-	g := math.Pow(ratio, 365/float64(days)) - 1
-	if math.IsInf(g, 0) || math.IsNaN(g) {
-		return decimal.Decimal{}, fmt.Errorf("risk: CAGR overflows over %d days", days)
+	// In decimal, no float: the ratio and the exponent 365/days to 30
+	// places (far below the 8 the figure keeps), the power by shopspring's
+	// fractional Pow (exp and ln in decimal) to 16 places.
+	ratio := last.NAV.DivRound(first.NAV, 30)
+	exp := decimal.NewFromInt(365).DivRound(decimal.NewFromInt(int64(days)), 30)
+	g, err := ratio.PowWithPrecision(exp, 16)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("risk: CAGR over %d days: %w", days, err)
 	}
-	return decimal.NewFromFloat(g).RoundBank(Scale), nil
+	return g.Sub(decimal.NewFromInt(1)).RoundBank(Scale), nil
 }
 
 // Report is every figure of a NAV series, each rounded half-even to 8
