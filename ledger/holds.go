@@ -100,15 +100,15 @@ func (r Restriction) Blocks(k fund.TxKind) bool {
 	}
 }
 
-func checkHoldRequest(h HoldRequest) error {
+// checkHold checks what a hold says of itself (its source, public reason and
+// who raises it), for PlaceHold and for the holds a restriction places.
+func checkHold(h HoldRequest) error {
 	switch h.Source {
 	case HoldFraud, HoldAML, HoldKYC, HoldBank:
 	default:
 		return fmt.Errorf("hold source %q: want fraud, aml, kyc or bank", h.Source)
 	}
 	switch {
-	case h.OrderID == "":
-		return errors.New("hold: order id is empty")
 	case h.Reason == "":
 		return errors.New("hold: reason is empty")
 	case h.By == "":
@@ -124,7 +124,10 @@ func checkHoldRequest(h HoldRequest) error {
 // returned as it is (created false). A leg that is allotted or ended is
 // refused: there is nothing left to hold.
 func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (Hold, bool, error) {
-	if err := checkHoldRequest(req); err != nil {
+	if req.OrderID == "" {
+		return Hold{}, false, errors.New("hold: order id is empty")
+	}
+	if err := checkHold(req); err != nil {
 		return Hold{}, false, err
 	}
 	var h Hold
@@ -331,8 +334,7 @@ func (s *Service) SetRestriction(ctx context.Context, r Restriction) error {
 		return errors.New("restriction blocks nothing: lift it instead")
 	}
 	req := HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
-	req.OrderID = "-" // checked per leg below
-	if err := checkHoldRequest(req); err != nil {
+	if err := checkHold(req); err != nil {
 		return err
 	}
 	_, err := s.inTx(ctx, func(t *txn) error {
