@@ -5,19 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/fundflow/fundflow/analytics/query"
-	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/benchkit"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -40,31 +35,8 @@ func BenchmarkFolioRiskAPI(b *testing.B) {
 		SELECT folio_no, scheme_code, sum(units_remaining), sum(cost) FROM holding_lots WHERE folio_no LIKE 'BF%' GROUP BY 1, 2`); err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "fundflow")
-	load := filepath.Join(dir, "ffload")
-	for out, pkg := range map[string]string{bin: ".", load: "../ffload"} {
-		if o, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			b.Fatalf("build %s: %v\n%s", pkg, err, o)
-		}
-	}
-	addr := freeAddr(b)
-	cfg := filepath.Join(dir, "fundflow.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("serve:\n  api:\n    addr: %s\n    rate_per_second: -1\n", addr)), 0o644)
-	secret := "bench-secret-bench-secret-bench-secret"
-	srv := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve")
-	srv.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+url, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_JWT_SECRET="+secret, "FUNDFLOW_KAFKA_BROKERS=")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }() //nolint:errcheck
-	waitHealthy(b, "http://"+addr+"/healthz")
-	tok, err := api.Mint([]byte(secret), api.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "bench",
-		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: api.RoleOps})
-	if err != nil {
-		b.Fatal(err)
-	}
+	load, addr, tok, stop := benchServe(b, url, chURL)
+	defer stop()
 	asOf := fund.NewDate(2024, 12, 29)
 	const conc, secs = 16, 15
 	b.ResetTimer()

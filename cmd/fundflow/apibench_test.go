@@ -156,31 +156,8 @@ func BenchmarkPortfolioAPI(b *testing.B) {
 	pool, url := testkit.PG(b)
 	_, chURL := testkit.CH(b)
 	seedBench(b, pool, folios)
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "fundflow")
-	load := filepath.Join(dir, "ffload")
-	for out, pkg := range map[string]string{bin: ".", load: "../ffload"} {
-		if o, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			b.Fatalf("build %s: %v\n%s", pkg, err, o)
-		}
-	}
-	addr := freeAddr(b)
-	cfg := filepath.Join(dir, "fundflow.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("serve:\n  api:\n    addr: %s\n    rate_per_second: -1\n", addr)), 0o644)
-	secret := "bench-secret-bench-secret-bench-secret"
-	srv := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve")
-	srv.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+url, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_JWT_SECRET="+secret, "FUNDFLOW_KAFKA_BROKERS=")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }() //nolint:errcheck
-	waitHealthy(b, "http://"+addr+"/healthz")
-	tok, err := api.Mint([]byte(secret), api.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "bench",
-		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: api.RoleOps})
-	if err != nil {
-		b.Fatal(err)
-	}
+	load, addr, tok, stop := benchServe(b, url, chURL)
+	defer stop()
 	const conc, secs = 16, 15
 	b.ResetTimer()
 	out, err := exec.Command(load, "-url", "http://"+addr+"/v1/folios/BF{n}/portfolio", "-n", strconv.Itoa(folios), "-token", tok,
@@ -260,4 +237,37 @@ func rawPortfolioReads(b *testing.B, pool *pgxpool.Pool, folios, conc int, d tim
 		return 0, 0
 	}
 	return float64(len(lat)) / el.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
+}
+
+// benchServe builds fundflow and ffload, starts `fundflow serve` with the
+// API on a free address over the given databases (no rate limit) and mints
+// an ops token for it: the API benchmarks' common start. stop ends serve.
+func benchServe(b *testing.B, url, chURL string) (load, addr, tok string, stop func()) {
+	b.Helper()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "fundflow")
+	load = filepath.Join(dir, "ffload")
+	for out, pkg := range map[string]string{bin: ".", load: "../ffload"} {
+		if o, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", pkg, err, o)
+		}
+	}
+	addr = freeAddr(b)
+	cfg := filepath.Join(dir, "fundflow.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("serve:\n  api:\n    addr: %s\n    rate_per_second: -1\n", addr)), 0o644)
+	secret := "bench-secret-bench-secret-bench-secret"
+	srv := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve")
+	srv.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+url, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_JWT_SECRET="+secret, "FUNDFLOW_KAFKA_BROKERS=")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stop = func() { srv.Process.Signal(os.Interrupt); srv.Wait() } //nolint:errcheck
+	waitHealthy(b, "http://"+addr+"/healthz")
+	tok, err := api.Mint([]byte(secret), api.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "bench",
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: api.RoleOps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return load, addr, tok, stop
 }
