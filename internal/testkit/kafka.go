@@ -12,10 +12,12 @@ import (
 
 // Kafka starts an in-process Kafka cluster (franz-go's kfake, one broker)
 // with each topic created with the given number of partitions, and returns
-// its bootstrap addresses. The cluster ends with the test.
+// its bootstrap addresses. The cluster ends with the test. Group session
+// timeouts down to 100 ms are allowed, so tests of a dead member's
+// partitions moving on need not wait Kafka's usual 6 s.
 func Kafka(t testing.TB, partitions int32, topics ...string) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatalf("testkit: kfake: %v", err)
 	}
