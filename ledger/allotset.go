@@ -156,6 +156,7 @@ func (t *txn) allotDeferred() error {
 	}
 	legs := t.deferred
 	t.deferred = nil
+	clear(t.readAhead) // the set-based writes below may change any leg
 	st := newStaged(t.db)
 	ls := make([]Leg, len(legs))
 	for i := range legs {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/fundflow/fundflow/fund"
 )
 
 // ReceiveMany stores and applies several webhook events in ONE transaction
@@ -54,41 +56,62 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 		if err := t.lockMatchKeys(matchKeys...); err != nil {
 			return err
 		}
-		// The orders, looked up under the match keys; their folios locked
-		// in folio order before any row.
-		t.found = map[string]LegRef{}
-		var folios []string
+		// The orders, looked up under the match keys in one statement;
+		// their folios locked in folio order before any row; then their
+		// legs read (and locked) in one statement too.
+		var pays []fund.PaymentEvent
+		seen := map[string]bool{}
 		for i, ev := range evs {
-			if out[i].Duplicate || ev.Payment == nil || ev.Problem != "" {
+			if out[i].Duplicate || ev.Payment == nil || ev.Problem != "" || seen[ev.Payment.PaymentID] {
 				continue
 			}
-			if _, ok := t.found[ev.Payment.PaymentID]; ok {
-				continue
-			}
-			f, err := t.db.FindOrder(ctx, *ev.Payment)
-			if err != nil {
-				return fmt.Errorf("find order of payment %s: %w", ev.Payment.PaymentID, err)
-			}
-			t.found[ev.Payment.PaymentID] = f
-			if f.Folio != "" {
-				folios = append(folios, f.Folio)
+			seen[ev.Payment.PaymentID] = true
+			pays = append(pays, *ev.Payment)
+		}
+		if t.found, err = t.db.FindOrders(ctx, pays); err != nil {
+			return fmt.Errorf("find the orders of %d payments: %w", len(pays), err)
+		}
+		var folios, legIDs []string
+		for _, p := range pays {
+			if f, ok := t.found[p.PaymentID]; ok {
+				folios, legIDs = append(folios, f.Folio), append(legIDs, f.ID)
+			} else {
+				t.found[p.PaymentID] = LegRef{} // no order: FindOrder's answer too
 			}
 		}
 		if err := t.lockFolios(folios...); err != nil {
 			return err
 		}
+		legs, err := t.db.LockLegs(ctx, legIDs)
+		if err != nil {
+			return fmt.Errorf("read %d orders: %w", len(legIDs), err)
+		}
+		t.readAhead = make(map[string]Leg, len(legs))
+		for _, l := range legs {
+			t.readAhead[l.ID] = l
+		}
 		// The legs the batch's payments realise are allotted together at
 		// the end, set-based (allotDeferred), not one by one.
 		t.deferAllot, t.deferredBy = true, map[string]int{}
+		touched := map[string]bool{}
 		for i, ev := range evs {
 			if out[i].Duplicate {
 				continue
 			}
 			rc := &out[i]
-			if ev.Payment != nil {
-				// A payment met earlier in this batch may have been matched
-				// since: look it up again.
-				delete(t.found, ev.Payment.PaymentID)
+			if p := ev.Payment; p != nil {
+				// An earlier event of this batch on the same payment or
+				// the same order keys may have changed what the lookup
+				// finds: look it up again then.
+				keys := []string{"p:" + p.PaymentID, "n:" + p.NotesOrderID, "g:" + p.GatewayOrderID}
+				for _, k := range keys {
+					if touched[k] {
+						delete(t.found, p.PaymentID)
+					}
+				}
+				for _, k := range keys {
+					touched[k] = true
+				}
 			}
 			t.event = i
 			if rc.Status, rc.Reason, err = t.apply(ev); err != nil {

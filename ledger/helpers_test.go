@@ -38,18 +38,19 @@ type env struct {
 	ctx   context.Context
 	owner *pgxpool.Pool // the schema owner: fixtures and migrations
 	pool  *pgxpool.Pool // the application role the service runs as
+	app   string        // its URL
 	svc   *ledger.Service
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	owner, _, app, _ := testkit.PGApp(t)
+	owner, _, app, appURL := testkit.PGApp(t)
 	// Some tests order in 2025; a calendar covers only its files' years.
 	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2025.csv"), testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &env{t: t, ctx: testkit.Ctx(t), owner: owner, pool: app,
+	m := &env{t: t, ctx: testkit.Ctx(t), owner: owner, pool: app, app: appURL,
 		svc: &ledger.Service{Store: pgstore.New(app), Calendar: cal, Audit: true}}
 	// Cleanups run last first: this one before the context and the pools end.
 	t.Cleanup(m.checkLedger)

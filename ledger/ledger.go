@@ -107,6 +107,12 @@ type txn struct {
 	locked   map[string]bool   // folios locked in this transaction
 	keyed    map[string]bool   // match keys locked in this transaction
 	found    map[string]LegRef // payment id → its order, looked up before the locks (ReceiveMany)
+	// ReceiveMany: legs read (locked) for the whole batch at once, each
+	// used by its first read and dropped by any write of legs.
+	readAhead map[string]Leg
+	// schemes' categories read in this transaction (a batch asks once
+	// per scheme, not once per leg)
+	categories map[string]string
 
 	// ReceiveMany: legs realised by this batch's payments, allotted
 	// together, set-based, before the batch commits (allotDeferred).
@@ -218,6 +224,10 @@ type legRow struct {
 
 // leg reads one leg, locked for update (the caller holds its folio's lock).
 func (t *txn) leg(id string) (legRow, error) {
+	if l, ok := t.readAhead[id]; ok {
+		delete(t.readAhead, id)
+		return legRow{Leg: l}, nil
+	}
 	l, err := t.db.Leg(t.ctx, id)
 	if err != nil {
 		return legRow{Leg: l}, fmt.Errorf("order %s: %w", id, err)
@@ -252,6 +262,7 @@ func (t *txn) persist(r *legRow, st fund.OrderStatus, reason string, txID int64)
 			c.NAV.Amount = &a
 		}
 	}
+	delete(t.readAhead, r.ID)
 	if err := t.db.SetStatus(t.ctx, c); err != nil {
 		return fmt.Errorf("order %s → %s: %w", r.ID, st, err)
 	}
@@ -272,13 +283,29 @@ func (t *txn) announce(r *legRow, navDate *fund.Date, txID int64) {
 	t.audit("order", r.ID, string(st), ev)
 }
 
+// category is the scheme's category, read once per transaction.
+func (t *txn) category(scheme string) (string, error) {
+	if c, ok := t.categories[scheme]; ok {
+		return c, nil
+	}
+	c, _, err := t.db.Category(t.ctx, scheme)
+	if err != nil {
+		return "", err
+	}
+	if t.categories == nil {
+		t.categories = map[string]string{}
+	}
+	t.categories[scheme] = c
+	return c, nil
+}
+
 // decideNAVDate decides a leg's applicable NAV date (fund.ApplicableNAVDate
 // on the scheme's category and the calendar) and moves it to pending_nav:
 // announced now, written with the leg's next write (tryAllot makes it,
 // pending or allotted). paymentID is the payment that realised the funds
 // ("" for redemptions).
 func (t *txn) decideNAVDate(r *legRow, fundsAt time.Time, paymentID string) error {
-	cat, _, err := t.db.Category(t.ctx, r.SchemeCode)
+	cat, err := t.category(r.SchemeCode)
 	if err != nil {
 		return err
 	}

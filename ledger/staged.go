@@ -552,6 +552,9 @@ func (unstaged) SetInboxStatus(context.Context, string, string, string, string) 
 func (unstaged) InsertInboxMany(context.Context, []InboxEvent) (map[string]bool, error) {
 	return nil, errUnstaged
 }
+func (unstaged) FindOrders(context.Context, []fund.PaymentEvent) (map[string]LegRef, error) {
+	return nil, errUnstaged
+}
 func (unstaged) FindOrder(context.Context, fund.PaymentEvent) (LegRef, error) {
 	return LegRef{}, errUnstaged
 }

@@ -55,7 +55,10 @@ type Tx interface {
 
 	// Order legs.
 	FindOrder(ctx context.Context, p fund.PaymentEvent) (LegRef, error) // zero LegRef: none
-	Leg(ctx context.Context, id string) (Leg, error)                    // locked for update
+	// FindOrders is FindOrder for several payments in one round trip, by
+	// payment id (a payment with no order is absent).
+	FindOrders(ctx context.Context, ps []fund.PaymentEvent) (map[string]LegRef, error)
+	Leg(ctx context.Context, id string) (Leg, error) // locked for update
 	FolioOf(ctx context.Context, legID string) (string, error)
 	SetStatus(ctx context.Context, c StatusChange) error
 	LegStates(ctx context.Context, requestID string) ([]LegState, error)

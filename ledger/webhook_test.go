@@ -101,6 +101,11 @@ func TestReceiveManyAllotsSetBasedAsReceiveDoes(t *testing.T) {
 		cap("eG-2b", "pay_G-2b", "G-2", paise("200.02"))
 		evs = append(evs, event(t, "eG-4r", rzPayment{ID: "pay_G-4", OrderID: "G-4", Status: "refunded", Paise: paise("400.04"), At: at}.Body()))
 		cap("eG-11", "pay_G-11", "G-11", 110000)
+		// A failed attempt, then a second payment for the same order that
+		// is captured: the second must find the order the first did.
+		m.purchase("G-12", "F3", "E1", "1200.00", "2026-08-20T09:00:00+05:30")
+		evs = append(evs, event(t, "eG-12a", rzPayment{ID: "pay_G-12a", OrderID: "G-12", Status: "failed", Paise: 120000, At: at}.Body()))
+		cap("eG-12b", "pay_G-12b", "G-12", 120000)
 		return evs
 	}
 	ref := newEnv(t)
@@ -119,8 +124,9 @@ func TestReceiveManyAllotsSetBasedAsReceiveDoes(t *testing.T) {
 		allotted = append(allotted, rc.Allotted...)
 	}
 	sort.Strings(allotted)
-	// G-1..G-8 (G-4 allotted at its capture, its refund a break after).
-	if got := strings.Join(allotted, ","); got != "G-1,G-2,G-3,G-4,G-5,G-6,G-7,G-8" {
+	// G-1..G-8 (G-4 allotted at its capture, its refund a break after),
+	// and G-12 by its second payment.
+	if got := strings.Join(allotted, ","); got != "G-1,G-12,G-2,G-3,G-4,G-5,G-6,G-7,G-8" {
 		t.Errorf("receipts say allotted %s", got)
 	}
 	want, got := ledgerRows(ref), ledgerRows(m)

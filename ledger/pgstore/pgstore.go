@@ -161,6 +161,31 @@ func (t Tx) FindOrder(ctx context.Context, p fund.PaymentEvent) (ledger.LegRef, 
 	return f, nil
 }
 
+// FindOrders is FindOrder's query for each payment, in one statement.
+func (t Tx) FindOrders(ctx context.Context, ps []fund.PaymentEvent) (map[string]ledger.LegRef, error) {
+	ids, notes, gws := make([]string, len(ps)), make([]string, len(ps)), make([]string, len(ps))
+	for i, p := range ps {
+		ids[i], notes[i], gws[i] = p.PaymentID, p.NotesOrderID, p.GatewayOrderID
+	}
+	rows, err := t.tx.Query(ctx, `SELECT p.id, f.id, f.folio_no FROM unnest($1::text[], $2::text[], $3::text[]) AS p(id, notes, gw)
+		CROSS JOIN LATERAL (SELECT o.id, o.folio_no FROM orders o WHERE o.id = (SELECT order_id FROM payments WHERE id = p.id)
+			UNION ALL (SELECT id, folio_no FROM orders WHERE id = p.notes)
+			UNION ALL (SELECT id, folio_no FROM orders WHERE payment_ref = p.gw AND payment_ref <> '' AND kind = 'purchase'
+			           ORDER BY status = 'awaiting_payment' DESC, created_at LIMIT 1)
+			LIMIT 1) f`, ids, notes, gws)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ledger.LegRef{}
+	var pid string
+	var f ledger.LegRef
+	_, err = pgx.ForEachRow(rows, []any{&pid, &f.ID, &f.Folio}, func() error {
+		out[pid] = f
+		return nil
+	})
+	return out, err
+}
+
 const legColumns = `id, request_id, coalesce(switch_id, ''), kind, investor_id, folio_no, scheme_code, amount, units, all_units,
 	currency, payment_ref, placed_at, status, reason, nav_date, funds_at, payment_id, ledger_tx_id, ` + holdColumns
 
