@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/fundflow/fundflow/fund"
@@ -17,6 +18,16 @@ import (
 // cmd/fundflow) then receives them one by one, so a bad event fails alone.
 func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt, error) {
 	out := make([]Receipt, len(evs))
+	// A payment without a time of its own is timed now, once, so that
+	// moving it forward ahead (advanceAhead) and applying it agree.
+	evs = slices.Clone(evs)
+	for i := range evs {
+		if p := evs[i].Payment; p != nil && p.EventAt.IsZero() {
+			q := *p
+			q.EventAt = s.now()
+			evs[i].Payment = &q
+		}
+	}
 	_, err := s.inTx(ctx, func(t *txn) error {
 		for i := range out {
 			out[i] = Receipt{}
@@ -90,6 +101,9 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 		for _, l := range legs {
 			t.readAhead[l.ID] = l
 		}
+		if err := t.advanceAhead(evs, out); err != nil {
+			return err
+		}
 		// The legs the batch's payments realise are allotted together at
 		// the end, set-based (allotDeferred), not one by one.
 		t.deferAllot, t.deferredBy = true, map[string]int{}
@@ -137,4 +151,47 @@ func (s *Service) ReceiveMany(ctx context.Context, evs []InboxEvent) ([]Receipt,
 		return nil, err
 	}
 	return out, nil
+}
+
+// advanceAhead moves forward, in one round trip, the payments of the events
+// that no other event of the batch can affect: none shares its payment,
+// its order keys or the order it pays for. applyPayment then uses the
+// answer instead of asking. The others are moved forward in turn, as
+// Receive does.
+func (t *txn) advanceAhead(evs []InboxEvent, out []Receipt) error {
+	keys := func(ev InboxEvent) []string {
+		p := ev.Payment
+		return []string{"p:" + p.PaymentID, "n:" + p.NotesOrderID, "g:" + p.GatewayOrderID, "o:" + t.found[p.PaymentID].ID}
+	}
+	uses := map[string]int{}
+	for i, ev := range evs {
+		if out[i].Duplicate || ev.Payment == nil || ev.Problem != "" {
+			continue
+		}
+		for _, k := range keys(ev) {
+			uses[k]++
+		}
+	}
+	var ahead []Advance
+	for i, ev := range evs {
+		if out[i].Duplicate || ev.Payment == nil || ev.Problem != "" {
+			continue
+		}
+		alone := true
+		for _, k := range keys(ev) {
+			alone = alone && uses[k] == 1
+		}
+		if alone {
+			ahead = append(ahead, Advance{Payment: *ev.Payment, OrderID: t.found[ev.Payment.PaymentID].ID, EventID: ev.EventID})
+		}
+	}
+	advs, err := t.db.AdvancePayments(t.ctx, ahead)
+	if err != nil {
+		return fmt.Errorf("payments of %d events: %w", len(ahead), err)
+	}
+	t.advanced = make(map[string]PaymentAdvance, len(ahead))
+	for i, a := range ahead {
+		t.advanced[a.Payment.PaymentID] = advs[i]
+	}
+	return nil
 }

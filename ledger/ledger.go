@@ -110,6 +110,9 @@ type txn struct {
 	// ReceiveMany: legs read (locked) for the whole batch at once, each
 	// used by its first read and dropped by any write of legs.
 	readAhead map[string]Leg
+	// ReceiveMany: payments already moved forward, by payment id
+	// (advanceAhead)
+	advanced map[string]PaymentAdvance
 	// schemes' categories read in this transaction (a batch asks once
 	// per scheme, not once per leg)
 	categories map[string]string

@@ -116,8 +116,10 @@ func (t *txn) applyPayment(p fund.PaymentEvent, eventID string) (status, reason 
 		}
 	}
 	// Forward only: the row changes only if the new state ranks higher.
-	adv, err := t.db.AdvancePayment(t.ctx, p, f.ID, eventID)
-	if err != nil {
+	adv, ahead := t.advanced[p.PaymentID]
+	if ahead {
+		delete(t.advanced, p.PaymentID)
+	} else if adv, err = t.db.AdvancePayment(t.ctx, p, f.ID, eventID); err != nil {
 		return "", "", fmt.Errorf("payment %s: %w", p.PaymentID, err)
 	}
 	if !adv.Advanced {

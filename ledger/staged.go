@@ -560,6 +560,9 @@ func (unstaged) FindOrder(context.Context, fund.PaymentEvent) (LegRef, error) {
 }
 func (unstaged) FolioOf(context.Context, string) (string, error)       { return "", errUnstaged }
 func (unstaged) LegStates(context.Context, string) ([]LegState, error) { return nil, errUnstaged }
+func (unstaged) AdvancePayments(context.Context, []Advance) ([]PaymentAdvance, error) {
+	return nil, errUnstaged
+}
 func (unstaged) AdvancePayment(context.Context, fund.PaymentEvent, string, string) (PaymentAdvance, error) {
 	return PaymentAdvance{}, errUnstaged
 }

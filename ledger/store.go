@@ -66,6 +66,9 @@ type Tx interface {
 
 	// Payments.
 	AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, eventID string) (PaymentAdvance, error)
+	// AdvancePayments is AdvancePayment for several payments (each once)
+	// in one round trip, answers in the order asked.
+	AdvancePayments(ctx context.Context, as []Advance) ([]PaymentAdvance, error)
 	BreakPayment(ctx context.Context, paymentID, orderID, reason, detail string) error
 	WaitingPayments(ctx context.Context, legID, paymentRef string) ([]WaitingPayment, error)
 	MatchPayment(ctx context.Context, paymentID, legID string) error
@@ -194,6 +197,12 @@ type NAVDecision struct {
 	FundsAt      *time.Time
 	PaymentID    *string
 	Amount       *decimal.Decimal // a switch-in's amount, set from its switch-out
+}
+
+// Advance is one AdvancePayment call's arguments.
+type Advance struct {
+	Payment          fund.PaymentEvent
+	OrderID, EventID string
 }
 
 // PaymentAdvance is what AdvancePayment found and did: the payment's status

@@ -292,13 +292,43 @@ func (t Tx) Category(ctx context.Context, scheme string) (string, bool, error) {
 // ranks higher. A failed payment keeps the gateway's error_code and
 // error_description; a recurring one the token it debited.
 func (t Tx) AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, eventID string) (ledger.PaymentAdvance, error) {
+	var adv ledger.PaymentAdvance
+	var prevOrder *string
+	err := t.tx.QueryRow(ctx, advancePayment, advanceArgs(p, orderID, eventID)...).Scan(&adv.PrevRank, &prevOrder, &adv.Advanced)
+	return adv, err
+}
+
+// AdvancePayments pipelines AdvancePayment's statement for each payment
+// (pgx.Batch: one round trip).
+func (t Tx) AdvancePayments(ctx context.Context, as []ledger.Advance) ([]ledger.PaymentAdvance, error) {
+	out := make([]ledger.PaymentAdvance, len(as))
+	if len(as) == 0 {
+		return out, nil
+	}
+	b := &pgx.Batch{}
+	for i, a := range as {
+		b.Queue(advancePayment, advanceArgs(a.Payment, a.OrderID, a.EventID)...).QueryRow(func(r pgx.Row) error {
+			var prevOrder *string
+			return r.Scan(&out[i].PrevRank, &prevOrder, &out[i].Advanced)
+		})
+	}
+	return out, t.tx.SendBatch(ctx, b).Close()
+}
+
+func advanceArgs(p fund.PaymentEvent, orderID, eventID string) []any {
 	var orderRef any
 	if orderID != "" {
 		orderRef = orderID
 	}
-	var adv ledger.PaymentAdvance
-	var prevOrder *string
-	err := t.tx.QueryRow(ctx, `WITH prev AS (SELECT status_rank, order_id FROM payments WHERE id = $1 FOR UPDATE),
+	return []any{p.PaymentID, p.Gateway, orderRef, p.GatewayOrderID, p.NotesOrderID, p.Amount.Decimal(), p.Currency, p.Method,
+		string(p.Status), p.Status.Rank(), p.EventAt, eventID, string(p.TimeSource),
+		p.ErrorCode, p.ErrorDescription, p.TokenID}
+}
+
+// advancePayment moves a payment forward only: inserted, or updated when
+// the new status ranks higher; it answers the previous rank and order and
+// whether it changed.
+const advancePayment = `WITH prev AS (SELECT status_rank, order_id FROM payments WHERE id = $1 FOR UPDATE),
 		up AS (
 			INSERT INTO payments AS p (id, gateway, order_id, gateway_order_id, notes_order_id, amount, currency, method, status, status_rank,
 				realised_at, realised_event_id, last_event_id, last_event_at, match_status, realised_time_source,
@@ -319,12 +349,7 @@ func (t Tx) AdvancePayment(ctx context.Context, p fund.PaymentEvent, orderID, ev
 				updated_at = now()
 			WHERE p.status_rank < excluded.status_rank
 			RETURNING 1)
-		SELECT coalesce((SELECT status_rank FROM prev), -1), (SELECT order_id FROM prev), EXISTS (SELECT 1 FROM up)`,
-		p.PaymentID, p.Gateway, orderRef, p.GatewayOrderID, p.NotesOrderID, p.Amount.Decimal(), p.Currency, p.Method,
-		string(p.Status), p.Status.Rank(), p.EventAt, eventID, string(p.TimeSource),
-		p.ErrorCode, p.ErrorDescription, p.TokenID).Scan(&adv.PrevRank, &prevOrder, &adv.Advanced)
-	return adv, err
-}
+		SELECT coalesce((SELECT status_rank FROM prev), -1), (SELECT order_id FROM prev), EXISTS (SELECT 1 FROM up)`
 
 // BreakPayment records why a payment cannot realise an order and takes it
 // out of "matched".
