@@ -160,21 +160,23 @@ TX=$("${PSQL[@]}" -At -c "SELECT id FROM ledger_transactions WHERE folio_no = '$
 INV=$("$FF" token --role investor --sub "user-$OWNER" --investor "$OWNER")
 OTHER=$("$FF" token --role investor --sub "user-$STRANGER" --investor "${STRANGER:-nobody}")
 COMP=$("$FF" token --role compliance --sub auditor-1)
+# Outputs go to files first: a pager-like head on a live pipe makes the
+# writer die of SIGPIPE (curl exit 23) once the answer outgrows the pipe.
 echo "-- GET /v1/folios/$FOLIO/portfolio as its investor $OWNER (PAN masked; XIRR per scheme and overall):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/folios/$FOLIO/portfolio" | tee "$DEMO/portfolio.json" | head -45
+curl -s -H "Authorization: Bearer $INV" -o "$DEMO/portfolio.json" "$API/v1/folios/$FOLIO/portfolio"; head -45 "$DEMO/portfolio.json"
 echo "-- the same folio as another investor, and with no token (problem+json, nothing of the folio):"
 curl -s -H "Authorization: Bearer $OTHER" "$API/v1/folios/$FOLIO/portfolio"; echo
 curl -s "$API/v1/folios/$FOLIO/portfolio"; echo
 echo "-- GET /v1/schemes/$SCHEME/nav (ClickHouse nav_history):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/schemes/$SCHEME/nav?from=2017-01-01&to=2026-12-31" | head -16
+curl -s -H "Authorization: Bearer $INV" -o "$DEMO/nav.json" "$API/v1/schemes/$SCHEME/nav?from=2017-01-01&to=2026-12-31"; head -16 "$DEMO/nav.json"
 echo "-- GET /v1/transactions/$TX/lineage (order, payment webhook event, NAV file/SHA-256/line, postings, audit rows):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/transactions/$TX/lineage" | tee "$DEMO/lineage.json" | head -50
+curl -s -H "Authorization: Bearer $INV" -o "$DEMO/lineage.json" "$API/v1/transactions/$TX/lineage"; head -50 "$DEMO/lineage.json"
 curl -s -H "Authorization: Bearer $INV" -o "$DEMO/statement.pdf" "$API/v1/folios/$FOLIO/statement.pdf"
 pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$DEMO/statement.pdf" "$DEMO/statement-page1"
 ls -l "$DEMO"/statement*
 mkdir -p "$DEMO/exports"
 "$FF" --log-level warn export transactions --from 2017-01-01 --to 2026-12-31 --format parquet --out "$DEMO/exports" >/dev/null
-"$FF" --log-level warn export fatca-crs --from 2026-01-01 --to 2026-12-31 --format csv --out "$DEMO/exports" | head -12
+"$FF" --log-level warn export fatca-crs --from 2026-01-01 --to 2026-12-31 --format csv --out "$DEMO/exports" >"$DEMO/fatca-crs.txt"; head -12 "$DEMO/fatca-crs.txt"
 curl -s -H "Authorization: Bearer $COMP" -o "$DEMO/exports/audit_via_api.csv" "$API/v1/exports/audit?from=2000-01-01&to=2099-12-31"
 ls -l "$DEMO/exports"
 "$FF" --log-level warn audit anchor      # publish the chain head: outbox (Kafka) + $DEMO/audit-anchors.jsonl
