@@ -475,6 +475,9 @@ func (g *gen) stream(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		}
 		t.navDate = fund.DateOf(d)
+		if t.kind == fund.KindSwitchPayout || t.kind == fund.KindIDCWPayout {
+			continue // money only: the RTA's mailback of units has no row for it (recon.NoUnits)
+		}
 		if t.kind == "purchase" {
 			t.sipPlan = g.sipPlans[t.order]
 		}
