@@ -40,6 +40,11 @@ type Disposal struct {
 	UsedBefore fund.Units  // units earlier transfers took from the lot
 	Units      fund.Units  // units this transfer took
 	ExitLoad   fund.Amount // the load this lot paid (the ledger's, by its slab)
+	// A lot carried over by a scheme merger: Bought is the merged lot's
+	// acquisition date, LotPaid its cost, FMV its 31-Jan-2018 value per
+	// unit of this scheme (nil: none was known).
+	Carried bool
+	FMV     *fund.NAV
 }
 
 // Store reads the ledger.
@@ -221,7 +226,13 @@ func (s *Service) line(ctx context.Context, d Disposal, ty ftax.SchemeType, fmv 
 	}
 	cost := fund.LotCost(d.LotPaid, d.LotUnits, before).Sub(fund.LotCost(d.LotPaid, d.LotUnits, after))
 	lot := ftax.Lot{ID: fmt.Sprint(d.LotID), Type: ty, Bought: d.Bought, Units: d.LotUnits, Cost: d.LotPaid}
-	if ty == ftax.Equity && d.Bought.Before(ftax.GrandfatherBefore) {
+	switch {
+	case ty != ftax.Equity || !d.Bought.Before(ftax.GrandfatherBefore):
+	case d.FMV != nil:
+		lot.FMVPerUnit = d.FMV
+	case d.Carried: // this scheme's NAV of 2018 is not the FMV of units carried into it
+		return LotLine{}, fmt.Errorf("lot %d was carried by a merger from a lot bought %s with no FMV of %s", d.LotID, d.Bought, ftax.FMVDate)
+	default:
 		f, ok := fmv[d.Scheme]
 		if !ok {
 			nav, on, found, err := s.Store.NAVOnOrBefore(ctx, d.Scheme, ftax.FMVDate)

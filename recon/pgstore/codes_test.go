@@ -48,7 +48,7 @@ func TestSQLTakesCodesAsParameters(t *testing.T) {
 	for _, k := range recon.UnitsIn {
 		terms[k.String()] = "ledger kind"
 	}
-	for _, k := range recon.NoUnits {
+	for _, k := range append(recon.NoUnits, recon.LedgerUnitsIn...) {
 		terms[k] = "ledger kind"
 	}
 	given := codes()

@@ -38,6 +38,7 @@ func codes() pgx.NamedArgs {
 	for _, k := range recon.UnitsIn {
 		unitsIn = append(unitsIn, k.String())
 	}
+	unitsIn = append(unitsIn, recon.LedgerUnitsIn...)
 	return pgx.NamedArgs{
 		"missing_in_ledger": string(fund.MissingInLedger), "missing_at_rta": string(fund.MissingAtRTA),
 		"units_mismatch": string(fund.UnitsMismatch), "amount_mismatch": string(fund.AmountMismatch),

@@ -42,7 +42,8 @@ WITH c AS (
 SELECT c.investor_id, c.folio_no, c.scheme_code, coalesce(s.name, ''), coalesce(s.isin_growth, ''),
        coalesce(s.category, ''), coalesce(st.units_scale, 3),
        c.ledger_tx_id, c.kind, c.sold, c.nav,
-       c.lot_id, l.nav_date, l.units, pt.amount, c.used_before, c.units, c.exit_load
+       c.lot_id, coalesce(l.acquired_on, l.nav_date), l.units, pt.amount, c.used_before, c.units, c.exit_load,
+       l.fmv_2018, l.carried_from IS NOT NULL
 FROM c
 JOIN holding_lots l ON l.id = c.lot_id
 JOIN ledger_transactions pt ON pt.id = l.ledger_tx_id
@@ -65,10 +66,18 @@ func (s *Store) Disposals(ctx context.Context, investor string, from, to fund.Da
 			sold, bought                       time.Time
 			nav, lotUnits, paid, before, units decimal.Decimal
 			load                               decimal.Decimal
+			fmv                                *decimal.Decimal
 		)
 		if err := rows.Scan(&d.InvestorID, &d.Folio, &d.Scheme, &d.SchemeName, &d.ISIN, &d.Category, &scale,
-			&d.TxID, &d.Kind, &sold, &nav, &d.LotID, &bought, &lotUnits, &paid, &before, &units, &load); err != nil {
+			&d.TxID, &d.Kind, &sold, &nav, &d.LotID, &bought, &lotUnits, &paid, &before, &units, &load, &fmv, &d.Carried); err != nil {
 			return fmt.Errorf("tax: disposals: %w", err)
+		}
+		if fmv != nil {
+			f, err := fund.NAVFromDecimal(*fmv, fund.NoRounding)
+			if err != nil {
+				return fmt.Errorf("tax: lot %d's FMV: %w", d.LotID, err)
+			}
+			d.FMV = &f
 		}
 		d.Sold, d.Bought, d.UnitsScale = fund.DateOf(sold), fund.DateOf(bought), int32(scale)
 		if err := fill(&d, nav, lotUnits, paid, before, units, load); err != nil {
