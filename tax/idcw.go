@@ -215,6 +215,7 @@ func (s *IDCW) TDSSummary(ctx context.Context, investor string, fy ftax.FY) (fta
 type API struct {
 	Gains    *Service
 	IDCW     *IDCW
+	Mergers  *Mergers
 	Calendar *fund.Calendar
 }
 
@@ -222,8 +223,9 @@ type API struct {
 func NewAPI(store interface {
 	Store
 	IDCWStore
+	MergerStore
 }, cal *fund.Calendar) *API {
-	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Calendar: cal}
+	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Calendar: cal}
 }
 
 // Statement is Service.Statement.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -122,6 +124,44 @@ func TestTaxIDCWCommands(t *testing.T) {
 	}
 	if _, err := cmd("idcw", "declare", "--scheme", "100001", "--record-date", "2024-03-28", "--ex-date", "2024-03-27", "--per-unit", "1", "--option", "payout"); !isExit(err, 2) {
 		t.Errorf("ex-date before the record date: %v", err)
+	}
+}
+
+// `tax merge` on the sample ledger: 100001 into 100002 on 31-Dec-2024 at their NAVs that day, 15.0000 / 55.0000.
+// F-1 holds 499.950 (999.950 − 500.000) + 399.980 = 899.930 units: 899.930 × 15/55 = 245.435|45… → 245.435
+// (499.950 × 15/55 = 136.350 exactly, 399.980 × 15/55 = 109.085|45…); residue 13498.95 − 245.435 × 55 =
+// 13498.95 − 13498.925 = 0.025 → 0.03 half up. Again: nothing left to merge. Another merger of 100001: exit 2; a
+// date with no NAV and no --nav-from: exit 2.
+func TestTaxMergeCommand(t *testing.T) {
+	cfg := sampleLedgerConfig(t)
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax", "merge"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := cmd("--from", "100001", "--to", "100002", "--date", "2024-12-31")
+	if err != nil || !strings.Contains(out, `"merged": 1`) || !strings.Contains(out, `"declared": true`) || !strings.Contains(out, `"nav_from": "15.0000"`) {
+		t.Fatalf("merge: %v\n%s", err, out)
+	}
+	out, err = cmd("--from", "100001", "--to", "100002", "--date", "2024-12-31")
+	if err != nil || !strings.Contains(out, `"folios": 0`) || !strings.Contains(out, `"declared": false`) {
+		t.Fatalf("again: %v\n%s", err, out)
+	}
+	if _, err := cmd("--from", "100001", "--to", "100003", "--date", "2024-12-31", "--nav-from", "1", "--nav-to", "1"); !isExit(err, 2) {
+		t.Errorf("a second merger of 100001: %v", err)
+	}
+	if _, err := cmd("--from", "100002", "--to", "100001", "--date", "2024-12-30"); !isExit(err, 2) {
+		t.Errorf("no NAV on the date: %v", err)
+	}
+	var units, residue string
+	p, err := pgxpool.New(testkit.Ctx(t), os.Getenv("TAX_TEST_PG_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.QueryRow(testkit.Ctx(t), `SELECT units_to::numeric(24,3)::text, residue::text FROM merger_folios WHERE folio_no = 'F-1'`).Scan(&units, &residue); err != nil ||
+		units != "245.435" || residue != "0.03" {
+		t.Errorf("F-1: %s %s %v", units, residue, err)
 	}
 }
 
