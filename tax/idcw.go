@@ -216,6 +216,7 @@ type API struct {
 	Gains    *Service
 	IDCW     *IDCW
 	Mergers  *Mergers
+	Types    TypeStore
 	Calendar *fund.Calendar
 }
 
@@ -224,8 +225,9 @@ func NewAPI(store interface {
 	Store
 	IDCWStore
 	MergerStore
+	TypeStore
 }, cal *fund.Calendar) *API {
-	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Calendar: cal}
+	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Types: store, Calendar: cal}
 }
 
 // Statement is Service.Statement.

@@ -59,6 +59,9 @@ type Store interface {
 	NAVOnOrBefore(ctx context.Context, scheme string, d fund.Date) (nav fund.NAV, on fund.Date, ok bool, err error)
 	// InvestorExists reports whether the investor is known.
 	InvestorExists(ctx context.Context, investor string) (bool, error)
+	// TypeOverrides are the schemes' effective-dated tax characters where
+	// the category does not decide (scheme_tax_types).
+	TypeOverrides(ctx context.Context) ([]ftax.TypeOverride, error)
 }
 
 // ErrUnknownInvestor: no such investor.
@@ -69,9 +72,6 @@ type Service struct {
 	Store      Store
 	Rules      []ftax.CGRule       // nil: ftax.CGRules
 	Categories []ftax.CategoryRule // nil: ftax.CategoryRules
-	// Types overrides the category's tax character for some schemes (an
-	// equity index fund is "Other Scheme - Index Funds"); nil: none.
-	Types map[string]ftax.SchemeType
 }
 
 // LotLine is one lot of a transfer, with where it came from.
@@ -138,6 +138,10 @@ func (s *Service) Statement(ctx context.Context, investor string, fy ftax.FY) (*
 // one investor's year, whatever the population.
 func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func(*Statement) error) error {
 	fmv := map[string]fmvAt{} // per scheme: the grandfathering NAV, read once
+	overrides, err := s.Store.TypeOverrides(ctx)
+	if err != nil {
+		return err
+	}
 	var cur *Statement
 	var sg *SchemeGains
 	flush := func() error {
@@ -149,7 +153,7 @@ func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func
 		cur, sg = nil, nil
 		return err
 	}
-	err := s.Store.Disposals(ctx, investor, fy.First(), fy.Last(), func(d Disposal) error {
+	err = s.Store.Disposals(ctx, investor, fy.First(), fy.Last(), func(d Disposal) error {
 		if cur != nil && cur.InvestorID != d.InvestorID {
 			if err := flush(); err != nil {
 				return err
@@ -166,11 +170,13 @@ func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func
 				}
 			}
 			if sg == nil {
-				cur.Schemes = append(cur.Schemes, SchemeGains{Scheme: d.Scheme, Name: d.SchemeName, ISIN: d.ISIN, SchemeType: s.typeOf(d)})
+				cur.Schemes = append(cur.Schemes, SchemeGains{Scheme: d.Scheme, Name: d.SchemeName, ISIN: d.ISIN, SchemeType: s.typeOf(d, overrides)})
 				sg = &cur.Schemes[len(cur.Schemes)-1]
 			}
 		}
-		line, err := s.line(ctx, d, sg.SchemeType, fmv)
+		// the character in force on the transfer's date (an override may
+		// start within the year: the scheme's header shows its first)
+		line, err := s.line(ctx, d, s.typeOf(d, overrides), fmv)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -204,8 +210,10 @@ func (s *Service) newStatement(investor string, fy ftax.FY) *Statement {
 	return &Statement{InvestorID: investor, FY: fy, From: fy.First(), To: fy.Last(), Schemes: []SchemeGains{}}
 }
 
-func (s *Service) typeOf(d Disposal) ftax.SchemeType {
-	if t, ok := s.Types[d.Scheme]; ok {
+// typeOf is the scheme's tax character on the transfer's date: the
+// override in force then, else what its category implies.
+func (s *Service) typeOf(d Disposal, overrides []ftax.TypeOverride) ftax.SchemeType {
+	if t, ok := ftax.TypeOn(overrides, d.Scheme, d.Sold); ok {
 		return t
 	}
 	cats := s.Categories
@@ -280,4 +288,12 @@ func (s *Service) finish(st *Statement) {
 	if taxable := ltcg.Sub(st.LTCGExemption); taxable.Sign() > 0 {
 		st.Taxable112A = taxable
 	}
+}
+
+// ErrTypeConflict: the scheme has another tax type from that date.
+var ErrTypeConflict = errors.New("tax: the scheme has another tax type from that date")
+
+// TypeStore keeps the effective-dated scheme tax types.
+type TypeStore interface {
+	SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source string) (created bool, err error)
 }

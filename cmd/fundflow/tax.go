@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -59,6 +60,38 @@ type taxCmd struct {
 	IDCW  idcwCmd     `cmd:"" name:"idcw" help:"IDCW (dividends): declare one, credit its holders (payout or reinvestment, with TDS)"`
 	TDS   tdsCmd      `cmd:"" name:"tds" help:"an investor's TDS on IDCW for a financial year by AMC and section (Form 16A data), JSON"`
 	Merge mergeCmd    `cmd:"" help:"merge a scheme into another (or change plan/option): every holder's lots carried over with their tax dates and costs, plans redirected, JSON"`
+	Type  taxTypeCmd  `cmd:"" name:"scheme-type" help:"set a scheme's tax character from a date where its category does not say it (equity index funds …), JSON"`
+}
+
+type taxTypeCmd struct {
+	Scheme string   `required:"" help:"The scheme code." placeholder:"CODE"`
+	From   dateFlag `required:"" help:"In force for transfers on and after this date." placeholder:"YYYY-MM-DD"`
+	Type   string   `required:"" enum:"equity,debt,other" help:"equity, debt or other."`
+	Reason string   `required:"" help:"Why (shown to whoever reads the row; kept in the audit)." placeholder:"TEXT"`
+}
+
+func (taxTypeCmd) Help() string {
+	return `Scheme tax characters are effective-dated data (scheme_tax_types): the row in force on a transfer's date (the latest --from on or before it) overrides what the scheme's AMFI category implies, for capital gains (the statement, the API, Schedule 112A). A change is a new row from a later date; the same row again is fine; another type or reason for the same scheme and date is exit 2. Exit 0 with the row as JSON.`
+}
+
+func (c taxTypeCmd) Run(a *app) error {
+	if strings.TrimSpace(c.Reason) == "" {
+		return usageErr("--reason: say why")
+	}
+	t, done, err := a.taxServices()
+	if err != nil {
+		return err
+	}
+	defer done()
+	o := ftax.TypeOverride{Scheme: c.Scheme, From: c.From.Date, Type: ftax.SchemeType(c.Type), Reason: c.Reason}
+	created, err := t.Types.SetTypeOverride(a.ctx, o, "cli")
+	if errors.Is(err, tax.ErrTypeConflict) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, map[string]any{"scheme": o.Scheme, "from": o.From, "type": o.Type, "reason": o.Reason, "created": created})
 }
 
 type mergeCmd struct {

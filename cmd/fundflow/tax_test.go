@@ -165,6 +165,35 @@ func TestTaxMergeCommand(t *testing.T) {
 	}
 }
 
+// `tax scheme-type`: INV-1's 500.000 units of 100001 (an equity flexi cap) redeemed on 10-Jun-2024, bought on
+// 10-Jan-2024, are short-term equity (111A); with 100001 "other" from 1-Apr-2024 the same gain is short-term at
+// slab; a row from after the sale changes nothing. The same row again is fine; another type on the date is exit 2.
+func TestTaxSchemeTypeCommand(t *testing.T) {
+	cfg := sampleLedgerConfig(t)
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	if out, err := cmd("gains", "--fy", "2024-25", "--investor", "INV-1"); err != nil || !strings.Contains(out, `"rate_section": "111A"`) {
+		t.Fatalf("before: %v\n%s", err, out)
+	}
+	for i, want := range []string{`"created": true`, `"created": false`} {
+		if out, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-04-01", "--type", "other", "--reason", "test: an index fund"); err != nil || !strings.Contains(out, want) {
+			t.Fatalf("set %d: %v\n%s", i+1, err, out)
+		}
+	}
+	if _, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-07-01", "--type", "equity", "--reason", "after the sale"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd("gains", "--fy", "2024-25", "--investor", "INV-1"); err != nil || !strings.Contains(out, `"rate_section": "slab"`) || !strings.Contains(out, `"gain": "499.75"`) {
+		t.Fatalf("after: %v\n%s", err, out)
+	}
+	if _, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-04-01", "--type", "debt", "--reason", "test: an index fund"); !isExit(err, 2) {
+		t.Errorf("another type on the same date: %v", err)
+	}
+}
+
 // sampleLedgerConfig loads the sample ledger (ledgerfix.Sample) into a
 // fresh database and returns a config file naming it.
 func sampleLedgerConfig(t *testing.T) string {

@@ -1,6 +1,23 @@
 -- Scheme mergers (and plan/option changes, done the same way), issue 17:
 -- units of from_scheme become units of to_scheme on merge_date at the ratio
--- nav_from / nav_to, lot by lot (033 keeps each lot's tax date and cost).
+-- nav_from / nav_to, lot by lot, each lot keeping its tax basis.
+--
+-- A lot's tax basis apart from its ledger date: a lot carried over by a
+-- scheme merger is a new lot of the surviving scheme on the
+-- merger date (its nav_date: FIFO, the exit-load clock, the ledger's
+-- replay), but for capital gains it was acquired when the merged lot was,
+-- at that lot's cost (its ledger transaction's amount, as for any lot).
+--   acquired_on  the acquisition date for tax (NULL: nav_date)
+--   fmv_2018     the fair market value of 31-Jan-2018 per unit of this
+--                scheme, for grandfathering (NULL: this scheme's NAV then)
+--   carried_from the lot it was carried from
+ALTER TABLE holding_lots
+    ADD COLUMN acquired_on  date,
+    ADD COLUMN fmv_2018     numeric(18,4) CHECK (fmv_2018 > 0),
+    ADD COLUMN carried_from bigint REFERENCES holding_lots (id),
+    ADD CONSTRAINT holding_lots_acquired_before CHECK (acquired_on <= nav_date);
+
+-- The mergers:
 CREATE TABLE scheme_mergers (
     id          text          PRIMARY KEY,
     from_scheme text          NOT NULL UNIQUE,         -- a scheme merges away once
