@@ -217,7 +217,18 @@ type API struct {
 	IDCW     *IDCW
 	Mergers  *Mergers
 	Types    TypeStore
+	Contacts ContactStore
 	Calendar *fund.Calendar
+}
+
+// ContactStore reads the name and address a statement is addressed to.
+type ContactStore interface {
+	Contact(ctx context.Context, investor string) (name, address string, err error)
+}
+
+// Contact is the investor's name and address (ContactStore).
+func (a *API) Contact(ctx context.Context, investor string) (string, string, error) {
+	return a.Contacts.Contact(ctx, investor)
 }
 
 // NewAPI is API over one store.
@@ -226,8 +237,9 @@ func NewAPI(store interface {
 	IDCWStore
 	MergerStore
 	TypeStore
+	ContactStore
 }, cal *fund.Calendar) *API {
-	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Types: store, Calendar: cal}
+	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Types: store, Contacts: store, Calendar: cal}
 }
 
 // Statement is Service.Statement.

@@ -201,3 +201,13 @@ func (s *Store) SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source
 	}
 	return created, nil
 }
+
+// Contact implements tax.ContactStore.
+func (s *Store) Contact(ctx context.Context, investor string) (string, string, error) {
+	var name, address string
+	err := s.Pool.QueryRow(ctx, `SELECT name, address FROM investors WHERE id = $1`, investor).Scan(&name, &address)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("tax: investor %s: %w", investor, err)
+	}
+	return name, address, nil
+}
