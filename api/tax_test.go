@@ -198,4 +198,3 @@ func TestCapitalGainsPDF(t *testing.T) {
 		}
 	}
 }
-
