@@ -12,9 +12,9 @@ read -r IDP IDR < <("${PSQL[@]}" -At -F ' ' -c "SELECT string_agg(scheme_code, '
   WHERE units_remaining > 0 GROUP BY 1 ORDER BY count(DISTINCT folio_no) DESC, 1 LIMIT 2) s") || true
 IDREC=$("${PSQL[@]}" -At -c "SELECT max(a.nav_date) FROM navs a JOIN navs b ON b.nav_date = a.nav_date AND b.scheme_code = '$IDR'
   WHERE a.scheme_code = '$IDP' AND extract(isodow FROM a.nav_date) < 6 AND a.nav_date >= '2026-01-01'")
-"$FF" --log-level warn tax idcw declare --scheme "$IDP" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 2.50 --option payout \
+"$FF" --log-level warn tax idcw declare --scheme "$IDP" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 20.00 --option payout \
   --id "DEMO-IDCW-P" --holidays "$TAXH" > "$DEMO/tax/idcw-payout-declared.json"
-"$FF" --log-level warn tax idcw declare --scheme "$IDR" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 1.75 --option reinvest \
+"$FF" --log-level warn tax idcw declare --scheme "$IDR" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 15.00 --option reinvest \
   --id "DEMO-IDCW-R" --holidays "$TAXH" > "$DEMO/tax/idcw-reinvest-declared.json"
 for id in DEMO-IDCW-P DEMO-IDCW-R; do
   echo "-- tax idcw run $id: $("$FF" --log-level warn tax idcw run "$id" | tr -d '\n ')"
@@ -71,7 +71,7 @@ if ! curl -sf "$API/healthz" >/dev/null; then
   for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
 fi
 CGTOK=$("$FF" token --role investor --sub "user-$CGINV" --investor "$CGINV")
-curl -s -H "Authorization: Bearer $CGTOK" -o "$DEMO/tax/capital-gains.pdf" "$API/v1/investors/$CGINV/capital-gains?fy=$CGFY&format=pdf"
+curl -s -H "Authorization: Bearer $CGTOK" -o "$DEMO/tax/capital-gains.pdf" "$API/v1/investors/$CGINV/capital-gains?fy=$CGFY&format=pdf" || true
 [ -n "$TAXPID" ] && { kill "$TAXPID" 2>/dev/null || true; wait "$TAXPID" 2>/dev/null || true; }
 if [ "$(head -c 4 "$DEMO/tax/capital-gains.pdf")" = "%PDF" ]; then
   pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$DEMO/tax/capital-gains.pdf" "$DEMO/tax/capital-gains-page1"
