@@ -21,6 +21,7 @@ type Tax interface {
 	Statement(ctx context.Context, investor string, fy ftax.FY) (*tax.Statement, error)
 	TDSSummary(ctx context.Context, investor string, fy ftax.FY) (ftax.TDSSummary, error)
 	DeclareIDCW(ctx context.Context, d ftax.Declaration, opt tax.Option, source string) (tax.Declared, bool, error)
+	Contact(ctx context.Context, investor string) (name, address string, err error)
 }
 
 var _ Tax = (*tax.API)(nil)
@@ -63,8 +64,8 @@ func (s *Server) capitalGains(w http.ResponseWriter, r *http.Request, p Principa
 	if format == "" {
 		format = "json"
 	}
-	if format != "json" && format != "csv" && format != "schedule112a" {
-		return badRequest("format: json, csv or schedule112a")
+	if format != "json" && format != "csv" && format != "schedule112a" && format != "pdf" {
+		return badRequest("format: json, csv, schedule112a or pdf")
 	}
 	if !p.mayReadInvestor(id) {
 		return notFound()
@@ -82,6 +83,23 @@ func (s *Server) capitalGains(w http.ResponseWriter, r *http.Request, p Principa
 	}
 	// written whole first: a failure half way is a 500, not a cut file
 	var buf bytes.Buffer
+	if format == "pdf" {
+		tds, err := s.cfg.Tax.TDSSummary(r.Context(), id, fy)
+		if err != nil {
+			return err
+		}
+		name, address, err := s.cfg.Tax.Contact(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := RenderTaxStatement(&buf, st, tds, name, address, s.cfg.Now()); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", disposition("inline", "capital-gains", id, fy.String(), ".pdf"))
+		_, err = buf.WriteTo(w)
+		return err
+	}
 	write, name := tax.WriteCSV, "capital-gains"
 	if format == "schedule112a" {
 		write, name = tax.WriteSchedule112A, "schedule-112a"

@@ -80,7 +80,7 @@ func TestCapitalGainsRoute(t *testing.T) {
 		{"/v1/investors/INV-1/capital-gains?fy=2024-25", token(t, claims(api.RoleAnalyst, "a", time.Hour)), 403, api.CodeForbidden},
 		{"/v1/investors/INV-1/capital-gains?fy=2024-26", ops, 400, api.CodeBadRequest},
 		{"/v1/investors/INV-1/capital-gains", ops, 400, api.CodeBadRequest},
-		{"/v1/investors/INV-1/capital-gains?fy=2024-25&format=pdf", ops, 400, api.CodeBadRequest},
+		{"/v1/investors/INV-1/capital-gains?fy=2024-25&format=xlsx", ops, 400, api.CodeBadRequest},
 	} {
 		status, h, body := e.get(t, c.path, c.tok)
 		if status != c.status || (c.code != "" && problemCode(t, h, body) != c.code) {
@@ -161,5 +161,40 @@ func TestIDCWRoutes(t *testing.T) {
 	}
 	if status, _, _ := e.get(t, "/v1/investors/INV-1/tds?fy=24-25", ops); status != 400 {
 		t.Errorf("bad fy: %d", status)
+	}
+}
+
+// The PDF of the same statement (format=pdf): page 1 rendered by poppler (a
+// reader independent of the writer) is drawn on, with the chart's green
+// bar; its text (pdftotext) carries the JSON route's numbers above with
+// Indian grouping (5000.25 → 5,000.25), the investor's name and address,
+// the section, and the disclaimer; no Schedule 112A rows (no equity LTCG).
+func TestCapitalGainsPDF(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	status, h, body := e.get(t, "/v1/investors/INV-1/capital-gains?fy=2024-25&format=pdf", investor(t, "INV-1"))
+	if status != 200 || h.Get("Content-Type") != "application/pdf" || !strings.Contains(h.Get("Content-Disposition"), "capital-gains_INV-1_2024-25.pdf") {
+		t.Fatalf("%d %v %.200s", status, h, body)
+	}
+	img, text := pdfPage1(t, body)
+	b := img.Bounds()
+	green := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 < 90 && g>>8 > 120 && bl>>8 < 120 {
+				green++
+			}
+		}
+	}
+	if green < 20 {
+		t.Errorf("page 1 has %d green pixels: no gain bar", green)
+	}
+	for _, w := range []string{"Capital gains and IDCW statement, FY 2024-25", "Asha Rao", "12 MG Road, Bengaluru 560001", "IST",
+		"5,000.25", "5,500.00", "499.75", "111A", "500.000", "11.0000", "2024-01-10", "2024-06-10",
+		"No long-term gain under section 112A", "No IDCW credited", "not tax advice"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the PDF's text lacks %q:\n%s", w, text)
+		}
 	}
 }

@@ -32,6 +32,19 @@ const KindSwitchPayout = "switch_payout"
 // IDCW reinvested is an order leg kind, idcw_reinvest, that issues units.)
 const KindIDCWPayout = "idcw_payout"
 
+// KindMergerOut and KindMergerIn are the legs of a scheme merger (issue 17):
+// the out leg takes every open lot of the merged scheme, an in leg issues
+// one carried lot of the surviving scheme at the lot's cost. Neither is a
+// cash flow; together they move units, as a switch's legs do.
+const (
+	KindMergerOut = "merger_out"
+	KindMergerIn  = "merger_in"
+)
+
+// AccountMergerResidue holds the value of the fraction of a unit a merger's
+// truncation at the surviving scheme's scale left of a folio's units.
+func AccountMergerResidue(merger string) string { return "merger:" + merger + ":residue" }
+
 // AccountStampDuty collects the stamp duty of every purchase.
 const AccountStampDuty = "tax:stamp_duty"
 

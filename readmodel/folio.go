@@ -46,10 +46,11 @@ func (t LedgerTx) PaysOutSwitch() bool { return t.Kind == fund.KindSwitchPayout 
 // (the gross amount, negative) or paid out (the net payout, positive: a
 // redemption, an IDCW payout net of TDS); zero for a switch payout and for
 // an IDCW reinvestment (the dividend never left the fund: counting it as
-// paid in, or out, would bend the XIRR).
+// paid in, or out, would bend the XIRR), and for a merger's legs (units
+// moved from one scheme to another at their cost: no money moved).
 func (t LedgerTx) CashFlow() decimal.Decimal {
 	switch {
-	case t.Kind == "idcw_reinvest":
+	case t.Kind == "idcw_reinvest", t.Kind == fund.KindMergerOut, t.Kind == fund.KindMergerIn:
 		return decimal.Zero
 	case t.Issues():
 		return t.Amount.Neg()

@@ -32,8 +32,12 @@ var SelfClearing = []string{fund.CausePendingNAV, fund.CauseAfterCutoff}
 var Waiting = []fund.OrderStatus{fund.PendingNAV, fund.AwaitingPayment, fund.AwaitingLeg}
 
 // UnitsIn are the ledger transaction kinds that add units to a folio (the
-// others take units out), and NoUnits the kind that moves none.
+// others take units out) with a TxKind, LedgerUnitsIn those without one (a
+// merger's in leg), and NoUnits the kinds that move none: a failed switch's
+// payout and an IDCW paid out (money only; the RTA's mailback of units has
+// no row for either).
 var (
-	UnitsIn = []fund.TxKind{fund.Purchase, fund.SIP, fund.SwitchIn}
-	NoUnits = fund.KindSwitchPayout
+	UnitsIn       = []fund.TxKind{fund.Purchase, fund.SIP, fund.SwitchIn, fund.IDCWReinvest}
+	LedgerUnitsIn = []string{fund.KindMergerIn}
+	NoUnits       = []string{fund.KindSwitchPayout, fund.KindIDCWPayout}
 )

@@ -184,6 +184,7 @@ ls -l "$DEMO/exports"
 [ -n "$READ_PID" ] && { kill $READ_PID 2>/dev/null || true; wait $READ_PID 2>/dev/null || true; }
 
 source scripts/demo_recon.sh
+source scripts/demo_tax.sh
 
 step "NAV history: generate business days from a real file, backfill them in date order"
 "$FF" gen nav-history --from "$FIXTURES/amfi/navall/NAVAll_2026-08-18_last-6col.txt" --days "${DEMO_HISTORY_DAYS:-60}" \

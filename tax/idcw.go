@@ -215,15 +215,31 @@ func (s *IDCW) TDSSummary(ctx context.Context, investor string, fy ftax.FY) (fta
 type API struct {
 	Gains    *Service
 	IDCW     *IDCW
+	Mergers  *Mergers
+	Types    TypeStore
+	Contacts ContactStore
 	Calendar *fund.Calendar
+}
+
+// ContactStore reads the name and address a statement is addressed to.
+type ContactStore interface {
+	Contact(ctx context.Context, investor string) (name, address string, err error)
+}
+
+// Contact is the investor's name and address (ContactStore).
+func (a *API) Contact(ctx context.Context, investor string) (string, string, error) {
+	return a.Contacts.Contact(ctx, investor)
 }
 
 // NewAPI is API over one store.
 func NewAPI(store interface {
 	Store
 	IDCWStore
+	MergerStore
+	TypeStore
+	ContactStore
 }, cal *fund.Calendar) *API {
-	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Calendar: cal}
+	return &API{Gains: &Service{Store: store}, IDCW: &IDCW{Store: store}, Mergers: &Mergers{Store: store}, Types: store, Contacts: store, Calendar: cal}
 }
 
 // Statement is Service.Statement.

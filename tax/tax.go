@@ -40,6 +40,11 @@ type Disposal struct {
 	UsedBefore fund.Units  // units earlier transfers took from the lot
 	Units      fund.Units  // units this transfer took
 	ExitLoad   fund.Amount // the load this lot paid (the ledger's, by its slab)
+	// A lot carried over by a scheme merger: Bought is the merged lot's
+	// acquisition date, LotPaid its cost, FMV its 31-Jan-2018 value per
+	// unit of this scheme (nil: none was known).
+	Carried bool
+	FMV     *fund.NAV
 }
 
 // Store reads the ledger.
@@ -54,6 +59,9 @@ type Store interface {
 	NAVOnOrBefore(ctx context.Context, scheme string, d fund.Date) (nav fund.NAV, on fund.Date, ok bool, err error)
 	// InvestorExists reports whether the investor is known.
 	InvestorExists(ctx context.Context, investor string) (bool, error)
+	// TypeOverrides are the schemes' effective-dated tax characters where
+	// the category does not decide (scheme_tax_types).
+	TypeOverrides(ctx context.Context) ([]ftax.TypeOverride, error)
 }
 
 // ErrUnknownInvestor: no such investor.
@@ -64,9 +72,6 @@ type Service struct {
 	Store      Store
 	Rules      []ftax.CGRule       // nil: ftax.CGRules
 	Categories []ftax.CategoryRule // nil: ftax.CategoryRules
-	// Types overrides the category's tax character for some schemes (an
-	// equity index fund is "Other Scheme - Index Funds"); nil: none.
-	Types map[string]ftax.SchemeType
 }
 
 // LotLine is one lot of a transfer, with where it came from.
@@ -133,6 +138,10 @@ func (s *Service) Statement(ctx context.Context, investor string, fy ftax.FY) (*
 // one investor's year, whatever the population.
 func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func(*Statement) error) error {
 	fmv := map[string]fmvAt{} // per scheme: the grandfathering NAV, read once
+	overrides, err := s.Store.TypeOverrides(ctx)
+	if err != nil {
+		return err
+	}
 	var cur *Statement
 	var sg *SchemeGains
 	flush := func() error {
@@ -144,7 +153,7 @@ func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func
 		cur, sg = nil, nil
 		return err
 	}
-	err := s.Store.Disposals(ctx, investor, fy.First(), fy.Last(), func(d Disposal) error {
+	err = s.Store.Disposals(ctx, investor, fy.First(), fy.Last(), func(d Disposal) error {
 		if cur != nil && cur.InvestorID != d.InvestorID {
 			if err := flush(); err != nil {
 				return err
@@ -161,11 +170,13 @@ func (s *Service) Each(ctx context.Context, investor string, fy ftax.FY, fn func
 				}
 			}
 			if sg == nil {
-				cur.Schemes = append(cur.Schemes, SchemeGains{Scheme: d.Scheme, Name: d.SchemeName, ISIN: d.ISIN, SchemeType: s.typeOf(d)})
+				cur.Schemes = append(cur.Schemes, SchemeGains{Scheme: d.Scheme, Name: d.SchemeName, ISIN: d.ISIN, SchemeType: s.typeOf(d, overrides)})
 				sg = &cur.Schemes[len(cur.Schemes)-1]
 			}
 		}
-		line, err := s.line(ctx, d, sg.SchemeType, fmv)
+		// the character in force on the transfer's date (an override may
+		// start within the year: the scheme's header shows its first)
+		line, err := s.line(ctx, d, s.typeOf(d, overrides), fmv)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -199,8 +210,10 @@ func (s *Service) newStatement(investor string, fy ftax.FY) *Statement {
 	return &Statement{InvestorID: investor, FY: fy, From: fy.First(), To: fy.Last(), Schemes: []SchemeGains{}}
 }
 
-func (s *Service) typeOf(d Disposal) ftax.SchemeType {
-	if t, ok := s.Types[d.Scheme]; ok {
+// typeOf is the scheme's tax character on the transfer's date: the
+// override in force then, else what its category implies.
+func (s *Service) typeOf(d Disposal, overrides []ftax.TypeOverride) ftax.SchemeType {
+	if t, ok := ftax.TypeOn(overrides, d.Scheme, d.Sold); ok {
 		return t
 	}
 	cats := s.Categories
@@ -221,7 +234,13 @@ func (s *Service) line(ctx context.Context, d Disposal, ty ftax.SchemeType, fmv 
 	}
 	cost := fund.LotCost(d.LotPaid, d.LotUnits, before).Sub(fund.LotCost(d.LotPaid, d.LotUnits, after))
 	lot := ftax.Lot{ID: fmt.Sprint(d.LotID), Type: ty, Bought: d.Bought, Units: d.LotUnits, Cost: d.LotPaid}
-	if ty == ftax.Equity && d.Bought.Before(ftax.GrandfatherBefore) {
+	switch {
+	case ty != ftax.Equity || !d.Bought.Before(ftax.GrandfatherBefore):
+	case d.FMV != nil:
+		lot.FMVPerUnit = d.FMV
+	case d.Carried: // this scheme's NAV of 2018 is not the FMV of units carried into it
+		return LotLine{}, fmt.Errorf("lot %d was carried by a merger from a lot bought %s with no FMV of %s", d.LotID, d.Bought, ftax.FMVDate)
+	default:
 		f, ok := fmv[d.Scheme]
 		if !ok {
 			nav, on, found, err := s.Store.NAVOnOrBefore(ctx, d.Scheme, ftax.FMVDate)
@@ -269,4 +288,12 @@ func (s *Service) finish(st *Statement) {
 	if taxable := ltcg.Sub(st.LTCGExemption); taxable.Sign() > 0 {
 		st.Taxable112A = taxable
 	}
+}
+
+// ErrTypeConflict: the scheme has another tax type from that date.
+var ErrTypeConflict = errors.New("tax: the scheme has another tax type from that date")
+
+// TypeStore keeps the effective-dated scheme tax types.
+type TypeStore interface {
+	SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source string) (created bool, err error)
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/fund"
 	ftax "github.com/fundflow/fundflow/fund/tax"
 	"github.com/fundflow/fundflow/tax"
 	taxpg "github.com/fundflow/fundflow/tax/pgstore"
@@ -57,6 +59,93 @@ type taxCmd struct {
 	Gains taxGainsCmd `cmd:"" help:"realised capital gains for a financial year: one investor or all, JSON, CSV or ITR Schedule 112A"`
 	IDCW  idcwCmd     `cmd:"" name:"idcw" help:"IDCW (dividends): declare one, credit its holders (payout or reinvestment, with TDS)"`
 	TDS   tdsCmd      `cmd:"" name:"tds" help:"an investor's TDS on IDCW for a financial year by AMC and section (Form 16A data), JSON"`
+	Merge mergeCmd    `cmd:"" help:"merge a scheme into another (or change plan/option): every holder's lots carried over with their tax dates and costs, plans redirected, JSON"`
+	Type  taxTypeCmd  `cmd:"" name:"scheme-type" help:"set a scheme's tax character from a date where its category does not say it (equity index funds …), JSON"`
+}
+
+type taxTypeCmd struct {
+	Scheme string   `required:"" help:"The scheme code." placeholder:"CODE"`
+	From   dateFlag `required:"" help:"In force for transfers on and after this date." placeholder:"YYYY-MM-DD"`
+	Type   string   `required:"" enum:"equity,debt,other" help:"equity, debt or other."`
+	Reason string   `required:"" help:"Why (shown to whoever reads the row; kept in the audit)." placeholder:"TEXT"`
+}
+
+func (taxTypeCmd) Help() string {
+	return `Scheme tax characters are effective-dated data (scheme_tax_types): the row in force on a transfer's date (the latest --from on or before it) overrides what the scheme's AMFI category implies, for capital gains (the statement, the API, Schedule 112A). A change is a new row from a later date; the same row again is fine; another type or reason for the same scheme and date is exit 2. Exit 0 with the row as JSON.`
+}
+
+func (c taxTypeCmd) Run(a *app) error {
+	if strings.TrimSpace(c.Reason) == "" {
+		return usageErr("--reason: say why")
+	}
+	t, done, err := a.taxServices()
+	if err != nil {
+		return err
+	}
+	defer done()
+	o := ftax.TypeOverride{Scheme: c.Scheme, From: c.From.Date, Type: ftax.SchemeType(c.Type), Reason: c.Reason}
+	created, err := t.Types.SetTypeOverride(a.ctx, o, "cli")
+	if errors.Is(err, tax.ErrTypeConflict) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, map[string]any{"scheme": o.Scheme, "from": o.From, "type": o.Type, "reason": o.Reason, "created": created})
+}
+
+type mergeCmd struct {
+	From    string   `required:"" help:"The scheme that merges away." placeholder:"CODE"`
+	To      string   `required:"" help:"The surviving scheme." placeholder:"CODE"`
+	Date    dateFlag `required:"" help:"The merger's effective date (the ratio's NAV date; the carried lots' ledger date)." placeholder:"YYYY-MM-DD"`
+	NAVFrom string   `name:"nav-from" help:"From's NAV for the ratio (default: its NAV on --date)." placeholder:"NAV"`
+	NAVTo   string   `name:"nav-to" help:"To's NAV for the ratio (default: its NAV on --date)." placeholder:"NAV"`
+	ID      string   `help:"The merger's id (default: FROM-TO-DATE)." placeholder:"ID"`
+}
+
+func (mergeCmd) Help() string {
+	return `Declares the merger (the same one again is fine; another merger of the same scheme is refused) and runs it: every folio with open lots of --from gets, in one transaction, a merger_out leg taking them all and one merger_in leg per lot into --to. Units of --to are Σ units × NAV-from / NAV-to truncated at --to's units scale, shared over the lots by largest remainder; each new lot keeps the acquisition date, the cost and the 31-Jan-2018 FMV (per unit of --to) of the lot it came from, so capital gains after the merger are the original lots'. What the truncation leaves (in rupees, half up to the paisa) is posted to merger:<id>:residue. Live SIPs/SWPs of --from and STPs into or out of it then name --to. Safe to run again after a crash: each folio is merged exactly once. Exit 0 with the run's counts as JSON; 2 for a bad flag or a conflicting merger.`
+}
+
+func (c mergeCmd) Run(a *app) error {
+	t, done, err := a.taxServices()
+	if err != nil {
+		return err
+	}
+	defer done()
+	navs := map[string]string{c.From: c.NAVFrom, c.To: c.NAVTo}
+	got := map[string]fund.NAV{}
+	for _, s := range []string{c.From, c.To} {
+		if v := navs[s]; v != "" {
+			n, err := fund.ParseNAV(v)
+			if err != nil {
+				return usageErr("NAV of %s %q: %v", s, v, err)
+			}
+			got[s] = n
+			continue
+		}
+		n, on, ok, err := t.Gains.Store.NAVOnOrBefore(a.ctx, s, c.Date.Date)
+		if err != nil {
+			return err
+		}
+		if !ok || on != c.Date.Date {
+			return usageErr("%s has no NAV on %s: give --nav-from/--nav-to", s, c.Date.Date)
+		}
+		got[s] = n
+	}
+	m, created, err := t.Mergers.Declare(a.ctx, tax.MergerDecl{ID: c.ID, From: c.From, To: c.To, Date: c.Date.Date, NAVFrom: got[c.From], NAVTo: got[c.To], Source: "cli"})
+	if errors.Is(err, tax.ErrMergerConflict) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := t.Mergers.Run(a.ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	return printJSON(a.stdout, map[string]any{"id": m.ID, "from": m.From, "to": m.To, "date": m.Date, "nav_from": m.NAVFrom, "nav_to": m.NAVTo,
+		"declared": created, "run": res})
 }
 
 type idcwCmd struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -122,6 +124,73 @@ func TestTaxIDCWCommands(t *testing.T) {
 	}
 	if _, err := cmd("idcw", "declare", "--scheme", "100001", "--record-date", "2024-03-28", "--ex-date", "2024-03-27", "--per-unit", "1", "--option", "payout"); !isExit(err, 2) {
 		t.Errorf("ex-date before the record date: %v", err)
+	}
+}
+
+// `tax merge` on the sample ledger: 100001 into 100002 on 31-Dec-2024 at their NAVs that day, 15.0000 / 55.0000.
+// F-1 holds 499.950 (999.950 − 500.000) + 399.980 = 899.930 units: 899.930 × 15/55 = 245.435|45… → 245.435
+// (499.950 × 15/55 = 136.350 exactly, 399.980 × 15/55 = 109.085|45…); residue 13498.95 − 245.435 × 55 =
+// 13498.95 − 13498.925 = 0.025 → 0.03 half up. Again: nothing left to merge. Another merger of 100001: exit 2; a
+// date with no NAV and no --nav-from: exit 2.
+func TestTaxMergeCommand(t *testing.T) {
+	cfg := sampleLedgerConfig(t)
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax", "merge"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := cmd("--from", "100001", "--to", "100002", "--date", "2024-12-31")
+	if err != nil || !strings.Contains(out, `"merged": 1`) || !strings.Contains(out, `"declared": true`) || !strings.Contains(out, `"nav_from": "15.0000"`) {
+		t.Fatalf("merge: %v\n%s", err, out)
+	}
+	out, err = cmd("--from", "100001", "--to", "100002", "--date", "2024-12-31")
+	if err != nil || !strings.Contains(out, `"folios": 0`) || !strings.Contains(out, `"declared": false`) {
+		t.Fatalf("again: %v\n%s", err, out)
+	}
+	if _, err := cmd("--from", "100001", "--to", "100003", "--date", "2024-12-31", "--nav-from", "1", "--nav-to", "1"); !isExit(err, 2) {
+		t.Errorf("a second merger of 100001: %v", err)
+	}
+	if _, err := cmd("--from", "100002", "--to", "100001", "--date", "2024-12-30"); !isExit(err, 2) {
+		t.Errorf("no NAV on the date: %v", err)
+	}
+	var units, residue string
+	p, err := pgxpool.New(testkit.Ctx(t), os.Getenv("TAX_TEST_PG_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.QueryRow(testkit.Ctx(t), `SELECT units_to::numeric(24,3)::text, residue::text FROM merger_folios WHERE folio_no = 'F-1'`).Scan(&units, &residue); err != nil ||
+		units != "245.435" || residue != "0.03" {
+		t.Errorf("F-1: %s %s %v", units, residue, err)
+	}
+}
+
+// `tax scheme-type`: INV-1's 500.000 units of 100001 (an equity flexi cap) redeemed on 10-Jun-2024, bought on
+// 10-Jan-2024, are short-term equity (111A); with 100001 "other" from 1-Apr-2024 the same gain is short-term at
+// slab; a row from after the sale changes nothing. The same row again is fine; another type on the date is exit 2.
+func TestTaxSchemeTypeCommand(t *testing.T) {
+	cfg := sampleLedgerConfig(t)
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"--config", cfg, "--log-level", "warn", "tax"}, args...), &out, io.Discard)
+		return out.String(), err
+	}
+	if out, err := cmd("gains", "--fy", "2024-25", "--investor", "INV-1"); err != nil || !strings.Contains(out, `"rate_section": "111A"`) {
+		t.Fatalf("before: %v\n%s", err, out)
+	}
+	for i, want := range []string{`"created": true`, `"created": false`} {
+		if out, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-04-01", "--type", "other", "--reason", "test: an index fund"); err != nil || !strings.Contains(out, want) {
+			t.Fatalf("set %d: %v\n%s", i+1, err, out)
+		}
+	}
+	if _, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-07-01", "--type", "equity", "--reason", "after the sale"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd("gains", "--fy", "2024-25", "--investor", "INV-1"); err != nil || !strings.Contains(out, `"rate_section": "slab"`) || !strings.Contains(out, `"gain": "499.75"`) {
+		t.Fatalf("after: %v\n%s", err, out)
+	}
+	if _, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-04-01", "--type", "debt", "--reason", "test: an index fund"); !isExit(err, 2) {
+		t.Errorf("another type on the same date: %v", err)
 	}
 }
 

@@ -307,3 +307,30 @@ func TypeOfCategory(table []CategoryRule, category string) SchemeType {
 	}
 	return Other
 }
+
+// TypeOverride says that from From on, Scheme's tax character is Type
+// whatever its category says (an equity index fund, a fund of funds that
+// qualifies, a scheme whose mandate changed). Rows are effective-dated:
+// a change is a new row.
+type TypeOverride struct {
+	Scheme string
+	From   fund.Date
+	Type   SchemeType
+	Reason string
+}
+
+// TypeOn is the override of scheme in force on date: the row with the
+// latest From on or before it (ok false: none, the category decides).
+func TypeOn(table []TypeOverride, scheme string, on fund.Date) (SchemeType, bool) {
+	var best *TypeOverride
+	for i := range table {
+		r := &table[i]
+		if r.Scheme == scheme && !r.From.After(on) && (best == nil || r.From.After(best.From)) {
+			best = r
+		}
+	}
+	if best == nil {
+		return "", false
+	}
+	return best.Type, true
+}

@@ -20,7 +20,7 @@ SELECT t.id::text, '', '' FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 
 	{"holdings = signed sum of the folio's allotments", `
 SELECT h.folio_no, h.scheme_code, h.units::text || ' vs ' || coalesce(t.units, 0)::text
 FROM holdings h FULL JOIN (
-    SELECT folio_no, scheme_code, sum(CASE WHEN kind IN ('purchase', 'switch_in', 'idcw_reinvest') THEN units ELSE -units END) AS units
+    SELECT folio_no, scheme_code, sum(CASE WHEN kind IN ('purchase', 'switch_in', 'idcw_reinvest', 'merger_in') THEN units ELSE -units END) AS units
     FROM ledger_transactions GROUP BY 1, 2) t USING (folio_no, scheme_code)
 WHERE h.units IS DISTINCT FROM t.units LIMIT 1`},
 	{"holdings = the open lots", `

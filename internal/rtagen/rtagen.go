@@ -475,10 +475,13 @@ func (g *gen) stream(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		}
 		t.navDate = fund.DateOf(d)
+		if t.kind == fund.KindSwitchPayout || t.kind == fund.KindIDCWPayout {
+			continue // money only: the RTA's mailback of units has no row for it (recon.NoUnits)
+		}
 		if t.kind == "purchase" {
 			t.sipPlan = g.sipPlans[t.order]
 		}
-		if t.kind == "redemption" || t.kind == "switch_out" {
+		if t.kind == "redemption" || t.kind == "switch_out" || t.kind == fund.KindMergerOut {
 			t.units = t.units.Neg()
 		}
 		if folio != cur {
@@ -768,7 +771,16 @@ func (g *gen) writeTxn(folio, investor string, h *holding, t *txn) error {
 		return nil
 	}
 	s := h.scheme
-	kind, err := fund.ParseTxKind(t.kind)
+	var kind fund.TxKind
+	var err error
+	switch t.kind { // the RTA books a merger's legs as a transfer out and in: the layouts' switch codes
+	case fund.KindMergerOut:
+		kind = fund.SwitchOut
+	case fund.KindMergerIn:
+		kind = fund.SwitchIn
+	default:
+		kind, err = fund.ParseTxKind(t.kind)
+	}
 	if err != nil {
 		return fmt.Errorf("rtagen: ledger transaction %d: %w", t.id, err)
 	}

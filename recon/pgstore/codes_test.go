@@ -48,7 +48,9 @@ func TestSQLTakesCodesAsParameters(t *testing.T) {
 	for _, k := range recon.UnitsIn {
 		terms[k.String()] = "ledger kind"
 	}
-	terms[recon.NoUnits] = "ledger kind"
+	for _, k := range append(recon.NoUnits, recon.LedgerUnitsIn...) {
+		terms[k] = "ledger kind"
+	}
 	given := codes()
 	for _, run := range []string{"date", "from", "files", "run", "holding_rtas", "txn_rtas"} {
 		given[run] = true

@@ -38,6 +38,7 @@ func codes() pgx.NamedArgs {
 	for _, k := range recon.UnitsIn {
 		unitsIn = append(unitsIn, k.String())
 	}
+	unitsIn = append(unitsIn, recon.LedgerUnitsIn...)
 	return pgx.NamedArgs{
 		"missing_in_ledger": string(fund.MissingInLedger), "missing_at_rta": string(fund.MissingAtRTA),
 		"units_mismatch": string(fund.UnitsMismatch), "amount_mismatch": string(fund.AmountMismatch),
@@ -314,7 +315,7 @@ WITH rh AS (
     SELECT s.rta, s.product_code, t.folio_no, t.scheme_code,
            sum(CASE WHEN t.kind = ANY(@units_in) THEN t.units ELSE -t.units END) AS units, max(t.id) AS last_tx
     FROM ledger_transactions t JOIN rta_schemes s ON s.scheme_code = t.scheme_code
-    WHERE t.nav_date <= @date AND s.rta = ANY(@holding_rtas) AND t.kind <> @no_units::text -- moves no units
+    WHERE t.nav_date <= @date AND s.rta = ANY(@holding_rtas) AND t.kind <> ALL(@no_units::text[]) -- moves no units
     GROUP BY s.rta, s.product_code, t.folio_no, t.scheme_code
 ), j AS MATERIALIZED (
     SELECT coalesce(lh.rta, rh.rta) AS rta, coalesce(lh.folio_no, rh.folio) AS folio,
@@ -415,7 +416,7 @@ WITH rt AS (
     FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
     LEFT JOIN (` + sqlSIPOrders + `) sip ON sip.id = l.order_id -- our SIP instalments say so in a break's words
     WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from
-      AND l.kind <> @no_units::text -- the platform's payout of a failed switch's clearing account: no RTA transaction
+      AND l.kind <> ALL(@no_units::text[]) -- a failed switch's payout, an IDCW paid out: no RTA transaction of units
 ), j AS (
     SELECT coalesce(lt.rta, rt.rta) AS rta, coalesce(lt.folio_no, rt.folio) AS folio,
            coalesce(lt.scheme_code, rt.scheme_code, '') AS scheme_code, coalesce(rt.product_code, lt.product_code) AS product_code,
@@ -463,7 +464,7 @@ INSERT INTO recon_now (break_key, scope, type, rta, folio, scheme_code, product_
 // sqlTxnCounts counts what sqlTransactions compared (same filters).
 const sqlTxnCounts = `
 SELECT (SELECT count(*) FROM ledger_transactions l JOIN rta_schemes s ON s.scheme_code = l.scheme_code
-        WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from AND l.kind <> @no_units::text),
+        WHERE s.rta = ANY(@txn_rtas) AND l.nav_date <= @date AND l.nav_date >= @from AND l.kind <> ALL(@no_units::text[])),
        (SELECT count(*) FROM rta_txn_rows r WHERE r.file_id = ANY(@files) AND r.nav_date <= @date AND r.nav_date >= @from)`
 
 // sqlMatchByContent pairs the RTA transactions that carry no user

@@ -79,6 +79,10 @@ func factRow(t fund.TransactionCompleted) ([]any, error) {
 	dir := int8(1)
 	if t.Kind == fund.KindSwitchPayout || t.Kind == fund.KindIDCWPayout {
 		dir = 0 // moves no units: the switch-out already counted the money leaving the scheme; an IDCW paid out leaves the units where they are
+	} else if t.Kind == fund.KindMergerOut {
+		dir = -1 // a merger's legs move units (at their cost) as a switch's do
+	} else if t.Kind == fund.KindMergerIn {
+		dir = 1
 	} else if k, err := fund.ParseTxKind(t.Kind); err != nil {
 		return nil, err
 	} else if !k.IssuesUnits() {

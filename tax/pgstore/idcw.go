@@ -280,18 +280,21 @@ func writeCredit(ctx context.Context, tx pgx.Tx, p tax.CreditPlan) error {
 		id, topic string
 		payload   any
 	}
+	// Every credit is a ledger transaction: transactions.completed (facts,
+	// notifications, analytics' check) carries the row as written, like
+	// any other completed transaction. A payout moves no units: amount is
+	// the gross, net what reached the bank after TDS.
+	at := now.Format(time.RFC3339Nano)
+	completed := fund.TransactionCompleted{EventID: fund.TopicTransactions + ":" + id, TxID: txID, OrderID: id, RequestID: id, Kind: kind,
+		Folio: h.Folio, InvestorID: h.InvestorID, SchemeCode: d.Scheme, NAVDate: navDate.String(), NAV: nav.StringFixed(4), Units: units.String(),
+		Amount: amount.StringFixed(2), StampDuty: duty.StringFixed(2), ExitLoad: "0.00", NetAmount: net.StringFixed(2), PlacedAt: at, PostedAt: at}
 	var out []outRow
 	if r := p.Reinvest; r != nil {
 		topic = TopicIDCWReinvested
 		ev.NAVDate, ev.NAV, ev.StampDuty, ev.UnitsAllotted = r.NAVDate.String(), r.NAV.String(), r.Duty.String(), r.Units.String()
-		// units were issued: the ledger's transactions.completed too
-		// (facts, notifications), as for a purchase
-		at := now.Format(time.RFC3339Nano)
-		out = append(out, outRow{fund.TopicTransactions + ":" + id, fund.TopicTransactions, fund.TransactionCompleted{
-			EventID: fund.TopicTransactions + ":" + id, TxID: txID, OrderID: id, RequestID: id, Kind: kind, Folio: h.Folio,
-			InvestorID: h.InvestorID, SchemeCode: d.Scheme, NAVDate: r.NAVDate.String(), NAV: r.NAV.String(), Units: r.Units.String(),
-			Amount: p.TDS.Net.String(), StampDuty: r.Duty.String(), ExitLoad: "0.00", NetAmount: r.Invested.String(), PlacedAt: at, PostedAt: at}})
+		completed.NAV, completed.Units = r.NAV.String(), r.Units.String()
 	}
+	out = append(out, outRow{completed.EventID, fund.TopicTransactions, completed})
 	ev.EventID = topic + ":" + d.ID + ":" + h.Folio
 	out = append(out, outRow{ev.EventID, topic, ev})
 	for _, o := range out {

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -187,12 +188,43 @@ func TestIDCWPayoutReinvestAndTDS(t *testing.T) {
 		AND l.scheme_code = h.scheme_code AND l.nav_date = '2025-08-18' WHERE h.folio_no = 'RF-2a' AND h.scheme_code = 'IDR'`).Scan(&units, &cost); err != nil || units != "2783.937" || cost != "6249.69" {
 		t.Errorf("RF-2a: %s %s %v", units, cost, err)
 	}
-	// events: idcw.paid for D1 and D2's three credits, idcw.reinvested and transactions.completed for D3's two
+	// events: idcw.paid for D1 and D2's three credits, idcw.reinvested for D3's two, and transactions.completed
+	// for all five (every credit is a completed ledger transaction, in the same tx as its rows)
 	var paid, reinvested, completed int
 	if err := owner.QueryRow(ctx, `SELECT count(*) FILTER (WHERE topic = 'idcw.paid'), count(*) FILTER (WHERE topic = 'idcw.reinvested'),
 		count(*) FILTER (WHERE topic = 'transactions.completed' AND event_id LIKE 'transactions.completed:IDCW-%') FROM outbox`).Scan(&paid, &reinvested, &completed); err != nil ||
-		paid != 3 || reinvested != 2 || completed != 2 {
+		paid != 3 || reinvested != 2 || completed != 5 {
 		t.Errorf("events: paid %d reinvested %d completed %d %v", paid, reinvested, completed, err)
+	}
+	// the completed events carry the contract's fields as the credits above say: N1's D2 payout moves no units,
+	// amount the gross 238.08, net 188.56 after the 49.52 TDS, at the last NAV on or before the ex-date 13-Sep-2024
+	// (10.8000); RF-2b's reinvestment 204.525 units at 22.0000, amount the net 4499.77, duty 0.22, invested 4499.55
+	for _, c := range []struct {
+		event string
+		want  fund.TransactionCompleted
+	}{
+		{"transactions.completed:IDCW-" + d2.ID + "-NF-1", fund.TransactionCompleted{Kind: "idcw_payout", Folio: "NF-1", InvestorID: "N1", SchemeCode: "IDP",
+			NAVDate: "2024-09-13", NAV: "10.8000", Units: "0", Amount: "238.08", StampDuty: "0.00", ExitLoad: "0.00", NetAmount: "188.56"}},
+		{"transactions.completed:IDCW-" + d3.ID + "-RF-2b", fund.TransactionCompleted{Kind: "idcw_reinvest", Folio: "RF-2b", InvestorID: "R2", SchemeCode: "IDR",
+			NAVDate: "2025-08-18", NAV: "22.0000", Units: "204.525", Amount: "4499.77", StampDuty: "0.22", ExitLoad: "0.00", NetAmount: "4499.55"}},
+	} {
+		var body []byte
+		var txID int64
+		if err := owner.QueryRow(ctx, `SELECT o.payload::text, c.ledger_tx_id FROM outbox o JOIN idcw_credits c ON 'transactions.completed:IDCW-' || c.declaration_id || '-' || c.folio_no = o.event_id
+			WHERE o.event_id = $1`, c.event).Scan(&body, &txID); err != nil {
+			t.Fatalf("%s: %v", c.event, err)
+		}
+		var got fund.TransactionCompleted
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.TxID != txID || got.EventID != c.event || got.PlacedAt == "" {
+			t.Errorf("%s: %+v", c.event, got)
+		}
+		got.EventID, got.TxID, got.OrderID, got.RequestID, got.PlacedAt, got.PostedAt = "", 0, "", "", "", ""
+		if got != c.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.event, got, c.want)
+		}
 	}
 	// the ledger's invariants hold with the IDCW transactions in it
 	if err := ledgergen.Check(ctx, owner); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	ftax "github.com/fundflow/fundflow/fund/tax"
+	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/tax"
 )
 
@@ -42,7 +44,8 @@ WITH c AS (
 SELECT c.investor_id, c.folio_no, c.scheme_code, coalesce(s.name, ''), coalesce(s.isin_growth, ''),
        coalesce(s.category, ''), coalesce(st.units_scale, 3),
        c.ledger_tx_id, c.kind, c.sold, c.nav,
-       c.lot_id, l.nav_date, l.units, pt.amount, c.used_before, c.units, c.exit_load
+       c.lot_id, coalesce(l.acquired_on, l.nav_date), l.units, pt.amount, c.used_before, c.units, c.exit_load,
+       l.fmv_2018, l.carried_from IS NOT NULL
 FROM c
 JOIN holding_lots l ON l.id = c.lot_id
 JOIN ledger_transactions pt ON pt.id = l.ledger_tx_id
@@ -65,10 +68,18 @@ func (s *Store) Disposals(ctx context.Context, investor string, from, to fund.Da
 			sold, bought                       time.Time
 			nav, lotUnits, paid, before, units decimal.Decimal
 			load                               decimal.Decimal
+			fmv                                *decimal.Decimal
 		)
 		if err := rows.Scan(&d.InvestorID, &d.Folio, &d.Scheme, &d.SchemeName, &d.ISIN, &d.Category, &scale,
-			&d.TxID, &d.Kind, &sold, &nav, &d.LotID, &bought, &lotUnits, &paid, &before, &units, &load); err != nil {
+			&d.TxID, &d.Kind, &sold, &nav, &d.LotID, &bought, &lotUnits, &paid, &before, &units, &load, &fmv, &d.Carried); err != nil {
 			return fmt.Errorf("tax: disposals: %w", err)
+		}
+		if fmv != nil {
+			f, err := fund.NAVFromDecimal(*fmv, fund.NoRounding)
+			if err != nil {
+				return fmt.Errorf("tax: lot %d's FMV: %w", d.LotID, err)
+			}
+			d.FMV = &f
 		}
 		d.Sold, d.Bought, d.UnitsScale = fund.DateOf(sold), fund.DateOf(bought), int32(scale)
 		if err := fill(&d, nav, lotUnits, paid, before, units, load); err != nil {
@@ -136,4 +147,67 @@ func (s *Store) InvestorExists(ctx context.Context, investor string) (bool, erro
 		return false, fmt.Errorf("tax: investor %s: %w", investor, err)
 	}
 	return ok, nil
+}
+
+// TypeOverrides implements tax.Store.
+func (s *Store) TypeOverrides(ctx context.Context) ([]ftax.TypeOverride, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, effective_from, tax_type, reason FROM scheme_tax_types ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("tax: scheme tax types: %w", err)
+	}
+	defer rows.Close()
+	var out []ftax.TypeOverride
+	for rows.Next() {
+		var o ftax.TypeOverride
+		var from time.Time
+		var ty string
+		if err := rows.Scan(&o.Scheme, &from, &ty, &o.Reason); err != nil {
+			return nil, err
+		}
+		o.From, o.Type = fund.DateOf(from), ftax.SchemeType(ty)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SetTypeOverride implements tax.TypeStore: a new effective-dated row (the
+// same row again is fine; another type or reason on the same date is
+// refused: a change is a new row).
+func (s *Store) SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source string) (bool, error) {
+	created := false
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO scheme_tax_types (scheme_code, effective_from, tax_type, reason, source) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING`, o.Scheme, o.From.Time(), string(o.Type), o.Reason, source)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var ty, reason string
+			if err := tx.QueryRow(ctx, `SELECT tax_type, reason FROM scheme_tax_types WHERE scheme_code = $1 AND effective_from = $2`,
+				o.Scheme, o.From.Time()).Scan(&ty, &reason); err != nil {
+				return err
+			}
+			if ty != string(o.Type) || reason != o.Reason {
+				return fmt.Errorf("%w: %s from %s is %s (%s)", tax.ErrTypeConflict, o.Scheme, o.From, ty, reason)
+			}
+			return nil
+		}
+		created = true
+		return postgres.AppendAudits(ctx, tx, "", []postgres.AuditEntry{{Entity: "scheme_tax_type", ID: o.Scheme + ":" + o.From.String(),
+			Action: "set", Payload: map[string]string{"tax_type": string(o.Type), "reason": o.Reason, "source": source}}})
+	})
+	if err != nil {
+		return false, fmt.Errorf("tax: scheme tax type of %s: %w", o.Scheme, err)
+	}
+	return created, nil
+}
+
+// Contact implements tax.ContactStore.
+func (s *Store) Contact(ctx context.Context, investor string) (string, string, error) {
+	var name, address string
+	err := s.Pool.QueryRow(ctx, `SELECT name, address FROM investors WHERE id = $1`, investor).Scan(&name, &address)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("tax: investor %s: %w", investor, err)
+	}
+	return name, address, nil
 }

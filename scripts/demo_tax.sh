@@ -1,0 +1,88 @@
+# Sourced by scripts/demo.sh after folio-recon: investors' tax and corporate
+# actions (issue 17). An IDCW paid out and one reinvested (TDS under 194K /
+# 196A), a scheme merger, one investor's capital gains (JSON, CSV, ITR
+# Schedule 112A and the PDF through the API), a grandfathered case through
+# `check gains`. Uses FF, PSQL, DEMO, API, FIXTURES and step from demo.sh.
+
+step "tax: IDCW declared and credited (fundflow tax idcw), payout and reinvestment with TDS"
+mkdir -p "$DEMO/tax"
+TAXH="$FIXTURES/calendar/nse_fo_holidays_2026.csv"
+# The two schemes most folios hold, and the last date both have a NAV (the reinvestment's ex-NAV).
+read -r IDP IDR < <("${PSQL[@]}" -At -F ' ' -c "SELECT string_agg(scheme_code, ' ') FROM (SELECT scheme_code FROM holding_lots
+  WHERE units_remaining > 0 GROUP BY 1 ORDER BY count(DISTINCT folio_no) DESC, 1 LIMIT 2) s") || true
+IDREC=$("${PSQL[@]}" -At -c "SELECT max(a.nav_date) FROM navs a JOIN navs b ON b.nav_date = a.nav_date AND b.scheme_code = '$IDR'
+  WHERE a.scheme_code = '$IDP' AND extract(isodow FROM a.nav_date) < 6 AND a.nav_date >= '2026-01-01'")
+"$FF" --log-level warn tax idcw declare --scheme "$IDP" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 20.00 --option payout \
+  --id "DEMO-IDCW-P" --holidays "$TAXH" > "$DEMO/tax/idcw-payout-declared.json"
+"$FF" --log-level warn tax idcw declare --scheme "$IDR" --record-date "$IDREC" --ex-date "$IDREC" --per-unit 15.00 --option reinvest \
+  --id "DEMO-IDCW-R" --holidays "$TAXH" > "$DEMO/tax/idcw-reinvest-declared.json"
+for id in DEMO-IDCW-P DEMO-IDCW-R; do
+  echo "-- tax idcw run $id: $("$FF" --log-level warn tax idcw run "$id" | tr -d '\n ')"
+done
+echo "-- run again: each folio is credited exactly once: $("$FF" --log-level warn tax idcw run DEMO-IDCW-P | tr -d '\n ')"
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT declaration_id, option, tds_section, count(*) AS folios, sum(gross) AS gross, sum(tds) AS tds, sum(net) AS net
+FROM idcw_credits GROUP BY 1, 2, 3 ORDER BY 1, 3;
+SELECT topic, count(*) AS events FROM outbox WHERE event_id LIKE '%IDCW-DEMO-%' OR event_id LIKE 'idcw.%:DEMO-%' GROUP BY 1 ORDER BY 1;
+SQL
+TDSINV=$("${PSQL[@]}" -At -c "SELECT investor_id FROM idcw_credits WHERE tds > 0 ORDER BY gross DESC, investor_id LIMIT 1")
+if [ -n "$TDSINV" ]; then
+  TDSFY=$("${PSQL[@]}" -At -c "SELECT CASE WHEN extract(month FROM max(credit_date)) >= 4 THEN extract(year FROM max(credit_date))::int
+    ELSE extract(year FROM max(credit_date))::int - 1 END FROM idcw_credits WHERE investor_id = '$TDSINV'")
+  TDSFY="$TDSFY-$(printf '%02d' $(( (TDSFY + 1) % 100 )))"
+  echo "-- tax tds --investor $TDSINV --fy $TDSFY (Form 16A data):"
+  "$FF" --log-level warn tax tds --investor "$TDSINV" --fy "$TDSFY" | tee "$DEMO/tax/tds.json" | head -20
+fi
+
+step "tax: a scheme merger (fundflow tax merge): lots carried with their tax dates and costs, plans redirected"
+# The third most held scheme merges into the fourth on the last date both have a NAV.
+read -r MFROM MTO < <("${PSQL[@]}" -At -F ' ' -c "SELECT string_agg(scheme_code, ' ') FROM (SELECT scheme_code FROM holding_lots
+  WHERE units_remaining > 0 AND scheme_code NOT IN ('$IDP', '$IDR') GROUP BY 1 ORDER BY count(DISTINCT folio_no) DESC, 1 LIMIT 2) s") || true
+MDATE=$("${PSQL[@]}" -At -c "SELECT max(a.nav_date) FROM navs a JOIN navs b ON b.nav_date = a.nav_date AND b.scheme_code = '$MTO'
+  WHERE a.scheme_code = '$MFROM' AND a.nav_date >= (SELECT max(nav_date) FROM holding_lots WHERE scheme_code = '$MFROM')")
+"$FF" --log-level warn tax merge --from "$MFROM" --to "$MTO" --date "$MDATE" --id DEMO-MERGER | tee "$DEMO/tax/merger.json"
+"${PSQL[@]}" <<SQL
+\pset footer off
+SELECT count(*) AS folios, sum(lots) AS lots, sum(units_from) AS units_from, sum(units_to) AS units_to, sum(cost) AS cost_carried,
+       sum(residue) AS residue_inr FROM merger_folios WHERE merger_id = 'DEMO-MERGER';
+SELECT l.folio_no, l.scheme_code, l.nav_date AS ledger_date, l.acquired_on AS tax_date, l.units, l.cost
+FROM holding_lots l WHERE l.carried_from IS NOT NULL AND l.scheme_code = '$MTO' ORDER BY l.acquired_on, l.id LIMIT 5;
+SQL
+
+step "tax: an equity index fund's tax type as effective-dated data (fundflow tax scheme-type)"
+"$FF" --log-level warn tax scheme-type --scheme "$MTO" --from 2024-07-23 --type equity --reason "demo: an equity index fund (category says Other)"
+
+step "tax: one investor's capital gains (JSON, CSV, Schedule 112A, PDF) and a grandfathered case"
+read -r CGINV CGFY < <("${PSQL[@]}" -At -F ' ' -c "SELECT f.investor_id, CASE WHEN extract(month FROM t.nav_date) >= 4 THEN extract(year FROM t.nav_date)::int
+  ELSE extract(year FROM t.nav_date)::int - 1 END FROM lot_consumptions c JOIN ledger_transactions t ON t.id = c.ledger_tx_id
+  JOIN folios f ON f.folio_no = t.folio_no WHERE t.kind IN ('redemption', 'switch_out') GROUP BY 1, 2 ORDER BY 2 DESC, count(*) DESC, 1 LIMIT 1") || true
+CGFY="$CGFY-$(printf '%02d' $(( (CGFY + 1) % 100 )))"
+"$FF" --log-level warn tax gains --investor "$CGINV" --fy "$CGFY" > "$DEMO/tax/capital-gains.json"
+"$FF" --log-level warn tax gains --investor "$CGINV" --fy "$CGFY" --format csv > "$DEMO/tax/capital-gains.csv"
+"$FF" --log-level warn tax gains --investor "$CGINV" --fy "$CGFY" --format schedule112a > "$DEMO/tax/schedule112a.csv"
+echo "-- tax gains --investor $CGINV --fy $CGFY: totals"
+sed -n '/^  "totals"/,/^  }/p' "$DEMO/tax/capital-gains.json" | head -20
+head -3 "$DEMO/tax/capital-gains.csv"
+TAXPID=
+if ! curl -sf "$API/healthz" >/dev/null; then
+  "$FF" --log-level warn serve > "$DEMO/tax/serve.log" 2>&1 &
+  TAXPID=$!
+  for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+fi
+CGTOK=$("$FF" token --role investor --sub "user-$CGINV" --investor "$CGINV")
+curl -s -H "Authorization: Bearer $CGTOK" -o "$DEMO/tax/capital-gains.pdf" "$API/v1/investors/$CGINV/capital-gains?fy=$CGFY&format=pdf" || true
+[ -n "$TAXPID" ] && { kill "$TAXPID" 2>/dev/null || true; wait "$TAXPID" 2>/dev/null || true; }
+if [ "$(head -c 4 "$DEMO/tax/capital-gains.pdf")" = "%PDF" ]; then
+  pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$DEMO/tax/capital-gains.pdf" "$DEMO/tax/capital-gains-page1"
+else
+  echo "-- the API on $API did not give a PDF (another build's serve?): $(head -c 300 "$DEMO/tax/capital-gains.pdf")"
+fi
+echo "-- check gains: an equity lot bought before 1-Feb-2018, grandfathered (support's dry run, the statement's code):"
+"$FF" check gains --case fund/tax/testdata/grandfathered.json | grep -E '"(term|cost_used|grandfathered|gain|rate_section)"' | head -8
+cat <<EOF2
+Tax output: $DEMO/tax/ (capital-gains.json, .csv, schedule112a.csv, capital-gains.pdf, capital-gains-page1.png, merger.json, tds.json)
+  . $DEMO/env; bin/fundflow tax gains --investor $CGINV --fy $CGFY --format csv     # the lot-wise gains
+  . $DEMO/env; bin/fundflow tax tds --investor ${TDSINV:-$CGINV} --fy ${TDSFY:-$CGFY}       # IDCW TDS (Form 16A data)
+  . $DEMO/env; bin/fundflow tax idcw run DEMO-IDCW-P; bin/fundflow tax merge --from $MFROM --to $MTO --date $MDATE --id DEMO-MERGER   # again: nothing twice
+EOF2
