@@ -26,7 +26,17 @@ import (
 type Store struct {
 	Pool *pgxpool.Pool
 	Now  func() time.Time // nil: time.Now
+	// Hold holds a hold alert's leg inside the evaluation's transaction
+	// (the ledger's PlaceHoldIn), so the alert and its hold commit
+	// together and no allotment slips between them. nil: hold alerts are
+	// raised and their legs left for PlaceDueHolds.
+	Hold HoldInFunc
 }
+
+// HoldInFunc places one hold in tx and returns its id. An error that
+// IsPermanent says is final (the leg is allotted or ended) is recorded on
+// the alert and the batch goes on; any other fails the batch (retried).
+type HoldInFunc func(ctx context.Context, tx pgx.Tx, h DueHold) (int64, error)
 
 func (s *Store) now() time.Time {
 	if s.Now != nil {
@@ -56,6 +66,9 @@ type Result struct {
 	Raised           []fraud.Firing // new alerts only (a replayed event raises none)
 	// RaisedSeen is when the bus took each Raised alert's triggering event.
 	RaisedSeen []time.Time
+	// Holds placed with their alerts, and refused by the ledger (the leg
+	// had ended).
+	HoldsPlaced, HoldsRefused int
 }
 
 type streamPart struct {
@@ -135,6 +148,10 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if err := enrich(ctx, tx, todo); err != nil {
 			return err
 		}
+		folioOf := map[string]string{}
+		for _, ev := range todo {
+			folioOf[ev.ID] = ev.FolioNo
+		}
 		// 2. the windows: create the missing ones, then lock all, sorted
 		var rules, keys []string
 		seen := map[string]bool{}
@@ -198,7 +215,9 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 				return fmt.Errorf("fraud windows: %w", err)
 			}
 		}
-		// 4. alerts, once each
+		// 4. alerts, once each, and the holds of the new hold alerts in
+		// the same transaction (folio order, the ledger's lock order)
+		var due []DueHold
 		for _, f := range firings {
 			created, err := insertAlert(ctx, tx, rs.Version, f)
 			if err != nil {
@@ -207,6 +226,28 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			if created {
 				res.Raised = append(res.Raised, f)
 				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
+				if f.Action == fraud.ActionHold && f.OrderID != "" {
+					due = append(due, DueHold{AlertID: f.AlertID(), RuleID: f.RuleID, OrderID: f.OrderID, InvestorID: f.Investor, folio: folioOf[f.Event.EventID]})
+				}
+			}
+		}
+		if s.Hold != nil {
+			slices.SortFunc(due, func(a, b DueHold) int {
+				if c := strings.Compare(a.folio, b.folio); c != 0 {
+					return c
+				}
+				return strings.Compare(a.OrderID, b.OrderID)
+			})
+			for _, d := range due {
+				placed, err := s.holdIn(ctx, tx, d)
+				if err != nil {
+					return err
+				}
+				if placed {
+					res.HoldsPlaced++
+				} else {
+					res.HoldsRefused++
+				}
 			}
 		}
 		// 5. positions
@@ -360,6 +401,36 @@ func classify(err error) error {
 // DueHold is a hold alert whose leg is not held yet.
 type DueHold struct {
 	AlertID, RuleID, OrderID, InvestorID string
+	folio                                string // the leg's, to take the folio locks in order
+}
+
+// holdIn holds d's leg in tx (s.Hold) under a savepoint, so a leg the
+// ledger refuses (ended already) is recorded on the alert and the rest of
+// the batch stands; it reports whether the hold was placed.
+func (s *Store) holdIn(ctx context.Context, tx pgx.Tx, d DueHold) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("fraud hold %s: %w", d.AlertID, err)
+	}
+	id, herr := s.Hold(ctx, sp, d)
+	holdErr := ""
+	switch {
+	case herr == nil:
+		err = sp.Commit(ctx)
+	case IsPermanent(herr):
+		id, holdErr = 0, herr.Error()
+		err = sp.Rollback(ctx)
+	default:
+		sp.Rollback(ctx) //nolint:errcheck // the batch fails anyway
+		return false, fmt.Errorf("hold of %s for %s: %w", d.OrderID, d.AlertID, herr)
+	}
+	if err != nil {
+		return false, fmt.Errorf("fraud hold %s: %w", d.AlertID, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE fraud_alerts SET hold_id = $2, hold_error = $3 WHERE id = $1`, d.AlertID, id, holdErr); err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", d.AlertID, err)
+	}
+	return herr == nil, nil
 }
 
 // PlaceFunc places one hold (ledger.PlaceHold) and returns its id. An

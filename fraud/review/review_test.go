@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fraud"
-	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/fraud/review"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/holidays"
@@ -14,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
 	lpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/sinks/postgres"
 
 	"github.com/fundflow/fundflow/ledger"
 )
@@ -49,8 +49,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &pgstore.Store{Pool: app}
-	sink := &fraudeval.Sink{Store: st, Rules: rs, Ledger: svc, Metrics: fraudeval.NewMetrics(nil), Log: testkit.Logger(t)}
+	sink := fraudeval.NewSink(fraudeval.Deps{PG: &postgres.Store{Pool: app}, Ledger: svc, Log: testkit.Logger(t)}, rs)
 	// without Kafka the evaluation reads the outbox: the order's placement
 	// event (orders.status awaiting_payment) as the ledger wrote it,
 	// enriched from the ledger (investor, value)

@@ -1,0 +1,126 @@
+package review_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/fraudeval"
+	"github.com/fundflow/fundflow/ledger"
+	lpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// stalled is the ledger with its first hold failing as a dropped
+// connection would (not permanent: retried): the moment between an alert
+// and its hold, made to last.
+type stalled struct {
+	*ledger.Service
+	failed bool
+}
+
+func (s *stalled) PlaceHoldIn(ctx context.Context, db ledger.Tx, req ledger.HoldRequest) (ledger.Hold, bool, error) {
+	if !s.failed {
+		s.failed = true
+		return ledger.Hold{}, false, fmt.Errorf("hold %s: %w", req.OrderID, context.DeadlineExceeded)
+	}
+	return s.Service.PlaceHoldIn(ctx, db, req)
+}
+
+func (s *stalled) PlaceHold(ctx context.Context, req ledger.HoldRequest) (ledger.Hold, bool, error) {
+	if !s.failed {
+		s.failed = true
+		return ledger.Hold{}, false, fmt.Errorf("hold %s: %w", req.OrderID, context.DeadlineExceeded)
+	}
+	return s.Service.PlaceHold(ctx, req)
+}
+
+// No hold alert is ever visible without its hold: the alert and the hold
+// commit in one transaction. With the hold failing, nothing of the batch
+// commits (before, the alert committed and its hold was placed in a second
+// transaction, and the payment arriving in between allotted a leg a
+// committed hold alert said to hold). When the evaluation catches up after
+// the allotment, the alert records the ledger's refusal instead of a hold.
+func TestNoHoldAlertWithoutItsHold(t *testing.T) {
+	owner, _, app, _ := testkit.PGApp(t)
+	ctx := testkit.Ctx(t)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}
+	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
+	db.Scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	db.NAV("E1", "2026-08-03", "50.0000")
+	body := `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`
+	in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "http", At: time.Now(), MaxSkew: 87600 * time.Hour})
+	if !ok {
+		t.Fatal(err)
+	}
+	if _, err := svc.Place(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := fraud.ParseRules("r.yaml", []byte(`version: 1
+rules:
+  - {id: just-under, kind: structuring, scope: investor, window: 24h, action: hold, thresholds: {min_count: 1, amount: 50000, band: 5000}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := &stalled{Service: svc}
+	sink := fraudeval.NewSink(fraudeval.Deps{PG: &postgres.Store{Pool: app}, Ledger: led, Log: testkit.Logger(t)}, rs)
+	if _, err := sink.OutboxPass(ctx, 100); err == nil {
+		t.Fatal("the pass whose hold failed succeeded")
+	}
+	if n := db.Num(`SELECT count(*) FROM fraud_alerts WHERE action = 'hold' AND hold_id IS NULL`); n != 0 {
+		t.Errorf("%d hold alerts committed without their hold, want 0", n)
+	}
+	if n := db.Num(`SELECT count(*) FROM fraud_alerts`); n != 0 {
+		t.Errorf("%d alerts committed by the failed pass, want 0 (all or nothing)", n)
+	}
+
+	// the payment arrives while the evaluation is behind: the leg is not
+	// held, so it is allotted (47,500.00 at 50.0000)
+	pay := moneytest.Payment{ID: "pay_P1", OrderID: "P1", Status: "captured", Paise: 4750000, At: moneytest.IST("2026-08-03T10:05:00+05:30")}.Body()
+	ev := ledger.InboxEvent{Source: "razorpay", EventID: "evt_P1", Body: pay}
+	if ev.EventType, ev.Payment, err = webhook.ParseRazorpay(pay, ev.EventID); err != nil {
+		t.Fatal(err)
+	}
+	ev.Payment.EventAt, ev.Payment.TimeSource = fund.EffectiveTime(ev.Payment.EventAt, time.Now(), 87600*time.Hour)
+	if _, err := svc.Receive(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.Str(`SELECT status FROM orders WHERE id = 'P1'`); st != "allotted" {
+		t.Fatalf("P1 %s, want allotted", st)
+	}
+	// the evaluation catches up: the alert is raised, and records that
+	// the ledger refused the hold of an allotted leg
+	for {
+		n, err := sink.OutboxPass(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var holdID int64
+	var holdErr string
+	if err := app.QueryRow(ctx, `SELECT hold_id, hold_error FROM fraud_alerts WHERE id = 'just-under:orders.status:P1:awaiting_payment'`).Scan(&holdID, &holdErr); err != nil {
+		t.Fatal(err)
+	}
+	if holdID != 0 || !strings.Contains(holdErr, "allotted") {
+		t.Errorf("alert hold %d %q, want 0 and the ledger's refusal (allotted)", holdID, holdErr)
+	}
+	if n := db.Num(`SELECT count(*) FROM order_holds`); n != 0 {
+		t.Errorf("%d holds, want none", n)
+	}
+}
