@@ -492,16 +492,18 @@ func IsPermanent(err error) bool {
 
 // History calls fn with every event of the fraud topics stored in the
 // outbox (orders.status, investors.changed, payments.status) made in
-// [from, to), in outbox order, order events enriched as the job enriches
-// them (at today's holdings: the ledger keeps no past holdings value). A
-// malformed row is skipped and counted: the backtest acts on nothing.
+// [from, to), in outbox order, order events enriched as the job enriched
+// them when they were written (enrichAsOf: the holdings of that moment,
+// not today's). A malformed row is skipped and counted: the backtest acts
+// on nothing.
 func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.Event) error) (bad int, err error) {
 	const chunk = 5000
 	var after int64
 	for {
 		var evs []fraud.Event
+		var written []time.Time
 		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text FROM outbox
+			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text, created_at FROM outbox
 				WHERE topic IN ($1, $2, $3) AND created_at >= $4 AND created_at < $5 AND id > $6 ORDER BY id LIMIT $7`,
 				fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, from, to, after, chunk)
 			if err != nil {
@@ -511,7 +513,8 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 			for rows.Next() {
 				var id int64
 				var topic, payload string
-				if err := rows.Scan(&id, &topic, &payload); err != nil {
+				var at time.Time
+				if err := rows.Scan(&id, &topic, &payload, &at); err != nil {
 					rows.Close()
 					return err
 				}
@@ -522,7 +525,7 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 				case err != nil:
 					bad++
 				default:
-					evs = append(evs, ev)
+					evs, written = append(evs, ev), append(written, at)
 				}
 			}
 			rows.Close()
@@ -532,7 +535,7 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 			if n == 0 {
 				after = -1
 			}
-			return enrich(ctx, tx, evs)
+			return enrichAsOf(ctx, tx, evs, written)
 		})
 		if err != nil {
 			return bad, fmt.Errorf("fraud history: %w", err)
