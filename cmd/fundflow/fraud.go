@@ -300,12 +300,21 @@ func startFraud(ctx context.Context, cfgPath string, d *deps) func() {
 // fraudReview is the API's fraud review service: the ledger's holds (when
 // the money path is configured) and the fraud alerts; nil otherwise.
 func fraudReview(d *deps) api.FraudReview {
+	if s := fraudReviewService(d); s != nil {
+		return s
+	}
+	return nil // a nil interface, not a nil *review.Service: the routes answer 503
+}
+
+// fraudReviewService is the review of holds and alerts (the API routes and
+// the console page); nil without the money path's ledger.
+func fraudReviewService(d *deps) *review.Service {
 	if d.cfg.Pipelines.Allocate == nil {
 		return nil
 	}
 	l, err := moneyLedger(d)
 	if err != nil {
-		d.log.Warn("fraud review routes off: no ledger", "err", err)
+		d.log.Warn("fraud review off: no ledger", "err", err)
 		return nil
 	}
 	return &review.Service{Ledger: l, Pool: d.pg.Pool}
