@@ -125,6 +125,7 @@ type Sink struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
+	observe func(pgstore.Result) // DrainOutbox's tally
 }
 
 func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
@@ -156,6 +157,9 @@ func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned])
 				m.Latency.WithLabelValues(f.RuleID).Observe(now.Sub(seen).Seconds())
 			}
 		}
+	}
+	if s.observe != nil {
+		s.observe(res)
 	}
 	for _, f := range res.Raised {
 		s.Log.Info("fraud alert raised", "alert", f.AlertID(), "rule", f.RuleID, "investor", f.Investor, "action", f.Action, "order", f.OrderID)
@@ -289,4 +293,39 @@ func (s *Sink) OutboxPass(ctx context.Context, limit int) (int, error) {
 		return 0, nil
 	}
 	return len(evs), s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs})
+}
+
+// Drained is what DrainOutbox did.
+type Drained struct {
+	Rows         int      `json:"rows"`          // outbox rows moved past
+	Raised       []string `json:"raised"`        // alert ids, in order
+	HoldsPlaced  int      `json:"holds_placed"`  // with their alerts
+	HoldsRefused int      `json:"holds_refused"` // the leg had ended
+}
+
+// DrainOutbox evaluates the fraud topics' outbox rows up to the newest and
+// returns (fundflow fraud run --once): the same passes ServeOutbox makes.
+func DrainOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) (Drained, error) {
+	sink := NewSink(d, rs)
+	if err := sink.PlaceHolds(ctx); err != nil {
+		return Drained{}, err
+	}
+	sum := Drained{Raised: []string{}}
+	sink.observe = func(res pgstore.Result) {
+		for _, f := range res.Raised {
+			sum.Raised = append(sum.Raised, f.AlertID())
+		}
+		sum.HoldsPlaced += res.HoldsPlaced
+		sum.HoldsRefused += res.HoldsRefused
+	}
+	for {
+		n, err := sink.OutboxPass(ctx, c.BatchSize)
+		if err != nil {
+			return sum, err
+		}
+		if n == 0 {
+			return sum, nil
+		}
+		sum.Rows += n
+	}
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fraud"
-	fraudpg "github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -25,6 +25,7 @@ import (
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // Card testing on real traffic: failed-payment webhooks, signed, through
@@ -105,15 +106,15 @@ func TestCardTestingFiresOnFailedPaymentWebhooks(t *testing.T) {
 		t.Errorf("payments.status key %q, want the investor INV-C", k)
 	}
 
-	sink := &fraudeval.Sink{Store: &fraudpg.Store{Pool: app}, Rules: fraud.Shipped(), Metrics: fraudeval.NewMetrics(nil), Log: testkit.Logger(t)}
-	for {
-		n, err := sink.OutboxPass(ctx, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
+	// fundflow fraud run --once: the outbox drained, 4 rows a transaction;
+	// the outbox also holds the two orders' orders.status rows
+	sum, err := fraudeval.DrainOutbox(ctx, fraudeval.Deps{PG: &postgres.Store{Pool: app}, Log: testkit.Logger(t)}, &config.Fraud{BatchSize: 4}, fraud.Shipped())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := db.Num(`SELECT count(*) FROM outbox WHERE topic IN ('payments.status', 'orders.status', 'investors.changed')`); sum.Rows != rows ||
+		!slices.Equal(sum.Raised, []string{"card-testing:payments.status:pay_C6:failed"}) {
+		t.Errorf("drained %+v, want %d rows and the one alert", sum, rows)
 	}
 	var ids []string
 	rows, err := app.Query(ctx, `SELECT id FROM fraud_alerts ORDER BY id`)
