@@ -32,29 +32,29 @@ j "$ADMIN" POST /v1/investors '{"investor_id":"INV-FR1","name":"Kavya Iyer","pan
   "email":"kavya@example.in","mobile":"9812345678","address":{"line1":"4 Park Street","city":"Kolkata","pincode":"700016","country":"IN"},
   "bank_accounts":[{"account_no":"001122334455","ifsc":"ICIC0000104","holder_name":"Kavya Iyer","type":"savings","default":true}],
   "nominees":[{"name":"R Iyer","relationship":"father","share":"100"}],
-  "fatca":{"birth_country":"IN","citizenship":"IN","tax_residencies":[{"country":"IN"}]}}' | cut -c1-300
+  "fatca":{"birth_country":"IN","citizenship":"IN","tax_residencies":[{"country":"IN"}]}}' | grep -E '"(investor_id|account_no|change_seq|effective_from)"' || true
 order '{"order_id":"FR-1","type":"purchase","investor_id":"INV-FR1","folio":"FR-F1","scheme_code":"'"$EQ"'","amount":"25000.00","placed_at":"2026-08-21T10:15:00+05:30"}'
 webhook evt_FR1 pay_FR1 FR-1 2500000 captured
 "${PSQL[@]}" -c "SELECT folio_no, scheme_code, units FROM holdings WHERE folio_no = 'FR-F1'"
 echo "-- the takeover: the bank account changed through the investor API (PATCH /v1/investors/INV-FR1) ..."
-j "$ADMIN" PATCH /v1/investors/INV-FR1 '{"bank_accounts":[{"account_no":"998877665544","ifsc":"HDFC0001234","holder_name":"Kavya Iyer","type":"savings","default":true}]}' | cut -c1-200
+j "$ADMIN" PATCH /v1/investors/INV-FR1 '{"bank_accounts":[{"account_no":"998877665544","ifsc":"HDFC0001234","holder_name":"Kavya Iyer","type":"savings","default":true}]}' | grep -E '"(account_no|ifsc|change_seq|effective_from)"' || true
 echo "-- ... then a redemption of every unit (placed for Mon 24-Aug-2026, whose NAV is not out yet):"
 order '{"order_id":"FR-R1","type":"redemption","investor_id":"INV-FR1","folio":"FR-F1","scheme_code":"'"$EQ"'","all_units":true,"placed_at":"2026-08-24T10:00:00+05:30"}'
 ALERT=ato-redemption:orders.status:FR-R1:pending_nav
 for _ in $(seq 1 100); do [ "$("${PSQL[@]}" -At -c "SELECT count(*) FROM fraud_alerts WHERE id = '$ALERT' AND hold_id IS NOT NULL")" = 1 ] && break; sleep 0.2; done
-echo "-- the alert (raised once, its hold placed in the same transaction) and its evidence with lineage:"
-"${PSQL[@]}" -c "SELECT id, rule_id, action, investor_id, order_id, hold_id, status FROM fraud_alerts WHERE id = '$ALERT'"
+echo "-- the alerts (each raised once, the hold placed in the alert's transaction; the redemption is also a round trip of a 3-day-old purchase) and the takeover's evidence with lineage:"
+"${PSQL[@]}" -c "SELECT id, rule_id, action, investor_id, order_id, hold_id, status FROM fraud_alerts WHERE investor_id = 'INV-FR1' ORDER BY id"
 "${PSQL[@]}" -c "SELECT e->>'event_id' AS evidence_event, e->>'lineage' AS lineage FROM fraud_alerts, jsonb_array_elements(evidence) e WHERE id = '$ALERT'"
 echo "-- the hold (GET /v1/ops/holds as ops-asha), and the order as its investor sees it (under_review, no rule):"
 j "$OPS_A" GET "/v1/ops/holds?investor_id=INV-FR1"
 HOLD=$("${PSQL[@]}" -At -c "SELECT hold_id FROM fraud_alerts WHERE id = '$ALERT'")
 j "$("$FF" token --role investor --sub user-INV-FR1 --investor INV-FR1)" GET /v1/orders/FR-R1
 echo "-- ops-asha closes the alert (the customer confirmed the change by phone); her release is refused (four eyes):"
-j "$OPS_A" POST "/v1/ops/alerts/$ALERT/close" '{"status":"false_positive","note":"customer confirmed the new account by a call to the registered number"}' | cut -c1-200
+j "$OPS_A" POST "/v1/ops/alerts/$ALERT/close" '{"status":"false_positive","note":"customer confirmed the new account by a call to the registered number"}' | grep -E '"(status|last_touched_by|note)"' || true
 j "$OPS_A" POST "/v1/ops/holds/$HOLD/release"
 echo "-- ops-bala releases it:"
 j "$OPS_B" POST "/v1/ops/holds/$HOLD/release"
-"${PSQL[@]}" -c "SELECT entity, entity_id, action, actor FROM audit_log WHERE (entity = 'fraud_alert' AND entity_id = '$ALERT') OR (entity = 'order_hold' AND entity_id = '$HOLD') ORDER BY id"
+"${PSQL[@]}" -c "SELECT entity, entity_id, action, actor FROM audit_log WHERE (entity = 'fraud_alert' AND entity_id = '$ALERT') OR (entity = 'order_hold' AND entity_id = '$HOLD') ORDER BY seq"
 kill $FRAUD_PID 2>/dev/null || true; wait $FRAUD_PID 2>/dev/null || true
 echo "-- the backtest of the shipped rules over today's stored history (acts on nothing):"
 "$FF" --log-level warn fraud backtest --from "$(date -u +%F)" --to "$(date -u +%F)"
