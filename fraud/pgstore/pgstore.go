@@ -106,13 +106,11 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		for i, sp := range sps {
 			streams[i], parts[i] = sp.stream, int32(sp.part)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off)
-			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p ON CONFLICT DO NOTHING`, streams, parts); err != nil {
-			return fmt.Errorf("fraud positions: %w", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT f.stream, f.part, f.last_off FROM fraud_positions f
-			JOIN unnest($1::text[], $2::int[]) AS x(s, p) ON f.stream = x.s AND f.part = x.p
-			ORDER BY f.stream, f.part FOR UPDATE OF f`, streams, parts)
+		// one round trip: create the missing rows and lock all, in order
+		// (DO UPDATE locks the existing rows and RETURNING reads them)
+		rows, err := tx.Query(ctx, `INSERT INTO fraud_positions AS f (stream, part, last_off)
+			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p
+			ON CONFLICT (stream, part) DO UPDATE SET last_off = f.last_off RETURNING f.stream, f.part, f.last_off`, streams, parts)
 		if err != nil {
 			return fmt.Errorf("fraud positions: %w", err)
 		}
@@ -165,14 +163,10 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		}
 		states := map[string]fraud.State{}
 		if len(rules) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO fraud_windows (rule_id, scope_key, state)
+			// one round trip, as the positions
+			rows, err := tx.Query(ctx, `INSERT INTO fraud_windows AS w (rule_id, scope_key, state)
 				SELECT r, k, '{"entries":null}' FROM unnest($1::text[], $2::text[]) AS x(r, k) ORDER BY r, k
-				ON CONFLICT DO NOTHING`, rules, keys); err != nil {
-				return fmt.Errorf("fraud windows: %w", err)
-			}
-			rows, err := tx.Query(ctx, `SELECT w.rule_id, w.scope_key, w.state FROM fraud_windows w
-				JOIN unnest($1::text[], $2::text[]) AS x(r, k) ON w.rule_id = x.r AND w.scope_key = x.k
-				ORDER BY w.rule_id, w.scope_key FOR UPDATE OF w`, rules, keys)
+				ON CONFLICT (rule_id, scope_key) DO UPDATE SET rule_id = w.rule_id RETURNING w.rule_id, w.scope_key, w.state`, rules, keys)
 			if err != nil {
 				return fmt.Errorf("fraud windows: %w", err)
 			}
@@ -200,28 +194,52 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			firings = append(firings, fs...)
 			res.Applied++
 		}
+		// 4. one round trip: the windows, the alerts (each with its event
+		// and audit row when new) and the positions
+		var b pgx.Batch
 		if len(rules) > 0 {
 			stJSON := make([]string, len(rules))
 			for i := range rules {
-				b, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
+				js, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
 				if err != nil {
 					return err
 				}
-				stJSON[i] = string(b)
+				stJSON[i] = string(js)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
+			b.Queue(`UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
 				FROM unnest($1::text[], $2::text[], $3::text[]) AS x(r, k, s) WHERE w.rule_id = x.r AND w.scope_key = x.k`,
-				rules, keys, stJSON); err != nil {
+				rules, keys, stJSON)
+		}
+		for _, f := range firings {
+			args, err := alertArgs(rs.Version, f)
+			if err != nil {
+				return err
+			}
+			b.Queue(alertSQL, args...)
+		}
+		if len(moved) > 0 {
+			var ms []string
+			var mp []int32
+			var mo []int64
+			for sp, off := range moved {
+				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
+			}
+			b.Queue(`UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
+				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo)
+		}
+		br := tx.SendBatch(ctx, &b)
+		if len(rules) > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
 				return fmt.Errorf("fraud windows: %w", err)
 			}
 		}
-		// 4. alerts, once each, and the holds of the new hold alerts in
-		// the same transaction (folio order, the ledger's lock order)
 		var due []DueHold
 		for _, f := range firings {
-			created, err := insertAlert(ctx, tx, rs.Version, f)
-			if err != nil {
-				return err
+			var created bool
+			if err := br.QueryRow().Scan(&created); err != nil {
+				br.Close()
+				return fmt.Errorf("fraud alert %s: %w", f.AlertID(), err)
 			}
 			if created {
 				res.Raised = append(res.Raised, f)
@@ -231,6 +249,11 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 				}
 			}
 		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		// 5. the holds of the new hold alerts, in this transaction (folio
+		// order, the ledger's lock order)
 		if s.Hold != nil {
 			slices.SortFunc(due, func(a, b DueHold) int {
 				if c := strings.Compare(a.folio, b.folio); c != 0 {
@@ -248,19 +271,6 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 				} else {
 					res.HoldsRefused++
 				}
-			}
-		}
-		// 5. positions
-		if len(moved) > 0 {
-			var ms []string
-			var mp []int32
-			var mo []int64
-			for sp, off := range moved {
-				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
-				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo); err != nil {
-				return fmt.Errorf("fraud positions: %w", err)
 			}
 		}
 		return nil
@@ -285,39 +295,49 @@ type AlertRaised struct {
 	At         string      `json:"at"`
 }
 
-// insertAlert writes the alert, and when it is new its outbox event and
-// audit row; false when a replay raised it before.
-func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+// alertSQL writes an alert and, when it is new, its fraud.alert.raised
+// event and audit row, in one statement; it returns whether it was new (a
+// replay raised it before: false, nothing written).
+const alertSQL = `WITH a AS (
+	INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING RETURNING id
+), o AS (
+	INSERT INTO outbox (event_id, topic, key, payload) SELECT $12, $13, $5, $14::jsonb FROM a ON CONFLICT (event_id) DO NOTHING
+), l AS (
+	INSERT INTO audit_log (entity, entity_id, action, actor, payload) SELECT 'fraud_alert', id, 'raised', 'fraud', $14::jsonb FROM a
+)
+SELECT count(*) = 1 FROM a`
+
+// alertArgs are alertSQL's arguments for f.
+func alertArgs(version int, f fraud.Firing) ([]any, error) {
 	ev, err := json.Marshal(f.Evidence)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	id := f.AlertID()
-	tag, err := tx.Exec(ctx, `INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-		id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At)
-	if err != nil {
-		return false, fmt.Errorf("fraud alert %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return false, nil
-	}
 	p := AlertRaised{EventID: fraud.TopicAlertRaised + ":" + id, AlertID: id, RuleID: f.RuleID, Kind: string(f.Kind), Action: string(f.Action),
 		InvestorID: f.Investor, OrderID: f.OrderID, Evidence: f.Evidence, EventAt: f.At.UTC().Format(time.RFC3339Nano),
 		At: time.Now().UTC().Format(time.RFC3339Nano)}
 	b, err := json.Marshal(p)
 	if err != nil {
+		return nil, err
+	}
+	return []any{id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At,
+		p.EventID, fraud.TopicAlertRaised, string(b)}, nil
+}
+
+// insertAlert writes one alert (alertSQL); false when a replay raised it
+// before.
+func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+	args, err := alertArgs(version, f)
+	if err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
-		p.EventID, fraud.TopicAlertRaised, f.Investor, string(b)); err != nil {
-		return false, fmt.Errorf("fraud alert %s: outbox: %w", id, err)
+	var created bool
+	if err := tx.QueryRow(ctx, alertSQL, args...).Scan(&created); err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", f.AlertID(), err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('fraud_alert', $1, 'raised', 'fraud', $2)`,
-		id, string(b)); err != nil {
-		return false, fmt.Errorf("fraud alert %s: audit: %w", id, err)
-	}
-	return true, nil
+	return created, nil
 }
 
 // enrich fills in the order events the ledger must complete: the
