@@ -10,21 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/api/console"
-	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/fraud/review"
-	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/fraudtest"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
-	"github.com/fundflow/fundflow/ledger"
-	lpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -34,30 +29,11 @@ import (
 // evidence.
 func fraudConsole(t *testing.T) (srv *httptest.Server, db moneytest.DB, holdID int64, alertID string) {
 	t.Helper()
-	owner, _, app, _ := testkit.PGApp(t)
+	l, db, app := fraudtest.Ledger(t)
 	ctx := testkit.Ctx(t)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}
-	db = moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	db.Scheme("E1", "Equity Scheme - Flexi Cap Fund")
-	in, ok, err := fund.IntakeOf([]byte(`{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`),
-		fund.Receipt{Source: "http", At: time.Now(), MaxSkew: 87600 * time.Hour})
-	if !ok {
-		t.Fatal(err)
-	}
-	if _, err := l.Place(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := fraud.ParseRules("r.yaml", []byte(`version: 1
-rules:
-  - {id: just-under, kind: structuring, scope: investor, window: 24h, action: hold, thresholds: {min_count: 1, amount: 50000, band: 5000}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fraudtest.Place(t, l, `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`)
+	rs := fraudtest.HoldJustUnder(t)
 	if _, err := fraudeval.NewSink(fraudeval.Deps{PG: &postgres.Store{Pool: app}, Ledger: l, Log: testkit.Logger(t)}, rs).OutboxPass(ctx, 100); err != nil {
 		t.Fatal(err)
 	}

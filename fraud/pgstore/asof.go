@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fraud"
-	"github.com/fundflow/fundflow/fund"
 )
 
 // enrichAsOf fills in order events as enrich does, but as the ledger stood
@@ -57,37 +55,5 @@ func enrichAsOf(ctx context.Context, tx pgx.Tx, evs []fraud.Event, asOf []time.T
 	if err != nil {
 		return fmt.Errorf("fraud enrich as of: %w", err)
 	}
-	type facts struct {
-		inv, folio      string
-		value, holdings decimal.Decimal
-	}
-	got := map[string]facts{}
-	for rows.Next() {
-		var id string
-		var f facts
-		if err := rows.Scan(&id, &f.inv, &f.folio, &f.value, &f.holdings); err != nil {
-			rows.Close()
-			return fmt.Errorf("fraud enrich as of: %w", err)
-		}
-		got[id] = f
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("fraud enrich as of: %w", err)
-	}
-	for i := range evs {
-		e := &evs[i]
-		f, ok := got[e.OrderID]
-		if !e.NeedsEnrich() || !ok {
-			continue // an order we do not know: no investor, no rule sees it
-		}
-		e.InvestorID, e.FolioNo = f.inv, f.folio
-		if e.Amount, err = fund.AmountFromDecimal(f.value, fund.NoRounding); err != nil {
-			return err
-		}
-		if e.Holdings, err = fund.AmountFromDecimal(f.holdings, fund.NoRounding); err != nil {
-			return err
-		}
-	}
-	return nil
+	return fill(rows, evs)
 }

@@ -6,15 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/fraud/pgstore"
-	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/fraudtest"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
-	"github.com/fundflow/fundflow/ledger"
-	lpg "github.com/fundflow/fundflow/ledger/pgstore"
 )
 
 // The backtest sees each order with the holdings of its moment (as-of
@@ -26,40 +22,16 @@ import (
 //	P2: 20,000.00 at 10.0000, duty 1.00, 1,999.900 units; today 2,999.850 units = 29,998.50
 //	and 6,000.00 / 29,998.50 = 20.0%: with today's holdings the takeover is missed.
 func TestHistoryEnrichesAsOfTheEvent(t *testing.T) {
-	owner, _, app, _ := testkit.PGApp(t)
+	svc, db, app := fraudtest.Ledger(t)
 	ctx := testkit.Ctx(t)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}
-	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	db.Scheme("E1", "Equity Scheme - Flexi Cap Fund")
 	db.NAV("E1", "2026-08-03", "10.0000")
 	db.NAV("E1", "2026-08-06", "10.0000")
 	db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('E1', '2026-08-06', 10, 'test', 'test', 1)`)
-	place := func(body string) {
-		t.Helper()
-		in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "http", At: time.Now(), MaxSkew: 87600 * time.Hour})
-		if !ok {
-			t.Fatal(err)
-		}
-		if p, err := svc.Place(ctx, in); err != nil || p.Outcome != ledger.OutcomeAccepted {
-			t.Fatalf("%s: %+v %v", body, p, err)
-		}
-	}
 	buy := func(id, amount string, paise int64, day string) {
 		t.Helper()
-		place(fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-A","folio":"FA","scheme_code":"E1","amount":%q,"placed_at":"%sT10:00:00+05:30","payment_ref":"order_%s"}`, id, amount, day, id))
-		body := moneytest.Payment{ID: "pay_" + id, OrderID: id, Status: "captured", Paise: paise, At: moneytest.IST(day + "T10:05:00+05:30")}.Body()
-		ev := ledger.InboxEvent{Source: "razorpay", EventID: "evt_" + id, Body: body}
-		if ev.EventType, ev.Payment, err = webhook.ParseRazorpay(body, ev.EventID); err != nil {
-			t.Fatal(err)
-		}
-		ev.Payment.EventAt, ev.Payment.TimeSource = fund.EffectiveTime(ev.Payment.EventAt, time.Now(), 87600*time.Hour)
-		if _, err := svc.Receive(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
+		fraudtest.Place(t, svc, fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":"INV-A","folio":"FA","scheme_code":"E1","amount":%q,"placed_at":"%sT10:00:00+05:30","payment_ref":"order_%s"}`, id, amount, day, id))
+		fraudtest.Capture(t, svc, id, paise, moneytest.IST(day+"T10:05:00+05:30"))
 		if st := db.Str(`SELECT status FROM orders WHERE id = $1`, id); st != "allotted" {
 			t.Fatalf("%s %s, want allotted", id, st)
 		}
@@ -69,7 +41,7 @@ func TestHistoryEnrichesAsOfTheEvent(t *testing.T) {
 	changed := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)
 	db.Exec(`INSERT INTO outbox (event_id, topic, key, payload) VALUES ('investors.changed:INV-A:2', 'investors.changed', 'INV-A', $1)`,
 		fmt.Sprintf(`{"event_id":"investors.changed:INV-A:2","investor_id":"INV-A","change_seq":2,"fields":["bank_account"],"fingerprints":{"bank_account":"fpX"},"channel":"api","effective_from":%q,"at":%q}`, changed, changed))
-	place(`{"order_id":"R1","type":"redemption","investor_id":"INV-A","folio":"FA","scheme_code":"E1","units":"600","placed_at":"2026-08-05T10:00:00+05:30"}`)
+	fraudtest.Place(t, svc, `{"order_id":"R1","type":"redemption","investor_id":"INV-A","folio":"FA","scheme_code":"E1","units":"600","placed_at":"2026-08-05T10:00:00+05:30"}`)
 	buy("P2", "20000.00", 2000000, "2026-08-06")
 
 	st := &pgstore.Store{Pool: app}

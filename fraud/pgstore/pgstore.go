@@ -367,6 +367,13 @@ func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
 	if err != nil {
 		return fmt.Errorf("fraud enrich: %w", err)
 	}
+	return fill(rows, evs)
+}
+
+// fill sets the order events' investor, folio, value and holdings from
+// rows of (order id, investor, folio, value, holdings); an order not in
+// them is left alone (no investor: no rule sees it).
+func fill(rows pgx.Rows, evs []fraud.Event) error {
 	type facts struct {
 		inv, folio      string
 		value, holdings decimal.Decimal
@@ -387,13 +394,11 @@ func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
 	}
 	for i := range evs {
 		e := &evs[i]
-		if !e.NeedsEnrich() {
+		f, ok := got[e.OrderID]
+		if !e.NeedsEnrich() || !ok {
 			continue
 		}
-		f, ok := got[e.OrderID]
-		if !ok {
-			continue // an order we do not know: no investor, no rule sees it
-		}
+		var err error
 		e.InvestorID, e.FolioNo = f.inv, f.folio
 		if e.Amount, err = fund.AmountFromDecimal(f.value, fund.NoRounding); err != nil {
 			return err

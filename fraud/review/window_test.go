@@ -5,17 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/fundflow/fundflow/connectors/webhook"
-	"github.com/fundflow/fundflow/fraud"
-	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/fraudtest"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
 	"github.com/fundflow/fundflow/ledger"
-	lpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -50,31 +45,12 @@ func (s *stalled) PlaceHold(ctx context.Context, req ledger.HoldRequest) (ledger
 // committed hold alert said to hold). When the evaluation catches up after
 // the allotment, the alert records the ledger's refusal instead of a hold.
 func TestNoHoldAlertWithoutItsHold(t *testing.T) {
-	owner, _, app, _ := testkit.PGApp(t)
+	svc, db, app := fraudtest.Ledger(t)
 	ctx := testkit.Ctx(t)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}
-	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	db.Scheme("E1", "Equity Scheme - Flexi Cap Fund")
 	db.NAV("E1", "2026-08-03", "50.0000")
-	body := `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`
-	in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "http", At: time.Now(), MaxSkew: 87600 * time.Hour})
-	if !ok {
-		t.Fatal(err)
-	}
-	if _, err := svc.Place(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := fraud.ParseRules("r.yaml", []byte(`version: 1
-rules:
-  - {id: just-under, kind: structuring, scope: investor, window: 24h, action: hold, thresholds: {min_count: 1, amount: 50000, band: 5000}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fraudtest.Place(t, svc, `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`)
+	rs := fraudtest.HoldJustUnder(t)
 	led := &stalled{Service: svc}
 	sink := fraudeval.NewSink(fraudeval.Deps{PG: &postgres.Store{Pool: app}, Ledger: led, Log: testkit.Logger(t)}, rs)
 	if _, err := sink.OutboxPass(ctx, 100); err == nil {
@@ -89,15 +65,7 @@ rules:
 
 	// the payment arrives while the evaluation is behind: the leg is not
 	// held, so it is allotted (47,500.00 at 50.0000)
-	pay := moneytest.Payment{ID: "pay_P1", OrderID: "P1", Status: "captured", Paise: 4750000, At: moneytest.IST("2026-08-03T10:05:00+05:30")}.Body()
-	ev := ledger.InboxEvent{Source: "razorpay", EventID: "evt_P1", Body: pay}
-	if ev.EventType, ev.Payment, err = webhook.ParseRazorpay(pay, ev.EventID); err != nil {
-		t.Fatal(err)
-	}
-	ev.Payment.EventAt, ev.Payment.TimeSource = fund.EffectiveTime(ev.Payment.EventAt, time.Now(), 87600*time.Hour)
-	if _, err := svc.Receive(ctx, ev); err != nil {
-		t.Fatal(err)
-	}
+	fraudtest.Capture(t, svc, "P1", 4750000, moneytest.IST("2026-08-03T10:05:00+05:30"))
 	if st := db.Str(`SELECT status FROM orders WHERE id = 'P1'`); st != "allotted" {
 		t.Fatalf("P1 %s, want allotted", st)
 	}
