@@ -13,8 +13,8 @@ import (
 
 // Topics the evaluation reads.
 const (
-	TopicInvestorsChanged = "investors.changed" // the KYC engineer's contract (notes/events-contract.md)
-	TopicPayments         = "payments.status"   // a payment's new status: PaymentStatus
+	TopicInvestorsChanged = "investors.changed"     // the KYC engineer's contract (notes/events-contract.md)
+	TopicPayments         = fund.TopicPaymentStatus // a payment's new status: PaymentStatus (the ledger emits it)
 	TopicAlertRaised      = "fraud.alert.raised"
 )
 
@@ -37,17 +37,9 @@ type InvestorChanged struct {
 }
 
 // PaymentStatus is a payment's status change as the fraud stream reads it
-// (payments.status: the gateway webhook's outcome, keyed by investor).
-type PaymentStatus struct {
-	EventID    string `json:"event_id"`
-	PaymentID  string `json:"payment_id"`
-	OrderID    string `json:"order_id"`
-	InvestorID string `json:"investor_id"`
-	FolioNo    string `json:"folio_no"`
-	Status     string `json:"status"` // created, authorized, failed, captured, refunded
-	Amount     string `json:"amount"` // rupees
-	At         string `json:"at"`
-}
+// (payments.status, emitted by the ledger with the payment row, keyed by
+// investor).
+type PaymentStatus = fund.PaymentStatusChanged
 
 // OrderPlaced is the fraud stream's view of a new order leg: an
 // orders.status event of a leg's first status, with what the rules need
@@ -103,10 +95,12 @@ func Decode(topic string, value []byte, lineage string) (Event, error) {
 		if err := strictJSON(value, &p); err != nil {
 			return Event{}, err
 		}
-		if p.EventID == "" || p.InvestorID == "" {
-			return Event{}, errors.New("event_id and investor_id are required")
+		if p.EventID == "" {
+			return Event{}, errors.New("event_id is required")
 		}
-		if p.Status != "failed" {
+		// Only failed payments are read, and only those of a known investor:
+		// an unmatched payment without notes.investor_id is no one's.
+		if p.Status != "failed" || p.InvestorID == "" {
 			return Event{}, ErrIgnored
 		}
 		at, err := parseAt("at", p.At)

@@ -133,17 +133,23 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (Hold, bool, e
 	var h Hold
 	var created bool
 	_, err := s.inTx(ctx, func(t *txn) error {
-		r, err := t.lockLeg(req.OrderID)
-		if err != nil {
-			return err
-		}
-		if r.Status.Final() {
-			return fmt.Errorf("hold %s: the order is %s already", req.OrderID, r.Status)
-		}
-		h, created, err = t.placeHold(&r, req)
+		var err error
+		h, created, err = t.holdLeg(req)
 		return err
 	})
 	return h, created, err
+}
+
+// holdLeg locks req's leg and holds it, unless it has ended.
+func (t *txn) holdLeg(req HoldRequest) (Hold, bool, error) {
+	r, err := t.lockLeg(req.OrderID)
+	if err != nil {
+		return Hold{}, false, err
+	}
+	if r.Status.Final() {
+		return Hold{}, false, fmt.Errorf("hold %s: the order is %s already", req.OrderID, r.Status)
+	}
+	return t.placeHold(&r, req)
 }
 
 // lockLeg locks a leg's folio, then the leg (steps 3 and 4 of the lock

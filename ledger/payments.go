@@ -128,8 +128,10 @@ func (t *txn) applyPayment(p fund.PaymentEvent, eventID string) (status, reason 
 	t.audit("payment", p.PaymentID, string(p.Status), map[string]any{"event_id": eventID, "order_id": f.ID,
 		"amount": p.Amount.String(), "currency": p.Currency, "status": p.Status})
 	if f.ID == "" {
+		t.announcePayment(p, nil)
 		return "applied", "", nil
 	}
+	t.announcePayment(p, &leg.Leg)
 	switch p.Status {
 	case fund.PaymentCaptured:
 		return "applied", "", t.realisePurchase(&leg, p)

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/fraud/review"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/ratelimit"
 	"github.com/fundflow/fundflow/jobs/navingest"
@@ -72,6 +73,9 @@ type Config struct {
 	// CSRFKey signs the CSRF tokens; nil: 32 random bytes (forms from
 	// before a restart then need a reload).
 	CSRFKey []byte
+	// Fraud is the fraud and AML review (holds and alerts page); nil: that
+	// page says it is not configured.
+	Fraud *review.Service
 	// Access receives every answered request, like the API's (ClickHouse
 	// api_requests: who looked at what); nil: none recorded. Must not block.
 	Access func(api.AccessEvent)
@@ -128,6 +132,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("POST /ops/breaks/{id}/explain", h.action(h.explain))
 	h.mux.Handle("GET /ops/alerts", h.page(h.alerts))
 	h.mux.Handle("GET /ops/payments", h.page(h.payments))
+	h.fraudRoutes()
 	return h, nil
 }
 

@@ -37,7 +37,8 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	con := &console.Config{Store: &console.Store{PG: d.pg, Freshness: fresh}, NAV: d.navDeps(), NAVIngest: d.cfg.Pipelines.NAVIngest}
+	con := &console.Config{Store: &console.Store{PG: d.pg, Freshness: fresh}, NAV: d.navDeps(), NAVIngest: d.cfg.Pipelines.NAVIngest,
+		Fraud: fraudReviewService(d)}
 	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m,
 		FraudReview: fraudReview(d),
 		Wallets:     &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},

@@ -239,41 +239,66 @@ func (c genFraudCmd) Run(a *app) error {
 		"truth": filepath.Join(c.Out, "truth.jsonl"), "messages": len(s.Messages), "planted": len(s.Truth)})
 }
 
-type fraudRunCmd struct{}
-
-func (fraudRunCmd) Help() string {
-	return `Evaluates the fraud rules (fraud.rules_file, else the shipped ones) on investors.changed, orders.status and payments.status from Kafka until stopped, as serve does when the config has a fraud section; hold alerts hold their legs through the ledger when pipelines.allocate is configured.`
+type fraudRunCmd struct {
+	Once bool `help:"Evaluate what the outbox holds now and exit, printing what was raised (without Kafka only)."`
 }
 
-func (fraudRunCmd) Run(a *app) error {
+func (fraudRunCmd) Help() string {
+	return `Evaluates the fraud rules (fraud.rules_file, else the shipped ones) on investors.changed, orders.status and payments.status from Kafka (without Kafka: from the outbox table) until stopped, as serve does when the config has a fraud section; hold alerts hold their legs through the ledger, in the alert's transaction, when pipelines.allocate is configured.`
+}
+
+func (c fraudRunCmd) Run(a *app) error {
 	return a.connected(func(d *deps) error {
 		if d.cfg.Fraud == nil {
 			return usageErr("fraud run: the config has no fraud section")
 		}
-		return runFraud(a.ctx, a.g.Config, d)
+		if !c.Once {
+			return runFraud(a.ctx, a.g.Config, d)
+		}
+		if len(kafkaBrokers(d)) > 0 {
+			return usageErr("fraud run --once reads the outbox table: Kafka is configured, run it without --once")
+		}
+		fd, rs, err := fraudSetup(a.g.Config, d)
+		if err != nil {
+			return err
+		}
+		sum, err := fraudeval.DrainOutbox(a.ctx, fd, d.cfg.Fraud, rs)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(sum)
 	})
 }
 
-// runFraud runs the evaluation until ctx ends.
-func runFraud(ctx context.Context, cfgPath string, d *deps) error {
+// fraudSetup is the evaluation's deps and rules, as serve runs it.
+func fraudSetup(cfgPath string, d *deps) (fraudeval.Deps, *fraud.RuleSet, error) {
 	rs := fraud.Shipped()
 	if p := fraudRulesPath(cfgPath, d.cfg); p != "" {
 		var err error
 		if rs, err = loadFraudRules(p); err != nil {
-			return err
+			return fraudeval.Deps{}, nil, err
 		}
 	}
 	fd := fraudeval.Deps{PG: d.pg, Brokers: kafkaBrokers(d), Metrics: d.metrics, Registry: d.reg, Log: d.log}
 	if d.cfg.Pipelines.Allocate != nil {
 		l, err := moneyLedger(d)
 		if err != nil {
-			return err
+			return fd, nil, err
 		}
 		fd.Ledger = l
 	} else {
 		d.log.Warn("fraud: no pipelines.allocate section, so no ledger: hold alerts are raised but their legs are not held")
 	}
-	err := fraudeval.Serve(ctx, fd, d.cfg.Fraud, rs)
+	return fd, rs, nil
+}
+
+// runFraud runs the evaluation until ctx ends.
+func runFraud(ctx context.Context, cfgPath string, d *deps) error {
+	fd, rs, err := fraudSetup(cfgPath, d)
+	if err != nil {
+		return err
+	}
+	err = fraudeval.Serve(ctx, fd, d.cfg.Fraud, rs)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -300,12 +325,21 @@ func startFraud(ctx context.Context, cfgPath string, d *deps) func() {
 // fraudReview is the API's fraud review service: the ledger's holds (when
 // the money path is configured) and the fraud alerts; nil otherwise.
 func fraudReview(d *deps) api.FraudReview {
+	if s := fraudReviewService(d); s != nil {
+		return s
+	}
+	return nil // a nil interface, not a nil *review.Service: the routes answer 503
+}
+
+// fraudReviewService is the review of holds and alerts (the API routes and
+// the console page); nil without the money path's ledger.
+func fraudReviewService(d *deps) *review.Service {
 	if d.cfg.Pipelines.Allocate == nil {
 		return nil
 	}
 	l, err := moneyLedger(d)
 	if err != nil {
-		d.log.Warn("fraud review routes off: no ledger", "err", err)
+		d.log.Warn("fraud review off: no ledger", "err", err)
 		return nil
 	}
 	return &review.Service{Ledger: l, Pool: d.pg.Pool}

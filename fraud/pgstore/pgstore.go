@@ -26,7 +26,17 @@ import (
 type Store struct {
 	Pool *pgxpool.Pool
 	Now  func() time.Time // nil: time.Now
+	// Hold holds a hold alert's leg inside the evaluation's transaction
+	// (the ledger's PlaceHoldIn), so the alert and its hold commit
+	// together and no allotment slips between them. nil: hold alerts are
+	// raised and their legs left for PlaceDueHolds.
+	Hold HoldInFunc
 }
+
+// HoldInFunc places one hold in tx and returns its id. An error that
+// IsPermanent says is final (the leg is allotted or ended) is recorded on
+// the alert and the batch goes on; any other fails the batch (retried).
+type HoldInFunc func(ctx context.Context, tx pgx.Tx, h DueHold) (int64, error)
 
 func (s *Store) now() time.Time {
 	if s.Now != nil {
@@ -56,6 +66,9 @@ type Result struct {
 	Raised           []fraud.Firing // new alerts only (a replayed event raises none)
 	// RaisedSeen is when the bus took each Raised alert's triggering event.
 	RaisedSeen []time.Time
+	// Holds placed with their alerts, and refused by the ledger (the leg
+	// had ended).
+	HoldsPlaced, HoldsRefused int
 }
 
 type streamPart struct {
@@ -93,13 +106,11 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		for i, sp := range sps {
 			streams[i], parts[i] = sp.stream, int32(sp.part)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO fraud_positions (stream, part, last_off)
-			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p ON CONFLICT DO NOTHING`, streams, parts); err != nil {
-			return fmt.Errorf("fraud positions: %w", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT f.stream, f.part, f.last_off FROM fraud_positions f
-			JOIN unnest($1::text[], $2::int[]) AS x(s, p) ON f.stream = x.s AND f.part = x.p
-			ORDER BY f.stream, f.part FOR UPDATE OF f`, streams, parts)
+		// one round trip: create the missing rows and lock all, in order
+		// (DO UPDATE locks the existing rows and RETURNING reads them)
+		rows, err := tx.Query(ctx, `INSERT INTO fraud_positions AS f (stream, part, last_off)
+			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p
+			ON CONFLICT (stream, part) DO UPDATE SET last_off = f.last_off RETURNING f.stream, f.part, f.last_off`, streams, parts)
 		if err != nil {
 			return fmt.Errorf("fraud positions: %w", err)
 		}
@@ -135,6 +146,10 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if err := enrich(ctx, tx, todo); err != nil {
 			return err
 		}
+		folioOf := map[string]string{}
+		for _, ev := range todo {
+			folioOf[ev.ID] = ev.FolioNo
+		}
 		// 2. the windows: create the missing ones, then lock all, sorted
 		var rules, keys []string
 		seen := map[string]bool{}
@@ -148,14 +163,10 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		}
 		states := map[string]fraud.State{}
 		if len(rules) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO fraud_windows (rule_id, scope_key, state)
+			// one round trip, as the positions
+			rows, err := tx.Query(ctx, `INSERT INTO fraud_windows AS w (rule_id, scope_key, state)
 				SELECT r, k, '{"entries":null}' FROM unnest($1::text[], $2::text[]) AS x(r, k) ORDER BY r, k
-				ON CONFLICT DO NOTHING`, rules, keys); err != nil {
-				return fmt.Errorf("fraud windows: %w", err)
-			}
-			rows, err := tx.Query(ctx, `SELECT w.rule_id, w.scope_key, w.state FROM fraud_windows w
-				JOIN unnest($1::text[], $2::text[]) AS x(r, k) ON w.rule_id = x.r AND w.scope_key = x.k
-				ORDER BY w.rule_id, w.scope_key FOR UPDATE OF w`, rules, keys)
+				ON CONFLICT (rule_id, scope_key) DO UPDATE SET rule_id = w.rule_id RETURNING w.rule_id, w.scope_key, w.state`, rules, keys)
 			if err != nil {
 				return fmt.Errorf("fraud windows: %w", err)
 			}
@@ -183,33 +194,29 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			firings = append(firings, fs...)
 			res.Applied++
 		}
+		// 4. one round trip: the windows, the alerts (each with its event
+		// and audit row when new) and the positions
+		var b pgx.Batch
 		if len(rules) > 0 {
 			stJSON := make([]string, len(rules))
 			for i := range rules {
-				b, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
+				js, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
 				if err != nil {
 					return err
 				}
-				stJSON[i] = string(b)
+				stJSON[i] = string(js)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
+			b.Queue(`UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
 				FROM unnest($1::text[], $2::text[], $3::text[]) AS x(r, k, s) WHERE w.rule_id = x.r AND w.scope_key = x.k`,
-				rules, keys, stJSON); err != nil {
-				return fmt.Errorf("fraud windows: %w", err)
-			}
+				rules, keys, stJSON)
 		}
-		// 4. alerts, once each
 		for _, f := range firings {
-			created, err := insertAlert(ctx, tx, rs.Version, f)
+			args, err := alertArgs(rs.Version, f)
 			if err != nil {
 				return err
 			}
-			if created {
-				res.Raised = append(res.Raised, f)
-				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
-			}
+			b.Queue(alertSQL, args...)
 		}
-		// 5. positions
 		if len(moved) > 0 {
 			var ms []string
 			var mp []int32
@@ -217,9 +224,53 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			for sp, off := range moved {
 				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
-				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo); err != nil {
-				return fmt.Errorf("fraud positions: %w", err)
+			b.Queue(`UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
+				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo)
+		}
+		br := tx.SendBatch(ctx, &b)
+		if len(rules) > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		var due []DueHold
+		for _, f := range firings {
+			var created bool
+			if err := br.QueryRow().Scan(&created); err != nil {
+				br.Close()
+				return fmt.Errorf("fraud alert %s: %w", f.AlertID(), err)
+			}
+			if created {
+				res.Raised = append(res.Raised, f)
+				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
+				if f.Action == fraud.ActionHold && f.OrderID != "" {
+					due = append(due, DueHold{AlertID: f.AlertID(), RuleID: f.RuleID, OrderID: f.OrderID, InvestorID: f.Investor, folio: folioOf[f.Event.EventID]})
+				}
+			}
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		// 5. the holds of the new hold alerts, in this transaction (folio
+		// order, the ledger's lock order)
+		if s.Hold != nil {
+			slices.SortFunc(due, func(a, b DueHold) int {
+				if c := strings.Compare(a.folio, b.folio); c != 0 {
+					return c
+				}
+				return strings.Compare(a.OrderID, b.OrderID)
+			})
+			for _, d := range due {
+				placed, err := s.holdIn(ctx, tx, d)
+				if err != nil {
+					return err
+				}
+				if placed {
+					res.HoldsPlaced++
+				} else {
+					res.HoldsRefused++
+				}
 			}
 		}
 		return nil
@@ -244,39 +295,49 @@ type AlertRaised struct {
 	At         string      `json:"at"`
 }
 
-// insertAlert writes the alert, and when it is new its outbox event and
-// audit row; false when a replay raised it before.
-func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+// alertSQL writes an alert and, when it is new, its fraud.alert.raised
+// event and audit row, in one statement; it returns whether it was new (a
+// replay raised it before: false, nothing written).
+const alertSQL = `WITH a AS (
+	INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING RETURNING id
+), o AS (
+	INSERT INTO outbox (event_id, topic, key, payload) SELECT $12, $13, $5, $14::jsonb FROM a ON CONFLICT (event_id) DO NOTHING
+), l AS (
+	INSERT INTO audit_log (entity, entity_id, action, actor, payload) SELECT 'fraud_alert', id, 'raised', 'fraud', $14::jsonb FROM a
+)
+SELECT count(*) = 1 FROM a`
+
+// alertArgs are alertSQL's arguments for f.
+func alertArgs(version int, f fraud.Firing) ([]any, error) {
 	ev, err := json.Marshal(f.Evidence)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	id := f.AlertID()
-	tag, err := tx.Exec(ctx, `INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-		id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At)
-	if err != nil {
-		return false, fmt.Errorf("fraud alert %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return false, nil
-	}
 	p := AlertRaised{EventID: fraud.TopicAlertRaised + ":" + id, AlertID: id, RuleID: f.RuleID, Kind: string(f.Kind), Action: string(f.Action),
 		InvestorID: f.Investor, OrderID: f.OrderID, Evidence: f.Evidence, EventAt: f.At.UTC().Format(time.RFC3339Nano),
 		At: time.Now().UTC().Format(time.RFC3339Nano)}
 	b, err := json.Marshal(p)
 	if err != nil {
+		return nil, err
+	}
+	return []any{id, f.RuleID, string(f.Kind), string(f.Action), f.Investor, f.Key, f.Event.EventID, f.OrderID, string(ev), version, f.At,
+		p.EventID, fraud.TopicAlertRaised, string(b)}, nil
+}
+
+// insertAlert writes one alert (alertSQL); false when a replay raised it
+// before.
+func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (bool, error) {
+	args, err := alertArgs(version, f)
+	if err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
-		p.EventID, fraud.TopicAlertRaised, f.Investor, string(b)); err != nil {
-		return false, fmt.Errorf("fraud alert %s: outbox: %w", id, err)
+	var created bool
+	if err := tx.QueryRow(ctx, alertSQL, args...).Scan(&created); err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", f.AlertID(), err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('fraud_alert', $1, 'raised', 'fraud', $2)`,
-		id, string(b)); err != nil {
-		return false, fmt.Errorf("fraud alert %s: audit: %w", id, err)
-	}
-	return true, nil
+	return created, nil
 }
 
 // enrich fills in the order events the ledger must complete: the
@@ -306,6 +367,13 @@ func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
 	if err != nil {
 		return fmt.Errorf("fraud enrich: %w", err)
 	}
+	return fill(rows, evs)
+}
+
+// fill sets the order events' investor, folio, value and holdings from
+// rows of (order id, investor, folio, value, holdings); an order not in
+// them is left alone (no investor: no rule sees it).
+func fill(rows pgx.Rows, evs []fraud.Event) error {
 	type facts struct {
 		inv, folio      string
 		value, holdings decimal.Decimal
@@ -326,13 +394,11 @@ func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
 	}
 	for i := range evs {
 		e := &evs[i]
-		if !e.NeedsEnrich() {
+		f, ok := got[e.OrderID]
+		if !e.NeedsEnrich() || !ok {
 			continue
 		}
-		f, ok := got[e.OrderID]
-		if !ok {
-			continue // an order we do not know: no investor, no rule sees it
-		}
+		var err error
 		e.InvestorID, e.FolioNo = f.inv, f.folio
 		if e.Amount, err = fund.AmountFromDecimal(f.value, fund.NoRounding); err != nil {
 			return err
@@ -360,6 +426,36 @@ func classify(err error) error {
 // DueHold is a hold alert whose leg is not held yet.
 type DueHold struct {
 	AlertID, RuleID, OrderID, InvestorID string
+	folio                                string // the leg's, to take the folio locks in order
+}
+
+// holdIn holds d's leg in tx (s.Hold) under a savepoint, so a leg the
+// ledger refuses (ended already) is recorded on the alert and the rest of
+// the batch stands; it reports whether the hold was placed.
+func (s *Store) holdIn(ctx context.Context, tx pgx.Tx, d DueHold) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("fraud hold %s: %w", d.AlertID, err)
+	}
+	id, herr := s.Hold(ctx, sp, d)
+	holdErr := ""
+	switch {
+	case herr == nil:
+		err = sp.Commit(ctx)
+	case IsPermanent(herr):
+		id, holdErr = 0, herr.Error()
+		err = sp.Rollback(ctx)
+	default:
+		sp.Rollback(ctx) //nolint:errcheck // the batch fails anyway
+		return false, fmt.Errorf("hold of %s for %s: %w", d.OrderID, d.AlertID, herr)
+	}
+	if err != nil {
+		return false, fmt.Errorf("fraud hold %s: %w", d.AlertID, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE fraud_alerts SET hold_id = $2, hold_error = $3 WHERE id = $1`, d.AlertID, id, holdErr); err != nil {
+		return false, fmt.Errorf("fraud alert %s: %w", d.AlertID, err)
+	}
+	return herr == nil, nil
 }
 
 // PlaceFunc places one hold (ledger.PlaceHold) and returns its id. An
@@ -421,16 +517,18 @@ func IsPermanent(err error) bool {
 
 // History calls fn with every event of the fraud topics stored in the
 // outbox (orders.status, investors.changed, payments.status) made in
-// [from, to), in outbox order, order events enriched as the job enriches
-// them (at today's holdings: the ledger keeps no past holdings value). A
-// malformed row is skipped and counted: the backtest acts on nothing.
+// [from, to), in outbox order, order events enriched as the job enriched
+// them when they were written (enrichAsOf: the holdings of that moment,
+// not today's). A malformed row is skipped and counted: the backtest acts
+// on nothing.
 func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.Event) error) (bad int, err error) {
 	const chunk = 5000
 	var after int64
 	for {
 		var evs []fraud.Event
+		var written []time.Time
 		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text FROM outbox
+			rows, err := tx.Query(ctx, `SELECT id, topic, payload::text, created_at FROM outbox
 				WHERE topic IN ($1, $2, $3) AND created_at >= $4 AND created_at < $5 AND id > $6 ORDER BY id LIMIT $7`,
 				fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, from, to, after, chunk)
 			if err != nil {
@@ -440,7 +538,8 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 			for rows.Next() {
 				var id int64
 				var topic, payload string
-				if err := rows.Scan(&id, &topic, &payload); err != nil {
+				var at time.Time
+				if err := rows.Scan(&id, &topic, &payload, &at); err != nil {
 					rows.Close()
 					return err
 				}
@@ -451,7 +550,7 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 				case err != nil:
 					bad++
 				default:
-					evs = append(evs, ev)
+					evs, written = append(evs, ev), append(written, at)
 				}
 			}
 			rows.Close()
@@ -461,7 +560,7 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 			if n == 0 {
 				after = -1
 			}
-			return enrich(ctx, tx, evs)
+			return enrichAsOf(ctx, tx, evs, written)
 		})
 		if err != nil {
 			return bad, fmt.Errorf("fraud history: %w", err)

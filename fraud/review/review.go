@@ -7,6 +7,7 @@ package review
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/ledger"
 )
 
@@ -181,4 +183,31 @@ func (s *Service) CloseAlert(ctx context.Context, id, by, status, note string) (
 		return Alert{}, err
 	}
 	return s.Alert(ctx, id)
+}
+
+// OpenAlerts lists the open alerts, newest first (at most limit), with
+// their evidence and whether their hold was placed or refused.
+func (s *Service) OpenAlerts(ctx context.Context, limit int) ([]OpenAlert, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, rule_id, kind, action, investor_id, order_id, event_id, evidence, status, hold_id, last_touched_by, raised_at, note, hold_error
+		FROM fraud_alerts WHERE status = 'open' ORDER BY raised_at DESC, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("open fraud alerts: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OpenAlert, error) {
+		var a OpenAlert
+		err := r.Scan(&a.ID, &a.RuleID, &a.Kind, &a.Action, &a.InvestorID, &a.OrderID, &a.EventID, &a.Evidence,
+			&a.Status, &a.HoldID, &a.LastTouchedBy, &a.RaisedAt, &a.Note, &a.HoldError)
+		if err == nil {
+			err = json.Unmarshal(a.Evidence, &a.Refs)
+		}
+		return a, err
+	})
+}
+
+// OpenAlert is an open alert with its evidence decoded and the ledger's
+// refusal of its hold, if any.
+type OpenAlert struct {
+	Alert
+	Refs      []fraud.Ref
+	HoldError string
 }

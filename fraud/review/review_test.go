@@ -3,17 +3,12 @@ package review_test
 import (
 	"errors"
 	"testing"
-	"time"
 
-	"github.com/fundflow/fundflow/fraud"
-	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/fraud/review"
-	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
-	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/fraudtest"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
-	lpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/sinks/postgres"
 
 	"github.com/fundflow/fundflow/ledger"
 )
@@ -24,33 +19,12 @@ import (
 // alert may not release its hold, nor may "fraud" who raised it; a second
 // ops user releases it; every step is audited.
 func TestHoldAndFourEyesRelease(t *testing.T) {
-	owner, _, app, _ := testkit.PGApp(t)
+	svc, db, app := fraudtest.Ledger(t)
 	ctx := testkit.Ctx(t)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}
-	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	db.Scheme("E1", "Equity Scheme - Flexi Cap Fund")
-	body := `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`
-	in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "http", At: time.Now(), MaxSkew: 87600 * time.Hour})
-	if !ok {
-		t.Fatal(err)
-	}
-	if _, err := svc.Place(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	// one purchase in [45000, 50000) is enough for this rule
-	rs, err := fraud.ParseRules("r.yaml", []byte(`version: 1
-rules:
-  - {id: just-under, kind: structuring, scope: investor, window: 24h, action: hold, thresholds: {min_count: 1, amount: 50000, band: 5000}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &pgstore.Store{Pool: app}
-	sink := &fraudeval.Sink{Store: st, Rules: rs, Ledger: svc, Metrics: fraudeval.NewMetrics(nil), Log: testkit.Logger(t)}
+	fraudtest.Place(t, svc, `{"order_id":"P1","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"47500.00","placed_at":"2026-08-03T10:00:00+05:30","payment_ref":"order_P1"}`)
+	rs := fraudtest.HoldJustUnder(t) // one purchase in [45000, 50000) is enough
+	sink := fraudeval.NewSink(fraudeval.Deps{PG: &postgres.Store{Pool: app}, Ledger: svc, Log: testkit.Logger(t)}, rs)
 	// without Kafka the evaluation reads the outbox: the order's placement
 	// event (orders.status awaiting_payment) as the ledger wrote it,
 	// enriched from the ledger (investor, value)

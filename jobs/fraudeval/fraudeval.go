@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/connectors/kafka"
@@ -22,6 +23,7 @@ import (
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/ledger"
+	ledgerpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -29,9 +31,34 @@ import (
 // Group is the consumer group of the evaluation.
 const Group = "fundflow-fraud"
 
-// Holder places holds (*ledger.Service).
+// Holder places holds (*ledger.Service): in the evaluation's own
+// transaction (PlaceHoldIn, with the alert), or on its own for alerts a
+// run without a ledger left unheld (PlaceHold).
 type Holder interface {
 	PlaceHold(ctx context.Context, req ledger.HoldRequest) (ledger.Hold, bool, error)
+	PlaceHoldIn(ctx context.Context, db ledger.Tx, req ledger.HoldRequest) (ledger.Hold, bool, error)
+}
+
+// holdRequest is the ledger hold of a fraud alert.
+func holdRequest(d pgstore.DueHold) ledger.HoldRequest {
+	return ledger.HoldRequest{OrderID: d.OrderID, Source: "fraud", Reason: ledger.ReasonUnderReview,
+		Detail: "rule " + d.RuleID, CaseRef: d.AlertID, By: "fraud"}
+}
+
+// NewSink is the evaluation's sink: hold alerts hold their legs in the
+// transaction that raises them when d.Ledger is set.
+func NewSink(d Deps, rs *fraud.RuleSet) *Sink {
+	st := &pgstore.Store{Pool: d.PG.Pool}
+	if d.Ledger != nil {
+		st.Hold = func(ctx context.Context, tx pgx.Tx, h pgstore.DueHold) (int64, error) {
+			hold, _, err := d.Ledger.PlaceHoldIn(ctx, ledgerpg.TxOf(tx), holdRequest(h))
+			if err != nil && pgstore.IsPermanent(err) {
+				d.Log.Warn("fraud hold refused by the ledger", "alert", h.AlertID, "order", h.OrderID, "err", err)
+			}
+			return hold.ID, err
+		}
+	}
+	return &Sink{Store: st, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
 }
 
 // Deps are what the evaluation needs.
@@ -98,6 +125,7 @@ type Sink struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
+	observe func(pgstore.Result) // DrainOutbox's tally
 }
 
 func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
@@ -121,6 +149,8 @@ func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned])
 		m.Events.WithLabelValues(topic, "applied").Add(float64(res.Applied))
 		m.Events.WithLabelValues(topic, "skipped").Add(float64(res.Skipped))
 		m.Events.WithLabelValues(topic, "ignored").Add(float64(ignored))
+		m.Holds.WithLabelValues("placed").Add(float64(res.HoldsPlaced))
+		m.Holds.WithLabelValues("refused").Add(float64(res.HoldsRefused))
 		for i, f := range res.Raised {
 			m.Alerts.WithLabelValues(f.RuleID, string(f.Action)).Inc()
 			if seen := res.RaisedSeen[i]; !seen.IsZero() {
@@ -128,21 +158,24 @@ func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned])
 			}
 		}
 	}
+	if s.observe != nil {
+		s.observe(res)
+	}
 	for _, f := range res.Raised {
 		s.Log.Info("fraud alert raised", "alert", f.AlertID(), "rule", f.RuleID, "investor", f.Investor, "action", f.Action, "order", f.OrderID)
 	}
-	return s.PlaceHolds(ctx)
+	return nil
 }
 
-// PlaceHolds holds every hold alert's leg not yet held (after each batch
-// and at start: what a crash between the two transactions left).
+// PlaceHolds holds every hold alert's leg not yet held: at start, what a
+// run without a ledger (or before holds joined the alert's transaction)
+// left.
 func (s *Sink) PlaceHolds(ctx context.Context) error {
 	if s.Ledger == nil {
 		return nil
 	}
 	_, err := s.Store.PlaceDueHolds(ctx, func(ctx context.Context, d pgstore.DueHold) (int64, error) {
-		h, _, err := s.Ledger.PlaceHold(ctx, ledger.HoldRequest{OrderID: d.OrderID, Source: "fraud", Reason: ledger.ReasonUnderReview,
-			Detail: "rule " + d.RuleID, CaseRef: d.AlertID, By: "fraud"})
+		h, _, err := s.Ledger.PlaceHold(ctx, holdRequest(d))
 		if s.Metrics != nil {
 			switch {
 			case err == nil:
@@ -167,7 +200,7 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	if len(d.Brokers) == 0 {
 		return nil, nil, errors.New("fraud evaluation: no Kafka brokers (it reads investors.changed, orders.status and payments.status)")
 	}
-	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
+	sink := NewSink(d, rs)
 	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
 	for _, topic := range Topics(c) {
 		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
@@ -222,7 +255,7 @@ func Serve(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) erro
 // order, a batch per transaction (the outbox id is the position, so a
 // restart resumes where the last commit left), polling every idle.
 func ServeOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet, idle time.Duration) error {
-	sink := &Sink{Store: &pgstore.Store{Pool: d.PG.Pool}, Rules: rs, Ledger: d.Ledger, Metrics: NewMetrics(d.Registry), Log: d.Log}
+	sink := NewSink(d, rs)
 	if err := sink.PlaceHolds(ctx); err != nil {
 		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
 	}
@@ -260,4 +293,39 @@ func (s *Sink) OutboxPass(ctx context.Context, limit int) (int, error) {
 		return 0, nil
 	}
 	return len(evs), s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs})
+}
+
+// Drained is what DrainOutbox did.
+type Drained struct {
+	Rows         int      `json:"rows"`          // outbox rows moved past
+	Raised       []string `json:"raised"`        // alert ids, in order
+	HoldsPlaced  int      `json:"holds_placed"`  // with their alerts
+	HoldsRefused int      `json:"holds_refused"` // the leg had ended
+}
+
+// DrainOutbox evaluates the fraud topics' outbox rows up to the newest and
+// returns (fundflow fraud run --once): the same passes ServeOutbox makes.
+func DrainOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) (Drained, error) {
+	sink := NewSink(d, rs)
+	if err := sink.PlaceHolds(ctx); err != nil {
+		return Drained{}, err
+	}
+	sum := Drained{Raised: []string{}}
+	sink.observe = func(res pgstore.Result) {
+		for _, f := range res.Raised {
+			sum.Raised = append(sum.Raised, f.AlertID())
+		}
+		sum.HoldsPlaced += res.HoldsPlaced
+		sum.HoldsRefused += res.HoldsRefused
+	}
+	for {
+		n, err := sink.OutboxPass(ctx, c.BatchSize)
+		if err != nil {
+			return sum, err
+		}
+		if n == 0 {
+			return sum, nil
+		}
+		sum.Rows += n
+	}
 }

@@ -35,6 +35,12 @@ func (h *holder) PlaceHold(_ context.Context, req ledger.HoldRequest) (ledger.Ho
 	return ledger.Hold{ID: int64(len(h.holds)), OrderID: req.OrderID}, !dup, nil
 }
 
+// PlaceHoldIn records it as PlaceHold does (the generated stream's legs
+// are not in the ledger: the transaction is not used).
+func (h *holder) PlaceHoldIn(ctx context.Context, _ ledger.Tx, req ledger.HoldRequest) (ledger.Hold, bool, error) {
+	return h.PlaceHold(ctx, req)
+}
+
 func produce(t *testing.T, brokers []string, msgs []gen.Message) {
 	t.Helper()
 	by := map[string][]kafkago.Message{}
