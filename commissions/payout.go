@@ -21,22 +21,30 @@ type PayoutStore interface {
 	// MonthBuckets returns the month's accruals per (day, ARN, bucket) and
 	// how many of its days are accrued.
 	MonthBuckets(ctx context.Context, month fund.Date) ([]commission.BucketDay, int, error)
-	// CommitPayout writes the month's lines, statements and their journal
-	// entries in one transaction, or nothing if the month is paid (done).
-	CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, stmts []commission.Statement) (done bool, err error)
+	// MonthEvents returns the month's event amounts (upfronts, first-SIP
+	// and referral amounts, clawbacks) by day, bucket, ARN and kind.
+	MonthEvents(ctx context.Context, month fund.Date) ([]EventDay, error)
+	// CommitPayout writes the month's lines, event lines, statements and
+	// their journal entries in one transaction, or nothing if the month is
+	// paid (done).
+	CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, events []commission.EventPayLine, stmts []commission.Statement) (done bool, err error)
 }
 
 // Payout is a month's payout run.
 type Payout struct {
-	Month       fund.Date              `json:"month"`
-	PayoutDate  fund.Date              `json:"payout_date"`
-	AlreadyDone bool                   `json:"already_done"`
-	Lines       []commission.Line      `json:"-"`
-	Statements  []commission.Statement `json:"-"`
-	Buckets     int                    `json:"buckets"`
-	Trail       fund.Amount            `json:"trail"`
-	Held        fund.Amount            `json:"held"`
-	Net         fund.Amount            `json:"net"`
+	Month       fund.Date                 `json:"month"`
+	PayoutDate  fund.Date                 `json:"payout_date"`
+	AlreadyDone bool                      `json:"already_done"`
+	Lines       []commission.Line         `json:"-"`
+	EventLines  []commission.EventPayLine `json:"-"`
+	Statements  []commission.Statement    `json:"-"`
+	Buckets     int                       `json:"buckets"`
+	Trail       fund.Amount               `json:"trail"`
+	Upfront     fund.Amount               `json:"upfront"`
+	Events      fund.Amount               `json:"events"`
+	Clawback    fund.Amount               `json:"clawback"`
+	Held        fund.Amount               `json:"held"`
+	Net         fund.Amount               `json:"net"`
 }
 
 // MonthOf returns the first day of d's month.
@@ -45,8 +53,8 @@ func MonthOf(d fund.Date) fund.Date { return fund.NewDate(d.Year, d.Month, 1) }
 // PayMonth computes and stores the payout of month (any day of it) on
 // payoutDate: each bucket's month of trail rounded once and split down the
 // hierarchy (commission.BucketLines), and each payee's statement
-// (commission.Settle). Upfronts, event amounts and clawbacks are not part of
-// the run yet (zero).
+// (commission.Settle) with the month's upfronts, first-SIP and referral
+// amounts and clawbacks split the same way (commission.EventLines).
 func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) (Payout, error) {
 	month = MonthOf(month)
 	p := Payout{Month: month, PayoutDate: payoutDate}
@@ -77,6 +85,44 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 		}
 		trail[l.Payee] = trail[l.Payee].Add(l.Amount)
 	}
+	evDays, err := st.MonthEvents(ctx, month)
+	if err != nil {
+		return p, err
+	}
+	ebd := make([]commission.EventBucketDay, len(evDays))
+	for i, e := range evDays {
+		ebd[i] = commission.EventBucketDay{Day: e.Day, ARN: e.ARN, Bucket: e.Bucket, Kind: e.Kind, Amount: e.Amount}
+	}
+	evLines, err := commission.EventLines(ebd, h)
+	if err != nil {
+		return p, err
+	}
+	p.EventLines = evLines
+	up, ev, claw := map[string]fund.Amount{}, map[string]fund.Amount{}, map[string]fund.Amount{}
+	for _, l := range evLines {
+		buckets[l.Bucket] = true
+		var m map[string]fund.Amount
+		switch l.Kind {
+		case commission.KindUpfront:
+			m, p.Upfront = up, p.Upfront.Add(l.Amount)
+		case commission.KindClawback:
+			m, p.Clawback = claw, p.Clawback.Add(l.Amount)
+		default:
+			m, p.Events = ev, p.Events.Add(l.Amount)
+		}
+		if strings.HasPrefix(l.Payee, commission.HeldPrefix) {
+			if l.Kind == commission.KindClawback {
+				p.Held = p.Held.Sub(l.Amount)
+			} else {
+				p.Held = p.Held.Add(l.Amount)
+			}
+			continue
+		}
+		m[l.Payee] = m[l.Payee].Add(l.Amount)
+		if _, ok := trail[l.Payee]; !ok {
+			trail[l.Payee] = fund.Amount{}
+		}
+	}
 	p.Buckets = len(buckets)
 	payees := make([]string, 0, len(trail))
 	for id := range trail {
@@ -86,11 +132,11 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	for _, id := range payees {
 		party, _ := h.Party(id)
 		s := commission.Settle(commission.Payee{ID: id, GSTRegistered: party.GSTRegistered, IntraState: party.IntraState},
-			payoutDate, trail[id], fund.Amount{}, fund.Amount{}, fund.Amount{})
+			payoutDate, trail[id], up[id], ev[id], claw[id])
 		p.Statements = append(p.Statements, s)
 		p.Net = p.Net.Add(s.Net)
 	}
-	p.AlreadyDone, err = st.CommitPayout(ctx, month, lines, p.Statements)
+	p.AlreadyDone, err = st.CommitPayout(ctx, month, lines, evLines, p.Statements)
 	return p, err
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	jobcomm "github.com/fundflow/fundflow/jobs/commission"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/scheduler"
 )
@@ -26,6 +28,50 @@ type commCmd struct {
 	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
 	Recon            brokerageReconCmd   `cmd:"" help:"reconcile an AMC brokerage statement (recon.BrokerageHeader layout) with our month of trail: typed breaks as JSON"`
 	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+	Events           commEventsCmd       `cmd:"" help:"compute event commissions (first SIP, referral, upfront, clawback) from transactions.completed, each once, publishing commission.calculated"`
+}
+
+type commEventsCmd struct {
+	Follow bool `help:"Keep consuming until interrupted (default: one pass over what is pending, outbox only)."`
+	Kafka  bool `help:"Consume the Kafka topic transactions.completed (group fundflow-commissions) instead of the outbox table; implies --follow."`
+}
+
+func (c commEventsCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		var res commissions.EventResult
+		ed := commissionEventDeps(d, func(r commissions.EventResult) {
+			res.Lines, res.Skipped, res.Published, res.Unknown = res.Lines+r.Lines, res.Skipped+r.Skipped, res.Published+r.Published, res.Unknown+r.Unknown
+		})
+		var st pipelines.Stats
+		var err error
+		if c.Kafka {
+			brokers := kafkaBrokers(d)
+			if len(brokers) == 0 {
+				return usageErr("--kafka: no brokers in $%s", d.cfg.Services.KafkaBrokersEnv)
+			}
+			p, perr := jobcomm.KafkaPipeline(ed, brokers, 0)
+			if perr != nil {
+				return perr
+			}
+			defer p.Close()
+			st, err = p.Run(a.ctx)
+		} else {
+			st, err = jobcomm.OutboxPipeline(ed, c.Follow).Run(a.ctx)
+		}
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"read": st.In, "quarantined": st.Quarantined, "lines": res.Lines,
+			"skipped": res.Skipped, "published": res.Published, "unknown_tx": res.Unknown})
+	})
+}
+
+// commissionEventDeps are the event pipelines' dependencies on d.
+func commissionEventDeps(d *deps, on func(commissions.EventResult)) jobcomm.EventDeps {
+	return jobcomm.EventDeps{Store: commpg.Store{Pool: d.pg.Pool}, Quarantine: d.pg, Metrics: d.metrics, Runs: d.pg, Log: d.log, OnResult: on}
 }
 
 type commExplainCmd struct {
@@ -243,6 +289,11 @@ func commissionScheduled(d *deps) []scheduler.Job {
 	}
 	return []scheduler.Job{supervise.Scheduled(d.pg, jobcomm.Name, c.Schedule, func(ctx context.Context) error {
 		_, err := commissionJob(d).Run(ctx, jobcomm.Yesterday(d.now()))
+		return err
+	}), supervise.Scheduled(d.pg, jobcomm.EventsName, c.EventsSchedule, func(ctx context.Context) error {
+		// a pass over the outbox's pending transactions (the accrual's
+		// upfronts and clawbacks are event commissions too)
+		_, err := jobcomm.OutboxPipeline(commissionEventDeps(d, nil), false).Run(ctx)
 		return err
 	})}
 }
