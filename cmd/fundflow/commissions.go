@@ -98,6 +98,7 @@ func (c commExplainCmd) Run(a *app) error {
 type brokerageReconCmd struct {
 	Month     string `required:"" help:"The month (YYYY-MM)." placeholder:"YYYY-MM"`
 	Statement string `arg:"" type:"existingfile" help:"The AMC's brokerage statement."`
+	Truth     string `type:"existingfile" help:"A truth file of 'fundflow gen brokerage': also score the breaks against it (found, missed, unexpected)." placeholder:"FILE"`
 }
 
 func (c brokerageReconCmd) Run(a *app) error {
@@ -119,10 +120,23 @@ func (c brokerageReconCmd) Run(a *app) error {
 		if err != nil {
 			return err
 		}
+		breaks := recon.ReconcileBrokerage(ours, amc)
+		out := map[string]any{"month": c.Month, "ours": len(ours), "amc": len(amc), "unreadable_lines": bad, "breaks": breaks}
+		if c.Truth != "" {
+			tf, err := os.Open(c.Truth)
+			if err != nil {
+				return err
+			}
+			defer tf.Close()
+			truth, err := recon.ReadBrokerageTruth(tf)
+			if err != nil {
+				return err
+			}
+			out["truth"] = recon.ScoreBrokerage(breaks, truth)
+		}
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"month": c.Month, "ours": len(ours), "amc": len(amc), "unreadable_lines": bad,
-			"breaks": recon.ReconcileBrokerage(ours, amc)})
+		return enc.Encode(out)
 	})
 }
 
@@ -305,4 +319,51 @@ func (a *app) commissionsStore(f func(commpg.Store) error) error {
 	}
 	defer pool.Close()
 	return f(commpg.Store{Pool: pool})
+}
+
+// genBrokCmd is `fundflow gen brokerage`: the AMC's monthly brokerage
+// statement as it would be for our month, with differences injected.
+type genBrokCmd struct {
+	Month      string   `required:"" help:"The month (YYYY-MM); its trail should be accrued." placeholder:"YYYY-MM"`
+	Out        string   `required:"" help:"Folder to write into (created if missing)." placeholder:"DIR"`
+	InjectRate float64  `name:"inject-rate" help:"The share of lines (0 to 1) that get one difference." placeholder:"R"`
+	Inject     []string `help:"Inject only these kinds (comma-separated): missing_folio_at_amc, missing_folio_in_ledger, rate_mismatch, aum_mismatch, amount_mismatch, clawback_mismatch." placeholder:"KIND,..."`
+	Seed       uint64   `default:"1" help:"Random seed."`
+}
+
+func (genBrokCmd) Help() string {
+	return `Writes DIR/brokerage_YYYY-MM.csv in the statement layout 'fundflow commissions recon' reads (recon.BrokerageHeader), from our month of trail and clawbacks, and DIR/truth/brokerage_truth_YYYY-MM.jsonl listing each injected difference with the break a reconciliation must report. Prints a JSON summary.`
+}
+
+func (c genBrokCmd) Run(a *app) error {
+	month, err := fund.ParseISODate(c.Month + "-01")
+	if err != nil {
+		return usageErr("--month %q: want YYYY-MM", c.Month)
+	}
+	if c.InjectRate < 0 || c.InjectRate > 1 {
+		return usageErr("--inject-rate must be between 0 and 1")
+	}
+	return a.commissionsStore(func(st commpg.Store) error {
+		ours, err := st.BrokerageLines(a.ctx, month)
+		if err != nil {
+			return err
+		}
+		amc, truth, err := recon.GenerateBrokerageStatement(ours, recon.BrokerageGenOptions{Seed: c.Seed, Rate: c.InjectRate, Types: c.Inject})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if err := os.MkdirAll(filepath.Join(c.Out, "truth"), 0o755); err != nil {
+			return err
+		}
+		stmt := filepath.Join(c.Out, "brokerage_"+c.Month+".csv")
+		truthPath := filepath.Join(c.Out, "truth", "brokerage_truth_"+c.Month+".jsonl")
+		if err := writeFileWith(stmt, func(w io.Writer) error { return recon.WriteBrokerageStatement(w, amc) }); err != nil {
+			return err
+		}
+		if err := writeFileWith(truthPath, func(w io.Writer) error { return recon.WriteBrokerageTruth(w, truth) }); err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"month": c.Month, "lines": len(amc), "injected": len(truth),
+			"statement": stmt, "truth": truthPath})
+	})
 }

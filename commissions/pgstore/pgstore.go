@@ -684,13 +684,23 @@ func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (com
 
 // BrokerageLines returns our side of a month's brokerage reconciliation: per
 // ARN, folio and scheme, the month's average AUM (Σ AUM / days accrued, to the
-// paisa, half-up), the last rate applied, and the trail rounded once.
+// paisa, half-up), the last rate applied, the trail rounded once, and the
+// upfronts clawed back in the month (commission_events); a key with only a
+// clawback has a line of its own.
 func (s Store) BrokerageLines(ctx context.Context, month fund.Date) ([]recon.BrokerageLine, error) {
 	next := commissions.MonthOf(month.AddDays(32))
-	rows, err := s.Pool.Query(ctx, `SELECT arn, folio_no, scheme_code, round(sum(aum) / count(*), 2),
-			(array_agg(trail_pct ORDER BY day DESC))[1], sum(basis)
-		FROM trail_accruals WHERE day >= $1 AND day < $2 AND held_reason = ''
-		GROUP BY arn, folio_no, scheme_code HAVING sum(basis) > 0`, month.Time(), next.Time())
+	rows, err := s.Pool.Query(ctx, `WITH trail AS (
+			SELECT arn, folio_no, scheme_code, round(sum(aum) / count(*), 2) AS avg_aum,
+				(array_agg(trail_pct ORDER BY day DESC))[1] AS trail_pct, sum(basis) AS basis
+			FROM trail_accruals WHERE day >= $1 AND day < $2 AND held_reason = ''
+			GROUP BY arn, folio_no, scheme_code HAVING sum(basis) > 0
+		), claw AS (
+			SELECT arn, folio_no, scheme_code, sum(amount) AS clawback
+			FROM commission_events WHERE kind = 'clawback' AND day >= $1 AND day < $2 AND bucket NOT LIKE 'held:%'
+			GROUP BY arn, folio_no, scheme_code
+		)
+		SELECT arn, folio_no, scheme_code, coalesce(t.avg_aum, 0), coalesce(t.trail_pct, 0), coalesce(t.basis, 0), coalesce(c.clawback, 0)
+		FROM trail t FULL JOIN claw c USING (arn, folio_no, scheme_code)`, month.Time(), next.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -698,11 +708,11 @@ func (s Store) BrokerageLines(ctx context.Context, month fund.Date) ([]recon.Bro
 	var out []recon.BrokerageLine
 	for rows.Next() {
 		l := recon.BrokerageLine{Month: month.String()[:7]}
-		var basis decimal.Decimal
-		if err := rows.Scan(&l.ARN, &l.Folio, &l.Scheme, &l.AvgAUM, &l.TrailPct, &basis); err != nil {
+		var basis, claw decimal.Decimal
+		if err := rows.Scan(&l.ARN, &l.Folio, &l.Scheme, &l.AvgAUM, &l.TrailPct, &basis, &claw); err != nil {
 			return nil, err
 		}
-		l.Brokerage = commission.AccrualFromBasis(basis).Amount()
+		l.Brokerage, l.Clawback = commission.AccrualFromBasis(basis).Amount(), amount(claw)
 		out = append(out, l)
 	}
 	return out, rows.Err()

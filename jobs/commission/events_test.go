@@ -16,6 +16,7 @@ import (
 	"github.com/fundflow/fundflow/internal/ledgerfix"
 	"github.com/fundflow/fundflow/internal/testkit"
 	jobcomm "github.com/fundflow/fundflow/jobs/commission"
+	"github.com/fundflow/fundflow/recon"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
@@ -131,11 +132,11 @@ func TestEventCommissionsOnTheOutbox(t *testing.T) {
 		t.Fatalf("independent clawback of lot 2 = %s", c)
 	}
 	want := map[string]string{
-		"first_sip:" + itoa(w.TxIDs[0]): "100.00", // the folio's first SIP instalment
-		"referral:" + itoa(w.TxIDs[0]):  "250.00", // the investor's first investment
-		"upfront:" + itoa(w.TxIDs[0]):   "30.00",  // 2,000 × 1.5 %
-		"upfront:" + itoa(w.TxIDs[2]):   "30.00",  // the new investor's second instalment
-		"clawback:" + itoa(w.TxIDs[3]):  "24.99",
+		"first_sip:" + itoa(w.TxIDs[0]):       "100.00", // the folio's first SIP instalment
+		"referral:" + itoa(w.TxIDs[0]):        "250.00", // the investor's first investment
+		"upfront:" + itoa(w.TxIDs[0]):         "30.00",  // 2,000 × 1.5 %
+		"upfront:" + itoa(w.TxIDs[2]):         "30.00",  // the new investor's second instalment
+		"clawback:" + itoa(w.TxIDs[3]):        "24.99",
 		"clawback:" + itoa(w.TxIDs[3]) + "#2": "6.86",
 	}
 	rows, err := pool.Query(ctx, `SELECT key, kind, bucket, amount::text, coalesce(lot_id, 0) FROM commission_events ORDER BY key`)
@@ -253,5 +254,47 @@ func TestPayoutIncludesEventAmounts(t *testing.T) {
 		WHERE p.account = 'distributor:ARN-1:accrued' AND (j.kind = 'payout' OR j.day < '2026-05-01')`).Scan(&left)
 	if !left.IsZero() {
 		t.Errorf("ARN-1 accrued left after April's payout: %s", left)
+	}
+}
+
+// June on our side, from the ledger: F1 holds 199.990 × 2 − 249.990 =
+// 149.990 units at 12 all month: average AUM 1,799.88, trail 1 %, 1,799.88 ×
+// 30 days / 36,500 = 1.4793… → 1.48, and the month's clawbacks 24.99 + 6.86 =
+// 31.85. A generated statement with every line changed is reconciled to
+// exactly its truth; the clean one to no break.
+func TestBrokerageStatementOfOurMonth(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	runEvents(t, ctx, pool)
+	svc := commissions.Service{Store: st}
+	for d := 1; d <= 30; d++ {
+		if _, err := svc.AccrueDay(ctx, fund.NewDate(2026, 6, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ours, err := st.BrokerageLines(ctx, fund.NewDate(2026, 6, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ours) != 1 {
+		t.Fatalf("ours %+v", ours)
+	}
+	l := ours[0]
+	if l.ARN != "ARN-1" || l.Folio != "F1" || l.AvgAUM.StringFixed(2) != "1799.88" || l.TrailPct.String() != "1" ||
+		l.Brokerage.String() != "1.48" || l.Clawback.String() != "31.85" {
+		t.Fatalf("June's line %+v", l)
+	}
+	for _, kind := range append([]string{""}, recon.BrokerageInjections...) {
+		opt := recon.BrokerageGenOptions{Seed: 5}
+		if kind != "" {
+			opt.Rate, opt.Types = 1, []string{kind}
+		}
+		amc, truth, err := recon.GenerateBrokerageStatement(ours, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := recon.ScoreBrokerage(recon.ReconcileBrokerage(ours, amc), truth)
+		if s.Found != len(truth) || len(s.Missed)+len(s.Unexpected) != 0 || (kind != "" && len(truth) != 1) {
+			t.Errorf("%q: %d truth, score %+v", kind, len(truth), s)
+		}
 	}
 }
