@@ -77,8 +77,8 @@ type brokerageRow struct {
 	slab commission.Slab
 	// structure-wide fields, with whether each was written
 	upPct, upMax, firstSIP, referral decimal.Decimal
-	clawDays               int
-	wide                   string // the structure-wide fields as written, for the consistency check
+	clawDays                         int
+	wide                             string // the structure-wide fields as written, for the consistency check
 }
 
 type structKey struct {

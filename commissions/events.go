@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
 	"github.com/fundflow/fundflow/pipelines"
@@ -86,4 +88,21 @@ type EventDay struct {
 	ARN    string
 	Kind   commission.EventKind
 	Amount fund.Amount
+}
+
+// Fact is one row of the analysts' commission facts (ClickHouse
+// commission_facts): a day's accruals or event amounts of one kind by ARN,
+// bucket, scheme and AMC, or a month's payout figure of a payee (Bucket the
+// payee, Day the month's first day).
+type Fact struct {
+	Day      fund.Date
+	Kind     string
+	ARN      string
+	Bucket   string
+	Scheme   string
+	AMC      string
+	Holdings int
+	AUM      decimal.Decimal
+	Basis    decimal.Decimal
+	Amount   decimal.Decimal
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/fundflow/fundflow/commissions"
+	"github.com/fundflow/fundflow/commissions/chstore"
 	commpg "github.com/fundflow/fundflow/commissions/pgstore"
 	"github.com/fundflow/fundflow/fund"
 	jobcomm "github.com/fundflow/fundflow/jobs/commission"
@@ -28,6 +29,7 @@ type commCmd struct {
 	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
 	Recon            brokerageReconCmd   `cmd:"" help:"reconcile an AMC brokerage statement (recon.BrokerageHeader layout) with our month of trail: typed breaks as JSON"`
 	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+	Facts            commFactsCmd        `cmd:"" help:"copy a period's commission facts (trail, event amounts, payouts by distributor, scheme, AMC) to ClickHouse commission_facts; rerunnable"`
 	Events           commEventsCmd       `cmd:"" help:"compute event commissions (first SIP, referral, upfront, clawback) from transactions.completed, each once, publishing commission.calculated"`
 }
 
@@ -365,5 +367,31 @@ func (c genBrokCmd) Run(a *app) error {
 		}
 		return json.NewEncoder(a.stdout).Encode(map[string]any{"month": c.Month, "lines": len(amc), "injected": len(truth),
 			"statement": stmt, "truth": truthPath})
+	})
+}
+
+type commFactsCmd struct {
+	From string `required:"" help:"The first day (YYYY-MM-DD)." placeholder:"DATE"`
+	To   string `required:"" help:"The last day (YYYY-MM-DD)." placeholder:"DATE"`
+}
+
+func (c commFactsCmd) Run(a *app) error {
+	from, err := fund.ParseISODate(c.From)
+	if err != nil {
+		return usageErr("--from: %v", err)
+	}
+	to, err := fund.ParseISODate(c.To)
+	if err != nil {
+		return usageErr("--to: %v", err)
+	}
+	return a.connected(func(d *deps) error {
+		facts, err := commpg.Store{Pool: d.pg.Pool}.Facts(a.ctx, from, to)
+		if err != nil {
+			return err
+		}
+		if err := chstore.Write(a.ctx, d.ch, facts, d.now()); err != nil {
+			return err
+		}
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"from": c.From, "to": c.To, "facts": len(facts)})
 	})
 }

@@ -5,11 +5,13 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/commissions"
+	"github.com/fundflow/fundflow/commissions/chstore"
 	"github.com/fundflow/fundflow/commissions/pgstore"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
@@ -295,6 +297,77 @@ func TestBrokerageStatementOfOurMonth(t *testing.T) {
 		s := recon.ScoreBrokerage(recon.ReconcileBrokerage(ours, amc), truth)
 		if s.Found != len(truth) || len(s.Missed)+len(s.Unexpected) != 0 || (kind != "" && len(truth) != 1) {
 			t.Errorf("%q: %d truth, score %+v", kind, len(truth), s)
+		}
+	}
+}
+
+// The ClickHouse facts carry what the ledger's commission tables hold: per
+// kind, the same count and sum (trail: the exact basis; events and payouts:
+// rupees), and a second copy of the period changes nothing (FINAL).
+func TestCommissionFactsMatchTheLedger(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	runEvents(t, ctx, pool)
+	svc := commissions.Service{Store: st}
+	for d := 1; d <= 30; d++ {
+		if _, err := svc.AccrueDay(ctx, fund.NewDate(2026, 4, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := commissions.PayMonth(ctx, st, fund.NewDate(2026, 4, 1), fund.NewDate(2026, 5, 7)); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := testkit.CH(t)
+	from, to := fund.NewDate(2026, 4, 1), fund.NewDate(2026, 6, 30)
+	for i := 0; i < 2; i++ {
+		facts, err := st.Facts(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chstore.Write(ctx, conn, facts, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Independent route: the Postgres rows themselves.
+	want := map[string]string{}
+	var trailBasis string
+	pool.QueryRow(ctx, `SELECT sum(basis)::text FROM trail_accruals`).Scan(&trailBasis)
+	want["trail"] = trailBasis // 30 days × 1,999.90 = 59,997
+	rows, _ := pool.Query(ctx, `SELECT kind, sum(amount)::text FROM commission_events GROUP BY kind`)
+	for rows.Next() {
+		var k, v string
+		rows.Scan(&k, &v)
+		want[k] = v
+	}
+	rows.Close()
+	var net string
+	pool.QueryRow(ctx, `SELECT sum(net)::text FROM commission_payouts`).Scan(&net)
+	want["payout_net"] = net // 265.62 + 149.61 = 415.23
+	if !decimal.RequireFromString(trailBasis).Equal(decimal.RequireFromString("59997")) {
+		t.Fatalf("trail basis %s, want 59,997", trailBasis)
+	}
+	if !decimal.RequireFromString(net).Equal(decimal.RequireFromString("415.23")) {
+		t.Fatalf("payout net %s, want 415.23", net)
+	}
+	chRows, err := conn.Query(ctx, `SELECT kind, toString(sum(basis)), toString(sum(amount)) FROM commission_facts FINAL GROUP BY kind`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for chRows.Next() {
+		var k, b, a string
+		if err := chRows.Scan(&k, &b, &a); err != nil {
+			t.Fatal(err)
+		}
+		if k == "trail" {
+			got[k] = b
+		} else {
+			got[k] = a
+		}
+	}
+	for k, w := range want {
+		g, err := decimal.NewFromString(got[k])
+		if err != nil || !g.Equal(decimal.RequireFromString(w)) {
+			t.Errorf("%s: ClickHouse %q, Postgres %s", k, got[k], w)
 		}
 	}
 }
