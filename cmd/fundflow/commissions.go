@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/commissions"
 	"github.com/fundflow/fundflow/commissions/chstore"
 	commpg "github.com/fundflow/fundflow/commissions/pgstore"
@@ -28,7 +31,7 @@ type commCmd struct {
 	Accrue           accrueCmd           `cmd:"" help:"accrue the daily trail for every day not yet accrued, up to a date (default yesterday, IST)"`
 	Explain          commExplainCmd      `cmd:"" help:"why an ARN's trail for a month differs from the month before: days, units, NAV moves, rate changes, switches to direct, new and redeemed holdings"`
 	Recon            brokerageReconCmd   `cmd:"" help:"reconcile an AMC brokerage statement (recon.BrokerageHeader layout) with our month of trail: typed breaks as JSON"`
-	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json"`
+	Payout           payoutCmd           `cmd:"" help:"pay a fully accrued month: lines split down the hierarchy, statements with GST and TDS; writes payout-YYYY-MM.csv and .json, and payout-YYYY-MM-PAYEE.pdf per payee"`
 	Facts            commFactsCmd        `cmd:"" help:"copy a period's commission facts (trail, event amounts, payouts by distributor, scheme, AMC) to ClickHouse commission_facts; rerunnable"`
 	Events           commEventsCmd       `cmd:"" help:"compute event commissions (first SIP, referral, upfront, clawback) from transactions.completed, each once, publishing commission.calculated"`
 }
@@ -168,8 +171,27 @@ func (c payoutCmd) Run(a *app) error {
 				return err
 			}
 		}
+		// One PDF per payee, read back from what the payout stored (a rerun
+		// of a paid month writes the same statements).
+		var pdfs []string
+		for _, s := range p.Statements {
+			doc, ok, err := st.PayoutStatement(a.ctx, s.Payee, month)
+			if err != nil || !ok {
+				return fmt.Errorf("payout statement of %s: %v (stored %v)", s.Payee, err, ok)
+			}
+			var b bytes.Buffer
+			if err := api.RenderPayoutPDF(&b, doc, time.Now().UTC()); err != nil {
+				return err
+			}
+			path := base + "-" + s.Payee + ".pdf"
+			if err := writeFileWith(path, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
+				return err
+			}
+			pdfs = append(pdfs, path)
+		}
 		return json.NewEncoder(a.stdout).Encode(map[string]any{"month": c.Month, "already_done": p.AlreadyDone, "buckets": p.Buckets,
-			"statements": len(p.Statements), "trail": p.Trail, "held": p.Held, "net": p.Net, "csv": base + ".csv", "json": base + ".json"})
+			"statements": len(p.Statements), "trail": p.Trail, "upfront": p.Upfront, "events": p.Events, "clawback": p.Clawback,
+			"held": p.Held, "net": p.Net, "csv": base + ".csv", "json": base + ".json", "pdf": pdfs})
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fundflow/fundflow/commissions"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/commission"
 )
 
 // sqlFacts aggregates the period's commission rows into analysts' facts:
@@ -49,4 +50,57 @@ func (s Store) Facts(ctx context.Context, from, to fund.Date) ([]commissions.Fac
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// PayoutStatement returns what payee's payout statement of month shows (ok
+// false: no payout): the statement and lines, the event lines, and the
+// trail accrued to it day by day this month and the month before.
+func (s Store) PayoutStatement(ctx context.Context, payee string, month fund.Date) (commissions.PayoutPDF, bool, error) {
+	month = commissions.MonthOf(month)
+	out := commissions.PayoutPDF{Month: month}
+	st, lines, ok, err := s.PayoutOf(ctx, payee, month)
+	if err != nil || !ok {
+		return out, ok, err
+	}
+	out.Statement, out.Lines = st, lines
+	rows, err := s.Pool.Query(ctx, `SELECT bucket, kind, amount FROM commission_payout_event_lines WHERE month = $1 AND payee = $2
+		ORDER BY bucket, kind`, month.Time(), payee)
+	if err != nil {
+		return out, false, err
+	}
+	for rows.Next() {
+		l := commission.EventPayLine{Payee: payee}
+		var kind string
+		var amt decimal.Decimal
+		if err := rows.Scan(&l.Bucket, &kind, &amt); err != nil {
+			rows.Close()
+			return out, false, err
+		}
+		l.Kind, l.Amount = commission.EventKind(kind), amount(amt)
+		out.EventLines = append(out.EventLines, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, false, err
+	}
+	h, err := s.Hierarchy(ctx)
+	if err != nil {
+		return out, false, err
+	}
+	for i, m := range []fund.Date{month, commissions.MonthOf(month.AddDays(-1))} {
+		days, _, err := s.MonthBuckets(ctx, m)
+		if err != nil {
+			return out, false, err
+		}
+		series, err := commissions.AccrualSeries(days, h, payee, m)
+		if err != nil {
+			return out, false, err
+		}
+		if i == 0 {
+			out.This = series
+		} else {
+			out.Prev = series
+		}
+	}
+	return out, true, nil
 }
