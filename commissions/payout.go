@@ -140,16 +140,28 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	return p, err
 }
 
-// ExplainStore reads a bucket's holdings by month.
+// ExplainStore reads a bucket's holdings and event amounts by month.
 type ExplainStore interface {
 	MonthHoldings(ctx context.Context, bucket string, month fund.Date) ([]commission.HoldingMonth, error)
+	MonthEvents(ctx context.Context, month fund.Date) ([]EventDay, error)
 }
 
-// ExplainMonth says why bucket's trail for month differs from the month
-// before (commission.Explain on their rows).
+// Causes of a month-on-month change that are not the trail's.
+const (
+	CauseEvents    = "upfronts_and_events" // upfronted trail, first-SIP and referral amounts
+	CauseClawbacks = "clawbacks"           // upfronts clawed back by redemptions (taken back: negative)
+)
+
+// ExplainMonth says why bucket's month differs from the month before: the
+// trail's components (commission.Explain on their rows), then the change in
+// upfronts and event amounts and in clawbacks, which are paise already; so
+// Previous and Current are the month's trail rounded once plus its events
+// less its clawbacks, and the components still sum to the difference
+// exactly.
 func ExplainMonth(ctx context.Context, st ExplainStore, bucket string, month fund.Date) (commission.Explanation, error) {
 	month = MonthOf(month)
-	prev, err := st.MonthHoldings(ctx, bucket, MonthOf(month.AddDays(-1)))
+	prevMonth := MonthOf(month.AddDays(-1))
+	prev, err := st.MonthHoldings(ctx, bucket, prevMonth)
 	if err != nil {
 		return commission.Explanation{}, err
 	}
@@ -157,5 +169,37 @@ func ExplainMonth(ctx context.Context, st ExplainStore, bucket string, month fun
 	if err != nil {
 		return commission.Explanation{}, err
 	}
-	return commission.Explain(prev, cur), nil
+	e := commission.Explain(prev, cur)
+	var ev, claw [2]fund.Amount // [previous, current]
+	for i, m := range []fund.Date{prevMonth, month} {
+		days, err := st.MonthEvents(ctx, m)
+		if err != nil {
+			return commission.Explanation{}, err
+		}
+		for _, d := range days {
+			if d.Bucket != bucket {
+				continue
+			}
+			if d.Kind == commission.KindClawback {
+				claw[i] = claw[i].Add(d.Amount)
+			} else {
+				ev[i] = ev[i].Add(d.Amount)
+			}
+		}
+	}
+	if ev == [2]fund.Amount{} && claw == [2]fund.Amount{} {
+		return e, nil
+	}
+	e.Previous = e.Previous.Add(ev[0]).Sub(claw[0])
+	e.Current = e.Current.Add(ev[1]).Sub(claw[1])
+	e.Difference = e.Current.Sub(e.Previous)
+	for _, c := range []struct {
+		cause string
+		amt   fund.Amount
+	}{{CauseEvents, ev[1].Sub(ev[0])}, {CauseClawbacks, claw[0].Sub(claw[1])}} {
+		if !c.amt.IsZero() {
+			e.Components = append(e.Components, commission.Component{Cause: c.cause, Exact: c.amt.Decimal().StringFixed(10), Amount: c.amt})
+		}
+	}
+	return e, nil
 }

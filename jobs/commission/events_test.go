@@ -371,3 +371,28 @@ func TestCommissionFactsMatchTheLedger(t *testing.T) {
 		}
 	}
 }
+
+// Why is June's payout low against May's? No trail accrued in either (the
+// components of the trail are zero); May had the second instalment's
+// upfront, 30.00, June the clawbacks, 24.99 + 6.86 = 31.85: previous 30.00,
+// current −31.85, difference −61.85 = −30.00 (events) − 31.85 (clawbacks).
+func TestExplainCountsEventsAndClawbacks(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	runEvents(t, ctx, pool)
+	e, err := commissions.ExplainMonth(ctx, st, "ARN-1", fund.NewDate(2026, 6, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Previous.String() != "30.00" || e.Current.String() != "-31.85" || e.Difference.String() != "-61.85" {
+		t.Fatalf("explain %+v", e)
+	}
+	sum := fund.Amount{}
+	got := map[string]string{}
+	for _, c := range e.Components {
+		sum = sum.Add(c.Amount)
+		got[c.Cause] = c.Amount.String()
+	}
+	if !sum.Equal(e.Difference) || got[commissions.CauseEvents] != "-30.00" || got[commissions.CauseClawbacks] != "-31.85" {
+		t.Errorf("components %v sum %s; want events -30.00, clawbacks -31.85, summing to -61.85", got, sum)
+	}
+}
