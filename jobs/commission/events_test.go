@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/commissions"
@@ -394,5 +395,65 @@ func TestExplainCountsEventsAndClawbacks(t *testing.T) {
 	}
 	if !sum.Equal(e.Difference) || got[commissions.CauseEvents] != "-30.00" || got[commissions.CauseClawbacks] != "-31.85" {
 		t.Errorf("components %v sum %s; want events -30.00, clawbacks -31.85, summing to -61.85", got, sum)
+	}
+}
+
+// The same events from Kafka (topic transactions.completed, group
+// fundflow-commissions): the same six lines; a malformed message is
+// quarantined; a second consumer of the group after the first committed
+// reads nothing again, and a redelivery would write nothing (the keys).
+func TestEventCommissionsOnKafka(t *testing.T) {
+	ctx, pool, _, _ := eventsFixture(t)
+	brokers := testkit.Kafka(t, 2, fund.TopicTransactions)
+	rows, err := pool.Query(ctx, `SELECT key, payload::text FROM outbox WHERE topic = 'transactions.completed' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []kafkago.Message
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, kafkago.Message{Key: []byte(k), Value: []byte(v)})
+	}
+	rows.Close()
+	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: fund.TopicTransactions, Balancer: &kafkago.Hash{}}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	consume := func(want int) {
+		t.Helper()
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		p, err := jobcomm.KafkaPipeline(jobcomm.EventDeps{Store: pgstore.Store{Pool: pool}, Quarantine: postgres.Store{Pool: pool},
+			Log: testkit.Logger(t)}, brokers, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := p.Run(cctx); done <- err }()
+		for ctx.Err() == nil { // until the rows are there (or the test's own deadline)
+			var n, q int
+			pool.QueryRow(ctx, `SELECT count(*) FROM commission_events`).Scan(&n)
+			pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE pipeline = $1`, jobcomm.EventsName).Scan(&q)
+			if n >= want && q >= 1 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // let the batch's offsets commit
+		cancel()
+		<-done
+	}
+	consume(6)
+	consume(6)
+	var n, published, q int
+	pool.QueryRow(ctx, `SELECT count(*) FROM commission_events`).Scan(&n)
+	pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = 'commission.calculated'`).Scan(&published)
+	pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE pipeline = $1`, jobcomm.EventsName).Scan(&q)
+	if n != 6 || published != 3 || q != 1 {
+		t.Errorf("%d lines, %d commission.calculated, %d quarantined; want 6, 3, 1", n, published, q)
 	}
 }
