@@ -30,6 +30,11 @@ JSON
 } > "$COMM/brokerage.csv"
 echo "-- a bad row: quarantined with its line, the structure in force stays" && echo "118989,regular,2026-07-32,0.9,,,,,," >> "$COMM/brokerage.csv"
 "$FF" --log-level warn commissions load-brokerage "$COMM/brokerage.csv"
+# The SIP schemes the demo buys are AMFI Direct Plan codes: a direct plan earns
+# nothing whatever the brokerage file says. For the story below they are taken
+# as their Regular Plan siblings.
+"${PSQL[@]}" -c "SELECT code, name, plan FROM schemes WHERE code IN ('118989', '120503')"
+"${PSQL[@]}" -c "UPDATE schemes SET plan = 'Regular Plan' WHERE code IN ('118989', '120503')"
 "$FF" --log-level warn commissions load-distributors "$COMM/distributors.json"
 "$FF" --log-level warn commissions assign SIP-F1 ARN-DEMO-1 E123456
 "$FF" --log-level warn commissions assign SIP-F2 ARN-DEMO-2

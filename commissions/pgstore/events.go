@@ -25,28 +25,28 @@ var _ commissions.EventStore = Store{}
 
 // sqlTxFacts reads what the event rules need of one ledger transaction: the
 // ARN is the order's, else the folio's distributor of record; a SIP
-// instalment is an order whose request came from a SIP plan.
+// instalment is an order a SIP plan's instalment placed (plan_instalments).
 const sqlTxFacts = `
 SELECT lt.kind, lt.folio_no, lt.scheme_code, lt.nav_date, lt.amount, lt.units,
        coalesce(o.arn, f.arn, ''), coalesce(o.euin, f.euin, ''), coalesce(s.plan, ''), coalesce(hl.id, 0),
        coalesce(p.kind = 'sip', false) AS sip,
        coalesce(p.kind = 'sip', false) AND NOT EXISTS (
            SELECT 1 FROM ledger_transactions l2 JOIN orders o2 ON o2.id = l2.order_id
-           JOIN order_requests r2 ON r2.id = o2.request_id JOIN plans p2 ON r2.source = 'plan:' || p2.id AND p2.kind = 'sip'
+           JOIN plan_instalments pi2 ON pi2.order_id = o2.request_id JOIN plans p2 ON p2.id = pi2.plan_id AND p2.kind = 'sip'
            WHERE l2.folio_no = lt.folio_no AND l2.scheme_code = lt.scheme_code AND l2.id < lt.id) AS first_sip,
        NOT EXISTS (SELECT 1 FROM ledger_transactions l2 JOIN folios f2 ON f2.folio_no = l2.folio_no
            WHERE f2.investor_id = f.investor_id AND l2.id < lt.id) AS first_investment,
-       coalesce(p.kind = 'sip', false) AND r.source = (
-           SELECT r3.source FROM ledger_transactions l3 JOIN folios f3 ON f3.folio_no = l3.folio_no
-           JOIN orders o3 ON o3.id = l3.order_id JOIN order_requests r3 ON r3.id = o3.request_id
+       coalesce(p.kind = 'sip', false) AND p.id = (
+           SELECT pi3.plan_id FROM ledger_transactions l3 JOIN folios f3 ON f3.folio_no = l3.folio_no
+           JOIN orders o3 ON o3.id = l3.order_id LEFT JOIN plan_instalments pi3 ON pi3.order_id = o3.request_id
            WHERE f3.investor_id = f.investor_id ORDER BY l3.id LIMIT 1) AS new_investor_sip
 FROM ledger_transactions lt
 JOIN orders o ON o.id = lt.order_id
-JOIN order_requests r ON r.id = o.request_id
 JOIN folios f ON f.folio_no = lt.folio_no
 LEFT JOIN schemes s ON s.code = lt.scheme_code
 LEFT JOIN holding_lots hl ON hl.ledger_tx_id = lt.id
-LEFT JOIN plans p ON r.source = 'plan:' || p.id
+LEFT JOIN plan_instalments pi ON pi.order_id = o.request_id
+LEFT JOIN plans p ON p.id = pi.plan_id
 WHERE lt.id = $1`
 
 // sqlConsumed reads the lots a redemption took units from, oldest first,
