@@ -10,6 +10,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"github.com/fundflow/fundflow/commissions"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
 	"github.com/fundflow/fundflow/readmodel"
 )
@@ -48,11 +49,12 @@ func RenderPayoutPDF(w *bytes.Buffer, d commissions.PayoutPDF, now time.Time) er
 	pdf.SetFont("Helvetica", "B", 11)
 	pdf.CellFormat(0, 7, "Summary (INR)", "", 1, "L", false, 0, "")
 	pdf.SetFont("Helvetica", "", 10)
+	neg := func(a fund.Amount) string { return a.Neg().String() } // taken off: shown negative (0.00 stays 0.00)
 	rows := [][2]string{
 		{"Trail", st.Trail.String()}, {"Upfront", st.Upfront.String()}, {"First SIP and referral", st.Events.String()},
-		{"Clawback", "-" + st.Clawback.String()}, {"Gross", st.Gross.String()},
+		{"Clawback", neg(st.Clawback)}, {"Gross", st.Gross.String()},
 		{"CGST 9 %", st.CGST.String()}, {"SGST 9 %", st.SGST.String()}, {"IGST 18 %", st.IGST.String()},
-		{"TDS u/s 194H at " + st.TDSPct.String() + " %", "-" + st.TDS.String()}, {"Net payable", st.Net.String()},
+		{"TDS u/s 194H at " + st.TDSPct.String() + " %", neg(st.TDS)}, {"Net payable", st.Net.String()},
 	}
 	if !st.Carried.IsZero() {
 		rows = append(rows, [2]string{"Carried to next month", st.Carried.String()})
@@ -95,7 +97,7 @@ func RenderPayoutPDF(w *bytes.Buffer, d commissions.PayoutPDF, now time.Time) er
 	for _, l := range d.EventLines {
 		amt := l.Amount.String()
 		if l.Kind == commission.KindClawback {
-			amt = "-" + amt
+			amt = neg(l.Amount)
 		}
 		row([]string{l.Bucket, strings.ReplaceAll(string(l.Kind), "_", " "), "", amt, ""})
 	}
