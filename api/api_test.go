@@ -197,14 +197,15 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/investors":                    "/v1/investors",
 		"/v1/investors/{id}":               "/v1/investors/INV-1",
 		// fraud review (api/fraud.go): role ops only
-		"/v1/ops/holds":                                  "/v1/ops/holds",
-		"/v1/ops/holds/{id}/release":                     "/v1/ops/holds/1/release",
-		"/v1/ops/holds/{id}/reject":                      "/v1/ops/holds/1/reject",
-		"/v1/ops/alerts/{id}/close":                      "/v1/ops/alerts/a1/close",
-		"/v1/wallets/{id}":                               "/v1/wallets/W-1",
-		"/v1/investors/{id}/notification-preferences":    "/v1/investors/INV-1/notification-preferences",
-		"/v1/distributors/{arn}/payouts/{month}":         "/v1/distributors/ARN-1/payouts/2024-04",
-		"/v1/distributors/{arn}/payouts/{month}/explain": "/v1/distributors/ARN-1/payouts/2024-04/explain",
+		"/v1/ops/holds":                                        "/v1/ops/holds",
+		"/v1/ops/holds/{id}/release":                           "/v1/ops/holds/1/release",
+		"/v1/ops/holds/{id}/reject":                            "/v1/ops/holds/1/reject",
+		"/v1/ops/alerts/{id}/close":                            "/v1/ops/alerts/a1/close",
+		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
+		"/v1/investors/{id}/notification-preferences":          "/v1/investors/INV-1/notification-preferences",
+		"/v1/distributors/{arn}/payouts/{month}":               "/v1/distributors/ARN-1/payouts/2024-04",
+		"/v1/distributors/{arn}/payouts/{month}/explain":       "/v1/distributors/ARN-1/payouts/2024-04/explain",
+		"/v1/distributors/{arn}/payouts/{month}/statement.pdf": "/v1/distributors/ARN-1/payouts/2024-04/statement.pdf",
 	}
 }
 
@@ -287,7 +288,8 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			want := http.StatusOK
 			switch rt.Pattern {
 			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
-				"/v1/idcw/declarations", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain":
+				"/v1/idcw/declarations", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain",
+				"/v1/distributors/{arn}/payouts/{month}/statement.pdf":
 				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations, distributors' payouts
 			case "/v1/plans":
 				want = http.StatusCreated

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/fundflow/fundflow/commissions"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
 )
@@ -25,6 +26,8 @@ type Distributors interface {
 	Payout(ctx context.Context, payee string, month fund.Date) (DistributorPayout, bool, error)
 	// Explain says why bucket's trail for month differs from the month before.
 	Explain(ctx context.Context, bucket string, month fund.Date) (commission.Explanation, error)
+	// PayoutStatement returns what payee's payout PDF shows (ok false: none).
+	PayoutStatement(ctx context.Context, payee string, month fund.Date) (commissions.PayoutPDF, bool, error)
 }
 
 // Who reads distributor payouts: the distributor (its own ARN and its

@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/fundflow/fundflow/api"
+	"github.com/fundflow/fundflow/commissions"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
 )
@@ -34,6 +38,25 @@ func (fakeDistributors) Explain(_ context.Context, bucket string, month fund.Dat
 	return commission.Explanation{Difference: fund.MustAmount("-1.00")}, nil
 }
 
+// PayoutStatement: the April payout of 100.00 with five days of trail
+// accrued (20.00 a day) and a month before with three.
+func (f fakeDistributors) PayoutStatement(ctx context.Context, payee string, month fund.Date) (commissions.PayoutPDF, bool, error) {
+	p, ok, err := f.Payout(ctx, payee, month)
+	if !ok || err != nil {
+		return commissions.PayoutPDF{}, ok, err
+	}
+	doc := commissions.PayoutPDF{Month: month, Statement: p.Statement,
+		Lines:      []commission.Line{{Bucket: "ARN-1", Payee: payee, Amount: fund.MustAmount("100.00")}},
+		EventLines: []commission.EventPayLine{{Bucket: "ARN-1", Payee: payee, Kind: commission.KindClawback, Amount: fund.MustAmount("1.00")}}}
+	for d := 0; d < 30; d++ {
+		doc.This = append(doc.This, commissions.DayValue{Day: month.AddDays(d), Cum: decimal.New(int64(20*min(d+1, 5)), 0)})
+	}
+	for d := 0; d < 31; d++ {
+		doc.Prev = append(doc.Prev, commissions.DayValue{Day: month.AddDays(d - 31), Cum: decimal.New(int64(20*min(d+1, 3)), 0)})
+	}
+	return doc, true, nil
+}
+
 func distributor(t *testing.T, arn string) string {
 	c := claims(api.RoleDistributor, "user-"+arn, time.Hour)
 	c.ARN = arn
@@ -55,6 +78,9 @@ func TestDistributorPayoutRoutes(t *testing.T) {
 		{"own ARN", "/v1/distributors/ARN-1/payouts/2024-04", distributor(t, "ARN-1"), 200},
 		{"its sub-broker", "/v1/distributors/SUB-A/payouts/2024-04", distributor(t, "ARN-1"), 200},
 		{"explain", "/v1/distributors/SUB-A/payouts/2024-04/explain", distributor(t, "ARN-1"), 200},
+		{"statement pdf", "/v1/distributors/SUB-A/payouts/2024-04/statement.pdf", distributor(t, "ARN-1"), 200},
+		{"another ARN's pdf", "/v1/distributors/ARN-2/payouts/2024-04/statement.pdf", distributor(t, "ARN-1"), 404},
+		{"unpaid month's pdf", "/v1/distributors/ARN-1/payouts/2024-05/statement.pdf", ops, 404},
 		{"another ARN", "/v1/distributors/ARN-2/payouts/2024-04", distributor(t, "ARN-1"), 404},
 		{"its parent", "/v1/distributors/ARN-1/payouts/2024-04", distributor(t, "SUB-A"), 404},
 		{"another ARN's explain", "/v1/distributors/ARN-1/payouts/2024-04/explain", distributor(t, "ARN-2"), 404},
@@ -68,6 +94,12 @@ func TestDistributorPayoutRoutes(t *testing.T) {
 		status, _, body := e.get(t, c.path, c.tok)
 		if status != c.status {
 			t.Errorf("%s: %d %s; want %d", c.name, status, body, c.status)
+			continue
+		}
+		if c.name == "statement pdf" {
+			if !bytes.HasPrefix(body, []byte("%PDF-")) {
+				t.Errorf("%s: not a PDF: %.40q", c.name, body)
+			}
 			continue
 		}
 		if status == 200 && c.name != "explain" {

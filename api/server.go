@@ -183,6 +183,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "POST", Pattern: "/v1/idcw/declarations", Roles: idcwWriters, handle: s.declareIDCW},
 		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}", Roles: distributorReaders, handle: s.distributorPayout},
 		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/explain", Roles: distributorReaders, handle: s.distributorExplain},
+		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/statement.pdf", Roles: distributorReaders, handle: s.distributorPayoutPDF},
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	s.routes = append(s.routes, s.fraudRoutes()...)

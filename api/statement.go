@@ -196,9 +196,19 @@ func fit(pdf *fpdf.Fpdf, s string, width float64) string {
 // box x, y, w, h (mm). Positions are floats; the numbers on the axis are
 // rounded for reading only.
 func drawChart(pdf *fpdf.Fpdf, pts []readmodel.SeriesPoint, x, y, w, h float64) {
+	drawSeries(pdf, chartText{"Value and invested amount (INR)", "Value", "Invested", "No holdings in the period."}, pts, x, y, w, h)
+}
+
+// chartText is what drawSeries writes: the title, the legend of the blue
+// (Value) and grey (Invested) lines, and the text of an empty chart.
+type chartText struct{ title, value, invested, empty string }
+
+// drawSeries is drawChart's plot with its own words (the commission payout
+// statement plots this month's accrual against last month's with it).
+func drawSeries(pdf *fpdf.Fpdf, txt chartText, pts []readmodel.SeriesPoint, x, y, w, h float64) {
 	pdf.SetFont("Helvetica", "B", 11)
 	pdf.SetXY(x, y)
-	pdf.CellFormat(w, 6, "Value and invested amount (INR)", "", 0, "L", false, 0, "")
+	pdf.CellFormat(w, 6, txt.title, "", 0, "L", false, 0, "")
 	top, left, right, bottom := y+8, x+18, x+w, y+h
 	pdf.SetDrawColor(160, 160, 160)
 	pdf.SetLineWidth(0.2)
@@ -206,7 +216,7 @@ func drawChart(pdf *fpdf.Fpdf, pts []readmodel.SeriesPoint, x, y, w, h float64) 
 	if len(pts) == 0 {
 		pdf.SetFont("Helvetica", "", 9)
 		pdf.SetXY(left, top+(bottom-top)/2)
-		pdf.CellFormat(right-left, 5, "No holdings in the period.", "", 0, "C", false, 0, "")
+		pdf.CellFormat(right-left, 5, txt.empty, "", 0, "C", false, 0, "")
 		return
 	}
 	maxV := 0.0
@@ -261,9 +271,9 @@ func drawChart(pdf *fpdf.Fpdf, pts []readmodel.SeriesPoint, x, y, w, h float64) 
 	pdf.SetTextColor(0, 0, 0)
 	pdf.SetFont("Helvetica", "", 8)
 	pdf.SetXY(left+13, top+2)
-	pdf.CellFormat(30, 4, "Value", "", 0, "L", false, 0, "")
+	pdf.CellFormat(30, 4, txt.value, "", 0, "L", false, 0, "")
 	pdf.SetXY(left+13, top+7)
-	pdf.CellFormat(30, 4, "Invested", "", 0, "L", false, 0, "")
+	pdf.CellFormat(30, 4, txt.invested, "", 0, "L", false, 0, "")
 	pdf.SetLineWidth(0.2)
 }
 

@@ -33,11 +33,17 @@ import (
 //	upfront_max_sip   the largest monthly instalment the upfront applies to
 //	clawback_days     the period within which a redemption claws the upfront back
 //	first_sip_amount  the platform's fixed commission on a folio's first SIP
+//	referral_amount   (optional column) the platform's fixed commission on a new
+//	                  investor's first investment
 //
-// The last four are structure-wide: they are read from the slab-0 row and must
+// A file has either header (BrokerageHeader, or BrokerageHeaderReferral with
+// the tenth column) and every row its header's field count. The last four (five) are structure-wide: they are read from the slab-0 row and must
 // be empty or the same on its other rows. Empty numbers are 0. A line starting
 // with '#' and blank lines are skipped.
 const BrokerageHeader = "scheme_code,plan,effective_from,trail_pct,slab_from_aum,upfront_pct,upfront_max_sip,clawback_days,first_sip_amount"
+
+// BrokerageHeaderReferral is BrokerageHeader with the referral_amount column.
+const BrokerageHeaderReferral = BrokerageHeader + ",referral_amount"
 
 // BrokeragePipeline names the quarantine rows of brokerage files.
 const BrokeragePipeline = "brokerage-structures"
@@ -70,9 +76,9 @@ type brokerageRow struct {
 	key  structKey
 	slab commission.Slab
 	// structure-wide fields, with whether each was written
-	upPct, upMax, firstSIP decimal.Decimal
-	clawDays               int
-	wide                   string // the structure-wide fields as written, for the consistency check
+	upPct, upMax, firstSIP, referral decimal.Decimal
+	clawDays                         int
+	wide                             string // the structure-wide fields as written, for the consistency check
 }
 
 type structKey struct {
@@ -101,7 +107,7 @@ func ParseBrokerage(name string, r io.Reader) (BrokerageFile, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), len(b)+1)
 	var rows []*brokerageRow
-	line, header := 0, false
+	line, header, cols := 0, false, 9
 	for sc.Scan() {
 		line++
 		raw := bytes.TrimRight(sc.Bytes(), "\r")
@@ -111,14 +117,18 @@ func ParseBrokerage(name string, r io.Reader) (BrokerageFile, error) {
 		}
 		if !header {
 			header = true
-			if strings.ReplaceAll(strings.ToLower(text), " ", "") != BrokerageHeader {
-				reject(line, raw, ReasonBadHeader, "want the header "+BrokerageHeader)
+			switch strings.ReplaceAll(strings.ToLower(text), " ", "") {
+			case BrokerageHeader:
+			case BrokerageHeaderReferral:
+				cols = 10
+			default:
+				reject(line, raw, ReasonBadHeader, "want the header "+BrokerageHeader+" (optionally ,referral_amount)")
 				return f, nil // without the header no line can be read: the whole file waits
 			}
 			continue
 		}
 		f.Rows++
-		rows = append(rows, parseBrokerageRow(line, raw))
+		rows = append(rows, parseBrokerageRow(line, raw, cols))
 	}
 	if !header {
 		reject(0, nil, ReasonBadHeader, "empty file: want the header "+BrokerageHeader)
@@ -169,7 +179,7 @@ func ParseBrokerage(name string, r io.Reader) (BrokerageFile, error) {
 	return f, nil
 }
 
-func parseBrokerageRow(line int, raw []byte) *brokerageRow {
+func parseBrokerageRow(line int, raw []byte, cols int) *brokerageRow {
 	r := &brokerageRow{line: line, raw: append([]byte(nil), raw...)}
 	fail := func(reason, format string, args ...any) *brokerageRow {
 		r.err = &pipelines.RejectError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
@@ -191,8 +201,8 @@ func parseBrokerageRow(line int, raw []byte) *brokerageRow {
 			r.key = structKey{fs[0], plan, from}
 		}
 	}
-	if len(fs) != 9 {
-		return fail(ReasonFieldCount, "%d fields: want 9 (%s)", len(fs), BrokerageHeader)
+	if len(fs) != cols {
+		return fail(ReasonFieldCount, "%d fields: want %d, as the header", len(fs), cols)
 	}
 	if !validScheme(fs[0]) {
 		return fail(ReasonBadField, "scheme_code %q: want 1 to 64 of A-Z a-z 0-9 . _ - /", fs[0])
@@ -234,6 +244,9 @@ func parseBrokerageRow(line int, raw []byte) *brokerageRow {
 	r.upPct = num("upfront_pct", fs[5], 4, pctMax)
 	r.upMax = num("upfront_max_sip", fs[6], 2, amtMax)
 	r.firstSIP = num("first_sip_amount", fs[8], 2, amtMax)
+	if cols == 10 {
+		r.referral = num("referral_amount", fs[9], 2, amtMax)
+	}
 	if !ok {
 		return r
 	}
@@ -284,12 +297,13 @@ func buildStructure(k structKey, g []*brokerageRow) (commission.Structure, error
 	sort.SliceStable(g, func(i, j int) bool { return g[i].slab.FromAUM.Cmp(g[j].slab.FromAUM) < 0 })
 	first := g[0]
 	s := commission.Structure{Scheme: k.scheme, Plan: k.plan, From: k.from, UpfrontPct: first.upPct,
-		UpfrontMaxSIP: mustAmount(first.upMax), ClawbackDays: first.clawDays, FirstSIPAmount: mustAmount(first.firstSIP)}
+		UpfrontMaxSIP: mustAmount(first.upMax), ClawbackDays: first.clawDays, FirstSIPAmount: mustAmount(first.firstSIP),
+		ReferralAmount: mustAmount(first.referral)}
 	if len(g) == 1 && first.slab.FromAUM.IsZero() {
 		s.TrailPct = first.slab.TrailPct
 	} else {
 		for i, r := range g {
-			if i > 0 && r.wide != ",,," && r.wide != first.wide {
+			if i > 0 && strings.Trim(r.wide, ",") != "" && r.wide != first.wide {
 				return s, fmt.Errorf("line %d: upfront/clawback/first-SIP fields differ from the slab-0 row (line %d)", r.line, first.line)
 			}
 			s.Slabs = append(s.Slabs, r.slab)

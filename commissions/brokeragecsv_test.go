@@ -86,6 +86,7 @@ func FuzzParseBrokerage(f *testing.F) {
 	f.Add(BrokerageHeader + "\nS1,regular,2026-04-01,1.00,,1.00,3000.00,365,100.00\n")
 	f.Add(BrokerageHeader + "\r\nS1,direct,2026-13-01,1e3,,,,,\r\n,,,,,,,,\n")
 	f.Add("\xff\xfe" + BrokerageHeader + "\n")
+	f.Add(BrokerageHeaderReferral + "\nS1,regular,2026-04-01,1.00,,1.00,3000.00,365,100.00,250\nS1,regular,2026-04-01,0.9,5000,,,,,\nS2,regular,2026-04-01,1.00,,,,,\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		bf, err := ParseBrokerage("fuzz.csv", strings.NewReader(in))
 		if err != nil {

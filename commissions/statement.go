@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/commission"
 )
 
@@ -47,4 +50,51 @@ func WritePayoutJSON(w io.Writer, p Payout) error {
 		return fmt.Errorf("payout json: %w", err)
 	}
 	return nil
+}
+
+// DayValue is a running total of a month on a day: a payee's exact trail
+// accrued from the month's first day through Day (display: 10 decimals).
+type DayValue struct {
+	Day fund.Date
+	Cum decimal.Decimal
+}
+
+// PayoutPDF is what a payee's payout statement shows: the statement, its
+// trail and event lines, and the month's accrual day by day against the
+// month before's (the chart).
+type PayoutPDF struct {
+	Month      fund.Date
+	Statement  commission.Statement
+	Lines      []commission.Line
+	EventLines []commission.EventPayLine
+	This, Prev []DayValue
+}
+
+// AccrualSeries is payee's running total of trail over month, one point a
+// calendar day: each day's accruals split as the payout splits them
+// (commission.BucketLines, exact), summed. Days of a month not accrued
+// carry the total before them.
+func AccrualSeries(days []commission.BucketDay, h *commission.Hierarchy, payee string, month fund.Date) ([]DayValue, error) {
+	byDay := map[fund.Date][]commission.BucketDay{}
+	for _, d := range days {
+		byDay[d.Day] = append(byDay[d.Day], d)
+	}
+	var out []DayValue
+	var cum commission.Accrual
+	div := decimal.New(100*commission.DaysInYear, 0)
+	for d := month; d.Month == month.Month; d = d.AddDays(1) {
+		if items := byDay[d]; len(items) > 0 {
+			lines, err := commission.BucketLines(items, h)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range lines {
+				if l.Payee == payee {
+					cum = cum.Add(l.Exact)
+				}
+			}
+		}
+		out = append(out, DayValue{Day: d, Cum: cum.Basis().DivRound(div, 10)})
+	}
+	return out, nil
 }

@@ -141,6 +141,7 @@ source scripts/demo_money.sh
 source scripts/demo_sips.sh
 source scripts/demo_notify.sh
 source scripts/demo_fraud.sh
+source scripts/demo_commissions.sh
 
 step "the read side: query API, statement PDF, compliance exports, audit chain"
 go run ./internal/ledgerfix/demoseed   # a small ledger on the real NAVs, unless the money path made one

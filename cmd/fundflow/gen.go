@@ -13,6 +13,7 @@ type genCmd struct {
 	Ledger     genLedgerCmd  `cmd:"" help:"write a synthetic ledger of N folios into the money path's tables (COPY)"`
 	Fraud      genFraudCmd   `cmd:"" name:"fraud" help:"write a stream of investor, order and payment events with fraud patterns planted in it, and its truth file"`
 	RTA        genRTACmd     `cmd:"" name:"rta" help:"write CAMS/KFintech mailback files from our ledger as of a date, with differences injected and listed in a truth file"`
+	Brokerage  genBrokCmd    `cmd:"" help:"write the AMC's monthly brokerage statement for our month of trail, with differences injected and listed in a truth file"`
 	KRA        genKRACmd     `cmd:"" name:"kra" help:"write KRA status and PAN-Aadhaar files for the onboarded investors, with holds, rejections, inoperative PANs and bad rows injected and a truth file"`
 }
 

@@ -83,6 +83,14 @@ alerts: {webhook_url_env: FUNDFLOW_TEST_ALERT_HOOK}
 		t.Fatal(err)
 	}
 
+	// One transactions.completed for commission-events to read (ledgergen
+	// writes no outbox), marked relayed so the other relays skip it.
+	if _, err := d.pg.Pool.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload, published_at, facts_at)
+		SELECT 'transactions.completed:' || order_id, 'transactions.completed', folio_no,
+		       jsonb_build_object('event_id', 'transactions.completed:' || order_id, 'tx_id', id), now(), now()
+		FROM ledger_transactions ORDER BY id LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	// serve's job table: its schedules, then its money-path loops.
 	sched, err := scheduledJobs(d)
 	if err != nil {

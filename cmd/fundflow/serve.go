@@ -23,7 +23,7 @@ import (
 // runs on demand: each run is a job_runs row and the engine's run metrics
 // (pipelines.Recorder for the jobs that are not one engine pipeline).
 // TestEveryJobIsRecorded runs each and checks that serve's jobs are all here.
-var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, jobcomm.Name, auditanchor.Name, instalments.Name, alertnotify.Name, factscheck.Name}
+var recordedJobs = []string{navingest.Name, replay.Name, foliorecon.Name, navfreshness.Name, allocate.Name, outbox.Name, jobcomm.Name, jobcomm.EventsName, auditanchor.Name, instalments.Name, alertnotify.Name, factscheck.Name}
 
 // serveSchedules runs every configured pipeline on its schedule until ctx ends.
 func serveSchedules(ctx context.Context, d *deps) error {

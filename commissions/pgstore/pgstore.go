@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,7 +38,7 @@ func AccruedAccount(bucket string) string { return "distributor:" + bucket + ":a
 // Table reads the brokerage structures.
 func (s Store) Table(ctx context.Context) (*commission.Table, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, plan, valid_from, slab_from_aum, trail_pct, upfront_pct,
-		upfront_max_sip, clawback_days, first_sip_amount
+		upfront_max_sip, clawback_days, first_sip_amount, referral_amount
 		FROM brokerage_structures ORDER BY scheme_code, plan, valid_from, slab_from_aum`)
 	if err != nil {
 		return nil, fmt.Errorf("brokerage structures: %w", err)
@@ -48,9 +49,9 @@ func (s Store) Table(ctx context.Context) (*commission.Table, error) {
 	for rows.Next() {
 		var scheme, plan string
 		var from time.Time
-		var slabFrom, trail, upPct, upMax, first decimal.Decimal
+		var slabFrom, trail, upPct, upMax, first, referral decimal.Decimal
 		var claw int
-		if err := rows.Scan(&scheme, &plan, &from, &slabFrom, &trail, &upPct, &upMax, &claw, &first); err != nil {
+		if err := rows.Scan(&scheme, &plan, &from, &slabFrom, &trail, &upPct, &upMax, &claw, &first, &referral); err != nil {
 			return nil, err
 		}
 		p, err := commission.ParsePlan(plan)
@@ -60,7 +61,7 @@ func (s Store) Table(ctx context.Context) (*commission.Table, error) {
 		day := fund.DateOf(from)
 		if cur == nil || cur.Scheme != scheme || cur.Plan != p || cur.From != day {
 			out = append(out, commission.Structure{Scheme: scheme, Plan: p, From: day, UpfrontPct: upPct,
-				UpfrontMaxSIP: amount(upMax), ClawbackDays: claw, FirstSIPAmount: amount(first)})
+				UpfrontMaxSIP: amount(upMax), ClawbackDays: claw, FirstSIPAmount: amount(first), ReferralAmount: amount(referral)})
 			cur = &out[len(out)-1]
 		}
 		cur.Slabs = append(cur.Slabs, commission.Slab{FromAUM: slabFrom, TrailPct: trail})
@@ -100,10 +101,10 @@ func (s Store) PutBrokerage(ctx context.Context, f commissions.BrokerageFile) (i
 			}
 			for _, sl := range slabs {
 				if _, err := tx.Exec(ctx, `INSERT INTO brokerage_structures (scheme_code, plan, valid_from, slab_from_aum, trail_pct,
-					upfront_pct, upfront_max_sip, clawback_days, first_sip_amount, source_file, source_sha256)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+					upfront_pct, upfront_max_sip, clawback_days, first_sip_amount, referral_amount, source_file, source_sha256)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 					st.Scheme, st.Plan.String(), st.From.Time(), sl.FromAUM, sl.TrailPct, st.UpfrontPct,
-					st.UpfrontMaxSIP.Decimal(), st.ClawbackDays, st.FirstSIPAmount.Decimal(), f.Name, f.SHA256); err != nil {
+					st.UpfrontMaxSIP.Decimal(), st.ClawbackDays, st.FirstSIPAmount.Decimal(), st.ReferralAmount.Decimal(), f.Name, f.SHA256); err != nil {
 					return err
 				}
 			}
@@ -483,7 +484,7 @@ func PayableAccount(payee string) string { return "distributor:" + payee + ":pay
 // moving its month's accrued trail to its payees' payables, per payee one
 // entry for GST (input, owed to the payee) and TDS (withheld, owed to the
 // tax authority); lines, statements and an audit row; one transaction.
-func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, stmts []commission.Statement) (done bool, err error) {
+func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commission.Line, events []commission.EventPayLine, stmts []commission.Statement) (done bool, err error) {
 	key := month.String()[:7]
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('commissions:payout'))`); err != nil {
@@ -527,6 +528,46 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 			}
 			ps := append([][2]any{{AccruedAccount(b), sums[b].Decimal()}}, posts[b]...)
 			entries = append(entries, entry{key: "payout:" + key + ":" + b, bucket: b, amount: sums[b], postings: ps})
+		}
+		// Event amounts: per bucket one entry moving its net (upfront and
+		// events less clawbacks) from accrued to the payees' payables.
+		evSum := map[string]fund.Amount{}
+		var evOrder []string
+		evPosts := map[string]map[string]fund.Amount{}
+		for _, l := range events {
+			if _, err := tx.Exec(ctx, `INSERT INTO commission_payout_event_lines (month, bucket, payee, kind, amount) VALUES ($1, $2, $3, $4, $5)`,
+				month.Time(), l.Bucket, l.Payee, string(l.Kind), l.Amount.Decimal()); err != nil {
+				return err
+			}
+			a := l.Amount
+			if l.Kind == commission.KindClawback {
+				a = a.Neg()
+			}
+			if _, ok := evPosts[l.Bucket]; !ok {
+				evOrder = append(evOrder, l.Bucket)
+				evPosts[l.Bucket] = map[string]fund.Amount{}
+			}
+			evSum[l.Bucket] = evSum[l.Bucket].Add(a)
+			evPosts[l.Bucket][l.Payee] = evPosts[l.Bucket][l.Payee].Add(a)
+		}
+		for _, b := range evOrder {
+			ps := [][2]any{}
+			if !evSum[b].IsZero() {
+				ps = append(ps, [2]any{AccruedAccount(b), evSum[b].Decimal()})
+			}
+			payees := make([]string, 0, len(evPosts[b]))
+			for p := range evPosts[b] {
+				payees = append(payees, p)
+			}
+			sort.Strings(payees)
+			for _, p := range payees {
+				if a := evPosts[b][p]; !a.IsZero() {
+					ps = append(ps, [2]any{PayableAccount(p), a.Neg().Decimal()})
+				}
+			}
+			if len(ps) > 0 {
+				entries = append(entries, entry{key: "payout-events:" + key + ":" + b, bucket: b, amount: evSum[b], postings: ps})
+			}
 		}
 		for _, st := range stmts {
 			if _, err := tx.Exec(ctx, `INSERT INTO commission_payouts (month, payee, payout_date, trail, upfront, events, clawback, gross,
@@ -643,13 +684,23 @@ func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (com
 
 // BrokerageLines returns our side of a month's brokerage reconciliation: per
 // ARN, folio and scheme, the month's average AUM (Σ AUM / days accrued, to the
-// paisa, half-up), the last rate applied, and the trail rounded once.
+// paisa, half-up), the last rate applied, the trail rounded once, and the
+// upfronts clawed back in the month (commission_events); a key with only a
+// clawback has a line of its own.
 func (s Store) BrokerageLines(ctx context.Context, month fund.Date) ([]recon.BrokerageLine, error) {
 	next := commissions.MonthOf(month.AddDays(32))
-	rows, err := s.Pool.Query(ctx, `SELECT arn, folio_no, scheme_code, round(sum(aum) / count(*), 2),
-			(array_agg(trail_pct ORDER BY day DESC))[1], sum(basis)
-		FROM trail_accruals WHERE day >= $1 AND day < $2 AND held_reason = ''
-		GROUP BY arn, folio_no, scheme_code HAVING sum(basis) > 0`, month.Time(), next.Time())
+	rows, err := s.Pool.Query(ctx, `WITH trail AS (
+			SELECT arn, folio_no, scheme_code, round(sum(aum) / count(*), 2) AS avg_aum,
+				(array_agg(trail_pct ORDER BY day DESC))[1] AS trail_pct, sum(basis) AS basis
+			FROM trail_accruals WHERE day >= $1 AND day < $2 AND held_reason = ''
+			GROUP BY arn, folio_no, scheme_code HAVING sum(basis) > 0
+		), claw AS (
+			SELECT arn, folio_no, scheme_code, sum(amount) AS clawback
+			FROM commission_events WHERE kind = 'clawback' AND day >= $1 AND day < $2 AND bucket NOT LIKE 'held:%'
+			GROUP BY arn, folio_no, scheme_code
+		)
+		SELECT arn, folio_no, scheme_code, coalesce(t.avg_aum, 0), coalesce(t.trail_pct, 0), coalesce(t.basis, 0), coalesce(c.clawback, 0)
+		FROM trail t FULL JOIN claw c USING (arn, folio_no, scheme_code)`, month.Time(), next.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -657,11 +708,11 @@ func (s Store) BrokerageLines(ctx context.Context, month fund.Date) ([]recon.Bro
 	var out []recon.BrokerageLine
 	for rows.Next() {
 		l := recon.BrokerageLine{Month: month.String()[:7]}
-		var basis decimal.Decimal
-		if err := rows.Scan(&l.ARN, &l.Folio, &l.Scheme, &l.AvgAUM, &l.TrailPct, &basis); err != nil {
+		var basis, claw decimal.Decimal
+		if err := rows.Scan(&l.ARN, &l.Folio, &l.Scheme, &l.AvgAUM, &l.TrailPct, &basis, &claw); err != nil {
 			return nil, err
 		}
-		l.Brokerage = commission.AccrualFromBasis(basis).Amount()
+		l.Brokerage, l.Clawback = commission.AccrualFromBasis(basis).Amount(), amount(claw)
 		out = append(out, l)
 	}
 	return out, rows.Err()

@@ -73,20 +73,40 @@ func Clawback(lots []Lot, day fund.Date, units fund.Units) ([]Lot, []ClawLine, e
 			return nil, nil, fmt.Errorf("lot %s: %w", l.ID, err)
 		}
 		l.Remaining = l.Remaining.Sub(takeU)
-		unexpired := l.Date.AddDays(l.ClawbackDays).DaysSince(day)
-		if l.Upfront.Sign() <= 0 || l.ClawbackDays <= 0 || unexpired <= 0 || l.Units.Sign() <= 0 {
-			continue
-		}
-		num := l.Upfront.Decimal().Mul(take).Mul(decimal.New(int64(unexpired), 0))
-		den := l.Units.Decimal().Mul(decimal.New(int64(l.ClawbackDays), 0))
-		amt, err := fund.AmountFromRatio(num, den, fund.RoundHalfUp)
+		line, ok, err := ClawLot(*l, day, takeU)
 		if err != nil {
-			return nil, nil, fmt.Errorf("lot %s: %w", l.ID, err)
+			return nil, nil, err
 		}
-		lines = append(lines, ClawLine{LotID: l.ID, Units: takeU, UnexpiredDays: unexpired, Amount: amt})
+		if ok {
+			lines = append(lines, line)
+		}
 	}
 	if left.Sign() > 0 {
 		return nil, nil, fmt.Errorf("%w: %s units short", ErrNotEnoughUnits, left)
 	}
 	return out, lines, nil
+}
+
+// ClawLot is the clawback of taking units from lot l on day (Clawback's rule
+// for one lot, also applied to the ledger's own FIFO consumptions):
+//
+//	upfront × taken / allotted × (lot date + period − day) / period
+//
+// half-up to the paisa; ok is false when nothing is clawed back (no upfront,
+// or the period is over on day).
+func ClawLot(l Lot, day fund.Date, taken fund.Units) (ClawLine, bool, error) {
+	unexpired := l.Date.AddDays(l.ClawbackDays).DaysSince(day)
+	if l.Upfront.Sign() <= 0 || l.ClawbackDays <= 0 || unexpired <= 0 || l.Units.Sign() <= 0 || taken.Sign() <= 0 {
+		return ClawLine{}, false, nil
+	}
+	num := l.Upfront.Decimal().Mul(taken.Decimal()).Mul(decimal.New(int64(unexpired), 0))
+	den := l.Units.Decimal().Mul(decimal.New(int64(l.ClawbackDays), 0))
+	amt, err := fund.AmountFromRatio(num, den, fund.RoundHalfUp)
+	if err != nil {
+		return ClawLine{}, false, fmt.Errorf("lot %s: %w", l.ID, err)
+	}
+	if amt.Sign() <= 0 {
+		return ClawLine{}, false, nil
+	}
+	return ClawLine{LotID: l.ID, Units: taken, UnexpiredDays: unexpired, Amount: amt}, true, nil
 }

@@ -138,3 +138,88 @@ func BucketLines(days []BucketDay, h *Hierarchy) ([]Line, error) {
 	}
 	return lines, nil
 }
+
+// EventBucketDay is a day's event amounts of one kind through one ARN, as
+// posted to its bucket.
+type EventBucketDay struct {
+	Day    fund.Date
+	ARN    string
+	Bucket string
+	Kind   EventKind
+	Amount fund.Amount
+}
+
+// EventPayLine is a payee's part of a bucket's month of one kind of event
+// amount (a clawback line is what is taken back).
+type EventPayLine struct {
+	Bucket string      `json:"bucket"`
+	Payee  string      `json:"payee"`
+	Kind   EventKind   `json:"kind"`
+	Amount fund.Amount `json:"amount"`
+}
+
+// EventLines splits a month's event amounts down the hierarchy in force on
+// each one's day (a held bucket is all held), exactly, and allocates each
+// (bucket, kind) total across its payees by largest remainder: the amounts
+// are already paise, so the lines add up to them exactly. Sorted by bucket,
+// kind and payee.
+func EventLines(days []EventBucketDay, h *Hierarchy) ([]EventPayLine, error) {
+	type gk struct {
+		bucket string
+		kind   EventKind
+	}
+	exact := map[gk]map[string]Accrual{}
+	for _, d := range days {
+		if d.Amount.IsZero() {
+			continue
+		}
+		split := []PayeeShare{{d.Bucket, hundred}}
+		if !strings.HasPrefix(d.Bucket, HeldPrefix) {
+			s, err := h.Split(d.ARN, d.Day)
+			if errors.Is(err, ErrNoValidARN) {
+				s = []PayeeShare{{HeldPrefix + d.ARN, hundred}}
+			} else if err != nil {
+				return nil, err
+			}
+			split = s
+		}
+		k := gk{d.Bucket, d.Kind}
+		if exact[k] == nil {
+			exact[k] = map[string]Accrual{}
+		}
+		basis := AccrualFromBasis(d.Amount.Decimal().Mul(basisDivisor)) // rupees as an Accrual: exact
+		for _, s := range split {
+			exact[k][s.Payee] = exact[k][s.Payee].Add(basis.Share(s.Pct))
+		}
+	}
+	keys := make([]gk, 0, len(exact))
+	for k := range exact {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].bucket != keys[j].bucket {
+			return keys[i].bucket < keys[j].bucket
+		}
+		return keys[i].kind < keys[j].kind
+	})
+	var out []EventPayLine
+	for _, k := range keys {
+		payees := make([]string, 0, len(exact[k]))
+		for p := range exact[k] {
+			payees = append(payees, p)
+		}
+		sort.Strings(payees)
+		parts := make([]Part, len(payees))
+		for i, p := range payees {
+			parts[i] = Part{p, exact[k][p]}
+		}
+		_, amts, err := Allocate(parts)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range payees {
+			out = append(out, EventPayLine{Bucket: k.bucket, Payee: p, Kind: k.kind, Amount: amts[i]})
+		}
+	}
+	return out, nil
+}

@@ -1,7 +1,6 @@
 package commission
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -24,42 +23,30 @@ const LargestRemainder = "total half-up to the paisa, split by largest remainder
 // parts with the largest dropped fractions (ties: smaller payee id first).
 // So the parts add up to the rounded total exactly and each is within a
 // paisa of its exact value. Parts must not be negative (trail never is).
+// The split is fund.SplitLargestRemainder's, over the parts ordered by payee.
 func Allocate(parts []Part) (fund.Amount, []fund.Amount, error) {
 	var total Accrual
-	type rem struct {
-		i    int
-		frac decimal.Decimal
-	}
-	floors := make([]decimal.Decimal, len(parts)) // in paise
-	rems := make([]rem, len(parts))
-	paiseDiv := decimal.New(DaysInYear, 0) // basis/36500 rupees = basis/365 paise
-	var sumFloor decimal.Decimal
+	order := make([]int, len(parts))
 	for i, p := range parts {
 		if p.Exact.basis.IsNegative() {
 			return fund.Amount{}, nil, fmt.Errorf("allocate: %s's part is negative", p.Payee)
 		}
 		total = total.Add(p.Exact)
-		q, r := p.Exact.basis.QuoRem(paiseDiv, 0)
-		floors[i], rems[i] = q, rem{i, r}
-		sumFloor = sumFloor.Add(q)
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return parts[order[a]].Payee < parts[order[b]].Payee })
+	nums := make([]decimal.Decimal, len(parts))
+	for k, i := range order {
+		nums[k] = parts[i].Exact.basis
 	}
 	t := total.Amount()
-	extra := t.Decimal().Shift(2).Sub(sumFloor).IntPart()
-	if extra < 0 || extra > int64(len(parts)) {
-		return fund.Amount{}, nil, errors.New("allocate: remainder out of range") // unreachable
-	}
-	sort.SliceStable(rems, func(a, b int) bool {
-		if c := rems[a].frac.Cmp(rems[b].frac); c != 0 {
-			return c > 0
-		}
-		return parts[rems[a].i].Payee < parts[rems[b].i].Payee
-	})
-	for k := int64(0); k < extra; k++ {
-		floors[rems[k].i] = floors[rems[k].i].Add(decimal.New(1, 0))
+	shares, err := fund.SplitLargestRemainder(t, nums, basisDivisor)
+	if err != nil {
+		return fund.Amount{}, nil, fmt.Errorf("allocate: %w", err)
 	}
 	out := make([]fund.Amount, len(parts))
-	for i, f := range floors {
-		out[i] = fund.AmountFromPaise(f.IntPart())
+	for k, i := range order {
+		out[i] = shares[k]
 	}
 	return t, out, nil
 }

@@ -72,6 +72,9 @@ type Structure struct {
 	// FirstSIPAmount is the platform's fixed event commission on a folio's
 	// first SIP instalment in the scheme (zero: none).
 	FirstSIPAmount fund.Amount
+	// ReferralAmount is the platform's fixed referral commission on a new
+	// investor's first purchase in the scheme through the ARN (zero: none).
+	ReferralAmount fund.Amount
 }
 
 var hundred = decimal.New(100, 0)
@@ -104,7 +107,7 @@ func (s Structure) Validate() error {
 	if err := pct("upfront", s.UpfrontPct); err != nil {
 		return err
 	}
-	if s.UpfrontMaxSIP.IsNegative() || s.FirstSIPAmount.IsNegative() {
+	if s.UpfrontMaxSIP.IsNegative() || s.FirstSIPAmount.IsNegative() || s.ReferralAmount.IsNegative() {
 		return errors.New("amounts must not be negative")
 	}
 	if s.ClawbackDays < 0 || (s.UpfrontPct.Sign() > 0 && s.ClawbackDays == 0) {

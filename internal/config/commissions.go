@@ -15,11 +15,16 @@ type Commissions struct {
 	// StartDate: the first day to accrue when none has been (YYYY-MM-DD);
 	// default: yesterday.
 	StartDate string `yaml:"start_date"`
+	// EventsSchedule is the cron (IST) of serve's pass computing event
+	// commissions from the outbox's transactions.completed; default every
+	// minute. (With Kafka, run `fundflow commissions events --kafka`.)
+	EventsSchedule string `yaml:"events_schedule"`
 }
 
 func (c *Config) commissionsDefaults() {
 	if x := c.Pipelines.Commissions; x != nil {
 		x.Schedule = or(x.Schedule, "0 11 * * *")
+		x.EventsSchedule = or(x.EventsSchedule, "* * * * *")
 	}
 }
 
@@ -31,6 +36,9 @@ func (c *Config) validateCommissions() []FieldError {
 	var errs []FieldError
 	if _, err := cron.ParseStandard(x.Schedule); err != nil {
 		errs = append(errs, FieldError{Path: "pipelines.commissions.schedule", Msg: fmt.Sprintf("bad cron spec %q: %v", x.Schedule, err)})
+	}
+	if _, err := cron.ParseStandard(x.EventsSchedule); err != nil {
+		errs = append(errs, FieldError{Path: "pipelines.commissions.events_schedule", Msg: fmt.Sprintf("bad cron spec %q: %v", x.EventsSchedule, err)})
 	}
 	if _, err := time.Parse(time.DateOnly, x.StartDate); x.StartDate != "" && err != nil {
 		errs = append(errs, FieldError{Path: "pipelines.commissions.start_date", Msg: fmt.Sprintf("%q: want YYYY-MM-DD", x.StartDate)})

@@ -35,3 +35,8 @@ func (d Distributors) Payout(ctx context.Context, payee string, month fund.Date)
 func (d Distributors) Explain(ctx context.Context, bucket string, month fund.Date) (commission.Explanation, error) {
 	return commissions.ExplainMonth(ctx, d.Store, strings.TrimSpace(bucket), month)
 }
+
+// PayoutStatement implements api.Distributors.
+func (d Distributors) PayoutStatement(ctx context.Context, payee string, month fund.Date) (commissions.PayoutPDF, bool, error) {
+	return d.Store.PayoutStatement(ctx, payee, month)
+}
