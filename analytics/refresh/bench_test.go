@@ -79,9 +79,9 @@ func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 		}
 		selectClock.Rows += int64(read)
 		if err := refreshClock.Time(read, func() error {
-			_, n, err := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}.ReturnsAndRisk(ctx, asOf)
-			if err == nil && n != schemes {
-				b.Fatalf("risk for %d of %d schemes", n, schemes)
+			mc, err := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}.ReturnsAndRisk(ctx, asOf)
+			if err == nil && mc.RiskSchemes != schemes {
+				b.Fatalf("risk for %d of %d schemes", mc.RiskSchemes, schemes)
 			}
 			return err
 		}); err != nil {

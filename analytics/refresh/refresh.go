@@ -36,6 +36,7 @@ type Stats struct {
 	SchemeVersions int       `json:"scheme_versions"`
 	AUMRows        int       `json:"aum_rows"`
 	Returns        int       `json:"returns"`
+	Rolling        int       `json:"rolling_returns"`
 	RiskSchemes    int       `json:"risk_schemes"`
 	Seconds        float64   `json:"seconds"`
 }
@@ -53,9 +54,11 @@ func (r Refresher) All(ctx context.Context, asOf fund.Date) (Stats, error) {
 	if st.AUMRows, err = r.AUM(ctx, asOf); err != nil {
 		return st, err
 	}
-	if st.Returns, st.RiskSchemes, err = r.ReturnsAndRisk(ctx, asOf); err != nil {
+	mc, err := r.ReturnsAndRisk(ctx, asOf)
+	if err != nil {
 		return st, err
 	}
+	st.Returns, st.Rolling, st.RiskSchemes = mc.Returns, mc.Rolling, mc.RiskSchemes
 	st.Seconds = time.Since(t0).Seconds()
 	return st, nil
 }
@@ -107,16 +110,27 @@ func (r Refresher) AUM(ctx context.Context, asOf fund.Date) (int, error) {
 	return n, nil
 }
 
-// ReturnsAndRisk writes scheme_returns and scheme_risk as of a date for
-// every scheme with NAVs in nav_history (five years and a month back for
-// the returns; the last 365 days for risk, beta against the mean daily
+// ModelCounts are the rows ReturnsAndRisk wrote.
+type ModelCounts struct {
+	Returns     int // scheme_returns rows
+	Rolling     int // scheme_rolling_returns rows
+	RiskSchemes int // scheme_risk rows
+}
+
+// ReturnsAndRisk writes scheme_returns, scheme_rolling_returns and
+// scheme_risk as of a date for every scheme with NAVs in nav_history (five
+// years and a month back for the returns; the five years to as_of for the
+// rolling returns; the last 365 days for risk, beta against the mean daily
 // return of the scheme's category).
-func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (returns, schemes int, err error) {
+func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCounts, error) {
+	var mc ModelCounts
+	returns := 0
 	ch := r.ch()
 	navs, cats, err := ch.NAVHistory(ctx, asOf.AddDays(-(5*366 + 40)), asOf)
 	if err != nil {
-		return 0, 0, err
+		return mc, err
 	}
+	var rolling []chstore.RollingRow
 	rets := map[string][]analytics.TrailingReturn{}
 	windows := map[string][]risk.Point{}
 	byCat := map[string][][]risk.Return{}
@@ -124,24 +138,35 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (returns,
 	for code, s := range navs {
 		tr, err := analytics.TrailingReturns(s, asOf)
 		if err != nil {
-			return 0, 0, fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return mc, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
 		rets[code] = tr
 		returns += len(tr)
+		rd, err := analytics.RollingReturns(s, asOf)
+		if err != nil {
+			return mc, err
+		}
+		for _, d := range rd {
+			rolling = append(rolling, chstore.RollingRow{Scheme: code, RollingDist: d})
+		}
 		w := analytics.Window(s, asOf)
 		if len(w) < 3 {
 			continue // too short for a standard deviation
 		}
 		d, err := risk.Returns(w)
 		if err != nil {
-			return 0, 0, fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return mc, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
 		windows[code], dailies[code] = w, d
 		byCat[cats[code]] = append(byCat[cats[code]], d)
 	}
 	if err := ch.WriteReturns(ctx, asOf, rets); err != nil {
-		return 0, 0, err
+		return mc, err
 	}
+	if err := ch.WriteRolling(ctx, asOf, rolling); err != nil {
+		return mc, err
+	}
+	mc.Returns, mc.Rolling = returns, len(rolling)
 	avg := map[string][]risk.Return{}
 	for c, series := range byCat {
 		avg[c] = analytics.CategoryAverage(series)
@@ -150,12 +175,12 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (returns,
 	for code, w := range windows {
 		rep, err := risk.Compute(w, r.RiskFree)
 		if err != nil {
-			return 0, 0, fmt.Errorf("analytics: risk of %s: %w", code, err)
+			return mc, fmt.Errorf("analytics: risk of %s: %w", code, err)
 		}
 		row := analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
 		b, err := risk.Beta(dailies[code], avg[cats[code]])
 		if err != nil && !errors.Is(err, risk.ErrTooFewNAVs) {
-			return 0, 0, fmt.Errorf("analytics: beta of %s: %w", code, err)
+			return mc, fmt.Errorf("analytics: beta of %s: %w", code, err)
 		}
 		if b != nil {
 			v := risk.RoundFloat(b)
@@ -164,14 +189,15 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (returns,
 		rows = append(rows, row)
 		if len(rows) == 5000 {
 			if err := ch.WriteRisk(ctx, rows); err != nil {
-				return 0, 0, err
+				return mc, err
 			}
-			schemes += len(rows)
+			mc.RiskSchemes += len(rows)
 			rows = rows[:0]
 		}
 	}
 	if err := ch.WriteRisk(ctx, rows); err != nil {
-		return 0, 0, err
+		return mc, err
 	}
-	return returns, schemes + len(rows), nil
+	mc.RiskSchemes += len(rows)
+	return mc, nil
 }

@@ -24,9 +24,9 @@
 // Arithmetic: returns, drawdowns, VaR and CVaR are exact (math/big.Rat, NAVs
 // are decimals). Means, variances and square roots are math/big.Float at
 // 256 bits (about 77 significant digits; the root is irrational anyway).
-// The one place binary64 is used is CAGR's fractional power
-// (math.Pow on the ratio, about 16 significant digits, far more than the 8
-// decimals printed). Every figure is rounded HALF-EVEN to 8 decimals.
+// CAGR's fractional power is decimal to 16 places (QuickCAGR, for rolling
+// windows, takes a binary64 shortcut only where it rounds the same). Every
+// figure is rounded HALF-EVEN to 8 decimals.
 package risk
 
 import (
