@@ -27,6 +27,7 @@ type Service struct {
 	PG       *pgxpool.Pool
 	CH       driver.Conn
 	RiskFree decimal.Decimal // annual, for the folio's Sharpe and Sortino
+	Rates    risk.Rates      // when set, an effective-dated series used instead of RiskFree
 }
 
 // Return is one trailing return.
@@ -299,7 +300,11 @@ func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*Foli
 	}
 	value := series[len(series)-1].NAV
 	out.From, out.Value = series[0].Date.String(), value.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
-	rep, err := risk.Compute(series, s.RiskFree)
+	rates := s.Rates
+	if rates == nil {
+		rates = risk.Constant(s.RiskFree)
+	}
+	rep, err := risk.ComputeRates(series, rates)
 	if errors.Is(err, risk.ErrTooFewNAVs) {
 		out.Reason = err.Error()
 		return out, nil

@@ -27,7 +27,10 @@ type Refresher struct {
 	PG       *pgxpool.Pool
 	CH       driver.Conn
 	RiskFree decimal.Decimal // annual, for Sharpe and Sortino
-	Now      func() time.Time
+	// Rates, when set, is an effective-dated risk-free series used instead
+	// of RiskFree: each day's excess over the rate in force that day.
+	Rates risk.Rates
+	Now   func() time.Time
 }
 
 // Stats counts the rows a refresh wrote.
@@ -42,6 +45,14 @@ type Stats struct {
 }
 
 func (r Refresher) ch() chstore.Store { return chstore.Store{Conn: r.CH, Now: r.Now} }
+
+// rates is the risk-free series the figures use.
+func (r Refresher) rates() risk.Rates {
+	if r.Rates != nil {
+		return r.Rates
+	}
+	return risk.Constant(r.RiskFree)
+}
 
 // All refreshes every model as of a date.
 func (r Refresher) All(ctx context.Context, asOf fund.Date) (Stats, error) {
@@ -173,7 +184,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 	}
 	var rows []analytics.RiskRow
 	for code, w := range windows {
-		rep, err := risk.Compute(w, r.RiskFree)
+		rep, err := risk.ComputeRates(w, r.rates())
 		if err != nil {
 			return mc, fmt.Errorf("analytics: risk of %s: %w", code, err)
 		}

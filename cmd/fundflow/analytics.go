@@ -25,18 +25,36 @@ import (
 // checkRiskCmd is `fundflow check risk`: the analytics models' figures for
 // one NAV series, computed by fund/risk, the code the models and the API use.
 type checkRiskCmd struct {
-	NAVs     string `name:"navs" required:"" help:"A CSV of date,nav rows (ISO dates, increasing; an optional date,nav header)." placeholder:"FILE.csv"`
-	RiskFree string `name:"risk-free" default:"0" help:"The annual risk-free rate for Sharpe and Sortino, as a fraction (0.065 for 6.5 %; default ${default})." placeholder:"RATE"`
+	NAVs         string `name:"navs" required:"" help:"A CSV of date,nav rows (ISO dates, increasing; an optional date,nav header)." placeholder:"FILE.csv"`
+	RiskFree     string `name:"risk-free" default:"0" help:"The annual risk-free rate for Sharpe and Sortino, as a fraction (0.065 for 6.5 %; default ${default})." placeholder:"RATE"`
+	RiskFreeFile string `name:"risk-free-file" help:"An effective-dated risk-free series instead of --risk-free: a CSV with the header effective_from,annual_rate, then ISO dates (increasing) and fractions; each return is measured against the rate in force on its date." placeholder:"FILE.csv"`
 }
 
 func (checkRiskCmd) Help() string {
 	return `Compute a NAV series' volatility, CAGR, maximum drawdown (peak, trough, recovery), 1-day historical VaR and CVaR at 95 % and 99 %, Sharpe and Sortino, with the definitions of issue 20 (printed under "methods"), and print them as JSON: every figure a decimal string rounded half-even to 8 places; null where a figure is undefined. Writes nothing. Exit 2 naming the line when the file is not a date,nav series, or with fewer than 3 NAVs.`
 }
 
+// riskFreeRates is --risk-free or --risk-free-file as a series (exit 2 on
+// a bad file, naming its line).
+func riskFreeRates(rate, file string) (risk.Rates, error) {
+	if file != "" {
+		rs, err := config.LoadRates(file)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		return rs, nil
+	}
+	rf, err := decimal.NewFromString(rate)
+	if err != nil || rf.IsNegative() || rf.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+		return nil, usageErr("--risk-free %q: want a fraction like 0.065", rate)
+	}
+	return risk.Constant(rf), nil
+}
+
 func (c checkRiskCmd) Run(a *app) error {
-	rf, err := decimal.NewFromString(c.RiskFree)
+	rates, err := riskFreeRates(c.RiskFree, c.RiskFreeFile)
 	if err != nil {
-		return usageErr("--risk-free %q: want a fraction like 0.065", c.RiskFree)
+		return err
 	}
 	f, err := os.Open(c.NAVs)
 	if err != nil {
@@ -47,8 +65,8 @@ func (c checkRiskCmd) Run(a *app) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("check risk: %s: %w", c.NAVs, err)}
 	}
-	rep, err := risk.Compute(s, rf)
-	if errors.Is(err, risk.ErrTooFewNAVs) || errors.Is(err, risk.ErrBadSeries) {
+	rep, err := risk.ComputeRates(s, rates)
+	if errors.Is(err, risk.ErrTooFewNAVs) || errors.Is(err, risk.ErrBadSeries) || errors.Is(err, risk.ErrNoRate) {
 		return &exitError{code: 2, err: fmt.Errorf("check risk: %s: %w", c.NAVs, err)}
 	}
 	if err != nil {
@@ -65,8 +83,9 @@ type chCmd struct {
 }
 
 type chRefreshCmd struct {
-	AsOf     dateFlag `name:"as-of" help:"The date the models are as of (default: today, IST)." placeholder:"YYYY-MM-DD"`
-	RiskFree string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
+	AsOf         dateFlag `name:"as-of" help:"The date the models are as of (default: today, IST)." placeholder:"YYYY-MM-DD"`
+	RiskFree     string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
+	RiskFreeFile string   `name:"risk-free-file" help:"An effective-dated risk-free series instead of --risk-free (header effective_from,annual_rate; see fundflow check risk)." placeholder:"FILE.csv"`
 }
 
 func (chRefreshCmd) Help() string {
@@ -74,16 +93,16 @@ func (chRefreshCmd) Help() string {
 }
 
 func (c chRefreshCmd) Run(a *app) error {
-	rf, err := decimal.NewFromString(c.RiskFree)
+	rates, err := riskFreeRates(c.RiskFree, c.RiskFreeFile)
 	if err != nil {
-		return usageErr("--risk-free %q: want a fraction like 0.065", c.RiskFree)
+		return err
 	}
 	asOf := c.AsOf.Date
 	if asOf.IsZero() {
 		asOf = fund.DateOf(time.Now().In(time.FixedZone("IST", 5*3600+1800)))
 	}
 	return a.connected(func(d *deps) error {
-		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: rf}.All(a.ctx, asOf)
+		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, Rates: rates}.All(a.ctx, asOf)
 		if err != nil {
 			return err
 		}
@@ -147,12 +166,26 @@ func (c chResyncCmd) Run(a *app) error {
 	})
 }
 
+// analyticsRates is the risk-free series of pipelines.facts-check's
+// risk_free_file; nil without one.
+func analyticsRates(d *deps) (risk.Rates, error) {
+	if c := d.cfg.Pipelines.FactsCheck; c != nil && c.RiskFreeFile != "" {
+		return config.LoadRates(c.RiskFreeFile)
+	}
+	return nil, nil
+}
+
 // factsCheckJob is serve's facts-check, from the config's section.
 func factsCheckJob(d *deps) factscheck.Job {
 	c := d.cfg.Pipelines.FactsCheck
 	j := factscheck.Job{PG: d.pg.Pool, CH: d.ch, Days: c.Days, Rec: d.recorder(), Log: d.log}
 	if !c.SkipModels {
 		j.Models = &refresh.Refresher{PG: d.pg.Pool, CH: d.ch, RiskFree: decimal.RequireFromString(c.RiskFree)} // validated by config
+		rs, err := analyticsRates(d)
+		if err != nil { // validated by config too: read again, it may have changed since
+			d.log.Error("facts-check: the risk-free file; the models use risk_free", "err", err)
+		}
+		j.Models.Rates = rs
 	}
 	return j
 }
