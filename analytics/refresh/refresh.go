@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -30,7 +29,9 @@ type Refresher struct {
 	// Rates, when set, is an effective-dated risk-free series used instead
 	// of RiskFree: each day's excess over the rate in force that day.
 	Rates risk.Rates
-	Now   func() time.Time
+	// FullAUM makes All rebuild aum_daily whole instead of incrementally.
+	FullAUM bool
+	Now     func() time.Time
 }
 
 // Stats counts the rows a refresh wrote.
@@ -38,6 +39,7 @@ type Stats struct {
 	AsOf           fund.Date `json:"as_of"`
 	SchemeVersions int       `json:"scheme_versions"`
 	AUMRows        int       `json:"aum_rows"`
+	AUM            AUMStats  `json:"aum"`
 	Returns        int       `json:"returns"`
 	Rolling        int       `json:"rolling_returns"`
 	RiskSchemes    int       `json:"risk_schemes"`
@@ -62,9 +64,15 @@ func (r Refresher) All(ctx context.Context, asOf fund.Date) (Stats, error) {
 	if st.SchemeVersions, err = r.Schemes(ctx); err != nil {
 		return st, err
 	}
-	if st.AUMRows, err = r.AUM(ctx, asOf); err != nil {
+	aum := r.AUMIncremental
+	if r.FullAUM {
+		aum = func(ctx context.Context, asOf fund.Date) (AUMStats, error) { return r.AUMFull(ctx, asOf, "asked for") }
+	}
+	a, err := aum(ctx, asOf)
+	if err != nil {
 		return st, err
 	}
+	st.AUMRows, st.AUM = a.Rows, a
 	mc, err := r.ReturnsAndRisk(ctx, asOf)
 	if err != nil {
 		return st, err
@@ -83,42 +91,11 @@ func (r Refresher) Schemes(ctx context.Context) (int, error) {
 	return len(vs), r.ch().WriteSchemeVersions(ctx, vs)
 }
 
-// AUM writes aum_daily for every scheme with facts, from its first
-// transaction to asOf.
+// AUM is a full refresh of aum_daily (AUMFull); it returns the rows
+// written.
 func (r Refresher) AUM(ctx context.Context, asOf fund.Date) (int, error) {
-	ch := r.ch()
-	changes, err := ch.UnitsChanges(ctx, asOf)
-	if err != nil {
-		return 0, err
-	}
-	codes := make([]string, 0, len(changes))
-	for c := range changes {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	navs, err := pgstore.Store{Pool: r.PG}.NAVs(ctx, codes, asOf)
-	if err != nil {
-		return 0, err
-	}
-	dim, err := ch.Dim(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, c := range codes {
-		rows, err := analytics.DailyAUM(c, changes[c], navs[c], changes[c][0].Date, asOf)
-		if err != nil {
-			return n, err
-		}
-		for i := range rows {
-			rows[i].AMC, rows[i].Cat = dim[c][0], dim[c][1]
-		}
-		if err := ch.WriteAUM(ctx, rows); err != nil {
-			return n, err
-		}
-		n += len(rows)
-	}
-	return n, nil
+	st, err := r.AUMFull(ctx, asOf, "asked for")
+	return st.Rows, err
 }
 
 // ModelCounts are the rows ReturnsAndRisk wrote.

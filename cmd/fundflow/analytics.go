@@ -86,10 +86,11 @@ type chRefreshCmd struct {
 	AsOf         dateFlag `name:"as-of" help:"The date the models are as of (default: today, IST)." placeholder:"YYYY-MM-DD"`
 	RiskFree     string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
 	RiskFreeFile string   `name:"risk-free-file" help:"An effective-dated risk-free series instead of --risk-free (header effective_from,annual_rate; see fundflow check risk)." placeholder:"FILE.csv"`
+	Full         bool     `help:"Rebuild aum_daily whole instead of only the days touched since the last refresh."`
 }
 
 func (chRefreshCmd) Help() string {
-	return `Copy the scheme history to scheme_versions (the scheme_dim view names every model's schemes), write aum_daily from the transaction facts and the ledger's NAVs (every calendar day, NAVs carried over holidays), and scheme_returns and scheme_risk from nav_history with fund/risk (the definitions ` + "`fundflow check risk`" + ` prints). Idempotent: a second refresh replaces the rows. Prints the rows written.`
+	return `Copy the scheme history to scheme_versions (the scheme_dim view names every model's schemes), write aum_daily from the transaction facts and the ledger's NAVs (every calendar day, NAVs carried over holidays; incrementally: only the days of the schemes touched by facts or NAVs loaded since the last refresh, and the days after its as_of, unless --full; the log is aum_refreshes), and scheme_returns, scheme_rolling_returns and scheme_risk from nav_history with fund/risk (the definitions ` + "`fundflow check risk`" + ` prints). Idempotent: a second refresh replaces the rows. Prints the rows written.`
 }
 
 func (c chRefreshCmd) Run(a *app) error {
@@ -102,7 +103,7 @@ func (c chRefreshCmd) Run(a *app) error {
 		asOf = fund.DateOf(time.Now().In(time.FixedZone("IST", 5*3600+1800)))
 	}
 	return a.connected(func(d *deps) error {
-		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, Rates: rates}.All(a.ctx, asOf)
+		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, Rates: rates, FullAUM: c.Full}.All(a.ctx, asOf)
 		if err != nil {
 			return err
 		}
