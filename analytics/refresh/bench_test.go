@@ -1,7 +1,9 @@
 package refresh_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -54,6 +56,8 @@ func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 		if err := ch.Exec(ctx, `OPTIMIZE TABLE nav_history FINAL`); err != nil {
 			b.Fatal(err)
 		}
+		// phases on stderr: the full universe takes many minutes
+		fmt.Fprintf(os.Stderr, "refresh bench: %d schemes, %d NAV rows generated and merged at %s\n", schemes, rows, time.Now().Format(time.TimeOnly))
 		from := asOf.AddDays(-(5*366 + 40)) // the refresh's read
 		b.StartTimer()
 		var read int
@@ -78,6 +82,7 @@ func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 			b.Fatal(err)
 		}
 		selectClock.Rows += int64(read)
+		fmt.Fprintf(os.Stderr, "refresh bench: bare SELECT of %d rows in %s\n", read, selectClock.D)
 		if err := refreshClock.Time(read, func() error {
 			mc, err := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}.ReturnsAndRisk(ctx, asOf)
 			if err == nil && mc.RiskSchemes != schemes {

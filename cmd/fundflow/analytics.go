@@ -13,7 +13,9 @@ import (
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
 	analyticspg "github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/analytics/refresh"
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/risk"
 	"github.com/fundflow/fundflow/internal/config"
@@ -80,6 +82,48 @@ type chCmd struct {
 	Check   chCheckCmd   `cmd:"" help:"compare the ledger with the ClickHouse transaction facts per day (counts, amounts, units by scheme and kind); writes nothing, JSON"`
 	Resync  chResyncCmd  `cmd:"" help:"rebuild the ClickHouse transaction facts of a range of NAV dates from the ledger (idempotent), JSON"`
 	Refresh chRefreshCmd `cmd:"" help:"fill the analysts' models as of a date: scheme dimension, daily AUM, trailing returns and risk per scheme, JSON"`
+	Chart   chChartCmd   `cmd:"" help:"draw the total AUM against the net money invested at each month end, from the models, as a PDF"`
+}
+
+type chChartCmd struct {
+	Out string `required:"" help:"The PDF to write." placeholder:"FILE.pdf"`
+}
+
+func (chChartCmd) Help() string {
+	return `Read aum_daily (the total AUM of every month end and of the last day refreshed) and flows_daily (the net inflow summed from the first day) and draw them as the folio statement's chart: the gap between the lines is what the markets did to the money put in. Run ` + "`fundflow ch refresh`" + ` first. Writes only the PDF.`
+}
+
+func (c chChartCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		pts, err := query.Service{PG: d.pg.Pool, CH: d.ch}.AUMSeries(a.ctx)
+		if err != nil {
+			return err
+		}
+		if len(pts) == 0 {
+			return fmt.Errorf("ch chart: aum_daily is empty: run fundflow ch refresh first")
+		}
+		last := pts[len(pts)-1]
+		f, err := os.Create(c.Out)
+		if err != nil {
+			return fmt.Errorf("ch chart: %w", err)
+		}
+		lines := []string{
+			fmt.Sprintf("Total AUM (Value) against the net money invested since the first day (Invested), month ends %s to %s (aum_daily, flows_daily).",
+				pts[0].Date, last.Date),
+			fmt.Sprintf("On %s: AUM %s, net invested %s, market gain %s (INR).", last.Date, last.Value.StringFixed(2), last.Invested.StringFixed(2),
+				last.Value.Sub(last.Invested).StringFixed(2)),
+		}
+		if err := api.RenderAUMChart(f, "Assets under management and net inflows", lines, pts); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("ch chart: %w", err)
+		}
+		fmt.Fprintf(a.stdout, "%s: %d month ends, %s to %s; AUM %s, net invested %s\n", c.Out, len(pts), pts[0].Date, last.Date,
+			last.Value.StringFixed(2), last.Invested.StringFixed(2))
+		return nil
+	})
 }
 
 type chRefreshCmd struct {
