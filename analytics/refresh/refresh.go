@@ -31,6 +31,10 @@ type Refresher struct {
 	Rates risk.Rates
 	// FullAUM makes All rebuild aum_daily whole instead of incrementally.
 	FullAUM bool
+	// OnlyHeld limits returns, rolling returns and risk to the schemes with
+	// transaction facts (the category averages of beta then being over
+	// those): a quick refresh for a demo or a check.
+	OnlyHeld bool
 	Now     func() time.Time
 }
 
@@ -117,6 +121,17 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 	navs, cats, err := ch.NAVHistory(ctx, asOf.AddDays(-(5*366 + 40)), asOf)
 	if err != nil {
 		return mc, err
+	}
+	if r.OnlyHeld {
+		held, err := ch.UnitsChanges(ctx, asOf)
+		if err != nil {
+			return mc, err
+		}
+		for code := range navs {
+			if _, ok := held[code]; !ok {
+				delete(navs, code)
+			}
+		}
 	}
 	var rolling []chstore.RollingRow
 	rets := map[string][]analytics.TrailingReturn{}

@@ -131,6 +131,7 @@ type chRefreshCmd struct {
 	RiskFree     string   `name:"risk-free" default:"0.065" help:"The annual risk-free rate for Sharpe and Sortino (default ${default})." placeholder:"RATE"`
 	RiskFreeFile string   `name:"risk-free-file" help:"An effective-dated risk-free series instead of --risk-free (header effective_from,annual_rate; see fundflow check risk)." placeholder:"FILE.csv"`
 	Full         bool     `help:"Rebuild aum_daily whole instead of only the days touched since the last refresh."`
+	Held         bool     `help:"Returns, rolling returns and risk for the schemes with transactions only (quick; beta against those schemes' category averages)."`
 }
 
 func (chRefreshCmd) Help() string {
@@ -147,7 +148,7 @@ func (c chRefreshCmd) Run(a *app) error {
 		asOf = fund.DateOf(time.Now().In(time.FixedZone("IST", 5*3600+1800)))
 	}
 	return a.connected(func(d *deps) error {
-		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, Rates: rates, FullAUM: c.Full}.All(a.ctx, asOf)
+		st, err := refresh.Refresher{PG: d.pg.Pool, CH: d.ch, Rates: rates, FullAUM: c.Full, OnlyHeld: c.Held}.All(a.ctx, asOf)
 		if err != nil {
 			return err
 		}
