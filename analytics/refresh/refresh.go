@@ -35,7 +35,7 @@ type Refresher struct {
 	// transaction facts (the category averages of beta then being over
 	// those): a quick refresh for a demo or a check.
 	OnlyHeld bool
-	Now     func() time.Time
+	Now      func() time.Time
 }
 
 // Stats counts the rows a refresh wrote.
