@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -119,6 +120,11 @@ func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("analytics: navs: %w", err)
 	}
+	return points(rows, "navs")
+}
+
+// points collects (scheme_code, nav_date, nav) rows by scheme, in order.
+func points(rows pgx.Rows, what string) (map[string][]risk.Point, error) {
 	defer rows.Close()
 	out := map[string][]risk.Point{}
 	for rows.Next() {
@@ -126,11 +132,14 @@ func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[stri
 		var d time.Time
 		var nav decimal.Decimal
 		if err := rows.Scan(&code, &d, &nav); err != nil {
-			return nil, fmt.Errorf("analytics: navs: %w", err)
+			return nil, fmt.Errorf("analytics: %s: %w", what, err)
 		}
 		out[code] = append(out[code], risk.Point{Date: fund.DateOf(d), NAV: nav})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analytics: %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // NAVsMark is the newest loaded_at of the NAVs (zero time when none).
@@ -178,16 +187,5 @@ func (s Store) NAVsFrom(ctx context.Context, codes []string, from, to fund.Date)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: navs from %s: %w", from, err)
 	}
-	defer rows.Close()
-	out := map[string][]risk.Point{}
-	for rows.Next() {
-		var code string
-		var d time.Time
-		var nav decimal.Decimal
-		if err := rows.Scan(&code, &d, &nav); err != nil {
-			return nil, fmt.Errorf("analytics: navs from %s: %w", from, err)
-		}
-		out[code] = append(out[code], risk.Point{Date: fund.DateOf(d), NAV: nav})
-	}
-	return out, rows.Err()
+	return points(rows, "navs from "+from.String())
 }
