@@ -194,6 +194,7 @@ step "NAV history: generate business days from a real file, backfill them in dat
 ls "$DEMO/nav-history" | sed -n '1p;$p'
 # Progress goes to stderr (a bar on a terminal); Ctrl-C stops, the same command resumes.
 "$FF" --log-level warn backfill nav --dir "$DEMO/nav-history" --from 2026-01-01 --progress-every 5s
+source scripts/demo_analytics.sh
 
 step "quarantined NAV rows: list, show one, replay through today's rules"
 "$FF" --log-level warn quarantine list --limit 12

@@ -128,12 +128,12 @@ func (s Store) DeleteFacts(ctx context.Context, keys []analytics.FactKey) error 
 			return fmt.Errorf("analytics: delete facts: %w", err)
 		}
 	}
-	return s.waitMutations(ctx)
+	return s.waitMutationsOf(ctx, "transactions")
 }
 
-// waitMutations returns when no mutation of the transactions table is
-// pending (or ctx ends).
-func (s Store) waitMutations(ctx context.Context) error {
+// waitMutationsOf returns when no mutation of the table is pending (or ctx
+// ends).
+func (s Store) waitMutationsOf(ctx context.Context, table string) error {
 	poll := s.Poll
 	if poll <= 0 {
 		poll = 100 * time.Millisecond
@@ -141,7 +141,7 @@ func (s Store) waitMutations(ctx context.Context) error {
 	for {
 		var pending uint64
 		if err := s.Conn.QueryRow(ctx, `SELECT count() FROM system.mutations
-			WHERE database = currentDatabase() AND table = 'transactions' AND is_done = 0`).Scan(&pending); err != nil {
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table).Scan(&pending); err != nil {
 			return fmt.Errorf("analytics: mutations: %w", err)
 		}
 		if pending == 0 {
@@ -149,7 +149,7 @@ func (s Store) waitMutations(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("analytics: waiting for the delete of facts: %w", ctx.Err())
+			return fmt.Errorf("analytics: waiting for the delete of %s rows: %w", table, ctx.Err())
 		case <-time.After(poll):
 		}
 	}

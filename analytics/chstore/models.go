@@ -171,3 +171,20 @@ func (s Store) WriteRisk(ctx context.Context, rs []analytics.RiskRow) error {
 				p.Sharpe, p.Sortino, r.Beta, p.RiskFree, now}
 		})
 }
+
+// RollingRow is a scheme's rolling-return distribution for one period.
+type RollingRow struct {
+	Scheme string
+	analytics.RollingDist
+}
+
+// WriteRolling writes scheme_rolling_returns rows for one as-of date.
+func (s Store) WriteRolling(ctx context.Context, asOf fund.Date, rs []RollingRow) error {
+	now := s.stamp()
+	return s.insert(ctx, `INSERT INTO scheme_rolling_returns (scheme_code, as_of, period, windows, first_end, last_end, min, p25, median, p75, max,
+		negative, pct_negative, worst_start, worst_end, refreshed_at)`, len(rs), func(i int) []any {
+		r := rs[i]
+		return []any{r.Scheme, asOf.Time(), r.Period, uint32(r.Windows), r.FirstEnd.Time(), r.LastEnd.Time(), r.Min, r.P25, r.Median, r.P75, r.Max,
+			uint32(r.Negative), r.PctNegative, r.WorstStart.Time(), r.WorstEnd.Time(), now}
+	})
+}

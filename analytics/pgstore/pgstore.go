@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -119,6 +120,11 @@ func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("analytics: navs: %w", err)
 	}
+	return points(rows, "navs")
+}
+
+// points collects (scheme_code, nav_date, nav) rows by scheme, in order.
+func points(rows pgx.Rows, what string) (map[string][]risk.Point, error) {
 	defer rows.Close()
 	out := map[string][]risk.Point{}
 	for rows.Next() {
@@ -126,9 +132,60 @@ func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[stri
 		var d time.Time
 		var nav decimal.Decimal
 		if err := rows.Scan(&code, &d, &nav); err != nil {
-			return nil, fmt.Errorf("analytics: navs: %w", err)
+			return nil, fmt.Errorf("analytics: %s: %w", what, err)
 		}
 		out[code] = append(out[code], risk.Point{Date: fund.DateOf(d), NAV: nav})
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analytics: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// NAVsMark is the newest loaded_at of the NAVs (zero time when none).
+func (s Store) NAVsMark(ctx context.Context) (time.Time, error) {
+	var t *time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT max(loaded_at) FROM navs`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("analytics: navs mark: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
+}
+
+// TouchedNAVs is, per scheme of codes, the earliest date of the NAVs loaded
+// at or after since.
+func (s Store) TouchedNAVs(ctx context.Context, codes []string, since time.Time) (map[string]fund.Date, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, min(nav_date) FROM navs WHERE loaded_at >= $1 AND scheme_code = ANY($2) GROUP BY 1`, since, codes)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: touched navs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]fund.Date{}
+	for rows.Next() {
+		var code string
+		var d time.Time
+		if err := rows.Scan(&code, &d); err != nil {
+			return nil, fmt.Errorf("analytics: touched navs: %w", err)
+		}
+		out[code] = fund.DateOf(d)
+	}
 	return out, rows.Err()
+}
+
+// NAVsFrom are the schemes' NAVs of [from, to] and, for each, the latest
+// before from (the NAV in force on from), oldest first: what a refresh of
+// the days from `from` needs.
+func (s Store) NAVsFrom(ctx context.Context, codes []string, from, to fund.Date) (map[string][]risk.Point, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, nav_date, nav FROM (
+			SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav FROM navs
+			WHERE scheme_code = ANY($1) AND nav_date < $2 ORDER BY scheme_code, nav_date DESC) before
+		UNION ALL
+		SELECT scheme_code, nav_date, nav FROM navs WHERE scheme_code = ANY($1) AND nav_date >= $2 AND nav_date <= $3
+		ORDER BY 1, 2`, codes, from.Time(), to.Time())
+	if err != nil {
+		return nil, fmt.Errorf("analytics: navs from %s: %w", from, err)
+	}
+	return points(rows, "navs from "+from.String())
 }

@@ -27,6 +27,7 @@ type Service struct {
 	PG       *pgxpool.Pool
 	CH       driver.Conn
 	RiskFree decimal.Decimal // annual, for the folio's Sharpe and Sortino
+	Rates    risk.Rates      // when set, an effective-dated series used instead of RiskFree
 }
 
 // Return is one trailing return.
@@ -36,6 +37,22 @@ type Return struct {
 	From   string `json:"from"`
 	To     string `json:"to"`
 	Value  string `json:"value"`
+}
+
+// Rolling is one rolling-return distribution (scheme_rolling_returns).
+type Rolling struct {
+	Period      string `json:"period"`
+	Windows     uint32 `json:"windows"`
+	FirstEnd    string `json:"first_end"`
+	LastEnd     string `json:"last_end"`
+	Min         string `json:"min"`
+	P25         string `json:"p25"`
+	Median      string `json:"median"`
+	P75         string `json:"p75"`
+	Max         string `json:"max"`
+	PctNegative string `json:"pct_negative"`
+	WorstStart  string `json:"worst_start"`
+	WorstEnd    string `json:"worst_end"`
 }
 
 // SchemeRisk is the scheme's latest scheme_risk row.
@@ -69,6 +86,7 @@ type SchemeAnalytics struct {
 	ISINGrowth   string      `json:"isin_growth"`
 	ISINReinvest string      `json:"isin_reinvest"`
 	Returns      []Return    `json:"returns"`
+	Rolling      []Rolling   `json:"rolling"`
 	Risk         *SchemeRisk `json:"risk"`
 	AUM          *AUM        `json:"aum"`
 }
@@ -103,7 +121,7 @@ func fixed(s string) string {
 
 // Scheme is a scheme's analytics; nil when the scheme is in no model.
 func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, error) {
-	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}}
+	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}, Rolling: []Rolling{}}
 	var found bool
 	rows, err := s.CH.Query(ctx, `SELECT name, amc, category, plan, option, isin_growth, isin_reinvest FROM scheme_dim WHERE scheme_code = ?`, code)
 	if err != nil {
@@ -164,6 +182,28 @@ func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, err
 		order[p.Name] = i
 	}
 	slices.SortFunc(a.Returns, func(x, y Return) int { return order[x.Period] - order[y.Period] })
+
+	rows, err = s.CH.Query(ctx, `SELECT period, windows, first_end, last_end, toString(min), toString(p25), toString(median), toString(p75),
+		toString(max), toString(pct_negative), worst_start, worst_end FROM scheme_rolling_returns FINAL
+		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_rolling_returns WHERE scheme_code = ?) ORDER BY period`, code, code)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
+	}
+	for rows.Next() {
+		var x Rolling
+		var fe, le, ws, we time.Time
+		if err := rows.Scan(&x.Period, &x.Windows, &fe, &le, &x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative, &ws, &we); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
+		}
+		found = true
+		x.FirstEnd, x.LastEnd, x.WorstStart, x.WorstEnd = fund.DateOf(fe).String(), fund.DateOf(le).String(), fund.DateOf(ws).String(), fund.DateOf(we).String()
+		for _, p := range []*string{&x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative} {
+			*p = fixed(*p)
+		}
+		a.Rolling = append(a.Rolling, x)
+	}
+	rows.Close()
 
 	var u AUM
 	var d, nd time.Time
@@ -260,7 +300,11 @@ func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*Foli
 	}
 	value := series[len(series)-1].NAV
 	out.From, out.Value = series[0].Date.String(), value.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
-	rep, err := risk.Compute(series, s.RiskFree)
+	rates := s.Rates
+	if rates == nil {
+		rates = risk.Constant(s.RiskFree)
+	}
+	rep, err := risk.ComputeRates(series, rates)
 	if errors.Is(err, risk.ErrTooFewNAVs) {
 		out.Reason = err.Error()
 		return out, nil

@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,9 @@ import (
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
 	"github.com/fundflow/fundflow/analytics/pgstore"
+	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/analytics/refresh"
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/ledgergen"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -73,6 +76,25 @@ func TestGuideQueriesRun(t *testing.T) {
 	}
 	if st.AUMRows == 0 || st.RiskSchemes == 0 || st.Returns == 0 {
 		t.Fatalf("refresh wrote %+v", st)
+	}
+	// The chart's series (fundflow ch chart): each month end's total AUM,
+	// and the net inflow to the last day equal to the facts' own sum.
+	pts, err := query.Service{PG: pool, CH: ch}.AUMSeries(ctx)
+	if err != nil || len(pts) < 12 {
+		t.Fatalf("aum series %d points: %v", len(pts), err)
+	}
+	last := pts[len(pts)-1]
+	var net string
+	if err := ch.QueryRow(ctx, `SELECT toString(sumIf(amount, direction = 1) - sumIf(amount, direction = -1)) FROM transactions FINAL
+		WHERE kind != 'switch_payout' AND nav_date <= toDate(?)`, last.Date.String()).Scan(&net); err != nil {
+		t.Fatal(err)
+	}
+	if last.Date != end || !last.Invested.Equal(decimal.RequireFromString(net)) || last.Value.Sign() <= 0 {
+		t.Errorf("last point %+v, want %s with net invested %s", last, end, net)
+	}
+	var pdf bytes.Buffer
+	if err := api.RenderAUMChart(&pdf, "t", nil, pts); err != nil || !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF")) {
+		t.Errorf("chart: %v", err)
 	}
 	for i, q := range queries {
 		sql := strings.TrimSpace(q[1])

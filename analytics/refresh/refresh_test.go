@@ -73,6 +73,8 @@ func TestDailyAUMEqualsLedgerHoldingsTimesNAV(t *testing.T) {
 // Returns and risk from nav_history: a scheme alone in its category has a
 // beta of exactly 1 (cov(r, r)/var(r)); the stored figures are the ones
 // fund/risk computes over the window; the 1M return is end/start − 1.
+func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
 func TestReturnsAndRisk(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ch, _ := testkit.CH(t)
@@ -101,10 +103,10 @@ func TestReturnsAndRisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}
-	returns, schemes, err := r.ReturnsAndRisk(ctx, asOf)
-	// 800 days: 1M, 3M, 6M, 1Y each; no 3Y or 5Y
-	if err != nil || schemes != 3 || returns != 3*4 {
-		t.Fatalf("returns %d, risk schemes %d: %v", returns, schemes, err)
+	mc, err := r.ReturnsAndRisk(ctx, asOf)
+	// 800 days: 1M, 3M, 6M, 1Y each; no 3Y or 5Y; rolling 1Y only
+	if err != nil || mc.RiskSchemes != 3 || mc.Returns != 3*4 || mc.Rolling != 3 {
+		t.Fatalf("%+v: %v", mc, err)
 	}
 	var beta, vol, var95 string
 	var navs uint32
@@ -120,6 +122,24 @@ func TestReturnsAndRisk(t *testing.T) {
 	if !decimal.RequireFromString(beta).Equal(decimal.NewFromInt(1)) || !decimal.RequireFromString(vol).Equal(rep.Volatility) ||
 		!decimal.RequireFromString(var95).Equal(rep.VaR95) || int(navs) != len(w) {
 		t.Errorf("A: beta %s (want 1), volatility %s (want %s), var_95 %s (want %s), navs %d (want %d)", beta, vol, rep.Volatility, var95, rep.VaR95, navs, len(w))
+	}
+	// the stored rolling distribution is the model's for the scheme's series
+	// (its arithmetic is TestRollingReturnsByHand's and ...AgainstCAGRLoop's)
+	rd, err := analytics.RollingReturns(series["C"], asOf)
+	if err != nil || len(rd) != 1 {
+		t.Fatalf("rolling of C: %+v %v", rd, err)
+	}
+	var windows, negative uint32
+	var rmin, med, rmax, pneg string
+	var worstEnd time.Time
+	if err := ch.QueryRow(ctx, `SELECT windows, negative, toString(min), toString(median), toString(max), toString(pct_negative), worst_end
+		FROM scheme_rolling_returns FINAL WHERE scheme_code = 'C' AND period = '1Y'`).Scan(&windows, &negative, &rmin, &med, &rmax, &pneg, &worstEnd); err != nil {
+		t.Fatal(err)
+	}
+	if w := rd[0]; int(windows) != w.Windows || int(negative) != w.Negative || !mustDec(rmin).Equal(w.Min) || !mustDec(med).Equal(w.Median) ||
+		!mustDec(rmax).Equal(w.Max) || !mustDec(pneg).Equal(w.PctNegative) || fund.DateOf(worstEnd) != w.WorstEnd {
+		t.Errorf("C rolling 1Y stored %d windows %d negative min %s median %s max %s %s %% worst to %s; model %+v",
+			windows, negative, rmin, med, rmax, pneg, fund.DateOf(worstEnd), w)
 	}
 	var m1 string
 	var from time.Time

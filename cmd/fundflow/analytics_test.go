@@ -53,6 +53,25 @@ func TestCheckRisk(t *testing.T) {
 		}
 	}
 
+	// an effective-dated risk-free series: 0 until 01-02, 0.252 a year from 01-03 (0.001 a day):
+	// fund/risk's TestComputeRatesByHand: Sharpe (0.098/3) × sqrt(18900) = 4.49092418,
+	// Sortino (0.098/0.101) × sqrt(84) = 8.89291917
+	rates := filepath.Join(dir, "rates.csv")
+	os.WriteFile(rates, []byte("# test\neffective_from,annual_rate\n2023-12-01,0\n2024-01-03,0.252\n"), 0o644)
+	out.Reset()
+	if err := run(context.Background(), []string{"check", "risk", "--navs", good, "--risk-free-file", rates}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	json.Unmarshal(out.Bytes(), &got)
+	if got["sharpe"] != "4.49092418" || got["sortino"] != "8.89291917" || got["volatility"] != "1.83303028" {
+		t.Errorf("with the series: %s", out.Bytes())
+	}
+	pct := filepath.Join(dir, "pct.csv")
+	os.WriteFile(pct, []byte("effective_from,annual_rate\n2023-12-01,6.5\n"), 0o644)
+	late := filepath.Join(dir, "late.csv")
+	os.WriteFile(late, []byte("effective_from,annual_rate\n2024-01-03,0.065\n"), 0o644)
+
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("2024-01-01,100\n2024-01-01,101\n"), 0o644)
 	short := filepath.Join(dir, "short.csv")
@@ -64,6 +83,8 @@ func TestCheckRisk(t *testing.T) {
 		{[]string{"check", "risk", "--navs", bad}, "line 2: date 2024-01-01 does not follow"},
 		{[]string{"check", "risk", "--navs", short}, "too few NAVs"},
 		{[]string{"check", "risk", "--navs", good, "--risk-free", "6.5%"}, "--risk-free"},
+		{[]string{"check", "risk", "--navs", good, "--risk-free-file", pct}, "line 2: annual_rate \"6.5\""},
+		{[]string{"check", "risk", "--navs", good, "--risk-free-file", late}, "no risk-free rate in force on 2024-01-02"},
 	} {
 		err := run(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
 		var ee *exitError

@@ -39,7 +39,11 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	}
 	con := &console.Config{Store: &console.Store{PG: d.pg, Freshness: fresh}, NAV: d.navDeps(), NAVIngest: d.cfg.Pipelines.NAVIngest,
 		Fraud: fraudReviewService(d)}
-	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m,
+	rates, err := analyticsRates(d)
+	if err != nil {
+		return nil, err
+	}
+	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m, RiskFree: rates,
 		FraudReview: fraudReview(d),
 		Wallets:     &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},
 		Tax:         apiserve.TaxAPI(d.pg.Pool, cal)})

@@ -18,15 +18,17 @@
 //     at or below that return;
 //   - Sharpe is (mean r − rf/252) / sample stdev × √252; Sortino is
 //     (mean r − rf/252) / downside deviation × √252, the downside deviation
-//     being the root mean square over all days of min(0, r − rf/252);
+//     being the root mean square over all days of min(0, r − rf/252); rf is
+//     a constant or an effective-dated series (Rates: each day's excess over
+//     the rate in force that day, and "mean r − rf/252" the mean of those);
 //   - beta is cov(r, b) / var(b) over the dates both series have a return.
 //
 // Arithmetic: returns, drawdowns, VaR and CVaR are exact (math/big.Rat, NAVs
 // are decimals). Means, variances and square roots are math/big.Float at
 // 256 bits (about 77 significant digits; the root is irrational anyway).
-// The one place binary64 is used is CAGR's fractional power
-// (math.Pow on the ratio, about 16 significant digits, far more than the 8
-// decimals printed). Every figure is rounded HALF-EVEN to 8 decimals.
+// CAGR's fractional power is decimal to 16 places (QuickCAGR, for rolling
+// windows, takes a binary64 shortcut only where it rounds the same). Every
+// figure is rounded HALF-EVEN to 8 decimals.
 package risk
 
 import (
@@ -58,8 +60,8 @@ var Methods = map[string]string{
 	"max_drawdown": "largest 1 - nav_t / running peak, peak and trough dates",
 	"var":          "historical 1-day, nearest rank: negated ceil(p*n)-th smallest return",
 	"cvar":         "negated mean of the returns at or below the VaR return",
-	"sharpe":       "(mean daily return - rf/252) / sample stdev x sqrt(252)",
-	"sortino":      "(mean daily return - rf/252) / RMS of min(0, r - rf/252) over all days x sqrt(252)",
+	"sharpe":       "mean over the days of (daily return - rf/252) / sample stdev x sqrt(252), rf the annual rate in force that day",
+	"sortino":      "mean over the days of (daily return - rf/252) / RMS of min(0, r - rf/252) over all days x sqrt(252)",
 	"beta":         "cov(r, benchmark) / var(benchmark) over common dates",
 	"rounding":     "half-even to 8 decimals",
 }
@@ -230,26 +232,28 @@ func newF() *big.Float { return new(big.Float).SetPrec(prec) }
 
 func ratF(r *big.Rat) *big.Float { return newF().SetRat(r) }
 
-func computeMoments(rs []Return, rfAnnual decimal.Decimal) (moments, error) {
+// computeMoments sums the returns' moments; rfDaily[i] is the daily
+// risk-free rate of return i (the annual rate in force on its date / 252).
+func computeMoments(rs []Return, rfDaily []*big.Rat) (moments, error) {
 	n := len(rs)
 	if n < 2 {
 		return moments{}, fmt.Errorf("%w: %d returns, a standard deviation needs 2", ErrTooFewNAVs, n)
 	}
 	rfs := make([]*big.Float, n)
-	sum := newF()
+	sum, rfSum := newF(), newF()
 	for i, r := range rs {
 		rfs[i] = ratF(r.R)
 		sum.Add(sum, rfs[i])
+		rfSum.Add(rfSum, ratF(rfDaily[i]))
 	}
 	nF := newF().SetInt64(int64(n))
 	mean := newF().Quo(sum, nF)
 	ss := newF()
-	rfDaily := ratF(new(big.Rat).Quo(decRat(rfAnnual), big.NewRat(TradingDays, 1)))
 	down := newF()
-	for _, r := range rfs {
+	for i, r := range rfs {
 		d := newF().Sub(r, mean)
 		ss.Add(ss, d.Mul(d, d))
-		e := newF().Sub(r, rfDaily)
+		e := newF().Sub(r, ratF(rfDaily[i]))
 		if e.Sign() < 0 {
 			down.Add(down, e.Mul(e, e))
 		}
@@ -260,7 +264,7 @@ func computeMoments(rs []Return, rfAnnual decimal.Decimal) (moments, error) {
 		mean:     mean,
 		sd:       newF().Sqrt(variance),
 		downside: newF().Sqrt(down.Quo(down, nF)),
-		excess:   newF().Sub(mean, rfDaily),
+		excess:   newF().Sub(mean, rfSum.Quo(rfSum, nF)), // mean of r − rf/252 over the days
 	}, nil
 }
 
@@ -343,21 +347,38 @@ type Report struct {
 	CVaR95, CVaR99  decimal.Decimal
 	Sharpe, Sortino *decimal.Decimal
 	MeanDailyReturn decimal.Decimal
-	RiskFree        decimal.Decimal
+	// RiskFree is the annual risk-free rate: the constant one, or with a
+	// series the mean of the rates in force on the returns' dates (half-even,
+	// 8 places); RiskFreeRates is the number of rates in the series.
+	RiskFree      decimal.Decimal
+	RiskFreeRates int
 }
 
 // Compute is every figure of the series against an annual risk-free rate
-// (0.065 for 6.5 %). It needs at least three NAVs.
+// (0.065 for 6.5 %) in force on every day. It needs at least three NAVs.
 func Compute(s []Point, rfAnnual decimal.Decimal) (Report, error) {
+	return ComputeRates(s, Constant(rfAnnual))
+}
+
+// ComputeRates is Compute against an effective-dated risk-free series:
+// each return's excess is over the annual rate in force on its date / 252
+// (Sharpe's numerator is the mean of those excesses, Sortino's downside the
+// root mean square of their negative parts). A return dated before the
+// series' first rate is an error (ErrNoRate).
+func ComputeRates(s []Point, rates Rates) (Report, error) {
 	rs, err := Returns(s)
 	if err != nil {
 		return Report{}, err
 	}
-	m, err := computeMoments(rs, rfAnnual)
+	rfDaily, rfMean, err := rates.daily(rs)
 	if err != nil {
 		return Report{}, err
 	}
-	rep := Report{From: s[0].Date, To: s[len(s)-1].Date, NAVs: len(s), RiskFree: rfAnnual}
+	m, err := computeMoments(rs, rfDaily)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{From: s[0].Date, To: s[len(s)-1].Date, NAVs: len(s), RiskFree: rfMean, RiskFreeRates: len(rates)}
 	rep.Volatility = roundF(newF().Mul(m.sd, sqrtYear))
 	rep.MeanDailyReturn = roundF(m.mean)
 	if rep.CAGR, err = CAGR(s); err != nil {
@@ -454,6 +475,10 @@ func (r Report) Figures() Figures {
 		m[k] = v
 	}
 	m["risk_free"] = r.RiskFree.String() + " a year, /252 a day"
+	if r.RiskFreeRates > 1 {
+		m["risk_free"] = fmt.Sprintf("effective-dated: on each return's date the annual rate in force (of %d rates), /252 a day; their mean over the series %s a year",
+			r.RiskFreeRates, r.RiskFree)
+	}
 	m["series"] = fmt.Sprintf("%d NAVs from %s to %s", r.NAVs, r.From, r.To)
 	return Figures{
 		Volatility:       fixed(r.Volatility),

@@ -271,9 +271,28 @@ func TestAgainstRatLoop(t *testing.T) {
 			}
 		}
 		rf := []decimal.Decimal{decimal.Zero, d("0.065"), d("0.07")}[trial%3]
-		rep, err := risk.Compute(s, rf)
+		rates := risk.Constant(rf)
+		if trial%4 == 3 { // an effective-dated series: a rate from before the first NAV, then up to three changes inside
+			rates = risk.Rates{{From: s[0].Date.AddDays(-rng.IntN(10)), Annual: decimal.New(int64(rng.IntN(1000)), -4)}}
+			for range rng.IntN(4) {
+				next := rates[len(rates)-1].From.AddDays(1 + rng.IntN(40))
+				rates = append(rates, risk.Rate{From: next, Annual: decimal.New(int64(rng.IntN(1000)), -4)})
+			}
+		}
+		rep, err := risk.ComputeRates(s, rates)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// the rate in force on each return's date, looked up by a scan of its own
+		rfd := make([]*big.Rat, 0, n-1)
+		for i := 1; i < n; i++ {
+			var a decimal.Decimal
+			for _, x := range rates {
+				if !x.From.After(s[i].Date) {
+					a = x.Annual
+				}
+			}
+			rfd = append(rfd, new(big.Rat).Quo(a.Rat(), big.NewRat(252, 1)))
 		}
 		// returns
 		var r []*big.Rat
@@ -295,8 +314,10 @@ func TestAgainstRatLoop(t *testing.T) {
 		variance := new(big.Rat).Quo(ss, big.NewRat(m-1, 1))
 		// volatility² = variance × 252
 		checkRoot(t, trial, "volatility", rep.Volatility, new(big.Rat).Mul(variance, big.NewRat(252, 1)), 1)
-		rfd := new(big.Rat).Quo(rf.Rat(), big.NewRat(252, 1))
-		excess := new(big.Rat).Sub(mean, rfd)
+		excess := new(big.Rat).Set(mean) // mean of r − rf/252 over the days
+		for _, x := range rfd {
+			excess.Sub(excess, new(big.Rat).Quo(x, big.NewRat(m, 1)))
+		}
 		sign := excess.Sign()
 		if variance.Sign() > 0 {
 			// Sharpe² = excess² × 252 / variance, with excess's sign
@@ -305,8 +326,8 @@ func TestAgainstRatLoop(t *testing.T) {
 			checkRoot(t, trial, "sharpe", *rep.Sharpe, sh, sign)
 		}
 		down := new(big.Rat)
-		for _, x := range r {
-			e := new(big.Rat).Sub(x, rfd)
+		for i, x := range r {
+			e := new(big.Rat).Sub(x, rfd[i])
 			if e.Sign() < 0 {
 				down.Add(down, e.Mul(e, e))
 			}

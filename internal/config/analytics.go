@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund/risk"
 )
 
 // FactsCheck configures facts-check (issue 20): the daily comparison of the
@@ -19,6 +22,11 @@ type FactsCheck struct {
 	// RiskFree is the annual risk-free rate of the models' Sharpe and
 	// Sortino, a decimal string; default "0.065".
 	RiskFree string `yaml:"risk_free"`
+	// RiskFreeFile, when set, is an effective-dated risk-free series used
+	// instead of RiskFree (and by the folio risk route): a CSV with the
+	// header effective_from,annual_rate and one ISO date and fraction per
+	// line (fund/risk.ParseRatesCSV).
+	RiskFreeFile string `yaml:"risk_free_file"`
 }
 
 func (c *Config) factsCheckDefaults() {
@@ -49,5 +57,24 @@ func (c *Config) validateFactsCheck() []FieldError {
 	if d, err := decimal.NewFromString(x.RiskFree); err != nil || d.IsNegative() || d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
 		errs = append(errs, FieldError{Path: p + ".risk_free", Msg: fmt.Sprintf("want an annual rate as a fraction from 0 to 1 (0.065 for 6.5 %%), got %q", x.RiskFree)})
 	}
+	if x.RiskFreeFile != "" {
+		if _, err := LoadRates(x.RiskFreeFile); err != nil {
+			errs = append(errs, FieldError{Path: p + ".risk_free_file", Msg: err.Error()})
+		}
+	}
 	return errs
+}
+
+// LoadRates reads a risk-free series file (fund/risk.ParseRatesCSV's layout).
+func LoadRates(path string) (risk.Rates, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("risk-free rates: %w", err)
+	}
+	defer f.Close()
+	rs, err := risk.ParseRatesCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("risk-free rates %s: %w", path, err)
+	}
+	return rs, nil
 }

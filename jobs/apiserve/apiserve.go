@@ -25,6 +25,7 @@ import (
 	commpg "github.com/fundflow/fundflow/commissions/pgstore"
 	"github.com/fundflow/fundflow/exports"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/ratelimit"
@@ -121,6 +122,9 @@ type Deps struct {
 	// Metrics counts and times requests by route (fundflow_http_*); nil:
 	// not measured.
 	Metrics *api.HTTPMetrics
+	// RiskFree is the folio risk route's effective-dated risk-free series
+	// (pipelines.facts-check.risk_free_file); nil: 0.065 a year.
+	RiskFree risk.Rates
 	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
 	Wallets api.Wallets
 }
@@ -161,7 +165,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		// routes answer 503.
 		cfg.Investors = &investors.Service{Store: investorstore.Store{Pool: d.PG}, PII: cfg.PII, Log: d.Log}
 	}
-	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065")} // analytics routes (issue 20)
+	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
 	cfg.Tax = d.Tax

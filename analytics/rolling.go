@@ -1,0 +1,108 @@
+package analytics
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
+)
+
+// RollingPeriods are the rolling-return windows every scheme gets (CAGR,
+// like the trailing returns from a year on).
+var RollingPeriods = []Period{{"1Y", 1, 0}, {"3Y", 3, 0}}
+
+// RollingHorizonMonths is how far back from as_of the rolling windows
+// reach: every window lies within the last five years (the history the
+// refresh reads for the 5Y trailing return).
+const RollingHorizonMonths = 60
+
+// RollingDist is one row of scheme_rolling_returns: the distribution of a
+// scheme's rolling CAGRs over one period length.
+//
+// The windows: every published NAV date t dated after as_of − 5 years (and
+// up to as_of) ends one window; it starts at the latest NAV on or before
+// t − period (a month back from 31 March is 28/29 February, as for the
+// trailing returns) that is itself after as_of − 5 years. A t with no such
+// start (the scheme is younger) ends none. Each window's return is
+// risk.CAGR over its two NAVs.
+//
+// The quantiles are nearest rank, the method of VaR: the p-quantile of n
+// returns is the ⌈p·n⌉-th smallest (min the 1st, max the n-th; the median
+// of an even n is the lower middle one). PctNegative is 100 × the windows
+// with a return below zero / n, half-even to 8 places.
+type RollingDist struct {
+	Period                     string
+	Windows, Negative          int
+	FirstEnd, LastEnd          fund.Date // the first and last window's end
+	Min, P25, Median, P75, Max decimal.Decimal
+	PctNegative                decimal.Decimal
+	WorstStart, WorstEnd       fund.Date // the window of Min
+}
+
+// RollingReturns are a scheme's rolling-return distributions as of a date,
+// one per RollingPeriods entry with at least one window. navs are sorted by
+// date.
+func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
+	horizon := monthsBack(asOf, RollingHorizonMonths)
+	lo := onOrBefore(navs, horizon) + 1 // the first NAV dated after the horizon
+	hi := onOrBefore(navs, asOf)
+	if hi < lo {
+		return nil, nil
+	}
+	s := navs[lo : hi+1]
+	var out []RollingDist
+	for _, p := range RollingPeriods {
+		type win struct {
+			r          decimal.Decimal
+			start, end int
+		}
+		var ws []win
+		for e := range s {
+			start := onOrBefore(s, monthsBack(s[e].Date, p.Years*12+p.Months))
+			if start < 0 {
+				continue
+			}
+			r, err := risk.QuickCAGR(s[start], s[e])
+			if err != nil {
+				return nil, fmt.Errorf("analytics: rolling %s to %s: %w", p.Name, s[e].Date, err)
+			}
+			ws = append(ws, win{r, start, e})
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		d := RollingDist{Period: p.Name, Windows: len(ws), FirstEnd: s[ws[0].end].Date, LastEnd: s[ws[len(ws)-1].end].Date}
+		// the first window of the lowest return names the worst one
+		worst := 0
+		for i, w := range ws {
+			if w.r.LessThan(ws[worst].r) {
+				worst = i
+			}
+			if w.r.Sign() < 0 {
+				d.Negative++
+			}
+		}
+		d.WorstStart, d.WorstEnd = s[ws[worst].start].Date, s[ws[worst].end].Date
+		rs := make([]decimal.Decimal, len(ws))
+		for i, w := range ws {
+			rs[i] = w.r
+		}
+		slices.SortFunc(rs, func(a, b decimal.Decimal) int { return a.Cmp(b) })
+		d.Min, d.Max = rs[0], rs[len(rs)-1]
+		d.P25, d.Median, d.P75 = NearestRank(rs, 25), NearestRank(rs, 50), NearestRank(rs, 75)
+		d.PctNegative = risk.RoundRat(big.NewRat(int64(100*d.Negative), int64(len(ws))))
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// NearestRank is the pct-th percentile of sorted values by the nearest-rank
+// method: the ⌈pct·n/100⌉-th smallest (at least the first).
+func NearestRank(sorted []decimal.Decimal, pct int) decimal.Decimal {
+	k := max((pct*len(sorted)+99)/100, 1)
+	return sorted[k-1]
+}

@@ -1,0 +1,165 @@
+package risk
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// Rate is an annual risk-free rate (a fraction: 0.065 for 6.5 %) in force
+// from a date until the next Rate's.
+type Rate struct {
+	From   fund.Date
+	Annual decimal.Decimal
+}
+
+// Rates is an effective-dated risk-free series, From strictly increasing.
+// Sharpe and Sortino take, for each return, the rate in force on the
+// return's date, a 252nd of it a day.
+type Rates []Rate
+
+// Constant is one rate in force on every day.
+func Constant(annual decimal.Decimal) Rates {
+	return Rates{{From: fund.NewDate(1, 1, 1), Annual: annual}}
+}
+
+// ErrNoRate: a day before the series' first rate.
+var ErrNoRate = errors.New("risk: no risk-free rate in force")
+
+// At is the annual rate in force on d.
+func (rs Rates) At(d fund.Date) (decimal.Decimal, error) {
+	// a few dozen rates at most (a central bank's decisions): a scan
+	for i := len(rs) - 1; i >= 0; i-- {
+		if !rs[i].From.After(d) {
+			return rs[i].Annual, nil
+		}
+	}
+	if len(rs) == 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w on %s: the series is empty", ErrNoRate, d)
+	}
+	return decimal.Decimal{}, fmt.Errorf("%w on %s: the series starts on %s", ErrNoRate, d, rs[0].From)
+}
+
+// constant reports the rate when the series is one rate.
+func (rs Rates) constant() (decimal.Decimal, bool) {
+	if len(rs) == 1 {
+		return rs[0].Annual, true
+	}
+	return decimal.Decimal{}, false
+}
+
+// daily is, for each return, the rate in force on its date / 252, exactly,
+// and the mean of the annual rates over the returns (exact, then rounded).
+func (rs Rates) daily(r []Return) ([]*big.Rat, decimal.Decimal, error) {
+	out := make([]*big.Rat, len(r))
+	sum := new(big.Rat)
+	for i, x := range r {
+		a, err := rs.At(x.Date)
+		if err != nil {
+			return nil, decimal.Decimal{}, err
+		}
+		ar := decRat(a)
+		sum.Add(sum, ar)
+		out[i] = new(big.Rat).Quo(ar, big.NewRat(TradingDays, 1))
+	}
+	if c, ok := rs.constant(); ok {
+		return out, c, nil
+	}
+	return out, RoundRat(sum.Quo(sum, big.NewRat(int64(max(len(r), 1)), 1))), nil
+}
+
+// maxRateLine bounds one line of a rates file.
+const maxRateLine = 256
+
+// ParseRatesCSV reads a risk-free series:
+//
+//	# comments and blank lines are ignored
+//	effective_from,annual_rate
+//	2019-02-07,0.0625
+//	2019-04-04,0.06
+//
+// The header line is required (it says the layout); then one rate per line:
+// an ISO date, strictly increasing, and the annual rate as a plain decimal
+// fraction from 0 to below 1 (0.0625 for 6.25 %: a "6.25" is refused as a
+// percentage). Each rate is in force from its date until the next one's; a
+// day before the first has none. The first bad line ends the read with a
+// *LineError.
+func ParseRatesCSV(r io.Reader) (Rates, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, maxRateLine), maxRateLine)
+	var out Rates
+	line, header := 0, false
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if !header {
+			if !strings.EqualFold(strings.ReplaceAll(text, " ", ""), "effective_from,annual_rate") {
+				return nil, &LineError{line, fmt.Sprintf("want the header effective_from,annual_rate, got %q", text)}
+			}
+			header = true
+			continue
+		}
+		date, rate, ok := strings.Cut(text, ",")
+		if !ok || strings.Contains(rate, ",") {
+			return nil, &LineError{line, fmt.Sprintf("want 2 fields effective_from,annual_rate, got %q", text)}
+		}
+		d, err := fund.ParseISODate(strings.TrimSpace(date))
+		if err != nil {
+			return nil, &LineError{line, err.Error()}
+		}
+		v, err := parseRate(strings.TrimSpace(rate))
+		if err != nil {
+			return nil, &LineError{line, err.Error()}
+		}
+		if n := len(out); n > 0 && !out[n-1].From.Before(d) {
+			return nil, &LineError{line, fmt.Sprintf("date %s does not follow %s (dates must strictly increase)", d, out[n-1].From)}
+		}
+		out = append(out, Rate{From: d, Annual: v})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &LineError{line + 1, fmt.Sprintf("line longer than %d bytes", maxRateLine)}
+		}
+		return nil, fmt.Errorf("risk: read rates: %w", err)
+	}
+	if !header || len(out) == 0 {
+		return nil, &LineError{max(line, 1), "no rates: want the header effective_from,annual_rate and at least one rate"}
+	}
+	return out, nil
+}
+
+// parseRate accepts a plain decimal in [0, 1): digits with at most one point.
+func parseRate(s string) (decimal.Decimal, error) {
+	digits, point := 0, false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !point:
+			point = true
+		default:
+			return decimal.Decimal{}, fmt.Errorf("annual_rate %q: want a plain decimal fraction like 0.065", s)
+		}
+	}
+	if digits == 0 || digits > 20 {
+		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: want a plain decimal of 1 to 20 digits", s)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: %w", s, err)
+	}
+	if d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: a fraction below 1 (0.065 for 6.5 %%), not a percentage", s)
+	}
+	return d, nil
+}
