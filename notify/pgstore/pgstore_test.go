@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -10,9 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/notifyjob"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/notify/twiliosim"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // seed writes investors INV1 and INV2 (emails at the test's Mailpit
@@ -50,6 +53,13 @@ func planner(t *testing.T, st pgstore.Store) notify.Planner {
 		t.Fatal(err)
 	}
 	return notify.Planner{Templates: ts, RM: st, Prefs: st}
+}
+
+// planOutbox runs the planner over the outbox once (the engine pipeline
+// serve and `notify run` use) and returns the events it read.
+func planOutbox(ctx context.Context, pool *pgxpool.Pool, p notify.Planner) (int, error) {
+	st, err := notifyjob.Planner{PG: &postgres.Store{Pool: pool}, Planner: p}.Outbox(false).Run(ctx)
+	return int(st.In), err
 }
 
 func smtpSender(t *testing.T, m testkit.MailpitServer) *notify.SMTP {
@@ -92,10 +102,10 @@ func TestPlanAndDeliverEmail(t *testing.T) {
 	outbox(t, pool, "nav-1", "nav.validated", "x", `{}`)
 
 	p := planner(t, st)
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 5 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 5 {
 		t.Fatalf("plan pass: %d %v", n, err)
 	}
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 0 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 0 {
 		t.Fatalf("second plan pass reads nothing: %d %v", n, err)
 	}
 	var reasons []string
@@ -143,7 +153,7 @@ func TestPlanAndDeliverEmail(t *testing.T) {
 		t.Fatalf("notification.sent events: %d, want 2", sent)
 	}
 	// The notification.sent events themselves are marked and plan nothing.
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 2 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 2 {
 		t.Fatalf("plan pass over notification.sent: %d %v", n, err)
 	}
 	if s := status(t, pool); len(s) != 2 {
@@ -164,7 +174,7 @@ func TestMailpitDownThenUp(t *testing.T) {
 		id := fmt.Sprintf("tx-%d", i)
 		outbox(t, pool, id, "transactions.completed", "1234567890", txEvent(id, "INV1", "1234567890", "100.00"))
 	}
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Now()
@@ -209,7 +219,7 @@ func TestReconcileSending(t *testing.T) {
 	a, b := m.Domain+":tx-a", m.Domain+":tx-b"
 	outbox(t, pool, a, "transactions.completed", "1234567890", txEvent(a, "INV1", "1234567890", "100.00"))
 	outbox(t, pool, b, "transactions.completed", "1234567890", txEvent(b, "INV1", "1234567890", "200.00"))
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	smtp := smtpSender(t, m)
@@ -282,7 +292,7 @@ func TestSMSThrottledThenSent(t *testing.T) {
 	}
 	outbox(t, pool, "sms-1", "transactions.completed", "1234567890", txEvent("sms-1", "INV1", "1234567890", "2500.00"))
 	outbox(t, pool, "sms-bad", "transactions.completed", "3330001111", txEvent("sms-bad", "INV3", "3330001111", "1.00"))
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	sim := twiliosim.New("AC0123", "token")
@@ -385,7 +395,7 @@ func TestBurstIsCoalescedIntoADigest(t *testing.T) {
 	status("urgent", "1234567890", "rejected")
 	status("b0", "5550001111", "allotted")
 	status("b1", "5550001111", "allotted")
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.Email: smtpSender(t, m)}, DigestOver: 3,
