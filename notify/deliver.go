@@ -85,13 +85,13 @@ const DefaultMaxAttempts = 6
 // holds the single-runner lock): Reconcile trusts that every 'sending' row
 // belongs to a dead process.
 type Deliverer struct {
-	Store       Store
-	Senders     map[Channel]Sender
-	Confirmers  map[Channel]Confirmer // a channel without one: interrupted rows go by Unconfirmed
+	Store      Store
+	Senders    map[Channel]Sender
+	Confirmers map[Channel]Confirmer // a channel without one: interrupted rows go by Unconfirmed
 	// Unconfirmed is what becomes of an interrupted row on a channel
 	// without a Confirmer; "": UnconfirmedFail.
 	Unconfirmed Unconfirmed
-	MaxAttempts int                   // 0: DefaultMaxAttempts
+	MaxAttempts int // 0: DefaultMaxAttempts
 	Backoff     Backoff
 	Workers     int // concurrent sends; 0: 8
 	Batch       int // rows per claim; 0: 256
