@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/notify/twiliosim"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
@@ -30,10 +32,71 @@ import (
 
 // notifyCmd is the notifications pipeline's command group.
 type notifyCmd struct {
-	Run    notifyRunCmd    `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
-	Replay notifyReplayCmd `cmd:"" help:"send dead-lettered notifications again"`
-	Status notifyStatusCmd `cmd:"" help:"notifications per status, JSON"`
-	Prefs  notifyPrefsCmd  `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+	Run       notifyRunCmd       `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
+	Replay    notifyReplayCmd    `cmd:"" help:"send dead-lettered notifications again"`
+	Status    notifyStatusCmd    `cmd:"" help:"notifications per status, JSON"`
+	Prefs     notifyPrefsCmd     `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+	Receipts  notifyReceiptsCmd  `cmd:"" help:"ask the SMS gateway about the SMS whose delivery receipt has not come, and record the answers"`
+	TwilioSim notifyTwilioSimCmd `cmd:"" name:"twilio-sim" help:"run the Twilio stand-in (tests' and the demo's SMS gateway) until stopped"`
+}
+
+type notifyReceiptsCmd struct {
+	notifyProviders
+	After time.Duration `default:"10m" help:"Ask about SMS sent longer ago than this without a receipt (default: ${default})."`
+}
+
+func (notifyReceiptsCmd) Help() string {
+	return "A status callback (DLR) can be lost; this fetches each SMS still 'sent' after --after from the gateway (Twilio: GET …/Messages/{Sid}.json) and records a final status as the callback would have: delivered, or failed with a dead letter. Serve runs it every notify.receipts_every. Prints {\"recorded\": N}."
+}
+
+func (c notifyReceiptsCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := pgstore.Store{Pool: pool}
+	d, closeSenders, err := c.deliverer(st)
+	if err != nil {
+		return err
+	}
+	defer closeSenders()
+	poller, ok := d.Senders[notify.SMS].(notify.ReceiptPoller)
+	if !ok {
+		return usageErr("notify receipts: no SMS gateway: set --twilio-account-sid ($FUNDFLOW_TWILIO_ACCOUNT_SID)")
+	}
+	after := c.After
+	if after <= 0 {
+		after = time.Nanosecond // every SMS sent: Receipts reads 0 as its default
+	}
+	n, err := notifyjob.Receipts{Store: st, Poller: poller, After: after}.Pass(a.ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(map[string]int{"recorded": n})
+}
+
+type notifyTwilioSimCmd struct {
+	Listen       string        `default:"127.0.0.1:18095" help:"Address to listen on (default: ${default})." placeholder:"ADDR"`
+	AccountSid   string        `name:"account-sid" default:"ACdemo" help:"The account it answers for (default: ${default})." placeholder:"SID"`
+	TokenEnv     string        `name:"auth-token-env" default:"FUNDFLOW_TWILIO_AUTH_TOKEN" help:"The variable holding its auth token (default: ${default})." placeholder:"VAR"`
+	DeliverAfter time.Duration `default:"1s" help:"Each message is delivered this long after it is accepted: its status, and a signed status callback when it has one (0: never; default: ${default})."`
+}
+
+func (notifyTwilioSimCmd) Help() string {
+	return "Speaks Twilio's Messages API (create, list, fetch) with basic auth, for a demo or a manual test without a Twilio account; runs until interrupted. Not a production component."
+}
+
+func (c notifyTwilioSimCmd) Run(a *app) error {
+	token := os.Getenv(c.TokenEnv)
+	if token == "" {
+		return usageErr("notify twilio-sim: $%s is empty", c.TokenEnv)
+	}
+	sim := twiliosim.New(c.AccountSid, token)
+	sim.DeliverAfter(c.DeliverAfter)
+	srv := &http.Server{Addr: c.Listen, Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+	a.log.Info("twilio stand-in listening", "addr", c.Listen, "account", c.AccountSid)
+	return supervise.HTTP(a.ctx, srv)
 }
 
 type notifyPrefsCmd struct {

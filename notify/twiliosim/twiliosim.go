@@ -42,6 +42,16 @@ type Server struct {
 	faults  []int         // status codes to answer the next creates with
 	stall   time.Duration // a create waits this long before answering (a timeout for the client)
 	creates int
+	deliver time.Duration // >0: each accepted message is reported delivered this long after
+}
+
+// DeliverAfter makes every message accepted from now on delivered d
+// later, as a carrier would: its status becomes "delivered" and, when it
+// has a StatusCallback, the signed callback is posted (0: never).
+func (s *Server) DeliverAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliver = d
 }
 
 // New returns a stand-in for one account.
@@ -155,7 +165,21 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		StatusCallback: r.PostForm.Get("StatusCallback"), Status: "queued", Created: time.Now().UTC()}
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
+	deliver := s.deliver
 	s.mu.Unlock()
+	if deliver > 0 {
+		time.AfterFunc(deliver, func() {
+			if m.StatusCallback == "" {
+				s.SetStatus(m.Sid, "delivered", 0)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := s.Report(ctx, m.Sid, "delivered", ""); err != nil {
+				s.SetStatus(m.Sid, "delivered", 0) // the callback was lost; the status stands
+			}
+		})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(resource(s.AccountSid, m))
