@@ -39,8 +39,9 @@ SMS_ARGS=(--twilio-url http://127.0.0.1:18095 --twilio-account-sid ACdemo --twil
 "$FF" --log-level warn notify twilio-sim --listen 127.0.0.1:18095 --account-sid ACdemo --deliver-after 300ms > "$DEMO/twilio-sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:18095/ && break; sleep 0.1; done
-# The investor of the latest order event takes order updates by email and SMS.
-SMS_INV=$("${PSQL[@]}" -Atc "SELECT payload->>'investor_id' FROM outbox WHERE topic = 'orders.status' ORDER BY id DESC LIMIT 1")
+# The investor of the latest order event (an order names its folio, the
+# planner found the investor) takes order updates by email and SMS.
+SMS_INV=$("${PSQL[@]}" -Atc "SELECT investor_id FROM notifications WHERE event_type = 'orders.status' ORDER BY id DESC LIMIT 1")
 "${PSQL[@]}" -c "UPDATE investors SET phone = '+919800000001' WHERE id = '$SMS_INV' AND coalesce(phone, '') = ''"
 "${PSQL[@]}" -c "INSERT INTO notify_preferences (investor_id, event_type, channels) VALUES ('$SMS_INV', 'orders.status', '{email,sms}')
   ON CONFLICT (investor_id, event_type) DO UPDATE SET channels = '{email,sms}', quiet_start = 0, quiet_end = 0, opted_out = false"
