@@ -85,10 +85,13 @@ const DefaultMaxAttempts = 6
 // holds the single-runner lock): Reconcile trusts that every 'sending' row
 // belongs to a dead process.
 type Deliverer struct {
-	Store       Store
-	Senders     map[Channel]Sender
-	Confirmers  map[Channel]Confirmer // a channel without one: interrupted rows fail, never resent
-	MaxAttempts int                   // 0: DefaultMaxAttempts
+	Store      Store
+	Senders    map[Channel]Sender
+	Confirmers map[Channel]Confirmer // a channel without one: interrupted rows go by Unconfirmed
+	// Unconfirmed is what becomes of an interrupted row on a channel
+	// without a Confirmer; "": UnconfirmedFail.
+	Unconfirmed Unconfirmed
+	MaxAttempts int // 0: DefaultMaxAttempts
 	Backoff     Backoff
 	Workers     int // concurrent sends; 0: 8
 	Batch       int // rows per claim; 0: 256
@@ -110,7 +113,8 @@ func (d *Deliverer) now() time.Time {
 // Reconcile settles the rows a dead process left 'sending': confirmed by
 // the provider → sent; not found → queued again (it never arrived, so one
 // more send is the first delivery); a provider that cannot be asked →
-// failed "interrupted: outcome unknown" (at most once; an operator replays).
+// by Unconfirmed: failed "interrupted: outcome unknown" (at most once; an
+// operator replays), or queued again (at least once).
 // The rows of a digest are settled together by the digest's message.
 func (d *Deliverer) Reconcile(ctx context.Context) (confirmed, requeued, failed int, err error) {
 	rows, err := d.Store.Sending(ctx)
@@ -144,7 +148,9 @@ func (d *Deliverer) Reconcile(ctx context.Context) (confirmed, requeued, failed 
 			prov = s.Provider()
 		}
 		o := Outcome{Provider: prov}
-		if c := d.Confirmers[msg.Channel]; c == nil {
+		if c := d.Confirmers[msg.Channel]; c == nil && d.Unconfirmed == UnconfirmedResend {
+			o.Status, o.Error, o.NotBefore = Queued, "interrupted: outcome unknown (the provider cannot be asked); sent again (notify.unconfirmed: resend)", d.now()
+		} else if c == nil {
 			o.Status, o.Error = Failed, "interrupted: outcome unknown (the provider cannot be asked); replay to send again"
 		} else {
 			id, found, err := c.Confirm(ctx, msg)

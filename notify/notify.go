@@ -11,9 +11,11 @@
 // a time: the single-runner lock) asks the provider whether the message
 // arrived (Confirmer: for email, a search by the Message-ID header, which is
 // derived from event id and channel) and records it sent, or queues it
-// again when it did not arrive. A provider that cannot be asked gets the
-// row marked failed ("interrupted: outcome unknown"), never sent twice; an
-// operator replays it.
+// again when it did not arrive (for SMS, a search of the gateway's messages
+// to the number for the text with the message's reference, SMSRef). A
+// provider that cannot be asked gets the row marked failed ("interrupted:
+// outcome unknown"), never sent twice, and an operator replays it; or, by
+// choice (Unconfirmed), queued to be sent again.
 package notify
 
 import (
@@ -21,6 +23,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -80,6 +83,38 @@ func MessageID(eventID string, ch Channel) string {
 	return hex.EncodeToString(h[:12]) + "." + string(ch) + "@fundflow.notify"
 }
 
+// SMSRef is the reference an SMS carries at its end, derived from the
+// event as the Message-ID is: the same (event, SMS) always gets the same
+// one, and two messages never share one however alike their texts. The
+// gateway has no idempotency key and chooses the message id itself, so the
+// reference in the text is what tells, after a crash, which of two
+// identical texts to one number the gateway already has (TwilioConfirmer);
+// an investor can quote it too.
+func SMSRef(eventID string) string {
+	h := sha256.Sum256([]byte(eventID + "\x00" + string(SMS)))
+	return strings.ToUpper(hex.EncodeToString(h[:5]))
+}
+
+// SMSText is the text an SMS goes out with: the body and its reference.
+func SMSText(n Notification) string {
+	return strings.TrimRight(n.Body, " \n") + " Ref " + SMSRef(n.EventID)
+}
+
+// Unconfirmed is what becomes of a row a killed run left 'sending' when its
+// provider cannot be asked whether it arrived (an SMTP server without a
+// search API): the at-most-once or the at-least-once side of the gap.
+type Unconfirmed string
+
+// The policies. UnconfirmedFail is the default: the issue's contract is
+// never twice, and a failed row is not lost (a dead letter an operator
+// sees and replays). UnconfirmedResend suits a deployment where a late or
+// missing message costs more than a duplicate: the resend carries the same
+// Message-ID, which receiving systems that collapse duplicates use.
+const (
+	UnconfirmedFail   Unconfirmed = "fail"
+	UnconfirmedResend Unconfirmed = "resend"
+)
+
 // DeadLetter is an event or a notification that could not be delivered,
 // with the reason a person can act on.
 type DeadLetter struct {
@@ -88,6 +123,15 @@ type DeadLetter struct {
 	NotificationID int64   // 0 when no row was made
 	Reason         string
 	Payload        []byte
+}
+
+// Plan is what planning made of one event: its notifications, or the dead
+// letter that says why it has none; neither when the investor opted out or
+// the event is not one investors hear about.
+type Plan struct {
+	EventID string
+	Rows    []Notification
+	Dead    *DeadLetter
 }
 
 // PermanentError is a provider's answer that retrying cannot change (a bad

@@ -21,8 +21,9 @@ import (
 // fields To, From, Body, StatusCallback, HTTP basic auth AccountSid:AuthToken;
 // 201 with the message resource ({"sid": "SM…", "status": "queued", …});
 // errors as {"code": 20429, "message": …, "status": 429}. Twilio has no
-// idempotency key on message creation: the crash gap is closed by
-// TwilioConfirmer (a search of the account's messages to the number).
+// idempotency key on message creation and chooses the SID itself: the
+// crash gap is closed by TwilioConfirmer (a search of the account's
+// messages to the number for the text, which ends with its own reference).
 type Twilio struct {
 	BaseURL        string // https://api.twilio.com in production
 	AccountSid     string
@@ -51,7 +52,7 @@ type twilioError struct {
 
 // Send creates the message and returns its SID.
 func (t *Twilio) Send(ctx context.Context, n Notification) (string, error) {
-	form := url.Values{"To": {n.Recipient}, "From": {t.From}, "Body": {n.Body}}
+	form := url.Values{"To": {n.Recipient}, "From": {t.From}, "Body": {SMSText(n)}}
 	if t.StatusCallback != "" {
 		form.Set("StatusCallback", t.StatusCallback)
 	}
@@ -93,7 +94,8 @@ func (t *Twilio) Send(ctx context.Context, n Notification) (string, error) {
 
 // TwilioConfirmer looks for a message that may have been created before a
 // crash: GET …/Messages.json?To=…&DateSent>=… (Twilio's list filters), a
-// match on the exact body.
+// match on the exact text, whose reference (SMSRef) makes it this
+// message's and no other's.
 type TwilioConfirmer struct{ T *Twilio }
 
 // Confirm implements Confirmer.
@@ -118,8 +120,9 @@ func (c TwilioConfirmer) Confirm(ctx context.Context, n Notification) (string, b
 	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
 		return "", false, err
 	}
+	want := SMSText(n)
 	for _, m := range page.Messages {
-		if m.Body == n.Body {
+		if m.Body == want {
 			return m.Sid, true, nil
 		}
 	}
@@ -163,10 +166,16 @@ func ParseTwilioCallback(authToken, fullURL, signature string, form url.Values) 
 	if !hmac.Equal([]byte(want), []byte(signature)) {
 		return Receipt{}, fmt.Errorf("X-Twilio-Signature does not match")
 	}
-	sid, st := form.Get("MessageSid"), form.Get("MessageStatus")
-	if sid == "" || st == "" {
+	if form.Get("MessageSid") == "" || form.Get("MessageStatus") == "" {
 		return Receipt{}, fmt.Errorf("MessageSid and MessageStatus are required")
 	}
+	return twilioReceipt(form), nil
+}
+
+// twilioReceipt reads a message's status fields (a callback's, or a
+// fetched resource's in the same names) as a receipt.
+func twilioReceipt(form url.Values) Receipt {
+	sid, st := form.Get("MessageSid"), form.Get("MessageStatus")
 	r := Receipt{Provider: "twilio", ProviderID: sid}
 	switch st {
 	case "delivered":
@@ -174,5 +183,45 @@ func ParseTwilioCallback(authToken, fullURL, signature string, form url.Values) 
 	case "undelivered", "failed":
 		r.Final, r.Reason = true, strings.TrimSpace(form.Get("ErrorCode")+" "+st)
 	}
-	return r, nil
+	return r
+}
+
+// ReceiptPoller asks a provider for a message's delivery state, for the
+// messages whose receipt (status callback) never came.
+type ReceiptPoller interface {
+	Provider() string
+	Status(ctx context.Context, providerID string) (Receipt, error)
+}
+
+// Status fetches a message (GET …/Messages/{Sid}.json) and reads its
+// status as a receipt: delivered, undelivered/failed with the error code,
+// or not final yet.
+func (t *Twilio) Status(ctx context.Context, sid string) (Receipt, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		t.BaseURL+"/2010-04-01/Accounts/"+url.PathEscape(t.AccountSid)+"/Messages/"+url.PathEscape(sid)+".json", nil)
+	if err != nil {
+		return Receipt{}, err
+	}
+	req.SetBasicAuth(t.AccountSid, t.AuthToken)
+	resp, err := t.client().Do(req)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("twilio: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Receipt{}, fmt.Errorf("twilio fetch %s: %s", sid, resp.Status)
+	}
+	var m struct {
+		Sid       string `json:"sid"`
+		Status    string `json:"status"`
+		ErrorCode *int   `json:"error_code"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return Receipt{}, fmt.Errorf("twilio fetch %s: %w", sid, err)
+	}
+	form := url.Values{"MessageSid": {sid}, "MessageStatus": {m.Status}}
+	if m.ErrorCode != nil {
+		form.Set("ErrorCode", strconv.Itoa(*m.ErrorCode))
+	}
+	return twilioReceipt(form), nil
 }

@@ -1,6 +1,7 @@
 # Sourced by scripts/demo.sh after the SIPs: the demo investors' order, SIP
 # and statement-period notifications through Mailpit (SMTP with STARTTLS and
-# AUTH), one message sent to dead letter and replayed.
+# AUTH), one message sent to dead letter and replayed, one SMS through the
+# Twilio stand-in and its delivery receipt.
 # Uses FF, PSQL, DEMO and step from demo.sh; FUNDFLOW_SMTP_* and
 # FUNDFLOW_MAILPIT_API from scripts/services.sh.
 
@@ -31,6 +32,29 @@ echo "-- a dead letter and its replay: one more order event, sent while the SMTP
 "$FF" --log-level warn notify run --facts > /dev/null
 "${PSQL[@]}" -c "SELECT n.id, n.event_id, n.channel, n.status, n.attempts, d.reason AS was_dead_because, d.replayed_at IS NOT NULL AS replayed
   FROM notify_dead_letters d JOIN notifications n ON n.id = d.notification_id ORDER BY d.id LIMIT 3"
+echo "-- an SMS and its delivery receipt (DLR): the Twilio stand-in (fundflow notify twilio-sim) delivers each message 300 ms after taking it;"
+echo "   the receipt poll (fundflow notify receipts, serve runs it every notify.receipts_every) fetches its status and records it:"
+export FUNDFLOW_TWILIO_AUTH_TOKEN=${FUNDFLOW_TWILIO_AUTH_TOKEN:-demo-twilio-token}
+SMS_ARGS=(--twilio-url http://127.0.0.1:18095 --twilio-account-sid ACdemo --twilio-from +15005550006)
+"$FF" --log-level warn notify twilio-sim --listen 127.0.0.1:18095 --account-sid ACdemo --deliver-after 300ms > "$DEMO/twilio-sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:18095/ && break; sleep 0.1; done
+# The investor of the latest order event (an order names its folio, the
+# planner found the investor) takes order updates by email and SMS.
+SMS_INV=$("${PSQL[@]}" -Atc "SELECT investor_id FROM notifications WHERE event_type = 'orders.status' ORDER BY id DESC LIMIT 1")
+"${PSQL[@]}" -c "UPDATE investors SET phone = '+919800000001' WHERE id = '$SMS_INV' AND coalesce(phone, '') = ''"
+"${PSQL[@]}" -c "INSERT INTO notify_preferences (investor_id, event_type, channels) VALUES ('$SMS_INV', 'orders.status', '{email,sms}')
+  ON CONFLICT (investor_id, event_type) DO UPDATE SET channels = '{email,sms}', quiet_start = 0, quiet_end = 0, opted_out = false"
+"${PSQL[@]}" -c "INSERT INTO outbox (event_id, topic, key, payload)
+  SELECT 'demo-sms:' || event_id, topic, key, jsonb_set(payload, '{event_id}', to_jsonb('demo-sms:' || event_id))
+  FROM outbox WHERE topic = 'orders.status' ORDER BY id DESC LIMIT 1"
+"$FF" --log-level warn notify run "${SMS_ARGS[@]}" > "$DEMO/notify-sms.json"
+sleep 1
+echo "-- notify receipts: $("$FF" --log-level warn notify receipts --after 0s "${SMS_ARGS[@]}")"
+"${PSQL[@]}" -c "SELECT event_id, channel, recipient, provider, provider_id, status, sent_at, delivered_at, right(body, 40) AS text_ends
+  FROM notifications WHERE event_id LIKE 'demo-sms:%' ORDER BY channel"
+kill "$SIM_PID" 2>/dev/null || true
+wait "$SIM_PID" 2>/dev/null || true
 echo "-- one email as Mailpit holds it (₹ in Indian grouping, folio masked):"
 MID=$(curl -s "$FUNDFLOW_MAILPIT_API/api/v1/search?query=to%3Ademo.fundflow.test%20subject%3Aconfirmed&limit=1" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p' | head -n 1 || true)
 if [ -n "$MID" ]; then

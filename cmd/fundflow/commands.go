@@ -308,6 +308,11 @@ func (serveCmd) Run(a *app) error {
 		}
 		defer stopAPI()
 		defer startFraud(a.ctx, a.g.Config, d)()
+		stopNotify, err := startNotify(a.ctx, a.g.Config, d)
+		if err != nil {
+			return err
+		}
+		defer stopNotify()
 		return serveWithMoney(a.ctx, d, serveSchedules)
 	})
 }

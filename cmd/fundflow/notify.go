@@ -7,16 +7,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/internal/config"
+	"github.com/fundflow/fundflow/jobs/notifyjob"
 	"github.com/fundflow/fundflow/jobs/notifyprefs"
+	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
+	"github.com/fundflow/fundflow/notify/twiliosim"
+	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	sinkkafka "github.com/fundflow/fundflow/sinks/kafka"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -24,10 +32,71 @@ import (
 
 // notifyCmd is the notifications pipeline's command group.
 type notifyCmd struct {
-	Run    notifyRunCmd    `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
-	Replay notifyReplayCmd `cmd:"" help:"send dead-lettered notifications again"`
-	Status notifyStatusCmd `cmd:"" help:"notifications per status, JSON"`
-	Prefs  notifyPrefsCmd  `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+	Run       notifyRunCmd       `cmd:"" help:"plan the outbox's events into notifications and send what is due"`
+	Replay    notifyReplayCmd    `cmd:"" help:"send dead-lettered notifications again"`
+	Status    notifyStatusCmd    `cmd:"" help:"notifications per status, JSON"`
+	Prefs     notifyPrefsCmd     `cmd:"" help:"consume the platform's preference changes from Kafka (notify.preferences) until stopped"`
+	Receipts  notifyReceiptsCmd  `cmd:"" help:"ask the SMS gateway about the SMS whose delivery receipt has not come, and record the answers"`
+	TwilioSim notifyTwilioSimCmd `cmd:"" name:"twilio-sim" help:"run the Twilio stand-in (tests' and the demo's SMS gateway) until stopped"`
+}
+
+type notifyReceiptsCmd struct {
+	notifyProviders
+	After time.Duration `default:"10m" help:"Ask about SMS sent longer ago than this without a receipt (default: ${default})."`
+}
+
+func (notifyReceiptsCmd) Help() string {
+	return "A status callback (DLR) can be lost; this fetches each SMS still 'sent' after --after from the gateway (Twilio: GET …/Messages/{Sid}.json) and records a final status as the callback would have: delivered, or failed with a dead letter. Serve runs it every notify.receipts_every. Prints {\"recorded\": N}."
+}
+
+func (c notifyReceiptsCmd) Run(a *app) error {
+	_, pool, err := a.connectPG()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := pgstore.Store{Pool: pool}
+	d, closeSenders, err := c.deliverer(st)
+	if err != nil {
+		return err
+	}
+	defer closeSenders()
+	poller, ok := d.Senders[notify.SMS].(notify.ReceiptPoller)
+	if !ok {
+		return usageErr("notify receipts: no SMS gateway: set --twilio-account-sid ($FUNDFLOW_TWILIO_ACCOUNT_SID)")
+	}
+	after := c.After
+	if after <= 0 {
+		after = time.Nanosecond // every SMS sent: Receipts reads 0 as its default
+	}
+	n, err := notifyjob.Receipts{Store: st, Poller: poller, After: after}.Pass(a.ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(map[string]int{"recorded": n})
+}
+
+type notifyTwilioSimCmd struct {
+	Listen       string        `default:"127.0.0.1:18095" help:"Address to listen on (default: ${default})." placeholder:"ADDR"`
+	AccountSid   string        `name:"account-sid" default:"ACdemo" help:"The account it answers for (default: ${default})." placeholder:"SID"`
+	TokenEnv     string        `name:"auth-token-env" default:"FUNDFLOW_TWILIO_AUTH_TOKEN" help:"The variable holding its auth token (default: ${default})." placeholder:"VAR"`
+	DeliverAfter time.Duration `default:"1s" help:"Each message is delivered this long after it is accepted: its status, and a signed status callback when it has one (0: never; default: ${default})."`
+}
+
+func (notifyTwilioSimCmd) Help() string {
+	return "Speaks Twilio's Messages API (create, list, fetch) with basic auth, for a demo or a manual test without a Twilio account; runs until interrupted. Not a production component."
+}
+
+func (c notifyTwilioSimCmd) Run(a *app) error {
+	token := os.Getenv(c.TokenEnv)
+	if token == "" {
+		return usageErr("notify twilio-sim: $%s is empty", c.TokenEnv)
+	}
+	sim := twiliosim.New(c.AccountSid, token)
+	sim.DeliverAfter(c.DeliverAfter)
+	srv := &http.Server{Addr: c.Listen, Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+	a.log.Info("twilio stand-in listening", "addr", c.Listen, "account", c.AccountSid)
+	return supervise.HTTP(a.ctx, srv)
 }
 
 type notifyPrefsCmd struct {
@@ -135,9 +204,9 @@ func (p notifyProviders) deliverer(st pgstore.Store) (*notify.Deliverer, func(),
 
 type notifyRunCmd struct {
 	notifyProviders
-	Follow      bool          `help:"Keep running: plan and send every --interval."`
+	Follow      bool          `help:"Keep running as serve runs it: the planner on Kafka when the config's brokers are set (else the outbox), the sender and the SMS receipt poll every --interval."`
 	Interval    time.Duration `default:"2s" help:"Pause between passes with --follow (default: ${default})."`
-	Batch       int           `default:"500" help:"Outbox rows per planning pass and notifications per send pass (default: ${default})."`
+	Batch       int           `default:"500" help:"Events per planning batch and notifications per send batch (default: ${default})."`
 	Workers     int           `default:"16" help:"Concurrent sends (default: ${default})."`
 	MaxAttempts int           `help:"Attempts before dead letter (default: the config's notify.max_attempts, else 6)."`
 	Facts       bool          `help:"Copy each status reached to ClickHouse notification_facts (delivery rates by channel and provider)."`
@@ -145,7 +214,7 @@ type notifyRunCmd struct {
 }
 
 func (notifyRunCmd) Help() string {
-	return `Takes the notify lock (one process sends at a time), settles the notifications a killed run left 'sending' (asks the provider by Message-ID or number: arrived → sent, not arrived → queued; no way to ask → failed, replayable), then plans every outbox event not yet notified (rows and the outbox mark in one transaction; unknown investor, malformed event or template error → dead letter) and sends what is due, retrying with jittered backoff. Without --follow it stops when nothing is due now. Prints a JSON summary.`
+	return `Takes the notify lock (one process sends at a time), plans every outbox event not yet notified on the engine (each batch's notifications and dead letters in one transaction, then the outbox rows marked; unknown investor, malformed event or template error → dead letter), settles the notifications a killed run left 'sending' (asks the provider by Message-ID or by the SMS's reference: arrived → sent, not arrived → queued; no way to ask → notify.unconfirmed: fail, replayable, or resend) and sends what is due, retrying with jittered backoff. Without --follow it stops when nothing is due now and prints a JSON summary.`
 }
 
 func (c notifyRunCmd) Run(a *app) error {
@@ -161,21 +230,60 @@ func (c notifyRunCmd) Run(a *app) error {
 		}
 		defer ch.Close()
 	}
-	unlock, err := postgres.Store{Pool: pool}.TryLock(a.ctx, "notify")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st := pgstore.Store{Pool: pool}
-	d, closeSenders, err := c.deliverer(st)
+	pg := &postgres.Store{Pool: pool}
+	o := notifyOptions{Batch: c.Batch, Workers: c.Workers, MaxAttempts: c.MaxAttempts, DigestOver: c.DigestOver, Every: c.Interval}
+	svc, closeSenders, err := notifyService(a.g.Config, cfg, pg, ch, c.notifyProviders, o, nil, a.log)
 	if err != nil {
 		return err
 	}
 	defer closeSenders()
-	d.Workers, d.Batch, d.MaxAttempts, d.DigestOver, d.Log = c.Workers, c.Batch, c.MaxAttempts, c.DigestOver, a.log
-	ts, err := notifyTemplates(a.g.Config, cfg)
+	if c.Follow {
+		err := svc.Serve(a.ctx)
+		if errors.Is(err, context.Canceled) || a.ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	var sum notifyjob.Summary
+	err = supervise.Single(a.ctx, pg, notifyjob.Name, func(ctx context.Context) error {
+		st, err := svc.Planner.Outbox(false).Run(ctx)
+		if err != nil {
+			return err
+		}
+		if sum, err = svc.Sender.Pass(ctx); err != nil {
+			return err
+		}
+		sum.Planned = int(st.In)
+		return nil
+	})
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(sum)
+}
+
+// notifyOptions are the run's settings beside the providers.
+type notifyOptions struct {
+	Batch, Workers, MaxAttempts int
+	DigestOver                  int // -1: the config's
+	Every                       time.Duration
+}
+
+// notifyService assembles the pipeline (planner, sender, receipt poll)
+// from the config, the providers and the connections, for `notify run`
+// and serve; the returned function closes the senders' connections.
+func notifyService(cfgPath string, cfg *config.Config, pg *postgres.Store, ch clickhouse.Conn, p notifyProviders, o notifyOptions,
+	metrics *pipelines.Metrics, log *slog.Logger) (notifyjob.Service, func(), error) {
+	st := pgstore.Store{Pool: pg.Pool}
+	d, closeSenders, err := p.deliverer(st)
+	if err != nil {
+		return notifyjob.Service{}, nil, err
+	}
+	d.Workers, d.Batch, d.MaxAttempts, d.DigestOver, d.Log = o.Workers, o.Batch, o.MaxAttempts, o.DigestOver, log
+	ts, err := notifyTemplates(cfgPath, cfg)
+	if err != nil {
+		closeSenders()
+		return notifyjob.Service{}, nil, &exitError{code: 2, err: err}
 	}
 	// The flags, else the file's settings, else the defaults.
 	if d.DigestOver < 0 {
@@ -187,49 +295,65 @@ func (c notifyRunCmd) Run(a *app) error {
 	if d.MaxAttempts == 0 && cfg.Notify != nil {
 		d.MaxAttempts = cfg.Notify.MaxAttempts
 	}
-	p := notify.Planner{Templates: ts, RM: st, Prefs: st}
-	var sum struct {
-		Confirmed, Requeued, Interrupted, Planned, Attempts, Facts int
-	}
-	if sum.Confirmed, sum.Requeued, sum.Interrupted, err = d.Reconcile(a.ctx); err != nil {
-		return err
-	}
-	for {
-		for {
-			n, err := st.PlanPass(a.ctx, p, c.Batch)
-			if err != nil {
-				return err
-			}
-			sum.Planned += n
-			if n == 0 {
-				break
-			}
-		}
-		n, err := d.Drain(a.ctx)
-		sum.Attempts += n
-		if err != nil {
-			return err
-		}
-		for ch != nil {
-			n, err := st.FactsPass(a.ctx, ch, c.Batch)
-			if err != nil {
-				return err
-			}
-			sum.Facts += n
-			if n == 0 {
-				break
-			}
-		}
-		if !c.Follow {
-			break
-		}
-		select {
-		case <-a.ctx.Done():
-			return a.ctx.Err()
-		case <-time.After(c.Interval):
+	if cfg.Notify != nil {
+		d.Unconfirmed = notify.Unconfirmed(cfg.Notify.Unconfirmed)
+		if o.Every == 0 {
+			o.Every = cfg.Notify.Every
 		}
 	}
-	return json.NewEncoder(a.stdout).Encode(sum)
+	svc := notifyjob.Service{
+		PG:      pg,
+		Planner: notifyjob.Planner{PG: pg, Planner: notify.Planner{Templates: ts, RM: st, Prefs: st}, Batch: o.Batch, Metrics: metrics, Log: log},
+		Sender:  notifyjob.Sender{Store: st, D: d, Batch: o.Batch},
+		Metrics: metrics,
+		Log:     log,
+	}
+	svc.Every = o.Every
+	if ch != nil {
+		svc.Sender.CH = ch
+	}
+	if poller, ok := d.Senders[notify.SMS].(notify.ReceiptPoller); ok {
+		svc.Receipts = &notifyjob.Receipts{Store: st, Poller: poller, Batch: o.Batch}
+		if cfg.Notify != nil {
+			svc.ReceiptsEvery = cfg.Notify.ReceiptsEvery
+		}
+	}
+	if cfg.Services.KafkaBrokersEnv != "" {
+		svc.Planner.Brokers = sinkkafka.ParseBrokers(os.Getenv(cfg.Services.KafkaBrokersEnv))
+	}
+	return svc, closeSenders, nil
+}
+
+// startNotify runs the notifications pipeline beside serve's other work
+// when the config has a notify section (planner, sender and receipt poll,
+// each a supervise.Every loop in the job metrics; the providers from the
+// environment, as `notify run` reads them); the returned function stops it.
+func startNotify(ctx context.Context, cfgPath string, d *deps) (func(), error) {
+	if d.cfg.Notify == nil {
+		return func() {}, nil
+	}
+	var p notifyProviders
+	k, err := kong.New(&p, kong.Name("notify"))
+	if err == nil {
+		_, err = k.Parse(nil) // the providers' env and defaults only
+	}
+	if err != nil {
+		return nil, fmt.Errorf("notify: providers from the environment: %w", err)
+	}
+	svc, closeSenders, err := notifyService(cfgPath, d.cfg, d.pg, d.ch, p, notifyOptions{Batch: 500, Workers: 16, DigestOver: -1}, d.metrics, d.log)
+	if err != nil {
+		return nil, fmt.Errorf("serve: the config has a notify section: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer closeSenders()
+		if err := svc.Serve(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("notifications stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // notifyTemplates loads the config's notify.templates_dir (relative to the

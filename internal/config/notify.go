@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Notify configures the notifications pipeline (`fundflow notify run`,
 // package notify). No section: the templates built into the binary and the
@@ -15,6 +18,17 @@ type Notify struct {
 	// (default 5; 0 is the default, there is no "off" in the file).
 	DigestOver  int `yaml:"digest_over"`
 	MaxAttempts int `yaml:"max_attempts"` // then dead letter; default 6
+	// Unconfirmed is what becomes of a message a killed run was sending
+	// when its provider cannot be asked whether it arrived (an SMTP server
+	// other than Mailpit): "fail" (default: never twice; a dead letter an
+	// operator replays) or "resend" (never late; a possible duplicate with
+	// the same Message-ID).
+	Unconfirmed string `yaml:"unconfirmed"`
+	// Every is how often serve plans the outbox (without Kafka) and sends
+	// what is due (default 2s); ReceiptsEvery how often it asks the SMS
+	// gateway about messages whose receipt did not come (default 1m).
+	Every         time.Duration `yaml:"every"`
+	ReceiptsEvery time.Duration `yaml:"receipts_every"`
 }
 
 func (c *Config) notifyDefaults() {
@@ -27,6 +41,15 @@ func (c *Config) notifyDefaults() {
 	}
 	if n.MaxAttempts == 0 {
 		n.MaxAttempts = 6
+	}
+	if n.Unconfirmed == "" {
+		n.Unconfirmed = "fail"
+	}
+	if n.Every == 0 {
+		n.Every = 2 * time.Second
+	}
+	if n.ReceiptsEvery == 0 {
+		n.ReceiptsEvery = time.Minute
 	}
 }
 
@@ -44,6 +67,15 @@ func (c *Config) validateNotify() []FieldError {
 	}
 	if n.MaxAttempts < 1 || n.MaxAttempts > 100 {
 		add("max_attempts", "must be between 1 and 100, got %d", n.MaxAttempts)
+	}
+	if n.Unconfirmed != "fail" && n.Unconfirmed != "resend" {
+		add("unconfirmed", `must be "fail" or "resend", got %q`, n.Unconfirmed)
+	}
+	if n.Every < 100*time.Millisecond {
+		add("every", "must be at least 100ms, got %s", n.Every)
+	}
+	if n.ReceiptsEvery < time.Second {
+		add("receipts_every", "must be at least 1s, got %s", n.ReceiptsEvery)
 	}
 	return errs
 }

@@ -1,8 +1,10 @@
 package pgstore_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/smtp"
 	"os"
@@ -63,7 +65,10 @@ func BenchmarkNotifyDeliver(b *testing.B) {
 	if ok != n || len(sim.Messages()) != n-emails {
 		b.Fatalf("sent rows %d, SMS at the gateway %d; want %d and %d", ok, len(sim.Messages()), n, n-emails)
 	}
-	if got := len(mp.Messages(b)); got != emails {
+	b.Logf("pipeline: %d notifications in %s = %.0f/s", n, run.Round(time.Millisecond), float64(n)/run.Seconds())
+	// Mailpit's own count (the private one holds only these): listing
+	// 600,000 messages through its search is more than it answers.
+	if got := mailpitTotal(b, mp.API); got != emails {
 		b.Fatalf("mailpit has %d emails, want %d", got, emails)
 	}
 	// Mailpit slows as it fills: the bare loop starts from an empty one too.
@@ -80,6 +85,21 @@ func BenchmarkNotifyDeliver(b *testing.B) {
 	load, _ := os.ReadFile("/proc/loadavg")
 	b.Logf("%d notifications (%d email, %d SMS) in %s = %.0f/s; bare SMTP loop %d emails in %s = %.0f/s; ratio %.2f; loadavg %s",
 		n, emails, n-emails, run.Round(time.Millisecond), pipeline, emails, bare.Round(time.Millisecond), raw, pipeline/raw, strings.TrimSpace(string(load)))
+}
+
+// mailpitTotal is the number of messages Mailpit holds (GET
+// /api/v1/messages: "total").
+func mailpitTotal(b *testing.B, api string) int {
+	resp, err := http.Get(api + "/api/v1/messages?limit=1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct{ Total int }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		b.Fatal(err)
+	}
+	return page.Total
 }
 
 // bareSMTP sends count emails with workers connections kept open, the

@@ -91,65 +91,38 @@ func (s Store) PutPreference(ctx context.Context, p notify.Preference) error {
 	return err
 }
 
-// PlanPass plans up to limit outbox rows not yet notified: their
-// notifications and dead letters are written and the rows marked in one
-// transaction, so a crash plans them again (the unique (event id, channel)
-// makes that a no-op) and nothing is lost. Topics without a notification
-// are marked too. It returns the rows read.
-func (s Store) PlanPass(ctx context.Context, p notify.Planner, limit int) (int, error) {
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox
-		WHERE notified_at IS NULL ORDER BY id LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED`, limit)
-	if err != nil {
-		return 0, fmt.Errorf("notify: read outbox: %w", err)
-	}
-	var evs []fund.OutboxEvent
-	for rows.Next() {
-		var e fund.OutboxEvent
-		var payload string
-		if err := rows.Scan(&e.Seq, &e.EventID, &e.Topic, &e.Key, &payload, &e.CreatedAt); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		e.Payload = []byte(payload)
-		evs = append(evs, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if len(evs) == 0 {
-		return 0, nil
-	}
+// WritePlans writes planned events in one transaction: their
+// notifications, and their dead letters. Idempotent, so a batch planned
+// again after a crash (its offsets or outbox marks not yet committed) adds
+// nothing: a notification is unique on (event id, channel), and an event's
+// planning dead letter is written once.
+func (s Store) WritePlans(ctx context.Context, plans []notify.Plan) error {
 	var b pgx.Batch
-	ids := make([]int64, len(evs))
-	for i, e := range evs {
-		ids[i] = e.Seq
-		if _, ok := notify.SpecOf(e.Topic); !ok {
-			continue // not an event investors hear about
+	for _, p := range plans {
+		if dl := p.Dead; dl != nil {
+			b.Queue(`INSERT INTO notify_dead_letters (event_id, channel, reason, payload)
+				SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM notify_dead_letters
+					WHERE event_id = $1 AND channel = $2 AND notification_id IS NULL AND replayed_at IS NULL)`,
+				dl.EventID, string(dl.Channel), dl.Reason, dl.Payload)
 		}
-		ns, dl, err := p.Plan(ctx, e)
-		if err != nil {
-			return 0, err
-		}
-		if dl != nil {
-			queueDeadLetter(&b, *dl)
-		}
-		for _, n := range ns {
+		for _, n := range p.Rows {
 			b.Queue(`INSERT INTO notifications (event_id, channel, investor_id, event_type, template, recipient, subject, body, urgent, not_before)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id, channel) DO NOTHING`,
 				n.EventID, string(n.Channel), n.InvestorID, n.EventType, n.Template, n.Recipient, n.Subject, n.Body, n.Urgent, n.NotBefore)
 		}
 	}
-	b.Queue(`UPDATE outbox SET notified_at = now() WHERE id = ANY($1)`, ids)
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return 0, fmt.Errorf("notify: write planned rows: %w", err)
+	if b.Len() == 0 {
+		return nil
 	}
-	return len(evs), tx.Commit(ctx)
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("notify: write planned rows: %w", err)
+	}
+	return tx.Commit(ctx)
 }
 
 func queueDeadLetter(b *pgx.Batch, dl notify.DeadLetter) {
@@ -395,4 +368,17 @@ func (s Store) DeadLetter(ctx context.Context, dl notify.DeadLetter) error {
 	var b pgx.Batch
 	queueDeadLetter(&b, dl)
 	return s.Pool.SendBatch(ctx, &b).Close()
+}
+
+// AwaitingReceipt returns the provider ids of up to limit SMS the
+// provider took between from and to and whose receipt has not come
+// (status still 'sent'), oldest first: the receipt poll asks about them.
+func (s Store) AwaitingReceipt(ctx context.Context, provider string, from, to time.Time, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT provider_id FROM notifications
+		WHERE status = 'sent' AND channel = 'sms' AND provider = $1 AND provider_id <> '' AND sent_at >= $2 AND sent_at < $3
+		ORDER BY sent_at, id LIMIT $4`, provider, from, to, limit)
+	if err != nil {
+		return nil, fmt.Errorf("notify: awaiting receipt: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -10,9 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/jobs/notifyjob"
 	"github.com/fundflow/fundflow/notify"
 	"github.com/fundflow/fundflow/notify/pgstore"
 	"github.com/fundflow/fundflow/notify/twiliosim"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // seed writes investors INV1 and INV2 (emails at the test's Mailpit
@@ -50,6 +53,13 @@ func planner(t *testing.T, st pgstore.Store) notify.Planner {
 		t.Fatal(err)
 	}
 	return notify.Planner{Templates: ts, RM: st, Prefs: st}
+}
+
+// planOutbox runs the planner over the outbox once (the engine pipeline
+// serve and `notify run` use) and returns the events it read.
+func planOutbox(ctx context.Context, pool *pgxpool.Pool, p notify.Planner) (int, error) {
+	st, err := notifyjob.Planner{PG: &postgres.Store{Pool: pool}, Planner: p}.Outbox(false).Run(ctx)
+	return int(st.In), err
 }
 
 func smtpSender(t *testing.T, m testkit.MailpitServer) *notify.SMTP {
@@ -92,10 +102,10 @@ func TestPlanAndDeliverEmail(t *testing.T) {
 	outbox(t, pool, "nav-1", "nav.validated", "x", `{}`)
 
 	p := planner(t, st)
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 5 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 5 {
 		t.Fatalf("plan pass: %d %v", n, err)
 	}
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 0 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 0 {
 		t.Fatalf("second plan pass reads nothing: %d %v", n, err)
 	}
 	var reasons []string
@@ -143,7 +153,7 @@ func TestPlanAndDeliverEmail(t *testing.T) {
 		t.Fatalf("notification.sent events: %d, want 2", sent)
 	}
 	// The notification.sent events themselves are marked and plan nothing.
-	if n, err := st.PlanPass(ctx, p, 100); err != nil || n != 2 {
+	if n, err := planOutbox(ctx, pool, p); err != nil || n != 2 {
 		t.Fatalf("plan pass over notification.sent: %d %v", n, err)
 	}
 	if s := status(t, pool); len(s) != 2 {
@@ -164,7 +174,7 @@ func TestMailpitDownThenUp(t *testing.T) {
 		id := fmt.Sprintf("tx-%d", i)
 		outbox(t, pool, id, "transactions.completed", "1234567890", txEvent(id, "INV1", "1234567890", "100.00"))
 	}
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Now()
@@ -209,7 +219,7 @@ func TestReconcileSending(t *testing.T) {
 	a, b := m.Domain+":tx-a", m.Domain+":tx-b"
 	outbox(t, pool, a, "transactions.completed", "1234567890", txEvent(a, "INV1", "1234567890", "100.00"))
 	outbox(t, pool, b, "transactions.completed", "1234567890", txEvent(b, "INV1", "1234567890", "200.00"))
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	smtp := smtpSender(t, m)
@@ -282,7 +292,7 @@ func TestSMSThrottledThenSent(t *testing.T) {
 	}
 	outbox(t, pool, "sms-1", "transactions.completed", "1234567890", txEvent("sms-1", "INV1", "1234567890", "2500.00"))
 	outbox(t, pool, "sms-bad", "transactions.completed", "3330001111", txEvent("sms-bad", "INV3", "3330001111", "1.00"))
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	sim := twiliosim.New("AC0123", "token")
@@ -385,7 +395,7 @@ func TestBurstIsCoalescedIntoADigest(t *testing.T) {
 	status("urgent", "1234567890", "rejected")
 	status("b0", "5550001111", "allotted")
 	status("b1", "5550001111", "allotted")
-	if _, err := st.PlanPass(ctx, planner(t, st), 100); err != nil {
+	if _, err := planOutbox(ctx, pool, planner(t, st)); err != nil {
 		t.Fatal(err)
 	}
 	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.Email: smtpSender(t, m)}, DigestOver: 3,
@@ -428,5 +438,116 @@ func TestBurstIsCoalescedIntoADigest(t *testing.T) {
 	}
 	if len(m.Messages(t)) != 4 {
 		t.Fatal("reconcile sent something")
+	}
+}
+
+// Two SMS with the same text to the same number (two SIP reminders alike
+// to the letter), both claimed, the first handed to the gateway, then the
+// process dies. Each text ends with its own reference (notify.SMSRef), so
+// the reconciliation finds the first at the gateway (sent, with the
+// gateway's SID) and not the second (queued, then sent once): each arrives
+// once. Matched by text alone, the second would have been taken for the
+// first and never sent.
+func TestReconcileTellsIdenticalSMSApart(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	st := pgstore.Store{Pool: pool}
+	if _, err := pool.Exec(ctx, `INSERT INTO notifications (event_id, channel, investor_id, event_type, template, recipient, body)
+		SELECT 'sip-due-' || i, 'sms', 'INV1', 'sip.instalment.due', 'sip.instalment.due.sms@v1', '+919800000001',
+			'Your SIP of Rs 5,000.00 in Axis Bluechip Fund is due on 10 Dec.' FROM generate_series(1, 2) i`); err != nil {
+		t.Fatal(err)
+	}
+	sim := twiliosim.New("AC0123", "token")
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	tw := &notify.Twilio{BaseURL: srv.URL, AccountSid: "AC0123", AuthToken: "token", From: "+15005550006", Client: srv.Client()}
+	rows, err := st.Claim(ctx, 10, time.Now())
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("claim: %v %v", rows, err)
+	}
+	first := rows[0]
+	sid, err := tw.Send(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.SMS: tw},
+		Confirmers: map[notify.Channel]notify.Confirmer{notify.SMS: notify.TwilioConfirmer{T: tw}}}
+	c, r, f, err := d.Reconcile(ctx)
+	if err != nil || c != 1 || r != 1 || f != 0 {
+		t.Fatalf("reconcile: confirmed %d requeued %d failed %d, %v; want 1 1 0", c, r, f, err)
+	}
+	var got string
+	pool.QueryRow(ctx, `SELECT provider_id FROM notifications WHERE id = $1 AND status = 'sent'`, first.ID).Scan(&got) //nolint:errcheck
+	if got != sid {
+		t.Fatalf("the first SMS recorded with SID %q, want the gateway's %q", got, sid)
+	}
+	if _, err := d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sim.Messages()
+	refs := map[string]int{}
+	for _, m := range msgs {
+		for _, n := range rows {
+			if m.Body == "Your SIP of Rs 5,000.00 in Axis Bluechip Fund is due on 10 Dec. Ref "+notify.SMSRef(n.EventID) {
+				refs[n.EventID]++
+			}
+		}
+	}
+	if len(msgs) != 2 || refs["sip-due-1"] != 1 || refs["sip-due-2"] != 1 {
+		t.Fatalf("the gateway has %d SMS, per event %v; want each of the two once", len(msgs), refs)
+	}
+	if s := status(t, pool); s["sip-due-1/sms=sent"] != 1 || s["sip-due-2/sms=sent"] != 1 {
+		t.Fatalf("rows: %v", s)
+	}
+}
+
+// An interrupted email whose SMTP server cannot be searched (no
+// confirmer): by default it fails with a replayable dead letter (never
+// twice); with notify.unconfirmed: resend it is queued and sent again, so
+// it arrives (once here: the kill came before the server had it).
+func TestUnconfirmedPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy notify.Unconfirmed
+		status string
+		dead   int
+	}{
+		{"", "failed", 1},
+		{notify.UnconfirmedFail, "failed", 1},
+		{notify.UnconfirmedResend, "sent", 0},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			pool, _ := testkit.PG(t)
+			m := testkit.Mailpit(t)
+			ctx := testkit.Ctx(t)
+			st := pgstore.Store{Pool: pool}
+			id := m.Domain + ":unconfirmed"
+			if _, err := pool.Exec(ctx, `INSERT INTO notifications (event_id, channel, investor_id, event_type, template, recipient, subject, body)
+				VALUES ($1, 'email', 'INV1', 'orders.status', 'orders.status.email@v1', $2, 'Order update', 'Your order is allotted.')`,
+				id, "asha@"+m.Domain); err != nil {
+				t.Fatal(err)
+			}
+			if rows, err := st.Claim(ctx, 10, time.Now()); err != nil || len(rows) != 1 {
+				t.Fatalf("claim: %v %v", rows, err)
+			}
+			d := &notify.Deliverer{Store: st, Senders: map[notify.Channel]notify.Sender{notify.Email: smtpSender(t, m)}, Unconfirmed: tc.policy}
+			if _, _, _, err := d.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var dead int
+			pool.QueryRow(ctx, `SELECT count(*) FROM notify_dead_letters WHERE reason LIKE 'interrupted: outcome unknown%'`).Scan(&dead) //nolint:errcheck
+			if s := status(t, pool); s[id+"/email="+tc.status] != 1 || dead != tc.dead {
+				t.Fatalf("rows %v, dead letters %d; want %s and %d", s, dead, tc.status, tc.dead)
+			}
+			want := 0
+			if tc.status == "sent" {
+				want = 1
+			}
+			if got := m.CountByMessageID(t)[notify.MessageID(id, notify.Email)]; got != want {
+				t.Fatalf("in Mailpit %d times, want %d", got, want)
+			}
+		})
 	}
 }

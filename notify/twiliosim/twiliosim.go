@@ -5,6 +5,7 @@
 //
 //	POST /2010-04-01/Accounts/{AccountSid}/Messages.json   create (form: To, From, Body, StatusCallback)
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages.json   list (filter To)
+//	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   fetch one
 //
 // Every method is safe for concurrent use.
 package twiliosim
@@ -28,6 +29,7 @@ import (
 // Message is one message the stand-in accepted.
 type Message struct {
 	Sid, To, From, Body, StatusCallback, Status string
+	ErrorCode                                   int // 0: none
 	Created                                     time.Time
 }
 
@@ -40,6 +42,16 @@ type Server struct {
 	faults  []int         // status codes to answer the next creates with
 	stall   time.Duration // a create waits this long before answering (a timeout for the client)
 	creates int
+	deliver time.Duration // >0: each accepted message is reported delivered this long after
+}
+
+// DeliverAfter makes every message accepted from now on delivered d
+// later, as a carrier would: its status becomes "delivered" and, when it
+// has a StatusCallback, the signed callback is posted (0: never).
+func (s *Server) DeliverAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliver = d
 }
 
 // New returns a stand-in for one account.
@@ -83,6 +95,14 @@ func writeErr(w http.ResponseWriter, status, code int, msg string) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := "/2010-04-01/Accounts/" + s.AccountSid + "/Messages.json"
+	if sid, ok := strings.CutPrefix(r.URL.Path, "/2010-04-01/Accounts/"+s.AccountSid+"/Messages/"); ok && strings.HasSuffix(sid, ".json") && r.Method == http.MethodGet {
+		if u, p, ok := r.BasicAuth(); !ok || u != s.AccountSid || p != s.AuthToken {
+			writeErr(w, http.StatusUnauthorized, 20003, "Authenticate")
+			return
+		}
+		s.fetch(w, strings.TrimSuffix(sid, ".json"))
+		return
+	}
 	if r.URL.Path != path {
 		writeErr(w, http.StatusNotFound, 20404, "The requested resource was not found")
 		return
@@ -145,7 +165,21 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		StatusCallback: r.PostForm.Get("StatusCallback"), Status: "queued", Created: time.Now().UTC()}
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
+	deliver := s.deliver
 	s.mu.Unlock()
+	if deliver > 0 {
+		time.AfterFunc(deliver, func() {
+			if m.StatusCallback == "" {
+				s.SetStatus(m.Sid, "delivered", 0)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := s.Report(ctx, m.Sid, "delivered", ""); err != nil {
+				s.SetStatus(m.Sid, "delivered", 0) // the callback was lost; the status stands
+			}
+		})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(resource(s.AccountSid, m))
@@ -154,8 +188,15 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 func resource(account string, m Message) map[string]any {
 	return map[string]any{"sid": m.Sid, "account_sid": account, "to": m.To, "from": m.From, "body": m.Body,
 		"status": m.Status, "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
-		"date_created": m.Created.Format(time.RFC1123Z), "error_code": nil, "error_message": nil,
+		"date_created": m.Created.Format(time.RFC1123Z), "error_code": errorCode(m.ErrorCode), "error_message": nil,
 		"uri": "/2010-04-01/Accounts/" + account + "/Messages/" + m.Sid + ".json"}
+}
+
+func errorCode(c int) any {
+	if c == 0 {
+		return nil
+	}
+	return c
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +209,31 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"messages": out, "page": 0, "page_size": len(out)})
+}
+
+func (s *Server) fetch(w http.ResponseWriter, sid string) {
+	for _, m := range s.Messages() {
+		if m.Sid == sid {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(resource(s.AccountSid, m))
+			return
+		}
+	}
+	writeErr(w, http.StatusNotFound, 20404, "The requested resource /Messages/"+sid+".json was not found")
+}
+
+// SetStatus changes a message's status without a callback (a receipt the
+// carrier reported and whose webhook was lost); errorCode for failures.
+func (s *Server) SetStatus(sid, status string, errorCode int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.msgs {
+		if s.msgs[i].Sid == sid {
+			s.msgs[i].Status, s.msgs[i].ErrorCode = status, errorCode
+			return true
+		}
+	}
+	return false
 }
 
 // Report posts a signed status callback (MessageStatus = status:

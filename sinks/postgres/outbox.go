@@ -17,6 +17,9 @@ import (
 const (
 	RelayKafka = "kafka" // every topic; marks published_at
 	RelayFacts = "facts" // transactions.completed and the systematic plans' events (sip.*, stp.*, swp.*); marks facts_at
+	// RelayNotify is the notifications planner's (issue 21): every topic (it
+	// skips the ones investors do not hear about); marks notified_at.
+	RelayNotify = "notify"
 )
 
 // OutboxSource reads outbox rows a relay has not delivered yet, oldest
@@ -57,9 +60,13 @@ func (s *OutboxSource) Read(ctx context.Context) (pipelines.Batch[fund.OutboxEve
 		n = 500
 	}
 	q := `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2`
-	if s.Relay == RelayFacts {
+	switch s.Relay {
+	case RelayKafka:
+	case RelayFacts:
 		q = sqlFactsPending
-	} else if s.Relay != RelayKafka {
+	case RelayNotify:
+		q = `SELECT id, event_id, topic, key, payload::text, created_at FROM outbox WHERE notified_at IS NULL AND id > $1 ORDER BY id LIMIT $2`
+	default:
 		return pipelines.Batch[fund.OutboxEvent]{}, fmt.Errorf("outbox: unknown relay %q", s.Relay)
 	}
 	for {
@@ -173,8 +180,11 @@ func (s *OutboxSource) Commit(ctx context.Context, cp pipelines.Checkpoint) erro
 		return fmt.Errorf("outbox checkpoint: %w", err)
 	}
 	col := "published_at"
-	if s.Relay == RelayFacts {
+	switch s.Relay {
+	case RelayFacts:
 		col = "facts_at"
+	case RelayNotify:
+		col = "notified_at"
 	}
 	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET `+col+` = now() WHERE id = ANY($1) AND `+col+` IS NULL`, ids)
 	if err != nil {
