@@ -20,8 +20,11 @@ const Name = "managed"
 type Job struct {
 	Wallet *wallet.Service
 	Auto   *wallet.AutoInvest
-	Batch  int // per pass; default 100
-	Log    *slog.Logger
+	// Rebalance, when set: rebalance runs a crash left unplaced are
+	// finished, and failed switch-ins' payouts swept back to the wallets.
+	Rebalance *wallet.Rebalancer
+	Batch     int // per pass; default 100
+	Log       *slog.Logger
 }
 
 // Stats counts a run.
@@ -32,6 +35,8 @@ type Stats struct {
 	Runs     int         `json:"autoinvest_runs"`
 	Orders   int         `json:"orders_placed"`
 	Invested fund.Amount `json:"invested"`
+	Resumed  int         `json:"rebalances_resumed"`
+	Swept    int         `json:"switch_payouts_swept"`
 }
 
 // Run passes until a pass finds nothing to do.
@@ -56,7 +61,18 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Runs += r.Runs
 		st.Orders += r.Orders
 		st.Invested = st.Invested.Add(r.Invested)
-		if c.Credited+c.Broken+c.Reversed+r.Runs == 0 {
+		var resumed, swept int
+		if j.Rebalance != nil {
+			if resumed, err = j.Rebalance.Resume(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			if swept, err = j.Rebalance.Sweep(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			st.Resumed += resumed
+			st.Swept += swept
+		}
+		if c.Credited+c.Broken+c.Reversed+r.Runs+resumed+swept == 0 {
 			break
 		}
 		if j.Log != nil {
