@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/wallet"
@@ -23,6 +27,111 @@ type managedCmd struct {
 	Wallet    managedWalletCmd    `cmd:"" help:"open a wallet for an investor and set its auto-invest model and folio"`
 	Balance   managedBalanceCmd   `cmd:"" help:"a wallet's balance, model and folio, JSON"`
 	Rebalance managedRebalanceCmd `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
+	Fees      managedFeesCmd      `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
+}
+
+type managedFeesCmd struct {
+	Terms managedFeeTermsCmd `cmd:"" help:"set a wallet's fee terms from a date"`
+	Value managedFeeValueCmd `cmd:"" help:"value every wallet with fee terms on a day (the daily accrual's AUM), once"`
+	Bill  managedFeeBillCmd  `cmd:"" help:"bill a period: the AUM fee (and the performance fee with --crystallise) with GST, one invoice per wallet, paid from the wallet, once"`
+}
+
+type managedFeeTermsCmd struct {
+	Wallet  string    `required:"" help:"The wallet id." placeholder:"ID"`
+	From    fund.Date `required:"" help:"In effect from this date (YYYY-MM-DD)." placeholder:"DATE"`
+	AUMRate string    `required:"" name:"aum-rate" help:"Annual management fee in percent (\"1.25\")." placeholder:"PCT"`
+	Perf    string    `default:"0" help:"Performance fee in percent of the gain above the high-water mark." placeholder:"PCT"`
+	Hurdle  string    `default:"0" help:"Hurdle in percent over the period's start value." placeholder:"PCT"`
+}
+
+func (c managedFeeTermsCmd) Run(a *app) error {
+	var ps [3]decimal.Decimal
+	for i, f := range []struct{ name, v string }{{"--aum-rate", c.AUMRate}, {"--perf", c.Perf}, {"--hurdle", c.Hurdle}} {
+		d, err := decimal.NewFromString(strings.TrimSpace(f.v))
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s %q: not a number", f.name, f.v)}
+		}
+		ps[i] = d
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
+		t := wallet.FeeTerms{WalletID: c.Wallet, From: c.From, AUMRatePct: ps[0], PerfPct: ps[1], HurdlePct: ps[2], ChargeFrom: "wallet"}
+		if err := f.SetTerms(a.ctx, t); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return printJSON(a.stdout, t)
+	})
+}
+
+type managedFeeValueCmd struct {
+	Day fund.Date `required:"" help:"The day valued (YYYY-MM-DD)." placeholder:"DATE"`
+}
+
+func (c managedFeeValueCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		n, err := (&wallet.Fees{Wallet: md.wallet, Store: md.store}).Value(a.ctx, c.Day)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, map[string]any{"day": c.Day, "wallets_valued": n})
+	})
+}
+
+type managedFeeBillCmd struct {
+	From        fund.Date `required:"" help:"The period's first day (YYYY-MM-DD)." placeholder:"DATE"`
+	To          fund.Date `required:"" help:"The period's last day." placeholder:"DATE"`
+	Wallet      string    `help:"Bill this wallet only (default: every wallet with fee terms)." placeholder:"ID"`
+	Crystallise bool      `help:"Crystallise the performance fee at the period's end (yearly, or on exit)."`
+	Out         string    `help:"Write each wallet's invoice here as <id>.csv and <id>.pdf (with --wallet)." placeholder:"DIR"`
+}
+
+func (c managedFeeBillCmd) Run(a *app) error {
+	if c.To.Before(c.From) {
+		return &exitError{code: 2, err: fmt.Errorf("--to %s is before --from %s", c.To, c.From)}
+	}
+	if c.Out != "" && c.Wallet == "" {
+		return &exitError{code: 2, err: fmt.Errorf("--out needs --wallet")}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
+		if c.Wallet == "" {
+			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, 500)
+			if err != nil {
+				return err
+			}
+			return printJSON(a.stdout, res)
+		}
+		inv, _, err := f.Bill(a.ctx, c.Wallet, c.From, c.To, c.Crystallise)
+		if err != nil {
+			return err
+		}
+		if c.Out != "" {
+			if err := writeInvoice(c.Out, inv); err != nil {
+				return err
+			}
+		}
+		return printJSON(a.stdout, inv)
+	})
+}
+
+// writeInvoice writes an invoice's CSV and PDF into dir.
+func writeInvoice(dir string, inv wallet.FeeInvoice) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer, wallet.FeeInvoice) error
+	}{{".csv", wallet.WriteInvoiceCSV}, {".pdf", wallet.WriteInvoicePDF}} {
+		var b bytes.Buffer
+		if err := f.write(&b, inv); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, inv.ID+f.ext), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("invoice %s: %w", inv.ID, err)
+		}
+	}
+	return nil
 }
 
 // managedDeps are the services a managed command uses.
