@@ -1,5 +1,38 @@
--- Rebalancing a managed wallet's portfolio (issue 22; assigned number 039,
--- numbered 033 on this branch because the loader refuses gaps).
+-- A managed wallet's portfolio against its model (issue 22; assigned number
+-- 039, numbered 033 on this branch because the loader refuses gaps): the
+-- risk assessment that picks the model, and the rebalances that keep the
+-- folio on it.
+--
+-- risk_questionnaires: the questionnaire's versions, each effective from a
+-- date; body is fund/managed.Questionnaire as JSON, validated (every score
+-- has exactly one profile and a model) before it is stored.
+CREATE TABLE risk_questionnaires (
+    id         text        NOT NULL,
+    version    integer     NOT NULL CHECK (version >= 1),
+    effective  date        NOT NULL,
+    body       jsonb       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (id, version)
+);
+
+-- An investor's assessments, append-only: the answers as given with their
+-- scores (the evidence), the questionnaire version that scored them, the
+-- profile and model. The latest is the investor's profile from assessed_at.
+CREATE TABLE risk_assessments (
+    id                    bigserial   PRIMARY KEY,
+    investor_id           text        NOT NULL REFERENCES investors (id),
+    questionnaire_id      text        NOT NULL,
+    questionnaire_version integer     NOT NULL,
+    answers               jsonb       NOT NULL,
+    score                 integer     NOT NULL,
+    profile               text        NOT NULL CHECK (profile IN ('conservative', 'moderate', 'aggressive')),
+    model_id              text        NOT NULL,
+    assessed_at           timestamptz NOT NULL,
+    FOREIGN KEY (questionnaire_id, questionnaire_version) REFERENCES risk_questionnaires (id, version)
+);
+CREATE INDEX risk_assessments_investor ON risk_assessments (investor_id, assessed_at DESC, id DESC);
+
+-- Rebalancing.
 --
 -- A run is one rebalance of a wallet's folio back to its model: the plan
 -- (fund/managed.Plan: drift, trades, the switches they pair into, the
