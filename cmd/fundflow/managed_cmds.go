@@ -23,11 +23,13 @@ import (
 // managedCmd is the `fundflow managed` group: wallets, model portfolios
 // and rebalancing (issue 22).
 type managedCmd struct {
-	Model     managedModelCmd     `cmd:"" help:"store a model portfolio version from a JSON file (refused unless its weights sum to 100)"`
-	Wallet    managedWalletCmd    `cmd:"" help:"open a wallet for an investor and set its auto-invest model and folio"`
-	Balance   managedBalanceCmd   `cmd:"" help:"a wallet's balance, model and folio, JSON"`
-	Rebalance managedRebalanceCmd `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
-	Fees      managedFeesCmd      `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
+	Model         managedModelCmd         `cmd:"" help:"store a model portfolio version from a JSON file (refused unless its weights sum to 100)"`
+	Questionnaire managedQuestionnaireCmd `cmd:"" help:"store a risk questionnaire version from a JSON file (refused unless every score maps to one profile and a model)"`
+	Assess        managedAssessCmd        `cmd:"" help:"score an investor's answers into a risk profile and its model, kept as evidence, JSON"`
+	Wallet        managedWalletCmd        `cmd:"" help:"open a wallet for an investor and set its auto-invest model and folio"`
+	Balance       managedBalanceCmd       `cmd:"" help:"a wallet's balance, model and folio, JSON"`
+	Rebalance     managedRebalanceCmd     `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
+	Fees          managedFeesCmd          `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
 }
 
 type managedFeesCmd struct {
@@ -174,6 +176,48 @@ func (c managedModelCmd) Run(a *app) error {
 			return &exitError{code: 2, err: err}
 		}
 		return printJSON(a.stdout, map[string]any{"model": m.ID, "version": m.Version, "effective": m.Effective, "schemes": len(m.Schemes)})
+	})
+}
+
+type managedQuestionnaireCmd struct {
+	File string `arg:"" help:"The questionnaire as JSON (fund/managed.Questionnaire)." type:"existingfile"`
+}
+
+func (c managedQuestionnaireCmd) Run(a *app) error {
+	b, err := os.ReadFile(c.File)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	q, err := managed.ParseQuestionnaire(b)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.File, err)}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		r := &wallet.Risk{Store: md.store, Audit: md.wallet.Audit}
+		if err := r.PutQuestionnaire(a.ctx, q); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return printJSON(a.stdout, map[string]any{"questionnaire": q.ID, "version": q.Version, "effective": q.Effective, "questions": len(q.Questions)})
+	})
+}
+
+type managedAssessCmd struct {
+	Investor string            `required:"" help:"The investor." placeholder:"ID"`
+	Answer   map[string]string `required:"" help:"An answer, question=value (repeat for each question)." placeholder:"Q=V"`
+}
+
+func (c managedAssessCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(d *deps, md managedDeps) error {
+		r := &wallet.Risk{Store: md.store, Audit: md.wallet.Audit, Now: d.now}
+		p, err := r.Assess(a.ctx, c.Investor, c.Answer)
+		var fe *managed.FieldError
+		if errors.As(err, &fe) || errors.Is(err, wallet.ErrNoInvestor) || errors.Is(err, wallet.ErrNoQuestionnaire) {
+			return &exitError{code: 2, err: err}
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, p)
 	})
 }
 
