@@ -11,7 +11,7 @@ step "managed investing: a wallet deposit auto-invested into a moderate model (f
 read -r MA MB MC <<<"$("${PSQL[@]}" -At -c "SELECT string_agg(code, ' ') FROM (SELECT DISTINCT ON (cat) s.code, cat FROM (
     SELECT s.code, CASE WHEN s.category ILIKE '%Large Cap%' THEN 'a' WHEN s.category ILIKE '%Mid Cap%' THEN 'b' WHEN s.category ILIKE '%Small Cap%' THEN 'c' END AS cat
     FROM schemes s JOIN navs n ON n.scheme_code = s.code AND n.nav_date = '2026-08-21'
-    WHERE s.code NOT IN (SELECT DISTINCT scheme_code FROM orders) AND s.name ILIKE '%Direct%Growth%') s
+    WHERE s.code NOT IN (SELECT DISTINCT scheme_code FROM orders)) s
   WHERE cat IS NOT NULL ORDER BY cat, code) x")"
 echo "model schemes: $MA (large cap) 40 %, $MB (mid cap) 35 %, $MC (small cap) 25 %"
 cat > "$DEMO/model-moderate.json" <<JSON
@@ -84,9 +84,19 @@ for d in 2026-08-21 2026-08-24 2026-08-25 2026-08-26 2026-08-27 2026-08-28 2026-
 done
 "$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-08-21 --to 2026-08-31 --crystallise --out "$DEMO/invoices" > "$DEMO/fee-invoice.json"
 "$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-08-21 --to 2026-08-31 --crystallise > /dev/null   # again: the same invoice, charged once
+"${PSQL[@]}" -c "SELECT day, cash, holdings, aum FROM fee_valuations WHERE wallet_id = 'MW-1' ORDER BY day" \
+  -c "SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1'"
+echo "-- the wallet's cash (0.01) does not cover it: the invoice is due. A ₹1,500.00 deposit (below every model"
+echo "   minimum, so it stays in the wallet with its reasons), then run managed pays the invoice from the cash"
+"$FF" --log-level warn serve > "$DEMO/managed-serve.log" 2>&1 &
+MW_PID=$!
+for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
+webhook evt_MW3 pay_MW3 wallet:MW-1 150000 captured
+kill $MW_PID 2>/dev/null || true; wait $MW_PID 2>/dev/null || true
+"$FF" --log-level warn run managed --clock 2026-09-01T10:00:00+05:30 > /dev/null
 "${PSQL[@]}" <<'SQL'
 \pset footer off
-SELECT day, cash, holdings, aum FROM fee_valuations WHERE wallet_id = 'MW-1' ORDER BY day;
+SELECT payload->>'leftover' AS left_in_wallet, payload->'leftovers' AS reasons FROM outbox WHERE event_id = 'autoinvest.orders.placed:pay_MW3';
 SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1';
 SELECT t.kind, t.ref, p.account, p.amount::numeric(18,2) FROM wallet_transactions t JOIN wallet_postings p ON p.tx_id = t.id
 WHERE t.wallet_id = 'MW-1' AND t.kind = 'fee' ORDER BY p.seq;
