@@ -39,7 +39,7 @@ func (fakeRisk) Profile(_ context.Context, id string) (wallet.RiskProfile, bool,
 
 func TestRiskProfileRoutes(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *api.Config) { c.RiskProfiles = fakeRisk{} })
+	e := setup(t, nil)
 	tests := []struct {
 		name, method, path, tok, body string
 		status                        int
@@ -77,7 +77,7 @@ func TestRiskProfileRoutes(t *testing.T) {
 			}
 		})
 	}
-	e2 := setup(t, nil)
+	e2 := setup(t, func(c *api.Config) { c.RiskProfiles = nil })
 	if status, _, _ := e2.get(t, "/v1/investors/INV-1/risk-profile", investor(t, "INV-1")); status != http.StatusServiceUnavailable {
 		t.Errorf("not served: %d", status)
 	}
