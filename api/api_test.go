@@ -84,10 +84,11 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		Plans:     svc,
 		Investors: &investors.Service{Store: investorstore.Store{Pool: pool}, PII: sealer, Now: now, Log: testkit.Logger(t)},
 		// analytics_test.go
-		Analytics: query.Service{PG: pool, CH: ch},
-		Wallets:   fakeWallets{}, // api/managed_test.go
-		Notify:    api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
-		Tax:       tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
+		Analytics:    query.Service{PG: pool, CH: ch},
+		Wallets:      fakeWallets{}, // api/managed_test.go
+		RiskProfiles: fakeRisk{},    // api/managed_risk_test.go
+		Notify:       api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
+		Tax:          tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -206,6 +207,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/distributors/{arn}/payouts/{month}":               "/v1/distributors/ARN-1/payouts/2024-04",
 		"/v1/distributors/{arn}/payouts/{month}/explain":       "/v1/distributors/ARN-1/payouts/2024-04/explain",
 		"/v1/distributors/{arn}/payouts/{month}/statement.pdf": "/v1/distributors/ARN-1/payouts/2024-04/statement.pdf",
+		"/v1/investors/{id}/risk-profile":                      "/v1/investors/INV-1/risk-profile",
 	}
 }
 
@@ -218,6 +220,7 @@ var routeBodies = map[string]string{
 	"/v1/investors/{id}":                          `{"mobile":"9123456789"}`,
 	"/v1/ops/alerts/{id}/close":                   `{"status":"confirmed"}`,
 	"/v1/investors/{id}/notification-preferences": `{"event_type":"*","channels":["email"]}`,
+	"/v1/investors/{id}/risk-profile":             `{"answers":{"horizon":"long"}}`,
 	"/v1/idcw/declarations":                       `{"scheme":"100001","record_date":"2024-06-28","ex_date":"2024-06-28","per_unit":"0.50","option":"payout"}`,
 }
 

@@ -93,6 +93,8 @@ type Config struct {
 	FraudReview FraudReview
 	// Wallets serves GET /v1/wallets/{id} (api/managed.go); nil: 503.
 	Wallets Wallets
+	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.
+	RiskProfiles RiskProfiles
 	// Notify serves the notification routes (notify.go); zero: they answer 503.
 	Notify NotifyConfig
 }
@@ -163,6 +165,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
 		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
 		{Method: "GET", Pattern: "/v1/wallets/{id}", Roles: folioReaders, handle: s.walletView},
+		{Method: "GET", Pattern: "/v1/investors/{id}/risk-profile", Roles: taxReaders, handle: s.getRiskProfile},  // managed_risk.go
+		{Method: "PUT", Pattern: "/v1/investors/{id}/risk-profile", Roles: riskWriters, handle: s.putRiskProfile}, // managed_risk.go
 		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},

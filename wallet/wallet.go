@@ -57,6 +57,12 @@ var ErrNoWallet = errors.New("no such wallet")
 // ErrClosed refuses a withdrawal from a closed wallet.
 var ErrClosed = errors.New("wallet is closed")
 
+// ErrHeld refuses a withdrawal while the investor has a restriction that
+// blocks redemptions (ledger holds: a fraud or AML case, the KYC gate):
+// money leaving to the bank is held like a redemption. The investor sees
+// only "under review"; the request may be made again once it is lifted.
+var ErrHeld = errors.New("withdrawal held: the account is under review")
+
 // Wallet is a wallet as stored.
 type Wallet struct {
 	ID, InvestorID, Status string
@@ -124,6 +130,9 @@ type Tx interface {
 	// by delta; inserted false: an entry of that kind and ref exists (the
 	// balance is left alone). It returns the entry's id.
 	Post(ctx context.Context, e Entry, delta fund.Amount) (txID int64, inserted bool, err error)
+	// BlockingRestriction is the source of a restriction of the investor
+	// that blocks redemptions (found false: none).
+	BlockingRestriction(ctx context.Context, investorID string) (source string, found bool, err error)
 	// MatchDeposit marks a payment matched (credited to a wallet).
 	MatchDeposit(ctx context.Context, paymentID string) error
 	// BreakPayment records why a payment cannot be credited (payment_breaks)
@@ -420,6 +429,13 @@ func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amou
 		// pass; the column's CHECK (balance >= 0) backs it up.
 		if wal.Status != "open" {
 			return ErrClosed
+		}
+		// A restriction that blocks redemptions holds withdrawals too.
+		if src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID); err != nil || held {
+			if err == nil {
+				err = fmt.Errorf("%w (%s)", ErrHeld, src)
+			}
+			return err
 		}
 		if wal.Balance.Cmp(amount) < 0 {
 			return fmt.Errorf("%w: %s > %s", ErrInsufficient, amount, wal.Balance)

@@ -44,9 +44,10 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		return nil, err
 	}
 	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m, RiskFree: rates,
-		FraudReview: fraudReview(d),
-		Wallets:     &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},
-		Tax:         apiserve.TaxAPI(d.pg.Pool, cal)})
+		FraudReview:  fraudReview(d),
+		Wallets:      &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},
+		RiskProfiles: &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
+		Tax:          apiserve.TaxAPI(d.pg.Pool, cal)})
 	var ce *apiserve.ConfigError
 	if errors.As(err, &ce) {
 		return nil, &exitError{code: 2, err: err}

@@ -127,6 +127,8 @@ type Deps struct {
 	RiskFree risk.Rates
 	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
 	Wallets api.Wallets
+	// RiskProfiles serves /v1/investors/{id}/risk-profile (wallet.Risk); nil: 503.
+	RiskProfiles api.RiskProfiles
 }
 
 // TaxAPI is the tax service over pool: capital gains, TDS and IDCW
@@ -168,6 +170,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
+	cfg.RiskProfiles = d.RiskProfiles
 	cfg.Tax = d.Tax
 	cfg.Distributors = Distributors{Store: commpg.Store{Pool: d.PG}}
 	if d.Console != nil {

@@ -20,8 +20,15 @@ const Name = "managed"
 type Job struct {
 	Wallet *wallet.Service
 	Auto   *wallet.AutoInvest
-	Batch  int // per pass; default 100
-	Log    *slog.Logger
+	// Rebalance, when set: rebalance runs a crash left unplaced are
+	// finished, and failed switch-ins' payouts swept back to the wallets.
+	Rebalance *wallet.Rebalancer
+	// Fees, when set: today's valuations are written (the daily accrual,
+	// once a day) and invoices left due are paid when the cash covers them.
+	Fees  *wallet.Fees
+	Today func() fund.Date
+	Batch int // per pass; default 100
+	Log   *slog.Logger
 }
 
 // Stats counts a run.
@@ -32,6 +39,10 @@ type Stats struct {
 	Runs     int         `json:"autoinvest_runs"`
 	Orders   int         `json:"orders_placed"`
 	Invested fund.Amount `json:"invested"`
+	Resumed  int         `json:"rebalances_resumed"`
+	Swept    int         `json:"switch_payouts_swept"`
+	Valued   int64       `json:"wallets_valued"`
+	FeesPaid int         `json:"invoices_charged"`
 }
 
 // Run passes until a pass finds nothing to do.
@@ -40,6 +51,13 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 	batch := j.Batch
 	if batch <= 0 {
 		batch = 100
+	}
+	if j.Fees != nil && j.Today != nil {
+		n, err := j.Fees.Value(ctx, j.Today())
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Valued = n
 	}
 	for {
 		c, err := j.Wallet.CreditDeposits(ctx, batch)
@@ -56,7 +74,25 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Runs += r.Runs
 		st.Orders += r.Orders
 		st.Invested = st.Invested.Add(r.Invested)
-		if c.Credited+c.Broken+c.Reversed+r.Runs == 0 {
+		var resumed, swept int
+		if j.Rebalance != nil {
+			if resumed, err = j.Rebalance.Resume(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			if swept, err = j.Rebalance.Sweep(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			st.Resumed += resumed
+			st.Swept += swept
+		}
+		paid := 0
+		if j.Fees != nil {
+			if paid, err = j.Fees.ChargeDue(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			st.FeesPaid += paid
+		}
+		if c.Credited+c.Broken+c.Reversed+r.Runs+resumed+swept+paid == 0 {
 			break
 		}
 		if j.Log != nil {

@@ -201,6 +201,18 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 	return id, true, nil
 }
 
+// BlockingRestriction reads a restriction of the investor that blocks
+// redemptions (the ledger's investor_restrictions), fraud first.
+func (t Tx) BlockingRestriction(ctx context.Context, investorID string) (string, bool, error) {
+	var src string
+	err := t.tx.QueryRow(ctx, `SELECT source FROM investor_restrictions WHERE investor_id = $1 AND blocks_redemption
+		ORDER BY source <> 'fraud', source LIMIT 1`, investorID).Scan(&src)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return src, err == nil, err
+}
+
 // MatchDeposit marks a payment credited.
 func (t Tx) MatchDeposit(ctx context.Context, paymentID string) error {
 	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'matched', updated_at = now() WHERE id = $1`, paymentID)

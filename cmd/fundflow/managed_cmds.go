@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+// managedCmd is the `fundflow managed` group: wallets, model portfolios
+// and rebalancing (issue 22).
+type managedCmd struct {
+	Model         managedModelCmd         `cmd:"" help:"store a model portfolio version from a JSON file (refused unless its weights sum to 100)"`
+	Questionnaire managedQuestionnaireCmd `cmd:"" help:"store a risk questionnaire version from a JSON file (refused unless every score maps to one profile and a model)"`
+	Assess        managedAssessCmd        `cmd:"" help:"score an investor's answers into a risk profile and its model, kept as evidence, JSON"`
+	Wallet        managedWalletCmd        `cmd:"" help:"open a wallet for an investor and set its auto-invest model and folio"`
+	Balance       managedBalanceCmd       `cmd:"" help:"a wallet's balance, model and folio, JSON"`
+	Rebalance     managedRebalanceCmd     `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
+	Fees          managedFeesCmd          `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
+}
+
+type managedFeesCmd struct {
+	Terms managedFeeTermsCmd `cmd:"" help:"set a wallet's fee terms from a date"`
+	Value managedFeeValueCmd `cmd:"" help:"value every wallet with fee terms on a day (the daily accrual's AUM), once"`
+	Bill  managedFeeBillCmd  `cmd:"" help:"bill a period: the AUM fee (and the performance fee with --crystallise) with GST, one invoice per wallet, paid from the wallet, once"`
+}
+
+type managedFeeTermsCmd struct {
+	Wallet  string    `required:"" help:"The wallet id." placeholder:"ID"`
+	From    fund.Date `required:"" help:"In effect from this date (YYYY-MM-DD)." placeholder:"DATE"`
+	AUMRate string    `required:"" name:"aum-rate" help:"Annual management fee in percent (\"1.25\")." placeholder:"PCT"`
+	Perf    string    `default:"0" help:"Performance fee in percent of the gain above the high-water mark." placeholder:"PCT"`
+	Hurdle  string    `default:"0" help:"Hurdle in percent over the period's start value." placeholder:"PCT"`
+}
+
+func (c managedFeeTermsCmd) Run(a *app) error {
+	var ps [3]decimal.Decimal
+	for i, f := range []struct{ name, v string }{{"--aum-rate", c.AUMRate}, {"--perf", c.Perf}, {"--hurdle", c.Hurdle}} {
+		d, err := decimal.NewFromString(strings.TrimSpace(f.v))
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s %q: not a number", f.name, f.v)}
+		}
+		ps[i] = d
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
+		t := wallet.FeeTerms{WalletID: c.Wallet, From: c.From, AUMRatePct: ps[0], PerfPct: ps[1], HurdlePct: ps[2], ChargeFrom: "wallet"}
+		if err := f.SetTerms(a.ctx, t); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return printJSON(a.stdout, t)
+	})
+}
+
+type managedFeeValueCmd struct {
+	Day fund.Date `required:"" help:"The day valued (YYYY-MM-DD)." placeholder:"DATE"`
+}
+
+func (c managedFeeValueCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		n, err := (&wallet.Fees{Wallet: md.wallet, Store: md.store}).Value(a.ctx, c.Day)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, map[string]any{"day": c.Day, "wallets_valued": n})
+	})
+}
+
+type managedFeeBillCmd struct {
+	From        fund.Date `required:"" help:"The period's first day (YYYY-MM-DD)." placeholder:"DATE"`
+	To          fund.Date `required:"" help:"The period's last day." placeholder:"DATE"`
+	Wallet      string    `help:"Bill this wallet only (default: every wallet with fee terms)." placeholder:"ID"`
+	Crystallise bool      `help:"Crystallise the performance fee at the period's end (yearly, or on exit)."`
+	Out         string    `help:"Write each wallet's invoice here as <id>.csv and <id>.pdf (with --wallet)." placeholder:"DIR"`
+}
+
+func (c managedFeeBillCmd) Run(a *app) error {
+	if c.To.Before(c.From) {
+		return &exitError{code: 2, err: fmt.Errorf("--to %s is before --from %s", c.To, c.From)}
+	}
+	if c.Out != "" && c.Wallet == "" {
+		return &exitError{code: 2, err: fmt.Errorf("--out needs --wallet")}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
+		if c.Wallet == "" {
+			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, 500)
+			if err != nil {
+				return err
+			}
+			return printJSON(a.stdout, res)
+		}
+		inv, _, err := f.Bill(a.ctx, c.Wallet, c.From, c.To, c.Crystallise)
+		if err != nil {
+			return err
+		}
+		if c.Out != "" {
+			if err := writeInvoice(c.Out, inv); err != nil {
+				return err
+			}
+		}
+		return printJSON(a.stdout, inv)
+	})
+}
+
+// writeInvoice writes an invoice's CSV and PDF into dir.
+func writeInvoice(dir string, inv wallet.FeeInvoice) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer, wallet.FeeInvoice) error
+	}{{".csv", wallet.WriteInvoiceCSV}, {".pdf", wallet.WriteInvoicePDF}} {
+		var b bytes.Buffer
+		if err := f.write(&b, inv); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, inv.ID+f.ext), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("invoice %s: %w", inv.ID, err)
+		}
+	}
+	return nil
+}
+
+// managedDeps are the services a managed command uses.
+type managedDeps struct {
+	wallet *wallet.Service
+	store  walletpg.Store
+	ledger *ledger.Service
+}
+
+func (a *app) managed(clock time.Time, f func(d *deps, m managedDeps) error) error {
+	return a.connected(func(d *deps) error {
+		if !clock.IsZero() {
+			d.clock = func() time.Time { return clock }
+		}
+		l, err := moneyLedger(d)
+		if err != nil {
+			return err
+		}
+		st := walletpg.Store{Pool: d.pg.Pool}
+		return f(d, managedDeps{wallet: &wallet.Service{Store: st, Audit: l.Audit, Now: d.now}, store: st, ledger: l})
+	})
+}
+
+type managedModelCmd struct {
+	File string `arg:"" help:"The model as JSON: {\"id\", \"version\", \"profile\", \"effective\", \"schemes\": [{\"scheme\", \"weight\", \"min\", \"multiple\"}]}." type:"existingfile"`
+}
+
+func (c managedModelCmd) Run(a *app) error {
+	b, err := os.ReadFile(c.File)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	m, err := managed.ParseModel(b)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.File, err)}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		ai := &wallet.AutoInvest{Wallet: md.wallet, Store: md.store, Ledger: md.ledger}
+		if err := ai.PutModel(a.ctx, m); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return printJSON(a.stdout, map[string]any{"model": m.ID, "version": m.Version, "effective": m.Effective, "schemes": len(m.Schemes)})
+	})
+}
+
+type managedQuestionnaireCmd struct {
+	File string `arg:"" help:"The questionnaire as JSON (fund/managed.Questionnaire)." type:"existingfile"`
+}
+
+func (c managedQuestionnaireCmd) Run(a *app) error {
+	b, err := os.ReadFile(c.File)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	q, err := managed.ParseQuestionnaire(b)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", c.File, err)}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		r := &wallet.Risk{Store: md.store, Audit: md.wallet.Audit}
+		if err := r.PutQuestionnaire(a.ctx, q); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return printJSON(a.stdout, map[string]any{"questionnaire": q.ID, "version": q.Version, "effective": q.Effective, "questions": len(q.Questions)})
+	})
+}
+
+type managedAssessCmd struct {
+	Investor string            `required:"" help:"The investor." placeholder:"ID"`
+	Answer   map[string]string `required:"" help:"An answer, question=value (repeat for each question)." placeholder:"Q=V"`
+}
+
+func (c managedAssessCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(d *deps, md managedDeps) error {
+		r := &wallet.Risk{Store: md.store, Audit: md.wallet.Audit, Now: d.now}
+		p, err := r.Assess(a.ctx, c.Investor, c.Answer)
+		var fe *managed.FieldError
+		if errors.As(err, &fe) || errors.Is(err, wallet.ErrNoInvestor) || errors.Is(err, wallet.ErrNoQuestionnaire) {
+			return &exitError{code: 2, err: err}
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, p)
+	})
+}
+
+type managedWalletCmd struct {
+	Wallet   string `required:"" help:"The wallet id." placeholder:"ID"`
+	Investor string `required:"" help:"The investor who owns it." placeholder:"ID"`
+	Model    string `help:"Auto-invest deposits into this model (with --folio)." placeholder:"ID"`
+	Folio    string `help:"The folio auto-invest buys in." placeholder:"FOLIO"`
+}
+
+func (c managedWalletCmd) Run(a *app) error {
+	if (c.Model == "") != (c.Folio == "") {
+		return &exitError{code: 2, err: fmt.Errorf("--model and --folio go together")}
+	}
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		if err := md.wallet.Open(a.ctx, c.Wallet, c.Investor); err != nil {
+			return err
+		}
+		if c.Model != "" {
+			ai := &wallet.AutoInvest{Wallet: md.wallet, Store: md.store, Ledger: md.ledger}
+			if err := ai.SetTerms(a.ctx, wallet.Terms{WalletID: c.Wallet, ModelID: c.Model, Folio: c.Folio, Enabled: true}); err != nil {
+				return err
+			}
+		}
+		v, _, err := md.wallet.View(a.ctx, c.Wallet)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, v)
+	})
+}
+
+type managedBalanceCmd struct {
+	Wallet string `required:"" help:"The wallet id." placeholder:"ID"`
+}
+
+func (c managedBalanceCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		v, ok, err := md.wallet.View(a.ctx, c.Wallet)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &exitError{code: 2, err: fmt.Errorf("--wallet: %w: %s", wallet.ErrNoWallet, c.Wallet)}
+		}
+		return printJSON(a.stdout, v)
+	})
+}
+
+type managedRebalanceCmd struct {
+	Wallet    string `required:"" help:"The wallet whose folio is rebalanced." placeholder:"ID"`
+	Threshold string `default:"5" help:"Drift threshold in percentage points (default: ${default})." placeholder:"PP"`
+	Force     bool   `help:"Rebalance even within the threshold (after a model change)."`
+	TaxAware  bool   `help:"Bring weights within half the threshold instead of onto the targets, redeeming beyond the unavoidable from the lots with the least short-term gain."`
+	DryRun    bool   `help:"Print the plan and the switch requests; place nothing."`
+	RunID     string `help:"The run's idempotency key (default: RB-<wallet>-<IST date>: one a day)." placeholder:"ID"`
+	// Clock fixes the run's clock: for tests and the demo, never for production.
+	Clock time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests only"`
+}
+
+func (managedRebalanceCmd) Help() string {
+	return `Measure the wallet's folio against its model (each holding at its latest NAV) and, when some scheme's weight is more than --threshold percentage points off its target (or with --force), switch it back: redemptions paired with purchases into switch orders through the ledger, so lots go FIFO with their exit loads and switch-ins get the NAV rules and stamp duty.
+
+--dry-run prints the plan (drift, trades, switches, each redemption's estimated exit load, short- and long-term gain and tax at the stated rates) and the exact switch requests, and writes nothing. Without it the run is fixed, placed and recorded once per --run-id: the same command again changes nothing. Exit 0 with JSON, 2 for bad flags or a wallet without a model.`
+}
+
+func (c managedRebalanceCmd) Run(a *app) error {
+	th, err := decimal.NewFromString(strings.TrimSpace(c.Threshold))
+	if err != nil || th.IsNegative() {
+		return &exitError{code: 2, err: fmt.Errorf("--threshold %q: want a non-negative number of percentage points", c.Threshold)}
+	}
+	o := wallet.RebalanceOptions{ThresholdPP: th, Force: c.Force, TaxAware: c.TaxAware}
+	return a.managed(c.Clock, func(_ *deps, md managedDeps) error {
+		rb := &wallet.Rebalancer{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute}
+		if c.DryRun {
+			p, err := rb.Propose(a.ctx, c.Wallet, o)
+			if err != nil {
+				return rebalanceErr(err)
+			}
+			return printJSON(a.stdout, p)
+		}
+		ex, found, err := rb.Execute(a.ctx, c.Wallet, c.RunID, o)
+		if err != nil {
+			return rebalanceErr(err)
+		}
+		if !found {
+			return printJSON(a.stdout, map[string]any{"wallet_id": c.Wallet, "within_threshold": true})
+		}
+		n, err := rb.Sweep(context.WithoutCancel(a.ctx), 100)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, map[string]any{"executed": ex, "payouts_swept": n})
+	})
+}
+
+func rebalanceErr(err error) error {
+	if errors.Is(err, wallet.ErrNoWallet) || errors.Is(err, wallet.ErrNoTerms) {
+		return &exitError{code: 2, err: fmt.Errorf("--wallet: %w", err)}
+	}
+	return err
+}

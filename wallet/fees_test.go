@@ -1,0 +1,138 @@
+package wallet_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
+	"github.com/shopspring/decimal"
+)
+
+func feesEnv(t *testing.T) (*env, *wallet.Fees) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 10000000) // ₹1,00,000.00
+	e.credit()
+	return e, &wallet.Fees{Wallet: e.wallet, Store: pgstore.Store{Pool: e.db.Read}}
+}
+
+func pct(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// A month's AUM fee with a mid-month rate change, billed from the wallet
+// with GST, once.
+func TestFeeBillMidPeriodRateChange(t *testing.T) {
+	e, f := feesEnv(t)
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")},
+		{WalletID: "W1", From: fund.NewDate(2026, 8, 16), AUMRatePct: pct("1.5")},
+	} {
+		if err := f.SetTerms(e.ctx, ft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Valued on the weekdays of August only: weekends carry Friday's.
+	for d := fund.NewDate(2026, 8, 1); !d.After(fund.NewDate(2026, 8, 31)); d = d.AddDays(1) {
+		if wd := d.Weekday(); wd == 0 || wd == 6 {
+			continue
+		}
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 1 Aug is a Saturday: no valuation on or before it, refused.
+	if _, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false); err == nil {
+		t.Fatal("billed a period whose first day has no valuation")
+	}
+	// Value 1 Aug too, then bill: AUM 1,00,000.00 every day (cash, no
+	// holdings); 1–15 Aug at 1 %, 16–31 Aug at 1.5 %:
+	// 100000 × (15 × 1 + 16 × 1.5) / (100 × 365) = 3900000/36500 =
+	// 106.849… → 106.84 (down). GST 18 % = 19.2312 → 19.23; total 126.07.
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	inv, created, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false)
+	if err != nil || !created {
+		t.Fatal(err)
+	}
+	if inv.AUMFee.String() != "106.84" || inv.GST.String() != "19.23" || inv.Total.String() != "126.07" || inv.Status != "charged" || inv.Perf != nil {
+		t.Errorf("invoice %+v", inv)
+	}
+	if got := e.balance("W1"); got != "99873.93" {
+		t.Errorf("W1 %s, want 100000.00 − 126.07 = 99873.93", got)
+	}
+	// Again: the same invoice, nothing charged twice.
+	again, created, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false)
+	if err != nil || created || again.ID != inv.ID || again.Total.String() != "126.07" || e.balance("W1") != "99873.93" {
+		t.Errorf("again: %+v %v %v, balance %s", again, created, err, e.balance("W1"))
+	}
+	if got := e.db.Str(`SELECT string_agg(p.account || ' ' || p.amount::numeric(18,2), ',' ORDER BY p.seq) FROM wallet_postings p JOIN wallet_transactions t ON t.id = p.tx_id WHERE t.kind = 'fee'`); got != "wallet:W1 126.07,fee_income:managed -106.84,tax:gst -19.23" {
+		t.Errorf("postings %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'fee.charged'`); n != 1 {
+		t.Errorf("%d fee.charged events", n)
+	}
+	var csvb, pdfb bytes.Buffer
+	if err := wallet.WriteInvoiceCSV(&csvb, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"at 1% a year, 2026-08-01 to 2026-08-15 (15 days)", "at 1.5% a year, 2026-08-16 to 2026-08-31 (16 days)", "GST at 18%,19.23", "Total,126.07"} {
+		if !strings.Contains(csvb.String(), want) {
+			t.Errorf("csv lacks %q:\n%s", want, csvb.String())
+		}
+	}
+	if err := wallet.WriteInvoicePDF(&pdfb, inv); err != nil || !bytes.HasPrefix(pdfb.Bytes(), []byte("%PDF-")) {
+		t.Errorf("pdf: %v", err)
+	}
+}
+
+// The performance fee over two periods, the second below the high-water
+// mark; the mark is net of deposits and never falls.
+func TestFeePerformanceHighWaterMark(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	// Valuations as the daily run would have written them with holdings
+	// (inputs: the wallet's AUM on the periods' last days).
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum) VALUES
+		('W1', '2026-08-31', 0, 112000, 112000), ('W1', '2026-09-30', 0, 110000, 110000), ('W1', '2026-10-31', 0, 115000, 115000)`)
+	// Year 1: deposits 1,00,000 (the flows), HWM 0 + 1,00,000; end
+	// 1,12,000: gain 12,000 × 20 % = 2,400.00; GST 432.00; total 2,832.00.
+	inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 31), fund.NewDate(2026, 8, 31), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.PerfFee.String() != "2400.00" || inv.GST.String() != "432.00" || inv.Total.String() != "2832.00" {
+		t.Errorf("year 1 %+v", inv)
+	}
+	// HWM net of flows: 1,12,000 − 1,00,000 = 12,000.
+	if got := e.db.Str(`SELECT hwm_gain::text FROM fee_hwm`); got != "12000.00" {
+		t.Errorf("hwm %s", got)
+	}
+	// Year 2: 1,10,000 < HWM 12,000 + 1,00,000 = 1,12,000: no fee, the
+	// mark stays.
+	inv, _, err = f.Bill(e.ctx, "W1", fund.NewDate(2026, 9, 30), fund.NewDate(2026, 9, 30), true)
+	if err != nil || !inv.PerfFee.IsZero() || !inv.Total.IsZero() {
+		t.Errorf("year 2 %+v %v", inv, err)
+	}
+	if got := e.db.Str(`SELECT hwm_gain::text FROM fee_hwm`); got != "12000.00" {
+		t.Errorf("hwm after year 2 %s", got)
+	}
+	// A withdrawal of 10,000 then 1,15,000: flows 90,000, HWM 1,02,000:
+	// gain 13,000 × 20 % = 2,600.00.
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "r1", fund.MustAmount("10000.00")); err != nil {
+		t.Fatal(err)
+	}
+	if inv, _, err = f.Bill(e.ctx, "W1", fund.NewDate(2026, 10, 31), fund.NewDate(2026, 10, 31), true); err != nil || inv.PerfFee.String() != "2600.00" {
+		t.Errorf("year 3 %+v %v", inv, err)
+	}
+	// The table refuses a falling mark whatever the code does.
+	if _, err := e.db.Read.Exec(e.ctx, `UPDATE fee_hwm SET hwm_gain = 0`); err == nil {
+		t.Error("the high-water mark fell")
+	}
+}

@@ -1,0 +1,340 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/shopspring/decimal"
+)
+
+// Topics of a rebalance's events.
+const (
+	TopicRebalanceProposed = "rebalance.proposed"
+	TopicRebalanceExecuted = "rebalance.executed"
+)
+
+// ErrNoTerms: the wallet has no enabled auto-invest terms (no model, no
+// folio) to rebalance.
+var ErrNoTerms = errors.New("wallet has no enabled auto-invest terms")
+
+// RebalanceRun is one rebalance of a wallet's folio.
+type RebalanceRun struct {
+	ID, WalletID, Folio, ModelID string
+	ModelVersion                 int
+	TaxAware                     bool
+	Plan                         managed.Plan
+	Requests                     []string // switch requests' JSON bodies, in the plan's switch order
+	Status                       string   // proposed, placed
+}
+
+// RebalanceStore is what rebalancing needs of the store.
+type RebalanceStore interface {
+	InRebalanceTx(ctx context.Context, fn func(RebalanceTx) error) error
+	// OpenRebalances lists runs still 'proposed' (a crash between fixing
+	// and placing), oldest first.
+	OpenRebalances(ctx context.Context, limit int) ([]string, error)
+	// PayoutsToSweep lists rebalance switches whose switch-in ended
+	// without an allotment and whose payout is not in the wallet yet.
+	PayoutsToSweep(ctx context.Context, limit int) ([]string, error)
+}
+
+// RebalanceTx is one transaction of rebalancing.
+type RebalanceTx interface {
+	AutoTx
+	// Holdings reads a folio's holdings with their open lots (oldest
+	// first), latest NAVs, exit-load slabs and tax types.
+	Holdings(ctx context.Context, folio string) ([]managed.Holding, error)
+	// RebalanceRun reads a run, locked for update.
+	RebalanceRun(ctx context.Context, id string) (r RebalanceRun, found bool, err error)
+	InsertRebalanceRun(ctx context.Context, r RebalanceRun) error
+	SetRebalancePlaced(ctx context.Context, id string) error
+	// SwitchPayout reads what the ledger paid out for a rebalance
+	// switch's failed switch-in (found false: no payout).
+	SwitchPayout(ctx context.Context, switchID string) (walletID, folio string, amount fund.Amount, found bool, err error)
+}
+
+// RebalanceOptions are a rebalance's choices.
+type RebalanceOptions struct {
+	ThresholdPP decimal.Decimal // drift threshold, percentage points
+	Force       bool            // a model change: rebalance within the threshold too
+	TaxAware    bool            // see managed.PlanOptions.TaxAware
+}
+
+// Rebalancer measures a wallet's folio against its model and, over the
+// threshold, switches it back (fund/managed.PlanRebalance): each switch an
+// ordinary switch request through ledger.PlaceOrders, so the redemption
+// side takes lots FIFO with their exit loads and the purchase side gets
+// the NAV rules and stamp duty. Every rupee has a home: a switch moves its
+// switch-out's payout into its switch-in, a switch-in that fails has that
+// money paid out by the ledger and Sweep brings it back to the wallet, and
+// loads and duty go to their own accounts.
+type Rebalancer struct {
+	Wallet  *Service
+	Store   RebalanceStore
+	Ledger  *ledger.Service
+	MaxSkew time.Duration
+	// crash, for tests: called after the run is fixed ("proposed") and
+	// after its switches are placed ("placed").
+	crash func(stage, runID string) error
+}
+
+// Proposal is a dry run: the plan and the switch requests it would place.
+type Proposal struct {
+	WalletID string       `json:"wallet_id"`
+	Folio    string       `json:"folio"`
+	Model    string       `json:"model"`
+	Version  int          `json:"model_version"`
+	Plan     managed.Plan `json:"plan"`
+	Requests []string     `json:"requests"`
+}
+
+// plan reads the wallet's terms, model and holdings and plans (no writes).
+func (r *Rebalancer) plan(ctx context.Context, tx RebalanceTx, walletID, runID string, o RebalanceOptions) (Proposal, Wallet, error) {
+	var p Proposal
+	wal, ok, err := tx.LockWallet(ctx, walletID)
+	if err != nil {
+		return p, wal, err
+	}
+	if !ok {
+		return p, wal, ErrNoWallet
+	}
+	terms, ok, err := tx.Terms(ctx, walletID)
+	if err != nil {
+		return p, wal, err
+	}
+	if !ok || !terms.Enabled {
+		return p, wal, ErrNoTerms
+	}
+	now := r.Wallet.now()
+	day := fund.DateOf(now.In(fund.IST()))
+	m, ok, err := tx.ModelAt(ctx, terms.ModelID, day)
+	if err != nil {
+		return p, wal, err
+	}
+	if !ok {
+		return p, wal, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
+	}
+	hs, err := tx.Holdings(ctx, terms.Folio)
+	if err != nil {
+		return p, wal, fmt.Errorf("holdings of %s: %w", terms.Folio, err)
+	}
+	plan, err := managed.PlanRebalance(m, hs, managed.PlanOptions{ThresholdPP: o.ThresholdPP, Force: o.Force, TaxAware: o.TaxAware, On: day})
+	if err != nil {
+		return p, wal, fmt.Errorf("rebalance %s: %w", walletID, err)
+	}
+	p = Proposal{WalletID: walletID, Folio: terms.Folio, Model: m.ID, Version: m.Version, Plan: plan, Requests: []string{}}
+	placedAt := now.UTC().Format(time.RFC3339Nano)
+	for i, s := range plan.Switches {
+		b, _ := json.Marshal(map[string]string{"order_id": SwitchID(runID, i), "type": "switch", "investor_id": wal.InvestorID, "folio": terms.Folio,
+			"scheme_code": s.From, "to_scheme_code": s.To, "amount": s.Amount.String(), "placed_at": placedAt})
+		p.Requests = append(p.Requests, string(b))
+	}
+	return p, wal, nil
+}
+
+// SwitchID is a rebalance run's i-th switch request id.
+func SwitchID(runID string, i int) string { return fmt.Sprintf("%s-S%d", runID, i+1) }
+
+// RunID is the default rebalance run id: one a wallet a day.
+func RunID(walletID string, day fund.Date) string {
+	return fmt.Sprintf("RB-%s-%04d%02d%02d", walletID, day.Year, day.Month, day.Day)
+}
+
+// Propose is the dry run: what Execute would place now, writing nothing.
+func (r *Rebalancer) Propose(ctx context.Context, walletID string, o RebalanceOptions) (Proposal, error) {
+	var p Proposal
+	runID := RunID(walletID, fund.DateOf(r.Wallet.now().In(fund.IST())))
+	err := r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
+		var err error
+		p, _, err = r.plan(ctx, tx, walletID, runID, o)
+		return err
+	})
+	return p, err
+}
+
+// Executed is the rebalance.executed event (and Execute's result).
+type Executed struct {
+	EventID  string        `json:"event_id"`
+	RunID    string        `json:"run_id"`
+	WalletID string        `json:"wallet_id"`
+	Folio    string        `json:"folio"`
+	Orders   []OrderPlaced `json:"orders"`
+}
+
+// Execute rebalances a wallet's folio once per runID ("" : RunID of today):
+// the plan and its switch requests are fixed in the run in one transaction
+// (rebalance.proposed), then placed through the ledger (idempotent by
+// request id), then the run is marked placed (rebalance.executed). A run
+// already fixed is finished as it was fixed, whatever the drift is now;
+// within the threshold no run is written and found is false.
+func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o RebalanceOptions) (res Executed, found bool, err error) {
+	if runID == "" {
+		runID = RunID(walletID, fund.DateOf(r.Wallet.now().In(fund.IST())))
+	}
+	var run RebalanceRun
+	err = r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
+		w := &work{}
+		if cur, ok, err := tx.RebalanceRun(ctx, runID); err != nil || ok {
+			run, found = cur, ok
+			return err
+		}
+		p, wal, err := r.plan(ctx, tx, walletID, runID, o)
+		if err != nil || len(p.Plan.Switches) == 0 {
+			return err
+		}
+		run = RebalanceRun{ID: runID, WalletID: walletID, Folio: p.Folio, ModelID: p.Model, ModelVersion: p.Version, TaxAware: o.TaxAware,
+			Plan: p.Plan, Requests: p.Requests, Status: "proposed"}
+		found = true
+		if err := tx.InsertRebalanceRun(ctx, run); err != nil {
+			return fmt.Errorf("run %s: %w", runID, err)
+		}
+		ev := map[string]any{"event_id": TopicRebalanceProposed + ":" + runID, "run_id": runID, "wallet_id": walletID, "investor_id": wal.InvestorID,
+			"folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}
+		w.events = append(w.events, ledger.Event{ID: TopicRebalanceProposed + ":" + runID, Topic: TopicRebalanceProposed, Key: walletID, Payload: ev})
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: "proposed", Payload: ev})
+		return r.Wallet.flush(ctx, tx, w)
+	})
+	if err != nil || !found {
+		return res, found, err
+	}
+	if run.Status == "placed" {
+		return Executed{RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio}, true, nil
+	}
+	if r.crash != nil {
+		if err := r.crash("proposed", runID); err != nil {
+			return res, true, err
+		}
+	}
+	res, err = r.place(ctx, run)
+	return res, true, err
+}
+
+// Resume finishes runs a crash left 'proposed'.
+func (r *Rebalancer) Resume(ctx context.Context, limit int) (int, error) {
+	ids, err := r.Store.OpenRebalances(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("open rebalances: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		var run RebalanceRun
+		var ok bool
+		if err := r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
+			run, ok, err = tx.RebalanceRun(ctx, id)
+			return err
+		}); err != nil {
+			return n, err
+		}
+		if !ok || run.Status != "proposed" {
+			continue
+		}
+		if _, err := r.place(ctx, run); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// place places a fixed run's switch requests and marks it placed.
+func (r *Rebalancer) place(ctx context.Context, run RebalanceRun) (Executed, error) {
+	now := r.Wallet.now()
+	ins := make([]fund.OrderIntake, 0, len(run.Requests))
+	for _, body := range run.Requests {
+		in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "rebalance", At: now, MaxSkew: r.MaxSkew})
+		if !ok {
+			return Executed{}, fmt.Errorf("rebalance %s: request %s: %v", run.ID, body, err)
+		}
+		ins = append(ins, in)
+	}
+	placed, err := r.Ledger.PlaceOrders(ctx, ins)
+	if err != nil {
+		return Executed{}, fmt.Errorf("rebalance %s: place switches: %w", run.ID, err)
+	}
+	ex := Executed{EventID: TopicRebalanceExecuted + ":" + run.ID, RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio, Orders: make([]OrderPlaced, len(placed))}
+	for i, p := range placed {
+		s := run.Plan.Switches[i]
+		ex.Orders[i] = OrderPlaced{OrderID: p.ID, Scheme: s.From + ">" + s.To, Amount: s.Amount, Outcome: ledger.OutcomeAccepted}
+		if len(p.Legs) == 0 {
+			// Refused as placed: no leg, so no money moved.
+			ex.Orders[i].Outcome, ex.Orders[i].Reason = ledger.OutcomeRejected, p.Reason
+		}
+	}
+	if r.crash != nil {
+		if err := r.crash("placed", run.ID); err != nil {
+			return Executed{}, err
+		}
+	}
+	err = r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
+		w := &work{}
+		if _, _, err := tx.LockWallet(ctx, run.WalletID); err != nil {
+			return err
+		}
+		cur, ok, err := tx.RebalanceRun(ctx, run.ID)
+		if err != nil || !ok || cur.Status == "placed" {
+			return err
+		}
+		if err := tx.SetRebalancePlaced(ctx, run.ID); err != nil {
+			return err
+		}
+		w.events = append(w.events, ledger.Event{ID: ex.EventID, Topic: TopicRebalanceExecuted, Key: run.WalletID, Payload: ex})
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "rebalance", ID: run.ID, Action: "executed", Payload: ex})
+		return r.Wallet.flush(ctx, tx, w)
+	})
+	if err != nil {
+		return Executed{}, fmt.Errorf("rebalance %s: finish: %w", run.ID, err)
+	}
+	return ex, nil
+}
+
+// AccountLedgerPayout is the wallet journal's claim on the ledger's
+// payout:<folio> for money a failed rebalance switch-in paid out and the
+// wallet took back.
+func AccountLedgerPayout(folio string) string { return "ledger_payout:" + folio }
+
+// Sweep credits the wallet with what the ledger paid out for each
+// rebalance switch whose switch-in failed (once per switch: the entry is
+// unique on it), so no rupee of a rebalance ends outside the wallet or its
+// holdings.
+func (r *Rebalancer) Sweep(ctx context.Context, limit int) (int, error) {
+	ids, err := r.Store.PayoutsToSweep(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("switch payouts: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		err := r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
+			w := &work{}
+			walletID, folio, amt, ok, err := tx.SwitchPayout(ctx, id)
+			if err != nil || !ok {
+				return err
+			}
+			wal, ok, err := tx.LockWallet(ctx, walletID)
+			if err != nil || !ok {
+				return err
+			}
+			e := Entry{WalletID: wal.ID, Kind: "switch_payout", Ref: id, Amount: amt, Postings: []fund.Posting{
+				{Account: AccountLedgerPayout(folio), Asset: fund.AssetINR, Amount: amt.Decimal()},
+				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amt.Decimal().Neg()},
+			}}
+			_, inserted, err := tx.Post(ctx, e, amt)
+			if err != nil || !inserted {
+				return err
+			}
+			n++
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "switch_payout",
+				Payload: map[string]string{"switch_id": id, "folio": folio, "amount": amt.String()}})
+			return r.Wallet.flush(ctx, tx, w)
+		})
+		if err != nil {
+			return n, fmt.Errorf("sweep switch %s: %w", id, err)
+		}
+	}
+	return n, nil
+}
