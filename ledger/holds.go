@@ -90,6 +90,9 @@ type Restriction struct {
 // redemptions by BlocksRedemption, switch legs by either (a switch never
 // half-executes).
 func (r Restriction) Blocks(k fund.TxKind) bool {
+	if r.Source == HoldBank {
+		return k == fund.Redemption // see checkRestriction
+	}
 	switch k {
 	case fund.SwitchIn, fund.SwitchOut:
 		return r.BlocksPurchase || r.BlocksRedemption
@@ -321,22 +324,36 @@ func (s *Service) Holds(ctx context.Context, f HoldFilter) ([]Hold, error) {
 	return s.Store.Holds(ctx, f)
 }
 
-// SetRestriction records what an investor may not do (one row per source,
-// replaced) and holds the investor's pending legs it blocks, in one
-// transaction.
-func (s *Service) SetRestriction(ctx context.Context, r Restriction) error {
+// checkRestriction checks what a restriction says of itself. Bank
+// verification (source bank) restricts payouts only: an investor whose
+// default bank account is not verified may buy, and a redemption, the one
+// leg that pays money out to the account, is held; a switch moves money
+// between schemes, never to the bank, so it is not held (Blocks). IDCW
+// payouts and refunds are not order legs: investors/banks.go holds those.
+func checkRestriction(r Restriction) error {
 	switch r.Source {
 	case HoldFraud, HoldAML, HoldKYC:
+	case HoldBank:
+		if r.BlocksPurchase || !r.BlocksRedemption {
+			return errors.New("a bank restriction holds payouts: redemptions only, never purchases")
+		}
 	default:
-		return fmt.Errorf("restriction source %q: want fraud, aml or kyc", r.Source)
+		return fmt.Errorf("restriction source %q: want fraud, aml, kyc or bank", r.Source)
 	}
 	if !r.BlocksPurchase && !r.BlocksRedemption {
 		return errors.New("restriction blocks nothing: lift it instead")
 	}
-	req := HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
-	if err := checkHold(req); err != nil {
+	return checkHold(HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By})
+}
+
+// SetRestriction records what an investor may not do (one row per source,
+// replaced) and holds the investor's pending legs it blocks, in one
+// transaction.
+func (s *Service) SetRestriction(ctx context.Context, r Restriction) error {
+	if err := checkRestriction(r); err != nil {
 		return err
 	}
+	req := HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
 	_, err := s.inTx(ctx, func(t *txn) error {
 		if err := t.lockInvestorFolios(r.InvestorID); err != nil {
 			return err

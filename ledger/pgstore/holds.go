@@ -13,12 +13,13 @@ import (
 // holdColumns are what a leg read says of its holds (legColumns ends with
 // them): the source of an open hold, and the investor restriction that
 // blocks the leg's kind as {source, reason, detail} (NULL: none). Both are
-// index lookups (order_holds_open, the restrictions' key).
+// index lookups (order_holds_open, the restrictions' key). A bank
+// restriction holds redemptions only (ledger.Restriction.Blocks).
 const holdColumns = `coalesce((SELECT h.source FROM order_holds h WHERE h.order_id = orders.id AND h.closed_at IS NULL ORDER BY h.source LIMIT 1), ''),
 	(SELECT ARRAY[r.source, r.reason, r.detail] FROM investor_restrictions r WHERE r.investor_id = orders.investor_id
 		AND CASE orders.kind WHEN 'redemption' THEN r.blocks_redemption
-			WHEN 'switch_in' THEN r.blocks_purchase OR r.blocks_redemption
-			WHEN 'switch_out' THEN r.blocks_purchase OR r.blocks_redemption
+			WHEN 'switch_in' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
+			WHEN 'switch_out' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
 			ELSE r.blocks_purchase END
 		ORDER BY r.source LIMIT 1)`
 
