@@ -45,13 +45,13 @@ type BankAccountRef struct {
 
 // BankResult is a penny drop's outcome as stored.
 type BankResult struct {
-	Ref, GatewayID, EventID       string
-	Status                        string // completed, failed
-	AccountStatus, UTR, Reason    string
-	RegisteredNameEnc             []byte
-	Score                         *int
-	Verification, VerifyReason    string // kyc.BankVerified / BankFailed and why
-	At                            time.Time
+	Ref, GatewayID, EventID    string
+	Status                     string // completed, failed
+	AccountStatus, UTR, Reason string
+	RegisteredNameEnc          []byte
+	Score                      *int
+	Verification, VerifyReason string // kyc.BankVerified / BankFailed and why
+	At                         time.Time
 }
 
 // BankStore is what bank verification keeps in Postgres (investors/pgstore).
@@ -155,6 +155,25 @@ func (b *Banks) RequestPending(ctx context.Context, staleAfter time.Duration, li
 		n++
 	}
 	return n, nil
+}
+
+// BankOutcome is what one pass did.
+type BankOutcome struct {
+	Asked      int `json:"penny_drops_asked"`
+	Restricted int `json:"bank_restrictions_changed"`
+}
+
+// Pass asks the waiting penny drops (at most limit; a request with no
+// gateway id after staleAfter is asked again), then reconciles every
+// onboarded investor's bank restriction.
+func (b *Banks) Pass(ctx context.Context, staleAfter time.Duration, limit int) (BankOutcome, error) {
+	var out BankOutcome
+	var err error
+	if out.Asked, err = b.RequestPending(ctx, staleAfter, limit); err != nil {
+		return out, err
+	}
+	out.Restricted, err = b.Reconcile(ctx, nil)
+	return out, err
 }
 
 // Apply stores a validation webhook's outcome (eventID: its

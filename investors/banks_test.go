@@ -71,7 +71,7 @@ func TestBankVerificationHoldsPayouts(t *testing.T) {
 		t.Fatalf("redemption to an unverified account: %s", got)
 	}
 
-	out, err := kycbank.Pass(e.ctx, banks, 10*time.Minute, 100)
+	out, err := banks.Pass(e.ctx, 10*time.Minute, 100)
 	if err != nil || out.Asked != 2 || out.Restricted != 0 {
 		t.Fatalf("pass: %+v %v; want 2 asked, nothing changed", out, err)
 	}

@@ -84,6 +84,11 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 		jobs = append(jobs, scheduler.Job{Name: factscheck.Name, Spec: c.Schedule, Run: func(ctx context.Context) error { _, err := factsCheckJob(d).Run(ctx); return err }})
 	}
 	jobs = append(jobs, commissionScheduled(d)...)
+	if kj, err := kycScheduled(d); err != nil { // issue 23: the KRA feeds and bank verification
+		return nil, err
+	} else {
+		jobs = append(jobs, kj...)
+	}
 	alerts, err := alertNotifyScheduled(d)
 	return append(jobs, alerts...), err
 }

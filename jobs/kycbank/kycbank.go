@@ -1,45 +1,20 @@
-// Package kycbank runs bank account verification (issue 23): the pass that
-// asks a penny drop for every account waiting for one and reconciles the
-// bank restrictions, and the HTTP handler of the gateway's
-// fund_account.validation.* webhooks (mounted by serve beside the payment
-// webhooks).
+// Package kycbank is bank account verification's HTTP side (issue 23): the
+// handler of the gateway's fund_account.validation.* webhooks, mounted by
+// serve on the payment webhooks' listener. The pass that asks the penny
+// drops runs in the kra job (investors.Banks.Pass).
 package kycbank
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/fundflow/fundflow/connectors/razorpay"
 	"github.com/fundflow/fundflow/connectors/webhook"
 	"github.com/fundflow/fundflow/investors"
 )
-
-// Name is the job's name (job_runs, the single-runner lock).
-const Name = "kyc-banks"
-
-// Outcome is what one pass did.
-type Outcome struct {
-	Asked      int `json:"penny_drops_asked"`
-	Restricted int `json:"restrictions_changed"`
-}
-
-// Pass asks the waiting penny drops (at most limit; a request with no
-// gateway id after staleAfter is asked again), then reconciles every
-// onboarded investor's bank restriction.
-func Pass(ctx context.Context, b *investors.Banks, staleAfter time.Duration, limit int) (Outcome, error) {
-	var out Outcome
-	var err error
-	if out.Asked, err = b.RequestPending(ctx, staleAfter, limit); err != nil {
-		return out, err
-	}
-	out.Restricted, err = b.Reconcile(ctx, nil)
-	return out, err
-}
 
 // Handler receives the validation webhooks: the signature checked on the
 // raw body (401 and nothing stored when it does not verify), the outcome
