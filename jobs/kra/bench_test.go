@@ -120,8 +120,7 @@ func BenchmarkKRAApply(b *testing.B) {
 }
 
 // timedRestrictor measures the time spent in the ledger's restriction calls
-// (one transaction per investor whose restriction changes).
-// The time is summed over the gate's workers.
+// (one transaction per batch: SetRestrictions, LiftRestrictions).
 type timedRestrictor struct {
 	l *ledger.Service
 	d atomic.Int64 // nanoseconds
@@ -131,6 +130,18 @@ func (t *timedRestrictor) SetRestriction(ctx context.Context, r ledger.Restricti
 	t0 := time.Now()
 	defer func() { t.d.Add(int64(time.Since(t0))) }()
 	return t.l.SetRestriction(ctx, r)
+}
+
+func (t *timedRestrictor) SetRestrictions(ctx context.Context, rs []ledger.Restriction) error {
+	t0 := time.Now()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
+	return t.l.SetRestrictions(ctx, rs)
+}
+
+func (t *timedRestrictor) LiftRestrictions(ctx context.Context, ids []string, source, by string) (int, error) {
+	t0 := time.Now()
+	defer func() { t.d.Add(int64(time.Since(t0))) }()
+	return t.l.LiftRestrictions(ctx, ids, source, by)
 }
 
 func (t *timedRestrictor) LiftRestriction(ctx context.Context, id, source, by string) (int, error) {
