@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/connectors/razorpay"
 	"github.com/fundflow/fundflow/internal/kragen"
 	"github.com/fundflow/fundflow/internal/pii"
@@ -18,6 +19,7 @@ import (
 	"github.com/fundflow/fundflow/investors/pgstore"
 	"github.com/fundflow/fundflow/jobs/kra"
 	"github.com/fundflow/fundflow/jobs/kycbank"
+	"github.com/fundflow/fundflow/jobs/kycmaster"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/scheduler"
@@ -122,6 +124,39 @@ func kycWebhooks(d *deps) map[string]http.Handler {
 		return nil
 	}
 	return map[string]http.Handler{kycbank.Path: &kycbank.Handler{Secrets: secrets, Banks: kycBanks(d, led, s), Log: d.log}}
+}
+
+// startKYCStream consumes the investor master's topic
+// (pipelines.kra.investor_topic) until ctx ends or the returned function
+// is called (it stops the consumer and waits for it), when Kafka is
+// configured.
+func startKYCStream(ctx context.Context, d *deps) (stop func(), err error) {
+	c := d.cfg.Pipelines.KRA
+	brokers := kafkaBrokers(d)
+	if c == nil || c.InvestorTopic == "" || len(brokers) == 0 {
+		return func() {}, nil
+	}
+	s, err := sealer(d)
+	if err != nil {
+		return nil, err
+	}
+	src, err := kafka.NewSource(kafka.Config{Brokers: brokers, Topic: c.InvestorTopic, GroupID: c.InvestorGroup, Batch: 500,
+		ErrorLog: func(msg string, args ...any) { d.log.Warn("kafka consumer: "+msg, args...) }})
+	if err != nil {
+		return nil, err
+	}
+	svc := &investors.Service{Store: pgstore.Store{Pool: d.pg.Pool}, PII: s, Now: d.now, Log: d.log}
+	p := kycmaster.Pipeline(src, svc, d.pg, d.metrics, d.log)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := p.Run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("investor master topic stopped", "topic", c.InvestorTopic, "err", err)
+		}
+	}()
+	d.log.Info("consuming the investor master topic", "topic", c.InvestorTopic, "group", c.InvestorGroup)
+	return func() { cancel(); <-done }, nil
 }
 
 // kycScheduled is the kra job on pipelines.kra.schedule, under its

@@ -34,6 +34,11 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	if err := serveInstalmentSettle(ctx, d); err != nil {
 		return err
 	}
+	stopKYC, err := startKYCStream(ctx, d) // issue 23: the investor master's topic
+	if err != nil {
+		return err
+	}
+	defer stopKYC()
 	s := &scheduler.Scheduler{Log: d.log, Metrics: d.metrics}
 	for _, j := range jobs {
 		if err := s.Add(j); err != nil {

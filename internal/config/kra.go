@@ -21,6 +21,11 @@ type KRA struct {
 	// RefundAfter: a captured purchase held by KYC this long is rejected
 	// (its payment gets the refund-due break); 0 never.
 	RefundAfter time.Duration `yaml:"refund_after"`
+	// InvestorTopic is the investor master's Kafka topic (the onboarding
+	// service's bulk loads and backfills: records or merge patches keyed by
+	// investor id), consumed by serve when Kafka is configured; "" none.
+	InvestorTopic string `yaml:"investor_topic"`
+	InvestorGroup string `yaml:"investor_group"` // consumer group; default fundflow-investors
 	// Banks turns on bank account verification by penny drop; nil: off.
 	Banks *KYCBanks `yaml:"banks"`
 }
@@ -34,6 +39,7 @@ func (c *Config) kraDefaults() {
 		x.BatchSize = 5000
 	}
 	x.Source.sftpEnvDefaults()
+	x.InvestorGroup = or(x.InvestorGroup, "fundflow-investors")
 	if x.Banks != nil {
 		x.Banks.defaults()
 	}
