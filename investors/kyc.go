@@ -270,19 +270,19 @@ func (g *Gate) reconcileAll(ctx context.Context, ids []string, states map[string
 func (g *Gate) want(id string, s KYCState, minorOfAge bool, now time.Time) (ledger.Restriction, bool) {
 	d := kyc.Decide(g.table(), s.Status, s.Inoperative, kyc.TodayIST(now))
 	if minorOfAge {
-		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true,
+		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true, BlocksNewFolio: true,
 			Detail: "the minor is of age: the record must become the investor's own (KYC, PAN, bank account)"}
 	}
 	if !d.Restrict {
 		return ledger.Restriction{}, false
 	}
 	return ledger.Restriction{InvestorID: id, Source: ledger.HoldKYC, Reason: d.Reason, Detail: d.Detail,
-		BlocksPurchase: d.BlocksPurchase, BlocksRedemption: d.BlocksRedemption, By: By}, true
+		BlocksPurchase: d.BlocksPurchase, BlocksRedemption: d.BlocksRedemption, BlocksNewFolio: d.BlocksNewFolio, By: By}, true
 }
 
 func sameRestriction(cur, want ledger.Restriction) bool {
 	return cur.InvestorID != "" && cur.Reason == want.Reason && cur.Detail == want.Detail &&
-		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption
+		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption && cur.BlocksNewFolio == want.BlocksNewFolio
 }
 
 // effective is the status the event reports: on_hold while the PAN is

@@ -82,6 +82,10 @@ type HoldFilter struct {
 type Restriction struct {
 	InvestorID, Source, Reason, Detail string
 	BlocksPurchase, BlocksRedemption   bool
+	// BlocksNewFolio holds a purchase into a folio with no allotment yet
+	// (opening a folio), decided where the leg is allotted (the store
+	// knows whether the folio has one); BlocksPurchase implies it.
+	BlocksNewFolio bool
 	By                                 string
 	Since                              time.Time
 }
@@ -334,13 +338,13 @@ func checkRestriction(r Restriction) error {
 	switch r.Source {
 	case HoldFraud, HoldAML, HoldKYC:
 	case HoldBank:
-		if r.BlocksPurchase || !r.BlocksRedemption {
+		if r.BlocksPurchase || r.BlocksNewFolio || !r.BlocksRedemption {
 			return errors.New("a bank restriction holds payouts: redemptions only, never purchases")
 		}
 	default:
 		return fmt.Errorf("restriction source %q: want fraud, aml, kyc or bank", r.Source)
 	}
-	if !r.BlocksPurchase && !r.BlocksRedemption {
+	if !r.BlocksPurchase && !r.BlocksRedemption && !r.BlocksNewFolio {
 		return errors.New("restriction blocks nothing: lift it instead")
 	}
 	return checkHold(HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By})

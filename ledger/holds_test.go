@@ -294,3 +294,30 @@ func TestBulkRestrictions(t *testing.T) {
 		t.Errorf("%d restrictions left", n)
 	}
 }
+
+// A restriction that blocks only opening a folio (a registered, not
+// validated, KYC) holds a purchase into a folio with no allotment yet and
+// lets one into a folio the investor already holds go through.
+func TestRestrictionBlocksNewFolioOnly(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.nav("E1", "2026-08-03", "10.0000")
+	m.buy("B1", "F1", "E1", "10000.00", "2026-08-03", "10.0000") // F1 has an allotment
+	m.exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1-NEW', 'INV-F1')`)
+	r := ledger.Restriction{InvestorID: "INV-F1", Source: ledger.HoldKYC, Reason: "kyc_on_hold", BlocksNewFolio: true, By: "kra-feed"}
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{r}); err != nil {
+		t.Fatal(err)
+	}
+	m.order(`{"order_id":"P-OLD","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"1000.00","placed_at":"2026-08-03T10:30:00+05:30","payment_ref":"order_P-OLD"}`)
+	m.pay("P-OLD", "1000.00", ist("2026-08-03T10:31:00+05:30"))
+	m.order(`{"order_id":"P-NEW","type":"purchase","investor_id":"INV-F1","folio":"F1-NEW","scheme_code":"E1","amount":"1000.00","placed_at":"2026-08-03T10:30:00+05:30","payment_ref":"order_P-NEW"}`)
+	m.pay("P-NEW", "1000.00", ist("2026-08-03T10:31:00+05:30"))
+	got := m.str(`SELECT string_agg(o.id || ' ' || o.status || coalesce(' ' || h.reason, ''), ', ' ORDER BY o.id) FROM orders o
+		LEFT JOIN order_holds h ON h.order_id = o.id AND h.closed_at IS NULL WHERE o.id IN ('P-OLD', 'P-NEW')`)
+	if want := "P-NEW pending_nav kyc_on_hold, P-OLD allotted"; got != want {
+		t.Errorf("%s, want %s", got, want)
+	}
+	if got := m.str(`SELECT blocks_new_folio::text FROM investor_restrictions WHERE investor_id = 'INV-F1'`); got != "true" {
+		t.Errorf("blocks_new_folio %s", got)
+	}
+}

@@ -20,7 +20,8 @@ const holdColumns = `coalesce((SELECT h.source FROM order_holds h WHERE h.order_
 		AND CASE orders.kind WHEN 'redemption' THEN r.blocks_redemption
 			WHEN 'switch_in' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
 			WHEN 'switch_out' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
-			ELSE r.blocks_purchase END
+			ELSE r.blocks_purchase OR (r.blocks_new_folio -- a folio with no allotment yet is being opened
+				AND NOT EXISTS (SELECT 1 FROM ledger_transactions lt WHERE lt.folio_no = orders.folio_no)) END
 		ORDER BY r.source LIMIT 1)`
 
 func blockedRestriction(investor string, a []string) *ledger.Restriction {
@@ -120,12 +121,14 @@ func (t Tx) UpsertRestriction(ctx context.Context, r ledger.Restriction) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err = t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by,
+			blocks_new_folio)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
 			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
+			blocks_new_folio = EXCLUDED.blocks_new_folio,
 			updated_by = EXCLUDED.updated_by, since = now()`,
-		r.InvestorID, r.Source, r.Reason, r.Detail, r.BlocksPurchase, r.BlocksRedemption, r.By)
+		r.InvestorID, r.Source, r.Reason, r.Detail, r.BlocksPurchase, r.BlocksRedemption, r.By, r.BlocksNewFolio)
 	return err
 }
 
@@ -173,14 +176,14 @@ func (s Store) Holds(ctx context.Context, f ledger.HoldFilter) ([]ledger.Hold, e
 
 // Restrictions lists an investor's restrictions.
 func (s Store) Restrictions(ctx context.Context, investorID string) ([]ledger.Restriction, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since
-		FROM investor_restrictions WHERE investor_id = $1 ORDER BY source`, investorID)
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since,
+		blocks_new_folio FROM investor_restrictions WHERE investor_id = $1 ORDER BY source`, investorID)
 	if err != nil {
 		return nil, postgres.Classify(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Restriction, error) {
 		var x ledger.Restriction
-		err := r.Scan(&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since)
+		err := r.Scan(&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since, &x.BlocksNewFolio)
 		return x, err
 	})
 	return out, postgres.Classify(err)
@@ -210,11 +213,12 @@ func (t Tx) OpenLegsOfFolios(ctx context.Context, folios []string) ([]ledger.Leg
 func restrictionColumns(rs []ledger.Restriction) []any {
 	n := len(rs)
 	inv, src, reason, detail, by := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	bp, br := make([]bool, n), make([]bool, n)
+	bp, br, bn := make([]bool, n), make([]bool, n), make([]bool, n)
 	for i, r := range rs {
 		inv[i], src[i], reason[i], detail[i], by[i], bp[i], br[i] = r.InvestorID, r.Source, r.Reason, r.Detail, r.By, r.BlocksPurchase, r.BlocksRedemption
+		bn[i] = r.BlocksNewFolio
 	}
-	return []any{inv, src, reason, detail, bp, br, by}
+	return []any{inv, src, reason, detail, bp, br, by, bn}
 }
 
 // UpsertRestrictions writes restrictions, one statement for all.
@@ -223,10 +227,12 @@ func (t Tx) UpsertRestrictions(ctx context.Context, rs []ledger.Restriction) err
 	if _, err := t.tx.Exec(ctx, `INSERT INTO investors (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, cols[0]); err != nil {
 		return err
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[])
+	_, err := t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by,
+			blocks_new_folio)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::bool[])
 		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
 			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
+			blocks_new_folio = EXCLUDED.blocks_new_folio,
 			updated_by = EXCLUDED.updated_by, since = now()`, cols...)
 	return err
 }
