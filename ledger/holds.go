@@ -86,8 +86,8 @@ type Restriction struct {
 	// (opening a folio), decided where the leg is allotted (the store
 	// knows whether the folio has one); BlocksPurchase implies it.
 	BlocksNewFolio bool
-	By                                 string
-	Since                              time.Time
+	By             string
+	Since          time.Time
 }
 
 // Blocks says whether r keeps a leg of kind k: purchases by BlocksPurchase,

@@ -109,7 +109,7 @@ func (s *Server) validateAccount(w *recorder, r *http.Request) {
 	now := s.now().Unix()
 	fa := map[string]any{"id": s.id("fa"), "entity": "fund_account", "account_type": "bank_account",
 		"bank_account": map[string]string{"name": ba.Name, "ifsc": ba.IFSC, "account_number": ba.AccountNumber},
-		"active": true, "created_at": now, "contact": in.FundAccount.Contact}
+		"active":       true, "created_at": now, "contact": in.FundAccount.Contact}
 	if in.Notes == nil {
 		in.Notes = map[string]string{}
 	}
