@@ -140,6 +140,7 @@ step "what landed in ClickHouse"
 source scripts/demo_money.sh
 source scripts/demo_sips.sh
 source scripts/demo_notify.sh
+source scripts/demo_kyc.sh
 
 step "the read side: query API, statement PDF, compliance exports, audit chain"
 go run ./internal/ledgerfix/demoseed   # a small ledger on the real NAVs, unless the money path made one

@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/connectors/razorpay"
+	"github.com/fundflow/fundflow/internal/gatewaysim"
 	"github.com/fundflow/fundflow/internal/kragen"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/investors"
@@ -28,8 +31,48 @@ import (
 // kycCmd is `fundflow kyc`: the KYC gate's feed and the investor reports
 // (issue 23).
 type kycCmd struct {
-	Load   kycLoadCmd   `cmd:"" help:"load the waiting KRA status and PAN-Aadhaar files (pipelines.kra) and apply them as the ledger's kyc restrictions; then the kyc_missing sweep and the refunds after refund_after"`
-	Report kycReportCmd `cmd:"" help:"investors by KYC status and reason, folios without nomination or opt-out, investors missing a FATCA declaration, bank accounts not verified"`
+	Load       kycLoadCmd       `cmd:"" help:"load the waiting KRA status and PAN-Aadhaar files (pipelines.kra) and apply them as the ledger's kyc restrictions; then the kyc_missing sweep and the refunds after refund_after"`
+	Report     kycReportCmd     `cmd:"" help:"investors by KYC status and reason, folios without nomination or opt-out, investors missing a FATCA declaration, bank accounts not verified, payouts held for the bank account"`
+	GatewaySim kycGatewaySimCmd `cmd:"" name:"gateway-sim" help:"for demos and development: the stand-in gateway's penny drop (POST /v1/fund_accounts/validations, Razorpay's wire format) with signed fund_account.validation.* webhooks"`
+}
+
+// kycGatewaySimCmd serves the stand-in gateway (internal/gatewaysim) until
+// interrupted: what the demo's bank verification talks to.
+type kycGatewaySimCmd struct {
+	Listen     string   `default:"127.0.0.1:18095" help:"host:port to serve on."`
+	WebhookURL string   `name:"webhook-url" required:"" help:"Where the validation webhooks are POSTed (serve's /webhooks/razorpayx/validations)."`
+	SecretEnv  string   `name:"secret-env" default:"FUNDFLOW_RAZORPAYX_WEBHOOK_SECRET" help:"Variable holding the webhook secret."`
+	KeyIDEnv   string   `name:"key-id-env" default:"FUNDFLOW_RZP_KEY_ID" help:"Variable holding the API key id callers must present."`
+	KeySecEnv  string   `name:"key-secret-env" default:"FUNDFLOW_RZP_KEY_SECRET" help:"Variable holding the API key secret."`
+	Bank       []string `help:"An account the stand-in's banks hold, IFSC:ACCOUNT:REGISTERED NAME (repeatable)." placeholder:"IFSC:ACCOUNT:NAME"`
+}
+
+func (c kycGatewaySimCmd) Run(a *app) error {
+	secret, id, key := os.Getenv(c.SecretEnv), os.Getenv(c.KeyIDEnv), os.Getenv(c.KeySecEnv)
+	if secret == "" || id == "" || key == "" {
+		return usageErr("set %s, %s and %s", c.SecretEnv, c.KeyIDEnv, c.KeySecEnv)
+	}
+	sim := &gatewaysim.Server{KeyID: id, KeySecret: key, WebhookURL: c.WebhookURL, WebhookSecret: []byte(secret), AutoSettle: true}
+	for _, b := range c.Bank {
+		parts := strings.SplitN(b, ":", 3)
+		if len(parts) != 3 {
+			return usageErr("--bank %q: want IFSC:ACCOUNT:NAME", b)
+		}
+		sim.AddBank(gatewaysim.Bank{IFSC: parts[0], AccountNumber: parts[1], RegisteredName: parts[2]})
+	}
+	srv := &http.Server{Addr: c.Listen, Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-a.ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	fmt.Fprintf(a.stdout, "stand-in gateway on http://%s, webhooks to %s\n", c.Listen, c.WebhookURL)
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		return err
+	}
+	for _, err := range sim.Wait() {
+		fmt.Fprintln(a.stdout, "webhook not delivered:", err)
+	}
+	return nil
 }
 
 // sealer is the PII key the investor master seals and fingerprints with
