@@ -162,14 +162,14 @@ INV=$("$FF" token --role investor --sub "user-$OWNER" --investor "$OWNER")
 OTHER=$("$FF" token --role investor --sub "user-$STRANGER" --investor "${STRANGER:-nobody}")
 COMP=$("$FF" token --role compliance --sub auditor-1)
 echo "-- GET /v1/folios/$FOLIO/portfolio as its investor $OWNER (PAN masked; XIRR per scheme and overall):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/folios/$FOLIO/portfolio" | tee "$DEMO/portfolio.json" | head -45
+curl -s -H "Authorization: Bearer $INV" "$API/v1/folios/$FOLIO/portfolio" | tee "$DEMO/portfolio.json" | sed -n 1,45p
 echo "-- the same folio as another investor, and with no token (problem+json, nothing of the folio):"
 curl -s -H "Authorization: Bearer $OTHER" "$API/v1/folios/$FOLIO/portfolio"; echo
 curl -s "$API/v1/folios/$FOLIO/portfolio"; echo
 echo "-- GET /v1/schemes/$SCHEME/nav (ClickHouse nav_history):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/schemes/$SCHEME/nav?from=2017-01-01&to=2026-12-31" | head -16
+curl -s -H "Authorization: Bearer $INV" "$API/v1/schemes/$SCHEME/nav?from=2017-01-01&to=2026-12-31" | sed -n 1,16p
 echo "-- GET /v1/transactions/$TX/lineage (order, payment webhook event, NAV file/SHA-256/line, postings, audit rows):"
-curl -s -H "Authorization: Bearer $INV" "$API/v1/transactions/$TX/lineage" | tee "$DEMO/lineage.json" | head -50
+curl -s -H "Authorization: Bearer $INV" "$API/v1/transactions/$TX/lineage" | tee "$DEMO/lineage.json" | sed -n 1,50p
 curl -s -H "Authorization: Bearer $INV" -o "$DEMO/statement.pdf" "$API/v1/folios/$FOLIO/statement.pdf"
 pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$DEMO/statement.pdf" "$DEMO/statement-page1"
 ls -l "$DEMO"/statement*
