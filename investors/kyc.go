@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -33,6 +32,9 @@ import (
 type Restrictor interface {
 	SetRestriction(ctx context.Context, r ledger.Restriction) error
 	LiftRestriction(ctx context.Context, investorID, source, by string) (int, error)
+	// A batch in one transaction each (the feed's batches).
+	SetRestrictions(ctx context.Context, rs []ledger.Restriction) error
+	LiftRestrictions(ctx context.Context, investorIDs []string, source, by string) (int, error)
 }
 
 var _ Restrictor = (*ledger.Service)(nil)
@@ -115,11 +117,8 @@ type Gate struct {
 	// (kyc_missing) when Sweep runs. Off by default: the investors of the
 	// existing demos and tests have no KYC record.
 	RequireRecord bool
-	// Workers is how many investors' restrictions are reconciled at once
-	// (one ledger transaction each, serialised at their audit rows); 0: 2.
-	Workers int
-	Now     func() time.Time
-	Log     *slog.Logger
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // By is who the gate's changes are recorded as made by.
@@ -219,8 +218,8 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 		}
 	}
 	// Each changed investor's restriction as its last state in the batch
-	// decides (several at once: one ledger transaction each, on different
-	// investors), then the statuses: see the order of writes above.
+	// decides (the batch's in two ledger transactions), then the statuses:
+	// see the order of writes above.
 	if err := g.reconcileAll(ctx, order, states, ofAge, restr, now); err != nil {
 		return err
 	}
@@ -230,51 +229,60 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	return nil
 }
 
-// reconcileAll reconciles the investors' restrictions with Workers
-// goroutines (default 2); the first error stops the rest.
+// reconcileAll makes the investors' kyc restrictions what their states
+// decide, in two ledger transactions for the whole batch (SetRestrictions,
+// then LiftRestrictions), calling the ledger only for those that differ.
 func (g *Gate) reconcileAll(ctx context.Context, ids []string, states map[string]KYCState, ofAge map[string]bool,
 	restr map[string]ledger.Restriction, now time.Time) error {
-	workers := g.Workers
-	if workers <= 0 {
-		workers = 2
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan string)
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range min(workers, len(ids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range jobs {
-				mu.Lock()
-				cur := restr[id]
-				mu.Unlock()
-				rs, err := g.reconcile(ctx, id, states[id], ofAge[id], cur, now)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-					cancel()
-				}
-				restr[id] = rs
-				mu.Unlock()
-			}
-		}()
-	}
+	var set []ledger.Restriction
+	var lift []string
 	for _, id := range ids {
-		if ctx.Err() != nil {
-			break
+		want, restrict := g.want(id, states[id], ofAge[id], now)
+		cur := restr[id]
+		switch {
+		case !restrict && cur.InvestorID != "":
+			lift = append(lift, id)
+		case restrict && !sameRestriction(cur, want):
+			set = append(set, want)
 		}
-		jobs <- id
 	}
-	close(jobs)
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Ledger.SetRestrictions(ctx, set); err != nil {
+		return fmt.Errorf("kyc: restrict %d investors: %w", len(set), err)
 	}
-	return ctx.Err()
+	n, err := g.Ledger.LiftRestrictions(ctx, lift, ledger.HoldKYC, By)
+	if err != nil {
+		return fmt.Errorf("kyc: lift %d investors: %w", len(lift), err)
+	}
+	for _, r := range set {
+		restr[r.InvestorID] = r
+	}
+	for _, id := range lift {
+		delete(restr, id)
+	}
+	if len(set)+len(lift) > 0 {
+		g.log().Info("kyc restrictions", "set", len(set), "lifted", len(lift), "holds_released", n)
+	}
+	return nil
+}
+
+// want is the kyc restriction the state decides (today in IST); restrict
+// false: none.
+func (g *Gate) want(id string, s KYCState, minorOfAge bool, now time.Time) (ledger.Restriction, bool) {
+	d := kyc.Decide(g.table(), s.Status, s.Inoperative, kyc.TodayIST(now))
+	if minorOfAge {
+		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true, BlocksNewFolio: true,
+			Detail: "the minor is of age: the record must become the investor's own (KYC, PAN, bank account)"}
+	}
+	if !d.Restrict {
+		return ledger.Restriction{}, false
+	}
+	return ledger.Restriction{InvestorID: id, Source: ledger.HoldKYC, Reason: d.Reason, Detail: d.Detail,
+		BlocksPurchase: d.BlocksPurchase, BlocksRedemption: d.BlocksRedemption, BlocksNewFolio: d.BlocksNewFolio, By: By}, true
+}
+
+func sameRestriction(cur, want ledger.Restriction) bool {
+	return cur.InvestorID != "" && cur.Reason == want.Reason && cur.Detail == want.Detail &&
+		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption && cur.BlocksNewFolio == want.BlocksNewFolio
 }
 
 // effective is the status the event reports: on_hold while the PAN is
@@ -313,15 +321,11 @@ func Merge(cur KYCState, found bool, r kra.Record) (KYCState, bool) {
 	return next, true
 }
 
-// reconcile makes the investor's kyc restriction what the state decides
+// reconcile makes one investor's kyc restriction what the state decides
 // (today in IST), calling the ledger only when it differs.
 func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge bool, cur ledger.Restriction, now time.Time) (ledger.Restriction, error) {
-	d := kyc.Decide(g.table(), s.Status, s.Inoperative, kyc.TodayIST(now))
-	if minorOfAge {
-		d = kyc.Decision{Restrict: true, Reason: kyc.ReasonMinorOfAge, BlocksPurchase: true, BlocksRedemption: true,
-			Detail: "the minor is of age: the record must become the investor's own (KYC, PAN, bank account)"}
-	}
-	if !d.Restrict {
+	want, restrict := g.want(id, s, minorOfAge, now)
+	if !restrict {
 		if cur.InvestorID == "" {
 			return cur, nil
 		}
@@ -332,16 +336,13 @@ func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge 
 		g.log().Info("kyc restriction lifted", "investor", id, "status", s.Status, "released", n)
 		return ledger.Restriction{}, nil
 	}
-	want := ledger.Restriction{InvestorID: id, Source: ledger.HoldKYC, Reason: d.Reason, Detail: d.Detail,
-		BlocksPurchase: d.BlocksPurchase, BlocksRedemption: d.BlocksRedemption, By: By}
-	if cur.InvestorID != "" && cur.Reason == want.Reason && cur.Detail == want.Detail &&
-		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption {
+	if sameRestriction(cur, want) {
 		return cur, nil
 	}
 	if err := g.Ledger.SetRestriction(ctx, want); err != nil {
 		return cur, fmt.Errorf("kyc: restrict %s: %w", id, err)
 	}
-	g.log().Info("kyc restriction set", "investor", id, "reason", d.Reason, "detail", d.Detail)
+	g.log().Info("kyc restriction set", "investor", id, "reason", want.Reason, "detail", want.Detail)
 	return want, nil
 }
 

@@ -82,14 +82,21 @@ type HoldFilter struct {
 type Restriction struct {
 	InvestorID, Source, Reason, Detail string
 	BlocksPurchase, BlocksRedemption   bool
-	By                                 string
-	Since                              time.Time
+	// BlocksNewFolio holds a purchase into a folio with no allotment yet
+	// (opening a folio), decided where the leg is allotted (the store
+	// knows whether the folio has one); BlocksPurchase implies it.
+	BlocksNewFolio bool
+	By             string
+	Since          time.Time
 }
 
 // Blocks says whether r keeps a leg of kind k: purchases by BlocksPurchase,
 // redemptions by BlocksRedemption, switch legs by either (a switch never
 // half-executes).
 func (r Restriction) Blocks(k fund.TxKind) bool {
+	if r.Source == HoldBank {
+		return k == fund.Redemption // see checkRestriction
+	}
 	switch k {
 	case fund.SwitchIn, fund.SwitchOut:
 		return r.BlocksPurchase || r.BlocksRedemption
@@ -327,22 +334,36 @@ func (s *Service) Holds(ctx context.Context, f HoldFilter) ([]Hold, error) {
 	return s.Store.Holds(ctx, f)
 }
 
+// checkRestriction checks what a restriction says of itself. Bank
+// verification (source bank) restricts payouts only: an investor whose
+// default bank account is not verified may buy, and a redemption, the one
+// leg that pays money out to the account, is held; a switch moves money
+// between schemes, never to the bank, so it is not held (Blocks). IDCW
+// payouts and refunds are not order legs: investors/banks.go holds those.
+func checkRestriction(r Restriction) error {
+	switch r.Source {
+	case HoldFraud, HoldAML, HoldKYC:
+	case HoldBank:
+		if r.BlocksPurchase || r.BlocksNewFolio || !r.BlocksRedemption {
+			return errors.New("a bank restriction holds payouts: redemptions only, never purchases")
+		}
+	default:
+		return fmt.Errorf("restriction source %q: want fraud, aml, kyc or bank", r.Source)
+	}
+	if !r.BlocksPurchase && !r.BlocksRedemption && !r.BlocksNewFolio {
+		return errors.New("restriction blocks nothing: lift it instead")
+	}
+	return checkHold(HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By})
+}
+
 // SetRestriction records what an investor may not do (one row per source,
 // replaced) and holds the investor's pending legs it blocks, in one
 // transaction.
 func (s *Service) SetRestriction(ctx context.Context, r Restriction) error {
-	switch r.Source {
-	case HoldFraud, HoldAML, HoldKYC:
-	default:
-		return fmt.Errorf("restriction source %q: want fraud, aml or kyc", r.Source)
-	}
-	if !r.BlocksPurchase && !r.BlocksRedemption {
-		return errors.New("restriction blocks nothing: lift it instead")
-	}
-	req := HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
-	if err := checkHold(req); err != nil {
+	if err := checkRestriction(r); err != nil {
 		return err
 	}
+	req := HoldRequest{Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
 	_, err := s.inTx(ctx, func(t *txn) error {
 		if err := t.lockInvestorFolios(r.InvestorID); err != nil {
 			return err
@@ -421,6 +442,147 @@ func (s *Service) LiftRestriction(ctx context.Context, investorID, source, by st
 		return nil
 	})
 	return n, err
+}
+
+// SetRestrictions is SetRestriction for many investors in one transaction
+// (a KRA file's batch: one commit, and set-based statements, instead of a
+// transaction per investor). Every restriction is checked first: one bad
+// refuses the batch and nothing is written. Then the investors' folios are
+// locked in folio order, the restrictions written, their sources' open
+// holds given the current reason, and each pending leg a restriction
+// blocks held. At most one restriction per investor and source.
+func (s *Service) SetRestrictions(ctx context.Context, rs []Restriction) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	ids, err := restrictionInvestors(rs)
+	if err != nil {
+		return err
+	}
+	_, err = s.inTx(ctx, func(t *txn) error {
+		folios, err := t.lockFoliosOfInvestors(ids)
+		if err != nil {
+			return err
+		}
+		if err := t.db.UpsertRestrictions(t.ctx, rs); err != nil {
+			return fmt.Errorf("restrictions: %w", err)
+		}
+		byInvestor := make(map[string][]Restriction, len(rs))
+		for _, r := range rs {
+			t.audit("investor_restriction", r.InvestorID+"/"+r.Source, "set", r)
+			byInvestor[r.InvestorID] = append(byInvestor[r.InvestorID], r)
+		}
+		if err := t.db.RenameOpenHoldsMany(t.ctx, rs); err != nil {
+			return fmt.Errorf("holds of %d investors: %w", len(ids), err)
+		}
+		if len(folios) == 0 {
+			return nil // no folio, no leg to hold
+		}
+		legs, err := t.db.OpenLegsOfFolios(t.ctx, folios)
+		if err != nil {
+			return fmt.Errorf("legs of %d investors: %w", len(ids), err)
+		}
+		for i := range legs {
+			l := &legRow{Leg: legs[i]}
+			for _, r := range byInvestor[l.InvestorID] {
+				if l.Status.Final() || !r.Blocks(l.Kind) {
+					continue
+				}
+				req := HoldRequest{OrderID: l.ID, Source: r.Source, Reason: r.Reason, Detail: r.Detail, By: r.By}
+				if _, _, err := t.placeHold(l, req); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// restrictionInvestors checks each restriction and returns their
+// investors, each once.
+func restrictionInvestors(rs []Restriction) ([]string, error) {
+	seen := make(map[[2]string]bool, len(rs))
+	inv := make(map[string]bool, len(rs))
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if err := checkRestriction(r); err != nil {
+			return nil, fmt.Errorf("restriction of %s: %w", r.InvestorID, err)
+		}
+		k := [2]string{r.InvestorID, r.Source}
+		if seen[k] {
+			return nil, fmt.Errorf("restriction of %s by %s twice in one batch", r.InvestorID, r.Source)
+		}
+		seen[k] = true
+		if !inv[r.InvestorID] {
+			inv[r.InvestorID] = true
+			ids = append(ids, r.InvestorID)
+		}
+	}
+	return ids, nil
+}
+
+// LiftRestrictions is LiftRestriction for many investors in one
+// transaction: their restrictions of source removed and that source's open
+// holds of their legs released (each re-decided as ReleaseHold does). It
+// returns how many holds it released.
+func (s *Service) LiftRestrictions(ctx context.Context, investorIDs []string, source, by string) (int, error) {
+	if by == "" {
+		return 0, errors.New("lift restrictions: who lifts them is empty")
+	}
+	if len(investorIDs) == 0 {
+		return 0, nil
+	}
+	var n int
+	_, err := s.inTx(ctx, func(t *txn) error {
+		folios, err := t.lockFoliosOfInvestors(investorIDs)
+		if err != nil {
+			return err
+		}
+		found, err := t.db.DeleteRestrictions(t.ctx, investorIDs, source)
+		if err != nil {
+			return fmt.Errorf("restrictions of %d investors: %w", len(investorIDs), err)
+		}
+		for _, id := range found {
+			t.audit("investor_restriction", id+"/"+source, "lifted", map[string]string{"by": by})
+		}
+		holds, err := t.db.OpenHoldsOfMany(t.ctx, investorIDs, source)
+		if err != nil || len(holds) == 0 {
+			return err
+		}
+		// Read after the delete, so a leg's Blocked names only the
+		// restrictions still in force.
+		legs, err := t.db.OpenLegsOfFolios(t.ctx, folios)
+		if err != nil {
+			return fmt.Errorf("legs of %d investors: %w", len(investorIDs), err)
+		}
+		byLeg := make(map[string]*legRow, len(legs))
+		for i := range legs {
+			byLeg[legs[i].ID] = &legRow{Leg: legs[i]}
+		}
+		for _, h := range holds {
+			l, ok := byLeg[h.OrderID]
+			if !ok {
+				return fmt.Errorf("hold %d: leg %s not among investor %s's open legs", h.ID, h.OrderID, h.InvestorID)
+			}
+			if _, err := t.closeHold(l, h.ID, by, HoldReleased, "restriction lifted"); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// lockFoliosOfInvestors locks the investors' folios in folio order and
+// returns them.
+func (t *txn) lockFoliosOfInvestors(ids []string) ([]string, error) {
+	folios, err := t.db.FoliosOfInvestors(t.ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("folios of %d investors: %w", len(ids), err)
+	}
+	return folios, t.lockFolios(folios...)
 }
 
 // Restrictions lists an investor's restrictions.

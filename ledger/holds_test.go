@@ -220,3 +220,104 @@ func TestEndedLegClosesItsHolds(t *testing.T) {
 		t.Errorf("holds:\n got %s\nwant %s", got, want)
 	}
 }
+
+// SetRestrictions and LiftRestrictions do for a batch of investors, in one
+// transaction, what SetRestriction and LiftRestriction do for one: the
+// pending legs each restriction blocks are held with its reason, a bad
+// restriction refuses the batch with nothing written, and lifting one
+// source releases only its holds.
+func TestBulkRestrictions(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.nav("E1", "2026-08-03", "10.0000")
+	m.buy("B2", "F2", "E1", "10000.00", "2026-08-03", "10.0000")
+	m.buy("B3", "F3", "E1", "10000.00", "2026-08-03", "10.0000")
+	// Pending on 4 August (no NAV yet): F2's paid purchase, F3's redemption.
+	m.purchase("P2", "F2", "E1", "2000.00", "2026-08-04T10:00:00+05:30")
+	m.pay("P2", "2000.00", ist("2026-08-04T10:01:00+05:30"))
+	if _, st := m.redeem("R3", "F3", "E1", `"units":"100.000"`, "2026-08-04T11:00:00+05:30"); st != "pending_nav" {
+		t.Fatalf("R3 %s", st)
+	}
+	kycF2 := ledger.Restriction{InvestorID: "INV-F2", Source: ledger.HoldKYC, Reason: "kyc_on_hold", BlocksPurchase: true, By: "kra-feed"}
+	kycF3 := ledger.Restriction{InvestorID: "INV-F3", Source: ledger.HoldKYC, Reason: "kyc_rejected", BlocksPurchase: true, BlocksRedemption: true, By: "kra-feed"}
+	bankF3 := ledger.Restriction{InvestorID: "INV-F3", Source: ledger.HoldBank, Reason: "bank_unverified", BlocksRedemption: true, By: "bank-verification"}
+	bad := ledger.Restriction{InvestorID: "INV-F9", Source: ledger.HoldBank, Reason: "bank_unverified", BlocksPurchase: true, By: "x"}
+
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{kycF2, bad}); err == nil {
+		t.Fatal("a batch with a bad restriction was accepted")
+	}
+	if n := m.num(`SELECT count(*) FROM investor_restrictions`); n != 0 {
+		t.Fatalf("%d restrictions written by a refused batch", n)
+	}
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{kycF2, kycF2}); err == nil {
+		t.Fatal("the same investor and source twice was accepted")
+	}
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{kycF2, kycF3, bankF3}); err != nil {
+		t.Fatal(err)
+	}
+	holds := `SELECT coalesce(string_agg(order_id || ' ' || source || ' ' || reason, ', ' ORDER BY order_id, source), '') FROM order_holds WHERE closed_at IS NULL`
+	if got, want := m.str(holds), "P2 kyc kyc_on_hold, R3 bank bank_unverified, R3 kyc kyc_rejected"; got != want {
+		t.Fatalf("open holds %q, want %q", got, want)
+	}
+	if n := m.num(`SELECT count(*) FROM audit_log WHERE entity = 'investor_restriction'`); n != 3 {
+		t.Errorf("%d audit rows, want 3", n)
+	}
+	// The same batch again: nothing new (one open hold per leg and source).
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{kycF2, kycF3, bankF3}); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.num(`SELECT count(*) FROM order_holds`); n != 3 {
+		t.Errorf("%d holds after the batch again, want 3", n)
+	}
+
+	// 5 August's NAV, 11:00 IST: lifting kyc releases P2 (allotted) and
+	// R3's kyc hold; R3 waits for the bank.
+	m.nav("E1", "2026-08-05", "10.0000")
+	m.svc.Now = func() time.Time { return ist("2026-08-05T11:00:00+05:30") }
+	n, err := m.svc.LiftRestrictions(m.ctx, []string{"INV-F2", "INV-F3", "INV-NONE"}, ledger.HoldKYC, "kra-feed")
+	if err != nil || n != 2 {
+		t.Fatalf("lift kyc: %d %v, want 2", n, err)
+	}
+	if got := m.str(`SELECT string_agg(id || ' ' || status, ', ' ORDER BY id) FROM orders WHERE id IN ('P2', 'R3')`); got != "P2 allotted, R3 pending_nav" {
+		t.Errorf("after lifting kyc: %s", got)
+	}
+	if got := m.str(holds); got != "R3 bank bank_unverified" {
+		t.Errorf("open holds after lifting kyc: %q", got)
+	}
+	if n, err := m.svc.LiftRestrictions(m.ctx, []string{"INV-F3"}, ledger.HoldBank, "bank-verification"); err != nil || n != 1 {
+		t.Fatalf("lift bank: %d %v", n, err)
+	}
+	if got := m.str(`SELECT status FROM orders WHERE id = 'R3'`); got != "allotted" {
+		t.Errorf("R3 after the bank lift: %s", got)
+	}
+	if n := m.num(`SELECT count(*) FROM investor_restrictions`); n != 0 {
+		t.Errorf("%d restrictions left", n)
+	}
+}
+
+// A restriction that blocks only opening a folio (a registered, not
+// validated, KYC) holds a purchase into a folio with no allotment yet and
+// lets one into a folio the investor already holds go through.
+func TestRestrictionBlocksNewFolioOnly(t *testing.T) {
+	m := newEnv(t)
+	m.scheme("E1", "Equity Scheme - Flexi Cap Fund")
+	m.nav("E1", "2026-08-03", "10.0000")
+	m.buy("B1", "F1", "E1", "10000.00", "2026-08-03", "10.0000") // F1 has an allotment
+	m.exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F1-NEW', 'INV-F1')`)
+	r := ledger.Restriction{InvestorID: "INV-F1", Source: ledger.HoldKYC, Reason: "kyc_on_hold", BlocksNewFolio: true, By: "kra-feed"}
+	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{r}); err != nil {
+		t.Fatal(err)
+	}
+	m.order(`{"order_id":"P-OLD","type":"purchase","investor_id":"INV-F1","folio":"F1","scheme_code":"E1","amount":"1000.00","placed_at":"2026-08-03T10:30:00+05:30","payment_ref":"order_P-OLD"}`)
+	m.pay("P-OLD", "1000.00", ist("2026-08-03T10:31:00+05:30"))
+	m.order(`{"order_id":"P-NEW","type":"purchase","investor_id":"INV-F1","folio":"F1-NEW","scheme_code":"E1","amount":"1000.00","placed_at":"2026-08-03T10:30:00+05:30","payment_ref":"order_P-NEW"}`)
+	m.pay("P-NEW", "1000.00", ist("2026-08-03T10:31:00+05:30"))
+	got := m.str(`SELECT string_agg(o.id || ' ' || o.status || coalesce(' ' || h.reason, ''), ', ' ORDER BY o.id) FROM orders o
+		LEFT JOIN order_holds h ON h.order_id = o.id AND h.closed_at IS NULL WHERE o.id IN ('P-OLD', 'P-NEW')`)
+	if want := "P-NEW pending_nav kyc_on_hold, P-OLD allotted"; got != want {
+		t.Errorf("%s, want %s", got, want)
+	}
+	if got := m.str(`SELECT blocks_new_folio::text FROM investor_restrictions WHERE investor_id = 'INV-F1'`); got != "true" {
+		t.Errorf("blocks_new_folio %s", got)
+	}
+}

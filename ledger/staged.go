@@ -637,3 +637,15 @@ func (unstaged) DeleteRestriction(context.Context, string, string) (bool, error)
 }
 func (unstaged) FoliosOfInvestor(context.Context, string) ([]string, error) { return nil, errUnstaged }
 func (unstaged) OpenLegsOf(context.Context, string) ([]Leg, error)          { return nil, errUnstaged }
+func (unstaged) FoliosOfInvestors(context.Context, []string) ([]string, error) {
+	return nil, errUnstaged
+}
+func (unstaged) OpenLegsOfFolios(context.Context, []string) ([]Leg, error) { return nil, errUnstaged }
+func (unstaged) UpsertRestrictions(context.Context, []Restriction) error   { return errUnstaged }
+func (unstaged) RenameOpenHoldsMany(context.Context, []Restriction) error  { return errUnstaged }
+func (unstaged) DeleteRestrictions(context.Context, []string, string) ([]string, error) {
+	return nil, errUnstaged
+}
+func (unstaged) OpenHoldsOfMany(context.Context, []string, string) ([]Hold, error) {
+	return nil, errUnstaged
+}

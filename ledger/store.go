@@ -157,6 +157,18 @@ type Tx interface {
 	// OpenLegsOf reads an investor's legs that are not final, locked for
 	// update, in id order.
 	OpenLegsOf(ctx context.Context, investorID string) ([]Leg, error)
+	// Many investors at once (SetRestrictions, LiftRestrictions): the
+	// investors' folios in folio order; the open legs of folios, locked,
+	// in id order; restrictions written; each restriction's investor's
+	// open holds of its source renamed; the investors' restrictions of
+	// source deleted (returning whose existed); their open holds of source,
+	// in id order.
+	FoliosOfInvestors(ctx context.Context, investorIDs []string) ([]string, error)
+	OpenLegsOfFolios(ctx context.Context, folios []string) ([]Leg, error)
+	UpsertRestrictions(ctx context.Context, rs []Restriction) error
+	RenameOpenHoldsMany(ctx context.Context, rs []Restriction) error
+	DeleteRestrictions(ctx context.Context, investorIDs []string, source string) (found []string, err error)
+	OpenHoldsOfMany(ctx context.Context, investorIDs []string, source string) ([]Hold, error)
 
 	// At the end of every transaction: outbox events, then audit rows
 	// (step 7 of the lock order).

@@ -37,7 +37,9 @@ func TestKYCReports(t *testing.T) {
 		"# investors by KYC status and reason\nno_record  -  1\n(1 rows)", // INV-A onboarded, no KRA status yet
 		"# folios without nomination or opt-out\nF-B  INV-B  no_record\n(1 rows)",
 		"# investors missing a FATCA declaration\nINV-B  no_record\n(1 rows)",
-		"# bank accounts not verified (no penny drop yet)\nINV-A  HDFC0001234  XXXXXXXX9012  default\n(1 rows)",
+		"# bank accounts not verified (penny drop: unverified, pending or failed; name-match score)\nINV-A  HDFC0001234  XXXXXXXX9012  default  unverified  -  -\n(1 rows)",
+		// No bank restriction yet (serve's kyc-banks pass sets it), no money waiting.
+		"# payouts held for the bank account (payout accounts and refunds due of investors with a bank restriction)\n(0 rows)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks\n%s\n---\n%s", want, out.String())

@@ -31,7 +31,7 @@ func (d *deps) moneyDeps() money.Deps {
 
 func (d *deps) moneyConfig() money.Config {
 	p := d.cfg.Pipelines
-	return money.Config{Payments: p.Payments, Orders: p.Orders, Allocate: p.Allocate, Outbox: p.Outbox, API: d.cfg.Serve.API}
+	return money.Config{Payments: p.Payments, Orders: p.Orders, Allocate: p.Allocate, Outbox: p.Outbox, API: d.cfg.Serve.API, Webhooks: kycWebhooks(d)}
 }
 
 // moneyUsage makes a missing money-path section a usage error (exit 2).

@@ -34,6 +34,11 @@ func serveSchedules(ctx context.Context, d *deps) error {
 	if err := serveInstalmentSettle(ctx, d); err != nil {
 		return err
 	}
+	stopKYC, err := startKYCStream(ctx, d) // issue 23: the investor master's topic
+	if err != nil {
+		return err
+	}
+	defer stopKYC()
 	s := &scheduler.Scheduler{Log: d.log, Metrics: d.metrics}
 	for _, j := range jobs {
 		if err := s.Add(j); err != nil {
@@ -84,6 +89,11 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 		jobs = append(jobs, scheduler.Job{Name: factscheck.Name, Spec: c.Schedule, Run: func(ctx context.Context) error { _, err := factsCheckJob(d).Run(ctx); return err }})
 	}
 	jobs = append(jobs, commissionScheduled(d)...)
+	if kj, err := kycScheduled(d); err != nil { // issue 23: the KRA feeds and bank verification
+		return nil, err
+	} else {
+		jobs = append(jobs, kj...)
+	}
 	alerts, err := alertNotifyScheduled(d)
 	return append(jobs, alerts...), err
 }

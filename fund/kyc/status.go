@@ -193,6 +193,7 @@ type Decision struct {
 	Detail           string // internal: the status and the rule
 	BlocksPurchase   bool
 	BlocksRedemption bool
+	BlocksNewFolio   bool // opening a folio (a purchase into one with no allotment yet)
 }
 
 // Decide is the gate's rule for an investor whose KYC status is s (empty:
@@ -217,8 +218,8 @@ func Decide(t *PermissionTable, s Status, panInoperative bool, day fund.Date) De
 		p.NewFolio = p.NewFolio && h.NewFolio
 		p.Reason = ReasonPANInoperative
 	}
-	d := Decision{BlocksPurchase: !p.AdditionalPurchase, BlocksRedemption: !p.Redemption}
-	d.Restrict = d.BlocksPurchase || d.BlocksRedemption
+	d := Decision{BlocksPurchase: !p.AdditionalPurchase, BlocksRedemption: !p.Redemption, BlocksNewFolio: !p.NewFolio}
+	d.Restrict = d.BlocksPurchase || d.BlocksRedemption || d.BlocksNewFolio
 	if d.Restrict {
 		d.Reason = p.Reason
 		d.Detail = fmt.Sprintf("kyc status %s (table from %s)", s, p.From)

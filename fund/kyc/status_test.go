@@ -67,24 +67,34 @@ func TestDecide(t *testing.T) {
 	for _, c := range []struct {
 		s                  Status
 		inoperative        bool
+		day                fund.Date // zero: 5 Dec 2026
 		reason             string
 		blocksBuy, blocksR bool
+		blocksNew          bool
 	}{
-		{Validated, false, "", false, false},
-		{Registered, false, "", false, false}, // new folios only are closed to it: not a ledger restriction
-		{OnHold, false, ReasonOnHold, true, false},
-		{UnderProcess, false, ReasonOnHold, true, false},
-		{Rejected, false, ReasonRejected, true, false},
-		{Deactivated, false, ReasonRejected, true, true},
-		{NotAvailable, false, ReasonMissing, true, false},
-		{"", false, ReasonMissing, true, false},              // no record at all
-		{"mystery", false, ReasonMissing, true, false},       // a status the table does not know
-		{Validated, true, ReasonPANInoperative, true, false}, // inoperative PAN: on hold whatever the KRA says
-		{Deactivated, true, ReasonPANInoperative, true, true},
+		{Validated, false, fund.Date{}, "", false, false, false},
+		// Since 1 April 2024 a registered KYC opens no new folio, and keeps
+		// buying into and redeeming from the folios it has.
+		{Registered, false, fund.Date{}, ReasonOnHold, false, false, true},
+		{Registered, false, d(2024, 3, 31), "", false, false, false},
+		{OnHold, false, fund.Date{}, ReasonOnHold, true, false, true},
+		{UnderProcess, false, fund.Date{}, ReasonOnHold, true, false, true},
+		{Rejected, false, fund.Date{}, ReasonRejected, true, false, true},
+		{Deactivated, false, fund.Date{}, ReasonRejected, true, true, true},
+		{NotAvailable, false, fund.Date{}, ReasonMissing, true, false, true},
+		{"", false, fund.Date{}, ReasonMissing, true, false, true},              // no record at all
+		{"mystery", false, fund.Date{}, ReasonMissing, true, false, true},       // a status the table does not know
+		{Validated, true, fund.Date{}, ReasonPANInoperative, true, false, true}, // inoperative PAN: on hold whatever the KRA says
+		{Deactivated, true, fund.Date{}, ReasonPANInoperative, true, true, true},
 	} {
-		got := Decide(Permissions, c.s, c.inoperative, day)
-		if got.Reason != c.reason || got.BlocksPurchase != c.blocksBuy || got.BlocksRedemption != c.blocksR || got.Restrict != (c.blocksBuy || c.blocksR) {
-			t.Errorf("Decide(%q, %v) = %+v", c.s, c.inoperative, got)
+		on := day
+		if c.day != (fund.Date{}) {
+			on = c.day
+		}
+		got := Decide(Permissions, c.s, c.inoperative, on)
+		if got.Reason != c.reason || got.BlocksPurchase != c.blocksBuy || got.BlocksRedemption != c.blocksR || got.BlocksNewFolio != c.blocksNew ||
+			got.Restrict != (c.blocksBuy || c.blocksR || c.blocksNew) {
+			t.Errorf("Decide(%q, %v, %s) = %+v", c.s, c.inoperative, on, got)
 		}
 	}
 }

@@ -43,6 +43,7 @@ const (
 	ListOrders      = "GET /v1/orders"
 	OrderPayments   = "GET /v1/orders/{id}/payments"
 	CreateRecurring = "POST /v1/payments/create/recurring"
+	ValidateAccount = "POST /v1/fund_accounts/validations" // validation.go
 )
 
 // Token is a mandate the stand-in knows.
@@ -85,6 +86,8 @@ type Server struct {
 	wg        sync.WaitGroup
 	errs      []error
 	sent      []Sent
+	banks     map[string]Bank // validation.go: by IFSC:ACCOUNT
+	valFail   string
 }
 
 // Sent is a webhook the stand-in delivered (acknowledged 2xx).
@@ -485,6 +488,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.orderPayments(rec, orderID)
 	case CreateRecurring:
 		s.createRecurring(rec, r)
+	case ValidateAccount:
+		s.validateAccount(rec, r)
 	}
 	if inj != nil {
 		writeErr(w, inj.status, "SERVER_ERROR", "We are facing some trouble completing your request at the moment. Please try again shortly.", "")
@@ -509,6 +514,8 @@ func route(r *http.Request) (endpoint, orderID string) {
 		}
 	case r.Method == http.MethodPost && p == "/v1/payments/create/recurring":
 		return CreateRecurring, ""
+	case r.Method == http.MethodPost && p == "/v1/fund_accounts/validations":
+		return ValidateAccount, ""
 	}
 	return "", ""
 }

@@ -39,6 +39,7 @@ type Truth struct {
 	Reason                string // "" : no restriction
 	BlocksPurchase        bool
 	BlocksRedemption      bool
+	BlocksNewFolio        bool // opening a folio: every restriction, and a registered (not validated) KYC alone
 }
 
 // Summary counts what was written.
@@ -65,7 +66,7 @@ func Write(status, aadhaar, truth io.Writer, invs []Investor, o Options) (Summar
 	at := o.At.In(fund.IST()).Format("02-01-2006 15:04:05")
 	var s Summary
 	tw := csv.NewWriter(truth)
-	if err := tw.Write([]string{"investor_id", "pan", "code", "inoperative", "reason", "blocks_purchase", "blocks_redemption"}); err != nil {
+	if err := tw.Write([]string{"investor_id", "pan", "code", "inoperative", "reason", "blocks_purchase", "blocks_redemption", "blocks_new_folio"}); err != nil {
 		return s, err
 	}
 	if _, err := fmt.Fprintln(status, Header); err != nil {
@@ -80,18 +81,23 @@ func Write(status, aadhaar, truth io.Writer, invs []Investor, o Options) (Summar
 		switch {
 		case x < o.Hold:
 			t.Code = []string{"03", "13", "01", "11"}[rng.IntN(4)]
-			t.Reason, t.BlocksPurchase = "kyc_on_hold", true
+			t.Reason, t.BlocksPurchase, t.BlocksNewFolio = "kyc_on_hold", true, true
 			s.Held++
 		case x < o.Hold+o.Reject:
 			t.Code = "04"
-			t.Reason, t.BlocksPurchase = "kyc_rejected", true
+			t.Reason, t.BlocksPurchase, t.BlocksNewFolio = "kyc_rejected", true, true
 			s.Rejected++
 		default:
 			t.Code = []string{"07", "02", "22"}[rng.IntN(3)] // validated or registered: may buy and redeem
+			if t.Code != "07" {
+				// Registered, not validated: since SEBI's KRA validation
+				// (1 April 2024) it opens no new folio.
+				t.Reason, t.BlocksNewFolio = "kyc_on_hold", true
+			}
 		}
 		if rng.Float64() < o.Inoperative {
 			t.Inoperative = true
-			t.Reason, t.BlocksPurchase = "pan_inoperative", true
+			t.Reason, t.BlocksPurchase, t.BlocksNewFolio = "pan_inoperative", true, true
 			s.Inoperative++
 			if _, err := fmt.Fprintf(aadhaar, "%s|N|%s\n", inv.PAN, at); err != nil {
 				return s, err
@@ -113,7 +119,7 @@ func Write(status, aadhaar, truth io.Writer, invs []Investor, o Options) (Summar
 			s.Bad++
 		}
 		if err := tw.Write([]string{t.InvestorID, t.PAN, t.Code, strconv.FormatBool(t.Inoperative), t.Reason,
-			strconv.FormatBool(t.BlocksPurchase), strconv.FormatBool(t.BlocksRedemption)}); err != nil {
+			strconv.FormatBool(t.BlocksPurchase), strconv.FormatBool(t.BlocksRedemption), strconv.FormatBool(t.BlocksNewFolio)}); err != nil {
 			return s, err
 		}
 	}
@@ -135,13 +141,14 @@ func ReadTruth(r io.Reader) ([]Truth, error) {
 	}
 	var out []Truth
 	for _, row := range rows[1:] {
-		if len(row) != 7 {
-			return nil, fmt.Errorf("truth row %v: want 7 fields", row)
+		if len(row) != 8 {
+			return nil, fmt.Errorf("truth row %v: want 8 fields", row)
 		}
 		t := Truth{InvestorID: row[0], PAN: row[1], Code: row[2], Reason: row[4]}
 		t.Inoperative, _ = strconv.ParseBool(row[3])
 		t.BlocksPurchase, _ = strconv.ParseBool(row[5])
 		t.BlocksRedemption, _ = strconv.ParseBool(row[6])
+		t.BlocksNewFolio, _ = strconv.ParseBool(row[7])
 		out = append(out, t)
 	}
 	return out, nil

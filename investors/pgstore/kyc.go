@@ -71,13 +71,13 @@ func (s Store) KYCRestrictions(ctx context.Context, ids []string) (map[string]le
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since, blocks_new_folio
 		FROM investor_restrictions WHERE investor_id = ANY($1) AND source = 'kyc'`, ids)
 	if err != nil {
 		return nil, postgres.Classify(err)
 	}
 	var x ledger.Restriction
-	_, err = pgx.ForEachRow(rows, []any{&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since},
+	_, err = pgx.ForEachRow(rows, []any{&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since, &x.BlocksNewFolio},
 		func() error { out[x.InvestorID] = x; return nil })
 	return out, postgres.Classify(err)
 }

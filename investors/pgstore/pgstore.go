@@ -132,7 +132,10 @@ func applyAccounts(ctx context.Context, tx pgx.Tx, v investors.Version) error {
 			account_type, is_default, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (investor_id, account_fp) DO UPDATE SET ifsc = excluded.ifsc, account_enc = excluded.account_enc,
 				account_mask = excluded.account_mask, holder_name = excluded.holder_name, account_type = excluded.account_type,
-				is_default = excluded.is_default, removed_at = NULL`,
+				is_default = excluded.is_default, removed_at = NULL,
+				-- a new holder name is verified again (the penny drop matched the old one)
+				verification = CASE WHEN investor_bank_accounts.holder_name = excluded.holder_name
+					THEN investor_bank_accounts.verification ELSE 'unverified' END`,
 			v.InvestorID, a.Fingerprint, a.IFSC, a.Enc, a.Mask, a.HolderName, a.Type, a.Default, v.EffectiveFrom); err != nil {
 			return fmt.Errorf("bank account %s: %w", a.Mask, err)
 		}

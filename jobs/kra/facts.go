@@ -17,7 +17,8 @@ import (
 func Facts(ctx context.Context, pg *pgxpool.Pool, ch clickhouse.Conn, asOf fund.Date, now time.Time) (int, error) {
 	rows, err := pg.Query(ctx, `SELECT i.id, p.investor_id IS NOT NULL, coalesce(p.tax_status, ''), coalesce(k.status, ''),
 		coalesce(r.reason, ''), coalesce(k.pan_inoperative, false), coalesce(p.nomination, ''), coalesce(p.fatca_declared, false),
-		(SELECT count(*) FROM investor_bank_accounts b WHERE b.investor_id = i.id AND b.removed_at IS NULL)
+		(SELECT count(*) FROM investor_bank_accounts b WHERE b.investor_id = i.id AND b.removed_at IS NULL),
+		(SELECT count(*) FROM investor_bank_accounts b WHERE b.investor_id = i.id AND b.removed_at IS NULL AND b.verification <> 'verified')
 		FROM investors i LEFT JOIN investor_profiles p ON p.investor_id = i.id
 		LEFT JOIN kyc_status k ON k.investor_id = i.id
 		LEFT JOIN investor_restrictions r ON r.investor_id = i.id AND r.source = 'kyc'
@@ -35,13 +36,12 @@ func Facts(ctx context.Context, pg *pgxpool.Pool, ch clickhouse.Conn, asOf fund.
 	for rows.Next() {
 		var id, ts, ks, reason, nom string
 		var onboarded, inop, fatca bool
-		var banks int64
-		if err := rows.Scan(&id, &onboarded, &ts, &ks, &reason, &inop, &nom, &fatca, &banks); err != nil {
+		var banks, unverified int64
+		if err := rows.Scan(&id, &onboarded, &ts, &ks, &reason, &inop, &nom, &fatca, &banks, &unverified); err != nil {
 			return n, err
 		}
-		// No account is verified yet (penny drop is not built): every
-		// account counts as unverified.
-		if err := b.Append(asOf.Time(), id, u8(onboarded), ts, ks, reason, u8(inop), nom, u8(fatca), uint16(banks), uint16(banks), now.UTC()); err != nil {
+		// Unverified: no penny drop yet, pending, or failed.
+		if err := b.Append(asOf.Time(), id, u8(onboarded), ts, ks, reason, u8(inop), nom, u8(fatca), uint16(banks), uint16(unverified), now.UTC()); err != nil {
 			return n, err
 		}
 		n++

@@ -6,8 +6,9 @@
 // configured, the investors with no KYC record are held (kyc_missing), the
 // minors who turned 18 are held (minor_attained_majority) and
 // captured purchases held by KYC for longer than refund_after are rejected
-// (their payments get the refund-due break); the day's investor_facts go
-// to ClickHouse. One recorded run.
+// (their payments get the refund-due break), the penny drops waiting are
+// asked and the bank restrictions reconciled (pipelines.kra.banks); the
+// day's investor_facts go to ClickHouse. One recorded run.
 package kra
 
 import (
@@ -37,6 +38,7 @@ type Job struct {
 	Config  *config.KRA
 	PG      *postgres.Store
 	Gate    *investors.Gate
+	Banks   *investors.Banks // nil: no bank verification (pipelines.kra.banks)
 	Ledger  *ledger.Service
 	CH      clickhouse.Conn // nil: no investor_facts
 	Metrics *pipelines.Metrics
@@ -51,6 +53,7 @@ type Outcome struct {
 	Refunded    int `json:"refunded"`     // held captured purchases rejected after refund_after
 	OfAge       int `json:"of_age"`       // minors flagged as of age (minor_attained_majority)
 	Facts       int `json:"facts"`        // investor_facts rows written to ClickHouse
+	investors.BankOutcome
 }
 
 // Run loads the waiting files, applies them, sweeps and refunds, recorded
@@ -78,8 +81,16 @@ func (j Job) run(ctx context.Context) (Outcome, error) {
 	if out.OfAge, err = j.Gate.Majority(ctx); err != nil {
 		return out, err
 	}
-	if out.Refunded, err = j.Refund(ctx); err != nil || j.CH == nil {
+	if out.Refunded, err = j.Refund(ctx); err != nil {
 		return out, err
+	}
+	if b := j.Config.Banks; j.Banks != nil && b != nil {
+		if out.BankOutcome, err = j.Banks.Pass(ctx, b.StaleAfter, b.Limit); err != nil {
+			return out, err
+		}
+	}
+	if j.CH == nil {
+		return out, nil
 	}
 	now := j.now()
 	out.Facts, err = Facts(ctx, j.PG.Pool, j.CH, kyc.TodayIST(now), now)

@@ -81,7 +81,8 @@ func TestGateMatchesTruth(t *testing.T) {
 	mismatches := 0
 	for _, w := range want {
 		r, has := rs[w.InvestorID]
-		if has != (w.Reason != "") || r.Reason != w.Reason || r.BlocksPurchase != w.BlocksPurchase || r.BlocksRedemption != w.BlocksRedemption {
+		if has != (w.Reason != "") || r.Reason != w.Reason || r.BlocksPurchase != w.BlocksPurchase || r.BlocksRedemption != w.BlocksRedemption ||
+			r.BlocksNewFolio != w.BlocksNewFolio {
 			mismatches++
 			t.Errorf("%s (code %s, inoperative %v): restriction %+v, truth %+v", w.InvestorID, w.Code, w.Inoperative, r, w)
 		}

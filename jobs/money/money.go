@@ -61,6 +61,9 @@ type Config struct {
 	Allocate *config.Allocate
 	Outbox   *config.Outbox
 	API      config.API // its failed-authentication limit guards /v1/orders too
+	// Webhooks are more receivers on the payment webhooks' listener, by
+	// path: the bank account validations (issue 23).
+	Webhooks map[string]http.Handler
 }
 
 // ErrNotConfigured is the ledger asked for without a pipelines.allocate
@@ -260,6 +263,9 @@ func Handler(ctx context.Context, d Deps, c Config, l *ledger.Service, stats *we
 		start = append(start, func() { RunIntake(ctx, d, orders) })
 		mux.Handle("/v1/orders", &orderhttp.Handler{Placer: OrderPlacer{in}, Token: tok, Log: d.Log,
 			Now: d.Now, MaxSkew: o.MaxClockSkew, Failed: apiserve.FailedAuthLimit(c.API, d.Now)})
+	}
+	for path, h := range c.Webhooks {
+		mux.Handle(path, h)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", readyz(d))

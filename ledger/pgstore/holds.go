@@ -13,13 +13,15 @@ import (
 // holdColumns are what a leg read says of its holds (legColumns ends with
 // them): the source of an open hold, and the investor restriction that
 // blocks the leg's kind as {source, reason, detail} (NULL: none). Both are
-// index lookups (order_holds_open, the restrictions' key).
+// index lookups (order_holds_open, the restrictions' key). A bank
+// restriction holds redemptions only (ledger.Restriction.Blocks).
 const holdColumns = `coalesce((SELECT h.source FROM order_holds h WHERE h.order_id = orders.id AND h.closed_at IS NULL ORDER BY h.source LIMIT 1), ''),
 	(SELECT ARRAY[r.source, r.reason, r.detail] FROM investor_restrictions r WHERE r.investor_id = orders.investor_id
 		AND CASE orders.kind WHEN 'redemption' THEN r.blocks_redemption
-			WHEN 'switch_in' THEN r.blocks_purchase OR r.blocks_redemption
-			WHEN 'switch_out' THEN r.blocks_purchase OR r.blocks_redemption
-			ELSE r.blocks_purchase END
+			WHEN 'switch_in' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
+			WHEN 'switch_out' THEN r.source <> 'bank' AND (r.blocks_purchase OR r.blocks_redemption)
+			ELSE r.blocks_purchase OR (r.blocks_new_folio -- a folio with no allotment yet is being opened
+				AND NOT EXISTS (SELECT 1 FROM ledger_transactions lt WHERE lt.folio_no = orders.folio_no)) END
 		ORDER BY r.source LIMIT 1)`
 
 func blockedRestriction(investor string, a []string) *ledger.Restriction {
@@ -119,12 +121,14 @@ func (t Tx) UpsertRestriction(ctx context.Context, r ledger.Restriction) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err = t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by,
+			blocks_new_folio)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
 			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
+			blocks_new_folio = EXCLUDED.blocks_new_folio,
 			updated_by = EXCLUDED.updated_by, since = now()`,
-		r.InvestorID, r.Source, r.Reason, r.Detail, r.BlocksPurchase, r.BlocksRedemption, r.By)
+		r.InvestorID, r.Source, r.Reason, r.Detail, r.BlocksPurchase, r.BlocksRedemption, r.By, r.BlocksNewFolio)
 	return err
 }
 
@@ -172,15 +176,88 @@ func (s Store) Holds(ctx context.Context, f ledger.HoldFilter) ([]ledger.Hold, e
 
 // Restrictions lists an investor's restrictions.
 func (s Store) Restrictions(ctx context.Context, investorID string) ([]ledger.Restriction, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since
-		FROM investor_restrictions WHERE investor_id = $1 ORDER BY source`, investorID)
+	rows, err := s.Pool.Query(ctx, `SELECT investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by, since,
+		blocks_new_folio FROM investor_restrictions WHERE investor_id = $1 ORDER BY source`, investorID)
 	if err != nil {
 		return nil, postgres.Classify(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Restriction, error) {
 		var x ledger.Restriction
-		err := r.Scan(&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since)
+		err := r.Scan(&x.InvestorID, &x.Source, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since, &x.BlocksNewFolio)
 		return x, err
 	})
 	return out, postgres.Classify(err)
+}
+
+// FoliosOfInvestors lists the investors' folios, in folio order.
+func (t Tx) FoliosOfInvestors(ctx context.Context, investorIDs []string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT folio_no FROM folios WHERE investor_id = ANY($1) ORDER BY folio_no`, investorIDs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// OpenLegsOfFolios reads the folios' legs that are not final, locked, in
+// id order (by folio: orders has no index on the investor).
+func (t Tx) OpenLegsOfFolios(ctx context.Context, folios []string) ([]ledger.Leg, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+legColumns+` FROM orders
+		WHERE folio_no = ANY($1) AND status IN ('awaiting_payment', 'awaiting_leg', 'pending_nav') ORDER BY id FOR UPDATE`, folios)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ledger.Leg, error) { return scanLeg(r) })
+}
+
+// restrictionColumns are rs as parallel arrays for unnest.
+func restrictionColumns(rs []ledger.Restriction) []any {
+	n := len(rs)
+	inv, src, reason, detail, by := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	bp, br, bn := make([]bool, n), make([]bool, n), make([]bool, n)
+	for i, r := range rs {
+		inv[i], src[i], reason[i], detail[i], by[i], bp[i], br[i] = r.InvestorID, r.Source, r.Reason, r.Detail, r.By, r.BlocksPurchase, r.BlocksRedemption
+		bn[i] = r.BlocksNewFolio
+	}
+	return []any{inv, src, reason, detail, bp, br, by, bn}
+}
+
+// UpsertRestrictions writes restrictions, one statement for all.
+func (t Tx) UpsertRestrictions(ctx context.Context, rs []ledger.Restriction) error {
+	cols := restrictionColumns(rs)
+	if _, err := t.tx.Exec(ctx, `INSERT INTO investors (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, cols[0]); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by,
+			blocks_new_folio)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::bool[])
+		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
+			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
+			blocks_new_folio = EXCLUDED.blocks_new_folio,
+			updated_by = EXCLUDED.updated_by, since = now()`, cols...)
+	return err
+}
+
+// RenameOpenHoldsMany sets, for each restriction, the reason and detail of
+// its investor's open holds of its source.
+func (t Tx) RenameOpenHoldsMany(ctx context.Context, rs []ledger.Restriction) error {
+	cols := restrictionColumns(rs)
+	_, err := t.tx.Exec(ctx, `UPDATE order_holds h SET reason = r.reason, detail = r.detail
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r (investor_id, source, reason, detail)
+		WHERE h.investor_id = r.investor_id AND h.source = r.source AND h.closed_at IS NULL
+		  AND (h.reason, h.detail) IS DISTINCT FROM (r.reason, r.detail)`, cols[0], cols[1], cols[2], cols[3])
+	return err
+}
+
+// DeleteRestrictions removes the investors' restrictions of source.
+func (t Tx) DeleteRestrictions(ctx context.Context, investorIDs []string, source string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `DELETE FROM investor_restrictions WHERE investor_id = ANY($1) AND source = $2 RETURNING investor_id`, investorIDs, source)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// OpenHoldsOfMany lists the investors' open holds of source, in id order.
+func (t Tx) OpenHoldsOfMany(ctx context.Context, investorIDs []string, source string) ([]ledger.Hold, error) {
+	return collectHolds(t.tx.Query(ctx, holdSelect+` WHERE investor_id = ANY($1) AND source = $2 AND closed_at IS NULL ORDER BY id`, investorIDs, source))
 }
