@@ -11,6 +11,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
@@ -101,7 +102,7 @@ func highWatermarks(t *testing.T, brokers []string, topic string) map[int]int64 
 // transaction to ClickHouse, once.
 func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 	const parts = 4
-	brokers := testkit.Kafka(t, parts, "orders.placed", "transactions.completed", "orders.status")
+	brokers := testkit.Kafka(t, parts, "orders.placed", "transactions.completed", "orders.status", fund.TopicPaymentStatus)
 	t.Setenv("FUNDFLOW_TEST_KAFKA", joinBrokers(brokers))
 	m := newMoney(t)
 	m.d.cfg.Services.KafkaBrokersEnv = "FUNDFLOW_TEST_KAFKA"
@@ -169,17 +170,24 @@ func TestOrdersFromKafkaAndOutboxRelays(t *testing.T) {
 		t.Errorf("relayed %d, want %d events to Kafka and %d transactions to ClickHouse", st.Out, events, n)
 	}
 	got := map[string]int{}
-	for _, tp := range []string{"transactions.completed", "orders.status"} {
+	// Order and transaction events are keyed by folio, payment events by
+	// investor (so the fraud evaluation sees an investor's in order).
+	for _, tp := range []string{"transactions.completed", "orders.status", fund.TopicPaymentStatus} {
 		for _, msg := range testkit.ReadTopic(t, brokers, tp) {
 			var ev struct {
-				EventID string `json:"event_id"`
-				Folio   string `json:"folio"`
+				EventID  string `json:"event_id"`
+				Folio    string `json:"folio"`
+				Investor string `json:"investor_id"`
 			}
 			if err := json.Unmarshal(msg.Value, &ev); err != nil {
 				t.Fatal(err)
 			}
-			if string(msg.Key) != ev.Folio {
-				t.Errorf("event %s keyed %q, want its folio %q", ev.EventID, msg.Key, ev.Folio)
+			key, by := ev.Folio, "folio"
+			if tp == fund.TopicPaymentStatus {
+				key, by = ev.Investor, "investor"
+			}
+			if string(msg.Key) != key || key == "" {
+				t.Errorf("event %s keyed %q, want its %s %q", ev.EventID, msg.Key, by, key)
 			}
 			got[ev.EventID]++
 		}

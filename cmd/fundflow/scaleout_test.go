@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/fundflow/fundflow/connectors/webhook"
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
@@ -53,7 +54,7 @@ func TestScaleOutThreeServes(t *testing.T) {
 	bin := fundflowBinary(t)
 	const parts, procs = 6, 3
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "orders.placed"),
-		kfake.SeedTopics(1, "transactions.completed", "orders.status", "nav.validated"),
+		kfake.SeedTopics(1, "transactions.completed", "orders.status", fund.TopicPaymentStatus, "nav.validated"),
 		kfake.GroupMinSessionTimeout(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
