@@ -30,43 +30,82 @@ const maxLine = 256
 // bad line ends the read with a *LineError: a risk figure over a series
 // with a hole is not the figure asked for.
 func ParseCSV(r io.Reader) ([]Point, error) {
+	rows, _, _, err := readDated(r, datedLayout{header: "date,nav", what: "NAVs", parse: parseNAV})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Point, len(rows))
+	for i, d := range rows {
+		out[i] = Point{Date: d.date, NAV: d.value}
+	}
+	return out, nil
+}
+
+// datedLayout is a two-column CSV of ISO dates and decimals: a NAV series
+// (ParseCSV) or a rate series (ParseRatesCSV).
+type datedLayout struct {
+	header   string // the header line, e.g. "date,nav"
+	required bool   // the header must come first (else it may)
+	comments bool   // lines starting with # are skipped
+	what     string // what the rows are, for a read error
+	parse    func(string) (decimal.Decimal, error)
+}
+
+type datedRow struct {
+	date  fund.Date
+	value decimal.Decimal
+}
+
+// readDated reads a datedLayout: dates strictly increasing, blank lines and
+// spaces around fields ignored, the first bad line ending the read with a
+// *LineError. It also answers how many lines it read and whether it saw
+// the header.
+func readDated(r io.Reader, l datedLayout) (rows []datedRow, lines int, sawHeader bool, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, maxLine), maxLine)
-	var out []Point
 	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
-		if text == "" {
+		if text == "" || (l.comments && strings.HasPrefix(text, "#")) {
 			continue
 		}
-		if len(out) == 0 && strings.EqualFold(strings.ReplaceAll(text, " ", ""), "date,nav") {
+		isHeader := strings.EqualFold(strings.ReplaceAll(text, " ", ""), l.header)
+		if l.required && !sawHeader {
+			if !isHeader {
+				return nil, line, false, &LineError{line, fmt.Sprintf("want the header %s, got %q", l.header, text)}
+			}
+			sawHeader = true
 			continue
 		}
-		date, nav, ok := strings.Cut(text, ",")
-		if !ok || strings.Contains(nav, ",") {
-			return nil, &LineError{line, fmt.Sprintf("want 2 fields date,nav, got %q", text)}
+		if !l.required && len(rows) == 0 && isHeader {
+			sawHeader = true
+			continue
+		}
+		date, val, ok := strings.Cut(text, ",")
+		if !ok || strings.Contains(val, ",") {
+			return nil, line, sawHeader, &LineError{line, fmt.Sprintf("want 2 fields %s, got %q", l.header, text)}
 		}
 		d, err := fund.ParseISODate(strings.TrimSpace(date))
 		if err != nil {
-			return nil, &LineError{line, err.Error()}
+			return nil, line, sawHeader, &LineError{line, err.Error()}
 		}
-		v, err := parseNAV(strings.TrimSpace(nav))
+		v, err := l.parse(strings.TrimSpace(val))
 		if err != nil {
-			return nil, &LineError{line, err.Error()}
+			return nil, line, sawHeader, &LineError{line, err.Error()}
 		}
-		if n := len(out); n > 0 && !out[n-1].Date.Before(d) {
-			return nil, &LineError{line, fmt.Sprintf("date %s does not follow %s (dates must strictly increase)", d, out[n-1].Date)}
+		if n := len(rows); n > 0 && !rows[n-1].date.Before(d) {
+			return nil, line, sawHeader, &LineError{line, fmt.Sprintf("date %s does not follow %s (dates must strictly increase)", d, rows[n-1].date)}
 		}
-		out = append(out, Point{Date: d, NAV: v})
+		rows = append(rows, datedRow{d, v})
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &LineError{line + 1, fmt.Sprintf("line longer than %d bytes", maxLine)}
+			return nil, line, sawHeader, &LineError{line + 1, fmt.Sprintf("line longer than %d bytes", maxLine)}
 		}
-		return nil, fmt.Errorf("risk: read NAVs: %w", err)
+		return nil, line, sawHeader, fmt.Errorf("risk: read %s: %w", l.what, err)
 	}
-	return out, nil
+	return rows, line, sawHeader, nil
 }
 
 // parseNAV accepts digits with at most one point ("12.3456", "10", ".5"),

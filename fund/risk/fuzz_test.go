@@ -25,6 +25,7 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("2024-13-01,1\n"))
 	f.Add([]byte("2024-01-01,1,2\n"))
 	f.Add([]byte(strings.Repeat("9", 300)))
+	f.Add([]byte("0000-01-01,1\n0000-01-10,1\n0000-02-01,1")) // a constant rate covers year 0 too (the fuzzer found it)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s, err := risk.ParseCSV(bytes.NewReader(in))
 		if err != nil {

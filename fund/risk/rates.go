@@ -1,12 +1,10 @@
 package risk
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -27,7 +25,8 @@ type Rates []Rate
 
 // Constant is one rate in force on every day.
 func Constant(annual decimal.Decimal) Rates {
-	return Rates{{From: fund.NewDate(1, 1, 1), Annual: annual}}
+	// from year 0, the first an ISO date can name (0000-01-01)
+	return Rates{{From: fund.NewDate(0, 1, 1), Annual: annual}}
 }
 
 // ErrNoRate: a day before the series' first rate.
@@ -75,9 +74,6 @@ func (rs Rates) daily(r []Return) ([]*big.Rat, decimal.Decimal, error) {
 	return out, RoundRat(sum.Quo(sum, big.NewRat(int64(max(len(r), 1)), 1))), nil
 }
 
-// maxRateLine bounds one line of a rates file.
-const maxRateLine = 256
-
 // ParseRatesCSV reads a risk-free series:
 //
 //	# comments and blank lines are ignored
@@ -92,48 +88,16 @@ const maxRateLine = 256
 // day before the first has none. The first bad line ends the read with a
 // *LineError.
 func ParseRatesCSV(r io.Reader) (Rates, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, maxRateLine), maxRateLine)
-	var out Rates
-	line, header := 0, false
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		if !header {
-			if !strings.EqualFold(strings.ReplaceAll(text, " ", ""), "effective_from,annual_rate") {
-				return nil, &LineError{line, fmt.Sprintf("want the header effective_from,annual_rate, got %q", text)}
-			}
-			header = true
-			continue
-		}
-		date, rate, ok := strings.Cut(text, ",")
-		if !ok || strings.Contains(rate, ",") {
-			return nil, &LineError{line, fmt.Sprintf("want 2 fields effective_from,annual_rate, got %q", text)}
-		}
-		d, err := fund.ParseISODate(strings.TrimSpace(date))
-		if err != nil {
-			return nil, &LineError{line, err.Error()}
-		}
-		v, err := parseRate(strings.TrimSpace(rate))
-		if err != nil {
-			return nil, &LineError{line, err.Error()}
-		}
-		if n := len(out); n > 0 && !out[n-1].From.Before(d) {
-			return nil, &LineError{line, fmt.Sprintf("date %s does not follow %s (dates must strictly increase)", d, out[n-1].From)}
-		}
-		out = append(out, Rate{From: d, Annual: v})
+	rows, line, header, err := readDated(r, datedLayout{header: "effective_from,annual_rate", required: true, comments: true, what: "rates", parse: parseRate})
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &LineError{line + 1, fmt.Sprintf("line longer than %d bytes", maxRateLine)}
-		}
-		return nil, fmt.Errorf("risk: read rates: %w", err)
-	}
-	if !header || len(out) == 0 {
+	if !header || len(rows) == 0 {
 		return nil, &LineError{max(line, 1), "no rates: want the header effective_from,annual_rate and at least one rate"}
+	}
+	out := make(Rates, len(rows))
+	for i, d := range rows {
+		out[i] = Rate{From: d.date, Annual: d.value}
 	}
 	return out, nil
 }
