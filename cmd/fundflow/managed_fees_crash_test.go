@@ -12,7 +12,7 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// A quarter's fee billing over 60 wallets by `fundflow managed fees bill`
+// A quarter's fee billing over 600 wallets by `fundflow managed fees bill`
 // (a child process), killed with SIGKILL at random points and run again,
 // at least 10 kills, then once to the end: each wallet billed once and
 // charged once, the wallet journal balanced, and the money conserved
@@ -22,7 +22,9 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 	owner, _, app, appURL := testkit.PGApp(t)
 	ctx := testkit.Ctx(t)
 	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
-	const n = 60
+	// 600, not 60: on a quiet machine 60 wallets were billed before the
+	// first kill could land.
+	const n = 600
 	// Each wallet: ₹1,00,000.00 deposited (balanced postings), 1 % a year
 	// from 1-Apr and 1.25 % from 16-May-2026, one valuation carried over
 	// the quarter.
@@ -54,7 +56,7 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 	// The window starts past a loaded machine's process start and grows
 	// after each kill that found no progress, so kills land in the work.
 	kills, midWork := 0, 0
-	window := time.Second
+	window := 500 * time.Millisecond
 	for (kills < 10 || midWork == 0) && kills < 30 && progress() < n {
 		before := progress()
 		if !run(time.Duration(rng.Int64N(int64(window)))) {
@@ -64,7 +66,7 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 		if progress() > before {
 			midWork++
 		} else {
-			window += 700 * time.Millisecond
+			window += 200 * time.Millisecond
 		}
 	}
 	t.Logf("%d kills, %d mid-work; %d of %d invoices before the last run", kills, midWork, progress(), n)
@@ -74,23 +76,23 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 	run(0)
 	// Each wallet: 100000 × (45 × 1 + 46 × 1.25) / 36500 = 280.8219… →
 	// 280.82; GST 50.5476 → 50.55; total 331.37, charged once.
-	if got := db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'charged') || ' ' || min(total) || ' ' || max(total) FROM fee_invoices`); got != "60 60 331.37 331.37" {
-		t.Errorf("invoices %s, want 60 charged at 331.37", got)
+	if got := db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'charged') || ' ' || min(total) || ' ' || max(total) FROM fee_invoices`); got != "600 600 331.37 331.37" {
+		t.Errorf("invoices %s, want 600 charged at 331.37", got)
 	}
-	if got := db.Str(`SELECT count(*) || ' ' || count(DISTINCT ref) FROM wallet_transactions WHERE kind = 'fee'`); got != "60 60" {
+	if got := db.Str(`SELECT count(*) || ' ' || count(DISTINCT ref) FROM wallet_transactions WHERE kind = 'fee'`); got != "600 600" {
 		t.Errorf("fee payments %s, want one per invoice", got)
 	}
 	if got := db.Str(`SELECT min(balance) || ' ' || max(balance) FROM wallets`); got != "99668.63 99668.63" {
 		t.Errorf("balances %s, want 100000.00 − 331.37 = 99668.63", got)
 	}
-	if n := db.Num(`SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'fee.charged'`); n != 60 {
-		t.Errorf("%d fee.charged events, want 60", n)
+	if n := db.Num(`SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'fee.charged'`); n != 600 {
+		t.Errorf("%d fee.charged events, want 600", n)
 	}
-	// Σ deposits 6,000,000.00 = Σ wallets 60 × 99,668.63 + fees 60 ×
-	// 280.82 + GST 60 × 50.55.
+	// Σ deposits 60,000,000.00 = Σ wallets 600 × 99,668.63 (59,801,178.00)
+	// + fees 600 × 280.82 (168,492.00) + GST 600 × 50.55 (30,330.00).
 	if got := db.Str(`SELECT (SELECT sum(balance) FROM wallets)::text || ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'fee_income:managed')::numeric(18,2)::text
-		|| ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'tax:gst')::numeric(18,2)::text`); got != "5980117.80 16849.20 3033.00" {
-		t.Errorf("wallets, fees, GST %s, want 5980117.80 16849.20 3033.00 (sum 6000000.00)", got)
+		|| ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'tax:gst')::numeric(18,2)::text`); got != "59801178.00 168492.00 30330.00" {
+		t.Errorf("wallets, fees, GST %s, want 59801178.00 168492.00 30330.00 (sum 60000000.00)", got)
 	}
 	if n := db.Num(`SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`); n != 0 {
 		t.Errorf("%d unbalanced wallet transactions", n)
