@@ -112,6 +112,17 @@ func readDated(r io.Reader, l datedLayout) (rows []datedRow, lines int, sawHeade
 // positive: no sign, exponent or separators, so the value is what was
 // written.
 func parseNAV(s string) (decimal.Decimal, error) {
+	d, err := parsePlain("nav", "a plain decimal like 123.4567", 30, s)
+	if err == nil && d.Sign() <= 0 {
+		err = fmt.Errorf("nav %q: not positive", s)
+	}
+	return d, err
+}
+
+// parsePlain reads a field written as digits with at most one point (at
+// most max digits): no sign, exponent or separators. form says what is
+// wanted, in the error.
+func parsePlain(field, form string, max int, s string) (decimal.Decimal, error) {
 	digits, point := 0, false
 	for _, c := range s {
 		switch {
@@ -120,18 +131,15 @@ func parseNAV(s string) (decimal.Decimal, error) {
 		case c == '.' && !point:
 			point = true
 		default:
-			return decimal.Decimal{}, fmt.Errorf("nav %q: want a plain decimal like 123.4567", s)
+			return decimal.Decimal{}, fmt.Errorf("%s %q: want %s", field, s, form)
 		}
 	}
-	if digits == 0 || digits > 30 {
-		return decimal.Decimal{}, fmt.Errorf("nav %q: want a plain decimal of 1 to 30 digits", s)
+	if digits == 0 || digits > max {
+		return decimal.Decimal{}, fmt.Errorf("%s %q: want a plain decimal of 1 to %d digits", field, s, max)
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("nav %q: %w", s, err)
-	}
-	if d.Sign() <= 0 {
-		return decimal.Decimal{}, fmt.Errorf("nav %q: not positive", s)
+		return decimal.Decimal{}, fmt.Errorf("%s %q: %w", field, s, err)
 	}
 	return d, nil
 }

@@ -104,26 +104,9 @@ func ParseRatesCSV(r io.Reader) (Rates, error) {
 
 // parseRate accepts a plain decimal in [0, 1): digits with at most one point.
 func parseRate(s string) (decimal.Decimal, error) {
-	digits, point := 0, false
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !point:
-			point = true
-		default:
-			return decimal.Decimal{}, fmt.Errorf("annual_rate %q: want a plain decimal fraction like 0.065", s)
-		}
+	d, err := parsePlain("annual_rate", "a plain decimal fraction like 0.065", 20, s)
+	if err == nil && d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+		err = fmt.Errorf("annual_rate %q: a fraction below 1 (0.065 for 6.5 %%), not a percentage", s)
 	}
-	if digits == 0 || digits > 20 {
-		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: want a plain decimal of 1 to 20 digits", s)
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: %w", s, err)
-	}
-	if d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
-		return decimal.Decimal{}, fmt.Errorf("annual_rate %q: a fraction below 1 (0.065 for 6.5 %%), not a percentage", s)
-	}
-	return d, nil
+	return d, err
 }
