@@ -87,7 +87,18 @@ func doctorChecks(ctx context.Context, cfg *config.Config, getenv func(string) s
 	fs = append(fs, postgresFindings(ctx, getenv(cfg.Services.PostgresURLEnv), cfg.Services.PostgresURLEnv)...)
 	fs = append(fs, clickhouseFindings(ctx, getenv(cfg.Services.ClickHouseURLEnv))...)
 	fs = append(fs, sftpFindings(ctx, cfg, getenv)...)
-	fs = append(fs, kafkaFindings(ctx, getenv(cfg.Services.KafkaBrokersEnv))...)
+	kfs := kafkaFindings(ctx, getenv(cfg.Services.KafkaBrokersEnv))
+	fs = append(fs, kfs...)
+	if bs := sinkkafka.ParseBrokers(getenv(cfg.Services.KafkaBrokersEnv)); len(bs) > 0 && kfs[0].Status == statusOK {
+		uses := configTopics(cfg)
+		if url := getenv(cfg.Services.PostgresURLEnv); url != "" {
+			pending, err := pendingOutboxTopics(ctx, url)
+			if err == nil { // an unreachable Postgres is the postgres check's finding
+				uses = append(uses, pending...)
+			}
+		}
+		fs = append(fs, topicFindings(ctx, bs[0], uses)...)
+	}
 	return fs
 }
 
