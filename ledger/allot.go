@@ -3,7 +3,10 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
@@ -198,30 +201,78 @@ func (s *Service) allotPending(ctx context.Context, batch int, allot allotBatch)
 		return res, err
 	}
 	res.Matched = m
-	lastFolio, lastID := "", ""
-	for {
-		items, err := s.Store.PendingWithNAV(ctx, lastFolio, lastID, batch)
-		if err != nil {
-			return res, err
-		}
-		if len(items) == 0 {
-			break
-		}
-		lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
-		var n, failed int
-		err = batchRetry.Do(ctx, "allocate batch", func(ctx context.Context) error {
-			var err error
-			n, failed, err = allot(ctx, items)
-			return err
+	// One reader pages the pending legs in folio order into folio-aligned
+	// batches; AllotWorkers transactions allot them at once. Batches with
+	// no folio in common lock nothing in common, so the second one's reads,
+	// Go work and writes overlap the first one's; the audit chain's head,
+	// taken last, is their only shared step.
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []LegRef)
+	var mu sync.Mutex
+	for range max(1, s.AllotWorkers) {
+		g.Go(func() error {
+			for items := range batches {
+				var n, failed int
+				err := batchRetry.Do(gctx, "allocate batch", func(ctx context.Context) error {
+					var err error
+					n, failed, err = allot(ctx, items)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("allocate: %w", err)
+				}
+				mu.Lock()
+				res.Allotted += n
+				res.Failed += failed
+				mu.Unlock()
+			}
+			return nil
 		})
-		if err != nil {
-			return res, fmt.Errorf("allocate: %w", err)
+	}
+	g.Go(func() error {
+		defer close(batches)
+		lastFolio, lastID := "", ""
+		for {
+			items, err := s.Store.PendingWithNAV(gctx, lastFolio, lastID, batch)
+			if err != nil {
+				return err
+			}
+			if len(items) == 0 {
+				return nil
+			}
+			if len(items) == batch {
+				items = folioAligned(items)
+			}
+			lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
+			select {
+			case batches <- items:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 		}
-		res.Allotted += n
-		res.Failed += failed
+	})
+	if err := g.Wait(); err != nil {
+		return res, err
 	}
 	res.Waiting, err = s.Store.CountPendingNAV(ctx)
 	return res, err
+}
+
+// folioAligned drops a full page's last folio, whose legs may go on past
+// the page, so that the next page starts with all of them: a folio split
+// over two batches would make the second wait for the first's commit. A
+// page that is one folio only is kept whole (its batches then take turns
+// on the folio's lock).
+func folioAligned(items []LegRef) []LegRef {
+	last := items[len(items)-1].Folio
+	i := len(items)
+	for i > 0 && items[i-1].Folio == last {
+		i--
+	}
+	if i == 0 {
+		return items
+	}
+	return items[:i]
 }
 
 // allotLegs is the per-leg batch: each leg allotted with its own

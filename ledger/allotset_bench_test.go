@@ -90,10 +90,11 @@ func (c *roundTrips) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyF
 // allotBench is a database with a generated ledger and legs pending on a
 // NAV that has just landed.
 type allotBench struct {
-	owner *pgxpool.Pool
-	app   *pgxpool.Pool
-	trips *roundTrips
-	legs  int
+	owner   *pgxpool.Pool
+	app     *pgxpool.Pool
+	trips   *roundTrips
+	legs    int
+	workers int // AllotWorkers of the pass
 }
 
 // newAllotBench generates the ledger's history (ledgergen: folios over
@@ -219,11 +220,11 @@ func newAllotBench(b *testing.B, legs, folios, schemes int) *allotBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(app.Close)
-	return &allotBench{owner: owner, app: app, trips: trips, legs: legs}
+	return &allotBench{owner: owner, app: app, trips: trips, legs: legs, workers: 1}
 }
 
 func (e *allotBench) svc() *ledger.Service {
-	return &ledger.Service{Store: pgstore.New(e.app), Audit: os.Getenv("FUNDFLOW_BENCH_AUDIT") != "0", Calendar: fund.NewCalendar()}
+	return &ledger.Service{Store: pgstore.New(e.app), Audit: os.Getenv("FUNDFLOW_BENCH_AUDIT") != "0", Calendar: fund.NewCalendar(), AllotWorkers: e.workers}
 }
 
 // written are the rows the pass wrote, as a bare COPY would write them:
@@ -355,6 +356,8 @@ func (c cpuSplit) since(b *testing.B, e *allotBench, c0 cpuSplit) (self, pg time
 // FUNDFLOW_BENCH_LEGS sets N (default 20,000, about two minutes here with the setup; the issue's full size is
 // 1,000,000 over 100,000 folios), FUNDFLOW_BENCH_FOLIOS the folios
 // (default N/10), FUNDFLOW_BENCH_ALLOT_BATCH sets B (default 1000),
+// FUNDFLOW_BENCH_ALLOT_WORKERS the batches allotted at once (default 2, as
+// serve's default),
 // FUNDFLOW_BENCH_PERLEG_LEGS the per-leg sample (default 2,000);
 // FUNDFLOW_BENCH_AUDIT=0 turns the audit trail off (its per-row hash-chain
 // trigger was most of the pass's time before the chain was computed per
@@ -366,11 +369,13 @@ func BenchmarkAllocatePass(b *testing.B) {
 	legs := benchkit.EnvInt(b, "FUNDFLOW_BENCH_LEGS", 20000)
 	folios := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FOLIOS", max(legs/10, 10))
 	batch := benchkit.EnvInt(b, "FUNDFLOW_BENCH_ALLOT_BATCH", 1000)
+	workers := benchkit.EnvInt(b, "FUNDFLOW_BENCH_ALLOT_WORKERS", 2)
 	sample := benchkit.EnvInt(b, "FUNDFLOW_BENCH_PERLEG_LEGS", 2000)
 	schemes := min(500, max(folios/10, 10))
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		e := newAllotBench(b, legs, folios, schemes)
+		e.workers = workers
 		ctx := testkit.Ctx(b)
 		e.trips.n.Store(0)
 		if _, err := e.app.Exec(ctx, `SELECT 1`); err != nil { // the pass's connection, so its backend is counted
@@ -431,6 +436,7 @@ func BenchmarkAllocatePass(b *testing.B) {
 		b.Logf("per leg (before): %d legs, batch 100: %+v in %v, %d round trips", n, pres, ptook.Round(time.Millisecond), ptrips)
 		b.ReportMetric(float64(res.Allotted)/took.Seconds(), "allotments/s")
 		b.ReportMetric(took.Seconds(), "pass_s")
+		b.ReportMetric(float64(workers), "workers")
 		b.ReportMetric(copyTook.Seconds()/took.Seconds(), "ratio_vs_copy")
 		b.ReportMetric(float64(trips)/float64(max(res.Allotted, 1)), "round_trips/allotment")
 		b.ReportMetric(float64(selfCPU.Microseconds())/float64(max(res.Allotted, 1)), "go_cpu_us/allotment")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/ledgergen"
+	"github.com/fundflow/fundflow/ledger"
 )
 
 // randomPending builds, from seed, a generated ledger (ledgergen: folios
@@ -149,7 +150,8 @@ func ledgerRows(m *env) map[string][]string {
 // The same random ledger allotted per leg and set-based gives the same
 // rows: postings, lots and their consumptions, holdings, leg statuses,
 // payment breaks, alerts, events and audit rows. The batch sizes differ
-// too (per leg 7, set-based 1 and 40): where a batch ends changes nothing.
+// too (per leg 7, set-based 1 and 40), and 7 with three batches allotted at
+// once: where a batch ends, and which batches overlap, changes nothing.
 func TestSetBasedAllotmentEqualsPerLeg(t *testing.T) {
 	reached := map[string]int{}
 	for _, seed := range []uint64{1, 2} {
@@ -161,20 +163,22 @@ func TestSetBasedAllotmentEqualsPerLeg(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantRows := ledgerRows(ref)
-			for _, batch := range []int{40, 1} {
+			for _, c := range []struct{ batch, workers int }{{40, 1}, {1, 1}, {7, 3}} {
+				batch := c.batch
 				m := newEnv(t)
+				m.svc.AllotWorkers = c.workers
 				randomPending(m, seed)
 				got, err := m.svc.AllotPending(m.ctx, batch)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if got != want {
-					t.Errorf("batch %d: set-based %+v, per leg %+v", batch, got, want)
+					t.Errorf("batch %d, %d workers: set-based %+v, per leg %+v", batch, c.workers, got, want)
 				}
 				gotRows := ledgerRows(m)
 				for table, w := range wantRows {
 					if g := gotRows[table]; strings.Join(g, "\n") != strings.Join(w, "\n") {
-						t.Errorf("batch %d: %s differs: %s", batch, table, firstDiff(w, g))
+						t.Errorf("batch %d, %d workers: %s differs: %s", batch, c.workers, table, firstDiff(w, g))
 					}
 				}
 				m.checkLedger()
@@ -254,5 +258,30 @@ func TestSetBasedBatchGoesOnPastAFailingLeg(t *testing.T) {
 	_, units := expectPurchase("1000.00", "20.0000", 3)
 	if got := m.str(`SELECT units::text FROM holdings WHERE folio_no = 'F1'`); !decEq(got, ratSub(rat(units), rat("1")).FloatString(3)) {
 		t.Errorf("F1 holds %s after redeeming 1 of %s", got, units)
+	}
+}
+
+// A full page gives up its last folio (whose legs may go on past the page)
+// to the next one; a page of one folio is kept whole.
+func TestFolioAligned(t *testing.T) {
+	refs := func(folios ...string) []ledger.LegRef {
+		out := make([]ledger.LegRef, len(folios))
+		for i, f := range folios {
+			out[i] = ledger.LegRef{ID: fmt.Sprint("L", i), Folio: f}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		page []string
+		keep int
+	}{
+		{[]string{"A", "A", "B", "B", "B"}, 2},
+		{[]string{"A", "B", "C"}, 2},
+		{[]string{"A", "A", "A"}, 3},
+		{[]string{"A"}, 1},
+	} {
+		if got := ledger.FolioAligned(refs(c.page...)); len(got) != c.keep {
+			t.Errorf("%v: kept %d, want %d", c.page, len(got), c.keep)
+		}
 	}
 }

@@ -7,3 +7,6 @@ import "context"
 func (s *Service) AllotPendingPerLeg(ctx context.Context, batch int) (AllotResult, error) {
 	return s.allotPending(ctx, batch, s.allotLegs)
 }
+
+// FolioAligned is folioAligned, for its table test.
+var FolioAligned = folioAligned

@@ -65,6 +65,9 @@ type Service struct {
 	Gateway  string         // the payment gateway purchases are paid through; default "razorpay"
 	Sealer   Sealer         // seals mandates' bank account numbers; nil: only their masked form is kept
 	Now      func() time.Time
+	// AllotWorkers is how many allocate batches run at once (AllotPending);
+	// 0 or 1: one at a time.
+	AllotWorkers int
 }
 
 func (s *Service) now() time.Time {

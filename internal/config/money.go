@@ -53,6 +53,7 @@ type Allocate struct {
 	Every     time.Duration `yaml:"every"`      // serve: run a pass this often; default 30s (also after every nav-ingest run)
 	Schedule  string        `yaml:"schedule"`   // or a cron spec instead of every
 	BatchSize int           `yaml:"batch_size"` // order legs per transaction, allotted set-based (a few set statements a batch); default 1000
+	Workers   int           `yaml:"workers"`    // batches allotted at once, on folio-disjoint batches; default 2 (Postgres and Go overlap on two cores)
 	Holidays  []string      `yaml:"holidays"`   // holiday files (DD-Mon-YYYY lines): the business days of the NAV rules
 	Audit     *bool         `yaml:"audit"`      // write audit_log rows; default true
 }
@@ -102,6 +103,9 @@ func (c *Config) moneyDefaults() {
 		}
 		if x.BatchSize == 0 {
 			x.BatchSize = 1000
+		}
+		if x.Workers == 0 {
+			x.Workers = 2
 		}
 		if x.Audit == nil {
 			t := true
@@ -198,6 +202,9 @@ func (c *Config) validateMoney() []FieldError {
 		}
 		if x.BatchSize < 1 || x.BatchSize > 10000 {
 			add(s+".batch_size", "must be between 1 and 10000, got %d", x.BatchSize)
+		}
+		if x.Workers < 1 || x.Workers > 16 {
+			add(s+".workers", "must be between 1 and 16, got %d", x.Workers)
 		}
 		for i, h := range x.Holidays {
 			if _, err := os.Stat(h); err != nil {

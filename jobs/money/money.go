@@ -80,7 +80,7 @@ func Ledger(d Deps, a *config.Allocate) (*ledger.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &ledger.Service{Store: pgstore.New(d.PG.Pool), Rules: rules.Rules{}, Calendar: cal, Now: d.Now}
+	l := &ledger.Service{Store: pgstore.New(d.PG.Pool), Rules: rules.Rules{}, Calendar: cal, Now: d.Now, AllotWorkers: a.Workers}
 	l.Audit = a.Audit == nil || *a.Audit
 	// Mandates' bank account numbers are sealed with the PII key; without
 	// one only their masked form is kept.
