@@ -106,24 +106,7 @@ func drawSeries(pdf *fpdf.Fpdf, txt chartText, pts []readmodel.SeriesPoint, x, y
 		pdf.CellFormat(right-left, 5, txt.empty, "", 0, "C", false, 0, "")
 		return
 	}
-	maxV := 0.0
-	for _, p := range pts {
-		v, _ := p.Value.Float64()
-		i, _ := p.Invested.Float64()
-		maxV = math.Max(maxV, math.Max(v, i))
-	}
-	step := niceStep(maxV / 4)
-	maxY := step * math.Ceil(maxV/step)
-	if maxY == 0 {
-		maxY = 1
-	}
-	t0 := pts[0].Date.Time()
-	span := pts[len(pts)-1].Date.Time().Sub(t0).Hours()
-	if span == 0 {
-		span = 24
-	}
-	px := func(d fund.Date) float64 { return left + (right-left)*d.Time().Sub(t0).Hours()/span }
-	py := func(v decimal.Decimal) float64 { f, _ := v.Float64(); return bottom - (bottom-top)*f/maxY }
+	px, py, step, maxY := chartScale(pts, left, top, right, bottom)
 	pdf.SetFont("Helvetica", "", 7)
 	pdf.SetTextColor(90, 90, 90)
 	for v := 0.0; v <= maxY+step/2; v += step {
@@ -162,6 +145,31 @@ func drawSeries(pdf *fpdf.Fpdf, txt chartText, pts []readmodel.SeriesPoint, x, y
 	pdf.SetXY(left+13, top+7)
 	pdf.CellFormat(30, 4, txt.invested, "", 0, "L", false, 0, "")
 	pdf.SetLineWidth(0.2)
+}
+
+// chartScale maps a series onto the plot box: px places a date, py a
+// rupee amount (floats: positions only), the axis step and top value are
+// round numbers (niceStep) covering the largest value or invested amount.
+func chartScale(pts []readmodel.SeriesPoint, left, top, right, bottom float64) (px func(fund.Date) float64, py func(decimal.Decimal) float64, step, maxY float64) {
+	maxV := 0.0
+	for _, p := range pts {
+		v, _ := p.Value.Float64()
+		i, _ := p.Invested.Float64()
+		maxV = math.Max(maxV, math.Max(v, i))
+	}
+	step = niceStep(maxV / 4)
+	maxY = step * math.Ceil(maxV/step)
+	if maxY == 0 {
+		maxY = 1
+	}
+	t0 := pts[0].Date.Time()
+	span := pts[len(pts)-1].Date.Time().Sub(t0).Hours()
+	if span == 0 {
+		span = 24
+	}
+	px = func(d fund.Date) float64 { return left + (right-left)*d.Time().Sub(t0).Hours()/span }
+	py = func(v decimal.Decimal) float64 { f, _ := v.Float64(); return bottom - (bottom-top)*f/maxY }
+	return px, py, step, maxY
 }
 
 // niceStep rounds a raw axis step up to 1, 2 or 5 × a power of ten.

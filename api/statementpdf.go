@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -138,22 +137,15 @@ type column struct {
 func (d *stmtDoc) table(cols []column) {
 	d.header = func() {
 		d.font(true, 7)
-		h := 0
-		lines := make([][]string, len(cols))
+		heads := make([]string, len(cols))
 		for i, c := range cols {
-			lines[i] = d.wrap(c.head, c.w-1.5)
-			h = max(h, len(lines[i]))
+			heads[i] = c.head
 		}
-		rowH := float64(h)*3.4 + 1.6
+		lines, n := d.wrapCells(cols, heads)
+		rowH := float64(n)*3.4 + 1.6
 		d.pdf.SetFillColor(230, 236, 245)
 		d.pdf.RectFromUpperLeftWithStyle(stmtLeft, d.y, stmtRight-stmtLeft, rowH, "F")
-		x := stmtLeft
-		for i, c := range cols {
-			for j, l := range lines[i] {
-				d.text(x+0.75, d.y+0.8+float64(j)*3.4, c.w-1.5, l, c.align)
-			}
-			x += c.w
-		}
+		d.drawCells(cols, lines, d.y+0.8, 3.4)
 		d.y += rowH
 		d.font(false, 7.5)
 	}
@@ -161,26 +153,38 @@ func (d *stmtDoc) table(cols []column) {
 	d.header()
 }
 
-// row draws one table row; a cell wraps (never cut) and the row is as
-// tall as its tallest cell. bold draws it in bold.
-func (d *stmtDoc) row(cols []column, cells []string, bold bool) {
-	d.font(bold, 7.5)
+// wrapCells wraps each cell to its column (less a 0.75 mm margin each
+// side) in the current font, and says how many lines the tallest has.
+func (d *stmtDoc) wrapCells(cols []column, cells []string) ([][]string, int) {
 	lines := make([][]string, len(cols))
 	n := 1
 	for i, c := range cols {
 		lines[i] = d.wrap(cells[i], c.w-1.5)
 		n = max(n, len(lines[i]))
 	}
-	h := float64(n)*3.6 + 1
-	d.need(h)
-	d.font(bold, 7.5) // a new page's header set its own
+	return lines, n
+}
+
+// drawCells writes wrapped cells from top, lineH apart, each in its column.
+func (d *stmtDoc) drawCells(cols []column, lines [][]string, top, lineH float64) {
 	x := stmtLeft
 	for i, c := range cols {
 		for j, l := range lines[i] {
-			d.text(x+0.75, d.y+0.5+float64(j)*3.6, c.w-1.5, l, c.align)
+			d.text(x+0.75, top+float64(j)*lineH, c.w-1.5, l, c.align)
 		}
 		x += c.w
 	}
+}
+
+// row draws one table row; a cell wraps (never cut) and the row is as
+// tall as its tallest cell. bold draws it in bold.
+func (d *stmtDoc) row(cols []column, cells []string, bold bool) {
+	d.font(bold, 7.5)
+	lines, n := d.wrapCells(cols, cells)
+	h := float64(n)*3.6 + 1
+	d.need(h)
+	d.font(bold, 7.5) // a new page's header set its own
+	d.drawCells(cols, lines, d.y+0.5, 3.6)
 	d.y += h
 	d.pdf.SetStrokeColor(210, 210, 210)
 	d.pdf.SetLineWidth(0.15)
@@ -554,26 +558,11 @@ func (d *stmtDoc) chart(pts []readmodel.SeriesPoint, x, y, w, h float64) {
 		d.text(left, top+(bottom-top)/2, right-left, "No holdings in the period.", "C")
 		return
 	}
-	maxV := 0.0
 	anyStale := false
 	for _, p := range pts {
-		v, _ := p.Value.Float64()
-		i, _ := p.Invested.Float64()
-		maxV = math.Max(maxV, math.Max(v, i))
 		anyStale = anyStale || p.Stale
 	}
-	step := niceStep(maxV / 4)
-	maxY := step * math.Ceil(maxV/step)
-	if maxY == 0 {
-		maxY = 1
-	}
-	t0 := pts[0].Date.Time()
-	span := pts[len(pts)-1].Date.Time().Sub(t0).Hours()
-	if span == 0 {
-		span = 24
-	}
-	px := func(dt fund.Date) float64 { return left + (right-left)*dt.Time().Sub(t0).Hours()/span }
-	py := func(v decimal.Decimal) float64 { f, _ := v.Float64(); return bottom - (bottom-top)*f/maxY }
+	px, py, step, maxY := chartScale(pts, left, top, right, bottom)
 	d.font(false, 6.5)
 	d.pdf.SetTextColor(90, 90, 90)
 	for v := 0.0; v <= maxY+step/2; v += step {
