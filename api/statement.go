@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/shopspring/decimal"
@@ -74,7 +75,8 @@ func fit(pdf *fpdf.Fpdf, s string, width float64) string {
 		return s
 	}
 	for len(s) > 0 && pdf.GetStringWidth(s+"...") > width {
-		s = s[:len(s)-1]
+		_, n := utf8.DecodeLastRuneInString(s) // a whole letter of UTF-8 text; one byte of cp1252
+		s = s[:len(s)-n]
 	}
 	return s + "..."
 }
