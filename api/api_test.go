@@ -187,6 +187,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/investors/{id}/capital-gains": "/v1/investors/INV-1/capital-gains?fy=2024-25",
 		"/v1/investors/{id}/tds":           "/v1/investors/INV-1/tds?fy=2024-25",
 		"/v1/idcw/declarations":            "/v1/idcw/declarations",
+		"/v1/tax/mergers":                  "/v1/tax/mergers",              // taxroutes_test.go
+		"/v1/schemes/{code}/tax-types":     "/v1/schemes/100001/tax-types", // taxroutes_test.go
 		"/v1/plans":                        "/v1/plans",
 		"/v1/plans/{id}":                   pl,
 		"/v1/plans/{id}/instalments":       pl + "/instalments",
@@ -222,6 +224,8 @@ var routeBodies = map[string]string{
 	"/v1/investors/{id}/notification-preferences": `{"event_type":"*","channels":["email"]}`,
 	"/v1/investors/{id}/risk-profile":             `{"answers":{"horizon":"long"}}`,
 	"/v1/idcw/declarations":                       `{"scheme":"100001","record_date":"2024-06-28","ex_date":"2024-06-28","per_unit":"0.50","option":"payout"}`,
+	"/v1/tax/mergers":                             `{"from":"100002","to":"100001","date":"2024-12-31"}`,
+	"/v1/schemes/{code}/tax-types":                `{"from":"2024-04-01","type":"other","reason":"an index fund"}`,
 }
 
 // Words of INV-1's data that must never reach a caller who may not see it.
@@ -292,8 +296,8 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			switch rt.Pattern {
 			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
 				"/v1/idcw/declarations", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain",
-				"/v1/distributors/{arn}/payouts/{month}/statement.pdf":
-				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations, distributors' payouts
+				"/v1/distributors/{arn}/payouts/{month}/statement.pdf", "/v1/tax/mergers", "/v1/schemes/{code}/tax-types":
+				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations, mergers and tax types, distributors' payouts
 			case "/v1/plans":
 				want = http.StatusCreated
 			case "/v1/investors":

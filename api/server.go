@@ -185,6 +185,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/investors/{id}/capital-gains", Roles: taxReaders, handle: s.capitalGains},
 		{Method: "GET", Pattern: "/v1/investors/{id}/tds", Roles: taxReaders, handle: s.tdsSummary},
 		{Method: "POST", Pattern: "/v1/idcw/declarations", Roles: idcwWriters, handle: s.declareIDCW},
+		{Method: "POST", Pattern: "/v1/tax/mergers", Roles: taxWriters, handle: s.mergeSchemes},                  // taxroutes.go
+		{Method: "POST", Pattern: "/v1/schemes/{code}/tax-types", Roles: taxWriters, handle: s.setSchemeTaxType}, // taxroutes.go
 		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}", Roles: distributorReaders, handle: s.distributorPayout},
 		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/explain", Roles: distributorReaders, handle: s.distributorExplain},
 		{Method: "GET", Pattern: "/v1/distributors/{arn}/payouts/{month}/statement.pdf", Roles: distributorReaders, handle: s.distributorPayoutPDF},

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	ftax "github.com/fundflow/fundflow/fund/tax"
 	"github.com/fundflow/fundflow/readmodel"
 )
 
@@ -43,9 +43,14 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil {
 		return err
 	}
-	pan := s.openPII(p, st.Investor.ID, "pan", st.Investor.PANSealed)
+	x := StatementExtras{PAN: s.openPII(p, st.Investor.ID, "pan", st.Investor.PANSealed), Now: s.cfg.Now()}
+	if s.cfg.Tax != nil { // the folio's capital gains of the FY the statement ends in
+		if x.Gains, err = s.cfg.Tax.Statement(r.Context(), st.Investor.ID, ftax.FYOf(st.To)); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
-	if err := RenderStatement(&buf, st, pan, s.cfg.Now()); err != nil {
+	if err := RenderStatement(&buf, st, x); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")
@@ -53,123 +58,6 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, p Principal) 
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = buf.WriteTo(w)
 	return err
-}
-
-// RenderStatement draws a folio statement: a summary and a chart of value
-// against invested amount on page 1 with the closing holdings, then the
-// period's transactions. Numbers are printed exactly as the JSON API gives
-// them (no thousands separators), so they can be compared.
-func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, pan *string, now time.Time) error {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("Statement of folio "+st.Folio, true)
-	pdf.SetCreator("fundflow", true)
-	pdf.SetAutoPageBreak(true, 15)
-	pdf.AliasNbPages("{nb}")
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // UTF-8 → cp1252 for the core fonts
-	pdf.SetFooterFunc(func() {
-		pdf.SetY(-12)
-		pdf.SetFont("Helvetica", "", 8)
-		pdf.SetTextColor(120, 120, 120)
-		pdf.CellFormat(0, 5, fmt.Sprintf("fundflow statement, folio %s, page %d of {nb}", st.Folio, pdf.PageNo()), "", 0, "C", false, 0, "")
-	})
-	pdf.AddPage()
-	pdf.SetTextColor(0, 0, 0)
-	pdf.SetFont("Helvetica", "B", 16)
-	pdf.CellFormat(0, 9, "Account statement", "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 10)
-	panText := "not on record"
-	if pan != nil {
-		panText = *pan
-	}
-	for _, l := range []string{
-		fmt.Sprintf("Folio %s    Period %s to %s", st.Folio, st.From, st.To),
-		fmt.Sprintf("Investor %s (%s)    PAN %s", st.Investor.Name, st.Investor.ID, panText),
-		"Generated " + now.Format("2006-01-02 15:04 MST"),
-	} {
-		pdf.CellFormat(0, 5.5, tr(l), "", 1, "L", false, 0, "")
-	}
-	pdf.Ln(2)
-
-	c := st.Closing
-	xirr := c.XIRRNote
-	if c.XIRR != nil {
-		xirr = c.XIRR.Mul(decimal.NewFromInt(100)).StringFixed(2) + " % a year"
-	}
-	pdf.SetFont("Helvetica", "B", 11)
-	pdf.CellFormat(0, 7, "Summary (INR)", "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 10)
-	rows := [][2]string{
-		{"Opening value (" + st.From.AddDays(-1).String() + ")", st.Opening.Value.StringFixed(2)},
-		{"Closing value (" + st.To.String() + ")", c.Value.StringFixed(2)},
-		{"Invested (cost of units held)", c.Invested.StringFixed(2)},
-		{"Gain", c.Gain.StringFixed(2)},
-		{"XIRR", xirr},
-	}
-	for _, r := range rows {
-		pdf.CellFormat(70, 5.5, tr(r[0]), "", 0, "L", false, 0, "")
-		pdf.CellFormat(40, 5.5, r[1], "", 1, "R", false, 0, "")
-	}
-	pdf.Ln(3)
-	drawChart(pdf, st.Series, 15, pdf.GetY(), 180, 70)
-	pdf.SetY(pdf.GetY() + 78)
-
-	pdf.SetFont("Helvetica", "B", 11)
-	pdf.CellFormat(0, 7, "Closing holdings on "+st.To.String(), "", 1, "L", false, 0, "")
-	head := []string{"Scheme", "Units", "NAV", "NAV date", "Value", "Invested", "Gain"}
-	widths := []float64{62, 20, 18, 20, 20, 20, 20}
-	table(pdf, head, widths)
-	pdf.SetFont("Helvetica", "", 8)
-	for _, h := range c.Holdings {
-		nav, date, value, gain := "-", "-", "-", "-"
-		if h.NAV != nil {
-			nav, date, value, gain = h.NAV.String(), h.NAVDate.String(), h.Value.StringFixed(2), h.Gain.StringFixed(2)
-		}
-		cells := []string{h.Scheme + " " + h.SchemeName, h.Units, nav, date, value, h.Invested.StringFixed(2), gain}
-		for i, v := range cells {
-			align := "R"
-			if i == 0 {
-				align = "L"
-				v = fit(pdf, tr(v), widths[i]-1)
-			}
-			pdf.CellFormat(widths[i], 5, v, "B", 0, align, false, 0, "")
-		}
-		pdf.Ln(-1)
-	}
-	if len(c.Holdings) == 0 {
-		pdf.CellFormat(0, 5, "No units held.", "", 1, "L", false, 0, "")
-	}
-
-	pdf.Ln(4)
-	pdf.SetFont("Helvetica", "B", 11)
-	pdf.CellFormat(0, 7, fmt.Sprintf("Transactions %s to %s", st.From, st.To), "", 1, "L", false, 0, "")
-	head = []string{"NAV date", "Scheme", "Type", "Amount", "Units", "NAV", "Duty/Load"}
-	widths = []float64{20, 58, 20, 24, 22, 18, 18}
-	table(pdf, head, widths)
-	pdf.SetFont("Helvetica", "", 8)
-	for _, t := range st.Txs {
-		charge := t.StampDuty
-		if !t.Issues() {
-			charge = t.ExitLoad
-		}
-		cells := []string{t.NAVDate.String(), t.Scheme + " " + st.Names[t.Scheme], strings.ReplaceAll(t.Kind, "_", " "),
-			t.Amount.StringFixed(2), t.Units.String(), t.NAV.String(), charge.StringFixed(2)}
-		for i, v := range cells {
-			align := "R"
-			if i == 1 || i == 2 {
-				align = "L"
-				v = fit(pdf, tr(v), widths[i]-1)
-			}
-			pdf.CellFormat(widths[i], 5, v, "B", 0, align, false, 0, "")
-		}
-		pdf.Ln(-1)
-	}
-	if len(st.Txs) == 0 {
-		pdf.CellFormat(0, 5, "No transactions in the period.", "", 1, "L", false, 0, "")
-	}
-	if err := pdf.Error(); err != nil {
-		return fmt.Errorf("statement pdf: %w", err)
-	}
-	return pdf.Output(w)
 }
 
 func table(pdf *fpdf.Fpdf, head []string, widths []float64) {
@@ -187,7 +75,8 @@ func fit(pdf *fpdf.Fpdf, s string, width float64) string {
 		return s
 	}
 	for len(s) > 0 && pdf.GetStringWidth(s+"...") > width {
-		s = s[:len(s)-1]
+		_, n := utf8.DecodeLastRuneInString(s) // a whole letter of UTF-8 text; one byte of cp1252
+		s = s[:len(s)-n]
 	}
 	return s + "..."
 }
@@ -219,24 +108,7 @@ func drawSeries(pdf *fpdf.Fpdf, txt chartText, pts []readmodel.SeriesPoint, x, y
 		pdf.CellFormat(right-left, 5, txt.empty, "", 0, "C", false, 0, "")
 		return
 	}
-	maxV := 0.0
-	for _, p := range pts {
-		v, _ := p.Value.Float64()
-		i, _ := p.Invested.Float64()
-		maxV = math.Max(maxV, math.Max(v, i))
-	}
-	step := niceStep(maxV / 4)
-	maxY := step * math.Ceil(maxV/step)
-	if maxY == 0 {
-		maxY = 1
-	}
-	t0 := pts[0].Date.Time()
-	span := pts[len(pts)-1].Date.Time().Sub(t0).Hours()
-	if span == 0 {
-		span = 24
-	}
-	px := func(d fund.Date) float64 { return left + (right-left)*d.Time().Sub(t0).Hours()/span }
-	py := func(v decimal.Decimal) float64 { f, _ := v.Float64(); return bottom - (bottom-top)*f/maxY }
+	px, py, step, maxY := chartScale(pts, left, top, right, bottom)
 	pdf.SetFont("Helvetica", "", 7)
 	pdf.SetTextColor(90, 90, 90)
 	for v := 0.0; v <= maxY+step/2; v += step {
@@ -275,6 +147,31 @@ func drawSeries(pdf *fpdf.Fpdf, txt chartText, pts []readmodel.SeriesPoint, x, y
 	pdf.SetXY(left+13, top+7)
 	pdf.CellFormat(30, 4, txt.invested, "", 0, "L", false, 0, "")
 	pdf.SetLineWidth(0.2)
+}
+
+// chartScale maps a series onto the plot box: px places a date, py a
+// rupee amount (floats: positions only), the axis step and top value are
+// round numbers (niceStep) covering the largest value or invested amount.
+func chartScale(pts []readmodel.SeriesPoint, left, top, right, bottom float64) (px func(fund.Date) float64, py func(decimal.Decimal) float64, step, maxY float64) {
+	maxV := 0.0
+	for _, p := range pts {
+		v, _ := p.Value.Float64()
+		i, _ := p.Invested.Float64()
+		maxV = math.Max(maxV, math.Max(v, i))
+	}
+	step = niceStep(maxV / 4)
+	maxY = step * math.Ceil(maxV/step)
+	if maxY == 0 {
+		maxY = 1
+	}
+	t0 := pts[0].Date.Time()
+	span := pts[len(pts)-1].Date.Time().Sub(t0).Hours()
+	if span == 0 {
+		span = 24
+	}
+	px = func(d fund.Date) float64 { return left + (right-left)*d.Time().Sub(t0).Hours()/span }
+	py = func(v decimal.Decimal) float64 { f, _ := v.Float64(); return bottom - (bottom-top)*f/maxY }
+	return px, py, step, maxY
 }
 
 // niceStep rounds a raw axis step up to 1, 2 or 5 × a power of ten.

@@ -22,6 +22,8 @@ type Tax interface {
 	TDSSummary(ctx context.Context, investor string, fy ftax.FY) (ftax.TDSSummary, error)
 	DeclareIDCW(ctx context.Context, d ftax.Declaration, opt tax.Option, source string) (tax.Declared, bool, error)
 	Contact(ctx context.Context, investor string) (name, address string, err error)
+	Merge(ctx context.Context, r tax.MergeRequest) (tax.Merged, error)                               // taxroutes.go
+	SetSchemeType(ctx context.Context, o ftax.TypeOverride, source string) (created bool, err error) // taxroutes.go
 }
 
 var _ Tax = (*tax.API)(nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
+	"github.com/fundflow/fundflow/assets/fonts"
 	"github.com/fundflow/fundflow/fund"
 	ftax "github.com/fundflow/fundflow/fund/tax"
 	"github.com/fundflow/fundflow/tax"
@@ -46,8 +47,8 @@ var istZone = time.FixedZone("IST", 5*3600+1800)
 // with a chart of the gains, the lots scheme by scheme (column headers
 // repeated on every page), the Schedule 112A rows (tax.WriteSchedule112A,
 // the same rows the CSV export gives), the IDCW received with its TDS, and
-// a disclaimer. Amounts are in rupees with Indian digit grouping; the core
-// fonts have no ₹ glyph, so columns say INR.
+// a disclaimer. Amounts are in rupees (₹) with Indian digit grouping, in
+// the embedded DejaVu Sans.
 func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary, investorName, address string, now time.Time) error {
 	pdf := fpdf.New("L", "mm", "A4", "")
 	fy := st.FY.String()
@@ -55,7 +56,12 @@ func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary,
 	pdf.SetCreator("fundflow", true)
 	pdf.SetAutoPageBreak(false, 15)
 	pdf.AliasNbPages("{nb}")
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	// The embedded DejaVu (assets/fonts) under the family the shared
+	// helpers (table, fit, drawSeries) set: a real ₹ and any name's
+	// letters; text then goes in as UTF-8, untranslated.
+	pdf.AddUTF8FontFromBytes("Helvetica", "", fonts.Regular)
+	pdf.AddUTF8FontFromBytes("Helvetica", "B", fonts.Bold)
+	tr := func(s string) string { return s }
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
 		pdf.SetFont("Helvetica", "", 8)
@@ -114,7 +120,7 @@ func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary,
 		pdf.CellFormat(0, 5.5, tr(l), "", 1, "L", false, 0, "")
 	}
 
-	heading("Summary (INR)")
+	heading("Summary (₹)")
 	var summary [][]string
 	for _, s := range st.Totals.BySection {
 		rate := s.RatePct + " %"
@@ -130,7 +136,7 @@ func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary,
 		[]string{"IDCW received (gross)", "", "", inrGroup(tds.Gross)},
 		[]string{"TDS on IDCW", "", "", inrGroup(tds.Tax)})
 	y0 := pdf.GetY()
-	rows([]string{"Section", "Term", "Rate", "Gain INR"}, []float64{40, 18, 18, 34}, summary, map[int]bool{0: true, 1: true})
+	rows([]string{"Section", "Term", "Rate", "Gain (₹)"}, []float64{40, 18, 18, 34}, summary, map[int]bool{0: true, 1: true})
 	gainChart(pdf, st.Totals.BySection, 140, y0, 140, 60)
 	if pdf.GetY() < y0+62 {
 		pdf.SetY(y0 + 62)
@@ -202,7 +208,7 @@ func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary,
 		pdf.CellFormat(0, 5, "No IDCW credited in the year.", "", 1, "L", false, 0, "")
 	} else {
 		idcw = append(idcw, []string{"Total", "", "", inrGroup(tds.Gross), inrGroup(tds.Tax), inrGroup(tds.Gross.Sub(tds.Tax))})
-		rows([]string{"AMC", "Section", "Credits", "Gross INR", "TDS INR", "Net INR"}, []float64{70, 20, 18, 30, 30, 30}, idcw, map[int]bool{0: true, 1: true})
+		rows([]string{"AMC", "Section", "Credits", "Gross (₹)", "TDS (₹)", "Net (₹)"}, []float64{70, 20, 18, 30, 30, 30}, idcw, map[int]bool{0: true, 1: true})
 	}
 
 	heading("Notes")
@@ -223,7 +229,7 @@ func RenderTaxStatement(w *bytes.Buffer, st *tax.Statement, tds ftax.TDSSummary,
 func gainChart(pdf *fpdf.Fpdf, secs []ftax.SectionTotal, x, y, w, h float64) {
 	pdf.SetFont("Helvetica", "B", 10)
 	pdf.SetXY(x, y)
-	pdf.CellFormat(w, 6, "Gain by section (INR)", "", 0, "L", false, 0, "")
+	pdf.CellFormat(w, 6, "Gain by section (₹)", "", 0, "L", false, 0, "")
 	top := y + 8
 	pdf.SetDrawColor(160, 160, 160)
 	pdf.SetLineWidth(0.2)

@@ -2,7 +2,9 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -19,6 +21,55 @@ type Statement struct {
 	Opening  *Portfolio // as of the day before From
 	Closing  *Portfolio // as of To: the same numbers as the portfolio API's ?as_of=To
 	Series   []SeriesPoint
+	// Schemes are the full descriptions of the schemes in Names.
+	Schemes map[string]SchemeInfo
+	// UnitsScale is each scheme's units scale (3 unless scheme_terms says).
+	UnitsScale map[string]int32
+	// OpeningUnits are the units held of each scheme the day before From,
+	// the start of the statement's running unit balance.
+	OpeningUnits map[string]decimal.Decimal
+	// IDCW are the folio's IDCW credits dated in [From, To], oldest first.
+	IDCW []IDCWCredit
+}
+
+// IDCWCredit is one IDCW credited to the folio: the gross on the units
+// held on the record date, the TDS withheld, the net paid out or
+// reinvested.
+type IDCWCredit struct {
+	Declaration string
+	Scheme      string
+	RecordDate  fund.Date
+	Date        fund.Date // the credit's (ex-IDCW) date
+	PerUnit     decimal.Decimal
+	Units       decimal.Decimal // held on the record date
+	Gross, TDS  decimal.Decimal
+	Section     string // 194K | 196A
+	Net         decimal.Decimal
+	Option      string // payout | reinvest
+}
+
+// FolioIDCW reads a folio's IDCW credits dated in [from, to].
+func (s *Store) FolioIDCW(ctx context.Context, folio string, from, to fund.Date) ([]IDCWCredit, error) {
+	rows, err := s.PG.Query(ctx, `SELECT c.declaration_id, d.scheme_code, d.record_date, c.credit_date, d.per_unit, c.units,
+			c.gross, c.tds, c.tds_section, c.net, c.option
+		FROM idcw_credits c JOIN idcw_declarations d ON d.id = c.declaration_id
+		WHERE c.folio_no = $1 AND c.credit_date BETWEEN $2 AND $3
+		ORDER BY c.credit_date, c.declaration_id`, folio, from.Time(), to.Time())
+	if err != nil {
+		return nil, fmt.Errorf("idcw of folio %s: %w", folio, err)
+	}
+	defer rows.Close()
+	var out []IDCWCredit
+	for rows.Next() {
+		var c IDCWCredit
+		var rd, cd time.Time
+		if err := rows.Scan(&c.Declaration, &c.Scheme, &rd, &cd, &c.PerUnit, &c.Units, &c.Gross, &c.TDS, &c.Section, &c.Net, &c.Option); err != nil {
+			return nil, fmt.Errorf("idcw of folio %s: %w", folio, err)
+		}
+		c.RecordDate, c.Date = fund.DateOf(rd), fund.DateOf(cd)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // SeriesPoint is the folio's value and invested amount on a date.
@@ -26,6 +77,63 @@ type SeriesPoint struct {
 	Date     fund.Date
 	Value    decimal.Decimal
 	Invested decimal.Decimal
+	// Stale: a scheme held on Date was valued at a NAV more than
+	// StaleNAVDays older than Date (the value carries that old NAV).
+	Stale bool
+}
+
+// SchemeInfo is how a statement names a scheme: the AMFI name with its
+// plan and option, and its ISINs (growth or IDCW payout; IDCW
+// reinvestment when the scheme has one).
+type SchemeInfo struct {
+	Name, Plan, Option, AMC  string
+	ISINGrowth, ISINReinvest string
+}
+
+// StaleNAVDays is how old a valuation NAV may be, in calendar days before
+// the valuation date, before a statement flags it: a weekend and a
+// two-day market holiday (Friday's NAV valued on Wednesday) is 5 days;
+// more means the NAV has stopped arriving.
+const StaleNAVDays = 5
+
+// NAVStale reports whether a NAV dated navDate is stale for a valuation
+// on asOf.
+func NAVStale(navDate, asOf fund.Date) bool {
+	return navDate.AddDays(StaleNAVDays).Before(asOf)
+}
+
+// UnitsDelta is what the transaction does to the folio's units of its
+// scheme: units in for an allotment (purchase, switch-in, IDCW
+// reinvestment, a merger's in leg), units out for a redemption, a
+// switch-out or a merger's out leg, none for the money-only kinds (an IDCW
+// payout, a switch payout).
+func (t LedgerTx) UnitsDelta() decimal.Decimal {
+	switch t.Kind {
+	case "purchase", "switch_in", "idcw_reinvest", fund.KindMergerIn:
+		return t.Units.Abs()
+	case "redemption", "switch_out", fund.KindMergerOut:
+		return t.Units.Abs().Neg()
+	}
+	return decimal.Zero
+}
+
+// SchemeInfos reads the schemes' names, plans, options and ISINs.
+func (s *Store) SchemeInfos(ctx context.Context, codes []string) (map[string]SchemeInfo, error) {
+	out := make(map[string]SchemeInfo, len(codes))
+	rows, err := s.PG.Query(ctx, `SELECT code, name, plan, option, amc, isin_growth, isin_reinvest FROM schemes WHERE code = ANY($1)`, codes)
+	if err != nil {
+		return nil, fmt.Errorf("scheme infos: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		var i SchemeInfo
+		if err := rows.Scan(&c, &i.Name, &i.Plan, &i.Option, &i.AMC, &i.ISINGrowth, &i.ISINReinvest); err != nil {
+			return nil, fmt.Errorf("scheme infos: %w", err)
+		}
+		out[c] = i
+	}
+	return out, rows.Err()
 }
 
 // maxSeriesPoints bounds the chart: month ends, thinned if needed, plus
@@ -50,7 +158,15 @@ func (s *Store) Statement(ctx context.Context, folio string, from, to fund.Date)
 			from = l.Txs[0].NAVDate
 		}
 	}
-	st := &Statement{Folio: folio, Investor: l.Investor, From: from, To: to, Names: names}
+	infos, err := s.SchemeInfos(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	st := &Statement{Folio: folio, Investor: l.Investor, From: from, To: to, Names: names, Schemes: infos,
+		UnitsScale: map[string]int32{}, OpeningUnits: map[string]decimal.Decimal{}}
+	for _, c := range codes {
+		st.UnitsScale[c] = l.Scale(c)
+	}
 	for _, t := range l.Txs {
 		if !t.NAVDate.Before(from) && !t.NAVDate.After(to) {
 			st.Txs = append(st.Txs, t)
@@ -61,7 +177,13 @@ func (s *Store) Statement(ctx context.Context, folio string, from, to fund.Date)
 	if err != nil {
 		return nil, err
 	}
+	if st.IDCW, err = s.FolioIDCW(ctx, folio, from, to); err != nil {
+		return nil, err
+	}
 	st.Opening = Value(l, &dayBefore, openNAVs, names)
+	for _, p := range l.PositionsAt(&dayBefore) {
+		st.OpeningUnits[p.Scheme] = p.Units
+	}
 	closeNAVs, err := s.NAVsOn(ctx, codes, &to)
 	if err != nil {
 		return nil, err
@@ -84,8 +206,11 @@ func (s *Store) Statement(ctx context.Context, folio string, from, to fund.Date)
 		for _, p := range l.PositionsAt(&d) {
 			pt.Invested = pt.Invested.Add(p.Invested)
 			if p.Units.Sign() > 0 {
-				if n, ok := navOnOrBefore(series[p.Scheme], d); ok {
+				if n, on, ok := navOnOrBefore(series[p.Scheme], d); ok {
 					pt.Value = pt.Value.Add(money(p.Units.Mul(n)))
+					pt.Stale = pt.Stale || NAVStale(on, d)
+				} else {
+					pt.Stale = true // held, and no NAV at all yet: its value is missing
 				}
 			}
 		}
@@ -123,10 +248,10 @@ func seriesDates(l *FolioLedger, start, end fund.Date) []fund.Date {
 
 // navOnOrBefore finds the NAV of the latest date on or before d in points
 // (oldest first).
-func navOnOrBefore(points []NAVPoint, d fund.Date) (decimal.Decimal, bool) {
+func navOnOrBefore(points []NAVPoint, d fund.Date) (decimal.Decimal, fund.Date, bool) {
 	i := sort.Search(len(points), func(i int) bool { return points[i].Date.After(d) })
 	if i == 0 {
-		return decimal.Decimal{}, false
+		return decimal.Decimal{}, fund.Date{}, false
 	}
-	return points[i-1].NAV, true
+	return points[i-1].NAV, points[i-1].Date, true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/fundflow/fundflow/fund"
 	ftax "github.com/fundflow/fundflow/fund/tax"
@@ -74,8 +75,16 @@ type IDCWStore interface {
 
 // IDCW runs declarations.
 type IDCW struct {
-	Store IDCWStore
-	TDS   []ftax.TDSRule // nil: ftax.TDSRules
+	Store   IDCWStore
+	TDS     []ftax.TDSRule // nil: ftax.TDSRules
+	Workers int            // folios credited at once, an investor's one after another (0: DefaultWorkers)
+}
+
+func (s *IDCW) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return DefaultWorkers
 }
 
 // Declare checks and stores a declaration; its NAV date is the ex-date or
@@ -135,24 +144,30 @@ func (s *IDCW) Run(ctx context.Context, id string) (RunResult, error) {
 			return res, fmt.Errorf("%w: %s on %s", ErrNoExNAV, d.Scheme, d.NAVDate)
 		}
 	}
-	for _, h := range hs {
+	var mu sync.Mutex
+	err = eachKeyed(ctx, s.workers(), hs, func(h Holder) string { return h.InvestorID }, func(ctx context.Context, h Holder) error {
 		if d.Gross(h.Units).IsZero() { // fewer units than earn a paisa: nothing to credit
+			mu.Lock()
 			res.Nothing++
-			continue
+			mu.Unlock()
+			return nil
 		}
 		written, err := s.Store.Credit(ctx, d, h, func(prior fund.Amount) (CreditPlan, error) {
 			return s.plan(d, h, prior, nav, scale)
 		})
 		if err != nil {
-			return res, fmt.Errorf("idcw %s, folio %s: %w", id, h.Folio, err)
+			return fmt.Errorf("idcw %s, folio %s: %w", id, h.Folio, err)
 		}
+		mu.Lock()
 		if written {
 			res.Credited++
 		} else {
 			res.Already++
 		}
-	}
-	return res, nil
+		mu.Unlock()
+		return nil
+	})
+	return res, err
 }
 
 // plan decides one folio's credit: gross, TDS on it, and the payout or the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/fundflow/fundflow/fund"
 	ftax "github.com/fundflow/fundflow/fund/tax"
@@ -74,19 +76,31 @@ type MergerStore interface {
 }
 
 // Mergers runs mergers.
-type Mergers struct{ Store MergerStore }
+type Mergers struct {
+	Store   MergerStore
+	Workers int // folios merged at once (0: DefaultWorkers)
+}
+
+func (s *Mergers) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return DefaultWorkers
+}
 
 // Declare checks and stores a merger.
 func (s *Mergers) Declare(ctx context.Context, m MergerDecl) (MergerDecl, bool, error) {
 	switch {
 	case m.From == "" || m.To == "":
-		return m, false, errors.New("merger: from and to are needed")
+		return m, false, &InputError{"from", "merger: from and to are needed"}
 	case m.From == m.To:
-		return m, false, errors.New("merger: a scheme cannot merge into itself")
+		return m, false, &InputError{"to", "merger: a scheme cannot merge into itself"}
 	case m.Date.IsZero():
-		return m, false, errors.New("merger: the date is needed")
-	case m.NAVFrom.Decimal().Sign() <= 0 || m.NAVTo.Decimal().Sign() <= 0:
-		return m, false, errors.New("merger: both NAVs must be positive")
+		return m, false, &InputError{"date", "merger: the date is needed"}
+	case m.NAVFrom.Decimal().Sign() <= 0:
+		return m, false, &InputError{"nav_from", "merger: both NAVs must be positive"}
+	case m.NAVTo.Decimal().Sign() <= 0:
+		return m, false, &InputError{"nav_to", "merger: both NAVs must be positive"}
 	}
 	if m.ID == "" {
 		m.ID = m.From + "-" + m.To + "-" + m.Date.String()
@@ -117,16 +131,24 @@ func (s *Mergers) Run(ctx context.Context, id string) (MergeResult, error) {
 		return res, err
 	}
 	res.Folios = len(folios)
-	for _, f := range folios {
+	var mu sync.Mutex
+	// each folio on its own (one transaction, its own lock): any order
+	err = eachKeyed(ctx, s.workers(), folios, func(f string) string { return f }, func(ctx context.Context, f string) error {
 		written, err := s.Store.MergeFolio(ctx, m, f, func(lots []OpenLot) (MergePlan, error) { return PlanMerge(m, lots) })
 		if err != nil {
-			return res, fmt.Errorf("merger %s, folio %s: %w", id, f, err)
+			return fmt.Errorf("merger %s, folio %s: %w", id, f, err)
 		}
+		mu.Lock()
 		if written {
 			res.Merged++
 		} else {
 			res.Already++
 		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	// after the folios: a plan redirected first would buy To with units of
 	// From still open (harmless), but this way a crash leaves plans alone
@@ -182,4 +204,91 @@ func PlanMerge(m MergerDecl, lots []OpenLot) (MergePlan, error) {
 		return MergePlan{}, fmt.Errorf("merger: %s units of %s are less than one unit step of %s", p.UnitsFrom, m.From, m.To)
 	}
 	return p, nil
+}
+
+// InputError is a merger or a scheme tax type asked for wrongly: Field
+// names what (as the API's body spells it), the message says why.
+type InputError struct{ Field, Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// MergeRequest is a merger as asked for (the CLI's flags, the API's body):
+// a nil NAV is that scheme's NAV on Date.
+type MergeRequest struct {
+	ID, From, To   string
+	Date           fund.Date
+	NAVFrom, NAVTo *fund.NAV
+	Source         string
+}
+
+// Merged is a merger declared (or found declared: Declared false) and run.
+type Merged struct {
+	Decl     MergerDecl
+	Declared bool
+	Run      MergeResult
+}
+
+// Merge declares a merger and runs it, the one path of `fundflow tax
+// merge` and POST /v1/tax/mergers: each scheme's NAV on the date unless
+// given (*InputError when it has none), then Mergers.Declare
+// (ErrMergerConflict for another merger of the scheme, *InputError for a
+// bad declaration) and Mergers.Run, which merges each folio exactly once,
+// so asking again after a crash or a timeout finishes the work.
+func (a *API) Merge(ctx context.Context, r MergeRequest) (Merged, error) {
+	if r.From == "" || r.To == "" {
+		f := "from"
+		if r.From != "" {
+			f = "to"
+		}
+		return Merged{}, &InputError{f, "merger: from and to are needed"}
+	}
+	if r.Date.IsZero() {
+		return Merged{}, &InputError{"date", "merger: the date is needed"}
+	}
+	navs := map[string]fund.NAV{}
+	for _, s := range []struct {
+		code, field string
+		given       *fund.NAV
+	}{{r.From, "nav_from", r.NAVFrom}, {r.To, "nav_to", r.NAVTo}} {
+		if s.given != nil {
+			navs[s.field] = *s.given
+			continue
+		}
+		n, on, ok, err := a.Gains.Store.NAVOnOrBefore(ctx, s.code, r.Date)
+		if err != nil {
+			return Merged{}, err
+		}
+		if !ok || on != r.Date {
+			return Merged{}, &InputError{s.field, fmt.Sprintf("%s has no NAV on %s: give nav_from/nav_to", s.code, r.Date)}
+		}
+		navs[s.field] = n
+	}
+	m, created, err := a.Mergers.Declare(ctx, MergerDecl{ID: r.ID, From: r.From, To: r.To, Date: r.Date,
+		NAVFrom: navs["nav_from"], NAVTo: navs["nav_to"], Source: r.Source})
+	if err != nil {
+		return Merged{}, err
+	}
+	res, err := a.Mergers.Run(ctx, m.ID)
+	if err != nil {
+		return Merged{}, err
+	}
+	return Merged{Decl: m, Declared: created, Run: res}, nil
+}
+
+// SetSchemeType stores a scheme's tax character from a date (TypeStore):
+// ErrTypeConflict for another type or reason on that date, *InputError for
+// a bad one.
+func (a *API) SetSchemeType(ctx context.Context, o ftax.TypeOverride, source string) (bool, error) {
+	switch {
+	case o.Scheme == "":
+		return false, &InputError{"scheme", "scheme: the scheme code is needed"}
+	case o.From.IsZero():
+		return false, &InputError{"from", "from: the date the type is in force from is needed"}
+	case strings.TrimSpace(o.Reason) == "":
+		return false, &InputError{"reason", "reason: say why"}
+	}
+	if _, err := ftax.ParseSchemeType(string(o.Type)); err != nil {
+		return false, &InputError{"type", "type: equity, debt or other"}
+	}
+	return a.Types.SetTypeOverride(ctx, o, source)
 }

@@ -84,8 +84,9 @@ func (c taxTypeCmd) Run(a *app) error {
 	}
 	defer done()
 	o := ftax.TypeOverride{Scheme: c.Scheme, From: c.From.Date, Type: ftax.SchemeType(c.Type), Reason: c.Reason}
-	created, err := t.Types.SetTypeOverride(a.ctx, o, "cli")
-	if errors.Is(err, tax.ErrTypeConflict) {
+	created, err := t.SetSchemeType(a.ctx, o, "cli") // the API's path too
+	var bad *tax.InputError
+	if errors.Is(err, tax.ErrTypeConflict) || errors.As(err, &bad) {
 		return usageErr("%v", err)
 	}
 	if err != nil {
@@ -113,39 +114,30 @@ func (c mergeCmd) Run(a *app) error {
 		return err
 	}
 	defer done()
-	navs := map[string]string{c.From: c.NAVFrom, c.To: c.NAVTo}
-	got := map[string]fund.NAV{}
-	for _, s := range []string{c.From, c.To} {
-		if v := navs[s]; v != "" {
-			n, err := fund.ParseNAV(v)
+	r := tax.MergeRequest{ID: c.ID, From: c.From, To: c.To, Date: c.Date.Date, Source: "cli"}
+	for _, f := range []struct {
+		flag, v string
+		to      **fund.NAV
+	}{{"--nav-from", c.NAVFrom, &r.NAVFrom}, {"--nav-to", c.NAVTo, &r.NAVTo}} {
+		if f.v != "" {
+			n, err := fund.ParseNAV(f.v)
 			if err != nil {
-				return usageErr("NAV of %s %q: %v", s, v, err)
+				return usageErr("%s %q: %v", f.flag, f.v, err)
 			}
-			got[s] = n
-			continue
+			*f.to = &n
 		}
-		n, on, ok, err := t.Gains.Store.NAVOnOrBefore(a.ctx, s, c.Date.Date)
-		if err != nil {
-			return err
-		}
-		if !ok || on != c.Date.Date {
-			return usageErr("%s has no NAV on %s: give --nav-from/--nav-to", s, c.Date.Date)
-		}
-		got[s] = n
 	}
-	m, created, err := t.Mergers.Declare(a.ctx, tax.MergerDecl{ID: c.ID, From: c.From, To: c.To, Date: c.Date.Date, NAVFrom: got[c.From], NAVTo: got[c.To], Source: "cli"})
-	if errors.Is(err, tax.ErrMergerConflict) {
+	res, err := t.Merge(a.ctx, r) // the API's path too
+	var bad *tax.InputError
+	if errors.Is(err, tax.ErrMergerConflict) || errors.As(err, &bad) {
 		return usageErr("%v", err)
 	}
 	if err != nil {
 		return err
 	}
-	res, err := t.Mergers.Run(a.ctx, m.ID)
-	if err != nil {
-		return err
-	}
+	m := res.Decl
 	return printJSON(a.stdout, map[string]any{"id": m.ID, "from": m.From, "to": m.To, "date": m.Date, "nav_from": m.NAVFrom, "nav_to": m.NAVTo,
-		"declared": created, "run": res})
+		"declared": res.Declared, "run": res.Run})
 }
 
 type idcwCmd struct {
