@@ -138,6 +138,9 @@ type Store interface {
 	MemberViews(ctx context.Context, walletID string) ([]MemberView, error)
 	// Wallet reads a wallet (for the API's object-level check).
 	Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error)
+	// Facts are the pools' NAVs and flows dated from..to (NAV dates, the
+	// requests' NAV dates, the distributions' record dates).
+	Facts(ctx context.Context, from, to fund.Date) ([]Fact, error)
 }
 
 // Tx is one transaction of the Store.
@@ -718,6 +721,16 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		return Distribution{}, fmt.Errorf("distribute %s from pool %s on %s: %w", amount, poolID, record, err)
 	}
 	return out, nil
+}
+
+// Fact is one pool_facts row for analysts (ClickHouse, pool/chstore).
+type Fact struct {
+	Day                     fund.Date
+	Pool, Kind, Wallet, Ref string
+	Status                  string
+	NAV                     fund.NAV
+	Units                   fund.Units
+	Amount, Holdings, Cash  fund.Amount
 }
 
 // Members lists a wallet's pools as its investor sees them.

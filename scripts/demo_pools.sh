@@ -4,7 +4,7 @@
 # them at the launch NAV; ₹1,000.00 is distributed over their thirds by the
 # largest remainder (one member reinvests); then a contribution after the
 # cut-off and a withdrawal are priced at the next business day's NAV.
-# Uses FF, PSQL, DEMO, step and the money path's webhook() and MONEY.
+# Uses FF, PSQL, CHQ, DEMO, step and the money path's webhook() and MONEY.
 
 step "an investment pool: three members, the daily pool NAV, a ₹1,000.00 distribution (fundflow pool)"
 "${PSQL[@]}" -c "INSERT INTO investors (id) VALUES ('PL-INV-1'), ('PL-INV-2'), ('PL-INV-3') ON CONFLICT DO NOTHING" > /dev/null
@@ -44,5 +44,7 @@ SELECT cash, units, last_nav_date FROM pools WHERE id = 'PL-1';
 SELECT topic, count(*) AS events FROM outbox WHERE topic LIKE 'pool.%' GROUP BY 1 ORDER BY 1;
 SQL
 "$FF" --log-level warn pool show PL-W1
+"$FF" --log-level warn pool facts --from 2026-08-01 --to 2026-08-31 > /dev/null
+"${CHQ[@]}" -q "SELECT day, kind, count() AS rows, sum(units) AS units, sum(amount) AS amount FROM pool_facts FINAL WHERE pool_id = 'PL-1' GROUP BY day, kind ORDER BY day, kind FORMAT PrettyCompact"
 echo "Pools, where to look: $DEMO/pool-distribution.json $DEMO/pool-nav-*.json; bin/fundflow pool show PL-W1;"
 echo "  GET /v1/wallets/PL-W1/pools (an investor token for PL-INV-1)"

@@ -12,6 +12,7 @@ import (
 	jobpool "github.com/fundflow/fundflow/jobs/pool"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/pool"
+	poolch "github.com/fundflow/fundflow/pool/chstore"
 	poolpg "github.com/fundflow/fundflow/pool/pgstore"
 )
 
@@ -24,6 +25,28 @@ type poolCmd struct {
 	NAV        poolNAVCmd        `cmd:"" name:"nav" help:"compute the pools' NAV of a day and price the requests waiting for it, once per pool and day (jobs/pool), JSON"`
 	Distribute poolDistributeCmd `cmd:"" help:"distribute an amount pro rata to the pool units on the record date (largest remainder to the paisa), paid or reinvested, once per pool and date, JSON"`
 	Show       poolShowCmd       `cmd:"" help:"a wallet's pools: units, latest NAV and value, JSON"`
+	Facts      poolFactsCmd      `cmd:"" help:"copy a period's pool NAVs and flows to ClickHouse pool_facts; rerunnable"`
+}
+
+type poolFactsCmd struct {
+	From fund.Date `required:"" help:"First day (YYYY-MM-DD)." placeholder:"DATE"`
+	To   fund.Date `required:"" help:"Last day (YYYY-MM-DD)." placeholder:"DATE"`
+}
+
+func (c poolFactsCmd) Run(a *app) error {
+	if c.To.Before(c.From) {
+		return usageErr("--to %s is before --from %s", c.To, c.From)
+	}
+	return a.connected(func(d *deps) error {
+		facts, err := poolpg.Store{Pool: d.pg.Pool}.Facts(a.ctx, c.From, c.To)
+		if err != nil {
+			return err
+		}
+		if err := poolch.Write(a.ctx, d.ch, facts, d.now()); err != nil {
+			return err
+		}
+		return printJSON(a.stdout, map[string]any{"from": c.From.String(), "to": c.To.String(), "facts": len(facts)})
+	})
 }
 
 // pools runs f with the pool service (the ledger's calendar and audit
@@ -41,11 +64,6 @@ func (a *app) pools(clock time.Time, f func(d *deps, s *pool.Service) error) err
 	})
 }
 
-// poolUsage is a bad flag value: exit 2.
-func poolUsage(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
-}
-
 type poolCreateCmd struct {
 	ID     string `arg:"" help:"The pool id."`
 	Name   string `required:"" help:"The pool's name."`
@@ -57,7 +75,7 @@ type poolCreateCmd struct {
 func (c poolCreateCmd) Run(a *app) error {
 	n, err := fund.ParseNAV(c.Launch)
 	if err != nil {
-		return poolUsage("--launch %q: %w", c.Launch, err)
+		return usageErr("--launch %q: %w", c.Launch, err)
 	}
 	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
 		p := pool.Pool{ID: c.ID, Name: c.Name, Launch: n, Cutoff: c.Cutoff, Folio: c.Folio}
@@ -83,7 +101,7 @@ type poolContributeCmd struct {
 func (c poolContributeCmd) Run(a *app) error {
 	amt, err := fund.ParseAmount(c.Amount)
 	if err != nil {
-		return poolUsage("--amount %q: %w", c.Amount, err)
+		return usageErr("--amount %q: %w", c.Amount, err)
 	}
 	return a.pools(c.Clock, func(_ *deps, s *pool.Service) error {
 		r, err := s.Contribute(a.ctx, c.Pool, c.Wallet, c.Request, amt)
@@ -102,7 +120,7 @@ type poolWithdrawCmd struct {
 func (c poolWithdrawCmd) Run(a *app) error {
 	u, err := fund.ParseUnits(c.Units, managed.PoolUnitsScale)
 	if err != nil {
-		return poolUsage("--units %q: %w", c.Units, err)
+		return usageErr("--units %q: %w", c.Units, err)
 	}
 	return a.pools(c.Clock, func(_ *deps, s *pool.Service) error {
 		r, err := s.Withdraw(a.ctx, c.Pool, c.Wallet, c.Request, u)
@@ -170,7 +188,7 @@ type poolDistributeCmd struct {
 func (c poolDistributeCmd) Run(a *app) error {
 	amt, err := fund.ParseAmount(c.Amount)
 	if err != nil {
-		return poolUsage("--amount %q: %w", c.Amount, err)
+		return usageErr("--amount %q: %w", c.Amount, err)
 	}
 	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
 		d, err := s.Distribute(a.ctx, c.Pool, c.Record, amt)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/internal/moneytest"
@@ -33,6 +34,8 @@ func TestPoolCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("FUNDFLOW_PG_URL", appURL)
+	ch, chURL := testkit.CH(t)
+	t.Setenv("FUNDFLOW_CH_URL", chURL)
 	ff := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(context.Background(), append([]string{"--config", cfgPath, "--log-level", "error", "pool"}, args...), &out, io.Discard)
@@ -107,5 +110,35 @@ func TestPoolCommands(t *testing.T) {
 	must("nav", "--day", "2026-08-20", "--pool", "P0")
 	if _, err := ff("distribute", "--pool", "P0", "--record", "2026-08-20", "--amount", "1.00"); err == nil {
 		t.Error("a distribution over zero units accepted")
+	}
+
+	// The facts for analysts, twice (the same rows): P1's NAV, three
+	// contributions at 10.0000 (100.000 units each), two shares paid and
+	// one reinvested (49.999 units at 6.6667); P0's NAV.
+	for range 2 {
+		must("facts", "--from", "2026-08-01", "--to", "2026-08-31")
+	}
+	rows, err := ch.Query(testkit.Ctx(t), `SELECT pool_id, kind, wallet_id, toString(nav), toString(units), toString(amount)
+		FROM pool_facts FINAL ORDER BY pool_id, kind, wallet_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var p, k, w, n, u, a string
+		if err := rows.Scan(&p, &k, &w, &n, &u, &a); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p+" "+k+" "+w+" "+n+" "+u+" "+a)
+	}
+	want := []string{
+		"P0 nav  10.0000 0.000 0.00",
+		"P1 contribution W1 10.0000 100.000 1000.00", "P1 contribution W2 10.0000 100.000 1000.00", "P1 contribution W3 10.0000 100.000 1000.00",
+		"P1 distribution W1 6.6667 0.000 333.34", "P1 distribution W3 6.6667 0.000 333.33",
+		"P1 nav  10.0000 0.000 0.00",
+		"P1 reinvestment W2 6.6667 49.999 333.33",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("pool_facts:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -89,6 +89,53 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	return out, rows.Err()
 }
 
+// Facts reads the pools' NAVs, settled requests and distribution shares
+// dated from..to, in one statement.
+func (s Store) Facts(ctx context.Context, from, to fund.Date) ([]pool.Fact, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT nav_date, pool_id, 'nav', '', '', 'priced', nav, units, 0::numeric, holdings, cash
+		FROM pool_navs WHERE nav_date BETWEEN $1 AND $2
+		UNION ALL
+		SELECT nav_date, pool_id, kind, wallet_id, id, status, nav, coalesce(units, 0), coalesce(amount, 0), 0, 0
+		FROM pool_requests WHERE status <> 'pending' AND nav_date BETWEEN $1 AND $2
+		UNION ALL
+		SELECT s.record_date, s.pool_id, CASE WHEN s.reinvested IS NULL THEN 'distribution' ELSE 'reinvestment' END, s.wallet_id,
+			s.record_date::text, 'priced', d.nav, coalesce(s.reinvested, 0), s.amount, 0, 0
+		FROM pool_distribution_shares s JOIN pool_distributions d USING (pool_id, record_date)
+		WHERE s.record_date BETWEEN $1 AND $2
+		ORDER BY 2, 1, 3, 4, 5`, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pool.Fact
+	for rows.Next() {
+		var f pool.Fact
+		var day time.Time
+		var nav, units, amt, hold, cash decimal.Decimal
+		if err := rows.Scan(&day, &f.Pool, &f.Kind, &f.Wallet, &f.Ref, &f.Status, &nav, &units, &amt, &hold, &cash); err != nil {
+			return nil, err
+		}
+		f.Day = fund.DateOf(day)
+		if f.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+			return nil, err
+		}
+		if f.Units, err = units3(units); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			d decimal.Decimal
+			a *fund.Amount
+		}{{amt, &f.Amount}, {hold, &f.Holdings}, {cash, &f.Cash}} {
+			if *p.a, err = amount(p.d); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
 // Tx is pool.Tx: the wallet's Tx for the journal, plus the pool tables.
 type Tx struct {
 	walletpg.Tx
