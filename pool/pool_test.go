@@ -333,6 +333,17 @@ func TestPoolRefusals(t *testing.T) {
 	if n := e.db.Num(`SELECT count(*) FROM pool_distributions`); n != 0 {
 		t.Errorf("%d distributions written", n)
 	}
+	// A restriction that blocks redemptions holds a pool withdrawal as it
+	// holds a wallet's: nothing moves.
+	e.db.Exec(`INSERT INTO investor_restrictions (investor_id, source, reason, blocks_purchase, blocks_redemption, updated_by)
+		VALUES ('INV-1', 'aml', 'screening hit', false, true, 'test')`)
+	if _, err := e.pools.Withdraw(e.ctx, "P3", "W1", "x-held", fund.MustUnits("1.000", 3)); !errors.Is(err, wallet.ErrHeld) {
+		t.Errorf("a withdrawal under an AML restriction: %v", err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM pool_requests WHERE id = 'x-held'`); n != 0 {
+		t.Errorf("the held withdrawal was stored")
+	}
+	e.db.Exec(`DELETE FROM investor_restrictions`)
 	// A pool whose value is mostly holdings: ₹100.00 buys 10.000 units at
 	// the launch NAV on Fri 21 Aug; then the folio holds 90.000 units of S1
 	// at 10.0000 on Mon 24 Aug: NAV (900.00 + 100.00) / 10.000 = 100.0000.

@@ -66,38 +66,18 @@ CREATE TABLE pool_requests (
 );
 CREATE INDEX pool_requests_pending ON pool_requests (pool_id, nav_date) WHERE status = 'pending';
 
--- A distribution, exactly once per pool and record date, and its shares.
-CREATE TABLE pool_distributions (
-    pool_id     text          NOT NULL REFERENCES pools (id),
-    record_date date          NOT NULL,
-    amount      numeric(18,2) NOT NULL CHECK (amount > 0),
-    nav         numeric(18,4) NOT NULL,               -- ex-distribution NAV reinvested shares buy at
-    created_at  timestamptz   NOT NULL DEFAULT now(),
-    PRIMARY KEY (pool_id, record_date)
-);
-CREATE TABLE pool_distribution_shares (
-    pool_id     text          NOT NULL,
-    record_date date          NOT NULL,
-    wallet_id   text          NOT NULL REFERENCES wallets (id),
-    units       numeric(24,3) NOT NULL,               -- on the record date
-    amount      numeric(18,2) NOT NULL CHECK (amount >= 0),
-    reinvested  numeric(24,3),                        -- units bought (null: paid to the wallet)
-    PRIMARY KEY (pool_id, record_date, wallet_id),
-    FOREIGN KEY (pool_id, record_date) REFERENCES pool_distributions (pool_id, record_date)
-);
-
 -- The wallet journal's pool transactions: 'pool_contribution' (ref the
 -- request id: wallet → pool_pending), 'pool_priced' (ref the request id:
 -- pool_pending → pool and units issued, or units cancelled and pool →
--- wallet), 'pool_withdrawal' (ref the request id: units → pool_redeeming),
--- 'pool_distribution' (ref pool:record date:wallet).
+-- wallet), 'pool_withdrawal' (ref the request id: units → pool_redeeming).
+-- Distributions are 047_pool_distributions.sql.
 ALTER TABLE wallet_transactions DROP CONSTRAINT wallet_transactions_kind_check;
 ALTER TABLE wallet_transactions ADD CONSTRAINT wallet_transactions_kind_check
     CHECK (kind IN ('deposit', 'withdrawal', 'invest', 'refund', 'reversal', 'switch_payout', 'fee',
-                    'pool_contribution', 'pool_withdrawal', 'pool_priced', 'pool_distribution'));
--- A withdrawal's request and a reinvested share move units, not rupees, and
--- a withdrawal of a few units may fetch ₹0.00: those pool entries may have
--- amount 0 (the units are in the postings).
+                    'pool_contribution', 'pool_withdrawal', 'pool_priced'));
+-- A withdrawal's request moves units, not rupees, and a withdrawal of a few
+-- units may fetch ₹0.00: those pool entries may have amount 0 (the units
+-- are in the postings).
 ALTER TABLE wallet_transactions DROP CONSTRAINT wallet_transactions_amount_check;
 ALTER TABLE wallet_transactions ADD CONSTRAINT wallet_transactions_amount_check
-    CHECK (amount > 0 OR (amount = 0 AND kind IN ('pool_withdrawal', 'pool_priced', 'pool_distribution')));
+    CHECK (amount > 0 OR (amount = 0 AND kind IN ('pool_withdrawal', 'pool_priced')));
