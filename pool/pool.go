@@ -299,6 +299,27 @@ func sameRequest(prev Request, want Request) (Request, error) {
 	return prev, nil
 }
 
+// begin starts a request's transaction in the lock order: the pool row,
+// then the wallet row. done: the request id was used before (r is set to
+// that request, or err says it was used differently).
+func (s *Service) begin(ctx context.Context, tx Tx, r *Request) (p Pool, wal wallet.Wallet, done bool, err error) {
+	p, ok, err := tx.LockPool(ctx, r.Pool)
+	if err != nil || !ok {
+		return p, wal, false, errors.Join(err, boolErr(ok, ErrNoPool))
+	}
+	if prev, found, err := tx.Request(ctx, r.ID); err != nil || found {
+		if err == nil {
+			*r, err = sameRequest(prev, *r)
+		}
+		return p, wal, true, err
+	}
+	wal, ok, err = tx.LockWallet(ctx, r.Wallet)
+	if err != nil || !ok {
+		return p, wal, false, errors.Join(err, boolErr(ok, wallet.ErrNoWallet))
+	}
+	return p, wal, false, nil
+}
+
 // Contribute takes amount from a member's wallet into the pool's pending
 // account, once per request id; the NAV job prices it at its NAV date.
 func (s *Service) Contribute(ctx context.Context, poolID, walletID, requestID string, amount fund.Amount) (Request, error) {
@@ -310,19 +331,9 @@ func (s *Service) Contribute(ctx context.Context, poolID, walletID, requestID st
 		return r, errors.New("contribute: request id is empty")
 	}
 	err := s.inTx(ctx, func(tx Tx, w *work) error {
-		p, ok, err := tx.LockPool(ctx, poolID)
-		if err != nil || !ok {
-			return errors.Join(err, boolErr(ok, ErrNoPool))
-		}
-		if prev, found, err := tx.Request(ctx, requestID); err != nil || found {
-			if err == nil {
-				r, err = sameRequest(prev, r)
-			}
+		p, wal, done, err := s.begin(ctx, tx, &r)
+		if err != nil || done {
 			return err
-		}
-		wal, ok, err := tx.LockWallet(ctx, walletID)
-		if err != nil || !ok {
-			return errors.Join(err, boolErr(ok, wallet.ErrNoWallet))
 		}
 		if wal.Status != "open" {
 			return wallet.ErrClosed
@@ -369,19 +380,9 @@ func (s *Service) Withdraw(ctx context.Context, poolID, walletID, requestID stri
 		return r, errors.New("withdraw: request id is empty")
 	}
 	err := s.inTx(ctx, func(tx Tx, w *work) error {
-		p, ok, err := tx.LockPool(ctx, poolID)
-		if err != nil || !ok {
-			return errors.Join(err, boolErr(ok, ErrNoPool))
-		}
-		if prev, found, err := tx.Request(ctx, requestID); err != nil || found {
-			if err == nil {
-				r, err = sameRequest(prev, r)
-			}
+		p, wal, done, err := s.begin(ctx, tx, &r)
+		if err != nil || done {
 			return err
-		}
-		wal, ok, err := tx.LockWallet(ctx, walletID)
-		if err != nil || !ok {
-			return errors.Join(err, boolErr(ok, wallet.ErrNoWallet))
 		}
 		if src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID); err != nil || held {
 			return errors.Join(err, boolErr(!held, fmt.Errorf("%w (%s)", wallet.ErrHeld, src)))
