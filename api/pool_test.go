@@ -28,7 +28,7 @@ func (fakePools) Members(_ context.Context, walletID string) ([]pool.MemberView,
 
 func TestWalletPoolsRoute(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *api.Config) { c.Pools = fakePools{} })
+	e := setup(t, nil)
 	status, _, body := e.get(t, "/v1/wallets/W-1/pools", investor(t, "INV-1"))
 	var v struct {
 		WalletID string           `json:"wallet_id"`
@@ -62,7 +62,7 @@ func TestWalletPoolsRoute(t *testing.T) {
 		t.Errorf("no pools: %d %q", status, body)
 	}
 	// Not served: 503.
-	e2 := setup(t, nil)
+	e2 := setup(t, func(c *api.Config) { c.Pools = nil })
 	if status, h, body := e2.get(t, "/v1/wallets/W-1/pools", investor(t, "INV-1")); status != http.StatusServiceUnavailable || problemCode(t, h, body) != api.CodeUnavailable {
 		t.Errorf("no pools: %d %s", status, body)
 	}
