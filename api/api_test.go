@@ -86,6 +86,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		// analytics_test.go
 		Analytics:    query.Service{PG: pool, CH: ch},
 		Wallets:      fakeWallets{}, // api/managed_test.go
+		Pools:        fakePools{},   // api/pool_test.go
 		RiskProfiles: fakeRisk{},    // api/managed_risk_test.go
 		Notify:       api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 		Tax:          tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
@@ -205,6 +206,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/ops/holds/{id}/reject":                            "/v1/ops/holds/1/reject",
 		"/v1/ops/alerts/{id}/close":                            "/v1/ops/alerts/a1/close",
 		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
+		"/v1/wallets/{id}/pools":                               "/v1/wallets/W-1/pools",
 		"/v1/investors/{id}/notification-preferences":          "/v1/investors/INV-1/notification-preferences",
 		"/v1/distributors/{arn}/payouts/{month}":               "/v1/distributors/ARN-1/payouts/2024-04",
 		"/v1/distributors/{arn}/payouts/{month}/explain":       "/v1/distributors/ARN-1/payouts/2024-04/explain",

@@ -93,6 +93,8 @@ type Config struct {
 	FraudReview FraudReview
 	// Wallets serves GET /v1/wallets/{id} (api/managed.go); nil: 503.
 	Wallets Wallets
+	// Pools serves GET /v1/wallets/{id}/pools (api/pool.go); nil: 503.
+	Pools Pools
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.
 	RiskProfiles RiskProfiles
 	// Notify serves the notification routes (notify.go); zero: they answer 503.
@@ -165,6 +167,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/transactions/{id}/lineage", Roles: folioReaders, handle: s.lineage},
 		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
 		{Method: "GET", Pattern: "/v1/wallets/{id}", Roles: folioReaders, handle: s.walletView},
+		{Method: "GET", Pattern: "/v1/wallets/{id}/pools", Roles: folioReaders, handle: s.walletPools},
 		{Method: "GET", Pattern: "/v1/investors/{id}/risk-profile", Roles: taxReaders, handle: s.getRiskProfile},  // managed_risk.go
 		{Method: "PUT", Pattern: "/v1/investors/{id}/risk-profile", Roles: riskWriters, handle: s.putRiskProfile}, // managed_risk.go
 		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},

@@ -22,9 +22,9 @@ var ErrRemainder = errors.New("largest remainder: total out of range")
 // below Σ floors or more than one paisa a part above it is ErrRemainder.
 // Remainders are compared exactly (num − floor × den), never divided.
 //
-// It is the one split of a rounded total: fund/commission.Allocate calls it
-// (and fund/managed.Distribute's loop is the same rule, to be moved onto it
-// by its owner).
+// It is the one split of a rounded total: fund/commission.Allocate and
+// fund/managed.Distribute (pool distributions, `fundflow check distribute`)
+// call it.
 func SplitLargestRemainder(total Amount, nums []decimal.Decimal, den decimal.Decimal) ([]Amount, error) {
 	if den.Sign() <= 0 {
 		return nil, fmt.Errorf("largest remainder: denominator %s is not positive", den)

@@ -143,6 +143,7 @@ source scripts/demo_notify.sh
 source scripts/demo_fraud.sh
 source scripts/demo_commissions.sh
 source scripts/demo_managed.sh
+source scripts/demo_pools.sh
 source scripts/demo_kyc.sh
 
 step "the read side: query API, statement PDF, compliance exports, audit chain"

@@ -8,6 +8,8 @@ import (
 	"github.com/fundflow/fundflow/api/console"
 	"github.com/fundflow/fundflow/jobs/apiserve"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
+	"github.com/fundflow/fundflow/pool"
+	poolpg "github.com/fundflow/fundflow/pool/pgstore"
 	"github.com/fundflow/fundflow/wallet"
 	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -46,6 +48,7 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m, RiskFree: rates,
 		FraudReview:  fraudReview(d),
 		Wallets:      &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},
+		Pools:        &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
 		RiskProfiles: &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
 		Tax:          apiserve.TaxAPI(d.pg.Pool, cal)})
 	var ce *apiserve.ConfigError

@@ -76,6 +76,7 @@ type cli struct {
 	Notify     notifyCmd     `cmd:"" help:"the notifications pipeline: events to email and SMS by each investor's preferences; replay dead letters"`
 	Token      tokenCmd      `cmd:"" help:"mint a development bearer token for the query API ($$FUNDFLOW_JWT_SECRET)"`
 	Managed    managedCmd    `cmd:"" help:"managed investing: model portfolios, wallets, rebalancing"`
+	Pool       poolCmd       `cmd:"" help:"investment pools: contributions and withdrawals at the next pool NAV, the daily pool NAV, pro-rata distributions"`
 	Comm       commCmd       `cmd:"" name:"commissions" help:"distributor commissions: load brokerage and distributors, accrue the trail, pay out"`
 	Version    versionCmd    `cmd:"" help:"print the version"`
 	Help       helpCmd       `cmd:"" hidden:"" help:"print this help"`

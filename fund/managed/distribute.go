@@ -14,9 +14,6 @@ import (
 // there is no pro-rata share of zero units.
 var ErrZeroUnits = errors.New("distribution over zero units")
 
-// paisa is the smallest amount a share can differ by.
-var paisa = decimal.New(1, -fund.AmountScale)
-
 // Distribute splits amount over holders in proportion to their weights
 // (pool units, model weights) with the largest-remainder method to the
 // paisa: each share is amount × w / Σw rounded DOWN to the paisa, and the
@@ -39,30 +36,15 @@ func Distribute(amount fund.Amount, weights []decimal.Decimal) ([]fund.Amount, e
 	if total.IsZero() {
 		return nil, ErrZeroUnits
 	}
-	a := amount.Decimal()
-	shares := make([]fund.Amount, len(weights))
-	// rem[i] is share i's dropped part times total (amount×w − floor×total),
-	// exact: comparing them compares the remainders without dividing.
-	rem := make([]decimal.Decimal, len(weights))
-	left := a
+	// The one largest-remainder split (fund.SplitLargestRemainder): share
+	// i is exactly amount × w / Σw, so its numerator is amount × w over Σw.
+	nums := make([]decimal.Decimal, len(weights))
 	for i, w := range weights {
-		s, err := fund.AmountFromRatio(a.Mul(w), total, fund.RoundDown)
-		if err != nil {
-			return nil, fmt.Errorf("distribute: %w", err)
-		}
-		shares[i] = s
-		rem[i] = a.Mul(w).Sub(s.Decimal().Mul(total))
-		left = left.Sub(s.Decimal())
+		nums[i] = amount.Decimal().Mul(w)
 	}
-	// Fewer paise are left than there are holders (each floor lost < 1).
-	n := int(left.Shift(fund.AmountScale).IntPart())
-	order := make([]int, len(weights))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(x, y int) bool { return rem[order[x]].Cmp(rem[order[y]]) > 0 })
-	for _, i := range order[:n] {
-		shares[i] = shares[i].Add(fund.AmountFromPaise(1))
+	shares, err := fund.SplitLargestRemainder(amount, nums, total)
+	if err != nil {
+		return nil, fmt.Errorf("distribute: %w", err)
 	}
 	return shares, nil
 }

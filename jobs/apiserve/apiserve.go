@@ -127,6 +127,8 @@ type Deps struct {
 	RiskFree risk.Rates
 	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
 	Wallets api.Wallets
+	// Pools serves GET /v1/wallets/{id}/pools (pool.Service); nil: 503.
+	Pools api.Pools
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (wallet.Risk); nil: 503.
 	RiskProfiles api.RiskProfiles
 }
@@ -170,6 +172,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
+	cfg.Pools = d.Pools
 	cfg.RiskProfiles = d.RiskProfiles
 	cfg.Tax = d.Tax
 	cfg.Distributors = Distributors{Store: commpg.Store{Pool: d.PG}}

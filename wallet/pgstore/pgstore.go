@@ -93,6 +93,10 @@ type Tx struct{ tx pgx.Tx }
 
 var _ wallet.Tx = Tx{}
 
+// TxOf is the wallet's Tx inside another service's transaction (pools post
+// to the wallet journal with the same code).
+func TxOf(tx pgx.Tx) Tx { return Tx{tx} }
+
 // LockMatchKeys takes advisory locks as the ledger's pgstore does (the
 // same hash, so the two serialise on a key).
 func (t Tx) LockMatchKeys(ctx context.Context, keys []string) error {

@@ -1,0 +1,490 @@
+// Package pgstore is the pools' Store in Postgres (migration 046). Journal
+// entries, wallet locks, the outbox and audit go through wallet/pgstore's
+// Tx, so pools post exactly as the wallet does.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/sinks/postgres"
+	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+// Store is pool.Store on a connection pool.
+type Store struct{ Pool *pgxpool.Pool }
+
+var _ pool.Store = Store{}
+
+// InTx runs fn in one transaction.
+func (s Store) InTx(ctx context.Context, fn func(pool.Tx) error) error {
+	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return fn(Tx{Tx: walletpg.TxOf(tx), tx: tx})
+	}))
+}
+
+// PoolIDs lists the pools.
+func (s Store) PoolIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM pools ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Wallet reads a wallet.
+func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
+	return walletpg.Store{Pool: s.Pool}.Wallet(ctx, id)
+}
+
+// MemberViews lists a wallet's pools with their latest NAV and the value
+// of the member's units (own + pending withdrawal) at it.
+func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberView, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.name, m.units, m.reinvest,
+			coalesce((SELECT sum(r.units) FROM pool_requests r WHERE r.pool_id = p.id AND r.wallet_id = m.wallet_id
+				AND r.kind = 'withdrawal' AND r.status = 'pending'), 0),
+			n.nav, n.nav_date
+		FROM pool_members m JOIN pools p ON p.id = m.pool_id
+		LEFT JOIN pool_navs n ON n.pool_id = p.id AND n.nav_date = p.last_nav_date
+		WHERE m.wallet_id = $1 ORDER BY p.id`, walletID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pool.MemberView
+	for rows.Next() {
+		var v pool.MemberView
+		var units, pending decimal.Decimal
+		var nav decimal.NullDecimal
+		var day *time.Time
+		if err := rows.Scan(&v.Pool, &v.Name, &units, &v.Reinvest, &pending, &nav, &day); err != nil {
+			return nil, err
+		}
+		if v.Units, err = units3(units); err != nil {
+			return nil, err
+		}
+		if v.Pending, err = units3(pending); err != nil {
+			return nil, err
+		}
+		if nav.Valid && day != nil {
+			n, err := fund.NAVFromDecimal(nav.Decimal, fund.NoRounding)
+			if err != nil {
+				return nil, err
+			}
+			val := v.Units.Add(v.Pending).Value(n)
+			v.NAV, v.Value, v.NAVDate = &n, &val, fund.DateOf(*day).String()
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Facts reads the pools' NAVs, settled requests and distribution shares
+// dated from..to, in one statement.
+func (s Store) Facts(ctx context.Context, from, to fund.Date) ([]pool.Fact, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT nav_date, pool_id, 'nav', '', '', 'priced', nav, units, 0::numeric, holdings, cash
+		FROM pool_navs WHERE nav_date BETWEEN $1 AND $2
+		UNION ALL
+		SELECT nav_date, pool_id, kind, wallet_id, id, status, nav, coalesce(units, 0), coalesce(amount, 0), 0, 0
+		FROM pool_requests WHERE status <> 'pending' AND nav_date BETWEEN $1 AND $2
+		UNION ALL
+		SELECT s.record_date, s.pool_id, CASE WHEN s.reinvested IS NULL THEN 'distribution' ELSE 'reinvestment' END, s.wallet_id,
+			s.record_date::text, 'priced', d.nav, coalesce(s.reinvested, 0), s.amount, 0, 0
+		FROM pool_distribution_shares s JOIN pool_distributions d USING (pool_id, record_date)
+		WHERE s.record_date BETWEEN $1 AND $2
+		ORDER BY 2, 1, 3, 4, 5`, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pool.Fact
+	for rows.Next() {
+		var f pool.Fact
+		var day time.Time
+		var nav, units, amt, hold, cash decimal.Decimal
+		if err := rows.Scan(&day, &f.Pool, &f.Kind, &f.Wallet, &f.Ref, &f.Status, &nav, &units, &amt, &hold, &cash); err != nil {
+			return nil, err
+		}
+		f.Day = fund.DateOf(day)
+		if f.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+			return nil, err
+		}
+		if f.Units, err = units3(units); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			d decimal.Decimal
+			a *fund.Amount
+		}{{amt, &f.Amount}, {hold, &f.Holdings}, {cash, &f.Cash}} {
+			if *p.a, err = amount(p.d); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Tx is pool.Tx: the wallet's Tx for the journal, plus the pool tables.
+type Tx struct {
+	walletpg.Tx
+	tx pgx.Tx
+}
+
+var _ pool.Tx = Tx{}
+
+func units3(d decimal.Decimal) (fund.Units, error) {
+	return fund.UnitsFromDecimal(d, managed.PoolUnitsScale, fund.NoRounding)
+}
+
+func amount(d decimal.Decimal) (fund.Amount, error) {
+	return fund.AmountFromDecimal(d, fund.NoRounding)
+}
+
+// CreatePool inserts a pool (an existing id: created false).
+func (t Tx) CreatePool(ctx context.Context, p pool.Pool) (bool, error) {
+	var folio *string
+	if p.Folio != "" {
+		folio = &p.Folio
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO pools (id, name, launch_nav, cutoff, folio_no) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`, p.ID, p.Name, p.Launch.Decimal(), p.Cutoff, folio)
+	return tag.RowsAffected() == 1, err
+}
+
+// LockPool reads a pool locked for update.
+func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
+	p := pool.Pool{ID: id}
+	var launch, cash, units decimal.Decimal
+	var last *time.Time
+	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), launch_nav, cash, units, last_nav_date
+		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &launch, &cash, &units, &last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	if last != nil {
+		p.LastNAV = fund.DateOf(*last)
+	}
+	if p.Launch, err = fund.NAVFromDecimal(launch, fund.NoRounding); err != nil {
+		return p, false, err
+	}
+	if p.Cash, err = amount(cash); err != nil {
+		return p, false, err
+	}
+	p.Units, err = units3(units)
+	return p, err == nil, err
+}
+
+// UpdatePool writes the pool's cash, units and last NAV date.
+func (t Tx) UpdatePool(ctx context.Context, p pool.Pool) error {
+	var last any
+	if !p.LastNAV.IsZero() {
+		last = p.LastNAV.Time()
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE pools SET cash = $2, units = $3, last_nav_date = $4 WHERE id = $1`,
+		p.ID, p.Cash.Decimal(), p.Units.Decimal(), last)
+	return err
+}
+
+// Member reads a member row locked.
+func (t Tx) Member(ctx context.Context, poolID, walletID string) (pool.Holder, bool, error) {
+	h := pool.Holder{Wallet: walletID}
+	var u decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT units, reinvest FROM pool_members WHERE pool_id = $1 AND wallet_id = $2 FOR UPDATE`,
+		poolID, walletID).Scan(&u, &h.Reinvest)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, err
+	}
+	h.Units, err = units3(u)
+	return h, err == nil, err
+}
+
+// PutMember moves a member's units by delta, creating the row.
+func (t Tx) PutMember(ctx context.Context, poolID, walletID string, delta fund.Units) error {
+	// The row proposed for the insert is checked too, so it starts at
+	// greatest(delta, 0); a negative delta only ever meets an existing row.
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_members (pool_id, wallet_id, units) VALUES ($1, $2, greatest($3::numeric, 0))
+		ON CONFLICT (pool_id, wallet_id) DO UPDATE SET units = pool_members.units + $3::numeric`,
+		poolID, walletID, delta.Decimal())
+	return err
+}
+
+// SetReinvest sets a member's reinvestment choice.
+func (t Tx) SetReinvest(ctx context.Context, poolID, walletID string, reinvest bool) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_members SET reinvest = $3 WHERE pool_id = $1 AND wallet_id = $2`, poolID, walletID, reinvest)
+	return err
+}
+
+const requestCols = `id, pool_id, wallet_id, kind, amount, units, received_at, nav_date, status, reason, nav`
+
+func scanRequest(row pgx.Row) (pool.Request, error) {
+	var r pool.Request
+	var amt, units, nav decimal.NullDecimal
+	var day time.Time
+	if err := row.Scan(&r.ID, &r.Pool, &r.Wallet, &r.Kind, &amt, &units, &r.Received, &day, &r.Status, &r.Reason, &nav); err != nil {
+		return r, err
+	}
+	r.NAVDate = fund.DateOf(day)
+	var err error
+	if amt.Valid {
+		if r.Amount, err = amount(amt.Decimal); err != nil {
+			return r, err
+		}
+	}
+	if units.Valid {
+		if r.Units, err = units3(units.Decimal); err != nil {
+			return r, err
+		}
+	}
+	if nav.Valid {
+		r.NAV, err = fund.NAVFromDecimal(nav.Decimal, fund.NoRounding)
+	}
+	return r, err
+}
+
+// Request reads a request by id.
+func (t Tx) Request(ctx context.Context, id string) (pool.Request, bool, error) {
+	r, err := scanRequest(t.tx.QueryRow(ctx, `SELECT `+requestCols+` FROM pool_requests WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+func nullAmount(a fund.Amount) any {
+	if a.Sign() == 0 {
+		return nil
+	}
+	return a.Decimal()
+}
+
+func nullUnits(u fund.Units) any {
+	if u.Sign() == 0 {
+		return nil
+	}
+	return u.Decimal()
+}
+
+// InsertRequest inserts a pending request.
+func (t Tx) InsertRequest(ctx context.Context, r pool.Request) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_requests (id, pool_id, wallet_id, kind, amount, units, received_at, nav_date)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ID, r.Pool, r.Wallet, r.Kind, nullAmount(r.Amount), nullUnits(r.Units), r.Received, r.NAVDate.Time())
+	return err
+}
+
+// Pending lists a pool's pending requests through a date, by wallet, id.
+func (t Tx) Pending(ctx context.Context, poolID string, through fund.Date) ([]pool.Request, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+requestCols+` FROM pool_requests
+		WHERE pool_id = $1 AND status = 'pending' AND nav_date <= $2 ORDER BY wallet_id, id`, poolID, through.Time())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pool.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Settle marks a request priced or refused.
+func (t Tx) Settle(ctx context.Context, r pool.Request) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_requests SET status = $2, reason = $3, nav = $4, amount = $5, units = $6, priced_at = now()
+		WHERE id = $1 AND status = 'pending'`, r.ID, r.Status, r.Reason, r.NAV.Decimal(), nullAmount(r.Amount), nullUnits(r.Units))
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("request %s is not pending", r.ID)
+	}
+	return err
+}
+
+// Holdings reads the folio's holdings valued at the day's NAVs (the NAV
+// rounded half-up to 4 decimals, as allotment applies it).
+func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]managed.PoolHolding, []string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT h.scheme_code, h.units, n.nav FROM holdings h
+		LEFT JOIN navs n ON n.scheme_code = h.scheme_code AND n.nav_date = $2
+		WHERE h.folio_no = $1 AND h.units > 0 ORDER BY h.scheme_code`, folio, day.Time())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var hs []managed.PoolHolding
+	var missing []string
+	for rows.Next() {
+		var scheme string
+		var u decimal.Decimal
+		var nav decimal.NullDecimal
+		if err := rows.Scan(&scheme, &u, &nav); err != nil {
+			return nil, nil, err
+		}
+		if !nav.Valid {
+			missing = append(missing, scheme)
+			continue
+		}
+		n, err := fund.AppliedNAV(nav.Decimal)
+		if err != nil {
+			return nil, nil, fmt.Errorf("scheme %s NAV: %w", scheme, err)
+		}
+		units, err := fund.UnitsFromDecimal(u, fund.MaxUnitsScale, fund.NoRounding)
+		if err != nil {
+			return nil, nil, err
+		}
+		hs = append(hs, managed.PoolHolding{Scheme: scheme, Units: units, NAV: n})
+	}
+	return hs, missing, rows.Err()
+}
+
+// NAV reads a pool's NAV of a day.
+func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
+	n := pool.DayNAV{Pool: poolID, Date: day}
+	var nav, hold, cash, units decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &cash, &units, &n.Launch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return n, false, nil
+	}
+	if err != nil {
+		return n, false, err
+	}
+	if n.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+		return n, false, err
+	}
+	if n.Holdings, err = amount(hold); err != nil {
+		return n, false, err
+	}
+	if n.Cash, err = amount(cash); err != nil {
+		return n, false, err
+	}
+	n.Units, err = units3(units)
+	return n, err == nil, err
+}
+
+// InsertNAV writes a day's NAV.
+func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
+	return err
+}
+
+// Holders lists the members with units (own + pending withdrawals), by
+// wallet id.
+func (t Tx) Holders(ctx context.Context, poolID string) ([]pool.Holder, error) {
+	rows, err := t.tx.Query(ctx, `SELECT m.wallet_id, m.units + coalesce((SELECT sum(r.units) FROM pool_requests r
+			WHERE r.pool_id = m.pool_id AND r.wallet_id = m.wallet_id AND r.kind = 'withdrawal' AND r.status = 'pending'), 0) AS u,
+			m.reinvest
+		FROM pool_members m WHERE m.pool_id = $1 ORDER BY m.wallet_id`, poolID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pool.Holder
+	for rows.Next() {
+		var h pool.Holder
+		var u decimal.Decimal
+		if err := rows.Scan(&h.Wallet, &u, &h.Reinvest); err != nil {
+			return nil, err
+		}
+		if u.Sign() == 0 {
+			continue
+		}
+		if h.Units, err = units3(u); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Distribution reads a distribution and its shares.
+func (t Tx) Distribution(ctx context.Context, poolID string, day fund.Date) (pool.Distribution, bool, error) {
+	d := pool.Distribution{EventID: pool.TopicDistributed + ":" + poolID + ":" + day.String(), Pool: poolID, RecordDate: day.String()}
+	var amt, nav decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT amount, nav FROM pool_distributions WHERE pool_id = $1 AND record_date = $2`, poolID, day.Time()).Scan(&amt, &nav)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	if d.Amount, err = amount(amt); err != nil {
+		return d, false, err
+	}
+	if d.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+		return d, false, err
+	}
+	rows, err := t.tx.Query(ctx, `SELECT wallet_id, units, amount, reinvested FROM pool_distribution_shares
+		WHERE pool_id = $1 AND record_date = $2 ORDER BY wallet_id`, poolID, day.Time())
+	if err != nil {
+		return d, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s pool.ShareRow
+		var u, a decimal.Decimal
+		var re decimal.NullDecimal
+		if err := rows.Scan(&s.Wallet, &u, &a, &re); err != nil {
+			return d, false, err
+		}
+		if s.Units, err = units3(u); err != nil {
+			return d, false, err
+		}
+		if s.Amount, err = amount(a); err != nil {
+			return d, false, err
+		}
+		if re.Valid {
+			r, err := units3(re.Decimal)
+			if err != nil {
+				return d, false, err
+			}
+			s.Reinvested = &r
+		}
+		d.Shares = append(d.Shares, s)
+	}
+	return d, true, rows.Err()
+}
+
+// InsertDistribution writes a distribution and its shares.
+func (t Tx) InsertDistribution(ctx context.Context, d pool.Distribution) error {
+	day, err := fund.ParseISODate(d.RecordDate)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO pool_distributions (pool_id, record_date, amount, nav) VALUES ($1, $2, $3, $4)`,
+		d.Pool, day.Time(), d.Amount.Decimal(), d.NAV.Decimal()); err != nil {
+		return err
+	}
+	wallets := make([]string, len(d.Shares))
+	units := make([]decimal.Decimal, len(d.Shares))
+	amts := make([]decimal.Decimal, len(d.Shares))
+	re := make([]*decimal.Decimal, len(d.Shares))
+	for i, s := range d.Shares {
+		wallets[i], units[i], amts[i] = s.Wallet, s.Units.Decimal(), s.Amount.Decimal()
+		if s.Reinvested != nil {
+			r := s.Reinvested.Decimal()
+			re[i] = &r
+		}
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_distribution_shares (pool_id, record_date, wallet_id, units, amount, reinvested)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::numeric[], $5::numeric[], $6::numeric[])`, d.Pool, day.Time(), wallets, units, amts, re)
+	return err
+}

@@ -1,0 +1,50 @@
+# Sourced by scripts/demo.sh after managed investing: an investment pool
+# (issue 22). Three wallets are funded through signed payment webhooks;
+# each contributes ₹1,000.00 before the cut-off, the day's pool NAV prices
+# them at the launch NAV; ₹1,000.00 is distributed over their thirds by the
+# largest remainder (one member reinvests); then a contribution after the
+# cut-off and a withdrawal are priced at the next business day's NAV.
+# Uses FF, PSQL, CHQ, DEMO, step and the money path's webhook() and MONEY.
+
+step "an investment pool: three members, the daily pool NAV, a ₹1,000.00 distribution (fundflow pool)"
+"${PSQL[@]}" -c "INSERT INTO investors (id) VALUES ('PL-INV-1'), ('PL-INV-2'), ('PL-INV-3') ON CONFLICT DO NOTHING" > /dev/null
+for i in 1 2 3; do "$FF" --log-level warn managed wallet --wallet "PL-W$i" --investor "PL-INV-$i"; done
+"$FF" --log-level warn serve > "$DEMO/pools-serve.log" 2>&1 &
+PL_PID=$!
+for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
+for i in 1 2 3; do webhook "evt_PL$i" "pay_PL$i" "wallet:PL-W$i" 500000 captured; done   # ₹5,000.00 each
+kill $PL_PID 2>/dev/null || true; wait $PL_PID 2>/dev/null || true
+"$FF" --log-level warn run managed --clock 2026-08-21T10:00:00+05:30 > /dev/null
+"$FF" --log-level warn pool create PL-1 --name "Demo income pool" --launch 10.0000 --cutoff 15:00 > /dev/null
+echo "-- Fri 21-Aug-2026 10:00 IST, before the 15:00 cut-off: each contribution gets that day's pool NAV"
+for i in 1 2 3; do
+  "$FF" --log-level warn pool contribute --pool PL-1 --wallet "PL-W$i" --request "PLC-1-$i" --amount 1000.00 --clock 2026-08-21T10:00:00+05:30
+done
+echo "-- the day's pool NAV: no units yet, so the launch NAV 10.0000; 1,000.00 / 10 = 100.000 units each"
+"$FF" --log-level warn pool nav --day 2026-08-21 --pool PL-1 | tee "$DEMO/pool-nav-0821.json"
+"$FF" --log-level warn pool reinvest --pool PL-1 --wallet PL-W2 > /dev/null
+echo "-- ₹1,000.00 over three thirds: 333.34 (the paisa left goes to the first), 333.33, 333.33; PL-W2 reinvests at the"
+echo "   ex-distribution NAV (3,000.00 − 1,000.00) / 300.000 = 6.6667: 333.33 / 6.6667 → 49.999 units"
+"$FF" --log-level warn pool distribute --pool PL-1 --record 2026-08-21 --amount 1000.00 | tee "$DEMO/pool-distribution.json"
+"$FF" --log-level warn pool distribute --pool PL-1 --record 2026-08-21 --amount 1000.00 > /dev/null   # again: the same, paid once
+echo "-- the same split by the dry run (fundflow check distribute, the same code):"
+"$FF" check distribute --amount 1000.00 --units 100,100,100
+echo "-- 16:00 IST, after the cut-off: a contribution and a withdrawal wait for Mon 24-Aug's pool NAV"
+"$FF" --log-level warn pool contribute --pool PL-1 --wallet PL-W1 --request PLC-2-1 --amount 500.00 --clock 2026-08-21T16:00:00+05:30
+"$FF" --log-level warn pool withdraw --pool PL-1 --wallet PL-W3 --request PLW-1-3 --units 50.000 --clock 2026-08-21T16:00:00+05:30
+"$FF" --log-level warn pool nav --day 2026-08-24 --pool PL-1 > "$DEMO/pool-nav-0824.json"
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT nav_date, nav, holdings, cash, units, launch FROM pool_navs WHERE pool_id = 'PL-1' ORDER BY nav_date;
+SELECT id AS request, wallet_id, kind, amount, units, nav_date, nav, status FROM pool_requests WHERE pool_id = 'PL-1' ORDER BY received_at, id;
+SELECT wallet_id, units, amount, reinvested FROM pool_distribution_shares WHERE pool_id = 'PL-1' ORDER BY wallet_id;
+SELECT m.wallet_id, m.units, m.reinvest, w.balance AS wallet_balance FROM pool_members m JOIN wallets w ON w.id = m.wallet_id
+WHERE m.pool_id = 'PL-1' ORDER BY 1;
+SELECT cash, units, last_nav_date FROM pools WHERE id = 'PL-1';
+SELECT topic, count(*) AS events FROM outbox WHERE topic LIKE 'pool.%' GROUP BY 1 ORDER BY 1;
+SQL
+"$FF" --log-level warn pool show PL-W1
+"$FF" --log-level warn pool facts --from 2026-08-01 --to 2026-08-31 > /dev/null
+"${CHQ[@]}" -q "SELECT day, kind, count() AS rows, sum(units) AS units, sum(amount) AS amount FROM pool_facts FINAL WHERE pool_id = 'PL-1' GROUP BY day, kind ORDER BY day, kind FORMAT PrettyCompact"
+echo "Pools, where to look: $DEMO/pool-distribution.json $DEMO/pool-nav-*.json; bin/fundflow pool show PL-W1;"
+echo "  GET /v1/wallets/PL-W1/pools (an investor token for PL-INV-1)"
