@@ -86,7 +86,8 @@ type TrailingReturn struct {
 
 // onOrBefore is the index of the latest point dated on or before d, or −1.
 func onOrBefore(navs []risk.Point, d fund.Date) int {
-	i, found := slices.BinarySearchFunc(navs, d, func(p risk.Point, d fund.Date) int { return p.Date.Time().Compare(d.Time()) })
+	k := risk.DateOrder(d)
+	i, found := slices.BinarySearchFunc(navs, k, func(p risk.Point, k int) int { return risk.DateOrder(p.Date) - k })
 	if found {
 		return i
 	}
@@ -160,25 +161,27 @@ func CategoryAverage(series [][]risk.Return) []risk.Return {
 		sum *big.Float
 		n   int64
 	}
-	by := map[time.Time]*acc{}
+	by := map[int]*acc{}
+	dates := map[int]fund.Date{}
 	for _, s := range series {
 		for _, r := range s {
-			a := by[r.Date.Time()]
+			k := risk.DateOrder(r.Date)
+			a := by[k]
 			if a == nil {
 				a = &acc{sum: new(big.Float).SetPrec(256)}
-				by[r.Date.Time()] = a
+				by[k], dates[k] = a, r.Date
 			}
 			a.sum.Add(a.sum, new(big.Float).SetPrec(256).SetRat(r.R))
 			a.n++
 		}
 	}
 	out := make([]risk.Return, 0, len(by))
-	for d, a := range by {
+	for k, a := range by {
 		m := a.sum.Quo(a.sum, new(big.Float).SetPrec(256).SetInt64(a.n))
 		r, _ := m.Rat(nil) // exact: a binary fraction
-		out = append(out, risk.Return{Date: fund.DateOf(d), R: r})
+		out = append(out, risk.Return{Date: dates[k], R: r})
 	}
-	slices.SortFunc(out, func(a, b risk.Return) int { return a.Date.Time().Compare(b.Date.Time()) })
+	slices.SortFunc(out, func(a, b risk.Return) int { return risk.DateOrder(a.Date) - risk.DateOrder(b.Date) })
 	return out
 }
 

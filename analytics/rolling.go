@@ -54,6 +54,7 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 		return nil, nil
 	}
 	s := navs[lo : hi+1]
+	q := risk.NewQuick(s)
 	var out []RollingDist
 	for _, p := range RollingPeriods {
 		type win struct {
@@ -66,7 +67,7 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 			if start < 0 {
 				continue
 			}
-			r, err := risk.QuickCAGR(s[start], s[e])
+			r, err := q.CAGR(start, e)
 			if err != nil {
 				return nil, fmt.Errorf("analytics: rolling %s to %s: %w", p.Name, s[e].Date, err)
 			}

@@ -19,13 +19,14 @@ import (
 // BenchmarkRefreshReturnsAndRisk: refreshing scheme_returns and
 // scheme_risk for N schemes × 10 years of daily NAVs (business days), as a
 // ratio against a bare SELECT of the same nav_history rows measured in the
-// same run. N is FUNDFLOW_BENCH_ANALYTICS_SCHEMES (default 40; the issue's
+// same run (and against the same rows without FINAL: ratio-plain). N is
+// FUNDFLOW_BENCH_ANALYTICS_SCHEMES (default 40; the issue's
 // whole universe, ~14,000 schemes and ~35 M rows, is
 // FUNDFLOW_BENCH_ANALYTICS_SCHEMES=14000).
 func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 	schemes := benchkit.EnvInt(b, "FUNDFLOW_BENCH_ANALYTICS_SCHEMES", 40)
 	asOf := fund.NewDate(2026, 8, 14)
-	var refreshClock, selectClock benchkit.Clock
+	var refreshClock, selectClock, plainClock benchkit.Clock
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ch, _ := testkit.CH(b)
@@ -92,6 +93,33 @@ func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 		}
 		selectClock.Rows += int64(read)
 		fmt.Fprintf(os.Stderr, "refresh bench: bare SELECT of %d rows in %s\n", read, selectClock.D)
+		// a second baseline: the same rows without FINAL or ORDER BY (what
+		// the refresh reads when no NAV is repeated), three columns
+		plain := 0
+		if err := plainClock.Time(0, func() error {
+			r, err := ch.Query(ctx, `SELECT scheme_code, nav_date, nav FROM nav_history
+				WHERE nav_date >= toDate(?) AND nav_date <= toDate(?)`, from.String(), asOf.String())
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			var code string
+			var d time.Time
+			var nav decimal.Decimal
+			for r.Next() {
+				if err := r.Scan(&code, &d, &nav); err != nil {
+					return err
+				}
+				plain++
+			}
+			return r.Err()
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if plain != read {
+			b.Fatalf("plain SELECT %d rows, FINAL %d", plain, read)
+		}
+		fmt.Fprintf(os.Stderr, "refresh bench: plain SELECT (no FINAL) in %s\n", plainClock.D)
 		if err := refreshClock.Time(read, func() error {
 			mc, err := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}.ReturnsAndRisk(ctx, asOf)
 			if err == nil && mc.RiskSchemes != schemes {
@@ -106,6 +134,8 @@ func BenchmarkRefreshReturnsAndRisk(b *testing.B) {
 	b.ReportMetric(refreshClock.D.Seconds()/float64(b.N), "refresh-s")
 	b.ReportMetric(selectClock.D.Seconds()/float64(b.N), "select-s")
 	b.ReportMetric(refreshClock.D.Seconds()/selectClock.D.Seconds(), "ratio")
+	b.ReportMetric(plainClock.D.Seconds()/float64(b.N), "select-plain-s")
+	b.ReportMetric(refreshClock.D.Seconds()/plainClock.D.Seconds(), "ratio-plain")
 	b.ReportMetric(benchkit.PeakRSSMB(), "peak-MB")
 }
 
