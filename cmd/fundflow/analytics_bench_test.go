@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/fundflow/fundflow/analytics/query"
+	"github.com/fundflow/fundflow/analytics/refresh"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/benchkit"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -73,6 +76,104 @@ func BenchmarkFolioRiskAPI(b *testing.B) {
 				s := time.Now()
 				if _, err := svc.Folio(ctx, "BF"+strconv.Itoa(1+rng.IntN(folios)), asOf); err != nil {
 					if ctx.Err() == nil {
+						b.Error(err)
+					}
+					break
+				}
+				mine = append(mine, time.Since(s))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	raw := float64(len(lat)) / time.Since(t0).Seconds()
+	slices.Sort(lat)
+	rawP99 := float64(lat[len(lat)*99/100].Microseconds()) / 1000
+	b.ReportMetric(r.RPS, "reads/s")
+	b.ReportMetric(r.P50Ms, "p50_ms")
+	b.ReportMetric(r.P99Ms, "p99_ms")
+	b.ReportMetric(raw, "raw_reads/s")
+	b.ReportMetric(rawP99, "raw_p99_ms")
+	b.ReportMetric(r.RPS/raw, "api_vs_raw")
+}
+
+// BenchmarkSchemeAnalyticsAPI: GET /v1/schemes/{code}/analytics through
+// `fundflow serve` under cmd/ffload. The seed: 200 × FUNDFLOW_BENCH_SCALE
+// schemes, six years of business-day NAVs each in nav_history, and one
+// refresh of their returns, rolling returns and risk, so each read finds
+// every model row (the AUM one excepted: no ledger). The raw baseline is
+// query.Service.Scheme in-process with the same concurrency and duration.
+// The issue's target is p99 < 50 ms.
+func BenchmarkSchemeAnalyticsAPI(b *testing.B) {
+	schemes := 200 * benchkit.Scale(b)
+	pool, url := testkit.PG(b)
+	ch, chURL := testkit.CH(b)
+	ctx := context.Background()
+	asOf := fund.NewDate(2026, 8, 14)
+	batch, err := ch.PrepareBatch(ctx, `INSERT INTO nav_history (scheme_code, nav_date, nav, amc, category, source_sha256, source_line, loaded_at)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 20))
+	cats := []string{"Equity Scheme - Large Cap Fund", "Debt Scheme - Gilt Fund", "Hybrid Scheme - Balanced Advantage"}
+	for s := 1; s <= schemes; s++ {
+		nav := int64(100_0000 + rng.IntN(900_0000))
+		for d := asOf.AddDays(-6 * 365); !d.After(asOf); d = d.AddDays(1) {
+			if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				continue
+			}
+			nav = max(1, nav+nav*int64(rng.IntN(401)-195)/10000)
+			if err := batch.Append("S"+strconv.Itoa(s), d.Time(), decimal.New(nav, -4), "AMC", cats[s%len(cats)], "bench", uint32(1), time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := batch.Send(); err != nil {
+		b.Fatal(err)
+	}
+	mc, err := refresh.Refresher{PG: pool, CH: ch, RiskFree: decimal.RequireFromString("0.065")}.ReturnsAndRisk(ctx, asOf)
+	if err != nil || mc.RiskSchemes != schemes {
+		b.Fatalf("refresh: risk for %d of %d schemes: %v", mc.RiskSchemes, schemes, err)
+	}
+	svc := query.Service{PG: pool, CH: ch}
+	if a, err := svc.Scheme(ctx, "S1"); err != nil || a == nil || a.Risk == nil || len(a.Returns) == 0 || len(a.Rolling) == 0 {
+		b.Fatalf("S1 lacks a model (%v): the benchmark would measure the short path", err)
+	}
+	load, addr, tok, stop := benchServe(b, url, chURL)
+	defer stop()
+	const conc, secs = 16, 15
+	b.ResetTimer()
+	out, err := exec.Command(load, "-url", "http://"+addr+"/v1/schemes/S{n}/analytics", "-n", strconv.Itoa(schemes), "-token", tok,
+		"-c", strconv.Itoa(conc), "-d", fmt.Sprintf("%ds", secs), "-warmup", "2s").Output()
+	if err != nil {
+		b.Fatalf("ffload: %v", err)
+	}
+	b.StopTimer()
+	var r loadResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		b.Fatalf("ffload output %s: %v", out, err)
+	}
+	if len(r.Errors) > 0 || r.OK == 0 {
+		b.Fatalf("load run had errors: %s", out)
+	}
+	rctx, cancel := context.WithTimeout(ctx, secs*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			var mine []time.Duration
+			for rctx.Err() == nil {
+				s := time.Now()
+				if _, err := svc.Scheme(rctx, "S"+strconv.Itoa(1+rng.IntN(schemes))); err != nil {
+					if rctx.Err() == nil {
 						b.Error(err)
 					}
 					break
