@@ -131,10 +131,31 @@ func TrailingReturns(navs []risk.Point, asOf fund.Date) ([]TrailingReturn, error
 
 // monthsBack is d moved back n months, the day clamped to the month's last
 // (31 March − 1 month = 28 February, not time.AddDate's 3 March).
+//
+// In integers, no time.Date: rolling returns take one per window.
 func monthsBack(d fund.Date, n int) fund.Date {
-	first := time.Date(d.Year, d.Month-time.Month(n), 1, 0, 0, 0, 0, time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	return fund.NewDate(first.Year(), first.Month(), min(d.Day, last))
+	m := int(d.Month) - 1 - n // months from January of d.Year, zero-based
+	y := d.Year + m/12
+	if m %= 12; m < 0 {
+		m += 12
+		y--
+	}
+	month := time.Month(m + 1)
+	return fund.Date{Year: y, Month: month, Day: min(d.Day, daysIn(y, month))}
+}
+
+// daysIn is the number of days of a month (Gregorian).
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.April, time.June, time.September, time.November:
+		return 30
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31
 }
 
 // RiskWindowDays is the trailing window of scheme_risk.

@@ -316,11 +316,12 @@ func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*Foli
 	}
 	rows.Close()
 	out := &FolioRisk{Folio: folio, AsOf: asOf.String(), Holdings: []Holding{}, Value: "0.00"}
-	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, asOf)
+	from := asOf.AddDays(-analytics.RiskWindowDays)
+	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, from, asOf)
 	if err != nil {
 		return nil, err
 	}
-	series, last := Joint(codes, units, navs, asOf.AddDays(-analytics.RiskWindowDays), asOf)
+	series, last := Joint(codes, units, navs, from, asOf)
 	for _, c := range codes {
 		h := Holding{Scheme: c, Units: units[c].String()}
 		if v, ok := last[c]; ok {

@@ -91,6 +91,10 @@ func TestQuickSeriesEqualsCAGR(t *testing.T) {
 			if err != nil || !got.Equal(want) {
 				t.Fatalf("%d→%d: Quick %s (%v), CAGR %s", i, j, got, err, want)
 			}
+			u, ok, err := q.CAGRUnits(i, j)
+			if err != nil || !ok || !decimal.New(u, -8).Equal(want) {
+				t.Fatalf("%d→%d: CAGRUnits %d %v (%v), CAGR %s", i, j, u, ok, err, want)
+			}
 		}
 	}
 	if _, err := q.CAGR(5, 5); err == nil {
@@ -98,5 +102,13 @@ func TestQuickSeriesEqualsCAGR(t *testing.T) {
 	}
 	if _, err := q.CAGR(6, 5); err == nil {
 		t.Error("a window going back has a CAGR")
+	}
+	if _, _, err := q.CAGRUnits(6, 5); err == nil {
+		t.Error("a window going back has CAGR units")
+	}
+	// 1 → 1,000,000 over 2 days: (10^6)^182.5 − 1, far beyond an int64 of 1e-8
+	huge := risk.NewQuick([]risk.Point{{Date: day("2024-01-01"), NAV: d("1")}, {Date: day("2024-01-03"), NAV: d("1000000")}})
+	if _, ok, err := huge.CAGRUnits(0, 1); ok || err != nil {
+		t.Errorf("a CAGR of 10^1095 fits an int64 (%v)", err)
 	}
 }

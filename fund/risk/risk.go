@@ -148,18 +148,30 @@ func Returns(s []Point) ([]Return, error) {
 		return nil, fmt.Errorf("%w: %d NAVs, returns need 2", ErrTooFewNAVs, len(s))
 	}
 	out := make([]Return, 0, len(s)-1)
-	prev := decRat(s[0].NAV)
-	for _, p := range s[1:] {
-		cur := decRat(p.NAV)
-		r := new(big.Rat).Quo(cur, prev)
-		r.Sub(r, ratOne)
-		out = append(out, Return{Date: p.Date, R: r})
-		prev = cur
+	for i, p := range s[1:] {
+		out = append(out, Return{Date: p.Date, R: simpleReturn(s[i].NAV, p.NAV)})
 	}
 	return out, nil
 }
 
-var ratOne = big.NewRat(1, 1)
+// simpleReturn is cur/prev − 1 = (cur − prev)/prev exactly, prev > 0: both
+// coefficients brought to the smaller exponent, then one fraction (one
+// GCD, where a quotient of two rationals and a subtraction took three).
+func simpleReturn(prev, cur decimal.Decimal) *big.Rat {
+	e := min(prev.Exponent(), cur.Exponent())
+	b := scaledCoefficient(prev, e)
+	num := scaledCoefficient(cur, e)
+	return new(big.Rat).SetFrac(num.Sub(num, b), b)
+}
+
+// scaledCoefficient is d × 10^−e as an integer (e ≤ d's exponent).
+func scaledCoefficient(d decimal.Decimal, e int32) *big.Int {
+	c := d.Coefficient() // a copy
+	if k := d.Exponent() - e; k > 0 {
+		c.Mul(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil))
+	}
+	return c
+}
 
 // decRat is d exactly as a rational.
 func decRat(d decimal.Decimal) *big.Rat {
@@ -191,15 +203,21 @@ func MaxDrawdown(s []Point) (Drawdown, error) {
 			peakI = i
 			continue
 		}
-		// 1 − nav/peak = (peak − nav)/peak
-		d := new(big.Rat).Quo(decRat(s[peakI].NAV.Sub(p.NAV)), decRat(s[peakI].NAV))
-		if d.Cmp(dd.Max) > 0 {
-			dd.Max, bestPeak, bestTrough = d, peakI, i
+		// 1 − nav/peak beats the best 1 − navB/peakB when nav/peak <
+		// navB/peakB, i.e. nav × peakB < navB × peak (all positive): two
+		// products, no rational until the end
+		if p.NAV.Equal(s[peakI].NAV) {
+			continue // a drawdown of 0 never beats the best (≥ 0)
+		}
+		if bestTrough < 0 || p.NAV.Mul(s[bestPeak].NAV).LessThan(s[bestTrough].NAV.Mul(s[peakI].NAV)) {
+			bestPeak, bestTrough = peakI, i
 		}
 	}
 	if bestTrough < 0 {
 		return dd, nil
 	}
+	// 1 − nav/peak = (peak − nav)/peak
+	dd.Max = new(big.Rat).Quo(decRat(s[bestPeak].NAV.Sub(s[bestTrough].NAV)), decRat(s[bestPeak].NAV))
 	dd.Peak, dd.Trough = s[bestPeak].Date, s[bestTrough].Date
 	for _, p := range s[bestTrough+1:] {
 		if p.NAV.GreaterThanOrEqual(s[bestPeak].NAV) {
