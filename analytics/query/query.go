@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
@@ -128,6 +129,9 @@ func fixed(s string) string {
 func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, error) {
 	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}, Rolling: []Rolling{}}
 	var found [5]bool // each read's own flag: no lock
+	// point reads of a few rows: one ClickHouse thread each, not a pool
+	// per query (16 readers × 5 queries × 2 threads on 2 cores queue)
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { found[0], err = s.schemeDim(gctx, code, a); return })
 	g.Go(func() (err error) { found[1], err = s.schemeRisk(gctx, code, a); return })
