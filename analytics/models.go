@@ -86,7 +86,8 @@ type TrailingReturn struct {
 
 // onOrBefore is the index of the latest point dated on or before d, or −1.
 func onOrBefore(navs []risk.Point, d fund.Date) int {
-	i, found := slices.BinarySearchFunc(navs, d, func(p risk.Point, d fund.Date) int { return p.Date.Time().Compare(d.Time()) })
+	k := risk.DateOrder(d)
+	i, found := slices.BinarySearchFunc(navs, k, func(p risk.Point, k int) int { return risk.DateOrder(p.Date) - k })
 	if found {
 		return i
 	}
@@ -130,10 +131,31 @@ func TrailingReturns(navs []risk.Point, asOf fund.Date) ([]TrailingReturn, error
 
 // monthsBack is d moved back n months, the day clamped to the month's last
 // (31 March − 1 month = 28 February, not time.AddDate's 3 March).
+//
+// In integers, no time.Date: rolling returns take one per window.
 func monthsBack(d fund.Date, n int) fund.Date {
-	first := time.Date(d.Year, d.Month-time.Month(n), 1, 0, 0, 0, 0, time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	return fund.NewDate(first.Year(), first.Month(), min(d.Day, last))
+	m := int(d.Month) - 1 - n // months from January of d.Year, zero-based
+	y := d.Year + m/12
+	if m %= 12; m < 0 {
+		m += 12
+		y--
+	}
+	month := time.Month(m + 1)
+	return fund.Date{Year: y, Month: month, Day: min(d.Day, daysIn(y, month))}
+}
+
+// daysIn is the number of days of a month (Gregorian).
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.April, time.June, time.September, time.November:
+		return 30
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31
 }
 
 // RiskWindowDays is the trailing window of scheme_risk.
@@ -160,25 +182,27 @@ func CategoryAverage(series [][]risk.Return) []risk.Return {
 		sum *big.Float
 		n   int64
 	}
-	by := map[time.Time]*acc{}
+	by := map[int]*acc{}
+	dates := map[int]fund.Date{}
 	for _, s := range series {
 		for _, r := range s {
-			a := by[r.Date.Time()]
+			k := risk.DateOrder(r.Date)
+			a := by[k]
 			if a == nil {
 				a = &acc{sum: new(big.Float).SetPrec(256)}
-				by[r.Date.Time()] = a
+				by[k], dates[k] = a, r.Date
 			}
 			a.sum.Add(a.sum, new(big.Float).SetPrec(256).SetRat(r.R))
 			a.n++
 		}
 	}
 	out := make([]risk.Return, 0, len(by))
-	for d, a := range by {
+	for k, a := range by {
 		m := a.sum.Quo(a.sum, new(big.Float).SetPrec(256).SetInt64(a.n))
 		r, _ := m.Rat(nil) // exact: a binary fraction
-		out = append(out, risk.Return{Date: fund.DateOf(d), R: r})
+		out = append(out, risk.Return{Date: dates[k], R: r})
 	}
-	slices.SortFunc(out, func(a, b risk.Return) int { return a.Date.Time().Compare(b.Date.Time()) })
+	slices.SortFunc(out, func(a, b risk.Return) int { return risk.DateOrder(a.Date) - risk.DateOrder(b.Date) })
 	return out
 }
 

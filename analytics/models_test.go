@@ -3,6 +3,7 @@ package analytics_test
 import (
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -86,5 +87,22 @@ func TestCategoryAverage(t *testing.T) {
 	}
 	if len(got) != 2 || !near(got[0].R, big.NewRat(1, 5)) || !near(got[1].R, big.NewRat(-1, 10)) {
 		t.Fatalf("%v", got)
+	}
+}
+
+// monthsBack in integers is the time.Date route it replaced, for every day
+// of 1999-2030 and 0 to 61 months back: the first of the month n months
+// earlier (time.Date normalises the month), then d's day clamped to that
+// month's last.
+func TestMonthsBackEqualsTimeDate(t *testing.T) {
+	for d := fund.NewDate(1999, 1, 1); d.Year < 2031; d = d.AddDays(1) {
+		for _, n := range []int{0, 1, 3, 6, 11, 12, 13, 36, 60, 61} {
+			first := time.Date(d.Year, d.Month-time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+			last := first.AddDate(0, 1, -1).Day()
+			want := fund.NewDate(first.Year(), first.Month(), min(d.Day, last))
+			if got := analytics.MonthsBack(d, n); got != want {
+				t.Fatalf("%s − %d months: %v, want %v", d, n, got, want)
+			}
+		}
 	}
 }

@@ -54,23 +54,41 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 		return nil, nil
 	}
 	s := navs[lo : hi+1]
+	q := risk.NewQuick(s)
 	var out []RollingDist
 	for _, p := range RollingPeriods {
+		// each window's CAGR in units of 1e-8 (int64: no allocation a
+		// window); a scheme with a CAGR beyond an int64 takes decimals
 		type win struct {
-			r          decimal.Decimal
+			r          int64
 			start, end int
 		}
-		var ws []win
+		ws := make([]win, 0, len(s))
+		wide := false
 		for e := range s {
 			start := onOrBefore(s, monthsBack(s[e].Date, p.Years*12+p.Months))
 			if start < 0 {
 				continue
 			}
-			r, err := risk.QuickCAGR(s[start], s[e])
+			r, ok, err := q.CAGRUnits(start, e)
 			if err != nil {
 				return nil, fmt.Errorf("analytics: rolling %s to %s: %w", p.Name, s[e].Date, err)
 			}
+			if !ok {
+				wide = true
+				break
+			}
 			ws = append(ws, win{r, start, e})
+		}
+		if wide {
+			d, err := rollingDecimal(s, q, p)
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				out = append(out, *d)
+			}
+			continue
 		}
 		if len(ws) == 0 {
 			continue
@@ -79,21 +97,22 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 		// the first window of the lowest return names the worst one
 		worst := 0
 		for i, w := range ws {
-			if w.r.LessThan(ws[worst].r) {
+			if w.r < ws[worst].r {
 				worst = i
 			}
-			if w.r.Sign() < 0 {
+			if w.r < 0 {
 				d.Negative++
 			}
 		}
 		d.WorstStart, d.WorstEnd = s[ws[worst].start].Date, s[ws[worst].end].Date
-		rs := make([]decimal.Decimal, len(ws))
+		rs := make([]int64, len(ws))
 		for i, w := range ws {
 			rs[i] = w.r
 		}
-		slices.SortFunc(rs, func(a, b decimal.Decimal) int { return a.Cmp(b) })
-		d.Min, d.Max = rs[0], rs[len(rs)-1]
-		d.P25, d.Median, d.P75 = NearestRank(rs, 25), NearestRank(rs, 50), NearestRank(rs, 75)
+		slices.Sort(rs)
+		at := func(pct int) decimal.Decimal { return decimal.New(rs[nearestRank(len(rs), pct)], -risk.Scale) }
+		d.Min, d.Max = at(0), decimal.New(rs[len(rs)-1], -risk.Scale)
+		d.P25, d.Median, d.P75 = at(25), at(50), at(75)
 		d.PctNegative = risk.RoundRat(big.NewRat(int64(100*d.Negative), int64(len(ws))))
 		out = append(out, d)
 	}
@@ -103,6 +122,52 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 // NearestRank is the pct-th percentile of sorted values by the nearest-rank
 // method: the ⌈pct·n/100⌉-th smallest (at least the first).
 func NearestRank(sorted []decimal.Decimal, pct int) decimal.Decimal {
-	k := max((pct*len(sorted)+99)/100, 1)
-	return sorted[k-1]
+	return sorted[nearestRank(len(sorted), pct)]
+}
+
+// nearestRank is the index of the pct-th percentile of n sorted values.
+func nearestRank(n, pct int) int { return max((pct*n+99)/100, 1) - 1 }
+
+// rollingDecimal is one period's distribution with decimal CAGRs: the route
+// for a scheme with a window's CAGR beyond an int64 of 1e-8.
+func rollingDecimal(s []risk.Point, q risk.Quick, p Period) (*RollingDist, error) {
+	type win struct {
+		r          decimal.Decimal
+		start, end int
+	}
+	var ws []win
+	for e := range s {
+		start := onOrBefore(s, monthsBack(s[e].Date, p.Years*12+p.Months))
+		if start < 0 {
+			continue
+		}
+		r, err := q.CAGR(start, e)
+		if err != nil {
+			return nil, fmt.Errorf("analytics: rolling %s to %s: %w", p.Name, s[e].Date, err)
+		}
+		ws = append(ws, win{r, start, e})
+	}
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	d := RollingDist{Period: p.Name, Windows: len(ws), FirstEnd: s[ws[0].end].Date, LastEnd: s[ws[len(ws)-1].end].Date}
+	worst := 0
+	for i, w := range ws {
+		if w.r.LessThan(ws[worst].r) {
+			worst = i
+		}
+		if w.r.Sign() < 0 {
+			d.Negative++
+		}
+	}
+	d.WorstStart, d.WorstEnd = s[ws[worst].start].Date, s[ws[worst].end].Date
+	rs := make([]decimal.Decimal, len(ws))
+	for i, w := range ws {
+		rs[i] = w.r
+	}
+	slices.SortFunc(rs, func(a, b decimal.Decimal) int { return a.Cmp(b) })
+	d.Min, d.Max = rs[0], rs[len(rs)-1]
+	d.P25, d.Median, d.P75 = NearestRank(rs, 25), NearestRank(rs, 50), NearestRank(rs, 75)
+	d.PctNegative = risk.RoundRat(big.NewRat(int64(100*d.Negative), int64(len(ws))))
+	return &d, nil
 }

@@ -175,3 +175,32 @@ func back(d fund.Date, n int) fund.Date {
 	}
 	return fund.NewDate(y, time.Month(m), min(d.Day, last))
 }
+
+// A window whose CAGR does not fit an int64 of 1e-8 (the decimal route):
+// as of 2023-09-30, 1Y windows over exactly 365 days, so each CAGR is the
+// ratio − 1: B←A 100000/0.00000001 − 1 = 9,999,999,999,999 (1e13 − 1, far
+// beyond 9.2e18 units); C←B 50000/100000 − 1 = −0.5. Sorted: −0.5, 1e13 − 1;
+// p25 = ⌈0.5⌉ = 1st, median = ⌈1⌉ = 1st, p75 = ⌈1.5⌉ = 2nd; 1 of 2 negative.
+func TestRollingReturnsBeyondInt64(t *testing.T) {
+	navs := pts("2021-09-01", "0.00000001", "2022-09-01", "100000", "2023-09-01", "50000")
+	got, err := analytics.RollingReturns(navs, fund.NewDate(2023, 9, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d distributions, want the 1Y one: %+v", len(got), got)
+	}
+	g := got[0]
+	for _, c := range []struct {
+		name string
+		got  decimal.Decimal
+		want string
+	}{{"min", g.Min, "-0.5"}, {"p25", g.P25, "-0.5"}, {"median", g.Median, "-0.5"}, {"p75", g.P75, "9999999999999"}, {"max", g.Max, "9999999999999"}, {"pct_negative", g.PctNegative, "50"}} {
+		if !c.got.Equal(mustDec(c.want)) {
+			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
+		}
+	}
+	if g.Windows != 2 || g.Negative != 1 || g.WorstStart != fund.NewDate(2022, 9, 1) {
+		t.Errorf("windows %d negative %d worst from %s, want 2, 1, 2022-09-01", g.Windows, g.Negative, g.WorstStart)
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/fund/risk"
 )
 
 func (s Store) stamp() time.Time {
@@ -106,29 +105,6 @@ func (s Store) WriteAUM(ctx context.Context, rs []analytics.AUMRow) error {
 		r := rs[i]
 		return []any{r.Date.Time(), r.Scheme, r.AMC, r.Cat, r.Units, r.NAV, r.NAVDate.Time(), r.AUM, now}
 	})
-}
-
-// NAVHistory is every scheme's NAVs in [from, to] from nav_history, oldest
-// first, and each scheme's latest category there.
-func (s Store) NAVHistory(ctx context.Context, from, to fund.Date) (map[string][]risk.Point, map[string]string, error) {
-	rows, err := s.Conn.Query(ctx, `SELECT scheme_code, nav_date, nav, category FROM nav_history FINAL
-		WHERE nav_date >= toDate(?) AND nav_date <= toDate(?) ORDER BY scheme_code, nav_date`, from.String(), to.String())
-	if err != nil {
-		return nil, nil, fmt.Errorf("analytics: nav history: %w", err)
-	}
-	defer rows.Close()
-	navs, cats := map[string][]risk.Point{}, map[string]string{}
-	for rows.Next() {
-		var code, cat string
-		var d time.Time
-		var nav decimal.Decimal
-		if err := rows.Scan(&code, &d, &nav, &cat); err != nil {
-			return nil, nil, fmt.Errorf("analytics: nav history: %w", err)
-		}
-		navs[code] = append(navs[code], risk.Point{Date: fund.DateOf(d), NAV: nav})
-		cats[code] = cat // rows come oldest first: the last is the latest
-	}
-	return navs, cats, rows.Err()
 }
 
 // WriteReturns writes scheme_returns rows for one as-of date.

@@ -112,11 +112,14 @@ func (s Store) SchemeVersions(ctx context.Context) ([]analytics.SchemeVersion, e
 	return out, rows.Err()
 }
 
-// NAVs are the published NAVs of the schemes up to a date, oldest first:
-// the valuation's NAVs come from the source of truth.
-func (s Store) NAVs(ctx context.Context, codes []string, to fund.Date) (map[string][]risk.Point, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, nav_date, nav FROM navs WHERE scheme_code = ANY($1) AND nav_date <= $2
-		ORDER BY scheme_code, nav_date`, codes, to.Time())
+// NAVs are the published NAVs of codes dated in [from, to], oldest first by
+// scheme: the valuation's NAVs come from the source of truth. A window, not
+// the whole history up to `to`: the folio risk route values one year, and
+// the whole history grows with time (ten years of daily NAVs are ~2,600
+// rows a scheme, read on every request).
+func (s Store) NAVs(ctx context.Context, codes []string, from, to fund.Date) (map[string][]risk.Point, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code, nav_date, nav FROM navs WHERE scheme_code = ANY($1) AND nav_date >= $2 AND nav_date <= $3
+		ORDER BY scheme_code, nav_date`, codes, from.Time(), to.Time())
 	if err != nil {
 		return nil, fmt.Errorf("analytics: navs: %w", err)
 	}

@@ -12,9 +12,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/pgstore"
@@ -120,107 +122,26 @@ func fixed(s string) string {
 }
 
 // Scheme is a scheme's analytics; nil when the scheme is in no model.
+//
+// Its five reads (dimension, risk, returns, rolling returns, AUM) are
+// independent: they run at once, each on its own connection of the pool,
+// so the answer waits for the slowest instead of their sum.
 func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, error) {
 	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}, Rolling: []Rolling{}}
-	var found bool
-	rows, err := s.CH.Query(ctx, `SELECT name, amc, category, plan, option, isin_growth, isin_reinvest FROM scheme_dim WHERE scheme_code = ?`, code)
-	if err != nil {
-		return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
+	var found [5]bool // each read's own flag: no lock
+	// point reads of a few rows: one ClickHouse thread each, not a pool
+	// per query (16 readers × 5 queries × 2 threads on 2 cores queue)
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { found[0], err = s.schemeDim(gctx, code, a); return })
+	g.Go(func() (err error) { found[1], err = s.schemeRisk(gctx, code, a); return })
+	g.Go(func() (err error) { found[2], err = s.schemeReturns(gctx, code, a); return })
+	g.Go(func() (err error) { found[3], err = s.schemeRolling(gctx, code, a); return })
+	g.Go(func() (err error) { found[4], err = s.schemeAUM(gctx, code, a); return })
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		if err := rows.Scan(&a.Name, &a.AMC, &a.Category, &a.Plan, &a.Option, &a.ISINGrowth, &a.ISINReinvest); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
-		}
-		found = true
-	}
-	rows.Close()
-
-	var r SchemeRisk
-	var asOf, from time.Time
-	var peak, trough, recovery *time.Time
-	var sharpe, sortino, beta *string
-	err = s.CH.QueryRow(ctx, `SELECT as_of, from_date, window_days, navs, toString(volatility), toString(cagr), toString(max_drawdown),
-		drawdown_peak, drawdown_trough, drawdown_recovery, toString(var_95), toString(var_99), toString(cvar_95), toString(cvar_99),
-		toString(sharpe), toString(sortino), toString(beta), toString(risk_free)
-		FROM scheme_risk FINAL WHERE scheme_code = ? ORDER BY as_of DESC LIMIT 1`, code).Scan(&asOf, &from, &r.WindowDays, &r.NAVs,
-		&r.Volatility, &r.CAGR, &r.MaxDrawdown, &peak, &trough, &recovery, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99, &sharpe, &sortino, &beta, &r.RiskFree)
-	switch {
-	case err == nil:
-		found = true
-		r.AsOf, r.From = fund.DateOf(asOf).String(), fund.DateOf(from).String()
-		r.DrawdownPeak, r.DrawdownTrough, r.DrawdownRecovery = optDate(peak), optDate(trough), optDate(recovery)
-		r.Sharpe, r.Sortino, r.Beta = optDec(sharpe), optDec(sortino), optDec(beta)
-		for _, p := range []*string{&r.Volatility, &r.CAGR, &r.MaxDrawdown, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99} {
-			*p = fixed(*p)
-		}
-		r.Methods = risk.Methods
-		a.Risk = &r
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("analytics: risk of %s: %w", code, err)
-	}
-
-	rows, err = s.CH.Query(ctx, `SELECT period, kind, from_date, to_date, toString(value) FROM scheme_returns FINAL
-		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_returns WHERE scheme_code = ?)`, code, code)
-	if err != nil {
-		return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
-	}
-	for rows.Next() {
-		var x Return
-		var f, t time.Time
-		if err := rows.Scan(&x.Period, &x.Kind, &f, &t, &x.Value); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
-		}
-		found = true
-		x.From, x.To, x.Value = fund.DateOf(f).String(), fund.DateOf(t).String(), fixed(x.Value)
-		a.Returns = append(a.Returns, x)
-	}
-	rows.Close()
-	order := map[string]int{}
-	for i, p := range analytics.Periods {
-		order[p.Name] = i
-	}
-	slices.SortFunc(a.Returns, func(x, y Return) int { return order[x.Period] - order[y.Period] })
-
-	rows, err = s.CH.Query(ctx, `SELECT period, windows, first_end, last_end, toString(min), toString(p25), toString(median), toString(p75),
-		toString(max), toString(pct_negative), worst_start, worst_end FROM scheme_rolling_returns FINAL
-		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_rolling_returns WHERE scheme_code = ?) ORDER BY period`, code, code)
-	if err != nil {
-		return nil, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
-	}
-	for rows.Next() {
-		var x Rolling
-		var fe, le, ws, we time.Time
-		if err := rows.Scan(&x.Period, &x.Windows, &fe, &le, &x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative, &ws, &we); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
-		}
-		found = true
-		x.FirstEnd, x.LastEnd, x.WorstStart, x.WorstEnd = fund.DateOf(fe).String(), fund.DateOf(le).String(), fund.DateOf(ws).String(), fund.DateOf(we).String()
-		for _, p := range []*string{&x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative} {
-			*p = fixed(*p)
-		}
-		a.Rolling = append(a.Rolling, x)
-	}
-	rows.Close()
-
-	var u AUM
-	var d, nd time.Time
-	var aum string
-	err = s.CH.QueryRow(ctx, `SELECT date, toString(units), toString(nav), nav_date, toString(aum) FROM aum_daily FINAL
-		WHERE scheme_code = ? ORDER BY date DESC LIMIT 1`, code).Scan(&d, &u.Units, &u.NAV, &nd, &aum)
-	switch {
-	case err == nil:
-		found = true
-		u.Date, u.NAVDate = fund.DateOf(d).String(), fund.DateOf(nd).String()
-		v, _ := decimal.NewFromString(aum)
-		u.AUM = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
-		a.AUM = &u
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("analytics: aum of %s: %w", code, err)
-	}
-	if !found {
+	if !slices.Contains(found[:], true) {
 		// A scheme with NAVs but no model row yet (before the first
 		// refresh): known, with its AMC and category from its NAVs.
 		var n uint64
@@ -233,6 +154,124 @@ func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, err
 		}
 	}
 	return a, nil
+}
+
+// schemeDim fills the names from scheme_dim.
+func (s Service) schemeDim(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
+	rows, err := s.CH.Query(ctx, `SELECT name, amc, category, plan, option, isin_growth, isin_reinvest FROM scheme_dim WHERE scheme_code = ?`, code)
+	if err != nil {
+		return false, fmt.Errorf("analytics: scheme %s: %w", code, err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&a.Name, &a.AMC, &a.Category, &a.Plan, &a.Option, &a.ISINGrowth, &a.ISINReinvest); err != nil {
+			return false, fmt.Errorf("analytics: scheme %s: %w", code, err)
+		}
+		found = true
+	}
+	return found, rows.Err()
+}
+
+// schemeRisk fills Risk from the latest scheme_risk row.
+func (s Service) schemeRisk(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
+	var r SchemeRisk
+	var asOf, from time.Time
+	var peak, trough, recovery *time.Time
+	var sharpe, sortino, beta *string
+	err := s.CH.QueryRow(ctx, `SELECT as_of, from_date, window_days, navs, toString(volatility), toString(cagr), toString(max_drawdown),
+		drawdown_peak, drawdown_trough, drawdown_recovery, toString(var_95), toString(var_99), toString(cvar_95), toString(cvar_99),
+		toString(sharpe), toString(sortino), toString(beta), toString(risk_free)
+		FROM scheme_risk FINAL WHERE scheme_code = ? ORDER BY as_of DESC LIMIT 1`, code).Scan(&asOf, &from, &r.WindowDays, &r.NAVs,
+		&r.Volatility, &r.CAGR, &r.MaxDrawdown, &peak, &trough, &recovery, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99, &sharpe, &sortino, &beta, &r.RiskFree)
+	switch {
+	case err == nil:
+		r.AsOf, r.From = fund.DateOf(asOf).String(), fund.DateOf(from).String()
+		r.DrawdownPeak, r.DrawdownTrough, r.DrawdownRecovery = optDate(peak), optDate(trough), optDate(recovery)
+		r.Sharpe, r.Sortino, r.Beta = optDec(sharpe), optDec(sortino), optDec(beta)
+		for _, p := range []*string{&r.Volatility, &r.CAGR, &r.MaxDrawdown, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99} {
+			*p = fixed(*p)
+		}
+		r.Methods = risk.Methods
+		a.Risk = &r
+		return true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	default:
+		return false, fmt.Errorf("analytics: risk of %s: %w", code, err)
+	}
+}
+
+// schemeReturns fills Returns from the latest as_of of scheme_returns, in
+// the order of analytics.Periods.
+func (s Service) schemeReturns(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
+	rows, err := s.CH.Query(ctx, `SELECT period, kind, from_date, to_date, toString(value) FROM scheme_returns FINAL
+		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_returns WHERE scheme_code = ?)`, code, code)
+	if err != nil {
+		return false, fmt.Errorf("analytics: returns of %s: %w", code, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x Return
+		var f, t time.Time
+		if err := rows.Scan(&x.Period, &x.Kind, &f, &t, &x.Value); err != nil {
+			return false, fmt.Errorf("analytics: returns of %s: %w", code, err)
+		}
+		x.From, x.To, x.Value = fund.DateOf(f).String(), fund.DateOf(t).String(), fixed(x.Value)
+		a.Returns = append(a.Returns, x)
+	}
+	order := map[string]int{}
+	for i, p := range analytics.Periods {
+		order[p.Name] = i
+	}
+	slices.SortFunc(a.Returns, func(x, y Return) int { return order[x.Period] - order[y.Period] })
+	return len(a.Returns) > 0, rows.Err()
+}
+
+// schemeRolling fills Rolling from the latest as_of of
+// scheme_rolling_returns.
+func (s Service) schemeRolling(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
+	rows, err := s.CH.Query(ctx, `SELECT period, windows, first_end, last_end, toString(min), toString(p25), toString(median), toString(p75),
+		toString(max), toString(pct_negative), worst_start, worst_end FROM scheme_rolling_returns FINAL
+		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_rolling_returns WHERE scheme_code = ?) ORDER BY period`, code, code)
+	if err != nil {
+		return false, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x Rolling
+		var fe, le, ws, we time.Time
+		if err := rows.Scan(&x.Period, &x.Windows, &fe, &le, &x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative, &ws, &we); err != nil {
+			return false, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
+		}
+		x.FirstEnd, x.LastEnd, x.WorstStart, x.WorstEnd = fund.DateOf(fe).String(), fund.DateOf(le).String(), fund.DateOf(ws).String(), fund.DateOf(we).String()
+		for _, p := range []*string{&x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative} {
+			*p = fixed(*p)
+		}
+		a.Rolling = append(a.Rolling, x)
+	}
+	return len(a.Rolling) > 0, rows.Err()
+}
+
+// schemeAUM fills AUM from the latest aum_daily row.
+func (s Service) schemeAUM(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
+	var u AUM
+	var d, nd time.Time
+	var aum string
+	err := s.CH.QueryRow(ctx, `SELECT date, toString(units), toString(nav), nav_date, toString(aum) FROM aum_daily FINAL
+		WHERE scheme_code = ? ORDER BY date DESC LIMIT 1`, code).Scan(&d, &u.Units, &u.NAV, &nd, &aum)
+	switch {
+	case err == nil:
+		u.Date, u.NAVDate = fund.DateOf(d).String(), fund.DateOf(nd).String()
+		v, _ := decimal.NewFromString(aum)
+		u.AUM = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+		a.AUM = &u
+		return true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	default:
+		return false, fmt.Errorf("analytics: aum of %s: %w", code, err)
+	}
 }
 
 // Holding is a folio's units in a scheme.
@@ -281,11 +320,12 @@ func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*Foli
 	}
 	rows.Close()
 	out := &FolioRisk{Folio: folio, AsOf: asOf.String(), Holdings: []Holding{}, Value: "0.00"}
-	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, asOf)
+	from := asOf.AddDays(-analytics.RiskWindowDays)
+	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, from, asOf)
 	if err != nil {
 		return nil, err
 	}
-	series, last := Joint(codes, units, navs, asOf.AddDays(-analytics.RiskWindowDays), asOf)
+	series, last := Joint(codes, units, navs, from, asOf)
 	for _, c := range codes {
 		h := Holding{Scheme: c, Units: units[c].String()}
 		if v, ok := last[c]; ok {

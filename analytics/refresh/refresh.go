@@ -8,11 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
@@ -114,9 +118,13 @@ type ModelCounts struct {
 // years and a month back for the returns; the five years to as_of for the
 // rolling returns; the last 365 days for risk, beta against the mean daily
 // return of the scheme's category).
+//
+// Schemes are independent until beta, which needs every category's mean:
+// the figures are computed on as many goroutines as there are CPUs, in two
+// rounds (each scheme's figures; then the category means and each beta),
+// each scheme's result in its own slot so the work needs no lock.
 func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCounts, error) {
 	var mc ModelCounts
-	returns := 0
 	ch := r.ch()
 	navs, cats, err := ch.NAVHistory(ctx, asOf.AddDays(-(5*366 + 40)), asOf)
 	if err != nil {
@@ -133,35 +141,92 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 			}
 		}
 	}
-	var rolling []chstore.RollingRow
-	rets := map[string][]analytics.TrailingReturn{}
-	windows := map[string][]risk.Point{}
-	byCat := map[string][][]risk.Return{}
-	dailies := map[string][]risk.Return{}
-	for code, s := range navs {
+	codes := slices.Sorted(maps.Keys(navs))
+	type result struct {
+		returns []analytics.TrailingReturn
+		rolling []analytics.RollingDist
+		daily   []risk.Return
+		risk    *analytics.RiskRow // nil: a window too short for a standard deviation
+	}
+	res := make([]result, len(codes))
+	rates := r.rates()
+	if err := parallel(ctx, len(codes), func(i int) error {
+		code, s := codes[i], navs[codes[i]]
 		tr, err := analytics.TrailingReturns(s, asOf)
 		if err != nil {
-			return mc, fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
-		rets[code] = tr
-		returns += len(tr)
 		rd, err := analytics.RollingReturns(s, asOf)
 		if err != nil {
-			return mc, err
+			return err
 		}
-		for _, d := range rd {
-			rolling = append(rolling, chstore.RollingRow{Scheme: code, RollingDist: d})
-		}
+		res[i].returns, res[i].rolling = tr, rd
 		w := analytics.Window(s, asOf)
 		if len(w) < 3 {
-			continue // too short for a standard deviation
+			return nil // too short for a standard deviation
 		}
 		d, err := risk.Returns(w)
 		if err != nil {
-			return mc, fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
-		windows[code], dailies[code] = w, d
-		byCat[cats[code]] = append(byCat[cats[code]], d)
+		rep, err := risk.ComputeRates(w, rates)
+		if err != nil {
+			return fmt.Errorf("analytics: risk of %s: %w", code, err)
+		}
+		res[i].daily = d
+		res[i].risk = &analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
+		return nil
+	}); err != nil {
+		return mc, err
+	}
+	// the category means, one category a task
+	byCat := map[string][][]risk.Return{}
+	for i, code := range codes {
+		if res[i].risk != nil {
+			byCat[cats[code]] = append(byCat[cats[code]], res[i].daily)
+		}
+	}
+	catNames := slices.Sorted(maps.Keys(byCat))
+	avgs := make([]risk.Benchmark, len(catNames))
+	if err := parallel(ctx, len(catNames), func(i int) error {
+		avgs[i] = risk.NewBenchmark(analytics.CategoryAverage(byCat[catNames[i]]))
+		return nil
+	}); err != nil {
+		return mc, err
+	}
+	avg := make(map[string]risk.Benchmark, len(catNames))
+	for i, c := range catNames {
+		avg[c] = avgs[i]
+	}
+	if err := parallel(ctx, len(codes), func(i int) error {
+		row := res[i].risk
+		if row == nil {
+			return nil
+		}
+		b, err := avg[cats[codes[i]]].Beta(res[i].daily)
+		if err != nil && !errors.Is(err, risk.ErrTooFewNAVs) {
+			return fmt.Errorf("analytics: beta of %s: %w", codes[i], err)
+		}
+		if b != nil {
+			v := risk.RoundFloat(b)
+			row.Beta = &v
+		}
+		return nil
+	}); err != nil {
+		return mc, err
+	}
+	rets := make(map[string][]analytics.TrailingReturn, len(codes))
+	var rolling []chstore.RollingRow
+	var rows []analytics.RiskRow
+	for i, code := range codes {
+		rets[code] = res[i].returns
+		mc.Returns += len(res[i].returns)
+		for _, d := range res[i].rolling {
+			rolling = append(rolling, chstore.RollingRow{Scheme: code, RollingDist: d})
+		}
+		if res[i].risk != nil {
+			rows = append(rows, *res[i].risk)
+		}
 	}
 	if err := ch.WriteReturns(ctx, asOf, rets); err != nil {
 		return mc, err
@@ -169,38 +234,31 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 	if err := ch.WriteRolling(ctx, asOf, rolling); err != nil {
 		return mc, err
 	}
-	mc.Returns, mc.Rolling = returns, len(rolling)
-	avg := map[string][]risk.Return{}
-	for c, series := range byCat {
-		avg[c] = analytics.CategoryAverage(series)
+	mc.Rolling = len(rolling)
+	for len(rows) > 0 { // 5,000 rows a block
+		n := min(len(rows), 5000)
+		if err := ch.WriteRisk(ctx, rows[:n]); err != nil {
+			return mc, err
+		}
+		mc.RiskSchemes += n
+		rows = rows[n:]
 	}
-	var rows []analytics.RiskRow
-	for code, w := range windows {
-		rep, err := risk.ComputeRates(w, r.rates())
-		if err != nil {
-			return mc, fmt.Errorf("analytics: risk of %s: %w", code, err)
-		}
-		row := analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
-		b, err := risk.Beta(dailies[code], avg[cats[code]])
-		if err != nil && !errors.Is(err, risk.ErrTooFewNAVs) {
-			return mc, fmt.Errorf("analytics: beta of %s: %w", code, err)
-		}
-		if b != nil {
-			v := risk.RoundFloat(b)
-			row.Beta = &v
-		}
-		rows = append(rows, row)
-		if len(rows) == 5000 {
-			if err := ch.WriteRisk(ctx, rows); err != nil {
-				return mc, err
-			}
-			mc.RiskSchemes += len(rows)
-			rows = rows[:0]
-		}
-	}
-	if err := ch.WriteRisk(ctx, rows); err != nil {
-		return mc, err
-	}
-	mc.RiskSchemes += len(rows)
 	return mc, nil
+}
+
+// parallel runs f(0) … f(n−1) on GOMAXPROCS goroutines, stopping at the
+// first error (or when ctx ends).
+func parallel(ctx context.Context, n int, f func(i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return f(i) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }

@@ -21,18 +21,83 @@ func QuickCAGR(first, last Point) (decimal.Decimal, error) {
 	if first.NAV.Sign() <= 0 || last.NAV.Sign() <= 0 || !first.Date.Before(last.Date) {
 		return decimal.Decimal{}, fmt.Errorf("%w: %s %s to %s %s", ErrBadSeries, first.Date, first.NAV, last.Date, last.NAV)
 	}
-	days := last.Date.DaysSince(first.Date)
-	est := math.Pow(last.NAV.InexactFloat64()/first.NAV.InexactFloat64(), 365/float64(days)) - 1
-	if math.Abs(est) < 100 {
-		v := est * 1e8 // units of the last kept place
-		fl := math.Floor(v)
-		if frac := v - fl; math.Abs(frac-0.5) > 0.01 {
-			n := int64(fl)
-			if frac > 0.5 {
-				n++
-			}
-			return decimal.New(n, -Scale), nil
-		}
+	return quickCAGR(first, last, first.NAV.InexactFloat64(), last.NAV.InexactFloat64(), last.Date.DaysSince(first.Date))
+}
+
+// Quick is a series prepared for many QuickCAGRs between its points: each
+// NAV as a binary64 and each date as a day number, converted once instead
+// of twice a window.
+type Quick struct {
+	s    []Point
+	f    []float64
+	days []int64
+}
+
+// NewQuick prepares s (dates strictly increasing, as Validate checks).
+func NewQuick(s []Point) Quick {
+	q := Quick{s: s, f: make([]float64, len(s)), days: make([]int64, len(s))}
+	for i, p := range s {
+		q.f[i] = p.NAV.InexactFloat64()
+		q.days[i] = p.Date.Time().Unix() / 86400
+	}
+	return q
+}
+
+// CAGR is QuickCAGR(s[i], s[j]), the same decimal.
+func (q Quick) CAGR(i, j int) (decimal.Decimal, error) {
+	first, last := q.s[i], q.s[j]
+	if first.NAV.Sign() <= 0 || last.NAV.Sign() <= 0 || q.days[i] >= q.days[j] {
+		return decimal.Decimal{}, fmt.Errorf("%w: %s %s to %s %s", ErrBadSeries, first.Date, first.NAV, last.Date, last.NAV)
+	}
+	return quickCAGR(first, last, q.f[i], q.f[j], int(q.days[j]-q.days[i]))
+}
+
+// CAGRUnits is q.CAGR(i, j) as an integer count of 1e-8 (the last kept
+// place), without a decimal's allocation; ok is false when the CAGR does
+// not fit an int64 (above ~9.2e10), and then it is q.CAGR(i, j)'s to give.
+func (q Quick) CAGRUnits(i, j int) (units int64, ok bool, err error) {
+	first, last := q.s[i], q.s[j]
+	if first.NAV.Sign() <= 0 || last.NAV.Sign() <= 0 || q.days[i] >= q.days[j] {
+		return 0, false, fmt.Errorf("%w: %s %s to %s %s", ErrBadSeries, first.Date, first.NAV, last.Date, last.NAV)
+	}
+	if n, ok := estimateUnits(q.f[i], q.f[j], int(q.days[j]-q.days[i])); ok {
+		return n, true, nil
+	}
+	d, err := CAGR([]Point{first, last})
+	if err != nil {
+		return 0, false, err
+	}
+	b := d.Shift(Scale).BigInt() // an integer: d has 8 places
+	if !b.IsInt64() {
+		return 0, false, nil
+	}
+	return b.Int64(), true, nil
+}
+
+// estimateUnits is the binary64 estimate of the CAGR in units of 1e-8,
+// and whether it decides the rounded result (see QuickCAGR).
+func estimateUnits(firstF, lastF float64, days int) (int64, bool) {
+	est := math.Pow(lastF/firstF, 365/float64(days)) - 1
+	if math.Abs(est) >= 100 {
+		return 0, false
+	}
+	v := est * 1e8 // units of the last kept place
+	fl := math.Floor(v)
+	frac := v - fl
+	if math.Abs(frac-0.5) <= 0.01 {
+		return 0, false
+	}
+	n := int64(fl)
+	if frac > 0.5 {
+		n++
+	}
+	return n, true
+}
+
+// quickCAGR is QuickCAGR's estimate, or CAGR where it cannot decide.
+func quickCAGR(first, last Point, firstF, lastF float64, days int) (decimal.Decimal, error) {
+	if n, ok := estimateUnits(firstF, lastF, days); ok {
+		return decimal.New(n, -Scale), nil
 	}
 	return CAGR([]Point{first, last})
 }

@@ -67,3 +67,48 @@ func TestQuickCAGREqualsCAGR(t *testing.T) {
 		}
 	}
 }
+
+// A prepared series (NewQuick) gives CAGR's decimal for every pair of its
+// points, digit for digit, and refuses a pair out of order as QuickCAGR
+// does: 400 business-day-like NAVs over ~2 years, every 7th pair.
+func TestQuickSeriesEqualsCAGR(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 21))
+	var s []risk.Point
+	dt, nav := day("2021-03-31"), int64(1_000_000)
+	for range 400 {
+		dt = dt.AddDays(1 + rng.IntN(3))
+		nav = max(1, nav+nav*int64(rng.IntN(401)-195)/10000)
+		s = append(s, risk.Point{Date: dt, NAV: decimal.New(nav, -4)})
+	}
+	q := risk.NewQuick(s)
+	for i := 0; i < len(s); i += 7 {
+		for j := i + 1; j < len(s); j += 7 {
+			want, err := risk.CAGR([]risk.Point{s[i], s[j]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := q.CAGR(i, j)
+			if err != nil || !got.Equal(want) {
+				t.Fatalf("%d→%d: Quick %s (%v), CAGR %s", i, j, got, err, want)
+			}
+			u, ok, err := q.CAGRUnits(i, j)
+			if err != nil || !ok || !decimal.New(u, -8).Equal(want) {
+				t.Fatalf("%d→%d: CAGRUnits %d %v (%v), CAGR %s", i, j, u, ok, err, want)
+			}
+		}
+	}
+	if _, err := q.CAGR(5, 5); err == nil {
+		t.Error("a window of no days has a CAGR")
+	}
+	if _, err := q.CAGR(6, 5); err == nil {
+		t.Error("a window going back has a CAGR")
+	}
+	if _, _, err := q.CAGRUnits(6, 5); err == nil {
+		t.Error("a window going back has CAGR units")
+	}
+	// 1 → 1,000,000 over 2 days: (10^6)^182.5 − 1, far beyond an int64 of 1e-8
+	huge := risk.NewQuick([]risk.Point{{Date: day("2024-01-01"), NAV: d("1")}, {Date: day("2024-01-03"), NAV: d("1000000")}})
+	if _, ok, err := huge.CAGRUnits(0, 1); ok || err != nil {
+		t.Errorf("a CAGR of 10^1095 fits an int64 (%v)", err)
+	}
+}

@@ -36,7 +36,7 @@ var ErrNoRate = errors.New("risk: no risk-free rate in force")
 func (rs Rates) At(d fund.Date) (decimal.Decimal, error) {
 	// a few dozen rates at most (a central bank's decisions): a scan
 	for i := len(rs) - 1; i >= 0; i-- {
-		if !rs[i].From.After(d) {
+		if DateOrder(rs[i].From) <= DateOrder(d) {
 			return rs[i].Annual, nil
 		}
 	}
@@ -59,14 +59,23 @@ func (rs Rates) constant() (decimal.Decimal, bool) {
 func (rs Rates) daily(r []Return) ([]*big.Rat, decimal.Decimal, error) {
 	out := make([]*big.Rat, len(r))
 	sum := new(big.Rat)
+	// one daily rate per annual one, shared by the returns it is in force
+	// on (read only): computeMoments converts each once
+	type conv struct{ annual, daily *big.Rat }
+	seen := map[string]conv{}
 	for i, x := range r {
 		a, err := rs.At(x.Date)
 		if err != nil {
 			return nil, decimal.Decimal{}, err
 		}
-		ar := decRat(a)
-		sum.Add(sum, ar)
-		out[i] = new(big.Rat).Quo(ar, big.NewRat(TradingDays, 1))
+		c, ok := seen[a.String()]
+		if !ok {
+			ar := decRat(a)
+			c = conv{ar, new(big.Rat).Quo(ar, big.NewRat(TradingDays, 1))}
+			seen[a.String()] = c
+		}
+		sum.Add(sum, c.annual)
+		out[i] = c.daily
 	}
 	if c, ok := rs.constant(); ok {
 		return out, c, nil

@@ -32,6 +32,7 @@
 package risk
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
@@ -87,21 +88,43 @@ var (
 	ErrBadSeries = errors.New("risk: bad NAV series")
 )
 
+// DateOrder orders dates as integers: comparing them through time.Time
+// (a time.Date for each side) was a fifth of the analytics refresh's CPU.
+// d must be normalised, as fund.NewDate, fund.DateOf and the parsers make
+// it.
+func DateOrder(d fund.Date) int { return d.Year<<9 | int(d.Month)<<5 | d.Day }
+
 // Validate checks that dates strictly increase and NAVs are positive.
 func Validate(s []Point) error {
 	for i, p := range s {
 		if p.NAV.Sign() <= 0 {
 			return fmt.Errorf("%w: NAV %s on %s is not positive", ErrBadSeries, p.NAV, p.Date)
 		}
-		if i > 0 && !s[i-1].Date.Before(p.Date) {
+		if i > 0 && DateOrder(s[i-1].Date) >= DateOrder(p.Date) {
 			return fmt.Errorf("%w: %s does not follow %s", ErrBadSeries, p.Date, s[i-1].Date)
 		}
 	}
 	return nil
 }
 
-// pow10Rat is 10^e as a rational.
+// pow10s are 10^-e for the exponents NAVs have (shared, never modified).
+var pow10s = func() []*big.Rat {
+	out := make([]*big.Rat, 19)
+	for e := range out {
+		out[e] = pow10Slow(int32(-e))
+	}
+	return out
+}()
+
+// pow10Rat is 10^e as a rational (not to be modified: it may be shared).
 func pow10Rat(e int32) *big.Rat {
+	if e <= 0 && -e < int32(len(pow10s)) {
+		return pow10s[-e]
+	}
+	return pow10Slow(e)
+}
+
+func pow10Slow(e int32) *big.Rat {
 	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs32(e))), nil)
 	if e >= 0 {
 		return new(big.Rat).SetInt(p)
@@ -125,18 +148,30 @@ func Returns(s []Point) ([]Return, error) {
 		return nil, fmt.Errorf("%w: %d NAVs, returns need 2", ErrTooFewNAVs, len(s))
 	}
 	out := make([]Return, 0, len(s)-1)
-	prev := decRat(s[0].NAV)
-	for _, p := range s[1:] {
-		cur := decRat(p.NAV)
-		r := new(big.Rat).Quo(cur, prev)
-		r.Sub(r, ratOne)
-		out = append(out, Return{Date: p.Date, R: r})
-		prev = cur
+	for i, p := range s[1:] {
+		out = append(out, Return{Date: p.Date, R: simpleReturn(s[i].NAV, p.NAV)})
 	}
 	return out, nil
 }
 
-var ratOne = big.NewRat(1, 1)
+// simpleReturn is cur/prev − 1 = (cur − prev)/prev exactly, prev > 0: both
+// coefficients brought to the smaller exponent, then one fraction (one
+// GCD, where a quotient of two rationals and a subtraction took three).
+func simpleReturn(prev, cur decimal.Decimal) *big.Rat {
+	e := min(prev.Exponent(), cur.Exponent())
+	b := scaledCoefficient(prev, e)
+	num := scaledCoefficient(cur, e)
+	return new(big.Rat).SetFrac(num.Sub(num, b), b)
+}
+
+// scaledCoefficient is d × 10^−e as an integer (e ≤ d's exponent).
+func scaledCoefficient(d decimal.Decimal, e int32) *big.Int {
+	c := d.Coefficient() // a copy
+	if k := d.Exponent() - e; k > 0 {
+		c.Mul(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil))
+	}
+	return c
+}
 
 // decRat is d exactly as a rational.
 func decRat(d decimal.Decimal) *big.Rat {
@@ -168,15 +203,21 @@ func MaxDrawdown(s []Point) (Drawdown, error) {
 			peakI = i
 			continue
 		}
-		// 1 − nav/peak = (peak − nav)/peak
-		d := new(big.Rat).Quo(decRat(s[peakI].NAV.Sub(p.NAV)), decRat(s[peakI].NAV))
-		if d.Cmp(dd.Max) > 0 {
-			dd.Max, bestPeak, bestTrough = d, peakI, i
+		// 1 − nav/peak beats the best 1 − navB/peakB when nav/peak <
+		// navB/peakB, i.e. nav × peakB < navB × peak (all positive): two
+		// products, no rational until the end
+		if p.NAV.Equal(s[peakI].NAV) {
+			continue // a drawdown of 0 never beats the best (≥ 0)
+		}
+		if bestTrough < 0 || p.NAV.Mul(s[bestPeak].NAV).LessThan(s[bestTrough].NAV.Mul(s[peakI].NAV)) {
+			bestPeak, bestTrough = peakI, i
 		}
 	}
 	if bestTrough < 0 {
 		return dd, nil
 	}
+	// 1 − nav/peak = (peak − nav)/peak
+	dd.Max = new(big.Rat).Quo(decRat(s[bestPeak].NAV.Sub(s[bestTrough].NAV)), decRat(s[bestPeak].NAV))
 	dd.Peak, dd.Trough = s[bestPeak].Date, s[bestTrough].Date
 	for _, p := range s[bestTrough+1:] {
 		if p.NAV.GreaterThanOrEqual(s[bestPeak].NAV) {
@@ -198,11 +239,29 @@ func VaR(rs []Return, tailPct int) (vaR, cvar *big.Rat, err error) {
 	if tailPct <= 0 || tailPct >= 100 {
 		return nil, nil, fmt.Errorf("risk: VaR tail %d %% out of (0, 100)", tailPct)
 	}
-	sorted := make([]*big.Rat, n)
-	for i, r := range rs {
-		sorted[i] = r.R
+	// Sorted by the nearest binary64 first, exactly only on a tie: rounding
+	// to nearest is monotonic (a < b gives f(a) <= f(b)), so the order is
+	// the exact one, without a rational comparison (two big multiplications)
+	// for each of n·log n steps.
+	type keyed struct {
+		f float64
+		r *big.Rat
 	}
-	slices.SortFunc(sorted, func(a, b *big.Rat) int { return a.Cmp(b) })
+	ks := make([]keyed, n)
+	for i, r := range rs {
+		f, _ := r.R.Float64()
+		ks[i] = keyed{f, r.R}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if a.f != b.f {
+			return cmp.Compare(a.f, b.f)
+		}
+		return a.r.Cmp(b.r)
+	})
+	sorted := make([]*big.Rat, n)
+	for i, k := range ks {
+		sorted[i] = k.r
+	}
 	k := (tailPct*n + 99) / 100 // ⌈p·n⌉ in integers
 	k = max(k, 1)
 	cut := sorted[k-1]
@@ -240,11 +299,19 @@ func computeMoments(rs []Return, rfDaily []*big.Rat) (moments, error) {
 		return moments{}, fmt.Errorf("%w: %d returns, a standard deviation needs 2", ErrTooFewNAVs, n)
 	}
 	rfs := make([]*big.Float, n)
+	rfF := make([]*big.Float, n)
+	conv := map[*big.Rat]*big.Float{} // daily rates are shared (Rates.daily)
 	sum, rfSum := newF(), newF()
 	for i, r := range rs {
 		rfs[i] = ratF(r.R)
 		sum.Add(sum, rfs[i])
-		rfSum.Add(rfSum, ratF(rfDaily[i]))
+		f, ok := conv[rfDaily[i]]
+		if !ok {
+			f = ratF(rfDaily[i])
+			conv[rfDaily[i]] = f
+		}
+		rfF[i] = f
+		rfSum.Add(rfSum, f)
 	}
 	nF := newF().SetInt64(int64(n))
 	mean := newF().Quo(sum, nF)
@@ -253,7 +320,7 @@ func computeMoments(rs []Return, rfDaily []*big.Rat) (moments, error) {
 	for i, r := range rfs {
 		d := newF().Sub(r, mean)
 		ss.Add(ss, d.Mul(d, d))
-		e := newF().Sub(r, ratF(rfDaily[i]))
+		e := newF().Sub(r, rfF[i])
 		if e.Sign() < 0 {
 			down.Add(down, e.Mul(e, e))
 		}
@@ -273,15 +340,30 @@ var sqrtYear = newF().Sqrt(newF().SetInt64(TradingDays))
 // Beta is cov(r, b)/var(b) over the dates both return series have; nil
 // (no error) when the benchmark does not vary.
 func Beta(r, bench []Return) (*big.Float, error) {
-	bm := make(map[fund.Date]*big.Rat, len(bench))
+	return NewBenchmark(bench).Beta(r)
+}
+
+// Benchmark is a benchmark's returns converted once, for the betas of
+// many series against it (a category's mean, thousands of schemes).
+type Benchmark map[int]*big.Float // by DateOrder; read only
+
+// NewBenchmark prepares bench for Beta.
+func NewBenchmark(bench []Return) Benchmark {
+	bm := make(Benchmark, len(bench))
 	for _, b := range bench {
-		bm[b.Date] = b.R
+		bm[DateOrder(b.Date)] = ratF(b.R)
 	}
+	return bm
+}
+
+// Beta is cov(r, b)/var(b) over the dates r and the benchmark both have;
+// nil (no error) when the benchmark does not vary. Safe for concurrent use.
+func (bm Benchmark) Beta(r []Return) (*big.Float, error) {
 	var xs, ys []*big.Float
 	for _, x := range r {
-		if y, ok := bm[x.Date]; ok {
+		if y, ok := bm[DateOrder(x.Date)]; ok {
 			xs = append(xs, ratF(x.R))
-			ys = append(ys, ratF(y))
+			ys = append(ys, y)
 		}
 	}
 	if len(xs) < 2 {

@@ -1,0 +1,4 @@
+package analytics
+
+// MonthsBack is monthsBack for the tests.
+var MonthsBack = monthsBack
