@@ -645,10 +645,10 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 		}
 		for _, st := range stmts {
 			if _, err := tx.Exec(ctx, `INSERT INTO commission_payouts (month, payee, payout_date, trail, upfront, events, clawback, gross,
-				cgst, sgst, igst, tds_pct, tds, net, carried) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+				cgst, sgst, igst, tds_pct, tds, net, carried, brought_forward) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 				month.Time(), st.Payee, st.PayoutDate.Time(), st.Trail.Decimal(), st.Upfront.Decimal(), st.Events.Decimal(), st.Clawback.Decimal(),
 				st.Gross.Decimal(), st.CGST.Decimal(), st.SGST.Decimal(), st.IGST.Decimal(), st.TDSPct, st.TDS.Decimal(), st.Net.Decimal(),
-				st.Carried.Decimal()); err != nil {
+				st.Carried.Decimal(), st.BroughtForward.Decimal()); err != nil {
 				return err
 			}
 			var ps [][2]any
@@ -682,6 +682,35 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 		err = postgres.Classify(err)
 	}
 	return done, err
+}
+
+// Carried implements commissions.PayoutStore: the previous month's
+// shortfalls, from its statements; a month is paid when its marker entry
+// ('payout:YYYY-MM') is in the journal.
+func (s Store) Carried(ctx context.Context, month fund.Date) (map[string]fund.Amount, bool, bool, error) {
+	prev := commissions.MonthOf(month.AddDays(-1))
+	var prevPaid, earlierPaid bool
+	if err := s.Pool.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM commission_journal WHERE key = $1),
+			EXISTS (SELECT 1 FROM commission_journal WHERE kind = 'payout' AND key ~ '^payout:[0-9]{4}-[0-9]{2}$' AND day < $2)`,
+		"payout:"+prev.String()[:7], month.Time()).Scan(&prevPaid, &earlierPaid); err != nil {
+		return nil, false, false, fmt.Errorf("payouts before %s: %w", month, err)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT payee, carried FROM commission_payouts WHERE month = $1 AND carried < 0`, prev.Time())
+	if err != nil {
+		return nil, false, false, fmt.Errorf("carried into %s: %w", month, err)
+	}
+	defer rows.Close()
+	out := map[string]fund.Amount{}
+	for rows.Next() {
+		var p string
+		var c decimal.Decimal
+		if err := rows.Scan(&p, &c); err != nil {
+			return nil, false, false, err
+		}
+		out[p] = amount(c)
+	}
+	return out, prevPaid, earlierPaid, rows.Err()
 }
 
 // MonthHoldings returns each holding's month of accruals in a bucket (the
@@ -723,10 +752,10 @@ func (s Store) Subtree(ctx context.Context, arn string) ([]string, error) {
 func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (commission.Statement, []commission.Line, bool, error) {
 	var st commission.Statement
 	var pd time.Time
-	var trail, up, ev, claw, gross, cgst, sgst, igst, tds, net, carried decimal.Decimal
-	err := s.Pool.QueryRow(ctx, `SELECT payout_date, trail, upfront, events, clawback, gross, cgst, sgst, igst, tds_pct, tds, net, carried
-		FROM commission_payouts WHERE month = $1 AND payee = $2`, month.Time(), payee).
-		Scan(&pd, &trail, &up, &ev, &claw, &gross, &cgst, &sgst, &igst, &st.TDSPct, &tds, &net, &carried)
+	var trail, up, ev, claw, gross, cgst, sgst, igst, tds, net, carried, bf decimal.Decimal
+	err := s.Pool.QueryRow(ctx, `SELECT payout_date, trail, upfront, events, clawback, gross, cgst, sgst, igst, tds_pct, tds, net, carried,
+		brought_forward FROM commission_payouts WHERE month = $1 AND payee = $2`, month.Time(), payee).
+		Scan(&pd, &trail, &up, &ev, &claw, &gross, &cgst, &sgst, &igst, &st.TDSPct, &tds, &net, &carried, &bf)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil, false, nil
 	}
@@ -736,7 +765,7 @@ func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (com
 	st.Payee, st.PayoutDate = payee, fund.DateOf(pd)
 	st.Trail, st.Upfront, st.Events, st.Clawback, st.Gross = amount(trail), amount(up), amount(ev), amount(claw), amount(gross)
 	st.CGST, st.SGST, st.IGST, st.TDS, st.Net, st.Carried = amount(cgst), amount(sgst), amount(igst), amount(tds), amount(net), amount(carried)
-	st.GST = st.CGST.Add(st.SGST).Add(st.IGST)
+	st.GST, st.BroughtForward = st.CGST.Add(st.SGST).Add(st.IGST), amount(bf)
 	rows, err := s.Pool.Query(ctx, `SELECT bucket, exact, amount, reason FROM commission_payout_lines WHERE month = $1 AND payee = $2 ORDER BY bucket`,
 		month.Time(), payee)
 	if err != nil {
