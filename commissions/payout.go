@@ -106,7 +106,7 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	}
 	ebd := make([]commission.EventBucketDay, len(evDays))
 	for i, e := range evDays {
-		ebd[i] = commission.EventBucketDay{Day: e.Day, ARN: e.ARN, Bucket: e.Bucket, Kind: e.Kind, Amount: e.Amount}
+		ebd[i] = commission.EventBucketDay{Day: e.Day, ARN: e.ARN, Bucket: e.Bucket, Kind: e.Kind, Amount: e.Amount, SplitDay: e.SplitDay}
 	}
 	evLines, err := commission.EventLines(ebd, h)
 	if err != nil {

@@ -526,3 +526,47 @@ S1,regular,2026-07-01,50,,1.5,3000,365,100,250
 		t.Error("September before August: paid; want refused")
 	}
 }
+
+// A clawback is split by the hierarchy in force on its upfront's day, not the
+// redemption's. From 15-Apr ARN-1's tree is 80/20 (it was 60/40). June's
+// clawbacks: 24.99 of the 1-Apr lot's upfront (paid 60/40) and 6.86 of the
+// 1-May lot's (paid 80/20). Exact shares: ARN-1 24.99 × 0.6 + 6.86 × 0.8 =
+// 14.994 + 5.488 = 20.482; SUB-A 9.996 + 1.372 = 11.368; floors 20.48 +
+// 11.36 = 31.84, the paisa left to SUB-A (0.8 against 0.2): 20.48 and
+// 11.37. (By the redemption day's 80/20 it would be 25.48 and 6.37.)
+func TestClawbackSplitByTheUpfrontsHierarchy(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	tree := commission.Tree{Root: "ARN-1", From: fund.NewDate(2026, 4, 15), Shares: []commission.Share{
+		{Parent: "ARN-1", Payee: "ARN-1", Pct: decimal.New(80, 0)}, {Parent: "ARN-1", Payee: "SUB-A", Pct: decimal.New(20, 0)}}}
+	if err := st.PutHierarchy(ctx, nil, []commission.Tree{tree}); err != nil {
+		t.Fatal(err)
+	}
+	runEvents(t, ctx, pool)
+	svc := commissions.Service{Store: st}
+	for d := 1; d <= 30; d++ {
+		if _, err := svc.AccrueDay(ctx, fund.NewDate(2026, 6, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := commissions.PayMonth(ctx, st, fund.NewDate(2026, 6, 1), fund.NewDate(2026, 7, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range p.EventLines {
+		if l.Kind == commission.KindClawback {
+			got[l.Payee] = l.Amount.String()
+		}
+	}
+	if want := map[string]string{"ARN-1": "20.48", "SUB-A": "11.37"}; len(got) != 2 || got["ARN-1"] != want["ARN-1"] || got["SUB-A"] != want["SUB-A"] {
+		t.Errorf("June's clawback lines %v; want %v", got, want)
+	}
+	// The statements take back the same: June's trail 1.48 split by June's
+	// 80/20 tree (1.18348… and 0.29587…: floors 1.18 + 0.29, the paisa to
+	// SUB-A): ARN-1 1.18 − 20.48 = −19.30, SUB-A 0.30 − 11.37 = −11.07.
+	for _, s := range p.Statements {
+		if w := map[string]string{"ARN-1": "-19.30", "SUB-A": "-11.07"}[s.Payee]; s.Gross.String() != w || s.Carried.String() != w {
+			t.Errorf("%s gross %s carried %s; want %s", s.Payee, s.Gross, s.Carried, w)
+		}
+	}
+}
