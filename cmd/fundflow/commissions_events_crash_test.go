@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,16 +75,7 @@ func TestCommissionEventsCrashAndRestart(t *testing.T) {
 		FROM ledger_transactions ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  commissions: {}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var dbName string
-	if err := owner.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "FUNDFLOW_PG_URL="+testkit.AppURL(t, withDB(ownerURL, dbName)), "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+	cfgPath, env := commissionsChild(t, owner, ownerURL, t.TempDir())
 	consumed := func() int {
 		var c int
 		if err := owner.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = 'transactions.completed' AND commissioned_at IS NOT NULL`).Scan(&c); err != nil {
