@@ -68,7 +68,8 @@ echo "-- why is ARN-DEMO-1's July trail what it is against June? (GET /v1/distri
 "$FF" --log-level warn commissions explain --arn ARN-DEMO-1 --month 2026-07 | head -40
 
 echo "-- August (the redemption's clawback, split as its upfronts were) and September, each paid after the month before;"
-echo "   a payee whose clawbacks exceed its month is paid nothing and carries the shortfall into the next month:"
+echo "   a payee whose clawbacks exceed its month would be paid nothing and carry the shortfall into the next month"
+echo "   (brought_forward, carried; here ARN-DEMO-2's August clawback is smaller than its month, so both stay 0):"
 "$FF" --log-level warn commissions accrue --through 2026-09-30 > /dev/null
 "$FF" --log-level warn commissions payout --month 2026-08 --payout-date 2026-09-07 --out "$COMM" > /dev/null
 "$FF" --log-level warn commissions payout --month 2026-09 --payout-date 2026-10-07 --out "$COMM" > /dev/null
