@@ -52,10 +52,14 @@ func RenderPayoutPDF(w *bytes.Buffer, d commissions.PayoutPDF, now time.Time) er
 	neg := func(a fund.Amount) string { return a.Neg().String() } // taken off: shown negative (0.00 stays 0.00)
 	rows := [][2]string{
 		{"Trail", st.Trail.String()}, {"Upfront", st.Upfront.String()}, {"First SIP and referral", st.Events.String()},
-		{"Clawback", neg(st.Clawback)}, {"Gross", st.Gross.String()},
+		{"Clawback", neg(st.Clawback)}}
+	if !st.BroughtForward.IsZero() {
+		rows = append(rows, [2]string{"Brought forward from last month", st.BroughtForward.String()})
+	}
+	rows = append(rows, [][2]string{{"Gross", st.Gross.String()},
 		{"CGST 9 %", st.CGST.String()}, {"SGST 9 %", st.SGST.String()}, {"IGST 18 %", st.IGST.String()},
 		{"TDS u/s 194H at " + st.TDSPct.String() + " %", neg(st.TDS)}, {"Net payable", st.Net.String()},
-	}
+	}...)
 	if !st.Carried.IsZero() {
 		rows = append(rows, [2]string{"Carried to next month", st.Carried.String()})
 	}

@@ -88,6 +88,9 @@ type EventDay struct {
 	ARN    string
 	Kind   commission.EventKind
 	Amount fund.Amount
+	// SplitDay is a clawback's upfront's day: the hierarchy of that day
+	// splits it (commission.EventBucketDay.SplitDay).
+	SplitDay fund.Date
 }
 
 // Fact is one row of the analysts' commission facts (ClickHouse

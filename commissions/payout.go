@@ -15,6 +15,10 @@ import (
 // accrued.
 var ErrMonthOpen = errors.New("the month is not fully accrued")
 
+// ErrPayoutOrder is returned for a payout of a month whose previous month is
+// not paid while an earlier one is: its carries would be skipped.
+var ErrPayoutOrder = errors.New("the previous month is not paid")
+
 // PayoutStore is what a payout run needs besides Store.
 type PayoutStore interface {
 	Hierarchy(ctx context.Context) (*commission.Hierarchy, error)
@@ -24,6 +28,10 @@ type PayoutStore interface {
 	// MonthEvents returns the month's event amounts (upfronts, first-SIP
 	// and referral amounts, clawbacks) by day, bucket, ARN and kind.
 	MonthEvents(ctx context.Context, month fund.Date) ([]EventDay, error)
+	// Carried returns what each payee's statement of the month before month
+	// carried (negative amounts only), and whether that month is paid and
+	// any month before it is.
+	Carried(ctx context.Context, month fund.Date) (carried map[string]fund.Amount, prevPaid, earlierPaid bool, err error)
 	// CommitPayout writes the month's lines, event lines, statements and
 	// their journal entries in one transaction, or nothing if the month is
 	// paid (done).
@@ -53,7 +61,7 @@ func MonthOf(d fund.Date) fund.Date { return fund.NewDate(d.Year, d.Month, 1) }
 // PayMonth computes and stores the payout of month (any day of it) on
 // payoutDate: each bucket's month of trail rounded once and split down the
 // hierarchy (commission.BucketLines), and each payee's statement
-// (commission.Settle) with the month's upfronts, first-SIP and referral
+// (commission.SettleCarried, with what the previous month carried) with the month's upfronts, first-SIP and referral
 // amounts and clawbacks split the same way (commission.EventLines).
 func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) (Payout, error) {
 	month = MonthOf(month)
@@ -68,6 +76,13 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	}
 	if n := MonthOf(month.AddDays(32)).DaysSince(month); accrued != n {
 		return p, fmt.Errorf("%w: %d of %d days of %s accrued", ErrMonthOpen, accrued, n, month.String()[:7])
+	}
+	carried, prevPaid, earlierPaid, err := st.Carried(ctx, month)
+	if err != nil {
+		return p, err
+	}
+	if earlierPaid && !prevPaid {
+		return p, fmt.Errorf("%w: %s", ErrPayoutOrder, MonthOf(month.AddDays(-1)).String()[:7])
 	}
 	lines, err := commission.BucketLines(days, h)
 	if err != nil {
@@ -91,7 +106,7 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	}
 	ebd := make([]commission.EventBucketDay, len(evDays))
 	for i, e := range evDays {
-		ebd[i] = commission.EventBucketDay{Day: e.Day, ARN: e.ARN, Bucket: e.Bucket, Kind: e.Kind, Amount: e.Amount}
+		ebd[i] = commission.EventBucketDay{Day: e.Day, ARN: e.ARN, Bucket: e.Bucket, Kind: e.Kind, Amount: e.Amount, SplitDay: e.SplitDay}
 	}
 	evLines, err := commission.EventLines(ebd, h)
 	if err != nil {
@@ -124,6 +139,11 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 		}
 	}
 	p.Buckets = len(buckets)
+	for id := range carried { // a payee still short gets a statement, earning or not
+		if _, ok := trail[id]; !ok {
+			trail[id] = fund.Amount{}
+		}
+	}
 	payees := make([]string, 0, len(trail))
 	for id := range trail {
 		payees = append(payees, id)
@@ -131,8 +151,11 @@ func PayMonth(ctx context.Context, st PayoutStore, month, payoutDate fund.Date) 
 	sort.Strings(payees)
 	for _, id := range payees {
 		party, _ := h.Party(id)
-		s := commission.Settle(commission.Payee{ID: id, GSTRegistered: party.GSTRegistered, IntraState: party.IntraState},
-			payoutDate, trail[id], up[id], ev[id], claw[id])
+		s, err := commission.SettleCarried(commission.Payee{ID: id, GSTRegistered: party.GSTRegistered, IntraState: party.IntraState},
+			payoutDate, trail[id], up[id], ev[id], claw[id], carried[id])
+		if err != nil {
+			return p, err
+		}
 		p.Statements = append(p.Statements, s)
 		p.Net = p.Net.Add(s.Net)
 	}

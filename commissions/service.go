@@ -13,24 +13,21 @@ import (
 	"github.com/fundflow/fundflow/fund/commission"
 )
 
-// Position is a folio's holding of a scheme at the end of a day through a
-// distributor, with the NAV that values it (the scheme's latest on or before
-// the day: carried over holidays). HasNAV is false when the scheme has no NAV
-// yet: it cannot be valued and is counted, not accrued.
-type Position struct {
-	Holding commission.Holding
-	AMC     string
-	NAV     fund.NAV
-	NAVDate fund.Date
-	HasNAV  bool
+// ARNBucket is where a day's accrual through an ARN posts: the ARN's bucket,
+// or "held:<ARN>" with the reason when the ARN is not registered that day
+// (commission.Bucket).
+type ARNBucket struct {
+	ARN, Bucket, Reason string
 }
 
-// Row is one trail_accruals row: a day's accrual and the bucket it posts to.
-type Row struct {
-	commission.DayAccrual
-	AMC        string
-	Bucket     string
-	HeldReason string
+// DayCounts is what the store wrote for a day: its rows, the positions it
+// could not value (no NAV on or before the day), the rows held, and the exact
+// accruals per bucket.
+type DayCounts struct {
+	Rows     int
+	NoNAV    int
+	Held     int
+	ByBucket map[string]decimal.Decimal
 }
 
 // MonthSoFar is a bucket's month before the day: its exact accruals and what
@@ -56,14 +53,16 @@ var ErrDayOrder = errors.New("the previous day of the month is not accrued")
 type Store interface {
 	Table(ctx context.Context) (*commission.Table, error)
 	Hierarchy(ctx context.Context) (*commission.Hierarchy, error)
-	// Positions returns the day's positions of folios with a distributor.
-	Positions(ctx context.Context, day fund.Date) ([]Position, error)
-	// CommitDay writes the day in one transaction: unless the day is
-	// already accrued (done true, nothing written), it checks the previous
-	// day is (ErrDayOrder), reads the buckets' month so far, asks post for
-	// the entries, and writes rows, entries, their postings, the day's
-	// checkpoint and an audit row.
-	CommitDay(ctx context.Context, day fund.Date, rows []Row, post func(map[string]MonthSoFar) ([]Entry, error)) (done bool, err error)
+	// CommitDay accrues the day in one transaction, set-based: unless the
+	// day is already accrued (done true, nothing written), it checks the
+	// previous day is (ErrDayOrder), asks bucketOf for each distributor of
+	// record, writes one row per position at the end of the day (units ×
+	// the NAV on or before the day × the band of bands its AUM falls in;
+	// direct plans and schemes without a band at 0) in one statement, reads
+	// the buckets' month so far, asks post for the entries, and writes them,
+	// their postings, the day's checkpoint and an audit row.
+	CommitDay(ctx context.Context, day fund.Date, bands []commission.Band, bucketOf func(arn string) (ARNBucket, error),
+		post func(day map[string]decimal.Decimal, before map[string]MonthSoFar) ([]Entry, error)) (counts DayCounts, done bool, err error)
 }
 
 // Service accrues and pays commissions.
@@ -85,7 +84,10 @@ type DayResult struct {
 }
 
 // AccrueDay accrues one day's trail for every distributor, folio and scheme
-// and posts it, or does nothing if the day is already accrued.
+// and posts it, or does nothing if the day is already accrued. The rules
+// (the bands in force, each ARN's bucket, each day's posting) are
+// fund/commission's; the store applies them to the day's positions in SQL,
+// with no round trip per holding.
 func (s *Service) AccrueDay(ctx context.Context, day fund.Date) (DayResult, error) {
 	res := DayResult{Day: day}
 	tb, err := s.Store.Table(ctx)
@@ -96,33 +98,21 @@ func (s *Service) AccrueDay(ctx context.Context, day fund.Date) (DayResult, erro
 	if err != nil {
 		return res, fmt.Errorf("accrue %s: hierarchy: %w", day, err)
 	}
-	pos, err := s.Store.Positions(ctx, day)
-	if err != nil {
-		return res, fmt.Errorf("accrue %s: positions: %w", day, err)
-	}
-	rows, noNAV, err := ComputeDay(tb, h, day, pos)
-	if err != nil {
-		return res, fmt.Errorf("accrue %s: %w", day, err)
-	}
-	res.NoNAV = noNAV
-	dayByBucket := map[string]decimal.Decimal{}
-	for _, r := range rows {
-		dayByBucket[r.Bucket] = dayByBucket[r.Bucket].Add(r.Accrual.Basis())
-		res.Basis = res.Basis.Add(r.Accrual.Basis())
-		if r.HeldReason != "" {
-			res.Held++
-		}
-	}
-	res.Rows = len(rows)
 	var entries []Entry
-	done, err := s.Store.CommitDay(ctx, day, rows, func(before map[string]MonthSoFar) ([]Entry, error) {
-		entries = DayEntries(dayByBucket, before)
+	counts, done, err := s.Store.CommitDay(ctx, day, tb.BandsOn(day), func(arn string) (ARNBucket, error) {
+		return BucketOf(h, arn, day)
+	}, func(byBucket map[string]decimal.Decimal, before map[string]MonthSoFar) ([]Entry, error) {
+		entries = DayEntries(byBucket, before)
 		return entries, nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("accrue %s: %w", day, err)
 	}
 	res.AlreadyDone = done
+	res.Rows, res.NoNAV, res.Held = counts.Rows, counts.NoNAV, counts.Held
+	for _, b := range counts.ByBucket {
+		res.Basis = res.Basis.Add(b)
+	}
 	for _, e := range entries {
 		res.Posted = res.Posted.Add(e.Amount)
 		if !e.Amount.IsZero() {
@@ -136,46 +126,11 @@ func (s *Service) AccrueDay(ctx context.Context, day fund.Date) (DayResult, erro
 	return res, nil
 }
 
-// ComputeDay applies the rules to a day's positions: the same code for the
-// job and for a dry run. It returns the rows (sorted by ARN, folio, scheme)
-// and how many positions had no NAV.
-func ComputeDay(tb *commission.Table, h *commission.Hierarchy, day fund.Date, pos []Position) ([]Row, int, error) {
-	rows := make([]Row, 0, len(pos))
-	noNAV := 0
-	type bucketOf struct {
-		bucket, reason string
-	}
-	buckets := map[string]bucketOf{} // one hierarchy lookup per ARN
-	for _, p := range pos {
-		if !p.HasNAV {
-			noNAV++
-			continue
-		}
-		aum := commission.AUM(p.Holding.Units, p.NAV)
-		rate := tb.TrailPct(p.Holding.Scheme, p.Holding.Plan, day, aum)
-		b, ok := buckets[p.Holding.ARN]
-		if !ok {
-			bucket, _, reason, err := commission.Bucket(h, p.Holding.ARN, day)
-			if err != nil {
-				return nil, 0, err
-			}
-			b = bucketOf{bucket, reason}
-			buckets[p.Holding.ARN] = b
-		}
-		rows = append(rows, Row{DayAccrual: commission.DayAccrual{Day: day, Holding: p.Holding, NAV: p.NAV, NAVDate: p.NAVDate,
-			AUM: aum, TrailPct: rate, Accrual: commission.DailyTrail(aum, rate)}, AMC: p.AMC, Bucket: b.bucket, HeldReason: b.reason})
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i].Holding, rows[j].Holding
-		if a.ARN != b.ARN {
-			return a.ARN < b.ARN
-		}
-		if a.Folio != b.Folio {
-			return a.Folio < b.Folio
-		}
-		return a.Scheme < b.Scheme
-	})
-	return rows, noNAV, nil
+// BucketOf returns the bucket a day's accrual through arn posts to
+// (commission.Bucket without the split).
+func BucketOf(h *commission.Hierarchy, arn string, day fund.Date) (ARNBucket, error) {
+	bucket, _, reason, err := commission.Bucket(h, arn, day)
+	return ARNBucket{ARN: arn, Bucket: bucket, Reason: reason}, err
 }
 
 // DayEntries returns the day's journal entries: per bucket with accruals,

@@ -13,7 +13,7 @@ import (
 )
 
 // StatementCSVHeader is the first line of a payout's CSV: one line per payee.
-const StatementCSVHeader = "month,payee,payout_date,trail,upfront,events,clawback,gross,cgst,sgst,igst,gst,tds_pct,tds,net,carried"
+const StatementCSVHeader = "month,payee,payout_date,trail,upfront,events,clawback,gross,cgst,sgst,igst,gst,tds_pct,tds,net,carried,brought_forward"
 
 // WriteStatementsCSV writes the payout's statements, one line per payee.
 func WriteStatementsCSV(w io.Writer, p Payout) error {
@@ -24,7 +24,7 @@ func WriteStatementsCSV(w io.Writer, p Payout) error {
 	for _, s := range p.Statements {
 		if err := cw.Write([]string{p.Month.String()[:7], s.Payee, s.PayoutDate.String(), s.Trail.String(), s.Upfront.String(),
 			s.Events.String(), s.Clawback.String(), s.Gross.String(), s.CGST.String(), s.SGST.String(), s.IGST.String(),
-			s.GST.String(), s.TDSPct.String(), s.TDS.String(), s.Net.String(), s.Carried.String()}); err != nil {
+			s.GST.String(), s.TDSPct.String(), s.TDS.String(), s.Net.String(), s.Carried.String(), s.BroughtForward.String()}); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,7 @@ func TestStatementOutputs(t *testing.T) {
 	if err := WriteStatementsCSV(&b, p); err != nil {
 		t.Fatal(err)
 	}
-	want := StatementCSVHeader + "\n2026-04,ARN-1,2026-05-07,10000.00,0.00,0.00,0.00,10000.00,0.00,0.00,1800.00,1800.00,2,200.00,11600.00,0.00\n"
+	want := StatementCSVHeader + "\n2026-04,ARN-1,2026-05-07,10000.00,0.00,0.00,0.00,10000.00,0.00,0.00,1800.00,1800.00,2,200.00,11600.00,0.00,0.00\n"
 	if b.String() != want {
 		t.Errorf("CSV:\n%s\nwant\n%s", b.String(), want)
 	}

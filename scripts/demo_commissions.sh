@@ -67,6 +67,15 @@ echo "-- June and July 2026 accrued day by day (one transaction a day; a rerun w
 echo "-- why is ARN-DEMO-1's July trail what it is against June? (GET /v1/distributors/ARN-DEMO-1/payouts/2026-07/explain gives the same)"
 "$FF" --log-level warn commissions explain --arn ARN-DEMO-1 --month 2026-07 | head -40
 
+echo "-- August (the redemption's clawback, split as its upfronts were) and September, each paid after the month before;"
+echo "   a payee whose clawbacks exceed its month would be paid nothing and carry the shortfall into the next month"
+echo "   (brought_forward, carried; here ARN-DEMO-2's August clawback is smaller than its month, so both stay 0):"
+"$FF" --log-level warn commissions accrue --through 2026-09-30 > /dev/null
+"$FF" --log-level warn commissions payout --month 2026-08 --payout-date 2026-09-07 --out "$COMM" > /dev/null
+"$FF" --log-level warn commissions payout --month 2026-09 --payout-date 2026-10-07 --out "$COMM" > /dev/null
+"${PSQL[@]}" -c "SELECT to_char(month, 'YYYY-MM') AS month, payee, trail, upfront, events, clawback, brought_forward, gross, gst, tds, net, carried
+  FROM (SELECT *, cgst + sgst + igst AS gst FROM commission_payouts) p WHERE month >= '2026-08-01' ORDER BY payee, month"
+
 echo "-- ClickHouse commission_facts (accrual, events, payout by distributor and month):"
 "$FF" --log-level warn commissions facts --from 2026-06-01 --to 2026-08-31
 "${CHQ[@]}" -q "SELECT toStartOfMonth(day) AS month, kind, if(kind LIKE 'payout%', bucket, arn) AS distributor,

@@ -39,6 +39,7 @@ type commCmd struct {
 type commEventsCmd struct {
 	Follow bool `help:"Keep consuming until interrupted (default: one pass over what is pending, outbox only)."`
 	Kafka  bool `help:"Consume the Kafka topic transactions.completed (group fundflow-commissions) instead of the outbox table; implies --follow."`
+	Batch  int  `help:"Events per batch (one Postgres transaction each); 0: the default, 500." default:"0"`
 }
 
 func (c commEventsCmd) Run(a *app) error {
@@ -54,13 +55,14 @@ func (c commEventsCmd) Run(a *app) error {
 			if len(brokers) == 0 {
 				return usageErr("--kafka: no brokers in $%s", d.cfg.Services.KafkaBrokersEnv)
 			}
-			p, perr := jobcomm.KafkaPipeline(ed, brokers, 0)
+			p, perr := jobcomm.KafkaPipeline(ed, brokers, c.Batch)
 			if perr != nil {
 				return perr
 			}
 			defer p.Close()
 			st, err = p.Run(a.ctx)
 		} else {
+			ed.Batch = c.Batch
 			st, err = jobcomm.OutboxPipeline(ed, c.Follow).Run(a.ctx)
 		}
 		if errors.Is(err, context.Canceled) {

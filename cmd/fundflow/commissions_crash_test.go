@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/internal/moneytest"
@@ -81,15 +82,7 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 	if err := os.WriteFile(bfile, brokerage.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(dir, "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  commissions: {}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var dbName string
-	if err := owner.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "FUNDFLOW_PG_URL="+testkit.AppURL(t, withDB(ownerURL, dbName)), "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+	cfgPath, env := commissionsChild(t, owner, ownerURL, dir)
 	// run runs the command; killWhen (polled every 20 ms; nil: never) says
 	// when to SIGKILL it.
 	run := func(killWhen func() bool, args ...string) (killed bool) {
@@ -271,4 +264,20 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 	if !sum.IsZero() || ndays != len(days) {
 		t.Errorf("postings sum %s, %d days; want 0 and %d", sum, ndays, len(days))
 	}
+}
+
+// commissionsChild writes a config with the commissions section in dir and
+// returns it with the environment of a child `fundflow commissions …` on
+// the test's database as the app role.
+func commissionsChild(t *testing.T, owner *pgxpool.Pool, ownerURL, dir string) (cfgPath string, env []string) {
+	t.Helper()
+	cfgPath = filepath.Join(dir, "fundflow.yaml")
+	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  commissions: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var dbName string
+	if err := owner.QueryRow(testkit.Ctx(t), `SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, append(os.Environ(), "FUNDFLOW_PG_URL="+testkit.AppURL(t, withDB(ownerURL, dbName)), "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// BenchmarkTrailAccrualDay times one day's trail accrual (AccrueDay: read
-// the positions with their carried NAVs, apply the rates and the hierarchy,
-// COPY the rows, post one journal entry per bucket, checkpoint and audit, in
-// one transaction) for FUNDFLOW_BENCH_COMMISSION_HOLDINGS folio-scheme
+// BenchmarkTrailAccrualDay times one day's trail accrual (AccrueDay: the
+// bands in force and each ARN's bucket from the rules, the carried NAVs, the
+// rows in one INSERT ... SELECT that never leave the database, one journal
+// entry per bucket, checkpoint and audit, in one transaction) for FUNDFLOW_BENCH_COMMISSION_HOLDINGS folio-scheme
 // holdings (default 20,000; the size is 1,000,000) across
 // FUNDFLOW_BENCH_COMMISSION_ARNS distributors (default 100; the issue's
 // 5,000). Baseline, in the same run: a bare pgx COPY of the same day's rows

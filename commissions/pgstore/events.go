@@ -225,11 +225,14 @@ func postEvent(ctx context.Context, tx pgx.Tx, day fund.Date, l commission.Event
 }
 
 // MonthEvents implements commissions.PayoutStore's events: the month's event
-// amounts by day, bucket, ARN and kind.
+// amounts by day, bucket, ARN, kind and, for a clawback, its upfront's day
+// (the upfront on the same lot).
 func (s Store) MonthEvents(ctx context.Context, month fund.Date) ([]commissions.EventDay, error) {
 	next := commissions.MonthOf(month.AddDays(32))
-	rows, err := s.Pool.Query(ctx, `SELECT day, bucket, arn, kind, sum(amount) FROM commission_events
-		WHERE day >= $1 AND day < $2 GROUP BY day, bucket, arn, kind ORDER BY day, bucket, arn, kind`, month.Time(), next.Time())
+	rows, err := s.Pool.Query(ctx, `SELECT e.day, e.bucket, e.arn, e.kind, u.day, sum(e.amount) FROM commission_events e
+		LEFT JOIN commission_events u ON e.kind = 'clawback' AND u.kind = 'upfront' AND u.lot_id = e.lot_id
+		WHERE e.day >= $1 AND e.day < $2 GROUP BY e.day, e.bucket, e.arn, e.kind, u.day
+		ORDER BY e.day, e.bucket, e.arn, e.kind, u.day`, month.Time(), next.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +243,14 @@ func (s Store) MonthEvents(ctx context.Context, month fund.Date) ([]commissions.
 		var t time.Time
 		var kind string
 		var amt decimal.Decimal
-		if err := rows.Scan(&t, &e.Bucket, &e.ARN, &kind, &amt); err != nil {
+		var split *time.Time
+		if err := rows.Scan(&t, &e.Bucket, &e.ARN, &kind, &split, &amt); err != nil {
 			return nil, err
 		}
 		e.Day, e.Kind, e.Amount = fund.DateOf(t), commission.EventKind(kind), amount(amt)
+		if split != nil {
+			e.SplitDay = fund.DateOf(*split)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -280,70 +280,69 @@ func (s Store) SetFolioDistributor(ctx context.Context, folio, arn, euin string)
 	return err
 }
 
-// Positions returns, for every folio with a distributor of record, its units
-// of each scheme at the end of day (the current holding less what was
-// allotted after the day, plus what was redeemed after it), the scheme's
-// plan and AMC, and its latest NAV on or before the day.
-func (s Store) Positions(ctx context.Context, day fund.Date) ([]commissions.Position, error) {
-	rows, err := s.Pool.Query(ctx, `
-WITH later AS (
+// positions is every folio's holding of each scheme at the end of day $1
+// through its distributor of record: the current holding less what was
+// allotted after the day, plus what was redeemed after it; with the
+// scheme's plan (ParsePlan's rule: "direct" or "direct plan", any case, is
+// direct; anything else, or a scheme the master lacks, regular) and AMC.
+const positions = `
+later AS (
     SELECT folio_no, scheme_code,
            sum(CASE WHEN kind IN ('purchase', 'switch_in') THEN units ELSE -units END) AS units
     FROM ledger_transactions WHERE nav_date > $1 GROUP BY folio_no, scheme_code
 ), pos AS (
-    SELECT h.folio_no, h.scheme_code, h.units - coalesce(l.units, 0) AS units, f.arn, coalesce(f.euin, '') AS euin, f.amc
+    SELECT h.folio_no, h.scheme_code, h.units - coalesce(l.units, 0) AS units, f.arn, coalesce(f.euin, '') AS euin,
+           CASE WHEN regexp_replace(lower(btrim(coalesce(s.plan, ''))), ' plan$', '') = 'direct' THEN 'direct' ELSE 'regular' END AS plan,
+           coalesce(nullif(s.amc, ''), f.amc) AS amc
     FROM holdings h JOIN folios f USING (folio_no)
     LEFT JOIN later l USING (folio_no, scheme_code)
-    WHERE f.arn IS NOT NULL
-), nav AS (
-    SELECT sc.scheme_code, n.nav, n.nav_date
-    FROM (SELECT DISTINCT scheme_code FROM pos) sc
-    CROSS JOIN LATERAL (SELECT nav, nav_date FROM navs
-                        WHERE navs.scheme_code = sc.scheme_code AND nav_date <= $1
-                        ORDER BY nav_date DESC LIMIT 1) n
-)
-SELECT p.folio_no, p.scheme_code, p.units, p.arn, p.euin, coalesce(s.plan, ''), coalesce(nullif(s.amc, ''), p.amc),
-       n.nav, n.nav_date
-FROM pos p LEFT JOIN nav n USING (scheme_code) LEFT JOIN schemes s ON s.code = p.scheme_code
-WHERE p.units > 0`, day.Time())
-	if err != nil {
-		return nil, fmt.Errorf("positions on %s: %w", day, err)
-	}
-	defer rows.Close()
-	var out []commissions.Position
-	for rows.Next() {
-		var p commissions.Position
-		var units decimal.Decimal
-		var plan string
-		var nav *decimal.Decimal
-		var navDate *time.Time
-		if err := rows.Scan(&p.Holding.Folio, &p.Holding.Scheme, &units, &p.Holding.ARN, &p.Holding.EUIN, &plan, &p.AMC, &nav, &navDate); err != nil {
-			return nil, err
-		}
-		p.Holding.Plan = commission.Regular // a scheme whose plan the master does not name is taken as regular
-		if pl, err := commission.ParsePlan(plan); err == nil {
-			p.Holding.Plan = pl
-		}
-		if p.Holding.Units, err = fund.UnitsFromDecimal(units, fund.MaxUnitsScale, fund.NoRounding); err != nil {
-			return nil, fmt.Errorf("folio %s %s: %w", p.Holding.Folio, p.Holding.Scheme, err)
-		}
-		if nav != nil {
-			if p.NAV, err = fund.AppliedNAV(*nav); err != nil {
-				return nil, fmt.Errorf("%s NAV: %w", p.Holding.Scheme, err)
-			}
-			p.NAVDate, p.HasNAV = fund.DateOf(*navDate), true
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
+    LEFT JOIN schemes s ON s.code = h.scheme_code
+    WHERE f.arn IS NOT NULL AND h.units - coalesce(l.units, 0) > 0
+)`
 
-var trailCols = []string{"day", "arn", "folio_no", "scheme_code", "euin", "plan", "amc", "units", "nav", "nav_date",
-	"aum", "trail_pct", "basis", "bucket", "held_reason"}
+// accrueSQL writes a day's rows in one statement: each position valued at
+// its scheme's latest NAV on or before the day ($9..$11: navSQL; carried
+// over holidays),
+// its trail the band its AUM falls in ($5..$8: commission.Table.BandsOn; a
+// direct plan or a scheme without a band at 0), its bucket its ARN's
+// ($2..$4: commission.Bucket). aum and basis are exact numerics, as
+// commission.AUM and DailyTrail compute them. It returns the day's exact
+// accruals, rows and held rows per bucket.
+const accrueSQL = `WITH ` + positions + `, nav AS (
+    SELECT * FROM unnest($9::text[], $10::numeric[], $11::date[]) AS n(scheme_code, nav, nav_date)
+), b AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS b(arn, bucket, reason)
+), r AS (
+    SELECT * FROM unnest($5::text[], $6::numeric[], $7::numeric[], $8::numeric[]) AS r(scheme_code, lo, hi, pct)
+), v AS (
+    SELECT p.*, n.nav, n.nav_date, p.units * n.nav AS aum FROM pos p JOIN nav n USING (scheme_code)
+), ins AS (
+    INSERT INTO trail_accruals (day, arn, folio_no, scheme_code, euin, plan, amc, units, nav, nav_date, aum, trail_pct, basis, bucket, held_reason)
+    SELECT $1, v.arn, v.folio_no, v.scheme_code, v.euin, v.plan, v.amc, v.units, v.nav, v.nav_date, v.aum,
+           coalesce(r.pct, 0), v.aum * coalesce(r.pct, 0), b.bucket, b.reason
+    FROM v JOIN b USING (arn)
+    LEFT JOIN r ON r.scheme_code = v.scheme_code AND v.plan = 'regular' AND v.aum >= r.lo AND (r.hi IS NULL OR v.aum < r.hi)
+    RETURNING bucket, basis, held_reason
+)
+SELECT bucket, sum(basis), count(*), count(*) FILTER (WHERE held_reason <> '') FROM ins GROUP BY bucket`
+
+// navSQL returns each held scheme's latest NAV on or before the day (NULL:
+// none yet), one index probe per scheme.
+const navSQL = `SELECT sc.scheme_code, n.nav, n.nav_date
+FROM (SELECT DISTINCT scheme_code FROM holdings) sc
+LEFT JOIN LATERAL (SELECT nav, nav_date FROM navs
+                   WHERE navs.scheme_code = sc.scheme_code AND nav_date <= $1
+                   ORDER BY nav_date DESC LIMIT 1) n ON true`
+
+// noNAVSQL counts the day's positions in schemes ($2) with no NAV on or
+// before the day: they cannot be valued and are counted, not accrued.
+const noNAVSQL = `WITH ` + positions + ` SELECT count(*) FROM pos WHERE scheme_code = ANY($2)`
 
 // CommitDay implements commissions.Store: the whole day is one transaction,
-// serialised with other days by an advisory lock.
-func (s Store) CommitDay(ctx context.Context, day fund.Date, rows []commissions.Row, post func(map[string]commissions.MonthSoFar) ([]commissions.Entry, error)) (done bool, err error) {
+// serialised with other days by an advisory lock; its rows are one INSERT ...
+// SELECT (no row leaves the database).
+func (s Store) CommitDay(ctx context.Context, day fund.Date, bands []commission.Band, bucketOf func(string) (commissions.ARNBucket, error),
+	post func(map[string]decimal.Decimal, map[string]commissions.MonthSoFar) ([]commissions.Entry, error)) (counts commissions.DayCounts, done bool, err error) {
 	monthStart := fund.NewDate(day.Year, day.Month, 1)
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('commissions:accrual'))`); err != nil {
@@ -364,8 +363,89 @@ func (s Store) CommitDay(ctx context.Context, day fund.Date, rows []commissions.
 		if earlier && !prev {
 			return fmt.Errorf("%w: %s before %s", commissions.ErrDayOrder, day.AddDays(-1), day)
 		}
+		// Each distributor of record's bucket, decided by the rules once per ARN.
+		ar, err := tx.Query(ctx, `SELECT DISTINCT arn FROM folios WHERE arn IS NOT NULL`)
+		if err != nil {
+			return fmt.Errorf("distributors of record: %w", err)
+		}
+		arns, err := pgx.CollectRows(ar, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("distributors of record: %w", err)
+		}
+		var bArn, bBucket, bReason []string
+		for _, a := range arns {
+			ab, err := bucketOf(a)
+			if err != nil {
+				return err
+			}
+			bArn, bBucket, bReason = append(bArn, a), append(bBucket, ab.Bucket), append(bReason, ab.Reason)
+		}
+		rScheme := make([]string, len(bands))
+		rLo, rHi, rPct := make([]decimal.Decimal, len(bands)), make([]*decimal.Decimal, len(bands)), make([]decimal.Decimal, len(bands))
+		for i, b := range bands {
+			rScheme[i], rLo[i], rPct[i] = b.Scheme, b.FromAUM, b.TrailPct
+			if !b.Open {
+				rHi[i] = &bands[i].ToAUM
+			}
+		}
+		// The NAVs first, as arrays: joined to the positions by hash (a
+		// lateral lookup in the same statement led the planner into a
+		// nested loop over schemes, 14 s for 100,000 holdings).
+		var nScheme, noNAV []string
+		var nNAV []decimal.Decimal
+		var nDate []time.Time
+		nr, err := tx.Query(ctx, navSQL, day.Time())
+		if err != nil {
+			return fmt.Errorf("NAVs: %w", err)
+		}
+		for nr.Next() {
+			var sc string
+			var nav *decimal.Decimal
+			var d *time.Time
+			if err := nr.Scan(&sc, &nav, &d); err != nil {
+				nr.Close()
+				return err
+			}
+			if nav == nil {
+				noNAV = append(noNAV, sc)
+				continue
+			}
+			nScheme, nNAV, nDate = append(nScheme, sc), append(nNAV, *nav), append(nDate, *d)
+		}
+		nr.Close()
+		if err := nr.Err(); err != nil {
+			return fmt.Errorf("NAVs: %w", err)
+		}
+		counts.ByBucket = map[string]decimal.Decimal{}
+		r, err := tx.Query(ctx, accrueSQL, day.Time(), bArn, bBucket, bReason, rScheme, rLo, rHi, rPct, nScheme, nNAV, nDate)
+		if err != nil {
+			return fmt.Errorf("trail rows: %w", err)
+		}
+		for r.Next() {
+			var b string
+			var basis decimal.Decimal
+			var n, held int
+			if err := r.Scan(&b, &basis, &n, &held); err != nil {
+				r.Close()
+				return err
+			}
+			counts.ByBucket[b] = basis
+			counts.Rows += n
+			counts.Held += held
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("trail rows: %w", err)
+		}
+		// Positions in schemes with no NAV yet: rare, so counted only when
+		// such a scheme is held.
+		if len(noNAV) > 0 {
+			if err := tx.QueryRow(ctx, noNAVSQL, day.Time(), noNAV).Scan(&counts.NoNAV); err != nil {
+				return err
+			}
+		}
 		before := map[string]commissions.MonthSoFar{}
-		r, err := tx.Query(ctx, `SELECT bucket, sum(basis), sum(amount) FROM commission_journal
+		r, err = tx.Query(ctx, `SELECT bucket, sum(basis), sum(amount) FROM commission_journal
 			WHERE kind = 'trail' AND day >= $1 AND day < $2 GROUP BY bucket`, monthStart.Time(), day.Time())
 		if err != nil {
 			return err
@@ -383,16 +463,9 @@ func (s Store) CommitDay(ctx context.Context, day fund.Date, rows []commissions.
 		if err := r.Err(); err != nil {
 			return err
 		}
-		entries, err := post(before)
+		entries, err := post(counts.ByBucket, before)
 		if err != nil {
 			return err
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"trail_accruals"}, trailCols, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			x := rows[i]
-			return []any{day.Time(), x.Holding.ARN, x.Holding.Folio, x.Holding.Scheme, x.Holding.EUIN, x.Holding.Plan.String(), x.AMC,
-				x.Holding.Units.Decimal(), x.NAV.Decimal(), x.NAVDate.Time(), x.AUM, x.TrailPct, x.Accrual.Basis(), x.Bucket, x.HeldReason}, nil
-		})); err != nil {
-			return fmt.Errorf("trail rows: %w", err)
 		}
 		var total decimal.Decimal
 		var posted fund.Amount
@@ -421,16 +494,17 @@ SELECT id, 1, 'distributor:' || bucket || ':accrued', -amount FROM j WHERE amoun
 			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO commission_days (day, rows, basis, posted) VALUES ($1, $2, $3, $4)`,
-			day.Time(), len(rows), total, posted.Decimal()); err != nil {
+			day.Time(), counts.Rows, total, posted.Decimal()); err != nil {
 			return err
 		}
 		return postgres.AppendAuditBy(ctx, tx, actor, "commission_day", day.String(), "accrued",
-			map[string]any{"rows": len(rows), "basis": total.String(), "posted": posted.String(), "buckets": len(entries)})
+			map[string]any{"rows": counts.Rows, "no_nav": counts.NoNAV, "held": counts.Held, "basis": total.String(),
+				"posted": posted.String(), "buckets": len(entries)})
 	})
 	if err != nil && !errors.Is(err, commissions.ErrDayOrder) {
 		err = postgres.Classify(err)
 	}
-	return done, err
+	return counts, done, err
 }
 
 // LastAccrued returns the latest accrued day (ok false: none yet).
@@ -571,10 +645,10 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 		}
 		for _, st := range stmts {
 			if _, err := tx.Exec(ctx, `INSERT INTO commission_payouts (month, payee, payout_date, trail, upfront, events, clawback, gross,
-				cgst, sgst, igst, tds_pct, tds, net, carried) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+				cgst, sgst, igst, tds_pct, tds, net, carried, brought_forward) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 				month.Time(), st.Payee, st.PayoutDate.Time(), st.Trail.Decimal(), st.Upfront.Decimal(), st.Events.Decimal(), st.Clawback.Decimal(),
 				st.Gross.Decimal(), st.CGST.Decimal(), st.SGST.Decimal(), st.IGST.Decimal(), st.TDSPct, st.TDS.Decimal(), st.Net.Decimal(),
-				st.Carried.Decimal()); err != nil {
+				st.Carried.Decimal(), st.BroughtForward.Decimal()); err != nil {
 				return err
 			}
 			var ps [][2]any
@@ -608,6 +682,35 @@ func (s Store) CommitPayout(ctx context.Context, month fund.Date, lines []commis
 		err = postgres.Classify(err)
 	}
 	return done, err
+}
+
+// Carried implements commissions.PayoutStore: the previous month's
+// shortfalls, from its statements; a month is paid when its marker entry
+// ('payout:YYYY-MM') is in the journal.
+func (s Store) Carried(ctx context.Context, month fund.Date) (map[string]fund.Amount, bool, bool, error) {
+	prev := commissions.MonthOf(month.AddDays(-1))
+	var prevPaid, earlierPaid bool
+	if err := s.Pool.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM commission_journal WHERE key = $1),
+			EXISTS (SELECT 1 FROM commission_journal WHERE kind = 'payout' AND key ~ '^payout:[0-9]{4}-[0-9]{2}$' AND day < $2)`,
+		"payout:"+prev.String()[:7], month.Time()).Scan(&prevPaid, &earlierPaid); err != nil {
+		return nil, false, false, fmt.Errorf("payouts before %s: %w", month, err)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT payee, carried FROM commission_payouts WHERE month = $1 AND carried < 0`, prev.Time())
+	if err != nil {
+		return nil, false, false, fmt.Errorf("carried into %s: %w", month, err)
+	}
+	defer rows.Close()
+	out := map[string]fund.Amount{}
+	for rows.Next() {
+		var p string
+		var c decimal.Decimal
+		if err := rows.Scan(&p, &c); err != nil {
+			return nil, false, false, err
+		}
+		out[p] = amount(c)
+	}
+	return out, prevPaid, earlierPaid, rows.Err()
 }
 
 // MonthHoldings returns each holding's month of accruals in a bucket (the
@@ -649,10 +752,10 @@ func (s Store) Subtree(ctx context.Context, arn string) ([]string, error) {
 func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (commission.Statement, []commission.Line, bool, error) {
 	var st commission.Statement
 	var pd time.Time
-	var trail, up, ev, claw, gross, cgst, sgst, igst, tds, net, carried decimal.Decimal
-	err := s.Pool.QueryRow(ctx, `SELECT payout_date, trail, upfront, events, clawback, gross, cgst, sgst, igst, tds_pct, tds, net, carried
-		FROM commission_payouts WHERE month = $1 AND payee = $2`, month.Time(), payee).
-		Scan(&pd, &trail, &up, &ev, &claw, &gross, &cgst, &sgst, &igst, &st.TDSPct, &tds, &net, &carried)
+	var trail, up, ev, claw, gross, cgst, sgst, igst, tds, net, carried, bf decimal.Decimal
+	err := s.Pool.QueryRow(ctx, `SELECT payout_date, trail, upfront, events, clawback, gross, cgst, sgst, igst, tds_pct, tds, net, carried,
+		brought_forward FROM commission_payouts WHERE month = $1 AND payee = $2`, month.Time(), payee).
+		Scan(&pd, &trail, &up, &ev, &claw, &gross, &cgst, &sgst, &igst, &st.TDSPct, &tds, &net, &carried, &bf)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil, false, nil
 	}
@@ -662,7 +765,7 @@ func (s Store) PayoutOf(ctx context.Context, payee string, month fund.Date) (com
 	st.Payee, st.PayoutDate = payee, fund.DateOf(pd)
 	st.Trail, st.Upfront, st.Events, st.Clawback, st.Gross = amount(trail), amount(up), amount(ev), amount(claw), amount(gross)
 	st.CGST, st.SGST, st.IGST, st.TDS, st.Net, st.Carried = amount(cgst), amount(sgst), amount(igst), amount(tds), amount(net), amount(carried)
-	st.GST = st.CGST.Add(st.SGST).Add(st.IGST)
+	st.GST, st.BroughtForward = st.CGST.Add(st.SGST).Add(st.IGST), amount(bf)
 	rows, err := s.Pool.Query(ctx, `SELECT bucket, exact, amount, reason FROM commission_payout_lines WHERE month = $1 AND payee = $2 ORDER BY bucket`,
 		month.Time(), payee)
 	if err != nil {

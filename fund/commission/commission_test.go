@@ -312,3 +312,43 @@ func TestTDSRateBoundary(t *testing.T) {
 		}
 	}
 }
+
+// Two months of one payee: April's clawback beyond its trail is carried and
+// set off in May before GST and TDS; a May still short carries the rest.
+func TestSettleCarriedAcrossMonths(t *testing.T) {
+	a := Payee{"A", true, false}
+	// April: 10.00 − 12.58 = −2.58 carried.
+	apr, err := SettleCarried(a, date(2026, 5, 7), amt("10.00"), amt("0.00"), amt("0.00"), amt("12.58"), amt("0.00"))
+	if err != nil || apr.Carried.String() != "-2.58" || !apr.Net.IsZero() || !apr.GST.IsZero() || !apr.TDS.IsZero() {
+		t.Fatalf("April %+v %v; want −2.58 carried, nothing paid", apr, err)
+	}
+	cases := []struct {
+		name, trail                    string
+		gross, igst, tds, net, carried string
+	}{
+		// 20.00 − 2.58 = 17.42; IGST 18 % = 3.1356 → 3.14; TDS 2 % = 0.3484
+		// → 0.35; net 17.42 + 3.14 − 0.35 = 20.21.
+		{"set off", "20.00", "17.42", "3.14", "0.35", "20.21", "0.00"},
+		// 1.00 − 2.58 = −1.58: still short, carried again.
+		{"still short", "1.00", "-1.58", "0.00", "0.00", "0.00", "-1.58"},
+		// 2.58 − 2.58 = 0: nothing paid, nothing carried.
+		{"exactly", "2.58", "0.00", "0.00", "0.00", "0.00", "0.00"},
+	}
+	for _, c := range cases {
+		may, err := SettleCarried(a, date(2026, 6, 7), amt(c.trail), amt("0.00"), amt("0.00"), amt("0.00"), apr.Carried)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []string{may.Gross.String(), may.IGST.String(), may.TDS.String(), may.Net.String(), may.Carried.String(), may.BroughtForward.String()}
+		want := []string{c.gross, c.igst, c.tds, c.net, c.carried, "-2.58"}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: [gross igst tds net carried bf] %v; want %v", c.name, got, want)
+				break
+			}
+		}
+	}
+	if _, err := SettleCarried(a, date(2026, 6, 7), amt("1.00"), amt("0.00"), amt("0.00"), amt("0.00"), amt("0.01")); err == nil {
+		t.Error("a positive amount brought forward: settled; want refused")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/shopspring/decimal"
 )
 
 func TestEventCommissionsHandComputed(t *testing.T) {
@@ -102,6 +103,44 @@ func TestEventClawbackOnLedgerConsumptions(t *testing.T) {
 	for i, w := range want {
 		if got[i].Key != w.key || got[i].Bucket != w.bucket || !got[i].Amount.Equal(amt(w.amount)) {
 			t.Errorf("line %d = %s %s %s, want %s %s %s", i, got[i].Key, got[i].Bucket, got[i].Amount, w.key, w.bucket, w.amount)
+		}
+	}
+}
+
+// A clawback's SplitDay (its upfront's day) picks the tree that splits it:
+// 31.85 by the 60/40 tree of 1-Apr is 19.11 and 12.74 exactly; by the 80/20
+// tree of the redemption day (1-Jun) it would be 25.48 and 6.37.
+func TestEventLinesSplitClawbackOnTheUpfrontsDay(t *testing.T) {
+	d := decimal.New
+	h, err := NewHierarchy([]Party{
+		{ID: "ARN-1", Kind: ARNHolder, ValidFrom: fund.NewDate(2020, 1, 1)},
+		{ID: "SUB-A", Kind: SubBroker, ValidFrom: fund.NewDate(2020, 1, 1)},
+	}, []Tree{
+		{Root: "ARN-1", From: fund.NewDate(2026, 1, 1), Shares: []Share{{"ARN-1", "ARN-1", d(60, 0)}, {"ARN-1", "SUB-A", d(40, 0)}}},
+		{Root: "ARN-1", From: fund.NewDate(2026, 5, 15), Shares: []Share{{"ARN-1", "ARN-1", d(80, 0)}, {"ARN-1", "SUB-A", d(20, 0)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		split    fund.Date
+		arn, sub string
+	}{
+		{"upfront's day", fund.NewDate(2026, 4, 1), "19.11", "12.74"},
+		{"no split day: the redemption's", fund.Date{}, "25.48", "6.37"},
+	} {
+		lines, err := EventLines([]EventBucketDay{{Day: fund.NewDate(2026, 6, 1), ARN: "ARN-1", Bucket: "ARN-1", Kind: KindClawback,
+			Amount: fund.MustAmount("31.85"), SplitDay: c.split}}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, l := range lines {
+			got[l.Payee] = l.Amount.String()
+		}
+		if len(lines) != 2 || got["ARN-1"] != c.arn || got["SUB-A"] != c.sub {
+			t.Errorf("%s: %v; want ARN-1 %s, SUB-A %s", c.name, got, c.arn, c.sub)
 		}
 	}
 }

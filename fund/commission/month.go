@@ -147,6 +147,10 @@ type EventBucketDay struct {
 	Bucket string
 	Kind   EventKind
 	Amount fund.Amount
+	// SplitDay is the day whose hierarchy splits the amount: a clawback's
+	// upfront's day, so what is taken back comes from the payees the upfront
+	// was paid to, in the same shares (zero: Day).
+	SplitDay fund.Date
 }
 
 // EventPayLine is a payee's part of a bucket's month of one kind of event
@@ -159,7 +163,8 @@ type EventPayLine struct {
 }
 
 // EventLines splits a month's event amounts down the hierarchy in force on
-// each one's day (a held bucket is all held), exactly, and allocates each
+// each one's SplitDay (a clawback: its upfront's day), else its day (a held
+// bucket is all held), exactly, and allocates each
 // (bucket, kind) total across its payees by largest remainder: the amounts
 // are already paise, so the lines add up to them exactly. Sorted by bucket,
 // kind and payee.
@@ -175,7 +180,11 @@ func EventLines(days []EventBucketDay, h *Hierarchy) ([]EventPayLine, error) {
 		}
 		split := []PayeeShare{{d.Bucket, hundred}}
 		if !strings.HasPrefix(d.Bucket, HeldPrefix) {
-			s, err := h.Split(d.ARN, d.Day)
+			on := d.Day
+			if !d.SplitDay.IsZero() {
+				on = d.SplitDay
+			}
+			s, err := h.Split(d.ARN, on)
 			if errors.Is(err, ErrNoValidARN) {
 				s = []PayeeShare{{HeldPrefix + d.ARN, hundred}}
 			} else if err != nil {

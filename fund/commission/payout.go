@@ -105,8 +105,12 @@ type Statement struct {
 	TDSPct     decimal.Decimal `json:"tds_pct"`
 	TDS        fund.Amount     `json:"tds"`
 	Net        fund.Amount     `json:"net"`
-	// Carried is a negative gross (clawbacks beyond the month's earnings):
-	// nothing is paid, no tax is computed, and it is set off next month.
+	// BroughtForward is the previous month's Carried (zero or negative):
+	// set off against this month's earnings, inside Gross.
+	BroughtForward fund.Amount `json:"brought_forward"`
+	// Carried is a negative gross (clawbacks beyond the month's earnings,
+	// with what was brought forward): nothing is paid, no tax is computed,
+	// and it is brought forward into next month's statement.
 	Carried fund.Amount `json:"carried"`
 }
 
@@ -115,12 +119,26 @@ type Statement struct {
 // half-up, or one 18 % IGST line). TDS: the 194H rate on the payout date, on
 // the gross without GST (CBDT circular 23/2017), half-up to the paisa.
 func Settle(p Payee, payoutDate fund.Date, trail, upfront, events, clawback fund.Amount) Statement {
-	s := Statement{Payee: p.ID, PayoutDate: payoutDate, Trail: trail, Upfront: upfront, Events: events, Clawback: clawback}
-	s.Gross = trail.Add(upfront).Add(events).Sub(clawback)
+	s, _ := SettleCarried(p, payoutDate, trail, upfront, events, clawback, fund.Amount{}) // nothing brought forward: no error
+	return s
+}
+
+// SettleCarried is Settle with the previous month's Carried (broughtForward,
+// zero or negative) set off first: Gross = Trail + Upfront + Events −
+// Clawback + BroughtForward, so GST and TDS are on what is payable after the
+// set-off, and a gross still negative is carried again. A positive
+// broughtForward is refused: only a shortfall is carried.
+func SettleCarried(p Payee, payoutDate fund.Date, trail, upfront, events, clawback, broughtForward fund.Amount) (Statement, error) {
+	if broughtForward.Sign() > 0 {
+		return Statement{}, fmt.Errorf("settle %s: brought forward %s is positive", p.ID, broughtForward)
+	}
+	s := Statement{Payee: p.ID, PayoutDate: payoutDate, Trail: trail, Upfront: upfront, Events: events, Clawback: clawback,
+		BroughtForward: broughtForward}
+	s.Gross = trail.Add(upfront).Add(events).Sub(clawback).Add(broughtForward)
 	s.TDSPct = TDSPctOn(payoutDate)
 	if s.Gross.Sign() <= 0 {
 		s.Carried = s.Gross
-		return s
+		return s, nil
 	}
 	if p.GSTRegistered {
 		if p.IntraState {
@@ -133,7 +151,7 @@ func Settle(p Payee, payoutDate fund.Date, trail, upfront, events, clawback fund
 	}
 	s.TDS = pctOf(s.Gross, s.TDSPct)
 	s.Net = s.Gross.Add(s.GST).Sub(s.TDS)
-	return s
+	return s, nil
 }
 
 // pctOf returns pct % of a, half-up to the paisa, divided exactly.

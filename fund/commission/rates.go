@@ -216,3 +216,56 @@ func (s Structure) trailFor(aum decimal.Decimal) decimal.Decimal {
 	}
 	return r
 }
+
+// Band is one AUM band of the regular-plan trail in force on a day: a
+// holding of Scheme worth at least FromAUM and, unless Open, less than ToAUM
+// accrues TrailPct % a year. A flat rate is one open band from 0.
+type Band struct {
+	Scheme   string
+	FromAUM  decimal.Decimal
+	ToAUM    decimal.Decimal
+	Open     bool
+	TrailPct decimal.Decimal
+}
+
+// BandsOn returns TrailPct as a table for day: the bands of every regular
+// plan structure in force, by scheme and FromAUM. A holding of a scheme with
+// no band, or of a direct plan, accrues 0 (as TrailPct says). The set-based
+// accrual joins each holding to its band by its AUM instead of calling
+// TrailPct per holding.
+func (t *Table) BandsOn(day fund.Date) []Band {
+	if t == nil {
+		return nil
+	}
+	var out []Band
+	for k := range t.by {
+		if k.plan != Regular {
+			continue
+		}
+		s, ok := t.InForce(k.scheme, k.plan, day)
+		if !ok {
+			continue
+		}
+		if len(s.Slabs) == 0 {
+			out = append(out, Band{Scheme: k.scheme, FromAUM: decimal.Zero, Open: true, TrailPct: s.TrailPct})
+			continue
+		}
+		for i, sl := range s.Slabs {
+			b := Band{Scheme: k.scheme, FromAUM: sl.FromAUM, Open: i == len(s.Slabs)-1, TrailPct: sl.TrailPct}
+			if i == 0 {
+				b.FromAUM = decimal.Zero // trailFor: the first slab's rate below the second slab, whatever its FromAUM
+			}
+			if !b.Open {
+				b.ToAUM = s.Slabs[i+1].FromAUM
+			}
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Scheme != out[j].Scheme {
+			return out[i].Scheme < out[j].Scheme
+		}
+		return out[i].FromAUM.LessThan(out[j].FromAUM)
+	})
+	return out
+}

@@ -27,6 +27,8 @@ type EventDeps struct {
 	Runs       pipelines.RunLog
 	Log        *slog.Logger
 	OnResult   func(commissions.EventResult)
+	// Batch is the outbox source's batch size (0: its default).
+	Batch int
 }
 
 func (d EventDeps) sink() *commissions.EventSink {
@@ -47,7 +49,7 @@ func (d EventDeps) sink() *commissions.EventSink {
 func OutboxPipeline(d EventDeps, follow bool) *pipelines.Pipeline[fund.OutboxEvent, commissions.TxEvent] {
 	return &pipelines.Pipeline[fund.OutboxEvent, commissions.TxEvent]{
 		Name:   EventsName,
-		Source: &pgstore.EventSource{Store: d.Store, Follow: follow},
+		Source: &pgstore.EventSource{Store: d.Store, Follow: follow, Batch: d.Batch},
 		Locate: postgres.OutboxOrigin,
 		Stage: func(_ context.Context, e fund.OutboxEvent) (commissions.TxEvent, error) {
 			return commissions.DecodeTxEvent(e.Payload)

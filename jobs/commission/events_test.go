@@ -457,3 +457,116 @@ func TestEventCommissionsOnKafka(t *testing.T) {
 		t.Errorf("%d lines, %d commission.calculated, %d quarantined; want 6, 3, 1", n, published, q)
 	}
 }
+
+// A negative gross is carried into the next month and set off there. June:
+// F1 holds 149.990 units at 12 (carried all month) at 1 %: 1,799.88 × 30 /
+// 36,500 = 1.47935… → 1.48, split 60/40 as 0.887… and 0.591…: floors 0.88 +
+// 0.59, the paisa to ARN-1 (0.76 against 0.17): 0.89 and 0.59. June's
+// clawbacks 24.99 + 6.86 = 31.85 split 60/40 exactly: 19.11 and 12.74.
+// Gross: ARN-1 0.89 − 19.11 = −18.22, SUB-A 0.59 − 12.74 = −12.15: both
+// carried, nothing paid or taxed. July, at 50 % from 1-Jul: 1,799.88 × 50 =
+// 89,994 a day × 31 = 2,789,814 / 36,500 = 76.43326… → 76.43; 60 % =
+// 45.85995…, 40 % = 30.57330…: floors 45.85 + 30.57 = 76.42, the paisa to
+// ARN-1: 45.86 and 30.57. ARN-1: 45.86 − 18.22 = 27.64; CGST = SGST = 9 % =
+// 2.4876 → 2.49; TDS 2 % = 0.5528 → 0.55; net 27.64 + 4.98 − 0.55 = 32.07.
+// SUB-A: 30.57 − 12.15 = 18.42; TDS 0.3684 → 0.37; net 18.05.
+func TestNegativeGrossCarriedIntoNextMonth(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	runEvents(t, ctx, pool)
+	f, err := commissions.ParseBrokerage("b-jul.csv", strings.NewReader(commissions.BrokerageHeaderReferral+`
+S1,regular,2026-07-01,50,,1.5,3000,365,100,250
+`))
+	if err != nil || len(f.Rejected) != 0 {
+		t.Fatal(err, f.Rejected)
+	}
+	if _, err := st.PutBrokerage(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	svc := commissions.Service{Store: st}
+	for d := fund.NewDate(2026, 6, 1); d.Before(fund.NewDate(2026, 8, 1)); d = d.AddDays(1) {
+		if _, err := svc.AccrueDay(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type row struct{ trail, claw, bf, gross, gst, tds, net, carried string }
+	cases := []struct {
+		month fund.Date
+		want  map[string]row
+	}{
+		{fund.NewDate(2026, 6, 1), map[string]row{
+			"ARN-1": {"0.89", "19.11", "0.00", "-18.22", "0.00", "0.00", "0.00", "-18.22"},
+			"SUB-A": {"0.59", "12.74", "0.00", "-12.15", "0.00", "0.00", "0.00", "-12.15"}}},
+		{fund.NewDate(2026, 7, 1), map[string]row{
+			"ARN-1": {"45.86", "0.00", "-18.22", "27.64", "4.98", "0.55", "32.07", "0.00"},
+			"SUB-A": {"30.57", "0.00", "-12.15", "18.42", "0.00", "0.37", "18.05", "0.00"}}},
+	}
+	for _, c := range cases {
+		p, err := commissions.PayMonth(ctx, st, c.month, c.month.AddDays(37))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Statements) != len(c.want) {
+			t.Fatalf("%s: statements %+v", c.month, p.Statements)
+		}
+		for _, s := range p.Statements {
+			got := row{s.Trail.String(), s.Clawback.String(), s.BroughtForward.String(), s.Gross.String(), s.GST.String(),
+				s.TDS.String(), s.Net.String(), s.Carried.String()}
+			if got != c.want[s.Payee] {
+				t.Errorf("%s %s: %+v; want %+v", c.month, s.Payee, got, c.want[s.Payee])
+			}
+			stored, _, ok, err := st.PayoutOf(ctx, s.Payee, c.month)
+			if err != nil || !ok || !stored.BroughtForward.Equal(s.BroughtForward) || !stored.Carried.Equal(s.Carried) {
+				t.Errorf("%s %s stored %+v %v; want brought forward %s, carried %s", c.month, s.Payee, stored, err, s.BroughtForward, s.Carried)
+			}
+		}
+	}
+	// August cannot be paid before... it is not accrued; and a month after a
+	// gap is refused: September's carry would skip August's.
+	if _, err := commissions.PayMonth(ctx, st, fund.NewDate(2026, 9, 1), fund.NewDate(2026, 10, 7)); err == nil {
+		t.Error("September before August: paid; want refused")
+	}
+}
+
+// A clawback is split by the hierarchy in force on its upfront's day, not the
+// redemption's. From 15-Apr ARN-1's tree is 80/20 (it was 60/40). June's
+// clawbacks: 24.99 of the 1-Apr lot's upfront (paid 60/40) and 6.86 of the
+// 1-May lot's (paid 80/20). Exact shares: ARN-1 24.99 × 0.6 + 6.86 × 0.8 =
+// 14.994 + 5.488 = 20.482; SUB-A 9.996 + 1.372 = 11.368; floors 20.48 +
+// 11.36 = 31.84, the paisa left to SUB-A (0.8 against 0.2): 20.48 and
+// 11.37. (By the redemption day's 80/20 it would be 25.48 and 6.37.)
+func TestClawbackSplitByTheUpfrontsHierarchy(t *testing.T) {
+	ctx, pool, st, _ := eventsFixture(t)
+	tree := commission.Tree{Root: "ARN-1", From: fund.NewDate(2026, 4, 15), Shares: []commission.Share{
+		{Parent: "ARN-1", Payee: "ARN-1", Pct: decimal.New(80, 0)}, {Parent: "ARN-1", Payee: "SUB-A", Pct: decimal.New(20, 0)}}}
+	if err := st.PutHierarchy(ctx, nil, []commission.Tree{tree}); err != nil {
+		t.Fatal(err)
+	}
+	runEvents(t, ctx, pool)
+	svc := commissions.Service{Store: st}
+	for d := 1; d <= 30; d++ {
+		if _, err := svc.AccrueDay(ctx, fund.NewDate(2026, 6, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := commissions.PayMonth(ctx, st, fund.NewDate(2026, 6, 1), fund.NewDate(2026, 7, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range p.EventLines {
+		if l.Kind == commission.KindClawback {
+			got[l.Payee] = l.Amount.String()
+		}
+	}
+	if want := map[string]string{"ARN-1": "20.48", "SUB-A": "11.37"}; len(got) != 2 || got["ARN-1"] != want["ARN-1"] || got["SUB-A"] != want["SUB-A"] {
+		t.Errorf("June's clawback lines %v; want %v", got, want)
+	}
+	// The statements take back the same: June's trail 1.48 split by June's
+	// 80/20 tree (1.18348… and 0.29587…: floors 1.18 + 0.29, the paisa to
+	// SUB-A): ARN-1 1.18 − 20.48 = −19.30, SUB-A 0.30 − 11.37 = −11.07.
+	for _, s := range p.Statements {
+		if w := map[string]string{"ARN-1": "-19.30", "SUB-A": "-11.07"}[s.Payee]; s.Gross.String() != w || s.Carried.String() != w {
+			t.Errorf("%s gross %s carried %s; want %s", s.Payee, s.Gross, s.Carried, w)
+		}
+	}
+}
