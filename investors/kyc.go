@@ -65,8 +65,9 @@ type KYCStore interface {
 	// record (unchanged, fields kyc_status), its audit row and its
 	// investors.changed event.
 	StoreKYC(ctx context.Context, ws []KYCWrite) error
-	// StoreUnmatched keeps a feed row whose PAN is no investor's.
-	StoreUnmatched(ctx context.Context, u Unmatched) error
+	// StoreUnmatched keeps the feed rows whose PAN is no investor's (one
+	// statement; a PAN's later row wins).
+	StoreUnmatched(ctx context.Context, us []Unmatched) error
 	// WithoutKYC lists the investors with no KYC status and an operative PAN.
 	WithoutKYC(ctx context.Context) ([]string, error)
 	// MinorsOfAge says which of the investors are minors flagged as of age.
@@ -92,6 +93,18 @@ type KYCEvent struct {
 	KYCStatus string // the effective status: on_hold when the PAN is inoperative
 	At        time.Time
 	By        string
+}
+
+// KYCHistoryRow is one kyc_status_history row: a change of an investor's
+// KYC state as the feed line gave it.
+type KYCHistoryRow struct {
+	ID         int64
+	InvestorID string
+	ChangeSeq  int // the version and event of the change; 0: the effective status did not change
+	State      KYCState
+	Effective  string
+	RecordedAt time.Time
+	By         string
 }
 
 // Unmatched is a feed row of an unknown PAN.
@@ -188,14 +201,17 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	}
 	now := g.now().UTC()
 	var ws []KYCWrite
+	var unmatched []Unmatched
 	touched := map[string]int{}
 	var order []string // the investors whose state changed, in first-change order
 	for i, r := range b.Items {
 		invs := match[fps[i]]
 		if len(invs) == 0 {
-			if err := g.unmatched(ctx, fps[i], r, now); err != nil {
+			u, err := g.unmatched(fps[i], r, now)
+			if err != nil {
 				return err
 			}
+			unmatched = append(unmatched, u)
 			continue
 		}
 		for _, id := range invs {
@@ -210,8 +226,8 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 				order = append(order, id)
 			}
 			w := KYCWrite{InvestorID: id, State: next}
-			if effective(next) != effective(cur) || !found {
-				w.Event = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
+			if Effective(next) != Effective(cur) || !found {
+				w.Event = &KYCEvent{KYCStatus: Effective(next), At: now, By: By}
 			}
 			ws = append(ws, w)
 			states[id] = next
@@ -225,6 +241,9 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	}
 	if err := g.Store.StoreKYC(ctx, ws); err != nil {
 		return fmt.Errorf("kyc: store %d statuses: %w", len(ws), err)
+	}
+	if err := g.Store.StoreUnmatched(ctx, unmatched); err != nil {
+		return fmt.Errorf("kyc: store %d unmatched: %w", len(unmatched), err)
 	}
 	return nil
 }
@@ -285,9 +304,9 @@ func sameRestriction(cur, want ledger.Restriction) bool {
 		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption && cur.BlocksNewFolio == want.BlocksNewFolio
 }
 
-// effective is the status the event reports: on_hold while the PAN is
+// Effective is the status the event reports: on_hold while the PAN is
 // inoperative, whatever the KRA says.
-func effective(s KYCState) string {
+func Effective(s KYCState) string {
 	if s.Inoperative {
 		return string(kyc.OnHold)
 	}
@@ -346,13 +365,13 @@ func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge 
 	return want, nil
 }
 
-func (g *Gate) unmatched(ctx context.Context, fp string, r kra.Record, now time.Time) error {
+func (g *Gate) unmatched(fp string, r kra.Record, now time.Time) (Unmatched, error) {
 	enc, err := g.PII.Seal(fp, "pan", r.PAN)
 	if err != nil {
-		return err
+		return Unmatched{}, err
 	}
-	return g.Store.StoreUnmatched(ctx, Unmatched{PANFP: fp, Kind: r.Kind, PANEnc: enc, Status: r.Status, Code: r.Code,
-		Inoperative: r.Inoperative, At: r.At, From: r.From, SeenAt: now})
+	return Unmatched{PANFP: fp, Kind: r.Kind, PANEnc: enc, Status: r.Status, Code: r.Code,
+		Inoperative: r.Inoperative, At: r.At, From: r.From, SeenAt: now}, nil
 }
 
 // Sweep holds, when RequireRecord is on, every investor with no KYC status
