@@ -29,6 +29,7 @@ func (s Store) MatchPANs(ctx context.Context, fps []string) (map[string][]string
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT pan_fp, investor_id FROM investor_profiles WHERE pan_fp = ANY($1)
 		UNION ALL SELECT guardian_pan_fp, investor_id FROM investor_profiles WHERE guardian_pan_fp = ANY($1) AND pan_fp = ''
+			AND guardian_pan_fp <> '' -- the partial index's condition: without it, a scan of every profile
 		ORDER BY 1, 2`, fps)
 	if err != nil {
 		return nil, postgres.Classify(err)
