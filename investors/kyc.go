@@ -64,9 +64,10 @@ type KYCStore interface {
 	// KYCRestrictions reads the investors' current kyc restrictions.
 	KYCRestrictions(ctx context.Context, ids []string) (map[string]ledger.Restriction, error)
 	// StoreKYC writes the investors' new states, in order, in one
-	// transaction; a write with an event also appends a version of the
-	// record (unchanged, fields kyc_status), its audit row and its
-	// investors.changed event.
+	// transaction: each write appends its kyc_status_history row (the
+	// audit trail of the KYC columns; one audit_log row for the batch); a
+	// write with an event also appends a version of the record (unchanged,
+	// fields kyc_status) and its investors.changed event.
 	StoreKYC(ctx context.Context, ws []KYCWrite) error
 	// StoreUnmatched keeps the feed rows whose PAN is no investor's (one
 	// statement; a PAN's later row wins).
