@@ -27,9 +27,14 @@ func (s Store) MatchPANs(ctx context.Context, fps []string) (map[string][]string
 	if len(fps) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT pan_fp, investor_id FROM investor_profiles WHERE pan_fp = ANY($1)
-		UNION ALL SELECT guardian_pan_fp, investor_id FROM investor_profiles WHERE guardian_pan_fp = ANY($1) AND pan_fp = ''
-			AND guardian_pan_fp <> '' -- the partial index's condition: without it, a scan of every profile
+	// A join on the unnested array, not "= ANY($1)": a prepared statement's
+	// generic plan cannot use the partial indexes for = ANY (it cannot prove
+	// the array holds no ''), and its seq scan compared every profile with
+	// every element of the batch (a 100,000-row batch stalled for minutes).
+	rows, err := s.Pool.Query(ctx, `SELECT f.fp, p.investor_id FROM unnest($1::text[]) AS f(fp)
+			JOIN investor_profiles p ON p.pan_fp = f.fp AND p.pan_fp <> ''
+		UNION ALL SELECT f.fp, p.investor_id FROM unnest($1::text[]) AS f(fp)
+			JOIN investor_profiles p ON p.guardian_pan_fp = f.fp AND p.guardian_pan_fp <> '' AND p.pan_fp = ''
 		ORDER BY 1, 2`, fps)
 	if err != nil {
 		return nil, postgres.Classify(err)
