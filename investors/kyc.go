@@ -3,8 +3,11 @@ package investors
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/kyc"
@@ -61,12 +64,14 @@ type KYCStore interface {
 	// KYCRestrictions reads the investors' current kyc restrictions.
 	KYCRestrictions(ctx context.Context, ids []string) (map[string]ledger.Restriction, error)
 	// StoreKYC writes the investors' new states, in order, in one
-	// transaction; a write with an event also appends a version of the
-	// record (unchanged, fields kyc_status), its audit row and its
-	// investors.changed event.
+	// transaction: each write appends its kyc_status_history row (the
+	// audit trail of the KYC columns; one audit_log row for the batch); a
+	// write with an event also appends a version of the record (unchanged,
+	// fields kyc_status) and its investors.changed event.
 	StoreKYC(ctx context.Context, ws []KYCWrite) error
-	// StoreUnmatched keeps a feed row whose PAN is no investor's.
-	StoreUnmatched(ctx context.Context, u Unmatched) error
+	// StoreUnmatched keeps the feed rows whose PAN is no investor's (one
+	// statement; a PAN's later row wins).
+	StoreUnmatched(ctx context.Context, us []Unmatched) error
 	// WithoutKYC lists the investors with no KYC status and an operative PAN.
 	WithoutKYC(ctx context.Context) ([]string, error)
 	// MinorsOfAge says which of the investors are minors flagged as of age.
@@ -94,6 +99,18 @@ type KYCEvent struct {
 	By        string
 }
 
+// KYCHistoryRow is one kyc_status_history row: a change of an investor's
+// KYC state as the feed line gave it.
+type KYCHistoryRow struct {
+	ID         int64
+	InvestorID string
+	ChangeSeq  int // the version and event of the change; 0: the effective status did not change
+	State      KYCState
+	Effective  string
+	RecordedAt time.Time
+	By         string
+}
+
 // Unmatched is a feed row of an unknown PAN.
 type Unmatched struct {
 	PANFP       string
@@ -117,8 +134,11 @@ type Gate struct {
 	// (kyc_missing) when Sweep runs. Off by default: the investors of the
 	// existing demos and tests have no KYC record.
 	RequireRecord bool
-	Now           func() time.Time
-	Log           *slog.Logger
+	// Parallel is how many shards of a batch's investors are written
+	// concurrently (0: 2, the machine's cores, for batches of 1,000 or more).
+	Parallel int
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // By is who the gate's changes are recorded as made by.
@@ -188,14 +208,17 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	}
 	now := g.now().UTC()
 	var ws []KYCWrite
+	var unmatched []Unmatched
 	touched := map[string]int{}
 	var order []string // the investors whose state changed, in first-change order
 	for i, r := range b.Items {
 		invs := match[fps[i]]
 		if len(invs) == 0 {
-			if err := g.unmatched(ctx, fps[i], r, now); err != nil {
+			u, err := g.unmatched(fps[i], r, now)
+			if err != nil {
 				return err
 			}
+			unmatched = append(unmatched, u)
 			continue
 		}
 		for _, id := range invs {
@@ -210,8 +233,8 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 				order = append(order, id)
 			}
 			w := KYCWrite{InvestorID: id, State: next}
-			if effective(next) != effective(cur) || !found {
-				w.Event = &KYCEvent{KYCStatus: effective(next), At: now, By: By}
+			if Effective(next) != Effective(cur) || !found {
+				w.Event = &KYCEvent{KYCStatus: Effective(next), At: now, By: By}
 			}
 			ws = append(ws, w)
 			states[id] = next
@@ -219,14 +242,64 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 	}
 	// Each changed investor's restriction as its last state in the batch
 	// decides (the batch's in two ledger transactions), then the statuses:
-	// see the order of writes above.
-	if err := g.reconcileAll(ctx, order, states, ofAge, restr, now); err != nil {
+	// see the order of writes above. The investors are split into shards
+	// written concurrently: disjoint investors take disjoint locks (their
+	// transactions meet only at the audit chain's head, at the end), and a
+	// batch retried after one shard failed finds the other's writes done
+	// (Merge: no change).
+	n := g.shards(len(order))
+	shardOf := func(id string) int {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(id))
+		return int(h.Sum32() % uint32(n))
+	}
+	orders, writes, restrs := make([][]string, n), make([][]KYCWrite, n), make([]map[string]ledger.Restriction, n)
+	for k := range restrs {
+		restrs[k] = map[string]ledger.Restriction{}
+	}
+	for _, id := range order {
+		k := shardOf(id)
+		orders[k] = append(orders[k], id)
+		if r, ok := restr[id]; ok {
+			restrs[k][id] = r
+		}
+	}
+	for _, w := range ws {
+		k := shardOf(w.InvestorID)
+		writes[k] = append(writes[k], w)
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	for k := range n {
+		eg.Go(func() error {
+			if err := g.reconcileAll(ectx, orders[k], states, ofAge, restrs[k], now); err != nil {
+				return err
+			}
+			if err := g.Store.StoreKYC(ectx, writes[k]); err != nil {
+				return fmt.Errorf("kyc: store %d statuses: %w", len(writes[k]), err)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
 		return err
 	}
-	if err := g.Store.StoreKYC(ctx, ws); err != nil {
-		return fmt.Errorf("kyc: store %d statuses: %w", len(ws), err)
+	if err := g.Store.StoreUnmatched(ctx, unmatched); err != nil {
+		return fmt.Errorf("kyc: store %d unmatched: %w", len(unmatched), err)
 	}
 	return nil
+}
+
+// shards is how many concurrent writers a batch of n changed investors
+// gets: Parallel when set; else 2, and 1 for a batch under 1,000 (a
+// second transaction would cost more than it saves).
+func (g *Gate) shards(n int) int {
+	switch {
+	case g.Parallel > 0:
+		return g.Parallel
+	case n < 1000:
+		return 1
+	}
+	return 2
 }
 
 // reconcileAll makes the investors' kyc restrictions what their states
@@ -285,9 +358,9 @@ func sameRestriction(cur, want ledger.Restriction) bool {
 		cur.BlocksPurchase == want.BlocksPurchase && cur.BlocksRedemption == want.BlocksRedemption && cur.BlocksNewFolio == want.BlocksNewFolio
 }
 
-// effective is the status the event reports: on_hold while the PAN is
+// Effective is the status the event reports: on_hold while the PAN is
 // inoperative, whatever the KRA says.
-func effective(s KYCState) string {
+func Effective(s KYCState) string {
 	if s.Inoperative {
 		return string(kyc.OnHold)
 	}
@@ -346,13 +419,13 @@ func (g *Gate) reconcile(ctx context.Context, id string, s KYCState, minorOfAge 
 	return want, nil
 }
 
-func (g *Gate) unmatched(ctx context.Context, fp string, r kra.Record, now time.Time) error {
+func (g *Gate) unmatched(fp string, r kra.Record, now time.Time) (Unmatched, error) {
 	enc, err := g.PII.Seal(fp, "pan", r.PAN)
 	if err != nil {
-		return err
+		return Unmatched{}, err
 	}
-	return g.Store.StoreUnmatched(ctx, Unmatched{PANFP: fp, Kind: r.Kind, PANEnc: enc, Status: r.Status, Code: r.Code,
-		Inoperative: r.Inoperative, At: r.At, From: r.From, SeenAt: now})
+	return Unmatched{PANFP: fp, Kind: r.Kind, PANEnc: enc, Status: r.Status, Code: r.Code,
+		Inoperative: r.Inoperative, At: r.At, From: r.From, SeenAt: now}, nil
 }
 
 // Sweep holds, when RequireRecord is on, every investor with no KYC status

@@ -289,3 +289,89 @@ func TestMinorAttainsMajority(t *testing.T) {
 		t.Errorf("restriction left after the own KYC: %s", e.db.Str(`SELECT reason FROM investor_restrictions WHERE investor_id = 'INV-M'`))
 	}
 }
+
+// The KYC status history is the audit trail of the KYC columns: a status
+// change leaves exactly one kyc_status_history row (with its feed line), one
+// version and one event, and no per-investor audit_log row; the batch has
+// one audit row whose digest is that of its history rows. A non-KYC change
+// (an API patch) is still audited per change as before. The same file
+// again adds nothing, and the history refuses UPDATE and DELETE.
+func TestKYCHistoryIsTheAuditTrail(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-1", "ABCPE1234F")
+	e.onboard("INV-2", "ZZZPZ9999Z")
+	investorAudits := `SELECT count(*) FROM audit_log WHERE entity = 'investor' AND entity_id = $1`
+	if n := e.db.Num(investorAudits, "INV-1"); n != 1 {
+		t.Fatalf("onboarding left %d investor audit rows, want 1", n)
+	}
+
+	file := kraHead + "ASHA|ABCPE1234F|03|19-08-2026 18:00:00|address mismatch\n" + "Z|ZZZPZ9999Z|07|19-08-2026 18:00:00|\n"
+	e.feed("kra-1.txt", file)
+	// One history row each, from lines 2 and 3 of kra-1.txt; change_seq 2
+	// (onboarding was 1), the version and the event of the change.
+	if got, want := e.db.Str(`SELECT string_agg(investor_id || ' ' || status || ' ' || effective_status || ' ' || change_seq || ' ' ||
+		source_file || ':' || source_line || ' ' || recorded_by, ', ' ORDER BY id) FROM kyc_status_history`),
+		"INV-1 on_hold on_hold 2 kra-1.txt:2 kra-feed, INV-2 validated validated 2 kra-1.txt:3 kra-feed"; got != want {
+		t.Errorf("history %q, want %q", got, want)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM investor_versions WHERE investor_id = 'INV-1'`); n != 2 {
+		t.Errorf("INV-1 versions %d, want 2 (onboarding, kyc)", n)
+	}
+	if got := e.db.Str(`SELECT payload->>'event_id' FROM outbox WHERE key = 'INV-1' ORDER BY id DESC LIMIT 1`); got != "investors.changed:INV-1:2" {
+		t.Errorf("event id %q", got)
+	}
+	// No second copy in audit_log: INV-1 still has only its onboarding row.
+	if n := e.db.Num(investorAudits, "INV-1"); n != 1 {
+		t.Errorf("a KYC change left %d investor audit rows, want 1 (onboarding only)", n)
+	}
+	// The batch's one audit row vouches for the history rows by digest.
+	hist1, err := pgstore.Store{Pool: e.db.Owner}.KYCHistory(e.ctx, "INV-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist2, err := pgstore.Store{Pool: e.db.Owner}.KYCHistory(e.ctx, "INV-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist1) != 1 || len(hist2) != 1 {
+		t.Fatalf("history rows %d and %d, want 1 and 1", len(hist1), len(hist2))
+	}
+	if got, want := e.db.Str(`SELECT payload->>'sha256' FROM audit_log WHERE action = 'kyc_status_batch'`),
+		pgstore.HistoryDigest(append(hist1, hist2...)); got != want {
+		t.Errorf("batch audit digest %s, want %s", got, want)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM audit_log WHERE action = 'kyc_status_batch' AND (payload->>'rows')::int = 2 AND (payload->>'events')::int = 2`); n != 1 {
+		t.Errorf("%d batch audit rows of 2 rows and 2 events, want 1", n)
+	}
+
+	// The same file again: nothing new anywhere.
+	counts := `SELECT (SELECT count(*) FROM kyc_status_history) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
+		(SELECT count(*) FROM investor_versions) || ' ' || (SELECT count(*) FROM audit_log WHERE entity <> 'investor_restriction')`
+	before := e.db.Str(counts)
+	e.feed("kra-1.txt", file)
+	if after := e.db.Str(counts); after != before {
+		t.Errorf("the same file again: history, outbox, versions, audit %s, were %s", after, before)
+	}
+
+	// A non-KYC change is audited as before: one row naming the change.
+	if _, _, err := e.inv.Patch(e.ctx, "INV-1", []byte(`{"email":"asha.new@example.com"}`), "support", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.db.Str(`SELECT action || ' ' || (payload->>'change_seq') || ' ' || (payload->'fields')::text FROM audit_log
+		WHERE entity = 'investor' AND entity_id = 'INV-1' ORDER BY seq DESC LIMIT 1`); got != `changed 3 ["email"]` {
+		t.Errorf("the patch's audit row %q, want changed 3 [\"email\"]", got)
+	}
+	if n := e.db.Num(investorAudits, "INV-1"); n != 2 {
+		t.Errorf("investor audit rows %d, want 2 (onboarding, patch)", n)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM kyc_status_history WHERE investor_id = 'INV-1'`); n != 1 {
+		t.Errorf("a non-KYC change wrote KYC history: %d rows", n)
+	}
+
+	// Append-only, for the owner too.
+	for _, q := range []string{`UPDATE kyc_status_history SET status = 'validated'`, `DELETE FROM kyc_status_history`, `TRUNCATE kyc_status_history`} {
+		if _, err := e.db.Owner.Exec(e.ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", q, err)
+		}
+	}
+}

@@ -469,9 +469,12 @@ func (s *Service) SetRestrictions(ctx context.Context, rs []Restriction) error {
 		}
 		byInvestor := make(map[string][]Restriction, len(rs))
 		for _, r := range rs {
-			t.audit("investor_restriction", r.InvestorID+"/"+r.Source, "set", r)
 			byInvestor[r.InvestorID] = append(byInvestor[r.InvestorID], r)
 		}
+		// One audit row for the batch naming every investor under its
+		// restriction: the same facts as one row each, hashed once (a KRA
+		// file restricts hundreds of thousands at a time).
+		t.audit("investor_restriction", batchID(ids), "set_many", restrictionGroups(rs))
 		if err := t.db.RenameOpenHoldsMany(t.ctx, rs); err != nil {
 			return fmt.Errorf("holds of %d investors: %w", len(ids), err)
 		}
@@ -497,6 +500,39 @@ func (s *Service) SetRestrictions(ctx context.Context, rs []Restriction) error {
 		return nil
 	})
 	return err
+}
+
+// restrictionGroup is the restrictions of a batch that say the same, with
+// their investors in batch order (the audit row of SetRestrictions).
+type restrictionGroup struct {
+	Restriction
+	Investors []string `json:"investors"`
+}
+
+func restrictionGroups(rs []Restriction) map[string]any {
+	var groups []*restrictionGroup
+	at := map[Restriction]*restrictionGroup{}
+	for _, r := range rs {
+		k := r
+		k.InvestorID, k.Since = "", time.Time{}
+		g := at[k]
+		if g == nil {
+			g = &restrictionGroup{Restriction: k}
+			at[k] = g
+			groups = append(groups, g)
+		}
+		g.Investors = append(g.Investors, r.InvestorID)
+	}
+	return map[string]any{"count": len(rs), "groups": groups}
+}
+
+// batchID names a batch's audit row: its first and last investor and how
+// many.
+func batchID(ids []string) string {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return fmt.Sprintf("%s..%s (%d)", ids[0], ids[len(ids)-1], len(ids))
 }
 
 // restrictionInvestors checks each restriction and returns their
@@ -543,8 +579,8 @@ func (s *Service) LiftRestrictions(ctx context.Context, investorIDs []string, so
 		if err != nil {
 			return fmt.Errorf("restrictions of %d investors: %w", len(investorIDs), err)
 		}
-		for _, id := range found {
-			t.audit("investor_restriction", id+"/"+source, "lifted", map[string]string{"by": by})
+		if len(found) > 0 {
+			t.audit("investor_restriction", batchID(found), "lifted_many", map[string]any{"source": source, "by": by, "investors": found})
 		}
 		holds, err := t.db.OpenHoldsOfMany(t.ctx, investorIDs, source)
 		if err != nil || len(holds) == 0 {

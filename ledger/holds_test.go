@@ -259,8 +259,15 @@ func TestBulkRestrictions(t *testing.T) {
 	if got, want := m.str(holds), "P2 kyc kyc_on_hold, R3 bank bank_unverified, R3 kyc kyc_rejected"; got != want {
 		t.Fatalf("open holds %q, want %q", got, want)
 	}
-	if n := m.num(`SELECT count(*) FROM audit_log WHERE entity = 'investor_restriction'`); n != 3 {
-		t.Errorf("%d audit rows, want 3", n)
+	// One audit row for the batch: its three restrictions, the two that
+	// say different things in groups of their own.
+	if n := m.num(`SELECT count(*) FROM audit_log WHERE entity = 'investor_restriction'`); n != 1 {
+		t.Errorf("%d audit rows, want 1", n)
+	}
+	if got, want := m.str(`SELECT entity_id || ' ' || action || ' ' || (payload->>'count') || ' ' || (SELECT string_agg((g->>'Source') || ':' || (g->>'Reason') || ':' || (g->'investors')::text, ' ' ORDER BY n)
+		FROM jsonb_array_elements(payload->'groups') WITH ORDINALITY AS x(g, n)) FROM audit_log WHERE entity = 'investor_restriction'`),
+		`INV-F2..INV-F3 (2) set_many 3 kyc:kyc_on_hold:["INV-F2"] kyc:kyc_rejected:["INV-F3"] bank:bank_unverified:["INV-F3"]`; got != want {
+		t.Errorf("audit row %q, want %q", got, want)
 	}
 	// The same batch again: nothing new (one open hold per leg and source).
 	if err := m.svc.SetRestrictions(m.ctx, []ledger.Restriction{kycF2, kycF3, bankF3}); err != nil {

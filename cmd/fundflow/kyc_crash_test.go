@@ -209,6 +209,23 @@ pipelines:
 			allotted++
 		}
 	}
+	// Nothing twice: a feed line replayed after a kill wrote its history
+	// row once, and each history row with a change_seq is exactly one
+	// kra_feed version and one event.
+	var dup, orphan, versions, events, changes int
+	if err := owner.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM (SELECT 1 FROM kyc_status_history GROUP BY investor_id, source_sha256, source_line HAVING count(*) > 1) d),
+		(SELECT count(*) FROM kyc_status_history h WHERE change_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM investor_versions v
+			WHERE v.investor_id = h.investor_id AND v.change_seq = h.change_seq AND v.channel = 'kra_feed')),
+		(SELECT count(*) FROM investor_versions WHERE channel = 'kra_feed'),
+		(SELECT count(*) FROM outbox WHERE topic = 'investors.changed' AND payload->>'channel' = 'kra_feed'),
+		(SELECT count(*) FROM kyc_status_history WHERE change_seq IS NOT NULL)`).Scan(&dup, &orphan, &versions, &events, &changes); err != nil {
+		t.Fatal(err)
+	}
+	if dup != 0 || orphan != 0 || versions != changes || events != changes {
+		t.Errorf("after the kills: %d lines with two history rows, %d changes without a version; %d versions and %d events for %d changes",
+			dup, orphan, versions, events, changes)
+	}
 	if err := ledgergen.CheckService(ctx, app); err != nil {
 		t.Error(err)
 	}

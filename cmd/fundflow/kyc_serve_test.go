@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/fundflow/fundflow/internal/gatewaysim"
 	"github.com/fundflow/fundflow/internal/pii"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -107,5 +109,75 @@ func TestServeSchedulesKRAAndBankVerification(t *testing.T) {
 	}
 	if got := count(t, d, `SELECT count(*) FROM investor_restrictions WHERE investor_id = 'INV-A' AND source = 'bank'`); got != 0 {
 		t.Errorf("bank restriction left after verification")
+	}
+}
+
+// serve's wiring of the investor master's topic (startKYCStream, which
+// serve calls): with pipelines.kra.investor_topic and Kafka configured it
+// consumes the topic under its group: a record onboards the investor
+// (version, event, audit) and a later patch changes it, a poison message
+// is quarantined by offset and does not stop the flow, and the returned
+// stop ends the consumer. Without a topic, or without brokers, nothing is
+// started.
+func TestServeConsumesInvestorMasterTopic(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	t.Setenv("FUNDFLOW_PII_KEY", base64.StdEncoding.EncodeToString(key))
+	const topic = "investors.master"
+	brokers := testkit.Kafka(t, 2, topic)
+	t.Setenv("FUNDFLOW_TEST_KAFKA", joinBrokers(brokers))
+	cfg := moneyConfig(t, `  kra:
+    source: {kind: file, path: `+t.TempDir()+`, stable_for: 0s}
+    investor_topic: `+topic+`
+`)
+	cfg.Services.KafkaBrokersEnv = "FUNDFLOW_TEST_KAFKA"
+	d, _ := testDepsAndOwner(t, cfg)
+	ctx := testkit.Ctx(t)
+
+	record := `{"investor_id":"INV-K","name":"A B","pan":"ABCPE1234F","dob":"1990-04-01","tax_status":"resident_individual",
+	"email":"a@example.in","mobile":"9876543210","address":{"line1":"1 Road","city":"Pune","pincode":"411001","country":"IN"},
+	"bank_accounts":[{"account_no":"123456789012","ifsc":"HDFC0001234","holder_name":"A B","type":"savings","default":true}],
+	"nomination_opt_out":true,"fatca":{"birth_country":"IN","citizenship":"IN","tax_residencies":[{"country":"IN"}]}}`
+	produce(t, brokers, topic,
+		kafkago.Message{Key: []byte("INV-K"), Value: []byte(record)},
+		kafkago.Message{Key: []byte("INV-K"), Value: []byte(`{"investor_id":`)}, // poison: not JSON
+		kafkago.Message{Key: []byte("INV-K"), Value: []byte(`{"investor_id":"INV-K","email":"new@example.in"}`)})
+
+	stop, err := startKYCStream(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(q string) int { return count(t, d, q) }
+	// All three are keyed INV-K: one partition, read in order.
+	waitFor(t, "the record and its patch stored", func() bool {
+		return num(`SELECT count(*) FROM investor_versions WHERE investor_id = 'INV-K'`) == 2
+	})
+	waitFor(t, "the poison message quarantined", func() bool {
+		return num(`SELECT count(*) FROM quarantine WHERE pipeline = 'investor-master' AND topic = 'investors.master' AND reason = 'bad_json' AND "offset" = 1`) == 1
+	})
+	stop()
+	if got := num(`SELECT count(*) FROM outbox WHERE topic = 'investors.changed' AND key = 'INV-K'`); got != 2 {
+		t.Errorf("%d investors.changed events, want 2 (onboarded, patched)", got)
+	}
+	if got := num(`SELECT count(*) FROM audit_log WHERE entity = 'investor' AND entity_id = 'INV-K' AND action = 'changed'`); got != 2 {
+		t.Errorf("%d audit rows, want 2", got)
+	}
+	// The group is pipelines.kra.investor_group's default.
+	if g := d.cfg.Pipelines.KRA.InvestorGroup; g != "fundflow-investors" {
+		t.Errorf("group %q", g)
+	}
+
+	// No topic, or no brokers: no consumer, and stop is a no-op.
+	d.cfg.Pipelines.KRA.InvestorTopic = ""
+	if stop, err := startKYCStream(ctx, d); err != nil {
+		t.Fatal(err)
+	} else {
+		stop()
+	}
+	d.cfg.Pipelines.KRA.InvestorTopic = topic
+	d.cfg.Services.KafkaBrokersEnv = "FUNDFLOW_TEST_NO_KAFKA"
+	if stop, err := startKYCStream(ctx, d); err != nil {
+		t.Fatal(err)
+	} else {
+		stop()
 	}
 }

@@ -363,9 +363,10 @@ func SplitStatements(s string) []string {
 // what it may do on each. Every other table in the schema gets SELECT,
 // INSERT, UPDATE and DELETE; nothing gets TRUNCATE, REFERENCES or TRIGGER.
 var appGrants = map[string]string{
-	"audit_log":         "SELECT, INSERT", // append-only; its triggers chain and number the rows
-	"audit_head":        "SELECT",         // moved only by audit_log's triggers (SECURITY DEFINER)
-	"schema_migrations": "SELECT",
+	"audit_log":          "SELECT, INSERT", // append-only; its triggers chain and number the rows
+	"audit_head":         "SELECT",         // moved only by audit_log's triggers (SECURITY DEFINER)
+	"schema_migrations":  "SELECT",
+	"kyc_status_history": "SELECT, INSERT", // append-only: the audit trail of the KYC status columns (issue 23)
 }
 
 // GrantApp gives the application's role exactly what it needs on the schema

@@ -2,8 +2,11 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,8 +27,14 @@ func (s Store) MatchPANs(ctx context.Context, fps []string) (map[string][]string
 	if len(fps) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT pan_fp, investor_id FROM investor_profiles WHERE pan_fp = ANY($1)
-		UNION ALL SELECT guardian_pan_fp, investor_id FROM investor_profiles WHERE guardian_pan_fp = ANY($1) AND pan_fp = ''
+	// A join on the unnested array, not "= ANY($1)": a prepared statement's
+	// generic plan cannot use the partial indexes for = ANY (it cannot prove
+	// the array holds no ''), and its seq scan compared every profile with
+	// every element of the batch (a 100,000-row batch stalled for minutes).
+	rows, err := s.Pool.Query(ctx, `SELECT f.fp, p.investor_id FROM unnest($1::text[]) AS f(fp)
+			JOIN investor_profiles p ON p.pan_fp = f.fp AND p.pan_fp <> ''
+		UNION ALL SELECT f.fp, p.investor_id FROM unnest($1::text[]) AS f(fp)
+			JOIN investor_profiles p ON p.guardian_pan_fp = f.fp AND p.guardian_pan_fp <> '' AND p.pan_fp = ''
 		ORDER BY 1, 2`, fps)
 	if err != nil {
 		return nil, postgres.Classify(err)
@@ -89,139 +98,194 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// StoreKYC writes the states in one transaction, set-based: the
-// investors' rows are locked first (in id order: the lock Apply takes, so
-// record versions and KYC versions form one sequence), kyc_status upserted
-// (the last write of an investor wins), and each write with an event gets
-// the next version of its investor (the record unchanged, fields
-// kyc_status), its investors.changed event and its audit row.
+// StoreKYC writes the states in one transaction, set-based: the writes go
+// to a temporary table by COPY, and from there, each in one statement,
+// kyc_status is upserted (the last write of an investor wins), every write
+// appends its kyc_status_history row (the audit trail of those columns),
+// and each write with an event gets the next version of its investor (the
+// sealed record copied unchanged inside the database, fields kyc_status:
+// change_seq is the one sequence of versions and events, see
+// notes/events-contract.md) and its investors.changed event. One audit_log
+// row per batch carries the digest of its history rows; no per-investor
+// audit row repeats them. The investors with an event are locked first, in
+// id order: the lock Apply takes.
 func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	last := map[string]int{} // investor -> index of its last write
-	var ids []string
-	for i, w := range ws {
-		if _, ok := last[w.InvestorID]; !ok {
-			ids = append(ids, w.InvestorID)
+	var evIDs []string
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if w.Event != nil && !seen[w.InvestorID] {
+			seen[w.InvestorID] = true
+			evIDs = append(evIDs, w.InvestorID)
 		}
-		last[w.InvestorID] = i
+	}
+	slices.Sort(evIDs)
+	now := time.Now().UTC()
+	hist := make([]investors.KYCHistoryRow, len(ws))
+	rows := make([][]any, len(ws))
+	by := investors.By
+	for i, w := range ws {
+		st := w.State
+		eff := investors.Effective(st)
+		var event bool
+		var evAt *time.Time
+		var evBy, evStatus, evFrom, evAtText string
+		if e := w.Event; e != nil {
+			at := e.At.UTC()
+			event, evAt, evBy, evStatus = true, &at, e.By, e.KYCStatus
+			evFrom, evAtText = at.Format(time.RFC3339), at.Format("2006-01-02T15:04:05.000Z07:00")
+			by = e.By
+		}
+		rows[i] = []any{int32(i), w.InvestorID, st.PANFP, string(st.Status), st.KRA, st.Code, nullTime(st.At), st.Remarks, st.Inoperative,
+			nullTime(st.AadhaarAt), eff, st.From.File, st.From.SHA256, int32(st.From.Line), event, evAt, evBy, evStatus, evFrom, evAtText}
+		hist[i] = investors.KYCHistoryRow{InvestorID: w.InvestorID, State: st}
 	}
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
-			return fmt.Errorf("lock investors: %w", err)
+		if len(evIDs) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, evIDs); err != nil {
+				return fmt.Errorf("lock investors: %w", err)
+			}
 		}
-		n := len(ids)
-		inv, pan, status, kraName, code, remarks, file, sha := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		at, aat := make([]*time.Time, n), make([]*time.Time, n)
-		inop, line := make([]bool, n), make([]int32, n)
-		now := time.Now().UTC()
-		for k, id := range ids {
-			st := ws[last[id]].State
-			inv[k], pan[k], status[k], kraName[k], code[k], remarks[k] = id, st.PANFP, string(st.Status), st.KRA, st.Code, st.Remarks
-			at[k], aat[k], inop[k] = nullTime(st.At), nullTime(st.AadhaarAt), st.Inoperative
-			file[k], sha[k], line[k] = st.From.File, st.From.SHA256, int32(st.From.Line)
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE kyc_apply (ord int, investor_id text, pan_fp text, status text, kra text, kra_code text,
+			status_at timestamptz, remarks text, pan_inoperative bool, aadhaar_at timestamptz, effective_status text, source_file text,
+			source_sha256 text, source_line int, event bool, event_at timestamptz, event_by text, event_status text, event_from text,
+			event_at_text text, change_seq int, base_seq int) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("kyc_apply: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"kyc_apply"}, []string{"ord", "investor_id", "pan_fp", "status", "kra", "kra_code",
+			"status_at", "remarks", "pan_inoperative", "aadhaar_at", "effective_status", "source_file", "source_sha256", "source_line",
+			"event", "event_at", "event_by", "event_status", "event_from", "event_at_text"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy kyc_apply: %w", err)
+		}
+		// A temporary table has no statistics until analysed: without them
+		// the joins below are planned as nested loops over the batch.
+		if _, err := tx.Exec(ctx, `ANALYZE kyc_apply`); err != nil {
+			return fmt.Errorf("analyze kyc_apply: %w", err)
+		}
+		if len(evIDs) > 0 {
+			// Each event the next change_seq of its investor, in write order.
+			tag, err := tx.Exec(ctx, `UPDATE kyc_apply a SET base_seq = n.base, change_seq = n.base + n.k
+				FROM (SELECT a.ord, p.change_seq AS base, row_number() OVER (PARTITION BY a.investor_id ORDER BY a.ord) AS k
+					FROM kyc_apply a JOIN investor_profiles p ON p.investor_id = a.investor_id WHERE a.event) n
+				WHERE a.ord = n.ord`)
+			if err != nil {
+				return fmt.Errorf("event seqs: %w", err)
+			}
+			if want := countEvents(ws); int(tag.RowsAffected()) != want {
+				var id string
+				_ = tx.QueryRow(ctx, `SELECT investor_id FROM kyc_apply WHERE event AND change_seq IS NULL ORDER BY ord LIMIT 1`).Scan(&id)
+				return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", id)
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
 			aadhaar_at, source_file, source_sha256, source_line, updated_at)
-			SELECT u.*, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-				$8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::int[]) AS u
+			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
+				source_file, source_sha256, source_line, $1::timestamptz FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
 				pan_inoperative = excluded.pan_inoperative, aadhaar_at = excluded.aadhaar_at, source_file = excluded.source_file,
-				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at`,
-			inv, pan, status, kraName, code, at, remarks, inop, aat, file, sha, line, now); err != nil {
+				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at`, now); err != nil {
 			return fmt.Errorf("kyc_status: %w", err)
 		}
-		// The events: the next versions of the investors that have one.
-		var evIDs []string
-		seen := map[string]bool{}
-		for _, w := range ws {
-			if w.Event != nil && !seen[w.InvestorID] {
-				seen[w.InvestorID] = true
-				evIDs = append(evIDs, w.InvestorID)
+		var first, last int64
+		if err := tx.QueryRow(ctx, `WITH h AS (INSERT INTO kyc_status_history (investor_id, pan_fp, change_seq, status, kra, kra_code, status_at, remarks,
+				pan_inoperative, aadhaar_at, effective_status, source_file, source_sha256, source_line, recorded_at, recorded_by)
+			SELECT investor_id, pan_fp, change_seq, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at, effective_status,
+				source_file, source_sha256, source_line, $1, coalesce(nullif(event_by, ''), $2) FROM kyc_apply ORDER BY ord
+			RETURNING id) SELECT min(id), max(id) FROM h`, now, by).Scan(&first, &last); err != nil {
+			return fmt.Errorf("kyc_status_history: %w", err)
+		}
+		if len(evIDs) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO investor_versions (investor_id, change_seq, effective_from, recorded_at, channel, fields,
+				record_enc, record_sha256, changed_by)
+				SELECT a.investor_id, a.change_seq, a.event_at, a.event_at, $1, $2, v.record_enc, v.record_sha256, a.event_by
+				FROM kyc_apply a JOIN investor_versions v ON v.investor_id = a.investor_id AND v.change_seq = a.base_seq
+				WHERE a.event ORDER BY a.ord`, investors.ChannelKRAFeed, []string{"kyc_status"}); err != nil {
+				return fmt.Errorf("versions: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE investor_profiles p SET change_seq = u.s, updated_at = u.a
+				FROM (SELECT DISTINCT ON (investor_id) investor_id AS i, change_seq AS s, event_at AS a FROM kyc_apply
+					WHERE event ORDER BY investor_id, ord DESC) u
+				WHERE p.investor_id = u.i`); err != nil {
+				return fmt.Errorf("profiles: %w", err)
+			}
+			// The payload is investors.Event's (every key present).
+			if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
+				SELECT $1 || ':' || investor_id || ':' || change_seq, $1, investor_id, jsonb_build_object(
+					'event_id', $1 || ':' || investor_id || ':' || change_seq, 'investor_id', investor_id, 'change_seq', change_seq,
+					'fields', '["kyc_status"]'::jsonb, 'fingerprints', '{}'::jsonb, 'kyc_status', event_status, 'channel', $2::text,
+					'effective_from', event_from, 'at', event_at_text)
+				FROM kyc_apply WHERE event ORDER BY ord`, investors.Topic, investors.ChannelKRAFeed); err != nil {
+				return fmt.Errorf("outbox: %w", err)
 			}
 		}
-		if len(evIDs) == 0 {
-			return nil
-		}
-		type latest struct {
-			seq int
-			enc []byte
-			sha string
-		}
-		cur := map[string]*latest{}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT ON (investor_id) investor_id, change_seq, record_enc, record_sha256
-			FROM investor_versions WHERE investor_id = ANY($1) ORDER BY investor_id, change_seq DESC`, evIDs)
-		if err != nil {
-			return err
-		}
-		var id string
-		var l latest
-		if _, err := pgx.ForEachRow(rows, []any{&id, &l.seq, &l.enc, &l.sha}, func() error { x := l; cur[id] = &x; return nil }); err != nil {
-			return err
-		}
-		var vInv, vSHA, vBy, oID, oPayload []string
-		var vSeq []int32
-		var vAt []time.Time
-		var encs [][]byte
-		var audits []postgres.AuditEntry
-		fields := []string{"kyc_status"}
-		for _, w := range ws {
-			if w.Event == nil {
-				continue
-			}
-			c := cur[w.InvestorID]
-			if c == nil {
-				return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", w.InvestorID)
-			}
-			c.seq++
-			ev := w.Event
-			e := investors.Event{EventID: investors.EventID(w.InvestorID, c.seq), InvestorID: w.InvestorID, ChangeSeq: c.seq, Fields: fields,
-				Fingerprints: map[string]string{}, KYCStatus: ev.KYCStatus, Channel: investors.ChannelKRAFeed,
-				EffectiveFrom: ev.At.Format(time.RFC3339), At: ev.At.Format("2006-01-02T15:04:05.000Z07:00")}
-			payload, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			vInv, vSeq, vAt, vSHA, vBy = append(vInv, w.InvestorID), append(vSeq, int32(c.seq)), append(vAt, ev.At), append(vSHA, c.sha), append(vBy, ev.By)
-			encs = append(encs, c.enc)
-			oID, oPayload = append(oID, e.EventID), append(oPayload, string(payload))
-			st := w.State
-			audits = append(audits, postgres.AuditEntry{Entity: "investor", ID: w.InvestorID, Action: "kyc_status", Payload: map[string]any{
-				"change_seq": c.seq, "kyc_status": ev.KYCStatus, "kra": st.KRA, "kra_code": st.Code, "pan_inoperative": st.Inoperative,
-				"source_file": st.From.File, "source_line": st.From.Line}})
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO investor_versions (investor_id, change_seq, effective_from, recorded_at, channel, fields,
-			record_enc, record_sha256, changed_by)
-			SELECT i, s, a, a, $4, $5, e, h, b FROM unnest($1::text[], $2::int[], $3::timestamptz[], $6::bytea[], $7::text[], $8::text[])
-				AS u(i, s, a, e, h, b)`, vInv, vSeq, vAt, investors.ChannelKRAFeed, fields, encs, vSHA, vBy); err != nil {
-			return fmt.Errorf("versions: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE investor_profiles p SET change_seq = u.s, updated_at = u.a
-			FROM (SELECT DISTINCT ON (i) i, s, a FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u(i, s, a) ORDER BY i, s DESC) u
-			WHERE p.investor_id = u.i`, vInv, vSeq, vAt); err != nil {
-			return fmt.Errorf("profiles: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
-			SELECT e, $3, k, p::jsonb FROM unnest($1::text[], $2::text[], $4::text[]) WITH ORDINALITY AS u(e, k, p, n) ORDER BY n`,
-			oID, vInv, investors.Topic, oPayload); err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-		return postgres.AppendAudits(ctx, tx, investors.By, audits)
+		return postgres.AppendAuditBy(ctx, tx, by, "kyc_status_history", fmt.Sprintf("%d-%d", first, last), "kyc_status_batch", map[string]any{
+			"history_ids": []int64{first, last}, "rows": len(ws), "events": countEvents(ws), "sha256": HistoryDigest(hist),
+			"source_file": ws[0].State.From.File, "source_sha256": ws[0].State.From.SHA256,
+			"first_line": ws[0].State.From.Line, "last_line": ws[len(ws)-1].State.From.Line})
 	}))
 }
 
-// StoreUnmatched keeps the latest row of an unknown PAN (by kind).
-func (s Store) StoreUnmatched(ctx context.Context, u investors.Unmatched) error {
+// HistoryDigest is the sha256 a kyc_status_batch audit row carries: one
+// line per history row, in id order (status_at and aadhaar_at RFC 3339
+// UTC with nanoseconds, "" when null).
+func HistoryDigest(rows []investors.KYCHistoryRow) string {
+	h := sha256.New()
+	for _, r := range rows {
+		st := r.State
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|%t|%s|%s|%s|%d\n", r.InvestorID, st.Status, st.KRA, st.Code, fmtTime(st.At), st.Remarks,
+			st.Inoperative, fmtTime(st.AadhaarAt), st.From.File, st.From.SHA256, st.From.Line)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func countEvents(ws []investors.KYCWrite) int {
+	n := 0
+	for _, w := range ws {
+		if w.Event != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// StoreUnmatched keeps the latest row of each unknown PAN (by kind), in one
+// statement: of a PAN's rows, the one with the latest status time, then
+// the last, is offered; an older one than on file is not applied.
+func (s Store) StoreUnmatched(ctx context.Context, us []investors.Unmatched) error {
+	if len(us) == 0 {
+		return nil
+	}
+	n := len(us)
+	fp, kind, status, code, file := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	enc := make([][]byte, n)
+	inop := make([]bool, n)
+	at, seen := make([]*time.Time, n), make([]time.Time, n)
+	line := make([]int32, n)
+	for i, u := range us {
+		fp[i], kind[i], status[i], code[i], file[i] = u.PANFP, string(u.Kind), string(u.Status), u.Code, u.From.File
+		enc[i], inop[i], at[i], seen[i], line[i] = u.PANEnc, u.Inoperative, nullTime(u.At), u.SeenAt, int32(u.From.Line)
+	}
 	_, err := s.Pool.Exec(ctx, `INSERT INTO kyc_unmatched (pan_fp, kind, pan_enc, status, kra_code, inoperative, status_at, source_file,
-		source_line, seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		source_line, seen_at)
+		SELECT DISTINCT ON (f, k) f, k, e, st, c, i, a, fl, l, sn
+		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[], $8::text[], $9::int[],
+			$10::timestamptz[]) WITH ORDINALITY AS u(f, k, e, st, c, i, a, fl, l, sn, n)
+		ORDER BY f, k, a DESC NULLS FIRST, n DESC
 		ON CONFLICT (pan_fp, kind) DO UPDATE SET pan_enc = excluded.pan_enc, status = excluded.status, kra_code = excluded.kra_code,
 			inoperative = excluded.inoperative, status_at = excluded.status_at, source_file = excluded.source_file,
 			source_line = excluded.source_line, seen_at = excluded.seen_at
 		WHERE kyc_unmatched.status_at IS NULL OR excluded.status_at IS NULL OR excluded.status_at >= kyc_unmatched.status_at`,
-		u.PANFP, string(u.Kind), u.PANEnc, string(u.Status), u.Code, u.Inoperative, nullTime(u.At), u.From.File, u.From.Line, u.SeenAt)
+		fp, kind, enc, status, code, inop, at, file, line, seen)
 	return postgres.Classify(err)
 }
 
@@ -304,4 +368,34 @@ func (s Store) MarkMajority(ctx context.Context, id string, at time.Time, by str
 		}
 		return postgres.AppendAuditBy(ctx, tx, by, "investor", id, "minor_attained_majority", map[string]any{"change_seq": seq})
 	}))
+}
+
+// KYCHistory reads an investor's kyc_status_history, oldest first.
+func (s Store) KYCHistory(ctx context.Context, investorID string) ([]investors.KYCHistoryRow, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, investor_id, coalesce(change_seq, 0), pan_fp, status, kra, kra_code, status_at, remarks,
+		pan_inoperative, aadhaar_at, effective_status, source_file, source_sha256, source_line, recorded_at, recorded_by
+		FROM kyc_status_history WHERE investor_id = $1 ORDER BY id`, investorID)
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	var out []investors.KYCHistoryRow
+	var r investors.KYCHistoryRow
+	var status string
+	var at, aat *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.InvestorID, &r.ChangeSeq, &r.State.PANFP, &status, &r.State.KRA, &r.State.Code, &at,
+		&r.State.Remarks, &r.State.Inoperative, &aat, &r.Effective, &r.State.From.File, &r.State.From.SHA256, &r.State.From.Line,
+		&r.RecordedAt, &r.By}, func() error {
+		x := r
+		x.State.Status = kyc.Status(status)
+		x.State.At, x.State.AadhaarAt = time.Time{}, time.Time{}
+		if at != nil {
+			x.State.At = at.UTC()
+		}
+		if aat != nil {
+			x.State.AadhaarAt = aat.UTC()
+		}
+		out = append(out, x)
+		return nil
+	})
+	return out, postgres.Classify(err)
 }

@@ -41,6 +41,7 @@ import (
 func BenchmarkKRAApply(b *testing.B) {
 	n := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_INVESTORS", 5000)
 	batch := benchkit.EnvInt(b, "FUNDFLOW_BENCH_BATCH", 5000)
+	parallel := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_PARALLEL", 0) // the gate's shards (0: its default)
 	owner, _, app, _ := testkit.PGApp(b)
 	ctx := context.Background()
 	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
@@ -76,7 +77,7 @@ func BenchmarkKRAApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock}
+		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock, Parallel: parallel}
 		j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
 			Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock}
 		t0 := time.Now()

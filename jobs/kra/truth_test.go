@@ -51,7 +51,9 @@ func TestGateMatchesTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := &investors.Gate{Store: store, Ledger: led, PII: sealer, Now: clock}
+	// Three concurrent shards (the default shards only batches of 1,000 or
+	// more): the decisions must not depend on how the batch is split.
+	gate := &investors.Gate{Store: store, Ledger: led, PII: sealer, Now: clock, Parallel: 3}
 	j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
 		Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Log: testkit.Logger(t)}
 	out, err := j.Run(ctx)
