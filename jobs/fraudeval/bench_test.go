@@ -93,16 +93,19 @@ func BenchmarkFraudEval(b *testing.B) {
 	bare := time.Since(t0)
 
 	// the evaluation over the backlog
-	reg := prometheus.NewRegistry()
+	reg, preg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	t0 = time.Now()
 	go func() {
-		errc <- fraudeval.Serve(rctx, fraudeval.Deps{PG: pg, Brokers: brokers, Metrics: pipelines.NewMetrics(prometheus.NewRegistry()),
+		errc <- fraudeval.Serve(rctx, fraudeval.Deps{PG: pg, Brokers: brokers, Metrics: pipelines.NewMetrics(preg),
 			Registry: reg, Log: testkit.Logger(b)}, c, fraud.Shipped())
 	}()
+	stopProgress := progress(b, reg, t0)
 	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc, false)
 	run := time.Since(t0)
+	stopProgress()
+	stageTimes(b, preg)
 	// under load: another month (new ids) produced at a steady rate while
 	// the evaluation runs (FUNDFLOW_BENCH_FRAUD_RATE events/s, default half
 	// the rate just measured: load, not a backlog); the latency is from
@@ -110,7 +113,7 @@ func BenchmarkFraudEval(b *testing.B) {
 	// alert's commit, from this part only
 	before := histCounts(b, reg, "fundflow_fraud_event_to_alert_seconds")
 	rate := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FRAUD_RATE", max(1000, int(float64(len(msgs))/run.Seconds()/2)))
-	s2, _ := gen.Generate(gen.Options{Seed: 2, Investors: max(1, n/40), Days: 30, Plant: max(5, n/40000), Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	s2, _ := gen.Generate(gen.Options{Seed: 2, Investors: max(1, n/40), Days: 30, Plant: max(5, n/40000), Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Tag: "B"})
 	const chunk = 250
 	t2 := time.Now()
 	for i := 0; i < len(s2.Messages); i += chunk {
@@ -135,6 +138,53 @@ func BenchmarkFraudEval(b *testing.B) {
 	b.Logf("evaluated %d events in %s (bare read %s), %d alerts (truth %d+%d); under load: %d events at %d/s (produced in %s), p99 event-to-alert <= %.3fs over %d alerts",
 		len(msgs), run.Round(time.Millisecond), bare.Round(time.Millisecond), alerts, len(s.Truth), len(s2.Truth),
 		len(s2.Messages), rate, produced.Round(time.Millisecond), p99, samples)
+}
+
+// progress logs the events evaluated every 5 s (where a run spends its
+// time: a stall in a rebalance shows as a flat line).
+func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			mfs, _ := g.Gather()
+			var n float64
+			for _, mf := range mfs {
+				if mf.GetName() == "fundflow_fraud_events_total" {
+					for _, m := range mf.GetMetric() {
+						n += m.GetCounter().GetValue()
+					}
+				}
+			}
+			b.Logf("%6.1fs: %.0f events read by the evaluation", time.Since(t0).Seconds(), n)
+		}
+	}()
+	return func() { close(done) }
+}
+
+// stageTimes logs the seconds each pipeline stage spent on its batches
+// (the engine reads, stages and writes concurrently: the largest is the
+// bound).
+func stageTimes(b *testing.B, g prometheus.Gatherer) {
+	mfs, _ := g.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "fundflow_stage_batch_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var l []string
+			for _, lp := range m.GetLabel() {
+				l = append(l, lp.GetValue())
+			}
+			b.Logf("stage %v: %d batches, %.1fs", l, m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum())
+		}
+	}
 }
 
 // histCounts is a histogram's cumulative bucket counts summed over its

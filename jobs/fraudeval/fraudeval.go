@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -209,8 +210,12 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
 	for _, topic := range Topics(c) {
 		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
-			// a batch is one transaction: wait a little for a fuller one
-			Linger:   25 * time.Millisecond,
+			// a batch is evaluated at once: wait a little for a fuller one
+			Linger: 25 * time.Millisecond,
+			// twelve partitions fetched at once from one broker: an answer
+			// may take longer than the default 100 ms deadline, and a
+			// dropped answer is fetched again; 1 MB is thousands of events
+			MaxWait: time.Second, MaxBytes: 1 << 20,
 			ErrorLog: func(msg string, args ...any) { d.Log.Warn("kafka consumer: "+msg, args...) }})
 		if err != nil {
 			for _, p := range ps {
@@ -220,7 +225,7 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 		}
 		ps = append(ps, &pipelines.Pipeline[kafka.Message, pgstore.Positioned]{
 			Name:       "fraud-eval/" + topic,
-			Source:     clampedSource{src, sink.Store},
+			Source:     &clampedSource{Source: src, store: sink.Store},
 			Locate:     kafka.Message.Origin,
 			Stage:      Stage(),
 			Sinks:      []pipelines.Sink[pgstore.Positioned]{sink},
@@ -322,6 +327,9 @@ func (s *Sink) snapshots(ctx context.Context, c *config.Fraud, lost <-chan struc
 type clampedSource struct {
 	*kafka.Source
 	store *pgstore.Store
+	// what was committed: the snapshot moves every second or two, so most
+	// batches have nothing new to commit and skip the round trip
+	committed map[int]int64
 }
 
 // kafkaOffset is connectors/kafka's checkpoint entry (TestClampedCommit
@@ -332,12 +340,28 @@ type kafkaOffset struct {
 	O int64  `json:"o"`
 }
 
-func (c clampedSource) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
+func (c *clampedSource) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
 	cp, ok, err := clamp(cp, c.store.Durable)
 	if err != nil || !ok {
 		return err
 	}
-	return c.Source.Commit(ctx, cp)
+	var offs []kafkaOffset
+	if err := json.Unmarshal(cp.Pos, &offs); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(offs, func(o kafkaOffset) bool { at, ok := c.committed[o.P]; return !ok || at != o.O }) {
+		return nil
+	}
+	if err := c.Source.Commit(ctx, cp); err != nil {
+		return err
+	}
+	if c.committed == nil {
+		c.committed = map[int]int64{}
+	}
+	for _, o := range offs {
+		c.committed[o.P] = o.O
+	}
+	return nil
 }
 
 // clamp lowers each partition's offset in cp to durable's (dropping those
