@@ -137,3 +137,26 @@ func TestApplyExactlyOnceAcrossRestarts(t *testing.T) {
 		t.Errorf("orders.status/1 at %d, want 2 (the ignored message moved it)", pos)
 	}
 }
+
+// One evaluation at a time: the windows are in its memory. A second asks
+// for the lock and is refused while the first holds it, and gets it once
+// the first lets it go.
+func TestExclusive(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	a, b := &pgstore.Store{Pool: pool}, &pgstore.Store{Pool: pool}
+	release, _, err := a.Exclusive(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Exclusive(ctx, false); err == nil {
+		t.Fatal("a second evaluation got the lock while the first held it")
+	}
+	release()
+	release() // twice is once
+	r2, _, err := b.Exclusive(ctx, false)
+	if err != nil {
+		t.Fatalf("after the first let go: %v", err)
+	}
+	r2()
+}
