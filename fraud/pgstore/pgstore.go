@@ -1,6 +1,6 @@
 // Package pgstore keeps the fraud evaluation's state: the rules' windows
 // in memory, snapshotted to Postgres with the stream positions they are
-// valid at (migration 045), and the alerts and their holds in Postgres, one
+// valid at (migration 042), and the alerts and their holds in Postgres, one
 // transaction per batch that raises any (migration 025).
 package pgstore
 

@@ -18,7 +18,7 @@ import (
 // the evaluation lock (Exclusive). Postgres gets, per batch, only what must
 // be durable at once: the alerts and their holds. The windows and the
 // positions they are valid at reach Postgres by Snapshot (migration
-// 045_fraud_snapshots.sql), and a start replays the streams from there.
+// 042_fraud_snapshots.sql), and a start replays the streams from there.
 
 // mem is the evaluation's state. Stored States are never changed in place
 // (fraud.Rule.Eval returns new slices), so a snapshot may encode the
@@ -48,7 +48,7 @@ type snapRec struct {
 
 // load reads the last full snapshot, the deltas after it and the
 // positions (before any snapshot: the windows of fraud_windows, where the
-// evaluation kept them before 045). Called with s.mu held.
+// evaluation kept them before 042). Called with s.mu held.
 func (s *Store) load(ctx context.Context) error {
 	if s.m.loaded {
 		return nil
