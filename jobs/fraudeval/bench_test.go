@@ -13,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/fraud/gen"
+	"github.com/fundflow/fundflow/fraud/pgstore"
 	"github.com/fundflow/fundflow/internal/benchkit"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -228,4 +229,64 @@ func quantileSince(before, after map[float64]uint64, q float64) (float64, uint64
 		}
 	}
 	return math.Inf(1), total
+}
+
+// BenchmarkFraudApplyCPU: the evaluation's own CPU path without Kafka:
+// the stage (decode) and Apply (the windows in memory; Postgres only for
+// the planted alerts) over the generated stream in batches of 500,
+// against decoding alone in the same run. FUNDFLOW_BENCH_FRAUD_CPU_EVENTS
+// sets the size (default 100,000). What BenchmarkFraudEval adds to this is
+// the delivery from Kafka.
+func BenchmarkFraudApplyCPU(b *testing.B) {
+	n := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FRAUD_CPU_EVENTS", 100_000)
+	ctx := testkit.Ctx(b)
+	pool, _ := testkit.PG(b)
+	s, err := gen.Generate(gen.Options{Seed: 1, Investors: max(1, n/4), Days: 30, Plant: max(1, n/20000)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]kafka.Message, len(s.Messages))
+	parts := map[string]int{}
+	for i, m := range s.Messages {
+		parts[m.Topic]++
+		msgs[i] = kafka.Message{Topic: m.Topic, Partition: 0, Offset: int64(parts[m.Topic]), Key: []byte(m.Key), Value: m.Value, Time: time.Now()}
+	}
+	stage := fraudeval.Stage()
+	decode := func() []pgstore.Positioned {
+		out := make([]pgstore.Positioned, 0, len(msgs))
+		for _, m := range msgs {
+			p, err := stage(ctx, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	decode()
+	bare := time.Since(t0)
+	st := &pgstore.Store{Pool: pool}
+	t0 = time.Now()
+	evs := decode()
+	raised := 0
+	for i := 0; i < len(evs); i += 500 {
+		res, err := st.Apply(ctx, fraud.Shipped(), evs[i:min(i+500, len(evs))])
+		if err != nil {
+			b.Fatal(err)
+		}
+		raised += len(res.Raised)
+	}
+	run := time.Since(t0)
+	t1 := time.Now()
+	if err := st.Snapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+	snap := time.Since(t1)
+	b.ReportMetric(float64(len(evs))/run.Seconds(), "events/s")
+	b.ReportMetric(float64(len(evs))/bare.Seconds(), "decode_only_events/s")
+	b.ReportMetric(bare.Seconds()/run.Seconds(), "ratio_vs_decode")
+	b.Logf("%d events: decode %s, decode+apply %s (%d alerts, truth %d), then a full snapshot of the windows %s",
+		len(evs), bare.Round(time.Millisecond), run.Round(time.Millisecond), raised, len(s.Truth), snap.Round(time.Millisecond))
 }
