@@ -93,6 +93,27 @@ type streamPart struct {
 // events since the last snapshot are evaluated again, and their alerts,
 // found by id (rule + event), are not raised twice.
 func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) (Result, error) {
+	// enrich before the lock: one topic's query must not hold up the
+	// others (an event skipped below was enriched for nothing: harmless)
+	var need []int
+	for i, e := range evs {
+		if !e.Ignored && e.NeedsEnrich() {
+			need = append(need, i)
+		}
+	}
+	if len(need) > 0 {
+		es := make([]fraud.Event, len(need))
+		for j, i := range need {
+			es[j] = evs[i].Event
+		}
+		if err := enrich(ctx, s.Pool, es); err != nil {
+			return Result{}, classify(err)
+		}
+		evs = slices.Clone(evs)
+		for j, i := range need {
+			evs[i].Event = es[j]
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(ctx); err != nil {
@@ -120,9 +141,6 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			continue
 		}
 		todo, seen = append(todo, e.Event), append(seen, e.Seen)
-	}
-	if err := enrich(ctx, s.Pool, todo); err != nil {
-		return Result{}, classify(err)
 	}
 	// evaluate in order over an overlay: memory changes only once the
 	// alerts are committed (a failed batch is retried from the same state)
