@@ -46,6 +46,14 @@ type snapRec struct {
 	S *fraud.State `json:"s,omitempty"`
 }
 
+// window is one record a snapshot copies under the lock (no allocation
+// per window: a full snapshot copies millions while the stream waits).
+type window struct {
+	k    string
+	st   fraud.State
+	gone bool
+}
+
 // load reads the last full snapshot, the deltas after it and the
 // positions (before any snapshot: the windows of fraud_windows, where the
 // evaluation kept them before 042). Called with s.mu held.
@@ -198,21 +206,18 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	// full: the first, or when the deltas since the last full one weigh
 	// more than twice it (so a start reads at most about 3x the state)
 	full := m.fullGen == 0 || m.sinceFull > 2*m.fullBytes+chunkBytes || m.deltas >= 500
-	var recs []snapRec
+	var recs []window
 	dirty := m.dirty
 	if full {
-		recs = make([]snapRec, 0, len(m.states))
+		recs = make([]window, 0, len(m.states))
 		for k, st := range m.states {
-			recs = append(recs, snapRec{K: k, S: &st})
+			recs = append(recs, window{k: k, st: st})
 		}
 	} else {
-		recs = make([]snapRec, 0, len(dirty))
+		recs = make([]window, 0, len(dirty))
 		for k := range dirty {
-			if st, ok := m.states[k]; ok {
-				recs = append(recs, snapRec{K: k, S: &st})
-			} else {
-				recs = append(recs, snapRec{K: k})
-			}
+			st, ok := m.states[k]
+			recs = append(recs, window{k: k, st: st, gone: !ok})
 		}
 	}
 	pos := make(map[streamPart]int64, len(m.pos))
@@ -250,13 +255,17 @@ func (s *Store) Snapshot(ctx context.Context) error {
 
 // writeSnapshot encodes recs in chunks and commits them with pos; it
 // returns the snapshot's gen (0: positions only) and its bytes.
-func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []snapRec, pos map[streamPart]int64) (int64, int64, error) {
+func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos map[streamPart]int64) (int64, int64, error) {
 	var chunks [][]byte
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	var size int64
 	for i := range recs {
-		if err := enc.Encode(&recs[i]); err != nil {
+		r := snapRec{K: recs[i].k}
+		if !recs[i].gone {
+			r.S = &recs[i].st
+		}
+		if err := enc.Encode(&r); err != nil {
 			return 0, 0, err
 		}
 		if buf.Len() >= chunkBytes {
