@@ -1,11 +1,11 @@
 package fraud
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -150,7 +150,7 @@ func Decode(topic string, value []byte, lineage string) (Event, error) {
 func (e Event) NeedsEnrich() bool { return e.Kind == EventOrder && e.InvestorID == "" }
 
 func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b)) // no copy of the message
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("malformed JSON: %w", err)
 	}

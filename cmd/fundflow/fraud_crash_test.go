@@ -20,8 +20,11 @@ import (
 
 // A child `fundflow fraud run` evaluates a generated stream arriving on
 // Kafka while it is killed with SIGKILL at random points, 20 times, and
-// restarted. In the end every planted alert is raised exactly once (one
-// row, one fraud.alert.raised, one audit row each) and no other.
+// restarted. Its windows are in memory, snapshotted every 400 ms: a kill
+// lands before or after a snapshot, and the next run replays from the
+// last one (its Kafka offsets never pass it). In the end every planted
+// alert is raised exactly once (one row, one fraud.alert.raised, one
+// audit row each) and no other.
 func TestFraudEvalCrashAndRestart(t *testing.T) {
 	bin := fundflowBinary(t)
 	topics := []string{"investors.changed", "orders.status", "payments.status"}
@@ -35,7 +38,7 @@ func TestFraudEvalCrashAndRestart(t *testing.T) {
 	pool, ownerURL := testkit.PG(t)
 	appURL := testkit.AppURL(t, ownerURL)
 	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("services:\n  kafka_brokers_env: FUNDFLOW_FRAUDCRASH_KAFKA\nfraud:\n  batch_size: 20\n  session_timeout: 1s\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte("services:\n  kafka_brokers_env: FUNDFLOW_FRAUDCRASH_KAFKA\nfraud:\n  batch_size: 20\n  session_timeout: 1s\n  snapshot_interval: 400ms\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s, err := fraudgen.Generate(fraudgen.Options{Seed: 29, Investors: 80, Days: 40, Plant: 3})

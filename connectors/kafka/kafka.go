@@ -62,6 +62,13 @@ type Config struct {
 	SessionTimeout time.Duration
 	// ErrorLog receives the client's errors (it retries them itself).
 	ErrorLog func(msg string, args ...any)
+	// MaxWait is how long a fetch waits for data, and the client's read
+	// deadline for the fetch's answer; default 100 ms. A consumer of many
+	// partitions of a busy broker wants more: an answer later than this
+	// is dropped and fetched again.
+	MaxWait time.Duration
+	// MaxBytes is the most one fetch of one partition returns; default 16 MB.
+	MaxBytes int
 }
 
 // Source is a consumer-group reader as a pipelines.Source. A stream: Read
@@ -88,6 +95,12 @@ func NewSource(c Config) (*Source, error) {
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = 10 * time.Second
 	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 100 * time.Millisecond
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 16 << 20
+	}
 	var elog kafkago.Logger
 	if c.ErrorLog != nil {
 		elog = kafkago.LoggerFunc(func(msg string, args ...any) { c.ErrorLog(fmt.Sprintf(msg, args...)) })
@@ -97,8 +110,8 @@ func NewSource(c Config) (*Source, error) {
 		Topic:    c.Topic,
 		GroupID:  c.GroupID,
 		MinBytes: 1,
-		MaxBytes: 16 << 20,
-		MaxWait:  100 * time.Millisecond,
+		MaxBytes: c.MaxBytes,
+		MaxWait:  c.MaxWait,
 		// A restarted process rejoins quickly: the session of the one it
 		// replaces ends after SessionTimeout, and the rebalance waits no
 		// longer than that for members to rejoin.

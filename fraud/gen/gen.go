@@ -33,6 +33,9 @@ type Options struct {
 	// Plant is how many of each pattern to plant; default 2 (0 with Clean).
 	Plant int
 	Clean bool // no planted patterns: the stream must raise no alert
+	// Tag goes into every investor, order and payment id, so two streams
+	// with different tags share no id (a second month on the same topics).
+	Tag string
 }
 
 // Message is one message of the stream, as produced to Kafka (key: the
@@ -91,7 +94,7 @@ func Generate(o Options) (*Stream, error) {
 	}
 	g := &gen{o: o, r: rand.New(rand.NewPCG(o.Seed, 0x66726175)), seq: map[string]int64{}, hold: map[string]fund.Amount{}}
 	for i := range o.Investors {
-		g.ordinary(fmt.Sprintf("INV%06d", i+1))
+		g.ordinary(fmt.Sprintf("INV%s%06d", g.o.Tag, i+1))
 	}
 	for p := range o.Plant {
 		g.plant(p)
@@ -139,7 +142,7 @@ func (g *gen) change(inv string, at time.Time, fields map[string]string) string 
 
 func (g *gen) order(inv, kind string, at time.Time, value fund.Amount) string {
 	g.n++
-	id := fmt.Sprintf("ORD%08d", g.n)
+	id := fmt.Sprintf("ORD%s%08d", g.o.Tag, g.n)
 	status := "awaiting_payment"
 	if kind == "redemption" {
 		status = "pending_nav"
@@ -162,8 +165,8 @@ func (g *gen) order(inv, kind string, at time.Time, value fund.Amount) string {
 
 func (g *gen) payment(inv, status string, at time.Time, amount fund.Amount) string {
 	g.n++
-	return g.add(fraud.TopicPayments, inv, at, fraud.PaymentStatus{EventID: fmt.Sprintf("payments.status:pay_%08d:%s", g.n, status),
-		PaymentID: fmt.Sprintf("pay_%08d", g.n), OrderID: fmt.Sprintf("ORD%08d", g.n), InvestorID: inv, FolioNo: "F" + inv[3:],
+	return g.add(fraud.TopicPayments, inv, at, fraud.PaymentStatus{EventID: fmt.Sprintf("payments.status:pay_%s%08d:%s", g.o.Tag, g.n, status),
+		PaymentID: fmt.Sprintf("pay_%s%08d", g.o.Tag, g.n), OrderID: fmt.Sprintf("ORD%s%08d", g.o.Tag, g.n), InvestorID: inv, FolioNo: "F" + inv[3:],
 		Status: status, Amount: amount.String(), At: at.Format(time.RFC3339Nano)})
 }
 
@@ -218,7 +221,7 @@ func (g *gen) ordinary(inv string) {
 // plant adds one of each pattern, each on investors of its own.
 func (g *gen) plant(p int) {
 	base := 2 + g.r.IntN(g.o.Days-9) // room for a week after
-	id := func(kind string, i int) string { return fmt.Sprintf("%s%d-%d", kind, p, i) }
+	id := func(kind string, i int) string { return fmt.Sprintf("%s%s%d-%d", kind, g.o.Tag, p, i) }
 
 	// account takeover: the bank account changes to the fraudster's, then
 	// 70-100 % of the holdings is redeemed 1-5 days later.

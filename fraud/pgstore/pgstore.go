@@ -1,6 +1,7 @@
-// Package pgstore keeps the fraud evaluation's state in Postgres
-// (migration 025_fraud.sql): the windows, the applied stream positions and
-// the alerts, all moved by one transaction per batch.
+// Package pgstore keeps the fraud evaluation's state: the rules' windows
+// in memory, snapshotted to Postgres with the stream positions they are
+// valid at (migration 046), and the alerts and their holds in Postgres, one
+// transaction per batch that raises any (migration 025).
 package pgstore
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +33,10 @@ type Store struct {
 	// together and no allotment slips between them. nil: hold alerts are
 	// raised and their legs left for PlaceDueHolds.
 	Hold HoldInFunc
+
+	mu     sync.Mutex // the windows: one batch at a time (the topics' pipelines share them)
+	snapMu sync.Mutex // one snapshot at a time
+	m      mem
 }
 
 // HoldInFunc places one hold in tx and returns its id. An error that
@@ -76,140 +82,118 @@ type streamPart struct {
 	part   int
 }
 
-// Apply evaluates evs in order in one transaction: events at or below
-// their stream's applied position are skipped (a batch redelivered after a
-// crash changes nothing), the windows they touch are locked, evaluated
-// and rewritten, new alerts are inserted with fraud.alert.raised on the
-// outbox and an audit row, and the positions move. Order events the
-// ledger must fill in are enriched in the same transaction.
+// Apply evaluates evs in order: events at or below their stream's applied
+// position are skipped (a batch redelivered after a crash or replayed
+// after a start changes nothing twice), the windows (in memory) are
+// evaluated, and the new alerts are inserted with fraud.alert.raised on
+// the outbox, an audit row and their holds, in one transaction, before
+// the windows and positions in memory move. A batch that raises nothing
+// touches Postgres only to enrich order events the ledger must fill in.
+// The windows and positions reach Postgres by Snapshot; after a crash the
+// events since the last snapshot are evaluated again, and their alerts,
+// found by id (rule + event), are not raised twice.
 func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) (Result, error) {
+	// enrich before the lock: one topic's query must not hold up the
+	// others (an event skipped below was enriched for nothing: harmless)
+	var need []int
+	for i, e := range evs {
+		if !e.Ignored && e.NeedsEnrich() {
+			need = append(need, i)
+		}
+	}
+	if len(need) > 0 {
+		es := make([]fraud.Event, len(need))
+		for j, i := range need {
+			es[j] = evs[i].Event
+		}
+		if err := enrich(ctx, s.Pool, es); err != nil {
+			return Result{}, classify(err)
+		}
+		evs = slices.Clone(evs)
+		for j, i := range need {
+			evs[i].Event = es[j]
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return Result{}, err
+	}
+	m := &s.m
 	var res Result
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		res = Result{}
-		// 1. positions, locked in a fixed order
-		var sps []streamPart
-		for _, e := range evs {
-			sp := streamPart{e.Stream, e.Part}
-			if !slices.Contains(sps, sp) {
-				sps = append(sps, sp)
+	moved := map[streamPart]int64{}
+	todo := make([]fraud.Event, 0, len(evs))
+	seen := make([]time.Time, 0, len(evs))
+	for _, e := range evs {
+		sp := streamPart{e.Stream, e.Part}
+		cur, ok := moved[sp]
+		if !ok {
+			if cur, ok = m.pos[sp]; !ok {
+				cur = -1
 			}
 		}
-		slices.SortFunc(sps, func(a, b streamPart) int {
-			if a.stream != b.stream {
-				return strings.Compare(a.stream, b.stream)
-			}
-			return a.part - b.part
-		})
-		applied := map[streamPart]int64{}
-		streams := make([]string, len(sps))
-		parts := make([]int32, len(sps))
-		for i, sp := range sps {
-			streams[i], parts[i] = sp.stream, int32(sp.part)
+		if e.Off <= cur {
+			res.Skipped++
+			continue
 		}
-		// one round trip: create the missing rows and lock all, in order
-		// (DO UPDATE locks the existing rows and RETURNING reads them)
-		rows, err := tx.Query(ctx, `INSERT INTO fraud_positions AS f (stream, part, last_off)
-			SELECT s, p, -1 FROM unnest($1::text[], $2::int[]) AS x(s, p) ORDER BY s, p
-			ON CONFLICT (stream, part) DO UPDATE SET last_off = f.last_off RETURNING f.stream, f.part, f.last_off`, streams, parts)
-		if err != nil {
-			return fmt.Errorf("fraud positions: %w", err)
+		moved[sp] = e.Off
+		if e.Ignored {
+			continue
 		}
-		for rows.Next() {
-			var sp streamPart
-			var off int64
-			if err := rows.Scan(&sp.stream, &sp.part, &off); err != nil {
-				rows.Close()
-				return fmt.Errorf("fraud positions: %w", err)
-			}
-			applied[sp] = off
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("fraud positions: %w", err)
-		}
-		var todo []fraud.Event
-		seenAt := map[string]time.Time{}
-		moved := map[streamPart]int64{}
-		for _, e := range evs {
-			sp := streamPart{e.Stream, e.Part}
-			if e.Off <= applied[sp] {
-				res.Skipped++
+		todo, seen = append(todo, e.Event), append(seen, e.Seen)
+	}
+	// evaluate in order over an overlay: memory changes only once the
+	// alerts are committed (a failed batch is retried from the same state)
+	over := map[string]fraud.State{}
+	var firings []fraud.Firing
+	seenAt := map[string]time.Time{}
+	folioOf := map[string]string{}
+	for i, ev := range todo {
+		for _, r := range rs.Rules {
+			k := r.Key(ev)
+			if k == "" {
 				continue
 			}
-			applied[sp], moved[sp] = e.Off, e.Off
-			if e.Ignored {
-				continue
+			sk := fraud.StateKey(r.ID, k)
+			st, ok := over[sk]
+			if !ok {
+				st = m.states[sk]
 			}
-			todo = append(todo, e.Event)
-			seenAt[e.ID] = e.Seen
-		}
-		if err := enrich(ctx, tx, todo); err != nil {
-			return err
-		}
-		folioOf := map[string]string{}
-		for _, ev := range todo {
-			folioOf[ev.ID] = ev.FolioNo
-		}
-		// 2. the windows: create the missing ones, then lock all, sorted
-		var rules, keys []string
-		seen := map[string]bool{}
-		for _, ev := range todo {
-			for _, r := range rs.Rules {
-				if k := r.Key(ev); k != "" && !seen[fraud.StateKey(r.ID, k)] {
-					seen[fraud.StateKey(r.ID, k)] = true
-					rules, keys = append(rules, r.ID), append(keys, k)
-				}
+			st, fs := r.Eval(st, ev)
+			over[sk] = st
+			if len(fs) > 0 {
+				firings = append(firings, fs...)
+				seenAt[ev.ID], folioOf[ev.ID] = seen[i], ev.FolioNo
 			}
 		}
-		states := map[string]fraud.State{}
-		if len(rules) > 0 {
-			// one round trip, as the positions
-			rows, err := tx.Query(ctx, `INSERT INTO fraud_windows AS w (rule_id, scope_key, state)
-				SELECT r, k, '{"entries":null}' FROM unnest($1::text[], $2::text[]) AS x(r, k) ORDER BY r, k
-				ON CONFLICT (rule_id, scope_key) DO UPDATE SET rule_id = w.rule_id RETURNING w.rule_id, w.scope_key, w.state`, rules, keys)
-			if err != nil {
-				return fmt.Errorf("fraud windows: %w", err)
-			}
-			for rows.Next() {
-				var r, k string
-				var st fraud.State
-				if err := rows.Scan(&r, &k, &st); err != nil {
-					rows.Close()
-					return fmt.Errorf("fraud windows: %w", err)
-				}
-				states[fraud.StateKey(r, k)] = st
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("fraud windows: %w", err)
-			}
+		res.Applied++
+	}
+	if len(firings) > 0 {
+		if err := s.raise(ctx, rs, firings, seenAt, folioOf, &res); err != nil {
+			return Result{}, classify(err)
 		}
-		// 3. evaluate in order
-		var firings []fraud.Firing
-		for _, ev := range todo {
-			changed, fs := rs.EvalAll(states, ev)
-			for k, v := range changed {
-				states[k] = v
-			}
-			firings = append(firings, fs...)
-			res.Applied++
+	}
+	for sk, st := range over {
+		if len(st.Entries) == 0 {
+			delete(m.states, sk)
+		} else {
+			m.states[sk] = st
 		}
-		// 4. one round trip: the windows, the alerts (each with its event
-		// and audit row when new) and the positions
+		m.dirty[sk] = struct{}{}
+	}
+	for sp, off := range moved {
+		m.pos[sp] = off
+	}
+	m.pending += len(evs)
+	return res, nil
+}
+
+// raise inserts the firings' alerts (each with its event and audit row
+// when new) and holds the legs of the new hold alerts, in one transaction.
+func (s *Store) raise(ctx context.Context, rs *fraud.RuleSet, firings []fraud.Firing, seenAt map[string]time.Time, folioOf map[string]string, res *Result) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		res.Raised, res.RaisedSeen, res.HoldsPlaced, res.HoldsRefused = nil, nil, 0, 0
 		var b pgx.Batch
-		if len(rules) > 0 {
-			stJSON := make([]string, len(rules))
-			for i := range rules {
-				js, err := json.Marshal(states[fraud.StateKey(rules[i], keys[i])])
-				if err != nil {
-					return err
-				}
-				stJSON[i] = string(js)
-			}
-			b.Queue(`UPDATE fraud_windows w SET state = x.s::jsonb, updated_at = now()
-				FROM unnest($1::text[], $2::text[], $3::text[]) AS x(r, k, s) WHERE w.rule_id = x.r AND w.scope_key = x.k`,
-				rules, keys, stJSON)
-		}
 		for _, f := range firings {
 			args, err := alertArgs(rs.Version, f)
 			if err != nil {
@@ -217,23 +201,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			b.Queue(alertSQL, args...)
 		}
-		if len(moved) > 0 {
-			var ms []string
-			var mp []int32
-			var mo []int64
-			for sp, off := range moved {
-				ms, mp, mo = append(ms, sp.stream), append(mp, int32(sp.part)), append(mo, off)
-			}
-			b.Queue(`UPDATE fraud_positions f SET last_off = x.o, updated_at = now()
-				FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) WHERE f.stream = x.s AND f.part = x.p`, ms, mp, mo)
-		}
 		br := tx.SendBatch(ctx, &b)
-		if len(rules) > 0 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return fmt.Errorf("fraud windows: %w", err)
-			}
-		}
 		var due []DueHold
 		for _, f := range firings {
 			var created bool
@@ -250,35 +218,32 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 		}
 		if err := br.Close(); err != nil {
-			return fmt.Errorf("fraud positions: %w", err)
+			return fmt.Errorf("fraud alerts: %w", err)
 		}
-		// 5. the holds of the new hold alerts, in this transaction (folio
+		// the holds of the new hold alerts, in this transaction (folio
 		// order, the ledger's lock order)
-		if s.Hold != nil {
-			slices.SortFunc(due, func(a, b DueHold) int {
-				if c := strings.Compare(a.folio, b.folio); c != 0 {
-					return c
-				}
-				return strings.Compare(a.OrderID, b.OrderID)
-			})
-			for _, d := range due {
-				placed, err := s.holdIn(ctx, tx, d)
-				if err != nil {
-					return err
-				}
-				if placed {
-					res.HoldsPlaced++
-				} else {
-					res.HoldsRefused++
-				}
+		if s.Hold == nil {
+			return nil
+		}
+		slices.SortFunc(due, func(a, b DueHold) int {
+			if c := strings.Compare(a.folio, b.folio); c != 0 {
+				return c
+			}
+			return strings.Compare(a.OrderID, b.OrderID)
+		})
+		for _, d := range due {
+			placed, err := s.holdIn(ctx, tx, d)
+			if err != nil {
+				return err
+			}
+			if placed {
+				res.HoldsPlaced++
+			} else {
+				res.HoldsRefused++
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return Result{}, classify(err)
-	}
-	return res, nil
 }
 
 // AlertRaised is the fraud.alert.raised payload.
@@ -343,7 +308,7 @@ func insertAlert(ctx context.Context, tx pgx.Tx, version int, f fraud.Firing) (b
 // enrich fills in the order events the ledger must complete: the
 // investor, the order's value (a redemption by units, or of all units, at
 // the latest NAV) and the investor's holdings value at the latest NAVs.
-func enrich(ctx context.Context, tx pgx.Tx, evs []fraud.Event) error {
+func enrich(ctx context.Context, tx querier, evs []fraud.Event) error {
 	var ids []string
 	for _, e := range evs {
 		if e.NeedsEnrich() {
@@ -408,6 +373,11 @@ func fill(rows pgx.Rows, evs []fraud.Event) error {
 		}
 	}
 	return nil
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 // classify marks the failures a retry cures (deadlock, serialization,

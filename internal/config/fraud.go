@@ -22,6 +22,12 @@ type Fraud struct {
 	// SessionTimeout: how long the consumer group waits for a silent
 	// member before its partitions go to another; default 10s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// SnapshotInterval and SnapshotEvents: the windows live in memory and
+	// are written to Postgres (with the positions they are valid at) every
+	// this long or this many events, whichever comes first; a restart
+	// replays the events since. Defaults 2s and 200000.
+	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
+	SnapshotEvents   int           `yaml:"snapshot_events"`
 }
 
 func (c *Config) fraudDefaults() {
@@ -35,6 +41,12 @@ func (c *Config) fraudDefaults() {
 	}
 	if f.SessionTimeout == 0 {
 		f.SessionTimeout = 10 * time.Second
+	}
+	if f.SnapshotInterval == 0 {
+		f.SnapshotInterval = 2 * time.Second
+	}
+	if f.SnapshotEvents == 0 {
+		f.SnapshotEvents = 200_000
 	}
 }
 
@@ -54,6 +66,12 @@ func (c *Config) validateFraud() []FieldError {
 	}
 	if f.SessionTimeout < 100*time.Millisecond || f.SessionTimeout > 5*time.Minute {
 		errs = append(errs, FieldError{Path: "fraud.session_timeout", Msg: fmt.Sprintf("must be between 100ms and 5m, got %s", f.SessionTimeout)})
+	}
+	if f.SnapshotInterval < 10*time.Millisecond || f.SnapshotInterval > 10*time.Minute {
+		errs = append(errs, FieldError{Path: "fraud.snapshot_interval", Msg: fmt.Sprintf("must be between 10ms and 10m (a restart replays the events since the last snapshot), got %s", f.SnapshotInterval)})
+	}
+	if f.SnapshotEvents < 1 || f.SnapshotEvents > 100_000_000 {
+		errs = append(errs, FieldError{Path: "fraud.snapshot_events", Msg: fmt.Sprintf("must be between 1 and 100000000, got %d", f.SnapshotEvents)})
 	}
 	return errs
 }

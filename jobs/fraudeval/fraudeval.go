@@ -1,16 +1,22 @@
 // Package fraudeval runs the fraud rules on the engine: one consumer
 // pipeline per topic (investors.changed, orders.status, payments.status),
-// keyed by investor so one investor's events stay in order; each batch is
-// evaluated in one Postgres transaction (fraud/pgstore) and its offsets
-// are committed after it; hold alerts then hold their legs through the
-// ledger.
+// keyed by investor so one investor's events stay in order. The windows
+// are in memory (fraud/pgstore), shared by the three pipelines of the one
+// process that holds the evaluation lock: an investor's account takeover
+// spans two topics and a mule's bank account spans investors, so no
+// partition owns all of a window. A batch's alerts and their holds commit
+// in one transaction before its offsets; the windows are snapshotted every
+// few seconds with their positions, and Kafka offsets are committed no
+// further than the last snapshot, so a start replays from it.
 package fraudeval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -204,8 +210,12 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 	var ps []*pipelines.Pipeline[kafka.Message, pgstore.Positioned]
 	for _, topic := range Topics(c) {
 		src, err := kafka.NewSource(kafka.Config{Brokers: d.Brokers, Topic: topic, GroupID: Group, Batch: c.BatchSize, SessionTimeout: c.SessionTimeout,
-			// a batch is one transaction: wait a little for a fuller one
-			Linger:   25 * time.Millisecond,
+			// a batch is evaluated at once: wait a little for a fuller one
+			Linger: 25 * time.Millisecond,
+			// twelve partitions fetched at once from one broker: an answer
+			// may take longer than the default 100 ms deadline, and a
+			// dropped answer is fetched again; 1 MB is thousands of events
+			MaxWait: time.Second, MaxBytes: 1 << 20,
 			ErrorLog: func(msg string, args ...any) { d.Log.Warn("kafka consumer: "+msg, args...) }})
 		if err != nil {
 			for _, p := range ps {
@@ -215,7 +225,7 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 		}
 		ps = append(ps, &pipelines.Pipeline[kafka.Message, pgstore.Positioned]{
 			Name:       "fraud-eval/" + topic,
-			Source:     src,
+			Source:     &clampedSource{Source: src, store: sink.Store},
 			Locate:     kafka.Message.Origin,
 			Stage:      Stage(),
 			Sinks:      []pipelines.Sink[pgstore.Positioned]{sink},
@@ -228,34 +238,167 @@ func Pipelines(d Deps, c *config.Fraud, rs *fraud.RuleSet) ([]*pipelines.Pipelin
 }
 
 // Serve runs the evaluation until ctx ends: on Kafka when brokers are
-// configured, else on the outbox table (the bus without Kafka).
+// configured, else on the outbox table (the bus without Kafka). It holds
+// the evaluation lock (one process evaluates: the windows are in its
+// memory; a second waits for the first to end), loads the last snapshot,
+// and snapshots every c.SnapshotInterval or c.SnapshotEvents events and
+// when it stops.
 func Serve(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) error {
 	if len(d.Brokers) == 0 {
 		return ServeOutbox(ctx, d, c, rs, time.Second)
 	}
+	// the lock before joining the group: a waiting process takes no partitions
+	release, lost, err := (&pgstore.Store{Pool: d.PG.Pool}).Exclusive(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ps, sink, err := Pipelines(d, c, rs)
 	if err != nil {
+		return err
+	}
+	if err := sink.Store.Load(ctx); err != nil {
+		for _, p := range ps {
+			p.Close()
+		}
 		return err
 	}
 	if err := sink.PlaceHolds(ctx); err != nil {
 		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
 	}
-	g, ctx := supervise.NewGroup(ctx, "fraud evaluation", d.Log)
+	g, gctx := supervise.NewGroup(ctx, "fraud evaluation", d.Log)
 	defer g.Stop()
 	for _, p := range ps {
 		g.Go(p.Name, func() error {
-			_, err := p.Run(ctx)
+			_, err := p.Run(gctx)
 			return err
 		})
 	}
-	return g.Wait()
+	g.Go("fraud snapshots", func() error { return sink.snapshots(gctx, c, lost) })
+	err = g.Wait()
+	// the pipelines have stopped: what they applied is kept for the next start
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if serr := sink.Store.Snapshot(fctx); serr != nil {
+		d.Log.Warn("fraud: the last snapshot failed; the next start replays from the one before", "err", serr)
+	}
+	return err
+}
+
+// snapshots writes the windows every interval or every n events until ctx
+// ends, or fails when the evaluation lock is lost.
+func (s *Sink) snapshots(ctx context.Context, c *config.Fraud, lost <-chan struct{}) error {
+	every, n := c.SnapshotInterval, c.SnapshotEvents
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	if n <= 0 {
+		n = 200_000
+	}
+	tick := time.NewTicker(min(every, 50*time.Millisecond))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-lost:
+			return errors.New("fraud evaluation: the connection holding the evaluation lock failed; stopping so that one evaluation runs at a time")
+		case <-tick.C:
+		}
+		if time.Since(last) < every && s.Store.Pending() < n {
+			continue
+		}
+		last = time.Now()
+		if err := s.Store.Snapshot(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// the windows stay due; the stream goes on (a start replays more)
+			s.Log.Warn("fraud snapshot failed; retried at the next", "err", err)
+		}
+	}
+}
+
+// clampedSource commits a topic's offsets no further than the last
+// snapshot's positions: a start replays from the snapshot, so the group
+// must not have moved past it. (Positions at or below the snapshot's are
+// skipped by the evaluation, so committing less is harmless.)
+type clampedSource struct {
+	*kafka.Source
+	store *pgstore.Store
+	// what was committed: the snapshot moves every second or two, so most
+	// batches have nothing new to commit and skip the round trip
+	committed map[int]int64
+}
+
+// kafkaOffset is connectors/kafka's checkpoint entry (TestClampedCommit
+// reads a real one).
+type kafkaOffset struct {
+	T string `json:"t"`
+	P int    `json:"p"`
+	O int64  `json:"o"`
+}
+
+func (c *clampedSource) Commit(ctx context.Context, cp pipelines.Checkpoint) error {
+	cp, ok, err := clamp(cp, c.store.Durable)
+	if err != nil || !ok {
+		return err
+	}
+	var offs []kafkaOffset
+	if err := json.Unmarshal(cp.Pos, &offs); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(offs, func(o kafkaOffset) bool { at, ok := c.committed[o.P]; return !ok || at != o.O }) {
+		return nil
+	}
+	if err := c.Source.Commit(ctx, cp); err != nil {
+		return err
+	}
+	if c.committed == nil {
+		c.committed = map[int]int64{}
+	}
+	for _, o := range offs {
+		c.committed[o.P] = o.O
+	}
+	return nil
+}
+
+// clamp lowers each partition's offset in cp to durable's (dropping those
+// with none); ok false: nothing to commit.
+func clamp(cp pipelines.Checkpoint, durable func(stream string, part int) int64) (pipelines.Checkpoint, bool, error) {
+	var offs []kafkaOffset
+	if err := json.Unmarshal(cp.Pos, &offs); err != nil {
+		return cp, false, fmt.Errorf("kafka checkpoint: %w", err)
+	}
+	out := offs[:0]
+	for _, o := range offs {
+		if d := durable(o.T, o.P); d >= 0 {
+			o.O = min(o.O, d)
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		return cp, false, nil
+	}
+	pos, err := json.Marshal(out)
+	if err != nil {
+		return cp, false, err
+	}
+	return pipelines.Checkpoint{Stream: cp.Stream, Pos: pos}, true, nil
 }
 
 // ServeOutbox evaluates the fraud topics' rows of the outbox table in id
-// order, a batch per transaction (the outbox id is the position, so a
-// restart resumes where the last commit left), polling every idle.
+// order, a batch at a time, each batch snapshotted (the outbox id is the
+// position, so a restart resumes where the last snapshot left), polling
+// every idle. It holds the evaluation lock, as Serve.
 func ServeOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet, idle time.Duration) error {
 	sink := NewSink(d, rs)
+	release, lost, err := sink.Store.Exclusive(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := sink.PlaceHolds(ctx); err != nil {
 		d.Log.Warn("fraud holds left by the last run not placed yet", "err", err)
 	}
@@ -274,6 +417,8 @@ func ServeOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-lost:
+			return errors.New("fraud evaluation: the connection holding the evaluation lock failed")
 		case <-time.After(idle):
 		}
 	}
@@ -292,7 +437,11 @@ func (s *Sink) OutboxPass(ctx context.Context, limit int) (int, error) {
 	if len(evs) == 0 {
 		return 0, nil
 	}
-	return len(evs), s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs})
+	if err := s.Write(ctx, pipelines.Batch[pgstore.Positioned]{Items: evs}); err != nil {
+		return 0, err
+	}
+	// the next batch is read after the position in Postgres: move it now
+	return len(evs), s.Store.Snapshot(ctx)
 }
 
 // Drained is what DrainOutbox did.
@@ -307,6 +456,11 @@ type Drained struct {
 // returns (fundflow fraud run --once): the same passes ServeOutbox makes.
 func DrainOutbox(ctx context.Context, d Deps, c *config.Fraud, rs *fraud.RuleSet) (Drained, error) {
 	sink := NewSink(d, rs)
+	release, _, err := sink.Store.Exclusive(ctx, false)
+	if err != nil {
+		return Drained{}, err
+	}
+	defer release()
 	if err := sink.PlaceHolds(ctx); err != nil {
 		return Drained{}, err
 	}

@@ -2,6 +2,7 @@ package fraudeval_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -176,5 +177,57 @@ func TestLiveEqualsTruthAcrossARestart(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT count(*) FROM fraud_alerts WHERE action = 'hold' AND (hold_id IS NULL OR hold_error <> '')`).Scan(&unheld) //nolint:errcheck
 	if unheld != 0 {
 		t.Errorf("%d hold alerts without a hold", unheld)
+	}
+}
+
+// Without Kafka, serve evaluates the outbox table (ServeOutbox): the
+// generated stream written there in two halves, serve stopped after the
+// first and started again, raises exactly the generator's truth; while it
+// runs, `fraud run --once` (DrainOutbox) is refused, since the windows are
+// in the running one's memory.
+func TestServeOutboxEqualsTruthAcrossARestart(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	pool, _ := testkit.PG(t)
+	pg := &postgres.Store{Pool: pool}
+	c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 40}
+	s, err := gen.Generate(gen.Options{Seed: 12, Investors: 40, Days: 40, Plant: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(from, to int) {
+		for i, m := range s.Messages[from:to] {
+			if _, err := pool.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)`,
+				fmt.Sprintf("gen-%d", from+i), m.Topic, m.Key, string(m.Value)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	serveUntilDone := func() {
+		rctx, cancel := context.WithCancel(ctx)
+		errc := make(chan error, 1)
+		go func() {
+			errc <- fraudeval.Serve(rctx, fraudeval.Deps{PG: pg, Log: testkit.Logger(t)}, c, fraud.Shipped())
+		}()
+		var last int64
+		pool.QueryRow(ctx, `SELECT max(id) FROM outbox`).Scan(&last) //nolint:errcheck
+		waitApplied(t, ctx, pg, map[[2]any]int64{{"outbox", 0}: last}, errc, false)
+		if _, err := fraudeval.DrainOutbox(ctx, fraudeval.Deps{PG: pg, Log: testkit.Logger(t)}, c, fraud.Shipped()); err == nil {
+			t.Error("fraud run --once ran beside serve's evaluation")
+		}
+		cancel()
+		<-errc
+	}
+	half := len(s.Messages) / 2
+	write(0, half)
+	serveUntilDone()
+	write(half, len(s.Messages))
+	serveUntilDone()
+	var want []string
+	for _, tr := range s.Truth {
+		want = append(want, tr.AlertID)
+	}
+	slices.Sort(want)
+	if got := alertIDs(t, ctx, pg); !slices.Equal(got, want) || len(want) != 6 {
+		t.Errorf("alerts %v\nwant %v (1 plant x 6 patterns)", got, want)
 	}
 }

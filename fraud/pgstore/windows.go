@@ -1,0 +1,381 @@
+package pgstore
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fundflow/fundflow/fraud"
+)
+
+// The windows live in memory (mem), owned by the one evaluation that holds
+// the evaluation lock (Exclusive). Postgres gets, per batch, only what must
+// be durable at once: the alerts and their holds. The windows and the
+// positions they are valid at reach Postgres by Snapshot (migration
+// 046_fraud_snapshots.sql), and a start replays the streams from there.
+
+// mem is the evaluation's state. Stored States are never changed in place
+// (fraud.Rule.Eval returns new slices), so a snapshot may encode the
+// values it copied under the lock after letting it go.
+type mem struct {
+	loaded  bool
+	states  map[string]fraud.State // fraud.StateKey -> window; an empty window is not kept
+	dirty   map[string]struct{}    // changed since the last snapshot
+	pos     map[streamPart]int64   // applied, in memory
+	durable map[streamPart]int64   // in the last committed snapshot (what Kafka may commit)
+	pending int                    // events applied since the last snapshot
+	// compaction: a delta snapshot adds chunks; when they outgrow the last
+	// full one, the next is full and drops everything before it
+	fullGen              int64
+	fullBytes, sinceFull int64
+	deltas               int
+}
+
+// chunkBytes is the most one fraud_snapshot_chunks row holds (bytea's
+// limit is 1 GB; a few MB keeps one row's memory small on both sides).
+const chunkBytes = 8 << 20
+
+type snapRec struct {
+	K string       `json:"k"`
+	S *fraud.State `json:"s,omitempty"`
+}
+
+// window is one record a snapshot copies under the lock (no allocation
+// per window: a full snapshot copies millions while the stream waits).
+type window struct {
+	k    string
+	st   fraud.State
+	gone bool
+}
+
+// load reads the last full snapshot, the deltas after it and the
+// positions (before any snapshot: the windows of fraud_windows, where the
+// evaluation kept them before 046). Called with s.mu held.
+func (s *Store) load(ctx context.Context) error {
+	if s.m.loaded {
+		return nil
+	}
+	m := mem{states: map[string]fraud.State{}, dirty: map[string]struct{}{}, pos: map[streamPart]int64{}, durable: map[streamPart]int64{}}
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// a repeatable view: a snapshot committing meanwhile is all in or out
+		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(gen), 0), COALESCE(max(bytes) FILTER (WHERE is_full), 0) FROM fraud_snapshots WHERE is_full`).
+			Scan(&m.fullGen, &m.fullBytes); err != nil {
+			return fmt.Errorf("fraud snapshots: %w", err)
+		}
+		if m.fullGen == 0 {
+			rows, err := tx.Query(ctx, `SELECT rule_id, scope_key, state FROM fraud_windows`)
+			if err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+			for rows.Next() {
+				var r, k string
+				var st fraud.State
+				if err := rows.Scan(&r, &k, &st); err != nil {
+					rows.Close()
+					return fmt.Errorf("fraud windows: %w", err)
+				}
+				if len(st.Entries) > 0 {
+					m.states[fraud.StateKey(r, k)] = st
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("fraud windows: %w", err)
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT c.data, s.is_full FROM fraud_snapshot_chunks c JOIN fraud_snapshots s USING (gen)
+			WHERE c.gen >= $1 ORDER BY c.gen, c.seq`, m.fullGen)
+		if err != nil {
+			return fmt.Errorf("fraud snapshots: %w", err)
+		}
+		for rows.Next() {
+			var data []byte
+			var full bool
+			if err := rows.Scan(&data, &full); err != nil {
+				rows.Close()
+				return fmt.Errorf("fraud snapshots: %w", err)
+			}
+			if !full {
+				m.sinceFull += int64(len(data))
+			}
+			if err := m.apply(data); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fraud snapshots: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT stream, part, last_off FROM fraud_positions`)
+		if err != nil {
+			return fmt.Errorf("fraud positions: %w", err)
+		}
+		for rows.Next() {
+			var sp streamPart
+			var off int64
+			if err := rows.Scan(&sp.stream, &sp.part, &off); err != nil {
+				rows.Close()
+				return fmt.Errorf("fraud positions: %w", err)
+			}
+			m.pos[sp], m.durable[sp] = off, off
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	if err != nil {
+		return classify(fmt.Errorf("fraud state load: %w", err))
+	}
+	if m.fullGen == 0 {
+		// the first snapshot is full (it takes over fraud_windows)
+		for k := range m.states {
+			m.dirty[k] = struct{}{}
+		}
+	}
+	m.loaded = true
+	s.m = m
+	return nil
+}
+
+// apply reads one chunk's records over m.states.
+func (m *mem) apply(data []byte) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, chunkBytes+(1<<20))
+	for sc.Scan() {
+		var r snapRec
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("fraud snapshot record: %w", err)
+		}
+		if r.S == nil || len(r.S.Entries) == 0 {
+			delete(m.states, r.K)
+		} else {
+			m.states[r.K] = *r.S
+		}
+	}
+	return sc.Err()
+}
+
+// Load reads the state now (Apply does it on first use): a start knows its
+// positions before the first message arrives.
+func (s *Store) Load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load(ctx)
+}
+
+// Pending is how many events were applied since the last snapshot.
+func (s *Store) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.pending
+}
+
+// Durable is the last snapshot's position of stream's partition part (-1:
+// none): the furthest a consumer may commit, since a start replays from it.
+func (s *Store) Durable(stream string, part int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if off, ok := s.m.durable[streamPart{stream, part}]; ok {
+		return off
+	}
+	return -1
+}
+
+// Snapshot writes the windows changed since the last snapshot (all of
+// them when it is time to compact) and the positions they are valid at,
+// in one transaction. The evaluation goes on while it encodes and writes.
+// On failure the windows stay due for the next one.
+func (s *Store) Snapshot(ctx context.Context) error {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	s.mu.Lock()
+	if !s.m.loaded {
+		s.mu.Unlock()
+		return nil
+	}
+	m := &s.m
+	// full: the first, or when the deltas since the last full one weigh
+	// more than twice it (so a start reads at most about 3x the state)
+	full := m.fullGen == 0 || m.sinceFull > 2*m.fullBytes+chunkBytes || m.deltas >= 500
+	var recs []window
+	dirty := m.dirty
+	if full {
+		recs = make([]window, 0, len(m.states))
+		for k, st := range m.states {
+			recs = append(recs, window{k: k, st: st})
+		}
+	} else {
+		recs = make([]window, 0, len(dirty))
+		for k := range dirty {
+			st, ok := m.states[k]
+			recs = append(recs, window{k: k, st: st, gone: !ok})
+		}
+	}
+	pos := make(map[streamPart]int64, len(m.pos))
+	moved := false
+	for sp, off := range m.pos {
+		pos[sp] = off
+		moved = moved || m.durable[sp] != off
+	}
+	m.dirty, m.pending = map[string]struct{}{}, 0
+	s.mu.Unlock()
+	if len(recs) == 0 && !moved && !full {
+		return nil
+	}
+	gen, size, err := s.writeSnapshot(ctx, full, recs, pos)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		for k := range dirty {
+			m.dirty[k] = struct{}{}
+		}
+		return classify(fmt.Errorf("fraud snapshot: %w", err))
+	}
+	for sp, off := range pos {
+		m.durable[sp] = off
+	}
+	switch {
+	case full:
+		m.fullGen, m.fullBytes, m.sinceFull, m.deltas = gen, size, 0, 0
+	case gen > 0:
+		m.sinceFull += size
+		m.deltas++
+	}
+	return nil
+}
+
+// writeSnapshot encodes recs in chunks and commits them with pos; it
+// returns the snapshot's gen (0: positions only) and its bytes.
+func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos map[streamPart]int64) (int64, int64, error) {
+	var chunks [][]byte
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	var size int64
+	for i := range recs {
+		r := snapRec{K: recs[i].k}
+		if !recs[i].gone {
+			r.S = &recs[i].st
+		}
+		if err := enc.Encode(&r); err != nil {
+			return 0, 0, err
+		}
+		if buf.Len() >= chunkBytes {
+			chunks = append(chunks, bytes.Clone(buf.Bytes()))
+			size += int64(buf.Len())
+			buf.Reset()
+		}
+	}
+	if buf.Len() > 0 {
+		chunks = append(chunks, buf.Bytes())
+		size += int64(buf.Len())
+	}
+	var gen int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if len(recs) > 0 || full {
+			if err := tx.QueryRow(ctx, `INSERT INTO fraud_snapshots (is_full, windows, bytes) VALUES ($1, $2, $3) RETURNING gen`,
+				full, len(recs), size).Scan(&gen); err != nil {
+				return err
+			}
+			rows := make([][]any, len(chunks))
+			for i, c := range chunks {
+				rows[i] = []any{gen, int32(i), c}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"fraud_snapshot_chunks"}, []string{"gen", "seq", "data"}, pgx.CopyFromRows(rows)); err != nil {
+				return err
+			}
+			if full {
+				// everything before is in this one
+				if _, err := tx.Exec(ctx, `DELETE FROM fraud_snapshots WHERE gen < $1`, gen); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `DELETE FROM fraud_windows`); err != nil {
+					return err
+				}
+			}
+		}
+		if len(pos) == 0 {
+			return nil
+		}
+		var ss []string
+		var ps []int32
+		var os []int64
+		for sp, off := range pos {
+			ss, ps, os = append(ss, sp.stream), append(ps, int32(sp.part)), append(os, off)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO fraud_positions AS f (stream, part, last_off)
+			SELECT s, p, o FROM unnest($1::text[], $2::int[], $3::bigint[]) AS x(s, p, o) ORDER BY s, p
+			ON CONFLICT (stream, part) DO UPDATE SET last_off = excluded.last_off, updated_at = now()
+			WHERE f.last_off IS DISTINCT FROM excluded.last_off`, ss, ps, os)
+		return err
+	})
+	return gen, size, err
+}
+
+// exclusiveKey is the advisory lock of the evaluation: one process
+// evaluates, since its windows are in its memory (a second one waits).
+const exclusiveKey = "fundflow-fraud-evaluation"
+
+// Exclusive takes the evaluation lock (a Postgres session advisory lock
+// on a connection of its own), waiting while another process holds it;
+// wait false returns an error at once instead. The lock goes with the
+// connection: a killed process's is released by Postgres. lost is closed
+// when the connection fails (the evaluation must stop: another may start).
+func (s *Store) Exclusive(ctx context.Context, wait bool) (release func(), lost <-chan struct{}, err error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, classify(fmt.Errorf("fraud evaluation lock: %w", err))
+	}
+	if wait {
+		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, exclusiveKey)
+	} else {
+		var got bool
+		if err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, exclusiveKey).Scan(&got); err == nil && !got {
+			err = fmt.Errorf("another fraud evaluation is running (serve or fraud run): it evaluates these events already")
+		}
+	}
+	if err != nil {
+		conn.Release()
+		return nil, nil, fmt.Errorf("fraud evaluation lock: %w", err)
+	}
+	done := make(chan struct{})
+	lostc := make(chan struct{})
+	var mu sync.Mutex // the connection is not for two goroutines at once
+	go func() {
+		// a ping every 2 s: a dead lock connection stops the evaluation
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				err := conn.Ping(ctx)
+				mu.Unlock()
+				if err != nil && ctx.Err() == nil {
+					close(lostc)
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			mu.Lock()
+			defer mu.Unlock()
+			_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, exclusiveKey)
+			conn.Release()
+		})
+	}, lostc, nil
+}
