@@ -191,3 +191,28 @@ func TestPerformanceFeeHurdle(t *testing.T) {
 		})
 	}
 }
+
+// A quarter by runs: one valuation (1-Apr, ₹1,00,000.00) carried, 1 % from
+// 1-Apr and 1.25 % from 16-May: two runs, 1-Apr..15-May (45 days) and
+// 16-May..30-Jun (46 days); 100000 × (45 × 1 + 46 × 1.25) / 36500 =
+// 10250000/36500 = 280.8219… → 280.82 (down).
+func TestAccrueAUMFeeRunsQuarter(t *testing.T) {
+	table, err := managed.NewRateTable(
+		managed.Rate{From: fund.NewDate(2026, 4, 1), Percent: decimal.RequireFromString("1")},
+		managed.Rate{From: fund.NewDate(2026, 5, 16), Percent: decimal.RequireFromString("1.25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := managed.AccrueAUMFeeRuns(fund.NewDate(2026, 4, 1), fund.NewDate(2026, 6, 30),
+		[]managed.AUM{{Date: fund.NewDate(2026, 4, 1), Value: fund.AmountFromPaise(10000000)}}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Fee.String() != "280.82" || len(acc.Runs) != 2 || acc.Runs[0].To != fund.NewDate(2026, 5, 15) || acc.Runs[1].From != fund.NewDate(2026, 5, 16) ||
+		acc.Runs[1].Percent.String() != "1.25" || len(acc.Days) != 0 {
+		t.Errorf("%+v", acc)
+	}
+	if days := acc.Expanded().Days; len(days) != 91 || days[0].Carried || !days[1].Carried {
+		t.Errorf("%d days expanded", len(days))
+	}
+}
