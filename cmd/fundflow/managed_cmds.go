@@ -85,6 +85,7 @@ type managedFeeBillCmd struct {
 	Wallet      string    `help:"Bill this wallet only (default: every wallet with fee terms)." placeholder:"ID"`
 	Crystallise bool      `help:"Crystallise the performance fee at the period's end (yearly, or on exit)."`
 	Out         string    `help:"Write each wallet's invoice here as <id>.csv and <id>.pdf (with --wallet)." placeholder:"DIR"`
+	Batch       int       `default:"5000" help:"Wallets billed per transaction."`
 }
 
 func (c managedFeeBillCmd) Run(a *app) error {
@@ -97,7 +98,7 @@ func (c managedFeeBillCmd) Run(a *app) error {
 	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
 		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
 		if c.Wallet == "" {
-			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, 500)
+			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, c.Batch)
 			if err != nil {
 				return err
 			}

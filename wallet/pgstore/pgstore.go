@@ -230,20 +230,22 @@ func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) 
 	return err
 }
 
-// WriteOutbox inserts outbox rows in order (an event id seen before is
-// skipped: event ids are deterministic).
+// WriteOutbox inserts outbox rows in order in one statement (an event id
+// seen before is skipped: event ids are deterministic).
 func (t Tx) WriteOutbox(ctx context.Context, events []ledger.Event) error {
-	for _, e := range events {
+	n := len(events)
+	ids, topics, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range events {
 		b, err := json.Marshal(e.Payload)
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", e.ID, err)
 		}
-		if _, err := t.tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Topic, e.Key, string(b)); err != nil {
-			return err
-		}
+		ids[i], topics[i], keys[i], payloads[i] = e.ID, e.Topic, e.Key, string(b)
 	}
-	return nil
+	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
+		SELECT e, tp, k, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(e, tp, k, p, n) ORDER BY n
+		ON CONFLICT (event_id) DO NOTHING`, ids, topics, keys, payloads)
+	return err
 }
 
 // AppendAudit appends audit rows through the audit chain.
