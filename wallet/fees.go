@@ -260,7 +260,9 @@ type chunkResult struct {
 func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, crystallise bool) (res chunkResult, err error) {
 	err = f.Store.InFeeTx(ctx, func(tx FeeTx) error {
 		res = chunkResult{}
-		skip := func(id string, err error) { res.skipped = append(res.skipped, BillSkip{WalletID: id, Reason: err.Error(), err: err}) }
+		skip := func(id string, err error) {
+			res.skipped = append(res.skipped, BillSkip{WalletID: id, Reason: err.Error(), err: err})
+		}
 		wals, err := tx.LockWallets(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("lock wallets: %w", err)
