@@ -43,6 +43,7 @@ type Stats struct {
 	Swept    int         `json:"switch_payouts_swept"`
 	Valued   int64       `json:"wallets_valued"`
 	FeesPaid int         `json:"invoices_charged"`
+	Released int         `json:"withdrawals_released"`
 }
 
 // Run passes until a pass finds nothing to do.
@@ -67,6 +68,12 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Credited += c.Credited
 		st.Broken += c.Broken
 		st.Reversed += c.Reversed
+		// Parked withdrawals whose restriction has lifted go to the bank.
+		released, err := j.Wallet.ReleaseWithdrawals(ctx, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Released += released
 		r, err := j.Auto.Invest(ctx, batch)
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", Name, err)
@@ -92,7 +99,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			}
 			st.FeesPaid += paid
 		}
-		if c.Credited+c.Broken+c.Reversed+r.Runs+resumed+swept+paid == 0 {
+		if c.Credited+c.Broken+c.Reversed+released+r.Runs+resumed+swept+paid == 0 {
 			break
 		}
 		if j.Log != nil {

@@ -157,8 +157,9 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 		// Σ what came in from outside less what left to the investor, as
 		// posted so far (wallet postings carry the database's time, not the
 		// business day; see wallet.BillInput).
-		b.Queue(`SELECT wallet_id, sum(CASE kind WHEN 'deposit' THEN amount ELSE -amount END) FROM wallet_transactions
-			WHERE wallet_id = ANY($1) AND kind IN ('deposit', 'withdrawal', 'reversal') GROUP BY wallet_id`, ids).
+		// A parked withdrawal is money out; cancelled, it came back in.
+		b.Queue(`SELECT wallet_id, sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount ELSE -amount END) FROM wallet_transactions
+			WHERE wallet_id = ANY($1) AND kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel') GROUP BY wallet_id`, ids).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					var id string

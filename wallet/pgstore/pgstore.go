@@ -52,6 +52,19 @@ func (s Store) RefundedDeposits(ctx context.Context, limit int) ([]string, error
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// ReleasableWithdrawals lists parked withdrawals whose investor has no
+// restriction blocking redemptions.
+func (s Store) ReleasableWithdrawals(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT d.request_id FROM wallet_withdrawals d JOIN wallets w ON w.id = d.wallet_id
+		WHERE d.status = 'pending'
+		  AND NOT EXISTS (SELECT 1 FROM investor_restrictions r WHERE r.investor_id = w.investor_id AND r.blocks_redemption)
+		ORDER BY d.created_at, d.request_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // Wallet reads a wallet.
 func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
 	return scanWallet(s.Pool.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
@@ -199,6 +212,35 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 		return 0, false, fmt.Errorf("postings and balance: %w", err)
 	}
 	return id, true, nil
+}
+
+// InsertWithdrawal records a withdrawal request.
+func (t Tx) InsertWithdrawal(ctx context.Context, w wallet.Withdrawal) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO wallet_withdrawals (request_id, wallet_id, amount, status, hold_source, decided_at)
+		VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'pending' THEN NULL ELSE now() END)`, w.RequestID, w.WalletID, w.Amount.Decimal(), w.Status, w.HoldSource)
+	return err
+}
+
+// Withdrawal reads a withdrawal request, locked.
+func (t Tx) Withdrawal(ctx context.Context, requestID string) (wallet.Withdrawal, bool, error) {
+	w := wallet.Withdrawal{RequestID: requestID}
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT wallet_id, amount, status, hold_source FROM wallet_withdrawals WHERE request_id = $1 FOR UPDATE`, requestID).
+		Scan(&w.WalletID, &amt, &w.Status, &w.HoldSource)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return w, false, nil
+	}
+	if err != nil {
+		return w, false, err
+	}
+	w.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return w, err == nil, err
+}
+
+// SetWithdrawalStatus decides a request.
+func (t Tx) SetWithdrawalStatus(ctx context.Context, requestID, status string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE wallet_withdrawals SET status = $2, decided_at = now() WHERE request_id = $1`, requestID, status)
+	return err
 }
 
 // BlockingRestriction reads a restriction of the investor that blocks
