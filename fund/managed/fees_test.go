@@ -7,6 +7,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/fund/tax"
 	"github.com/shopspring/decimal"
 )
 
@@ -214,5 +215,29 @@ func TestAccrueAUMFeeRunsQuarter(t *testing.T) {
 	}
 	if days := acc.Expanded().Days; len(days) != 91 || days[0].Carried || !days[1].Carried {
 		t.Errorf("%d days expanded", len(days))
+	}
+}
+
+// A fee of 1,500.00 redeemed FIFO over three lots across two schemes: B's
+// of 1-Jan (10 units × 50.0000 = 500.00) first, then on 1-Feb A's (20 ×
+// 30.0000 = 600.00; A sorts before B on one date), then B's (10 × 50 =
+// 500.00) for the last 1500 − 500 − 600 = 400.00. Per scheme, first used
+// first: B 500.00 + 400.00 = 900.00, A 600.00. 2,000.00 over the same
+// lots (worth 1,600.00) takes them all and leaves 400.00 short.
+func TestPlanFeeRedemptionFIFO(t *testing.T) {
+	u := func(s string) fund.Units { return fund.MustUnits(s, 3) }
+	hs := []managed.Holding{
+		{Scheme: "A", NAV: fund.MustNAV("30.0000"), Units: u("20.000"), UnitsScale: 3, Lots: []tax.Lot{{ID: "a1", Bought: d(2026, 2, 1), Units: u("20.000")}}},
+		{Scheme: "B", NAV: fund.MustNAV("50.0000"), Units: u("20.000"), UnitsScale: 3, Lots: []tax.Lot{
+			{ID: "b1", Bought: d(2026, 1, 1), Units: u("10.000")}, {ID: "b2", Bought: d(2026, 2, 1), Units: u("10.000")}}},
+	}
+	plan, short, err := managed.PlanFeeRedemption(fund.MustAmount("1500.00"), hs)
+	if err != nil || !short.IsZero() || len(plan) != 2 || plan[0].Scheme != "B" || plan[0].Amount.String() != "900.00" ||
+		plan[1].Scheme != "A" || plan[1].Amount.String() != "600.00" {
+		t.Errorf("plan %+v short %s %v", plan, short, err)
+	}
+	plan, short, err = managed.PlanFeeRedemption(fund.MustAmount("2000.00"), hs)
+	if err != nil || short.String() != "400.00" || len(plan) != 2 || plan[0].Amount.String() != "1000.00" || plan[1].Amount.String() != "600.00" {
+		t.Errorf("short plan %+v short %s %v", plan, short, err)
 	}
 }
