@@ -22,6 +22,12 @@ const (
 	AccountGST       = "tax:gst"
 )
 
+// How fee terms say an invoice is paid.
+const (
+	ChargeFromWallet = "wallet"
+	ChargeFromUnits  = "units"
+)
+
 // ErrNoFeeTerms: the wallet has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("wallet has no fee terms for the period")
 
@@ -32,7 +38,7 @@ type FeeTerms struct {
 	AUMRatePct decimal.Decimal `json:"aum_rate_pct"`
 	PerfPct    decimal.Decimal `json:"perf_pct"`
 	HurdlePct  decimal.Decimal `json:"hurdle_pct"`
-	ChargeFrom string          `json:"charge_from"` // wallet
+	ChargeFrom string          `json:"charge_from"` // wallet (its cash) or units (redeemed FIFO: feeunits.go)
 }
 
 // FeeInvoice is one period's invoice.
@@ -50,6 +56,9 @@ type FeeInvoice struct {
 	Accrual    managed.Accrual          `json:"accrual"`
 	Perf       *managed.Crystallisation `json:"performance,omitempty"`
 	Status     string                   `json:"status"` // due, charged
+	// ChargeFrom is the terms' at the period's end: units invoices are paid
+	// from the wallet only with their redemptions' payouts (feeunits.go).
+	ChargeFrom string `json:"charge_from,omitempty"`
 }
 
 // InvoiceID is the invoice id of a wallet's period.
@@ -69,6 +78,7 @@ type FeeStore interface {
 	FeeWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error)
 	// DueInvoices lists invoices not paid yet, oldest first.
 	DueInvoices(ctx context.Context, limit int) ([]string, error)
+	FeeUnitsStore
 }
 
 // FeeTx is one transaction of fee billing.
@@ -95,6 +105,7 @@ type FeeTx interface {
 	InvoiceFor(ctx context.Context, walletID string, from fund.Date) (FeeInvoice, bool, error)
 	Invoice(ctx context.Context, id string) (FeeInvoice, bool, error)
 	SetInvoiceCharged(ctx context.Context, id string) error
+	FeeUnitsTx
 }
 
 // BillInput is what billing one wallet's period reads.
@@ -138,6 +149,10 @@ type Bills struct {
 type Fees struct {
 	Wallet *Service
 	Store  FeeStore
+	// Ledger places the redemptions of invoices charged from units (nil:
+	// those wait); MaxSkew bounds their placed_at (our own clock).
+	Ledger  *ledger.Service
+	MaxSkew time.Duration
 	// crash, for tests: called after a chunk commits, with its last
 	// invoice billed.
 	crash func(invoiceID string) error
@@ -148,8 +163,8 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 	if t.ChargeFrom == "" {
 		t.ChargeFrom = "wallet"
 	}
-	if t.ChargeFrom != "wallet" {
-		return fmt.Errorf("fee terms: charge_from %q: only wallet is supported", t.ChargeFrom)
+	if t.ChargeFrom != ChargeFromWallet && t.ChargeFrom != ChargeFromUnits {
+		return fmt.Errorf("fee terms: charge_from %q: want wallet or units", t.ChargeFrom)
 	}
 	if _, err := managed.NewRateTable(managed.Rate{From: t.From, Percent: t.AUMRatePct}); err != nil {
 		return fmt.Errorf("fee terms: %w", err)
@@ -302,7 +317,7 @@ func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, 
 				bills.HWMs = append(bills.HWMs, *hwm)
 			}
 			audit := map[string]string{"wallet_id": wal.ID, "fee": inv.Fee.String(), "gst": inv.GST.String(), "total": inv.Total.String()}
-			if wal.Balance.Cmp(inv.Total) >= 0 {
+			if inv.ChargeFrom != ChargeFromUnits && wal.Balance.Cmp(inv.Total) >= 0 {
 				// Paid in the same transaction: one audit row says both (a
 				// million wallets' audit chain is half the run's time).
 				if e := f.charge(w, wal, &inv, false); e != nil {
@@ -354,7 +369,7 @@ func computeBill(wal Wallet, in *BillInput, from, to fund.Date, crystallise bool
 		return FeeInvoice{}, nil, fmt.Errorf("wallet %s: %w", wal.ID, err)
 	}
 	inv := FeeInvoice{ID: InvoiceID(wal.ID, from, to), WalletID: wal.ID, InvestorID: wal.InvestorID, From: from, To: to,
-		AUMFee: acc.Fee, Accrual: acc, Status: "due"}
+		AUMFee: acc.Fee, Accrual: acc, Status: "due", ChargeFrom: last.ChargeFrom}
 	var hwm *HWMUpdate
 	if crystallise && last.PerfPct.Sign() > 0 {
 		cum := in.NetFlows
@@ -448,6 +463,11 @@ func (f *Fees) ChargeDue(ctx context.Context, limit int) (int, error) {
 			}
 			if inv, ok, err = tx.InvoiceFor(ctx, inv.WalletID, inv.From); err != nil || !ok || inv.Status != "due" || wal.Balance.Cmp(inv.Total) < 0 {
 				return err
+			}
+			if inv.ChargeFrom == ChargeFromUnits { // only once its redemptions' payouts are in the wallet
+				if n, settled, err := tx.FeeRedemptionsSettled(ctx, inv.ID); err != nil || n == 0 || !settled {
+					return err
+				}
 			}
 			if e := f.charge(w, wal, &inv, true); e != nil {
 				if _, inserted, err := tx.Post(ctx, *e, inv.Total.Neg()); err != nil || !inserted {

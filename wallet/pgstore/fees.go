@@ -208,7 +208,7 @@ func (t Tx) WriteBills(ctx context.Context, bs wallet.Bills) error {
 	if len(bs.Invoices) > 0 {
 		rows := make([][]any, len(bs.Invoices))
 		for i, inv := range bs.Invoices {
-			body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf})
+			body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf, "charge_from": inv.ChargeFrom})
 			if err != nil {
 				return err
 			}
@@ -296,13 +296,14 @@ func scanInvoice(row pgx.Row) (wallet.FeeInvoice, bool, error) {
 		}
 	}
 	var b struct {
-		Accrual managed.Accrual          `json:"accrual"`
-		Perf    *managed.Crystallisation `json:"performance"`
+		Accrual    managed.Accrual          `json:"accrual"`
+		Perf       *managed.Crystallisation `json:"performance"`
+		ChargeFrom string                   `json:"charge_from"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
 		return inv, false, fmt.Errorf("invoice %s body: %w", inv.ID, err)
 	}
-	inv.Accrual, inv.Perf = b.Accrual.Expanded(), b.Perf
+	inv.Accrual, inv.Perf, inv.ChargeFrom = b.Accrual.Expanded(), b.Perf, b.ChargeFrom
 	return inv, true, nil
 }
 
@@ -321,4 +322,94 @@ func (t Tx) Invoice(ctx context.Context, id string) (wallet.FeeInvoice, bool, er
 func (t Tx) SetInvoiceCharged(ctx context.Context, id string) error {
 	_, err := t.tx.Exec(ctx, `UPDATE fee_invoices SET status = 'charged', charged_at = now() WHERE id = $1`, id)
 	return err
+}
+
+// InvoicesToRedeem lists due invoices charged from units with no
+// redemption yet or redemptions still proposed.
+func (s Store) InvoicesToRedeem(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT i.id FROM fee_invoices i
+		WHERE i.status = 'due' AND i.body->>'charge_from' = 'units'
+		  AND (NOT EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id)
+		       OR EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id AND r.status = 'proposed'))
+		ORDER BY i.created_at, i.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// FeeRedemptionsToSweep lists allotted fee redemptions whose payout is not
+// in the wallet yet.
+func (s Store) FeeRedemptionsToSweep(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT r.order_id FROM fee_redemptions r
+		JOIN ledger_transactions t ON t.order_id = r.order_id AND t.kind = 'redemption'
+		WHERE t.net_amount > 0 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'fee_redemption' AND w.ref = r.order_id)
+		ORDER BY t.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+const feeRedemptionCols = `order_id, invoice_id, wallet_id, folio_no, scheme_code, amount, request, status`
+
+func scanFeeRedemption(r pgx.Row, extra ...any) (wallet.FeeRedemption, error) {
+	var fr wallet.FeeRedemption
+	var amt decimal.Decimal
+	if err := r.Scan(append([]any{&fr.OrderID, &fr.InvoiceID, &fr.WalletID, &fr.Folio, &fr.Scheme, &amt, &fr.Request, &fr.Status}, extra...)...); err != nil {
+		return fr, err
+	}
+	var err error
+	fr.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return fr, err
+}
+
+// FeeRedemptions reads an invoice's redemptions in order.
+func (t Tx) FeeRedemptions(ctx context.Context, invoiceID string) ([]wallet.FeeRedemption, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+feeRedemptionCols+` FROM fee_redemptions WHERE invoice_id = $1 ORDER BY order_id`, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeRedemption, error) { return scanFeeRedemption(r) })
+}
+
+// InsertFeeRedemptions fixes an invoice's redemptions.
+func (t Tx) InsertFeeRedemptions(ctx context.Context, rs []wallet.FeeRedemption) error {
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		rows[i] = []any{r.OrderID, r.InvoiceID, r.WalletID, r.Folio, r.Scheme, r.Amount.Decimal(), r.Request, r.Status}
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"fee_redemptions"}, []string{"order_id", "invoice_id", "wallet_id", "folio_no", "scheme_code", "amount", "request", "status"},
+		pgx.CopyFromRows(rows))
+	return err
+}
+
+// SetFeeRedemptionsPlaced marks an invoice's redemptions placed.
+func (t Tx) SetFeeRedemptionsPlaced(ctx context.Context, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE fee_redemptions SET status = 'placed' WHERE invoice_id = $1 AND status = 'proposed'`, invoiceID)
+	return err
+}
+
+// FeeRedemptionPayout reads a fee redemption and the ledger's payout for it.
+func (t Tx) FeeRedemptionPayout(ctx context.Context, orderID string) (wallet.FeeRedemption, fund.Amount, bool, error) {
+	var net decimal.Decimal
+	r, err := scanFeeRedemption(t.tx.QueryRow(ctx, `SELECT r.order_id, r.invoice_id, r.wallet_id, r.folio_no, r.scheme_code, r.amount, r.request, r.status, t.net_amount
+		FROM fee_redemptions r JOIN ledger_transactions t ON t.order_id = r.order_id AND t.kind = 'redemption' WHERE r.order_id = $1`, orderID), &net)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fund.Amount{}, false, nil
+	}
+	if err != nil {
+		return r, fund.Amount{}, false, err
+	}
+	a, err := fund.AmountFromDecimal(net, fund.NoRounding)
+	return r, a, err == nil, err
+}
+
+// FeeRedemptionsSettled counts an invoice's redemptions and whether each
+// one's payout is in the wallet.
+func (t Tx) FeeRedemptionsSettled(ctx context.Context, invoiceID string) (int, bool, error) {
+	var n, swept int
+	err := t.tx.QueryRow(ctx, `SELECT count(*), count(w.id) FROM fee_redemptions r
+		LEFT JOIN wallet_transactions w ON w.kind = 'fee_redemption' AND w.ref = r.order_id WHERE r.invoice_id = $1`, invoiceID).Scan(&n, &swept)
+	return n, n == swept, err
 }
