@@ -1,6 +1,6 @@
 -- A wallet withdrawal held by a restriction is parked, not refused
--- (issue 22; this file is the task's 051, numbered 042 here because the
--- loader refuses a gap): the money leaves the wallet's balance into
+-- (issue 22; numbered 042 here because the loader refuses a gap: it is
+-- this task's 050): the money leaves the wallet's balance into
 -- withdrawal_held:wallet:<id> (wallet transaction kind 'withdrawal', as a
 -- direct one, so a parked withdrawal still counts as money out), then
 -- either goes to the sealed bank account when the restriction lifts (kind

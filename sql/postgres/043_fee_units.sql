@@ -1,6 +1,7 @@
--- Fees charged by redeeming units (issue 22; this file is the task's 050,
--- numbered 043 here because the loader refuses a gap). A wallet whose
--- terms say charge_from 'units' pays an invoice by redeeming units of its
+-- Fees charged by redeeming units (issue 22; numbered 043 here because
+-- the loader refuses a gap: it is this task's 051, and must run after the
+-- withdrawal parking's 050, whose wallet transaction kinds it keeps). A
+-- wallet whose terms say charge_from 'units' pays an invoice by redeeming units of its
 -- auto-invest folio FIFO (fund/managed.PlanFeeRedemption) through the
 -- ledger's redemption path, so lots and exit loads apply; each redemption's
 -- payout comes into the wallet (wallet transaction kind 'fee_redemption',
