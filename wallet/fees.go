@@ -449,42 +449,54 @@ func (f *Fees) ChargeDue(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("due invoices: %w", err)
 	}
+	return f.eachInTx(ctx, ids, "charge", func(tx FeeTx, w *work, id string) (bool, error) {
+		inv, ok, err := tx.Invoice(ctx, id)
+		if err != nil || !ok {
+			return false, err
+		}
+		wal, ok, err := tx.LockWallet(ctx, inv.WalletID)
+		if err != nil || !ok {
+			return false, err
+		}
+		if inv, ok, err = tx.InvoiceFor(ctx, inv.WalletID, inv.From); err != nil || !ok || inv.Status != "due" || wal.Balance.Cmp(inv.Total) < 0 {
+			return false, err
+		}
+		if inv.ChargeFrom == ChargeFromUnits { // only once its redemptions' payouts are in the wallet
+			if n, settled, err := tx.FeeRedemptionsSettled(ctx, inv.ID); err != nil || n == 0 || !settled {
+				return false, err
+			}
+		}
+		if e := f.charge(w, wal, &inv, true); e != nil {
+			if _, inserted, err := tx.Post(ctx, *e, inv.Total.Neg()); err != nil || !inserted {
+				if err == nil {
+					err = fmt.Errorf("invoice %s was paid without being marked charged", inv.ID)
+				}
+				return false, err
+			}
+		}
+		return true, tx.SetInvoiceCharged(ctx, inv.ID)
+	})
+}
+
+// eachInTx runs fn for each id in its own transaction, with its outbox and
+// audit rows written last, and counts the ids fn did something for.
+func (f *Fees) eachInTx(ctx context.Context, ids []string, what string, fn func(tx FeeTx, w *work, id string) (bool, error)) (int, error) {
 	n := 0
 	for _, id := range ids {
+		var did bool
 		err := f.Store.InFeeTx(ctx, func(tx FeeTx) error {
 			w := &work{}
-			inv, ok, err := tx.Invoice(ctx, id)
-			if err != nil || !ok {
+			var err error
+			if did, err = fn(tx, w, id); err != nil {
 				return err
 			}
-			wal, ok, err := tx.LockWallet(ctx, inv.WalletID)
-			if err != nil || !ok {
-				return err
-			}
-			if inv, ok, err = tx.InvoiceFor(ctx, inv.WalletID, inv.From); err != nil || !ok || inv.Status != "due" || wal.Balance.Cmp(inv.Total) < 0 {
-				return err
-			}
-			if inv.ChargeFrom == ChargeFromUnits { // only once its redemptions' payouts are in the wallet
-				if n, settled, err := tx.FeeRedemptionsSettled(ctx, inv.ID); err != nil || n == 0 || !settled {
-					return err
-				}
-			}
-			if e := f.charge(w, wal, &inv, true); e != nil {
-				if _, inserted, err := tx.Post(ctx, *e, inv.Total.Neg()); err != nil || !inserted {
-					if err == nil {
-						err = fmt.Errorf("invoice %s was paid without being marked charged", inv.ID)
-					}
-					return err
-				}
-			}
-			if err := tx.SetInvoiceCharged(ctx, inv.ID); err != nil {
-				return err
-			}
-			n++
 			return f.Wallet.flush(ctx, tx, w)
 		})
 		if err != nil {
-			return n, fmt.Errorf("charge %s: %w", id, err)
+			return n, fmt.Errorf("%s %s: %w", what, id, err)
+		}
+		if did {
+			n++
 		}
 	}
 	return n, nil

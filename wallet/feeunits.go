@@ -163,33 +163,24 @@ func (f *Fees) SweepFeeRedemptions(ctx context.Context, limit int) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("fee redemptions to sweep: %w", err)
 	}
-	n := 0
-	for _, id := range ids {
-		err := f.Store.InFeeTx(ctx, func(tx FeeTx) error {
-			w := &work{}
-			r, net, ok, err := tx.FeeRedemptionPayout(ctx, id)
-			if err != nil || !ok || net.Sign() <= 0 {
-				return err
-			}
-			wal, ok, err := tx.LockWallet(ctx, r.WalletID)
-			if err != nil || !ok {
-				return err
-			}
-			_, inserted, err := tx.Post(ctx, Entry{WalletID: wal.ID, Kind: "fee_redemption", Ref: id, Amount: net, Postings: []fund.Posting{
-				{Account: AccountLedgerPayout(r.Folio), Asset: fund.AssetINR, Amount: net.Decimal()},
-				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: net.Decimal().Neg()},
-			}}, net)
-			if err != nil || !inserted {
-				return err
-			}
-			n++
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_redemption",
-				Payload: map[string]string{"order_id": id, "invoice_id": r.InvoiceID, "folio": r.Folio, "amount": net.String()}})
-			return f.Wallet.flush(ctx, tx, w)
-		})
-		if err != nil {
-			return n, fmt.Errorf("sweep fee redemption %s: %w", id, err)
+	return f.eachInTx(ctx, ids, "sweep fee redemption", func(tx FeeTx, w *work, id string) (bool, error) {
+		r, net, ok, err := tx.FeeRedemptionPayout(ctx, id)
+		if err != nil || !ok || net.Sign() <= 0 {
+			return false, err
 		}
-	}
-	return n, nil
+		wal, ok, err := tx.LockWallet(ctx, r.WalletID)
+		if err != nil || !ok {
+			return false, err
+		}
+		_, inserted, err := tx.Post(ctx, Entry{WalletID: wal.ID, Kind: "fee_redemption", Ref: id, Amount: net, Postings: []fund.Posting{
+			{Account: AccountLedgerPayout(r.Folio), Asset: fund.AssetINR, Amount: net.Decimal()},
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: net.Decimal().Neg()},
+		}}, net)
+		if err != nil || !inserted {
+			return false, err
+		}
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_redemption",
+			Payload: map[string]string{"order_id": id, "invoice_id": r.InvoiceID, "folio": r.Folio, "amount": net.String()}})
+		return true, nil
+	})
 }

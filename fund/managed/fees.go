@@ -95,10 +95,7 @@ var ErrNoAUM = errors.New("no AUM valuation on or before the day")
 // rate/365 a day. A rate change mid-period accrues each rate for its own
 // days. aum need not be sorted; two valuations of one date are refused.
 func AccrueAUMFee(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, error) {
-	if to.Before(from) {
-		return Accrual{}, fmt.Errorf("fee: period %s..%s ends before it starts", from, to)
-	}
-	vals, err := sortedAUM(aum)
+	vals, err := sortedAUM(from, to, aum)
 	if err != nil {
 		return Accrual{}, err
 	}
@@ -132,9 +129,12 @@ func AccrueAUMFee(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, erro
 	return acc, nil
 }
 
-// sortedAUM sorts valuations by date, refusing a negative one or two of
-// one date.
-func sortedAUM(aum []AUM) ([]AUM, error) {
+// sortedAUM checks a period and sorts its valuations by date, refusing a
+// negative one or two of one date.
+func sortedAUM(from, to fund.Date, aum []AUM) ([]AUM, error) {
+	if to.Before(from) {
+		return nil, fmt.Errorf("fee: period %s..%s ends before it starts", from, to)
+	}
 	vals := append([]AUM(nil), aum...)
 	sort.SliceStable(vals, func(i, j int) bool { return vals[i].Date.Before(vals[j].Date) })
 	for i, v := range vals {
@@ -163,10 +163,7 @@ type Run struct {
 // valuations and rate changes, not the days: a billing run over a million
 // wallets stores a few runs per invoice, not 92 days.
 func AccrueAUMFeeRuns(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, error) {
-	if to.Before(from) {
-		return Accrual{}, fmt.Errorf("fee: period %s..%s ends before it starts", from, to)
-	}
-	vals, err := sortedAUM(aum)
+	vals, err := sortedAUM(from, to, aum)
 	if err != nil {
 		return Accrual{}, err
 	}
