@@ -113,7 +113,8 @@ type BillInput struct {
 	Invoice    *FeeInvoice // the period's invoice already made (nil: none)
 	Terms      []FeeTerms  // by date, in effect by the period's end
 	Valuations []managed.AUM
-	// NetFlows is Σ deposits − withdrawals − reversals the wallet posted
+	// NetFlows is Σ deposits − withdrawals (parked ones too, a cancelled
+	// one back in) − reversals the wallet posted
 	// up to the billing run (bills run after their period: a flow between
 	// the period's end and the run counts, in the investor's favour).
 	NetFlows           fund.Amount
