@@ -57,6 +57,11 @@ var (
 	ErrNAVMissing       = errors.New("a scheme the pool holds has no NAV that day")
 	ErrSkippedDay       = errors.New("requests wait for an earlier NAV date")
 	ErrConflict         = errors.New("request id already used differently")
+	// ErrHeld refuses a pool withdrawal while the investor has a restriction
+	// that blocks redemptions (a fraud or AML case, the KYC gate), as the
+	// ledger holds a redemption. The investor sees only "under review" and
+	// may ask again once it is lifted; the units stay in the pool.
+	ErrHeld = errors.New("pool withdrawal held: the account is under review")
 )
 
 // Pool is a pool as stored (its row is its lock).
@@ -370,7 +375,7 @@ func (s *Service) Contribute(ctx context.Context, poolID, walletID, requestID st
 
 // Withdraw gives up a member's units (to the pool's redeeming account),
 // once per request id; the NAV job pays them to the wallet at its NAV
-// date. A restriction that blocks redemptions holds it (wallet.ErrHeld).
+// date. A restriction that blocks redemptions refuses it (ErrHeld).
 func (s *Service) Withdraw(ctx context.Context, poolID, walletID, requestID string, units fund.Units) (Request, error) {
 	r := Request{ID: requestID, Pool: poolID, Wallet: walletID, Kind: "withdrawal", Units: units, Status: "pending"}
 	if units.Sign() <= 0 || units.Decimal().Exponent() < -managed.PoolUnitsScale {
@@ -385,7 +390,7 @@ func (s *Service) Withdraw(ctx context.Context, poolID, walletID, requestID stri
 			return err
 		}
 		if src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID); err != nil || held {
-			return errors.Join(err, boolErr(!held, fmt.Errorf("%w (%s)", wallet.ErrHeld, src)))
+			return errors.Join(err, boolErr(!held, fmt.Errorf("%w (%s)", ErrHeld, src)))
 		}
 		m, ok, err := tx.Member(ctx, poolID, walletID)
 		if err != nil || !ok {

@@ -337,7 +337,7 @@ func TestPoolRefusals(t *testing.T) {
 	// holds a wallet's: nothing moves.
 	e.db.Exec(`INSERT INTO investor_restrictions (investor_id, source, reason, blocks_purchase, blocks_redemption, updated_by)
 		VALUES ('INV-1', 'aml', 'screening hit', false, true, 'test')`)
-	if _, err := e.pools.Withdraw(e.ctx, "P3", "W1", "x-held", fund.MustUnits("1.000", 3)); !errors.Is(err, wallet.ErrHeld) {
+	if _, err := e.pools.Withdraw(e.ctx, "P3", "W1", "x-held", fund.MustUnits("1.000", 3)); !errors.Is(err, pool.ErrHeld) {
 		t.Errorf("a withdrawal under an AML restriction: %v", err)
 	}
 	if n := e.db.Num(`SELECT count(*) FROM pool_requests WHERE id = 'x-held'`); n != 0 {

@@ -105,7 +105,11 @@ SQL
 cat "$DEMO"/invoices/*.csv
 pdftoppm -png -r 70 -singlefile "$DEMO"/invoices/*.pdf "$DEMO/invoices/invoice-page1" 2>/dev/null || true
 ls -l "$DEMO/invoices"
-echo "-- a pool distribution's shares (the largest remainder to the paisa; pools with a unit register are not built yet):"
+echo "-- wallet flows and fees copied to ClickHouse wallet_facts (once: the second pass copies nothing):"
+"$FF" --log-level warn managed fees facts
+"$FF" --log-level warn managed fees facts
+echo "-- a pool distribution's shares (the largest remainder to the paisa, as pool distributions split):"
 "$FF" check distribute --amount 1000.00 --units 1,1,1
 echo "Managed investing, where to look: $DEMO/rebalance-dry-run*.json $DEMO/rebalance.json $DEMO/fee-invoice.json $DEMO/invoices/"
 echo "  . $DEMO/env; bin/fundflow managed balance --wallet MW-1; bin/fundflow managed rebalance --wallet MW-1 --threshold 3 --dry-run --tax-aware"
+echo "  ClickHouse: SELECT kind, count(), sum(amount) FROM wallet_facts FINAL GROUP BY kind"

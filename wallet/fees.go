@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -21,6 +22,12 @@ const (
 	AccountGST       = "tax:gst"
 )
 
+// How fee terms say an invoice is paid.
+const (
+	ChargeFromWallet = "wallet"
+	ChargeFromUnits  = "units"
+)
+
 // ErrNoFeeTerms: the wallet has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("wallet has no fee terms for the period")
 
@@ -31,7 +38,7 @@ type FeeTerms struct {
 	AUMRatePct decimal.Decimal `json:"aum_rate_pct"`
 	PerfPct    decimal.Decimal `json:"perf_pct"`
 	HurdlePct  decimal.Decimal `json:"hurdle_pct"`
-	ChargeFrom string          `json:"charge_from"` // wallet
+	ChargeFrom string          `json:"charge_from"` // wallet (its cash) or units (redeemed FIFO: feeunits.go)
 }
 
 // FeeInvoice is one period's invoice.
@@ -49,6 +56,9 @@ type FeeInvoice struct {
 	Accrual    managed.Accrual          `json:"accrual"`
 	Perf       *managed.Crystallisation `json:"performance,omitempty"`
 	Status     string                   `json:"status"` // due, charged
+	// ChargeFrom is the terms' at the period's end: units invoices are paid
+	// from the wallet only with their redemptions' payouts (feeunits.go).
+	ChargeFrom string `json:"charge_from,omitempty"`
 }
 
 // InvoiceID is the invoice id of a wallet's period.
@@ -68,6 +78,7 @@ type FeeStore interface {
 	FeeWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error)
 	// DueInvoices lists invoices not paid yet, oldest first.
 	DueInvoices(ctx context.Context, limit int) ([]string, error)
+	FeeUnitsStore
 }
 
 // FeeTx is one transaction of fee billing.
@@ -75,35 +86,76 @@ type FeeTx interface {
 	Tx
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
-	// Valuations are the wallet's valuations from the last on or before
-	// from through to.
-	Valuations(ctx context.Context, walletID string, from, to fund.Date) ([]managed.AUM, error)
-	// NetFlows is Σ deposits − withdrawals − reversals the wallet posted
-	// up to the billing run (bills run after their period: a flow between
-	// the period's end and the run counts, in the investor's favour).
-	NetFlows(ctx context.Context, walletID string, through fund.Date) (fund.Amount, error)
-	HWM(ctx context.Context, walletID string) (hwmGain, startGain fund.Amount, found bool, err error)
-	PutHWM(ctx context.Context, walletID string, hwmGain, startGain fund.Amount, asOf fund.Date) error
+	// LockWallets reads the wallets locked for update in id order (the
+	// lock order of a chunk: one wallet's operations take one row), the
+	// missing ones left out.
+	LockWallets(ctx context.Context, ids []string) ([]Wallet, error)
+	// BillInputs reads, for wallets locked by the caller, what billing
+	// from..to needs, in one round trip: the invoice of the period starting
+	// from (locked), the terms in effect by to, the valuations from the last
+	// on or before from through to and, when perf, the net flows and the
+	// high-water mark (locked). Every id has an entry.
+	BillInputs(ctx context.Context, ids []string, from, to fund.Date, perf bool) (map[string]*BillInput, error)
+	// WriteBills writes a chunk's invoices, high-water marks and payments
+	// (entries, postings and balances) in bulk; an entry that exists
+	// already is an error (the caller checked under the wallets' locks).
+	WriteBills(ctx context.Context, b Bills) error
 	// InvoiceFor reads the wallet's invoice of the period starting from,
 	// locked (found false: none).
 	InvoiceFor(ctx context.Context, walletID string, from fund.Date) (FeeInvoice, bool, error)
 	Invoice(ctx context.Context, id string) (FeeInvoice, bool, error)
-	InsertInvoice(ctx context.Context, inv FeeInvoice) error
 	SetInvoiceCharged(ctx context.Context, id string) error
+	FeeUnitsTx
+}
+
+// BillInput is what billing one wallet's period reads.
+type BillInput struct {
+	Invoice    *FeeInvoice // the period's invoice already made (nil: none)
+	Terms      []FeeTerms  // by date, in effect by the period's end
+	Valuations []managed.AUM
+	// NetFlows is Σ deposits − withdrawals (parked ones too, a cancelled
+	// one back in) − reversals the wallet posted
+	// up to the billing run (bills run after their period: a flow between
+	// the period's end and the run counts, in the investor's favour).
+	NetFlows           fund.Amount
+	HWMGain, StartGain fund.Amount
+}
+
+// HWMUpdate is a wallet's high-water mark after a crystallisation.
+type HWMUpdate struct {
+	WalletID           string
+	HWMGain, StartGain fund.Amount
+	AsOf               fund.Date
+}
+
+// Bills is what a chunk of billing writes.
+type Bills struct {
+	Invoices []FeeInvoice // new; status charged when Payments pays it
+	HWMs     []HWMUpdate
+	Payments []Entry // kind fee, ref the invoice id; the wallet's balance falls by Amount
 }
 
 // Fees values wallets daily and bills their fees per period: the AUM fee
-// (fund/managed.AccrueAUMFee over the period's daily valuations, each rate
-// for its own days) and, when the bill crystallises, the performance fee
-// over the high-water mark (fund/managed.CrystallisePerfFee, with values
-// net of the wallet's deposits and withdrawals), with GST, on one invoice
-// per wallet and period, paid from the wallet's cash. Each bill is one
-// transaction: the invoice, the high-water mark, and, when the cash
-// covers it, the payment, its postings, the fee.charged event and audit.
+// (fund/managed.AccrueAUMFeeRuns over the period's daily valuations, each
+// rate for its own days) and, when the bill crystallises, the performance
+// fee over the high-water mark (fund/managed.CrystallisePerfFee, with
+// values net of the wallet's deposits and withdrawals), with GST, on one
+// invoice per wallet and period, paid from the wallet's cash. Billing is
+// set-based: a chunk of wallets is one transaction (the wallets locked in
+// id order, their inputs read in one round trip, the bills computed in Go,
+// then the invoices, high-water marks, payments with their postings, the
+// fee.charged events and audit written in bulk), so a crash leaves a chunk
+// all or nothing, and the invoice unique on (wallet, period) bills each
+// wallet once.
 type Fees struct {
 	Wallet *Service
 	Store  FeeStore
-	// crash, for tests: called after an invoice is billed.
+	// Ledger places the redemptions of invoices charged from units (nil:
+	// those wait); MaxSkew bounds their placed_at (our own clock).
+	Ledger  *ledger.Service
+	MaxSkew time.Duration
+	// crash, for tests: called after a chunk commits, with its last
+	// invoice billed.
 	crash func(invoiceID string) error
 }
 
@@ -112,8 +164,8 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 	if t.ChargeFrom == "" {
 		t.ChargeFrom = "wallet"
 	}
-	if t.ChargeFrom != "wallet" {
-		return fmt.Errorf("fee terms: charge_from %q: only wallet is supported", t.ChargeFrom)
+	if t.ChargeFrom != ChargeFromWallet && t.ChargeFrom != ChargeFromUnits {
+		return fmt.Errorf("fee terms: charge_from %q: want wallet or units", t.ChargeFrom)
 	}
 	if _, err := managed.NewRateTable(managed.Rate{From: t.From, Percent: t.AUMRatePct}); err != nil {
 		return fmt.Errorf("fee terms: %w", err)
@@ -137,13 +189,28 @@ func (f *Fees) Value(ctx context.Context, day fund.Date) (int64, error) {
 type BillResult struct {
 	Billed, Charged, Due int
 	Total                fund.Amount // invoiced (fees and GST) by this run
+	// Skipped are wallets left unbilled with the reason (no valuation to
+	// carry, no terms, billed for another period end): the run goes on,
+	// and bills them when run again after the cause is fixed.
+	Skipped []BillSkip `json:",omitempty"`
 }
 
-// BillAll bills every wallet with fee terms for from..to.
+// BillSkip is a wallet a run could not bill.
+type BillSkip struct {
+	WalletID string
+	Reason   string
+	err      error
+}
+
+// BillAll bills every wallet with fee terms for from..to, batch wallets a
+// transaction.
 func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool, batch int) (BillResult, error) {
 	var res BillResult
+	if to.Before(from) {
+		return res, fmt.Errorf("bill: period %s..%s ends before it starts", from, to)
+	}
 	if batch <= 0 {
-		batch = 500
+		batch = 5000
 	}
 	after := ""
 	for {
@@ -151,12 +218,12 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 		if err != nil {
 			return res, fmt.Errorf("fee wallets: %w", err)
 		}
-		for _, id := range ids {
-			inv, created, err := f.Bill(ctx, id, from, to, crystallise)
+		if len(ids) > 0 {
+			c, err := f.billChunk(ctx, ids, from, to, crystallise)
 			if err != nil {
 				return res, err
 			}
-			if created {
+			for _, inv := range c.created {
 				res.Billed++
 				res.Total = res.Total.Add(inv.Total)
 				if inv.Status == "charged" {
@@ -165,6 +232,10 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 					res.Due++
 				}
 			}
+			for _, sk := range c.skipped {
+				slog.WarnContext(ctx, "fee billing skipped a wallet", "wallet", sk.WalletID, "from", from, "to", to, "reason", sk.Reason)
+			}
+			res.Skipped = append(res.Skipped, c.skipped...)
 		}
 		if len(ids) < batch {
 			return res, nil
@@ -174,108 +245,156 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 }
 
 // Bill bills one wallet's period once: the same period again returns the
-// invoice it made (created false) and charges nothing twice.
+// invoice it made (created false) and charges nothing twice. It is
+// BillAll's chunk of one.
 func (f *Fees) Bill(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (inv FeeInvoice, created bool, err error) {
 	if to.Before(from) {
 		return inv, false, fmt.Errorf("bill %s: period %s..%s ends before it starts", walletID, from, to)
 	}
+	c, err := f.billChunk(ctx, []string{walletID}, from, to, crystallise)
+	switch {
+	case err != nil:
+		return FeeInvoice{}, false, err
+	case len(c.skipped) > 0:
+		return FeeInvoice{}, false, fmt.Errorf("bill %s %s..%s: %w", walletID, from, to, c.skipped[0].err)
+	case len(c.created) > 0:
+		inv = c.created[0]
+		inv.Accrual = inv.Accrual.Expanded()
+		return inv, true, nil
+	case len(c.existing) > 0:
+		return c.existing[0], false, nil
+	}
+	return FeeInvoice{}, false, fmt.Errorf("bill %s: %w", walletID, ErrNoWallet)
+}
+
+type chunkResult struct {
+	created, existing []FeeInvoice
+	skipped           []BillSkip
+}
+
+// billChunk bills wallets' period in one transaction.
+func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, crystallise bool) (res chunkResult, err error) {
 	err = f.Store.InFeeTx(ctx, func(tx FeeTx) error {
-		created = false
+		res = chunkResult{}
+		skip := func(id string, err error) {
+			res.skipped = append(res.skipped, BillSkip{WalletID: id, Reason: err.Error(), err: err})
+		}
+		wals, err := tx.LockWallets(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("lock wallets: %w", err)
+		}
+		locked := make([]string, len(wals))
+		found := make(map[string]bool, len(wals))
+		for i, wal := range wals {
+			locked[i], found[wal.ID] = wal.ID, true
+		}
+		for _, id := range ids {
+			if !found[id] {
+				skip(id, ErrNoWallet)
+			}
+		}
+		ins, err := tx.BillInputs(ctx, locked, from, to, crystallise)
+		if err != nil {
+			return fmt.Errorf("billing inputs: %w", err)
+		}
 		w := &work{}
-		wal, ok, err := tx.LockWallet(ctx, walletID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return ErrNoWallet
-		}
-		if cur, ok, err := tx.InvoiceFor(ctx, walletID, from); err != nil || ok {
-			if err == nil && cur.To != to {
-				err = fmt.Errorf("wallet %s was billed %s..%s, not ..%s", walletID, cur.From, cur.To, to)
+		var bills Bills
+		for _, wal := range wals {
+			in := ins[wal.ID]
+			if in.Invoice != nil {
+				if in.Invoice.To != to {
+					skip(wal.ID, fmt.Errorf("wallet %s was billed %s..%s, not ..%s", wal.ID, in.Invoice.From, in.Invoice.To, to))
+					continue
+				}
+				res.existing = append(res.existing, *in.Invoice)
+				continue
 			}
-			inv = cur
-			return err
-		}
-		terms, err := tx.FeeTerms(ctx, walletID)
-		if err != nil {
-			return err
-		}
-		var rates []managed.Rate
-		var last *FeeTerms
-		for i, t := range terms {
-			if t.From.After(to) {
-				break
-			}
-			rates = append(rates, managed.Rate{From: t.From, Percent: t.AUMRatePct})
-			last = &terms[i]
-		}
-		if last == nil {
-			return ErrNoFeeTerms
-		}
-		table, err := managed.NewRateTable(rates...)
-		if err != nil {
-			return err
-		}
-		vals, err := tx.Valuations(ctx, walletID, from, to)
-		if err != nil {
-			return err
-		}
-		acc, err := managed.AccrueAUMFee(from, to, vals, table)
-		if err != nil {
-			return fmt.Errorf("wallet %s: %w", walletID, err)
-		}
-		inv = FeeInvoice{ID: InvoiceID(walletID, from, to), WalletID: walletID, InvestorID: wal.InvestorID, From: from, To: to,
-			AUMFee: acc.Fee, Accrual: acc, Status: "due"}
-		var hwmGain, startGain, cum, end fund.Amount
-		if crystallise && last.PerfPct.Sign() > 0 {
-			if cum, err = tx.NetFlows(ctx, walletID, to); err != nil {
-				return err
-			}
-			if hwmGain, startGain, _, err = tx.HWM(ctx, walletID); err != nil {
-				return err
-			}
-			end = vals[len(vals)-1].Value // the last valuation on or before to
-			c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: last.PerfPct, HurdlePercent: last.HurdlePct},
-				nonNeg(hwmGain.Add(cum)), managed.Period{Start: nonNeg(startGain.Add(cum)), End: end})
+			inv, hwm, err := computeBill(wal, in, from, to, crystallise)
 			if err != nil {
-				return fmt.Errorf("wallet %s: %w", walletID, err)
+				skip(wal.ID, err)
+				continue
 			}
-			inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
-		}
-		in := managed.NewInvoice(inv.AUMFee.Add(inv.PerfFee))
-		inv.Fee, inv.GST, inv.Total = in.Fee, in.GST, in.Total
-		if err := tx.InsertInvoice(ctx, inv); err != nil {
-			return fmt.Errorf("invoice %s: %w", inv.ID, err)
-		}
-		created = true
-		if inv.Perf != nil {
-			// Net of flows, so deposits and withdrawals never move it; it
-			// never falls (max in CrystallisePerfFee, and the table's
-			// trigger).
-			newHWM := inv.Perf.HWMAfter.Sub(cum)
-			if newHWM.Cmp(hwmGain) < 0 {
-				newHWM = hwmGain
+			if hwm != nil {
+				bills.HWMs = append(bills.HWMs, *hwm)
 			}
-			if err := tx.PutHWM(ctx, walletID, newHWM, end.Sub(inv.Total).Sub(cum), to); err != nil {
-				return fmt.Errorf("high-water mark: %w", err)
+			audit := map[string]string{"wallet_id": wal.ID, "fee": inv.Fee.String(), "gst": inv.GST.String(), "total": inv.Total.String()}
+			if inv.ChargeFrom != ChargeFromUnits && wal.Balance.Cmp(inv.Total) >= 0 {
+				// Paid in the same transaction: one audit row says both (a
+				// million wallets' audit chain is half the run's time).
+				if e := f.charge(w, wal, &inv, false); e != nil {
+					bills.Payments = append(bills.Payments, *e)
+				}
+				audit["status"], audit["balance"] = inv.Status, wal.Balance.Sub(inv.Total).String()
 			}
+			w.audits = append(w.audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "billed", Payload: audit})
+			bills.Invoices = append(bills.Invoices, inv)
+			res.created = append(res.created, inv)
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "billed",
-			Payload: map[string]string{"wallet_id": walletID, "fee": inv.Fee.String(), "gst": inv.GST.String(), "total": inv.Total.String()}})
-		if err := f.charge(ctx, tx, w, wal, &inv); err != nil {
-			return err
+		if err := tx.WriteBills(ctx, bills); err != nil {
+			return fmt.Errorf("write %d invoices: %w", len(bills.Invoices), err)
 		}
 		return f.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
-		return FeeInvoice{}, false, fmt.Errorf("bill %s %s..%s: %w", walletID, from, to, err)
+		return chunkResult{}, fmt.Errorf("bill %d wallets from %s %s..%s: %w", len(ids), ids[0], from, to, err)
 	}
-	if created && f.crash != nil {
-		if err := f.crash(inv.ID); err != nil {
-			return inv, created, err
+	if n := len(res.created); n > 0 && f.crash != nil {
+		if err := f.crash(res.created[n-1].ID); err != nil {
+			return res, err
 		}
 	}
-	return inv, created, nil
+	return res, nil
+}
+
+// computeBill is one wallet's invoice of from..to (and its high-water mark
+// after a crystallisation), from its inputs: no I/O.
+func computeBill(wal Wallet, in *BillInput, from, to fund.Date, crystallise bool) (FeeInvoice, *HWMUpdate, error) {
+	var rates []managed.Rate
+	var last *FeeTerms
+	for i, t := range in.Terms {
+		if t.From.After(to) {
+			break
+		}
+		rates = append(rates, managed.Rate{From: t.From, Percent: t.AUMRatePct})
+		last = &in.Terms[i]
+	}
+	if last == nil {
+		return FeeInvoice{}, nil, ErrNoFeeTerms
+	}
+	table, err := managed.NewRateTable(rates...)
+	if err != nil {
+		return FeeInvoice{}, nil, err
+	}
+	acc, err := managed.AccrueAUMFeeRuns(from, to, in.Valuations, table)
+	if err != nil {
+		return FeeInvoice{}, nil, fmt.Errorf("wallet %s: %w", wal.ID, err)
+	}
+	inv := FeeInvoice{ID: InvoiceID(wal.ID, from, to), WalletID: wal.ID, InvestorID: wal.InvestorID, From: from, To: to,
+		AUMFee: acc.Fee, Accrual: acc, Status: "due", ChargeFrom: last.ChargeFrom}
+	var hwm *HWMUpdate
+	if crystallise && last.PerfPct.Sign() > 0 {
+		cum := in.NetFlows
+		end := in.Valuations[len(in.Valuations)-1].Value // the last valuation on or before to
+		c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: last.PerfPct, HurdlePercent: last.HurdlePct},
+			nonNeg(in.HWMGain.Add(cum)), managed.Period{Start: nonNeg(in.StartGain.Add(cum)), End: end})
+		if err != nil {
+			return FeeInvoice{}, nil, fmt.Errorf("wallet %s: %w", wal.ID, err)
+		}
+		inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
+		// Net of flows, so deposits and withdrawals never move it; it
+		// never falls (max in CrystallisePerfFee, and the table's trigger).
+		newHWM := c.HWMAfter.Sub(cum)
+		if newHWM.Cmp(in.HWMGain) < 0 {
+			newHWM = in.HWMGain
+		}
+		hwm = &HWMUpdate{WalletID: wal.ID, HWMGain: newHWM, AsOf: to}
+	}
+	bill := managed.NewInvoice(inv.AUMFee.Add(inv.PerfFee))
+	inv.Fee, inv.GST, inv.Total = bill.Fee, bill.GST, bill.Total
+	if hwm != nil { // the hurdle's base: the gain left after this fee
+		hwm.StartGain = in.Valuations[len(in.Valuations)-1].Value.Sub(inv.Total).Sub(in.NetFlows)
+	}
+	return inv, hwm, nil
 }
 
 func nonNeg(a fund.Amount) fund.Amount {
@@ -300,35 +419,28 @@ type FeeCharged struct {
 	At         string      `json:"at"`
 }
 
-// charge pays a due invoice from the wallet's cash (locked by the caller)
-// when it covers the total; else the invoice stays due for ChargeDue.
-func (f *Fees) charge(ctx context.Context, tx FeeTx, w *work, wal Wallet, inv *FeeInvoice) error {
-	if inv.Status != "due" || wal.Balance.Cmp(inv.Total) < 0 {
-		return nil
-	}
-	if inv.Total.Sign() > 0 {
-		ps := []fund.Posting{{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
-		for _, p := range []fund.Posting{{Account: AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.Fee.Decimal().Neg()}, {Account: AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()}} {
-			if !p.Amount.IsZero() {
-				ps = append(ps, p)
-			}
-		}
-		if _, inserted, err := tx.Post(ctx, Entry{WalletID: wal.ID, Kind: "fee", Ref: inv.ID, Amount: inv.Total, Postings: ps}, inv.Total.Neg()); err != nil || !inserted {
-			if err == nil {
-				err = fmt.Errorf("invoice %s was paid without being marked charged", inv.ID)
-			}
-			return err
-		}
-	}
-	if err := tx.SetInvoiceCharged(ctx, inv.ID); err != nil {
-		return err
-	}
+// charge marks a due invoice paid from the wallet (whose cash covers it,
+// checked by the caller under the wallet's lock), with its fee.charged
+// event and, with audit, the wallet's audit row, and returns the payment
+// to post (nil for a zero invoice).
+func (f *Fees) charge(w *work, wal Wallet, inv *FeeInvoice, audit bool) *Entry {
 	inv.Status = "charged"
 	ev := FeeCharged{EventID: TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, From: inv.From, To: inv.To,
 		Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Balance: wal.Balance.Sub(inv.Total), At: f.Wallet.now().UTC().Format(time.RFC3339Nano)}
 	w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicFeeCharged, Key: wal.ID, Payload: ev})
-	w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_charged", Payload: ev})
-	return nil
+	if audit {
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_charged", Payload: ev})
+	}
+	if inv.Total.Sign() == 0 {
+		return nil
+	}
+	ps := []fund.Posting{{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
+	for _, p := range []fund.Posting{{Account: AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.Fee.Decimal().Neg()}, {Account: AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()}} {
+		if !p.Amount.IsZero() {
+			ps = append(ps, p)
+		}
+	}
+	return &Entry{WalletID: wal.ID, Kind: "fee", Ref: inv.ID, Amount: inv.Total, Postings: ps}
 }
 
 // ChargeDue pays the invoices left due when their wallets' cash covers
@@ -338,31 +450,54 @@ func (f *Fees) ChargeDue(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("due invoices: %w", err)
 	}
+	return f.eachInTx(ctx, ids, "charge", func(tx FeeTx, w *work, id string) (bool, error) {
+		inv, ok, err := tx.Invoice(ctx, id)
+		if err != nil || !ok {
+			return false, err
+		}
+		wal, ok, err := tx.LockWallet(ctx, inv.WalletID)
+		if err != nil || !ok {
+			return false, err
+		}
+		if inv, ok, err = tx.InvoiceFor(ctx, inv.WalletID, inv.From); err != nil || !ok || inv.Status != "due" || wal.Balance.Cmp(inv.Total) < 0 {
+			return false, err
+		}
+		if inv.ChargeFrom == ChargeFromUnits { // only once its redemptions' payouts are in the wallet
+			if n, settled, err := tx.FeeRedemptionsSettled(ctx, inv.ID); err != nil || n == 0 || !settled {
+				return false, err
+			}
+		}
+		if e := f.charge(w, wal, &inv, true); e != nil {
+			if _, inserted, err := tx.Post(ctx, *e, inv.Total.Neg()); err != nil || !inserted {
+				if err == nil {
+					err = fmt.Errorf("invoice %s was paid without being marked charged", inv.ID)
+				}
+				return false, err
+			}
+		}
+		return true, tx.SetInvoiceCharged(ctx, inv.ID)
+	})
+}
+
+// eachInTx runs fn for each id in its own transaction, with its outbox and
+// audit rows written last, and counts the ids fn did something for.
+func (f *Fees) eachInTx(ctx context.Context, ids []string, what string, fn func(tx FeeTx, w *work, id string) (bool, error)) (int, error) {
 	n := 0
 	for _, id := range ids {
+		var did bool
 		err := f.Store.InFeeTx(ctx, func(tx FeeTx) error {
 			w := &work{}
-			inv, ok, err := tx.Invoice(ctx, id)
-			if err != nil || !ok {
+			var err error
+			if did, err = fn(tx, w, id); err != nil {
 				return err
-			}
-			wal, ok, err := tx.LockWallet(ctx, inv.WalletID)
-			if err != nil || !ok {
-				return err
-			}
-			if inv, ok, err = tx.InvoiceFor(ctx, inv.WalletID, inv.From); err != nil || !ok || inv.Status != "due" {
-				return err
-			}
-			if err := f.charge(ctx, tx, w, wal, &inv); err != nil {
-				return err
-			}
-			if inv.Status == "charged" {
-				n++
 			}
 			return f.Wallet.flush(ctx, tx, w)
 		})
 		if err != nil {
-			return n, fmt.Errorf("charge %s: %w", id, err)
+			return n, fmt.Errorf("%s %s: %w", what, id, err)
+		}
+		if did {
+			n++
 		}
 	}
 	return n, nil

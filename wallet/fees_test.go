@@ -136,3 +136,73 @@ func TestFeePerformanceHighWaterMark(t *testing.T) {
 		t.Error("the high-water mark fell")
 	}
 }
+
+// BillAll in chunks of two: a wallet without a valuation to carry is
+// skipped with its reason and the others are billed; run again, nothing
+// is billed or charged twice; valued later, the skipped one is billed.
+func TestFeeBillAllChunksSkipsAndResumes(t *testing.T) {
+	e, f := feesEnv(t) // W1: ₹1,00,000.00
+	for _, id := range []string{"W2", "W3"} {
+		if err := e.wallet.Open(e.ctx, id, "INV-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 5000000) // ₹50,000.00
+	e.pay("e3", "pay_3", "wallet:W3", "captured", 1000)    // ₹10.00
+	e.credit()
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")},
+		{WalletID: "W2", From: fund.NewDate(2026, 8, 5), AUMRatePct: pct("1")}, // not in effect on 3 Aug: no valuation
+		{WalletID: "W3", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")},
+	} {
+		if err := f.SetTerms(e.ctx, ft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 3)); err != nil {
+		t.Fatal(err)
+	}
+	from, to := fund.NewDate(2026, 8, 3), fund.NewDate(2026, 8, 9)
+	res, err := f.BillAll(e.ctx, from, to, false, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// W1: 100000 × 7 days × 1 / 36500 = 19.178… → 19.17; GST 3.4506 →
+	// 3.45; total 22.62. W3: 10 × 7 / 36500 = 0.0019… → 0.00: a zero
+	// invoice, charged with no payment. W2 skipped.
+	if res.Billed != 2 || res.Charged != 2 || res.Total.String() != "22.62" || len(res.Skipped) != 1 || res.Skipped[0].WalletID != "W2" ||
+		!strings.Contains(res.Skipped[0].Reason, "no AUM valuation") {
+		t.Fatalf("first run %+v", res)
+	}
+	if e.balance("W1") != "99977.38" || e.balance("W2") != "50000.00" || e.balance("W3") != "10.00" {
+		t.Errorf("balances %s %s %s, want 100000.00 − 22.62 = 99977.38, 50000.00, 10.00", e.balance("W1"), e.balance("W2"), e.balance("W3"))
+	}
+	again, err := f.BillAll(e.ctx, from, to, false, 2)
+	if err != nil || again.Billed != 0 || len(again.Skipped) != 1 || e.balance("W1") != "99977.38" {
+		t.Errorf("again %+v %v, W1 %s", again, err, e.balance("W1"))
+	}
+	// W2 valued on 3 Aug (its terms' start is 5 Aug: the rate is not in
+	// effect on 3-4 Aug, so it stays skipped with that reason).
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum) VALUES ('W2', '2026-08-03', 50000, 0, 50000)`)
+	res, err = f.BillAll(e.ctx, from, to, false, 2)
+	if err != nil || res.Billed != 0 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "no rate in effect") {
+		t.Fatalf("third run %+v %v", res, err)
+	}
+	// Billed from 5 Aug: 50000 × 5 days × 1 / 36500 = 6.849… → 6.84; GST
+	// 1.2312 → 1.23; total 8.07.
+	inv, created, err := f.Bill(e.ctx, "W2", fund.NewDate(2026, 8, 5), to, false)
+	if err != nil || !created || inv.Total.String() != "8.07" || len(inv.Accrual.Days) != 5 || !inv.Accrual.Days[4].Carried {
+		t.Fatalf("W2 %+v %v", inv, err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'fee.charged'`); n != 3 {
+		t.Errorf("%d fee.charged events, want 3 (W1, W3's zero invoice, W2)", n)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'fee'`); n != 2 {
+		t.Errorf("%d fee payments, want 2 (W1, W2)", n)
+	}
+	got, ok, err := f.Invoice(e.ctx, wallet.InvoiceID("W1", from, to))
+	if err != nil || !ok || len(got.Accrual.Days) != 7 || got.Accrual.Days[0].Carried || !got.Accrual.Days[6].Carried || got.Status != "charged" {
+		t.Errorf("W1's invoice read back %+v %v", got, err)
+	}
+	e.checkJournal(e.db.Read)
+}

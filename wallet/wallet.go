@@ -26,6 +26,10 @@ const NotesPrefix = "wallet:"
 const (
 	TopicDeposited = "wallet.deposited"
 	TopicWithdrawn = "wallet.withdrawn"
+	// A withdrawal parked by a restriction, and one cancelled (its money
+	// back in the wallet); a parked one released is wallet.withdrawn.
+	TopicWithdrawalParked    = "wallet.withdrawal.parked"
+	TopicWithdrawalCancelled = "wallet.withdrawal.cancelled"
 )
 
 // Break reasons for a deposit that cannot be credited (payment_breaks).
@@ -48,6 +52,10 @@ func AccountWallet(id string) string    { return "wallet:" + id }
 func AccountCash(gateway string) string { return "wallet_cash:" + gateway }
 func AccountPayout(id string) string    { return "payout:wallet:" + id }
 
+// AccountWithdrawalHeld holds a parked withdrawal's money: out of the
+// wallet's balance, not yet payable to the bank.
+func AccountWithdrawalHeld(id string) string { return "withdrawal_held:wallet:" + id }
+
 // ErrInsufficient refuses a withdrawal above the balance.
 var ErrInsufficient = errors.New("withdrawal exceeds the wallet balance")
 
@@ -57,11 +65,24 @@ var ErrNoWallet = errors.New("no such wallet")
 // ErrClosed refuses a withdrawal from a closed wallet.
 var ErrClosed = errors.New("wallet is closed")
 
-// ErrHeld refuses a withdrawal while the investor has a restriction that
-// blocks redemptions (ledger holds: a fraud or AML case, the KYC gate):
-// money leaving to the bank is held like a redemption. The investor sees
-// only "under review"; the request may be made again once it is lifted.
-var ErrHeld = errors.New("withdrawal held: the account is under review")
+// ErrNotPending refuses to cancel a withdrawal that is not parked (paid
+// already, cancelled, or unknown).
+var ErrNotPending = errors.New("withdrawal is not pending")
+
+// Withdrawal statuses: paid (to the bank), pending (parked while a
+// restriction blocks redemptions), cancelled (the money back in the
+// wallet).
+const (
+	WithdrawalPaid      = "paid"
+	WithdrawalPending   = "pending"
+	WithdrawalCancelled = "cancelled"
+)
+
+// Withdrawal is a withdrawal request as stored.
+type Withdrawal struct {
+	RequestID, WalletID, Status, HoldSource string
+	Amount                                  fund.Amount
+}
 
 // Wallet is a wallet as stored.
 type Wallet struct {
@@ -96,6 +117,9 @@ type Store interface {
 	Wallet(ctx context.Context, id string) (w Wallet, found bool, err error)
 	// WalletView reads a wallet with its auto-invest terms.
 	WalletView(ctx context.Context, id string) (v View, found bool, err error)
+	// ReleasableWithdrawals lists parked withdrawals whose investor has no
+	// restriction blocking redemptions any more, oldest first.
+	ReleasableWithdrawals(ctx context.Context, limit int) ([]string, error)
 }
 
 // View is a wallet as its investor sees it (GET /v1/wallets/{id}).
@@ -130,6 +154,11 @@ type Tx interface {
 	// by delta; inserted false: an entry of that kind and ref exists (the
 	// balance is left alone). It returns the entry's id.
 	Post(ctx context.Context, e Entry, delta fund.Amount) (txID int64, inserted bool, err error)
+	// InsertWithdrawal records a withdrawal request and its status.
+	InsertWithdrawal(ctx context.Context, w Withdrawal) error
+	// Withdrawal reads a request, locked for update (found false: none).
+	Withdrawal(ctx context.Context, requestID string) (w Withdrawal, found bool, err error)
+	SetWithdrawalStatus(ctx context.Context, requestID, status string) error
 	// BlockingRestriction is the source of a restriction of the investor
 	// that blocks redemptions (found false: none).
 	BlockingRestriction(ctx context.Context, investorID string) (source string, found bool, err error)
@@ -183,6 +212,10 @@ type Withdrawn struct {
 	Balance    fund.Amount `json:"balance"`
 	TxID       int64       `json:"wallet_tx_id"`
 	At         string      `json:"at"`
+	// Status: paid, pending (parked: HeldBy names the restriction's
+	// source; the investor sees only "under review"), cancelled.
+	Status string `json:"status"`
+	HeldBy string `json:"-"`
 }
 
 // work collects a transaction's outbox and audit rows, written last.
@@ -392,9 +425,14 @@ func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome stri
 
 // Withdraw takes amount out of a wallet towards its investor's sealed bank
 // account (payout:wallet:<id>), once per requestID: the same request again
-// returns the first one's result and changes nothing. A withdrawal above
-// the balance is refused (ErrInsufficient), as is one from a closed or
-// unknown wallet.
+// returns its state now (paid, pending, cancelled) and changes nothing. A
+// withdrawal above the balance is refused (ErrInsufficient), as is one
+// from a closed or unknown wallet. While a ledger restriction blocks the
+// investor's redemptions (a fraud or AML case, the KYC gate) the
+// withdrawal is parked: its money leaves the balance into
+// withdrawal_held:wallet:<id> (so it cannot be spent twice), status
+// pending, until ReleaseWithdrawals pays it once the restriction lifts or
+// CancelWithdrawal puts it back.
 func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amount fund.Amount) (Withdrawn, error) {
 	var out Withdrawn
 	if amount.Sign() <= 0 {
@@ -411,50 +449,158 @@ func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amou
 		if !ok {
 			return ErrNoWallet
 		}
-		// The same request again: its first result, whatever the balance
-		// is now.
+		// The same request again: its state now, whatever the balance is.
 		if prev, txID, found, err := tx.Entry(ctx, "withdrawal", requestID); err != nil || found {
 			if err == nil && (prev.WalletID != wal.ID || !prev.Amount.Equal(amount)) {
 				return fmt.Errorf("request %s was a withdrawal of %s from wallet %s", requestID, prev.Amount, prev.WalletID)
 			}
+			if err != nil {
+				return err
+			}
 			out = Withdrawn{EventID: TopicWithdrawn + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
-				Amount: amount, Balance: wal.Balance, TxID: txID}
+				Amount: amount, Balance: wal.Balance, TxID: txID, Status: WithdrawalPaid}
+			wd, ok, err := tx.Withdrawal(ctx, requestID)
+			if ok { // none: paid before parking existed
+				out.Status, out.HeldBy = wd.Status, wd.HoldSource
+			}
 			return err
 		}
-		e := Entry{WalletID: wal.ID, Kind: "withdrawal", Ref: requestID, Amount: amount, Postings: []fund.Posting{
-			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal()},
-			{Account: AccountPayout(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal().Neg()},
-		}}
 		// Checked under the wallet's lock, so two withdrawals cannot both
 		// pass; the column's CHECK (balance >= 0) backs it up.
 		if wal.Status != "open" {
 			return ErrClosed
 		}
-		// A restriction that blocks redemptions holds withdrawals too.
-		if src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID); err != nil || held {
-			if err == nil {
-				err = fmt.Errorf("%w (%s)", ErrHeld, src)
-			}
-			return err
-		}
 		if wal.Balance.Cmp(amount) < 0 {
 			return fmt.Errorf("%w: %s > %s", ErrInsufficient, amount, wal.Balance)
 		}
+		// A restriction that blocks redemptions parks withdrawals.
+		src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID)
+		if err != nil {
+			return err
+		}
+		to, status, topic := AccountPayout(wal.ID), WithdrawalPaid, TopicWithdrawn
+		if held {
+			to, status, topic = AccountWithdrawalHeld(wal.ID), WithdrawalPending, TopicWithdrawalParked
+		}
+		e := Entry{WalletID: wal.ID, Kind: "withdrawal", Ref: requestID, Amount: amount, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal()},
+			{Account: to, Asset: fund.AssetINR, Amount: amount.Decimal().Neg()},
+		}}
 		txID, inserted, err := tx.Post(ctx, e, amount.Neg())
 		if err != nil {
 			return err
 		}
-		out = Withdrawn{EventID: TopicWithdrawn + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
-			Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
 		if !inserted {
 			return fmt.Errorf("withdrawal %s: written concurrently", requestID) // unreachable under the wallet's lock
 		}
-		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: TopicWithdrawn, Key: wal.ID, Payload: out})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "withdrawn", Payload: out})
+		if err := tx.InsertWithdrawal(ctx, Withdrawal{RequestID: requestID, WalletID: wal.ID, Amount: amount, Status: status, HoldSource: src}); err != nil {
+			return fmt.Errorf("withdrawal %s: %w", requestID, err)
+		}
+		out = Withdrawn{EventID: topic + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
+			Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano), Status: status, HeldBy: src}
+		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
+		action := "withdrawn"
+		if held {
+			action = "withdrawal_parked"
+		}
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
 		return nil
 	})
 	if err != nil {
 		return Withdrawn{}, fmt.Errorf("withdraw %s from wallet %s: %w", amount, walletID, err)
+	}
+	return out, nil
+}
+
+// ReleaseWithdrawals pays the parked withdrawals whose investor's
+// restriction has lifted, each in its own transaction and once (the
+// release entry is unique on the request): held → payout:wallet:<id>, the
+// balance unchanged (it left at parking), wallet.withdrawn.
+func (s *Service) ReleaseWithdrawals(ctx context.Context, limit int) (int, error) {
+	ids, err := s.Store.ReleasableWithdrawals(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("releasable withdrawals: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		released, err := s.decideParked(ctx, id, WithdrawalPaid)
+		if err != nil {
+			return n, err
+		}
+		if released.Status == WithdrawalPaid {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CancelWithdrawal cancels a parked withdrawal: its money goes back into
+// the wallet (held → wallet:<id>), once. A withdrawal not pending is
+// refused with ErrNotPending; one cancelled already returns as it is.
+func (s *Service) CancelWithdrawal(ctx context.Context, requestID string) (Withdrawn, error) {
+	out, err := s.decideParked(ctx, requestID, WithdrawalCancelled)
+	if err == nil && out.Status != WithdrawalCancelled {
+		err = fmt.Errorf("cancel withdrawal %s: %w (%s)", requestID, ErrNotPending, out.Status)
+	}
+	return out, err
+}
+
+// decideParked moves a pending withdrawal to paid (when no restriction
+// blocks it any more) or cancelled, under the wallet's lock then the
+// request's; a request decided already is returned as it is.
+func (s *Service) decideParked(ctx context.Context, requestID, to string) (out Withdrawn, err error) {
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		out = Withdrawn{}
+		e, _, found, err := tx.Entry(ctx, "withdrawal", requestID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotPending
+		}
+		wal, ok, err := tx.LockWallet(ctx, e.WalletID)
+		if err != nil || !ok {
+			return err
+		}
+		wd, ok, err := tx.Withdrawal(ctx, requestID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotPending // paid at once before parking existed
+		}
+		out = Withdrawn{WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID, Amount: wd.Amount, Balance: wal.Balance, Status: wd.Status, HeldBy: wd.HoldSource}
+		if wd.Status != WithdrawalPending {
+			return nil
+		}
+		kind, topic, action, acct, delta := "withdrawal_release", TopicWithdrawn, "withdrawn", AccountPayout(wal.ID), fund.Amount{}
+		if to == WithdrawalCancelled {
+			kind, topic, action, acct, delta = "withdrawal_cancel", TopicWithdrawalCancelled, "withdrawal_cancelled", AccountWallet(wal.ID), wd.Amount
+		} else if src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID); err != nil || held {
+			out.HeldBy = src
+			return err // still restricted: stays parked
+		}
+		txID, inserted, err := tx.Post(ctx, Entry{WalletID: wal.ID, Kind: kind, Ref: requestID, Amount: wd.Amount, Postings: []fund.Posting{
+			{Account: AccountWithdrawalHeld(wal.ID), Asset: fund.AssetINR, Amount: wd.Amount.Decimal()},
+			{Account: acct, Asset: fund.AssetINR, Amount: wd.Amount.Decimal().Neg()},
+		}}, delta)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return fmt.Errorf("withdrawal %s: %s posted but the request is pending", requestID, kind)
+		}
+		if err := tx.SetWithdrawalStatus(ctx, requestID, to); err != nil {
+			return err
+		}
+		out.Status, out.TxID, out.Balance, out.HeldBy = to, txID, wal.Balance.Add(delta), ""
+		out.EventID, out.At = topic+":"+requestID, s.now().UTC().Format(time.RFC3339Nano)
+		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
+		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
+		return nil
+	})
+	if err != nil {
+		return Withdrawn{}, fmt.Errorf("withdrawal %s: %w", requestID, err)
 	}
 	return out, nil
 }

@@ -90,7 +90,7 @@ func (c managedRunCmd) Run(a *app) error {
 		j := jobmanaged.Job{Wallet: ws, Batch: c.Batch, Log: d.log,
 			Auto:      &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}, // placed_at is our own clock
 			Rebalance: &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
-			Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}},
+			Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
 			Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) }}
 		var st jobmanaged.Stats
 		if err := supervise.Single(a.ctx, d.pg, jobmanaged.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {

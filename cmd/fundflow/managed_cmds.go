@@ -36,6 +36,26 @@ type managedFeesCmd struct {
 	Terms managedFeeTermsCmd `cmd:"" help:"set a wallet's fee terms from a date"`
 	Value managedFeeValueCmd `cmd:"" help:"value every wallet with fee terms on a day (the daily accrual's AUM), once"`
 	Bill  managedFeeBillCmd  `cmd:"" help:"bill a period: the AUM fee (and the performance fee with --crystallise) with GST, one invoice per wallet, paid from the wallet, once"`
+	Facts managedFeeFactsCmd `cmd:"" help:"copy wallet flows and fees (wallet.* and fee.charged events) to ClickHouse wallet_facts, once"`
+}
+
+type managedFeeFactsCmd struct {
+	Batch int `default:"5000" help:"Events copied per pass."`
+}
+
+func (c managedFeeFactsCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(d *deps, md managedDeps) error {
+		total := 0
+		for {
+			n, err := md.store.FactsPass(a.ctx, d.ch, c.Batch)
+			if err != nil {
+				return err
+			}
+			if total += n; n < c.Batch {
+				return printJSON(a.stdout, map[string]int{"events_copied": total})
+			}
+		}
+	})
 }
 
 type managedFeeTermsCmd struct {
@@ -44,6 +64,9 @@ type managedFeeTermsCmd struct {
 	AUMRate string    `required:"" name:"aum-rate" help:"Annual management fee in percent (\"1.25\")." placeholder:"PCT"`
 	Perf    string    `default:"0" help:"Performance fee in percent of the gain above the high-water mark." placeholder:"PCT"`
 	Hurdle  string    `default:"0" help:"Hurdle in percent over the period's start value." placeholder:"PCT"`
+	// How invoices are paid: the wallet's cash, or units of its folio
+	// redeemed FIFO (then paid from their payout).
+	ChargeFrom string `name:"charge-from" default:"wallet" enum:"wallet,units" help:"Pay invoices from the wallet's cash or by redeeming units FIFO (wallet, units)."`
 }
 
 func (c managedFeeTermsCmd) Run(a *app) error {
@@ -57,7 +80,7 @@ func (c managedFeeTermsCmd) Run(a *app) error {
 	}
 	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
 		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
-		t := wallet.FeeTerms{WalletID: c.Wallet, From: c.From, AUMRatePct: ps[0], PerfPct: ps[1], HurdlePct: ps[2], ChargeFrom: "wallet"}
+		t := wallet.FeeTerms{WalletID: c.Wallet, From: c.From, AUMRatePct: ps[0], PerfPct: ps[1], HurdlePct: ps[2], ChargeFrom: c.ChargeFrom}
 		if err := f.SetTerms(a.ctx, t); err != nil {
 			return &exitError{code: 2, err: err}
 		}
@@ -85,6 +108,7 @@ type managedFeeBillCmd struct {
 	Wallet      string    `help:"Bill this wallet only (default: every wallet with fee terms)." placeholder:"ID"`
 	Crystallise bool      `help:"Crystallise the performance fee at the period's end (yearly, or on exit)."`
 	Out         string    `help:"Write each wallet's invoice here as <id>.csv and <id>.pdf (with --wallet)." placeholder:"DIR"`
+	Batch       int       `default:"5000" help:"Wallets billed per transaction."`
 }
 
 func (c managedFeeBillCmd) Run(a *app) error {
@@ -97,7 +121,7 @@ func (c managedFeeBillCmd) Run(a *app) error {
 	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
 		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}
 		if c.Wallet == "" {
-			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, 500)
+			res, err := f.BillAll(a.ctx, c.From, c.To, c.Crystallise, c.Batch)
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,8 @@ import (
 // one run, one wallet debit, its orders placed once and allotted once;
 // the money is conserved (Σ deposits = Σ wallet balances + Σ purchases,
 // stamp duty inside the purchases); the ledger's invariants hold.
+//
+// Then every wallet rebalanced under SIGKILL (see below).
 func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	bin := fundflowBinary(t)
 	owner, _, app, appURL := testkit.PGApp(t)
@@ -171,5 +173,91 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	}
 	if n := db.Num(`SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`); n != 0 {
 		t.Errorf("%d unbalanced wallet transactions", n)
+	}
+
+	// Then a rebalance of every wallet after A's NAV rises 20 % (10 to 12
+	// from the next day) by `fundflow managed rebalance` (a child process
+	// per wallet), killed with SIGKILL at random points and run again until
+	// each wallet's run exits on its own: each wallet rebalanced once (one
+	// run, fixed before anything is placed), each switch placed and
+	// allotted once, the ledger's invariants hold, and the folios' value
+	// is conserved but for exit loads and stamp duty, posted to their own
+	// accounts.
+	next := clock.Add(24 * time.Hour)
+	db.Exec(`UPDATE navs SET nav = 12 WHERE scheme_code = 'A' AND nav_date >= $1`, next.Format("2006-01-02"))
+	db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', $1, 12, 't', 't', 1), ('B', $1, 10, 't', 't', 1), ('C', $1, 10, 't', 't', 1)
+		ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav`, next.Format("2006-01-02"))
+	valueSQL := `SELECT sum(trunc(h.units * n.nav, 2))::text FROM holdings h JOIN nav_latest n USING (scheme_code)`
+	before := db.Str(valueSQL)
+	rebalance := func(w string, killAfter time.Duration) bool {
+		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "managed", "rebalance", "--wallet", w, "--threshold", "3", "--clock", next.Format(time.RFC3339))
+		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+		killed, err := runOrKill(cmd, killAfter)
+		if err != nil {
+			t.Fatalf("managed rebalance %s: %v", w, err)
+		}
+		return killed
+	}
+	rbProgress := func() int {
+		return db.Num(`SELECT (SELECT count(*) FROM rebalance_runs) + (SELECT count(*) FROM rebalance_runs WHERE status = 'placed') + (SELECT count(*) FROM orders)`)
+	}
+	rbKills, rbMid := 0, 0
+	window = 300 * time.Millisecond
+	for j := 0; j < 10; j++ {
+		w := fmt.Sprintf("W%02d", j)
+		for tries := 0; tries < 6; tries++ {
+			before := rbProgress()
+			if !rebalance(w, time.Duration(rng.Int64N(int64(window)))) {
+				break
+			}
+			rbKills++
+			if rbProgress() > before {
+				rbMid++
+			} else {
+				window += 200 * time.Millisecond
+			}
+		}
+		rebalance(w, 0) // to the end (a finished run again changes nothing)
+	}
+	t.Logf("rebalance: %d kills, %d of them mid-work", rbKills, rbMid)
+	if rbKills == 0 {
+		t.Errorf("no kill during the rebalances")
+	}
+	if got := db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'placed') || ' ' || count(DISTINCT wallet_id) FROM rebalance_runs`); got != "10 10 10" {
+		t.Errorf("rebalance runs (all, placed, wallets) %s, want 10 10 10", got)
+	}
+	// Each switch request of each run placed once: two legs an order, as
+	// many switch-outs as requests.
+	switches := db.Num(`SELECT coalesce(sum(jsonb_array_length(requests)), 0) FROM rebalance_runs`)
+	if n := db.Num(`SELECT count(*) FROM rebalance_switches`); n != switches || switches == 0 {
+		t.Errorf("%d rebalance switches recorded, %d requested", n, switches)
+	}
+	l2 := *led
+	l2.Now = func() time.Time { return next }
+	if _, err := l2.AllotPending(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Num(`SELECT count(*) FROM ledger_transactions WHERE kind = 'switch_out'`); n != switches {
+		t.Errorf("%d switch-outs allotted, want %d (one per switch)", n, switches)
+	}
+	if n := db.Num(`SELECT count(*) FROM ledger_transactions WHERE kind = 'switch_in'`); n != switches {
+		t.Errorf("%d switch-ins allotted, want %d", n, switches)
+	}
+	// Value before = value after + exit loads + stamp duty of the
+	// switches, each holding truncated to the paisa (so up to a paisa a
+	// holding apart: 3 schemes × 10 folios).
+	after := db.Str(valueSQL)
+	fees := db.Str(`SELECT (sum(exit_load) + sum(stamp_duty))::text FROM ledger_transactions WHERE kind IN ('switch_out', 'switch_in')`)
+	t.Logf("rebalance: %d switches; folios' value %s before, %s after; exit loads and stamp duty %s", switches, before, after, fees)
+	diff := decimal.RequireFromString(before).Sub(decimal.RequireFromString(after)).Sub(decimal.RequireFromString(fees)).Abs()
+	if diff.GreaterThan(decimal.RequireFromString("0.30")) {
+		t.Errorf("value %s before, %s after, loads and duty %s: %s unaccounted", before, after, fees, diff)
+	}
+	if err := ledgergen.CheckService(ctx, app); err != nil {
+		t.Error(err)
+	}
+	if n := db.Num(`SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`); n != 0 {
+		t.Errorf("%d unbalanced wallet transactions after the rebalances", n)
 	}
 }

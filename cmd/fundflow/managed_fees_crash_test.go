@@ -23,7 +23,8 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	db := moneytest.DB{T: t, Ctx: ctx, Owner: owner, Read: app}
 	// 600, not 60: on a quiet machine 60 wallets were billed before the
-	// first kill could land.
+	// first kill could land; and chunks of 4 wallets (150 transactions),
+	// since set-based billing does the 600 in a moment.
 	const n = 600
 	// Each wallet: ₹1,00,000.00 deposited (balanced postings), 1 % a year
 	// from 1-Apr and 1.25 % from 16-May-2026, one valuation carried over
@@ -43,7 +44,7 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(killAfter time.Duration) bool {
-		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "managed", "fees", "bill", "--from", "2026-04-01", "--to", "2026-06-30")
+		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "managed", "fees", "bill", "--from", "2026-04-01", "--to", "2026-06-30", "--batch", "4")
 		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
 		killed, err := runOrKill(cmd, killAfter)
 		if err != nil {

@@ -75,7 +75,10 @@ type DayAccrual struct {
 type Accrual struct {
 	From fund.Date    `json:"from"`
 	To   fund.Date    `json:"to"`
-	Days []DayAccrual `json:"days"`
+	Days []DayAccrual `json:"days,omitempty"`
+	// Runs are the days in stretches of one valuation and one rate
+	// (AccrueAUMFeeRuns: what a billing run stores; Expanded gives Days).
+	Runs []Run `json:"runs,omitempty"`
 	// Fee is Σ AUM_d × rate_d / (100 × 365) over the days, computed exactly
 	// and rounded DOWN to the paisa once, so it never exceeds the stated
 	// rates (and loses under a paisa to the investor's benefit).
@@ -92,18 +95,9 @@ var ErrNoAUM = errors.New("no AUM valuation on or before the day")
 // rate/365 a day. A rate change mid-period accrues each rate for its own
 // days. aum need not be sorted; two valuations of one date are refused.
 func AccrueAUMFee(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, error) {
-	if to.Before(from) {
-		return Accrual{}, fmt.Errorf("fee: period %s..%s ends before it starts", from, to)
-	}
-	vals := append([]AUM(nil), aum...)
-	sort.SliceStable(vals, func(i, j int) bool { return vals[i].Date.Before(vals[j].Date) })
-	for i, v := range vals {
-		if v.Value.IsNegative() {
-			return Accrual{}, fmt.Errorf("fee: AUM on %s is negative", v.Date)
-		}
-		if i > 0 && vals[i-1].Date == v.Date {
-			return Accrual{}, fmt.Errorf("fee: two AUM valuations on %s", v.Date)
-		}
+	vals, err := sortedAUM(from, to, aum)
+	if err != nil {
+		return Accrual{}, err
 	}
 	acc := Accrual{From: from, To: to}
 	num := decimal.Zero // Σ AUM × percent
@@ -133,6 +127,94 @@ func AccrueAUMFee(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, erro
 	}
 	acc.Fee = fee
 	return acc, nil
+}
+
+// sortedAUM checks a period and sorts its valuations by date, refusing a
+// negative one or two of one date.
+func sortedAUM(from, to fund.Date, aum []AUM) ([]AUM, error) {
+	if to.Before(from) {
+		return nil, fmt.Errorf("fee: period %s..%s ends before it starts", from, to)
+	}
+	vals := append([]AUM(nil), aum...)
+	sort.SliceStable(vals, func(i, j int) bool { return vals[i].Date.Before(vals[j].Date) })
+	for i, v := range vals {
+		if v.Value.IsNegative() {
+			return nil, fmt.Errorf("fee: AUM on %s is negative", v.Date)
+		}
+		if i > 0 && vals[i-1].Date == v.Date {
+			return nil, fmt.Errorf("fee: two AUM valuations on %s", v.Date)
+		}
+	}
+	return vals, nil
+}
+
+// Run is a stretch of calendar days From..To (inclusive) accrued on one
+// valuation (of date Valued, carried on the days after it) at one rate.
+type Run struct {
+	From    fund.Date       `json:"from"`
+	To      fund.Date       `json:"to"`
+	Valued  fund.Date       `json:"valued"`
+	AUM     fund.Amount     `json:"aum"`
+	Percent decimal.Decimal `json:"rate_pct"`
+}
+
+// AccrueAUMFeeRuns is AccrueAUMFee by stretches instead of days: the same
+// fee, refusals and days (Expanded), in work proportional to the
+// valuations and rate changes, not the days: a billing run over a million
+// wallets stores a few runs per invoice, not 92 days.
+func AccrueAUMFeeRuns(from, to fund.Date, aum []AUM, rates RateTable) (Accrual, error) {
+	vals, err := sortedAUM(from, to, aum)
+	if err != nil {
+		return Accrual{}, err
+	}
+	acc := Accrual{From: from, To: to}
+	num := decimal.Zero // Σ AUM × percent × days
+	j := -1             // index of the last valuation on or before d
+	for d := from; !d.After(to); {
+		for j+1 < len(vals) && !vals[j+1].Date.After(d) {
+			j++
+		}
+		if j < 0 {
+			return Accrual{}, fmt.Errorf("fee: %s: %w", d, ErrNoAUM)
+		}
+		pct, ok := rates.At(d)
+		if !ok {
+			return Accrual{}, fmt.Errorf("fee: %s: no rate in effect", d)
+		}
+		end := to // the day before the next valuation or rate, or to
+		if j+1 < len(vals) && !vals[j+1].Date.After(end) {
+			end = vals[j+1].Date.AddDays(-1)
+		}
+		if k := sort.Search(len(rates), func(i int) bool { return d.Before(rates[i].From) }); k < len(rates) && !rates[k].From.After(end) {
+			end = rates[k].From.AddDays(-1)
+		}
+		days := decimal.NewFromInt(int64(end.DaysSince(d)) + 1)
+		num = num.Add(vals[j].Value.Decimal().Mul(pct).Mul(days))
+		acc.Runs = append(acc.Runs, Run{From: d, To: end, Valued: vals[j].Date, AUM: vals[j].Value, Percent: pct})
+		d = end.AddDays(1)
+	}
+	fee, err := fund.AmountFromRatio(num, decimal.NewFromInt(100*DaysInYear), fund.RoundDown)
+	if err != nil {
+		return Accrual{}, fmt.Errorf("fee: %w", err)
+	}
+	acc.Fee = fee
+	return acc, nil
+}
+
+// Expanded fills Days from Runs (an accrual stored by runs), as
+// AccrueAUMFee would have.
+func (a Accrual) Expanded() Accrual {
+	if len(a.Days) > 0 || len(a.Runs) == 0 {
+		return a
+	}
+	den := decimal.NewFromInt(100 * DaysInYear)
+	for _, r := range a.Runs {
+		accrued := truncDiv(r.AUM.Decimal().Mul(r.Percent), den, fund.AmountScale+4)
+		for d := r.From; !d.After(r.To); d = d.AddDays(1) {
+			a.Days = append(a.Days, DayAccrual{Date: d, AUM: r.AUM, Percent: r.Percent, Carried: r.Valued != d, Accrued: accrued})
+		}
+	}
+	return a
 }
 
 // GST is the GST on a fee: 18 % rounded HALF-UP to the paisa, as on a tax

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/fund/tax"
 	"github.com/shopspring/decimal"
 )
 
@@ -189,5 +190,54 @@ func TestPerformanceFeeHurdle(t *testing.T) {
 				t.Fatalf("got threshold %s fee %s HWM %s, want %s %s %s", c.Threshold, c.Invoice.Fee, c.HWMAfter, tt.threshold, tt.fee, tt.hwmA)
 			}
 		})
+	}
+}
+
+// A quarter by runs: one valuation (1-Apr, ₹1,00,000.00) carried, 1 % from
+// 1-Apr and 1.25 % from 16-May: two runs, 1-Apr..15-May (45 days) and
+// 16-May..30-Jun (46 days); 100000 × (45 × 1 + 46 × 1.25) / 36500 =
+// 10250000/36500 = 280.8219… → 280.82 (down).
+func TestAccrueAUMFeeRunsQuarter(t *testing.T) {
+	table, err := managed.NewRateTable(
+		managed.Rate{From: fund.NewDate(2026, 4, 1), Percent: decimal.RequireFromString("1")},
+		managed.Rate{From: fund.NewDate(2026, 5, 16), Percent: decimal.RequireFromString("1.25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := managed.AccrueAUMFeeRuns(fund.NewDate(2026, 4, 1), fund.NewDate(2026, 6, 30),
+		[]managed.AUM{{Date: fund.NewDate(2026, 4, 1), Value: fund.AmountFromPaise(10000000)}}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Fee.String() != "280.82" || len(acc.Runs) != 2 || acc.Runs[0].To != fund.NewDate(2026, 5, 15) || acc.Runs[1].From != fund.NewDate(2026, 5, 16) ||
+		acc.Runs[1].Percent.String() != "1.25" || len(acc.Days) != 0 {
+		t.Errorf("%+v", acc)
+	}
+	if days := acc.Expanded().Days; len(days) != 91 || days[0].Carried || !days[1].Carried {
+		t.Errorf("%d days expanded", len(days))
+	}
+}
+
+// A fee of 1,500.00 redeemed FIFO over three lots across two schemes: B's
+// of 1-Jan (10 units × 50.0000 = 500.00) first, then on 1-Feb A's (20 ×
+// 30.0000 = 600.00; A sorts before B on one date), then B's (10 × 50 =
+// 500.00) for the last 1500 − 500 − 600 = 400.00. Per scheme, first used
+// first: B 500.00 + 400.00 = 900.00, A 600.00. 2,000.00 over the same
+// lots (worth 1,600.00) takes them all and leaves 400.00 short.
+func TestPlanFeeRedemptionFIFO(t *testing.T) {
+	u := func(s string) fund.Units { return fund.MustUnits(s, 3) }
+	hs := []managed.Holding{
+		{Scheme: "A", NAV: fund.MustNAV("30.0000"), Units: u("20.000"), UnitsScale: 3, Lots: []tax.Lot{{ID: "a1", Bought: d(2026, 2, 1), Units: u("20.000")}}},
+		{Scheme: "B", NAV: fund.MustNAV("50.0000"), Units: u("20.000"), UnitsScale: 3, Lots: []tax.Lot{
+			{ID: "b1", Bought: d(2026, 1, 1), Units: u("10.000")}, {ID: "b2", Bought: d(2026, 2, 1), Units: u("10.000")}}},
+	}
+	plan, short, err := managed.PlanFeeRedemption(fund.MustAmount("1500.00"), hs)
+	if err != nil || !short.IsZero() || len(plan) != 2 || plan[0].Scheme != "B" || plan[0].Amount.String() != "900.00" ||
+		plan[1].Scheme != "A" || plan[1].Amount.String() != "600.00" {
+		t.Errorf("plan %+v short %s %v", plan, short, err)
+	}
+	plan, short, err = managed.PlanFeeRedemption(fund.MustAmount("2000.00"), hs)
+	if err != nil || short.String() != "400.00" || len(plan) != 2 || plan[0].Amount.String() != "1000.00" || plan[1].Amount.String() != "600.00" {
+		t.Errorf("short plan %+v short %s %v", plan, short, err)
 	}
 }

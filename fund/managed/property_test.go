@@ -223,3 +223,61 @@ func TestPropertyHWMNeverFallsAndFeeBounded(t *testing.T) {
 		}
 	}
 }
+
+// AccrueAUMFeeRuns is AccrueAUMFee by stretches: on random periods,
+// valuations (gaps carried, some after the period, some missing at its
+// start) and effective-dated rates, the two give the same fee, the same
+// days (Expanded) and refuse the same inputs.
+func TestPropertyAccrueRunsIsAccrueByDays(t *testing.T) {
+	r := rand.New(rand.NewSource(2230))
+	base := fund.NewDate(2026, 1, 1)
+	for n := 0; n < 2000; n++ {
+		from := base.AddDays(r.Intn(60))
+		to := from.AddDays(r.Intn(120) - 5) // sometimes before from
+		var vals []managed.AUM
+		seen := map[fund.Date]bool{}
+		for k := r.Intn(8); k > 0; k-- {
+			d := base.AddDays(r.Intn(200))
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			vals = append(vals, managed.AUM{Date: d, Value: fund.AmountFromPaise(r.Int63n(1_000_000_000_00))})
+		}
+		var rates []managed.Rate
+		seenR := map[fund.Date]bool{}
+		for k := 1 + r.Intn(4); k > 0; k-- {
+			d := base.AddDays(r.Intn(150))
+			if seenR[d] {
+				continue
+			}
+			seenR[d] = true
+			rates = append(rates, managed.Rate{From: d, Percent: decimal.New(r.Int63n(300), -2)})
+		}
+		table, err := managed.NewRateTable(rates...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, werr := managed.AccrueAUMFee(from, to, vals, table)
+		got, gerr := managed.AccrueAUMFeeRuns(from, to, vals, table)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("case %d: by days %v, by runs %v", n, werr, gerr)
+		}
+		if werr != nil {
+			continue
+		}
+		if !got.Fee.Equal(want.Fee) {
+			t.Fatalf("case %d: fee by runs %s, by days %s", n, got.Fee, want.Fee)
+		}
+		days := got.Expanded().Days
+		if len(days) != len(want.Days) {
+			t.Fatalf("case %d: %d days, want %d", n, len(days), len(want.Days))
+		}
+		for i, d := range days {
+			w := want.Days[i]
+			if d.Date != w.Date || !d.AUM.Equal(w.AUM) || !d.Percent.Equal(w.Percent) || d.Carried != w.Carried || !d.Accrued.Equal(w.Accrued) {
+				t.Fatalf("case %d day %d: %+v, want %+v", n, i, d, w)
+			}
+		}
+	}
+}

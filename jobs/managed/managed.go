@@ -43,6 +43,10 @@ type Stats struct {
 	Swept    int         `json:"switch_payouts_swept"`
 	Valued   int64       `json:"wallets_valued"`
 	FeesPaid int         `json:"invoices_charged"`
+	Released int         `json:"withdrawals_released"`
+	// Fees charged from units: redemptions placed, payouts swept.
+	FeeRedemptions  int `json:"fee_redemptions_placed"`
+	FeePayoutsSwept int `json:"fee_redemption_payouts_swept"`
 }
 
 // Run passes until a pass finds nothing to do.
@@ -67,6 +71,12 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Credited += c.Credited
 		st.Broken += c.Broken
 		st.Reversed += c.Reversed
+		// Parked withdrawals whose restriction has lifted go to the bank.
+		released, err := j.Wallet.ReleaseWithdrawals(ctx, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Released += released
 		r, err := j.Auto.Invest(ctx, batch)
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", Name, err)
@@ -85,14 +95,24 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			st.Resumed += resumed
 			st.Swept += swept
 		}
-		paid := 0
+		paid, redeemed, feeSwept := 0, 0, 0
 		if j.Fees != nil {
+			// Invoices charged from units: redemptions placed, their
+			// payouts brought into the wallet, then paid as any other.
+			if redeemed, err = j.Fees.RedeemDue(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			if feeSwept, err = j.Fees.SweepFeeRedemptions(ctx, batch); err != nil {
+				return st, fmt.Errorf("%s: %w", Name, err)
+			}
+			st.FeeRedemptions += redeemed
+			st.FeePayoutsSwept += feeSwept
 			if paid, err = j.Fees.ChargeDue(ctx, batch); err != nil {
 				return st, fmt.Errorf("%s: %w", Name, err)
 			}
 			st.FeesPaid += paid
 		}
-		if c.Credited+c.Broken+c.Reversed+r.Runs+resumed+swept+paid == 0 {
+		if c.Credited+c.Broken+c.Reversed+released+r.Runs+resumed+swept+redeemed+feeSwept+paid == 0 {
 			break
 		}
 		if j.Log != nil {

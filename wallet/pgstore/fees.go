@@ -84,63 +84,195 @@ func (t Tx) PutFeeTerms(ctx context.Context, ft wallet.FeeTerms) error {
 	return err
 }
 
-// Valuations reads the last valuation on or before from and all after it
-// through to.
-func (t Tx) Valuations(ctx context.Context, walletID string, from, to fund.Date) ([]managed.AUM, error) {
-	rows, err := t.tx.Query(ctx, `SELECT day, aum FROM fee_valuations WHERE wallet_id = $1 AND day <= $3
-		AND day >= coalesce((SELECT max(day) FROM fee_valuations WHERE wallet_id = $1 AND day <= $2), $2) ORDER BY day`,
-		walletID, from.Time(), to.Time())
+// LockWallets locks wallets in id order.
+func (t Tx) LockWallets(ctx context.Context, ids []string) ([]wallet.Wallet, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (managed.AUM, error) {
-		var day time.Time
-		var v decimal.Decimal
-		if err := r.Scan(&day, &v); err != nil {
-			return managed.AUM{}, err
-		}
-		a, err := fund.AmountFromDecimal(v, fund.NoRounding)
-		return managed.AUM{Date: fund.DateOf(day), Value: a}, err
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.Wallet, error) {
+		w, _, err := scanWallet(r)
+		return w, err
 	})
 }
 
-// NetFlows sums what came into the wallet from outside less what left it
-// to the investor, as posted so far (through is not used: wallet postings
-// carry the database's time, not the business day; see FeeTx.NetFlows).
-func (t Tx) NetFlows(ctx context.Context, walletID string, through fund.Date) (fund.Amount, error) {
-	var v decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(CASE kind WHEN 'deposit' THEN amount ELSE -amount END), 0) FROM wallet_transactions
-		WHERE wallet_id = $1 AND kind IN ('deposit', 'withdrawal', 'reversal')`, walletID).Scan(&v)
-	if err != nil {
-		return fund.Amount{}, err
+// BillInputs reads a chunk's billing inputs in one batch (one round
+// trip): invoices (locked), terms, valuations, and with perf the net flows
+// and high-water marks (locked).
+func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, perf bool) (map[string]*wallet.BillInput, error) {
+	out := make(map[string]*wallet.BillInput, len(ids))
+	for _, id := range ids {
+		out[id] = &wallet.BillInput{}
 	}
-	return fund.AmountFromDecimal(v, fund.NoRounding)
+	amount := func(v decimal.Decimal) (fund.Amount, error) { return fund.AmountFromDecimal(v, fund.NoRounding) }
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = ANY($1) AND period_from = $2 ORDER BY wallet_id FOR UPDATE`, ids, from.Time()).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				inv, _, err := scanInvoice(rows)
+				if err != nil {
+					return err
+				}
+				out[inv.WalletID].Invoice = &inv
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT wallet_id, valid_from, aum_rate_pct, perf_pct, hurdle_pct, charge_from FROM fee_terms
+		WHERE wallet_id = ANY($1) AND valid_from <= $2 ORDER BY wallet_id, valid_from`, ids, to.Time()).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var ft wallet.FeeTerms
+				var d time.Time
+				if err := rows.Scan(&ft.WalletID, &d, &ft.AUMRatePct, &ft.PerfPct, &ft.HurdlePct, &ft.ChargeFrom); err != nil {
+					return err
+				}
+				ft.From = fund.DateOf(d)
+				out[ft.WalletID].Terms = append(out[ft.WalletID].Terms, ft)
+			}
+			return rows.Err()
+		})
+	// Each wallet's valuations from the last on or before from (or from)
+	// through to, by the primary key.
+	b.Queue(`SELECT w, v.day, v.aum FROM unnest($1::text[]) AS w
+		CROSS JOIN LATERAL (SELECT coalesce((SELECT max(day) FROM fee_valuations WHERE wallet_id = w AND day <= $2), $2) AS first) s
+		JOIN fee_valuations v ON v.wallet_id = w AND v.day >= s.first AND v.day <= $3
+		ORDER BY w, v.day`, ids, from.Time(), to.Time()).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				var d time.Time
+				var v decimal.Decimal
+				if err := rows.Scan(&id, &d, &v); err != nil {
+					return err
+				}
+				a, err := amount(v)
+				if err != nil {
+					return err
+				}
+				out[id].Valuations = append(out[id].Valuations, managed.AUM{Date: fund.DateOf(d), Value: a})
+			}
+			return rows.Err()
+		})
+	if perf {
+		// Σ what came in from outside less what left to the investor, as
+		// posted so far (wallet postings carry the database's time, not the
+		// business day; see wallet.BillInput).
+		// A parked withdrawal is money out; cancelled, it came back in.
+		b.Queue(`SELECT wallet_id, sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount ELSE -amount END) FROM wallet_transactions
+			WHERE wallet_id = ANY($1) AND kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel') GROUP BY wallet_id`, ids).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id string
+					var v decimal.Decimal
+					if err := rows.Scan(&id, &v); err != nil {
+						return err
+					}
+					a, err := amount(v)
+					if err != nil {
+						return err
+					}
+					out[id].NetFlows = a
+				}
+				return rows.Err()
+			})
+		b.Queue(`SELECT wallet_id, hwm_gain, start_gain FROM fee_hwm WHERE wallet_id = ANY($1) ORDER BY wallet_id FOR UPDATE`, ids).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id string
+					var h, s decimal.Decimal
+					if err := rows.Scan(&id, &h, &s); err != nil {
+						return err
+					}
+					ha, err := amount(h)
+					if err != nil {
+						return err
+					}
+					sa, err := amount(s)
+					if err != nil {
+						return err
+					}
+					out[id].HWMGain, out[id].StartGain = ha, sa
+				}
+				return rows.Err()
+			})
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// HWM reads the wallet's high-water mark (zeros before the first).
-func (t Tx) HWM(ctx context.Context, walletID string) (fund.Amount, fund.Amount, bool, error) {
-	var h, s decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT hwm_gain, start_gain FROM fee_hwm WHERE wallet_id = $1 FOR UPDATE`, walletID).Scan(&h, &s)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fund.Amount{}, fund.Amount{}, false, nil
+// WriteBills writes a chunk: the invoices by COPY, then the high-water
+// marks, and the payments (entries, postings, balances) in one statement.
+func (t Tx) WriteBills(ctx context.Context, bs wallet.Bills) error {
+	if len(bs.Invoices) > 0 {
+		rows := make([][]any, len(bs.Invoices))
+		for i, inv := range bs.Invoices {
+			body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf, "charge_from": inv.ChargeFrom})
+			if err != nil {
+				return err
+			}
+			var charged any
+			if inv.Status == "charged" {
+				charged = time.Now()
+			}
+			rows[i] = []any{inv.ID, inv.WalletID, inv.InvestorID, inv.From.Time(), inv.To.Time(), inv.AUMFee.Decimal(), inv.PerfFee.Decimal(),
+				inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body), inv.Status, charged}
+		}
+		if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"fee_invoices"}, []string{"id", "wallet_id", "investor_id", "period_from", "period_to",
+			"aum_fee", "perf_fee", "fee", "gst", "total", "body", "status", "charged_at"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("invoices: %w", err)
+		}
 	}
-	if err != nil {
-		return fund.Amount{}, fund.Amount{}, false, err
+	b := &pgx.Batch{}
+	if n := len(bs.HWMs); n > 0 {
+		ids, asOf := make([]string, n), make([]time.Time, n)
+		hwm, start := make([]decimal.Decimal, n), make([]decimal.Decimal, n)
+		for i, h := range bs.HWMs {
+			ids[i], hwm[i], start[i], asOf[i] = h.WalletID, h.HWMGain.Decimal(), h.StartGain.Decimal(), h.AsOf.Time()
+		}
+		b.Queue(`INSERT INTO fee_hwm (wallet_id, hwm_gain, start_gain, as_of) SELECT * FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::date[])
+			ON CONFLICT (wallet_id) DO UPDATE SET hwm_gain = excluded.hwm_gain, start_gain = excluded.start_gain, as_of = excluded.as_of`, ids, hwm, start, asOf)
 	}
-	ha, err := fund.AmountFromDecimal(h, fund.NoRounding)
-	if err != nil {
-		return ha, fund.Amount{}, false, err
+	if n := len(bs.Payments); n > 0 {
+		wids, refs, amts := make([]string, n), make([]string, n), make([]decimal.Decimal, n)
+		var prefs, accounts, assets []string
+		var seqs []int16
+		var pamts []decimal.Decimal
+		for i, e := range bs.Payments {
+			wids[i], refs[i], amts[i] = e.WalletID, e.Ref, e.Amount.Decimal()
+			for k, p := range e.Postings {
+				prefs, seqs, accounts, assets, pamts = append(prefs, e.Ref), append(seqs, int16(k)), append(accounts, p.Account), append(assets, p.Asset), append(pamts, p.Amount)
+			}
+		}
+		// One statement: the entries, their postings, the balances; the
+		// counts say whether every entry was new.
+		b.Queue(`WITH t AS (
+				INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) SELECT w, 'fee', r, a FROM unnest($1::text[], $2::text[], $3::numeric[]) AS x(w, r, a)
+				ON CONFLICT (kind, ref) DO NOTHING RETURNING id, wallet_id, ref, amount),
+			p AS (
+				INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+				SELECT t.id, p.seq, p.account, p.asset, p.amount FROM t
+				JOIN unnest($4::text[], $5::smallint[], $6::text[], $7::text[], $8::numeric[]) AS p(ref, seq, account, asset, amount) ON p.ref = t.ref
+				RETURNING 1),
+			u AS (
+				UPDATE wallets w SET balance = w.balance - t.amount, updated_at = now() FROM t WHERE w.id = t.wallet_id RETURNING 1)
+			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM p), (SELECT count(*) FROM u)`,
+			wids, refs, amts, prefs, seqs, accounts, assets, pamts).QueryRow(func(r pgx.Row) error {
+			var nt, np, nu int
+			if err := r.Scan(&nt, &np, &nu); err != nil {
+				return err
+			}
+			if nt != n || np != len(prefs) || nu != n {
+				return fmt.Errorf("payments: %d of %d entries, %d of %d postings, %d balances written: some invoice was paid without being marked charged", nt, n, np, len(prefs), nu)
+			}
+			return nil
+		})
 	}
-	sa, err := fund.AmountFromDecimal(s, fund.NoRounding)
-	return ha, sa, err == nil, err
-}
-
-// PutHWM writes the high-water mark.
-func (t Tx) PutHWM(ctx context.Context, walletID string, hwmGain, startGain fund.Amount, asOf fund.Date) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO fee_hwm (wallet_id, hwm_gain, start_gain, as_of) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (wallet_id) DO UPDATE SET hwm_gain = excluded.hwm_gain, start_gain = excluded.start_gain, as_of = excluded.as_of`,
-		walletID, hwmGain.Decimal(), startGain.Decimal(), asOf.Time())
-	return err
+	if b.Len() == 0 {
+		return nil
+	}
+	return t.tx.SendBatch(ctx, b).Close()
 }
 
 const invoiceCols = `id, wallet_id, investor_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status`
@@ -164,13 +296,14 @@ func scanInvoice(row pgx.Row) (wallet.FeeInvoice, bool, error) {
 		}
 	}
 	var b struct {
-		Accrual managed.Accrual          `json:"accrual"`
-		Perf    *managed.Crystallisation `json:"performance"`
+		Accrual    managed.Accrual          `json:"accrual"`
+		Perf       *managed.Crystallisation `json:"performance"`
+		ChargeFrom string                   `json:"charge_from"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
 		return inv, false, fmt.Errorf("invoice %s body: %w", inv.ID, err)
 	}
-	inv.Accrual, inv.Perf = b.Accrual, b.Perf
+	inv.Accrual, inv.Perf, inv.ChargeFrom = b.Accrual.Expanded(), b.Perf, b.ChargeFrom
 	return inv, true, nil
 }
 
@@ -185,20 +318,98 @@ func (t Tx) Invoice(ctx context.Context, id string) (wallet.FeeInvoice, bool, er
 	return scanInvoice(t.tx.QueryRow(ctx, `SELECT `+invoiceCols+` FROM fee_invoices WHERE id = $1`, id))
 }
 
-// InsertInvoice stores an invoice.
-func (t Tx) InsertInvoice(ctx context.Context, inv wallet.FeeInvoice) error {
-	body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf})
-	if err != nil {
-		return err
-	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO fee_invoices (`+invoiceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		inv.ID, inv.WalletID, inv.InvestorID, inv.From.Time(), inv.To.Time(), inv.AUMFee.Decimal(), inv.PerfFee.Decimal(),
-		inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body), inv.Status)
-	return err
-}
-
 // SetInvoiceCharged marks an invoice paid.
 func (t Tx) SetInvoiceCharged(ctx context.Context, id string) error {
 	_, err := t.tx.Exec(ctx, `UPDATE fee_invoices SET status = 'charged', charged_at = now() WHERE id = $1`, id)
 	return err
+}
+
+// InvoicesToRedeem lists due invoices charged from units with no
+// redemption yet or redemptions still proposed.
+func (s Store) InvoicesToRedeem(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT i.id FROM fee_invoices i
+		WHERE i.status = 'due' AND i.body->>'charge_from' = 'units'
+		  AND (NOT EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id)
+		       OR EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id AND r.status = 'proposed'))
+		ORDER BY i.created_at, i.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// FeeRedemptionsToSweep lists allotted fee redemptions whose payout is not
+// in the wallet yet.
+func (s Store) FeeRedemptionsToSweep(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT r.order_id FROM fee_redemptions r
+		JOIN ledger_transactions t ON t.order_id = r.order_id AND t.kind = 'redemption'
+		WHERE t.net_amount > 0 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'fee_redemption' AND w.ref = r.order_id)
+		ORDER BY t.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+const feeRedemptionCols = `order_id, invoice_id, wallet_id, folio_no, scheme_code, amount, request, status`
+
+func scanFeeRedemption(r pgx.Row, extra ...any) (wallet.FeeRedemption, error) {
+	var fr wallet.FeeRedemption
+	var amt decimal.Decimal
+	if err := r.Scan(append([]any{&fr.OrderID, &fr.InvoiceID, &fr.WalletID, &fr.Folio, &fr.Scheme, &amt, &fr.Request, &fr.Status}, extra...)...); err != nil {
+		return fr, err
+	}
+	var err error
+	fr.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return fr, err
+}
+
+// FeeRedemptions reads an invoice's redemptions in order.
+func (t Tx) FeeRedemptions(ctx context.Context, invoiceID string) ([]wallet.FeeRedemption, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+feeRedemptionCols+` FROM fee_redemptions WHERE invoice_id = $1 ORDER BY order_id`, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeRedemption, error) { return scanFeeRedemption(r) })
+}
+
+// InsertFeeRedemptions fixes an invoice's redemptions.
+func (t Tx) InsertFeeRedemptions(ctx context.Context, rs []wallet.FeeRedemption) error {
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		rows[i] = []any{r.OrderID, r.InvoiceID, r.WalletID, r.Folio, r.Scheme, r.Amount.Decimal(), r.Request, r.Status}
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"fee_redemptions"}, []string{"order_id", "invoice_id", "wallet_id", "folio_no", "scheme_code", "amount", "request", "status"},
+		pgx.CopyFromRows(rows))
+	return err
+}
+
+// SetFeeRedemptionsPlaced marks an invoice's redemptions placed.
+func (t Tx) SetFeeRedemptionsPlaced(ctx context.Context, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE fee_redemptions SET status = 'placed' WHERE invoice_id = $1 AND status = 'proposed'`, invoiceID)
+	return err
+}
+
+// FeeRedemptionPayout reads a fee redemption and the ledger's payout for it.
+func (t Tx) FeeRedemptionPayout(ctx context.Context, orderID string) (wallet.FeeRedemption, fund.Amount, bool, error) {
+	var net decimal.Decimal
+	r, err := scanFeeRedemption(t.tx.QueryRow(ctx, `SELECT r.order_id, r.invoice_id, r.wallet_id, r.folio_no, r.scheme_code, r.amount, r.request, r.status, t.net_amount
+		FROM fee_redemptions r JOIN ledger_transactions t ON t.order_id = r.order_id AND t.kind = 'redemption' WHERE r.order_id = $1`, orderID), &net)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fund.Amount{}, false, nil
+	}
+	if err != nil {
+		return r, fund.Amount{}, false, err
+	}
+	a, err := fund.AmountFromDecimal(net, fund.NoRounding)
+	return r, a, err == nil, err
+}
+
+// FeeRedemptionsSettled counts an invoice's redemptions and whether each
+// one's payout is in the wallet.
+func (t Tx) FeeRedemptionsSettled(ctx context.Context, invoiceID string) (int, bool, error) {
+	var n, swept int
+	err := t.tx.QueryRow(ctx, `SELECT count(*), count(w.id) FROM fee_redemptions r
+		LEFT JOIN wallet_transactions w ON w.kind = 'fee_redemption' AND w.ref = r.order_id WHERE r.invoice_id = $1`, invoiceID).Scan(&n, &swept)
+	return n, n == swept, err
 }

@@ -52,6 +52,19 @@ func (s Store) RefundedDeposits(ctx context.Context, limit int) ([]string, error
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// ReleasableWithdrawals lists parked withdrawals whose investor has no
+// restriction blocking redemptions.
+func (s Store) ReleasableWithdrawals(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT d.request_id FROM wallet_withdrawals d JOIN wallets w ON w.id = d.wallet_id
+		WHERE d.status = 'pending'
+		  AND NOT EXISTS (SELECT 1 FROM investor_restrictions r WHERE r.investor_id = w.investor_id AND r.blocks_redemption)
+		ORDER BY d.created_at, d.request_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // Wallet reads a wallet.
 func (s Store) Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
 	return scanWallet(s.Pool.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
@@ -205,6 +218,35 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 	return id, true, nil
 }
 
+// InsertWithdrawal records a withdrawal request.
+func (t Tx) InsertWithdrawal(ctx context.Context, w wallet.Withdrawal) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO wallet_withdrawals (request_id, wallet_id, amount, status, hold_source, decided_at)
+		VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'pending' THEN NULL ELSE now() END)`, w.RequestID, w.WalletID, w.Amount.Decimal(), w.Status, w.HoldSource)
+	return err
+}
+
+// Withdrawal reads a withdrawal request, locked.
+func (t Tx) Withdrawal(ctx context.Context, requestID string) (wallet.Withdrawal, bool, error) {
+	w := wallet.Withdrawal{RequestID: requestID}
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT wallet_id, amount, status, hold_source FROM wallet_withdrawals WHERE request_id = $1 FOR UPDATE`, requestID).
+		Scan(&w.WalletID, &amt, &w.Status, &w.HoldSource)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return w, false, nil
+	}
+	if err != nil {
+		return w, false, err
+	}
+	w.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+	return w, err == nil, err
+}
+
+// SetWithdrawalStatus decides a request.
+func (t Tx) SetWithdrawalStatus(ctx context.Context, requestID, status string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE wallet_withdrawals SET status = $2, decided_at = now() WHERE request_id = $1`, requestID, status)
+	return err
+}
+
 // BlockingRestriction reads a restriction of the investor that blocks
 // redemptions (the ledger's investor_restrictions), fraud first.
 func (t Tx) BlockingRestriction(ctx context.Context, investorID string) (string, bool, error) {
@@ -234,20 +276,22 @@ func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) 
 	return err
 }
 
-// WriteOutbox inserts outbox rows in order (an event id seen before is
-// skipped: event ids are deterministic).
+// WriteOutbox inserts outbox rows in order in one statement (an event id
+// seen before is skipped: event ids are deterministic).
 func (t Tx) WriteOutbox(ctx context.Context, events []ledger.Event) error {
-	for _, e := range events {
+	n := len(events)
+	ids, topics, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range events {
 		b, err := json.Marshal(e.Payload)
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", e.ID, err)
 		}
-		if _, err := t.tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Topic, e.Key, string(b)); err != nil {
-			return err
-		}
+		ids[i], topics[i], keys[i], payloads[i] = e.ID, e.Topic, e.Key, string(b)
 	}
-	return nil
+	_, err := t.tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
+		SELECT e, tp, k, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(e, tp, k, p, n) ORDER BY n
+		ON CONFLICT (event_id) DO NOTHING`, ids, topics, keys, payloads)
+	return err
 }
 
 // AppendAudit appends audit rows through the audit chain.
