@@ -207,47 +207,68 @@ func (s *Service) allotPending(ctx context.Context, batch int, allot allotBatch)
 	// Go work and writes overlap the first one's; the audit chain's head,
 	// taken last, is their only shared step.
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan []LegRef)
+	// A worker takes a run of batches and allots them in order: a folio
+	// with more legs than a batch spans several, and its legs must be
+	// allotted in their order (a redemption after the purchase before it),
+	// which two workers racing for the folio's lock would not keep.
+	runs := make(chan [][]LegRef)
 	var mu sync.Mutex
 	for range max(1, s.AllotWorkers) {
 		g.Go(func() error {
-			for items := range batches {
-				var n, failed int
-				err := batchRetry.Do(gctx, "allocate batch", func(ctx context.Context) error {
-					var err error
-					n, failed, err = allot(ctx, items)
-					return err
-				})
-				if err != nil {
-					return fmt.Errorf("allocate: %w", err)
+			for run := range runs {
+				for _, items := range run {
+					var n, failed int
+					err := batchRetry.Do(gctx, "allocate batch", func(ctx context.Context) error {
+						var err error
+						n, failed, err = allot(ctx, items)
+						return err
+					})
+					if err != nil {
+						return fmt.Errorf("allocate: %w", err)
+					}
+					mu.Lock()
+					res.Allotted += n
+					res.Failed += failed
+					mu.Unlock()
 				}
-				mu.Lock()
-				res.Allotted += n
-				res.Failed += failed
-				mu.Unlock()
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
-		defer close(batches)
+		defer close(runs)
 		lastFolio, lastID := "", ""
+		var run [][]LegRef
 		for {
 			items, err := s.Store.PendingWithNAV(gctx, lastFolio, lastID, batch)
 			if err != nil {
 				return err
 			}
-			if len(items) == 0 {
+			if len(items) == 0 && len(run) == 0 {
 				return nil
 			}
+			// A full page of one folio may go on in the next page: the
+			// run holds on to it until a page starts with another folio.
+			goesOn := false
 			if len(items) == batch {
 				items = folioAligned(items)
+				goesOn = items[0].Folio == items[len(items)-1].Folio
 			}
-			lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
+			if len(items) > 0 {
+				run = append(run, items)
+				lastFolio, lastID = items[len(items)-1].Folio, items[len(items)-1].ID
+			}
+			if goesOn {
+				continue
+			}
 			select {
-			case batches <- items:
+			case runs <- run:
+				run = nil
 			case <-gctx.Done():
 				return gctx.Err()
+			}
+			if len(items) == 0 {
+				return nil
 			}
 		}
 	})
@@ -261,8 +282,8 @@ func (s *Service) allotPending(ctx context.Context, batch int, allot allotBatch)
 // folioAligned drops a full page's last folio, whose legs may go on past
 // the page, so that the next page starts with all of them: a folio split
 // over two batches would make the second wait for the first's commit. A
-// page that is one folio only is kept whole (its batches then take turns
-// on the folio's lock).
+// page that is one folio only is kept whole (and the batches after it that
+// hold the same folio's legs go to the same worker, in order).
 func folioAligned(items []LegRef) []LegRef {
 	last := items[len(items)-1].Folio
 	i := len(items)
