@@ -36,6 +36,11 @@ type SettleTx interface {
 	// WalletPaid: presented SIP instalments into a wallet whose debit's
 	// captured payment the wallet credited as a deposit → paid.
 	WalletPaid(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletBroken: presented SIP instalments into a wallet whose captured
+	// payment the wallet could not credit (closed or unknown: a
+	// payment_breaks row) → failed with the break's reason; the money is
+	// the break's to resolve, never lost.
+	WalletBroken(ctx context.Context, at time.Time) ([]RunInstalment, error)
 	// WalletInvested: paid SIP instalments into a wallet whose deposit's
 	// auto-invest run is placed and every order of it allotted (a run
 	// that left it all in the wallet too) → allotted.
@@ -112,6 +117,7 @@ func (s *Service) Settle(ctx context.Context) (SettleStats, error) {
 			{"failed", tx.DebitsFailed, &st.Failed},
 			{"paid", tx.Paid, &st.Paid},
 			{"paid", tx.WalletPaid, &st.Paid},
+			{"failed", tx.WalletBroken, &st.Failed},
 			{"allotted", tx.Allotted, &st.Allotted},
 			{"allotted", tx.WalletInvested, &st.Allotted},
 			{"failed", tx.OrdersFailed, &st.Failed},

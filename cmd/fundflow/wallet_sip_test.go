@@ -30,39 +30,7 @@ import (
 // the plan. Every step run again changes nothing: one debit, one deposit,
 // one auto-invest run, two orders.
 func TestSIPIntoWallet(t *testing.T) {
-	e := newSIPEnv(t, "2026-08-18T10:00:00+05:30")
-	for _, s := range []string{"A", "B", "C"} {
-		e.scheme(s, "Equity Scheme - Large Cap Fund")
-		e.nav(s, "2026-08-20", "10.0000")
-	}
-	e.mandate("F1")
-	ws := &wallet.Service{Store: walletpg.Store{Pool: e.d.pg.Pool}, Audit: true, Now: e.d.now}
-	ai := &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: e.d.pg.Pool}, Ledger: e.l}
-	if err := ws.Open(e.ctx, "W1", "INV-F1"); err != nil {
-		t.Fatal(err)
-	}
-	model := managed.Model{ID: "moderate", Version: 1, Profile: managed.Moderate, Effective: fund.NewDate(2020, 1, 1),
-		Schemes: []managed.Target{
-			{Scheme: "A", Weight: decimal.NewFromInt(40), Min: fund.MustAmount("1000.00"), Multiple: fund.MustAmount("1.00")},
-			{Scheme: "B", Weight: decimal.NewFromInt(35), Min: fund.MustAmount("1000.00"), Multiple: fund.MustAmount("1000.00")},
-			{Scheme: "C", Weight: decimal.NewFromInt(25), Min: fund.MustAmount("5000.00"), Multiple: fund.MustAmount("1.00")},
-		}}
-	if err := ai.PutModel(e.ctx, model); err != nil {
-		t.Fatal(err)
-	}
-	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W1", ModelID: "moderate", Folio: "F1", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-
-	// Registered through the plans service's own checks.
-	svc := plansService(e.d, e.l)
-	amount, start, day, one := fund.MustAmount("10000.00"), fund.NewDate(2026, 8, 20), 20, 1
-	req := plans.RegisterRequest{ClientID: "wsip-1", Kind: plans.SIP, InvestorID: "INV-F1", Folio: "F1", MandateID: "token_F1", WalletID: "W1",
-		Amount: &amount, Frequency: plans.Monthly, DayOfMonth: &day, StartDate: &start, Instalments: &one}
-	p, outcome, err := svc.Register(e.ctx, req)
-	if err != nil || outcome != plans.Created || p.WalletID != "W1" || p.SchemeCode != "" {
-		t.Fatalf("register: %+v %v %v", p, outcome, err)
-	}
+	e, svc, req, p := newWalletSIP(t)
 	// Refusals: another's wallet, a folio the wallet does not invest into,
 	// a scheme named too, whole rupees only.
 	e.exec(`INSERT INTO investors (id) VALUES ('INV-F2')`)
@@ -148,6 +116,81 @@ func TestSIPIntoWallet(t *testing.T) {
 		if n := e.events(topic); n != 1 {
 			t.Errorf("%d %s events, want 1", n, topic)
 		}
+	}
+	e.checkLedger()
+}
+
+// newWalletSIP: schemes A, B, C at 10.0000 on 20 Aug; INV-F1's confirmed
+// mandate, folio F1 and wallet W1 auto-investing into the moderate model
+// in F1; a monthly SIP of ₹10,000.00 on the 20th into W1, one instalment,
+// registered on 18 Aug through the plans service.
+func newWalletSIP(t *testing.T) (*sipEnv, *plans.Service, plans.RegisterRequest, plans.Plan) {
+	e := newSIPEnv(t, "2026-08-18T10:00:00+05:30")
+	for _, s := range []string{"A", "B", "C"} {
+		e.scheme(s, "Equity Scheme - Large Cap Fund")
+		e.nav(s, "2026-08-20", "10.0000")
+	}
+	e.mandate("F1")
+	ws := &wallet.Service{Store: walletpg.Store{Pool: e.d.pg.Pool}, Audit: true, Now: e.d.now}
+	ai := &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: e.d.pg.Pool}, Ledger: e.l}
+	if err := ws.Open(e.ctx, "W1", "INV-F1"); err != nil {
+		t.Fatal(err)
+	}
+	model := managed.Model{ID: "moderate", Version: 1, Profile: managed.Moderate, Effective: fund.NewDate(2020, 1, 1),
+		Schemes: []managed.Target{
+			{Scheme: "A", Weight: decimal.NewFromInt(40), Min: fund.MustAmount("1000.00"), Multiple: fund.MustAmount("1.00")},
+			{Scheme: "B", Weight: decimal.NewFromInt(35), Min: fund.MustAmount("1000.00"), Multiple: fund.MustAmount("1000.00")},
+			{Scheme: "C", Weight: decimal.NewFromInt(25), Min: fund.MustAmount("5000.00"), Multiple: fund.MustAmount("1.00")},
+		}}
+	if err := ai.PutModel(e.ctx, model); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W1", ModelID: "moderate", Folio: "F1", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Registered through the plans service's own checks.
+	svc := plansService(e.d, e.l)
+	amount, start, day, one := fund.MustAmount("10000.00"), fund.NewDate(2026, 8, 20), 20, 1
+	req := plans.RegisterRequest{ClientID: "wsip-1", Kind: plans.SIP, InvestorID: "INV-F1", Folio: "F1", MandateID: "token_F1", WalletID: "W1",
+		Amount: &amount, Frequency: plans.Monthly, DayOfMonth: &day, StartDate: &start, Instalments: &one}
+	p, outcome, err := svc.Register(e.ctx, req)
+	if err != nil || outcome != plans.Created || p.WalletID != "W1" || p.SchemeCode != "" {
+		t.Fatalf("register: %+v %v %v", p, outcome, err)
+	}
+	return e, svc, req, p
+}
+
+// A wallet closed between the debit and its capture: the wallet breaks the
+// payment (wallet_closed, never lost money) and settlement fails the
+// instalment with that reason, so the plan does not wait for ever; nothing
+// is credited or invested.
+func TestSIPIntoClosedWallet(t *testing.T) {
+	e, _, _, p := newWalletSIP(t)
+	mj := managedJob(e.d, e.l, 100)
+	e.run()
+	e.setNow("2026-08-20T10:00:00+05:30")
+	if st := e.run(); st.Present.Presented != 1 {
+		t.Fatalf("run on the 20th: %+v, want 1 presented", st)
+	}
+	e.exec(`UPDATE wallets SET status = 'closed' WHERE id = 'W1'`)
+	e.deliver()
+	for range 2 {
+		if _, err := mj.Run(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := e.run(); st.Settle.Failed != 1 || st.Settle.Paid != 0 {
+		t.Fatalf("run after the capture: %+v, want 1 failed", st)
+	}
+	if st, reason, _ := e.instalment(p.ID, "2026-08-20"); st != "failed" || reason != wallet.BreakWalletClosed {
+		t.Errorf("instalment %s %s, want failed %s", st, reason, wallet.BreakWalletClosed)
+	}
+	if n := e.num(`SELECT count(*) FROM wallet_transactions`) + e.num(`SELECT count(*) FROM orders`); n != 0 {
+		t.Errorf("%d wallet entries and orders, want none", n)
+	}
+	if st := e.run(); st.Settle.Failed != 0 {
+		t.Errorf("again: %+v", st)
 	}
 	e.checkLedger()
 }

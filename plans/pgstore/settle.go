@@ -92,6 +92,21 @@ func (t settleTx) WalletPaid(ctx context.Context, at time.Time) ([]plans.RunInst
 		`+movedCols, at)
 }
 
+// WalletBroken fails presented SIP instalments into a wallet whose
+// payment the wallet broke (closed or unknown wallet), with the break's
+// reason and detail (the latest break's).
+func (t settleTx) WalletBroken(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH f AS (
+			SELECT DISTINCT ON (i.plan_id, i.due_date) i.plan_id, i.due_date, x.id AS pay, b.reason, b.detail
+			FROM plan_instalments i JOIN plans p ON p.id = i.plan_id
+			JOIN payments x ON x.gateway_order_id = i.gateway_order_id JOIN payment_breaks b ON b.payment_id = x.id
+			WHERE i.status = 'presented' AND p.wallet_id IS NOT NULL AND i.gateway_order_id <> '' AND x.match_status = 'break'
+			ORDER BY i.plan_id, i.due_date, b.id DESC),
+		c AS (UPDATE plan_instalments i SET status = 'failed', reason = f.reason, detail = f.detail, gateway_payment_id = f.pay, updated_at = $1
+			FROM f WHERE i.plan_id = f.plan_id AND i.due_date = f.due_date AND i.status = 'presented' RETURNING i.*)
+		`+movedCols, at)
+}
+
 // WalletInvested moves paid SIP instalments into a wallet to allotted once
 // their deposit's auto-invest run is placed and each of its orders is
 // allotted.
