@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/wallet"
 )
 
@@ -13,6 +15,14 @@ type Wallets interface {
 	View(ctx context.Context, id string) (wallet.View, bool, error)
 	CancelWithdrawal(ctx context.Context, walletID, requestID string) (wallet.Withdrawn, error)
 }
+
+// WalletStatements reads a folio's wallet lines for its statement
+// (wallet.Service).
+type WalletStatements interface {
+	Statement(ctx context.Context, folio string, from, to fund.Date) ([]wallet.StatementLines, error)
+}
+
+var _ WalletStatements = (*wallet.Service)(nil)
 
 // Who may cancel a parked withdrawal: the investor and the staff who act
 // for investors (compliance reads).
@@ -83,4 +93,35 @@ func (s *Server) cancelWithdrawal(w http.ResponseWriter, r *http.Request, p Prin
 		return err
 	}
 	return writeJSON(w, withdrawalView{WalletID: out.WalletID, RequestID: out.RequestID, Amount: out.Amount.String(), Status: out.Status, Balance: out.Balance.String()})
+}
+
+// statementWallets reads the statement lines of the wallets investing into
+// folio and each one's pools (nil when wallets are not served here).
+func (s *Server) statementWallets(ctx context.Context, folio string, from, to fund.Date) ([]StatementWallet, error) {
+	if s.cfg.WalletStatements == nil {
+		return nil, nil
+	}
+	ls, err := s.cfg.WalletStatements.Statement(ctx, folio, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StatementWallet, len(ls))
+	for i, l := range ls {
+		out[i].Lines = l
+		if s.cfg.Pools == nil {
+			continue
+		}
+		if out[i].Pools, err = s.cfg.Pools.Members(ctx, l.WalletID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// StatementWallet is a wallet's part of a folio statement: its balances
+// and movements in the period, and its pool holdings at each pool's latest
+// NAV.
+type StatementWallet struct {
+	Lines wallet.StatementLines
+	Pools []pool.MemberView
 }

@@ -3,7 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/api"
@@ -29,10 +31,13 @@ func (fakeWallets) View(_ context.Context, id string) (wallet.View, bool, error)
 	return wallet.View{}, false, nil
 }
 
-// CancelWithdrawal: the fake has no withdrawals (the cancel route's test
-// serves a real wallet.Service).
-func (fakeWallets) CancelWithdrawal(context.Context, string, string) (wallet.Withdrawn, error) {
-	return wallet.Withdrawn{}, wallet.ErrNoWithdrawal
+// CancelWithdrawal: W-1's r1 is cancelled; nothing else exists (the
+// cancel route's own test serves a real wallet.Service).
+func (fakeWallets) CancelWithdrawal(_ context.Context, walletID, requestID string) (wallet.Withdrawn, error) {
+	if walletID != "W-1" || requestID != "r1" {
+		return wallet.Withdrawn{}, wallet.ErrNoWithdrawal
+	}
+	return wallet.Withdrawn{WalletID: "W-1", RequestID: "r1", Amount: fund.MustAmount("400.00"), Status: wallet.WithdrawalCancelled, Balance: fund.MustAmount("3000.01")}, nil
 }
 
 func TestWalletRoute(t *testing.T) {
@@ -153,5 +158,79 @@ func TestCancelWithdrawalRoute(t *testing.T) {
 	}
 	if got := balance(); got != "900.00" {
 		t.Errorf("W-1 %s after the 409, want 900.00", got)
+	}
+}
+
+// The statement of F-1 (INV-1) for 1-Feb to 31-Mar-2024 shows W-1, which
+// auto-invests into F-1, from its journal: opening 1,000.00 (a deposit of
+// 5-Jan); deposits 5,000.00 + 2,500.50 = 7,500.50 in two entries; invested
+// 4,000.00; fees 118.00 at 23:00 IST on 31-Mar (in the period); a
+// withdrawal at 00:30 IST on 1-Apr, 31-Mar in UTC, is not (the days are
+// Indian); closing 1,000.00 + 7,500.50 − 4,000.00 − 118.00 = 4,382.50. Its
+// pools (the fake's P1: 174.999 units at 6.6667, 1,166.67) follow.
+func TestStatementShowsTheFoliosWallet(t *testing.T) {
+	t.Parallel()
+	svc := &wallet.Service{}
+	e := setup(t, func(c *api.Config) { c.WalletStatements = svc })
+	pg, ctx := e.store.PG, testkit.Ctx(t)
+	svc.Store = walletpg.Store{Pool: pg}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pg.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO wallets (id, investor_id) VALUES ('W-1', 'INV-1')`)
+	exec(`INSERT INTO autoinvest_terms (wallet_id, model_id, folio_no) VALUES ('W-1', 'moderate', 'F-1')`)
+	for i, c := range []struct{ kind, amount, at, other string }{
+		{"deposit", "1000.00", "2024-01-05T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"deposit", "5000.00", "2024-02-10T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"invest", "4000.00", "2024-02-11T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"deposit", "2500.50", "2024-03-01T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"fee", "118.00", "2024-03-31T23:00:00+05:30", "fee_income:managed"},
+		{"withdrawal", "100.00", "2024-04-01T00:30:00+05:30", "payout:wallet:W-1"},
+	} {
+		sign := "-" // the wallet credited: money in
+		if c.kind != "deposit" {
+			sign = ""
+		}
+		exec(`WITH t AS (INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, posted_at) VALUES ('W-1', $1, $2, $3::numeric, $4) RETURNING id)
+			INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+			SELECT id, 0, 'wallet:W-1', 'INR', ($5 || $3)::numeric FROM t UNION ALL SELECT id, 1, $6, 'INR', -($5 || $3)::numeric FROM t`,
+			c.kind, fmt.Sprint("r", i), c.amount, c.at, sign, c.other)
+	}
+	status, _, pdf := e.get(t, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31", investor(t, "INV-1"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, pdf)
+	}
+	_, text := pdfPage1(t, pdf)
+	line := func(label string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, label) {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		return ""
+	}
+	for label, want := range map[string]string{
+		"Managed wallet W-1":         "Managed wallet W-1, 2024-02-01 to 2024-03-31 (model moderate)",
+		"Opening balance 2024":       "Opening balance 2024-02-01 1,000.00",
+		"Deposits":                   "Deposits 2 7,500.50",
+		"Invested (auto-invest":      "Invested (auto-invest purchases) 1 4,000.00",
+		"Fees charged":               "Fees charged (with GST) 1 118.00",
+		"Closing balance 2024-03-31": "Closing balance 2024-03-31 4,382.50",
+		"Income (P1)":                "Income (P1) 174.999 0.000 6.6667 2026-08-21 1,166.67",
+	} {
+		if got := line(label); got != want {
+			t.Errorf("%q line: %q, want %q", label, got, want)
+		}
+	}
+	if strings.Contains(text, "Withdrawals") {
+		t.Errorf("the 1-Apr IST withdrawal is on the statement:\n%s", text)
+	}
+	// Another folio's statement has no wallet section.
+	status, _, pdf = e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
+	if _, text := pdfPage1(t, pdf); status != 200 || strings.Contains(text, "Managed wallet") {
+		t.Errorf("F-2: %d, a wallet section", status)
 	}
 }

@@ -94,6 +94,9 @@ type Config struct {
 	// Wallets serves GET /v1/wallets/{id} and POST
 	// /v1/wallets/{id}/withdrawals/{wid}/cancel (api/managed.go); nil: 503.
 	Wallets Wallets
+	// WalletStatements adds the lines of the wallets investing into a folio
+	// (and their pools, through Pools) to its statement PDF; nil: none.
+	WalletStatements WalletStatements
 	// Pools serves GET /v1/wallets/{id}/pools (api/pool.go); nil: 503.
 	Pools Pools
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.
