@@ -207,6 +207,7 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/ops/alerts/{id}/close":                            "/v1/ops/alerts/a1/close",
 		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
 		"/v1/wallets/{id}/pools":                               "/v1/wallets/W-1/pools",
+		"/v1/wallets/{id}/withdrawals/{wid}/cancel":            "/v1/wallets/W-1/withdrawals/r1/cancel",
 		"/v1/investors/{id}/notification-preferences":          "/v1/investors/INV-1/notification-preferences",
 		"/v1/distributors/{arn}/payouts/{month}":               "/v1/distributors/ARN-1/payouts/2024-04",
 		"/v1/distributors/{arn}/payouts/{month}/explain":       "/v1/distributors/ARN-1/payouts/2024-04/explain",

@@ -3,12 +3,18 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/ledger"
+	lpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/wallet"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // fakeWallets holds INV-1's wallet W-1, auto-investing into F-1, and
@@ -23,6 +29,15 @@ func (fakeWallets) View(_ context.Context, id string) (wallet.View, bool, error)
 		return wallet.View{ID: "W-2", InvestorID: "INV-2", Status: "open", Balance: fund.MustAmount("5.00")}, true, nil
 	}
 	return wallet.View{}, false, nil
+}
+
+// CancelWithdrawal: W-1's r1 is cancelled; nothing else exists (the
+// cancel route's own test serves a real wallet.Service).
+func (fakeWallets) CancelWithdrawal(_ context.Context, walletID, requestID string) (wallet.Withdrawn, error) {
+	if walletID != "W-1" || requestID != "r1" {
+		return wallet.Withdrawn{}, wallet.ErrNoWithdrawal
+	}
+	return wallet.Withdrawn{WalletID: "W-1", RequestID: "r1", Amount: fund.MustAmount("400.00"), Status: wallet.WithdrawalCancelled, Balance: fund.MustAmount("3000.01")}, nil
 }
 
 func TestWalletRoute(t *testing.T) {
@@ -52,5 +67,170 @@ func TestWalletRoute(t *testing.T) {
 	e2 := setup(t, func(c *api.Config) { c.Wallets = nil })
 	if status, h, body := e2.get(t, "/v1/wallets/W-1", investor(t, "INV-1")); status != http.StatusServiceUnavailable || problemCode(t, h, body) != api.CodeUnavailable {
 		t.Errorf("no wallets: %d %s", status, body)
+	}
+}
+
+// POST /v1/wallets/{id}/withdrawals/{wid}/cancel over the real wallet
+// service: INV-1's W-1 holds ₹1,000.00, ₹400.00 of it parked by a fraud
+// restriction (r1) and ₹100.00 paid before it (r0). Cancelling r1 puts
+// the 400.00 back (600.00 + 400.00 = 1,000.00), a replay answers the same
+// 200 and moves nothing, r0 (paid) is 409, and another's wallet or an
+// unknown request is 404.
+func TestCancelWithdrawalRoute(t *testing.T) {
+	t.Parallel()
+	svc := &wallet.Service{Audit: true}
+	e := setup(t, func(c *api.Config) { c.Wallets = svc })
+	pg, ctx := e.store.PG, testkit.Ctx(t)
+	svc.Store = walletpg.Store{Pool: pg}
+	for _, w := range [][2]string{{"W-1", "INV-1"}, {"W-2", "INV-2"}} {
+		if err := svc.Open(ctx, w[0], w[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`UPDATE wallets SET balance = 1000 WHERE id = 'W-1'`,
+		`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES ('W-1', 'deposit', 'dep-1', 1000)`,
+		`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount) SELECT id, 0, 'wallet_cash:razorpay', 'INR', 1000 FROM wallet_transactions
+			UNION ALL SELECT id, 1, 'wallet:W-1', 'INR', -1000 FROM wallet_transactions`,
+	} {
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Withdraw(ctx, "W-1", "r0", fund.MustAmount("100.00")); err != nil {
+		t.Fatal(err)
+	}
+	l := &ledger.Service{Store: lpg.New(pg)}
+	if err := l.SetRestriction(ctx, ledger.Restriction{InvestorID: "INV-1", Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview, BlocksRedemption: true, By: "fraud-rules"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := svc.Withdraw(ctx, "W-1", "r1", fund.MustAmount("400.00")); err != nil || out.Status != wallet.WithdrawalPending {
+		t.Fatalf("parked: %+v %v", out, err)
+	}
+	balance := func() string {
+		var b string
+		if err := pg.QueryRow(ctx, `SELECT balance::numeric(18,2)::text FROM wallets WHERE id = 'W-1'`).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if got := balance(); got != "500.00" { // 1,000.00 − 100.00 − 400.00
+		t.Fatalf("W-1 %s before the cancel, want 500.00", got)
+	}
+	// Not the owner, no such request, another wallet's path: 404, nothing moves.
+	for _, c := range []struct{ path, tok string }{
+		{"/v1/wallets/W-1/withdrawals/r1/cancel", investor(t, "INV-2")},
+		{"/v1/wallets/W-1/withdrawals/nope/cancel", investor(t, "INV-1")},
+		{"/v1/wallets/W-2/withdrawals/r1/cancel", investor(t, "INV-2")},
+		{"/v1/wallets/NOPE/withdrawals/r1/cancel", investor(t, "INV-1")},
+	} {
+		status, h, body := e.do(t, "POST", c.path, c.tok, "")
+		if status != http.StatusNotFound || problemCode(t, h, body) != api.CodeNotFound {
+			t.Errorf("%s: %d %s", c.path, status, body)
+		}
+	}
+	// Compliance reads wallets but does not act for investors.
+	if status, _, body := e.do(t, "POST", "/v1/wallets/W-1/withdrawals/r1/cancel", token(t, claims(api.RoleCompliance, "c-1", 3600e9)), ""); status != http.StatusForbidden {
+		t.Errorf("compliance: %d %s", status, body)
+	}
+	if got := balance(); got != "500.00" {
+		t.Fatalf("W-1 %s after refusals, want 500.00", got)
+	}
+	// The owner cancels; ops replays it: the same answer, once.
+	for i, tok := range []string{investor(t, "INV-1"), token(t, claims(api.RoleOps, "ops-1", 3600e9))} {
+		status, _, body := e.do(t, "POST", "/v1/wallets/W-1/withdrawals/r1/cancel", tok, "")
+		var v map[string]string
+		if status != 200 || json.Unmarshal(body, &v) != nil || v["status"] != "cancelled" || v["amount"] != "400.00" || v["balance"] != "900.00" || v["request_id"] != "r1" {
+			t.Errorf("cancel %d: %d %s", i, status, body)
+		}
+	}
+	if got := balance(); got != "900.00" { // 500.00 + 400.00
+		t.Errorf("W-1 %s after the cancel, want 900.00", got)
+	}
+	var n int
+	if err := pg.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = 'wallet.withdrawal.cancelled'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d cancelled events (%v), want 1", n, err)
+	}
+	// Paid already: 409.
+	status, h, body := e.do(t, "POST", "/v1/wallets/W-1/withdrawals/r0/cancel", investor(t, "INV-1"), "")
+	if status != http.StatusConflict || problemCode(t, h, body) != api.CodeWithdrawalNotPending {
+		t.Errorf("paid: %d %s", status, body)
+	}
+	if got := balance(); got != "900.00" {
+		t.Errorf("W-1 %s after the 409, want 900.00", got)
+	}
+}
+
+// The statement of F-1 (INV-1) for 1-Feb to 31-Mar-2024 shows W-1, which
+// auto-invests into F-1, from its journal: opening 1,000.00 (a deposit of
+// 5-Jan); deposits 5,000.00 + 2,500.50 = 7,500.50 in two entries; invested
+// 4,000.00; fees 118.00 at 23:00 IST on 31-Mar (in the period); a
+// withdrawal at 00:30 IST on 1-Apr, 31-Mar in UTC, is not (the days are
+// Indian); closing 1,000.00 + 7,500.50 − 4,000.00 − 118.00 = 4,382.50. Its
+// pools (the fake's P1: 174.999 units at 6.6667, 1,166.67) follow.
+func TestStatementShowsTheFoliosWallet(t *testing.T) {
+	t.Parallel()
+	svc := &wallet.Service{}
+	e := setup(t, func(c *api.Config) { c.WalletStatements = svc })
+	pg, ctx := e.store.PG, testkit.Ctx(t)
+	svc.Store = walletpg.Store{Pool: pg}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pg.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO wallets (id, investor_id) VALUES ('W-1', 'INV-1')`)
+	exec(`INSERT INTO autoinvest_terms (wallet_id, model_id, folio_no) VALUES ('W-1', 'moderate', 'F-1')`)
+	for i, c := range []struct{ kind, amount, at, other string }{
+		{"deposit", "1000.00", "2024-01-05T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"deposit", "5000.00", "2024-02-10T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"invest", "4000.00", "2024-02-11T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"deposit", "2500.50", "2024-03-01T10:00:00+05:30", "wallet_cash:razorpay"},
+		{"fee", "118.00", "2024-03-31T23:00:00+05:30", "fee_income:managed"},
+		{"withdrawal", "100.00", "2024-04-01T00:30:00+05:30", "payout:wallet:W-1"},
+	} {
+		sign := "-" // the wallet credited: money in
+		if c.kind != "deposit" {
+			sign = ""
+		}
+		exec(`WITH t AS (INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, posted_at) VALUES ('W-1', $1, $2, $3::numeric, $4) RETURNING id)
+			INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+			SELECT id, 0, 'wallet:W-1', 'INR', ($5 || $3)::numeric FROM t UNION ALL SELECT id, 1, $6, 'INR', -($5 || $3)::numeric FROM t`,
+			c.kind, fmt.Sprint("r", i), c.amount, c.at, sign, c.other)
+	}
+	status, _, pdf := e.get(t, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31", investor(t, "INV-1"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, pdf)
+	}
+	_, text := pdfPage1(t, pdf)
+	line := func(label string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, label) {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		return ""
+	}
+	for label, want := range map[string]string{
+		"Managed wallet W-1":         "Managed wallet W-1, 2024-02-01 to 2024-03-31 (model moderate)",
+		"Opening balance 2024":       "Opening balance 2024-02-01 1,000.00",
+		"Deposits":                   "Deposits 2 7,500.50",
+		"Invested (auto-invest":      "Invested (auto-invest purchases) 1 4,000.00",
+		"Fees charged":               "Fees charged (with GST) 1 118.00",
+		"Closing balance 2024-03-31": "Closing balance 2024-03-31 4,382.50",
+		"Income (P1)":                "Income (P1) 174.999 0.000 6.6667 2026-08-21 1,166.67",
+	} {
+		if got := line(label); got != want {
+			t.Errorf("%q line: %q, want %q", label, got, want)
+		}
+	}
+	if strings.Contains(text, "Withdrawals") {
+		t.Errorf("the 1-Apr IST withdrawal is on the statement:\n%s", text)
+	}
+	// Another folio's statement has no wallet section.
+	status, _, pdf = e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
+	if _, text := pdfPage1(t, pdf); status != 200 || strings.Contains(text, "Managed wallet") {
+		t.Errorf("F-2: %d, a wallet section", status)
 	}
 }

@@ -91,8 +91,12 @@ type Config struct {
 	// FraudReview serves the ops routes of fraud and AML cases
 	// (api/fraud.go); nil: they answer 503.
 	FraudReview FraudReview
-	// Wallets serves GET /v1/wallets/{id} (api/managed.go); nil: 503.
+	// Wallets serves GET /v1/wallets/{id} and POST
+	// /v1/wallets/{id}/withdrawals/{wid}/cancel (api/managed.go); nil: 503.
 	Wallets Wallets
+	// WalletStatements adds the lines of the wallets investing into a folio
+	// (and their pools, through Pools) to its statement PDF; nil: none.
+	WalletStatements WalletStatements
 	// Pools serves GET /v1/wallets/{id}/pools (api/pool.go); nil: 503.
 	Pools Pools
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.
@@ -168,8 +172,9 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
 		{Method: "GET", Pattern: "/v1/wallets/{id}", Roles: folioReaders, handle: s.walletView},
 		{Method: "GET", Pattern: "/v1/wallets/{id}/pools", Roles: folioReaders, handle: s.walletPools},
-		{Method: "GET", Pattern: "/v1/investors/{id}/risk-profile", Roles: taxReaders, handle: s.getRiskProfile},  // managed_risk.go
-		{Method: "PUT", Pattern: "/v1/investors/{id}/risk-profile", Roles: riskWriters, handle: s.putRiskProfile}, // managed_risk.go
+		{Method: "POST", Pattern: "/v1/wallets/{id}/withdrawals/{wid}/cancel", Roles: walletWriters, handle: s.cancelWithdrawal}, // managed.go
+		{Method: "GET", Pattern: "/v1/investors/{id}/risk-profile", Roles: taxReaders, handle: s.getRiskProfile},                 // managed_risk.go
+		{Method: "PUT", Pattern: "/v1/investors/{id}/risk-profile", Roles: riskWriters, handle: s.putRiskProfile},                // managed_risk.go
 		{Method: "POST", Pattern: "/v1/plans", Roles: planWriters, handle: s.registerPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}", Roles: folioReaders, handle: s.getPlan},
 		{Method: "GET", Pattern: "/v1/plans/{id}/instalments", Roles: folioReaders, handle: s.planInstalments},

@@ -49,6 +49,9 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, p Principal) 
 			return err
 		}
 	}
+	if x.Wallets, err = s.statementWallets(r.Context(), folio, st.From, st.To); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := RenderStatement(&buf, st, x); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	ftax "github.com/fundflow/fundflow/fund/tax"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/tax"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // StatementExtras are what a folio statement shows beyond the folio's own
@@ -24,6 +25,9 @@ type StatementExtras struct {
 	PAN   *string
 	Gains *tax.Statement // the investor's year; the statement keeps this folio's lots
 	Now   time.Time
+	// Wallets are the managed-investing wallets auto-investing into the
+	// folio, with their pools (none: no section).
+	Wallets []StatementWallet
 }
 
 // statementDisclaimer closes every statement.
@@ -452,6 +456,10 @@ func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras
 		d.header = nil
 	}
 
+	for _, w := range x.Wallets {
+		d.wallet(w, st.From, st.To)
+	}
+
 	fy := ftax.FYOf(st.To)
 	d.heading(fmt.Sprintf("Capital gains of this folio, FY %s (1-Apr-%d to %s)", fy, fy.Start, minDate(st.To, fy.Last())))
 	d.gains(st.Folio, x.Gains)
@@ -627,4 +635,66 @@ func (d *stmtDoc) chart(pts []readmodel.SeriesPoint, x, y, w, h float64) {
 		lx += 9 + tw + 8
 	}
 	d.pdf.SetLineWidth(0.2)
+}
+
+// walletKinds label a wallet's movements, in the order the statement
+// lists them.
+var walletKinds = []struct{ kind, label string }{
+	{"deposit", "Deposits"}, {"invest", "Invested (auto-invest purchases)"}, {"refund", "Refused purchases returned"},
+	{"switch_payout", "Rebalance payouts returned"}, {"fee_redemption", "Units redeemed for fees"}, {"fee", "Fees charged (with GST)"},
+	{"pool_contribution", "Pool contributions"}, {"pool_withdrawal", "Pool withdrawals"}, {"pool_priced", "Pool withdrawals paid"},
+	{"pool_distribution", "Pool distributions paid"}, {"withdrawal", "Withdrawals"}, {"withdrawal_release", "Withdrawals released"},
+	{"withdrawal_cancel", "Withdrawals cancelled"}, {"reversal", "Deposits refunded by the gateway"},
+}
+
+// wallet draws a wallet's section: opening and closing balance, the
+// period's movements by kind (money in and out of the wallet), and its
+// pool holdings.
+func (d *stmtDoc) wallet(w StatementWallet, from, to fund.Date) {
+	l := w.Lines
+	title := fmt.Sprintf("Managed wallet %s, %s to %s", l.WalletID, from, to)
+	if l.Model != "" {
+		title += " (model " + l.Model + ")"
+	}
+	d.heading(title)
+	cols := []column{{"", 82, "L"}, {"Entries", 16, "R"}, {"In (₹)", 27, "R"}, {"Out (₹)", 27, "R"}, {"Balance (₹)", 28, "R"}}
+	d.table(cols)
+	d.row(cols, []string{"Opening balance " + from.String(), "", "", "", rupees(l.Opening.Decimal())}, false)
+	byKind := map[string]wallet.Flow{}
+	for _, f := range l.Flows {
+		byKind[f.Kind] = f
+	}
+	for _, k := range walletKinds {
+		f, ok := byKind[k.kind]
+		if !ok {
+			continue
+		}
+		in, out := "", ""
+		if f.In.Sign() != 0 {
+			in = rupees(f.In.Decimal())
+		}
+		if f.Out.Sign() != 0 {
+			out = rupees(f.Out.Decimal())
+		}
+		d.row(cols, []string{k.label, fmt.Sprint(f.Count), in, out, ""}, false)
+	}
+	d.row(cols, []string{"Closing balance " + to.String(), "", "", "", rupees(l.Closing.Decimal())}, true)
+	d.header = nil
+	if len(w.Pools) == 0 {
+		return
+	}
+	d.y += 2
+	pc := []column{{"Pool", 60, "L"}, {"Units", 25, "R"}, {"Pending withdrawal", 25, "R"}, {"Pool NAV", 20, "R"}, {"NAV date", 20, "L"}, {"Value (₹)", 30, "R"}}
+	d.table(pc)
+	for _, p := range w.Pools {
+		nav, value := "", ""
+		if p.NAV != nil {
+			nav = navText(p.NAV.Decimal())
+		}
+		if p.Value != nil {
+			value = rupees(p.Value.Decimal())
+		}
+		d.row(pc, []string{p.Name + " (" + p.Pool + ")", p.Units.String(), p.Pending.String(), nav, p.NAVDate, value}, false)
+	}
+	d.header = nil
 }

@@ -133,6 +133,7 @@ type Plan struct {
 	SchemeCode   string       `json:"scheme_code"`
 	ToSchemeCode string       `json:"to_scheme_code,omitempty"`
 	MandateID    string       `json:"mandate_id,omitempty"`
+	WalletID     string       `json:"wallet_id,omitempty"` // a SIP into this wallet (no scheme: its model splits each instalment)
 	Frequency    Frequency    `json:"frequency"`
 	StartDate    fund.Date    `json:"start_date"`
 	EndDate      *fund.Date   `json:"end_date,omitempty"`
@@ -232,21 +233,27 @@ func refuse(kind ErrKind, code, format string, args ...any) *Error {
 
 // The stable codes of refused requests.
 const (
-	CodeBadJSON           = "bad_json"
-	CodeBadEncoding       = fund.ReasonBadEncoding
-	CodeOutOfRange        = fund.ReasonOutOfRange
-	CodeMissingField      = "missing_field"
-	CodeBadField          = "bad_field" // a field that does not belong to the plan's kind or frequency, or two that exclude each other
-	CodeBadClientID       = "bad_client_id"
-	CodeBadKind           = "bad_kind"
-	CodeBadFrequency      = "bad_frequency"
-	CodeBadAmount         = "bad_amount"
-	CodeBadDay            = "bad_day"
-	CodeBadInstalments    = "bad_instalments"
-	CodeBadStepUp         = "bad_step_up"
-	CodeEndBeforeStart    = "end_before_start"
-	CodeUnknownScheme     = "unknown_scheme"
-	CodeUnknownFolio      = "unknown_folio"
+	CodeBadJSON        = "bad_json"
+	CodeBadEncoding    = fund.ReasonBadEncoding
+	CodeOutOfRange     = fund.ReasonOutOfRange
+	CodeMissingField   = "missing_field"
+	CodeBadField       = "bad_field" // a field that does not belong to the plan's kind or frequency, or two that exclude each other
+	CodeBadClientID    = "bad_client_id"
+	CodeBadKind        = "bad_kind"
+	CodeBadFrequency   = "bad_frequency"
+	CodeBadAmount      = "bad_amount"
+	CodeBadDay         = "bad_day"
+	CodeBadInstalments = "bad_instalments"
+	CodeBadStepUp      = "bad_step_up"
+	CodeEndBeforeStart = "end_before_start"
+	CodeUnknownScheme  = "unknown_scheme"
+	CodeUnknownFolio   = "unknown_folio"
+	// A SIP into a wallet: the wallet does not exist, is another
+	// investor's, is closed, or does not auto-invest into the folio named.
+	CodeUnknownWallet     = "unknown_wallet"
+	CodeWalletNotOwn      = "wallet_not_investors"
+	CodeWalletClosed      = "wallet_closed"
+	CodeWalletNotInvested = "wallet_folio_mismatch"
 	CodeFolioMismatch     = "folio_investor_mismatch"
 	CodeNotOffered        = "plan_not_offered"
 	CodeBelowMinimum      = "amount_below_minimum"

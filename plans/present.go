@@ -47,6 +47,10 @@ type RunInstalment struct {
 	// request (a duplicate, never a conflict).
 	PlacedAt                                  time.Time
 	OrderID, GatewayOrderID, GatewayPaymentID string
+	// WalletID: a SIP into a wallet. Its debit is a wallet deposit (notes
+	// order_id wallet:<id>), credited and auto-invested by the wallet
+	// service; no purchase order is placed here.
+	WalletID string
 }
 
 // Cursor is where a keyset walk over instalments stands.
@@ -154,9 +158,14 @@ func (s *Service) presentOne(ctx context.Context, in RunInstalment, st *PresentS
 		if s.Debiter == nil {
 			return errors.New("present: no gateway client (Service.Debiter) to present SIP debits with")
 		}
+		notes := map[string]string{"order_id": in.Key, "plan_id": in.PlanID, "due_date": in.DueDate.String(), "seq": fmt.Sprint(in.Seq)}
+		if in.WalletID != "" {
+			// The capture is a wallet deposit: the ledger stores it
+			// unmatched (no order has this id) and the wallet credits it.
+			notes["order_id"], notes["instalment"] = WalletNotesPrefix+in.WalletID, in.Key
+		}
 		got, err := s.Debiter.Present(ctx, razorpay.Debit{Key: in.Key, TokenID: in.MandateID, CustomerID: in.CustomerID, Amount: in.Amount,
-			Description: fmt.Sprintf("SIP instalment %d of plan %s", in.Seq, in.PlanID),
-			Notes:       map[string]string{"order_id": in.Key, "plan_id": in.PlanID, "due_date": in.DueDate.String(), "seq": fmt.Sprint(in.Seq)}})
+			Description: fmt.Sprintf("SIP instalment %d of plan %s", in.Seq, in.PlanID), Notes: notes})
 		var refused *razorpay.RefusedError
 		switch {
 		case errors.As(err, &refused) && (refused.Status == 401 || refused.Status == 403):
@@ -177,6 +186,9 @@ func (s *Service) presentOne(ctx context.Context, in RunInstalment, st *PresentS
 			return nil
 		}
 		in.GatewayOrderID, in.GatewayPaymentID = got.GatewayOrderID, got.GatewayPaymentID
+		if in.WalletID != "" {
+			return s.markPresented(ctx, in, st)
+		}
 		req = fund.OrderRequest{Kind: fund.ReqPurchase, PaymentRef: got.GatewayOrderID}
 	case "stp":
 		req = fund.OrderRequest{Kind: fund.ReqSwitch, ToSchemeCode: in.ToSchemeCode}
@@ -209,7 +221,16 @@ func (s *Service) presentOne(ctx context.Context, in RunInstalment, st *PresentS
 		in.Reason, in.Detail = ReasonOrderRejected, p.Reason+": "+p.Detail
 		return s.fail(ctx, in, st)
 	}
-	in.OrderID, in.Status = in.Key, "presented"
+	in.OrderID = in.Key
+	return s.markPresented(ctx, in, st)
+}
+
+// WalletNotesPrefix + a wallet id is a wallet deposit's notes.order_id
+// (wallet.NotesPrefix; plans does not import the wallet service).
+const WalletNotesPrefix = "wallet:"
+
+func (s *Service) markPresented(ctx context.Context, in RunInstalment, st *PresentStats) error {
+	in.Status = "presented"
 	ok, err := s.Store.MarkPresented(ctx, in, s.now(), s.instalmentEvent(in, "presented"))
 	if err != nil {
 		return fmt.Errorf("present: mark %s %s presented: %w", in.PlanID, in.DueDate, err)

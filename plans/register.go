@@ -38,13 +38,17 @@ type RegisterStore interface {
 // RegisterRequest is a plan as a client registers it (POST /v1/plans).
 // Amounts and the step-up percentage are JSON strings.
 type RegisterRequest struct {
-	ClientID     string       `json:"client_id"` // the idempotency key
-	Kind         Kind         `json:"kind"`
-	InvestorID   string       `json:"investor_id"`
-	Folio        string       `json:"folio"`
-	SchemeCode   string       `json:"scheme_code"`              // sip: bought; stp: switched out of; swp: redeemed
-	ToSchemeCode string       `json:"to_scheme_code,omitempty"` // stp only
-	MandateID    string       `json:"mandate_id,omitempty"`     // sip only
+	ClientID     string `json:"client_id"` // the idempotency key
+	Kind         Kind   `json:"kind"`
+	InvestorID   string `json:"investor_id"`
+	Folio        string `json:"folio"`
+	SchemeCode   string `json:"scheme_code"`              // sip: bought; stp: switched out of; swp: redeemed
+	ToSchemeCode string `json:"to_scheme_code,omitempty"` // stp only
+	MandateID    string `json:"mandate_id,omitempty"`     // sip only
+	// WalletID makes a SIP a wallet's: each instalment is a deposit into
+	// the wallet, invested by its auto-invest model into folio (the
+	// wallet's auto-invest folio); scheme_code is then empty.
+	WalletID     string       `json:"wallet_id,omitempty"`
 	Amount       *fund.Amount `json:"amount"`
 	Frequency    Frequency    `json:"frequency"`
 	DayOfMonth   *int         `json:"day_of_month,omitempty"` // monthly, quarterly
@@ -104,7 +108,7 @@ var (
 func (r *RegisterRequest) Validate() error {
 	for _, f := range []struct{ name, v string }{{"client_id", r.ClientID}, {"kind", string(r.Kind)}, {"investor_id", r.InvestorID},
 		{"folio", r.Folio}, {"scheme_code", r.SchemeCode}, {"to_scheme_code", r.ToSchemeCode}, {"mandate_id", r.MandateID},
-		{"frequency", string(r.Frequency)}} {
+		{"wallet_id", r.WalletID}, {"frequency", string(r.Frequency)}} {
 		if e := fund.CheckText(f.name, f.v); e != nil {
 			return refuse(Refused, e.Reason, "%s", e.Detail)
 		}
@@ -119,7 +123,14 @@ func (r *RegisterRequest) Validate() error {
 	default:
 		return refuse(Refused, CodeBadKind, "kind %q: want sip, stp or swp", r.Kind)
 	}
-	for _, f := range []struct{ name, v string }{{"investor_id", r.InvestorID}, {"folio", r.Folio}, {"scheme_code", r.SchemeCode}} {
+	codes := []struct{ name, v string }{{"investor_id", r.InvestorID}, {"folio", r.Folio}, {"scheme_code", r.SchemeCode}}
+	if r.WalletID != "" {
+		if r.Kind != SIP || r.SchemeCode != "" {
+			return refuse(Refused, CodeBadField, "wallet_id is only for a sip, and names no scheme_code (the wallet's model splits each instalment)")
+		}
+		codes[2] = struct{ name, v string }{"wallet_id", r.WalletID}
+	}
+	for _, f := range codes {
 		if !codeRe.MatchString(f.v) {
 			return refuse(Refused, CodeMissingField, "%s %q: want 1 to 64 of A-Z a-z 0-9 . _ : - /", f.name, f.v)
 		}
@@ -279,7 +290,20 @@ type RegistrationFacts struct {
 	Schemes    map[string]bool // scheme_code and to_scheme_code: known
 	Terms      *Terms          // nil: the scheme does not offer the kind at the frequency
 	Mandate    *Mandate        // sip; nil: unknown
+	Wallet     *WalletFacts    // a SIP into a wallet; nil: unknown
 }
+
+// WalletFacts are what registering a SIP into a wallet needs of it.
+type WalletFacts struct {
+	InvestorID, Status string
+	Folio              string // its auto-invest folio ("": it does not auto-invest)
+}
+
+// WalletSIPTerms are a wallet SIP's rules in place of a scheme's: whole
+// rupees from ₹100 (each scheme's own minimum is the auto-invest split's
+// business; what it cannot buy stays in the wallet), any day, the first
+// instalment at least 2 days out (its pre-debit notice goes 24 h before).
+var WalletSIPTerms = Terms{MinAmount: decimal.NewFromInt(100), Multiple: decimal.NewFromInt(1), MinFirstGapDays: 2, MinInstalments: 1}
 
 // Terms is a scheme_plan_terms row.
 type Terms struct {
@@ -375,6 +399,21 @@ func (s *Service) check(req RegisterRequest, f RegistrationFacts, today fund.Dat
 		}
 	}
 	t := f.Terms
+	if req.WalletID != "" {
+		w := f.Wallet
+		switch {
+		case w == nil:
+			return fund.Date{}, refuse(Refused, CodeUnknownWallet, "wallet %q does not exist", req.WalletID)
+		case w.InvestorID != req.InvestorID:
+			return fund.Date{}, refuse(Refused, CodeWalletNotOwn, "wallet %q is not investor %q's", req.WalletID, req.InvestorID)
+		case w.Status != "open":
+			return fund.Date{}, refuse(Refused, CodeWalletClosed, "wallet %q is %s", req.WalletID, w.Status)
+		case w.Folio != req.Folio:
+			return fund.Date{}, refuse(Refused, CodeWalletNotInvested, "wallet %q auto-invests into folio %q, not %q", req.WalletID, w.Folio, req.Folio)
+		}
+		wt := WalletSIPTerms
+		t = &wt
+	}
 	if t == nil {
 		return fund.Date{}, refuse(Refused, CodeNotOffered, "scheme %s does not offer a %s %s", req.SchemeCode, req.Frequency, req.Kind)
 	}

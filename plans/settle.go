@@ -33,6 +33,18 @@ type SettleTx interface {
 	// Allotted: presented or paid instalments whose order's legs are all
 	// allotted → allotted.
 	Allotted(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletPaid: presented SIP instalments into a wallet whose debit's
+	// captured payment the wallet credited as a deposit → paid.
+	WalletPaid(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletBroken: presented SIP instalments into a wallet whose captured
+	// payment the wallet could not credit (closed or unknown: a
+	// payment_breaks row) → failed with the break's reason; the money is
+	// the break's to resolve, never lost.
+	WalletBroken(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletInvested: paid SIP instalments into a wallet whose deposit's
+	// auto-invest run is placed and every order of it allotted (a run
+	// that left it all in the wallet too) → allotted.
+	WalletInvested(ctx context.Context, at time.Time) ([]RunInstalment, error)
 	// OrdersFailed: presented or paid instalments with an order leg
 	// rejected or cancelled → failed with the ledger's reason.
 	OrdersFailed(ctx context.Context, at time.Time) ([]RunInstalment, error)
@@ -104,7 +116,10 @@ func (s *Service) Settle(ctx context.Context) (SettleStats, error) {
 		}{
 			{"failed", tx.DebitsFailed, &st.Failed},
 			{"paid", tx.Paid, &st.Paid},
+			{"paid", tx.WalletPaid, &st.Paid},
+			{"failed", tx.WalletBroken, &st.Failed},
 			{"allotted", tx.Allotted, &st.Allotted},
+			{"allotted", tx.WalletInvested, &st.Allotted},
 			{"failed", tx.OrdersFailed, &st.Failed},
 		}
 		for _, step := range steps {

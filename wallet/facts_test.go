@@ -36,7 +36,7 @@ func TestWalletFactsToClickHouse(t *testing.T) {
 	if _, err := e.wallet.Withdraw(e.ctx, "W1", "r1", fund.MustAmount("400.00")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.wallet.CancelWithdrawal(e.ctx, "r1"); err != nil {
+	if _, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "r1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.ledger.LiftRestriction(e.ctx, "INV-1", ledger.HoldFraud, "ops"); err != nil {

@@ -111,15 +111,20 @@ func (f *Fees) redeemOne(ctx context.Context, invoiceID string) (int, error) {
 		if err != nil {
 			return fmt.Errorf("holdings of %s: %w", terms.Folio, err)
 		}
-		plan, short, err := managed.PlanFeeRedemption(inv.Total, hs)
+		plan, short, err := managed.PlanFeeRedemption(inv.Total, hs, fund.DateOf(f.Wallet.now().In(fund.IST())))
 		if err != nil {
 			return err
 		}
 		placedAt := f.Wallet.now().UTC().Format(time.RFC3339Nano)
 		for i, p := range plan {
 			r := FeeRedemption{OrderID: FeeRedemptionID(inv.ID, i), InvoiceID: inv.ID, WalletID: wal.ID, Folio: terms.Folio, Scheme: p.Scheme, Amount: p.Amount, Status: "proposed"}
-			b, _ := json.Marshal(map[string]string{"order_id": r.OrderID, "type": "redemption", "investor_id": wal.InvestorID, "folio": terms.Folio,
-				"scheme_code": p.Scheme, "amount": p.Amount.String(), "placed_at": placedAt})
+			req := map[string]any{"order_id": r.OrderID, "type": "redemption", "investor_id": wal.InvestorID, "folio": terms.Folio,
+				"scheme_code": p.Scheme, "amount": p.Amount.String(), "placed_at": placedAt}
+			if p.All { // the amount and its exit load need more units than are held
+				delete(req, "amount")
+				req["all_units"] = true
+			}
+			b, _ := json.Marshal(req)
 			r.Request = string(b)
 			rs = append(rs, r)
 		}

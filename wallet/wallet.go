@@ -66,8 +66,12 @@ var ErrNoWallet = errors.New("no such wallet")
 var ErrClosed = errors.New("wallet is closed")
 
 // ErrNotPending refuses to cancel a withdrawal that is not parked (paid
-// already, cancelled, or unknown).
+// already).
 var ErrNotPending = errors.New("withdrawal is not pending")
+
+// ErrNoWithdrawal is returned for a withdrawal request the wallet never
+// made (unknown, or another wallet's).
+var ErrNoWithdrawal = errors.New("no such withdrawal")
 
 // Withdrawal statuses: paid (to the bank), pending (parked while a
 // restriction blocks redemptions), cancelled (the money back in the
@@ -523,7 +527,7 @@ func (s *Service) ReleaseWithdrawals(ctx context.Context, limit int) (int, error
 	}
 	n := 0
 	for _, id := range ids {
-		released, err := s.decideParked(ctx, id, WithdrawalPaid)
+		released, err := s.decideParked(ctx, "", id, WithdrawalPaid)
 		if err != nil {
 			return n, err
 		}
@@ -534,11 +538,12 @@ func (s *Service) ReleaseWithdrawals(ctx context.Context, limit int) (int, error
 	return n, nil
 }
 
-// CancelWithdrawal cancels a parked withdrawal: its money goes back into
-// the wallet (held → wallet:<id>), once. A withdrawal not pending is
-// refused with ErrNotPending; one cancelled already returns as it is.
-func (s *Service) CancelWithdrawal(ctx context.Context, requestID string) (Withdrawn, error) {
-	out, err := s.decideParked(ctx, requestID, WithdrawalCancelled)
+// CancelWithdrawal cancels a parked withdrawal of walletID: its money goes
+// back into the wallet (held → wallet:<id>), once. One cancelled already
+// returns as it is (a replay); one paid is refused with ErrNotPending; a
+// request the wallet never made with ErrNoWithdrawal.
+func (s *Service) CancelWithdrawal(ctx context.Context, walletID, requestID string) (Withdrawn, error) {
+	out, err := s.decideParked(ctx, walletID, requestID, WithdrawalCancelled)
 	if err == nil && out.Status != WithdrawalCancelled {
 		err = fmt.Errorf("cancel withdrawal %s: %w (%s)", requestID, ErrNotPending, out.Status)
 	}
@@ -547,16 +552,17 @@ func (s *Service) CancelWithdrawal(ctx context.Context, requestID string) (Withd
 
 // decideParked moves a pending withdrawal to paid (when no restriction
 // blocks it any more) or cancelled, under the wallet's lock then the
-// request's; a request decided already is returned as it is.
-func (s *Service) decideParked(ctx context.Context, requestID, to string) (out Withdrawn, err error) {
+// request's; a request decided already is returned as it is. A walletID
+// other than "" must be the request's wallet.
+func (s *Service) decideParked(ctx context.Context, walletID, requestID, to string) (out Withdrawn, err error) {
 	err = s.inTx(ctx, func(tx Tx, w *work) error {
 		out = Withdrawn{}
 		e, _, found, err := tx.Entry(ctx, "withdrawal", requestID)
 		if err != nil {
 			return err
 		}
-		if !found {
-			return ErrNotPending
+		if !found || (walletID != "" && e.WalletID != walletID) {
+			return ErrNoWithdrawal
 		}
 		wal, ok, err := tx.LockWallet(ctx, e.WalletID)
 		if err != nil || !ok {

@@ -51,13 +51,19 @@ func TestWithdrawalParkedByARestriction(t *testing.T) {
 	if n, err := e.wallet.ReleaseWithdrawals(e.ctx, 10); err != nil || n != 0 {
 		t.Fatalf("released %d under the restriction: %v", n, err)
 	}
+	// Another wallet's request, or none: not found, nothing moves.
+	for _, c := range [][2]string{{"W2", "r2"}, {"W1", "nope"}} {
+		if _, err := e.wallet.CancelWithdrawal(e.ctx, c[0], c[1]); !errors.Is(err, wallet.ErrNoWithdrawal) {
+			t.Errorf("cancel %s of %s: %v", c[1], c[0], err)
+		}
+	}
 	// r2 cancelled: 300.00 back, 300.00 + 300.00 = 600.00; again, the same
 	// answer and nothing moves.
-	c, err := e.wallet.CancelWithdrawal(e.ctx, "r2")
+	c, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "r2")
 	if err != nil || c.Status != wallet.WithdrawalCancelled || c.Balance.String() != "600.00" {
 		t.Fatalf("cancel r2: %+v %v", c, err)
 	}
-	if c, err := e.wallet.CancelWithdrawal(e.ctx, "r2"); err != nil || c.Status != wallet.WithdrawalCancelled || e.balance("W1") != "600.00" {
+	if c, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "r2"); err != nil || c.Status != wallet.WithdrawalCancelled || e.balance("W1") != "600.00" {
 		t.Errorf("cancel twice: %+v %v, W1 %s", c, err, e.balance("W1"))
 	}
 	// Lifted: r1 goes to the bank, once; the balance does not move again.
@@ -80,7 +86,7 @@ func TestWithdrawalParkedByARestriction(t *testing.T) {
 	if err != nil || again.Status != wallet.WithdrawalPaid || e.balance("W1") != "600.00" {
 		t.Errorf("r1 again %+v %v", again, err)
 	}
-	if _, err := e.wallet.CancelWithdrawal(e.ctx, "r1"); !errors.Is(err, wallet.ErrNotPending) {
+	if _, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "r1"); !errors.Is(err, wallet.ErrNotPending) {
 		t.Errorf("cancel a paid withdrawal: %v", err)
 	}
 	// Purchases only: a withdrawal goes at once. 600.00 − 100.00 = 500.00.

@@ -45,12 +45,17 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Audited as the ledger is (pipelines.allocate.audit, on by default):
+	// the cancel route moves money.
+	audit := d.cfg.Pipelines.Allocate == nil || d.cfg.Pipelines.Allocate.Audit == nil || *d.cfg.Pipelines.Allocate.Audit
+	ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: audit, Now: d.now}
 	stop, err = apiserve.Start(ctx, d.cfg.Serve.API, apiserve.Deps{PG: d.pg.Pool, CH: d.ch, Ready: d.pgReady, Log: d.log, Plans: svc, Console: con, Metrics: m, RiskFree: rates,
-		FraudReview:  fraudReview(d),
-		Wallets:      &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}},
-		Pools:        &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
-		RiskProfiles: &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
-		Tax:          apiserve.TaxAPI(d.pg.Pool, cal)})
+		FraudReview:      fraudReview(d),
+		Wallets:          ws,
+		WalletStatements: ws,
+		Pools:            &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
+		RiskProfiles:     &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
+		Tax:              apiserve.TaxAPI(d.pg.Pool, cal)})
 	var ce *apiserve.ConfigError
 	if errors.As(err, &ce) {
 		return nil, &exitError{code: 2, err: err}

@@ -11,6 +11,7 @@ import (
 	"github.com/fundflow/fundflow/fund/managed"
 	jobmanaged "github.com/fundflow/fundflow/jobs/managed"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/wallet"
 	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -77,6 +78,17 @@ type managedRunCmd struct {
 	Clock time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests only"`
 }
 
+// managedJob is the managed run as `fundflow run managed` wires it (the
+// SIP-into-wallet test drives the same).
+func managedJob(d *deps, l *ledger.Service, batch int) jobmanaged.Job {
+	ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: l.Audit, Now: d.now}
+	return jobmanaged.Job{Wallet: ws, Batch: batch, Log: d.log,
+		Auto:      &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}, // placed_at is our own clock
+		Rebalance: &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
+		Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
+		Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) }}
+}
+
 func (c managedRunCmd) Run(a *app) error {
 	return a.connected(func(d *deps) error {
 		if !c.Clock.IsZero() {
@@ -86,12 +98,7 @@ func (c managedRunCmd) Run(a *app) error {
 		if err != nil {
 			return err
 		}
-		ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: l.Audit, Now: d.now}
-		j := jobmanaged.Job{Wallet: ws, Batch: c.Batch, Log: d.log,
-			Auto:      &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}, // placed_at is our own clock
-			Rebalance: &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
-			Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
-			Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) }}
+		j := managedJob(d, l, c.Batch)
 		var st jobmanaged.Stats
 		if err := supervise.Single(a.ctx, d.pg, jobmanaged.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {
 			return err

@@ -30,6 +30,38 @@ type managedCmd struct {
 	Balance       managedBalanceCmd       `cmd:"" help:"a wallet's balance, model and folio, JSON"`
 	Rebalance     managedRebalanceCmd     `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
 	Fees          managedFeesCmd          `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
+	Withdrawal    managedWithdrawalCmd    `cmd:"" help:"withdrawals parked under review: cancel one (its money back into the wallet)"`
+}
+
+type managedWithdrawalCmd struct {
+	Cancel managedWithdrawalCancelCmd `cmd:"" help:"cancel a parked withdrawal: its money goes back into the wallet, once; JSON"`
+}
+
+type managedWithdrawalCancelCmd struct {
+	Wallet  string `required:"" help:"The wallet the withdrawal was asked from." placeholder:"ID"`
+	Request string `required:"" help:"The withdrawal's request id." placeholder:"ID"`
+}
+
+func (managedWithdrawalCancelCmd) Help() string {
+	return `Cancel a withdrawal parked while a restriction blocked the investor's redemptions (status pending): its money goes from withdrawal_held:wallet:<id> back into the wallet, once, with a wallet.withdrawal.cancelled event. The same command again prints the same JSON and moves nothing (the API's POST /v1/wallets/{id}/withdrawals/{wid}/cancel does the same).
+
+Exit 0 with {"wallet_id", "request_id", "amount", "status": "cancelled", "balance"}; 2 when the wallet never made that request; 1 when the withdrawal was paid to the bank already.`
+}
+
+func (c managedWithdrawalCancelCmd) Run(a *app) error {
+	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
+		out, err := md.wallet.CancelWithdrawal(a.ctx, c.Wallet, c.Request)
+		switch {
+		case errors.Is(err, wallet.ErrNoWithdrawal):
+			return &exitError{code: 2, err: fmt.Errorf("--request: %w: %s of wallet %s", wallet.ErrNoWithdrawal, c.Request, c.Wallet)}
+		case errors.Is(err, wallet.ErrNotPending):
+			return &exitError{code: 1, err: fmt.Errorf("--request: withdrawal %s was paid to the bank already: %w", c.Request, wallet.ErrNotPending)}
+		case err != nil:
+			return err
+		}
+		return printJSON(a.stdout, map[string]string{"wallet_id": out.WalletID, "request_id": out.RequestID, "amount": out.Amount.String(),
+			"status": out.Status, "balance": out.Balance.String()})
+	})
 }
 
 type managedFeesCmd struct {

@@ -231,13 +231,29 @@ func TestPlanFeeRedemptionFIFO(t *testing.T) {
 		{Scheme: "B", NAV: fund.MustNAV("50.0000"), Units: u("20.000"), UnitsScale: 3, Lots: []tax.Lot{
 			{ID: "b1", Bought: d(2026, 1, 1), Units: u("10.000")}, {ID: "b2", Bought: d(2026, 2, 1), Units: u("10.000")}}},
 	}
-	plan, short, err := managed.PlanFeeRedemption(fund.MustAmount("1500.00"), hs)
+	plan, short, err := managed.PlanFeeRedemption(fund.MustAmount("1500.00"), hs, fund.NewDate(2026, 8, 21))
 	if err != nil || !short.IsZero() || len(plan) != 2 || plan[0].Scheme != "B" || plan[0].Amount.String() != "900.00" ||
 		plan[1].Scheme != "A" || plan[1].Amount.String() != "600.00" {
 		t.Errorf("plan %+v short %s %v", plan, short, err)
 	}
-	plan, short, err = managed.PlanFeeRedemption(fund.MustAmount("2000.00"), hs)
-	if err != nil || short.String() != "400.00" || len(plan) != 2 || plan[0].Amount.String() != "1000.00" || plan[1].Amount.String() != "600.00" {
+	plan, short, err = managed.PlanFeeRedemption(fund.MustAmount("2000.00"), hs, fund.NewDate(2026, 8, 21))
+	if err != nil || short.String() != "400.00" || len(plan) != 2 || plan[0].Amount.String() != "1000.00" || plan[1].Amount.String() != "600.00" || plan[0].All || plan[1].All {
 		t.Errorf("short plan %+v short %s %v", plan, short, err)
+	}
+	// With a 1 % exit load on A (held < 365 days on 21 Aug): 500.00 of A
+	// needs 500.00/30 → 16.667 units, load 5.00; 505.00/30 → 16.834, load
+	// 5.0502 → 5.05; 505.05/30 → 16.835, load 5.0505 → 5.05: 16.835 of 20
+	// held, by amount. All of A (600.00) plus its load needs more than 20
+	// units: A is redeemed whole.
+	hs[0].Loads = []fund.LoadSlab{{ValidFrom: d(2020, 1, 1), DaysBelow: 365, RatePct: decimal.RequireFromString("1")}}
+	hs = hs[:1]
+	for _, c := range []struct {
+		fee string
+		all bool
+	}{{"500.00", false}, {"600.00", true}, {"599.99", true}} {
+		plan, _, err := managed.PlanFeeRedemption(fund.MustAmount(c.fee), hs, fund.NewDate(2026, 8, 21))
+		if err != nil || len(plan) != 1 || plan[0].Amount.String() != c.fee || plan[0].All != c.all {
+			t.Errorf("%s with a load: %+v %v, want all_units %v", c.fee, plan, err, c.all)
+		}
 	}
 }

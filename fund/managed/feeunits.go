@@ -7,10 +7,15 @@ import (
 	"github.com/fundflow/fundflow/fund"
 )
 
-// FeeRedemption is one scheme's amount redeemed towards a fee.
+// FeeRedemption is one scheme's amount redeemed towards a fee. All: the
+// scheme is redeemed whole (all its units), because the amount and the
+// exit load on the units paying it need more units than it holds; its
+// payout is then the value less the load, and the wallet's cash pays the
+// rest of the fee.
 type FeeRedemption struct {
 	Scheme string      `json:"scheme"`
 	Amount fund.Amount `json:"amount"`
+	All    bool        `json:"all_units,omitempty"`
 }
 
 // PlanFeeRedemption plans redeeming total rupees of a folio FIFO: the
@@ -20,7 +25,10 @@ type FeeRedemption struct {
 // are summed per scheme, in the order first used. Within a scheme the
 // ledger's redemption takes the same lots, FIFO, with their exit loads.
 // When the folio is worth less, short is what the plan leaves uncovered.
-func PlanFeeRedemption(total fund.Amount, hs []Holding) (plan []FeeRedemption, short fund.Amount, err error) {
+// A scheme whose amount plus the exit load (by the lots' slabs on the
+// redemption date on) needs more units than it holds is redeemed whole
+// (All): redeemed by amount, the ledger would reject it.
+func PlanFeeRedemption(total fund.Amount, hs []Holding, on fund.Date) (plan []FeeRedemption, short fund.Amount, err error) {
 	if total.IsNegative() {
 		return nil, total, fmt.Errorf("fee redemption: total %s is negative", total)
 	}
@@ -71,6 +79,17 @@ func PlanFeeRedemption(total fund.Amount, hs []Holding) (plan []FeeRedemption, s
 		}
 		plan[i].Amount = plan[i].Amount.Add(take)
 		left = left.Sub(take)
+	}
+	byScheme := map[string]Holding{}
+	for _, h := range hs {
+		byScheme[h.Scheme] = h
+	}
+	for i, p := range plan {
+		// redeemUnits is the ledger's climb: an error says the units held
+		// cannot pay the amount and its load.
+		if _, _, err := redeemUnits(byScheme[p.Scheme], p.Amount, on); err != nil {
+			plan[i].All = true
+		}
 	}
 	return plan, left, nil
 }

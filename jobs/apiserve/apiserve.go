@@ -125,8 +125,12 @@ type Deps struct {
 	// RiskFree is the folio risk route's effective-dated risk-free series
 	// (pipelines.facts-check.risk_free_file); nil: 0.065 a year.
 	RiskFree risk.Rates
-	// Wallets serves GET /v1/wallets/{id} (wallet.Service); nil: 503.
+	// Wallets serves GET /v1/wallets/{id} and the cancel of a parked
+	// withdrawal (wallet.Service); nil: 503.
 	Wallets api.Wallets
+	// WalletStatements puts a folio's wallets on its statement PDF
+	// (wallet.Service); nil: not shown.
+	WalletStatements api.WalletStatements
 	// Pools serves GET /v1/wallets/{id}/pools (pool.Service); nil: 503.
 	Pools api.Pools
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (wallet.Risk); nil: 503.
@@ -172,6 +176,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree} // analytics routes (issue 20)
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
+	cfg.WalletStatements = d.WalletStatements
 	cfg.Pools = d.Pools
 	cfg.RiskProfiles = d.RiskProfiles
 	cfg.Tax = d.Tax

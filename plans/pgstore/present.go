@@ -23,7 +23,7 @@ const instalmentCols = `p.id, p.kind, p.investor_id, p.folio_no, p.scheme_code, 
 	coalesce(p.mandate_id, ''), coalesce(m.status, ''), coalesce(m.customer_id, ''),
 	i.nominal_date, i.due_date, i.seq, i.amount, i.status, i.reason, i.detail,
 	coalesce(i.idempotency_key, ''), coalesce(i.presented_at, 'epoch'::timestamptz), coalesce(i.order_id, ''),
-	i.gateway_order_id, i.gateway_payment_id`
+	i.gateway_order_id, i.gateway_payment_id, coalesce(p.wallet_id, '')`
 
 func scanInstalment(r pgx.CollectableRow) (plans.RunInstalment, error) {
 	var in plans.RunInstalment
@@ -31,7 +31,7 @@ func scanInstalment(r pgx.CollectableRow) (plans.RunInstalment, error) {
 	var nominal, due time.Time
 	if err := r.Scan(&in.PlanID, &in.Kind, &in.InvestorID, &in.Folio, &in.SchemeCode, &in.ToSchemeCode,
 		&in.MandateID, &in.MandateStatus, &in.CustomerID, &nominal, &due, &in.Seq, &amount, &in.Status, &in.Reason, &in.Detail,
-		&in.Key, &in.PlacedAt, &in.OrderID, &in.GatewayOrderID, &in.GatewayPaymentID); err != nil {
+		&in.Key, &in.PlacedAt, &in.OrderID, &in.GatewayOrderID, &in.GatewayPaymentID, &in.WalletID); err != nil {
 		return in, err
 	}
 	in.NominalDate, in.DueDate = fund.DateOf(nominal), fund.DateOf(due)
@@ -88,7 +88,7 @@ func (s Store) ClaimDue(ctx context.Context, now time.Time, today string, cur pl
 
 // MarkPresented moves a due instalment to presented and writes its event.
 func (s Store) MarkPresented(ctx context.Context, in plans.RunInstalment, at time.Time, ev ledger.Event) (bool, error) {
-	return s.moveDue(ctx, ev, nil, `UPDATE plan_instalments SET status = 'presented', order_id = $3, gateway_order_id = $4, gateway_payment_id = $5, updated_at = $6
+	return s.moveDue(ctx, ev, nil, `UPDATE plan_instalments SET status = 'presented', order_id = nullif($3, ''), gateway_order_id = $4, gateway_payment_id = $5, updated_at = $6
 		WHERE plan_id = $1 AND due_date = $2::date AND status = 'due'`, in.PlanID, in.DueDate.String(), in.OrderID, in.GatewayOrderID, in.GatewayPaymentID, at)
 }
 

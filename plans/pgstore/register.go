@@ -23,7 +23,7 @@ type querier interface {
 }
 
 const planColumns = `id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, coalesce(to_scheme_code, ''),
-	coalesce(mandate_id, ''), frequency, start_date, end_date, instalments, step_up_amount, step_up_pct, status, status_reason,
+	coalesce(mandate_id, ''), coalesce(wallet_id, ''), frequency, start_date, end_date, instalments, step_up_amount, step_up_pct, status, status_reason,
 	consecutive_failures, registered_at, updated_at`
 
 // scanPlan reads one row of planColumns.
@@ -33,7 +33,7 @@ func scanPlan(row pgx.Row) (p plans.Plan, fingerprint string, err error) {
 	var inst *int32
 	var stepAmt, stepPct *decimal.Decimal
 	if err := row.Scan(&p.ID, &p.ClientID, &fingerprint, &p.Kind, &p.InvestorID, &p.Folio, &p.SchemeCode, &p.ToSchemeCode,
-		&p.MandateID, &p.Frequency, &start, &end, &inst, &stepAmt, &stepPct, &p.Status, &p.StatusReason,
+		&p.MandateID, &p.WalletID, &p.Frequency, &start, &end, &inst, &stepAmt, &stepPct, &p.Status, &p.StatusReason,
 		&p.ConsecutiveFailures, &p.RegisteredAt, &p.UpdatedAt); err != nil {
 		return p, "", err
 	}
@@ -182,6 +182,17 @@ func (s Store) RegistrationFacts(ctx context.Context, req plans.RegisterRequest)
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("scheme_plan_terms: %w", err)
 		}
+		if req.WalletID != "" {
+			var w plans.WalletFacts
+			err := tx.QueryRow(ctx, `SELECT w.investor_id, w.status, coalesce(t.folio_no, '') FROM wallets w
+				LEFT JOIN autoinvest_terms t ON t.wallet_id = w.id AND t.enabled WHERE w.id = $1`, req.WalletID).Scan(&w.InvestorID, &w.Status, &w.Folio)
+			switch {
+			case err == nil:
+				f.Wallet = &w
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("wallet: %w", err)
+			}
+		}
 		if req.MandateID == "" {
 			return nil
 		}
@@ -237,11 +248,11 @@ func (s Store) InsertPlan(ctx context.Context, np plans.NewPlan) (plans.Plan, st
 			end = &t
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, to_scheme_code,
-			mandate_id, frequency, start_date, end_date, instalments, step_up_amount, step_up_pct, status, registered_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''), $10, $11, $12, $13, $14, $15, 'active', $16, $16)
+			mandate_id, frequency, start_date, end_date, instalments, step_up_amount, step_up_pct, status, registered_at, updated_at, wallet_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''), $10, $11, $12, $13, $14, $15, 'active', $16, $16, nullif($17, ''))
 			ON CONFLICT (client_id) DO NOTHING`,
 			np.ID, r.ClientID, np.Fingerprint, r.Kind, r.InvestorID, r.Folio, r.SchemeCode, r.ToSchemeCode, r.MandateID, r.Frequency,
-			r.StartDate.Time(), end, r.Instalments, stepAmt, stepPct, np.At)
+			r.StartDate.Time(), end, r.Instalments, stepAmt, stepPct, np.At, r.WalletID)
 		if err != nil {
 			return fmt.Errorf("insert plan: %w", err)
 		}

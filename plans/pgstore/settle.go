@@ -79,6 +79,50 @@ func (t settleTx) Allotted(ctx context.Context, at time.Time) ([]plans.RunInstal
 		`+movedCols, at)
 }
 
+// WalletPaid moves presented SIP instalments into a wallet to paid once
+// the wallet credited their debit's payment (a deposit entry whose ref is
+// the payment carrying the instalment's gateway order id).
+func (t settleTx) WalletPaid(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH c AS (
+			UPDATE plan_instalments i SET status = 'paid', updated_at = $1, gateway_payment_id = x.id
+			FROM plans p, payments x, wallet_transactions w
+			WHERE i.status = 'presented' AND p.id = i.plan_id AND p.wallet_id IS NOT NULL AND i.gateway_order_id <> ''
+			  AND x.gateway_order_id = i.gateway_order_id AND w.kind = 'deposit' AND w.ref = x.id AND w.wallet_id = p.wallet_id
+			RETURNING i.*)
+		`+movedCols, at)
+}
+
+// WalletBroken fails presented SIP instalments into a wallet whose
+// payment the wallet broke (closed or unknown wallet), with the break's
+// reason and detail (the latest break's).
+func (t settleTx) WalletBroken(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH f AS (
+			SELECT DISTINCT ON (i.plan_id, i.due_date) i.plan_id, i.due_date, x.id AS pay, b.reason, b.detail
+			FROM plan_instalments i JOIN plans p ON p.id = i.plan_id
+			JOIN payments x ON x.gateway_order_id = i.gateway_order_id JOIN payment_breaks b ON b.payment_id = x.id
+			WHERE i.status = 'presented' AND p.wallet_id IS NOT NULL AND i.gateway_order_id <> '' AND x.match_status = 'break'
+			ORDER BY i.plan_id, i.due_date, b.id DESC),
+		c AS (UPDATE plan_instalments i SET status = 'failed', reason = f.reason, detail = f.detail, gateway_payment_id = f.pay, updated_at = $1
+			FROM f WHERE i.plan_id = f.plan_id AND i.due_date = f.due_date AND i.status = 'presented' RETURNING i.*)
+		`+movedCols, at)
+}
+
+// WalletInvested moves paid SIP instalments into a wallet to allotted once
+// their deposit's auto-invest run is placed and each of its orders is
+// allotted.
+func (t settleTx) WalletInvested(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH c AS (
+			UPDATE plan_instalments i SET status = 'allotted', updated_at = $1
+			FROM plans p, autoinvest_runs r
+			WHERE i.status = 'paid' AND p.id = i.plan_id AND p.wallet_id IS NOT NULL
+			  AND r.payment_id = i.gateway_payment_id AND r.wallet_id = p.wallet_id AND r.status = 'placed'
+			  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(r.requests) q
+				LEFT JOIN orders o ON o.request_id = q::jsonb->>'order_id'
+				WHERE o.status IS DISTINCT FROM 'allotted')
+			RETURNING i.*)
+		`+movedCols, at)
+}
+
 // OrdersFailed fails presented or paid instalments with an order leg
 // rejected or cancelled, with the ledger's reason (a switch: its out-leg's
 // first, the leg the units were short on).
