@@ -96,7 +96,10 @@ func (r Refresher) Schemes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(vs), r.ch().WriteSchemeVersions(ctx, vs)
+	if err := r.ch().WriteSchemeVersions(ctx, vs); err != nil {
+		return 0, err
+	}
+	return len(vs), r.ch().RecordModelRefresh(ctx, fund.DateOf(r.stamp()), "scheme_versions", len(vs))
 }
 
 // AUM is a full refresh of aum_daily (AUMFull); it returns the rows
@@ -243,7 +246,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 		mc.RiskSchemes += n
 		rows = rows[n:]
 	}
-	return mc, nil
+	return mc, ch.RecordModelRefresh(ctx, asOf, "returns_risk", len(codes))
 }
 
 // parallel runs f(0) … f(n−1) on GOMAXPROCS goroutines, stopping at the
