@@ -199,7 +199,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 	}
 	g.Go(func() error {
 		defer close(work)
-		c, err := ch.NAVStream(gctx, asOf.AddDays(-(5*366+40)), asOf, 0, func(code string, ps []risk.Point) error {
+		c, err := ch.NAVStream(gctx, asOf.AddDays(-(5*366 + 40)), asOf, 0, func(code string, ps []risk.Point) error {
 			if r.OnlyHeld {
 				if _, ok := held[code]; !ok {
 					return nil
