@@ -14,7 +14,10 @@ type Analytics interface {
 	Folio(ctx context.Context, folio string, asOf fund.Date) (*query.FolioRisk, error)
 }
 
-var _ Analytics = query.Service{}
+var (
+	_ Analytics = query.Service{}
+	_ Analytics = (*query.Cached)(nil)
+)
 
 func (s *Server) analyticsService() (Analytics, error) {
 	if s.cfg.Analytics == nil {

@@ -164,3 +164,21 @@ func (s Store) WriteRolling(ctx context.Context, asOf fund.Date, rs []RollingRow
 			uint32(r.Negative), r.PctNegative, r.WorstStart.Time(), r.WorstEnd.Time(), now}
 	})
 }
+
+// RecordModelRefresh logs that a scheme model was written whole
+// (model_refreshes): the API's in-memory copy reloads on it.
+func (s Store) RecordModelRefresh(ctx context.Context, asOf fund.Date, model string, schemes int) error {
+	return s.insert(ctx, `INSERT INTO model_refreshes (refreshed_at, as_of, model, schemes)`, 1, func(int) []any {
+		return []any{s.stamp(), asOf.Time(), model, uint32(schemes)}
+	})
+}
+
+// ModelsMark grows each time a scheme model is refreshed (the rows of
+// model_refreshes and aum_refreshes, two insert-only logs).
+func (s Store) ModelsMark(ctx context.Context) (uint64, error) {
+	var n uint64
+	if err := s.Conn.QueryRow(ctx, `SELECT (SELECT count() FROM model_refreshes) + (SELECT count() FROM aum_refreshes)`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("analytics: models mark: %w", err)
+	}
+	return n, nil
+}

@@ -142,30 +142,142 @@ func (s Service) Scheme(ctx context.Context, code string) (*SchemeAnalytics, err
 		return nil, err
 	}
 	if !slices.Contains(found[:], true) {
-		// A scheme with NAVs but no model row yet (before the first
-		// refresh): known, with its AMC and category from its NAVs.
-		var n uint64
-		if err := s.CH.QueryRow(ctx, `SELECT count(), argMax(amc, nav_date), argMax(category, nav_date) FROM nav_history WHERE scheme_code = ?`,
-			code).Scan(&n, &a.AMC, &a.Category); err != nil {
-			return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
-		}
-		if n == 0 {
-			return nil, nil
-		}
+		return s.navsOnly(ctx, code)
 	}
 	return a, nil
 }
 
+// navsOnly is the answer for a scheme in no model (NAVs loaded, no refresh
+// since): known, with its AMC and category from its NAVs; nil without
+// NAVs.
+func (s Service) navsOnly(ctx context.Context, code string) (*SchemeAnalytics, error) {
+	a := &SchemeAnalytics{SchemeCode: code, Returns: []Return{}, Rolling: []Rolling{}}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
+	var n uint64
+	if err := s.CH.QueryRow(ctx, `SELECT count(), argMax(amc, nav_date), argMax(category, nav_date) FROM nav_history WHERE scheme_code = ?`,
+		code).Scan(&n, &a.AMC, &a.Category); err != nil {
+		return nil, fmt.Errorf("analytics: scheme %s: %w", code, err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return a, nil
+}
+
+// The columns of each model a scheme's answer reads, and their scan targets
+// and conversions: shared by the per-scheme reads (Service.Scheme) and the
+// bulk reads of a Snapshot, so both give the same answer byte for byte.
+const (
+	dimCols  = `name, amc, category, plan, option, isin_growth, isin_reinvest`
+	riskCols = `as_of, from_date, window_days, navs, toString(volatility), toString(cagr), toString(max_drawdown),
+		drawdown_peak, drawdown_trough, drawdown_recovery, toString(var_95), toString(var_99), toString(cvar_95), toString(cvar_99),
+		toString(sharpe), toString(sortino), toString(beta), toString(risk_free)`
+	returnCols  = `period, kind, from_date, to_date, toString(value)`
+	rollingCols = `period, windows, first_end, last_end, toString(min), toString(p25), toString(median), toString(p75),
+		toString(max), toString(pct_negative), worst_start, worst_end`
+	aumCols = `date, toString(units), toString(nav), nav_date, toString(aum)`
+)
+
+func dimDest(a *SchemeAnalytics) []any {
+	return []any{&a.Name, &a.AMC, &a.Category, &a.Plan, &a.Option, &a.ISINGrowth, &a.ISINReinvest}
+}
+
+type riskScan struct {
+	r                      SchemeRisk
+	asOf, from             time.Time
+	peak, trough, recovery *time.Time
+	sharpe, sortino, beta  *string
+}
+
+func (x *riskScan) dest() []any {
+	r := &x.r
+	return []any{&x.asOf, &x.from, &r.WindowDays, &r.NAVs, &r.Volatility, &r.CAGR, &r.MaxDrawdown, &x.peak, &x.trough, &x.recovery,
+		&r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99, &x.sharpe, &x.sortino, &x.beta, &r.RiskFree}
+}
+
+func (x *riskScan) row() *SchemeRisk {
+	r := x.r
+	r.AsOf, r.From = fund.DateOf(x.asOf).String(), fund.DateOf(x.from).String()
+	r.DrawdownPeak, r.DrawdownTrough, r.DrawdownRecovery = optDate(x.peak), optDate(x.trough), optDate(x.recovery)
+	r.Sharpe, r.Sortino, r.Beta = optDec(x.sharpe), optDec(x.sortino), optDec(x.beta)
+	for _, p := range []*string{&r.Volatility, &r.CAGR, &r.MaxDrawdown, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99} {
+		*p = fixed(*p)
+	}
+	r.Methods = risk.Methods
+	return &r
+}
+
+type returnScan struct {
+	x    Return
+	f, t time.Time
+}
+
+func (s *returnScan) dest() []any { return []any{&s.x.Period, &s.x.Kind, &s.f, &s.t, &s.x.Value} }
+
+func (s *returnScan) row() Return {
+	x := s.x
+	x.From, x.To, x.Value = fund.DateOf(s.f).String(), fund.DateOf(s.t).String(), fixed(x.Value)
+	return x
+}
+
+// periodOrder sorts returns in the order of analytics.Periods.
+var periodOrder = func() map[string]int {
+	m := map[string]int{}
+	for i, p := range analytics.Periods {
+		m[p.Name] = i
+	}
+	return m
+}()
+
+func sortReturns(rs []Return) {
+	slices.SortStableFunc(rs, func(x, y Return) int { return periodOrder[x.Period] - periodOrder[y.Period] })
+}
+
+type rollingScan struct {
+	x              Rolling
+	fe, le, ws, we time.Time
+}
+
+func (s *rollingScan) dest() []any {
+	x := &s.x
+	return []any{&x.Period, &x.Windows, &s.fe, &s.le, &x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative, &s.ws, &s.we}
+}
+
+func (s *rollingScan) row() Rolling {
+	x := s.x
+	x.FirstEnd, x.LastEnd, x.WorstStart, x.WorstEnd = fund.DateOf(s.fe).String(), fund.DateOf(s.le).String(), fund.DateOf(s.ws).String(), fund.DateOf(s.we).String()
+	for _, p := range []*string{&x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative} {
+		*p = fixed(*p)
+	}
+	return x
+}
+
+type aumScan struct {
+	u     AUM
+	d, nd time.Time
+	aum   string
+}
+
+func (s *aumScan) dest() []any { return []any{&s.d, &s.u.Units, &s.u.NAV, &s.nd, &s.aum} }
+
+func (s *aumScan) row() *AUM {
+	u := s.u
+	u.Date, u.NAVDate = fund.DateOf(s.d).String(), fund.DateOf(s.nd).String()
+	v, _ := decimal.NewFromString(s.aum)
+	u.AUM = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
+	return &u
+}
+
 // schemeDim fills the names from scheme_dim.
 func (s Service) schemeDim(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
-	rows, err := s.CH.Query(ctx, `SELECT name, amc, category, plan, option, isin_growth, isin_reinvest FROM scheme_dim WHERE scheme_code = ?`, code)
+	rows, err := s.CH.Query(ctx, `SELECT `+dimCols+` FROM scheme_dim WHERE scheme_code = ?`, code)
 	if err != nil {
 		return false, fmt.Errorf("analytics: scheme %s: %w", code, err)
 	}
 	defer rows.Close()
 	found := false
 	for rows.Next() {
-		if err := rows.Scan(&a.Name, &a.AMC, &a.Category, &a.Plan, &a.Option, &a.ISINGrowth, &a.ISINReinvest); err != nil {
+		if err := rows.Scan(dimDest(a)...); err != nil {
 			return false, fmt.Errorf("analytics: scheme %s: %w", code, err)
 		}
 		found = true
@@ -175,25 +287,12 @@ func (s Service) schemeDim(ctx context.Context, code string, a *SchemeAnalytics)
 
 // schemeRisk fills Risk from the latest scheme_risk row.
 func (s Service) schemeRisk(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
-	var r SchemeRisk
-	var asOf, from time.Time
-	var peak, trough, recovery *time.Time
-	var sharpe, sortino, beta *string
-	err := s.CH.QueryRow(ctx, `SELECT as_of, from_date, window_days, navs, toString(volatility), toString(cagr), toString(max_drawdown),
-		drawdown_peak, drawdown_trough, drawdown_recovery, toString(var_95), toString(var_99), toString(cvar_95), toString(cvar_99),
-		toString(sharpe), toString(sortino), toString(beta), toString(risk_free)
-		FROM scheme_risk FINAL WHERE scheme_code = ? ORDER BY as_of DESC LIMIT 1`, code).Scan(&asOf, &from, &r.WindowDays, &r.NAVs,
-		&r.Volatility, &r.CAGR, &r.MaxDrawdown, &peak, &trough, &recovery, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99, &sharpe, &sortino, &beta, &r.RiskFree)
+	var x riskScan
+	err := s.CH.QueryRow(ctx, `SELECT `+riskCols+`
+		FROM scheme_risk FINAL WHERE scheme_code = ? ORDER BY as_of DESC LIMIT 1`, code).Scan(x.dest()...)
 	switch {
 	case err == nil:
-		r.AsOf, r.From = fund.DateOf(asOf).String(), fund.DateOf(from).String()
-		r.DrawdownPeak, r.DrawdownTrough, r.DrawdownRecovery = optDate(peak), optDate(trough), optDate(recovery)
-		r.Sharpe, r.Sortino, r.Beta = optDec(sharpe), optDec(sortino), optDec(beta)
-		for _, p := range []*string{&r.Volatility, &r.CAGR, &r.MaxDrawdown, &r.VaR95, &r.VaR99, &r.CVaR95, &r.CVaR99} {
-			*p = fixed(*p)
-		}
-		r.Methods = risk.Methods
-		a.Risk = &r
+		a.Risk = x.row()
 		return true, nil
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -205,67 +304,50 @@ func (s Service) schemeRisk(ctx context.Context, code string, a *SchemeAnalytics
 // schemeReturns fills Returns from the latest as_of of scheme_returns, in
 // the order of analytics.Periods.
 func (s Service) schemeReturns(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
-	rows, err := s.CH.Query(ctx, `SELECT period, kind, from_date, to_date, toString(value) FROM scheme_returns FINAL
+	rows, err := s.CH.Query(ctx, `SELECT `+returnCols+` FROM scheme_returns FINAL
 		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_returns WHERE scheme_code = ?)`, code, code)
 	if err != nil {
 		return false, fmt.Errorf("analytics: returns of %s: %w", code, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var x Return
-		var f, t time.Time
-		if err := rows.Scan(&x.Period, &x.Kind, &f, &t, &x.Value); err != nil {
+		var x returnScan
+		if err := rows.Scan(x.dest()...); err != nil {
 			return false, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
-		x.From, x.To, x.Value = fund.DateOf(f).String(), fund.DateOf(t).String(), fixed(x.Value)
-		a.Returns = append(a.Returns, x)
+		a.Returns = append(a.Returns, x.row())
 	}
-	order := map[string]int{}
-	for i, p := range analytics.Periods {
-		order[p.Name] = i
-	}
-	slices.SortFunc(a.Returns, func(x, y Return) int { return order[x.Period] - order[y.Period] })
+	sortReturns(a.Returns)
 	return len(a.Returns) > 0, rows.Err()
 }
 
 // schemeRolling fills Rolling from the latest as_of of
 // scheme_rolling_returns.
 func (s Service) schemeRolling(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
-	rows, err := s.CH.Query(ctx, `SELECT period, windows, first_end, last_end, toString(min), toString(p25), toString(median), toString(p75),
-		toString(max), toString(pct_negative), worst_start, worst_end FROM scheme_rolling_returns FINAL
+	rows, err := s.CH.Query(ctx, `SELECT `+rollingCols+` FROM scheme_rolling_returns FINAL
 		WHERE scheme_code = ? AND as_of = (SELECT max(as_of) FROM scheme_rolling_returns WHERE scheme_code = ?) ORDER BY period`, code, code)
 	if err != nil {
 		return false, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var x Rolling
-		var fe, le, ws, we time.Time
-		if err := rows.Scan(&x.Period, &x.Windows, &fe, &le, &x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative, &ws, &we); err != nil {
+		var x rollingScan
+		if err := rows.Scan(x.dest()...); err != nil {
 			return false, fmt.Errorf("analytics: rolling returns of %s: %w", code, err)
 		}
-		x.FirstEnd, x.LastEnd, x.WorstStart, x.WorstEnd = fund.DateOf(fe).String(), fund.DateOf(le).String(), fund.DateOf(ws).String(), fund.DateOf(we).String()
-		for _, p := range []*string{&x.Min, &x.P25, &x.Median, &x.P75, &x.Max, &x.PctNegative} {
-			*p = fixed(*p)
-		}
-		a.Rolling = append(a.Rolling, x)
+		a.Rolling = append(a.Rolling, x.row())
 	}
 	return len(a.Rolling) > 0, rows.Err()
 }
 
 // schemeAUM fills AUM from the latest aum_daily row.
 func (s Service) schemeAUM(ctx context.Context, code string, a *SchemeAnalytics) (bool, error) {
-	var u AUM
-	var d, nd time.Time
-	var aum string
-	err := s.CH.QueryRow(ctx, `SELECT date, toString(units), toString(nav), nav_date, toString(aum) FROM aum_daily FINAL
-		WHERE scheme_code = ? ORDER BY date DESC LIMIT 1`, code).Scan(&d, &u.Units, &u.NAV, &nd, &aum)
+	var x aumScan
+	err := s.CH.QueryRow(ctx, `SELECT `+aumCols+` FROM aum_daily FINAL
+		WHERE scheme_code = ? ORDER BY date DESC LIMIT 1`, code).Scan(x.dest()...)
 	switch {
 	case err == nil:
-		u.Date, u.NAVDate = fund.DateOf(d).String(), fund.DateOf(nd).String()
-		v, _ := decimal.NewFromString(aum)
-		u.AUM = v.RoundBank(fund.AmountScale).StringFixed(fund.AmountScale)
-		a.AUM = &u
+		a.AUM = x.row()
 		return true, nil
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -96,7 +97,10 @@ func (r Refresher) Schemes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(vs), r.ch().WriteSchemeVersions(ctx, vs)
+	if err := r.ch().WriteSchemeVersions(ctx, vs); err != nil {
+		return 0, err
+	}
+	return len(vs), r.ch().RecordModelRefresh(ctx, fund.DateOf(r.stamp()), "scheme_versions", len(vs))
 }
 
 // AUM is a full refresh of aum_daily (AUMFull); it returns the rows
@@ -126,58 +130,98 @@ type ModelCounts struct {
 func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCounts, error) {
 	var mc ModelCounts
 	ch := r.ch()
-	navs, cats, err := ch.NAVHistory(ctx, asOf.AddDays(-(5*366 + 40)), asOf)
-	if err != nil {
-		return mc, err
-	}
+	var held map[string][]analytics.UnitsChange
 	if r.OnlyHeld {
-		held, err := ch.UnitsChanges(ctx, asOf)
-		if err != nil {
+		var err error
+		if held, err = ch.UnitsChanges(ctx, asOf); err != nil {
 			return mc, err
 		}
-		for code := range navs {
-			if _, ok := held[code]; !ok {
-				delete(navs, code)
-			}
-		}
 	}
-	codes := slices.Sorted(maps.Keys(navs))
 	type result struct {
 		returns []analytics.TrailingReturn
 		rolling []analytics.RollingDist
 		daily   []risk.Return
 		risk    *analytics.RiskRow // nil: a window too short for a standard deviation
 	}
-	res := make([]result, len(codes))
 	rates := r.rates()
-	if err := parallel(ctx, len(codes), func(i int) error {
-		code, s := codes[i], navs[codes[i]]
+	compute := func(code string, s []risk.Point) (*result, error) {
+		var res result
 		tr, err := analytics.TrailingReturns(s, asOf)
 		if err != nil {
-			return fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
 		rd, err := analytics.RollingReturns(s, asOf)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res[i].returns, res[i].rolling = tr, rd
+		res.returns, res.rolling = tr, rd
 		w := analytics.Window(s, asOf)
 		if len(w) < 3 {
-			return nil // too short for a standard deviation
+			return &res, nil // too short for a standard deviation
 		}
 		d, err := risk.Returns(w)
 		if err != nil {
-			return fmt.Errorf("analytics: returns of %s: %w", code, err)
+			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
 		rep, err := risk.ComputeRates(w, rates)
 		if err != nil {
-			return fmt.Errorf("analytics: risk of %s: %w", code, err)
+			return nil, fmt.Errorf("analytics: risk of %s: %w", code, err)
 		}
-		res[i].daily = d
-		res[i].risk = &analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
-		return nil
-	}); err != nil {
+		res.daily = d
+		res.risk = &analytics.RiskRow{Scheme: code, AsOf: asOf, From: w[0].Date, Report: rep}
+		return &res, nil
+	}
+	// Each scheme's figures are computed on every core as the NAV read
+	// hands over its series (chstore.NAVStream: ranges of schemes, read
+	// while the earlier ones are computed).
+	type series struct {
+		code string
+		navs []risk.Point
+	}
+	work := make(chan series, 64)
+	var mu sync.Mutex
+	done := map[string]*result{}
+	var cats map[string]string
+	g, gctx := errgroup.WithContext(ctx)
+	for range runtime.GOMAXPROCS(0) {
+		g.Go(func() error {
+			for x := range work {
+				res, err := compute(x.code, x.navs)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				done[x.code] = res
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(work)
+		c, err := ch.NAVStream(gctx, asOf.AddDays(-(5*366 + 40)), asOf, 0, func(code string, ps []risk.Point) error {
+			if r.OnlyHeld {
+				if _, ok := held[code]; !ok {
+					return nil
+				}
+			}
+			select {
+			case work <- series{code, ps}:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		})
+		cats = c
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return mc, err
+	}
+	codes := slices.Sorted(maps.Keys(done))
+	res := make([]result, len(codes))
+	for i, c := range codes {
+		res[i] = *done[c]
 	}
 	// the category means, one category a task
 	byCat := map[string][][]risk.Return{}
@@ -243,7 +287,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 		mc.RiskSchemes += n
 		rows = rows[n:]
 	}
-	return mc, nil
+	return mc, ch.RecordModelRefresh(ctx, asOf, "returns_risk", len(codes))
 }
 
 // parallel runs f(0) … f(n−1) on GOMAXPROCS goroutines, stopping at the

@@ -242,6 +242,9 @@ func rawPortfolioReads(b *testing.B, pool *pgxpool.Pool, folios, conc int, d tim
 // benchServe builds fundflow and ffload, starts `fundflow serve` with the
 // API on a free address over the given databases (no rate limit) and mints
 // an ops token for it: the API benchmarks' common start. stop ends serve.
+// benchSecret is the HS256 key of benchServe's tokens.
+const benchSecret = "bench-secret-bench-secret-bench-secret"
+
 func benchServe(b *testing.B, url, chURL string) (load, addr, tok string, stop func()) {
 	b.Helper()
 	dir := b.TempDir()
@@ -255,7 +258,7 @@ func benchServe(b *testing.B, url, chURL string) (load, addr, tok string, stop f
 	addr = freeAddr(b)
 	cfg := filepath.Join(dir, "fundflow.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("serve:\n  api:\n    addr: %s\n    rate_per_second: -1\n", addr)), 0o644)
-	secret := "bench-secret-bench-secret-bench-secret"
+	secret := benchSecret
 	srv := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve")
 	srv.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+url, "FUNDFLOW_CH_URL="+chURL, "FUNDFLOW_JWT_SECRET="+secret, "FUNDFLOW_KAFKA_BROKERS=")
 	srv.Stderr = os.Stderr

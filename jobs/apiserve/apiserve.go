@@ -149,6 +149,10 @@ func PlansService(pool *pgxpool.Pool, cal *fund.Calendar, c config.Plans) *plans
 	return &plans.Service{Store: pgstore.Store{Pool: pool}, Calendar: cal, Config: c.Rules()}
 }
 
+// AnalyticsReload is how often the API looks for a refresh of the scheme
+// models to load (query.Cached.Run): a cheap count of two logs.
+const AnalyticsReload = 10 * time.Second
+
 // Start serves the query API on c.Addr (nothing when it is empty); the
 // returned function shuts it down and flushes the access log.
 func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
@@ -173,7 +177,10 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 		// routes answer 503.
 		cfg.Investors = &investors.Service{Store: investorstore.Store{Pool: d.PG}, PII: cfg.PII, Log: d.Log}
 	}
-	cfg.Analytics = query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree} // analytics routes (issue 20)
+	// analytics routes (issue 20): scheme analytics from memory, reloaded
+	// after each refresh of the models
+	analytics := &query.Cached{Service: query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree}, Log: d.Log}
+	cfg.Analytics = analytics
 	cfg.FraudReview = d.FraudReview
 	cfg.Wallets = d.Wallets
 	cfg.WalletStatements = d.WalletStatements
@@ -204,11 +211,14 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 			d.Log.Error("api server", "err", err)
 		}
 	}()
+	snapCtx, stopSnap := context.WithCancel(ctx)
+	go analytics.Run(snapCtx, AnalyticsReload)
 	d.Log.Info("serving the query API", "addr", ln.Addr().String())
 	if cfg.Console != nil {
 		d.Log.Info("serving the ops console", "url", "http://"+ln.Addr().String()+console.Prefix)
 	}
 	return func() {
+		stopSnap()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
