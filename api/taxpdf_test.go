@@ -161,14 +161,14 @@ func TestCapitalGainsPDFHeadersOnEveryPage(t *testing.T) {
 	}
 }
 
-// dark counts near-black pixels (text).
-func dark(img image.Image) int {
-	b := img.Bounds()
+// pixels counts the pixels of img whose colour (8-bit r, g, b) is, by is.
+func pixels(img image.Image, is func(r, g, b uint32) bool) int {
+	bounds := img.Bounds()
 	n := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 110 && g>>8 < 110 && bl>>8 < 110 {
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if is(r>>8, g>>8, b>>8) {
 				n++
 			}
 		}
@@ -176,19 +176,14 @@ func dark(img image.Image) int {
 	return n
 }
 
+// dark counts near-black pixels (text).
+func dark(img image.Image) int {
+	return pixels(img, func(r, g, b uint32) bool { return r < 110 && g < 110 && b < 110 })
+}
+
 // green counts the gain bars' green pixels.
 func green(img image.Image) int {
-	b := img.Bounds()
-	n := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 90 && g>>8 > 120 && bl>>8 < 120 {
-				n++
-			}
-		}
-	}
-	return n
+	return pixels(img, func(r, g, b uint32) bool { return r < 90 && g > 120 && b < 120 })
 }
 
 // The commission payout PDF (gopdf, the folio statement's helpers and
@@ -219,16 +214,7 @@ func TestPayoutPDFShowsTheAPIsNumbers(t *testing.T) {
 			t.Errorf("the payout PDF lacks %q:\n%s", w, text)
 		}
 	}
-	blue := 0
-	b := imgs[0].Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := imgs[0].At(x, y).RGBA()
-			if r>>8 < 80 && g>>8 < 140 && bl>>8 > 160 {
-				blue++
-			}
-		}
-	}
+	blue := pixels(imgs[0], func(r, g, b uint32) bool { return r < 80 && g < 140 && b > 160 })
 	if blue < 20 {
 		t.Errorf("page 1 has %d blue pixels: no accrual line", blue)
 	}
