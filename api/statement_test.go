@@ -343,16 +343,7 @@ func TestStatementFlagsStaleNAV(t *testing.T) {
 			t.Errorf("the PDF lacks %q:\n%s", w, text)
 		}
 	}
-	orange := 0
-	b := imgs[0].Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := imgs[0].At(x, y).RGBA()
-			if r>>8 > 200 && g>>8 > 80 && g>>8 < 160 && bl>>8 < 60 {
-				orange++
-			}
-		}
-	}
+	orange := pixels(imgs[0], func(r, g, b uint32) bool { return r > 200 && g > 80 && g < 160 && b < 60 })
 	if orange < 20 {
 		t.Errorf("page 1 has %d orange pixels: the stale stretch is not drawn apart", orange)
 	}

@@ -39,22 +39,66 @@ const statementDisclaimer = "This statement is generated from fundflow's ledger 
 	"check them against your own records before filing a return. Mutual fund investments are subject " +
 	"to market risks; read all scheme related documents carefully. Times are Indian Standard Time."
 
-// page geometry, mm (A4 portrait)
-const (
-	stmtPageW, stmtPageH = 210.0, 297.0
-	stmtLeft, stmtRight  = 15.0, 195.0
-	stmtTop, stmtBottom  = 15.0, 280.0
-	stmtRowH             = 4.6
+// stmtRowH is a line of text's box height, mm.
+const stmtRowH = 4.6
+
+// pageGeom is a page's size and the box text is drawn in, mm.
+type pageGeom struct{ pageW, pageH, left, right, top, bottom float64 }
+
+var (
+	portraitA4  = pageGeom{pageW: 210, pageH: 297, left: 15, right: 195, top: 15, bottom: 280}
+	landscapeA4 = pageGeom{pageW: 297, pageH: 210, left: 15, right: 282, top: 15, bottom: 192}
 )
 
-// stmtDoc is a statement being drawn with gopdf and the embedded DejaVu
-// fonts: the cursor y, the table header to draw again on a new page, and
+// stmtDoc is a document being drawn with gopdf and the embedded DejaVu
+// fonts (the folio statement, the capital-gains statement, the commission
+// payout): the cursor y, the table header to draw again on a new page, and
 // the first error (gopdf's calls each return one).
 type stmtDoc struct {
+	pageGeom
 	pdf    gopdf.GoPdf
 	y      float64
 	err    error
 	header func() // redraws the open table's header on a new page (nil: none)
+}
+
+// newDoc starts a document of geometry g with the embedded fonts
+// ("regular" and "bold") and its first page.
+func newDoc(g pageGeom, info gopdf.PdfInfo) (*stmtDoc, error) {
+	d := &stmtDoc{pageGeom: g}
+	d.pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: g.pageW, H: g.pageH}, Unit: gopdf.UnitMM})
+	info.Creator, info.Producer = "fundflow", "fundflow (gopdf)"
+	d.pdf.SetInfo(info)
+	if err := d.pdf.AddTTFFontData("regular", fonts.Regular); err != nil {
+		return nil, fmt.Errorf("font: %w", err)
+	}
+	if err := d.pdf.AddTTFFontData("bold", fonts.Bold); err != nil {
+		return nil, fmt.Errorf("font: %w", err)
+	}
+	d.pdf.AddPage()
+	// text in black from the start: until a text colour is set, gopdf
+	// writes text in the last fill colour (a table header's pale blue)
+	d.pdf.SetTextColor(0, 0, 0)
+	d.y = d.top
+	return d, nil
+}
+
+// finish writes footer(page, pages) at the foot of every page, now that
+// the count is known (nil: no footer), and the document to w.
+func (d *stmtDoc) finish(w *bytes.Buffer, footer func(page, pages int) string) error {
+	n := d.pdf.GetNumberOfPages()
+	for p := 1; p <= n && footer != nil; p++ {
+		d.check(d.pdf.SetPage(p))
+		d.font(false, 7.5)
+		d.pdf.SetTextColor(120, 120, 120)
+		d.text(d.left, d.pageH-11, d.right-d.left, footer(p, n), "C")
+		d.pdf.SetTextColor(0, 0, 0)
+	}
+	if d.err != nil {
+		return d.err
+	}
+	_, err := d.pdf.WriteTo(w)
+	return err
 }
 
 func (d *stmtDoc) check(err error) {
@@ -101,11 +145,11 @@ func (d *stmtDoc) wrap(s string, w float64) []string {
 // need starts a new page when h mm do not fit, redrawing the open table's
 // header there.
 func (d *stmtDoc) need(h float64) {
-	if d.y+h <= stmtBottom {
+	if d.y+h <= d.bottom {
 		return
 	}
 	d.pdf.AddPage()
-	d.y = stmtTop
+	d.y = d.top
 	if d.header != nil {
 		d.header()
 	}
@@ -114,9 +158,9 @@ func (d *stmtDoc) need(h float64) {
 // para writes a wrapped paragraph across the page.
 func (d *stmtDoc) para(s string, bold bool, size, lineH float64) {
 	d.font(bold, size)
-	for _, l := range d.wrap(s, stmtRight-stmtLeft) {
+	for _, l := range d.wrap(s, d.right-d.left) {
 		d.need(lineH)
-		d.text(stmtLeft, d.y, stmtRight-stmtLeft, l, "L")
+		d.text(d.left, d.y, d.right-d.left, l, "L")
 		d.y += lineH
 	}
 }
@@ -126,7 +170,7 @@ func (d *stmtDoc) heading(s string) {
 	d.need(20) // a heading never ends a page alone
 	d.y += 3
 	d.font(true, 11)
-	d.text(stmtLeft, d.y, stmtRight-stmtLeft, s, "L")
+	d.text(d.left, d.y, d.right-d.left, s, "L")
 	d.y += 6.5
 }
 
@@ -148,7 +192,7 @@ func (d *stmtDoc) table(cols []column) {
 		lines, n := d.wrapCells(cols, heads)
 		rowH := float64(n)*3.4 + 1.6
 		d.pdf.SetFillColor(230, 236, 245)
-		d.pdf.RectFromUpperLeftWithStyle(stmtLeft, d.y, stmtRight-stmtLeft, rowH, "F")
+		d.pdf.RectFromUpperLeftWithStyle(d.left, d.y, colsWidth(cols), rowH, "F")
 		d.drawCells(cols, lines, d.y+0.8, 3.4)
 		d.y += rowH
 		d.font(false, 7.5)
@@ -171,7 +215,7 @@ func (d *stmtDoc) wrapCells(cols []column, cells []string) ([][]string, int) {
 
 // drawCells writes wrapped cells from top, lineH apart, each in its column.
 func (d *stmtDoc) drawCells(cols []column, lines [][]string, top, lineH float64) {
-	x := stmtLeft
+	x := d.left
 	for i, c := range cols {
 		for j, l := range lines[i] {
 			d.text(x+0.75, top+float64(j)*lineH, c.w-1.5, l, c.align)
@@ -192,7 +236,17 @@ func (d *stmtDoc) row(cols []column, cells []string, bold bool) {
 	d.y += h
 	d.pdf.SetStrokeColor(210, 210, 210)
 	d.pdf.SetLineWidth(0.15)
-	d.pdf.Line(stmtLeft, d.y, stmtRight, d.y)
+	d.pdf.Line(d.left, d.y, d.left+colsWidth(cols), d.y)
+}
+
+// colsWidth is a table's width, mm: a narrow table's fill and rules stop
+// at its last column, clear of what is drawn beside it.
+func colsWidth(cols []column) float64 {
+	w := 0.0
+	for _, c := range cols {
+		w += c.w
+	}
+	return w
 }
 
 // rupees is an amount to the paisa (half up, as every ledger amount is
@@ -273,20 +327,13 @@ func kindLabel(k string) string {
 // are rupees with Indian digit grouping, in DejaVu Sans (embedded, with
 // the ₹ sign); column headers are drawn again on every page.
 func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras) error {
-	d := &stmtDoc{}
-	d.pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: stmtPageW, H: stmtPageH}, Unit: gopdf.UnitMM})
-	d.pdf.SetInfo(gopdf.PdfInfo{Title: "Statement of folio " + st.Folio, Creator: "fundflow", Producer: "fundflow (gopdf)"})
-	if err := d.pdf.AddTTFFontData("regular", fonts.Regular); err != nil {
-		return fmt.Errorf("statement pdf: font: %w", err)
+	d, err := newDoc(portraitA4, gopdf.PdfInfo{Title: "Statement of folio " + st.Folio})
+	if err != nil {
+		return fmt.Errorf("statement pdf: %w", err)
 	}
-	if err := d.pdf.AddTTFFontData("bold", fonts.Bold); err != nil {
-		return fmt.Errorf("statement pdf: font: %w", err)
-	}
-	d.pdf.AddPage()
-	d.y = stmtTop
 
 	d.font(true, 16)
-	d.text(stmtLeft, d.y, 180, "Account statement", "L")
+	d.text(d.left, d.y, 180, "Account statement", "L")
 	d.y += 9
 	pan := "not on record"
 	if x.PAN != nil {
@@ -355,13 +402,13 @@ func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras
 		{"Gain", "₹ " + rupees(c.Gain)},
 		{"XIRR", xirr},
 	} {
-		d.text(stmtLeft, d.y, 70, r[0], "L")
-		d.text(stmtLeft+70, d.y, 45, r[1], "R")
+		d.text(d.left, d.y, 70, r[0], "L")
+		d.text(d.left+70, d.y, 45, r[1], "R")
 		d.y += 5
 	}
 	d.y += 3
 	d.need(80)
-	d.chart(st.Series, stmtLeft, d.y, 180, 64)
+	d.chart(st.Series, d.left, d.y, 180, 64)
 	d.y += 76
 
 	d.heading("Closing holdings on " + st.To.String())
@@ -399,8 +446,8 @@ func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras
 		d.need(4 * stmtRowH * 2)
 		d.y += 1.5
 		d.font(true, 8.5)
-		for _, l := range d.wrap(title(code), stmtRight-stmtLeft) {
-			d.text(stmtLeft, d.y, stmtRight-stmtLeft, l, "L")
+		for _, l := range d.wrap(title(code), d.right-d.left) {
+			d.text(d.left, d.y, d.right-d.left, l, "L")
 			d.y += 4.2
 		}
 		head := title(code)
@@ -408,7 +455,7 @@ func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras
 		inner := d.header
 		d.header = func() { // on a new page: which scheme continues, then the columns
 			d.font(true, 8.5)
-			d.text(stmtLeft, d.y, stmtRight-stmtLeft, d.wrap(head, stmtRight-stmtLeft-20)[0]+" (continued)", "L")
+			d.text(d.left, d.y, d.right-d.left, d.wrap(head, d.right-d.left-20)[0]+" (continued)", "L")
 			d.y += 4.2
 			inner()
 		}
@@ -467,20 +514,12 @@ func RenderStatement(w *bytes.Buffer, st *readmodel.Statement, x StatementExtras
 	d.heading("Disclaimer")
 	d.para(statementDisclaimer, false, 8, 3.8)
 
-	// page numbers, now that the count is known
-	n := d.pdf.GetNumberOfPages()
-	for p := 1; p <= n; p++ {
-		d.check(d.pdf.SetPage(p))
-		d.font(false, 7.5)
-		d.pdf.SetTextColor(120, 120, 120)
-		d.text(stmtLeft, stmtPageH-11, 180, fmt.Sprintf("fundflow statement, folio %s, %s to %s, page %d of %d", st.Folio, st.From, st.To, p, n), "C")
-		d.pdf.SetTextColor(0, 0, 0)
+	if err := d.finish(w, func(p, n int) string {
+		return fmt.Sprintf("fundflow statement, folio %s, %s to %s, page %d of %d", st.Folio, st.From, st.To, p, n)
+	}); err != nil {
+		return fmt.Errorf("statement pdf: %w", err)
 	}
-	if d.err != nil {
-		return fmt.Errorf("statement pdf: %w", d.err)
-	}
-	_, err := d.pdf.WriteTo(w)
-	return err
+	return nil
 }
 
 func minDate(a, b fund.Date) fund.Date {
@@ -555,15 +594,25 @@ func (d *stmtDoc) gains(folio string, g *tax.Statement) {
 // stopped coming is flagged, not silent. Positions are floats; the axis
 // numbers are rounded for reading only.
 func (d *stmtDoc) chart(pts []readmodel.SeriesPoint, x, y, w, h float64) {
+	d.series(chartText{"Value and invested amount (₹)", "Value", "Invested", "No holdings in the period."}, pts, x, y, w, h)
+}
+
+// chartText is what a series chart writes: the title, the legend of the
+// blue (Value) and grey (Invested) lines, and the text of an empty chart.
+type chartText struct{ title, value, invested, empty string }
+
+// series is chart's plot with its own words (the commission payout plots
+// this month's accrual against last month's with it).
+func (d *stmtDoc) series(txt chartText, pts []readmodel.SeriesPoint, x, y, w, h float64) {
 	d.font(true, 11)
-	d.text(x, y, w, "Value and invested amount (₹)", "L")
+	d.text(x, y, w, txt.title, "L")
 	top, left, right, bottom := y+8, x+18, x+w, y+h
 	d.pdf.SetStrokeColor(160, 160, 160)
 	d.pdf.SetLineWidth(0.2)
 	d.pdf.RectFromUpperLeftWithStyle(left, top, right-left, bottom-top, "D")
 	if len(pts) == 0 {
 		d.font(false, 9)
-		d.text(left, top+(bottom-top)/2, right-left, "No holdings in the period.", "C")
+		d.text(left, top+(bottom-top)/2, right-left, txt.empty, "C")
 		return
 	}
 	anyStale := false
@@ -610,7 +659,7 @@ func (d *stmtDoc) chart(pts []readmodel.SeriesPoint, x, y, w, h float64) {
 		r, g, b uint8
 		dashed  bool
 		label   string
-	}{{20, 90, 200, false, "Value"}, {140, 140, 140, false, "Invested"}}
+	}{{20, 90, 200, false, txt.value}, {140, 140, 140, false, txt.invested}}
 	if anyStale {
 		legend = append(legend, struct {
 			r, g, b uint8

@@ -177,18 +177,9 @@ func TestCapitalGainsPDF(t *testing.T) {
 		t.Fatalf("%d %v %.200s", status, h, body)
 	}
 	img, text := pdfPage1(t, body)
-	b := img.Bounds()
-	green := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 90 && g>>8 > 120 && bl>>8 < 120 {
-				green++
-			}
-		}
-	}
-	if green < 20 {
-		t.Errorf("page 1 has %d green pixels: no gain bar", green)
+	bar := green(img)
+	if bar < 20 {
+		t.Errorf("page 1 has %d green pixels: no gain bar", bar)
 	}
 	embeddedFonts(t, body) // DejaVu, with the ₹ the headings use
 	for _, w := range []string{"Summary (₹)", "Gain (₹)", "Capital gains and IDCW statement, FY 2024-25", "Asha Rao", "12 MG Road, Bengaluru 560001", "IST",

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/fundflow/fundflow/fund"
@@ -106,7 +107,8 @@ type schemeTaxTypeBody struct {
 // character (equity, debt, other) for transfers from a date, where its
 // category does not say it (`fundflow tax scheme-type`'s path,
 // tax.API.SetSchemeType). 201 stored, 200 the same row again, 409
-// tax_type_conflict for another type or reason from that date.
+// tax_type_conflict for another type or reason from that date, 404
+// naming the path's code when no scheme has it.
 func (s *Server) setSchemeTaxType(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if err := s.taxServed(); err != nil {
 		return err
@@ -123,6 +125,11 @@ func (s *Server) setSchemeTaxType(w http.ResponseWriter, r *http.Request, p Prin
 		return fieldProblem("from", "YYYY-MM-DD")
 	}
 	created, err := s.cfg.Tax.SetSchemeType(r.Context(), o, "api:"+p.Subject)
+	if errors.Is(err, tax.ErrUnknownScheme) {
+		prob := problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("code: no scheme has the code %q", o.Scheme))
+		prob.Errors = []FieldProblem{{Field: "code", Reason: "no scheme has this code"}}
+		return prob
+	}
 	if prob := taxInputProblem(err, tax.ErrTypeConflict, "tax_type_conflict"); prob != nil {
 		return prob
 	}

@@ -102,22 +102,25 @@ func TestSchemeTaxTypeRoute(t *testing.T) {
 		t.Errorf("the same again: %d %s", status, out)
 	}
 	for _, c := range []struct {
+		code        string // the path's scheme code
 		body, tok   string
 		status      int
-		code, field string
+		prob, field string
 	}{
-		{`{"from":"2024-04-01","type":"other","reason":"another reason"}`, ops, 409, "tax_type_conflict", ""},
-		{`{"from":"2024-04-01","type":"bond","reason":"x"}`, ops, 400, api.CodeBadRequest, "type"},
-		{`{"from":"1-Apr-2024","type":"debt","reason":"x"}`, ops, 400, api.CodeBadRequest, "from"},
-		{`{"from":"2024-05-01","type":"debt","reason":" "}`, ops, 400, api.CodeBadRequest, "reason"},
-		{body, investor(t, "INV-1"), 403, api.CodeForbidden, ""},
+		{"100001", `{"from":"2024-04-01","type":"other","reason":"another reason"}`, ops, 409, "tax_type_conflict", ""},
+		{"100001", `{"from":"2024-04-01","type":"bond","reason":"x"}`, ops, 400, api.CodeBadRequest, "type"},
+		{"100001", `{"from":"1-Apr-2024","type":"debt","reason":"x"}`, ops, 400, api.CodeBadRequest, "from"},
+		{"100001", `{"from":"2024-05-01","type":"debt","reason":" "}`, ops, 400, api.CodeBadRequest, "reason"},
+		{"999999", body, ops, 404, api.CodeNotFound, "code"}, // no such scheme: refused, not stored
+		{"100001x", `{"from":"2024-05-01","type":"debt","reason":"a typo"}`, ops, 404, api.CodeNotFound, "code"},
+		{"100001", body, investor(t, "INV-1"), 403, api.CodeForbidden, ""},
 	} {
-		status, h, out := e.do(t, "POST", "/v1/schemes/100001/tax-types", c.tok, c.body)
-		if status != c.status || problemCode(t, h, out) != c.code {
-			t.Errorf("%s: %d %s, want %d %s", c.body, status, out, c.status, c.code)
+		status, h, out := e.do(t, "POST", "/v1/schemes/"+c.code+"/tax-types", c.tok, c.body)
+		if status != c.status || problemCode(t, h, out) != c.prob {
+			t.Errorf("%s %s: %d %s, want %d %s", c.code, c.body, status, out, c.status, c.prob)
 		}
 		if c.field != "" && !strings.Contains(string(out), `"field": "`+c.field+`"`) && !strings.Contains(string(out), `"field":"`+c.field+`"`) {
-			t.Errorf("%s: the problem does not name %s: %s", c.body, c.field, out)
+			t.Errorf("%s %s: the problem does not name %s: %s", c.code, c.body, c.field, out)
 		}
 	}
 }

@@ -276,8 +276,8 @@ func (a *API) Merge(ctx context.Context, r MergeRequest) (Merged, error) {
 }
 
 // SetSchemeType stores a scheme's tax character from a date (TypeStore):
-// ErrTypeConflict for another type or reason on that date, *InputError for
-// a bad one.
+// ErrTypeConflict for another type or reason on that date,
+// ErrUnknownScheme for a code no scheme has, *InputError for a bad one.
 func (a *API) SetSchemeType(ctx context.Context, o ftax.TypeOverride, source string) (bool, error) {
 	switch {
 	case o.Scheme == "":

@@ -293,7 +293,12 @@ func (s *Service) finish(st *Statement) {
 // ErrTypeConflict: the scheme has another tax type from that date.
 var ErrTypeConflict = errors.New("tax: the scheme has another tax type from that date")
 
+// ErrUnknownScheme: no scheme has that code, so a tax type for it would
+// be a row no transfer ever reads (a typo kept silently).
+var ErrUnknownScheme = errors.New("tax: no scheme has that code")
+
 // TypeStore keeps the effective-dated scheme tax types.
 type TypeStore interface {
+	// SetTypeOverride refuses a code no scheme has (ErrUnknownScheme).
 	SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source string) (created bool, err error)
 }

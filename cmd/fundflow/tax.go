@@ -71,7 +71,7 @@ type taxTypeCmd struct {
 }
 
 func (taxTypeCmd) Help() string {
-	return `Scheme tax characters are effective-dated data (scheme_tax_types): the row in force on a transfer's date (the latest --from on or before it) overrides what the scheme's AMFI category implies, for capital gains (the statement, the API, Schedule 112A). A change is a new row from a later date; the same row again is fine; another type or reason for the same scheme and date is exit 2. Exit 0 with the row as JSON.`
+	return `Scheme tax characters are effective-dated data (scheme_tax_types): the row in force on a transfer's date (the latest --from on or before it) overrides what the scheme's AMFI category implies, for capital gains (the statement, the API, Schedule 112A). A change is a new row from a later date; the same row again is fine; another type or reason for the same scheme and date, or a code no scheme has, is exit 2. Exit 0 with the row as JSON.`
 }
 
 func (c taxTypeCmd) Run(a *app) error {
@@ -86,6 +86,9 @@ func (c taxTypeCmd) Run(a *app) error {
 	o := ftax.TypeOverride{Scheme: c.Scheme, From: c.From.Date, Type: ftax.SchemeType(c.Type), Reason: c.Reason}
 	created, err := t.SetSchemeType(a.ctx, o, "cli") // the API's path too
 	var bad *tax.InputError
+	if errors.Is(err, tax.ErrUnknownScheme) {
+		return usageErr("--scheme %s: no scheme has this code (schemes come from the NAV feed)", c.Scheme)
+	}
 	if errors.Is(err, tax.ErrTypeConflict) || errors.As(err, &bad) {
 		return usageErr("%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -189,8 +190,29 @@ func TestTaxSchemeTypeCommand(t *testing.T) {
 	if out, err := cmd("gains", "--fy", "2024-25", "--investor", "INV-1"); err != nil || !strings.Contains(out, `"rate_section": "slab"`) || !strings.Contains(out, `"gain": "499.75"`) {
 		t.Fatalf("after: %v\n%s", err, out)
 	}
-	if _, err := cmd("scheme-type", "--scheme", "100001", "--from", "2024-04-01", "--type", "debt", "--reason", "test: an index fund"); !isExit(err, 2) {
-		t.Errorf("another type on the same date: %v", err)
+	for _, c := range []struct {
+		name string
+		args []string
+		says string // the error names what is wrong
+	}{
+		{"another type on the same date", []string{"--scheme", "100001", "--from", "2024-04-01", "--type", "debt", "--reason", "test: an index fund"}, "100001"},
+		{"an unknown scheme code", []string{"--scheme", "999999", "--from", "2024-04-01", "--type", "debt", "--reason", "a typo"}, "--scheme 999999: no scheme has this code"},
+		{"an empty scheme code", []string{"--scheme", "", "--from", "2024-04-01", "--type", "debt", "--reason", "x"}, "scheme"},
+		{"a blank reason", []string{"--scheme", "100001", "--from", "2024-05-01", "--type", "debt", "--reason", " "}, "--reason"},
+	} {
+		if _, err := cmd(append([]string{"scheme-type"}, c.args...)...); !isExit(err, 2) || !strings.Contains(fmt.Sprint(err), c.says) {
+			t.Errorf("%s: %v, want exit 2 saying %q", c.name, err, c.says)
+		}
+	}
+	// nothing was stored for the unknown code
+	p, err := pgxpool.New(testkit.Ctx(t), os.Getenv("TAX_TEST_PG_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var n int
+	if err := p.QueryRow(testkit.Ctx(t), `SELECT count(*) FROM scheme_tax_types WHERE scheme_code = '999999'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("rows for the unknown code: %d %v", n, err)
 	}
 }
 

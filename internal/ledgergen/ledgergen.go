@@ -49,6 +49,12 @@ type Options struct {
 	Seed            uint64
 	Prefix          string // folio and order id prefix; default "G"
 	Log             *slog.Logger
+	// LotsOnly writes what capital gains reads (schemes, NAVs, investors,
+	// folios, ledger transactions, lots and their consumptions) and skips
+	// the order requests, orders, payments, postings and holdings: about
+	// three rows in four at scale, for the capital-gains benchmark's setup.
+	// Check does not hold on such a ledger (it has no postings).
+	LotsOnly bool
 }
 
 func (o *Options) defaults() {
@@ -167,9 +173,18 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 	all := []*table{tabs.schemes, tabs.navs, tabs.navLatest, tabs.investors, tabs.folios, tabs.requests, tabs.orders, tabs.payments,
 		tabs.txns, tabs.postings, tabs.lots, tabs.uses, tabs.holdings}
 
+	skip := map[*table]bool{}
+	if opt.LotsOnly {
+		for _, tb := range []*table{tabs.requests, tabs.orders, tabs.payments, tabs.postings, tabs.holdings} {
+			skip[tb] = true
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, tb := range all {
 		tb := tb
+		if skip[tb] {
+			continue
+		}
 		g.Go(func() error { return copyTable(gctx, pool, tb) })
 	}
 	g.Go(func() error {
@@ -179,6 +194,9 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 			}
 		}()
 		send := func(tb *table, row ...any) error {
+			if skip[tb] {
+				return nil
+			}
 			select {
 			case tb.ch <- row:
 				tb.n++
@@ -214,7 +232,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 			}
 			byAMC[s.AMC] = append(byAMC[s.AMC], s)
 		}
-		gen := &folioGen{opt: opt, days: days, byAMC: byAMC, amcs: amcs, nextTx: txBase, nextLot: lotBase, send: send, t: &tabs}
+		gen := &folioGen{opt: opt, days: days, byAMC: byAMC, amcs: amcs, nextTx: txBase, nextLot: lotBase, send: send, t: &tabs, skip: skip}
 		for i := 0; i < opt.Folios; i++ {
 			if err := gen.folio(i); err != nil {
 				return err
@@ -344,6 +362,7 @@ type folioGen struct {
 	nextTx  int64
 	nextLot int64
 	send    func(tb *table, row ...any) error
+	skip    map[*table]bool // tables not written (LotsOnly): their rows are not even made
 	t       *struct {
 		schemes, navs, navLatest, investors, folios, requests, orders, payments, txns, postings, lots, uses, holdings *table
 	}
@@ -466,15 +485,21 @@ func (g *folioGen) folio(i int) error {
 
 func (g *folioGen) purchase(orderID, inv, folio, scheme string, date fund.Date, placed time.Time, nav fund.NAV, gross fund.Amount, a fund.Allotment, txID int64) error {
 	t := g.t
-	body := fmt.Sprintf(`{"order_id":%q,"kind":"purchase","folio":%q,"scheme":%q,"amount":%q}`, orderID, folio, scheme, gross)
-	sum := sha256.Sum256([]byte(body))
 	payID := "pay_" + orderID
 	units := a.Units.Decimal()
+	amount := gross.Decimal()
+	tx := pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "purchase", Folio: folio,
+		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: amount, StampDuty: a.Duty.Decimal(),
+		Net: a.Invested.Decimal(), PaymentID: payID, PostedAt: placed.Add(time.Hour)})
+	if g.opt.LotsOnly { // nor the order's other rows
+		return g.send(t.txns, tx...)
+	}
+	body := fmt.Sprintf(`{"order_id":%q,"kind":"purchase","folio":%q,"scheme":%q,"amount":%q}`, orderID, folio, scheme, gross)
+	sum := sha256.Sum256([]byte(body))
 	if err := g.send(t.requests, pgstore.Requests.Values(pgstore.RequestRow{ID: orderID, Kind: "purchase", Body: body,
 		BodySHA256: hex.EncodeToString(sum[:]), Source: "gen", Status: "accepted", ReceivedAt: placed})...); err != nil {
 		return err
 	}
-	amount := gross.Decimal()
 	if err := g.send(t.orders, pgstore.Orders.Values(pgstore.OrderRow{ID: orderID, RequestID: orderID, Kind: "purchase", InvestorID: inv,
 		Folio: folio, Scheme: scheme, Amount: &amount, PlacedAt: placed, FundsAt: &placed, Status: fund.Allotted, NAVDate: date,
 		NAVRule: "standard", NAVReason: "generated ledger", PaymentID: payID, TxID: txID})...); err != nil {
@@ -485,9 +510,7 @@ func (g *folioGen) purchase(orderID, inv, folio, scheme string, date fund.Date, 
 		LastEventID: "gen_" + orderID, LastEventAt: placed, MatchStatus: "matched"})...); err != nil {
 		return err
 	}
-	if err := g.send(t.txns, pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "purchase", Folio: folio,
-		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: amount, StampDuty: a.Duty.Decimal(),
-		Net: a.Invested.Decimal(), PaymentID: payID, PostedAt: placed.Add(time.Hour)})...); err != nil {
+	if err := g.send(t.txns, tx...); err != nil {
 		return err
 	}
 	ps := []fund.Posting{
@@ -504,6 +527,11 @@ func (g *folioGen) purchase(orderID, inv, folio, scheme string, date fund.Date, 
 
 func (g *folioGen) redemption(orderID, inv, folio, scheme string, date fund.Date, placed time.Time, nav fund.NAV, units, value decimal.Decimal, txID int64) error {
 	t := g.t
+	tx := pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "redemption", Folio: folio,
+		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: value, Net: value, PostedAt: placed.Add(time.Hour)})
+	if g.opt.LotsOnly { // nor the order's other rows
+		return g.send(t.txns, tx...)
+	}
 	body := fmt.Sprintf(`{"order_id":%q,"kind":"redemption","folio":%q,"scheme":%q,"units":%q}`, orderID, folio, scheme, units)
 	sum := sha256.Sum256([]byte(body))
 	if err := g.send(t.requests, pgstore.Requests.Values(pgstore.RequestRow{ID: orderID, Kind: "redemption", Body: body,
@@ -515,8 +543,7 @@ func (g *folioGen) redemption(orderID, inv, folio, scheme string, date fund.Date
 		NAVRule: "standard", NAVReason: "generated ledger", TxID: txID})...); err != nil {
 		return err
 	}
-	if err := g.send(t.txns, pgstore.Transactions.Values(pgstore.TxRow{ID: txID, OrderID: orderID, Kind: "redemption", Folio: folio,
-		Scheme: scheme, NAVDate: date, NAV: nav.Decimal(), Units: units, Amount: value, Net: value, PostedAt: placed.Add(time.Hour)})...); err != nil {
+	if err := g.send(t.txns, tx...); err != nil {
 		return err
 	}
 	return g.postings(txID, []fund.Posting{

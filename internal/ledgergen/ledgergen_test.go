@@ -118,3 +118,42 @@ func TestHashJoinedNamesAreInvariants(t *testing.T) {
 		}
 	}
 }
+
+// LotsOnly (the capital-gains benchmark's setup) writes the same
+// transactions, lots and consumptions as the full ledger from the same
+// options, so gains computed on it are the full ledger's; it writes no
+// order, payment, posting or holding row.
+func TestLotsOnlyIsTheFullLedgersLots(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	opt := Options{Folios: 150, Seed: 9, End: fund.NewDate(2026, 3, 31), Days: 400, Log: testkit.Logger(t)}
+	lots := func(pool *pgxpool.Pool) string {
+		var s string
+		if err := pool.QueryRow(ctx, `SELECT md5((SELECT string_agg(concat_ws(',', id, folio_no, scheme_code, ledger_tx_id, nav_date, units, units_remaining, cost), ';' ORDER BY id) FROM holding_lots)
+			|| (SELECT string_agg(concat_ws(',', ledger_tx_id, lot_id, units), ';' ORDER BY ledger_tx_id, lot_id) FROM lot_consumptions)
+			|| (SELECT string_agg(concat_ws(',', id, payment_id), ';' ORDER BY id) FROM ledger_transactions))`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	full, _ := testkit.PG(t)
+	if _, err := Generate(ctx, full, opt); err != nil {
+		t.Fatal(err)
+	}
+	only, _ := testkit.PG(t)
+	opt.LotsOnly = true
+	st, err := Generate(ctx, only, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := digest(t, full)+lots(full), digest(t, only)+lots(only); a != b {
+		t.Errorf("LotsOnly wrote other transactions or lots: %s vs %s", b, a)
+	}
+	var other int64
+	if err := only.QueryRow(ctx, `SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_requests) + (SELECT count(*) FROM payments)
+		+ (SELECT count(*) FROM ledger_postings) + (SELECT count(*) FROM holdings)`).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	if other != 0 || st.Transactions == 0 || st.Lots == 0 || st.Consumptions == 0 || st.Postings != 0 {
+		t.Errorf("LotsOnly: %d other rows, stats %+v", other, st)
+	}
+}

@@ -176,6 +176,14 @@ func (s *Store) TypeOverrides(ctx context.Context) ([]ftax.TypeOverride, error) 
 func (s *Store) SetTypeOverride(ctx context.Context, o ftax.TypeOverride, source string) (bool, error) {
 	created := false
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// scheme_tax_types has no foreign key to schemes: check here
+		var known bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schemes WHERE code = $1)`, o.Scheme).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			return fmt.Errorf("%w: %q", tax.ErrUnknownScheme, o.Scheme)
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO scheme_tax_types (scheme_code, effective_from, tax_type, reason, source) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT DO NOTHING`, o.Scheme, o.From.Time(), string(o.Type), o.Reason, source)
 		if err != nil {
