@@ -43,6 +43,8 @@ var ErrEndOfInput = errors.New("end of input")
 //     source must not treat anything as consumed before Commit: after a crash
 //     it resumes from its last committed checkpoint and batches after it are
 //     delivered again (at-least-once; sinks make it effectively-once).
+//     The sinks may already be writing the next batch while Commit(cp)
+//     runs: a commit does not hold back the writes after it.
 //   - Read and Commit may be called from different goroutines, but never two
 //     Reads or two Commits at once (except for an Unordered source written
 //     by several writers: see Pipeline.Writers).
@@ -217,7 +219,8 @@ var ErrUnitFailed = errors.New("input skipped after a permanent failure")
 // will not fix, the engine calls FailUnit instead of failing the run: the
 // source records the unit as failed (with err, and an alert) and reads
 // nothing more of it, and the engine drops the batches of that stream it
-// already read. FailUnit is called from the goroutine that calls Commit.
+// already read. FailUnit is never called at the same time as Commit, and
+// only after the Commits of the batches before the failed one returned.
 type UnitFailer interface {
 	FailUnit(ctx context.Context, cp Checkpoint, err error) error
 }

@@ -35,9 +35,11 @@ type Named interface{ Name() string }
 // Three goroutines run a pipeline: the reader, the transformer and the
 // writer, joined by channels that hold at most Buffer batches, so a slow sink
 // slows the source and memory stays flat. The writer writes each batch to the
-// quarantine and to every sink in order, then commits the batch's checkpoint;
-// checkpoints are therefore committed in source order and only after all
-// writes of their batch succeeded. (A source of independent batches, an
+// quarantine and to every sink in order, then hands the batch's checkpoint
+// to a committer and writes the next batch while it commits (with one
+// writer and a source that is not a Nacker; otherwise it commits before
+// the next write); checkpoints are therefore committed in source order and
+// only after all writes of their batch succeeded. (A source of independent batches, an
 // Intake, may have several writers: see Writers.) A batch that cannot be
 // written fails the run, except from a Nacker, whose batch is handed back
 // to its senders while the run goes on.
@@ -332,7 +334,83 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		return nil
 	}
 	var stMu sync.Mutex // the writers' counts
-	writeAll := func() error {
+	commit := func(s staged[Out]) error {
+		if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
+			return fmt.Errorf("%s: commit checkpoint after %s: %w", p.Name, s.where(), err)
+		}
+		stMu.Lock()
+		st.Batches++
+		st.In += int64(s.in)
+		st.Out += int64(len(s.batch.Items))
+		st.Quarantined += int64(len(s.rejected))
+		st.Skipped += int64(s.skipped)
+		for _, r := range s.rejected {
+			st.Reasons[r.Reason]++
+		}
+		stMu.Unlock()
+		return nil
+	}
+	// With one writer, a batch's checkpoint is committed while the next
+	// batch is written: a commit waits for the database's flush (and a
+	// file's last one marks the file done), and the sinks need not wait
+	// for it. Commits stay in source order, each after its batch's
+	// writes; whatever the writer does next other than writing a batch
+	// (fail a unit, end, fail) waits for the commits before it (drain).
+	var (
+		queue   chan staged[Out] // nil: each commit before the next write
+		pending sync.WaitGroup
+		cmu     sync.Mutex
+		cerr    error // the committer's first error
+		cdone   = make(chan struct{})
+	)
+	if writers == 1 && nacker == nil {
+		queue = make(chan staged[Out]) // unbuffered: at most one commit behind
+		go func() {
+			defer close(cdone)
+			for s := range queue {
+				cmu.Lock()
+				failed := cerr != nil
+				cmu.Unlock()
+				if !failed {
+					if err := commit(s); err != nil {
+						cmu.Lock()
+						cerr = err
+						cmu.Unlock()
+						fail(err)
+					}
+				}
+				pending.Done()
+			}
+		}()
+	} else {
+		close(cdone)
+	}
+	drain := func() error {
+		pending.Wait()
+		cmu.Lock()
+		defer cmu.Unlock()
+		return cerr
+	}
+	enqueue := func(s staged[Out]) error {
+		if queue == nil {
+			return commit(s)
+		}
+		pending.Add(1)
+		select {
+		case queue <- s:
+			return nil
+		case <-ctx.Done():
+			pending.Done()
+			return ctx.Err()
+		}
+	}
+	writeAll := func() (err error) {
+		defer func() {
+			// A failed write still lets the batches before it commit.
+			if derr := drain(); err == nil {
+				err = derr
+			}
+		}()
 		for s := range written {
 			if units.skipped(s.batch.Through.Stream) {
 				continue // read ahead from a unit that failed since
@@ -351,6 +429,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			if err != nil {
+				if derr := drain(); derr != nil {
+					return derr
+				}
 				// A failure a retry will not fix is the input's: with a
 				// source of units it fails that unit, not the run. A
 				// service that stays down fails the run, so that the
@@ -365,19 +446,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				units.failed(ue, true)
 				continue
 			}
-			if err := retry.Do(ctx, "commit", func(ctx context.Context) error { return p.Source.Commit(ctx, s.batch.Through) }); err != nil {
-				return fmt.Errorf("%s: commit checkpoint after %s: %w", p.Name, s.where(), err)
+			if err := enqueue(s); err != nil {
+				return err
 			}
-			stMu.Lock()
-			st.Batches++
-			st.In += int64(s.in)
-			st.Out += int64(len(s.batch.Items))
-			st.Quarantined += int64(len(s.rejected))
-			st.Skipped += int64(s.skipped)
-			for _, r := range s.rejected {
-				st.Reasons[r.Reason]++
-			}
-			stMu.Unlock()
 		}
 		return nil
 	}
@@ -393,6 +464,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}()
 	}
 	ww.Wait()
+	if queue != nil {
+		close(queue)
+	}
+	<-cdone
 	werr := firstReal(werrs...)
 	// Drain so the other goroutines can leave, then wait for them.
 	for range written {

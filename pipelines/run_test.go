@@ -438,3 +438,43 @@ func TestStoredRecordsAreSkippedAndCounted(t *testing.T) {
 		t.Fatalf("sink got %d records (%v), commits %v", len(sink.got), sink.got, src.commits)
 	}
 }
+
+// overlapSource is a sliceSource whose first Commit waits until the sink
+// began writing the second batch.
+type overlapSource struct {
+	*sliceSource
+	second <-chan struct{}
+}
+
+func (s *overlapSource) Commit(ctx context.Context, cp Checkpoint) error {
+	if string(cp.Pos) == "10" {
+		select {
+		case <-s.second:
+		case <-time.After(time.Minute): // a liveness bound: the writer waits for this commit
+			return errors.New("the second batch was not written while the first one's checkpoint committed")
+		}
+	}
+	return s.sliceSource.Commit(ctx, cp)
+}
+
+// With one writer, the next batch is written while a checkpoint commits
+// (a commit waits for the database's flush; the sinks need not), and the
+// checkpoints are still committed in order, each after its batch.
+func TestRunWritesTheNextBatchWhileACheckpointCommits(t *testing.T) {
+	second := make(chan struct{})
+	src := &overlapSource{sliceSource: &sliceSource{recs: records(30, nil), n: 10}, second: second}
+	sink := &memSink{fail: func(call int) error {
+		if call == 2 {
+			close(second)
+		}
+		return nil
+	}}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Retry: Retry{Attempts: 1}}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(src.commits); got != "[10 20 30]" || st.Batches != 3 || st.Out != 30 {
+		t.Fatalf("commits %s, %d batches, %d out; want [10 20 30], 3, 30", got, st.Batches, st.Out)
+	}
+}

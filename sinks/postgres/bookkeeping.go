@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -41,22 +42,50 @@ func (s Store) LoadCheckpoint(ctx context.Context, stream string) ([]byte, error
 var ErrWitnessLost = errors.New("postgres: the batch of this checkpoint was lost in a database restart")
 
 // saveCheckpoint upserts a stream's position, unless a sink left a witness
-// for the stream (see NAVSink) that is not of this position: then the batch
-// is not in the database (ErrWitnessLost). The checkpoint's own commit
-// waits for the WAL flush, which makes every earlier commit durable.
+// for the stream (see NAVSink) that neither is of this position nor covers
+// it: then the batch is not in the database (ErrWitnessLost). The
+// checkpoint's own commit waits for the WAL flush, which makes every
+// earlier commit durable.
 func saveCheckpoint(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
 }, cp pipelines.Checkpoint) error {
 	tag, err := db.Exec(ctx, `INSERT INTO checkpoints (stream, pos)
 		SELECT $1, $2 WHERE NOT EXISTS (SELECT FROM checkpoints WHERE stream = $3 AND pos <> $2)
 		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos, witnessStream(cp.Stream))
-	if err != nil {
+	if err != nil || tag.RowsAffected() > 0 {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
+	// The sinks may be writing the next batch while this checkpoint
+	// commits: a witness of a later batch of the same file covers this one.
+	var w []byte
+	if err := db.QueryRow(ctx, `SELECT pos FROM checkpoints WHERE stream = $1`, witnessStream(cp.Stream)).Scan(&w); err != nil {
+		return err
+	}
+	if !witnessCovers(w, cp.Pos) {
 		return fmt.Errorf("checkpoint %s: %w", cp.Stream, ErrWitnessLost)
 	}
-	return nil
+	_, err = db.Exec(ctx, `INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
+		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, cp.Stream, cp.Pos)
+	return err
+}
+
+// witnessCovers reports whether a witness shows that the batch of position
+// pos is in the database: it is of a later batch of the same file (a feed
+// position: the file's fingerprint and its last line). The NAV sink chains
+// a stream's witnesses (each moves on only from the one before, or breaks),
+// so a later witness that survived means every batch before it did. A
+// broken (empty) witness or a position of another shape covers nothing.
+func witnessCovers(witness, pos []byte) bool {
+	type at struct {
+		SHA  string `json:"sha256"`
+		Line *int   `json:"line"`
+	}
+	var w, p at
+	if len(witness) == 0 || json.Unmarshal(witness, &w) != nil || json.Unmarshal(pos, &p) != nil {
+		return false
+	}
+	return w.SHA != "" && w.SHA == p.SHA && w.Line != nil && p.Line != nil && *w.Line >= *p.Line
 }
 
 // SaveCheckpoint commits a stream's position.

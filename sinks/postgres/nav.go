@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,10 @@ import (
 type NAVSink struct {
 	Pool  *pgxpool.Pool
 	state navState
+	// witnessed is the witness each stream's last committed batch left:
+	// the next batch of the stream moves it on only from there (see write).
+	witnessMu sync.Mutex
+	witnessed map[string][]byte
 	// Skipped counts the rows Write found stored already.
 	Skipped atomic.Int64
 }
@@ -110,10 +115,19 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		}
 		q := &pgx.Batch{}
 		if witness {
-			// Safe without the flush: see the type's comment.
+			// Safe without the flush: see the type's comment. The engine
+			// writes this batch while the previous one's checkpoint
+			// commits, so the witness is chained: it moves on only from
+			// the witness of the stream's previous batch (or this batch's
+			// own, when a retry follows a commit whose answer was lost).
+			// Else a restart of the database took the previous batch, and
+			// the witness is broken (empty), so that no checkpoint of the
+			// stream passes until a new run writes it from the start.
 			q.Queue(`SET LOCAL synchronous_commit = off`)
-			q.Queue(`INSERT INTO checkpoints (stream, pos) VALUES ($1, $2)
-				ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = now()`, witnessStream(b.Through.Stream), b.Through.Pos)
+			q.Queue(`INSERT INTO checkpoints (stream, pos) VALUES ($1, CASE WHEN $3::bytea IS NULL THEN $2::bytea ELSE ''::bytea END)
+				ON CONFLICT (stream) DO UPDATE SET pos = CASE WHEN $3::bytea IS NULL OR checkpoints.pos IN ($2::bytea, $3::bytea)
+				    THEN $2::bytea ELSE ''::bytea END, updated_at = now()`,
+				witnessStream(b.Through.Stream), b.Through.Pos, s.lastWitness(b.Through.Stream))
 		}
 		if len(p.old) > 0 {
 			q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
@@ -160,7 +174,24 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		return err
 	}
 	s.apply(p)
+	if witness {
+		s.witnessMu.Lock()
+		if s.witnessed == nil {
+			s.witnessed = map[string][]byte{}
+		}
+		s.witnessed[b.Through.Stream] = b.Through.Pos
+		s.witnessMu.Unlock()
+	}
 	return nil
+}
+
+// lastWitness is the witness the stream's last batch written by this sink
+// left (nil: none yet in this run, the first batch writes it as it is: it
+// follows a checkpoint that is durable).
+func (s *NAVSink) lastWitness(stream string) []byte {
+	s.witnessMu.Lock()
+	defer s.witnessMu.Unlock()
+	return s.witnessed[stream]
 }
 
 // witnessStream is where the NAV sink leaves its witness of a checkpoint.

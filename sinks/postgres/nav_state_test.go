@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -217,5 +218,84 @@ func TestNAVSinkLatestIsNavLatest(t *testing.T) {
 		if g, ok := got[code]; !ok || g.Date != w.Date || !g.NAV.Equal(w.NAV) {
 			t.Fatalf("Latest[%s] = %v, want %v", code, g, w)
 		}
+	}
+}
+
+// The engine writes a batch while the checkpoint of the one before
+// commits, so that checkpoint finds the witness of the next batch: a later
+// batch of the same file covers it. When the database lost a batch and the
+// next one is written anyway (the writer went on after the restart), that
+// later witness must not cover the lost batch: the witnesses are chained,
+// and the chain is broken.
+func TestCheckpointCommitsWhileTheNextBatchIsWritten(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	st := postgres.Store{Pool: pool}
+	pos := func(sha string, line int) string {
+		return `{"sha256":"` + sha + `","name":"` + sha + `.txt","line":` + strconv.Itoa(line) + `,"done":false}`
+	}
+	cp := func(sha string, line int) pipelines.Checkpoint {
+		return pipelines.Checkpoint{Stream: "nav-ingest/" + sha, Pos: []byte(pos(sha, line))}
+	}
+	write := func(s *postgres.NAVSink, sha string, line, day int, nav string) {
+		t.Helper()
+		if err := s.Write(ctx, batchOf("nav-ingest/"+sha, pos(sha, line), navLine("100", "Alpha", nav, day, line))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Overlapped: batch 2 is written before batch 1's checkpoint commits.
+	s := &postgres.NAVSink{Pool: pool}
+	write(s, "f", 10, 10, "10")
+	write(s, "f", 20, 11, "11")
+	if err := st.SaveCheckpoint(ctx, cp("f", 10)); err != nil {
+		t.Fatalf("checkpoint 1 after batch 2 was written: %v", err)
+	}
+	write(s, "f", 30, 12, "12")
+	if err := st.SaveCheckpoint(ctx, cp("f", 20)); err != nil {
+		t.Fatalf("checkpoint 2 after batch 3 was written: %v", err)
+	}
+	if err := st.FileDone(ctx, "nav-ingest", "f", cp("f", 30)); err != nil {
+		t.Fatalf("file done: %v", err)
+	}
+	// Another file's witness covers nothing of this one.
+	write(s, "g", 10, 13, "13")
+	if err := st.SaveCheckpoint(ctx, pipelines.Checkpoint{Stream: "nav-ingest/g", Pos: []byte(pos("f", 10))}); !errors.Is(err, postgres.ErrWitnessLost) {
+		t.Fatalf("checkpoint of another file's position: %v, want ErrWitnessLost", err)
+	}
+
+	// Batch 2 of file h is lost with the database; batch 3 is written
+	// after the restart, before batch 2's checkpoint commits.
+	write(s, "h", 10, 14, "14")
+	if err := st.SaveCheckpoint(ctx, cp("h", 10)); err != nil {
+		t.Fatal(err)
+	}
+	write(s, "h", 20, 15, "15")
+	if _, err := pool.Exec(ctx, `DELETE FROM navs WHERE nav_date = '2026-08-15';
+		UPDATE nav_latest SET nav_date = '2026-08-14', nav = 14`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE checkpoints SET pos = $1 WHERE stream = 'nav-ingest/h#postgres-navs'`, []byte(pos("h", 10))); err != nil {
+		t.Fatal(err)
+	}
+	write(s, "h", 30, 16, "16")
+	for _, line := range []int{20, 30} {
+		if err := st.SaveCheckpoint(ctx, cp("h", line)); !errors.Is(err, postgres.ErrWitnessLost) {
+			t.Fatalf("checkpoint through line %d after batch 2 was lost: %v, want ErrWitnessLost", line, err)
+		}
+	}
+	if got, err := st.LoadCheckpoint(ctx, "nav-ingest/h"); err != nil || string(got) != pos("h", 10) {
+		t.Fatalf("checkpoint %s (%v), want still line 10", got, err)
+	}
+	// The next run writes from the checkpoint again, and commits.
+	s = &postgres.NAVSink{Pool: pool}
+	write(s, "h", 20, 15, "15")
+	write(s, "h", 30, 16, "16")
+	if err := st.SaveCheckpoint(ctx, cp("h", 20)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE nav_date = '2026-08-15'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the lost NAV is not back: %d (%v)", n, err)
 	}
 }
