@@ -99,7 +99,7 @@ func waitApplied(t testing.TB, ctx context.Context, pg *postgres.Store, hw map[[
 	}
 }
 
-func alertIDs(t *testing.T, ctx context.Context, pg *postgres.Store) []string {
+func alertIDs(t testing.TB, ctx context.Context, pg *postgres.Store) []string {
 	rows, err := pg.Pool.Query(ctx, `SELECT id FROM fraud_alerts ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
