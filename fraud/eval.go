@@ -155,10 +155,29 @@ func atLeastPct(part, whole fund.Amount, pct decimal.Decimal) bool {
 	return part.Decimal().Mul(hundred).GreaterThanOrEqual(pct.Mul(whole.Decimal()))
 }
 
+// MaxSkew is how far apart in event time the evaluation's topics and
+// partitions may be read and the rules that pair events across them
+// (account_takeover: a change with a redemption; shared_contact:
+// investors of different partitions) still find every pair. On a backlog
+// each topic's consumer runs at its own pace, days apart: a window that
+// dropped what lay a window behind its newest event would lose the day-2
+// redemption once the day-20 one was read, before the slower topic's
+// day-0 bank change arrived. Those two rules keep entries Window+MaxSkew
+// behind their newest and test the window on each pair; the others read
+// one investor's events, in order on one partition, and keep Window.
+const MaxSkew = 30 * 24 * time.Hour
+
+// crossPartition: the rule pairs events that come from different topics
+// or partitions, in no set order between them.
+func (r Rule) crossPartition() bool {
+	return r.Kind == KindAccountTakeover || r.Kind == KindSharedContact
+}
+
 // Eval applies ev to the window st of key r.Key(ev) and says whether the
 // rule fires. It is pure: st is not changed; the returned state is what
 // to keep. Entries older than the window (before the newest event's time
-// less Window) are dropped first. A counting rule empties its window when
+// less Window, and less MaxSkew for the cross-partition rules) are
+// dropped first. A counting rule empties its window when
 // it fires, so the next alert needs a whole new set of events. At most one
 // firing per event except account_takeover's late change, which fires on
 // every big redemption it precedes that had not fired.
@@ -174,6 +193,11 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 	}
 	from := newest.Add(-r.Window)
+	if r.crossPartition() {
+		// the pair may still be on its way from a slower topic or
+		// partition: keep MaxSkew more (the rule checks its window itself)
+		from = from.Add(-MaxSkew)
+	}
 	var kept []Entry
 	for _, e := range st.Entries {
 		if !e.At.Before(from) {
@@ -235,8 +259,9 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 		kept = append(kept, me)
 		// The investors of different partitions arrive in no set order: in
-		// time order, every investor after the first max_investors is an
-		// alert on its own change, whenever it arrives, once.
+		// time order, an investor with at least max_investors others in
+		// the window before its change is an alert on that change,
+		// whenever it arrives, once.
 		slices.SortStableFunc(kept, func(a, b Entry) int {
 			if c := a.At.Compare(b.At); c != 0 {
 				return c
@@ -244,12 +269,16 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return strings.Compare(a.EventID, b.EventID)
 		})
 		var out []Firing
-		for i := r.MaxInvestors; i < len(kept); i++ {
-			if kept[i].Fired {
+		lo := 0 // the first entry within the window before kept[i]
+		for i := range kept {
+			for kept[lo].At.Before(kept[i].At.Add(-r.Window)) {
+				lo++
+			}
+			if kept[i].Fired || i-lo < r.MaxInvestors {
 				continue
 			}
 			kept[i].Fired = true
-			fs := fire(kept[i], "", kept[:i+1])
+			fs := fire(kept[i], "", kept[lo:i+1])
 			fs[0].Investor = kept[i].Investor
 			out = append(out, fs...)
 		}
