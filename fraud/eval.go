@@ -177,8 +177,9 @@ func (r Rule) crossPartition() bool {
 // rule fires. It is pure: st is not changed; the returned state is what
 // to keep. Entries older than the window (before the newest event's time
 // less Window, and less MaxSkew for the cross-partition rules) are
-// dropped first. A counting rule empties its window when
-// it fires, so the next alert needs a whole new set of events. At most one
+// dropped first; an event the window holds already (a copy) changes
+// nothing. A counting rule spends its window's entries when it fires, so
+// the next alert needs a whole new set of events. At most one
 // firing per event except account_takeover's late change, which fires on
 // every big redemption it precedes that had not fired.
 func (r Rule) Eval(st State, ev Event) (State, []Firing) {
@@ -204,6 +205,12 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			kept = append(kept, e)
 		}
 	}
+	// A copy of an event the window holds (a producer's retry, the outbox
+	// relay sending again after a crash: a new offset, the same event id)
+	// changes nothing, as the backtest skips an id it has seen.
+	if slices.ContainsFunc(kept, func(e Entry) bool { return e.EventID == ev.ID }) {
+		return State{Entries: kept}, nil
+	}
 	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount}
 	fire := func(trigger Entry, orderID string, evidence []Entry) []Firing {
 		f := Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: trigger.Ref,
@@ -216,11 +223,28 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 		return []Firing{f}
 	}
+	// A counting rule's firing spends its entries: they stay (marked
+	// Fired, so a copy of one is still known) but count for no other alert.
+	live := func() []Entry {
+		var l []Entry
+		for _, e := range kept {
+			if !e.Fired {
+				l = append(l, e)
+			}
+		}
+		return l
+	}
+	spend := func() State {
+		for i := range kept {
+			kept[i].Fired = true
+		}
+		return State{Entries: kept}
+	}
 	switch r.Kind {
 	case KindRedemptionVelocity, KindFailedPayments:
 		kept = append(kept, me)
-		if len(kept) > r.MaxCount {
-			return State{}, fire(me, ev.OrderID, kept)
+		if l := live(); len(l) > r.MaxCount {
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindStructuring:
 		lo := r.Amount.Sub(r.Band)
@@ -228,8 +252,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return State{Entries: kept}, nil
 		}
 		kept = append(kept, me)
-		if len(kept) >= r.MinCount {
-			return State{}, fire(me, ev.OrderID, kept)
+		if l := live(); len(l) >= r.MinCount {
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindAccountTakeover:
 		return r.evalTakeover(kept, me, ev, fire)
@@ -239,13 +263,17 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			break
 		}
 		var bought fund.Amount
-		for _, e := range kept {
+		l := live()
+		for _, e := range l {
 			bought = bought.Add(e.Amount)
 		}
 		if bought.Sign() > 0 && atLeastPct(ev.Amount, bought, r.MinPct) &&
 			(ev.Holdings.Sign() <= 0 || atLeastPct(bought, ev.Holdings, r.MinPct)) {
-			// the purchases are spent: they cannot make a second round trip
-			return State{}, fire(me, ev.OrderID, append(kept, me))
+			// the purchases are spent: they cannot make a second round
+			// trip; the redemption is kept, spent, so a copy is known
+			me.Fired = true
+			kept = append(kept, me)
+			return spend(), fire(me, ev.OrderID, append(l, me))
 		}
 	case KindSharedContact:
 		me.Investor = ev.InvestorID
