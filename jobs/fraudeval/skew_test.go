@@ -13,12 +13,10 @@ import (
 	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/fraud/gen"
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/jobs/fraudeval"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pipelines"
-	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // skewDay0 is the skewed stream's first day (event times only: nothing
@@ -83,12 +81,7 @@ func TestSkewedTopicsEqualTruth(t *testing.T) {
 			name = "restart between"
 		}
 		t.Run(name, func(t *testing.T) {
-			ctx := testkit.Ctx(t)
-			pool, _ := testkit.PG(t)
-			pg := &postgres.Store{Pool: pool}
-			c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 50}
-			topics := fraudeval.Topics(c)
-			brokers := testkit.Kafka(t, 2, topics...)
+			ctx, _, pg, c, topics, brokers := liveSetup(t)
 
 			r1 := skewRedeem(t, "ATO1", "ORDR1", 2, "600000", "1000000")
 			r2 := skewRedeem(t, "ATO1", "ORDR2", 20, "300000", "400000")
@@ -154,12 +147,7 @@ func TestSkewedTopicsEqualTruth(t *testing.T) {
 // event id. Before, the copies made a round trip's purchases count twice
 // (missed) and fired the counting rules on the wrong event.
 func TestLiveCopiesEqualTruth(t *testing.T) {
-	ctx := testkit.Ctx(t)
-	pool, _ := testkit.PG(t)
-	pg := &postgres.Store{Pool: pool}
-	c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 50}
-	topics := fraudeval.Topics(c)
-	brokers := testkit.Kafka(t, 2, topics...)
+	ctx, _, pg, c, topics, brokers := liveSetup(t)
 	s, err := gen.Generate(gen.Options{Seed: 13, Investors: 30, Days: 30, Plant: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -178,11 +166,7 @@ func TestLiveCopiesEqualTruth(t *testing.T) {
 	waitApplied(t, ctx, pg, highWater(t, brokers, topics), errc, false)
 	cancel()
 	<-errc
-	var want []string
-	for _, tr := range s.Truth {
-		want = append(want, tr.AlertID)
-	}
-	slices.Sort(want)
+	want := truthIDs(s)
 	if got := alertIDs(t, ctx, pg); !slices.Equal(got, want) || len(want) != 12 {
 		t.Errorf("alerts %v\nwant %v (2 plants x 6)", got, want)
 	}
