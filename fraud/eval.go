@@ -155,11 +155,31 @@ func atLeastPct(part, whole fund.Amount, pct decimal.Decimal) bool {
 	return part.Decimal().Mul(hundred).GreaterThanOrEqual(pct.Mul(whole.Decimal()))
 }
 
+// MaxSkew is how far apart in event time the evaluation's topics and
+// partitions may be read and the rules that pair events across them
+// (account_takeover: a change with a redemption; shared_contact:
+// investors of different partitions) still find every pair. On a backlog
+// each topic's consumer runs at its own pace, days apart: a window that
+// dropped what lay a window behind its newest event would lose the day-2
+// redemption once the day-20 one was read, before the slower topic's
+// day-0 bank change arrived. Those two rules keep entries Window+MaxSkew
+// behind their newest and test the window on each pair; the others read
+// one investor's events, in order on one partition, and keep Window.
+const MaxSkew = 30 * 24 * time.Hour
+
+// crossPartition: the rule pairs events that come from different topics
+// or partitions, in no set order between them.
+func (r Rule) crossPartition() bool {
+	return r.Kind == KindAccountTakeover || r.Kind == KindSharedContact
+}
+
 // Eval applies ev to the window st of key r.Key(ev) and says whether the
 // rule fires. It is pure: st is not changed; the returned state is what
 // to keep. Entries older than the window (before the newest event's time
-// less Window) are dropped first. A counting rule empties its window when
-// it fires, so the next alert needs a whole new set of events. At most one
+// less Window, and less MaxSkew for the cross-partition rules) are
+// dropped first; an event the window holds already (a copy) changes
+// nothing. A counting rule spends its window's entries when it fires, so
+// the next alert needs a whole new set of events. At most one
 // firing per event except account_takeover's late change, which fires on
 // every big redemption it precedes that had not fired.
 func (r Rule) Eval(st State, ev Event) (State, []Firing) {
@@ -174,11 +194,22 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 	}
 	from := newest.Add(-r.Window)
+	if r.crossPartition() {
+		// the pair may still be on its way from a slower topic or
+		// partition: keep MaxSkew more (the rule checks its window itself)
+		from = from.Add(-MaxSkew)
+	}
 	var kept []Entry
 	for _, e := range st.Entries {
 		if !e.At.Before(from) {
 			kept = append(kept, e)
 		}
+	}
+	// A copy of an event the window holds (a producer's retry, the outbox
+	// relay sending again after a crash: a new offset, the same event id)
+	// changes nothing, as the backtest skips an id it has seen.
+	if slices.ContainsFunc(kept, func(e Entry) bool { return e.EventID == ev.ID }) {
+		return State{Entries: kept}, nil
 	}
 	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount}
 	fire := func(trigger Entry, orderID string, evidence []Entry) []Firing {
@@ -192,11 +223,28 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 		return []Firing{f}
 	}
+	// A counting rule's firing spends its entries: they stay (marked
+	// Fired, so a copy of one is still known) but count for no other alert.
+	live := func() []Entry {
+		var l []Entry
+		for _, e := range kept {
+			if !e.Fired {
+				l = append(l, e)
+			}
+		}
+		return l
+	}
+	spend := func() State {
+		for i := range kept {
+			kept[i].Fired = true
+		}
+		return State{Entries: kept}
+	}
 	switch r.Kind {
 	case KindRedemptionVelocity, KindFailedPayments:
 		kept = append(kept, me)
-		if len(kept) > r.MaxCount {
-			return State{}, fire(me, ev.OrderID, kept)
+		if l := live(); len(l) > r.MaxCount {
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindStructuring:
 		lo := r.Amount.Sub(r.Band)
@@ -204,8 +252,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return State{Entries: kept}, nil
 		}
 		kept = append(kept, me)
-		if len(kept) >= r.MinCount {
-			return State{}, fire(me, ev.OrderID, kept)
+		if l := live(); len(l) >= r.MinCount {
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindAccountTakeover:
 		return r.evalTakeover(kept, me, ev, fire)
@@ -215,13 +263,17 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			break
 		}
 		var bought fund.Amount
-		for _, e := range kept {
+		l := live()
+		for _, e := range l {
 			bought = bought.Add(e.Amount)
 		}
 		if bought.Sign() > 0 && atLeastPct(ev.Amount, bought, r.MinPct) &&
 			(ev.Holdings.Sign() <= 0 || atLeastPct(bought, ev.Holdings, r.MinPct)) {
-			// the purchases are spent: they cannot make a second round trip
-			return State{}, fire(me, ev.OrderID, append(kept, me))
+			// the purchases are spent: they cannot make a second round
+			// trip; the redemption is kept, spent, so a copy is known
+			me.Fired = true
+			kept = append(kept, me)
+			return spend(), fire(me, ev.OrderID, append(l, me))
 		}
 	case KindSharedContact:
 		me.Investor = ev.InvestorID
@@ -235,8 +287,9 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 		kept = append(kept, me)
 		// The investors of different partitions arrive in no set order: in
-		// time order, every investor after the first max_investors is an
-		// alert on its own change, whenever it arrives, once.
+		// time order, an investor with at least max_investors others in
+		// the window before its change is an alert on that change,
+		// whenever it arrives, once.
 		slices.SortStableFunc(kept, func(a, b Entry) int {
 			if c := a.At.Compare(b.At); c != 0 {
 				return c
@@ -244,12 +297,16 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return strings.Compare(a.EventID, b.EventID)
 		})
 		var out []Firing
-		for i := r.MaxInvestors; i < len(kept); i++ {
-			if kept[i].Fired {
+		lo := 0 // the first entry within the window before kept[i]
+		for i := range kept {
+			for kept[lo].At.Before(kept[i].At.Add(-r.Window)) {
+				lo++
+			}
+			if kept[i].Fired || i-lo < r.MaxInvestors {
 				continue
 			}
 			kept[i].Fired = true
-			fs := fire(kept[i], "", kept[:i+1])
+			fs := fire(kept[i], "", kept[lo:i+1])
 			fs[0].Investor = kept[i].Investor
 			out = append(out, fs...)
 		}

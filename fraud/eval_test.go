@@ -235,3 +235,54 @@ func TestEvalAllShipped(t *testing.T) {
 		t.Errorf("no mule-bank window for fpX: %v", fmt.Sprint(states))
 	}
 }
+
+// The rules that pair events across topics or partitions decide the same
+// whatever order those events are read in, as long as each is within
+// MaxSkew of the newest: every order of these events (a consumer far
+// ahead of another reads them so) raises what time order raises, counted
+// by hand: the day-2 redemption (a bank change on day 0, within 7 days)
+// and M3's change (the third investor on the account within 90 days);
+// not the day-20 redemption (no change in the 7 days before it) nor M4's
+// change on day 100 (no one else on the account in the 90 days before).
+func TestCrossPartitionRulesAnyOrder(t *testing.T) {
+	rs := Shipped()
+	day := func(d float64) float64 { return d * 24 }
+	evs := []Event{
+		change("c0", "I1", day(0), map[string]string{"bank_account": "ato-acct"}),
+		red("r2", day(2), "600000", "1000000"),
+		red("r20", day(20), "300000", "400000"),
+		change("m1", "M1", day(0), map[string]string{"bank_account": "mule"}),
+		change("m2", "M2", day(1), map[string]string{"bank_account": "mule"}),
+		change("m3", "M3", day(2), map[string]string{"bank_account": "mule"}),
+		change("m4", "M4", day(100), map[string]string{"bank_account": "mule"}),
+	}
+	want := []string{"ato-redemption:r2", "mule-bank:m3"}
+	n := 0
+	var perm func(k int)
+	perm = func(k int) {
+		if k == len(evs) {
+			n++
+			b := NewBacktest(rs, time.Time{}, time.Time{})
+			for _, ev := range evs {
+				b.Add(ev)
+			}
+			if got := b.AlertIDs(); !slices.Equal(got, want) {
+				var order []string
+				for _, ev := range evs {
+					order = append(order, ev.ID)
+				}
+				t.Fatalf("read as %v: %v, want %v", order, got, want)
+			}
+			return
+		}
+		for i := k; i < len(evs); i++ {
+			evs[k], evs[i] = evs[i], evs[k]
+			perm(k + 1)
+			evs[k], evs[i] = evs[i], evs[k]
+		}
+	}
+	perm(0)
+	if n != 5040 {
+		t.Fatalf("%d orders tried", n)
+	}
+}

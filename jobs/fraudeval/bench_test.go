@@ -3,6 +3,7 @@ package fraudeval_test
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -47,7 +48,10 @@ func BenchmarkFraudEval(b *testing.B) {
 	b.Logf("%d messages, %d planted alerts", len(msgs), len(s.Truth))
 	writers := map[string]*kafkago.Writer{}
 	for _, tp := range topics {
-		writers[tp] = &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: tp, Balancer: &kafkago.Hash{}, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond}
+		// acks from every replica: a message the broker dropped would be an
+		// alert missing for a reason that is not the evaluation's
+		writers[tp] = &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: tp, Balancer: &kafkago.Hash{}, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond,
+			RequiredAcks: kafkago.RequireAll}
 		defer writers[tp].Close()
 	}
 	produce := func(ms []gen.Message) {
@@ -130,6 +134,21 @@ func BenchmarkFraudEval(b *testing.B) {
 
 	var alerts int
 	pool.QueryRow(ctx, `SELECT count(*) FROM fraud_alerts`).Scan(&alerts) //nolint:errcheck
+	// the alerts against the truth, by id, and what reached the topics
+	// against what was produced: a count alone hides a missed alert behind
+	// an extra one, and a lost message behind a missed alert
+	var want []string
+	for _, tr := range append(slices.Clone(s.Truth), s2.Truth...) {
+		want = append(want, tr.AlertID)
+	}
+	missed, extra := diff(want, alertIDs(b, ctx, pg))
+	onTopics := int64(0)
+	for _, last := range highWater(b, brokers, topics) {
+		onTopics += last + 1
+	}
+	if len(missed) > 0 || len(extra) > 0 || onTopics != int64(len(msgs)+len(s2.Messages)) {
+		b.Errorf("live alerts differ from the truth: missed %v, extra %v; %d messages on the topics, %d produced", missed, extra, onTopics, len(msgs)+len(s2.Messages))
+	}
 	after := histCounts(b, reg, "fundflow_fraud_event_to_alert_seconds")
 	p99, samples := quantileSince(before, after, 0.99)
 	b.ReportMetric(float64(len(msgs))/run.Seconds(), "events/s")
@@ -289,4 +308,24 @@ func BenchmarkFraudApplyCPU(b *testing.B) {
 	b.ReportMetric(bare.Seconds()/run.Seconds(), "ratio_vs_decode")
 	b.Logf("%d events: decode %s, decode+apply %s (%d alerts, truth %d), then a full snapshot of the windows %s",
 		len(evs), bare.Round(time.Millisecond), run.Round(time.Millisecond), raised, len(s.Truth), snap.Round(time.Millisecond))
+}
+
+// diff is what want has and got lacks, and what got has and want lacks.
+func diff(want, got []string) (missed, extra []string) {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, id := range want {
+		w[id] = true
+	}
+	for _, id := range got {
+		g[id] = true
+		if !w[id] {
+			extra = append(extra, id)
+		}
+	}
+	for _, id := range want {
+		if !g[id] {
+			missed = append(missed, id)
+		}
+	}
+	return missed, extra
 }

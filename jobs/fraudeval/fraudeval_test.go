@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -99,7 +100,28 @@ func waitApplied(t testing.TB, ctx context.Context, pg *postgres.Store, hw map[[
 	}
 }
 
-func alertIDs(t *testing.T, ctx context.Context, pg *postgres.Store) []string {
+// truthIDs are the ids of the alerts of s's truth, sorted.
+func truthIDs(s *gen.Stream) []string {
+	var ids []string
+	for _, tr := range s.Truth {
+		ids = append(ids, tr.AlertID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// liveSetup is a live test's context, its own database, the evaluation's
+// config (batches of 50) and its topics on a kfake cluster of two
+// partitions a topic.
+func liveSetup(t *testing.T) (context.Context, *pgxpool.Pool, *postgres.Store, *config.Fraud, []string, []string) {
+	t.Helper()
+	pool, _ := testkit.PG(t)
+	c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 50}
+	topics := fraudeval.Topics(c)
+	return testkit.Ctx(t), pool, &postgres.Store{Pool: pool}, c, topics, testkit.Kafka(t, 2, topics...)
+}
+
+func alertIDs(t testing.TB, ctx context.Context, pg *postgres.Store) []string {
 	rows, err := pg.Pool.Query(ctx, `SELECT id FROM fraud_alerts ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
@@ -118,12 +140,7 @@ func alertIDs(t *testing.T, ctx context.Context, pg *postgres.Store) []string {
 // the backtest does; stopped half way and started again it raises nothing
 // twice and forgets no window; every hold alert's leg is held once.
 func TestLiveEqualsTruthAcrossARestart(t *testing.T) {
-	ctx := testkit.Ctx(t)
-	pool, _ := testkit.PG(t)
-	pg := &postgres.Store{Pool: pool}
-	c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 50}
-	topics := fraudeval.Topics(c)
-	brokers := testkit.Kafka(t, 2, topics...)
+	ctx, pool, pg, c, topics, brokers := liveSetup(t)
 	s, err := gen.Generate(gen.Options{Seed: 11, Investors: 60, Days: 40, Plant: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -222,11 +239,7 @@ func TestServeOutboxEqualsTruthAcrossARestart(t *testing.T) {
 	serveUntilDone()
 	write(half, len(s.Messages))
 	serveUntilDone()
-	var want []string
-	for _, tr := range s.Truth {
-		want = append(want, tr.AlertID)
-	}
-	slices.Sort(want)
+	want := truthIDs(s)
 	if got := alertIDs(t, ctx, pg); !slices.Equal(got, want) || len(want) != 6 {
 		t.Errorf("alerts %v\nwant %v (1 plant x 6 patterns)", got, want)
 	}
