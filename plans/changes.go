@@ -2,6 +2,7 @@ package plans
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/fundflow/fundflow/fund"
@@ -369,15 +370,32 @@ func checkModification(req RegisterRequest, m ModifyRequest, f RegistrationFacts
 func (s *Service) firstNominalOnOrAfter(p Plan, d fund.Date) (fund.Date, bool, error) {
 	// A quarterly plan's next nominal date is at most ~3 months away, and a
 	// run of holidays cannot push a due date further than a few days; a year
-	// and a half covers every frequency.
-	ins, err := schedule.Window(p.Spec(), s.Calendar, d.AddDays(-1), d.AddDays(550))
+	// and a half covers every frequency. The window grows from a month so
+	// that the calendar is asked about the days it needs and no more: it
+	// may not cover next year yet, and a nominal date needs no calendar.
+	var err error
+	for _, span := range []int{40, 100, 200, 550} {
+		var ins []schedule.Instalment
+		if ins, err = schedule.Window(p.Spec(), s.Calendar, d.AddDays(-1), d.AddDays(span)); err != nil {
+			break
+		}
+		if len(ins) > 0 {
+			return ins[0].Nominal, true, nil
+		}
+	}
+	var oor *fund.OutOfRangeError
+	if errors.As(err, &oor) && p.Spec().Frequency != schedule.Daily {
+		// The due date is past the holiday files; the nominal date is the
+		// plan's terms alone (a daily plan's would need the calendar).
+		ns, nerr := schedule.Nominals(p.Spec(), d.AddDays(-1), d.AddDays(550))
+		if nerr == nil && len(ns) > 0 {
+			return ns[0].Date, true, nil
+		}
+	}
 	if err != nil {
 		return fund.Date{}, false, fmt.Errorf("schedule of plan %s: %w", p.ID, err)
 	}
-	if len(ins) == 0 {
-		return fund.Date{}, false, nil
-	}
-	return ins[0].Nominal, true, nil
+	return fund.Date{}, false, nil
 }
 
 // Cancel cancels a plan for its investor: plans.status cancelled (reason

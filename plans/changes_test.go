@@ -330,3 +330,25 @@ func TestModifyNeverStartsBeforeAPendingOne(t *testing.T) {
 		t.Fatalf("nominal dates %v %v, want %v", got, err, want)
 	}
 }
+
+// A modification made in December 2026 of a plan whose next nominal date is
+// in 2027, with holiday files for 2026 only: the nominal date needs no
+// calendar, so the modification applies from it (10 Jan 2027) rather than
+// failing because 2027's due days are unknown (the old window asked the
+// calendar 550 days ahead).
+func TestModifyWhileTheCalendarEndsBeforeTheNextInstalment(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := testkit.Ctx(t)
+	p := mustRegister(t, e, sipBody) // first nominal date 10 Jan 2027
+	e.svc.Calendar = fund.HolidayCalendar(fund.NewDate(2026, 12, 25))
+	e.now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	amt := fund.MustAmount("2000")
+	q, err := e.svc.Modify(ctx, p.ID, plans.ModifyRequest{Amount: &amt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := q.Current(); v.Version != 2 || v.EffectiveFrom != fund.NewDate(2027, 1, 10) {
+		t.Fatalf("version 2: %+v, want from 10 Jan 2027", v)
+	}
+}

@@ -29,7 +29,17 @@ type GenerateStore interface {
 	// versions and pauses; hands them to plan; and writes what plan
 	// returns. No plan to move: plan is not called.
 	GenerateBatch(ctx context.Context, after, last string, through fund.Date, plan func([]GenPlan) (GenWrite, error)) error
+	// RaiseAlert opens an alert of kind and subject, or updates the
+	// detail of the open one.
+	RaiseAlert(ctx context.Context, kind, subject, detail string) error
+	// ResolveAlerts closes the open alerts of kind.
+	ResolveAlerts(ctx context.Context, kind string) error
 }
+
+// AlertCalendar is the alert the instalment run raises while the holiday
+// calendar ends before its horizon (subject: the year not covered). It is
+// resolved by the first run whose horizon the calendar covers.
+const AlertCalendar = "instalments_calendar"
 
 // GenPlan is a live plan as the instalment run reads it.
 type GenPlan struct {
@@ -117,6 +127,15 @@ type GenerateResult struct {
 	Held        int // plans that could not be scheduled (logged; the next run tries again)
 	Batches     int
 	Through     fund.Date // the watermark: nominal dates generated reach here
+	// Uncovered is the first day up to the horizon that the holiday
+	// calendar does not cover (zero: it covers the horizon). Instalments
+	// from it on wait: Through stops at the calendar's last business day.
+	Uncovered fund.Date
+	// Waiting counts the nominal dates after Through, up to the horizon,
+	// of the plans this run moved: instalments that wait for the calendar.
+	Waiting int
+
+	firstWaiting string // one waiting instalment, for the alert
 }
 
 func (r *GenerateResult) add(b GenerateResult) {
@@ -127,6 +146,10 @@ func (r *GenerateResult) add(b GenerateResult) {
 	r.Done += b.Done
 	r.Held += b.Held
 	r.Batches += b.Batches
+	if r.Waiting == 0 && b.Waiting > 0 {
+		r.firstWaiting = b.firstWaiting
+	}
+	r.Waiting += b.Waiting
 }
 
 // Generate is the first step of the daily instalment run: it writes the
@@ -168,13 +191,28 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 	cfg := s.Config.Defaults()
 	now := s.now()
 	today := fund.DateOf(now.In(fund.IST()))
-	// A horizon past the holiday files is an error for the whole run (the
-	// job fails, loudly), never instalments due on unknown days.
-	through, err := s.Calendar.PrevBusinessDay(today.AddDays(cfg.HorizonDays + 1))
-	if err != nil {
-		return GenerateResult{}, fmt.Errorf("instalment run: the horizon of %d days: %w", cfg.HorizonDays, err)
+	// Never instalments due on unknown days, and never the whole run failed
+	// for them: when the holiday files end before the horizon (the
+	// exchange publishes next year's list late), the run generates through
+	// the last business day they cover and reports the instalments after
+	// it (AlertCalendar). Their plans' watermarks stay there, so the first
+	// run after a file covering them is added generates them.
+	horizon := today.AddDays(cfg.HorizonDays)
+	end, uncovered := horizon.AddDays(1), fund.Date{}
+	for d := today; !d.After(horizon); d = d.AddDays(1) {
+		if !s.Calendar.Covers(d) {
+			end, uncovered = d, d
+			break
+		}
 	}
-	res := GenerateResult{Through: through}
+	through, err := s.Calendar.PrevBusinessDay(end)
+	res := GenerateResult{Through: through, Uncovered: uncovered}
+	if err != nil {
+		// Not even the days before the gap are covered: nothing can be
+		// generated, and the steps after this one still run.
+		res.Through = fund.Date{}
+		return res, s.calendarAlert(ctx, res, horizon)
+	}
 
 	type span struct{ after, last string }
 	spans := make(chan span)
@@ -205,7 +243,7 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 				var b GenerateResult
 				err := s.Store.GenerateBatch(gctx, sp.after, sp.last, through, func(ps []GenPlan) (GenWrite, error) {
 					b = GenerateResult{Batches: 1}
-					return s.planBatch(ps, through, now, cfg, &b)
+					return s.planBatch(ps, through, horizon, uncovered, now, cfg, &b)
 				})
 				if err != nil {
 					return fmt.Errorf("generate instalments of plans (%q, %q]: %w", sp.after, sp.last, err)
@@ -221,13 +259,48 @@ func (s *Service) GenerateWith(ctx context.Context, o GenerateOptions) (Generate
 	if err == nil {
 		err = ctx.Err() // cancelled after the last batch was handed out
 	}
+	if err == nil {
+		err = s.calendarAlert(ctx, res, horizon)
+	}
 	return res, err
+}
+
+// calendarAlert raises AlertCalendar while the calendar ends before the
+// horizon and resolves it once it does not.
+func (s *Service) calendarAlert(ctx context.Context, res GenerateResult, horizon fund.Date) error {
+	if res.Uncovered.IsZero() {
+		if err := s.Store.ResolveAlerts(ctx, AlertCalendar); err != nil {
+			return fmt.Errorf("instalment run: resolve alert %s: %w", AlertCalendar, err)
+		}
+		return nil
+	}
+	detail := fmt.Sprintf("%s: instalments with nominal dates from %s to %s wait until a holiday file covers %d",
+		CalendarGapReason(res.Uncovered), res.Uncovered, horizon, res.Uncovered.Year)
+	if !res.Through.IsZero() {
+		detail += fmt.Sprintf("; generated through %s", res.Through)
+	}
+	if res.Waiting > 0 {
+		detail += fmt.Sprintf("; %d found this run (first: %s)", res.Waiting, res.firstWaiting)
+	}
+	s.log().Warn("instalment run: "+detail, "uncovered", res.Uncovered.String(), "waiting", res.Waiting)
+	if err := s.Store.RaiseAlert(ctx, AlertCalendar, fmt.Sprint(res.Uncovered.Year), detail); err != nil {
+		return fmt.Errorf("instalment run: raise alert %s: %w", AlertCalendar, err)
+	}
+	return nil
+}
+
+// CalendarGapReason is why an instalment on d waits.
+func CalendarGapReason(d fund.Date) string {
+	return "holiday calendar does not cover " + d.String()
 }
 
 // planBatch computes a batch's rows, events and end marks. A plan whose
 // terms cannot be scheduled is held back (its watermark stays) and
 // reported; it does not stop the batch.
-func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg Config, res *GenerateResult) (GenWrite, error) {
+// When the calendar does not cover uncovered (not zero), the plan's
+// nominal dates after through, up to the horizon, are counted and logged as
+// waiting for it.
+func (s *Service) planBatch(ps []GenPlan, through, horizon, uncovered fund.Date, now time.Time, cfg Config, res *GenerateResult) (GenWrite, error) {
 	// Most plans have at most one instalment in a day's window.
 	w := GenWrite{
 		Instalments: make([]GenInstalment, 0, len(ps)),
@@ -257,6 +330,9 @@ func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg 
 			continue
 		}
 		res.Plans++
+		if !uncovered.IsZero() {
+			s.waiting(p, through, horizon, uncovered, res)
+		}
 		for _, in := range w.Instalments[n:] {
 			res.Instalments++
 			if in.Status == "skipped" {
@@ -271,6 +347,25 @@ func (s *Service) planBatch(ps []GenPlan, through fund.Date, now time.Time, cfg 
 		}
 	}
 	return w, nil
+}
+
+// waiting counts and logs p's nominal dates in (through, horizon]: due on
+// days the calendar does not cover yet.
+func (s *Service) waiting(p *GenPlan, through, horizon, uncovered fund.Date, res *GenerateResult) {
+	spec, _, err := planSpec(p)
+	if err != nil {
+		return // planOne scheduled it, so this cannot fail
+	}
+	ns, err := schedule.Nominals(spec, through, horizon)
+	if err != nil || len(ns) == 0 {
+		return
+	}
+	if res.Waiting == 0 {
+		res.firstWaiting = fmt.Sprintf("plan %s seq %d on %s", p.ID, ns[0].Seq, ns[0].Date)
+	}
+	res.Waiting += len(ns)
+	s.log().Warn("instalment run: instalments wait for the holiday calendar", "plan", p.ID, "instalments", len(ns),
+		"first_seq", ns[0].Seq, "first_nominal", ns[0].Date.String(), "reason", CalendarGapReason(uncovered))
 }
 
 // eventSizeHint is about a due event's JSON size.

@@ -570,3 +570,58 @@ func TestGenerateCollisionFallsBackToTheCheckedPath(t *testing.T) {
 		t.Fatalf("%d events, want one per row written (4)", n)
 	}
 }
+
+// The holiday files end before the horizon (29-Dec-2026 + 3 days reaches
+// 1-Jan-2027; the files cover 2026 only): the run generates what is due
+// through the last business day they cover, reports the instalment that
+// waits (an alert with the reason) instead of failing, and generates it on
+// the first run after a file for 2027 is added. Dates by hand: 1-Nov-2026
+// is a Sunday (due Mon 2-Nov); 31-Dec-2026 is a Thursday; 1-Jan-2027 a
+// Friday; the weekly plan's next Wednesday, 6-Jan-2027, is past both
+// horizons.
+func TestGeneratePastTheCalendarsEndWaitsAndCatchesUp(t *testing.T) {
+	g := newGenDB(t)
+	g.cal = fund.HolidayCalendar(day("2026-12-25"))
+	g.plan(planSpec{id: "pl_m1", kind: "sip", freq: "monthly", start: "2026-10-01", amount: "1000", day: 1, weekday: -1})
+	g.plan(planSpec{id: "pl_wed", kind: "sip", freq: "weekly", start: "2026-12-01", amount: "500", weekday: 3})
+
+	res := g.run("2026-12-29 06:00")
+	if res.Through != day("2026-12-31") || res.Uncovered != day("2027-01-01") || res.Waiting != 1 || res.Held != 0 || res.Due != 8 {
+		t.Fatalf("result %+v, want through 31-Dec-2026, 2027-01-01 uncovered, 1 waiting, 8 due", res)
+	}
+	in2026 := []string{
+		"pl_m1 1 2026-10-01>2026-10-01 1000.00 due",
+		"pl_m1 2 2026-11-01>2026-11-02 1000.00 due",
+		"pl_m1 3 2026-12-01>2026-12-01 1000.00 due",
+		"pl_wed 1 2026-12-02>2026-12-02 500.00 due",
+		"pl_wed 2 2026-12-09>2026-12-09 500.00 due",
+		"pl_wed 3 2026-12-16>2026-12-16 500.00 due",
+		"pl_wed 4 2026-12-23>2026-12-23 500.00 due",
+		"pl_wed 5 2026-12-30>2026-12-30 500.00 due",
+	}
+	sameList(t, "rows while 2027 is not covered", g.rows(), in2026)
+	alert := `SELECT coalesce(string_agg(subject || ': ' || detail, ' | '), '') FROM alerts WHERE kind = 'instalments_calendar' AND resolved_at IS NULL`
+	if a := g.scalar(alert); !strings.HasPrefix(a, "2027: holiday calendar does not cover 2027-01-01") || !strings.Contains(a, "plan pl_m1 seq 4 on 2027-01-01") {
+		t.Fatalf("open alert %q, want one for 2027 with the reason and the waiting instalment", a)
+	}
+
+	// The next day, still no 2027 file: nothing new, no failure, the alert stays.
+	if res := g.run("2026-12-30 06:00"); res.Instalments != 0 || res.Uncovered != day("2027-01-01") {
+		t.Fatalf("second run %+v", res)
+	}
+	if a := g.scalar(alert); !strings.HasPrefix(a, "2027: holiday calendar does not cover 2027-01-01") {
+		t.Fatalf("alert %q after the second run", a)
+	}
+
+	// The 2027 file arrives: the waiting instalment is generated and the
+	// alert resolved.
+	g.cal = fund.HolidayCalendar(day("2026-12-25"), day("2027-01-26"))
+	res = g.run("2026-12-30 09:00")
+	if res.Due != 1 || !res.Uncovered.IsZero() || res.Through != day("2027-01-01") {
+		t.Fatalf("run after the 2027 file %+v, want the one waiting instalment", res)
+	}
+	sameList(t, "rows with 2027 covered", g.rows(), append(in2026[:3:3], append([]string{"pl_m1 4 2027-01-01>2027-01-01 1000.00 due"}, in2026[3:]...)...))
+	if a := g.scalar(alert); a != "" {
+		t.Fatalf("alert still open: %q", a)
+	}
+}

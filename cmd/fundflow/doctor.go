@@ -287,9 +287,22 @@ func calendarFindings(field string, files []string, today time.Time) []finding {
 		}
 	}
 	if len(missing) > 0 {
+		// While today is covered, say when the calendar ends: the
+		// instalment run stops generating at its end (days before it, by
+		// its horizon) and waits for the next file.
+		ends := ""
+		if years[from] {
+			end := from
+			for years[end+1] {
+				end++
+			}
+			last := time.Date(end, time.December, 31, 0, 0, 0, 0, today.Location())
+			day0 := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, today.Location())
+			ends = fmt.Sprintf("the calendar ends on %s, in %d days: ", last.Format("02-Jan-2006"), int(last.Sub(day0).Hours()/24))
+		}
 		fs = append(fs, finding{Status: statusWarn, Check: check,
-			Detail: fmt.Sprintf("no holiday file covers %s (files: %s): cut-offs, due dates and freshness on a weekday of %s fail as outside the calendar",
-				strings.Join(missing, ", "), strings.Join(files, ", "), strings.Join(missing, ", ")),
+			Detail: fmt.Sprintf("%sno holiday file covers %s (files: %s): cut-offs, due dates and freshness on a weekday of %s fail as outside the calendar",
+				ends, strings.Join(missing, ", "), strings.Join(files, ", "), strings.Join(missing, ", ")),
 			Fix: fmt.Sprintf("add the exchange's holiday file for %s to %s", strings.Join(missing, ", "), field)})
 	} else if len(fs) == 0 {
 		fs = append(fs, finding{Status: statusOK, Check: check, Detail: fmt.Sprintf("%d file(s) cover %d-%d", len(files), from, to)})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/config"
 	"github.com/fundflow/fundflow/internal/migrate"
 	"github.com/fundflow/fundflow/internal/testkit"
@@ -157,6 +158,29 @@ func TestDoctorCalendarCoverage(t *testing.T) {
 				t.Errorf("fix %q does not name %s", f.Fix, c.mention)
 			}
 		})
+	}
+}
+
+// The warning comes ahead of the calendar's end and counts the days left:
+// 1-Dec-2026 is 30 days before 31-Dec-2026; a year ahead it is already a
+// warning; with today itself outside the files there is no end to count.
+func TestDoctorCalendarWarnsAheadOfItsEnd(t *testing.T) {
+	y26 := filepath.Join(t.TempDir(), "h2026.txt")
+	if err := os.WriteFile(y26, []byte("26-Jan-2026\n02-Oct-2026\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		today time.Time
+		want  string
+	}{
+		{time.Date(2026, 12, 1, 9, 0, 0, 0, fund.IST()), "the calendar ends on 31-Dec-2026, in 30 days: no holiday file covers 2027"},
+		{time.Date(2026, 1, 1, 0, 30, 0, 0, fund.IST()), "the calendar ends on 31-Dec-2026, in 364 days: no holiday file covers 2027"},
+		{time.Date(2027, 1, 4, 9, 0, 0, 0, fund.IST()), "no holiday file covers 2027, 2028"},
+	} {
+		fs := calendarFindings("plans.holidays", []string{y26}, c.today)
+		if len(fs) != 1 || fs[0].Status != statusWarn || !strings.HasPrefix(fs[0].Detail, c.want) {
+			t.Errorf("on %s: %+v, want a warning starting %q", c.today.Format(time.DateOnly), fs, c.want)
+		}
 	}
 }
 

@@ -89,6 +89,27 @@ func WindowExplain(spec Spec, cal *fund.Calendar, afterNominal, dueThrough fund.
 	return s, p.err
 }
 
+// Nominals returns the plan's nominal dates after afterNominal and on or
+// before through, with their plan-wide Seq. Nominal dates are the plan's
+// terms alone: no calendar is asked, so they can be listed for days no
+// holiday file covers yet (a daily plan's include the days that will turn
+// out not to be business days).
+func Nominals(spec Spec, afterNominal, through fund.Date) ([]Nominal, error) {
+	p, err := newPlan(spec)
+	if err != nil {
+		return nil, err
+	}
+	var out []Nominal
+	for n := p.upTo(afterNominal) + 1; p.has(n); n++ {
+		d := p.nominal(n)
+		if after(d, through) {
+			break
+		}
+		out = append(out, Nominal{Seq: n, Date: d})
+	}
+	return out, nil
+}
+
 // First returns the plan's first instalment (false: it has none, e.g. a
 // daily plan whose dates are all holidays, or an End before the first
 // nominal date): what registration checks the minimum gap against.
@@ -140,8 +161,11 @@ func (p *plan) window(cal *fund.Calendar, afterNominal, dueThrough fund.Date) Sc
 	if n > 1 && p.spec.Frequency != Daily {
 		// nominal dates due with nominal n-1 were merged into an instalment
 		// at or before afterNominal: already someone else's
+		// A later nominal date can share that due date only if it is on or
+		// before it: past it, the calendar need not be asked (it may not
+		// cover the next nominal date yet).
 		prev := p.due(cal, p.nominal(n-1))
-		for p.has(n) && p.due(cal, p.nominal(n)) == prev {
+		for p.has(n) && !after(p.nominal(n), prev) && p.due(cal, p.nominal(n)) == prev {
 			n++
 		}
 	}

@@ -440,3 +440,35 @@ func TestScheduleOutsideTheCalendarIsAnError(t *testing.T) {
 		t.Errorf("first of a 2027 plan: %v", err)
 	}
 }
+
+// The instalment run's last window before the calendar ends: a monthly plan
+// whose next nominal date is in a year no holiday file covers has nothing
+// due in the window, and that is not an error (the old merge check asked
+// the calendar about the next nominal date's due day).
+func TestWindowUpToTheCalendarsEndDoesNotAskPastIt(t *testing.T) {
+	cal := nse(t) // NSE 2024-2026
+	spec := schedule.Spec{Frequency: schedule.Monthly, Day: 5, Start: d("2026-10-01")}
+	got, err := schedule.Window(spec, cal, d("2026-12-05"), d("2026-12-31"))
+	if err != nil || len(got) != 0 {
+		t.Fatalf("window (5-Dec, 31-Dec-2026]: %v %v, want none and no error", got, err)
+	}
+}
+
+func TestNominalsNeedNoCalendar(t *testing.T) {
+	// A monthly plan on the 31st: 31-Dec-2026, 31-Jan-2027, 28-Feb-2027
+	// (clamped to the month's end), counted by hand; seq 1 is 31-Oct-2026.
+	spec := schedule.Spec{Frequency: schedule.Monthly, Day: 31, Start: d("2026-10-01")}
+	got, err := schedule.Nominals(spec, d("2026-11-30"), d("2027-02-28"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []schedule.Nominal{{Seq: 3, Date: d("2026-12-31")}, {Seq: 4, Date: d("2027-01-31")}, {Seq: 5, Date: d("2027-02-28")}}
+	if !slices.Equal(got, want) {
+		t.Errorf("nominals %v, want %v", got, want)
+	}
+	// a bounded plan stops at its count
+	spec.Count = 4
+	if got, err := schedule.Nominals(spec, fund.Date{}, d("2027-12-31")); err != nil || len(got) != 4 || got[3].Date != d("2027-01-31") {
+		t.Errorf("count 4: %v %v", got, err)
+	}
+}

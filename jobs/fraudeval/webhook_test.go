@@ -45,8 +45,11 @@ func TestCardTestingFiresOnFailedPaymentWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &ledger.Service{Store: pgstore.New(app), Calendar: cal, Audit: true}
-	now := time.Now()
+	// A moment inside the holiday files (they end with 2026), on every
+	// clock the test touches: the ledger's, the receiver's, the intake's.
+	now := time.Date(2026, 8, 20, 10, 0, 0, 0, fund.IST())
+	clock := func() time.Time { return now }
+	l := &ledger.Service{Store: pgstore.New(app), Calendar: cal, Audit: true, Now: clock}
 	for _, o := range []struct{ id, inv, folio string }{{"C-1", "INV-C", "FC"}, {"D-1", "INV-D", "FD"}} {
 		body := fmt.Sprintf(`{"order_id":%q,"type":"purchase","investor_id":%q,"folio":%q,"scheme_code":"E1","amount":"1000.00","placed_at":%q,"payment_ref":"order_%s"}`,
 			o.id, o.inv, o.folio, now.Add(-20*time.Minute).Format(time.RFC3339), o.id)
@@ -59,10 +62,10 @@ func TestCardTestingFiresOnFailedPaymentWebhooks(t *testing.T) {
 		}
 	}
 
-	d := money.Deps{Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Log: testkit.Logger(t)}
+	d := money.Deps{Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock, Log: testkit.Logger(t)}
 	p, in := money.PaymentsPipeline(d, 64, l)
 	go money.RunIntake(ctx, d, p)
-	srv := httptest.NewServer(&webhook.Receiver{Secrets: [][]byte{[]byte(secret)}, Store: money.WebhookStore{In: in}, Log: testkit.Logger(t), MaxEventAge: time.Hour})
+	srv := httptest.NewServer(&webhook.Receiver{Secrets: [][]byte{[]byte(secret)}, Store: money.WebhookStore{In: in}, Now: clock, Log: testkit.Logger(t), MaxEventAge: time.Hour})
 	t.Cleanup(srv.Close)
 	send := func(eventID string, pay moneytest.Payment) {
 		t.Helper()

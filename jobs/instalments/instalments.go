@@ -44,7 +44,7 @@ func (s Stats) Run() pipelines.Stats {
 	in := int64(g.Instalments) + p.Presented + p.Failed + p.Retry + t.Paid + t.Allotted + t.Failed
 	return pipelines.Stats{Batches: int64(g.Batches) + 2, In: in, Out: in - p.Retry, Reasons: map[string]int64{
 		"generate.plans": int64(g.Plans), "generate.instalments": int64(g.Instalments), "generate.due": int64(g.Due),
-		"generate.skipped": int64(g.Skipped), "generate.done": int64(g.Done), "generate.held": int64(g.Held),
+		"generate.skipped": int64(g.Skipped), "generate.done": int64(g.Done), "generate.held": int64(g.Held), "generate.waiting": int64(g.Waiting),
 		"present.presented": p.Presented, "present.failed": p.Failed, "present.retry": p.Retry,
 		"settle.paid": t.Paid, "settle.allotted": t.Allotted, "settle.failed": t.Failed,
 		"settle.orders_cancelled": t.OrdersCancelled, "settle.plans_cancelled": t.PlansCancelled, "settle.plans_completed": t.PlansCompleted, "settle.plans_resumed": t.PlansResumed,

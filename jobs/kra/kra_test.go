@@ -132,11 +132,17 @@ func TestJob(t *testing.T) {
 	}
 	// Before refund_after: nothing. After (the hold was raised on the
 	// database's clock): the purchase is rejected and its payment owed back.
-	j.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	// The job's clock is counted from raised_at itself, so the test does not
+	// depend on how far the process's clock is from the database's.
+	var raised time.Time
+	if err := app.QueryRow(ctx, `SELECT raised_at FROM order_holds WHERE order_id = 'P1'`).Scan(&raised); err != nil {
+		t.Fatal(err)
+	}
+	j.Now = func() time.Time { return raised.Add(time.Hour) }
 	if out, err := j.Run(ctx); err != nil || out.Refunded != 0 {
 		t.Fatalf("run before refund_after: %+v %v", out, err)
 	}
-	j.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+	j.Now = func() time.Time { return raised.Add(25 * time.Hour) }
 	if out, err := j.Run(ctx); err != nil || out.Refunded != 1 {
 		t.Fatalf("run after refund_after: %+v %v", out, err)
 	}

@@ -9,6 +9,7 @@ package navfreshness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -34,6 +35,9 @@ const Name = "nav-freshness"
 
 const (
 	alertKind = "nav_stale"
+	// calendarAlertKind is open while some scheme's next NAV is owed on a
+	// day the holiday calendar does not cover (subject: the year).
+	calendarAlertKind = "nav_freshness_calendar"
 )
 
 // Store is what the job reads and writes.
@@ -102,6 +106,7 @@ type Result struct {
 	Stale          int                    `json:"stale"`
 	MaxLateSeconds float64                `json:"max_late_seconds"`
 	StaleByAMC     map[string]int         `json:"stale_by_amc"`
+	Uncovered      int                    `json:"uncovered"` // schemes not judged: their NAV is owed on a day the calendar does not cover
 	AlertsRaised   int                    `json:"alerts_raised"`
 	AlertsResolved int                    `json:"alerts_resolved"`
 	Completeness   freshness.Completeness `json:"completeness"`
@@ -116,7 +121,7 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{At: now.UTC().Format(time.RFC3339), SLASeconds: j.Options.SLA.Seconds(), Live: len(rep.Live),
-		Dead: rep.Dead, Stale: rep.StaleCount(), StaleByAMC: map[string]int{}}
+		Dead: rep.Dead, Stale: rep.StaleCount(), StaleByAMC: map[string]int{}, Uncovered: len(rep.Uncovered)}
 	// AMCs whose schemes all died or left drop out; every AMC with a live
 	// scheme has both series, 0 when on time.
 	j.Age.Reset()
@@ -142,7 +147,27 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 	if res.AlertsRaised, res.AlertsResolved, err = j.Store.SyncAlerts(ctx, alertKind, open); err != nil {
 		return res, fmt.Errorf("nav-freshness: alerts: %w", err)
 	}
+	// The schemes whose NAV is owed on a day no holiday file covers are
+	// reported, not judged; they are judged once a file covers the day.
+	gaps := map[string]string{}
+	if n := len(rep.Uncovered); n > 0 {
+		u := rep.Uncovered[0]
+		gaps[fmt.Sprint(u.Day.Year)] = fmt.Sprintf("%s: %d scheme(s) not judged for freshness (first %s, latest NAV %s) until a holiday file covers it", u.Reason, n, u.Code, u.Date)
+		j.Log.Warn("nav-freshness: schemes not judged", "schemes", n, "reason", u.Reason)
+	}
+	raised, resolved, err := j.Store.SyncAlerts(ctx, calendarAlertKind, gaps)
+	if err != nil {
+		return res, fmt.Errorf("nav-freshness: alerts: %w", err)
+	}
+	res.AlertsRaised, res.AlertsResolved = res.AlertsRaised+raised, res.AlertsResolved+resolved
 	day, err := fund.LastDueBusinessDay(now, j.Options.Calendar)
+	var oor *fund.OutOfRangeError
+	if errors.As(err, &oor) {
+		// today is outside the calendar: no business day to check
+		// completeness of, and the freshness verdict above stands.
+		j.Log.Warn("nav-freshness: completeness not checked", "reason", "holiday calendar does not cover "+oor.Date.String())
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("nav-freshness: %w", err)
 	}
@@ -156,7 +181,11 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 // Stats is a run as job_runs counts it: the schemes judged in (live and
 // dead), the schemes whose age it set out (the live ones).
 func (r Result) Stats() pipelines.Stats {
-	return pipelines.Stats{In: int64(r.Live + r.Dead), Out: int64(r.Live), Reasons: map[string]int64{}}
+	reasons := map[string]int64{}
+	if r.Uncovered > 0 {
+		reasons["uncovered"] = int64(r.Uncovered)
+	}
+	return pipelines.Stats{In: int64(r.Live + r.Dead + r.Uncovered), Out: int64(r.Live), Reasons: reasons}
 }
 
 // RunLocked runs once under the job's single-runner lock (alerts are

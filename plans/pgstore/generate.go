@@ -12,6 +12,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/plans"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // NextGenerateBatch implements plans.GenerateStore (an index-only walk of
@@ -256,4 +257,15 @@ func writeGenMerging(ctx context.Context, tx pgx.Tx, w plans.GenWrite) (int, err
 		return 0, fmt.Errorf("insert instalments: %w", err)
 	}
 	return n, nil
+}
+
+// RaiseAlert implements plans.GenerateStore.
+func (s Store) RaiseAlert(ctx context.Context, kind, subject, detail string) error {
+	return postgres.Store{Pool: s.Pool}.RaiseAlert(ctx, kind, subject, detail)
+}
+
+// ResolveAlerts implements plans.GenerateStore.
+func (s Store) ResolveAlerts(ctx context.Context, kind string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE alerts SET resolved_at = now() WHERE kind = $1 AND resolved_at IS NULL`, kind)
+	return err
 }

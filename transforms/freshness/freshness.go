@@ -7,6 +7,7 @@
 package freshness
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -36,6 +37,17 @@ type Report struct {
 	Live  []Age            // every scheme not dead, by code
 	Dead  int              // schemes with no NAV for more than DeadAfterDays: wound up, not late
 	Stale map[string][]Age // AMC -> its schemes over the SLA, by code
+	// Uncovered are the schemes whose next NAV is owed on a day the
+	// calendar does not cover (by code): not judged, and not failing the
+	// others.
+	Uncovered []Uncovered
+}
+
+// Uncovered is a scheme whose lateness cannot be judged yet.
+type Uncovered struct {
+	Latest
+	Day    fund.Date // the first day the calendar does not cover
+	Reason string    // holiday calendar does not cover <Day>
 }
 
 // Options tune Evaluate.
@@ -45,9 +57,10 @@ type Options struct {
 	Calendar      *fund.Calendar
 }
 
-// Evaluate judges every scheme's latest NAV at time now. A NAV due on a day
-// the calendar does not cover is an error (fund.OutOfRangeError): the job
-// fails loudly rather than count an unknown day as a business day.
+// Evaluate judges every scheme's latest NAV at time now. A scheme whose NAV
+// is due on a day the calendar does not cover is not judged (an unknown day
+// is never counted as a business day): it is listed in Uncovered with the
+// reason, and the other schemes are judged.
 func Evaluate(latest []Latest, now time.Time, opt Options) (Report, error) {
 	r := Report{At: now, SLA: opt.SLA, Stale: map[string][]Age{}}
 	today := fund.DateOf(now.In(fund.IST()))
@@ -57,11 +70,16 @@ func Evaluate(latest []Latest, now time.Time, opt Options) (Report, error) {
 			continue
 		}
 		next, err := fund.NextNAVDate(l.Date, opt.Calendar)
-		if err != nil {
-			return Report{}, fmt.Errorf("freshness of scheme %s: %w", l.Code, err)
-		}
 		a := Age{Latest: l, Next: next}
-		if a.Due, err = fund.NAVDueAt(a.Next, l.Category, opt.Calendar); err != nil {
+		if err == nil {
+			a.Due, err = fund.NAVDueAt(a.Next, l.Category, opt.Calendar)
+		}
+		var oor *fund.OutOfRangeError
+		if errors.As(err, &oor) {
+			r.Uncovered = append(r.Uncovered, Uncovered{Latest: l, Day: oor.Date, Reason: "holiday calendar does not cover " + oor.Date.String()})
+			continue
+		}
+		if err != nil {
 			return Report{}, fmt.Errorf("freshness of scheme %s: %w", l.Code, err)
 		}
 		if now.After(a.Due) {
@@ -73,6 +91,7 @@ func Evaluate(latest []Latest, now time.Time, opt Options) (Report, error) {
 		}
 	}
 	sort.Slice(r.Live, func(i, j int) bool { return r.Live[i].Code < r.Live[j].Code })
+	sort.Slice(r.Uncovered, func(i, j int) bool { return r.Uncovered[i].Code < r.Uncovered[j].Code })
 	for _, as := range r.Stale {
 		sort.Slice(as, func(i, j int) bool { return as[i].Code < as[j].Code })
 	}
