@@ -384,8 +384,16 @@ func TestKYCHistoryIsTheAuditTrail(t *testing.T) {
 	if got := e.db.Str(`SELECT string_agg(coalesce(change_seq::text, '-'), ' ' ORDER BY id) FROM kyc_status_history WHERE investor_id = 'INV-1'`); got != "2 4" {
 		t.Errorf("INV-1 history change_seqs %q, want 2 4", got)
 	}
-	if n := e.db.Num(`SELECT change_seq FROM investor_profiles WHERE investor_id = 'INV-1'`); n != 4 {
-		t.Errorf("INV-1 profile change_seq %d, want 4", n)
+	if got := e.db.Str(`SELECT p.change_seq || ' ' || k.change_seq FROM investor_profiles p JOIN kyc_status k USING (investor_id)
+		WHERE investor_id = 'INV-1'`); got != "3 4" {
+		t.Errorf("INV-1 change_seq of the profile and of kyc_status %q, want 3 4 (the record's, the KYC change's)", got)
+	}
+	// And a patch after it is 5.
+	if _, _, err := e.inv.Patch(e.ctx, "INV-1", []byte(`{"email":"asha.third@example.com"}`), "support", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.db.Str(`SELECT string_agg(payload->>'change_seq', ' ' ORDER BY id) FROM outbox WHERE key = 'INV-1' AND topic = 'investors.changed'`); got != "1 2 3 4 5" {
+		t.Errorf("INV-1 events %q, want 1 2 3 4 5", got)
 	}
 	if n := e.db.Num(`SELECT count(*) FROM kyc_status_history WHERE investor_id = 'INV-1'`); n != 2 {
 		t.Errorf("%d history rows, want 2 (kra-1, kra-2): a non-KYC change writes none", n)

@@ -103,14 +103,15 @@ func nullTime(t time.Time) *time.Time {
 // kyc_status is upserted (the last write of an investor wins), every write
 // appends its kyc_status_history row (the audit trail of those columns),
 // and each write with an event takes the next change_seq of its investor
-// from investor_profiles (change_seq is the one sequence of versions and
-// events, see notes/events-contract.md) and gets its investors.changed
-// event. A KYC change writes no investor_versions row: the record did not
-// change, and the history row carries the change_seq, so the versions of
-// the record skip the KYC changes' numbers. One audit_log row per batch
-// carries the digest of its history rows; no per-investor audit row
-// repeats them. The investors with an event are locked first, in id
-// order: the lock Apply takes.
+// (change_seq is the one sequence of versions and events, see
+// notes/events-contract.md) and gets its investors.changed event. A KYC
+// change writes no investor_versions row and leaves investor_profiles
+// alone: the record did not change. Its change_seq is on its history row
+// and, the investor's latest, on kyc_status; the next change of either
+// kind follows the later of kyc_status's and the profile's (latestSeq).
+// One audit_log row per batch carries the digest of its history rows; no
+// per-investor audit row repeats them. The investors with an event are
+// locked first, in id order: the lock Apply takes.
 func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -168,9 +169,13 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		}
 		if len(evIDs) > 0 {
 			// Each event the next change_seq of its investor, in write order.
+			// The base is the later of the record's latest version (the
+			// profile's) and the investor's latest KYC change (kyc_status's).
 			tag, err := tx.Exec(ctx, `UPDATE kyc_apply a SET change_seq = n.base + n.k
-				FROM (SELECT a.ord, p.change_seq AS base, row_number() OVER (PARTITION BY a.investor_id ORDER BY a.ord) AS k
-					FROM kyc_apply a JOIN investor_profiles p ON p.investor_id = a.investor_id WHERE a.event) n
+				FROM (SELECT a.ord, greatest(p.change_seq, k.change_seq) AS base,
+						row_number() OVER (PARTITION BY a.investor_id ORDER BY a.ord) AS k
+					FROM kyc_apply a JOIN investor_profiles p ON p.investor_id = a.investor_id
+						LEFT JOIN kyc_status k ON k.investor_id = a.investor_id WHERE a.event) n
 				WHERE a.ord = n.ord`)
 			if err != nil {
 				return fmt.Errorf("event seqs: %w", err)
@@ -181,14 +186,18 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 				return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", id)
 			}
 		}
+		// The last write of each investor, with the change_seq of its last
+		// event in the batch (none: the one on file stays).
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
-			aadhaar_at, source_file, source_sha256, source_line, updated_at)
+			aadhaar_at, source_file, source_sha256, source_line, updated_at, change_seq)
 			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
-				source_file, source_sha256, source_line, $1::timestamptz FROM kyc_apply ORDER BY investor_id, ord DESC
+				source_file, source_sha256, source_line, $1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
+			FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
 				pan_inoperative = excluded.pan_inoperative, aadhaar_at = excluded.aadhaar_at, source_file = excluded.source_file,
-				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at`, now); err != nil {
+				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at,
+				change_seq = coalesce(excluded.change_seq, kyc_status.change_seq)`, now); err != nil {
 			return fmt.Errorf("kyc_status: %w", err)
 		}
 		var first, last int64
@@ -200,12 +209,6 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 			return fmt.Errorf("kyc_status_history: %w", err)
 		}
 		if len(evIDs) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE investor_profiles p SET change_seq = u.s, updated_at = u.a
-				FROM (SELECT DISTINCT ON (investor_id) investor_id AS i, change_seq AS s, event_at AS a FROM kyc_apply
-					WHERE event ORDER BY investor_id, ord DESC) u
-				WHERE p.investor_id = u.i`); err != nil {
-				return fmt.Errorf("profiles: %w", err)
-			}
 			// The payload is investors.Event's (every key present).
 			if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
 				SELECT $1 || ':' || investor_id || ':' || change_seq, $1, investor_id, jsonb_build_object(

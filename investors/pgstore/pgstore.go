@@ -26,12 +26,13 @@ type Store struct {
 var _ investors.Store = Store{}
 
 // Current reads the investor's latest version of the record, numbered
-// with the investor's latest change_seq: the profile's, which KYC changes
-// (kyc_status_history, no version) advance too.
+// with the investor's latest change_seq: a KYC change (kyc_status's, no
+// version) may be later than the record's.
 func (s Store) Current(ctx context.Context, id string) (investors.Current, bool, error) {
 	var c investors.Current
-	err := s.Pool.QueryRow(ctx, `SELECT greatest(v.change_seq, p.change_seq), v.record_enc, v.record_sha256, v.effective_from
+	err := s.Pool.QueryRow(ctx, `SELECT greatest(v.change_seq, p.change_seq, k.change_seq), v.record_enc, v.record_sha256, v.effective_from
 		FROM investor_versions v LEFT JOIN investor_profiles p ON p.investor_id = v.investor_id
+			LEFT JOIN kyc_status k ON k.investor_id = v.investor_id
 		WHERE v.investor_id = $1 ORDER BY v.change_seq DESC LIMIT 1`, id).Scan(&c.Seq, &c.RecordEnc, &c.RecordSHA256, &c.EffectiveFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
@@ -42,12 +43,14 @@ func (s Store) Current(ctx context.Context, id string) (investors.Current, bool,
 	return c, true, nil
 }
 
-// latestSeq is the investor's latest change_seq, of a version or of a KYC
-// change (the profile's), 0 when none; read under the investor's lock.
+// latestSeq is the investor's latest change_seq, 0 when none: of the
+// record's versions (the profile's) or of a KYC change (kyc_status's).
+// Read under the investor's lock, which StoreKYC takes too.
 func latestSeq(ctx context.Context, tx pgx.Tx, id string) (int, error) {
 	var n int
 	err := tx.QueryRow(ctx, `SELECT greatest((SELECT max(change_seq) FROM investor_versions WHERE investor_id = $1),
-		(SELECT change_seq FROM investor_profiles WHERE investor_id = $1), 0)`, id).Scan(&n)
+		(SELECT change_seq FROM investor_profiles WHERE investor_id = $1), (SELECT change_seq FROM kyc_status WHERE investor_id = $1), 0)`,
+		id).Scan(&n)
 	return n, err
 }
 
