@@ -29,19 +29,14 @@ func (e *gateEnv) redeem(id, investor string) {
 	}
 }
 
-// Penny drop end to end, through the stand-in gateway's wire format and the
-// webhook handler: an onboarded investor's payouts wait (bank_unverified)
-// while the default account is not verified, purchases do not; the
-// completed validation with a matching name (score 100 ≥ 80) verifies it
-// and releases the held redemption; a name that does not match (score 0)
-// fails it (bank_verification_failed); a redelivered webhook changes
-// nothing; a bad signature is refused; an unknown reference is
-// acknowledged and stores nothing.
-func TestBankVerificationHoldsPayouts(t *testing.T) {
-	e := newGateEnv(t)
+// bankSim onboards INV-1 and INV-2, whose accounts have one number: the
+// bank (the stand-in gateway) has it as Asha's, INV-2 says it is Ravi
+// Kumar's. It returns the gateway, bank verification through it, the
+// webhook listener and its secret.
+func (e *gateEnv) bankSim() (*gatewaysim.Server, *investors.Banks, *httptest.Server, []byte) {
+	t := e.t
 	e.onboard("INV-1", "ABCPE1234F")
 	e.onboard("INV-2", "ZZZPZ9999Z")
-	// INV-2 says the account is Ravi Kumar's; the bank has it as Asha's.
 	if _, _, err := e.inv.Patch(e.ctx, "INV-2", []byte(`{"bank_accounts":[{"account_no":"50100012345678","ifsc":"HDFC0001234","holder_name":"Ravi Kumar","type":"savings","default":true}]}`),
 		"onboarding", investors.ChannelAPI); err != nil {
 		t.Fatal(err)
@@ -57,6 +52,20 @@ func TestBankVerificationHoldsPayouts(t *testing.T) {
 	hook := httptest.NewServer(&kycbank.Handler{Secrets: [][]byte{secret}, Banks: banks, Log: testkit.Logger(t)})
 	t.Cleanup(hook.Close)
 	sim.WebhookURL, sim.WebhookSecret = hook.URL, secret
+	return sim, banks, hook, secret
+}
+
+// Penny drop end to end, through the stand-in gateway's wire format and the
+// webhook handler: an onboarded investor's payouts wait (bank_unverified)
+// while the default account is not verified, purchases do not; the
+// completed validation with a matching name (score 100 ≥ 80) verifies it
+// and releases the held redemption; a name that does not match (score 0)
+// fails it (bank_verification_failed); a redelivered webhook changes
+// nothing; a bad signature is refused; an unknown reference is
+// acknowledged and stores nothing.
+func TestBankVerificationHoldsPayouts(t *testing.T) {
+	e := newGateEnv(t)
+	sim, banks, hook, secret := e.bankSim()
 
 	// Before any penny drop: both restricted, redemptions only.
 	if n, err := banks.Reconcile(e.ctx, nil); err != nil || n != 2 {
@@ -151,12 +160,9 @@ func TestBankVerificationHoldsPayouts(t *testing.T) {
 // fails, and is released as settled once the refund is resolved.
 func TestPayoutHoldsUntilBankVerified(t *testing.T) {
 	e := newGateEnv(t)
-	e.onboard("INV-1", "ABCPE1234F")
-	e.onboard("INV-2", "ZZZPZ9999Z")
-	if _, _, err := e.inv.Patch(e.ctx, "INV-2", []byte(`{"bank_accounts":[{"account_no":"50100012345678","ifsc":"HDFC0001234","holder_name":"Ravi Kumar","type":"savings","default":true}]}`),
-		"onboarding", investors.ChannelAPI); err != nil {
-		t.Fatal(err)
-	}
+	sim, banks, _, _ := e.bankSim()
+	gateway := banks.Gateway
+	banks.Gateway = nil // no penny drop yet: restrictions and holds only
 	e.buy("P1", "INV-1")
 	e.redeem("R1", "INV-1")
 	if got := e.status("R1"); got != "allotted" {
@@ -171,20 +177,9 @@ func TestPayoutHoldsUntilBankVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	secret := []byte("x-secret")
-	sim := &gatewaysim.Server{KeyID: "rzp_x", KeySecret: "s"}
-	gw := httptest.NewServer(sim)
-	t.Cleanup(gw.Close)
-	sim.AddBank(gatewaysim.Bank{IFSC: "HDFC0001234", AccountNumber: "50100012345678", RegisteredName: "ASHA K RAO"})
-	banks := &investors.Banks{Store: pgstore.Store{Pool: e.db.Read}, Ledger: e.led, PII: e.gate.PII, SourceAccount: "7878780080316316",
-		Now: func() time.Time { return e.now }, Log: testkit.Logger(t)}
-	hook := httptest.NewServer(&kycbank.Handler{Secrets: [][]byte{secret}, Banks: banks, Log: testkit.Logger(t)})
-	t.Cleanup(hook.Close)
-	sim.WebhookURL, sim.WebhookSecret = hook.URL, secret
-
 	open := `SELECT coalesce(string_agg(investor_id || ' ' || kind || ' ' || subject || ' ' || amount::numeric(18,2) || ' ' || reason, ', '
 		ORDER BY investor_id), '') FROM payout_holds WHERE released_at IS NULL`
-	out, err := banks.Pass(e.ctx, 10*time.Minute, 100) // no gateway yet: restrictions and holds only
+	out, err := banks.Pass(e.ctx, 10*time.Minute, 100)
 	if err != nil || out.Restricted != 2 || out.PayoutsHeld != 2 || out.PayoutsReleased != 0 {
 		t.Fatalf("first pass: %+v %v; want 2 restricted, 2 payouts held", out, err)
 	}
@@ -195,7 +190,7 @@ func TestPayoutHoldsUntilBankVerified(t *testing.T) {
 		t.Errorf("second pass: %+v %v; want no hold raised or released", out, err)
 	}
 
-	banks.Gateway = &razorpay.Client{BaseURL: gw.URL, KeyID: "rzp_x", KeySecret: "s"}
+	banks.Gateway = gateway
 	if out, err := banks.Pass(e.ctx, 10*time.Minute, 100); err != nil || out.Asked != 2 {
 		t.Fatalf("asking: %+v %v", out, err)
 	}
