@@ -21,8 +21,10 @@ import (
 // not verified the investor has the ledger restriction of source bank
 // (reason bank_unverified, bank_verification_failed or no_bank_account),
 // which holds their redemptions with that reason; lifting it releases them.
-// IDCW payouts and refunds are not order legs: PayoutsHeld lists the money
-// waiting in payout accounts and refund-due breaks with the same reason.
+// IDCW payouts and refunds are not order legs: they are held as payout
+// holds (payout_holds: the folio's payout account balance, a refund due),
+// raised with the restriction's reason and released when it is lifted, by
+// each pass and each validation webhook (SyncPayoutHolds).
 //
 // Order of writes: a penny drop is recorded (status requested, the
 // account pending) before the gateway is asked, under our reference id,
@@ -75,6 +77,11 @@ type BankStore interface {
 	DefaultVerification(ctx context.Context, ids []string) (map[string]string, error)
 	// SourceRestrictions reads the investors' restrictions of source.
 	SourceRestrictions(ctx context.Context, ids []string, source string) (map[string]ledger.Restriction, error)
+	// SyncPayoutHolds releases the open payout holds of investors with no
+	// bank restriction (or whose money is no longer due) and raises one
+	// for each payout account balance and open refund due of an investor
+	// with one (ids nil: every investor), in one transaction.
+	SyncPayoutHolds(ctx context.Context, ids []string, at time.Time, by string) (raised, released int, err error)
 }
 
 // Banks verifies bank accounts and keeps the bank restrictions in line.
@@ -159,21 +166,39 @@ func (b *Banks) RequestPending(ctx context.Context, staleAfter time.Duration, li
 
 // BankOutcome is what one pass did.
 type BankOutcome struct {
-	Asked      int `json:"penny_drops_asked"`
-	Restricted int `json:"bank_restrictions_changed"`
+	Asked           int `json:"penny_drops_asked"`
+	Restricted      int `json:"bank_restrictions_changed"`
+	PayoutsHeld     int `json:"payout_holds_raised"`
+	PayoutsReleased int `json:"payout_holds_released"`
 }
 
 // Pass asks the waiting penny drops (at most limit; a request with no
 // gateway id after staleAfter is asked again), then reconciles every
-// onboarded investor's bank restriction.
+// onboarded investor's bank restriction and the payout holds.
 func (b *Banks) Pass(ctx context.Context, staleAfter time.Duration, limit int) (BankOutcome, error) {
 	var out BankOutcome
 	var err error
 	if out.Asked, err = b.RequestPending(ctx, staleAfter, limit); err != nil {
 		return out, err
 	}
-	out.Restricted, err = b.Reconcile(ctx, nil)
+	if out.Restricted, err = b.Reconcile(ctx, nil); err != nil {
+		return out, err
+	}
+	out.PayoutsHeld, out.PayoutsReleased, err = b.SyncPayouts(ctx, nil)
 	return out, err
+}
+
+// SyncPayouts makes the investors' payout holds follow their bank
+// restrictions (ids nil: every investor): see BankStore.SyncPayoutHolds.
+func (b *Banks) SyncPayouts(ctx context.Context, ids []string) (raised, released int, err error) {
+	raised, released, err = b.Store.SyncPayoutHolds(ctx, ids, b.now().UTC(), BankBy)
+	if err != nil {
+		return 0, 0, fmt.Errorf("payout holds: %w", err)
+	}
+	if raised+released > 0 {
+		b.log().Info("payout holds", "raised", raised, "released", released)
+	}
+	return raised, released, nil
 }
 
 // Apply stores a validation webhook's outcome (eventID: its
@@ -202,7 +227,10 @@ func (b *Banks) Apply(ctx context.Context, eventID string, ev razorpay.Validatio
 	if applied {
 		b.log().Info("bank account verification", "investor", inv, "ref", r.Ref, "verification", verif, "reason", why, "score", r.Score)
 	}
-	_, err = b.Reconcile(ctx, []string{inv})
+	if _, err := b.Reconcile(ctx, []string{inv}); err != nil {
+		return err
+	}
+	_, _, err = b.SyncPayouts(ctx, []string{inv})
 	return err
 }
 

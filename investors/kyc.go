@@ -66,8 +66,9 @@ type KYCStore interface {
 	// StoreKYC writes the investors' new states, in order, in one
 	// transaction: each write appends its kyc_status_history row (the
 	// audit trail of the KYC columns; one audit_log row for the batch); a
-	// write with an event also appends a version of the record (unchanged,
-	// fields kyc_status) and its investors.changed event.
+	// write with an event takes the investor's next change_seq (kept on
+	// kyc_status and the history row; the record, unchanged, gets no
+	// version) and appends its investors.changed event.
 	StoreKYC(ctx context.Context, ws []KYCWrite) error
 	// StoreUnmatched keeps the feed rows whose PAN is no investor's (one
 	// statement; a PAN's later row wins).
@@ -104,7 +105,7 @@ type KYCEvent struct {
 type KYCHistoryRow struct {
 	ID         int64
 	InvestorID string
-	ChangeSeq  int // the version and event of the change; 0: the effective status did not change
+	ChangeSeq  int // the investors.changed event of the change; 0: the effective status did not change
 	State      KYCState
 	Effective  string
 	RecordedAt time.Time

@@ -314,8 +314,11 @@ func TestKYCHistoryIsTheAuditTrail(t *testing.T) {
 		"INV-1 on_hold on_hold 2 kra-1.txt:2 kra-feed, INV-2 validated validated 2 kra-1.txt:3 kra-feed"; got != want {
 		t.Errorf("history %q, want %q", got, want)
 	}
-	if n := e.db.Num(`SELECT count(*) FROM investor_versions WHERE investor_id = 'INV-1'`); n != 2 {
-		t.Errorf("INV-1 versions %d, want 2 (onboarding, kyc)", n)
+	// The record did not change: no version copies it (the history row
+	// is the change 2).
+	if got := e.db.Str(`SELECT string_agg(change_seq::text || ' ' || channel, ', ' ORDER BY change_seq) FROM investor_versions
+		WHERE investor_id = 'INV-1'`); got != "1 api" {
+		t.Errorf("INV-1 versions %q, want only the onboarding's (1 api)", got)
 	}
 	if got := e.db.Str(`SELECT payload->>'event_id' FROM outbox WHERE key = 'INV-1' ORDER BY id DESC LIMIT 1`); got != "investors.changed:INV-1:2" {
 		t.Errorf("event id %q", got)
@@ -364,8 +367,36 @@ func TestKYCHistoryIsTheAuditTrail(t *testing.T) {
 	if n := e.db.Num(investorAudits, "INV-1"); n != 2 {
 		t.Errorf("investor audit rows %d, want 2 (onboarding, patch)", n)
 	}
-	if n := e.db.Num(`SELECT count(*) FROM kyc_status_history WHERE investor_id = 'INV-1'`); n != 1 {
-		t.Errorf("a non-KYC change wrote KYC history: %d rows", n)
+	// The patch's version and event are change 3, after the KYC change's 2
+	// (the numbers of one investor's versions and events never repeat).
+	if got := e.db.Str(`SELECT string_agg(change_seq::text, ' ' ORDER BY change_seq) FROM investor_versions WHERE investor_id = 'INV-1'`); got != "1 3" {
+		t.Errorf("INV-1 versions %q, want 1 3", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(payload->>'change_seq', ' ' ORDER BY id) FROM outbox WHERE key = 'INV-1' AND topic = 'investors.changed'`); got != "1 2 3" {
+		t.Errorf("INV-1 events %q, want 1 2 3", got)
+	}
+	if r, err := e.inv.Get(e.ctx, "INV-1"); err != nil || r.Seq != 3 || r.Investor.Email != "asha.new@example.com" {
+		t.Errorf("Get: seq %d email %q %v, want 3 and the patched email", r.Seq, r.Investor.Email, err)
+	}
+	// A KYC change after the patch is 4: its base is the profile, not the
+	// latest version.
+	e.feed("kra-2.txt", kraHead+"ASHA|ABCPE1234F|07|20-08-2026 09:00:00|\n")
+	if got := e.db.Str(`SELECT string_agg(coalesce(change_seq::text, '-'), ' ' ORDER BY id) FROM kyc_status_history WHERE investor_id = 'INV-1'`); got != "2 4" {
+		t.Errorf("INV-1 history change_seqs %q, want 2 4", got)
+	}
+	if got := e.db.Str(`SELECT p.change_seq || ' ' || k.change_seq FROM investor_profiles p JOIN kyc_status k USING (investor_id)
+		WHERE investor_id = 'INV-1'`); got != "3 4" {
+		t.Errorf("INV-1 change_seq of the profile and of kyc_status %q, want 3 4 (the record's, the KYC change's)", got)
+	}
+	// And a patch after it is 5.
+	if _, _, err := e.inv.Patch(e.ctx, "INV-1", []byte(`{"email":"asha.third@example.com"}`), "support", investors.ChannelAPI); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.db.Str(`SELECT string_agg(payload->>'change_seq', ' ' ORDER BY id) FROM outbox WHERE key = 'INV-1' AND topic = 'investors.changed'`); got != "1 2 3 4 5" {
+		t.Errorf("INV-1 events %q, want 1 2 3 4 5", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM kyc_status_history WHERE investor_id = 'INV-1'`); n != 2 {
+		t.Errorf("%d history rows, want 2 (kra-1, kra-2): a non-KYC change writes none", n)
 	}
 
 	// Append-only, for the owner too.

@@ -116,7 +116,7 @@ func kraJob(d *deps) (kra.Job, error) {
 	if err != nil {
 		return kra.Job{}, err
 	}
-	gate := &investors.Gate{Store: pgstore.Store{Pool: d.pg.Pool}, Ledger: led, PII: s, Now: d.now, Log: d.log}
+	gate := &investors.Gate{Store: pgstore.Store{Pool: d.pg.Pool}, Ledger: led, PII: s, Parallel: c.Shards, Now: d.now, Log: d.log}
 	return kra.Job{Config: c, PG: d.pg, Gate: gate, Banks: kycBanks(d, led, s), Ledger: led, CH: d.ch, Metrics: d.metrics, Now: d.now, Log: d.log}, nil
 }
 
@@ -239,20 +239,13 @@ var kycReports = []struct{ kind, title, sql string }{
 	{"banks", "bank accounts not verified (penny drop: unverified, pending or failed; name-match score)", `SELECT investor_id, ifsc, account_mask,
 		CASE WHEN is_default THEN 'default' ELSE '' END, verification, coalesce(name_match_score::text, '-'), coalesce(nullif(verify_reason, ''), '-')
 		FROM investor_bank_accounts WHERE removed_at IS NULL AND verification <> 'verified' ORDER BY 1, 2, 3`},
-	// Redemptions are held as order legs (the bank restriction); IDCW and
-	// switch payouts wait in the folio's payout account, refunds as
-	// refund-due breaks: listed here with the same reason.
-	{"payouts", "payouts held for the bank account (payout accounts and refunds due of investors with a bank restriction)", `
-		SELECT r.investor_id, r.reason, 'payout_account', lp.account, sum(lp.amount)::numeric(18,2)
-		FROM investor_restrictions r JOIN folios f ON f.investor_id = r.investor_id
-		JOIN ledger_postings lp ON lp.account = 'payout:' || f.folio_no AND lp.asset = 'INR'
-		WHERE r.source = 'bank' GROUP BY 1, 2, 3, 4 HAVING sum(lp.amount) <> 0
-		UNION ALL
-		SELECT r.investor_id, r.reason, 'refund_due', a.subject, p.amount
-		FROM alerts a JOIN payments p ON p.id = a.subject JOIN orders o ON o.id = p.order_id
-		JOIN investor_restrictions r ON r.investor_id = o.investor_id AND r.source = 'bank'
-		WHERE a.kind = 'refund_due' AND a.resolved_at IS NULL
-		ORDER BY 1, 3, 4`},
+	// Redemptions are held as order legs (the bank restriction); the
+	// payout account balances (IDCW, switch payouts) and refunds due as
+	// payout holds, raised and released by the bank verification pass.
+	{"payouts", "payouts held for the bank account (open payout holds: payout account balances and refunds due)", `
+		SELECT investor_id, reason, kind, subject, amount::numeric(18,2)::text,
+			to_char(raised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+		FROM payout_holds WHERE released_at IS NULL ORDER BY 1, 3, 4`},
 }
 
 func (c kycReportCmd) Run(a *app) error {

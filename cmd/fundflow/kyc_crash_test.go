@@ -35,7 +35,17 @@ import (
 // the truth file holds is still held (with the truth's reason), every
 // purchase of one it does not is allotted; each investor's restriction is
 // the truth's; the ledger's invariants hold.
+//
+// It runs with each batch written by one transaction and by two
+// (pipelines.kra.shards): with two, a kill can land after one shard's
+// commit and before the other's, and the rerun must finish the batch.
 func TestKYCLoadCrashAndRestart(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { kycLoadCrash(t, shards) })
+	}
+}
+
+func kycLoadCrash(t *testing.T, shards int) {
 	bin := fundflowBinary(t)
 	owner, _, app, appURL := testkit.PGApp(t)
 	ctx := testkit.Ctx(t)
@@ -86,6 +96,7 @@ pipelines:
   kra:
     source: {kind: file, path: `+dir+`, stable_for: 0s}
     batch_size: 7
+    shards: `+fmt.Sprint(shards)+`
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -211,23 +222,40 @@ pipelines:
 	}
 	// Nothing twice: a feed line replayed after a kill wrote its history
 	// row once, and each history row with a change_seq is exactly one
-	// kra_feed version and one event.
-	var dup, orphan, versions, events, changes int
+	// kra_feed event of that change_seq; a KYC change writes no version,
+	// and the later of the profile's and kyc_status's change_seq is the
+	// investor's last event's.
+	var dup, orphan, versions, events, changes, profiles int
 	if err := owner.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM (SELECT 1 FROM kyc_status_history GROUP BY investor_id, source_sha256, source_line HAVING count(*) > 1) d),
-		(SELECT count(*) FROM kyc_status_history h WHERE change_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM investor_versions v
-			WHERE v.investor_id = h.investor_id AND v.change_seq = h.change_seq AND v.channel = 'kra_feed')),
+		(SELECT count(*) FROM kyc_status_history h WHERE change_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox o
+			WHERE o.topic = 'investors.changed' AND o.key = h.investor_id AND (o.payload->>'change_seq')::int = h.change_seq
+			AND o.payload->>'channel' = 'kra_feed')),
 		(SELECT count(*) FROM investor_versions WHERE channel = 'kra_feed'),
 		(SELECT count(*) FROM outbox WHERE topic = 'investors.changed' AND payload->>'channel' = 'kra_feed'),
-		(SELECT count(*) FROM kyc_status_history WHERE change_seq IS NOT NULL)`).Scan(&dup, &orphan, &versions, &events, &changes); err != nil {
+		(SELECT count(*) FROM kyc_status_history WHERE change_seq IS NOT NULL),
+		(SELECT count(*) FROM investor_profiles p LEFT JOIN kyc_status k USING (investor_id)
+			WHERE greatest(p.change_seq, k.change_seq) <> (SELECT max((o.payload->>'change_seq')::int) FROM outbox o
+				WHERE o.topic = 'investors.changed' AND o.key = p.investor_id))`).Scan(&dup, &orphan, &versions, &events, &changes, &profiles); err != nil {
 		t.Fatal(err)
 	}
-	if dup != 0 || orphan != 0 || versions != changes || events != changes {
-		t.Errorf("after the kills: %d lines with two history rows, %d changes without a version; %d versions and %d events for %d changes",
-			dup, orphan, versions, events, changes)
+	if dup != 0 || orphan != 0 || versions != 0 || events != changes || profiles != 0 {
+		t.Errorf("after the kills: %d lines with two history rows, %d changes without their event, %d kra_feed versions; %d events for %d changes; %d investors whose latest change_seq is not their last event's",
+			dup, orphan, versions, events, changes, profiles)
+	}
+	// The shards reached the gate: two shards of one batch write two
+	// batch audit rows whose line ranges interleave; one shard never does.
+	var overlapping int
+	if err := owner.QueryRow(ctx, `WITH b AS (SELECT seq, payload->>'source_sha256' AS f, (payload->>'first_line')::int AS lo,
+			(payload->>'last_line')::int AS hi FROM audit_log WHERE action = 'kyc_status_batch')
+		SELECT count(*) FROM b x JOIN b y ON x.f = y.f AND x.seq < y.seq AND x.lo <= y.hi AND y.lo <= x.hi`).Scan(&overlapping); err != nil {
+		t.Fatal(err)
+	}
+	if (overlapping > 0) != (shards > 1) {
+		t.Errorf("%d pairs of batch audit rows with interleaved lines, with %d shards", overlapping, shards)
 	}
 	if err := ledgergen.CheckService(ctx, app); err != nil {
 		t.Error(err)
 	}
-	t.Logf("%d kills; %d orders: %d held, %d allotted", kills, len(orders), held, allotted)
+	t.Logf("%d shards, %d kills; %d orders: %d held, %d allotted; %d interleaved batch audit pairs", shards, kills, len(orders), held, allotted, overlapping)
 }

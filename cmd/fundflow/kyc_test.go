@@ -39,7 +39,7 @@ func TestKYCReports(t *testing.T) {
 		"# investors missing a FATCA declaration\nINV-B  no_record\n(1 rows)",
 		"# bank accounts not verified (penny drop: unverified, pending or failed; name-match score)\nINV-A  HDFC0001234  XXXXXXXX9012  default  unverified  -  -\n(1 rows)",
 		// No bank restriction yet (serve's kyc-banks pass sets it), no money waiting.
-		"# payouts held for the bank account (payout accounts and refunds due of investors with a bank restriction)\n(0 rows)",
+		"# payouts held for the bank account (open payout holds: payout account balances and refunds due)\n(0 rows)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks\n%s\n---\n%s", want, out.String())

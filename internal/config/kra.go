@@ -14,6 +14,10 @@ type KRA struct {
 	Source        Source  `yaml:"source"`   // file or sftp
 	BatchSize     int     `yaml:"batch_size"`
 	MaxRejectRate float64 `yaml:"max_reject_rate"` // 0..1; 0 disables the breaker
+	// Shards is how many concurrent transactions write a batch's changed
+	// investors (disjoint sets); 0: 2 for a batch changing 1,000 investors
+	// or more, else 1.
+	Shards int `yaml:"shards"`
 	// RequireRecord holds the orders of investors with no KYC status at
 	// all as kyc_missing. Off by default: investors created by orders alone
 	// (the demos', older tests') have no KYC record.
@@ -54,6 +58,9 @@ func (c *Config) validateKRA() []FieldError {
 	errs := validateFeed(p, x.Schedule, x.Source, "KRA status files", x.BatchSize, x.MaxRejectRate)
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if x.Shards < 0 || x.Shards > 64 {
+		add(p+".shards", "must be 0 (automatic) to 64, got %d", x.Shards)
 	}
 	if x.RefundAfter < 0 {
 		add(p+".refund_after", "must not be negative (0: never refund)")

@@ -126,3 +126,60 @@ func (s Store) SourceRestrictions(ctx context.Context, ids []string, source stri
 		func() error { out[x.InvestorID] = x; return nil })
 	return out, postgres.Classify(err)
 }
+
+// SyncPayoutHolds makes the open payout holds what the bank restrictions
+// say, for the investors ids (nil: all), in one transaction, set-based:
+// first the open holds are released whose investor has no bank
+// restriction any more (bank_verified) or whose money is no longer due
+// (settled: the payout account's balance is nil, the refund_due alert
+// resolved); then a hold is raised, with the restriction's reason, for
+// each payout account with a balance and each open refund_due of an
+// investor with a bank restriction that has none open. One audit row
+// names the holds raised and released.
+func (s Store) SyncPayoutHolds(ctx context.Context, ids []string, at time.Time, by string) (raised, released int, err error) {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT h.id, NOT EXISTS (SELECT 1 FROM investor_restrictions r WHERE r.investor_id = h.investor_id AND r.source = 'bank') AS verified,
+					CASE h.kind WHEN 'refund' THEN NOT EXISTS (SELECT 1 FROM alerts a WHERE a.kind = 'refund_due' AND a.subject = h.subject
+							AND a.resolved_at IS NULL)
+						ELSE coalesce((SELECT sum(lp.amount) FROM ledger_postings lp WHERE lp.account = h.subject AND lp.asset = 'INR'), 0) = 0
+					END AS settled
+				FROM payout_holds h WHERE h.released_at IS NULL AND ($3::text[] IS NULL OR h.investor_id = ANY($3)))
+			UPDATE payout_holds h SET released_at = $1, released_by = $2,
+				release_reason = CASE WHEN due.verified THEN 'bank_verified' ELSE 'settled' END
+			FROM due WHERE due.id = h.id AND (due.verified OR due.settled) RETURNING h.id`, at, by, ids)
+		if err != nil {
+			return fmt.Errorf("release payout holds: %w", err)
+		}
+		rel, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("release payout holds: %w", err)
+		}
+		rows, err = tx.Query(ctx, `INSERT INTO payout_holds (investor_id, kind, subject, amount, reason, raised_at)
+			SELECT r.investor_id, 'payout_account', lp.account, sum(lp.amount), r.reason, $1::timestamptz
+			FROM investor_restrictions r JOIN folios f ON f.investor_id = r.investor_id
+				JOIN ledger_postings lp ON lp.account = 'payout:' || f.folio_no AND lp.asset = 'INR'
+			WHERE r.source = 'bank' AND ($2::text[] IS NULL OR r.investor_id = ANY($2))
+			GROUP BY r.investor_id, lp.account, r.reason HAVING sum(lp.amount) <> 0
+			UNION ALL
+			SELECT r.investor_id, 'refund', a.subject, p.amount, r.reason, $1
+			FROM alerts a JOIN payments p ON p.id = a.subject JOIN orders o ON o.id = p.order_id
+				JOIN investor_restrictions r ON r.investor_id = o.investor_id AND r.source = 'bank'
+			WHERE a.kind = 'refund_due' AND a.resolved_at IS NULL AND ($2::text[] IS NULL OR r.investor_id = ANY($2))
+			ON CONFLICT (kind, subject) WHERE released_at IS NULL DO NOTHING RETURNING id`, at, ids)
+		if err != nil {
+			return fmt.Errorf("raise payout holds: %w", err)
+		}
+		rai, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("raise payout holds: %w", err)
+		}
+		raised, released = len(rai), len(rel)
+		if raised+released == 0 {
+			return nil
+		}
+		return postgres.AppendAuditBy(ctx, tx, by, "payout_holds", at.UTC().Format(time.RFC3339Nano), "payout_holds_synced",
+			map[string]any{"raised": rai, "released": rel})
+	})
+	return raised, released, postgres.Classify(err)
+}

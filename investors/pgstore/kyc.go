@@ -102,13 +102,16 @@ func nullTime(t time.Time) *time.Time {
 // to a temporary table by COPY, and from there, each in one statement,
 // kyc_status is upserted (the last write of an investor wins), every write
 // appends its kyc_status_history row (the audit trail of those columns),
-// and each write with an event gets the next version of its investor (the
-// sealed record copied unchanged inside the database, fields kyc_status:
-// change_seq is the one sequence of versions and events, see
-// notes/events-contract.md) and its investors.changed event. One audit_log
-// row per batch carries the digest of its history rows; no per-investor
-// audit row repeats them. The investors with an event are locked first, in
-// id order: the lock Apply takes.
+// and each write with an event takes the next change_seq of its investor
+// (change_seq is the one sequence of versions and events, see
+// notes/events-contract.md) and gets its investors.changed event. A KYC
+// change writes no investor_versions row and leaves investor_profiles
+// alone: the record did not change. Its change_seq is on its history row
+// and, the investor's latest, on kyc_status; the next change of either
+// kind follows the later of kyc_status's and the profile's (latestSeq).
+// One audit_log row per batch carries the digest of its history rows; no
+// per-investor audit row repeats them. The investors with an event are
+// locked first, in id order: the lock Apply takes.
 func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -151,7 +154,7 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE kyc_apply (ord int, investor_id text, pan_fp text, status text, kra text, kra_code text,
 			status_at timestamptz, remarks text, pan_inoperative bool, aadhaar_at timestamptz, effective_status text, source_file text,
 			source_sha256 text, source_line int, event bool, event_at timestamptz, event_by text, event_status text, event_from text,
-			event_at_text text, change_seq int, base_seq int) ON COMMIT DROP`); err != nil {
+			event_at_text text, change_seq int) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("kyc_apply: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"kyc_apply"}, []string{"ord", "investor_id", "pan_fp", "status", "kra", "kra_code",
@@ -166,9 +169,13 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		}
 		if len(evIDs) > 0 {
 			// Each event the next change_seq of its investor, in write order.
-			tag, err := tx.Exec(ctx, `UPDATE kyc_apply a SET base_seq = n.base, change_seq = n.base + n.k
-				FROM (SELECT a.ord, p.change_seq AS base, row_number() OVER (PARTITION BY a.investor_id ORDER BY a.ord) AS k
-					FROM kyc_apply a JOIN investor_profiles p ON p.investor_id = a.investor_id WHERE a.event) n
+			// The base is the later of the record's latest version (the
+			// profile's) and the investor's latest KYC change (kyc_status's).
+			tag, err := tx.Exec(ctx, `UPDATE kyc_apply a SET change_seq = n.base + n.k
+				FROM (SELECT a.ord, greatest(p.change_seq, k.change_seq) AS base,
+						row_number() OVER (PARTITION BY a.investor_id ORDER BY a.ord) AS k
+					FROM kyc_apply a JOIN investor_profiles p ON p.investor_id = a.investor_id
+						LEFT JOIN kyc_status k ON k.investor_id = a.investor_id WHERE a.event) n
 				WHERE a.ord = n.ord`)
 			if err != nil {
 				return fmt.Errorf("event seqs: %w", err)
@@ -179,14 +186,18 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 				return fmt.Errorf("investor %s has no record: a KYC status applies to onboarded investors only", id)
 			}
 		}
+		// The last write of each investor, with the change_seq of its last
+		// event in the batch (none: the one on file stays).
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
-			aadhaar_at, source_file, source_sha256, source_line, updated_at)
+			aadhaar_at, source_file, source_sha256, source_line, updated_at, change_seq)
 			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
-				source_file, source_sha256, source_line, $1::timestamptz FROM kyc_apply ORDER BY investor_id, ord DESC
+				source_file, source_sha256, source_line, $1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
+			FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
 				pan_inoperative = excluded.pan_inoperative, aadhaar_at = excluded.aadhaar_at, source_file = excluded.source_file,
-				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at`, now); err != nil {
+				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at,
+				change_seq = coalesce(excluded.change_seq, kyc_status.change_seq)`, now); err != nil {
 			return fmt.Errorf("kyc_status: %w", err)
 		}
 		var first, last int64
@@ -198,19 +209,6 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 			return fmt.Errorf("kyc_status_history: %w", err)
 		}
 		if len(evIDs) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO investor_versions (investor_id, change_seq, effective_from, recorded_at, channel, fields,
-				record_enc, record_sha256, changed_by)
-				SELECT a.investor_id, a.change_seq, a.event_at, a.event_at, $1, $2, v.record_enc, v.record_sha256, a.event_by
-				FROM kyc_apply a JOIN investor_versions v ON v.investor_id = a.investor_id AND v.change_seq = a.base_seq
-				WHERE a.event ORDER BY a.ord`, investors.ChannelKRAFeed, []string{"kyc_status"}); err != nil {
-				return fmt.Errorf("versions: %w", err)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE investor_profiles p SET change_seq = u.s, updated_at = u.a
-				FROM (SELECT DISTINCT ON (investor_id) investor_id AS i, change_seq AS s, event_at AS a FROM kyc_apply
-					WHERE event ORDER BY investor_id, ord DESC) u
-				WHERE p.investor_id = u.i`); err != nil {
-				return fmt.Errorf("profiles: %w", err)
-			}
 			// The payload is investors.Event's (every key present).
 			if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, topic, key, payload)
 				SELECT $1 || ':' || investor_id || ':' || change_seq, $1, investor_id, jsonb_build_object(
@@ -339,11 +337,14 @@ func (s Store) MarkMajority(ctx context.Context, id string, at time.Time, by str
 		if err != nil || tag.RowsAffected() == 0 {
 			return err // flagged already: nothing more
 		}
-		var seq int
 		var enc []byte
 		var sha string
-		if err := tx.QueryRow(ctx, `SELECT change_seq, record_enc, record_sha256 FROM investor_versions WHERE investor_id = $1
-			ORDER BY change_seq DESC LIMIT 1`, id).Scan(&seq, &enc, &sha); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT record_enc, record_sha256 FROM investor_versions WHERE investor_id = $1
+			ORDER BY change_seq DESC LIMIT 1`, id).Scan(&enc, &sha); err != nil {
+			return err
+		}
+		seq, err := latestSeq(ctx, tx, id) // a KYC change may be the latest: it has no version
+		if err != nil {
 			return err
 		}
 		seq++

@@ -25,11 +25,15 @@ type Store struct {
 
 var _ investors.Store = Store{}
 
-// Current reads the investor's latest version.
+// Current reads the investor's latest version of the record, numbered
+// with the investor's latest change_seq: a KYC change (kyc_status's, no
+// version) may be later than the record's.
 func (s Store) Current(ctx context.Context, id string) (investors.Current, bool, error) {
 	var c investors.Current
-	err := s.Pool.QueryRow(ctx, `SELECT change_seq, record_enc, record_sha256, effective_from FROM investor_versions
-		WHERE investor_id = $1 ORDER BY change_seq DESC LIMIT 1`, id).Scan(&c.Seq, &c.RecordEnc, &c.RecordSHA256, &c.EffectiveFrom)
+	err := s.Pool.QueryRow(ctx, `SELECT greatest(v.change_seq, p.change_seq, k.change_seq), v.record_enc, v.record_sha256, v.effective_from
+		FROM investor_versions v LEFT JOIN investor_profiles p ON p.investor_id = v.investor_id
+			LEFT JOIN kyc_status k ON k.investor_id = v.investor_id
+		WHERE v.investor_id = $1 ORDER BY v.change_seq DESC LIMIT 1`, id).Scan(&c.Seq, &c.RecordEnc, &c.RecordSHA256, &c.EffectiveFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
 	}
@@ -37,6 +41,17 @@ func (s Store) Current(ctx context.Context, id string) (investors.Current, bool,
 		return c, false, postgres.Classify(err)
 	}
 	return c, true, nil
+}
+
+// latestSeq is the investor's latest change_seq, 0 when none: of the
+// record's versions (the profile's) or of a KYC change (kyc_status's).
+// Read under the investor's lock, which StoreKYC takes too.
+func latestSeq(ctx context.Context, tx pgx.Tx, id string) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT greatest((SELECT max(change_seq) FROM investor_versions WHERE investor_id = $1),
+		(SELECT change_seq FROM investor_profiles WHERE investor_id = $1), (SELECT change_seq FROM kyc_status WHERE investor_id = $1), 0)`,
+		id).Scan(&n)
+	return n, err
 }
 
 // Apply stores one version in one transaction (see investors.Store): the
@@ -50,11 +65,11 @@ func (s Store) Apply(ctx context.Context, v investors.Version) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = $1 FOR NO KEY UPDATE`, v.InvestorID); err != nil {
 			return fmt.Errorf("lock investor: %w", err)
 		}
-		// Read the latest version after the lock, in a statement of its own:
+		// Read the latest change after the lock, in a statement of its own:
 		// its snapshot then sees the change of whoever held the lock before.
-		var latest int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(change_seq), 0) FROM investor_versions WHERE investor_id = $1`, v.InvestorID).Scan(&latest); err != nil {
-			return fmt.Errorf("latest version: %w", err)
+		latest, err := latestSeq(ctx, tx, v.InvestorID)
+		if err != nil {
+			return fmt.Errorf("latest change: %w", err)
 		}
 		if latest != v.Seq-1 {
 			return investors.ErrStale
