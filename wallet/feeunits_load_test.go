@@ -15,8 +15,16 @@ import (
 // days (B and C none), terms 10 % a year from units, and August billed on
 // an AUM of aum, on 21 Aug.
 func feeLoadEnv(t *testing.T, aum string) (*env, *wallet.Fees, *wallet.Service) {
+	return feeUnitsEnv(t, aum, `INSERT INTO scheme_loads (scheme_code, valid_from, days_below, rate_pct) VALUES ('A', '2020-01-01', 365, 1.0000)`)
+}
+
+// feeUnitsEnv is that set-up with setup run first in place of the exit
+// load (none: no scheme has a load).
+func feeUnitsEnv(t *testing.T, aum string, setup ...string) (*env, *wallet.Fees, *wallet.Service) {
 	e, ai := autoEnv(t)
-	e.db.Exec(`INSERT INTO scheme_loads (scheme_code, valid_from, days_below, rate_pct) VALUES ('A', '2020-01-01', 365, 1.0000)`)
+	for _, q := range setup {
+		e.db.Exec(q)
+	}
 	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
 	e.credit()
 	if _, err := ai.Invest(e.ctx, 10); err != nil {

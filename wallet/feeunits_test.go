@@ -2,11 +2,8 @@ package wallet_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/wallet"
-	"github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // A fee charged from units: W1's ₹20,000.00 auto-invested on 20 Aug (A
@@ -19,29 +16,8 @@ import (
 // payout comes into the wallet (500.00 + 200.43 = 700.43) and pays the
 // invoice (700.43 − 200.43 = 500.00); A keeps 799.960 − 20.043 = 779.917.
 func TestFeeChargedByRedeemingUnitsFIFO(t *testing.T) {
-	e, ai := autoEnv(t)
-	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
-	e.credit()
-	if _, err := ai.Invest(e.ctx, 10); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.ledger.AllotPending(e.ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-		VALUES ('A', '2026-08-21', 10, 't', 't', 1), ('B', '2026-08-21', 10, 't', 't', 1), ('C', '2026-08-21', 10, 't', 't', 1)`)
-	e.pay("e2", "pay_2", "wallet:W1", "captured", 50000) // ₹500.00, not invested
-	e.credit()
-	now := func() time.Time { return nextDay }
-	l := *e.ledger
-	l.Now = now
-	w := *e.wallet
-	w.Now = now
-	f := &wallet.Fees{Wallet: &w, Store: pgstore.Store{Pool: e.db.Read}, Ledger: &l, MaxSkew: time.Hour}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 1), AUMRatePct: pct("10"), ChargeFrom: wallet.ChargeFromUnits}); err != nil {
-		t.Fatal(err)
-	}
-	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum) VALUES ('W1', '2026-08-01', 0, 20000, 20000)`)
+	e, f, _ := feeUnitsEnv(t, "20000")
+	l := f.Ledger
 	res, err := f.BillAll(e.ctx, fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false, 10)
 	if err != nil || res.Billed != 1 || res.Due != 1 || res.Total.String() != "200.43" {
 		t.Fatalf("bill %+v %v", res, err)
