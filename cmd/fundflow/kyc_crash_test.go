@@ -55,7 +55,12 @@ func kycLoadCrash(t *testing.T, shards int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	led := &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true}
+	// Orders are placed, and their NAV dates decided, on a clock that runs
+	// from a business day the fixture calendar covers, so the test does not
+	// depend on today's date (the calendar ends with 2026).
+	start, began := time.Date(2026, 8, 20, 10, 0, 0, 0, fund.IST()), time.Now()
+	clock := func() time.Time { return start.Add(time.Since(began)) }
+	led := &ledger.Service{Store: ledgerpg.New(app), Calendar: cal, Audit: true, Now: clock}
 	svc := &investors.Service{Store: pgstore.Store{Pool: app}, PII: sealer}
 	const n = 150
 	var invs []kragen.Investor
@@ -132,7 +137,7 @@ pipelines:
 			inv := invs[rng.IntN(n)]
 			id := fmt.Sprintf("O%04d", k)
 			a := fund.MustAmount("1000")
-			now := time.Now()
+			now := clock()
 			req := fund.OrderRequest{ID: id, Kind: fund.ReqPurchase, InvestorID: inv.ID, Folio: "F-" + inv.ID, SchemeCode: "E1", Amount: &a,
 				Currency: "INR", PaymentRef: "order_" + id, PlacedAt: now.Add(-time.Second)}
 			if _, err := led.Place(context.Background(), fund.OrderIntake{Req: req, Source: "test", ReceivedAt: now, At: now}); err != nil {
@@ -164,7 +169,7 @@ pipelines:
 		return
 	}
 	// The NAVs land (every day of the next fortnight) and the allocate pass runs.
-	for d := fund.DateOf(time.Now().In(fund.IST())).AddDays(-1); d.Before(fund.DateOf(time.Now()).AddDays(15)); d = d.AddDays(1) {
+	for d := fund.DateOf(start).AddDays(-1); d.Before(fund.DateOf(clock().In(fund.IST())).AddDays(15)); d = d.AddDays(1) {
 		if _, err := owner.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('E1', $1, 20, 't', 't', 1)`, d.Time()); err != nil {
 			t.Fatal(err)
 		}
