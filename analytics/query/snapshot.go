@@ -201,6 +201,9 @@ func (c *Cached) Load(ctx context.Context) (*Snapshot, error) {
 // load is logged and tried again at the next check; the old snapshot is
 // served meanwhile.
 func (c *Cached) Run(ctx context.Context, every time.Duration) {
+	if c.CH == nil {
+		return // no ClickHouse: every read answers as the uncached service does
+	}
 	log := c.Log
 	if log == nil {
 		log = slog.Default()
