@@ -202,10 +202,9 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-type work struct {
-	events []ledger.Event
-	audits []ledger.AuditEntry
-}
+// work collects a transaction's outbox and audit rows, written last:
+// the wallet's Effects, as pool steps extend the wallet's lock order.
+type work = wallet.Effects
 
 func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
 	return s.Store.InTx(ctx, func(tx Tx) error {
@@ -213,15 +212,7 @@ func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
 		if err := fn(tx, w); err != nil {
 			return err
 		}
-		if len(w.events) > 0 {
-			if err := tx.WriteOutbox(ctx, w.events); err != nil {
-				return fmt.Errorf("outbox: %w", err)
-			}
-		}
-		if s.Audit && len(w.audits) > 0 {
-			return tx.AppendAudit(ctx, w.audits)
-		}
-		return nil
+		return w.Flush(ctx, tx, s.Audit)
 	})
 }
 
@@ -249,7 +240,7 @@ func (s *Service) Create(ctx context.Context, p Pool) error {
 	return s.inTx(ctx, func(tx Tx, w *work) error {
 		created, err := tx.CreatePool(ctx, p)
 		if err == nil && created {
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "created",
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "created",
 				Payload: map[string]string{"name": p.Name, "launch_nav": p.Launch.String(), "cutoff": p.Cutoff, "folio": p.Folio}})
 		}
 		return err
@@ -363,7 +354,7 @@ func (s *Service) Contribute(ctx context.Context, poolID, walletID, requestID st
 		if err := tx.PutMember(ctx, poolID, walletID, fund.Units{}); err != nil {
 			return err
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "contribution",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "contribution",
 			Payload: map[string]string{"request_id": requestID, "wallet_id": walletID, "amount": amount.String(), "nav_date": r.NAVDate.String()}})
 		return nil
 	})
@@ -416,7 +407,7 @@ func (s *Service) Withdraw(ctx context.Context, poolID, walletID, requestID stri
 		if err := tx.PutMember(ctx, poolID, walletID, units.Neg()); err != nil {
 			return err
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "withdrawal",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "withdrawal",
 			Payload: map[string]string{"request_id": requestID, "wallet_id": walletID, "units": units.String(), "nav_date": r.NAVDate.String()}})
 		return nil
 	})
@@ -526,8 +517,8 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 			Date    string `json:"nav_date"`
 			DayNAV
 		}{TopicNAV + ":" + poolID + ":" + day.String(), day.String(), n}
-		w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicNAV, Key: poolID, Payload: ev})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "nav", Payload: ev})
+		w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicNAV, Key: poolID, Payload: ev})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "nav", Payload: ev})
 		return nil
 	})
 	if err != nil {
@@ -611,8 +602,8 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r Request,
 	}
 	ev := Priced{EventID: TopicPriced + ":" + r.ID, Pool: p.ID, Request: r.ID, Wallet: r.Wallet, Kind: r.Kind, NAVDate: r.NAVDate.String(),
 		NAV: nav, Amount: r.Amount, Units: r.Units, Status: r.Status, Reason: r.Reason}
-	w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicPriced, Key: p.ID, Payload: ev})
-	w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "priced", Payload: ev})
+	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicPriced, Key: p.ID, Payload: ev})
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "priced", Payload: ev})
 	return nil
 }
 
@@ -719,8 +710,8 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		if err := tx.UpdatePool(ctx, p); err != nil {
 			return err
 		}
-		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: TopicDistributed, Key: poolID, Payload: out})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "distributed", Payload: out})
+		w.Events = append(w.Events, ledger.Event{ID: out.EventID, Topic: TopicDistributed, Key: poolID, Payload: out})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "distributed", Payload: out})
 		return nil
 	})
 	if err != nil {

@@ -210,7 +210,7 @@ func (a *AutoInvest) debit(ctx context.Context, paymentID string) (Run, error) {
 		if run.Status == "placed" {
 			a.announce(w, run, wal, nil)
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
 			Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
 		return a.Wallet.flush(ctx, tx, w)
 	})
@@ -248,7 +248,7 @@ func (a *AutoInvest) announce(w *work, r Run, wal Wallet, orders []OrderPlaced) 
 	if ev.Orders == nil {
 		ev.Orders = []OrderPlaced{}
 	}
-	w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicOrdersPlaced, Key: wal.ID, Payload: ev})
+	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicOrdersPlaced, Key: wal.ID, Payload: ev})
 }
 
 // place places the run's fixed requests and pays each accepted one from
@@ -324,7 +324,7 @@ func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
 			return err
 		}
 		a.announce(w, r, wal, orders)
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders})
 		return a.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {

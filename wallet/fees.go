@@ -326,7 +326,7 @@ func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, 
 				}
 				audit["status"], audit["balance"] = inv.Status, wal.Balance.Sub(inv.Total).String()
 			}
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "billed", Payload: audit})
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "billed", Payload: audit})
 			bills.Invoices = append(bills.Invoices, inv)
 			res.created = append(res.created, inv)
 		}
@@ -427,9 +427,9 @@ func (f *Fees) charge(w *work, wal Wallet, inv *FeeInvoice, audit bool) *Entry {
 	inv.Status = "charged"
 	ev := FeeCharged{EventID: TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, From: inv.From, To: inv.To,
 		Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Balance: wal.Balance.Sub(inv.Total), At: f.Wallet.now().UTC().Format(time.RFC3339Nano)}
-	w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicFeeCharged, Key: wal.ID, Payload: ev})
+	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicFeeCharged, Key: wal.ID, Payload: ev})
 	if audit {
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_charged", Payload: ev})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_charged", Payload: ev})
 	}
 	if inv.Total.Sign() == 0 {
 		return nil

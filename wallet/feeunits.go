@@ -135,7 +135,7 @@ func (f *Fees) redeemOne(ctx context.Context, invoiceID string) (int, error) {
 		if err := tx.InsertFeeRedemptions(ctx, rs); err != nil {
 			return err
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "redemption_fixed",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "fee_invoice", ID: inv.ID, Action: "redemption_fixed",
 			Payload: map[string]any{"wallet_id": wal.ID, "folio": terms.Folio, "redemptions": plan, "short": short.String()}})
 		return f.Wallet.flush(ctx, tx, w)
 	})
@@ -184,7 +184,7 @@ func (f *Fees) SweepFeeRedemptions(ctx context.Context, limit int) (int, error) 
 		if err != nil || !inserted {
 			return false, err
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_redemption",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_redemption",
 			Payload: map[string]string{"order_id": id, "invoice_id": r.InvoiceID, "folio": r.Folio, "amount": net.String()}})
 		return true, nil
 	})

@@ -196,8 +196,8 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 		}
 		ev := map[string]any{"event_id": TopicRebalanceProposed + ":" + runID, "run_id": runID, "wallet_id": walletID, "investor_id": wal.InvestorID,
 			"folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}
-		w.events = append(w.events, ledger.Event{ID: TopicRebalanceProposed + ":" + runID, Topic: TopicRebalanceProposed, Key: walletID, Payload: ev})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: "proposed", Payload: ev})
+		w.Events = append(w.Events, ledger.Event{ID: TopicRebalanceProposed + ":" + runID, Topic: TopicRebalanceProposed, Key: walletID, Payload: ev})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: "proposed", Payload: ev})
 		return r.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil || !found {
@@ -283,8 +283,8 @@ func (r *Rebalancer) place(ctx context.Context, run RebalanceRun) (Executed, err
 		if err := tx.SetRebalancePlaced(ctx, run.ID); err != nil {
 			return err
 		}
-		w.events = append(w.events, ledger.Event{ID: ex.EventID, Topic: TopicRebalanceExecuted, Key: run.WalletID, Payload: ex})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "rebalance", ID: run.ID, Action: "executed", Payload: ex})
+		w.Events = append(w.Events, ledger.Event{ID: ex.EventID, Topic: TopicRebalanceExecuted, Key: run.WalletID, Payload: ex})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: run.ID, Action: "executed", Payload: ex})
 		return r.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
@@ -328,7 +328,7 @@ func (r *Rebalancer) Sweep(ctx context.Context, limit int) (int, error) {
 				return err
 			}
 			n++
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "switch_payout",
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "switch_payout",
 				Payload: map[string]string{"switch_id": id, "folio": folio, "amount": amt.String()}})
 			return r.Wallet.flush(ctx, tx, w)
 		})

@@ -222,11 +222,34 @@ type Withdrawn struct {
 	HeldBy string `json:"-"`
 }
 
-// work collects a transaction's outbox and audit rows, written last.
-type work struct {
-	events []ledger.Event
-	audits []ledger.AuditEntry
+// Effects collects a transaction's outbox events and audit rows; Flush
+// writes them last (step 7 of the lock order). The pool service collects
+// its transactions' the same way.
+type Effects struct {
+	Events []ledger.Event
+	Audits []ledger.AuditEntry
 }
+
+// EffectsWriter is the part of a store transaction Flush writes through.
+type EffectsWriter interface {
+	WriteOutbox(ctx context.Context, events []ledger.Event) error
+	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
+}
+
+// Flush writes the events, then the audit rows when audit is on.
+func (e *Effects) Flush(ctx context.Context, tx EffectsWriter, audit bool) error {
+	if len(e.Events) > 0 {
+		if err := tx.WriteOutbox(ctx, e.Events); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	if audit && len(e.Audits) > 0 {
+		return tx.AppendAudit(ctx, e.Audits)
+	}
+	return nil
+}
+
+type work = Effects
 
 func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
 	return s.Store.InTx(ctx, func(tx Tx) error {
@@ -240,15 +263,7 @@ func (s *Service) inTx(ctx context.Context, fn func(Tx, *work) error) error {
 
 // flush writes a transaction's outbox and audit rows, last (step 7).
 func (s *Service) flush(ctx context.Context, tx Tx, w *work) error {
-	if len(w.events) > 0 {
-		if err := tx.WriteOutbox(ctx, w.events); err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-	}
-	if s.Audit && len(w.audits) > 0 {
-		return tx.AppendAudit(ctx, w.audits)
-	}
-	return nil
+	return w.Flush(ctx, tx, s.Audit)
 }
 
 // Open creates a wallet for an investor (an existing id is left as it is).
@@ -262,7 +277,7 @@ func (s *Service) Open(ctx context.Context, id, investorID string) error {
 			return fmt.Errorf("open wallet %s: %w", id, err)
 		}
 		if created {
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: id, Action: "opened", Payload: map[string]string{"investor_id": investorID}})
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: id, Action: "opened", Payload: map[string]string{"investor_id": investorID}})
 		}
 		return nil
 	})
@@ -343,7 +358,7 @@ func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome str
 		if wal.Balance.Cmp(p.Amount) < 0 {
 			outcome = "break"
 			detail := fmt.Sprintf("payment %s (%s) was refunded by the gateway after wallet %s spent it (balance %s)", p.ID, p.Amount, wal.ID, wal.Balance)
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
 				Payload: map[string]string{"wallet_id": wal.ID, "reason": BreakRefundAfterSpend, "detail": detail}})
 			return tx.BreakPayment(ctx, p.ID, BreakRefundAfterSpend, detail)
 		}
@@ -355,7 +370,7 @@ func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome str
 			return err
 		}
 		outcome = "reversed"
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
 			Payload: map[string]string{"payment_id": p.ID, "amount": p.Amount.String()}})
 		return nil
 	})
@@ -396,7 +411,7 @@ func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome stri
 		}
 		if reason != "" {
 			outcome = "break"
-			w.audits = append(w.audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
 				Payload: map[string]string{"wallet_id": walletID, "reason": reason, "detail": detail}})
 			return tx.BreakPayment(ctx, p.ID, reason, detail)
 		}
@@ -417,8 +432,8 @@ func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome stri
 		outcome, amt = "credited", p.Amount
 		ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
 			Amount: p.Amount, Balance: wal.Balance.Add(p.Amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
-		w.events = append(w.events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
+		w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
 		return nil
 	})
 	if err != nil {
@@ -502,12 +517,12 @@ func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amou
 		}
 		out = Withdrawn{EventID: topic + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
 			Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano), Status: status, HeldBy: src}
-		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
+		w.Events = append(w.Events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
 		action := "withdrawn"
 		if held {
 			action = "withdrawal_parked"
 		}
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
 		return nil
 	})
 	if err != nil {
@@ -601,8 +616,8 @@ func (s *Service) decideParked(ctx context.Context, walletID, requestID, to stri
 		}
 		out.Status, out.TxID, out.Balance, out.HeldBy = to, txID, wal.Balance.Add(delta), ""
 		out.EventID, out.At = topic+":"+requestID, s.now().UTC().Format(time.RFC3339Nano)
-		w.events = append(w.events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
-		w.audits = append(w.audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
+		w.Events = append(w.Events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
 		return nil
 	})
 	if err != nil {
