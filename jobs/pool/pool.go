@@ -1,7 +1,9 @@
 // Package pool is the pools' daily NAV runner (issue 22): for a day, it
 // computes every pool's NAV and prices the requests waiting for it
 // (pool.Service.ComputeNAV, once per pool and day, so a run killed anywhere
-// is finished by the next). A pool that cannot be priced (a scheme it
+// is finished by the next), then places the purchases of each pool's
+// contribution batches not placed yet (pool.Service.PlaceInvestments: the
+// day's, or one a killed run left). A pool that cannot be priced (a scheme it
 // holds has no NAV yet) is reported and skipped: it never stops the others.
 package pool
 
@@ -34,6 +36,7 @@ type Priced struct {
 	Contributions int      `json:"contributions"`
 	Withdrawals   int      `json:"withdrawals"`
 	Refused       int      `json:"refused"`
+	OrdersPaid    int      `json:"invest_orders_paid"`
 }
 
 // Stats is a run's outcome.
@@ -68,8 +71,19 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			}
 			continue
 		}
+		paid, err := j.Pools.PlaceInvestments(ctx, id)
+		if err != nil {
+			// Priced; its purchases wait for the next run (they are fixed).
+			if st.Failed == nil {
+				st.Failed = map[string]string{}
+			}
+			st.Failed[id] = err.Error()
+			if j.Log != nil {
+				j.Log.Warn("pool investments not placed", "pool", id, "day", j.Day.String(), "err", err)
+			}
+		}
 		st.Pools = append(st.Pools, Priced{Pool: id, NAV: r.NAV, Fresh: r.Fresh, Launch: r.Launch,
-			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused})
+			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused, OrdersPaid: paid})
 	}
 	return st, nil
 }

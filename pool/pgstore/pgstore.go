@@ -158,8 +158,12 @@ func (t Tx) CreatePool(ctx context.Context, p pool.Pool) (bool, error) {
 	if p.Folio != "" {
 		folio = &p.Folio
 	}
-	tag, err := t.tx.Exec(ctx, `INSERT INTO pools (id, name, launch_nav, cutoff, folio_no) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING`, p.ID, p.Name, p.Launch.Decimal(), p.Cutoff, folio)
+	var model *string
+	if p.Model != "" {
+		model = &p.Model
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO pools (id, name, launch_nav, cutoff, folio_no, model_id) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO NOTHING`, p.ID, p.Name, p.Launch.Decimal(), p.Cutoff, folio, model)
 	return tag.RowsAffected() == 1, err
 }
 
@@ -168,8 +172,8 @@ func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	p := pool.Pool{ID: id}
 	var launch, cash, units decimal.Decimal
 	var last *time.Time
-	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), launch_nav, cash, units, last_nav_date
-		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &launch, &cash, &units, &last)
+	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date
+		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -357,9 +361,9 @@ func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]manage
 // NAV reads a pool's NAV of a day.
 func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
 	n := pool.DayNAV{Pool: poolID, Date: day}
-	var nav, hold, cash, units decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
-		poolID, day.Time()).Scan(&nav, &hold, &cash, &units, &n.Launch)
+	var nav, hold, investing, cash, units decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, false, nil
 	}
@@ -372,6 +376,9 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 	if n.Holdings, err = amount(hold); err != nil {
 		return n, false, err
 	}
+	if n.Investing, err = amount(investing); err != nil {
+		return n, false, err
+	}
 	if n.Cash, err = amount(cash); err != nil {
 		return n, false, err
 	}
@@ -381,8 +388,8 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 
 // InsertNAV writes a day's NAV.
 func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
 	return err
 }
 
