@@ -145,6 +145,11 @@ type Store interface {
 	PoolIDs(ctx context.Context) ([]string, error)
 	// MemberViews lists a wallet's pools with the latest NAV.
 	MemberViews(ctx context.Context, walletID string) ([]MemberView, error)
+	// MemberViewsAt lists a wallet's pools as they stood at the end of day
+	// (IST): its units and units pending withdrawal then, and the pool's
+	// NAV of day or the latest before it. Pools it had no units in then
+	// are left out.
+	MemberViewsAt(ctx context.Context, walletID string, day fund.Date) ([]MemberView, error)
 	// Wallet reads a wallet (for the API's object-level check).
 	Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error)
 	// Facts are the pools' NAVs and flows dated from..to (NAV dates, the
@@ -773,4 +778,10 @@ type Fact struct {
 // Members lists a wallet's pools as its investor sees them.
 func (s *Service) Members(ctx context.Context, walletID string) ([]MemberView, error) {
 	return s.Store.MemberViews(ctx, walletID)
+}
+
+// MembersAt lists a wallet's pools as they stood at the end of day: a
+// statement's closing position.
+func (s *Service) MembersAt(ctx context.Context, walletID string, day fund.Date) ([]MemberView, error) {
+	return s.Store.MemberViewsAt(ctx, walletID, day)
 }
