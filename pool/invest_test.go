@@ -215,3 +215,30 @@ func TestPoolInvestResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolDistributionCountsItsPurchases: a distribution on the day a
+// batch was invested values the pool with that batch's purchases (at
+// cost), not with the cash alone. 20 Aug: 250.055 units, 2,500.00 in
+// purchases, 0.55 cash; 0.50 distributed: ex-NAV (2,500.00 + 0.55 − 0.50)
+// / 250.055 = 9.99800… → 9.9980 (the cash alone would give 0.0002).
+// Shares by units: W1 100/250.055 × 0.50 = 0.19995…, W2 0.30004…: floors
+// 0.19 and 0.30, the paisa left to W1's larger remainder: 0.20 and 0.30.
+func TestPoolDistributionCountsItsPurchases(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.contribute("P3", "W2", "c2", "1500.55")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	if st := e.job("2026-08-20"); len(st.Failed) != 0 {
+		t.Fatalf("%+v", st)
+	}
+	d, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-20"), fund.MustAmount("0.50"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NAV.String() != "9.9980" || len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[1].Amount.String() != "0.30" {
+		t.Errorf("distribution %+v", d)
+	}
+	if got := e.db.Str(`SELECT cash::text FROM pools WHERE id = 'P3'`); got != "0.05" {
+		t.Errorf("pool cash %s, want 0.05", got)
+	}
+}
