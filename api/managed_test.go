@@ -201,19 +201,7 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 			SELECT id, 0, 'wallet:W-1', 'INR', ($5 || $3)::numeric FROM t UNION ALL SELECT id, 1, $6, 'INR', -($5 || $3)::numeric FROM t`,
 			c.kind, fmt.Sprint("r", i), c.amount, c.at, sign, c.other)
 	}
-	status, _, pdf := e.get(t, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31", investor(t, "INV-1"))
-	if status != 200 {
-		t.Fatalf("%d %s", status, pdf)
-	}
-	_, text := pdfPage1(t, pdf)
-	line := func(label string) string {
-		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, label) {
-				return strings.Join(strings.Fields(l), " ")
-			}
-		}
-		return ""
-	}
+	text, line := statementText(t, e, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31")
 	for label, want := range map[string]string{
 		"Managed wallet W-1":         "Managed wallet W-1, 2024-02-01 to 2024-03-31 (model moderate)",
 		"Opening balance 2024":       "Opening balance 2024-02-01 1,000.00",
@@ -235,7 +223,7 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 		t.Errorf("a pool held only since 2026 is on a 2024 statement:\n%s", text)
 	}
 	// Another folio's statement has no wallet section.
-	status, _, pdf = e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
+	status, _, pdf := e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
 	if _, text := pdfPage1(t, pdf); status != 200 || strings.Contains(text, "Managed wallet") {
 		t.Errorf("F-2: %d, a wallet section", status)
 	}
@@ -308,19 +296,7 @@ func TestStatementPoolsAtItsEndAndRebalances(t *testing.T) {
 		('S1', 'RB-W-1-20240201', 'W-1', 'A', 'B', 1200.00), ('S2', 'RB-W-1-20240201', 'W-1', 'A', 'C', 300.50),
 		('S3', 'RB-W-1-20240331', 'W-1', 'C', 'A', 250.00), ('S4', 'RB-W-1-20240131', 'W-1', 'B', 'A', 99.00)`)
 
-	status, _, pdf := e.get(t, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31", investor(t, "INV-1"))
-	if status != 200 {
-		t.Fatalf("%d %s", status, pdf)
-	}
-	_, text := pdfPage1(t, pdf)
-	line := func(label string) string {
-		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, label) {
-				return strings.Join(strings.Fields(l), " ")
-			}
-		}
-		return ""
-	}
+	text, line := statementText(t, e, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31")
 	// At the end of 31 Mar: 100 + 80 − 30 = 150.000 units and 30.000
 	// pending; at 28 Mar's 11.2347: 180.000 × 11.2347 = 2,022.246 →
 	// 2,022.25 (half-up). (The latest NAV, 12.0000 on 1 Apr, and today's
@@ -337,5 +313,24 @@ func TestStatementPoolsAtItsEndAndRebalances(t *testing.T) {
 	}
 	if strings.Contains(text, "RB-W-1-20240131") {
 		t.Errorf("a rebalance of 31 Jan IST is on the February-March statement:\n%s", text)
+	}
+}
+
+// statementText fetches a statement PDF as INV-1 and returns its first
+// page's text and a finder of the line holding a label, spaces collapsed.
+func statementText(t *testing.T, e *env, url string) (string, func(label string) string) {
+	t.Helper()
+	status, _, pdf := e.get(t, url, investor(t, "INV-1"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, pdf)
+	}
+	_, text := pdfPage1(t, pdf)
+	return text, func(label string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, label) {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		return ""
 	}
 }

@@ -62,28 +62,27 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		}
 		r, err := j.Pools.ComputeNAV(ctx, id, j.Day)
 		if err != nil {
-			if st.Failed == nil {
-				st.Failed = map[string]string{}
-			}
-			st.Failed[id] = err.Error()
-			if j.Log != nil {
-				j.Log.Warn("pool not priced", "pool", id, "day", j.Day.String(), "err", err)
-			}
+			j.fail(&st, id, "pool not priced", err)
 			continue
 		}
 		paid, err := j.Pools.PlaceInvestments(ctx, id)
 		if err != nil {
 			// Priced; its purchases wait for the next run (they are fixed).
-			if st.Failed == nil {
-				st.Failed = map[string]string{}
-			}
-			st.Failed[id] = err.Error()
-			if j.Log != nil {
-				j.Log.Warn("pool investments not placed", "pool", id, "day", j.Day.String(), "err", err)
-			}
+			j.fail(&st, id, "pool investments not placed", err)
 		}
 		st.Pools = append(st.Pools, Priced{Pool: id, NAV: r.NAV, Fresh: r.Fresh, Launch: r.Launch,
 			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused, OrdersPaid: paid})
 	}
 	return st, nil
+}
+
+// fail records a pool's failure in the stats and the log; the run goes on.
+func (j Job) fail(st *Stats, id, what string, err error) {
+	if st.Failed == nil {
+		st.Failed = map[string]string{}
+	}
+	st.Failed[id] = err.Error()
+	if j.Log != nil {
+		j.Log.Warn(what, "pool", id, "day", j.Day.String(), "err", err)
+	}
 }
