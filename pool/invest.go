@@ -63,8 +63,13 @@ func investRef(pool string, day fund.Date) string { return pool + ":" + day.Stri
 // places them after the commit. A batch larger than the cash left after
 // the day's withdrawals invests only that cash.
 func (s *Service) investBatch(ctx context.Context, tx Tx, w *work, p *Pool, day fund.Date, settled []Request) error {
-	if p.Model == "" || p.Folio == "" || s.Ledger == nil {
+	if p.Model == "" || p.Folio == "" {
 		return nil
+	}
+	if s.Ledger == nil {
+		// Never price a day without investing its batch: the batch would
+		// never be invested.
+		return fmt.Errorf("pool %s invests in model %s but the service has no ledger", p.ID, p.Model)
 	}
 	var batch fund.Amount
 	for _, r := range settled {

@@ -163,12 +163,13 @@ func (c poolReinvestCmd) Run(a *app) error {
 }
 
 type poolNAVCmd struct {
-	Day  fund.Date `required:"" help:"The NAV date (YYYY-MM-DD), a business day." placeholder:"DATE"`
-	Pool []string  `help:"Only these pools (default: all)." placeholder:"ID"`
+	Day   fund.Date `required:"" help:"The NAV date (YYYY-MM-DD), a business day." placeholder:"DATE"`
+	Pool  []string  `help:"Only these pools (default: all)." placeholder:"ID"`
+	Clock time.Time `hidden:"" help:"run at this time (RFC 3339; the pools' purchases are placed then): tests and the demo only"`
 }
 
 func (c poolNAVCmd) Run(a *app) error {
-	return a.pools(time.Time{}, func(d *deps, s *pool.Service) error {
+	return a.pools(c.Clock, func(d *deps, s *pool.Service) error {
 		j := jobpool.Job{Pools: s, Day: c.Day, Only: c.Pool, Log: d.log}
 		var st jobpool.Stats
 		if err := supervise.Single(a.ctx, d.pg, jobpool.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {
