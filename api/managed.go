@@ -111,16 +111,16 @@ func (s *Server) statementWallets(ctx context.Context, folio string, from, to fu
 		if s.cfg.Pools == nil {
 			continue
 		}
-		if out[i].Pools, err = s.cfg.Pools.Members(ctx, l.WalletID); err != nil {
+		if out[i].Pools, err = s.cfg.Pools.MembersAt(ctx, l.WalletID, to); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// StatementWallet is a wallet's part of a folio statement: its balances
-// and movements in the period, and its pool holdings at each pool's latest
-// NAV.
+// StatementWallet is a wallet's part of a folio statement: its balances,
+// movements and rebalances in the period, and its pool holdings at the
+// period's end (each pool's NAV of that day or the latest before it).
 type StatementWallet struct {
 	Lines wallet.StatementLines
 	Pools []pool.MemberView

@@ -13,6 +13,8 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
 	lpg "github.com/fundflow/fundflow/ledger/pgstore"
+	"github.com/fundflow/fundflow/pool"
+	poolpg "github.com/fundflow/fundflow/pool/pgstore"
 	"github.com/fundflow/fundflow/wallet"
 	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -199,19 +201,7 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 			SELECT id, 0, 'wallet:W-1', 'INR', ($5 || $3)::numeric FROM t UNION ALL SELECT id, 1, $6, 'INR', -($5 || $3)::numeric FROM t`,
 			c.kind, fmt.Sprint("r", i), c.amount, c.at, sign, c.other)
 	}
-	status, _, pdf := e.get(t, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31", investor(t, "INV-1"))
-	if status != 200 {
-		t.Fatalf("%d %s", status, pdf)
-	}
-	_, text := pdfPage1(t, pdf)
-	line := func(label string) string {
-		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, label) {
-				return strings.Join(strings.Fields(l), " ")
-			}
-		}
-		return ""
-	}
+	text, line := statementText(t, e, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31")
 	for label, want := range map[string]string{
 		"Managed wallet W-1":         "Managed wallet W-1, 2024-02-01 to 2024-03-31 (model moderate)",
 		"Opening balance 2024":       "Opening balance 2024-02-01 1,000.00",
@@ -219,7 +209,6 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 		"Invested (auto-invest":      "Invested (auto-invest purchases) 1 4,000.00",
 		"Fees charged":               "Fees charged (with GST) 1 118.00",
 		"Closing balance 2024-03-31": "Closing balance 2024-03-31 4,382.50",
-		"Income (P1)":                "Income (P1) 174.999 0.000 6.6667 2026-08-21 1,166.67",
 	} {
 		if got := line(label); got != want {
 			t.Errorf("%q line: %q, want %q", label, got, want)
@@ -228,9 +217,120 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 	if strings.Contains(text, "Withdrawals") {
 		t.Errorf("the 1-Apr IST withdrawal is on the statement:\n%s", text)
 	}
+	// The fake's pool P1 has its first NAV in August 2026: not held at the
+	// end of March 2024.
+	if strings.Contains(text, "Income (P1)") {
+		t.Errorf("a pool held only since 2026 is on a 2024 statement:\n%s", text)
+	}
 	// Another folio's statement has no wallet section.
-	status, _, pdf = e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
+	status, _, pdf := e.get(t, "/v1/folios/F-2/statement.pdf", investor(t, "INV-1"))
 	if _, text := pdfPage1(t, pdf); status != 200 || strings.Contains(text, "Managed wallet") {
 		t.Errorf("F-2: %d, a wallet section", status)
+	}
+}
+
+// TestStatementPoolsAtItsEndAndRebalances: the wallet section values the
+// wallet's pool units as they stood at the statement's end, at the pool's
+// NAV of that day or the latest before it (not the latest NAV, not today's
+// units), and lists the rebalances proposed in the period with the day
+// each was executed, if by the end. The journal rows carry explicit
+// times, as the database's clock would.
+func TestStatementPoolsAtItsEndAndRebalances(t *testing.T) {
+	t.Parallel()
+	svc, pools := &wallet.Service{}, &pool.Service{}
+	e := setup(t, func(c *api.Config) { c.WalletStatements, c.Pools = svc, pools })
+	pg, ctx := e.store.PG, testkit.Ctx(t)
+	svc.Store, pools.Store = walletpg.Store{Pool: pg}, poolpg.Store{Pool: pg}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pg.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO wallets (id, investor_id) VALUES ('W-1', 'INV-1')`)
+	exec(`INSERT INTO autoinvest_terms (wallet_id, model_id, folio_no) VALUES ('W-1', 'moderate', 'F-1')`)
+	exec(`INSERT INTO pools (id, name, launch_nav, units) VALUES ('P9', 'Growth', 10, 180)`)
+	exec(`INSERT INTO pool_members (pool_id, wallet_id, units) VALUES ('P9', 'W-1', 180)`)
+	// Units into (+) or out of (−) W-1's pool account: priced contributions
+	// of 100 and 80 units; 30 units given up by withdrawal w1 on 20 Mar and
+	// priced on 2 Apr, after the period; 50 more units on 5 Apr.
+	for _, c := range []struct {
+		kind, ref, units, other, at string
+	}{
+		{"pool_priced", "c1", "100", "pool_issued:P9", "2024-02-05T16:00:00+05:30"},
+		{"pool_priced", "c2", "80", "pool_issued:P9", "2024-03-10T16:00:00+05:30"},
+		{"pool_withdrawal", "w1", "-30", "pool_redeeming:P9", "2024-03-20T11:00:00+05:30"},
+		{"pool_priced", "w1", "", "", "2024-04-02T16:00:00+05:30"},
+		{"pool_priced", "c3", "50", "pool_issued:P9", "2024-04-05T16:00:00+05:30"},
+	} {
+		if c.units == "" { // the withdrawal priced: the units cancelled from redeeming
+			exec(`WITH t AS (INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, posted_at) VALUES ('W-1', $1, $2, 0, $3) RETURNING id)
+				INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+				SELECT id, 0, 'pool_redeeming:P9', 'POOL:P9', 30 FROM t UNION ALL SELECT id, 1, 'pool_issued:P9', 'POOL:P9', -30 FROM t`, c.kind, c.ref, c.at)
+			continue
+		}
+		exec(`WITH t AS (INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, posted_at) VALUES ('W-1', $1, $2, 0, $3) RETURNING id)
+			INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+			SELECT id, 0, $4, 'POOL:P9', $5::numeric FROM t UNION ALL SELECT id, 1, 'pool_units:P9:W-1', 'POOL:P9', -$5::numeric FROM t`,
+			c.kind, c.ref, c.at, c.other, c.units)
+	}
+	exec(`INSERT INTO pool_requests (id, pool_id, wallet_id, kind, units, received_at, nav_date, nav, priced_at, status, amount)
+		VALUES ('w1', 'P9', 'W-1', 'withdrawal', 30, '2024-03-20T11:00:00+05:30', '2024-04-02', 12.0000, '2024-04-02T16:00:00+05:30', 'priced', 360.00)`)
+	// The pool's NAVs: 28 Mar (the last business day of March: 29 Mar was
+	// Good Friday) and 1 Apr, after the period.
+	exec(`INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, cash, units, launch) VALUES
+		('P9', '2024-03-27', 11.0000, 0, 1980, 180, false), ('P9', '2024-03-28', 11.2347, 0, 2022.25, 180, false),
+		('P9', '2024-04-01', 12.0000, 0, 2160, 180, false)`)
+	// Rebalances: one just after IST midnight on 1 Feb (31 Jan in UTC),
+	// executed two minutes later; one proposed on 31 Mar and executed on
+	// 1 Apr; one proposed on 31 Jan IST, before the period.
+	for _, r := range []struct{ id, created, placed string }{
+		{"RB-W-1-20240201", "2024-02-01T00:10:00+05:30", "2024-02-01T00:12:00+05:30"},
+		{"RB-W-1-20240331", "2024-03-31T22:00:00+05:30", "2024-04-01T09:00:00+05:30"},
+		{"RB-W-1-20240131", "2024-01-31T23:50:00+05:30", "2024-01-31T23:55:00+05:30"},
+	} {
+		exec(`INSERT INTO rebalance_runs (id, wallet_id, folio_no, model_id, model_version, tax_aware, plan, requests, status, created_at, placed_at)
+			VALUES ($1, 'W-1', 'F-1', 'moderate', 1, false, '{}', '[]', 'placed', $2, $3)`, r.id, r.created, r.placed)
+	}
+	exec(`INSERT INTO rebalance_switches (switch_id, run_id, wallet_id, from_scheme, to_scheme, amount) VALUES
+		('S1', 'RB-W-1-20240201', 'W-1', 'A', 'B', 1200.00), ('S2', 'RB-W-1-20240201', 'W-1', 'A', 'C', 300.50),
+		('S3', 'RB-W-1-20240331', 'W-1', 'C', 'A', 250.00), ('S4', 'RB-W-1-20240131', 'W-1', 'B', 'A', 99.00)`)
+
+	text, line := statementText(t, e, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31")
+	// At the end of 31 Mar: 100 + 80 − 30 = 150.000 units and 30.000
+	// pending; at 28 Mar's 11.2347: 180.000 × 11.2347 = 2,022.246 →
+	// 2,022.25 (half-up). (The latest NAV, 12.0000 on 1 Apr, and today's
+	// 180 + 50 units would give 2,760.00.)
+	for label, want := range map[string]string{
+		"Pool at":         "Pool at 2024-03-31 Units Pending Pool NAV NAV date Value (₹)", // "withdrawal" wraps
+		"Growth (P9)":     "Growth (P9) 150.000 30.000 11.2347 2024-03-28 2,022.25",
+		"RB-W-1-20240201": "RB-W-1-20240201 2024-02-01 2024-02-01 2 1,500.50 executed",
+		"RB-W-1-20240331": "RB-W-1-20240331 2024-03-31 1 250.00 proposed",
+	} {
+		if got := line(label); got != want {
+			t.Errorf("%q line: %q, want %q", label, got, want)
+		}
+	}
+	if strings.Contains(text, "RB-W-1-20240131") {
+		t.Errorf("a rebalance of 31 Jan IST is on the February-March statement:\n%s", text)
+	}
+}
+
+// statementText fetches a statement PDF as INV-1 and returns its first
+// page's text and a finder of the line holding a label, spaces collapsed.
+func statementText(t *testing.T, e *env, url string) (string, func(label string) string) {
+	t.Helper()
+	status, _, pdf := e.get(t, url, investor(t, "INV-1"))
+	if status != 200 {
+		t.Fatalf("%d %s", status, pdf)
+	}
+	_, text := pdfPage1(t, pdf)
+	return text, func(label string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, label) {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		return ""
 	}
 }

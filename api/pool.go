@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pool"
 )
 
 // Pools is what the pool route reads (pool.Service).
 type Pools interface {
 	Members(ctx context.Context, walletID string) ([]pool.MemberView, error)
+	// MembersAt: as they stood at the end of day (a statement's end).
+	MembersAt(ctx context.Context, walletID string, day fund.Date) ([]pool.MemberView, error)
 }
 
 var _ Pools = (*pool.Service)(nil)

@@ -26,6 +26,15 @@ func (fakePools) Members(_ context.Context, walletID string) ([]pool.MemberView,
 	}, nil
 }
 
+// MembersAt: P1 from its first NAV (21 Aug 2026) on; nothing before.
+func (f fakePools) MembersAt(ctx context.Context, walletID string, day fund.Date) ([]pool.MemberView, error) {
+	if day.Before(fund.NewDate(2026, 8, 21)) {
+		return nil, nil
+	}
+	vs, err := f.Members(ctx, walletID)
+	return vs[:min(len(vs), 1)], err
+}
+
 func TestWalletPoolsRoute(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)

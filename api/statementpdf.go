@@ -697,8 +697,8 @@ var walletKinds = []struct{ kind, label string }{
 }
 
 // wallet draws a wallet's section: opening and closing balance, the
-// period's movements by kind (money in and out of the wallet), and its
-// pool holdings.
+// period's movements by kind (money in and out of the wallet), its
+// rebalances, and its pool holdings at the period's end.
 func (d *stmtDoc) wallet(w StatementWallet, from, to fund.Date) {
 	l := w.Lines
 	title := fmt.Sprintf("Managed wallet %s, %s to %s", l.WalletID, from, to)
@@ -729,11 +729,26 @@ func (d *stmtDoc) wallet(w StatementWallet, from, to fund.Date) {
 	}
 	d.row(cols, []string{"Closing balance " + to.String(), "", "", "", rupees(l.Closing.Decimal())}, true)
 	d.header = nil
+	if len(l.Rebalances) > 0 {
+		// Switches move money between the folio's schemes, not through
+		// the wallet: listed apart from its movements.
+		d.y += 2
+		rc := []column{{"Rebalance", 60, "L"}, {"Proposed", 24, "L"}, {"Executed", 24, "L"}, {"Switches", 18, "R"}, {"Switched (₹)", 30, "R"}, {"Status", 24, "L"}}
+		d.table(rc)
+		for _, r := range l.Rebalances {
+			executed, status := "", "proposed"
+			if r.Executed != nil {
+				executed, status = r.Executed.String(), "executed"
+			}
+			d.row(rc, []string{r.ID, r.Proposed.String(), executed, fmt.Sprint(r.Switches), rupees(r.Amount.Decimal()), status}, false)
+		}
+		d.header = nil
+	}
 	if len(w.Pools) == 0 {
 		return
 	}
 	d.y += 2
-	pc := []column{{"Pool", 60, "L"}, {"Units", 25, "R"}, {"Pending withdrawal", 25, "R"}, {"Pool NAV", 20, "R"}, {"NAV date", 20, "L"}, {"Value (₹)", 30, "R"}}
+	pc := []column{{"Pool at " + to.String(), 60, "L"}, {"Units", 25, "R"}, {"Pending withdrawal", 25, "R"}, {"Pool NAV", 20, "R"}, {"NAV date", 20, "L"}, {"Value (₹)", 30, "R"}}
 	d.table(pc)
 	for _, p := range w.Pools {
 		nav, value := "", ""

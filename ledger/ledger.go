@@ -84,6 +84,10 @@ func (s *Service) gateway() string {
 	return s.Gateway
 }
 
+// GatewayName is the gateway purchases are paid through (their money
+// leaves gateway:<it>).
+func (s *Service) GatewayName() string { return s.gateway() }
+
 func (s *Service) rules() Rules {
 	if s.Rules == nil {
 		return rules.Rules{}

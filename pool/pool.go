@@ -67,6 +67,7 @@ var (
 // Pool is a pool as stored (its row is its lock).
 type Pool struct {
 	ID, Name, Cutoff, Folio string
+	Model                   string // the model its cash is invested in ("": it stays cash)
 	Launch                  fund.NAV
 	Cash                    fund.Amount
 	Units                   fund.Units
@@ -91,9 +92,12 @@ type DayNAV struct {
 	Date     fund.Date   `json:"-"`
 	NAV      fund.NAV    `json:"nav"`
 	Holdings fund.Amount `json:"holdings"`
-	Cash     fund.Amount `json:"cash"`
-	Units    fund.Units  `json:"units"`
-	Launch   bool        `json:"launch"`
+	// Investing is the pool's money in purchase orders not allotted yet,
+	// at cost: it has left the cash and is not in the holdings.
+	Investing fund.Amount `json:"investing"`
+	Cash      fund.Amount `json:"cash"`
+	Units     fund.Units  `json:"units"`
+	Launch    bool        `json:"launch"`
 }
 
 // Holder is a member's units on the record date (its own plus those a
@@ -141,6 +145,11 @@ type Store interface {
 	PoolIDs(ctx context.Context) ([]string, error)
 	// MemberViews lists a wallet's pools with the latest NAV.
 	MemberViews(ctx context.Context, walletID string) ([]MemberView, error)
+	// MemberViewsAt lists a wallet's pools as they stood at the end of day
+	// (IST): its units and units pending withdrawal then, and the pool's
+	// NAV of day or the latest before it. Pools it had no units in then
+	// are left out.
+	MemberViewsAt(ctx context.Context, walletID string, day fund.Date) ([]MemberView, error)
 	// Wallet reads a wallet (for the API's object-level check).
 	Wallet(ctx context.Context, id string) (wallet.Wallet, bool, error)
 	// Facts are the pools' NAVs and flows dated from..to (NAV dates, the
@@ -179,6 +188,22 @@ type Tx interface {
 	Holders(ctx context.Context, pool string) ([]Holder, error)
 	Distribution(ctx context.Context, pool string, day fund.Date) (Distribution, bool, error)
 	InsertDistribution(ctx context.Context, d Distribution) error
+	// FolioInvestor is the investor a folio belongs to.
+	FolioInvestor(ctx context.Context, folio string) (string, bool, error)
+	// ModelAt is the model's latest version effective on day.
+	ModelAt(ctx context.Context, id string, day fund.Date) (managed.Model, bool, error)
+	// Investing is the pool's money in purchase legs not refunded whose
+	// orders are not allotted, at cost.
+	Investing(ctx context.Context, pool string) (fund.Amount, error)
+	// InvestedOn is the legs of the day's run not refunded, at cost.
+	InvestedOn(ctx context.Context, pool string, day fund.Date) (fund.Amount, error)
+	InsertInvestRun(ctx context.Context, r InvestRun) error
+	// InvestRun reads a run, locked.
+	InvestRun(ctx context.Context, pool string, day fund.Date) (InvestRun, bool, error)
+	// DebitedRuns lists a pool's runs not placed yet, oldest first.
+	DebitedRuns(ctx context.Context, pool string) ([]fund.Date, error)
+	// FinishInvestRun marks the run placed and the refused legs refunded.
+	FinishInvestRun(ctx context.Context, pool string, day fund.Date, refunded []string) error
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
 }
@@ -193,6 +218,13 @@ type Service struct {
 	Calendar *fund.Calendar
 	Audit    bool
 	Now      func() time.Time
+	// Ledger places and pays the purchases of a pool with a model (its
+	// gateway's wallet_cash account pays them); nil: no pool invests.
+	Ledger  *ledger.Service
+	MaxSkew time.Duration // the order intake's allowed clock skew (placed_at is our clock)
+	// crash, for tests: called at each stage of investing; an error stops
+	// there as a crash would.
+	crash func(stage, poolID string) error
 }
 
 func (s *Service) now() time.Time {
@@ -241,7 +273,7 @@ func (s *Service) Create(ctx context.Context, p Pool) error {
 		created, err := tx.CreatePool(ctx, p)
 		if err == nil && created {
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "created",
-				Payload: map[string]string{"name": p.Name, "launch_nav": p.Launch.String(), "cutoff": p.Cutoff, "folio": p.Folio}})
+				Payload: map[string]string{"name": p.Name, "launch_nav": p.Launch.String(), "cutoff": p.Cutoff, "folio": p.Folio, "model": p.Model}})
 		}
 		return err
 	})
@@ -476,7 +508,10 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 			}
 		}
 		n := DayNAV{Pool: poolID, Date: day, Holdings: managed.PoolValue(hs), Cash: p.Cash, Units: p.Units, Launch: p.Units.Sign() == 0}
-		if n.NAV, err = managed.PoolDayNAV(n.Holdings, n.Cash, n.Units, p.Launch); err != nil {
+		if n.Investing, err = tx.Investing(ctx, poolID); err != nil {
+			return err
+		}
+		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing), n.Cash, n.Units, p.Launch); err != nil {
 			return err
 		}
 		reqs, err := tx.Pending(ctx, poolID, day)
@@ -502,10 +537,13 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 			}
 		}
 		sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].Kind == "contribution" && reqs[j].Kind != "contribution" })
-		for _, r := range reqs {
-			if err := s.price(ctx, tx, w, &p, r, n.NAV, &res); err != nil {
-				return fmt.Errorf("price %s: %w", r.ID, err)
+		for i := range reqs {
+			if err := s.price(ctx, tx, w, &p, &reqs[i], n.NAV, &res); err != nil {
+				return fmt.Errorf("price %s: %w", reqs[i].ID, err)
 			}
+		}
+		if err := s.investBatch(ctx, tx, w, &p, day, reqs); err != nil {
+			return fmt.Errorf("invest the day's contributions: %w", err)
 		}
 		p.LastNAV = day
 		if err := tx.UpdatePool(ctx, p); err != nil {
@@ -528,7 +566,8 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 }
 
 // price settles one request at nav, moving p's cash and units.
-func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r Request, nav fund.NAV, res *NAVResult) error {
+// r is left as settled.
+func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request, nav fund.NAV, res *NAVResult) error {
 	r.NAV = nav
 	var e wallet.Entry
 	var delta fund.Amount
@@ -597,7 +636,7 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r Request,
 			return err
 		}
 	}
-	if err := tx.Settle(ctx, r); err != nil {
+	if err := tx.Settle(ctx, *r); err != nil {
 		return err
 	}
 	ev := Priced{EventID: TopicPriced + ":" + r.ID, Pool: p.ID, Request: r.ID, Wallet: r.Wallet, Kind: r.Kind, NAVDate: r.NAVDate.String(),
@@ -656,9 +695,15 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		if amount.Cmp(p.Cash) > 0 {
 			return fmt.Errorf("%w: distributing %s, holding %s", ErrCashShort, amount, p.Cash)
 		}
-		// The record date's value after its requests: holdings (unchanged
-		// by them) + the cash now, over the units now.
-		exNAV, err := managed.ExDistributionNAV(n.Holdings.Add(p.Cash), amount, p.Units)
+		// The record date's value after its requests: holdings and money
+		// in purchases (unchanged by them), that day's batch invested (at
+		// cost, less what was refunded to the cash) + the cash now, over
+		// the units now.
+		invested, err := tx.InvestedOn(ctx, poolID, record)
+		if err != nil {
+			return err
+		}
+		exNAV, err := managed.ExDistributionNAV(n.Holdings.Add(n.Investing).Add(invested).Add(p.Cash), amount, p.Units)
 		if err != nil {
 			return fmt.Errorf("ex-distribution NAV: %w", err)
 		}
@@ -733,4 +778,10 @@ type Fact struct {
 // Members lists a wallet's pools as its investor sees them.
 func (s *Service) Members(ctx context.Context, walletID string) ([]MemberView, error) {
 	return s.Store.MemberViews(ctx, walletID)
+}
+
+// MembersAt lists a wallet's pools as they stood at the end of day: a
+// statement's closing position.
+func (s *Service) MembersAt(ctx context.Context, walletID string, day fund.Date) ([]MemberView, error) {
+	return s.Store.MemberViewsAt(ctx, walletID, day)
 }

@@ -183,13 +183,8 @@ func (a *AutoInvest) debit(ctx context.Context, paymentID string) (Run, error) {
 			run.Split = managed.Split{Leftover: d.Amount, Leftovers: []managed.Leftover{{Amount: d.Amount, Reason: "insufficient_balance"}}}
 			run.Invested, run.Leftover = fund.Amount{}, d.Amount
 		}
-		placedAt := a.Wallet.now().UTC().Format(time.RFC3339Nano)
-		for _, l := range run.Split.Legs {
-			id := requestID(paymentID, l.Scheme)
-			b, _ := json.Marshal(map[string]string{"order_id": id, "type": "purchase", "investor_id": wal.InvestorID, "folio": terms.Folio,
-				"scheme_code": l.Scheme, "amount": l.Amount.String(), "placed_at": placedAt, "payment_ref": id})
-			run.Requests = append(run.Requests, string(b))
-		}
+		run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
+			wal.InvestorID, terms.Folio, a.Wallet.now())
 		if run.Invested.IsZero() {
 			run.Status = "placed"
 		} else {
@@ -256,38 +251,9 @@ func (a *AutoInvest) announce(w *work, r Run, wal Wallet, orders []OrderPlaced) 
 // event id), then finishes the run: a refused request's amount back to
 // the wallet, the run placed, the event. It returns the orders paid.
 func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
-	now := a.Wallet.now()
-	ins := make([]fund.OrderIntake, 0, len(r.Requests))
-	for _, body := range r.Requests {
-		in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "autoinvest", At: now, MaxSkew: a.MaxSkew})
-		if !ok {
-			return 0, fmt.Errorf("auto-invest %s: request %s: %v", r.PaymentID, body, err)
-		}
-		ins = append(ins, in)
-	}
-	placed, err := a.Ledger.PlaceOrders(ctx, ins)
+	orders, paid, err := PlaceAndPay(ctx, a.Ledger, a.Wallet.now(), a.MaxSkew, r.Requests, r.Split.Legs, map[string]string{"wallet_id": r.WalletID})
 	if err != nil {
-		return 0, fmt.Errorf("auto-invest %s: place orders: %w", r.PaymentID, err)
-	}
-	orders := make([]OrderPlaced, len(placed))
-	paid := 0
-	for i, p := range placed {
-		leg := r.Split.Legs[i]
-		orders[i] = OrderPlaced{OrderID: p.ID, Scheme: leg.Scheme, Amount: leg.Amount, Outcome: ledger.OutcomeAccepted}
-		// A request refused (now, or the first time: a duplicate of it
-		// has no legs either) is not paid; its amount goes back.
-		if len(p.Legs) == 0 {
-			orders[i].Outcome, orders[i].Reason = ledger.OutcomeRejected, p.Reason
-			continue
-		}
-		evID := "autoinvest:" + p.ID
-		pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + p.ID,
-			NotesOrderID: p.ID, Amount: leg.Amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
-		body, _ := json.Marshal(map[string]string{"payment_id": pe.PaymentID, "order_id": p.ID, "amount": leg.Amount.String(), "wallet_id": r.WalletID})
-		if _, err := a.Ledger.Receive(ctx, ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}); err != nil {
-			return 0, fmt.Errorf("auto-invest %s: pay %s: %w", r.PaymentID, p.ID, err)
-		}
-		paid++
+		return 0, fmt.Errorf("auto-invest %s: %w", r.PaymentID, err)
 	}
 	if a.crash != nil {
 		if err := a.crash("paid", r.PaymentID); err != nil {
@@ -331,4 +297,68 @@ func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
 		return 0, fmt.Errorf("auto-invest %s: finish: %w", r.PaymentID, err)
 	}
 	return paid, nil
+}
+
+// PurchaseRequests are the order requests' JSON bodies buying legs into
+// folio for investorID, each under orderID(scheme) (its payment_ref too),
+// placed at placedAt. A run fixes them before anything is placed, so a
+// run finished after a crash places exactly the same orders.
+func PurchaseRequests(legs []managed.Leg, orderID func(scheme string) string, investorID, folio string, placedAt time.Time) []string {
+	at := placedAt.UTC().Format(time.RFC3339Nano)
+	out := make([]string, 0, len(legs))
+	for _, l := range legs {
+		id := orderID(l.Scheme)
+		b, _ := json.Marshal(map[string]string{"order_id": id, "type": "purchase", "investor_id": investorID, "folio": folio,
+			"scheme_code": l.Scheme, "amount": l.Amount.String(), "placed_at": at, "payment_ref": id})
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// PlaceAndPay places the fixed requests (one per leg, in order) through
+// the ledger and pays each accepted order with a captured "wallet"
+// payment received on the ledger's webhook path (payer's keys go in the
+// payment's body). Both steps are idempotent in the ledger (the request
+// id, the inbox event id), so a run stopped anywhere calls it again with
+// the same requests. It returns each order's outcome (a refused order is
+// not paid: its amount is the caller's to give back) and how many were
+// paid.
+func PlaceAndPay(ctx context.Context, l *ledger.Service, now time.Time, maxSkew time.Duration, requests []string, legs []managed.Leg, payer map[string]string) ([]OrderPlaced, int, error) {
+	ins := make([]fund.OrderIntake, 0, len(requests))
+	for _, body := range requests {
+		in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "autoinvest", At: now, MaxSkew: maxSkew})
+		if !ok {
+			return nil, 0, fmt.Errorf("request %s: %v", body, err)
+		}
+		ins = append(ins, in)
+	}
+	placed, err := l.PlaceOrders(ctx, ins)
+	if err != nil {
+		return nil, 0, fmt.Errorf("place orders: %w", err)
+	}
+	orders := make([]OrderPlaced, len(placed))
+	paid := 0
+	for i, p := range placed {
+		leg := legs[i]
+		orders[i] = OrderPlaced{OrderID: p.ID, Scheme: leg.Scheme, Amount: leg.Amount, Outcome: ledger.OutcomeAccepted}
+		// A request refused (now, or the first time: a duplicate of it
+		// has no legs either) is not paid; its amount goes back.
+		if len(p.Legs) == 0 {
+			orders[i].Outcome, orders[i].Reason = ledger.OutcomeRejected, p.Reason
+			continue
+		}
+		evID := "autoinvest:" + p.ID
+		pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + p.ID,
+			NotesOrderID: p.ID, Amount: leg.Amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
+		fields := map[string]string{"payment_id": pe.PaymentID, "order_id": p.ID, "amount": leg.Amount.String()}
+		for k, v := range payer {
+			fields[k] = v
+		}
+		body, _ := json.Marshal(fields)
+		if _, err := l.Receive(ctx, ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}); err != nil {
+			return nil, 0, fmt.Errorf("pay %s: %w", p.ID, err)
+		}
+		paid++
+	}
+	return orders, paid, nil
 }

@@ -14,6 +14,21 @@ type StatementLines struct {
 	WalletID, Model  string
 	Opening, Closing fund.Amount
 	Flows            []Flow // by kind, in a fixed order
+	// Rebalances are the wallet's rebalance runs proposed in the period,
+	// oldest first.
+	Rebalances []RebalanceLine
+}
+
+// RebalanceLine is a rebalance run as the statement shows it: proposed
+// (its plan fixed) on one IST day, executed (its switches placed) on the
+// same or a later one; one executed after the period's end shows as
+// proposed.
+type RebalanceLine struct {
+	ID       string
+	Proposed fund.Date
+	Executed *fund.Date // nil: not executed by the period's end
+	Switches int
+	Amount   fund.Amount // the switches' sum
 }
 
 // Flow is the period's movements of one kind: In credited the wallet, Out

@@ -3,6 +3,7 @@ package wallet_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -258,4 +259,39 @@ func TestRefundedDepositReversedOrBroken(t *testing.T) {
 	if got := e.db.Str(`SELECT string_agg(payment_id || '=' || reason, ',' ORDER BY payment_id) FROM payment_breaks`); got != "pay_2=wallet_refund_after_spend" {
 		t.Errorf("breaks %s", got)
 	}
+}
+
+// TestJournalRefusesAnUnbalancedStatement: the balance check (migration
+// 053, once per statement over its rows) refuses postings that do not sum
+// to zero per transaction and asset, whether one transaction or one of
+// many in the statement is off, and takes a balanced multi-transaction
+// statement.
+func TestJournalRefusesAnUnbalancedStatement(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES ('W1', 'deposit', 'd1', 10), ('W1', 'deposit', 'd2', 20)`)
+	post := func(q string) error {
+		_, err := e.db.Read.Exec(e.ctx, `INSERT INTO wallet_postings (tx_id, seq, account, asset, amount) SELECT t.id, p.seq, p.account, 'INR', p.amount
+			FROM wallet_transactions t JOIN (VALUES `+q+`) AS p(ref, seq, account, amount) ON p.ref = t.ref`)
+		return err
+	}
+	for _, bad := range []string{
+		`('d1', 0, 'wallet_cash:razorpay', 10.00), ('d1', 1, 'wallet:W1', -9.99)`,
+		`('d1', 0, 'wallet_cash:razorpay', 10.00), ('d1', 1, 'wallet:W1', -10.00), ('d2', 0, 'wallet_cash:razorpay', 20.00)`,
+		// Balanced in sum across the two transactions, not in each.
+		`('d1', 0, 'wallet_cash:razorpay', 10.00), ('d2', 0, 'wallet:W1', -10.00)`,
+	} {
+		if err := post(bad); err == nil || !strings.Contains(err.Error(), "does not balance") {
+			t.Errorf("%s: %v, want refused", bad, err)
+		}
+	}
+	if err := post(`('d1', 0, 'wallet_cash:razorpay', 10.00), ('d1', 1, 'wallet:W1', -10.00), ('d2', 0, 'wallet_cash:razorpay', 20.00), ('d2', 1, 'wallet:W1', -20.00)`); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM wallet_postings`); n != 4 {
+		t.Errorf("%d postings, want 4", n)
+	}
+	e.db.Exec(`UPDATE wallets SET balance = 30 WHERE id = 'W1'`) // the journal check at the end
 }

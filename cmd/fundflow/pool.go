@@ -60,7 +60,8 @@ func (a *app) pools(clock time.Time, f func(d *deps, s *pool.Service) error) err
 		if err != nil {
 			return err
 		}
-		return f(d, &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Audit: l.Audit, Now: d.now})
+		return f(d, &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Audit: l.Audit, Now: d.now,
+			Ledger: l, MaxSkew: 5 * time.Minute}) // placed_at is our own clock
 	})
 }
 
@@ -70,6 +71,7 @@ type poolCreateCmd struct {
 	Launch string `default:"10.0000" help:"The NAV its first contribution buys at." placeholder:"NAV"`
 	Cutoff string `default:"15:00" help:"Requests received before this time (IST) on a business day get that day's NAV." placeholder:"HH:MM"`
 	Folio  string `help:"The folio holding the pool's investments (its holdings are valued in the NAV)." placeholder:"FOLIO"`
+	Model  string `help:"The model (fundflow managed model) each day's contributions are invested in, into --folio, by the NAV job; none: they stay cash." placeholder:"MODEL"`
 }
 
 func (c poolCreateCmd) Run(a *app) error {
@@ -78,11 +80,14 @@ func (c poolCreateCmd) Run(a *app) error {
 		return usageErr("--launch %q: %w", c.Launch, err)
 	}
 	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
-		p := pool.Pool{ID: c.ID, Name: c.Name, Launch: n, Cutoff: c.Cutoff, Folio: c.Folio}
+		if c.Model != "" && c.Folio == "" {
+			return usageErr("--model needs --folio: the folio its purchases go into")
+		}
+		p := pool.Pool{ID: c.ID, Name: c.Name, Launch: n, Cutoff: c.Cutoff, Folio: c.Folio, Model: c.Model}
 		if err := s.Create(a.ctx, p); err != nil {
 			return err
 		}
-		return printJSON(a.stdout, map[string]string{"pool_id": p.ID, "launch_nav": n.String(), "cutoff": c.Cutoff, "folio": c.Folio})
+		return printJSON(a.stdout, map[string]string{"pool_id": p.ID, "launch_nav": n.String(), "cutoff": c.Cutoff, "folio": c.Folio, "model": c.Model})
 	})
 }
 
@@ -158,12 +163,13 @@ func (c poolReinvestCmd) Run(a *app) error {
 }
 
 type poolNAVCmd struct {
-	Day  fund.Date `required:"" help:"The NAV date (YYYY-MM-DD), a business day." placeholder:"DATE"`
-	Pool []string  `help:"Only these pools (default: all)." placeholder:"ID"`
+	Day   fund.Date `required:"" help:"The NAV date (YYYY-MM-DD), a business day." placeholder:"DATE"`
+	Pool  []string  `help:"Only these pools (default: all)." placeholder:"ID"`
+	Clock time.Time `hidden:"" help:"run at this time (RFC 3339; the pools' purchases are placed then): tests and the demo only"`
 }
 
 func (c poolNAVCmd) Run(a *app) error {
-	return a.pools(time.Time{}, func(d *deps, s *pool.Service) error {
+	return a.pools(c.Clock, func(d *deps, s *pool.Service) error {
 		j := jobpool.Job{Pools: s, Day: c.Day, Only: c.Pool, Log: d.log}
 		var st jobpool.Stats
 		if err := supervise.Single(a.ctx, d.pg, jobpool.Name, func(ctx context.Context) (err error) { st, err = j.Run(ctx); return err }); err != nil {

@@ -1,7 +1,9 @@
 // Package pool is the pools' daily NAV runner (issue 22): for a day, it
 // computes every pool's NAV and prices the requests waiting for it
 // (pool.Service.ComputeNAV, once per pool and day, so a run killed anywhere
-// is finished by the next). A pool that cannot be priced (a scheme it
+// is finished by the next), then places the purchases of each pool's
+// contribution batches not placed yet (pool.Service.PlaceInvestments: the
+// day's, or one a killed run left). A pool that cannot be priced (a scheme it
 // holds has no NAV yet) is reported and skipped: it never stops the others.
 package pool
 
@@ -34,6 +36,7 @@ type Priced struct {
 	Contributions int      `json:"contributions"`
 	Withdrawals   int      `json:"withdrawals"`
 	Refused       int      `json:"refused"`
+	OrdersPaid    int      `json:"invest_orders_paid"`
 }
 
 // Stats is a run's outcome.
@@ -59,17 +62,27 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		}
 		r, err := j.Pools.ComputeNAV(ctx, id, j.Day)
 		if err != nil {
-			if st.Failed == nil {
-				st.Failed = map[string]string{}
-			}
-			st.Failed[id] = err.Error()
-			if j.Log != nil {
-				j.Log.Warn("pool not priced", "pool", id, "day", j.Day.String(), "err", err)
-			}
+			j.fail(&st, id, "pool not priced", err)
 			continue
 		}
+		paid, err := j.Pools.PlaceInvestments(ctx, id)
+		if err != nil {
+			// Priced; its purchases wait for the next run (they are fixed).
+			j.fail(&st, id, "pool investments not placed", err)
+		}
 		st.Pools = append(st.Pools, Priced{Pool: id, NAV: r.NAV, Fresh: r.Fresh, Launch: r.Launch,
-			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused})
+			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused, OrdersPaid: paid})
 	}
 	return st, nil
+}
+
+// fail records a pool's failure in the stats and the log; the run goes on.
+func (j Job) fail(st *Stats, id, what string, err error) {
+	if st.Failed == nil {
+		st.Failed = map[string]string{}
+	}
+	st.Failed[id] = err.Error()
+	if j.Log != nil {
+		j.Log.Warn(what, "pool", id, "day", j.Day.String(), "err", err)
+	}
 }

@@ -60,6 +60,12 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	if err != nil {
 		return nil, err
 	}
+	return scanMemberViews(rows)
+}
+
+// scanMemberViews reads rows of pool id, name, units, reinvest, pending
+// units, NAV and NAV date (both NULL: never priced).
+func scanMemberViews(rows pgx.Rows) ([]pool.MemberView, error) {
 	defer rows.Close()
 	var out []pool.MemberView
 	for rows.Next() {
@@ -67,7 +73,8 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 		var units, pending decimal.Decimal
 		var nav decimal.NullDecimal
 		var day *time.Time
-		if err := rows.Scan(&v.Pool, &v.Name, &units, &v.Reinvest, &pending, &nav, &day); err != nil {
+		err := rows.Scan(&v.Pool, &v.Name, &units, &v.Reinvest, &pending, &nav, &day)
+		if err != nil {
 			return nil, err
 		}
 		if v.Units, err = units3(units); err != nil {
@@ -87,6 +94,32 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// MemberViewsAt lists a wallet's pools at the end of day (IST): the
+// units from the journal posted before then, the units a withdrawal had
+// given up and was not priced by then, and the pool's NAV of the latest
+// date at or before day. Journal times are the database's, as the
+// statement's wallet lines.
+func (s Store) MemberViewsAt(ctx context.Context, walletID string, day fund.Date) ([]pool.MemberView, error) {
+	end := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, fund.IST()).AddDate(0, 0, 1)
+	rows, err := s.Pool.Query(ctx, `WITH m AS (
+			SELECT p.id, p.name, m.reinvest,
+				coalesce((SELECT -sum(x.amount) FROM wallet_postings x JOIN wallet_transactions t ON t.id = x.tx_id
+					WHERE x.account = 'pool_units:' || p.id || ':' || m.wallet_id AND x.asset = 'POOL:' || p.id AND t.posted_at < $2), 0) AS units,
+				coalesce((SELECT sum(r.units) FROM pool_requests r
+					JOIN wallet_transactions w ON w.kind = 'pool_withdrawal' AND w.ref = r.id AND w.posted_at < $2
+					WHERE r.pool_id = p.id AND r.wallet_id = m.wallet_id AND r.kind = 'withdrawal'
+					  AND NOT EXISTS (SELECT 1 FROM wallet_transactions x WHERE x.kind = 'pool_priced' AND x.ref = r.id AND x.posted_at < $2)), 0) AS pending
+			FROM pool_members m JOIN pools p ON p.id = m.pool_id WHERE m.wallet_id = $1)
+		SELECT m.id, m.name, m.units, m.reinvest, m.pending, n.nav, n.nav_date
+		FROM m LEFT JOIN LATERAL (SELECT nav, nav_date FROM pool_navs WHERE pool_id = m.id AND nav_date <= $3
+			ORDER BY nav_date DESC LIMIT 1) n ON true
+		WHERE m.units <> 0 OR m.pending <> 0 ORDER BY m.id`, walletID, end, day.Time())
+	if err != nil {
+		return nil, err
+	}
+	return scanMemberViews(rows)
 }
 
 // Facts reads the pools' NAVs, settled requests and distribution shares
@@ -158,8 +191,12 @@ func (t Tx) CreatePool(ctx context.Context, p pool.Pool) (bool, error) {
 	if p.Folio != "" {
 		folio = &p.Folio
 	}
-	tag, err := t.tx.Exec(ctx, `INSERT INTO pools (id, name, launch_nav, cutoff, folio_no) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING`, p.ID, p.Name, p.Launch.Decimal(), p.Cutoff, folio)
+	var model *string
+	if p.Model != "" {
+		model = &p.Model
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO pools (id, name, launch_nav, cutoff, folio_no, model_id) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO NOTHING`, p.ID, p.Name, p.Launch.Decimal(), p.Cutoff, folio, model)
 	return tag.RowsAffected() == 1, err
 }
 
@@ -168,8 +205,8 @@ func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	p := pool.Pool{ID: id}
 	var launch, cash, units decimal.Decimal
 	var last *time.Time
-	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), launch_nav, cash, units, last_nav_date
-		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &launch, &cash, &units, &last)
+	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date
+		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -357,9 +394,9 @@ func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]manage
 // NAV reads a pool's NAV of a day.
 func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
 	n := pool.DayNAV{Pool: poolID, Date: day}
-	var nav, hold, cash, units decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
-		poolID, day.Time()).Scan(&nav, &hold, &cash, &units, &n.Launch)
+	var nav, hold, investing, cash, units decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, false, nil
 	}
@@ -372,6 +409,9 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 	if n.Holdings, err = amount(hold); err != nil {
 		return n, false, err
 	}
+	if n.Investing, err = amount(investing); err != nil {
+		return n, false, err
+	}
 	if n.Cash, err = amount(cash); err != nil {
 		return n, false, err
 	}
@@ -381,8 +421,8 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 
 // InsertNAV writes a day's NAV.
 func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
 	return err
 }
 

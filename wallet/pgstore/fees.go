@@ -246,10 +246,13 @@ func (t Tx) WriteBills(ctx context.Context, bs wallet.Bills) error {
 			}
 		}
 		// One statement: the entries, their postings, the balances; the
-		// counts say whether every entry was new.
+		// counts say every one was written. The entries are refs of
+		// invoices this transaction has just created, so a plain insert
+		// (no ON CONFLICT's speculative insertion): a second entry for
+		// one would be a unique violation, failing the chunk.
 		b.Queue(`WITH t AS (
 				INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) SELECT w, 'fee', r, a FROM unnest($1::text[], $2::text[], $3::numeric[]) AS x(w, r, a)
-				ON CONFLICT (kind, ref) DO NOTHING RETURNING id, wallet_id, ref, amount),
+				RETURNING id, wallet_id, ref, amount),
 			p AS (
 				INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
 				SELECT t.id, p.seq, p.account, p.asset, p.amount FROM t

@@ -178,7 +178,7 @@ func (t Tx) Entry(ctx context.Context, kind, ref string) (wallet.Entry, int64, b
 	e := wallet.Entry{Kind: kind, Ref: ref}
 	var id int64
 	var amt decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT id, wallet_id, amount FROM wallet_transactions WHERE kind = $1 AND ref = $2`, kind, ref).Scan(&id, &e.WalletID, &amt)
+	err := t.tx.QueryRow(ctx, `SELECT id, coalesce(wallet_id, ''), amount FROM wallet_transactions WHERE kind = $1 AND ref = $2`, kind, ref).Scan(&id, &e.WalletID, &amt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, 0, false, nil
 	}
@@ -193,7 +193,8 @@ func (t Tx) Entry(ctx context.Context, kind, ref string) (wallet.Entry, int64, b
 // trip after the entry's insert.
 func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64, bool, error) {
 	var id int64
-	err := t.tx.QueryRow(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES ($1, $2, $3, $4)
+	// No wallet: a pool's own investing (migration 052), no balance moves.
+	err := t.tx.QueryRow(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES (nullif($1, ''), $2, $3, $4)
 		ON CONFLICT (kind, ref) DO NOTHING RETURNING id`, e.WalletID, e.Kind, e.Ref, e.Amount.Decimal()).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
@@ -211,7 +212,9 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
 		SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::text[], $5::numeric[])`, id, seqs, accounts, assets, amounts)
-	b.Queue(`UPDATE wallets SET balance = balance + $2, updated_at = now() WHERE id = $1`, e.WalletID, delta.Decimal())
+	if e.WalletID != "" {
+		b.Queue(`UPDATE wallets SET balance = balance + $2, updated_at = now() WHERE id = $1`, e.WalletID, delta.Decimal())
+	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, false, fmt.Errorf("postings and balance: %w", err)
 	}

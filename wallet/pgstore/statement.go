@@ -59,5 +59,48 @@ func (s Store) WalletStatement(ctx context.Context, folio string, from, to fund.
 		l.Flows = append(l.Flows, wallet.Flow{Kind: kind, In: x, Out: y, Count: n})
 		return nil
 	})
-	return out, err
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return out, s.rebalanceLines(ctx, out, start, end)
+}
+
+// rebalanceLines adds each wallet's rebalance runs proposed in [start,
+// end), with the day each was proposed and executed (IST), in one query.
+func (s Store) rebalanceLines(ctx context.Context, out []wallet.StatementLines, start, end time.Time) error {
+	idx := map[string]int{}
+	ids := make([]string, len(out))
+	for i, l := range out {
+		idx[l.WalletID], ids[i] = i, l.WalletID
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT r.wallet_id, r.id, (r.created_at AT TIME ZONE 'Asia/Kolkata')::date,
+			CASE WHEN r.placed_at < $3 THEN (r.placed_at AT TIME ZONE 'Asia/Kolkata')::date END,
+			(SELECT count(*) FROM rebalance_switches x WHERE x.run_id = r.id),
+			coalesce((SELECT sum(x.amount) FROM rebalance_switches x WHERE x.run_id = r.id), 0)
+		FROM rebalance_runs r WHERE r.wallet_id = ANY($1) AND r.created_at >= $2 AND r.created_at < $3
+		ORDER BY r.wallet_id, r.created_at, r.id`, ids, start, end)
+	if err != nil {
+		return err
+	}
+	var wid string
+	var rl wallet.RebalanceLine
+	var proposed time.Time
+	var executed *time.Time
+	var amt decimal.Decimal
+	_, err = pgx.ForEachRow(rows, []any{&wid, &rl.ID, &proposed, &executed, &rl.Switches, &amt}, func() error {
+		l := rl
+		l.Proposed = fund.DateOf(proposed)
+		if executed != nil {
+			d := fund.DateOf(*executed)
+			l.Executed = &d
+		}
+		var err error
+		if l.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding); err != nil {
+			return err
+		}
+		i := idx[wid]
+		out[i].Rebalances = append(out[i].Rebalances, l)
+		return nil
+	})
+	return err
 }
