@@ -37,6 +37,23 @@ type Store struct {
 	mu     sync.Mutex // the windows: one batch at a time (the topics' pipelines share them)
 	snapMu sync.Mutex // one snapshot at a time
 	m      mem
+	stats  SnapshotStats // under snapMu
+}
+
+// SnapshotStats is what the snapshots of this Store wrote (the benchmark
+// reports it: the windows' bytes are most of the evaluation's writes).
+type SnapshotStats struct {
+	Snapshots, Full int
+	Windows         int64
+	Bytes           int64
+	Took            time.Duration // encoding and writing, the stream going on meanwhile
+}
+
+// Stats is what the snapshots wrote so far.
+func (s *Store) Stats() SnapshotStats {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	return s.stats
 }
 
 // HoldInFunc places one hold in tx and returns its id. An error that

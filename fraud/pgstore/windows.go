@@ -231,7 +231,17 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	if len(recs) == 0 && !moved && !full {
 		return nil
 	}
+	t0 := time.Now()
 	gen, size, err := s.writeSnapshot(ctx, full, recs, pos)
+	if err == nil && gen > 0 {
+		s.stats.Snapshots++
+		if full {
+			s.stats.Full++
+		}
+		s.stats.Windows += int64(len(recs))
+		s.stats.Bytes += size
+		s.stats.Took += time.Since(t0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
