@@ -139,9 +139,8 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	m := &s.m
 	var res Result
 	moved := map[streamPart]int64{}
-	todo := make([]fraud.Event, 0, len(evs))
-	seen := make([]time.Time, 0, len(evs))
-	for _, e := range evs {
+	todo := make([]int, 0, len(evs)) // indexes of evs to evaluate
+	for i, e := range evs {
 		sp := streamPart{e.Stream, e.Part}
 		cur, ok := moved[sp]
 		if !ok {
@@ -157,15 +156,16 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if e.Ignored {
 			continue
 		}
-		todo, seen = append(todo, e.Event), append(seen, e.Seen)
+		todo = append(todo, i)
 	}
 	// evaluate in order over an overlay: memory changes only once the
 	// alerts are committed (a failed batch is retried from the same state)
-	over := map[string]fraud.State{}
+	over := make(map[string]fraud.State, 2*len(todo)) // about two windows an event
 	var firings []fraud.Firing
 	seenAt := map[string]time.Time{}
 	folioOf := map[string]string{}
-	for i, ev := range todo {
+	for _, i := range todo {
+		ev := evs[i].Event
 		for _, r := range rs.Rules {
 			k := r.Key(ev)
 			if k == "" {
@@ -180,7 +180,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			over[sk] = st
 			if len(fs) > 0 {
 				firings = append(firings, fs...)
-				seenAt[ev.ID], folioOf[ev.ID] = seen[i], ev.FolioNo
+				seenAt[ev.ID], folioOf[ev.ID] = evs[i].Seen, ev.FolioNo
 			}
 		}
 		res.Applied++
