@@ -244,7 +244,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	case KindRedemptionVelocity, KindFailedPayments:
 		kept = append(kept, me)
 		if liveCount(kept) > r.MaxCount {
-			return spend(), fire(me, ev.OrderID, live())
+			l := live() // before spend marks them
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindStructuring:
 		lo := r.Amount.Sub(r.Band)
@@ -253,7 +254,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		}
 		kept = append(kept, me)
 		if liveCount(kept) >= r.MinCount {
-			return spend(), fire(me, ev.OrderID, live())
+			l := live() // before spend marks them
+			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindAccountTakeover:
 		return r.evalTakeover(kept, me, ev, fire)
