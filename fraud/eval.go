@@ -199,7 +199,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		// partition: keep MaxSkew more (the rule checks its window itself)
 		from = from.Add(-MaxSkew)
 	}
-	var kept []Entry
+	kept := make([]Entry, 0, len(st.Entries)+1) // room for this event's entry
 	for _, e := range st.Entries {
 		if !e.At.Before(from) {
 			kept = append(kept, e)
@@ -243,7 +243,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	switch r.Kind {
 	case KindRedemptionVelocity, KindFailedPayments:
 		kept = append(kept, me)
-		if l := live(); len(l) > r.MaxCount {
+		if liveCount(kept) > r.MaxCount {
+			l := live() // before spend marks them
 			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindStructuring:
@@ -252,7 +253,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return State{Entries: kept}, nil
 		}
 		kept = append(kept, me)
-		if l := live(); len(l) >= r.MinCount {
+		if liveCount(kept) >= r.MinCount {
+			l := live() // before spend marks them
 			return spend(), fire(me, ev.OrderID, l)
 		}
 	case KindAccountTakeover:
@@ -313,6 +315,17 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		return State{Entries: kept}, out
 	}
 	return State{Entries: kept}, nil
+}
+
+// liveCount is how many of es are not spent (live without its slice).
+func liveCount(es []Entry) int {
+	n := 0
+	for i := range es {
+		if !es[i].Fired {
+			n++
+		}
+	}
+	return n
 }
 
 // evalTakeover: a big redemption (at least min_pct % of the holdings;

@@ -22,6 +22,7 @@ import (
 	"github.com/fundflow/fundflow/fraud"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
 // Store is the fraud evaluation's Postgres state.
@@ -37,6 +38,23 @@ type Store struct {
 	mu     sync.Mutex // the windows: one batch at a time (the topics' pipelines share them)
 	snapMu sync.Mutex // one snapshot at a time
 	m      mem
+	stats  SnapshotStats // under snapMu
+}
+
+// SnapshotStats is what the snapshots of this Store wrote (the benchmark
+// reports it: the windows' bytes are most of the evaluation's writes).
+type SnapshotStats struct {
+	Snapshots, Full int
+	Windows         int64
+	Bytes           int64
+	Took            time.Duration // encoding and writing, the stream going on meanwhile
+}
+
+// Stats is what the snapshots wrote so far.
+func (s *Store) Stats() SnapshotStats {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	return s.stats
 }
 
 // HoldInFunc places one hold in tx and returns its id. An error that
@@ -122,9 +140,8 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	m := &s.m
 	var res Result
 	moved := map[streamPart]int64{}
-	todo := make([]fraud.Event, 0, len(evs))
-	seen := make([]time.Time, 0, len(evs))
-	for _, e := range evs {
+	todo := make([]int, 0, len(evs)) // indexes of evs to evaluate
+	for i, e := range evs {
 		sp := streamPart{e.Stream, e.Part}
 		cur, ok := moved[sp]
 		if !ok {
@@ -140,15 +157,16 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if e.Ignored {
 			continue
 		}
-		todo, seen = append(todo, e.Event), append(seen, e.Seen)
+		todo = append(todo, i)
 	}
 	// evaluate in order over an overlay: memory changes only once the
 	// alerts are committed (a failed batch is retried from the same state)
-	over := map[string]fraud.State{}
+	over := make(map[string]fraud.State, 2*len(todo)) // about two windows an event
 	var firings []fraud.Firing
 	seenAt := map[string]time.Time{}
 	folioOf := map[string]string{}
-	for i, ev := range todo {
+	for _, i := range todo {
+		ev := evs[i].Event
 		for _, r := range rs.Rules {
 			k := r.Key(ev)
 			if k == "" {
@@ -163,7 +181,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			over[sk] = st
 			if len(fs) > 0 {
 				firings = append(firings, fs...)
-				seenAt[ev.ID], folioOf[ev.ID] = seen[i], ev.FolioNo
+				seenAt[ev.ID], folioOf[ev.ID] = evs[i].Seen, ev.FolioNo
 			}
 		}
 		res.Applied++
@@ -189,21 +207,31 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 }
 
 // raise inserts the firings' alerts (each with its event and audit row
-// when new) and holds the legs of the new hold alerts, in one transaction.
+// when new) and holds the legs of the new hold alerts, in one transaction,
+// in the ledger's lock order (ledger.Service): the alerts and their events
+// first (fraud tables and outbox rows, which no ledger transaction locks),
+// then the held legs' folios, in folio order, then the holds, and the
+// audit rows last. The audit chain's head is the ledger's last lock: taken
+// before a folio (the alerts' audit rows used to be written first), a
+// payment capture holding that folio and waiting for the head deadlocked
+// with this transaction (TestFraudHoldsCrashWithAllotment saw it).
 func (s *Store) raise(ctx context.Context, rs *fraud.RuleSet, firings []fraud.Firing, seenAt map[string]time.Time, folioOf map[string]string, res *Result) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		res.Raised, res.RaisedSeen, res.HoldsPlaced, res.HoldsRefused = nil, nil, 0, 0
 		var b pgx.Batch
-		for _, f := range firings {
+		payloads := make([]string, len(firings))
+		for i, f := range firings {
 			args, err := alertArgs(rs.Version, f)
 			if err != nil {
 				return err
 			}
-			b.Queue(alertSQL, args...)
+			payloads[i] = args[len(args)-1].(string)
+			b.Queue(alertEventSQL, args...)
 		}
 		br := tx.SendBatch(ctx, &b)
 		var due []DueHold
-		for _, f := range firings {
+		var audited, auditPayloads []string
+		for i, f := range firings {
 			var created bool
 			if err := br.QueryRow().Scan(&created); err != nil {
 				br.Close()
@@ -212,6 +240,7 @@ func (s *Store) raise(ctx context.Context, rs *fraud.RuleSet, firings []fraud.Fi
 			if created {
 				res.Raised = append(res.Raised, f)
 				res.RaisedSeen = append(res.RaisedSeen, seenAt[f.Event.EventID])
+				audited, auditPayloads = append(audited, f.AlertID()), append(auditPayloads, payloads[i])
 				if f.Action == fraud.ActionHold && f.OrderID != "" {
 					due = append(due, DueHold{AlertID: f.AlertID(), RuleID: f.RuleID, OrderID: f.OrderID, InvestorID: f.Investor, folio: folioOf[f.Event.EventID]})
 				}
@@ -220,27 +249,43 @@ func (s *Store) raise(ctx context.Context, rs *fraud.RuleSet, firings []fraud.Fi
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("fraud alerts: %w", err)
 		}
-		// the holds of the new hold alerts, in this transaction (folio
-		// order, the ledger's lock order)
-		if s.Hold == nil {
-			return nil
+		// the holds of the new hold alerts, in this transaction: every
+		// held leg's folio locked first, in folio order (as the ledger
+		// takes them), so no hold waits for a folio once the first one's
+		// audit row holds the chain's head
+		if s.Hold != nil && len(due) > 0 {
+			slices.SortFunc(due, func(a, b DueHold) int {
+				if c := strings.Compare(a.folio, b.folio); c != 0 {
+					return c
+				}
+				return strings.Compare(a.OrderID, b.OrderID)
+			})
+			legs := make([]string, len(due))
+			for i, d := range due {
+				legs[i] = d.OrderID
+			}
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM folios WHERE folio_no IN (SELECT folio_no FROM orders WHERE id = ANY($1))
+				ORDER BY folio_no FOR NO KEY UPDATE`, legs); err != nil {
+				return fmt.Errorf("fraud holds: lock the folios: %w", err)
+			}
+			for _, d := range due {
+				placed, err := s.holdIn(ctx, tx, d)
+				if err != nil {
+					return err
+				}
+				if placed {
+					res.HoldsPlaced++
+				} else {
+					res.HoldsRefused++
+				}
+			}
 		}
-		slices.SortFunc(due, func(a, b DueHold) int {
-			if c := strings.Compare(a.folio, b.folio); c != 0 {
-				return c
-			}
-			return strings.Compare(a.OrderID, b.OrderID)
-		})
-		for _, d := range due {
-			placed, err := s.holdIn(ctx, tx, d)
-			if err != nil {
-				return err
-			}
-			if placed {
-				res.HoldsPlaced++
-			} else {
-				res.HoldsRefused++
-			}
+		rows := make([]postgres.AuditEntry, len(audited))
+		for i, id := range audited {
+			rows[i] = postgres.AuditEntry{Entity: "fraud_alert", ID: id, Action: "raised", Payload: json.RawMessage(auditPayloads[i])}
+		}
+		if err := postgres.AppendAudits(ctx, tx, "fraud", rows); err != nil {
+			return fmt.Errorf("fraud alerts' audit rows: %w", err)
 		}
 		return nil
 	})
@@ -260,9 +305,20 @@ type AlertRaised struct {
 	At         string      `json:"at"`
 }
 
-// alertSQL writes an alert and, when it is new, its fraud.alert.raised
-// event and audit row, in one statement; it returns whether it was new (a
-// replay raised it before: false, nothing written).
+// alertEventSQL writes an alert and, when it is new, its
+// fraud.alert.raised event, in one statement; it returns whether it was
+// new (a replay raised it before: false, nothing written). Its audit row
+// is the caller's, last in the transaction.
+const alertEventSQL = `WITH a AS (
+	INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING RETURNING id
+), o AS (
+	INSERT INTO outbox (event_id, topic, key, payload) SELECT $12, $13, $5, $14::jsonb FROM a ON CONFLICT (event_id) DO NOTHING
+)
+SELECT count(*) = 1 FROM a`
+
+// alertSQL is alertEventSQL with the audit row, for a transaction that
+// takes no ledger lock after it.
 const alertSQL = `WITH a AS (
 	INSERT INTO fraud_alerts (id, rule_id, kind, action, investor_id, scope_key, event_id, order_id, evidence, rules_version, event_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING RETURNING id

@@ -231,7 +231,17 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	if len(recs) == 0 && !moved && !full {
 		return nil
 	}
+	t0 := time.Now()
 	gen, size, err := s.writeSnapshot(ctx, full, recs, pos)
+	if err == nil && gen > 0 {
+		s.stats.Snapshots++
+		if full {
+			s.stats.Full++
+		}
+		s.stats.Windows += int64(len(recs))
+		s.stats.Bytes += size
+		s.stats.Took += time.Since(t0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -257,26 +267,30 @@ func (s *Store) Snapshot(ctx context.Context) error {
 // returns the snapshot's gen (0: positions only) and its bytes.
 func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos map[streamPart]int64) (int64, int64, error) {
 	var chunks [][]byte
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := make([]byte, 0, min(chunkBytes+(64<<10), 256*len(recs)+4096))
 	var size int64
 	for i := range recs {
-		r := snapRec{K: recs[i].k}
+		var st *fraud.State
 		if !recs[i].gone {
-			r.S = &recs[i].st
+			st = &recs[i].st
 		}
-		if err := enc.Encode(&r); err != nil {
-			return 0, 0, err
+		var ok bool
+		if buf, ok = appendRec(buf, recs[i].k, st); !ok {
+			b, err := json.Marshal(snapRec{K: recs[i].k, S: st})
+			if err != nil {
+				return 0, 0, err
+			}
+			buf = append(append(buf, b...), '\n')
 		}
-		if buf.Len() >= chunkBytes {
-			chunks = append(chunks, bytes.Clone(buf.Bytes()))
-			size += int64(buf.Len())
-			buf.Reset()
+		if len(buf) >= chunkBytes {
+			chunks = append(chunks, buf)
+			size += int64(len(buf))
+			buf = make([]byte, 0, chunkBytes+(64<<10))
 		}
 	}
-	if buf.Len() > 0 {
-		chunks = append(chunks, buf.Bytes())
-		size += int64(buf.Len())
+	if len(buf) > 0 {
+		chunks = append(chunks, buf)
+		size += int64(len(buf))
 	}
 	var gen int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {

@@ -29,12 +29,20 @@ const replaySkew = 87600 * time.Hour
 // (moneytest.DB) and the application role's pool.
 func Ledger(t *testing.T) (*ledger.Service, moneytest.DB, *pgxpool.Pool) {
 	t.Helper()
-	owner, _, app, _ := testkit.PGApp(t)
+	svc, db, app, _ := LedgerURL(t)
+	return svc, db, app
+}
+
+// LedgerURL is Ledger plus the application role's URL of the database,
+// for a child process (a crash test's `fundflow fraud run`) on it.
+func LedgerURL(t *testing.T) (*ledger.Service, moneytest.DB, *pgxpool.Pool, string) {
+	t.Helper()
+	owner, _, app, appURL := testkit.PGApp(t)
 	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}, moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}, app
+	return &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true}, moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}, app, appURL
 }
 
 // Place places one order request (JSON, as POST /v1/orders takes it); the

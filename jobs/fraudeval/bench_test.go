@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/fundflow/fundflow/connectors/kafka"
@@ -111,6 +112,8 @@ func BenchmarkFraudEval(b *testing.B) {
 	run := time.Since(t0)
 	stopProgress()
 	stageTimes(b, preg)
+	b.Logf("snapshots wrote %.1f MB of windows (%.1f MB in full ones) for the backlog",
+		counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "")/1e6, counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "full")/1e6)
 	// under load: another month (new ids) produced at a steady rate while
 	// the evaluation runs (FUNDFLOW_BENCH_FRAUD_RATE events/s, default half
 	// the rate just measured: load, not a backlog); the latency is from
@@ -207,6 +210,27 @@ func stageTimes(b *testing.B, g prometheus.Gatherer) {
 	}
 }
 
+// counterSum is a counter's value summed over its labels (label "": all,
+// else only the series with that label value).
+func counterSum(b *testing.B, g prometheus.Gatherer, name, label string) float64 {
+	mfs, err := g.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label == "" || slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetValue() == label }) {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
 // histCounts is a histogram's cumulative bucket counts summed over its
 // labels (+Inf under the key math.Inf(1)).
 func histCounts(b *testing.B, g prometheus.Gatherer, name string) map[float64]uint64 {
@@ -253,7 +277,8 @@ func quantileSince(before, after map[float64]uint64, q float64) (float64, uint64
 // BenchmarkFraudApplyCPU: the evaluation's own CPU path without Kafka:
 // the stage (decode) and Apply (the windows in memory; Postgres only for
 // the planted alerts) over the generated stream in batches of 500,
-// against decoding alone in the same run. FUNDFLOW_BENCH_FRAUD_CPU_EVENTS
+// against decoding alone in the same run, with a snapshot every 10,000
+// events (its bytes logged). FUNDFLOW_BENCH_FRAUD_CPU_EVENTS
 // sets the size (default 100,000). What BenchmarkFraudEval adds to this is
 // the delivery from Kafka.
 func BenchmarkFraudApplyCPU(b *testing.B) {
@@ -296,8 +321,17 @@ func BenchmarkFraudApplyCPU(b *testing.B) {
 			b.Fatal(err)
 		}
 		raised += len(res.Raised)
+		// a snapshot every 10,000 events, about a second of the stream
+		// as Serve takes them (inline here: its cost is counted)
+		if (i/500)%20 == 19 {
+			if err := st.Snapshot(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	run := time.Since(t0)
+	ss := st.Stats()
+	b.Logf("snapshots in the run: %d (%d full), %d windows, %.1f MB, %s", ss.Snapshots, ss.Full, ss.Windows, float64(ss.Bytes)/1e6, ss.Took.Round(time.Millisecond))
 	t1 := time.Now()
 	if err := st.Snapshot(ctx); err != nil {
 		b.Fatal(err)

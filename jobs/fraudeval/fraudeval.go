@@ -83,6 +83,9 @@ type Metrics struct {
 	Events  *prometheus.CounterVec   // fundflow_fraud_events_total{topic,result}
 	Latency *prometheus.HistogramVec // fundflow_fraud_event_to_alert_seconds{rule}
 	Holds   *prometheus.CounterVec   // fundflow_fraud_holds_total{outcome}
+	// fundflow_fraud_snapshot_bytes_total{kind}: the windows' bytes the
+	// snapshots wrote (full or delta), most of the evaluation's writes
+	SnapshotBytes *prometheus.CounterVec
 }
 
 // NewMetrics makes and registers them (reg nil: made, not registered).
@@ -97,9 +100,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"rule"}),
 		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_holds_total",
 			Help: "Legs held by fraud alerts (placed), or refused by the ledger (refused: allotted or ended already)."}, []string{"outcome"}),
+		SnapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_snapshot_bytes_total",
+			Help: "Bytes of windows the evaluation's snapshots wrote to Postgres, by kind (full, delta)."}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds)
+		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds, m.SnapshotBytes)
 	}
 	return m
 }
@@ -131,7 +136,8 @@ type Sink struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
-	observe func(pgstore.Result) // DrainOutbox's tally
+	observe func(pgstore.Result)  // DrainOutbox's tally
+	counted pgstore.SnapshotStats // what the metrics have of the snapshots
 }
 
 func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
@@ -310,7 +316,9 @@ func (s *Sink) snapshots(ctx context.Context, c *config.Fraud, lost <-chan struc
 			continue
 		}
 		last = time.Now()
-		if err := s.Store.Snapshot(ctx); err != nil {
+		err := s.Store.Snapshot(ctx)
+		s.countSnapshot()
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -318,6 +326,21 @@ func (s *Sink) snapshots(ctx context.Context, c *config.Fraud, lost <-chan struc
 			s.Log.Warn("fraud snapshot failed; retried at the next", "err", err)
 		}
 	}
+}
+
+// countSnapshot adds what the snapshots wrote since the last count to the
+// metrics.
+func (s *Sink) countSnapshot() {
+	st := s.Store.Stats()
+	if m := s.Metrics; m != nil {
+		full := st.Full > s.counted.Full
+		kind := "delta"
+		if full {
+			kind = "full"
+		}
+		m.SnapshotBytes.WithLabelValues(kind).Add(float64(st.Bytes - s.counted.Bytes))
+	}
+	s.counted = st
 }
 
 // clampedSource commits a topic's offsets no further than the last
