@@ -37,8 +37,12 @@ type Store struct {
 
 	mu     sync.Mutex // the windows: one batch at a time (the topics' pipelines share them)
 	snapMu sync.Mutex // one snapshot at a time
-	m      mem
-	stats  SnapshotStats // under snapMu
+	// outbox: how far OutboxBatch may read (the outbox id is the position,
+	// so a row committing late below it would be skipped for good)
+	outboxMu sync.Mutex
+	outbox   postgres.OutboxHorizon
+	m        mem
+	stats    SnapshotStats // under snapMu
 }
 
 // SnapshotStats is what the snapshots of this Store wrote (the benchmark
@@ -607,7 +611,8 @@ func (s *Store) History(ctx context.Context, from, to time.Time, fn func(fraud.E
 const OutboxStream = "outbox"
 
 // OutboxBatch reads the next outbox rows of the fraud topics after the
-// applied outbox position, at most limit, typed (fraud.Decode; a row no
+// applied outbox position and at or below the outbox's horizon (no row
+// can still commit below it: postgres.OutboxHorizon), at most limit, typed (fraud.Decode; a row no
 // rule reads or a malformed one moves the position only, the malformed
 // one logged by the caller through bad). Without Kafka the outbox table is
 // the bus: this is the evaluation's source then.
@@ -617,9 +622,18 @@ func (s *Store) OutboxBatch(ctx context.Context, limit int) (evs []Positioned, b
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, classify(fmt.Errorf("fraud outbox position: %w", err))
 	}
+	s.outboxMu.Lock()
+	final, err := s.outbox.Final(ctx, s.Pool)
+	s.outboxMu.Unlock()
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	if final <= after {
+		return nil, nil, nil
+	}
 	rows, err := s.Pool.Query(ctx, `SELECT id, topic, payload::text, created_at FROM outbox
-		WHERE topic IN ($1, $2, $3) AND id > $4 ORDER BY id LIMIT $5`,
-		fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, after, limit)
+		WHERE topic IN ($1, $2, $3) AND id > $4 AND id <= $5 ORDER BY id LIMIT $6`,
+		fund.TopicOrderStatus, fraud.TopicInvestorsChanged, fraud.TopicPayments, after, final, limit)
 	if err != nil {
 		return nil, nil, classify(fmt.Errorf("fraud outbox: %w", err))
 	}
