@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/migrate"
@@ -220,6 +221,42 @@ func PG(t testing.TB) (*pgxpool.Pool, string) {
 func EmptyPG(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
 	return pgFrom(t, func(testing.TB, context.Context, *pgxpool.Pool) string { return "template0" })
+}
+
+// KeptPG is a database named name with every migration applied, created
+// from the template when it does not exist and NOT dropped when the test
+// ends: a benchmark whose setup takes minutes generates its population once
+// and its reruns measure only the run. The schema's fingerprint is appended
+// to name, so a new migration makes a new database rather than reusing a
+// stale one. fresh reports whether it was just created (empty). Drop it by
+// hand (DROP DATABASE) when done; scripts/services.sh reset removes it too.
+func KeptPG(t testing.TB, name string) (pool *pgxpool.Pool, dbURL string, fresh bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := postgres.Connect(ctx, ownerURL(t))
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer admin.Close()
+	tmpl := ensureTemplate(t, ctx, admin)
+	name += "_" + strings.TrimPrefix(tmpl, "ff_tmpl_")
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, pgx.Identifier{name}.Sanitize(), tmpl)); err != nil {
+			t.Fatalf("testkit: create database %s: %v", name, err)
+		}
+	}
+	dbURL = withDatabase(t, ownerURL(t), name)
+	pool, err = postgres.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, dbURL, !exists
 }
 
 // pgFrom creates a database cloned from the template that template names and
