@@ -11,6 +11,7 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 )
 
@@ -70,18 +71,9 @@ func TestInvoicePDFShowsTheDBsNumbers(t *testing.T) {
 			t.Errorf("the PDF lacks %q:\n%s", want, text)
 		}
 	}
-	// every font embedded (pdffonts: emb is the 5th field from the end)
-	out, err := exec.Command("pdffonts", pdf).Output()
+	pdfBytes, err := os.ReadFile(pdf)
 	if err != nil {
-		t.Fatalf("pdffonts: %v", err)
+		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) < 3 {
-		t.Fatalf("pdffonts lists no font:\n%s", out)
-	}
-	for _, l := range lines[2:] {
-		if f := strings.Fields(l); len(f) < 6 || f[len(f)-5] != "yes" {
-			t.Errorf("a font is not embedded: %q", l)
-		}
-	}
+	testkit.EmbeddedFonts(t, pdfBytes)
 }
