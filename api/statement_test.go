@@ -22,6 +22,7 @@ import (
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/tax"
 	taxpg "github.com/fundflow/fundflow/tax/pgstore"
@@ -120,31 +121,6 @@ func pdfPages(t *testing.T, pdf []byte) ([]image.Image, []string) {
 	return imgs, texts
 }
 
-// embeddedFonts checks with poppler's pdffonts that every font the PDF
-// uses is embedded (the ₹ sign then draws whatever the reader has).
-func embeddedFonts(t *testing.T, pdf []byte) {
-	t.Helper()
-	in := filepath.Join(t.TempDir(), "f.pdf")
-	if err := os.WriteFile(in, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdffonts", in).Output()
-	if err != nil {
-		t.Fatalf("pdffonts: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) < 3 {
-		t.Fatalf("pdffonts lists no font:\n%s", out)
-	}
-	for _, l := range lines[2:] {
-		f := strings.Fields(l)
-		// name type... encoding emb sub uni id gen: emb is the 5th field from the end
-		if len(f) < 6 || f[len(f)-5] != "yes" {
-			t.Errorf("a font is not embedded: %q", l)
-		}
-	}
-}
-
 // grouped writes a decimal string's whole part in the Indian system, by a
 // route of its own (right to left, a comma after the first three digits
 // and after every two more): "1234567.89" → "12,34,567.89".
@@ -216,7 +192,7 @@ func TestStatementPDFRendersTheAPIsNumbers(t *testing.T) {
 	if keep := os.Getenv("FUNDFLOW_KEEP_PDF"); keep != "" { // to look at it
 		os.WriteFile(keep, pdf, 0o644)
 	}
-	embeddedFonts(t, pdf)
+	testkit.EmbeddedFonts(t, pdf)
 	imgs, pages := pdfPages(t, pdf)
 	for i, img := range imgs {
 		if share, _ := inked(img); share < 0.01 {

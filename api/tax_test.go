@@ -181,7 +181,7 @@ func TestCapitalGainsPDF(t *testing.T) {
 	if bar < 20 {
 		t.Errorf("page 1 has %d green pixels: no gain bar", bar)
 	}
-	embeddedFonts(t, body) // DejaVu, with the ₹ the headings use
+	testkit.EmbeddedFonts(t, body) // DejaVu, with the ₹ the headings use
 	for _, w := range []string{"Summary (₹)", "Gain (₹)", "Capital gains and IDCW statement, FY 2024-25", "Asha Rao", "12 MG Road, Bengaluru 560001", "IST",
 		"5,000.25", "5,500.00", "499.75", "111A", "500.000", "11.0000", "2024-01-10", "2024-06-10",
 		"No long-term gain under section 112A", "No IDCW credited", "not tax advice"} {

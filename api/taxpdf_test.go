@@ -12,6 +12,7 @@ import (
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
 	ftax "github.com/fundflow/fundflow/fund/tax"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/tax"
 )
 
@@ -58,7 +59,7 @@ func TestCapitalGainsPDFShowsTheAPIsNumbers(t *testing.T) {
 	if status != 200 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Fatalf("pdf: %d %.100s", status, pdf)
 	}
-	embeddedFonts(t, pdf)
+	testkit.EmbeddedFonts(t, pdf)
 	imgs, pages := pdfPages(t, pdf)
 	for i, img := range imgs {
 		if share, _ := inked(img); share < 0.002 {
@@ -117,7 +118,7 @@ func TestCapitalGainsPDFHeadersOnEveryPage(t *testing.T) {
 	if err := api.RenderTaxStatement(&buf, st, tds, "Ravi Kumar", "1 Long Street, Pune 411001", time.Date(2025, 4, 2, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	embeddedFonts(t, buf.Bytes())
+	testkit.EmbeddedFonts(t, buf.Bytes())
 	imgs, pages := pdfPages(t, buf.Bytes())
 	if len(pages) < 3 {
 		t.Fatalf("%d pages for 90 lots and their 112A rows", len(pages))
@@ -203,7 +204,7 @@ func TestPayoutPDFShowsTheAPIsNumbers(t *testing.T) {
 	if status != 200 || h.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("pdf: %d %v", status, h)
 	}
-	embeddedFonts(t, pdf)
+	testkit.EmbeddedFonts(t, pdf)
 	imgs, pages := pdfPages(t, pdf)
 	text := strings.Join(pages, "\n")
 	s := p.Statement

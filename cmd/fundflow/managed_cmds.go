@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/ledger"
@@ -180,7 +181,7 @@ func writeInvoice(dir string, inv wallet.FeeInvoice) error {
 	for _, f := range []struct {
 		ext   string
 		write func(io.Writer, wallet.FeeInvoice) error
-	}{{".csv", wallet.WriteInvoiceCSV}, {".pdf", wallet.WriteInvoicePDF}} {
+	}{{".csv", wallet.WriteInvoiceCSV}, {".pdf", writeInvoicePDF}} {
 		var b bytes.Buffer
 		if err := f.write(&b, inv); err != nil {
 			return err
@@ -190,6 +191,16 @@ func writeInvoice(dir string, inv wallet.FeeInvoice) error {
 		}
 	}
 	return nil
+}
+
+// writeInvoicePDF is api.RenderInvoicePDF to any writer.
+func writeInvoicePDF(w io.Writer, inv wallet.FeeInvoice) error {
+	var b bytes.Buffer
+	if err := api.RenderInvoicePDF(&b, inv); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // managedDeps are the services a managed command uses.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/migrate"
@@ -222,17 +223,56 @@ func EmptyPG(t testing.TB) (*pgxpool.Pool, string) {
 	return pgFrom(t, func(testing.TB, context.Context, *pgxpool.Pool) string { return "template0" })
 }
 
+// adminPool is a pool as the schema owner, for creating databases, and the
+// context (2 minutes) it works within; done closes both.
+func adminPool(t testing.TB) (context.Context, *pgxpool.Pool, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	admin, err := postgres.Connect(ctx, ownerURL(t))
+	if err != nil {
+		cancel()
+		t.Fatalf("testkit: %v", err)
+	}
+	return ctx, admin, func() { admin.Close(); cancel() }
+}
+
+// KeptPG is a database named name with every migration applied, created
+// from the template when it does not exist and NOT dropped when the test
+// ends: a benchmark whose setup takes minutes generates its population once
+// and its reruns measure only the run. The schema's fingerprint is appended
+// to name, so a new migration makes a new database rather than reusing a
+// stale one. fresh reports whether it was just created (empty). Drop it by
+// hand (DROP DATABASE) when done; scripts/services.sh reset removes it too.
+func KeptPG(t testing.TB, name string) (*pgxpool.Pool, string, bool) {
+	t.Helper()
+	ctx, admin, done := adminPool(t)
+	defer done()
+	tmpl := ensureTemplate(t, ctx, admin)
+	name += "_" + strings.TrimPrefix(tmpl, "ff_tmpl_")
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, pgx.Identifier{name}.Sanitize(), tmpl)); err != nil {
+			t.Fatalf("testkit: create database %s: %v", name, err)
+		}
+	}
+	dbURL := withDatabase(t, ownerURL(t), name)
+	pool, err := postgres.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, dbURL, !exists
+}
+
 // pgFrom creates a database cloned from the template that template names and
 // drops it when the test ends.
 func pgFrom(t testing.TB, template func(testing.TB, context.Context, *pgxpool.Pool) string) (*pgxpool.Pool, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	admin, err := postgres.Connect(ctx, ownerURL(t))
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
-	defer admin.Close()
+	ctx, admin, done := adminPool(t)
+	defer done()
 	tmpl := template(t, ctx, admin)
 	name := randomName("t_")
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {

@@ -19,27 +19,40 @@ import (
 )
 
 // Store reads Postgres.
-type Store struct{ Pool *pgxpool.Pool }
+type Store struct {
+	Pool *pgxpool.Pool
+	// A run over every investor: how many ranges are read at once
+	// (0: DefaultWorkers) and how many investors a range holds (0:
+	// DefaultRangeSize).
+	Workers   int
+	RangeSize int
+}
 
 var _ tax.Store = (*Store)(nil)
 
-// disposalsSQL: every consumption of the lots touched in the window, with
-// the units each earlier consumption of the same lot took (a window over
-// all of the lot's consumptions up to the end of the year, filtered to the
-// year after, so a lot half-sold in an earlier year starts where it was).
-// One investor: through folios_investor and ledger_transactions_folio; all:
-// one pass, sorted by investor.
+// disposalsSQL: every consumption of the lots touched in the window by the
+// investors in [$1, $2], with the units each earlier consumption of the
+// same lot took (a window over all of the lot's consumptions up to the end
+// of the year, filtered to the year after, so a lot half-sold in an earlier
+// year starts where it was). A lot's consumptions are all its folio's, so
+// a range of investors holds every consumption of its lots.
+//
+// The folios come from folios_investor and each folio's transactions from
+// ledger_transactions_folio (LATERAL: one index range per folio), so a
+// range costs what it reads, whatever the population: the one query over
+// every investor it replaces seq-scanned every transaction and sorted the
+// whole year twice (on disk past work_mem).
 const disposalsSQL = `
 WITH c AS (
     SELECT c.ledger_tx_id, c.lot_id, c.units, c.exit_load, t.kind, t.nav_date AS sold, t.nav,
            t.folio_no, t.scheme_code, f.investor_id,
            coalesce(sum(c.units) OVER (PARTITION BY c.lot_id ORDER BY c.ledger_tx_id
                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS used_before
-    FROM lot_consumptions c
-    JOIN ledger_transactions t ON t.id = c.ledger_tx_id
-    JOIN folios f ON f.folio_no = t.folio_no
-    WHERE ($1 = '' OR f.investor_id = $1) AND t.nav_date <= $3
-      AND t.kind IN ('redemption', 'switch_out')
+    FROM folios f
+    CROSS JOIN LATERAL (SELECT t.id, t.kind, t.nav_date, t.nav, t.folio_no, t.scheme_code FROM ledger_transactions t
+                        WHERE t.folio_no = f.folio_no AND t.nav_date <= $4 AND t.kind IN ('redemption', 'switch_out')) t
+    JOIN lot_consumptions c ON c.ledger_tx_id = t.id
+    WHERE f.investor_id BETWEEN $1 AND $2
 )
 SELECT c.investor_id, c.folio_no, c.scheme_code, coalesce(s.name, ''), coalesce(s.isin_growth, ''),
        coalesce(s.category, ''), coalesce(st.units_scale, 3),
@@ -51,12 +64,103 @@ JOIN holding_lots l ON l.id = c.lot_id
 JOIN ledger_transactions pt ON pt.id = l.ledger_tx_id
 LEFT JOIN schemes s ON s.code = c.scheme_code
 LEFT JOIN scheme_terms st ON st.scheme_code = c.scheme_code
-WHERE c.sold >= $2
+WHERE c.sold >= $3
 ORDER BY c.investor_id, c.folio_no, c.scheme_code, c.ledger_tx_id, l.nav_date, l.id`
 
-// Disposals implements tax.Store, streaming the rows.
+// rangesSQL cuts the investors who hold a folio into ranges of $1 (first
+// and last id of each, in the order disposalsSQL sorts them).
+const rangesSQL = `
+SELECT min(investor_id), max(investor_id)
+FROM (SELECT investor_id, (row_number() OVER (ORDER BY investor_id) - 1) / $1 AS g
+      FROM (SELECT DISTINCT investor_id FROM folios) d) x
+GROUP BY g ORDER BY g`
+
+// DefaultRangeSize is how many investors one query of a run over every
+// investor reads: small enough that its sort stays in work_mem, large
+// enough that the round trips do not count.
+const DefaultRangeSize = 1000
+
+// DefaultWorkers is how many ranges are read at once: Postgres does most
+// of the work, one backend per range.
+const DefaultWorkers = 2
+
+// Disposals implements tax.Store. For every investor, it cuts the
+// investors into ranges (RangeSize), reads Workers ranges at once and
+// hands their rows to fn in order, one range after another: memory holds
+// at most 2 × Workers ranges, whatever the population.
 func (s *Store) Disposals(ctx context.Context, investor string, from, to fund.Date, fn func(tax.Disposal) error) error {
-	rows, err := s.Pool.Query(ctx, disposalsSQL, investor, from.Time(), to.Time())
+	if investor != "" {
+		return s.disposalsIn(ctx, investor, investor, from, to, fn)
+	}
+	ranges, err := s.investorRanges(ctx)
+	if err != nil {
+		return err
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	if workers == 1 || len(ranges) < 2 {
+		for _, r := range ranges {
+			if err := s.disposalsIn(ctx, r[0], r[1], from, to, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return inOrder(ctx, len(ranges), workers, func(ctx context.Context, i int) ([]tax.Disposal, error) {
+		var out []tax.Disposal
+		err := s.disposalsIn(ctx, ranges[i][0], ranges[i][1], from, to, func(d tax.Disposal) error {
+			out = append(out, d)
+			return nil
+		})
+		return out, err
+	}, func(ds []tax.Disposal) error {
+		for _, d := range ds {
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// investorRanges are the ranges of RangeSize investors, first and last id.
+func (s *Store) investorRanges(ctx context.Context) ([][2]string, error) {
+	size := s.RangeSize
+	if size <= 0 {
+		size = DefaultRangeSize
+	}
+	rows, err := s.Pool.Query(ctx, rangesSQL, size)
+	if err != nil {
+		return nil, fmt.Errorf("tax: investor ranges: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var x [2]string
+		err := r.Scan(&x[0], &x[1])
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tax: investor ranges: %w", err)
+	}
+	return out, nil
+}
+
+// disposalsIn streams the disposals of the investors in [lo, hi].
+func (s *Store) disposalsIn(ctx context.Context, lo, hi string, from, to fund.Date, fn func(tax.Disposal) error) error {
+	return pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// no parallel plan: a run over every investor reads ranges side by
+		// side already, and a parallel plan of one range seq-scans folios
+		// (every investor's) where folios_investor reads the range's
+		if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+			return fmt.Errorf("tax: disposals: %w", err)
+		}
+		return scanDisposals(ctx, tx, lo, hi, from, to, fn)
+	})
+}
+
+func scanDisposals(ctx context.Context, tx pgx.Tx, lo, hi string, from, to fund.Date, fn func(tax.Disposal) error) error {
+	rows, err := tx.Query(ctx, disposalsSQL, lo, hi, from.Time(), to.Time())
 	if err != nil {
 		return fmt.Errorf("tax: disposals: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,22 @@ func TestCapitalGainsFromTheLedger(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "INV-A,INV-B" || b == nil {
 		t.Fatalf("investors %v", ids)
+	}
+	// the same, one investor per range read two at a time: the ranges'
+	// rows come back in investor order
+	par := &tax.Service{Store: &pgstore.Store{Pool: app, Workers: 2, RangeSize: 1}}
+	var pids []string
+	if err := par.Each(ctx, "", ftax.FY{Start: 2024}, func(s *tax.Statement) error {
+		pids = append(pids, s.InvestorID)
+		if s.InvestorID == "INV-B" && !reflect.DeepEqual(s, b) {
+			t.Errorf("INV-B by ranges: %+v, want %+v", s, b)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pids, ",") != "INV-A,INV-B" {
+		t.Fatalf("investors by ranges %v", pids)
 	}
 	if got := lines(b); len(got) != 1 || got[0] != (line{"EQ", "redemption", "50.000", "5000.25", "5000.25", "6500.00", "0.00", "1499.75", "112A", "12.5", "", ftax.Long}) {
 		t.Errorf("INV-B: %+v", got)
