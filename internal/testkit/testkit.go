@@ -374,6 +374,35 @@ func EmptyCH(t testing.TB) (driver.Conn, string) {
 	return conn, dbURL
 }
 
+// KeptCH connects to the ClickHouse database name, created and migrated if
+// missing, and never dropped: for a benchmark whose data takes minutes to
+// load, so that a rerun measures without loading again. Drop it by hand
+// (`DROP DATABASE name`) when done.
+func KeptCH(t testing.TB, name string) (driver.Conn, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := Env(t, "FUNDFLOW_CH_URL")
+	admin, err := clickhouse.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.Exec(ctx, `CREATE DATABASE IF NOT EXISTS `+name); err != nil {
+		t.Fatalf("testkit: create clickhouse database %s: %v", name, err)
+	}
+	dbURL := withDatabase(t, base, name)
+	conn, err := clickhouse.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("testkit: migrate clickhouse %s: %v", name, err)
+	}
+	return conn, dbURL
+}
+
 // SFTPServer is where the test's SFTP server is and how to log in.
 type SFTPServer struct {
 	Addr        string
