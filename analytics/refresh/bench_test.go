@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/fundflow/fundflow/analytics/query"
 	"github.com/fundflow/fundflow/analytics/refresh"
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/benchkit"
@@ -151,6 +152,46 @@ func BenchmarkRefreshUniverse(b *testing.B) {
 	b.ReportMetric(float64(have), "nav-rows")
 	b.ReportMetric(float64(schemes), "schemes")
 	m.report(b)
+	snapshotLoad(b, ch)
+}
+
+// snapshotLoad times the API's in-memory snapshot of the models
+// (query.Service.Snapshot, what serve loads at start and after each
+// refresh) over the refreshed universe, against a bare read of the same
+// four model tables in the same run (every row, no FINAL, no latest-as_of
+// filter, rows drained unscanned).
+func snapshotLoad(b *testing.B, ch driver.Conn) {
+	ctx := testkit.Ctx(b)
+	var bare, load benchkit.Clock
+	if err := bare.Time(0, func() error {
+		for _, t := range []string{"scheme_risk", "scheme_returns", "scheme_rolling_returns", "aum_daily"} {
+			r, err := ch.Query(ctx, `SELECT * FROM `+t)
+			if err != nil {
+				return err
+			}
+			for r.Next() {
+			}
+			if err := r.Err(); err != nil {
+				return err
+			}
+			r.Close()
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var snap *query.Snapshot
+	if err := load.Time(0, func() error {
+		var err error
+		snap, err = query.Service{CH: ch}.Snapshot(ctx)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "refresh bench: models snapshot of %d schemes loaded in %s; the bare read of the tables %s\n", snap.Len(), load.D, bare.D)
+	b.ReportMetric(load.D.Seconds(), "snapshot-s")
+	b.ReportMetric(bare.D.Seconds(), "snapshot-bare-s")
+	b.ReportMetric(float64(snap.Len()), "snapshot-schemes")
 }
 
 const navHistoryInsert = `INSERT INTO nav_history (scheme_code, nav_date, nav, amc, category, source_sha256, source_line, loaded_at)`
