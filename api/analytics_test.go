@@ -350,15 +350,33 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 	if !mark().Equal(snap.Mark) {
 		t.Fatalf("mark %+v, snapshot's %+v with no NAV loaded since", mark(), snap.Mark)
 	}
-	// a new day's NAVs: the mark moves; the snapshot's answer lacks them
+	latest := func() query.NAVsMark {
+		t.Helper()
+		m, err := cached.LatestMark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if !latest().Equal(snap.Latest) {
+		t.Fatalf("nav_latest mark %+v, snapshot's %+v with no NAV loaded since", latest(), snap.Latest)
+	}
+	// a new day's NAVs, written as the NAV sink writes them (navs, then
+	// nav_latest moved forward): both marks move; the snapshot's answer
+	// lacks them
 	for _, code := range []string{"100001", "100002"} {
 		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 			VALUES ($1, '2025-07-01', 33.12345678, 't', 't', 1)`, code); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := pool.Exec(ctx, `INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			VALUES ($1, '2025-07-01', 33.12345678, 't', 't', 1) ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date,
+			nav = excluded.nav, updated_at = now()`, code); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if mark().Equal(snap.Mark) {
-		t.Errorf("the mark did not move with two NAVs added")
+	if mark().Equal(snap.Mark) || latest().Equal(snap.Latest) {
+		t.Errorf("a mark did not move with two NAVs added: window %v, nav_latest %v", !mark().Equal(snap.Mark), !latest().Equal(snap.Latest))
 	}
 	_, _, b1 := fromPG.get(t, "/v1/folios/F-1/risk?as_of=2025-07-01", inv1)
 	_, _, b2 := fromMem.get(t, "/v1/folios/F-1/risk?as_of=2025-07-01", inv1)
@@ -374,7 +392,7 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	if mark().Equal(snap.Mark) {
-		t.Errorf("the mark did not move with a NAV retracted")
+		t.Errorf("the window's mark did not move with a NAV retracted")
 	}
 	if snap, err = cached.LoadNAVs(ctx); err != nil {
 		t.Fatal(err)

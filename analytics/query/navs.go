@@ -29,6 +29,7 @@ const navScale = 8
 type NAVSnapshot struct {
 	From     fund.Date // the first date held: every NAV on or after it is here
 	Mark     NAVsMark  // the rows' count and newest loaded_at, to see a change
+	Latest   NAVsMark  // nav_latest's count and newest updated_at, the cheap check
 	Rows     int
 	LoadedAt time.Time
 	schemes  map[string]navSeries
@@ -41,7 +42,10 @@ type navSeries struct {
 
 // NAVsMark changes whenever a NAV on or after a date is added or removed:
 // navs rows are inserted (ON CONFLICT DO NOTHING, stamped loaded_at) or
-// deleted (a retraction), never updated.
+// deleted (a retraction), never updated. It counts the window's rows: a
+// scan of navs, so Cached asks it only every NAVFullCheck; every check
+// asks LatestMark, nav_latest's (one row a scheme, moved by every NAV newer
+// than the scheme's latest: the day's load).
 type NAVsMark struct {
 	Count    int64
 	LoadedAt time.Time
@@ -86,6 +90,9 @@ func (s Service) NAVSnapshot(ctx context.Context) (*NAVSnapshot, error) {
 	err := pgx.BeginTxFunc(ctx, s.PG, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var newest *time.Time
 		if err := tx.QueryRow(ctx, `SELECT max(nav_date) FROM navs`).Scan(&newest); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, latestMarkSQL).Scan(&out.Latest.Count, &out.Latest.LoadedAt); err != nil {
 			return err
 		}
 		if newest == nil {
@@ -143,6 +150,17 @@ func (s Service) NAVsMark(ctx context.Context, from fund.Date) (NAVsMark, error)
 	}
 	if at != nil {
 		m.LoadedAt = *at
+	}
+	return m, nil
+}
+
+const latestMarkSQL = `SELECT count(*), coalesce(max(updated_at), 'epoch') FROM nav_latest`
+
+// LatestMark is nav_latest's count and newest updated_at.
+func (s Service) LatestMark(ctx context.Context) (NAVsMark, error) {
+	var m NAVsMark
+	if err := s.PG.QueryRow(ctx, latestMarkSQL).Scan(&m.Count, &m.LoadedAt); err != nil {
+		return m, fmt.Errorf("analytics: nav_latest mark: %w", err)
 	}
 	return m, nil
 }

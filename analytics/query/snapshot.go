@@ -178,7 +178,14 @@ type Cached struct {
 	Log  *slog.Logger
 	snap atomic.Pointer[Snapshot]
 	navs atomic.Pointer[NAVSnapshot]
+
+	fullAt time.Time // Run's last check of the NAV window's own mark
 }
+
+// NAVFullCheck is how often Run counts the NAV window's rows (a scan of
+// navs) to see a NAV backfilled into it or retracted; a new latest NAV is
+// seen at every check, through nav_latest.
+const NAVFullCheck = 5 * time.Minute
 
 // Folio is the folio's portfolio risk, its NAVs from memory.
 func (c *Cached) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
@@ -258,19 +265,20 @@ func (c *Cached) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// checkNAVs loads the NAV snapshot when there is none or the navs rows it
-// holds have changed (a NAV added or retracted in its window; a new newest
-// date is a row added).
+// checkNAVs loads the NAV snapshot when there is none or its NAVs have
+// changed: nav_latest moved (a scheme's new latest NAV, the daily load),
+// at every check; a NAV backfilled into the window or retracted, seen by
+// the window's own mark every NAVFullCheck.
 func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
 	if cur := c.navs.Load(); cur != nil {
-		m, err := c.Service.NAVsMark(ctx, cur.From)
+		changed, err := c.navsChanged(ctx, cur)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("folio risk: navs mark", "err", err)
 			}
 			return
 		}
-		if m.Equal(cur.Mark) {
+		if !changed {
 			return
 		}
 	}
@@ -282,7 +290,22 @@ func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
 		}
 		return
 	}
+	c.fullAt = time.Now() // the load read the window
 	log.Info("folio risk: NAV snapshot loaded", "schemes", n.Len(), "navs", n.Rows, "from", n.From.String(), "seconds", time.Since(t0).Seconds())
+}
+
+// navsChanged says whether cur's NAVs have changed, as checkNAVs sees it.
+func (c *Cached) navsChanged(ctx context.Context, cur *NAVSnapshot) (bool, error) {
+	m, err := c.Service.LatestMark(ctx)
+	if err != nil || !m.Equal(cur.Latest) {
+		return true, err
+	}
+	if time.Since(c.fullAt) < NAVFullCheck {
+		return false, nil
+	}
+	c.fullAt = time.Now()
+	w, err := c.Service.NAVsMark(ctx, cur.From)
+	return err == nil && !w.Equal(cur.Mark), err
 }
 
 // checkModels loads the models' snapshot when a refresh has written since.
