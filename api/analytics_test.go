@@ -168,14 +168,8 @@ func TestSchemeAnalyticsFromMemoryEqualsClickHouse(t *testing.T) {
 	}
 
 	cached := &query.Cached{Service: query.Service{PG: pool, CH: ch}, Log: testkit.Logger(t)}
-	serve := func(a api.Analytics) *env {
-		s := api.New(api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
-			Now: func() time.Time { return time.Date(2024, 12, 30, 12, 0, 0, 0, time.UTC) }, Analytics: a}, e.store, nil, testkit.Logger(t))
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		return &env{srv: hs}
-	}
-	fromCH, fromMem := serve(query.Service{PG: pool, CH: ch}), serve(cached)
+	now := time.Date(2024, 12, 30, 12, 0, 0, 0, time.UTC)
+	fromCH, fromMem := serveAnalytics(t, e, now, query.Service{PG: pool, CH: ch}), serveAnalytics(t, e, now, cached)
 	analyst := token(t, claims(api.RoleAnalyst, "a", time.Hour))
 	var codes []string
 	rows, err := ch.Query(ctx, `SELECT DISTINCT scheme_code FROM nav_history UNION ALL SELECT scheme_code FROM scheme_dim`)
@@ -295,14 +289,8 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 		}
 	}
 	cached := &query.Cached{Service: query.Service{PG: pool, RiskFree: decimal.RequireFromString("0.065")}, Log: testkit.Logger(t)}
-	serve := func(a api.Analytics) *env {
-		s := api.New(api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
-			Now: func() time.Time { return time.Date(2025, 6, 20, 12, 0, 0, 0, time.UTC) }, Analytics: a}, e.store, nil, testkit.Logger(t))
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		return &env{srv: hs}
-	}
-	fromPG, fromMem := serve(query.Service{PG: pool, RiskFree: decimal.RequireFromString("0.065")}), serve(cached)
+	now := time.Date(2025, 6, 20, 12, 0, 0, 0, time.UTC)
+	fromPG, fromMem := serveAnalytics(t, e, now, query.Service{PG: pool, RiskFree: decimal.RequireFromString("0.065")}), serveAnalytics(t, e, now, cached)
 	inv1, inv2 := investor(t, "INV-1", "F-1", "F-2"), investor(t, "INV-2", "G-1")
 	asOfs := []string{"", "?as_of=2025-06-30", "?as_of=2025-07-05", "?as_of=2025-06-02", "?as_of=2025-05-20", "?as_of=2024-12-31", "?as_of=2025-07-01"}
 	compare := func() map[string]query.FolioRisk {
@@ -398,4 +386,15 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	compare()
+}
+
+// serveAnalytics is an API server over e's store answering the analytics
+// routes with a, its clock at now.
+func serveAnalytics(t *testing.T, e *env, now time.Time, a api.Analytics) *env {
+	t.Helper()
+	s := api.New(api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
+		Now: func() time.Time { return now }, Analytics: a}, e.store, nil, testkit.Logger(t))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return &env{srv: hs}
 }

@@ -68,18 +68,9 @@ func BenchmarkFolioRiskAPI(b *testing.B) {
 	}
 	b.Logf("NAV snapshot: %d schemes, %d NAVs in %s", navs.Len(), navs.Rows, time.Since(t0))
 	handler := func(a api.Analytics) func(ctx context.Context, rng *rand.Rand) error {
-		h := api.New(api.Config{Auth: &api.Auth{HS256Secret: []byte(benchSecret)}, Analytics: a, Now: func() time.Time { return asOf.Time() }},
-			&readmodel.Store{PG: pool, CH: ch}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		return func(ctx context.Context, rng *rand.Rand) error {
-			req := httptest.NewRequestWithContext(ctx, "GET", "/v1/folios/BF"+strconv.Itoa(1+rng.IntN(folios))+"/risk?as_of="+asOf.String(), nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != 200 {
-				return fmt.Errorf("in-process handler: %d %s", w.Code, w.Body)
-			}
-			return nil
-		}
+		return bareHandler(&readmodel.Store{PG: pool, CH: ch}, a, tok, func(rng *rand.Rand) string {
+			return "/v1/folios/BF" + strconv.Itoa(1+rng.IntN(folios)) + "/risk?as_of=" + asOf.String()
+		})
 	}
 	raw, rawP99 := rawReads(b, conc, secs*time.Second, handler(cached))
 	// the route before: the same bare handler over the Postgres-backed
@@ -147,18 +138,9 @@ func BenchmarkSchemeAnalyticsAPI(b *testing.B) {
 	if err != nil || snap.Len() != schemes {
 		b.Fatalf("snapshot of %d schemes: %v", snap.Len(), err)
 	}
-	h := api.New(api.Config{Auth: &api.Auth{HS256Secret: []byte(benchSecret)}, Analytics: cached}, &readmodel.Store{PG: pool, CH: ch}, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	raw, rawP99 := rawReads(b, conc, secs*time.Second, func(ctx context.Context, rng *rand.Rand) error {
-		req := httptest.NewRequestWithContext(ctx, "GET", "/v1/schemes/S"+strconv.Itoa(1+rng.IntN(schemes))+"/analytics", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != 200 {
-			return fmt.Errorf("in-process handler: %d %s", w.Code, w.Body)
-		}
-		return nil
-	})
+	raw, rawP99 := rawReads(b, conc, secs*time.Second, bareHandler(&readmodel.Store{PG: pool, CH: ch}, cached, tok, func(rng *rand.Rand) string {
+		return "/v1/schemes/S" + strconv.Itoa(1+rng.IntN(schemes)) + "/analytics"
+	}))
 	chReads, chP99 := rawReads(b, conc, secs*time.Second, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := svc.Scheme(ctx, "S"+strconv.Itoa(1+rng.IntN(schemes)))
 		return err
@@ -167,6 +149,23 @@ func BenchmarkSchemeAnalyticsAPI(b *testing.B) {
 	b.ReportMetric(chReads, "ch_reads/s")
 	b.ReportMetric(chP99, "ch_p99_ms")
 	b.Logf("ClickHouse-backed query.Service.Scheme in-process: %.0f reads/s (p99 %.1f ms)", chReads, chP99)
+}
+
+// bareHandler is a read through api.Server's handler in-process (no
+// network) answering the analytics routes with a: a GET of path(rng) with
+// tok, an error unless 200.
+func bareHandler(store *readmodel.Store, a api.Analytics, tok string, path func(rng *rand.Rand) string) func(ctx context.Context, rng *rand.Rand) error {
+	h := api.New(api.Config{Auth: &api.Auth{HS256Secret: []byte(benchSecret)}, Analytics: a}, store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return func(ctx context.Context, rng *rand.Rand) error {
+		req := httptest.NewRequestWithContext(ctx, "GET", path(rng), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			return fmt.Errorf("in-process handler: %d %s", w.Code, w.Body)
+		}
+		return nil
+	}
 }
 
 // ffloadRun runs cmd/ffload against url (its {n} in 1..n) with conc

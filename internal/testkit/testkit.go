@@ -340,23 +340,8 @@ func CH(t testing.TB) (driver.Conn, string) {
 // applied), for tests of the migrations themselves.
 func EmptyCH(t testing.TB) (driver.Conn, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	base := Env(t, "FUNDFLOW_CH_URL")
-	admin, err := clickhouse.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
-	defer admin.Close()
 	name := randomName("t_")
-	if err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("testkit: create clickhouse database: %v", err)
-	}
-	dbURL := withDatabase(t, base, name)
-	conn, err := clickhouse.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
+	conn, dbURL, base := createCH(t, name, `CREATE DATABASE `+name)
 	t.Cleanup(func() {
 		conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // best effort: DROP DATABASE checkpoints, slow on a busy durable server
@@ -380,6 +365,21 @@ func EmptyCH(t testing.TB) (driver.Conn, string) {
 // (`DROP DATABASE name`) when done.
 func KeptCH(t testing.TB, name string) (driver.Conn, string) {
 	t.Helper()
+	conn, dbURL, _ := createCH(t, name, `CREATE DATABASE IF NOT EXISTS `+name)
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("testkit: migrate clickhouse %s: %v", name, err)
+	}
+	return conn, dbURL
+}
+
+// createCH runs create (a CREATE DATABASE of name) on the server of
+// FUNDFLOW_CH_URL and connects to name: the connection, its URL and the
+// server's.
+func createCH(t testing.TB, name, create string) (driver.Conn, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := Env(t, "FUNDFLOW_CH_URL")
@@ -388,7 +388,7 @@ func KeptCH(t testing.TB, name string) (driver.Conn, string) {
 		t.Fatalf("testkit: %v", err)
 	}
 	defer admin.Close()
-	if err := admin.Exec(ctx, `CREATE DATABASE IF NOT EXISTS `+name); err != nil {
+	if err := admin.Exec(ctx, create); err != nil {
 		t.Fatalf("testkit: create clickhouse database %s: %v", name, err)
 	}
 	dbURL := withDatabase(t, base, name)
@@ -396,11 +396,7 @@ func KeptCH(t testing.TB, name string) (driver.Conn, string) {
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatalf("testkit: migrate clickhouse %s: %v", name, err)
-	}
-	return conn, dbURL
+	return conn, dbURL, base
 }
 
 // SFTPServer is where the test's SFTP server is and how to log in.
