@@ -167,7 +167,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 		if err != nil {
 			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
-		rep, err := risk.ComputeRates(w, rates)
+		rep, err := risk.ComputeRatesOf(w, d, rates)
 		if err != nil {
 			return nil, fmt.Errorf("analytics: risk of %s: %w", code, err)
 		}
