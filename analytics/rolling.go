@@ -65,8 +65,15 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 		}
 		ws := make([]win, 0, len(s))
 		wide := false
+		// start is onOrBefore(s, monthsBack(end, period)): both move forward
+		// only as the end does (monthsBack keeps the order of dates), so a
+		// pointer replaces a binary search a window
+		start := -1
 		for e := range s {
-			start := onOrBefore(s, monthsBack(s[e].Date, p.Years*12+p.Months))
+			k := risk.DateOrder(monthsBack(s[e].Date, p.Years*12+p.Months))
+			for start+1 < len(s) && risk.DateOrder(s[start+1].Date) <= k {
+				start++
+			}
 			if start < 0 {
 				continue
 			}

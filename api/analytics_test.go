@@ -168,14 +168,8 @@ func TestSchemeAnalyticsFromMemoryEqualsClickHouse(t *testing.T) {
 	}
 
 	cached := &query.Cached{Service: query.Service{PG: pool, CH: ch}, Log: testkit.Logger(t)}
-	serve := func(a api.Analytics) *env {
-		s := api.New(api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
-			Now: func() time.Time { return time.Date(2024, 12, 30, 12, 0, 0, 0, time.UTC) }, Analytics: a}, e.store, nil, testkit.Logger(t))
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		return &env{srv: hs}
-	}
-	fromCH, fromMem := serve(query.Service{PG: pool, CH: ch}), serve(cached)
+	now := time.Date(2024, 12, 30, 12, 0, 0, 0, time.UTC)
+	fromCH, fromMem := serveAnalytics(t, e, now, query.Service{PG: pool, CH: ch}), serveAnalytics(t, e, now, cached)
 	analyst := token(t, claims(api.RoleAnalyst, "a", time.Hour))
 	var codes []string
 	rows, err := ch.Query(ctx, `SELECT DISTINCT scheme_code FROM nav_history UNION ALL SELECT scheme_code FROM scheme_dim`)
@@ -265,4 +259,142 @@ func TestSchemeAnalyticsFromMemoryEqualsClickHouse(t *testing.T) {
 		}
 		m0 = m
 	}
+}
+
+// Folio risk with the schemes' NAVs from memory (query.Cached's
+// NAVSnapshot) answers byte for byte what the Postgres-backed route
+// answers: folios of one scheme, two schemes and none, as of the newest
+// NAV, a weekend after it, dates inside the snapshot's window and one
+// before it (Postgres again), and the server's today; NAVs of 8 places and
+// dates one scheme misses (the joint dates). A NAV added or retracted
+// moves the mark the API reloads on; until then the memory answer lacks
+// it (which shows the answers come from memory).
+func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
+	e := setup(t, nil)
+	ctx := testkit.Ctx(t)
+	pool := e.store.PG
+	rng := rand.New(rand.NewPCG(5, 9))
+	newest := fund.NewDate(2025, 6, 30)
+	for _, code := range []string{"100001", "100002"} {
+		nav := int64(10_00000000 + rng.IntN(40_00000000)) // 8 places
+		for d := fund.NewDate(2024, 1, 15); !d.After(newest); d = d.AddDays(1) {
+			if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday || (code == "100002" && rng.IntN(10) == 0) {
+				continue
+			}
+			nav = max(1, nav+nav*int64(rng.IntN(401)-195)/10000)
+			if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				VALUES ($1, $2, $3, 't', 't', 1) ON CONFLICT DO NOTHING`, code, d.Time(), decimal.New(nav, -8)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cached := &query.Cached{Service: query.Service{PG: pool, RiskFree: decimal.RequireFromString("0.065")}, Log: testkit.Logger(t)}
+	now := time.Date(2025, 6, 20, 12, 0, 0, 0, time.UTC)
+	fromPG, fromMem := serveAnalytics(t, e, now, query.Service{PG: pool, RiskFree: decimal.RequireFromString("0.065")}), serveAnalytics(t, e, now, cached)
+	inv1, inv2 := investor(t, "INV-1", "F-1", "F-2"), investor(t, "INV-2", "G-1")
+	asOfs := []string{"", "?as_of=2025-06-30", "?as_of=2025-07-05", "?as_of=2025-06-02", "?as_of=2025-05-20", "?as_of=2024-12-31", "?as_of=2025-07-01"}
+	compare := func() map[string]query.FolioRisk {
+		t.Helper()
+		out := map[string]query.FolioRisk{}
+		for _, f := range []struct{ folio, token string }{{"F-1", inv1}, {"F-2", inv1}, {"G-1", inv2}} {
+			for _, q := range asOfs {
+				s1, _, b1 := fromPG.get(t, "/v1/folios/"+f.folio+"/risk"+q, f.token)
+				s2, _, b2 := fromMem.get(t, "/v1/folios/"+f.folio+"/risk"+q, f.token)
+				if s1 != 200 || s1 != s2 || !bytes.Equal(b1, b2) {
+					t.Errorf("%s%s: Postgres %d\n%s\nmemory %d\n%s", f.folio, q, s1, b1, s2, b2)
+				}
+				var fr query.FolioRisk
+				json.Unmarshal(b1, &fr)
+				out[f.folio+q] = fr
+			}
+		}
+		return out
+	}
+	compare() // before the first load: Postgres
+	snap, err := cached.LoadNAVs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the window: a year and 31 days before the newest NAV date
+	if want := newest.AddDays(-(analytics.RiskWindowDays + query.NAVWindowSlackDays)); snap.From != want || snap.Len() != 2 {
+		t.Fatalf("snapshot from %s of %d schemes, want from %s", snap.From, snap.Len(), want)
+	}
+	if !snap.Covers(fund.NewDate(2025, 6, 2).AddDays(-analytics.RiskWindowDays)) || snap.Covers(fund.NewDate(2025, 5, 20).AddDays(-analytics.RiskWindowDays)) {
+		t.Fatalf("snapshot from %s: the as_of dates do not test both routes", snap.From)
+	}
+	got := compare()
+	// not vacuous: two schemes' joint history, with risk
+	if f1 := got["F-1?as_of=2025-06-30"]; f1.Risk == nil || f1.Days < 200 || len(f1.Holdings) != 2 || f1.Holdings[1].Value == "" {
+		t.Fatalf("F-1: %+v", f1)
+	}
+	mark := func() query.NAVsMark {
+		t.Helper()
+		m, err := cached.NAVsMark(ctx, snap.From)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if !mark().Equal(snap.Mark) {
+		t.Fatalf("mark %+v, snapshot's %+v with no NAV loaded since", mark(), snap.Mark)
+	}
+	latest := func() query.NAVsMark {
+		t.Helper()
+		m, err := cached.LatestMark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if !latest().Equal(snap.Latest) {
+		t.Fatalf("nav_latest mark %+v, snapshot's %+v with no NAV loaded since", latest(), snap.Latest)
+	}
+	// a new day's NAVs, written as the NAV sink writes them (navs, then
+	// nav_latest moved forward): both marks move; the snapshot's answer
+	// lacks them
+	for _, code := range []string{"100001", "100002"} {
+		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			VALUES ($1, '2025-07-01', 33.12345678, 't', 't', 1)`, code); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			VALUES ($1, '2025-07-01', 33.12345678, 't', 't', 1) ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date,
+			nav = excluded.nav, updated_at = now()`, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mark().Equal(snap.Mark) || latest().Equal(snap.Latest) {
+		t.Errorf("a mark did not move with two NAVs added: window %v, nav_latest %v", !mark().Equal(snap.Mark), !latest().Equal(snap.Latest))
+	}
+	_, _, b1 := fromPG.get(t, "/v1/folios/F-1/risk?as_of=2025-07-01", inv1)
+	_, _, b2 := fromMem.get(t, "/v1/folios/F-1/risk?as_of=2025-07-01", inv1)
+	if bytes.Equal(b1, b2) {
+		t.Errorf("the stale snapshot answered with the new NAVs: the answers do not come from it")
+	}
+	if snap, err = cached.LoadNAVs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	compare()
+	// a retracted NAV (deleted): the mark moves too
+	if _, err := pool.Exec(ctx, `DELETE FROM navs WHERE scheme_code = '100002' AND nav_date = '2025-06-27'`); err != nil {
+		t.Fatal(err)
+	}
+	if mark().Equal(snap.Mark) {
+		t.Errorf("the window's mark did not move with a NAV retracted")
+	}
+	if snap, err = cached.LoadNAVs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	compare()
+}
+
+// serveAnalytics is an API server over e's store answering the analytics
+// routes with a, its clock at now.
+func serveAnalytics(t *testing.T, e *env, now time.Time, a api.Analytics) *env {
+	t.Helper()
+	s := api.New(api.Config{Auth: &api.Auth{HS256Secret: secret}, RatePerSecond: 1000, Burst: 1000,
+		Now: func() time.Time { return now }, Analytics: a}, e.store, nil, testkit.Logger(t))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return &env{srv: hs}
 }

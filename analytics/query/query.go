@@ -385,6 +385,14 @@ type FolioRisk struct {
 
 // Folio is the folio's portfolio risk as of a date.
 func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
+	return s.folio(ctx, folio, asOf, func(codes []string, from, to fund.Date) (map[string][]risk.Point, error) {
+		return pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, from, to)
+	})
+}
+
+// folio is Folio with the schemes' NAVs from navs (Postgres, or the
+// snapshot of Cached): the holdings are always read from Postgres.
+func (s Service) folio(ctx context.Context, folio string, asOf fund.Date, navsOf func(codes []string, from, to fund.Date) (map[string][]risk.Point, error)) (*FolioRisk, error) {
 	rows, err := s.PG.Query(ctx, `SELECT scheme_code, units FROM holdings WHERE folio_no = $1 AND units > 0 ORDER BY scheme_code`, folio)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: holdings of %s: %w", folio, err)
@@ -403,7 +411,7 @@ func (s Service) Folio(ctx context.Context, folio string, asOf fund.Date) (*Foli
 	rows.Close()
 	out := &FolioRisk{Folio: folio, AsOf: asOf.String(), Holdings: []Holding{}, Value: "0.00"}
 	from := asOf.AddDays(-analytics.RiskWindowDays)
-	navs, err := pgstore.Store{Pool: s.PG}.NAVs(ctx, codes, from, asOf)
+	navs, err := navsOf(codes, from, asOf)
 	if err != nil {
 		return nil, err
 	}

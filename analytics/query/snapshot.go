@@ -9,7 +9,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fundflow/fundflow/analytics"
 	"github.com/fundflow/fundflow/analytics/chstore"
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/risk"
 )
 
 // Snapshot is every scheme's analytics as read at one moment: the answer
@@ -164,11 +167,48 @@ func (s Service) each(ctx context.Context, what, q string, f func(scan func(...a
 // Snapshot, swapped atomically after each load (Run). Before the first
 // load it asks ClickHouse per request (Service.Scheme); a scheme the
 // snapshot does not have is looked up in nav_history as Service.Scheme
-// would (a scheme with NAVs and no model yet). Folio risk is Service's.
+// would (a scheme with NAVs and no model yet).
+//
+// Folio risk takes the schemes' NAVs from the latest NAVSnapshot (the
+// holdings still from Postgres, per request); a window the snapshot does
+// not cover (an as_of long before the newest NAV), or no snapshot yet,
+// reads Postgres as Service.Folio does.
 type Cached struct {
 	Service
 	Log  *slog.Logger
 	snap atomic.Pointer[Snapshot]
+	navs atomic.Pointer[NAVSnapshot]
+
+	fullAt time.Time // Run's last check of the NAV window's own mark
+}
+
+// NAVFullCheck is how often Run counts the NAV window's rows (a scan of
+// navs) to see a NAV backfilled into it or retracted; a new latest NAV is
+// seen at every check, through nav_latest.
+const NAVFullCheck = 5 * time.Minute
+
+// Folio is the folio's portfolio risk, its NAVs from memory.
+func (c *Cached) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
+	n := c.navs.Load()
+	if !n.Covers(asOf.AddDays(-analytics.RiskWindowDays)) {
+		return c.Service.Folio(ctx, folio, asOf)
+	}
+	return c.Service.folio(ctx, folio, asOf, func(codes []string, from, to fund.Date) (map[string][]risk.Point, error) {
+		return n.NAVs(codes, from, to), nil
+	})
+}
+
+// CurrentNAVs is the NAV snapshot being served; nil before the first load.
+func (c *Cached) CurrentNAVs() *NAVSnapshot { return c.navs.Load() }
+
+// LoadNAVs reads a new NAV snapshot and serves it.
+func (c *Cached) LoadNAVs(ctx context.Context) (*NAVSnapshot, error) {
+	n, err := c.Service.NAVSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.navs.Store(n)
+	return n, nil
 }
 
 // Current is the snapshot being served; nil before the first load.
@@ -196,13 +236,13 @@ func (c *Cached) Load(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-// Run loads a snapshot, then checks the models' mark every interval and
-// loads again when a refresh has written since, until ctx ends. A failed
+// Run loads a snapshot of the models and one of the NAVs, then checks each
+// one's mark every interval and loads again when it moved, until ctx ends. A failed
 // load is logged and tried again at the next check; the old snapshot is
 // served meanwhile.
 func (c *Cached) Run(ctx context.Context, every time.Duration) {
-	if c.CH == nil {
-		return // no ClickHouse: every read answers as the uncached service does
+	if c.CH == nil && c.PG == nil {
+		return // nothing to load: every read answers as the uncached service does
 	}
 	log := c.Log
 	if log == nil {
@@ -211,28 +251,81 @@ func (c *Cached) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		cur := c.snap.Load()
-		mark, err := chstore.Store{Conn: c.CH}.ModelsMark(ctx)
-		switch {
-		case err != nil:
-			if ctx.Err() == nil {
-				log.Warn("scheme analytics: models mark", "err", err)
-			}
-		case cur == nil || mark != cur.Mark:
-			t0 := time.Now()
-			snap, err := c.Load(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Error("scheme analytics: loading the snapshot; serving the previous one", "err", err)
-				}
-				break
-			}
-			log.Info("scheme analytics: snapshot loaded", "schemes", snap.Len(), "mark", snap.Mark, "seconds", time.Since(t0).Seconds())
+		if c.PG != nil {
+			c.checkNAVs(ctx, log)
+		}
+		if c.CH != nil {
+			c.checkModels(ctx, log)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// checkNAVs loads the NAV snapshot when there is none or its NAVs have
+// changed: nav_latest moved (a scheme's new latest NAV, the daily load),
+// at every check; a NAV backfilled into the window or retracted, seen by
+// the window's own mark every NAVFullCheck.
+func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
+	if cur := c.navs.Load(); cur != nil {
+		changed, err := c.navsChanged(ctx, cur)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("folio risk: navs mark", "err", err)
+			}
+			return
+		}
+		if !changed {
+			return
+		}
+	}
+	t0 := time.Now()
+	n, err := c.LoadNAVs(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("folio risk: loading the NAV snapshot; serving the previous one", "err", err)
+		}
+		return
+	}
+	c.fullAt = time.Now() // the load read the window
+	log.Info("folio risk: NAV snapshot loaded", "schemes", n.Len(), "navs", n.Rows, "from", n.From.String(), "seconds", time.Since(t0).Seconds())
+}
+
+// navsChanged says whether cur's NAVs have changed, as checkNAVs sees it.
+func (c *Cached) navsChanged(ctx context.Context, cur *NAVSnapshot) (bool, error) {
+	m, err := c.Service.LatestMark(ctx)
+	if err != nil || !m.Equal(cur.Latest) {
+		return true, err
+	}
+	if time.Since(c.fullAt) < NAVFullCheck {
+		return false, nil
+	}
+	c.fullAt = time.Now()
+	w, err := c.Service.NAVsMark(ctx, cur.From)
+	return err == nil && !w.Equal(cur.Mark), err
+}
+
+// checkModels loads the models' snapshot when a refresh has written since.
+func (c *Cached) checkModels(ctx context.Context, log *slog.Logger) {
+	cur := c.snap.Load()
+	mark, err := chstore.Store{Conn: c.CH}.ModelsMark(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			log.Warn("scheme analytics: models mark", "err", err)
+		}
+	case cur == nil || mark != cur.Mark:
+		t0 := time.Now()
+		snap, err := c.Load(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("scheme analytics: loading the snapshot; serving the previous one", "err", err)
+			}
+			break
+		}
+		log.Info("scheme analytics: snapshot loaded", "schemes", snap.Len(), "mark", snap.Mark, "seconds", time.Since(t0).Seconds())
 	}
 }

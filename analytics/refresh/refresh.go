@@ -115,6 +115,9 @@ type ModelCounts struct {
 	Returns     int // scheme_returns rows
 	Rolling     int // scheme_rolling_returns rows
 	RiskSchemes int // scheme_risk rows
+	// Where the wall clock went: the NAV read's end, the last scheme's
+	// figures (beta included) and the writes, each from the start.
+	ReadDone, ComputeDone, WriteDone time.Duration
 }
 
 // ReturnsAndRisk writes scheme_returns, scheme_rolling_returns and
@@ -129,6 +132,7 @@ type ModelCounts struct {
 // each scheme's result in its own slot so the work needs no lock.
 func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCounts, error) {
 	var mc ModelCounts
+	t0 := time.Now()
 	ch := r.ch()
 	var held map[string][]analytics.UnitsChange
 	if r.OnlyHeld {
@@ -163,7 +167,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 		if err != nil {
 			return nil, fmt.Errorf("analytics: returns of %s: %w", code, err)
 		}
-		rep, err := risk.ComputeRates(w, rates)
+		rep, err := risk.ComputeRatesOf(w, d, rates)
 		if err != nil {
 			return nil, fmt.Errorf("analytics: risk of %s: %w", code, err)
 		}
@@ -213,6 +217,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 			}
 		})
 		cats = c
+		mc.ReadDone = time.Since(t0)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -259,6 +264,7 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 	}); err != nil {
 		return mc, err
 	}
+	mc.ComputeDone = time.Since(t0)
 	rets := make(map[string][]analytics.TrailingReturn, len(codes))
 	var rolling []chstore.RollingRow
 	var rows []analytics.RiskRow
@@ -287,7 +293,9 @@ func (r Refresher) ReturnsAndRisk(ctx context.Context, asOf fund.Date) (ModelCou
 		mc.RiskSchemes += n
 		rows = rows[n:]
 	}
-	return mc, ch.RecordModelRefresh(ctx, asOf, "returns_risk", len(codes))
+	err := ch.RecordModelRefresh(ctx, asOf, "returns_risk", len(codes))
+	mc.WriteDone = time.Since(t0)
+	return mc, err
 }
 
 // parallel runs f(0) … f(n−1) on GOMAXPROCS goroutines, stopping at the

@@ -452,6 +452,14 @@ func ComputeRates(s []Point, rates Rates) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	return ComputeRatesOf(s, rs, rates)
+}
+
+// ComputeRatesOf is ComputeRates(s, rates) for a caller that already has
+// rs = Returns(s) (the refresh keeps them for beta): the returns are not
+// computed twice (1.5 of 41 CPU-seconds in a universe refresh). rs is only
+// read.
+func ComputeRatesOf(s []Point, rs []Return, rates Rates) (Report, error) {
 	rfDaily, rfMean, err := rates.daily(rs)
 	if err != nil {
 		return Report{}, err

@@ -380,23 +380,8 @@ func CH(t testing.TB) (driver.Conn, string) {
 // applied), for tests of the migrations themselves.
 func EmptyCH(t testing.TB) (driver.Conn, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	base := Env(t, "FUNDFLOW_CH_URL")
-	admin, err := clickhouse.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
-	defer admin.Close()
 	name := randomName("t_")
-	if err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("testkit: create clickhouse database: %v", err)
-	}
-	dbURL := withDatabase(t, base, name)
-	conn, err := clickhouse.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
+	conn, dbURL, base := createCH(t, name, `CREATE DATABASE `+name)
 	t.Cleanup(func() {
 		conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // best effort: DROP DATABASE checkpoints, slow on a busy durable server
@@ -412,6 +397,46 @@ func EmptyCH(t testing.TB) (driver.Conn, string) {
 		}
 	})
 	return conn, dbURL
+}
+
+// KeptCH connects to the ClickHouse database name, created and migrated if
+// missing, and never dropped: for a benchmark whose data takes minutes to
+// load, so that a rerun measures without loading again. Drop it by hand
+// (`DROP DATABASE name`) when done.
+func KeptCH(t testing.TB, name string) (driver.Conn, string) {
+	t.Helper()
+	conn, dbURL, _ := createCH(t, name, `CREATE DATABASE IF NOT EXISTS `+name)
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := migrate.ClickHouse(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("testkit: migrate clickhouse %s: %v", name, err)
+	}
+	return conn, dbURL
+}
+
+// createCH runs create (a CREATE DATABASE of name) on the server of
+// FUNDFLOW_CH_URL and connects to name: the connection, its URL and the
+// server's.
+func createCH(t testing.TB, name, create string) (driver.Conn, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := Env(t, "FUNDFLOW_CH_URL")
+	admin, err := clickhouse.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.Exec(ctx, create); err != nil {
+		t.Fatalf("testkit: create clickhouse database %s: %v", name, err)
+	}
+	dbURL := withDatabase(t, base, name)
+	conn, err := clickhouse.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return conn, dbURL, base
 }
 
 // SFTPServer is where the test's SFTP server is and how to log in.
