@@ -109,24 +109,11 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	// Kill times are uniform in a window that grows after a kill that
 	// found the process still starting (no progress), so kills land all
 	// through the work.
-	kills, midWork, finished := 0, 0, 0
-	window := 300 * time.Millisecond
-	for kills < 20 {
-		before := progress()
-		if !run(time.Duration(rng.Int64N(int64(window)))) {
-			finished++
-			continue
-		}
-		kills++
-		if progress() > before {
-			midWork++
-		} else {
-			window += 300 * time.Millisecond
-		}
-	}
+	k := killLoop{rng: rng, window: 300 * time.Millisecond, grow: 300 * time.Millisecond}
+	k.until(20, 0, 20, 0, run, progress)
 	placed := db.Num(`SELECT count(*) FROM autoinvest_runs WHERE status = 'placed'`)
-	t.Logf("%d kills, %d of them mid-work (%d runs finished first); %d of 40 runs placed before the last run", kills, midWork, finished, placed)
-	if midWork == 0 {
+	t.Logf("%d kills, %d of them mid-work (%d runs finished first); %d of 40 runs placed before the last run", k.Kills, k.MidWork, k.Finished, placed)
+	if k.MidWork == 0 {
 		t.Errorf("no kill landed in the work")
 	}
 	run(0)
@@ -202,26 +189,19 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	rbProgress := func() int {
 		return db.Num(`SELECT (SELECT count(*) FROM rebalance_runs) + (SELECT count(*) FROM rebalance_runs WHERE status = 'placed') + (SELECT count(*) FROM orders)`)
 	}
-	rbKills, rbMid := 0, 0
-	window = 300 * time.Millisecond
+	rb := killLoop{rng: rng, window: 300 * time.Millisecond, grow: 200 * time.Millisecond}
 	for j := 0; j < 10; j++ {
 		w := fmt.Sprintf("W%02d", j)
+		run := func(after time.Duration) bool { return rebalance(w, after) }
 		for tries := 0; tries < 6; tries++ {
-			before := rbProgress()
-			if !rebalance(w, time.Duration(rng.Int64N(int64(window)))) {
-				break
-			}
-			rbKills++
-			if rbProgress() > before {
-				rbMid++
-			} else {
-				window += 200 * time.Millisecond
+			if !rb.once(run, rbProgress) {
+				break // the run finished
 			}
 		}
 		rebalance(w, 0) // to the end (a finished run again changes nothing)
 	}
-	t.Logf("rebalance: %d kills, %d of them mid-work", rbKills, rbMid)
-	if rbKills == 0 {
+	t.Logf("rebalance: %d kills, %d of them mid-work", rb.Kills, rb.MidWork)
+	if rb.Kills == 0 {
 		t.Errorf("no kill during the rebalances")
 	}
 	if got := db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'placed') || ' ' || count(DISTINCT wallet_id) FROM rebalance_runs`); got != "10 10 10" {

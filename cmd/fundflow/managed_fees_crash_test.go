@@ -56,22 +56,10 @@ func TestManagedFeeBillingCrashAndRestart(t *testing.T) {
 	progress := func() int { return db.Num(`SELECT count(*) FROM fee_invoices`) }
 	// The window starts past a loaded machine's process start and grows
 	// after each kill that found no progress, so kills land in the work.
-	kills, midWork := 0, 0
-	window := 500 * time.Millisecond
-	for (kills < 10 || midWork == 0) && kills < 30 && progress() < n {
-		before := progress()
-		if !run(time.Duration(rng.Int64N(int64(window)))) {
-			continue
-		}
-		kills++
-		if progress() > before {
-			midWork++
-		} else {
-			window += 200 * time.Millisecond
-		}
-	}
-	t.Logf("%d kills, %d mid-work; %d of %d invoices before the last run", kills, midWork, progress(), n)
-	if midWork == 0 {
+	k := killLoop{rng: rng, window: 500 * time.Millisecond, grow: 200 * time.Millisecond}
+	k.until(10, 1, 30, n, run, progress)
+	t.Logf("%d kills, %d mid-work; %d of %d invoices before the last run", k.Kills, k.MidWork, progress(), n)
+	if k.MidWork == 0 {
 		t.Errorf("no kill landed in the work")
 	}
 	run(0)

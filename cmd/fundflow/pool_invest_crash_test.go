@@ -83,22 +83,10 @@ func TestPoolInvestCrashAndRestart(t *testing.T) {
 	}
 	// A process takes about a second to start on a loaded machine: the
 	// window starts past that and grows while kills land before any work.
-	kills, midWork := 0, 0
-	window := 1000 * time.Millisecond
-	for (kills < 10 || midWork < 3) && kills < 40 && progress() < done {
-		before := progress()
-		if !run(time.Duration(rng.Int64N(int64(window)))) {
-			continue
-		}
-		kills++
-		if progress() > before {
-			midWork++
-		} else {
-			window += 300 * time.Millisecond
-		}
-	}
-	t.Logf("%d kills, %d mid-work; progress %d of %d before the last run", kills, midWork, progress(), done)
-	if midWork == 0 {
+	k := killLoop{rng: rng, window: 1000 * time.Millisecond, grow: 300 * time.Millisecond}
+	k.until(10, 3, 40, done, run, progress)
+	t.Logf("%d kills, %d mid-work; progress %d of %d before the last run", k.Kills, k.MidWork, progress(), done)
+	if k.MidWork == 0 {
 		t.Errorf("no kill landed in the work")
 	}
 	run(0)
