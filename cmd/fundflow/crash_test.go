@@ -42,6 +42,21 @@ func fundflowBinary(t testing.TB) string {
 	return binPath
 }
 
+// startChild starts bin with args, env added to this process's, its
+// output in the returned buffer; the test's end kills it if it still runs.
+func startChild(t testing.TB, bin string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, out
+}
+
 // A child process loading several real NAV files in small batches is killed
 // with SIGKILL at random points and restarted; in the end every NAV is in
 // Postgres and ClickHouse exactly once, and every quarantined row once.

@@ -64,15 +64,9 @@ fraud:
 	chURL := testkit.Env(t, "FUNDFLOW_CH_URL")
 	var lastOut *bytes.Buffer
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "fraud", "run")
-		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+chURL)
-		out := &bytes.Buffer{}
+		cmd, out := startChild(t, bin, []string{"FUNDFLOW_PG_URL=" + appURL, "FUNDFLOW_CH_URL=" + chURL},
+			"--config", cfgPath, "--log-level", "warn", "fraud", "run")
 		lastOut = out
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
 		return cmd
 	}
 

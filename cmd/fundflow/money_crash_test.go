@@ -97,16 +97,10 @@ pipelines:
 	chURL := testkit.Env(t, "FUNDFLOW_CH_URL")
 	var lastOut *bytes.Buffer
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "serve")
-		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+dbURL, "FUNDFLOW_CH_URL="+chURL,
-			"FUNDFLOW_CRASH_KAFKA="+joinBrokers(brokers), "FUNDFLOW_CRASH_SECRET="+testWebhookSecret)
-		out := &bytes.Buffer{}
+		cmd, out := startChild(t, bin, []string{"FUNDFLOW_PG_URL=" + dbURL, "FUNDFLOW_CH_URL=" + chURL,
+			"FUNDFLOW_CRASH_KAFKA=" + joinBrokers(brokers), "FUNDFLOW_CRASH_SECRET=" + testWebhookSecret},
+			"--config", cfgPath, "--log-level", "warn", "serve")
 		lastOut = out
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
 		return cmd
 	}
 
