@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/analytics/query"
@@ -42,6 +43,7 @@ type env struct {
 	rsaKey  *rsa.PrivateKey
 	store   *readmodel.Store
 	plan    plans.Plan // INV-1's SIP on F-1 (planFixture)
+	pg      *pgxpool.Pool
 }
 
 // setup loads the sample ledger (see ledgerfix.Sample), two ClickHouse NAVs
@@ -90,6 +92,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		RiskProfiles: fakeRisk{},    // api/managed_risk_test.go
 		Notify:       api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 		Tax:          tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
+		PayoutHolds:  investorstore.Store{Pool: pool}, // api/payoutholds_test.go
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -98,7 +101,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	s := api.New(cfg, store, &exports.Exporter{PG: pool, PII: sealer}, testkit.Logger(t))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
-	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store, plan: plan}
+	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store, plan: plan, pg: pool}
 }
 
 var (
