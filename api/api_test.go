@@ -208,6 +208,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/ops/holds/{id}/release":                           "/v1/ops/holds/1/release",
 		"/v1/ops/holds/{id}/reject":                            "/v1/ops/holds/1/reject",
 		"/v1/ops/alerts/{id}/close":                            "/v1/ops/alerts/a1/close",
+		"/v1/ops/payout-holds":                                 "/v1/ops/payout-holds",
+		"/v1/investors/{id}/payout-holds":                      "/v1/investors/INV-1/payout-holds",
 		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
 		"/v1/wallets/{id}/pools":                               "/v1/wallets/W-1/pools",
 		"/v1/wallets/{id}/withdrawals/{wid}/cancel":            "/v1/wallets/W-1/withdrawals/r1/cancel",
@@ -300,7 +302,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
 			switch rt.Pattern {
-			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
+			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/payout-holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
 				"/v1/idcw/declarations", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain",
 				"/v1/distributors/{arn}/payouts/{month}/statement.pdf", "/v1/tax/mergers", "/v1/schemes/{code}/tax-types":
 				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations, mergers and tax types, distributors' payouts

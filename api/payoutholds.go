@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,15 +89,10 @@ func investorPayoutHold(h investors.PayoutHold) PayoutHoldView {
 // payoutHoldFilter reads all= and limit= (1 to 1000, default 100).
 func payoutHoldFilter(r *http.Request, investorID string) (investors.PayoutHoldFilter, error) {
 	q := r.URL.Query()
-	f := investors.PayoutHoldFilter{InvestorID: investorID, OpenOnly: q.Get("all") != "true", Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, badRequest("limit: %q is not a whole number from 1 to 1000", v)
-		}
-		f.Limit = n
-	}
-	return f, nil
+	f := investors.PayoutHoldFilter{InvestorID: investorID, OpenOnly: q.Get("all") != "true"}
+	var err error
+	f.Limit, err = holdLimit(q.Get("limit"))
+	return f, err
 }
 
 // investorPayoutHolds is GET /v1/investors/{id}/payout-holds[?all=true&limit=]:
@@ -110,7 +104,7 @@ func (s *Server) investorPayoutHolds(w http.ResponseWriter, r *http.Request, p P
 		return err
 	}
 	id := r.PathValue("id")
-	if p.Role == RoleInvestor && (p.InvestorID != id || len(p.Folios) > 0) {
+	if !readsInvestor(p, id) {
 		return notFound()
 	}
 	f, err := payoutHoldFilter(r, id)
