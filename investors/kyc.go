@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -193,9 +195,9 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 			uniq = append(uniq, fps[i])
 		}
 	}
-	look, err := g.Store.LookupKYC(ctx, uniq)
+	look, err := g.lookup(ctx, uniq)
 	if err != nil {
-		return fmt.Errorf("kyc: look up %d PANs: %w", len(uniq), err)
+		return err
 	}
 	match, states, restr, ofAge := look.Match, look.States, look.Restrictions, look.OfAge
 	now := g.now().UTC()
@@ -279,6 +281,46 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 		return fmt.Errorf("kyc: store %d unmatched: %w", len(unmatched), err)
 	}
 	return nil
+}
+
+// lookup reads what the batch's PANs match (KYCStore.LookupKYC), split
+// into as many concurrent reads as the batch has shards, each a range of
+// the sorted PANs (its index lookups then walk neighbouring pages). The
+// reads see committed data only, so splitting them changes nothing.
+func (g *Gate) lookup(ctx context.Context, fps []string) (KYCLookup, error) {
+	fps = slices.Clone(fps)
+	slices.Sort(fps)
+	n := min(g.shards(len(fps)), len(fps))
+	if n <= 1 {
+		look, err := g.Store.LookupKYC(ctx, fps)
+		if err != nil {
+			return look, fmt.Errorf("kyc: look up %d PANs: %w", len(fps), err)
+		}
+		return look, nil
+	}
+	parts := make([]KYCLookup, n)
+	eg, ectx := errgroup.WithContext(ctx)
+	for k := range n {
+		chunk := fps[k*len(fps)/n : (k+1)*len(fps)/n]
+		eg.Go(func() error {
+			var err error
+			if parts[k], err = g.Store.LookupKYC(ectx, chunk); err != nil {
+				return fmt.Errorf("kyc: look up %d PANs: %w", len(chunk), err)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return KYCLookup{}, err
+	}
+	out := parts[0]
+	for _, p := range parts[1:] {
+		maps.Copy(out.Match, p.Match)
+		maps.Copy(out.States, p.States)
+		maps.Copy(out.Restrictions, p.Restrictions)
+		maps.Copy(out.OfAge, p.OfAge)
+	}
+	return out, nil
 }
 
 // shards is how many concurrent writers a batch of n changed investors
