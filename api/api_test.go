@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/analytics/query"
@@ -42,6 +43,7 @@ type env struct {
 	rsaKey  *rsa.PrivateKey
 	store   *readmodel.Store
 	plan    plans.Plan // INV-1's SIP on F-1 (planFixture)
+	pg      *pgxpool.Pool
 }
 
 // setup loads the sample ledger (see ledgerfix.Sample), two ClickHouse NAVs
@@ -90,6 +92,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		RiskProfiles: fakeRisk{},    // api/managed_risk_test.go
 		Notify:       api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 		Tax:          tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
+		PayoutHolds:  investorstore.Store{Pool: pool}, // api/payoutholds_test.go
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -98,7 +101,7 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 	s := api.New(cfg, store, &exports.Exporter{PG: pool, PII: sealer}, testkit.Logger(t))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
-	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store, plan: plan}
+	return &env{srv: hs, api: s, written: w, rsaKey: key, store: store, plan: plan, pg: pool}
 }
 
 var (
@@ -205,6 +208,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/ops/holds/{id}/release":                           "/v1/ops/holds/1/release",
 		"/v1/ops/holds/{id}/reject":                            "/v1/ops/holds/1/reject",
 		"/v1/ops/alerts/{id}/close":                            "/v1/ops/alerts/a1/close",
+		"/v1/ops/payout-holds":                                 "/v1/ops/payout-holds",
+		"/v1/investors/{id}/payout-holds":                      "/v1/investors/INV-1/payout-holds",
 		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
 		"/v1/wallets/{id}/pools":                               "/v1/wallets/W-1/pools",
 		"/v1/wallets/{id}/withdrawals/{wid}/cancel":            "/v1/wallets/W-1/withdrawals/r1/cancel",
@@ -297,7 +302,7 @@ func TestEveryRouteRefusesStrangers(t *testing.T) {
 			status, _, body := e.do(t, rt.Method, u, investor(t, "INV-1"), routeBodies[rt.Pattern])
 			want := http.StatusOK
 			switch rt.Pattern {
-			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
+			case "/v1/exports/{kind}", "/v1/ops/holds", "/v1/ops/payout-holds", "/v1/ops/holds/{id}/release", "/v1/ops/holds/{id}/reject", "/v1/ops/alerts/{id}/close",
 				"/v1/idcw/declarations", "/v1/distributors/{arn}/payouts/{month}", "/v1/distributors/{arn}/payouts/{month}/explain",
 				"/v1/distributors/{arn}/payouts/{month}/statement.pdf", "/v1/tax/mergers", "/v1/schemes/{code}/tax-types":
 				want = http.StatusForbidden // compliance's exports, ops' case review, ops' and admin's IDCW declarations, mergers and tax types, distributors' payouts

@@ -105,12 +105,8 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request, _ Principal) 
 	default:
 		return badRequest("source: %q is not one of fraud, aml, kyc, bank", f.Source)
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return badRequest("limit: %q is not a whole number from 1 to 1000", v)
-		}
-		f.Limit = n
+	if f.Limit, err = holdLimit(q.Get("limit")); err != nil {
+		return err
 	}
 	hs, err := svc.Holds(r.Context(), f)
 	if err != nil {
@@ -121,6 +117,18 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request, _ Principal) 
 		out = append(out, viewHold(h))
 	}
 	return writeJSON(w, map[string]any{"holds": out})
+}
+
+// holdLimit reads a hold list's limit=: 1 to 1000, 100 when absent.
+func holdLimit(v string) (int, error) {
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, badRequest("limit: %q is not a whole number from 1 to 1000", v)
+	}
+	return n, nil
 }
 
 func holdID(r *http.Request) (int64, error) {

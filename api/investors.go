@@ -150,8 +150,7 @@ func (s *Server) getInvestor(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	id := r.PathValue("id")
-	// A token narrowed to some folios reads those folios, not the record.
-	if p.Role == RoleInvestor && (p.InvestorID != id || len(p.Folios) > 0) {
+	if !readsInvestor(p, id) {
 		return notFound()
 	}
 	rec, err := svc.Get(r.Context(), id)
@@ -159,4 +158,11 @@ func (s *Server) getInvestor(w http.ResponseWriter, r *http.Request, p Principal
 		return investorProblem(err)
 	}
 	return writeJSON(w, investorView(p, rec))
+}
+
+// readsInvestor says whether p may read investor id's own routes: staff
+// any; an investor only their own, with a token not narrowed to folios (a
+// token narrowed to some folios reads those folios, not the record).
+func readsInvestor(p Principal, id string) bool {
+	return p.Role != RoleInvestor || (p.InvestorID == id && len(p.Folios) == 0)
 }

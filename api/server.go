@@ -103,6 +103,9 @@ type Config struct {
 	RiskProfiles RiskProfiles
 	// Notify serves the notification routes (notify.go); zero: they answer 503.
 	Notify NotifyConfig
+	// PayoutHolds serves the payout hold routes (payoutholds.go); nil:
+	// they answer 503.
+	PayoutHolds PayoutHolds
 }
 
 // AccessEvent is one answered request, for the access log: who read what,
@@ -201,6 +204,7 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/exports/{kind}", Roles: []string{RoleCompliance, RoleAdmin}, Timeout: cfg.ExportTimeout, carriesPII: true, handle: s.exportFile},
 	}
 	s.routes = append(s.routes, s.fraudRoutes()...)
+	s.routes = append(s.routes, s.payoutHoldRoutes()...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}

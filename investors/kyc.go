@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -56,11 +58,11 @@ type KYCState struct {
 
 // KYCStore is what the gate keeps in Postgres (investors/pgstore).
 type KYCStore interface {
-	// MatchPANs returns the investors each PAN fingerprint is the KYC PAN
-	// of: their own PAN, or a minor's guardian's when the minor has none.
-	MatchPANs(ctx context.Context, fps []string) (map[string][]string, error)
-	// KYCStates reads the investors' states (absent: none on file).
-	KYCStates(ctx context.Context, ids []string) (map[string]KYCState, error)
+	// LookupKYC reads, in one round trip, the investors each PAN
+	// fingerprint is the KYC PAN of (their own PAN, or a minor's
+	// guardian's when the minor has none) with their states, kyc
+	// restrictions and minors-of-age flags.
+	LookupKYC(ctx context.Context, fps []string) (KYCLookup, error)
 	// KYCRestrictions reads the investors' current kyc restrictions.
 	KYCRestrictions(ctx context.Context, ids []string) (map[string]ledger.Restriction, error)
 	// StoreKYC writes the investors' new states, in order, in one
@@ -75,14 +77,20 @@ type KYCStore interface {
 	StoreUnmatched(ctx context.Context, us []Unmatched) error
 	// WithoutKYC lists the investors with no KYC status and an operative PAN.
 	WithoutKYC(ctx context.Context) ([]string, error)
-	// MinorsOfAge says which of the investors are minors flagged as of age.
-	MinorsOfAge(ctx context.Context, ids []string) (map[string]bool, error)
 	// DueMajority lists the minors whose majority date is on or before day
 	// and who are not flagged yet.
 	DueMajority(ctx context.Context, day fund.Date) ([]string, error)
 	// MarkMajority flags a minor as of age, with a version of the record
 	// (fields tax_status), its audit row and its investors.changed event.
 	MarkMajority(ctx context.Context, id string, at time.Time, by string) error
+}
+
+// KYCLookup is what the gate reads of a batch's PANs (KYCStore.LookupKYC).
+type KYCLookup struct {
+	Match        map[string][]string           // PAN fingerprint → investors, in id order
+	States       map[string]KYCState           // by investor (absent: none on file)
+	Restrictions map[string]ledger.Restriction // the investors' kyc restrictions
+	OfAge        map[string]bool               // minors flagged as of age
 }
 
 // KYCWrite is one investor's new KYC state, with the event of the change
@@ -187,26 +195,11 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 			uniq = append(uniq, fps[i])
 		}
 	}
-	match, err := g.Store.MatchPANs(ctx, uniq)
+	look, err := g.lookup(ctx, uniq)
 	if err != nil {
-		return fmt.Errorf("kyc: match PANs: %w", err)
+		return err
 	}
-	var ids []string
-	for _, fp := range uniq {
-		ids = append(ids, match[fp]...)
-	}
-	states, err := g.Store.KYCStates(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("kyc: states: %w", err)
-	}
-	restr, err := g.Store.KYCRestrictions(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("kyc: restrictions: %w", err)
-	}
-	ofAge, err := g.Store.MinorsOfAge(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("kyc: minors: %w", err)
-	}
+	match, states, restr, ofAge := look.Match, look.States, look.Restrictions, look.OfAge
 	now := g.now().UTC()
 	var ws []KYCWrite
 	var unmatched []Unmatched
@@ -288,6 +281,46 @@ func (g *Gate) Write(ctx context.Context, b pipelines.Batch[kra.Record]) error {
 		return fmt.Errorf("kyc: store %d unmatched: %w", len(unmatched), err)
 	}
 	return nil
+}
+
+// lookup reads what the batch's PANs match (KYCStore.LookupKYC), split
+// into as many concurrent reads as the batch has shards, each a range of
+// the sorted PANs (its index lookups then walk neighbouring pages). The
+// reads see committed data only, so splitting them changes nothing.
+func (g *Gate) lookup(ctx context.Context, fps []string) (KYCLookup, error) {
+	fps = slices.Clone(fps)
+	slices.Sort(fps)
+	n := min(g.shards(len(fps)), len(fps))
+	if n <= 1 {
+		look, err := g.Store.LookupKYC(ctx, fps)
+		if err != nil {
+			return look, fmt.Errorf("kyc: look up %d PANs: %w", len(fps), err)
+		}
+		return look, nil
+	}
+	parts := make([]KYCLookup, n)
+	eg, ectx := errgroup.WithContext(ctx)
+	for k := range n {
+		chunk := fps[k*len(fps)/n : (k+1)*len(fps)/n]
+		eg.Go(func() error {
+			var err error
+			if parts[k], err = g.Store.LookupKYC(ectx, chunk); err != nil {
+				return fmt.Errorf("kyc: look up %d PANs: %w", len(chunk), err)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return KYCLookup{}, err
+	}
+	out := parts[0]
+	for _, p := range parts[1:] {
+		maps.Copy(out.Match, p.Match)
+		maps.Copy(out.States, p.States)
+		maps.Copy(out.Restrictions, p.Restrictions)
+		maps.Copy(out.OfAge, p.OfAge)
+	}
+	return out, nil
 }
 
 // shards is how many concurrent writers a batch of n changed investors

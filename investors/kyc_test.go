@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -152,9 +153,18 @@ const kraHead = "APP_NAME|APP_PAN_NO|APP_STATUS|APP_STATUSDT|APP_HOLD_DEACTIVE_R
 // the order is allotted at the NAV of the release day), an older status is
 // not applied, an inoperative PAN holds whatever the KRA says, an unknown
 // PAN is kept, bad rows are refused, and the switch holds investors with no
-// KYC record.
+// KYC record. Once with the gate's default (one shard for a small batch)
+// and once with two: the batch's lookup and writes split in two, the same
+// outcome.
 func TestKYCGate(t *testing.T) {
+	for _, shards := range []int{0, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { kycGate(t, shards) })
+	}
+}
+
+func kycGate(t *testing.T, shards int) {
 	e := newGateEnv(t)
+	e.gate.Parallel = shards
 	e.onboard("INV-1", "ABCPE1234F")
 	e.onboard("INV-2", "ZZZPZ9999Z")
 	e.onboard("INV-3", "MMMPM5555M")
@@ -247,7 +257,14 @@ func TestKYCGate(t *testing.T) {
 // the investor's own and the KRA names their own PAN validated, the
 // restriction is lifted.
 func TestMinorAttainsMajority(t *testing.T) {
+	for _, shards := range []int{0, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { minorAttainsMajority(t, shards) })
+	}
+}
+
+func minorAttainsMajority(t *testing.T, shards int) {
 	e := newGateEnv(t)
+	e.gate.Parallel = shards
 	e.onboard("INV-G", "ABCPE1234F") // the guardian, an investor too
 	minor := strings.NewReplacer(`"INV-1"`, `"INV-M"`, `"pan":"abcpe1234f",`, ``, `"dob":"1990-04-01"`, `"dob":"2008-08-21"`,
 		`"tax_status":"resident_individual"`, `"tax_status":"minor","guardian":{"name":"Asha Rao","pan":"ABCPE1234F","relationship":"mother"}`).Replace(asha)

@@ -450,7 +450,8 @@ func (s *Service) LiftRestriction(ctx context.Context, investorID, source, by st
 // refuses the batch and nothing is written. Then the investors' folios are
 // locked in folio order, the restrictions written, their sources' open
 // holds given the current reason, and each pending leg a restriction
-// blocks held. At most one restriction per investor and source.
+// blocks held. At most one restriction per investor and source. Every
+// investor must have its row (investors): an unknown one refuses the batch.
 func (s *Service) SetRestrictions(ctx context.Context, rs []Restriction) error {
 	if len(rs) == 0 {
 		return nil

@@ -132,6 +132,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("POST /ops/breaks/{id}/explain", h.action(h.explain))
 	h.mux.Handle("GET /ops/alerts", h.page(h.alerts))
 	h.mux.Handle("GET /ops/payments", h.page(h.payments))
+	h.mux.Handle("GET /ops/payout-holds", h.page(h.payoutHolds))
 	h.fraudRoutes()
 	return h, nil
 }

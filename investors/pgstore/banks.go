@@ -183,3 +183,25 @@ func (s Store) SyncPayoutHolds(ctx context.Context, ids []string, at time.Time, 
 	})
 	return raised, released, postgres.Classify(err)
 }
+
+var _ investors.PayoutHoldStore = Store{}
+
+// PayoutHolds lists payout holds, newest first.
+func (s Store) PayoutHolds(ctx context.Context, f investors.PayoutHoldFilter) ([]investors.PayoutHold, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, investor_id, kind, subject, amount, reason, raised_at, released_at,
+			coalesce(release_reason, ''), coalesce(released_by, '')
+		FROM payout_holds WHERE ($1 = '' OR investor_id = $1) AND (NOT $2 OR released_at IS NULL)
+		ORDER BY id DESC LIMIT $3`, f.InvestorID, f.OpenOnly, f.Limit)
+	if err != nil {
+		return nil, postgres.Classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (investors.PayoutHold, error) {
+		var h investors.PayoutHold
+		err := r.Scan(&h.ID, &h.InvestorID, &h.Kind, &h.Subject, &h.Amount, &h.Reason, &h.RaisedAt, &h.ReleasedAt, &h.ReleaseReason, &h.ReleasedBy)
+		return h, err
+	})
+	return out, postgres.Classify(err)
+}

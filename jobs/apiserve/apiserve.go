@@ -182,6 +182,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	analytics := &query.Cached{Service: query.Service{PG: d.PG, CH: d.CH, RiskFree: decimal.RequireFromString("0.065"), Rates: d.RiskFree}, Log: d.Log}
 	cfg.Analytics = analytics
 	cfg.FraudReview = d.FraudReview
+	cfg.PayoutHolds = investorstore.Store{Pool: d.PG}
 	cfg.Wallets = d.Wallets
 	cfg.WalletStatements = d.WalletStatements
 	cfg.Pools = d.Pools

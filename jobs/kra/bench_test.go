@@ -117,6 +117,7 @@ func BenchmarkKRAApply(b *testing.B) {
 	b.ReportMetric(run.Seconds()/float64(b.N), "run_s")
 	b.ReportMetric(time.Duration(timed.d.Load()).Seconds()/float64(b.N), "ledger_restrict_s")
 	b.ReportMetric(time.Duration(store.d.Load()).Seconds()/float64(b.N), "store_kyc_s")
+	b.ReportMetric(time.Duration(store.reads.Load()).Seconds()/float64(b.N), "reads_s")
 	held := 0
 	_ = owner.QueryRow(ctx, `SELECT count(*) FROM investor_restrictions WHERE source = 'kyc'`).Scan(&held)
 	b.Logf("%d investors, %d rows per file; job %s, bare COPY %s; %d kyc restrictions", n, rows, run.Round(time.Millisecond), bare.Round(time.Millisecond), held)
@@ -157,13 +158,21 @@ func (t *timedRestrictor) LiftRestriction(ctx context.Context, id, source, by st
 // events and audit rows (one transaction per batch).
 type timedStore struct {
 	pgstore.Store
-	d atomic.Int64
+	d     atomic.Int64
+	reads atomic.Int64 // the gate's read of a batch (LookupKYC)
 }
+
+func (t *timedStore) since(t0 time.Time) { t.reads.Add(int64(time.Since(t0))) }
 
 func (t *timedStore) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 	t0 := time.Now()
 	defer func() { t.d.Add(int64(time.Since(t0))) }()
 	return t.Store.StoreKYC(ctx, ws)
+}
+
+func (t *timedStore) LookupKYC(ctx context.Context, fps []string) (investors.KYCLookup, error) {
+	defer t.since(time.Now())
+	return t.Store.LookupKYC(ctx, fps)
 }
 
 // seedInvestors writes n onboarded investors with COPY: the investors

@@ -221,15 +221,17 @@ func restrictionColumns(rs []ledger.Restriction) []any {
 	return []any{inv, src, reason, detail, bp, br, by, bn}
 }
 
-// UpsertRestrictions writes restrictions, one statement for all.
+// UpsertRestrictions writes restrictions, one statement for all, in
+// investor order (neighbouring index pages). The investors must have their
+// row: the foreign key refuses the batch otherwise. (It no longer inserts
+// the rows: the KYC gate, the one caller, restricts onboarded investors,
+// and that insert cost a second index lookup per investor beside the
+// foreign key's.)
 func (t Tx) UpsertRestrictions(ctx context.Context, rs []ledger.Restriction) error {
 	cols := restrictionColumns(rs)
-	if _, err := t.tx.Exec(ctx, `INSERT INTO investors (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, cols[0]); err != nil {
-		return err
-	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO investor_restrictions (investor_id, source, reason, detail, blocks_purchase, blocks_redemption, updated_by,
 			blocks_new_folio)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::bool[])
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::text[], $8::bool[]) ORDER BY 1, 2
 		ON CONFLICT (investor_id, source) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
 			blocks_purchase = EXCLUDED.blocks_purchase, blocks_redemption = EXCLUDED.blocks_redemption,
 			blocks_new_folio = EXCLUDED.blocks_new_folio,
