@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,13 +30,11 @@ import (
 // The sink keeps the scheme master and nav_latest in memory (loaded with a
 // run's first batch, see navState) and sends Postgres only what changes
 // something: a row identical to the stored one is skipped, rows dated after
-// their scheme's latest NAV are inserted into navs without ON CONFLICT,
-// only older rows go through it, only schemes that move forward touch nav_latest
+// their scheme's latest NAV are copied straight into navs, only older rows
+// go through ON CONFLICT, only schemes that move forward touch nav_latest
 // and only schemes that changed touch the master. A concurrent writer (a
 // second process, a retraction) is caught by the guards in SQL: the batch
-// is rolled back, the state read again and the batch written anew. A batch
-// is one round trip: its statements are pipelined in one implicit
-// transaction.
+// is rolled back, the state read again and the batch written anew.
 //
 // A batch that carries a checkpoint position commits without waiting for
 // the WAL flush, with a witness of the checkpoint in the same transaction: the
@@ -100,71 +100,78 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		return fmt.Errorf("load scheme master and latest NAVs: %w", err)
 	}
 	p := s.plan(b.Items)
-	// The whole batch is one pipelined round trip: the statements of one
-	// pgx batch run in one implicit transaction that commits at its end, so
-	// no BEGIN, COPY handshake or COMMIT of their own.
-	q := &pgx.Batch{}
-	if witness {
-		// Safe without the flush: see the type's comment. The engine
-		// writes this batch while the previous one's checkpoint commits,
-		// so the witness is chained: it moves on only from the witness of
-		// the stream's previous batch (or this batch's own, when a retry
-		// follows a commit whose answer was lost). Else a restart of the
-		// database took the previous batch, and the witness is broken
-		// (empty), so that no checkpoint of the stream passes until a new
-		// run writes it from the start. (set_config, local: SET LOCAL
-		// needs an explicit transaction block.)
-		q.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
-		q.Queue(`INSERT INTO checkpoints (stream, pos) VALUES ($1, CASE WHEN $3::bytea IS NULL THEN $2::bytea ELSE ''::bytea END)
-			ON CONFLICT (stream) DO UPDATE SET pos = CASE WHEN $3::bytea IS NULL OR checkpoints.pos IN ($2::bytea, $3::bytea)
-			    THEN $2::bytea ELSE ''::bytea END, updated_at = now()`,
-			witnessStream(b.Through.Stream), b.Through.Pos, s.lastWitness(b.Through.Stream))
-	}
-	if len(p.fresh) > 0 {
-		// New keys (after their scheme's latest NAV): no ON CONFLICT, so
-		// no speculative insert; a key another writer stored first is a
-		// unique violation, and the batch is written again (errStale).
-		q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
-			SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])`,
-			navArrays(p.fresh)...)
-	}
-	if len(p.old) > 0 {
-		q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
-			SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
-			ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
-	}
-	if len(p.moved) > 0 {
-		a := navArrays(p.moved)
-		// An UPDATE, not an upsert: no speculative insert per row.
-		// Forward only, in SQL too: the state may be behind another writer.
-		q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
-			    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
-			FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
-			    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
-	}
-	if len(p.first) > 0 {
-		a := navArrays(p.first)
-		q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
-			ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
-			    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
-			    source_line = excluded.source_line, updated_at = now()
-			WHERE excluded.nav_date > nav_latest.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
-	}
-	if len(p.changed) > 0 {
-		queueVersions(q, p.changed)
-	}
-	if q.Len() == 0 {
-		s.apply(p)
-		return nil
-	}
-	if err := s.Pool.SendBatch(ctx, q).Close(); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "22P02" && strings.Contains(pe.Message, staleMaster)) {
-			return fmt.Errorf("write navs: %w: %w", errStale, err)
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if len(p.fresh) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"navs"}, navColumns, pgx.CopyFromSlice(len(p.fresh), func(i int) ([]any, error) {
+				n := p.fresh[i]
+				return []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}, nil
+			})); err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" {
+					return fmt.Errorf("copy navs: %w: %w", errStale, err)
+				}
+				return fmt.Errorf("copy navs%s: %w", copyRowOf(err, p.fresh), err)
+			}
 		}
-		return fmt.Errorf("write navs: %w", err)
+		q := &pgx.Batch{}
+		if witness {
+			// Safe without the flush: see the type's comment. The engine
+			// writes this batch while the previous one's checkpoint
+			// commits, so the witness is chained: it moves on only from
+			// the witness of the stream's previous batch (or this batch's
+			// own, when a retry follows a commit whose answer was lost).
+			// Else a restart of the database took the previous batch, and
+			// the witness is broken (empty), so that no checkpoint of the
+			// stream passes until a new run writes it from the start.
+			q.Queue(`SET LOCAL synchronous_commit = off`)
+			q.Queue(`INSERT INTO checkpoints (stream, pos) VALUES ($1, CASE WHEN $3::bytea IS NULL THEN $2::bytea ELSE ''::bytea END)
+				ON CONFLICT (stream) DO UPDATE SET pos = CASE WHEN $3::bytea IS NULL OR checkpoints.pos IN ($2::bytea, $3::bytea)
+				    THEN $2::bytea ELSE ''::bytea END, updated_at = now()`,
+				witnessStream(b.Through.Stream), b.Through.Pos, s.lastWitness(b.Through.Stream))
+		}
+		if len(p.old) > 0 {
+			q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
+				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
+				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
+		}
+		if len(p.moved) > 0 {
+			a := navArrays(p.moved)
+			// An UPDATE, not an upsert: no speculative insert per row.
+			// Forward only, in SQL too: the state may be behind another writer.
+			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
+				    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+		}
+		if len(p.first) > 0 {
+			a := navArrays(p.first)
+			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+				    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
+				    source_line = excluded.source_line, updated_at = now()
+				WHERE excluded.nav_date > nav_latest.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+		}
+		var mastered *int64
+		if len(p.changed) > 0 {
+			mastered = queueVersions(q, p.changed)
+		}
+		if q.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, q).Close(); err != nil {
+			return fmt.Errorf("write navs: %w", err)
+		}
+		if mastered != nil && *mastered != int64(len(p.changed)) {
+			// Another process changed the master since it was read.
+			return fmt.Errorf("scheme master: %d of %d schemes were not at the version read: %w",
+				int64(len(p.changed))-*mastered, len(p.changed), errStale)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	s.apply(p)
 	if witness {
@@ -189,6 +196,8 @@ func (s *NAVSink) lastWitness(stream string) []byte {
 
 // witnessStream is where the NAV sink leaves its witness of a checkpoint.
 func witnessStream(stream string) string { return stream + "#postgres-navs" }
+
+var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
 
 // navPlan is what one batch changes.
 type navPlan struct {
@@ -315,9 +324,8 @@ func navArrays(rows []fund.NAVLine) []any {
 // the new master rows, guarded by the version the state read (a new scheme
 // by its absence), then the old versions closed, the new ones added and
 // their audit rows, in the transaction of the NAVs that made them. The
-// statement that changes the master fails, and with it the batch's
-// implicit transaction, unless it changed every row (staleMaster).
-func queueVersions(q *pgx.Batch, rows []versionRow) {
+// returned count, known once the batch ran, must be len(rows).
+func queueVersions(q *pgx.Batch, rows []versionRow) *int64 {
 	n := len(rows)
 	codes, versions, froms := make([]string, n), make([]int32, n), make([]time.Time, n)
 	names, ig, ir, plans, opts, cats, types, amcs := make([]string, n), make([]string, n), make([]string, n),
@@ -328,12 +336,13 @@ func queueVersions(q *pgx.Batch, rows []versionRow) {
 		names[i], ig[i], ir[i], plans[i], opts[i] = r.SchemeName, r.ISINGrowth, r.ISINReinvest, r.Plan, r.Option
 		cats[i], types[i], amcs[i], shas[i], lines[i] = r.Category, r.SchemeType, r.AMC, r.From.SHA256, int32(r.From.Line)
 	}
-	args := []any{codes, versions, froms, names, ig, ir, plans, opts, cats, types, amcs, shas, lines, int64(n)}
+	args := []any{codes, versions, froms, names, ig, ir, plans, opts, cats, types, amcs, shas, lines}
 	const changed = `changed AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                          $9::text[], $10::text[], $11::text[], $12::text[], $13::int[])
         AS c(code, new_version, valid_from, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
              source_sha256, source_line))`
+	var n64 int64
 	q.Queue(`WITH `+changed+`, updated AS (
     UPDATE schemes s SET name = c.name, isin_growth = c.isin_growth, isin_reinvest = c.isin_reinvest, plan = c.plan,
         option = c.option, category = c.category, scheme_type = c.scheme_type, amc = c.amc,
@@ -347,11 +356,7 @@ func queueVersions(q *pgx.Batch, rows []versionRow) {
     ON CONFLICT (code) DO NOTHING
     RETURNING code
 )
--- The guard fails in SQL, so that the batch's implicit transaction rolls
--- back: a cast error that names itself (plain SQL cannot RAISE).
-SELECT CASE WHEN m.n = $14 THEN m.n
-    ELSE ('`+staleMaster+`: ' || ($14 - m.n) || ' of ' || $14 || ' schemes')::bigint END
-FROM (SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS n) m`, args...)
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&n64) })
 	q.Queue(`WITH `+changed+`, closed AS (
     UPDATE scheme_versions v SET valid_to = c.valid_from
     FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL
@@ -368,12 +373,30 @@ SELECT 'scheme', code, CASE WHEN new_version = 1 THEN 'created' ELSE 'version' E
        jsonb_build_object('version', new_version, 'valid_from', valid_from, 'name', name, 'isin_growth', isin_growth,
            'isin_reinvest', isin_reinvest, 'plan', plan, 'option', option, 'category', category,
            'scheme_type', scheme_type, 'amc', amc, 'source_sha256', source_sha256, 'source_line', source_line)
-FROM changed ORDER BY code`, args[:13]...)
+FROM changed ORDER BY code`, args...)
+	return &n64
 }
 
-// staleMaster names the error the scheme-master guard raises: another
-// process changed a scheme since the state read it.
-const staleMaster = "scheme master changed by another writer"
+var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)
+
+// copyRowOf names the record a COPY error is about (Postgres says "COPY
+// nav_in, line 3, column nav"), so an error says which file line to look at.
+func copyRowOf(err error, items []fund.NAVLine) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	m := copyLine.FindStringSubmatch(pe.Where)
+	if m == nil {
+		return ""
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i < 1 || i > len(items) {
+		return ""
+	}
+	f := items[i-1].From
+	return fmt.Sprintf(" (%s line %d, scheme %s)", f.File, f.Line, items[i-1].SchemeCode)
+}
 
 // LatestNAVs returns every scheme's newest NAV (the jump check's baseline).
 func LatestNAVs(ctx context.Context, pool *pgxpool.Pool) (map[string]fund.DatedNAV, error) {
