@@ -187,7 +187,10 @@ type Rejected struct {
 }
 
 // Quarantine stores rejected records. Put must be idempotent on
-// (pipeline, position): a replayed batch quarantines each record once.
+// (pipeline, position): a replayed batch quarantines each record once. The
+// engine calls Put while it writes the same batch to the sinks (and
+// commits the batch's checkpoint only after both), so Put must not wait
+// for a sink, nor a sink for Put.
 type Quarantine interface {
 	Put(ctx context.Context, rs []Rejected) error
 }

@@ -34,8 +34,9 @@ type Named interface{ Name() string }
 //
 // Three goroutines run a pipeline: the reader, the transformer and the
 // writer, joined by channels that hold at most Buffer batches, so a slow sink
-// slows the source and memory stays flat. The writer writes each batch to the
-// quarantine and to every sink in order, then hands the batch's checkpoint
+// slows the source and memory stays flat. The writer writes each batch's
+// rejects to the quarantine while it writes the batch to every sink in
+// order, then (both done) hands the batch's checkpoint
 // to a committer and writes the next batch while it commits (with one
 // writer and a source that is not a Nacker; otherwise it commits before
 // the next write); checkpoints are therefore committed in source order and
@@ -312,26 +313,36 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}()
 
-	// Writers (one unless Writers says more). Quarantine first, then sinks,
-	// then the checkpoint.
+	// Writers (one unless Writers says more). The quarantine is written
+	// alongside the sinks, not before them: its commit waits for the
+	// database's flush, and nothing in a sink depends on it. The checkpoint
+	// follows only when both succeeded, so a crash between them replays the
+	// batch, and both writes are idempotent (a position is quarantined once).
 	write := func(s staged[Out]) error {
+		var qerr error
+		qdone := make(chan struct{})
 		if len(s.rejected) > 0 {
 			if p.Quarantine == nil {
 				return fmt.Errorf("%d records rejected but no quarantine is configured (first: %s)", len(s.rejected), s.rejected[0].Reason)
 			}
-			if err := retry.Do(ctx, "quarantine", func(ctx context.Context) error { return p.Quarantine.Put(ctx, s.rejected) }); err != nil {
-				return err
-			}
+			go func() {
+				defer close(qdone)
+				qerr = retry.Do(ctx, "quarantine", func(ctx context.Context) error { return p.Quarantine.Put(ctx, s.rejected) })
+			}()
+		} else {
+			close(qdone)
 		}
+		var serr error
 		for i, sink := range p.Sinks {
 			name := sinkName(sink, i)
 			t0 := time.Now()
-			if err := retry.Do(ctx, "sink "+name, func(ctx context.Context) error { return sink.Write(ctx, s.batch) }); err != nil {
-				return err
+			if serr = retry.Do(ctx, "sink "+name, func(ctx context.Context) error { return sink.Write(ctx, s.batch) }); serr != nil {
+				break
 			}
 			p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
 		}
-		return nil
+		<-qdone
+		return firstReal(serr, qerr)
 	}
 	var stMu sync.Mutex // the writers' counts
 	commit := func(s staged[Out]) error {

@@ -478,3 +478,62 @@ func TestRunWritesTheNextBatchWhileACheckpointCommits(t *testing.T) {
 		t.Fatalf("commits %s, %d batches, %d out; want [10 20 30], 3, 30", got, st.Batches, st.Out)
 	}
 }
+
+// waitingQuarantine holds each Put until the batch's sink write began.
+type waitingQuarantine struct {
+	memQuarantine
+	sinkStarted <-chan struct{}
+}
+
+func (q *waitingQuarantine) Put(ctx context.Context, rs []Rejected) error {
+	select {
+	case <-q.sinkStarted:
+	case <-time.After(time.Minute): // a liveness bound: before, the sinks waited for this Put
+		return errors.New("the sinks were not written while the quarantine was")
+	}
+	return q.memQuarantine.Put(ctx, rs)
+}
+
+// The quarantine is written alongside the sinks, not before them (its
+// commit waits for the database's flush), and the checkpoint still
+// follows both: every rejected record is quarantined once, with its line.
+func TestRunWritesTheQuarantineAlongsideTheSinks(t *testing.T) {
+	started := make(chan struct{})
+	var once sync.Once
+	src := &sliceSource{recs: records(20, func(i int) bool { return i%5 == 0 }), n: 10}
+	sink := &memSink{fail: func(int) error { once.Do(func() { close(started) }); return nil }}
+	q := &waitingQuarantine{sinkStarted: started}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink}, Quarantine: q, Retry: Retry{Attempts: 1}}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, r := range q.got {
+		lines = append(lines, r.Pos.Line)
+	}
+	// Lines 5, 10, 15, 20 are "bad" (every fifth), 16 of 20 go to the sink.
+	if got := fmt.Sprint(lines); got != "[5 10 15 20]" || len(sink.got) != 16 || st.Quarantined != 4 || fmt.Sprint(src.commits) != "[10 20]" {
+		t.Fatalf("quarantined lines %s, %d written, stats %d quarantined, commits %v; want [5 10 15 20], 16, 4, [10 20]",
+			got, len(sink.got), st.Quarantined, src.commits)
+	}
+}
+
+// A quarantine that cannot be written fails the run before the batch's
+// checkpoint, even though the sinks took the batch.
+func TestRunCommitsNothingWhenTheQuarantineFails(t *testing.T) {
+	src := &sliceSource{recs: records(10, func(i int) bool { return i == 3 }), n: 10}
+	sink := &memSink{}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{sink},
+		Quarantine: failingQuarantine{}, Retry: Retry{Attempts: 1}}
+	if _, err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "quarantine down") {
+		t.Fatalf("err = %v, want the quarantine's error", err)
+	}
+	if len(src.commits) != 0 {
+		t.Fatalf("commits %v after a failed quarantine, want none", src.commits)
+	}
+}
+
+type failingQuarantine struct{}
+
+func (failingQuarantine) Put(context.Context, []Rejected) error { return errors.New("quarantine down") }

@@ -299,3 +299,36 @@ func TestCheckpointCommitsWhileTheNextBatchIsWritten(t *testing.T) {
 		t.Fatalf("the lost NAV is not back: %d (%v)", n, err)
 	}
 }
+
+// A scheme another process put in the master after the sink read it (a
+// repair tool writes schemes alone, with no version row) is caught by the
+// version guard in SQL, not only by a clash in scheme_versions: the batch
+// is rolled back, the master read again, and the sink's NAV makes version
+// 2 over the other writer's version 1 instead of a "created" version that
+// the master never took.
+func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO schemes (code, name, amc, category, version, valid_from) VALUES ('300', 'Gamma (repair)', 'Test AMC', 'Debt', 1, '2026-08-10')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, batchOf("", "", navLine("300", "Gamma", "10", 17, 2))); err != nil {
+		t.Fatal(err)
+	}
+	var version, versions, navs int
+	var name, actions string
+	if err := pool.QueryRow(ctx, `SELECT s.version, s.name, (SELECT count(*) FROM scheme_versions WHERE code = '300'),
+		(SELECT count(*) FROM navs WHERE scheme_code = '300'),
+		(SELECT coalesce(string_agg(action || ':' || (payload->>'version'), ','), '') FROM audit_log WHERE entity = 'scheme' AND entity_id = '300')
+		FROM schemes s WHERE s.code = '300'`).Scan(&version, &name, &versions, &navs, &actions); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 || name != "Gamma" || versions != 1 || navs != 1 || actions != "version:2" {
+		t.Fatalf("master version %d %q, %d scheme_versions rows, %d navs, audit %q; want 2 \"Gamma\", 1, 1, \"version:2\"",
+			version, name, versions, navs, actions)
+	}
+}
