@@ -774,6 +774,11 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 }
 
 // Fact is one pool_facts row for analysts (ClickHouse, pool/chstore).
+// A nav row's Amount is the money in the pool's purchases not allotted
+// yet, at cost (pool_navs.investing): its NAV is (Holdings + Amount +
+// Cash) / Units. (The ClickHouse this runs on, 18.16, has no ADD COLUMN
+// IF NOT EXISTS for an idempotent migration; the nav row's amount was
+// unused.)
 type Fact struct {
 	Day                     fund.Date
 	Pool, Kind, Wallet, Ref string
