@@ -99,25 +99,8 @@ func TestPoolInvestCrashAndRestart(t *testing.T) {
 			+ (SELECT count(*) FROM pool_invest_runs WHERE status = 'placed')`)
 	}
 	// A process takes about a second to start on a loaded machine: the
-	// window starts past that and grows while kills land before any work.
-	kills, midWork := 0, 0
-	window := 1000 * time.Millisecond
-	for (kills < 10 || midWork < 3) && kills < 40 && progress() < done {
-		before := progress()
-		if !run(time.Duration(rng.Int64N(int64(window)))) {
-			continue
-		}
-		kills++
-		if progress() > before {
-			midWork++
-		} else {
-			window += 300 * time.Millisecond
-		}
-	}
-	t.Logf("%d kills, %d mid-work; progress %d of %d before the last run", kills, midWork, progress(), done)
-	if midWork == 0 {
-		t.Errorf("no kill landed in the work")
-	}
+	// window starts past that.
+	killUntilDone(t, rng, 1000*time.Millisecond, 300*time.Millisecond, done, progress, run)
 	run(0)
 	run(0) // again: nothing changes
 	for what, c := range map[string]struct{ q, want string }{
@@ -192,24 +175,8 @@ func TestPoolSweepCrashAndRestart(t *testing.T) {
 		return db.Num(`SELECT (SELECT count(*) FROM pool_navs WHERE nav_date = '2026-08-21')
 			+ (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_invest_refund')`)
 	}
-	kills, midWork := 0, 0
-	window := 700 * time.Millisecond
-	for (kills < 10 || midWork < 3) && kills < 40 && progress() < done {
-		before := progress()
-		if !run("2026-08-21", time.Duration(rng.Int64N(int64(window)))) {
-			continue
-		}
-		kills++
-		if progress() > before {
-			midWork++
-		} else {
-			window += 200 * time.Millisecond
-		}
-	}
-	t.Logf("%d kills, %d mid-work; progress %d of %d before the last run", kills, midWork, progress(), done)
-	if midWork == 0 {
-		t.Errorf("no kill landed in the work")
-	}
+	killUntilDone(t, rng, 700*time.Millisecond, 200*time.Millisecond, done, progress,
+		func(killAfter time.Duration) bool { return run("2026-08-21", killAfter) })
 	run("2026-08-21", 0)
 	run("2026-08-21", 0) // again: nothing changes
 	for what, c := range map[string]struct{ q, want string }{
@@ -235,5 +202,30 @@ func TestPoolSweepCrashAndRestart(t *testing.T) {
 		if c := db.Num(q); c != 0 {
 			t.Errorf("%s: %d wrong", what, c)
 		}
+	}
+}
+
+// killUntilDone runs run killed at a random point of a window (window to
+// start, growing by step while kills land before any work) until at
+// least 10 kills, 3 of them after some work (at most 40), or the work is
+// done; a test whose kills never land in the work fails.
+func killUntilDone(t *testing.T, rng *rand.Rand, window, step time.Duration, done int, progress func() int, run func(killAfter time.Duration) bool) {
+	t.Helper()
+	kills, midWork := 0, 0
+	for (kills < 10 || midWork < 3) && kills < 40 && progress() < done {
+		before := progress()
+		if !run(time.Duration(rng.Int64N(int64(window)))) {
+			continue
+		}
+		kills++
+		if progress() > before {
+			midWork++
+		} else {
+			window += step
+		}
+	}
+	t.Logf("%d kills, %d mid-work; progress %d of %d before the last run", kills, midWork, progress(), done)
+	if midWork == 0 {
+		t.Errorf("no kill landed in the work")
 	}
 }
