@@ -199,14 +199,9 @@ func (s *Service) placeRun(ctx context.Context, poolID string, day fund.Date) (i
 			if o.Outcome != ledger.OutcomeRejected {
 				continue
 			}
-			e := wallet.Entry{Kind: KindInvestRefund, Ref: o.OrderID, Amount: o.Amount, Postings: []fund.Posting{
-				{Account: gw, Asset: fund.AssetINR, Amount: o.Amount.Decimal()},
-				{Account: AccountCash(poolID), Asset: fund.AssetINR, Amount: o.Amount.Decimal().Neg()},
-			}}
-			if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
-				return errors.Join(err, boolErr(inserted, fmt.Errorf("refund of %s posted before", o.OrderID)))
+			if err := returnLeg(ctx, tx, &p, gw, o.OrderID, o.Amount); err != nil {
+				return err
 			}
-			p.Cash = p.Cash.Add(o.Amount)
 			refunded = append(refunded, o.OrderID)
 		}
 		if err := tx.FinishInvestRun(ctx, poolID, day, refunded); err != nil {
@@ -220,4 +215,21 @@ func (s *Service) placeRun(ctx context.Context, poolID string, day fund.Date) (i
 		return nil
 	})
 	return paid, err
+}
+
+// returnLeg puts a purchase leg's amount back into the pool's cash (Dr
+// wallet_cash:<gateway> / Cr pool:<p>, the pool_invest debit's reverse):
+// the money never reached the ledger's gateway account. The entry is
+// unique on the order id, so a leg comes back once, refused at placement
+// or ended by the ledger later, never both.
+func returnLeg(ctx context.Context, tx Tx, p *Pool, gw, orderID string, amt fund.Amount) error {
+	e := wallet.Entry{Kind: KindInvestRefund, Ref: orderID, Amount: amt, Postings: []fund.Posting{
+		{Account: gw, Asset: fund.AssetINR, Amount: amt.Decimal()},
+		{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: amt.Decimal().Neg()},
+	}}
+	if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+		return errors.Join(err, boolErr(inserted, fmt.Errorf("refund of %s posted before", orderID)))
+	}
+	p.Cash = p.Cash.Add(amt)
+	return nil
 }

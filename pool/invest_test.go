@@ -10,6 +10,7 @@ import (
 	"github.com/fundflow/fundflow/internal/moneytest"
 	jobpool "github.com/fundflow/fundflow/jobs/pool"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/pool/pgstore"
 	"github.com/fundflow/fundflow/wallet"
 	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 	"github.com/shopspring/decimal"
@@ -118,6 +119,16 @@ func TestPoolInvestsItsCash(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT holdings || ' ' || investing || ' ' || cash || ' ' || units FROM pool_navs WHERE pool_id = 'P3' AND nav_date = '2026-08-21'`); got != "0.00 2500.00 0.55 250.055" {
 		t.Errorf("21 Aug NAV from %s", got)
+	}
+	// Analysts' nav fact carries the purchases too: (0.00 + 2,500.00 +
+	// 0.55) / 250.055 = 10.0000.
+	facts, err := pgstore.Store{Pool: e.db.Read}.Facts(e.ctx, day("2026-08-21"), day("2026-08-21"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (The other row is c3, 500.00 at 10.0000.)
+	if len(facts) != 2 || facts[1].Kind != "nav" || facts[1].Amount.String() != "2500.00" || facts[1].Holdings.String() != "0.00" || facts[1].Cash.String() != "0.55" {
+		t.Errorf("21 Aug facts %+v, want a nav row with amount 2500.00", facts)
 	}
 	// The 20th's purchases allotted at the 21st's NAVs, with stamp duty.
 	e.allot()

@@ -204,6 +204,14 @@ type Tx interface {
 	DebitedRuns(ctx context.Context, pool string) ([]fund.Date, error)
 	// FinishInvestRun marks the run placed and the refused legs refunded.
 	FinishInvestRun(ctx context.Context, pool string, day fund.Date, refunded []string) error
+	// EndedLegs lists the pool's legs of placed runs, not refunded, whose
+	// orders the ledger ended (cancelled, rejected), oldest first.
+	EndedLegs(ctx context.Context, pool string) ([]string, error)
+	// EndedLeg reads such a leg locked (found false: not one any more).
+	EndedLeg(ctx context.Context, orderID string) (EndedLeg, bool, error)
+	// SweptLeg marks the leg refunded and resolves the ledger's refund due
+	// for its payment (break and alert).
+	SweptLeg(ctx context.Context, orderID string) error
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
 }
@@ -766,6 +774,11 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 }
 
 // Fact is one pool_facts row for analysts (ClickHouse, pool/chstore).
+// A nav row's Amount is the money in the pool's purchases not allotted
+// yet, at cost (pool_navs.investing): its NAV is (Holdings + Amount +
+// Cash) / Units. (The ClickHouse this runs on, 18.16, has no ADD COLUMN
+// IF NOT EXISTS for an idempotent migration; the nav row's amount was
+// unused.)
 type Fact struct {
 	Day                     fund.Date
 	Pool, Kind, Wallet, Ref string

@@ -307,8 +307,8 @@ func (r *Rebalancer) Sweep(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("switch payouts: %w", err)
 	}
-	n := 0
-	for _, id := range ids {
+	return SweepEach(ctx, ids, "sweep switch", func(ctx context.Context, id string) (bool, error) {
+		swept := false
 		err := r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
 			w := &work{}
 			walletID, folio, amt, ok, err := tx.SwitchPayout(ctx, id)
@@ -327,13 +327,34 @@ func (r *Rebalancer) Sweep(ctx context.Context, limit int) (int, error) {
 			if err != nil || !inserted {
 				return err
 			}
-			n++
+			swept = true
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "switch_payout",
 				Payload: map[string]string{"switch_id": id, "folio": folio, "amount": amt.String()}})
 			return r.Wallet.flush(ctx, tx, w)
 		})
+		return swept, err
+	})
+}
+
+// SweepEach is the sweep mechanism shared by everything that brings money
+// the ledger ended outside its owner back home (a rebalance's switch
+// payouts, a pool's purchases the ledger cancelled after payment): each
+// id in its own transaction (sweepOne), so one id's failure keeps the
+// ones swept before it, and a run stopped anywhere is finished by the
+// next. sweepOne must be idempotent on the id (its entry unique on it)
+// and say whether it moved money now. It returns how many it moved.
+func SweepEach(ctx context.Context, ids []string, what string, sweepOne func(ctx context.Context, id string) (bool, error)) (int, error) {
+	n := 0
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		swept, err := sweepOne(ctx, id)
 		if err != nil {
-			return n, fmt.Errorf("sweep switch %s: %w", id, err)
+			return n, fmt.Errorf("%s %s: %w", what, id, err)
+		}
+		if swept {
+			n++
 		}
 	}
 	return n, nil

@@ -3,12 +3,16 @@
 // (pool.Service.ComputeNAV, once per pool and day, so a run killed anywhere
 // is finished by the next), then places the purchases of each pool's
 // contribution batches not placed yet (pool.Service.PlaceInvestments: the
-// day's, or one a killed run left). A pool that cannot be priced (a scheme it
-// holds has no NAV yet) is reported and skipped: it never stops the others.
+// day's, or one a killed run left). Before pricing a pool it brings back
+// into its cash the purchases the ledger ended (cancelled, or rejected
+// after payment) since the last run (pool.Service.SweepEnded). A pool that
+// cannot be priced (a scheme it holds has no NAV yet) is reported and
+// skipped: it never stops the others.
 package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -37,6 +41,7 @@ type Priced struct {
 	Withdrawals   int      `json:"withdrawals"`
 	Refused       int      `json:"refused"`
 	OrdersPaid    int      `json:"invest_orders_paid"`
+	Swept         int      `json:"invest_orders_swept"` // purchases the ledger ended, back in the cash
 }
 
 // Stats is a run's outcome.
@@ -60,9 +65,17 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
+		// First the purchases the ledger ended since the last run, so the
+		// day's NAV finds their money in the cash, not in purchases.
+		swept, sweepErr := j.Pools.SweepEnded(ctx, id)
+		if sweepErr != nil {
+			// The NAV is still right (the legs stay at cost); the next
+			// run sweeps them.
+			j.fail(&st, id, "pool purchases ended by the ledger not swept", sweepErr)
+		}
 		r, err := j.Pools.ComputeNAV(ctx, id, j.Day)
 		if err != nil {
-			j.fail(&st, id, "pool not priced", err)
+			j.fail(&st, id, "pool not priced", errors.Join(sweepErr, err))
 			continue
 		}
 		paid, err := j.Pools.PlaceInvestments(ctx, id)
@@ -71,7 +84,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			j.fail(&st, id, "pool investments not placed", err)
 		}
 		st.Pools = append(st.Pools, Priced{Pool: id, NAV: r.NAV, Fresh: r.Fresh, Launch: r.Launch,
-			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused, OrdersPaid: paid})
+			Contributions: r.Contributions, Withdrawals: r.Withdrawals, Refused: r.Refused, OrdersPaid: paid, Swept: swept})
 	}
 	return st, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pool"
 )
 
@@ -118,5 +119,57 @@ func (t Tx) FinishInvestRun(ctx context.Context, poolID string, day fund.Date, r
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE pool_invest_runs SET status = 'placed' WHERE pool_id = $1 AND nav_date = $2`, poolID, day.Time())
+	return err
+}
+
+// endedLegWhere: a leg of a placed run (a debited run's refused orders
+// are placeRun's), not refunded, whose order the ledger ended.
+const endedLegWhere = `NOT l.refunded AND o.status IN ('cancelled', 'rejected')
+		  AND EXISTS (SELECT 1 FROM pool_invest_runs r WHERE r.pool_id = l.pool_id AND r.nav_date = l.nav_date AND r.status = 'placed')`
+
+// EndedLegs lists the pool's legs whose orders the ledger ended, oldest
+// first.
+func (t Tx) EndedLegs(ctx context.Context, poolID string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT l.order_id FROM pool_invest_legs l JOIN orders o ON o.request_id = l.order_id
+		WHERE l.pool_id = $1 AND `+endedLegWhere+` ORDER BY l.nav_date, l.order_id`, poolID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// EndedLeg reads a leg whose order the ledger ended, the leg locked.
+func (t Tx) EndedLeg(ctx context.Context, orderID string) (pool.EndedLeg, bool, error) {
+	l := pool.EndedLeg{OrderID: orderID}
+	var day time.Time
+	var amt decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT l.pool_id, l.nav_date, l.scheme_code, l.amount, o.status, o.reason
+		FROM pool_invest_legs l JOIN orders o ON o.request_id = l.order_id
+		WHERE l.order_id = $1 AND `+endedLegWhere+` FOR UPDATE OF l`, orderID).Scan(&l.Pool, &day, &l.Scheme, &amt, &l.Status, &l.Reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, err
+	}
+	l.Date = fund.DateOf(day)
+	l.Amount, err = amount(amt)
+	return l, err == nil, err
+}
+
+// SweptLeg marks the leg refunded and resolves the ledger's refund due
+// for its order's payment: the refund-due break (cancelled or rejected
+// after payment) and the refund_due alert on that payment, since the
+// money is back in the pool's cash in the same transaction.
+func (t Tx) SweptLeg(ctx context.Context, orderID string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE pool_invest_legs SET refunded = true WHERE order_id = $1`, orderID); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `WITH b AS (
+			UPDATE payment_breaks SET resolved_at = now()
+			WHERE order_id IN (SELECT id FROM orders WHERE request_id = $1) AND reason IN ($2, $3) AND resolved_at IS NULL
+			RETURNING payment_id)
+		UPDATE alerts SET resolved_at = now() WHERE kind = $4 AND subject IN (SELECT payment_id FROM b) AND resolved_at IS NULL`,
+		orderID, fund.BreakCancelledPaid, fund.BreakRejectedPaid, ledger.AlertRefundDue)
 	return err
 }
