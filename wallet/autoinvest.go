@@ -45,6 +45,10 @@ type AutoStore interface {
 	// oldest first, at most limit.
 	PendingInvest(ctx context.Context, limit int) ([]string, error)
 	InAutoTx(ctx context.Context, fn func(AutoTx) error) error
+	// EndedPurchases lists auto-invest purchases the ledger ended after
+	// the wallet paid them (an open refund-due break), whose money is not
+	// back in the wallet, oldest first, at most limit.
+	EndedPurchases(ctx context.Context, limit int) ([]string, error)
 }
 
 // AutoTx is one transaction of auto-invest.
@@ -60,6 +64,11 @@ type AutoTx interface {
 	SetRunPlaced(ctx context.Context, paymentID string) error
 	PutModel(ctx context.Context, m managed.Model) error
 	PutTerms(ctx context.Context, t Terms) error
+	// EndedPurchase reads one of EndedPurchases again (still unswept).
+	EndedPurchase(ctx context.Context, orderID string) (p EndedPurchase, found bool, err error)
+	// ResolveRefundDue closes the ledger's refund-due break and alert of
+	// the order's payment: the money went back another way.
+	ResolveRefundDue(ctx context.Context, orderID string) error
 }
 
 // AutoInvest splits each credited deposit of a wallet with auto-invest
@@ -135,6 +144,15 @@ func (a *AutoInvest) Invest(ctx context.Context, limit int) (InvestResult, error
 }
 
 func requestID(paymentID, scheme string) string { return "AI-" + paymentID + "-" + scheme }
+
+// refundEntry brings an auto-invest purchase's amount back to its wallet:
+// the reverse of the run's debit for that leg, unique on the order id.
+func refundEntry(walletID, gateway, orderID string, amt fund.Amount) Entry {
+	return Entry{WalletID: walletID, Kind: "refund", Ref: orderID, Amount: amt, Postings: []fund.Posting{
+		{Account: AccountCash(gateway), Asset: fund.AssetINR, Amount: amt.Decimal()},
+		{Account: AccountWallet(walletID), Asset: fund.AssetINR, Amount: amt.Decimal().Neg()},
+	}}
+}
 
 // debit is the run's first transaction: the split, the wallet debit for
 // the legs, the fixed order requests. A run already there is returned as
@@ -278,11 +296,7 @@ func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
 			if o.Outcome != ledger.OutcomeRejected {
 				continue
 			}
-			e := Entry{WalletID: wal.ID, Kind: "refund", Ref: o.OrderID, Amount: o.Amount, Postings: []fund.Posting{
-				{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: o.Amount.Decimal()},
-				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: o.Amount.Decimal().Neg()},
-			}}
-			if _, _, err := tx.Post(ctx, e, o.Amount); err != nil {
+			if _, _, err := tx.Post(ctx, refundEntry(wal.ID, d.Gateway, o.OrderID, o.Amount), o.Amount); err != nil {
 				return err
 			}
 		}

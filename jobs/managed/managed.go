@@ -39,11 +39,14 @@ type Stats struct {
 	Runs     int         `json:"autoinvest_runs"`
 	Orders   int         `json:"orders_placed"`
 	Invested fund.Amount `json:"invested"`
-	Resumed  int         `json:"rebalances_resumed"`
-	Swept    int         `json:"switch_payouts_swept"`
-	Valued   int64       `json:"wallets_valued"`
-	FeesPaid int         `json:"invoices_charged"`
-	Released int         `json:"withdrawals_released"`
+	// Auto-invest purchases the ledger ended after payment, their money
+	// brought back to the wallet.
+	PurchasesSwept int   `json:"autoinvest_purchases_swept"`
+	Resumed        int   `json:"rebalances_resumed"`
+	Swept          int   `json:"switch_payouts_swept"`
+	Valued         int64 `json:"wallets_valued"`
+	FeesPaid       int   `json:"invoices_charged"`
+	Released       int   `json:"withdrawals_released"`
 	// Fees charged from units: redemptions placed, payouts swept.
 	FeeRedemptions  int `json:"fee_redemptions_placed"`
 	FeePayoutsSwept int `json:"fee_redemption_payouts_swept"`
@@ -84,6 +87,11 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		st.Runs += r.Runs
 		st.Orders += r.Orders
 		st.Invested = st.Invested.Add(r.Invested)
+		back, err := j.Auto.SweepEnded(ctx, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.PurchasesSwept += back
 		var resumed, swept int
 		if j.Rebalance != nil {
 			if resumed, err = j.Rebalance.Resume(ctx, batch); err != nil {
@@ -112,7 +120,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			}
 			st.FeesPaid += paid
 		}
-		if c.Credited+c.Broken+c.Reversed+released+r.Runs+resumed+swept+redeemed+feeSwept+paid == 0 {
+		if c.Credited+c.Broken+c.Reversed+released+r.Runs+back+resumed+swept+redeemed+feeSwept+paid == 0 {
 			break
 		}
 		if j.Log != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pool"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // FolioInvestor reads the investor a folio belongs to.
@@ -165,11 +165,5 @@ func (t Tx) SweptLeg(ctx context.Context, orderID string) error {
 	if _, err := t.tx.Exec(ctx, `UPDATE pool_invest_legs SET refunded = true WHERE order_id = $1`, orderID); err != nil {
 		return err
 	}
-	_, err := t.tx.Exec(ctx, `WITH b AS (
-			UPDATE payment_breaks SET resolved_at = now()
-			WHERE order_id IN (SELECT id FROM orders WHERE request_id = $1) AND reason IN ($2, $3) AND resolved_at IS NULL
-			RETURNING payment_id)
-		UPDATE alerts SET resolved_at = now() WHERE kind = $4 AND subject IN (SELECT payment_id FROM b) AND resolved_at IS NULL`,
-		orderID, fund.BreakCancelledPaid, fund.BreakRejectedPaid, ledger.AlertRefundDue)
-	return err
+	return walletpg.ResolveRefundDue(ctx, t.tx, orderID)
 }
