@@ -22,21 +22,7 @@ func TestPoolNAVCrashAndRestart(t *testing.T) {
 	owner, _, app, appURL := testkit.PGApp(t)
 	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
 	const n = 300
-	// Each of n wallets: ₹5,000.00 deposited, ₹1,000.00 of it contributed
-	// to its own pool (launch NAV 10.0000) for Thu 20-Aug-2026, pending.
-	db.Exec(`INSERT INTO investors (id) SELECT 'INV-' || g FROM generate_series(1, $1) g`, n)
-	db.Exec(`INSERT INTO wallets (id, investor_id, balance) SELECT 'W' || lpad(g::text, 3, '0'), 'INV-' || g, 4000 FROM generate_series(1, $1) g`, n)
-	db.Exec(`INSERT INTO pools (id, name, launch_nav) SELECT 'P' || substr(id, 2), 'pool ' || id, 10 FROM wallets`)
-	db.Exec(`INSERT INTO pool_members (pool_id, wallet_id) SELECT 'P' || substr(id, 2), id FROM wallets`)
-	db.Exec(`INSERT INTO pool_requests (id, pool_id, wallet_id, kind, amount, received_at, nav_date)
-		SELECT 'c-' || id, 'P' || substr(id, 2), id, 'contribution', 1000, '2026-08-20T10:00:00+05:30', '2026-08-20' FROM wallets`)
-	db.Exec(`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount)
-		SELECT id, 'deposit', 'dep-' || id, 5000 FROM wallets UNION ALL SELECT id, 'pool_contribution', 'c-' || id, 1000 FROM wallets`)
-	db.Exec(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
-		SELECT id, 0, 'wallet_cash:razorpay', 'INR', 5000 FROM wallet_transactions WHERE kind = 'deposit'
-		UNION ALL SELECT id, 1, 'wallet:' || wallet_id, 'INR', -5000 FROM wallet_transactions WHERE kind = 'deposit'
-		UNION ALL SELECT id, 0, 'wallet:' || wallet_id, 'INR', 1000 FROM wallet_transactions WHERE kind = 'pool_contribution'
-		UNION ALL SELECT id, 1, 'pool_pending:P' || substr(wallet_id, 2), 'INR', -1000 FROM wallet_transactions WHERE kind = 'pool_contribution'`)
+	seedPools(db, n, "")
 
 	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
 	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
@@ -91,4 +77,30 @@ func TestPoolNAVCrashAndRestart(t *testing.T) {
 			t.Errorf("%s: %d wrong", what, c)
 		}
 	}
+}
+
+// seedPools gives each of n wallets ₹5,000.00 deposited and ₹1,000.00 of
+// it contributed to its own pool (launch NAV 10.0000) for Thu
+// 20-Aug-2026, pending. With a model each pool invests its cash into its
+// own folio F-<n> of investor INV-P.
+func seedPools(db moneytest.DB, n int, model string) {
+	db.Exec(`INSERT INTO investors (id) SELECT 'INV-' || g FROM generate_series(1, $1) g`, n)
+	db.Exec(`INSERT INTO wallets (id, investor_id, balance) SELECT 'W' || lpad(g::text, 3, '0'), 'INV-' || g, 4000 FROM generate_series(1, $1) g`, n)
+	if model == "" {
+		db.Exec(`INSERT INTO pools (id, name, launch_nav) SELECT 'P' || substr(id, 2), 'pool ' || id, 10 FROM wallets`)
+	} else {
+		db.Exec(`INSERT INTO investors (id) VALUES ('INV-P')`)
+		db.Exec(`INSERT INTO folios (folio_no, investor_id) SELECT 'F-' || substr(id, 2), 'INV-P' FROM wallets`)
+		db.Exec(`INSERT INTO pools (id, name, launch_nav, folio_no, model_id) SELECT 'P' || substr(id, 2), 'pool ' || id, 10, 'F-' || substr(id, 2), $1 FROM wallets`, model)
+	}
+	db.Exec(`INSERT INTO pool_members (pool_id, wallet_id) SELECT 'P' || substr(id, 2), id FROM wallets`)
+	db.Exec(`INSERT INTO pool_requests (id, pool_id, wallet_id, kind, amount, received_at, nav_date)
+		SELECT 'c-' || id, 'P' || substr(id, 2), id, 'contribution', 1000, '2026-08-20T10:00:00+05:30', '2026-08-20' FROM wallets`)
+	db.Exec(`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount)
+		SELECT id, 'deposit', 'dep-' || id, 5000 FROM wallets UNION ALL SELECT id, 'pool_contribution', 'c-' || id, 1000 FROM wallets`)
+	db.Exec(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+		SELECT id, 0, 'wallet_cash:razorpay', 'INR', 5000 FROM wallet_transactions WHERE kind = 'deposit'
+		UNION ALL SELECT id, 1, 'wallet:' || wallet_id, 'INR', -5000 FROM wallet_transactions WHERE kind = 'deposit'
+		UNION ALL SELECT id, 0, 'wallet:' || wallet_id, 'INR', 1000 FROM wallet_transactions WHERE kind = 'pool_contribution'
+		UNION ALL SELECT id, 1, 'pool_pending:P' || substr(wallet_id, 2), 'INR', -1000 FROM wallet_transactions WHERE kind = 'pool_contribution'`)
 }

@@ -129,23 +129,7 @@ func poolInvestSetup(t *testing.T, n int) (moneytest.DB, *pgxpool.Pool, func(day
 		t.Fatal(err)
 	}
 	db.Exec(`INSERT INTO managed_models (id, version, profile, effective, body) VALUES ('pool-mod', 1, 'moderate', '2020-01-01', $1)`, string(body))
-	// Each of n wallets: ₹5,000.00 deposited, ₹1,000.00 of it contributed
-	// to its own pool (launch NAV 10.0000, folio F-<n> of INV-P, the model)
-	// for Thu 20-Aug-2026, pending.
-	db.Exec(`INSERT INTO investors (id) SELECT 'INV-' || g FROM generate_series(1, $1) g UNION ALL SELECT 'INV-P'`, n)
-	db.Exec(`INSERT INTO wallets (id, investor_id, balance) SELECT 'W' || lpad(g::text, 3, '0'), 'INV-' || g, 4000 FROM generate_series(1, $1) g`, n)
-	db.Exec(`INSERT INTO folios (folio_no, investor_id) SELECT 'F-' || substr(id, 2), 'INV-P' FROM wallets`)
-	db.Exec(`INSERT INTO pools (id, name, launch_nav, folio_no, model_id) SELECT 'P' || substr(id, 2), 'pool ' || id, 10, 'F-' || substr(id, 2), 'pool-mod' FROM wallets`)
-	db.Exec(`INSERT INTO pool_members (pool_id, wallet_id) SELECT 'P' || substr(id, 2), id FROM wallets`)
-	db.Exec(`INSERT INTO pool_requests (id, pool_id, wallet_id, kind, amount, received_at, nav_date)
-		SELECT 'c-' || id, 'P' || substr(id, 2), id, 'contribution', 1000, '2026-08-20T10:00:00+05:30', '2026-08-20' FROM wallets`)
-	db.Exec(`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount)
-		SELECT id, 'deposit', 'dep-' || id, 5000 FROM wallets UNION ALL SELECT id, 'pool_contribution', 'c-' || id, 1000 FROM wallets`)
-	db.Exec(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
-		SELECT id, 0, 'wallet_cash:razorpay', 'INR', 5000 FROM wallet_transactions WHERE kind = 'deposit'
-		UNION ALL SELECT id, 1, 'wallet:' || wallet_id, 'INR', -5000 FROM wallet_transactions WHERE kind = 'deposit'
-		UNION ALL SELECT id, 0, 'wallet:' || wallet_id, 'INR', 1000 FROM wallet_transactions WHERE kind = 'pool_contribution'
-		UNION ALL SELECT id, 1, 'pool_pending:P' || substr(wallet_id, 2), 'INR', -1000 FROM wallet_transactions WHERE kind = 'pool_contribution'`)
+	seedPools(db, n, "pool-mod")
 
 	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
 	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
