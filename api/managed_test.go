@@ -202,18 +202,14 @@ func TestStatementShowsTheFoliosWallet(t *testing.T) {
 			c.kind, fmt.Sprint("r", i), c.amount, c.at, sign, c.other)
 	}
 	text, line := statementText(t, e, "/v1/folios/F-1/statement.pdf?from=2024-02-01&to=2024-03-31")
-	for label, want := range map[string]string{
+	wantLines(t, line, map[string]string{
 		"Managed wallet W-1":         "Managed wallet W-1, 2024-02-01 to 2024-03-31 (model moderate)",
 		"Opening balance 2024":       "Opening balance 2024-02-01 1,000.00",
 		"Deposits":                   "Deposits 2 7,500.50",
 		"Invested (auto-invest":      "Invested (auto-invest purchases) 1 4,000.00",
 		"Fees charged":               "Fees charged (with GST) 1 118.00",
 		"Closing balance 2024-03-31": "Closing balance 2024-03-31 4,382.50",
-	} {
-		if got := line(label); got != want {
-			t.Errorf("%q line: %q, want %q", label, got, want)
-		}
-	}
+	})
 	if strings.Contains(text, "Withdrawals") {
 		t.Errorf("the 1-Apr IST withdrawal is on the statement:\n%s", text)
 	}
@@ -301,18 +297,25 @@ func TestStatementPoolsAtItsEndAndRebalances(t *testing.T) {
 	// pending; at 28 Mar's 11.2347: 180.000 × 11.2347 = 2,022.246 →
 	// 2,022.25 (half-up). (The latest NAV, 12.0000 on 1 Apr, and today's
 	// 180 + 50 units would give 2,760.00.)
-	for label, want := range map[string]string{
+	wantLines(t, line, map[string]string{
 		"Pool at":         "Pool at 2024-03-31 Units Pending Pool NAV NAV date Value (₹)", // "withdrawal" wraps
 		"Growth (P9)":     "Growth (P9) 150.000 30.000 11.2347 2024-03-28 2,022.25",
 		"RB-W-1-20240201": "RB-W-1-20240201 2024-02-01 2024-02-01 2 1,500.50 executed",
 		"RB-W-1-20240331": "RB-W-1-20240331 2024-03-31 1 250.00 proposed",
-	} {
-		if got := line(label); got != want {
-			t.Errorf("%q line: %q, want %q", label, got, want)
-		}
-	}
+	})
 	if strings.Contains(text, "RB-W-1-20240131") {
 		t.Errorf("a rebalance of 31 Jan IST is on the February-March statement:\n%s", text)
+	}
+}
+
+// wantLines checks that each label's line (line, from statementText) is
+// the one given.
+func wantLines(t *testing.T, line func(string) string, want map[string]string) {
+	t.Helper()
+	for label, w := range want {
+		if got := line(label); got != w {
+			t.Errorf("%q line: %q, want %q", label, got, w)
+		}
 	}
 }
 

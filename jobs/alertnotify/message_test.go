@@ -73,7 +73,7 @@ func FuzzMessage(f *testing.F) {
 	f.Add("k", strings.Repeat("&", 1200), strings.Repeat("<é>", 1500), false)
 	f.Fuzz(func(t *testing.T, kind, subject, detail string, resolved bool) {
 		if !utf8.ValidString(kind + subject + detail) {
-			t.Skip() // Postgres text is valid UTF-8
+			return // no such alert: Postgres text is valid UTF-8
 		}
 		ev, at := "raised", (*time.Time)(nil)
 		if resolved {
