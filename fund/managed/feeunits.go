@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -85,10 +86,14 @@ func PlanFeeRedemption(total fund.Amount, hs []Holding, on fund.Date) (plan []Fe
 		byScheme[h.Scheme] = h
 	}
 	for i, p := range plan {
-		// redeemUnits is the ledger's climb: an error says the units held
-		// cannot pay the amount and its load.
-		if _, _, err := redeemUnits(byScheme[p.Scheme], p.Amount, on); err != nil {
+		// redeemUnits is the ledger's climb: errShortUnits says the units
+		// held cannot pay the amount and its load (redeemed whole, the
+		// wallet pays the load); any other error is not a reason to sell
+		switch _, _, err := redeemUnits(byScheme[p.Scheme], p.Amount, on); {
+		case errors.Is(err, errShortUnits):
 			plan[i].All = true
+		case err != nil:
+			return nil, left, err
 		}
 	}
 	return plan, left, nil

@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/fundflow/fundflow/fund"
@@ -145,7 +146,7 @@ func redeemUnits(h Holding, amount fund.Amount, on fund.Date) (fund.Units, fund.
 	u := amount.UnitsCovering(h.NAV, h.UnitsScale)
 	for range maxCoverRounds {
 		if u.Cmp(h.Units) > 0 {
-			return u, fund.Amount{}, fmt.Errorf("estimate %s: %s needs %s units, %s held", h.Scheme, amount, u, h.Units)
+			return u, fund.Amount{}, fmt.Errorf("estimate %s: %s needs %s units, %s held: %w", h.Scheme, amount, u, h.Units, errShortUnits)
 		}
 		load, err := exitLoad(h, u, on)
 		if err != nil {
@@ -157,8 +158,11 @@ func redeemUnits(h Holding, amount fund.Amount, on fund.Date) (fund.Units, fund.
 		}
 		u = need
 	}
-	return u, fund.Amount{}, fmt.Errorf("estimate %s: the exit load grows as fast as the units", h.Scheme)
+	return u, fund.Amount{}, fmt.Errorf("estimate %s: the exit load grows as fast as the units: %w", h.Scheme, errShortUnits)
 }
+
+// errShortUnits: the units held cannot pay the amount and its exit load.
+var errShortUnits = errors.New("not enough units for the amount and its load")
 
 // exitLoad is the load on units taken FIFO from h's lots, per lot half-up
 // to the paisa (the ledger's rule).
@@ -178,7 +182,7 @@ func exitLoad(h Holding, units fund.Units, on fund.Date) (fund.Amount, error) {
 		load, left = load.Add(lv), left.Sub(take)
 	}
 	if left.Sign() > 0 {
-		return load, fmt.Errorf("estimate %s: lots hold fewer than %s units", h.Scheme, units)
+		return load, fmt.Errorf("estimate %s: lots hold fewer than %s units: %w", h.Scheme, units, errShortUnits)
 	}
 	return load, nil
 }

@@ -35,7 +35,9 @@ func inOrder[T any](ctx context.Context, n, workers int, get func(context.Contex
 			}
 		}()
 	}
+	wg.Add(1)
 	go func() { // hands out items in order, as tokens allow
+		defer wg.Done()
 		defer close(next)
 		for i := range n {
 			select {

@@ -90,7 +90,9 @@ const DefaultWorkers = 2
 // at most 2 × Workers ranges, whatever the population.
 func (s *Store) Disposals(ctx context.Context, investor string, from, to fund.Date, fn func(tax.Disposal) error) error {
 	if investor != "" {
-		return s.disposalsIn(ctx, investor, investor, from, to, fn)
+		// one investor's statement (a request): its indexes, no
+		// transaction and no plan setting to set first
+		return scanDisposals(ctx, s.Pool, investor, investor, from, to, fn)
 	}
 	ranges, err := s.investorRanges(ctx)
 	if err != nil {
@@ -99,14 +101,6 @@ func (s *Store) Disposals(ctx context.Context, investor string, from, to fund.Da
 	workers := s.Workers
 	if workers <= 0 {
 		workers = DefaultWorkers
-	}
-	if workers == 1 || len(ranges) < 2 {
-		for _, r := range ranges {
-			if err := s.disposalsIn(ctx, r[0], r[1], from, to, fn); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	return inOrder(ctx, len(ranges), workers, func(ctx context.Context, i int) ([]tax.Disposal, error) {
 		var out []tax.Disposal
@@ -159,7 +153,9 @@ func (s *Store) disposalsIn(ctx context.Context, lo, hi string, from, to fund.Da
 	})
 }
 
-func scanDisposals(ctx context.Context, tx pgx.Tx, lo, hi string, from, to fund.Date, fn func(tax.Disposal) error) error {
+func scanDisposals(ctx context.Context, tx interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, lo, hi string, from, to fund.Date, fn func(tax.Disposal) error) error {
 	rows, err := tx.Query(ctx, disposalsSQL, lo, hi, from.Time(), to.Time())
 	if err != nil {
 		return fmt.Errorf("tax: disposals: %w", err)
