@@ -180,7 +180,8 @@ type Tx interface {
 	// Settle marks a request priced or refused, with its NAV and result.
 	Settle(ctx context.Context, r Request) error
 	// Holdings reads the pool folio's ledger holdings at the day's NAVs
-	// (missing: the schemes with no NAV that day).
+	// (missing: the schemes with no NAV that day), the folio locked as the
+	// ledger locks it, so the holdings and Investing agree.
 	Holdings(ctx context.Context, folio string, day fund.Date) (hs []managed.PoolHolding, missing []string, err error)
 	NAV(ctx context.Context, pool string, day fund.Date) (DayNAV, bool, error)
 	InsertNAV(ctx context.Context, n DayNAV) error

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
+	ledgerpg "github.com/fundflow/fundflow/ledger/pgstore"
 	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/wallet"
@@ -359,6 +360,13 @@ func (t Tx) Settle(ctx context.Context, r pool.Request) error {
 // Holdings reads the folio's holdings valued at the day's NAVs (the NAV
 // rounded half-up to 4 decimals, as allotment applies it).
 func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]managed.PoolHolding, []string, error) {
+	// the folio's ledger lock (step 3 of the ledger's order; no ledger
+	// transaction takes a pool's), held to the end of this transaction: an
+	// allotment can then not move an order from Investing into the
+	// holdings between the two reads, which would leave it in neither
+	if _, err := ledgerpg.TxOf(t.tx).LockFolios(ctx, []string{folio}); err != nil {
+		return nil, nil, err
+	}
 	rows, err := t.tx.Query(ctx, `SELECT h.scheme_code, h.units, n.nav FROM holdings h
 		LEFT JOIN navs n ON n.scheme_code = h.scheme_code AND n.nav_date = $2
 		WHERE h.folio_no = $1 AND h.units > 0 ORDER BY h.scheme_code`, folio, day.Time())
