@@ -180,12 +180,34 @@ type Cached struct {
 	navs atomic.Pointer[NAVSnapshot]
 
 	fullAt time.Time // Run's last check of the NAV window's own mark
+
+	// nav_latest moving under the snapshot (see checkNAVs): the mark last
+	// seen and when it first differed from the snapshot's
+	seen    NAVsMark
+	movedAt time.Time
+
+	now func() time.Time // the clock; time.Now when nil (tests move it)
+}
+
+func (c *Cached) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 // NAVFullCheck is how often Run counts the NAV window's rows (a scan of
 // navs) to see a NAV backfilled into it or retracted; a new latest NAV is
 // seen at every check, through nav_latest.
 const NAVFullCheck = 5 * time.Minute
+
+// NAVMaxLag bounds how long the NAV snapshot may lag a nav_latest that
+// keeps moving. A NAV load moves nav_latest with every batch it commits;
+// reloading the snapshot (every NAV of the window) on each move would
+// reload it at every check for the whole load. So a move is loaded once
+// the mark has stood still for one check (the load ended), or after
+// NAVMaxLag of moving, whichever comes first.
+const NAVMaxLag = time.Minute
 
 // Folio is the folio's portfolio risk, its NAVs from memory.
 func (c *Cached) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
@@ -290,20 +312,33 @@ func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
 		}
 		return
 	}
-	c.fullAt = time.Now() // the load read the window
+	c.fullAt = c.clock() // the load read the window
+	c.movedAt = time.Time{}
 	log.Info("folio risk: NAV snapshot loaded", "schemes", n.Len(), "navs", n.Rows, "from", n.From.String(), "seconds", time.Since(t0).Seconds())
 }
 
-// navsChanged says whether cur's NAVs have changed, as checkNAVs sees it.
+// navsChanged says whether cur's NAVs have changed and should be loaded,
+// as checkNAVs sees it: nav_latest moved and then stood still for a check
+// or has been moving for NAVMaxLag; or the window's own mark moved.
 func (c *Cached) navsChanged(ctx context.Context, cur *NAVSnapshot) (bool, error) {
 	m, err := c.Service.LatestMark(ctx)
-	if err != nil || !m.Equal(cur.Latest) {
+	if err != nil {
 		return true, err
 	}
-	if time.Since(c.fullAt) < NAVFullCheck {
+	now := c.clock()
+	if !m.Equal(cur.Latest) {
+		settled := c.seen.Equal(m)
+		if c.movedAt.IsZero() {
+			c.movedAt, settled = now, false
+		}
+		c.seen = m
+		return settled || now.Sub(c.movedAt) >= NAVMaxLag, nil
+	}
+	c.movedAt = time.Time{}
+	if now.Sub(c.fullAt) < NAVFullCheck {
 		return false, nil
 	}
-	c.fullAt = time.Now()
+	c.fullAt = now
 	w, err := c.Service.NAVsMark(ctx, cur.From)
 	return err == nil && !w.Equal(cur.Mark), err
 }
