@@ -54,16 +54,6 @@ func TestSIPIntoWallet(t *testing.T) {
 		}
 	}
 
-	mj := managedJob(e.d, e.l, 100)
-	settle := func() {
-		t.Helper()
-		if _, err := mj.Run(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.l.AllotPending(e.ctx, 100); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if st := e.run(); st.Generate.Due != 1 || st.Present.Presented != 0 {
 		t.Fatalf("run on the 18th: %+v, want 1 due, nothing presented", st)
 	}
@@ -72,13 +62,13 @@ func TestSIPIntoWallet(t *testing.T) {
 		t.Fatalf("run on the 20th: %+v, want 1 presented", st)
 	}
 	e.deliver()
-	settle()
+	e.manage()
 	if st := e.run(); st.Settle.Paid != 1 || st.Settle.Allotted != 1 || st.Settle.PlansCompleted != 1 {
 		t.Fatalf("run after the capture: %+v, want 1 paid, 1 allotted, the plan completed", st)
 	}
 	// Again, everything: nothing twice.
 	e.deliver()
-	settle()
+	e.manage()
 	if st := e.run(); st.Present.Presented != 0 || st.Settle.Paid != 0 || st.Settle.Allotted != 0 {
 		t.Errorf("re-run: %+v, want nothing", st)
 	}
@@ -119,6 +109,19 @@ func TestSIPIntoWallet(t *testing.T) {
 		}
 	}
 	e.checkLedger()
+}
+
+// manage runs the managed job as serve does (credit the deposits,
+// auto-invest them, sweep back purchases the ledger ended), then the
+// ledger's allotment pass.
+func (e *sipEnv) manage() {
+	e.t.Helper()
+	if _, err := managedJob(e.d, e.l, 100).Run(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.l.AllotPending(e.ctx, 100); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // newWalletSIP: schemes A, B, C at 10.0000 on 20 Aug; INV-F1's confirmed
@@ -255,23 +258,13 @@ func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			mj := managedJob(e.d, e.l, 100)
-			settle := func() {
-				t.Helper()
-				if _, err := mj.Run(e.ctx); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := e.l.AllotPending(e.ctx, 100); err != nil {
-					t.Fatal(err)
-				}
-			}
 			e.run()
 			e.setNow("2026-08-20T10:00:00+05:30")
 			if st := e.run(); st.Present.Presented != 1 {
 				t.Fatalf("run on the 20th: %+v, want 1 presented", st)
 			}
 			e.deliver()
-			settle()
+			e.manage()
 			pay := e.str(`SELECT gateway_payment_id FROM plan_instalments WHERE plan_id = $1`, p.ID)
 			if c.name == "swept" {
 				// Paid, waiting for B's NAV: the run cannot end it yet.
@@ -289,7 +282,7 @@ func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 				if st := e.run(); st.Settle.Allotted != 0 || st.Settle.InWallet != 0 {
 					t.Fatalf("cancelled, not swept: %+v, want it still paid", st)
 				}
-				settle()
+				e.manage()
 			}
 			st := e.run()
 			if got := st.Settle.Allotted + st.Settle.InWallet; got != 1 || st.Settle.PlansCompleted != 1 {
