@@ -18,6 +18,7 @@ const (
 	StepPaid      = "paid"      // sip: debit captured
 	StepFailed    = "failed"    // debit failed or order rejected (reason, detail)
 	StepAllotted  = "allotted"  // the order's units are allotted
+	StepInWallet  = "in_wallet" // into a wallet: its auto-invest bought nothing, the money stays there
 )
 
 // InstalmentEvent is the payload of every <kind>.instalment.<step> event:

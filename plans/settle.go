@@ -42,9 +42,14 @@ type SettleTx interface {
 	// the break's to resolve, never lost.
 	WalletBroken(ctx context.Context, at time.Time) ([]RunInstalment, error)
 	// WalletInvested: paid SIP instalments into a wallet whose deposit's
-	// auto-invest run is placed and every order of it allotted (a run
-	// that left it all in the wallet too) → allotted.
+	// auto-invest run is placed and finished (each purchase allotted, or
+	// refused or ended and its amount refunded to the wallet), with
+	// something allotted → allotted.
 	WalletInvested(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletKept: the same, finished with nothing allotted (every purchase
+	// refunded, or none to place) → in_wallet, with the reason: the money
+	// is in the wallet, a successful debit, not a failure.
+	WalletKept(ctx context.Context, at time.Time) ([]RunInstalment, error)
 	// OrdersFailed: presented or paid instalments with an order leg
 	// rejected or cancelled → failed with the ledger's reason.
 	OrdersFailed(ctx context.Context, at time.Time) ([]RunInstalment, error)
@@ -73,6 +78,12 @@ type CancelledPlan struct {
 	Dropped                                 int // due instalments dropped
 }
 
+// Reasons an instalment into a wallet ends in_wallet.
+const (
+	ReasonOrdersRefunded  = "orders_refunded"   // every purchase refused or ended, its amount back in the wallet
+	ReasonNothingToInvest = "nothing_to_invest" // the run placed nothing (its leftover's reason when it has one)
+)
+
 // Reasons a plan is cancelled by settlement.
 const (
 	ReasonFailedDebits     = "failed_debits"
@@ -84,6 +95,7 @@ type SettleStats struct {
 	Paid            int64 `json:"paid"`
 	Allotted        int64 `json:"allotted"`
 	Failed          int64 `json:"failed"`
+	InWallet        int64 `json:"in_wallet,omitempty"`        // SIP instalments into a wallet whose auto-invest bought nothing
 	OrdersCancelled int64 `json:"orders_cancelled,omitempty"` // purchase orders of failed debits cancelled on the ledger
 	PlansCancelled  int64 `json:"plans_cancelled,omitempty"`
 	PlansCompleted  int64 `json:"plans_completed,omitempty"`
@@ -120,6 +132,7 @@ func (s *Service) Settle(ctx context.Context) (SettleStats, error) {
 			{"failed", tx.WalletBroken, &st.Failed},
 			{"allotted", tx.Allotted, &st.Allotted},
 			{"allotted", tx.WalletInvested, &st.Allotted},
+			{InstInWallet, tx.WalletKept, &st.InWallet},
 			{"failed", tx.OrdersFailed, &st.Failed},
 		}
 		for _, step := range steps {

@@ -253,3 +253,107 @@ func TestPoolDistributionCountsItsPurchases(t *testing.T) {
 		t.Errorf("pool cash %s, want 0.05", got)
 	}
 }
+
+// TestPoolDistributionValuesItsMoment: a distribution values the pool as
+// it is when it runs (holdings, money in purchases and cash read
+// together), so a purchase leg refunded into the cash after the record
+// date's NAV counts once, in the cash.
+//
+// By hand, both ways. Thu 20 Aug (as TestPoolInvestsItsCash): W1 1,000.00
+// and W2 1,500.55 at 10.0000 (100.000 and 150.055 units); the batch is A
+// 1,500.00 and B 1,000.00; 0.55 stays in the cash. Fri 21 Aug's NAV: no
+// holdings, 2,500.00 in purchases, cash 0.55: 10.0000. Then B's 1,000.00
+// comes back to the cash:
+//   - refused: the 20th's job stopped after the debit; B left the scheme
+//     master; the 21st's job prices the NAV first, then places the
+//     20th's run: A paid, B refused and refunded;
+//   - swept: both paid on the 20th; an operator cancels B after the 21st's
+//     NAV; the job run again for the 21st sweeps it back.
+//
+// W2 reinvests. 0.50 distributed on the 21st: the pool holds A's 1,500.00
+// in purchases (no NAV for A yet) and 1,000.55 cash: ex-NAV (1,500.00 +
+// 1,000.55 − 0.50) / 250.055 = 2,500.05 / 250.055 = 9.99800… → 9.9980.
+// Shares as in TestPoolDistributionCountsItsPurchases: W1 0.20 paid, W2
+// 0.30 reinvested: 0.30 / 9.9980 = 0.030006… → 0.030 units. The old
+// value added the NAV's 2,500.00 in purchases to the cash now: (2,500.00
+// + 1,000.55 − 0.50) / 250.055 = 13.9971, and W2 got 0.021 units.
+// Every rupee: the wallet journal's cash held 10,000.00 − 2,500.00 +
+// 1,000.00 = 8,500.00 = W1 4,000.20 + W2 3,499.45 + the pool's 1,000.55 −
+// 0.20 = 1,000.35; A's 1,500.00 is a captured payment waiting for its NAV.
+func TestPoolDistributionValuesItsMoment(t *testing.T) {
+	for _, how := range []string{"refused", "swept"} {
+		t.Run(how, func(t *testing.T) {
+			e := investEnv(t)
+			e.contribute("P3", "W1", "c1", "1000.00")
+			e.contribute("P3", "W2", "c2", "1500.55")
+			if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
+				t.Fatal(err)
+			}
+			e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+			if how == "refused" {
+				e.pools.SetCrash(func(s, _ string) error {
+					if s == "debited" {
+						return errStop
+					}
+					return nil
+				})
+			}
+			st := e.job("2026-08-20")
+			e.pools.SetCrash(nil)
+			if len(st.Pools) != 1 || st.Pools[0].NAV.String() != "10.0000" {
+				t.Fatalf("20 Aug: %+v", st)
+			}
+			e.clock = moneytest.IST("2026-08-21T21:00:00+05:30")
+			if how == "refused" {
+				e.db.Exec(`DELETE FROM schemes WHERE code = 'B'`)
+			}
+			if st := e.job("2026-08-21"); len(st.Failed) != 0 || st.Pools[0].NAV.String() != "10.0000" {
+				t.Fatalf("21 Aug: %+v", st)
+			}
+			if how == "swept" {
+				e.clock = moneytest.IST("2026-08-21T21:30:00+05:30")
+				e.cancel("X-B", "PI-P3-2026-08-20-B")
+				if st := e.job("2026-08-21"); len(st.Failed) != 0 || st.Pools[0].Swept != 1 {
+					t.Fatalf("21 Aug again: %+v", st)
+				}
+			}
+			// The NAV row kept what it was computed from.
+			if got := e.db.Str(`SELECT holdings || ' ' || investing || ' ' || cash FROM pool_navs WHERE pool_id = 'P3' AND nav_date = '2026-08-21'`); got != "0.00 2500.00 0.55" {
+				t.Errorf("21 Aug NAV from %s", got)
+			}
+			if got := e.db.Str(`SELECT cash::text FROM pools WHERE id = 'P3'`); got != "1000.55" {
+				t.Fatalf("pool cash before the distribution %s, want 1000.55", got)
+			}
+			d, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-21"), fund.MustAmount("0.50"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.NAV.String() != "9.9980" {
+				t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
+			}
+			if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
+				d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
+				t.Errorf("shares %+v", d.Shares)
+			}
+			if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
+				t.Errorf("members %s", got)
+			}
+			if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != "1000.35 250.085" {
+				t.Errorf("pool cash and units %s, want 1000.35 250.085", got)
+			}
+			if e.balance("W1") != "4000.20" || e.balance("W2") != "3499.45" {
+				t.Errorf("balances %s %s, want 4000.20 3499.45", e.balance("W1"), e.balance("W2"))
+			}
+			if got := e.db.Str(`SELECT sum(amount)::numeric(18,2)::text FROM wallet_postings WHERE account = 'wallet_cash:razorpay'`); got != "8500.00" {
+				t.Errorf("wallet cash held %s, want 8500.00", got)
+			}
+			if got := e.db.Str(`SELECT coalesce(string_agg(ref || ' ' || amount, ', '), '') FROM wallet_transactions WHERE kind = 'pool_invest_refund'`); got != "PI-P3-2026-08-20-B 1000.00" {
+				t.Errorf("refunds %q", got)
+			}
+			if got := e.db.Str(`SELECT o.status || ' ' || p.amount || ' ' || p.status FROM orders o JOIN payments p ON p.order_id = o.request_id
+				WHERE o.request_id = 'PI-P3-2026-08-20-A'`); got != "pending_nav 1500.00 captured" {
+				t.Errorf("A %s, want pending_nav 1500.00 captured", got)
+			}
+		})
+	}
+}

@@ -196,8 +196,6 @@ type Tx interface {
 	// Investing is the pool's money in purchase legs not refunded whose
 	// orders are not allotted, at cost.
 	Investing(ctx context.Context, pool string) (fund.Amount, error)
-	// InvestedOn is the legs of the day's run not refunded, at cost.
-	InvestedOn(ctx context.Context, pool string, day fund.Date) (fund.Amount, error)
 	InsertInvestRun(ctx context.Context, r InvestRun) error
 	// InvestRun reads a run, locked.
 	InvestRun(ctx context.Context, pool string, day fund.Date) (InvestRun, bool, error)
@@ -506,18 +504,8 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		if ok, err := s.Calendar.IsBusinessDay(day); err != nil || !ok {
 			return errors.Join(err, boolErr(ok, fmt.Errorf("pool NAV of %s: not a business day", day)))
 		}
-		var hs []managed.PoolHolding
-		if p.Folio != "" {
-			var missing []string
-			if hs, missing, err = tx.Holdings(ctx, p.Folio, day); err != nil {
-				return err
-			}
-			if len(missing) > 0 {
-				return fmt.Errorf("%w: %s on %s", ErrNAVMissing, strings.Join(missing, ", "), day)
-			}
-		}
-		n := DayNAV{Pool: poolID, Date: day, Holdings: managed.PoolValue(hs), Cash: p.Cash, Units: p.Units, Launch: p.Units.Sign() == 0}
-		if n.Investing, err = tx.Investing(ctx, poolID); err != nil {
+		n := DayNAV{Pool: poolID, Date: day, Cash: p.Cash, Units: p.Units, Launch: p.Units.Sign() == 0}
+		if n.Holdings, n.Investing, err = s.assets(ctx, tx, p, day); err != nil {
 			return err
 		}
 		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing), n.Cash, n.Units, p.Launch); err != nil {
@@ -572,6 +560,32 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		return NAVResult{}, fmt.Errorf("pool %s NAV of %s: %w", poolID, day, err)
 	}
 	return res, nil
+}
+
+// assets reads the pool's holdings at day's scheme NAVs and its money in
+// purchases not allotted (at cost), in that order: Holdings takes the
+// folio's ledger lock first, so the two agree (an order is in exactly
+// one). The caller holds the pool row, so no refund or sweep moves money
+// into the cash meanwhile. A scheme held with no NAV that day: ErrNAVMissing.
+func (s *Service) assets(ctx context.Context, tx Tx, p Pool, day fund.Date) (holdings, investing fund.Amount, err error) {
+	if p.Folio != "" {
+		hs, missing, err := tx.Holdings(ctx, p.Folio, day)
+		if err != nil {
+			return holdings, investing, err
+		}
+		if len(missing) > 0 {
+			return holdings, investing, fmt.Errorf("%w: %s on %s", ErrNAVMissing, strings.Join(missing, ", "), day)
+		}
+		holdings = managed.PoolValue(hs)
+	}
+	investing, err = tx.Investing(ctx, p.ID)
+	return holdings, investing, err
+}
+
+// value is the pool's value now: assets at day's NAVs plus p's cash.
+func (s *Service) value(ctx context.Context, tx Tx, p Pool, day fund.Date) (fund.Amount, error) {
+	h, inv, err := s.assets(ctx, tx, p, day)
+	return h.Add(inv).Add(p.Cash), err
 }
 
 // price settles one request at nav, moving p's cash and units.
@@ -662,7 +676,9 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request
 // (managed.DistributePool, the code of `fundflow check distribute`). Each
 // share is paid from the pool's cash to the member's wallet, or, for a
 // member who reinvests, buys pool units at the ex-distribution NAV (units
-// down to 3 decimals; the cash stays in the pool). Exactly once per
+// down to 3 decimals; the cash stays in the pool): (value − amount) ÷
+// units, the value read now as ComputeNAV reads it (holdings at the
+// record date's NAVs, money in purchases, cash). Exactly once per
 // (pool, record date): the same call again returns the first result; a
 // different amount is refused. Zero units in the pool: refused
 // (managed.ErrZeroUnits); more than the pool's cash: refused.
@@ -686,10 +702,6 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		if p.LastNAV.IsZero() || p.LastNAV != record {
 			return fmt.Errorf("%w (%s, latest %s)", ErrRecordDate, record, p.LastNAV)
 		}
-		n, found, err := tx.NAV(ctx, poolID, record)
-		if err != nil || !found {
-			return errors.Join(err, boolErr(found, fmt.Errorf("no pool NAV of %s", record)))
-		}
 		holders, err := tx.Holders(ctx, poolID)
 		if err != nil {
 			return err
@@ -704,15 +716,19 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		if amount.Cmp(p.Cash) > 0 {
 			return fmt.Errorf("%w: distributing %s, holding %s", ErrCashShort, amount, p.Cash)
 		}
-		// The record date's value after its requests: holdings and money
-		// in purchases (unchanged by them), that day's batch invested (at
-		// cost, less what was refunded to the cash) + the cash now, over
-		// the units now.
-		invested, err := tx.InvestedOn(ctx, poolID, record)
+		// The pool's value now, read together as the NAV reads it: the
+		// holdings at the record date's NAVs, the money in purchases at
+		// cost and the cash, the folio locked first (Holdings) so an
+		// allotment, a refund or a sweep moves money from one to another
+		// before or after these reads, never between them. The NAV row's
+		// figures are a snapshot from before the day's batch and any later
+		// refund: adding them to today's cash counted a refunded purchase
+		// twice.
+		value, err := s.value(ctx, tx, p, record)
 		if err != nil {
 			return err
 		}
-		exNAV, err := managed.ExDistributionNAV(n.Holdings.Add(n.Investing).Add(invested).Add(p.Cash), amount, p.Units)
+		exNAV, err := managed.ExDistributionNAV(value, amount, p.Units)
 		if err != nil {
 			return fmt.Errorf("ex-distribution NAV: %w", err)
 		}

@@ -4,6 +4,8 @@
 # them at the launch NAV; ₹1,000.00 is distributed over their thirds by the
 # largest remainder (one member reinvests); then a contribution after the
 # cut-off and a withdrawal are priced at the next business day's NAV.
+# Then a second pool invests its contributions in the moderate model of
+# scripts/demo_managed.sh (MA, MB, MC) through the ledger.
 # Uses FF, PSQL, CHQ, DEMO, step and the money path's webhook() and MONEY.
 
 step "an investment pool: three members, the daily pool NAV, a ₹1,000.00 distribution (fundflow pool)"
@@ -46,5 +48,31 @@ SQL
 "$FF" --log-level warn pool show PL-W1
 "$FF" --log-level warn pool facts --from 2026-08-01 --to 2026-08-31 > /dev/null
 "${CHQ[@]}" -q "SELECT day, kind, count() AS rows, sum(units) AS units, sum(amount) AS amount FROM pool_facts FINAL WHERE pool_id = 'PL-1' GROUP BY day, kind ORDER BY day, kind FORMAT PrettyCompact"
-echo "Pools, where to look: $DEMO/pool-distribution.json $DEMO/pool-nav-*.json; bin/fundflow pool show PL-W1;"
+
+step "a pool investing its cash: the day's contributions bought into the moderate model as ordinary purchases (pool --model/--folio)"
+# The pool's purchases go into its own folio PL-F2 (investor PL-INV-P).
+"${PSQL[@]}" -c "INSERT INTO investors (id) VALUES ('PL-INV-P') ON CONFLICT DO NOTHING" \
+  -c "INSERT INTO folios (folio_no, investor_id) VALUES ('PL-F2', 'PL-INV-P') ON CONFLICT DO NOTHING" > /dev/null
+"$FF" --log-level warn pool create PL-2 --name "Demo managed pool" --launch 10.0000 --cutoff 15:00 --model moderate --folio PL-F2
+echo "-- Fri 21-Aug 10:00 IST: PL-W1 and PL-W3 contribute 2,000.00 each; the day's pool NAV (21:00) is the launch NAV,"
+echo "   200.000 units each; the batch 4,000.00 splits as a wallet deposit does: $MA 40 % 1,600.00, $MB 35 % 1,400.00,"
+echo "   $MC 25 % 1,000.00 below its 5,000.00 minimum, so 1,000.00 stays in the pool's cash with that reason"
+for i in 1 3; do
+  "$FF" --log-level warn pool contribute --pool PL-2 --wallet "PL-W$i" --request "PL2C-$i" --amount 2000.00 --clock 2026-08-21T10:00:00+05:30 > /dev/null
+done
+"$FF" --log-level warn pool nav --day 2026-08-21 --pool PL-2 --clock 2026-08-21T21:00:00+05:30 | tee "$DEMO/pool2-nav-0821.json"
+echo "-- placed after the schemes' 15:00 cut-off: allotted at Mon 24-Aug's NAVs (run allocate); the 24th's pool NAV values"
+echo "   the units at those NAVs: (holdings + 1,000.00 cash) / 400.000, a little under 10 by the stamp duty"
+"$FF" --log-level warn run allocate > /dev/null
+"$FF" --log-level warn pool nav --day 2026-08-24 --pool PL-2 --clock 2026-08-24T21:00:00+05:30 > "$DEMO/pool2-nav-0824.json"
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT r.nav_date, r.batch, r.invested, r.split->'leftovers' AS leftovers, r.status FROM pool_invest_runs r WHERE r.pool_id = 'PL-2';
+SELECT o.request_id AS order_id, o.scheme_code, o.status, t.amount, t.stamp_duty, t.units::numeric(24,3) AS units, t.nav::numeric(18,4) AS nav
+FROM orders o LEFT JOIN ledger_transactions t ON t.order_id = o.id WHERE o.folio_no = 'PL-F2' ORDER BY 1;
+SELECT nav_date, nav, holdings, investing AS in_purchases, cash, units FROM pool_navs WHERE pool_id = 'PL-2' ORDER BY nav_date;
+SQL
+echo "Pools, where to look: $DEMO/pool-distribution.json $DEMO/pool-nav-*.json $DEMO/pool2-nav-*.json"
+echo "  . $DEMO/env; bin/fundflow pool show PL-W1   # its units in PL-1 and PL-2, their latest NAV and value"
+echo "  . $DEMO/env; psql \"\$FUNDFLOW_PG_URL\" -c \"SELECT nav_date, nav, holdings, investing, cash, units FROM pool_navs WHERE pool_id = 'PL-2'\""
 echo "  GET /v1/wallets/PL-W1/pools (an investor token for PL-INV-1)"

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -53,16 +54,6 @@ func TestSIPIntoWallet(t *testing.T) {
 		}
 	}
 
-	mj := managedJob(e.d, e.l, 100)
-	settle := func() {
-		t.Helper()
-		if _, err := mj.Run(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.l.AllotPending(e.ctx, 100); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if st := e.run(); st.Generate.Due != 1 || st.Present.Presented != 0 {
 		t.Fatalf("run on the 18th: %+v, want 1 due, nothing presented", st)
 	}
@@ -71,13 +62,13 @@ func TestSIPIntoWallet(t *testing.T) {
 		t.Fatalf("run on the 20th: %+v, want 1 presented", st)
 	}
 	e.deliver()
-	settle()
+	e.manage()
 	if st := e.run(); st.Settle.Paid != 1 || st.Settle.Allotted != 1 || st.Settle.PlansCompleted != 1 {
 		t.Fatalf("run after the capture: %+v, want 1 paid, 1 allotted, the plan completed", st)
 	}
 	// Again, everything: nothing twice.
 	e.deliver()
-	settle()
+	e.manage()
 	if st := e.run(); st.Present.Presented != 0 || st.Settle.Paid != 0 || st.Settle.Allotted != 0 {
 		t.Errorf("re-run: %+v, want nothing", st)
 	}
@@ -118,6 +109,19 @@ func TestSIPIntoWallet(t *testing.T) {
 		}
 	}
 	e.checkLedger()
+}
+
+// manage runs the managed job as serve does (credit the deposits,
+// auto-invest them, sweep back purchases the ledger ended), then the
+// ledger's allotment pass.
+func (e *sipEnv) manage() {
+	e.t.Helper()
+	if _, err := managedJob(e.d, e.l, 100).Run(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.l.AllotPending(e.ctx, 100); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // newWalletSIP: schemes A, B, C at 10.0000 on 20 Aug; INV-F1's confirmed
@@ -193,4 +197,133 @@ func TestSIPIntoClosedWallet(t *testing.T) {
 		t.Errorf("again: %+v", st)
 	}
 	e.checkLedger()
+}
+
+// A SIP instalment into a wallet ends once its auto-invest run has
+// finished: each purchase allotted, or its amount back in the wallet
+// (refused at placement, or cancelled by the ledger after payment and
+// swept back). allotted only when something was bought; in_wallet, with
+// the reason, when nothing was. By hand, as TestSIPIntoWallet: 10,000.00
+// splits A 4,000.00, B 3,000.00, C nothing (below its minimum), 3,000.00
+// left.
+//   - refused: B left the scheme master: its order is refused, 3,000.00
+//     back; A allotted. W1 10,000.00 − 4,000.00 = 6,000.00. allotted.
+//   - swept: B has no NAV yet; an operator cancels it after it was paid;
+//     the next managed run sweeps 3,000.00 back. W1 6,000.00. allotted.
+//   - all refused: A and B left the master: 7,000.00 back. W1 10,000.00.
+//     in_wallet, orders_refunded.
+//   - below minimum: model version 2 (from 1 Aug) asks 20,000.00 of each
+//     scheme: nothing placed, nothing debited. W1 10,000.00. in_wallet,
+//     below_minimum.
+//
+// A failed debit on 20 Jul before it: either way the consecutive failures
+// go back to 0 (the debit of the 20th worked).
+//
+// Every rupee: the journal's wallet_cash:razorpay holds W1's balance; the
+// rest (A's 4,000.00) is the ledger's purchase of A. On the old code the
+// first three stay paid for ever and the fourth is marked allotted.
+func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
+	for _, c := range []struct {
+		name, status, reason, w1, refunds, allotted string
+	}{
+		{"refused", "allotted", "", "6000.00", "B 3000.00", "A 4000.00"},
+		{"swept", "allotted", "", "6000.00", "B 3000.00", "A 4000.00"},
+		{"all_refused", "in_wallet", plans.ReasonOrdersRefunded, "10000.00", "A 4000.00, B 3000.00", ""},
+		{"below_minimum", "in_wallet", managed.ReasonBelowMin, "10000.00", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, _, _, p := newWalletSIP(t)
+			// An earlier debit failed (history for the count only): money
+			// in the wallet is a debit that worked, so the count goes to 0.
+			e.exec(`INSERT INTO plan_instalments (plan_id, due_date, seq, nominal_date, amount, status, reason)
+				VALUES ($1, '2026-07-20', 99, '2026-07-20', 10000.00, 'failed', 'insufficient_funds')`, p.ID)
+			e.exec(`UPDATE plans SET consecutive_failures = 1 WHERE id = $1`, p.ID)
+			switch c.name {
+			case "refused":
+				e.exec(`DELETE FROM schemes WHERE code = 'B'`)
+			case "swept":
+				e.exec(`DELETE FROM navs WHERE scheme_code = 'B'`)
+			case "all_refused":
+				e.exec(`DELETE FROM schemes WHERE code IN ('A', 'B')`)
+			case "below_minimum":
+				ai := &wallet.AutoInvest{Store: walletpg.Store{Pool: e.d.pg.Pool}}
+				min := fund.MustAmount("20000.00")
+				m := managed.Model{ID: "moderate", Version: 2, Profile: managed.Moderate, Effective: fund.NewDate(2026, 8, 1),
+					Schemes: []managed.Target{
+						{Scheme: "A", Weight: decimal.NewFromInt(40), Min: min, Multiple: fund.MustAmount("1.00")},
+						{Scheme: "B", Weight: decimal.NewFromInt(35), Min: min, Multiple: fund.MustAmount("1.00")},
+						{Scheme: "C", Weight: decimal.NewFromInt(25), Min: min, Multiple: fund.MustAmount("1.00")},
+					}}
+				if err := ai.PutModel(e.ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.run()
+			e.setNow("2026-08-20T10:00:00+05:30")
+			if st := e.run(); st.Present.Presented != 1 {
+				t.Fatalf("run on the 20th: %+v, want 1 presented", st)
+			}
+			e.deliver()
+			e.manage()
+			pay := e.str(`SELECT gateway_payment_id FROM plan_instalments WHERE plan_id = $1`, p.ID)
+			if c.name == "swept" {
+				// Paid, waiting for B's NAV: the run cannot end it yet.
+				if st := e.run(); st.Settle.Paid != 1 || st.Settle.Allotted != 0 || st.Settle.InWallet != 0 {
+					t.Fatalf("before the cancel: %+v, want 1 paid", st)
+				}
+				body := `{"order_id":"X-B","type":"cancel","target_order_id":"AI-` + pay + `-B","placed_at":"2026-08-20T05:00:00Z"}`
+				in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "test", At: ist("2026-08-20T10:30:00+05:30"), MaxSkew: time.Hour})
+				if !ok {
+					t.Fatal(err)
+				}
+				if pl, err := e.l.PlaceOrders(e.ctx, []fund.OrderIntake{in}); err != nil || pl[0].Outcome != "accepted" {
+					t.Fatalf("cancel: %+v %v", pl, err)
+				}
+				if st := e.run(); st.Settle.Allotted != 0 || st.Settle.InWallet != 0 {
+					t.Fatalf("cancelled, not swept: %+v, want it still paid", st)
+				}
+				e.manage()
+			}
+			st := e.run()
+			if got := st.Settle.Allotted + st.Settle.InWallet; got != 1 || st.Settle.PlansCompleted != 1 {
+				t.Errorf("settle: %+v, want the instalment ended and the plan completed", st.Settle)
+			}
+			status, reason, detail := e.instalment(p.ID, "2026-08-20")
+			if status != c.status || reason != c.reason {
+				t.Errorf("instalment %s %q (%s), want %s %q", status, reason, detail, c.status, c.reason)
+			}
+			if c.status == "in_wallet" {
+				if want := "auto-invest of " + pay + " bought nothing: 10000.00 stays in wallet W1"; detail != want {
+					t.Errorf("detail %q, want %q", detail, want)
+				}
+			}
+			if n := e.events("sip.instalment." + c.status); n != 1 {
+				t.Errorf("%d sip.instalment.%s events, want 1", n, c.status)
+			}
+			if got := e.str(`SELECT status || ' ' || consecutive_failures FROM plans WHERE id = $1`, p.ID); got != "completed 0" {
+				t.Errorf("plan %s, want completed 0", got)
+			}
+			// The money trail.
+			if got := e.str(`SELECT balance::text FROM wallets WHERE id = 'W1'`); got != c.w1 {
+				t.Errorf("W1 %s, want %s", got, c.w1)
+			}
+			if got := e.str(`SELECT coalesce(sum(amount), 0)::numeric(18,2)::text FROM wallet_postings WHERE account = 'wallet_cash:razorpay'`); got != c.w1 {
+				t.Errorf("wallet cash held %s, want W1's %s", got, c.w1)
+			}
+			if got := e.str(`SELECT coalesce(string_agg(substr(ref, length(ref)) || ' ' || amount, ', ' ORDER BY ref), '') FROM wallet_transactions WHERE kind = 'refund'`); got != c.refunds {
+				t.Errorf("refunds %q, want %q", got, c.refunds)
+			}
+			if got := e.str(`SELECT coalesce(string_agg(o.scheme_code || ' ' || t.amount, ', ' ORDER BY o.scheme_code), '') FROM orders o
+				JOIN ledger_transactions t ON t.order_id = o.id WHERE o.status = 'allotted'`); got != c.allotted {
+				t.Errorf("allotted %q, want %q", got, c.allotted)
+			}
+			if n := e.num(`SELECT (SELECT count(*) FROM payment_breaks WHERE resolved_at IS NULL) + (SELECT count(*) FROM alerts WHERE kind = 'refund_due' AND resolved_at IS NULL)`); n != 0 {
+				t.Errorf("%d refund-due breaks and alerts open", n)
+			}
+			if st := e.run(); st.Settle.Allotted+st.Settle.InWallet+st.Settle.Paid+st.Settle.Failed != 0 {
+				t.Errorf("again: %+v", st.Settle)
+			}
+			e.checkLedger()
+		})
+	}
 }

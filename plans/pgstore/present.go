@@ -126,7 +126,7 @@ func (s Store) moveDue(ctx context.Context, ev ledger.Event, then func(pgx.Tx) e
 func recountFailures(ctx context.Context, tx pgx.Tx, planIDs []string, at time.Time) error {
 	_, err := tx.Exec(ctx, `WITH ids AS (SELECT DISTINCT unnest($1::text[]) AS id),
 		ok AS (SELECT i.plan_id, max(i.due_date) AS d FROM plan_instalments i JOIN ids ON ids.id = i.plan_id
-			WHERE i.status IN ('paid', 'allotted') GROUP BY i.plan_id),
+			WHERE i.status IN ('paid', 'allotted', 'in_wallet') GROUP BY i.plan_id),
 		n AS (SELECT ids.id, count(i.plan_id) FILTER (WHERE i.status = 'failed' AND i.due_date > coalesce(ok.d, '-infinity'::date)) AS n
 			FROM ids LEFT JOIN ok ON ok.plan_id = ids.id LEFT JOIN plan_instalments i ON i.plan_id = ids.id GROUP BY ids.id)
 		UPDATE plans p SET consecutive_failures = n.n, updated_at = $2 FROM n

@@ -107,20 +107,51 @@ func (t settleTx) WalletBroken(ctx context.Context, at time.Time) ([]plans.RunIn
 		`+movedCols, at)
 }
 
+// walletRuns is each paid SIP instalment into a wallet whose deposit's
+// auto-invest run is placed, with how many of the run's purchases are not
+// finished yet (open) and what its allotted purchases bought (invested). A
+// purchase is finished when its order is allotted, or when its amount is
+// back in the wallet: a 'refund' entry on its order id (refused at
+// placement, or ended by the ledger and swept back). A purchase cancelled
+// and not swept yet is open: its money is at the gateway until the sweep.
+const walletRuns = `s AS (
+			SELECT i.plan_id, i.due_date, r.payment_id, r.wallet_id, r.invested AS planned, r.invested + r.leftover AS deposit,
+				r.split->'leftovers'->0->>'reason' AS leftover_reason,
+				count(q.id) FILTER (WHERE o.status IS DISTINCT FROM 'allotted' AND w.id IS NULL) AS open,
+				coalesce(sum(q.amount) FILTER (WHERE o.status = 'allotted'), 0) AS invested
+			FROM plan_instalments i JOIN plans p ON p.id = i.plan_id
+			JOIN autoinvest_runs r ON r.payment_id = i.gateway_payment_id AND r.wallet_id = p.wallet_id AND r.status = 'placed'
+			LEFT JOIN LATERAL (SELECT b::jsonb->>'order_id' AS id, (b::jsonb->>'amount')::numeric AS amount
+				FROM jsonb_array_elements_text(r.requests) b) q ON true
+			LEFT JOIN orders o ON o.request_id = q.id
+			LEFT JOIN wallet_transactions w ON w.kind = 'refund' AND w.ref = q.id AND w.wallet_id = r.wallet_id
+			WHERE i.status = 'paid' AND p.wallet_id IS NOT NULL
+			GROUP BY i.plan_id, i.due_date, r.payment_id)`
+
 // WalletInvested moves paid SIP instalments into a wallet to allotted once
-// their deposit's auto-invest run is placed and each of its orders is
-// allotted.
+// their deposit's auto-invest run is placed, each of its purchases is
+// allotted or refunded to the wallet, and at least one was allotted.
 func (t settleTx) WalletInvested(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
-	return t.moved(ctx, `WITH c AS (
-			UPDATE plan_instalments i SET status = 'allotted', updated_at = $1
-			FROM plans p, autoinvest_runs r
-			WHERE i.status = 'paid' AND p.id = i.plan_id AND p.wallet_id IS NOT NULL
-			  AND r.payment_id = i.gateway_payment_id AND r.wallet_id = p.wallet_id AND r.status = 'placed'
-			  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(r.requests) q
-				LEFT JOIN orders o ON o.request_id = q::jsonb->>'order_id'
-				WHERE o.status IS DISTINCT FROM 'allotted')
+	return t.moved(ctx, `WITH `+walletRuns+`,
+		c AS (UPDATE plan_instalments i SET status = 'allotted', updated_at = $1
+			FROM s WHERE i.plan_id = s.plan_id AND i.due_date = s.due_date AND i.status = 'paid' AND s.open = 0 AND s.invested > 0
 			RETURNING i.*)
 		`+movedCols, at)
+}
+
+// WalletKept moves paid SIP instalments into a wallet to in_wallet once
+// their deposit's auto-invest run is placed and finished without buying
+// anything: reason orders_refunded when it placed purchases (all refused
+// or ended and refunded), else its first leftover's reason (below_minimum,
+// insufficient_balance).
+func (t settleTx) WalletKept(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH `+walletRuns+`,
+		c AS (UPDATE plan_instalments i SET status = 'in_wallet', updated_at = $1,
+				reason = CASE WHEN s.planned > 0 THEN $2 ELSE coalesce(s.leftover_reason, $3) END,
+				detail = 'auto-invest of ' || s.payment_id || ' bought nothing: ' || s.deposit || ' stays in wallet ' || s.wallet_id
+			FROM s WHERE i.plan_id = s.plan_id AND i.due_date = s.due_date AND i.status = 'paid' AND s.open = 0 AND s.invested = 0
+			RETURNING i.*)
+		`+movedCols, at, plans.ReasonOrdersRefunded, plans.ReasonNothingToInvest)
 }
 
 // OrdersFailed fails presented or paid instalments with an order leg

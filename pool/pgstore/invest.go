@@ -37,16 +37,6 @@ func (t Tx) Investing(ctx context.Context, poolID string) (fund.Amount, error) {
 	return amount(d)
 }
 
-// InvestedOn sums the day's legs not refunded.
-func (t Tx) InvestedOn(ctx context.Context, poolID string, day fund.Date) (fund.Amount, error) {
-	var d decimal.Decimal
-	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM pool_invest_legs WHERE pool_id = $1 AND nav_date = $2 AND NOT refunded`,
-		poolID, day.Time()).Scan(&d); err != nil {
-		return fund.Amount{}, err
-	}
-	return amount(d)
-}
-
 // InsertInvestRun writes a run and its legs.
 func (t Tx) InsertInvestRun(ctx context.Context, r pool.InvestRun) error {
 	split, err := json.Marshal(r.Split)

@@ -41,9 +41,10 @@ type planEvent struct {
 
 // statusRank orders an instalment's statuses along its forward-only status
 // machine (016_plans.sql): due → presented → paid → allotted, presented or
-// paid → failed, due → skipped or dropped. Within one second the higher
+// paid → failed, due → skipped or dropped, paid → in_wallet (a wallet
+// SIP whose auto-invest bought nothing). Within one second the higher
 // rank is the later state.
-var statusRank = map[string]uint64{"due": 1, "presented": 2, "paid": 3, "failed": 4, "allotted": 5, "skipped": 6, "dropped": 6}
+var statusRank = map[string]uint64{"due": 1, "presented": 2, "paid": 3, "failed": 4, "allotted": 5, "in_wallet": 5, "skipped": 6, "dropped": 6}
 
 var planKinds = []string{"sip", "stp", "swp"}
 

@@ -31,6 +31,12 @@ func TestDecodePlanFact(t *testing.T) {
 	if !(presented.Version < failed.Version && failed.Version < paidLater.Version) {
 		t.Fatalf("versions presented %d, failed %d, paid a second later %d", presented.Version, failed.Version, paidLater.Version)
 	}
+	// A wallet SIP whose auto-invest bought nothing ends in_wallet, after
+	// paid (an unknown status would be quarantined).
+	inWallet, ok, err := DecodePlanFact(ev("in_wallet", "2026-12-01T04:30:00Z"))
+	if err != nil || !ok || inWallet.Status != "in_wallet" || !(presented.Version < inWallet.Version) {
+		t.Fatalf("in_wallet: %+v %v %v", inWallet, ok, err)
+	}
 	if _, ok, err := DecodePlanFact(fund.OutboxEvent{Topic: "sip.cancelled", Payload: []byte(`{"plan_id":"pl_1","kind":"sip"}`)}); ok || err != nil {
 		t.Fatalf("a plan's cancellation: ok %v, %v", ok, err)
 	}
