@@ -75,6 +75,17 @@ type Pipeline[In, Out any] struct {
 	// checkpoints are then committed as their batches finish, not in
 	// source order.
 	Writers int
+	// HoldRows lets the sinks and the quarantine that are Holders (the
+	// ClickHouse ones) gather several batches into one write: they are
+	// flushed once they hold HoldRows records, when no batch has come for
+	// HoldFor (default 1 s), before a unit is failed, and at the end.
+	// The checkpoints of the batches they hold wait for that flush (every
+	// other sink has written them already), so a crash loses nothing the
+	// replay from the last checkpoint does not bring again. 0: holders are
+	// flushed after every batch. Only with one writer and a source that is
+	// not a Nacker; otherwise too holders are flushed after every batch.
+	HoldRows int
+	HoldFor  time.Duration
 	// Periodic says each run is one pass of a loop that runs every few
 	// seconds and mostly finds nothing (the outbox relays): its start, and
 	// its end when it read nothing and did not fail, are logged at DEBUG,
@@ -313,6 +324,13 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}()
 
+	hold := holders(p.Sinks, p.Quarantine)
+	grouping := len(hold) > 0 && p.HoldRows > 0 && writers == 1 && nacker == nil
+	holdFor := p.HoldFor
+	if holdFor <= 0 {
+		holdFor = time.Second
+	}
+
 	// Writers (one unless Writers says more). The quarantine is written
 	// alongside the sinks, not before them: its commit waits for the
 	// database's flush, and nothing in a sink depends on it. The checkpoint
@@ -342,7 +360,14 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
 		}
 		<-qdone
-		return firstReal(serr, qerr)
+		var ferr error
+		if !grouping && heldIn(hold) > 0 {
+			// Even after a failure: what a holder took of this batch is
+			// sent now, as a sink that writes at once would have, and
+			// not after an Undo of the batch's unit.
+			ferr = retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+		}
+		return firstReal(serr, qerr, ferr)
 	}
 	var stMu sync.Mutex // the writers' counts
 	commit := func(s staged[Out]) error {
@@ -415,6 +440,47 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			return ctx.Err()
 		}
 	}
+	// held are the batches every sink has written but the holders hold
+	// (grouping only: one writer): their commits wait for the flush.
+	var held []staged[Out]
+	flushHeld := func() error {
+		if len(held) == 0 && heldIn(hold) == 0 {
+			return nil // (a failed batch's records may be held with no batch)
+		}
+		if err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) }); err != nil {
+			return fmt.Errorf("%s: flush %d held batches (through %s): %w", p.Name, len(held), held[len(held)-1].where(), err)
+		}
+		for _, s := range held {
+			if err := enqueue(s); err != nil {
+				return err
+			}
+		}
+		held = held[:0]
+		return nil
+	}
+	// next takes the next batch. While batches are held and none waits,
+	// it waits at most holdFor for one, then flushes what is held.
+	next := func() (staged[Out], bool, error) {
+		if len(held) > 0 {
+			select {
+			case s, ok := <-written:
+				return s, ok, nil
+			default:
+			}
+			t := time.NewTimer(holdFor)
+			defer t.Stop()
+			select {
+			case s, ok := <-written:
+				return s, ok, nil
+			case <-t.C:
+				if err := flushHeld(); err != nil {
+					return staged[Out]{}, false, err
+				}
+			}
+		}
+		s, ok := <-written
+		return s, ok, nil
+	}
 	writeAll := func() (err error) {
 		defer func() {
 			// A failed write still lets the batches before it commit.
@@ -422,11 +488,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				err = derr
 			}
 		}()
-		for s := range written {
+		for {
+			s, ok, err := next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 			if units.skipped(s.batch.Through.Stream) {
 				continue // read ahead from a unit that failed since
 			}
-			err := s.err
+			err = s.err
 			if err == nil {
 				err = write(s)
 			}
@@ -440,6 +513,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			if err != nil {
+				// The batches before it commit first: flushed, then
+				// drained.
+				if ferr := flushHeld(); ferr != nil {
+					return fmt.Errorf("%w (after %s: %v)", ferr, s.where(), err)
+				}
 				if derr := drain(); derr != nil {
 					return derr
 				}
@@ -457,11 +535,20 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				units.failed(ue, true)
 				continue
 			}
+			if grouping {
+				held = append(held, s)
+				if heldIn(hold) >= p.HoldRows {
+					if err := flushHeld(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if err := enqueue(s); err != nil {
 				return err
 			}
 		}
-		return nil
+		return flushHeld()
 	}
 	werrs := make([]error, writers)
 	var ww sync.WaitGroup
