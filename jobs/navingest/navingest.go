@@ -103,11 +103,12 @@ func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
 
 // HoldRows is how many ClickHouse rows nav-ingest gathers over batches
 // before it inserts them (pipelines.Pipeline.HoldRows): each insert is a
-// part for ClickHouse to write and merge, and 2,000-row inserts cost its
-// server more CPU than the NAV load's Postgres does (issue 15). 50,000
-// rows is 25 default batches and about 15 MB held; a checkpoint commits
-// up to that much later, and a crash replays at most that much.
-const HoldRows = 50_000
+// part for ClickHouse to write and merge, and 2,000-row inserts (two per
+// batch with a reject: the NAVs and the quarantine events) cost its server
+// more CPU than the whole load costs Postgres (issue 15). 25,000 rows is
+// about 12 default batches; a checkpoint commits up to that much later,
+// and a crash makes the next run write up to that much again.
+const HoldRows = 25_000
 
 // sinksOver are Sinks over a Postgres sink and ClickHouse dates the caller
 // also gives its stage (nil dates: ClickHouse's are not tracked); hold:
