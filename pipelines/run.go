@@ -96,11 +96,35 @@ type Pipeline[In, Out any] struct {
 
 type staged[Out any] struct {
 	batch       Batch[Out]
+	out         int // len(batch.Items), kept when a held batch lets its items go (light)
 	rejected    []Rejected
 	skipped     int
 	in          int
 	first, last Position // where the batch's input records came from, for errors
 	err         error    // the batch's unit is to fail (the breaker opened on it)
+}
+
+// outCount is how many records the batch wrote.
+func (s *staged[Out]) outCount() int {
+	if s.batch.Items == nil {
+		return s.out
+	}
+	return len(s.batch.Items)
+}
+
+// light is what a batch's commit needs once every sink has written it:
+// its counts, checkpoint and reject reasons, not its records nor the
+// rejects' raw lines. A held batch (HoldRows) waits for its commit this
+// way, so holding ten batches does not keep ten batches of records alive.
+func (s staged[Out]) light() staged[Out] {
+	s.out = s.outCount()
+	s.batch.Items = nil
+	rs := make([]Rejected, len(s.rejected))
+	for i, r := range s.rejected {
+		rs[i] = Rejected{Pipeline: r.Pipeline, Pos: r.Pos, Reason: r.Reason}
+	}
+	s.rejected = rs
+	return s
 }
 
 // where names a batch's input for an error message: "f.txt lines 3-2002".
@@ -377,7 +401,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		stMu.Lock()
 		st.Batches++
 		st.In += int64(s.in)
-		st.Out += int64(len(s.batch.Items))
+		st.Out += int64(s.outCount())
 		st.Quarantined += int64(len(s.rejected))
 		st.Skipped += int64(s.skipped)
 		for _, r := range s.rejected {
@@ -536,7 +560,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			if grouping {
-				held = append(held, s)
+				held = append(held, s.light())
 				if heldIn(hold) >= p.HoldRows {
 					if err := flushHeld(); err != nil {
 						return err
