@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -172,4 +173,82 @@ func TestRunFlushesHeldBatchesWhenNoBatchComesForHoldFor(t *testing.T) {
 			t.Errorf("after HoldFor: commits %v, flushes %v; want [3 6] and one flush of 6", after, h.flushes)
 		}
 	})
+}
+
+// heldUnits holds urecs until Flush.
+type heldUnits struct {
+	mu         sync.Mutex
+	kept, sent []urec
+}
+
+func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.kept = append(h.kept, b.Items...)
+	return nil
+}
+
+func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) }
+
+func (h *heldUnits) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent, h.kept = append(h.sent, h.kept...), nil
+	return nil
+}
+
+// observedUnits calls onFail when a unit is failed, before the source
+// records it.
+type observedUnits struct {
+	*unitSource
+	onFail func()
+}
+
+func (o observedUnits) FailUnit(ctx context.Context, cp Checkpoint, err error) error {
+	o.onFail()
+	return o.unitSource.FailUnit(ctx, cp, err)
+}
+
+// Before a unit is failed, what the holders hold is sent and the batches
+// before the failed one commit: the failed file's rows a holder took
+// (its batch that another sink refused) reach the store before the
+// source's FailUnit, whose undo (feed.Options.Undo) takes them back, and
+// never after it.
+func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &heldUnits{}
+	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "b.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	var sentAtFail, heldAtFail int
+	var commitsAtFail []string
+	obs := observedUnits{unitSource: src, onFail: func() {
+		h.mu.Lock()
+		sentAtFail, heldAtFail = len(h.sent), len(h.kept)
+		h.mu.Unlock()
+		src.mu.Lock()
+		commitsAtFail = slices.Clone(src.commits)
+		src.mu.Unlock()
+	}}
+	p := &Pipeline[urec, urec]{Name: "t", Source: obs, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: fastRetry,
+		Buffer: 4, HoldRows: 1000, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); !errors.Is(err, ErrUnitFailed) {
+		t.Fatalf("err = %v, want the unit failed", err)
+	}
+	// a 9 records, b 6 (lines 1-3 and the refused 4-6) when b fails.
+	if sentAtFail != 15 || heldAtFail != 0 {
+		t.Errorf("at FailUnit: %d sent, %d held; want 15 and 0", sentAtFail, heldAtFail)
+	}
+	if got, want := strings.Join(commitsAtFail, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3"; got != want {
+		t.Errorf("committed at FailUnit: %s, want %s", got, want)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	if len(h.sent) != 24 {
+		t.Errorf("%d records sent, want 24 (a, b 1-6, c)", len(h.sent))
+	}
 }
