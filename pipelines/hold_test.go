@@ -252,3 +252,26 @@ func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
 		t.Errorf("%d records sent, want 24 (a, b 1-6, c)", len(h.sent))
 	}
 }
+
+// failingHold holds and never manages to send.
+type failingHold struct{ heldUnits }
+
+func (f *failingHold) Flush(ctx context.Context) error { return errors.New("clickhouse: connection refused") }
+
+// The very first batch refused by one sink, its records held by another
+// whose flush then fails: the run fails with both causes and commits
+// nothing (no batch was held, only the refused batch's records).
+func TestRunFailsCleanlyWhenAFailedBatchsRecordsCannotBeFlushed(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &failingHold{}
+	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error { return errors.New("copy navs: numeric field overflow") }}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: Retry{Attempts: 1},
+		HoldRows: 1000, HoldFor: time.Hour}
+	_, err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "numeric field overflow") {
+		t.Fatalf("err = %v, want the flush's and the batch's errors", err)
+	}
+	if len(src.commits) != 0 || len(src.failed) != 0 {
+		t.Errorf("commits %v, failed units %v; want none", src.commits, src.failed)
+	}
+}

@@ -468,11 +468,17 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	// (grouping only: one writer): their commits wait for the flush.
 	var held []staged[Out]
 	flushHeld := func() error {
-		if len(held) == 0 && heldIn(hold) == 0 {
-			return nil // (a failed batch's records may be held with no batch)
+		// (Not grouping, write flushes. Grouping, a failed batch's
+		// records may be held with no batch held.)
+		if !grouping || (len(held) == 0 && heldIn(hold) == 0) {
+			return nil
 		}
 		if err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) }); err != nil {
-			return fmt.Errorf("%s: flush %d held batches (through %s): %w", p.Name, len(held), held[len(held)-1].where(), err)
+			what := "records of a failed batch"
+			if len(held) > 0 {
+				what = fmt.Sprintf("%d held batches (through %s)", len(held), held[len(held)-1].where())
+			}
+			return fmt.Errorf("%s: flush %s: %w", p.Name, what, err)
 		}
 		for _, s := range held {
 			if err := enqueue(s); err != nil {
