@@ -256,7 +256,9 @@ func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
 // failingHold holds and never manages to send.
 type failingHold struct{ heldUnits }
 
-func (f *failingHold) Flush(ctx context.Context) error { return errors.New("clickhouse: connection refused") }
+func (f *failingHold) Flush(ctx context.Context) error {
+	return errors.New("clickhouse: connection refused")
+}
 
 // The very first batch refused by one sink, its records held by another
 // whose flush then fails: the run fails with both causes and commits
