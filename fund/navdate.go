@@ -9,7 +9,11 @@ import (
 
 // IST returns India Standard Time, a fixed UTC+05:30 with no daylight saving,
 // built with time.FixedZone so that no tzdata is needed.
-func IST() *time.Location { return time.FixedZone("IST", 5*3600+30*60) }
+func IST() *time.Location { return ist }
+
+// ist is made once: a zone made per call was an allocation for every NAV
+// row validated (nav.Today).
+var ist = time.FixedZone("IST", 5*3600+30*60)
 
 // CategoryRule selects the applicable-NAV rule set of a scheme category.
 type CategoryRule int

@@ -90,7 +90,9 @@ func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
 //
 // Rules:
 //   - Write returns only when the batch is durable (committed in Postgres,
-//     acknowledged by ClickHouse or Kafka) or with an error.
+//     acknowledged by ClickHouse or Kafka) or with an error; a Holder's
+//     Write may keep the batch instead, and it is durable when its Flush
+//     returns (the engine commits nothing before that: see Holder).
 //   - Write must be idempotent: the same batch (same b.Through) may arrive
 //     again after a crash or a retry, and the stored result must be as if it
 //     had arrived once (natural keys with ON CONFLICT, ReplacingMergeTree,

@@ -2,7 +2,6 @@ package pipelines
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -47,25 +46,7 @@ func (f Fanout[T]) Write(ctx context.Context, b Batch[T]) error {
 		}()
 	}
 	wg.Wait()
-	var transient, permanent []error
-	for _, err := range errs {
-		switch {
-		case err == nil:
-		case IsTransient(err):
-			transient = append(transient, err)
-		default:
-			permanent = append(permanent, err)
-		}
-	}
-	if len(permanent) > 0 {
-		// Only the permanent errors are wrapped: a transient one among
-		// them must not make the whole failure look retryable.
-		for _, t := range transient {
-			permanent = append(permanent, errors.New(t.Error()))
-		}
-		return errors.Join(permanent...)
-	}
-	return errors.Join(transient...) // nil when all wrote
+	return joinKeepTransient(errs) // nil when all wrote
 }
 
 // Close closes the sinks that are io.Closers (see Sink).

@@ -75,6 +75,17 @@ type Pipeline[In, Out any] struct {
 	// checkpoints are then committed as their batches finish, not in
 	// source order.
 	Writers int
+	// HoldRows lets the sinks and the quarantine that are Holders (the
+	// ClickHouse ones) gather several batches into one write: they are
+	// flushed once they hold HoldRows records, when no batch has come for
+	// HoldFor (default 1 s), before a unit is failed, and at the end.
+	// The checkpoints of the batches they hold wait for that flush (every
+	// other sink has written them already), so a crash loses nothing the
+	// replay from the last checkpoint does not bring again. 0: holders are
+	// flushed after every batch. Only with one writer and a source that is
+	// not a Nacker; otherwise too holders are flushed after every batch.
+	HoldRows int
+	HoldFor  time.Duration
 	// Periodic says each run is one pass of a loop that runs every few
 	// seconds and mostly finds nothing (the outbox relays): its start, and
 	// its end when it read nothing and did not fail, are logged at DEBUG,
@@ -85,11 +96,35 @@ type Pipeline[In, Out any] struct {
 
 type staged[Out any] struct {
 	batch       Batch[Out]
+	out         int // len(batch.Items), kept when a held batch lets its items go (light)
 	rejected    []Rejected
 	skipped     int
 	in          int
 	first, last Position // where the batch's input records came from, for errors
 	err         error    // the batch's unit is to fail (the breaker opened on it)
+}
+
+// outCount is how many records the batch wrote.
+func (s *staged[Out]) outCount() int {
+	if s.batch.Items == nil {
+		return s.out
+	}
+	return len(s.batch.Items)
+}
+
+// light is what a batch's commit needs once every sink has written it:
+// its counts, checkpoint and reject reasons, not its records nor the
+// rejects' raw lines. A held batch (HoldRows) waits for its commit this
+// way, so holding ten batches does not keep ten batches of records alive.
+func (s staged[Out]) light() staged[Out] {
+	s.out = s.outCount()
+	s.batch.Items = nil
+	rs := make([]Rejected, len(s.rejected))
+	for i, r := range s.rejected {
+		rs[i] = Rejected{Pipeline: r.Pipeline, Pos: r.Pos, Reason: r.Reason}
+	}
+	s.rejected = rs
+	return s
 }
 
 // where names a batch's input for an error message: "f.txt lines 3-2002".
@@ -313,6 +348,13 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}()
 
+	hold := holders(p.Sinks, p.Quarantine)
+	grouping := len(hold) > 0 && p.HoldRows > 0 && writers == 1 && nacker == nil
+	holdFor := p.HoldFor
+	if holdFor <= 0 {
+		holdFor = time.Second
+	}
+
 	// Writers (one unless Writers says more). The quarantine is written
 	// alongside the sinks, not before them: its commit waits for the
 	// database's flush, and nothing in a sink depends on it. The checkpoint
@@ -342,7 +384,14 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			p.Metrics.stage(p.Name, name, len(s.batch.Items), len(s.batch.Items), time.Since(t0))
 		}
 		<-qdone
-		return firstReal(serr, qerr)
+		var ferr error
+		if !grouping && heldIn(hold) > 0 {
+			// Even after a failure: what a holder took of this batch is
+			// sent now, as a sink that writes at once would have, and
+			// not after an Undo of the batch's unit.
+			ferr = retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+		}
+		return firstReal(serr, qerr, ferr)
 	}
 	var stMu sync.Mutex // the writers' counts
 	commit := func(s staged[Out]) error {
@@ -352,7 +401,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		stMu.Lock()
 		st.Batches++
 		st.In += int64(s.in)
-		st.Out += int64(len(s.batch.Items))
+		st.Out += int64(s.outCount())
 		st.Quarantined += int64(len(s.rejected))
 		st.Skipped += int64(s.skipped)
 		for _, r := range s.rejected {
@@ -415,6 +464,53 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			return ctx.Err()
 		}
 	}
+	// held are the batches every sink has written but the holders hold
+	// (grouping only: one writer): their commits wait for the flush.
+	var held []staged[Out]
+	flushHeld := func() error {
+		// (Not grouping, write flushes. Grouping, a failed batch's
+		// records may be held with no batch held.)
+		if !grouping || (len(held) == 0 && heldIn(hold) == 0) {
+			return nil
+		}
+		if err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) }); err != nil {
+			what := "records of a failed batch"
+			if len(held) > 0 {
+				what = fmt.Sprintf("%d held batches (through %s)", len(held), held[len(held)-1].where())
+			}
+			return fmt.Errorf("%s: flush %s: %w", p.Name, what, err)
+		}
+		for _, s := range held {
+			if err := enqueue(s); err != nil {
+				return err
+			}
+		}
+		held = held[:0]
+		return nil
+	}
+	// next takes the next batch. While batches are held and none waits,
+	// it waits at most holdFor for one, then flushes what is held.
+	next := func() (staged[Out], bool, error) {
+		if len(held) > 0 {
+			select {
+			case s, ok := <-written:
+				return s, ok, nil
+			default:
+			}
+			t := time.NewTimer(holdFor)
+			defer t.Stop()
+			select {
+			case s, ok := <-written:
+				return s, ok, nil
+			case <-t.C:
+				if err := flushHeld(); err != nil {
+					return staged[Out]{}, false, err
+				}
+			}
+		}
+		s, ok := <-written
+		return s, ok, nil
+	}
 	writeAll := func() (err error) {
 		defer func() {
 			// A failed write still lets the batches before it commit.
@@ -422,11 +518,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				err = derr
 			}
 		}()
-		for s := range written {
+		for {
+			s, ok, err := next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 			if units.skipped(s.batch.Through.Stream) {
 				continue // read ahead from a unit that failed since
 			}
-			err := s.err
+			err = s.err
 			if err == nil {
 				err = write(s)
 			}
@@ -440,6 +543,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				continue
 			}
 			if err != nil {
+				// The batches before it commit first: flushed, then
+				// drained.
+				if ferr := flushHeld(); ferr != nil {
+					return fmt.Errorf("%w (after %s: %v)", ferr, s.where(), err)
+				}
 				if derr := drain(); derr != nil {
 					return derr
 				}
@@ -457,11 +565,20 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				units.failed(ue, true)
 				continue
 			}
+			if grouping {
+				held = append(held, s.light())
+				if heldIn(hold) >= p.HoldRows {
+					if err := flushHeld(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if err := enqueue(s); err != nil {
 				return err
 			}
 		}
-		return nil
+		return flushHeld()
 	}
 	werrs := make([]error, writers)
 	var ww sync.WaitGroup

@@ -78,9 +78,16 @@ func (m *memSink) Write(ctx context.Context, b Batch[string]) error {
 	return nil
 }
 
-type memQuarantine struct{ got []Rejected }
+// memQuarantine may be Put from the engine and from an Isolating sink at
+// once (the engine writes the quarantine alongside the sinks).
+type memQuarantine struct {
+	mu  sync.Mutex
+	got []Rejected
+}
 
 func (q *memQuarantine) Put(ctx context.Context, rs []Rejected) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.got = append(q.got, rs...)
 	return nil
 }

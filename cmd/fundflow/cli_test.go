@@ -412,3 +412,33 @@ func TestLintPrintsTheSchema(t *testing.T) {
 		t.Fatalf("lint --schema is not fundflow.schema.json (%v):\n%.200s", err, out.String())
 	}
 }
+
+// --cpuprofile writes a profile of the command that pprof can read (it
+// starts with gzip's magic bytes), and asking for help with it writes
+// nothing: -h runs nothing, the profiler included.
+func TestCPUProfileFlagWritesAProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"--cpuprofile", prof, "version"}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	data, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Errorf("profile is not a gzipped pprof profile: %d bytes", len(data))
+	}
+	helpProf := filepath.Join(dir, "help.pprof")
+	out.Reset()
+	if err := run(context.Background(), []string{"backfill", "nav", "--cpuprofile", helpProf, "-h"}, &out, &errOut); err != nil {
+		t.Fatalf("-h with --cpuprofile: %v", err)
+	}
+	if _, err := os.Stat(helpProf); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-h wrote a profile (%v)", err)
+	}
+	if !strings.Contains(out.String(), "--cpuprofile=FILE") {
+		t.Errorf("help does not show --cpuprofile:\n%s", out.String())
+	}
+}

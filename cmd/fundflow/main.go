@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -49,6 +50,9 @@ type globals struct {
 	Config    string `help:"The pipeline config (default: ${default})." default:"fundflow.yaml" env:"FUNDFLOW_CONFIG" placeholder:"FILE"`
 	LogLevel  string `help:"debug, info, warn or error (default: ${default})." enum:"debug,info,warn,error" default:"info" placeholder:"LEVEL"`
 	LogFormat string `help:"text or json (default: ${default})." enum:"text,json" default:"text" placeholder:"FORMAT"`
+	// CPUProfile is for finding where a slow command's own time goes (go
+	// tool pprof FILE); the profile covers the command's Run only.
+	CPUProfile string `name:"cpuprofile" help:"Write a CPU profile of the command to FILE (read it with go tool pprof)." placeholder:"FILE"`
 }
 
 // cli is the command line: the global flags and one field per command.
@@ -153,6 +157,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if c.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile(log)
+	}
 	return kctx.Run(&app{ctx: ctx, g: c.globals, log: log, stdout: stdout, stderr: stderr})
 }
 
@@ -172,6 +183,27 @@ func goFlags(args []string) []string {
 		}
 	}
 	return out
+}
+
+// startCPUProfile starts the Go CPU profiler into path; the returned
+// function stops it and closes the file (on every return of the command,
+// errors and interrupts included, so an interrupted backfill still leaves
+// a readable profile).
+func startCPUProfile(path string) (func(*slog.Logger), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usageErr("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func(log *slog.Logger) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Error("cpu profile not written", "file", path, "err", err)
+		}
+	}, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fundflow/fundflow/internal/benchkit"
@@ -32,7 +33,12 @@ import (
 // then ClickHouse rebuilt: nav_history truncated, the files forgotten, the
 // same backfill again (reload-rows/s; Postgres has every row already).
 func BenchmarkNAVBackfill60Days(b *testing.B) {
-	bin := fundflowBinary(b)
+	// FF_BENCH_BIN runs a fundflow binary built elsewhere (an older
+	// commit's, to compare old and new code under the same harness).
+	bin := os.Getenv("FF_BENCH_BIN")
+	if bin == "" {
+		bin = fundflowBinary(b)
+	}
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		var genOut, genErr bytes.Buffer
@@ -71,15 +77,16 @@ pipelines:
 				}
 			}
 		}
-		backfill := func() (childRun, float64, float64) {
+		backfill := func(profile string) (childRun, float64, float64, float64) {
 			pg := sampleBackends(ctx, owner)
-			ch0 := clickhouseCPU()
-			r := runChild(b, bin, cfgPath, dir, appURL, chURL)
-			return r, pg(), clickhouseCPU() - ch0
+			ch0, ins0 := clickhouseCPU(), chInserts(ctx, ch)
+			r := runChild(b, bin, cfgPath, dir, appURL, chURL, profile)
+			return r, pg(), clickhouseCPU() - ch0, chInserts(ctx, ch) - ins0
 		}
 		half := len(files) / 2
 		copyFiles(files[:half])
-		r, pgCPU, chCPU := backfill()
+		// FF_BENCH_CPUPROFILE=FILE profiles the first backfill (go tool pprof).
+		r, pgCPU, chCPU, chIns := backfill(os.Getenv("FF_BENCH_CPUPROFILE"))
 		copyFiles(files[half:])
 		rows := copyClock.Rows
 		perSec := float64(rows) / r.wall.Seconds()
@@ -90,6 +97,7 @@ pipelines:
 		b.ReportMetric(r.cpu.Seconds(), "fundflow-cpu-s")
 		b.ReportMetric(pgCPU, "pg-backends-cpu-s")
 		b.ReportMetric(chCPU, "ch-server-cpu-s")
+		b.ReportMetric(chIns, "ch-inserts")
 		b.ReportMetric(r.maxRSSMB, "peak-RSS-MB")
 		var navs, keys int
 		if err := owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM navs), (SELECT count(*) FROM (SELECT DISTINCT scheme_code, nav_date FROM bench_navs_plain) k)`).Scan(&navs, &keys); err != nil {
@@ -98,8 +106,8 @@ pipelines:
 		if navs != keys {
 			b.Fatalf("navs holds %d keys, the files %d", navs, keys)
 		}
-		b.Logf("%d files, %d valid rows, %d keys; backfill %s (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s), peak RSS %.0f MB",
-			len(files), rows, keys, r.wall.Round(time.Millisecond), r.cpu.Seconds(), pgCPU, chCPU, r.maxRSSMB)
+		b.Logf("%d files, %d valid rows, %d keys; backfill %s (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s, %.0f ClickHouse inserts server-wide), peak RSS %.0f MB",
+			len(files), rows, keys, r.wall.Round(time.Millisecond), r.cpu.Seconds(), pgCPU, chCPU, chIns, r.maxRSSMB)
 
 		// ClickHouse rebuilt: Postgres keeps everything, the files are
 		// forgotten so the backfill reads them again.
@@ -110,7 +118,7 @@ pipelines:
 			DELETE FROM checkpoints WHERE stream LIKE 'nav-backfill/%'`); err != nil {
 			b.Fatal(err)
 		}
-		r2, _, _ := backfill()
+		r2, _, _, _ := backfill("")
 		b.ReportMetric(float64(rows)/r2.wall.Seconds(), "reload-rows/s")
 		var chKeys uint64
 		if err := ch.QueryRow(ctx, `SELECT count() FROM nav_history FINAL`).Scan(&chKeys); err != nil {
@@ -133,8 +141,12 @@ type childRun struct {
 // CPU time and peak RSS. The peak is the child's VmHWM, sampled: the
 // rusage maxrss of a child started by os/exec (vfork) starts from the
 // parent's RSS, the benchmark's own.
-func runChild(tb testing.TB, bin, cfgPath, dir, pgURL, chURL string) childRun {
-	cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "backfill", "nav", "--dir", dir, "--progress-every", "1h")
+func runChild(tb testing.TB, bin, cfgPath, dir, pgURL, chURL, cpuProfile string) childRun {
+	args := []string{"--config", cfgPath, "--log-level", "warn", "backfill", "nav", "--dir", dir, "--progress-every", "1h"}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", cpuProfile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "FF_BENCH_PG_URL="+pgURL, "FF_BENCH_CH_URL="+chURL, "FUNDFLOW_KAFKA_BROKERS=")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -255,6 +267,17 @@ func procCPU(pid int) (float64, bool) {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (u + st) / 100, true // USER_HZ is 100 on Linux
+}
+
+// chInserts returns how many INSERT queries the ClickHouse server has run
+// since it started (system.events; the server is shared, so other users'
+// inserts during the load count too).
+func chInserts(ctx context.Context, ch driver.Conn) float64 {
+	var n uint64
+	if err := ch.QueryRow(ctx, `SELECT value FROM system.events WHERE event = 'InsertQuery'`).Scan(&n); err != nil {
+		return 0
+	}
+	return float64(n)
 }
 
 // clickhouseCPU returns the CPU seconds of every clickhouse-server process.

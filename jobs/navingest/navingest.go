@@ -70,7 +70,8 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 	}
 	// Runs and quarantined rows go to Postgres (the truth) and then to
 	// ClickHouse's ingest_events for analysts.
-	events := &clickhouse.Events{Conn: d.CH, Runs: d.PG, Quarantine: d.PG}
+	// ClickHouse's writes are held and sent in groups (HoldRows).
+	events := &clickhouse.Events{Conn: d.CH, Runs: d.PG, Quarantine: d.PG, Hold: true}
 	src := feed.NewSource[nav.Item](Name, store, d.PG, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.Log,
@@ -82,8 +83,9 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 		Name:       Name,
 		Source:     src,
 		Stage:      v.Stage,
-		Sinks:      sinksOver(d, c, pg, chLatest),
+		Sinks:      sinksOver(d, c, pg, chLatest, true),
 		Quarantine: events,
+		HoldRows:   HoldRows,
 		Breaker:    pipelines.NewBreaker(c.MaxRejectRate),
 		Metrics:    d.Metrics,
 		Runs:       events,
@@ -96,13 +98,27 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 // time, not the sum), then Kafka when there are brokers. A Kafka sink holds
 // a writer: the run of the pipeline it is given to closes it.
 func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
-	return sinksOver(d, c, &postgres.NAVSink{Pool: d.PG.Pool}, nil)
+	return sinksOver(d, c, &postgres.NAVSink{Pool: d.PG.Pool}, nil, false)
 }
 
+// HoldRows is how many ClickHouse rows nav-ingest gathers over batches
+// before it inserts them (pipelines.Pipeline.HoldRows): each insert is a
+// part for ClickHouse to write and merge, and 2,000-row inserts (two per
+// batch with a reject: the NAVs and the quarantine events) cost its server
+// more CPU than the whole load costs Postgres (issue 15). 25,000 rows is
+// about 12 default batches; a checkpoint commits up to that much later,
+// and a crash makes the next run write up to that much again.
+const HoldRows = 25_000
+
 // sinksOver are Sinks over a Postgres sink and ClickHouse dates the caller
-// also gives its stage (nil dates: ClickHouse's are not tracked).
-func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clickhouse.LatestDates) []pipelines.Sink[fund.NAVLine] {
-	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{pg, clickhouse.NAVHistory{Conn: d.CH, Latest: chLatest}}}
+// also gives its stage (nil dates: ClickHouse's are not tracked); hold:
+// ClickHouse's rows wait for the engine's flush (a pipeline with HoldRows).
+func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clickhouse.LatestDates, hold bool) []pipelines.Sink[fund.NAVLine] {
+	var ch pipelines.Sink[fund.NAVLine] = clickhouse.NAVHistory{Conn: d.CH, Latest: chLatest}
+	if hold {
+		ch = &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: d.CH, Latest: chLatest}}
+	}
+	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{pg, ch}}
 	if len(d.Brokers) > 0 {
 		w := kafka.NewWriter(kafka.Config{Brokers: d.Brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
 		sinks = append(sinks, kafka.NAVSink{W: w})

@@ -31,6 +31,14 @@ const (
 // written once, after job_runs is updated; if ClickHouse fails then, the
 // error is reported and job_runs still has the run.
 //
+// With Hold set, Put keeps the quarantine events instead of inserting them
+// (pipelines.Holder): Flush inserts all kept as one block, so a run whose
+// batches mostly carry a reject or two makes one insert per group of
+// batches, not a second tiny insert per batch. The engine commits a batch
+// only after Flush; a crash before it replays the batch, which quarantines
+// its records again. Set Hold only for a pipeline with HoldRows: a Put
+// outside the engine would keep its events until a Flush nobody calls.
+//
 // One Events serves one pipeline run at a time (the run id it puts on
 // quarantine rows is the last one Start returned).
 type Events struct {
@@ -38,10 +46,13 @@ type Events struct {
 	Runs       pipelines.RunLog
 	Quarantine pipelines.Quarantine
 	Now        func() time.Time // default time.Now
+	Hold       bool             // keep quarantine events until Flush
 
 	mu       sync.Mutex
 	runID    int64
 	pipeline string
+	held     []event // Hold: quarantine events waiting for Flush
+	flushMu  sync.Mutex
 }
 
 // Start records the run in the wrapped run log and remembers its id.
@@ -96,7 +107,40 @@ func (e *Events) Put(ctx context.Context, rs []pipelines.Rejected) error {
 		evs[i] = event{pipeline: r.Pipeline, runID: runID, kind: EventQuarantine, file: file, sha256: r.Pos.SHA256,
 			line: r.Pos.Line, reason: r.Reason, detail: r.Detail, records: 1}
 	}
+	if e.Hold {
+		e.mu.Lock()
+		e.held = append(e.held, evs...)
+		e.mu.Unlock()
+		return nil
+	}
 	return e.insert(ctx, evs)
+}
+
+// Held is how many quarantine events wait for Flush.
+func (e *Events) Held() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.held)
+}
+
+// Flush inserts the quarantine events kept by Put as one block; after a
+// failure it keeps them.
+func (e *Events) Flush(ctx context.Context) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.mu.Lock()
+	evs := e.held
+	e.mu.Unlock()
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := e.insert(ctx, evs); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.held = append(e.held[:0], e.held[len(evs):]...)
+	e.mu.Unlock()
+	return nil
 }
 
 type event struct {

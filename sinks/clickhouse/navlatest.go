@@ -62,3 +62,15 @@ func (l *LatestDates) saw(rows []fund.NAVLine) {
 		}
 	}
 }
+
+// sawDates moves schemes forward to the dates given (scheme -> newest date
+// acknowledged).
+func (l *LatestDates) sawDates(dates map[string]fund.Date) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for code, d := range dates {
+		if cur, ok := l.latest[code]; !ok || d.After(cur) {
+			l.latest[code] = d
+		}
+	}
+}

@@ -219,7 +219,9 @@ type versionRow struct {
 // its version, as a stale row older than the current version's start makes
 // none. A key said twice keeps its first line.
 func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
-	var p navPlan
+	// Most rows of a batch are fresh, and a NAVLine is large: growing the
+	// slices row by row copied each batch several times over.
+	p := navPlan{fresh: make([]fund.NAVLine, 0, len(items))}
 	s.state.mu.RLock()
 	defer s.state.mu.RUnlock()
 	newest := make(map[string]int, len(items))
@@ -264,6 +266,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			p.old = append(p.old, n)
 		}
 	}
+	p.moved = make([]fund.NAVLine, 0, len(newest))
 	for code, i := range newest {
 		n, st := items[i], s.state.schemes[code]
 		switch {

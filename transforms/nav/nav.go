@@ -370,6 +370,12 @@ const (
 // MaxNAVExclusive is the smallest NAV the columns cannot hold: 10^(18-8).
 var MaxNAVExclusive = decimal.New(1, NAVPrecision-MaxNAVDecimals)
 
+// roundsToMax is the smallest value that rounds (half away from zero, as
+// Decimal.Round does) to MaxNAVExclusive at MaxNAVDecimals places: half a
+// unit of the last place below it. Comparing with it spares a Round per
+// price of every row.
+var roundsToMax = MaxNAVExclusive.Sub(decimal.New(5, -(MaxNAVDecimals + 1)))
+
 // MinNAVDate is the earliest NAV date accepted: AMFI's NAVs begin in the
 // 1990s, and anything earlier is a typo. It is well inside ClickHouse's
 // Date range, which the future-date window keeps the other end of.
@@ -452,7 +458,7 @@ func storable(rec fund.NAVRecord) error {
 		name string
 		v    decimal.NullDecimal
 	}{{"NAV", decimal.NullDecimal{Decimal: rec.NAV, Valid: true}}, {"repurchase price", rec.Repurchase}, {"sale price", rec.Sale}} {
-		if f.v.Valid && f.v.Decimal.Abs().Round(MaxNAVDecimals).GreaterThanOrEqual(MaxNAVExclusive) {
+		if f.v.Valid && f.v.Decimal.Abs().GreaterThanOrEqual(roundsToMax) {
 			return pipelines.Reject(ReasonNAVOutOfRange, "%s %s does not fit the NAV columns (%d digits, %d after the point: less than %s)",
 				f.name, f.v.Decimal, NAVPrecision, MaxNAVDecimals, MaxNAVExclusive)
 		}

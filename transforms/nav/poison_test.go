@@ -48,6 +48,17 @@ func TestValidatorQuarantinesWhatNoStoreCanHold(t *testing.T) {
 		{"repurchase too large", rec(func(r *fund.NAVRecord) {
 			r.Repurchase = decimal.NullDecimal{Decimal: decimal.RequireFromString("12345678901"), Valid: true}
 		}), ReasonNAVOutOfRange},
+		// A price (unlike the NAV) may have more decimals: it is stored
+		// rounded to 8, so the bound is where rounding reaches 10^10.
+		{"sale price rounding up to 10^10", rec(func(r *fund.NAVRecord) {
+			r.Sale = decimal.NullDecimal{Decimal: decimal.RequireFromString("9999999999.999999995"), Valid: true}
+		}), ReasonNAVOutOfRange},
+		{"sale price rounding down below 10^10", rec(func(r *fund.NAVRecord) {
+			r.Sale = decimal.NullDecimal{Decimal: decimal.RequireFromString("9999999999.9999999949"), Valid: true}
+		}), ""},
+		{"negative repurchase rounding to -10^10", rec(func(r *fund.NAVRecord) {
+			r.Repurchase = decimal.NullDecimal{Decimal: decimal.RequireFromString("-9999999999.999999995"), Valid: true}
+		}), ReasonNAVOutOfRange},
 		{"NUL in the scheme name", rec(func(r *fund.NAVRecord) { r.SchemeName = "Bad\x00Fund" }), ReasonBadEncoding},
 		{"Latin-1 byte in the scheme name", rec(func(r *fund.NAVRecord) { r.SchemeName = "Caf\xe9 Fund" }), ReasonBadEncoding},
 		{"Latin-1 byte in the AMC line above", rec(func(r *fund.NAVRecord) { r.AMC = "M\xfcller AMC" }), ReasonBadEncoding},

@@ -1,0 +1,279 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// holdSink is a Holder: Write keeps, Flush "sends" (moves what is kept to
+// sent). failFlush fails the flush of that number (1-based).
+type holdSink struct {
+	mu        sync.Mutex
+	kept      []string
+	sent      []string
+	flushes   []int // records per flush
+	failFlush int
+	calls     int
+}
+
+func (h *holdSink) Write(ctx context.Context, b Batch[string]) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.kept = append(h.kept, b.Items...)
+	return nil
+}
+
+func (h *holdSink) Held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.kept)
+}
+
+func (h *holdSink) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls++
+	if h.calls == h.failFlush {
+		return errors.New("store refused the insert")
+	}
+	h.sent = append(h.sent, h.kept...)
+	h.flushes = append(h.flushes, len(h.kept))
+	h.kept = nil
+	return nil
+}
+
+// sentThrough is the last line sent, from the value "vN".
+func (h *holdSink) sentThrough() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.sent) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(h.sent[len(h.sent)-1][1:])
+	return n
+}
+
+// checkedSource is a sliceSource whose every Commit checks that the holder
+// has sent the batch the checkpoint closes.
+type checkedSource struct {
+	sliceSource
+	h     *holdSink
+	early []int // lines committed before they were sent
+}
+
+func (s *checkedSource) Commit(ctx context.Context, cp Checkpoint) error {
+	n, _ := strconv.Atoi(string(cp.Pos))
+	if n > s.h.sentThrough() {
+		s.mu.Lock()
+		s.early = append(s.early, n)
+		s.mu.Unlock()
+	}
+	return s.sliceSource.Commit(ctx, cp)
+}
+
+// With HoldRows, a Holder sink gets one flush per HoldRows records (30
+// records in batches of 3 with HoldRows 7: after batches 3, 6 and 9, and
+// the last at the end), and no checkpoint commits before the flush that
+// sent its batch. Without HoldRows it is flushed after every batch.
+func TestRunHoldsRecordsUntilHoldRowsAndCommitsAfterTheFlush(t *testing.T) {
+	for _, tc := range []struct {
+		holdRows int
+		flushes  []int
+	}{
+		{7, []int{9, 9, 9, 3}},
+		{0, []int{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}},
+	} {
+		h := &holdSink{}
+		src := &checkedSource{sliceSource: sliceSource{recs: records(30, nil), n: 3}, h: h}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{&memSink{}, h},
+			Retry: fastRetry, HoldRows: tc.holdRows, HoldFor: time.Hour}
+		st, err := p.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Out != 30 || len(h.sent) != 30 {
+			t.Errorf("HoldRows %d: out %d, sent %d; want 30", tc.holdRows, st.Out, len(h.sent))
+		}
+		if !slices.Equal(h.flushes, tc.flushes) {
+			t.Errorf("HoldRows %d: flushes of %v records, want %v", tc.holdRows, h.flushes, tc.flushes)
+		}
+		if want := []int{3, 6, 9, 12, 15, 18, 21, 24, 27, 30}; !slices.Equal(src.commits, want) {
+			t.Errorf("HoldRows %d: commits %v, want %v", tc.holdRows, src.commits, want)
+		}
+		if len(src.early) > 0 {
+			t.Errorf("HoldRows %d: lines %v committed before the holder sent them", tc.holdRows, src.early)
+		}
+	}
+}
+
+// A flush that fails commits none of the batches it held: the run fails
+// with the batches before it committed, and a rerun loads the rest again.
+func TestRunCommitsNoHeldBatchWhenTheFlushFails(t *testing.T) {
+	h := &holdSink{failFlush: 2}
+	src := &checkedSource{sliceSource: sliceSource{recs: records(30, nil), n: 3}, h: h}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+		Retry: Retry{Attempts: 1}, HoldRows: 7, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); err == nil {
+		t.Fatal("run succeeded with a failed flush")
+	}
+	if want := []int{3, 6, 9}; !slices.Equal(src.commits, want) {
+		t.Errorf("commits %v, want %v (the first flush's batches only)", src.commits, want)
+	}
+	if len(src.early) > 0 {
+		t.Errorf("lines %v committed before the holder sent them", src.early)
+	}
+}
+
+// stallSource serves its batches, then waits for the run's end, as a
+// folder with no new file does.
+type stallSource struct{ sliceSource }
+
+func (s *stallSource) Read(ctx context.Context) (Batch[rec], error) {
+	b, err := s.sliceSource.Read(ctx)
+	if errors.Is(err, ErrEndOfInput) {
+		<-ctx.Done()
+		return Batch[rec]{}, ctx.Err()
+	}
+	return b, err
+}
+
+// Held batches are flushed and committed once no batch has come for
+// HoldFor, even when HoldRows is not reached: a quiet source's data does
+// not wait for the run's end.
+func TestRunFlushesHeldBatchesWhenNoBatchComesForHoldFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &holdSink{}
+		src := &stallSource{sliceSource{recs: records(6, nil), n: 3}}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+			Retry: fastRetry, HoldRows: 1000, HoldFor: 5 * time.Second}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := p.Run(ctx); done <- err }()
+		time.Sleep(4 * time.Second)
+		src.mu.Lock()
+		before := len(src.commits)
+		src.mu.Unlock()
+		time.Sleep(2 * time.Second)
+		src.mu.Lock()
+		after := slices.Clone(src.commits)
+		src.mu.Unlock()
+		cancel()
+		<-done
+		if before != 0 {
+			t.Errorf("%d batches committed before HoldFor passed", before)
+		}
+		if !slices.Equal(after, []int{3, 6}) || !slices.Equal(h.flushes, []int{6}) {
+			t.Errorf("after HoldFor: commits %v, flushes %v; want [3 6] and one flush of 6", after, h.flushes)
+		}
+	})
+}
+
+// heldUnits holds urecs until Flush.
+type heldUnits struct {
+	mu         sync.Mutex
+	kept, sent []urec
+}
+
+func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.kept = append(h.kept, b.Items...)
+	return nil
+}
+
+func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) }
+
+func (h *heldUnits) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent, h.kept = append(h.sent, h.kept...), nil
+	return nil
+}
+
+// observedUnits calls onFail when a unit is failed, before the source
+// records it.
+type observedUnits struct {
+	*unitSource
+	onFail func()
+}
+
+func (o observedUnits) FailUnit(ctx context.Context, cp Checkpoint, err error) error {
+	o.onFail()
+	return o.unitSource.FailUnit(ctx, cp, err)
+}
+
+// Before a unit is failed, what the holders hold is sent and the batches
+// before the failed one commit: the failed file's rows a holder took
+// (its batch that another sink refused) reach the store before the
+// source's FailUnit, whose undo (feed.Options.Undo) takes them back, and
+// never after it.
+func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &heldUnits{}
+	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "b.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	var sentAtFail, heldAtFail int
+	var commitsAtFail []string
+	obs := observedUnits{unitSource: src, onFail: func() {
+		h.mu.Lock()
+		sentAtFail, heldAtFail = len(h.sent), len(h.kept)
+		h.mu.Unlock()
+		src.mu.Lock()
+		commitsAtFail = slices.Clone(src.commits)
+		src.mu.Unlock()
+	}}
+	p := &Pipeline[urec, urec]{Name: "t", Source: obs, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: fastRetry,
+		Buffer: 4, HoldRows: 1000, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); !errors.Is(err, ErrUnitFailed) {
+		t.Fatalf("err = %v, want the unit failed", err)
+	}
+	// a 9 records, b 6 (lines 1-3 and the refused 4-6) when b fails.
+	if sentAtFail != 15 || heldAtFail != 0 {
+		t.Errorf("at FailUnit: %d sent, %d held; want 15 and 0", sentAtFail, heldAtFail)
+	}
+	if got, want := strings.Join(commitsAtFail, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3"; got != want {
+		t.Errorf("committed at FailUnit: %s, want %s", got, want)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	if len(h.sent) != 24 {
+		t.Errorf("%d records sent, want 24 (a, b 1-6, c)", len(h.sent))
+	}
+}
+
+// failingHold holds and never manages to send.
+type failingHold struct{ heldUnits }
+
+func (f *failingHold) Flush(ctx context.Context) error {
+	return errors.New("clickhouse: connection refused")
+}
+
+// The very first batch refused by one sink, its records held by another
+// whose flush then fails: the run fails with both causes and commits
+// nothing (no batch was held, only the refused batch's records).
+func TestRunFailsCleanlyWhenAFailedBatchsRecordsCannotBeFlushed(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &failingHold{}
+	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error { return errors.New("copy navs: numeric field overflow") }}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: Retry{Attempts: 1},
+		HoldRows: 1000, HoldFor: time.Hour}
+	_, err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "numeric field overflow") {
+		t.Fatalf("err = %v, want the flush's and the batch's errors", err)
+	}
+	if len(src.commits) != 0 || len(src.failed) != 0 {
+		t.Errorf("commits %v, failed units %v; want none", src.commits, src.failed)
+	}
+}

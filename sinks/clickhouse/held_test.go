@@ -1,0 +1,119 @@
+package clickhouse_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/pipelines"
+	"github.com/fundflow/fundflow/sinks/clickhouse"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// HeldNAVHistory sends nothing until Flush, then everything held as one
+// insert (one part in nav_history); a batch written again (a retry) is
+// held once; a failed Flush keeps the rows for the next; the stage's view
+// of what ClickHouse holds moves only when the rows were sent.
+func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
+	conn, _ := testkit.CH(t)
+	ctx := testkit.Ctx(t)
+	latest, err := clickhouse.LoadLatestDates(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
+	day := fund.NewDate(2026, 12, 1)
+	line := func(code string, n int) fund.NAVLine {
+		return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: day},
+			From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
+	}
+	b1 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 3), line("B", 4)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("4")}}
+	b2 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("C", 5), line("D", 6), line("E", 7)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("7")}}
+	for _, b := range []pipelines.Batch[fund.NAVLine]{b1, b2, b2} { // b2 twice: a retry
+		if err := h.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A batch with a date nav_history cannot hold is refused at Write.
+	bad := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("F", 8)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("8")}}
+	bad.Items[0].Date = fund.NewDate(2150, 1, 1)
+	if err := h.Write(ctx, bad); err == nil {
+		t.Fatal("a date outside Date was held")
+	}
+	count := func() (rows, parts uint64) {
+		if err := conn.QueryRow(ctx, `SELECT count() FROM nav_history`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, `SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'nav_history' AND active`).Scan(&parts); err != nil {
+			t.Fatal(err)
+		}
+		return rows, parts
+	}
+	if rows, _ := count(); rows != 0 || h.Held() != 5 {
+		t.Fatalf("before Flush: %d rows in nav_history, %d held; want 0 and 5 (2 + 3, the retried batch once)", rows, h.Held())
+	}
+	if latest.Holds(line("A", 3).NAVRecord) {
+		t.Fatal("the stage is told ClickHouse holds a row it was not sent")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := h.Flush(cancelled); err == nil || h.Held() != 5 {
+		t.Fatalf("Flush on a cancelled context: %v, %d held; want an error and the 5 rows kept", err, h.Held())
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rows, parts := count(); rows != 5 || parts != 1 || h.Held() != 0 {
+		t.Fatalf("after Flush: %d rows in %d parts, %d held; want 5 rows in 1 part, none held", rows, parts, h.Held())
+	}
+	if !latest.Holds(line("E", 7).NAVRecord) {
+		t.Fatal("the stage is not told ClickHouse holds a row it was sent")
+	}
+}
+
+// With Hold, Events writes the quarantine to Postgres at Put (the truth)
+// and ClickHouse's events only at Flush, all of them in one insert.
+func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	pool, _ := testkit.PG(t)
+	conn, _ := testkit.CH(t)
+	pg := postgres.Store{Pool: pool}
+	ev := &clickhouse.Events{Conn: conn, Runs: pg, Quarantine: pg, Hold: true}
+	if _, err := ev.Start(ctx, "nav-ingest"); err != nil {
+		t.Fatal(err)
+	}
+	for _, lines := range [][]int{{3, 5}, {8}} {
+		if err := ev.Put(ctx, rejected(lines...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inPG int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM quarantine`).Scan(&inPG); err != nil {
+		t.Fatal(err)
+	}
+	if got := chEvents(t, conn); inPG != 3 || len(got) != 0 || ev.Held() != 3 {
+		t.Fatalf("before Flush: %d quarantined in Postgres, %d events in ClickHouse, %d held; want 3, 0, 3", inPG, len(got), ev.Held())
+	}
+	if err := ev.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := chEvents(t, conn)
+	if len(got) != 3 || ev.Held() != 0 {
+		t.Fatalf("after Flush: %d events, %d held; want 3 and 0", len(got), ev.Held())
+	}
+	for i, want := range []uint32{3, 5, 8} {
+		if got[i].Kind != clickhouse.EventQuarantine || got[i].Line != want {
+			t.Errorf("event %d: %+v, want a quarantine event of line %d", i, got[i], want)
+		}
+	}
+	var parts uint64
+	if err := conn.QueryRow(ctx, `SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'ingest_events' AND active`).Scan(&parts); err != nil {
+		t.Fatal(err)
+	}
+	if parts != 1 {
+		t.Errorf("ingest_events has %d parts, want 1 (one insert)", parts)
+	}
+}
