@@ -392,7 +392,7 @@ func TestPoolDistributionValuesItsRecordDate(t *testing.T) {
 			if st := e.job("2026-08-20"); len(st.Failed) != 0 || st.Pools[0].NAV.String() != "10.0000" || st.Pools[0].OrdersPaid != 2 {
 				t.Fatalf("20 Aug: %+v", st)
 			}
-			if got := e.db.Str(`SELECT value_after || ' ' || units_after FROM pool_navs WHERE pool_id = 'P3' AND nav_date = '2026-08-20'`); got != "2500.55 250.055" {
+			if got := e.db.Str(`SELECT coalesce(value_after || ' ' || units_after, 'none') FROM pool_navs WHERE pool_id = 'P3' AND nav_date = '2026-08-20'`); got != "2500.55 250.055" {
 				t.Errorf("20 Aug value after %s, want 2500.55 250.055", got)
 			}
 			e.db.NAV("A", "2026-08-21", "12.0000")

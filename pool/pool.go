@@ -62,8 +62,8 @@ var (
 	// ErrUnitsMoved refuses a distribution when the pool's units are not
 	// those its record date's NAV left: only that day's requests move them.
 	ErrUnitsMoved = errors.New("the pool's units moved since its record date's NAV")
-	ErrSkippedDay       = errors.New("requests wait for an earlier NAV date")
-	ErrConflict         = errors.New("request id already used differently")
+	ErrSkippedDay = errors.New("requests wait for an earlier NAV date")
+	ErrConflict   = errors.New("request id already used differently")
 	// ErrHeld refuses a pool withdrawal while the investor has a restriction
 	// that blocks redemptions (a fraud or AML case, the KYC gate), as the
 	// ledger holds a redemption. The investor sees only "under review" and
