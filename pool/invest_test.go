@@ -429,3 +429,41 @@ func TestPoolDistributionValuesItsRecordDate(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolFolioIsItsOwn: a pool's NAV values its whole folio, so a folio
+// is refused to a second pool, to a pool when a wallet's auto-invest buys
+// into it, and to a wallet's auto-invest when a pool holds it; the same
+// pool created again with its folio is left as it is.
+func TestPoolFolioIsItsOwn(t *testing.T) {
+	e := investEnv(t) // P3 holds F-P; W1 and W2 are open
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-W', 'INV-1'), ('F-Q', 'INV-P')`)
+	ai := &wallet.AutoInvest{Wallet: e.wallet, Store: walletpg.Store{Pool: e.db.Read}, Ledger: e.ledger}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W1", ModelID: "pool-mod", Folio: "F-W", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ id, folio string }{{"P4", "F-P"}, {"P5", "F-W"}} {
+		err := e.pools.Create(e.ctx, pool.Pool{ID: c.id, Name: "second", Launch: fund.MustNAV("10.0000"), Folio: c.folio})
+		if !errors.Is(err, wallet.ErrFolioInUse) {
+			t.Errorf("pool %s on %s: %v, want ErrFolioInUse", c.id, c.folio, err)
+		}
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "pool-mod", Folio: "F-P", Enabled: true}); !errors.Is(err, wallet.ErrFolioInUse) {
+		t.Errorf("auto-invest on the pool's folio: %v, want ErrFolioInUse", err)
+	}
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P3", Name: "Managed pool", Launch: fund.MustNAV("10.0000"), Folio: "F-P", Model: "pool-mod"}); err != nil {
+		t.Errorf("P3 again: %v", err)
+	}
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P6", Name: "own folio", Launch: fund.MustNAV("10.0000"), Folio: "F-Q"}); err != nil {
+		t.Errorf("P6 on its own folio: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || '=' || coalesce(folio_no, ''), ',' ORDER BY id) FROM pools`); got != "P3=F-P,P6=F-Q" {
+		t.Errorf("pools %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(wallet_id || '=' || folio_no, ',' ORDER BY wallet_id) FROM autoinvest_terms`); got != "W1=F-W" {
+		t.Errorf("terms %s", got)
+	}
+	// The index backs the service: a second pool row on F-P is refused.
+	if _, err := e.db.Owner.Exec(e.ctx, `INSERT INTO pools (id, name, launch_nav, folio_no) VALUES ('P7', 'x', 10, 'F-P')`); err == nil {
+		t.Error("a second pool on F-P was stored")
+	}
+}

@@ -173,6 +173,10 @@ type Store interface {
 // Tx is one transaction of the Store.
 type Tx interface {
 	CreatePool(ctx context.Context, p Pool) (created bool, err error)
+	// FolioUser names another user of the folio (another pool, a
+	// wallet's auto-invest), the folio's owner lock held to the end of the
+	// transaction (wallet/pgstore's terms check takes it too).
+	FolioUser(ctx context.Context, folio, poolID string) (user string, used bool, err error)
 	LockPool(ctx context.Context, id string) (Pool, bool, error)
 	// UpdatePool writes the pool's cash, units and last NAV date.
 	UpdatePool(ctx context.Context, p Pool) error
@@ -275,7 +279,8 @@ func validID(what, id string) error {
 	return nil
 }
 
-// Create opens a pool (an existing id is left as it is).
+// Create opens a pool (an existing id is left as it is). Its folio must
+// be no other pool's nor any wallet's auto-invest folio (ErrFolioInUse).
 func (s *Service) Create(ctx context.Context, p Pool) error {
 	if err := validID("pool id", p.ID); err != nil {
 		return err
@@ -290,6 +295,17 @@ func (s *Service) Create(ctx context.Context, p Pool) error {
 		return fmt.Errorf("pool %s: cut-off %q is not hh:mm", p.ID, p.Cutoff)
 	}
 	return s.inTx(ctx, func(tx Tx, w *work) error {
+		if p.Folio != "" {
+			// The NAV values the whole folio: a folio another pool or a
+			// wallet's auto-invest buys into would count their units too.
+			user, used, err := tx.FolioUser(ctx, p.Folio, p.ID)
+			if err != nil {
+				return err
+			}
+			if used {
+				return fmt.Errorf("pool %s: %w: %s is %s", p.ID, wallet.ErrFolioInUse, p.Folio, user)
+			}
+		}
 		created, err := tx.CreatePool(ctx, p)
 		if err == nil && created {
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "created",

@@ -9,3 +9,9 @@
 ALTER TABLE pool_navs ADD COLUMN value_after numeric(18,2) CHECK (value_after >= 0);
 ALTER TABLE pool_navs ADD COLUMN units_after numeric(24,3) CHECK (units_after >= 0);
 ALTER TABLE pool_navs ADD CONSTRAINT pool_navs_after_both CHECK ((value_after IS NULL) = (units_after IS NULL));
+
+-- A pool's NAV values its whole folio: no two pools share one (a wallet's
+-- auto-invest folio is refused to a pool, and a pool's to auto-invest
+-- terms, by the service under the folio's advisory lock). Fails if two
+-- pools already share a folio: move one to its own folio first.
+CREATE UNIQUE INDEX pools_folio_no ON pools (folio_no);
