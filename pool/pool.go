@@ -234,9 +234,14 @@ type Tx interface {
 
 // Service runs the pools.
 //
-// Lock order (the wallet's, extended): the pool row; then the wallet rows
-// in wallet id order; then member rows; last, the outbox and audit rows.
-// Every step takes the pool row first, so one pool's steps serialise.
+// Lock order (the wallet's, extended): the pool row; then the pool
+// folio's ledger lock (ComputeNAV's Holdings, as the ledger takes it, so
+// an allotment cannot move an order between the holdings and Investing
+// while the NAV reads them); then the wallet rows in wallet id order;
+// then member rows; last, the outbox and audit rows. Every step takes the
+// pool row first, so one pool's steps serialise. Create takes only the
+// folio's owner lock (an advisory lock wallet terms take too, nothing
+// else): it checks no one else buys into the folio.
 type Service struct {
 	Store    Store
 	Calendar *fund.Calendar
