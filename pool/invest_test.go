@@ -283,12 +283,7 @@ func TestPoolDistributionCountsItsPurchases(t *testing.T) {
 func TestPoolDistributionValuesItsMoment(t *testing.T) {
 	for _, how := range []string{"refused", "swept"} {
 		t.Run(how, func(t *testing.T) {
-			e := investEnv(t)
-			e.contribute("P3", "W1", "c1", "1000.00")
-			e.contribute("P3", "W2", "c2", "1500.55")
-			if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
-				t.Fatal(err)
-			}
+			e := reinvestEnv(t)
 			e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
 			if how == "refused" {
 				e.pools.SetCrash(func(s, _ string) error {
@@ -324,23 +319,7 @@ func TestPoolDistributionValuesItsMoment(t *testing.T) {
 			if got := e.db.Str(`SELECT cash::text FROM pools WHERE id = 'P3'`); got != "1000.55" {
 				t.Fatalf("pool cash before the distribution %s, want 1000.55", got)
 			}
-			d, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-21"), fund.MustAmount("0.50"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.NAV.String() != "9.9980" {
-				t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
-			}
-			if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
-				d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
-				t.Errorf("shares %+v", d.Shares)
-			}
-			if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
-				t.Errorf("members %s", got)
-			}
-			if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != "1000.35 250.085" {
-				t.Errorf("pool cash and units %s, want 1000.35 250.085", got)
-			}
+			e.distributeHalfRupee("2026-08-21", "1000.35")
 			if e.balance("W1") != "4000.20" || e.balance("W2") != "3499.45" {
 				t.Errorf("balances %s %s, want 4000.20 3499.45", e.balance("W1"), e.balance("W2"))
 			}
@@ -378,12 +357,7 @@ func TestPoolDistributionValuesItsMoment(t *testing.T) {
 func TestPoolDistributionValuesItsRecordDate(t *testing.T) {
 	for _, how := range []string{"navs on the 20th", "no navs on the 20th", "row before 056"} {
 		t.Run(how, func(t *testing.T) {
-			e := investEnv(t)
-			e.contribute("P3", "W1", "c1", "1000.00")
-			e.contribute("P3", "W2", "c2", "1500.55")
-			if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
-				t.Fatal(err)
-			}
+			e := reinvestEnv(t)
 			if how != "no navs on the 20th" {
 				e.db.NAV("A", "2026-08-20", "10.0000")
 				e.db.NAV("B", "2026-08-20", "20.0000")
@@ -409,23 +383,7 @@ func TestPoolDistributionValuesItsRecordDate(t *testing.T) {
 				}
 				return
 			}
-			d, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-20"), fund.MustAmount("0.50"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.NAV.String() != "9.9980" {
-				t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
-			}
-			if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
-				d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
-				t.Errorf("shares %+v", d.Shares)
-			}
-			if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
-				t.Errorf("members %s", got)
-			}
-			if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != "0.35 250.085" {
-				t.Errorf("pool cash and units %s, want 0.35 250.085", got)
-			}
+			e.distributeHalfRupee("2026-08-20", "0.35")
 		})
 	}
 }
@@ -466,4 +424,41 @@ func TestPoolFolioIsItsOwn(t *testing.T) {
 	if _, err := e.db.Owner.Exec(e.ctx, `INSERT INTO pools (id, name, launch_nav, folio_no) VALUES ('P7', 'x', 10, 'F-P')`); err == nil {
 		t.Error("a second pool on F-P was stored")
 	}
+}
+
+// distributeHalfRupee distributes 0.50 from P3 on record (250.055 units,
+// W2 reinvesting) and checks the result both distribution tests work out
+// by hand: ex-NAV 9.9980, W1 0.20 paid, W2 0.30 reinvested as 0.030
+// units, P3 then holding cash and 250.085 units.
+func (e *env) distributeHalfRupee(record, cash string) {
+	e.t.Helper()
+	d, err := e.pools.Distribute(e.ctx, "P3", day(record), fund.MustAmount("0.50"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if d.NAV.String() != "9.9980" {
+		e.t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
+	}
+	if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
+		d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
+		e.t.Errorf("shares %+v", d.Shares)
+	}
+	if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
+		e.t.Errorf("members %s", got)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != cash+" 250.085" {
+		e.t.Errorf("pool cash and units %s, want %s 250.085", got, cash)
+	}
+}
+
+// reinvestEnv is investEnv with W1's 1,000.00 and W2's 1,500.55
+// contributed on 20 Aug before the cut-off, W2 reinvesting.
+func reinvestEnv(t *testing.T) *env {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.contribute("P3", "W2", "c2", "1500.55")
+	if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
