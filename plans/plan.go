@@ -56,7 +56,7 @@ const (
 	InstPaid      = "paid"
 	InstAllotted  = "allotted"
 	InstFailed    = "failed"
-	InstInWallet  = "in_wallet" // into a wallet: nothing invested, the money in the wallet (054)
+	InstInWallet  = "in_wallet" // into a wallet: nothing invested, the money in the wallet (055)
 )
 
 // Weekday is a weekly plan's day, written mon … sun (as `fundflow check

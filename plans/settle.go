@@ -50,6 +50,13 @@ type SettleTx interface {
 	// refunded, or none to place) → in_wallet, with the reason: the money
 	// is in the wallet, a successful debit, not a failure.
 	WalletKept(ctx context.Context, at time.Time) ([]RunInstalment, error)
+	// WalletRefundedElsewhere: the same, finished with nothing allotted
+	// and at least one purchase's money refunded outside the wallet (its
+	// refund-due break resolved by operations, to the bank, before the
+	// auto-invest sweep) → failed, reason refunded_elsewhere: the money is
+	// not in the wallet, and the instalment invested nothing, as a scheme
+	// SIP whose order the ledger ended.
+	WalletRefundedElsewhere(ctx context.Context, at time.Time) ([]RunInstalment, error)
 	// OrdersFailed: presented or paid instalments with an order leg
 	// rejected or cancelled → failed with the ledger's reason.
 	OrdersFailed(ctx context.Context, at time.Time) ([]RunInstalment, error)
@@ -83,6 +90,11 @@ const (
 	ReasonOrdersRefunded  = "orders_refunded"   // every purchase refused or ended, its amount back in the wallet
 	ReasonNothingToInvest = "nothing_to_invest" // the run placed nothing (its leftover's reason when it has one)
 )
+
+// ReasonRefundedElsewhere fails an instalment into a wallet whose
+// purchases bought nothing and whose money (some of it) operations
+// refunded outside the wallet: the break's resolution is its record.
+const ReasonRefundedElsewhere = "refunded_elsewhere"
 
 // Reasons a plan is cancelled by settlement.
 const (
@@ -133,6 +145,7 @@ func (s *Service) Settle(ctx context.Context) (SettleStats, error) {
 			{"allotted", tx.Allotted, &st.Allotted},
 			{"allotted", tx.WalletInvested, &st.Allotted},
 			{InstInWallet, tx.WalletKept, &st.InWallet},
+			{"failed", tx.WalletRefundedElsewhere, &st.Failed},
 			{"failed", tx.OrdersFailed, &st.Failed},
 		}
 		for _, step := range steps {

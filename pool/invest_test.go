@@ -283,12 +283,7 @@ func TestPoolDistributionCountsItsPurchases(t *testing.T) {
 func TestPoolDistributionValuesItsMoment(t *testing.T) {
 	for _, how := range []string{"refused", "swept"} {
 		t.Run(how, func(t *testing.T) {
-			e := investEnv(t)
-			e.contribute("P3", "W1", "c1", "1000.00")
-			e.contribute("P3", "W2", "c2", "1500.55")
-			if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
-				t.Fatal(err)
-			}
+			e := reinvestEnv(t)
 			e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
 			if how == "refused" {
 				e.pools.SetCrash(func(s, _ string) error {
@@ -324,23 +319,7 @@ func TestPoolDistributionValuesItsMoment(t *testing.T) {
 			if got := e.db.Str(`SELECT cash::text FROM pools WHERE id = 'P3'`); got != "1000.55" {
 				t.Fatalf("pool cash before the distribution %s, want 1000.55", got)
 			}
-			d, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-21"), fund.MustAmount("0.50"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.NAV.String() != "9.9980" {
-				t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
-			}
-			if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
-				d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
-				t.Errorf("shares %+v", d.Shares)
-			}
-			if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
-				t.Errorf("members %s", got)
-			}
-			if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != "1000.35 250.085" {
-				t.Errorf("pool cash and units %s, want 1000.35 250.085", got)
-			}
+			e.distributeHalfRupee("2026-08-21", "1000.35")
 			if e.balance("W1") != "4000.20" || e.balance("W2") != "3499.45" {
 				t.Errorf("balances %s %s, want 4000.20 3499.45", e.balance("W1"), e.balance("W2"))
 			}
@@ -356,4 +335,130 @@ func TestPoolDistributionValuesItsMoment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPoolDistributionValuesItsRecordDate: a distribution is priced at the
+// pool's value on its record date, even when the record date's purchases
+// are allotted before it runs (at the next day's scheme NAVs).
+//
+// By hand. Thu 20 Aug: W1 1,000.00 and W2 1,500.55 at 10.0000 (100.000
+// and 150.055 units), the batch A 1,500.00 and B 1,000.00 placed after
+// the cut-off, 0.55 cash. The record date's value after its requests:
+// 0.00 + 0.00 + 2,500.55 cash = 2,500.55 over 250.055 units. A is 10.0000
+// and B 20.0000 on the 20th; on the 21st A is 12.0000, B 20.0000, and the
+// purchases are allotted at those: A (1,500.00 − 0.07 duty) / 12 =
+// 124.994 units, B (1,000.00 − 0.05) / 20 = 49.997. W2 reinvests; 0.50
+// distributed for the 20th: ex-NAV (2,500.55 − 0.50) / 250.055 =
+// 9.99800… → 9.9980; W1 0.20 paid, W2 0.30 / 9.9980 = 0.030006… → 0.030
+// units. Valuing the holdings now at the 20th's NAVs gave (124.994 × 10
+// + 49.997 × 20 + 0.55 − 0.50) / 250.055 = 2,249.93 / 250.055 = 8.9977
+// and 0.033 units; without NAVs on the 20th it refused. A NAV row from
+// before migration 056 (no value after) is refused.
+func TestPoolDistributionValuesItsRecordDate(t *testing.T) {
+	for _, how := range []string{"navs on the 20th", "no navs on the 20th", "row before 056"} {
+		t.Run(how, func(t *testing.T) {
+			e := reinvestEnv(t)
+			if how != "no navs on the 20th" {
+				e.db.NAV("A", "2026-08-20", "10.0000")
+				e.db.NAV("B", "2026-08-20", "20.0000")
+			}
+			e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+			if st := e.job("2026-08-20"); len(st.Failed) != 0 || st.Pools[0].NAV.String() != "10.0000" || st.Pools[0].OrdersPaid != 2 {
+				t.Fatalf("20 Aug: %+v", st)
+			}
+			if got := e.db.Str(`SELECT coalesce(value_after || ' ' || units_after, 'none') FROM pool_navs WHERE pool_id = 'P3' AND nav_date = '2026-08-20'`); got != "2500.55 250.055" {
+				t.Errorf("20 Aug value after %s, want 2500.55 250.055", got)
+			}
+			e.db.NAV("A", "2026-08-21", "12.0000")
+			e.db.NAV("B", "2026-08-21", "20.0000")
+			e.clock = moneytest.IST("2026-08-21T09:00:00+05:30")
+			e.allot()
+			if got := e.db.Str(`SELECT string_agg(scheme_code || '=' || units::numeric(24,3), ',' ORDER BY scheme_code) FROM holdings WHERE folio_no = 'F-P'`); got != "A=124.994,B=49.997" {
+				t.Fatalf("holdings %s, want A=124.994,B=49.997", got)
+			}
+			if how == "row before 056" {
+				e.db.Exec(`UPDATE pool_navs SET value_after = NULL, units_after = NULL WHERE pool_id = 'P3'`)
+				if _, err := e.pools.Distribute(e.ctx, "P3", day("2026-08-20"), fund.MustAmount("0.50")); !errors.Is(err, pool.ErrNoValueAfter) {
+					t.Fatalf("distribution on an old row: %v, want ErrNoValueAfter", err)
+				}
+				return
+			}
+			e.distributeHalfRupee("2026-08-20", "0.35")
+		})
+	}
+}
+
+// TestPoolFolioIsItsOwn: a pool's NAV values its whole folio, so a folio
+// is refused to a second pool, to a pool when a wallet's auto-invest buys
+// into it, and to a wallet's auto-invest when a pool holds it; the same
+// pool created again with its folio is left as it is.
+func TestPoolFolioIsItsOwn(t *testing.T) {
+	e := investEnv(t) // P3 holds F-P; W1 and W2 are open
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-W', 'INV-1'), ('F-Q', 'INV-P')`)
+	ai := &wallet.AutoInvest{Wallet: e.wallet, Store: walletpg.Store{Pool: e.db.Read}, Ledger: e.ledger}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W1", ModelID: "pool-mod", Folio: "F-W", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ id, folio string }{{"P4", "F-P"}, {"P5", "F-W"}} {
+		err := e.pools.Create(e.ctx, pool.Pool{ID: c.id, Name: "second", Launch: fund.MustNAV("10.0000"), Folio: c.folio})
+		if !errors.Is(err, wallet.ErrFolioInUse) {
+			t.Errorf("pool %s on %s: %v, want ErrFolioInUse", c.id, c.folio, err)
+		}
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "pool-mod", Folio: "F-P", Enabled: true}); !errors.Is(err, wallet.ErrFolioInUse) {
+		t.Errorf("auto-invest on the pool's folio: %v, want ErrFolioInUse", err)
+	}
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P3", Name: "Managed pool", Launch: fund.MustNAV("10.0000"), Folio: "F-P", Model: "pool-mod"}); err != nil {
+		t.Errorf("P3 again: %v", err)
+	}
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P6", Name: "own folio", Launch: fund.MustNAV("10.0000"), Folio: "F-Q"}); err != nil {
+		t.Errorf("P6 on its own folio: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || '=' || coalesce(folio_no, ''), ',' ORDER BY id) FROM pools`); got != "P3=F-P,P6=F-Q" {
+		t.Errorf("pools %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(wallet_id || '=' || folio_no, ',' ORDER BY wallet_id) FROM autoinvest_terms`); got != "W1=F-W" {
+		t.Errorf("terms %s", got)
+	}
+	// The index backs the service: a second pool row on F-P is refused.
+	if _, err := e.db.Owner.Exec(e.ctx, `INSERT INTO pools (id, name, launch_nav, folio_no) VALUES ('P7', 'x', 10, 'F-P')`); err == nil {
+		t.Error("a second pool on F-P was stored")
+	}
+}
+
+// distributeHalfRupee distributes 0.50 from P3 on record (250.055 units,
+// W2 reinvesting) and checks the result both distribution tests work out
+// by hand: ex-NAV 9.9980, W1 0.20 paid, W2 0.30 reinvested as 0.030
+// units, P3 then holding cash and 250.085 units.
+func (e *env) distributeHalfRupee(record, cash string) {
+	e.t.Helper()
+	d, err := e.pools.Distribute(e.ctx, "P3", day(record), fund.MustAmount("0.50"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if d.NAV.String() != "9.9980" {
+		e.t.Errorf("ex-NAV %s, want 9.9980", d.NAV)
+	}
+	if len(d.Shares) != 2 || d.Shares[0].Amount.String() != "0.20" || d.Shares[0].Reinvested != nil ||
+		d.Shares[1].Amount.String() != "0.30" || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "0.030" {
+		e.t.Errorf("shares %+v", d.Shares)
+	}
+	if got := e.members("P3"); got != "W1=100.000,W2=150.085" {
+		e.t.Errorf("members %s", got)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || units FROM pools WHERE id = 'P3'`); got != cash+" 250.085" {
+		e.t.Errorf("pool cash and units %s, want %s 250.085", got, cash)
+	}
+}
+
+// reinvestEnv is investEnv with W1's 1,000.00 and W2's 1,500.55
+// contributed on 20 Aug before the cut-off, W2 reinvesting.
+func reinvestEnv(t *testing.T) *env {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.contribute("P3", "W2", "c2", "1500.55")
+	if err := e.pools.SetReinvest(e.ctx, "P3", "W2", true); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -55,8 +55,15 @@ var (
 	ErrRecordDate       = errors.New("the record date is not the pool's latest NAV date")
 	ErrCashShort        = errors.New("the pool's cash is short")
 	ErrNAVMissing       = errors.New("a scheme the pool holds has no NAV that day")
-	ErrSkippedDay       = errors.New("requests wait for an earlier NAV date")
-	ErrConflict         = errors.New("request id already used differently")
+	// ErrNoValueAfter refuses a distribution on a NAV row computed before
+	// migration 056 (no value after the day's requests): distribute on
+	// the next NAV date instead.
+	ErrNoValueAfter = errors.New("the record date's NAV row has no value after its requests (computed before migration 056)")
+	// ErrUnitsMoved refuses a distribution when the pool's units are not
+	// those its record date's NAV left: only that day's requests move them.
+	ErrUnitsMoved = errors.New("the pool's units moved since its record date's NAV")
+	ErrSkippedDay = errors.New("requests wait for an earlier NAV date")
+	ErrConflict   = errors.New("request id already used differently")
 	// ErrHeld refuses a pool withdrawal while the investor has a restriction
 	// that blocks redemptions (a fraud or AML case, the KYC gate), as the
 	// ledger holds a redemption. The investor sees only "under review" and
@@ -98,6 +105,12 @@ type DayNAV struct {
 	Cash      fund.Amount `json:"cash"`
 	Units     fund.Units  `json:"units"`
 	Launch    bool        `json:"launch"`
+	// ValueAfter and UnitsAfter are the pool after the day's requests and
+	// batch: Holdings + Investing + the cash then, and the units then
+	// (migration 056; nil on a row computed before it). A distribution
+	// on this record date is priced from them.
+	ValueAfter *fund.Amount `json:"value_after,omitempty"`
+	UnitsAfter *fund.Units  `json:"units_after,omitempty"`
 }
 
 // Holder is a member's units on the record date (its own plus those a
@@ -160,6 +173,10 @@ type Store interface {
 // Tx is one transaction of the Store.
 type Tx interface {
 	CreatePool(ctx context.Context, p Pool) (created bool, err error)
+	// FolioUser names another user of the folio (another pool, a
+	// wallet's auto-invest), the folio's owner lock held to the end of the
+	// transaction (wallet/pgstore's terms check takes it too).
+	FolioUser(ctx context.Context, folio, poolID string) (user string, used bool, err error)
 	LockPool(ctx context.Context, id string) (Pool, bool, error)
 	// UpdatePool writes the pool's cash, units and last NAV date.
 	UpdatePool(ctx context.Context, p Pool) error
@@ -217,9 +234,14 @@ type Tx interface {
 
 // Service runs the pools.
 //
-// Lock order (the wallet's, extended): the pool row; then the wallet rows
-// in wallet id order; then member rows; last, the outbox and audit rows.
-// Every step takes the pool row first, so one pool's steps serialise.
+// Lock order (the wallet's, extended): the pool row; then the pool
+// folio's ledger lock (ComputeNAV's Holdings, as the ledger takes it, so
+// an allotment cannot move an order between the holdings and Investing
+// while the NAV reads them); then the wallet rows in wallet id order;
+// then member rows; last, the outbox and audit rows. Every step takes the
+// pool row first, so one pool's steps serialise. Create takes only the
+// folio's owner lock (an advisory lock wallet terms take too, nothing
+// else): it checks no one else buys into the folio.
 type Service struct {
 	Store    Store
 	Calendar *fund.Calendar
@@ -262,7 +284,8 @@ func validID(what, id string) error {
 	return nil
 }
 
-// Create opens a pool (an existing id is left as it is).
+// Create opens a pool (an existing id is left as it is). Its folio must
+// be no other pool's nor any wallet's auto-invest folio (ErrFolioInUse).
 func (s *Service) Create(ctx context.Context, p Pool) error {
 	if err := validID("pool id", p.ID); err != nil {
 		return err
@@ -277,6 +300,17 @@ func (s *Service) Create(ctx context.Context, p Pool) error {
 		return fmt.Errorf("pool %s: cut-off %q is not hh:mm", p.ID, p.Cutoff)
 	}
 	return s.inTx(ctx, func(tx Tx, w *work) error {
+		if p.Folio != "" {
+			// The NAV values the whole folio: a folio another pool or a
+			// wallet's auto-invest buys into would count their units too.
+			user, used, err := tx.FolioUser(ctx, p.Folio, p.ID)
+			if err != nil {
+				return err
+			}
+			if used {
+				return fmt.Errorf("pool %s: %w: %s is %s", p.ID, wallet.ErrFolioInUse, p.Folio, user)
+			}
+		}
 		created, err := tx.CreatePool(ctx, p)
 		if err == nil && created {
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "created",
@@ -520,9 +554,6 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 				return fmt.Errorf("%w: %s for %s", ErrSkippedDay, r.ID, r.NAVDate)
 			}
 		}
-		if err := tx.InsertNAV(ctx, n); err != nil {
-			return err
-		}
 		// Lock the wallets in id order (Pending lists them so).
 		seen := map[string]bool{}
 		for _, r := range reqs {
@@ -538,6 +569,14 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 			if err := s.price(ctx, tx, w, &p, &reqs[i], n.NAV, &res); err != nil {
 				return fmt.Errorf("price %s: %w", reqs[i].ID, err)
 			}
+		}
+		// The pool after the day's requests: what they paid in and out at
+		// this NAV moved the cash; the batch below only moves cash into
+		// purchases at cost, so this is also the value after it.
+		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash), p.Units
+		n.ValueAfter, n.UnitsAfter = &va, &ua
+		if err := tx.InsertNAV(ctx, n); err != nil {
+			return err
 		}
 		if err := s.investBatch(ctx, tx, w, &p, day, reqs); err != nil {
 			return fmt.Errorf("invest the day's contributions: %w", err)
@@ -580,12 +619,6 @@ func (s *Service) assets(ctx context.Context, tx Tx, p Pool, day fund.Date) (hol
 	}
 	investing, err = tx.Investing(ctx, p.ID)
 	return holdings, investing, err
-}
-
-// value is the pool's value now: assets at day's NAVs plus p's cash.
-func (s *Service) value(ctx context.Context, tx Tx, p Pool, day fund.Date) (fund.Amount, error) {
-	h, inv, err := s.assets(ctx, tx, p, day)
-	return h.Add(inv).Add(p.Cash), err
 }
 
 // price settles one request at nav, moving p's cash and units.
@@ -677,8 +710,10 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request
 // share is paid from the pool's cash to the member's wallet, or, for a
 // member who reinvests, buys pool units at the ex-distribution NAV (units
 // down to 3 decimals; the cash stays in the pool): (value − amount) ÷
-// units, the value read now as ComputeNAV reads it (holdings at the
-// record date's NAVs, money in purchases, cash). Exactly once per
+// units, the value and units the record date's NAV row kept after that
+// day's requests and batch (holdings at the record date's NAVs, money in
+// purchases at cost, cash; a row from before migration 056 has none:
+// refused, ErrNoValueAfter). Exactly once per
 // (pool, record date): the same call again returns the first result; a
 // different amount is refused. Zero units in the pool: refused
 // (managed.ErrZeroUnits); more than the pool's cash: refused.
@@ -716,18 +751,27 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 		if amount.Cmp(p.Cash) > 0 {
 			return fmt.Errorf("%w: distributing %s, holding %s", ErrCashShort, amount, p.Cash)
 		}
-		// The pool's value now, read together as the NAV reads it: the
-		// holdings at the record date's NAVs, the money in purchases at
-		// cost and the cash, the folio locked first (Holdings) so an
-		// allotment, a refund or a sweep moves money from one to another
-		// before or after these reads, never between them. The NAV row's
-		// figures are a snapshot from before the day's batch and any later
-		// refund: adding them to today's cash counted a refunded purchase
-		// twice.
-		value, err := s.value(ctx, tx, p, record)
+		// The pool's value on the record date, as its NAV row left it
+		// after the day's requests and batch. Not the holdings read now:
+		// a purchase allotted since (at the next day's scheme NAV) would
+		// be valued at the record date's NAV instead of its cost, and a
+		// scheme bought since may have no NAV that day. Allotments,
+		// refunds and sweeps after the NAV only move money between
+		// holdings, purchases and cash; withdrawals and contributions
+		// move it only in ComputeNAV (in the row); a distribution is
+		// once per record date; a later NAV makes this one not the
+		// latest (ErrRecordDate). So the row is the record date's value.
+		n, found, err := tx.NAV(ctx, poolID, record)
 		if err != nil {
 			return err
 		}
+		if !found || n.ValueAfter == nil || n.UnitsAfter == nil {
+			return fmt.Errorf("%w (%s)", ErrNoValueAfter, record)
+		}
+		if !n.UnitsAfter.Equal(p.Units) {
+			return fmt.Errorf("%w: %s at the NAV, %s now", ErrUnitsMoved, *n.UnitsAfter, p.Units)
+		}
+		value := *n.ValueAfter
 		exNAV, err := managed.ExDistributionNAV(value, amount, p.Units)
 		if err != nil {
 			return fmt.Errorf("ex-distribution NAV: %w", err)

@@ -62,7 +62,8 @@ for i in 1 3; do
 done
 "$FF" --log-level warn pool nav --day 2026-08-21 --pool PL-2 --clock 2026-08-21T21:00:00+05:30 | tee "$DEMO/pool2-nav-0821.json"
 echo "-- placed after the schemes' 15:00 cut-off: allotted at Mon 24-Aug's NAVs (run allocate); the 24th's pool NAV values"
-echo "   the units at those NAVs: (holdings + 1,000.00 cash) / 400.000, a little under 10 by the stamp duty"
+echo "   the units at those NAVs: (holdings + 1,000.00 cash) / 400.000 = 9.9972: 3,998.87, 1.13 short of 4,000.00,"
+echo "   0.15 the stamp duty (0.08 + 0.07) and ~0.98 the units rounded down to 3 places (at NAVs of ~187 and ~973)"
 "$FF" --log-level warn run allocate > /dev/null
 "$FF" --log-level warn pool nav --day 2026-08-24 --pool PL-2 --clock 2026-08-24T21:00:00+05:30 > "$DEMO/pool2-nav-0824.json"
 "${PSQL[@]}" <<'SQL'

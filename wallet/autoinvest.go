@@ -64,6 +64,9 @@ type AutoTx interface {
 	SetRunPlaced(ctx context.Context, paymentID string) error
 	PutModel(ctx context.Context, m managed.Model) error
 	PutTerms(ctx context.Context, t Terms) error
+	// FolioPool is the pool whose folio this is, the folio's owner lock
+	// held to the end of the transaction (pool/pgstore's check takes it too).
+	FolioPool(ctx context.Context, folio string) (poolID string, used bool, err error)
 	// EndedPurchase reads one of EndedPurchases again (still unswept).
 	EndedPurchase(ctx context.Context, orderID string) (p EndedPurchase, found bool, err error)
 	// ResolveRefundDue closes the ledger's refund-due break and alert of
@@ -101,9 +104,19 @@ func (a *AutoInvest) PutModel(ctx context.Context, m managed.Model) error {
 	return a.Store.InAutoTx(ctx, func(tx AutoTx) error { return tx.PutModel(ctx, m) })
 }
 
-// SetTerms sets a wallet's auto-invest terms.
+// SetTerms sets a wallet's auto-invest terms. A folio a pool buys into
+// is refused (ErrFolioInUse): the pool's NAV values the whole folio.
 func (a *AutoInvest) SetTerms(ctx context.Context, t Terms) error {
-	return a.Store.InAutoTx(ctx, func(tx AutoTx) error { return tx.PutTerms(ctx, t) })
+	return a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+		pool, used, err := tx.FolioPool(ctx, t.Folio)
+		if err != nil {
+			return err
+		}
+		if used {
+			return fmt.Errorf("%w: %s is pool %s's", ErrFolioInUse, t.Folio, pool)
+		}
+		return tx.PutTerms(ctx, t)
+	})
 }
 
 // InvestResult counts what Invest did.

@@ -62,6 +62,11 @@ var ErrInsufficient = errors.New("withdrawal exceeds the wallet balance")
 // ErrNoWallet is returned for a wallet that does not exist.
 var ErrNoWallet = errors.New("no such wallet")
 
+// ErrFolioInUse refuses a folio to a pool or a wallet's auto-invest when
+// a pool or an auto-invest already buys into it: a pool values its whole
+// folio in its NAV, so a folio it shares would count another's units.
+var ErrFolioInUse = errors.New("the folio is already a pool's or a wallet's auto-invest folio")
+
 // ErrClosed refuses a withdrawal from a closed wallet.
 var ErrClosed = errors.New("wallet is closed")
 

@@ -305,7 +305,11 @@ func (c managedWalletCmd) Run(a *app) error {
 		}
 		if c.Model != "" {
 			ai := &wallet.AutoInvest{Wallet: md.wallet, Store: md.store, Ledger: md.ledger}
-			if err := ai.SetTerms(a.ctx, wallet.Terms{WalletID: c.Wallet, ModelID: c.Model, Folio: c.Folio, Enabled: true}); err != nil {
+			err := ai.SetTerms(a.ctx, wallet.Terms{WalletID: c.Wallet, ModelID: c.Model, Folio: c.Folio, Enabled: true})
+			if errors.Is(err, wallet.ErrFolioInUse) {
+				return &exitError{code: 2, err: fmt.Errorf("--folio: %w", err)}
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/fundflow/fundflow/pool"
 	poolch "github.com/fundflow/fundflow/pool/chstore"
 	poolpg "github.com/fundflow/fundflow/pool/pgstore"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // poolCmd is the `fundflow pool` group: investment pools (issue 22).
@@ -84,7 +85,9 @@ func (c poolCreateCmd) Run(a *app) error {
 			return usageErr("--model needs --folio: the folio its purchases go into")
 		}
 		p := pool.Pool{ID: c.ID, Name: c.Name, Launch: n, Cutoff: c.Cutoff, Folio: c.Folio, Model: c.Model}
-		if err := s.Create(a.ctx, p); err != nil {
+		if err := s.Create(a.ctx, p); errors.Is(err, wallet.ErrFolioInUse) {
+			return &exitError{code: 2, err: fmt.Errorf("--folio: %w", err)}
+		} else if err != nil {
 			return err
 		}
 		return printJSON(a.stdout, map[string]string{"pool_id": p.ID, "launch_nav": n.String(), "cutoff": c.Cutoff, "folio": c.Folio, "model": c.Model})

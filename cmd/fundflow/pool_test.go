@@ -91,6 +91,9 @@ func TestPoolCommands(t *testing.T) {
 		t.Errorf("show: %+v %v", show, err)
 	}
 	// Bad input: exit 2 naming the flag; a refused distribution: exit 1.
+	// A folio is one pool's: PF1 holds F-X, so PF2 is refused it.
+	db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-X', 'INV-1')`)
+	must("create", "PF1", "--name", "Folio owner", "--folio", "F-X")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -99,6 +102,7 @@ func TestPoolCommands(t *testing.T) {
 		{[]string{"withdraw", "--pool", "P1", "--wallet", "W1", "--request", "x", "--units", "abc"}, 2},
 		{[]string{"create", "P2", "--name", "x", "--launch", "-1"}, 2},
 		{[]string{"distribute", "--pool", "P1", "--record", "2026-08-20", "--amount", "5.00"}, 1}, // another amount, same date
+		{[]string{"create", "PF2", "--name", "x", "--folio", "F-X"}, 2},                           // PF1's folio
 	} {
 		_, err := ff(c.args...)
 		var ee *exitError

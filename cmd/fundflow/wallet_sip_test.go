@@ -215,21 +215,33 @@ func TestSIPIntoClosedWallet(t *testing.T) {
 //   - below minimum: model version 2 (from 1 Aug) asks 20,000.00 of each
 //     scheme: nothing placed, nothing debited. W1 10,000.00. in_wallet,
 //     below_minimum.
+//   - elsewhere: as swept, but operations close B's refund-due break
+//     themselves (refunded to the bank) before the managed run sweeps it:
+//     B's 3,000.00 is the bank's, not the wallet's. W1 10,000.00 −
+//     7,000.00 = 3,000.00. allotted (A bought).
+//   - all elsewhere: A and B have no NAV; both cancelled after payment and
+//     both breaks closed by operations: 7,000.00 went to the bank. W1
+//     3,000.00. failed, refunded_elsewhere (not in_wallet: the money is
+//     not in the wallet), counted as a failure as a scheme SIP's ended
+//     order is: 2 with the 20 Jul one.
 //
-// A failed debit on 20 Jul before it: either way the consecutive failures
-// go back to 0 (the debit of the 20th worked).
+// A failed debit on 20 Jul before it: but for all elsewhere the
+// consecutive failures go back to 0 (the debit of the 20th worked).
 //
 // Every rupee: the journal's wallet_cash:razorpay holds W1's balance; the
 // rest (A's 4,000.00) is the ledger's purchase of A. On the old code the
-// first three stay paid for ever and the fourth is marked allotted.
+// first three stay paid for ever and the fourth is marked allotted; the
+// two elsewhere stay paid for ever.
 func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 	for _, c := range []struct {
-		name, status, reason, w1, refunds, allotted string
+		name, status, reason, w1, refunds, allotted, plan string
 	}{
-		{"refused", "allotted", "", "6000.00", "B 3000.00", "A 4000.00"},
-		{"swept", "allotted", "", "6000.00", "B 3000.00", "A 4000.00"},
-		{"all_refused", "in_wallet", plans.ReasonOrdersRefunded, "10000.00", "A 4000.00, B 3000.00", ""},
-		{"below_minimum", "in_wallet", managed.ReasonBelowMin, "10000.00", "", ""},
+		{"refused", "allotted", "", "6000.00", "B 3000.00", "A 4000.00", "completed 0"},
+		{"swept", "allotted", "", "6000.00", "B 3000.00", "A 4000.00", "completed 0"},
+		{"all_refused", "in_wallet", plans.ReasonOrdersRefunded, "10000.00", "A 4000.00, B 3000.00", "", "completed 0"},
+		{"below_minimum", "in_wallet", managed.ReasonBelowMin, "10000.00", "", "", "completed 0"},
+		{"elsewhere", "allotted", "", "3000.00", "", "A 4000.00", "completed 0"},
+		{"all_elsewhere", "failed", plans.ReasonRefundedElsewhere, "3000.00", "", "", "completed 2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, _, _, p := newWalletSIP(t)
@@ -241,8 +253,10 @@ func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 			switch c.name {
 			case "refused":
 				e.exec(`DELETE FROM schemes WHERE code = 'B'`)
-			case "swept":
+			case "swept", "elsewhere":
 				e.exec(`DELETE FROM navs WHERE scheme_code = 'B'`)
+			case "all_elsewhere":
+				e.exec(`DELETE FROM navs WHERE scheme_code IN ('A', 'B')`)
 			case "all_refused":
 				e.exec(`DELETE FROM schemes WHERE code IN ('A', 'B')`)
 			case "below_minimum":
@@ -266,26 +280,37 @@ func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 			e.deliver()
 			e.manage()
 			pay := e.str(`SELECT gateway_payment_id FROM plan_instalments WHERE plan_id = $1`, p.ID)
-			if c.name == "swept" {
-				// Paid, waiting for B's NAV: the run cannot end it yet.
+			if cancel := map[string][]string{"swept": {"B"}, "elsewhere": {"B"}, "all_elsewhere": {"A", "B"}}[c.name]; cancel != nil {
+				// Paid, waiting for the NAVs: the run cannot end it yet.
 				if st := e.run(); st.Settle.Paid != 1 || st.Settle.Allotted != 0 || st.Settle.InWallet != 0 {
 					t.Fatalf("before the cancel: %+v, want 1 paid", st)
 				}
-				body := `{"order_id":"X-B","type":"cancel","target_order_id":"AI-` + pay + `-B","placed_at":"2026-08-20T05:00:00Z"}`
-				in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "test", At: ist("2026-08-20T10:30:00+05:30"), MaxSkew: time.Hour})
-				if !ok {
-					t.Fatal(err)
+				for _, sc := range cancel {
+					body := `{"order_id":"X-` + sc + `","type":"cancel","target_order_id":"AI-` + pay + `-` + sc + `","placed_at":"2026-08-20T05:00:00Z"}`
+					in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "test", At: ist("2026-08-20T10:30:00+05:30"), MaxSkew: time.Hour})
+					if !ok {
+						t.Fatal(err)
+					}
+					if pl, err := e.l.PlaceOrders(e.ctx, []fund.OrderIntake{in}); err != nil || pl[0].Outcome != "accepted" {
+						t.Fatalf("cancel: %+v %v", pl, err)
+					}
 				}
-				if pl, err := e.l.PlaceOrders(e.ctx, []fund.OrderIntake{in}); err != nil || pl[0].Outcome != "accepted" {
-					t.Fatalf("cancel: %+v %v", pl, err)
-				}
-				if st := e.run(); st.Settle.Allotted != 0 || st.Settle.InWallet != 0 {
+				if st := e.run(); st.Settle.Allotted != 0 || st.Settle.InWallet != 0 || st.Settle.Failed != 0 {
 					t.Fatalf("cancelled, not swept: %+v, want it still paid", st)
+				}
+				if c.name != "swept" {
+					// Operations refund the money to the bank and close the
+					// break and its alert themselves: the sweep leaves it.
+					if n := e.num(`WITH b AS (UPDATE payment_breaks SET resolved_at = now() WHERE resolved_at IS NULL RETURNING payment_id)
+						SELECT count(*) FROM b`); n != len(cancel) {
+						t.Fatalf("%d breaks closed, want %d", n, len(cancel))
+					}
+					e.exec(`UPDATE alerts SET resolved_at = now() WHERE kind = 'refund_due' AND resolved_at IS NULL`)
 				}
 				e.manage()
 			}
 			st := e.run()
-			if got := st.Settle.Allotted + st.Settle.InWallet; got != 1 || st.Settle.PlansCompleted != 1 {
+			if got := st.Settle.Allotted + st.Settle.InWallet + st.Settle.Failed; got != 1 || st.Settle.PlansCompleted != 1 {
 				t.Errorf("settle: %+v, want the instalment ended and the plan completed", st.Settle)
 			}
 			status, reason, detail := e.instalment(p.ID, "2026-08-20")
@@ -297,11 +322,16 @@ func TestSIPIntoWalletNothingLostInStatus(t *testing.T) {
 					t.Errorf("detail %q, want %q", detail, want)
 				}
 			}
+			if c.status == "failed" {
+				if want := "auto-invest of " + pay + " bought nothing: 7000.00 refunded outside the wallet (refund-due break resolved by operations), 3000.00 stays in wallet W1"; detail != want {
+					t.Errorf("detail %q, want %q", detail, want)
+				}
+			}
 			if n := e.events("sip.instalment." + c.status); n != 1 {
 				t.Errorf("%d sip.instalment.%s events, want 1", n, c.status)
 			}
-			if got := e.str(`SELECT status || ' ' || consecutive_failures FROM plans WHERE id = $1`, p.ID); got != "completed 0" {
-				t.Errorf("plan %s, want completed 0", got)
+			if got := e.str(`SELECT status || ' ' || consecutive_failures FROM plans WHERE id = $1`, p.ID); got != c.plan {
+				t.Errorf("plan %s, want %s", got, c.plan)
 			}
 			// The money trail.
 			if got := e.str(`SELECT balance::text FROM wallets WHERE id = 'W1'`); got != c.w1 {

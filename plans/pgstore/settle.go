@@ -2,10 +2,12 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/plans"
 	"github.com/fundflow/fundflow/sinks/postgres"
@@ -112,31 +114,43 @@ func (t settleTx) WalletBroken(ctx context.Context, at time.Time) ([]plans.RunIn
 // finished yet (open) and what its allotted purchases bought (invested). A
 // purchase is finished when its order is allotted, or when its amount is
 // back in the wallet: a 'refund' entry on its order id (refused at
-// placement, or ended by the ledger and swept back). A purchase cancelled
-// and not swept yet is open: its money is at the gateway until the sweep.
-const walletRuns = `s AS (
+// placement, or ended by the ledger and swept back), or when the ledger
+// ended it and operations resolved its refund-due break without the
+// wallet (refunded to the bank before the sweep; elsewhere counts those,
+// elsewhere_amount their money). A purchase cancelled whose break is
+// still open is open: its money is at the gateway until the sweep or
+// operations move it. breaks is the query parameter number of the first
+// of the two refund-due break reasons.
+func walletRuns(breaks int) string {
+	return fmt.Sprintf(`s AS (
 			SELECT i.plan_id, i.due_date, r.payment_id, r.wallet_id, r.invested AS planned, r.invested + r.leftover AS deposit,
 				r.split->'leftovers'->0->>'reason' AS leftover_reason,
-				count(q.id) FILTER (WHERE o.status IS DISTINCT FROM 'allotted' AND w.id IS NULL) AS open,
-				coalesce(sum(q.amount) FILTER (WHERE o.status = 'allotted'), 0) AS invested
+				count(q.id) FILTER (WHERE o.status IS DISTINCT FROM 'allotted' AND w.id IS NULL AND NOT e.elsewhere) AS open,
+				coalesce(sum(q.amount) FILTER (WHERE o.status = 'allotted'), 0) AS invested,
+				count(q.id) FILTER (WHERE w.id IS NULL AND e.elsewhere) AS elsewhere,
+				coalesce(sum(q.amount) FILTER (WHERE w.id IS NULL AND e.elsewhere), 0) AS elsewhere_amount
 			FROM plan_instalments i JOIN plans p ON p.id = i.plan_id
 			JOIN autoinvest_runs r ON r.payment_id = i.gateway_payment_id AND r.wallet_id = p.wallet_id AND r.status = 'placed'
 			LEFT JOIN LATERAL (SELECT b::jsonb->>'order_id' AS id, (b::jsonb->>'amount')::numeric AS amount
 				FROM jsonb_array_elements_text(r.requests) b) q ON true
 			LEFT JOIN orders o ON o.request_id = q.id
 			LEFT JOIN wallet_transactions w ON w.kind = 'refund' AND w.ref = q.id AND w.wallet_id = r.wallet_id
+			LEFT JOIN LATERAL (SELECT coalesce(o.status IN ('cancelled', 'rejected')
+				AND EXISTS (SELECT 1 FROM payment_breaks b WHERE b.order_id = o.id AND b.reason IN ($%[1]d, $%[2]d) AND b.resolved_at IS NOT NULL)
+				AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.order_id = o.id AND b.reason IN ($%[1]d, $%[2]d) AND b.resolved_at IS NULL), false) AS elsewhere) e ON true
 			WHERE i.status = 'paid' AND p.wallet_id IS NOT NULL
-			GROUP BY i.plan_id, i.due_date, r.payment_id)`
+			GROUP BY i.plan_id, i.due_date, r.payment_id)`, breaks, breaks+1)
+}
 
 // WalletInvested moves paid SIP instalments into a wallet to allotted once
 // their deposit's auto-invest run is placed, each of its purchases is
 // allotted or refunded to the wallet, and at least one was allotted.
 func (t settleTx) WalletInvested(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
-	return t.moved(ctx, `WITH `+walletRuns+`,
+	return t.moved(ctx, `WITH `+walletRuns(2)+`,
 		c AS (UPDATE plan_instalments i SET status = 'allotted', updated_at = $1
 			FROM s WHERE i.plan_id = s.plan_id AND i.due_date = s.due_date AND i.status = 'paid' AND s.open = 0 AND s.invested > 0
 			RETURNING i.*)
-		`+movedCols, at)
+		`+movedCols, at, fund.BreakCancelledPaid, fund.BreakRejectedPaid)
 }
 
 // WalletKept moves paid SIP instalments into a wallet to in_wallet once
@@ -145,13 +159,31 @@ func (t settleTx) WalletInvested(ctx context.Context, at time.Time) ([]plans.Run
 // or ended and refunded), else its first leftover's reason (below_minimum,
 // insufficient_balance).
 func (t settleTx) WalletKept(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
-	return t.moved(ctx, `WITH `+walletRuns+`,
+	return t.moved(ctx, `WITH `+walletRuns(4)+`,
 		c AS (UPDATE plan_instalments i SET status = 'in_wallet', updated_at = $1,
 				reason = CASE WHEN s.planned > 0 THEN $2 ELSE coalesce(s.leftover_reason, $3) END,
 				detail = 'auto-invest of ' || s.payment_id || ' bought nothing: ' || s.deposit || ' stays in wallet ' || s.wallet_id
 			FROM s WHERE i.plan_id = s.plan_id AND i.due_date = s.due_date AND i.status = 'paid' AND s.open = 0 AND s.invested = 0
+			  AND s.elsewhere = 0
 			RETURNING i.*)
-		`+movedCols, at, plans.ReasonOrdersRefunded, plans.ReasonNothingToInvest)
+		`+movedCols, at, plans.ReasonOrdersRefunded, plans.ReasonNothingToInvest, fund.BreakCancelledPaid, fund.BreakRejectedPaid)
+}
+
+// WalletRefundedElsewhere fails paid SIP instalments into a wallet whose
+// run is finished with nothing allotted and some purchase's money
+// refunded outside the wallet (its refund-due break resolved by
+// operations, no wallet refund): reason refunded_elsewhere, the detail
+// saying where each rupee went.
+func (t settleTx) WalletRefundedElsewhere(ctx context.Context, at time.Time) ([]plans.RunInstalment, error) {
+	return t.moved(ctx, `WITH `+walletRuns(3)+`,
+		c AS (UPDATE plan_instalments i SET status = 'failed', updated_at = $1, reason = $2,
+				detail = 'auto-invest of ' || s.payment_id || ' bought nothing: ' || s.elsewhere_amount ||
+					' refunded outside the wallet (refund-due break resolved by operations), ' || (s.deposit - s.elsewhere_amount) ||
+					' stays in wallet ' || s.wallet_id
+			FROM s WHERE i.plan_id = s.plan_id AND i.due_date = s.due_date AND i.status = 'paid' AND s.open = 0 AND s.invested = 0
+			  AND s.elsewhere > 0
+			RETURNING i.*)
+		`+movedCols, at, plans.ReasonRefundedElsewhere, fund.BreakCancelledPaid, fund.BreakRejectedPaid)
 }
 
 // OrdersFailed fails presented or paid instalments with an order leg

@@ -157,3 +157,20 @@ func (t Tx) SweptLeg(ctx context.Context, orderID string) error {
 	}
 	return walletpg.ResolveRefundDue(ctx, t.tx, orderID)
 }
+
+// FolioUser names another pool or a wallet's auto-invest terms using the
+// folio, under the folio's owner lock.
+func (t Tx) FolioUser(ctx context.Context, folio, poolID string) (string, bool, error) {
+	if err := walletpg.LockFolioOwner(ctx, t.tx, folio); err != nil {
+		return "", false, err
+	}
+	var user string
+	err := t.tx.QueryRow(ctx, `SELECT u FROM (
+		SELECT 'pool ' || id AS u, 1 AS k FROM pools WHERE folio_no = $1 AND id <> $2
+		UNION ALL SELECT 'the auto-invest folio of wallet ' || wallet_id, 2 FROM autoinvest_terms WHERE folio_no = $1) x
+		ORDER BY k, u LIMIT 1`, folio, poolID).Scan(&user)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return user, err == nil, err
+}

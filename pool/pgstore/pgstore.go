@@ -404,8 +404,9 @@ func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]manage
 func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
 	n := pool.DayNAV{Pool: poolID, Date: day}
 	var nav, hold, investing, cash, units decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
-		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch)
+	var valueAfter, unitsAfter decimal.NullDecimal
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch, value_after, units_after FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch, &valueAfter, &unitsAfter)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, false, nil
 	}
@@ -424,14 +425,32 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 	if n.Cash, err = amount(cash); err != nil {
 		return n, false, err
 	}
-	n.Units, err = units3(units)
-	return n, err == nil, err
+	if n.Units, err = units3(units); err != nil {
+		return n, false, err
+	}
+	if valueAfter.Valid && unitsAfter.Valid { // NULL: a row from before migration 056
+		va, err := amount(valueAfter.Decimal)
+		if err != nil {
+			return n, false, err
+		}
+		ua, err := units3(unitsAfter.Decimal)
+		if err != nil {
+			return n, false, err
+		}
+		n.ValueAfter, n.UnitsAfter = &va, &ua
+	}
+	return n, true, nil
 }
 
 // InsertNAV writes a day's NAV.
 func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch)
+	var va, ua any
+	if n.ValueAfter != nil && n.UnitsAfter != nil {
+		va, ua = n.ValueAfter.Decimal(), n.UnitsAfter.Decimal()
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch, value_after, units_after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch, va, ua)
 	return err
 }
 

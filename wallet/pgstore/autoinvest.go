@@ -169,3 +169,24 @@ func (t Tx) SetRunPlaced(ctx context.Context, paymentID string) error {
 	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_runs SET status = 'placed', placed_at = now() WHERE payment_id = $1`, paymentID)
 	return err
 }
+
+// LockFolioOwner takes the folio's owner lock (a transaction advisory
+// lock): a pool's creation and a wallet's auto-invest terms check the
+// folio is no one else's under it, so two of them can never both pass.
+func LockFolioOwner(ctx context.Context, tx pgx.Tx, folio string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('folio_owner:' || $1, 0))`, folio)
+	return err
+}
+
+// FolioPool is the pool whose folio this is, under the folio's owner lock.
+func (t Tx) FolioPool(ctx context.Context, folio string) (string, bool, error) {
+	if err := LockFolioOwner(ctx, t.tx, folio); err != nil {
+		return "", false, err
+	}
+	var id string
+	err := t.tx.QueryRow(ctx, `SELECT id FROM pools WHERE folio_no = $1 ORDER BY id LIMIT 1`, folio).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
