@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -21,12 +22,17 @@ type holdSink struct {
 	flushes   []int // records per flush
 	failFlush int
 	calls     int
+	stored    func(v string) bool // rows the store has already: not kept
 }
 
 func (h *holdSink) Write(ctx context.Context, b Batch[string]) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.kept = append(h.kept, b.Items...)
+	for _, v := range b.Items {
+		if h.stored == nil || !h.stored(v) {
+			h.kept = append(h.kept, v)
+		}
+	}
 	return nil
 }
 
@@ -64,16 +70,21 @@ func (h *holdSink) sentThrough() int {
 // has sent the batch the checkpoint closes.
 type checkedSource struct {
 	sliceSource
-	h     *holdSink
-	early []int // lines committed before they were sent
+	h        *holdSink
+	early    []int  // lines committed before they were sent
+	onCommit func() // called at each commit (under no lock)
 }
 
 func (s *checkedSource) Commit(ctx context.Context, cp Checkpoint) error {
 	n, _ := strconv.Atoi(string(cp.Pos))
-	if n > s.h.sentThrough() {
+	// (a line the store had already needs no sending)
+	if n > s.h.sentThrough() && (s.h.stored == nil || !s.h.stored("v"+strconv.Itoa(n))) {
 		s.mu.Lock()
 		s.early = append(s.early, n)
 		s.mu.Unlock()
+	}
+	if s.onCommit != nil {
+		s.onCommit()
 	}
 	return s.sliceSource.Commit(ctx, cp)
 }
@@ -110,6 +121,51 @@ func TestRunHoldsRecordsUntilHoldRowsAndCommitsAfterTheFlush(t *testing.T) {
 		if len(src.early) > 0 {
 			t.Errorf("HoldRows %d: lines %v committed before the holder sent them", tc.holdRows, src.early)
 		}
+	}
+}
+
+// A batch that leaves nothing held (its rows already stored, as a NAV
+// file published again) commits at once, and batches that each add a
+// few rows commit at least every MaxHeldBatches batches: 200 batches of
+// one record, only the first new, HoldRows 7. The first commit comes
+// with the MaxHeldBatches-th batch (one flush, of 1 record); each one
+// after it commits on its own, since nothing is held any more.
+func TestRunCommitsBatchesThatLeaveNothingHeld(t *testing.T) {
+	h := &holdSink{stored: func(v string) bool { return v != "v1" }}
+	src := &checkedSource{sliceSource: sliceSource{recs: records(200, nil), n: 1}, h: h}
+	var firstAt atomic.Int64 // batches read when the first commit came
+	src.onCommit = func() { firstAt.CompareAndSwap(0, src.reads.Load()) }
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+		Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.commits) != 200 || !slices.Equal(h.flushes, []int{1}) || !slices.Equal(h.sent, []string{"v1"}) {
+		t.Fatalf("%d commits, flushes %v, sent %v; want 200 commits and one flush of v1", len(src.commits), h.flushes, h.sent)
+	}
+	// the reader runs ahead of the writer by its channel, not by more
+	// than a few batches: the first commit came long before the end
+	if got := firstAt.Load(); got < MaxHeldBatches || got > MaxHeldBatches+16 {
+		t.Errorf("first commit after %d batches read, want about %d", got, MaxHeldBatches)
+	}
+	if len(src.early) > 0 {
+		t.Errorf("lines %v committed before the holder sent them", src.early)
+	}
+	// all rows stored: every batch commits without a flush
+	h = &holdSink{stored: func(string) bool { return true }}
+	src = &checkedSource{sliceSource: sliceSource{recs: records(300, nil), n: 3}, h: h}
+	var reads []int64
+	src.onCommit = func() { reads = append(reads, src.reads.Load()) }
+	p = &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+		Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.commits) != 100 || len(h.flushes) != 0 {
+		t.Fatalf("%d commits, flushes %v; want 100 and none", len(src.commits), h.flushes)
+	}
+	if reads[0] > 16 { // read ahead by the channel, far below 64 batches
+		t.Errorf("the first commit came after %d batches read, want it at once", reads[0])
 	}
 }
 
@@ -275,5 +331,20 @@ func TestRunFailsCleanlyWhenAFailedBatchsRecordsCannotBeFlushed(t *testing.T) {
 	}
 	if len(src.commits) != 0 || len(src.failed) != 0 {
 		t.Errorf("commits %v, failed units %v; want none", src.commits, src.failed)
+	}
+}
+
+// A holder wrapped in Isolating is still flushed before its batches
+// commit (the wrapper passes Held and Flush through).
+func TestRunFlushesAHolderInsideIsolating(t *testing.T) {
+	h := &holdSink{}
+	src := &checkedSource{sliceSource: sliceSource{recs: records(30, nil), n: 3}, h: h}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour,
+		Sinks: []Sink[string]{Isolating[string]{Sink: h, Locate: func(string) (Position, []byte) { return Position{}, nil }}}}
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.sent) != 30 || len(src.commits) != 10 || len(src.early) > 0 {
+		t.Errorf("sent %d, commits %v, early %v; want 30 sent, 10 commits, none early", len(h.sent), src.commits, src.early)
 	}
 }

@@ -77,3 +77,21 @@ func (s Isolating[T]) Write(ctx context.Context, b Batch[T]) error {
 func safeText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\0`)
 }
+
+// Held and Flush pass a holding inner sink through (see Holder), so the
+// engine flushes it before committing what it holds; 0 and nil otherwise.
+// Records are isolated at Write: a holder's refusal at Flush is not.
+func (s Isolating[T]) Held() int {
+	if h, ok := s.Sink.(Holder); ok {
+		return h.Held()
+	}
+	return 0
+}
+
+// Flush flushes a holding inner sink.
+func (s Isolating[T]) Flush(ctx context.Context) error {
+	if h, ok := s.Sink.(Holder); ok {
+		return h.Flush(ctx)
+	}
+	return nil
+}

@@ -30,6 +30,11 @@ type RunLog interface {
 // Named is implemented by sinks that want their own metric label.
 type Named interface{ Name() string }
 
+// MaxHeldBatches bounds how many batches' checkpoints wait for one flush
+// (Pipeline.HoldRows), so that batches adding a few rows each still
+// commit, show progress and bound what a crash replays.
+const MaxHeldBatches = 64
+
 // Pipeline joins one source, one stage (or none) and any number of sinks.
 //
 // Three goroutines run a pipeline: the reader, the transformer and the
@@ -77,8 +82,10 @@ type Pipeline[In, Out any] struct {
 	Writers int
 	// HoldRows lets the sinks and the quarantine that are Holders (the
 	// ClickHouse ones) gather several batches into one write: they are
-	// flushed once they hold HoldRows records, when no batch has come for
-	// HoldFor (default 1 s), before a unit is failed, and at the end.
+	// flushed once they hold HoldRows records or MaxHeldBatches batches
+	// wait, when no batch has come for HoldFor (default 1 s), before a
+	// unit is failed, and at the end; a batch that leaves nothing held
+	// (its rows were stored already) commits at once.
 	// The checkpoints of the batches they hold wait for that flush (every
 	// other sink has written them already), so a crash loses nothing the
 	// replay from the last checkpoint does not bring again. 0: holders are
@@ -567,7 +574,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			}
 			if grouping {
 				held = append(held, s.light())
-				if heldIn(hold) >= p.HoldRows {
+				// Nothing held (a batch of rows already stored: a NAV
+				// file published again): the waiting batches commit
+				// now. MaxHeldBatches bounds the wait when batches add
+				// a few rows each.
+				if n := heldIn(hold); n == 0 || n >= p.HoldRows || len(held) >= MaxHeldBatches {
 					if err := flushHeld(); err != nil {
 						return err
 					}

@@ -138,7 +138,11 @@ func (e *Events) Flush(ctx context.Context) error {
 		return err
 	}
 	e.mu.Lock()
-	e.held = append(e.held[:0], e.held[len(evs):]...)
+	// what Put added meanwhile moves to the front; the sent tail is
+	// cleared so its strings are not kept alive
+	n := copy(e.held, e.held[len(evs):])
+	clear(e.held[n:])
+	e.held = e.held[:n]
 	e.mu.Unlock()
 	return nil
 }
