@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -187,6 +188,9 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	if key == "" {
 		return st, nil
 	}
+	if r.Kind == KindSharedContact {
+		return r.evalShared(st, ev, key)
+	}
 	newest := ev.At
 	for _, e := range st.Entries {
 		if e.At.After(newest) {
@@ -277,44 +281,82 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			kept = append(kept, me)
 			return spend(), fire(me, ev.OrderID, append(l, me))
 		}
-	case KindSharedContact:
-		me.Investor = ev.InvestorID
-		known := slices.IndexFunc(kept, func(e Entry) bool { return e.Investor == ev.InvestorID })
-		if known >= 0 {
-			// the same investor again: refresh, never a new sharer
-			old := kept[known]
-			kept = slices.Delete(kept, known, known+1)
-			me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
-			return State{Entries: append(kept, me)}, nil
-		}
-		kept = append(kept, me)
-		// The investors of different partitions arrive in no set order: in
-		// time order, an investor with at least max_investors others in
-		// the window before its change is an alert on that change,
-		// whenever it arrives, once.
-		slices.SortStableFunc(kept, func(a, b Entry) int {
-			if c := a.At.Compare(b.At); c != 0 {
-				return c
-			}
-			return strings.Compare(a.EventID, b.EventID)
-		})
-		var out []Firing
-		lo := 0 // the first entry within the window before kept[i]
-		for i := range kept {
-			for kept[lo].At.Before(kept[i].At.Add(-r.Window)) {
-				lo++
-			}
-			if kept[i].Fired || i-lo < r.MaxInvestors {
-				continue
-			}
-			kept[i].Fired = true
-			fs := fire(kept[i], "", kept[lo:i+1])
-			fs[0].Investor = kept[i].Investor
-			out = append(out, fs...)
-		}
-		return State{Entries: kept}, out
 	}
 	return State{Entries: kept}, nil
+}
+
+// byTime orders shared_contact's entries: by time, then event id (a
+// copy is never kept, so no two entries tie).
+func byTime(a, b Entry) int {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EventID, b.EventID)
+}
+
+// evalShared is Eval of shared_contact. Its entries are kept in time
+// order (byTime), so an event is inserted in place instead of the window
+// being sorted on every event: the window keeps Window+MaxSkew of
+// sharers. The investors of different partitions arrive in no set order:
+// in time order, an investor with at least max_investors others in the
+// window before its change is an alert on that change, whenever it
+// arrives, once. Every entry that qualified was fired when it did, so an
+// insertion at p can make only the entries from p on that lie within a
+// window after it newly qualify (one more sharer before them); those
+// before p count the same sharers as before.
+func (r Rule) evalShared(st State, ev Event, key string) (State, []Firing) {
+	es := st.Entries
+	if !slices.IsSortedFunc(es, byTime) {
+		// a window written before session 33 (a refresh moved its entry
+		// to the end; the next event sorted it)
+		es = slices.Clone(es)
+		slices.SortStableFunc(es, byTime)
+	}
+	newest := ev.At
+	if n := len(es); n > 0 && es[n-1].At.After(newest) {
+		newest = es[n-1].At
+	}
+	// the pair may still be on its way from a slower partition: keep
+	// MaxSkew more than the window (the sweep checks the window itself)
+	from := newest.Add(-r.Window - MaxSkew)
+	es = es[sort.Search(len(es), func(i int) bool { return !es[i].At.Before(from) }):]
+	// a copy of an event the window holds changes nothing
+	if slices.ContainsFunc(es, func(e Entry) bool { return e.EventID == ev.ID }) {
+		return State{Entries: es}, nil
+	}
+	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount, Investor: ev.InvestorID}
+	if known := slices.IndexFunc(es, func(e Entry) bool { return e.Investor == ev.InvestorID }); known >= 0 {
+		// the same investor again: refresh, never a new sharer (its time
+		// and event stay, so its place does too)
+		old := es[known]
+		me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
+		kept := slices.Clone(es)
+		kept[known] = me
+		return State{Entries: kept}, nil
+	}
+	p, _ := slices.BinarySearchFunc(es, me, byTime)
+	kept := make([]Entry, 0, len(es)+1)
+	kept = append(append(append(kept, es[:p]...), me), es[p:]...)
+	var out []Firing
+	until := me.At.Add(r.Window) // the last time whose window holds me
+	for i := p; i < len(kept) && !kept[i].At.After(until); i++ {
+		if kept[i].Fired || i < r.MaxInvestors {
+			continue
+		}
+		// the first entry within the window before kept[i]
+		at := kept[i].At.Add(-r.Window)
+		lo := sort.Search(i, func(j int) bool { return !kept[j].At.Before(at) })
+		if i-lo < r.MaxInvestors {
+			continue
+		}
+		kept[i].Fired = true
+		f := Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: kept[i].Ref, Investor: kept[i].Investor, At: kept[i].At}
+		for _, e := range kept[lo : i+1] {
+			f.Evidence = append(f.Evidence, e.Ref)
+		}
+		out = append(out, f)
+	}
+	return State{Entries: kept}, out
 }
 
 // liveCount is how many of es are not spent (live without its slice).
