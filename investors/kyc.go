@@ -473,8 +473,11 @@ func Effective(s KYCState) string {
 }
 
 // Merge applies one feed record to an investor's state: a status older
-// than the one on file is not applied (the last good status stays); the
-// same status at the same time again is no change.
+// than the one on file is not applied (the last good status stays); a
+// status identical to the one on file (the same KRA, code, status, time and
+// remarks; a PAN–Aadhaar link the same) is no change: no history row, no
+// event, no statement. Another line of the file, or another file, saying
+// the same does not make it a change.
 func Merge(cur KYCState, found bool, r kra.Record) (KYCState, bool) {
 	next := cur
 	switch r.Kind {
@@ -490,7 +493,7 @@ func Merge(cur KYCState, found bool, r kra.Record) (KYCState, bool) {
 		if found && !cur.At.IsZero() && r.At.Before(cur.At) {
 			return cur, false
 		}
-		if found && cur.Status == r.Status && cur.At.Equal(r.At) {
+		if found && cur.Status == r.Status && cur.At.Equal(r.At) && cur.KRA == r.KRA && cur.Code == r.Code && cur.Remarks == r.Remarks {
 			return cur, false
 		}
 		next.Status, next.KRA, next.Code, next.At, next.Remarks = r.Status, r.KRA, r.Code, r.At, r.Remarks

@@ -39,6 +39,9 @@ import (
 // It runs with each batch written by one transaction and by two
 // (pipelines.kra.shards): with two, a kill can land after one shard's
 // commit and before the other's, and the rerun must finish the batch.
+// Each batch is applied in parts of 3 PANs (pipelines.kra.part_size), the
+// next part's lookup overlapping the last one's writes: a kill can land
+// between parts too.
 func TestKYCLoadCrashAndRestart(t *testing.T) {
 	for _, shards := range []int{1, 2} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { kycLoadCrash(t, shards) })
@@ -102,6 +105,7 @@ pipelines:
     source: {kind: file, path: `+dir+`, stable_for: 0s}
     batch_size: 7
     shards: `+fmt.Sprint(shards)+`
+    part_size: 3
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
