@@ -159,7 +159,7 @@ const kraHead = "APP_NAME|APP_PAN_NO|APP_STATUS|APP_STATUSDT|APP_HOLD_DEACTIVE_R
 // one's writes): the same outcome.
 func TestKYCGate(t *testing.T) {
 	for _, c := range []struct{ shards, part int }{{0, 0}, {2, 0}, {2, 1}} {
-		t.Run(fmt.Sprintf("shards=%d,part=%d", c.shards, c.part), func(t *testing.T) { kycGate(t, c.shards, c.part) })
+		t.Run(fmt.Sprintf("shards=%d-part=%d", c.shards, c.part), func(t *testing.T) { kycGate(t, c.shards, c.part) })
 	}
 }
 

@@ -44,7 +44,7 @@ import (
 // one's writes: a kill can land between parts too.
 func TestKYCLoadCrashAndRestart(t *testing.T) {
 	for _, c := range []struct{ shards, part int }{{1, 0}, {2, 3}} {
-		t.Run(fmt.Sprintf("shards=%d,part=%d", c.shards, c.part), func(t *testing.T) { kycLoadCrash(t, c.shards, c.part) })
+		t.Run(fmt.Sprintf("shards=%d-part=%d", c.shards, c.part), func(t *testing.T) { kycLoadCrash(t, c.shards, c.part) })
 	}
 }
 
