@@ -213,9 +213,10 @@ func TestSWPAllottedOnceAcrossACrash(t *testing.T) {
 	}
 }
 
-// An STP instalment is a switch: both legs allotted, stamp duty on the
-// in-leg only (the Stamp Act arithmetic, computed apart).
-func TestSTPBothLegsAllotted(t *testing.T) {
+// newSTPEnv: schemes S1 (NAV 10 on the 19th and 20th) and S2 (33.3333 on
+// the 20th), and folio F1 holding S1 bought for 10,000 on the 19th.
+func newSTPEnv(t *testing.T) *settleEnv {
+	t.Helper()
 	e := newSettleEnv(t)
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().Scheme("S2", "Equity Scheme - Mid Cap Fund")
@@ -224,6 +225,13 @@ func TestSTPBothLegsAllotted(t *testing.T) {
 	e.db().NAV("S2", "2026-08-20", "33.3333")
 	e.folio("F1")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	return e
+}
+
+// An STP instalment is a switch: both legs allotted, stamp duty on the
+// in-leg only (the Stamp Act arithmetic, computed apart).
+func TestSTPBothLegsAllotted(t *testing.T) {
+	e := newSTPEnv(t)
 	e.plan("pl_stp1", "stp", "F1", "S1", "S2", "2026-08-20", "2500.00")
 
 	e.present()
@@ -411,14 +419,7 @@ func TestElapsedPauseResumesThePlan(t *testing.T) {
 // The KRA status that lifts the restriction releases them: both legs
 // allotted at the release day's NAV, and the instalment settles.
 func TestSTPHeldByKYCUntilReleased(t *testing.T) {
-	e := newSettleEnv(t)
-	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
-	e.db().Scheme("S2", "Equity Scheme - Mid Cap Fund")
-	e.db().NAV("S1", "2026-08-19", "10.0000")
-	e.db().NAV("S1", "2026-08-20", "10.0000")
-	e.db().NAV("S2", "2026-08-20", "33.3333")
-	e.folio("F1")
-	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	e := newSTPEnv(t)
 	if err := e.led.SetRestriction(e.ctx, ledger.Restriction{InvestorID: "INV-F1", Source: ledger.HoldKYC, Reason: "kyc_on_hold",
 		Detail: "KRA status on hold", BlocksPurchase: true, By: "kra-feed"}); err != nil {
 		t.Fatal(err)
