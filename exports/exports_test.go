@@ -260,23 +260,33 @@ func TestHoldingsExportEqualsPortfolio(t *testing.T) {
 
 func TestFATCAReport(t *testing.T) {
 	t.Parallel()
-	e, _, _ := setup(t)
+	e, pool, _ := setup(t)
+	// F-1's and F-2's holder has a FATCA/CRS self-declaration on file (an
+	// onboarded investor's profile); G-1's holder none.
+	if _, err := pool.Exec(testkit.Ctx(t), `INSERT INTO investor_profiles (investor_id, change_seq, tax_status, nomination, nominee_count,
+		fatca_declared, foreign_tax_residency, effective_from, updated_at)
+		SELECT investor_id, 1, 'resident_individual', 'opted_out', 0, true, false, now(), now() FROM folios WHERE folio_no = 'F-1'`); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if _, err := e.Export(testkit.Ctx(t), "fatca-crs", "csv", fund.NewDate(2024, 1, 1), fund.NewDate(2024, 12, 31), &buf); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := csv.NewReader(&buf).ReadAll()
 	want := map[string]string{
-		// account, tax id, residence, reportable, balance, gross proceeds (worked out in ledgerfix.Sample)
-		"F-1": "ABCDE1234F|IN|false|15698.84|5500.00",
-		"F-2": "ABCDE1234F|IN|false|0.00|0.00",
-		"G-1": "PQRSX9876Z|US|true|999.90|0.00",
+		// account, tax id, residence, reportable, balance, gross proceeds (worked out in ledgerfix.Sample), declaration
+		"F-1": "ABCDE1234F|IN|false|15698.84|5500.00|declared",
+		"F-2": "ABCDE1234F|IN|false|0.00|0.00|declared",
+		"G-1": "PQRSX9876Z|US|true|999.90|0.00|missing",
 	}
 	if len(recs) != 4 {
 		t.Fatalf("%d rows", len(recs)-1)
 	}
+	if h := recs[0][len(recs[0])-1]; h != "fatca_declaration" {
+		t.Errorf("last column %q, want fatca_declaration", h)
+	}
 	for _, r := range recs[1:] {
-		if got := strings.Join([]string{r[6], r[8], r[9], r[11], r[12]}, "|"); got != want[r[2]] {
+		if got := strings.Join([]string{r[6], r[8], r[9], r[11], r[12], r[13]}, "|"); got != want[r[2]] {
 			t.Errorf("%s: %s, want %s", r[2], got, want[r[2]])
 		}
 	}

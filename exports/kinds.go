@@ -159,13 +159,14 @@ var fatcaKind = kind{
 	name: "fatca-crs",
 	about: "FATCA/CRS-style account report: one row per folio (account) with the holder's name, address, tax id (PAN, " +
 		"decrypted), country of tax residence, the balance at the period's end and the gross proceeds of redemptions " +
-		"in the period; reportable = tax residence outside India",
+		"in the period; reportable = tax residence outside India; fatca_declaration = declared, or missing when the " +
+		"holder has no FATCA/CRS self-declaration on file (never left out silently: the row is there, marked)",
 	columns: []files.Column{
 		files.Col("reporting_period_from", files.Date), files.Col("reporting_period_to", files.Date),
 		files.Col("account_number", files.String), files.Col("investor_id", files.String), files.Col("name", files.String),
 		files.Col("address", files.String), files.Col("tax_id", files.String), files.Col("tax_id_type", files.String),
 		files.Col("tax_residence", files.String), files.Col("reportable", files.Bool), files.Col("currency", files.String),
-		amount("account_balance"), amount("gross_proceeds"),
+		amount("account_balance"), amount("gross_proceeds"), files.Col("fatca_declaration", files.String),
 	},
 	count: `SELECT count(*) FROM folios WHERE $1::date <= $2::date`,
 	rows: positionsSQL + `, bal AS (
@@ -176,8 +177,9 @@ var fatcaKind = kind{
     WHERE kind IN ('redemption', 'switch_out') AND nav_date BETWEEN $1 AND $2 GROUP BY folio_no
 )
 SELECT $1::date, $2::date, f.folio_no, i.id, i.name, i.address, i.pan_enc, i.tax_country,
-       coalesce(b.balance, 0), coalesce(g.gross, 0)
+       coalesce(b.balance, 0), coalesce(g.gross, 0), coalesce(ip.fatca_declared, false)
 FROM folios f JOIN investors i ON i.id = f.investor_id
+LEFT JOIN investor_profiles ip ON ip.investor_id = i.id
 LEFT JOIN bal b ON b.folio_no = f.folio_no LEFT JOIN proceeds g ON g.folio_no = f.folio_no
 ORDER BY f.folio_no`,
 	scan: func(e *Exporter, r pgx.Rows) ([]any, error) {
@@ -185,7 +187,8 @@ ORDER BY f.folio_no`,
 		var folio, id, name, addr, country string
 		var pan []byte
 		var bal, gross decimal.Decimal
-		if err := r.Scan(&from, &to, &folio, &id, &name, &addr, &pan, &country, &bal, &gross); err != nil {
+		var declared bool
+		if err := r.Scan(&from, &to, &folio, &id, &name, &addr, &pan, &country, &bal, &gross, &declared); err != nil {
 			return nil, err
 		}
 		var tin any
@@ -199,7 +202,13 @@ ORDER BY f.folio_no`,
 			}
 			tin = v
 		}
-		return []any{date(from), date(to), folio, id, name, addr, tin, "PAN", country, country != "IN", "INR", bal, gross}, nil
+		// An investor made by an order alone, or onboarded without the
+		// declaration, has none: the row says so (issue 23).
+		decl := "missing"
+		if declared {
+			decl = "declared"
+		}
+		return []any{date(from), date(to), folio, id, name, addr, tin, "PAN", country, country != "IN", "INR", bal, gross, decl}, nil
 	},
 }
 

@@ -153,18 +153,21 @@ const kraHead = "APP_NAME|APP_PAN_NO|APP_STATUS|APP_STATUSDT|APP_HOLD_DEACTIVE_R
 // the order is allotted at the NAV of the release day), an older status is
 // not applied, an inoperative PAN holds whatever the KRA says, an unknown
 // PAN is kept, bad rows are refused, and the switch holds investors with no
-// KYC record. Once with the gate's default (one shard for a small batch)
-// and once with two: the batch's lookup and writes split in two, the same
-// outcome.
+// KYC record. Once with the gate's default (one shard for a small batch),
+// once with two (the batch's lookup and writes split in two), and once
+// with two and a part per PAN (each PAN's lookup overlapping the last
+// one's writes): the same outcome.
 func TestKYCGate(t *testing.T) {
-	for _, shards := range []int{0, 2} {
-		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { kycGate(t, shards) })
+	for _, c := range []struct{ shards, part int }{{0, 0}, {2, 0}, {2, 1}} {
+		t.Run(fmt.Sprintf("shards=%d-part=%d", c.shards, c.part), func(t *testing.T) { kycGate(t, c.shards, c.part) })
 	}
 }
 
-func kycGate(t *testing.T, shards int) {
+// kycGate runs TestKYCGate with the gate's shards and part size (1: each
+// PAN of a batch its own part, the next one's lookup overlapping).
+func kycGate(t *testing.T, shards, part int) {
 	e := newGateEnv(t)
-	e.gate.Parallel = shards
+	e.gate.Parallel, e.gate.PartSize = shards, part
 	e.onboard("INV-1", "ABCPE1234F")
 	e.onboard("INV-2", "ZZZPZ9999Z")
 	e.onboard("INV-3", "MMMPM5555M")
@@ -421,5 +424,61 @@ func TestKYCHistoryIsTheAuditTrail(t *testing.T) {
 		if _, err := e.db.Owner.Exec(e.ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want refused as append-only", q, err)
 		}
+	}
+}
+
+// A status identical to the one on file changes nothing: a duplicate line
+// in the batch, the same status again in a later file; a change of the
+// remarks alone at the same status time is a change (a history row, no
+// event: the effective status is the same). Within one batch an
+// investor's rows apply in line order and kyc_status keeps the last, with
+// the number of the last event. With a part per PAN (the lookups
+// overlapping the writes) and two shards. Expectations counted from the
+// files by hand.
+func TestKYCIdenticalStatusChangesNothing(t *testing.T) {
+	e := newGateEnv(t)
+	e.gate.Parallel, e.gate.PartSize = 2, 1
+	e.onboard("INV-1", "ABCPE1234F")
+	e.onboard("INV-2", "ZZZPZ9999Z")
+	e.feed("kra-1.txt", kraHead+
+		"ASHA|ABCPE1234F|03|19-08-2026 18:00:00|address mismatch\n"+ // line 2: on hold, event 2
+		"Z|ZZZPZ9999Z|07|19-08-2026 18:00:00|\n"+ // line 3: validated, event 2
+		"ASHA|ABCPE1234F|03|19-08-2026 18:00:00|address mismatch\n"+ // line 4: the same as line 2: nothing
+		"ASHA|ABCPE1234F|07|20-08-2026 09:00:00|\n") // line 5: validated, event 3
+	hist := `SELECT coalesce(string_agg(investor_id || ' ' || status || ' ' || coalesce(change_seq::text, '-') || ' ' || source_file || ':' ||
+		source_line || ' ' || remarks, ', ' ORDER BY id), '') FROM kyc_status_history`
+	want := "INV-1 on_hold 2 kra-1.txt:2 address mismatch, INV-1 validated 3 kra-1.txt:5 , INV-2 validated 2 kra-1.txt:3 "
+	if got := e.db.Str(hist); got != want {
+		t.Errorf("history after kra-1\n got %q\nwant %q", got, want)
+	}
+	status := `SELECT string_agg(investor_id || ' ' || status || ' ' || change_seq || ' ' || source_line || ' ' || remarks, ', ' ORDER BY investor_id)
+		FROM kyc_status`
+	if got, want := e.db.Str(status), "INV-1 validated 3 5 , INV-2 validated 2 3 "; got != want {
+		t.Errorf("kyc_status %q, want %q", got, want)
+	}
+	if got := strings.Join(e.kycEvents("INV-1"), ","); got != "on_hold,validated" {
+		t.Errorf("INV-1 events %s, want on_hold,validated", got)
+	}
+
+	// kra-2: INV-1's status again, identical (another file, another line):
+	// nothing. INV-2's remarks changed at the same status time: one history
+	// row without an event, kyc_status takes the remarks.
+	counts := `SELECT (SELECT count(*) FROM kyc_status_history) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
+		(SELECT count(*) FROM audit_log WHERE action = 'kyc_status_batch')`
+	if got := e.db.Str(counts); got != "3 5 2" { // 2 onboarding + 3 KYC events; one batch audit row per shard
+		t.Fatalf("history, outbox, batch audits after kra-1: %s, want 3 5 2", got)
+	}
+	e.feed("kra-2.txt", kraHead+
+		"Z|ZZZPZ9999Z|07|19-08-2026 18:00:00|re-verified\n"+
+		"ASHA|ABCPE1234F|07|20-08-2026 09:00:00|\n")
+	if got := e.db.Str(counts); got != "4 5 3" {
+		t.Errorf("history, outbox, batch audits after kra-2: %s, want 4 5 3 (INV-2's remarks only)", got)
+	}
+	if got, want := e.db.Str(`SELECT investor_id || ' ' || coalesce(change_seq::text, '-') || ' ' || source_file || ':' || source_line || ' ' || remarks
+		FROM kyc_status_history ORDER BY id DESC LIMIT 1`), "INV-2 - kra-2.txt:2 re-verified"; got != want {
+		t.Errorf("last history row %q, want %q", got, want)
+	}
+	if got, want := e.db.Str(status), "INV-1 validated 3 5 , INV-2 validated 2 2 re-verified"; got != want {
+		t.Errorf("kyc_status after kra-2 %q, want %q", got, want)
 	}
 }

@@ -177,7 +177,8 @@ func TestRenderRefusesPAN(t *testing.T) {
 
 // investors.changed (the KYC branch's contract): a bank account change is
 // an urgent security notice by email and SMS, in quiet hours and despite an
-// opt-out; an address change tells nothing.
+// opt-out; an address change tells nothing; a minor's majority (issue 23)
+// is a notice that the folios are stopped.
 func TestPlanProfileChange(t *testing.T) {
 	ts, err := LoadTemplates(Builtin())
 	if err != nil {
@@ -199,5 +200,23 @@ func TestPlanProfileChange(t *testing.T) {
 	addr := strings.Replace(ev, `["bank_account","address"]`, `["address"]`, 1)
 	if ns, dl, err := p.Plan(context.Background(), fund.OutboxEvent{EventID: "x", Topic: "investors.changed", Payload: []byte(addr)}); len(ns) != 0 || dl != nil || err != nil {
 		t.Fatalf("an address change: %v %v %v", ns, dl, err)
+	}
+	// A minor turned 18 (the KYC gate's event: tax_status on the KRA
+	// feed's channel): an urgent notice by email and SMS that the folios
+	// are stopped until the investor's own KYC arrives.
+	major := strings.NewReplacer(`["bank_account","address"]`, `["tax_status"]`, `"channel":"api"`, `"channel":"kra_feed"`).Replace(ev)
+	ns, dl, err = p.Plan(context.Background(), fund.OutboxEvent{EventID: "m", Topic: "investors.changed", Payload: []byte(major)})
+	if err != nil || dl != nil || len(ns) != 2 {
+		t.Fatalf("majority: %v %+v %+v", err, dl, ns)
+	}
+	if ns[0].Subject != "You are 18: your folios need your own KYC" || !strings.Contains(ns[0].Body, "own KYC, PAN and bank account") ||
+		!strings.Contains(ns[0].Body, "05 Dec 2026 23:30 IST") || strings.Contains(ns[0].Body, "call us at once") || ns[1].Channel != SMS ||
+		!strings.Contains(ns[1].Body, "You are 18") {
+		t.Fatalf("majority notice: %+v", ns)
+	}
+	// A tax status changed through the API is not a majority: nothing to tell.
+	patched := strings.Replace(ev, `["bank_account","address"]`, `["tax_status"]`, 1)
+	if ns, dl, err := p.Plan(context.Background(), fund.OutboxEvent{EventID: "p", Topic: "investors.changed", Payload: []byte(patched)}); len(ns) != 0 || dl != nil || err != nil {
+		t.Fatalf("a tax status patch: %v %v %v", ns, dl, err)
 	}
 }

@@ -80,6 +80,11 @@ type ProfileChangeData struct {
 	Common
 	Changed string // "bank account, mobile"
 	At      string // IST, "05 Dec 2026 10:00 IST"
+	// Majority: the change is a minor's 18th birthday (the KYC gate's
+	// minor_attained_majority: tax_status on the KRA feed's channel), not
+	// a contact or bank change. Transactions stop until the record is the
+	// investor's own.
+	Majority bool
 }
 
 // Planned is an event read and rendered-ready: whose it is, its kind, the
@@ -217,12 +222,13 @@ var specs = []Spec{
 		// A change of bank account, mobile or email is a security notice: urgent
 		// (a mule swap happens at night) and not optable.
 		Type: "investors.changed", Kind: Kind{Urgent: true, Regulatory: true},
-		Sample: ProfileChangeData{Common{"A", ""}, "bank account", "05 Dec 2026 10:00 IST"},
+		Sample: ProfileChangeData{Common{"A", ""}, "bank account", "05 Dec 2026 10:00 IST", false},
 		Build: func(ctx context.Context, payload []byte, rm ReadModel) (Planned, error) {
 			var e struct {
 				EventID    string   `json:"event_id"`
 				InvestorID string   `json:"investor_id"`
 				Fields     []string `json:"fields"`
+				Channel    string   `json:"channel"`
 				At         string   `json:"at"`
 			}
 			if err := decode(payload, &e, "event_id", "investor_id", "at"); err != nil {
@@ -233,11 +239,24 @@ var specs = []Spec{
 				return Planned{}, &MalformedError{fmt.Errorf("at: %w", err)}
 			}
 			var changed []string
+			majority := false
 			for _, f := range e.Fields {
 				switch f {
 				case "bank_account", "mobile", "email":
 					changed = append(changed, strings.ReplaceAll(f, "_", " "))
+				case "tax_status":
+					// Only the KYC gate changes tax_status on the KRA feed's
+					// channel: a minor turned 18 (investors.Gate.Majority).
+					majority = e.Channel == channelKRAFeed
 				}
+			}
+			if majority {
+				c, inv, err := common(ctx, rm, e.InvestorID, "")
+				if err != nil {
+					return Planned{}, err
+				}
+				d := ProfileChangeData{Common: c, At: at.In(IST).Format("02 Jan 2006 15:04 IST"), Majority: true}
+				return Planned{Investor: inv, Kind: Kind{Urgent: true, Regulatory: true}, Data: d}, nil
 			}
 			if len(changed) == 0 {
 				return Planned{Skip: true}, nil // a change investors are not told about (address, name…)
@@ -254,6 +273,11 @@ var specs = []Spec{
 	instalmentSpec("sip.instalment.failed", Kind{Urgent: true}),  // a failed debit
 	instalmentSpec("sip.instalment.allotted", Kind{}),
 }
+
+// channelKRAFeed is investors.ChannelKRAFeed (the investor master's
+// contract, notes/events-contract.md), not imported: notify reads events,
+// not the investors package.
+const channelKRAFeed = "kra_feed"
 
 // instalmentEvent is the part of plans.InstalmentEvent (the plans
 // service's outbox contract) a message needs.

@@ -213,9 +213,10 @@ func TestSWPAllottedOnceAcrossACrash(t *testing.T) {
 	}
 }
 
-// An STP instalment is a switch: both legs allotted, stamp duty on the
-// in-leg only (the Stamp Act arithmetic, computed apart).
-func TestSTPBothLegsAllotted(t *testing.T) {
+// newSTPEnv: schemes S1 (NAV 10 on the 19th and 20th) and S2 (33.3333 on
+// the 20th), and folio F1 holding S1 bought for 10,000 on the 19th.
+func newSTPEnv(t *testing.T) *settleEnv {
+	t.Helper()
 	e := newSettleEnv(t)
 	e.db().Scheme("S1", "Equity Scheme - Large Cap Fund")
 	e.db().Scheme("S2", "Equity Scheme - Mid Cap Fund")
@@ -224,6 +225,13 @@ func TestSTPBothLegsAllotted(t *testing.T) {
 	e.db().NAV("S2", "2026-08-20", "33.3333")
 	e.folio("F1")
 	e.buy("B1", "F1", "S1", "10000.00", moneytest.IST("2026-08-19T10:00:00+05:30"))
+	return e
+}
+
+// An STP instalment is a switch: both legs allotted, stamp duty on the
+// in-leg only (the Stamp Act arithmetic, computed apart).
+func TestSTPBothLegsAllotted(t *testing.T) {
+	e := newSTPEnv(t)
 	e.plan("pl_stp1", "stp", "F1", "S1", "S2", "2026-08-20", "2500.00")
 
 	e.present()
@@ -399,5 +407,47 @@ func TestElapsedPauseResumesThePlan(t *testing.T) {
 	}
 	if st := e.settle(); st.PlansResumed != 0 {
 		t.Errorf("second settle resumed %d plans, want 0", st.PlansResumed)
+	}
+}
+
+// The KYC gate holds plan instalments like any order (issue 23): an STP
+// instalment of an investor whose KYC is on hold places both switch legs;
+// the ledger holds the switch-out with the public reason (a kyc
+// restriction blocks both switch legs) and the switch-in waits for it;
+// nothing is allotted, the holding is untouched (the purchase's 10,000
+// less 0.005 % stamp duty at NAV 10: 999.95 units).
+// The KRA status that lifts the restriction releases them: both legs
+// allotted at the release day's NAV, and the instalment settles.
+func TestSTPHeldByKYCUntilReleased(t *testing.T) {
+	e := newSTPEnv(t)
+	if err := e.led.SetRestriction(e.ctx, ledger.Restriction{InvestorID: "INV-F1", Source: ledger.HoldKYC, Reason: "kyc_on_hold",
+		Detail: "KRA status on hold", BlocksPurchase: true, By: "kra-feed"}); err != nil {
+		t.Fatal(err)
+	}
+	e.plan("pl_stpk", "stp", "F1", "S1", "S2", "2026-08-20", "2500.00")
+	e.present()
+	e.settle()
+	key := plans.InstalmentKey("stp", "pl_stpk", "2026-08-20")
+	legs := `SELECT string_agg(o.kind || ' ' || o.status || coalesce(' held ' || h.reason, ''), ', ' ORDER BY o.kind) FROM orders o
+		LEFT JOIN order_holds h ON h.order_id = o.id AND h.closed_at IS NULL WHERE o.request_id = $1`
+	if got, want := e.db().Str(legs, key), "switch_in awaiting_leg, switch_out pending_nav held kyc_on_hold"; got != want {
+		t.Errorf("legs under the KYC hold: %q, want %q", got, want)
+	}
+	if st, _ := e.status("pl_stpk", "2026-08-20"); st == "allotted" {
+		t.Errorf("instalment allotted under a KYC hold")
+	}
+	if units := e.db().Str(`SELECT units::text FROM holdings WHERE folio_no = 'F1' AND scheme_code = 'S1'`); units != "999.950000000" {
+		t.Errorf("S1 units %s under the hold, want 999.950000000 (the purchase's)", units)
+	}
+
+	if _, err := e.led.LiftRestriction(e.ctx, "INV-F1", ledger.HoldKYC, "kra-feed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.db().Str(legs, key), "switch_in allotted, switch_out allotted"; got != want {
+		t.Errorf("legs after the release: %q, want %q", got, want)
+	}
+	e.settle()
+	if st, _ := e.status("pl_stpk", "2026-08-20"); st != "allotted" {
+		t.Errorf("instalment %s after the release, want allotted", st)
 	}
 }

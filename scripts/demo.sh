@@ -239,6 +239,8 @@ Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env h
   ls $DEMO/portfolio.json $DEMO/lineage.json $DEMO/statement.pdf $DEMO/statement-page1.png $DEMO/exports/   # the read side's output
   . $DEMO/env; psql "\$FUNDFLOW_PG_URL" -c "SELECT plan_id, due_date, amount, status, reason FROM plan_instalments ORDER BY 2 LIMIT 20"   # SIP instalments
   . $DEMO/env; bin/fundflow notify status; bin/fundflow notify replay   # notifications; Mailpit's UI: $FUNDFLOW_MAILPIT_API
+  . $DEMO/env; curl -s -H "Authorization: Bearer \$(bin/fundflow token --role investor --sub user-ravi --investor KYC-RAVI)" "$API/v1/investors/KYC-RAVI/payout-holds?all=true"; echo   # Ravi's held payouts
+  . $DEMO/env; curl -s -H "Authorization: Bearer \$(bin/fundflow token --role ops --sub ops-kyc)" "$API/v1/ops/payout-holds?limit=20"; echo   # everyone's (ops)
   bin/fundflow check schedule --frequency monthly --day 31 --start 2026-01-01 --count 12 --holidays $FIXTURES/calendar/nse_fo_holidays_2026.csv
 
 The ops console: $API/ops/   (serve runs in the background; log $DEMO/serve.log; stop it: kill \$(cat $DEMO/serve.pid))

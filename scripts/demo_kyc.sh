@@ -4,8 +4,10 @@
 # their bank accounts are verified by penny drop at the stand-in gateway
 # (one name does not match), one PAN turns inoperative: its paid order is
 # held with the reason, and released by the next PAN-Aadhaar file; the
-# other's redemption (a payout) waits for a verified bank account. Then the
-# reports. Uses FF, PSQL, DEMO, EQ, order, webhook and step from demo.sh
+# other's redemption (a payout) waits for a verified bank account, and the
+# refund of his cancelled paid purchase is a payout hold, read through
+# GET /v1/investors/{id}/payout-holds and GET /v1/ops/payout-holds. Then
+# the reports. Uses FF, PSQL, DEMO, EQ, order, webhook and step from demo.sh
 # and demo_money.sh.
 
 step "investors and KYC: onboarding API, KRA feed, penny drop, held orders and payouts (scripts/demo_kyc.sh)"
@@ -73,11 +75,27 @@ ASHA=$("$FF" token --role investor --sub user-asha --investor KYC-ASHA)
 echo "-- GET /v1/orders/KYC-1 as Asha (the held leg and its public reason):"
 curl -s -H "Authorization: Bearer $ASHA" "$KAPI/v1/orders/KYC-1"; echo
 
+echo "-- Ravi buys after the 15:00 cut-off (paid; Monday's NAV is not out yet) and cancels: his money is due back (refund_due),"
+echo "   but his bank account failed verification, so the refund is a payout hold (raised by the bank pass of the next kyc load)"
+order '{"order_id":"KYC-4","type":"purchase","investor_id":"KYC-RAVI","folio":"KYC-F2","scheme_code":"'"$EQ"'","amount":"2000.00","placed_at":"2026-08-21T16:00:00+05:30"}'
+webhook evt_kyc_4 pay_kyc_4 KYC-4 200000 captured
+order '{"order_id":"KYC-5","type":"cancel","target_order_id":"KYC-4","placed_at":"2026-08-21T16:05:00+05:30"}'
+
 echo "-- the next PAN-Aadhaar file links Asha's PAN: the hold is released (re-decided on the release time)"
 printf 'APP_PAN_NO|PAN_AADHAAR_LINK|APP_STATUSDT\nABCPE1234F|Y|22-08-2026\n' > "$KYCDIR/inbox/pan_aadhaar_20260822.txt"
 "${KFF[@]}" kyc load > /dev/null
 "${PSQL[@]}" -c "SELECT order_id, source, reason, resolution, closed_by FROM order_holds WHERE order_id LIKE 'KYC-%' ORDER BY id"
 "${PSQL[@]}" -c "SELECT id, status, nav_date FROM orders WHERE id = 'KYC-1'"
+
+# The payout holds as the investor and ops see them (api/payoutholds.go).
+RAVI=$("$FF" token --role investor --sub user-ravi --investor KYC-RAVI)
+OPS=$("$FF" token --role ops --sub ops-kyc)
+echo "-- GET /v1/investors/KYC-RAVI/payout-holds as Ravi (kind, amount, public reason; nothing internal):"
+curl -s -H "Authorization: Bearer $RAVI" "$KAPI/v1/investors/KYC-RAVI/payout-holds"; echo
+echo "-- GET /v1/ops/payout-holds as ops (everyone's open holds, with the subject):"
+curl -s -H "Authorization: Bearer $OPS" "$KAPI/v1/ops/payout-holds?limit=20"; echo
+echo "-- the same route as Ravi: 403 (ops only)"
+curl -s -o /dev/null -w '  HTTP %{http_code}\n' -H "Authorization: Bearer $RAVI" "$KAPI/v1/ops/payout-holds"
 
 echo "-- reports (fundflow kyc report): KYC status, no nomination, no FATCA, unverified banks, payouts held"
 "${KFF[@]}" kyc report | cut -c1-150 | head -60

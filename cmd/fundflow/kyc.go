@@ -116,7 +116,7 @@ func kraJob(d *deps) (kra.Job, error) {
 	if err != nil {
 		return kra.Job{}, err
 	}
-	gate := &investors.Gate{Store: pgstore.Store{Pool: d.pg.Pool}, Ledger: led, PII: s, Parallel: c.Shards, Now: d.now, Log: d.log}
+	gate := &investors.Gate{Store: pgstore.Store{Pool: d.pg.Pool}, Ledger: led, PII: s, Parallel: c.Shards, PartSize: c.PartSize, Now: d.now, Log: d.log}
 	return kra.Job{Config: c, PG: d.pg, Gate: gate, Banks: kycBanks(d, led, s), Ledger: led, CH: d.ch, Metrics: d.metrics, Now: d.now, Log: d.log}, nil
 }
 

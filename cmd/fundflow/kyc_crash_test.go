@@ -39,13 +39,18 @@ import (
 // It runs with each batch written by one transaction and by two
 // (pipelines.kra.shards): with two, a kill can land after one shard's
 // commit and before the other's, and the rerun must finish the batch.
+// With two shards each batch is also applied in parts of 3 PANs
+// (pipelines.kra.part_size), the next part's lookup overlapping the last
+// one's writes: a kill can land between parts too.
 func TestKYCLoadCrashAndRestart(t *testing.T) {
-	for _, shards := range []int{1, 2} {
-		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { kycLoadCrash(t, shards) })
+	for _, c := range []struct{ shards, part int }{{1, 0}, {2, 3}} {
+		t.Run(fmt.Sprintf("shards=%d-part=%d", c.shards, c.part), func(t *testing.T) { kycLoadCrash(t, c.shards, c.part) })
 	}
 }
 
-func kycLoadCrash(t *testing.T, shards int) {
+// kycLoadCrash runs the test with the batch's shards and part size (0: a
+// batch of 7 rows is one part).
+func kycLoadCrash(t *testing.T, shards, part int) {
 	bin := fundflowBinary(t)
 	owner, _, app, appURL := testkit.PGApp(t)
 	ctx := testkit.Ctx(t)
@@ -102,6 +107,7 @@ pipelines:
     source: {kind: file, path: `+dir+`, stable_for: 0s}
     batch_size: 7
     shards: `+fmt.Sprint(shards)+`
+    part_size: `+fmt.Sprint(part)+`
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -248,16 +254,17 @@ pipelines:
 		t.Errorf("after the kills: %d lines with two history rows, %d changes without their event, %d kra_feed versions; %d events for %d changes; %d investors whose latest change_seq is not their last event's",
 			dup, orphan, versions, events, changes, profiles)
 	}
-	// The shards reached the gate: two shards of one batch write two
-	// batch audit rows whose line ranges interleave; one shard never does.
+	// The shards reached the gate: two shards (or two parts, each a range
+	// of the batch's sorted PANs) of one batch write two batch audit rows
+	// whose line ranges interleave; one shard of one part never does.
 	var overlapping int
 	if err := owner.QueryRow(ctx, `WITH b AS (SELECT seq, payload->>'source_sha256' AS f, (payload->>'first_line')::int AS lo,
 			(payload->>'last_line')::int AS hi FROM audit_log WHERE action = 'kyc_status_batch')
 		SELECT count(*) FROM b x JOIN b y ON x.f = y.f AND x.seq < y.seq AND x.lo <= y.hi AND y.lo <= x.hi`).Scan(&overlapping); err != nil {
 		t.Fatal(err)
 	}
-	if (overlapping > 0) != (shards > 1) {
-		t.Errorf("%d pairs of batch audit rows with interleaved lines, with %d shards", overlapping, shards)
+	if (overlapping > 0) != (shards > 1 || part > 0) {
+		t.Errorf("%d pairs of batch audit rows with interleaved lines, with %d shards and parts of %d", overlapping, shards, part)
 	}
 	if err := ledgergen.CheckService(ctx, app); err != nil {
 		t.Error(err)

@@ -184,6 +184,14 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		hist[i] = investors.KYCHistoryRow{InvestorID: w.InvestorID, State: st}
 	}
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// JIT would compile (and optimise and inline: the estimates of
+		// 50,000-row arrays pass every jit_*_above_cost) the statements of
+		// a large batch for a fraction of a second each (the lock statement
+		// for 50,000 of 1,000,000 investors: 1.45 s with JIT, 0.48 s
+		// without); the work is row by row through indexes.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
 		if len(evIDs) > 0 {
 			if _, err := tx.Exec(ctx, `SELECT 1 FROM investors WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, evIDs); err != nil {
 				return fmt.Errorf("lock investors: %w", err)
@@ -254,8 +262,13 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 // write with an event: its investor's latest change_seq plus its rank
 // among the investor's events in the batch. evIDs are locked.
 func numberEvents(ctx context.Context, tx pgx.Tx, evIDs []string, ws []investors.KYCWrite, rows [][]any) error {
+	// Index lookups by primary key, whatever the planner estimates
+	// (LATERAL … OFFSET 0, as in LookupKYC): planned as joins, a custom
+	// plan that knows the array's length hashes all of investor_profiles
+	// and kyc_status, spilling to disk, for every batch.
 	q, err := tx.Query(ctx, `SELECT a.id, greatest(p.change_seq, k.change_seq) FROM unnest($1::text[]) AS a(id)
-		JOIN investor_profiles p ON p.investor_id = a.id LEFT JOIN kyc_status k ON k.investor_id = a.id`, evIDs)
+		CROSS JOIN LATERAL (SELECT p.change_seq FROM investor_profiles p WHERE p.investor_id = a.id OFFSET 0) p
+		LEFT JOIN LATERAL (SELECT k.change_seq FROM kyc_status k WHERE k.investor_id = a.id OFFSET 0) k ON true`, evIDs)
 	if err != nil {
 		return fmt.Errorf("event seqs: %w", err)
 	}

@@ -42,6 +42,7 @@ func BenchmarkKRAApply(b *testing.B) {
 	n := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_INVESTORS", 5000)
 	batch := benchkit.EnvInt(b, "FUNDFLOW_BENCH_BATCH", 5000)
 	parallel := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_PARALLEL", 0) // the gate's shards (0: its default)
+	part := benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_PART", 0)         // the gate's part size (0: its default; ≥ batch: no overlap)
 	owner, _, app, _ := testkit.PGApp(b)
 	ctx := context.Background()
 	sealer, _ := pii.New(bytes.Repeat([]byte{3}, 32))
@@ -77,7 +78,7 @@ func BenchmarkKRAApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock, Parallel: parallel}
+		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock, Parallel: parallel, PartSize: part}
 		j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
 			Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock}
 		t0 := time.Now()
