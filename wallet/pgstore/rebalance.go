@@ -211,3 +211,19 @@ func (t Tx) SwitchPayout(ctx context.Context, switchID string) (string, string, 
 	a, err := fund.AmountFromDecimal(amt, fund.NoRounding)
 	return walletID, folio, a, err == nil, err
 }
+
+// LastModel reads the model of the wallet's latest rebalance run, or
+// before any, of its first auto-invest run.
+func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, error) {
+	var id string
+	var v int
+	err := t.tx.QueryRow(ctx, `SELECT model_id, model_version FROM (
+		(SELECT model_id, model_version, 0 AS pref, created_at FROM rebalance_runs WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
+		UNION ALL
+		(SELECT model_id, model_version, 1, created_at FROM autoinvest_runs WHERE wallet_id = $1 ORDER BY created_at, payment_id LIMIT 1)) x
+		ORDER BY pref LIMIT 1`, walletID).Scan(&id, &v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return id, v, err == nil, err
+}
