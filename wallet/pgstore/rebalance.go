@@ -227,3 +227,21 @@ func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, 
 	}
 	return id, v, err == nil, err
 }
+
+// CheckWallets lists wallets with enabled auto-invest terms after `after`,
+// leaving out those with a rebalance run still proposed or a switch leg
+// the ledger has not ended (allotted, cancelled or rejected). The legs are
+// found by their ids (X#out, X#in: the orders' primary key).
+func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT t.wallet_id FROM autoinvest_terms t
+		WHERE t.enabled AND t.wallet_id > $1
+		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r WHERE r.wallet_id = t.wallet_id AND r.status = 'proposed')
+		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r JOIN rebalance_switches w ON w.run_id = r.id
+		                  JOIN orders o ON o.id IN (w.switch_id || '#out', w.switch_id || '#in')
+		                  WHERE r.wallet_id = t.wallet_id AND o.status NOT IN ('allotted', 'cancelled', 'rejected'))
+		ORDER BY t.wallet_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
