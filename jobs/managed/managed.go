@@ -32,8 +32,8 @@ type Job struct {
 	Check      *wallet.CheckOptions
 	CheckStore wallet.CheckStore
 	Today      func() fund.Date
-	Batch int // per pass; default 100
-	Log   *slog.Logger
+	Batch      int // per pass; default 100
+	Log        *slog.Logger
 }
 
 // Stats counts a run.
