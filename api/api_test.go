@@ -32,6 +32,7 @@ import (
 	"github.com/fundflow/fundflow/readmodel"
 	"github.com/fundflow/fundflow/tax"
 	taxpg "github.com/fundflow/fundflow/tax/pgstore"
+	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 var secret = []byte("test-secret-of-at-least-32-bytes!!")
@@ -89,7 +90,9 @@ func setup(t *testing.T, tweak func(*api.Config)) *env {
 		Analytics:    query.Service{PG: pool, CH: ch},
 		Wallets:      fakeWallets{}, // api/managed_test.go
 		Pools:        fakePools{},   // api/pool_test.go
-		RiskProfiles: fakeRisk{},    // api/managed_risk_test.go
+		Drift:        fakeDrift{},   // api/managed_drift_test.go
+		FeeCharges:   walletpg.Store{Pool: pool},
+		RiskProfiles: fakeRisk{}, // api/managed_risk_test.go
 		Notify:       api.NotifyConfig{Service: notifypg.Store{Pool: pool}, TwilioAuthToken: twilioToken, TwilioStatusURL: twilioStatusURL},
 		Tax:          tax.NewAPI(&taxpg.Store{Pool: pool}, fund.NewCalendar()),
 		PayoutHolds:  investorstore.Store{Pool: pool}, // api/payoutholds_test.go
@@ -212,6 +215,8 @@ func (e *env) routeURLs() map[string]string {
 		"/v1/investors/{id}/payout-holds":                      "/v1/investors/INV-1/payout-holds",
 		"/v1/wallets/{id}":                                     "/v1/wallets/W-1",
 		"/v1/wallets/{id}/pools":                               "/v1/wallets/W-1/pools",
+		"/v1/wallets/{id}/drift":                               "/v1/wallets/W-1/drift",
+		"/v1/wallets/{id}/fees":                                "/v1/wallets/W-1/fees",
 		"/v1/wallets/{id}/withdrawals/{wid}/cancel":            "/v1/wallets/W-1/withdrawals/r1/cancel",
 		"/v1/investors/{id}/notification-preferences":          "/v1/investors/INV-1/notification-preferences",
 		"/v1/distributors/{arn}/payouts/{month}":               "/v1/distributors/ARN-1/payouts/2024-04",

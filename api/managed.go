@@ -8,6 +8,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/wallet"
+	"github.com/shopspring/decimal"
 )
 
 // Wallets is what the wallet routes use (wallet.Service).
@@ -124,4 +125,62 @@ func (s *Server) statementWallets(ctx context.Context, folio string, from, to fu
 type StatementWallet struct {
 	Lines wallet.StatementLines
 	Pools []pool.MemberView
+}
+
+// WalletDrift measures a wallet's drift from its model
+// (wallet.Rebalancer.Drift, the rebalancer's own measure).
+type WalletDrift interface {
+	Drift(ctx context.Context, walletID string, thresholdPP decimal.Decimal) (wallet.DriftView, error)
+}
+
+var _ WalletDrift = (*wallet.Rebalancer)(nil)
+
+// walletDrift is GET /v1/wallets/{id}/drift: each scheme's weight at its
+// latest NAV against the model's target, the threshold and whether a
+// rebalance is due. The same access as walletView; a wallet without
+// auto-invest terms has no model to drift from (404).
+func (s *Server) walletDrift(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if s.cfg.Drift == nil {
+		prob := problem(http.StatusServiceUnavailable, CodeUnavailable, "wallet drift is not served here")
+		prob.RetryAfter = retryAfterUnavailable
+		return prob
+	}
+	v, err := s.walletFor(r, p)
+	if err != nil {
+		return err
+	}
+	th := s.cfg.DriftThresholdPP
+	if th.IsZero() {
+		th = wallet.DefaultThresholdPP
+	}
+	d, err := s.cfg.Drift.Drift(r.Context(), v.ID, th)
+	if errors.Is(err, wallet.ErrNoTerms) || errors.Is(err, wallet.ErrNoWallet) {
+		return problem(http.StatusNotFound, CodeNotFound, "the wallet has no auto-invest model to drift from")
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, d)
+}
+
+// walletFees is GET /v1/wallets/{id}/fees: the fees billed to the wallet,
+// oldest period first (wallet.Charged). The same access as walletView.
+func (s *Server) walletFees(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if s.cfg.FeeCharges == nil {
+		prob := problem(http.StatusServiceUnavailable, CodeUnavailable, "wallet fees are not served here")
+		prob.RetryAfter = retryAfterUnavailable
+		return prob
+	}
+	v, err := s.walletFor(r, p)
+	if err != nil {
+		return err
+	}
+	fs, err := wallet.Charged(r.Context(), s.cfg.FeeCharges, v.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, struct {
+		WalletID string             `json:"wallet_id"`
+		Fees     []wallet.FeeCharge `json:"fees"`
+	}{v.ID, fs})
 }

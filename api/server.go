@@ -32,6 +32,8 @@ import (
 	"github.com/fundflow/fundflow/internal/ratelimit"
 	"github.com/fundflow/fundflow/pipelines"
 	"github.com/fundflow/fundflow/readmodel"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/shopspring/decimal"
 )
 
 // Store is what the API reads.
@@ -99,6 +101,12 @@ type Config struct {
 	WalletStatements WalletStatements
 	// Pools serves GET /v1/wallets/{id}/pools (api/pool.go); nil: 503.
 	Pools Pools
+	// Drift serves GET /v1/wallets/{id}/drift (api/managed.go) at
+	// DriftThresholdPP (zero: wallet.DefaultThresholdPP); nil: 503.
+	Drift            WalletDrift
+	DriftThresholdPP decimal.Decimal
+	// FeeCharges serves GET /v1/wallets/{id}/fees (api/managed.go); nil: 503.
+	FeeCharges wallet.FeeChargeStore
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.
 	RiskProfiles RiskProfiles
 	// Notify serves the notification routes (notify.go); zero: they answer 503.
@@ -175,6 +183,8 @@ func New(cfg Config, store Store, export Exporter, log *slog.Logger) *Server {
 		{Method: "GET", Pattern: "/v1/orders/{id}", Roles: folioReaders, handle: s.order},
 		{Method: "GET", Pattern: "/v1/wallets/{id}", Roles: folioReaders, handle: s.walletView},
 		{Method: "GET", Pattern: "/v1/wallets/{id}/pools", Roles: folioReaders, handle: s.walletPools},
+		{Method: "GET", Pattern: "/v1/wallets/{id}/drift", Roles: folioReaders, handle: s.walletDrift},                           // managed.go
+		{Method: "GET", Pattern: "/v1/wallets/{id}/fees", Roles: folioReaders, handle: s.walletFees},                             // managed.go
 		{Method: "POST", Pattern: "/v1/wallets/{id}/withdrawals/{wid}/cancel", Roles: walletWriters, handle: s.cancelWithdrawal}, // managed.go
 		{Method: "GET", Pattern: "/v1/investors/{id}/risk-profile", Roles: taxReaders, handle: s.getRiskProfile},                 // managed_risk.go
 		{Method: "PUT", Pattern: "/v1/investors/{id}/risk-profile", Roles: riskWriters, handle: s.putRiskProfile},                // managed_risk.go

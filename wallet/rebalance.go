@@ -54,6 +54,10 @@ type RebalanceTx interface {
 	RebalanceRun(ctx context.Context, id string) (r RebalanceRun, found bool, err error)
 	InsertRebalanceRun(ctx context.Context, r RebalanceRun) error
 	SetRebalancePlaced(ctx context.Context, id string) error
+	// LastModel reads the model a wallet's portfolio was last brought to:
+	// its latest rebalance run's, or before any, its first auto-invest
+	// run's (found false: neither).
+	LastModel(ctx context.Context, walletID string) (modelID string, version int, found bool, err error)
 	// SwitchPayout reads what the ledger paid out for a rebalance
 	// switch's failed switch-in (found false: no payout).
 	SwitchPayout(ctx context.Context, switchID string) (walletID, folio string, amount fund.Amount, found bool, err error)
@@ -94,37 +98,58 @@ type Proposal struct {
 	Requests []string     `json:"requests"`
 }
 
+// portfolio is what a rebalance and its drift are measured from: the
+// wallet (locked), its terms, today's model version and the folio's
+// holdings.
+type portfolio struct {
+	wal   Wallet
+	terms Terms
+	model managed.Model
+	hs    []managed.Holding
+	now   time.Time
+	day   fund.Date
+}
+
+// read reads the wallet's terms, model and holdings (no writes).
+func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string) (portfolio, error) {
+	var pf portfolio
+	var ok bool
+	var err error
+	if pf.wal, ok, err = tx.LockWallet(ctx, walletID); err != nil {
+		return pf, err
+	}
+	if !ok {
+		return pf, ErrNoWallet
+	}
+	if pf.terms, ok, err = tx.Terms(ctx, walletID); err != nil {
+		return pf, err
+	}
+	if !ok || !pf.terms.Enabled {
+		return pf, ErrNoTerms
+	}
+	pf.now = r.Wallet.now()
+	pf.day = fund.DateOf(pf.now.In(fund.IST()))
+	if pf.model, ok, err = tx.ModelAt(ctx, pf.terms.ModelID, pf.day); err != nil {
+		return pf, err
+	}
+	if !ok {
+		return pf, fmt.Errorf("model %s has no version effective on %s", pf.terms.ModelID, pf.day)
+	}
+	if pf.hs, err = tx.Holdings(ctx, pf.terms.Folio); err != nil {
+		return pf, fmt.Errorf("holdings of %s: %w", pf.terms.Folio, err)
+	}
+	return pf, nil
+}
+
 // plan reads the wallet's terms, model and holdings and plans (no writes).
 func (r *Rebalancer) plan(ctx context.Context, tx RebalanceTx, walletID, runID string, o RebalanceOptions) (Proposal, Wallet, error) {
 	var p Proposal
-	wal, ok, err := tx.LockWallet(ctx, walletID)
+	pf, err := r.read(ctx, tx, walletID)
 	if err != nil {
-		return p, wal, err
+		return p, pf.wal, err
 	}
-	if !ok {
-		return p, wal, ErrNoWallet
-	}
-	terms, ok, err := tx.Terms(ctx, walletID)
-	if err != nil {
-		return p, wal, err
-	}
-	if !ok || !terms.Enabled {
-		return p, wal, ErrNoTerms
-	}
-	now := r.Wallet.now()
-	day := fund.DateOf(now.In(fund.IST()))
-	m, ok, err := tx.ModelAt(ctx, terms.ModelID, day)
-	if err != nil {
-		return p, wal, err
-	}
-	if !ok {
-		return p, wal, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
-	}
-	hs, err := tx.Holdings(ctx, terms.Folio)
-	if err != nil {
-		return p, wal, fmt.Errorf("holdings of %s: %w", terms.Folio, err)
-	}
-	plan, err := managed.PlanRebalance(m, hs, managed.PlanOptions{ThresholdPP: o.ThresholdPP, Force: o.Force, TaxAware: o.TaxAware, On: day})
+	wal, terms, m, now := pf.wal, pf.terms, pf.model, pf.now
+	plan, err := managed.PlanRebalance(m, pf.hs, managed.PlanOptions{ThresholdPP: o.ThresholdPP, Force: o.Force, TaxAware: o.TaxAware, On: pf.day})
 	if err != nil {
 		return p, wal, fmt.Errorf("rebalance %s: %w", walletID, err)
 	}

@@ -54,6 +54,9 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		Wallets:          ws,
 		WalletStatements: ws,
 		Pools:            &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
+		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}},
+		DriftThresholdPP: d.cfg.ThresholdPPOrDefault(),
+		FeeCharges:       walletpg.Store{Pool: d.pg.Pool},
 		RiskProfiles:     &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
 		Tax:              apiserve.TaxAPI(d.pg.Pool, cal)})
 	var ce *apiserve.ConfigError

@@ -86,7 +86,18 @@ func managedJob(d *deps, l *ledger.Service, batch int) jobmanaged.Job {
 		Auto:      &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}, // placed_at is our own clock
 		Rebalance: &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
 		Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
-		Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) }}
+		Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) },
+		Check:     managedCheck(d), CheckStore: walletpg.Store{Pool: d.pg.Pool}}
+}
+
+// managedCheck is the drift check pipelines.managed.rebalance configures
+// (nil without the section or with mode off).
+func managedCheck(d *deps) *wallet.CheckOptions {
+	x := d.cfg.Pipelines.Managed
+	if x == nil || x.Rebalance.Mode == "off" {
+		return nil
+	}
+	return &wallet.CheckOptions{ThresholdPP: d.cfg.ThresholdPPOrDefault(), Execute: x.Rebalance.Mode == "execute", TaxAware: x.Rebalance.TaxAware}
 }
 
 func (c managedRunCmd) Run(a *app) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/fundflow/fundflow/jobs/factscheck"
 	"github.com/fundflow/fundflow/jobs/foliorecon"
 	"github.com/fundflow/fundflow/jobs/instalments"
+	jobmanaged "github.com/fundflow/fundflow/jobs/managed"
 	"github.com/fundflow/fundflow/jobs/navfreshness"
 	"github.com/fundflow/fundflow/jobs/navingest"
 	"github.com/fundflow/fundflow/jobs/outbox"
@@ -75,6 +76,22 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 		return nil, err
 	} else if j != nil {
 		jobs = append(jobs, scheduler.Job{Name: instalments.Name, Spec: spec, Run: func(ctx context.Context) error { _, err := j.Run(ctx); return err }})
+	}
+	if c := d.cfg.Pipelines.Managed; c != nil { // issue 22: deposits, auto-invest, fees and the drift check
+		jobs = append(jobs, scheduler.Job{Name: jobmanaged.Name, Spec: c.Schedule, Run: func(ctx context.Context) error {
+			l, err := moneyLedger(d)
+			if err != nil {
+				return err
+			}
+			j := managedJob(d, l, c.Batch)
+			return supervise.Single(ctx, d.pg, jobmanaged.Name, func(ctx context.Context) error {
+				st, err := j.Run(ctx)
+				if err == nil {
+					d.log.InfoContext(ctx, "managed run", "stats", st)
+				}
+				return err
+			})
+		}})
 	}
 	if a := d.cfg.Audit; a.AnchorFile != "" {
 		jobs = append(jobs, scheduler.Job{Name: auditanchor.Name, Spec: a.AnchorSchedule, Run: func(ctx context.Context) error {

@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/fundflow/fundflow/fund"
@@ -45,6 +46,10 @@ type Proposal struct {
 	Trades []Trade `json:"trades"`
 }
 
+// ErrEmptyPortfolio: nothing is held (or all of it is worth 0), so there
+// are no weights to measure.
+var ErrEmptyPortfolio = errors.New("drift: the portfolio is empty")
+
 // MeasureDrift values holdings (scheme → current value; a model scheme not
 // held is 0, a held scheme not in the model has target 0) against m. The
 // threshold is in percentage points.
@@ -73,7 +78,7 @@ func MeasureDrift(m Model, values map[string]fund.Amount, thresholdPP decimal.De
 		d.Total = d.Total.Add(s.Value)
 	}
 	if d.Total.IsZero() {
-		return Drift{}, fmt.Errorf("drift: the portfolio is empty")
+		return Drift{}, ErrEmptyPortfolio
 	}
 	tot := d.Total.Decimal()
 	for i := range d.Schemes {

@@ -90,23 +90,11 @@ func PlanRebalance(m Model, hs []Holding, o PlanOptions) (Plan, error) {
 	if o.Rules == nil {
 		o.Rules = tax.CGRules
 	}
-	byScheme := map[string]Holding{}
-	values := map[string]fund.Amount{}
-	for _, h := range hs {
-		if _, dup := byScheme[h.Scheme]; dup {
-			return Plan{}, fmt.Errorf("plan: scheme %s is held twice", h.Scheme)
-		}
-		if h.NAV.IsZero() {
-			return Plan{}, fmt.Errorf("plan: scheme %s has no NAV", h.Scheme)
-		}
-		v, err := h.Value()
-		if err != nil {
-			return Plan{}, fmt.Errorf("plan: %s: %w", h.Scheme, err)
-		}
-		byScheme[h.Scheme], values[h.Scheme] = h, v
+	byScheme, values, err := valueHoldings(hs)
+	if err != nil {
+		return Plan{}, err
 	}
 	var p Plan
-	var err error
 	if o.TaxAware {
 		p.Proposal, err = proposeBand(m, values, byScheme, o)
 	} else {
@@ -135,6 +123,38 @@ func PlanRebalance(m Model, hs []Holding, o PlanOptions) (Plan, error) {
 		p.ExitLoad, p.ShortGain, p.LongGain, p.Tax = p.ExitLoad.Add(e.ExitLoad), p.ShortGain.Add(e.ShortGain), p.LongGain.Add(e.LongGain), p.Tax.Add(e.Tax)
 	}
 	return p, nil
+}
+
+// valueHoldings values each holding at its latest NAV (Holding.Value), by
+// scheme: what a rebalance plans from and its drift is measured on.
+func valueHoldings(hs []Holding) (map[string]Holding, map[string]fund.Amount, error) {
+	byScheme := map[string]Holding{}
+	values := map[string]fund.Amount{}
+	for _, h := range hs {
+		if _, dup := byScheme[h.Scheme]; dup {
+			return nil, nil, fmt.Errorf("plan: scheme %s is held twice", h.Scheme)
+		}
+		if h.NAV.IsZero() {
+			return nil, nil, fmt.Errorf("plan: scheme %s has no NAV", h.Scheme)
+		}
+		v, err := h.Value()
+		if err != nil {
+			return nil, nil, fmt.Errorf("plan: %s: %w", h.Scheme, err)
+		}
+		byScheme[h.Scheme], values[h.Scheme] = h, v
+	}
+	return byScheme, values, nil
+}
+
+// MeasureHoldings is the drift PlanRebalance decides on: each holding at
+// its latest NAV measured against m (MeasureDrift). ErrEmptyPortfolio when
+// nothing is held yet.
+func MeasureHoldings(m Model, hs []Holding, thresholdPP decimal.Decimal) (Drift, error) {
+	_, values, err := valueHoldings(hs)
+	if err != nil {
+		return Drift{}, err
+	}
+	return MeasureDrift(m, values, thresholdPP)
 }
 
 // maxCoverRounds bounds the units-for-amount climb (as the ledger's rules).

@@ -63,6 +63,7 @@ type Pipelines struct {
 	NAVFreshness *NAVFreshness `yaml:"nav-freshness"` // see navops.go
 
 	Instalments *Instalments `yaml:"instalments"` // systematic plans' daily run: see instalments.go
+	Managed     *Managed     `yaml:"managed"`     // managed investing's run and drift check: see managed.go
 
 	FactsCheck  *FactsCheck  `yaml:"facts-check"` // ledger vs ClickHouse facts: see analytics.go
 	Commissions *Commissions `yaml:"commissions"` // distributor trail accrual: see commissions.go
@@ -246,6 +247,7 @@ func (c *Config) defaults() {
 	c.freshnessDefaults()
 	c.plansDefaults()
 	c.instalmentsDefaults()
+	c.managedDefaults()
 	c.commissionsDefaults()
 	c.alertsDefaults()
 	c.factsCheckDefaults()
@@ -296,6 +298,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, c.validateAudit()...)
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateInstalments()...)
+	errs = append(errs, c.validateManaged()...)
 	errs = append(errs, c.validateCommissions()...)
 	errs = append(errs, c.validateAlerts()...)
 	errs = append(errs, c.validateFactsCheck()...)

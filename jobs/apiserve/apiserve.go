@@ -37,6 +37,7 @@ import (
 	"github.com/fundflow/fundflow/sinks/clickhouse"
 	"github.com/fundflow/fundflow/tax"
 	taxpg "github.com/fundflow/fundflow/tax/pgstore"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // ConfigError is a setting the API cannot start with (a missing or short
@@ -133,6 +134,12 @@ type Deps struct {
 	WalletStatements api.WalletStatements
 	// Pools serves GET /v1/wallets/{id}/pools (pool.Service); nil: 503.
 	Pools api.Pools
+	// Drift serves GET /v1/wallets/{id}/drift (wallet.Rebalancer) at
+	// DriftThresholdPP (zero: wallet.DefaultThresholdPP); nil: 503.
+	Drift            api.WalletDrift
+	DriftThresholdPP decimal.Decimal
+	// FeeCharges serves GET /v1/wallets/{id}/fees (wallet/pgstore); nil: 503.
+	FeeCharges wallet.FeeChargeStore
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (wallet.Risk); nil: 503.
 	RiskProfiles api.RiskProfiles
 }
@@ -186,6 +193,7 @@ func Start(ctx context.Context, c config.API, d Deps) (stop func(), err error) {
 	cfg.Wallets = d.Wallets
 	cfg.WalletStatements = d.WalletStatements
 	cfg.Pools = d.Pools
+	cfg.Drift, cfg.DriftThresholdPP, cfg.FeeCharges = d.Drift, d.DriftThresholdPP, d.FeeCharges
 	cfg.RiskProfiles = d.RiskProfiles
 	cfg.Tax = d.Tax
 	cfg.Distributors = Distributors{Store: commpg.Store{Pool: d.PG}}

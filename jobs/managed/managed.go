@@ -25,10 +25,15 @@ type Job struct {
 	Rebalance *wallet.Rebalancer
 	// Fees, when set: today's valuations are written (the daily accrual,
 	// once a day) and invoices left due are paid when the cash covers them.
-	Fees  *wallet.Fees
-	Today func() fund.Date
-	Batch int // per pass; default 100
-	Log   *slog.Logger
+	Fees *wallet.Fees
+	// Check, when set (with Rebalance and CheckStore): after the passes,
+	// the scheduled drift check (wallet.Rebalancer.Check) proposes or
+	// places the rebalances due.
+	Check      *wallet.CheckOptions
+	CheckStore wallet.CheckStore
+	Today      func() fund.Date
+	Batch      int // per pass; default 100
+	Log        *slog.Logger
 }
 
 // Stats counts a run.
@@ -50,6 +55,8 @@ type Stats struct {
 	// Fees charged from units: redemptions placed, payouts swept.
 	FeeRedemptions  int `json:"fee_redemptions_placed"`
 	FeePayoutsSwept int `json:"fee_redemption_payouts_swept"`
+	// The drift check (nil: not run).
+	DriftCheck *wallet.CheckStats `json:"drift_check,omitempty"`
 }
 
 // Run passes until a pass finds nothing to do.
@@ -126,6 +133,19 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		if j.Log != nil {
 			j.Log.Info("managed pass", "credited", c.Credited, "broken", c.Broken, "runs", r.Runs, "orders", r.Orders)
 		}
+	}
+	// Last, on the holdings the passes left: a run it places is finished
+	// here; one a crash leaves proposed, by the next run's Resume.
+	if j.Check != nil && j.Rebalance != nil && j.CheckStore != nil {
+		o := *j.Check
+		if o.Batch == 0 {
+			o.Batch = batch
+		}
+		cs, err := j.Rebalance.Check(ctx, j.CheckStore, o)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.DriftCheck = &cs
 	}
 	return st, nil
 }

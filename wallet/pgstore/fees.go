@@ -416,3 +416,45 @@ func (t Tx) FeeRedemptionsSettled(ctx context.Context, invoiceID string) (int, b
 		LEFT JOIN wallet_transactions w ON w.kind = 'fee_redemption' AND w.ref = r.order_id WHERE r.invoice_id = $1`, invoiceID).Scan(&n, &swept)
 	return n, n == swept, err
 }
+
+// WalletInvoices reads a wallet's invoices, oldest period first, and
+// their fee redemptions with the units the ledger redeemed (none yet:
+// "").
+func (s Store) WalletInvoices(ctx context.Context, walletID string) ([]wallet.FeeInvoice, map[string][]wallet.FeeUnitsRedeemed, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = $1 ORDER BY period_from, id`, walletID)
+	if err != nil {
+		return nil, nil, err
+	}
+	invs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeInvoice, error) {
+		inv, _, err := scanInvoice(r)
+		return inv, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT r.invoice_id, r.order_id, r.scheme_code, r.amount, t.units
+		FROM fee_redemptions r LEFT JOIN ledger_transactions t ON t.order_id = r.order_id AND t.kind = 'redemption'
+		WHERE r.wallet_id = $1 ORDER BY r.order_id`, walletID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	red := map[string][]wallet.FeeUnitsRedeemed{}
+	for rows.Next() {
+		var inv string
+		var u wallet.FeeUnitsRedeemed
+		var amt decimal.Decimal
+		var units decimal.NullDecimal
+		if err := rows.Scan(&inv, &u.OrderID, &u.Scheme, &amt, &units); err != nil {
+			return nil, nil, err
+		}
+		if units.Valid {
+			u.Units = units.Decimal.String()
+		}
+		if u.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding); err != nil {
+			return nil, nil, err
+		}
+		red[inv] = append(red[inv], u)
+	}
+	return invs, red, rows.Err()
+}

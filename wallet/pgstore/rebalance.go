@@ -211,3 +211,37 @@ func (t Tx) SwitchPayout(ctx context.Context, switchID string) (string, string, 
 	a, err := fund.AmountFromDecimal(amt, fund.NoRounding)
 	return walletID, folio, a, err == nil, err
 }
+
+// LastModel reads the model of the wallet's latest rebalance run, or
+// before any, of its first auto-invest run.
+func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, error) {
+	var id string
+	var v int
+	err := t.tx.QueryRow(ctx, `SELECT model_id, model_version FROM (
+		(SELECT model_id, model_version, 0 AS pref, created_at FROM rebalance_runs WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
+		UNION ALL
+		(SELECT model_id, model_version, 1, created_at FROM autoinvest_runs WHERE wallet_id = $1 ORDER BY created_at, payment_id LIMIT 1)) x
+		ORDER BY pref LIMIT 1`, walletID).Scan(&id, &v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return id, v, err == nil, err
+}
+
+// CheckWallets lists wallets with enabled auto-invest terms after `after`,
+// leaving out those with a rebalance run still proposed or a switch leg
+// the ledger has not ended (allotted, cancelled or rejected). The legs are
+// found by their ids (X#out, X#in: the orders' primary key).
+func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT t.wallet_id FROM autoinvest_terms t
+		WHERE t.enabled AND t.wallet_id > $1
+		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r WHERE r.wallet_id = t.wallet_id AND r.status = 'proposed')
+		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r JOIN rebalance_switches w ON w.run_id = r.id
+		                  JOIN orders o ON o.id IN (w.switch_id || '#out', w.switch_id || '#in')
+		                  WHERE r.wallet_id = t.wallet_id AND o.status NOT IN ('allotted', 'cancelled', 'rejected'))
+		ORDER BY t.wallet_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

@@ -1,0 +1,105 @@
+package wallet_test
+
+import (
+	"testing"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
+	"github.com/shopspring/decimal"
+)
+
+// TestDriftCheck is the scheduled check over rebalanceEnv's W1 (A +4.4444,
+// B −2.5926, C −1.8519 pp after A's 20 % rise; TestDriftAfterANAVMove)
+// and W0, whose model "ghost" has no version: W0 is skipped and logged,
+// never stopping W1.
+//   - At 5 pp nothing is due. At 3 pp, propose-only: W1 due by drift,
+//     run RB-W1-20260821 with the 2 switches of TestRebalanceAfterANAVMove,
+//     nothing written.
+//   - Execute: that run placed once (the switches allotted as placed:
+//     21 Aug's NAV is in); within 3 pp after it; at 0 pp the same day's
+//     run again, nothing placed twice. A run left proposed keeps W1 out.
+//   - Holdings (A 719.963 × 12 = 8,639.55, B 755.959 × 10 = 7,559.59,
+//     C 539.971 × 10 = 5,399.71), then model version 2 (45/33/22) from
+//     21 Aug: at 10 pp the drift (−5, +2, +3) is within, but the model
+//     changed: run RB-W1-moderate-v2, forced. Once allotted, the portfolio
+//     is at version 2 and nothing is due.
+func TestDriftCheck(t *testing.T) {
+	e, rb, l := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	e.db.Exec(`INSERT INTO wallets (id, investor_id) SELECT 'W0', investor_id FROM wallets WHERE id = 'W1'`)
+	e.db.Exec(`INSERT INTO autoinvest_terms (wallet_id, model_id, folio_no) VALUES ('W0', 'ghost', 'F1')`)
+	check := func(th int64, execute bool) wallet.CheckStats {
+		t.Helper()
+		s, err := rb.Check(e.ctx, st, wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(th), Execute: execute, Batch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	runs := func() string {
+		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || status || ' v' || model_version, ',' ORDER BY created_at), '') FROM rebalance_runs`)
+	}
+	if s := check(5, false); s.Wallets != 2 || s.Skipped != 1 || len(s.Due) != 0 {
+		t.Fatalf("5 pp: %+v", s)
+	}
+	s := check(3, false)
+	if s.Wallets != 2 || s.Skipped != 1 || len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "drift", RunID: "RB-W1-20260821", Switches: 2}) {
+		t.Fatalf("3 pp, propose: %+v", s)
+	}
+	if got := runs(); got != "" {
+		t.Fatalf("propose-only wrote runs %s", got)
+	}
+	s = check(3, true)
+	if len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "drift", RunID: "RB-W1-20260821", Switches: 2, Executed: true}) {
+		t.Fatalf("3 pp, execute: %+v", s)
+	}
+	// The NAV of 21 Aug is in: the switches are allotted as placed.
+	if got := e.db.Str(`SELECT string_agg(scheme_code || '=' || units::numeric(24,3), ',' ORDER BY scheme_code) FROM holdings WHERE folio_no = 'F1'`); got != "A=719.963,B=755.959,C=539.971" {
+		t.Fatalf("holdings after the drift run %s", got)
+	}
+	// Within 3 pp now. At 0 pp any drift is over, but the day's drift run
+	// is done: nothing placed twice.
+	if s := check(3, true); s.Wallets != 2 || len(s.Due) != 0 {
+		t.Fatalf("after the drift run: %+v", s)
+	}
+	if s := check(0, true); len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "drift", RunID: "RB-W1-20260821", Executed: true}) {
+		t.Fatalf("0 pp, the same day: %+v", s)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%'`); n != 4 {
+		t.Fatalf("%d switch legs, want 4", n)
+	}
+	// A run a crash left proposed (Resume's to finish) keeps the wallet
+	// out of the check.
+	e.db.Exec(`INSERT INTO rebalance_runs (id, wallet_id, folio_no, model_id, model_version, tax_aware, plan, requests, status, created_at)
+		VALUES ('RB-X', 'W1', 'F1', 'moderate', 1, false, '{}', '[]', 'proposed', '2026-01-01')`)
+	if s := check(0, true); s.Wallets != 1 || len(s.Due) != 0 {
+		t.Fatalf("with a run proposed: %+v", s)
+	}
+	e.db.Exec(`DELETE FROM rebalance_runs WHERE id = 'RB-X'`)
+	m := moderate()
+	m.Version, m.Effective = 2, fund.NewDate(2026, 8, 21)
+	m.Schemes[0].Weight, m.Schemes[1].Weight, m.Schemes[2].Weight = decimal.NewFromInt(45), decimal.NewFromInt(33), decimal.NewFromInt(22)
+	if err := (&wallet.AutoInvest{Wallet: rb.Wallet, Store: st}).PutModel(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if s := check(10, false); len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "model", RunID: "RB-W1-moderate-v2", Switches: 2}) {
+		t.Fatalf("model change, propose: %+v", s)
+	}
+	s = check(10, true)
+	if len(s.Due) != 1 || s.Due[0].RunID != "RB-W1-moderate-v2" || !s.Due[0].Executed || s.Due[0].Switches != 2 {
+		t.Fatalf("model change, execute: %+v", s)
+	}
+	if _, err := l.AllotPending(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if s := check(10, true); s.Wallets != 2 || len(s.Due) != 0 {
+		t.Fatalf("after the model's run: %+v", s)
+	}
+	if got := runs(); got != "RB-W1-20260821 placed v1,RB-W1-moderate-v2 placed v2" {
+		t.Errorf("runs %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%' AND status <> 'allotted'`); n != 0 {
+		t.Errorf("%d switch legs not allotted", n)
+	}
+}
