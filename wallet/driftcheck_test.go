@@ -1,6 +1,8 @@
 package wallet_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
@@ -90,6 +92,22 @@ func TestDriftCheck(t *testing.T) {
 	if len(s.Due) != 1 || s.Due[0].RunID != "RB-W1-moderate-v2" || !s.Due[0].Executed || s.Due[0].Switches != 2 {
 		t.Fatalf("model change, execute: %+v", s)
 	}
+	// A leg of the model run still waiting for its NAV (this ledger allots
+	// at once: the leg is set back to pending_nav, as it stood before its
+	// NAV came): the check leaves W1 out, and a manual rebalance under
+	// another run id is refused under the wallet's lock (it would switch
+	// the same units again).
+	e.db.Exec(`UPDATE orders SET status = 'pending_nav' WHERE id = 'RB-W1-moderate-v2-S1#in'`)
+	if s := check(0, true); s.Wallets != 0 || len(s.Due) != 0 { // W0's terms name F1 too
+		t.Fatalf("with the model run's legs pending: %+v", s)
+	}
+	if _, _, err := rb.Execute(e.ctx, "W1", "RB-W1-manual", wallet.RebalanceOptions{ThresholdPP: decimal.Zero, Force: true}); !errors.Is(err, wallet.ErrRebalanceInFlight) {
+		t.Fatalf("a manual run with the legs pending: %v, want ErrRebalanceInFlight", err)
+	}
+	if _, _, err := rb.Execute(e.ctx, "W0", "RB-W1-moderate-v2", wallet.RebalanceOptions{}); err == nil || !strings.Contains(err.Error(), "wallet W1's") {
+		t.Fatalf("another wallet's run id: %v", err)
+	}
+	e.db.Exec(`UPDATE orders SET status = 'allotted' WHERE id = 'RB-W1-moderate-v2-S1#in'`)
 	if _, err := l.AllotPending(e.ctx, 100); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,13 @@ const (
 // folio) to rebalance.
 var ErrNoTerms = errors.New("wallet has no enabled auto-invest terms")
 
+// ErrRebalanceInFlight: the folio has units or money still moving (another
+// rebalance run proposed, or an order waiting for its NAV or its other
+// leg), so its holdings are not what a new run would switch: measured now
+// it would switch the same money twice. The next check, after the ledger
+// has ended those orders, rebalances.
+var ErrRebalanceInFlight = errors.New("a rebalance or order of the folio is still in flight")
+
 // RebalanceRun is one rebalance of a wallet's folio.
 type RebalanceRun struct {
 	ID, WalletID, Folio, ModelID string
@@ -58,6 +65,10 @@ type RebalanceTx interface {
 	// its latest rebalance run's, or before any, its first auto-invest
 	// run's (found false: neither).
 	LastModel(ctx context.Context, walletID string) (modelID string, version int, found bool, err error)
+	// InFlight says what of the wallet's folio is still moving: a rebalance
+	// run other than exceptRun still proposed, or an order of the folio
+	// waiting for its NAV or its other leg ("" : nothing).
+	InFlight(ctx context.Context, walletID, folio, exceptRun string) (string, error)
 	// SwitchPayout reads what the ledger paid out for a rebalance
 	// switch's failed switch-in (found false: no payout).
 	SwitchPayout(ctx context.Context, switchID string) (walletID, folio string, amount fund.Amount, found bool, err error)
@@ -206,11 +217,22 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 	err = r.Store.InRebalanceTx(ctx, func(tx RebalanceTx) error {
 		w := &work{}
 		if cur, ok, err := tx.RebalanceRun(ctx, runID); err != nil || ok {
+			if ok && cur.WalletID != walletID {
+				return fmt.Errorf("run %s is wallet %s's, not %s's", runID, cur.WalletID, walletID)
+			}
 			run, found = cur, ok
 			return err
 		}
 		p, wal, err := r.plan(ctx, tx, walletID, runID, o)
 		if err != nil || len(p.Plan.Switches) == 0 {
+			return err
+		}
+		// under the wallet's lock (plan took it): a manual run and the
+		// scheduled check cannot both plan on the same holdings
+		if what, err := tx.InFlight(ctx, walletID, p.Folio, runID); err != nil || what != "" {
+			if err == nil {
+				err = fmt.Errorf("rebalance %s: %w: %s", walletID, ErrRebalanceInFlight, what)
+			}
 			return err
 		}
 		run = RebalanceRun{ID: runID, WalletID: walletID, Folio: p.Folio, ModelID: p.Model, ModelVersion: p.Version, TaxAware: o.TaxAware,

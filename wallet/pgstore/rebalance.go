@@ -228,9 +228,23 @@ func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, 
 	return id, v, err == nil, err
 }
 
+// InFlight says what of the wallet's folio is still moving: a run still
+// proposed, or an order waiting for its NAV or its other leg (a purchase
+// awaiting payment has moved nothing yet).
+func (t Tx) InFlight(ctx context.Context, walletID, folio, exceptRun string) (string, error) {
+	var what string
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(
+		(SELECT 'rebalance run ' || id || ' proposed' FROM rebalance_runs WHERE wallet_id = $1 AND status = 'proposed' AND id <> $3 LIMIT 1),
+		(SELECT 'order ' || o.id || ' ' || o.status FROM orders o WHERE o.folio_no = $2 AND o.status IN ('pending_nav', 'awaiting_leg') LIMIT 1),
+		'')`, walletID, folio, exceptRun).Scan(&what)
+	return what, err
+}
+
 // CheckWallets lists wallets with enabled auto-invest terms after `after`,
-// leaving out those with a rebalance run still proposed or a switch leg
-// the ledger has not ended (allotted, cancelled or rejected). The legs are
+// leaving out those with a rebalance run still proposed, a switch leg
+// the ledger has not ended (allotted, cancelled or rejected), or any order
+// of the folio waiting for its NAV or its other leg (Tx.InFlight, which
+// Execute asks again under the wallet's lock). The legs are
 // found by their ids (X#out, X#in: the orders' primary key).
 func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT t.wallet_id FROM autoinvest_terms t
@@ -239,6 +253,7 @@ func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]str
 		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r JOIN rebalance_switches w ON w.run_id = r.id
 		                  JOIN orders o ON o.id IN (w.switch_id || '#out', w.switch_id || '#in')
 		                  WHERE r.wallet_id = t.wallet_id AND o.status NOT IN ('allotted', 'cancelled', 'rejected'))
+		  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.folio_no = t.folio_no AND o.status IN ('pending_nav', 'awaiting_leg'))
 		ORDER BY t.wallet_id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
