@@ -228,6 +228,10 @@ func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, 
 	return id, v, err == nil, err
 }
 
+// orderInFlight is an order o whose units or money are still moving, for
+// InFlight and CheckWallets alike.
+const orderInFlight = `o.status IN ('pending_nav', 'awaiting_leg')`
+
 // InFlight says what of the wallet's folio is still moving: a run still
 // proposed, or an order waiting for its NAV or its other leg (a purchase
 // awaiting payment has moved nothing yet).
@@ -235,7 +239,7 @@ func (t Tx) InFlight(ctx context.Context, walletID, folio, exceptRun string) (st
 	var what string
 	err := t.tx.QueryRow(ctx, `SELECT coalesce(
 		(SELECT 'rebalance run ' || id || ' proposed' FROM rebalance_runs WHERE wallet_id = $1 AND status = 'proposed' AND id <> $3 LIMIT 1),
-		(SELECT 'order ' || o.id || ' ' || o.status FROM orders o WHERE o.folio_no = $2 AND o.status IN ('pending_nav', 'awaiting_leg') LIMIT 1),
+		(SELECT 'order ' || o.id || ' ' || o.status FROM orders o WHERE o.folio_no = $2 AND `+orderInFlight+` LIMIT 1),
 		'')`, walletID, folio, exceptRun).Scan(&what)
 	return what, err
 }
@@ -253,7 +257,7 @@ func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]str
 		  AND NOT EXISTS (SELECT 1 FROM rebalance_runs r JOIN rebalance_switches w ON w.run_id = r.id
 		                  JOIN orders o ON o.id IN (w.switch_id || '#out', w.switch_id || '#in')
 		                  WHERE r.wallet_id = t.wallet_id AND o.status NOT IN ('allotted', 'cancelled', 'rejected'))
-		  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.folio_no = t.folio_no AND o.status IN ('pending_nav', 'awaiting_leg'))
+		  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.folio_no = t.folio_no AND `+orderInFlight+`)
 		ORDER BY t.wallet_id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
