@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 	"github.com/shopspring/decimal"
@@ -119,5 +123,64 @@ func TestDriftCheck(t *testing.T) {
 	}
 	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%' AND status <> 'allotted'`); n != 0 {
 		t.Errorf("%d switch legs not allotted", n)
+	}
+}
+
+// A scheme whose NAV load failed keeps an old nav_latest row: the check
+// skips the wallet, with the reason, instead of switching at that NAV.
+// rebalanceEnv runs on Fri 21 Aug 2026: the previous business day is Thu
+// 20 Aug, so B's NAV of Wed 19 Aug is stale and of 20 Aug is not.
+func TestDriftCheckSkipsAStaleNAV(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-19' WHERE scheme_code = 'B'`)
+	s, err := rb.Check(e.ctx, st, wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3), Execute: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "B's latest NAV is of 2026-08-19, older than 2026-08-20 (the previous business day)"
+	if s.Wallets != 1 || s.Skipped != 1 || len(s.Due) != 0 || len(s.Skips) != 1 || s.Skips[0].WalletID != "W1" || !strings.Contains(s.Skips[0].Reason, want) {
+		t.Fatalf("with B's NAV of 19 Aug: %+v", s)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM rebalance_runs`); n != 0 {
+		t.Fatalf("%d runs written on a stale NAV", n)
+	}
+	d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+	if err != nil || d.Due || len(d.StaleNAVs) != 1 || d.StaleNAVs[0] != (wallet.StaleNAV{Scheme: "B", NAVDate: "2026-08-19", Cutoff: "2026-08-20"}) {
+		t.Fatalf("drift view %+v %v", d, err)
+	}
+	// The previous business day's NAV is today's latest: due, proposed.
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-20' WHERE scheme_code = 'B'`)
+	s, err = rb.Check(e.ctx, st, wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3)})
+	if err != nil || s.Skipped != 0 || len(s.Due) != 1 || s.Due[0].Switches != 2 {
+		t.Fatalf("with B's NAV of 20 Aug: %+v %v", s, err)
+	}
+}
+
+// The cut-off counts business days on the holiday calendar: on Mon 5 Oct
+// 2026 (2 Oct a holiday, then the weekend) the previous business day is
+// Thu 1 Oct; a NAV of 30 Sep is stale, one of 1 Oct is not, none at all is.
+func TestStaleNAVsCountBusinessDays(t *testing.T) {
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := moneytest.IST("2026-10-05T10:00:00+05:30")
+	hs := []managed.Holding{{Scheme: "A", NAVDate: fund.NewDate(2026, 10, 1)}, {Scheme: "B", NAVDate: fund.NewDate(2026, 9, 30)}, {Scheme: "C"}}
+	got, err := wallet.StaleNAVs(hs, now, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []wallet.StaleNAV{{Scheme: "B", NAVDate: "2026-09-30", Cutoff: "2026-10-01"}, {Scheme: "C", Cutoff: "2026-10-01"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("stale %+v, want %+v", got, want)
+	}
+	// Weekends only (no holiday file): Fri 2 Oct is the previous business day.
+	if got, _ := wallet.StaleNAVs(hs, now, nil); len(got) != 3 {
+		t.Fatalf("weekends only: %+v", got)
+	}
+	// Outside the calendar's years: an error, never a silent answer.
+	if _, err := wallet.StaleNAVs(hs, moneytest.IST("2027-01-05T10:00:00+05:30"), cal); err == nil {
+		t.Fatal("a date outside the calendar was answered")
 	}
 }

@@ -94,6 +94,9 @@ type Rebalancer struct {
 	Store   RebalanceStore
 	Ledger  *ledger.Service
 	MaxSkew time.Duration
+	// Calendar counts the business days of a NAV's freshness (drift.go);
+	// nil: the ledger's.
+	Calendar *fund.Calendar
 	// crash, for tests: called after the run is fixed ("proposed") and
 	// after its switches are placed ("placed").
 	crash func(stage, runID string) error

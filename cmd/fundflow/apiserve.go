@@ -54,7 +54,7 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		Wallets:          ws,
 		WalletStatements: ws,
 		Pools:            &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
-		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}},
+		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Calendar: cal}, // a NAV's freshness on allocate's holidays
 		DriftThresholdPP: d.cfg.ThresholdPPOrDefault(),
 		FeeCharges:       walletpg.Store{Pool: d.pg.Pool},
 		RiskProfiles:     &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
