@@ -39,7 +39,8 @@ type DriftView struct {
 	StaleNAVs []StaleNAV `json:"stale_navs,omitempty"`
 }
 
-// Drift measures a wallet's drift (no writes). A folio holding nothing yet
+// Drift measures a wallet's drift (no writes, no row locks: the API's
+// read and the check's measure wait for no one). A folio holding nothing yet
 // has no weights: its schemes show 0 and nothing is due.
 func (r *Rebalancer) Drift(ctx context.Context, walletID string, thresholdPP decimal.Decimal) (DriftView, error) {
 	var v DriftView
@@ -52,7 +53,7 @@ func (r *Rebalancer) Drift(ctx context.Context, walletID string, thresholdPP dec
 }
 
 func (r *Rebalancer) drift(ctx context.Context, tx RebalanceTx, walletID string, thresholdPP decimal.Decimal) (DriftView, error) {
-	pf, err := r.read(ctx, tx, walletID)
+	pf, err := r.read(ctx, tx, walletID, false)
 	if err != nil {
 		return DriftView{}, err
 	}

@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -182,5 +183,47 @@ func TestStaleNAVsCountBusinessDays(t *testing.T) {
 	// Outside the calendar's years: an error, never a silent answer.
 	if _, err := wallet.StaleNAVs(hs, moneytest.IST("2027-01-05T10:00:00+05:30"), cal); err == nil {
 		t.Fatal("a date outside the calendar was answered")
+	}
+}
+
+// The drift read takes no row lock: with W1's row held FOR UPDATE by
+// another transaction (a deposit, a withdrawal, a billing chunk), Drift
+// answers. Without a wall clock: the test waits until either Drift
+// returns (pass) or Postgres shows a backend of this database waiting on
+// a lock (fail: the read queued behind the writer).
+func TestDriftReadTakesNoLock(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	holder, err := e.db.Owner.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(e.ctx)
+	if _, err := holder.Exec(e.ctx, `SELECT 1 FROM wallets WHERE id = 'W1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	type res struct {
+		d   wallet.DriftView
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+		done <- res{d, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil || !r.d.Due || len(r.d.Schemes) != 3 {
+				t.Fatalf("drift %+v %v", r.d, r.err)
+			}
+			return
+		default:
+		}
+		if n := e.db.Num(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); n > 0 {
+			holder.Rollback(e.ctx) // let the read finish before the test ends
+			<-done
+			t.Fatal("the drift read waited for the wallet's row lock")
+		}
+		runtime.Gosched()
 	}
 }

@@ -54,6 +54,9 @@ type RebalanceStore interface {
 // RebalanceTx is one transaction of rebalancing.
 type RebalanceTx interface {
 	AutoTx
+	// ReadWallet reads a wallet without locking it (the drift read: found
+	// false: none).
+	ReadWallet(ctx context.Context, id string) (w Wallet, found bool, err error)
 	// Holdings reads a folio's holdings with their open lots (oldest
 	// first), latest NAVs, exit-load slabs and tax types.
 	Holdings(ctx context.Context, folio string) ([]managed.Holding, error)
@@ -124,12 +127,19 @@ type portfolio struct {
 	day   fund.Date
 }
 
-// read reads the wallet's terms, model and holdings (no writes).
-func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string) (portfolio, error) {
+// read reads the wallet's terms, model and holdings (no writes), with
+// lock the wallet locked for update (a plan that will be placed), without
+// it not (a drift read must not queue behind, nor hold up, a deposit, a
+// withdrawal or a billing chunk of the same wallet).
+func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string, lock bool) (portfolio, error) {
 	var pf portfolio
 	var ok bool
 	var err error
-	if pf.wal, ok, err = tx.LockWallet(ctx, walletID); err != nil {
+	readWallet := tx.ReadWallet
+	if lock {
+		readWallet = tx.LockWallet
+	}
+	if pf.wal, ok, err = readWallet(ctx, walletID); err != nil {
 		return pf, err
 	}
 	if !ok {
@@ -158,7 +168,7 @@ func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string) 
 // plan reads the wallet's terms, model and holdings and plans (no writes).
 func (r *Rebalancer) plan(ctx context.Context, tx RebalanceTx, walletID, runID string, o RebalanceOptions) (Proposal, Wallet, error) {
 	var p Proposal
-	pf, err := r.read(ctx, tx, walletID)
+	pf, err := r.read(ctx, tx, walletID, true)
 	if err != nil {
 		return p, pf.wal, err
 	}

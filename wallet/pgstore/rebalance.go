@@ -146,6 +146,11 @@ func (t Tx) Holdings(ctx context.Context, folio string) ([]managed.Holding, erro
 	return hs, loads.Err()
 }
 
+// ReadWallet reads a wallet without a row lock (the drift read).
+func (t Tx) ReadWallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
+	return scanWallet(t.tx.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
+}
+
 // RebalanceRun reads a run, locked for update (its switches from the
 // stored plan).
 func (t Tx) RebalanceRun(ctx context.Context, id string) (wallet.RebalanceRun, bool, error) {
