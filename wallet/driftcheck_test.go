@@ -227,3 +227,41 @@ func TestDriftReadTakesNoLock(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// A tax-aware check on a model change that needs no switch records the
+// version (a run with no orders, nothing_to_do), so the next check finds
+// nothing due. rebalanceEnv's W1 after A's rise: A 9,599.52, B 6,999.65,
+// C 4,999.75 of 21,598.92, so 44.4444 / 32.4074 / 23.1481 %. Version 2
+// (44/33/23) is +0.44, −0.59, +0.15 pp away, within half of 3 pp: the
+// tax-aware band trades nothing.
+func TestDriftCheckRecordsAModelChangeWithNothingToDo(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	m := moderate()
+	m.Version, m.Effective = 2, fund.NewDate(2026, 8, 21)
+	m.Schemes[0].Weight, m.Schemes[1].Weight, m.Schemes[2].Weight = decimal.NewFromInt(44), decimal.NewFromInt(33), decimal.NewFromInt(23)
+	if err := (&wallet.AutoInvest{Wallet: rb.Wallet, Store: st}).PutModel(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	o := wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3), Execute: true, TaxAware: true}
+	s, err := rb.Check(e.ctx, st, o)
+	if err != nil || len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "model", RunID: "RB-W1-moderate-v2", Executed: true}) {
+		t.Fatalf("model change: %+v %v", s, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || status || ' v' || model_version, ',') FROM rebalance_runs`); got != "RB-W1-moderate-v2 nothing_to_do v2" {
+		t.Fatalf("runs %q", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%'`); n != 0 {
+		t.Fatalf("%d switch legs placed", n)
+	}
+	// The next day's check (the same clock will do: the model run's id is
+	// per version): nothing due, the portfolio is at version 2.
+	s, err = rb.Check(e.ctx, st, o)
+	if err != nil || s.Wallets != 1 || len(s.Due) != 0 {
+		t.Fatalf("again: %+v %v", s, err)
+	}
+	d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+	if err != nil || d.LastModelVersion != 2 || d.ModelChanged || d.Due {
+		t.Fatalf("drift %+v %v", d, err)
+	}
+}

@@ -37,8 +37,13 @@ type RebalanceRun struct {
 	TaxAware                     bool
 	Plan                         managed.Plan
 	Requests                     []string // switch requests' JSON bodies, in the plan's switch order
-	Status                       string   // proposed, placed
+	Status                       string   // proposed, placed, nothing_to_do (RunNothingToDo)
 }
+
+// RunNothingToDo is the status of a forced run whose plan needed no
+// switch: it records the model version the portfolio is at.
+const RunNothingToDo = "nothing_to_do"
+
 
 // RebalanceStore is what rebalancing needs of the store.
 type RebalanceStore interface {
@@ -221,7 +226,8 @@ type Executed struct {
 // (rebalance.proposed), then placed through the ledger (idempotent by
 // request id), then the run is marked placed (rebalance.executed). A run
 // already fixed is finished as it was fixed, whatever the drift is now;
-// within the threshold no run is written and found is false.
+// within the threshold no run is written and found is false, except for a
+// forced run (a model change), recorded as RunNothingToDo with no orders.
 func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o RebalanceOptions) (res Executed, found bool, err error) {
 	if runID == "" {
 		runID = RunID(walletID, fund.DateOf(r.Wallet.now().In(fund.IST())))
@@ -237,7 +243,7 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 			return err
 		}
 		p, wal, err := r.plan(ctx, tx, walletID, runID, o)
-		if err != nil || len(p.Plan.Switches) == 0 {
+		if err != nil || (len(p.Plan.Switches) == 0 && !o.Force) {
 			return err
 		}
 		// under the wallet's lock (plan took it): a manual run and the
@@ -251,6 +257,18 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 		run = RebalanceRun{ID: runID, WalletID: walletID, Folio: p.Folio, ModelID: p.Model, ModelVersion: p.Version, TaxAware: o.TaxAware,
 			Plan: p.Plan, Requests: p.Requests, Status: "proposed"}
 		found = true
+		if len(p.Plan.Switches) == 0 {
+			// A model change that needs no switch (tax-aware: within half
+			// the threshold) is still recorded, so the portfolio counts as
+			// brought to this version (LastModel) and is not due again.
+			run.Status = RunNothingToDo
+			if err := tx.InsertRebalanceRun(ctx, run); err != nil {
+				return fmt.Errorf("run %s: %w", runID, err)
+			}
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: RunNothingToDo,
+				Payload: map[string]any{"run_id": runID, "wallet_id": walletID, "folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}})
+			return r.Wallet.flush(ctx, tx, w)
+		}
 		if err := tx.InsertRebalanceRun(ctx, run); err != nil {
 			return fmt.Errorf("run %s: %w", runID, err)
 		}
@@ -263,8 +281,8 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 	if err != nil || !found {
 		return res, found, err
 	}
-	if run.Status == "placed" {
-		return Executed{RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio}, true, nil
+	if run.Status != "proposed" { // placed, or nothing to do: no orders
+		return Executed{RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio, Orders: []OrderPlaced{}}, true, nil
 	}
 	if r.crash != nil {
 		if err := r.crash("proposed", runID); err != nil {
