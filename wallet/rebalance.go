@@ -44,7 +44,6 @@ type RebalanceRun struct {
 // switch: it records the model version the portfolio is at.
 const RunNothingToDo = "nothing_to_do"
 
-
 // RebalanceStore is what rebalancing needs of the store.
 type RebalanceStore interface {
 	InRebalanceTx(ctx context.Context, fn func(RebalanceTx) error) error
