@@ -55,7 +55,7 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		WalletStatements: ws,
 		Pools:            &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
 		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Calendar: cal}, // a NAV's freshness on allocate's holidays
-		DriftThresholdPP: ptrTo(d.cfg.ThresholdPPOrDefault()), // "0" configured is 0
+		DriftThresholdPP: ptrTo(d.cfg.ThresholdPPOrDefault()),                                                   // "0" configured is 0
 		FeeCharges:       walletpg.Store{Pool: d.pg.Pool},
 		RiskProfiles:     &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
 		Tax:              apiserve.TaxAPI(d.pg.Pool, cal)})
