@@ -46,8 +46,10 @@ func TestManagedFeesScheduled(t *testing.T) {
 	if r, err := runQuarterBilling(context.Background(), d); err != nil || r.Status != "already_billed" {
 		t.Fatalf("second run: %+v %v", r, err)
 	}
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"run", "managed-fees", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "first business day") {
-		t.Errorf("--help: %v\n%s", err, out.String())
+	for _, c := range [][]string{{"run", "managed-fees", "--help", "first business day"}, {"managed", "exit", "-h", "crystallised"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), c[:3], &out, io.Discard); err != nil || !strings.Contains(out.String(), c[3]) {
+			t.Errorf("%v: %v\n%s", c[:3], err, out.String())
+		}
 	}
 }
