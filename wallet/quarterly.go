@@ -29,7 +29,8 @@ type QuarterStore interface {
 // QuarterBilling is the scheduled quarterly fee billing: the quarter just
 // finished is billed (Fees.BillAll) once, on or after the first business
 // day after its end; the quarter ending in CrystalliseMonth (the year's
-// end) crystallises the performance fee too.
+// end) crystallises the performance fee too. A wallet whose terms began
+// inside the quarter is billed from their first day.
 type QuarterBilling struct {
 	Fees     *Fees
 	Store    QuarterStore
@@ -87,10 +88,43 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 	if err != nil {
 		return r, fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
-	r.Status, r.Billed, r.Charged, r.Due, r.Skipped, r.Total = "billed", res.Billed, res.Charged, res.Due, res.Skipped, res.Total
+	r.Status, r.Billed, r.Charged, r.Due, r.Total = "billed", res.Billed, res.Charged, res.Due, res.Total
+	// A wallet whose fee terms began inside the quarter has no rate (nor,
+	// usually, a valuation) on its first day: its quarter is billed from
+	// the terms' first day instead, as an exit's is.
+	for _, sk := range res.Skipped {
+		inv, created, err := q.billFromTerms(ctx, sk.WalletID, from, to, r.Crystallised)
+		if err != nil || !created {
+			if err != nil {
+				sk.Reason = err.Error()
+			}
+			r.Skipped = append(r.Skipped, sk)
+			continue
+		}
+		r.Billed++
+		r.Total = r.Total.Add(inv.Total)
+		if inv.Status == "charged" {
+			r.Charged++
+		} else {
+			r.Due++
+		}
+	}
 	if err := q.Store.MarkQuarterBilled(ctx, r); err != nil {
 		return r, fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
 	}
 	slog.InfoContext(ctx, "quarter billed", "from", from, "to", to, "billed", r.Billed, "skipped", len(r.Skipped), "total", r.Total)
 	return r, nil
+}
+
+// billFromTerms bills a wallet's quarter from its fee terms' first day
+// when that falls inside the quarter (created false: it does not).
+func (q *QuarterBilling) billFromTerms(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (FeeInvoice, bool, error) {
+	var terms []FeeTerms
+	if err := q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) (err error) { terms, err = tx.FeeTerms(ctx, walletID); return err }); err != nil {
+		return FeeInvoice{}, false, err
+	}
+	if len(terms) == 0 || !terms[0].From.After(from) || terms[0].From.After(to) {
+		return FeeInvoice{}, false, nil
+	}
+	return q.Fees.Bill(ctx, walletID, terms[0].From, to, crystallise)
 }
