@@ -96,3 +96,44 @@ func TestExitCrystallisesOnceBeforeThePayout(t *testing.T) {
 		t.Errorf("%d withdrawals", n)
 	}
 }
+
+// Cash short of the exit's fees: refused, nothing paid out, the wallet
+// open and its invoice due; after a deposit the same request finishes on
+// that invoice. No cash this time, so by hand: 20 Aug 19,999.00, 21 Aug
+// 21,598.92; AUM fee 41,597.92 / 36,500 = 1.1396… → 1.13; performance
+// (21,598.92 − 20,000.00) × 20 % = 319.784 → 319.78; fee 320.91, GST
+// 57.7638 → 57.76, total 378.67; after ₹1,000.00 in, 621.33 paid out.
+func TestExitRefusedUntilTheCashCoversTheFees(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+		t.Fatal(err)
+	}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
+		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || i.total || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 378.67 due" {
+		t.Fatalf("after the refusal: %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'withdrawal'`); n != 0 {
+		t.Fatalf("%d withdrawals", n)
+	}
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
+	e.credit()
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay)
+	if err != nil || out.Status != "exited" || len(out.Invoices) != 1 || out.Invoices[0].Total.String() != "378.67" || out.Invoices[0].Status != "charged" ||
+		out.Withdrawn == nil || out.Withdrawn.Amount.String() != "621.33" {
+		t.Fatalf("after the deposit: %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT aum_fee || ' ' || perf_fee || ' ' || gst FROM fee_invoices`); got != "1.13 319.78 57.76" {
+		t.Errorf("invoice %s", got)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "closed 0.00" {
+		t.Errorf("wallet %s", got)
+	}
+}
