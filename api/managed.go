@@ -149,9 +149,13 @@ func (s *Server) walletDrift(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
-	th := s.cfg.DriftThresholdPP
-	if th.IsZero() {
-		th = wallet.DefaultThresholdPP
+	// Absent (nil) is the default; 0 is kept as 0, not read as "not set":
+	// a threshold of 0 is what the config and `managed rebalance
+	// --threshold 0` accept and mean (any drift over 0 is due, the check's
+	// own reading), so the route shows what the check would do.
+	th := wallet.DefaultThresholdPP
+	if s.cfg.DriftThresholdPP != nil {
+		th = *s.cfg.DriftThresholdPP
 	}
 	d, err := s.cfg.Drift.Drift(r.Context(), v.ID, th)
 	if errors.Is(err, wallet.ErrNoTerms) || errors.Is(err, wallet.ErrNoWallet) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/fundflow/fundflow/api"
 	"github.com/fundflow/fundflow/fund"
@@ -37,7 +38,9 @@ func (fakeDrift) Drift(_ context.Context, walletID string, th decimal.Decimal) (
 func TestWalletDriftAndFeesRoutes(t *testing.T) {
 	t.Parallel()
 	st := &walletpg.Store{}
-	rb := &wallet.Rebalancer{Wallet: &wallet.Service{}}
+	// Mon 24 Aug 2026, 10:00 IST: the NAVs of Fri 21 Aug are the latest
+	// expected (older ones would be stale).
+	rb := &wallet.Rebalancer{Wallet: &wallet.Service{Now: func() time.Time { return time.Date(2026, 8, 24, 4, 30, 0, 0, time.UTC) }}}
 	e := setup(t, func(c *api.Config) { c.Drift, c.FeeCharges = rb, st })
 	pg, ctx := e.store.PG, testkit.Ctx(t)
 	st.Pool = pg
@@ -154,5 +157,26 @@ func TestWalletDriftAndFeesRoutes(t *testing.T) {
 	f.Fees = nil
 	if status, _, body := e.get(t, "/v1/wallets/W-2/fees", token(t, claims(api.RoleOps, "ops-1", 3600e9))); status != 200 || json.Unmarshal(body, &f) != nil || f.WalletID != "W-2" || f.Fees == nil || len(f.Fees) != 0 {
 		t.Errorf("ops: %d %q", status, body)
+	}
+}
+
+// A configured threshold of 0 is 0 (any drift is due), not "not set";
+// none configured is wallet.DefaultThresholdPP (5). fakeDrift echoes the
+// threshold the route passed.
+func TestWalletDriftThresholdZeroIsNotUnset(t *testing.T) {
+	t.Parallel()
+	zero := decimal.Zero
+	for _, c := range []struct {
+		th   *decimal.Decimal
+		want string
+	}{{&zero, "0"}, {nil, "5"}} {
+		e := setup(t, func(cfg *api.Config) { cfg.DriftThresholdPP = c.th })
+		status, _, body := e.get(t, "/v1/wallets/W-1/drift", investor(t, "INV-1"))
+		var d struct {
+			Threshold string `json:"threshold_pp"`
+		}
+		if status != 200 || json.Unmarshal(body, &d) != nil || d.Threshold != c.want {
+			t.Errorf("configured %v: %d %s, want threshold_pp %s", c.th, status, body, c.want)
+		}
 	}
 }

@@ -102,9 +102,10 @@ type Config struct {
 	// Pools serves GET /v1/wallets/{id}/pools (api/pool.go); nil: 503.
 	Pools Pools
 	// Drift serves GET /v1/wallets/{id}/drift (api/managed.go) at
-	// DriftThresholdPP (zero: wallet.DefaultThresholdPP); nil: 503.
+	// DriftThresholdPP (nil: wallet.DefaultThresholdPP; 0 is a threshold:
+	// any drift is due); Drift nil: 503.
 	Drift            WalletDrift
-	DriftThresholdPP decimal.Decimal
+	DriftThresholdPP *decimal.Decimal
 	// FeeCharges serves GET /v1/wallets/{id}/fees (api/managed.go); nil: 503.
 	FeeCharges wallet.FeeChargeStore
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (api/managed_risk.go); nil: 503.

@@ -2,8 +2,9 @@
 # (issue 22). A wallet deposit arrives as a signed payment webhook and is
 # auto-invested into a moderate model; a NAV moves; the drift is measured,
 # a rebalance dry run shows the switches with their estimated exit load and
-# tax, and the rebalance is executed through the ledger; then a period's
-# fees are billed with an invoice (CSV and PDF). Uses FF, PSQL, DEMO, step
+# tax, and the rebalance is executed through the ledger; then the quarter's
+# fees are billed on schedule with an invoice (CSV and PDF), and the
+# investor exits (the performance fee crystallised). Uses FF, PSQL, DEMO, step
 # and the money path's webhook() and MONEY from demo.sh/demo_money.sh.
 
 step "managed investing: a wallet deposit auto-invested into a moderate model (fundflow run managed)"
@@ -26,6 +27,12 @@ sed 's/"weight": "25"/"weight": "24"/' "$DEMO/model-moderate.json" > "$DEMO/mode
 "$FF" --log-level warn managed model "$DEMO/model-moderate.json"
 "${PSQL[@]}" -c "INSERT INTO investors (id) VALUES ('MW-INV-1') ON CONFLICT DO NOTHING"
 "$FF" --log-level warn managed wallet --wallet MW-1 --investor MW-INV-1 --model moderate --folio MW-F1
+# Fee terms from 1 Jul (1.0 % a year), from 25 Aug 1.5 % with a 10 % performance fee: the quarter
+# billed below changes rate mid-quarter. The daily run values the wallet every day; on 1 Jul it held nothing
+# (on 21 Aug, run managed values it before it credits the deposit: 0.00 too).
+"$FF" --log-level warn managed fees terms --wallet MW-1 --from 2026-07-01 --aum-rate 1.0 > /dev/null
+"$FF" --log-level warn managed fees terms --wallet MW-1 --from 2026-08-25 --aum-rate 1.5 --perf 10 > /dev/null
+"$FF" --log-level warn managed fees value --day 2026-07-01 > /dev/null
 "$FF" --log-level warn serve > "$DEMO/managed-serve.log" 2>&1 &
 MW_PID=$!
 for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
@@ -76,16 +83,23 @@ SELECT topic, count(*) AS events FROM outbox WHERE topic LIKE 'rebalance.%' OR t
 SQL
 "$FF" --log-level warn managed rebalance "${RB[@]}" --run-id RB-MW-1-after --dry-run | python3 -c 'import json,sys; p=json.load(sys.stdin)["plan"]; print("-- after: over threshold?", p["drift"]["over_threshold"], "| drift pp:", ", ".join(s["scheme"]+" "+s["drift_pp"] for s in p["drift"]["schemes"]))'
 
-step "a period's fees: daily valuations, the AUM fee (a rate change mid-period) and the performance fee, GST, the invoice"
-"$FF" --log-level warn managed fees terms --wallet MW-1 --from 2026-07-01 --aum-rate 1.0 > /dev/null
-"$FF" --log-level warn managed fees terms --wallet MW-1 --from 2026-08-25 --aum-rate 1.5 --perf 10 > /dev/null
-for d in 2026-08-21 2026-08-24 2026-08-25 2026-08-26 2026-08-27 2026-08-28 2026-08-31; do
+step "a quarter's fees, billed on schedule: 1 Jul-30 Sep 2026, 1.0 % a year then 1.5 % from 25 Aug, GST, the invoice (CSV and PDF)"
+echo "-- the daily valuations of the weekdays 24 Aug-30 Sep (the daily run writes them; the demo has no NAV after"
+echo "   24 Aug, so September values the holdings at 24 Aug's NAVs); weekends and holidays carry the day before"
+for d in $(python3 -c 'import datetime as t
+d = t.date(2026, 8, 24)
+while d <= t.date(2026, 9, 30):
+    if d.weekday() < 5: print(d)
+    d += t.timedelta(1)'); do
   "$FF" --log-level warn managed fees value --day "$d" > /dev/null
 done
-"$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-08-21 --to 2026-08-31 --crystallise --out "$DEMO/invoices" > "$DEMO/fee-invoice.json"
-"$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-08-21 --to 2026-08-31 --crystallise > /dev/null   # again: the same invoice, charged once
-"${PSQL[@]}" -c "SELECT day, cash, holdings, aum FROM fee_valuations WHERE wallet_id = 'MW-1' ORDER BY day" \
-  -c "SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1'"
+"${PSQL[@]}" -c "SELECT min(day) AS first, max(day) AS last, count(*) AS valuations, min(aum) AS min_aum, max(aum) AS max_aum FROM fee_valuations WHERE wallet_id = 'MW-1'"
+echo "-- the quarterly billing (serve runs it daily at 06:00 IST, pipelines.managed.fees.bill_schedule): on Thu 1 Oct,"
+echo "   the first business day after 30 Sep, it bills the quarter once; at 10:00 the same day it reads nothing"
+"$FF" --log-level warn run managed-fees --clock 2026-10-01T06:00:00+05:30 > "$DEMO/fee-quarter-run.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  ", r["period_from"], "..", r["period_to"], r["status"], "wallets", r["wallets_billed"], "total", r["total"], "due", r["invoices_due"])' "$DEMO/fee-quarter-run.json"
+"$FF" --log-level warn run managed-fees --clock 2026-10-01T10:00:00+05:30 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   again:", r["status"], "wallets", r["wallets_billed"])'
+"${PSQL[@]}" -c "SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1'"
 echo "-- the wallet's cash (0.01) does not cover it: the invoice is due. A ₹1,500.00 deposit (below every model"
 echo "   minimum, so it stays in the wallet with its reasons), then run managed pays the invoice from the cash"
 "$FF" --log-level warn serve > "$DEMO/managed-serve.log" 2>&1 &
@@ -93,23 +107,38 @@ MW_PID=$!
 for _ in $(seq 1 100); do curl -sf "$MONEY/healthz" >/dev/null && break; sleep 0.1; done
 webhook evt_MW3 pay_MW3 wallet:MW-1 150000 captured
 kill $MW_PID 2>/dev/null || true; wait $MW_PID 2>/dev/null || true
-"$FF" --log-level warn run managed --clock 2026-09-01T10:00:00+05:30 > /dev/null
+"$FF" --log-level warn run managed --clock 2026-10-01T10:00:00+05:30 > /dev/null
 "${PSQL[@]}" <<'SQL'
 \pset footer off
 SELECT payload->>'leftover' AS left_in_wallet, payload->'leftovers' AS reasons FROM outbox WHERE event_id = 'autoinvest.orders.placed:pay_MW3';
 SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1';
 SELECT t.kind, t.ref, p.account, p.amount::numeric(18,2) FROM wallet_transactions t JOIN wallet_postings p ON p.tx_id = t.id
-WHERE t.wallet_id = 'MW-1' AND t.kind = 'fee' ORDER BY p.seq;
+WHERE t.wallet_id = 'MW-1' AND t.kind = 'fee' ORDER BY t.id, p.seq;
 SELECT id AS wallet, balance FROM wallets WHERE id = 'MW-1';
 SQL
-cat "$DEMO"/invoices/*.csv
-pdftoppm -png -r 70 -singlefile "$DEMO"/invoices/*.pdf "$DEMO/invoices/invoice-page1" 2>/dev/null || true
+QINV=FEE-MW-1-2026-07-01-2026-09-30
+"$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-07-01 --to 2026-09-30 --out "$DEMO/invoices" > "$DEMO/fee-invoice.json"   # the invoice made, written out
+cat "$DEMO/invoices/$QINV.csv"
+pdftoppm -png -r 70 -singlefile "$DEMO/invoices/$QINV.pdf" "$DEMO/invoices/invoice-page1" 2>/dev/null || true
+
+step "an exit: the investor leaves managed investing on Mon 5 Oct; the performance fee to that day is crystallised before the payout, once"
+"$FF" --log-level warn managed exit --wallet MW-1 --request EXIT-MW-1 --clock 2026-10-05T11:00:00+05:30 > "$DEMO/exit.json"
+"$FF" --log-level warn managed exit --wallet MW-1 --request EXIT-MW-1 --clock 2026-10-05T11:05:00+05:30 | python3 -c 'import json,sys; print("-- the same exit again:", json.load(sys.stdin)["status"])'
+"$FF" --log-level warn managed fees bill --wallet MW-1 --from 2026-10-01 --to 2026-10-05 --out "$DEMO/invoices" > /dev/null   # the exit's invoice, written out
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT id, aum_fee, perf_fee, gst, total, status FROM fee_invoices WHERE wallet_id = 'MW-1' ORDER BY period_from;
+SELECT hwm_gain AS high_water_mark_net_of_flows, as_of FROM fee_hwm WHERE wallet_id = 'MW-1';
+SELECT t.id, t.kind, t.ref, t.amount FROM wallet_transactions t WHERE t.wallet_id = 'MW-1' AND t.kind IN ('fee', 'withdrawal') ORDER BY t.id;
+SELECT w.id AS wallet, w.status, w.balance, a.enabled AS auto_invest FROM wallets w JOIN autoinvest_terms a ON a.wallet_id = w.id WHERE w.id = 'MW-1';
+SQL
 ls -l "$DEMO/invoices"
 echo "-- wallet flows and fees copied to ClickHouse wallet_facts (once: the second pass copies nothing):"
 "$FF" --log-level warn managed fees facts
 "$FF" --log-level warn managed fees facts
 echo "-- a pool distribution's shares (the largest remainder to the paisa, as pool distributions split):"
 "$FF" check distribute --amount 1000.00 --units 1,1,1
-echo "Managed investing, where to look: $DEMO/rebalance-dry-run*.json $DEMO/rebalance.json $DEMO/fee-invoice.json $DEMO/invoices/"
-echo "  . $DEMO/env; bin/fundflow managed balance --wallet MW-1; bin/fundflow managed rebalance --wallet MW-1 --threshold 3 --dry-run --tax-aware"
+echo "Managed investing, where to look: $DEMO/rebalance-dry-run*.json $DEMO/rebalance.json $DEMO/fee-quarter-run.json $DEMO/exit.json"
+echo "  the quarter's invoice: $DEMO/invoices/$QINV.csv and $DEMO/invoices/$QINV.pdf (the exit's beside it)"
+echo "  . $DEMO/env; bin/fundflow managed balance --wallet MW-1; bin/fundflow managed fees bill --wallet MW-1 --from 2026-07-01 --to 2026-09-30"
 echo "  ClickHouse: SELECT kind, count(), sum(amount) FROM wallet_facts FINAL GROUP BY kind"

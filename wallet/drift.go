@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/shopspring/decimal"
 )
@@ -31,9 +33,14 @@ type DriftView struct {
 	managed.Drift
 	ModelChanged bool `json:"model_changed"`
 	Due          bool `json:"rebalance_due"`
+	// StaleNAVs are holdings valued at a NAV older than the previous
+	// business day (a NAV load that failed): the weights are not today's,
+	// so nothing is due on them and the check skips the wallet.
+	StaleNAVs []StaleNAV `json:"stale_navs,omitempty"`
 }
 
-// Drift measures a wallet's drift (no writes). A folio holding nothing yet
+// Drift measures a wallet's drift (no writes, no row locks: the API's
+// read and the check's measure wait for no one). A folio holding nothing yet
 // has no weights: its schemes show 0 and nothing is due.
 func (r *Rebalancer) Drift(ctx context.Context, walletID string, thresholdPP decimal.Decimal) (DriftView, error) {
 	var v DriftView
@@ -46,7 +53,7 @@ func (r *Rebalancer) Drift(ctx context.Context, walletID string, thresholdPP dec
 }
 
 func (r *Rebalancer) drift(ctx context.Context, tx RebalanceTx, walletID string, thresholdPP decimal.Decimal) (DriftView, error) {
-	pf, err := r.read(ctx, tx, walletID)
+	pf, err := r.read(ctx, tx, walletID, false)
 	if err != nil {
 		return DriftView{}, err
 	}
@@ -70,6 +77,58 @@ func (r *Rebalancer) drift(ctx context.Context, tx RebalanceTx, walletID string,
 		v.LastModel, v.LastModelVersion = id, ver
 		v.ModelChanged = id != pf.model.ID || ver < pf.model.Version
 	}
-	v.Due = v.Over || v.ModelChanged
+	if v.StaleNAVs, err = StaleNAVs(pf.hs, pf.now, r.calendar()); err != nil {
+		return DriftView{}, fmt.Errorf("drift of %s: %w", walletID, err)
+	}
+	v.Due = (v.Over || v.ModelChanged) && len(v.StaleNAVs) == 0
 	return v, nil
+}
+
+// ErrStaleNAV: a holding's latest NAV is older than the previous business
+// day, so a drift measured on it is not today's.
+var ErrStaleNAV = errors.New("a holding's NAV is stale")
+
+// StaleNAV is a holding whose latest NAV is older than the cut-off.
+type StaleNAV struct {
+	Scheme  string `json:"scheme"`
+	NAVDate string `json:"nav_date"` // "": no NAV at all
+	Cutoff  string `json:"oldest_accepted"`
+}
+
+// StaleNAVs lists the holdings of hs whose NAV is dated before the
+// previous business day of now's IST date on cal (the latest NAV a
+// measure taken now can expect: the evening's load publishes the
+// business day's NAV), in hs's order. A calendar that does not cover the
+// dates is an error, never a silent answer.
+func StaleNAVs(hs []managed.Holding, now time.Time, cal *fund.Calendar) ([]StaleNAV, error) {
+	if len(hs) == 0 {
+		return nil, nil
+	}
+	cutoff, err := cal.PrevBusinessDay(fund.DateOf(now.In(fund.IST())))
+	if err != nil {
+		return nil, fmt.Errorf("the NAV cut-off: %w", err)
+	}
+	var out []StaleNAV
+	for _, h := range hs {
+		if h.NAVDate.IsZero() || h.NAVDate.Before(cutoff) {
+			s := StaleNAV{Scheme: h.Scheme, Cutoff: cutoff.String()}
+			if !h.NAVDate.IsZero() {
+				s.NAVDate = h.NAVDate.String()
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// calendar is the business days a NAV's freshness is counted on: the
+// rebalancer's own, else its ledger's (nil: weekends only).
+func (r *Rebalancer) calendar() *fund.Calendar {
+	if r.Calendar != nil {
+		return r.Calendar
+	}
+	if r.Ledger != nil {
+		return r.Ledger.Calendar
+	}
+	return nil
 }

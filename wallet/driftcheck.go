@@ -40,6 +40,16 @@ type CheckStats struct {
 	Wallets int       `json:"wallets_checked"`
 	Due     []Checked `json:"due"`
 	Skipped int       `json:"wallets_skipped"`
+	// Skips say why each skipped wallet was left (a stale NAV, no model
+	// version in effect, ...): the check goes on and measures it again
+	// next time.
+	Skips []CheckSkip `json:"skipped,omitempty"`
+}
+
+// CheckSkip is a wallet the check could not measure or rebalance.
+type CheckSkip struct {
+	WalletID string `json:"wallet_id"`
+	Reason   string `json:"reason"`
 }
 
 // CheckStore lists the wallets a check measures.
@@ -63,7 +73,8 @@ func CheckRunID(walletID, trigger, model string, version int, day fund.Date) str
 }
 
 // Check is the scheduled drift check: every wallet with auto-invest terms
-// measured (Drift); one over the threshold, or whose model changed, is
+// measured (Drift); a wallet holding a scheme whose latest NAV is older
+// than the previous business day is skipped with the reason; one over the threshold, or whose model changed, is
 // rebalanced through Execute under CheckRunID (so once a wallet and
 // trigger: a run a crash left is finished by Resume or by the next check
 // under the same id), or with o.Execute false only proposed. A wallet
@@ -96,6 +107,7 @@ func (r *Rebalancer) Check(ctx context.Context, s CheckStore, o CheckOptions) (C
 					return st, err
 				}
 				st.Skipped++
+				st.Skips = append(st.Skips, CheckSkip{WalletID: id, Reason: err.Error()})
 				slog.WarnContext(ctx, "drift check skipped a wallet", "wallet", id, "err", err)
 				continue
 			}
@@ -111,8 +123,20 @@ func (r *Rebalancer) checkOne(ctx context.Context, id string, o CheckOptions) (C
 	if errors.Is(err, ErrNoTerms) {
 		return Checked{}, false, nil // disabled since it was listed
 	}
-	if err != nil || !d.Due {
+	if err != nil {
 		return Checked{}, false, err
+	}
+	if len(d.StaleNAVs) > 0 {
+		// A scheme whose NAV load failed would be valued (and switched)
+		// at an old NAV: skipped until its NAV is in.
+		sn := d.StaleNAVs[0]
+		if sn.NAVDate == "" {
+			return Checked{}, false, fmt.Errorf("%w: %s has no NAV", ErrStaleNAV, sn.Scheme)
+		}
+		return Checked{}, false, fmt.Errorf("%w: %s's latest NAV is of %s, older than %s (the previous business day)", ErrStaleNAV, sn.Scheme, sn.NAVDate, sn.Cutoff)
+	}
+	if !d.Due {
+		return Checked{}, false, nil
 	}
 	c := Checked{WalletID: id, Trigger: TriggerDrift}
 	if d.ModelChanged {

@@ -2,10 +2,15 @@ package wallet_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 	"github.com/shopspring/decimal"
@@ -119,5 +124,144 @@ func TestDriftCheck(t *testing.T) {
 	}
 	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%' AND status <> 'allotted'`); n != 0 {
 		t.Errorf("%d switch legs not allotted", n)
+	}
+}
+
+// A scheme whose NAV load failed keeps an old nav_latest row: the check
+// skips the wallet, with the reason, instead of switching at that NAV.
+// rebalanceEnv runs on Fri 21 Aug 2026: the previous business day is Thu
+// 20 Aug, so B's NAV of Wed 19 Aug is stale and of 20 Aug is not.
+func TestDriftCheckSkipsAStaleNAV(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-19' WHERE scheme_code = 'B'`)
+	s, err := rb.Check(e.ctx, st, wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3), Execute: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "B's latest NAV is of 2026-08-19, older than 2026-08-20 (the previous business day)"
+	if s.Wallets != 1 || s.Skipped != 1 || len(s.Due) != 0 || len(s.Skips) != 1 || s.Skips[0].WalletID != "W1" || !strings.Contains(s.Skips[0].Reason, want) {
+		t.Fatalf("with B's NAV of 19 Aug: %+v", s)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM rebalance_runs`); n != 0 {
+		t.Fatalf("%d runs written on a stale NAV", n)
+	}
+	d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+	if err != nil || d.Due || len(d.StaleNAVs) != 1 || d.StaleNAVs[0] != (wallet.StaleNAV{Scheme: "B", NAVDate: "2026-08-19", Cutoff: "2026-08-20"}) {
+		t.Fatalf("drift view %+v %v", d, err)
+	}
+	// The previous business day's NAV is today's latest: due, proposed.
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-20' WHERE scheme_code = 'B'`)
+	s, err = rb.Check(e.ctx, st, wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3)})
+	if err != nil || s.Skipped != 0 || len(s.Due) != 1 || s.Due[0].Switches != 2 {
+		t.Fatalf("with B's NAV of 20 Aug: %+v %v", s, err)
+	}
+}
+
+// The cut-off counts business days on the holiday calendar: on Mon 5 Oct
+// 2026 (2 Oct a holiday, then the weekend) the previous business day is
+// Thu 1 Oct; a NAV of 30 Sep is stale, one of 1 Oct is not, none at all is.
+func TestStaleNAVsCountBusinessDays(t *testing.T) {
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := moneytest.IST("2026-10-05T10:00:00+05:30")
+	hs := []managed.Holding{{Scheme: "A", NAVDate: fund.NewDate(2026, 10, 1)}, {Scheme: "B", NAVDate: fund.NewDate(2026, 9, 30)}, {Scheme: "C"}}
+	got, err := wallet.StaleNAVs(hs, now, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []wallet.StaleNAV{{Scheme: "B", NAVDate: "2026-09-30", Cutoff: "2026-10-01"}, {Scheme: "C", Cutoff: "2026-10-01"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("stale %+v, want %+v", got, want)
+	}
+	// Weekends only (no holiday file): Fri 2 Oct is the previous business day.
+	if got, _ := wallet.StaleNAVs(hs, now, nil); len(got) != 3 {
+		t.Fatalf("weekends only: %+v", got)
+	}
+	// Outside the calendar's years: an error, never a silent answer.
+	if _, err := wallet.StaleNAVs(hs, moneytest.IST("2027-01-05T10:00:00+05:30"), cal); err == nil {
+		t.Fatal("a date outside the calendar was answered")
+	}
+}
+
+// The drift read takes no row lock: with W1's row held FOR UPDATE by
+// another transaction (a deposit, a withdrawal, a billing chunk), Drift
+// answers. Without a wall clock: the test waits until either Drift
+// returns (pass) or Postgres shows a backend of this database waiting on
+// a lock (fail: the read queued behind the writer).
+func TestDriftReadTakesNoLock(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	holder, err := e.db.Owner.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(e.ctx)
+	if _, err := holder.Exec(e.ctx, `SELECT 1 FROM wallets WHERE id = 'W1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	type res struct {
+		d   wallet.DriftView
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+		done <- res{d, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil || !r.d.Due || len(r.d.Schemes) != 3 {
+				t.Fatalf("drift %+v %v", r.d, r.err)
+			}
+			return
+		default:
+		}
+		if n := e.db.Num(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); n > 0 {
+			holder.Rollback(e.ctx) // let the read finish before the test ends
+			<-done
+			t.Fatal("the drift read waited for the wallet's row lock")
+		}
+		runtime.Gosched()
+	}
+}
+
+// A tax-aware check on a model change that needs no switch records the
+// version (a run with no orders, nothing_to_do), so the next check finds
+// nothing due. rebalanceEnv's W1 after A's rise: A 9,599.52, B 6,999.65,
+// C 4,999.75 of 21,598.92, so 44.4444 / 32.4074 / 23.1481 %. Version 2
+// (44/33/23) is +0.44, −0.59, +0.15 pp away, within half of 3 pp: the
+// tax-aware band trades nothing.
+func TestDriftCheckRecordsAModelChangeWithNothingToDo(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	m := moderate()
+	m.Version, m.Effective = 2, fund.NewDate(2026, 8, 21)
+	m.Schemes[0].Weight, m.Schemes[1].Weight, m.Schemes[2].Weight = decimal.NewFromInt(44), decimal.NewFromInt(33), decimal.NewFromInt(23)
+	if err := (&wallet.AutoInvest{Wallet: rb.Wallet, Store: st}).PutModel(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	o := wallet.CheckOptions{ThresholdPP: decimal.NewFromInt(3), Execute: true, TaxAware: true}
+	s, err := rb.Check(e.ctx, st, o)
+	if err != nil || len(s.Due) != 1 || s.Due[0] != (wallet.Checked{WalletID: "W1", Trigger: "model", RunID: "RB-W1-moderate-v2", Executed: true}) {
+		t.Fatalf("model change: %+v %v", s, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || status || ' v' || model_version, ',') FROM rebalance_runs`); got != "RB-W1-moderate-v2 nothing_to_do v2" {
+		t.Fatalf("runs %q", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%'`); n != 0 {
+		t.Fatalf("%d switch legs placed", n)
+	}
+	// The next day's check (the same clock will do: the model run's id is
+	// per version): nothing due, the portfolio is at version 2.
+	s, err = rb.Check(e.ctx, st, o)
+	if err != nil || s.Wallets != 1 || len(s.Due) != 0 {
+		t.Fatalf("again: %+v %v", s, err)
+	}
+	d, err := rb.Drift(e.ctx, "W1", decimal.NewFromInt(3))
+	if err != nil || d.LastModelVersion != 2 || d.ModelChanged || d.Due {
+		t.Fatalf("drift %+v %v", d, err)
 	}
 }

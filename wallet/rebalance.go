@@ -37,8 +37,12 @@ type RebalanceRun struct {
 	TaxAware                     bool
 	Plan                         managed.Plan
 	Requests                     []string // switch requests' JSON bodies, in the plan's switch order
-	Status                       string   // proposed, placed
+	Status                       string   // proposed, placed, nothing_to_do (RunNothingToDo)
 }
+
+// RunNothingToDo is the status of a forced run whose plan needed no
+// switch: it records the model version the portfolio is at.
+const RunNothingToDo = "nothing_to_do"
 
 // RebalanceStore is what rebalancing needs of the store.
 type RebalanceStore interface {
@@ -54,6 +58,9 @@ type RebalanceStore interface {
 // RebalanceTx is one transaction of rebalancing.
 type RebalanceTx interface {
 	AutoTx
+	// ReadWallet reads a wallet without locking it (the drift read: found
+	// false: none).
+	ReadWallet(ctx context.Context, id string) (w Wallet, found bool, err error)
 	// Holdings reads a folio's holdings with their open lots (oldest
 	// first), latest NAVs, exit-load slabs and tax types.
 	Holdings(ctx context.Context, folio string) ([]managed.Holding, error)
@@ -94,6 +101,9 @@ type Rebalancer struct {
 	Store   RebalanceStore
 	Ledger  *ledger.Service
 	MaxSkew time.Duration
+	// Calendar counts the business days of a NAV's freshness (drift.go);
+	// nil: the ledger's.
+	Calendar *fund.Calendar
 	// crash, for tests: called after the run is fixed ("proposed") and
 	// after its switches are placed ("placed").
 	crash func(stage, runID string) error
@@ -121,12 +131,19 @@ type portfolio struct {
 	day   fund.Date
 }
 
-// read reads the wallet's terms, model and holdings (no writes).
-func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string) (portfolio, error) {
+// read reads the wallet's terms, model and holdings (no writes), with
+// lock the wallet locked for update (a plan that will be placed), without
+// it not (a drift read must not queue behind, nor hold up, a deposit, a
+// withdrawal or a billing chunk of the same wallet).
+func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string, lock bool) (portfolio, error) {
 	var pf portfolio
 	var ok bool
 	var err error
-	if pf.wal, ok, err = tx.LockWallet(ctx, walletID); err != nil {
+	readWallet := tx.ReadWallet
+	if lock {
+		readWallet = tx.LockWallet
+	}
+	if pf.wal, ok, err = readWallet(ctx, walletID); err != nil {
 		return pf, err
 	}
 	if !ok {
@@ -155,7 +172,7 @@ func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string) 
 // plan reads the wallet's terms, model and holdings and plans (no writes).
 func (r *Rebalancer) plan(ctx context.Context, tx RebalanceTx, walletID, runID string, o RebalanceOptions) (Proposal, Wallet, error) {
 	var p Proposal
-	pf, err := r.read(ctx, tx, walletID)
+	pf, err := r.read(ctx, tx, walletID, true)
 	if err != nil {
 		return p, pf.wal, err
 	}
@@ -208,7 +225,8 @@ type Executed struct {
 // (rebalance.proposed), then placed through the ledger (idempotent by
 // request id), then the run is marked placed (rebalance.executed). A run
 // already fixed is finished as it was fixed, whatever the drift is now;
-// within the threshold no run is written and found is false.
+// within the threshold no run is written and found is false, except for a
+// forced run (a model change), recorded as RunNothingToDo with no orders.
 func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o RebalanceOptions) (res Executed, found bool, err error) {
 	if runID == "" {
 		runID = RunID(walletID, fund.DateOf(r.Wallet.now().In(fund.IST())))
@@ -224,7 +242,7 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 			return err
 		}
 		p, wal, err := r.plan(ctx, tx, walletID, runID, o)
-		if err != nil || len(p.Plan.Switches) == 0 {
+		if err != nil || (len(p.Plan.Switches) == 0 && !o.Force) {
 			return err
 		}
 		// under the wallet's lock (plan took it): a manual run and the
@@ -238,6 +256,18 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 		run = RebalanceRun{ID: runID, WalletID: walletID, Folio: p.Folio, ModelID: p.Model, ModelVersion: p.Version, TaxAware: o.TaxAware,
 			Plan: p.Plan, Requests: p.Requests, Status: "proposed"}
 		found = true
+		if len(p.Plan.Switches) == 0 {
+			// A model change that needs no switch (tax-aware: within half
+			// the threshold) is still recorded, so the portfolio counts as
+			// brought to this version (LastModel) and is not due again.
+			run.Status = RunNothingToDo
+			if err := tx.InsertRebalanceRun(ctx, run); err != nil {
+				return fmt.Errorf("run %s: %w", runID, err)
+			}
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: RunNothingToDo,
+				Payload: map[string]any{"run_id": runID, "wallet_id": walletID, "folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}})
+			return r.Wallet.flush(ctx, tx, w)
+		}
 		if err := tx.InsertRebalanceRun(ctx, run); err != nil {
 			return fmt.Errorf("run %s: %w", runID, err)
 		}
@@ -250,8 +280,8 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 	if err != nil || !found {
 		return res, found, err
 	}
-	if run.Status == "placed" {
-		return Executed{RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio}, true, nil
+	if run.Status != "proposed" { // placed, or nothing to do: no orders
+		return Executed{RunID: run.ID, WalletID: run.WalletID, Folio: run.Folio, Orders: []OrderPlaced{}}, true, nil
 	}
 	if r.crash != nil {
 		if err := r.crash("proposed", runID); err != nil {

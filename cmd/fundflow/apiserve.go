@@ -54,8 +54,8 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 		Wallets:          ws,
 		WalletStatements: ws,
 		Pools:            &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}},
-		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}},
-		DriftThresholdPP: d.cfg.ThresholdPPOrDefault(),
+		Drift:            &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Calendar: cal}, // a NAV's freshness on allocate's holidays
+		DriftThresholdPP: ptrTo(d.cfg.ThresholdPPOrDefault()),                                                   // "0" configured is 0
 		FeeCharges:       walletpg.Store{Pool: d.pg.Pool},
 		RiskProfiles:     &wallet.Risk{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: true},
 		Tax:              apiserve.TaxAPI(d.pg.Pool, cal)})
@@ -65,3 +65,6 @@ func startAPI(ctx context.Context, d *deps) (stop func(), err error) {
 	}
 	return stop, err
 }
+
+// ptrTo is v's address: a value that is set, 0 included.
+func ptrTo[T any](v T) *T { return &v }

@@ -192,13 +192,14 @@ func warnIfPrivileged(ctx context.Context, d *deps) {
 
 // runCmd is `fundflow run PIPELINE`: one subcommand per pipeline.
 type runCmd struct {
-	NAVIngest    pipelineCmd      `cmd:"" name:"nav-ingest" help:"load the waiting NAV files (SFTP, folder or HTTP) through parse and validation into Postgres, ClickHouse and Kafka, then allot the orders they priced"`
-	NAVFreshness freshnessCmd     `cmd:"" name:"nav-freshness" help:"NAV lateness metrics, nav_stale alerts and today's completeness"`
-	Allocate     allocateCmd      `cmd:"" help:"allot the paid orders whose NAV has landed"`
-	Outbox       pipelineCmd      `cmd:"" help:"relay the outbox's undelivered events (Kafka, ClickHouse facts)"`
-	FolioRecon   folioReconRunCmd `cmd:"" name:"folio-recon" help:"load the RTAs' files, reconcile their books with our ledger as of a date, write recon_breaks and the report"`
-	Instalments  instalmentsCmd   `cmd:"" help:"the systematic plans' daily run: generate the instalments falling due, present the debits and orders due now, settle the presented ones"`
-	Managed      managedRunCmd    `cmd:"" help:"credit the wallet deposits the webhooks stored and auto-invest them into their model portfolios"`
+	NAVIngest    pipelineCmd       `cmd:"" name:"nav-ingest" help:"load the waiting NAV files (SFTP, folder or HTTP) through parse and validation into Postgres, ClickHouse and Kafka, then allot the orders they priced"`
+	NAVFreshness freshnessCmd      `cmd:"" name:"nav-freshness" help:"NAV lateness metrics, nav_stale alerts and today's completeness"`
+	Allocate     allocateCmd       `cmd:"" help:"allot the paid orders whose NAV has landed"`
+	Outbox       pipelineCmd       `cmd:"" help:"relay the outbox's undelivered events (Kafka, ClickHouse facts)"`
+	FolioRecon   folioReconRunCmd  `cmd:"" name:"folio-recon" help:"load the RTAs' files, reconcile their books with our ledger as of a date, write recon_breaks and the report"`
+	Instalments  instalmentsCmd    `cmd:"" help:"the systematic plans' daily run: generate the instalments falling due, present the debits and orders due now, settle the presented ones"`
+	Managed      managedRunCmd     `cmd:"" help:"credit the wallet deposits the webhooks stored and auto-invest them into their model portfolios"`
+	ManagedFees  managedFeesRunCmd `cmd:"" name:"managed-fees" help:"bill the quarter just finished (fees with GST, invoices), once, from the first business day after its end"`
 }
 
 // connected runs f with the config's connections (closed after), warning

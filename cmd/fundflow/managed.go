@@ -117,3 +117,55 @@ func (c managedRunCmd) Run(a *app) error {
 		return printJSON(a.stdout, st)
 	})
 }
+
+// quarterBilling is the scheduled quarterly fee billing of
+// pipelines.managed.fees (defaults without the section), on the ledger's
+// business days (allocate's holidays).
+func quarterBilling(d *deps, l *ledger.Service) *wallet.QuarterBilling {
+	st := walletpg.Store{Pool: d.pg.Pool}
+	ws := &wallet.Service{Store: st, Audit: l.Audit, Now: d.now}
+	qb := &wallet.QuarterBilling{Fees: &wallet.Fees{Wallet: ws, Store: st, Ledger: l, MaxSkew: 5 * time.Minute}, Store: st,
+		Calendar: l.Calendar, CrystalliseMonth: time.March}
+	if x := d.cfg.Pipelines.Managed; x != nil {
+		qb.CrystalliseMonth, qb.Batch = time.Month(x.Fees.CrystalliseMonth), x.Fees.Batch
+	}
+	return qb
+}
+
+// runQuarterBilling is one run of it under the managed-fees lock.
+func runQuarterBilling(ctx context.Context, d *deps) (wallet.QuarterRun, error) {
+	l, err := moneyLedger(d)
+	if err != nil {
+		return wallet.QuarterRun{}, err
+	}
+	qb := quarterBilling(d, l)
+	var r wallet.QuarterRun
+	err = supervise.Single(ctx, d.pg, jobmanaged.FeesName, func(ctx context.Context) (err error) { r, err = qb.Run(ctx, d.now()); return err })
+	return r, err
+}
+
+// managedFeesRunCmd is `fundflow run managed-fees`: the scheduled
+// quarterly billing's run, once (serve runs it on
+// pipelines.managed.fees.bill_schedule).
+type managedFeesRunCmd struct {
+	// Clock fixes the run's clock: for tests and the demo, never for
+	// production.
+	Clock time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests only"`
+}
+
+func (managedFeesRunCmd) Help() string {
+	return `Bill the quarter just finished, once: every wallet with fee terms gets its invoice of the quarter (the AUM fee, each rate for its own days; at the quarter ending pipelines.managed.fees.crystallise_month, default March, the performance fee too), with GST, paid from the wallet's cash when it covers it. Before the first business day after the quarter's end it bills nothing (status not_yet); once a quarter is billed, later runs read nothing (already_billed). Wallets that could not be billed are listed with the reason. Prints the run as JSON.`
+}
+
+func (c managedFeesRunCmd) Run(a *app) error {
+	return a.connected(func(d *deps) error {
+		if !c.Clock.IsZero() {
+			d.clock = func() time.Time { return c.Clock }
+		}
+		r, err := runQuarterBilling(a.ctx, d)
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, r)
+	})
+}

@@ -32,6 +32,31 @@ type managedCmd struct {
 	Rebalance     managedRebalanceCmd     `cmd:"" help:"measure a wallet's drift from its model and switch it back over the threshold; --dry-run prints the switches and estimated exit load and tax"`
 	Fees          managedFeesCmd          `cmd:"" help:"fee terms, daily valuations, billing a period with invoices (CSV and PDF)"`
 	Withdrawal    managedWithdrawalCmd    `cmd:"" help:"withdrawals parked under review: cancel one (its money back into the wallet)"`
+	Exit          managedExitCmd          `cmd:"" help:"take a wallet out of managed investing: fees to the day with the performance fee crystallised, the cash paid out, the wallet closed; once; JSON"`
+}
+
+type managedExitCmd struct {
+	Wallet  string    `required:"" help:"The wallet leaving managed investing." placeholder:"ID"`
+	Request string    `required:"" help:"The exit's request id (its withdrawal's): the same request again changes nothing." placeholder:"ID"`
+	Clock   time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests and the demo only"`
+}
+
+func (managedExitCmd) Help() string {
+	return `Take a wallet out of managed investing, once per --request: the fees from the quarter's start (or the fee terms' first day) to today are billed with the performance fee crystallised (the quarter before too, if the quarterly billing has not billed it yet), paid from the wallet's cash, the rest of the cash is withdrawn to the investor's bank account, and the wallet is closed with its auto-invest terms disabled. The folio's units stay the investor's, no longer managed or charged.
+
+Exit 0 with {"status": "exited" or "already_exited", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or when the cash does not cover the fees (nothing paid out, the wallet stays open).`
+}
+
+func (c managedExitCmd) Run(a *app) error {
+	return a.managed(c.Clock, func(d *deps, md managedDeps) error {
+		x := &wallet.Exits{Fees: &wallet.Fees{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute}, Store: md.store,
+			CrystalliseMonth: quarterBilling(d, md.ledger).CrystalliseMonth}
+		out, err := x.Exit(a.ctx, c.Wallet, c.Request, d.now())
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, out)
+	})
 }
 
 type managedWithdrawalCmd struct {

@@ -93,6 +93,15 @@ func scheduledJobs(d *deps) ([]scheduler.Job, error) {
 			})
 		}})
 	}
+	if c := d.cfg.Pipelines.Managed; c != nil && c.Fees.BillSchedule != "off" { // issue 22: the quarter's fees, once
+		jobs = append(jobs, scheduler.Job{Name: jobmanaged.FeesName, Spec: c.Fees.BillSchedule, Run: func(ctx context.Context) error {
+			r, err := runQuarterBilling(ctx, d)
+			if err == nil && r.Status == "billed" {
+				d.log.InfoContext(ctx, "quarter billed", "from", r.From, "to", r.To, "wallets", r.Billed, "skipped", len(r.Skipped), "total", r.Total)
+			}
+			return err
+		}})
+	}
 	if a := d.cfg.Audit; a.AnchorFile != "" {
 		jobs = append(jobs, scheduler.Job{Name: auditanchor.Name, Spec: a.AnchorSchedule, Run: func(ctx context.Context) error {
 			anchor, published, err := auditanchor.Run(ctx, d.pg.Pool, a.AnchorTopic, a.AnchorFile, d.recorder())

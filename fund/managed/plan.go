@@ -16,6 +16,7 @@ import (
 type Holding struct {
 	Scheme     string
 	NAV        fund.NAV
+	NAVDate    fund.Date // NAV's date (zero: unknown; the drift check refuses a stale one)
 	Units      fund.Units
 	UnitsScale int32
 	Type       tax.SchemeType

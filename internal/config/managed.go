@@ -16,6 +16,23 @@ type Managed struct {
 	Schedule  string           `yaml:"schedule"`
 	Batch     int              `yaml:"batch"` // deposits and wallets per pass; default 100
 	Rebalance ManagedRebalance `yaml:"rebalance"`
+	Fees      ManagedFees      `yaml:"fees"`
+}
+
+// ManagedFees is the scheduled quarterly fee billing (wallet.QuarterBilling,
+// serve's managed-fees job; by hand `fundflow run managed-fees`).
+type ManagedFees struct {
+	// BillSchedule: cron (IST) of the billing's check; default "0 6 * * *",
+	// 06:00 IST daily. A run bills the quarter just finished on or after the
+	// first business day after its end (allocate's holidays), once: so by
+	// default at 06:00 on that day. "off": no scheduled billing.
+	BillSchedule string `yaml:"bill_schedule"`
+	// CrystalliseMonth: the quarter ending in this month crystallises the
+	// performance fee too (the fee's year end); default 3, the financial
+	// year to 31 March. One of 3, 6, 9, 12.
+	CrystalliseMonth int `yaml:"crystallise_month"`
+	// Batch: wallets billed per transaction; default 5000.
+	Batch int `yaml:"batch"`
 }
 
 // ManagedRebalance is the scheduled drift check (wallet.Rebalancer.Check).
@@ -40,6 +57,13 @@ func (c *Config) managedDefaults() {
 	}
 	x.Rebalance.Mode = or(x.Rebalance.Mode, "propose")
 	x.Rebalance.ThresholdPP = or(x.Rebalance.ThresholdPP, "5")
+	x.Fees.BillSchedule = or(x.Fees.BillSchedule, "0 6 * * *")
+	if x.Fees.CrystalliseMonth == 0 {
+		x.Fees.CrystalliseMonth = 3
+	}
+	if x.Fees.Batch == 0 {
+		x.Fees.Batch = 5000
+	}
 }
 
 func (c *Config) validateManaged() []FieldError {
@@ -65,6 +89,19 @@ func (c *Config) validateManaged() []FieldError {
 	}
 	if d, err := decimal.NewFromString(x.Rebalance.ThresholdPP); err != nil || d.IsNegative() {
 		add(p+".rebalance.threshold_pp", "want a non-negative number of percentage points, got %q", x.Rebalance.ThresholdPP)
+	}
+	if x.Fees.BillSchedule != "off" {
+		if _, err := cron.ParseStandard(x.Fees.BillSchedule); err != nil {
+			add(p+".fees.bill_schedule", "bad cron spec %q (or \"off\"): %v", x.Fees.BillSchedule, err)
+		}
+	}
+	switch x.Fees.CrystalliseMonth {
+	case 3, 6, 9, 12:
+	default:
+		add(p+".fees.crystallise_month", "want the month a quarter ends in (3, 6, 9 or 12), got %d", x.Fees.CrystalliseMonth)
+	}
+	if x.Fees.Batch < 1 {
+		add(p+".fees.batch", "must be at least 1, got %d", x.Fees.Batch)
 	}
 	if c.Pipelines.Allocate == nil {
 		add(p, "needs pipelines.allocate (the ledger its orders are placed on)")

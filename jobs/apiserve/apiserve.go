@@ -135,9 +135,9 @@ type Deps struct {
 	// Pools serves GET /v1/wallets/{id}/pools (pool.Service); nil: 503.
 	Pools api.Pools
 	// Drift serves GET /v1/wallets/{id}/drift (wallet.Rebalancer) at
-	// DriftThresholdPP (zero: wallet.DefaultThresholdPP); nil: 503.
+	// DriftThresholdPP (nil: wallet.DefaultThresholdPP; 0 is 0); nil: 503.
 	Drift            api.WalletDrift
-	DriftThresholdPP decimal.Decimal
+	DriftThresholdPP *decimal.Decimal
 	// FeeCharges serves GET /v1/wallets/{id}/fees (wallet/pgstore); nil: 503.
 	FeeCharges wallet.FeeChargeStore
 	// RiskProfiles serves /v1/investors/{id}/risk-profile (wallet.Risk); nil: 503.

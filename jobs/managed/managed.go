@@ -16,6 +16,10 @@ import (
 // Name is the job's name (its single-runner lock).
 const Name = "managed"
 
+// FeesName is the scheduled quarterly fee billing's job (its own lock:
+// wallet.QuarterBilling, `fundflow run managed-fees`).
+const FeesName = "managed-fees"
+
 // Job credits deposits and auto-invests them.
 type Job struct {
 	Wallet *wallet.Service

@@ -24,26 +24,22 @@ func (s Store) InFeeTx(ctx context.Context, fn func(wallet.FeeTx) error) error {
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
 }
 
-// Value values every wallet with fee terms in effect on day in one
+// Value values every open wallet with fee terms in effect on day in one
 // statement: its cash plus each holding of its auto-invest folio at the
 // NAV of day or the last before it, each truncated to the paisa.
 func (s Store) Value(ctx context.Context, day fund.Date) (int64, error) {
-	tag, err := s.Pool.Exec(ctx, `INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum)
-		SELECT w.id, $1::date, w.balance, coalesce(v.value, 0), w.balance + coalesce(v.value, 0)
-		FROM wallets w
-		LEFT JOIN autoinvest_terms a ON a.wallet_id = w.id
-		LEFT JOIN LATERAL (
-			SELECT sum(trunc(h.units * n.nav, 2)) AS value FROM holdings h
-			CROSS JOIN LATERAL (SELECT nav FROM navs WHERE scheme_code = h.scheme_code AND nav_date <= $1::date ORDER BY nav_date DESC LIMIT 1) n
-			WHERE h.folio_no = a.folio_no AND h.units > 0) v ON true
+	tag, err := s.Pool.Exec(ctx, valuationInsert+`
 		WHERE EXISTS (SELECT 1 FROM fee_terms t WHERE t.wallet_id = w.id AND t.valid_from <= $1::date)
+		  AND w.status = 'open' -- a closed wallet left managed investing (wallet.Exits): no fee accrues
 		ON CONFLICT (wallet_id, day) DO NOTHING`, day.Time())
 	return tag.RowsAffected(), err
 }
 
-// FeeWallets lists wallets with fee terms in effect by to.
+// FeeWallets lists open wallets with fee terms in effect by to.
 func (s Store) FeeWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT wallet_id FROM fee_terms WHERE valid_from <= $1 AND wallet_id > $2 ORDER BY wallet_id LIMIT $3`,
+	// A closed wallet was billed up to its exit (wallet.Exits): left out.
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT wallet_id FROM fee_terms WHERE valid_from <= $1 AND wallet_id > $2
+		AND wallet_id NOT IN (SELECT id FROM wallets WHERE status = 'closed') ORDER BY wallet_id LIMIT $3`,
 		to.Time(), after, limit)
 	if err != nil {
 		return nil, err

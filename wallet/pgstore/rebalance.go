@@ -51,7 +51,7 @@ func (s Store) PayoutsToSweep(ctx context.Context, limit int) ([]string, error) 
 // (the ledger's FIFO order: NAV date, then id), latest NAV, exit-load slabs
 // and tax type (by AMFI category, fund/tax.CategoryRules).
 func (t Tx) Holdings(ctx context.Context, folio string) ([]managed.Holding, error) {
-	rows, err := t.tx.Query(ctx, `SELECT h.scheme_code, h.units, coalesce(st.units_scale, 3), coalesce(n.nav, 0), coalesce(s.category, '')
+	rows, err := t.tx.Query(ctx, `SELECT h.scheme_code, h.units, coalesce(st.units_scale, 3), coalesce(n.nav, 0), n.nav_date, coalesce(s.category, '')
 		FROM holdings h LEFT JOIN scheme_terms st ON st.scheme_code = h.scheme_code
 		LEFT JOIN nav_latest n ON n.scheme_code = h.scheme_code LEFT JOIN schemes s ON s.code = h.scheme_code
 		WHERE h.folio_no = $1 AND h.units > 0 ORDER BY h.scheme_code`, folio)
@@ -65,7 +65,8 @@ func (t Tx) Holdings(ctx context.Context, folio string) ([]managed.Holding, erro
 		var units, nav decimal.Decimal
 		var scale int16
 		var cat string
-		if err := rows.Scan(&h.Scheme, &units, &scale, &nav, &cat); err != nil {
+		var navDate *time.Time
+		if err := rows.Scan(&h.Scheme, &units, &scale, &nav, &navDate, &cat); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -77,6 +78,9 @@ func (t Tx) Holdings(ctx context.Context, folio string) ([]managed.Holding, erro
 		if h.NAV, err = fund.AppliedNAV(nav); err != nil && !nav.IsZero() {
 			rows.Close()
 			return nil, fmt.Errorf("%s NAV %s: %w", h.Scheme, nav, err)
+		}
+		if navDate != nil {
+			h.NAVDate = fund.DateOf(*navDate)
 		}
 		h.Type = tax.TypeOfCategory(tax.CategoryRules, cat)
 		idx[h.Scheme] = len(hs)
@@ -140,6 +144,11 @@ func (t Tx) Holdings(ctx context.Context, folio string) ([]managed.Holding, erro
 		}
 	}
 	return hs, loads.Err()
+}
+
+// ReadWallet reads a wallet without a row lock (the drift read).
+func (t Tx) ReadWallet(ctx context.Context, id string) (wallet.Wallet, bool, error) {
+	return scanWallet(t.tx.QueryRow(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = $1`, id))
 }
 
 // RebalanceRun reads a run, locked for update (its switches from the

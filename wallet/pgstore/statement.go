@@ -78,6 +78,7 @@ func (s Store) rebalanceLines(ctx context.Context, out []wallet.StatementLines, 
 			(SELECT count(*) FROM rebalance_switches x WHERE x.run_id = r.id),
 			coalesce((SELECT sum(x.amount) FROM rebalance_switches x WHERE x.run_id = r.id), 0)
 		FROM rebalance_runs r WHERE r.wallet_id = ANY($1) AND r.created_at >= $2 AND r.created_at < $3
+		  AND r.status <> 'nothing_to_do' -- a model version recorded, no switch: not a rebalance to show
 		ORDER BY r.wallet_id, r.created_at, r.id`, ids, start, end)
 	if err != nil {
 		return err

@@ -1,0 +1,121 @@
+package wallet_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+func TestQuarterOf(t *testing.T) {
+	for _, c := range []struct{ d, from, to fund.Date }{
+		{fund.NewDate(2026, 1, 1), fund.NewDate(2026, 1, 1), fund.NewDate(2026, 3, 31)},
+		{fund.NewDate(2026, 5, 31), fund.NewDate(2026, 4, 1), fund.NewDate(2026, 6, 30)},
+		{fund.NewDate(2026, 9, 30), fund.NewDate(2026, 7, 1), fund.NewDate(2026, 9, 30)},
+		{fund.NewDate(2026, 12, 31), fund.NewDate(2026, 10, 1), fund.NewDate(2026, 12, 31)},
+	} {
+		if from, to := wallet.QuarterOf(c.d); from != c.from || to != c.to {
+			t.Errorf("%s: %s..%s", c.d, from, to)
+		}
+	}
+}
+
+// The scheduled quarterly billing with an injected clock. W1 holds
+// ₹1,00,000.00 cash, valued every day of Jul–Sep 2026; terms 1 % from
+// 1 Jul, 1.5 % from 16 Aug. By hand: 1 Jul–15 Aug is 31 + 15 = 46 days at
+// 1 %, 16 Aug–30 Sep is 16 + 30 = 46 days at 1.5 %: 100000 × (46 × 1 +
+// 46 × 1.5) / (100 × 365) = 11500000 / 36500 = 315.068… → 315.06 (down);
+// GST 18 % = 56.7108 → 56.71; total 371.77, paid from the cash. W2's
+// terms begin inside the quarter (below).
+func TestQuarterBillingOnSchedule(t *testing.T) {
+	e, f := feesEnv(t)
+	// W2 (₹50,000.00) has terms from 16 Aug only: no rate on 1 Jul, so its
+	// quarter is billed from 16 Aug: 46 days at 1.5 %: 50000 × 1.5 × 46 /
+	// 36500 = 94.520… → 94.52; GST 17.0136 → 17.01; total 111.53.
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 5000000)
+	e.credit()
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")},
+		{WalletID: "W1", From: fund.NewDate(2026, 8, 16), AUMRatePct: pct("1.5")},
+		{WalletID: "W2", From: fund.NewDate(2026, 8, 16), AUMRatePct: pct("1.5")},
+	} {
+		if err := f.SetTerms(e.ctx, ft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	run := func(at string) wallet.QuarterRun {
+		t.Helper()
+		r, err := qb.Run(e.ctx, moneytest.IST(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	invoices := func() string {
+		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY id), '') FROM fee_invoices`)
+	}
+	// On the quarter's last day the quarter just finished is Apr–Jun: W1
+	// had no terms then, nothing billed; Q2 marked.
+	if r := run("2026-09-30T10:00:00+05:30"); r.From != fund.NewDate(2026, 4, 1) || r.Status != "billed" || r.Billed != 0 || invoices() != "" {
+		t.Fatalf("30 Sep: %+v %s", r, invoices())
+	}
+	// With 1 and 2 Oct holidays, the first business day after 30 Sep is
+	// Mon 5 Oct: on 1 Oct nothing yet.
+	qb.Calendar = fund.NewCalendar(fund.NewDate(2026, 10, 1), fund.NewDate(2026, 10, 2))
+	if r := run("2026-10-01T06:00:00+05:30"); r.Status != "not_yet" || r.BillOn != fund.NewDate(2026, 10, 5) || invoices() != "" {
+		t.Fatalf("1 Oct, holidays: %+v %s", r, invoices())
+	}
+	// The exchange's calendar: 1 Oct is the first business day after.
+	qb.Calendar = cal
+	r := run("2026-10-01T06:00:00+05:30")
+	if r.From != fund.NewDate(2026, 7, 1) || r.To != fund.NewDate(2026, 9, 30) || r.BillOn != fund.NewDate(2026, 10, 1) || r.Status != "billed" ||
+		r.Crystallised || r.Billed != 2 || r.Charged != 2 || len(r.Skipped) != 0 || r.Total.String() != "483.30" { // 371.77 + 111.53
+		t.Fatalf("1 Oct: %+v", r)
+	}
+	const both = "FEE-W1-2026-07-01-2026-09-30 371.77 charged,FEE-W2-2026-08-16-2026-09-30 111.53 charged"
+	if got := invoices(); got != both {
+		t.Fatalf("invoices %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(aum_fee || ' ' || gst, ',' ORDER BY id) FROM fee_invoices`); got != "315.06 56.71,94.52 17.01" {
+		t.Errorf("AUM fee and GST %s", got)
+	}
+	if got := e.balance("W1"); got != "99628.23" {
+		t.Errorf("W1 %s, want 100000.00 − 371.77 = 99628.23", got)
+	}
+	// Again (the 10:00 run, the next day): nothing read, nothing billed.
+	for _, at := range []string{"2026-10-01T10:00:00+05:30", "2026-10-05T06:00:00+05:30"} {
+		if r := run(at); r.Status != "already_billed" || r.Billed != 0 {
+			t.Fatalf("%s: %+v", at, r)
+		}
+	}
+	if got := e.balance("W1"); got != "99628.23" || invoices() != both {
+		t.Errorf("after the reruns: W1 %s, %s", got, invoices())
+	}
+	if got := e.balance("W2"); got != "49888.47" {
+		t.Errorf("W2 %s, want 50000.00 − 111.53 = 49888.47", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'fee.charged'`); n != 2 {
+		t.Errorf("%d fee.charged events", n)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from || ' ' || wallets_billed || ' ' || total, ',' ORDER BY period_from) FROM fee_quarter_runs`); got != "2026-04-01 0 0.00,2026-07-01 2 483.30" {
+		t.Errorf("quarter runs %s", got)
+	}
+}
