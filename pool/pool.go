@@ -79,6 +79,9 @@ type Pool struct {
 	Cash                    fund.Amount
 	Units                   fund.Units
 	LastNAV                 fund.Date // zero: never priced
+	// FeeAccrued is the AUM fee accrued and not billed yet (fees.go): a
+	// liability the NAV deducts, paid from Cash when billed.
+	FeeAccrued fund.Amount
 }
 
 // Request is a contribution (Amount asked) or a withdrawal (Units asked),
@@ -178,7 +181,7 @@ type Tx interface {
 	// transaction (wallet/pgstore's terms check takes it too).
 	FolioUser(ctx context.Context, folio, poolID string) (user string, used bool, err error)
 	LockPool(ctx context.Context, id string) (Pool, bool, error)
-	// UpdatePool writes the pool's cash, units and last NAV date.
+	// UpdatePool writes the pool's cash, units, last NAV date and fee accrued.
 	UpdatePool(ctx context.Context, p Pool) error
 	LockWallet(ctx context.Context, id string) (wallet.Wallet, bool, error)
 	BlockingRestriction(ctx context.Context, investorID string) (string, bool, error)
@@ -230,6 +233,7 @@ type Tx interface {
 	SweptLeg(ctx context.Context, orderID string) error
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
+	FeeTx
 }
 
 // Service runs the pools.

@@ -167,10 +167,7 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 	if t.ChargeFrom != ChargeFromWallet && t.ChargeFrom != ChargeFromUnits {
 		return fmt.Errorf("fee terms: charge_from %q: want wallet or units", t.ChargeFrom)
 	}
-	if _, err := managed.NewRateTable(managed.Rate{From: t.From, Percent: t.AUMRatePct}); err != nil {
-		return fmt.Errorf("fee terms: %w", err)
-	}
-	if _, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, fund.Amount{}, managed.Period{}); err != nil {
+	if err := managed.CheckFeeTerms(t.From, t.AUMRatePct, t.PerfPct, t.HurdlePct); err != nil {
 		return fmt.Errorf("fee terms: %w", err)
 	}
 	return f.Store.InFeeTx(ctx, func(tx FeeTx) error { return tx.PutFeeTerms(ctx, t) })

@@ -205,10 +205,10 @@ func (t Tx) CreatePool(ctx context.Context, p pool.Pool) (bool, error) {
 // LockPool reads a pool locked for update.
 func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	p := pool.Pool{ID: id}
-	var launch, cash, units decimal.Decimal
+	var launch, cash, units, accrued decimal.Decimal
 	var last *time.Time
-	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date
-		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last)
+	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date, fee_accrued
+		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last, &accrued)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -224,18 +224,21 @@ func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	if p.Cash, err = amount(cash); err != nil {
 		return p, false, err
 	}
+	if p.FeeAccrued, err = amount(accrued); err != nil {
+		return p, false, err
+	}
 	p.Units, err = units3(units)
 	return p, err == nil, err
 }
 
-// UpdatePool writes the pool's cash, units and last NAV date.
+// UpdatePool writes the pool's cash, units, last NAV date and fee accrued.
 func (t Tx) UpdatePool(ctx context.Context, p pool.Pool) error {
 	var last any
 	if !p.LastNAV.IsZero() {
 		last = p.LastNAV.Time()
 	}
-	_, err := t.tx.Exec(ctx, `UPDATE pools SET cash = $2, units = $3, last_nav_date = $4 WHERE id = $1`,
-		p.ID, p.Cash.Decimal(), p.Units.Decimal(), last)
+	_, err := t.tx.Exec(ctx, `UPDATE pools SET cash = $2, units = $3, last_nav_date = $4, fee_accrued = $5 WHERE id = $1`,
+		p.ID, p.Cash.Decimal(), p.Units.Decimal(), last, p.FeeAccrued.Decimal())
 	return err
 }
 
