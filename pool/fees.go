@@ -10,6 +10,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // Pool fees (issue 22): the AUM management fee and the performance fee of
@@ -102,4 +103,88 @@ type FeeTx interface {
 	// FeeTerms reads a pool's fee terms by date.
 	FeeTerms(ctx context.Context, pool string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
+	// LastAccrual reads the pool's latest accrual (found false: none).
+	LastAccrual(ctx context.Context, pool string) (Accrual, bool, error)
+	InsertAccrual(ctx context.Context, a Accrual) error
+}
+
+// Accrual is one pool NAV's fee: the calendar days From..To (since the
+// last accrual through the day before the next business day), each day's
+// AUM × rate/365, the sum rounded DOWN to the paisa once
+// (managed.AccrueAUMFeeRuns, the wallet's accrual). AUM is the pool's
+// value before the day's requests, net of the fee accrued before it.
+type Accrual struct {
+	Pool      string        `json:"pool_id"`
+	NAVDate   fund.Date     `json:"nav_date"`
+	From      fund.Date     `json:"from"`
+	To        fund.Date     `json:"to"`
+	AUM       fund.Amount   `json:"aum"`
+	Fee       fund.Amount   `json:"fee"`
+	Runs      []managed.Run `json:"runs"`
+	InvoiceID string        `json:"invoice_id,omitempty"`
+}
+
+// accrue is the fee of day's NAV, inside ComputeNAV's transaction (the
+// pool row locked): it writes the accrual row (once per pool and NAV date,
+// like the NAV row), posts the fee to pool_fee_accrued:<pool> and raises
+// p.FeeAccrued. gross is the pool's holdings, money in purchases and cash
+// before the day's requests. Days the NAV job skipped (no NAV on a
+// business day) carry the last accrual's AUM, as holidays do; days before
+// the first terms accrue nothing. No terms: nothing (nil).
+func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gross fund.Amount) (*Accrual, error) {
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	next, err := s.Calendar.NextBusinessDay(day)
+	if err != nil {
+		return nil, fmt.Errorf("fee accrual: %w", err)
+	}
+	end := next.AddDays(-1)
+	table, _, err := rateTable(ts, end)
+	if errors.Is(err, ErrNoFeeTerms) {
+		return nil, nil // terms from a later date
+	}
+	if err != nil {
+		return nil, err
+	}
+	aum := gross.Sub(p.FeeAccrued)
+	if aum.IsNegative() {
+		aum = fund.Amount{}
+	}
+	a := Accrual{Pool: p.ID, NAVDate: day, From: day, To: end, AUM: aum}
+	vals := []managed.AUM{{Date: day, Value: aum}}
+	last, found, err := tx.LastAccrual(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		a.From = last.To.AddDays(1)
+		vals = append(vals, managed.AUM{Date: last.NAVDate, Value: last.AUM})
+	}
+	if first := table[0].From; a.From.Before(first) {
+		a.From = first
+	}
+	if a.From.After(end) {
+		return nil, nil
+	}
+	acc, err := managed.AccrueAUMFeeRuns(a.From, a.To, vals, table)
+	if err != nil {
+		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
+	}
+	a.Fee, a.Runs = acc.Fee, acc.Runs
+	if err := tx.InsertAccrual(ctx, a); err != nil {
+		return nil, err
+	}
+	if a.Fee.Sign() > 0 {
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: a.Fee, Postings: []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: a.Fee.Decimal()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: a.Fee.Decimal().Neg()},
+		}}
+		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+			return nil, errors.Join(err, boolErr(inserted, fmt.Errorf("pool %s's fee of %s was accrued without its row", p.ID, day)))
+		}
+		p.FeeAccrued = p.FeeAccrued.Add(a.Fee)
+	}
+	return &a, nil
 }

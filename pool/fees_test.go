@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
 )
 
@@ -17,7 +18,7 @@ func pct(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 // pool refused.
 func TestPoolFeeTerms(t *testing.T) {
 	e := newEnv(t)
-	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PL-1", Name: "one", Launch: mustNAV("10.0000")}); err != nil {
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PL-1", Name: "one", Launch: fund.MustNAV("10.0000")}); err != nil {
 		t.Fatal(err)
 	}
 	set := func(from, aum, perf, hurdle string) error {
@@ -52,14 +53,6 @@ func TestPoolFeeTerms(t *testing.T) {
 	}
 }
 
-func mustNAV(s string) fund.NAV {
-	n, err := fund.ParseNAV(s)
-	if err != nil {
-		panic(err)
-	}
-	return n
-}
-
 func fmtSlice(s []string) string {
 	out := "["
 	for i, x := range s {
@@ -69,4 +62,66 @@ func fmtSlice(s []string) string {
 		out += x
 	}
 	return out + "]"
+}
+
+// The daily accrual inside the pool NAV, by hand. W1 and W2 contribute
+// 328,500.00 and 36,500.00 on Thu 20 Aug at the launch NAV 10.0000:
+// 32,850.000 and 3,650.000 units, cash 365,000.00. Terms: 1 % from 20 Aug,
+// 2 % from 26 Aug.
+//   - 20 Aug: AUM 0 (nothing before the day's requests): fee 0.00 for 20 Aug.
+//   - Fri 21 Aug: AUM 365,000.00, days 21..23 Aug (the weekend carried):
+//     3 × 365,000.00 × 1 / 36,500 = 30.00. NAV (365,000.00 − 30.00) /
+//     36,500 = 9.99917… → 9.9992.
+//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 30.00 =
+//     364,970.00; 24 Aug carries 21 Aug's 365,000.00: 10.00; 25 Aug
+//     364,970.00 / 36,500 = 9.99917…; sum 19.99917… → 19.99. Accrued
+//     49.99; NAV (365,000.00 − 49.99) / 36,500 = 9.99863… → 9.9986. W2
+//     leaves with all its 3,650.000 units at it: 36,494.89 (its share of
+//     the fee went with the NAV). Cash 328,505.11.
+//   - Wed 26 Aug at 2 %: AUM 328,505.11 − 49.99 = 328,455.12; × 2 /
+//     36,500 = 17.99754… → 17.99. Accrued 67.98; NAV (328,505.11 − 67.98)
+//     / 32,850 = 9.99808… → 9.9981.
+func TestPoolFeeAccruesInTheNAV(t *testing.T) {
+	e := newEnv(t)
+	e.fund(32850000, [2]string{"W1", "INV-1"})
+	e.fund(3650000, [2]string{"W2", "INV-2"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PL-1", Name: "one", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range [][2]string{{"2026-08-20", "1"}, {"2026-08-26", "2"}} {
+		if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PL-1", From: day(x[0]), AUMRatePct: pct(x[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.contribute("PL-1", "W1", "c-W1", "328500.00")
+	e.contribute("PL-1", "W2", "c-W2", "36500.00")
+	check := func(d, nav, fee, accrued, from, to string) {
+		t.Helper()
+		r := e.nav("PL-1", d)
+		if r.NAV.String() != nav || r.FeeAccrued.String() != accrued || r.Accrual == nil || r.Accrual.Fee.String() != fee ||
+			r.Accrual.From.String() != from || r.Accrual.To.String() != to {
+			t.Errorf("%s: NAV %s accrued %s, accrual %+v; want NAV %s, fee %s for %s..%s, accrued %s", d, r.NAV, r.FeeAccrued, r.Accrual, nav, fee, from, to, accrued)
+		}
+	}
+	check("2026-08-20", "10.0000", "0.00", "0.00", "2026-08-20", "2026-08-20")
+	check("2026-08-21", "9.9992", "30.00", "30.00", "2026-08-21", "2026-08-23")
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W2", "w-W2", fund.MustUnits("3650.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("2026-08-25", "9.9986", "19.99", "49.99", "2026-08-24", "2026-08-25")
+	if got := e.db.Str(`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W2'`); got != "36494.89 priced" {
+		t.Errorf("W2's withdrawal %s, want 36494.89 priced", got)
+	}
+	check("2026-08-26", "9.9981", "17.99", "67.98", "2026-08-26", "2026-08-26")
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.11 67.98" {
+		t.Errorf("pool cash and accrued %s", got)
+	}
+	// The journal: 30.00 + 19.99 + 17.99 to fee income, the 0.00 day not posted.
+	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 67.98" {
+		t.Errorf("accrual entries %s", got)
+	}
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98" {
+		t.Errorf("fee income %s", got)
+	}
 }

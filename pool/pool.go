@@ -114,6 +114,12 @@ type DayNAV struct {
 	// on this record date is priced from them.
 	ValueAfter *fund.Amount `json:"value_after,omitempty"`
 	UnitsAfter *fund.Units  `json:"units_after,omitempty"`
+	// FeeAccrued is the fee the pool owes after the day's accrual
+	// (fees.go): the NAV is (Holdings + Investing − FeeAccrued + Cash) ÷
+	// Units, and ValueAfter is net of it too.
+	FeeAccrued fund.Amount `json:"fee_accrued"`
+	// Accrual is the day's fee accrual (nil: the pool has no fee terms).
+	Accrual *Accrual `json:"fee_accrual,omitempty"`
 }
 
 // Holder is a member's units on the record date (its own plus those a
@@ -520,8 +526,9 @@ type NAVResult struct {
 // ComputeNAV computes a pool's NAV of day and prices the day's requests
 // at it, in one transaction: exactly once per (pool, day) (the NAV row is
 // the key: a second run returns it and changes nothing). The NAV is
-// (holdings at the day's scheme NAVs + cash) ÷ units before the day's
-// requests, or the launch NAV while the pool has no units. Contributions
+// (holdings at the day's scheme NAVs + cash − the fee accrued through the
+// day, fees.go) ÷ units before the day's requests, or the launch NAV
+// while the pool has no units. Contributions
 // are priced first (their cash can pay the day's withdrawals); a
 // withdrawal the pool's cash cannot pay is refused and its units go back.
 func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) (NAVResult, error) {
@@ -546,7 +553,13 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		if n.Holdings, n.Investing, err = s.assets(ctx, tx, p, day); err != nil {
 			return err
 		}
-		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing), n.Cash, n.Units, p.Launch); err != nil {
+		// The day's fee accrues on the pool's value before it and before the
+		// day's requests; the NAV deducts all the fee owed (fees.go).
+		if n.Accrual, err = s.accrue(ctx, tx, &p, day, n.Holdings.Add(n.Investing).Add(n.Cash)); err != nil {
+			return err
+		}
+		n.FeeAccrued = p.FeeAccrued
+		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing).Sub(n.FeeAccrued), n.Cash, n.Units, p.Launch); err != nil {
 			return err
 		}
 		reqs, err := tx.Pending(ctx, poolID, day)
@@ -577,7 +590,7 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		// The pool after the day's requests: what they paid in and out at
 		// this NAV moved the cash; the batch below only moves cash into
 		// purchases at cost, so this is also the value after it.
-		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash), p.Units
+		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash).Sub(n.FeeAccrued), p.Units
 		n.ValueAfter, n.UnitsAfter = &va, &ua
 		if err := tx.InsertNAV(ctx, n); err != nil {
 			return err

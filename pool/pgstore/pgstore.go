@@ -406,10 +406,10 @@ func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]manage
 // NAV reads a pool's NAV of a day.
 func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
 	n := pool.DayNAV{Pool: poolID, Date: day}
-	var nav, hold, investing, cash, units decimal.Decimal
+	var nav, hold, investing, cash, units, accrued decimal.Decimal
 	var valueAfter, unitsAfter decimal.NullDecimal
-	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch, value_after, units_after FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
-		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch, &valueAfter, &unitsAfter)
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch, value_after, units_after, fee_accrued FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch, &valueAfter, &unitsAfter, &accrued)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, false, nil
 	}
@@ -426,6 +426,9 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 		return n, false, err
 	}
 	if n.Cash, err = amount(cash); err != nil {
+		return n, false, err
+	}
+	if n.FeeAccrued, err = amount(accrued); err != nil {
 		return n, false, err
 	}
 	if n.Units, err = units3(units); err != nil {
@@ -451,9 +454,9 @@ func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
 	if n.ValueAfter != nil && n.UnitsAfter != nil {
 		va, ua = n.ValueAfter.Decimal(), n.UnitsAfter.Decimal()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch, value_after, units_after)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch, va, ua)
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch, value_after, units_after, fee_accrued)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch, va, ua, n.FeeAccrued.Decimal())
 	return err
 }
 
