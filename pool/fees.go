@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -106,6 +108,24 @@ type FeeTx interface {
 	// LastAccrual reads the pool's latest accrual (found false: none).
 	LastAccrual(ctx context.Context, pool string) (Accrual, bool, error)
 	InsertAccrual(ctx context.Context, a Accrual) error
+	// OpenAccruals reads the pool's accruals of NAV dates from..to not
+	// billed yet, by date, locked.
+	OpenAccruals(ctx context.Context, pool string, from, to fund.Date) ([]Accrual, error)
+	// SettleAccruals marks them billed by the invoice.
+	SettleAccruals(ctx context.Context, pool string, from, to fund.Date, invoiceID string) error
+	// FeeInvoice reads the pool's invoice of the period starting from.
+	FeeInvoice(ctx context.Context, pool string, from fund.Date) (wallet.FeeInvoice, bool, error)
+	// InsertFeeInvoice writes a paid invoice; afterNAV is the pool's
+	// latest NAV date then.
+	InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice, afterNAV fund.Date) error
+	// NAVOnOrBefore reads the pool's latest NAV row dated day or before.
+	NAVOnOrBefore(ctx context.Context, pool string, day fund.Date) (DayNAV, bool, error)
+	// HWM reads the pool's high-water mark, locked (found false: none yet).
+	HWM(ctx context.Context, pool string) (HWM, bool, error)
+	PutHWM(ctx context.Context, h HWM) error
+	// ChargedAfterNAV is what bills made while navDate was the pool's
+	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
+	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 }
 
 // Accrual is one pool NAV's fee: the calendar days From..To (since the
@@ -187,4 +207,262 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 		p.FeeAccrued = p.FeeAccrued.Add(a.Fee)
 	}
 	return &a, nil
+}
+
+// HWM is a pool's performance-fee high-water mark per unit: the highest
+// NAV at a crystallisation (the launch NAV before the first), and the NAV
+// after the last one's fee (the hurdle's base).
+type HWM struct {
+	Pool     string   `json:"pool_id"`
+	NAV      fund.NAV `json:"hwm_nav"`
+	StartNAV fund.NAV `json:"start_nav"`
+	AsOf     fund.Date
+}
+
+// FeeInvoiceID is the invoice id of a pool's period.
+func FeeInvoiceID(poolID string, from, to fund.Date) string {
+	return fmt.Sprintf("PFEE-%s-%s-%s", poolID, from, to)
+}
+
+// FeeCharged is the fee.charged event of a pool's invoice.
+type FeeCharged struct {
+	EventID   string      `json:"event_id"`
+	InvoiceID string      `json:"invoice_id"`
+	Pool      string      `json:"pool_id"`
+	From      fund.Date   `json:"period_from"`
+	To        fund.Date   `json:"period_to"`
+	AUMFee    fund.Amount `json:"aum_fee"`
+	PerfFee   fund.Amount `json:"perf_fee"`
+	Fee       fund.Amount `json:"fee"`
+	GST       fund.Amount `json:"gst"`
+	Total     fund.Amount `json:"total"`
+	Cash      fund.Amount `json:"pool_cash"` // after the payment
+	At        string      `json:"at"`
+}
+
+// BillFees bills a pool's period once: the AUM fee accrued by the NAVs of
+// from..to and not billed yet (the liability the NAV already deducts),
+// with crystallise the performance fee over the high-water mark, and GST
+// on the sum (managed.NewInvoice), paid from the pool's cash in the same
+// transaction: Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool>
+// (the AUM fee), Cr fee_income:managed (the performance fee), Cr tax:gst.
+// The accruals are marked billed by the invoice, the high-water mark
+// moved, the fee.charged event written. The same period again returns the
+// invoice (created false) and charges nothing; another period end from
+// the same start is refused. Cash short of the total: refused
+// (ErrCashShort, naming the shortfall), nothing written, the fee stays
+// accrued (and in the NAV) until a bill finds the cash.
+func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Date, crystallise bool) (inv wallet.FeeInvoice, created bool, err error) {
+	if to.Before(from) {
+		return inv, false, fmt.Errorf("bill pool %s: period %s..%s ends before it starts", poolID, from, to)
+	}
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		created = false
+		p, ok, err := tx.LockPool(ctx, poolID)
+		if err != nil || !ok {
+			return errors.Join(err, boolErr(ok, ErrNoPool))
+		}
+		if prev, found, err := tx.FeeInvoice(ctx, poolID, from); err != nil || found {
+			if err == nil && prev.To != to {
+				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrConflict, poolID, prev.From, prev.To, to)
+			}
+			inv = prev
+			return err
+		}
+		ts, err := tx.FeeTerms(ctx, poolID)
+		if err != nil {
+			return err
+		}
+		_, last, err := rateTable(ts, to)
+		if err != nil {
+			return err
+		}
+		accs, err := tx.OpenAccruals(ctx, poolID, from, to)
+		if err != nil {
+			return err
+		}
+		inv = wallet.FeeInvoice{ID: FeeInvoiceID(poolID, from, to), PoolID: poolID, From: from, To: to, Status: "charged",
+			Accrual: managed.Accrual{From: from, To: to}}
+		for _, a := range accs {
+			inv.AUMFee = inv.AUMFee.Add(a.Fee)
+			inv.Accrual.Runs = append(inv.Accrual.Runs, a.Runs...)
+		}
+		inv.Accrual.Fee = inv.AUMFee
+		var hwm *HWM
+		if crystallise && last.PerfPct.Sign() > 0 {
+			if hwm, err = s.crystallise(ctx, tx, p, *last, to, &inv); err != nil {
+				return err
+			}
+		}
+		bill := managed.NewInvoice(inv.AUMFee.Add(inv.PerfFee))
+		inv.Fee, inv.GST, inv.Total = bill.Fee, bill.GST, bill.Total
+		if inv.Total.Cmp(p.Cash) > 0 {
+			return fmt.Errorf("%w: the bill %s..%s is %s (fee %s + GST %s), the pool holds %s in cash, short by %s; nothing charged, the fee stays accrued",
+				ErrCashShort, from, to, inv.Total, inv.Fee, inv.GST, p.Cash, inv.Total.Sub(p.Cash))
+		}
+		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left
+			h, err := s.startAfter(ctx, tx, poolID, to, inv)
+			if err != nil {
+				return err
+			}
+			hwm.StartNAV = h
+			if err := tx.PutHWM(ctx, *hwm); err != nil {
+				return err
+			}
+		}
+		if inv.Total.Sign() > 0 {
+			ps := []fund.Posting{{Account: AccountCash(poolID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
+			for _, c := range []fund.Posting{
+				{Account: AccountFeeAccrued(poolID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
+				{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
+				{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
+			} {
+				if !c.Amount.IsZero() {
+					ps = append(ps, c)
+				}
+			}
+			e := wallet.Entry{Kind: KindFee, Ref: inv.ID, Amount: inv.Total, Postings: ps}
+			if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+				return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid without being written", inv.ID)))
+			}
+		}
+		p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+		if err := tx.SettleAccruals(ctx, poolID, from, to, inv.ID); err != nil {
+			return err
+		}
+		if err := tx.InsertFeeInvoice(ctx, inv, p.LastNAV); err != nil {
+			return err
+		}
+		if err := tx.UpdatePool(ctx, p); err != nil {
+			return err
+		}
+		ev := FeeCharged{EventID: wallet.TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, Pool: poolID, From: from, To: to,
+			AUMFee: inv.AUMFee, PerfFee: inv.PerfFee, Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Cash: p.Cash,
+			At: s.now().UTC().Format(time.RFC3339Nano)}
+		w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: wallet.TopicFeeCharged, Key: poolID, Payload: ev})
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "fee_charged", Payload: ev})
+		created = true
+		return nil
+	})
+	if err != nil {
+		return wallet.FeeInvoice{}, false, fmt.Errorf("bill pool %s %s..%s: %w", poolID, from, to, err)
+	}
+	inv.Accrual = inv.Accrual.Expanded()
+	return inv, created, nil
+}
+
+// crystallise puts the performance fee on inv: perf % of the gain per unit
+// of the pool's NAV at the period's end (the latest NAV on or before to,
+// already net of the accrued AUM fee) above max(high-water mark, start ×
+// (1 + hurdle)), times the units after that NAV, by
+// managed.CrystallisePerfFee on those values: the end value rounded down
+// and the mark's rounded up to the paisa, so the fee never exceeds the
+// rate. It returns the new mark, max(mark, NAV): it never falls.
+func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
+	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
+	if err != nil {
+		return nil, err
+	}
+	if !found || n.UnitsAfter == nil {
+		return nil, fmt.Errorf("crystallise: pool %s has no NAV (after migration 056) on or before %s", p.ID, to)
+	}
+	h, found, err := tx.HWM(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
+	}
+	units := n.UnitsAfter.Decimal()
+	value := func(nav fund.NAV, mode fund.RoundingMode) (fund.Amount, error) {
+		return fund.AmountFromDecimal(nav.Decimal().Mul(units), mode)
+	}
+	end, err := value(n.NAV, fund.RoundDown)
+	if err != nil {
+		return nil, err
+	}
+	mark, err := value(h.NAV, fund.RoundUp)
+	if err != nil {
+		return nil, err
+	}
+	start, err := value(h.StartNAV, fund.RoundUp)
+	if err != nil {
+		return nil, err
+	}
+	c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, mark, managed.Period{Start: start, End: end})
+	if err != nil {
+		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
+	}
+	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
+	next := HWM{Pool: p.ID, NAV: h.NAV, StartNAV: h.StartNAV, AsOf: to}
+	if n.NAV.Cmp(h.NAV) > 0 {
+		next.NAV = n.NAV
+	}
+	next.StartNAV = n.NAV // startAfter sets it once the invoice's total is known
+	return &next, nil
+}
+
+// startAfter is the NAV at the period's end less, per unit, what this bill
+// takes beyond the AUM fee the NAV already deducted (its GST and the
+// performance fee), half-up to 4 decimals: the next hurdle's base.
+func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice) (fund.NAV, error) {
+	n, _, err := tx.NAVOnOrBefore(ctx, poolID, to)
+	if err != nil {
+		return fund.NAV{}, err
+	}
+	if n.UnitsAfter == nil || n.UnitsAfter.Sign() == 0 {
+		return n.NAV, nil
+	}
+	v, err := fund.AmountFromDecimal(n.NAV.Decimal().Mul(n.UnitsAfter.Decimal()), fund.RoundDown)
+	if err != nil {
+		return fund.NAV{}, err
+	}
+	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee)), fund.Amount{}, *n.UnitsAfter)
+	if err != nil {
+		return n.NAV, nil // nothing left: the NAV itself
+	}
+	return nav, nil
+}
+
+// FeeBillResult counts a billing run over the pools.
+type FeeBillResult struct {
+	Billed   int         `json:"billed"`
+	Existing int         `json:"existing"` // billed before for the period
+	Total    fund.Amount `json:"total"`    // charged by this run
+	// Skipped are pools left unbilled with the reason (cash short, no
+	// terms for the period): the run goes on, and bills them when run
+	// again.
+	Skipped []FeeBillSkip `json:"skipped,omitempty"`
+}
+
+// FeeBillSkip is a pool a run could not bill.
+type FeeBillSkip struct {
+	Pool   string `json:"pool_id"`
+	Reason string `json:"reason"`
+}
+
+// BillAllFees bills the period of every pool with fee terms in effect by
+// to, each in its own transaction (BillFees).
+func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystallise bool) (FeeBillResult, error) {
+	var res FeeBillResult
+	ids, err := s.Store.FeePools(ctx, to)
+	if err != nil {
+		return res, fmt.Errorf("pools with fee terms: %w", err)
+	}
+	for _, id := range ids {
+		inv, created, err := s.BillFees(ctx, id, from, to, crystallise)
+		switch {
+		case errors.Is(err, ErrCashShort) || errors.Is(err, ErrNoFeeTerms) || errors.Is(err, ErrConflict):
+			slog.WarnContext(ctx, "pool fee billing skipped a pool", "pool", id, "from", from, "to", to, "reason", err)
+			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: err.Error()})
+		case err != nil:
+			return res, err
+		case created:
+			res.Billed++
+			res.Total = res.Total.Add(inv.Total)
+		default:
+			res.Existing++
+		}
+	}
+	return res, nil
 }

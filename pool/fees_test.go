@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -9,6 +10,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 func pct(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -123,5 +125,71 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98" {
 		t.Errorf("fee income %s", got)
+	}
+
+	// Billing 20..26 Aug settles the 67.98 accrued: GST 18 % of 67.98 =
+	// 12.2364 → 12.24, total 80.22 from the pool's cash: 328,505.11 −
+	// 80.22 = 328,424.89; nothing left accrued.
+	inv, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
+	if err != nil || !created {
+		t.Fatalf("bill: created %v, %v", created, err)
+	}
+	if got := inv.AUMFee.String() + " " + inv.GST.String() + " " + inv.Total.String() + " " + inv.Status; got != "67.98 12.24 80.22 charged" {
+		t.Errorf("invoice %s", got)
+	}
+	if n := len(inv.Accrual.Days); n != 7 { // 20..26 Aug, each day on a line
+		t.Errorf("invoice accrual %d days, want 7", n)
+	}
+	var csv strings.Builder
+	if err := wallet.WriteInvoiceCSV(&csv, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"invoice_id,pool_id,period_from,period_to,status\nPFEE-PL-1-2026-08-20-2026-08-26,PL-1,2026-08-20,2026-08-26,charged\n",
+		"Management fee accrual at 1% a year, 2026-08-20 to 2026-08-25 (6 days)", "Management fee accrual at 2% a year, 2026-08-26 to 2026-08-26 (1 days)",
+		"GST at 18%,12.24\n", "Total,80.22\n"} {
+		if !strings.Contains(csv.String(), want) {
+			t.Errorf("invoice CSV has no %q:\n%s", want, csv.String())
+		}
+	}
+	again, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
+	if err != nil || created || again.Total.String() != "80.22" {
+		t.Errorf("billed again: created %v total %s, %v", created, again.Total, err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-27"), false); !errors.Is(err, pool.ErrConflict) {
+		t.Errorf("another period end from the same start: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328424.89 0.00" {
+		t.Errorf("pool after the bill %s", got)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "1 80.22" {
+		t.Errorf("fee payments %s", got)
+	}
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.24" {
+		t.Errorf("GST %s", got)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || min(payload->>'pool_id') || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`); got != "1 PL-1 80.22" {
+		t.Errorf("fee.charged events %s", got)
+	}
+
+	// Cash short. Thu 27 Aug: AUM 328,424.89 × 2 / 36,500 = 17.99588… →
+	// 17.99; NAV (328,424.89 − 17.99) / 32,850 = 9.99716… → 9.9972. W1
+	// leaves with all its units on Fri 28 Aug: AUM 328,406.90, days 28..30
+	// Aug: × 2 × 3 / 36,500 = 53.98469… → 53.98; accrued 71.97; NAV
+	// (328,424.89 − 71.97) / 32,850 = 9.99552… → 9.9955; W1 is paid
+	// 32,850 × 9.9955 = 328,352.1750 → 328,352.17, leaving 72.72 in cash.
+	// The bill of 27..31 Aug: 71.97 + GST 12.9546 → 12.95 = 84.92, short
+	// by 12.20: refused, nothing charged, the 71.97 stays accrued.
+	check("2026-08-27", "9.9972", "17.99", "17.99", "2026-08-27", "2026-08-27")
+	e.clock = moneytest.IST("2026-08-28T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W1", "w-W1", fund.MustUnits("32850.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("2026-08-28", "9.9955", "53.98", "71.97", "2026-08-28", "2026-08-30")
+	_, _, err = e.pools.BillFees(e.ctx, "PL-1", day("2026-08-27"), day("2026-08-31"), false)
+	if !errors.Is(err, pool.ErrCashShort) || !strings.Contains(err.Error(), "is 84.92") || !strings.Contains(err.Error(), "short by 12.20") {
+		t.Errorf("a bill over the cash: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued || ' ' || (SELECT count(*) FROM pool_fee_invoices) FROM pools WHERE id = 'PL-1'`); got != "72.72 71.97 1" {
+		t.Errorf("pool after the refused bill %s, want 72.72 71.97 1", got)
 	}
 }

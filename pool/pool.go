@@ -177,6 +177,10 @@ type Store interface {
 	// Facts are the pools' NAVs and flows dated from..to (NAV dates, the
 	// requests' NAV dates, the distributions' record dates).
 	Facts(ctx context.Context, from, to fund.Date) ([]Fact, error)
+	// FeePools lists the pools with fee terms in effect by to, by id.
+	FeePools(ctx context.Context, to fund.Date) ([]string, error)
+	// FeeInvoices lists a pool's invoices, oldest period first.
+	FeeInvoices(ctx context.Context, pool string) ([]wallet.FeeInvoice, error)
 }
 
 // Tx is one transaction of the Store.
@@ -789,6 +793,13 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 			return fmt.Errorf("%w: %s at the NAV, %s now", ErrUnitsMoved, *n.UnitsAfter, p.Units)
 		}
 		value := *n.ValueAfter
+		// A fee bill since the NAV paid its GST and performance fee from
+		// the cash the row counts (its AUM fee was deducted already).
+		charged, err := tx.ChargedAfterNAV(ctx, poolID, record)
+		if err != nil {
+			return err
+		}
+		value = value.Sub(charged)
 		exNAV, err := managed.ExDistributionNAV(value, amount, p.Units)
 		if err != nil {
 			return fmt.Errorf("ex-distribution NAV: %w", err)

@@ -59,6 +59,9 @@ type FeeInvoice struct {
 	// ChargeFrom is the terms' at the period's end: units invoices are paid
 	// from the wallet only with their redemptions' payouts (feeunits.go).
 	ChargeFrom string `json:"charge_from,omitempty"`
+	// PoolID is set on a pool's invoice (pool/fees.go; no wallet, no
+	// investor): the same lines, CSV and PDF.
+	PoolID string `json:"pool_id,omitempty"`
 }
 
 // InvoiceID is the invoice id of a wallet's period.

@@ -11,7 +11,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // FeeTerms reads a pool's fee terms by date.
@@ -80,4 +82,146 @@ func (t Tx) InsertAccrual(ctx context.Context, a pool.Accrual) error {
 	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_accruals (pool_id, nav_date, days_from, days_to, aum, fee, runs) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		a.Pool, a.NAVDate.Time(), a.From.Time(), a.To.Time(), a.AUM.Decimal(), a.Fee.Decimal(), string(runs))
 	return err
+}
+
+// OpenAccruals reads the pool's unbilled accruals of NAV dates from..to,
+// locked.
+func (t Tx) OpenAccruals(ctx context.Context, poolID string, from, to fund.Date) ([]pool.Accrual, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+accrualCols+` FROM pool_fee_accruals
+		WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.Accrual, error) { return scanAccrual(r, poolID) })
+}
+
+// SettleAccruals marks the unbilled accruals of from..to billed.
+func (t Tx) SettleAccruals(ctx context.Context, poolID string, from, to fund.Date, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $4 WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL`,
+		poolID, from.Time(), to.Time(), invoiceID)
+	return err
+}
+
+const poolInvoiceCols = `id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status`
+
+func scanPoolInvoice(row pgx.Row) (wallet.FeeInvoice, error) {
+	var inv wallet.FeeInvoice
+	var from, to time.Time
+	var amts [5]decimal.Decimal
+	var body []byte
+	if err := row.Scan(&inv.ID, &inv.PoolID, &from, &to, &amts[0], &amts[1], &amts[2], &amts[3], &amts[4], &body, &inv.Status); err != nil {
+		return inv, err
+	}
+	inv.From, inv.To = fund.DateOf(from), fund.DateOf(to)
+	var err error
+	for i, p := range []*fund.Amount{&inv.AUMFee, &inv.PerfFee, &inv.Fee, &inv.GST, &inv.Total} {
+		if *p, err = amount(amts[i]); err != nil {
+			return inv, err
+		}
+	}
+	var b struct {
+		Accrual managed.Accrual          `json:"accrual"`
+		Perf    *managed.Crystallisation `json:"performance"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return inv, fmt.Errorf("invoice %s body: %w", inv.ID, err)
+	}
+	inv.Accrual, inv.Perf = b.Accrual.Expanded(), b.Perf
+	return inv, nil
+}
+
+// FeeInvoice reads the pool's invoice of the period starting from.
+func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wallet.FeeInvoice, bool, error) {
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2`, poolID, from.Time()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, false, nil
+	}
+	return inv, err == nil, err
+}
+
+// InsertFeeInvoice writes a paid invoice.
+func (t Tx) InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice, afterNAV fund.Date) error {
+	body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf})
+	if err != nil {
+		return err
+	}
+	var after any
+	if !afterNAV.IsZero() {
+		after = afterNAV.Time()
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_invoices (id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status, after_nav)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, inv.ID, inv.PoolID, inv.From.Time(), inv.To.Time(),
+		inv.AUMFee.Decimal(), inv.PerfFee.Decimal(), inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body), inv.Status, after)
+	return err
+}
+
+// NAVOnOrBefore reads the pool's latest NAV row dated day or before.
+func (t Tx) NAVOnOrBefore(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
+	var d time.Time
+	err := t.tx.QueryRow(ctx, `SELECT max(nav_date) FROM pool_navs WHERE pool_id = $1 AND nav_date <= $2 HAVING count(*) > 0`, poolID, day.Time()).Scan(&d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return pool.DayNAV{}, false, nil
+	}
+	if err != nil {
+		return pool.DayNAV{}, false, err
+	}
+	return t.NAV(ctx, poolID, fund.DateOf(d))
+}
+
+// HWM reads the pool's high-water mark, locked.
+func (t Tx) HWM(ctx context.Context, poolID string) (pool.HWM, bool, error) {
+	h := pool.HWM{Pool: poolID}
+	var hwm, start decimal.Decimal
+	var asOf time.Time
+	err := t.tx.QueryRow(ctx, `SELECT hwm_nav, start_nav, as_of FROM pool_fee_hwm WHERE pool_id = $1 FOR UPDATE`, poolID).Scan(&hwm, &start, &asOf)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, err
+	}
+	h.AsOf = fund.DateOf(asOf)
+	if h.NAV, err = fund.NAVFromDecimal(hwm, fund.NoRounding); err != nil {
+		return h, false, err
+	}
+	h.StartNAV, err = fund.NAVFromDecimal(start, fund.NoRounding)
+	return h, err == nil, err
+}
+
+// PutHWM writes the pool's high-water mark (the table's trigger refuses
+// one that falls).
+func (t Tx) PutHWM(ctx context.Context, h pool.HWM) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_fee_hwm (pool_id, hwm_nav, start_nav, as_of) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (pool_id) DO UPDATE SET hwm_nav = excluded.hwm_nav, start_nav = excluded.start_nav, as_of = excluded.as_of`,
+		h.Pool, h.NAV.Decimal(), h.StartNAV.Decimal(), h.AsOf.Time())
+	return err
+}
+
+// ChargedAfterNAV sums what the bills made while navDate was the latest
+// NAV paid beyond their AUM fee.
+func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(total - aum_fee), 0) FROM pool_fee_invoices WHERE pool_id = $1 AND after_nav = $2`,
+		poolID, navDate.Time()).Scan(&v); err != nil {
+		return fund.Amount{}, err
+	}
+	return amount(v)
+}
+
+// FeePools lists the pools with fee terms in effect by to.
+func (s Store) FeePools(ctx context.Context, to fund.Date) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT pool_id FROM pool_fee_terms WHERE valid_from <= $1 ORDER BY pool_id`, to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// FeeInvoices lists a pool's invoices, oldest period first.
+func (s Store) FeeInvoices(ctx context.Context, poolID string) ([]wallet.FeeInvoice, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 ORDER BY period_from, id`, poolID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeInvoice, error) { return scanPoolInvoice(r) })
 }
