@@ -351,13 +351,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 	return inv, created, nil
 }
 
-// crystallise puts the performance fee on inv: perf % of the gain per unit
-// of the pool's NAV at the period's end (the latest NAV on or before to,
-// already net of the accrued AUM fee) above max(high-water mark, start ×
-// (1 + hurdle)), times the units after that NAV, by
-// managed.CrystallisePerfFee on those values: the end value rounded down
-// and the mark's rounded up to the paisa, so the fee never exceeds the
-// rate. It returns the new mark, max(mark, NAV): it never falls.
+// crystallise puts the performance fee on inv (PerfFee at the pool's
+// latest NAV on or before to, already net of the accrued AUM fee, and the
+// units after it) and returns the new high-water mark.
 func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
 	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
 	if err != nil {
@@ -373,33 +369,47 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if !found {
 		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
 	}
-	units := n.UnitsAfter.Decimal()
-	value := func(nav fund.NAV, mode fund.RoundingMode) (fund.Amount, error) {
-		return fund.AmountFromDecimal(nav.Decimal().Mul(units), mode)
-	}
-	end, err := value(n.NAV, fund.RoundDown)
-	if err != nil {
-		return nil, err
-	}
-	mark, err := value(h.NAV, fund.RoundUp)
-	if err != nil {
-		return nil, err
-	}
-	start, err := value(h.StartNAV, fund.RoundUp)
-	if err != nil {
-		return nil, err
-	}
-	c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, mark, managed.Period{Start: start, End: end})
+	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
 	if err != nil {
 		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
 	}
+	next.AsOf = to
 	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
-	next := HWM{Pool: p.ID, NAV: h.NAV, StartNAV: h.StartNAV, AsOf: to}
-	if n.NAV.Cmp(h.NAV) > 0 {
-		next.NAV = n.NAV
-	}
-	next.StartNAV = n.NAV // startAfter sets it once the invoice's total is known
 	return &next, nil
+}
+
+// PerfFee is a pool's performance fee at nav over units: perf % of the
+// gain per unit above max(high-water mark, start × (1 + hurdle)), times
+// the units, by managed.CrystallisePerfFee (the wallet's rule) on those
+// values: the end value rounded down and the mark's and start's rounded
+// up to the paisa, so the fee never exceeds the rate on the exact gain.
+// The mark after is max(mark, nav): it never falls, and the fee does not
+// lower it (the pool earns the fee back before paying again).
+func PerfFee(t FeeTerms, h HWM, nav fund.NAV, units fund.Units) (managed.Crystallisation, HWM, error) {
+	value := func(n fund.NAV, mode fund.RoundingMode) (fund.Amount, error) {
+		return fund.AmountFromDecimal(n.Decimal().Mul(units.Decimal()), mode)
+	}
+	end, err := value(nav, fund.RoundDown)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	mark, err := value(h.NAV, fund.RoundUp)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	start, err := value(h.StartNAV, fund.RoundUp)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, mark, managed.Period{Start: start, End: end})
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	next := HWM{Pool: h.Pool, NAV: h.NAV, StartNAV: nav}
+	if nav.Cmp(h.NAV) > 0 {
+		next.NAV = nav
+	}
+	return c, next, nil
 }
 
 // startAfter is the NAV at the period's end less, per unit, what this bill

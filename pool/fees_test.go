@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -191,5 +192,101 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued || ' ' || (SELECT count(*) FROM pool_fee_invoices) FROM pools WHERE id = 'PL-1'`); got != "72.72 71.97 1" {
 		t.Errorf("pool after the refused bill %s, want 72.72 71.97 1", got)
+	}
+}
+
+// The performance fee over three crystallisation periods, the second
+// below the high-water mark, by hand. Terms: no AUM fee, 20 % of the gain
+// above the mark. W1 puts 1,000.00 in at the launch NAV 10.0000: 100.000
+// units; the pool's folio then holds 10.000 units of S1 (the market's
+// move, seeded).
+//   - Period 1 (20..31 Aug): S1 30.0000: NAV (300.00 + 1,000.00) / 100 =
+//     13.0000. Gain over the launch mark 3.0000 × 100 = 300.00; 20 % =
+//     60.00, GST 10.80, total 70.80; cash 929.20; mark 13.0000.
+//   - Period 2 (1..30 Sep): S1 35.0000: NAV (350.00 + 929.20) / 100 =
+//     12.7920, below the mark: no fee; the mark stays 13.0000.
+//   - Period 3 (1..30 Oct): S1 60.0000: NAV (600.00 + 929.20) / 100 =
+//     15.2920. Gain above 13.0000 (not above period 2's 12.7920): 2.2920 ×
+//     100 = 229.20; 20 % = 45.84, GST 8.2512 → 8.25, total 54.09; cash
+//     875.11; mark 15.2920.
+func TestPoolPerformanceFeeHighWaterMark(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-P5', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P5", Name: "perf", Launch: fund.MustNAV("10.0000"), Folio: "F-P5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P5", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("P5", "W1", "c1", "1000.00")
+	e.nav("P5", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-P5', 'S1', 10.000)`)
+	for _, c := range []struct{ from, to, s1, nav, perf, gst, total, cash, mark string }{
+		{"2026-08-20", "2026-08-31", "30.0000", "13.0000", "60.00", "10.80", "70.80", "929.20", "13.0000"},
+		{"2026-09-01", "2026-09-30", "35.0000", "12.7920", "0.00", "0.00", "0.00", "929.20", "13.0000"},
+		{"2026-10-01", "2026-10-30", "60.0000", "15.2920", "45.84", "8.25", "54.09", "875.11", "15.2920"},
+	} {
+		e.db.NAV("S1", c.to, c.s1)
+		if r := e.nav("P5", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "P5", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String(), c.perf+" "+c.gst+" "+c.total; got != want {
+			t.Errorf("%s..%s: fee, GST, total %s, want %s", c.from, c.to, got, want)
+		}
+		if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id WHERE p.id = 'P5'`); got != c.cash+" "+c.mark {
+			t.Errorf("%s: cash and mark %s, want %s %s", c.to, got, c.cash, c.mark)
+		}
+	}
+	// The table refuses a falling mark whatever the code does.
+	if _, err := e.db.Owner.Exec(e.ctx, `UPDATE pool_fee_hwm SET hwm_nav = 14 WHERE pool_id = 'P5'`); err == nil {
+		t.Error("the high-water mark fell")
+	}
+}
+
+// Property: over random NAV paths, units, rates and hurdles, the mark
+// never falls and the fee never exceeds perf % of the exact gain per unit
+// above max(mark, start × (1 + hurdle)) times the units.
+func TestPoolPerfFeeProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(22, 58))
+	hundred := decimal.NewFromInt(100)
+	for i := 0; i < 2000; i++ {
+		terms := pool.FeeTerms{PerfPct: decimal.New(r.Int64N(10001), -2), HurdlePct: decimal.New(r.Int64N(2001), -2)}
+		if r.IntN(3) == 0 {
+			terms.HurdlePct = decimal.Zero
+		}
+		launch := fund.MustNAV(decimal.New(1000+r.Int64N(100000), -4).StringFixed(4))
+		h := pool.HWM{NAV: launch, StartNAV: launch}
+		nav := launch
+		for step := 0; step < 8; step++ {
+			// A move of −30 % .. +30 %.
+			d := nav.Decimal().Mul(decimal.New(700+r.Int64N(601), -3)).Round(4)
+			if d.LessThan(decimal.New(1, -2)) {
+				d = decimal.New(1, -2)
+			}
+			nav = fund.MustNAV(d.StringFixed(4))
+			units := fund.MustUnits(decimal.New(r.Int64N(100_000_000), -3).StringFixed(3), 3)
+			c, next, err := pool.PerfFee(terms, h, nav, units)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next.NAV.Cmp(h.NAV) < 0 {
+				t.Fatalf("mark fell from %s to %s at NAV %s", h.NAV, next.NAV, nav)
+			}
+			threshold := h.NAV.Decimal()
+			if hs := h.StartNAV.Decimal().Mul(hundred.Add(terms.HurdlePct)).Div(hundred); terms.HurdlePct.Sign() > 0 && hs.GreaterThan(threshold) {
+				threshold = hs
+			}
+			limit := decimal.Max(decimal.Zero, nav.Decimal().Sub(threshold)).Mul(units.Decimal()).Mul(terms.PerfPct).Div(hundred)
+			if c.Invoice.Fee.Decimal().GreaterThan(limit) {
+				t.Fatalf("fee %s above %s%% of the gain (%s) at NAV %s over %s (mark %s, start %s, hurdle %s)",
+					c.Invoice.Fee, terms.PerfPct, limit, nav, threshold, h.NAV, h.StartNAV, terms.HurdlePct)
+			}
+			h = next
+		}
 	}
 }
