@@ -193,6 +193,15 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued || ' ' || (SELECT count(*) FROM pool_fee_invoices) FROM pools WHERE id = 'PL-1'`); got != "72.72 71.97 1" {
 		t.Errorf("pool after the refused bill %s, want 72.72 71.97 1", got)
 	}
+	// The investor's pool view (GET /v1/wallets/{id}/pools): the pool's
+	// fee accrued 71.97 and its invoices so far, 80.22.
+	vs, err := e.pools.Members(e.ctx, "W1")
+	if err != nil || len(vs) != 1 || vs[0].FeeAccrued == nil || vs[0].FeesCharged == nil {
+		t.Fatalf("W1's pools %+v, %v", vs, err)
+	}
+	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "71.97 80.22" {
+		t.Errorf("pool view fees %s, want 71.97 80.22", got)
+	}
 }
 
 // The performance fee over three crystallisation periods, the second

@@ -3,10 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pool"
@@ -77,13 +74,9 @@ type poolFeeTermsCmd struct {
 }
 
 func (c poolFeeTermsCmd) Run(a *app) error {
-	var ps [3]decimal.Decimal
-	for i, f := range []struct{ name, v string }{{"--aum-rate", c.AUMRate}, {"--perf", c.Perf}, {"--hurdle", c.Hurdle}} {
-		d, err := decimal.NewFromString(strings.TrimSpace(f.v))
-		if err != nil {
-			return usageErr("%s %q: not a number", f.name, f.v)
-		}
-		ps[i] = d
+	ps, err := feePercents(c.AUMRate, c.Perf, c.Hurdle)
+	if err != nil {
+		return err
 	}
 	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
 		t := pool.FeeTerms{Pool: c.Pool, From: c.From, AUMRatePct: ps[0], PerfPct: ps[1], HurdlePct: ps[2]}

@@ -61,7 +61,46 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	if err != nil {
 		return nil, err
 	}
-	return scanMemberViews(rows)
+	vs, err := scanMemberViews(rows)
+	if err != nil || len(vs) == 0 {
+		return vs, err
+	}
+	// Each pool's fee accrued and fees charged so far (pool-level).
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.Pool
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT p.id, p.fee_accrued, coalesce((SELECT sum(total) FROM pool_fee_invoices i WHERE i.pool_id = p.id), 0)
+		FROM pools p WHERE p.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fees := map[string][2]fund.Amount{}
+	for rows.Next() {
+		var id string
+		var acc, charged decimal.Decimal
+		if err := rows.Scan(&id, &acc, &charged); err != nil {
+			return nil, err
+		}
+		a, err := amount(acc)
+		if err != nil {
+			return nil, err
+		}
+		c, err := amount(charged.Round(2))
+		if err != nil {
+			return nil, err
+		}
+		fees[id] = [2]fund.Amount{a, c}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range vs {
+		f := fees[vs[i].Pool]
+		vs[i].FeeAccrued, vs[i].FeesCharged = &f[0], &f[1]
+	}
+	return vs, nil
 }
 
 // scanMemberViews reads rows of pool id, name, units, reinvest, pending
