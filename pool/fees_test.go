@@ -299,3 +299,42 @@ func TestPoolPerfFeeProperty(t *testing.T) {
 		}
 	}
 }
+
+// A bill between the record date's NAV and the distribution: the NAV
+// row's value_after still counts the GST the bill paid from the cash, so
+// the ex-NAV takes it off. By hand: W1 and W2 put in 500.00 each on 20 Aug
+// (50.000 units each); 36.5 % a year is 1.00 a day on 1,000.00, so 21
+// Aug's NAV accrues 21..23 Aug: 3.00, value_after 997.00. The bill of
+// 20..21 Aug pays 3.00 + GST 0.54 = 3.54: cash 996.46, nothing accrued.
+// ₹100.00 distributed on 21 Aug: 50.00 each; W2 reinvests at (996.46 −
+// 100.00) / 100 = 8.9646: 50.00 / 8.9646 = 5.5774… → 5.577 units (at the
+// row's 997.00 it would be 8.9700 and 5.574).
+func TestPoolDistributionAfterAFeeBill(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PD", Name: "dist", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PD", From: day("2026-08-20"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PD", "W1", "c1", "500.00")
+	e.contribute("PD", "W2", "c2", "500.00")
+	e.nav("PD", "2026-08-20")
+	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9700" || r.ValueAfter == nil || r.ValueAfter.String() != "997.00" {
+		t.Fatalf("21 Aug %+v", r)
+	}
+	if inv, _, err := e.pools.BillFees(e.ctx, "PD", day("2026-08-20"), day("2026-08-21"), false); err != nil || inv.Total.String() != "3.54" {
+		t.Fatalf("bill %s, %v", inv.Total, err)
+	}
+	if err := e.pools.SetReinvest(e.ctx, "PD", "W2", true); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.pools.Distribute(e.ctx, "PD", day("2026-08-21"), fund.MustAmount("100.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NAV.String() != "8.9646" || len(d.Shares) != 2 || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "5.577" {
+		t.Errorf("distribution ex-NAV %s, shares %+v; want 8.9646 and W2 reinvesting 5.577 units", d.NAV, d.Shares)
+	}
+}
