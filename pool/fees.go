@@ -126,6 +126,7 @@ type FeeTx interface {
 	// ChargedAfterNAV is what bills made while navDate was the pool's
 	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
+	FeeSaleTx
 }
 
 // Accrual is one pool NAV's fee: the calendar days From..To (since the
@@ -249,15 +250,19 @@ type FeeCharged struct {
 // The accruals are marked billed by the invoice, the high-water mark
 // moved, the fee.charged event written. The same period again returns the
 // invoice (created false) and charges nothing; another period end from
-// the same start is refused. Cash short of the total: refused
-// (ErrCashShort, naming the shortfall), nothing written, the fee stays
-// accrued (and in the NAV) until a bill finds the cash.
+// the same start is refused. Cash short of the total: the pool sells
+// holdings for the rest (feesale.go) and the invoice is due until their
+// proceeds pay it (the same call again takes it a step further); a pool
+// without a folio, or whose holdings are worth less than the rest, is
+// refused (ErrCashShort, naming the shortfall), nothing written, the fee
+// stays accrued (and in the NAV) until a bill finds the cash.
 func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Date, crystallise bool) (inv wallet.FeeInvoice, created bool, err error) {
 	if to.Before(from) {
 		return inv, false, fmt.Errorf("bill pool %s: period %s..%s ends before it starts", poolID, from, to)
 	}
+	var sold []FeeSale
 	err = s.inTx(ctx, func(tx Tx, w *work) error {
-		created = false
+		created, sold = false, nil
 		p, ok, err := tx.LockPool(ctx, poolID)
 		if err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
@@ -269,6 +274,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			inv = prev
 			return err
 		}
+		inv = wallet.FeeInvoice{}
 		ts, err := tx.FeeTerms(ctx, poolID)
 		if err != nil {
 			return err
@@ -297,8 +303,12 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		bill := managed.NewInvoice(inv.AUMFee.Add(inv.PerfFee))
 		inv.Fee, inv.GST, inv.Total = bill.Fee, bill.GST, bill.Total
 		if inv.Total.Cmp(p.Cash) > 0 {
-			return fmt.Errorf("%w: the bill %s..%s is %s (fee %s + GST %s), the pool holds %s in cash, short by %s; nothing charged, the fee stays accrued",
-				ErrCashShort, from, to, inv.Total, inv.Fee, inv.GST, p.Cash, inv.Total.Sub(p.Cash))
+			// The pool sells holdings for the rest (feesale.go): the
+			// invoice is due until their proceeds are in the cash.
+			if sold, err = s.planSale(ctx, tx, w, p, &inv); err != nil {
+				return fmt.Errorf("%w: the bill %s..%s is %s (fee %s + GST %s), the pool holds %s in cash, short by %s (%v); nothing charged, the fee stays accrued",
+					ErrCashShort, from, to, inv.Total, inv.Fee, inv.GST, p.Cash, inv.Total.Sub(p.Cash), err)
+			}
 		}
 		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left
 			h, err := s.startAfter(ctx, tx, poolID, to, inv)
@@ -310,45 +320,67 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 				return err
 			}
 		}
-		if inv.Total.Sign() > 0 {
-			ps := []fund.Posting{{Account: AccountCash(poolID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
-			for _, c := range []fund.Posting{
-				{Account: AccountFeeAccrued(poolID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
-				{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
-				{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
-			} {
-				if !c.Amount.IsZero() {
-					ps = append(ps, c)
-				}
-			}
-			e := wallet.Entry{Kind: KindFee, Ref: inv.ID, Amount: inv.Total, Postings: ps}
-			if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
-				return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid without being written", inv.ID)))
-			}
-		}
-		p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+		// The accruals are the invoice's from now on (a due one's too: the
+		// liability stays in the NAV until paid).
 		if err := tx.SettleAccruals(ctx, poolID, from, to, inv.ID); err != nil {
 			return err
 		}
 		if err := tx.InsertFeeInvoice(ctx, inv, p.LastNAV); err != nil {
 			return err
 		}
-		if err := tx.UpdatePool(ctx, p); err != nil {
+		if inv.Status == "due" {
+			created = true
+			return tx.InsertFeeSales(ctx, sold)
+		}
+		if err := s.pay(ctx, tx, w, &p, inv); err != nil {
 			return err
 		}
-		ev := FeeCharged{EventID: wallet.TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, Pool: poolID, From: from, To: to,
-			AUMFee: inv.AUMFee, PerfFee: inv.PerfFee, Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Cash: p.Cash,
-			At: s.now().UTC().Format(time.RFC3339Nano)}
-		w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: wallet.TopicFeeCharged, Key: poolID, Payload: ev})
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "fee_charged", Payload: ev})
 		created = true
 		return nil
 	})
 	if err != nil {
 		return wallet.FeeInvoice{}, false, fmt.Errorf("bill pool %s %s..%s: %w", poolID, from, to, err)
 	}
+	if inv.Status == "due" { // sell, bring the proceeds in, pay when they cover it
+		if inv, err = s.progressSale(ctx, poolID, inv); err != nil {
+			return inv, created, fmt.Errorf("bill pool %s %s..%s: %w", poolID, from, to, err)
+		}
+	}
 	inv.Accrual = inv.Accrual.Expanded()
 	return inv, created, nil
+}
+
+// pay pays a written invoice from the pool's cash (which covers it: the
+// caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
+// pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
+// performance fee), Cr tax:gst; the fee.charged event and audit row.
+func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+	if inv.Total.Sign() > 0 {
+		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
+		for _, c := range []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
+			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
+		} {
+			if !c.Amount.IsZero() {
+				ps = append(ps, c)
+			}
+		}
+		e := wallet.Entry{Kind: KindFee, Ref: inv.ID, Amount: inv.Total, Postings: ps}
+		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
+		}
+	}
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+	if err := tx.UpdatePool(ctx, *p); err != nil {
+		return err
+	}
+	ev := FeeCharged{EventID: wallet.TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, Pool: p.ID, From: inv.From, To: inv.To,
+		AUMFee: inv.AUMFee, PerfFee: inv.PerfFee, Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Cash: p.Cash,
+		At: s.now().UTC().Format(time.RFC3339Nano)}
+	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: wallet.TopicFeeCharged, Key: p.ID, Payload: ev})
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "fee_charged", Payload: ev})
+	return nil
 }
 
 // crystallise puts the performance fee on inv (PerfFee at the pool's
@@ -436,9 +468,11 @@ func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.
 
 // FeeBillResult counts a billing run over the pools.
 type FeeBillResult struct {
-	Billed   int         `json:"billed"`
-	Existing int         `json:"existing"` // billed before for the period
-	Total    fund.Amount `json:"total"`    // charged by this run
+	Billed   int `json:"billed"`
+	Existing int `json:"existing"` // billed before for the period
+	// Due are the invoices waiting for their sales' proceeds (feesale.go).
+	Due   int         `json:"due"`
+	Total fund.Amount `json:"total"` // invoiced by this run
 	// Skipped are pools left unbilled with the reason (cash short, no
 	// terms for the period): the run goes on, and bills them when run
 	// again.
@@ -472,6 +506,9 @@ func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystalli
 			res.Total = res.Total.Add(inv.Total)
 		default:
 			res.Existing++
+		}
+		if err == nil && inv.Status == "due" {
+			res.Due++
 		}
 	}
 	return res, nil

@@ -338,3 +338,80 @@ func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 		t.Errorf("distribution ex-NAV %s, shares %+v; want 8.9646 and W2 reinvesting 5.577 units", d.NAV, d.Shares)
 	}
 }
+
+// A bill the pool's cash cannot pay: the pool sells holdings FIFO through
+// an ordinary redemption order and the bill is paid from its proceeds. By
+// hand: W1's 1,000.00 on 20 Aug buys 100.000 units and is invested 60/40:
+// A 600.00 − 0.03 stamp duty = 599.97 at 10.0000 = 59.997 units, B 400.00
+// − 0.02 = 399.98 at 20.0000 = 19.999 units; cash 0.00. Terms 36.5 % from
+// 24 Aug. Mon 24 Aug (A 11, B 19): A 659.967 → 659.97, B 379.981 →
+// 379.98, AUM 1,039.95; the day's fee 1,039.95 / 1,000 = 1.03995 → 1.03;
+// NAV (1,039.95 − 1.03) / 100 = 10.3892. The bill of 24 Aug: 1.03 + GST
+// 0.1854 → 0.19 = 1.22, cash 0.00: sell 1.22 of A (the oldest lots, 21
+// Aug, A before B), redeemed on 25 Aug at 11.0000: 1.22 / 11 = 0.1109… →
+// 0.111 units (up: the amount is paid), 1.22 paid out. Before the payout
+// is swept, the 25th's NAV counts it: A 59.886 × 11 = 658.746 → 658.75, B
+// 379.98, payout 1.22: 1,039.95 as before; fee 1,038.92 / 1,000 = 1.03892
+// → 1.03, accrued 2.06, NAV (1,039.95 − 2.06) / 100 = 10.3789. Billed
+// again, the payout comes into the cash and pays the invoice: cash 0.00,
+// accrued 2.06 − 1.03 = 1.03 (the 25th's, not billed).
+func TestPoolFeeBillSellsHoldings(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if got := e.db.Str(`SELECT string_agg(scheme_code || '=' || units::numeric(24,3), ',' ORDER BY scheme_code) || ' ' || (SELECT cash FROM pools WHERE id = 'P3') FROM holdings WHERE folio_no = 'F-P'`); got != "A=59.997,B=19.999 0.00" {
+		t.Fatalf("holdings and cash %s", got)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-24"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	// The latest NAVs the sale's plan values the lots at (nav-ingest keeps
+	// them; wallet fees from units read the same).
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3892" || r.FeeAccrued.String() != "1.03" {
+		t.Fatalf("24 Aug: NAV %s accrued %s", r.NAV, r.FeeAccrued)
+	}
+	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || !created || inv.Status != "due" || inv.Total.String() != "1.22" {
+		t.Fatalf("bill: %s %s created %v, %v", inv.Status, inv.Total, created, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(o.id || ' ' || o.kind || ' ' || o.scheme_code || ' ' || o.amount || ' ' || o.status, ', ') FROM orders o WHERE o.kind = 'redemption'`); got != "PFEE-P3-2026-08-24-2026-08-24-R1 redemption A 1.22 pending_nav" {
+		t.Errorf("sale orders %s", got)
+	}
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T21:00:00+05:30")
+	e.allot()
+	if got := e.db.Str(`SELECT units::numeric(24,3) || ' ' || net_amount FROM ledger_transactions WHERE order_id = 'PFEE-P3-2026-08-24-2026-08-24-R1'`); got != "0.111 1.22" {
+		t.Errorf("the sale's redemption %s, want 0.111 units paying 1.22", got)
+	}
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3789" || r.FeeAccrued.String() != "2.06" {
+		t.Errorf("25 Aug, the payout not swept: NAV %s accrued %s, want 10.3789 2.06", r.NAV, r.FeeAccrued)
+	}
+	inv, created, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || created || inv.Status != "charged" {
+		t.Fatalf("billed again: %s created %v, %v", inv.Status, created, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
+		t.Errorf("pool after the sale %s, want 0.00 1.03", got)
+	}
+	if got := e.db.Str(`SELECT (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee_sale') || ' ' || (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee')
+		|| ' ' || (SELECT count(*) FROM outbox WHERE topic = 'fee.charged')`); got != "1 1 1" {
+		t.Errorf("sale, payment, event counts %s", got)
+	}
+	// Once more: nothing moves.
+	if _, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
+		t.Errorf("after billing once more %s", got)
+	}
+}

@@ -629,7 +629,8 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 }
 
 // assets reads the pool's holdings at day's scheme NAVs and its money in
-// purchases not allotted (at cost), in that order: Holdings takes the
+// purchases not allotted (at cost) and fee sales allotted and not swept
+// into the cash, in that order: Holdings takes the
 // folio's ledger lock first, so the two agree (an order is in exactly
 // one). The caller holds the pool row, so no refund or sweep moves money
 // into the cash meanwhile. A scheme held with no NAV that day: ErrNAVMissing.
@@ -644,8 +645,13 @@ func (s *Service) assets(ctx context.Context, tx Tx, p Pool, day fund.Date) (hol
 		}
 		holdings = managed.PoolValue(hs)
 	}
-	investing, err = tx.Investing(ctx, p.ID)
-	return holdings, investing, err
+	if investing, err = tx.Investing(ctx, p.ID); err != nil {
+		return holdings, investing, err
+	}
+	// A fee sale's payout allotted and not in the cash yet (feesale.go):
+	// it has left the holdings and is the pool's, on its way to the cash.
+	sold, err := tx.FeeSalesNotSwept(ctx, p.ID)
+	return holdings, investing.Add(sold), err
 }
 
 // price settles one request at nav, moving p's cash and units.

@@ -23,7 +23,7 @@ type poolFeeBillCmd struct {
 }
 
 func (poolFeeBillCmd) Help() string {
-	return `The same period again prints the same invoice and charges nothing. Exit 0 with the invoice (--pool) or {"billed", "existing", "total", "skipped"}; 1 when the pool's cash is short of the bill (the error names the shortfall; nothing is charged and the fee stays accrued in the NAV), or, without --pool, when some pool was skipped; 2 for bad flags or a pool billed for another period end.`
+	return `The same period again prints the same invoice and charges nothing. When the pool's cash is short of the bill, the pool sells holdings of its folio FIFO (ordinary redemption orders) for the rest: the invoice is "due" until the ledger allots them; run the same command again after the allotment to bring the proceeds into the pool's cash and pay it ("charged"). Exit 0 with the invoice (--pool) or {"billed", "existing", "due", "total", "skipped"}; 1 when the cash and the holdings together cannot pay the bill (the error names the shortfall; nothing is charged and the fee stays accrued in the NAV), or, without --pool, when some pool was skipped; 2 for bad flags or a pool billed for another period end.`
 }
 
 func (c poolFeeBillCmd) Run(a *app) error {

@@ -225,3 +225,84 @@ func (s Store) FeeInvoices(ctx context.Context, poolID string) ([]wallet.FeeInvo
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeInvoice, error) { return scanPoolInvoice(r) })
 }
+
+// FolioLots reads the folio's holdings with their open lots (the wallet
+// store's, as the wallet's fees from units read them).
+func (t Tx) FolioLots(ctx context.Context, folio string) ([]managed.Holding, error) {
+	return t.Tx.Holdings(ctx, folio)
+}
+
+// InsertFeeSales fixes a due invoice's sales.
+func (t Tx) InsertFeeSales(ctx context.Context, ss []pool.FeeSale) error {
+	rows := make([][]any, len(ss))
+	for i, x := range ss {
+		rows[i] = []any{x.OrderID, x.InvoiceID, x.Pool, x.Folio, x.Scheme, x.Amount.Decimal(), x.Request, x.Status}
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"pool_fee_sales"}, []string{"order_id", "invoice_id", "pool_id", "folio_no", "scheme_code", "amount", "request", "status"},
+		pgx.CopyFromRows(rows))
+	return err
+}
+
+// FeeSales reads an invoice's sales in order.
+func (t Tx) FeeSales(ctx context.Context, invoiceID string) ([]pool.FeeSale, error) {
+	rows, err := t.tx.Query(ctx, `SELECT order_id, invoice_id, pool_id, folio_no, scheme_code, amount, request, status FROM pool_fee_sales
+		WHERE invoice_id = $1 ORDER BY order_id`, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.FeeSale, error) {
+		var x pool.FeeSale
+		var amt decimal.Decimal
+		if err := r.Scan(&x.OrderID, &x.InvoiceID, &x.Pool, &x.Folio, &x.Scheme, &amt, &x.Request, &x.Status); err != nil {
+			return x, err
+		}
+		var err error
+		x.Amount, err = amount(amt)
+		return x, err
+	})
+}
+
+// SetFeeSalesPlaced marks an invoice's sales placed.
+func (t Tx) SetFeeSalesPlaced(ctx context.Context, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_sales SET status = 'placed' WHERE invoice_id = $1 AND status = 'proposed'`, invoiceID)
+	return err
+}
+
+// FeeSalePayout reads the ledger's payout for a sale's redemption.
+func (t Tx) FeeSalePayout(ctx context.Context, orderID string) (fund.Amount, bool, error) {
+	var net decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT t.net_amount FROM ledger_transactions t WHERE t.order_id = $1 AND t.kind = 'redemption'`, orderID).Scan(&net)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fund.Amount{}, false, nil
+	}
+	if err != nil {
+		return fund.Amount{}, false, err
+	}
+	a, err := amount(net)
+	return a, err == nil, err
+}
+
+// FeeSalesSwept counts an invoice's sales and those swept into the cash.
+func (t Tx) FeeSalesSwept(ctx context.Context, invoiceID string) (int, int, error) {
+	var n, swept int
+	err := t.tx.QueryRow(ctx, `SELECT count(*), count(w.id) FROM pool_fee_sales s
+		LEFT JOIN wallet_transactions w ON w.kind = 'pool_fee_sale' AND w.ref = s.order_id WHERE s.invoice_id = $1`, invoiceID).Scan(&n, &swept)
+	return n, swept, err
+}
+
+// FeeSalesNotSwept sums the pool's sale payouts allotted and not swept.
+func (t Tx) FeeSalesNotSwept(ctx context.Context, poolID string) (fund.Amount, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(t.net_amount), 0) FROM pool_fee_sales s
+		JOIN ledger_transactions t ON t.order_id = s.order_id AND t.kind = 'redemption'
+		WHERE s.pool_id = $1 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'pool_fee_sale' AND w.ref = s.order_id)`, poolID).Scan(&v); err != nil {
+		return fund.Amount{}, err
+	}
+	return amount(v)
+}
+
+// SetFeeInvoiceCharged marks a due invoice paid.
+func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged' WHERE id = $1`, id)
+	return err
+}

@@ -39,8 +39,10 @@ ALTER TABLE pools ADD COLUMN fee_accrued numeric(18,2) NOT NULL DEFAULT 0 CHECK 
 ALTER TABLE pool_navs ADD COLUMN fee_accrued numeric(18,2) NOT NULL DEFAULT 0; -- the liability after the day's accrual
 
 -- One invoice a pool a period, id PFEE-<pool>-<from>-<to>, unique on
--- (pool, period_from): billing a period again returns it. Written only
--- when paid (the pool's cash covers it), so status is always 'charged'.
+-- (pool, period_from): billing a period again returns it. 'charged': paid
+-- from the pool's cash ('pool_fee', ref the id); 'due': the cash was
+-- short, the pool sells holdings for the rest (pool_fee_sales) and the
+-- bill is paid once their proceeds are in the cash.
 CREATE TABLE pool_fee_invoices (
     id          text          PRIMARY KEY,
     pool_id     text          NOT NULL REFERENCES pools (id),
@@ -52,7 +54,7 @@ CREATE TABLE pool_fee_invoices (
     gst         numeric(18,2) NOT NULL,
     total       numeric(18,2) NOT NULL,
     body        jsonb         NOT NULL,
-    status      text          NOT NULL CHECK (status IN ('charged')),
+    status      text          NOT NULL CHECK (status IN ('due', 'charged')),
     -- The pool's latest NAV date when billed: that row's value_after still
     -- counts the cash this bill paid beyond the accrued fee (its GST and
     -- the performance fee), so a distribution on that record date takes
@@ -62,6 +64,25 @@ CREATE TABLE pool_fee_invoices (
     CHECK (fee = aum_fee + perf_fee AND total = fee + gst),
     UNIQUE (pool_id, period_from)
 );
+
+-- A due invoice's redemptions of the pool's folio, FIFO over its lots
+-- (fund/managed.PlanFeeRedemption), order ids <invoice>-R<n>, fixed with
+-- the invoice before they are placed through the ledger (a crash between
+-- is finished with the same requests). Each one's payout comes into the
+-- pool's cash once: 'pool_fee_sale', ref the order id, Dr
+-- ledger_payout:<folio> / Cr pool:<pool>.
+CREATE TABLE pool_fee_sales (
+    order_id    text          PRIMARY KEY,
+    invoice_id  text          NOT NULL REFERENCES pool_fee_invoices (id),
+    pool_id     text          NOT NULL REFERENCES pools (id),
+    folio_no    text          NOT NULL,
+    scheme_code text          NOT NULL,
+    amount      numeric(18,2) NOT NULL CHECK (amount > 0),
+    request     text          NOT NULL,
+    status      text          NOT NULL CHECK (status IN ('proposed', 'placed'))
+);
+CREATE INDEX pool_fee_sales_invoice ON pool_fee_sales (invoice_id);
+CREATE INDEX pool_fee_sales_pool ON pool_fee_sales (pool_id);
 
 -- The pool's performance-fee high-water mark, per unit: the highest NAV
 -- at a crystallisation (the launch NAV before the first). It never falls
@@ -91,12 +112,13 @@ CREATE TRIGGER pool_fee_hwm_never_falls BEFORE UPDATE ON pool_fee_hwm
 --   'pool_fee_accrual' (ref <pool>:<nav date>): Dr pool_fee_accrued:<pool>, Cr fee_income:managed
 --   'pool_fee'         (ref the invoice id):    Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool>
 --                      (the AUM fee), Cr fee_income:managed (the performance fee), Cr tax:gst
+--   'pool_fee_sale'    (ref the order id):      Dr ledger_payout:<folio>, Cr pool:<pool>
 ALTER TABLE wallet_transactions DROP CONSTRAINT wallet_transactions_pool_invest_no_wallet;
 ALTER TABLE wallet_transactions ADD CONSTRAINT wallet_transactions_pool_invest_no_wallet
-    CHECK ((wallet_id IS NULL) = (kind IN ('pool_invest', 'pool_invest_refund', 'pool_fee_accrual', 'pool_fee')));
+    CHECK ((wallet_id IS NULL) = (kind IN ('pool_invest', 'pool_invest_refund', 'pool_fee_accrual', 'pool_fee', 'pool_fee_sale')));
 ALTER TABLE wallet_transactions DROP CONSTRAINT wallet_transactions_kind_check;
 ALTER TABLE wallet_transactions ADD CONSTRAINT wallet_transactions_kind_check
     CHECK (kind IN ('deposit', 'withdrawal', 'invest', 'refund', 'reversal', 'switch_payout', 'fee',
                     'pool_contribution', 'pool_withdrawal', 'pool_priced', 'pool_distribution',
                     'withdrawal_release', 'withdrawal_cancel', 'fee_redemption',
-                    'pool_invest', 'pool_invest_refund', 'pool_fee_accrual', 'pool_fee'));
+                    'pool_invest', 'pool_invest_refund', 'pool_fee_accrual', 'pool_fee', 'pool_fee_sale'));
