@@ -115,9 +115,8 @@ type FeeTx interface {
 	SettleAccruals(ctx context.Context, pool string, from, to fund.Date, invoiceID string) error
 	// FeeInvoice reads the pool's invoice of the period starting from.
 	FeeInvoice(ctx context.Context, pool string, from fund.Date) (wallet.FeeInvoice, bool, error)
-	// InsertFeeInvoice writes a paid invoice; afterNAV is the pool's
-	// latest NAV date then.
-	InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice, afterNAV fund.Date) error
+	// InsertFeeInvoice writes an invoice (due, or paid by pay next).
+	InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice) error
 	// NAVOnOrBefore reads the pool's latest NAV row dated day or before.
 	NAVOnOrBefore(ctx context.Context, pool string, day fund.Date) (DayNAV, bool, error)
 	// HWM reads the pool's high-water mark, locked (found false: none yet).
@@ -325,7 +324,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		if err := tx.SettleAccruals(ctx, poolID, from, to, inv.ID); err != nil {
 			return err
 		}
-		if err := tx.InsertFeeInvoice(ctx, inv, p.LastNAV); err != nil {
+		if err := tx.InsertFeeInvoice(ctx, inv); err != nil {
 			return err
 		}
 		if inv.Status == "due" {
@@ -373,6 +372,11 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 	}
 	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
 	if err := tx.UpdatePool(ctx, *p); err != nil {
+		return err
+	}
+	// Charged while p.LastNAV is the latest NAV: a distribution on it
+	// takes off what this paid beyond the accrued fee (ChargedAfterNAV).
+	if err := tx.SetFeeInvoiceCharged(ctx, inv.ID, p.LastNAV); err != nil {
 		return err
 	}
 	ev := FeeCharged{EventID: wallet.TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, Pool: p.ID, From: inv.From, To: inv.To,

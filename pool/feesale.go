@@ -51,7 +51,9 @@ type FeeSaleTx interface {
 	// FeeSalesNotSwept is the pool's sale payouts allotted and not in its
 	// cash yet.
 	FeeSalesNotSwept(ctx context.Context, pool string) (fund.Amount, error)
-	SetFeeInvoiceCharged(ctx context.Context, id string) error
+	// SetFeeInvoiceCharged marks an invoice paid while afterNAV was the
+	// pool's latest NAV date.
+	SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.Date) error
 }
 
 // planSale fixes the sales paying what the cash leaves of inv (status
@@ -157,7 +159,7 @@ func (s *Service) progressSale(ctx context.Context, poolID string, inv wallet.Fe
 			return err
 		}
 		inv.Status = "charged"
-		return tx.SetFeeInvoiceCharged(ctx, inv.ID)
+		return nil
 	})
 	return inv, err
 }

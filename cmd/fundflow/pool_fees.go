@@ -20,6 +20,7 @@ type poolFeeBillCmd struct {
 	To          fund.Date `required:"" help:"The period's last day." placeholder:"DATE"`
 	Crystallise bool      `help:"Crystallise the performance fee over the high-water mark at the NAV on or before --to (yearly, or on exit)."`
 	Out         string    `help:"Write the invoice here as <id>.csv and <id>.pdf (with --pool)." placeholder:"DIR"`
+	Clock       time.Time `hidden:"" help:"run at this time (RFC 3339; a sale's redemptions are placed then): tests and the demo only"`
 }
 
 func (poolFeeBillCmd) Help() string {
@@ -33,7 +34,7 @@ func (c poolFeeBillCmd) Run(a *app) error {
 	if c.Out != "" && c.Pool == "" {
 		return usageErr("--out needs --pool")
 	}
-	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
+	return a.pools(c.Clock, func(_ *deps, s *pool.Service) error {
 		if c.Pool == "" {
 			res, err := s.BillAllFees(a.ctx, c.From, c.To, c.Crystallise)
 			if err != nil {

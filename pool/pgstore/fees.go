@@ -139,19 +139,16 @@ func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wall
 	return inv, err == nil, err
 }
 
-// InsertFeeInvoice writes a paid invoice.
-func (t Tx) InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice, afterNAV fund.Date) error {
+// InsertFeeInvoice writes an invoice, due (SetFeeInvoiceCharged marks it
+// paid).
+func (t Tx) InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice) error {
 	body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf})
 	if err != nil {
 		return err
 	}
-	var after any
-	if !afterNAV.IsZero() {
-		after = afterNAV.Time()
-	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_invoices (id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status, after_nav)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, inv.ID, inv.PoolID, inv.From.Time(), inv.To.Time(),
-		inv.AUMFee.Decimal(), inv.PerfFee.Decimal(), inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body), inv.Status, after)
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_invoices (id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'due')`, inv.ID, inv.PoolID, inv.From.Time(), inv.To.Time(),
+		inv.AUMFee.Decimal(), inv.PerfFee.Decimal(), inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body))
 	return err
 }
 
@@ -201,7 +198,7 @@ func (t Tx) PutHWM(ctx context.Context, h pool.HWM) error {
 // NAV paid beyond their AUM fee.
 func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
 	var v decimal.Decimal
-	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(total - aum_fee), 0) FROM pool_fee_invoices WHERE pool_id = $1 AND after_nav = $2`,
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(total - aum_fee), 0) FROM pool_fee_invoices WHERE pool_id = $1 AND after_nav = $2 AND status = 'charged'`,
 		poolID, navDate.Time()).Scan(&v); err != nil {
 		return fund.Amount{}, err
 	}
@@ -301,8 +298,16 @@ func (t Tx) FeeSalesNotSwept(ctx context.Context, poolID string) (fund.Amount, e
 	return amount(v)
 }
 
-// SetFeeInvoiceCharged marks a due invoice paid.
-func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged' WHERE id = $1`, id)
+// SetFeeInvoiceCharged marks an invoice paid, with the pool's latest NAV
+// date then.
+func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.Date) error {
+	var after any
+	if !afterNAV.IsZero() {
+		after = afterNAV.Time()
+	}
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = $2 WHERE id = $1 AND status = 'due'`, id, after)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("invoice %s is not due", id)
+	}
 	return err
 }

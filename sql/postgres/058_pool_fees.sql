@@ -55,7 +55,7 @@ CREATE TABLE pool_fee_invoices (
     total       numeric(18,2) NOT NULL,
     body        jsonb         NOT NULL,
     status      text          NOT NULL CHECK (status IN ('due', 'charged')),
-    -- The pool's latest NAV date when billed: that row's value_after still
+    -- The pool's latest NAV date when paid: that row's value_after still
     -- counts the cash this bill paid beyond the accrued fee (its GST and
     -- the performance fee), so a distribution on that record date takes
     -- it off (pool.Distribute).
