@@ -18,10 +18,14 @@ func RenderInvoicePDF(w *bytes.Buffer, inv wallet.FeeInvoice) error {
 	if err != nil {
 		return fmt.Errorf("invoice %s pdf: %w", inv.ID, err)
 	}
+	title, who := "Tax invoice: managed portfolio fees", "Wallet "+inv.WalletID+", investor "+inv.InvestorID
+	if inv.PoolID != "" {
+		title, who = "Tax invoice: investment pool fees", "Pool "+inv.PoolID
+	}
 	doc.font(true, 16)
-	doc.text(doc.left, doc.y, doc.right-doc.left, "Tax invoice: managed portfolio fees", "L")
+	doc.text(doc.left, doc.y, doc.right-doc.left, title, "L")
 	doc.y += 9
-	for _, l := range []string{"Invoice " + inv.ID, "Wallet " + inv.WalletID + ", investor " + inv.InvestorID,
+	for _, l := range []string{"Invoice " + inv.ID, who,
 		"Period " + inv.From.String() + " to " + inv.To.String(), "Status " + inv.Status} {
 		doc.para(l, false, 10, 5.5)
 	}

@@ -79,6 +79,9 @@ type Pool struct {
 	Cash                    fund.Amount
 	Units                   fund.Units
 	LastNAV                 fund.Date // zero: never priced
+	// FeeAccrued is the AUM fee accrued and not billed yet (fees.go): a
+	// liability the NAV deducts, paid from Cash when billed.
+	FeeAccrued fund.Amount
 }
 
 // Request is a contribution (Amount asked) or a withdrawal (Units asked),
@@ -111,6 +114,12 @@ type DayNAV struct {
 	// on this record date is priced from them.
 	ValueAfter *fund.Amount `json:"value_after,omitempty"`
 	UnitsAfter *fund.Units  `json:"units_after,omitempty"`
+	// FeeAccrued is the fee the pool owes after the day's accrual
+	// (fees.go): the NAV is (Holdings + Investing − FeeAccrued + Cash) ÷
+	// Units, and ValueAfter is net of it too.
+	FeeAccrued fund.Amount `json:"fee_accrued"`
+	// Accrual is the day's fee accrual (nil: the pool has no fee terms).
+	Accrual *Accrual `json:"fee_accrual,omitempty"`
 }
 
 // Holder is a member's units on the record date (its own plus those a
@@ -149,6 +158,12 @@ type MemberView struct {
 	NAVDate  string       `json:"nav_date,omitempty"`
 	Value    *fund.Amount `json:"value,omitempty"`
 	Reinvest bool         `json:"reinvest"`
+	// The pool's fees (fees.go), the pool's own figures, not the
+	// member's share: the fee accrued and not billed (the NAV is net of
+	// it) and the total of its invoices paid so far (fee and GST). Set by
+	// MemberViews only.
+	FeeAccrued  *fund.Amount `json:"pool_fee_accrued,omitempty"`
+	FeesCharged *fund.Amount `json:"pool_fees_charged,omitempty"`
 }
 
 // Store is the pools' state (pool/pgstore).
@@ -168,6 +183,10 @@ type Store interface {
 	// Facts are the pools' NAVs and flows dated from..to (NAV dates, the
 	// requests' NAV dates, the distributions' record dates).
 	Facts(ctx context.Context, from, to fund.Date) ([]Fact, error)
+	// FeePools lists the pools with fee terms in effect by to, by id.
+	FeePools(ctx context.Context, to fund.Date) ([]string, error)
+	// FeeInvoices lists a pool's invoices, oldest period first.
+	FeeInvoices(ctx context.Context, pool string) ([]wallet.FeeInvoice, error)
 }
 
 // Tx is one transaction of the Store.
@@ -178,7 +197,7 @@ type Tx interface {
 	// transaction (wallet/pgstore's terms check takes it too).
 	FolioUser(ctx context.Context, folio, poolID string) (user string, used bool, err error)
 	LockPool(ctx context.Context, id string) (Pool, bool, error)
-	// UpdatePool writes the pool's cash, units and last NAV date.
+	// UpdatePool writes the pool's cash, units, last NAV date and fee accrued.
 	UpdatePool(ctx context.Context, p Pool) error
 	LockWallet(ctx context.Context, id string) (wallet.Wallet, bool, error)
 	BlockingRestriction(ctx context.Context, investorID string) (string, bool, error)
@@ -230,6 +249,7 @@ type Tx interface {
 	SweptLeg(ctx context.Context, orderID string) error
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
+	FeeTx
 }
 
 // Service runs the pools.
@@ -516,8 +536,9 @@ type NAVResult struct {
 // ComputeNAV computes a pool's NAV of day and prices the day's requests
 // at it, in one transaction: exactly once per (pool, day) (the NAV row is
 // the key: a second run returns it and changes nothing). The NAV is
-// (holdings at the day's scheme NAVs + cash) ÷ units before the day's
-// requests, or the launch NAV while the pool has no units. Contributions
+// (holdings at the day's scheme NAVs + cash − the fee accrued through the
+// day, fees.go) ÷ units before the day's requests, or the launch NAV
+// while the pool has no units. Contributions
 // are priced first (their cash can pay the day's withdrawals); a
 // withdrawal the pool's cash cannot pay is refused and its units go back.
 func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) (NAVResult, error) {
@@ -542,7 +563,13 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		if n.Holdings, n.Investing, err = s.assets(ctx, tx, p, day); err != nil {
 			return err
 		}
-		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing), n.Cash, n.Units, p.Launch); err != nil {
+		// The day's fee accrues on the pool's value before it and before the
+		// day's requests; the NAV deducts all the fee owed (fees.go).
+		if n.Accrual, err = s.accrue(ctx, tx, &p, day, n.Holdings.Add(n.Investing).Add(n.Cash)); err != nil {
+			return err
+		}
+		n.FeeAccrued = p.FeeAccrued
+		if n.NAV, err = managed.PoolDayNAV(n.Holdings.Add(n.Investing).Sub(n.FeeAccrued), n.Cash, n.Units, p.Launch); err != nil {
 			return err
 		}
 		reqs, err := tx.Pending(ctx, poolID, day)
@@ -573,7 +600,7 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		// The pool after the day's requests: what they paid in and out at
 		// this NAV moved the cash; the batch below only moves cash into
 		// purchases at cost, so this is also the value after it.
-		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash), p.Units
+		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash).Sub(n.FeeAccrued), p.Units
 		n.ValueAfter, n.UnitsAfter = &va, &ua
 		if err := tx.InsertNAV(ctx, n); err != nil {
 			return err
@@ -602,7 +629,8 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 }
 
 // assets reads the pool's holdings at day's scheme NAVs and its money in
-// purchases not allotted (at cost), in that order: Holdings takes the
+// purchases not allotted (at cost) and fee sales allotted and not swept
+// into the cash, in that order: Holdings takes the
 // folio's ledger lock first, so the two agree (an order is in exactly
 // one). The caller holds the pool row, so no refund or sweep moves money
 // into the cash meanwhile. A scheme held with no NAV that day: ErrNAVMissing.
@@ -617,8 +645,13 @@ func (s *Service) assets(ctx context.Context, tx Tx, p Pool, day fund.Date) (hol
 		}
 		holdings = managed.PoolValue(hs)
 	}
-	investing, err = tx.Investing(ctx, p.ID)
-	return holdings, investing, err
+	if investing, err = tx.Investing(ctx, p.ID); err != nil {
+		return holdings, investing, err
+	}
+	// A fee sale's payout allotted and not in the cash yet (feesale.go):
+	// it has left the holdings and is the pool's, on its way to the cash.
+	sold, err := tx.FeeSalesNotSwept(ctx, p.ID)
+	return holdings, investing.Add(sold), err
 }
 
 // price settles one request at nav, moving p's cash and units.
@@ -772,6 +805,13 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 			return fmt.Errorf("%w: %s at the NAV, %s now", ErrUnitsMoved, *n.UnitsAfter, p.Units)
 		}
 		value := *n.ValueAfter
+		// A fee bill since the NAV paid its GST and performance fee from
+		// the cash the row counts (its AUM fee was deducted already).
+		charged, err := tx.ChargedAfterNAV(ctx, poolID, record)
+		if err != nil {
+			return err
+		}
+		value = value.Sub(charged)
 		exNAV, err := managed.ExDistributionNAV(value, amount, p.Units)
 		if err != nil {
 			return fmt.Errorf("ex-distribution NAV: %w", err)

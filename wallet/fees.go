@@ -59,6 +59,9 @@ type FeeInvoice struct {
 	// ChargeFrom is the terms' at the period's end: units invoices are paid
 	// from the wallet only with their redemptions' payouts (feeunits.go).
 	ChargeFrom string `json:"charge_from,omitempty"`
+	// PoolID is set on a pool's invoice (pool/fees.go; no wallet, no
+	// investor): the same lines, CSV and PDF.
+	PoolID string `json:"pool_id,omitempty"`
 }
 
 // InvoiceID is the invoice id of a wallet's period.
@@ -167,10 +170,7 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 	if t.ChargeFrom != ChargeFromWallet && t.ChargeFrom != ChargeFromUnits {
 		return fmt.Errorf("fee terms: charge_from %q: want wallet or units", t.ChargeFrom)
 	}
-	if _, err := managed.NewRateTable(managed.Rate{From: t.From, Percent: t.AUMRatePct}); err != nil {
-		return fmt.Errorf("fee terms: %w", err)
-	}
-	if _, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, fund.Amount{}, managed.Period{}); err != nil {
+	if err := managed.CheckFeeTerms(t.From, t.AUMRatePct, t.PerfPct, t.HurdlePct); err != nil {
 		return fmt.Errorf("fee terms: %w", err)
 	}
 	return f.Store.InFeeTx(ctx, func(tx FeeTx) error { return tx.PutFeeTerms(ctx, t) })

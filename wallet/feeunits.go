@@ -115,17 +115,10 @@ func (f *Fees) redeemOne(ctx context.Context, invoiceID string) (int, error) {
 		if err != nil {
 			return err
 		}
-		placedAt := f.Wallet.now().UTC().Format(time.RFC3339Nano)
+		placedAt := f.Wallet.now()
 		for i, p := range plan {
 			r := FeeRedemption{OrderID: FeeRedemptionID(inv.ID, i), InvoiceID: inv.ID, WalletID: wal.ID, Folio: terms.Folio, Scheme: p.Scheme, Amount: p.Amount, Status: "proposed"}
-			req := map[string]any{"order_id": r.OrderID, "type": "redemption", "investor_id": wal.InvestorID, "folio": terms.Folio,
-				"scheme_code": p.Scheme, "amount": p.Amount.String(), "placed_at": placedAt}
-			if p.All { // the amount and its exit load need more units than are held
-				delete(req, "amount")
-				req["all_units"] = true
-			}
-			b, _ := json.Marshal(req)
-			r.Request = string(b)
+			r.Request = FeeRedemptionRequest(r.OrderID, wal.InvestorID, terms.Folio, p, placedAt)
 			rs = append(rs, r)
 		}
 		if len(rs) == 0 {
@@ -142,17 +135,12 @@ func (f *Fees) redeemOne(ctx context.Context, invoiceID string) (int, error) {
 	if err != nil || len(rs) == 0 || rs[0].Status == "placed" {
 		return 0, err
 	}
-	now := f.Wallet.now()
-	ins := make([]fund.OrderIntake, 0, len(rs))
-	for _, r := range rs {
-		in, ok, err := fund.IntakeOf([]byte(r.Request), fund.Receipt{Source: "fees", At: now, MaxSkew: f.MaxSkew})
-		if !ok {
-			return 0, fmt.Errorf("request %s: %v", r.Request, err)
-		}
-		ins = append(ins, in)
+	reqs := make([]string, len(rs))
+	for i, r := range rs {
+		reqs[i] = r.Request
 	}
-	if _, err := f.Ledger.PlaceOrders(ctx, ins); err != nil {
-		return 0, fmt.Errorf("place redemptions: %w", err)
+	if err := PlaceFeeRedemptions(ctx, f.Ledger, reqs, f.Wallet.now(), f.MaxSkew); err != nil {
+		return 0, err
 	}
 	if err := f.Store.InFeeTx(ctx, func(tx FeeTx) error { return tx.SetFeeRedemptionsPlaced(ctx, invoiceID) }); err != nil {
 		return 0, err
@@ -188,4 +176,36 @@ func (f *Fees) SweepFeeRedemptions(ctx context.Context, limit int) (int, error) 
 			Payload: map[string]string{"order_id": id, "invoice_id": r.InvoiceID, "folio": r.Folio, "amount": net.String()}})
 		return true, nil
 	})
+}
+
+// FeeRedemptionRequest is the body of the redemption order paying p of a
+// fee from folio (a wallet's or a pool's): by amount, or all the units
+// when the amount and its exit load need more than are held (p.All).
+func FeeRedemptionRequest(orderID, investorID, folio string, p managed.FeeRedemption, placedAt time.Time) string {
+	req := map[string]any{"order_id": orderID, "type": "redemption", "investor_id": investorID, "folio": folio,
+		"scheme_code": p.Scheme, "amount": p.Amount.String(), "placed_at": placedAt.UTC().Format(time.RFC3339Nano)}
+	if p.All {
+		delete(req, "amount")
+		req["all_units"] = true
+	}
+	b, _ := json.Marshal(req)
+	return string(b)
+}
+
+// PlaceFeeRedemptions places fixed redemption requests through the ledger
+// (idempotent by order id: a crash between fixing and placing is finished
+// with the same requests).
+func PlaceFeeRedemptions(ctx context.Context, l *ledger.Service, reqs []string, now time.Time, maxSkew time.Duration) error {
+	ins := make([]fund.OrderIntake, 0, len(reqs))
+	for _, r := range reqs {
+		in, ok, err := fund.IntakeOf([]byte(r), fund.Receipt{Source: "fees", At: now, MaxSkew: maxSkew})
+		if !ok {
+			return fmt.Errorf("request %s: %v", r, err)
+		}
+		ins = append(ins, in)
+	}
+	if _, err := l.PlaceOrders(ctx, ins); err != nil {
+		return fmt.Errorf("place redemptions: %w", err)
+	}
+	return nil
 }

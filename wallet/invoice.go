@@ -55,6 +55,10 @@ func WriteInvoiceCSV(w io.Writer, inv FeeInvoice) error {
 		{},
 		{"line", "amount_inr"},
 	}
+	if inv.PoolID != "" { // a pool's: no wallet or investor
+		rows[0] = []string{"invoice_id", "pool_id", "period_from", "period_to", "status"}
+		rows[1] = []string{inv.ID, inv.PoolID, inv.From.String(), inv.To.String(), inv.Status}
+	}
 	for _, l := range InvoiceLines(inv) {
 		a := ""
 		if l.Amount != nil {

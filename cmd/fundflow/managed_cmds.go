@@ -127,14 +127,24 @@ type managedFeeTermsCmd struct {
 	ChargeFrom string `name:"charge-from" default:"wallet" enum:"wallet,units" help:"Pay invoices from the wallet's cash or by redeeming units FIFO (wallet, units)."`
 }
 
-func (c managedFeeTermsCmd) Run(a *app) error {
+// feePercents parses fee terms' --aum-rate, --perf and --hurdle (a wallet's
+// or a pool's); a flag that is not a number is a usage error (exit 2).
+func feePercents(aum, perf, hurdle string) ([3]decimal.Decimal, error) {
 	var ps [3]decimal.Decimal
-	for i, f := range []struct{ name, v string }{{"--aum-rate", c.AUMRate}, {"--perf", c.Perf}, {"--hurdle", c.Hurdle}} {
+	for i, f := range []struct{ name, v string }{{"--aum-rate", aum}, {"--perf", perf}, {"--hurdle", hurdle}} {
 		d, err := decimal.NewFromString(strings.TrimSpace(f.v))
 		if err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("%s %q: not a number", f.name, f.v)}
+			return ps, &exitError{code: 2, err: fmt.Errorf("%s %q: not a number", f.name, f.v)}
 		}
 		ps[i] = d
+	}
+	return ps, nil
+}
+
+func (c managedFeeTermsCmd) Run(a *app) error {
+	ps, err := feePercents(c.AUMRate, c.Perf, c.Hurdle)
+	if err != nil {
+		return err
 	}
 	return a.managed(time.Time{}, func(_ *deps, md managedDeps) error {
 		f := &wallet.Fees{Wallet: md.wallet, Store: md.store}

@@ -27,6 +27,7 @@ type poolCmd struct {
 	Distribute poolDistributeCmd `cmd:"" help:"distribute an amount pro rata to the pool units on the record date (largest remainder to the paisa), paid or reinvested, once per pool and date, JSON"`
 	Show       poolShowCmd       `cmd:"" help:"a wallet's pools: units, latest NAV and value, JSON"`
 	Facts      poolFactsCmd      `cmd:"" help:"copy a period's pool NAVs and flows to ClickHouse pool_facts; rerunnable"`
+	Fees       poolFeesCmd       `cmd:"" help:"pool fee terms and billing: the AUM fee accrued daily in the pool NAV, billed with GST on an invoice, the performance fee over the high-water mark"`
 }
 
 type poolFactsCmd struct {

@@ -76,3 +76,14 @@ func CrystallisePerfFee(t PerfTerms, hwm fund.Amount, p Period) (Crystallisation
 	}
 	return c, nil
 }
+
+// CheckFeeTerms refuses fee terms the fee engine cannot apply: an AUM
+// rate or performance percent outside [0, 100], a negative hurdle, no
+// effective date. A wallet's terms and a pool's are checked by it.
+func CheckFeeTerms(from fund.Date, aumPct, perfPct, hurdlePct decimal.Decimal) error {
+	if _, err := NewRateTable(Rate{From: from, Percent: aumPct}); err != nil {
+		return err
+	}
+	_, err := CrystallisePerfFee(PerfTerms{Percent: perfPct, HurdlePercent: hurdlePct}, fund.Amount{}, Period{})
+	return err
+}

@@ -61,7 +61,46 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	if err != nil {
 		return nil, err
 	}
-	return scanMemberViews(rows)
+	vs, err := scanMemberViews(rows)
+	if err != nil || len(vs) == 0 {
+		return vs, err
+	}
+	// Each pool's fee accrued and fees charged so far (pool-level).
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.Pool
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT p.id, p.fee_accrued, coalesce((SELECT sum(total) FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.status = 'charged'), 0)
+		FROM pools p WHERE p.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fees := map[string][2]fund.Amount{}
+	for rows.Next() {
+		var id string
+		var acc, charged decimal.Decimal
+		if err := rows.Scan(&id, &acc, &charged); err != nil {
+			return nil, err
+		}
+		a, err := amount(acc)
+		if err != nil {
+			return nil, err
+		}
+		c, err := amount(charged.Round(2))
+		if err != nil {
+			return nil, err
+		}
+		fees[id] = [2]fund.Amount{a, c}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range vs {
+		f := fees[vs[i].Pool]
+		vs[i].FeeAccrued, vs[i].FeesCharged = &f[0], &f[1]
+	}
+	return vs, nil
 }
 
 // scanMemberViews reads rows of pool id, name, units, reinvest, pending
@@ -205,10 +244,10 @@ func (t Tx) CreatePool(ctx context.Context, p pool.Pool) (bool, error) {
 // LockPool reads a pool locked for update.
 func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	p := pool.Pool{ID: id}
-	var launch, cash, units decimal.Decimal
+	var launch, cash, units, accrued decimal.Decimal
 	var last *time.Time
-	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date
-		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last)
+	err := t.tx.QueryRow(ctx, `SELECT name, cutoff, coalesce(folio_no, ''), coalesce(model_id, ''), launch_nav, cash, units, last_nav_date, fee_accrued
+		FROM pools WHERE id = $1 FOR UPDATE`, id).Scan(&p.Name, &p.Cutoff, &p.Folio, &p.Model, &launch, &cash, &units, &last, &accrued)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
@@ -224,18 +263,21 @@ func (t Tx) LockPool(ctx context.Context, id string) (pool.Pool, bool, error) {
 	if p.Cash, err = amount(cash); err != nil {
 		return p, false, err
 	}
+	if p.FeeAccrued, err = amount(accrued); err != nil {
+		return p, false, err
+	}
 	p.Units, err = units3(units)
 	return p, err == nil, err
 }
 
-// UpdatePool writes the pool's cash, units and last NAV date.
+// UpdatePool writes the pool's cash, units, last NAV date and fee accrued.
 func (t Tx) UpdatePool(ctx context.Context, p pool.Pool) error {
 	var last any
 	if !p.LastNAV.IsZero() {
 		last = p.LastNAV.Time()
 	}
-	_, err := t.tx.Exec(ctx, `UPDATE pools SET cash = $2, units = $3, last_nav_date = $4 WHERE id = $1`,
-		p.ID, p.Cash.Decimal(), p.Units.Decimal(), last)
+	_, err := t.tx.Exec(ctx, `UPDATE pools SET cash = $2, units = $3, last_nav_date = $4, fee_accrued = $5 WHERE id = $1`,
+		p.ID, p.Cash.Decimal(), p.Units.Decimal(), last, p.FeeAccrued.Decimal())
 	return err
 }
 
@@ -403,10 +445,10 @@ func (t Tx) Holdings(ctx context.Context, folio string, day fund.Date) ([]manage
 // NAV reads a pool's NAV of a day.
 func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
 	n := pool.DayNAV{Pool: poolID, Date: day}
-	var nav, hold, investing, cash, units decimal.Decimal
+	var nav, hold, investing, cash, units, accrued decimal.Decimal
 	var valueAfter, unitsAfter decimal.NullDecimal
-	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch, value_after, units_after FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
-		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch, &valueAfter, &unitsAfter)
+	err := t.tx.QueryRow(ctx, `SELECT nav, holdings, investing, cash, units, launch, value_after, units_after, fee_accrued FROM pool_navs WHERE pool_id = $1 AND nav_date = $2`,
+		poolID, day.Time()).Scan(&nav, &hold, &investing, &cash, &units, &n.Launch, &valueAfter, &unitsAfter, &accrued)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, false, nil
 	}
@@ -423,6 +465,9 @@ func (t Tx) NAV(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV,
 		return n, false, err
 	}
 	if n.Cash, err = amount(cash); err != nil {
+		return n, false, err
+	}
+	if n.FeeAccrued, err = amount(accrued); err != nil {
 		return n, false, err
 	}
 	if n.Units, err = units3(units); err != nil {
@@ -448,9 +493,9 @@ func (t Tx) InsertNAV(ctx context.Context, n pool.DayNAV) error {
 	if n.ValueAfter != nil && n.UnitsAfter != nil {
 		va, ua = n.ValueAfter.Decimal(), n.UnitsAfter.Decimal()
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch, value_after, units_after)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch, va, ua)
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_navs (pool_id, nav_date, nav, holdings, investing, cash, units, launch, value_after, units_after, fee_accrued)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		n.Pool, n.Date.Time(), n.NAV.Decimal(), n.Holdings.Decimal(), n.Investing.Decimal(), n.Cash.Decimal(), n.Units.Decimal(), n.Launch, va, ua, n.FeeAccrued.Decimal())
 	return err
 }
 

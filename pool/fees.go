@@ -1,0 +1,519 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+// Pool fees (issue 22): the AUM management fee and the performance fee of
+// a pool, by the wallet fee engine's rules (fund/managed: effective-dated
+// rate tables, rate/365 a day carried over holidays, GST 18 % on the
+// invoice, the high-water mark that never falls) and its invoice writer
+// (wallet.InvoiceLines, CSV and PDF).
+//
+// Where the accrued fee lives: the account pool_fee_accrued:<pool> in the
+// wallet journal, a debit balance (what the pool owes the platform), and
+// pools.fee_accrued mirrors it in the same transaction. Each pool NAV
+// accrues its days' fee (Dr pool_fee_accrued:<pool>, Cr
+// fee_income:managed: the income is earned as the days pass) and deducts
+// the whole balance from the pool's value, so the NAV a leaving member is
+// paid at is already net of the fee of the days they were in; the bill
+// later pays the balance from the pool's cash (Dr pool:<pool>, Cr
+// pool_fee_accrued:<pool>) with its GST (Cr tax:gst). The pool's cash is
+// untouched until the bill: the money is still there to pay it, and the
+// NAV does not move on the billing day except by the GST (and a
+// crystallised performance fee), which are charged when invoiced.
+
+// Journal kinds and accounts of pool fees (migration 059).
+const (
+	KindFeeAccrual = "pool_fee_accrual"
+	KindFee        = "pool_fee"
+)
+
+// AccountFeeAccrued is the pool's fee accrued and not billed (debit).
+func AccountFeeAccrued(pool string) string { return "pool_fee_accrued:" + pool }
+
+// ErrNoFeeTerms: the pool has no fee terms in effect for the period.
+var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
+
+// FeeTerms are a pool's fee terms from a date.
+type FeeTerms struct {
+	Pool       string          `json:"pool_id"`
+	From       fund.Date       `json:"valid_from"`
+	AUMRatePct decimal.Decimal `json:"aum_rate_pct"`
+	PerfPct    decimal.Decimal `json:"perf_pct"`
+	HurdlePct  decimal.Decimal `json:"hurdle_pct"`
+}
+
+// SetFeeTerms stores a pool's fee terms from a date (the same date again
+// replaces them), checked as a wallet's are (managed.CheckFeeTerms).
+func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
+	if err := managed.CheckFeeTerms(t.From, t.AUMRatePct, t.PerfPct, t.HurdlePct); err != nil {
+		return fmt.Errorf("pool %s fee terms: %w", t.Pool, err)
+	}
+	return s.inTx(ctx, func(tx Tx, w *work) error {
+		if _, ok, err := tx.LockPool(ctx, t.Pool); err != nil || !ok {
+			return errors.Join(err, boolErr(ok, ErrNoPool))
+		}
+		if err := tx.PutFeeTerms(ctx, t); err != nil {
+			return err
+		}
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: t.Pool, Action: "fee_terms", Payload: t})
+		return nil
+	})
+}
+
+// FeeTermsOf reads a pool's fee terms by date.
+func (s *Service) FeeTermsOf(ctx context.Context, poolID string) (ts []FeeTerms, err error) {
+	err = s.Store.InTx(ctx, func(tx Tx) error {
+		ts, err = tx.FeeTerms(ctx, poolID)
+		return err
+	})
+	return ts, err
+}
+
+// rateTable is the AUM rates of terms (by date) in effect by to.
+func rateTable(ts []FeeTerms, to fund.Date) (managed.RateTable, *FeeTerms, error) {
+	var rates []managed.Rate
+	var last *FeeTerms
+	for i, t := range ts {
+		if t.From.After(to) {
+			break
+		}
+		rates = append(rates, managed.Rate{From: t.From, Percent: t.AUMRatePct})
+		last = &ts[i]
+	}
+	if last == nil {
+		return nil, nil, ErrNoFeeTerms
+	}
+	table, err := managed.NewRateTable(rates...)
+	return table, last, err
+}
+
+// FeeTx is what pool fees need of a transaction.
+type FeeTx interface {
+	// FeeTerms reads a pool's fee terms by date.
+	FeeTerms(ctx context.Context, pool string) ([]FeeTerms, error)
+	PutFeeTerms(ctx context.Context, t FeeTerms) error
+	// LastAccrual reads the pool's latest accrual (found false: none).
+	LastAccrual(ctx context.Context, pool string) (Accrual, bool, error)
+	InsertAccrual(ctx context.Context, a Accrual) error
+	// OpenAccruals reads the pool's accruals of NAV dates from..to not
+	// billed yet, by date, locked.
+	OpenAccruals(ctx context.Context, pool string, from, to fund.Date) ([]Accrual, error)
+	// SettleAccruals marks them billed by the invoice.
+	SettleAccruals(ctx context.Context, pool string, from, to fund.Date, invoiceID string) error
+	// FeeInvoice reads the pool's invoice of the period starting from.
+	FeeInvoice(ctx context.Context, pool string, from fund.Date) (wallet.FeeInvoice, bool, error)
+	// InsertFeeInvoice writes an invoice (due, or paid by pay next).
+	InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice) error
+	// NAVOnOrBefore reads the pool's latest NAV row dated day or before.
+	NAVOnOrBefore(ctx context.Context, pool string, day fund.Date) (DayNAV, bool, error)
+	// HWM reads the pool's high-water mark, locked (found false: none yet).
+	HWM(ctx context.Context, pool string) (HWM, bool, error)
+	PutHWM(ctx context.Context, h HWM) error
+	// ChargedAfterNAV is what bills made while navDate was the pool's
+	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
+	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
+	FeeSaleTx
+}
+
+// Accrual is one pool NAV's fee: the calendar days From..To (since the
+// last accrual through the day before the next business day), each day's
+// AUM × rate/365, the sum rounded DOWN to the paisa once
+// (managed.AccrueAUMFeeRuns, the wallet's accrual). AUM is the pool's
+// value before the day's requests, net of the fee accrued before it.
+type Accrual struct {
+	Pool      string        `json:"pool_id"`
+	NAVDate   fund.Date     `json:"nav_date"`
+	From      fund.Date     `json:"from"`
+	To        fund.Date     `json:"to"`
+	AUM       fund.Amount   `json:"aum"`
+	Fee       fund.Amount   `json:"fee"`
+	Runs      []managed.Run `json:"runs"`
+	InvoiceID string        `json:"invoice_id,omitempty"`
+}
+
+// accrue is the fee of day's NAV, inside ComputeNAV's transaction (the
+// pool row locked): it writes the accrual row (once per pool and NAV date,
+// like the NAV row), posts the fee to pool_fee_accrued:<pool> and raises
+// p.FeeAccrued. gross is the pool's holdings, money in purchases and cash
+// before the day's requests. Days the NAV job skipped (no NAV on a
+// business day) carry the last accrual's AUM, as holidays do; days before
+// the first terms accrue nothing. No terms: nothing (nil).
+func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gross fund.Amount) (*Accrual, error) {
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	next, err := s.Calendar.NextBusinessDay(day)
+	if err != nil {
+		return nil, fmt.Errorf("fee accrual: %w", err)
+	}
+	end := next.AddDays(-1)
+	table, _, err := rateTable(ts, end)
+	if errors.Is(err, ErrNoFeeTerms) {
+		return nil, nil // terms from a later date
+	}
+	if err != nil {
+		return nil, err
+	}
+	aum := gross.Sub(p.FeeAccrued)
+	if aum.IsNegative() {
+		aum = fund.Amount{}
+	}
+	a := Accrual{Pool: p.ID, NAVDate: day, From: day, To: end, AUM: aum}
+	vals := []managed.AUM{{Date: day, Value: aum}}
+	last, found, err := tx.LastAccrual(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		a.From = last.To.AddDays(1)
+		vals = append(vals, managed.AUM{Date: last.NAVDate, Value: last.AUM})
+	}
+	if first := table[0].From; a.From.Before(first) {
+		a.From = first
+	}
+	if a.From.After(end) {
+		return nil, nil
+	}
+	acc, err := managed.AccrueAUMFeeRuns(a.From, a.To, vals, table)
+	if err != nil {
+		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
+	}
+	a.Fee, a.Runs = acc.Fee, acc.Runs
+	if err := tx.InsertAccrual(ctx, a); err != nil {
+		return nil, err
+	}
+	if a.Fee.Sign() > 0 {
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: a.Fee, Postings: []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: a.Fee.Decimal()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: a.Fee.Decimal().Neg()},
+		}}
+		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+			return nil, errors.Join(err, boolErr(inserted, fmt.Errorf("pool %s's fee of %s was accrued without its row", p.ID, day)))
+		}
+		p.FeeAccrued = p.FeeAccrued.Add(a.Fee)
+	}
+	return &a, nil
+}
+
+// HWM is a pool's performance-fee high-water mark per unit: the highest
+// NAV at a crystallisation (the launch NAV before the first), and the NAV
+// after the last one's fee (the hurdle's base).
+type HWM struct {
+	Pool     string   `json:"pool_id"`
+	NAV      fund.NAV `json:"hwm_nav"`
+	StartNAV fund.NAV `json:"start_nav"`
+	AsOf     fund.Date
+}
+
+// FeeInvoiceID is the invoice id of a pool's period.
+func FeeInvoiceID(poolID string, from, to fund.Date) string {
+	return fmt.Sprintf("PFEE-%s-%s-%s", poolID, from, to)
+}
+
+// FeeCharged is the fee.charged event of a pool's invoice.
+type FeeCharged struct {
+	EventID   string      `json:"event_id"`
+	InvoiceID string      `json:"invoice_id"`
+	Pool      string      `json:"pool_id"`
+	From      fund.Date   `json:"period_from"`
+	To        fund.Date   `json:"period_to"`
+	AUMFee    fund.Amount `json:"aum_fee"`
+	PerfFee   fund.Amount `json:"perf_fee"`
+	Fee       fund.Amount `json:"fee"`
+	GST       fund.Amount `json:"gst"`
+	Total     fund.Amount `json:"total"`
+	Cash      fund.Amount `json:"pool_cash"` // after the payment
+	At        string      `json:"at"`
+}
+
+// BillFees bills a pool's period once: the AUM fee accrued by the NAVs of
+// from..to and not billed yet (the liability the NAV already deducts),
+// with crystallise the performance fee over the high-water mark, and GST
+// on the sum (managed.NewInvoice), paid from the pool's cash in the same
+// transaction: Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool>
+// (the AUM fee), Cr fee_income:managed (the performance fee), Cr tax:gst.
+// The accruals are marked billed by the invoice, the high-water mark
+// moved, the fee.charged event written. The same period again returns the
+// invoice (created false) and charges nothing; another period end from
+// the same start is refused. Cash short of the total: the pool sells
+// holdings for the rest (feesale.go) and the invoice is due until their
+// proceeds pay it (the same call again takes it a step further); a pool
+// without a folio, or whose holdings are worth less than the rest, is
+// refused (ErrCashShort, naming the shortfall), nothing written, the fee
+// stays accrued (and in the NAV) until a bill finds the cash.
+func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Date, crystallise bool) (inv wallet.FeeInvoice, created bool, err error) {
+	if to.Before(from) {
+		return inv, false, fmt.Errorf("bill pool %s: period %s..%s ends before it starts", poolID, from, to)
+	}
+	var sold []FeeSale
+	err = s.inTx(ctx, func(tx Tx, w *work) error {
+		created, sold = false, nil
+		p, ok, err := tx.LockPool(ctx, poolID)
+		if err != nil || !ok {
+			return errors.Join(err, boolErr(ok, ErrNoPool))
+		}
+		if prev, found, err := tx.FeeInvoice(ctx, poolID, from); err != nil || found {
+			if err == nil && prev.To != to {
+				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrConflict, poolID, prev.From, prev.To, to)
+			}
+			inv = prev
+			return err
+		}
+		inv = wallet.FeeInvoice{}
+		ts, err := tx.FeeTerms(ctx, poolID)
+		if err != nil {
+			return err
+		}
+		_, last, err := rateTable(ts, to)
+		if err != nil {
+			return err
+		}
+		accs, err := tx.OpenAccruals(ctx, poolID, from, to)
+		if err != nil {
+			return err
+		}
+		inv = wallet.FeeInvoice{ID: FeeInvoiceID(poolID, from, to), PoolID: poolID, From: from, To: to, Status: "charged",
+			Accrual: managed.Accrual{From: from, To: to}}
+		for _, a := range accs {
+			inv.AUMFee = inv.AUMFee.Add(a.Fee)
+			inv.Accrual.Runs = append(inv.Accrual.Runs, a.Runs...)
+		}
+		inv.Accrual.Fee = inv.AUMFee
+		var hwm *HWM
+		if crystallise && last.PerfPct.Sign() > 0 {
+			if hwm, err = s.crystallise(ctx, tx, p, *last, to, &inv); err != nil {
+				return err
+			}
+		}
+		bill := managed.NewInvoice(inv.AUMFee.Add(inv.PerfFee))
+		inv.Fee, inv.GST, inv.Total = bill.Fee, bill.GST, bill.Total
+		if inv.Total.Cmp(p.Cash) > 0 {
+			// The pool sells holdings for the rest (feesale.go): the
+			// invoice is due until their proceeds are in the cash.
+			if sold, err = s.planSale(ctx, tx, w, p, &inv); err != nil {
+				return fmt.Errorf("%w: the bill %s..%s is %s (fee %s + GST %s), the pool holds %s in cash, short by %s (%v); nothing charged, the fee stays accrued",
+					ErrCashShort, from, to, inv.Total, inv.Fee, inv.GST, p.Cash, inv.Total.Sub(p.Cash), err)
+			}
+		}
+		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left
+			h, err := s.startAfter(ctx, tx, poolID, to, inv)
+			if err != nil {
+				return err
+			}
+			hwm.StartNAV = h
+			if err := tx.PutHWM(ctx, *hwm); err != nil {
+				return err
+			}
+		}
+		// The accruals are the invoice's from now on (a due one's too: the
+		// liability stays in the NAV until paid).
+		if err := tx.SettleAccruals(ctx, poolID, from, to, inv.ID); err != nil {
+			return err
+		}
+		if err := tx.InsertFeeInvoice(ctx, inv); err != nil {
+			return err
+		}
+		if inv.Status == "due" {
+			created = true
+			return tx.InsertFeeSales(ctx, sold)
+		}
+		if err := s.pay(ctx, tx, w, &p, inv); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return wallet.FeeInvoice{}, false, fmt.Errorf("bill pool %s %s..%s: %w", poolID, from, to, err)
+	}
+	if inv.Status == "due" { // sell, bring the proceeds in, pay when they cover it
+		if inv, err = s.progressSale(ctx, poolID, inv); err != nil {
+			return inv, created, fmt.Errorf("bill pool %s %s..%s: %w", poolID, from, to, err)
+		}
+	}
+	inv.Accrual = inv.Accrual.Expanded()
+	return inv, created, nil
+}
+
+// pay pays a written invoice from the pool's cash (which covers it: the
+// caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
+// pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
+// performance fee), Cr tax:gst; the fee.charged event and audit row.
+func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+	if inv.Total.Sign() > 0 {
+		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
+		for _, c := range []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
+			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
+		} {
+			if !c.Amount.IsZero() {
+				ps = append(ps, c)
+			}
+		}
+		e := wallet.Entry{Kind: KindFee, Ref: inv.ID, Amount: inv.Total, Postings: ps}
+		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
+			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
+		}
+	}
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+	if err := tx.UpdatePool(ctx, *p); err != nil {
+		return err
+	}
+	// Charged while p.LastNAV is the latest NAV: a distribution on it
+	// takes off what this paid beyond the accrued fee (ChargedAfterNAV).
+	if err := tx.SetFeeInvoiceCharged(ctx, inv.ID, p.LastNAV); err != nil {
+		return err
+	}
+	ev := FeeCharged{EventID: wallet.TopicFeeCharged + ":" + inv.ID, InvoiceID: inv.ID, Pool: p.ID, From: inv.From, To: inv.To,
+		AUMFee: inv.AUMFee, PerfFee: inv.PerfFee, Fee: inv.Fee, GST: inv.GST, Total: inv.Total, Cash: p.Cash,
+		At: s.now().UTC().Format(time.RFC3339Nano)}
+	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: wallet.TopicFeeCharged, Key: p.ID, Payload: ev})
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "fee_charged", Payload: ev})
+	return nil
+}
+
+// crystallise puts the performance fee on inv (PerfFee at the pool's
+// latest NAV on or before to, already net of the accrued AUM fee, and the
+// units after it) and returns the new high-water mark.
+func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
+	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
+	if err != nil {
+		return nil, err
+	}
+	if !found || n.UnitsAfter == nil {
+		return nil, fmt.Errorf("crystallise: pool %s has no NAV (after migration 056) on or before %s", p.ID, to)
+	}
+	h, found, err := tx.HWM(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
+	}
+	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
+	if err != nil {
+		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
+	}
+	next.AsOf = to
+	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
+	return &next, nil
+}
+
+// PerfFee is a pool's performance fee at nav over units: perf % of the
+// gain per unit above max(high-water mark, start × (1 + hurdle)), times
+// the units, by managed.CrystallisePerfFee (the wallet's rule) on those
+// values: the end value rounded down and the mark's and start's rounded
+// up to the paisa, so the fee never exceeds the rate on the exact gain.
+// The mark after is max(mark, nav): it never falls, and the fee does not
+// lower it (the pool earns the fee back before paying again).
+func PerfFee(t FeeTerms, h HWM, nav fund.NAV, units fund.Units) (managed.Crystallisation, HWM, error) {
+	value := func(n fund.NAV, mode fund.RoundingMode) (fund.Amount, error) {
+		return fund.AmountFromDecimal(n.Decimal().Mul(units.Decimal()), mode)
+	}
+	end, err := value(nav, fund.RoundDown)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	mark, err := value(h.NAV, fund.RoundUp)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	start, err := value(h.StartNAV, fund.RoundUp)
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	c, err := managed.CrystallisePerfFee(managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}, mark, managed.Period{Start: start, End: end})
+	if err != nil {
+		return managed.Crystallisation{}, h, err
+	}
+	next := HWM{Pool: h.Pool, NAV: h.NAV, StartNAV: nav}
+	if nav.Cmp(h.NAV) > 0 {
+		next.NAV = nav
+	}
+	return c, next, nil
+}
+
+// startAfter is the NAV at the period's end less, per unit, what this bill
+// takes beyond the AUM fee the NAV already deducted (its GST and the
+// performance fee), half-up to 4 decimals: the next hurdle's base.
+func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice) (fund.NAV, error) {
+	n, _, err := tx.NAVOnOrBefore(ctx, poolID, to)
+	if err != nil {
+		return fund.NAV{}, err
+	}
+	if n.UnitsAfter == nil || n.UnitsAfter.Sign() == 0 {
+		return n.NAV, nil
+	}
+	v, err := fund.AmountFromDecimal(n.NAV.Decimal().Mul(n.UnitsAfter.Decimal()), fund.RoundDown)
+	if err != nil {
+		return fund.NAV{}, err
+	}
+	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee)), fund.Amount{}, *n.UnitsAfter)
+	if err != nil {
+		return n.NAV, nil // nothing left: the NAV itself
+	}
+	return nav, nil
+}
+
+// FeeBillResult counts a billing run over the pools.
+type FeeBillResult struct {
+	Billed   int `json:"billed"`
+	Existing int `json:"existing"` // billed before for the period
+	// Due are the invoices waiting for their sales' proceeds (feesale.go).
+	Due   int         `json:"due"`
+	Total fund.Amount `json:"total"` // invoiced by this run
+	// Skipped are pools left unbilled with the reason (cash short, no
+	// terms for the period): the run goes on, and bills them when run
+	// again.
+	Skipped []FeeBillSkip `json:"skipped,omitempty"`
+}
+
+// FeeBillSkip is a pool a run could not bill.
+type FeeBillSkip struct {
+	Pool   string `json:"pool_id"`
+	Reason string `json:"reason"`
+}
+
+// BillAllFees bills the period of every pool with fee terms in effect by
+// to, each in its own transaction (BillFees).
+func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystallise bool) (FeeBillResult, error) {
+	var res FeeBillResult
+	ids, err := s.Store.FeePools(ctx, to)
+	if err != nil {
+		return res, fmt.Errorf("pools with fee terms: %w", err)
+	}
+	for _, id := range ids {
+		inv, created, err := s.BillFees(ctx, id, from, to, crystallise)
+		switch {
+		case errors.Is(err, ErrCashShort) || errors.Is(err, ErrNoFeeTerms) || errors.Is(err, ErrConflict):
+			slog.WarnContext(ctx, "pool fee billing skipped a pool", "pool", id, "from", from, "to", to, "reason", err)
+			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: err.Error()})
+		case err != nil:
+			return res, err
+		case created:
+			res.Billed++
+			res.Total = res.Total.Add(inv.Total)
+		default:
+			res.Existing++
+		}
+		if err == nil && inv.Status == "due" {
+			res.Due++
+		}
+	}
+	return res, nil
+}

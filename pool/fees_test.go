@@ -1,0 +1,417 @@
+package pool_test
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+func pct(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// Fee terms per pool: effective-dated, the same date replaces, checked as
+// a wallet's (a rate over 100 % or a negative hurdle refused), an unknown
+// pool refused.
+func TestPoolFeeTerms(t *testing.T) {
+	e := newEnv(t)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PL-1", Name: "one", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(from, aum, perf, hurdle string) error {
+		return e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PL-1", From: day(from), AUMRatePct: pct(aum), PerfPct: pct(perf), HurdlePct: pct(hurdle)})
+	}
+	for _, c := range [][4]string{{"2026-07-01", "1.00", "10", "0"}, {"2026-08-16", "2.00", "10", "0"}, {"2026-07-01", "1.50", "20", "5"}} {
+		if err := set(c[0], c[1], c[2], c[3]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := set("2026-09-01", "100.01", "0", "0"); err == nil {
+		t.Error("a rate over 100 % was stored")
+	}
+	if err := set("2026-09-01", "1", "0", "-1"); err == nil {
+		t.Error("a negative hurdle was stored")
+	}
+	err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PL-X", From: day("2026-07-01"), AUMRatePct: pct("1")})
+	if !errors.Is(err, pool.ErrNoPool) {
+		t.Errorf("unknown pool: %v", err)
+	}
+	ts, err := e.pools.FeeTermsOf(e.ctx, "PL-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The 1 July row replaced by 1.50/20/5, the 16 August row kept: two rows.
+	var got []string
+	for _, x := range ts {
+		got = append(got, x.From.String()+" "+x.AUMRatePct.String()+" "+x.PerfPct.String()+" "+x.HurdlePct.String())
+	}
+	if want := "[2026-07-01 1.5 20 5 2026-08-16 2 10 0]"; fmtSlice(got) != want {
+		t.Errorf("terms %v, want %s", got, want)
+	}
+}
+
+func fmtSlice(s []string) string {
+	out := "["
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out + "]"
+}
+
+// The daily accrual inside the pool NAV, by hand. W1 and W2 contribute
+// 328,500.00 and 36,500.00 on Thu 20 Aug at the launch NAV 10.0000:
+// 32,850.000 and 3,650.000 units, cash 365,000.00. Terms: 1 % from 20 Aug,
+// 2 % from 26 Aug.
+//   - 20 Aug: AUM 0 (nothing before the day's requests): fee 0.00 for 20 Aug.
+//   - Fri 21 Aug: AUM 365,000.00, days 21..23 Aug (the weekend carried):
+//     3 × 365,000.00 × 1 / 36,500 = 30.00. NAV (365,000.00 − 30.00) /
+//     36,500 = 9.99917… → 9.9992.
+//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 30.00 =
+//     364,970.00; 24 Aug carries 21 Aug's 365,000.00: 10.00; 25 Aug
+//     364,970.00 / 36,500 = 9.99917…; sum 19.99917… → 19.99. Accrued
+//     49.99; NAV (365,000.00 − 49.99) / 36,500 = 9.99863… → 9.9986. W2
+//     leaves with all its 3,650.000 units at it: 36,494.89 (its share of
+//     the fee went with the NAV). Cash 328,505.11.
+//   - Wed 26 Aug at 2 %: AUM 328,505.11 − 49.99 = 328,455.12; × 2 /
+//     36,500 = 17.99754… → 17.99. Accrued 67.98; NAV (328,505.11 − 67.98)
+//     / 32,850 = 9.99808… → 9.9981.
+func TestPoolFeeAccruesInTheNAV(t *testing.T) {
+	e := newEnv(t)
+	e.fund(32850000, [2]string{"W1", "INV-1"})
+	e.fund(3650000, [2]string{"W2", "INV-2"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PL-1", Name: "one", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range [][2]string{{"2026-08-20", "1"}, {"2026-08-26", "2"}} {
+		if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PL-1", From: day(x[0]), AUMRatePct: pct(x[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.contribute("PL-1", "W1", "c-W1", "328500.00")
+	e.contribute("PL-1", "W2", "c-W2", "36500.00")
+	check := func(d, nav, fee, accrued, from, to string) {
+		t.Helper()
+		r := e.nav("PL-1", d)
+		if r.NAV.String() != nav || r.FeeAccrued.String() != accrued || r.Accrual == nil || r.Accrual.Fee.String() != fee ||
+			r.Accrual.From.String() != from || r.Accrual.To.String() != to {
+			t.Errorf("%s: NAV %s accrued %s, accrual %+v; want NAV %s, fee %s for %s..%s, accrued %s", d, r.NAV, r.FeeAccrued, r.Accrual, nav, fee, from, to, accrued)
+		}
+	}
+	check("2026-08-20", "10.0000", "0.00", "0.00", "2026-08-20", "2026-08-20")
+	check("2026-08-21", "9.9992", "30.00", "30.00", "2026-08-21", "2026-08-23")
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W2", "w-W2", fund.MustUnits("3650.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("2026-08-25", "9.9986", "19.99", "49.99", "2026-08-24", "2026-08-25")
+	if got := e.db.Str(`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W2'`); got != "36494.89 priced" {
+		t.Errorf("W2's withdrawal %s, want 36494.89 priced", got)
+	}
+	check("2026-08-26", "9.9981", "17.99", "67.98", "2026-08-26", "2026-08-26")
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.11 67.98" {
+		t.Errorf("pool cash and accrued %s", got)
+	}
+	// The journal: 30.00 + 19.99 + 17.99 to fee income, the 0.00 day not posted.
+	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 67.98" {
+		t.Errorf("accrual entries %s", got)
+	}
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98" {
+		t.Errorf("fee income %s", got)
+	}
+
+	// Billing 20..26 Aug settles the 67.98 accrued: GST 18 % of 67.98 =
+	// 12.2364 → 12.24, total 80.22 from the pool's cash: 328,505.11 −
+	// 80.22 = 328,424.89; nothing left accrued.
+	inv, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
+	if err != nil || !created {
+		t.Fatalf("bill: created %v, %v", created, err)
+	}
+	if got := inv.AUMFee.String() + " " + inv.GST.String() + " " + inv.Total.String() + " " + inv.Status; got != "67.98 12.24 80.22 charged" {
+		t.Errorf("invoice %s", got)
+	}
+	if n := len(inv.Accrual.Days); n != 7 { // 20..26 Aug, each day on a line
+		t.Errorf("invoice accrual %d days, want 7", n)
+	}
+	var csv strings.Builder
+	if err := wallet.WriteInvoiceCSV(&csv, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"invoice_id,pool_id,period_from,period_to,status\nPFEE-PL-1-2026-08-20-2026-08-26,PL-1,2026-08-20,2026-08-26,charged\n",
+		"Management fee accrual at 1% a year, 2026-08-20 to 2026-08-25 (6 days)", "Management fee accrual at 2% a year, 2026-08-26 to 2026-08-26 (1 days)",
+		"GST at 18%,12.24\n", "Total,80.22\n"} {
+		if !strings.Contains(csv.String(), want) {
+			t.Errorf("invoice CSV has no %q:\n%s", want, csv.String())
+		}
+	}
+	again, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
+	if err != nil || created || again.Total.String() != "80.22" {
+		t.Errorf("billed again: created %v total %s, %v", created, again.Total, err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-27"), false); !errors.Is(err, pool.ErrConflict) {
+		t.Errorf("another period end from the same start: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328424.89 0.00" {
+		t.Errorf("pool after the bill %s", got)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "1 80.22" {
+		t.Errorf("fee payments %s", got)
+	}
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.24" {
+		t.Errorf("GST %s", got)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || min(payload->>'pool_id') || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`); got != "1 PL-1 80.22" {
+		t.Errorf("fee.charged events %s", got)
+	}
+
+	// Cash short. Thu 27 Aug: AUM 328,424.89 × 2 / 36,500 = 17.99588… →
+	// 17.99; NAV (328,424.89 − 17.99) / 32,850 = 9.99716… → 9.9972. W1
+	// leaves with all its units on Fri 28 Aug: AUM 328,406.90, days 28..30
+	// Aug: × 2 × 3 / 36,500 = 53.98469… → 53.98; accrued 71.97; NAV
+	// (328,424.89 − 71.97) / 32,850 = 9.99552… → 9.9955; W1 is paid
+	// 32,850 × 9.9955 = 328,352.1750 → 328,352.17, leaving 72.72 in cash.
+	// The bill of 27..31 Aug: 71.97 + GST 12.9546 → 12.95 = 84.92, short
+	// by 12.20: refused, nothing charged, the 71.97 stays accrued.
+	check("2026-08-27", "9.9972", "17.99", "17.99", "2026-08-27", "2026-08-27")
+	e.clock = moneytest.IST("2026-08-28T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W1", "w-W1", fund.MustUnits("32850.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("2026-08-28", "9.9955", "53.98", "71.97", "2026-08-28", "2026-08-30")
+	_, _, err = e.pools.BillFees(e.ctx, "PL-1", day("2026-08-27"), day("2026-08-31"), false)
+	if !errors.Is(err, pool.ErrCashShort) || !strings.Contains(err.Error(), "is 84.92") || !strings.Contains(err.Error(), "short by 12.20") {
+		t.Errorf("a bill over the cash: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued || ' ' || (SELECT count(*) FROM pool_fee_invoices) FROM pools WHERE id = 'PL-1'`); got != "72.72 71.97 1" {
+		t.Errorf("pool after the refused bill %s, want 72.72 71.97 1", got)
+	}
+	// The investor's pool view (GET /v1/wallets/{id}/pools): the pool's
+	// fee accrued 71.97 and its invoices so far, 80.22.
+	vs, err := e.pools.Members(e.ctx, "W1")
+	if err != nil || len(vs) != 1 || vs[0].FeeAccrued == nil || vs[0].FeesCharged == nil {
+		t.Fatalf("W1's pools %+v, %v", vs, err)
+	}
+	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "71.97 80.22" {
+		t.Errorf("pool view fees %s, want 71.97 80.22", got)
+	}
+}
+
+// The performance fee over three crystallisation periods, the second
+// below the high-water mark, by hand. Terms: no AUM fee, 20 % of the gain
+// above the mark. W1 puts 1,000.00 in at the launch NAV 10.0000: 100.000
+// units; the pool's folio then holds 10.000 units of S1 (the market's
+// move, seeded).
+//   - Period 1 (20..31 Aug): S1 30.0000: NAV (300.00 + 1,000.00) / 100 =
+//     13.0000. Gain over the launch mark 3.0000 × 100 = 300.00; 20 % =
+//     60.00, GST 10.80, total 70.80; cash 929.20; mark 13.0000.
+//   - Period 2 (1..30 Sep): S1 35.0000: NAV (350.00 + 929.20) / 100 =
+//     12.7920, below the mark: no fee; the mark stays 13.0000.
+//   - Period 3 (1..30 Oct): S1 60.0000: NAV (600.00 + 929.20) / 100 =
+//     15.2920. Gain above 13.0000 (not above period 2's 12.7920): 2.2920 ×
+//     100 = 229.20; 20 % = 45.84, GST 8.2512 → 8.25, total 54.09; cash
+//     875.11; mark 15.2920.
+func TestPoolPerformanceFeeHighWaterMark(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-P5', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P5", Name: "perf", Launch: fund.MustNAV("10.0000"), Folio: "F-P5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P5", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("P5", "W1", "c1", "1000.00")
+	e.nav("P5", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-P5', 'S1', 10.000)`)
+	for _, c := range []struct{ from, to, s1, nav, perf, gst, total, cash, mark string }{
+		{"2026-08-20", "2026-08-31", "30.0000", "13.0000", "60.00", "10.80", "70.80", "929.20", "13.0000"},
+		{"2026-09-01", "2026-09-30", "35.0000", "12.7920", "0.00", "0.00", "0.00", "929.20", "13.0000"},
+		{"2026-10-01", "2026-10-30", "60.0000", "15.2920", "45.84", "8.25", "54.09", "875.11", "15.2920"},
+	} {
+		e.db.NAV("S1", c.to, c.s1)
+		if r := e.nav("P5", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "P5", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String(), c.perf+" "+c.gst+" "+c.total; got != want {
+			t.Errorf("%s..%s: fee, GST, total %s, want %s", c.from, c.to, got, want)
+		}
+		if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id WHERE p.id = 'P5'`); got != c.cash+" "+c.mark {
+			t.Errorf("%s: cash and mark %s, want %s %s", c.to, got, c.cash, c.mark)
+		}
+	}
+	// The table refuses a falling mark whatever the code does.
+	if _, err := e.db.Owner.Exec(e.ctx, `UPDATE pool_fee_hwm SET hwm_nav = 14 WHERE pool_id = 'P5'`); err == nil {
+		t.Error("the high-water mark fell")
+	}
+}
+
+// Property: over random NAV paths, units, rates and hurdles, the mark
+// never falls and the fee never exceeds perf % of the exact gain per unit
+// above max(mark, start × (1 + hurdle)) times the units.
+func TestPoolPerfFeeProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(22, 58))
+	hundred := decimal.NewFromInt(100)
+	for i := 0; i < 2000; i++ {
+		terms := pool.FeeTerms{PerfPct: decimal.New(r.Int64N(10001), -2), HurdlePct: decimal.New(r.Int64N(2001), -2)}
+		if r.IntN(3) == 0 {
+			terms.HurdlePct = decimal.Zero
+		}
+		launch := fund.MustNAV(decimal.New(1000+r.Int64N(100000), -4).StringFixed(4))
+		h := pool.HWM{NAV: launch, StartNAV: launch}
+		nav := launch
+		for step := 0; step < 8; step++ {
+			// A move of −30 % .. +30 %.
+			d := nav.Decimal().Mul(decimal.New(700+r.Int64N(601), -3)).Round(4)
+			if d.LessThan(decimal.New(1, -2)) {
+				d = decimal.New(1, -2)
+			}
+			nav = fund.MustNAV(d.StringFixed(4))
+			units := fund.MustUnits(decimal.New(r.Int64N(100_000_000), -3).StringFixed(3), 3)
+			c, next, err := pool.PerfFee(terms, h, nav, units)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next.NAV.Cmp(h.NAV) < 0 {
+				t.Fatalf("mark fell from %s to %s at NAV %s", h.NAV, next.NAV, nav)
+			}
+			threshold := h.NAV.Decimal()
+			if hs := h.StartNAV.Decimal().Mul(hundred.Add(terms.HurdlePct)).Div(hundred); terms.HurdlePct.Sign() > 0 && hs.GreaterThan(threshold) {
+				threshold = hs
+			}
+			limit := decimal.Max(decimal.Zero, nav.Decimal().Sub(threshold)).Mul(units.Decimal()).Mul(terms.PerfPct).Div(hundred)
+			if c.Invoice.Fee.Decimal().GreaterThan(limit) {
+				t.Fatalf("fee %s above %s%% of the gain (%s) at NAV %s over %s (mark %s, start %s, hurdle %s)",
+					c.Invoice.Fee, terms.PerfPct, limit, nav, threshold, h.NAV, h.StartNAV, terms.HurdlePct)
+			}
+			h = next
+		}
+	}
+}
+
+// A bill between the record date's NAV and the distribution: the NAV
+// row's value_after still counts the GST the bill paid from the cash, so
+// the ex-NAV takes it off. By hand: W1 and W2 put in 500.00 each on 20 Aug
+// (50.000 units each); 36.5 % a year is 1.00 a day on 1,000.00, so 21
+// Aug's NAV accrues 21..23 Aug: 3.00, value_after 997.00. The bill of
+// 20..21 Aug pays 3.00 + GST 0.54 = 3.54: cash 996.46, nothing accrued.
+// ₹100.00 distributed on 21 Aug: 50.00 each; W2 reinvests at (996.46 −
+// 100.00) / 100 = 8.9646: 50.00 / 8.9646 = 5.5774… → 5.577 units (at the
+// row's 997.00 it would be 8.9700 and 5.574).
+func TestPoolDistributionAfterAFeeBill(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PD", Name: "dist", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PD", From: day("2026-08-20"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PD", "W1", "c1", "500.00")
+	e.contribute("PD", "W2", "c2", "500.00")
+	e.nav("PD", "2026-08-20")
+	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9700" || r.ValueAfter == nil || r.ValueAfter.String() != "997.00" {
+		t.Fatalf("21 Aug %+v", r)
+	}
+	if inv, _, err := e.pools.BillFees(e.ctx, "PD", day("2026-08-20"), day("2026-08-21"), false); err != nil || inv.Total.String() != "3.54" {
+		t.Fatalf("bill %s, %v", inv.Total, err)
+	}
+	if err := e.pools.SetReinvest(e.ctx, "PD", "W2", true); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.pools.Distribute(e.ctx, "PD", day("2026-08-21"), fund.MustAmount("100.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NAV.String() != "8.9646" || len(d.Shares) != 2 || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "5.577" {
+		t.Errorf("distribution ex-NAV %s, shares %+v; want 8.9646 and W2 reinvesting 5.577 units", d.NAV, d.Shares)
+	}
+}
+
+// A bill the pool's cash cannot pay: the pool sells holdings FIFO through
+// an ordinary redemption order and the bill is paid from its proceeds. By
+// hand: W1's 1,000.00 on 20 Aug buys 100.000 units and is invested 60/40:
+// A 600.00 − 0.03 stamp duty = 599.97 at 10.0000 = 59.997 units, B 400.00
+// − 0.02 = 399.98 at 20.0000 = 19.999 units; cash 0.00. Terms 36.5 % from
+// 24 Aug. Mon 24 Aug (A 11, B 19): A 659.967 → 659.97, B 379.981 →
+// 379.98, AUM 1,039.95; the day's fee 1,039.95 / 1,000 = 1.03995 → 1.03;
+// NAV (1,039.95 − 1.03) / 100 = 10.3892. The bill of 24 Aug: 1.03 + GST
+// 0.1854 → 0.19 = 1.22, cash 0.00: sell 1.22 of A (the oldest lots, 21
+// Aug, A before B), redeemed on 25 Aug at 11.0000: 1.22 / 11 = 0.1109… →
+// 0.111 units (up: the amount is paid), 1.22 paid out. Before the payout
+// is swept, the 25th's NAV counts it: A 59.886 × 11 = 658.746 → 658.75, B
+// 379.98, payout 1.22: 1,039.95 as before; fee 1,038.92 / 1,000 = 1.03892
+// → 1.03, accrued 2.06, NAV (1,039.95 − 2.06) / 100 = 10.3789. Billed
+// again, the payout comes into the cash and pays the invoice: cash 0.00,
+// accrued 2.06 − 1.03 = 1.03 (the 25th's, not billed).
+func TestPoolFeeBillSellsHoldings(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if got := e.db.Str(`SELECT string_agg(scheme_code || '=' || units::numeric(24,3), ',' ORDER BY scheme_code) || ' ' || (SELECT cash FROM pools WHERE id = 'P3') FROM holdings WHERE folio_no = 'F-P'`); got != "A=59.997,B=19.999 0.00" {
+		t.Fatalf("holdings and cash %s", got)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-24"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	// The latest NAVs the sale's plan values the lots at (nav-ingest keeps
+	// them; wallet fees from units read the same).
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3892" || r.FeeAccrued.String() != "1.03" {
+		t.Fatalf("24 Aug: NAV %s accrued %s", r.NAV, r.FeeAccrued)
+	}
+	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || !created || inv.Status != "due" || inv.Total.String() != "1.22" {
+		t.Fatalf("bill: %s %s created %v, %v", inv.Status, inv.Total, created, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(o.id || ' ' || o.kind || ' ' || o.scheme_code || ' ' || o.amount || ' ' || o.status, ', ') FROM orders o WHERE o.kind = 'redemption'`); got != "PFEE-P3-2026-08-24-2026-08-24-R1 redemption A 1.22 pending_nav" {
+		t.Errorf("sale orders %s", got)
+	}
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T21:00:00+05:30")
+	e.allot()
+	if got := e.db.Str(`SELECT units::numeric(24,3) || ' ' || net_amount FROM ledger_transactions WHERE order_id = 'PFEE-P3-2026-08-24-2026-08-24-R1'`); got != "0.111 1.22" {
+		t.Errorf("the sale's redemption %s, want 0.111 units paying 1.22", got)
+	}
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3789" || r.FeeAccrued.String() != "2.06" {
+		t.Errorf("25 Aug, the payout not swept: NAV %s accrued %s, want 10.3789 2.06", r.NAV, r.FeeAccrued)
+	}
+	inv, created, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || created || inv.Status != "charged" {
+		t.Fatalf("billed again: %s created %v, %v", inv.Status, created, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
+		t.Errorf("pool after the sale %s, want 0.00 1.03", got)
+	}
+	if got := e.db.Str(`SELECT (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee_sale') || ' ' || (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee')
+		|| ' ' || (SELECT count(*) FROM outbox WHERE topic = 'fee.charged')`); got != "1 1 1" {
+		t.Errorf("sale, payment, event counts %s", got)
+	}
+	// Once more: nothing moves.
+	if _, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
+		t.Errorf("after billing once more %s", got)
+	}
+}

@@ -1,0 +1,313 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
+	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+// FeeTerms reads a pool's fee terms by date.
+func (t Tx) FeeTerms(ctx context.Context, poolID string) ([]pool.FeeTerms, error) {
+	rows, err := t.tx.Query(ctx, `SELECT valid_from, aum_rate_pct, perf_pct, hurdle_pct FROM pool_fee_terms WHERE pool_id = $1 ORDER BY valid_from`, poolID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.FeeTerms, error) {
+		ft := pool.FeeTerms{Pool: poolID}
+		var from time.Time
+		err := r.Scan(&from, &ft.AUMRatePct, &ft.PerfPct, &ft.HurdlePct)
+		ft.From = fund.DateOf(from)
+		return ft, err
+	})
+}
+
+// PutFeeTerms upserts a pool's terms from a date.
+func (t Tx) PutFeeTerms(ctx context.Context, ft pool.FeeTerms) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct, perf_pct, hurdle_pct) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (pool_id, valid_from) DO UPDATE SET aum_rate_pct = excluded.aum_rate_pct, perf_pct = excluded.perf_pct, hurdle_pct = excluded.hurdle_pct`,
+		ft.Pool, ft.From.Time(), ft.AUMRatePct, ft.PerfPct, ft.HurdlePct)
+	return err
+}
+
+const accrualCols = `nav_date, days_from, days_to, aum, fee, runs, coalesce(invoice_id, '')`
+
+func scanAccrual(r pgx.Row, poolID string) (pool.Accrual, error) {
+	a := pool.Accrual{Pool: poolID}
+	var nd, from, to time.Time
+	var aum, fee decimal.Decimal
+	var runs []byte
+	if err := r.Scan(&nd, &from, &to, &aum, &fee, &runs, &a.InvoiceID); err != nil {
+		return a, err
+	}
+	a.NAVDate, a.From, a.To = fund.DateOf(nd), fund.DateOf(from), fund.DateOf(to)
+	var err error
+	if a.AUM, err = amount(aum); err != nil {
+		return a, err
+	}
+	if a.Fee, err = amount(fee); err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(runs, &a.Runs); err != nil {
+		return a, fmt.Errorf("accrual %s %s runs: %w", poolID, a.NAVDate, err)
+	}
+	return a, nil
+}
+
+// LastAccrual reads the pool's latest accrual.
+func (t Tx) LastAccrual(ctx context.Context, poolID string) (pool.Accrual, bool, error) {
+	a, err := scanAccrual(t.tx.QueryRow(ctx, `SELECT `+accrualCols+` FROM pool_fee_accruals WHERE pool_id = $1 ORDER BY nav_date DESC LIMIT 1`, poolID), poolID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	return a, err == nil, err
+}
+
+// InsertAccrual writes a NAV date's accrual (a second one of the date is
+// a unique violation: the NAV row is written in the same transaction).
+func (t Tx) InsertAccrual(ctx context.Context, a pool.Accrual) error {
+	runs, err := json.Marshal(a.Runs)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_accruals (pool_id, nav_date, days_from, days_to, aum, fee, runs) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		a.Pool, a.NAVDate.Time(), a.From.Time(), a.To.Time(), a.AUM.Decimal(), a.Fee.Decimal(), string(runs))
+	return err
+}
+
+// OpenAccruals reads the pool's unbilled accruals of NAV dates from..to,
+// locked.
+func (t Tx) OpenAccruals(ctx context.Context, poolID string, from, to fund.Date) ([]pool.Accrual, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+accrualCols+` FROM pool_fee_accruals
+		WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.Accrual, error) { return scanAccrual(r, poolID) })
+}
+
+// SettleAccruals marks the unbilled accruals of from..to billed.
+func (t Tx) SettleAccruals(ctx context.Context, poolID string, from, to fund.Date, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $4 WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL`,
+		poolID, from.Time(), to.Time(), invoiceID)
+	return err
+}
+
+const poolInvoiceCols = `id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status`
+
+func scanPoolInvoice(row pgx.Row) (wallet.FeeInvoice, error) {
+	var inv wallet.FeeInvoice
+	var from, to time.Time
+	var amts [5]decimal.Decimal
+	var body []byte
+	if err := row.Scan(&inv.ID, &inv.PoolID, &from, &to, &amts[0], &amts[1], &amts[2], &amts[3], &amts[4], &body, &inv.Status); err != nil {
+		return inv, err
+	}
+	inv.From, inv.To = fund.DateOf(from), fund.DateOf(to)
+	var err error
+	for i, p := range []*fund.Amount{&inv.AUMFee, &inv.PerfFee, &inv.Fee, &inv.GST, &inv.Total} {
+		if *p, err = amount(amts[i]); err != nil {
+			return inv, err
+		}
+	}
+	var b struct {
+		Accrual managed.Accrual          `json:"accrual"`
+		Perf    *managed.Crystallisation `json:"performance"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return inv, fmt.Errorf("invoice %s body: %w", inv.ID, err)
+	}
+	inv.Accrual, inv.Perf = b.Accrual.Expanded(), b.Perf
+	return inv, nil
+}
+
+// FeeInvoice reads the pool's invoice of the period starting from.
+func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wallet.FeeInvoice, bool, error) {
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2`, poolID, from.Time()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, false, nil
+	}
+	return inv, err == nil, err
+}
+
+// InsertFeeInvoice writes an invoice, due (SetFeeInvoiceCharged marks it
+// paid).
+func (t Tx) InsertFeeInvoice(ctx context.Context, inv wallet.FeeInvoice) error {
+	body, err := json.Marshal(map[string]any{"accrual": inv.Accrual, "performance": inv.Perf})
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_invoices (id, pool_id, period_from, period_to, aum_fee, perf_fee, fee, gst, total, body, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'due')`, inv.ID, inv.PoolID, inv.From.Time(), inv.To.Time(),
+		inv.AUMFee.Decimal(), inv.PerfFee.Decimal(), inv.Fee.Decimal(), inv.GST.Decimal(), inv.Total.Decimal(), string(body))
+	return err
+}
+
+// NAVOnOrBefore reads the pool's latest NAV row dated day or before.
+func (t Tx) NAVOnOrBefore(ctx context.Context, poolID string, day fund.Date) (pool.DayNAV, bool, error) {
+	var d time.Time
+	err := t.tx.QueryRow(ctx, `SELECT max(nav_date) FROM pool_navs WHERE pool_id = $1 AND nav_date <= $2 HAVING count(*) > 0`, poolID, day.Time()).Scan(&d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return pool.DayNAV{}, false, nil
+	}
+	if err != nil {
+		return pool.DayNAV{}, false, err
+	}
+	return t.NAV(ctx, poolID, fund.DateOf(d))
+}
+
+// HWM reads the pool's high-water mark, locked.
+func (t Tx) HWM(ctx context.Context, poolID string) (pool.HWM, bool, error) {
+	h := pool.HWM{Pool: poolID}
+	var hwm, start decimal.Decimal
+	var asOf time.Time
+	err := t.tx.QueryRow(ctx, `SELECT hwm_nav, start_nav, as_of FROM pool_fee_hwm WHERE pool_id = $1 FOR UPDATE`, poolID).Scan(&hwm, &start, &asOf)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, err
+	}
+	h.AsOf = fund.DateOf(asOf)
+	if h.NAV, err = fund.NAVFromDecimal(hwm, fund.NoRounding); err != nil {
+		return h, false, err
+	}
+	h.StartNAV, err = fund.NAVFromDecimal(start, fund.NoRounding)
+	return h, err == nil, err
+}
+
+// PutHWM writes the pool's high-water mark (the table's trigger refuses
+// one that falls).
+func (t Tx) PutHWM(ctx context.Context, h pool.HWM) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO pool_fee_hwm (pool_id, hwm_nav, start_nav, as_of) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (pool_id) DO UPDATE SET hwm_nav = excluded.hwm_nav, start_nav = excluded.start_nav, as_of = excluded.as_of`,
+		h.Pool, h.NAV.Decimal(), h.StartNAV.Decimal(), h.AsOf.Time())
+	return err
+}
+
+// ChargedAfterNAV sums what the bills made while navDate was the latest
+// NAV paid beyond their AUM fee.
+func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(total - aum_fee), 0) FROM pool_fee_invoices WHERE pool_id = $1 AND after_nav = $2 AND status = 'charged'`,
+		poolID, navDate.Time()).Scan(&v); err != nil {
+		return fund.Amount{}, err
+	}
+	return amount(v)
+}
+
+// FeePools lists the pools with fee terms in effect by to.
+func (s Store) FeePools(ctx context.Context, to fund.Date) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT pool_id FROM pool_fee_terms WHERE valid_from <= $1 ORDER BY pool_id`, to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// FeeInvoices lists a pool's invoices, oldest period first.
+func (s Store) FeeInvoices(ctx context.Context, poolID string) ([]wallet.FeeInvoice, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 ORDER BY period_from, id`, poolID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeInvoice, error) { return scanPoolInvoice(r) })
+}
+
+// FolioLots reads the folio's holdings with their open lots (the wallet
+// store's, as the wallet's fees from units read them).
+func (t Tx) FolioLots(ctx context.Context, folio string) ([]managed.Holding, error) {
+	return t.Tx.Holdings(ctx, folio)
+}
+
+// InsertFeeSales fixes a due invoice's sales.
+func (t Tx) InsertFeeSales(ctx context.Context, ss []pool.FeeSale) error {
+	rows := make([][]any, len(ss))
+	for i, x := range ss {
+		rows[i] = []any{x.OrderID, x.InvoiceID, x.Pool, x.Folio, x.Scheme, x.Amount.Decimal(), x.Request, x.Status}
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"pool_fee_sales"}, []string{"order_id", "invoice_id", "pool_id", "folio_no", "scheme_code", "amount", "request", "status"},
+		pgx.CopyFromRows(rows))
+	return err
+}
+
+// FeeSales reads an invoice's sales in order.
+func (t Tx) FeeSales(ctx context.Context, invoiceID string) ([]pool.FeeSale, error) {
+	rows, err := t.tx.Query(ctx, `SELECT order_id, invoice_id, pool_id, folio_no, scheme_code, amount, request, status FROM pool_fee_sales
+		WHERE invoice_id = $1 ORDER BY order_id`, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.FeeSale, error) {
+		var x pool.FeeSale
+		var amt decimal.Decimal
+		if err := r.Scan(&x.OrderID, &x.InvoiceID, &x.Pool, &x.Folio, &x.Scheme, &amt, &x.Request, &x.Status); err != nil {
+			return x, err
+		}
+		var err error
+		x.Amount, err = amount(amt)
+		return x, err
+	})
+}
+
+// SetFeeSalesPlaced marks an invoice's sales placed.
+func (t Tx) SetFeeSalesPlaced(ctx context.Context, invoiceID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_sales SET status = 'placed' WHERE invoice_id = $1 AND status = 'proposed'`, invoiceID)
+	return err
+}
+
+// FeeSalePayout reads the ledger's payout for a sale's redemption.
+func (t Tx) FeeSalePayout(ctx context.Context, orderID string) (fund.Amount, bool, error) {
+	var net decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT t.net_amount FROM ledger_transactions t WHERE t.order_id = $1 AND t.kind = 'redemption'`, orderID).Scan(&net)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fund.Amount{}, false, nil
+	}
+	if err != nil {
+		return fund.Amount{}, false, err
+	}
+	a, err := amount(net)
+	return a, err == nil, err
+}
+
+// FeeSalesSwept counts an invoice's sales and those swept into the cash.
+func (t Tx) FeeSalesSwept(ctx context.Context, invoiceID string) (int, int, error) {
+	var n, swept int
+	err := t.tx.QueryRow(ctx, `SELECT count(*), count(w.id) FROM pool_fee_sales s
+		LEFT JOIN wallet_transactions w ON w.kind = 'pool_fee_sale' AND w.ref = s.order_id WHERE s.invoice_id = $1`, invoiceID).Scan(&n, &swept)
+	return n, swept, err
+}
+
+// FeeSalesNotSwept sums the pool's sale payouts allotted and not swept.
+func (t Tx) FeeSalesNotSwept(ctx context.Context, poolID string) (fund.Amount, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(t.net_amount), 0) FROM pool_fee_sales s
+		JOIN ledger_transactions t ON t.order_id = s.order_id AND t.kind = 'redemption'
+		WHERE s.pool_id = $1 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'pool_fee_sale' AND w.ref = s.order_id)`, poolID).Scan(&v); err != nil {
+		return fund.Amount{}, err
+	}
+	return amount(v)
+}
+
+// SetFeeInvoiceCharged marks an invoice paid, with the pool's latest NAV
+// date then.
+func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.Date) error {
+	var after any
+	if !afterNAV.IsZero() {
+		after = afterNAV.Time()
+	}
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = $2 WHERE id = $1 AND status = 'due'`, id, after)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("invoice %s is not due", id)
+	}
+	return err
+}
