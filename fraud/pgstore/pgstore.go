@@ -199,6 +199,9 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if len(st.Entries) == 0 {
 			delete(m.states, sk)
 		} else {
+			if _, had := m.states[sk]; !had {
+				m.expiry.track(rs, sk, st)
+			}
 			m.states[sk] = st
 		}
 		m.dirty[sk] = struct{}{}
@@ -206,6 +209,13 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	for sp, off := range moved {
 		m.pos[sp] = off
 	}
+	for _, i := range todo {
+		sp := streamPart{evs[i].Stream, evs[i].Part}
+		if at := evs[i].At; at.After(m.evAt[sp]) {
+			m.evAt[sp] = at
+		}
+	}
+	m.sweepExpired(rs)
 	m.pending += len(evs)
 	return res, nil
 }

@@ -30,6 +30,10 @@ type mem struct {
 	pos     map[streamPart]int64   // applied, in memory
 	durable map[streamPart]int64   // in the last committed snapshot (what Kafka may commit)
 	pending int                    // events applied since the last snapshot
+	// evAt is each partition's newest applied event time since the load
+	// (expiry's floors), expiry the windows by when they fall due
+	evAt   map[streamPart]time.Time
+	expiry expiry
 	// compaction: a delta snapshot adds chunks; when they outgrow the last
 	// full one, the next is full and drops everything before it
 	fullGen              int64
@@ -141,6 +145,10 @@ func (s *Store) load(ctx context.Context) error {
 			m.dirty[k] = struct{}{}
 		}
 	}
+	m.evAt = map[streamPart]time.Time{}
+	for k := range m.states {
+		m.expiry.unbucketed = append(m.expiry.unbucketed, k)
+	}
 	m.loaded = true
 	s.m = m
 	return nil
@@ -170,6 +178,14 @@ func (s *Store) Load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.load(ctx)
+}
+
+// Windows is how many windows are in memory, and how many expiry has
+// dropped since the load.
+func (s *Store) Windows() (live int, dropped int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m.states), s.m.expiry.Dropped
 }
 
 // Pending is how many events were applied since the last snapshot.

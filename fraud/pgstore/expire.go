@@ -1,0 +1,179 @@
+package pgstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/fundflow/fundflow/fraud"
+)
+
+// A rule drops a window's old entries only when its key has a new event,
+// so the window of a key that never comes back (most investors' bank
+// change, a month's SIP purchase) stayed in memory and in every full
+// snapshot for ever: the windows grew with the stream, not with the rules'
+// windows (session 33's 5,000,000-event run). Expiry drops a window once
+// no event still to come can keep any of its entries: exactly what the
+// rule would have done to it on the key's next event (fraud.Rule.Eval
+// drops entries older than that event less the window, and less
+// fraud.MaxSkew for the cross-partition rules), done without the event.
+
+// Lateness is how far behind its partition's newest event an event may
+// still arrive. The per-investor rules assume an investor's events in
+// order on one partition; a partition interleaves many investors, whose
+// event times (set where each event was made, published in commit order)
+// can be out of order by the time a transaction takes: a day is far more.
+const Lateness = 24 * time.Hour
+
+// expiry keeps the windows by the hour at which all their entries fall
+// out of the rule's window, in two sets: the per-partition rules, due
+// against the slowest partition's time, and the cross-partition ones,
+// due against that or the fastest less fraud.MaxSkew, whichever is
+// earlier (a partition that has sent nothing yet may be that far behind).
+// A window is in a bucket once, at the hour it was due when it was put
+// there; when its bucket comes due it is dropped or, if an event moved it
+// on, put in its new hour.
+type expiry struct {
+	local, cross map[int64][]string // Unix hour -> state keys
+	// loaded from a snapshot: bucketed at the next Apply, which knows
+	// the rules
+	unbucketed []string
+	swept      time.Time // the local floor of the last sweep
+	Dropped    int64     // windows dropped so far
+}
+
+// ruleOf is the rule of a state key (rule id | scope key).
+func ruleOf(rs *fraud.RuleSet, sk string) (fraud.Rule, bool) {
+	id, _, _ := strings.Cut(sk, "|")
+	return rs.Rule(id)
+}
+
+// crossPartition: the rule pairs events of different topics or
+// partitions (fraud.Rule keeps MaxSkew more for them).
+func crossPartition(r fraud.Rule) bool {
+	return r.Kind == fraud.KindAccountTakeover || r.Kind == fraud.KindSharedContact
+}
+
+// dueAt is when every entry of st has fallen out of r's window for any
+// event at or after it: its newest entry plus the window (plus MaxSkew for
+// the cross-partition rules).
+func dueAt(r fraud.Rule, st fraud.State) time.Time {
+	var newest time.Time
+	for _, e := range st.Entries {
+		if e.At.After(newest) {
+			newest = e.At
+		}
+	}
+	d := newest.Add(r.Window)
+	if crossPartition(r) {
+		d = d.Add(fraud.MaxSkew)
+	}
+	return d
+}
+
+func hourOf(t time.Time) int64 {
+	u := t.Unix()
+	h := u / 3600
+	if u < 0 && u%3600 != 0 {
+		h--
+	}
+	return h
+}
+
+// track puts the window sk (now st) in its bucket.
+func (x *expiry) track(rs *fraud.RuleSet, sk string, st fraud.State) {
+	r, ok := ruleOf(rs, sk)
+	if !ok {
+		return // a rule no longer in the set: its window is never read
+	}
+	set := &x.local
+	if crossPartition(r) {
+		set = &x.cross
+	}
+	if *set == nil {
+		*set = map[int64][]string{}
+	}
+	h := hourOf(dueAt(r, st))
+	(*set)[h] = append((*set)[h], sk)
+}
+
+// floors are the earliest event time still to come, for the per-partition
+// rules and for the cross-partition ones; ok false when nothing is known.
+// Each partition's next events are at or after its newest applied event
+// less Lateness; a partition with a position but no event since this
+// process started, or one not seen at all, at or after the fastest
+// partition's newest less MaxSkew (the evaluation's skew allowance).
+func (m *mem) floors() (local, cross time.Time, ok bool) {
+	var lw, h time.Time
+	for _, at := range m.evAt {
+		if lw.IsZero() || at.Before(lw) {
+			lw = at
+		}
+		if at.After(h) {
+			h = at
+		}
+	}
+	if lw.IsZero() {
+		return local, cross, false
+	}
+	local = lw.Add(-Lateness)
+	skew := h.Add(-fraud.MaxSkew)
+	for sp := range m.pos {
+		if _, seen := m.evAt[sp]; !seen && skew.Before(local) {
+			local = skew
+		}
+	}
+	cross = local
+	if skew.Before(cross) {
+		cross = skew
+	}
+	return local, cross, true
+}
+
+// sweepExpired drops the windows no event still to come can keep an entry
+// of (marked dirty, so the next snapshot drops them too); it runs when the
+// floor moved an hour or more. Called with s.mu held, after a batch.
+func (m *mem) sweepExpired(rs *fraud.RuleSet) {
+	x := &m.expiry
+	for _, sk := range x.unbucketed {
+		if st, ok := m.states[sk]; ok {
+			x.track(rs, sk, st)
+		}
+	}
+	x.unbucketed = nil
+	local, cross, ok := m.floors()
+	if !ok || local.Sub(x.swept) < time.Hour {
+		return
+	}
+	x.swept = local
+	for _, set := range []struct {
+		buckets map[int64][]string
+		floor   time.Time
+	}{{x.local, local}, {x.cross, cross}} {
+		// bucket h holds windows due in [h, h+1): all due before floor
+		// when h+1 <= the floor's hour
+		fh := hourOf(set.floor)
+		for h, keys := range set.buckets {
+			if h+1 > fh {
+				continue
+			}
+			delete(set.buckets, h)
+			for _, sk := range keys {
+				st, ok := m.states[sk]
+				if !ok {
+					continue
+				}
+				r, ok := ruleOf(rs, sk)
+				if !ok {
+					continue
+				}
+				if dueAt(r, st).Before(set.floor) {
+					delete(m.states, sk)
+					m.dirty[sk] = struct{}{}
+					x.Dropped++
+					continue
+				}
+				x.track(rs, sk, st) // an event moved it on: its new hour
+			}
+		}
+	}
+}
