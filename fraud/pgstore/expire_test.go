@@ -40,7 +40,9 @@ func expiryStream() ([]pgstore.Positioned, int) {
 		}
 		evs = append(evs, ev{pgstore.Positioned{Stream: stream, Part: part, Event: e}, key})
 	}
-	at := func(d int, h float64) time.Time { return start.AddDate(0, 0, d).Add(time.Duration(h * float64(time.Hour))) }
+	at := func(d int, h float64) time.Time {
+		return start.AddDate(0, 0, d).Add(time.Duration(h * float64(time.Hour)))
+	}
 	change := func(inv string, t time.Time, fps map[string]string) {
 		var fs []string
 		for f := range fps {
