@@ -25,19 +25,24 @@ import (
 const Lateness = 24 * time.Hour
 
 // expiry keeps the windows by the hour at which all their entries fall
-// out of the rule's window, in two sets: the per-partition rules, due
-// against the slowest partition's time, and the cross-partition ones,
-// due against that or the fastest less fraud.MaxSkew, whichever is
-// earlier (a partition that has sent nothing yet may be that far behind).
-// A window is in a bucket once, at the hour it was due when it was put
-// there; when its bucket comes due it is dropped or, if an event moved it
+// out of the rule's window. A per-investor rule's window is fed by one
+// partition (an investor's events of one topic, in order): it is due
+// against that partition's newest event less Lateness, so a partition that
+// goes quiet (investors.changed after the month's first days) holds back
+// only its own windows. A cross-partition rule's window is due against the
+// slowest partition's newest less Lateness or the fastest's less MaxSkew,
+// whichever is earlier (a partition that has sent nothing yet may be that
+// far behind); so is a window loaded from a snapshot (its partition is not
+// known). A window is in one bucket, at the hour it was due when put
+// there; when the bucket comes due it is dropped or, if an event moved it
 // on, put in its new hour.
 type expiry struct {
-	local, cross map[int64][]string // Unix hour -> state keys
+	local map[streamPart]map[int64][]string // partition -> Unix hour -> state keys
+	cross map[int64][]string                // and the windows of unknown partition
 	// loaded from a snapshot: bucketed at the next Apply, which knows
 	// the rules
 	unbucketed []string
-	swept      time.Time // the local floor of the last sweep
+	swept      time.Time // the newest partition's floor at the last sweep
 	Dropped    int64     // windows dropped so far
 }
 
@@ -79,21 +84,28 @@ func hourOf(t time.Time) int64 {
 	return h
 }
 
-// track puts the window sk (now st) in its bucket.
-func (x *expiry) track(rs *fraud.RuleSet, sk string, st fraud.State) {
+// track puts the window sk (now st), last fed from partition sp (known
+// false: not known), in its bucket.
+func (x *expiry) track(rs *fraud.RuleSet, sk string, st fraud.State, sp streamPart, known bool) {
 	r, ok := ruleOf(rs, sk)
 	if !ok {
 		return // a rule no longer in the set: its window is never read
 	}
-	set := &x.local
-	if crossPartition(r) {
-		set = &x.cross
-	}
-	if *set == nil {
-		*set = map[int64][]string{}
-	}
 	h := hourOf(dueAt(r, st))
-	(*set)[h] = append((*set)[h], sk)
+	if crossPartition(r) || !known {
+		if x.cross == nil {
+			x.cross = map[int64][]string{}
+		}
+		x.cross[h] = append(x.cross[h], sk)
+		return
+	}
+	if x.local == nil {
+		x.local = map[streamPart]map[int64][]string{}
+	}
+	if x.local[sp] == nil {
+		x.local[sp] = map[int64][]string{}
+	}
+	x.local[sp][h] = append(x.local[sp][h], sk)
 }
 
 // floors are the earliest event time still to come, for the per-partition
@@ -131,49 +143,68 @@ func (m *mem) floors() (local, cross time.Time, ok bool) {
 
 // sweepExpired drops the windows no event still to come can keep an entry
 // of (marked dirty, so the next snapshot drops them too); it runs when the
-// floor moved an hour or more. Called with s.mu held, after a batch.
+// newest partition's floor moved an hour or more. Called with s.mu held,
+// after a batch.
 func (m *mem) sweepExpired(rs *fraud.RuleSet) {
 	x := &m.expiry
 	for _, sk := range x.unbucketed {
 		if st, ok := m.states[sk]; ok {
-			x.track(rs, sk, st)
+			x.track(rs, sk, st, streamPart{}, false)
 		}
 	}
 	x.unbucketed = nil
-	local, cross, ok := m.floors()
-	if !ok || local.Sub(x.swept) < time.Hour {
+	_, cross, ok := m.floors()
+	if !ok {
 		return
 	}
-	x.swept = local
-	for _, set := range []struct {
-		buckets map[int64][]string
-		floor   time.Time
-	}{{x.local, local}, {x.cross, cross}} {
-		// bucket h holds windows due in [h, h+1): all due before floor
-		// when h+1 <= the floor's hour
-		fh := hourOf(set.floor)
-		for h, keys := range set.buckets {
-			if h+1 > fh {
+	var newest time.Time
+	for _, at := range m.evAt {
+		if at.After(newest) {
+			newest = at
+		}
+	}
+	if newest.Add(-Lateness).Sub(x.swept) < time.Hour {
+		return
+	}
+	x.swept = newest.Add(-Lateness)
+	for sp, buckets := range x.local {
+		at, ok := m.evAt[sp]
+		if !ok {
+			continue // not heard from since the load: nothing new is due
+		}
+		m.dropDue(rs, buckets, at.Add(-Lateness), sp, true)
+	}
+	m.dropDue(rs, x.cross, cross, streamPart{}, false)
+}
+
+// dropDue pops the buckets of one set all due before floor: each window
+// still due before it is dropped, any other (an event moved it on) put in
+// its new hour.
+func (m *mem) dropDue(rs *fraud.RuleSet, buckets map[int64][]string, floor time.Time, sp streamPart, known bool) {
+	// bucket h holds windows due in [h, h+1): all before floor when h+1
+	// <= the floor's hour
+	fh := hourOf(floor)
+	for h, keys := range buckets {
+		if h+1 > fh {
+			continue
+		}
+		delete(buckets, h)
+		for _, sk := range keys {
+			st, ok := m.states[sk]
+			if !ok {
 				continue
 			}
-			delete(set.buckets, h)
-			for _, sk := range keys {
-				st, ok := m.states[sk]
-				if !ok {
-					continue
-				}
-				r, ok := ruleOf(rs, sk)
-				if !ok {
-					continue
-				}
-				if dueAt(r, st).Before(set.floor) {
-					delete(m.states, sk)
-					m.dirty[sk] = struct{}{}
-					x.Dropped++
-					continue
-				}
-				x.track(rs, sk, st) // an event moved it on: its new hour
+			r, ok := ruleOf(rs, sk)
+			if !ok {
+				continue
 			}
+			if dueAt(r, st).Before(floor) {
+				delete(m.states, sk)
+				m.dirty[sk] = struct{}{}
+				m.expiry.Dropped++
+				continue
+			}
+			m.expiry.track(rs, sk, st, sp, known)
 		}
 	}
 }

@@ -95,8 +95,9 @@ func BenchmarkFraudEval(b *testing.B) {
 	run := time.Since(t0)
 	stopProgress()
 	stageTimes(b, preg)
-	b.Logf("evaluated the backlog in %s (load %s); snapshots wrote %.1f MB of windows (%.1f MB in full ones)", run.Round(time.Millisecond), loadAvg(),
-		counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "")/1e6, counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "full")/1e6)
+	b.Logf("evaluated the backlog in %s (load %s); snapshots wrote %.1f MB of windows (%.1f MB in full ones); %.0f windows expired",
+		run.Round(time.Millisecond), loadAvg(), counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "")/1e6,
+		counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "full")/1e6, counterSum(b, reg, "fundflow_fraud_windows_expired_total", ""))
 	// under load: another month (new ids) produced at a steady rate while
 	// the evaluation runs (FUNDFLOW_BENCH_FRAUD_RATE events/s, default half
 	// the rate just measured: load, not a backlog); the latency is from
@@ -160,16 +161,19 @@ func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time, brokerPID int) 
 			case <-t.C:
 			}
 			mfs, _ := g.Gather()
-			var n float64
+			var n, w float64
 			for _, mf := range mfs {
-				if mf.GetName() == "fundflow_fraud_events_total" {
+				switch mf.GetName() {
+				case "fundflow_fraud_events_total":
 					for _, m := range mf.GetMetric() {
 						n += m.GetCounter().GetValue()
 					}
+				case "fundflow_fraud_windows":
+					w = mf.GetMetric()[0].GetGauge().GetValue()
 				}
 			}
-			b.Logf("%6.1fs: %.0f events read by the evaluation; RSS %.0f MB here, %.0f MB the broker; load %s",
-				time.Since(t0).Seconds(), n, rssMB(0), rssMB(brokerPID), loadAvg())
+			b.Logf("%6.1fs: %.0f events read by the evaluation, %.0f windows; RSS %.0f MB here, %.0f MB the broker; load %s",
+				time.Since(t0).Seconds(), n, w, rssMB(0), rssMB(brokerPID), loadAvg())
 		}
 	}()
 	return func() { close(done) }
@@ -315,7 +319,9 @@ func BenchmarkFraudApplyCPU(b *testing.B) {
 	}
 	run := time.Since(t0)
 	ss := st.Stats()
-	b.Logf("snapshots in the run: %d (%d full), %d windows, %.1f MB, %s", ss.Snapshots, ss.Full, ss.Windows, float64(ss.Bytes)/1e6, ss.Took.Round(time.Millisecond))
+	live, expired := st.Windows()
+	b.Logf("snapshots in the run: %d (%d full), %d windows, %.1f MB, %s; windows in memory at the end %d, expired %d",
+		ss.Snapshots, ss.Full, ss.Windows, float64(ss.Bytes)/1e6, ss.Took.Round(time.Millisecond), live, expired)
 	t1 := time.Now()
 	if err := st.Snapshot(ctx); err != nil {
 		b.Fatal(err)
