@@ -213,3 +213,69 @@ func first(s []string) string {
 	}
 	return s[0]
 }
+
+// A snapshot larger than one chunk (8 MB) is written a chunk at a time
+// and read back whole: every window is there after a start, and a
+// window from any chunk still fires.
+func TestSnapshotOfManyChunksReadsBack(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	rs := fraud.Shipped()
+	st := &pgstore.Store{Pool: pool}
+	const n = 40_000 // two windows each (ato-redemption, mule-bank): ~14 MB encoded
+	var evs []pgstore.Positioned
+	for i := range n {
+		evs = append(evs, profile(int64(i), fmt.Sprintf("c%d", i), fmt.Sprintf("I%d", i), 0, fmt.Sprintf("fp%d", i)))
+	}
+	for i := 0; i < n; i += 1000 {
+		if _, err := st.Apply(ctx, rs, evs[i:i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var chunks int
+	var bytes int64
+	if err := pool.QueryRow(ctx, `SELECT count(*), sum(length(data)) FROM fraud_snapshot_chunks`).Scan(&chunks, &bytes); err != nil {
+		t.Fatal(err)
+	}
+	var recorded int64
+	if err := pool.QueryRow(ctx, `SELECT bytes FROM fraud_snapshots`).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if chunks < 2 || recorded != bytes {
+		t.Fatalf("%d chunks of %d bytes, the snapshot records %d: want 2 or more, and its size", chunks, bytes, recorded)
+	}
+	again := &pgstore.Store{Pool: pool}
+	if err := again.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := again.Windows(); got != 2*n {
+		t.Fatalf("%d windows read back, want %d", got, 2*n)
+	}
+	// two more investors on each of a spread of fingerprints: the third on
+	// each is a mule (more than 2)
+	var more []pgstore.Positioned
+	var want []string
+	for k, i := range []int{0, n / 3, n / 2, n - 1} {
+		for j := range 2 {
+			id := fmt.Sprintf("x%d-%d", k, j)
+			more = append(more, profile(int64(n+2*k+j), id, "X"+id, 1, fmt.Sprintf("fp%d", i)))
+			if j == 1 {
+				want = append(want, "mule-bank:"+id)
+			}
+		}
+	}
+	res, err := again.Apply(ctx, rs, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Raised {
+		got = append(got, f.AlertID())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("raised %v, want %v", got, want)
+	}
+}
