@@ -42,34 +42,60 @@ type expiry struct {
 	// loaded from a snapshot: bucketed at the next Apply, which knows
 	// the rules
 	unbucketed []string
-	swept      time.Time // the newest partition's floor at the last sweep
-	Dropped    int64     // windows dropped so far
+	// due: windows whose bucket came due, checked at most sweepPerBatch a
+	// batch (a month's first events make a million windows due at once:
+	// checked in one go they stopped the stream for seconds)
+	due     []dueKey
+	swept   time.Time // the newest partition's floor at the last sweep
+	Dropped int64     // windows dropped so far
+	// the rules' windows by id, for the rule set rs
+	rs    *fraud.RuleSet
+	rules map[string]ruleSpan
 }
 
-// ruleOf is the rule of a state key (rule id | scope key).
-func ruleOf(rs *fraud.RuleSet, sk string) (fraud.Rule, bool) {
+// dueKey is a window whose bucket came due: sp is its partition (known
+// false: a cross-partition or loaded window).
+type dueKey struct {
+	sk    string
+	sp    streamPart
+	known bool
+}
+
+// sweepPerBatch is how many due windows one batch checks.
+const sweepPerBatch = 20_000
+
+// ruleSpan is what expiry needs of a rule.
+type ruleSpan struct {
+	window time.Duration
+	cross  bool // account_takeover, shared_contact: fraud.MaxSkew more
+}
+
+// rule is the span of a state key's rule (rule id | scope key).
+func (x *expiry) rule(rs *fraud.RuleSet, sk string) (ruleSpan, bool) {
+	if x.rs != rs {
+		x.rs, x.rules = rs, make(map[string]ruleSpan, len(rs.Rules))
+		for i := range rs.Rules {
+			r := &rs.Rules[i]
+			x.rules[r.ID] = ruleSpan{window: r.Window, cross: r.Kind == fraud.KindAccountTakeover || r.Kind == fraud.KindSharedContact}
+		}
+	}
 	id, _, _ := strings.Cut(sk, "|")
-	return rs.Rule(id)
-}
-
-// crossPartition: the rule pairs events of different topics or
-// partitions (fraud.Rule keeps MaxSkew more for them).
-func crossPartition(r fraud.Rule) bool {
-	return r.Kind == fraud.KindAccountTakeover || r.Kind == fraud.KindSharedContact
+	r, ok := x.rules[id]
+	return r, ok
 }
 
 // dueAt is when every entry of st has fallen out of r's window for any
 // event at or after it: its newest entry plus the window (plus MaxSkew for
 // the cross-partition rules).
-func dueAt(r fraud.Rule, st fraud.State) time.Time {
+func dueAt(r ruleSpan, st fraud.State) time.Time {
 	var newest time.Time
 	for _, e := range st.Entries {
 		if e.At.After(newest) {
 			newest = e.At
 		}
 	}
-	d := newest.Add(r.Window)
-	if crossPartition(r) {
+	d := newest.Add(r.window)
+	if r.cross {
 		d = d.Add(fraud.MaxSkew)
 	}
 	return d
@@ -87,12 +113,12 @@ func hourOf(t time.Time) int64 {
 // track puts the window sk (now st), last fed from partition sp (known
 // false: not known), in its bucket.
 func (x *expiry) track(rs *fraud.RuleSet, sk string, st fraud.State, sp streamPart, known bool) {
-	r, ok := ruleOf(rs, sk)
+	r, ok := x.rule(rs, sk)
 	if !ok {
 		return // a rule no longer in the set: its window is never read
 	}
 	h := hourOf(dueAt(r, st))
-	if crossPartition(r) || !known {
+	if r.cross || !known {
 		if x.cross == nil {
 			x.cross = map[int64][]string{}
 		}
@@ -142,9 +168,10 @@ func (m *mem) floors() (local, cross time.Time, ok bool) {
 }
 
 // sweepExpired drops the windows no event still to come can keep an entry
-// of (marked dirty, so the next snapshot drops them too); it runs when the
-// newest partition's floor moved an hour or more. Called with s.mu held,
-// after a batch.
+// of (marked dirty, so the next snapshot drops them too). When the newest
+// partition's floor moved an hour or more it takes the buckets that came
+// due; every batch checks up to sweepPerBatch of their windows. Called
+// with s.mu held, after a batch.
 func (m *mem) sweepExpired(rs *fraud.RuleSet) {
 	x := &m.expiry
 	for _, sk := range x.unbucketed {
@@ -163,24 +190,46 @@ func (m *mem) sweepExpired(rs *fraud.RuleSet) {
 			newest = at
 		}
 	}
-	if newest.Add(-Lateness).Sub(x.swept) < time.Hour {
-		return
-	}
-	x.swept = newest.Add(-Lateness)
-	for sp, buckets := range x.local {
-		at, ok := m.evAt[sp]
-		if !ok {
-			continue // not heard from since the load: nothing new is due
+	if newest.Add(-Lateness).Sub(x.swept) >= time.Hour {
+		x.swept = newest.Add(-Lateness)
+		for sp, buckets := range x.local {
+			if at, ok := m.evAt[sp]; ok { // else not heard from since the load: nothing new is due
+				x.takeDue(buckets, at.Add(-Lateness), sp, true)
+			}
 		}
-		m.dropDue(rs, buckets, at.Add(-Lateness), sp, true)
+		x.takeDue(x.cross, cross, streamPart{}, false)
 	}
-	m.dropDue(rs, x.cross, cross, streamPart{}, false)
+	n := min(len(x.due), sweepPerBatch)
+	for _, d := range x.due[:n] {
+		st, ok := m.states[d.sk]
+		if !ok {
+			continue
+		}
+		r, ok := x.rule(rs, d.sk)
+		if !ok {
+			continue
+		}
+		floor := cross
+		if d.known {
+			floor = m.evAt[d.sp].Add(-Lateness)
+		}
+		if dueAt(r, st).Before(floor) {
+			delete(m.states, d.sk)
+			m.dirty[d.sk] = struct{}{}
+			x.Dropped++
+			continue
+		}
+		x.track(rs, d.sk, st, d.sp, d.known) // an event moved it on: its new hour
+	}
+	x.due = x.due[n:]
+	if len(x.due) == 0 {
+		x.due = nil // let the backing array go
+	}
 }
 
-// dropDue pops the buckets of one set all due before floor: each window
-// still due before it is dropped, any other (an event moved it on) put in
-// its new hour.
-func (m *mem) dropDue(rs *fraud.RuleSet, buckets map[int64][]string, floor time.Time, sp streamPart, known bool) {
+// takeDue moves the windows of the buckets of one set that are all due
+// before floor to the due list.
+func (x *expiry) takeDue(buckets map[int64][]string, floor time.Time, sp streamPart, known bool) {
 	// bucket h holds windows due in [h, h+1): all before floor when h+1
 	// <= the floor's hour
 	fh := hourOf(floor)
@@ -190,21 +239,7 @@ func (m *mem) dropDue(rs *fraud.RuleSet, buckets map[int64][]string, floor time.
 		}
 		delete(buckets, h)
 		for _, sk := range keys {
-			st, ok := m.states[sk]
-			if !ok {
-				continue
-			}
-			r, ok := ruleOf(rs, sk)
-			if !ok {
-				continue
-			}
-			if dueAt(r, st).Before(floor) {
-				delete(m.states, sk)
-				m.dirty[sk] = struct{}{}
-				m.expiry.Dropped++
-				continue
-			}
-			m.expiry.track(rs, sk, st, sp, known)
+			x.due = append(x.due, dueKey{sk: sk, sp: sp, known: known})
 		}
 	}
 }

@@ -3,6 +3,7 @@ package fraudeval_test
 import (
 	"context"
 	"math"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"sort"
 	"testing"
@@ -161,19 +162,26 @@ func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time, brokerPID int) 
 			case <-t.C:
 			}
 			mfs, _ := g.Gather()
-			var n, w float64
+			var n, w, snap float64
 			for _, mf := range mfs {
 				switch mf.GetName() {
 				case "fundflow_fraud_events_total":
 					for _, m := range mf.GetMetric() {
 						n += m.GetCounter().GetValue()
 					}
+				case "fundflow_fraud_snapshot_bytes_total":
+					for _, m := range mf.GetMetric() {
+						snap += m.GetCounter().GetValue()
+					}
 				case "fundflow_fraud_windows":
 					w = mf.GetMetric()[0].GetGauge().GetValue()
 				}
 			}
-			b.Logf("%6.1fs: %.0f events read by the evaluation, %.0f windows; RSS %.0f MB here, %.0f MB the broker; load %s",
-				time.Since(t0).Seconds(), n, w, rssMB(0), rssMB(brokerPID), loadAvg())
+			gc := []rtmetrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/user:cpu-seconds"}}
+			rtmetrics.Read(gc)
+			b.Logf("%6.1fs: %.0f events read by the evaluation, %.0f windows, %.1f MB of snapshots; RSS %.0f MB here, %.0f MB the broker; load %s; GC %d cycles, %.1f CPU s (Go code %.1f s)",
+				time.Since(t0).Seconds(), n, w, snap/1e6, rssMB(0), rssMB(brokerPID), loadAvg(),
+				gc[0].Value.Uint64(), gc[1].Value.Float64(), gc[2].Value.Float64())
 		}
 	}()
 	return func() { close(done) }
