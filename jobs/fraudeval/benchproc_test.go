@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/fundflow/fundflow/fraud/gen"
+	"github.com/fundflow/fundflow/internal/benchkit"
 )
 
 // BenchmarkFraudEval runs the Kafka broker and the producer of the stream
@@ -312,23 +313,7 @@ func lastOffsets(b *testing.B, brokers []string, topics []string) map[[2]any]int
 }
 
 // rssMB is a process's resident memory now (VmRSS) in MB; 0 when unknown.
-func rssMB(pid int) float64 {
-	path := "/proc/self/status"
-	if pid > 0 {
-		path = fmt.Sprintf("/proc/%d/status", pid)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
+func rssMB(pid int) float64 { return benchkit.ProcStatusMB(pid, "VmRSS") }
 
 // loadAvg is the 1-minute load average.
 func loadAvg() string {
