@@ -42,9 +42,10 @@ type expiry struct {
 	// loaded from a snapshot: bucketed at the next Apply, which knows
 	// the rules
 	unbucketed []string
-	// due: windows whose bucket came due, checked at most sweepPerBatch a
-	// batch (a month's first events make a million windows due at once:
-	// checked in one go they stopped the stream for seconds)
+	// due: windows whose bucket came due, checked sweepPerEvent for each
+	// event of a batch (a month's first events make a million windows due
+	// at once: checked in one go they stopped the stream for seconds, and
+	// 20,000 a batch still held up the small batches of a paced stream)
 	due     []dueKey
 	swept   time.Time // the newest partition's floor at the last sweep
 	Dropped int64     // windows dropped so far
@@ -61,8 +62,11 @@ type dueKey struct {
 	known bool
 }
 
-// sweepPerBatch is how many due windows one batch checks.
-const sweepPerBatch = 20_000
+// sweepPerEvent is how many due windows a batch checks for each of its
+// events (at least minSweep): a stream makes at most a few windows an
+// event, so the due list keeps up, and the work stays in proportion to
+// the batch.
+const sweepPerEvent, minSweep = 8, 1000
 
 // ruleSpan is what expiry needs of a rule.
 type ruleSpan struct {
@@ -170,9 +174,9 @@ func (m *mem) floors() (local, cross time.Time, ok bool) {
 // sweepExpired drops the windows no event still to come can keep an entry
 // of (marked dirty, so the next snapshot drops them too). When the newest
 // partition's floor moved an hour or more it takes the buckets that came
-// due; every batch checks up to sweepPerBatch of their windows. Called
-// with s.mu held, after a batch.
-func (m *mem) sweepExpired(rs *fraud.RuleSet) {
+// due; a batch of n events checks up to sweepPerEvent*n of their windows.
+// Called with s.mu held, after a batch.
+func (m *mem) sweepExpired(rs *fraud.RuleSet, events int) {
 	x := &m.expiry
 	for _, sk := range x.unbucketed {
 		if st, ok := m.states[sk]; ok {
@@ -199,7 +203,7 @@ func (m *mem) sweepExpired(rs *fraud.RuleSet) {
 		}
 		x.takeDue(x.cross, cross, streamPart{}, false)
 	}
-	n := min(len(x.due), sweepPerBatch)
+	n := min(len(x.due), max(minSweep, sweepPerEvent*events))
 	for _, d := range x.due[:n] {
 		st, ok := m.states[d.sk]
 		if !ok {

@@ -217,7 +217,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			m.evAt[sp] = at
 		}
 	}
-	m.sweepExpired(rs)
+	m.sweepExpired(rs, len(evs))
 	m.pending += len(evs)
 	return res, nil
 }
