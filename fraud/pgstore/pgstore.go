@@ -166,6 +166,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	// evaluate in order over an overlay: memory changes only once the
 	// alerts are committed (a failed batch is retried from the same state)
 	over := make(map[string]fraud.State, 2*len(todo)) // about two windows an event
+	fed := make(map[string]streamPart, 2*len(todo))   // the partition of each window's last event
 	var firings []fraud.Firing
 	seenAt := map[string]time.Time{}
 	folioOf := map[string]string{}
@@ -183,6 +184,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			st, fs := r.Eval(st, ev)
 			over[sk] = st
+			fed[sk] = streamPart{evs[i].Stream, evs[i].Part}
 			if len(fs) > 0 {
 				firings = append(firings, fs...)
 				seenAt[ev.ID], folioOf[ev.ID] = evs[i].Seen, ev.FolioNo
@@ -199,6 +201,9 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		if len(st.Entries) == 0 {
 			delete(m.states, sk)
 		} else {
+			if _, had := m.states[sk]; !had {
+				m.expiry.track(rs, sk, st, fed[sk], true)
+			}
 			m.states[sk] = st
 		}
 		m.dirty[sk] = struct{}{}
@@ -206,6 +211,13 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	for sp, off := range moved {
 		m.pos[sp] = off
 	}
+	for _, i := range todo {
+		sp := streamPart{evs[i].Stream, evs[i].Part}
+		if at := evs[i].At; at.After(m.evAt[sp]) {
+			m.evAt[sp] = at
+		}
+	}
+	m.sweepExpired(rs, len(evs))
 	m.pending += len(evs)
 	return res, nil
 }

@@ -30,6 +30,10 @@ type mem struct {
 	pos     map[streamPart]int64   // applied, in memory
 	durable map[streamPart]int64   // in the last committed snapshot (what Kafka may commit)
 	pending int                    // events applied since the last snapshot
+	// evAt is each partition's newest applied event time since the load
+	// (expiry's floors), expiry the windows by when they fall due
+	evAt   map[streamPart]time.Time
+	expiry expiry
 	// compaction: a delta snapshot adds chunks; when they outgrow the last
 	// full one, the next is full and drops everything before it
 	fullGen              int64
@@ -141,6 +145,10 @@ func (s *Store) load(ctx context.Context) error {
 			m.dirty[k] = struct{}{}
 		}
 	}
+	m.evAt = map[streamPart]time.Time{}
+	for k := range m.states {
+		m.expiry.unbucketed = append(m.expiry.unbucketed, k)
+	}
 	m.loaded = true
 	s.m = m
 	return nil
@@ -170,6 +178,14 @@ func (s *Store) Load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.load(ctx)
+}
+
+// Windows is how many windows are in memory, and how many expiry has
+// dropped since the load.
+func (s *Store) Windows() (live int, dropped int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m.states), s.m.expiry.Dropped
 }
 
 // Pending is how many events were applied since the last snapshot.
@@ -264,46 +280,63 @@ func (s *Store) Snapshot(ctx context.Context) error {
 }
 
 // writeSnapshot encodes recs in chunks and commits them with pos; it
-// returns the snapshot's gen (0: positions only) and its bytes.
+// returns the snapshot's gen (0: positions only) and its bytes. The chunks
+// are encoded one at a time as COPY sends them: a full snapshot of
+// millions of windows is hundreds of MB encoded, which used to be all in
+// memory at once beside the windows themselves.
 func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos map[streamPart]int64) (int64, int64, error) {
-	var chunks [][]byte
-	buf := make([]byte, 0, min(chunkBytes+(64<<10), 256*len(recs)+4096))
-	var size int64
-	for i := range recs {
-		var st *fraud.State
-		if !recs[i].gone {
-			st = &recs[i].st
-		}
-		var ok bool
-		if buf, ok = appendRec(buf, recs[i].k, st); !ok {
-			b, err := json.Marshal(snapRec{K: recs[i].k, S: st})
-			if err != nil {
-				return 0, 0, err
-			}
-			buf = append(append(buf, b...), '\n')
-		}
-		if len(buf) >= chunkBytes {
-			chunks = append(chunks, buf)
-			size += int64(len(buf))
-			buf = make([]byte, 0, chunkBytes+(64<<10))
-		}
-	}
-	if len(buf) > 0 {
-		chunks = append(chunks, buf)
-		size += int64(len(buf))
-	}
-	var gen int64
+	var gen, size int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		size = 0
 		if len(recs) > 0 || full {
-			if err := tx.QueryRow(ctx, `INSERT INTO fraud_snapshots (is_full, windows, bytes) VALUES ($1, $2, $3) RETURNING gen`,
-				full, len(recs), size).Scan(&gen); err != nil {
+			if err := tx.QueryRow(ctx, `INSERT INTO fraud_snapshots (is_full, windows, bytes) VALUES ($1, $2, 0) RETURNING gen`,
+				full, len(recs)).Scan(&gen); err != nil {
 				return err
 			}
-			rows := make([][]any, len(chunks))
-			for i, c := range chunks {
-				rows[i] = []any{gen, int32(i), c}
+			buf := make([]byte, 0, min(chunkBytes+(64<<10), 256*len(recs)+4096))
+			i, seq := 0, int32(0)
+			var encErr error
+			// the next chunk: records up to chunkBytes (the buffer is
+			// reused: pgx has written the last row before asking for
+			// the next)
+			next := func() bool {
+				if i >= len(recs) {
+					return false
+				}
+				buf = buf[:0]
+				for ; i < len(recs) && len(buf) < chunkBytes; i++ {
+					var st *fraud.State
+					if !recs[i].gone {
+						st = &recs[i].st
+					}
+					var ok bool
+					if buf, ok = appendRec(buf, recs[i].k, st); !ok {
+						b, err := json.Marshal(snapRec{K: recs[i].k, S: st})
+						if err != nil {
+							encErr = err
+							return false
+						}
+						buf = append(append(buf, b...), '\n')
+					}
+				}
+				size += int64(len(buf))
+				return true
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"fraud_snapshot_chunks"}, []string{"gen", "seq", "data"}, pgx.CopyFromRows(rows)); err != nil {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"fraud_snapshot_chunks"}, []string{"gen", "seq", "data"},
+				pgx.CopyFromFunc(func() ([]any, error) {
+					if !next() {
+						return nil, encErr
+					}
+					seq++
+					return []any{gen, seq - 1, buf}, nil
+				}))
+			if err != nil {
+				return err
+			}
+			if encErr != nil {
+				return encErr
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fraud_snapshots SET bytes = $2 WHERE gen = $1`, gen, size); err != nil {
 				return err
 			}
 			if full {

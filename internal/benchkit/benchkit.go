@@ -186,15 +186,23 @@ func (c *Clock) PerSec() float64 {
 
 // PeakRSSMB returns this process's peak resident memory (VmHWM) in MB, or 0
 // where /proc is not available.
-func PeakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
+func PeakRSSMB() float64 { return ProcStatusMB(0, "VmHWM") }
+
+// ProcStatusMB is a memory field of /proc/PID/status (VmRSS, VmHWM) of
+// process pid (0: this one) in MB, or 0 where it cannot be read.
+func ProcStatusMB(pid int, field string) float64 {
+	path := "/proc/self/status"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
 			return float64(kb) / 1024
 		}

@@ -3,6 +3,7 @@ package fraudeval_test
 import (
 	"context"
 	"math"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"sort"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/fundflow/fundflow/connectors/kafka"
 	"github.com/fundflow/fundflow/fraud"
@@ -31,7 +31,9 @@ import (
 // the size (default 30,000; the 5,000,000 behind it). The p99
 // event-to-alert latency is from the Kafka time stamp of a message produced
 // while the evaluation runs flat out to its alert's commit (the histogram's
-// bucket).
+// bucket). The broker and the producers are processes of their own
+// (benchproc_test.go): this process only reads and evaluates, and its peak
+// resident memory is reported beside the broker's.
 func BenchmarkFraudEval(b *testing.B) {
 	n := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FRAUD_EVENTS", 30_000)
 	ctx := testkit.Ctx(b)
@@ -39,37 +41,15 @@ func BenchmarkFraudEval(b *testing.B) {
 	pg := &postgres.Store{Pool: pool}
 	c := &config.Fraud{InvestorsTopic: "investors.changed", BatchSize: 500, SessionTimeout: 10 * time.Second, SnapshotInterval: time.Second, SnapshotEvents: 200_000}
 	topics := fraudeval.Topics(c)
-	brokers := testkit.Kafka(b, 4, topics...)
+	br := startBroker(b, 4, topics...)
+	brokers := br.addrs
+	b.Logf("load %s at the start; broker pid %d, RSS %.0f MB", loadAvg(), br.cmd.Process.Pid, rssMB(br.cmd.Process.Pid))
 	// about 4 messages per ordinary investor in 30 days
-	s, err := gen.Generate(gen.Options{Seed: 1, Investors: max(1, n/4), Days: 30, Plant: max(1, n/20000)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := s.Messages
-	b.Logf("%d messages, %d planted alerts", len(msgs), len(s.Truth))
-	writers := map[string]*kafkago.Writer{}
-	for _, tp := range topics {
-		// acks from every replica: a message the broker dropped would be an
-		// alert missing for a reason that is not the evaluation's
-		writers[tp] = &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: tp, Balancer: &kafkago.Hash{}, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond,
-			RequiredAcks: kafkago.RequireAll}
-		defer writers[tp].Close()
-	}
-	produce := func(ms []gen.Message) {
-		by := map[string][]kafkago.Message{}
-		for _, m := range ms {
-			by[m.Topic] = append(by[m.Topic], kafkago.Message{Key: []byte(m.Key), Value: m.Value, Time: time.Now()})
-		}
-		for tp, km := range by {
-			for i := 0; i < len(km); i += 10000 {
-				if err := writers[tp].WriteMessages(ctx, km[i:min(i+10000, len(km))]...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	}
+	p1 := startProducer(b, producerJob{Brokers: brokers, Gen: gen.Options{Seed: 1, Investors: max(1, n/4), Days: 30, Plant: max(1, n/20000)}})()
+	b.Logf("%d messages, %d planted alerts, generated and produced in %s by a process that peaked at %.0f MB; broker RSS now %.0f MB",
+		p1.n, len(p1.truth), p1.took.Round(time.Millisecond), p1.peakRSS, rssMB(br.cmd.Process.Pid))
+	backlog := lastOffsets(b, brokers, topics)
 	// the bare read: the same messages, the same batches, a group of its own
-	produce(msgs)
 	t0 := time.Now()
 	read := 0
 	for _, tp := range topics {
@@ -78,9 +58,9 @@ func BenchmarkFraudEval(b *testing.B) {
 			b.Fatal(err)
 		}
 		want := 0
-		for _, m := range msgs {
-			if m.Topic == tp {
-				want++
+		for k, last := range backlog {
+			if k[0] == tp {
+				want += int(last + 1)
 			}
 		}
 		for got := 0; got < want; {
@@ -97,6 +77,10 @@ func BenchmarkFraudEval(b *testing.B) {
 		src.Close()
 	}
 	bare := time.Since(t0)
+	if read != p1.n {
+		b.Fatalf("the bare read found %d messages on the topics, the producer produced %d", read, p1.n)
+	}
+	b.Logf("bare read: %d messages in %s (load %s)", read, bare.Round(time.Millisecond), loadAvg())
 
 	// the evaluation over the backlog
 	reg, preg := prometheus.NewRegistry(), prometheus.NewRegistry()
@@ -107,31 +91,26 @@ func BenchmarkFraudEval(b *testing.B) {
 		errc <- fraudeval.Serve(rctx, fraudeval.Deps{PG: pg, Brokers: brokers, Metrics: pipelines.NewMetrics(preg),
 			Registry: reg, Log: testkit.Logger(b)}, c, fraud.Shipped())
 	}()
-	stopProgress := progress(b, reg, t0)
-	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc, false)
+	stopProgress := progress(b, reg, t0, br.cmd.Process.Pid)
+	waitApplied(b, ctx, pg, backlog, errc, false)
 	run := time.Since(t0)
 	stopProgress()
 	stageTimes(b, preg)
-	b.Logf("snapshots wrote %.1f MB of windows (%.1f MB in full ones) for the backlog",
-		counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "")/1e6, counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "full")/1e6)
+	b.Logf("evaluated the backlog in %s (load %s); snapshots wrote %.1f MB of windows (%.1f MB in full ones); %.0f windows expired",
+		run.Round(time.Millisecond), loadAvg(), counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "")/1e6,
+		counterSum(b, reg, "fundflow_fraud_snapshot_bytes_total", "full")/1e6, counterSum(b, reg, "fundflow_fraud_windows_expired_total", ""))
 	// under load: another month (new ids) produced at a steady rate while
 	// the evaluation runs (FUNDFLOW_BENCH_FRAUD_RATE events/s, default half
 	// the rate just measured: load, not a backlog); the latency is from
 	// each triggering message's Kafka time stamp (its produce) to its
 	// alert's commit, from this part only
 	before := histCounts(b, reg, "fundflow_fraud_event_to_alert_seconds")
-	rate := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FRAUD_RATE", max(1000, int(float64(len(msgs))/run.Seconds()/2)))
-	s2, _ := gen.Generate(gen.Options{Seed: 2, Investors: max(1, n/40), Days: 30, Plant: max(5, n/40000), Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Tag: "B"})
-	const chunk = 250
-	t2 := time.Now()
-	for i := 0; i < len(s2.Messages); i += chunk {
-		if d := time.Until(t2.Add(time.Duration(float64(i) / float64(rate) * float64(time.Second)))); d > 0 {
-			time.Sleep(d)
-		}
-		produce(s2.Messages[i:min(i+chunk, len(s2.Messages))])
-	}
-	produced := time.Since(t2)
-	waitApplied(b, ctx, pg, highWater(b, brokers, topics), errc, false)
+	rate := benchkit.EnvInt(b, "FUNDFLOW_BENCH_FRAUD_RATE", max(1000, int(float64(read)/run.Seconds()/2)))
+	stopProgress = progress(b, reg, time.Now(), br.cmd.Process.Pid)
+	p2 := startProducer(b, producerJob{Brokers: brokers, Rate: rate, Gen: gen.Options{Seed: 2, Investors: max(1, n/40), Days: 30, Plant: max(5, n/40000),
+		Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Tag: "B"}})()
+	waitApplied(b, ctx, pg, lastOffsets(b, brokers, topics), errc, false)
+	stopProgress()
 	cancel()
 	<-errc
 
@@ -141,31 +120,37 @@ func BenchmarkFraudEval(b *testing.B) {
 	// against what was produced: a count alone hides a missed alert behind
 	// an extra one, and a lost message behind a missed alert
 	var want []string
-	for _, tr := range append(slices.Clone(s.Truth), s2.Truth...) {
+	for _, tr := range append(slices.Clone(p1.truth), p2.truth...) {
 		want = append(want, tr.AlertID)
 	}
 	missed, extra := diff(want, alertIDs(b, ctx, pg))
 	onTopics := int64(0)
-	for _, last := range highWater(b, brokers, topics) {
+	for _, last := range lastOffsets(b, brokers, topics) {
 		onTopics += last + 1
 	}
-	if len(missed) > 0 || len(extra) > 0 || onTopics != int64(len(msgs)+len(s2.Messages)) {
-		b.Errorf("live alerts differ from the truth: missed %v, extra %v; %d messages on the topics, %d produced", missed, extra, onTopics, len(msgs)+len(s2.Messages))
+	if len(missed) > 0 || len(extra) > 0 || onTopics != int64(p1.n+p2.n) {
+		b.Errorf("live alerts differ from the truth: missed %v, extra %v; %d messages on the topics, %d produced", missed, extra, onTopics, p1.n+p2.n)
 	}
 	after := histCounts(b, reg, "fundflow_fraud_event_to_alert_seconds")
 	p99, samples := quantileSince(before, after, 0.99)
-	b.ReportMetric(float64(len(msgs))/run.Seconds(), "events/s")
+	brokerRSS, _ := br.wait()
+	b.ReportMetric(float64(read)/run.Seconds(), "events/s")
 	b.ReportMetric(float64(read)/bare.Seconds(), "bare_read_events/s")
 	b.ReportMetric(bare.Seconds()/run.Seconds(), "ratio_vs_bare_read")
 	b.ReportMetric(p99, "p99_event_to_alert_s")
-	b.Logf("evaluated %d events in %s (bare read %s), %d alerts (truth %d+%d); under load: %d events at %d/s (produced in %s), p99 event-to-alert <= %.3fs over %d alerts",
-		len(msgs), run.Round(time.Millisecond), bare.Round(time.Millisecond), alerts, len(s.Truth), len(s2.Truth),
-		len(s2.Messages), rate, produced.Round(time.Millisecond), p99, samples)
+	b.ReportMetric(benchkit.PeakRSSMB(), "peak_rss_MB")
+	b.ReportMetric(brokerRSS, "broker_peak_rss_MB")
+	b.Logf("evaluated %d events in %s (bare read %s), %d alerts (truth %d+%d); under load: %d events at %d/s (generated and produced in %s), p99 event-to-alert <= %.3fs over %d alerts; load %s at the end",
+		read, run.Round(time.Millisecond), bare.Round(time.Millisecond), alerts, len(p1.truth), len(p2.truth),
+		p2.n, rate, p2.took.Round(time.Millisecond), p99, samples, loadAvg())
+	b.Logf("peak resident memory: this process (read and evaluation) %.0f MB, the broker %.0f MB, the producers %.0f and %.0f MB",
+		benchkit.PeakRSSMB(), brokerRSS, p1.peakRSS, p2.peakRSS)
 }
 
 // progress logs the events evaluated every 5 s (where a run spends its
-// time: a stall in a rebalance shows as a flat line).
-func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time) func() {
+// time: a stall in a rebalance shows as a flat line), with the resident
+// memory of this process and the broker's and the load.
+func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time, brokerPID int) func() {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(5 * time.Second)
@@ -177,15 +162,26 @@ func progress(b *testing.B, g prometheus.Gatherer, t0 time.Time) func() {
 			case <-t.C:
 			}
 			mfs, _ := g.Gather()
-			var n float64
+			var n, w, snap float64
 			for _, mf := range mfs {
-				if mf.GetName() == "fundflow_fraud_events_total" {
+				switch mf.GetName() {
+				case "fundflow_fraud_events_total":
 					for _, m := range mf.GetMetric() {
 						n += m.GetCounter().GetValue()
 					}
+				case "fundflow_fraud_snapshot_bytes_total":
+					for _, m := range mf.GetMetric() {
+						snap += m.GetCounter().GetValue()
+					}
+				case "fundflow_fraud_windows":
+					w = mf.GetMetric()[0].GetGauge().GetValue()
 				}
 			}
-			b.Logf("%6.1fs: %.0f events read by the evaluation", time.Since(t0).Seconds(), n)
+			gc := []rtmetrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/user:cpu-seconds"}}
+			rtmetrics.Read(gc)
+			b.Logf("%6.1fs: %.0f events read by the evaluation, %.0f windows, %.1f MB of snapshots; RSS %.0f MB here, %.0f MB the broker; load %s; GC %d cycles, %.1f CPU s (Go code %.1f s)",
+				time.Since(t0).Seconds(), n, w, snap/1e6, rssMB(0), rssMB(brokerPID), loadAvg(),
+				gc[0].Value.Uint64(), gc[1].Value.Float64(), gc[2].Value.Float64())
 		}
 	}()
 	return func() { close(done) }
@@ -331,7 +327,9 @@ func BenchmarkFraudApplyCPU(b *testing.B) {
 	}
 	run := time.Since(t0)
 	ss := st.Stats()
-	b.Logf("snapshots in the run: %d (%d full), %d windows, %.1f MB, %s", ss.Snapshots, ss.Full, ss.Windows, float64(ss.Bytes)/1e6, ss.Took.Round(time.Millisecond))
+	live, expired := st.Windows()
+	b.Logf("snapshots in the run: %d (%d full), %d windows, %.1f MB, %s; windows in memory at the end %d, expired %d",
+		ss.Snapshots, ss.Full, ss.Windows, float64(ss.Bytes)/1e6, ss.Took.Round(time.Millisecond), live, expired)
 	t1 := time.Now()
 	if err := st.Snapshot(ctx); err != nil {
 		b.Fatal(err)

@@ -86,6 +86,11 @@ type Metrics struct {
 	// fundflow_fraud_snapshot_bytes_total{kind}: the windows' bytes the
 	// snapshots wrote (full or delta), most of the evaluation's writes
 	SnapshotBytes *prometheus.CounterVec
+	// fundflow_fraud_windows: the windows in memory; flat once the stream
+	// is longer than the longest rule's window (pgstore's expiry)
+	Windows prometheus.Gauge
+	// fundflow_fraud_windows_expired_total: windows dropped by expiry
+	WindowsExpired prometheus.Counter
 }
 
 // NewMetrics makes and registers them (reg nil: made, not registered).
@@ -102,9 +107,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Legs held by fraud alerts (placed), or refused by the ledger (refused: allotted or ended already)."}, []string{"outcome"}),
 		SnapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fundflow_fraud_snapshot_bytes_total",
 			Help: "Bytes of windows the evaluation's snapshots wrote to Postgres, by kind (full, delta)."}, []string{"kind"}),
+		Windows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fundflow_fraud_windows",
+			Help: "The rules' windows the evaluation holds in memory (one per rule and scope key with entries)."}),
+		WindowsExpired: prometheus.NewCounter(prometheus.CounterOpts{Name: "fundflow_fraud_windows_expired_total",
+			Help: "Windows dropped because no event still to come could keep an entry of them."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds, m.SnapshotBytes)
+		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds, m.SnapshotBytes, m.Windows, m.WindowsExpired)
 	}
 	return m
 }
@@ -138,6 +147,7 @@ type Sink struct {
 	Now     func() time.Time
 	observe func(pgstore.Result)  // DrainOutbox's tally
 	counted pgstore.SnapshotStats // what the metrics have of the snapshots
+	expired int64                 // what the metrics have of the expired windows
 }
 
 func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
@@ -339,6 +349,10 @@ func (s *Sink) countSnapshot() {
 			kind = "full"
 		}
 		m.SnapshotBytes.WithLabelValues(kind).Add(float64(st.Bytes - s.counted.Bytes))
+		live, expired := s.Store.Windows()
+		m.Windows.Set(float64(live))
+		m.WindowsExpired.Add(float64(expired - s.expired))
+		s.expired = expired
 	}
 	s.counted = st
 }
