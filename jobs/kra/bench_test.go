@@ -2,16 +2,22 @@ package kra_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/fund"
@@ -59,6 +65,13 @@ func BenchmarkKRAApply(b *testing.B) {
 	}
 	timed := &timedRestrictor{l: led}
 	store := &timedStore{Store: pgstore.Store{Pool: app}}
+	// FUNDFLOW_BENCH_KRA_SAMPLE=1: where the job's Postgres time goes, by
+	// statement (pg_stat_activity sampled every 0.25 s during the job; no
+	// pg_stat_statements on the shared server).
+	var samples *activitySampler
+	if benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_SAMPLE", 0) == 1 {
+		samples = &activitySampler{every: 250 * time.Millisecond, n: map[string]int{}}
+	}
 	b.ResetTimer()
 	var run, bare time.Duration
 	rows := 0
@@ -81,9 +94,11 @@ func BenchmarkKRAApply(b *testing.B) {
 		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock, Parallel: parallel, PartSize: part}
 		j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
 			Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock}
+		stop := samples.start(ctx, owner)
 		t0 := time.Now()
 		out, err := j.Run(ctx)
 		run += time.Since(t0)
+		stop()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -122,6 +137,85 @@ func BenchmarkKRAApply(b *testing.B) {
 	held := 0
 	_ = owner.QueryRow(ctx, `SELECT count(*) FROM investor_restrictions WHERE source = 'kyc'`).Scan(&held)
 	b.Logf("%d investors, %d rows per file; job %s, bare COPY %s; %d kyc restrictions", n, rows, run.Round(time.Millisecond), bare.Round(time.Millisecond), held)
+	samples.report(b)
+}
+
+// activitySampler counts, every `every`, the job's backends by what they
+// are doing (pg_stat_activity: the statement's first words, or the state
+// when not active, and the wait event): count × every is the backend time
+// spent so (summed over the concurrent backends).
+type activitySampler struct {
+	every time.Duration
+	mu    sync.Mutex
+	n     map[string]int
+	wall  int // samples taken
+}
+
+// start samples on a connection of pool until the returned stop is called
+// (nil sampler: nothing).
+func (a *activitySampler) start(ctx context.Context, pool *pgxpool.Pool) (stop func()) {
+	if a == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(a.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rows, err := pool.Query(ctx, `SELECT CASE WHEN state = 'active' THEN regexp_replace(left(ltrim(query), 60), '\s+', ' ', 'g') ELSE state END,
+					coalesce(wait_event_type || ':' || wait_event, 'cpu')
+				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+				  AND state <> 'idle'`)
+			if err != nil {
+				continue // cancelled at the end
+			}
+			var what, wait string
+			var keys []string
+			_, _ = pgx.ForEachRow(rows, []any{&what, &wait}, func() error { keys = append(keys, what+" | "+wait); return nil })
+			a.mu.Lock()
+			a.wall++
+			for _, k := range keys {
+				a.n[k]++
+			}
+			a.mu.Unlock()
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// report logs the backend seconds by statement and wait, largest first.
+func (a *activitySampler) report(b *testing.B) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := slices.SortedFunc(maps.Keys(a.n), func(x, y string) int { return cmp.Or(a.n[y]-a.n[x], strings.Compare(x, y)) })
+	total := 0
+	for _, k := range keys {
+		total += a.n[k]
+	}
+	fmt.Fprintf(os.Stderr, "pg_stat_activity every %s over %s: %.1f backend-seconds\n", a.every, time.Duration(a.wall)*a.every,
+		float64(total)*a.every.Seconds())
+	by := map[string]int{} // by statement, whatever it waited on
+	for _, k := range keys {
+		what, _, _ := strings.Cut(k, " | ")
+		by[what] += a.n[k]
+	}
+	for _, w := range slices.SortedFunc(maps.Keys(by), func(x, y string) int { return cmp.Or(by[y]-by[x], strings.Compare(x, y)) }) {
+		fmt.Fprintf(os.Stderr, "%7.1f s  %s\n", float64(by[w])*a.every.Seconds(), w)
+	}
+	fmt.Fprintln(os.Stderr, "by statement and wait:")
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "%7.1f s  %s\n", float64(a.n[k])*a.every.Seconds(), k)
+	}
 }
 
 // timedRestrictor measures the time spent in the ledger's restriction calls
