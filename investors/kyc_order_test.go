@@ -28,8 +28,8 @@ func TestFeedOrder(t *testing.T) {
 		{"kra_20261205.txt", "kra_20261205.txt", 7, 7, 0},               // the same line
 		{"hist_2026-12-01_2026-12-09.txt", "x_2026-12-05.txt", 1, 1, 1}, // a range: its last day
 	} {
-		got := investors.FeedOrder(fund.Origin{File: c.a, Line: c.la}, fund.Origin{File: c.b, Line: c.lb})
-		back := investors.FeedOrder(fund.Origin{File: c.b, Line: c.lb}, fund.Origin{File: c.a, Line: c.la})
+		got := investors.FeedOrder(investors.FeedLine{File: c.a, Line: c.la}, investors.FeedLine{File: c.b, Line: c.lb})
+		back := investors.FeedOrder(investors.FeedLine{File: c.b, Line: c.lb}, investors.FeedLine{File: c.a, Line: c.la})
 		if got != c.want || back != -c.want {
 			t.Errorf("FeedOrder(%s:%d, %s:%d) = %d (reversed %d), want %d", c.a, c.la, c.b, c.lb, got, back, c.want)
 		}
@@ -46,7 +46,7 @@ func TestMergeSameTimeByFeedLine(t *testing.T) {
 			From: fund.Origin{File: file, SHA256: "x", Line: line}}
 	}
 	cur, _ := investors.Merge(investors.KYCState{}, false, rec("kra_20260820.txt", 4, kyc.OnHold, "proof sent"))
-	if cur.StatusFrom != (fund.Origin{File: "kra_20260820.txt", Line: 4}) || cur.AadhaarFrom.File != "" {
+	if cur.StatusFrom != (investors.FeedLine{File: "kra_20260820.txt", Line: 4}) || cur.AadhaarFrom.File != "" {
 		t.Fatalf("origins %+v / %+v, want the status's line only", cur.StatusFrom, cur.AadhaarFrom)
 	}
 	for _, c := range []struct {
