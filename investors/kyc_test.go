@@ -482,3 +482,77 @@ func TestKYCIdenticalStatusChangesNothing(t *testing.T) {
 		t.Errorf("kyc_status after kra-2 %q, want %q", got, want)
 	}
 }
+
+// Two statuses of the same time stamp are ordered by the feed line they
+// came from (the date in the file's name, the name, the line): an older
+// file replayed after a newer one changes nothing (before, it wrote its
+// remarks and status back, a history row each, an event and a hold for a
+// status), and the newer file replayed changes nothing either. Each kind
+// keeps its own line: a PAN–Aadhaar file dated later does not stop a
+// newer status file of the same status time, and two PAN–Aadhaar files of
+// the same date are ordered the same way.
+func TestKYCSameTimeOrderedByFeedLine(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-1", "ABCPE1234F")
+	e.onboard("INV-2", "ZZZPZ9999Z")
+	e.onboard("INV-3", "MMMPM5555M")
+	const at = "19-08-2026 18:00:00"
+	s19 := kraHead +
+		"ASHA|ABCPE1234F|03|" + at + "|address mismatch\n" + // line 2: on hold
+		"Z|ZZZPZ9999Z|03|" + at + "|proof awaited\n" + // line 3: on hold
+		"M|MMMPM5555M|03|" + at + "|first\n" + // line 4: on hold
+		"M|MMMPM5555M|03|" + at + "|second\n" // line 5: the remarks only
+	s20 := kraHead +
+		"ASHA|ABCPE1234F|03|" + at + "|address mismatch: proof sent\n" + // line 2: the remarks only
+		"Z|ZZZPZ9999Z|07|" + at + "|\n" // line 3: validated
+	counts := `SELECT (SELECT count(*) FROM kyc_status_history) || ' ' ||
+		(SELECT count(*) FROM outbox WHERE payload->>'channel' = 'kra_feed') || ' ' ||
+		(SELECT coalesce(string_agg(investor_id || ':' || reason, ',' ORDER BY investor_id), '') FROM investor_restrictions WHERE source = 'kyc')`
+	status := `SELECT string_agg(investor_id || ' ' || status || ' ' || remarks || ' ' || status_source_file || ':' || status_source_line ||
+		' ' || pan_inoperative || ' ' || aadhaar_source_file || ':' || aadhaar_source_line, ', ' ORDER BY investor_id) FROM kyc_status`
+	check := func(step, wantCounts, wantStatus string) {
+		t.Helper()
+		if got := e.db.Str(counts); got != wantCounts {
+			t.Errorf("%s: history, KYC events, restrictions %q, want %q", step, got, wantCounts)
+		}
+		if got := e.db.Str(status); got != wantStatus {
+			t.Errorf("%s: kyc_status\n got %q\nwant %q", step, got, wantStatus)
+		}
+	}
+	// History rows: s19 4 (lines 2-5), s20 2; events: s19 3, s20 1 (INV-2 validated).
+	e.feed("kra_status_20260819.txt", s19)
+	e.feed("kra_status_20260820.txt", s20)
+	after20 := "INV-1 on_hold address mismatch: proof sent kra_status_20260820.txt:2 false :0, " +
+		"INV-2 validated  kra_status_20260820.txt:3 false :0, INV-3 on_hold second kra_status_20260819.txt:5 false :0"
+	check("s19, s20", "6 4 INV-1:kyc_on_hold,INV-3:kyc_on_hold", after20)
+	for range 2 {
+		e.feed("kra_status_20260819.txt", s19)
+		check("s19 replayed", "6 4 INV-1:kyc_on_hold,INV-3:kyc_on_hold", after20)
+		e.feed("kra_status_20260820.txt", s20)
+		check("s20 replayed", "6 4 INV-1:kyc_on_hold,INV-3:kyc_on_hold", after20)
+	}
+
+	// INV-2's PAN inoperative from a file dated the 25th (a row, an event,
+	// a hold); then a status file dated the 21st at the same status time
+	// as the one on file: newer than s20, so applied (a row; no event, the
+	// effective status stays on hold).
+	e.feed("pan_aadhaar_20260825.txt", "APP_PAN_NO|PAN_AADHAAR_LINK|APP_STATUSDT\nZZZPZ9999Z|N|25-08-2026\n")
+	e.feed("kra_status_20260821.txt", kraHead+"Z|ZZZPZ9999Z|07|"+at+"|re-verified\n")
+	inv2 := "INV-2 validated re-verified kra_status_20260821.txt:2 true pan_aadhaar_20260825.txt:2, "
+	check("aadhaar 25th, s21", "8 5 INV-1:kyc_on_hold,INV-2:pan_inoperative,INV-3:kyc_on_hold",
+		"INV-1 on_hold address mismatch: proof sent kra_status_20260820.txt:2 false :0, "+inv2+
+			"INV-3 on_hold second kra_status_20260819.txt:5 false :0")
+	// Linked, in a file dated the 26th with the same date: applied (a row,
+	// an event, the hold lifted); the file of the 25th replayed: nothing.
+	e.feed("pan_aadhaar_20260826.txt", "APP_PAN_NO|PAN_AADHAAR_LINK|APP_STATUSDT\nZZZPZ9999Z|Y|25-08-2026\n")
+	final := "INV-1 on_hold address mismatch: proof sent kra_status_20260820.txt:2 false :0, " +
+		"INV-2 validated re-verified kra_status_20260821.txt:2 false pan_aadhaar_20260826.txt:2, " +
+		"INV-3 on_hold second kra_status_20260819.txt:5 false :0"
+	check("aadhaar 26th", "9 6 INV-1:kyc_on_hold,INV-3:kyc_on_hold", final)
+	e.feed("pan_aadhaar_20260825.txt", "APP_PAN_NO|PAN_AADHAAR_LINK|APP_STATUSDT\nZZZPZ9999Z|N|25-08-2026\n")
+	e.feed("kra_status_20260819.txt", s19)
+	check("aadhaar 25th and s19 replayed", "9 6 INV-1:kyc_on_hold,INV-3:kyc_on_hold", final)
+	if got := strings.Join(e.kycEvents("INV-2"), ","); got != "on_hold,validated,on_hold,validated" {
+		t.Errorf("INV-2 events %s, want on_hold,validated,on_hold,validated", got)
+	}
+}

@@ -53,7 +53,8 @@ func (s Store) LookupKYC(ctx context.Context, fps []string) (investors.KYCLookup
 		rows, err := tx.Query(ctx, `SELECT f.fp, p.investor_id, p.of_age,
 			k.investor_id IS NOT NULL, coalesce(k.pan_fp, ''), coalesce(k.status, ''), coalesce(k.kra, ''), coalesce(k.kra_code, ''),
 			k.status_at, coalesce(k.remarks, ''), coalesce(k.pan_inoperative, false), k.aadhaar_at, coalesce(k.source_file, ''),
-			coalesce(k.source_sha256, ''), coalesce(k.source_line, 0),
+			coalesce(k.source_sha256, ''), coalesce(k.source_line, 0), coalesce(k.status_source_file, ''), coalesce(k.status_source_line, 0),
+			coalesce(k.aadhaar_source_file, ''), coalesce(k.aadhaar_source_line, 0),
 			r.investor_id IS NOT NULL, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.blocks_purchase, false),
 			coalesce(r.blocks_redemption, false), coalesce(r.updated_by, ''), coalesce(r.since, 'epoch'), coalesce(r.blocks_new_folio, false)
 		FROM unnest($1::text[]) AS f(fp)
@@ -83,6 +84,7 @@ func scanLookup(rows pgx.Rows, out investors.KYCLookup) error {
 	var x ledger.Restriction
 	_, err := pgx.ForEachRow(rows, []any{&fp, &id, &ofAge, &hasState, &st.PANFP, &status, &st.KRA, &st.Code, &at, &st.Remarks,
 		&st.Inoperative, &aat, &st.From.File, &st.From.SHA256, &st.From.Line,
+		&st.StatusFrom.File, &st.StatusFrom.Line, &st.AadhaarFrom.File, &st.AadhaarFrom.Line,
 		&hasRestr, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since, &x.BlocksNewFolio}, func() error {
 		out.Match[fp] = append(out.Match[fp], id)
 		if ofAge {
@@ -180,7 +182,8 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 			by = e.By
 		}
 		rows[i] = []any{int32(i), w.InvestorID, st.PANFP, string(st.Status), st.KRA, st.Code, nullTime(st.At), st.Remarks, st.Inoperative,
-			nullTime(st.AadhaarAt), eff, st.From.File, st.From.SHA256, int32(st.From.Line), event, evAt, evBy, evStatus, evFrom, evAtText, nil}
+			nullTime(st.AadhaarAt), eff, st.From.File, st.From.SHA256, int32(st.From.Line), st.StatusFrom.File, int32(st.StatusFrom.Line),
+			st.AadhaarFrom.File, int32(st.AadhaarFrom.Line), event, evAt, evBy, evStatus, evFrom, evAtText, nil}
 		hist[i] = investors.KYCHistoryRow{InvestorID: w.InvestorID, State: st}
 	}
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
@@ -207,7 +210,8 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE kyc_apply (ord int, investor_id text, pan_fp text, status text, kra text, kra_code text,
 			status_at timestamptz, remarks text, pan_inoperative bool, aadhaar_at timestamptz, effective_status text, source_file text,
-			source_sha256 text, source_line int, event bool, event_at timestamptz, event_by text, event_status text, event_from text,
+			source_sha256 text, source_line int, status_source_file text, status_source_line int, aadhaar_source_file text,
+			aadhaar_source_line int, event bool, event_at timestamptz, event_by text, event_status text, event_from text,
 			event_at_text text, change_seq int) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("kyc_apply: %w", err)
 		}
@@ -215,20 +219,25 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		// to plan), each in one pass.
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"kyc_apply"}, []string{"ord", "investor_id", "pan_fp", "status", "kra", "kra_code",
 			"status_at", "remarks", "pan_inoperative", "aadhaar_at", "effective_status", "source_file", "source_sha256", "source_line",
-			"event", "event_at", "event_by", "event_status", "event_from", "event_at_text", "change_seq"}, pgx.CopyFromRows(rows)); err != nil {
+			"status_source_file", "status_source_line", "aadhaar_source_file", "aadhaar_source_line", "event", "event_at", "event_by", "event_status", "event_from", "event_at_text", "change_seq"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy kyc_apply: %w", err)
 		}
 		// The last write of each investor, with the change_seq of its last
 		// event in the batch (none: the one on file stays).
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
-			aadhaar_at, source_file, source_sha256, source_line, updated_at, change_seq)
+			aadhaar_at, source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file,
+			aadhaar_source_line, updated_at, change_seq)
 			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
-				source_file, source_sha256, source_line, $1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
+				source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file, aadhaar_source_line,
+				$1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
 			FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
 				pan_inoperative = excluded.pan_inoperative, aadhaar_at = excluded.aadhaar_at, source_file = excluded.source_file,
-				source_sha256 = excluded.source_sha256, source_line = excluded.source_line, updated_at = excluded.updated_at,
+				source_sha256 = excluded.source_sha256, source_line = excluded.source_line,
+				status_source_file = excluded.status_source_file, status_source_line = excluded.status_source_line,
+				aadhaar_source_file = excluded.aadhaar_source_file, aadhaar_source_line = excluded.aadhaar_source_line,
+				updated_at = excluded.updated_at,
 				change_seq = coalesce(excluded.change_seq, kyc_status.change_seq)`, now); err != nil {
 			return fmt.Errorf("kyc_status: %w", err)
 		}

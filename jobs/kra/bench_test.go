@@ -2,16 +2,23 @@ package kra_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fundflow/fundflow/fund"
@@ -59,6 +66,13 @@ func BenchmarkKRAApply(b *testing.B) {
 	}
 	timed := &timedRestrictor{l: led}
 	store := &timedStore{Store: pgstore.Store{Pool: app}}
+	// FUNDFLOW_BENCH_KRA_SAMPLE=1: where the job's Postgres time goes, by
+	// statement (pg_stat_activity sampled every 0.25 s during the job; no
+	// pg_stat_statements on the shared server).
+	var samples *activitySampler
+	if benchkit.EnvInt(b, "FUNDFLOW_BENCH_KRA_SAMPLE", 0) == 1 {
+		samples = &activitySampler{every: 250 * time.Millisecond, n: map[string]int{}}
+	}
 	b.ResetTimer()
 	var run, bare time.Duration
 	rows := 0
@@ -81,9 +95,11 @@ func BenchmarkKRAApply(b *testing.B) {
 		gate := &investors.Gate{Store: store, Ledger: timed, PII: sealer, Now: clock, Parallel: parallel, PartSize: part}
 		j := kra.Job{Config: cfg.Pipelines.KRA, PG: &postgres.Store{Pool: app}, Gate: gate, Ledger: led,
 			Metrics: pipelines.NewMetrics(prometheus.NewRegistry()), Now: clock}
+		stop := samples.start(ctx, owner)
 		t0 := time.Now()
 		out, err := j.Run(ctx)
 		run += time.Since(t0)
+		stop()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -122,6 +138,150 @@ func BenchmarkKRAApply(b *testing.B) {
 	held := 0
 	_ = owner.QueryRow(ctx, `SELECT count(*) FROM investor_restrictions WHERE source = 'kyc'`).Scan(&held)
 	b.Logf("%d investors, %d rows per file; job %s, bare COPY %s; %d kyc restrictions", n, rows, run.Round(time.Millisecond), bare.Round(time.Millisecond), held)
+	samples.report(b)
+}
+
+// activitySampler counts, every `every`, the job's backends by what they
+// are doing (pg_stat_activity: the statement's first words, or the state
+// when not active, and the wait event): count × every is the backend time
+// spent so (summed over the concurrent backends; "cpu", no wait event,
+// includes waiting for a core on a loaded machine). It also reads each
+// backend's CPU time (/proc/<pid>/stat: the server runs on this machine)
+// and puts what it used since the last sample on the statement it was
+// running then: the CPU the statements need, whatever the load.
+type activitySampler struct {
+	every time.Duration
+	mu    sync.Mutex
+	n     map[string]int
+	cpu   map[string]time.Duration // by statement
+	wall  int                      // samples taken
+	self  time.Duration            // this process's CPU (the Go side, with the sampler) over the samples
+}
+
+// start samples on a connection of pool until the returned stop is called
+// (nil sampler: nothing).
+func (a *activitySampler) start(ctx context.Context, pool *pgxpool.Pool) (stop func()) {
+	if a == nil {
+		return func() {}
+	}
+	if a.cpu == nil {
+		a.cpu = map[string]time.Duration{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	self0 := selfCPU()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(a.every)
+		defer t.Stop()
+		last := map[int32]time.Duration{} // each backend's CPU at the last sample
+		was := map[int32]string{}         // and what it was running
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rows, err := pool.Query(ctx, `SELECT pid, CASE WHEN state = 'active' THEN regexp_replace(left(ltrim(query), 60), '\s+', ' ', 'g') ELSE state END,
+					coalesce(wait_event_type || ':' || wait_event, 'cpu')
+				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+			if err != nil {
+				continue // cancelled at the end
+			}
+			var pid int32
+			var what, wait string
+			type row struct {
+				pid        int32
+				what, wait string
+			}
+			var seen []row
+			_, _ = pgx.ForEachRow(rows, []any{&pid, &what, &wait}, func() error { seen = append(seen, row{pid, what, wait}); return nil })
+			a.mu.Lock()
+			a.wall++
+			for _, r := range seen {
+				if r.what != "idle" {
+					a.n[r.what+" | "+r.wait]++
+				}
+				c, ok := procCPU(r.pid)
+				if !ok {
+					continue
+				}
+				if c0, ok := last[r.pid]; ok {
+					a.cpu[was[r.pid]] += c - c0
+				}
+				last[r.pid], was[r.pid] = c, r.what
+			}
+			a.mu.Unlock()
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		a.mu.Lock()
+		a.self += selfCPU() - self0
+		a.mu.Unlock()
+	}
+}
+
+// procCPU is a process's user and system time so far.
+func procCPU(pid int32) (time.Duration, bool) {
+	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+	fs := strings.Fields(string(f[strings.LastIndexByte(string(f), ')')+1:]))
+	if len(fs) < 13 {
+		return 0, false
+	}
+	var ut, st int64
+	fmt.Sscan(fs[11], &ut)
+	fmt.Sscan(fs[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond, true // USER_HZ = 100
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report logs the backend seconds by statement and wait, largest first.
+func (a *activitySampler) report(b *testing.B) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := slices.SortedFunc(maps.Keys(a.n), func(x, y string) int { return cmp.Or(a.n[y]-a.n[x], strings.Compare(x, y)) })
+	total := 0
+	for _, k := range keys {
+		total += a.n[k]
+	}
+	var cpu time.Duration
+	for _, c := range a.cpu {
+		cpu += c
+	}
+	fmt.Fprintf(os.Stderr, "pg_stat_activity every %s over %s: %.1f backend-seconds not idle, %.1f s of backend CPU; this process %.1f s of CPU\n",
+		a.every, time.Duration(a.wall)*a.every, float64(total)*a.every.Seconds(), cpu.Seconds(), a.self.Seconds())
+	by := map[string]int{} // by statement, whatever it waited on
+	for _, k := range keys {
+		what, _, _ := strings.Cut(k, " | ")
+		by[what] += a.n[k]
+	}
+	for w := range a.cpu {
+		if _, ok := by[w]; !ok {
+			by[w] = 0
+		}
+	}
+	fmt.Fprintln(os.Stderr, "backend s sampled, CPU s: statement")
+	for _, w := range slices.SortedFunc(maps.Keys(by), func(x, y string) int { return cmp.Or(by[y]-by[x], strings.Compare(x, y)) }) {
+		fmt.Fprintf(os.Stderr, "%7.1f s %7.1f s  %s\n", float64(by[w])*a.every.Seconds(), a.cpu[w].Seconds(), w)
+	}
+	fmt.Fprintln(os.Stderr, "by statement and wait:")
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "%7.1f s  %s\n", float64(a.n[k])*a.every.Seconds(), k)
+	}
 }
 
 // timedRestrictor measures the time spent in the ledger's restriction calls
