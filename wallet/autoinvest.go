@@ -3,12 +3,15 @@ package wallet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // TopicOrdersPlaced is the event of an auto-invest run whose orders are
@@ -61,6 +64,9 @@ type AutoTx interface {
 	// Run reads a deposit's run, locked for update.
 	Run(ctx context.Context, paymentID string) (r Run, found bool, err error)
 	InsertRun(ctx context.Context, r Run) error
+	// BreakInvest records why a deposit's auto-invest failed on its own
+	// (an open autoinvest_failed break leaves it out of PendingInvest).
+	BreakInvest(ctx context.Context, paymentID, detail string) error
 	SetRunPlaced(ctx context.Context, paymentID string) error
 	PutModel(ctx context.Context, m managed.Model) error
 	PutTerms(ctx context.Context, t Terms) error
@@ -89,6 +95,10 @@ type AutoInvest struct {
 	// Gateway is the ledger Service's gateway (its purchases credit
 	// gateway:<it>): the wallet's held cash is released to it.
 	MaxSkew time.Duration // the order intake's allowed clock skew (placed_at is now)
+	// Group is how many deposits share a group's transactions (0:
+	// DefaultGroup); Invest's limit caps it too.
+	Group int
+	Log   *slog.Logger // nil: slog.Default()
 	// crash, for tests: called after the debit ("debited") and after the
 	// orders are placed and paid ("paid"); an error stops the run there,
 	// as a crash would.
@@ -123,37 +133,162 @@ func (a *AutoInvest) SetTerms(ctx context.Context, t Terms) error {
 type InvestResult struct {
 	Runs, Orders int
 	Invested     fund.Amount
+	Broken       int // deposits that failed on their own: an autoinvest_failed break each
 }
 
-// Invest runs auto-invest for up to limit deposits.
+func (r *InvestResult) add(o InvestResult) {
+	r.Runs += o.Runs
+	r.Orders += o.Orders
+	r.Invested = r.Invested.Add(o.Invested)
+	r.Broken += o.Broken
+}
+
+// DefaultGroup is how many deposits a group carries when Group is 0.
+const DefaultGroup = 500
+
+func (a *AutoInvest) group() int {
+	if a.Group > 0 {
+		return a.Group
+	}
+	return DefaultGroup
+}
+
+func (a *AutoInvest) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// stopped is an error of the crash hook: it stops the run as it is, never
+// isolated.
+type stopped struct{ err error }
+
+func (e *stopped) Error() string { return e.err.Error() }
+func (e *stopped) Unwrap() error { return e.err }
+
+// Invest runs auto-invest for up to limit deposits, in groups of Group:
+// a group's debits are one transaction, its orders one PlaceOrders, their
+// payments one ReceiveMany, and its finish one transaction, so a deposit
+// costs a few statements instead of seven commits. The keys of exactly
+// once are the single deposit's (run and debit keyed by the payment, order
+// and payment ids derived from it, requests fixed in the run before
+// anything is placed): a group stopped anywhere is finished by the next
+// call, deposit by deposit as they come. A group that fails for a reason
+// a retry cannot fix is tried again one deposit at a time (as
+// pipelines.Isolating does); a deposit that still fails alone gets an
+// autoinvest_failed break and the others are invested.
 func (a *AutoInvest) Invest(ctx context.Context, limit int) (InvestResult, error) {
 	var res InvestResult
 	ids, err := a.Store.PendingInvest(ctx, limit)
 	if err != nil {
 		return res, fmt.Errorf("auto-invest: pending: %w", err)
 	}
-	for _, id := range ids {
-		r, err := a.debit(ctx, id)
-		if err != nil {
+	for g := a.group(); len(ids) > 0; {
+		n := min(g, len(ids))
+		if err := a.isolate(ctx, ids[:n], &res); err != nil {
 			return res, err
 		}
-		if r.Status != "debited" {
-			continue
-		}
-		if a.crash != nil {
-			if err := a.crash("debited", id); err != nil {
-				return res, err
-			}
-		}
-		n, err := a.place(ctx, r)
-		if err != nil {
-			return res, err
-		}
-		res.Runs++
-		res.Orders += n
-		res.Invested = res.Invested.Add(r.Invested)
+		ids = ids[n:]
 	}
 	return res, nil
+}
+
+// isolable says whether a failed group is worth trying a deposit at a
+// time: not a transient error (the whole group again is the retry), not a
+// cancelled context, not the crash hook.
+func isolable(ctx context.Context, err error) bool {
+	var st *stopped
+	return ctx.Err() == nil && !pipelines.IsTransient(err) && !errors.As(err, &st)
+}
+
+// isolate invests a group; if it fails for good, each of its deposits
+// alone, and a deposit failing alone is broken (its break row written).
+func (a *AutoInvest) isolate(ctx context.Context, ids []string, res *InvestResult) error {
+	var sub InvestResult
+	err := a.investGroup(ctx, ids, &sub)
+	if err == nil {
+		res.add(sub)
+		return nil
+	}
+	if !isolable(ctx, err) {
+		return err
+	}
+	if len(ids) == 1 {
+		if err := a.breakDeposit(ctx, ids[0], err); err != nil {
+			return err
+		}
+		res.Broken++
+		return nil
+	}
+	a.log().Warn("auto-invest group failed; trying its deposits one at a time", "deposits", len(ids), "err", err)
+	for _, id := range ids {
+		if err := a.isolate(ctx, []string{id}, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// breakDeposit records why a deposit's auto-invest failed on its own.
+func (a *AutoInvest) breakDeposit(ctx context.Context, paymentID string, cause error) error {
+	detail := fund.SafeText(cause.Error())
+	a.log().Error("auto-invest of a deposit failed on its own; break recorded", "payment_id", paymentID, "reason", BreakInvestFailed, "err", cause)
+	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+		if err := tx.BreakInvest(ctx, paymentID, detail); err != nil {
+			return err
+		}
+		w := &work{Audits: []ledger.AuditEntry{{Entity: "payment", ID: paymentID, Action: "break",
+			Payload: map[string]string{"reason": BreakInvestFailed, "detail": detail}}}}
+		return a.Wallet.flush(ctx, tx, w)
+	})
+	if err != nil {
+		return fmt.Errorf("auto-invest deposit %s: break: %w", paymentID, err)
+	}
+	return nil
+}
+
+// investGroup debits the group's deposits, places and pays their orders,
+// and finishes their runs.
+func (a *AutoInvest) investGroup(ctx context.Context, ids []string, res *InvestResult) error {
+	runs, err := a.debit(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	if a.crash != nil {
+		for _, r := range runs {
+			if err := a.crash("debited", r.PaymentID); err != nil {
+				return &stopped{err}
+			}
+		}
+	}
+	bs := make([]PayBatch, len(runs))
+	for i, r := range runs {
+		bs[i] = PayBatch{Requests: r.Requests, Legs: r.Split.Legs, Payer: map[string]string{"wallet_id": r.WalletID}}
+	}
+	orders, paid, err := PlaceAndPayMany(ctx, a.Ledger, a.Wallet.now(), a.MaxSkew, bs)
+	if err != nil {
+		return fmt.Errorf("auto-invest %s (%d deposits): %w", runs[0].PaymentID, len(runs), err)
+	}
+	if a.crash != nil {
+		for _, r := range runs {
+			if err := a.crash("paid", r.PaymentID); err != nil {
+				return &stopped{err}
+			}
+		}
+	}
+	if err := a.finish(ctx, runs, orders); err != nil {
+		return err
+	}
+	for i, r := range runs {
+		res.Runs++
+		res.Orders += paid[i]
+		res.Invested = res.Invested.Add(r.Invested)
+	}
+	return nil
 }
 
 func requestID(paymentID, scheme string) string { return "AI-" + paymentID + "-" + scheme }
@@ -167,82 +302,118 @@ func refundEntry(walletID, gateway, orderID string, amt fund.Amount) Entry {
 	}}
 }
 
-// debit is the run's first transaction: the split, the wallet debit for
-// the legs, the fixed order requests. A run already there is returned as
-// it is (finished or not).
-func (a *AutoInvest) debit(ctx context.Context, paymentID string) (Run, error) {
-	var run Run
+// debit is a group's first transaction: for each deposit the split, the
+// wallet debit for the legs, the fixed order requests. It returns the
+// runs left to place: new ones and those a stop left debited (a run
+// already placed is left alone). Lock order: the group's wallet rows in
+// id order, then the runs (a run's row is new or only touched under its
+// wallet's lock), then step 7.
+func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
+	var runs []Run
 	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+		runs = runs[:0]
 		w := &work{}
-		d, ok, err := tx.Deposit(ctx, paymentID)
-		if err != nil || !ok {
-			return err
-		}
-		// Lock order: the wallet row, then the run (its row is new or only
-		// touched under the wallet's lock), then step 7.
-		wal, ok, err := tx.LockWallet(ctx, d.WalletID)
-		if err != nil || !ok {
-			return err
-		}
-		if r, ok, err := tx.Run(ctx, paymentID); err != nil || ok {
-			run = r
-			return err
-		}
-		terms, ok, err := tx.Terms(ctx, d.WalletID)
-		if err != nil || !ok || !terms.Enabled {
-			return err
-		}
-		day := fund.DateOf(d.At.In(fund.IST()))
-		m, ok, err := tx.ModelAt(ctx, terms.ModelID, day)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
-		}
-		split, err := managed.SplitDeposit(d.Amount, m)
-		if err != nil {
-			return err
-		}
-		run = Run{PaymentID: paymentID, WalletID: d.WalletID, ModelID: m.ID, ModelVersion: m.Version, Split: split, Status: "debited"}
-		for _, l := range split.Legs {
-			run.Invested = run.Invested.Add(l.Amount)
-		}
-		run.Leftover = split.Leftover
-		if wal.Balance.Cmp(run.Invested) < 0 {
-			// Withdrawn since it was deposited: nothing is invested.
-			run.Split = managed.Split{Leftover: d.Amount, Leftovers: []managed.Leftover{{Amount: d.Amount, Reason: "insufficient_balance"}}}
-			run.Invested, run.Leftover = fund.Amount{}, d.Amount
-		}
-		run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
-			wal.InvestorID, terms.Folio, a.Wallet.now())
-		if run.Invested.IsZero() {
-			run.Status = "placed"
-		} else {
-			e := Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
-				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: run.Invested.Decimal()},
-				{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: run.Invested.Decimal().Neg()},
-			}}
-			if _, inserted, err := tx.Post(ctx, e, run.Invested.Neg()); err != nil || !inserted {
-				if err == nil {
-					err = fmt.Errorf("wallet %s was debited for deposit %s without a run", wal.ID, paymentID)
-				}
-				return err
+		deps := make([]Deposit, 0, len(ids))
+		walletIDs := make([]string, 0, len(ids))
+		for _, id := range ids {
+			d, ok, err := tx.Deposit(ctx, id)
+			if err != nil {
+				return fmt.Errorf("deposit %s: %w", id, err)
+			}
+			if ok {
+				deps, walletIDs = append(deps, d), append(walletIDs, d.WalletID)
 			}
 		}
-		if err := tx.InsertRun(ctx, run); err != nil {
-			return fmt.Errorf("run: %w", err)
+		wals, err := lockWallets(ctx, tx, walletIDs)
+		if err != nil {
+			return err
 		}
-		if run.Status == "placed" {
-			a.announce(w, run, wal, nil)
+		models := map[string]managed.Model{}
+		for _, d := range deps {
+			wal, ok := wals[d.WalletID]
+			if !ok {
+				continue
+			}
+			r, err := a.debitOne(ctx, tx, w, d, &wal, models)
+			if err != nil {
+				return fmt.Errorf("auto-invest deposit %s: %w", d.PaymentID, err)
+			}
+			wals[d.WalletID] = wal // its balance after this debit, for the next deposit of the wallet
+			if r.Status == "debited" {
+				runs = append(runs, r)
+			}
 		}
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
-			Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
 		return a.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
-		return Run{}, fmt.Errorf("auto-invest deposit %s: %w", paymentID, err)
+		return nil, fmt.Errorf("auto-invest: debit %d deposits from %s: %w", len(ids), ids[0], err)
 	}
+	return runs, nil
+}
+
+// debitOne is one deposit's part of debit, its wallet locked (wal: as
+// the group's earlier debits left it, moved by this one). A run already
+// there is returned as it is.
+func (a *AutoInvest) debitOne(ctx context.Context, tx AutoTx, w *work, d Deposit, wal *Wallet, models map[string]managed.Model) (Run, error) {
+	paymentID := d.PaymentID
+	if r, ok, err := tx.Run(ctx, paymentID); err != nil || ok {
+		return r, err
+	}
+	terms, ok, err := tx.Terms(ctx, d.WalletID)
+	if err != nil || !ok || !terms.Enabled {
+		return Run{}, err
+	}
+	day := fund.DateOf(d.At.In(fund.IST()))
+	key := terms.ModelID + "@" + day.String()
+	m, ok := models[key]
+	if !ok {
+		if m, ok, err = tx.ModelAt(ctx, terms.ModelID, day); err != nil {
+			return Run{}, err
+		}
+		if !ok {
+			return Run{}, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
+		}
+		models[key] = m
+	}
+	split, err := managed.SplitDeposit(d.Amount, m)
+	if err != nil {
+		return Run{}, err
+	}
+	run := Run{PaymentID: paymentID, WalletID: d.WalletID, ModelID: m.ID, ModelVersion: m.Version, Split: split, Status: "debited"}
+	for _, l := range split.Legs {
+		run.Invested = run.Invested.Add(l.Amount)
+	}
+	run.Leftover = split.Leftover
+	if wal.Balance.Cmp(run.Invested) < 0 {
+		// Withdrawn since it was deposited: nothing is invested.
+		run.Split = managed.Split{Leftover: d.Amount, Leftovers: []managed.Leftover{{Amount: d.Amount, Reason: "insufficient_balance"}}}
+		run.Invested, run.Leftover = fund.Amount{}, d.Amount
+	}
+	run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
+		wal.InvestorID, terms.Folio, a.Wallet.now())
+	if run.Invested.IsZero() {
+		run.Status = "placed"
+	} else {
+		e := Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: run.Invested.Decimal()},
+			{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: run.Invested.Decimal().Neg()},
+		}}
+		if _, inserted, err := tx.Post(ctx, e, run.Invested.Neg()); err != nil || !inserted {
+			if err == nil {
+				err = fmt.Errorf("wallet %s was debited for deposit %s without a run", wal.ID, paymentID)
+			}
+			return Run{}, err
+		}
+		wal.Balance = wal.Balance.Sub(run.Invested)
+	}
+	if err := tx.InsertRun(ctx, run); err != nil {
+		return Run{}, fmt.Errorf("run: %w", err)
+	}
+	if run.Status == "placed" {
+		a.announce(w, run, *wal, nil)
+	}
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
+		Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
 	return run, nil
 }
 
@@ -277,53 +448,53 @@ func (a *AutoInvest) announce(w *work, r Run, wal Wallet, orders []OrderPlaced) 
 	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicOrdersPlaced, Key: wal.ID, Payload: ev})
 }
 
-// place places the run's fixed requests and pays each accepted one from
-// the wallet (both idempotent in the ledger: the request id, the inbox
-// event id), then finishes the run: a refused request's amount back to
-// the wallet, the run placed, the event. It returns the orders paid.
-func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
-	orders, paid, err := PlaceAndPay(ctx, a.Ledger, a.Wallet.now(), a.MaxSkew, r.Requests, r.Split.Legs, map[string]string{"wallet_id": r.WalletID})
-	if err != nil {
-		return 0, fmt.Errorf("auto-invest %s: %w", r.PaymentID, err)
-	}
-	if a.crash != nil {
-		if err := a.crash("paid", r.PaymentID); err != nil {
-			return 0, err
-		}
-	}
-	err = a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+// finish is a group's last transaction, after its runs' orders are placed
+// and paid: a refused request's amount back to the wallet, the run placed,
+// its event. A run placed already (by a run before a stop) is left alone.
+func (a *AutoInvest) finish(ctx context.Context, runs []Run, orders [][]OrderPlaced) error {
+	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
 		w := &work{}
-		wal, _, err := tx.LockWallet(ctx, r.WalletID)
+		walletIDs := make([]string, len(runs))
+		for i, r := range runs {
+			walletIDs[i] = r.WalletID
+		}
+		wals, err := lockWallets(ctx, tx, walletIDs)
 		if err != nil {
 			return err
 		}
-		cur, ok, err := tx.Run(ctx, r.PaymentID)
-		if err != nil || !ok || cur.Status == "placed" {
-			return err
-		}
-		d, _, err := tx.Deposit(ctx, r.PaymentID)
-		if err != nil {
-			return err
-		}
-		for _, o := range orders {
-			if o.Outcome != ledger.OutcomeRejected {
-				continue
-			}
-			if _, _, err := tx.Post(ctx, refundEntry(wal.ID, d.Gateway, o.OrderID, o.Amount), o.Amount); err != nil {
+		for i, r := range runs {
+			wal := wals[r.WalletID]
+			cur, ok, err := tx.Run(ctx, r.PaymentID)
+			if err != nil {
 				return err
 			}
+			if !ok || cur.Status == "placed" {
+				continue
+			}
+			d, _, err := tx.Deposit(ctx, r.PaymentID)
+			if err != nil {
+				return err
+			}
+			for _, o := range orders[i] {
+				if o.Outcome != ledger.OutcomeRejected {
+					continue
+				}
+				if _, _, err := tx.Post(ctx, refundEntry(wal.ID, d.Gateway, o.OrderID, o.Amount), o.Amount); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetRunPlaced(ctx, r.PaymentID); err != nil {
+				return err
+			}
+			a.announce(w, r, wal, orders[i])
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders[i]})
 		}
-		if err := tx.SetRunPlaced(ctx, r.PaymentID); err != nil {
-			return err
-		}
-		a.announce(w, r, wal, orders)
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders})
 		return a.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("auto-invest %s: finish: %w", r.PaymentID, err)
+		return fmt.Errorf("auto-invest %s (%d deposits): finish: %w", runs[0].PaymentID, len(runs), err)
 	}
-	return paid, nil
+	return nil
 }
 
 // PurchaseRequests are the order requests' JSON bodies buying legs into
@@ -374,18 +545,83 @@ func PlaceAndPay(ctx context.Context, l *ledger.Service, now time.Time, maxSkew 
 			orders[i].Outcome, orders[i].Reason = ledger.OutcomeRejected, p.Reason
 			continue
 		}
-		evID := "autoinvest:" + p.ID
-		pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + p.ID,
-			NotesOrderID: p.ID, Amount: leg.Amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
-		fields := map[string]string{"payment_id": pe.PaymentID, "order_id": p.ID, "amount": leg.Amount.String()}
-		for k, v := range payer {
-			fields[k] = v
-		}
-		body, _ := json.Marshal(fields)
-		if _, err := l.Receive(ctx, ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}); err != nil {
+		if _, err := l.Receive(ctx, payEvent(p.ID, leg.Amount, now, payer)); err != nil {
 			return nil, 0, fmt.Errorf("pay %s: %w", p.ID, err)
 		}
 		paid++
 	}
 	return orders, paid, nil
+}
+
+// PayBatch is one run's fixed requests, their legs (one a request, in
+// order) and the payer's keys, for PlaceAndPayMany.
+type PayBatch struct {
+	Requests []string
+	Legs     []managed.Leg
+	Payer    map[string]string
+}
+
+// PlaceAndPayMany is PlaceAndPay for several runs at once: every request
+// in one PlaceOrders transaction, then every accepted order's payment in
+// one ReceiveMany transaction (the webhook path's group commit). Both are
+// idempotent in the ledger as in PlaceAndPay, so a group stopped anywhere
+// is placed again with the same requests, together or one by one. It
+// returns each run's orders and how many of them were paid.
+func PlaceAndPayMany(ctx context.Context, l *ledger.Service, now time.Time, maxSkew time.Duration, bs []PayBatch) ([][]OrderPlaced, []int, error) {
+	var ins []fund.OrderIntake
+	var legs []managed.Leg
+	var of []int // the run of each request
+	for i, b := range bs {
+		for j, body := range b.Requests {
+			in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "autoinvest", At: now, MaxSkew: maxSkew})
+			if !ok {
+				return nil, nil, fmt.Errorf("request %s: %v", body, err)
+			}
+			ins, legs, of = append(ins, in), append(legs, b.Legs[j]), append(of, i)
+		}
+	}
+	orders, paid := make([][]OrderPlaced, len(bs)), make([]int, len(bs))
+	if len(ins) == 0 {
+		return orders, paid, nil
+	}
+	placed, err := l.PlaceOrders(ctx, ins)
+	if err != nil {
+		return nil, nil, fmt.Errorf("place %d orders: %w", len(ins), err)
+	}
+	var evs []ledger.InboxEvent
+	var evRun []int
+	for k, p := range placed {
+		o := OrderPlaced{OrderID: p.ID, Scheme: legs[k].Scheme, Amount: legs[k].Amount, Outcome: ledger.OutcomeAccepted}
+		// A request refused (now, or the first time: a duplicate of it
+		// has no legs either) is not paid; its amount goes back.
+		if len(p.Legs) == 0 {
+			o.Outcome, o.Reason = ledger.OutcomeRejected, p.Reason
+		} else {
+			evs, evRun = append(evs, payEvent(p.ID, legs[k].Amount, now, bs[of[k]].Payer)), append(evRun, of[k])
+		}
+		orders[of[k]] = append(orders[of[k]], o)
+	}
+	if len(evs) > 0 {
+		if _, err := l.ReceiveMany(ctx, evs); err != nil {
+			return nil, nil, fmt.Errorf("pay %d orders: %w", len(evs), err)
+		}
+	}
+	for _, i := range evRun {
+		paid[i]++
+	}
+	return orders, paid, nil
+}
+
+// payEvent is the captured "wallet" payment of an accepted order, as
+// received on the ledger's webhook path (the payer's keys in its body).
+func payEvent(orderID string, amount fund.Amount, now time.Time, payer map[string]string) ledger.InboxEvent {
+	evID := "autoinvest:" + orderID
+	pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + orderID,
+		NotesOrderID: orderID, Amount: amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
+	fields := map[string]string{"payment_id": pe.PaymentID, "order_id": orderID, "amount": amount.String()}
+	for k, v := range payer {
+		fields[k] = v
+	}
+	body, _ := json.Marshal(fields)
+	return ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}
 }

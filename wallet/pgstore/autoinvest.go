@@ -20,7 +20,8 @@ var _ wallet.AutoStore = Store{}
 var _ wallet.AutoTx = Tx{}
 
 // PendingInvest lists deposits waiting for their run and runs not
-// finished.
+// finished, but for those with an open autoinvest_failed break (a person
+// resolves it to have the deposit tried again).
 func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT ref FROM (
 			SELECT t.ref, t.id FROM wallet_transactions t JOIN autoinvest_terms a ON a.wallet_id = t.wallet_id AND a.enabled
@@ -28,7 +29,8 @@ func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
 			UNION ALL
 			SELECT r.payment_id, t.id FROM autoinvest_runs r JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = r.payment_id
 			WHERE r.status = 'debited') x
-		ORDER BY id LIMIT $1`, limit)
+		WHERE NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = x.ref AND b.reason = $2 AND b.resolved_at IS NULL)
+		ORDER BY id LIMIT $1`, limit, wallet.BreakInvestFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -189,4 +191,14 @@ func (t Tx) FolioPool(ctx context.Context, folio string) (string, bool, error) {
 		return "", false, nil
 	}
 	return id, err == nil, err
+}
+
+// BreakInvest records why a deposit's auto-invest failed on its own
+// (payment_breaks, reason autoinvest_failed; a resolved one of the same
+// deposit is opened again with the new detail). The payment's match
+// status stays: the deposit is credited, its money in the wallet.
+func (t Tx) BreakInvest(ctx context.Context, paymentID, detail string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ($1, '', $2, $3)
+		ON CONFLICT (payment_id, reason) DO UPDATE SET detail = excluded.detail, resolved_at = NULL`, paymentID, wallet.BreakInvestFailed, detail)
+	return err
 }
