@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -57,17 +58,21 @@ type AutoStore interface {
 // AutoTx is one transaction of auto-invest.
 type AutoTx interface {
 	Tx
-	Deposit(ctx context.Context, paymentID string) (d Deposit, found bool, err error)
+	// Deposits reads credited deposits, in the order of ids (one not
+	// credited is left out).
+	Deposits(ctx context.Context, ids []string) ([]Deposit, error)
 	Terms(ctx context.Context, walletID string) (t Terms, found bool, err error)
+	// TermsOf reads wallets' terms (a wallet without is left out).
+	TermsOf(ctx context.Context, walletIDs []string) (map[string]Terms, error)
 	// ModelAt is the model's latest version effective on day.
 	ModelAt(ctx context.Context, id string, day fund.Date) (m managed.Model, found bool, err error)
-	// Run reads a deposit's run, locked for update.
-	Run(ctx context.Context, paymentID string) (r Run, found bool, err error)
+	// Runs reads the deposits' runs there are, locked for update.
+	Runs(ctx context.Context, paymentIDs []string) (map[string]Run, error)
 	InsertRun(ctx context.Context, r Run) error
 	// BreakInvest records why a deposit's auto-invest failed on its own
 	// (an open autoinvest_failed break leaves it out of PendingInvest).
 	BreakInvest(ctx context.Context, paymentID, detail string) error
-	SetRunPlaced(ctx context.Context, paymentID string) error
+	SetRunsPlaced(ctx context.Context, paymentIDs []string) error
 	PutModel(ctx context.Context, m managed.Model) error
 	PutTerms(ctx context.Context, t Terms) error
 	// FolioPool is the pool whose folio this is, the folio's owner lock
@@ -291,6 +296,8 @@ func (a *AutoInvest) investGroup(ctx context.Context, ids []string, res *InvestR
 	return nil
 }
 
+func rejected(o OrderPlaced) bool { return o.Outcome == ledger.OutcomeRejected }
+
 func requestID(paymentID, scheme string) string { return "AI-" + paymentID + "-" + scheme }
 
 // refundEntry brings an auto-invest purchase's amount back to its wallet:
@@ -313,34 +320,80 @@ func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
 	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
 		runs = runs[:0]
 		w := &work{}
-		deps := make([]Deposit, 0, len(ids))
-		walletIDs := make([]string, 0, len(ids))
-		for _, id := range ids {
-			d, ok, err := tx.Deposit(ctx, id)
-			if err != nil {
-				return fmt.Errorf("deposit %s: %w", id, err)
-			}
-			if ok {
-				deps, walletIDs = append(deps, d), append(walletIDs, d.WalletID)
-			}
+		deps, err := tx.Deposits(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("deposits: %w", err)
+		}
+		walletIDs := make([]string, len(deps))
+		for i, d := range deps {
+			walletIDs[i] = d.WalletID
 		}
 		wals, err := lockWallets(ctx, tx, walletIDs)
 		if err != nil {
 			return err
 		}
-		models := map[string]managed.Model{}
+		// Then the runs there are (their rows only touched under their
+		// wallet's lock) and the wallets' terms.
+		have, err := tx.Runs(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("runs: %w", err)
+		}
+		terms, err := tx.TermsOf(ctx, walletIDs)
+		if err != nil {
+			return fmt.Errorf("terms: %w", err)
+		}
+		models, modelRead := map[string]managed.Model{}, map[string]bool{}
+		var debits []Entry
+		var deltas []fund.Amount
+		var fresh []Run
 		for _, d := range deps {
 			wal, ok := wals[d.WalletID]
 			if !ok {
 				continue
 			}
-			r, err := a.debitOne(ctx, tx, w, d, &wal, models)
-			if err != nil {
-				return fmt.Errorf("auto-invest deposit %s: %w", d.PaymentID, err)
+			r, ok := have[d.PaymentID]
+			if !ok {
+				t, ok := terms[d.WalletID]
+				if !ok || !t.Enabled {
+					continue
+				}
+				day := fund.DateOf(d.At.In(fund.IST()))
+				if key := t.ModelID + "@" + day.String(); !modelRead[key] {
+					m, found, err := tx.ModelAt(ctx, t.ModelID, day)
+					if err != nil {
+						return fmt.Errorf("model %s: %w", t.ModelID, err)
+					}
+					if found {
+						models[key] = m
+					}
+					modelRead[key] = true
+				}
+				var e *Entry
+				if r, e, err = a.debitOne(w, d, t, &wal, models); err != nil {
+					return fmt.Errorf("auto-invest deposit %s: %w", d.PaymentID, err)
+				}
+				if e != nil {
+					debits, deltas = append(debits, *e), append(deltas, e.Amount.Neg())
+				}
+				fresh = append(fresh, r)
 			}
 			wals[d.WalletID] = wal // its balance after this debit, for the next deposit of the wallet
 			if r.Status == "debited" {
 				runs = append(runs, r)
+			}
+		}
+		if len(debits) > 0 {
+			_, inserted, err := tx.PostMany(ctx, debits, deltas)
+			if err != nil {
+				return fmt.Errorf("debit %d wallets: %w", len(debits), err)
+			}
+			if i := slices.Index(inserted, false); i >= 0 {
+				return fmt.Errorf("wallet %s was debited for deposit %s without a run", debits[i].WalletID, debits[i].Ref)
+			}
+		}
+		for _, r := range fresh {
+			if err := tx.InsertRun(ctx, r); err != nil {
+				return fmt.Errorf("run %s: %w", r.PaymentID, err)
 			}
 		}
 		return a.Wallet.flush(ctx, tx, w)
@@ -351,33 +404,19 @@ func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
 	return runs, nil
 }
 
-// debitOne is one deposit's part of debit, its wallet locked (wal: as
-// the group's earlier debits left it, moved by this one). A run already
-// there is returned as it is.
-func (a *AutoInvest) debitOne(ctx context.Context, tx AutoTx, w *work, d Deposit, wal *Wallet, models map[string]managed.Model) (Run, error) {
+// debitOne splits a deposit for a new run, its wallet locked (wal: as
+// the group's earlier debits left it, moved by this one). It returns the
+// run and its wallet debit (nil: nothing invested), for debit to write.
+func (a *AutoInvest) debitOne(w *work, d Deposit, terms Terms, wal *Wallet, models map[string]managed.Model) (Run, *Entry, error) {
 	paymentID := d.PaymentID
-	if r, ok, err := tx.Run(ctx, paymentID); err != nil || ok {
-		return r, err
-	}
-	terms, ok, err := tx.Terms(ctx, d.WalletID)
-	if err != nil || !ok || !terms.Enabled {
-		return Run{}, err
-	}
 	day := fund.DateOf(d.At.In(fund.IST()))
-	key := terms.ModelID + "@" + day.String()
-	m, ok := models[key]
+	m, ok := models[terms.ModelID+"@"+day.String()]
 	if !ok {
-		if m, ok, err = tx.ModelAt(ctx, terms.ModelID, day); err != nil {
-			return Run{}, err
-		}
-		if !ok {
-			return Run{}, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
-		}
-		models[key] = m
+		return Run{}, nil, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
 	}
 	split, err := managed.SplitDeposit(d.Amount, m)
 	if err != nil {
-		return Run{}, err
+		return Run{}, nil, err
 	}
 	run := Run{PaymentID: paymentID, WalletID: d.WalletID, ModelID: m.ID, ModelVersion: m.Version, Split: split, Status: "debited"}
 	for _, l := range split.Legs {
@@ -391,30 +430,20 @@ func (a *AutoInvest) debitOne(ctx context.Context, tx AutoTx, w *work, d Deposit
 	}
 	run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
 		wal.InvestorID, terms.Folio, a.Wallet.now())
+	var e *Entry
 	if run.Invested.IsZero() {
 		run.Status = "placed"
+		a.announce(w, run, *wal, nil)
 	} else {
-		e := Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
+		e = &Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
 			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: run.Invested.Decimal()},
 			{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: run.Invested.Decimal().Neg()},
 		}}
-		if _, inserted, err := tx.Post(ctx, e, run.Invested.Neg()); err != nil || !inserted {
-			if err == nil {
-				err = fmt.Errorf("wallet %s was debited for deposit %s without a run", wal.ID, paymentID)
-			}
-			return Run{}, err
-		}
 		wal.Balance = wal.Balance.Sub(run.Invested)
-	}
-	if err := tx.InsertRun(ctx, run); err != nil {
-		return Run{}, fmt.Errorf("run: %w", err)
-	}
-	if run.Status == "placed" {
-		a.announce(w, run, *wal, nil)
 	}
 	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
 		Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
-	return run, nil
+	return run, e, nil
 }
 
 // OrderPlaced is one order of an autoinvest.orders.placed event.
@@ -462,32 +491,54 @@ func (a *AutoInvest) finish(ctx context.Context, runs []Run, orders [][]OrderPla
 		if err != nil {
 			return err
 		}
+		ids := make([]string, len(runs))
+		for i, r := range runs {
+			ids[i] = r.PaymentID
+		}
+		cur, err := tx.Runs(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("runs: %w", err)
+		}
+		// The gateway of the money to give back, for the runs with a
+		// refused order.
+		var refunds []string
+		for i, r := range runs {
+			if c, ok := cur[r.PaymentID]; ok && c.Status != "placed" && slices.ContainsFunc(orders[i], rejected) {
+				refunds = append(refunds, r.PaymentID)
+			}
+		}
+		gateway := map[string]string{}
+		if len(refunds) > 0 {
+			deps, err := tx.Deposits(ctx, refunds)
+			if err != nil {
+				return fmt.Errorf("deposits: %w", err)
+			}
+			for _, d := range deps {
+				gateway[d.PaymentID] = d.Gateway
+			}
+		}
+		var placed []string
 		for i, r := range runs {
 			wal := wals[r.WalletID]
-			cur, ok, err := tx.Run(ctx, r.PaymentID)
-			if err != nil {
-				return err
-			}
-			if !ok || cur.Status == "placed" {
+			if c, ok := cur[r.PaymentID]; !ok || c.Status == "placed" {
 				continue
 			}
-			d, _, err := tx.Deposit(ctx, r.PaymentID)
-			if err != nil {
-				return err
-			}
 			for _, o := range orders[i] {
-				if o.Outcome != ledger.OutcomeRejected {
+				if !rejected(o) {
 					continue
 				}
-				if _, _, err := tx.Post(ctx, refundEntry(wal.ID, d.Gateway, o.OrderID, o.Amount), o.Amount); err != nil {
+				if _, _, err := tx.Post(ctx, refundEntry(wal.ID, gateway[r.PaymentID], o.OrderID, o.Amount), o.Amount); err != nil {
 					return err
 				}
 			}
-			if err := tx.SetRunPlaced(ctx, r.PaymentID); err != nil {
-				return err
-			}
+			placed = append(placed, r.PaymentID)
 			a.announce(w, r, wal, orders[i])
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders[i]})
+		}
+		if len(placed) > 0 {
+			if err := tx.SetRunsPlaced(ctx, placed); err != nil {
+				return err
+			}
 		}
 		return a.Wallet.flush(ctx, tx, w)
 	})

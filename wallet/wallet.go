@@ -178,6 +178,9 @@ type Tx interface {
 	// by delta; inserted false: an entry of that kind and ref exists (the
 	// balance is left alone). It returns the entry's id.
 	Post(ctx context.Context, e Entry, delta fund.Amount) (txID int64, inserted bool, err error)
+	// PostMany is Post for several entries at once (a group's), each with
+	// its delta; the balances move by the sum of their wallet's deltas.
+	PostMany(ctx context.Context, es []Entry, deltas []fund.Amount) (txIDs []int64, inserted []bool, err error)
 	// InsertWithdrawal records a withdrawal request and its status.
 	InsertWithdrawal(ctx context.Context, w Withdrawal) error
 	// Withdrawal reads a request, locked for update (found false: none).
@@ -188,6 +191,8 @@ type Tx interface {
 	BlockingRestriction(ctx context.Context, investorID string) (source string, found bool, err error)
 	// MatchDeposit marks a payment matched (credited to a wallet).
 	MatchDeposit(ctx context.Context, paymentID string) error
+	// MatchDeposits marks payments matched (a credit group's).
+	MatchDeposits(ctx context.Context, paymentIDs []string) error
 	// BreakPayment records why a payment cannot be credited (payment_breaks)
 	// and marks it break.
 	BreakPayment(ctx context.Context, paymentID, reason, detail string) error
@@ -496,18 +501,52 @@ func (s *Service) creditGroup(ctx context.Context, ids []string) (res CreditResu
 		if err != nil {
 			return err
 		}
+		// Breaks first; the credits then in one PostMany, in order.
+		var es []Entry
+		var deltas []fund.Amount
+		var credit []Payment
+		var matched []string
 		for i, p := range pays {
-			outcome, err := s.creditOne(ctx, tx, w, p, walletIDs[i], wals)
-			if err != nil {
-				return err
-			}
-			switch outcome {
-			case "credited":
-				res.Credited++
-				res.Amount = res.Amount.Add(p.Amount)
-			case "break":
+			wal, ok := wals[walletIDs[i]]
+			if reason, detail := creditBreak(p, walletIDs[i], wal, ok); reason != "" {
+				w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+					Payload: map[string]string{"wallet_id": walletIDs[i], "reason": reason, "detail": detail}})
+				if err := tx.BreakPayment(ctx, p.ID, reason, detail); err != nil {
+					return fmt.Errorf("break payment %s: %w", p.ID, err)
+				}
 				res.Broken++
+				continue
 			}
+			es = append(es, Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
+				{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
+			}})
+			deltas, credit, matched = append(deltas, p.Amount), append(credit, p), append(matched, p.ID)
+		}
+		if len(es) == 0 {
+			return nil
+		}
+		txIDs, inserted, err := tx.PostMany(ctx, es, deltas)
+		if err != nil {
+			return fmt.Errorf("credit %d payments: %w", len(es), err)
+		}
+		if err := tx.MatchDeposits(ctx, matched); err != nil {
+			return fmt.Errorf("match %d payments: %w", len(matched), err)
+		}
+		at := s.now().UTC().Format(time.RFC3339Nano)
+		for i, p := range credit {
+			if !inserted[i] {
+				continue // credited before (the payment row said otherwise): nothing twice
+			}
+			wal := wals[es[i].WalletID]
+			wal.Balance = wal.Balance.Add(p.Amount)
+			wals[wal.ID] = wal // the next deposit of the wallet's balance starts here
+			res.Credited++
+			res.Amount = res.Amount.Add(p.Amount)
+			ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
+				Amount: p.Amount, Balance: wal.Balance, TxID: txIDs[i], At: at}
+			w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
 		}
 		return nil
 	})
@@ -517,46 +556,18 @@ func (s *Service) creditGroup(ctx context.Context, ids []string) (res CreditResu
 	return res, nil
 }
 
-// creditOne credits one payment of a group (its locks held): a break for
-// an unknown or closed wallet or a currency not INR. wals holds the
-// group's wallets as its earlier credits left them.
-func (s *Service) creditOne(ctx context.Context, tx Tx, w *work, p Payment, walletID string, wals map[string]Wallet) (outcome string, err error) {
-	wal, ok := wals[walletID]
-	reason, detail := "", ""
+// creditBreak is why a payment cannot be credited to the wallet it names
+// (wal, found): an unknown or closed wallet, a currency not INR; "" none.
+func creditBreak(p Payment, walletID string, wal Wallet, found bool) (reason, detail string) {
 	switch {
-	case !ok:
-		reason, detail = BreakWalletUnknown, fmt.Sprintf("payment %s names wallet %q, which does not exist", p.ID, walletID)
+	case !found:
+		return BreakWalletUnknown, fmt.Sprintf("payment %s names wallet %q, which does not exist", p.ID, walletID)
 	case wal.Status != "open":
-		reason, detail = BreakWalletClosed, fmt.Sprintf("payment %s names wallet %s, which is %s", p.ID, walletID, wal.Status)
+		return BreakWalletClosed, fmt.Sprintf("payment %s names wallet %s, which is %s", p.ID, walletID, wal.Status)
 	case p.Currency != "INR":
-		reason, detail = BreakCurrency, fmt.Sprintf("payment %s is in %s, wallets hold INR", p.ID, p.Currency)
+		return BreakCurrency, fmt.Sprintf("payment %s is in %s, wallets hold INR", p.ID, p.Currency)
 	}
-	if reason != "" {
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
-			Payload: map[string]string{"wallet_id": walletID, "reason": reason, "detail": detail}})
-		return "break", tx.BreakPayment(ctx, p.ID, reason, detail)
-	}
-	e := Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
-		{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
-		{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
-	}}
-	txID, inserted, err := tx.Post(ctx, e, p.Amount)
-	if err != nil {
-		return "", fmt.Errorf("credit payment %s to wallet %s: %w", p.ID, wal.ID, err)
-	}
-	if err := tx.MatchDeposit(ctx, p.ID); err != nil {
-		return "", fmt.Errorf("match payment %s: %w", p.ID, err)
-	}
-	if !inserted {
-		return "", nil // credited before (the payment row said otherwise): nothing twice
-	}
-	wal.Balance = wal.Balance.Add(p.Amount)
-	wals[walletID] = wal
-	ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
-		Amount: p.Amount, Balance: wal.Balance, TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
-	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
-	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
-	return "credited", nil
+	return "", ""
 }
 
 // Withdraw takes amount out of a wallet towards its investor's sealed bank
