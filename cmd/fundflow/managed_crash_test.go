@@ -136,7 +136,10 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	k.until(20, 0, 20, 0, run, progress)
 	placed := db.Num(`SELECT count(*) FROM autoinvest_runs WHERE status = 'placed'`)
 	t.Logf("%d kills, %d of them mid-work (%d runs finished first); %d of 40 runs placed before the last run", k.Kills, k.MidWork, k.Finished, placed)
-	if k.MidWork == 0 {
+	// Groups finish the work in a few transactions, so most random kills
+	// now land while a child starts or after the work; the mid-group kill
+	// above is the one that must land in it.
+	if k.MidWork == 0 && midGroup == 0 {
 		t.Errorf("no kill landed in the work")
 	}
 	run(0)
