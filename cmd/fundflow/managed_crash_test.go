@@ -124,6 +124,20 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 		t.Errorf("after the mid-group kill: %d wallet debits for %d runs that invest", n, db.Num(`SELECT count(*) FROM autoinvest_runs WHERE invested > 0`))
 	}
 	t.Logf("killed mid-group: %d runs debited and not placed, %d orders placed", midGroup, db.Num(`SELECT count(*) FROM orders`))
+	// Again, later in a group: its orders placed (PlaceOrders committed)
+	// and its runs not finished. The next run resumes that group first.
+	placedOfDebited := func() int {
+		return db.Num(`SELECT count(*) FROM orders o JOIN autoinvest_runs r ON o.id LIKE 'AI-' || r.payment_id || '-%' WHERE r.status = 'debited'`)
+	}
+	cmd = exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "managed", "--batch", "20", "--clock", clock.Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+	if killed, err := runKillWhen(cmd, func() bool { return placedOfDebited() > 0 }); err != nil {
+		t.Fatalf("run managed: %v", err)
+	} else if killed {
+		t.Logf("killed mid-group after its orders: %d orders of %d runs not finished", placedOfDebited(), debited())
+	} else {
+		t.Logf("the second run finished before a group's orders were seen placed and its runs not finished")
+	}
 
 	rng := rand.New(rand.NewPCG(22, 28))
 	progress := func() int {
