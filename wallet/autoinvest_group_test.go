@@ -102,3 +102,43 @@ func TestAutoInvestGroupIsolatesABadDeposit(t *testing.T) {
 		t.Errorf("orders (all, allotted) %s, want 11 11", got)
 	}
 }
+
+// A credit group in which one deposit cannot be credited (₹2,000,000,000,
+// 000,000.00 fits the payment's numeric(18,2) but not the wallet
+// posting's numeric(24,9)): the group is credited again one deposit at a
+// time, the one that fails alone is a wallet_credit_failed break, and the
+// others, before and after it, are credited. On the code before groups
+// CreditDeposits stopped there with the error.
+func TestCreditGroupIsolatesADepositThatFails(t *testing.T) {
+	e := newEnv(t)
+	for _, w := range []struct{ id, inv string }{{"W1", "INV-1"}, {"W2", "INV-2"}} {
+		if err := e.wallet.Open(e.ctx, w.id, w.inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 200000000000000000) // ₹2e15
+	e.pay("e3", "pay_3", "wallet:W2", "captured", 2000000)
+	res, err := e.wallet.CreditDeposits(e.ctx, 100)
+	if err != nil {
+		t.Fatalf("a bad deposit failed the group: %v", err)
+	}
+	if res.Credited != 2 || res.Broken != 1 || res.Amount.String() != "40000.00" {
+		t.Errorf("credit %+v, want 2 credited (40,000.00), 1 broken", res)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || reason, ',' ORDER BY payment_id) FROM payment_breaks`); got != "pay_2 wallet_credit_failed" {
+		t.Errorf("breaks %s, want pay_2 wallet_credit_failed", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || match_status, ',' ORDER BY id) FROM payments`); got != "pay_1 matched,pay_2 break,pay_3 matched" {
+		t.Errorf("payments %s", got)
+	}
+	for w, want := range map[string]string{"W1": "20000.00", "W2": "20000.00"} {
+		if got := e.balance(w); got != want {
+			t.Errorf("%s %s, want %s", w, got, want)
+		}
+	}
+	// Again: nothing more (the broken one is not pending).
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Credited+res.Broken != 0 {
+		t.Errorf("again: %+v %v", res, err)
+	}
+}
