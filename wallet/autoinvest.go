@@ -3,12 +3,16 @@ package wallet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // TopicOrdersPlaced is the event of an auto-invest run whose orders are
@@ -54,14 +58,21 @@ type AutoStore interface {
 // AutoTx is one transaction of auto-invest.
 type AutoTx interface {
 	Tx
-	Deposit(ctx context.Context, paymentID string) (d Deposit, found bool, err error)
+	// Deposits reads credited deposits, in the order of ids (one not
+	// credited is left out).
+	Deposits(ctx context.Context, ids []string) ([]Deposit, error)
 	Terms(ctx context.Context, walletID string) (t Terms, found bool, err error)
+	// TermsOf reads wallets' terms (a wallet without is left out).
+	TermsOf(ctx context.Context, walletIDs []string) (map[string]Terms, error)
 	// ModelAt is the model's latest version effective on day.
 	ModelAt(ctx context.Context, id string, day fund.Date) (m managed.Model, found bool, err error)
-	// Run reads a deposit's run, locked for update.
-	Run(ctx context.Context, paymentID string) (r Run, found bool, err error)
+	// Runs reads the deposits' runs there are, locked for update.
+	Runs(ctx context.Context, paymentIDs []string) (map[string]Run, error)
 	InsertRun(ctx context.Context, r Run) error
-	SetRunPlaced(ctx context.Context, paymentID string) error
+	// BreakInvest records why a deposit's auto-invest failed on its own
+	// (an open autoinvest_failed break leaves it out of PendingInvest).
+	BreakInvest(ctx context.Context, paymentID, detail string) error
+	SetRunsPlaced(ctx context.Context, paymentIDs []string) error
 	PutModel(ctx context.Context, m managed.Model) error
 	PutTerms(ctx context.Context, t Terms) error
 	// FolioPool is the pool whose folio this is, the folio's owner lock
@@ -89,6 +100,10 @@ type AutoInvest struct {
 	// Gateway is the ledger Service's gateway (its purchases credit
 	// gateway:<it>): the wallet's held cash is released to it.
 	MaxSkew time.Duration // the order intake's allowed clock skew (placed_at is now)
+	// Group is how many deposits share a group's transactions (0:
+	// DefaultGroup); Invest's limit caps it too.
+	Group int
+	Log   *slog.Logger // nil: slog.Default()
 	// crash, for tests: called after the debit ("debited") and after the
 	// orders are placed and paid ("paid"); an error stops the run there,
 	// as a crash would.
@@ -123,38 +138,165 @@ func (a *AutoInvest) SetTerms(ctx context.Context, t Terms) error {
 type InvestResult struct {
 	Runs, Orders int
 	Invested     fund.Amount
+	Broken       int // deposits that failed on their own: an autoinvest_failed break each
 }
 
-// Invest runs auto-invest for up to limit deposits.
+func (r *InvestResult) add(o InvestResult) {
+	r.Runs += o.Runs
+	r.Orders += o.Orders
+	r.Invested = r.Invested.Add(o.Invested)
+	r.Broken += o.Broken
+}
+
+// DefaultGroup is how many deposits a group carries when Group is 0.
+const DefaultGroup = 500
+
+func (a *AutoInvest) group() int {
+	if a.Group > 0 {
+		return a.Group
+	}
+	return DefaultGroup
+}
+
+func (a *AutoInvest) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// stopped is an error of the crash hook: it stops the run as it is, never
+// isolated.
+type stopped struct{ err error }
+
+func (e *stopped) Error() string { return e.err.Error() }
+func (e *stopped) Unwrap() error { return e.err }
+
+// Invest runs auto-invest for up to limit deposits, in groups of Group:
+// a group's debits are one transaction, its orders one PlaceOrders, their
+// payments one ReceiveMany, and its finish one transaction, so a deposit
+// costs a few statements instead of seven commits. The keys of exactly
+// once are the single deposit's (run and debit keyed by the payment, order
+// and payment ids derived from it, requests fixed in the run before
+// anything is placed): a group stopped anywhere is finished by the next
+// call, deposit by deposit as they come. A group that fails for a reason
+// a retry cannot fix is tried again one deposit at a time (as
+// pipelines.Isolating does); a deposit that still fails alone gets an
+// autoinvest_failed break and the others are invested.
 func (a *AutoInvest) Invest(ctx context.Context, limit int) (InvestResult, error) {
 	var res InvestResult
 	ids, err := a.Store.PendingInvest(ctx, limit)
 	if err != nil {
 		return res, fmt.Errorf("auto-invest: pending: %w", err)
 	}
-	for _, id := range ids {
-		r, err := a.debit(ctx, id)
-		if err != nil {
+	for g := a.group(); len(ids) > 0; {
+		n := min(g, len(ids))
+		if err := a.isolate(ctx, ids[:n], &res); err != nil {
 			return res, err
 		}
-		if r.Status != "debited" {
-			continue
-		}
-		if a.crash != nil {
-			if err := a.crash("debited", id); err != nil {
-				return res, err
-			}
-		}
-		n, err := a.place(ctx, r)
-		if err != nil {
-			return res, err
-		}
-		res.Runs++
-		res.Orders += n
-		res.Invested = res.Invested.Add(r.Invested)
+		ids = ids[n:]
 	}
 	return res, nil
 }
+
+// isolable says whether a failed group is worth trying a deposit at a
+// time: not a transient error (the whole group again is the retry), not a
+// cancelled context, not the crash hook.
+func isolable(ctx context.Context, err error) bool {
+	var st *stopped
+	return ctx.Err() == nil && !pipelines.IsTransient(err) && !errors.As(err, &st)
+}
+
+// isolate invests a group; if it fails for good, each of its deposits
+// alone, and a deposit failing alone is broken (its break row written).
+func (a *AutoInvest) isolate(ctx context.Context, ids []string, res *InvestResult) error {
+	var sub InvestResult
+	err := a.investGroup(ctx, ids, &sub)
+	if err == nil {
+		res.add(sub)
+		return nil
+	}
+	if !isolable(ctx, err) {
+		return err
+	}
+	if len(ids) == 1 {
+		if err := a.breakDeposit(ctx, ids[0], err); err != nil {
+			return err
+		}
+		res.Broken++
+		return nil
+	}
+	a.log().Warn("auto-invest group failed; trying its deposits one at a time", "deposits", len(ids), "err", err)
+	for _, id := range ids {
+		if err := a.isolate(ctx, []string{id}, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// breakDeposit records why a deposit's auto-invest failed on its own.
+func (a *AutoInvest) breakDeposit(ctx context.Context, paymentID string, cause error) error {
+	detail := fund.SafeText(cause.Error())
+	a.log().Error("auto-invest of a deposit failed on its own; break recorded", "payment_id", paymentID, "reason", BreakInvestFailed, "err", cause)
+	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+		if err := tx.BreakInvest(ctx, paymentID, detail); err != nil {
+			return err
+		}
+		w := &work{Audits: []ledger.AuditEntry{{Entity: "payment", ID: paymentID, Action: "break",
+			Payload: map[string]string{"reason": BreakInvestFailed, "detail": detail}}}}
+		return a.Wallet.flush(ctx, tx, w)
+	})
+	if err != nil {
+		return fmt.Errorf("auto-invest deposit %s: break: %w", paymentID, err)
+	}
+	return nil
+}
+
+// investGroup debits the group's deposits, places and pays their orders,
+// and finishes their runs.
+func (a *AutoInvest) investGroup(ctx context.Context, ids []string, res *InvestResult) error {
+	runs, err := a.debit(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	if a.crash != nil {
+		for _, r := range runs {
+			if err := a.crash("debited", r.PaymentID); err != nil {
+				return &stopped{err}
+			}
+		}
+	}
+	bs := make([]PayBatch, len(runs))
+	for i, r := range runs {
+		bs[i] = PayBatch{Requests: r.Requests, Legs: r.Split.Legs, Payer: map[string]string{"wallet_id": r.WalletID}}
+	}
+	orders, paid, err := PlaceAndPayMany(ctx, a.Ledger, a.Wallet.now(), a.MaxSkew, bs)
+	if err != nil {
+		return fmt.Errorf("auto-invest %s (%d deposits): %w", runs[0].PaymentID, len(runs), err)
+	}
+	if a.crash != nil {
+		for _, r := range runs {
+			if err := a.crash("paid", r.PaymentID); err != nil {
+				return &stopped{err}
+			}
+		}
+	}
+	if err := a.finish(ctx, runs, orders); err != nil {
+		return err
+	}
+	for i, r := range runs {
+		res.Runs++
+		res.Orders += paid[i]
+		res.Invested = res.Invested.Add(r.Invested)
+	}
+	return nil
+}
+
+func rejected(o OrderPlaced) bool { return o.Outcome == ledger.OutcomeRejected }
 
 func requestID(paymentID, scheme string) string { return "AI-" + paymentID + "-" + scheme }
 
@@ -167,83 +309,141 @@ func refundEntry(walletID, gateway, orderID string, amt fund.Amount) Entry {
 	}}
 }
 
-// debit is the run's first transaction: the split, the wallet debit for
-// the legs, the fixed order requests. A run already there is returned as
-// it is (finished or not).
-func (a *AutoInvest) debit(ctx context.Context, paymentID string) (Run, error) {
-	var run Run
+// debit is a group's first transaction: for each deposit the split, the
+// wallet debit for the legs, the fixed order requests. It returns the
+// runs left to place: new ones and those a stop left debited (a run
+// already placed is left alone). Lock order: the group's wallet rows in
+// id order, then the runs (a run's row is new or only touched under its
+// wallet's lock), then step 7.
+func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
+	var runs []Run
 	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+		runs = runs[:0]
 		w := &work{}
-		d, ok, err := tx.Deposit(ctx, paymentID)
-		if err != nil || !ok {
-			return err
+		deps, err := tx.Deposits(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("deposits: %w", err)
 		}
-		// Lock order: the wallet row, then the run (its row is new or only
-		// touched under the wallet's lock), then step 7.
-		wal, ok, err := tx.LockWallet(ctx, d.WalletID)
-		if err != nil || !ok {
-			return err
+		walletIDs := make([]string, len(deps))
+		for i, d := range deps {
+			walletIDs[i] = d.WalletID
 		}
-		if r, ok, err := tx.Run(ctx, paymentID); err != nil || ok {
-			run = r
-			return err
-		}
-		terms, ok, err := tx.Terms(ctx, d.WalletID)
-		if err != nil || !ok || !terms.Enabled {
-			return err
-		}
-		day := fund.DateOf(d.At.In(fund.IST()))
-		m, ok, err := tx.ModelAt(ctx, terms.ModelID, day)
+		wals, err := lockWallets(ctx, tx, walletIDs)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
-		}
-		split, err := managed.SplitDeposit(d.Amount, m)
+		// Then the runs there are (their rows only touched under their
+		// wallet's lock) and the wallets' terms.
+		have, err := tx.Runs(ctx, ids)
 		if err != nil {
-			return err
+			return fmt.Errorf("runs: %w", err)
 		}
-		run = Run{PaymentID: paymentID, WalletID: d.WalletID, ModelID: m.ID, ModelVersion: m.Version, Split: split, Status: "debited"}
-		for _, l := range split.Legs {
-			run.Invested = run.Invested.Add(l.Amount)
+		terms, err := tx.TermsOf(ctx, walletIDs)
+		if err != nil {
+			return fmt.Errorf("terms: %w", err)
 		}
-		run.Leftover = split.Leftover
-		if wal.Balance.Cmp(run.Invested) < 0 {
-			// Withdrawn since it was deposited: nothing is invested.
-			run.Split = managed.Split{Leftover: d.Amount, Leftovers: []managed.Leftover{{Amount: d.Amount, Reason: "insufficient_balance"}}}
-			run.Invested, run.Leftover = fund.Amount{}, d.Amount
-		}
-		run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
-			wal.InvestorID, terms.Folio, a.Wallet.now())
-		if run.Invested.IsZero() {
-			run.Status = "placed"
-		} else {
-			e := Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
-				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: run.Invested.Decimal()},
-				{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: run.Invested.Decimal().Neg()},
-			}}
-			if _, inserted, err := tx.Post(ctx, e, run.Invested.Neg()); err != nil || !inserted {
-				if err == nil {
-					err = fmt.Errorf("wallet %s was debited for deposit %s without a run", wal.ID, paymentID)
+		models, modelRead := map[string]managed.Model{}, map[string]bool{}
+		var debits []Entry
+		var deltas []fund.Amount
+		var fresh []Run
+		for _, d := range deps {
+			wal, ok := wals[d.WalletID]
+			if !ok {
+				continue
+			}
+			r, ok := have[d.PaymentID]
+			if !ok {
+				t, ok := terms[d.WalletID]
+				if !ok || !t.Enabled {
+					continue
 				}
-				return err
+				day := fund.DateOf(d.At.In(fund.IST()))
+				if key := t.ModelID + "@" + day.String(); !modelRead[key] {
+					m, found, err := tx.ModelAt(ctx, t.ModelID, day)
+					if err != nil {
+						return fmt.Errorf("model %s: %w", t.ModelID, err)
+					}
+					if found {
+						models[key] = m
+					}
+					modelRead[key] = true
+				}
+				var e *Entry
+				if r, e, err = a.debitOne(w, d, t, &wal, models); err != nil {
+					return fmt.Errorf("auto-invest deposit %s: %w", d.PaymentID, err)
+				}
+				if e != nil {
+					debits, deltas = append(debits, *e), append(deltas, e.Amount.Neg())
+				}
+				fresh = append(fresh, r)
+			}
+			wals[d.WalletID] = wal // its balance after this debit, for the next deposit of the wallet
+			if r.Status == "debited" {
+				runs = append(runs, r)
 			}
 		}
-		if err := tx.InsertRun(ctx, run); err != nil {
-			return fmt.Errorf("run: %w", err)
+		if len(debits) > 0 {
+			_, inserted, err := tx.PostMany(ctx, debits, deltas)
+			if err != nil {
+				return fmt.Errorf("debit %d wallets: %w", len(debits), err)
+			}
+			if i := slices.Index(inserted, false); i >= 0 {
+				return fmt.Errorf("wallet %s was debited for deposit %s without a run", debits[i].WalletID, debits[i].Ref)
+			}
 		}
-		if run.Status == "placed" {
-			a.announce(w, run, wal, nil)
+		for _, r := range fresh {
+			if err := tx.InsertRun(ctx, r); err != nil {
+				return fmt.Errorf("run %s: %w", r.PaymentID, err)
+			}
 		}
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
-			Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
 		return a.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
-		return Run{}, fmt.Errorf("auto-invest deposit %s: %w", paymentID, err)
+		return nil, fmt.Errorf("auto-invest: debit %d deposits from %s: %w", len(ids), ids[0], err)
 	}
-	return run, nil
+	return runs, nil
+}
+
+// debitOne splits a deposit for a new run, its wallet locked (wal: as
+// the group's earlier debits left it, moved by this one). It returns the
+// run and its wallet debit (nil: nothing invested), for debit to write.
+func (a *AutoInvest) debitOne(w *work, d Deposit, terms Terms, wal *Wallet, models map[string]managed.Model) (Run, *Entry, error) {
+	paymentID := d.PaymentID
+	day := fund.DateOf(d.At.In(fund.IST()))
+	m, ok := models[terms.ModelID+"@"+day.String()]
+	if !ok {
+		return Run{}, nil, fmt.Errorf("model %s has no version effective on %s", terms.ModelID, day)
+	}
+	split, err := managed.SplitDeposit(d.Amount, m)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	run := Run{PaymentID: paymentID, WalletID: d.WalletID, ModelID: m.ID, ModelVersion: m.Version, Split: split, Status: "debited"}
+	for _, l := range split.Legs {
+		run.Invested = run.Invested.Add(l.Amount)
+	}
+	run.Leftover = split.Leftover
+	if wal.Balance.Cmp(run.Invested) < 0 {
+		// Withdrawn since it was deposited: nothing is invested.
+		run.Split = managed.Split{Leftover: d.Amount, Leftovers: []managed.Leftover{{Amount: d.Amount, Reason: "insufficient_balance"}}}
+		run.Invested, run.Leftover = fund.Amount{}, d.Amount
+	}
+	run.Requests = PurchaseRequests(run.Split.Legs, func(scheme string) string { return requestID(paymentID, scheme) },
+		wal.InvestorID, terms.Folio, a.Wallet.now())
+	var e *Entry
+	if run.Invested.IsZero() {
+		run.Status = "placed"
+		a.announce(w, run, *wal, nil)
+	} else {
+		e = &Entry{WalletID: wal.ID, Kind: "invest", Ref: paymentID, Amount: run.Invested, Postings: []fund.Posting{
+			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: run.Invested.Decimal()},
+			{Account: AccountCash(d.Gateway), Asset: fund.AssetINR, Amount: run.Invested.Decimal().Neg()},
+		}}
+		wal.Balance = wal.Balance.Sub(run.Invested)
+	}
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: paymentID, Action: "debited",
+		Payload: map[string]any{"wallet_id": wal.ID, "model": m.ID, "version": m.Version, "split": run.Split}})
+	return run, e, nil
 }
 
 // OrderPlaced is one order of an autoinvest.orders.placed event.
@@ -277,53 +477,75 @@ func (a *AutoInvest) announce(w *work, r Run, wal Wallet, orders []OrderPlaced) 
 	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicOrdersPlaced, Key: wal.ID, Payload: ev})
 }
 
-// place places the run's fixed requests and pays each accepted one from
-// the wallet (both idempotent in the ledger: the request id, the inbox
-// event id), then finishes the run: a refused request's amount back to
-// the wallet, the run placed, the event. It returns the orders paid.
-func (a *AutoInvest) place(ctx context.Context, r Run) (int, error) {
-	orders, paid, err := PlaceAndPay(ctx, a.Ledger, a.Wallet.now(), a.MaxSkew, r.Requests, r.Split.Legs, map[string]string{"wallet_id": r.WalletID})
-	if err != nil {
-		return 0, fmt.Errorf("auto-invest %s: %w", r.PaymentID, err)
-	}
-	if a.crash != nil {
-		if err := a.crash("paid", r.PaymentID); err != nil {
-			return 0, err
-		}
-	}
-	err = a.Store.InAutoTx(ctx, func(tx AutoTx) error {
+// finish is a group's last transaction, after its runs' orders are placed
+// and paid: a refused request's amount back to the wallet, the run placed,
+// its event. A run placed already (by a run before a stop) is left alone.
+func (a *AutoInvest) finish(ctx context.Context, runs []Run, orders [][]OrderPlaced) error {
+	err := a.Store.InAutoTx(ctx, func(tx AutoTx) error {
 		w := &work{}
-		wal, _, err := tx.LockWallet(ctx, r.WalletID)
+		walletIDs := make([]string, len(runs))
+		for i, r := range runs {
+			walletIDs[i] = r.WalletID
+		}
+		wals, err := lockWallets(ctx, tx, walletIDs)
 		if err != nil {
 			return err
 		}
-		cur, ok, err := tx.Run(ctx, r.PaymentID)
-		if err != nil || !ok || cur.Status == "placed" {
-			return err
+		ids := make([]string, len(runs))
+		for i, r := range runs {
+			ids[i] = r.PaymentID
 		}
-		d, _, err := tx.Deposit(ctx, r.PaymentID)
+		cur, err := tx.Runs(ctx, ids)
 		if err != nil {
-			return err
+			return fmt.Errorf("runs: %w", err)
 		}
-		for _, o := range orders {
-			if o.Outcome != ledger.OutcomeRejected {
+		// The gateway of the money to give back, for the runs with a
+		// refused order.
+		var refunds []string
+		for i, r := range runs {
+			if c, ok := cur[r.PaymentID]; ok && c.Status != "placed" && slices.ContainsFunc(orders[i], rejected) {
+				refunds = append(refunds, r.PaymentID)
+			}
+		}
+		gateway := map[string]string{}
+		if len(refunds) > 0 {
+			deps, err := tx.Deposits(ctx, refunds)
+			if err != nil {
+				return fmt.Errorf("deposits: %w", err)
+			}
+			for _, d := range deps {
+				gateway[d.PaymentID] = d.Gateway
+			}
+		}
+		var placed []string
+		for i, r := range runs {
+			wal := wals[r.WalletID]
+			if c, ok := cur[r.PaymentID]; !ok || c.Status == "placed" {
 				continue
 			}
-			if _, _, err := tx.Post(ctx, refundEntry(wal.ID, d.Gateway, o.OrderID, o.Amount), o.Amount); err != nil {
+			for _, o := range orders[i] {
+				if !rejected(o) {
+					continue
+				}
+				if _, _, err := tx.Post(ctx, refundEntry(wal.ID, gateway[r.PaymentID], o.OrderID, o.Amount), o.Amount); err != nil {
+					return err
+				}
+			}
+			placed = append(placed, r.PaymentID)
+			a.announce(w, r, wal, orders[i])
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders[i]})
+		}
+		if len(placed) > 0 {
+			if err := tx.SetRunsPlaced(ctx, placed); err != nil {
 				return err
 			}
 		}
-		if err := tx.SetRunPlaced(ctx, r.PaymentID); err != nil {
-			return err
-		}
-		a.announce(w, r, wal, orders)
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "autoinvest", ID: r.PaymentID, Action: "placed", Payload: orders})
 		return a.Wallet.flush(ctx, tx, w)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("auto-invest %s: finish: %w", r.PaymentID, err)
+		return fmt.Errorf("auto-invest %s (%d deposits): finish: %w", runs[0].PaymentID, len(runs), err)
 	}
-	return paid, nil
+	return nil
 }
 
 // PurchaseRequests are the order requests' JSON bodies buying legs into
@@ -374,18 +596,83 @@ func PlaceAndPay(ctx context.Context, l *ledger.Service, now time.Time, maxSkew 
 			orders[i].Outcome, orders[i].Reason = ledger.OutcomeRejected, p.Reason
 			continue
 		}
-		evID := "autoinvest:" + p.ID
-		pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + p.ID,
-			NotesOrderID: p.ID, Amount: leg.Amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
-		fields := map[string]string{"payment_id": pe.PaymentID, "order_id": p.ID, "amount": leg.Amount.String()}
-		for k, v := range payer {
-			fields[k] = v
-		}
-		body, _ := json.Marshal(fields)
-		if _, err := l.Receive(ctx, ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}); err != nil {
+		if _, err := l.Receive(ctx, payEvent(p.ID, leg.Amount, now, payer)); err != nil {
 			return nil, 0, fmt.Errorf("pay %s: %w", p.ID, err)
 		}
 		paid++
 	}
 	return orders, paid, nil
+}
+
+// PayBatch is one run's fixed requests, their legs (one a request, in
+// order) and the payer's keys, for PlaceAndPayMany.
+type PayBatch struct {
+	Requests []string
+	Legs     []managed.Leg
+	Payer    map[string]string
+}
+
+// PlaceAndPayMany is PlaceAndPay for several runs at once: every request
+// in one PlaceOrders transaction, then every accepted order's payment in
+// one ReceiveMany transaction (the webhook path's group commit). Both are
+// idempotent in the ledger as in PlaceAndPay, so a group stopped anywhere
+// is placed again with the same requests, together or one by one. It
+// returns each run's orders and how many of them were paid.
+func PlaceAndPayMany(ctx context.Context, l *ledger.Service, now time.Time, maxSkew time.Duration, bs []PayBatch) ([][]OrderPlaced, []int, error) {
+	var ins []fund.OrderIntake
+	var legs []managed.Leg
+	var of []int // the run of each request
+	for i, b := range bs {
+		for j, body := range b.Requests {
+			in, ok, err := fund.IntakeOf([]byte(body), fund.Receipt{Source: "autoinvest", At: now, MaxSkew: maxSkew})
+			if !ok {
+				return nil, nil, fmt.Errorf("request %s: %v", body, err)
+			}
+			ins, legs, of = append(ins, in), append(legs, b.Legs[j]), append(of, i)
+		}
+	}
+	orders, paid := make([][]OrderPlaced, len(bs)), make([]int, len(bs))
+	if len(ins) == 0 {
+		return orders, paid, nil
+	}
+	placed, err := l.PlaceOrders(ctx, ins)
+	if err != nil {
+		return nil, nil, fmt.Errorf("place %d orders: %w", len(ins), err)
+	}
+	var evs []ledger.InboxEvent
+	var evRun []int
+	for k, p := range placed {
+		o := OrderPlaced{OrderID: p.ID, Scheme: legs[k].Scheme, Amount: legs[k].Amount, Outcome: ledger.OutcomeAccepted}
+		// A request refused (now, or the first time: a duplicate of it
+		// has no legs either) is not paid; its amount goes back.
+		if len(p.Legs) == 0 {
+			o.Outcome, o.Reason = ledger.OutcomeRejected, p.Reason
+		} else {
+			evs, evRun = append(evs, payEvent(p.ID, legs[k].Amount, now, bs[of[k]].Payer)), append(evRun, of[k])
+		}
+		orders[of[k]] = append(orders[of[k]], o)
+	}
+	if len(evs) > 0 {
+		if _, err := l.ReceiveMany(ctx, evs); err != nil {
+			return nil, nil, fmt.Errorf("pay %d orders: %w", len(evs), err)
+		}
+	}
+	for _, i := range evRun {
+		paid[i]++
+	}
+	return orders, paid, nil
+}
+
+// payEvent is the captured "wallet" payment of an accepted order, as
+// received on the ledger's webhook path (the payer's keys in its body).
+func payEvent(orderID string, amount fund.Amount, now time.Time, payer map[string]string) ledger.InboxEvent {
+	evID := "autoinvest:" + orderID
+	pe := &fund.PaymentEvent{Gateway: "wallet", EventID: evID, EventType: "payment.captured", EventAt: now, PaymentID: "wpay_" + orderID,
+		NotesOrderID: orderID, Amount: amount, Currency: "INR", Method: "wallet", Status: fund.PaymentCaptured, TimeSource: fund.TimeReceived}
+	fields := map[string]string{"payment_id": pe.PaymentID, "order_id": orderID, "amount": amount.String()}
+	for k, v := range payer {
+		fields[k] = v
+	}
+	body, _ := json.Marshal(fields)
+	return ledger.InboxEvent{Source: "wallet", EventID: evID, EventType: pe.EventType, Body: body, Payment: pe}
 }

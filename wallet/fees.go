@@ -89,10 +89,6 @@ type FeeTx interface {
 	Tx
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
-	// LockWallets reads the wallets locked for update in id order (the
-	// lock order of a chunk: one wallet's operations take one row), the
-	// missing ones left out.
-	LockWallets(ctx context.Context, ids []string) ([]Wallet, error)
 	// BillInputs reads, for wallets locked by the caller, what billing
 	// from..to needs, in one round trip: the invoice of the period starting
 	// from (locked), the terms in effect by to, the valuations from the last

@@ -10,11 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // NotesPrefix marks a payment as a wallet deposit: notes.order_id is
@@ -40,6 +43,14 @@ const (
 	// The gateway refunded a deposit the wallet no longer holds (invested
 	// or withdrawn): a person recovers it.
 	BreakRefundAfterSpend = "wallet_refund_after_spend"
+	// A deposit whose credit failed on its own, its group's others
+	// credited (the error in the detail).
+	BreakCreditFailed = "wallet_credit_failed"
+	// A deposit whose auto-invest failed on its own (a model with no
+	// version for its day, an order the ledger cannot take), its group's
+	// others invested. The money stays in the wallet (or, debited, in the
+	// run); the deposit is tried again once a person resolves the break.
+	BreakInvestFailed = "autoinvest_failed"
 )
 
 // AccountWallet is what the platform owes the investor (INR; a credit
@@ -158,11 +169,18 @@ type Tx interface {
 	Entry(ctx context.Context, kind, ref string) (e Entry, txID int64, found bool, err error)
 	// LockWallet reads a wallet locked for update (found false: none).
 	LockWallet(ctx context.Context, id string) (w Wallet, found bool, err error)
+	// LockWallets reads the wallets locked for update in id order (the
+	// lock order of a transaction that takes several: a fee chunk, an
+	// auto-invest or credit group), the missing ones left out.
+	LockWallets(ctx context.Context, ids []string) ([]Wallet, error)
 	CreateWallet(ctx context.Context, id, investorID string) (created bool, err error)
 	// Post writes an entry and its postings and moves the wallet's balance
 	// by delta; inserted false: an entry of that kind and ref exists (the
 	// balance is left alone). It returns the entry's id.
 	Post(ctx context.Context, e Entry, delta fund.Amount) (txID int64, inserted bool, err error)
+	// PostMany is Post for several entries at once (a group's), each with
+	// its delta; the balances move by the sum of their wallet's deltas.
+	PostMany(ctx context.Context, es []Entry, deltas []fund.Amount) (txIDs []int64, inserted []bool, err error)
 	// InsertWithdrawal records a withdrawal request and its status.
 	InsertWithdrawal(ctx context.Context, w Withdrawal) error
 	// Withdrawal reads a request, locked for update (found false: none).
@@ -173,11 +191,26 @@ type Tx interface {
 	BlockingRestriction(ctx context.Context, investorID string) (source string, found bool, err error)
 	// MatchDeposit marks a payment matched (credited to a wallet).
 	MatchDeposit(ctx context.Context, paymentID string) error
+	// MatchDeposits marks payments matched (a credit group's).
+	MatchDeposits(ctx context.Context, paymentIDs []string) error
 	// BreakPayment records why a payment cannot be credited (payment_breaks)
 	// and marks it break.
 	BreakPayment(ctx context.Context, paymentID, reason, detail string) error
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
+}
+
+// lockWallets is Tx.LockWallets by id.
+func lockWallets(ctx context.Context, tx Tx, ids []string) (map[string]Wallet, error) {
+	ws, err := tx.LockWallets(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock %d wallets: %w", len(ids), err)
+	}
+	out := make(map[string]Wallet, len(ws))
+	for _, w := range ws {
+		out[w.ID] = w
+	}
+	return out, nil
 }
 
 // Service credits deposits and pays withdrawals.
@@ -190,6 +223,9 @@ type Service struct {
 	Store Store
 	Audit bool
 	Now   func() time.Time
+	// CreditGroup is how many deposits CreditDeposits credits in one
+	// transaction (0: DefaultCreditGroup).
+	CreditGroup int
 }
 
 func (s *Service) now() time.Time {
@@ -295,11 +331,18 @@ type CreditResult struct {
 	Reversed         int         // deposits the gateway refunded, taken back out of their wallet
 }
 
-// CreditDeposits credits the captured payments waiting for a wallet, each
-// in its own transaction: exactly once (the entry is unique on the payment
-// id, and a payment already matched or broken is skipped), or a break row
-// with the reason for an unknown or closed wallet. Run it after the
-// webhooks (a job, or right after Receive): a payment waiting is never
+// DefaultCreditGroup is how many deposits a credit group carries when
+// CreditGroup is 0.
+const DefaultCreditGroup = 500
+
+// CreditDeposits credits the captured payments waiting for a wallet, in
+// groups of CreditGroup, a group in one transaction: exactly once (the
+// entry is unique on the payment id, and a payment already matched or
+// broken is skipped), or a break row with the reason for an unknown or
+// closed wallet. A group that fails for a reason a retry cannot fix is
+// credited again one deposit at a time (as pipelines.Isolating does); a
+// deposit that fails alone gets a wallet_credit_failed break. Run it after
+// the webhooks (a job, or right after Receive): a payment waiting is never
 // lost, only not credited yet.
 func (s *Service) CreditDeposits(ctx context.Context, limit int) (CreditResult, error) {
 	var res CreditResult
@@ -307,18 +350,16 @@ func (s *Service) CreditDeposits(ctx context.Context, limit int) (CreditResult, 
 	if err != nil {
 		return res, fmt.Errorf("pending deposits: %w", err)
 	}
-	for _, id := range ids {
-		credited, amt, err := s.creditOne(ctx, id)
-		if err != nil {
+	g := s.CreditGroup
+	if g <= 0 {
+		g = DefaultCreditGroup
+	}
+	for len(ids) > 0 {
+		n := min(g, len(ids))
+		if err := s.creditIsolated(ctx, ids[:n], &res); err != nil {
 			return res, err
 		}
-		switch credited {
-		case "credited":
-			res.Credited++
-			res.Amount = res.Amount.Add(amt)
-		case "break":
-			res.Broken++
-		}
+		ids = ids[n:]
 	}
 	refunded, err := s.Store.RefundedDeposits(ctx, limit)
 	if err != nil {
@@ -385,66 +426,148 @@ func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome str
 	return outcome, nil
 }
 
-func (s *Service) creditOne(ctx context.Context, paymentID string) (outcome string, amt fund.Amount, err error) {
+// creditIsolated credits a group; if it fails for good, each of its
+// deposits alone, and one failing alone is broken.
+func (s *Service) creditIsolated(ctx context.Context, ids []string, res *CreditResult) error {
+	sub, err := s.creditGroup(ctx, ids)
+	if err == nil {
+		res.Credited += sub.Credited
+		res.Broken += sub.Broken
+		res.Amount = res.Amount.Add(sub.Amount)
+		return nil
+	}
+	if ctx.Err() != nil || pipelines.IsTransient(err) {
+		return err
+	}
+	if len(ids) == 1 {
+		detail := fund.SafeText(err.Error())
+		slog.Error("wallet deposit cannot be credited; break recorded", "payment_id", ids[0], "reason", BreakCreditFailed, "err", err)
+		if err := s.inTx(ctx, func(tx Tx, w *work) error {
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: ids[0], Action: "break",
+				Payload: map[string]string{"reason": BreakCreditFailed, "detail": detail}})
+			return tx.BreakPayment(ctx, ids[0], BreakCreditFailed, detail)
+		}); err != nil {
+			return fmt.Errorf("credit deposit %s: break: %w", ids[0], err)
+		}
+		res.Broken++
+		return nil
+	}
+	slog.Warn("wallet credit group failed; crediting its deposits one at a time", "deposits", len(ids), "err", err)
+	for _, id := range ids {
+		if err := s.creditIsolated(ctx, []string{id}, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creditGroup credits a group of deposits in one transaction. Lock order
+// (see Service): the group's match keys, sorted; its payment rows; its
+// wallet rows in id order; step 7.
+func (s *Service) creditGroup(ctx context.Context, ids []string) (res CreditResult, err error) {
 	err = s.inTx(ctx, func(tx Tx, w *work) error {
-		outcome, amt = "", fund.Amount{}
-		// Peek for the match key without a lock, then lock in order and
+		res = CreditResult{}
+		// Peek for the match keys without a lock, then lock in order and
 		// read again: the webhook holds the same key while it applies.
-		p, found, err := tx.PendingPayment(ctx, paymentID, false)
-		if err != nil || !found {
+		keys := make([]string, 0, len(ids))
+		for _, id := range ids {
+			p, found, err := tx.PendingPayment(ctx, id, false)
+			if err != nil {
+				return fmt.Errorf("payment %s: %w", id, err)
+			}
+			if found {
+				keys = append(keys, "match:"+p.NotesOrderID)
+			}
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		slices.Sort(keys)
+		if err := tx.LockMatchKeys(ctx, slices.Compact(keys)); err != nil {
+			return fmt.Errorf("lock match keys: %w", err)
+		}
+		pays := make([]Payment, 0, len(ids))
+		walletIDs := make([]string, 0, len(ids))
+		for _, id := range ids {
+			p, found, err := tx.PendingPayment(ctx, id, true)
+			if err != nil {
+				return fmt.Errorf("payment %s: %w", id, err)
+			}
+			if found {
+				pays, walletIDs = append(pays, p), append(walletIDs, strings.TrimPrefix(p.NotesOrderID, NotesPrefix))
+			}
+		}
+		wals, err := lockWallets(ctx, tx, walletIDs)
+		if err != nil {
 			return err
 		}
-		if err := tx.LockMatchKeys(ctx, []string{"match:" + p.NotesOrderID}); err != nil {
-			return fmt.Errorf("lock match key: %w", err)
+		// Breaks first; the credits then in one PostMany, in order.
+		var es []Entry
+		var deltas []fund.Amount
+		var credit []Payment
+		var matched []string
+		for i, p := range pays {
+			wal, ok := wals[walletIDs[i]]
+			if reason, detail := creditBreak(p, walletIDs[i], wal, ok); reason != "" {
+				w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
+					Payload: map[string]string{"wallet_id": walletIDs[i], "reason": reason, "detail": detail}})
+				if err := tx.BreakPayment(ctx, p.ID, reason, detail); err != nil {
+					return fmt.Errorf("break payment %s: %w", p.ID, err)
+				}
+				res.Broken++
+				continue
+			}
+			es = append(es, Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
+				{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
+				{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
+			}})
+			deltas, credit, matched = append(deltas, p.Amount), append(credit, p), append(matched, p.ID)
 		}
-		if p, found, err = tx.PendingPayment(ctx, paymentID, true); err != nil || !found {
-			return err
+		if len(es) == 0 {
+			return nil
 		}
-		walletID := strings.TrimPrefix(p.NotesOrderID, NotesPrefix)
-		wal, ok, err := tx.LockWallet(ctx, walletID)
+		txIDs, inserted, err := tx.PostMany(ctx, es, deltas)
 		if err != nil {
-			return fmt.Errorf("wallet %s: %w", walletID, err)
+			return fmt.Errorf("credit %d payments: %w", len(es), err)
 		}
-		reason, detail := "", ""
-		switch {
-		case !ok:
-			reason, detail = BreakWalletUnknown, fmt.Sprintf("payment %s names wallet %q, which does not exist", p.ID, walletID)
-		case wal.Status != "open":
-			reason, detail = BreakWalletClosed, fmt.Sprintf("payment %s names wallet %s, which is %s", p.ID, walletID, wal.Status)
-		case p.Currency != "INR":
-			reason, detail = BreakCurrency, fmt.Sprintf("payment %s is in %s, wallets hold INR", p.ID, p.Currency)
+		if err := tx.MatchDeposits(ctx, matched); err != nil {
+			return fmt.Errorf("match %d payments: %w", len(matched), err)
 		}
-		if reason != "" {
-			outcome = "break"
-			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break",
-				Payload: map[string]string{"wallet_id": walletID, "reason": reason, "detail": detail}})
-			return tx.BreakPayment(ctx, p.ID, reason, detail)
+		at := s.now().UTC().Format(time.RFC3339Nano)
+		for i, p := range credit {
+			if !inserted[i] {
+				continue // credited before (the payment row said otherwise): nothing twice
+			}
+			wal := wals[es[i].WalletID]
+			wal.Balance = wal.Balance.Add(p.Amount)
+			wals[wal.ID] = wal // the next deposit of the wallet's balance starts here
+			res.Credited++
+			res.Amount = res.Amount.Add(p.Amount)
+			ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
+				Amount: p.Amount, Balance: wal.Balance, TxID: txIDs[i], At: at}
+			w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
 		}
-		e := Entry{WalletID: wal.ID, Kind: "deposit", Ref: p.ID, Amount: p.Amount, Postings: []fund.Posting{
-			{Account: AccountCash(p.Gateway), Asset: fund.AssetINR, Amount: p.Amount.Decimal()},
-			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: p.Amount.Decimal().Neg()},
-		}}
-		txID, inserted, err := tx.Post(ctx, e, p.Amount)
-		if err != nil {
-			return fmt.Errorf("credit payment %s to wallet %s: %w", p.ID, wal.ID, err)
-		}
-		if err := tx.MatchDeposit(ctx, p.ID); err != nil {
-			return fmt.Errorf("match payment %s: %w", p.ID, err)
-		}
-		if !inserted {
-			return nil // credited before (the payment row said otherwise): nothing twice
-		}
-		outcome, amt = "credited", p.Amount
-		ev := Deposited{EventID: TopicDeposited + ":" + p.ID, WalletID: wal.ID, InvestorID: wal.InvestorID, PaymentID: p.ID,
-			Amount: p.Amount, Balance: wal.Balance.Add(p.Amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano)}
-		w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicDeposited, Key: wal.ID, Payload: ev})
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "deposited", Payload: ev})
 		return nil
 	})
 	if err != nil {
-		return "", fund.Amount{}, fmt.Errorf("credit deposit %s: %w", paymentID, err)
+		return CreditResult{}, fmt.Errorf("credit %d deposits from %s: %w", len(ids), ids[0], err)
 	}
-	return outcome, amt, nil
+	return res, nil
+}
+
+// creditBreak is why a payment cannot be credited to the wallet it names
+// (wal, found): an unknown or closed wallet, a currency not INR; "" none.
+func creditBreak(p Payment, walletID string, wal Wallet, found bool) (reason, detail string) {
+	switch {
+	case !found:
+		return BreakWalletUnknown, fmt.Sprintf("payment %s names wallet %q, which does not exist", p.ID, walletID)
+	case wal.Status != "open":
+		return BreakWalletClosed, fmt.Sprintf("payment %s names wallet %s, which is %s", p.ID, walletID, wal.Status)
+	case p.Currency != "INR":
+		return BreakCurrency, fmt.Sprintf("payment %s is in %s, wallets hold INR", p.ID, p.Currency)
+	}
+	return "", ""
 }
 
 // Withdraw takes amount out of a wallet towards its investor's sealed bank

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,8 +26,9 @@ import (
 )
 
 // Forty wallet deposits auto-invested by `fundflow run managed` (a child
-// process), killed with SIGKILL at random points and run again, at least
-// 20 kills, then once to the end. Each deposit is invested exactly once:
+// process), killed with SIGKILL once in the middle of a group (its debits
+// committed, its orders being placed and paid), then at random points and
+// run again, at least 20 kills, then once to the end. Each deposit is invested exactly once:
 // one run, one wallet debit, its orders placed once and allotted once;
 // the money is conserved (Σ deposits = Σ wallet balances + Σ purchases,
 // stamp duty inside the purchases); the ledger's invariants hold.
@@ -102,6 +105,40 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 		}
 		return killed
 	}
+	// First a kill in the middle of a group: `--batch 20` makes groups of
+	// 20 deposits; the child is killed as soon as a group's debit has
+	// committed (runs debited, wallets debited) and before its finish has,
+	// while its orders are being placed and paid.
+	debited := func() int { return db.Num(`SELECT count(*) FROM autoinvest_runs WHERE status = 'debited'`) }
+	cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "managed", "--batch", "20", "--clock", clock.Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+	if killed, err := runKillWhen(cmd, func() bool { return debited() >= 2 }); err != nil {
+		t.Fatalf("run managed: %v", err)
+	} else if !killed {
+		t.Errorf("the run finished before a group was seen debited and not placed: no kill mid-group")
+	}
+	midGroup := debited()
+	// What the kill left: each debited run's wallet debit committed with
+	// it, nothing of a run twice.
+	if n := db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'invest'`); n != db.Num(`SELECT count(*) FROM autoinvest_runs WHERE invested > 0`) {
+		t.Errorf("after the mid-group kill: %d wallet debits for %d runs that invest", n, db.Num(`SELECT count(*) FROM autoinvest_runs WHERE invested > 0`))
+	}
+	t.Logf("killed mid-group: %d runs debited and not placed, %d orders placed", midGroup, db.Num(`SELECT count(*) FROM orders`))
+	// Again, later in a group: its orders placed (PlaceOrders committed)
+	// and its runs not finished. The next run resumes that group first.
+	placedOfDebited := func() int {
+		return db.Num(`SELECT count(*) FROM orders o JOIN autoinvest_runs r ON o.id LIKE 'AI-' || r.payment_id || '-%' WHERE r.status = 'debited'`)
+	}
+	cmd = exec.Command(bin, "--config", cfgPath, "--log-level", "warn", "run", "managed", "--batch", "20", "--clock", clock.Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+	if killed, err := runKillWhen(cmd, func() bool { return placedOfDebited() > 0 }); err != nil {
+		t.Fatalf("run managed: %v", err)
+	} else if killed {
+		t.Logf("killed mid-group after its orders: %d orders of %d runs not finished", placedOfDebited(), debited())
+	} else {
+		t.Logf("the second run finished before a group's orders were seen placed and its runs not finished")
+	}
+
 	rng := rand.New(rand.NewPCG(22, 28))
 	progress := func() int {
 		return db.Num(`SELECT (SELECT count(*) FROM wallet_transactions) + (SELECT count(*) FROM autoinvest_runs WHERE status = 'placed') + (SELECT count(*) FROM orders)`)
@@ -113,7 +150,10 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	k.until(20, 0, 20, 0, run, progress)
 	placed := db.Num(`SELECT count(*) FROM autoinvest_runs WHERE status = 'placed'`)
 	t.Logf("%d kills, %d of them mid-work (%d runs finished first); %d of 40 runs placed before the last run", k.Kills, k.MidWork, k.Finished, placed)
-	if k.MidWork == 0 {
+	// Groups finish the work in a few transactions, so most random kills
+	// now land while a child starts or after the work; the mid-group kill
+	// above is the one that must land in it.
+	if k.MidWork == 0 && midGroup == 0 {
 		t.Errorf("no kill landed in the work")
 	}
 	run(0)
@@ -239,5 +279,34 @@ func TestManagedAutoInvestCrashAndRestart(t *testing.T) {
 	}
 	if n := db.Num(`SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`); n != 0 {
 		t.Errorf("%d unbalanced wallet transactions after the rebalances", n)
+	}
+}
+
+// runKillWhen runs cmd and SIGKILLs it as soon as cond holds (polled every
+// 2 ms); killed false: it finished first.
+func runKillWhen(cmd *exec.Cmd, cond func() bool) (killed bool, err error) {
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return false, fmt.Errorf("%w\n%s", err, tail(out.String(), 2000))
+			}
+			return false, nil
+		case <-tick.C:
+			if cond() {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				return true, nil
+			}
+		}
 	}
 }

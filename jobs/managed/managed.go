@@ -42,12 +42,15 @@ type Job struct {
 
 // Stats counts a run.
 type Stats struct {
-	Credited int         `json:"deposits_credited"`
-	Broken   int         `json:"deposits_broken"`
-	Reversed int         `json:"deposits_reversed"`
-	Runs     int         `json:"autoinvest_runs"`
-	Orders   int         `json:"orders_placed"`
-	Invested fund.Amount `json:"invested"`
+	Credited int `json:"deposits_credited"`
+	Broken   int `json:"deposits_broken"`
+	Reversed int `json:"deposits_reversed"`
+	Runs     int `json:"autoinvest_runs"`
+	// Deposits whose auto-invest failed on their own: an
+	// autoinvest_failed break each, the others of their group invested.
+	InvestBroken int         `json:"autoinvest_broken"`
+	Orders       int         `json:"orders_placed"`
+	Invested     fund.Amount `json:"invested"`
 	// Auto-invest purchases the ledger ended after payment, their money
 	// brought back to the wallet.
 	PurchasesSwept int   `json:"autoinvest_purchases_swept"`
@@ -96,6 +99,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			return st, fmt.Errorf("%s: %w", Name, err)
 		}
 		st.Runs += r.Runs
+		st.InvestBroken += r.Broken
 		st.Orders += r.Orders
 		st.Invested = st.Invested.Add(r.Invested)
 		back, err := j.Auto.SweepEnded(ctx, batch)
@@ -131,7 +135,7 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 			}
 			st.FeesPaid += paid
 		}
-		if c.Credited+c.Broken+c.Reversed+released+r.Runs+back+resumed+swept+redeemed+feeSwept+paid == 0 {
+		if c.Credited+c.Broken+c.Reversed+released+r.Runs+r.Broken+back+resumed+swept+redeemed+feeSwept+paid == 0 {
 			break
 		}
 		if j.Log != nil {

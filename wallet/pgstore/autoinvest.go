@@ -20,7 +20,8 @@ var _ wallet.AutoStore = Store{}
 var _ wallet.AutoTx = Tx{}
 
 // PendingInvest lists deposits waiting for their run and runs not
-// finished.
+// finished, but for those with an open autoinvest_failed break (a person
+// resolves it to have the deposit tried again).
 func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT ref FROM (
 			SELECT t.ref, t.id FROM wallet_transactions t JOIN autoinvest_terms a ON a.wallet_id = t.wallet_id AND a.enabled
@@ -28,7 +29,8 @@ func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
 			UNION ALL
 			SELECT r.payment_id, t.id FROM autoinvest_runs r JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = r.payment_id
 			WHERE r.status = 'debited') x
-		ORDER BY id LIMIT $1`, limit)
+		WHERE NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = x.ref AND b.reason = $2 AND b.resolved_at IS NULL)
+		ORDER BY id LIMIT $1`, limit, wallet.BreakInvestFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -40,21 +42,43 @@ func (s Store) InAutoTx(ctx context.Context, fn func(wallet.AutoTx) error) error
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
 }
 
-// Deposit reads a credited deposit.
-func (t Tx) Deposit(ctx context.Context, paymentID string) (wallet.Deposit, bool, error) {
-	d := wallet.Deposit{PaymentID: paymentID}
-	var amt decimal.Decimal
-	err := t.tx.QueryRow(ctx, `SELECT t.wallet_id, w.investor_id, p.gateway, t.amount, coalesce(p.realised_at, t.posted_at)
-		FROM wallet_transactions t JOIN wallets w ON w.id = t.wallet_id JOIN payments p ON p.id = t.ref
-		WHERE t.kind = 'deposit' AND t.ref = $1`, paymentID).Scan(&d.WalletID, &d.InvestorID, &d.Gateway, &amt, &d.At)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, false, nil
-	}
+// Deposits reads credited deposits in one statement, in the order of ids
+// (one not credited is left out).
+func (t Tx) Deposits(ctx context.Context, ids []string) ([]wallet.Deposit, error) {
+	rows, err := t.tx.Query(ctx, `SELECT t.ref, t.wallet_id, w.investor_id, p.gateway, t.amount, coalesce(p.realised_at, t.posted_at)
+		FROM unnest($1::text[]) WITH ORDINALITY AS x(id, n)
+		JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = x.id JOIN wallets w ON w.id = t.wallet_id JOIN payments p ON p.id = t.ref
+		ORDER BY x.n`, ids)
 	if err != nil {
-		return d, false, err
+		return nil, err
 	}
-	d.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
-	return d, err == nil, err
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.Deposit, error) {
+		var d wallet.Deposit
+		var amt decimal.Decimal
+		if err := r.Scan(&d.PaymentID, &d.WalletID, &d.InvestorID, &d.Gateway, &amt, &d.At); err != nil {
+			return d, err
+		}
+		d.Amount, err = fund.AmountFromDecimal(amt, fund.NoRounding)
+		return d, err
+	})
+}
+
+// TermsOf reads the auto-invest terms of wallets in one statement (a
+// wallet without terms is left out).
+func (t Tx) TermsOf(ctx context.Context, walletIDs []string) (map[string]wallet.Terms, error) {
+	rows, err := t.tx.Query(ctx, `SELECT wallet_id, model_id, folio_no, enabled FROM autoinvest_terms WHERE wallet_id = ANY($1)`, walletIDs)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.Terms, error) {
+		var a wallet.Terms
+		return a, r.Scan(&a.WalletID, &a.ModelID, &a.Folio, &a.Enabled)
+	})
+	out := make(map[string]wallet.Terms, len(ts))
+	for _, a := range ts {
+		out[a.WalletID] = a
+	}
+	return out, err
 }
 
 // Terms reads a wallet's auto-invest terms.
@@ -113,32 +137,44 @@ func (t Tx) PutModel(ctx context.Context, m managed.Model) error {
 	return nil
 }
 
-// Run reads a run, locked for update.
-func (t Tx) Run(ctx context.Context, paymentID string) (wallet.Run, bool, error) {
-	r := wallet.Run{PaymentID: paymentID}
-	var inv, left decimal.Decimal
-	var split, reqs []byte
-	err := t.tx.QueryRow(ctx, `SELECT wallet_id, model_id, model_version, invested, leftover, split, requests, status
-		FROM autoinvest_runs WHERE payment_id = $1 FOR UPDATE`, paymentID).Scan(&r.WalletID, &r.ModelID, &r.ModelVersion, &inv, &left, &split, &reqs, &r.Status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, false, nil
-	}
+// Runs reads the runs there are of payments, locked for update, in one
+// statement.
+func (t Tx) Runs(ctx context.Context, paymentIDs []string) (map[string]wallet.Run, error) {
+	rows, err := t.tx.Query(ctx, `SELECT payment_id, wallet_id, model_id, model_version, invested, leftover, split, requests, status
+		FROM autoinvest_runs WHERE payment_id = ANY($1) ORDER BY payment_id FOR UPDATE`, paymentIDs)
 	if err != nil {
-		return r, false, err
+		return nil, err
 	}
-	if r.Invested, err = fund.AmountFromDecimal(inv, fund.NoRounding); err != nil {
-		return r, false, err
+	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (wallet.Run, error) {
+		var r wallet.Run
+		var inv, left decimal.Decimal
+		var split, reqs []byte
+		if err := row.Scan(&r.PaymentID, &r.WalletID, &r.ModelID, &r.ModelVersion, &inv, &left, &split, &reqs, &r.Status); err != nil {
+			return r, err
+		}
+		var err error
+		if r.Invested, err = fund.AmountFromDecimal(inv, fund.NoRounding); err != nil {
+			return r, err
+		}
+		if r.Leftover, err = fund.AmountFromDecimal(left, fund.NoRounding); err != nil {
+			return r, err
+		}
+		if err := json.Unmarshal(split, &r.Split); err != nil {
+			return r, fmt.Errorf("run %s split: %w", r.PaymentID, err)
+		}
+		if err := json.Unmarshal(reqs, &r.Requests); err != nil {
+			return r, fmt.Errorf("run %s requests: %w", r.PaymentID, err)
+		}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if r.Leftover, err = fund.AmountFromDecimal(left, fund.NoRounding); err != nil {
-		return r, false, err
+	out := make(map[string]wallet.Run, len(runs))
+	for _, r := range runs {
+		out[r.PaymentID] = r
 	}
-	if err := json.Unmarshal(split, &r.Split); err != nil {
-		return r, false, fmt.Errorf("run %s split: %w", paymentID, err)
-	}
-	if err := json.Unmarshal(reqs, &r.Requests); err != nil {
-		return r, false, fmt.Errorf("run %s requests: %w", paymentID, err)
-	}
-	return r, true, nil
+	return out, nil
 }
 
 // InsertRun stores a run.
@@ -164,9 +200,9 @@ func (t Tx) InsertRun(ctx context.Context, r wallet.Run) error {
 	return err
 }
 
-// SetRunPlaced finishes a run.
-func (t Tx) SetRunPlaced(ctx context.Context, paymentID string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_runs SET status = 'placed', placed_at = now() WHERE payment_id = $1`, paymentID)
+// SetRunsPlaced finishes runs in one statement.
+func (t Tx) SetRunsPlaced(ctx context.Context, paymentIDs []string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_runs SET status = 'placed', placed_at = now() WHERE payment_id = ANY($1)`, paymentIDs)
 	return err
 }
 
@@ -189,4 +225,14 @@ func (t Tx) FolioPool(ctx context.Context, folio string) (string, bool, error) {
 		return "", false, nil
 	}
 	return id, err == nil, err
+}
+
+// BreakInvest records why a deposit's auto-invest failed on its own
+// (payment_breaks, reason autoinvest_failed; a resolved one of the same
+// deposit is opened again with the new detail). The payment's match
+// status stays: the deposit is credited, its money in the wallet.
+func (t Tx) BreakInvest(ctx context.Context, paymentID, detail string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ($1, '', $2, $3)
+		ON CONFLICT (payment_id, reason) DO UPDATE SET detail = excluded.detail, resolved_at = NULL`, paymentID, wallet.BreakInvestFailed, detail)
+	return err
 }

@@ -221,6 +221,66 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 	return id, true, nil
 }
 
+// PostMany writes entries, their postings and the balances' moves in two
+// round trips: the entries' insert, then the postings and the moves (one
+// statement each, the moves summed by wallet) for the entries inserted.
+func (t Tx) PostMany(ctx context.Context, es []wallet.Entry, deltas []fund.Amount) ([]int64, []bool, error) {
+	n := len(es)
+	wids, kinds, refs, amts := make([]string, n), make([]string, n), make([]string, n), make([]decimal.Decimal, n)
+	for i, e := range es {
+		wids[i], kinds[i], refs[i], amts[i] = e.WalletID, e.Kind, e.Ref, e.Amount.Decimal()
+	}
+	rows, err := t.tx.Query(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount)
+		SELECT nullif(w, ''), k, r, a FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[]) WITH ORDINALITY AS x(w, k, r, a, n) ORDER BY n
+		ON CONFLICT (kind, ref) DO NOTHING RETURNING id, kind, ref`, wids, kinds, refs, amts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet transactions: %w", err)
+	}
+	type key struct{ kind, ref string }
+	got := map[key]int64{}
+	var id int64
+	var kind, ref string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &kind, &ref}, func() error { got[key{kind, ref}] = id; return nil }); err != nil {
+		return nil, nil, fmt.Errorf("wallet transactions: %w", err)
+	}
+	ids, inserted := make([]int64, n), make([]bool, n)
+	var txIDs []int64
+	var seqs []int16
+	var accounts, assets, moved []string
+	var amounts, moves []decimal.Decimal
+	for i, e := range es {
+		if ids[i], inserted[i] = got[key{e.Kind, e.Ref}]; !inserted[i] {
+			continue
+		}
+		for j, p := range e.Postings {
+			txIDs, seqs, accounts, assets, amounts = append(txIDs, ids[i]), append(seqs, int16(j)), append(accounts, p.Account), append(assets, p.Asset), append(amounts, p.Amount)
+		}
+		if e.WalletID != "" {
+			moved, moves = append(moved, e.WalletID), append(moves, deltas[i].Decimal())
+		}
+	}
+	if len(txIDs) == 0 {
+		return ids, inserted, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
+		SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::numeric[])`, txIDs, seqs, accounts, assets, amounts)
+	if len(moved) > 0 {
+		b.Queue(`UPDATE wallets w SET balance = w.balance + d.delta, updated_at = now()
+			FROM (SELECT id, sum(delta) AS delta FROM unnest($1::text[], $2::numeric[]) AS x(id, delta) GROUP BY id) d WHERE w.id = d.id`, moved, moves)
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("postings and balances: %w", err)
+	}
+	return ids, inserted, nil
+}
+
+// MatchDeposits marks payments credited in one statement.
+func (t Tx) MatchDeposits(ctx context.Context, paymentIDs []string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'matched', updated_at = now() WHERE id = ANY($1)`, paymentIDs)
+	return err
+}
+
 // InsertWithdrawal records a withdrawal request.
 func (t Tx) InsertWithdrawal(ctx context.Context, w wallet.Withdrawal) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO wallet_withdrawals (request_id, wallet_id, amount, status, hold_source, decided_at)

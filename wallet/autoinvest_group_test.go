@@ -1,0 +1,144 @@
+package wallet_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/wallet"
+)
+
+// One group of six deposits (credited in one transaction, invested in
+// one group): a closed and an unknown wallet end as their break rows; a
+// deposit whose model has no version for its day fails on its own and
+// ends as an autoinvest_failed break with its money in the wallet; the
+// three others are invested, two of them into the same wallet one after
+// the other. The broken one is left alone until a person resolves the
+// break, then invested once. On the code before groups, Invest stopped
+// at the bad deposit with an error and invested nothing after it.
+func TestAutoInvestGroupIsolatesABadDeposit(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1) // nothing effective on 20 Aug 2026
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`INSERT INTO investors (id) VALUES ('INV-3'), ('INV-4')`)
+	for _, w := range []struct{ id, inv, model string }{{"W2", "INV-2", "late"}, {"W3", "INV-3", "moderate"}, {"W4", "INV-4", "moderate"}} {
+		if err := e.wallet.Open(e.ctx, w.id, w.inv); err != nil {
+			t.Fatal(err)
+		}
+		if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: w.id, ModelID: w.model, Folio: "F-" + w.id, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db.Exec(`UPDATE wallets SET status = 'closed' WHERE id = 'W3'`)
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000) // A 8000, B 7000, C 5000
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 2000000) // model "late": no version on its day
+	e.pay("e3", "pay_3", "wallet:W3", "captured", 2000000) // closed
+	e.pay("e4", "pay_4", "wallet:W9", "captured", 2000000) // unknown
+	e.pay("e5", "pay_5", "wallet:W4", "captured", 1000001) // A 4000.00, B 3000.00; 3000.01 stays
+	e.pay("e6", "pay_6", "wallet:W1", "captured", 2000000) // W1 again, in the same group
+
+	cr, err := e.wallet.CreditDeposits(e.ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Credited != 4 || cr.Broken != 2 || cr.Amount.String() != "70000.01" {
+		t.Errorf("credit %+v, want 4 credited (70,000.01), 2 broken", cr)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || reason, ',' ORDER BY payment_id) FROM payment_breaks`); got != "pay_3 wallet_closed,pay_4 wallet_unknown" {
+		t.Errorf("breaks after credit: %s", got)
+	}
+	// W1's second deposit is credited on top of the first, in one transaction.
+	if got := e.db.Str(`SELECT string_agg(payload->>'balance', ',' ORDER BY payload->>'payment_id') FROM outbox WHERE topic = 'wallet.deposited' AND key = 'W1'`); got != "20000.00,40000.00" {
+		t.Errorf("W1's deposited balances %s, want 20000.00,40000.00", got)
+	}
+
+	res, err := ai.Invest(e.ctx, 100)
+	if err != nil {
+		t.Fatalf("a bad deposit failed the group: %v", err)
+	}
+	// pay_1 3 orders, pay_5 2, pay_6 3; 20,000 + 7,000 + 20,000 invested.
+	if res.Runs != 3 || res.Orders != 8 || res.Broken != 1 || res.Invested.String() != "47000.00" {
+		t.Errorf("invest %+v, want 3 runs, 8 orders, 47000.00, 1 broken", res)
+	}
+	detail := e.db.Str(`SELECT detail FROM payment_breaks WHERE payment_id = 'pay_2' AND reason = 'autoinvest_failed' AND resolved_at IS NULL`)
+	if !strings.Contains(detail, "no version effective on 2026-08-20") {
+		t.Errorf("pay_2's break detail %q", detail)
+	}
+	for w, want := range map[string]string{"W1": "0.00", "W2": "20000.00", "W3": "0.00", "W4": "3000.01"} {
+		if got := e.balance(w); got != want {
+			t.Errorf("%s %s, want %s", w, got, want)
+		}
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'allotted') FROM orders`); got != "8 8" {
+		t.Errorf("orders (all, allotted) %s, want 8 8", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id, ',' ORDER BY payment_id) FROM autoinvest_runs WHERE status = 'placed'`); got != "pay_1,pay_5,pay_6" {
+		t.Errorf("runs placed %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'autoinvest.orders.placed'`); n != 3 {
+		t.Errorf("%d autoinvest.orders.placed events, want 3", n)
+	}
+
+	// Again: the broken deposit is not tried while its break is open.
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Runs != 0 || res.Broken != 0 {
+		t.Fatalf("again: %+v %v", res, err)
+	}
+	// A version for its day, the break resolved: invested once.
+	late.Version, late.Effective = 2, fund.NewDate(2020, 1, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE payment_id = 'pay_2' AND reason = 'autoinvest_failed'`)
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Runs != 1 || res.Orders != 3 {
+		t.Fatalf("after the fix: %+v %v", res, err)
+	}
+	if got := e.balance("W2"); got != "0.00" {
+		t.Errorf("W2 %s after the fix, want 0.00", got)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'allotted') FROM orders`); got != "11 11" {
+		t.Errorf("orders (all, allotted) %s, want 11 11", got)
+	}
+}
+
+// A credit group in which one deposit cannot be credited (₹2,000,000,000,
+// 000,000.00 fits the payment's numeric(18,2) but not the wallet
+// posting's numeric(24,9)): the group is credited again one deposit at a
+// time, the one that fails alone is a wallet_credit_failed break, and the
+// others, before and after it, are credited. On the code before groups
+// CreditDeposits stopped there with the error.
+func TestCreditGroupIsolatesADepositThatFails(t *testing.T) {
+	e := newEnv(t)
+	for _, w := range []struct{ id, inv string }{{"W1", "INV-1"}, {"W2", "INV-2"}} {
+		if err := e.wallet.Open(e.ctx, w.id, w.inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 200000000000000000) // ₹2e15
+	e.pay("e3", "pay_3", "wallet:W2", "captured", 2000000)
+	res, err := e.wallet.CreditDeposits(e.ctx, 100)
+	if err != nil {
+		t.Fatalf("a bad deposit failed the group: %v", err)
+	}
+	if res.Credited != 2 || res.Broken != 1 || res.Amount.String() != "40000.00" {
+		t.Errorf("credit %+v, want 2 credited (40,000.00), 1 broken", res)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || reason, ',' ORDER BY payment_id) FROM payment_breaks`); got != "pay_2 wallet_credit_failed" {
+		t.Errorf("breaks %s, want pay_2 wallet_credit_failed", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || match_status, ',' ORDER BY id) FROM payments`); got != "pay_1 matched,pay_2 break,pay_3 matched" {
+		t.Errorf("payments %s", got)
+	}
+	for w, want := range map[string]string{"W1": "20000.00", "W2": "20000.00"} {
+		if got := e.balance(w); got != want {
+			t.Errorf("%s %s, want %s", w, got, want)
+		}
+	}
+	// Again: nothing more (the broken one is not pending).
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Credited+res.Broken != 0 {
+		t.Errorf("again: %+v %v", res, err)
+	}
+}
