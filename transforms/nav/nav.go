@@ -116,10 +116,12 @@ func Reread(raw, context []byte, from fund.Origin) (Item, error) {
 
 // Decode is the feed decoder for AMFI NAV files. It finds the file's
 // business date and the (scheme, date) keys said more than once in a first
-// pass and streams the rows in a second; a seekable input (the feed's
-// spooled file, the file `fundflow check nav` reads) is read twice from
-// disk, so a history report of millions of rows never sits in memory,
-// anything else is read into memory first. A body that is not a NAV file (an
+// pass and streams the rows in a second. A file of at most OnePassBytes (a
+// daily NAVAll file is under 2 MB) is parsed once: the first pass keeps
+// its rows and the second hands them on. A larger seekable input (a
+// history report of millions of rows, in the feed's spooled file) is
+// parsed twice from disk, so its rows never sit in memory; a larger
+// input that cannot seek is read into memory first. A body that is not a NAV file (an
 // HTML error page, an unknown header, no rows at all) rejects the file as a
 // whole.
 //
@@ -156,6 +158,8 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	}
 	counts := map[fund.Date]int{}
 	rows := 0
+	var kept []amfi.Row // the rows of a file parsed once
+	once := end-start <= onePassBytes
 	seen := newKeySet(end - start)
 	suspects := map[navKey]*fund.NAVLine{} // keys seen more than once (and the set's rare false positives)
 	for {
@@ -167,6 +171,9 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 			return nil, err
 		}
 		rows++
+		if once {
+			kept = append(kept, row)
+		}
 		if row.Reason == "" {
 			counts[row.Record.Date]++
 			k := navKey{row.Record.SchemeCode, row.Record.Date}
@@ -179,16 +186,29 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		return nil, fmt.Errorf("%w: %s has an AMFI header but no NAV rows", pipelines.ErrRejectFile, file.File)
 	}
 	business := amfi.BusinessDateOf(p.Layout(), counts)
-	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, err
-	}
-	if p, err = amfi.NewParser(rs); err != nil {
-		return nil, err
-	}
 	header, layout := p.Header(), p.Layout()
+	next := func() (amfi.Row, error) {
+		if len(kept) == 0 {
+			kept = nil
+			return amfi.Row{}, io.EOF
+		}
+		row := kept[0]
+		kept[0] = amfi.Row{} // handed on: its strings are the item's now
+		kept = kept[1:]
+		return row, nil
+	}
+	if !once {
+		if _, err := rs.Seek(start, io.SeekStart); err != nil {
+			return nil, err
+		}
+		if p, err = amfi.NewParser(rs); err != nil {
+			return nil, err
+		}
+		next = p.Next
+	}
 	return func() (Item, error) {
 		for {
-			row, err := p.Next()
+			row, err := next()
 			if err != nil {
 				return Item{}, err
 			}
@@ -212,6 +232,13 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		}
 	}, nil
 }
+
+// OnePassBytes is the largest file Decode parses once, keeping its rows
+// between its two passes (about four times the file's size in memory);
+// larger files are parsed twice.
+const OnePassBytes = 8 << 20
+
+var onePassBytes int64 = OnePassBytes // tests set 0 to parse twice
 
 // navKey is what a NAV is stored under in every store.
 type navKey struct {
