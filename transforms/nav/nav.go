@@ -158,7 +158,7 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	}
 	counts := map[fund.Date]int{}
 	rows := 0
-	var kept []amfi.Row // the rows of a file parsed once
+	var kept rowQueue // the rows of a file parsed once
 	once := end-start <= onePassBytes
 	seen := newKeySet(end - start)
 	suspects := map[navKey]*fund.NAVLine{} // keys seen more than once (and the set's rare false positives)
@@ -172,7 +172,7 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		}
 		rows++
 		if once {
-			kept = append(kept, row)
+			kept.push(row)
 		}
 		if row.Reason == "" {
 			counts[row.Record.Date]++
@@ -187,16 +187,7 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	}
 	business := amfi.BusinessDateOf(p.Layout(), counts)
 	header, layout := p.Header(), p.Layout()
-	next := func() (amfi.Row, error) {
-		if len(kept) == 0 {
-			kept = nil
-			return amfi.Row{}, io.EOF
-		}
-		row := kept[0]
-		kept[0] = amfi.Row{} // handed on: its strings are the item's now
-		kept = kept[1:]
-		return row, nil
-	}
+	next := kept.pop
 	if !once {
 		if _, err := rs.Seek(start, io.SeekStart); err != nil {
 			return nil, err
@@ -239,6 +230,38 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 const OnePassBytes = 8 << 20
 
 var onePassBytes int64 = OnePassBytes // tests set 0 to parse twice
+
+// rowQueue keeps a file's rows between Decode's passes in chunks, never
+// copied as a growing slice would be (a row is a few hundred bytes).
+type rowQueue struct {
+	chunks [][]amfi.Row
+	head   int // the next row to pop, in chunks[0]
+}
+
+const rowChunk = 1024
+
+func (q *rowQueue) push(r amfi.Row) {
+	if n := len(q.chunks); n == 0 || len(q.chunks[n-1]) == rowChunk {
+		q.chunks = append(q.chunks, make([]amfi.Row, 0, rowChunk))
+	}
+	last := &q.chunks[len(q.chunks)-1]
+	*last = append(*last, r)
+}
+
+// pop hands on the next row (io.EOF after the last) and lets go of each
+// chunk handed on.
+func (q *rowQueue) pop() (amfi.Row, error) {
+	for len(q.chunks) > 0 && q.head == len(q.chunks[0]) {
+		q.chunks[0] = nil
+		q.chunks, q.head = q.chunks[1:], 0
+	}
+	if len(q.chunks) == 0 {
+		return amfi.Row{}, io.EOF
+	}
+	r := q.chunks[0][q.head]
+	q.head++
+	return r, nil
+}
 
 // navKey is what a NAV is stored under in every store.
 type navKey struct {

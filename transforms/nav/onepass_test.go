@@ -80,3 +80,35 @@ func FuzzDecodeOnceIsDecodeTwice(f *testing.F) {
 		}
 	})
 }
+
+// Decoding a daily NAVAll file: parsed once (as now) or twice (before).
+func BenchmarkDecodeNAVAll(b *testing.B) {
+	data, err := os.ReadFile(testkit.Fixture(b, "amfi/navall/NAVAll_2019-06-21.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		limit int64
+	}{{"once", OnePassBytes}, {"twice", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			old := onePassBytes
+			onePassBytes = c.limit
+			defer func() { onePassBytes = old }()
+			for i := 0; i < b.N; i++ {
+				next, err := Decode(bytes.NewReader(data), fund.Origin{File: "f.txt"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					if _, err := next(); errors.Is(err, io.EOF) {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
