@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -13,23 +14,30 @@ import (
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-// HeldNAVHistory sends nothing until Flush, then everything held as one
-// insert (one part in nav_history); a batch written again (a retry) is
-// held once; a failed Flush keeps the rows for the next; the stage's view
-// of what ClickHouse holds moves only when the rows were sent.
-func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
+// newHeld is a HeldNAVHistory over a fresh ClickHouse database, with the
+// stage's view of what it holds.
+func newHeld(t *testing.T) (driver.Conn, context.Context, *clickhouse.LatestDates, *clickhouse.HeldNAVHistory) {
 	conn, _ := testkit.CH(t)
 	ctx := testkit.Ctx(t)
 	latest, err := clickhouse.LoadLatestDates(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
-	day := fund.NewDate(2026, 12, 1)
-	line := func(code string, n int) fund.NAVLine {
-		return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: day},
-			From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
-	}
+	return conn, ctx, latest, &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
+}
+
+// line is a NAV of 2026-12-01 from line n of f.txt.
+func line(code string, n int) fund.NAVLine {
+	return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: fund.NewDate(2026, 12, 1)},
+		From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
+}
+
+// HeldNAVHistory sends nothing until Flush, then everything held as one
+// insert (one part in nav_history); a batch written again (a retry) is
+// held once; a failed Flush keeps the rows for the next; the stage's view
+// of what ClickHouse holds moves only when the rows were sent.
+func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
+	conn, ctx, latest, h := newHeld(t)
 	b1 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 3), line("B", 4)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("4")}}
 	b2 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("C", 5), line("D", 6), line("E", 7)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("7")}}
 	for _, b := range []pipelines.Batch[fund.NAVLine]{b1, b2, b2} { // b2 twice: a retry
@@ -123,18 +131,7 @@ func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
 // insert; DropBatch lets a batch go (its file failed) and the stage is
 // never told ClickHouse holds its rows; Flush sends what is left.
 func TestHeldNAVHistorySendsAndDropsBatchByBatch(t *testing.T) {
-	conn, _ := testkit.CH(t)
-	ctx := testkit.Ctx(t)
-	latest, err := clickhouse.LoadLatestDates(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
-	day := fund.NewDate(2026, 12, 1)
-	line := func(code string, n int) fund.NAVLine {
-		return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: day},
-			From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
-	}
+	conn, ctx, latest, h := newHeld(t)
 	cp := func(stream, pos string) pipelines.Checkpoint {
 		return pipelines.Checkpoint{Stream: stream, Pos: []byte(pos)}
 	}
