@@ -466,3 +466,41 @@ func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
 		t.Errorf("stats: %d failed units, %d out; want 1 and 21 (a, b lines 1-3, c)", st.FailedUnits, st.Out)
 	}
 }
+
+// Both at once: another sink refuses a batch of c.txt while the held
+// insert before it carries b.txt's value the store refuses. The held
+// batches go batch by batch (b fails), then c's refused batch, whose
+// records the holder took, is let go and c fails: a whole, b and c up
+// to their refused batches.
+func TestRunFailsBothFilesWhenAFailedBatchFollowsARefusedFlush(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &batchHold{refused: "b.txt/5"}
+	other := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "c.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
+	st, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) {
+		t.Fatalf("err = %v, want units failed", err)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	if len(src.failed) != 2 || src.failed["b.txt"] == nil || src.failed["c.txt"] == nil {
+		t.Errorf("failed units %v, want b.txt and c.txt", src.failed)
+	}
+	perUnit := map[string]int{}
+	for _, r := range h.sent {
+		perUnit[r.unit]++
+	}
+	if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 3 || h.Held() != 0 {
+		t.Errorf("sent %v, %d held; want a 9, b 3, c 3 and none held", perUnit, h.Held())
+	}
+	if st.FailedUnits != 2 {
+		t.Errorf("%d failed units, want 2", st.FailedUnits)
+	}
+}
