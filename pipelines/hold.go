@@ -27,6 +27,63 @@ type Holder interface {
 	Flush(ctx context.Context) error
 }
 
+// BatchHolder is a Holder that knows which batch each record it holds
+// came from. One Flush sends the records of many batches, of several
+// files, so one record the store refuses for good would fail them all;
+// after a Flush fails permanently the engine sends again batch by batch
+// (FlushBatch, in source order), fails only the refused batch's unit and
+// lets go of what its holders kept of it and of the batches of that unit
+// after it (DropBatch), and goes on with the rest.
+//
+// FlushBatch sends only what is held of the batch through cp (nothing:
+// nil) and, after a failure, keeps it. DropBatch forgets what is held of
+// it: its unit failed, and the source's undo takes back what the stores
+// have of it.
+type BatchHolder interface {
+	Holder
+	FlushBatch(ctx context.Context, through Checkpoint) error
+	DropBatch(through Checkpoint)
+}
+
+// splittable reports whether what h holds can be sent batch by batch: h
+// holds nothing, or it is a BatchHolder whose inner holders (a Fanout's,
+// an Isolating's) are too.
+func splittable(h Holder) bool {
+	if h.Held() == 0 {
+		return true
+	}
+	if w, ok := h.(interface{ innerHolders() []Holder }); ok {
+		for _, in := range w.innerHolders() {
+			if !splittable(in) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := h.(BatchHolder)
+	return ok
+}
+
+// flushBatch sends what every holder holds of one batch.
+func flushBatch(ctx context.Context, hs []Holder, cp Checkpoint) error {
+	errs := make([]error, len(hs))
+	for i, h := range hs {
+		if bh, ok := h.(BatchHolder); ok && h.Held() > 0 {
+			errs[i] = bh.FlushBatch(ctx, cp)
+		}
+	}
+	return joinKeepTransient(errs)
+}
+
+// dropBatch lets go of what every holder holds of one batch.
+func dropBatch(hs []Holder, cp Checkpoint) {
+	for _, h := range hs {
+		if bh, ok := h.(BatchHolder); ok {
+			bh.DropBatch(cp)
+		}
+	}
+}
+
 // holders are the sinks and the quarantine that hold records.
 func holders[T any](sinks []Sink[T], q Quarantine) []Holder {
 	var hs []Holder
@@ -103,11 +160,24 @@ func (f Fanout[T]) Held() int {
 
 // Flush flushes the Fanout's holding sinks.
 func (f Fanout[T]) Flush(ctx context.Context) error {
+	return flushAll(ctx, f.innerHolders())
+}
+
+func (f Fanout[T]) innerHolders() []Holder {
 	var hs []Holder
 	for _, s := range f {
 		if h, ok := s.(Holder); ok {
 			hs = append(hs, h)
 		}
 	}
-	return flushAll(ctx, hs)
+	return hs
 }
+
+// FlushBatch sends what the Fanout's holding sinks hold of one batch (see
+// BatchHolder).
+func (f Fanout[T]) FlushBatch(ctx context.Context, cp Checkpoint) error {
+	return flushBatch(ctx, f.innerHolders(), cp)
+}
+
+// DropBatch lets go of what the Fanout's holding sinks hold of one batch.
+func (f Fanout[T]) DropBatch(cp Checkpoint) { dropBatch(f.innerHolders(), cp) }

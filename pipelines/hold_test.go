@@ -348,3 +348,159 @@ func TestRunFlushesAHolderInsideIsolating(t *testing.T) {
 		t.Errorf("sent %d, commits %v, early %v; want 30 sent, 10 commits, none early", len(h.sent), src.commits, src.early)
 	}
 }
+
+// batchHold is a BatchHolder of urecs whose store refuses, for good, any
+// insert that carries the record refused (as ClickHouse refuses a whole
+// insert for one value it cannot take).
+type batchHold struct {
+	mu      sync.Mutex
+	refused string
+	batches []Checkpoint // in the order held
+	kept    map[string][]urec
+	sent    []urec
+	inserts int
+}
+
+func (h *batchHold) key(cp Checkpoint) string { return cp.Stream + "|" + string(cp.Pos) }
+
+func (h *batchHold) Write(ctx context.Context, b Batch[urec]) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.kept == nil {
+		h.kept = map[string][]urec{}
+	}
+	k := h.key(b.Through)
+	if _, ok := h.kept[k]; !ok {
+		h.batches = append(h.batches, b.Through)
+	}
+	h.kept[k] = slices.Clone(b.Items)
+	return nil
+}
+
+func (h *batchHold) Held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, rs := range h.kept {
+		n += len(rs)
+	}
+	return n
+}
+
+func (h *batchHold) send(rs []urec) error {
+	h.inserts++
+	for _, r := range rs {
+		if r.val == h.refused {
+			return errors.New("clickhouse: code 53: cannot convert " + r.val)
+		}
+	}
+	h.sent = append(h.sent, rs...)
+	return nil
+}
+
+func (h *batchHold) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var all []urec
+	for _, cp := range h.batches {
+		all = append(all, h.kept[h.key(cp)]...)
+	}
+	if err := h.send(all); err != nil {
+		return err
+	}
+	h.batches, h.kept = nil, map[string][]urec{}
+	return nil
+}
+
+func (h *batchHold) FlushBatch(ctx context.Context, cp Checkpoint) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := h.key(cp)
+	if err := h.send(h.kept[k]); err != nil {
+		return err
+	}
+	h.forget(k)
+	return nil
+}
+
+func (h *batchHold) DropBatch(cp Checkpoint) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forget(h.key(cp))
+}
+
+func (h *batchHold) forget(k string) {
+	delete(h.kept, k)
+	h.batches = slices.DeleteFunc(h.batches, func(c Checkpoint) bool { return h.key(c) == k })
+}
+
+// A store that refuses, at flush time, one value of a file: one held
+// insert carries the batches of three files, so the engine sends them
+// again batch by batch, fails the refused batch's file only (its batches
+// after the refused one are not sent), and loads the other files. The
+// holder sits in a Fanout, as ClickHouse's does in nav-ingest.
+func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &batchHold{refused: "b.txt/5"}
+	other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
+	st, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "b.txt lines 4-6") || !strings.Contains(err.Error(), "cannot convert") {
+		t.Fatalf("err = %v, want b.txt lines 4-6 failed with the store's refusal", err)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	if len(src.failed) != 1 || src.failed["b.txt"] == nil {
+		t.Errorf("failed units %v, want b.txt only", src.failed)
+	}
+	perUnit := map[string]int{}
+	for _, r := range h.sent {
+		perUnit[r.unit]++
+	}
+	if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 9 || h.Held() != 0 {
+		t.Errorf("sent %v, %d held; want a 9, b 3 (lines 1-3), c 9 and none held", perUnit, h.Held())
+	}
+	if st.FailedUnits != 1 || st.Out != 21 {
+		t.Errorf("stats: %d failed units, %d out; want 1 and 21 (a, b lines 1-3, c)", st.FailedUnits, st.Out)
+	}
+}
+
+// Both at once: another sink refuses a batch of c.txt while the held
+// insert before it carries b.txt's value the store refuses. The held
+// batches go batch by batch (b fails), then c's refused batch, whose
+// records the holder took, is let go and c fails: a whole, b and c up
+// to their refused batches.
+func TestRunFailsBothFilesWhenAFailedBatchFollowsARefusedFlush(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &batchHold{refused: "b.txt/5"}
+	other := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "c.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
+	st, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) {
+		t.Fatalf("err = %v, want units failed", err)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	if len(src.failed) != 2 || src.failed["b.txt"] == nil || src.failed["c.txt"] == nil {
+		t.Errorf("failed units %v, want b.txt and c.txt", src.failed)
+	}
+	perUnit := map[string]int{}
+	for _, r := range h.sent {
+		perUnit[r.unit]++
+	}
+	if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 3 || h.Held() != 0 {
+		t.Errorf("sent %v, %d held; want a 9, b 3, c 3 and none held", perUnit, h.Held())
+	}
+	if st.FailedUnits != 2 {
+		t.Errorf("%d failed units, want 2", st.FailedUnits)
+	}
+}

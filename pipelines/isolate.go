@@ -80,7 +80,8 @@ func safeText(s string) string {
 
 // Held and Flush pass a holding inner sink through (see Holder), so the
 // engine flushes it before committing what it holds; 0 and nil otherwise.
-// Records are isolated at Write: a holder's refusal at Flush is not.
+// Records are isolated at Write; a holder's refusal at Flush is isolated
+// to its batch by the engine (BatchHolder), not to a record.
 func (s Isolating[T]) Held() int {
 	if h, ok := s.Sink.(Holder); ok {
 		return h.Held()
@@ -95,3 +96,18 @@ func (s Isolating[T]) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (s Isolating[T]) innerHolders() []Holder {
+	if h, ok := s.Sink.(Holder); ok {
+		return []Holder{h}
+	}
+	return nil
+}
+
+// FlushBatch passes a BatchHolder inner sink through.
+func (s Isolating[T]) FlushBatch(ctx context.Context, cp Checkpoint) error {
+	return flushBatch(ctx, s.innerHolders(), cp)
+}
+
+// DropBatch passes a BatchHolder inner sink through.
+func (s Isolating[T]) DropBatch(cp Checkpoint) { dropBatch(s.innerHolders(), cp) }

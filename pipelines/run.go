@@ -474,13 +474,84 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	// held are the batches every sink has written but the holders hold
 	// (grouping only: one writer): their commits wait for the flush.
 	var held []staged[Out]
-	flushHeld := func() error {
+	// failUnit records the unit of a batch that cannot be written for a
+	// reason a retry will not fix as failed (the source's undo takes back
+	// what the stores have of it past its last commit), once the batches
+	// before it committed.
+	failUnit := func(s staged[Out], err error) error {
+		if derr := drain(); derr != nil {
+			return derr
+		}
+		ue := &UnitError{Stream: s.batch.Through.Stream, Unit: s.where(), Err: err}
+		if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, ue) }); ferr != nil {
+			return fmt.Errorf("%s: %w (and recording the failed unit: %v)", p.Name, ue, ferr)
+		}
+		units.failed(ue, true)
+		return nil
+	}
+	// unitsFail says whether err, a batch's, fails only the batch's unit:
+	// a failure a retry will not fix is the input's. A service that stays
+	// down fails the run, so that the next run loads the unit again.
+	unitsFail := func(stream string, err error) bool {
+		return uf != nil && stream != "" && !IsTransient(err) && !errors.Is(err, ErrGaveUp) && !isCancel(err) && ctx.Err() == nil
+	}
+	// flushEach is what follows a flush the store refused for good: one
+	// insert carried the held batches of several units, so they are sent
+	// again batch by batch, in source order. A batch refused again fails
+	// its unit (what is held of it, and of that unit's batches after it,
+	// is let go); the others commit. failing is a batch about to fail its
+	// unit whose records a holder took: they are let go too. It returns
+	// cause when the holders cannot send batch by batch.
+	flushEach := func(failing *Checkpoint, cause error) error {
+		for _, h := range hold {
+			if !splittable(h) {
+				return cause
+			}
+		}
+		log.Warn("a held flush was refused; sending its batches one by one", "batches", len(held), "err", cause)
+		for _, s := range held {
+			cp := s.batch.Through
+			if units.skipped(cp.Stream) {
+				dropBatch(hold, cp)
+				continue
+			}
+			err := retry.Do(ctx, "flush batch", func(ctx context.Context) error { return flushBatch(ctx, hold, cp) })
+			if err == nil {
+				if err := enqueue(s); err != nil {
+					return err
+				}
+				continue
+			}
+			if !unitsFail(cp.Stream, err) {
+				return fmt.Errorf("%s: flush %s: %w", p.Name, s.where(), err)
+			}
+			dropBatch(hold, cp)
+			if err := failUnit(s, err); err != nil {
+				return err
+			}
+		}
+		held = held[:0]
+		if failing != nil {
+			dropBatch(hold, *failing)
+		}
+		if heldIn(hold) > 0 {
+			return retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+		}
+		return nil
+	}
+	flushHeld := func(failing *Checkpoint) error {
 		// (Not grouping, write flushes. Grouping, a failed batch's
 		// records may be held with no batch held.)
 		if !grouping || (len(held) == 0 && heldIn(hold) == 0) {
 			return nil
 		}
-		if err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) }); err != nil {
+		err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+		if err != nil && len(held) > 0 && unitsFail(held[0].batch.Through.Stream, err) {
+			if err = flushEach(failing, err); err == nil {
+				return nil
+			}
+		}
+		if err != nil {
 			what := "records of a failed batch"
 			if len(held) > 0 {
 				what = fmt.Sprintf("%d held batches (through %s)", len(held), held[len(held)-1].where())
@@ -510,7 +581,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			case s, ok := <-written:
 				return s, ok, nil
 			case <-t.C:
-				if err := flushHeld(); err != nil {
+				if err := flushHeld(nil); err != nil {
 					return staged[Out]{}, false, err
 				}
 			}
@@ -552,24 +623,22 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			if err != nil {
 				// The batches before it commit first: flushed, then
 				// drained.
-				if ferr := flushHeld(); ferr != nil {
+				if ferr := flushHeld(&s.batch.Through); ferr != nil {
 					return fmt.Errorf("%w (after %s: %v)", ferr, s.where(), err)
 				}
 				if derr := drain(); derr != nil {
 					return derr
 				}
-				// A failure a retry will not fix is the input's: with a
-				// source of units it fails that unit, not the run. A
-				// service that stays down fails the run, so that the
-				// next run loads the unit again.
-				if uf == nil || s.batch.Through.Stream == "" || IsTransient(err) || errors.Is(err, ErrGaveUp) || isCancel(err) || ctx.Err() != nil {
+				// With a source of units, it fails that unit, not the run.
+				if !unitsFail(s.batch.Through.Stream, err) {
 					return fmt.Errorf("%s: %s: %w", p.Name, s.where(), err)
 				}
-				ue := &UnitError{Stream: s.batch.Through.Stream, Unit: s.where(), Err: err}
-				if ferr := retry.Do(ctx, "fail unit", func(ctx context.Context) error { return uf.FailUnit(ctx, s.batch.Through, ue) }); ferr != nil {
-					return fmt.Errorf("%s: %w (and recording the failed unit: %v)", p.Name, ue, ferr)
+				if units.skipped(s.batch.Through.Stream) {
+					continue // failed already, by a held batch of it the store refused
 				}
-				units.failed(ue, true)
+				if ferr := failUnit(s, err); ferr != nil {
+					return ferr
+				}
 				continue
 			}
 			if grouping {
@@ -579,7 +648,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				// now. MaxHeldBatches bounds the wait when batches add
 				// a few rows each.
 				if n := heldIn(hold); n == 0 || n >= p.HoldRows || len(held) >= MaxHeldBatches {
-					if err := flushHeld(); err != nil {
+					if err := flushHeld(nil); err != nil {
 						return err
 					}
 				}
@@ -589,7 +658,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				return err
 			}
 		}
-		return flushHeld()
+		return flushHeld(nil)
 	}
 	werrs := make([]error, writers)
 	var ww sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -13,23 +14,30 @@ import (
 	"github.com/fundflow/fundflow/sinks/postgres"
 )
 
-// HeldNAVHistory sends nothing until Flush, then everything held as one
-// insert (one part in nav_history); a batch written again (a retry) is
-// held once; a failed Flush keeps the rows for the next; the stage's view
-// of what ClickHouse holds moves only when the rows were sent.
-func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
+// newHeld is a HeldNAVHistory over a fresh ClickHouse database, with the
+// stage's view of what it holds.
+func newHeld(t *testing.T) (driver.Conn, context.Context, *clickhouse.LatestDates, *clickhouse.HeldNAVHistory) {
 	conn, _ := testkit.CH(t)
 	ctx := testkit.Ctx(t)
 	latest, err := clickhouse.LoadLatestDates(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
-	day := fund.NewDate(2026, 12, 1)
-	line := func(code string, n int) fund.NAVLine {
-		return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: day},
-			From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
-	}
+	return conn, ctx, latest, &clickhouse.HeldNAVHistory{NAVHistory: clickhouse.NAVHistory{Conn: conn, Latest: latest}}
+}
+
+// line is a NAV of 2026-12-01 from line n of f.txt.
+func line(code string, n int) fund.NAVLine {
+	return fund.NAVLine{NAVRecord: fund.NAVRecord{SchemeCode: code, NAV: decimal.RequireFromString("10.5"), Date: fund.NewDate(2026, 12, 1)},
+		From: fund.Origin{File: "f.txt", SHA256: "s", Line: n}}
+}
+
+// HeldNAVHistory sends nothing until Flush, then everything held as one
+// insert (one part in nav_history); a batch written again (a retry) is
+// held once; a failed Flush keeps the rows for the next; the stage's view
+// of what ClickHouse holds moves only when the rows were sent.
+func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
+	conn, ctx, latest, h := newHeld(t)
 	b1 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 3), line("B", 4)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("4")}}
 	b2 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("C", 5), line("D", 6), line("E", 7)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("7")}}
 	for _, b := range []pipelines.Batch[fund.NAVLine]{b1, b2, b2} { // b2 twice: a retry
@@ -115,5 +123,65 @@ func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
 	}
 	if parts != 1 {
 		t.Errorf("ingest_events has %d parts, want 1 (one insert)", parts)
+	}
+}
+
+// After a held insert ClickHouse refused, the engine sends batch by batch
+// (pipelines.BatchHolder): FlushBatch sends one batch's rows only, as one
+// insert; DropBatch lets a batch go (its file failed) and the stage is
+// never told ClickHouse holds its rows; Flush sends what is left.
+func TestHeldNAVHistorySendsAndDropsBatchByBatch(t *testing.T) {
+	conn, ctx, latest, h := newHeld(t)
+	cp := func(stream, pos string) pipelines.Checkpoint {
+		return pipelines.Checkpoint{Stream: stream, Pos: []byte(pos)}
+	}
+	b1 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 1), line("B", 2)}, Through: cp("f", "2")}
+	b2 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("C", 3)}, Through: cp("f", "3")}
+	b3 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("D", 1), line("E", 2), line("F", 3)}, Through: cp("g", "3")}
+	for _, b := range []pipelines.Batch[fund.NAVLine]{b1, b2, b3} {
+		if err := h.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := func() string {
+		rows, err := conn.Query(ctx, `SELECT scheme_code FROM nav_history ORDER BY scheme_code`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var s string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			s += c
+		}
+		return s
+	}
+	if err := h.FlushBatch(ctx, b2.Through); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(); got != "C" || h.Held() != 5 {
+		t.Fatalf("after FlushBatch(b2): nav_history %q, %d held; want C and 5", got, h.Held())
+	}
+	if !latest.Holds(line("C", 3).NAVRecord) || latest.Holds(line("A", 1).NAVRecord) {
+		t.Fatal("after FlushBatch(b2) the stage's view is wrong: want C held, A not")
+	}
+	if err := h.FlushBatch(ctx, cp("f", "99")); err != nil || h.Held() != 5 {
+		t.Fatalf("FlushBatch of a batch not held: %v, %d held; want nil and 5", err, h.Held())
+	}
+	h.DropBatch(b1.Through)
+	if h.Held() != 3 {
+		t.Fatalf("after DropBatch(b1): %d held, want 3", h.Held())
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(); got != "CDEF" || h.Held() != 0 {
+		t.Fatalf("after Flush: nav_history %q, %d held; want CDEF and 0", got, h.Held())
+	}
+	if latest.Holds(line("A", 1).NAVRecord) || latest.Holds(line("B", 2).NAVRecord) || !latest.Holds(line("F", 3).NAVRecord) {
+		t.Fatal("after Flush the stage's view is wrong: want A and B (dropped) not held, F held")
 	}
 }

@@ -136,11 +136,21 @@ func (s NAVHistory) sendRows(ctx context.Context, rows []navRow) error {
 type HeldNAVHistory struct {
 	NAVHistory
 
-	mu     sync.Mutex
-	rows   []navRow
-	latest map[string]fund.Date // each held scheme's newest date, for Latest at Flush
-	last   pipelines.Checkpoint // the batch whose rows end rows
-	from   int                  // where its rows start
+	mu      sync.Mutex
+	rows    []navRow
+	latest  map[string]fund.Date // each held scheme's newest date, for Latest at Flush
+	batches []heldBatch          // where each batch's rows are in rows, in order
+}
+
+// heldBatch is one batch's rows in HeldNAVHistory.rows: the n after
+// the rows of the batches before it.
+type heldBatch struct {
+	through pipelines.Checkpoint
+	n       int
+}
+
+func sameCheckpoint(a, b pipelines.Checkpoint) bool {
+	return a.Stream == b.Stream && bytes.Equal(a.Pos, b.Pos)
 }
 
 // Write checks a batch and keeps its rows for Flush. The same batch again
@@ -154,11 +164,12 @@ func (h *HeldNAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLi
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.rows) > 0 && b.Through.Stream == h.last.Stream && bytes.Equal(b.Through.Pos, h.last.Pos) {
-		clear(h.rows[h.from:])
-		h.rows = h.rows[:h.from]
+	if k := len(h.batches) - 1; k >= 0 && sameCheckpoint(h.batches[k].through, b.Through) {
+		from := len(h.rows) - h.batches[k].n
+		clear(h.rows[from:])
+		h.rows, h.batches = h.rows[:from], h.batches[:k]
 	}
-	h.from, h.last = len(h.rows), b.Through
+	h.batches = append(h.batches, heldBatch{through: b.Through, n: len(b.Items)})
 	if h.latest == nil {
 		h.latest = map[string]fund.Date{}
 	}
@@ -192,9 +203,71 @@ func (h *HeldNAVHistory) Flush(ctx context.Context) error {
 		h.Latest.sawDates(h.latest)
 	}
 	clear(h.rows) // the backing array is kept: let the strings go
-	h.rows, h.from, h.last = h.rows[:0], 0, pipelines.Checkpoint{}
+	h.rows, h.batches = h.rows[:0], h.batches[:0]
 	clear(h.latest)
 	return nil
+}
+
+// FlushBatch sends the rows kept of one batch as one insert, and keeps
+// them after a failure (pipelines.BatchHolder: after a Flush ClickHouse
+// refused, the engine finds the refused batch this way).
+func (h *HeldNAVHistory) FlushBatch(ctx context.Context, through pipelines.Checkpoint) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k, from := h.find(through)
+	if k < 0 {
+		return nil
+	}
+	rows := h.rows[from : from+h.batches[k].n]
+	if err := h.sendRows(ctx, rows); err != nil {
+		return err
+	}
+	if h.Latest != nil {
+		h.Latest.sawDates(newestDates(rows))
+	}
+	h.remove(k, from)
+	return nil
+}
+
+// DropBatch lets go of the rows kept of one batch (its file failed).
+func (h *HeldNAVHistory) DropBatch(through pipelines.Checkpoint) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if k, from := h.find(through); k >= 0 {
+		h.remove(k, from)
+	}
+}
+
+// find returns the batch's index and where its rows start; -1: none held.
+func (h *HeldNAVHistory) find(through pipelines.Checkpoint) (k, from int) {
+	for i, b := range h.batches {
+		if sameCheckpoint(b.through, through) {
+			return i, from
+		}
+		from += b.n
+	}
+	return -1, 0
+}
+
+// remove takes batch k's rows out; the newest dates are those of the rows
+// left, so the stage is never told ClickHouse holds a row it was not sent.
+func (h *HeldNAVHistory) remove(k, from int) {
+	n := h.batches[k].n
+	h.rows = append(h.rows[:from], h.rows[from+n:]...)
+	clear(h.rows[len(h.rows):cap(h.rows)][:n])
+	h.batches = append(h.batches[:k], h.batches[k+1:]...)
+	h.latest = newestDates(h.rows)
+}
+
+// newestDates is each scheme's newest date in rows.
+func newestDates(rows []navRow) map[string]fund.Date {
+	m := map[string]fund.Date{}
+	for _, r := range rows {
+		if d, ok := m[r.code]; !ok || r.date.After(d) {
+			m[r.code] = r.date
+		}
+	}
+	return m
 }
 
 // DeleteNAVs removes NAVs from nav_history: every NAV a file gave (sha256),
@@ -251,3 +324,5 @@ func deleteNAVs(ctx context.Context, conn driver.Conn, where string, args ...any
 		}
 	}
 }
+
+var _ pipelines.BatchHolder = (*HeldNAVHistory)(nil)

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net"
 
-	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,7 +34,7 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: bad FUNDFLOW_PG_URL: %w", err)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		pgxdecimal.Register(c.TypeMap())
+		registerNumeric(c.TypeMap())
 		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -2,3 +2,5 @@ package postgres
 
 // SQLFactsPending is the facts relay's query, for the plan test.
 const SQLFactsPending = sqlFactsPending
+
+var RegisterNumeric = registerNumeric

@@ -116,10 +116,12 @@ func Reread(raw, context []byte, from fund.Origin) (Item, error) {
 
 // Decode is the feed decoder for AMFI NAV files. It finds the file's
 // business date and the (scheme, date) keys said more than once in a first
-// pass and streams the rows in a second; a seekable input (the feed's
-// spooled file, the file `fundflow check nav` reads) is read twice from
-// disk, so a history report of millions of rows never sits in memory,
-// anything else is read into memory first. A body that is not a NAV file (an
+// pass and streams the rows in a second. A file of at most OnePassBytes (a
+// daily NAVAll file is under 2 MB) is parsed once: the first pass keeps
+// its rows and the second hands them on. A larger seekable input (a
+// history report of millions of rows, in the feed's spooled file) is
+// parsed twice from disk, so its rows never sit in memory; a larger
+// input that cannot seek is read into memory first. A body that is not a NAV file (an
 // HTML error page, an unknown header, no rows at all) rejects the file as a
 // whole.
 //
@@ -156,6 +158,8 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 	}
 	counts := map[fund.Date]int{}
 	rows := 0
+	var kept rowQueue // the rows of a file parsed once
+	once := end-start <= onePassBytes
 	seen := newKeySet(end - start)
 	suspects := map[navKey]*fund.NAVLine{} // keys seen more than once (and the set's rare false positives)
 	for {
@@ -167,6 +171,9 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 			return nil, err
 		}
 		rows++
+		if once {
+			kept.push(row)
+		}
 		if row.Reason == "" {
 			counts[row.Record.Date]++
 			k := navKey{row.Record.SchemeCode, row.Record.Date}
@@ -179,16 +186,20 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		return nil, fmt.Errorf("%w: %s has an AMFI header but no NAV rows", pipelines.ErrRejectFile, file.File)
 	}
 	business := amfi.BusinessDateOf(p.Layout(), counts)
-	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, err
-	}
-	if p, err = amfi.NewParser(rs); err != nil {
-		return nil, err
-	}
 	header, layout := p.Header(), p.Layout()
+	next := kept.pop
+	if !once {
+		if _, err := rs.Seek(start, io.SeekStart); err != nil {
+			return nil, err
+		}
+		if p, err = amfi.NewParser(rs); err != nil {
+			return nil, err
+		}
+		next = p.Next
+	}
 	return func() (Item, error) {
 		for {
-			row, err := p.Next()
+			row, err := next()
 			if err != nil {
 				return Item{}, err
 			}
@@ -211,6 +222,45 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 			return it, nil
 		}
 	}, nil
+}
+
+// OnePassBytes is the largest file Decode parses once, keeping its rows
+// between its two passes (about four times the file's size in memory);
+// larger files are parsed twice.
+const OnePassBytes = 8 << 20
+
+var onePassBytes int64 = OnePassBytes // tests set 0 to parse twice
+
+// rowQueue keeps a file's rows between Decode's passes in chunks, never
+// copied as a growing slice would be (a row is a few hundred bytes).
+type rowQueue struct {
+	chunks [][]amfi.Row
+	head   int // the next row to pop, in chunks[0]
+}
+
+const rowChunk = 1024
+
+func (q *rowQueue) push(r amfi.Row) {
+	if n := len(q.chunks); n == 0 || len(q.chunks[n-1]) == rowChunk {
+		q.chunks = append(q.chunks, make([]amfi.Row, 0, rowChunk))
+	}
+	last := &q.chunks[len(q.chunks)-1]
+	*last = append(*last, r)
+}
+
+// pop hands on the next row (io.EOF after the last) and lets go of each
+// chunk handed on.
+func (q *rowQueue) pop() (amfi.Row, error) {
+	for len(q.chunks) > 0 && q.head == len(q.chunks[0]) {
+		q.chunks[0] = nil
+		q.chunks, q.head = q.chunks[1:], 0
+	}
+	if len(q.chunks) == 0 {
+		return amfi.Row{}, io.EOF
+	}
+	r := q.chunks[0][q.head]
+	q.head++
+	return r, nil
 }
 
 // navKey is what a NAV is stored under in every store.
