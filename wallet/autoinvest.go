@@ -188,6 +188,9 @@ func (a *AutoInvest) debit(ctx context.Context, paymentID string) (Run, error) {
 			run = r
 			return err
 		}
+		if wal.Status != "open" {
+			return nil // exiting: its exit pays the cash out (a closing wallet is open again if the exit is refused)
+		}
 		terms, ok, err := tx.Terms(ctx, d.WalletID)
 		if err != nil || !ok || !terms.Enabled {
 			return err

@@ -1,0 +1,154 @@
+package wallet_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+// hookedExits is the real exit store with a hook run after each of the
+// exit's transactions commits: what other jobs do between them.
+type hookedExits struct {
+	wallet.ExitStore
+	n     int
+	after func(n int)
+}
+
+func (h *hookedExits) InExitTx(ctx context.Context, fn func(wallet.ExitTx) error) error {
+	err := h.ExitStore.InExitTx(ctx, fn)
+	h.n++
+	if err == nil && h.after != nil {
+		h.after(h.n)
+	}
+	return err
+}
+
+// From the exit's first transaction the wallet is closing: a ₹5,000.00
+// deposit arriving then is a wallet_closed break, the ₹1,000.00 already in
+// the wallet is not auto-invested, a withdrawal is refused, and the exit
+// pays out exactly the ₹1,000.00 under exit:<request> and closes (review
+// r34 H1; on the old code the deposit was credited and invested and the
+// close failed or left purchases in flight).
+func TestExitClosingShutsTheWallet(t *testing.T) {
+	e, ai := autoEnv(t)
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 100000) // ₹1,000.00, not invested yet
+	e.credit()
+	st := pgstore.Store{Pool: e.db.Read}
+	var withdrawErr error
+	h := &hookedExits{ExitStore: st, after: func(n int) {
+		if n != 1 {
+			return
+		}
+		e.pay("e2", "pay_2", "wallet:W1", "captured", 500000)
+		e.credit()
+		if _, err := ai.Invest(e.ctx, 10); err != nil {
+			t.Errorf("invest during the exit: %v", err)
+		}
+		_, withdrawErr = e.wallet.Withdraw(e.ctx, "W1", "WD-1", fund.MustAmount("100.00"))
+	}}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: h, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(withdrawErr, wallet.ErrClosed) {
+		t.Errorf("withdrawal while closing: %v, want ErrClosed", withdrawErr)
+	}
+	if out.Withdrawn == nil || out.Withdrawn.RequestID != "exit:EXIT-1" || out.Withdrawn.Amount.String() != "1000.00" || out.Withdrawn.Status != wallet.WithdrawalPaid {
+		t.Fatalf("payout %+v", out.Withdrawn)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "closed 0.00" {
+		t.Errorf("wallet %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || reason, ',') FROM payment_breaks`); got != "pay_2 wallet_closed" {
+		t.Errorf("breaks %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM orders WHERE folio_no = 'F1'`); n != 0 {
+		t.Errorf("%d orders placed for the exiting wallet", n)
+	}
+	if got := e.db.Str(`SELECT string_agg(kind || ' ' || ref || ' ' || amount, ',' ORDER BY id) FROM wallet_transactions WHERE kind <> 'deposit'`); got != "withdrawal exit:EXIT-1 1000.00" {
+		t.Errorf("entries %s", got)
+	}
+}
+
+// The exit's payout parked by a fraud restriction can be released but
+// never cancelled back into the closed wallet (H2): 1,000.00 held.
+func TestExitPayoutParkedIsNeverCancelledBack(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 100000)
+	e.credit()
+	if err := e.ledger.SetRestriction(e.ctx, ledger.Restriction{InvestorID: "INV-1", Source: ledger.HoldFraud, Reason: ledger.ReasonUnderReview,
+		BlocksRedemption: true, By: "fraud-rules"}); err != nil {
+		t.Fatal(err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", clock)
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Status != wallet.WithdrawalPending {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	if _, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "exit:EXIT-1"); !errors.Is(err, wallet.ErrClosed) {
+		t.Errorf("cancel the closed wallet's payout: %v, want ErrClosed", err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || d.status || ' ' || d.amount FROM wallets w JOIN wallet_withdrawals d ON d.wallet_id = w.id`); got != "closed 0.00 pending 1000.00" {
+		t.Errorf("wallet and payout %s", got)
+	}
+}
+
+// Money still on its way back refuses the exit (an auto-invest purchase
+// cancelled after payment, not swept: on the old code the exit closed
+// and the sweep then paid ₹3,000.00 into the closed wallet). A wallet
+// closed anyway (before this fix) that is swept into passes the money on
+// to the bank: 10,000.01 = A 4,000.00 + B 3,000.00 + 3,000.01 left; B
+// cancelled; the 3,000.01 withdrawn; the sweep's 3,000.00 paid out under
+// closed:refund:AI-pay_1-B, the balance 0.00.
+func TestExitWaitsForMoneyOnItsWayBack(t *testing.T) {
+	e, ai := autoEnv(t)
+	e.db.Exec(`DELETE FROM navs WHERE scheme_code = 'B'`)
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 1000001)
+	e.credit()
+	if _, err := ai.Invest(e.ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ledger.AllotPending(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	in, ok, err := fund.IntakeOf([]byte(`{"order_id":"X-B","type":"cancel","target_order_id":"AI-pay_1-B","placed_at":"`+
+		clock.UTC().Format(time.RFC3339)+`"}`), fund.Receipt{Source: "test", At: clock, MaxSkew: time.Hour})
+	if !ok {
+		t.Fatal(err)
+	}
+	if p, err := e.ledger.PlaceOrders(e.ctx, []fund.OrderIntake{in}); err != nil || len(p) != 1 || p[0].Outcome != "accepted" {
+		t.Fatalf("cancel: %+v %v", p, err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", clock); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit with a purchase not swept: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "open 3000.01" {
+		t.Fatalf("after the refusal %s", got)
+	}
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "WD-1", fund.MustAmount("3000.01")); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE wallets SET status = 'closed' WHERE id = 'W1'`)
+	if n, err := ai.SweepEnded(e.ctx, 10); err != nil || n != 1 {
+		t.Fatalf("swept %d %v", n, err)
+	}
+	if got := e.db.Str(`SELECT balance::text FROM wallets WHERE id = 'W1'`); got != "0.00" {
+		t.Errorf("balance %s", got)
+	}
+	if got := e.db.Str(`SELECT request_id || ' ' || amount || ' ' || status FROM wallet_withdrawals WHERE request_id LIKE 'closed:%'`); got != "closed:refund:AI-pay_1-B 3000.00 paid" {
+		t.Errorf("passed on %s", got)
+	}
+}
