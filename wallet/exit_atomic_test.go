@@ -152,3 +152,52 @@ func TestExitWaitsForMoneyOnItsWayBack(t *testing.T) {
 		t.Errorf("passed on %s", got)
 	}
 }
+
+// The exit's valuation includes the flows of its own day (H4): the daily
+// run valued W1 on 21 Aug with its ₹1,000.00 cash (22,598.92, as in
+// TestExitCrystallisesOnceBeforeThePayout); the investor then withdrew
+// ₹500.00 and exits the same day. By hand: 21 Aug valued again
+// 22,598.92 − 500.00 = 22,098.92; flows 21,000.00 − 500.00 = 20,500.00;
+// gain 1,598.92 × 20 % = 319.784 → 319.78 (the old code kept 22,598.92:
+// gain 2,098.92, fee 419.78 on the investor's own money); AUM
+// (20,999.00 + 22,098.92) / 36,500 = 1.1807… → 1.18; fee 320.96, GST
+// 57.7728 → 57.77, total 378.73; 500.00 − 378.73 = 121.27 paid out.
+func TestExitValuesAfterTheDaysFlows(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
+	e.credit()
+	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []fund.Date{fund.NewDate(2026, 8, 20), fund.NewDate(2026, 8, 21)} {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.db.Str(`SELECT aum::text FROM fee_valuations WHERE wallet_id = 'W1' AND day = '2026-08-21'`); got != "22598.92" {
+		t.Fatalf("21 Aug's daily valuation %s", got)
+	}
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "WD-1", fund.MustAmount("500.00")); err != nil {
+		t.Fatal(err)
+	}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Invoices) != 1 || out.Invoices[0].AUMFee.String() != "1.18" || out.Invoices[0].PerfFee.String() != "319.78" ||
+		out.Invoices[0].GST.String() != "57.77" || out.Invoices[0].Total.String() != "378.73" {
+		t.Fatalf("invoices %+v", out.Invoices)
+	}
+	if out.Withdrawn == nil || out.Withdrawn.Amount.String() != "121.27" {
+		t.Fatalf("payout %+v", out.Withdrawn)
+	}
+	if got := e.db.Str(`SELECT aum::text FROM fee_valuations WHERE wallet_id = 'W1' AND day = '2026-08-21'`); got != "22098.92" {
+		t.Errorf("21 Aug's valuation %s", got)
+	}
+	if got := e.db.Str(`SELECT hwm_gain::text FROM fee_hwm WHERE wallet_id = 'W1'`); got != "1598.92" {
+		t.Errorf("high-water mark %s", got)
+	}
+}
