@@ -201,3 +201,60 @@ func TestExitValuesAfterTheDaysFlows(t *testing.T) {
 		t.Errorf("high-water mark %s", got)
 	}
 }
+
+// An exit refused for want of cash and retried the next quarter finishes
+// (H3, M2): 21 Aug refused, its invoice 20–21 Aug (378.67, by hand in
+// TestExitRefusedUntilTheCashCoversTheFees) left due and the wallet open;
+// ₹1,000.00 deposited; on 2 Oct the same request bills from the day after
+// that invoice: 22 Aug–30 Sep and 1–2 Oct, and pays all three oldest first.
+// By hand (AUM Σ rounded down, GST half up):
+//   - 22 Aug–30 Sep: 40 days carried at 21,598.92: 863,956.80 / 36,500
+//     = 23.6700… → 23.67, GST 4.2606 → 4.26, total 27.93; no
+//     crystallisation (a September quarter end, crystallising in March).
+//   - 2 Oct valued: 1,000.00 + 21,598.92 (the NAVs of 30 Aug) = 22,598.92;
+//     1 Oct carried 21,598.92: 44,197.84 / 36,500 = 1.2108… → 1.21, GST
+//     0.2178 → 0.22, total 1.43; gain 22,598.92 − 21,000.00 = 1,598.92,
+//     not above the mark 1,598.92: no performance fee.
+//   - paid 378.67 + 27.93 + 1.43 = 408.03; 1,000.00 − 408.03 = 591.97 out.
+//
+// The old code billed 20 Aug–30 Sep, found the 20–21 Aug invoice and
+// failed on every retry.
+func TestExitRetriedNextQuarterFinishes(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+		t.Fatal(err)
+	}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
+		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || i.total || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 378.67 due" {
+		t.Fatalf("after the refusal: %s", got)
+	}
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
+	e.credit()
+	oct2 := time.Date(2026, 10, 2, 12, 0, 0, 0, fund.IST())
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", oct2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Day != fund.NewDate(2026, 10, 2) || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "591.97" {
+		t.Fatalf("exit %+v", out)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from || '..' || period_to || ' ' || aum_fee || ' ' || perf_fee || ' ' || gst || ' ' || total || ' ' || status, ', ' ORDER BY period_from) FROM fee_invoices`); got !=
+		"2026-08-20..2026-08-21 1.13 319.78 57.76 378.67 charged, 2026-08-22..2026-09-30 23.67 0.00 4.26 27.93 charged, 2026-10-01..2026-10-02 1.21 0.00 0.22 1.43 charged" {
+		t.Errorf("invoices %s", got)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "closed 0.00" {
+		t.Errorf("wallet %s", got)
+	}
+	// The same request again, later still: done.
+	if again, err := x.Exit(e.ctx, "W1", "EXIT-1", oct2.AddDate(0, 0, 3)); err != nil || again.Status != "already_exited" || again.Day != out.Day {
+		t.Errorf("again %+v %v", again, err)
+	}
+}
