@@ -258,3 +258,45 @@ func TestExitRetriedNextQuarterFinishes(t *testing.T) {
 		t.Errorf("again %+v %v", again, err)
 	}
 }
+
+// A fee charged from units whose redemption the ledger allotted but whose
+// payout is not in the wallet yet is in flight (M1): the exit waits, and
+// after the sweep pays that invoice once, from the payout now in the
+// cash. TestFeeChargedByRedeemingUnitsFIFO's August invoice of 200.43; the
+// exit on 31 Aug (billed to that day already): 500.00 + 200.43 − 200.43 =
+// 500.00 paid out, one fee entry. The old code paid the invoice from the
+// 500.00 at once (299.57 out) and the payout then came to a closed wallet.
+func TestExitWaitsForAFeeRedemptionsPayout(t *testing.T) {
+	e, f, _ := feeUnitsEnv(t, "20000")
+	if _, err := f.BillAll(e.ctx, fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.RedeemDue(e.ctx, 10); err != nil || n != 1 {
+		t.Fatalf("redeem %d %v", n, err)
+	}
+	if _, err := f.Ledger.AllotPending(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	aug31 := time.Date(2026, 8, 31, 18, 0, 0, 0, fund.IST())
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", aug31); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit before the payout is swept: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 500.00 due" {
+		t.Fatalf("after the refusal %s", got)
+	}
+	if n, err := f.SweepFeeRedemptions(e.ctx, 10); err != nil || n != 1 {
+		t.Fatalf("sweep %d %v", n, err)
+	}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", aug31)
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "500.00" {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(kind || ' ' || amount, ',' ORDER BY id) FROM wallet_transactions WHERE kind IN ('fee', 'withdrawal')`); got != "fee 200.43,withdrawal 500.00" {
+		t.Errorf("entries %s", got)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "closed 0.00 charged" {
+		t.Errorf("after the exit %s", got)
+	}
+}
