@@ -300,3 +300,32 @@ func TestExitWaitsForAFeeRedemptionsPayout(t *testing.T) {
 		t.Errorf("after the exit %s", got)
 	}
 }
+
+// The exit is refused while a SIP plan pays into the wallet or the wallet
+// holds pool units (M5, H2): their money would keep arriving at a closed
+// wallet. Each refusal leaves the wallet open and nothing billed or paid.
+func TestExitRefusedWhilePlansOrPoolsPayIn(t *testing.T) {
+	e, _, _ := rebalanceEnv(t)
+	e.db.Exec(`INSERT INTO mandates (id, gateway, investor_id, status, max_amount) VALUES ('token_1', 'razorpay', 'INV-1', 'confirmed', 100000)`)
+	e.db.Exec(`INSERT INTO plans (id, client_id, body_sha256, kind, investor_id, folio_no, scheme_code, mandate_id, frequency, start_date, status, wallet_id)
+		VALUES ('SIP-1', 'SIP-1', 'x', 'sip', 'INV-1', 'F1', '', 'token_1', 'monthly', '2026-08-01', 'active', 'W1')`)
+	e.db.Exec(`INSERT INTO pools (id, name, launch_nav, units) VALUES ('PL-1', 'pool', 10, 5)`)
+	e.db.Exec(`INSERT INTO pool_members (pool_id, wallet_id, units) VALUES ('PL-1', 'W1', 5)`)
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	for _, step := range []string{`UPDATE plans SET status = 'cancelled' WHERE id = 'SIP-1'`, `UPDATE pool_members SET units = 0`} {
+		if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitBlocked) {
+			t.Fatalf("before %q: %v, want ErrExitBlocked", step, err)
+		}
+		if got := e.db.Str(`SELECT status FROM wallets WHERE id = 'W1'`); got != "open" {
+			t.Fatalf("wallet %s after a refusal", got)
+		}
+		e.db.Exec(step)
+	}
+	if out, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); err != nil || out.Withdrawn != nil {
+		t.Fatalf("exit %+v %v (no cash to pay out)", out, err)
+	}
+	if got := e.db.Str(`SELECT status FROM wallets WHERE id = 'W1'`); got != "closed" {
+		t.Errorf("wallet %s", got)
+	}
+}
