@@ -16,3 +16,21 @@ CREATE TABLE wallet_exits (
     started_at timestamptz NOT NULL DEFAULT now(),
     closed_at  timestamptz                     -- NULL: closing
 );
+
+-- Review r34 M3: a wallet the scheduled quarterly billing could not bill
+-- (a missing valuation, an earlier partial invoice) is kept with the
+-- reason and retried by every later run until billed (resolved_at set);
+-- the quarter itself is still read once.
+CREATE TABLE fee_quarter_skips (
+    period_from  date        NOT NULL,
+    period_to    date        NOT NULL CHECK (period_to >= period_from),
+    crystallise  boolean     NOT NULL,
+    wallet_id    text        NOT NULL REFERENCES wallets (id),
+    reason       text        NOT NULL,
+    first_at     timestamptz NOT NULL DEFAULT now(),
+    last_at      timestamptz NOT NULL DEFAULT now(),
+    tries        integer     NOT NULL DEFAULT 1,
+    resolved_at  timestamptz,
+    PRIMARY KEY (period_from, wallet_id)
+);
+CREATE INDEX fee_quarter_skips_open ON fee_quarter_skips (period_from, wallet_id) WHERE resolved_at IS NULL;
