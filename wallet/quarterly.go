@@ -30,6 +30,9 @@ type QuarterStore interface {
 	SaveQuarterSkip(ctx context.Context, k QuarterSkip) error
 	// ResolveQuarterSkip marks a skipped wallet's quarter billed.
 	ResolveQuarterSkip(ctx context.Context, from fund.Date, walletID string) error
+	// EarliestFeeTerms is the first day any fee terms take effect (found
+	// false: none).
+	EarliestFeeTerms(ctx context.Context) (fund.Date, bool, error)
 	// OpenQuarterSkips lists skipped wallets not billed yet, oldest first.
 	OpenQuarterSkips(ctx context.Context, limit int) ([]QuarterSkip, error)
 }
@@ -73,12 +76,15 @@ type QuarterRun struct {
 	AlreadyBilled int `json:"wallets_already_billed"`
 	// Retried: wallets an earlier run skipped (any quarter) billed now;
 	// StillSkipped: those still not billable (kept, retried next run).
-	Retried      int         `json:"skipped_wallets_billed"`
-	StillSkipped int         `json:"skipped_wallets_open"`
-	Charged      int         `json:"invoices_charged"`
-	Due          int         `json:"invoices_due"`
-	Skipped      []BillSkip  `json:"wallets_skipped,omitempty"`
-	Total        fund.Amount `json:"total"`
+	Retried      int        `json:"skipped_wallets_billed"`
+	StillSkipped int        `json:"skipped_wallets_open"`
+	Charged      int        `json:"invoices_charged"`
+	Due          int        `json:"invoices_due"`
+	Skipped      []BillSkip `json:"wallets_skipped,omitempty"`
+	// Earlier: quarters before this one no run had finished, billed by
+	// this run, oldest first.
+	Earlier []QuarterRun `json:"earlier_quarters,omitempty"`
+	Total   fund.Amount  `json:"total"`
 }
 
 // Run bills, at now, the quarter just finished if it is due and not billed
@@ -97,7 +103,25 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 	if err := q.retrySkips(ctx, &r); err != nil {
 		return r, err
 	}
-	var err error
+	// Quarters before it that no run finished (the job failed for a whole
+	// quarter, or was not running yet), from the earliest fee terms' on,
+	// oldest first: each billed as the schedule would have.
+	earliest, ok, err := q.Store.EarliestFeeTerms(ctx)
+	if err != nil {
+		return r, fmt.Errorf("quarterly billing: earliest fee terms: %w", err)
+	}
+	for f, _ := QuarterOf(earliest); ok && f.Before(from); {
+		qf, qt := QuarterOf(f)
+		e := QuarterRun{From: qf, To: qt, Crystallised: qt.Month == q.CrystalliseMonth}
+		e.BillOn, _ = q.Calendar.NextBusinessDay(qt) // long past: only shown
+		if err := q.billQuarter(ctx, &e); err != nil {
+			return r, err
+		}
+		if e.Status == "billed" {
+			r.Earlier = append(r.Earlier, e)
+		}
+		f = qt.AddDays(1)
+	}
 	if r.BillOn, err = q.Calendar.NextBusinessDay(to); err != nil {
 		return r, fmt.Errorf("quarterly billing %s..%s: the day after: %w", from, to, err)
 	}
@@ -105,17 +129,26 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 		r.Status = "not_yet"
 		return r, nil
 	}
+	if err := q.billQuarter(ctx, &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// billQuarter bills r's quarter unless a run marked it billed already.
+func (q *QuarterBilling) billQuarter(ctx context.Context, r *QuarterRun) error {
+	from, to := r.From, r.To
 	done, err := q.Store.QuarterBilled(ctx, from)
 	if err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
+		return fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
 	if done {
 		r.Status = "already_billed"
-		return r, nil
+		return nil
 	}
 	res, err := q.Fees.BillAll(ctx, from, to, r.Crystallised, q.Batch)
 	if err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
+		return fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
 	r.Status, r.Billed, r.AlreadyBilled, r.Charged, r.Due, r.Total = "billed", res.Billed, res.AlreadyBilled, res.Charged, res.Due, res.Total
 	// A wallet whose fee terms began inside the quarter has no rate (nor,
@@ -127,7 +160,7 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 			sk.Reason = err.Error()
 			r.Skipped = append(r.Skipped, sk)
 			if err := q.Store.SaveQuarterSkip(ctx, QuarterSkip{From: from, To: to, Crystallise: r.Crystallised, WalletID: sk.WalletID, Reason: sk.Reason}); err != nil {
-				return r, fmt.Errorf("quarterly billing %s..%s: keep skipped %s: %w", from, to, sk.WalletID, err)
+				return fmt.Errorf("quarterly billing %s..%s: keep skipped %s: %w", from, to, sk.WalletID, err)
 			}
 			r.StillSkipped++
 			continue
@@ -144,11 +177,11 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 			r.Due++
 		}
 	}
-	if err := q.Store.MarkQuarterBilled(ctx, r); err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
+	if err := q.Store.MarkQuarterBilled(ctx, *r); err != nil {
+		return fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
 	}
 	slog.InfoContext(ctx, "quarter billed", "from", from, "to", to, "billed", r.Billed, "skipped", len(r.Skipped), "total", r.Total)
-	return r, nil
+	return nil
 }
 
 // retrySkips bills the wallets earlier runs kept as skipped, oldest

@@ -191,3 +191,41 @@ func TestQuarterBillingRetriesSkippedWallets(t *testing.T) {
 		t.Errorf("after the re-run %s", got)
 	}
 }
+
+// A quarter no run finished is billed by the next run, oldest first (r34
+// M4): W1 (₹1,00,000.00, 1 % from 1 Jan, valued every day) and no run
+// until 1 Jul. By hand: Jan–Mar 90 days: 100000 × 90 / 36500 = 246.575…
+// → 246.57, GST 44.3826 → 44.38, total 290.95; Apr–Jun 91 days (valued
+// at 1,00,000.00 before either bill): 249.315… → 249.31, GST 44.8758 →
+// 44.88, total 294.19. The old code billed only Apr–Jun.
+func TestQuarterBillingCatchesUpMissedQuarters(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 1, 1); !d.After(fund.NewDate(2026, 6, 30)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
+	if err != nil || r.From != fund.NewDate(2026, 4, 1) || r.Status != "billed" || r.Billed != 1 || len(r.Earlier) != 1 ||
+		r.Earlier[0].From != fund.NewDate(2026, 1, 1) || !r.Earlier[0].Crystallised || r.Earlier[0].Billed != 1 {
+		t.Fatalf("1 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || aum_fee || ' ' || gst || ' ' || total, ',' ORDER BY id) FROM fee_invoices`); got !=
+		"FEE-W1-2026-01-01-2026-03-31 246.57 44.38 290.95,FEE-W1-2026-04-01-2026-06-30 249.31 44.88 294.19" {
+		t.Errorf("invoices %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from::text, ',' ORDER BY period_from) FROM fee_quarter_runs`); got != "2026-01-01,2026-04-01" {
+		t.Errorf("quarter runs %s", got)
+	}
+	if r, err := qb.Run(e.ctx, moneytest.IST("2026-07-02T06:00:00+05:30")); err != nil || r.Status != "already_billed" || len(r.Earlier) != 0 {
+		t.Errorf("2 Jul: %+v %v", r, err)
+	}
+}

@@ -61,3 +61,12 @@ func (s Store) OpenQuarterSkips(ctx context.Context, limit int) ([]wallet.Quarte
 		return k, err
 	})
 }
+
+// EarliestFeeTerms is the first valid_from of any fee terms.
+func (s Store) EarliestFeeTerms(ctx context.Context) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT min(valid_from) FROM fee_terms`).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
