@@ -354,7 +354,9 @@ func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
 			r, ok := have[d.PaymentID]
 			if !ok {
 				t, ok := terms[d.WalletID]
-				if !ok || !t.Enabled {
+				// A closing wallet's deposits are not invested: its exit pays
+				// the cash out (a refused exit opens it again).
+				if !ok || !t.Enabled || wal.Status != "open" {
 					continue
 				}
 				day := fund.DateOf(d.At.In(fund.IST()))

@@ -69,6 +69,9 @@ func (a *AutoInvest) SweepEnded(ctx context.Context, limit int) (int, error) {
 			ev := PurchaseSwept{EventID: TopicPurchaseSwept + ":" + p.OrderID, WalletID: wal.ID, OrderID: p.OrderID, Scheme: p.Scheme,
 				Amount: p.Amount, Status: p.Status, Reason: p.Reason}
 			w := &work{}
+			if err := a.Wallet.PassOnClosed(ctx, tx, w, wal, "refund", p.OrderID, p.Amount); err != nil {
+				return err
+			}
 			w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: TopicPurchaseSwept, Key: wal.ID, Payload: ev})
 			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "purchase_swept", Payload: ev})
 			swept = true

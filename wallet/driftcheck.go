@@ -120,8 +120,8 @@ func (r *Rebalancer) Check(ctx context.Context, s CheckStore, o CheckOptions) (C
 
 func (r *Rebalancer) checkOne(ctx context.Context, id string, o CheckOptions) (Checked, bool, error) {
 	d, err := r.Drift(ctx, id, o.ThresholdPP)
-	if errors.Is(err, ErrNoTerms) {
-		return Checked{}, false, nil // disabled since it was listed
+	if errors.Is(err, ErrNoTerms) || errors.Is(err, ErrClosed) {
+		return Checked{}, false, nil // disabled or exiting since it was listed
 	}
 	if err != nil {
 		return Checked{}, false, err

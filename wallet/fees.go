@@ -103,6 +103,8 @@ type FeeTx interface {
 	// locked (found false: none).
 	InvoiceFor(ctx context.Context, walletID string, from fund.Date) (FeeInvoice, bool, error)
 	Invoice(ctx context.Context, id string) (FeeInvoice, bool, error)
+	// LastInvoiceEnd is the last day the wallet was billed to.
+	LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error)
 	SetInvoiceCharged(ctx context.Context, id string) error
 	FeeUnitsTx
 }
@@ -184,6 +186,7 @@ func (f *Fees) Value(ctx context.Context, day fund.Date) (int64, error) {
 // BillResult counts a billing run.
 type BillResult struct {
 	Billed, Charged, Due int
+	AlreadyBilled        int         // wallets a run before billed for the same period
 	Total                fund.Amount // invoiced (fees and GST) by this run
 	// Skipped are wallets left unbilled with the reason (no valuation to
 	// carry, no terms, billed for another period end): the run goes on,
@@ -228,6 +231,7 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 					res.Due++
 				}
 			}
+			res.AlreadyBilled += len(c.existing)
 			for _, sk := range c.skipped {
 				slog.WarnContext(ctx, "fee billing skipped a wallet", "wallet", sk.WalletID, "from", from, "to", to, "reason", sk.Reason)
 			}

@@ -172,6 +172,9 @@ func (f *Fees) SweepFeeRedemptions(ctx context.Context, limit int) (int, error) 
 		if err != nil || !inserted {
 			return false, err
 		}
+		if err := f.Wallet.PassOnClosed(ctx, tx, w, wal, "fee_redemption", id, net); err != nil {
+			return false, err
+		}
 		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "fee_redemption",
 			Payload: map[string]string{"order_id": id, "invoice_id": r.InvoiceID, "folio": r.Folio, "amount": net.String()}})
 		return true, nil

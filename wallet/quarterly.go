@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,6 +25,25 @@ type QuarterStore interface {
 	QuarterBilled(ctx context.Context, from fund.Date) (bool, error)
 	// MarkQuarterBilled records a finished quarter (again: no change).
 	MarkQuarterBilled(ctx context.Context, q QuarterRun) error
+	// SaveQuarterSkip records a wallet a quarter's billing could not bill
+	// with the reason (again: the reason updated, open again).
+	SaveQuarterSkip(ctx context.Context, k QuarterSkip) error
+	// ResolveQuarterSkip marks a skipped wallet's quarter billed.
+	ResolveQuarterSkip(ctx context.Context, from fund.Date, walletID string) error
+	// EarliestFeeTerms is the first day any fee terms take effect (found
+	// false: none).
+	EarliestFeeTerms(ctx context.Context) (fund.Date, bool, error)
+	// OpenQuarterSkips lists skipped wallets not billed yet, oldest first.
+	OpenQuarterSkips(ctx context.Context, limit int) ([]QuarterSkip, error)
+}
+
+// QuarterSkip is a wallet a quarter's scheduled billing could not bill:
+// kept, and retried by every later run until it is billed.
+type QuarterSkip struct {
+	From, To    fund.Date
+	Crystallise bool
+	WalletID    string
+	Reason      string
 }
 
 // QuarterBilling is the scheduled quarterly fee billing: the quarter just
@@ -49,26 +69,59 @@ type QuarterRun struct {
 	Crystallised bool      `json:"crystallised"`
 	// Status: "not_yet" (before BillOn), "billed" (by this run),
 	// "already_billed" (a run before finished it: nothing read or billed).
-	Status  string      `json:"status"`
-	Billed  int         `json:"wallets_billed"`
-	Charged int         `json:"invoices_charged"`
-	Due     int         `json:"invoices_due"`
-	Skipped []BillSkip  `json:"wallets_skipped,omitempty"`
-	Total   fund.Amount `json:"total"`
+	Status string `json:"status"`
+	// Billed counts invoices made by this run; AlreadyBilled wallets a
+	// run before (killed before its mark) billed for the quarter.
+	Billed        int `json:"wallets_billed"`
+	AlreadyBilled int `json:"wallets_already_billed"`
+	// Retried: wallets an earlier run skipped (any quarter) billed now;
+	// StillSkipped: those still not billable (kept, retried next run).
+	Retried      int        `json:"skipped_wallets_billed"`
+	StillSkipped int        `json:"skipped_wallets_open"`
+	Charged      int        `json:"invoices_charged"`
+	Due          int        `json:"invoices_due"`
+	Skipped      []BillSkip `json:"wallets_skipped,omitempty"`
+	// Earlier: quarters before this one no run had finished, billed by
+	// this run, oldest first.
+	Earlier []QuarterRun `json:"earlier_quarters,omitempty"`
+	Total   fund.Amount  `json:"total"`
 }
 
 // Run bills, at now, the quarter just finished if it is due and not billed
-// yet. A wallet that cannot be billed is listed with its reason (billed by
-// hand: `fundflow managed fees bill --from --to --wallet`); the quarter is
-// marked finished all the same, so it is read once. A run killed before
-// the mark bills again: invoices already made are kept (one a wallet and
-// period), so nothing is billed twice.
+// yet. A wallet that cannot be billed is listed with its reason and kept
+// (QuarterStore.SaveQuarterSkip); every later run first retries the kept
+// ones, whatever quarter they are of, until each is billed. The quarter
+// is marked finished all the same, so the whole quarter is read once. A
+// run killed before the mark bills again: invoices already made are kept
+// (one a wallet and period) and counted as AlreadyBilled, so nothing is
+// billed twice.
 func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, error) {
 	today := fund.DateOf(now.In(fund.IST()))
 	cur, _ := QuarterOf(today)
 	from, to := QuarterOf(cur.AddDays(-1))
 	r := QuarterRun{From: from, To: to, Crystallised: to.Month == q.CrystalliseMonth}
-	var err error
+	if err := q.retrySkips(ctx, &r); err != nil {
+		return r, err
+	}
+	// Quarters before it that no run finished (the job failed for a whole
+	// quarter, or was not running yet), from the earliest fee terms' on,
+	// oldest first: each billed as the schedule would have.
+	earliest, ok, err := q.Store.EarliestFeeTerms(ctx)
+	if err != nil {
+		return r, fmt.Errorf("quarterly billing: earliest fee terms: %w", err)
+	}
+	for f, _ := QuarterOf(earliest); ok && f.Before(from); {
+		qf, qt := QuarterOf(f)
+		e := QuarterRun{From: qf, To: qt, Crystallised: qt.Month == q.CrystalliseMonth}
+		e.BillOn, _ = q.Calendar.NextBusinessDay(qt) // long past: only shown
+		if err := q.billQuarter(ctx, &e); err != nil {
+			return r, err
+		}
+		if e.Status == "billed" {
+			r.Earlier = append(r.Earlier, e)
+		}
+		f = qt.AddDays(1)
+	}
 	if r.BillOn, err = q.Calendar.NextBusinessDay(to); err != nil {
 		return r, fmt.Errorf("quarterly billing %s..%s: the day after: %w", from, to, err)
 	}
@@ -76,29 +129,44 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 		r.Status = "not_yet"
 		return r, nil
 	}
+	if err := q.billQuarter(ctx, &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// billQuarter bills r's quarter unless a run marked it billed already.
+func (q *QuarterBilling) billQuarter(ctx context.Context, r *QuarterRun) error {
+	from, to := r.From, r.To
 	done, err := q.Store.QuarterBilled(ctx, from)
 	if err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
+		return fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
 	if done {
 		r.Status = "already_billed"
-		return r, nil
+		return nil
 	}
 	res, err := q.Fees.BillAll(ctx, from, to, r.Crystallised, q.Batch)
 	if err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
+		return fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
-	r.Status, r.Billed, r.Charged, r.Due, r.Total = "billed", res.Billed, res.Charged, res.Due, res.Total
+	r.Status, r.Billed, r.AlreadyBilled, r.Charged, r.Due, r.Total = "billed", res.Billed, res.AlreadyBilled, res.Charged, res.Due, res.Total
 	// A wallet whose fee terms began inside the quarter has no rate (nor,
-	// usually, a valuation) on its first day: its quarter is billed from
-	// the terms' first day instead, as an exit's is.
+	// usually, a valuation) on its first day, and one an exit refused
+	// billed part of the quarter: the rest of its quarter is billed.
 	for _, sk := range res.Skipped {
-		inv, created, err := q.billFromTerms(ctx, sk.WalletID, from, to, r.Crystallised)
-		if err != nil || !created {
-			if err != nil {
-				sk.Reason = err.Error()
-			}
+		inv, created, err := q.billRest(ctx, sk.WalletID, from, to, r.Crystallised)
+		if err != nil {
+			sk.Reason = err.Error()
 			r.Skipped = append(r.Skipped, sk)
+			if err := q.Store.SaveQuarterSkip(ctx, QuarterSkip{From: from, To: to, Crystallise: r.Crystallised, WalletID: sk.WalletID, Reason: sk.Reason}); err != nil {
+				return fmt.Errorf("quarterly billing %s..%s: keep skipped %s: %w", from, to, sk.WalletID, err)
+			}
+			r.StillSkipped++
+			continue
+		}
+		if !created {
+			r.AlreadyBilled++
 			continue
 		}
 		r.Billed++
@@ -109,22 +177,74 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 			r.Due++
 		}
 	}
-	if err := q.Store.MarkQuarterBilled(ctx, r); err != nil {
-		return r, fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
+	if err := q.Store.MarkQuarterBilled(ctx, *r); err != nil {
+		return fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
 	}
 	slog.InfoContext(ctx, "quarter billed", "from", from, "to", to, "billed", r.Billed, "skipped", len(r.Skipped), "total", r.Total)
-	return r, nil
+	return nil
 }
 
-// billFromTerms bills a wallet's quarter from its fee terms' first day
-// when that falls inside the quarter (created false: it does not).
-func (q *QuarterBilling) billFromTerms(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (FeeInvoice, bool, error) {
-	var terms []FeeTerms
-	if err := q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) (err error) { terms, err = tx.FeeTerms(ctx, walletID); return err }); err != nil {
+// retrySkips bills the wallets earlier runs kept as skipped, oldest
+// quarter first: each billed (or found billed) is resolved, each still
+// failing keeps its row with the new reason.
+func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun) error {
+	ks, err := q.Store.OpenQuarterSkips(ctx, 10000)
+	if err != nil {
+		return fmt.Errorf("quarterly billing: skipped wallets: %w", err)
+	}
+	for _, k := range ks {
+		_, _, err := q.billRest(ctx, k.WalletID, k.From, k.To, k.Crystallise)
+		if err != nil {
+			k.Reason = err.Error()
+			slog.WarnContext(ctx, "fee billing still skips a wallet", "wallet", k.WalletID, "from", k.From, "to", k.To, "reason", k.Reason)
+			if err := q.Store.SaveQuarterSkip(ctx, k); err != nil {
+				return fmt.Errorf("quarterly billing: keep skipped %s: %w", k.WalletID, err)
+			}
+			r.StillSkipped++
+			continue
+		}
+		if err := q.Store.ResolveQuarterSkip(ctx, k.From, k.WalletID); err != nil {
+			return fmt.Errorf("quarterly billing: resolve skipped %s: %w", k.WalletID, err)
+		}
+		r.Retried++
+	}
+	return nil
+}
+
+// billRest bills what of a wallet's quarter is not billed yet: from the
+// later of the quarter's start, the fee terms' first day and the day
+// after the wallet's last invoice, to the quarter's end (created false:
+// nothing left to bill). A wallet closed or exiting is billed by its exit.
+func (q *QuarterBilling) billRest(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (FeeInvoice, bool, error) {
+	start, open := from, true
+	err := q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) error {
+		start, open = from, true
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil || !ok {
+			return errors.Join(err, boolErrf(ok, "%w", ErrNoWallet))
+		}
+		if wal.Status != "open" {
+			open = false
+			return nil
+		}
+		terms, err := tx.FeeTerms(ctx, walletID)
+		if err != nil {
+			return err
+		}
+		if len(terms) == 0 || terms[0].From.After(to) {
+			start = to.AddDays(1)
+			return nil
+		}
+		start = laterOf(start, terms[0].From)
+		if end, ok, err := tx.LastInvoiceEnd(ctx, walletID); err != nil {
+			return err
+		} else if ok && !end.Before(start) {
+			start = end.AddDays(1)
+		}
+		return nil
+	})
+	if err != nil || !open || start.After(to) {
 		return FeeInvoice{}, false, err
 	}
-	if len(terms) == 0 || !terms[0].From.After(from) || terms[0].From.After(to) {
-		return FeeInvoice{}, false, nil
-	}
-	return q.Fees.Bill(ctx, walletID, terms[0].From, to, crystallise)
+	return q.Fees.Bill(ctx, walletID, start, to, crystallise)
 }

@@ -119,3 +119,113 @@ func TestQuarterBillingOnSchedule(t *testing.T) {
 		t.Errorf("quarter runs %s", got)
 	}
 }
+
+// A wallet the quarterly billing skips is kept with its reason and billed
+// by a later run (r34 M3); a run killed before its mark and run again
+// counts the wallets already billed as billed, none as skipped (L1). W1:
+// ₹1,00,000.00 at 1 % for Jul–Sep: 100000 × 92 / 36500 = 252.054… →
+// 252.05, GST 45.369 → 45.37, total 297.42. W2: ₹50,000.00, terms 1.5 %
+// from 16 Aug, its valuations missing on 1 Oct: skipped; valued again, the
+// 2 Oct run bills 16 Aug–30 Sep: 50000 × 1.5 × 46 / 36500 = 94.520… →
+// 94.52, GST 17.0136 → 17.01, total 111.53. The old code marked the
+// quarter and never billed W2.
+func TestQuarterBillingRetriesSkippedWallets(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 5000000)
+	e.credit()
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")},
+		{WalletID: "W2", From: fund.NewDate(2026, 8, 16), AUMRatePct: pct("1.5")},
+	} {
+		if err := f.SetTerms(e.ctx, ft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	value := func() {
+		t.Helper()
+		for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
+			if _, err := f.Value(e.ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	value()
+	e.db.Exec(`DELETE FROM fee_valuations WHERE wallet_id = 'W2'`)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	invoices := func() string {
+		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY id), '') FROM fee_invoices`)
+	}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-10-01T06:00:00+05:30"))
+	if err != nil || r.Status != "billed" || r.Billed != 1 || len(r.Skipped) != 1 || r.Skipped[0].WalletID != "W2" || r.StillSkipped != 1 {
+		t.Fatalf("1 Oct: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT wallet_id || ' ' || period_from || ' ' || (resolved_at IS NULL) FROM fee_quarter_skips`); got != "W2 2026-07-01 true" {
+		t.Fatalf("kept skips %s", got)
+	}
+	value() // W2's valuations written again
+	r, err = qb.Run(e.ctx, moneytest.IST("2026-10-02T06:00:00+05:30"))
+	if err != nil || r.Status != "already_billed" || r.Retried != 1 || r.StillSkipped != 0 {
+		t.Fatalf("2 Oct: %+v %v", r, err)
+	}
+	const both = "FEE-W1-2026-07-01-2026-09-30 297.42 charged,FEE-W2-2026-08-16-2026-09-30 111.53 charged"
+	if got := invoices(); got != both {
+		t.Fatalf("invoices %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_quarter_skips WHERE resolved_at IS NULL`); n != 0 {
+		t.Errorf("%d skips open", n)
+	}
+	// A run killed before its mark: run again, both wallets already billed.
+	e.db.Exec(`DELETE FROM fee_quarter_runs WHERE period_from = '2026-07-01'`)
+	r, err = qb.Run(e.ctx, moneytest.IST("2026-10-05T06:00:00+05:30"))
+	if err != nil || r.Status != "billed" || r.Billed != 0 || r.AlreadyBilled != 2 || len(r.Skipped) != 0 || r.Retried != 0 {
+		t.Fatalf("re-run: %+v %v", r, err)
+	}
+	if got := invoices(); got != both {
+		t.Errorf("after the re-run %s", got)
+	}
+}
+
+// A quarter no run finished is billed by the next run, oldest first (r34
+// M4): W1 (₹1,00,000.00, 1 % from 1 Jan, valued every day) and no run
+// until 1 Jul. By hand: Jan–Mar 90 days: 100000 × 90 / 36500 = 246.575…
+// → 246.57, GST 44.3826 → 44.38, total 290.95; Apr–Jun 91 days (valued
+// at 1,00,000.00 before either bill): 249.315… → 249.31, GST 44.8758 →
+// 44.88, total 294.19. The old code billed only Apr–Jun.
+func TestQuarterBillingCatchesUpMissedQuarters(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 1, 1); !d.After(fund.NewDate(2026, 6, 30)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
+	if err != nil || r.From != fund.NewDate(2026, 4, 1) || r.Status != "billed" || r.Billed != 1 || len(r.Earlier) != 1 ||
+		r.Earlier[0].From != fund.NewDate(2026, 1, 1) || !r.Earlier[0].Crystallised || r.Earlier[0].Billed != 1 {
+		t.Fatalf("1 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || aum_fee || ' ' || gst || ' ' || total, ',' ORDER BY id) FROM fee_invoices`); got !=
+		"FEE-W1-2026-01-01-2026-03-31 246.57 44.38 290.95,FEE-W1-2026-04-01-2026-06-30 249.31 44.88 294.19" {
+		t.Errorf("invoices %s", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from::text, ',' ORDER BY period_from) FROM fee_quarter_runs`); got != "2026-01-01,2026-04-01" {
+		t.Errorf("quarter runs %s", got)
+	}
+	if r, err := qb.Run(e.ctx, moneytest.IST("2026-07-02T06:00:00+05:30")); err != nil || r.Status != "already_billed" || len(r.Earlier) != 0 {
+		t.Errorf("2 Jul: %+v %v", r, err)
+	}
+}

@@ -149,6 +149,9 @@ func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string, 
 	if !ok {
 		return pf, ErrNoWallet
 	}
+	if lock && pf.wal.Status != "open" {
+		return pf, fmt.Errorf("wallet %s is %s: %w", walletID, pf.wal.Status, ErrClosed) // exiting: nothing moves
+	}
 	if pf.terms, ok, err = tx.Terms(ctx, walletID); err != nil {
 		return pf, err
 	}
@@ -402,6 +405,9 @@ func (r *Rebalancer) Sweep(ctx context.Context, limit int) (int, error) {
 			}}
 			_, inserted, err := tx.Post(ctx, e, amt)
 			if err != nil || !inserted {
+				return err
+			}
+			if err := r.Wallet.PassOnClosed(ctx, tx, w, wal, "switch_payout", id, amt); err != nil {
 				return err
 			}
 			swept = true

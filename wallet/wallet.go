@@ -78,7 +78,8 @@ var ErrNoWallet = errors.New("no such wallet")
 // folio in its NAV, so a folio it shares would count another's units.
 var ErrFolioInUse = errors.New("the folio is already a pool's or a wallet's auto-invest folio")
 
-// ErrClosed refuses a withdrawal from a closed wallet.
+// ErrClosed refuses a withdrawal from a closed (or closing) wallet, and
+// the cancelling of a closed wallet's parked payout.
 var ErrClosed = errors.New("wallet is closed")
 
 // ErrNotPending refuses to cancel a withdrawal that is not parked (paid
@@ -620,43 +621,68 @@ func (s *Service) Withdraw(ctx context.Context, walletID, requestID string, amou
 		if wal.Balance.Cmp(amount) < 0 {
 			return fmt.Errorf("%w: %s > %s", ErrInsufficient, amount, wal.Balance)
 		}
-		// A restriction that blocks redemptions parks withdrawals.
-		src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID)
-		if err != nil {
-			return err
-		}
-		to, status, topic := AccountPayout(wal.ID), WithdrawalPaid, TopicWithdrawn
-		if held {
-			to, status, topic = AccountWithdrawalHeld(wal.ID), WithdrawalPending, TopicWithdrawalParked
-		}
-		e := Entry{WalletID: wal.ID, Kind: "withdrawal", Ref: requestID, Amount: amount, Postings: []fund.Posting{
-			{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal()},
-			{Account: to, Asset: fund.AssetINR, Amount: amount.Decimal().Neg()},
-		}}
-		txID, inserted, err := tx.Post(ctx, e, amount.Neg())
-		if err != nil {
-			return err
-		}
-		if !inserted {
-			return fmt.Errorf("withdrawal %s: written concurrently", requestID) // unreachable under the wallet's lock
-		}
-		if err := tx.InsertWithdrawal(ctx, Withdrawal{RequestID: requestID, WalletID: wal.ID, Amount: amount, Status: status, HoldSource: src}); err != nil {
-			return fmt.Errorf("withdrawal %s: %w", requestID, err)
-		}
-		out = Withdrawn{EventID: topic + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
-			Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano), Status: status, HeldBy: src}
-		w.Events = append(w.Events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
-		action := "withdrawn"
-		if held {
-			action = "withdrawal_parked"
-		}
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
-		return nil
+		out, err = s.payOut(ctx, tx, w, wal, requestID, amount)
+		return err
 	})
 	if err != nil {
 		return Withdrawn{}, fmt.Errorf("withdraw %s from wallet %s: %w", amount, walletID, err)
 	}
 	return out, nil
+}
+
+// payOut takes amount out of the wallet (locked by the caller, its
+// balance checked) to the sealed bank account under requestID, or parks
+// it while a restriction blocks the investor's redemptions.
+func (s *Service) payOut(ctx context.Context, tx Tx, w *work, wal Wallet, requestID string, amount fund.Amount) (out Withdrawn, err error) {
+	// A restriction that blocks redemptions parks withdrawals.
+	src, held, err := tx.BlockingRestriction(ctx, wal.InvestorID)
+	if err != nil {
+		return out, err
+	}
+	to, status, topic := AccountPayout(wal.ID), WithdrawalPaid, TopicWithdrawn
+	if held {
+		to, status, topic = AccountWithdrawalHeld(wal.ID), WithdrawalPending, TopicWithdrawalParked
+	}
+	e := Entry{WalletID: wal.ID, Kind: "withdrawal", Ref: requestID, Amount: amount, Postings: []fund.Posting{
+		{Account: AccountWallet(wal.ID), Asset: fund.AssetINR, Amount: amount.Decimal()},
+		{Account: to, Asset: fund.AssetINR, Amount: amount.Decimal().Neg()},
+	}}
+	txID, inserted, err := tx.Post(ctx, e, amount.Neg())
+	if err != nil {
+		return out, err
+	}
+	if !inserted {
+		return out, fmt.Errorf("withdrawal %s: written concurrently", requestID) // unreachable under the wallet's lock
+	}
+	if err := tx.InsertWithdrawal(ctx, Withdrawal{RequestID: requestID, WalletID: wal.ID, Amount: amount, Status: status, HoldSource: src}); err != nil {
+		return out, fmt.Errorf("withdrawal %s: %w", requestID, err)
+	}
+	out = Withdrawn{EventID: topic + ":" + requestID, WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID,
+		Amount: amount, Balance: wal.Balance.Sub(amount), TxID: txID, At: s.now().UTC().Format(time.RFC3339Nano), Status: status, HeldBy: src}
+	w.Events = append(w.Events, ledger.Event{ID: out.EventID, Topic: topic, Key: wal.ID, Payload: out})
+	action := "withdrawn"
+	if held {
+		action = "withdrawal_parked"
+	}
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
+	return out, nil
+}
+
+// PassOnClosed pays money that arrived at a closed wallet (credited by
+// the caller in the same transaction: a purchase the ledger ended, a
+// switch or fee redemption payout) straight on to the sealed bank account
+// as a payout-only withdrawal "closed:<kind>:<ref>" (parked while a
+// restriction blocks the investor's redemptions), so nothing stays in a
+// wallet no one can withdraw from. A wallet still open or closing keeps
+// it: a closing wallet's exit pays out its whole balance when it closes.
+// wal is the wallet as locked before the credit.
+func (s *Service) PassOnClosed(ctx context.Context, tx Tx, w *work, wal Wallet, kind, ref string, amount fund.Amount) error {
+	if wal.Status != "closed" || amount.Sign() <= 0 {
+		return nil
+	}
+	wal.Balance = wal.Balance.Add(amount)
+	_, err := s.payOut(ctx, tx, w, wal, "closed:"+kind+":"+ref, amount)
+	return err
 }
 
 // ReleaseWithdrawals pays the parked withdrawals whose investor's
@@ -721,6 +747,11 @@ func (s *Service) decideParked(ctx context.Context, walletID, requestID, to stri
 		out = Withdrawn{WalletID: wal.ID, InvestorID: wal.InvestorID, RequestID: requestID, Amount: wd.Amount, Balance: wal.Balance, Status: wd.Status, HeldBy: wd.HoldSource}
 		if wd.Status != WithdrawalPending {
 			return nil
+		}
+		if to == WithdrawalCancelled && wal.Status == "closed" {
+			// Its money would come back to a wallet no one can withdraw
+			// from: a closed wallet's payout is released, never cancelled.
+			return ErrClosed
 		}
 		kind, topic, action, acct, delta := "withdrawal_release", TopicWithdrawn, "withdrawn", AccountPayout(wal.ID), fund.Amount{}
 		if to == WithdrawalCancelled {

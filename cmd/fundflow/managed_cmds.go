@@ -42,9 +42,9 @@ type managedExitCmd struct {
 }
 
 func (managedExitCmd) Help() string {
-	return `Take a wallet out of managed investing, once per --request: the fees from the quarter's start (or the fee terms' first day) to today are billed with the performance fee crystallised (the quarter before too, if the quarterly billing has not billed it yet), paid from the wallet's cash, the rest of the cash is withdrawn to the investor's bank account, and the wallet is closed with its auto-invest terms disabled. The folio's units stay the investor's, no longer managed or charged.
+	return `Take a wallet out of managed investing, once per --request. The wallet is first marked closing under its lock (deposits to it become wallet_closed breaks; auto-invest, rebalancing, pool contributions and withdrawals refuse it); every period not billed yet, from the day after its last invoice (or the fee terms' first day) to today, is billed, one invoice per quarter, the last with the performance fee crystallised on a valuation written afresh; then, in one transaction, every due invoice is paid from the cash oldest first, the rest is withdrawn to the investor's bank account (withdrawal exit:<request>), and the wallet is closed with its auto-invest terms disabled. The folio's units stay the investor's, no longer managed or charged. Money that still reaches a closed wallet is paid on to the bank (withdrawal closed:<kind>:<ref>).
 
-Exit 0 with {"status": "exited" or "already_exited", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or when the cash does not cover the fees (nothing paid out, the wallet stays open).`
+Exit 0 with {"status": "exited" or "already_exited", "day", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or money is on its way back to the wallet, while the wallet holds pool units or a pool request or a SIP plan pays into it, or when the cash does not cover the fees (nothing paid out, the wallet open again). An exit stopped anywhere is finished by the same --request on any later day, on its first day's date.`
 }
 
 func (c managedExitCmd) Run(a *app) error {

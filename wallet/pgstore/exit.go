@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,12 +22,104 @@ func (s Store) InExitTx(ctx context.Context, fn func(wallet.ExitTx) error) error
 
 // ValueWallet writes one wallet's valuation of day as Store.Value does
 // (cash + each holding of its auto-invest folio at the NAV of day or the
-// last before it, truncated to the paisa), once.
+// last before it, truncated to the paisa), replacing one the daily run
+// wrote earlier that day (flows since then are counted by the exit's
+// bill: its valuation must include them).
 func (t Tx) ValueWallet(ctx context.Context, walletID string, day fund.Date) error {
 	_, err := t.tx.Exec(ctx, valuationInsert+`
 		WHERE w.id = $2
-		ON CONFLICT (wallet_id, day) DO NOTHING`, day.Time(), walletID)
+		ON CONFLICT (wallet_id, day) DO UPDATE SET cash = EXCLUDED.cash, holdings = EXCLUDED.holdings, aum = EXCLUDED.aum`, day.Time(), walletID)
 	return err
+}
+
+// ExitOf reads the wallet's exit row (found false: none).
+func (t Tx) ExitOf(ctx context.Context, walletID string) (wallet.ExitRow, bool, error) {
+	var x wallet.ExitRow
+	var day time.Time
+	var closed *time.Time
+	err := t.tx.QueryRow(ctx, `SELECT request_id, day, closed_at FROM wallet_exits WHERE wallet_id = $1`, walletID).Scan(&x.RequestID, &day, &closed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return x, false, nil
+	}
+	x.Day, x.Closed = fund.DateOf(day), closed != nil
+	return x, err == nil, err
+}
+
+// StartExit records the exit's request and day and marks the wallet
+// closing (a row of an exit refused before, not closed, is replaced).
+func (t Tx) StartExit(ctx context.Context, walletID, requestID string, day fund.Date) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO wallet_exits (wallet_id, request_id, day) VALUES ($1, $2, $3)
+		ON CONFLICT (wallet_id) DO UPDATE SET request_id = EXCLUDED.request_id, day = EXCLUDED.day, started_at = now()
+		WHERE wallet_exits.closed_at IS NULL`, walletID, requestID, day.Time()); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closing', updated_at = now() WHERE id = $1`, walletID)
+	return err
+}
+
+// ReopenWallet undoes StartExit (an exit refused: the wallet open again).
+func (t Tx) ReopenWallet(ctx context.Context, walletID string) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM wallet_exits WHERE wallet_id = $1 AND closed_at IS NULL`, walletID); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'open', updated_at = now() WHERE id = $1 AND status = 'closing'`, walletID)
+	return err
+}
+
+// ExitBlockers says what keeps the wallet from leaving: pool units, a
+// pool request not priced yet, a SIP plan still paying into it ("" none).
+func (t Tx) ExitBlockers(ctx context.Context, walletID string) (string, error) {
+	var what string
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(
+		(SELECT 'units ' || units || ' of pool ' || pool_id FROM pool_members WHERE wallet_id = $1 AND units > 0 ORDER BY pool_id LIMIT 1),
+		(SELECT 'pool request ' || id || ' pending' FROM pool_requests WHERE wallet_id = $1 AND status = 'pending' ORDER BY id LIMIT 1),
+		(SELECT 'SIP plan ' || id || ' ' || status FROM plans WHERE wallet_id = $1 AND status IN ('active', 'paused') ORDER BY id LIMIT 1),
+		'')`, walletID).Scan(&what)
+	return what, err
+}
+
+// PendingArrivals says what money of the wallet's is still on its way
+// back ("" none): an ended auto-invest purchase or a switch payout not
+// swept yet, a fee redemption not ended nor swept.
+func (t Tx) PendingArrivals(ctx context.Context, walletID string) (string, error) {
+	var what string
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(
+		(SELECT 'ended purchase ' || o.id || ' not swept' FROM orders o
+		   JOIN autoinvest_runs r ON 'AI-' || r.payment_id || '-' || o.scheme_code = o.request_id
+		   WHERE r.wallet_id = $3 AND `+endedPurchaseWhere+` LIMIT 1),
+		(SELECT 'switch payout ' || s.switch_id || ' not swept' FROM rebalance_switches s
+		   JOIN ledger_transactions lt ON lt.switch_id = s.switch_id AND lt.kind = 'switch_payout'
+		   WHERE s.wallet_id = $3 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'switch_payout' AND w.ref = s.switch_id) LIMIT 1),
+		(SELECT 'fee redemption ' || f.order_id || ' not swept' FROM fee_redemptions f
+		   WHERE f.wallet_id = $3
+		     AND NOT EXISTS (SELECT 1 FROM wallet_transactions w WHERE w.kind = 'fee_redemption' AND w.ref = f.order_id)
+		     AND NOT EXISTS (SELECT 1 FROM orders o WHERE (o.id = f.order_id OR o.request_id = f.order_id) AND o.status IN ('cancelled', 'rejected'))
+		   LIMIT 1),
+		'')`, fund.BreakCancelledPaid, fund.BreakRejectedPaid, walletID).Scan(&what)
+	return what, err
+}
+
+// LastInvoiceEnd is the last day the wallet was billed to (found false:
+// never billed).
+func (t Tx) LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT max(period_to) FROM fee_invoices WHERE wallet_id = $1`, walletID).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
+
+// DueInvoicesOf lists the wallet's invoices not paid yet, oldest period
+// first, locked.
+func (t Tx) DueInvoicesOf(ctx context.Context, walletID string) ([]wallet.FeeInvoice, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = $1 AND status = 'due' ORDER BY period_from, id FOR UPDATE`, walletID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.FeeInvoice, error) {
+		inv, _, err := scanInvoice(r)
+		return inv, err
+	})
 }
 
 // valuationInsert values wallets on day $1 (Store.Value, Tx.ValueWallet
@@ -42,7 +136,10 @@ const valuationInsert = `INSERT INTO fee_valuations (wallet_id, day, cash, holdi
 
 // CloseWallet closes a wallet and disables its auto-invest terms.
 func (t Tx) CloseWallet(ctx context.Context, walletID string) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closed' WHERE id = $1`, walletID); err != nil {
+	if _, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closed', updated_at = now() WHERE id = $1`, walletID); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE wallet_exits SET closed_at = now() WHERE wallet_id = $1`, walletID); err != nil {
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_terms SET enabled = false WHERE wallet_id = $1`, walletID)
