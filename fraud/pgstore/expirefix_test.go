@@ -97,3 +97,93 @@ func TestExpiryWaitsForTheSlowestPartitionOfAnInvestorsFolios(t *testing.T) {
 		t.Fatalf("with expiry %v, with every window kept %v", got, want)
 	}
 }
+
+// seenAt sets when the bus took p.
+func seenAt(p pgstore.Positioned, at time.Time) pgstore.Positioned {
+	p.Seen = at
+	return p
+}
+
+// A purchase dated 60 days ahead of its Kafka time (a bad clock at the
+// source) must not move its partition's clock: with the old code the
+// partition's floor jumped 59 days and X's round-trip window, 2 hours old,
+// was dropped before X's redemption the next day. An event more than
+// Lateness behind its partition's newest is counted as late.
+func TestFutureDatedEventDoesNotMoveTheFloor(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	rs := fraud.Shipped()
+	t0 := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	batches := [][]pgstore.Positioned{
+		{seenAt(orderOn(0, 0, "x1", "X", "FX", "purchase", t0, "200000", "200000"), t0)},
+		{seenAt(orderOn(0, 1, "f1", "F", "FF", "purchase", t0.Add(60*day), "1000", "50000"), t0.Add(time.Hour))},
+		{seenAt(orderOn(0, 2, "x2", "X", "FX", "redemption", t0.Add(day), "190000", "200000"), t0.Add(day))},
+	}
+	st := &pgstore.Store{Pool: pool}
+	got, want := applyAll(t, st, rs, batches)
+	if !slices.Equal(want, []string{"round-trip:x2"}) {
+		t.Fatalf("with every window kept the rules raised %v, want [round-trip:x2]", want)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("with expiry %v, with every window kept %v", got, want)
+	}
+	if n := st.Late(); n != 0 {
+		t.Fatalf("%d late events, want 0 (none is a day behind its partition)", n)
+	}
+	// two days after the redemption, then one dated 2 days before that
+	late := [][]pgstore.Positioned{
+		{seenAt(orderOn(0, 3, "g1", "G", "FG", "purchase", t0.Add(3*day), "1000", "50000"), t0.Add(3*day))},
+		{seenAt(orderOn(0, 4, "h1", "H", "FH", "purchase", t0.Add(day-time.Hour), "1000", "50000"), t0.Add(3*day))},
+	}
+	if _, w := applyAll(t, st, rs, late); len(w) != 0 {
+		t.Fatalf("the late batch raises %v with every window kept, want nothing", w)
+	}
+	if n := st.Late(); n != 1 {
+		t.Fatalf("%d late events, want 1", n)
+	}
+}
+
+// The windows of a rule taken out of the set are never read again: the
+// next sweep drops them, in a live store and in one started from a
+// snapshot (the old code never bucketed them: they stayed for ever).
+func TestWindowsOfARemovedRuleAreDropped(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	rs := fraud.Shipped()
+	t0 := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC)
+	// a purchase: X's round-trip window (and structuring's, if any)
+	x1 := orderOn(0, 0, "x1", "X", "FX", "purchase", t0, "200000", "200000")
+	st := &pgstore.Store{Pool: pool}
+	if _, err := st.Apply(ctx, rs, []pgstore.Positioned{x1}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.Windows()
+	if before == 0 {
+		t.Fatal("no window after a purchase")
+	}
+	if err := st.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	without := &fraud.RuleSet{Version: rs.Version + 1}
+	for _, r := range rs.Rules {
+		if r.ID != "round-trip" {
+			without.Rules = append(without.Rules, r)
+		}
+	}
+	// a message that moves the position only: no window changes, the sweep runs
+	skip := pgstore.Positioned{Stream: "orders.status", Part: 0, Off: 1, Ignored: true}
+	for name, s := range map[string]*pgstore.Store{"live": st, "from the snapshot": {Pool: pool}} {
+		if name != "live" {
+			if err := s.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Apply(ctx, without, []pgstore.Positioned{skip}); err != nil {
+			t.Fatal(err)
+		}
+		// counted from the input: the one round-trip window, X's
+		if live, dropped := s.Windows(); live != before-1 || dropped != 1 {
+			t.Errorf("%s: %d windows live, %d dropped after round-trip left the set; want %d and 1", name, live, dropped, before-1)
+		}
+	}
+}
