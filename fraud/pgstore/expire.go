@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fraud"
+	"github.com/fundflow/fundflow/internal/config"
 )
 
 // A rule drops a window's old entries only when its key has a new event,
@@ -23,7 +24,9 @@ import (
 // order on one partition; a partition interleaves many investors, whose
 // event times (set where each event was made, published in commit order)
 // can be out of order by the time a transaction takes: a day is far more.
-const Lateness = 24 * time.Hour
+// A failed payment carries the gateway's time, up to
+// payments.max_event_age before receipt: config refuses a larger one.
+const Lateness = config.FraudLateness
 
 // FutureTolerance is how far after its Kafka timestamp (Seen) an event's
 // own time may be and still count in full towards its partition's newest
