@@ -166,7 +166,6 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	// evaluate in order over an overlay: memory changes only once the
 	// alerts are committed (a failed batch is retried from the same state)
 	over := make(map[string]fraud.State, 2*len(todo)) // about two windows an event
-	fed := make(map[string]streamPart, 2*len(todo))   // the partition of each window's last event
 	var firings []fraud.Firing
 	seenAt := map[string]time.Time{}
 	folioOf := map[string]string{}
@@ -184,7 +183,6 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			st, fs := r.Eval(st, ev)
 			over[sk] = st
-			fed[sk] = streamPart{evs[i].Stream, evs[i].Part}
 			if len(fs) > 0 {
 				firings = append(firings, fs...)
 				seenAt[ev.ID], folioOf[ev.ID] = evs[i].Seen, ev.FolioNo
@@ -202,7 +200,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			delete(m.states, sk)
 		} else {
 			if _, had := m.states[sk]; !had {
-				m.expiry.track(rs, sk, st, fed[sk], true)
+				m.expiry.track(rs, sk, st)
 			}
 			m.states[sk] = st
 		}
@@ -213,7 +211,20 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 	}
 	for _, i := range todo {
 		sp := streamPart{evs[i].Stream, evs[i].Part}
-		if at := evs[i].At; at.After(m.evAt[sp]) {
+		m.noteKind(sp.stream, evs[i].Kind)
+		at := evs[i].At
+		prev, seen := m.evAt[sp]
+		if seen && at.Before(prev.Add(-Lateness)) {
+			m.expiry.Late++ // below the floor expiry assumed: counted, see Late
+		}
+		// an event's own time counts no later than its Kafka time plus
+		// FutureTolerance: a future-dated event must not move the floor
+		if !evs[i].Seen.IsZero() {
+			if lim := evs[i].Seen.Add(FutureTolerance); at.After(lim) {
+				at = lim
+			}
+		}
+		if at.After(prev) {
 			m.evAt[sp] = at
 		}
 	}

@@ -34,6 +34,9 @@ type mem struct {
 	// (expiry's floors), expiry the windows by when they fall due
 	evAt   map[streamPart]time.Time
 	expiry expiry
+	// streamKinds: the event kinds each stream carried since the load (a
+	// per-investor rule's floor looks only at the streams it reads)
+	streamKinds map[string][]fraud.EventKind
 	// compaction: a delta snapshot adds chunks; when they outgrow the last
 	// full one, the next is full and drops everything before it
 	fullGen              int64
@@ -186,6 +189,15 @@ func (s *Store) Windows() (live int, dropped int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.m.states), s.m.expiry.Dropped
+}
+
+// Late is how many events since the load arrived with a time before their
+// partition's newest less Lateness: below the floor expiry drops windows
+// against, so a window they belonged in may have been dropped.
+func (s *Store) Late() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.expiry.Late
 }
 
 // Pending is how many events were applied since the last snapshot.

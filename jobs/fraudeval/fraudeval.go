@@ -91,6 +91,10 @@ type Metrics struct {
 	Windows prometheus.Gauge
 	// fundflow_fraud_windows_expired_total: windows dropped by expiry
 	WindowsExpired prometheus.Counter
+	// fundflow_fraud_events_late_total: events that arrived more than
+	// pgstore.Lateness behind their partition's newest (below the floor
+	// expiry drops windows against: a window they belonged in may be gone)
+	EventsLate prometheus.Counter
 }
 
 // NewMetrics makes and registers them (reg nil: made, not registered).
@@ -111,9 +115,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "The rules' windows the evaluation holds in memory (one per rule and scope key with entries)."}),
 		WindowsExpired: prometheus.NewCounter(prometheus.CounterOpts{Name: "fundflow_fraud_windows_expired_total",
 			Help: "Windows dropped because no event still to come could keep an entry of them."}),
+		EventsLate: prometheus.NewCounter(prometheus.CounterOpts{Name: "fundflow_fraud_events_late_total",
+			Help: "Events whose time was more than the expiry's lateness behind their partition's newest event (expiry assumed none)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds, m.SnapshotBytes, m.Windows, m.WindowsExpired)
+		reg.MustRegister(m.Alerts, m.Events, m.Latency, m.Holds, m.SnapshotBytes, m.Windows, m.WindowsExpired, m.EventsLate)
 	}
 	return m
 }
@@ -148,6 +154,7 @@ type Sink struct {
 	observe func(pgstore.Result)  // DrainOutbox's tally
 	counted pgstore.SnapshotStats // what the metrics have of the snapshots
 	expired int64                 // what the metrics have of the expired windows
+	late    int64                 // and of the late events
 }
 
 func (s *Sink) Write(ctx context.Context, b pipelines.Batch[pgstore.Positioned]) error {
@@ -353,6 +360,9 @@ func (s *Sink) countSnapshot() {
 		m.Windows.Set(float64(live))
 		m.WindowsExpired.Add(float64(expired - s.expired))
 		s.expired = expired
+		late := s.Store.Late()
+		m.EventsLate.Add(float64(late - s.late))
+		s.late = late
 	}
 	s.counted = st
 }
