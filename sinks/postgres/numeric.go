@@ -70,7 +70,9 @@ func appendNumeric(buf []byte, d decimal.Decimal) ([]byte, bool) {
 	n := d.NumDigits()
 	e := d.Exponent()
 	k := ((e % 4) + 4) % 4 // exp - k is a multiple of 4
-	if n+int(k) > 19 || e-k < -16 || e > 1000 {
+	// n > 18: a 19-digit coefficient may not fit an int64 (CoefficientInt64
+	// would wrap: 9999999999999999999 stored as a negative number).
+	if n > 18 || n+int(k) > 19 || e-k < -16 || e > 1000 {
 		return buf, false
 	}
 	c := d.CoefficientInt64()

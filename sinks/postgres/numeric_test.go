@@ -89,12 +89,17 @@ func TestNumericEncodingIsTheGenericOnes(t *testing.T) {
 	for _, s := range []string{"0", "0.0", "0.00000000", "-0.5", "10.50", "10.5000", "1", "10000", "12345000", "1e4", "1e5",
 		"123.45678901", "0.00000001", "1e-16", "1e-17", "1.23e-20", "99999999.99999999", "9999999999.99999999",
 		"123456789012345678", "1234567890123456789", "-9223372036854775808", "9223372036854775807", "18446744073709551615",
-		"1e30", "-1e30", "123456789012345678901234567890.123", "1e-400", "0.1234567890123456789"} {
+		"1e30", "-1e30", "123456789012345678901234567890.123", "1e-400", "0.1234567890123456789",
+		// 19 digits at an exponent that is a multiple of 4, above 2^63: the
+		// coefficient does not fit an int64 (the first fast path wrapped them)
+		"9999999999999999999", "-9999999999999999999", "9223372036854775808", "952.3809523809523810", "-952.3809523809523810"} {
 		d := decimal.RequireFromString(s)
 		sameBytes(t, generic, ours, d)
 		sameBytes(t, generic, ours, decimal.NullDecimal{Decimal: d, Valid: true})
 	}
 	sameBytes(t, generic, ours, decimal.NullDecimal{})
+	// shopspring's Div to its default 16 places: 19 digits at exponent -16
+	sameBytes(t, generic, ours, decimal.NewFromInt(10000).Div(decimal.RequireFromString("10.5")))
 	for e := int32(-40); e <= 40; e++ {
 		for _, c := range []int64{0, 1, -1, 7, 12345, -98765, 999999999999999, 1e17, -1e18 + 1} {
 			sameBytes(t, generic, ours, decimal.New(c, e))
@@ -109,6 +114,21 @@ func FuzzNumericEncoding(f *testing.F) {
 	generic, ours := numericMaps()
 	f.Fuzz(func(t *testing.T, c int64, e int8) {
 		sameBytes(t, generic, ours, decimal.New(c, int32(e)))
+	})
+}
+
+// Decimals from their text, so coefficients beyond an int64 are reached.
+func FuzzNumericEncodingText(f *testing.F) {
+	for _, s := range []string{"9999999999999999999", "-952.3809523809523810", "0.0001", "123456789012345678901", "1e-16"} {
+		f.Add(s)
+	}
+	generic, ours := numericMaps()
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := decimal.NewFromString(s)
+		if err != nil || d.Exponent() < -1000 || d.Exponent() > 1000 || d.NumDigits() > 1000 {
+			return
+		}
+		sameBytes(t, generic, ours, d)
 	})
 }
 
