@@ -112,3 +112,31 @@ func BenchmarkDecodeNAVAll(b *testing.B) {
 		})
 	}
 }
+
+// A file of more rows than onePassRows drops what it kept and is parsed
+// twice: the same items as a file parsed twice from the start (a real
+// fixture of ~18k rows, the bound lowered to 1,000), so a poison file of
+// millions of short lines cannot hold them all in memory.
+func TestDecodeOverOnePassRowsParsesTwice(t *testing.T) {
+	data, err := os.ReadFile(testkit.Fixture(t, "amfi/navall/NAVAll_2026-08-21_8col-plan-option.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := bytes.Count(data, []byte("\n")); lines > OnePassRows {
+		t.Fatalf("a daily file has %d lines, more than OnePassRows %d: it would be parsed twice", lines, OnePassRows)
+	}
+	twice, err := decodeWith(t, data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := onePassRows
+	onePassRows = 1000
+	defer func() { onePassRows = old }()
+	over, err := decodeWith(t, data, OnePassBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(twice) < 10_000 || !reflect.DeepEqual(over, twice) {
+		t.Fatalf("over the row bound %d items, twice %d; not the same items", len(over), len(twice))
+	}
+}
