@@ -279,7 +279,7 @@ func fraudSetup(cfgPath string, d *deps) (fraudeval.Deps, *fraud.RuleSet, error)
 			return fraudeval.Deps{}, nil, err
 		}
 	}
-	fd := fraudeval.Deps{PG: d.pg, Brokers: kafkaBrokers(d), Metrics: d.metrics, Registry: d.reg, Log: d.log}
+	fd := fraudeval.Deps{PG: d.pg, Brokers: kafkaBrokers(d), Metrics: d.metrics, Registry: d.reg, Log: d.log, Lateness: config.FraudLatenessOf(d.cfg)}
 	if d.cfg.Pipelines.Allocate != nil {
 		l, err := moneyLedger(d)
 		if err != nil {

@@ -26,7 +26,7 @@ import (
 // can be out of order by the time a transaction takes: a day is far more.
 // A failed payment carries the gateway's time, up to
 // payments.max_event_age before receipt: config refuses a larger one.
-const Lateness = config.FraudLateness
+const Lateness = config.FraudLateness // the default of Store.Lateness
 
 // FutureTolerance is how far after its Kafka timestamp (Seen) an event's
 // own time may be and still count in full towards its partition's newest
@@ -225,7 +225,7 @@ func (m *mem) floor(r ruleSpan) (time.Time, bool) {
 	}
 	for sp, at := range m.evAt {
 		if m.feeds(r, sp) {
-			lower(at.Add(-Lateness))
+			lower(at.Add(-m.lateness))
 		}
 	}
 	for sp := range m.pos {

@@ -29,6 +29,9 @@ import (
 type Store struct {
 	Pool *pgxpool.Pool
 	Now  func() time.Time // nil: time.Now
+	// Lateness: how far behind its partition's newest event an event may
+	// still arrive (window expiry's margin); 0: Lateness, the default.
+	Lateness time.Duration
 	// Hold holds a hold alert's leg inside the evaluation's transaction
 	// (the ledger's PlaceHoldIn), so the alert and its hold commit
 	// together and no allotment slips between them. nil: hold alerts are
@@ -214,7 +217,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		m.noteKind(sp.stream, evs[i].Kind)
 		at := evs[i].At
 		prev, seen := m.evAt[sp]
-		if seen && at.Before(prev.Add(-Lateness)) {
+		if seen && at.Before(prev.Add(-m.lateness)) {
 			m.expiry.Late++ // below the floor expiry assumed: counted, see Late
 		}
 		// an event's own time counts no later than its Kafka time plus

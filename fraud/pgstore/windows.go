@@ -32,8 +32,9 @@ type mem struct {
 	pending int                    // events applied since the last snapshot
 	// evAt is each partition's newest applied event time since the load
 	// (expiry's floors), expiry the windows by when they fall due
-	evAt   map[streamPart]time.Time
-	expiry expiry
+	evAt     map[streamPart]time.Time
+	lateness time.Duration // Store.Lateness or its default
+	expiry   expiry
 	// streamKinds: the event kinds each stream carried since the load (a
 	// per-investor rule's floor looks only at the streams it reads)
 	streamKinds map[string][]fraud.EventKind
@@ -149,6 +150,9 @@ func (s *Store) load(ctx context.Context) error {
 		}
 	}
 	m.evAt = map[streamPart]time.Time{}
+	if m.lateness = s.Lateness; m.lateness <= 0 {
+		m.lateness = Lateness
+	}
 	for k := range m.states {
 		m.expiry.unbucketed = append(m.expiry.unbucketed, k)
 	}

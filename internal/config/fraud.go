@@ -52,11 +52,20 @@ func (c *Config) fraudDefaults() {
 
 // FraudLateness is how far behind its partition's newest event an event
 // may still arrive for the fraud evaluation's window expiry
-// (fraud/pgstore.Lateness; it lives here so that a config the expiry
-// cannot honour is refused at load). A failed payment carries the
-// gateway's time, up to payments.max_event_age (default 24h) before
-// receipt: FraudLateness is that default plus FraudLatenessMargin.
+// (fraud/pgstore.Store.Lateness). A failed payment carries the gateway's
+// time, up to payments.max_event_age (default 24h) before receipt:
+// FraudLateness is that default plus FraudLatenessMargin, and a config
+// with a longer max_event_age gets that plus the margin (FraudLatenessOf),
+// so no failed payment arrives below the floor its windows expire at.
 const FraudLateness, FraudLatenessMargin = 25 * time.Hour, time.Hour
+
+// FraudLatenessOf is the lateness the fraud evaluation allows under c.
+func FraudLatenessOf(c *Config) time.Duration {
+	if p := c.Pipelines.Payments; p != nil && p.MaxEventAge+FraudLatenessMargin > FraudLateness {
+		return p.MaxEventAge + FraudLatenessMargin
+	}
+	return FraudLateness
+}
 
 var topicRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 
@@ -80,12 +89,6 @@ func (c *Config) validateFraud() []FieldError {
 	}
 	if f.SnapshotEvents < 1 || f.SnapshotEvents > 100_000_000 {
 		errs = append(errs, FieldError{Path: "fraud.snapshot_events", Msg: fmt.Sprintf("must be between 1 and 100000000, got %d", f.SnapshotEvents)})
-	}
-	// a failed payment dated max_event_age before its receipt would arrive
-	// below the floor the fraud windows expire against, and miss a window
-	if p := c.Pipelines.Payments; p != nil && p.MaxEventAge > FraudLateness-FraudLatenessMargin {
-		errs = append(errs, FieldError{Path: "pipelines.payments.max_event_age", Msg: fmt.Sprintf("must be at most %s when fraud is configured (the fraud evaluation's window expiry allows events %s late, %s of it margin), got %s",
-			FraudLateness-FraudLatenessMargin, FraudLateness, FraudLatenessMargin, p.MaxEventAge)})
 	}
 	return errs
 }

@@ -43,8 +43,6 @@ func TestLintRefusesWhatServeDiesOn(t *testing.T) {
 			"line 4: pipelines.orders.session_timeout: must be between 1s and 5m"},
 		{"negative max_event_age", "pipelines:\n  allocate: {}\n  payments:\n    listen: :8090\n    max_event_age: -1h\n",
 			"line 5: pipelines.payments.max_event_age: must not be negative"},
-		{"max_event_age beyond the fraud expiry's lateness", "fraud: {}\npipelines:\n  allocate: {}\n  payments:\n    listen: :8090\n    max_event_age: 25h\n",
-			"line 6: pipelines.payments.max_event_age: must be at most 24h0m0s when fraud is configured"},
 		{"negative token lifetime", "serve:\n  api:\n    max_token_lifetime: -24h\n",
 			"line 3: serve.api.max_token_lifetime: must not be negative"},
 		{"bad nav-ingest cron", "pipelines:\n  nav-ingest:\n    schedule: \"*/15 * * *\"\n    source: {kind: file, path: /x}\n",

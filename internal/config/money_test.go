@@ -146,3 +146,20 @@ pipelines:
 		t.Error("insecure_no_auth not read")
 	}
 }
+
+// The fraud evaluation's lateness covers the oldest a failed payment's
+// gateway time may be: max_event_age plus the hour's margin, never below
+// the 25 h default (24 h default + 1 h).
+func TestFraudLatenessCoversMaxEventAge(t *testing.T) {
+	for _, c := range []struct {
+		age, want time.Duration
+	}{{0, 25 * time.Hour}, {24 * time.Hour, 25 * time.Hour}, {5 * time.Minute, 25 * time.Hour}, {25 * time.Hour, 26 * time.Hour}, {87600 * time.Hour, 87601 * time.Hour}} {
+		cfg := &Config{Pipelines: Pipelines{Payments: &Payments{MaxEventAge: c.age}}}
+		if got := FraudLatenessOf(cfg); got != c.want {
+			t.Errorf("max_event_age %v: lateness %v, want %v", c.age, got, c.want)
+		}
+	}
+	if got := FraudLatenessOf(&Config{}); got != 25*time.Hour {
+		t.Errorf("no payments pipeline: lateness %v, want 25h", got)
+	}
+}

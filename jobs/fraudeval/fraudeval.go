@@ -54,7 +54,7 @@ func holdRequest(d pgstore.DueHold) ledger.HoldRequest {
 // NewSink is the evaluation's sink: hold alerts hold their legs in the
 // transaction that raises them when d.Ledger is set.
 func NewSink(d Deps, rs *fraud.RuleSet) *Sink {
-	st := &pgstore.Store{Pool: d.PG.Pool}
+	st := &pgstore.Store{Pool: d.PG.Pool, Lateness: d.Lateness}
 	if d.Ledger != nil {
 		st.Hold = func(ctx context.Context, tx pgx.Tx, h pgstore.DueHold) (int64, error) {
 			hold, _, err := d.Ledger.PlaceHoldIn(ctx, ledgerpg.TxOf(tx), holdRequest(h))
@@ -74,6 +74,7 @@ type Deps struct {
 	Metrics  *pipelines.Metrics
 	Registry prometheus.Registerer // nil: no fraud metrics
 	Ledger   Holder                // nil: hold alerts are raised, their legs not held
+	Lateness time.Duration         // window expiry's margin (config.FraudLatenessOf); 0: the default
 	Log      *slog.Logger
 }
 
