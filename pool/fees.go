@@ -40,8 +40,21 @@ const (
 	KindFee        = "pool_fee"
 )
 
-// AccountFeeAccrued is the pool's fee accrued and not billed (debit).
+// AccountFeeAccrued is the pool's fee accrued and not billed (debit),
+// with its GST (migration 060_pool_fee_gst).
 func AccountFeeAccrued(pool string) string { return "pool_fee_accrued:" + pool }
+
+// AccountGSTAccrued is the GST provisioned on accrued pool fees (credit):
+// the bill releases it and credits the invoice's GST to tax:gst.
+const AccountGSTAccrued = "tax:gst_accrued"
+
+// ErrFeeOwed refuses the withdrawal that would leave a pool with no units
+// while it owes fees (accrued or on a due invoice): nobody would be left
+// to bear them. We refuse rather than bill inside the NAV because a bill
+// may need holdings sold (days, not one transaction). To close a pool:
+// set fee terms of 0 % from the day after the last accrual, bill through
+// it, then the last member's withdrawal goes through.
+var ErrFeeOwed = errors.New("the last withdrawal would leave the pool's fees unpaid: bill them first")
 
 // ErrNoFeeTerms: the pool has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
@@ -122,8 +135,11 @@ type FeeTx interface {
 	// HWM reads the pool's high-water mark, locked (found false: none yet).
 	HWM(ctx context.Context, pool string) (HWM, bool, error)
 	PutHWM(ctx context.Context, h HWM) error
+	// AccruedGST sums the GST provisioned by the invoice's accruals.
+	AccruedGST(ctx context.Context, pool, invoiceID string) (fund.Amount, error)
 	// ChargedAfterNAV is what bills made while navDate was the pool's
-	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
+	// latest NAV paid beyond their accrued AUM fee and its provisioned GST
+	// (the GST rounding, the performance fee and its GST).
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 	FeeSaleTx
 }
@@ -142,6 +158,9 @@ type Accrual struct {
 	Fee       fund.Amount   `json:"fee"`
 	Runs      []managed.Run `json:"runs"`
 	InvoiceID string        `json:"invoice_id,omitempty"`
+	// GST is 18 % of Fee half-up (managed.NewInvoice), provisioned with
+	// it: the NAV deducts both (review H2).
+	GST fund.Amount `json:"gst"`
 }
 
 // accrue is the fee of day's NAV, inside ComputeNAV's transaction (the
@@ -193,18 +212,23 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
 	}
 	a.Fee, a.Runs = acc.Fee, acc.Runs
+	a.GST = managed.NewInvoice(a.Fee).GST
 	if err := tx.InsertAccrual(ctx, a); err != nil {
 		return nil, err
 	}
 	if a.Fee.Sign() > 0 {
-		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: a.Fee, Postings: []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: a.Fee.Decimal()},
+		owed := a.Fee.Add(a.GST)
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: owed, Postings: []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: owed.Decimal()},
 			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: a.Fee.Decimal().Neg()},
 		}}
+		if a.GST.Sign() > 0 {
+			e.Postings = append(e.Postings, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: a.GST.Decimal().Neg()})
+		}
 		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
 			return nil, errors.Join(err, boolErr(inserted, fmt.Errorf("pool %s's fee of %s was accrued without its row", p.ID, day)))
 		}
-		p.FeeAccrued = p.FeeAccrued.Add(a.Fee)
+		p.FeeAccrued = p.FeeAccrued.Add(owed)
 	}
 	return &a, nil
 }
@@ -288,7 +312,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		inv = wallet.FeeInvoice{ID: FeeInvoiceID(poolID, from, to), PoolID: poolID, From: from, To: to, Status: "charged",
 			Accrual: managed.Accrual{From: from, To: to}}
+		var accGST fund.Amount // provisioned, in the NAV already
 		for _, a := range accs {
+			accGST = accGST.Add(a.GST)
 			inv.AUMFee = inv.AUMFee.Add(a.Fee)
 			inv.Accrual.Runs = append(inv.Accrual.Runs, a.Runs...)
 		}
@@ -310,7 +336,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			}
 		}
 		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left
-			h, err := s.startAfter(ctx, tx, poolID, to, inv)
+			h, err := s.startAfter(ctx, tx, poolID, to, inv, accGST)
 			if err != nil {
 				return err
 			}
@@ -354,10 +380,18 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 // pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
 // performance fee), Cr tax:gst; the fee.charged event and audit row.
 func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+	// The GST its accruals provisioned: released here, the invoice's
+	// half-up GST on the sum credited instead (the paise between the two
+	// move the NAV at the bill).
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
 	if inv.Total.Sign() > 0 {
 		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
 		for _, c := range []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Add(accGST).Decimal().Neg()},
+			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: accGST.Decimal()},
 			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
 			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
 		} {
@@ -370,7 +404,7 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
 		}
 	}
-	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee).Sub(accGST)
 	if err := tx.UpdatePool(ctx, *p); err != nil {
 		return err
 	}
@@ -449,9 +483,10 @@ func PerfFee(t FeeTerms, h HWM, nav fund.NAV, units fund.Units) (managed.Crystal
 }
 
 // startAfter is the NAV at the period's end less, per unit, what this bill
-// takes beyond the AUM fee the NAV already deducted (its GST and the
-// performance fee), half-up to 4 decimals: the next hurdle's base.
-func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice) (fund.NAV, error) {
+// takes beyond the AUM fee and GST the NAV already deducted (the GST
+// rounding, the performance fee and its GST), half-up to 4 decimals: the
+// next hurdle's base.
+func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice, accGST fund.Amount) (fund.NAV, error) {
 	n, _, err := tx.NAVOnOrBefore(ctx, poolID, to)
 	if err != nil {
 		return fund.NAV{}, err
@@ -463,7 +498,7 @@ func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.
 	if err != nil {
 		return fund.NAV{}, err
 	}
-	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee)), fund.Amount{}, *n.UnitsAfter)
+	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee).Sub(accGST)), fund.Amount{}, *n.UnitsAfter)
 	if err != nil {
 		return n.NAV, nil // nothing left: the NAV itself
 	}
