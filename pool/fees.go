@@ -436,8 +436,29 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
+	// The mark starts where the performance terms took effect (review H1):
+	// the pool's last NAV before them (the launch NAV if none), not the
+	// launch, so gains made before the terms are not charged. Terms that
+	// went to 0 % and back re-base it there (never lower: it never falls).
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	since := perfSince(ts, to)
+	base := p.Launch
+	if b, ok, err := tx.NAVOnOrBefore(ctx, p.ID, since.AddDays(-1)); err != nil {
+		return nil, err
+	} else if ok {
+		base = b.NAV
+	}
+	switch {
+	case !found:
+		h = HWM{Pool: p.ID, NAV: base, StartNAV: base}
+	case h.AsOf.Before(since):
+		h.StartNAV = base
+		if base.Cmp(h.NAV) > 0 {
+			h.NAV = base
+		}
 	}
 	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
 	if err != nil {
@@ -446,6 +467,24 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	next.AsOf = to
 	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
 	return &next, nil
+}
+
+// perfSince is the first date of the unbroken run of terms with a
+// performance fee in effect at to (zero date: none).
+func perfSince(ts []FeeTerms, to fund.Date) fund.Date {
+	var since fund.Date
+	for _, t := range ts {
+		if t.From.After(to) {
+			break
+		}
+		switch {
+		case t.PerfPct.Sign() <= 0:
+			since = fund.Date{}
+		case since.IsZero():
+			since = t.From
+		}
+	}
+	return since
 }
 
 // PerfFee is a pool's performance fee at nav over units: perf % of the

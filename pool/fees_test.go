@@ -431,3 +431,61 @@ func TestPoolFeeBillSellsHoldings(t *testing.T) {
 		t.Errorf("after billing once more %s", got)
 	}
 }
+
+// The high-water mark starts where the performance terms took effect, by
+// hand (review H1). W1 puts 1,000.00 in at the launch NAV 10.0000: 100.000
+// units; the folio then holds 10.000 units of S1.
+//   - Fri 21 Aug, S1 50.0000: NAV (500.00 + 1,000.00) / 100 = 15.0000.
+//     Terms 20 % of the gain from Mon 24 Aug: the mark starts at 15.0000.
+//   - 31 Aug, S1 55.0000: NAV 15.5000; gain 0.5000 × 100 = 50.00, 20 % =
+//     10.00, GST 1.80, total 11.80 (from the launch 10.0000 it would be
+//     110.00); cash 988.20, mark 15.5000.
+//   - 0 % from 1 Sep; 30 Sep, S1 70.0000: NAV (700.00 + 988.20) / 100 =
+//     16.8820. 20 % again from 1 Oct: the mark re-bases to 16.8820.
+//   - 30 Oct, S1 72.0000: NAV 17.0820; gain 0.2000 × 100 = 20.00, 20 % =
+//     4.00, GST 0.72, total 4.72 (over the old 15.5000 mark: 31.64).
+func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-P6', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P6", Name: "perf", Launch: fund.MustNAV("10.0000"), Folio: "F-P6"}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("P6", "W1", "c1", "1000.00")
+	e.nav("P6", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-P6', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "50.0000")
+	if r := e.nav("P6", "2026-08-21"); r.NAV.String() != "15.0000" {
+		t.Fatalf("21 Aug NAV %s, want 15.0000", r.NAV)
+	}
+	for _, x := range [][2]string{{"2026-08-24", "20"}, {"2026-09-01", "0"}, {"2026-10-01", "20"}} {
+		if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P6", From: day(x[0]), AUMRatePct: pct("0"), PerfPct: pct(x[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ from, to, s1, nav, perf, total, mark string }{
+		{"2026-08-24", "2026-08-31", "55.0000", "15.5000", "10.00", "11.80", "15.5000"},
+		{"2026-10-01", "2026-10-30", "72.0000", "17.0820", "4.00", "4.72", "17.0820"},
+	} {
+		if c.from == "2026-10-01" {
+			e.db.NAV("S1", "2026-09-30", "70.0000")
+			if r := e.nav("P6", "2026-09-30"); r.NAV.String() != "16.8820" {
+				t.Fatalf("30 Sep NAV %s, want 16.8820", r.NAV)
+			}
+		}
+		e.db.NAV("S1", c.to, c.s1)
+		if r := e.nav("P6", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "P6", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inv.PerfFee.String()+" "+inv.Total.String(), c.perf+" "+c.total; got != want {
+			t.Errorf("%s..%s: fee, total %s, want %s", c.from, c.to, got, want)
+		}
+		if got := e.db.Str(`SELECT hwm_nav::text FROM pool_fee_hwm WHERE pool_id = 'P6'`); got != c.mark {
+			t.Errorf("%s: mark %s, want %s", c.to, got, c.mark)
+		}
+	}
+}
