@@ -56,6 +56,9 @@ const AccountGSTAccrued = "tax:gst_accrued"
 // it, then the last member's withdrawal goes through.
 var ErrFeeOwed = errors.New("the last withdrawal would leave the pool's fees unpaid: bill them first")
 
+// ErrBackdatedTerms refuses fee terms from a day already accrued.
+var ErrBackdatedTerms = errors.New("fee terms dated in the accrued past")
+
 // ErrNoFeeTerms: the pool has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
 
@@ -77,6 +80,14 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 	return s.inTx(ctx, func(tx Tx, w *work) error {
 		if _, ok, err := tx.LockPool(ctx, t.Pool); err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
+		}
+		// Days already accrued keep their rate (review M6): terms dated on
+		// or before the last accrual's end would silently not apply.
+		if last, found, err := tx.LastAccrual(ctx, t.Pool); err != nil {
+			return err
+		} else if found && !t.From.After(last.To) {
+			return fmt.Errorf("%w: pool %s's fee is accrued through %s (NAV of %s); terms from %s would not apply to those days: date them from %s or later",
+				ErrBackdatedTerms, t.Pool, last.To, last.NAVDate, t.From, last.To.AddDays(1))
 		}
 		if err := tx.PutFeeTerms(ctx, t); err != nil {
 			return err
@@ -121,11 +132,14 @@ type FeeTx interface {
 	// LastAccrual reads the pool's latest accrual (found false: none).
 	LastAccrual(ctx context.Context, pool string) (Accrual, bool, error)
 	InsertAccrual(ctx context.Context, a Accrual) error
-	// OpenAccruals reads the pool's accruals of NAV dates from..to not
-	// billed yet, by date, locked.
+	// OpenAccruals reads the pool's accruals of NAV dates through to not
+	// billed yet (from is the period's start, not a bound: review M4), by
+	// date, locked.
 	OpenAccruals(ctx context.Context, pool string, from, to fund.Date) ([]Accrual, error)
 	// SettleAccruals marks them billed by the invoice.
 	SettleAccruals(ctx context.Context, pool string, from, to fund.Date, invoiceID string) error
+	// LastFeeInvoice reads the pool's invoice of the latest period.
+	LastFeeInvoice(ctx context.Context, pool string) (wallet.FeeInvoice, bool, error)
 	// FeeInvoice reads the pool's invoice of the period starting from.
 	FeeInvoice(ctx context.Context, pool string, from fund.Date) (wallet.FeeInvoice, bool, error)
 	// InsertFeeInvoice writes an invoice (due, or paid by pay next).
@@ -197,9 +211,21 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if err != nil {
 		return nil, err
 	}
-	if found {
+	switch {
+	case found:
 		a.From = last.To.AddDays(1)
 		vals = append(vals, managed.AUM{Date: last.NAVDate, Value: last.AUM})
+	case !p.LastNAV.IsZero():
+		// The first accrual starts at max(terms' from, last NAV + 1)
+		// (review M6), those days on the pool's value after that NAV.
+		a.From = p.LastNAV.AddDays(1)
+		prev := aum
+		if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, p.LastNAV); err != nil {
+			return nil, err
+		} else if ok && n.ValueAfter != nil {
+			prev = *n.ValueAfter
+		}
+		vals = append(vals, managed.AUM{Date: p.LastNAV, Value: prev})
 	}
 	if first := table[0].From; a.From.Before(first) {
 		a.From = first
@@ -298,6 +324,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			return err
 		}
 		inv = wallet.FeeInvoice{}
+		if err := s.checkPeriod(ctx, tx, poolID, from, to); err != nil {
+			return err
+		}
 		ts, err := tx.FeeTerms(ctx, poolID)
 		if err != nil {
 			return err
@@ -375,6 +404,39 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 	return inv, created, nil
 }
 
+// checkPeriod refuses a period that is not the next one (review M4):
+// from must be the day after the last invoice's end, and the accruals
+// must reach to (the NAV covering it has run), so no accrued day falls
+// between two bills.
+func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, to fund.Date) error {
+	prev, found, err := tx.LastFeeInvoice(ctx, poolID)
+	if err != nil {
+		return err
+	}
+	if found && from != prev.To.AddDays(1) {
+		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
+	}
+	last, found, err := tx.LastAccrual(ctx, poolID)
+	if err != nil {
+		return err
+	}
+	if !found || last.To.Before(to) {
+		through := "nothing yet"
+		if found {
+			through = "through " + last.To.String() + " (NAV of " + last.NAVDate.String() + ")"
+		}
+		return fmt.Errorf("%w: pool %s's fee is accrued %s: bill to %s after the NAV covering it", ErrNotAccrued, poolID, through, to)
+	}
+	return nil
+}
+
+// ErrLateCrystallise refuses a performance fee worked out at a NAV that
+// is not the pool's latest.
+var ErrLateCrystallise = errors.New("performance fee crystallised after a later NAV")
+
+// ErrNotAccrued refuses a bill whose period's end is not accrued yet.
+var ErrNotAccrued = errors.New("the period is not accrued to its end")
+
 // pay pays a written invoice from the pool's cash (which covers it: the
 // caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
 // pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
@@ -425,6 +487,13 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 // latest NAV on or before to, already net of the accrued AUM fee, and the
 // units after it) and returns the new high-water mark.
 func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
+	// The fee is worked out at to's NAV and paid now: a NAV priced since
+	// did not deduct it, so members could have left without their share
+	// (review M1). Crystallise before the next NAV.
+	if p.LastNAV.After(to) {
+		return nil, fmt.Errorf("%w: pool %s's period ends %s but its NAV of %s is priced already (without the fee): crystallise before the NAV after %s",
+			ErrLateCrystallise, p.ID, to, p.LastNAV, to)
+	}
 	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
 	if err != nil {
 		return nil, err
@@ -574,11 +643,11 @@ func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystalli
 	for _, id := range ids {
 		inv, created, err := s.BillFees(ctx, id, from, to, crystallise)
 		switch {
-		case errors.Is(err, ErrCashShort) || errors.Is(err, ErrNoFeeTerms) || errors.Is(err, ErrConflict):
+		case err != nil && ctx.Err() == nil: // one pool's error never stops the others (review M3)
 			slog.WarnContext(ctx, "pool fee billing skipped a pool", "pool", id, "from", from, "to", to, "reason", err)
 			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: err.Error()})
 		case err != nil:
-			return res, err
+			return res, err // cancelled
 		case created:
 			res.Billed++
 			res.Total = res.Total.Add(inv.Total)

@@ -441,7 +441,8 @@ func TestPoolFeeBillSellsHoldings(t *testing.T) {
 //     10.00, GST 1.80, total 11.80 (from the launch 10.0000 it would be
 //     110.00); cash 988.20, mark 15.5000.
 //   - 0 % from 1 Sep; 30 Sep, S1 70.0000: NAV (700.00 + 988.20) / 100 =
-//     16.8820. 20 % again from 1 Oct: the mark re-bases to 16.8820.
+//     16.8820; September billed at 0 %: nothing. 20 % again from 1 Oct:
+//     the mark re-bases to 16.8820.
 //   - 30 Oct, S1 72.0000: NAV 17.0820; gain 0.2000 × 100 = 20.00, 20 % =
 //     4.00, GST 0.72, total 4.72 (over the old 15.5000 mark: 31.64).
 func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
@@ -472,6 +473,10 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 			if r := e.nav("P6", "2026-09-30"); r.NAV.String() != "16.8820" {
 				t.Fatalf("30 Sep NAV %s, want 16.8820", r.NAV)
 			}
+			// September at 0 %: billed (periods are contiguous), nothing.
+			if inv, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-09-01"), day("2026-09-30"), true); err != nil || inv.Total.String() != "0.00" {
+				t.Fatalf("September: %s, %v", inv.Total, err)
+			}
 		}
 		e.db.NAV("S1", c.to, c.s1)
 		if r := e.nav("P6", c.to); r.NAV.String() != c.nav {
@@ -487,5 +492,68 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 		if got := e.db.Str(`SELECT hwm_nav::text FROM pool_fee_hwm WHERE pool_id = 'P6'`); got != c.mark {
 			t.Errorf("%s: mark %s, want %s", c.to, got, c.mark)
 		}
+	}
+	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced
+	// (review M1): refused naming both dates, nothing billed.
+	e.db.NAV("S1", "2026-11-02", "72.0000")
+	e.nav("P6", "2026-11-02")
+	_, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
+	if !errors.Is(err, pool.ErrLateCrystallise) || !strings.Contains(err.Error(), "ends 2026-11-01 but its NAV of 2026-11-02") {
+		t.Errorf("crystallised after a later NAV: %v", err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 3 {
+		t.Errorf("%d invoices, want 3", n)
+	}
+}
+
+// Billing periods follow each other and cover every accrued day; terms
+// cannot be dated into days already accrued; the first accrual starts at
+// max(terms' from, last NAV + 1) (review M4, M6). By hand: W1's 1,000.00
+// on 20 Aug at 10.0000: 100.000 units. NAVs of 20 and 21 Aug run with no
+// terms. Then 36.5 % a year (1.00 a day on 1,000.00) from 20 Aug: Mon 24
+// Aug's NAV accrues 22..24 Aug (not 20..21, priced already; not only 24
+// Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
+// Terms from 24 Aug are refused (accrued through 24 Aug), from 25 Aug
+// taken. A bill to 25 Aug is refused (accrued through 24 Aug only: on the
+// old code it billed and 25 Aug's accrual fell between periods); 20..24
+// Aug bills 3.00 + 0.54 = 3.54; 26..28 Aug is refused (the next period
+// starts 25 Aug).
+func TestPoolFeePeriodsAreContiguous(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PC", Name: "periods", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PC", "W1", "c1", "1000.00")
+	e.nav("PC", "2026-08-20")
+	e.nav("PC", "2026-08-21")
+	terms := func(from string) error {
+		return e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PC", From: day(from), AUMRatePct: pct("36.5")})
+	}
+	if err := terms("2026-08-20"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.nav("PC", "2026-08-24")
+	if r.Accrual == nil || r.Accrual.From.String() != "2026-08-22" || r.Accrual.Fee.String() != "3.00" || r.FeeAccrued.String() != "3.54" || r.NAV.String() != "9.9646" {
+		t.Fatalf("24 Aug: NAV %s owed %s accrual %+v; want 22..24 Aug 3.00, owed 3.54, NAV 9.9646", r.NAV, r.FeeAccrued, r.Accrual)
+	}
+	if err := terms("2026-08-24"); !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "from 2026-08-25 or later") {
+		t.Errorf("terms from an accrued day: %v", err)
+	}
+	if err := terms("2026-08-25"); err != nil {
+		t.Errorf("terms from the next day: %v", err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-20"), day("2026-08-25"), false); !errors.Is(err, pool.ErrNotAccrued) || !strings.Contains(err.Error(), "through 2026-08-24") {
+		t.Errorf("a bill past the accruals: %v", err)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-20"), day("2026-08-24"), false)
+	if err != nil || inv.Total.String() != "3.54" {
+		t.Fatalf("bill 20..24 Aug: %s, %v", inv.Total, err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-26"), day("2026-08-28"), false); !errors.Is(err, pool.ErrConflict) || !strings.Contains(err.Error(), "starts 2026-08-25") {
+		t.Errorf("a gap between periods: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`); got != "996.46 0.00" {
+		t.Errorf("pool %s, want 996.46 0.00", got)
 	}
 }

@@ -87,21 +87,21 @@ func (t Tx) InsertAccrual(ctx context.Context, a pool.Accrual) error {
 	return err
 }
 
-// OpenAccruals reads the pool's unbilled accruals of NAV dates from..to,
-// locked.
+// OpenAccruals reads the pool's unbilled accruals of NAV dates through
+// to (every one left open before the period too), locked.
 func (t Tx) OpenAccruals(ctx context.Context, poolID string, from, to fund.Date) ([]pool.Accrual, error) {
 	rows, err := t.tx.Query(ctx, `SELECT `+accrualCols+` FROM pool_fee_accruals
-		WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, from.Time(), to.Time())
+		WHERE pool_id = $1 AND nav_date <= $2 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, to.Time())
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.Accrual, error) { return scanAccrual(r, poolID) })
 }
 
-// SettleAccruals marks the unbilled accruals of from..to billed.
+// SettleAccruals marks the unbilled accruals through to billed.
 func (t Tx) SettleAccruals(ctx context.Context, poolID string, from, to fund.Date, invoiceID string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $4 WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL`,
-		poolID, from.Time(), to.Time(), invoiceID)
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $3 WHERE pool_id = $1 AND nav_date <= $2 AND invoice_id IS NULL`,
+		poolID, to.Time(), invoiceID)
 	return err
 }
 
@@ -136,6 +136,15 @@ func scanPoolInvoice(row pgx.Row) (wallet.FeeInvoice, error) {
 // FeeInvoice reads the pool's invoice of the period starting from.
 func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wallet.FeeInvoice, bool, error) {
 	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2`, poolID, from.Time()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, false, nil
+	}
+	return inv, err == nil, err
+}
+
+// LastFeeInvoice reads the pool's invoice of the latest period.
+func (t Tx) LastFeeInvoice(ctx context.Context, poolID string) (wallet.FeeInvoice, bool, error) {
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 ORDER BY period_to DESC LIMIT 1`, poolID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, false, nil
 	}
