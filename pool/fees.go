@@ -413,6 +413,10 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	if err != nil {
 		return err
 	}
+	if found && prev.Status == "due" {
+		// Its sale is planned on the same lots: pay it first (review M3).
+		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrConflict, poolID, prev.ID)
+	}
 	if found && from != prev.To.AddDays(1) {
 		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
 	}
@@ -618,7 +622,10 @@ type FeeBillResult struct {
 	Billed   int `json:"billed"`
 	Existing int `json:"existing"` // billed before for the period
 	// Due are the invoices waiting for their sales' proceeds (feesale.go).
-	Due   int         `json:"due"`
+	Due int `json:"due"`
+	// Paid are earlier periods' due invoices this run paid (the pass over
+	// every due invoice).
+	Paid  int         `json:"paid_due,omitempty"`
 	Total fund.Amount `json:"total"` // invoiced by this run
 	// Skipped are pools left unbilled with the reason (cash short, no
 	// terms for the period): the run goes on, and bills them when run
@@ -656,6 +663,32 @@ func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystalli
 		}
 		if err == nil && inv.Status == "due" {
 			res.Due++
+		}
+	}
+	// A pass over every due invoice of another period (review M3): its
+	// sale moves on and it is paid even when no bill of its period runs.
+	for _, id := range ids {
+		invs, err := s.Store.FeeInvoices(ctx, id)
+		if err != nil {
+			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: fmt.Sprintf("due invoices: %v", err)})
+			continue
+		}
+		for _, inv := range invs {
+			if inv.Status != "due" || inv.From == from {
+				continue // this period's moved on above
+			}
+			got, err := s.progressSale(ctx, id, inv)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return res, err
+			case err != nil:
+				slog.WarnContext(ctx, "pool fee sale did not move on", "pool", id, "invoice", inv.ID, "reason", err)
+				res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: fmt.Sprintf("due invoice %s: %v", inv.ID, err)})
+			case got.Status == "charged":
+				res.Paid++
+			default:
+				res.Due++
+			}
 		}
 	}
 	return res, nil
