@@ -40,8 +40,24 @@ const (
 	KindFee        = "pool_fee"
 )
 
-// AccountFeeAccrued is the pool's fee accrued and not billed (debit).
+// AccountFeeAccrued is the pool's fee accrued and not billed (debit),
+// with its GST (migration 062_pool_fee_gst).
 func AccountFeeAccrued(pool string) string { return "pool_fee_accrued:" + pool }
+
+// AccountGSTAccrued is the GST provisioned on accrued pool fees (credit):
+// the bill releases it and credits the invoice's GST to tax:gst.
+const AccountGSTAccrued = "tax:gst_accrued"
+
+// ErrFeeOwed refuses the withdrawal that would leave a pool with no units
+// while it owes fees (accrued or on a due invoice): nobody would be left
+// to bear them. We refuse rather than bill inside the NAV because a bill
+// may need holdings sold (days, not one transaction). To close a pool:
+// set fee terms of 0 % from the day after the last accrual, bill through
+// it, then the last member's withdrawal goes through.
+var ErrFeeOwed = errors.New("the last withdrawal would leave the pool's fees unpaid: bill them first")
+
+// ErrBackdatedTerms refuses fee terms from a day already accrued.
+var ErrBackdatedTerms = errors.New("fee terms dated in the accrued past")
 
 // ErrNoFeeTerms: the pool has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
@@ -64,6 +80,14 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 	return s.inTx(ctx, func(tx Tx, w *work) error {
 		if _, ok, err := tx.LockPool(ctx, t.Pool); err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
+		}
+		// Days already accrued keep their rate (review M6): terms dated on
+		// or before the last accrual's end would silently not apply.
+		if last, found, err := tx.LastAccrual(ctx, t.Pool); err != nil {
+			return err
+		} else if found && !t.From.After(last.To) {
+			return fmt.Errorf("%w: pool %s's fee is accrued through %s (NAV of %s); terms from %s would not apply to those days: date them from %s or later",
+				ErrBackdatedTerms, t.Pool, last.To, last.NAVDate, t.From, last.To.AddDays(1))
 		}
 		if err := tx.PutFeeTerms(ctx, t); err != nil {
 			return err
@@ -108,11 +132,14 @@ type FeeTx interface {
 	// LastAccrual reads the pool's latest accrual (found false: none).
 	LastAccrual(ctx context.Context, pool string) (Accrual, bool, error)
 	InsertAccrual(ctx context.Context, a Accrual) error
-	// OpenAccruals reads the pool's accruals of NAV dates from..to not
-	// billed yet, by date, locked.
+	// OpenAccruals reads the pool's accruals of NAV dates through to not
+	// billed yet (from is the period's start, not a bound: review M4), by
+	// date, locked.
 	OpenAccruals(ctx context.Context, pool string, from, to fund.Date) ([]Accrual, error)
 	// SettleAccruals marks them billed by the invoice.
 	SettleAccruals(ctx context.Context, pool string, from, to fund.Date, invoiceID string) error
+	// LastFeeInvoice reads the pool's invoice of the latest period.
+	LastFeeInvoice(ctx context.Context, pool string) (wallet.FeeInvoice, bool, error)
 	// FeeInvoice reads the pool's invoice of the period starting from.
 	FeeInvoice(ctx context.Context, pool string, from fund.Date) (wallet.FeeInvoice, bool, error)
 	// InsertFeeInvoice writes an invoice (due, or paid by pay next).
@@ -122,8 +149,11 @@ type FeeTx interface {
 	// HWM reads the pool's high-water mark, locked (found false: none yet).
 	HWM(ctx context.Context, pool string) (HWM, bool, error)
 	PutHWM(ctx context.Context, h HWM) error
+	// AccruedGST sums the GST provisioned by the invoice's accruals.
+	AccruedGST(ctx context.Context, pool, invoiceID string) (fund.Amount, error)
 	// ChargedAfterNAV is what bills made while navDate was the pool's
-	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
+	// latest NAV paid beyond their accrued AUM fee and its provisioned GST
+	// (the GST rounding, the performance fee and its GST).
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 	FeeSaleTx
 }
@@ -142,6 +172,9 @@ type Accrual struct {
 	Fee       fund.Amount   `json:"fee"`
 	Runs      []managed.Run `json:"runs"`
 	InvoiceID string        `json:"invoice_id,omitempty"`
+	// GST is 18 % of Fee half-up (managed.NewInvoice), provisioned with
+	// it: the NAV deducts both (review H2).
+	GST fund.Amount `json:"gst"`
 }
 
 // accrue is the fee of day's NAV, inside ComputeNAV's transaction (the
@@ -178,9 +211,21 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if err != nil {
 		return nil, err
 	}
-	if found {
+	switch {
+	case found:
 		a.From = last.To.AddDays(1)
 		vals = append(vals, managed.AUM{Date: last.NAVDate, Value: last.AUM})
+	case !p.LastNAV.IsZero():
+		// The first accrual starts at max(terms' from, last NAV + 1)
+		// (review M6), those days on the pool's value after that NAV.
+		a.From = p.LastNAV.AddDays(1)
+		prev := aum
+		if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, p.LastNAV); err != nil {
+			return nil, err
+		} else if ok && n.ValueAfter != nil {
+			prev = *n.ValueAfter
+		}
+		vals = append(vals, managed.AUM{Date: p.LastNAV, Value: prev})
 	}
 	if first := table[0].From; a.From.Before(first) {
 		a.From = first
@@ -193,18 +238,23 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
 	}
 	a.Fee, a.Runs = acc.Fee, acc.Runs
+	a.GST = managed.NewInvoice(a.Fee).GST
 	if err := tx.InsertAccrual(ctx, a); err != nil {
 		return nil, err
 	}
 	if a.Fee.Sign() > 0 {
-		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: a.Fee, Postings: []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: a.Fee.Decimal()},
+		owed := a.Fee.Add(a.GST)
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: owed, Postings: []fund.Posting{
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: owed.Decimal()},
 			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: a.Fee.Decimal().Neg()},
 		}}
+		if a.GST.Sign() > 0 {
+			e.Postings = append(e.Postings, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: a.GST.Decimal().Neg()})
+		}
 		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
 			return nil, errors.Join(err, boolErr(inserted, fmt.Errorf("pool %s's fee of %s was accrued without its row", p.ID, day)))
 		}
-		p.FeeAccrued = p.FeeAccrued.Add(a.Fee)
+		p.FeeAccrued = p.FeeAccrued.Add(owed)
 	}
 	return &a, nil
 }
@@ -274,6 +324,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			return err
 		}
 		inv = wallet.FeeInvoice{}
+		if err := s.checkPeriod(ctx, tx, poolID, from, to); err != nil {
+			return err
+		}
 		ts, err := tx.FeeTerms(ctx, poolID)
 		if err != nil {
 			return err
@@ -288,7 +341,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		inv = wallet.FeeInvoice{ID: FeeInvoiceID(poolID, from, to), PoolID: poolID, From: from, To: to, Status: "charged",
 			Accrual: managed.Accrual{From: from, To: to}}
+		var accGST fund.Amount // provisioned, in the NAV already
 		for _, a := range accs {
+			accGST = accGST.Add(a.GST)
 			inv.AUMFee = inv.AUMFee.Add(a.Fee)
 			inv.Accrual.Runs = append(inv.Accrual.Runs, a.Runs...)
 		}
@@ -310,7 +365,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			}
 		}
 		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left
-			h, err := s.startAfter(ctx, tx, poolID, to, inv)
+			h, err := s.startAfter(ctx, tx, poolID, to, inv, accGST)
 			if err != nil {
 				return err
 			}
@@ -349,15 +404,60 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 	return inv, created, nil
 }
 
+// checkPeriod refuses a period that is not the next one (review M4):
+// from must be the day after the last invoice's end, and the accruals
+// must reach to (the NAV covering it has run), so no accrued day falls
+// between two bills.
+func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, to fund.Date) error {
+	prev, found, err := tx.LastFeeInvoice(ctx, poolID)
+	if err != nil {
+		return err
+	}
+	if found && prev.Status == "due" {
+		// Its sale is planned on the same lots: pay it first (review M3).
+		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrConflict, poolID, prev.ID)
+	}
+	if found && from != prev.To.AddDays(1) {
+		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
+	}
+	last, found, err := tx.LastAccrual(ctx, poolID)
+	if err != nil {
+		return err
+	}
+	if !found || last.To.Before(to) {
+		through := "nothing yet"
+		if found {
+			through = "through " + last.To.String() + " (NAV of " + last.NAVDate.String() + ")"
+		}
+		return fmt.Errorf("%w: pool %s's fee is accrued %s: bill to %s after the NAV covering it", ErrNotAccrued, poolID, through, to)
+	}
+	return nil
+}
+
+// ErrLateCrystallise refuses a performance fee worked out at a NAV that
+// is not the pool's latest.
+var ErrLateCrystallise = errors.New("performance fee crystallised after a later NAV")
+
+// ErrNotAccrued refuses a bill whose period's end is not accrued yet.
+var ErrNotAccrued = errors.New("the period is not accrued to its end")
+
 // pay pays a written invoice from the pool's cash (which covers it: the
 // caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
 // pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
 // performance fee), Cr tax:gst; the fee.charged event and audit row.
 func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+	// The GST its accruals provisioned: released here, the invoice's
+	// half-up GST on the sum credited instead (the paise between the two
+	// move the NAV at the bill).
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
 	if inv.Total.Sign() > 0 {
 		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
 		for _, c := range []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Decimal().Neg()},
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Add(accGST).Decimal().Neg()},
+			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: accGST.Decimal()},
 			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
 			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
 		} {
@@ -370,7 +470,7 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
 		}
 	}
-	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee)
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee).Sub(accGST)
 	if err := tx.UpdatePool(ctx, *p); err != nil {
 		return err
 	}
@@ -391,6 +491,13 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 // latest NAV on or before to, already net of the accrued AUM fee, and the
 // units after it) and returns the new high-water mark.
 func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
+	// The fee is worked out at to's NAV and paid now: a NAV priced since
+	// did not deduct it, so members could have left without their share
+	// (review M1). Crystallise before the next NAV.
+	if p.LastNAV.After(to) {
+		return nil, fmt.Errorf("%w: pool %s's period ends %s but its NAV of %s is priced already (without the fee): crystallise before the NAV after %s",
+			ErrLateCrystallise, p.ID, to, p.LastNAV, to)
+	}
 	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
 	if err != nil {
 		return nil, err
@@ -402,8 +509,29 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
+	// The mark starts where the performance terms took effect (review H1):
+	// the pool's last NAV before them (the launch NAV if none), not the
+	// launch, so gains made before the terms are not charged. Terms that
+	// went to 0 % and back re-base it there (never lower: it never falls).
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	since := perfSince(ts, to)
+	base := p.Launch
+	if b, ok, err := tx.NAVOnOrBefore(ctx, p.ID, since.AddDays(-1)); err != nil {
+		return nil, err
+	} else if ok {
+		base = b.NAV
+	}
+	switch {
+	case !found:
+		h = HWM{Pool: p.ID, NAV: base, StartNAV: base}
+	case h.AsOf.Before(since):
+		h.StartNAV = base
+		if base.Cmp(h.NAV) > 0 {
+			h.NAV = base
+		}
 	}
 	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
 	if err != nil {
@@ -412,6 +540,24 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	next.AsOf = to
 	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
 	return &next, nil
+}
+
+// perfSince is the first date of the unbroken run of terms with a
+// performance fee in effect at to (zero date: none).
+func perfSince(ts []FeeTerms, to fund.Date) fund.Date {
+	var since fund.Date
+	for _, t := range ts {
+		if t.From.After(to) {
+			break
+		}
+		switch {
+		case t.PerfPct.Sign() <= 0:
+			since = fund.Date{}
+		case since.IsZero():
+			since = t.From
+		}
+	}
+	return since
 }
 
 // PerfFee is a pool's performance fee at nav over units: perf % of the
@@ -449,9 +595,10 @@ func PerfFee(t FeeTerms, h HWM, nav fund.NAV, units fund.Units) (managed.Crystal
 }
 
 // startAfter is the NAV at the period's end less, per unit, what this bill
-// takes beyond the AUM fee the NAV already deducted (its GST and the
-// performance fee), half-up to 4 decimals: the next hurdle's base.
-func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice) (fund.NAV, error) {
+// takes beyond the AUM fee and GST the NAV already deducted (the GST
+// rounding, the performance fee and its GST), half-up to 4 decimals: the
+// next hurdle's base.
+func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.Date, inv wallet.FeeInvoice, accGST fund.Amount) (fund.NAV, error) {
 	n, _, err := tx.NAVOnOrBefore(ctx, poolID, to)
 	if err != nil {
 		return fund.NAV{}, err
@@ -463,7 +610,7 @@ func (s *Service) startAfter(ctx context.Context, tx Tx, poolID string, to fund.
 	if err != nil {
 		return fund.NAV{}, err
 	}
-	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee)), fund.Amount{}, *n.UnitsAfter)
+	nav, err := managed.PoolNAV(v.Sub(inv.Total.Sub(inv.AUMFee).Sub(accGST)), fund.Amount{}, *n.UnitsAfter)
 	if err != nil {
 		return n.NAV, nil // nothing left: the NAV itself
 	}
@@ -475,7 +622,10 @@ type FeeBillResult struct {
 	Billed   int `json:"billed"`
 	Existing int `json:"existing"` // billed before for the period
 	// Due are the invoices waiting for their sales' proceeds (feesale.go).
-	Due   int         `json:"due"`
+	Due int `json:"due"`
+	// Paid are earlier periods' due invoices this run paid (the pass over
+	// every due invoice).
+	Paid  int         `json:"paid_due,omitempty"`
 	Total fund.Amount `json:"total"` // invoiced by this run
 	// Skipped are pools left unbilled with the reason (cash short, no
 	// terms for the period): the run goes on, and bills them when run
@@ -500,11 +650,11 @@ func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystalli
 	for _, id := range ids {
 		inv, created, err := s.BillFees(ctx, id, from, to, crystallise)
 		switch {
-		case errors.Is(err, ErrCashShort) || errors.Is(err, ErrNoFeeTerms) || errors.Is(err, ErrConflict):
+		case err != nil && ctx.Err() == nil: // one pool's error never stops the others (review M3)
 			slog.WarnContext(ctx, "pool fee billing skipped a pool", "pool", id, "from", from, "to", to, "reason", err)
 			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: err.Error()})
 		case err != nil:
-			return res, err
+			return res, err // cancelled
 		case created:
 			res.Billed++
 			res.Total = res.Total.Add(inv.Total)
@@ -513,6 +663,32 @@ func (s *Service) BillAllFees(ctx context.Context, from, to fund.Date, crystalli
 		}
 		if err == nil && inv.Status == "due" {
 			res.Due++
+		}
+	}
+	// A pass over every due invoice of another period (review M3): its
+	// sale moves on and it is paid even when no bill of its period runs.
+	for _, id := range ids {
+		invs, err := s.Store.FeeInvoices(ctx, id)
+		if err != nil {
+			res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: fmt.Sprintf("due invoices: %v", err)})
+			continue
+		}
+		for _, inv := range invs {
+			if inv.Status != "due" || inv.From == from {
+				continue // this period's moved on above
+			}
+			got, err := s.progressSale(ctx, id, inv)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return res, err
+			case err != nil:
+				slog.WarnContext(ctx, "pool fee sale did not move on", "pool", id, "invoice", inv.ID, "reason", err)
+				res.Skipped = append(res.Skipped, FeeBillSkip{Pool: id, Reason: fmt.Sprintf("due invoice %s: %v", inv.ID, err)})
+			case got.Status == "charged":
+				res.Paid++
+			default:
+				res.Due++
+			}
 		}
 	}
 	return res, nil

@@ -67,23 +67,26 @@ func fmtSlice(s []string) string {
 	return out + "]"
 }
 
-// The daily accrual inside the pool NAV, by hand. W1 and W2 contribute
-// 328,500.00 and 36,500.00 on Thu 20 Aug at the launch NAV 10.0000:
-// 32,850.000 and 3,650.000 units, cash 365,000.00. Terms: 1 % from 20 Aug,
-// 2 % from 26 Aug.
-//   - 20 Aug: AUM 0 (nothing before the day's requests): fee 0.00 for 20 Aug.
+// The daily accrual inside the pool NAV, by hand: the fee with its GST
+// (18 % half-up per accrual) is the liability the NAV deducts (review
+// H2). W1 and W2 contribute 328,500.00 and 36,500.00 on Thu 20 Aug at the
+// launch NAV 10.0000: 32,850.000 and 3,650.000 units, cash 365,000.00.
+// Terms: 1 % from 20 Aug, 2 % from 26 Aug.
+//   - 20 Aug: AUM 0 (nothing before the day's requests): fee 0.00.
 //   - Fri 21 Aug: AUM 365,000.00, days 21..23 Aug (the weekend carried):
-//     3 × 365,000.00 × 1 / 36,500 = 30.00. NAV (365,000.00 − 30.00) /
-//     36,500 = 9.99917… → 9.9992.
-//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 30.00 =
-//     364,970.00; 24 Aug carries 21 Aug's 365,000.00: 10.00; 25 Aug
-//     364,970.00 / 36,500 = 9.99917…; sum 19.99917… → 19.99. Accrued
-//     49.99; NAV (365,000.00 − 49.99) / 36,500 = 9.99863… → 9.9986. W2
-//     leaves with all its 3,650.000 units at it: 36,494.89 (its share of
-//     the fee went with the NAV). Cash 328,505.11.
-//   - Wed 26 Aug at 2 %: AUM 328,505.11 − 49.99 = 328,455.12; × 2 /
-//     36,500 = 17.99754… → 17.99. Accrued 67.98; NAV (328,505.11 − 67.98)
-//     / 32,850 = 9.99808… → 9.9981.
+//     3 × 365,000.00 × 1 / 36,500 = 30.00, GST 5.40: owed 35.40. NAV
+//     (365,000.00 − 35.40) / 36,500 = 9.99903… → 9.9990 (9.9992 when the
+//     NAV left out the GST).
+//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 35.40 =
+//     364,964.60; 24 Aug carries 21 Aug's 365,000.00: 10.00; 25 Aug
+//     364,964.60 / 36,500 = 9.99903…; sum 19.99903… → 19.99, GST 3.5982
+//     → 3.60. Owed 58.99; NAV (365,000.00 − 58.99) / 36,500 = 9.99838… →
+//     9.9984. W2 leaves with all its 3,650.000 units at it: 36,494.16
+//     (its share of the fee and its GST went with the NAV). Cash
+//     328,505.84.
+//   - Wed 26 Aug at 2 %: AUM 328,505.84 − 58.99 = 328,446.85; × 2 /
+//     36,500 = 17.99708… → 17.99, GST 3.2382 → 3.24. Owed 80.22; NAV
+//     (328,505.84 − 80.22) / 32,850 = 9.99773… → 9.9977.
 func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	e := newEnv(t)
 	e.fund(32850000, [2]string{"W1", "INV-1"})
@@ -107,30 +110,32 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 		}
 	}
 	check("2026-08-20", "10.0000", "0.00", "0.00", "2026-08-20", "2026-08-20")
-	check("2026-08-21", "9.9992", "30.00", "30.00", "2026-08-21", "2026-08-23")
+	check("2026-08-21", "9.9990", "30.00", "35.40", "2026-08-21", "2026-08-23")
 	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
 	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W2", "w-W2", fund.MustUnits("3650.000", 3)); err != nil {
 		t.Fatal(err)
 	}
-	check("2026-08-25", "9.9986", "19.99", "49.99", "2026-08-24", "2026-08-25")
-	if got := e.db.Str(`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W2'`); got != "36494.89 priced" {
-		t.Errorf("W2's withdrawal %s, want 36494.89 priced", got)
+	check("2026-08-25", "9.9984", "19.99", "58.99", "2026-08-24", "2026-08-25")
+	if got := e.db.Str(`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W2'`); got != "36494.16 priced" {
+		t.Errorf("W2's withdrawal %s, want 36494.16 priced", got)
 	}
-	check("2026-08-26", "9.9981", "17.99", "67.98", "2026-08-26", "2026-08-26")
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.11 67.98" {
+	check("2026-08-26", "9.9977", "17.99", "80.22", "2026-08-26", "2026-08-26")
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.84 80.22" {
 		t.Errorf("pool cash and accrued %s", got)
 	}
-	// The journal: 30.00 + 19.99 + 17.99 to fee income, the 0.00 day not posted.
-	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 67.98" {
+	// The journal: 30.00 + 19.99 + 17.99 to fee income, 5.40 + 3.60 + 3.24
+	// provisioned as GST, the 0.00 day not posted.
+	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 80.22" {
 		t.Errorf("accrual entries %s", got)
 	}
-	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98" {
-		t.Errorf("fee income %s", got)
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) || ' ' || (SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst_accrued')
+		FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98 12.24" {
+		t.Errorf("fee income and GST provisioned %s, want 67.98 12.24", got)
 	}
 
 	// Billing 20..26 Aug settles the 67.98 accrued: GST 18 % of 67.98 =
-	// 12.2364 → 12.24, total 80.22 from the pool's cash: 328,505.11 −
-	// 80.22 = 328,424.89; nothing left accrued.
+	// 12.2364 → 12.24 (the 12.24 provisioned, released), total 80.22 from
+	// the pool's cash: 328,505.84 − 80.22 = 328,425.62; nothing owed.
 	inv, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
 	if err != nil || !created {
 		t.Fatalf("bill: created %v, %v", created, err)
@@ -159,48 +164,58 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	if _, _, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-27"), false); !errors.Is(err, pool.ErrConflict) {
 		t.Errorf("another period end from the same start: %v", err)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328424.89 0.00" {
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328425.62 0.00" {
 		t.Errorf("pool after the bill %s", got)
 	}
 	if got := e.db.Str(`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "1 80.22" {
 		t.Errorf("fee payments %s", got)
 	}
-	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.24" {
-		t.Errorf("GST %s", got)
+	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) || ' ' || (SELECT sum(amount)::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst_accrued')
+		FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.24 0.00" {
+		t.Errorf("GST, provision left %s, want 12.24 0.00", got)
 	}
 	if got := e.db.Str(`SELECT count(*) || ' ' || min(payload->>'pool_id') || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`); got != "1 PL-1 80.22" {
 		t.Errorf("fee.charged events %s", got)
 	}
 
-	// Cash short. Thu 27 Aug: AUM 328,424.89 × 2 / 36,500 = 17.99588… →
-	// 17.99; NAV (328,424.89 − 17.99) / 32,850 = 9.99716… → 9.9972. W1
-	// leaves with all its units on Fri 28 Aug: AUM 328,406.90, days 28..30
-	// Aug: × 2 × 3 / 36,500 = 53.98469… → 53.98; accrued 71.97; NAV
-	// (328,424.89 − 71.97) / 32,850 = 9.99552… → 9.9955; W1 is paid
-	// 32,850 × 9.9955 = 328,352.1750 → 328,352.17, leaving 72.72 in cash.
-	// The bill of 27..31 Aug: 71.97 + GST 12.9546 → 12.95 = 84.92, short
-	// by 12.20: refused, nothing charged, the 71.97 stays accrued.
-	check("2026-08-27", "9.9972", "17.99", "17.99", "2026-08-27", "2026-08-27")
+	// The last member out while fees are owed. Thu 27 Aug: AUM 328,425.62
+	// × 2 / 36,500 = 17.99592… → 17.99, GST 3.24; owed 21.23; NAV
+	// (328,425.62 − 21.23) / 32,850 = 9.99709… → 9.9971. W1 asks to leave
+	// with all its units on Fri 28 Aug: AUM 328,404.39, days 28..30 Aug:
+	// × 2 × 3 / 36,500 = 53.98428… → 53.98, GST 9.7164 → 9.72; owed 84.93;
+	// NAV (328,425.62 − 84.93) / 32,850 = 9.99515… → 9.9952. The
+	// withdrawal would leave no member to bear the 84.93: refused, the
+	// units back (on the old code W1 left and the pool kept a bill it could
+	// not pay). The bill of 27..30 Aug: 71.97 + GST 12.9546 → 12.95 =
+	// 84.92 from the cash (328,340.70 left); the provision was 12.96, so
+	// nothing is owed and the pool keeps the 0.01.
+	check("2026-08-27", "9.9971", "17.99", "21.23", "2026-08-27", "2026-08-27")
 	e.clock = moneytest.IST("2026-08-28T10:00:00+05:30")
 	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W1", "w-W1", fund.MustUnits("32850.000", 3)); err != nil {
 		t.Fatal(err)
 	}
-	check("2026-08-28", "9.9955", "53.98", "71.97", "2026-08-28", "2026-08-30")
-	_, _, err = e.pools.BillFees(e.ctx, "PL-1", day("2026-08-27"), day("2026-08-31"), false)
-	if !errors.Is(err, pool.ErrCashShort) || !strings.Contains(err.Error(), "is 84.92") || !strings.Contains(err.Error(), "short by 12.20") {
-		t.Errorf("a bill over the cash: %v", err)
+	check("2026-08-28", "9.9952", "53.98", "84.93", "2026-08-28", "2026-08-30")
+	if got := e.db.Str(`SELECT status || ' ' || (reason LIKE '%bill them first%84.93 owed%')::text FROM pool_requests WHERE id = 'w-W1'`); got != "refused true" {
+		t.Errorf("W1's last withdrawal %s, want refused naming the 84.93 owed", got)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued || ' ' || (SELECT count(*) FROM pool_fee_invoices) FROM pools WHERE id = 'PL-1'`); got != "72.72 71.97 1" {
-		t.Errorf("pool after the refused bill %s, want 72.72 71.97 1", got)
+	if got := e.db.Str(`SELECT units FROM pool_members WHERE pool_id = 'PL-1' AND wallet_id = 'W1'`); got != "32850.000" {
+		t.Errorf("W1's units %s, want 32850.000 back", got)
 	}
 	// The investor's pool view (GET /v1/wallets/{id}/pools): the pool's
-	// fee accrued 71.97 and its invoices so far, 80.22.
+	// fee owed 84.93 and its invoices so far, 80.22.
 	vs, err := e.pools.Members(e.ctx, "W1")
 	if err != nil || len(vs) != 1 || vs[0].FeeAccrued == nil || vs[0].FeesCharged == nil {
 		t.Fatalf("W1's pools %+v, %v", vs, err)
 	}
-	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "71.97 80.22" {
-		t.Errorf("pool view fees %s, want 71.97 80.22", got)
+	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "84.93 80.22" {
+		t.Errorf("pool view fees %s, want 84.93 80.22", got)
+	}
+	inv, _, err = e.pools.BillFees(e.ctx, "PL-1", day("2026-08-27"), day("2026-08-30"), false)
+	if err != nil || inv.Total.String() != "84.92" || inv.Status != "charged" {
+		t.Fatalf("bill 27..30 Aug: %+v, %v", inv, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328340.70 0.00" {
+		t.Errorf("pool after the second bill %s, want 328340.70 0.00", got)
 	}
 }
 
@@ -304,11 +319,12 @@ func TestPoolPerfFeeProperty(t *testing.T) {
 // row's value_after still counts the GST the bill paid from the cash, so
 // the ex-NAV takes it off. By hand: W1 and W2 put in 500.00 each on 20 Aug
 // (50.000 units each); 36.5 % a year is 1.00 a day on 1,000.00, so 21
-// Aug's NAV accrues 21..23 Aug: 3.00, value_after 997.00. The bill of
-// 20..21 Aug pays 3.00 + GST 0.54 = 3.54: cash 996.46, nothing accrued.
+// Aug's NAV accrues 21..23 Aug: 3.00 + GST 0.54 owed, NAV 9.9646,
+// value_after 996.46. The bill of 20..21 Aug pays 3.00 + GST 0.54 = 3.54
+// (all provisioned, the row already net of it): cash 996.46.
 // ₹100.00 distributed on 21 Aug: 50.00 each; W2 reinvests at (996.46 −
 // 100.00) / 100 = 8.9646: 50.00 / 8.9646 = 5.5774… → 5.577 units (at the
-// row's 997.00 it would be 8.9700 and 5.574).
+// old row's 997.00, GST not provisioned, 8.9700 and 5.574).
 func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 	e := newEnv(t)
 	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
@@ -321,7 +337,7 @@ func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 	e.contribute("PD", "W1", "c1", "500.00")
 	e.contribute("PD", "W2", "c2", "500.00")
 	e.nav("PD", "2026-08-20")
-	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9700" || r.ValueAfter == nil || r.ValueAfter.String() != "997.00" {
+	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9646" || r.ValueAfter == nil || r.ValueAfter.String() != "996.46" {
 		t.Fatalf("21 Aug %+v", r)
 	}
 	if inv, _, err := e.pools.BillFees(e.ctx, "PD", day("2026-08-20"), day("2026-08-21"), false); err != nil || inv.Total.String() != "3.54" {
@@ -345,16 +361,16 @@ func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 // A 600.00 − 0.03 stamp duty = 599.97 at 10.0000 = 59.997 units, B 400.00
 // − 0.02 = 399.98 at 20.0000 = 19.999 units; cash 0.00. Terms 36.5 % from
 // 24 Aug. Mon 24 Aug (A 11, B 19): A 659.967 → 659.97, B 379.981 →
-// 379.98, AUM 1,039.95; the day's fee 1,039.95 / 1,000 = 1.03995 → 1.03;
-// NAV (1,039.95 − 1.03) / 100 = 10.3892. The bill of 24 Aug: 1.03 + GST
-// 0.1854 → 0.19 = 1.22, cash 0.00: sell 1.22 of A (the oldest lots, 21
+// 379.98, AUM 1,039.95; the day's fee 1,039.95 / 1,000 = 1.03995 → 1.03,
+// GST 0.1854 → 0.19, owed 1.22; NAV (1,039.95 − 1.22) / 100 = 10.3873.
+// The bill of 24 Aug: 1.03 + GST 0.19 = 1.22, cash 0.00: sell 1.22 of A (the oldest lots, 21
 // Aug, A before B), redeemed on 25 Aug at 11.0000: 1.22 / 11 = 0.1109… →
 // 0.111 units (up: the amount is paid), 1.22 paid out. Before the payout
 // is swept, the 25th's NAV counts it: A 59.886 × 11 = 658.746 → 658.75, B
-// 379.98, payout 1.22: 1,039.95 as before; fee 1,038.92 / 1,000 = 1.03892
-// → 1.03, accrued 2.06, NAV (1,039.95 − 2.06) / 100 = 10.3789. Billed
-// again, the payout comes into the cash and pays the invoice: cash 0.00,
-// accrued 2.06 − 1.03 = 1.03 (the 25th's, not billed).
+// 379.98, payout 1.22: 1,039.95 as before; fee 1,038.73 / 1,000 = 1.03873
+// → 1.03 + GST 0.19, owed 2.44, NAV (1,039.95 − 2.44) / 100 = 10.3751.
+// Billed again, the payout comes into the cash and pays the invoice: cash
+// 0.00, owed 2.44 − 1.22 = 1.22 (the 25th's, not billed).
 func TestPoolFeeBillSellsHoldings(t *testing.T) {
 	e := investEnv(t)
 	e.contribute("P3", "W1", "c1", "1000.00")
@@ -376,7 +392,7 @@ func TestPoolFeeBillSellsHoldings(t *testing.T) {
 	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
 	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
-	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3892" || r.FeeAccrued.String() != "1.03" {
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3873" || r.FeeAccrued.String() != "1.22" {
 		t.Fatalf("24 Aug: NAV %s accrued %s", r.NAV, r.FeeAccrued)
 	}
 	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
@@ -393,15 +409,26 @@ func TestPoolFeeBillSellsHoldings(t *testing.T) {
 	if got := e.db.Str(`SELECT units::numeric(24,3) || ' ' || net_amount FROM ledger_transactions WHERE order_id = 'PFEE-P3-2026-08-24-2026-08-24-R1'`); got != "0.111 1.22" {
 		t.Errorf("the sale's redemption %s, want 0.111 units paying 1.22", got)
 	}
-	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3789" || r.FeeAccrued.String() != "2.06" {
-		t.Errorf("25 Aug, the payout not swept: NAV %s accrued %s, want 10.3789 2.06", r.NAV, r.FeeAccrued)
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3751" || r.FeeAccrued.String() != "2.44" {
+		t.Errorf("25 Aug, the payout not swept: NAV %s accrued %s, want 10.3751 2.44", r.NAV, r.FeeAccrued)
+	}
+	// The next period while 24 Aug's invoice is due: refused (its sale is
+	// planned on the same lots, review M3). A run over all pools for 25
+	// Aug skips P3 with that reason and its pass over the due invoices
+	// sweeps the payout and pays 24 Aug's.
+	if _, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-25"), day("2026-08-25"), false); !errors.Is(err, pool.ErrConflict) || !strings.Contains(err.Error(), "is due") {
+		t.Errorf("the next period while one is due: %v", err)
+	}
+	res, err := e.pools.BillAllFees(e.ctx, day("2026-08-25"), day("2026-08-25"), false)
+	if err != nil || res.Paid != 1 || res.Billed != 0 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "is due") {
+		t.Fatalf("run for 25 Aug: %+v, %v", res, err)
 	}
 	inv, created, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
 	if err != nil || created || inv.Status != "charged" {
 		t.Fatalf("billed again: %s created %v, %v", inv.Status, created, err)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
-		t.Errorf("pool after the sale %s, want 0.00 1.03", got)
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.22" {
+		t.Errorf("pool after the sale %s, want 0.00 1.22", got)
 	}
 	if got := e.db.Str(`SELECT (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee_sale') || ' ' || (SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee')
 		|| ' ' || (SELECT count(*) FROM outbox WHERE topic = 'fee.charged')`); got != "1 1 1" {
@@ -411,7 +438,133 @@ func TestPoolFeeBillSellsHoldings(t *testing.T) {
 	if _, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.03" {
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 1.22" {
 		t.Errorf("after billing once more %s", got)
+	}
+}
+
+// The high-water mark starts where the performance terms took effect, by
+// hand (review H1). W1 puts 1,000.00 in at the launch NAV 10.0000: 100.000
+// units; the folio then holds 10.000 units of S1.
+//   - Fri 21 Aug, S1 50.0000: NAV (500.00 + 1,000.00) / 100 = 15.0000.
+//     Terms 20 % of the gain from Mon 24 Aug: the mark starts at 15.0000.
+//   - 31 Aug, S1 55.0000: NAV 15.5000; gain 0.5000 × 100 = 50.00, 20 % =
+//     10.00, GST 1.80, total 11.80 (from the launch 10.0000 it would be
+//     110.00); cash 988.20, mark 15.5000.
+//   - 0 % from 1 Sep; 30 Sep, S1 70.0000: NAV (700.00 + 988.20) / 100 =
+//     16.8820; September billed at 0 %: nothing. 20 % again from 1 Oct:
+//     the mark re-bases to 16.8820.
+//   - 30 Oct, S1 72.0000: NAV 17.0820; gain 0.2000 × 100 = 20.00, 20 % =
+//     4.00, GST 0.72, total 4.72 (over the old 15.5000 mark: 31.64).
+func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-P6', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "P6", Name: "perf", Launch: fund.MustNAV("10.0000"), Folio: "F-P6"}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("P6", "W1", "c1", "1000.00")
+	e.nav("P6", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-P6', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "50.0000")
+	if r := e.nav("P6", "2026-08-21"); r.NAV.String() != "15.0000" {
+		t.Fatalf("21 Aug NAV %s, want 15.0000", r.NAV)
+	}
+	for _, x := range [][2]string{{"2026-08-24", "20"}, {"2026-09-01", "0"}, {"2026-10-01", "20"}} {
+		if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P6", From: day(x[0]), AUMRatePct: pct("0"), PerfPct: pct(x[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ from, to, s1, nav, perf, total, mark string }{
+		{"2026-08-24", "2026-08-31", "55.0000", "15.5000", "10.00", "11.80", "15.5000"},
+		{"2026-10-01", "2026-10-30", "72.0000", "17.0820", "4.00", "4.72", "17.0820"},
+	} {
+		if c.from == "2026-10-01" {
+			e.db.NAV("S1", "2026-09-30", "70.0000")
+			if r := e.nav("P6", "2026-09-30"); r.NAV.String() != "16.8820" {
+				t.Fatalf("30 Sep NAV %s, want 16.8820", r.NAV)
+			}
+			// September at 0 %: billed (periods are contiguous), nothing.
+			if inv, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-09-01"), day("2026-09-30"), true); err != nil || inv.Total.String() != "0.00" {
+				t.Fatalf("September: %s, %v", inv.Total, err)
+			}
+		}
+		e.db.NAV("S1", c.to, c.s1)
+		if r := e.nav("P6", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "P6", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inv.PerfFee.String()+" "+inv.Total.String(), c.perf+" "+c.total; got != want {
+			t.Errorf("%s..%s: fee, total %s, want %s", c.from, c.to, got, want)
+		}
+		if got := e.db.Str(`SELECT hwm_nav::text FROM pool_fee_hwm WHERE pool_id = 'P6'`); got != c.mark {
+			t.Errorf("%s: mark %s, want %s", c.to, got, c.mark)
+		}
+	}
+	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced
+	// (review M1): refused naming both dates, nothing billed.
+	e.db.NAV("S1", "2026-11-02", "72.0000")
+	e.nav("P6", "2026-11-02")
+	_, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
+	if !errors.Is(err, pool.ErrLateCrystallise) || !strings.Contains(err.Error(), "ends 2026-11-01 but its NAV of 2026-11-02") {
+		t.Errorf("crystallised after a later NAV: %v", err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 3 {
+		t.Errorf("%d invoices, want 3", n)
+	}
+}
+
+// Billing periods follow each other and cover every accrued day; terms
+// cannot be dated into days already accrued; the first accrual starts at
+// max(terms' from, last NAV + 1) (review M4, M6). By hand: W1's 1,000.00
+// on 20 Aug at 10.0000: 100.000 units. NAVs of 20 and 21 Aug run with no
+// terms. Then 36.5 % a year (1.00 a day on 1,000.00) from 20 Aug: Mon 24
+// Aug's NAV accrues 22..24 Aug (not 20..21, priced already; not only 24
+// Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
+// Terms from 24 Aug are refused (accrued through 24 Aug), from 25 Aug
+// taken. A bill to 25 Aug is refused (accrued through 24 Aug only: on the
+// old code it billed and 25 Aug's accrual fell between periods); 20..24
+// Aug bills 3.00 + 0.54 = 3.54; 26..28 Aug is refused (the next period
+// starts 25 Aug).
+func TestPoolFeePeriodsAreContiguous(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PC", Name: "periods", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PC", "W1", "c1", "1000.00")
+	e.nav("PC", "2026-08-20")
+	e.nav("PC", "2026-08-21")
+	terms := func(from string) error {
+		return e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PC", From: day(from), AUMRatePct: pct("36.5")})
+	}
+	if err := terms("2026-08-20"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.nav("PC", "2026-08-24")
+	if r.Accrual == nil || r.Accrual.From.String() != "2026-08-22" || r.Accrual.Fee.String() != "3.00" || r.FeeAccrued.String() != "3.54" || r.NAV.String() != "9.9646" {
+		t.Fatalf("24 Aug: NAV %s owed %s accrual %+v; want 22..24 Aug 3.00, owed 3.54, NAV 9.9646", r.NAV, r.FeeAccrued, r.Accrual)
+	}
+	if err := terms("2026-08-24"); !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "from 2026-08-25 or later") {
+		t.Errorf("terms from an accrued day: %v", err)
+	}
+	if err := terms("2026-08-25"); err != nil {
+		t.Errorf("terms from the next day: %v", err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-20"), day("2026-08-25"), false); !errors.Is(err, pool.ErrNotAccrued) || !strings.Contains(err.Error(), "through 2026-08-24") {
+		t.Errorf("a bill past the accruals: %v", err)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-20"), day("2026-08-24"), false)
+	if err != nil || inv.Total.String() != "3.54" {
+		t.Fatalf("bill 20..24 Aug: %s, %v", inv.Total, err)
+	}
+	if _, _, err := e.pools.BillFees(e.ctx, "PC", day("2026-08-26"), day("2026-08-28"), false); !errors.Is(err, pool.ErrConflict) || !strings.Contains(err.Error(), "starts 2026-08-25") {
+		t.Errorf("a gap between periods: %v", err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`); got != "996.46 0.00" {
+		t.Errorf("pool %s, want 996.46 0.00", got)
 	}
 }

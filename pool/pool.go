@@ -689,6 +689,19 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request
 		if err != nil {
 			return err
 		}
+		if p.Units.Sub(r.Units).Sign() == 0 && p.FeeAccrued.Sign() > 0 {
+			// The last member out would leave a fee liability with no
+			// member to bear it (review H2): refused, units back (fees.go
+			// ErrFeeOwed says how to close the pool).
+			r.Status, r.Reason = "refused", fmt.Sprintf("%s: %s owed (fee + GST)", ErrFeeOwed, p.FeeAccrued)
+			e = wallet.Entry{WalletID: r.Wallet, Kind: KindPriced, Ref: r.ID, Postings: []fund.Posting{
+				{Account: AccountRedeeming(p.ID), Asset: Asset(p.ID), Amount: r.Units.Decimal()},
+				{Account: AccountUnits(p.ID, r.Wallet), Asset: Asset(p.ID), Amount: r.Units.Decimal().Neg()},
+			}}
+			memberDelta = r.Units
+			res.Refused++
+			break
+		}
 		if amt.Cmp(p.Cash) > 0 {
 			// The pool cannot pay it from cash: the units go back to the
 			// member, with the reason (the pool sells holdings, then the

@@ -70,7 +70,7 @@ func (e *env) checkJournal() {
 			FROM wallet_postings WHERE account = 'pool_pending:' || p.id), 0)`,
 		"pool fee accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(amount) FROM wallet_postings
 			WHERE account = 'pool_fee_accrued:' || p.id AND asset = 'INR'), 0)`,
-		"accruals unpaid = accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(fee) FROM pool_fee_accruals a
+		"accruals unpaid = accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(fee + gst) FROM pool_fee_accruals a
 			WHERE a.pool_id = p.id AND (a.invoice_id IS NULL OR a.invoice_id IN (SELECT id FROM pool_fee_invoices WHERE status = 'due'))), 0)`,
 		"units = members + redeeming": `SELECT count(*) FROM pools p WHERE p.units <> (SELECT coalesce(sum(units), 0) FROM pool_members
 			WHERE pool_id = p.id) + (SELECT coalesce(sum(units), 0) FROM pool_requests WHERE pool_id = p.id AND kind = 'withdrawal' AND status = 'pending')`,

@@ -37,17 +37,17 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 	}
 	// 20 Aug prices the contributions at the launch NAV (100.000 units,
 	// cash 1,000.00, AUM 0 before them: no fee); Fri 21 Aug accrues 21..23
-	// Aug: 1,000.00 × 7.3 × 3 / 36,500 = 0.60.
+	// Aug: 1,000.00 × 7.3 × 3 / 36,500 = 0.60, GST 0.108 → 0.11: 0.71 owed.
 	for _, d := range []string{"2026-08-20", "2026-08-21"} {
 		if _, err := runOrKill(command("pool", "nav", "--day", d), 0); err != nil {
 			t.Fatalf("pool nav %s: %v", d, err)
 		}
 	}
-	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) FROM pools`); got != "400 0.60 0.60" {
+	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) FROM pools`); got != "400 0.71 0.71" {
 		t.Fatalf("accrued before billing %s", got)
 	}
 	run := func(killAfter time.Duration) bool {
-		killed, err := runOrKill(command("pool", "fees", "bill", "--from", "2026-08-20", "--to", "2026-08-31"), killAfter)
+		killed, err := runOrKill(command("pool", "fees", "bill", "--from", "2026-08-20", "--to", "2026-08-21"), killAfter)
 		if err != nil {
 			t.Fatalf("pool fees bill: %v", err)
 		}
@@ -73,7 +73,7 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 	if got := db.Str(`SELECT min(cash) || ' ' || max(cash) || ' ' || max(fee_accrued) FROM pools`); got != "999.29 999.29 0.00" {
 		t.Errorf("pools %s, want cash 999.29, nothing accrued", got)
 	}
-	if n := db.Num(`SELECT count(*) FROM pool_fee_accruals a WHERE a.fee > 0 AND (a.invoice_id IS NULL OR a.invoice_id <> 'PFEE-' || a.pool_id || '-2026-08-20-2026-08-31')`); n != 0 {
+	if n := db.Num(`SELECT count(*) FROM pool_fee_accruals a WHERE a.fee > 0 AND (a.invoice_id IS NULL OR a.invoice_id <> 'PFEE-' || a.pool_id || '-2026-08-20-2026-08-21')`); n != 0 {
 		t.Errorf("%d accruals not settled by their pool's invoice", n)
 	}
 	if n := db.Num(`SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'fee.charged'`); n != 400 {

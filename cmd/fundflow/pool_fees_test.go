@@ -18,7 +18,8 @@ import (
 // `fundflow pool fees` in process, as the README runs it: terms, two NAVs
 // accruing, the bill with its invoice files, the same bill again, and the
 // refusals' exit codes. By hand: 36.5 % a year on 1,000.00 is 1.00 a day;
-// 21 Aug's NAV accrues 21..23 Aug: 3.00; GST 0.54; total 3.54.
+// 21 Aug's NAV accrues 21..23 Aug: 3.00; GST 0.54 (provisioned with it);
+// total 3.54.
 func TestPoolFeeCommands(t *testing.T) {
 	owner, _, app, appURL := testkit.PGApp(t)
 	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
@@ -57,23 +58,23 @@ func TestPoolFeeCommands(t *testing.T) {
 	bill := func() map[string]any {
 		t.Helper()
 		var inv map[string]any
-		if err := json.Unmarshal([]byte(must("fees", "bill", "--pool", "P1", "--from", "2026-08-20", "--to", "2026-08-31", "--out", out)), &inv); err != nil {
+		if err := json.Unmarshal([]byte(must("fees", "bill", "--pool", "P1", "--from", "2026-08-20", "--to", "2026-08-21", "--out", out)), &inv); err != nil {
 			t.Fatal(err)
 		}
 		return inv
 	}
 	inv := bill()
-	if inv["invoice_id"] != "PFEE-P1-2026-08-20-2026-08-31" || inv["pool_id"] != "P1" || inv["aum_fee"] != "3.00" || inv["gst"] != "0.54" || inv["total"] != "3.54" {
+	if inv["invoice_id"] != "PFEE-P1-2026-08-20-2026-08-21" || inv["pool_id"] != "P1" || inv["aum_fee"] != "3.00" || inv["gst"] != "0.54" || inv["total"] != "3.54" {
 		t.Errorf("invoice %v", inv)
 	}
 	if again := bill(); again["total"] != "3.54" {
 		t.Errorf("billed again %v", again)
 	}
-	csv, err := os.ReadFile(filepath.Join(out, "PFEE-P1-2026-08-20-2026-08-31.csv"))
+	csv, err := os.ReadFile(filepath.Join(out, "PFEE-P1-2026-08-20-2026-08-21.csv"))
 	if err != nil || !strings.Contains(string(csv), "Total,3.54") {
 		t.Errorf("invoice CSV %q, %v", csv, err)
 	}
-	if pdf, err := os.ReadFile(filepath.Join(out, "PFEE-P1-2026-08-20-2026-08-31.pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+	if pdf, err := os.ReadFile(filepath.Join(out, "PFEE-P1-2026-08-20-2026-08-21.pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Errorf("invoice PDF: %v", err)
 	}
 	if got := db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P1'`); got != "996.46"+" 0.00" {
@@ -88,7 +89,9 @@ func TestPoolFeeCommands(t *testing.T) {
 		{[]string{"fees", "terms", "--pool", "NOPE", "--from", "2026-09-01", "--aum-rate", "1"}, 2},
 		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-20", "--to", "2026-09-30"}, 2}, // another end, same start
 		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-31", "--to", "2026-08-20"}, 2},
-		{[]string{"fees", "bill", "--from", "2026-08-20", "--to", "2026-08-31", "--out", out}, 2}, // --out without --pool
+		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-22", "--to", "2026-08-31"}, 2}, // not accrued to 31 Aug
+		{[]string{"fees", "terms", "--pool", "P1", "--from", "2026-08-23", "--aum-rate", "1"}, 2},   // accrued through 23 Aug
+		{[]string{"fees", "bill", "--from", "2026-08-20", "--to", "2026-08-31", "--out", out}, 2},   // --out without --pool
 	} {
 		_, err := ff(c.args...)
 		var ee *exitError

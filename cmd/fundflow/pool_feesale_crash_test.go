@@ -52,7 +52,7 @@ func TestPoolFeeSaleCrashAndRestart(t *testing.T) {
 		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
 	db.Exec(`INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct) SELECT id, '2026-08-24', 36.5 FROM pools`)
 	runDay("2026-08-24", 0)
-	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) || ' ' || max(cash) FROM pools`); got != "100 1.03 1.03 0.00" {
+	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) || ' ' || max(cash) FROM pools`); got != "100 1.22 1.22 0.00" { // 1.03 + GST 0.19 owed
 		t.Fatalf("before billing %s", got)
 	}
 

@@ -39,14 +39,14 @@ func (t Tx) PutFeeTerms(ctx context.Context, ft pool.FeeTerms) error {
 	return err
 }
 
-const accrualCols = `nav_date, days_from, days_to, aum, fee, runs, coalesce(invoice_id, '')`
+const accrualCols = `nav_date, days_from, days_to, aum, fee, runs, coalesce(invoice_id, ''), gst`
 
 func scanAccrual(r pgx.Row, poolID string) (pool.Accrual, error) {
 	a := pool.Accrual{Pool: poolID}
 	var nd, from, to time.Time
-	var aum, fee decimal.Decimal
+	var aum, fee, gst decimal.Decimal
 	var runs []byte
-	if err := r.Scan(&nd, &from, &to, &aum, &fee, &runs, &a.InvoiceID); err != nil {
+	if err := r.Scan(&nd, &from, &to, &aum, &fee, &runs, &a.InvoiceID, &gst); err != nil {
 		return a, err
 	}
 	a.NAVDate, a.From, a.To = fund.DateOf(nd), fund.DateOf(from), fund.DateOf(to)
@@ -55,6 +55,9 @@ func scanAccrual(r pgx.Row, poolID string) (pool.Accrual, error) {
 		return a, err
 	}
 	if a.Fee, err = amount(fee); err != nil {
+		return a, err
+	}
+	if a.GST, err = amount(gst); err != nil {
 		return a, err
 	}
 	if err := json.Unmarshal(runs, &a.Runs); err != nil {
@@ -79,26 +82,26 @@ func (t Tx) InsertAccrual(ctx context.Context, a pool.Accrual) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_accruals (pool_id, nav_date, days_from, days_to, aum, fee, runs) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.Pool, a.NAVDate.Time(), a.From.Time(), a.To.Time(), a.AUM.Decimal(), a.Fee.Decimal(), string(runs))
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_fee_accruals (pool_id, nav_date, days_from, days_to, aum, fee, runs, gst) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		a.Pool, a.NAVDate.Time(), a.From.Time(), a.To.Time(), a.AUM.Decimal(), a.Fee.Decimal(), string(runs), a.GST.Decimal())
 	return err
 }
 
-// OpenAccruals reads the pool's unbilled accruals of NAV dates from..to,
-// locked.
+// OpenAccruals reads the pool's unbilled accruals of NAV dates through
+// to (every one left open before the period too), locked.
 func (t Tx) OpenAccruals(ctx context.Context, poolID string, from, to fund.Date) ([]pool.Accrual, error) {
 	rows, err := t.tx.Query(ctx, `SELECT `+accrualCols+` FROM pool_fee_accruals
-		WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, from.Time(), to.Time())
+		WHERE pool_id = $1 AND nav_date <= $2 AND invoice_id IS NULL ORDER BY nav_date FOR UPDATE`, poolID, to.Time())
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.Accrual, error) { return scanAccrual(r, poolID) })
 }
 
-// SettleAccruals marks the unbilled accruals of from..to billed.
+// SettleAccruals marks the unbilled accruals through to billed.
 func (t Tx) SettleAccruals(ctx context.Context, poolID string, from, to fund.Date, invoiceID string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $4 WHERE pool_id = $1 AND nav_date BETWEEN $2 AND $3 AND invoice_id IS NULL`,
-		poolID, from.Time(), to.Time(), invoiceID)
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = $3 WHERE pool_id = $1 AND nav_date <= $2 AND invoice_id IS NULL`,
+		poolID, to.Time(), invoiceID)
 	return err
 }
 
@@ -133,6 +136,15 @@ func scanPoolInvoice(row pgx.Row) (wallet.FeeInvoice, error) {
 // FeeInvoice reads the pool's invoice of the period starting from.
 func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wallet.FeeInvoice, bool, error) {
 	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2`, poolID, from.Time()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, false, nil
+	}
+	return inv, err == nil, err
+}
+
+// LastFeeInvoice reads the pool's invoice of the latest period.
+func (t Tx) LastFeeInvoice(ctx context.Context, poolID string) (wallet.FeeInvoice, bool, error) {
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 ORDER BY period_to DESC LIMIT 1`, poolID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, false, nil
 	}
@@ -194,11 +206,21 @@ func (t Tx) PutHWM(ctx context.Context, h pool.HWM) error {
 	return err
 }
 
+// AccruedGST sums the GST provisioned by an invoice's accruals.
+func (t Tx) AccruedGST(ctx context.Context, poolID, invoiceID string) (fund.Amount, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(gst), 0) FROM pool_fee_accruals WHERE pool_id = $1 AND invoice_id = $2`, poolID, invoiceID).Scan(&v); err != nil {
+		return fund.Amount{}, err
+	}
+	return amount(v)
+}
+
 // ChargedAfterNAV sums what the bills made while navDate was the latest
-// NAV paid beyond their AUM fee.
+// NAV paid beyond their AUM fee and its provisioned GST.
 func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
 	var v decimal.Decimal
-	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(total - aum_fee), 0) FROM pool_fee_invoices WHERE pool_id = $1 AND after_nav = $2 AND status = 'charged'`,
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(i.total - i.aum_fee - (SELECT coalesce(sum(a.gst), 0) FROM pool_fee_accruals a WHERE a.pool_id = i.pool_id AND a.invoice_id = i.id)), 0)
+		FROM pool_fee_invoices i WHERE i.pool_id = $1 AND i.after_nav = $2 AND i.status = 'charged'`,
 		poolID, navDate.Time()).Scan(&v); err != nil {
 		return fund.Amount{}, err
 	}
