@@ -355,7 +355,7 @@ func TestRunFlushesAHolderInsideIsolating(t *testing.T) {
 type batchHold struct {
 	mu      sync.Mutex
 	refused string
-	also    string // a second refused value
+	also    string       // a second refused value
 	batches []Checkpoint // in the order held
 	kept    map[string][]urec
 	sent    []urec
