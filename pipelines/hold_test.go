@@ -355,6 +355,7 @@ func TestRunFlushesAHolderInsideIsolating(t *testing.T) {
 type batchHold struct {
 	mu      sync.Mutex
 	refused string
+	also    string       // a second refused value
 	batches []Checkpoint // in the order held
 	kept    map[string][]urec
 	sent    []urec
@@ -390,7 +391,7 @@ func (h *batchHold) Held() int {
 func (h *batchHold) send(rs []urec) error {
 	h.inserts++
 	for _, r := range rs {
-		if r.val == h.refused {
+		if r.val == h.refused || (h.also != "" && r.val == h.also) {
 			return errors.New("clickhouse: code 53: cannot convert " + r.val)
 		}
 	}
@@ -502,5 +503,64 @@ func TestRunFailsBothFilesWhenAFailedBatchFollowsARefusedFlush(t *testing.T) {
 	}
 	if st.FailedUnits != 2 {
 		t.Errorf("%d failed units, want 2", st.FailedUnits)
+	}
+}
+
+// The store refuses batches of two files at the re-send: that is the store
+// refusing everything (ClickHouse read-only), not two bad files. The run
+// fails and commits nothing more, and no file is failed and set aside, so
+// the next run loads them all again. (Before: b and c failed one by one.)
+func TestRunFailsTheRunWhenTheStoreRefusesBatchesOfTwoFiles(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &batchHold{refused: "b.txt/5", also: "c.txt/2"}
+	other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
+	_, err := p.Run(context.Background())
+	if err == nil || errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "several units") {
+		t.Fatalf("err = %v, want the run failed for refusals of several units", err)
+	}
+	if len(src.failed) != 0 {
+		t.Errorf("failed units %v, want none (the next run loads them again)", src.failed)
+	}
+	if len(src.commits) != 0 {
+		t.Errorf("commits %v, want none: every batch was held in the refused flush", src.commits)
+	}
+}
+
+// A batch one sink refuses, whose records the holder took, is the first
+// after a flush (nothing else held), and the store would refuse those
+// records too: they are let go before the flush, so only the batch's file
+// fails and the next file loads. (Before: the flush of its records alone
+// was refused and the run failed.)
+func TestRunDropsAFailingBatchsRecordsWhenNothingElseIsHeld(t *testing.T) {
+	src := &unitSource{units: []string{"a.txt", "b.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &batchHold{refused: "a.txt/5"}
+	other := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "a.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	// HoldRows 3: every batch flushes as it comes, so a.txt 4-6 finds
+	// nothing held but its own records.
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{h, other}},
+		Retry: fastRetry, HoldRows: 3, HoldFor: time.Hour}
+	_, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "numeric field overflow") {
+		t.Fatalf("err = %v, want a.txt failed with the other sink's refusal", err)
+	}
+	if len(src.failed) != 1 || src.failed["a.txt"] == nil {
+		t.Errorf("failed units %v, want a.txt only", src.failed)
+	}
+	if got, want := strings.Join(src.commits, " "), "a.txt:3 b.txt:3 b.txt:6 b.txt:9"; got != want {
+		t.Errorf("commits %s, want %s", got, want)
+	}
+	perUnit := map[string]int{}
+	for _, r := range h.sent {
+		perUnit[r.unit]++
+	}
+	if perUnit["a.txt"] != 3 || perUnit["b.txt"] != 9 || h.Held() != 0 {
+		t.Errorf("sent %v, %d held; want a 3, b 9 and none held", perUnit, h.Held())
 	}
 }

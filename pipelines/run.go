@@ -499,41 +499,57 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	// insert carried the held batches of several units, so they are sent
 	// again batch by batch, in source order. A batch refused again fails
 	// its unit (what is held of it, and of that unit's batches after it,
-	// is let go); the others commit. failing is a batch about to fail its
-	// unit whose records a holder took: they are let go too. It returns
-	// cause when the holders cannot send batch by batch.
-	flushEach := func(failing *Checkpoint, cause error) error {
+	// is let go); the others commit. But batches of two or more units
+	// refused is the store refusing everything (read-only, a missing
+	// table): that fails the run and commits nothing, so that the next
+	// run loads them all again, instead of setting every file aside. It
+	// returns cause when the holders cannot send batch by batch.
+	flushEach := func(cause error) error {
 		for _, h := range hold {
 			if !splittable(h) {
 				return cause
 			}
 		}
 		log.Warn("a held flush was refused; sending its batches one by one", "batches", len(held), "err", cause)
-		for _, s := range held {
+		// Decide first, commit or fail after: the second refused unit
+		// must find nothing committed or failed by this re-send.
+		refused := make([]error, len(held))
+		refusedUnits := map[string]bool{}
+		for i, s := range held {
 			cp := s.batch.Through
-			if units.skipped(cp.Stream) {
+			if units.skipped(cp.Stream) || refusedUnits[cp.Stream] {
 				dropBatch(hold, cp)
 				continue
 			}
 			err := retry.Do(ctx, "flush batch", func(ctx context.Context) error { return flushBatch(ctx, hold, cp) })
 			if err == nil {
-				if err := enqueue(s); err != nil {
-					return err
-				}
 				continue
 			}
 			if !unitsFail(cp.Stream, err) {
 				return fmt.Errorf("%s: flush %s: %w", p.Name, s.where(), err)
 			}
+			if len(refusedUnits) > 0 {
+				return fmt.Errorf("%s: flush: the store refused batches of several units, first %w; the run fails so that the next one loads them again: %s: %w",
+					p.Name, cause, s.where(), err)
+			}
 			dropBatch(hold, cp)
-			if err := failUnit(s, err); err != nil {
-				return err
+			refusedUnits[cp.Stream] = true
+			refused[i] = err
+		}
+		for i, s := range held {
+			switch {
+			case refused[i] != nil:
+				if err := failUnit(s, refused[i]); err != nil {
+					return err
+				}
+			case units.skipped(s.batch.Through.Stream):
+			default:
+				if err := enqueue(s); err != nil {
+					return err
+				}
 			}
 		}
 		held = held[:0]
-		if failing != nil {
-			dropBatch(hold, *failing)
-		}
 		if heldIn(hold) > 0 {
 			return retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
 		}
@@ -542,12 +558,22 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	flushHeld := func(failing *Checkpoint) error {
 		// (Not grouping, write flushes. Grouping, a failed batch's
 		// records may be held with no batch held.)
-		if !grouping || (len(held) == 0 && heldIn(hold) == 0) {
+		if !grouping {
+			return nil
+		}
+		// The failing batch's records are not sent: its unit fails (or the
+		// run does), and the source's undo takes back what the stores have
+		// of it. Sent, a refusal of them would fail the run even with
+		// nothing else held.
+		if failing != nil {
+			dropBatch(hold, *failing)
+		}
+		if len(held) == 0 && heldIn(hold) == 0 {
 			return nil
 		}
 		err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
 		if err != nil && len(held) > 0 && unitsFail(held[0].batch.Through.Stream, err) {
-			if err = flushEach(failing, err); err == nil {
+			if err = flushEach(err); err == nil {
 				return nil
 			}
 		}

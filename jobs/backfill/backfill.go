@@ -94,7 +94,7 @@ func run(ctx context.Context, d navingest.Deps, c *config.NAVIngest, opt Options
 	src := feed.NewSource[nav.Item](Name, store, reg, decode, feed.Options{
 		Glob: opt.Glob, BatchSize: c.BatchSize, Log: d.Log,
 		Progress: func(file string, line int) { reg.committing(file); tr.At(file, line) },
-		Undo:     navingest.Undo(d.CH),
+		Undo:     navingest.Undo(d.CH, d.PG, d.Log),
 	})
 	// The same pipeline as nav-ingest (stage, sinks, quarantine, runs),
 	// reading the folder in date order under its own name.

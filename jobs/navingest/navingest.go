@@ -75,7 +75,7 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 	src := feed.NewSource[nav.Item](Name, store, d.PG, nav.Decode, feed.Options{
 		Glob: c.Source.Glob, DoneMarker: c.Source.DoneMarker, StableFor: c.Source.StableFor,
 		BatchSize: c.BatchSize, Archive: c.Source.Archive, Log: d.Log,
-		Undo: Undo(d.CH),
+		Undo: Undo(d.CH, d.PG, d.Log),
 	})
 	v := Validator(pg.Latest(), c)
 	v.Stored = []nav.Holder{pg, chLatest}
@@ -127,13 +127,35 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 }
 
 // Undo takes back from ClickHouse the rows of a failed file past its last
-// batch that every sink committed: Postgres and ClickHouse write a batch at
-// once, so ClickHouse may hold a batch Postgres refused. (Postgres, the
-// truth, rolled the batch back itself.) A key that an earlier file gave too
-// shows that file's row again, unless ClickHouse merged the two already.
-func Undo(ch clickhouse.Conn) func(ctx context.Context, f fund.Origin, committed int) error {
+// commit. Postgres wrote its batches at once and committed each; the
+// file's checkpoint waited for ClickHouse's held flush, so Postgres keeps
+// the rows of the file's batches past its last commit (up to HoldRows), and
+// a batch Postgres itself refused it rolled back. Those rows stay (a later
+// file's same key was a no-op against them, and the sink's in-run cache of
+// nav_latest counts them): Undo names their keys in an error log for the
+// operator (`fundflow quarantine retract` takes a key back), so that the stores' difference
+// is known. A key that an earlier file gave too shows that file's row again
+// in ClickHouse, unless ClickHouse merged the two already.
+func Undo(ch clickhouse.Conn, pg *postgres.Store, log *slog.Logger) func(ctx context.Context, f fund.Origin, committed int) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	return func(ctx context.Context, f fund.Origin, committed int) error {
-		return clickhouse.DeleteFileNAVsAfter(ctx, ch, f.SHA256, committed)
+		if err := clickhouse.DeleteFileNAVsAfter(ctx, ch, f.SHA256, committed); err != nil {
+			return err
+		}
+		if pg == nil {
+			return nil
+		}
+		keys, err := pg.FileNAVsAfter(ctx, f.SHA256, committed)
+		if err != nil {
+			return fmt.Errorf("undo %s: list its NAVs Postgres keeps: %w", f.File, err)
+		}
+		if len(keys) > 0 {
+			log.Error("a failed file's NAVs past its last commit stay in Postgres, not in ClickHouse",
+				"file", f.File, "sha256", f.SHA256, "committed_line", committed, "navs", len(keys), "keys", keys[:min(len(keys), 20)])
+		}
+		return nil
 	}
 }
 

@@ -42,14 +42,48 @@ func Connect(ctx context.Context, url string) (driver.Conn, error) {
 	return conn, nil
 }
 
-// classify marks everything but an exception raised by the server (bad SQL,
-// a type mismatch) as transient: lost connections and timeouts are retried.
+// classify marks as transient lost connections, timeouts, and the server's
+// exceptions that say the server, not the rows, refuses (serverWide): the
+// stage checked every value before, so such a refusal is the server's
+// state, and a batch refused for it must fail the run (after the retries),
+// never set its file aside as bad input. Other exceptions (bad SQL, a type
+// mismatch) stay permanent.
 func classify(err error) error {
 	var ex *ch.Exception
-	if err == nil || errors.As(err, &ex) {
+	if err == nil || (errors.As(err, &ex) && !serverWide[ex.Code]) {
 		return err
 	}
 	return pipelines.Transient(err)
+}
+
+// serverWide are the exception codes of a server that refuses every insert
+// for now: read-only, a table or column missing mid-migration, access,
+// limits and timeouts (ClickHouse's ErrorCodes).
+var serverWide = map[int32]bool{
+	8:   true, // THERE_IS_NO_COLUMN
+	16:  true, // NO_SUCH_COLUMN_IN_TABLE
+	47:  true, // UNKNOWN_IDENTIFIER
+	60:  true, // UNKNOWN_TABLE
+	81:  true, // UNKNOWN_DATABASE
+	159: true, // TIMEOUT_EXCEEDED
+	160: true, // TOO_SLOW
+	164: true, // READONLY
+	192: true, // UNKNOWN_USER
+	193: true, // WRONG_PASSWORD
+	194: true, // REQUIRED_PASSWORD
+	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	209: true, // SOCKET_TIMEOUT
+	210: true, // NETWORK_ERROR
+	236: true, // ABORTED
+	241: true, // MEMORY_LIMIT_EXCEEDED
+	242: true, // TABLE_IS_READ_ONLY
+	243: true, // NOT_ENOUGH_SPACE
+	252: true, // TOO_MANY_PARTS
+	394: true, // QUERY_WAS_CANCELLED
+	425: true, // SYSTEM_ERROR
+	439: true, // CANNOT_SCHEDULE_TASK
+	497: true, // ACCESS_DENIED
+	516: true, // AUTHENTICATION_FAILED
 }
 
 // Conn is a ClickHouse connection.

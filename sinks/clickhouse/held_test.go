@@ -2,8 +2,10 @@ package clickhouse_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
@@ -183,5 +185,36 @@ func TestHeldNAVHistorySendsAndDropsBatchByBatch(t *testing.T) {
 	}
 	if latest.Holds(line("A", 1).NAVRecord) || latest.Holds(line("B", 2).NAVRecord) || !latest.Holds(line("F", 3).NAVRecord) {
 		t.Fatal("after Flush the stage's view is wrong: want A and B (dropped) not held, F held")
+	}
+}
+
+// A server that refuses every insert (read-only; nav_history missing, as
+// mid-migration) is not bad rows: the refusal is transient, so the engine
+// retries and then fails the run instead of setting the file aside, and
+// the rows stay held. (Before: every server exception was permanent.)
+func TestHeldNAVHistoryServerWideRefusalIsTransient(t *testing.T) {
+	conn, ctx, _, h := newHeld(t)
+	b := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 3), line("B", 4)}, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte("4")}}
+	if err := h.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := ch.Context(ctx, ch.WithSettings(ch.Settings{"readonly": 1}))
+	for name, flush := range map[string]func() error{
+		"read-only Flush":      func() error { return h.Flush(readOnly) },
+		"read-only FlushBatch": func() error { return h.FlushBatch(readOnly, b.Through) },
+	} {
+		err := flush()
+		var ex *ch.Exception
+		if !errors.As(err, &ex) || ex.Code != 164 || !pipelines.IsTransient(err) || h.Held() != 2 {
+			t.Errorf("%s: %v (transient %v), %d held; want READONLY (164), transient, 2 held", name, err, pipelines.IsTransient(err), h.Held())
+		}
+	}
+	if err := conn.Exec(ctx, `DROP TABLE nav_history`); err != nil {
+		t.Fatal(err)
+	}
+	err := h.Flush(ctx)
+	var ex *ch.Exception
+	if !errors.As(err, &ex) || ex.Code != 60 || !pipelines.IsTransient(err) || h.Held() != 2 {
+		t.Errorf("nav_history dropped: %v (transient %v), %d held; want UNKNOWN_TABLE (60), transient, 2 held", err, pipelines.IsTransient(err), h.Held())
 	}
 }

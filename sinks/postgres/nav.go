@@ -531,3 +531,20 @@ func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fu
 	l.SchemeCode, l.Date = scheme, date
 	return l, true, nil
 }
+
+// FileNAVsAfter returns the keys (scheme|date) of the NAVs navs holds from
+// the file sha256 past line, in line order: what a file that failed kept in
+// Postgres past its last commit (its batches were written while ClickHouse
+// held them, before their checkpoints).
+func (s Store) FileNAVsAfter(ctx context.Context, sha256 string, line int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code || '|' || nav_date::text FROM navs
+		WHERE source_sha256 = $1 AND source_line > $2 ORDER BY source_line`, sha256, line)
+	if err != nil {
+		return nil, classify(err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, classify(err)
+	}
+	return keys, nil
+}
