@@ -24,7 +24,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 test: services vet
-	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -count=1 -timeout 25m $(PKGS)
+	source $${FUNDFLOW_STATE:-.state}/env && $(GO) test -count=1 -timeout 40m $(PKGS)
 
 demo:
 	scripts/demo.sh
