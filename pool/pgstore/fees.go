@@ -311,3 +311,24 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 	}
 	return err
 }
+
+// PoolsToBill lists the pools with fee terms in effect by to and no
+// charged invoice of the period starting from (none, or one still due).
+func (s Store) PoolsToBill(ctx context.Context, from, to fund.Date) ([]pool.PoolToBill, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date FROM pools p
+		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $2)
+		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_from = $1 AND i.status = 'charged')
+		ORDER BY p.id`, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.PoolToBill, error) {
+		var x pool.PoolToBill
+		var last *time.Time
+		err := r.Scan(&x.ID, &last)
+		if last != nil {
+			x.LastNAV = fund.DateOf(*last)
+		}
+		return x, err
+	})
+}
