@@ -125,6 +125,8 @@ type FeeTx interface {
 	// ChargedAfterNAV is what bills made while navDate was the pool's
 	// latest NAV paid beyond their accrued AUM fee (GST, performance fee).
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
+	// InsertExitFee writes a withdrawal's performance fee (exitfee.go).
+	InsertExitFee(ctx context.Context, ef ExitFee) error
 	FeeSaleTx
 }
 

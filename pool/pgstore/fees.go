@@ -332,3 +332,16 @@ func (s Store) PoolsToBill(ctx context.Context, from, to fund.Date) ([]pool.Pool
 		return x, err
 	})
 }
+
+// InsertExitFee writes a withdrawal's performance fee (a second one of
+// the request is a unique violation: the request is priced once).
+func (t Tx) InsertExitFee(ctx context.Context, ef pool.ExitFee) error {
+	body, err := json.Marshal(ef.Perf)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_exit_fees (request_id, invoice_id, pool_id, wallet_id, nav_date, units, nav, hwm_nav, gross, perf_fee, gst, total, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, ef.Request, ef.InvoiceID, ef.Pool, ef.Wallet, ef.NAVDate.Time(),
+		ef.Units.Decimal(), ef.NAV.Decimal(), ef.HWM.Decimal(), ef.Gross.Decimal(), ef.Fee.Decimal(), ef.GST.Decimal(), ef.Total.Decimal(), string(body))
+	return err
+}
