@@ -13,13 +13,11 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// `fundflow run managed-fees` bills the pools' quarter too, once. By hand:
-// 36.5 % a year on 1,000.00 is 1.00 a day; 21 Aug's NAV accrues 21..23
-// Aug: 3.00; 30 Sep's accrues 24 Aug..29 Sep at 21 Aug's 1,000.00 (37
-// days: 37.00) and 30 Sep at 1,000.00 − 3.00 = 997.00 (0.997): 37.997 →
-// 37.99. The quarter's bill: 40.99 + GST 7.3782 → 7.38 = 48.37, cash
-// 951.63. The year ends in March (the default): no performance fee.
-func TestManagedFeesRunBillsPools(t *testing.T) {
+// poolCmdEnv is the pool commands' test database (wallet W1 of
+// investor INV-1 holding 5,000.00, balanced in the journal) and a config
+// with the 2026 holidays, FUNDFLOW_PG_URL and FUNDFLOW_CH_URL set.
+func poolCmdEnv(t *testing.T) (moneytest.DB, string) {
+	t.Helper()
 	owner, _, app, appURL := testkit.PGApp(t)
 	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
 	db.Exec(`INSERT INTO investors (id) VALUES ('INV-1')`)
@@ -35,6 +33,17 @@ func TestManagedFeesRunBillsPools(t *testing.T) {
 	t.Setenv("FUNDFLOW_PG_URL", appURL)
 	_, chURL := testkit.CH(t)
 	t.Setenv("FUNDFLOW_CH_URL", chURL)
+	return db, cfgPath
+}
+
+// `fundflow run managed-fees` bills the pools' quarter too, once. By hand:
+// 36.5 % a year on 1,000.00 is 1.00 a day; 21 Aug's NAV accrues 21..23
+// Aug: 3.00; 30 Sep's accrues 24 Aug..29 Sep at 21 Aug's 1,000.00 (37
+// days: 37.00) and 30 Sep at 1,000.00 − 3.00 = 997.00 (0.997): 37.997 →
+// 37.99. The quarter's bill: 40.99 + GST 7.3782 → 7.38 = 48.37, cash
+// 951.63. The year ends in March (the default): no performance fee.
+func TestManagedFeesRunBillsPools(t *testing.T) {
+	db, cfgPath := poolCmdEnv(t)
 	must := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
