@@ -11,24 +11,31 @@ import (
 )
 
 // quarterPools sets up Q3 2026 (1 Jul..30 Sep) for the scheduled billing,
-// every figure by hand (NAVs half-up to 4 places, accruals summed and
-// rounded down to the paisa once):
+// every figure by hand (NAVs half-up to 4 places, each accrual's fee
+// rounded down to the paisa, its GST 18 % half-up, the pool's fee_accrued
+// = fee + GST, migration 062):
 //   - PA: 1 % AUM from Thu 20 Aug. W1 puts 365,000.00 in at the launch
 //     NAV 10.0000 (36,500 units). 20 Aug: AUM 0 (before the day's
 //     requests), fee 0. Fri 21 Aug: 3 days (21..23) × 365,000.00 × 1 %
-//     / 365 = 30.00. 30 Sep (if navPA): 24 Aug..29 Sep, 37 days carrying
-//     21 Aug's 365,000.00 = 370.00, plus 30 Sep on 365,000.00 − 30.00 =
-//     364,970.00: 9.99917…; 379.99917… → 379.99. Accrued 409.99; NAV
-//     (365,000.00 − 409.99) / 36,500 = 9.98876… → 9.9888.
+//     / 365 = 30.00, GST 5.40: accrued 35.40, NAV (365,000.00 − 35.40)
+//     / 36,500 = 9.99903… → 9.9990. 30 Sep (if navPA): 24 Aug..29 Sep,
+//     37 days carrying 21 Aug's 365,000.00 = 370.00, plus 30 Sep on
+//     365,000.00 − 35.40 = 364,964.60: 9.99903…; 379.99903… → 379.99,
+//     GST 68.3982 → 68.40: 448.39. Accrued 35.40 + 448.39 = 483.79; NAV
+//     (365,000.00 − 483.79) / 36,500 = 364,516.21 / 36,500 = 9.98674… →
+//     9.9867.
 //   - PB: 20 % performance fee, no AUM fee, folio F-PB. W2 puts 1,000.00
 //     in at 10.0000 (100 units); the folio then holds 10 units of S1,
 //     30.0000 on 30 Sep: NAV (300.00 + 1,000.00) / 100 = 13.0000.
 //   - PC (if short): 1 % AUM, no folio. W3 puts 36,500.00 in (3,650
-//     units). 21 Aug: 3 × 1.00 = 3.00. W3 takes 3,649.500 units out on
-//     30 Sep: 37 × 1.00 + 36,497.00 × 1 % / 365 (0.99991…) = 37.99991… →
-//     37.99; accrued 40.99; NAV 36,459.01 / 3,650 = 9.98877… → 9.9888;
-//     W3 is paid 3,649.5 × 9.9888 = 36,454.1256 → 36,454.12 (down),
-//     leaving 45.88 in cash (value 45.88 − 40.99 = 4.89 for 0.500 units).
+//     units). 21 Aug: 3 × 1.00 = 3.00 + GST 0.54 = 3.54. W3 takes
+//     3,649.500 units out on 30 Sep: 37 × 1.00 + 36,496.46 × 1 % / 365
+//     (0.99990…) = 37.99990… → 37.99, GST 6.8382 → 6.84: 44.83; accrued
+//     48.37; NAV 36,451.63 / 3,650 = 9.98674… → 9.9867; W3 is paid
+//     3,649.5 × 9.9867 = 36,446.46166… → 36,446.46 (down), leaving 53.54
+//     in cash. Under the old accrual (no GST in the NAV) PC was short at
+//     billing (45.88 vs 48.37); now the NAV already kept the GST back, so
+//     the cash covers the bill: 53.54 − 48.37 = 5.17.
 func quarterPools(t *testing.T, navPA, short bool) *env {
 	e := newEnv(t)
 	e.fund(36500000, [2]string{"W1", "INV-1"})
@@ -62,19 +69,19 @@ func quarterPools(t *testing.T, navPA, short bool) *env {
 	}
 	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PB', 'S1', 10.000)`)
 	e.db.NAV("S1", "2026-09-30", "30.0000")
-	if r := e.nav("PA", "2026-08-21"); r.NAV.String() != "9.9992" || r.FeeAccrued.String() != "30.00" {
-		t.Fatalf("PA 21 Aug: NAV %s accrued %s, want 9.9992 30.00", r.NAV, r.FeeAccrued)
+	if r := e.nav("PA", "2026-08-21"); r.NAV.String() != "9.9990" || r.FeeAccrued.String() != "35.40" {
+		t.Fatalf("PA 21 Aug: NAV %s accrued %s, want 9.9990 35.40", r.NAV, r.FeeAccrued)
 	}
 	if short {
-		if r := e.nav("PC", "2026-08-21"); r.FeeAccrued.String() != "3.00" {
-			t.Fatalf("PC 21 Aug: accrued %s, want 3.00", r.FeeAccrued)
+		if r := e.nav("PC", "2026-08-21"); r.FeeAccrued.String() != "3.54" {
+			t.Fatalf("PC 21 Aug: accrued %s, want 3.54", r.FeeAccrued)
 		}
 		e.clock = moneytest.IST("2026-09-30T10:00:00+05:30")
 		if _, err := e.pools.Withdraw(e.ctx, "PC", "W3", "w-W3", fund.MustUnits("3649.500", 3)); err != nil {
 			t.Fatal(err)
 		}
-		if r := e.nav("PC", "2026-09-30"); r.NAV.String() != "9.9888" || r.FeeAccrued.String() != "40.99" {
-			t.Fatalf("PC 30 Sep: NAV %s accrued %s, want 9.9888 40.99", r.NAV, r.FeeAccrued)
+		if r := e.nav("PC", "2026-09-30"); r.NAV.String() != "9.9867" || r.FeeAccrued.String() != "48.37" {
+			t.Fatalf("PC 30 Sep: NAV %s accrued %s, want 9.9867 48.37", r.NAV, r.FeeAccrued)
 		}
 	}
 	if r := e.nav("PB", "2026-09-30"); r.NAV.String() != "13.0000" {
@@ -88,8 +95,8 @@ func quarterPools(t *testing.T, navPA, short bool) *env {
 
 func (e *env) navPA() {
 	e.t.Helper()
-	if r := e.nav("PA", "2026-09-30"); r.NAV.String() != "9.9888" || r.FeeAccrued.String() != "409.99" {
-		e.t.Fatalf("PA 30 Sep: NAV %s accrued %s, want 9.9888 409.99", r.NAV, r.FeeAccrued)
+	if r := e.nav("PA", "2026-09-30"); r.NAV.String() != "9.9867" || r.FeeAccrued.String() != "483.79" {
+		e.t.Fatalf("PA 30 Sep: NAV %s accrued %s, want 9.9867 483.79", r.NAV, r.FeeAccrued)
 	}
 }
 
@@ -120,12 +127,16 @@ func skipped(r pool.QuarterRun) string {
 //     30 Sep is not computed yet, so its last days are not accrued: PA is
 //     reported and left for the next run. PB crystallises: gain (13.0000
 //     − 10.0000) × 100 = 300.00, 20 % = 60.00, GST 10.80, total 70.80
-//     from its cash: 929.20; mark 13.0000. PC's bill is 40.99 + GST
-//     7.3782 → 7.38 = 48.37 against 45.88 of cash and no folio: short by
-//     2.49, reported, nothing charged.
-//   - PA's NAV of 30 Sep computed; 07:00: only PA is billed (PB is not
-//     read again): 409.99 + GST 73.7982 → 73.80 = 483.79, cash 365,000.00
-//     − 483.79 = 364,516.21. PC is reported again.
+//     from its cash: 929.20; mark 13.0000. PC's bill is 40.99 (3.00 +
+//     37.99) + GST 18 % of 40.99 = 7.3782 → 7.38 = 48.37
+//     (the provisioned 0.54 + 6.84 = 7.38 released) against 53.54 of
+//     cash: charged, cash 5.17. Run total 70.80 + 48.37 = 119.17.
+//   - PA's NAV of 30 Sep computed; 07:00: only PA is billed (PB, PC not
+//     read again): 409.99 (30.00 + 379.99) + GST 73.7982 → 73.80 =
+//     483.79 (= its accrued 483.79: provisioned 5.40 + 68.40 = 73.80),
+//     cash 365,000.00 − 483.79 = 364,516.21, fee_accrued 0.00.
+//   - pool_fee transactions 70.80 + 48.37 + 483.79 = 602.96; tax:gst
+//     10.80 + 7.38 + 73.80 = 91.98; 3 fee.charged events.
 func TestPoolQuarterBillingOnSchedule(t *testing.T) {
 	e := quarterPools(t, false, true)
 	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.September}
@@ -139,13 +150,12 @@ func TestPoolQuarterBillingOnSchedule(t *testing.T) {
 	if got := r.From.String() + " " + r.To.String() + " " + r.BillOn.String() + " " + r.Status; got != "2026-07-01 2026-09-30 2026-10-01 billed" || !r.Crystallised {
 		t.Errorf("1 Oct: %s crystallised %v", got, r.Crystallised)
 	}
-	if r.Billed != 1 || r.Charged != 1 || r.Due != 0 || r.Total.String() != "70.80" || strings.Join(r.Invoices, ",") != "PFEE-PB-2026-07-01-2026-09-30" {
-		t.Errorf("1 Oct 06:00: billed %d charged %d due %d total %s invoices %v; want 1 1 0 70.80 [PFEE-PB-…]", r.Billed, r.Charged, r.Due, r.Total, r.Invoices)
+	if r.Billed != 2 || r.Charged != 2 || r.Due != 0 || r.Total.String() != "119.17" || strings.Join(r.Invoices, ",") != "PFEE-PB-2026-07-01-2026-09-30,PFEE-PC-2026-07-01-2026-09-30" {
+		t.Errorf("1 Oct 06:00: billed %d charged %d due %d total %s invoices %v; want 2 2 0 119.17 [PFEE-PB-…,PFEE-PC-…]", r.Billed, r.Charged, r.Due, r.Total, r.Invoices)
 	}
 	sk := skipped(r)
-	if len(r.Skipped) != 2 || r.Skipped[0].Pool != "PA" || r.Skipped[1].Pool != "PC" ||
-		!strings.Contains(sk, "not computed yet: 2026-09-30 (its latest is 2026-08-21)") ||
-		!strings.Contains(sk, "is 48.37") || !strings.Contains(sk, "short by 2.49") {
+	if len(r.Skipped) != 1 || r.Skipped[0].Pool != "PA" ||
+		!strings.Contains(sk, "not computed yet: 2026-09-30 (its latest is 2026-08-21)") {
 		t.Errorf("1 Oct 06:00 skipped:\n%s", sk)
 	}
 	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav || ' ' || i.perf_fee || ' ' || i.gst FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id
@@ -156,16 +166,16 @@ func TestPoolQuarterBillingOnSchedule(t *testing.T) {
 	e.navPA()
 	r = e.quarterRun(q, "2026-10-01T07:00:00+05:30")
 	if r.Status != "billed" || r.Billed != 1 || r.Charged != 1 || r.Total.String() != "483.79" || strings.Join(r.Invoices, ",") != "PFEE-PA-2026-07-01-2026-09-30" ||
-		len(r.Skipped) != 1 || r.Skipped[0].Pool != "PC" {
+		len(r.Skipped) != 0 {
 		t.Errorf("1 Oct 07:00: %+v", r)
 	}
 	for q, want := range map[string]string{
 		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PA'`:                                                                    "364516.21 0.00",
-		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`:                                                                    "45.88 40.99",
-		`SELECT string_agg(id || ' ' || aum_fee || ' ' || gst || ' ' || total || ' ' || status, '; ' ORDER BY id) FROM pool_fee_invoices`: "PFEE-PA-2026-07-01-2026-09-30 409.99 73.80 483.79 charged; PFEE-PB-2026-07-01-2026-09-30 0.00 10.80 70.80 charged",
-		`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`:                                          "2 554.59",
-		`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst'`:                                             "84.60",
-		`SELECT count(*)::text FROM outbox WHERE topic = 'fee.charged'`:                                                                   "2",
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`:                                                                    "5.17 0.00",
+		`SELECT string_agg(id || ' ' || aum_fee || ' ' || gst || ' ' || total || ' ' || status, '; ' ORDER BY id) FROM pool_fee_invoices`: "PFEE-PA-2026-07-01-2026-09-30 409.99 73.80 483.79 charged; PFEE-PB-2026-07-01-2026-09-30 0.00 10.80 70.80 charged; PFEE-PC-2026-07-01-2026-09-30 40.99 7.38 48.37 charged",
+		`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`:                                          "3 602.96",
+		`SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst'`:                                             "91.98",
+		`SELECT count(*)::text FROM outbox WHERE topic = 'fee.charged'`:                                                                   "3",
 	} {
 		if got := e.db.Str(q); got != want {
 			t.Errorf("%s: %s, want %s", q, got, want)
