@@ -38,10 +38,11 @@ func poolCmdEnv(t *testing.T) (moneytest.DB, string) {
 
 // `fundflow run managed-fees` bills the pools' quarter too, once. By hand:
 // 36.5 % a year on 1,000.00 is 1.00 a day; 21 Aug's NAV accrues 21..23
-// Aug: 3.00; 30 Sep's accrues 24 Aug..29 Sep at 21 Aug's 1,000.00 (37
-// days: 37.00) and 30 Sep at 1,000.00 − 3.00 = 997.00 (0.997): 37.997 →
-// 37.99. The quarter's bill: 40.99 + GST 7.3782 → 7.38 = 48.37, cash
-// 951.63. The year ends in March (the default): no performance fee.
+// Aug: 3.00 + GST 0.54 (fee_accrued 3.54, poolfix); 30 Sep's accrues
+// 24 Aug..29 Sep at 21 Aug's 1,000.00 (37 days: 37.00) and 30 Sep at
+// 1,000.00 − 3.54 = 996.46 (0.99646): 37.99646 → 37.99, GST 6.8382 →
+// 6.84. The quarter's bill: 3.00 + 37.99 = 40.99 + GST 7.3782 → 7.38
+// (= the 0.54 + 6.84 provisioned) = 48.37, cash 951.63, fee_accrued 0.00. The year ends in March (the default): no performance fee.
 func TestManagedFeesRunBillsPools(t *testing.T) {
 	db, cfgPath := poolCmdEnv(t)
 	must := func(args ...string) string {
