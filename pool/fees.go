@@ -155,6 +155,8 @@ type FeeTx interface {
 	// latest NAV paid beyond their accrued AUM fee and its provisioned GST
 	// (the GST rounding, the performance fee and its GST).
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
+	// InsertExitFee writes a withdrawal's performance fee (exitfee.go).
+	InsertExitFee(ctx context.Context, ef ExitFee) error
 	FeeSaleTx
 }
 

@@ -702,11 +702,24 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request
 			res.Refused++
 			break
 		}
-		if amt.Cmp(p.Cash) > 0 {
+		// The performance fee on the units' gain above the mark, paid
+		// from the proceeds (exitfee.go).
+		ef, err := s.exitFee(ctx, tx, *p, *r, nav, amt)
+		if err != nil {
+			return fmt.Errorf("withdrawal %s: performance fee on exit: %w", r.ID, err)
+		}
+		var refuse string
+		switch {
+		case amt.Cmp(p.Cash) > 0:
+			refuse = fmt.Sprintf("%s: %s needed, %s held", ErrCashShort, amt, p.Cash)
+		case ef != nil && ef.Total.Cmp(amt) > 0: // only a rate near 100 %
+			refuse = fmt.Sprintf("the performance fee on exit with GST, %s, is more than the %s the units are worth", ef.Total, amt)
+		}
+		if refuse != "" {
 			// The pool cannot pay it from cash: the units go back to the
 			// member, with the reason (the pool sells holdings, then the
 			// member asks again).
-			r.Status, r.Reason = "refused", fmt.Sprintf("%s: %s needed, %s held", ErrCashShort, amt, p.Cash)
+			r.Status, r.Reason = "refused", refuse
 			e = wallet.Entry{WalletID: r.Wallet, Kind: KindPriced, Ref: r.ID, Postings: []fund.Posting{
 				{Account: AccountRedeeming(p.ID), Asset: Asset(p.ID), Amount: r.Units.Decimal()},
 				{Account: AccountUnits(p.ID, r.Wallet), Asset: Asset(p.ID), Amount: r.Units.Decimal().Neg()},
@@ -715,17 +728,31 @@ func (s *Service) price(ctx context.Context, tx Tx, w *work, p *Pool, r *Request
 			res.Refused++
 			break
 		}
-		r.Status, r.Amount, delta = "priced", amt, amt
-		e = wallet.Entry{WalletID: r.Wallet, Kind: KindPriced, Ref: r.ID, Amount: amt, Postings: []fund.Posting{
+		net, fee, gst := amt, fund.Amount{}, fund.Amount{} // net: what the wallet gets
+		if ef != nil {
+			net, fee, gst = amt.Sub(ef.Total), ef.Fee, ef.GST
+		}
+		r.Status, r.Amount, delta = "priced", amt, net
+		e = wallet.Entry{WalletID: r.Wallet, Kind: KindPriced, Ref: r.ID, Amount: net, Postings: []fund.Posting{
 			{Account: AccountRedeeming(p.ID), Asset: Asset(p.ID), Amount: r.Units.Decimal()},
 			{Account: AccountIssued(p.ID), Asset: Asset(p.ID), Amount: r.Units.Decimal().Neg()},
 		}}
 		if amt.Sign() > 0 {
-			e.Postings = append(e.Postings,
-				fund.Posting{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: amt.Decimal()},
-				fund.Posting{Account: wallet.AccountWallet(r.Wallet), Asset: fund.AssetINR, Amount: amt.Decimal().Neg()})
+			e.Postings = append(e.Postings, fund.Posting{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: amt.Decimal()})
+		}
+		for _, c := range []fund.Posting{{Account: wallet.AccountWallet(r.Wallet), Amount: net.Decimal().Neg()},
+			{Account: wallet.AccountFeeIncome, Amount: fee.Decimal().Neg()}, {Account: wallet.AccountGST, Amount: gst.Decimal().Neg()}} {
+			if !c.Amount.IsZero() {
+				c.Asset = fund.AssetINR
+				e.Postings = append(e.Postings, c)
+			}
 		}
 		p.Cash, p.Units = p.Cash.Sub(amt), p.Units.Sub(r.Units)
+		if ef != nil {
+			if err := s.chargeExitFee(ctx, tx, w, *p, *ef); err != nil {
+				return err
+			}
+		}
 		res.Withdrawals++
 	default:
 		return fmt.Errorf("unknown request kind %q", r.Kind)

@@ -73,6 +73,23 @@ SELECT o.request_id AS order_id, o.scheme_code, o.status, t.amount, t.stamp_duty
 FROM orders o LEFT JOIN ledger_transactions t ON t.order_id = o.id WHERE o.folio_no = 'PL-F2' ORDER BY 1;
 SELECT nav_date, nav, holdings, investing AS in_purchases, cash, units FROM pool_navs WHERE pool_id = 'PL-2' ORDER BY nav_date;
 SQL
+step "a pool's quarter billed on the schedule: PL-1's fees of 1 Jul-30 Sep 2026 (fundflow run managed-fees)"
+echo "-- PL-1's terms from Tue 25-Aug: 1 % a year (10 % performance, crystallised at the year's end in March); the pool NAVs"
+echo "   of 25-Aug and 30-Sep accrue it (30-Sep's carries 25-Aug's AUM over 26-Aug..29-Sep)"
+"$FF" --log-level warn pool fees terms --pool PL-1 --from 2026-08-25 --aum-rate 1.00 --perf 10 > /dev/null
+for d in 2026-08-25 2026-09-30; do "$FF" --log-level warn pool nav --day "$d" --pool PL-1 > "$DEMO/pool-nav-${d//-/}.json"; done
+echo "-- Thu 1-Oct 07:00 IST, the first business day after the quarter: the managed-fees run bills the pools next to the"
+echo "   wallets (the wallets' quarter was billed at 06:00 above: already_billed); again at 10:00 it reads nothing"
+"$FF" --log-level warn run managed-fees --clock 2026-10-01T07:00:00+05:30 | tee "$DEMO/pool-fee-quarter-run.json" | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r["pools"]; print("   wallets:", r["status"], "| pools:", p["status"], p["period_from"], "..", p["period_to"], "billed", p["pools_billed"], "total", p["total"], "invoices", p.get("invoices"))'
+"$FF" --log-level warn run managed-fees --clock 2026-10-01T10:00:00+05:30 | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   again: pools", r["pools"]["status"])'
+"$FF" --log-level warn pool fees bill --pool PL-1 --from 2026-07-01 --to 2026-09-30 --out "$DEMO/pool-fees" > /dev/null   # the same invoice, written out
+"${PSQL[@]}" <<'SQL'
+\pset footer off
+SELECT nav_date, days_from, days_to, aum, fee, invoice_id FROM pool_fee_accruals WHERE pool_id = 'PL-1' ORDER BY nav_date;
+SELECT id, period_from, period_to, aum_fee, perf_fee, gst, total, status FROM pool_fee_invoices WHERE pool_id = 'PL-1';
+SELECT cash, fee_accrued FROM pools WHERE id = 'PL-1';
+SQL
+echo "PL-1's quarter invoice: $DEMO/pool-fees/PFEE-PL-1-2026-07-01-2026-09-30.csv and .pdf; the run: $DEMO/pool-fee-quarter-run.json"
 echo "Pools, where to look: $DEMO/pool-distribution.json $DEMO/pool-nav-*.json $DEMO/pool2-nav-*.json"
 echo "  . $DEMO/env; bin/fundflow pool show PL-W1   # its units in PL-1 and PL-2, their latest NAV and value"
 echo "  . $DEMO/env; psql \"\$FUNDFLOW_PG_URL\" -c \"SELECT nav_date, nav, holdings, investing, cash, units FROM pool_navs WHERE pool_id = 'PL-2'\""

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	jobmanaged "github.com/fundflow/fundflow/jobs/managed"
 	"github.com/fundflow/fundflow/jobs/supervise"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/wallet"
 	walletpg "github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -132,15 +134,29 @@ func quarterBilling(d *deps, l *ledger.Service) *wallet.QuarterBilling {
 	return qb
 }
 
-// runQuarterBilling is one run of it under the managed-fees lock.
-func runQuarterBilling(ctx context.Context, d *deps) (wallet.QuarterRun, error) {
+// quarterRuns is a managed-fees run: the wallets' quarter (its fields at
+// the top level, as before pools were billed on the schedule) and the
+// pools'.
+type quarterRuns struct {
+	wallet.QuarterRun
+	Pools pool.QuarterRun `json:"pools"`
+}
+
+// runQuarterBilling is one run of it under the managed-fees lock: the
+// wallets, then the pools (each whatever the other did).
+func runQuarterBilling(ctx context.Context, d *deps) (quarterRuns, error) {
 	l, err := moneyLedger(d)
 	if err != nil {
-		return wallet.QuarterRun{}, err
+		return quarterRuns{}, err
 	}
 	qb := quarterBilling(d, l)
-	var r wallet.QuarterRun
-	err = supervise.Single(ctx, d.pg, jobmanaged.FeesName, func(ctx context.Context) (err error) { r, err = qb.Run(ctx, d.now()); return err })
+	var r quarterRuns
+	err = supervise.Single(ctx, d.pg, jobmanaged.FeesName, func(ctx context.Context) error {
+		var wErr, pErr error
+		r.QuarterRun, wErr = qb.Run(ctx, d.now())
+		r.Pools, pErr = poolQuarterBilling(d, l, qb.CrystalliseMonth).Run(ctx, d.now()) // the pools, on the same schedule
+		return errors.Join(wErr, pErr)
+	})
 	return r, err
 }
 
@@ -154,7 +170,7 @@ type managedFeesRunCmd struct {
 }
 
 func (managedFeesRunCmd) Help() string {
-	return `Bill the quarter just finished, once: every wallet with fee terms gets its invoice of the quarter (the AUM fee, each rate for its own days; at the quarter ending pipelines.managed.fees.crystallise_month, default March, the performance fee too), with GST, paid from the wallet's cash when it covers it. Before the first business day after the quarter's end it bills nothing (status not_yet); once a quarter is billed, later runs read nothing (already_billed). Wallets that could not be billed are listed with the reason. Prints the run as JSON.`
+	return `Bill the quarter just finished, once: every wallet with fee terms gets its invoice of the quarter (the AUM fee, each rate for its own days; at the quarter ending pipelines.managed.fees.crystallise_month, default March, the performance fee too), with GST, paid from the wallet's cash when it covers it. Before the first business day after the quarter's end it bills nothing (status not_yet); once a quarter is billed, later runs read nothing (already_billed). Wallets that could not be billed are listed with the reason. Pools with fee terms are billed in the same run (under "pools"): each pool's quarter once, by its invoice (a pool already charged is not read again; a due one, waiting for its holdings sales, is taken a step further); a pool short of cash and holdings, or whose NAV has not reached the quarter's last business day, is listed with the reason and tried again by the next run. Prints the run as JSON.`
 }
 
 func (c managedFeesRunCmd) Run(a *app) error {

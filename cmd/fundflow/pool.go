@@ -11,6 +11,7 @@ import (
 	"github.com/fundflow/fundflow/fund/managed"
 	jobpool "github.com/fundflow/fundflow/jobs/pool"
 	"github.com/fundflow/fundflow/jobs/supervise"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/pool"
 	poolch "github.com/fundflow/fundflow/pool/chstore"
 	poolpg "github.com/fundflow/fundflow/pool/pgstore"
@@ -62,9 +63,21 @@ func (a *app) pools(clock time.Time, f func(d *deps, s *pool.Service) error) err
 		if err != nil {
 			return err
 		}
-		return f(d, &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Audit: l.Audit, Now: d.now,
-			Ledger: l, MaxSkew: 5 * time.Minute}) // placed_at is our own clock
+		return f(d, poolService(d, l))
 	})
+}
+
+// poolService is the pool service on the ledger (its calendar, audit
+// setting and clock).
+func poolService(d *deps, l *ledger.Service) *pool.Service {
+	return &pool.Service{Store: poolpg.Store{Pool: d.pg.Pool}, Calendar: l.Calendar, Audit: l.Audit, Now: d.now,
+		Ledger: l, MaxSkew: 5 * time.Minute} // placed_at is our own clock
+}
+
+// poolQuarterBilling is the pools' quarterly billing on the managed-fees
+// schedule (the wallets' crystallise month).
+func poolQuarterBilling(d *deps, l *ledger.Service, crystallise time.Month) *pool.QuarterBilling {
+	return &pool.QuarterBilling{Pools: poolService(d, l), Store: poolpg.Store{Pool: d.pg.Pool}, CrystalliseMonth: crystallise}
 }
 
 type poolCreateCmd struct {

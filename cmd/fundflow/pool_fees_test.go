@@ -10,9 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/fundflow/fundflow/internal/moneytest"
-	"github.com/fundflow/fundflow/internal/testkit"
 )
 
 // `fundflow pool fees` in process, as the README runs it: terms, two NAVs
@@ -21,21 +18,7 @@ import (
 // 21 Aug's NAV accrues 21..23 Aug: 3.00; GST 0.54 (provisioned with it);
 // total 3.54.
 func TestPoolFeeCommands(t *testing.T) {
-	owner, _, app, appURL := testkit.PGApp(t)
-	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
-	db.Exec(`INSERT INTO investors (id) VALUES ('INV-1')`)
-	db.Exec(`INSERT INTO wallets (id, investor_id, balance) VALUES ('W1', 'INV-1', 5000)`)
-	db.Exec(`INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES ('W1', 'deposit', 'dep-W1', 5000)`)
-	db.Exec(`INSERT INTO wallet_postings (tx_id, seq, account, asset, amount)
-		SELECT id, 0, 'wallet_cash:razorpay', 'INR', 5000 FROM wallet_transactions
-		UNION ALL SELECT id, 1, 'wallet:W1', 'INR', -5000 FROM wallet_transactions`)
-	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("FUNDFLOW_PG_URL", appURL)
-	_, chURL := testkit.CH(t)
-	t.Setenv("FUNDFLOW_CH_URL", chURL)
+	db, cfgPath := poolCmdEnv(t)
 	ff := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(context.Background(), append([]string{"--config", cfgPath, "--log-level", "error", "pool"}, args...), &out, io.Discard)

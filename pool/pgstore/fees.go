@@ -333,3 +333,37 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 	}
 	return err
 }
+
+// PoolsToBill lists the pools with fee terms in effect by to and no
+// charged invoice of the period starting from (none, or one still due).
+func (s Store) PoolsToBill(ctx context.Context, from, to fund.Date) ([]pool.PoolToBill, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date FROM pools p
+		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $2)
+		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_from = $1 AND i.status = 'charged')
+		ORDER BY p.id`, from.Time(), to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.PoolToBill, error) {
+		var x pool.PoolToBill
+		var last *time.Time
+		err := r.Scan(&x.ID, &last)
+		if last != nil {
+			x.LastNAV = fund.DateOf(*last)
+		}
+		return x, err
+	})
+}
+
+// InsertExitFee writes a withdrawal's performance fee (a second one of
+// the request is a unique violation: the request is priced once).
+func (t Tx) InsertExitFee(ctx context.Context, ef pool.ExitFee) error {
+	body, err := json.Marshal(ef.Perf)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO pool_exit_fees (request_id, invoice_id, pool_id, wallet_id, nav_date, units, nav, hwm_nav, gross, perf_fee, gst, total, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, ef.Request, ef.InvoiceID, ef.Pool, ef.Wallet, ef.NAVDate.Time(),
+		ef.Units.Decimal(), ef.NAV.Decimal(), ef.HWM.Decimal(), ef.Gross.Decimal(), ef.Fee.Decimal(), ef.GST.Decimal(), ef.Total.Decimal(), string(body))
+	return err
+}

@@ -1,0 +1,94 @@
+package pool_test
+
+import (
+	"testing"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/moneytest"
+	"github.com/fundflow/fundflow/pool"
+)
+
+// The performance fee on exit, by hand. Pool PE: 20 % of the gain above
+// the mark, no AUM fee. W1 and W2 put 1,000.00 each in at the launch NAV
+// 10.0000 on 20 Aug: 200 units, cash 2,000.00; the folio then holds 10
+// units of S1.
+//   - 30 Sep, S1 40.0000: NAV (400.00 + 2,000.00) / 200 = 12.0000. W1
+//     takes 50 units out: 50 × 12.0000 = 600.00. Their gain above the
+//     launch mark: 600.00 − 50 × 10.0000 = 100.00; 20 % = 20.00, GST 3.60,
+//     total 23.60; W1 gets 576.40; the pool's cash 2,000.00 − 600.00 =
+//     1,400.00. The mark stays 10.0000 (no row written).
+//   - The year's crystallisation at 30 Sep's NAV over the 150 units left:
+//     (12.0000 − 10.0000) × 150 = 300.00, 20 % = 60.00, GST 10.80, total
+//     70.80; cash 1,329.20; mark 12.0000. The fees together, 80.00, are 20
+//     % of the 2.0000 gained by each of the 200 units: no unit paid twice.
+//   - Thu 1 Oct, S1 40.0000: NAV (400.00 + 1,329.20) / 150 = 11.5280,
+//     below the mark: W2's 10 units leave with 115.28, no fee.
+func TestPoolPerformanceFeeOnExit(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PE', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PE", Name: "exit", Launch: fund.MustNAV("10.0000"), Folio: "F-PE"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PE", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PE", "W1", "c-W1", "1000.00")
+	e.contribute("PE", "W2", "c-W2", "1000.00")
+	e.nav("PE", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PE', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-09-30", "40.0000")
+	e.db.NAV("S1", "2026-10-01", "40.0000")
+
+	e.clock = moneytest.IST("2026-09-30T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PE", "W1", "w-W1", fund.MustUnits("50.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("PE", "2026-09-30"); r.NAV.String() != "12.0000" || r.Withdrawals != 1 {
+		t.Fatalf("30 Sep: NAV %s, %d withdrawals", r.NAV, r.Withdrawals)
+	}
+	for q, want := range map[string]string{
+		`SELECT invoice_id || ' ' || gross || ' ' || hwm_nav || ' ' || perf_fee || ' ' || gst || ' ' || total FROM pool_exit_fees`: "PFEE-PE-EXIT-w-W1 600.00 10.0000 20.00 3.60 23.60",
+		`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W1'`:                                                      "600.00 priced",
+		`SELECT cash || ' ' || units FROM pools WHERE id = 'PE'`:                                                                   "1400.00 150.000",
+		`SELECT count(*)::text FROM pool_fee_hwm`:                                                                                  "0",
+		`SELECT (-sum(amount))::numeric(18,2) || ' ' || (SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst')
+			FROM wallet_postings WHERE account = 'fee_income:managed'`: "20.00 3.60",
+		`SELECT count(*) || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`: "1 23.60",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	if got := e.balance("W1"); got != "576.40" {
+		t.Errorf("W1's wallet %s, want 576.40", got)
+	}
+	if r := e.nav("PE", "2026-09-30"); r.Fresh { // the same NAV again: nothing charged again
+		t.Error("30 Sep computed twice")
+	}
+
+	inv, _, err := e.pools.BillFees(e.ctx, "PE", day("2026-08-20"), day("2026-09-30"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.PerfFee.String() + " " + inv.GST.String() + " " + inv.Total.String(); got != "60.00 10.80 70.80" {
+		t.Errorf("the year's crystallisation %s, want 60.00 10.80 70.80", got)
+	}
+	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != "1329.20 12.0000" {
+		t.Errorf("after the year's bill %s, want 1329.20 12.0000", got)
+	}
+
+	e.clock = moneytest.IST("2026-10-01T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PE", "W2", "w-W2", fund.MustUnits("10.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("PE", "2026-10-01"); r.NAV.String() != "11.5280" {
+		t.Fatalf("1 Oct: NAV %s, want 11.5280", r.NAV)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || (SELECT amount FROM pool_requests WHERE id = 'w-W2') FROM pool_exit_fees`); got != "1 115.28" {
+		t.Errorf("below the mark: exit fees and W2's payout %s, want 1 115.28", got)
+	}
+	if got := e.balance("W2"); got != "115.28" {
+		t.Errorf("W2's wallet %s, want 115.28", got)
+	}
+}
