@@ -68,6 +68,9 @@ type AutoTx interface {
 	ModelAt(ctx context.Context, id string, day fund.Date) (m managed.Model, found bool, err error)
 	// Runs reads the deposits' runs there are, locked for update.
 	Runs(ctx context.Context, paymentIDs []string) (map[string]Run, error)
+	// Reversed is the set of deposits taken back out of their wallet (a
+	// gateway refund); read under the wallets' locks, as reverseOne posts.
+	Reversed(ctx context.Context, paymentIDs []string) (map[string]bool, error)
 	InsertRun(ctx context.Context, r Run) error
 	// BreakInvest records why a deposit's auto-invest failed on its own
 	// (an open autoinvest_failed break leaves it out of PendingInvest).
@@ -342,6 +345,10 @@ func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
 		if err != nil {
 			return fmt.Errorf("terms: %w", err)
 		}
+		reversed, err := tx.Reversed(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("reversals: %w", err)
+		}
 		models, modelRead := map[string]managed.Model{}, map[string]bool{}
 		var debits []Entry
 		var deltas []fund.Amount
@@ -356,7 +363,9 @@ func (a *AutoInvest) debit(ctx context.Context, ids []string) ([]Run, error) {
 				t, ok := terms[d.WalletID]
 				// A closing wallet's deposits are not invested: its exit pays
 				// the cash out (a refused exit opens it again).
-				if !ok || !t.Enabled || wal.Status != "open" {
+				// A deposit refunded before its run (say while its break was
+				// open) is not invested: its money went back to the payer.
+				if !ok || !t.Enabled || wal.Status != "open" || reversed[d.PaymentID] {
 					continue
 				}
 				day := fund.DateOf(d.At.In(fund.IST()))

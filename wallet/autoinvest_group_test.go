@@ -142,3 +142,54 @@ func TestCreditGroupIsolatesADepositThatFails(t *testing.T) {
 		t.Errorf("again: %+v %v", res, err)
 	}
 }
+
+// W2's two deposits of ₹20,000 fail (its model has no version for their
+// day) and stay as autoinvest_failed breaks; the gateway refunds pay_a
+// (reversed: 40,000 -> 20,000). Ops add the model and resolve both
+// breaks: pay_b is invested (20,000), pay_a, whose money went back to the
+// payer, is not tried at all. On the old code pay_a was invested with
+// pay_b's money and pay_b ended as an "insufficient balance" leftover.
+func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_a", "wallet:W2", "captured", 2000000)
+	e.pay("e2", "pay_b", "wallet:W2", "captured", 2000000)
+	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 2 || res.Runs != 0 {
+		t.Fatalf("invest: %+v %v", res, err)
+	}
+	e.pay("e3", "pay_a", "wallet:W2", "refunded", 2000000)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Reversed != 1 {
+		t.Fatalf("refund: %+v %v", res, err)
+	}
+	if got := e.balance("W2"); got != "20000.00" {
+		t.Fatalf("W2 %s after the refund, want 20000.00", got)
+	}
+	late.Version, late.Effective = 2, fund.NewDate(2020, 1, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE reason = 'autoinvest_failed'`)
+	res, err := ai.Invest(e.ctx, 100)
+	if err != nil || res.Runs != 1 || res.Invested.String() != "20000.00" {
+		t.Fatalf("after the fix: %+v %v, want pay_b's 20000.00 invested", res, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || invested, ',' ORDER BY payment_id) FROM autoinvest_runs`); got != "pay_b 20000.00" {
+		t.Errorf("runs %q, want pay_b 20000.00 only", got)
+	}
+	if got := e.balance("W2"); got != "0.00" {
+		t.Errorf("W2 %s, want 0.00", got)
+	}
+}
