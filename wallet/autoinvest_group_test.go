@@ -1,11 +1,14 @@
 package wallet_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // One group of six deposits (credited in one transaction, invested in
@@ -191,5 +194,52 @@ func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
 	}
 	if got := e.balance("W2"); got != "0.00" {
 		t.Errorf("W2 %s, want 0.00", got)
+	}
+}
+
+// An exit is refused while a deposit's auto-invest is still to land: W2's
+// deposit whose auto-invest broke (open autoinvest_failed break), then W1's
+// run parked by a break (status debited: its money off the wallet, its
+// purchases not placed). On the old code InFlight saw neither and the exit
+// closed the wallet with those purchases still to come.
+func TestExitRefusedWhileAnAutoInvestIsBrokenOrParked(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 2000000)
+	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 1 || res.Runs != 1 {
+		t.Fatalf("invest: %+v %v", res, err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W2", "EXIT-2", clock); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit of W2 with its auto-invest broken: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W2'`); got != "open 20000.00" {
+		t.Errorf("W2 after the refusal %s", got)
+	}
+	// W1's run as a break leaves it: debited, its orders not yet placed.
+	e.db.Exec(`UPDATE autoinvest_runs SET status = 'debited' WHERE payment_id = 'pay_1'`)
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", clock); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit of W1 with its run parked: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT status FROM wallets WHERE id = 'W1'`); got != "open" {
+		t.Errorf("W1 after the refusal %s", got)
+	}
+	if ids, err := st.CheckWallets(e.ctx, "", 10); err != nil || len(ids) != 0 {
+		t.Errorf("CheckWallets %v %v, want none (W1 parked, W2 broken)", ids, err)
 	}
 }
