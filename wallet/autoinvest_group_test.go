@@ -273,3 +273,46 @@ func TestAutoInvestSystemWideFailureBreaksNothing(t *testing.T) {
 		t.Fatalf("after the fix: %+v %v, want 4 runs, 80000.00", res, err)
 	}
 }
+
+// A wallet_credit_failed break has a way back: pay_1 cannot be credited
+// (a trigger stands for whatever was wrong), so it is broken; while the
+// break is open it is not tried; once the cause is fixed and the break
+// resolved, the next run credits it (₹20,000.00), and a failure after a
+// resolve opens the same break again. On the old code the payment stayed
+// match_status 'break' and was never credited.
+func TestCreditFailedBreakResolvedCreditsAgain(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`CREATE FUNCTION fail_deposit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.ref = 'pay_1' THEN RAISE EXCEPTION 'pay_1 refused'; END IF; RETURN NEW; END $$`)
+	e.db.Exec(`CREATE TRIGGER fail_deposit BEFORE INSERT ON wallet_transactions FOR EACH ROW EXECUTE FUNCTION fail_deposit()`)
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Broken != 1 {
+		t.Fatalf("credit: %+v %v", res, err)
+	}
+	// Resolved with the cause still there: broken again, the break open.
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE payment_id = 'pay_1'`)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Broken != 1 {
+		t.Fatalf("resolved too early: %+v %v", res, err)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE resolved_at IS NULL) FROM payment_breaks WHERE payment_id = 'pay_1'`); got != "1 1" {
+		t.Fatalf("breaks (all, open) %s, want 1 1", got)
+	}
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Credited+res.Broken != 0 {
+		t.Fatalf("open break: %+v %v, want nothing tried", res, err)
+	}
+	e.db.Exec(`DROP TRIGGER fail_deposit ON wallet_transactions`)
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE payment_id = 'pay_1'`)
+	res, err := e.wallet.CreditDeposits(e.ctx, 100)
+	if err != nil || res.Credited != 1 || res.Amount.String() != "20000.00" {
+		t.Fatalf("after the fix: %+v %v, want 1 credited, 20000.00", res, err)
+	}
+	if got := e.db.Str(`SELECT match_status FROM payments WHERE id = 'pay_1'`); got != "matched" {
+		t.Errorf("pay_1 %s, want matched", got)
+	}
+	if got := e.balance("W1"); got != "20000.00" {
+		t.Errorf("W1 %s, want 20000.00", got)
+	}
+}
