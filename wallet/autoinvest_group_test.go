@@ -1,11 +1,15 @@
 package wallet_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // One group of six deposits (credited in one transaction, invested in
@@ -140,5 +144,175 @@ func TestCreditGroupIsolatesADepositThatFails(t *testing.T) {
 	// Again: nothing more (the broken one is not pending).
 	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Credited+res.Broken != 0 {
 		t.Errorf("again: %+v %v", res, err)
+	}
+}
+
+// W2's two deposits of ₹20,000 fail (its model has no version for their
+// day) and stay as autoinvest_failed breaks; the gateway refunds pay_a
+// (reversed: 40,000 -> 20,000). Ops add the model and resolve both
+// breaks: pay_b is invested (20,000), pay_a, whose money went back to the
+// payer, is not tried at all. On the old code pay_a was invested with
+// pay_b's money and pay_b ended as an "insufficient balance" leftover.
+func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_a", "wallet:W2", "captured", 2000000)
+	e.pay("e2", "pay_b", "wallet:W2", "captured", 2000000)
+	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 2 || res.Runs != 0 {
+		t.Fatalf("invest: %+v %v", res, err)
+	}
+	e.pay("e3", "pay_a", "wallet:W2", "refunded", 2000000)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Reversed != 1 {
+		t.Fatalf("refund: %+v %v", res, err)
+	}
+	if got := e.balance("W2"); got != "20000.00" {
+		t.Fatalf("W2 %s after the refund, want 20000.00", got)
+	}
+	late.Version, late.Effective = 2, fund.NewDate(2020, 1, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE reason = 'autoinvest_failed'`)
+	res, err := ai.Invest(e.ctx, 100)
+	if err != nil || res.Runs != 1 || res.Invested.String() != "20000.00" {
+		t.Fatalf("after the fix: %+v %v, want pay_b's 20000.00 invested", res, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(payment_id || ' ' || invested, ',' ORDER BY payment_id) FROM autoinvest_runs`); got != "pay_b 20000.00" {
+		t.Errorf("runs %q, want pay_b 20000.00 only", got)
+	}
+	if got := e.balance("W2"); got != "0.00" {
+		t.Errorf("W2 %s, want 0.00", got)
+	}
+}
+
+// An exit is refused while a deposit's auto-invest is still to land: W2's
+// deposit whose auto-invest broke (open autoinvest_failed break), then W1's
+// run parked by a break (status debited: its money off the wallet, its
+// purchases not placed). On the old code InFlight saw neither and the exit
+// closed the wallet with those purchases still to come.
+func TestExitRefusedWhileAnAutoInvestIsBrokenOrParked(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 2000000)
+	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 1 || res.Runs != 1 {
+		t.Fatalf("invest: %+v %v", res, err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W2", "EXIT-2", clock); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit of W2 with its auto-invest broken: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W2'`); got != "open 20000.00" {
+		t.Errorf("W2 after the refusal %s", got)
+	}
+	// W1's run as a break leaves it: debited, its orders not yet placed.
+	e.db.Exec(`UPDATE autoinvest_runs SET status = 'debited' WHERE payment_id = 'pay_1'`)
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", clock); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit of W1 with its run parked: %v, want ErrExitInFlight", err)
+	}
+	if got := e.db.Str(`SELECT status FROM wallets WHERE id = 'W1'`); got != "open" {
+		t.Errorf("W1 after the refusal %s", got)
+	}
+	if ids, err := st.CheckWallets(e.ctx, "", 10); err != nil || len(ids) != 0 {
+		t.Errorf("CheckWallets %v %v, want none (W1 parked, W2 broken)", ids, err)
+	}
+}
+
+// A system-wide failure (here a trigger that makes every invest posting
+// fail with an I/O error, SQLSTATE 58030) is not a bad deposit: the first
+// three deposits failing alone with the same error fail the run and break
+// nothing; once the database is right the next run invests all four. On
+// the old code all four deposits became autoinvest_failed breaks.
+func TestAutoInvestSystemWideFailureBreaksNothing(t *testing.T) {
+	e, ai := autoEnv(t)
+	for i := 1; i <= 4; i++ {
+		e.pay(fmt.Sprintf("e%d", i), fmt.Sprintf("pay_%d", i), "wallet:W1", "captured", 2000000)
+	}
+	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`CREATE FUNCTION fail_invest() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.kind = 'invest' THEN RAISE EXCEPTION 'journal disk offline' USING ERRCODE = '58030'; END IF; RETURN NEW; END $$`)
+	e.db.Exec(`CREATE TRIGGER fail_invest BEFORE INSERT ON wallet_transactions FOR EACH ROW EXECUTE FUNCTION fail_invest()`)
+	if res, err := ai.Invest(e.ctx, 100); err == nil || res.Broken != 0 {
+		t.Fatalf("invest with the journal failing: %+v %v, want an error and nothing broken", res, err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM payment_breaks`); n != 0 {
+		t.Fatalf("%d breaks, want 0", n)
+	}
+	e.db.Exec(`DROP TRIGGER fail_invest ON wallet_transactions`)
+	res, err := ai.Invest(e.ctx, 100)
+	if err != nil || res.Runs != 4 || res.Invested.String() != "80000.00" {
+		t.Fatalf("after the fix: %+v %v, want 4 runs, 80000.00", res, err)
+	}
+}
+
+// A wallet_credit_failed break has a way back: pay_1 cannot be credited
+// (a trigger stands for whatever was wrong), so it is broken; while the
+// break is open it is not tried; once the cause is fixed and the break
+// resolved, the next run credits it (₹20,000.00), and a failure after a
+// resolve opens the same break again. On the old code the payment stayed
+// match_status 'break' and was never credited.
+func TestCreditFailedBreakResolvedCreditsAgain(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`CREATE FUNCTION fail_deposit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.ref = 'pay_1' THEN RAISE EXCEPTION 'pay_1 refused'; END IF; RETURN NEW; END $$`)
+	e.db.Exec(`CREATE TRIGGER fail_deposit BEFORE INSERT ON wallet_transactions FOR EACH ROW EXECUTE FUNCTION fail_deposit()`)
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Broken != 1 {
+		t.Fatalf("credit: %+v %v", res, err)
+	}
+	// Resolved with the cause still there: broken again, the break open.
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE payment_id = 'pay_1'`)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Broken != 1 {
+		t.Fatalf("resolved too early: %+v %v", res, err)
+	}
+	if got := e.db.Str(`SELECT count(*) || ' ' || count(*) FILTER (WHERE resolved_at IS NULL) FROM payment_breaks WHERE payment_id = 'pay_1'`); got != "1 1" {
+		t.Fatalf("breaks (all, open) %s, want 1 1", got)
+	}
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Credited+res.Broken != 0 {
+		t.Fatalf("open break: %+v %v, want nothing tried", res, err)
+	}
+	e.db.Exec(`DROP TRIGGER fail_deposit ON wallet_transactions`)
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = now() WHERE payment_id = 'pay_1'`)
+	res, err := e.wallet.CreditDeposits(e.ctx, 100)
+	if err != nil || res.Credited != 1 || res.Amount.String() != "20000.00" {
+		t.Fatalf("after the fix: %+v %v, want 1 credited, 20000.00", res, err)
+	}
+	if got := e.db.Str(`SELECT match_status FROM payments WHERE id = 'pay_1'`); got != "matched" {
+		t.Errorf("pay_1 %s, want matched", got)
+	}
+	if got := e.balance("W1"); got != "20000.00" {
+		t.Errorf("W1 %s, want 20000.00", got)
 	}
 }

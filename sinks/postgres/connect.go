@@ -58,7 +58,11 @@ func rootCause(err error) error {
 
 // Classify marks errors that a retry can cure (pipelines.Transient): lost
 // connections, a server shutting down or starting, serialization failures
-// and deadlocks. Stores outside this package use it on their Postgres errors.
+// and deadlocks, too many connections, disk full or out of memory, a
+// statement cancelled (statement_timeout, an operator's cancel) and a
+// lock not available. None of them says anything about the data, so a
+// retry (bounded by each caller's policy) is right and breaking the input
+// is not. Stores outside this package use it on their Postgres errors.
 func Classify(err error) error { return classify(err) }
 
 func classify(err error) error {
@@ -70,7 +74,9 @@ func classify(err error) error {
 		switch {
 		case pgErr.Code == "40001", pgErr.Code == "40P01", // serialization failure, deadlock
 			pgErr.Code[:2] == "08",                                              // connection exceptions
-			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin shutdown, crash shutdown, cannot connect now
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // admin shutdown, crash shutdown, cannot connect now
+			pgErr.Code == "53300", pgErr.Code == "53100", pgErr.Code == "53200", // too many connections, disk full, out of memory
+			pgErr.Code == "57014", pgErr.Code == "55P03": // statement cancelled, lock not available
 			return pipelines.Transient(err)
 		}
 		return err

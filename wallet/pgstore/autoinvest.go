@@ -21,11 +21,13 @@ var _ wallet.AutoTx = Tx{}
 
 // PendingInvest lists deposits waiting for their run and runs not
 // finished, but for those with an open autoinvest_failed break (a person
-// resolves it to have the deposit tried again).
+// resolves it to have the deposit tried again) and deposits without a run
+// the gateway refunded (reversed out of the wallet).
 func (s Store) PendingInvest(ctx context.Context, limit int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT ref FROM (
 			SELECT t.ref, t.id FROM wallet_transactions t JOIN autoinvest_terms a ON a.wallet_id = t.wallet_id AND a.enabled
 			WHERE t.kind = 'deposit' AND NOT EXISTS (SELECT 1 FROM autoinvest_runs r WHERE r.payment_id = t.ref)
+			  AND NOT EXISTS (SELECT 1 FROM wallet_transactions v WHERE v.kind = 'reversal' AND v.ref = t.ref)
 			UNION ALL
 			SELECT r.payment_id, t.id FROM autoinvest_runs r JOIN wallet_transactions t ON t.kind = 'deposit' AND t.ref = r.payment_id
 			WHERE r.status = 'debited') x
@@ -135,6 +137,23 @@ func (t Tx) PutModel(ctx context.Context, m managed.Model) error {
 		return fmt.Errorf("model %s version %d exists with other content: make a new version", m.ID, m.Version)
 	}
 	return nil
+}
+
+// Reversed is the set of deposits with a reversal entry.
+func (t Tx) Reversed(ctx context.Context, paymentIDs []string) (map[string]bool, error) {
+	rows, err := t.tx.Query(ctx, `SELECT ref FROM wallet_transactions WHERE kind = 'reversal' AND ref = ANY($1)`, paymentIDs)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		out[r] = true
+	}
+	return out, nil
 }
 
 // Runs reads the runs there are of payments, locked for update, in one

@@ -27,10 +27,19 @@ func (s Store) InTx(ctx context.Context, fn func(wallet.Tx) error) error {
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
 }
 
-// PendingDeposits lists captured, unmatched payments naming a wallet.
+// creditable is a captured payment naming a wallet and waiting for it:
+// unmatched, or broken only as wallet_credit_failed with that break
+// resolved (a person fixed the cause; as PendingInvest follows open
+// autoinvest_failed breaks). A failure again reopens the break
+// (BreakPayment).
+const creditable = `status = 'captured' AND notes_order_id LIKE 'wallet:%' AND (match_status = 'unmatched' OR (match_status = 'break'
+	AND EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND b.reason = '` + wallet.BreakCreditFailed + `')
+	AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND (b.resolved_at IS NULL OR b.reason <> '` + wallet.BreakCreditFailed + `'))))`
+
+// PendingDeposits lists captured payments naming a wallet waiting for it
+// (creditable).
 func (s Store) PendingDeposits(ctx context.Context, limit int) ([]string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM payments
-		WHERE match_status = 'unmatched' AND status = 'captured' AND notes_order_id LIKE 'wallet:%'
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM payments WHERE `+creditable+`
 		ORDER BY realised_at, id LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
@@ -120,7 +129,7 @@ func (t Tx) LockMatchKeys(ctx context.Context, keys []string) error {
 // PendingPayment reads a payment still waiting for its wallet.
 func (t Tx) PendingPayment(ctx context.Context, id string, lock bool) (wallet.Payment, bool, error) {
 	q := `SELECT id, gateway, notes_order_id, currency, coalesce(realised_event_id, last_event_id), amount, coalesce(realised_at, last_event_at)
-		FROM payments WHERE id = $1 AND match_status = 'unmatched' AND status = 'captured' AND notes_order_id LIKE 'wallet:%'`
+		FROM payments WHERE id = $1 AND ` + creditable
 	if lock {
 		q += ` FOR UPDATE`
 	}
@@ -331,8 +340,10 @@ func (t Tx) MatchDeposit(ctx context.Context, paymentID string) error {
 // BreakPayment records a break as the ledger does (payment_breaks, the
 // first of a payment and reason wins) and marks the payment break.
 func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) error {
+	// A wallet_credit_failed break resolved and failing again is open again.
 	if _, err := t.tx.Exec(ctx, `INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ($1, '', $2, $3)
-		ON CONFLICT (payment_id, reason) DO NOTHING`, paymentID, reason, detail); err != nil {
+		ON CONFLICT (payment_id, reason) DO UPDATE SET resolved_at = NULL, detail = EXCLUDED.detail
+		WHERE payment_breaks.reason = '`+wallet.BreakCreditFailed+`' AND payment_breaks.resolved_at IS NOT NULL`, paymentID, reason, detail); err != nil {
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'break', updated_at = now() WHERE id = $1`, paymentID)

@@ -241,14 +241,29 @@ func (t Tx) LastModel(ctx context.Context, walletID string) (string, int, bool, 
 // InFlight and CheckWallets alike.
 const orderInFlight = `o.status IN ('pending_nav', 'awaiting_leg')`
 
+// runParked and investBroken, each followed by a wallet id, are a
+// deposit's auto-invest still to land in the wallet's folio: a run parked
+// by a break (its money off the wallet, its purchases not placed) or a
+// deposit whose auto-invest broke (resolving the break invests it). Both
+// count as in flight, for InFlight and CheckWallets alike: an exit must
+// not close the wallet before those purchases land.
+const (
+	runParked    = `SELECT r.payment_id FROM autoinvest_runs r WHERE r.status = 'debited' AND r.wallet_id = `
+	investBroken = `SELECT b.payment_id FROM payment_breaks b JOIN wallet_transactions d ON d.kind = 'deposit' AND d.ref = b.payment_id
+		WHERE b.reason = '` + wallet.BreakInvestFailed + `' AND b.resolved_at IS NULL AND d.wallet_id = `
+)
+
 // InFlight says what of the wallet's folio is still moving: a run still
-// proposed, or an order waiting for its NAV or its other leg (a purchase
-// awaiting payment has moved nothing yet).
+// proposed, an order waiting for its NAV or its other leg (a purchase
+// awaiting payment has moved nothing yet), or an auto-invest parked or
+// broken (runParked, investBroken).
 func (t Tx) InFlight(ctx context.Context, walletID, folio, exceptRun string) (string, error) {
 	var what string
 	err := t.tx.QueryRow(ctx, `SELECT coalesce(
 		(SELECT 'rebalance run ' || id || ' proposed' FROM rebalance_runs WHERE wallet_id = $1 AND status = 'proposed' AND id <> $3 LIMIT 1),
 		(SELECT 'order ' || o.id || ' ' || o.status FROM orders o WHERE o.folio_no = $2 AND `+orderInFlight+` LIMIT 1),
+		(SELECT 'auto-invest run ' || x.payment_id || ' parked' FROM (`+runParked+`$1 LIMIT 1) x),
+		(SELECT 'auto-invest of ' || x.payment_id || ' broken' FROM (`+investBroken+`$1 LIMIT 1) x),
 		'')`, walletID, folio, exceptRun).Scan(&what)
 	return what, err
 }
@@ -267,6 +282,8 @@ func (s Store) CheckWallets(ctx context.Context, after string, limit int) ([]str
 		                  JOIN orders o ON o.id IN (w.switch_id || '#out', w.switch_id || '#in')
 		                  WHERE r.wallet_id = t.wallet_id AND o.status NOT IN ('allotted', 'cancelled', 'rejected'))
 		  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.folio_no = t.folio_no AND `+orderInFlight+`)
+		  AND NOT EXISTS (`+runParked+`t.wallet_id)
+		  AND NOT EXISTS (`+investBroken+`t.wallet_id)
 		ORDER BY t.wallet_id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
