@@ -230,82 +230,12 @@ func (a *AutoInvest) isolate(ctx context.Context, ids []string, res *InvestResul
 		return nil
 	}
 	a.log().Warn("auto-invest group failed; trying its deposits one at a time", "deposits", len(ids), "err", err)
-	return a.isolateEach(ctx, ids, res)
-}
-
-// systemicAfter is how many of a split group's first deposits failing
-// alone with the same system-side error fail the run instead of breaking
-// every deposit.
-const systemicAfter = 3
-
-// isolateEach tries a failed group's deposits one at a time. Its first
-// systemicAfter failures are held: all the same system-side error
-// (systemKey) means the database, not the deposits, is wrong, and the run
-// fails with nothing broken (the next run tries again); a success or a
-// different error breaks the held ones and goes on as before.
-func (a *AutoInvest) isolateEach(ctx context.Context, ids []string, res *InvestResult) error {
-	type failed struct {
-		id  string
-		err error
-	}
-	var held []failed
-	watching, key := len(ids) >= systemicAfter, ""
-	for i, id := range ids {
-		if !watching {
-			if err := a.isolate(ctx, []string{id}, res); err != nil {
-				return err
-			}
-			continue
-		}
-		var sub InvestResult
-		err := a.investGroup(ctx, []string{id}, &sub)
-		switch {
-		case err == nil:
-			res.add(sub)
-			watching = false
-		case !isolable(ctx, err):
+	for _, id := range ids {
+		if err := a.isolate(ctx, []string{id}, res); err != nil {
 			return err
-		default:
-			k := systemKey(err)
-			if k == "" || (i > 0 && k != key) {
-				watching = false
-			}
-			key = k
-			held = append(held, failed{id, err})
-		}
-		if watching && len(held) == systemicAfter {
-			return fmt.Errorf("auto-invest: the first %d deposits of a group all failed alone with the same error; nothing broken: %w", systemicAfter, err)
-		}
-		if !watching {
-			for _, f := range held {
-				if err := a.breakDeposit(ctx, f.id, f.err); err != nil {
-					return err
-				}
-				res.Broken++
-			}
-			held = nil
 		}
 	}
 	return nil
-}
-
-// systemKey is a database error's code and message when it is about the
-// system (out of space, a missing table, an I/O error...), "" for
-// anything else: a data exception (class 22) or an integrity violation
-// (23) may well be the deposit's own, as is any error of ours.
-func systemKey(err error) string {
-	var se interface {
-		error
-		SQLState() string
-	}
-	if !errors.As(err, &se) {
-		return ""
-	}
-	code := se.SQLState()
-	if len(code) < 2 || code[:2] == "22" || code[:2] == "23" {
-		return ""
-	}
-	return code + " " + se.Error()
 }
 
 // breakDeposit records why a deposit's auto-invest failed on its own.

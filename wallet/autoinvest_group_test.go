@@ -2,7 +2,6 @@ package wallet_test
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -242,35 +241,6 @@ func TestExitRefusedWhileAnAutoInvestIsBrokenOrParked(t *testing.T) {
 	}
 	if ids, err := st.CheckWallets(e.ctx, "", 10); err != nil || len(ids) != 0 {
 		t.Errorf("CheckWallets %v %v, want none (W1 parked, W2 broken)", ids, err)
-	}
-}
-
-// A system-wide failure (here a trigger that makes every invest posting
-// fail with an I/O error, SQLSTATE 58030) is not a bad deposit: the first
-// three deposits failing alone with the same error fail the run and break
-// nothing; once the database is right the next run invests all four. On
-// the old code all four deposits became autoinvest_failed breaks.
-func TestAutoInvestSystemWideFailureBreaksNothing(t *testing.T) {
-	e, ai := autoEnv(t)
-	for i := 1; i <= 4; i++ {
-		e.pay(fmt.Sprintf("e%d", i), fmt.Sprintf("pay_%d", i), "wallet:W1", "captured", 2000000)
-	}
-	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	e.db.Exec(`CREATE FUNCTION fail_invest() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN IF NEW.kind = 'invest' THEN RAISE EXCEPTION 'journal disk offline' USING ERRCODE = '58030'; END IF; RETURN NEW; END $$`)
-	e.db.Exec(`CREATE TRIGGER fail_invest BEFORE INSERT ON wallet_transactions FOR EACH ROW EXECUTE FUNCTION fail_invest()`)
-	if res, err := ai.Invest(e.ctx, 100); err == nil || res.Broken != 0 {
-		t.Fatalf("invest with the journal failing: %+v %v, want an error and nothing broken", res, err)
-	}
-	if n := e.db.Num(`SELECT count(*) FROM payment_breaks`); n != 0 {
-		t.Fatalf("%d breaks, want 0", n)
-	}
-	e.db.Exec(`DROP TRIGGER fail_invest ON wallet_transactions`)
-	res, err := ai.Invest(e.ctx, 100)
-	if err != nil || res.Runs != 4 || res.Invested.String() != "80000.00" {
-		t.Fatalf("after the fix: %+v %v, want 4 runs, 80000.00", res, err)
 	}
 }
 
