@@ -58,8 +58,10 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 	k := killLoop{rng: rng, window: 300 * time.Millisecond, grow: 150 * time.Millisecond}
 	k.until(10, 3, 40, n, run, progress)
 	t.Logf("%d kills, %d mid-work; %d of %d pools billed before the last run", k.Kills, k.MidWork, progress(), n)
-	if k.Kills < 8 || k.MidWork == 0 {
-		t.Errorf("%d kills, %d in the work: want at least 8, some mid-work", k.Kills, k.MidWork)
+	// The evidence is a kill inside the work; how many kills land before
+	// the work finishes depends on the machine's speed.
+	if k.MidWork == 0 {
+		t.Errorf("%d kills, none in the work", k.Kills)
 	}
 	run(0)
 	run(0) // again: nothing changes

@@ -100,8 +100,10 @@ func TestPoolFeeSaleCrashAndRestart(t *testing.T) {
 	k2 := killLoop{rng: rng, window: 800 * time.Millisecond, grow: 300 * time.Millisecond}
 	k2.until(5, 2, 30, 3*n, run, progress)
 	t.Logf("fixing and placing: %d kills, %d mid-work; sweeping and paying: %d kills, %d mid-work", kills, mid, k2.Kills, k2.MidWork)
-	if kills+k2.Kills < 8 || mid+k2.MidWork == 0 {
-		t.Errorf("%d kills, %d mid-work: want at least 8, some mid-work", kills+k2.Kills, mid+k2.MidWork)
+	// The evidence is a kill inside the work; how many kills land before
+	// the work finishes depends on the machine's speed (CI once got 7).
+	if mid+k2.MidWork == 0 {
+		t.Errorf("%d kills, none mid-work", kills+k2.Kills)
 	}
 	run(0)
 	run(0) // again: nothing changes
