@@ -157,6 +157,8 @@ type FeeTx interface {
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 	// InsertExitFee writes a withdrawal's performance fee (exitfee.go).
 	InsertExitFee(ctx context.Context, ef ExitFee) error
+	// ExitFee reads a withdrawal's performance fee by its invoice id.
+	ExitFee(ctx context.Context, invoiceID string) (ExitFee, bool, error)
 	FeeSaleTx
 }
 

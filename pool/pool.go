@@ -161,7 +161,8 @@ type MemberView struct {
 	Reinvest bool         `json:"reinvest"`
 	// The pool's fees (fees.go), the pool's own figures, not the
 	// member's share: the fee accrued and not billed (the NAV is net of
-	// it) and the total of its invoices paid so far (fee and GST). Set by
+	// it) and the total of its invoices paid so far and of the
+	// performance fees members paid on exit (fee and GST). Set by
 	// MemberViews only.
 	FeeAccrued  *fund.Amount `json:"pool_fee_accrued,omitempty"`
 	FeesCharged *fund.Amount `json:"pool_fees_charged,omitempty"`

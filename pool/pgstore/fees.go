@@ -478,3 +478,41 @@ func (t Tx) FeeInvoiceByID(ctx context.Context, id string) (wallet.FeeInvoice, b
 	}
 	return inv, err == nil, err
 }
+
+// ExitFee reads a withdrawal's performance fee by its invoice id.
+func (t Tx) ExitFee(ctx context.Context, invoiceID string) (pool.ExitFee, bool, error) {
+	ef := pool.ExitFee{InvoiceID: invoiceID}
+	var day time.Time
+	var units, nav, hwm, gross, fee, gst, total decimal.Decimal
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT request_id, pool_id, wallet_id, nav_date, units, nav, hwm_nav, gross, perf_fee, gst, total, body
+		FROM pool_exit_fees WHERE invoice_id = $1`, invoiceID).Scan(&ef.Request, &ef.Pool, &ef.Wallet, &day, &units, &nav, &hwm, &gross, &fee, &gst, &total, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ef, false, nil
+	}
+	if err != nil {
+		return ef, false, err
+	}
+	ef.NAVDate = fund.DateOf(day)
+	if ef.Units, err = fund.UnitsFromDecimal(units, 3, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	if ef.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	if ef.HWM, err = fund.NAVFromDecimal(hwm, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	for _, x := range []struct {
+		d decimal.Decimal
+		p *fund.Amount
+	}{{gross, &ef.Gross}, {fee, &ef.Fee}, {gst, &ef.GST}, {total, &ef.Total}} {
+		if *x.p, err = amount(x.d); err != nil {
+			return ef, false, err
+		}
+	}
+	if err := json.Unmarshal(body, &ef.Perf); err != nil {
+		return ef, false, fmt.Errorf("exit fee %s body: %w", invoiceID, err)
+	}
+	return ef, true, nil
+}

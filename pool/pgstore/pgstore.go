@@ -70,7 +70,10 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	for i, v := range vs {
 		ids[i] = v.Pool
 	}
+	// Fees charged: the paid invoices and the performance fees members
+	// paid on exit (pool_exit_fees), each with its GST.
 	rows, err = s.Pool.Query(ctx, `SELECT p.id, p.fee_accrued, coalesce((SELECT sum(total) FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.status = 'charged'), 0)
+			+ coalesce((SELECT sum(total) FROM pool_exit_fees e WHERE e.pool_id = p.id), 0)
 		FROM pools p WHERE p.id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
