@@ -10,9 +10,37 @@ import (
 )
 
 type poolFeesCmd struct {
-	Terms  poolFeeTermsCmd  `cmd:"" help:"set a pool's fee terms from a date (AUM rate, performance fee, hurdle), JSON"`
-	Bill   poolFeeBillCmd   `cmd:"" help:"bill a period: the AUM fee the pool NAVs accrued (and the performance fee with --crystallise) with GST on an invoice, paid from the pool's cash, once per pool and period, JSON"`
-	Cancel poolFeeCancelCmd `cmd:"" help:"cancel a due pool invoice nothing can pay: its sales cancelled, its accruals open again so the period can be billed again, JSON"`
+	Terms   poolFeeTermsCmd   `cmd:"" help:"set a pool's fee terms from a date (AUM rate, performance fee, hurdle), JSON"`
+	Bill    poolFeeBillCmd    `cmd:"" help:"bill a period: the AUM fee the pool NAVs accrued (and the performance fee with --crystallise) with GST on an invoice, paid from the pool's cash, once per pool and period, JSON"`
+	Cancel  poolFeeCancelCmd  `cmd:"" help:"cancel a due pool invoice nothing can pay: its sales cancelled, its accruals open again so the period can be billed again, JSON"`
+	Invoice poolFeeInvoiceCmd `cmd:"" help:"print a pool invoice (a period's, or a member's performance fee on exit PFEE-<pool>-EXIT-<request>) as JSON, and write its CSV and PDF"`
+}
+
+type poolFeeInvoiceCmd struct {
+	Invoice string `required:"" help:"The invoice id." placeholder:"ID"`
+	Out     string `help:"Write the invoice here as <id>.csv and <id>.pdf." placeholder:"DIR"`
+}
+
+func (poolFeeInvoiceCmd) Help() string {
+	return `Reads only. Exit 0 with the invoice; 2 for an unknown id.`
+}
+
+func (c poolFeeInvoiceCmd) Run(a *app) error {
+	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
+		inv, found, err := s.Invoice(a.ctx, c.Invoice)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return &exitError{code: 2, err: fmt.Errorf("no pool invoice %s", c.Invoice)}
+		}
+		if c.Out != "" {
+			if err := writeInvoice(c.Out, inv); err != nil {
+				return err
+			}
+		}
+		return printJSON(a.stdout, inv)
+	})
 }
 
 type poolFeeCancelCmd struct {

@@ -61,6 +61,10 @@ func TestPoolFeeCommands(t *testing.T) {
 	if pdf, err := os.ReadFile(filepath.Join(out, "PFEE-P1-2026-08-20-2026-08-21.pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Errorf("invoice PDF: %v", err)
 	}
+	var shown map[string]any
+	if err := json.Unmarshal([]byte(must("fees", "invoice", "--invoice", "PFEE-P1-2026-08-20-2026-08-21")), &shown); err != nil || shown["total"] != "3.53" {
+		t.Errorf("fees invoice %v, %v", shown, err)
+	}
 	if got := db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P1'`); got != "996.47"+" 0.00" {
 		t.Errorf("pool %s, want 1,000.00 − 3.53 = 996.47 and nothing accrued", got)
 	}
@@ -73,9 +77,12 @@ func TestPoolFeeCommands(t *testing.T) {
 		{[]string{"fees", "terms", "--pool", "NOPE", "--from", "2026-09-01", "--aum-rate", "1"}, 2},
 		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-20", "--to", "2026-09-30"}, 2}, // another end, same start
 		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-31", "--to", "2026-08-20"}, 2},
-		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-22", "--to", "2026-08-31"}, 2}, // not accrued to 31 Aug
-		{[]string{"fees", "terms", "--pool", "P1", "--from", "2026-08-23", "--aum-rate", "1"}, 2},   // accrued through 23 Aug
-		{[]string{"fees", "bill", "--from", "2026-08-20", "--to", "2026-08-31", "--out", out}, 2},   // --out without --pool
+		{[]string{"fees", "bill", "--pool", "P1", "--from", "2026-08-22", "--to", "2026-08-31"}, 2},       // not accrued to 31 Aug
+		{[]string{"fees", "terms", "--pool", "P1", "--from", "2026-08-23", "--aum-rate", "1"}, 2},         // accrued through 23 Aug
+		{[]string{"fees", "bill", "--from", "2026-08-20", "--to", "2026-08-31", "--out", out}, 2},         // --out without --pool
+		{[]string{"fees", "cancel", "--invoice", "PFEE-P1-2026-08-20-2026-08-21", "--reason", "test"}, 2}, // paid: not due
+		{[]string{"fees", "cancel", "--invoice", "PFEE-NOPE", "--reason", "test"}, 2},
+		{[]string{"fees", "invoice", "--invoice", "PFEE-NOPE"}, 2},
 	} {
 		_, err := ff(c.args...)
 		var ee *exitError
