@@ -11,6 +11,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/pool/pgstore"
 	"github.com/fundflow/fundflow/wallet"
 )
 
@@ -611,6 +612,21 @@ func TestPoolFeeWeekendAccruesOnTheValueAfter(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PW'`); got != "2477.72" {
 		t.Errorf("pool owes %s, want 2477.72", got)
+	}
+	// Analysts' facts of 21 Aug (review L2): the nav row (holdings 0.00,
+	// purchases 0.00, cash 100,000.00 before W2's money, 10,000 units)
+	// and the fee_accrued row the NAV deducted, 118.00: (0.00 + 0.00 +
+	// 100,000.00 − 118.00) / 10,000 = 9.9882.
+	facts, err := pgstore.Store{Pool: e.db.Read}.Facts(e.ctx, day("2026-08-21"), day("2026-08-21"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, f := range facts {
+		rows = append(rows, f.Kind+" "+f.NAV.String()+" "+f.Units.String()+" "+f.Amount.String()+" "+f.Holdings.String()+" "+f.Cash.String())
+	}
+	if got, want := strings.Join(rows, "; "), "contribution 9.9882 90106.325 900000.00 0.00 0.00; fee_accrued 9.9882 10000.000 118.00 0.00 0.00; nav 9.9882 10000.000 0.00 0.00 100000.00"; got != want {
+		t.Errorf("facts:\n%s\nwant\n%s", got, want)
 	}
 	inv, _, err := e.pools.BillFees(e.ctx, "PW", day("2026-08-20"), day("2026-08-21"), false)
 	if err != nil || inv.AUMFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "2099.76 377.96 2477.72" {

@@ -16,6 +16,19 @@ import (
 // 24 Aug's NAV accrues 1.03 + GST 0.19 = 1.22 owed, cash 0.00. before
 // runs just before the bill (at 24 Aug 21:00).
 func dueSaleEnv(t *testing.T, before func(e *env)) (*env, string) {
+	e := saleEnv(t)
+	if before != nil {
+		before(e)
+	}
+	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || !created || inv.Status != "due" || inv.Total.String() != "1.22" {
+		t.Fatalf("bill: %s %s created %v, %v", inv.Status, inv.Total, created, err)
+	}
+	return e, inv.ID
+}
+
+// saleEnv is dueSaleEnv before the bill.
+func saleEnv(t *testing.T) *env {
 	e := investEnv(t)
 	e.contribute("P3", "W1", "c1", "1000.00")
 	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
@@ -34,14 +47,7 @@ func dueSaleEnv(t *testing.T, before func(e *env)) (*env, string) {
 	if r := e.nav("P3", "2026-08-24"); r.FeeAccrued.String() != "1.22" {
 		t.Fatalf("24 Aug: accrued %s, want 1.22", r.FeeAccrued)
 	}
-	if before != nil {
-		before(e)
-	}
-	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
-	if err != nil || !created || inv.Status != "due" || inv.Total.String() != "1.22" {
-		t.Fatalf("bill: %s %s created %v, %v", inv.Status, inv.Total, created, err)
-	}
-	return e, inv.ID
+	return e
 }
 
 // place sends one order request to the ledger at the env's clock.
@@ -181,5 +187,24 @@ func TestPoolFeeSaleSetsAsidePendingRedemptions(t *testing.T) {
 	})
 	if got := e.db.Str(`SELECT string_agg(order_id || ' ' || scheme_code || ' ' || amount, ', ') FROM pool_fee_sales`); got != saleR1+" B 1.22" {
 		t.Errorf("sale %s, want %s B 1.22", got, saleR1)
+	}
+}
+
+// A database error while planning the sale is reported as itself, not as
+// the pool's cash being short (review L2): the bill of 24 Aug (1.22, cash
+// 0.00) reads the folio's holdings with their scheme terms; with that
+// table gone (renamed by the owner) the bill fails naming the holdings'
+// read and the missing relation, and is not ErrCashShort (which would
+// tell an operator the pool cannot pay). Nothing is written.
+func TestPoolFeeSaleDatabaseErrorIsNotCashShort(t *testing.T) {
+	e := saleEnv(t)
+	e.db.Exec(`ALTER TABLE scheme_terms RENAME TO scheme_terms_gone`)
+	_, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	e.db.Exec(`ALTER TABLE scheme_terms_gone RENAME TO scheme_terms`)
+	if err == nil || errors.Is(err, pool.ErrCashShort) || !strings.Contains(err.Error(), "holdings of F-P") || !strings.Contains(err.Error(), "scheme_terms") {
+		t.Errorf("bill with the holdings unreadable: %v; want the database's error, not ErrCashShort", err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices`); n != 0 {
+		t.Errorf("%d invoices written", n)
 	}
 }

@@ -929,10 +929,13 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 
 // Fact is one pool_facts row for analysts (ClickHouse, pool/chstore).
 // A nav row's Amount is the money in the pool's purchases not allotted
-// yet, at cost (pool_navs.investing): its NAV is (Holdings + Amount +
-// Cash) / Units. (The ClickHouse this runs on, 18.16, has no ADD COLUMN
-// IF NOT EXISTS for an idempotent migration; the nav row's amount was
-// unused.)
+// yet, at cost (pool_navs.investing). A pool with fees owed has a
+// fee_accrued row the same day (review L2): its Amount is the fee and GST
+// owed through the day that the NAV deducted (pool_navs.fee_accrued), so
+// NAV = (Holdings + Amount(nav) + Cash − Amount(fee_accrued)) / Units.
+// (The ClickHouse this runs on, 18.16, has no ADD COLUMN IF NOT EXISTS
+// for an idempotent migration, so the liability is a row of its own kind
+// rather than a new column; the nav row's amount was unused before.)
 type Fact struct {
 	Day                     fund.Date
 	Pool, Kind, Wallet, Ref string
