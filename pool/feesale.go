@@ -52,6 +52,8 @@ type SaleEnd struct {
 	// Held: the leg waits on a hold or a restriction blocking the
 	// investor's redemptions (it may never be allotted).
 	Held bool
+	// Placed: the ledger has the request (false: never placed).
+	Placed bool
 }
 
 // PendingRedemption is a redemption (or switch-out) of the pool's folio
@@ -474,7 +476,8 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 		return ev, fmt.Errorf("cancel invoice %s: %w: it is paid", invoiceID, ErrNotDue)
 	}
 	// Sales not placed yet are dropped first, under the pool's lock, so no
-	// later pass places them.
+	// later pass places them (one a crash left placed in the ledger and
+	// not marked is cancelled below with the others).
 	var ss []FeeSale
 	if err := s.inTx(ctx, func(tx Tx, w *work) error {
 		if _, ok, err := tx.LockPool(ctx, poolID); err != nil || !ok {
@@ -484,12 +487,11 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 		if ss, err = tx.FeeSales(ctx, invoiceID); err != nil {
 			return err
 		}
-		for i, x := range ss {
+		for _, x := range ss {
 			if x.Status == "proposed" {
-				if err := tx.SetFeeSaleFailed(ctx, x.OrderID, "invoice_cancelled: never placed"); err != nil {
+				if err := tx.SetFeeSaleFailed(ctx, x.OrderID, "invoice_cancelled: not placed"); err != nil {
 					return err
 				}
-				ss[i].Status = "failed"
 			}
 		}
 		return nil
@@ -499,7 +501,7 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 	if s.Ledger != nil && inv.Status == "due" {
 		var cancels []string
 		for _, x := range ss {
-			if x.Status != "placed" {
+			if x.Status == "failed" {
 				continue
 			}
 			b, _ := json.Marshal(map[string]string{"order_id": x.OrderID + "-X", "type": "cancel", "target_order_id": x.OrderID,
@@ -513,7 +515,7 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 			}
 		}
 		for _, x := range ss {
-			if x.Status == "placed" {
+			if x.Status != "failed" {
 				if _, err := s.settleSale(ctx, poolID, x); err != nil {
 					return ev, fmt.Errorf("cancel invoice %s: sale %s: %w", invoiceID, x.OrderID, err)
 				}
@@ -536,24 +538,26 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 		ev = FeeCancelled{EventID: TopicFeeCancelled + ":" + invoiceID, InvoiceID: invoiceID, Pool: poolID, From: cur.From, To: cur.To,
 			Total: cur.Total, Reason: reason, PerfFeeWaived: cur.PerfFee, At: s.now().UTC().Format(time.RFC3339Nano)}
 		for _, x := range all {
-			if x.Status == "failed" {
-				continue
-			}
 			if net, found, err := tx.FeeSalePayout(ctx, x.OrderID); err != nil {
 				return err
 			} else if found {
-				ev.SoldIntoCash = ev.SoldIntoCash.Add(net)
+				ev.SoldIntoCash = ev.SoldIntoCash.Add(net) // swept above (settleSale)
+				continue
+			}
+			if x.Status == "failed" && !strings.HasPrefix(x.Reason, "invoice_cancelled") {
 				continue
 			}
 			end, err := tx.FeeSaleEnd(ctx, x.OrderID)
 			if err != nil {
 				return err
 			}
-			if !end.Ended {
+			if !end.Ended && end.Placed {
 				return fmt.Errorf("%w: its sale %s is still waiting in the ledger (its cancel not applied): try again", ErrConflict, x.OrderID)
 			}
-			if err := tx.SetFeeSaleFailed(ctx, x.OrderID, end.Reason); err != nil {
-				return err
+			if end.Ended {
+				if err := tx.SetFeeSaleFailed(ctx, x.OrderID, end.Reason); err != nil {
+					return err
+				}
 			}
 		}
 		switch cur.Status {

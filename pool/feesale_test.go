@@ -208,3 +208,26 @@ func TestPoolFeeSaleDatabaseErrorIsNotCashShort(t *testing.T) {
 		t.Errorf("%d invoices written", n)
 	}
 }
+
+// Cancelling a due invoice whose sale still waits in the ledger cancels
+// that sale through the ledger (cancel request <order>-X): R1 (A 1.22,
+// pending for 25 Aug's NAV) ends cancelled, nothing was sold into the
+// cash, the 1.22 is released (still owed), the invoice is cancelled.
+func TestPoolFeeCancelCancelsPendingSales(t *testing.T) {
+	e, id := dueSaleEnv(t, nil)
+	ev, err := e.pools.CancelFeeInvoice(e.ctx, id, "billed by mistake")
+	if err != nil || ev.Released.String() != "1.22" || ev.SoldIntoCash.String() != "0.00" {
+		t.Fatalf("cancel: %+v, %v", ev, err)
+	}
+	for q, want := range map[string]string{
+		`SELECT status || ' ' || reason FROM orders WHERE request_id = '` + saleR1 + `'`:    "cancelled cancelled_by:" + saleR1 + "-X",
+		`SELECT status FROM pool_fee_sales WHERE order_id = '` + saleR1 + `'`:               "failed",
+		`SELECT status FROM pool_fee_invoices WHERE id = '` + id + `'`:                      "cancelled",
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`:                      "0.00 1.22",
+		`SELECT count(*)::text FROM pool_fee_accruals WHERE invoice_id IS NULL AND fee > 0`: "1",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+}

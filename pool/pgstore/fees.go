@@ -388,6 +388,7 @@ func (t Tx) FeeSaleEnd(ctx context.Context, orderID string) (pool.SaleEnd, error
 	if err != nil {
 		return e, err
 	}
+	e.Placed = true
 	switch {
 	case reqStatus == "rejected":
 		e.Ended, e.Reason = true, reqReason
