@@ -231,3 +231,31 @@ func TestPoolFeeCancelCancelsPendingSales(t *testing.T) {
 		}
 	}
 }
+
+// A sale the ledger holds (a restriction blocking the pool investor's
+// redemptions, set after the bill) may never be allotted: the pass leaves
+// the invoice due with a break row sale_held and the alert, and the sale
+// waiting (not failed, not planned again).
+func TestPoolFeeSaleHeldOpensABreak(t *testing.T) {
+	e, id := dueSaleEnv(t, nil)
+	e.db.Exec(`INSERT INTO investor_restrictions (investor_id, source, reason, blocks_purchase, blocks_redemption, updated_by)
+		VALUES ('INV-P', 'kyc', 'kyc_on_hold', false, true, 'test')`)
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T21:00:00+05:30")
+	e.allot()
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || inv.Status != "due" {
+		t.Fatalf("the pass: %s, %v", inv.Status, err)
+	}
+	for q, want := range map[string]string{
+		`SELECT status FROM orders WHERE request_id = '` + saleR1 + `'`:                                            "pending_nav",
+		`SELECT string_agg(order_id || ' ' || status, ', ') FROM pool_fee_sales`:                                   saleR1 + " placed",
+		`SELECT reason || ' ' || (resolved_at IS NULL)::text FROM pool_fee_breaks WHERE invoice_id = '` + id + `'`: "sale_held true",
+		`SELECT count(*)::text FROM alerts WHERE kind = 'pool_fee_unpayable' AND resolved_at IS NULL`:              "1",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+}
