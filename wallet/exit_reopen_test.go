@@ -1,0 +1,285 @@
+package wallet_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/wallet"
+	"github.com/fundflow/fundflow/wallet/pgstore"
+)
+
+// exitEnv is TestExitCrystallisesOnceBeforeThePayout's set-up: W1's
+// ₹20,000.00 invested on 20 Aug plus ₹1,000.00 of cash, fee terms from 20
+// Aug (1 % AUM, 20 % performance); valued on 20 Aug unless noValuation.
+// Exiting on 21 Aug bills 1.19 + 319.78 + GST 57.77 = 378.74 and pays
+// 621.26 out (by hand in that test).
+func exitEnv(t *testing.T, noValuation bool) (*env, *wallet.Fees, pgstore.Store) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
+	e.credit()
+	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	if !noValuation {
+		if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, f, st
+}
+
+// wantReopened: the wallet open with the balance, no exit row, n
+// exit_reopened audit rows.
+func wantReopened(t *testing.T, e *env, balance string, n int) {
+	t.Helper()
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "open "+balance {
+		t.Errorf("wallet %s, want open %s", got, balance)
+	}
+	if k := e.db.Num(`SELECT count(*) FROM wallet_exits`); k != 0 {
+		t.Errorf("%d exit rows left", k)
+	}
+	if k := e.db.Num(`SELECT count(*) FROM audit_log WHERE entity = 'wallet' AND action = 'exit_reopened'`); k != n {
+		t.Errorf("%d exit_reopened audit rows, want %d", k, n)
+	}
+}
+
+// A billing error in the exit's second step reopens the wallet (review
+// r34-2 H1): no valuation on or before 20 Aug, the terms' first day ("no
+// AUM valuation": the 21 Aug one is the exit's own). The old code left
+// W1 closing for ever: its deposits breaks, its withdrawals refused, and
+// the daily valuation (open wallets only) could not backfill the day.
+// Open again, 20 Aug is valued (20,999.00) and the same request
+// finishes: 378.74 billed, 621.26 paid out.
+func TestExitReopensWhenBillingFails(t *testing.T) {
+	e, f, st := exitEnv(t, true)
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	_, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay)
+	if err == nil || !strings.Contains(err.Error(), "no AUM valuation") || !strings.Contains(err.Error(), "open again") {
+		t.Fatalf("exit without a valuation to carry: %v", err)
+	}
+	wantReopened(t, e, "1000.00", 1)
+	if n, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil || n != 1 {
+		t.Fatalf("backfill 20 Aug: %d %v", n, err)
+	}
+	if got := e.db.Str(`SELECT aum::text FROM fee_valuations WHERE wallet_id = 'W1' AND day = '2026-08-20'`); got != "20999.00" {
+		t.Fatalf("20 Aug valuation %s", got)
+	}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay)
+	if err != nil || len(out.Invoices) != 1 || out.Invoices[0].Total.String() != "378.74" || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "621.26" {
+		t.Fatalf("exit after the backfill: %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "closed 0.00" {
+		t.Errorf("wallet %s", got)
+	}
+}
+
+// Something in flight at the exit's second check (an order of the folio
+// waiting for its NAV, set between the steps) reopens the wallet (the old
+// code left it closing); its invoice of 378.74 was billed and paid from
+// the cash in the second step (1,000.00 − 378.74 = 621.26 left). Once the
+// order lands, another request pays the 621.26 out, billing nothing new.
+func TestExitReopensOnTheSecondInFlightCheck(t *testing.T) {
+	e, f, st := exitEnv(t, false)
+	h := &hookedExits{ExitStore: st, after: func(n int) {
+		if n == 1 {
+			e.db.Exec(`UPDATE orders SET status = 'pending_nav' WHERE id = (SELECT min(id) FROM orders WHERE folio_no = 'F1')`)
+		}
+	}}
+	x := &wallet.Exits{Fees: f, Store: h, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitInFlight) {
+		t.Fatalf("exit with an order in flight at the second check: %v, want ErrExitInFlight", err)
+	}
+	e.db.Exec(`UPDATE orders SET status = 'allotted' WHERE status = 'pending_nav'`)
+	wantReopened(t, e, "621.26", 1)
+	if got := e.db.Str(`SELECT total || ' ' || status FROM fee_invoices`); got != "378.74 charged" {
+		t.Fatalf("invoice %s", got)
+	}
+	x.Store = st
+	out, err := x.Exit(e.ctx, "W1", "EXIT-2", nextDay)
+	if err != nil || len(out.Invoices) != 0 || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "621.26" {
+		t.Fatalf("exit once it landed: %+v %v", out, err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_invoices`); n != 1 {
+		t.Errorf("%d invoices", n)
+	}
+}
+
+// A payout that fails (here a trigger refusing the exit's withdrawal row)
+// rolls the last step back and reopens the wallet with its ₹1,000.00;
+// the old code left it closing. Without the trigger the same request
+// pays the 1,000.00 out.
+func TestExitReopensWhenThePayoutFails(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 100000)
+	e.credit()
+	e.db.Exec(`CREATE FUNCTION refuse_exit_payout() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'payout refused by the test'; END $$`)
+	e.db.Exec(`CREATE TRIGGER refuse_exit_payout BEFORE INSERT ON wallet_withdrawals FOR EACH ROW EXECUTE FUNCTION refuse_exit_payout()`)
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", clock); err == nil || !strings.Contains(err.Error(), "payout refused by the test") {
+		t.Fatalf("exit with the payout refused: %v", err)
+	}
+	wantReopened(t, e, "1000.00", 1)
+	e.db.Exec(`DROP TRIGGER refuse_exit_payout ON wallet_withdrawals`)
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", clock)
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "1000.00" {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+}
+
+// An exit stopped between its steps (a crash: its context gone) is left
+// closing; Resume finishes it once it is older than staleAfter, on its
+// recorded day: 378.74 billed, 621.26 paid out, one invoice, one
+// fee.charged. While it is closing the daily valuation still values W1
+// (the old code valued open wallets only). Stopped after its start and
+// then refused on resume (an order in flight), it is reopened instead,
+// with the 621.26 left after the invoice its second step billed and paid.
+func TestExitLeftClosingIsResumed(t *testing.T) {
+	for _, c := range []struct {
+		step     string
+		inFlight bool
+	}{{"started", false}, {"billed", false}, {"started", true}} {
+		t.Run(c.step, func(t *testing.T) {
+			e, f, st := exitEnv(t, false)
+			x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+			ctx, cancel := context.WithCancel(e.ctx)
+			x.SetCrash(func(step string) error {
+				if step == c.step {
+					cancel()
+					return ctx.Err()
+				}
+				return nil
+			})
+			if _, err := x.Exit(ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, context.Canceled) {
+				t.Fatalf("crashed exit: %v", err)
+			}
+			if got := e.db.Str(`SELECT status FROM wallets WHERE id = 'W1'`); got != "closing" {
+				t.Fatalf("after the crash: %s", got)
+			}
+			if n, err := f.Value(e.ctx, fund.NewDate(2026, 8, 24)); err != nil || n != 1 {
+				t.Errorf("valued %d closing wallets on 24 Aug: %v", n, err)
+			}
+			x.SetCrash(nil)
+			if c.inFlight {
+				e.db.Exec(`UPDATE orders SET status = 'pending_nav' WHERE id = (SELECT min(id) FROM orders WHERE folio_no = 'F1')`)
+			}
+			if st, err := x.Resume(e.ctx, nextDay.Add(29*time.Minute), 30*time.Minute, 10); err != nil || st != (wallet.ResumeStats{}) {
+				t.Fatalf("resume at 29 minutes: %+v %v", st, err)
+			}
+			rs, err := x.Resume(e.ctx, nextDay.Add(31*time.Minute), 30*time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.inFlight {
+				if rs != (wallet.ResumeStats{Reopened: 1}) {
+					t.Fatalf("resume %+v", rs)
+				}
+				e.db.Exec(`UPDATE orders SET status = 'allotted' WHERE status = 'pending_nav'`)
+				wantReopened(t, e, "621.26", 1)
+				if got := e.db.Str(`SELECT total || ' ' || status FROM fee_invoices`); got != "378.74 charged" {
+					t.Errorf("invoice %s", got)
+				}
+				return
+			}
+			if rs != (wallet.ResumeStats{Finished: 1}) {
+				t.Fatalf("resume %+v", rs)
+			}
+			if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || x.day FROM wallets w JOIN wallet_exits x ON x.wallet_id = w.id`); got != "closed 0.00 2026-08-21" {
+				t.Errorf("wallet %s", got)
+			}
+			if got := e.db.Str(`SELECT string_agg(kind || ' ' || ref || ' ' || amount, ',' ORDER BY id) FROM wallet_transactions WHERE kind IN ('fee', 'withdrawal')`); got != "fee FEE-W1-2026-08-20-2026-08-21 378.74,withdrawal exit:EXIT-1 621.26" {
+				t.Errorf("entries %s", got)
+			}
+			if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'fee.charged'`); n != 1 {
+				t.Errorf("%d fee.charged events", n)
+			}
+			if st, err := x.Resume(e.ctx, nextDay.Add(2*time.Hour), 30*time.Minute, 10); err != nil || st != (wallet.ResumeStats{}) {
+				t.Errorf("resume again: %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// A fee charged from units is not sold while the wallet is closing: its
+// exit pays it from the cash (review r34-2 H1: the old RedeemDue placed
+// the sale, and the exit then waited on it for ever). feeUnitsEnv's
+// August invoice 200.43 due (by hand in TestFeeChargedByRedeemingUnitsFIFO);
+// the exit on 31 Aug stopped after its start: RedeemDue places nothing;
+// resumed, the exit pays 200.43 from the ₹500.00 and 299.57 out.
+func TestFeeUnitsNotSoldUnderAnExit(t *testing.T) {
+	e, f, _ := feeUnitsEnv(t, "20000")
+	if _, err := f.BillAll(e.ctx, fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false, 10); err != nil {
+		t.Fatal(err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	ctx, cancel := context.WithCancel(e.ctx)
+	x.SetCrash(func(string) error { cancel(); return ctx.Err() })
+	aug31 := time.Date(2026, 8, 31, 18, 0, 0, 0, fund.IST())
+	if _, err := x.Exit(ctx, "W1", "EXIT-1", aug31); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crashed exit: %v", err)
+	}
+	if n, err := f.RedeemDue(e.ctx, 10); err != nil || n != 0 {
+		t.Fatalf("redeemed %d under a closing wallet: %v", n, err)
+	}
+	x.SetCrash(nil)
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", aug31)
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "299.57" {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(kind || ' ' || amount, ',' ORDER BY id) FROM wallet_transactions WHERE kind IN ('fee', 'withdrawal')`); got != "fee 200.43,withdrawal 299.57" {
+		t.Errorf("entries %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_redemptions`); n != 0 {
+		t.Errorf("%d fee redemptions", n)
+	}
+}
+
+// An operator cancels an exit left closing after its second step: the
+// wallet open again with the 621.26 its bill left (378.74 charged); the
+// same command again, or on a finished exit, is refused.
+func TestExitCancelledByAnOperator(t *testing.T) {
+	e, f, st := exitEnv(t, false)
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	ctx, cancel := context.WithCancel(e.ctx)
+	x.SetCrash(func(step string) error {
+		if step == "billed" {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	})
+	if _, err := x.Exit(ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crashed exit: %v", err)
+	}
+	x.SetCrash(nil)
+	if err := x.Cancel(e.ctx, "W1", "EXIT-2", "ops"); !errors.Is(err, wallet.ErrNoExit) {
+		t.Fatalf("cancel another request: %v, want ErrNoExit", err)
+	}
+	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	wantReopened(t, e, "621.26", 1)
+	if got := e.db.Str(`SELECT total || ' ' || status FROM fee_invoices`); got != "378.74 charged" {
+		t.Errorf("invoice %s", got)
+	}
+	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops"); !errors.Is(err, wallet.ErrNoExit) {
+		t.Errorf("cancel again: %v, want ErrNoExit", err)
+	}
+	if out, err := x.Exit(e.ctx, "W1", "EXIT-3", nextDay); err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "621.26" {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	if err := x.Cancel(e.ctx, "W1", "EXIT-3", "ops"); !errors.Is(err, wallet.ErrClosed) {
+		t.Errorf("cancel a finished exit: %v, want ErrClosed", err)
+	}
+}
