@@ -48,8 +48,8 @@ type Job struct {
 	ExitStaleAfter time.Duration
 	Now            func() time.Time
 	Today          func() fund.Date
-	Batch      int // per pass; default 100
-	Log        *slog.Logger
+	Batch          int // per pass; default 100
+	Log            *slog.Logger
 }
 
 // Stats counts a run.
