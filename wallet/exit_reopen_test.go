@@ -283,3 +283,62 @@ func TestExitCancelledByAnOperator(t *testing.T) {
 		t.Errorf("cancel a finished exit: %v, want ErrClosed", err)
 	}
 }
+
+// The fees due at an exit are paid all or none (review r34-2 M: the old
+// code paid the older invoices the cash covered, then reopened the wallet
+// in the same committed transaction without their fee.charged events and
+// audit rows). W1 with no cash exits on 21 Aug: refused, 20–21 Aug
+// 378.67 due (by hand in TestExitRefusedUntilTheCashCoversTheFees); 22
+// Aug–30 Sep billed with no cash: 27.93 due (by hand in
+// TestExitRetriedNextQuarterFinishes). ₹400.00 comes in and W1 exits on 30
+// Sep (nothing left to bill): due 378.67 + 27.93 = 406.60 > 400.00,
+// refused, nothing charged (the old code charged the 378.67, leaving
+// 21.33, with no event). After ₹6.60 more the exit pays both, 0.00 left to
+// pay out, with two fee.charged events and two fee_charged audit rows.
+func TestExitPaysTheFeesAllOrNone(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	st := pgstore.Store{Pool: e.db.Read}
+	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+		t.Fatal(err)
+	}
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
+		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
+	}
+	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 22), fund.NewDate(2026, 9, 30), false); err != nil || inv.Total.String() != "27.93" || inv.Status != "due" {
+		t.Fatalf("22 Aug–30 Sep: %+v %v", inv, err)
+	}
+	e.pay("e2", "pay_2", "wallet:W1", "captured", 40000)
+	e.credit()
+	sep30 := time.Date(2026, 9, 30, 12, 0, 0, 0, fund.IST())
+	_, err := x.Exit(e.ctx, "W1", "EXIT-2", sep30)
+	if !errors.Is(err, wallet.ErrExitFeeUnpaid) || !strings.Contains(err.Error(), "406.60 due on 2 invoice(s), 400.00 in the wallet") {
+		t.Fatalf("400.00 against 406.60 due: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(total || ' ' || status, ', ' ORDER BY period_from) FROM fee_invoices`); got != "378.67 due, 27.93 due" {
+		t.Errorf("invoices %s", got)
+	}
+	wantReopened(t, e, "400.00", 2)
+	if n := e.db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'fee'`); n != 0 {
+		t.Errorf("%d fee entries after the refusal", n)
+	}
+	e.pay("e3", "pay_3", "wallet:W1", "captured", 660)
+	e.credit()
+	out, err := x.Exit(e.ctx, "W1", "EXIT-2", sep30)
+	if err != nil || len(out.Invoices) != 2 || out.Withdrawn != nil {
+		t.Fatalf("exit with 406.60: %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || (SELECT string_agg(status, ',') FROM fee_invoices) FROM wallets w`); got != "closed 0.00 charged,charged" {
+		t.Errorf("after the exit %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM outbox WHERE topic = 'fee.charged'`); n != 2 {
+		t.Errorf("%d fee.charged events, want 2", n)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM audit_log WHERE entity = 'wallet' AND action = 'fee_charged'`); n != 2 {
+		t.Errorf("%d fee_charged audit rows, want 2", n)
+	}
+}
