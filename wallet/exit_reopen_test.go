@@ -342,3 +342,50 @@ func TestExitPaysTheFeesAllOrNone(t *testing.T) {
 		t.Errorf("%d fee_charged audit rows, want 2", n)
 	}
 }
+
+// A deposit refunded while its auto-invest was broken does not hold the
+// exit (review r34-2 M): W2's ₹20,000.00 deposit breaks (its model has no
+// version for the day), the gateway refunds it (reversed: W2 0.00). The
+// reversal resolves the autoinvest_failed break with the reason, and even
+// a break left open (as before this fix) is not in flight: W2 exits,
+// nothing to pay out. The old code refused the exit for ever
+// ("auto-invest of pay_a broken") until a person resolved the break.
+func TestExitNotHeldByARefundedDepositsBreak(t *testing.T) {
+	e, ai := autoEnv(t)
+	late := moderate()
+	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
+	if err := ai.PutModel(e.ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_a", "wallet:W2", "captured", 2000000)
+	e.credit()
+	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 1 {
+		t.Fatalf("invest: %+v %v", res, err)
+	}
+	e.pay("e2", "pay_a", "wallet:W2", "refunded", 2000000)
+	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Reversed != 1 {
+		t.Fatalf("refund: %+v %v", res, err)
+	}
+	if got := e.db.Str(`SELECT (resolved_at IS NOT NULL)::text || ' ' || (detail LIKE '%resolved: the gateway refunded the deposit%')::text FROM payment_breaks WHERE payment_id = 'pay_a' AND reason = 'autoinvest_failed'`); got != "true true" {
+		t.Errorf("break resolved, with its reason: %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM audit_log WHERE entity = 'payment' AND entity_id = 'pay_a' AND action = 'break_resolved'`); n != 1 {
+		t.Errorf("%d break_resolved audit rows", n)
+	}
+	e.db.Exec(`UPDATE payment_breaks SET resolved_at = NULL WHERE payment_id = 'pay_a'`)
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W2", "EXIT-1", clock)
+	if err != nil || out.Withdrawn != nil {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W2'`); got != "closed 0.00" {
+		t.Errorf("W2 %s", got)
+	}
+}

@@ -197,6 +197,9 @@ type Tx interface {
 	// BreakPayment records why a payment cannot be credited (payment_breaks)
 	// and marks it break.
 	BreakPayment(ctx context.Context, paymentID, reason, detail string) error
+	// ResolveInvestBreak resolves the deposit's open autoinvest_failed
+	// break, its detail appended with why (resolved false: none open).
+	ResolveInvestBreak(ctx context.Context, paymentID, why string) (resolved bool, err error)
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
 }
@@ -419,6 +422,14 @@ func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome str
 		outcome = "reversed"
 		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
 			Payload: map[string]string{"payment_id": p.ID, "amount": p.Amount.String()}})
+		// Its auto-invest, broken, has nothing left to invest: the break
+		// no longer waits for a person (nor holds the wallet's exit).
+		const why = "the gateway refunded the deposit and it was reversed out of the wallet: nothing to invest"
+		if resolved, err := tx.ResolveInvestBreak(ctx, p.ID, why); err != nil || !resolved {
+			return err
+		}
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break_resolved",
+			Payload: map[string]string{"wallet_id": wal.ID, "reason": BreakInvestFailed, "resolution": why}})
 		return nil
 	})
 	if err != nil {

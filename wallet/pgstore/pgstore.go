@@ -350,6 +350,14 @@ func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) 
 	return err
 }
 
+// ResolveInvestBreak resolves the deposit's open autoinvest_failed break,
+// appending why to its detail.
+func (t Tx) ResolveInvestBreak(ctx context.Context, paymentID, why string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE payment_breaks SET resolved_at = now(), detail = detail || ' | resolved: ' || $3
+		WHERE payment_id = $1 AND reason = $2 AND resolved_at IS NULL`, paymentID, wallet.BreakInvestFailed, why)
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
 // WriteOutbox inserts outbox rows in order in one statement (an event id
 // seen before is skipped: event ids are deterministic).
 func (t Tx) WriteOutbox(ctx context.Context, events []ledger.Event) error {
