@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/ledger"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -387,5 +388,49 @@ func TestExitNotHeldByARefundedDepositsBreak(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W2'`); got != "closed 0.00" {
 		t.Errorf("W2 %s", got)
+	}
+}
+
+// A closed wallet's payout parked by a bank restriction (no valid
+// account) raises an alert saying what releases it, since it can never be
+// cancelled back (review r34-2 L: the old code raised nothing and the
+// cancel was a bare "wallet is closed"). Once the restriction lifts (the
+// investor's new account verified), the managed run's release pays the
+// 1,000.00 to the bank and resolves the alert.
+func TestExitParkedPayoutSaysWhatReleasesIt(t *testing.T) {
+	e := newEnv(t)
+	if err := e.wallet.Open(e.ctx, "W1", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e1", "pay_1", "wallet:W1", "captured", 100000)
+	e.credit()
+	if err := e.ledger.SetRestriction(e.ctx, ledger.Restriction{InvestorID: "INV-1", Source: ledger.HoldBank, Reason: "bank_verification_failed",
+		BlocksRedemption: true, By: "bank-verify"}); err != nil {
+		t.Fatal(err)
+	}
+	st := pgstore.Store{Pool: e.db.Read}
+	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}
+	if out, err := x.Exit(e.ctx, "W1", "EXIT-1", clock); err != nil || out.Withdrawn == nil || out.Withdrawn.Status != wallet.WithdrawalPending {
+		t.Fatalf("exit %+v %v", out, err)
+	}
+	detail := e.db.Str(`SELECT detail FROM alerts WHERE kind = 'wallet_closed_payout_parked' AND subject = 'exit:EXIT-1' AND resolved_at IS NULL`)
+	if !strings.Contains(detail, "payout exit:EXIT-1 of 1000.00 from wallet W1") || !strings.Contains(detail, "parked by a bank restriction") ||
+		!strings.Contains(detail, "once the investor's new default account is verified") {
+		t.Fatalf("alert %q", detail)
+	}
+	if _, err := e.wallet.CancelWithdrawal(e.ctx, "W1", "exit:EXIT-1"); !errors.Is(err, wallet.ErrClosed) {
+		t.Fatalf("cancel: %v, want ErrClosed", err)
+	}
+	if n, err := e.wallet.ReleaseWithdrawals(e.ctx, 10); err != nil || n != 0 {
+		t.Fatalf("released %d under the restriction: %v", n, err)
+	}
+	if _, err := e.ledger.LiftRestriction(e.ctx, "INV-1", ledger.HoldBank, "bank-verify"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.wallet.ReleaseWithdrawals(e.ctx, 10); err != nil || n != 1 {
+		t.Fatalf("released %d: %v", n, err)
+	}
+	if got := e.db.Str(`SELECT d.status || ' ' || d.amount || ' ' || (SELECT count(*) FROM alerts WHERE kind = 'wallet_closed_payout_parked' AND resolved_at IS NULL) FROM wallet_withdrawals d`); got != "paid 1000.00 0" {
+		t.Errorf("payout and open alerts %s", got)
 	}
 }

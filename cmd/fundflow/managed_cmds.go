@@ -83,7 +83,7 @@ type managedWithdrawalCancelCmd struct {
 func (managedWithdrawalCancelCmd) Help() string {
 	return `Cancel a withdrawal parked while a restriction blocked the investor's redemptions (status pending): its money goes from withdrawal_held:wallet:<id> back into the wallet, once, with a wallet.withdrawal.cancelled event. The same command again prints the same JSON and moves nothing (the API's POST /v1/wallets/{id}/withdrawals/{wid}/cancel does the same).
 
-Exit 0 with {"wallet_id", "request_id", "amount", "status": "cancelled", "balance"}; 2 when the wallet never made that request; 1 when the withdrawal was paid to the bank already.`
+Exit 0 with {"wallet_id", "request_id", "amount", "status": "cancelled", "balance"}; 2 when the wallet never made that request; 1 when the withdrawal was paid to the bank already, or is a closed wallet's payout (its exit's, or money passed on after it closed): that one is never cancelled back; the managed run pays it to the investor's default bank account once the restriction lifts (a bank restriction: once a new default account is verified), and alert wallet_closed_payout_parked says so.`
 }
 
 func (c managedWithdrawalCancelCmd) Run(a *app) error {
@@ -94,6 +94,8 @@ func (c managedWithdrawalCancelCmd) Run(a *app) error {
 			return &exitError{code: 2, err: fmt.Errorf("--request: %w: %s of wallet %s", wallet.ErrNoWithdrawal, c.Request, c.Wallet)}
 		case errors.Is(err, wallet.ErrNotPending):
 			return &exitError{code: 1, err: fmt.Errorf("--request: withdrawal %s was paid to the bank already: %w", c.Request, wallet.ErrNotPending)}
+		case errors.Is(err, wallet.ErrClosed):
+			return &exitError{code: 1, err: fmt.Errorf("--request: withdrawal %s: %w: %s", c.Request, wallet.ErrClosed, wallet.ClosedPayoutHelp)}
 		case err != nil:
 			return err
 		}
