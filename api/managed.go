@@ -33,6 +33,11 @@ var walletWriters = []string{RoleInvestor, RoleOps, RoleAdmin}
 // already, so there is nothing to cancel.
 const CodeWithdrawalNotPending = "withdrawal_not_pending"
 
+// CodeWalletClosed (409): the withdrawal is a closed wallet's payout,
+// never cancelled back into it (wallet.ClosedPayoutHelp says what
+// releases it).
+const CodeWalletClosed = "wallet_closed"
+
 var _ Wallets = (*wallet.Service)(nil)
 
 // walletView is GET /v1/wallets/{id}: an investor reads its own wallet
@@ -90,6 +95,9 @@ func (s *Server) cancelWithdrawal(w http.ResponseWriter, r *http.Request, p Prin
 	case errors.Is(err, wallet.ErrNotPending):
 		return &Problem{Type: "https://fundflow.dev/problems/" + CodeWithdrawalNotPending, Title: "Conflict", Status: http.StatusConflict,
 			Code: CodeWithdrawalNotPending, Detail: "the withdrawal was paid to the bank already; only a pending one can be cancelled"}
+	case errors.Is(err, wallet.ErrClosed):
+		return &Problem{Type: "https://fundflow.dev/problems/" + CodeWalletClosed, Title: "Conflict", Status: http.StatusConflict,
+			Code: CodeWalletClosed, Detail: wallet.ClosedPayoutHelp}
 	case err != nil:
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/ledger"
+	"github.com/fundflow/fundflow/pipelines"
 )
 
 // ErrExitInFlight: the wallet's folio has an order or rebalance still
@@ -21,10 +23,14 @@ var ErrExitFeeUnpaid = errors.New("the wallet's cash does not cover the fees due
 // ExitStore is what an exit needs of the store.
 type ExitStore interface {
 	InExitTx(ctx context.Context, fn func(ExitTx) error) error
+	// StaleExits lists exits not closed, started before startedBefore,
+	// whose wallet is closing, oldest first, at most limit.
+	StaleExits(ctx context.Context, startedBefore time.Time, limit int) ([]ExitRow, error)
 }
 
 // ExitRow is a wallet's exit as recorded when it started.
 type ExitRow struct {
+	WalletID  string
 	RequestID string
 	Day       fund.Date // the exit's valuation and last billed day
 	Closed    bool
@@ -49,10 +55,12 @@ type ExitTx interface {
 	// written earlier that day.
 	ValueWallet(ctx context.Context, walletID string, day fund.Date) error
 	ExitOf(ctx context.Context, walletID string) (x ExitRow, found bool, err error)
-	// StartExit records the exit and marks the wallet closing.
-	StartExit(ctx context.Context, walletID, requestID string, day fund.Date) error
-	// ReopenWallet undoes StartExit.
-	ReopenWallet(ctx context.Context, walletID string) error
+	// StartExit records the exit (started at: Resume's clock) and marks
+	// the wallet closing.
+	StartExit(ctx context.Context, walletID, requestID string, day fund.Date, at time.Time) error
+	// ReopenWallet undoes StartExit of requestID if the wallet is still
+	// closing for it (reopened false: it is not).
+	ReopenWallet(ctx context.Context, walletID, requestID string) (reopened bool, err error)
 	// LastInvoiceEnd is the last day the wallet was billed to.
 	LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error)
 	// DueInvoicesOf lists the wallet's unpaid invoices, oldest first, locked.
@@ -72,6 +80,9 @@ type Exits struct {
 	// period the exit bills that ends that month's quarter end
 	// crystallises as the schedule would have.
 	CrystalliseMonth time.Month
+	// crash, for tests: called after step 1 ("started") and step 2
+	// ("billed"); an error stops the exit there.
+	crash func(step string) error
 }
 
 // ErrExitBlocked: the wallet holds pool units or a pool request, or a SIP
@@ -106,26 +117,51 @@ type Exited struct {
 //     the terms' first day) to the exit day, one per quarter, is billed;
 //     the last crystallises the performance fee.
 //  3. One transaction under the wallet's lock: the in-flight checks again,
-//     every due invoice paid from the cash oldest first (one charged from
-//     units whose redemptions are not all swept is in flight), the rest
-//     withdrawn to the sealed bank account (ExitWithdrawalID; parked if a
-//     restriction blocks payouts), the wallet closed with its auto-invest
-//     terms disabled.
+//     every due invoice paid from the cash oldest first, all or none (one
+//     charged from units whose redemptions are not all swept is in
+//     flight), the rest withdrawn to the sealed bank account
+//     (ExitWithdrawalID; parked if a restriction blocks payouts), the
+//     wallet closed with its auto-invest terms disabled.
 //
-// Cash short of the fees: ErrExitFeeUnpaid, nothing paid out, the wallet
-// open again (the invoices stay due). A run stopped anywhere is finished
-// by the same request on any later day (its day is the recorded one).
+// Refused after step 1 for any reason a retry of its own cannot cure (the
+// cash short of the fees: ErrExitFeeUnpaid; something in flight; a
+// billing or payout error), the exit is undone here, in one place: the
+// wallet is open again (its exit row gone, an exit_reopened audit row
+// with the reason); invoices billed stay due. Stopped by a crash, a
+// cancelled context or a transient database error, the wallet stays
+// closing: the same request finishes it on any later day (its day is the
+// recorded one), and Resume does so for exits left closing too long.
 func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.Time) (Exited, error) {
-	day := fund.DateOf(now.In(fund.IST()))
-	out := Exited{WalletID: walletID, RequestID: requestID, Day: day, Status: "exited", Invoices: []FeeInvoice{}}
-	if requestID == "" {
-		return out, errors.New("exit: request id is empty")
+	out, ours, err := x.exit(ctx, walletID, requestID, now)
+	if err == nil {
+		return out, nil
 	}
-	fail := func(err error) (Exited, error) { return out, fmt.Errorf("exit wallet %s: %w", walletID, err) }
+	err = fmt.Errorf("exit wallet %s: %w", walletID, err)
+	if !ours || ctx.Err() != nil || pipelines.IsTransient(err) {
+		return out, err // not this exit's wallet to reopen, or a retry may finish it
+	}
+	reopened, rerr := x.reopen(ctx, walletID, requestID, err.Error())
+	switch {
+	case rerr != nil:
+		return out, errors.Join(err, fmt.Errorf("reopen wallet %s: %w", walletID, rerr))
+	case reopened:
+		return out, fmt.Errorf("%w (the wallet is open again; invoices billed stay due)", err)
+	}
+	return out, err
+}
+
+// exit runs the exit's three steps; ours says the wallet was closing for
+// this request (its refusal is this exit's to undo).
+func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.Time) (out Exited, ours bool, _ error) {
+	day := fund.DateOf(now.In(fund.IST()))
+	out = Exited{WalletID: walletID, RequestID: requestID, Day: day, Status: "exited", Invoices: []FeeInvoice{}}
+	if requestID == "" {
+		return out, false, errors.New("exit: request id is empty")
+	}
 	var periods []exitPeriod
-	closed := false
+	closed, started := false, false
 	err := x.Store.InExitTx(ctx, func(tx ExitTx) error {
-		periods = nil
+		periods, started = nil, false
 		wal, ok, err := tx.LockWallet(ctx, walletID)
 		if err != nil {
 			return err
@@ -156,7 +192,8 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 			if !found || xr.RequestID != requestID {
 				return fmt.Errorf("%w: another exit (%s) is under way", ErrClosed, xr.RequestID)
 			}
-			day = xr.Day // a retry: the exit's own day, whatever today is
+			ours = true  // a retry: closing for this request before this call
+			day = xr.Day // the exit's own day, whatever today is
 		default:
 			if what, err := x.inFlight(ctx, tx, walletID); err != nil || what != "" {
 				return errors.Join(err, inFlightErr(what))
@@ -164,9 +201,10 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 			if what, err := tx.ExitBlockers(ctx, walletID); err != nil || what != "" {
 				return errors.Join(err, blockedErr(what))
 			}
-			if err := tx.StartExit(ctx, walletID, requestID, day); err != nil {
+			if err := tx.StartExit(ctx, walletID, requestID, day, now); err != nil {
 				return fmt.Errorf("start exit: %w", err)
 			}
+			started = true
 		}
 		out.Day = day
 		if periods, err = x.periods(ctx, tx, walletID, day); err != nil || len(periods) == 0 {
@@ -177,11 +215,17 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 		return tx.ValueWallet(ctx, walletID, day)
 	})
 	if err != nil {
-		return fail(err)
+		return out, ours, err
 	}
+	ours = ours || started
 	if closed {
 		out.Status = "already_exited"
-		return out, nil
+		return out, false, nil
+	}
+	if x.crash != nil {
+		if err := x.crash("started"); err != nil {
+			return out, ours, err
+		}
 	}
 	billed := map[string]bool{}
 	for _, p := range periods {
@@ -190,22 +234,34 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 			continue
 		}
 		if err != nil {
-			return fail(err)
+			return out, ours, err
 		}
 		billed[inv.ID] = true
 		out.Invoices = append(out.Invoices, inv)
 	}
-	var unpaid error
+	if x.crash != nil {
+		if err := x.crash("billed"); err != nil {
+			return out, ours, err
+		}
+	}
 	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
-		unpaid = nil
-		out.Withdrawn = nil
+		out.Withdrawn, closed = nil, false
 		w := &work{}
 		wal, _, err := tx.LockWallet(ctx, walletID)
 		if err != nil {
 			return err
 		}
-		if wal.Status != "closing" {
-			return fmt.Errorf("the wallet is %s, not closing", wal.Status)
+		switch wal.Status {
+		case "closing":
+		case "closed": // finished meanwhile by the same request (a resume)
+			xr, found, err := tx.ExitOf(ctx, walletID)
+			if err == nil && found && xr.RequestID == requestID && xr.Closed {
+				closed = true
+				return nil
+			}
+			return errors.Join(err, fmt.Errorf("%w: the wallet was closed by another exit", ErrClosed))
+		default:
+			return fmt.Errorf("the wallet is %s, not closing: its exit was cancelled", wal.Status)
 		}
 		if what, err := x.inFlight(ctx, tx, walletID); err != nil || what != "" {
 			return errors.Join(err, inFlightErr(what))
@@ -214,6 +270,7 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 		if err != nil {
 			return err
 		}
+		total := fund.Amount{}
 		for _, inv := range dues {
 			if inv.ChargeFrom == ChargeFromUnits {
 				// Its redemptions' payouts pay it (ChargeDue): paid from the
@@ -222,10 +279,15 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 					return errors.Join(err, inFlightErr(fmt.Sprintf("invoice %s is being paid by redeeming units", inv.ID)))
 				}
 			}
-			if wal.Balance.Cmp(inv.Total) < 0 {
-				unpaid = fmt.Errorf("%w: %s due on %s, %s in the wallet", ErrExitFeeUnpaid, inv.Total, inv.ID, wal.Balance)
-				return tx.ReopenWallet(ctx, walletID) // nothing of this transaction is kept but that
-			}
+			total = total.Add(inv.Total)
+		}
+		// All or none: a refusal charges nothing (the transaction rolls
+		// back; Exit reopens the wallet), so no invoice is paid without its
+		// fee.charged event and audit row.
+		if wal.Balance.Cmp(total) < 0 {
+			return fmt.Errorf("%w: %s due on %d invoice(s), %s in the wallet", ErrExitFeeUnpaid, total, len(dues), wal.Balance)
+		}
+		for _, inv := range dues {
 			if e := x.Fees.charge(w, wal, &inv, true); e != nil {
 				if _, inserted, err := tx.Post(ctx, *e, inv.Total.Neg()); err != nil || !inserted {
 					return errors.Join(err, boolErrf(inserted, "invoice %s was paid without being marked charged", inv.ID))
@@ -265,13 +327,118 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 			Payload: map[string]any{"request_id": requestID, "day": day.String(), "invoices": ids, "paid_out": paidOut.String()}})
 		return x.Fees.Wallet.flush(ctx, tx, w)
 	})
-	if err == nil {
-		err = unpaid
-	}
 	if err != nil {
-		return fail(err)
+		return out, ours, err
 	}
-	return out, nil
+	if closed {
+		out.Status = "already_exited"
+	}
+	return out, false, nil
+}
+
+// reopen undoes this request's exit (the wallet open again, its exit row
+// gone) with an exit_reopened audit row; reopened false: the wallet was
+// not closing for this request (closed, cancelled, another exit).
+func (x *Exits) reopen(ctx context.Context, walletID, requestID, reason string) (reopened bool, err error) {
+	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
+		reopened = false
+		if _, ok, err := tx.LockWallet(ctx, walletID); err != nil || !ok {
+			return err
+		}
+		if reopened, err = tx.ReopenWallet(ctx, walletID, requestID); err != nil || !reopened {
+			return err
+		}
+		w := &work{}
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: walletID, Action: "exit_reopened",
+			Payload: map[string]string{"request_id": requestID, "reason": reason}})
+		return x.Fees.Wallet.flush(ctx, tx, w)
+	})
+	return reopened, err
+}
+
+// ErrNoExit: the wallet is not closing for that request.
+var ErrNoExit = errors.New("no exit of that request is under way")
+
+// Cancel undoes an exit left closing (an operator's decision, e.g. after
+// a crash, instead of finishing it with the same request): the wallet is
+// open again, its invoices billed stay due. A finished exit is refused
+// (ErrClosed), as is a request not closing the wallet (ErrNoExit).
+func (x *Exits) Cancel(ctx context.Context, walletID, requestID, by string) error {
+	reopened, err := x.reopen(ctx, walletID, requestID, "cancelled by "+by)
+	if err != nil || reopened {
+		return errors.Join(err)
+	}
+	var status string
+	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
+		wal, ok, err := tx.LockWallet(ctx, walletID)
+		if err != nil || !ok {
+			return errors.Join(err, boolErrf(ok, "%w", ErrNoWallet))
+		}
+		xr, found, err := tx.ExitOf(ctx, walletID)
+		if err == nil && wal.Status == "closed" && found && xr.RequestID == requestID {
+			status = "closed"
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("cancel exit %s of wallet %s: %w", requestID, walletID, err)
+	case status == "closed":
+		return fmt.Errorf("cancel exit %s of wallet %s: %w: the exit finished", requestID, walletID, ErrClosed)
+	}
+	return fmt.Errorf("cancel exit %s of wallet %s: %w", requestID, walletID, ErrNoExit)
+}
+
+// closing says whether the wallet's exit of requestID is still under way.
+func (x *Exits) closing(ctx context.Context, walletID, requestID string) (still bool, err error) {
+	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
+		xr, found, err := tx.ExitOf(ctx, walletID)
+		still = found && !xr.Closed && xr.RequestID == requestID
+		return err
+	})
+	return still, err
+}
+
+// ResumeStats counts a Resume.
+type ResumeStats struct {
+	Finished int `json:"exits_finished"`
+	Reopened int `json:"exits_reopened"`
+	Left     int `json:"exits_left_closing"` // a transient error: the next run tries again
+}
+
+// Resume finishes the exits left closing since before now − staleAfter (a
+// crash between their steps, a transient error): each is run again with
+// its own request (Exit: on its recorded day), so it either closes or, if
+// refused, opens the wallet again. Younger exits may still be running
+// and are left alone. An exit's own error is logged, not returned.
+func (x *Exits) Resume(ctx context.Context, now time.Time, staleAfter time.Duration, limit int) (ResumeStats, error) {
+	var st ResumeStats
+	rows, err := x.Store.StaleExits(ctx, now.Add(-staleAfter), limit)
+	if err != nil {
+		return st, fmt.Errorf("exits left closing: %w", err)
+	}
+	for _, r := range rows {
+		_, err := x.Exit(ctx, r.WalletID, r.RequestID, now)
+		switch {
+		case err == nil:
+			st.Finished++
+			continue
+		case ctx.Err() != nil:
+			return st, err
+		}
+		still, serr := x.closing(ctx, r.WalletID, r.RequestID)
+		if serr != nil {
+			return st, fmt.Errorf("exit of wallet %s: %w", r.WalletID, serr)
+		}
+		if still {
+			st.Left++
+			slog.WarnContext(ctx, "exit left closing: tried again by the next run", "wallet", r.WalletID, "request", r.RequestID, "err", err)
+		} else {
+			st.Reopened++
+			slog.WarnContext(ctx, "exit refused on resume: the wallet is open again", "wallet", r.WalletID, "request", r.RequestID, "err", err)
+		}
+	}
+	return st, nil
 }
 
 type exitPeriod struct {

@@ -100,6 +100,11 @@ func (f *Fees) redeemOne(ctx context.Context, invoiceID string) (int, error) {
 		if rs, err = tx.FeeRedemptions(ctx, invoiceID); err != nil || len(rs) > 0 {
 			return err // fixed before: placed as fixed
 		}
+		if wal.Status != "open" {
+			// Its exit (Exits) pays the invoice from the cash, or refused
+			// opens the wallet again: no sale is started under it.
+			return nil
+		}
 		terms, ok, err := tx.Terms(ctx, wal.ID)
 		if err != nil {
 			return err

@@ -197,6 +197,13 @@ type Tx interface {
 	// BreakPayment records why a payment cannot be credited (payment_breaks)
 	// and marks it break.
 	BreakPayment(ctx context.Context, paymentID, reason, detail string) error
+	// RaiseAlert opens an alert (kind, subject) once; ResolveAlert
+	// resolves the open one.
+	RaiseAlert(ctx context.Context, kind, subject, detail string) error
+	ResolveAlert(ctx context.Context, kind, subject string) error
+	// ResolveInvestBreak resolves the deposit's open autoinvest_failed
+	// break, its detail appended with why (resolved false: none open).
+	ResolveInvestBreak(ctx context.Context, paymentID, why string) (resolved bool, err error)
 	WriteOutbox(ctx context.Context, events []ledger.Event) error
 	AppendAudit(ctx context.Context, rows []ledger.AuditEntry) error
 }
@@ -419,6 +426,14 @@ func (s *Service) reverseOne(ctx context.Context, paymentID string) (outcome str
 		outcome = "reversed"
 		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: "reversed",
 			Payload: map[string]string{"payment_id": p.ID, "amount": p.Amount.String()}})
+		// Its auto-invest, broken, has nothing left to invest: the break
+		// no longer waits for a person (nor holds the wallet's exit).
+		const why = "the gateway refunded the deposit and it was reversed out of the wallet: nothing to invest"
+		if resolved, err := tx.ResolveInvestBreak(ctx, p.ID, why); err != nil || !resolved {
+			return err
+		}
+		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "payment", ID: p.ID, Action: "break_resolved",
+			Payload: map[string]string{"wallet_id": wal.ID, "reason": BreakInvestFailed, "resolution": why}})
 		return nil
 	})
 	if err != nil {
@@ -665,8 +680,32 @@ func (s *Service) payOut(ctx context.Context, tx Tx, w *work, wal Wallet, reques
 		action = "withdrawal_parked"
 	}
 	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "wallet", ID: wal.ID, Action: action, Payload: out})
+	if held && wal.Status != "open" {
+		// The exit's payout, or money passed on from a closed wallet: it
+		// can never be cancelled back, so ops are told what releases it.
+		if err := tx.RaiseAlert(ctx, AlertClosedPayoutParked, requestID, closedPayoutParked(wal.ID, requestID, src, amount)); err != nil {
+			return out, fmt.Errorf("alert: %w", err)
+		}
+	}
 	return out, nil
 }
+
+// AlertClosedPayoutParked is the alert (subject: the withdrawal request)
+// of a closing or closed wallet's payout parked by a restriction; it is
+// resolved when the payout is released.
+const AlertClosedPayoutParked = "wallet_closed_payout_parked"
+
+// closedPayoutParked says what releases a closed wallet's parked payout.
+func closedPayoutParked(walletID, requestID, src string, amount fund.Amount) string {
+	return fmt.Sprintf("payout %s of %s from wallet %s (closed by its exit) is parked by a %s restriction and cannot be cancelled back into the wallet. "+
+		"The managed run pays it to the investor's default bank account once the restriction lifts: for a bank restriction (no, or an invalid, account), "+
+		"once the investor's new default account is verified; for fraud, aml or kyc, once the review lifts it", requestID, amount, walletID, src)
+}
+
+// ClosedPayoutHelp says what to do with a closed wallet's parked payout
+// (CancelWithdrawal's ErrClosed), for the CLI and the API.
+const ClosedPayoutHelp = "a closed wallet's parked payout cannot be cancelled back into the wallet: it is paid to the investor's default bank account " +
+	"once the restriction that parked it lifts (a bank restriction: once a new default account is verified); see alert " + AlertClosedPayoutParked
 
 // PassOnClosed pays money that arrived at a closed wallet (credited by
 // the caller in the same transaction: a purchase the ledger ended, a
@@ -771,6 +810,9 @@ func (s *Service) decideParked(ctx context.Context, walletID, requestID, to stri
 			return fmt.Errorf("withdrawal %s: %s posted but the request is pending", requestID, kind)
 		}
 		if err := tx.SetWithdrawalStatus(ctx, requestID, to); err != nil {
+			return err
+		}
+		if err := tx.ResolveAlert(ctx, AlertClosedPayoutParked, requestID); err != nil {
 			return err
 		}
 		out.Status, out.TxID, out.Balance, out.HeldBy = to, txID, wal.Balance.Add(delta), ""

@@ -84,12 +84,21 @@ type managedRunCmd struct {
 // SIP-into-wallet test drives the same).
 func managedJob(d *deps, l *ledger.Service, batch int) jobmanaged.Job {
 	ws := &wallet.Service{Store: walletpg.Store{Pool: d.pg.Pool}, Audit: l.Audit, Now: d.now}
+	fees := &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}
 	return jobmanaged.Job{Wallet: ws, Batch: batch, Log: d.log,
 		Auto:      &wallet.AutoInvest{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute}, // placed_at is our own clock
 		Rebalance: &wallet.Rebalancer{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
-		Fees:      &wallet.Fees{Wallet: ws, Store: walletpg.Store{Pool: d.pg.Pool}, Ledger: l, MaxSkew: 5 * time.Minute},
+		Fees:      fees,
+		Exits:     exits(d, l, fees),
+		Now:       d.now,
 		Today:     func() fund.Date { return fund.DateOf(d.now().In(fund.IST())) },
 		Check:     managedCheck(d), CheckStore: walletpg.Store{Pool: d.pg.Pool}}
+}
+
+// exits is the wallet exit as `managed exit` and the managed run's
+// resume of exits left closing wire it.
+func exits(d *deps, l *ledger.Service, fees *wallet.Fees) *wallet.Exits {
+	return &wallet.Exits{Fees: fees, Store: walletpg.Store{Pool: d.pg.Pool}, CrystalliseMonth: quarterBilling(d, l).CrystalliseMonth}
 }
 
 // managedCheck is the drift check pipelines.managed.rebalance configures

@@ -37,20 +37,32 @@ type managedCmd struct {
 
 type managedExitCmd struct {
 	Wallet  string    `required:"" help:"The wallet leaving managed investing." placeholder:"ID"`
-	Request string    `required:"" help:"The exit's request id (its withdrawal's): the same request again changes nothing." placeholder:"ID"`
+	Request string    `required:"" help:"The exit's request id (its withdrawal's): the same request again changes nothing; again on an exit left closing finishes it." placeholder:"ID"`
+	Cancel  bool      `help:"Cancel the exit of --request left closing (after a crash) instead of finishing it: the wallet open again, its invoices billed stay due."`
 	Clock   time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests and the demo only"`
 }
 
 func (managedExitCmd) Help() string {
 	return `Take a wallet out of managed investing, once per --request. The wallet is first marked closing under its lock (deposits to it become wallet_closed breaks; auto-invest, rebalancing, pool contributions and withdrawals refuse it); every period not billed yet, from the day after its last invoice (or the fee terms' first day) to today, is billed, one invoice per quarter, the last with the performance fee crystallised on a valuation written afresh; then, in one transaction, every due invoice is paid from the cash oldest first, the rest is withdrawn to the investor's bank account (withdrawal exit:<request>), and the wallet is closed with its auto-invest terms disabled. The folio's units stay the investor's, no longer managed or charged. Money that still reaches a closed wallet is paid on to the bank (withdrawal closed:<kind>:<ref>).
 
-Exit 0 with {"status": "exited" or "already_exited", "day", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or money is on its way back to the wallet, while the wallet holds pool units or a pool request or a SIP plan pays into it, or when the cash does not cover the fees (nothing paid out, the wallet open again). An exit stopped anywhere is finished by the same --request on any later day, on its first day's date.`
+Exit 0 with {"status": "exited" or "already_exited", "day", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or money is on its way back to the wallet, while the wallet holds pool units or a pool request or a SIP plan pays into it, or when the cash does not cover all the fees due (nothing charged, nothing paid out). Refused after the wallet was marked closing (the fees, something in flight at the last check, a billing or payout error), the wallet is open again and the invoices billed stay due. An exit stopped by a crash or a transient database error stays closing: the same --request finishes it on any later day, on its first day's date; ` + "`fundflow run managed`" + ` does so for exits closing longer than 30 minutes; --cancel opens the wallet again instead (exit 0 with {"status": "reopened"}; 1 when the exit finished, 2 when the wallet is not closing for --request).`
 }
 
 func (c managedExitCmd) Run(a *app) error {
 	return a.managed(c.Clock, func(d *deps, md managedDeps) error {
-		x := &wallet.Exits{Fees: &wallet.Fees{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute}, Store: md.store,
-			CrystalliseMonth: quarterBilling(d, md.ledger).CrystalliseMonth}
+		x := exits(d, md.ledger, &wallet.Fees{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute})
+		if c.Cancel {
+			err := x.Cancel(a.ctx, c.Wallet, c.Request, "cli")
+			switch {
+			case errors.Is(err, wallet.ErrNoExit):
+				return &exitError{code: 2, err: err}
+			case errors.Is(err, wallet.ErrClosed):
+				return &exitError{code: 1, err: err}
+			case err != nil:
+				return err
+			}
+			return printJSON(a.stdout, map[string]string{"wallet_id": c.Wallet, "request_id": c.Request, "status": "reopened"})
+		}
 		out, err := x.Exit(a.ctx, c.Wallet, c.Request, d.now())
 		if err != nil {
 			return err
@@ -71,7 +83,7 @@ type managedWithdrawalCancelCmd struct {
 func (managedWithdrawalCancelCmd) Help() string {
 	return `Cancel a withdrawal parked while a restriction blocked the investor's redemptions (status pending): its money goes from withdrawal_held:wallet:<id> back into the wallet, once, with a wallet.withdrawal.cancelled event. The same command again prints the same JSON and moves nothing (the API's POST /v1/wallets/{id}/withdrawals/{wid}/cancel does the same).
 
-Exit 0 with {"wallet_id", "request_id", "amount", "status": "cancelled", "balance"}; 2 when the wallet never made that request; 1 when the withdrawal was paid to the bank already.`
+Exit 0 with {"wallet_id", "request_id", "amount", "status": "cancelled", "balance"}; 2 when the wallet never made that request; 1 when the withdrawal was paid to the bank already, or is a closed wallet's payout (its exit's, or money passed on after it closed): that one is never cancelled back; the managed run pays it to the investor's default bank account once the restriction lifts (a bank restriction: once a new default account is verified), and alert wallet_closed_payout_parked says so.`
 }
 
 func (c managedWithdrawalCancelCmd) Run(a *app) error {
@@ -82,6 +94,8 @@ func (c managedWithdrawalCancelCmd) Run(a *app) error {
 			return &exitError{code: 2, err: fmt.Errorf("--request: %w: %s of wallet %s", wallet.ErrNoWithdrawal, c.Request, c.Wallet)}
 		case errors.Is(err, wallet.ErrNotPending):
 			return &exitError{code: 1, err: fmt.Errorf("--request: withdrawal %s was paid to the bank already: %w", c.Request, wallet.ErrNotPending)}
+		case errors.Is(err, wallet.ErrClosed):
+			return &exitError{code: 1, err: fmt.Errorf("--request: withdrawal %s: %w: %s", c.Request, wallet.ErrClosed, wallet.ClosedPayoutHelp)}
 		case err != nil:
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/wallet"
@@ -19,6 +20,10 @@ const Name = "managed"
 // FeesName is the scheduled quarterly fee billing's job (its own lock:
 // wallet.QuarterBilling, `fundflow run managed-fees`).
 const FeesName = "managed-fees"
+
+// DefaultExitStaleAfter is how long an exit may stay closing before the
+// run takes it for stopped: an exit's three steps take seconds.
+const DefaultExitStaleAfter = 30 * time.Minute
 
 // Job credits deposits and auto-invests them.
 type Job struct {
@@ -35,9 +40,16 @@ type Job struct {
 	// places the rebalances due.
 	Check      *wallet.CheckOptions
 	CheckStore wallet.CheckStore
-	Today      func() fund.Date
-	Batch      int // per pass; default 100
-	Log        *slog.Logger
+	// Exits, when set (with Now): after the passes, exits left closing
+	// longer than ExitStaleAfter (default 30 minutes: a crash between
+	// their steps, a transient error) are run again with their own
+	// request, so each closes or opens its wallet again (wallet.Exits.Resume).
+	Exits          *wallet.Exits
+	ExitStaleAfter time.Duration
+	Now            func() time.Time
+	Today          func() fund.Date
+	Batch          int // per pass; default 100
+	Log            *slog.Logger
 }
 
 // Stats counts a run.
@@ -62,6 +74,8 @@ type Stats struct {
 	// Fees charged from units: redemptions placed, payouts swept.
 	FeeRedemptions  int `json:"fee_redemptions_placed"`
 	FeePayoutsSwept int `json:"fee_redemption_payouts_swept"`
+	// Exits left closing run again (nil: not run).
+	Exits *wallet.ResumeStats `json:"exits_resumed,omitempty"`
 	// The drift check (nil: not run).
 	DriftCheck *wallet.CheckStats `json:"drift_check,omitempty"`
 }
@@ -141,6 +155,18 @@ func (j Job) Run(ctx context.Context) (Stats, error) {
 		if j.Log != nil {
 			j.Log.Info("managed pass", "credited", c.Credited, "broken", c.Broken, "runs", r.Runs, "orders", r.Orders)
 		}
+	}
+	// After the passes (the sweeps an exit waits for are done).
+	if j.Exits != nil && j.Now != nil {
+		stale := j.ExitStaleAfter
+		if stale <= 0 {
+			stale = DefaultExitStaleAfter
+		}
+		rs, err := j.Exits.Resume(ctx, j.Now(), stale, batch)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", Name, err)
+		}
+		st.Exits = &rs
 	}
 	// Last, on the holdings the passes left: a run it places is finished
 	// here; one a crash leaves proposed, by the next run's Resume.

@@ -45,25 +45,46 @@ func (t Tx) ExitOf(ctx context.Context, walletID string) (wallet.ExitRow, bool, 
 	return x, err == nil, err
 }
 
-// StartExit records the exit's request and day and marks the wallet
-// closing (a row of an exit refused before, not closed, is replaced).
-func (t Tx) StartExit(ctx context.Context, walletID, requestID string, day fund.Date) error {
-	if _, err := t.tx.Exec(ctx, `INSERT INTO wallet_exits (wallet_id, request_id, day) VALUES ($1, $2, $3)
-		ON CONFLICT (wallet_id) DO UPDATE SET request_id = EXCLUDED.request_id, day = EXCLUDED.day, started_at = now()
-		WHERE wallet_exits.closed_at IS NULL`, walletID, requestID, day.Time()); err != nil {
+// StartExit records the exit's request, day and start (the exit's
+// clock: Resume compares it with its own) and marks the wallet closing (a
+// row of an exit refused before, not closed, is replaced).
+func (t Tx) StartExit(ctx context.Context, walletID, requestID string, day fund.Date, at time.Time) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO wallet_exits (wallet_id, request_id, day, started_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (wallet_id) DO UPDATE SET request_id = EXCLUDED.request_id, day = EXCLUDED.day, started_at = EXCLUDED.started_at
+		WHERE wallet_exits.closed_at IS NULL`, walletID, requestID, day.Time(), at); err != nil {
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closing', updated_at = now() WHERE id = $1`, walletID)
 	return err
 }
 
-// ReopenWallet undoes StartExit (an exit refused: the wallet open again).
-func (t Tx) ReopenWallet(ctx context.Context, walletID string) error {
-	if _, err := t.tx.Exec(ctx, `DELETE FROM wallet_exits WHERE wallet_id = $1 AND closed_at IS NULL`, walletID); err != nil {
-		return err
+// ReopenWallet undoes StartExit of requestID (an exit refused or
+// cancelled: the wallet open again) if the wallet is closing for it.
+func (t Tx) ReopenWallet(ctx context.Context, walletID, requestID string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM wallet_exits x USING wallets w
+		WHERE x.wallet_id = $1 AND x.request_id = $2 AND x.closed_at IS NULL AND w.id = x.wallet_id AND w.status = 'closing'`, walletID, requestID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
 	}
-	_, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'open', updated_at = now() WHERE id = $1 AND status = 'closing'`, walletID)
-	return err
+	_, err = t.tx.Exec(ctx, `UPDATE wallets SET status = 'open', updated_at = now() WHERE id = $1 AND status = 'closing'`, walletID)
+	return err == nil, err
+}
+
+// StaleExits lists the exits not closed, started before startedBefore,
+// whose wallet is closing, oldest first.
+func (s Store) StaleExits(ctx context.Context, startedBefore time.Time, limit int) ([]wallet.ExitRow, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT x.wallet_id, x.request_id, x.day FROM wallet_exits x JOIN wallets w ON w.id = x.wallet_id
+		WHERE x.closed_at IS NULL AND w.status = 'closing' AND x.started_at < $1 ORDER BY x.started_at, x.wallet_id LIMIT $2`, startedBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.ExitRow, error) {
+		var x wallet.ExitRow
+		var day time.Time
+		err := r.Scan(&x.WalletID, &x.RequestID, &day)
+		x.Day = fund.DateOf(day)
+		return x, err
+	})
 }
 
 // ExitBlockers says what keeps the wallet from leaving: pool units, a

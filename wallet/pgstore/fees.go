@@ -24,13 +24,15 @@ func (s Store) InFeeTx(ctx context.Context, fn func(wallet.FeeTx) error) error {
 	return postgres.Classify(pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error { return fn(Tx{tx}) }))
 }
 
-// Value values every open wallet with fee terms in effect on day in one
-// statement: its cash plus each holding of its auto-invest folio at the
-// NAV of day or the last before it, each truncated to the paisa.
+// Value values every open or closing wallet with fee terms in effect on
+// day in one statement: its cash plus each holding of its auto-invest
+// folio at the NAV of day or the last before it, each truncated to the
+// paisa. A closing wallet is valued too: its exit, finished or reopened,
+// may still bill those days (a backfill of a day it lacks lets it).
 func (s Store) Value(ctx context.Context, day fund.Date) (int64, error) {
 	tag, err := s.Pool.Exec(ctx, valuationInsert+`
 		WHERE EXISTS (SELECT 1 FROM fee_terms t WHERE t.wallet_id = w.id AND t.valid_from <= $1::date)
-		  AND w.status = 'open' -- a closed wallet left managed investing (wallet.Exits): no fee accrues
+		  AND w.status IN ('open', 'closing') -- a closed wallet left managed investing (wallet.Exits): no fee accrues
 		ON CONFLICT (wallet_id, day) DO NOTHING`, day.Time())
 	return tag.RowsAffected(), err
 }
@@ -329,6 +331,7 @@ func (t Tx) SetInvoiceCharged(ctx context.Context, id string) error {
 func (s Store) InvoicesToRedeem(ctx context.Context, limit int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT i.id FROM fee_invoices i
 		WHERE i.status = 'due' AND i.body->>'charge_from' = 'units'
+		  AND EXISTS (SELECT 1 FROM wallets w WHERE w.id = i.wallet_id AND w.status = 'open') -- a closing wallet's exit pays its invoices from the cash
 		  AND (NOT EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id)
 		       OR EXISTS (SELECT 1 FROM fee_redemptions r WHERE r.invoice_id = i.id AND r.status = 'proposed'))
 		ORDER BY i.created_at, i.id LIMIT $1`, limit)

@@ -350,6 +350,28 @@ func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) 
 	return err
 }
 
+// RaiseAlert opens an alert once (an open one of the same kind and
+// subject is kept).
+func (t Tx) RaiseAlert(ctx context.Context, kind, subject, detail string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO alerts (kind, subject, detail) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, subject) WHERE resolved_at IS NULL DO NOTHING`, kind, subject, detail)
+	return err
+}
+
+// ResolveAlert resolves the open alert of kind and subject, if any.
+func (t Tx) ResolveAlert(ctx context.Context, kind, subject string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE alerts SET resolved_at = now() WHERE kind = $1 AND subject = $2 AND resolved_at IS NULL`, kind, subject)
+	return err
+}
+
+// ResolveInvestBreak resolves the deposit's open autoinvest_failed break,
+// appending why to its detail.
+func (t Tx) ResolveInvestBreak(ctx context.Context, paymentID, why string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE payment_breaks SET resolved_at = now(), detail = detail || ' | resolved: ' || $3
+		WHERE payment_id = $1 AND reason = $2 AND resolved_at IS NULL`, paymentID, wallet.BreakInvestFailed, why)
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
 // WriteOutbox inserts outbox rows in order in one statement (an event id
 // seen before is skipped: event ids are deterministic).
 func (t Tx) WriteOutbox(ctx context.Context, events []ledger.Event) error {

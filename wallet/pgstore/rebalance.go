@@ -244,13 +244,15 @@ const orderInFlight = `o.status IN ('pending_nav', 'awaiting_leg')`
 // runParked and investBroken, each followed by a wallet id, are a
 // deposit's auto-invest still to land in the wallet's folio: a run parked
 // by a break (its money off the wallet, its purchases not placed) or a
-// deposit whose auto-invest broke (resolving the break invests it). Both
+// deposit whose auto-invest broke (resolving the break invests it), unless
+// the gateway refunded it (reversed: nothing left to invest). Both
 // count as in flight, for InFlight and CheckWallets alike: an exit must
 // not close the wallet before those purchases land.
 const (
 	runParked    = `SELECT r.payment_id FROM autoinvest_runs r WHERE r.status = 'debited' AND r.wallet_id = `
 	investBroken = `SELECT b.payment_id FROM payment_breaks b JOIN wallet_transactions d ON d.kind = 'deposit' AND d.ref = b.payment_id
-		WHERE b.reason = '` + wallet.BreakInvestFailed + `' AND b.resolved_at IS NULL AND d.wallet_id = `
+		WHERE b.reason = '` + wallet.BreakInvestFailed + `' AND b.resolved_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM wallet_transactions v WHERE v.kind = 'reversal' AND v.ref = b.payment_id) AND d.wallet_id = `
 )
 
 // InFlight says what of the wallet's folio is still moving: a run still
