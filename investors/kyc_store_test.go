@@ -112,3 +112,23 @@ func TestKYCHistoryNamesAnInvestor(t *testing.T) {
 		t.Errorf("%d history rows, want 2", n)
 	}
 }
+
+// Three lines for one investor in one batch: two changes of the effective
+// status (events: change_seq 2 and 3 after onboarding's 1), then a new
+// remark only (a history row, no event). kyc_status keeps the last line's
+// state and the last event's number, 3 (StoreKYC's window over the
+// investor's writes, session 35: one sort, the frame still all of them).
+func TestKYCStatusKeepsTheBatchsLastEventNumber(t *testing.T) {
+	e := newGateEnv(t)
+	e.onboard("INV-1", "ABCPE1234F")
+	e.feed("kra-2026-08-19.txt", kraHead+
+		"ASHA|ABCPE1234F|03|19-08-2026 10:00:00|address mismatch\n"+
+		"ASHA|ABCPE1234F|07|19-08-2026 11:00:00|\n"+
+		"ASHA|ABCPE1234F|07|19-08-2026 12:00:00|address checked\n")
+	if got := e.db.Str(`SELECT status || ' ' || remarks || ' ' || change_seq || ' ' || status_source_line FROM kyc_status WHERE investor_id = 'INV-1'`); got != "validated address checked 3 4" {
+		t.Errorf("kyc_status %q, want validated, the last remark, change_seq 3, line 4", got)
+	}
+	if got := e.db.Str(`SELECT string_agg(coalesce(change_seq::text, '-'), ' ' ORDER BY id) FROM kyc_status_history WHERE investor_id = 'INV-1'`); got != "2 3 -" {
+		t.Errorf("history change_seqs %q, want 2 3 -", got)
+	}
+}

@@ -238,13 +238,16 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 			return fmt.Errorf("copy kyc_apply: %w", err)
 		}
 		// The last write of each investor, with the change_seq of its last
-		// event in the batch (none: the one on file stays).
+		// event in the batch (none: the one on file stays). The window's
+		// frame is the whole partition, as without an ORDER BY, but
+		// ordered as DISTINCT ON wants: one sort of the batch, not two.
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
 			aadhaar_at, source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file,
 			aadhaar_source_line, updated_at, change_seq)
 			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
 				source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file, aadhaar_source_line,
-				$1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
+				$1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id ORDER BY ord DESC
+					ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 			FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
