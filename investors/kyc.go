@@ -102,8 +102,8 @@ type KYCStore interface {
 // KYCLookup is what the gate reads of a batch's PANs (KYCStore.LookupKYC).
 type KYCLookup struct {
 	Match        map[string][]string           // PAN fingerprint → investors, in id order
-	States       map[string]KYCState           // by investor (absent: none on file)
-	Restrictions map[string]ledger.Restriction // the investors' kyc restrictions
+	States       map[string]KYCState           // by investor (absent: none on file); From and PANFP not read: a change replaces them
+	Restrictions map[string]ledger.Restriction // the investors' kyc restrictions, what sameRestriction compares (no Since, By)
 	OfAge        map[string]bool               // minors flagged as of age
 }
 

@@ -24,48 +24,61 @@ var _ investors.KYCStore = Store{}
 // fingerprints: the investors each is the KYC PAN of (their own, or a
 // minor's guardian's when the minor has none), with each investor's
 // kyc_status, kyc restriction and whether they are a minor flagged as of
-// age. One index lookup per fingerprint on investor_profiles, then one
-// each by primary key on kyc_status and investor_restrictions; the
-// profile row, already read for the match, says of age.
+// age. Nested loops of index lookups: on investor_profiles_pan_fp
+// (index-only: it carries the investor, tax status and majority flag,
+// migration 064), then, in investor id order, one each by primary key on
+// kyc_status and investor_restrictions. Only the columns the gate reads
+// are sent: the state's From and PANFP, which any change replaces, are
+// left zero, and of the restriction what sameRestriction compares.
 func (s Store) LookupKYC(ctx context.Context, fps []string) (investors.KYCLookup, error) {
 	out := investors.KYCLookup{Match: map[string][]string{}, States: map[string]investors.KYCState{},
 		Restrictions: map[string]ledger.Restriction{}, OfAge: map[string]bool{}}
 	if len(fps) == 0 {
 		return out, nil
 	}
-	// Nested loops of index lookups, whatever the planner estimates: each
-	// LATERAL subquery has OFFSET 0, so it is not flattened into a join.
-	// (Planned as a join, a custom plan that knows the array's length
+	// Each LATERAL subquery has OFFSET 0, so it is not flattened into a
+	// join. (Planned as a join, a custom plan that knows the array's length
 	// hashes all of investor_profiles, kyc_status and investor_restrictions
 	// in parallel: 9 s for 100,000 PANs against 1 M investors, where the
 	// lookups take about 1.5 s.) The PANs go sorted: consecutive lookups
-	// then walk investor_profiles_pan_fp's leaf pages in order. A join on
-	// the unnested array, not "= ANY($1)": a generic plan cannot use the
-	// partial indexes for = ANY.
+	// then walk investor_profiles_pan_fp's leaf pages in order. The matches
+	// are then sorted by investor id (in memory: work_mem below), so the
+	// lookups on kyc_status and investor_restrictions walk their primary
+	// keys in order too, instead of one random descent each (EXPLAIN
+	// ANALYZE, 100,000 PANs of 200,000 investors: 9 and 7 µs a lookup in
+	// PAN order, 4 and 3 µs in id order). A join on the unnested array, not
+	// "= ANY($1)": a generic plan cannot use the partial indexes for = ANY.
 	sorted := slices.Clone(fps)
 	slices.Sort(sorted)
 	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// JIT would compile the plan of a custom plan's estimate (100,000
 		// loops) for half a second: the lookups themselves are cheap.
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		// Memoize would cache each investor's row for a second lookup that
+		// never comes (an investor is matched by one PAN): every probe a
+		// miss, its cache evicting.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL enable_memoize = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT f.fp, p.investor_id, p.of_age,
-			k.investor_id IS NOT NULL, coalesce(k.pan_fp, ''), coalesce(k.status, ''), coalesce(k.kra, ''), coalesce(k.kra_code, ''),
-			k.status_at, coalesce(k.remarks, ''), coalesce(k.pan_inoperative, false), k.aadhaar_at, coalesce(k.source_file, ''),
-			coalesce(k.source_sha256, ''), coalesce(k.source_line, 0), coalesce(k.status_source_file, ''), coalesce(k.status_source_line, 0),
+		rows, err := tx.Query(ctx, `SELECT p.fp, p.investor_id, p.of_age,
+			k.investor_id IS NOT NULL, coalesce(k.status, ''), coalesce(k.kra, ''), coalesce(k.kra_code, ''),
+			k.status_at, coalesce(k.remarks, ''), coalesce(k.pan_inoperative, false), k.aadhaar_at,
+			coalesce(k.status_source_file, ''), coalesce(k.status_source_line, 0),
 			coalesce(k.aadhaar_source_file, ''), coalesce(k.aadhaar_source_line, 0),
 			r.investor_id IS NOT NULL, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.blocks_purchase, false),
-			coalesce(r.blocks_redemption, false), coalesce(r.updated_by, ''), coalesce(r.since, 'epoch'), coalesce(r.blocks_new_folio, false)
-		FROM unnest($1::text[]) AS f(fp)
-		CROSS JOIN LATERAL (
-			SELECT p.investor_id, p.tax_status = 'minor' AND p.majority_flagged_at IS NOT NULL AS of_age
-			FROM investor_profiles p WHERE p.pan_fp = f.fp AND p.pan_fp <> ''
-			UNION ALL SELECT p.investor_id, p.tax_status = 'minor' AND p.majority_flagged_at IS NOT NULL
-			FROM investor_profiles p WHERE p.guardian_pan_fp = f.fp AND p.guardian_pan_fp <> '' AND p.pan_fp = ''
-			OFFSET 0) p
-		LEFT JOIN LATERAL (SELECT * FROM kyc_status k WHERE k.investor_id = p.investor_id OFFSET 0) k ON true
-		LEFT JOIN LATERAL (SELECT * FROM investor_restrictions r WHERE r.investor_id = p.investor_id AND r.source = 'kyc' OFFSET 0) r ON true`,
+			coalesce(r.blocks_redemption, false), coalesce(r.blocks_new_folio, false)
+		FROM (SELECT f.fp, p.investor_id, p.of_age FROM unnest($1::text[]) AS f(fp)
+			CROSS JOIN LATERAL (
+				SELECT p.investor_id, p.tax_status = 'minor' AND p.majority_flagged_at IS NOT NULL AS of_age
+				FROM investor_profiles p WHERE p.pan_fp = f.fp AND p.pan_fp <> ''
+				UNION ALL SELECT p.investor_id, p.tax_status = 'minor' AND p.majority_flagged_at IS NOT NULL
+				FROM investor_profiles p WHERE p.guardian_pan_fp = f.fp AND p.guardian_pan_fp <> '' AND p.pan_fp = ''
+				OFFSET 0) p
+			ORDER BY p.investor_id OFFSET 0) p
+		LEFT JOIN LATERAL (SELECT k.investor_id, k.status, k.kra, k.kra_code, k.status_at, k.remarks, k.pan_inoperative, k.aadhaar_at,
+				k.status_source_file, k.status_source_line, k.aadhaar_source_file, k.aadhaar_source_line
+			FROM kyc_status k WHERE k.investor_id = p.investor_id OFFSET 0) k ON true
+		LEFT JOIN LATERAL (SELECT r.investor_id, r.reason, r.detail, r.blocks_purchase, r.blocks_redemption, r.blocks_new_folio
+			FROM investor_restrictions r WHERE r.investor_id = p.investor_id AND r.source = 'kyc' OFFSET 0) r ON true`,
 			sorted)
 		if err != nil {
 			return err
@@ -82,10 +95,9 @@ func scanLookup(rows pgx.Rows, out investors.KYCLookup) error {
 	var st investors.KYCState
 	var at, aat *time.Time
 	var x ledger.Restriction
-	_, err := pgx.ForEachRow(rows, []any{&fp, &id, &ofAge, &hasState, &st.PANFP, &status, &st.KRA, &st.Code, &at, &st.Remarks,
-		&st.Inoperative, &aat, &st.From.File, &st.From.SHA256, &st.From.Line,
-		&st.StatusFrom.File, &st.StatusFrom.Line, &st.AadhaarFrom.File, &st.AadhaarFrom.Line,
-		&hasRestr, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.By, &x.Since, &x.BlocksNewFolio}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&fp, &id, &ofAge, &hasState, &status, &st.KRA, &st.Code, &at, &st.Remarks,
+		&st.Inoperative, &aat, &st.StatusFrom.File, &st.StatusFrom.Line, &st.AadhaarFrom.File, &st.AadhaarFrom.Line,
+		&hasRestr, &x.Reason, &x.Detail, &x.BlocksPurchase, &x.BlocksRedemption, &x.BlocksNewFolio}, func() error {
 		out.Match[fp] = append(out.Match[fp], id)
 		if ofAge {
 			out.OfAge[id] = true
@@ -191,8 +203,11 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 		// 50,000-row arrays pass every jit_*_above_cost) the statements of
 		// a large batch for a fraction of a second each (the lock statement
 		// for 50,000 of 1,000,000 investors: 1.45 s with JIT, 0.48 s
-		// without); the work is row by row through indexes.
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		// without); the work is row by row through indexes. The three
+		// statements each sort the batch (by investor, by line): with the
+		// default work_mem (4 MB) a batch of 50,000 spilled each sort to
+		// disk.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
 		if len(evIDs) > 0 {
@@ -223,13 +238,16 @@ func (s Store) StoreKYC(ctx context.Context, ws []investors.KYCWrite) error {
 			return fmt.Errorf("copy kyc_apply: %w", err)
 		}
 		// The last write of each investor, with the change_seq of its last
-		// event in the batch (none: the one on file stays).
+		// event in the batch (none: the one on file stays). The window's
+		// frame is the whole partition, as without an ORDER BY, but
+		// ordered as DISTINCT ON wants: one sort of the batch, not two.
 		if _, err := tx.Exec(ctx, `INSERT INTO kyc_status (investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative,
 			aadhaar_at, source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file,
 			aadhaar_source_line, updated_at, change_seq)
 			SELECT DISTINCT ON (investor_id) investor_id, pan_fp, status, kra, kra_code, status_at, remarks, pan_inoperative, aadhaar_at,
 				source_file, source_sha256, source_line, status_source_file, status_source_line, aadhaar_source_file, aadhaar_source_line,
-				$1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id)
+				$1::timestamptz, max(change_seq) OVER (PARTITION BY investor_id ORDER BY ord DESC
+					ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 			FROM kyc_apply ORDER BY investor_id, ord DESC
 			ON CONFLICT (investor_id) DO UPDATE SET pan_fp = excluded.pan_fp, status = excluded.status, kra = excluded.kra,
 				kra_code = excluded.kra_code, status_at = excluded.status_at, remarks = excluded.remarks,
