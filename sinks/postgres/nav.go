@@ -131,20 +131,23 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
 				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
 		}
-		if len(p.moved) > 0 {
-			a := latestArrays(p.moved)
+		// nav_latest's file and SHA-256 go as one value per file, not one
+		// per row: a batch is mostly (or all) of one file.
+		for _, g := range byFile(p.moved) {
+			a := latestArrays(g)
 			// An UPDATE, not an upsert: no speculative insert per row.
 			// Forward only, in SQL too: the state may be behind another writer.
-			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
-				    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
-				FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
-				    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = $4::text,
+				    source_sha256 = $5::text, source_line = u.source_line, updated_at = now()
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[])
+				    AS u(scheme_code, nav_date, nav, source_line)
 				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a...)
 		}
-		if len(p.first) > 0 {
-			a := latestArrays(p.first)
+		for _, g := range byFile(p.first) {
+			a := latestArrays(g)
 			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				SELECT u.scheme_code, u.nav_date, u.nav, $4::text, $5::text, u.source_line
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[]) AS u(scheme_code, nav_date, nav, source_line)
 				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
 				    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
 				    source_line = excluded.source_line, updated_at = now()
@@ -253,7 +256,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		if first != nil && first[key{n.SchemeCode, n.Date}] != i {
 			continue
 		}
-		st := s.state.schemes[n.SchemeCode]
+		st := s.state.of(n.SchemeCode)
 		switch c := dateCmp(n.Date, st.latestDate); {
 		case st.latestDate.IsZero() || c > 0:
 			p.fresh = append(p.fresh, n)
@@ -268,7 +271,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	}
 	p.moved = make([]*fund.NAVLine, 0, len(newest))
 	for code, i := range newest {
-		n, st := &items[i], s.state.schemes[code]
+		n, st := &items[i], s.state.of(code)
 		switch {
 		case st.latestDate.IsZero():
 			p.first = append(p.first, n)
@@ -288,17 +291,20 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 func (s *NAVSink) apply(p navPlan) {
 	s.state.mu.Lock()
 	defer s.state.mu.Unlock()
-	for _, n := range slices.Concat(p.moved, p.first) {
-		st := s.state.schemes[n.SchemeCode]
-		st.latestDate, st.latestNAV = n.Date, n.NAV
-		s.state.schemes[n.SchemeCode] = st
+	s.Skipped.Add(int64(p.skipped))
+	if s.state.schemes == nil {
+		return // dropped: the next batch reads the tables again
+	}
+	for _, rows := range [][]*fund.NAVLine{p.moved, p.first} {
+		for _, n := range rows {
+			st := s.state.mutable(n.SchemeCode)
+			st.latestDate, st.latestNAV = n.Date, n.NAV
+		}
 	}
 	for _, c := range p.changed {
-		st := s.state.schemes[c.SchemeCode]
+		st := s.state.mutable(c.SchemeCode)
 		st.version, st.validFrom, st.attrs = c.version, c.Date, attrsOf(c.NAVRecord)
-		s.state.schemes[c.SchemeCode] = st
 	}
-	s.Skipped.Add(int64(p.skipped))
 }
 
 func dateCmp(a, b fund.Date) int {
@@ -323,16 +329,47 @@ func navArrays(rows []*fund.NAVLine) []any {
 	return []any{codes, dates, navs, rep, sale, files, shas, lines}
 }
 
-// latestArrays are nav_latest's columns of rows as arrays for unnest:
-// scheme, date, NAV, file, SHA-256, line.
+// latestArrays are nav_latest's columns of rows of one file for unnest:
+// scheme, date, NAV as arrays, the file and its SHA-256 once, the lines.
 func latestArrays(rows []*fund.NAVLine) []any {
-	codes, dates, navs := make([]string, len(rows)), make([]time.Time, len(rows)), make([]decimal.Decimal, len(rows))
-	files, shas, lines := make([]string, len(rows)), make([]string, len(rows)), make([]int32, len(rows))
+	codes, dates, navs, lines := make([]string, len(rows)), make([]time.Time, len(rows)), make([]decimal.Decimal, len(rows)), make([]int32, len(rows))
 	for i, n := range rows {
-		codes[i], dates[i], navs[i] = n.SchemeCode, n.Date.Time(), n.NAV
-		files[i], shas[i], lines[i] = n.From.File, n.From.SHA256, int32(n.From.Line)
+		codes[i], dates[i], navs[i], lines[i] = n.SchemeCode, n.Date.Time(), n.NAV, int32(n.From.Line)
 	}
-	return []any{codes, dates, navs, files, shas, lines}
+	return []any{codes, dates, navs, rows[0].From.File, rows[0].From.SHA256, lines}
+}
+
+// byFile splits rows by their file (name and SHA-256), in the order the
+// files first appear; one file (the usual batch) is rows itself.
+func byFile(rows []*fund.NAVLine) [][]*fund.NAVLine {
+	if len(rows) == 0 {
+		return nil
+	}
+	type file struct{ name, sha string }
+	one := file{rows[0].From.File, rows[0].From.SHA256}
+	mixed := false
+	for _, n := range rows {
+		if n.From.File != one.name || n.From.SHA256 != one.sha {
+			mixed = true
+			break
+		}
+	}
+	if !mixed {
+		return [][]*fund.NAVLine{rows}
+	}
+	var out [][]*fund.NAVLine
+	at := map[file]int{}
+	for _, n := range rows {
+		f := file{n.From.File, n.From.SHA256}
+		i, ok := at[f]
+		if !ok {
+			i = len(out)
+			at[f] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], n)
+	}
+	return out
 }
 
 // queueVersions queues the scheme-master change of the changed schemes:

@@ -166,3 +166,47 @@ func TestNAVSinkCopiesWhatTheFilesSay(t *testing.T) {
 		}
 	}
 }
+
+// A batch of rows from two files (a batch may cross a file boundary): each
+// scheme's nav_latest row names its own file, SHA-256 and line, whether
+// the scheme is new to nav_latest or moves forward in it.
+func TestNAVLatestKeepsEachRowsFileInAMixedBatch(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	sink := &postgres.NAVSink{Pool: pool}
+	from := func(n fund.NAVLine, file, sha string) fund.NAVLine {
+		n.From.File, n.From.SHA256 = file, sha
+		return n
+	}
+	if err := sink.Write(ctx, batchOf("", "", navLine("100", "A", "10", 17, 2), navLine("101", "B", "20", 17, 3))); err != nil {
+		t.Fatal(err)
+	}
+	// 100 and 101 move forward, 102 and 103 are new; two files each
+	if err := sink.Write(ctx, batchOf("", "",
+		from(navLine("100", "A", "10.1", 18, 4), "one.txt", "s1"), from(navLine("101", "B", "20.1", 18, 5), "two.txt", "s2"),
+		from(navLine("102", "C", "30", 18, 6), "two.txt", "s2"), from(navLine("103", "D", "40", 18, 7), "one.txt", "s1"))); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18 10.10000000 one.txt s1 4", "101": "2026-08-18 20.10000000 two.txt s2 5",
+		"102": "2026-08-18 30.00000000 two.txt s2 6", "103": "2026-08-18 40.00000000 one.txt s1 7"}
+	rows, err := pool.Query(ctx, `SELECT scheme_code, nav_date::text || ' ' || nav::text || ' ' || source_file || ' ' || source_sha256 || ' ' || source_line FROM nav_latest`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for rows.Next() {
+		var code, v string
+		if err := rows.Scan(&code, &v); err != nil {
+			t.Fatal(err)
+		}
+		got[code] = v
+	}
+	if len(got) != len(want) {
+		t.Fatalf("nav_latest %v, want %v", got, want)
+	}
+	for code, w := range want {
+		if got[code] != w {
+			t.Errorf("nav_latest %s: %q, want %q", code, got[code], w)
+		}
+	}
+}

@@ -38,9 +38,33 @@ type schemeState struct {
 // in the scheme update's WHERE), and any error drops it, so the next batch
 // reads the tables again.
 type navState struct {
-	mu      sync.RWMutex
-	loaded  bool
-	schemes map[string]schemeState
+	mu     sync.RWMutex
+	loaded bool
+	// by pointer: a batch reads a scheme's state for every row and moves
+	// it forward in place, without copying or hashing it again
+	schemes map[string]*schemeState
+}
+
+// noScheme is the state of a scheme neither table has (read only).
+var noScheme schemeState
+
+// of is the scheme's state (&noScheme when there is none); the caller holds mu.
+func (st *navState) of(code string) *schemeState {
+	if s := st.schemes[code]; s != nil {
+		return s
+	}
+	return &noScheme
+}
+
+// mutable is the scheme's state to change, added if missing; the caller
+// holds mu for writing.
+func (st *navState) mutable(code string) *schemeState {
+	s := st.schemes[code]
+	if s == nil {
+		s = &schemeState{}
+		st.schemes[code] = s
+	}
+	return s
 }
 
 func (st *navState) drop() {
@@ -67,8 +91,8 @@ func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeState, error) {
-	m := make(map[string]schemeState, 20000)
+func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]*schemeState, error) {
+	m := make(map[string]*schemeState, 20000)
 	rows, err := pool.Query(ctx, `SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
 		version, valid_from FROM schemes`)
 	if err != nil {
@@ -76,7 +100,7 @@ func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeSta
 	}
 	for rows.Next() {
 		var code string
-		var s schemeState
+		s := &schemeState{}
 		var vf time.Time
 		a := &s.attrs
 		if err := rows.Scan(&code, &a.Name, &a.ISINGrowth, &a.ISINReinvest, &a.Plan, &a.Option, &a.Category, &a.SchemeType, &a.AMC,
@@ -96,8 +120,11 @@ func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeSta
 	}
 	for code, l := range latest {
 		s := m[code]
+		if s == nil {
+			s = &schemeState{}
+			m[code] = s
+		}
 		s.latestDate, s.latestNAV = l.Date, l.NAV
-		m[code] = s
 	}
 	return m, nil
 }
