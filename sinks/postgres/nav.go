@@ -299,6 +299,9 @@ func (s *NAVSink) apply(p navPlan) {
 		for _, n := range rows {
 			st := s.state.mutable(n.SchemeCode)
 			st.latestDate, st.latestNAV = n.Date, n.NAV
+			if n.Date.Compare(s.state.newest) > 0 {
+				s.state.newest = n.Date
+			}
 		}
 	}
 	for _, c := range p.changed {

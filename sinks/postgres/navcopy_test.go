@@ -210,3 +210,37 @@ func TestNAVLatestKeepsEachRowsFileInAMixedBatch(t *testing.T) {
 		}
 	}
 }
+
+// Holds answers by each scheme's own latest NAV, whether that is the
+// newest date of all (just written, or read back by a new sink) or older.
+func TestNAVSinkHoldsEachSchemesLatest(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	for _, b := range [][]fund.NAVLine{
+		{navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3)},
+		{navLine("100", "Alpha", "11", 18, 2)},
+	} {
+		if err := s.Write(ctx, batchOf("", "", b...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := &postgres.NAVSink{Pool: pool}
+	if err := fresh.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, sink := range map[string]*postgres.NAVSink{"the writer": s, "a new sink": fresh} {
+		for _, c := range []struct {
+			n    fund.NAVLine
+			want bool
+		}{
+			{navLine("100", "Alpha", "11", 18, 2), true}, {navLine("200", "Beta", "20", 17, 3), true},
+			{navLine("100", "Alpha", "10", 17, 2), false}, {navLine("200", "Beta", "20", 18, 3), false},
+			{navLine("100", "Alpha", "11", 19, 2), false}, {navLine("300", "Gamma", "11", 18, 2), false},
+		} {
+			if got := sink.Holds(c.n.NAVRecord); got != c.want {
+				t.Errorf("%s: holds %s on %s: %v, want %v", name, c.n.SchemeCode, c.n.Date, got, c.want)
+			}
+		}
+	}
+}

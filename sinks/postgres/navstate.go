@@ -43,6 +43,10 @@ type navState struct {
 	// by pointer: a batch reads a scheme's state for every row and moves
 	// it forward in place, without copying or hashing it again
 	schemes map[string]*schemeState
+	// newest is the newest nav_latest date of all: a row dated after it
+	// is no scheme's latest, which answers holds for most rows of a
+	// backfill (each day after every stored one) without a lookup.
+	newest fund.Date
 }
 
 // noScheme is the state of a scheme neither table has (read only).
@@ -69,7 +73,7 @@ func (st *navState) mutable(code string) *schemeState {
 
 func (st *navState) drop() {
 	st.mu.Lock()
-	st.loaded, st.schemes = false, nil
+	st.loaded, st.schemes, st.newest = false, nil, fund.Date{}
 	st.mu.Unlock()
 }
 
@@ -85,8 +89,14 @@ func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	var newest fund.Date
+	for _, s := range m {
+		if s.latestDate.Compare(newest) > 0 {
+			newest = s.latestDate
+		}
+	}
 	st.mu.Lock()
-	st.loaded, st.schemes = true, m
+	st.loaded, st.schemes, st.newest = true, m, newest
 	st.mu.Unlock()
 	return nil
 }
@@ -150,6 +160,9 @@ func (st *navState) latest() map[string]fund.DatedNAV {
 func (st *navState) holds(rec fund.NAVRecord) bool {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
+	if rec.Date.Compare(st.newest) > 0 {
+		return false
+	}
 	s, ok := st.schemes[rec.SchemeCode]
 	return ok && s.version > 0 && !s.latestDate.IsZero() && rec.Date == s.latestDate &&
 		rec.NAV.Equal(s.latestNAV) && attrsOf(rec) == s.attrs

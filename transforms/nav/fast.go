@@ -18,21 +18,11 @@ import (
 // fast path decides exactly as the general form it stands for, which
 // stays the fallback (TestStageIsTheReference, FuzzJumpIsTheDivision).
 
-// before and after compare dates field by field. Every date here is a
-// calendar date (parsed, or from a time.Time), so this is
-// fund.Date.Before/After without two time.Date calls.
-func before(a, b fund.Date) bool { return dateCmp(a, b) < 0 }
-func after(a, b fund.Date) bool  { return dateCmp(a, b) > 0 }
-
-func dateCmp(a, b fund.Date) int {
-	switch {
-	case a.Year != b.Year:
-		return a.Year - b.Year
-	case a.Month != b.Month:
-		return int(a.Month) - int(b.Month)
-	}
-	return a.Day - b.Day
-}
+// before and after compare dates field by field (fund.Date.Compare):
+// every date here is a calendar date (parsed, or from a time.Time), so
+// this is fund.Date.Before/After without two time.Date calls.
+func before(a, b fund.Date) bool { return a.Compare(b) < 0 }
+func after(a, b fund.Date) bool  { return a.Compare(b) > 0 }
 
 // jumpMove is the move the jump rule measures and its message shows:
 // |nav - prev| / prev, rounded to decimal.DivisionPrecision places.
