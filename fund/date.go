@@ -44,6 +44,29 @@ func (d Date) Before(o Date) bool { return d.Time().Before(o.Time()) }
 // After reports whether d is strictly later than o.
 func (d Date) After(o Date) bool { return d.Time().After(o.Time()) }
 
+// Compare returns -1, 0 or +1 as d is before, on or after o, field by
+// field: Before and After without two time.Date calls, for dates as
+// NewDate, DateOf and ParseISODate make them (normalised).
+func (d Date) Compare(o Date) int {
+	switch {
+	case d.Year != o.Year:
+		return cmpInt(d.Year, o.Year)
+	case d.Month != o.Month:
+		return cmpInt(int(d.Month), int(o.Month))
+	}
+	return cmpInt(d.Day, o.Day)
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // DaysSince returns the number of calendar days from o to d (negative if d is earlier).
 func (d Date) DaysSince(o Date) int { return int(d.Time().Sub(o.Time()).Hours() / 24) }
 

@@ -20,6 +20,10 @@ import (
 type LatestDates struct {
 	mu     sync.RWMutex
 	latest map[string]fund.Date
+	// newest is the newest date of all: a row dated after it is nobody's
+	// newest, which answers Holds for most rows of a backfill (each day
+	// after every stored one) without hashing the scheme code.
+	newest fund.Date
 }
 
 // LoadLatestDates reads every scheme's newest date in nav_history (one
@@ -38,6 +42,7 @@ func LoadLatestDates(ctx context.Context, conn driver.Conn) (*LatestDates, error
 			return nil, fmt.Errorf("clickhouse: latest NAV dates: %w", err)
 		}
 		l.latest[code] = fund.DateOf(d)
+		l.newest = later(l.newest, fund.DateOf(d))
 	}
 	return l, classify(rows.Err())
 }
@@ -48,6 +53,9 @@ func LoadLatestDates(ctx context.Context, conn driver.Conn) (*LatestDates, error
 func (l *LatestDates) Holds(rec fund.NAVRecord) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	if rec.Date.Compare(l.newest) > 0 {
+		return false
+	}
 	d, ok := l.latest[rec.SchemeCode]
 	return ok && d == rec.Date
 }
@@ -59,6 +67,7 @@ func (l *LatestDates) saw(rows []fund.NAVLine) {
 	for _, n := range rows {
 		if d, ok := l.latest[n.SchemeCode]; !ok || n.Date.After(d) {
 			l.latest[n.SchemeCode] = n.Date
+			l.newest = later(l.newest, n.Date)
 		}
 	}
 }
@@ -71,6 +80,14 @@ func (l *LatestDates) sawDates(dates map[string]fund.Date) {
 	for code, d := range dates {
 		if cur, ok := l.latest[code]; !ok || d.After(cur) {
 			l.latest[code] = d
+			l.newest = later(l.newest, d)
 		}
 	}
+}
+
+func later(a, b fund.Date) fund.Date {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -4,3 +4,5 @@ package postgres
 const SQLFactsPending = sqlFactsPending
 
 var RegisterNumeric = registerNumeric
+
+var AppendNAVCopy = appendNAVCopy

@@ -102,10 +102,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 	p := s.plan(b.Items)
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if len(p.fresh) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"navs"}, navColumns, pgx.CopyFromSlice(len(p.fresh), func(i int) ([]any, error) {
-				n := p.fresh[i]
-				return []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}, nil
-			})); err != nil {
+			if _, err := copyNAVs(ctx, tx, p.fresh); err != nil {
 				var pe *pgconn.PgError
 				if errors.As(err, &pe) && pe.Code == "23505" {
 					return fmt.Errorf("copy navs: %w: %w", errStale, err)
@@ -134,24 +131,27 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
 				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
 		}
-		if len(p.moved) > 0 {
-			a := navArrays(p.moved)
+		// nav_latest's file and SHA-256 go as one value per file, not one
+		// per row: a batch is mostly (or all) of one file.
+		for _, g := range byFile(p.moved) {
+			a := latestArrays(g)
 			// An UPDATE, not an upsert: no speculative insert per row.
 			// Forward only, in SQL too: the state may be behind another writer.
-			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = u.source_file,
-				    source_sha256 = u.source_sha256, source_line = u.source_line, updated_at = now()
-				FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
-				    AS u(scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = $4::text,
+				    source_sha256 = $5::text, source_line = u.source_line, updated_at = now()
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[])
+				    AS u(scheme_code, nav_date, nav, source_line)
+				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a...)
 		}
-		if len(p.first) > 0 {
-			a := navArrays(p.first)
+		for _, g := range byFile(p.first) {
+			a := latestArrays(g)
 			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::text[], $6::int[])
+				SELECT u.scheme_code, u.nav_date, u.nav, $4::text, $5::text, u.source_line
+				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[]) AS u(scheme_code, nav_date, nav, source_line)
 				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
 				    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
 				    source_line = excluded.source_line, updated_at = now()
-				WHERE excluded.nav_date > nav_latest.nav_date`, a[0], a[1], a[2], a[5], a[6], a[7])
+				WHERE excluded.nav_date > nav_latest.nav_date`, a...)
 		}
 		var mastered *int64
 		if len(p.changed) > 0 {
@@ -199,18 +199,20 @@ func witnessStream(stream string) string { return stream + "#postgres-navs" }
 
 var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
 
-// navPlan is what one batch changes.
+// navPlan is what one batch changes. It points into the batch's items
+// (a NAVLine is over 300 bytes: copying the rows cost more than sorting
+// them).
 type navPlan struct {
-	fresh   []fund.NAVLine // dated after their scheme's latest NAV: new keys
-	old     []fund.NAVLine // at or before it: may be stored (ON CONFLICT)
-	moved   []fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
-	first   []fund.NAVLine // the same for schemes nav_latest has no row for yet
-	changed []versionRow   // schemes whose master changes
+	fresh   []*fund.NAVLine // dated after their scheme's latest NAV: new keys
+	old     []*fund.NAVLine // at or before it: may be stored (ON CONFLICT)
+	moved   []*fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
+	first   []*fund.NAVLine // the same for schemes nav_latest has no row for yet
+	changed []versionRow    // schemes whose master changes
 	skipped int
 }
 
 type versionRow struct {
-	fund.NAVLine
+	*fund.NAVLine
 	version int32 // the new one
 }
 
@@ -221,7 +223,7 @@ type versionRow struct {
 func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	// Most rows of a batch are fresh, and a NAVLine is large: growing the
 	// slices row by row copied each batch several times over.
-	p := navPlan{fresh: make([]fund.NAVLine, 0, len(items))}
+	p := navPlan{fresh: make([]*fund.NAVLine, 0, len(items))}
 	s.state.mu.RLock()
 	defer s.state.mu.RUnlock()
 	newest := make(map[string]int, len(items))
@@ -249,11 +251,12 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			}
 		}
 	}
-	for i, n := range items {
+	for i := range items {
+		n := &items[i]
 		if first != nil && first[key{n.SchemeCode, n.Date}] != i {
 			continue
 		}
-		st := s.state.schemes[n.SchemeCode]
+		st := s.state.of(n.SchemeCode)
 		switch c := dateCmp(n.Date, st.latestDate); {
 		case st.latestDate.IsZero() || c > 0:
 			p.fresh = append(p.fresh, n)
@@ -266,9 +269,9 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			p.old = append(p.old, n)
 		}
 	}
-	p.moved = make([]fund.NAVLine, 0, len(newest))
+	p.moved = make([]*fund.NAVLine, 0, len(newest))
 	for code, i := range newest {
-		n, st := items[i], s.state.schemes[code]
+		n, st := &items[i], s.state.of(code)
 		switch {
 		case st.latestDate.IsZero():
 			p.first = append(p.first, n)
@@ -288,17 +291,23 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 func (s *NAVSink) apply(p navPlan) {
 	s.state.mu.Lock()
 	defer s.state.mu.Unlock()
-	for _, n := range slices.Concat(p.moved, p.first) {
-		st := s.state.schemes[n.SchemeCode]
-		st.latestDate, st.latestNAV = n.Date, n.NAV
-		s.state.schemes[n.SchemeCode] = st
+	s.Skipped.Add(int64(p.skipped))
+	if s.state.schemes == nil {
+		return // dropped: the next batch reads the tables again
+	}
+	for _, rows := range [][]*fund.NAVLine{p.moved, p.first} {
+		for _, n := range rows {
+			st := s.state.mutable(n.SchemeCode)
+			st.latestDate, st.latestNAV = n.Date, n.NAV
+			if n.Date.Compare(s.state.newest) > 0 {
+				s.state.newest = n.Date
+			}
+		}
 	}
 	for _, c := range p.changed {
-		st := s.state.schemes[c.SchemeCode]
+		st := s.state.mutable(c.SchemeCode)
 		st.version, st.validFrom, st.attrs = c.version, c.Date, attrsOf(c.NAVRecord)
-		s.state.schemes[c.SchemeCode] = st
 	}
-	s.Skipped.Add(int64(p.skipped))
 }
 
 func dateCmp(a, b fund.Date) int {
@@ -312,7 +321,7 @@ func dateCmp(a, b fund.Date) int {
 }
 
 // navArrays are a batch's navs columns as arrays for unnest.
-func navArrays(rows []fund.NAVLine) []any {
+func navArrays(rows []*fund.NAVLine) []any {
 	codes, dates := make([]string, len(rows)), make([]time.Time, len(rows))
 	navs, rep, sale := make([]decimal.Decimal, len(rows)), make([]decimal.NullDecimal, len(rows)), make([]decimal.NullDecimal, len(rows))
 	files, shas, lines := make([]string, len(rows)), make([]string, len(rows)), make([]int32, len(rows))
@@ -321,6 +330,49 @@ func navArrays(rows []fund.NAVLine) []any {
 		files[i], shas[i], lines[i] = n.From.File, n.From.SHA256, int32(n.From.Line)
 	}
 	return []any{codes, dates, navs, rep, sale, files, shas, lines}
+}
+
+// latestArrays are nav_latest's columns of rows of one file for unnest:
+// scheme, date, NAV as arrays, the file and its SHA-256 once, the lines.
+func latestArrays(rows []*fund.NAVLine) []any {
+	codes, dates, navs, lines := make([]string, len(rows)), make([]time.Time, len(rows)), make([]decimal.Decimal, len(rows)), make([]int32, len(rows))
+	for i, n := range rows {
+		codes[i], dates[i], navs[i], lines[i] = n.SchemeCode, n.Date.Time(), n.NAV, int32(n.From.Line)
+	}
+	return []any{codes, dates, navs, rows[0].From.File, rows[0].From.SHA256, lines}
+}
+
+// byFile splits rows by their file (name and SHA-256), in the order the
+// files first appear; one file (the usual batch) is rows itself.
+func byFile(rows []*fund.NAVLine) [][]*fund.NAVLine {
+	if len(rows) == 0 {
+		return nil
+	}
+	type file struct{ name, sha string }
+	one := file{rows[0].From.File, rows[0].From.SHA256}
+	mixed := false
+	for _, n := range rows {
+		if n.From.File != one.name || n.From.SHA256 != one.sha {
+			mixed = true
+			break
+		}
+	}
+	if !mixed {
+		return [][]*fund.NAVLine{rows}
+	}
+	var out [][]*fund.NAVLine
+	at := map[file]int{}
+	for _, n := range rows {
+		f := file{n.From.File, n.From.SHA256}
+		i, ok := at[f]
+		if !ok {
+			i = len(out)
+			at[f] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], n)
+	}
+	return out
 }
 
 // queueVersions queues the scheme-master change of the changed schemes:
@@ -384,7 +436,7 @@ var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)
 
 // copyRowOf names the record a COPY error is about (Postgres says "COPY
 // nav_in, line 3, column nav"), so an error says which file line to look at.
-func copyRowOf(err error, items []fund.NAVLine) string {
+func copyRowOf(err error, items []*fund.NAVLine) string {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return ""

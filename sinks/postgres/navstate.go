@@ -38,14 +38,42 @@ type schemeState struct {
 // in the scheme update's WHERE), and any error drops it, so the next batch
 // reads the tables again.
 type navState struct {
-	mu      sync.RWMutex
-	loaded  bool
-	schemes map[string]schemeState
+	mu     sync.RWMutex
+	loaded bool
+	// by pointer: a batch reads a scheme's state for every row and moves
+	// it forward in place, without copying or hashing it again
+	schemes map[string]*schemeState
+	// newest is the newest nav_latest date of all: a row dated after it
+	// is no scheme's latest, which answers holds for most rows of a
+	// backfill (each day after every stored one) without a lookup.
+	newest fund.Date
+}
+
+// noScheme is the state of a scheme neither table has (read only).
+var noScheme schemeState
+
+// of is the scheme's state (&noScheme when there is none); the caller holds mu.
+func (st *navState) of(code string) *schemeState {
+	if s := st.schemes[code]; s != nil {
+		return s
+	}
+	return &noScheme
+}
+
+// mutable is the scheme's state to change, added if missing; the caller
+// holds mu for writing.
+func (st *navState) mutable(code string) *schemeState {
+	s := st.schemes[code]
+	if s == nil {
+		s = &schemeState{}
+		st.schemes[code] = s
+	}
+	return s
 }
 
 func (st *navState) drop() {
 	st.mu.Lock()
-	st.loaded, st.schemes = false, nil
+	st.loaded, st.schemes, st.newest = false, nil, fund.Date{}
 	st.mu.Unlock()
 }
 
@@ -61,14 +89,20 @@ func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	var newest fund.Date
+	for _, s := range m {
+		if s.latestDate.Compare(newest) > 0 {
+			newest = s.latestDate
+		}
+	}
 	st.mu.Lock()
-	st.loaded, st.schemes = true, m
+	st.loaded, st.schemes, st.newest = true, m, newest
 	st.mu.Unlock()
 	return nil
 }
 
-func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeState, error) {
-	m := make(map[string]schemeState, 20000)
+func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]*schemeState, error) {
+	m := make(map[string]*schemeState, 20000)
 	rows, err := pool.Query(ctx, `SELECT code, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
 		version, valid_from FROM schemes`)
 	if err != nil {
@@ -76,7 +110,7 @@ func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeSta
 	}
 	for rows.Next() {
 		var code string
-		var s schemeState
+		s := &schemeState{}
 		var vf time.Time
 		a := &s.attrs
 		if err := rows.Scan(&code, &a.Name, &a.ISINGrowth, &a.ISINReinvest, &a.Plan, &a.Option, &a.Category, &a.SchemeType, &a.AMC,
@@ -96,8 +130,11 @@ func loadNAVState(ctx context.Context, pool *pgxpool.Pool) (map[string]schemeSta
 	}
 	for code, l := range latest {
 		s := m[code]
+		if s == nil {
+			s = &schemeState{}
+			m[code] = s
+		}
 		s.latestDate, s.latestNAV = l.Date, l.NAV
-		m[code] = s
 	}
 	return m, nil
 }
@@ -123,6 +160,9 @@ func (st *navState) latest() map[string]fund.DatedNAV {
 func (st *navState) holds(rec fund.NAVRecord) bool {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
+	if rec.Date.Compare(st.newest) > 0 {
+		return false
+	}
 	s, ok := st.schemes[rec.SchemeCode]
 	return ok && s.version > 0 && !s.latestDate.IsZero() && rec.Date == s.latestDate &&
 		rec.NAV.Equal(s.latestNAV) && attrsOf(rec) == s.attrs

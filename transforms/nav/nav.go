@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -368,8 +367,14 @@ func (t Thresholds) For(category string) decimal.Decimal {
 // quarantined here, before any sink sees it, so every store gets the same
 // rows. The limits come from the column types (see Limits).
 type Validator struct {
-	prev       map[string]fund.DatedNAV
+	// prev is each scheme's latest NAV, at index[code]: one map lookup a
+	// row for the jump check and its update.
+	index      map[string]int
+	prev       []fund.DatedNAV
 	thresholds Thresholds
+	limits     limitCache
+	clock      dayCache
+	future     futureCache
 	// Now is the clock of the future-date rule (default time.Now): no row
 	// may be dated after today in IST plus FutureDays.
 	Now        func() time.Time
@@ -391,9 +396,13 @@ type Holder interface {
 // validator keeps its own copy: it learns each NAV it passes, and the
 // caller's map stays as it was given.
 func NewValidator(latest map[string]fund.DatedNAV, t Thresholds) *Validator {
-	prev := make(map[string]fund.DatedNAV, len(latest))
-	maps.Copy(prev, latest)
-	return &Validator{prev: prev, thresholds: t, Now: time.Now, FutureDays: amfi.FutureLimitDays}
+	v := &Validator{index: make(map[string]int, len(latest)), prev: make([]fund.DatedNAV, 0, len(latest)),
+		thresholds: t, Now: time.Now, FutureDays: amfi.FutureLimitDays}
+	for code, l := range latest {
+		v.index[code] = len(v.prev)
+		v.prev = append(v.prev, l)
+	}
+	return v
 }
 
 // Reasons a validator quarantines a row for, beyond the parser's.
@@ -466,16 +475,18 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 	if v.storedEverywhere(rec) {
 		return fund.NAVLine{}, pipelines.ErrStored
 	}
-	if p, ok := v.prev[rec.SchemeCode]; ok && rec.Date.After(p.Date) && rec.Date.DaysSince(p.Date) <= v.thresholds.MaxGapDays {
-		limit := v.thresholds.For(rec.Category)
-		move := rec.NAV.Sub(p.NAV).Div(p.NAV).Abs()
-		if move.GreaterThan(limit) {
-			return fund.NAVLine{}, pipelines.Reject(ReasonNAVJump, "NAV %s on %s moved %s%% from %s on %s; the limit for %q is %s%%",
-				rec.NAV, rec.Date, move.Mul(decimal.NewFromInt(100)).StringFixed(2), p.NAV, p.Date, rec.Category, limit.Mul(decimal.NewFromInt(100)).String())
+	if i, ok := v.index[rec.SchemeCode]; !ok {
+		v.index[rec.SchemeCode] = len(v.prev)
+		v.prev = append(v.prev, fund.DatedNAV{NAV: rec.NAV, Date: rec.Date})
+	} else if p := &v.prev[i]; after(rec.Date, p.Date) {
+		if rec.Date.DaysSince(p.Date) <= v.thresholds.MaxGapDays {
+			if l := v.limits.of(v.thresholds, rec.Category); l.exceeded(rec.NAV, p.NAV) {
+				move := jumpMove(rec.NAV, p.NAV)
+				return fund.NAVLine{}, pipelines.Reject(ReasonNAVJump, "NAV %s on %s moved %s%% from %s on %s; the limit for %q is %s%%",
+					rec.NAV, rec.Date, move.Mul(decimal.NewFromInt(100)).StringFixed(2), p.NAV, p.Date, rec.Category, l.limit.Mul(decimal.NewFromInt(100)).String())
+			}
 		}
-	}
-	if p, ok := v.prev[rec.SchemeCode]; !ok || rec.Date.After(p.Date) {
-		v.prev[rec.SchemeCode] = fund.DatedNAV{NAV: rec.NAV, Date: rec.Date}
+		*p = fund.DatedNAV{NAV: rec.NAV, Date: rec.Date}
 	}
 	return fund.NAVLine{NAVRecord: rec, From: it.From}, nil
 }
@@ -493,10 +504,10 @@ func (v *Validator) storedEverywhere(rec fund.NAVRecord) bool {
 // amfi.FutureLimitDays after the file's business date, and not more than
 // FutureDays after today (IST) by the clock, whatever the file says.
 func (v *Validator) dated(d, business fund.Date) error {
-	if d.Before(MinNAVDate) {
+	if before(d, MinNAVDate) {
 		return pipelines.Reject(ReasonDateOutOfRange, "dated %s, before %s: no NAV is that old", d, MinNAVDate)
 	}
-	if amfi.IsFutureDated(d, business) {
+	if v.future.isFuture(d, business) {
 		return pipelines.Reject(amfi.ReasonFutureDate, "dated %s, more than %d days after the file's business date %s",
 			d, amfi.FutureLimitDays, business)
 	}
@@ -504,7 +515,7 @@ func (v *Validator) dated(d, business fund.Date) error {
 	if now == nil {
 		now = time.Now
 	}
-	if today := Today(now()); d.After(today.AddDays(v.FutureDays)) {
+	if today, last := v.clock.today(now(), v.FutureDays); after(d, last) {
 		return pipelines.Reject(amfi.ReasonFutureDate, "dated %s, more than %d days after today (%s in IST)", d, v.FutureDays, today)
 	}
 	return nil
@@ -516,6 +527,18 @@ func storable(rec fund.NAVRecord) error {
 	if -rec.NAV.Exponent() > MaxNAVDecimals && !rec.NAV.Equal(rec.NAV.Round(MaxNAVDecimals)) {
 		return pipelines.Reject(ReasonNAVPrecision, "NAV %s has more than %d decimals", rec.NAV, MaxNAVDecimals)
 	}
+	if !fitsNAVColumns(rec.NAV) || (rec.Repurchase.Valid && !fitsNAVColumns(rec.Repurchase.Decimal)) || (rec.Sale.Valid && !fitsNAVColumns(rec.Sale.Decimal)) {
+		return outOfRange(rec)
+	}
+	if plainText(rec.SchemeCode) && plainText(rec.SchemeName) && plainText(rec.ISINGrowth) && plainText(rec.ISINReinvest) &&
+		plainText(rec.Plan) && plainText(rec.Option) && plainText(rec.Category) && plainText(rec.SchemeType) && plainText(rec.AMC) {
+		return nil
+	}
+	return badEncoding(rec)
+}
+
+// outOfRange names the first price of rec the NAV columns cannot hold.
+func outOfRange(rec fund.NAVRecord) error {
 	for _, f := range []struct {
 		name string
 		v    decimal.NullDecimal
@@ -525,6 +548,12 @@ func storable(rec fund.NAVRecord) error {
 				f.name, f.v.Decimal, NAVPrecision, MaxNAVDecimals, MaxNAVExclusive)
 		}
 	}
+	return nil
+}
+
+// badEncoding names the first text field of rec with a NUL byte or
+// not in UTF-8 (nil: none).
+func badEncoding(rec fund.NAVRecord) error {
 	for _, f := range []struct{ name, v string }{
 		{"scheme code", rec.SchemeCode}, {"scheme name", rec.SchemeName}, {"ISIN", rec.ISINGrowth}, {"reinvestment ISIN", rec.ISINReinvest},
 		{"plan", rec.Plan}, {"option", rec.Option}, {"category", rec.Category}, {"scheme type", rec.SchemeType}, {"AMC", rec.AMC},
