@@ -65,12 +65,9 @@ func (s *Service) exitFee(ctx context.Context, tx Tx, p Pool, r Request, nav fun
 	if err != nil {
 		return nil, err
 	}
-	h, found, err := tx.HWM(ctx, p.ID)
+	h, err := s.markAt(ctx, tx, p, r.NAVDate) // the year's rule (review r35 H1)
 	if err != nil {
 		return nil, err
-	}
-	if !found {
-		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
 	}
 	c, _, err := PerfFee(*last, h, nav, r.Units) // the mark after is not kept: see above
 	if err != nil || c.Invoice.Fee.Sign() <= 0 {

@@ -507,22 +507,39 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if !found || n.UnitsAfter == nil {
 		return nil, fmt.Errorf("crystallise: pool %s has no NAV (after migration 056) on or before %s", p.ID, to)
 	}
+	h, err := s.markAt(ctx, tx, p, to)
+	if err != nil {
+		return nil, err
+	}
+	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
+	if err != nil {
+		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
+	}
+	next.AsOf = to
+	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
+	return &next, nil
+}
+
+// markAt is the pool's high-water mark (locked) for a performance fee
+// worked out at day's NAV, by the year's crystallisation and by a
+// member's exit alike (review r35 H1: one rule for both). The mark starts
+// where the performance terms took effect (review H1): the pool's last
+// NAV before them (the launch NAV if none), not the launch, so gains made
+// before the terms are not charged. Terms that went to 0 % and back
+// re-base it there (never lower: it never falls).
+func (s *Service) markAt(ctx context.Context, tx Tx, p Pool, day fund.Date) (HWM, error) {
 	h, found, err := tx.HWM(ctx, p.ID)
 	if err != nil {
-		return nil, err
+		return HWM{}, err
 	}
-	// The mark starts where the performance terms took effect (review H1):
-	// the pool's last NAV before them (the launch NAV if none), not the
-	// launch, so gains made before the terms are not charged. Terms that
-	// went to 0 % and back re-base it there (never lower: it never falls).
 	ts, err := tx.FeeTerms(ctx, p.ID)
 	if err != nil {
-		return nil, err
+		return HWM{}, err
 	}
-	since := perfSince(ts, to)
+	since := perfSince(ts, day)
 	base := p.Launch
 	if b, ok, err := tx.NAVOnOrBefore(ctx, p.ID, since.AddDays(-1)); err != nil {
-		return nil, err
+		return HWM{}, err
 	} else if ok {
 		base = b.NAV
 	}
@@ -535,13 +552,7 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 			h.NAV = base
 		}
 	}
-	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
-	if err != nil {
-		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
-	}
-	next.AsOf = to
-	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
-	return &next, nil
+	return h, nil
 }
 
 // perfSince is the first date of the unbroken run of terms with a
