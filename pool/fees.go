@@ -157,6 +157,13 @@ type FeeTx interface {
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 	// InsertExitFee writes a withdrawal's performance fee (exitfee.go).
 	InsertExitFee(ctx context.Context, ef ExitFee) error
+	// SetFeeInvoiceProvisioned records the latest NAV date when a due
+	// invoice's charge beyond its accruals went into the pool's liability
+	// (provisionDue; once: a second call keeps the first date).
+	SetFeeInvoiceProvisioned(ctx context.Context, id string, afterNAV fund.Date) error
+	// WithdrawnAfter sums the units of the pool's withdrawals priced at
+	// NAVs after day.
+	WithdrawnAfter(ctx context.Context, pool string, day fund.Date) (fund.Units, error)
 	FeeSaleTx
 }
 
@@ -386,9 +393,12 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		if inv.Status == "due" {
 			created = true
+			if err := s.provisionDue(ctx, tx, &p, inv); err != nil {
+				return err
+			}
 			return tx.InsertFeeSales(ctx, sold)
 		}
-		if err := s.pay(ctx, tx, w, &p, inv); err != nil {
+		if err := s.pay(ctx, tx, w, &p, inv, false); err != nil {
 			return err
 		}
 		created = true
@@ -436,18 +446,68 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	return nil
 }
 
-// ErrLateCrystallise refuses a performance fee worked out at a NAV that
-// is not the pool's latest.
+// ErrLateCrystallise was the refusal of a performance fee worked out at a
+// NAV that is not the pool's latest; since review r35 H2 such a bill is
+// made (crystallise), so nothing returns it.
 var ErrLateCrystallise = errors.New("performance fee crystallised after a later NAV")
 
 // ErrNotAccrued refuses a bill whose period's end is not accrued yet.
 var ErrNotAccrued = errors.New("the period is not accrued to its end")
 
+// provisionDue puts what a due invoice charges beyond its accruals (the
+// performance fee, its GST and the GST rounding: total − AUM fee − the
+// accrued GST) into the pool's liability when it goes due (review r35
+// M2): Dr pool_fee_accrued:<pool>, Cr fee_income:managed (the performance
+// fee), Cr tax:gst_accrued (the rest). The NAVs until it is paid deduct
+// it, so a member who leaves or joins meanwhile bears their share and no
+// more, and the last-withdrawal guard sees it; pay releases it. Once per
+// invoice (the entry's ref is the invoice id): a due invoice written by
+// an older version is provisioned here when it is paid.
+func (s *Service) provisionDue(ctx context.Context, tx Tx, p *Pool, inv wallet.FeeInvoice) error {
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
+	extra := inv.Total.Sub(inv.AUMFee).Sub(accGST)
+	if !extra.IsZero() {
+		ps := []fund.Posting{{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: extra.Decimal()}}
+		if inv.PerfFee.Sign() != 0 {
+			ps = append(ps, fund.Posting{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()})
+		}
+		if g := extra.Sub(inv.PerfFee); !g.IsZero() {
+			ps = append(ps, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: g.Decimal().Neg()})
+		}
+		amt := extra
+		if amt.IsNegative() { // GST rounded down against its accruals' by a paisa or two
+			amt = amt.Neg()
+		}
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: inv.ID, Amount: amt, Postings: ps}
+		_, inserted, err := tx.Post(ctx, e, fund.Amount{})
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return nil // provisioned before
+		}
+		p.FeeAccrued = p.FeeAccrued.Add(extra)
+		if err := tx.UpdatePool(ctx, *p); err != nil {
+			return err
+		}
+	}
+	// A distribution on the latest NAV takes it off the value after that
+	// NAV (ChargedAfterNAV): the NAV row did not deduct it.
+	return tx.SetFeeInvoiceProvisioned(ctx, inv.ID, p.LastNAV)
+}
+
 // pay pays a written invoice from the pool's cash (which covers it: the
-// caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
-// pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
-// performance fee), Cr tax:gst; the fee.charged event and audit row.
-func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+// caller checked under the pool's lock). Paid as it is written (provisioned
+// false): Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool> (the AUM
+// fee and its accrued GST), Dr tax:gst_accrued (that GST), Cr
+// fee_income:managed (the performance fee), Cr tax:gst (the invoice's
+// GST). A due invoice was provisioned (provisionDue): the whole total
+// leaves pool_fee_accrued, its GST leaves tax:gst_accrued for tax:gst, the
+// NAV does not move. Then the fee.charged event and audit row.
+func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice, provisioned bool) error {
 	// The GST its accruals provisioned: released here, the invoice's
 	// half-up GST on the sum credited instead (the paise between the two
 	// move the NAV at the bill).
@@ -455,12 +515,16 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 	if err != nil {
 		return err
 	}
+	released, gstReleased, perf := inv.AUMFee.Add(accGST), accGST, inv.PerfFee
+	if provisioned {
+		released, gstReleased, perf = inv.Total, inv.GST, fund.Amount{}
+	}
 	if inv.Total.Sign() > 0 {
 		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
 		for _, c := range []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Add(accGST).Decimal().Neg()},
-			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: accGST.Decimal()},
-			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: released.Decimal().Neg()},
+			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: gstReleased.Decimal()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: perf.Decimal().Neg()},
 			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
 		} {
 			if !c.Amount.IsZero() {
@@ -472,12 +536,13 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
 		}
 	}
-	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee).Sub(accGST)
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(released)
 	if err := tx.UpdatePool(ctx, *p); err != nil {
 		return err
 	}
-	// Charged while p.LastNAV is the latest NAV: a distribution on it
-	// takes off what this paid beyond the accrued fee (ChargedAfterNAV).
+	// Charged while p.LastNAV is the latest NAV (a provisioned one: when it
+	// was provisioned): a distribution on it takes off what this paid
+	// beyond the accrued fee (ChargedAfterNAV).
 	if err := tx.SetFeeInvoiceCharged(ctx, inv.ID, p.LastNAV); err != nil {
 		return err
 	}
@@ -493,13 +558,6 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 // latest NAV on or before to, already net of the accrued AUM fee, and the
 // units after it) and returns the new high-water mark.
 func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
-	// The fee is worked out at to's NAV and paid now: a NAV priced since
-	// did not deduct it, so members could have left without their share
-	// (review M1). Crystallise before the next NAV.
-	if p.LastNAV.After(to) {
-		return nil, fmt.Errorf("%w: pool %s's period ends %s but its NAV of %s is priced already (without the fee): crystallise before the NAV after %s",
-			ErrLateCrystallise, p.ID, to, p.LastNAV, to)
-	}
 	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
 	if err != nil {
 		return nil, err
@@ -507,11 +565,31 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if !found || n.UnitsAfter == nil {
 		return nil, fmt.Errorf("crystallise: pool %s has no NAV (after migration 056) on or before %s", p.ID, to)
 	}
+	units := *n.UnitsAfter
+	if p.LastNAV.After(to) {
+		// Crystallised late (review r35 H2: refusing it left the year's
+		// fee, and the quarter's AUM fee with it, unbillable for ever):
+		// still at to's NAV, over its units less those withdrawn since.
+		// Those left at NAVs that did not deduct this fee (paying their
+		// own exit fee above the mark), so the members who stay are not
+		// charged for them; a unit bought since is not charged either.
+		// From now on the fee is in the NAV (the invoice paid, or due and
+		// provisioned).
+		out, err := tx.WithdrawnAfter(ctx, p.ID, to)
+		if err != nil {
+			return nil, err
+		}
+		if units = units.Sub(out); units.Sign() < 0 {
+			units = fund.Units{}
+		}
+		slog.WarnContext(ctx, "pool performance fee crystallised after a later NAV", "pool", p.ID, "to", to, "last_nav", p.LastNAV,
+			"units_at_to", *n.UnitsAfter, "withdrawn_since", out, "units_charged", units)
+	}
 	h, err := s.markAt(ctx, tx, p, to)
 	if err != nil {
 		return nil, err
 	}
-	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
+	c, next, err := PerfFee(t, h, n.NAV, units)
 	if err != nil {
 		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
 	}

@@ -504,16 +504,18 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 			t.Errorf("%s: mark %s, want %s", c.to, got, c.mark)
 		}
 	}
-	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced
-	// (review M1): refused naming both dates, nothing billed.
+	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced:
+	// billed (review r35 H2; it was refused, and the period unbillable),
+	// at the NAV on or before 1 Nov, 30 Oct's 17.0820, the mark: no
+	// performance fee (2 Nov's higher NAV is not counted).
 	e.db.NAV("S1", "2026-11-02", "72.0000")
 	e.nav("P6", "2026-11-02")
-	_, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
-	if !errors.Is(err, pool.ErrLateCrystallise) || !strings.Contains(err.Error(), "ends 2026-11-01 but its NAV of 2026-11-02") {
-		t.Errorf("crystallised after a later NAV: %v", err)
+	inv, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
+	if err != nil || inv.PerfFee.String() != "0.00" || inv.Total.String() != "0.00" {
+		t.Errorf("crystallised after a later NAV: %s %s, %v", inv.PerfFee, inv.Total, err)
 	}
-	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 3 {
-		t.Errorf("%d invoices, want 3", n)
+	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 4 {
+		t.Errorf("%d invoices, want 4", n)
 	}
 }
 
@@ -567,4 +569,85 @@ func TestPoolFeePeriodsAreContiguous(t *testing.T) {
 	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`); got != "996.46 0.00" {
 		t.Errorf("pool %s, want 996.46 0.00", got)
 	}
+}
+
+// A due invoice's performance fee and GST are in the NAV until paid
+// (review r35 M2), by hand. investEnv: W1's 1,000.00 at 10.0000 on 20
+// Aug, 100 units, invested on 21 Aug in A 59.997 and B 19.999 units, cash
+// 0.00. Terms from 21 Aug: 20 % performance, no AUM fee; the mark starts
+// at 20 Aug's 10.0000.
+//   - Mon 24 Aug, A 11.0000, B 19.0000: 659.967 → 659.97 + 379.981 →
+//     379.98 = 1,039.95; NAV 10.3995. Crystallised 21..24 Aug: gain
+//     1,039.95 − 1,000.00 = 39.95, 20 % = 7.99, GST 1.4382 → 1.44, total
+//     9.43; no cash, so the invoice is due and A is sold for 9.43.
+//   - Provisioned: the pool owes 9.43 (fee_accrued). W1's withdrawal of
+//     all 100 units on 25 Aug is refused (fees unpaid), not only for the
+//     cash. 25 Aug, same NAVs: NAV (1,039.95 − 9.43) / 100 = 10.3052 (the
+//     old code: 10.3995). 26 Aug, the sale not allotted: W2's 1,040.00
+//     buys 1,040.00 / 10.3052 = 100.9199… → 100.919 units (the old code:
+//     100.004, so W2 paid part of W1's fee).
+//   - The sale is allotted (9.43) and the invoice paid: fee_accrued 0.00,
+//     cash 6.00 (W2's money less its purchases); the journal balances.
+func TestPoolDueInvoiceIsInTheNAV(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-21"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3995" {
+		t.Fatalf("24 Aug: NAV %s, want 10.3995", r.NAV)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || inv.Status != "due" || inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "7.99 1.44 9.43" {
+		t.Fatalf("bill: %s %s %s %s, %v; want due 7.99 1.44 9.43", inv.Status, inv.PerfFee, inv.GST, inv.Total, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 9.43" {
+		t.Errorf("pool with the invoice due: %s, want 0.00 9.43", got)
+	}
+	e.checkJournal()
+	for _, d := range []string{"2026-08-25", "2026-08-26"} {
+		e.db.NAV("A", d, "11.0000")
+		e.db.NAV("B", d, "19.0000")
+	}
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "P3", "W1", "w1", fund.MustUnits("100.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3052" || r.FeeAccrued.String() != "9.43" || r.Refused != 1 {
+		t.Errorf("25 Aug: NAV %s accrued %s refused %d, want 10.3052 9.43 1", r.NAV, r.FeeAccrued, r.Refused)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || reason FROM pool_requests WHERE id = 'w1'`); !strings.Contains(got, "refused") || !strings.Contains(got, "fees unpaid") {
+		t.Errorf("W1's withdrawal: %q, want refused with the fees unpaid", got)
+	}
+	e.clock = moneytest.IST("2026-08-26T10:00:00+05:30")
+	e.contribute("P3", "W2", "c2", "1040.00")
+	if r := e.nav("P3", "2026-08-26"); r.NAV.String() != "10.3052" {
+		t.Errorf("26 Aug: NAV %s, want 10.3052", r.NAV)
+	}
+	if got := e.db.Str(`SELECT units::text FROM pool_requests WHERE id = 'c2'`); got != "100.919" {
+		t.Errorf("W2's 1,040.00 bought %s units, want 100.919", got)
+	}
+	e.clock = moneytest.IST("2026-08-26T21:00:00+05:30")
+	e.allot()
+	payout := e.db.Str(`SELECT net_amount::text FROM ledger_transactions WHERE order_id = 'PFEE-P3-2026-08-21-2026-08-24-R1'`)
+	if inv, _, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true); err != nil || inv.Status != "charged" {
+		t.Fatalf("paid: %s, %v", inv.Status, err)
+	}
+	// W2's 1,040.00 went into purchases at 26 Aug's batch: A 60 % = 624.00,
+	// B 40 % = 416.00 → 410.00 (multiple 10.00): 6.00 stays; the sale pays
+	// 9.43 in and the invoice 9.43 out.
+	if got := payout + " " + e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "9.43 6.00 0.00" {
+		t.Errorf("payout, pool cash and fee accrued once paid: %s, want 9.43 6.00 0.00", got)
+	}
+	e.checkJournal()
 }

@@ -155,7 +155,10 @@ func (s *Service) progressSale(ctx context.Context, poolID string, inv wallet.Fe
 		if n, swept, err := tx.FeeSalesSwept(ctx, inv.ID); err != nil || inv.Status != "due" || swept < n || p.Cash.Cmp(inv.Total) < 0 {
 			return err // waits: a payout not in yet, or the cash short still (an exit load)
 		}
-		if err := s.pay(ctx, tx, w, &p, inv); err != nil {
+		if err := s.provisionDue(ctx, tx, &p, inv); err != nil { // once: one written before this version has none
+			return err
+		}
+		if err := s.pay(ctx, tx, w, &p, inv, true); err != nil {
 			return err
 		}
 		inv.Status = "charged"

@@ -214,3 +214,42 @@ func TestPoolQuarterBillingResumes(t *testing.T) {
 		}
 	}
 }
+
+// A crystallising quarter whose next NAV was priced before the first run
+// that could bill it is billed all the same (review r35 H2: it was
+// refused, ErrLateCrystallise, by every run for ever). quarterPools
+// without PC: PB holds 100 units at 13.0000 on 30 Sep, mark 10.0000 (the
+// launch NAV: no NAV before its terms).
+//   - Thu 1 Oct, S1 30.0000: PB's NAV (300.00 + 1,000.00) / 100 =
+//     13.0000; W2 takes 20 units out: gross 260.00, exit fee (13.0000 −
+//     10.0000) × 20 = 60.00 → 12.00 + GST 2.16 = 14.16; W2 gets 245.84;
+//     cash 740.00.
+//   - Mon 5 Oct 06:00 (the run of 1 Oct failed): PB crystallises at 30
+//     Sep's NAV over its 100 units less the 20 withdrawn since (they paid
+//     their own fee): (13.0000 − 10.0000) × 80 = 240.00 → 48.00 + GST
+//     8.64 = 56.64; cash 683.36; mark 13.0000. With the exit 60.00 = 20 %
+//     of 3.0000 × 100: no unit pays twice. PA waits for its 30 Sep NAV.
+func TestPoolQuarterBillingCrystallisesAfterALaterNAV(t *testing.T) {
+	e := quarterPools(t, false, false)
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.September}
+	e.db.NAV("S1", "2026-10-01", "30.0000")
+	e.clock = moneytest.IST("2026-10-01T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PB", "W2", "w-W2", fund.MustUnits("20.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("PB", "2026-10-01"); r.NAV.String() != "13.0000" || r.Withdrawals != 1 {
+		t.Fatalf("PB 1 Oct: NAV %s, %d withdrawals", r.NAV, r.Withdrawals)
+	}
+	if got := e.balance("W2"); got != "245.84" {
+		t.Errorf("W2's wallet %s, want 245.84", got)
+	}
+	r := e.quarterRun(q, "2026-10-05T06:00:00+05:30")
+	if r.Billed != 1 || r.Charged != 1 || r.Total.String() != "56.64" || strings.Join(r.Invoices, ",") != "PFEE-PB-2026-07-01-2026-09-30" ||
+		len(r.Skipped) != 1 || r.Skipped[0].Pool != "PA" {
+		t.Errorf("5 Oct: %+v", r)
+	}
+	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav || ' ' || i.perf_fee || ' ' || i.gst || ' ' || i.total FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id
+		JOIN pool_fee_invoices i ON i.pool_id = p.id WHERE p.id = 'PB'`); got != "683.36 13.0000 48.00 8.64 56.64" {
+		t.Errorf("PB after its bill: %s, want 683.36 13.0000 48.00 8.64 56.64", got)
+	}
+}

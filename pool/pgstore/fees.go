@@ -220,7 +220,7 @@ func (t Tx) AccruedGST(ctx context.Context, poolID, invoiceID string) (fund.Amou
 func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
 	var v decimal.Decimal
 	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(i.total - i.aum_fee - (SELECT coalesce(sum(a.gst), 0) FROM pool_fee_accruals a WHERE a.pool_id = i.pool_id AND a.invoice_id = i.id)), 0)
-		FROM pool_fee_invoices i WHERE i.pool_id = $1 AND i.after_nav = $2 AND i.status = 'charged'`,
+		FROM pool_fee_invoices i WHERE i.pool_id = $1 AND i.after_nav = $2 AND i.status IN ('due', 'charged')`,
 		poolID, navDate.Time()).Scan(&v); err != nil {
 		return fund.Amount{}, err
 	}
@@ -327,7 +327,7 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 	if !afterNAV.IsZero() {
 		after = afterNAV.Time()
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = $2 WHERE id = $1 AND status = 'due'`, id, after)
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = coalesce(after_nav, $2) WHERE id = $1 AND status = 'due'`, id, after)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = fmt.Errorf("invoice %s is not due", id)
 	}
@@ -366,4 +366,27 @@ func (t Tx) InsertExitFee(ctx context.Context, ef pool.ExitFee) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, ef.Request, ef.InvoiceID, ef.Pool, ef.Wallet, ef.NAVDate.Time(),
 		ef.Units.Decimal(), ef.NAV.Decimal(), ef.HWM.Decimal(), ef.Gross.Decimal(), ef.Fee.Decimal(), ef.GST.Decimal(), ef.Total.Decimal(), string(body))
 	return err
+}
+
+// SetFeeInvoiceProvisioned records, once, the latest NAV date when a due
+// invoice's charge went into the pool's liability (ChargedAfterNAV counts
+// it from then on).
+func (t Tx) SetFeeInvoiceProvisioned(ctx context.Context, id string, afterNAV fund.Date) error {
+	var after any
+	if !afterNAV.IsZero() {
+		after = afterNAV.Time()
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET after_nav = coalesce(after_nav, $2) WHERE id = $1 AND status = 'due'`, id, after)
+	return err
+}
+
+// WithdrawnAfter sums the units of the pool's withdrawals priced at NAVs
+// after day.
+func (t Tx) WithdrawnAfter(ctx context.Context, poolID string, day fund.Date) (fund.Units, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(units), 0) FROM pool_requests
+		WHERE pool_id = $1 AND kind = 'withdrawal' AND status = 'priced' AND nav_date > $2`, poolID, day.Time()).Scan(&v); err != nil {
+		return fund.Units{}, err
+	}
+	return units3(v)
 }
