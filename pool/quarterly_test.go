@@ -253,3 +253,49 @@ func TestPoolQuarterBillingCrystallisesAfterALaterNAV(t *testing.T) {
 		t.Errorf("PB after its bill: %s, want 683.36 13.0000 48.00 8.64 56.64", got)
 	}
 }
+
+// The schedule bills from the day after a pool's last invoice through the
+// quarter's end (review r35 M1), and a pool with terms that was never
+// priced owes nothing and does not fail the run. quarterPools with PA's
+// 30 Sep NAV, the year ending in March:
+//   - PA billed by hand 1 Jul..23 Aug (the "close a pool" recipe's kind
+//     of bill): 21 Aug's accrual, 30.00 + GST 5.40 = 35.40. The old
+//     schedule saw a charged invoice from 1 Jul and never billed the rest.
+//   - PD: terms from 20 Aug, no member, no NAV: nothing accrued (the old
+//     run failed on it, ErrNotAccrued, every day).
+//   - Thu 1 Oct 06:00: PA 24 Aug..30 Sep: 30 Sep's accrual 379.99, GST
+//     18 % = 68.3982 → 68.40: 448.39 (= its provision 448.39); cash
+//     365,000.00 − 35.40 − 448.39 = 364,516.21, fee_accrued 0.00. PB 1
+//     Jul..30 Sep: 0.00. PD counted not priced. Run total 448.39; tax:gst
+//     5.40 + 68.40 = 73.80.
+func TestPoolQuarterBillingCatchesUpFromTheLastInvoice(t *testing.T) {
+	e := quarterPools(t, true, false)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PD", Name: "PD", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PD", From: day("2026-08-20"), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.March}
+	if inv, _, err := e.pools.BillFees(e.ctx, "PA", day("2026-07-01"), day("2026-08-23"), false); err != nil || inv.Total.String() != "35.40" {
+		t.Fatalf("PA by hand to 23 Aug: %s, %v", inv.Total, err)
+	}
+	r := e.quarterRun(q, "2026-10-01T06:00:00+05:30")
+	if r.Billed != 2 || r.Charged != 2 || r.Due != 0 || r.Total.String() != "448.39" || r.NotPriced != 1 || len(r.Skipped) != 0 ||
+		strings.Join(r.Invoices, ",") != "PFEE-PA-2026-08-24-2026-09-30,PFEE-PB-2026-07-01-2026-09-30" {
+		t.Errorf("1 Oct: %+v\n%s", r, skipped(r))
+	}
+	for q, want := range map[string]string{
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PA'`:                              "364516.21 0.00",
+		`SELECT (-sum(amount))::numeric(18,2)::text FROM wallet_postings WHERE account = 'tax:gst'`: "73.80",
+		`SELECT count(*)::text FROM pool_fee_invoices WHERE pool_id = 'PD'`:                         "0",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	if r := e.quarterRun(q, "2026-10-05T06:00:00+05:30"); r.Billed != 0 || r.NotPriced != 1 || len(r.Skipped) != 0 {
+		t.Errorf("5 Oct: %+v", r)
+	}
+	e.checkJournal()
+}

@@ -335,21 +335,33 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 }
 
 // PoolsToBill lists the pools with fee terms in effect by to and no
-// charged invoice of the period starting from (none, or one still due).
-func (s Store) PoolsToBill(ctx context.Context, from, to fund.Date) ([]pool.PoolToBill, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date FROM pools p
-		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $2)
-		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_from = $1 AND i.status = 'charged')
-		ORDER BY p.id`, from.Time(), to.Time())
+// charged invoice reaching to (none, one still due, or the last ending
+// before to), with their first terms' date and latest invoice.
+func (s Store) PoolsToBill(ctx context.Context, _, to fund.Date) ([]pool.PoolToBill, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date,
+			(SELECT min(t.valid_from) FROM pool_fee_terms t WHERE t.pool_id = p.id),
+			l.period_from, l.period_to, l.status
+		FROM pools p
+		LEFT JOIN LATERAL (SELECT i.period_from, i.period_to, i.status FROM pool_fee_invoices i
+			WHERE i.pool_id = p.id ORDER BY i.period_to DESC LIMIT 1) l ON true
+		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $1)
+		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_to >= $1 AND i.status = 'charged')
+		ORDER BY p.id`, to.Time())
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.PoolToBill, error) {
 		var x pool.PoolToBill
-		var last *time.Time
-		err := r.Scan(&x.ID, &last)
+		var last, lf, lt *time.Time
+		var first time.Time
+		var status *string
+		err := r.Scan(&x.ID, &last, &first, &lf, &lt, &status)
 		if last != nil {
 			x.LastNAV = fund.DateOf(*last)
+		}
+		x.FirstTerms = fund.DateOf(first)
+		if lf != nil && lt != nil && status != nil {
+			x.HasLast, x.LastFrom, x.LastTo, x.LastStatus = true, fund.DateOf(*lf), fund.DateOf(*lt), *status
 		}
 		return x, err
 	})
