@@ -161,6 +161,9 @@ type FeeTx interface {
 	// invoice's charge beyond its accruals went into the pool's liability
 	// (provisionDue; once: a second call keeps the first date).
 	SetFeeInvoiceProvisioned(ctx context.Context, id string, afterNAV fund.Date) error
+	// DistributedPerUnit sums the pool's distributions per unit (amount ÷
+	// the units on the record date) of record dates from..before-1.
+	DistributedPerUnit(ctx context.Context, pool string, from, before fund.Date) (decimal.Decimal, error)
 	// WithdrawnAfter sums the units of the pool's withdrawals priced at
 	// NAVs after day.
 	WithdrawnAfter(ctx context.Context, pool string, day fund.Date) (fund.Units, error)
@@ -276,6 +279,10 @@ type HWM struct {
 	NAV      fund.NAV `json:"hwm_nav"`
 	StartNAV fund.NAV `json:"start_nav"`
 	AsOf     fund.Date
+	// dist is the distributions per unit the crystallisation's total
+	// return added to the NAV (not stored): the hurdle's base is on the
+	// same scale.
+	dist decimal.Decimal
 }
 
 // FeeInvoiceID is the invoice id of a pool's period.
@@ -378,7 +385,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			if err != nil {
 				return err
 			}
-			hwm.StartNAV = h
+			if hwm.StartNAV, err = fund.NAVFromDecimal(h.Decimal().Add(hwm.dist), fund.RoundDown); err != nil {
+				return err
+			}
 			if err := tx.PutHWM(ctx, *hwm); err != nil {
 				return err
 			}
@@ -585,15 +594,19 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 		slog.WarnContext(ctx, "pool performance fee crystallised after a later NAV", "pool", p.ID, "to", to, "last_nav", p.LastNAV,
 			"units_at_to", *n.UnitsAfter, "withdrawn_since", out, "units_charged", units)
 	}
-	h, err := s.markAt(ctx, tx, p, to)
+	h, since, err := s.markAt(ctx, tx, p, to)
 	if err != nil {
 		return nil, err
 	}
-	c, next, err := PerfFee(t, h, n.NAV, units)
+	tr, dist, err := s.totalReturn(ctx, tx, p.ID, since, to, n.NAV)
+	if err != nil {
+		return nil, err
+	}
+	c, next, err := PerfFee(t, h, tr, units)
 	if err != nil {
 		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
 	}
-	next.AsOf = to
+	next.AsOf, next.dist = to, dist
 	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
 	return &next, nil
 }
@@ -605,19 +618,19 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 // NAV before them (the launch NAV if none), not the launch, so gains made
 // before the terms are not charged. Terms that went to 0 % and back
 // re-base it there (never lower: it never falls).
-func (s *Service) markAt(ctx context.Context, tx Tx, p Pool, day fund.Date) (HWM, error) {
+func (s *Service) markAt(ctx context.Context, tx Tx, p Pool, day fund.Date) (HWM, fund.Date, error) {
 	h, found, err := tx.HWM(ctx, p.ID)
 	if err != nil {
-		return HWM{}, err
+		return HWM{}, fund.Date{}, err
 	}
 	ts, err := tx.FeeTerms(ctx, p.ID)
 	if err != nil {
-		return HWM{}, err
+		return HWM{}, fund.Date{}, err
 	}
 	since := perfSince(ts, day)
 	base := p.Launch
 	if b, ok, err := tx.NAVOnOrBefore(ctx, p.ID, since.AddDays(-1)); err != nil {
-		return HWM{}, err
+		return HWM{}, fund.Date{}, err
 	} else if ok {
 		base = b.NAV
 	}
@@ -630,7 +643,27 @@ func (s *Service) markAt(ctx context.Context, tx Tx, p Pool, day fund.Date) (HWM
 			h.NAV = base
 		}
 	}
-	return h, nil
+	return h, since, nil
+}
+
+// totalReturn is nav (day's NAV) plus the distributions per unit of
+// record dates since..day-1, rounded down to the NAV's 4 places (review
+// r35 M4): the performance fee compares it with the mark, so a gain paid
+// out as a distribution is still a gain, and the mark (kept on the same
+// total-return scale, counted from the performance terms' start) never
+// has to fall when a distribution lowers the NAV. A distribution on day
+// itself is not added: day's NAV is before it.
+func (s *Service) totalReturn(ctx context.Context, tx Tx, poolID string, since, day fund.Date, nav fund.NAV) (fund.NAV, decimal.Decimal, error) {
+	if since.IsZero() {
+		return nav, decimal.Zero, nil
+	}
+	dpu, err := tx.DistributedPerUnit(ctx, poolID, since, day)
+	if err != nil || dpu.IsZero() {
+		return nav, decimal.Zero, err
+	}
+	dpu = dpu.RoundFloor(fund.NAVScale)
+	tr, err := fund.NAVFromDecimal(nav.Decimal().Add(dpu), fund.RoundDown)
+	return tr, dpu, err
 }
 
 // perfSince is the first date of the unbroken run of terms with a

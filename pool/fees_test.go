@@ -651,3 +651,62 @@ func TestPoolDueInvoiceIsInTheNAV(t *testing.T) {
 	}
 	e.checkJournal()
 }
+
+// The performance fee counts distributions (review r35 M4), by hand. Pool
+// PR: 20 % of the gain, no AUM fee, from 20 Aug (the mark starts at the
+// launch NAV 10.0000). W1's 1,000.00 at 10.0000 on 20 Aug: 100 units; the
+// folio then holds 10 units of S1.
+//   - Fri 21 Aug, S1 20.0000: NAV (200.00 + 1,000.00) / 100 = 12.0000;
+//     200.00 distributed on it, 2.00 a unit: cash 800.00.
+//   - Mon 24 Aug, S1 20.0000: NAV (200.00 + 800.00) / 100 = 10.0000. The
+//     bill 20..24 Aug crystallises on the total return 10.0000 + 2.0000 =
+//     12.0000: (12.0000 − 10.0000) × 100 = 200.00, 20 % = 40.00, GST 7.20,
+//     47.20 (the old code: 0.00, the gain paid out never charged); cash
+//     752.80; mark 12.0000 (on the total-return scale).
+//   - Tue 25 Aug, S1 44.7200: NAV (447.20 + 752.80) / 100 = 12.0000, a
+//     real gain of 2.0000 a unit since the bill: total return 14.0000,
+//     (14.0000 − 12.0000) × 100 = 200.00 → 40.00 + 7.20 = 47.20; mark
+//     14.0000. (Had the mark been 12.0000 on the NAV scale, this gain
+//     would never be charged.)
+func TestPoolPerformanceFeeCountsDistributions(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PR', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PR", Name: "dist", Launch: fund.MustNAV("10.0000"), Folio: "F-PR"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PR", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PR", "W1", "c1", "1000.00")
+	e.nav("PR", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PR', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "20.0000")
+	e.db.NAV("S1", "2026-08-24", "20.0000")
+	e.db.NAV("S1", "2026-08-25", "44.7200")
+	if r := e.nav("PR", "2026-08-21"); r.NAV.String() != "12.0000" {
+		t.Fatalf("21 Aug: NAV %s, want 12.0000", r.NAV)
+	}
+	if _, err := e.pools.Distribute(e.ctx, "PR", day("2026-08-21"), fund.MustAmount("200.00")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to, nav, total, cash, mark string }{
+		{"2026-08-20", "2026-08-24", "10.0000", "47.20", "752.80", "12.0000"},
+		{"2026-08-25", "2026-08-25", "12.0000", "47.20", "705.60", "14.0000"},
+	} {
+		if r := e.nav("PR", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s: NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "PR", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.PerfFee.String() + " " + inv.GST.String() + " " + inv.Total.String(); got != "40.00 7.20 "+c.total {
+			t.Errorf("%s..%s: %s, want 40.00 7.20 %s", c.from, c.to, got, c.total)
+		}
+		if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != c.cash+" "+c.mark {
+			t.Errorf("after %s: cash and mark %s, want %s %s", c.to, got, c.cash, c.mark)
+		}
+	}
+	e.checkJournal()
+}

@@ -402,3 +402,13 @@ func (t Tx) WithdrawnAfter(ctx context.Context, poolID string, day fund.Date) (f
 	}
 	return units3(v)
 }
+
+// DistributedPerUnit sums the pool's distributions per unit (amount ÷ the
+// units they were shared over) of record dates from..before-1.
+func (t Tx) DistributedPerUnit(ctx context.Context, poolID string, from, before fund.Date) (decimal.Decimal, error) {
+	var v decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(d.amount / u.units), 0) FROM pool_distributions d
+		JOIN LATERAL (SELECT sum(s.units) AS units FROM pool_distribution_shares s WHERE s.pool_id = d.pool_id AND s.record_date = d.record_date) u ON u.units > 0
+		WHERE d.pool_id = $1 AND d.record_date >= $2 AND d.record_date < $3`, poolID, from.Time(), before.Time()).Scan(&v)
+	return v, err
+}
