@@ -78,7 +78,8 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 		return fmt.Errorf("pool %s fee terms: %w", t.Pool, err)
 	}
 	return s.inTx(ctx, func(tx Tx, w *work) error {
-		if _, ok, err := tx.LockPool(ctx, t.Pool); err != nil || !ok {
+		p, ok, err := tx.LockPool(ctx, t.Pool)
+		if err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
 		}
 		// Days already accrued keep their rate (review M6): terms dated on
@@ -89,12 +90,66 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 			return fmt.Errorf("%w: pool %s's fee is accrued through %s (NAV of %s); terms from %s would not apply to those days: date them from %s or later",
 				ErrBackdatedTerms, t.Pool, last.To, last.NAVDate, t.From, last.To.AddDays(1))
 		}
+		if err := s.checkPerfChange(ctx, tx, p, t); err != nil {
+			return err
+		}
 		if err := tx.PutFeeTerms(ctx, t); err != nil {
 			return err
 		}
 		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: t.Pool, Action: "fee_terms", Payload: t})
 		return nil
 	})
+}
+
+// ErrPerfChangeNotCrystallised refuses a change of the performance %
+// or hurdle while a gain at the old terms is not crystallised.
+var ErrPerfChangeNotCrystallised = errors.New("the performance terms change before the gain at the old terms is crystallised")
+
+// checkPerfChange refuses terms from a date that change the performance %
+// or the hurdle in effect the day before (a performance fee of more than
+// 0 %), unless the pool was crystallised through that day, or has no NAV
+// under those terms yet (review r35 M3). The performance fee is worked
+// out once, at the crystallisation, over the gain since the mark, at the
+// terms then: a change mid-year applied the new rate to the whole year's
+// gain (10 % to 20 % on 1 Oct charged the April..September gain at 20 %;
+// 20 % to 0 % charged nothing). Refusing is the simple rule that cannot
+// bill a day at the wrong rate: crystallise through the day before (bill
+// --crystallise --to that day), then change the terms from the day after.
+// (A stub crystallisation at the change would need the NAV of the day
+// before it, priced and billed, the same steps done by the system.)
+func (s *Service) checkPerfChange(ctx context.Context, tx Tx, p Pool, t FeeTerms) error {
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	day := t.From.AddDays(-1)
+	_, prev, err := rateTable(ts, day)
+	if errors.Is(err, ErrNoFeeTerms) || (err == nil && (prev.PerfPct.Sign() <= 0 ||
+		(prev.PerfPct.Equal(t.PerfPct) && prev.HurdlePct.Equal(t.HurdlePct)))) {
+		return nil // no performance fee before, or the same one
+	}
+	if err != nil {
+		return err
+	}
+	since := perfSince(ts, day)
+	if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, day); err != nil {
+		return err
+	} else if !ok || n.Date.Before(since) {
+		return nil // no NAV under the old terms: no gain at them
+	}
+	h, found, err := tx.HWM(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if found && h.AsOf == day {
+		return nil
+	}
+	crystallised := "never"
+	if found {
+		crystallised = "through " + h.AsOf.String()
+	}
+	return fmt.Errorf("%w: pool %s's performance fee of %s%% (hurdle %s%%) is crystallised %s; terms of %s%% (hurdle %s%%) from %s need it crystallised through %s first (bill --crystallise --to %s)",
+		ErrPerfChangeNotCrystallised, p.ID, prev.PerfPct, prev.HurdlePct, crystallised, t.PerfPct, t.HurdlePct, t.From, day, day)
 }
 
 // FeeTermsOf reads a pool's fee terms by date.

@@ -710,3 +710,58 @@ func TestPoolPerformanceFeeCountsDistributions(t *testing.T) {
 	}
 	e.checkJournal()
 }
+
+// A change of the performance % is refused until the gain at the old
+// rate is crystallised (review r35 M3), by hand. Pool PT: 10 % from 20
+// Aug (the mark starts at the launch NAV 10.0000). W1's 1,000.00 at
+// 10.0000: 100 units; the folio then holds 10 units of S1.
+//   - Fri 21 Aug, S1 20.0000: NAV (200.00 + 1,000.00) / 100 = 12.0000.
+//   - 20 % from 24 Aug: refused (the old code took it, and billed the
+//     whole gain at 20 %: 40.00 + 7.20), and so is 0 % (it billed
+//     nothing).
+//   - Crystallised 20..23 Aug at 10 %: (12.0000 − 10.0000) × 100 = 200.00
+//     → 20.00 + GST 3.60 = 23.60; cash 976.40; mark 12.0000. Now 20 %
+//     from 24 Aug is taken.
+//   - Mon 24 Aug, S1 20.0000: NAV (200.00 + 976.40) / 100 = 11.7640,
+//     below the mark: 24 Aug crystallised at 20 % bills 0.00.
+func TestPoolPerformanceRateChangeNeedsACrystallisation(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PT', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PT", Name: "rate", Launch: fund.MustNAV("10.0000"), Folio: "F-PT"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PT", "W1", "c1", "1000.00")
+	e.nav("PT", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PT', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "20.0000")
+	e.db.NAV("S1", "2026-08-24", "20.0000")
+	if r := e.nav("PT", "2026-08-21"); r.NAV.String() != "12.0000" {
+		t.Fatalf("21 Aug: NAV %s, want 12.0000", r.NAV)
+	}
+	for _, rate := range []string{"20", "0"} {
+		err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-24"), AUMRatePct: pct("0"), PerfPct: pct(rate)})
+		if !errors.Is(err, pool.ErrPerfChangeNotCrystallised) || !strings.Contains(err.Error(), "crystallised through 2026-08-23 first") {
+			t.Errorf("%s %% from 24 Aug before a crystallisation: %v", rate, err)
+		}
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PT", day("2026-08-20"), day("2026-08-23"), true)
+	if err != nil || inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "20.00 3.60 23.60" {
+		t.Fatalf("crystallised at 10 %%: %s %s %s, %v", inv.PerfFee, inv.GST, inv.Total, err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-24"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatalf("20 %% after the crystallisation: %v", err)
+	}
+	if r := e.nav("PT", "2026-08-24"); r.NAV.String() != "11.7640" {
+		t.Fatalf("24 Aug: NAV %s, want 11.7640", r.NAV)
+	}
+	if inv, _, err = e.pools.BillFees(e.ctx, "PT", day("2026-08-24"), day("2026-08-24"), true); err != nil || inv.Total.String() != "0.00" {
+		t.Errorf("24 Aug at 20 %%: %s, %v", inv.Total, err)
+	}
+	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != "976.40 12.0000" {
+		t.Errorf("cash and mark %s, want 976.40 12.0000", got)
+	}
+}
