@@ -59,6 +59,18 @@ var ErrFeeOwed = errors.New("the last withdrawal would leave the pool's fees unp
 // ErrBackdatedTerms refuses fee terms from a day already accrued.
 var ErrBackdatedTerms = errors.New("fee terms dated in the accrued past")
 
+// ErrPeriodConflict refuses a billing period that does not follow the
+// pool's invoices (another end from the same start, a gap, an invoice
+// still due). It is an ErrConflict (exit 2), with its own words: the
+// conflict's text ("request id already used differently") misled (review
+// r35 L3).
+var ErrPeriodConflict error = periodConflict{}
+
+type periodConflict struct{}
+
+func (periodConflict) Error() string        { return "the billing period conflicts with the pool's invoices" }
+func (periodConflict) Is(target error) bool { return target == ErrConflict }
+
 // ErrNoFeeTerms: the pool has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
 
@@ -89,6 +101,13 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 		} else if found && !t.From.After(last.To) {
 			return fmt.Errorf("%w: pool %s's fee is accrued through %s (NAV of %s); terms from %s would not apply to those days: date them from %s or later",
 				ErrBackdatedTerms, t.Pool, last.To, last.NAVDate, t.From, last.To.AddDays(1))
+		}
+		// Priced days are past too, accruals or not (review r35 L3): the
+		// AUM fee of those days would be dropped and the performance base
+		// moved back before them.
+		if !p.LastNAV.IsZero() && !t.From.After(p.LastNAV) {
+			return fmt.Errorf("%w: pool %s is priced through %s; terms from %s would not apply to those days: date them from %s or later",
+				ErrBackdatedTerms, t.Pool, p.LastNAV, t.From, p.LastNAV.AddDays(1))
 		}
 		if err := s.checkPerfChange(ctx, tx, p, t); err != nil {
 			return err
@@ -256,11 +275,10 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if err != nil || len(ts) == 0 {
 		return nil, err
 	}
-	next, err := s.Calendar.NextBusinessDay(day)
+	end, err := s.accrualEnd(day) // never past the quarter's end (review r35 L1)
 	if err != nil {
 		return nil, fmt.Errorf("fee accrual: %w", err)
 	}
-	end := next.AddDays(-1)
 	table, _, err := rateTable(ts, end)
 	if errors.Is(err, ErrNoFeeTerms) {
 		return nil, nil // terms from a later date
@@ -389,7 +407,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		if prev, found, err := tx.FeeInvoice(ctx, poolID, from); err != nil || found {
 			if err == nil && prev.To != to {
-				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrConflict, poolID, prev.From, prev.To, to)
+				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrPeriodConflict, poolID, prev.From, prev.To, to)
 			}
 			inv = prev
 			return err
@@ -491,10 +509,10 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	}
 	if found && prev.Status == "due" {
 		// Its sale is planned on the same lots: pay it first (review M3).
-		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrConflict, poolID, prev.ID)
+		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrPeriodConflict, poolID, prev.ID)
 	}
 	if found && from != prev.To.AddDays(1) {
-		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
+		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrPeriodConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
 	}
 	last, found, err := tx.LastAccrual(ctx, poolID)
 	if err != nil {

@@ -523,9 +523,9 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 // cannot be dated into days already accrued; the first accrual starts at
 // max(terms' from, last NAV + 1) (review M4, M6). By hand: W1's 1,000.00
 // on 20 Aug at 10.0000: 100.000 units. NAVs of 20 and 21 Aug run with no
-// terms. Then 36.5 % a year (1.00 a day on 1,000.00) from 20 Aug: Mon 24
-// Aug's NAV accrues 22..24 Aug (not 20..21, priced already; not only 24
-// Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
+// terms. Terms from 20 Aug are refused (priced through 21 Aug, review
+// r35 L3); 36.5 % a year (1.00 a day on 1,000.00) from 22 Aug: Mon 24
+// Aug's NAV accrues 22..24 Aug (not only 24 Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
 // Terms from 24 Aug are refused (accrued through 24 Aug), from 25 Aug
 // taken. A bill to 25 Aug is refused (accrued through 24 Aug only: on the
 // old code it billed and 25 Aug's accrual fell between periods); 20..24
@@ -543,7 +543,12 @@ func TestPoolFeePeriodsAreContiguous(t *testing.T) {
 	terms := func(from string) error {
 		return e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PC", From: day(from), AUMRatePct: pct("36.5")})
 	}
-	if err := terms("2026-08-20"); err != nil {
+	// Dated on or before the last NAV: refused though nothing is accrued
+	// (review r35 L3; the old code took it and dropped 20..21 Aug).
+	if err := terms("2026-08-20"); !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "priced through 2026-08-21") {
+		t.Errorf("terms from a priced day: %v", err)
+	}
+	if err := terms("2026-08-22"); err != nil {
 		t.Fatal(err)
 	}
 	r := e.nav("PC", "2026-08-24")
@@ -763,5 +768,50 @@ func TestPoolPerformanceRateChangeNeedsACrystallisation(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != "976.40 12.0000" {
 		t.Errorf("cash and mark %s, want 976.40 12.0000", got)
+	}
+}
+
+// Accruals end at the quarter's end, and the last business day of the
+// calendar's year needs no next year's calendar (review r35 L1); terms
+// dated on or before the pool's last NAV are refused even with no accrual
+// yet (review r35 L3); a billing conflict says what it is. By hand: pool
+// PY, W1's 1,000.00 at 10.0000 on Mon 28 Dec 2026: 100 units.
+//   - Terms from 28 Dec (priced already): refused, naming 29 Dec. From 29
+//     Dec: 36.5 % (1.00 a day on 1,000.00).
+//   - Thu 31 Dec's NAV (the calendar ends with 2026): 29..31 Dec, not to
+//     Sun 3 Jan 2027: 29 and 30 Dec carry 28 Dec's value after its
+//     request, 1,000.00; 31 Dec 1,000.00: 3 × 1.00 = 3.00, GST 0.54,
+//     owed 3.54; NAV (1,000.00 − 3.54) / 100 = 9.9646. (The old code
+//     failed: no 2027 calendar for the next business day.)
+//   - The bill 29..31 Dec: 3.00 + 0.54 = 3.54. Billing 29..30 Dec after
+//     it: a conflict (exit 2) naming the invoice, not "request id already
+//     used differently".
+func TestPoolFeeAccrualEndsAtTheQuarter(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PY", Name: "year end", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = moneytest.IST("2026-12-28T10:00:00+05:30")
+	e.contribute("PY", "W1", "c1", "1000.00")
+	e.nav("PY", "2026-12-28")
+	err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PY", From: day("2026-12-28"), AUMRatePct: pct("36.5")})
+	if !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "date them from 2026-12-29") {
+		t.Errorf("terms from the last NAV's day: %v", err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PY", From: day("2026-12-29"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.nav("PY", "2026-12-31")
+	if r.NAV.String() != "9.9646" || r.FeeAccrued.String() != "3.54" || r.Accrual == nil || r.Accrual.From.String()+".."+r.Accrual.To.String() != "2026-12-29..2026-12-31" {
+		t.Fatalf("31 Dec: NAV %s accrued %s accrual %+v; want 9.9646 3.54 29..31 Dec", r.NAV, r.FeeAccrued, r.Accrual)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PY", day("2026-12-29"), day("2026-12-31"), false)
+	if err != nil || inv.AUMFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "3.00 0.54 3.54" {
+		t.Fatalf("Q4's bill: %s %s %s, %v", inv.AUMFee, inv.GST, inv.Total, err)
+	}
+	_, _, err = e.pools.BillFees(e.ctx, "PY", day("2026-12-29"), day("2026-12-30"), false)
+	if !errors.Is(err, pool.ErrConflict) || strings.Contains(err.Error(), "request id") || !strings.Contains(err.Error(), "was billed 2026-12-29..2026-12-31") {
+		t.Errorf("another end from the same start: %v", err)
 	}
 }

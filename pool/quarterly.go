@@ -201,3 +201,24 @@ func (q *QuarterBilling) skip(ctx context.Context, r *QuarterRun, poolID string,
 	slog.WarnContext(ctx, "pool quarterly billing skipped a pool", "pool", poolID, "from", r.From, "to", r.To, "reason", err)
 	r.Skipped = append(r.Skipped, FeeBillSkip{Pool: poolID, Reason: err.Error()})
 }
+
+// accrualEnd is the last day day's NAV accrues: the day before the next
+// business day, but never past the end of day's quarter (review r35 L1):
+// a Friday 31 Dec's NAV accrued 31 Dec..2 Jan, so the quarter's invoice
+// billed two days of the next (a Friday 31 Mar's moved fee into the wrong
+// financial year), and it needed next year's holiday calendar on the
+// year's last business day. The next quarter's days are accrued by its
+// first NAV (carried on this one's value, as any day without a NAV).
+func (s *Service) accrualEnd(day fund.Date) (fund.Date, error) {
+	_, qend := wallet.QuarterOf(day)
+	for d := day.AddDays(1); !d.After(qend); d = d.AddDays(1) {
+		ok, err := s.Calendar.IsBusinessDay(d)
+		if err != nil {
+			return fund.Date{}, err
+		}
+		if ok {
+			return d.AddDays(-1), nil
+		}
+	}
+	return qend, nil
+}
