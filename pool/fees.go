@@ -581,6 +581,45 @@ func (s *Service) provisionDue(ctx context.Context, tx Tx, p *Pool, inv wallet.F
 	return tx.SetFeeInvoiceProvisioned(ctx, inv.ID, p.LastNAV)
 }
 
+// releaseDue reverses a due invoice's provision (provisionDue) when the
+// invoice is cancelled, in the cancel's transaction under the pool's lock:
+// Cr pool_fee_accrued:<pool>, Dr fee_income:managed (the performance
+// fee), Dr tax:gst_accrued (the rest), kind pool_fee_accrual, ref
+// <invoice>:released, once. A due invoice written before provisioning
+// existed is provisioned first (provisionDue is once per invoice), so the
+// reversal always has its provision to undo. The accruals' own liability
+// stays (the AUM fee stays owed).
+func (s *Service) releaseDue(ctx context.Context, tx Tx, p *Pool, inv wallet.FeeInvoice) error {
+	if err := s.provisionDue(ctx, tx, p, inv); err != nil {
+		return err
+	}
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
+	extra := inv.Total.Sub(inv.AUMFee).Sub(accGST)
+	if extra.IsZero() {
+		return nil
+	}
+	ps := []fund.Posting{{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: extra.Decimal().Neg()}}
+	if inv.PerfFee.Sign() != 0 {
+		ps = append(ps, fund.Posting{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal()})
+	}
+	if g := extra.Sub(inv.PerfFee); !g.IsZero() {
+		ps = append(ps, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: g.Decimal()})
+	}
+	amt := extra
+	if amt.IsNegative() {
+		amt = amt.Neg()
+	}
+	_, inserted, err := tx.Post(ctx, wallet.Entry{Kind: KindFeeAccrual, Ref: inv.ID + ":released", Amount: amt, Postings: ps}, fund.Amount{})
+	if err != nil || !inserted {
+		return err // released before
+	}
+	p.FeeAccrued = p.FeeAccrued.Sub(extra)
+	return tx.UpdatePool(ctx, *p)
+}
+
 // pay pays a written invoice from the pool's cash (which covers it: the
 // caller checked under the pool's lock). Paid as it is written (provisioned
 // false): Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool> (the AUM
