@@ -299,3 +299,44 @@ func TestPoolQuarterBillingCatchesUpFromTheLastInvoice(t *testing.T) {
 	}
 	e.checkJournal()
 }
+
+// A quarter no run billed is billed by the next run, oldest first, on its
+// own invoice (review r35 M1). Pool PQ: 36.5 % a year from Tue 2 Jun
+// (1.00 a day on 1,000.00); W1's 1,000.00 at 10.0000 on Mon 1 Jun: 100
+// units. No run billed Q2 (the job was down).
+//   - Tue 30 Jun's NAV accrues 2..30 Jun: 28 days carried on 1 Jun's value
+//     after its request, 1,000.00, and 30 Jun on 1,000.00: 29.00, GST
+//     5.22, owed 34.22.
+//   - 30 Sep's NAV accrues Q3 (1 Jul..30 Sep).
+//   - Thu 1 Oct 06:00: Q2 on its own invoice, 1 Apr..30 Jun: 29.00 + 5.22
+//     = 34.22; then Q3 1 Jul..30 Sep, the rest of what the pool owed; the
+//     pool owes 0.00 after. (The old run billed Q2's days on Q3's invoice.)
+func TestPoolQuarterBillingCatchesUpAMissedQuarter(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PQ", Name: "PQ", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PQ", From: day("2026-06-02"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = moneytest.IST("2026-06-01T10:00:00+05:30")
+	e.contribute("PQ", "W1", "c1", "1000.00")
+	e.nav("PQ", "2026-06-01")
+	if r := e.nav("PQ", "2026-06-30"); r.FeeAccrued.String() != "34.22" {
+		t.Fatalf("30 Jun: accrued %s, want 34.22", r.FeeAccrued)
+	}
+	owed := e.nav("PQ", "2026-09-30").FeeAccrued
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.March}
+	r := e.quarterRun(q, "2026-10-01T06:00:00+05:30")
+	if r.Billed != 2 || r.Charged != 2 || len(r.Skipped) != 0 || r.Total.String() != owed.String() ||
+		strings.Join(r.Invoices, ",") != "PFEE-PQ-2026-04-01-2026-06-30,PFEE-PQ-2026-07-01-2026-09-30" {
+		t.Errorf("1 Oct: %+v (owed %s)\n%s", r, owed, skipped(r))
+	}
+	if got := e.db.Str(`SELECT total::text FROM pool_fee_invoices WHERE id = 'PFEE-PQ-2026-04-01-2026-06-30'`); got != "34.22" {
+		t.Errorf("Q2's invoice %s, want 34.22", got)
+	}
+	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PQ'`); got != "0.00" {
+		t.Errorf("owed after the run %s, want 0.00", got)
+	}
+}
