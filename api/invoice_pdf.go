@@ -21,6 +21,9 @@ func RenderInvoicePDF(w *bytes.Buffer, inv wallet.FeeInvoice) error {
 	title, who := "Tax invoice: managed portfolio fees", "Wallet "+inv.WalletID+", investor "+inv.InvestorID
 	if inv.PoolID != "" {
 		title, who = "Tax invoice: investment pool fees", "Pool "+inv.PoolID
+		if inv.WalletID != "" { // a member's exit fee
+			who += ", member wallet " + inv.WalletID
+		}
 	}
 	doc.font(true, 16)
 	doc.text(doc.left, doc.y, doc.right-doc.left, title, "L")

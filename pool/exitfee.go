@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -92,4 +93,32 @@ func (s *Service) chargeExitFee(ctx context.Context, tx Tx, w *work, p Pool, ef 
 	w.Events = append(w.Events, ledger.Event{ID: ev.EventID, Topic: wallet.TopicFeeCharged, Key: p.ID, Payload: ev})
 	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: p.ID, Action: "exit_fee_charged", Payload: ef})
 	return nil
+}
+
+// Invoice is the exit fee as an invoice for the writer (wallet.InvoiceLines,
+// CSV and PDF): the pool's and the member's, the NAV date as its period,
+// the performance fee and its GST, charged.
+func (ef ExitFee) Invoice() wallet.FeeInvoice {
+	perf := ef.Perf
+	return wallet.FeeInvoice{ID: ef.InvoiceID, PoolID: ef.Pool, WalletID: ef.Wallet, From: ef.NAVDate, To: ef.NAVDate,
+		PerfFee: ef.Fee, Fee: ef.Fee, GST: ef.GST, Total: ef.Total, Perf: &perf, Status: "charged",
+		Note: fmt.Sprintf("Performance fee on exit: withdrawal %s of %s units at NAV %s (%s), high-water mark %s", ef.Request, ef.Units, ef.NAV, ef.Gross, ef.HWM)}
+}
+
+// Invoice reads a pool invoice by id: a period's (PFEE-<pool>-<from>-<to>,
+// its accrual expanded) or a member's exit fee (PFEE-<pool>-EXIT-<request>).
+func (s *Service) Invoice(ctx context.Context, id string) (inv wallet.FeeInvoice, found bool, err error) {
+	err = s.Store.InTx(ctx, func(tx Tx) error {
+		if inv, found, err = tx.FeeInvoiceByID(ctx, id); err != nil || found {
+			inv.Accrual = inv.Accrual.Expanded()
+			return err
+		}
+		var ef ExitFee
+		if ef, found, err = tx.ExitFee(ctx, id); err != nil || !found {
+			return err
+		}
+		inv = ef.Invoice()
+		return nil
+	})
+	return inv, found, err
 }

@@ -1,11 +1,13 @@
 package pool_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/wallet"
 )
 
 // The performance fee on exit, by hand. Pool PE: 20 % of the gain above
@@ -66,8 +68,31 @@ func TestPoolPerformanceFeeOnExit(t *testing.T) {
 	if r := e.nav("PE", "2026-09-30"); r.Fresh { // the same NAV again: nothing charged again
 		t.Error("30 Sep computed twice")
 	}
+	// The exit fee is in the pool view's fees charged (23.60) and on an
+	// invoice of its own, CSV and PDF by the invoice writer: the member's
+	// withdrawal, the performance fee 20.00, GST 3.60, total 23.60, no
+	// management fee line.
+	e.checkFeesCharged("W2", "23.60")
+	inv, found, err := e.pools.Invoice(e.ctx, "PFEE-PE-EXIT-w-W1")
+	if err != nil || !found {
+		t.Fatalf("exit fee invoice: found %v, %v", found, err)
+	}
+	var csv strings.Builder
+	if err := wallet.WriteInvoiceCSV(&csv, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"invoice_id,pool_id,wallet_id,period_from,period_to,status\nPFEE-PE-EXIT-w-W1,PE,W1,2026-09-30,2026-09-30,charged\n",
+		"Performance fee on exit: withdrawal w-W1 of 50.000 units at NAV 12.0000 (600.00), high-water mark 10.0000",
+		"\nFee,20.00\n", "GST at 18%,3.60\n", "Total,23.60\n"} {
+		if !strings.Contains(csv.String(), want) {
+			t.Errorf("exit fee invoice CSV has no %q:\n%s", want, csv.String())
+		}
+	}
+	if strings.Contains(csv.String(), "Management fee") {
+		t.Errorf("exit fee invoice CSV has a management fee line:\n%s", csv.String())
+	}
 
-	inv, _, err := e.pools.BillFees(e.ctx, "PE", day("2026-08-20"), day("2026-09-30"), true)
+	inv, _, err = e.pools.BillFees(e.ctx, "PE", day("2026-08-20"), day("2026-09-30"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +102,7 @@ func TestPoolPerformanceFeeOnExit(t *testing.T) {
 	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != "1329.20 12.0000" {
 		t.Errorf("after the year's bill %s, want 1329.20 12.0000", got)
 	}
+	e.checkFeesCharged("W2", "94.40") // 23.60 on exit + the year's 70.80
 
 	e.clock = moneytest.IST("2026-10-01T10:00:00+05:30")
 	if _, err := e.pools.Withdraw(e.ctx, "PE", "W2", "w-W2", fund.MustUnits("10.000", 3)); err != nil {
@@ -147,5 +173,17 @@ func TestPoolExitFeeUsesTheYearsMark(t *testing.T) {
 	}
 	if got := inv.PerfFee.String() + " " + inv.GST.String() + " " + inv.Total.String(); got != "7.50 1.35 8.85" {
 		t.Errorf("the year's crystallisation %s, want 7.50 1.35 8.85", got)
+	}
+}
+
+// checkFeesCharged: the wallet's pool view shows the pool's fees charged.
+func (e *env) checkFeesCharged(walletID, want string) {
+	e.t.Helper()
+	vs, err := e.pools.Members(e.ctx, walletID)
+	if err != nil || len(vs) != 1 || vs[0].FeesCharged == nil {
+		e.t.Fatalf("%s's pools %+v, %v", walletID, vs, err)
+	}
+	if got := vs[0].FeesCharged.String(); got != want {
+		e.t.Errorf("pool view fees charged %s, want %s", got, want)
 	}
 }

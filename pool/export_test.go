@@ -2,8 +2,6 @@ package pool
 
 import (
 	"context"
-
-	"github.com/fundflow/fundflow/fund"
 )
 
 // SetCrash makes investing stop at a stage ("debited": before placing,
@@ -11,15 +9,15 @@ import (
 // transaction, before its entry) when f returns an error.
 func (s *Service) SetCrash(f func(stage, poolID string) error) { s.crash = f }
 
-// ReleaseDue runs releaseDue on the pool's invoice of the period starting
-// from (what cancelling a due invoice must do), in its own transaction.
-func (s *Service) ReleaseDue(ctx context.Context, poolID string, from fund.Date) error {
+// ReleaseDue runs releaseDue on the pool's invoice id (any status: what
+// cancelling a due invoice does), in its own transaction.
+func (s *Service) ReleaseDue(ctx context.Context, poolID, id string) error {
 	return s.inTx(ctx, func(tx Tx, w *work) error {
 		p, _, err := tx.LockPool(ctx, poolID)
 		if err != nil {
 			return err
 		}
-		inv, _, err := tx.FeeInvoice(ctx, poolID, from)
+		inv, _, err := tx.FeeInvoiceByID(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -241,6 +241,8 @@ type FeeTx interface {
 	// WithdrawnAfter sums the units of the pool's withdrawals priced at
 	// NAVs after day.
 	WithdrawnAfter(ctx context.Context, pool string, day fund.Date) (fund.Units, error)
+	// ExitFee reads a withdrawal's performance fee by its invoice id.
+	ExitFee(ctx context.Context, invoiceID string) (ExitFee, bool, error)
 	FeeSaleTx
 }
 
@@ -263,14 +265,28 @@ type Accrual struct {
 	GST fund.Amount `json:"gst"`
 }
 
-// accrue is the fee of day's NAV, inside ComputeNAV's transaction (the
-// pool row locked): it writes the accrual row (once per pool and NAV date,
-// like the NAV row), posts the fee to pool_fee_accrued:<pool> and raises
-// p.FeeAccrued. gross is the pool's holdings, money in purchases and cash
-// before the day's requests. Days the NAV job skipped (no NAV on a
-// business day) carry the last accrual's AUM, as holidays do; days before
-// the first terms accrue nothing. No terms: nothing (nil).
-func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gross fund.Amount) (*Accrual, error) {
+// dayAccrual is a NAV's accrual between its two halves (accrue, then
+// finishAccrual after the day's requests).
+type dayAccrual struct {
+	a      Accrual
+	vals   []managed.AUM
+	table  managed.RateTable
+	before fund.Amount // p.FeeAccrued before the accrual
+	part   fund.Amount // fee + GST of a.From..day, which the NAV deducts
+}
+
+// accrue is the first half of day's fee, inside ComputeNAV's transaction
+// (the pool row locked): the days from the last accrual through day (days
+// the NAV job skipped carry the last NAV's value after its requests,
+// review L1; day itself is valued at gross, the pool's holdings, money in
+// purchases and cash before the day's requests, net of the fee owed). It
+// raises p.FeeAccrued by that part's fee + GST, which the day's NAV
+// deducts. The days after day through the day before the next business
+// day (a weekend, a holiday) accrue in finishAccrual on the pool's value
+// after the day's requests (review L1): a member leaving today does not
+// pay them, one joining today does. Days before the first terms accrue
+// nothing. No terms: nil.
+func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gross fund.Amount) (*dayAccrual, error) {
 	ts, err := tx.FeeTerms(ctx, p.ID)
 	if err != nil || len(ts) == 0 {
 		return nil, err
@@ -290,35 +306,68 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if aum.IsNegative() {
 		aum = fund.Amount{}
 	}
-	a := Accrual{Pool: p.ID, NAVDate: day, From: day, To: end, AUM: aum}
-	vals := []managed.AUM{{Date: day, Value: aum}}
+	d := &dayAccrual{a: Accrual{Pool: p.ID, NAVDate: day, From: day, To: end, AUM: aum}, table: table, before: p.FeeAccrued}
+	d.vals = []managed.AUM{{Date: day, Value: aum}}
 	last, found, err := tx.LastAccrual(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
+	// The days since the last NAV carry its value after its requests.
+	var prevNAV fund.Date
 	switch {
 	case found:
-		a.From = last.To.AddDays(1)
-		vals = append(vals, managed.AUM{Date: last.NAVDate, Value: last.AUM})
+		d.a.From, prevNAV = last.To.AddDays(1), last.NAVDate
 	case !p.LastNAV.IsZero():
 		// The first accrual starts at max(terms' from, last NAV + 1)
-		// (review M6), those days on the pool's value after that NAV.
-		a.From = p.LastNAV.AddDays(1)
+		// (review M6).
+		d.a.From, prevNAV = p.LastNAV.AddDays(1), p.LastNAV
+	}
+	if !prevNAV.IsZero() && d.a.From.Before(day) {
 		prev := aum
-		if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, p.LastNAV); err != nil {
+		if found {
+			prev = last.AUM // a NAV row before migration 056 has no value after
+		}
+		if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, prevNAV); err != nil {
 			return nil, err
 		} else if ok && n.ValueAfter != nil {
 			prev = *n.ValueAfter
 		}
-		vals = append(vals, managed.AUM{Date: p.LastNAV, Value: prev})
+		d.vals = append(d.vals, managed.AUM{Date: prevNAV, Value: prev})
 	}
-	if first := table[0].From; a.From.Before(first) {
-		a.From = first
+	if first := table[0].From; d.a.From.Before(first) {
+		d.a.From = first
 	}
-	if a.From.After(end) {
+	if d.a.From.After(end) {
 		return nil, nil
 	}
-	acc, err := managed.AccrueAUMFeeRuns(a.From, a.To, vals, table)
+	if !d.a.From.After(day) {
+		acc, err := managed.AccrueAUMFeeRuns(d.a.From, day, d.vals, table)
+		if err != nil {
+			return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
+		}
+		d.part = acc.Fee.Add(managed.NewInvoice(acc.Fee).GST)
+	}
+	p.FeeAccrued = p.FeeAccrued.Add(d.part)
+	return d, nil
+}
+
+// finishAccrual is the second half, after the day's requests are priced:
+// the whole accrual a.From..To, the days after day on valueAfter (the
+// pool's value after the requests, net of the fee owed through day), the
+// sum rounded down to the paisa once, its GST; it writes the accrual row
+// (once per pool and NAV date, like the NAV row), posts fee + GST to
+// pool_fee_accrued:<pool> and sets p.FeeAccrued to what the pool owes
+// after it.
+func (s *Service) finishAccrual(ctx context.Context, tx Tx, p *Pool, d *dayAccrual, valueAfter fund.Amount) (*Accrual, error) {
+	a, day := d.a, d.a.NAVDate
+	vals := d.vals
+	if fwd := day.AddDays(1); !fwd.After(a.To) {
+		if valueAfter.IsNegative() {
+			valueAfter = fund.Amount{}
+		}
+		vals = append(vals, managed.AUM{Date: fwd, Value: valueAfter})
+	}
+	acc, err := managed.AccrueAUMFeeRuns(a.From, a.To, vals, d.table)
 	if err != nil {
 		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
 	}
@@ -327,8 +376,8 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if err := tx.InsertAccrual(ctx, a); err != nil {
 		return nil, err
 	}
+	owed := a.Fee.Add(a.GST)
 	if a.Fee.Sign() > 0 {
-		owed := a.Fee.Add(a.GST)
 		e := wallet.Entry{Kind: KindFeeAccrual, Ref: p.ID + ":" + day.String(), Amount: owed, Postings: []fund.Posting{
 			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: owed.Decimal()},
 			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: a.Fee.Decimal().Neg()},
@@ -339,8 +388,8 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 		if _, inserted, err := tx.Post(ctx, e, fund.Amount{}); err != nil || !inserted {
 			return nil, errors.Join(err, boolErr(inserted, fmt.Errorf("pool %s's fee of %s was accrued without its row", p.ID, day)))
 		}
-		p.FeeAccrued = p.FeeAccrued.Add(owed)
 	}
+	p.FeeAccrued = d.before.Add(owed)
 	return &a, nil
 }
 
@@ -430,6 +479,13 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		inv = wallet.FeeInvoice{ID: FeeInvoiceID(poolID, from, to), PoolID: poolID, From: from, To: to, Status: "charged",
 			Accrual: managed.Accrual{From: from, To: to}}
+		// A period billed again after an operator cancelled its invoice
+		// (CancelFeeInvoice) takes a new id, so its sales' order ids are new.
+		if n, err := tx.CancelledInvoices(ctx, poolID, from); err != nil {
+			return err
+		} else if n > 0 {
+			inv.ID = fmt.Sprintf("%s-B%d", inv.ID, n+1)
+		}
 		var accGST fund.Amount // provisioned, in the NAV already
 		for _, a := range accs {
 			accGST = accGST.Add(a.GST)
@@ -448,9 +504,13 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		if inv.Total.Cmp(p.Cash) > 0 {
 			// The pool sells holdings for the rest (feesale.go): the
 			// invoice is due until their proceeds are in the cash.
-			if sold, err = s.planSale(ctx, tx, w, p, &inv); err != nil {
+			sold, err = s.planSale(ctx, tx, w, p, &inv, 0, nil)
+			if errors.Is(err, errCannotSell) {
 				return fmt.Errorf("%w: the bill %s..%s is %s (fee %s + GST %s), the pool holds %s in cash, short by %s (%v); nothing charged, the fee stays accrued",
 					ErrCashShort, from, to, inv.Total, inv.Fee, inv.GST, p.Cash, inv.Total.Sub(p.Cash), err)
+			}
+			if err != nil { // the database's, not a shortfall (review L2)
+				return fmt.Errorf("plan the sale of holdings for the bill %s..%s: %w", from, to, err)
 			}
 		}
 		if hwm != nil { // the hurdle's base: the NAV once this bill's cash beyond the accrued fee has left

@@ -11,6 +11,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/pool/pgstore"
 	"github.com/fundflow/fundflow/wallet"
 )
 
@@ -71,22 +72,25 @@ func fmtSlice(s []string) string {
 // (18 % half-up per accrual) is the liability the NAV deducts (review
 // H2). W1 and W2 contribute 328,500.00 and 36,500.00 on Thu 20 Aug at the
 // launch NAV 10.0000: 32,850.000 and 3,650.000 units, cash 365,000.00.
-// Terms: 1 % from 20 Aug, 2 % from 26 Aug.
+// Terms: 1 % from 20 Aug, 2 % from 26 Aug. The NAV deducts the fee
+// through its own day; the days after it to the next business day accrue
+// on the value after the day's requests (review L1) and are deducted by
+// the next NAV.
 //   - 20 Aug: AUM 0 (nothing before the day's requests): fee 0.00.
-//   - Fri 21 Aug: AUM 365,000.00, days 21..23 Aug (the weekend carried):
-//     3 × 365,000.00 × 1 / 36,500 = 30.00, GST 5.40: owed 35.40. NAV
-//     (365,000.00 − 35.40) / 36,500 = 9.99903… → 9.9990 (9.9992 when the
-//     NAV left out the GST).
-//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 35.40 =
-//     364,964.60; 24 Aug carries 21 Aug's 365,000.00: 10.00; 25 Aug
-//     364,964.60 / 36,500 = 9.99903…; sum 19.99903… → 19.99, GST 3.5982
-//     → 3.60. Owed 58.99; NAV (365,000.00 − 58.99) / 36,500 = 9.99838… →
-//     9.9984. W2 leaves with all its 3,650.000 units at it: 36,494.16
-//     (its share of the fee and its GST went with the NAV). Cash
-//     328,505.84.
-//   - Wed 26 Aug at 2 %: AUM 328,505.84 − 58.99 = 328,446.85; × 2 /
-//     36,500 = 17.99708… → 17.99, GST 3.2382 → 3.24. Owed 80.22; NAV
-//     (328,505.84 − 80.22) / 32,850 = 9.99773… → 9.9977.
+//   - Fri 21 Aug: AUM 365,000.00: 21 Aug 10.00, GST 1.80: the NAV deducts
+//     11.80: (365,000.00 − 11.80) / 36,500 = 9.99967… → 9.9997. The
+//     weekend on the value after, 364,988.20: 2 × 9.99967… = 19.99935…;
+//     the row 29.99935… → 29.99, GST 5.3982 → 5.40: owed 35.39, value
+//     after 364,964.61.
+//   - Mon 24 Aug has no NAV. Tue 25 Aug: AUM 365,000.00 − 35.39 =
+//     364,964.61; 24 Aug carries 21 Aug's value after, 364,964.61: 2 ×
+//     9.99903… = 19.99806… → 19.99, GST 3.5982 → 3.60. Owed 58.98; NAV
+//     (365,000.00 − 58.98) / 36,500 = 9.99838… → 9.9984. W2 leaves with
+//     all its 3,650.000 units at it: 36,494.16 (its share of the fee and
+//     its GST went with the NAV). Cash 328,505.84.
+//   - Wed 26 Aug at 2 %: AUM 328,505.84 − 58.98 = 328,446.86; × 2 /
+//     36,500 = 17.99708… → 17.99, GST 3.2382 → 3.24. Owed 80.21; NAV
+//     (328,505.84 − 80.21) / 32,850 = 9.99773… → 9.9977.
 func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	e := newEnv(t)
 	e.fund(32850000, [2]string{"W1", "INV-1"})
@@ -110,37 +114,38 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 		}
 	}
 	check("2026-08-20", "10.0000", "0.00", "0.00", "2026-08-20", "2026-08-20")
-	check("2026-08-21", "9.9990", "30.00", "35.40", "2026-08-21", "2026-08-23")
+	check("2026-08-21", "9.9997", "29.99", "11.80", "2026-08-21", "2026-08-23")
 	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
 	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W2", "w-W2", fund.MustUnits("3650.000", 3)); err != nil {
 		t.Fatal(err)
 	}
-	check("2026-08-25", "9.9984", "19.99", "58.99", "2026-08-24", "2026-08-25")
+	check("2026-08-25", "9.9984", "19.99", "58.98", "2026-08-24", "2026-08-25")
 	if got := e.db.Str(`SELECT amount || ' ' || status FROM pool_requests WHERE id = 'w-W2'`); got != "36494.16 priced" {
 		t.Errorf("W2's withdrawal %s, want 36494.16 priced", got)
 	}
-	check("2026-08-26", "9.9977", "17.99", "80.22", "2026-08-26", "2026-08-26")
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.84 80.22" {
+	check("2026-08-26", "9.9977", "17.99", "80.21", "2026-08-26", "2026-08-26")
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328505.84 80.21" {
 		t.Errorf("pool cash and accrued %s", got)
 	}
-	// The journal: 30.00 + 19.99 + 17.99 to fee income, 5.40 + 3.60 + 3.24
+	// The journal: 29.99 + 19.99 + 17.99 to fee income, 5.40 + 3.60 + 3.24
 	// provisioned as GST, the 0.00 day not posted.
-	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 80.22" {
+	if got := e.db.Str(`SELECT count(*) || ' ' || coalesce(sum(amount), 0) FROM wallet_transactions WHERE kind = 'pool_fee_accrual'`); got != "3 80.21" {
 		t.Errorf("accrual entries %s", got)
 	}
 	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) || ' ' || (SELECT (-sum(amount))::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst_accrued')
-		FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.98 12.24" {
-		t.Errorf("fee income and GST provisioned %s, want 67.98 12.24", got)
+		FROM wallet_postings WHERE account = 'fee_income:managed'`); got != "67.97 12.24" {
+		t.Errorf("fee income and GST provisioned %s, want 67.97 12.24", got)
 	}
 
-	// Billing 20..26 Aug settles the 67.98 accrued: GST 18 % of 67.98 =
-	// 12.2364 → 12.24 (the 12.24 provisioned, released), total 80.22 from
-	// the pool's cash: 328,505.84 − 80.22 = 328,425.62; nothing owed.
+	// Billing 20..26 Aug settles the 67.97 accrued: GST 18 % of 67.97 =
+	// 12.2346 → 12.23 (the 12.24 provisioned, released: the pool keeps the
+	// 0.01), total 80.20 from the pool's cash: 328,505.84 − 80.20 =
+	// 328,425.64; nothing owed.
 	inv, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
 	if err != nil || !created {
 		t.Fatalf("bill: created %v, %v", created, err)
 	}
-	if got := inv.AUMFee.String() + " " + inv.GST.String() + " " + inv.Total.String() + " " + inv.Status; got != "67.98 12.24 80.22 charged" {
+	if got := inv.AUMFee.String() + " " + inv.GST.String() + " " + inv.Total.String() + " " + inv.Status; got != "67.97 12.23 80.20 charged" {
 		t.Errorf("invoice %s", got)
 	}
 	if n := len(inv.Accrual.Days); n != 7 { // 20..26 Aug, each day on a line
@@ -152,70 +157,72 @@ func TestPoolFeeAccruesInTheNAV(t *testing.T) {
 	}
 	for _, want := range []string{"invoice_id,pool_id,period_from,period_to,status\nPFEE-PL-1-2026-08-20-2026-08-26,PL-1,2026-08-20,2026-08-26,charged\n",
 		"Management fee accrual at 1% a year, 2026-08-20 to 2026-08-25 (6 days)", "Management fee accrual at 2% a year, 2026-08-26 to 2026-08-26 (1 days)",
-		"GST at 18%,12.24\n", "Total,80.22\n"} {
+		"GST at 18%,12.23\n", "Total,80.20\n"} {
 		if !strings.Contains(csv.String(), want) {
 			t.Errorf("invoice CSV has no %q:\n%s", want, csv.String())
 		}
 	}
 	again, created, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-26"), false)
-	if err != nil || created || again.Total.String() != "80.22" {
+	if err != nil || created || again.Total.String() != "80.20" {
 		t.Errorf("billed again: created %v total %s, %v", created, again.Total, err)
 	}
 	if _, _, err := e.pools.BillFees(e.ctx, "PL-1", day("2026-08-20"), day("2026-08-27"), false); !errors.Is(err, pool.ErrConflict) {
 		t.Errorf("another period end from the same start: %v", err)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328425.62 0.00" {
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328425.64 0.00" {
 		t.Errorf("pool after the bill %s", got)
 	}
-	if got := e.db.Str(`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "1 80.22" {
+	if got := e.db.Str(`SELECT count(*) || ' ' || sum(amount) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "1 80.20" {
 		t.Errorf("fee payments %s", got)
 	}
 	if got := e.db.Str(`SELECT (-sum(amount))::numeric(18,2) || ' ' || (SELECT sum(amount)::numeric(18,2) FROM wallet_postings WHERE account = 'tax:gst_accrued')
-		FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.24 0.00" {
-		t.Errorf("GST, provision left %s, want 12.24 0.00", got)
+		FROM wallet_postings WHERE account = 'tax:gst'`); got != "12.23 0.00" {
+		t.Errorf("GST, provision left %s, want 12.23 0.00", got)
 	}
-	if got := e.db.Str(`SELECT count(*) || ' ' || min(payload->>'pool_id') || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`); got != "1 PL-1 80.22" {
+	if got := e.db.Str(`SELECT count(*) || ' ' || min(payload->>'pool_id') || ' ' || min(payload->>'total') FROM outbox WHERE topic = 'fee.charged'`); got != "1 PL-1 80.20" {
 		t.Errorf("fee.charged events %s", got)
 	}
 
-	// The last member out while fees are owed. Thu 27 Aug: AUM 328,425.62
+	// The last member out while fees are owed. Thu 27 Aug: AUM 328,425.64
 	// × 2 / 36,500 = 17.99592… → 17.99, GST 3.24; owed 21.23; NAV
-	// (328,425.62 − 21.23) / 32,850 = 9.99709… → 9.9971. W1 asks to leave
-	// with all its units on Fri 28 Aug: AUM 328,404.39, days 28..30 Aug:
-	// × 2 × 3 / 36,500 = 53.98428… → 53.98, GST 9.7164 → 9.72; owed 84.93;
-	// NAV (328,425.62 − 84.93) / 32,850 = 9.99515… → 9.9952. The
-	// withdrawal would leave no member to bear the 84.93: refused, the
-	// units back (on the old code W1 left and the pool kept a bill it could
-	// not pay). The bill of 27..30 Aug: 71.97 + GST 12.9546 → 12.95 =
-	// 84.92 from the cash (328,340.70 left); the provision was 12.96, so
-	// nothing is owed and the pool keeps the 0.01.
+	// (328,425.64 − 21.23) / 32,850 = 9.99709… → 9.9971. W1 asks to leave
+	// with all its units on Fri 28 Aug: AUM 328,404.41: 28 Aug 17.99476…,
+	// GST on 17.99 3.24: the NAV deducts 21.23 + 21.23 = 42.46:
+	// (328,425.64 − 42.46) / 32,850 = 9.99644… → 9.9964. The withdrawal
+	// would leave no member to bear the 42.46: refused, the units back (on
+	// the old code W1 left and the pool kept a bill it could not pay). The
+	// weekend on the value after, 328,383.18: 2 × 17.99359… ; the row
+	// 53.98196… → 53.98, GST 9.7164 → 9.72; owed 21.23 + 63.70 = 84.93.
+	// The bill of 27..30 Aug: 71.97 + GST 12.9546 → 12.95 = 84.92 from the
+	// cash (328,340.72 left); the provision was 12.96, so nothing is owed
+	// and the pool keeps the 0.01.
 	check("2026-08-27", "9.9971", "17.99", "21.23", "2026-08-27", "2026-08-27")
 	e.clock = moneytest.IST("2026-08-28T10:00:00+05:30")
 	if _, err := e.pools.Withdraw(e.ctx, "PL-1", "W1", "w-W1", fund.MustUnits("32850.000", 3)); err != nil {
 		t.Fatal(err)
 	}
-	check("2026-08-28", "9.9952", "53.98", "84.93", "2026-08-28", "2026-08-30")
-	if got := e.db.Str(`SELECT status || ' ' || (reason LIKE '%bill them first%84.93 owed%')::text FROM pool_requests WHERE id = 'w-W1'`); got != "refused true" {
-		t.Errorf("W1's last withdrawal %s, want refused naming the 84.93 owed", got)
+	check("2026-08-28", "9.9964", "53.98", "42.46", "2026-08-28", "2026-08-30")
+	if got := e.db.Str(`SELECT status || ' ' || (reason LIKE '%bill them first%42.46 owed%')::text FROM pool_requests WHERE id = 'w-W1'`); got != "refused true" {
+		t.Errorf("W1's last withdrawal %s, want refused naming the 42.46 owed", got)
 	}
 	if got := e.db.Str(`SELECT units FROM pool_members WHERE pool_id = 'PL-1' AND wallet_id = 'W1'`); got != "32850.000" {
 		t.Errorf("W1's units %s, want 32850.000 back", got)
 	}
 	// The investor's pool view (GET /v1/wallets/{id}/pools): the pool's
-	// fee owed 84.93 and its invoices so far, 80.22.
+	// fee owed 84.93 (with the weekend's) and its invoices so far, 80.20.
 	vs, err := e.pools.Members(e.ctx, "W1")
 	if err != nil || len(vs) != 1 || vs[0].FeeAccrued == nil || vs[0].FeesCharged == nil {
 		t.Fatalf("W1's pools %+v, %v", vs, err)
 	}
-	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "84.93 80.22" {
-		t.Errorf("pool view fees %s, want 84.93 80.22", got)
+	if got := vs[0].FeeAccrued.String() + " " + vs[0].FeesCharged.String(); got != "84.93 80.20" {
+		t.Errorf("pool view fees %s, want 84.93 80.20", got)
 	}
 	inv, _, err = e.pools.BillFees(e.ctx, "PL-1", day("2026-08-27"), day("2026-08-30"), false)
 	if err != nil || inv.Total.String() != "84.92" || inv.Status != "charged" {
 		t.Fatalf("bill 27..30 Aug: %+v, %v", inv, err)
 	}
-	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328340.70 0.00" {
-		t.Errorf("pool after the second bill %s, want 328340.70 0.00", got)
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PL-1'`); got != "328340.72 0.00" {
+		t.Errorf("pool after the second bill %s, want 328340.72 0.00", got)
 	}
 }
 
@@ -319,12 +326,14 @@ func TestPoolPerfFeeProperty(t *testing.T) {
 // row's value_after still counts the GST the bill paid from the cash, so
 // the ex-NAV takes it off. By hand: W1 and W2 put in 500.00 each on 20 Aug
 // (50.000 units each); 36.5 % a year is 1.00 a day on 1,000.00, so 21
-// Aug's NAV accrues 21..23 Aug: 3.00 + GST 0.54 owed, NAV 9.9646,
-// value_after 996.46. The bill of 20..21 Aug pays 3.00 + GST 0.54 = 3.54
-// (all provisioned, the row already net of it): cash 996.46.
-// ₹100.00 distributed on 21 Aug: 50.00 each; W2 reinvests at (996.46 −
-// 100.00) / 100 = 8.9646: 50.00 / 8.9646 = 5.5774… → 5.577 units (at the
-// old row's 997.00, GST not provisioned, 8.9700 and 5.574).
+// Aug's NAV accrues 21 Aug: 1.00 + GST 0.18, NAV (1,000.00 − 1.18) / 100
+// = 9.9882; the weekend on the value after, 998.82: 2 × 0.99882 →
+// the row 2.99764 → 2.99, GST 0.5382 → 0.54, owed 3.53, value_after
+// 996.47. The bill of 20..21 Aug pays 2.99 + GST 0.54 = 3.53 (all
+// provisioned, the row already net of it): cash 996.47. ₹100.00
+// distributed on 21 Aug: 50.00 each; W2 reinvests at (996.47 − 100.00) /
+// 100 = 8.9647: 50.00 / 8.9647 = 5.5774… → 5.577 units (at the old row's
+// 997.00, GST not provisioned, 8.9700 and 5.574).
 func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 	e := newEnv(t)
 	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
@@ -337,10 +346,10 @@ func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 	e.contribute("PD", "W1", "c1", "500.00")
 	e.contribute("PD", "W2", "c2", "500.00")
 	e.nav("PD", "2026-08-20")
-	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9646" || r.ValueAfter == nil || r.ValueAfter.String() != "996.46" {
+	if r := e.nav("PD", "2026-08-21"); r.NAV.String() != "9.9882" || r.ValueAfter == nil || r.ValueAfter.String() != "996.47" {
 		t.Fatalf("21 Aug %+v", r)
 	}
-	if inv, _, err := e.pools.BillFees(e.ctx, "PD", day("2026-08-20"), day("2026-08-21"), false); err != nil || inv.Total.String() != "3.54" {
+	if inv, _, err := e.pools.BillFees(e.ctx, "PD", day("2026-08-20"), day("2026-08-21"), false); err != nil || inv.Total.String() != "3.53" {
 		t.Fatalf("bill %s, %v", inv.Total, err)
 	}
 	if err := e.pools.SetReinvest(e.ctx, "PD", "W2", true); err != nil {
@@ -350,8 +359,8 @@ func TestPoolDistributionAfterAFeeBill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.NAV.String() != "8.9646" || len(d.Shares) != 2 || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "5.577" {
-		t.Errorf("distribution ex-NAV %s, shares %+v; want 8.9646 and W2 reinvesting 5.577 units", d.NAV, d.Shares)
+	if d.NAV.String() != "8.9647" || len(d.Shares) != 2 || d.Shares[1].Reinvested == nil || d.Shares[1].Reinvested.String() != "5.577" {
+		t.Errorf("distribution ex-NAV %s, shares %+v; want 8.9647 and W2 reinvesting 5.577 units", d.NAV, d.Shares)
 	}
 }
 
@@ -596,7 +605,7 @@ func TestPoolFeePeriodsAreContiguous(t *testing.T) {
 func TestPoolDueInvoiceIsInTheNAV(t *testing.T) { testDueInvoice(t, false) }
 
 // The provision of a due invoice is released when it is cancelled
-// (releaseDue, for s35-poolfix's pool fees cancel): 9.43 back to 0.00.
+// (releaseDue, in pool fees cancel): 9.43 back to 0.00, once.
 func TestPoolDueInvoiceProvisionReleased(t *testing.T) { testDueInvoice(t, true) }
 
 func testDueInvoice(t *testing.T, release bool) {
@@ -627,12 +636,19 @@ func testDueInvoice(t *testing.T, release bool) {
 	}
 	e.checkJournal()
 	if release {
-		// What cancelling the due invoice must do (s35-poolfix's pool fees
-		// cancel): the provision reversed, once; the pool owes nothing
-		// (no AUM fee), the performance fee and its GST are back out of
-		// income and the GST provision.
+		// Cancelling the due invoice (pool fees cancel) reverses the
+		// provision, once: the pool owes nothing (no AUM fee), the
+		// performance fee and its GST are back out of income and the GST
+		// provision. releaseDue again (by the invoice's ref) posts nothing.
+		ev, err := e.pools.CancelFeeInvoice(e.ctx, inv.ID, "waived")
+		if err != nil || ev.PerfFeeWaived.String() != "7.99" || ev.Released.String() != "0.00" {
+			t.Fatalf("cancel: %+v, %v; want 7.99 waived, 0.00 released", ev, err)
+		}
+		if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 0.00" {
+			t.Errorf("cancelled: %s, want 0.00 0.00 (the provision released)", got)
+		}
 		for range 2 {
-			if err := e.pools.ReleaseDue(e.ctx, "P3", day("2026-08-21")); err != nil {
+			if err := e.pools.ReleaseDue(e.ctx, "P3", inv.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -640,15 +656,13 @@ func testDueInvoice(t *testing.T, release bool) {
 			`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`: "0.00 0.00",
 			`SELECT coalesce(sum(amount), 0)::numeric(18,2)::text FROM wallet_postings WHERE account IN ('pool_fee_accrued:P3', 'fee_income:managed', 'tax:gst_accrued')`: "0.00",
 			`SELECT count(*)::text FROM wallet_postings WHERE account = 'pool_fee_accrued:P3'`:                                                                            "2",
+			`SELECT status FROM pool_fee_invoices WHERE pool_id = 'P3'`:                                                                                                   "cancelled",
 		} {
 			if got := e.db.Str(q); got != want {
 				t.Errorf("released: %s: %s, want %s", q, got, want)
 			}
 		}
-		// The invoice leaves "due" as the cancel marks it (s35-poolfix's
-		// status 'cancelled'; this branch's schema has only 'charged'), so
-		// the journal check at cleanup sees no due provision.
-		e.db.Exec(`UPDATE pool_fee_invoices SET status = 'charged' WHERE pool_id = 'P3'`)
+		e.checkJournal()
 		return
 	}
 	for _, d := range []string{"2026-08-25", "2026-08-26"} {
@@ -844,5 +858,61 @@ func TestPoolFeeAccrualEndsAtTheQuarter(t *testing.T) {
 	_, _, err = e.pools.BillFees(e.ctx, "PY", day("2026-12-29"), day("2026-12-30"), false)
 	if !errors.Is(err, pool.ErrConflict) || strings.Contains(err.Error(), "request id") || !strings.Contains(err.Error(), "was billed 2026-12-29..2026-12-31") {
 		t.Errorf("another end from the same start: %v", err)
+	}
+}
+
+// A big contribution on a Friday (review L1): the weekend's fee accrues
+// on the pool's value after the day's requests, not before them. By hand,
+// 36.5 % a year (0.1 % a day): W1 puts 100,000.00 in on Thu 20 Aug at
+// 10.0000 (10,000 units; 20 Aug's AUM is 0, fee 0). Fri 21 Aug W2 puts
+// 900,000.00 in:
+//   - 21 Aug on the value before, 100,000.00: 100.00, GST 18.00; the NAV
+//     deducts 118.00: (100,000.00 − 118.00) / 10,000 = 9.9882.
+//   - 22..23 Aug on the value after W2's money, 1,000,000.00 − 118.00 =
+//     999,882.00: 2 × 999.882 = 1,999.764; the row 2,099.764 → 2,099.76,
+//     GST 377.9568 → 377.96: owed 2,477.72; value after 997,522.28. (The
+//     old code accrued the weekend on 100,000.00: 300.00 + GST 54.00.)
+//   - The bill of 20..21 Aug: 2,099.76 + GST 377.96 = 2,477.72.
+func TestPoolFeeWeekendAccruesOnTheValueAfter(t *testing.T) {
+	e := newEnv(t)
+	e.fund(10000000, [2]string{"W1", "INV-1"})
+	e.fund(90000000, [2]string{"W2", "INV-2"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PW", Name: "weekend", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PW", From: day("2026-08-20"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PW", "W1", "c-W1", "100000.00")
+	e.nav("PW", "2026-08-20")
+	e.clock = moneytest.IST("2026-08-21T10:00:00+05:30")
+	e.contribute("PW", "W2", "c-W2", "900000.00")
+	r := e.nav("PW", "2026-08-21")
+	if r.NAV.String() != "9.9882" || r.FeeAccrued.String() != "118.00" || r.Accrual == nil || r.Accrual.Fee.String() != "2099.76" ||
+		r.Accrual.GST.String() != "377.96" || r.ValueAfter == nil || r.ValueAfter.String() != "997522.28" {
+		t.Fatalf("21 Aug: NAV %s, deducted %s, accrual %+v, value after %v; want 9.9882, 118.00, 2099.76 + 377.96, 997522.28",
+			r.NAV, r.FeeAccrued, r.Accrual, r.ValueAfter)
+	}
+	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PW'`); got != "2477.72" {
+		t.Errorf("pool owes %s, want 2477.72", got)
+	}
+	// Analysts' facts of 21 Aug (review L2): the nav row (holdings 0.00,
+	// purchases 0.00, cash 100,000.00 before W2's money, 10,000 units)
+	// and the fee_accrued row the NAV deducted, 118.00: (0.00 + 0.00 +
+	// 100,000.00 − 118.00) / 10,000 = 9.9882.
+	facts, err := pgstore.Store{Pool: e.db.Read}.Facts(e.ctx, day("2026-08-21"), day("2026-08-21"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, f := range facts {
+		rows = append(rows, f.Kind+" "+f.NAV.String()+" "+f.Units.String()+" "+f.Amount.String()+" "+f.Holdings.String()+" "+f.Cash.String())
+	}
+	if got, want := strings.Join(rows, "; "), "contribution 9.9882 90106.325 900000.00 0.00 0.00; fee_accrued 9.9882 10000.000 118.00 0.00 0.00; nav 9.9882 10000.000 0.00 0.00 100000.00"; got != want {
+		t.Errorf("facts:\n%s\nwant\n%s", got, want)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PW", day("2026-08-20"), day("2026-08-21"), false)
+	if err != nil || inv.AUMFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "2099.76 377.96 2477.72" {
+		t.Fatalf("bill: %s + %s = %s, %v; want 2099.76 + 377.96 = 2477.72", inv.AUMFee, inv.GST, inv.Total, err)
 	}
 }

@@ -114,9 +114,10 @@ type DayNAV struct {
 	// on this record date is priced from them.
 	ValueAfter *fund.Amount `json:"value_after,omitempty"`
 	UnitsAfter *fund.Units  `json:"units_after,omitempty"`
-	// FeeAccrued is the fee the pool owes after the day's accrual
+	// FeeAccrued is the fee (with its GST) the pool owes through the day
 	// (fees.go): the NAV is (Holdings + Investing − FeeAccrued + Cash) ÷
-	// Units, and ValueAfter is net of it too.
+	// Units. ValueAfter is net of it and of the days after the day's fee
+	// (to the next business day), accrued on the value after the requests.
 	FeeAccrued fund.Amount `json:"fee_accrued"`
 	// Accrual is the day's fee accrual (nil: the pool has no fee terms).
 	Accrual *Accrual `json:"fee_accrual,omitempty"`
@@ -160,7 +161,8 @@ type MemberView struct {
 	Reinvest bool         `json:"reinvest"`
 	// The pool's fees (fees.go), the pool's own figures, not the
 	// member's share: the fee accrued and not billed (the NAV is net of
-	// it) and the total of its invoices paid so far (fee and GST). Set by
+	// it) and the total of its invoices paid so far and of the
+	// performance fees members paid on exit (fee and GST). Set by
 	// MemberViews only.
 	FeeAccrued  *fund.Amount `json:"pool_fee_accrued,omitempty"`
 	FeesCharged *fund.Amount `json:"pool_fees_charged,omitempty"`
@@ -563,9 +565,12 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		if n.Holdings, n.Investing, err = s.assets(ctx, tx, p, day); err != nil {
 			return err
 		}
-		// The day's fee accrues on the pool's value before it and before the
-		// day's requests; the NAV deducts all the fee owed (fees.go).
-		if n.Accrual, err = s.accrue(ctx, tx, &p, day, n.Holdings.Add(n.Investing).Add(n.Cash)); err != nil {
+		// The fee through the day accrues on the pool's value before the
+		// day's requests; the NAV deducts all the fee owed (fees.go). The
+		// days after it (to the next business day) accrue below, on the
+		// value after the requests.
+		acc, err := s.accrue(ctx, tx, &p, day, n.Holdings.Add(n.Investing).Add(n.Cash))
+		if err != nil {
 			return err
 		}
 		n.FeeAccrued = p.FeeAccrued
@@ -601,6 +606,14 @@ func (s *Service) ComputeNAV(ctx context.Context, poolID string, day fund.Date) 
 		// this NAV moved the cash; the batch below only moves cash into
 		// purchases at cost, so this is also the value after it.
 		va, ua := n.Holdings.Add(n.Investing).Add(p.Cash).Sub(n.FeeAccrued), p.Units
+		if acc != nil {
+			if n.Accrual, err = s.finishAccrual(ctx, tx, &p, acc, va); err != nil {
+				return err
+			}
+			// Net of the days ahead's fee too (review L1): it is owed by
+			// the members after the requests, and deducted by the next NAV.
+			va = n.Holdings.Add(n.Investing).Add(p.Cash).Sub(p.FeeAccrued)
+		}
 		n.ValueAfter, n.UnitsAfter = &va, &ua
 		if err := tx.InsertNAV(ctx, n); err != nil {
 			return err
@@ -916,10 +929,13 @@ func (s *Service) Distribute(ctx context.Context, poolID string, record fund.Dat
 
 // Fact is one pool_facts row for analysts (ClickHouse, pool/chstore).
 // A nav row's Amount is the money in the pool's purchases not allotted
-// yet, at cost (pool_navs.investing): its NAV is (Holdings + Amount +
-// Cash) / Units. (The ClickHouse this runs on, 18.16, has no ADD COLUMN
-// IF NOT EXISTS for an idempotent migration; the nav row's amount was
-// unused.)
+// yet, at cost (pool_navs.investing). A pool with fees owed has a
+// fee_accrued row the same day (review L2): its Amount is the fee and GST
+// owed through the day that the NAV deducted (pool_navs.fee_accrued), so
+// NAV = (Holdings + Amount(nav) + Cash − Amount(fee_accrued)) / Units.
+// (The ClickHouse this runs on, 18.16, has no ADD COLUMN IF NOT EXISTS
+// for an idempotent migration, so the liability is a row of its own kind
+// rather than a new column; the nav row's amount was unused before.)
 type Fact struct {
 	Day                     fund.Date
 	Pool, Kind, Wallet, Ref string

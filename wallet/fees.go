@@ -60,8 +60,13 @@ type FeeInvoice struct {
 	// from the wallet only with their redemptions' payouts (feeunits.go).
 	ChargeFrom string `json:"charge_from,omitempty"`
 	// PoolID is set on a pool's invoice (pool/fees.go; no wallet, no
-	// investor): the same lines, CSV and PDF.
+	// investor): the same lines, CSV and PDF. A pool's performance fee on
+	// a member's exit (pool/exitfee.go) has the member's WalletID too and
+	// no accrual.
 	PoolID string `json:"pool_id,omitempty"`
+	// Note is a line of description printed before the amounts (an exit
+	// fee's withdrawal).
+	Note string `json:"note,omitempty"`
 }
 
 // InvoiceID is the invoice id of a wallet's period.

@@ -27,6 +27,9 @@ func InvoiceLines(inv FeeInvoice) []InvoiceLine {
 		days     int
 	}
 	var runs []run
+	if inv.Note != "" {
+		lines = append(lines, InvoiceLine{Text: inv.Note})
+	}
 	for _, d := range inv.Accrual.Days {
 		r := d.Percent.String()
 		if len(runs) == 0 || runs[len(runs)-1].rate != r {
@@ -39,7 +42,9 @@ func InvoiceLines(inv FeeInvoice) []InvoiceLine {
 		lines = append(lines, InvoiceLine{Text: fmt.Sprintf("Management fee accrual at %s%% a year, %s to %s (%d days)", r.rate, r.from, r.to, r.days)})
 	}
 	amt := func(text string, a fund.Amount) InvoiceLine { return InvoiceLine{Text: text, Amount: &a} }
-	lines = append(lines, amt("Management fee (AUM)", inv.AUMFee))
+	if len(inv.Accrual.Days) > 0 || inv.Perf == nil || inv.AUMFee.Sign() != 0 { // not a performance fee alone (a pool member's exit)
+		lines = append(lines, amt("Management fee (AUM)", inv.AUMFee))
+	}
 	if inv.Perf != nil {
 		lines = append(lines, amt(fmt.Sprintf("Performance fee: gain %s above %s (high-water mark %s)", inv.Perf.Gain, inv.Perf.Threshold, inv.Perf.HWMBefore), inv.PerfFee))
 	}
@@ -55,7 +60,11 @@ func WriteInvoiceCSV(w io.Writer, inv FeeInvoice) error {
 		{},
 		{"line", "amount_inr"},
 	}
-	if inv.PoolID != "" { // a pool's: no wallet or investor
+	switch {
+	case inv.PoolID != "" && inv.WalletID != "": // a pool member's exit fee
+		rows[0] = []string{"invoice_id", "pool_id", "wallet_id", "period_from", "period_to", "status"}
+		rows[1] = []string{inv.ID, inv.PoolID, inv.WalletID, inv.From.String(), inv.To.String(), inv.Status}
+	case inv.PoolID != "": // a pool's: no wallet or investor
 		rows[0] = []string{"invoice_id", "pool_id", "period_from", "period_to", "status"}
 		rows[1] = []string{inv.ID, inv.PoolID, inv.From.String(), inv.To.String(), inv.Status}
 	}

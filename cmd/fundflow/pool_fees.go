@@ -10,8 +10,59 @@ import (
 )
 
 type poolFeesCmd struct {
-	Terms poolFeeTermsCmd `cmd:"" help:"set a pool's fee terms from a date (AUM rate, performance fee, hurdle), JSON"`
-	Bill  poolFeeBillCmd  `cmd:"" help:"bill a period: the AUM fee the pool NAVs accrued (and the performance fee with --crystallise) with GST on an invoice, paid from the pool's cash, once per pool and period, JSON"`
+	Terms   poolFeeTermsCmd   `cmd:"" help:"set a pool's fee terms from a date (AUM rate, performance fee, hurdle), JSON"`
+	Bill    poolFeeBillCmd    `cmd:"" help:"bill a period: the AUM fee the pool NAVs accrued (and the performance fee with --crystallise) with GST on an invoice, paid from the pool's cash, once per pool and period, JSON"`
+	Cancel  poolFeeCancelCmd  `cmd:"" help:"cancel a due pool invoice nothing can pay: its sales cancelled, its accruals open again so the period can be billed again, JSON"`
+	Invoice poolFeeInvoiceCmd `cmd:"" help:"print a pool invoice (a period's, or a member's performance fee on exit PFEE-<pool>-EXIT-<request>) as JSON, and write its CSV and PDF"`
+}
+
+type poolFeeInvoiceCmd struct {
+	Invoice string `required:"" help:"The invoice id." placeholder:"ID"`
+	Out     string `help:"Write the invoice here as <id>.csv and <id>.pdf." placeholder:"DIR"`
+}
+
+func (poolFeeInvoiceCmd) Help() string {
+	return `Reads only. Exit 0 with the invoice; 2 for an unknown id.`
+}
+
+func (c poolFeeInvoiceCmd) Run(a *app) error {
+	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
+		inv, found, err := s.Invoice(a.ctx, c.Invoice)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return &exitError{code: 2, err: fmt.Errorf("no pool invoice %s", c.Invoice)}
+		}
+		if c.Out != "" {
+			if err := writeInvoice(c.Out, inv); err != nil {
+				return err
+			}
+		}
+		return printJSON(a.stdout, inv)
+	})
+}
+
+type poolFeeCancelCmd struct {
+	Invoice string `required:"" help:"The due invoice's id (PFEE-<pool>-<from>-<to>)." placeholder:"ID"`
+	Reason  string `required:"" help:"Why (kept on the invoice, in the audit row and the fee.cancelled event)." placeholder:"TEXT"`
+}
+
+func (poolFeeCancelCmd) Help() string {
+	return `For an operator, when a due invoice's holdings sales cannot pay it (its break in pool_fee_breaks, the alert pool_fee_unpayable) or it was billed wrong. Its sales not placed are dropped, those waiting in the ledger are cancelled (cancel requests <order>-X), an allotted one's proceeds stay in the pool's cash. The invoice is marked cancelled with the reason, its accruals are open again (the fee stays owed and in the pool NAV), its break and alert resolved, an audit row and a fee.cancelled event written; billing the same period again makes a new invoice <id>-B2. A due invoice posted nothing of its own, so no journal entry is reversed. A performance fee on it is waived (the high-water mark it raised stays: it never falls). Exit 0 with {"invoice_id", "released", "sold_into_cash", …} (the same again: 0, nothing more done); 1 when a sale still waits in the ledger (run it again); 2 for an invoice that is paid or unknown.`
+}
+
+func (c poolFeeCancelCmd) Run(a *app) error {
+	return a.pools(time.Time{}, func(_ *deps, s *pool.Service) error {
+		ev, err := s.CancelFeeInvoice(a.ctx, c.Invoice, c.Reason)
+		switch {
+		case errors.Is(err, pool.ErrNotDue):
+			return &exitError{code: 2, err: err}
+		case err != nil:
+			return &exitError{code: 1, err: err}
+		}
+		return printJSON(a.stdout, ev)
+	})
 }
 
 type poolFeeBillCmd struct {

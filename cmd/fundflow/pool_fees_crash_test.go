@@ -15,8 +15,8 @@ import (
 // The pools' fee billing by `fundflow pool fees bill` (a child process)
 // over 400 pools, killed with SIGKILL at random points and run again
 // (the test asks for a kill inside the billing work, not a number of
-// kills, which depends on the machine's speed), then to the end twice: each pool billed and charged once,
-// every accrual settled by its invoice, the journal balanced with each
+// kills, which depends on the machine's speed), then to the end twice:
+// each pool billed and charged once, every accrual settled by its invoice, the journal balanced with each
 // pool's cash and fee accrued equal to their accounts, and the money
 // conserved (Σ contributions = Σ pool cash + Σ fee income + Σ GST).
 func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
@@ -37,14 +37,16 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 		return cmd
 	}
 	// 20 Aug prices the contributions at the launch NAV (100.000 units,
-	// cash 1,000.00, AUM 0 before them: no fee); Fri 21 Aug accrues 21..23
-	// Aug: 1,000.00 × 7.3 × 3 / 36,500 = 0.60, GST 0.108 → 0.11: 0.71 owed.
+	// cash 1,000.00, AUM 0 before them: no fee); Fri 21 Aug accrues 21 Aug
+	// on 1,000.00: 0.20 (+ GST 0.04 in the NAV), and the weekend on the value
+	// after, 999.76: 2 × 0.199952; the row 0.599904 → 0.59, GST 0.1062 →
+	// 0.11: 0.70 owed.
 	for _, d := range []string{"2026-08-20", "2026-08-21"} {
 		if _, err := runOrKill(command("pool", "nav", "--day", d), 0); err != nil {
 			t.Fatalf("pool nav %s: %v", d, err)
 		}
 	}
-	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) FROM pools`); got != "400 0.71 0.71" {
+	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) FROM pools`); got != "400 0.70 0.70" {
 		t.Fatalf("accrued before billing %s", got)
 	}
 	run := func(killAfter time.Duration) bool {
@@ -66,15 +68,15 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 	}
 	run(0)
 	run(0) // again: nothing changes
-	// Each pool: 0.60 + GST 0.108 → 0.11 = 0.71, once; cash 999.29.
-	if got := db.Str(`SELECT count(*) || ' ' || min(total) || ' ' || max(total) || ' ' || count(DISTINCT pool_id) FROM pool_fee_invoices`); got != "400 0.71 0.71 400" {
-		t.Errorf("invoices %s, want 400 of 0.71, one a pool", got)
+	// Each pool: 0.59 + GST 0.1062 → 0.11 = 0.70, once; cash 999.30.
+	if got := db.Str(`SELECT count(*) || ' ' || min(total) || ' ' || max(total) || ' ' || count(DISTINCT pool_id) FROM pool_fee_invoices`); got != "400 0.70 0.70 400" {
+		t.Errorf("invoices %s, want 400 of 0.70, one a pool", got)
 	}
 	if got := db.Str(`SELECT count(*) || ' ' || count(DISTINCT ref) FROM wallet_transactions WHERE kind = 'pool_fee'`); got != "400 400" {
 		t.Errorf("fee payments %s, want one per invoice", got)
 	}
-	if got := db.Str(`SELECT min(cash) || ' ' || max(cash) || ' ' || max(fee_accrued) FROM pools`); got != "999.29 999.29 0.00" {
-		t.Errorf("pools %s, want cash 999.29, nothing accrued", got)
+	if got := db.Str(`SELECT min(cash) || ' ' || max(cash) || ' ' || max(fee_accrued) FROM pools`); got != "999.30 999.30 0.00" {
+		t.Errorf("pools %s, want cash 999.30, nothing accrued", got)
 	}
 	if n := db.Num(`SELECT count(*) FROM pool_fee_accruals a WHERE a.fee > 0 AND (a.invoice_id IS NULL OR a.invoice_id <> 'PFEE-' || a.pool_id || '-2026-08-20-2026-08-21')`); n != 0 {
 		t.Errorf("%d accruals not settled by their pool's invoice", n)
@@ -82,11 +84,11 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 	if n := db.Num(`SELECT count(DISTINCT event_id) FROM outbox WHERE topic = 'fee.charged'`); n != 400 {
 		t.Errorf("%d fee.charged events, want 400", n)
 	}
-	// Σ contributions 400,000.00 = Σ cash 400 × 999.29 (399,716.00) + fee
-	// income 400 × 0.60 (240.00) + GST 400 × 0.11 (44.00).
+	// Σ contributions 400,000.00 = Σ cash 400 × 999.30 (399,720.00) + fee
+	// income 400 × 0.59 (236.00) + GST 400 × 0.11 (44.00).
 	if got := db.Str(`SELECT (SELECT sum(cash) FROM pools)::text || ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'fee_income:managed')::numeric(18,2)::text
-		|| ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'tax:gst')::numeric(18,2)::text`); got != "399716.00 240.00 44.00" {
-		t.Errorf("cash, fee income, GST %s, want 399716.00 240.00 44.00 (sum 400000.00)", got)
+		|| ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'tax:gst')::numeric(18,2)::text`); got != "399720.00 236.00 44.00" {
+		t.Errorf("cash, fee income, GST %s, want 399720.00 236.00 44.00 (sum 400000.00)", got)
 	}
 	for what, q := range map[string]string{
 		"unbalanced":  `SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`,

@@ -37,12 +37,15 @@ func poolCmdEnv(t *testing.T) (moneytest.DB, string) {
 }
 
 // `fundflow run managed-fees` bills the pools' quarter too, once. By hand:
-// 36.5 % a year on 1,000.00 is 1.00 a day; 21 Aug's NAV accrues 21..23
-// Aug: 3.00 + GST 0.54 (fee_accrued 3.54, poolfix); 30 Sep's accrues
-// 24 Aug..29 Sep at 21 Aug's 1,000.00 (37 days: 37.00) and 30 Sep at
-// 1,000.00 − 3.54 = 996.46 (0.99646): 37.99646 → 37.99, GST 6.8382 →
-// 6.84. The quarter's bill: 3.00 + 37.99 = 40.99 + GST 7.3782 → 7.38
-// (= the 0.54 + 6.84 provisioned) = 48.37, cash 951.63, fee_accrued 0.00. The year ends in March (the default): no performance fee.
+// 36.5 % a year on 1,000.00 is 1.00 a day; 21 Aug's NAV accrues 21 Aug
+// (1.00) and the weekend on the value after, 1,000.00 − 1.18 = 998.82
+// (2 × 0.99882): 2.99764 → 2.99 + GST 0.54 (fee_accrued 3.53, value after
+// 996.47); 30 Sep's accrues 24 Aug..29 Sep at 21 Aug's value after and 30
+// Sep at 1,000.00 − 3.53, both 996.47: 38 × 0.99647 = 37.86586 → 37.86,
+// GST 6.8148 → 6.81. The quarter's bill: 2.99 + 37.86 = 40.85 + GST
+// 7.353 → 7.35 (= the 0.54 + 6.81 provisioned) = 48.20, cash 951.80,
+// fee_accrued 0.00. The year ends in March (the default): no performance
+// fee.
 func TestManagedFeesRunBillsPools(t *testing.T) {
 	db, cfgPath := poolCmdEnv(t)
 	must := func(args ...string) string {
@@ -77,7 +80,7 @@ func TestManagedFeesRunBillsPools(t *testing.T) {
 		return r
 	}
 	r := billRun()
-	if r.Status != "billed" || r.Pools.Status != "billed" || r.Pools.Billed != 1 || r.Pools.Total != "48.37" ||
+	if r.Status != "billed" || r.Pools.Status != "billed" || r.Pools.Billed != 1 || r.Pools.Total != "48.20" ||
 		len(r.Pools.Invoices) != 1 || r.Pools.Invoices[0] != "PFEE-P1-2026-07-01-2026-09-30" {
 		t.Errorf("first run %+v", r)
 	}
@@ -85,7 +88,7 @@ func TestManagedFeesRunBillsPools(t *testing.T) {
 		t.Errorf("second run %+v", r)
 	}
 	if got := db.Str(`SELECT p.cash || ' ' || p.fee_accrued || ' ' || i.aum_fee || ' ' || i.perf_fee || ' ' || i.gst || ' ' || i.status
-		FROM pools p JOIN pool_fee_invoices i ON i.pool_id = p.id WHERE p.id = 'P1'`); got != "951.63 0.00 40.99 0.00 7.38 charged" {
+		FROM pools p JOIN pool_fee_invoices i ON i.pool_id = p.id WHERE p.id = 'P1'`); got != "951.80 0.00 40.85 0.00 7.35 charged" {
 		t.Errorf("pool and invoice %s", got)
 	}
 }

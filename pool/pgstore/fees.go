@@ -13,6 +13,7 @@ import (
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/pool"
+	"github.com/fundflow/fundflow/sinks/postgres"
 	"github.com/fundflow/fundflow/wallet"
 )
 
@@ -135,7 +136,7 @@ func scanPoolInvoice(row pgx.Row) (wallet.FeeInvoice, error) {
 
 // FeeInvoice reads the pool's invoice of the period starting from.
 func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wallet.FeeInvoice, bool, error) {
-	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2`, poolID, from.Time()))
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2 AND status <> 'cancelled'`, poolID, from.Time()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, false, nil
 	}
@@ -144,7 +145,7 @@ func (t Tx) FeeInvoice(ctx context.Context, poolID string, from fund.Date) (wall
 
 // LastFeeInvoice reads the pool's invoice of the latest period.
 func (t Tx) LastFeeInvoice(ctx context.Context, poolID string) (wallet.FeeInvoice, bool, error) {
-	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 ORDER BY period_to DESC LIMIT 1`, poolID))
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE pool_id = $1 AND status <> 'cancelled' ORDER BY period_to DESC LIMIT 1`, poolID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, false, nil
 	}
@@ -264,15 +265,15 @@ func (t Tx) InsertFeeSales(ctx context.Context, ss []pool.FeeSale) error {
 
 // FeeSales reads an invoice's sales in order.
 func (t Tx) FeeSales(ctx context.Context, invoiceID string) ([]pool.FeeSale, error) {
-	rows, err := t.tx.Query(ctx, `SELECT order_id, invoice_id, pool_id, folio_no, scheme_code, amount, request, status FROM pool_fee_sales
-		WHERE invoice_id = $1 ORDER BY order_id`, invoiceID)
+	rows, err := t.tx.Query(ctx, `SELECT order_id, invoice_id, pool_id, folio_no, scheme_code, amount, request, status, reason FROM pool_fee_sales
+		WHERE invoice_id = $1 ORDER BY length(order_id), order_id`, invoiceID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.FeeSale, error) {
 		var x pool.FeeSale
 		var amt decimal.Decimal
-		if err := r.Scan(&x.OrderID, &x.InvoiceID, &x.Pool, &x.Folio, &x.Scheme, &amt, &x.Request, &x.Status); err != nil {
+		if err := r.Scan(&x.OrderID, &x.InvoiceID, &x.Pool, &x.Folio, &x.Scheme, &amt, &x.Request, &x.Status, &x.Reason); err != nil {
 			return x, err
 		}
 		var err error
@@ -301,11 +302,12 @@ func (t Tx) FeeSalePayout(ctx context.Context, orderID string) (fund.Amount, boo
 	return a, err == nil, err
 }
 
-// FeeSalesSwept counts an invoice's sales and those swept into the cash.
+// FeeSalesSwept counts an invoice's sales not failed and those swept
+// into the cash.
 func (t Tx) FeeSalesSwept(ctx context.Context, invoiceID string) (int, int, error) {
 	var n, swept int
 	err := t.tx.QueryRow(ctx, `SELECT count(*), count(w.id) FROM pool_fee_sales s
-		LEFT JOIN wallet_transactions w ON w.kind = 'pool_fee_sale' AND w.ref = s.order_id WHERE s.invoice_id = $1`, invoiceID).Scan(&n, &swept)
+		LEFT JOIN wallet_transactions w ON w.kind = 'pool_fee_sale' AND w.ref = s.order_id WHERE s.invoice_id = $1 AND s.status <> 'failed'`, invoiceID).Scan(&n, &swept)
 	return n, swept, err
 }
 
@@ -411,4 +413,152 @@ func (t Tx) DistributedPerUnit(ctx context.Context, poolID string, from, before 
 		JOIN LATERAL (SELECT sum(s.units) AS units FROM pool_distribution_shares s WHERE s.pool_id = d.pool_id AND s.record_date = d.record_date) u ON u.units > 0
 		WHERE d.pool_id = $1 AND d.record_date >= $2 AND d.record_date < $3`, poolID, from.Time(), before.Time()).Scan(&v)
 	return v, err
+}
+
+// FeeSaleEnd reads how the ledger ended a fee sale's order: ended (the
+// request rejected, or its leg rejected or cancelled, never allotted)
+// with the reason, or held (an open hold on the leg, or a restriction
+// blocking the investor's redemptions).
+func (t Tx) FeeSaleEnd(ctx context.Context, orderID string) (pool.SaleEnd, error) {
+	var e pool.SaleEnd
+	var reqStatus, reqReason string
+	var legStatus, legReason *string
+	err := t.tx.QueryRow(ctx, `SELECT r.status, r.reason, o.status, o.reason,
+			coalesce(o.status = 'pending_nav' AND (EXISTS (SELECT 1 FROM order_holds h WHERE h.order_id = o.id AND h.closed_at IS NULL)
+				OR EXISTS (SELECT 1 FROM investor_restrictions x WHERE x.investor_id = o.investor_id AND x.blocks_redemption)), false)
+		FROM order_requests r LEFT JOIN orders o ON o.request_id = r.id WHERE r.id = $1`, orderID).Scan(&reqStatus, &reqReason, &legStatus, &legReason, &e.Held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, nil // not placed yet
+	}
+	if err != nil {
+		return e, err
+	}
+	e.Placed = true
+	switch {
+	case reqStatus == "rejected":
+		e.Ended, e.Reason = true, reqReason
+	case legStatus != nil && (*legStatus == "rejected" || *legStatus == "cancelled"):
+		e.Ended, e.Reason = true, *legStatus+": "+*legReason
+	}
+	return e, nil
+}
+
+// SetFeeSaleFailed marks a sale failed with the ledger's reason.
+func (t Tx) SetFeeSaleFailed(ctx context.Context, orderID, reason string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_sales SET status = 'failed', reason = $2 WHERE order_id = $1 AND status <> 'failed'`, orderID, reason)
+	return err
+}
+
+// PendingRedemptions lists the folio's redemptions and switch-outs placed
+// and not allotted yet: the units they will take are set aside.
+func (t Tx) PendingRedemptions(ctx context.Context, folio string) ([]pool.PendingRedemption, error) {
+	rows, err := t.tx.Query(ctx, `SELECT scheme_code, amount, units, all_units FROM orders
+		WHERE folio_no = $1 AND kind IN ('redemption', 'switch_out') AND status = 'pending_nav' ORDER BY id`, folio)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.PendingRedemption, error) {
+		var x pool.PendingRedemption
+		var amt, units *decimal.Decimal
+		if err := r.Scan(&x.Scheme, &amt, &units, &x.All); err != nil {
+			return x, err
+		}
+		if amt != nil {
+			a, err := amount(*amt)
+			if err != nil {
+				return x, err
+			}
+			x.Amount = &a
+		}
+		x.Units = units
+		return x, nil
+	})
+}
+
+// OpenFeeBreak opens (or restates) the invoice's break and its alert
+// (pool_fee_unpayable, subject the invoice id).
+func (t Tx) OpenFeeBreak(ctx context.Context, poolID, invoiceID, reason, detail string) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO pool_fee_breaks (invoice_id, pool_id, reason, detail) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (invoice_id) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, resolved_at = NULL`, invoiceID, poolID, reason, detail); err != nil {
+		return err
+	}
+	return postgres.RaiseAlertTx(ctx, t.tx, pool.AlertFeeUnpayable, invoiceID, detail)
+}
+
+// ResolveFeeBreak closes the invoice's open break and alert, if any.
+func (t Tx) ResolveFeeBreak(ctx context.Context, invoiceID string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE pool_fee_breaks SET resolved_at = now() WHERE invoice_id = $1 AND resolved_at IS NULL`, invoiceID); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE alerts SET resolved_at = now() WHERE kind = $1 AND subject = $2 AND resolved_at IS NULL`, pool.AlertFeeUnpayable, invoiceID)
+	return err
+}
+
+// CancelFeeInvoice marks a due invoice cancelled and opens its accruals
+// again (the period can be billed again).
+func (t Tx) CancelFeeInvoice(ctx context.Context, id, reason string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'cancelled', cancel_reason = $2, cancelled_at = $3 WHERE id = $1 AND status = 'due'`, id, reason, at)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("invoice %s is not due", id)
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE pool_fee_accruals SET invoice_id = NULL WHERE invoice_id = $1`, id)
+	return err
+}
+
+// CancelledInvoices counts the pool's cancelled invoices of the period
+// starting from.
+func (t Tx) CancelledInvoices(ctx context.Context, poolID string, from fund.Date) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM pool_fee_invoices WHERE pool_id = $1 AND period_from = $2 AND status = 'cancelled'`, poolID, from.Time()).Scan(&n)
+	return n, err
+}
+
+// FeeInvoiceByID reads an invoice by its id, any status.
+func (t Tx) FeeInvoiceByID(ctx context.Context, id string) (wallet.FeeInvoice, bool, error) {
+	inv, err := scanPoolInvoice(t.tx.QueryRow(ctx, `SELECT `+poolInvoiceCols+` FROM pool_fee_invoices WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, false, nil
+	}
+	return inv, err == nil, err
+}
+
+// ExitFee reads a withdrawal's performance fee by its invoice id.
+func (t Tx) ExitFee(ctx context.Context, invoiceID string) (pool.ExitFee, bool, error) {
+	ef := pool.ExitFee{InvoiceID: invoiceID}
+	var day time.Time
+	var units, nav, hwm, gross, fee, gst, total decimal.Decimal
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT request_id, pool_id, wallet_id, nav_date, units, nav, hwm_nav, gross, perf_fee, gst, total, body
+		FROM pool_exit_fees WHERE invoice_id = $1`, invoiceID).Scan(&ef.Request, &ef.Pool, &ef.Wallet, &day, &units, &nav, &hwm, &gross, &fee, &gst, &total, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ef, false, nil
+	}
+	if err != nil {
+		return ef, false, err
+	}
+	ef.NAVDate = fund.DateOf(day)
+	if ef.Units, err = fund.UnitsFromDecimal(units, 3, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	if ef.NAV, err = fund.NAVFromDecimal(nav, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	if ef.HWM, err = fund.NAVFromDecimal(hwm, fund.NoRounding); err != nil {
+		return ef, false, err
+	}
+	for _, x := range []struct {
+		d decimal.Decimal
+		p *fund.Amount
+	}{{gross, &ef.Gross}, {fee, &ef.Fee}, {gst, &ef.GST}, {total, &ef.Total}} {
+		if *x.p, err = amount(x.d); err != nil {
+			return ef, false, err
+		}
+	}
+	if err := json.Unmarshal(body, &ef.Perf); err != nil {
+		return ef, false, fmt.Errorf("exit fee %s body: %w", invoiceID, err)
+	}
+	return ef, true, nil
 }

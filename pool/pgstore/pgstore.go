@@ -70,7 +70,10 @@ func (s Store) MemberViews(ctx context.Context, walletID string) ([]pool.MemberV
 	for i, v := range vs {
 		ids[i] = v.Pool
 	}
+	// Fees charged: the paid invoices and the performance fees members
+	// paid on exit (pool_exit_fees), each with its GST.
 	rows, err = s.Pool.Query(ctx, `SELECT p.id, p.fee_accrued, coalesce((SELECT sum(total) FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.status = 'charged'), 0)
+			+ coalesce((SELECT sum(total) FROM pool_exit_fees e WHERE e.pool_id = p.id), 0)
 		FROM pools p WHERE p.id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
@@ -163,12 +166,16 @@ func (s Store) MemberViewsAt(ctx context.Context, walletID string, day fund.Date
 }
 
 // Facts reads the pools' NAVs (a nav row's amount: the money in its
-// purchases, pool.Fact), settled requests and distribution shares dated
-// from..to, in one statement.
+// purchases; a fee_accrued row's: the fee and GST the NAV deducted,
+// pool.Fact), settled requests and distribution shares dated from..to, in
+// one statement.
 func (s Store) Facts(ctx context.Context, from, to fund.Date) ([]pool.Fact, error) {
 	rows, err := s.Pool.Query(ctx, `
 		SELECT nav_date, pool_id, 'nav', '', '', 'priced', nav, units, investing, holdings, cash
 		FROM pool_navs WHERE nav_date BETWEEN $1 AND $2
+		UNION ALL
+		SELECT nav_date, pool_id, 'fee_accrued', '', '', 'priced', nav, units, fee_accrued, 0, 0
+		FROM pool_navs WHERE fee_accrued <> 0 AND nav_date BETWEEN $1 AND $2
 		UNION ALL
 		SELECT nav_date, pool_id, kind, wallet_id, id, status, nav, coalesce(units, 0), coalesce(amount, 0), 0, 0
 		FROM pool_requests WHERE status <> 'pending' AND nav_date BETWEEN $1 AND $2
