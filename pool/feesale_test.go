@@ -341,3 +341,53 @@ func TestPoolFeeCancelReleasesTheProvision(t *testing.T) {
 	}
 	e.checkJournal()
 }
+
+// A due invoice with a performance fee whose sale is planned again is
+// provisioned once (provisionDue by the invoice's ref; the pay step calls
+// it again and it posts nothing). By hand, TestPoolDueInvoiceIsInTheNAV's
+// bill: 7.99 + GST 1.44 = 9.43, due, provisioned 9.43 (no AUM fee), R1
+// sells 9.43 of A. R1 is cancelled in the ledger; on 25 Aug at 10:00 (B's
+// NAV of 25 Aug there) the pass plans R2 on B for 9.43, allotted at once,
+// 9.43 swept in and paid: cash 0.00, the pool owes 0.00 (9.43 provisioned
+// − 9.43 paid), one provision entry.
+func TestPoolFeeSalePlannedAgainProvisionsOnce(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-21"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	e.nav("P3", "2026-08-24")
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || inv.Status != "due" || inv.Total.String() != "9.43" {
+		t.Fatalf("bill: %s %s, %v; want due 9.43", inv.Status, inv.Total, err)
+	}
+	r1, r2 := inv.ID+"-R1", inv.ID+"-R2"
+	e.clock = moneytest.IST("2026-08-24T21:05:00+05:30")
+	e.cancelOrder("ops-cancel-R1", r1)
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if inv, _, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true); err != nil || inv.Status != "charged" {
+		t.Fatalf("the pass after the cancel: %s, %v; want charged", inv.Status, err)
+	}
+	for q, want := range map[string]string{
+		`SELECT string_agg(order_id || ' ' || scheme_code || ' ' || status, ', ' ORDER BY order_id) FROM pool_fee_sales`: r1 + " A failed, " + r2 + " B placed",
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`:                                                   "0.00 0.00",
+		`SELECT count(*)::text FROM wallet_transactions WHERE kind = 'pool_fee_accrual' AND ref = '` + inv.ID + `'`:      "1",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	e.checkJournal()
+}
