@@ -66,14 +66,15 @@ func (s *Service) exitFee(ctx context.Context, tx Tx, p Pool, r Request, nav fun
 	if err != nil {
 		return nil, err
 	}
-	h, found, err := tx.HWM(ctx, p.ID)
+	h, since, err := s.markAt(ctx, tx, p, r.NAVDate) // the year's rule (review r35 H1)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		h = HWM{Pool: p.ID, NAV: p.Launch, StartNAV: p.Launch}
+	tr, _, err := s.totalReturn(ctx, tx, p.ID, since, r.NAVDate, nav) // distributions count (review r35 M4)
+	if err != nil {
+		return nil, err
 	}
-	c, _, err := PerfFee(*last, h, nav, r.Units) // the mark after is not kept: see above
+	c, _, err := PerfFee(*last, h, tr, r.Units) // the mark after is not kept: see above
 	if err != nil || c.Invoice.Fee.Sign() <= 0 {
 		return nil, err
 	}

@@ -119,6 +119,63 @@ func TestPoolPerformanceFeeOnExit(t *testing.T) {
 	}
 }
 
+// The exit fee's mark is the year's mark (review r35 H1), by hand. Pool
+// PM launches at 10.0000 with no fee terms; W1 and W2 put 1,000.00 each
+// in on Thu 20 Aug: 200 units, cash 2,000.00; the folio then holds 10
+// units of S1.
+//   - Fri 21 Aug, S1 50.0000: NAV (500.00 + 2,000.00) / 200 = 12.5000.
+//   - Terms from Mon 24 Aug: 20 % performance, no AUM fee. The mark
+//     starts at the last NAV before them, 12.5000 (21 Aug), not the
+//     launch's 10.0000.
+//   - Mon 31 Aug, S1 55.0000: NAV (550.00 + 2,000.00) / 200 = 12.7500.
+//     W1 takes 50 units out: gross 50 × 12.7500 = 637.50; gain above the
+//     mark (12.7500 − 12.5000) × 50 = 12.50, 20 % = 2.50, GST 0.45, total
+//     2.95; W1 gets 634.55. (The old exit fee counted from the launch:
+//     137.50 → 27.50 + 4.95 = 32.45.)
+//   - The bill 20..31 Aug crystallising over the 150 units left: (12.7500
+//     − 12.5000) × 150 = 37.50 → 7.50 + GST 1.35 = 8.85. Together 10.00 =
+//     20 % of 0.25 × 200: the exit and the year use one mark.
+func TestPoolExitFeeUsesTheYearsMark(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"}, [2]string{"W2", "INV-2"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PM', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PM", Name: "mark", Launch: fund.MustNAV("10.0000"), Folio: "F-PM"}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PM", "W1", "c-W1", "1000.00")
+	e.contribute("PM", "W2", "c-W2", "1000.00")
+	e.nav("PM", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PM', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "50.0000")
+	e.db.NAV("S1", "2026-08-31", "55.0000")
+	if r := e.nav("PM", "2026-08-21"); r.NAV.String() != "12.5000" {
+		t.Fatalf("21 Aug: NAV %s, want 12.5000", r.NAV)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PM", From: day("2026-08-24"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = moneytest.IST("2026-08-31T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PM", "W1", "w-W1", fund.MustUnits("50.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("PM", "2026-08-31"); r.NAV.String() != "12.7500" || r.Withdrawals != 1 {
+		t.Fatalf("31 Aug: NAV %s, %d withdrawals", r.NAV, r.Withdrawals)
+	}
+	if got := e.db.Str(`SELECT gross || ' ' || hwm_nav || ' ' || perf_fee || ' ' || gst || ' ' || total FROM pool_exit_fees`); got != "637.50 12.5000 2.50 0.45 2.95" {
+		t.Errorf("W1's exit fee %s, want 637.50 12.5000 2.50 0.45 2.95", got)
+	}
+	if got := e.balance("W1"); got != "634.55" {
+		t.Errorf("W1's wallet %s, want 634.55", got)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PM", day("2026-08-24"), day("2026-08-31"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.PerfFee.String() + " " + inv.GST.String() + " " + inv.Total.String(); got != "7.50 1.35 8.85" {
+		t.Errorf("the year's crystallisation %s, want 7.50 1.35 8.85", got)
+	}
+}
+
 // checkFeesCharged: the wallet's pool view shows the pool's fees charged.
 func (e *env) checkFeesCharged(walletID, want string) {
 	e.t.Helper()

@@ -59,6 +59,18 @@ var ErrFeeOwed = errors.New("the last withdrawal would leave the pool's fees unp
 // ErrBackdatedTerms refuses fee terms from a day already accrued.
 var ErrBackdatedTerms = errors.New("fee terms dated in the accrued past")
 
+// ErrPeriodConflict refuses a billing period that does not follow the
+// pool's invoices (another end from the same start, a gap, an invoice
+// still due). It is an ErrConflict (exit 2), with its own words: the
+// conflict's text ("request id already used differently") misled (review
+// r35 L3).
+var ErrPeriodConflict error = periodConflict{}
+
+type periodConflict struct{}
+
+func (periodConflict) Error() string        { return "the billing period conflicts with the pool's invoices" }
+func (periodConflict) Is(target error) bool { return target == ErrConflict }
+
 // ErrNoFeeTerms: the pool has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("pool has no fee terms for the period")
 
@@ -78,7 +90,8 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 		return fmt.Errorf("pool %s fee terms: %w", t.Pool, err)
 	}
 	return s.inTx(ctx, func(tx Tx, w *work) error {
-		if _, ok, err := tx.LockPool(ctx, t.Pool); err != nil || !ok {
+		p, ok, err := tx.LockPool(ctx, t.Pool)
+		if err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
 		}
 		// Days already accrued keep their rate (review M6): terms dated on
@@ -89,12 +102,73 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 			return fmt.Errorf("%w: pool %s's fee is accrued through %s (NAV of %s); terms from %s would not apply to those days: date them from %s or later",
 				ErrBackdatedTerms, t.Pool, last.To, last.NAVDate, t.From, last.To.AddDays(1))
 		}
+		// Priced days are past too, accruals or not (review r35 L3): the
+		// AUM fee of those days would be dropped and the performance base
+		// moved back before them.
+		if !p.LastNAV.IsZero() && !t.From.After(p.LastNAV) {
+			return fmt.Errorf("%w: pool %s is priced through %s; terms from %s would not apply to those days: date them from %s or later",
+				ErrBackdatedTerms, t.Pool, p.LastNAV, t.From, p.LastNAV.AddDays(1))
+		}
+		if err := s.checkPerfChange(ctx, tx, p, t); err != nil {
+			return err
+		}
 		if err := tx.PutFeeTerms(ctx, t); err != nil {
 			return err
 		}
 		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: t.Pool, Action: "fee_terms", Payload: t})
 		return nil
 	})
+}
+
+// ErrPerfChangeNotCrystallised refuses a change of the performance %
+// or hurdle while a gain at the old terms is not crystallised.
+var ErrPerfChangeNotCrystallised = errors.New("the performance terms change before the gain at the old terms is crystallised")
+
+// checkPerfChange refuses terms from a date that change the performance %
+// or the hurdle in effect the day before (a performance fee of more than
+// 0 %), unless the pool was crystallised through that day, or has no NAV
+// under those terms yet (review r35 M3). The performance fee is worked
+// out once, at the crystallisation, over the gain since the mark, at the
+// terms then: a change mid-year applied the new rate to the whole year's
+// gain (10 % to 20 % on 1 Oct charged the April..September gain at 20 %;
+// 20 % to 0 % charged nothing). Refusing is the simple rule that cannot
+// bill a day at the wrong rate: crystallise through the day before (bill
+// --crystallise --to that day), then change the terms from the day after.
+// (A stub crystallisation at the change would need the NAV of the day
+// before it, priced and billed, the same steps done by the system.)
+func (s *Service) checkPerfChange(ctx context.Context, tx Tx, p Pool, t FeeTerms) error {
+	ts, err := tx.FeeTerms(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	day := t.From.AddDays(-1)
+	_, prev, err := rateTable(ts, day)
+	if errors.Is(err, ErrNoFeeTerms) || (err == nil && (prev.PerfPct.Sign() <= 0 ||
+		(prev.PerfPct.Equal(t.PerfPct) && prev.HurdlePct.Equal(t.HurdlePct)))) {
+		return nil // no performance fee before, or the same one
+	}
+	if err != nil {
+		return err
+	}
+	since := perfSince(ts, day)
+	if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, day); err != nil {
+		return err
+	} else if !ok || n.Date.Before(since) {
+		return nil // no NAV under the old terms: no gain at them
+	}
+	h, found, err := tx.HWM(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if found && h.AsOf == day {
+		return nil
+	}
+	crystallised := "never"
+	if found {
+		crystallised = "through " + h.AsOf.String()
+	}
+	return fmt.Errorf("%w: pool %s's performance fee of %s%% (hurdle %s%%) is crystallised %s; terms of %s%% (hurdle %s%%) from %s need it crystallised through %s first (bill --crystallise --to %s)",
+		ErrPerfChangeNotCrystallised, p.ID, prev.PerfPct, prev.HurdlePct, crystallised, t.PerfPct, t.HurdlePct, t.From, day, day)
 }
 
 // FeeTermsOf reads a pool's fee terms by date.
@@ -157,6 +231,16 @@ type FeeTx interface {
 	ChargedAfterNAV(ctx context.Context, pool string, navDate fund.Date) (fund.Amount, error)
 	// InsertExitFee writes a withdrawal's performance fee (exitfee.go).
 	InsertExitFee(ctx context.Context, ef ExitFee) error
+	// SetFeeInvoiceProvisioned records the latest NAV date when a due
+	// invoice's charge beyond its accruals went into the pool's liability
+	// (provisionDue; once: a second call keeps the first date).
+	SetFeeInvoiceProvisioned(ctx context.Context, id string, afterNAV fund.Date) error
+	// DistributedPerUnit sums the pool's distributions per unit (amount ÷
+	// the units on the record date) of record dates from..before-1.
+	DistributedPerUnit(ctx context.Context, pool string, from, before fund.Date) (decimal.Decimal, error)
+	// WithdrawnAfter sums the units of the pool's withdrawals priced at
+	// NAVs after day.
+	WithdrawnAfter(ctx context.Context, pool string, day fund.Date) (fund.Units, error)
 	// ExitFee reads a withdrawal's performance fee by its invoice id.
 	ExitFee(ctx context.Context, invoiceID string) (ExitFee, bool, error)
 	FeeSaleTx
@@ -207,11 +291,10 @@ func (s *Service) accrue(ctx context.Context, tx Tx, p *Pool, day fund.Date, gro
 	if err != nil || len(ts) == 0 {
 		return nil, err
 	}
-	next, err := s.Calendar.NextBusinessDay(day)
+	end, err := s.accrualEnd(day) // never past the quarter's end (review r35 L1)
 	if err != nil {
 		return nil, fmt.Errorf("fee accrual: %w", err)
 	}
-	end := next.AddDays(-1)
 	table, _, err := rateTable(ts, end)
 	if errors.Is(err, ErrNoFeeTerms) {
 		return nil, nil // terms from a later date
@@ -318,6 +401,10 @@ type HWM struct {
 	NAV      fund.NAV `json:"hwm_nav"`
 	StartNAV fund.NAV `json:"start_nav"`
 	AsOf     fund.Date
+	// dist is the distributions per unit the crystallisation's total
+	// return added to the NAV (not stored): the hurdle's base is on the
+	// same scale.
+	dist decimal.Decimal
 }
 
 // FeeInvoiceID is the invoice id of a pool's period.
@@ -369,7 +456,7 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		if prev, found, err := tx.FeeInvoice(ctx, poolID, from); err != nil || found {
 			if err == nil && prev.To != to {
-				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrConflict, poolID, prev.From, prev.To, to)
+				err = fmt.Errorf("%w: pool %s was billed %s..%s, not ..%s", ErrPeriodConflict, poolID, prev.From, prev.To, to)
 			}
 			inv = prev
 			return err
@@ -431,7 +518,9 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 			if err != nil {
 				return err
 			}
-			hwm.StartNAV = h
+			if hwm.StartNAV, err = fund.NAVFromDecimal(h.Decimal().Add(hwm.dist), fund.RoundDown); err != nil {
+				return err
+			}
 			if err := tx.PutHWM(ctx, *hwm); err != nil {
 				return err
 			}
@@ -446,9 +535,12 @@ func (s *Service) BillFees(ctx context.Context, poolID string, from, to fund.Dat
 		}
 		if inv.Status == "due" {
 			created = true
+			if err := s.provisionDue(ctx, tx, &p, inv); err != nil {
+				return err
+			}
 			return tx.InsertFeeSales(ctx, sold)
 		}
-		if err := s.pay(ctx, tx, w, &p, inv); err != nil {
+		if err := s.pay(ctx, tx, w, &p, inv, false); err != nil {
 			return err
 		}
 		created = true
@@ -477,10 +569,10 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	}
 	if found && prev.Status == "due" {
 		// Its sale is planned on the same lots: pay it first (review M3).
-		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrConflict, poolID, prev.ID)
+		return fmt.Errorf("%w: pool %s's invoice %s is due (its holdings being sold): the next period is billed once it is paid", ErrPeriodConflict, poolID, prev.ID)
 	}
 	if found && from != prev.To.AddDays(1) {
-		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
+		return fmt.Errorf("%w: pool %s was last billed %s..%s: the next period starts %s, not %s", ErrPeriodConflict, poolID, prev.From, prev.To, prev.To.AddDays(1), from)
 	}
 	last, found, err := tx.LastAccrual(ctx, poolID)
 	if err != nil {
@@ -496,18 +588,107 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	return nil
 }
 
-// ErrLateCrystallise refuses a performance fee worked out at a NAV that
-// is not the pool's latest.
+// ErrLateCrystallise was the refusal of a performance fee worked out at a
+// NAV that is not the pool's latest; since review r35 H2 such a bill is
+// made (crystallise), so nothing returns it.
 var ErrLateCrystallise = errors.New("performance fee crystallised after a later NAV")
 
 // ErrNotAccrued refuses a bill whose period's end is not accrued yet.
 var ErrNotAccrued = errors.New("the period is not accrued to its end")
 
+// provisionDue puts what a due invoice charges beyond its accruals (the
+// performance fee, its GST and the GST rounding: total − AUM fee − the
+// accrued GST) into the pool's liability when it goes due (review r35
+// M2): Dr pool_fee_accrued:<pool>, Cr fee_income:managed (the performance
+// fee), Cr tax:gst_accrued (the rest). The NAVs until it is paid deduct
+// it, so a member who leaves or joins meanwhile bears their share and no
+// more, and the last-withdrawal guard sees it; pay releases it. Once per
+// invoice (the entry's ref is the invoice id): a due invoice written by
+// an older version is provisioned here when it is paid.
+func (s *Service) provisionDue(ctx context.Context, tx Tx, p *Pool, inv wallet.FeeInvoice) error {
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
+	extra := inv.Total.Sub(inv.AUMFee).Sub(accGST)
+	if !extra.IsZero() {
+		ps := []fund.Posting{{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: extra.Decimal()}}
+		if inv.PerfFee.Sign() != 0 {
+			ps = append(ps, fund.Posting{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()})
+		}
+		if g := extra.Sub(inv.PerfFee); !g.IsZero() {
+			ps = append(ps, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: g.Decimal().Neg()})
+		}
+		amt := extra
+		if amt.IsNegative() { // GST rounded down against its accruals' by a paisa or two
+			amt = amt.Neg()
+		}
+		e := wallet.Entry{Kind: KindFeeAccrual, Ref: inv.ID, Amount: amt, Postings: ps}
+		_, inserted, err := tx.Post(ctx, e, fund.Amount{})
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return nil // provisioned before
+		}
+		p.FeeAccrued = p.FeeAccrued.Add(extra)
+		if err := tx.UpdatePool(ctx, *p); err != nil {
+			return err
+		}
+	}
+	// A distribution on the latest NAV takes it off the value after that
+	// NAV (ChargedAfterNAV): the NAV row did not deduct it.
+	return tx.SetFeeInvoiceProvisioned(ctx, inv.ID, p.LastNAV)
+}
+
+// releaseDue reverses a due invoice's provision (provisionDue) when the
+// invoice is cancelled, in the cancel's transaction under the pool's lock:
+// Cr pool_fee_accrued:<pool>, Dr fee_income:managed (the performance
+// fee), Dr tax:gst_accrued (the rest), kind pool_fee_accrual, ref
+// <invoice>:released, once. A due invoice written before provisioning
+// existed is provisioned first (provisionDue is once per invoice), so the
+// reversal always has its provision to undo. The accruals' own liability
+// stays (the AUM fee stays owed).
+func (s *Service) releaseDue(ctx context.Context, tx Tx, p *Pool, inv wallet.FeeInvoice) error {
+	if err := s.provisionDue(ctx, tx, p, inv); err != nil {
+		return err
+	}
+	accGST, err := tx.AccruedGST(ctx, p.ID, inv.ID)
+	if err != nil {
+		return err
+	}
+	extra := inv.Total.Sub(inv.AUMFee).Sub(accGST)
+	if extra.IsZero() {
+		return nil
+	}
+	ps := []fund.Posting{{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: extra.Decimal().Neg()}}
+	if inv.PerfFee.Sign() != 0 {
+		ps = append(ps, fund.Posting{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal()})
+	}
+	if g := extra.Sub(inv.PerfFee); !g.IsZero() {
+		ps = append(ps, fund.Posting{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: g.Decimal()})
+	}
+	amt := extra
+	if amt.IsNegative() {
+		amt = amt.Neg()
+	}
+	_, inserted, err := tx.Post(ctx, wallet.Entry{Kind: KindFeeAccrual, Ref: inv.ID + ":released", Amount: amt, Postings: ps}, fund.Amount{})
+	if err != nil || !inserted {
+		return err // released before
+	}
+	p.FeeAccrued = p.FeeAccrued.Sub(extra)
+	return tx.UpdatePool(ctx, *p)
+}
+
 // pay pays a written invoice from the pool's cash (which covers it: the
-// caller checked under the pool's lock): Dr pool:<pool> (the total), Cr
-// pool_fee_accrued:<pool> (the AUM fee), Cr fee_income:managed (the
-// performance fee), Cr tax:gst; the fee.charged event and audit row.
-func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice) error {
+// caller checked under the pool's lock). Paid as it is written (provisioned
+// false): Dr pool:<pool> (the total), Cr pool_fee_accrued:<pool> (the AUM
+// fee and its accrued GST), Dr tax:gst_accrued (that GST), Cr
+// fee_income:managed (the performance fee), Cr tax:gst (the invoice's
+// GST). A due invoice was provisioned (provisionDue): the whole total
+// leaves pool_fee_accrued, its GST leaves tax:gst_accrued for tax:gst, the
+// NAV does not move. Then the fee.charged event and audit row.
+func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.FeeInvoice, provisioned bool) error {
 	// The GST its accruals provisioned: released here, the invoice's
 	// half-up GST on the sum credited instead (the paise between the two
 	// move the NAV at the bill).
@@ -515,12 +696,16 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 	if err != nil {
 		return err
 	}
+	released, gstReleased, perf := inv.AUMFee.Add(accGST), accGST, inv.PerfFee
+	if provisioned {
+		released, gstReleased, perf = inv.Total, inv.GST, fund.Amount{}
+	}
 	if inv.Total.Sign() > 0 {
 		ps := []fund.Posting{{Account: AccountCash(p.ID), Asset: fund.AssetINR, Amount: inv.Total.Decimal()}}
 		for _, c := range []fund.Posting{
-			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: inv.AUMFee.Add(accGST).Decimal().Neg()},
-			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: accGST.Decimal()},
-			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: inv.PerfFee.Decimal().Neg()},
+			{Account: AccountFeeAccrued(p.ID), Asset: fund.AssetINR, Amount: released.Decimal().Neg()},
+			{Account: AccountGSTAccrued, Asset: fund.AssetINR, Amount: gstReleased.Decimal()},
+			{Account: wallet.AccountFeeIncome, Asset: fund.AssetINR, Amount: perf.Decimal().Neg()},
 			{Account: wallet.AccountGST, Asset: fund.AssetINR, Amount: inv.GST.Decimal().Neg()},
 		} {
 			if !c.Amount.IsZero() {
@@ -532,12 +717,13 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 			return errors.Join(err, boolErr(inserted, fmt.Errorf("invoice %s was paid before", inv.ID)))
 		}
 	}
-	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(inv.AUMFee).Sub(accGST)
+	p.Cash, p.FeeAccrued = p.Cash.Sub(inv.Total), p.FeeAccrued.Sub(released)
 	if err := tx.UpdatePool(ctx, *p); err != nil {
 		return err
 	}
-	// Charged while p.LastNAV is the latest NAV: a distribution on it
-	// takes off what this paid beyond the accrued fee (ChargedAfterNAV).
+	// Charged while p.LastNAV is the latest NAV (a provisioned one: when it
+	// was provisioned): a distribution on it takes off what this paid
+	// beyond the accrued fee (ChargedAfterNAV).
 	if err := tx.SetFeeInvoiceCharged(ctx, inv.ID, p.LastNAV); err != nil {
 		return err
 	}
@@ -553,13 +739,6 @@ func (s *Service) pay(ctx context.Context, tx Tx, w *work, p *Pool, inv wallet.F
 // latest NAV on or before to, already net of the accrued AUM fee, and the
 // units after it) and returns the new high-water mark.
 func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to fund.Date, inv *wallet.FeeInvoice) (*HWM, error) {
-	// The fee is worked out at to's NAV and paid now: a NAV priced since
-	// did not deduct it, so members could have left without their share
-	// (review M1). Crystallise before the next NAV.
-	if p.LastNAV.After(to) {
-		return nil, fmt.Errorf("%w: pool %s's period ends %s but its NAV of %s is priced already (without the fee): crystallise before the NAV after %s",
-			ErrLateCrystallise, p.ID, to, p.LastNAV, to)
-	}
 	n, found, err := tx.NAVOnOrBefore(ctx, p.ID, to)
 	if err != nil {
 		return nil, err
@@ -567,22 +746,63 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 	if !found || n.UnitsAfter == nil {
 		return nil, fmt.Errorf("crystallise: pool %s has no NAV (after migration 056) on or before %s", p.ID, to)
 	}
+	units := *n.UnitsAfter
+	if p.LastNAV.After(to) {
+		// Crystallised late (review r35 H2: refusing it left the year's
+		// fee, and the quarter's AUM fee with it, unbillable for ever):
+		// still at to's NAV, over its units less those withdrawn since.
+		// Those left at NAVs that did not deduct this fee (paying their
+		// own exit fee above the mark), so the members who stay are not
+		// charged for them; a unit bought since is not charged either.
+		// From now on the fee is in the NAV (the invoice paid, or due and
+		// provisioned).
+		out, err := tx.WithdrawnAfter(ctx, p.ID, to)
+		if err != nil {
+			return nil, err
+		}
+		if units = units.Sub(out); units.Sign() < 0 {
+			units = fund.Units{}
+		}
+		slog.WarnContext(ctx, "pool performance fee crystallised after a later NAV", "pool", p.ID, "to", to, "last_nav", p.LastNAV,
+			"units_at_to", *n.UnitsAfter, "withdrawn_since", out, "units_charged", units)
+	}
+	h, since, err := s.markAt(ctx, tx, p, to)
+	if err != nil {
+		return nil, err
+	}
+	tr, dist, err := s.totalReturn(ctx, tx, p.ID, since, to, n.NAV)
+	if err != nil {
+		return nil, err
+	}
+	c, next, err := PerfFee(t, h, tr, units)
+	if err != nil {
+		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
+	}
+	next.AsOf, next.dist = to, dist
+	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
+	return &next, nil
+}
+
+// markAt is the pool's high-water mark (locked) for a performance fee
+// worked out at day's NAV, by the year's crystallisation and by a
+// member's exit alike (review r35 H1: one rule for both). The mark starts
+// where the performance terms took effect (review H1): the pool's last
+// NAV before them (the launch NAV if none), not the launch, so gains made
+// before the terms are not charged. Terms that went to 0 % and back
+// re-base it there (never lower: it never falls).
+func (s *Service) markAt(ctx context.Context, tx Tx, p Pool, day fund.Date) (HWM, fund.Date, error) {
 	h, found, err := tx.HWM(ctx, p.ID)
 	if err != nil {
-		return nil, err
+		return HWM{}, fund.Date{}, err
 	}
-	// The mark starts where the performance terms took effect (review H1):
-	// the pool's last NAV before them (the launch NAV if none), not the
-	// launch, so gains made before the terms are not charged. Terms that
-	// went to 0 % and back re-base it there (never lower: it never falls).
 	ts, err := tx.FeeTerms(ctx, p.ID)
 	if err != nil {
-		return nil, err
+		return HWM{}, fund.Date{}, err
 	}
-	since := perfSince(ts, to)
+	since := perfSince(ts, day)
 	base := p.Launch
 	if b, ok, err := tx.NAVOnOrBefore(ctx, p.ID, since.AddDays(-1)); err != nil {
-		return nil, err
+		return HWM{}, fund.Date{}, err
 	} else if ok {
 		base = b.NAV
 	}
@@ -595,13 +815,27 @@ func (s *Service) crystallise(ctx context.Context, tx Tx, p Pool, t FeeTerms, to
 			h.NAV = base
 		}
 	}
-	c, next, err := PerfFee(t, h, n.NAV, *n.UnitsAfter)
-	if err != nil {
-		return nil, fmt.Errorf("crystallise pool %s: %w", p.ID, err)
+	return h, since, nil
+}
+
+// totalReturn is nav (day's NAV) plus the distributions per unit of
+// record dates since..day-1, rounded down to the NAV's 4 places (review
+// r35 M4): the performance fee compares it with the mark, so a gain paid
+// out as a distribution is still a gain, and the mark (kept on the same
+// total-return scale, counted from the performance terms' start) never
+// has to fall when a distribution lowers the NAV. A distribution on day
+// itself is not added: day's NAV is before it.
+func (s *Service) totalReturn(ctx context.Context, tx Tx, poolID string, since, day fund.Date, nav fund.NAV) (fund.NAV, decimal.Decimal, error) {
+	if since.IsZero() {
+		return nav, decimal.Zero, nil
 	}
-	next.AsOf = to
-	inv.Perf, inv.PerfFee = &c, c.Invoice.Fee
-	return &next, nil
+	dpu, err := tx.DistributedPerUnit(ctx, poolID, since, day)
+	if err != nil || dpu.IsZero() {
+		return nav, decimal.Zero, err
+	}
+	dpu = dpu.RoundFloor(fund.NAVScale)
+	tr, err := fund.NAVFromDecimal(nav.Decimal().Add(dpu), fund.RoundDown)
+	return tr, dpu, err
 }
 
 // perfSince is the first date of the unbroken run of terms with a

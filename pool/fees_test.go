@@ -513,16 +513,18 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 			t.Errorf("%s: mark %s, want %s", c.to, got, c.mark)
 		}
 	}
-	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced
-	// (review M1): refused naming both dates, nothing billed.
+	// Crystallising 31 Oct..1 Nov after the NAV of Mon 2 Nov is priced:
+	// billed (review r35 H2; it was refused, and the period unbillable),
+	// at the NAV on or before 1 Nov, 30 Oct's 17.0820, the mark: no
+	// performance fee (2 Nov's higher NAV is not counted).
 	e.db.NAV("S1", "2026-11-02", "72.0000")
 	e.nav("P6", "2026-11-02")
-	_, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
-	if !errors.Is(err, pool.ErrLateCrystallise) || !strings.Contains(err.Error(), "ends 2026-11-01 but its NAV of 2026-11-02") {
-		t.Errorf("crystallised after a later NAV: %v", err)
+	inv, _, err := e.pools.BillFees(e.ctx, "P6", day("2026-10-31"), day("2026-11-01"), true)
+	if err != nil || inv.PerfFee.String() != "0.00" || inv.Total.String() != "0.00" {
+		t.Errorf("crystallised after a later NAV: %s %s, %v", inv.PerfFee, inv.Total, err)
 	}
-	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 3 {
-		t.Errorf("%d invoices, want 3", n)
+	if n := e.db.Num(`SELECT count(*) FROM pool_fee_invoices WHERE pool_id = 'P6'`); n != 4 {
+		t.Errorf("%d invoices, want 4", n)
 	}
 }
 
@@ -530,9 +532,9 @@ func TestPoolPerformanceMarkStartsWithTheTerms(t *testing.T) {
 // cannot be dated into days already accrued; the first accrual starts at
 // max(terms' from, last NAV + 1) (review M4, M6). By hand: W1's 1,000.00
 // on 20 Aug at 10.0000: 100.000 units. NAVs of 20 and 21 Aug run with no
-// terms. Then 36.5 % a year (1.00 a day on 1,000.00) from 20 Aug: Mon 24
-// Aug's NAV accrues 22..24 Aug (not 20..21, priced already; not only 24
-// Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
+// terms. Terms from 20 Aug are refused (priced through 21 Aug, review
+// r35 L3); 36.5 % a year (1.00 a day on 1,000.00) from 22 Aug: Mon 24
+// Aug's NAV accrues 22..24 Aug (not only 24 Aug): 3 × 1.00 = 3.00, GST 0.54, owed 3.54; NAV 996.46 / 100 = 9.9646.
 // Terms from 24 Aug are refused (accrued through 24 Aug), from 25 Aug
 // taken. A bill to 25 Aug is refused (accrued through 24 Aug only: on the
 // old code it billed and 25 Aug's accrual fell between periods); 20..24
@@ -550,7 +552,12 @@ func TestPoolFeePeriodsAreContiguous(t *testing.T) {
 	terms := func(from string) error {
 		return e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PC", From: day(from), AUMRatePct: pct("36.5")})
 	}
-	if err := terms("2026-08-20"); err != nil {
+	// Dated on or before the last NAV: refused though nothing is accrued
+	// (review r35 L3; the old code took it and dropped 20..21 Aug).
+	if err := terms("2026-08-20"); !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "priced through 2026-08-21") {
+		t.Errorf("terms from a priced day: %v", err)
+	}
+	if err := terms("2026-08-22"); err != nil {
 		t.Fatal(err)
 	}
 	r := e.nav("PC", "2026-08-24")
@@ -575,6 +582,282 @@ func TestPoolFeePeriodsAreContiguous(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PC'`); got != "996.46 0.00" {
 		t.Errorf("pool %s, want 996.46 0.00", got)
+	}
+}
+
+// A due invoice's performance fee and GST are in the NAV until paid
+// (review r35 M2), by hand. investEnv: W1's 1,000.00 at 10.0000 on 20
+// Aug, 100 units, invested on 21 Aug in A 59.997 and B 19.999 units, cash
+// 0.00. Terms from 21 Aug: 20 % performance, no AUM fee; the mark starts
+// at 20 Aug's 10.0000.
+//   - Mon 24 Aug, A 11.0000, B 19.0000: 659.967 → 659.97 + 379.981 →
+//     379.98 = 1,039.95; NAV 10.3995. Crystallised 21..24 Aug: gain
+//     1,039.95 − 1,000.00 = 39.95, 20 % = 7.99, GST 1.4382 → 1.44, total
+//     9.43; no cash, so the invoice is due and A is sold for 9.43.
+//   - Provisioned: the pool owes 9.43 (fee_accrued). W1's withdrawal of
+//     all 100 units on 25 Aug is refused (fees unpaid), not only for the
+//     cash. 25 Aug, same NAVs: NAV (1,039.95 − 9.43) / 100 = 10.3052 (the
+//     old code: 10.3995). 26 Aug, the sale not allotted: W2's 1,040.00
+//     buys 1,040.00 / 10.3052 = 100.9199… → 100.919 units (the old code:
+//     100.004, so W2 paid part of W1's fee).
+//   - The sale is allotted (9.43) and the invoice paid: fee_accrued 0.00,
+//     cash 6.00 (W2's money less its purchases); the journal balances.
+func TestPoolDueInvoiceIsInTheNAV(t *testing.T) { testDueInvoice(t, false) }
+
+// The provision of a due invoice is released when it is cancelled
+// (releaseDue, in pool fees cancel): 9.43 back to 0.00, once.
+func TestPoolDueInvoiceProvisionReleased(t *testing.T) { testDueInvoice(t, true) }
+
+func testDueInvoice(t *testing.T, release bool) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-21"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3995" {
+		t.Fatalf("24 Aug: NAV %s, want 10.3995", r.NAV)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || inv.Status != "due" || inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "7.99 1.44 9.43" {
+		t.Fatalf("bill: %s %s %s %s, %v; want due 7.99 1.44 9.43", inv.Status, inv.PerfFee, inv.GST, inv.Total, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 9.43" {
+		t.Errorf("pool with the invoice due: %s, want 0.00 9.43", got)
+	}
+	e.checkJournal()
+	if release {
+		// Cancelling the due invoice (pool fees cancel) reverses the
+		// provision, once: the pool owes nothing (no AUM fee), the
+		// performance fee and its GST are back out of income and the GST
+		// provision. releaseDue again (by the invoice's ref) posts nothing.
+		ev, err := e.pools.CancelFeeInvoice(e.ctx, inv.ID, "waived")
+		if err != nil || ev.PerfFeeWaived.String() != "7.99" || ev.Released.String() != "0.00" {
+			t.Fatalf("cancel: %+v, %v; want 7.99 waived, 0.00 released", ev, err)
+		}
+		if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 0.00" {
+			t.Errorf("cancelled: %s, want 0.00 0.00 (the provision released)", got)
+		}
+		for range 2 {
+			if err := e.pools.ReleaseDue(e.ctx, "P3", inv.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for q, want := range map[string]string{
+			`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`: "0.00 0.00",
+			`SELECT coalesce(sum(amount), 0)::numeric(18,2)::text FROM wallet_postings WHERE account IN ('pool_fee_accrued:P3', 'fee_income:managed', 'tax:gst_accrued')`: "0.00",
+			`SELECT count(*)::text FROM wallet_postings WHERE account = 'pool_fee_accrued:P3'`:                                                                            "2",
+			`SELECT status FROM pool_fee_invoices WHERE pool_id = 'P3'`:                                                                                                   "cancelled",
+		} {
+			if got := e.db.Str(q); got != want {
+				t.Errorf("released: %s: %s, want %s", q, got, want)
+			}
+		}
+		e.checkJournal()
+		return
+	}
+	for _, d := range []string{"2026-08-25", "2026-08-26"} {
+		e.db.NAV("A", d, "11.0000")
+		e.db.NAV("B", d, "19.0000")
+	}
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "P3", "W1", "w1", fund.MustUnits("100.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3052" || r.FeeAccrued.String() != "9.43" || r.Refused != 1 {
+		t.Errorf("25 Aug: NAV %s accrued %s refused %d, want 10.3052 9.43 1", r.NAV, r.FeeAccrued, r.Refused)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || reason FROM pool_requests WHERE id = 'w1'`); !strings.Contains(got, "refused") || !strings.Contains(got, "fees unpaid") {
+		t.Errorf("W1's withdrawal: %q, want refused with the fees unpaid", got)
+	}
+	e.clock = moneytest.IST("2026-08-26T10:00:00+05:30")
+	e.contribute("P3", "W2", "c2", "1040.00")
+	if r := e.nav("P3", "2026-08-26"); r.NAV.String() != "10.3052" {
+		t.Errorf("26 Aug: NAV %s, want 10.3052", r.NAV)
+	}
+	if got := e.db.Str(`SELECT units::text FROM pool_requests WHERE id = 'c2'`); got != "100.919" {
+		t.Errorf("W2's 1,040.00 bought %s units, want 100.919", got)
+	}
+	e.clock = moneytest.IST("2026-08-26T21:00:00+05:30")
+	e.allot()
+	payout := e.db.Str(`SELECT net_amount::text FROM ledger_transactions WHERE order_id = 'PFEE-P3-2026-08-21-2026-08-24-R1'`)
+	if inv, _, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true); err != nil || inv.Status != "charged" {
+		t.Fatalf("paid: %s, %v", inv.Status, err)
+	}
+	// W2's 1,040.00 went into purchases at 26 Aug's batch: A 60 % = 624.00,
+	// B 40 % = 416.00 → 410.00 (multiple 10.00): 6.00 stays; the sale pays
+	// 9.43 in and the invoice 9.43 out.
+	if got := payout + " " + e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "9.43 6.00 0.00" {
+		t.Errorf("payout, pool cash and fee accrued once paid: %s, want 9.43 6.00 0.00", got)
+	}
+	e.checkJournal()
+}
+
+// The performance fee counts distributions (review r35 M4), by hand. Pool
+// PR: 20 % of the gain, no AUM fee, from 20 Aug (the mark starts at the
+// launch NAV 10.0000). W1's 1,000.00 at 10.0000 on 20 Aug: 100 units; the
+// folio then holds 10 units of S1.
+//   - Fri 21 Aug, S1 20.0000: NAV (200.00 + 1,000.00) / 100 = 12.0000;
+//     200.00 distributed on it, 2.00 a unit: cash 800.00.
+//   - Mon 24 Aug, S1 20.0000: NAV (200.00 + 800.00) / 100 = 10.0000. The
+//     bill 20..24 Aug crystallises on the total return 10.0000 + 2.0000 =
+//     12.0000: (12.0000 − 10.0000) × 100 = 200.00, 20 % = 40.00, GST 7.20,
+//     47.20 (the old code: 0.00, the gain paid out never charged); cash
+//     752.80; mark 12.0000 (on the total-return scale).
+//   - Tue 25 Aug, S1 44.7200: NAV (447.20 + 752.80) / 100 = 12.0000, a
+//     real gain of 2.0000 a unit since the bill: total return 14.0000,
+//     (14.0000 − 12.0000) × 100 = 200.00 → 40.00 + 7.20 = 47.20; mark
+//     14.0000. (Had the mark been 12.0000 on the NAV scale, this gain
+//     would never be charged.)
+func TestPoolPerformanceFeeCountsDistributions(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PR', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PR", Name: "dist", Launch: fund.MustNAV("10.0000"), Folio: "F-PR"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PR", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PR", "W1", "c1", "1000.00")
+	e.nav("PR", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PR', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "20.0000")
+	e.db.NAV("S1", "2026-08-24", "20.0000")
+	e.db.NAV("S1", "2026-08-25", "44.7200")
+	if r := e.nav("PR", "2026-08-21"); r.NAV.String() != "12.0000" {
+		t.Fatalf("21 Aug: NAV %s, want 12.0000", r.NAV)
+	}
+	if _, err := e.pools.Distribute(e.ctx, "PR", day("2026-08-21"), fund.MustAmount("200.00")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to, nav, total, cash, mark string }{
+		{"2026-08-20", "2026-08-24", "10.0000", "47.20", "752.80", "12.0000"},
+		{"2026-08-25", "2026-08-25", "12.0000", "47.20", "705.60", "14.0000"},
+	} {
+		if r := e.nav("PR", c.to); r.NAV.String() != c.nav {
+			t.Fatalf("%s: NAV %s, want %s", c.to, r.NAV, c.nav)
+		}
+		inv, _, err := e.pools.BillFees(e.ctx, "PR", day(c.from), day(c.to), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.PerfFee.String() + " " + inv.GST.String() + " " + inv.Total.String(); got != "40.00 7.20 "+c.total {
+			t.Errorf("%s..%s: %s, want 40.00 7.20 %s", c.from, c.to, got, c.total)
+		}
+		if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != c.cash+" "+c.mark {
+			t.Errorf("after %s: cash and mark %s, want %s %s", c.to, got, c.cash, c.mark)
+		}
+	}
+	e.checkJournal()
+}
+
+// A change of the performance % is refused until the gain at the old
+// rate is crystallised (review r35 M3), by hand. Pool PT: 10 % from 20
+// Aug (the mark starts at the launch NAV 10.0000). W1's 1,000.00 at
+// 10.0000: 100 units; the folio then holds 10 units of S1.
+//   - Fri 21 Aug, S1 20.0000: NAV (200.00 + 1,000.00) / 100 = 12.0000.
+//   - 20 % from 24 Aug: refused (the old code took it, and billed the
+//     whole gain at 20 %: 40.00 + 7.20), and so is 0 % (it billed
+//     nothing).
+//   - Crystallised 20..23 Aug at 10 %: (12.0000 − 10.0000) × 100 = 200.00
+//     → 20.00 + GST 3.60 = 23.60; cash 976.40; mark 12.0000. Now 20 %
+//     from 24 Aug is taken.
+//   - Mon 24 Aug, S1 20.0000: NAV (200.00 + 976.40) / 100 = 11.7640,
+//     below the mark: 24 Aug crystallised at 20 % bills 0.00.
+func TestPoolPerformanceRateChangeNeedsACrystallisation(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PT', 'INV-P')`)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PT", Name: "rate", Launch: fund.MustNAV("10.0000"), Folio: "F-PT"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-20"), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Fatal(err)
+	}
+	e.contribute("PT", "W1", "c1", "1000.00")
+	e.nav("PT", "2026-08-20")
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PT', 'S1', 10.000)`)
+	e.db.NAV("S1", "2026-08-21", "20.0000")
+	e.db.NAV("S1", "2026-08-24", "20.0000")
+	if r := e.nav("PT", "2026-08-21"); r.NAV.String() != "12.0000" {
+		t.Fatalf("21 Aug: NAV %s, want 12.0000", r.NAV)
+	}
+	for _, rate := range []string{"20", "0"} {
+		err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-24"), AUMRatePct: pct("0"), PerfPct: pct(rate)})
+		if !errors.Is(err, pool.ErrPerfChangeNotCrystallised) || !strings.Contains(err.Error(), "crystallised through 2026-08-23 first") {
+			t.Errorf("%s %% from 24 Aug before a crystallisation: %v", rate, err)
+		}
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PT", day("2026-08-20"), day("2026-08-23"), true)
+	if err != nil || inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "20.00 3.60 23.60" {
+		t.Fatalf("crystallised at 10 %%: %s %s %s, %v", inv.PerfFee, inv.GST, inv.Total, err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PT", From: day("2026-08-24"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatalf("20 %% after the crystallisation: %v", err)
+	}
+	if r := e.nav("PT", "2026-08-24"); r.NAV.String() != "11.7640" {
+		t.Fatalf("24 Aug: NAV %s, want 11.7640", r.NAV)
+	}
+	if inv, _, err = e.pools.BillFees(e.ctx, "PT", day("2026-08-24"), day("2026-08-24"), true); err != nil || inv.Total.String() != "0.00" {
+		t.Errorf("24 Aug at 20 %%: %s, %v", inv.Total, err)
+	}
+	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id`); got != "976.40 12.0000" {
+		t.Errorf("cash and mark %s, want 976.40 12.0000", got)
+	}
+}
+
+// Accruals end at the quarter's end, and the last business day of the
+// calendar's year needs no next year's calendar (review r35 L1); terms
+// dated on or before the pool's last NAV are refused even with no accrual
+// yet (review r35 L3); a billing conflict says what it is. By hand: pool
+// PY, W1's 1,000.00 at 10.0000 on Mon 28 Dec 2026: 100 units.
+//   - Terms from 28 Dec (priced already): refused, naming 29 Dec. From 29
+//     Dec: 36.5 % (1.00 a day on 1,000.00).
+//   - Thu 31 Dec's NAV (the calendar ends with 2026): 29..31 Dec, not to
+//     Sun 3 Jan 2027: 29 and 30 Dec carry 28 Dec's value after its
+//     request, 1,000.00; 31 Dec 1,000.00: 3 × 1.00 = 3.00, GST 0.54,
+//     owed 3.54; NAV (1,000.00 − 3.54) / 100 = 9.9646. (The old code
+//     failed: no 2027 calendar for the next business day.)
+//   - The bill 29..31 Dec: 3.00 + 0.54 = 3.54. Billing 29..30 Dec after
+//     it: a conflict (exit 2) naming the invoice, not "request id already
+//     used differently".
+func TestPoolFeeAccrualEndsAtTheQuarter(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PY", Name: "year end", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = moneytest.IST("2026-12-28T10:00:00+05:30")
+	e.contribute("PY", "W1", "c1", "1000.00")
+	e.nav("PY", "2026-12-28")
+	err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PY", From: day("2026-12-28"), AUMRatePct: pct("36.5")})
+	if !errors.Is(err, pool.ErrBackdatedTerms) || !strings.Contains(err.Error(), "date them from 2026-12-29") {
+		t.Errorf("terms from the last NAV's day: %v", err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PY", From: day("2026-12-29"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.nav("PY", "2026-12-31")
+	if r.NAV.String() != "9.9646" || r.FeeAccrued.String() != "3.54" || r.Accrual == nil || r.Accrual.From.String()+".."+r.Accrual.To.String() != "2026-12-29..2026-12-31" {
+		t.Fatalf("31 Dec: NAV %s accrued %s accrual %+v; want 9.9646 3.54 29..31 Dec", r.NAV, r.FeeAccrued, r.Accrual)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "PY", day("2026-12-29"), day("2026-12-31"), false)
+	if err != nil || inv.AUMFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "3.00 0.54 3.54" {
+		t.Fatalf("Q4's bill: %s %s %s, %v", inv.AUMFee, inv.GST, inv.Total, err)
+	}
+	_, _, err = e.pools.BillFees(e.ctx, "PY", day("2026-12-29"), day("2026-12-30"), false)
+	if !errors.Is(err, pool.ErrConflict) || strings.Contains(err.Error(), "request id") || !strings.Contains(err.Error(), "was billed 2026-12-29..2026-12-31") {
+		t.Errorf("another end from the same start: %v", err)
 	}
 }
 

@@ -320,7 +320,10 @@ func (s *Service) saleStep(ctx context.Context, poolID string, inv *wallet.FeeIn
 			return nil
 		}
 		if p.Cash.Cmp(inv.Total) >= 0 {
-			if err := s.pay(ctx, tx, w, &p, *inv); err != nil {
+			if err := s.provisionDue(ctx, tx, &p, *inv); err != nil { // once: one written before provisioning has none
+				return err
+			}
+			if err := s.pay(ctx, tx, w, &p, *inv, true); err != nil {
 				return err
 			}
 			inv.Status = "charged"
@@ -452,11 +455,13 @@ var ErrNotDue = errors.New("the invoice is not due")
 // invoice is marked cancelled with the reason, its accruals are opened
 // again (the fee stays owed and in the NAV, and the period can be billed
 // again, under the id <id>-B<n>), its break and alert are resolved, an
-// audit row and a fee.cancelled event are written. A due invoice has
-// posted nothing of its own to the journal (the accruals' postings are
-// the liability that stays; the sales' payouts are the pool's cash), so
-// there is no entry to reverse. A performance fee on it is waived: the
-// mark it raised stays (it never falls). The same call on a cancelled
+// audit row and a fee.cancelled event are written. A due invoice's
+// provision (provisionDue: its performance fee, their GST and the GST
+// rounding beyond the accruals) is reversed (releaseDue), so the NAV's
+// liability is the accruals' again; the accruals' postings are the
+// liability that stays, the sales' payouts are the pool's cash. A
+// performance fee on it is waived: the mark it raised stays (it never
+// falls). The same call on a cancelled
 // invoice returns it; on a charged one ErrNotDue.
 func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string) (FeeCancelled, error) {
 	var ev FeeCancelled
@@ -572,6 +577,12 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 			return err
 		}
 		ev.Released = cur.AUMFee.Add(accGST)
+		// Its provision (provisionDue: the performance fee, its GST and
+		// the GST rounding) leaves the NAV's liability; read by the
+		// invoice's accruals, so before they are opened again.
+		if err := s.releaseDue(ctx, tx, &p, cur); err != nil {
+			return err
+		}
 		if err := tx.CancelFeeInvoice(ctx, invoiceID, reason, s.now()); err != nil {
 			return err
 		}

@@ -259,3 +259,135 @@ func TestPoolFeeSaleHeldOpensABreak(t *testing.T) {
 		}
 	}
 }
+
+// Cancelling a due invoice with a performance fee takes its provision out
+// of the NAV (releaseDue in the cancel's transaction): the liability is
+// the accruals' again. By hand, investEnv: W1's 1,000.00 at 10.0000 on
+// 20 Aug, 100 units, invested on 21 Aug in A 59.997 and B 19.999 units,
+// cash 0.00; terms from 21 Aug: 36.5 % a year (0.1 % a day) and 20 % of
+// the gain, the mark from 20 Aug's 10.0000.
+//   - Mon 24 Aug, A 11.0000, B 19.0000: 659.97 + 379.98 = 1,039.95. The
+//     accrual 21..24 Aug: 21..23 on 20 Aug's value after, 1,000.00, 3 ×
+//     1.00; 24 Aug on 1,039.95, 1.03995; 4.03995 → 4.03, GST 0.7254 →
+//     0.73: owed 4.76. NAV (1,039.95 − 4.76) / 100 = 10.3519.
+//   - Crystallised 21..24 Aug: (10.3519 − 10.0000) × 100 = 35.19, 20 % =
+//     7.038 → 7.03. Invoice: 4.03 + 7.03 = 11.06, GST 1.9908 → 1.99,
+//     total 13.05; no cash, so due, A sold for 13.05; provisioned 13.05 −
+//     4.03 − 0.73 = 8.29: the pool owes 13.05.
+//   - Cancelled: the 8.29 released, the pool owes the accruals' 4.76
+//     (released 4.76, 7.03 waived, nothing sold into the cash).
+//   - Tue 25 Aug, same NAVs: 25 Aug on 1,039.95 − 4.76 = 1,035.19,
+//     1.03519 → 1.03, GST 0.1854 → 0.19: owed 5.98; NAV (1,039.95 −
+//     5.98) / 100 = 10.3397. (Without the release: on 1,026.90, 1.02 +
+//     0.18, owed 14.25, NAV 10.2570.)
+//   - Billed again (…-B2): the AUM fee 4.03 + 0.73 = 4.76, no performance
+//     fee (the mark stays at 10.3519, the NAV of 24 Aug is not above it).
+func TestPoolFeeCancelReleasesTheProvision(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-21"), AUMRatePct: pct("36.5"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-24"); r.NAV.String() != "10.3519" || r.FeeAccrued.String() != "4.76" {
+		t.Fatalf("24 Aug: NAV %s accrued %s, want 10.3519 4.76", r.NAV, r.FeeAccrued)
+	}
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || inv.Status != "due" || inv.AUMFee.String()+" "+inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "4.03 7.03 1.99 13.05" {
+		t.Fatalf("bill: %s %s + %s + %s = %s, %v; want due 4.03 + 7.03 + 1.99 = 13.05", inv.Status, inv.AUMFee, inv.PerfFee, inv.GST, inv.Total, err)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "0.00 13.05" {
+		t.Errorf("pool with the invoice due: %s, want 0.00 13.05", got)
+	}
+	ev, err := e.pools.CancelFeeInvoice(e.ctx, inv.ID, "performance fee waived")
+	if err != nil || ev.Released.String() != "4.76" || ev.PerfFeeWaived.String() != "7.03" || ev.SoldIntoCash.String() != "0.00" {
+		t.Fatalf("cancel: %+v, %v; want 4.76 released, 7.03 waived, nothing sold", ev, err)
+	}
+	if _, err := e.pools.CancelFeeInvoice(e.ctx, inv.ID, "again"); err != nil {
+		t.Fatalf("cancelled again: %v", err)
+	}
+	for q, want := range map[string]string{
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`:                                            "0.00 4.76",
+		`SELECT sum(amount)::numeric(18,2)::text FROM wallet_postings WHERE account = 'pool_fee_accrued:P3'`:      "4.76",
+		`SELECT count(*)::text FROM wallet_postings WHERE account = 'pool_fee_accrued:P3' AND amount = -8.29`:     "1",
+		`SELECT count(*)::text FROM pool_fee_accruals WHERE pool_id = 'P3' AND invoice_id IS NULL AND fee = 4.03`: "1",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("cancelled: %s: %s, want %s", q, got, want)
+		}
+	}
+	e.checkJournal()
+	// 25 Aug's scheme NAVs only now: the sale, pending for them, would
+	// have been allotted at once and the invoice paid.
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T21:00:00+05:30")
+	if r := e.nav("P3", "2026-08-25"); r.NAV.String() != "10.3397" || r.FeeAccrued.String() != "5.98" {
+		t.Errorf("25 Aug: NAV %s accrued %s, want 10.3397 5.98", r.NAV, r.FeeAccrued)
+	}
+	inv, created, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || !created || inv.ID != "PFEE-P3-2026-08-21-2026-08-24-B2" ||
+		inv.AUMFee.String()+" "+inv.PerfFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "4.03 0.00 0.73 4.76" {
+		t.Fatalf("billed again: %s %s + %s + %s = %s created %v, %v", inv.ID, inv.AUMFee, inv.PerfFee, inv.GST, inv.Total, created, err)
+	}
+	e.checkJournal()
+}
+
+// A due invoice with a performance fee whose sale is planned again is
+// provisioned once (provisionDue by the invoice's ref; the pay step calls
+// it again and it posts nothing). By hand, TestPoolDueInvoiceIsInTheNAV's
+// bill: 7.99 + GST 1.44 = 9.43, due, provisioned 9.43 (no AUM fee), R1
+// sells 9.43 of A. R1 is cancelled in the ledger; on 25 Aug at 10:00 (B's
+// NAV of 25 Aug there) the pass plans R2 on B for 9.43, allotted at once,
+// 9.43 swept in and paid: cash 0.00, the pool owes 0.00 (9.43 provisioned
+// − 9.43 paid), one provision entry.
+func TestPoolFeeSalePlannedAgainProvisionsOnce(t *testing.T) {
+	e := investEnv(t)
+	e.contribute("P3", "W1", "c1", "1000.00")
+	e.clock = moneytest.IST("2026-08-20T21:00:00+05:30")
+	e.job("2026-08-20")
+	e.db.NAV("A", "2026-08-21", "10.0000")
+	e.db.NAV("B", "2026-08-21", "20.0000")
+	e.allot()
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "P3", From: day("2026-08-21"), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.NAV("A", "2026-08-24", "11.0000")
+	e.db.NAV("B", "2026-08-24", "19.0000")
+	e.db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	e.clock = moneytest.IST("2026-08-24T21:00:00+05:30")
+	e.nav("P3", "2026-08-24")
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true)
+	if err != nil || inv.Status != "due" || inv.Total.String() != "9.43" {
+		t.Fatalf("bill: %s %s, %v; want due 9.43", inv.Status, inv.Total, err)
+	}
+	r1, r2 := inv.ID+"-R1", inv.ID+"-R2"
+	e.clock = moneytest.IST("2026-08-24T21:05:00+05:30")
+	e.cancelOrder("ops-cancel-R1", r1)
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	if inv, _, err = e.pools.BillFees(e.ctx, "P3", day("2026-08-21"), day("2026-08-24"), true); err != nil || inv.Status != "charged" {
+		t.Fatalf("the pass after the cancel: %s, %v; want charged", inv.Status, err)
+	}
+	for q, want := range map[string]string{
+		`SELECT string_agg(order_id || ' ' || scheme_code || ' ' || status, ', ' ORDER BY order_id) FROM pool_fee_sales`: r1 + " A failed, " + r2 + " B placed",
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`:                                                   "0.00 0.00",
+		`SELECT count(*)::text FROM wallet_transactions WHERE kind = 'pool_fee_accrual' AND ref = '` + inv.ID + `'`:      "1",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	e.checkJournal()
+}

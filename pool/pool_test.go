@@ -71,7 +71,9 @@ func (e *env) checkJournal() {
 		"pool fee accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(amount) FROM wallet_postings
 			WHERE account = 'pool_fee_accrued:' || p.id AND asset = 'INR'), 0)`,
 		"accruals unpaid = accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(fee + gst) FROM pool_fee_accruals a
-			WHERE a.pool_id = p.id AND (a.invoice_id IS NULL OR a.invoice_id IN (SELECT id FROM pool_fee_invoices WHERE status = 'due'))), 0)`,
+			WHERE a.pool_id = p.id AND (a.invoice_id IS NULL OR a.invoice_id IN (SELECT id FROM pool_fee_invoices WHERE status = 'due'))), 0)
+			+ (SELECT coalesce(sum(i.total - i.aum_fee - (SELECT coalesce(sum(a.gst), 0) FROM pool_fee_accruals a WHERE a.invoice_id = i.id)), 0)
+			FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.status = 'due')`,
 		"units = members + redeeming": `SELECT count(*) FROM pools p WHERE p.units <> (SELECT coalesce(sum(units), 0) FROM pool_members
 			WHERE pool_id = p.id) + (SELECT coalesce(sum(units), 0) FROM pool_requests WHERE pool_id = p.id AND kind = 'withdrawal' AND status = 'pending')`,
 	}

@@ -217,3 +217,130 @@ func TestPoolQuarterBillingResumes(t *testing.T) {
 		}
 	}
 }
+
+// A crystallising quarter whose next NAV was priced before the first run
+// that could bill it is billed all the same (review r35 H2: it was
+// refused, ErrLateCrystallise, by every run for ever). quarterPools
+// without PC: PB holds 100 units at 13.0000 on 30 Sep, mark 10.0000 (the
+// launch NAV: no NAV before its terms).
+//   - Thu 1 Oct, S1 30.0000: PB's NAV (300.00 + 1,000.00) / 100 =
+//     13.0000; W2 takes 20 units out: gross 260.00, exit fee (13.0000 −
+//     10.0000) × 20 = 60.00 → 12.00 + GST 2.16 = 14.16; W2 gets 245.84;
+//     cash 740.00.
+//   - Mon 5 Oct 06:00 (the run of 1 Oct failed): PB crystallises at 30
+//     Sep's NAV over its 100 units less the 20 withdrawn since (they paid
+//     their own fee): (13.0000 − 10.0000) × 80 = 240.00 → 48.00 + GST
+//     8.64 = 56.64; cash 683.36; mark 13.0000. With the exit 60.00 = 20 %
+//     of 3.0000 × 100: no unit pays twice. PA waits for its 30 Sep NAV.
+func TestPoolQuarterBillingCrystallisesAfterALaterNAV(t *testing.T) {
+	e := quarterPools(t, false, false)
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.September}
+	e.db.NAV("S1", "2026-10-01", "30.0000")
+	e.clock = moneytest.IST("2026-10-01T10:00:00+05:30")
+	if _, err := e.pools.Withdraw(e.ctx, "PB", "W2", "w-W2", fund.MustUnits("20.000", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.nav("PB", "2026-10-01"); r.NAV.String() != "13.0000" || r.Withdrawals != 1 {
+		t.Fatalf("PB 1 Oct: NAV %s, %d withdrawals", r.NAV, r.Withdrawals)
+	}
+	if got := e.balance("W2"); got != "245.84" {
+		t.Errorf("W2's wallet %s, want 245.84", got)
+	}
+	r := e.quarterRun(q, "2026-10-05T06:00:00+05:30")
+	if r.Billed != 1 || r.Charged != 1 || r.Total.String() != "56.64" || strings.Join(r.Invoices, ",") != "PFEE-PB-2026-07-01-2026-09-30" ||
+		len(r.Skipped) != 1 || r.Skipped[0].Pool != "PA" {
+		t.Errorf("5 Oct: %+v", r)
+	}
+	if got := e.db.Str(`SELECT p.cash || ' ' || h.hwm_nav || ' ' || i.perf_fee || ' ' || i.gst || ' ' || i.total FROM pools p JOIN pool_fee_hwm h ON h.pool_id = p.id
+		JOIN pool_fee_invoices i ON i.pool_id = p.id WHERE p.id = 'PB'`); got != "683.36 13.0000 48.00 8.64 56.64" {
+		t.Errorf("PB after its bill: %s, want 683.36 13.0000 48.00 8.64 56.64", got)
+	}
+}
+
+// The schedule bills from the day after a pool's last invoice through the
+// quarter's end (review r35 M1), and a pool with terms that was never
+// priced owes nothing and does not fail the run. quarterPools with PA's
+// 30 Sep NAV, the year ending in March:
+//   - PA billed by hand 1 Jul..23 Aug (the "close a pool" recipe's kind
+//     of bill): 21 Aug's accrual (21 Aug on 365,000.00, 22..23 Aug on
+//     its value after, s35-poolfix), 29.99 + GST 5.40 = 35.39. The old
+//     schedule saw a charged invoice from 1 Jul and never billed the rest.
+//   - PD: terms from 20 Aug, no member, no NAV: nothing accrued (the old
+//     run failed on it, ErrNotAccrued, every day).
+//   - Thu 1 Oct 06:00: PA 24 Aug..30 Sep: 30 Sep's accrual 38 ×
+//     364,964.61 / 36,500 = 379.96315… → 379.96, GST 18 % = 68.3928 →
+//     68.39: 448.35 (= its provision 448.35); cash 365,000.00 − 35.39 −
+//     448.35 = 364,516.26, fee_accrued 0.00. PB 1 Jul..30 Sep: 0.00. PD
+//     counted not priced. Run total 448.35; tax:gst 5.40 + 68.39 = 73.79.
+func TestPoolQuarterBillingCatchesUpFromTheLastInvoice(t *testing.T) {
+	e := quarterPools(t, true, false)
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PD", Name: "PD", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PD", From: day("2026-08-20"), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.March}
+	if inv, _, err := e.pools.BillFees(e.ctx, "PA", day("2026-07-01"), day("2026-08-23"), false); err != nil || inv.Total.String() != "35.39" {
+		t.Fatalf("PA by hand to 23 Aug: %s, %v", inv.Total, err)
+	}
+	r := e.quarterRun(q, "2026-10-01T06:00:00+05:30")
+	if r.Billed != 2 || r.Charged != 2 || r.Due != 0 || r.Total.String() != "448.35" || r.NotPriced != 1 || len(r.Skipped) != 0 ||
+		strings.Join(r.Invoices, ",") != "PFEE-PA-2026-08-24-2026-09-30,PFEE-PB-2026-07-01-2026-09-30" {
+		t.Errorf("1 Oct: %+v\n%s", r, skipped(r))
+	}
+	for q, want := range map[string]string{
+		`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'PA'`:                              "364516.26 0.00",
+		`SELECT (-sum(amount))::numeric(18,2)::text FROM wallet_postings WHERE account = 'tax:gst'`: "73.79",
+		`SELECT count(*)::text FROM pool_fee_invoices WHERE pool_id = 'PD'`:                         "0",
+	} {
+		if got := e.db.Str(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	if r := e.quarterRun(q, "2026-10-05T06:00:00+05:30"); r.Billed != 0 || r.NotPriced != 1 || len(r.Skipped) != 0 {
+		t.Errorf("5 Oct: %+v", r)
+	}
+	e.checkJournal()
+}
+
+// A quarter no run billed is billed by the next run, oldest first, on its
+// own invoice (review r35 M1). Pool PQ: 36.5 % a year from Tue 2 Jun
+// (1.00 a day on 1,000.00); W1's 1,000.00 at 10.0000 on Mon 1 Jun: 100
+// units. No run billed Q2 (the job was down).
+//   - Tue 30 Jun's NAV accrues 2..30 Jun: 28 days carried on 1 Jun's value
+//     after its request, 1,000.00, and 30 Jun on 1,000.00: 29.00, GST
+//     5.22, owed 34.22.
+//   - 30 Sep's NAV accrues Q3 (1 Jul..30 Sep).
+//   - Thu 1 Oct 06:00: Q2 on its own invoice, 1 Apr..30 Jun: 29.00 + 5.22
+//     = 34.22; then Q3 1 Jul..30 Sep, the rest of what the pool owed; the
+//     pool owes 0.00 after. (The old run billed Q2's days on Q3's invoice.)
+func TestPoolQuarterBillingCatchesUpAMissedQuarter(t *testing.T) {
+	e := newEnv(t)
+	e.fund(100000, [2]string{"W1", "INV-1"})
+	if err := e.pools.Create(e.ctx, pool.Pool{ID: "PQ", Name: "PQ", Launch: fund.MustNAV("10.0000")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: "PQ", From: day("2026-06-02"), AUMRatePct: pct("36.5")}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = moneytest.IST("2026-06-01T10:00:00+05:30")
+	e.contribute("PQ", "W1", "c1", "1000.00")
+	e.nav("PQ", "2026-06-01")
+	if r := e.nav("PQ", "2026-06-30"); r.FeeAccrued.String() != "34.22" {
+		t.Fatalf("30 Jun: accrued %s, want 34.22", r.FeeAccrued)
+	}
+	owed := e.nav("PQ", "2026-09-30").FeeAccrued
+	q := &pool.QuarterBilling{Pools: e.pools, Store: e.pools.Store.(pool.QuarterStore), CrystalliseMonth: time.March}
+	r := e.quarterRun(q, "2026-10-01T06:00:00+05:30")
+	if r.Billed != 2 || r.Charged != 2 || len(r.Skipped) != 0 || r.Total.String() != owed.String() ||
+		strings.Join(r.Invoices, ",") != "PFEE-PQ-2026-04-01-2026-06-30,PFEE-PQ-2026-07-01-2026-09-30" {
+		t.Errorf("1 Oct: %+v (owed %s)\n%s", r, owed, skipped(r))
+	}
+	if got := e.db.Str(`SELECT total::text FROM pool_fee_invoices WHERE id = 'PFEE-PQ-2026-04-01-2026-06-30'`); got != "34.22" {
+		t.Errorf("Q2's invoice %s, want 34.22", got)
+	}
+	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PQ'`); got != "0.00" {
+		t.Errorf("owed after the run %s, want 0.00", got)
+	}
+}

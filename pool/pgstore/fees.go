@@ -221,7 +221,7 @@ func (t Tx) AccruedGST(ctx context.Context, poolID, invoiceID string) (fund.Amou
 func (t Tx) ChargedAfterNAV(ctx context.Context, poolID string, navDate fund.Date) (fund.Amount, error) {
 	var v decimal.Decimal
 	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(i.total - i.aum_fee - (SELECT coalesce(sum(a.gst), 0) FROM pool_fee_accruals a WHERE a.pool_id = i.pool_id AND a.invoice_id = i.id)), 0)
-		FROM pool_fee_invoices i WHERE i.pool_id = $1 AND i.after_nav = $2 AND i.status = 'charged'`,
+		FROM pool_fee_invoices i WHERE i.pool_id = $1 AND i.after_nav = $2 AND i.status IN ('due', 'charged')`,
 		poolID, navDate.Time()).Scan(&v); err != nil {
 		return fund.Amount{}, err
 	}
@@ -329,7 +329,7 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 	if !afterNAV.IsZero() {
 		after = afterNAV.Time()
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = $2 WHERE id = $1 AND status = 'due'`, id, after)
+	tag, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET status = 'charged', after_nav = coalesce(after_nav, $2) WHERE id = $1 AND status = 'due'`, id, after)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = fmt.Errorf("invoice %s is not due", id)
 	}
@@ -337,21 +337,33 @@ func (t Tx) SetFeeInvoiceCharged(ctx context.Context, id string, afterNAV fund.D
 }
 
 // PoolsToBill lists the pools with fee terms in effect by to and no
-// charged invoice of the period starting from (none, or one still due).
-func (s Store) PoolsToBill(ctx context.Context, from, to fund.Date) ([]pool.PoolToBill, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date FROM pools p
-		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $2)
-		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_from = $1 AND i.status = 'charged')
-		ORDER BY p.id`, from.Time(), to.Time())
+// charged invoice reaching to (none, one still due, or the last ending
+// before to), with their first terms' date and latest invoice.
+func (s Store) PoolsToBill(ctx context.Context, _, to fund.Date) ([]pool.PoolToBill, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT p.id, p.last_nav_date,
+			(SELECT min(t.valid_from) FROM pool_fee_terms t WHERE t.pool_id = p.id),
+			l.period_from, l.period_to, l.status
+		FROM pools p
+		LEFT JOIN LATERAL (SELECT i.period_from, i.period_to, i.status FROM pool_fee_invoices i
+			WHERE i.pool_id = p.id ORDER BY i.period_to DESC LIMIT 1) l ON true
+		WHERE EXISTS (SELECT 1 FROM pool_fee_terms t WHERE t.pool_id = p.id AND t.valid_from <= $1)
+		  AND NOT EXISTS (SELECT 1 FROM pool_fee_invoices i WHERE i.pool_id = p.id AND i.period_to >= $1 AND i.status = 'charged')
+		ORDER BY p.id`, to.Time())
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pool.PoolToBill, error) {
 		var x pool.PoolToBill
-		var last *time.Time
-		err := r.Scan(&x.ID, &last)
+		var last, lf, lt *time.Time
+		var first time.Time
+		var status *string
+		err := r.Scan(&x.ID, &last, &first, &lf, &lt, &status)
 		if last != nil {
 			x.LastNAV = fund.DateOf(*last)
+		}
+		x.FirstTerms = fund.DateOf(first)
+		if lf != nil && lt != nil && status != nil {
+			x.HasLast, x.LastFrom, x.LastTo, x.LastStatus = true, fund.DateOf(*lf), fund.DateOf(*lt), *status
 		}
 		return x, err
 	})
@@ -368,6 +380,39 @@ func (t Tx) InsertExitFee(ctx context.Context, ef pool.ExitFee) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, ef.Request, ef.InvoiceID, ef.Pool, ef.Wallet, ef.NAVDate.Time(),
 		ef.Units.Decimal(), ef.NAV.Decimal(), ef.HWM.Decimal(), ef.Gross.Decimal(), ef.Fee.Decimal(), ef.GST.Decimal(), ef.Total.Decimal(), string(body))
 	return err
+}
+
+// SetFeeInvoiceProvisioned records, once, the latest NAV date when a due
+// invoice's charge went into the pool's liability (ChargedAfterNAV counts
+// it from then on).
+func (t Tx) SetFeeInvoiceProvisioned(ctx context.Context, id string, afterNAV fund.Date) error {
+	var after any
+	if !afterNAV.IsZero() {
+		after = afterNAV.Time()
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET after_nav = coalesce(after_nav, $2) WHERE id = $1 AND status = 'due'`, id, after)
+	return err
+}
+
+// WithdrawnAfter sums the units of the pool's withdrawals priced at NAVs
+// after day.
+func (t Tx) WithdrawnAfter(ctx context.Context, poolID string, day fund.Date) (fund.Units, error) {
+	var v decimal.Decimal
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(units), 0) FROM pool_requests
+		WHERE pool_id = $1 AND kind = 'withdrawal' AND status = 'priced' AND nav_date > $2`, poolID, day.Time()).Scan(&v); err != nil {
+		return fund.Units{}, err
+	}
+	return units3(v)
+}
+
+// DistributedPerUnit sums the pool's distributions per unit (amount ÷ the
+// units they were shared over) of record dates from..before-1.
+func (t Tx) DistributedPerUnit(ctx context.Context, poolID string, from, before fund.Date) (decimal.Decimal, error) {
+	var v decimal.Decimal
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(d.amount / u.units), 0) FROM pool_distributions d
+		JOIN LATERAL (SELECT sum(s.units) AS units FROM pool_distribution_shares s WHERE s.pool_id = d.pool_id AND s.record_date = d.record_date) u ON u.units > 0
+		WHERE d.pool_id = $1 AND d.record_date >= $2 AND d.record_date < $3`, poolID, from.Time(), before.Time()).Scan(&v)
+	return v, err
 }
 
 // FeeSaleEnd reads how the ledger ended a fee sale's order: ended (the
