@@ -52,8 +52,10 @@ func (c managedExitCmd) Run(a *app) error {
 	return a.managed(c.Clock, func(d *deps, md managedDeps) error {
 		x := exits(d, md.ledger, &wallet.Fees{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute})
 		if c.Cancel {
-			err := x.Cancel(a.ctx, c.Wallet, c.Request, "cli")
+			err := x.Cancel(a.ctx, c.Wallet, c.Request, "cli", d.now())
 			switch {
+			case errors.Is(err, wallet.ErrExitRunning):
+				return &exitError{code: 1, err: err}
 			case errors.Is(err, wallet.ErrNoExit):
 				return &exitError{code: 2, err: err}
 			case errors.Is(err, wallet.ErrClosed):
