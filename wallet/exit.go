@@ -33,8 +33,22 @@ type ExitRow struct {
 	WalletID  string
 	RequestID string
 	Day       fund.Date // the exit's valuation and last billed day
+	StartedAt time.Time // the exit's own clock (Resume's and Cancel's age)
 	Closed    bool
 }
+
+// DefaultExitStaleAfter is how long an exit may stay closing before it is
+// taken for stopped (Resume finishes it, Cancel may undo it): its three
+// steps take seconds.
+const DefaultExitStaleAfter = 30 * time.Minute
+
+// ErrExitInProgress: the wallet is closing for an exit, whose own steps
+// bill it; a quarterly run keeps it as skipped and retries it later.
+var ErrExitInProgress = errors.New("exit in progress: the wallet is closing")
+
+// ErrExitRunning refuses to cancel an exit younger than the stale age: it
+// may still be running.
+var ErrExitRunning = errors.New("the exit may still be running")
 
 // ExitTx is one transaction of an exit.
 type ExitTx interface {
@@ -80,6 +94,9 @@ type Exits struct {
 	// period the exit bills that ends that month's quarter end
 	// crystallises as the schedule would have.
 	CrystalliseMonth time.Month
+	// StaleAfter: an exit closing longer is taken for stopped; a younger
+	// one is never cancelled (0: DefaultExitStaleAfter).
+	StaleAfter time.Duration
 	// crash, for tests: called after step 1 ("started") and step 2
 	// ("billed"); an error stops the exit there.
 	crash func(step string) error
@@ -140,7 +157,7 @@ func (x *Exits) Exit(ctx context.Context, walletID, requestID string, now time.T
 	if !ours || ctx.Err() != nil || pipelines.IsTransient(err) {
 		return out, err // not this exit's wallet to reopen, or a retry may finish it
 	}
-	reopened, rerr := x.reopen(ctx, walletID, requestID, err.Error())
+	reopened, rerr := x.reopen(ctx, walletID, requestID, err.Error(), nil)
 	switch {
 	case rerr != nil:
 		return out, errors.Join(err, fmt.Errorf("reopen wallet %s: %w", walletID, rerr))
@@ -229,7 +246,9 @@ func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.T
 	}
 	billed := map[string]bool{}
 	for _, p := range periods {
-		inv, _, err := x.Fees.Bill(ctx, walletID, p.from, p.to, p.crystallise)
+		// Only while the wallet is closing for this request (checked
+		// under its lock): a cancel meanwhile bills nothing on it.
+		inv, _, err := x.Fees.bill(ctx, walletID, p.from, p.to, p.crystallise, requestID)
 		if errors.Is(err, ErrNoFeeTerms) {
 			continue
 		}
@@ -339,11 +358,23 @@ func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.T
 // reopen undoes this request's exit (the wallet open again, its exit row
 // gone) with an exit_reopened audit row; reopened false: the wallet was
 // not closing for this request (closed, cancelled, another exit).
-func (x *Exits) reopen(ctx context.Context, walletID, requestID, reason string) (reopened bool, err error) {
+// guard (nil: none), under the wallet's lock, may refuse it.
+func (x *Exits) reopen(ctx context.Context, walletID, requestID, reason string, guard func(ExitRow) error) (reopened bool, err error) {
 	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
 		reopened = false
 		if _, ok, err := tx.LockWallet(ctx, walletID); err != nil || !ok {
 			return err
+		}
+		if guard != nil {
+			xr, found, err := tx.ExitOf(ctx, walletID)
+			if err != nil {
+				return err
+			}
+			if found && !xr.Closed && xr.RequestID == requestID {
+				if err := guard(xr); err != nil {
+					return err
+				}
+			}
 		}
 		if reopened, err = tx.ReopenWallet(ctx, walletID, requestID); err != nil || !reopened {
 			return err
@@ -362,11 +393,25 @@ var ErrNoExit = errors.New("no exit of that request is under way")
 // Cancel undoes an exit left closing (an operator's decision, e.g. after
 // a crash, instead of finishing it with the same request): the wallet is
 // open again, its invoices billed stay due. A finished exit is refused
-// (ErrClosed), as is a request not closing the wallet (ErrNoExit).
-func (x *Exits) Cancel(ctx context.Context, walletID, requestID, by string) error {
-	reopened, err := x.reopen(ctx, walletID, requestID, "cancelled by "+by)
-	if err != nil || reopened {
-		return errors.Join(err)
+// (ErrClosed), as is a request not closing the wallet (ErrNoExit), and an
+// exit started less than StaleAfter before now (ErrExitRunning: it may
+// still be running; now is on the clock the exit recorded its start by).
+func (x *Exits) Cancel(ctx context.Context, walletID, requestID, by string, now time.Time) error {
+	stale := x.StaleAfter
+	if stale <= 0 {
+		stale = DefaultExitStaleAfter
+	}
+	reopened, err := x.reopen(ctx, walletID, requestID, "cancelled by "+by, func(xr ExitRow) error {
+		if age := now.Sub(xr.StartedAt); age < stale {
+			return fmt.Errorf("%w: started %s, %s ago, less than %s", ErrExitRunning, xr.StartedAt.Format(time.RFC3339), age.Round(time.Second), stale)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cancel exit %s of wallet %s: %w", requestID, walletID, err)
+	}
+	if reopened {
+		return nil
 	}
 	var status string
 	err = x.Store.InExitTx(ctx, func(tx ExitTx) error {
@@ -512,4 +557,36 @@ func laterOf(a, b fund.Date) fund.Date {
 		return b
 	}
 	return a
+}
+
+// exitGuard, under the wallets' locks, leaves closing wallets out of a
+// bill (skipped: ErrExitInProgress), their exits bill them; with exitReq
+// (an exit's own bill) a wallet not closing for that request is an error.
+func exitGuard(ctx context.Context, tx FeeTx, wals []Wallet, exitReq string, skip func(string, error)) ([]Wallet, error) {
+	kept := wals[:0:0]
+	for _, wal := range wals {
+		if exitReq == "" {
+			if wal.Status == "closing" {
+				skip(wal.ID, fmt.Errorf("wallet %s: %w", wal.ID, ErrExitInProgress))
+				continue
+			}
+			kept = append(kept, wal)
+			continue
+		}
+		et, ok := tx.(interface {
+			ExitOf(ctx context.Context, walletID string) (ExitRow, bool, error)
+		})
+		if !ok {
+			return nil, fmt.Errorf("bill for exit %s: the store cannot read exits", exitReq)
+		}
+		xr, found, err := et.ExitOf(ctx, wal.ID)
+		if err != nil {
+			return nil, err
+		}
+		if wal.Status != "closing" || !found || xr.Closed || xr.RequestID != exitReq {
+			return nil, fmt.Errorf("the wallet %s is %s, not closing for exit %s: its exit was cancelled", wal.ID, wal.Status, exitReq)
+		}
+		kept = append(kept, wal)
+	}
+	return kept, nil
 }

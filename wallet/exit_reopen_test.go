@@ -264,23 +264,27 @@ func TestExitCancelledByAnOperator(t *testing.T) {
 		t.Fatalf("crashed exit: %v", err)
 	}
 	x.SetCrash(nil)
-	if err := x.Cancel(e.ctx, "W1", "EXIT-2", "ops"); !errors.Is(err, wallet.ErrNoExit) {
+	later := nextDay.Add(31 * time.Minute)
+	if err := x.Cancel(e.ctx, "W1", "EXIT-2", "ops", later); !errors.Is(err, wallet.ErrNoExit) {
 		t.Fatalf("cancel another request: %v, want ErrNoExit", err)
 	}
-	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops"); err != nil {
+	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops", nextDay.Add(29*time.Minute)); !errors.Is(err, wallet.ErrExitRunning) {
+		t.Fatalf("cancel at 29 minutes: %v, want ErrExitRunning", err)
+	}
+	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops", later); err != nil {
 		t.Fatal(err)
 	}
 	wantReopened(t, e, "621.26", 1)
 	if got := e.db.Str(`SELECT total || ' ' || status FROM fee_invoices`); got != "378.74 charged" {
 		t.Errorf("invoice %s", got)
 	}
-	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops"); !errors.Is(err, wallet.ErrNoExit) {
+	if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops", later); !errors.Is(err, wallet.ErrNoExit) {
 		t.Errorf("cancel again: %v, want ErrNoExit", err)
 	}
 	if out, err := x.Exit(e.ctx, "W1", "EXIT-3", nextDay); err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "621.26" {
 		t.Fatalf("exit %+v %v", out, err)
 	}
-	if err := x.Cancel(e.ctx, "W1", "EXIT-3", "ops"); !errors.Is(err, wallet.ErrClosed) {
+	if err := x.Cancel(e.ctx, "W1", "EXIT-3", "ops", later.Add(time.Hour)); !errors.Is(err, wallet.ErrClosed) {
 		t.Errorf("cancel a finished exit: %v, want ErrClosed", err)
 	}
 }

@@ -223,7 +223,7 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 			return res, fmt.Errorf("fee wallets: %w", err)
 		}
 		if len(ids) > 0 {
-			c, err := f.billChunk(ctx, ids, from, to, crystallise)
+			c, err := f.billChunk(ctx, ids, from, to, crystallise, "")
 			if err != nil {
 				return res, err
 			}
@@ -253,10 +253,15 @@ func (f *Fees) BillAll(ctx context.Context, from, to fund.Date, crystallise bool
 // invoice it made (created false) and charges nothing twice. It is
 // BillAll's chunk of one.
 func (f *Fees) Bill(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (inv FeeInvoice, created bool, err error) {
+	return f.bill(ctx, walletID, from, to, crystallise, "")
+}
+
+// bill is Bill; exitReq: the exit billing a closing wallet (billChunk).
+func (f *Fees) bill(ctx context.Context, walletID string, from, to fund.Date, crystallise bool, exitReq string) (inv FeeInvoice, created bool, err error) {
 	if to.Before(from) {
 		return inv, false, fmt.Errorf("bill %s: period %s..%s ends before it starts", walletID, from, to)
 	}
-	c, err := f.billChunk(ctx, []string{walletID}, from, to, crystallise)
+	c, err := f.billChunk(ctx, []string{walletID}, from, to, crystallise, exitReq)
 	switch {
 	case err != nil:
 		return FeeInvoice{}, false, err
@@ -277,8 +282,11 @@ type chunkResult struct {
 	skipped           []BillSkip
 }
 
-// billChunk bills wallets' period in one transaction.
-func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, crystallise bool) (res chunkResult, err error) {
+// billChunk bills wallets' period in one transaction. A closing wallet is
+// its exit's to bill: skipped (ErrExitInProgress) unless exitReq is the
+// request it is closing for; with exitReq, a wallet not closing for it
+// (the exit cancelled meanwhile) fails the whole chunk, billing nothing.
+func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, crystallise bool, exitReq string) (res chunkResult, err error) {
 	err = f.Store.InFeeTx(ctx, func(tx FeeTx) error {
 		res = chunkResult{}
 		skip := func(id string, err error) {
@@ -288,15 +296,21 @@ func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, 
 		if err != nil {
 			return fmt.Errorf("lock wallets: %w", err)
 		}
-		locked := make([]string, len(wals))
 		found := make(map[string]bool, len(wals))
-		for i, wal := range wals {
-			locked[i], found[wal.ID] = wal.ID, true
+		for _, wal := range wals {
+			found[wal.ID] = true
 		}
 		for _, id := range ids {
 			if !found[id] {
 				skip(id, ErrNoWallet)
 			}
+		}
+		if wals, err = exitGuard(ctx, tx, wals, exitReq, skip); err != nil {
+			return err
+		}
+		locked := make([]string, len(wals))
+		for i, wal := range wals {
+			locked[i] = wal.ID
 		}
 		ins, err := tx.BillInputs(ctx, locked, from, to, crystallise)
 		if err != nil {

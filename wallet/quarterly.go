@@ -214,7 +214,8 @@ func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun) error {
 // billRest bills what of a wallet's quarter is not billed yet: from the
 // later of the quarter's start, the fee terms' first day and the day
 // after the wallet's last invoice, to the quarter's end (created false:
-// nothing left to bill). A wallet closed or exiting is billed by its exit.
+// nothing left to bill). A closed wallet was billed by its exit; a
+// closing one is an error (ErrExitInProgress: kept, retried once open).
 func (q *QuarterBilling) billRest(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (FeeInvoice, bool, error) {
 	start, open := from, true
 	err := q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) error {
@@ -222,6 +223,9 @@ func (q *QuarterBilling) billRest(ctx context.Context, walletID string, from, to
 		wal, ok, err := tx.LockWallet(ctx, walletID)
 		if err != nil || !ok {
 			return errors.Join(err, boolErrf(ok, "%w", ErrNoWallet))
+		}
+		if wal.Status == "closing" {
+			return fmt.Errorf("wallet %s: %w", walletID, ErrExitInProgress)
 		}
 		if wal.Status != "open" {
 			open = false

@@ -38,22 +38,24 @@ type managedCmd struct {
 type managedExitCmd struct {
 	Wallet  string    `required:"" help:"The wallet leaving managed investing." placeholder:"ID"`
 	Request string    `required:"" help:"The exit's request id (its withdrawal's): the same request again changes nothing; again on an exit left closing finishes it." placeholder:"ID"`
-	Cancel  bool      `help:"Cancel the exit of --request left closing (after a crash) instead of finishing it: the wallet open again, its invoices billed stay due."`
+	Cancel  bool      `help:"Cancel the exit of --request left closing (after a crash, 30 minutes or more after its start) instead of finishing it: the wallet open again, its invoices billed stay due."`
 	Clock   time.Time `hidden:"" help:"run as if it were this time (RFC 3339): tests and the demo only"`
 }
 
 func (managedExitCmd) Help() string {
 	return `Take a wallet out of managed investing, once per --request. The wallet is first marked closing under its lock (deposits to it become wallet_closed breaks; auto-invest, rebalancing, pool contributions and withdrawals refuse it); every period not billed yet, from the day after its last invoice (or the fee terms' first day) to today, is billed, one invoice per quarter, the last with the performance fee crystallised on a valuation written afresh; then, in one transaction, every due invoice is paid from the cash oldest first, the rest is withdrawn to the investor's bank account (withdrawal exit:<request>), and the wallet is closed with its auto-invest terms disabled. The folio's units stay the investor's, no longer managed or charged. Money that still reaches a closed wallet is paid on to the bank (withdrawal closed:<kind>:<ref>).
 
-Exit 0 with {"status": "exited" or "already_exited", "day", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or money is on its way back to the wallet, while the wallet holds pool units or a pool request or a SIP plan pays into it, or when the cash does not cover all the fees due (nothing charged, nothing paid out). Refused after the wallet was marked closing (the fees, something in flight at the last check, a billing or payout error), the wallet is open again and the invoices billed stay due. An exit stopped by a crash or a transient database error stays closing: the same --request finishes it on any later day, on its first day's date; ` + "`fundflow run managed`" + ` does so for exits closing longer than 30 minutes; --cancel opens the wallet again instead (exit 0 with {"status": "reopened"}; 1 when the exit finished, 2 when the wallet is not closing for --request).`
+Exit 0 with {"status": "exited" or "already_exited", "day", "invoices": [...], "withdrawal": {...}}; 1 while an order of the folio is in flight or money is on its way back to the wallet, while the wallet holds pool units or a pool request or a SIP plan pays into it, or when the cash does not cover all the fees due (nothing charged, nothing paid out). Refused after the wallet was marked closing (the fees, something in flight at the last check, a billing or payout error), the wallet is open again and the invoices billed stay due. An exit stopped by a crash or a transient database error stays closing: the same --request finishes it on any later day, on its first day's date; ` + "`fundflow run managed`" + ` does so for exits closing longer than 30 minutes; --cancel opens the wallet again instead (exit 0 with {"status": "reopened"}; 1 when the exit finished or started less than 30 minutes ago by the clock it recorded (it may still be running), 2 when the wallet is not closing for --request). Deposits that came while the wallet was closing (wallet_closed breaks) are credited by the next credit run once it is open again. A quarterly fee run lists a closing wallet as skipped ("exit in progress") and bills it once the exit is undone (a finished exit bills to its day itself).`
 }
 
 func (c managedExitCmd) Run(a *app) error {
 	return a.managed(c.Clock, func(d *deps, md managedDeps) error {
 		x := exits(d, md.ledger, &wallet.Fees{Wallet: md.wallet, Store: md.store, Ledger: md.ledger, MaxSkew: 5 * time.Minute})
 		if c.Cancel {
-			err := x.Cancel(a.ctx, c.Wallet, c.Request, "cli")
+			err := x.Cancel(a.ctx, c.Wallet, c.Request, "cli", d.now())
 			switch {
+			case errors.Is(err, wallet.ErrExitRunning):
+				return &exitError{code: 1, err: err}
 			case errors.Is(err, wallet.ErrNoExit):
 				return &exitError{code: 2, err: err}
 			case errors.Is(err, wallet.ErrClosed):

@@ -15,7 +15,8 @@ import (
 
 // Exits left closing by a crash (review r34-2 H1): W1 (₹1,000.00) and W2
 // (₹500.00) closing since 09:00 under X1 and X2. `managed exit --cancel`
-// opens W2 again (again: exit 2; its request unknown: exit 2);
+// at 09:10 is refused (exit 1: younger than 30 minutes, review r35 M2);
+// at 10:00 it opens W2 again (again: exit 2; its request unknown: exit 2);
 // `run managed` at 10:00 finishes W1's exit, older than 30 minutes: the
 // 1,000.00 paid out as exit:X1, W1 closed; cancelling it then exits 1.
 func TestManagedExitResumedOrCancelled(t *testing.T) {
@@ -43,12 +44,19 @@ func TestManagedExitResumedOrCancelled(t *testing.T) {
 		err := run(context.Background(), append([]string{"--config", cfgPath, "--log-level", "error"}, args...), &out, io.Discard)
 		return out.String(), err
 	}
-	out, err := ff("managed", "exit", "--wallet", "W2", "--request", "X2", "--cancel")
+	// Ten minutes after its start it may still be running: exit 1, W2 closing.
+	if _, err := ff("managed", "exit", "--wallet", "W2", "--request", "X2", "--cancel", "--clock", "2026-08-20T09:10:00+05:30"); !isExit(err, 1) {
+		t.Errorf("cancel a 10-minute-old exit: %v, want exit 1", err)
+	}
+	if got := db.Str(`SELECT status FROM wallets WHERE id = 'W2'`); got != "closing" {
+		t.Errorf("W2 %s after the refused cancel", got)
+	}
+	out, err := ff("managed", "exit", "--wallet", "W2", "--request", "X2", "--cancel", "--clock", clock)
 	if err != nil || out != "{\n  \"request_id\": \"X2\",\n  \"status\": \"reopened\",\n  \"wallet_id\": \"W2\"\n}\n" {
 		t.Fatalf("cancel: %q %v", out, err)
 	}
 	for _, req := range []string{"X2", "X9"} {
-		if _, err := ff("managed", "exit", "--wallet", "W2", "--request", req, "--cancel"); !isExit(err, 2) {
+		if _, err := ff("managed", "exit", "--wallet", "W2", "--request", req, "--cancel", "--clock", clock); !isExit(err, 2) {
 			t.Errorf("cancel %s of an open wallet: %v, want exit 2", req, err)
 		}
 	}
@@ -68,7 +76,7 @@ func TestManagedExitResumedOrCancelled(t *testing.T) {
 	if got := db.Str(`SELECT w.status || ' ' || w.balance || ' ' || d.request_id || ' ' || d.amount || ' ' || d.status FROM wallets w JOIN wallet_withdrawals d ON d.wallet_id = w.id`); got != "closed 0.00 exit:X1 1000.00 paid" {
 		t.Errorf("W1 %s", got)
 	}
-	if _, err := ff("managed", "exit", "--wallet", "W1", "--request", "X1", "--cancel"); !isExit(err, 1) {
+	if _, err := ff("managed", "exit", "--wallet", "W1", "--request", "X1", "--cancel", "--clock", clock); !isExit(err, 1) {
 		t.Errorf("cancel a finished exit: %v, want exit 1", err)
 	}
 }

@@ -23,7 +23,7 @@ const FeesName = "managed-fees"
 
 // DefaultExitStaleAfter is how long an exit may stay closing before the
 // run takes it for stopped: an exit's three steps take seconds.
-const DefaultExitStaleAfter = 30 * time.Minute
+const DefaultExitStaleAfter = wallet.DefaultExitStaleAfter
 
 // Job credits deposits and auto-invests them.
 type Job struct {

@@ -37,7 +37,8 @@ func (t Tx) ExitOf(ctx context.Context, walletID string) (wallet.ExitRow, bool, 
 	var x wallet.ExitRow
 	var day time.Time
 	var closed *time.Time
-	err := t.tx.QueryRow(ctx, `SELECT request_id, day, closed_at FROM wallet_exits WHERE wallet_id = $1`, walletID).Scan(&x.RequestID, &day, &closed)
+	x.WalletID = walletID
+	err := t.tx.QueryRow(ctx, `SELECT request_id, day, started_at, closed_at FROM wallet_exits WHERE wallet_id = $1`, walletID).Scan(&x.RequestID, &day, &x.StartedAt, &closed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return x, false, nil
 	}
@@ -59,14 +60,24 @@ func (t Tx) StartExit(ctx context.Context, walletID, requestID string, day fund.
 }
 
 // ReopenWallet undoes StartExit of requestID (an exit refused or
-// cancelled: the wallet open again) if the wallet is closing for it.
+// cancelled: the wallet open again) if the wallet is closing for it. The
+// wallet_closed breaks of deposits that came while it was closing are
+// resolved: the next credit run credits them (creditable), once.
 func (t Tx) ReopenWallet(ctx context.Context, walletID, requestID string) (bool, error) {
 	tag, err := t.tx.Exec(ctx, `DELETE FROM wallet_exits x USING wallets w
 		WHERE x.wallet_id = $1 AND x.request_id = $2 AND x.closed_at IS NULL AND w.id = x.wallet_id AND w.status = 'closing'`, walletID, requestID)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}
-	_, err = t.tx.Exec(ctx, `UPDATE wallets SET status = 'open', updated_at = now() WHERE id = $1 AND status = 'closing'`, walletID)
+	if _, err = t.tx.Exec(ctx, `UPDATE wallets SET status = 'open', updated_at = now() WHERE id = $1 AND status = 'closing'`, walletID); err != nil {
+		return false, err
+	}
+	// An open wallet was never closed (closed is final): each open
+	// wallet_closed break naming it came while it was closing.
+	_, err = t.tx.Exec(ctx, `UPDATE payment_breaks b SET resolved_at = now(),
+			detail = b.detail || ' | resolved: exit ' || $2 || ' was undone, the wallet is open: credited by the next run'
+		FROM payments p WHERE p.id = b.payment_id AND p.notes_order_id = 'wallet:' || $1
+		  AND b.reason = '`+wallet.BreakWalletClosed+`' AND b.resolved_at IS NULL`, walletID, requestID)
 	return err == nil, err
 }
 

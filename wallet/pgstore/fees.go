@@ -37,12 +37,14 @@ func (s Store) Value(ctx context.Context, day fund.Date) (int64, error) {
 	return tag.RowsAffected(), err
 }
 
-// FeeWallets lists open wallets with fee terms in effect by to.
+// FeeWallets lists open and closing wallets with fee terms in effect by
+// to.
 func (s Store) FeeWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error) {
-	// A closed or closing wallet is billed up to its exit by the exit
-	// (wallet.Exits): left out.
+	// A closed wallet was billed up to its exit by the exit (wallet.Exits):
+	// left out. A closing one is listed so the run reports it skipped
+	// (ErrExitInProgress) and retries it: its exit may yet be undone.
 	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT wallet_id FROM fee_terms WHERE valid_from <= $1 AND wallet_id > $2
-		AND wallet_id NOT IN (SELECT id FROM wallets WHERE status <> 'open') ORDER BY wallet_id LIMIT $3`,
+		AND wallet_id NOT IN (SELECT id FROM wallets WHERE status = 'closed') ORDER BY wallet_id LIMIT $3`,
 		to.Time(), after, limit)
 	if err != nil {
 		return nil, err

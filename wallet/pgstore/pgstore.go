@@ -28,13 +28,19 @@ func (s Store) InTx(ctx context.Context, fn func(wallet.Tx) error) error {
 }
 
 // creditable is a captured payment naming a wallet and waiting for it:
-// unmatched, or broken only as wallet_credit_failed with that break
-// resolved (a person fixed the cause; as PendingInvest follows open
-// autoinvest_failed breaks). A failure again reopens the break
+// unmatched, or broken only as wallet_credit_failed or wallet_closed with
+// that break resolved (a person fixed the cause; a wallet_closed break of
+// a deposit that came while the wallet was closing is resolved when its
+// exit is undone: ReopenWallet). As PendingInvest follows open
+// autoinvest_failed breaks. A failure again reopens the break
 // (BreakPayment).
 const creditable = `status = 'captured' AND notes_order_id LIKE 'wallet:%' AND (match_status = 'unmatched' OR (match_status = 'break'
-	AND EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND b.reason = '` + wallet.BreakCreditFailed + `')
-	AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND (b.resolved_at IS NULL OR b.reason <> '` + wallet.BreakCreditFailed + `'))))`
+	AND EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND b.reason IN (` + retryableBreaks + `))
+	AND NOT EXISTS (SELECT 1 FROM payment_breaks b WHERE b.payment_id = payments.id AND (b.resolved_at IS NULL OR b.reason NOT IN (` + retryableBreaks + `)))))`
+
+// retryableBreaks are the break reasons whose resolution makes a deposit
+// creditable again.
+const retryableBreaks = `'` + wallet.BreakCreditFailed + `', '` + wallet.BreakWalletClosed + `'`
 
 // PendingDeposits lists captured payments naming a wallet waiting for it
 // (creditable).
@@ -340,10 +346,10 @@ func (t Tx) MatchDeposit(ctx context.Context, paymentID string) error {
 // BreakPayment records a break as the ledger does (payment_breaks, the
 // first of a payment and reason wins) and marks the payment break.
 func (t Tx) BreakPayment(ctx context.Context, paymentID, reason, detail string) error {
-	// A wallet_credit_failed break resolved and failing again is open again.
+	// A retryable break resolved and failing again is open again.
 	if _, err := t.tx.Exec(ctx, `INSERT INTO payment_breaks (payment_id, order_id, reason, detail) VALUES ($1, '', $2, $3)
 		ON CONFLICT (payment_id, reason) DO UPDATE SET resolved_at = NULL, detail = EXCLUDED.detail
-		WHERE payment_breaks.reason = '`+wallet.BreakCreditFailed+`' AND payment_breaks.resolved_at IS NOT NULL`, paymentID, reason, detail); err != nil {
+		WHERE payment_breaks.reason IN (`+retryableBreaks+`) AND payment_breaks.resolved_at IS NOT NULL`, paymentID, reason, detail); err != nil {
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE payments SET match_status = 'break', updated_at = now() WHERE id = $1`, paymentID)
