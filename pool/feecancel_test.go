@@ -123,3 +123,69 @@ func TestPoolFeeCancelTakesANewID(t *testing.T) {
 		t.Errorf("sale %q, want failed with the ledger's reason", got)
 	}
 }
+
+// A pass over an invoice with a cancel under way (its first transaction
+// done) sweeps a payout but neither places, pays nor plans, and the
+// cancel then keeps the proceeds in the cash (review H1). By hand: a crash
+// left R1 (A 1.22) proposed though the ledger has it; the cancel's first
+// transaction marks the invoice cancelling. R1 allotted at A's 25 Aug NAV
+// 11.0000 pays 1.22; the pass brings it into the cash (cash 1.22) and
+// leaves the invoice due, R1 still proposed. The cancel then sends no
+// cancel (R1 allotted), sold_into_cash 1.22, the invoice cancelled, the
+// fee (1.22) still owed: cash 1.22, fee_accrued 1.22. On the old code the
+// pass paid the invoice (cash 0.00, charged).
+func TestPoolFeePassDuringCancelOnlySweeps(t *testing.T) {
+	e, id := dueSaleEnv(t, nil)
+	e.db.Exec(`UPDATE pool_fee_sales SET status = 'proposed'`)
+	e.db.Exec(`UPDATE pool_fee_invoices SET cancel_reason = 'billed wrong'`) // the cancel's first tx
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T22:00:00+05:30")
+	e.allot()
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || inv.Status != "due" {
+		t.Fatalf("pass: %s %s, %v; want due", inv.ID, inv.Status, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(order_id || ' ' || status, ',') FROM pool_fee_sales`); got != saleR1+" proposed" {
+		t.Errorf("sales %s, want R1 proposed only", got)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "1.22 1.22" {
+		t.Errorf("pool after the pass %s, want 1.22 1.22", got)
+	}
+	ev, err := e.pools.CancelFeeInvoice(e.ctx, id, "billed wrong")
+	if err != nil || ev.SoldIntoCash.String() != "1.22" || ev.Released.String() != "1.22" {
+		t.Fatalf("cancel: %+v, %v; want sold 1.22, released 1.22", ev, err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM order_requests WHERE id LIKE '%-X%'`); n != 0 {
+		t.Errorf("%d cancel requests, want none (R1 allotted)", n)
+	}
+	if got := e.db.Str(`SELECT cash || ' ' || fee_accrued FROM pools WHERE id = 'P3'`); got != "1.22 1.22" {
+		t.Errorf("pool after the cancel %s, want 1.22 1.22", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'pool_fee_sale'`); n != 1 {
+		t.Errorf("%d pool_fee_sale entries, want 1", n)
+	}
+}
+
+// A sale allotted with no payout opens a break instead of leaving the
+// invoice due without one (review L3). By hand: R1 allotted, its payout
+// set to 0.00 (an exit load taking it all): the pass sweeps nothing,
+// cash 0.00 < 1.22, break sale_no_proceeds and its alert.
+func TestPoolFeeSaleWithNoPayoutIsABreak(t *testing.T) {
+	e, _ := dueSaleEnv(t, nil)
+	e.db.NAV("A", "2026-08-25", "11.0000")
+	e.db.NAV("B", "2026-08-25", "19.0000")
+	e.clock = moneytest.IST("2026-08-25T22:00:00+05:30")
+	e.allot()
+	e.db.Exec(`UPDATE ledger_transactions SET net_amount = 0 WHERE order_id = $1`, saleR1)
+	inv, _, err := e.pools.BillFees(e.ctx, "P3", day("2026-08-24"), day("2026-08-24"), false)
+	if err != nil || inv.Status != "due" {
+		t.Fatalf("pass: %s %s, %v; want due", inv.ID, inv.Status, err)
+	}
+	if got := e.db.Str(`SELECT coalesce(string_agg(reason, ','), '') FROM pool_fee_breaks WHERE resolved_at IS NULL`); got != "sale_no_proceeds" {
+		t.Errorf("breaks %q, want sale_no_proceeds", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM alerts WHERE kind = 'pool_fee_unpayable' AND resolved_at IS NULL`); n != 1 {
+		t.Errorf("%d alerts, want 1", n)
+	}
+}
