@@ -39,7 +39,7 @@ type FeeSale struct {
 	OrderID, InvoiceID, Pool, Folio, Scheme string
 	Amount                                  fund.Amount
 	Request                                 string // the order request's JSON body, fixed
-	Status                                  string // proposed, placed, failed (the ledger ended it without proceeds)
+	Status                                  string // proposed, placed, failed (the ledger ended it without proceeds, or never placed and cancelled)
 	Reason                                  string // failed: the ledger's reason
 }
 
@@ -239,7 +239,7 @@ func setAside(hs []managed.Holding, pending []PendingRedemption) ([]managed.Hold
 }
 
 // progressSale takes a due invoice a step further: places its sales not
-// placed yet, brings each allotted one's payout into the cash, marks a
+// placed yet (unless a cancel is under way), brings each allotted one's payout into the cash, marks a
 // sale the ledger ended without proceeds failed (review M2: its request
 // or leg rejected: folio_investor_mismatch, a suspended or unknown scheme,
 // too few units; or its leg cancelled), and pays the invoice once every
@@ -507,11 +507,14 @@ type FeeCancelled struct {
 var ErrNotDue = errors.New("the invoice is not due")
 
 // CancelFeeInvoice cancels a due pool invoice (an operator's decision:
-// its sales cannot pay it, or it was billed wrong). Its sales not placed
-// are dropped, those placed and not allotted are cancelled through the
-// ledger (a cancel request each, idempotent by id), any allotted one's
-// payout is brought into the pool's cash (the units are sold: the money
-// is the pool's). Then, in one transaction under the pool's lock: the
+// its sales cannot pay it, or it was billed wrong). The invoice is marked
+// cancelling under the pool's lock (no pass places, pays from or plans a
+// sale of it after that), its sales live in the ledger are cancelled
+// (a cancel request each, a new id when the last was used), any allotted
+// one's payout is brought into the pool's cash (the units are sold: the
+// money is the pool's), and a sale is marked failed only once the ledger
+// ended it or it was never placed; one still live is ErrConflict (try
+// again). Then, in one transaction under the pool's lock: the
 // invoice is marked cancelled with the reason, its accruals are opened
 // again (the fee stays owed and in the NAV, and the period can be billed
 // again, under the id <id>-B<n>), its break and alert are resolved, an
@@ -538,8 +541,8 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 	if inv.Status == "charged" {
 		return ev, fmt.Errorf("cancel invoice %s: %w: it is paid", invoiceID, ErrNotDue)
 	}
-	// Sales not placed yet are dropped first, under the pool's lock, so no
-	// later pass places them (one a crash left placed in the ledger and
+	// The cancel is recorded first, under the pool's lock, so no later
+	// pass places a sale of it (one a crash left placed in the ledger and
 	// not marked is cancelled below with the others).
 	var ss []FeeSale
 	if err := s.inTx(ctx, func(tx Tx, w *work) error {
