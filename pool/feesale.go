@@ -39,7 +39,7 @@ type FeeSale struct {
 	OrderID, InvoiceID, Pool, Folio, Scheme string
 	Amount                                  fund.Amount
 	Request                                 string // the order request's JSON body, fixed
-	Status                                  string // proposed, placed, failed (the ledger ended it without proceeds)
+	Status                                  string // proposed, placed, failed (the ledger ended it without proceeds, or never placed and cancelled)
 	Reason                                  string // failed: the ledger's reason
 }
 
@@ -106,6 +106,11 @@ type FeeSaleTx interface {
 	// CancelFeeInvoice marks a due invoice cancelled and opens its
 	// accruals again.
 	CancelFeeInvoice(ctx context.Context, id, reason string, at time.Time) error
+	// SetFeeInvoiceCancelling marks a due invoice's cancel under way (its
+	// sales are no longer placed, paid from or planned again);
+	// FeeInvoiceCancelling reads it.
+	SetFeeInvoiceCancelling(ctx context.Context, id, reason string) error
+	FeeInvoiceCancelling(ctx context.Context, id string) (bool, error)
 	// CancelledInvoices counts the pool's cancelled invoices of a period.
 	CancelledInvoices(ctx context.Context, pool string, from fund.Date) (int, error)
 	// FeeInvoiceByID reads an invoice, any status.
@@ -234,7 +239,7 @@ func setAside(hs []managed.Holding, pending []PendingRedemption) ([]managed.Hold
 }
 
 // progressSale takes a due invoice a step further: places its sales not
-// placed yet, brings each allotted one's payout into the cash, marks a
+// placed yet (unless a cancel is under way), brings each allotted one's payout into the cash, marks a
 // sale the ledger ended without proceeds failed (review M2: its request
 // or leg rejected: folio_investor_mismatch, a suspended or unknown scheme,
 // too few units; or its leg cancelled), and pays the invoice once every
@@ -275,24 +280,43 @@ func (s *Service) saleStep(ctx context.Context, poolID string, inv *wallet.FeeIn
 		}
 	}
 	if len(reqs) > 0 {
-		if err := wallet.PlaceFeeRedemptions(ctx, s.Ledger, reqs, s.now(), s.MaxSkew); err != nil {
-			return false, err
-		}
-		if err := s.Store.InTx(ctx, func(tx Tx) error { return tx.SetFeeSalesPlaced(ctx, inv.ID) }); err != nil {
+		// Placed under the pool's lock, after checking no cancel is under
+		// way (review H1): a cancel marks the invoice under the same lock,
+		// so either the ledger has the sales before it looks, or they are
+		// never placed.
+		if err := s.Store.InTx(ctx, func(tx Tx) error {
+			if _, ok, err := tx.LockPool(ctx, poolID); err != nil || !ok {
+				return errors.Join(err, boolErr(ok, ErrNoPool))
+			}
+			cur, found, err := tx.FeeInvoiceByID(ctx, inv.ID)
+			if err != nil || !found || cur.Status != "due" {
+				return err
+			}
+			if cancelling, err := tx.FeeInvoiceCancelling(ctx, inv.ID); err != nil || cancelling {
+				return err
+			}
+			if err := wallet.PlaceFeeRedemptions(ctx, s.Ledger, reqs, s.now(), s.MaxSkew); err != nil {
+				return err
+			}
+			return tx.SetFeeSalesPlaced(ctx, inv.ID)
+		}); err != nil {
 			return false, err
 		}
 	}
-	var held []string
+	var held, zero []string
 	for _, x := range ss {
-		if x.Status == "failed" {
-			continue
-		}
-		h, err := s.settleSale(ctx, poolID, x)
+		// A failed sale is settled too: one the ledger allotted after all
+		// (a cancel before this fix marked it failed while it was live)
+		// has its payout brought into the cash.
+		st, err := s.settleSale(ctx, poolID, x)
 		if err != nil {
 			return false, fmt.Errorf("fee sale %s: %w", x.OrderID, err)
 		}
-		if h {
+		switch st {
+		case saleHeld:
 			held = append(held, x.OrderID)
+		case saleNoProceeds:
+			zero = append(zero, x.OrderID)
 		}
 	}
 	err = s.inTx(ctx, func(tx Tx, w *work) error {
@@ -313,7 +337,13 @@ func (s *Service) saleStep(ctx context.Context, poolID string, inv *wallet.FeeIn
 		if err != nil {
 			return err
 		}
+		if cancelling, err := tx.FeeInvoiceCancelling(ctx, inv.ID); err != nil || cancelling {
+			return err // the cancel ends it: no pay, no plan
+		}
 		if swept < n { // a payout not in yet
+			if len(zero) > 0 {
+				return s.feeBreak(ctx, tx, w, p, *inv, "sale_no_proceeds", fmt.Sprintf("invoice %s: its sales %v were allotted with no payout: cancel the invoice (fundflow pool fees cancel) or pay it into the pool", inv.ID, zero))
+			}
 			if len(held) > 0 {
 				return s.feeBreak(ctx, tx, w, p, *inv, "sale_held", fmt.Sprintf("invoice %s: its sales %v wait on a hold or a restriction blocking the pool's redemptions; they may never be allotted: resolve the hold, or cancel the invoice (fundflow pool fees cancel)", inv.ID, held))
 			}
@@ -338,6 +368,17 @@ func (s *Service) saleStep(ctx context.Context, poolID string, inv *wallet.FeeIn
 		for _, x := range all {
 			if x.Status != "failed" {
 				continue
+			}
+			// No plan while a sale is live in the ledger (one marked failed
+			// before the ledger ended it): its payout may still come.
+			if _, found, err := tx.FeeSalePayout(ctx, x.OrderID); err != nil || found {
+				if err != nil {
+					return err
+				}
+			} else if end, err := tx.FeeSaleEnd(ctx, x.OrderID); err != nil {
+				return err
+			} else if end.Placed && !end.Ended {
+				return nil
 			}
 			failed++
 			if !unitsShort(x.Reason) {
@@ -366,24 +407,35 @@ func unitsShort(reason string) bool {
 	return strings.Contains(reason, "insufficient_units") || strings.Contains(reason, "nothing_to_redeem")
 }
 
+// How settleSale left a sale.
+const (
+	saleOpen       = iota // settled, or waiting on the ledger
+	saleHeld              // waits on a hold or restriction
+	saleNoProceeds        // allotted with no payout: nothing will come (review L3)
+)
+
 // settleSale brings an allotted sale's payout into the pool's cash once,
-// or marks the sale failed when the ledger ended it without proceeds;
-// held says it waits on a hold or restriction.
-func (s *Service) settleSale(ctx context.Context, poolID string, x FeeSale) (held bool, err error) {
+// whatever the sale's status, or marks the sale failed when the ledger
+// ended it without proceeds.
+func (s *Service) settleSale(ctx context.Context, poolID string, x FeeSale) (state int, err error) {
 	err = s.inTx(ctx, func(tx Tx, w *work) error {
-		held = false
-		p, ok, err := tx.LockPool(ctx, poolID)
-		if err != nil || !ok {
+		state = saleOpen
+		if _, ok, err := tx.LockPool(ctx, poolID); err != nil || !ok {
 			return errors.Join(err, boolErr(ok, ErrNoPool))
 		}
 		net, found, err := tx.FeeSalePayout(ctx, x.OrderID)
 		if err != nil {
 			return err
 		}
+		if !found && x.Status == "failed" {
+			return nil
+		}
 		if !found {
 			end, err := tx.FeeSaleEnd(ctx, x.OrderID)
 			if err != nil || !end.Ended {
-				held = end.Held
+				if end.Held {
+					state = saleHeld
+				}
 				return err
 			}
 			slog.WarnContext(ctx, "pool fee sale ended without proceeds", "pool", poolID, "invoice", x.InvoiceID, "order", x.OrderID, "reason", end.Reason)
@@ -392,21 +444,32 @@ func (s *Service) settleSale(ctx context.Context, poolID string, x FeeSale) (hel
 			return tx.SetFeeSaleFailed(ctx, x.OrderID, end.Reason)
 		}
 		if net.Sign() <= 0 {
+			state = saleNoProceeds
 			return nil
 		}
-		_, inserted, err := tx.Post(ctx, wallet.Entry{Kind: KindFeeSale, Ref: x.OrderID, Amount: net, Postings: []fund.Posting{
-			{Account: wallet.AccountLedgerPayout(x.Folio), Asset: fund.AssetINR, Amount: net.Decimal()},
-			{Account: AccountCash(poolID), Asset: fund.AssetINR, Amount: net.Decimal().Neg()},
-		}}, fund.Amount{})
-		if err != nil || !inserted {
-			return err // swept before
-		}
-		p.Cash = p.Cash.Add(net)
-		w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "fee_sale_swept",
-			Payload: map[string]string{"order_id": x.OrderID, "invoice_id": x.InvoiceID, "amount": net.String()}})
-		return tx.UpdatePool(ctx, p)
+		return s.sweepSale(ctx, tx, w, poolID, x, net)
 	})
-	return held, err
+	return state, err
+}
+
+// sweepSale posts an allotted sale's payout (net > 0) into the pool's
+// cash, once (the entry's unique key), under the pool's lock taken by tx.
+func (s *Service) sweepSale(ctx context.Context, tx Tx, w *work, poolID string, x FeeSale, net fund.Amount) error {
+	_, inserted, err := tx.Post(ctx, wallet.Entry{Kind: KindFeeSale, Ref: x.OrderID, Amount: net, Postings: []fund.Posting{
+		{Account: wallet.AccountLedgerPayout(x.Folio), Asset: fund.AssetINR, Amount: net.Decimal()},
+		{Account: AccountCash(poolID), Asset: fund.AssetINR, Amount: net.Decimal().Neg()},
+	}}, fund.Amount{})
+	if err != nil || !inserted {
+		return err // swept before
+	}
+	p, ok, err := tx.LockPool(ctx, poolID) // read again: this tx may have moved it
+	if err != nil || !ok {
+		return errors.Join(err, boolErr(ok, ErrNoPool))
+	}
+	p.Cash = p.Cash.Add(net)
+	w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "pool", ID: poolID, Action: "fee_sale_swept",
+		Payload: map[string]string{"order_id": x.OrderID, "invoice_id": x.InvoiceID, "amount": net.String()}})
+	return tx.UpdatePool(ctx, p)
 }
 
 // feeBreak opens the invoice's break row and alert (once; restated with
@@ -447,11 +510,14 @@ type FeeCancelled struct {
 var ErrNotDue = errors.New("the invoice is not due")
 
 // CancelFeeInvoice cancels a due pool invoice (an operator's decision:
-// its sales cannot pay it, or it was billed wrong). Its sales not placed
-// are dropped, those placed and not allotted are cancelled through the
-// ledger (a cancel request each, idempotent by id), any allotted one's
-// payout is brought into the pool's cash (the units are sold: the money
-// is the pool's). Then, in one transaction under the pool's lock: the
+// its sales cannot pay it, or it was billed wrong). The invoice is marked
+// cancelling under the pool's lock (no pass places, pays from or plans a
+// sale of it after that), its sales live in the ledger are cancelled
+// (a cancel request each, a new id when the last was used), any allotted
+// one's payout is brought into the pool's cash (the units are sold: the
+// money is the pool's), and a sale is marked failed only once the ledger
+// ended it or it was never placed; one still live is ErrConflict (try
+// again). Then, in one transaction under the pool's lock: the
 // invoice is marked cancelled with the reason, its accruals are opened
 // again (the fee stays owed and in the NAV, and the period can be billed
 // again, under the id <id>-B<n>), its break and alert are resolved, an
@@ -480,8 +546,8 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 	if inv.Status == "charged" {
 		return ev, fmt.Errorf("cancel invoice %s: %w: it is paid", invoiceID, ErrNotDue)
 	}
-	// Sales not placed yet are dropped first, under the pool's lock, so no
-	// later pass places them (one a crash left placed in the ledger and
+	// The cancel is recorded first, under the pool's lock, so no later
+	// pass places a sale of it (one a crash left placed in the ledger and
 	// not marked is cancelled below with the others).
 	var ss []FeeSale
 	if err := s.inTx(ctx, func(tx Tx, w *work) error {
@@ -492,26 +558,51 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 		if ss, err = tx.FeeSales(ctx, invoiceID); err != nil {
 			return err
 		}
-		for _, x := range ss {
-			if x.Status == "proposed" {
-				if err := tx.SetFeeSaleFailed(ctx, x.OrderID, "invoice_cancelled: not placed"); err != nil {
-					return err
-				}
-			}
+		if inv.Status != "due" {
+			return nil
 		}
-		return nil
+		// The cancel is under way: from here no pass places, pays from or
+		// plans again a sale of it (saleStep checks under this lock). A
+		// sale is marked failed only once the ledger ended it, or below
+		// when it was never placed (review H1).
+		return tx.SetFeeInvoiceCancelling(ctx, invoiceID, reason)
 	}); err != nil {
 		return ev, fmt.Errorf("cancel invoice %s: %w", invoiceID, err)
 	}
 	if s.Ledger != nil && inv.Status == "due" {
+		// A cancel for each sale live in the ledger (placed, not ended, not
+		// allotted), whatever its status here. Each attempt takes the next
+		// id (-X, -X2, ...) once the last one is used: a cancel that
+		// reached the ledger before its sale (a race, or refused) is seen
+		// before, and sending it again would do nothing.
 		var cancels []string
-		for _, x := range ss {
-			if x.Status == "failed" {
-				continue
+		if err := s.Store.InTx(ctx, func(tx Tx) error {
+			cancels = nil
+			for _, x := range ss {
+				if _, found, err := tx.FeeSalePayout(ctx, x.OrderID); err != nil || found {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				end, err := tx.FeeSaleEnd(ctx, x.OrderID)
+				if err != nil {
+					return err
+				}
+				if end.Ended || !end.Placed {
+					continue
+				}
+				id, err := nextCancelID(ctx, tx, x.OrderID)
+				if err != nil {
+					return err
+				}
+				b, _ := json.Marshal(map[string]string{"order_id": id, "type": "cancel", "target_order_id": x.OrderID,
+					"placed_at": s.now().UTC().Format(time.RFC3339Nano)})
+				cancels = append(cancels, string(b))
 			}
-			b, _ := json.Marshal(map[string]string{"order_id": x.OrderID + "-X", "type": "cancel", "target_order_id": x.OrderID,
-				"placed_at": s.now().UTC().Format(time.RFC3339Nano)})
-			cancels = append(cancels, string(b))
+			return nil
+		}); err != nil {
+			return ev, fmt.Errorf("cancel invoice %s: %w", invoiceID, err)
 		}
 		if len(cancels) > 0 {
 			// Refused for an order allotted already: its payout is swept below.
@@ -520,10 +611,8 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 			}
 		}
 		for _, x := range ss {
-			if x.Status != "failed" {
-				if _, err := s.settleSale(ctx, poolID, x); err != nil {
-					return ev, fmt.Errorf("cancel invoice %s: sale %s: %w", invoiceID, x.OrderID, err)
-				}
+			if _, err := s.settleSale(ctx, poolID, x); err != nil {
+				return ev, fmt.Errorf("cancel invoice %s: sale %s: %w", invoiceID, x.OrderID, err)
 			}
 		}
 	}
@@ -546,7 +635,13 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 			if net, found, err := tx.FeeSalePayout(ctx, x.OrderID); err != nil {
 				return err
 			} else if found {
-				ev.SoldIntoCash = ev.SoldIntoCash.Add(net) // swept above (settleSale)
+				// Swept above (settleSale), or here if allotted since.
+				if net.Sign() > 0 {
+					if err := s.sweepSale(ctx, tx, w, poolID, x, net); err != nil {
+						return err
+					}
+				}
+				ev.SoldIntoCash = ev.SoldIntoCash.Add(net)
 				continue
 			}
 			if x.Status == "failed" && !strings.HasPrefix(x.Reason, "invoice_cancelled") {
@@ -559,10 +654,14 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 			if !end.Ended && end.Placed {
 				return fmt.Errorf("%w: its sale %s is still waiting in the ledger (its cancel not applied): try again", ErrConflict, x.OrderID)
 			}
-			if end.Ended {
-				if err := tx.SetFeeSaleFailed(ctx, x.OrderID, end.Reason); err != nil {
-					return err
-				}
+			reason := end.Reason
+			if !end.Placed {
+				// Never placed, and no pass places it now (the invoice is
+				// cancelling, checked under this lock).
+				reason = "invoice_cancelled: not placed"
+			}
+			if err := tx.SetFeeSaleFailed(ctx, x.OrderID, reason); err != nil {
+				return err
 			}
 		}
 		switch cur.Status {
@@ -597,4 +696,19 @@ func (s *Service) CancelFeeInvoice(ctx context.Context, invoiceID, reason string
 		return ev, fmt.Errorf("cancel invoice %s: %w", invoiceID, err)
 	}
 	return ev, nil
+}
+
+// nextCancelID is the first of order's cancel ids (-X, -X2, ...) the
+// ledger has not seen.
+func nextCancelID(ctx context.Context, tx Tx, order string) (string, error) {
+	for k := 1; ; k++ {
+		id := order + "-X"
+		if k > 1 {
+			id += fmt.Sprint(k)
+		}
+		seen, err := tx.FeeSaleEnd(ctx, id) // Placed: the ledger has a request of that id
+		if err != nil || !seen.Placed {
+			return id, err
+		}
+	}
 }

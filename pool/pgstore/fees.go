@@ -508,6 +508,21 @@ func (t Tx) CancelFeeInvoice(ctx context.Context, id, reason string, at time.Tim
 	return err
 }
 
+// SetFeeInvoiceCancelling records an operator's cancel on a due invoice
+// before its sales are ended (cancel_reason set, status still due): from
+// then on no sale of it is placed, paid from or planned again.
+func (t Tx) SetFeeInvoiceCancelling(ctx context.Context, id, reason string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE pool_fee_invoices SET cancel_reason = $2 WHERE id = $1 AND status = 'due' AND cancel_reason IS NULL`, id, reason)
+	return err
+}
+
+// FeeInvoiceCancelling says a due invoice has a cancel under way.
+func (t Tx) FeeInvoiceCancelling(ctx context.Context, id string) (bool, error) {
+	var b bool
+	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pool_fee_invoices WHERE id = $1 AND status = 'due' AND cancel_reason IS NOT NULL)`, id).Scan(&b)
+	return b, err
+}
+
 // CancelledInvoices counts the pool's cancelled invoices of the period
 // starting from.
 func (t Tx) CancelledInvoices(ctx context.Context, poolID string, from fund.Date) (int, error) {
