@@ -103,14 +103,19 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 	}
 	amount := func(v decimal.Decimal) (fund.Amount, error) { return fund.AmountFromDecimal(v, fund.NoRounding) }
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = ANY($1) AND period_from = $2 ORDER BY wallet_id FOR UPDATE`, ids, from.Time()).
+	// Invoices overlapping from..to: the period's own if it exists, else
+	// the first (billing refuses to bill a day twice).
+	b.Queue(`SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = ANY($1) AND period_from <= $3 AND period_to >= $2
+		ORDER BY wallet_id, period_from FOR UPDATE`, ids, from.Time(), to.Time()).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				inv, _, err := scanInvoice(rows)
 				if err != nil {
 					return err
 				}
-				out[inv.WalletID].Invoice = &inv
+				if in := out[inv.WalletID]; in.Invoice == nil || inv.From == from {
+					in.Invoice = &inv
+				}
 			}
 			return rows.Err()
 		})
@@ -316,6 +321,20 @@ func (t Tx) InvoiceFor(ctx context.Context, walletID string, from fund.Date) (wa
 // invoice, as Bill does).
 func (t Tx) Invoice(ctx context.Context, id string) (wallet.FeeInvoice, bool, error) {
 	return scanInvoice(t.tx.QueryRow(ctx, `SELECT `+invoiceCols+` FROM fee_invoices WHERE id = $1`, id))
+}
+
+// BilledPeriods lists the periods of the wallet's invoices starting on or
+// before to, by start.
+func (t Tx) BilledPeriods(ctx context.Context, walletID string, to fund.Date) ([]wallet.Period, error) {
+	rows, err := t.tx.Query(ctx, `SELECT period_from, period_to FROM fee_invoices WHERE wallet_id = $1 AND period_from <= $2 ORDER BY period_from`, walletID, to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.Period, error) {
+		var from, to time.Time
+		err := r.Scan(&from, &to)
+		return wallet.Period{From: fund.DateOf(from), To: fund.DateOf(to)}, err
+	})
 }
 
 // SetInvoiceCharged marks an invoice paid.
