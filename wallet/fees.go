@@ -118,9 +118,11 @@ type BillInput struct {
 	Terms      []FeeTerms // by date, in effect by the period's end
 	Valuations []managed.AUM
 	// NetFlows is Σ deposits − withdrawals (parked ones too, a cancelled
-	// one back in) − reversals the wallet posted
-	// up to the billing run (bills run after their period: a flow between
-	// the period's end and the run counts, in the investor's favour).
+	// one back in) − reversals the wallet had posted when its last
+	// valuation (the one the performance fee is measured at) was written:
+	// a flow after it (the next morning's billing run, an exit later that
+	// day) is not in that value, so not counted. A valuation written before
+	// these were kept: every flow posted up to the billing run.
 	NetFlows           fund.Amount
 	HWMGain, StartGain fund.Amount
 }

@@ -345,3 +345,46 @@ func TestQuarterBillingBillsTheDaysAWalletWasClosing(t *testing.T) {
 		t.Errorf("W1 %s, want 100000.00 − 265.09 − 32.32 = 99702.59", got)
 	}
 }
+
+// The year-end crystallisation counts only the flows its valuation includes
+// (r34 H4): a ₹500 withdrawal after the 31 Mar valuation (10:00) and before
+// the 1 Apr billing run does not change the performance fee. W1: deposits
+// ₹1,00,000.00, terms from 1 Jan: no AUM fee, 20 % performance; valued 1
+// Jan (cash only) and 31 Mar with holdings worth 12,000.00 (set on the
+// row, as TestFeePerformanceHighWaterMark does): AUM 1,12,000.00, flows
+// 1,00,000.00, gain 12,000.00 × 20 % = 2,400.00, GST 432.00, total
+// 2,832.00; the mark 12,000.00. The old code counted the withdrawal: flows
+// 99,500.00, gain 12,500.00, fee 2,500.00.
+func TestQuarterCrystallisationCountsFlowsUpToItsValuation(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []fund.Date{fund.NewDate(2026, 1, 1), fund.NewDate(2026, 3, 31)} {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db.Exec(`UPDATE fee_valuations SET holdings = 12000, aum = aum + 12000 WHERE day = '2026-03-31'`)
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "after-the-valuation", fund.MustAmount("500.00")); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-04-06T06:00:00+05:30"))
+	if err != nil || r.From != fund.NewDate(2026, 1, 1) || !r.Crystallised || r.Billed != 1 {
+		t.Fatalf("6 Apr: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT perf_fee || ' ' || gst || ' ' || total || ' ' || status FROM fee_invoices`); got != "2400.00 432.00 2832.00 charged" {
+		t.Errorf("invoice %s, want 2400.00 432.00 2832.00 charged", got)
+	}
+	if got := e.db.Str(`SELECT hwm_gain::text FROM fee_hwm`); got != "12000.00" {
+		t.Errorf("hwm %s, want 1,12,000.00 − 1,00,000.00 = 12000.00", got)
+	}
+	if got := e.balance("W1"); got != "96668.00" {
+		t.Errorf("W1 %s, want 100000.00 − 500.00 − 2832.00 = 96668.00", got)
+	}
+}
