@@ -388,3 +388,38 @@ func TestQuarterCrystallisationCountsFlowsUpToItsValuation(t *testing.T) {
 		t.Errorf("W1 %s, want 100000.00 − 500.00 − 2832.00 = 96668.00", got)
 	}
 }
+
+// An exit bills every day no invoice covers, not only those after the last
+// invoice: W1 (₹1,00,000.00 cash, 1 % from 1 Jul, valued every day to 10
+// Oct before any bill) was billed August only (July skipped); the exit on
+// 10 Oct bills July, September and 1–10 Oct. By hand: August 31 days:
+// 100000 × 31 / 36500 = 84.931… → 84.93, GST 15.2874 → 15.29, total
+// 100.22 (cash 99,899.78); July the same, 100.22; September 30 days:
+// 82.191… → 82.19, GST 14.7942 → 14.79, total 96.98; 1–10 Oct: 9 days at
+// 1,00,000.00 and 10 Oct re-valued by the exit at 99,899.78: 999,899.78 /
+// 36500 = 27.394… → 27.39, GST 4.9302 → 4.93, total 32.32. Paid out
+// 99,899.78 − 100.22 − 96.98 − 32.32 = 99,670.26. The old code billed from
+// 1 Sep and paid out 99,770.48.
+func TestExitBillsTheDaysNoInvoiceCovers(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 10, 10)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false); err != nil || inv.Total.String() != "100.22" {
+		t.Fatalf("August: %+v %v", inv, err)
+	}
+	x := &wallet.Exits{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", moneytest.IST("2026-10-10T12:00:00+05:30"))
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "99670.26" {
+		t.Fatalf("exit: %+v %v", out, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from || '..' || period_to || ' ' || total || ' ' || status, ',' ORDER BY period_from) FROM fee_invoices`); got !=
+		"2026-07-01..2026-07-31 100.22 charged,2026-08-01..2026-08-31 100.22 charged,2026-09-01..2026-09-30 96.98 charged,2026-10-01..2026-10-10 32.32 charged" {
+		t.Errorf("invoices %s", got)
+	}
+}

@@ -100,16 +100,6 @@ func (t Tx) PendingArrivals(ctx context.Context, walletID string) (string, error
 	return what, err
 }
 
-// LastInvoiceEnd is the last day the wallet was billed to (found false:
-// never billed).
-func (t Tx) LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error) {
-	var d *time.Time
-	if err := t.tx.QueryRow(ctx, `SELECT max(period_to) FROM fee_invoices WHERE wallet_id = $1`, walletID).Scan(&d); err != nil || d == nil {
-		return fund.Date{}, false, err
-	}
-	return fund.DateOf(*d), true, nil
-}
-
 // DueInvoicesOf lists the wallet's invoices not paid yet, oldest period
 // first, locked.
 func (t Tx) DueInvoicesOf(ctx context.Context, walletID string) ([]wallet.FeeInvoice, error) {
