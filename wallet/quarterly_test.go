@@ -423,3 +423,38 @@ func TestExitBillsTheDaysNoInvoiceCovers(t *testing.T) {
 		t.Errorf("invoices %s", got)
 	}
 }
+
+// Unbilled: the days no period covers, cut at quarter ends, by hand.
+func TestUnbilled(t *testing.T) {
+	d := fund.NewDate
+	p := func(a, b fund.Date) wallet.Period { return wallet.Period{From: a, To: b} }
+	for _, c := range []struct {
+		name     string
+		from, to fund.Date
+		billed   []wallet.Period
+		want     []wallet.Period
+	}{
+		{"none billed, across a quarter end", d(2026, 3, 20), d(2026, 4, 10), nil,
+			[]wallet.Period{p(d(2026, 3, 20), d(2026, 3, 31)), p(d(2026, 4, 1), d(2026, 4, 10))}},
+		{"a gap before the last invoice", d(2026, 4, 1), d(2026, 9, 30), []wallet.Period{p(d(2026, 7, 1), d(2026, 9, 30))},
+			[]wallet.Period{p(d(2026, 4, 1), d(2026, 6, 30))}},
+		{"gaps between and after", d(2026, 7, 1), d(2026, 10, 10),
+			[]wallet.Period{p(d(2026, 7, 1), d(2026, 7, 31)), p(d(2026, 8, 16), d(2026, 9, 20))},
+			[]wallet.Period{p(d(2026, 8, 1), d(2026, 8, 15)), p(d(2026, 9, 21), d(2026, 9, 30)), p(d(2026, 10, 1), d(2026, 10, 10))}},
+		{"all billed, one past to", d(2026, 7, 1), d(2026, 9, 30), []wallet.Period{p(d(2026, 7, 1), d(2026, 8, 31)), p(d(2026, 9, 1), d(2026, 10, 5))}, nil},
+		{"an invoice starting after to", d(2026, 7, 1), d(2026, 7, 10), []wallet.Period{p(d(2026, 7, 20), d(2026, 7, 31))},
+			[]wallet.Period{p(d(2026, 7, 1), d(2026, 7, 10))}},
+	} {
+		got := wallet.Unbilled(c.from, c.to, c.billed)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: %v, want %v", c.name, got, c.want)
+				break
+			}
+		}
+	}
+}
