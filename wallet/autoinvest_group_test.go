@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -146,13 +147,17 @@ func TestCreditGroupIsolatesADepositThatFails(t *testing.T) {
 	}
 }
 
-// W2's two deposits of ₹20,000 fail (its model has no version for their
-// day) and stay as autoinvest_failed breaks; the gateway refunds pay_a
-// (reversed: 40,000 -> 20,000). Ops add the model and resolve both
-// breaks: pay_b is invested (20,000), pay_a, whose money went back to the
-// payer, is not tried at all. On the old code pay_a was invested with
-// pay_b's money and pay_b ended as an "insufficient balance" leftover.
-func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
+// deposit is a captured payment of ₹20,000.00 (its event, payment and
+// wallet ids).
+type deposit struct{ event, payment, wallet string }
+
+// investWithW2Late is autoEnv plus W2 (folio F-W2) on the model "late",
+// which has no version in effect on the deposits' day (20 Aug 2026), with
+// the deposits credited and invested once: each of W2's becomes an
+// autoinvest_failed break. It returns the model (a test adds a version)
+// and the invest run's result.
+func investWithW2Late(t *testing.T, deps ...deposit) (*env, *wallet.AutoInvest, managed.Model, wallet.InvestResult) {
+	t.Helper()
 	e, ai := autoEnv(t)
 	late := moderate()
 	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
@@ -165,13 +170,29 @@ func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
 	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	e.pay("e1", "pay_a", "wallet:W2", "captured", 2000000)
-	e.pay("e2", "pay_b", "wallet:W2", "captured", 2000000)
+	for _, d := range deps {
+		e.pay(d.event, d.payment, "wallet:"+d.wallet, "captured", 2000000)
+	}
 	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 2 || res.Runs != 0 {
-		t.Fatalf("invest: %+v %v", res, err)
+	res, err := ai.Invest(e.ctx, 100)
+	if err != nil {
+		t.Fatalf("invest: %v", err)
+	}
+	return e, ai, late, res
+}
+
+// W2's two deposits of ₹20,000 fail (its model has no version for their
+// day) and stay as autoinvest_failed breaks; the gateway refunds pay_a
+// (reversed: 40,000 -> 20,000). Ops add the model and resolve both
+// breaks: pay_b is invested (20,000), pay_a, whose money went back to the
+// payer, is not tried at all. On the old code pay_a was invested with
+// pay_b's money and pay_b ended as an "insufficient balance" leftover.
+func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
+	e, ai, late, res := investWithW2Late(t, deposit{"e1", "pay_a", "W2"}, deposit{"e2", "pay_b", "W2"})
+	if res.Broken != 2 || res.Runs != 0 {
+		t.Fatalf("invest: %+v", res)
 	}
 	e.pay("e3", "pay_a", "wallet:W2", "refunded", 2000000)
 	if res, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil || res.Reversed != 1 {
@@ -203,25 +224,9 @@ func TestAutoInvestSkipsADepositRefundedWhileBroken(t *testing.T) {
 // purchases not placed). On the old code InFlight saw neither and the exit
 // closed the wallet with those purchases still to come.
 func TestExitRefusedWhileAnAutoInvestIsBrokenOrParked(t *testing.T) {
-	e, ai := autoEnv(t)
-	late := moderate()
-	late.ID, late.Effective = "late", fund.NewDate(2026, 12, 1)
-	if err := ai.PutModel(e.ctx, late); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.wallet.Open(e.ctx, "W2", "INV-2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := ai.SetTerms(e.ctx, wallet.Terms{WalletID: "W2", ModelID: "late", Folio: "F-W2", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	e.pay("e1", "pay_1", "wallet:W1", "captured", 2000000)
-	e.pay("e2", "pay_2", "wallet:W2", "captured", 2000000)
-	if _, err := e.wallet.CreditDeposits(e.ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	if res, err := ai.Invest(e.ctx, 100); err != nil || res.Broken != 1 || res.Runs != 1 {
-		t.Fatalf("invest: %+v %v", res, err)
+	e, _, _, res := investWithW2Late(t, deposit{"e1", "pay_1", "W1"}, deposit{"e2", "pay_2", "W2"})
+	if res.Broken != 1 || res.Runs != 1 {
+		t.Fatalf("invest: %+v", res)
 	}
 	st := pgstore.Store{Pool: e.db.Read}
 	x := &wallet.Exits{Fees: &wallet.Fees{Wallet: e.wallet, Store: st}, Store: st, CrystalliseMonth: time.March}

@@ -121,6 +121,18 @@ func StaleNAVs(hs []managed.Holding, now time.Time, cal *fund.Calendar) ([]Stale
 	return out, nil
 }
 
+// staleNAVErr is ErrStaleNAV naming the first stale holding (nil: none).
+func staleNAVErr(stale []StaleNAV) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	sn := stale[0]
+	if sn.NAVDate == "" {
+		return fmt.Errorf("%w: %s has no NAV", ErrStaleNAV, sn.Scheme)
+	}
+	return fmt.Errorf("%w: %s's latest NAV is of %s, older than %s (the previous business day)", ErrStaleNAV, sn.Scheme, sn.NAVDate, sn.Cutoff)
+}
+
 // calendar is the business days a NAV's freshness is counted on: the
 // rebalancer's own, else its ledger's (nil: weekends only).
 func (r *Rebalancer) calendar() *fund.Calendar {

@@ -126,14 +126,10 @@ func (r *Rebalancer) checkOne(ctx context.Context, id string, o CheckOptions) (C
 	if err != nil {
 		return Checked{}, false, err
 	}
-	if len(d.StaleNAVs) > 0 {
+	if err := staleNAVErr(d.StaleNAVs); err != nil {
 		// A scheme whose NAV load failed would be valued (and switched)
 		// at an old NAV: skipped until its NAV is in.
-		sn := d.StaleNAVs[0]
-		if sn.NAVDate == "" {
-			return Checked{}, false, fmt.Errorf("%w: %s has no NAV", ErrStaleNAV, sn.Scheme)
-		}
-		return Checked{}, false, fmt.Errorf("%w: %s's latest NAV is of %s, older than %s (the previous business day)", ErrStaleNAV, sn.Scheme, sn.NAVDate, sn.Cutoff)
+		return Checked{}, false, err
 	}
 	if !d.Due {
 		return Checked{}, false, nil

@@ -75,8 +75,9 @@ type ExitTx interface {
 	// ReopenWallet undoes StartExit of requestID if the wallet is still
 	// closing for it (reopened false: it is not).
 	ReopenWallet(ctx context.Context, walletID, requestID string) (reopened bool, err error)
-	// LastInvoiceEnd is the last day the wallet was billed to.
-	LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// BilledPeriods lists the wallet's invoices' periods starting on or
+	// before to, by start.
+	BilledPeriods(ctx context.Context, walletID string, to fund.Date) ([]Period, error)
 	// DueInvoicesOf lists the wallet's unpaid invoices, oldest first, locked.
 	DueInvoicesOf(ctx context.Context, walletID string) ([]FeeInvoice, error)
 	FeeRedemptionsSettled(ctx context.Context, invoiceID string) (n int, settled bool, err error)
@@ -491,8 +492,8 @@ type exitPeriod struct {
 	crystallise bool
 }
 
-// periods are what the exit bills: from the day after the last invoice
-// (or the terms' first day) to day, cut at quarter ends, oldest first.
+// periods are what the exit bills: every day from the terms' first day to
+// day that no invoice covers, cut at quarter ends, oldest first.
 // The last crystallises the performance fee, as does a quarter end the
 // schedule crystallises at.
 func (x *Exits) periods(ctx context.Context, tx ExitTx, walletID string, day fund.Date) ([]exitPeriod, error) {
@@ -500,21 +501,14 @@ func (x *Exits) periods(ctx context.Context, tx ExitTx, walletID string, day fun
 	if err != nil || len(terms) == 0 || terms[0].From.After(day) {
 		return nil, err // no fee terms: nothing to bill
 	}
-	start := terms[0].From
-	if end, ok, err := tx.LastInvoiceEnd(ctx, walletID); err != nil {
+	billed, err := tx.BilledPeriods(ctx, walletID, day)
+	if err != nil {
 		return nil, err
-	} else if ok && !end.Before(start) {
-		start = end.AddDays(1)
 	}
-	var ps []exitPeriod
-	for !start.After(day) {
-		_, qTo := QuarterOf(start)
-		end := qTo
-		if end.After(day) {
-			end = day
-		}
-		ps = append(ps, exitPeriod{start, end, end == day || (end == qTo && qTo.Month == x.CrystalliseMonth)})
-		start = end.AddDays(1)
+	var ps []exitPeriod // every day no invoice covers, not only those after the last
+	for _, g := range Unbilled(terms[0].From, day, billed) {
+		_, qTo := QuarterOf(g.From)
+		ps = append(ps, exitPeriod{g.From, g.To, g.To == day || (g.To == qTo && qTo.Month == x.CrystalliseMonth)})
 	}
 	return ps, nil
 }
@@ -550,13 +544,6 @@ func boolErrf(ok bool, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf(format, args...)
-}
-
-func laterOf(a, b fund.Date) fund.Date {
-	if a.Before(b) {
-		return b
-	}
-	return a
 }
 
 // exitGuard, under the wallets' locks, leaves closing wallets out of a

@@ -95,8 +95,8 @@ type FeeTx interface {
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
 	// BillInputs reads, for wallets locked by the caller, what billing
-	// from..to needs, in one round trip: the invoice of the period starting
-	// from (locked), the terms in effect by to, the valuations from the last
+	// from..to needs, in one round trip: an invoice whose period overlaps
+	// from..to (locked; the one of from..to itself if it exists), the terms in effect by to, the valuations from the last
 	// on or before from through to and, when perf, the net flows and the
 	// high-water mark (locked). Every id has an entry.
 	BillInputs(ctx context.Context, ids []string, from, to fund.Date, perf bool) (map[string]*BillInput, error)
@@ -108,21 +108,26 @@ type FeeTx interface {
 	// locked (found false: none).
 	InvoiceFor(ctx context.Context, walletID string, from fund.Date) (FeeInvoice, bool, error)
 	Invoice(ctx context.Context, id string) (FeeInvoice, bool, error)
-	// LastInvoiceEnd is the last day the wallet was billed to.
-	LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// BilledPeriods lists the periods of the wallet's invoices that start
+	// on or before to, by start.
+	BilledPeriods(ctx context.Context, walletID string, to fund.Date) ([]Period, error)
 	SetInvoiceCharged(ctx context.Context, id string) error
 	FeeUnitsTx
 }
 
 // BillInput is what billing one wallet's period reads.
 type BillInput struct {
-	Invoice    *FeeInvoice // the period's invoice already made (nil: none)
-	Terms      []FeeTerms  // by date, in effect by the period's end
+	// Invoice is the period's invoice already made or, if none, one whose
+	// period overlaps it (nil: no day of the period is billed).
+	Invoice    *FeeInvoice
+	Terms      []FeeTerms // by date, in effect by the period's end
 	Valuations []managed.AUM
 	// NetFlows is Σ deposits − withdrawals (parked ones too, a cancelled
-	// one back in) − reversals the wallet posted
-	// up to the billing run (bills run after their period: a flow between
-	// the period's end and the run counts, in the investor's favour).
+	// one back in) − reversals the wallet had posted when its last
+	// valuation (the one the performance fee is measured at) was written:
+	// a flow after it (the next morning's billing run, an exit later that
+	// day) is not in that value, so not counted. A valuation written before
+	// these were kept: every flow posted up to the billing run.
 	NetFlows           fund.Amount
 	HWMGain, StartGain fund.Amount
 }
@@ -321,8 +326,11 @@ func (f *Fees) billChunk(ctx context.Context, ids []string, from, to fund.Date, 
 		for _, wal := range wals {
 			in := ins[wal.ID]
 			if in.Invoice != nil {
-				if in.Invoice.To != to {
-					skip(wal.ID, fmt.Errorf("wallet %s was billed %s..%s, not ..%s", wal.ID, in.Invoice.From, in.Invoice.To, to))
+				// A day is billed once: a period overlapping an invoice
+				// that is not its own is refused (the quarterly billing
+				// bills what no invoice covers: QuarterBilling.billRest).
+				if in.Invoice.From != from || in.Invoice.To != to {
+					skip(wal.ID, fmt.Errorf("wallet %s was billed %s..%s, which overlaps %s..%s", wal.ID, in.Invoice.From, in.Invoice.To, from, to))
 					continue
 				}
 				res.existing = append(res.existing, *in.Invoice)

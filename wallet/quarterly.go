@@ -19,6 +19,48 @@ func QuarterOf(d fund.Date) (from, to fund.Date) {
 	return from, next.AddDays(-1)
 }
 
+// Period is a run of days, From through To.
+type Period struct{ From, To fund.Date }
+
+// Unbilled lists the days of from..to that no period of billed (by From)
+// covers, as runs cut at quarter ends, oldest first.
+func Unbilled(from, to fund.Date, billed []Period) []Period {
+	var gaps []Period
+	add := func(a, b fund.Date) {
+		for !a.After(b) {
+			_, qTo := QuarterOf(a)
+			end := qTo
+			if end.After(b) {
+				end = b
+			}
+			gaps = append(gaps, Period{a, end})
+			a = end.AddDays(1)
+		}
+	}
+	d := from
+	for _, p := range billed {
+		if d.After(to) {
+			break
+		}
+		if p.To.Before(d) {
+			continue
+		}
+		if p.From.After(d) {
+			add(d, earlierOf(p.From.AddDays(-1), to))
+		}
+		d = p.To.AddDays(1)
+	}
+	add(d, to)
+	return gaps
+}
+
+func earlierOf(a, b fund.Date) fund.Date {
+	if a.After(b) {
+		return b
+	}
+	return a
+}
+
 // QuarterStore remembers which quarters the scheduled billing finished.
 type QuarterStore interface {
 	// QuarterBilled says whether the quarter starting from was billed.
@@ -35,6 +77,11 @@ type QuarterStore interface {
 	EarliestFeeTerms(ctx context.Context) (fund.Date, bool, error)
 	// OpenQuarterSkips lists skipped wallets not billed yet, oldest first.
 	OpenQuarterSkips(ctx context.Context, limit int) ([]QuarterSkip, error)
+	// UnbilledWallets lists open or closing wallets with fee terms in
+	// effect by to some day of which, from their terms' first day to to,
+	// no invoice covers, and no open skip (every run retries those first),
+	// after the id after, at most limit, by id.
+	UnbilledWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error)
 }
 
 // QuarterSkip is a wallet a quarter's scheduled billing could not bill:
@@ -153,29 +200,63 @@ func (q *QuarterBilling) billQuarter(ctx context.Context, r *QuarterRun) error {
 	r.Status, r.Billed, r.AlreadyBilled, r.Charged, r.Due, r.Total = "billed", res.Billed, res.AlreadyBilled, res.Charged, res.Due, res.Total
 	// A wallet whose fee terms began inside the quarter has no rate (nor,
 	// usually, a valuation) on its first day, and one an exit refused
-	// billed part of the quarter: the rest of its quarter is billed.
-	for _, sk := range res.Skipped {
-		inv, created, err := q.billRest(ctx, sk.WalletID, from, to, r.Crystallised)
+	// billed part of the quarter: the rest of its quarter is billed. Then
+	// every wallet with a day before the quarter's end that no invoice
+	// covers (a quarter skipped and billed only after a later one, the
+	// days a wallet was closing over a quarter end): those days are billed.
+	tried := map[string]bool{}
+	billRest := func(id string) error {
+		tried[id] = true
+		invs, at, err := q.billRest(ctx, id, to)
 		if err != nil {
-			sk.Reason = err.Error()
+			sk := BillSkip{WalletID: id, Reason: err.Error(), err: err}
 			r.Skipped = append(r.Skipped, sk)
-			if err := q.Store.SaveQuarterSkip(ctx, QuarterSkip{From: from, To: to, Crystallise: r.Crystallised, WalletID: sk.WalletID, Reason: sk.Reason}); err != nil {
-				return fmt.Errorf("quarterly billing %s..%s: keep skipped %s: %w", from, to, sk.WalletID, err)
+			k := QuarterSkip{From: from, To: to, Crystallise: r.Crystallised, WalletID: id, Reason: sk.Reason}
+			if !at.From.IsZero() { // kept as the quarter of the days it could not bill
+				k.From, k.To = QuarterOf(at.From)
+				k.Crystallise = k.To.Month == q.CrystalliseMonth
+			}
+			if err := q.Store.SaveQuarterSkip(ctx, k); err != nil {
+				return fmt.Errorf("quarterly billing %s..%s: keep skipped %s: %w", from, to, id, err)
 			}
 			r.StillSkipped++
-			continue
+			return nil
 		}
-		if !created {
+		if len(invs) == 0 {
 			r.AlreadyBilled++
-			continue
 		}
-		r.Billed++
-		r.Total = r.Total.Add(inv.Total)
-		if inv.Status == "charged" {
-			r.Charged++
-		} else {
-			r.Due++
+		for _, inv := range invs {
+			r.Billed++
+			r.Total = r.Total.Add(inv.Total)
+			if inv.Status == "charged" {
+				r.Charged++
+			} else {
+				r.Due++
+			}
 		}
+		return nil
+	}
+	for _, sk := range res.Skipped {
+		if err := billRest(sk.WalletID); err != nil {
+			return err
+		}
+	}
+	for after := ""; ; {
+		ids, err := q.Store.UnbilledWallets(ctx, to, after, 1000)
+		if err != nil {
+			return fmt.Errorf("quarterly billing %s..%s: wallets with days not billed: %w", from, to, err)
+		}
+		for _, id := range ids {
+			if !tried[id] {
+				if err := billRest(id); err != nil {
+					return err
+				}
+			}
+		}
+		if len(ids) < 1000 {
+			break
+		}
+		after = ids[len(ids)-1]
 	}
 	if err := q.Store.MarkQuarterBilled(ctx, *r); err != nil {
 		return fmt.Errorf("quarterly billing %s..%s: mark: %w", from, to, err)
@@ -193,8 +274,7 @@ func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun) error {
 		return fmt.Errorf("quarterly billing: skipped wallets: %w", err)
 	}
 	for _, k := range ks {
-		_, _, err := q.billRest(ctx, k.WalletID, k.From, k.To, k.Crystallise)
-		if err != nil {
+		if _, _, err := q.billRest(ctx, k.WalletID, k.To); err != nil {
 			k.Reason = err.Error()
 			slog.WarnContext(ctx, "fee billing still skips a wallet", "wallet", k.WalletID, "from", k.From, "to", k.To, "reason", k.Reason)
 			if err := q.Store.SaveQuarterSkip(ctx, k); err != nil {
@@ -211,44 +291,51 @@ func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun) error {
 	return nil
 }
 
-// billRest bills what of a wallet's quarter is not billed yet: from the
-// later of the quarter's start, the fee terms' first day and the day
-// after the wallet's last invoice, to the quarter's end (created false:
-// nothing left to bill). A closed wallet was billed by its exit; a
-// closing one is an error (ErrExitInProgress: kept, retried once open).
-func (q *QuarterBilling) billRest(ctx context.Context, walletID string, from, to fund.Date, crystallise bool) (FeeInvoice, bool, error) {
-	start, open := from, true
-	err := q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) error {
-		start, open = from, true
+// billRest bills every day of a wallet from its fee terms' first day to
+// to that no invoice covers, oldest first, a period per run of days and
+// quarter (each quarter's end in CrystalliseMonth crystallises), and
+// returns the invoices it made (none: nothing left to bill). A closed
+// wallet was billed by its exit; a closing one is an error (kept and
+// retried: the exit bills it, or it is refused and the wallet open again).
+// An error billing a run of days returns that run (at).
+func (q *QuarterBilling) billRest(ctx context.Context, walletID string, to fund.Date) (out []FeeInvoice, at Period, err error) {
+	var gaps []Period
+	err = q.Fees.Store.InFeeTx(ctx, func(tx FeeTx) error {
+		gaps = nil
 		wal, ok, err := tx.LockWallet(ctx, walletID)
 		if err != nil || !ok {
 			return errors.Join(err, boolErrf(ok, "%w", ErrNoWallet))
 		}
-		if wal.Status == "closing" {
+		switch wal.Status {
+		case "open":
+		case "closing":
 			return fmt.Errorf("wallet %s: %w", walletID, ErrExitInProgress)
-		}
-		if wal.Status != "open" {
-			open = false
+		default:
 			return nil
 		}
 		terms, err := tx.FeeTerms(ctx, walletID)
+		if err != nil || len(terms) == 0 || terms[0].From.After(to) {
+			return err
+		}
+		billed, err := tx.BilledPeriods(ctx, walletID, to)
 		if err != nil {
 			return err
 		}
-		if len(terms) == 0 || terms[0].From.After(to) {
-			start = to.AddDays(1)
-			return nil
-		}
-		start = laterOf(start, terms[0].From)
-		if end, ok, err := tx.LastInvoiceEnd(ctx, walletID); err != nil {
-			return err
-		} else if ok && !end.Before(start) {
-			start = end.AddDays(1)
-		}
+		gaps = Unbilled(terms[0].From, to, billed)
 		return nil
 	})
-	if err != nil || !open || start.After(to) {
-		return FeeInvoice{}, false, err
+	if err != nil {
+		return nil, at, err
 	}
-	return q.Fees.Bill(ctx, walletID, start, to, crystallise)
+	for _, g := range gaps {
+		_, qTo := QuarterOf(g.From)
+		inv, created, err := q.Fees.Bill(ctx, walletID, g.From, g.To, g.To == qTo && qTo.Month == q.CrystalliseMonth)
+		if err != nil {
+			return out, g, err
+		}
+		if created {
+			out = append(out, inv)
+		}
+	}
+	return out, at, nil
 }

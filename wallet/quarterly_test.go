@@ -1,6 +1,7 @@
 package wallet_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +228,233 @@ func TestQuarterBillingCatchesUpMissedQuarters(t *testing.T) {
 	}
 	if r, err := qb.Run(e.ctx, moneytest.IST("2026-07-02T06:00:00+05:30")); err != nil || r.Status != "already_billed" || len(r.Earlier) != 0 {
 		t.Errorf("2 Jul: %+v %v", r, err)
+	}
+}
+
+// Every day since the terms' start that no invoice covers is billed, a
+// day once (r34 review: "last billed" was the latest invoice's end, so a
+// gap before it was never billed). W1 (₹1,00,000.00, 1 % from 1 Apr,
+// valued every day of Apr–Sep before any bill): its Apr–Jun valuations are
+// missing at the 1 Jul and 1 Oct runs, so Q2 is skipped and Q3 billed
+// first; valued again, the 2 Oct run bills Q2. By hand: Q3 92 days:
+// 100000 × 92 / 36500 = 252.054… → 252.05, GST 45.369 → 45.37, total
+// 297.42; Q2 91 days: 249.315… → 249.31, GST 44.8758 → 44.88, total
+// 294.19. The old code resolved the skip with Q2 unbilled (its "last
+// billed" was 30 Sep).
+func TestQuarterBillingBillsAGapAfterALaterQuarter(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 4, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 4, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db.Exec(`CREATE TABLE q2_valuations AS SELECT * FROM fee_valuations WHERE day < '2026-07-01'`)
+	e.db.Exec(`DELETE FROM fee_valuations WHERE day < '2026-07-01'`)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	invoices := func() string {
+		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY period_from), '') FROM fee_invoices`)
+	}
+	for _, at := range []string{"2026-07-01T06:00:00+05:30", "2026-10-01T06:00:00+05:30"} {
+		if _, err := qb.Run(e.ctx, moneytest.IST(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := invoices(); got != "FEE-W1-2026-07-01-2026-09-30 297.42 charged" {
+		t.Fatalf("after 1 Oct: %s", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_quarter_skips WHERE resolved_at IS NULL AND period_from = '2026-04-01'`); n != 1 {
+		t.Fatalf("%d open Q2 skips", n)
+	}
+	e.db.Exec(`INSERT INTO fee_valuations SELECT * FROM q2_valuations`)
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-10-02T06:00:00+05:30"))
+	if err != nil || r.Retried != 1 || r.StillSkipped != 0 {
+		t.Fatalf("2 Oct: %+v %v", r, err)
+	}
+	const both = "FEE-W1-2026-04-01-2026-06-30 294.19 charged,FEE-W1-2026-07-01-2026-09-30 297.42 charged"
+	if got := invoices(); got != both {
+		t.Fatalf("after 2 Oct: %s", got)
+	}
+	if got := e.balance("W1"); got != "99408.39" {
+		t.Errorf("W1 %s, want 100000.00 − 297.42 − 294.19 = 99408.39", got)
+	}
+	// Once: a run again bills nothing, a period overlapping a billed one
+	// is refused, and every day Apr–Sep is on exactly one invoice.
+	if _, err := qb.Run(e.ctx, moneytest.IST("2026-10-05T06:00:00+05:30")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 6, 1), fund.NewDate(2026, 7, 31), false); err == nil || !strings.Contains(err.Error(), "overlaps") {
+		t.Errorf("an overlapping period: %v", err)
+	}
+	if got := invoices(); got != both || e.balance("W1") != "99408.39" {
+		t.Errorf("after the overlap: %s, W1 %s", got, e.balance("W1"))
+	}
+	if n := e.db.Num(`SELECT count(*) FROM generate_series('2026-04-01'::date, '2026-09-30', '1 day') d
+		WHERE (SELECT count(*) FROM fee_invoices i WHERE d BETWEEN i.period_from AND i.period_to) <> 1`); n != 0 {
+		t.Errorf("%d days of Apr–Sep not on exactly one invoice", n)
+	}
+}
+
+// The days a wallet was closing over a quarter end (an exit under way,
+// then refused) are billed once it is open again. W1 (₹1,00,000.00, 1 %
+// from 1 Jul, valued every day of Q3 first) was billed 1 Jul–20 Sep (as an
+// exit bills) and was closing at the 1 Oct run; reopened, the 2 Oct run
+// bills 21–30 Sep: 100000 × 10 / 36500 = 27.397… → 27.39, GST 4.9302 →
+// 4.93, total 32.32. The old code left it out of the quarter (not open) and
+// never billed those days.
+func TestQuarterBillingBillsTheDaysAWalletWasClosing(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 1 Jul–20 Sep, 82 days: 100000 × 82 / 36500 = 224.657… → 224.65, GST
+	// 40.437 → 40.44, total 265.09.
+	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 7, 1), fund.NewDate(2026, 9, 20), false); err != nil || inv.Total.String() != "265.09" {
+		t.Fatalf("1 Jul–20 Sep: %+v %v", inv, err)
+	}
+	e.db.Exec(`UPDATE wallets SET status = 'closing' WHERE id = 'W1'`)
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-10-01T06:00:00+05:30"))
+	if err != nil || r.Billed != 0 || r.StillSkipped != 1 || len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0].Reason, "closing") {
+		t.Fatalf("1 Oct: %+v %v", r, err)
+	}
+	e.db.Exec(`UPDATE wallets SET status = 'open' WHERE id = 'W1'`)
+	if r, err = qb.Run(e.ctx, moneytest.IST("2026-10-02T06:00:00+05:30")); err != nil || r.Retried != 1 {
+		t.Fatalf("2 Oct: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || aum_fee || ' ' || gst || ' ' || total, ',' ORDER BY period_from) FROM fee_invoices`); got !=
+		"FEE-W1-2026-07-01-2026-09-20 224.65 40.44 265.09,FEE-W1-2026-09-21-2026-09-30 27.39 4.93 32.32" {
+		t.Errorf("invoices %s", got)
+	}
+	if got := e.balance("W1"); got != "99702.59" {
+		t.Errorf("W1 %s, want 100000.00 − 265.09 − 32.32 = 99702.59", got)
+	}
+}
+
+// The year-end crystallisation counts only the flows its valuation includes
+// (r34 H4): a ₹500 withdrawal after the 31 Mar valuation (10:00) and before
+// the 1 Apr billing run does not change the performance fee. W1: deposits
+// ₹1,00,000.00, terms from 1 Jan: no AUM fee, 20 % performance; valued 1
+// Jan (cash only) and 31 Mar with holdings worth 12,000.00 (set on the
+// row, as TestFeePerformanceHighWaterMark does): AUM 1,12,000.00, flows
+// 1,00,000.00, gain 12,000.00 × 20 % = 2,400.00, GST 432.00, total
+// 2,832.00; the mark 12,000.00. The old code counted the withdrawal: flows
+// 99,500.00, gain 12,500.00, fee 2,500.00.
+func TestQuarterCrystallisationCountsFlowsUpToItsValuation(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("0"), PerfPct: pct("20")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []fund.Date{fund.NewDate(2026, 1, 1), fund.NewDate(2026, 3, 31)} {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db.Exec(`UPDATE fee_valuations SET holdings = 12000, aum = aum + 12000 WHERE day = '2026-03-31'`)
+	if _, err := e.wallet.Withdraw(e.ctx, "W1", "after-the-valuation", fund.MustAmount("500.00")); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-04-06T06:00:00+05:30"))
+	if err != nil || r.From != fund.NewDate(2026, 1, 1) || !r.Crystallised || r.Billed != 1 {
+		t.Fatalf("6 Apr: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT perf_fee || ' ' || gst || ' ' || total || ' ' || status FROM fee_invoices`); got != "2400.00 432.00 2832.00 charged" {
+		t.Errorf("invoice %s, want 2400.00 432.00 2832.00 charged", got)
+	}
+	if got := e.db.Str(`SELECT hwm_gain::text FROM fee_hwm`); got != "12000.00" {
+		t.Errorf("hwm %s, want 1,12,000.00 − 1,00,000.00 = 12000.00", got)
+	}
+	if got := e.balance("W1"); got != "96668.00" {
+		t.Errorf("W1 %s, want 100000.00 − 500.00 − 2832.00 = 96668.00", got)
+	}
+}
+
+// An exit bills every day no invoice covers, not only those after the last
+// invoice: W1 (₹1,00,000.00 cash, 1 % from 1 Jul, valued every day to 10
+// Oct before any bill) was billed August only (July skipped); the exit on
+// 10 Oct bills July, September and 1–10 Oct. By hand: August 31 days:
+// 100000 × 31 / 36500 = 84.931… → 84.93, GST 15.2874 → 15.29, total
+// 100.22 (cash 99,899.78); July the same, 100.22; September 30 days:
+// 82.191… → 82.19, GST 14.7942 → 14.79, total 96.98; 1–10 Oct: 9 days at
+// 1,00,000.00 and 10 Oct re-valued by the exit at 99,899.78: 999,899.78 /
+// 36500 = 27.394… → 27.39, GST 4.9302 → 4.93, total 32.32. Paid out
+// 99,899.78 − 100.22 − 96.98 − 32.32 = 99,670.26. The old code billed from
+// 1 Sep and paid out 99,770.48.
+func TestExitBillsTheDaysNoInvoiceCovers(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 10, 10)); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false); err != nil || inv.Total.String() != "100.22" {
+		t.Fatalf("August: %+v %v", inv, err)
+	}
+	x := &wallet.Exits{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, CrystalliseMonth: time.March}
+	out, err := x.Exit(e.ctx, "W1", "EXIT-1", moneytest.IST("2026-10-10T12:00:00+05:30"))
+	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "99670.26" {
+		t.Errorf("exit: %s %v, want 99670.26 paid out", out.Withdrawn.Amount, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(period_from || '..' || period_to || ' ' || total || ' ' || status, ',' ORDER BY period_from) FROM fee_invoices`); got !=
+		"2026-07-01..2026-07-31 100.22 charged,2026-08-01..2026-08-31 100.22 charged,2026-09-01..2026-09-30 96.98 charged,2026-10-01..2026-10-10 32.32 charged" {
+		t.Errorf("invoices %s", got)
+	}
+}
+
+// Unbilled: the days no period covers, cut at quarter ends, by hand.
+func TestUnbilled(t *testing.T) {
+	d := fund.NewDate
+	p := func(a, b fund.Date) wallet.Period { return wallet.Period{From: a, To: b} }
+	for _, c := range []struct {
+		name     string
+		from, to fund.Date
+		billed   []wallet.Period
+		want     []wallet.Period
+	}{
+		{"none billed, across a quarter end", d(2026, 3, 20), d(2026, 4, 10), nil,
+			[]wallet.Period{p(d(2026, 3, 20), d(2026, 3, 31)), p(d(2026, 4, 1), d(2026, 4, 10))}},
+		{"a gap before the last invoice", d(2026, 4, 1), d(2026, 9, 30), []wallet.Period{p(d(2026, 7, 1), d(2026, 9, 30))},
+			[]wallet.Period{p(d(2026, 4, 1), d(2026, 6, 30))}},
+		{"gaps between and after", d(2026, 7, 1), d(2026, 10, 10),
+			[]wallet.Period{p(d(2026, 7, 1), d(2026, 7, 31)), p(d(2026, 8, 16), d(2026, 9, 20))},
+			[]wallet.Period{p(d(2026, 8, 1), d(2026, 8, 15)), p(d(2026, 9, 21), d(2026, 9, 30)), p(d(2026, 10, 1), d(2026, 10, 10))}},
+		{"all billed, one past to", d(2026, 7, 1), d(2026, 9, 30), []wallet.Period{p(d(2026, 7, 1), d(2026, 8, 31)), p(d(2026, 9, 1), d(2026, 10, 5))}, nil},
+		{"an invoice starting after to", d(2026, 7, 1), d(2026, 7, 10), []wallet.Period{p(d(2026, 7, 20), d(2026, 7, 31))},
+			[]wallet.Period{p(d(2026, 7, 1), d(2026, 7, 10))}},
+	} {
+		got := wallet.Unbilled(c.from, c.to, c.billed)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: %v, want %v", c.name, got, c.want)
+				break
+			}
+		}
 	}
 }

@@ -173,11 +173,21 @@ func (r *Rebalancer) read(ctx context.Context, tx RebalanceTx, walletID string, 
 }
 
 // plan reads the wallet's terms, model and holdings and plans (no writes).
+// A holding whose NAV is older than the previous business day is refused
+// (ErrStaleNAV), as the scheduled check skips it: its weights are not
+// today's, and a switch would be sized on an old NAV.
 func (r *Rebalancer) plan(ctx context.Context, tx RebalanceTx, walletID, runID string, o RebalanceOptions) (Proposal, Wallet, error) {
 	var p Proposal
 	pf, err := r.read(ctx, tx, walletID, true)
 	if err != nil {
 		return p, pf.wal, err
+	}
+	stale, err := StaleNAVs(pf.hs, pf.now, r.calendar())
+	if err != nil {
+		return p, pf.wal, fmt.Errorf("rebalance %s: %w", walletID, err)
+	}
+	if err := staleNAVErr(stale); err != nil {
+		return p, pf.wal, fmt.Errorf("rebalance %s: %w", walletID, err)
 	}
 	wal, terms, m, now := pf.wal, pf.terms, pf.model, pf.now
 	plan, err := managed.PlanRebalance(m, pf.hs, managed.PlanOptions{ThresholdPP: o.ThresholdPP, Force: o.Force, TaxAware: o.TaxAware, On: pf.day})
@@ -229,9 +239,11 @@ type Executed struct {
 // request id), then the run is marked placed (rebalance.executed). A run
 // already fixed is finished as it was fixed, whatever the drift is now;
 // within the threshold no run is written and found is false, except for a
-// forced run (a model change), recorded as RunNothingToDo with no orders.
+// forced run (a model change), recorded as RunNothingToDo with no orders
+// (with the default id, under the model version's: CheckRunID).
 func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o RebalanceOptions) (res Executed, found bool, err error) {
-	if runID == "" {
+	dayID := runID == ""
+	if dayID {
 		runID = RunID(walletID, fund.DateOf(r.Wallet.now().In(fund.IST())))
 	}
 	var run RebalanceRun
@@ -263,12 +275,23 @@ func (r *Rebalancer) Execute(ctx context.Context, walletID, runID string, o Reba
 			// A model change that needs no switch (tax-aware: within half
 			// the threshold) is still recorded, so the portfolio counts as
 			// brought to this version (LastModel) and is not due again.
+			if dayID {
+				// Not under the day's id, or a later run today (not forced,
+				// a drift over the threshold) would find it and do nothing
+				// (r34 L3): under the model version's, as the scheduled
+				// check records a model change.
+				run.ID = CheckRunID(walletID, TriggerModel, p.Model, p.Version, fund.Date{})
+				if cur, ok, err := tx.RebalanceRun(ctx, run.ID); err != nil || ok {
+					run = cur
+					return err
+				}
+			}
 			run.Status = RunNothingToDo
 			if err := tx.InsertRebalanceRun(ctx, run); err != nil {
-				return fmt.Errorf("run %s: %w", runID, err)
+				return fmt.Errorf("run %s: %w", run.ID, err)
 			}
-			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: runID, Action: RunNothingToDo,
-				Payload: map[string]any{"run_id": runID, "wallet_id": walletID, "folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}})
+			w.Audits = append(w.Audits, ledger.AuditEntry{Entity: "rebalance", ID: run.ID, Action: RunNothingToDo,
+				Payload: map[string]any{"run_id": run.ID, "wallet_id": walletID, "folio": p.Folio, "model": p.Model, "model_version": p.Version, "plan": p.Plan}})
 			return r.Wallet.flush(ctx, tx, w)
 		}
 		if err := tx.InsertRebalanceRun(ctx, run); err != nil {

@@ -2,6 +2,8 @@ package wallet_test
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +219,58 @@ func TestRebalanceResumesAfterAStop(t *testing.T) {
 				t.Errorf("events %s", got)
 			}
 		})
+	}
+}
+
+// A manual rebalance applies the scheduled check's stale-NAV rule (r34
+// L2), by the same helper: on Fri 21 Aug with B's latest NAV of 19 Aug
+// (older than Thu 20 Aug, the previous business day) the dry run and the
+// run are refused naming B, and nothing is written; with 20 Aug's NAV the
+// run places its two switches (A→B 559.97, A→C 399.98:
+// TestRebalanceAfterANAVMove). The old code planned on the stale NAV.
+func TestManualRebalanceRefusesAStaleNAV(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-19' WHERE scheme_code = 'B'`)
+	const want = "B's latest NAV is of 2026-08-19, older than 2026-08-20 (the previous business day)"
+	if _, err := rb.Propose(e.ctx, "W1", three); !errors.Is(err, wallet.ErrStaleNAV) || !strings.Contains(err.Error(), want) {
+		t.Errorf("dry run: %v", err)
+	}
+	if _, _, err := rb.Execute(e.ctx, "W1", "", three); !errors.Is(err, wallet.ErrStaleNAV) || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: %v", err)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM rebalance_runs`) + e.db.Num(`SELECT count(*) FROM orders WHERE switch_id LIKE 'RB-%'`); n != 0 {
+		t.Fatalf("%d runs and switch legs written on a stale NAV", n)
+	}
+	e.db.Exec(`UPDATE nav_latest SET nav_date = '2026-08-20' WHERE scheme_code = 'B'`)
+	ex, found, err := rb.Execute(e.ctx, "W1", "", three)
+	if err != nil || !found || len(ex.Orders) != 2 || ex.Orders[0].Amount.String() != "559.97" || ex.Orders[1].Amount.String() != "399.98" {
+		t.Fatalf("with 20 Aug's NAV: %+v %v %v", ex, found, err)
+	}
+}
+
+// A forced run with nothing to do under the default id does not take the
+// day's id (r34 L3): a later run that day with the drift over the
+// threshold still rebalances. Forced, tax-aware, threshold 10 pp: A's
+// drift 44.44 − 40 = 4.44 pp is within half of 10, nothing to switch,
+// recorded as the model version's run RB-W1-moderate-v1. Then not forced
+// at 3 pp: A→B 559.97 and A→C 399.98 (TestRebalanceAfterANAVMove) under
+// RB-W1-20260821. The old code recorded nothing_to_do as RB-W1-20260821
+// and the second run returned it, placing nothing.
+func TestForcedNothingToDoLeavesTheDaysRun(t *testing.T) {
+	e, rb, _ := rebalanceEnv(t)
+	ex, found, err := rb.Execute(e.ctx, "W1", "", wallet.RebalanceOptions{ThresholdPP: decimal.NewFromInt(10), Force: true, TaxAware: true})
+	if err != nil || !found || len(ex.Orders) != 0 || ex.RunID != "RB-W1-moderate-v1" {
+		t.Fatalf("forced: %+v %v %v", ex, found, err)
+	}
+	// Forced again: the same run, nothing written twice.
+	if ex, _, err := rb.Execute(e.ctx, "W1", "", wallet.RebalanceOptions{ThresholdPP: decimal.NewFromInt(10), Force: true, TaxAware: true}); err != nil || ex.RunID != "RB-W1-moderate-v1" {
+		t.Fatalf("forced again: %+v %v", ex, err)
+	}
+	ex, found, err = rb.Execute(e.ctx, "W1", "", three)
+	if err != nil || !found || ex.RunID != "RB-W1-20260821" || len(ex.Orders) != 2 || ex.Orders[0].Amount.String() != "559.97" || ex.Orders[1].Amount.String() != "399.98" {
+		t.Fatalf("not forced, 3 pp: %+v %v %v", ex, found, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || status, ',' ORDER BY id) FROM rebalance_runs`); got != "RB-W1-20260821 placed,RB-W1-moderate-v1 nothing_to_do" {
+		t.Errorf("runs %s", got)
 	}
 }

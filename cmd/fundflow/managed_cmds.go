@@ -403,7 +403,7 @@ type managedRebalanceCmd struct {
 func (managedRebalanceCmd) Help() string {
 	return `Measure the wallet's folio against its model (each holding at its latest NAV) and, when some scheme's weight is more than --threshold percentage points off its target (or with --force), switch it back: redemptions paired with purchases into switch orders through the ledger, so lots go FIFO with their exit loads and switch-ins get the NAV rules and stamp duty.
 
---dry-run prints the plan (drift, trades, switches, each redemption's estimated exit load, short- and long-term gain and tax at the stated rates) and the exact switch requests, and writes nothing. Without it the run is fixed, placed and recorded once per --run-id: the same command again changes nothing. Exit 0 with JSON, 2 for bad flags or a wallet without a model.`
+--dry-run prints the plan (drift, trades, switches, each redemption's estimated exit load, short- and long-term gain and tax at the stated rates) and the exact switch requests, and writes nothing. Without it the run is fixed, placed and recorded once per --run-id: the same command again changes nothing (a forced run with nothing to switch and no --run-id is recorded under the model version, RB-<wallet>-<model>-v<version>, so a run later that day still rebalances). Both are refused while a holding's latest NAV is older than the previous business day, as the scheduled drift check skips such a wallet. Exit 0 with JSON, 2 for bad flags or a wallet without a model.`
 }
 
 func (c managedRebalanceCmd) Run(a *app) error {

@@ -28,7 +28,8 @@ func (s Store) InExitTx(ctx context.Context, fn func(wallet.ExitTx) error) error
 func (t Tx) ValueWallet(ctx context.Context, walletID string, day fund.Date) error {
 	_, err := t.tx.Exec(ctx, valuationInsert+`
 		WHERE w.id = $2
-		ON CONFLICT (wallet_id, day) DO UPDATE SET cash = EXCLUDED.cash, holdings = EXCLUDED.holdings, aum = EXCLUDED.aum`, day.Time(), walletID)
+		ON CONFLICT (wallet_id, day) DO UPDATE SET cash = EXCLUDED.cash, holdings = EXCLUDED.holdings, aum = EXCLUDED.aum,
+			net_flows = EXCLUDED.net_flows`, day.Time(), walletID)
 	return err
 }
 
@@ -131,16 +132,6 @@ func (t Tx) PendingArrivals(ctx context.Context, walletID string) (string, error
 	return what, err
 }
 
-// LastInvoiceEnd is the last day the wallet was billed to (found false:
-// never billed).
-func (t Tx) LastInvoiceEnd(ctx context.Context, walletID string) (fund.Date, bool, error) {
-	var d *time.Time
-	if err := t.tx.QueryRow(ctx, `SELECT max(period_to) FROM fee_invoices WHERE wallet_id = $1`, walletID).Scan(&d); err != nil || d == nil {
-		return fund.Date{}, false, err
-	}
-	return fund.DateOf(*d), true, nil
-}
-
 // DueInvoicesOf lists the wallet's invoices not paid yet, oldest period
 // first, locked.
 func (t Tx) DueInvoicesOf(ctx context.Context, walletID string) ([]wallet.FeeInvoice, error) {
@@ -156,9 +147,12 @@ func (t Tx) DueInvoicesOf(ctx context.Context, walletID string) ([]wallet.FeeInv
 
 // valuationInsert values wallets on day $1 (Store.Value, Tx.ValueWallet
 // add which): cash plus each holding of the auto-invest folio at the NAV
-// of $1 or the last before it, each truncated to the paisa.
-const valuationInsert = `INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum)
-		SELECT w.id, $1::date, w.balance, coalesce(v.value, 0), w.balance + coalesce(v.value, 0)
+// of $1 or the last before it, each truncated to the paisa, and the net
+// flows the cash includes (netFlowsSum, read in the same snapshot: the
+// performance fee counts only those).
+const valuationInsert = `INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows)
+		SELECT w.id, $1::date, w.balance, coalesce(v.value, 0), w.balance + coalesce(v.value, 0),
+			coalesce((SELECT ` + netFlowsSum + ` FROM wallet_transactions t WHERE t.wallet_id = w.id AND ` + netFlowsKinds + `), 0)
 		FROM wallets w
 		LEFT JOIN autoinvest_terms a ON a.wallet_id = w.id
 		LEFT JOIN LATERAL (

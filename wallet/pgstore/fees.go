@@ -107,14 +107,19 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 	}
 	amount := func(v decimal.Decimal) (fund.Amount, error) { return fund.AmountFromDecimal(v, fund.NoRounding) }
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = ANY($1) AND period_from = $2 ORDER BY wallet_id FOR UPDATE`, ids, from.Time()).
+	// Invoices overlapping from..to: the period's own if it exists, else
+	// the first (billing refuses to bill a day twice).
+	b.Queue(`SELECT `+invoiceCols+` FROM fee_invoices WHERE wallet_id = ANY($1) AND period_from <= $3 AND period_to >= $2
+		ORDER BY wallet_id, period_from FOR UPDATE`, ids, from.Time(), to.Time()).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				inv, _, err := scanInvoice(rows)
 				if err != nil {
 					return err
 				}
-				out[inv.WalletID].Invoice = &inv
+				if in := out[inv.WalletID]; in.Invoice == nil || inv.From == from {
+					in.Invoice = &inv
+				}
 			}
 			return rows.Err()
 		})
@@ -133,8 +138,9 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 			return rows.Err()
 		})
 	// Each wallet's valuations from the last on or before from (or from)
-	// through to, by the primary key.
-	b.Queue(`SELECT w, v.day, v.aum FROM unnest($1::text[]) AS w
+	// through to, by the primary key; the last one's net flows.
+	valued := make(map[string]decimal.NullDecimal, len(ids))
+	b.Queue(`SELECT w, v.day, v.aum, v.net_flows FROM unnest($1::text[]) AS w
 		CROSS JOIN LATERAL (SELECT coalesce((SELECT max(day) FROM fee_valuations WHERE wallet_id = w AND day <= $2), $2) AS first) s
 		JOIN fee_valuations v ON v.wallet_id = w AND v.day >= s.first AND v.day <= $3
 		ORDER BY w, v.day`, ids, from.Time(), to.Time()).
@@ -143,7 +149,8 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 				var id string
 				var d time.Time
 				var v decimal.Decimal
-				if err := rows.Scan(&id, &d, &v); err != nil {
+				var flows decimal.NullDecimal
+				if err := rows.Scan(&id, &d, &v, &flows); err != nil {
 					return err
 				}
 				a, err := amount(v)
@@ -151,16 +158,16 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 					return err
 				}
 				out[id].Valuations = append(out[id].Valuations, managed.AUM{Date: fund.DateOf(d), Value: a})
+				valued[id] = flows
 			}
 			return rows.Err()
 		})
 	if perf {
 		// Σ what came in from outside less what left to the investor, as
-		// posted so far (wallet postings carry the database's time, not the
-		// business day; see wallet.BillInput).
-		// A parked withdrawal is money out; cancelled, it came back in.
-		b.Queue(`SELECT wallet_id, sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount ELSE -amount END) FROM wallet_transactions
-			WHERE wallet_id = ANY($1) AND kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel') GROUP BY wallet_id`, ids).
+		// posted so far: only for a last valuation written before its
+		// net_flows were kept (below, see wallet.BillInput).
+		b.Queue(`SELECT wallet_id, `+netFlowsSum+` FROM wallet_transactions
+			WHERE wallet_id = ANY($1) AND `+netFlowsKinds+` GROUP BY wallet_id`, ids).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					var id string
@@ -200,8 +207,25 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
+	for id, flows := range valued {
+		if flows.Valid { // the flows the last valuation includes, no later one
+			a, err := amount(flows.Decimal)
+			if err != nil {
+				return nil, err
+			}
+			out[id].NetFlows = a
+		}
+	}
 	return out, nil
 }
+
+// netFlowsSum is a wallet's net flows over its wallet_transactions rows
+// of netFlowsKinds: what came in from outside less what left to the
+// investor (a parked withdrawal is money out; cancelled, it came back in).
+const (
+	netFlowsSum   = `sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount ELSE -amount END)`
+	netFlowsKinds = `kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel')`
+)
 
 // WriteBills writes a chunk: the invoices by COPY, then the high-water
 // marks, and the payments (entries, postings, balances) in one statement.
@@ -320,6 +344,20 @@ func (t Tx) InvoiceFor(ctx context.Context, walletID string, from fund.Date) (wa
 // invoice, as Bill does).
 func (t Tx) Invoice(ctx context.Context, id string) (wallet.FeeInvoice, bool, error) {
 	return scanInvoice(t.tx.QueryRow(ctx, `SELECT `+invoiceCols+` FROM fee_invoices WHERE id = $1`, id))
+}
+
+// BilledPeriods lists the periods of the wallet's invoices starting on or
+// before to, by start.
+func (t Tx) BilledPeriods(ctx context.Context, walletID string, to fund.Date) ([]wallet.Period, error) {
+	rows, err := t.tx.Query(ctx, `SELECT period_from, period_to FROM fee_invoices WHERE wallet_id = $1 AND period_from <= $2 ORDER BY period_from`, walletID, to.Time())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (wallet.Period, error) {
+		var from, to time.Time
+		err := r.Scan(&from, &to)
+		return wallet.Period{From: fund.DateOf(from), To: fund.DateOf(to)}, err
+	})
 }
 
 // SetInvoiceCharged marks an invoice paid.

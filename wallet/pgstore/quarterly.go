@@ -70,3 +70,23 @@ func (s Store) EarliestFeeTerms(ctx context.Context) (fund.Date, bool, error) {
 	}
 	return fund.DateOf(*d), true, nil
 }
+
+// UnbilledWallets lists open or closing wallets with fee terms in effect by
+// to whose invoices do not cover every day from the terms' first day to
+// to, leaving out those with an open skip: the days its invoices cover are counted (billing never bills a day
+// twice, so they do not overlap) against the days there are.
+func (s Store) UnbilledWallets(ctx context.Context, to fund.Date, after string, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT t.wallet_id FROM (
+			SELECT wallet_id, min(valid_from) AS first FROM fee_terms WHERE wallet_id > $2 GROUP BY wallet_id) t
+		JOIN wallets w ON w.id = t.wallet_id AND w.status IN ('open', 'closing')
+		CROSS JOIN LATERAL (
+			SELECT coalesce(sum(least(i.period_to, $1::date) - greatest(i.period_from, t.first) + 1), 0) AS days
+			FROM fee_invoices i WHERE i.wallet_id = t.wallet_id AND i.period_from <= $1::date AND i.period_to >= t.first) c
+		WHERE t.first <= $1::date AND c.days < $1::date - t.first + 1
+		  AND NOT EXISTS (SELECT 1 FROM fee_quarter_skips k WHERE k.wallet_id = t.wallet_id AND k.resolved_at IS NULL)
+		ORDER BY t.wallet_id LIMIT $3`, to.Time(), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
