@@ -273,6 +273,16 @@ func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.T
 		}
 		switch wal.Status {
 		case "closing":
+			// Closing for this request, not for an exit started after this
+			// one was cancelled (review r35-wallet M1): else this step would
+			// pay out and close the wallet under the other's record.
+			xr, found, err := tx.ExitOf(ctx, walletID)
+			if err != nil {
+				return err
+			}
+			if !found || xr.RequestID != requestID || xr.Closed {
+				return fmt.Errorf("the wallet is closing for exit %s, not %s: this exit was cancelled", xr.RequestID, requestID)
+			}
 		case "closed": // finished meanwhile by the same request (a resume)
 			xr, found, err := tx.ExitOf(ctx, walletID)
 			if err == nil && found && xr.RequestID == requestID && xr.Closed {

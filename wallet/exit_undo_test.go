@@ -3,6 +3,7 @@ package wallet_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,58 @@ func TestQuarterRunKeepsAClosingWalletSkipped(t *testing.T) {
 				t.Errorf("%d skips open", n)
 			}
 		})
+	}
+}
+
+// An exit cancelled between its billing and its payout, with a second
+// exit started meanwhile, never pays out or closes the wallet under the
+// second's record (review r35-wallet M1): W1 (1,000.00) exit EXIT-1 bills
+// 378.74 (as TestExitCrystallisesOnceBeforeThePayout computes by hand),
+// is cancelled at 31 minutes and EXIT-2 started (stopped after its first
+// step); EXIT-1's last step is refused and leaves W1 closing for EXIT-2;
+// EXIT-2 then finishes: 1,000.00 − 378.74 = 621.26 out as exit:EXIT-2, no
+// withdrawal of EXIT-1. The old code paid 621.26 out as exit:EXIT-1 and
+// closed W1 under EXIT-2's row, and EXIT-2 answered already exited.
+func TestExitCancelledThenAnotherStartedNeverClosesForIt(t *testing.T) {
+	e, f, st := exitEnv(t, false)
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	x2 := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	var herr error
+	x.SetCrash(func(step string) error {
+		if step != "billed" {
+			return nil
+		}
+		if err := x.Cancel(e.ctx, "W1", "EXIT-1", "ops", nextDay.Add(31*time.Minute)); err != nil {
+			herr = fmt.Errorf("cancel: %w", err)
+			return nil
+		}
+		if _, err := x2.Exit(crashAt(e, x2, "started"), "W1", "EXIT-2", nextDay.Add(32*time.Minute)); !errors.Is(err, context.Canceled) {
+			herr = fmt.Errorf("second exit stopped after its start: %v", err)
+		}
+		return nil
+	})
+	_, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay)
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	if err == nil {
+		t.Fatal("EXIT-1 finished after its cancel")
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || w.balance || ' ' || x.request_id FROM wallets w JOIN wallet_exits x ON x.wallet_id = w.id WHERE w.id = 'W1'`); got != "closing 621.26 EXIT-2" {
+		t.Fatalf("after EXIT-1's refused last step: %s, want closing 621.26 EXIT-2", got)
+	}
+	x2.SetCrash(nil)
+	out, err := x2.Exit(e.ctx, "W1", "EXIT-2", nextDay.Add(33*time.Minute))
+	if err != nil {
+		t.Fatalf("EXIT-2: %v", err)
+	}
+	if out.Withdrawn == nil || out.Withdrawn.RequestID != "exit:EXIT-2" || out.Withdrawn.Amount.String() != "621.26" {
+		t.Errorf("EXIT-2 paid out %+v, want exit:EXIT-2 621.26", out.Withdrawn)
+	}
+	if got := e.db.Str(`SELECT string_agg(ref || ' ' || amount, ',' ORDER BY id) FROM wallet_transactions WHERE kind = 'withdrawal'`); got != "exit:EXIT-2 621.26" {
+		t.Errorf("withdrawals %s, want exit:EXIT-2 621.26 only", got)
+	}
+	if got := e.db.Str(`SELECT status || ' ' || balance FROM wallets WHERE id = 'W1'`); got != "closed 0.00" {
+		t.Errorf("wallet %s, want closed 0.00", got)
 	}
 }
