@@ -31,6 +31,10 @@ const (
 // ErrNoFeeTerms: the wallet has no fee terms in effect for the period.
 var ErrNoFeeTerms = errors.New("wallet has no fee terms for the period")
 
+// ErrBackdatedTerms refuses fee terms from a day an invoice already
+// covers: that day was billed at the terms then in effect.
+var ErrBackdatedTerms = errors.New("fee terms dated in the billed past")
+
 // FeeTerms are a wallet's fee terms from a date.
 type FeeTerms struct {
 	WalletID   string          `json:"wallet_id"`
@@ -181,7 +185,29 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 	if err := managed.CheckFeeTerms(t.From, t.AUMRatePct, t.PerfPct, t.HurdlePct); err != nil {
 		return fmt.Errorf("fee terms: %w", err)
 	}
-	return f.Store.InFeeTx(ctx, func(tx FeeTx) error { return tx.PutFeeTerms(ctx, t) })
+	return f.Store.InFeeTx(ctx, func(tx FeeTx) error {
+		// Under the wallet's lock, as billing: terms from a billed day
+		// would be silently ignored for it (review r35-wallet L1), and a
+		// start before the first valuation would fail every later run.
+		if _, ok, err := tx.LockWallet(ctx, t.WalletID); err != nil || !ok {
+			return errors.Join(err, boolErrf(ok, "fee terms: %w", ErrNoWallet))
+		}
+		billed, err := tx.BilledPeriods(ctx, t.WalletID, fund.NewDate(9999, 12, 31))
+		if err != nil {
+			return err
+		}
+		var last fund.Date
+		for _, p := range billed {
+			if p.To.After(last) {
+				last = p.To
+			}
+		}
+		if len(billed) > 0 && !t.From.After(last) {
+			return fmt.Errorf("fee terms for %s from %s: %w: invoices cover it to %s; the first date allowed is %s",
+				t.WalletID, t.From, ErrBackdatedTerms, last, last.AddDays(1))
+		}
+		return tx.PutFeeTerms(ctx, t)
+	})
 }
 
 // Value writes day's valuations (the daily accrual's AUM).

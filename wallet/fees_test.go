@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -210,4 +211,33 @@ func TestFeeBillAllChunksSkipsAndResumes(t *testing.T) {
 		t.Errorf("W1's invoice read back %+v %v", got, err)
 	}
 	e.checkJournal(e.db.Read)
+}
+
+// Fee terms from a day an invoice covers are refused, naming the first
+// day allowed (review r35-wallet L1): August billed at 1 % (terms from
+// 1 Jul), then terms from 20 Aug or 1 Jul would be ignored for the billed
+// days; from 1 Sep they are taken.
+func TestFeeTermsRefusedForABilledDay(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false); err != nil || !created {
+		t.Fatalf("August: %v", err)
+	}
+	for _, from := range []fund.Date{fund.NewDate(2026, 8, 20), fund.NewDate(2026, 8, 31), fund.NewDate(2026, 7, 1)} {
+		err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: from, AUMRatePct: pct("2")})
+		if !errors.Is(err, wallet.ErrBackdatedTerms) || !strings.Contains(err.Error(), "first date allowed is 2026-09-01") {
+			t.Errorf("terms from %s: %v, want refused naming 2026-09-01", from, err)
+		}
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 9, 1), AUMRatePct: pct("2")}); err != nil {
+		t.Errorf("terms from 1 Sep: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(valid_from || ' ' || aum_rate_pct, ',' ORDER BY valid_from) FROM fee_terms WHERE wallet_id = 'W1'`); got != "2026-07-01 1.0000,2026-09-01 2.0000" {
+		t.Errorf("terms %s", got)
+	}
 }
