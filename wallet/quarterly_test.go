@@ -416,7 +416,7 @@ func TestExitBillsTheDaysNoInvoiceCovers(t *testing.T) {
 	x := &wallet.Exits{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, CrystalliseMonth: time.March}
 	out, err := x.Exit(e.ctx, "W1", "EXIT-1", moneytest.IST("2026-10-10T12:00:00+05:30"))
 	if err != nil || out.Withdrawn == nil || out.Withdrawn.Amount.String() != "99670.26" {
-		t.Errorf("exit: %s %v, want 99670.26 paid out", out.Withdrawn.Amount, err)
+		t.Errorf("exit: %+v %v, want 99670.26 paid out", out.Withdrawn, err)
 	}
 	if got := e.db.Str(`SELECT string_agg(period_from || '..' || period_to || ' ' || total || ' ' || status, ',' ORDER BY period_from) FROM fee_invoices`); got !=
 		"2026-07-01..2026-07-31 100.22 charged,2026-08-01..2026-08-31 100.22 charged,2026-09-01..2026-09-30 96.98 charged,2026-10-01..2026-10-10 32.32 charged" {
