@@ -222,9 +222,18 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 // netFlowsSum is a wallet's net flows over its wallet_transactions rows
 // of netFlowsKinds: what came in from outside less what left to the
 // investor (a parked withdrawal is money out; cancelled, it came back in).
+// Pool units are not in the valuation, so money between the wallet and a
+// pool is a flow too (review r35 L3): a contribution out, a withdrawal's
+// proceeds, a paid distribution or a refused contribution in. Their entry
+// amount does not say whether the wallet's cash moved (a priced
+// contribution or a reinvested share moves only the pool's), so they count
+// by their posting to the wallet's account (+ debit: money out).
 const (
-	netFlowsSum   = `sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount ELSE -amount END)`
-	netFlowsKinds = `kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel')`
+	netFlowsSum = `sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount
+		WHEN kind IN ('pool_contribution', 'pool_priced', 'pool_distribution') THEN -coalesce((SELECT sum(p.amount) FROM wallet_postings p
+			WHERE p.tx_id = id AND p.account = 'wallet:' || wallet_id AND p.asset = 'INR'), 0)
+		ELSE -amount END)`
+	netFlowsKinds = `kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel', 'pool_contribution', 'pool_priced', 'pool_distribution')`
 )
 
 // WriteBills writes a chunk: the invoices by COPY, then the high-water
