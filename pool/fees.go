@@ -588,11 +588,6 @@ func (s *Service) checkPeriod(ctx context.Context, tx Tx, poolID string, from, t
 	return nil
 }
 
-// ErrLateCrystallise was the refusal of a performance fee worked out at a
-// NAV that is not the pool's latest; since review r35 H2 such a bill is
-// made (crystallise), so nothing returns it.
-var ErrLateCrystallise = errors.New("performance fee crystallised after a later NAV")
-
 // ErrNotAccrued refuses a bill whose period's end is not accrued yet.
 var ErrNotAccrued = errors.New("the period is not accrued to its end")
 

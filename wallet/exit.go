@@ -273,15 +273,10 @@ func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.T
 		}
 		switch wal.Status {
 		case "closing":
-			// Closing for this request, not for an exit started after this
-			// one was cancelled (review r35-wallet M1): else this step would
-			// pay out and close the wallet under the other's record.
-			xr, found, err := tx.ExitOf(ctx, walletID)
-			if err != nil {
+			// Else, with another exit started after this one's cancel, this
+			// step would pay out and close under its record (review M1).
+			if err := closingFor(ctx, tx, wal, requestID); err != nil {
 				return err
-			}
-			if !found || xr.RequestID != requestID || xr.Closed {
-				return fmt.Errorf("the wallet is closing for exit %s, not %s: this exit was cancelled", xr.RequestID, requestID)
 			}
 		case "closed": // finished meanwhile by the same request (a resume)
 			xr, found, err := tx.ExitOf(ctx, walletID)
@@ -570,20 +565,26 @@ func exitGuard(ctx context.Context, tx FeeTx, wals []Wallet, exitReq string, ski
 			kept = append(kept, wal)
 			continue
 		}
-		et, ok := tx.(interface {
-			ExitOf(ctx context.Context, walletID string) (ExitRow, bool, error)
-		})
-		if !ok {
-			return nil, fmt.Errorf("bill for exit %s: the store cannot read exits", exitReq)
-		}
-		xr, found, err := et.ExitOf(ctx, wal.ID)
-		if err != nil {
+		if err := closingFor(ctx, tx, wal, exitReq); err != nil {
 			return nil, err
-		}
-		if wal.Status != "closing" || !found || xr.Closed || xr.RequestID != exitReq {
-			return nil, fmt.Errorf("the wallet %s is %s, not closing for exit %s: its exit was cancelled", wal.ID, wal.Status, exitReq)
 		}
 		kept = append(kept, wal)
 	}
 	return kept, nil
+}
+
+// closingFor, under the wallet's lock, is nil when the wallet is closing
+// for exit requestID, not for an exit started after it was cancelled: the
+// one check the exit's bill and its closing step both make.
+func closingFor(ctx context.Context, tx interface {
+	ExitOf(ctx context.Context, walletID string) (ExitRow, bool, error)
+}, wal Wallet, requestID string) error {
+	xr, found, err := tx.ExitOf(ctx, wal.ID)
+	if err != nil {
+		return err
+	}
+	if wal.Status != "closing" || !found || xr.Closed || xr.RequestID != requestID {
+		return fmt.Errorf("the wallet %s is %s, not closing for exit %s: its exit was cancelled", wal.ID, wal.Status, requestID)
+	}
+	return nil
 }

@@ -98,6 +98,8 @@ type FeeTx interface {
 	Tx
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
+	// ExitOf reads the wallet's exit (an exit's bill checks it is its own).
+	ExitOf(ctx context.Context, walletID string) (x ExitRow, found bool, err error)
 	// BillInputs reads, for wallets locked by the caller, what billing
 	// from..to needs, in one round trip: an invoice whose period overlaps
 	// from..to (locked; the one of from..to itself if it exists), the terms in effect by to, the valuations from the last

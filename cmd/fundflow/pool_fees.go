@@ -104,7 +104,7 @@ func (c poolFeeBillCmd) Run(a *app) error {
 		case errors.Is(err, pool.ErrCashShort):
 			return &exitError{code: 1, err: err}
 		case errors.Is(err, pool.ErrConflict) || errors.Is(err, pool.ErrNoPool) || errors.Is(err, pool.ErrNoFeeTerms) ||
-			errors.Is(err, pool.ErrNotAccrued) || errors.Is(err, pool.ErrLateCrystallise):
+			errors.Is(err, pool.ErrNotAccrued):
 			return &exitError{code: 2, err: err}
 		case err != nil:
 			return err
