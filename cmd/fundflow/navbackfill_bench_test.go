@@ -266,20 +266,8 @@ func sampleBackends(ctx context.Context, pool *pgxpool.Pool) func() float64 {
 
 // procCPU returns a process's user+system CPU seconds from /proc.
 func procCPU(pid int) (float64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name is in parentheses and may hold spaces: fields
-	// count from after its closing one (utime, stime are fields 14, 15).
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, false
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / 100, true // USER_HZ is 100 on Linux
+	d, ok := benchkit.ProcCPU(pid)
+	return d.Seconds(), ok
 }
 
 // chInserts returns how many INSERT queries the ClickHouse server has run
