@@ -5,7 +5,8 @@
 //
 // Sizes: FUNDFLOW_BENCH_SCALE multiplies the default sizes (default 1, a
 // few minutes for all of `make bench`); FUNDFLOW_BENCH_BATCH sets the rows
-// per batch (default 2000, nav-ingest's default batch_size).
+// per batch (default 2000, nav-ingest's default batch_size until session
+// 36; it is 16000 now).
 package benchkit
 
 import (
@@ -208,4 +209,23 @@ func ProcStatusMB(pid int, field string) float64 {
 		}
 	}
 	return 0
+}
+
+// ProcCPU is a process's user and system CPU time so far, from /proc (a
+// Postgres backend's, by its pid), false where it cannot be read.
+func ProcCPU(pid int) (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name is in parentheses and may hold spaces: fields
+	// count from after its closing one (utime, stime are fields 14, 15).
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond, true // USER_HZ is 100 on Linux
 }

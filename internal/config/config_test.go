@@ -26,7 +26,7 @@ func TestParseGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := cfg.Pipelines.NAVIngest
-	if n == nil || n.Source.Kind != "file" || n.Source.StableFor.Seconds() != 2 || n.BatchSize != 2000 || n.Jump.Liquid != "0.02" {
+	if n == nil || n.Source.Kind != "file" || n.Source.StableFor.Seconds() != 2 || n.BatchSize != 16000 || n.Jump.Liquid != "0.02" {
 		t.Fatalf("decoded %+v", n)
 	}
 }
