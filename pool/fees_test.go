@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/pool/pgstore"
@@ -898,6 +899,22 @@ func TestPoolFeeWeekendAccruesOnTheValueAfter(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PW'`); got != "2477.72" {
 		t.Errorf("pool owes %s, want 2477.72", got)
+	}
+	// Both runs were valued on 21 Aug, the weekend's on its value after
+	// (review r35-poolfix L2: the old code said 22 Aug); the weekend's
+	// days are carried.
+	var runs []string
+	for _, x := range r.Accrual.Runs {
+		runs = append(runs, x.From.String()+".."+x.To.String()+" valued "+x.Valued.String()+" "+x.AUM.String())
+	}
+	if got, want := strings.Join(runs, "; "), "2026-08-21..2026-08-21 valued 2026-08-21 100000.00; 2026-08-22..2026-08-23 valued 2026-08-21 999882.00"; got != want {
+		t.Errorf("runs %s, want %s", got, want)
+	}
+	if days := r.Accrual.Runs; len(days) == 2 {
+		ex := managed.Accrual{Runs: days}.Expanded().Days
+		if len(ex) != 3 || ex[0].Carried || !ex[1].Carried || !ex[2].Carried {
+			t.Errorf("days %+v, want 21 Aug valued, 22 and 23 Aug carried", ex)
+		}
 	}
 	// Analysts' facts of 21 Aug (review L2): the nav row (holdings 0.00,
 	// purchases 0.00, cash 100,000.00 before W2's money, 10,000 units)
