@@ -267,6 +267,45 @@ func TestQuarterBillingBillsAGapAfterALaterQuarter(t *testing.T) {
 	}
 }
 
+// A kept wallet is billed through the last quarter due, not only its own
+// quarter (review r35 L2). W1 (₹1,00,000.00, 1 % from 1 Jan, valued every
+// day of Jan–Jun before any bill) has no valuations at the 1 Jul run: Q1
+// (caught up) and Q2 both skip it, kept under Q1 (the first days it could
+// not bill), and Q2 is marked. Valued again, the 2 Jul run bills both. By
+// hand (as TestQuarterBillingCatchesUpMissedQuarters): Q1 90 days:
+// 100000 × 90 / 36500 = 246.575… → 246.57, GST 44.3826 → 44.38, total
+// 290.95; Q2 91 days: 249.315… → 249.31, GST 44.8758 → 44.88, total
+// 294.19; W1 100,000.00 − 290.95 − 294.19 = 99,414.86. The old code billed
+// Q1 only on 2 Jul: Q2's days waited for the October run.
+func TestQuarterRetryBillsThroughTheLastQuarterDue(t *testing.T) {
+	e, f := termsEnv(t, fund.NewDate(2026, 1, 1), fund.NewDate(2026, 6, 30))
+	e.db.Exec(`CREATE TABLE h1_valuations AS SELECT * FROM fee_valuations`)
+	e.db.Exec(`DELETE FROM fee_valuations`)
+	qb := quarterBilling(e, f)
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
+	if err != nil || r.Status != "billed" || r.Billed != 0 || r.StillSkipped != 1 {
+		t.Fatalf("1 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(wallet_id || ' ' || period_from || ' ' || (resolved_at IS NULL), ',') FROM fee_quarter_skips`); got != "W1 2026-01-01 true" {
+		t.Fatalf("kept skips %s, want W1's under Q1", got)
+	}
+	e.db.Exec(`INSERT INTO fee_valuations SELECT * FROM h1_valuations`)
+	r, err = qb.Run(e.ctx, moneytest.IST("2026-07-02T06:00:00+05:30"))
+	if err != nil || r.Status != "already_billed" || r.Retried != 1 || r.StillSkipped != 0 {
+		t.Fatalf("2 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY period_from), '') FROM fee_invoices`); got !=
+		"FEE-W1-2026-01-01-2026-03-31 290.95 charged,FEE-W1-2026-04-01-2026-06-30 294.19 charged" {
+		t.Errorf("invoices after 2 Jul: %s", got)
+	}
+	if got := e.balance("W1"); got != "99414.86" {
+		t.Errorf("W1 %s, want 100000.00 − 290.95 − 294.19 = 99414.86", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_quarter_skips WHERE resolved_at IS NULL`); n != 0 {
+		t.Errorf("%d skips open", n)
+	}
+}
+
 // The days a wallet was closing over a quarter end (an exit under way,
 // then refused) are billed once it is open again. W1 (₹1,00,000.00, 1 %
 // from 1 Jul, valued every day of Q3 first) was billed 1 Jul–20 Sep (as an
