@@ -372,6 +372,13 @@ func (s *Service) finishAccrual(ctx context.Context, tx Tx, p *Pool, d *dayAccru
 		return nil, fmt.Errorf("fee accrual of %s: %w", day, err)
 	}
 	a.Fee, a.Runs = acc.Fee, acc.Runs
+	// The value after is the NAV day's (review r35-poolfix L2): it is
+	// listed under day+1 above only because day's own AUM holds day.
+	for i := range a.Runs {
+		if a.Runs[i].Valued.After(day) {
+			a.Runs[i].Valued = day
+		}
+	}
 	a.GST = managed.NewInvoice(a.Fee).GST
 	if err := tx.InsertAccrual(ctx, a); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/fund/managed"
 	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/pool"
 	"github.com/fundflow/fundflow/pool/pgstore"
@@ -88,6 +89,9 @@ func fmtSlice(s []string) string {
 //     (365,000.00 − 58.98) / 36,500 = 9.99838… → 9.9984. W2 leaves with
 //     all its 3,650.000 units at it: 36,494.16 (its share of the fee and
 //     its GST went with the NAV). Cash 328,505.84.
+//     (Cash only and no flows on Friday: every value Monday could be
+//     accrued on is 364,964.61 here; TestPoolFeeSkippedDayAccruesOnTheValueAfter
+//     tells them apart.)
 //   - Wed 26 Aug at 2 %: AUM 328,505.84 − 58.98 = 328,446.86; × 2 /
 //     36,500 = 17.99708… → 17.99, GST 3.2382 → 3.24. Owed 80.21; NAV
 //     (328,505.84 − 80.21) / 32,850 = 9.99773… → 9.9977.
@@ -896,6 +900,22 @@ func TestPoolFeeWeekendAccruesOnTheValueAfter(t *testing.T) {
 	if got := e.db.Str(`SELECT fee_accrued::text FROM pools WHERE id = 'PW'`); got != "2477.72" {
 		t.Errorf("pool owes %s, want 2477.72", got)
 	}
+	// Both runs were valued on 21 Aug, the weekend's on its value after
+	// (review r35-poolfix L2: the old code said 22 Aug); the weekend's
+	// days are carried.
+	var runs []string
+	for _, x := range r.Accrual.Runs {
+		runs = append(runs, x.From.String()+".."+x.To.String()+" valued "+x.Valued.String()+" "+x.AUM.String())
+	}
+	if got, want := strings.Join(runs, "; "), "2026-08-21..2026-08-21 valued 2026-08-21 100000.00; 2026-08-22..2026-08-23 valued 2026-08-21 999882.00"; got != want {
+		t.Errorf("runs %s, want %s", got, want)
+	}
+	if days := r.Accrual.Runs; len(days) == 2 {
+		ex := managed.Accrual{Runs: days}.Expanded().Days
+		if len(ex) != 3 || ex[0].Carried || !ex[1].Carried || !ex[2].Carried {
+			t.Errorf("days %+v, want 21 Aug valued, 22 and 23 Aug carried", ex)
+		}
+	}
 	// Analysts' facts of 21 Aug (review L2): the nav row (holdings 0.00,
 	// purchases 0.00, cash 100,000.00 before W2's money, 10,000 units)
 	// and the fee_accrued row the NAV deducted, 118.00: (0.00 + 0.00 +
@@ -914,5 +934,75 @@ func TestPoolFeeWeekendAccruesOnTheValueAfter(t *testing.T) {
 	inv, _, err := e.pools.BillFees(e.ctx, "PW", day("2026-08-20"), day("2026-08-21"), false)
 	if err != nil || inv.AUMFee.String()+" "+inv.GST.String()+" "+inv.Total.String() != "2099.76 377.96 2477.72" {
 		t.Fatalf("bill: %s + %s = %s, %v; want 2099.76 + 377.96 = 2477.72", inv.AUMFee, inv.GST, inv.Total, err)
+	}
+}
+
+// A business day the NAV job skipped (review r35-poolfix L1: the case in
+// TestPoolFeeAccruesInTheNAV holds only cash and no flows, so it cannot
+// tell the values apart). A skipped day accrues on the last NAV's value
+// after its requests, carried like a weekend: not on that NAV's AUM
+// before its requests, nor on the next NAV's AUM. Two pools, 36.5 % a
+// year (0.1 % a day), each as TestPoolFeeWeekendAccruesOnTheValueAfter:
+// 100,000.00 in on Thu 20 Aug at 10.0000 (10,000 units), 900,000.00 in on
+// Fri 21 Aug at 9.9882 (900,000.00 / 9.9882 = 90,106.3254… → 90,106.325
+// units; 100,106.325 in all). Friday's NAV deducts 21 Aug's 100.00 + GST
+// 18.00 on 100,000.00 (its AUM before W2's money); its weekend accrues on
+// the value after, 999,882.00: owed 2,477.72, value after 1,000,000.00 −
+// 2,477.72 = 997,522.28. Mon 24 Aug has no NAV; Tue 25 Aug's accrues 24
+// and 25 Aug:
+//   - PW holds only cash (the reviewer's case): Tuesday's AUM is
+//     1,000,000.00 − 2,477.72 = 997,522.28. Mon on Friday's value after,
+//     997,522.28 × 0.001 = 997.52228, and Tue 997.52228: 1,995.04456 →
+//     1,995.04 (down), GST 359.1072 → 359.11 (half-up). Owed 2,477.72 +
+//     2,354.15 = 4,831.87; NAV (1,000,000.00 − 4,831.87) / 100,106.325 =
+//     9.94111… → 9.9411. Monday on Friday's AUM before its requests
+//     (last.AUM, 100,000.00) would give 100.00 + 997.52228 → 1,097.52.
+//   - PH's folio is handed 100.000 units of S1 after Friday's NAV (the
+//     market's move, seeded), S1 100.0000 on Tuesday: Tuesday's AUM is
+//     10,000.00 + 1,000,000.00 − 2,477.72 = 1,007,522.28, Monday still
+//     997,522.28: 997.52228 + 1,007.52228 = 2,005.04456 → 2,005.04, GST
+//     360.9072 → 360.91. Owed 2,477.72 + 2,365.95 = 4,843.67; NAV
+//     (10,000.00 + 1,000,000.00 − 4,843.67) / 100,106.325 = 10.04088… →
+//     10.0409. Monday on Tuesday's AUM would give 2 × 1,007.52228 →
+//     2,015.04 (NAV 10.0408); on last.AUM 1,107.52.
+func TestPoolFeeSkippedDayAccruesOnTheValueAfter(t *testing.T) {
+	e := newEnv(t)
+	e.db.Exec(`INSERT INTO investors (id) VALUES ('INV-4')`)
+	e.fund(10000000, [2]string{"W1", "INV-1"}, [2]string{"W3", "INV-3"})
+	e.fund(90000000, [2]string{"W2", "INV-2"}, [2]string{"W4", "INV-4"})
+	e.db.Exec(`INSERT INTO folios (folio_no, investor_id) VALUES ('F-PH', 'INV-P')`)
+	for _, p := range []pool.Pool{{ID: "PW", Name: "cash", Launch: fund.MustNAV("10.0000")}, {ID: "PH", Name: "held", Launch: fund.MustNAV("10.0000"), Folio: "F-PH"}} {
+		if err := e.pools.Create(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.pools.SetFeeTerms(e.ctx, pool.FeeTerms{Pool: p.ID, From: day("2026-08-20"), AUMRatePct: pct("36.5")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.contribute("PW", "W1", "c-W1", "100000.00")
+	e.contribute("PH", "W3", "c-W3", "100000.00")
+	e.nav("PW", "2026-08-20")
+	e.nav("PH", "2026-08-20")
+	e.clock = moneytest.IST("2026-08-21T10:00:00+05:30")
+	e.contribute("PW", "W2", "c-W2", "900000.00")
+	e.contribute("PH", "W4", "c-W4", "900000.00")
+	for _, id := range []string{"PW", "PH"} {
+		if r := e.nav(id, "2026-08-21"); r.NAV.String() != "9.9882" || r.ValueAfter == nil || r.ValueAfter.String() != "997522.28" {
+			t.Fatalf("%s 21 Aug: NAV %s, value after %v; want 9.9882, 997522.28", id, r.NAV, r.ValueAfter)
+		}
+	}
+	e.db.Exec(`INSERT INTO holdings (folio_no, scheme_code, units) VALUES ('F-PH', 'S1', 100.000)`)
+	e.db.NAV("S1", "2026-08-25", "100.0000")
+	e.clock = moneytest.IST("2026-08-25T10:00:00+05:30")
+	for _, c := range []struct{ pool, fee, gst, owed, nav string }{
+		{"PW", "1995.04", "359.11", "4831.87", "9.9411"},
+		{"PH", "2005.04", "360.91", "4843.67", "10.0409"},
+	} {
+		r := e.nav(c.pool, "2026-08-25")
+		if r.Accrual == nil || r.Accrual.From.String()+".."+r.Accrual.To.String() != "2026-08-24..2026-08-25" ||
+			r.Accrual.Fee.String() != c.fee || r.Accrual.GST.String() != c.gst || r.FeeAccrued.String() != c.owed || r.NAV.String() != c.nav {
+			t.Errorf("%s 25 Aug: accrual %+v, owed %s, NAV %s; want 24..25 Aug %s + GST %s, owed %s, NAV %s",
+				c.pool, r.Accrual, r.FeeAccrued, r.NAV, c.fee, c.gst, c.owed, c.nav)
+		}
 	}
 }

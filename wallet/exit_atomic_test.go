@@ -163,18 +163,9 @@ func TestExitWaitsForMoneyOnItsWayBack(t *testing.T) {
 // (20,999.00 + 22,098.92) / 36,500 = 1.1807… → 1.18; fee 320.96, GST
 // 57.7728 → 57.77, total 378.73; 500.00 − 378.73 = 121.27 paid out.
 func TestExitValuesAfterTheDaysFlows(t *testing.T) {
-	e, rb, _ := rebalanceEnv(t)
-	st := pgstore.Store{Pool: e.db.Read}
-	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
-	e.credit()
-	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
+	e, f, st := exitEnv(t, false)
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 21)); err != nil {
 		t.Fatal(err)
-	}
-	for _, d := range []fund.Date{fund.NewDate(2026, 8, 20), fund.NewDate(2026, 8, 21)} {
-		if _, err := f.Value(e.ctx, d); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if got := e.db.Str(`SELECT aum::text FROM fee_valuations WHERE wallet_id = 'W1' AND day = '2026-08-21'`); got != "22598.92" {
 		t.Fatalf("21 Aug's daily valuation %s", got)
@@ -220,22 +211,7 @@ func TestExitValuesAfterTheDaysFlows(t *testing.T) {
 // The old code billed 20 Aug–30 Sep, found the 20–21 Aug invoice and
 // failed on every retry.
 func TestExitRetriedNextQuarterFinishes(t *testing.T) {
-	e, rb, _ := rebalanceEnv(t)
-	st := pgstore.Store{Pool: e.db.Read}
-	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
-		t.Fatal(err)
-	}
-	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
-	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
-		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
-	}
-	if got := e.db.Str(`SELECT w.status || ' ' || i.total || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 378.67 due" {
-		t.Fatalf("after the refusal: %s", got)
-	}
+	e, _, x := refusedExitEnv(t)
 	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
 	e.credit()
 	oct2 := time.Date(2026, 10, 2, 12, 0, 0, 0, fund.IST())

@@ -19,20 +19,46 @@ import (
 // Exiting on 21 Aug bills 1.19 + 319.78 + GST 57.77 = 378.74 and pays
 // 621.26 out (by hand in that test).
 func exitEnv(t *testing.T, noValuation bool) (*env, *wallet.Fees, pgstore.Store) {
+	return termsExitEnv(t, 100000, !noValuation)
+}
+
+// termsExitEnv is rebalanceEnv's W1 (₹20,000.00 invested on 20 Aug) with
+// paise more cash deposited (0: none), fee terms from 20 Aug (1 % AUM, 20 %
+// performance), valued on 20 Aug if value.
+func termsExitEnv(t *testing.T, paise int64, value bool) (*env, *wallet.Fees, pgstore.Store) {
+	t.Helper()
 	e, rb, _ := rebalanceEnv(t)
 	st := pgstore.Store{Pool: e.db.Read}
-	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000)
-	e.credit()
+	if paise > 0 {
+		e.pay("e2", "pay_2", "wallet:W1", "captured", paise)
+		e.credit()
+	}
 	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
 	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
 		t.Fatal(err)
 	}
-	if !noValuation {
+	if value {
 		if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return e, f, st
+}
+
+// refusedExitEnv is termsExitEnv with no cash and EXIT-1 on 21 Aug refused
+// for want of it: 20–21 Aug billed 378.67 (by hand in
+// TestExitRefusedUntilTheCashCoversTheFees) and left due, W1 open.
+func refusedExitEnv(t *testing.T) (*env, *wallet.Fees, *wallet.Exits) {
+	t.Helper()
+	e, f, st := termsExitEnv(t, 0, true)
+	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
+	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
+		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
+	}
+	if got := e.db.Str(`SELECT w.status || ' ' || i.total || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 378.67 due" {
+		t.Fatalf("after the refusal: %s", got)
+	}
+	return e, f, x
 }
 
 // wantReopened: the wallet open with the balance, no exit row, n
@@ -301,19 +327,7 @@ func TestExitCancelledByAnOperator(t *testing.T) {
 // 21.33, with no event). After ₹6.60 more the exit pays both, 0.00 left to
 // pay out, with two fee.charged events and two fee_charged audit rows.
 func TestExitPaysTheFeesAllOrNone(t *testing.T) {
-	e, rb, _ := rebalanceEnv(t)
-	st := pgstore.Store{Pool: e.db.Read}
-	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
-		t.Fatal(err)
-	}
-	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
-	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
-		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
-	}
+	e, f, x := refusedExitEnv(t)
 	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 22), fund.NewDate(2026, 9, 30), false); err != nil || inv.Total.String() != "27.93" || inv.Status != "due" {
 		t.Fatalf("22 Aug–30 Sep: %+v %v", inv, err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/wallet"
-	"github.com/fundflow/fundflow/wallet/pgstore"
 )
 
 // An exit crystallises the performance fee up to its day, once, before
@@ -24,17 +23,7 @@ import (
 //   - Fee 320.97, GST 18 % = 57.7746 → 57.77, total 378.74 from the cash;
 //     1,000.00 − 378.74 = 621.26 paid out; the mark 1,598.92 (net of flows).
 func TestExitCrystallisesOnceBeforeThePayout(t *testing.T) {
-	e, rb, _ := rebalanceEnv(t)
-	st := pgstore.Store{Pool: e.db.Read}
-	e.pay("e2", "pay_2", "wallet:W1", "captured", 100000) // ₹1,000.00, not invested
-	e.credit()
-	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
-		t.Fatal(err)
-	}
+	e, f, st := exitEnv(t, false) // ₹1,000.00 of cash, not invested
 	if got := e.db.Str(`SELECT aum::text FROM fee_valuations WHERE wallet_id = 'W1'`); got != "20999.00" {
 		t.Fatalf("20 Aug valuation %s", got)
 	}
@@ -104,22 +93,7 @@ func TestExitCrystallisesOnceBeforeThePayout(t *testing.T) {
 // (21,598.92 − 20,000.00) × 20 % = 319.784 → 319.78; fee 320.91, GST
 // 57.7638 → 57.76, total 378.67; after ₹1,000.00 in, 621.33 paid out.
 func TestExitRefusedUntilTheCashCoversTheFees(t *testing.T) {
-	e, rb, _ := rebalanceEnv(t)
-	st := pgstore.Store{Pool: e.db.Read}
-	f := &wallet.Fees{Wallet: rb.Wallet, Store: st}
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1"), PerfPct: pct("20")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
-		t.Fatal(err)
-	}
-	x := &wallet.Exits{Fees: f, Store: st, CrystalliseMonth: time.March}
-	if _, err := x.Exit(e.ctx, "W1", "EXIT-1", nextDay); !errors.Is(err, wallet.ErrExitFeeUnpaid) {
-		t.Fatalf("no cash: %v, want ErrExitFeeUnpaid", err)
-	}
-	if got := e.db.Str(`SELECT w.status || ' ' || i.total || ' ' || i.status FROM wallets w JOIN fee_invoices i ON i.wallet_id = w.id`); got != "open 378.67 due" {
-		t.Fatalf("after the refusal: %s", got)
-	}
+	e, _, x := refusedExitEnv(t)
 	if n := e.db.Num(`SELECT count(*) FROM wallet_transactions WHERE kind = 'withdrawal'`); n != 0 {
 		t.Fatalf("%d withdrawals", n)
 	}

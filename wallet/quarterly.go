@@ -147,7 +147,15 @@ func (q *QuarterBilling) Run(ctx context.Context, now time.Time) (QuarterRun, er
 	cur, _ := QuarterOf(today)
 	from, to := QuarterOf(cur.AddDays(-1))
 	r := QuarterRun{From: from, To: to, Crystallised: to.Month == q.CrystalliseMonth}
-	if err := q.retrySkips(ctx, &r); err != nil {
+	// A kept wallet is billed through the last quarter due, not only its
+	// own quarter's end (review r35 L2): the quarter runs after it were
+	// marked without it, so its later days would wait for the next
+	// quarter's run.
+	due := from.AddDays(-1)
+	if billOn, err := q.Calendar.NextBusinessDay(to); err == nil && !today.Before(billOn) {
+		due = to
+	}
+	if err := q.retrySkips(ctx, &r, due); err != nil {
 		return r, err
 	}
 	// Quarters before it that no run finished (the job failed for a whole
@@ -266,15 +274,20 @@ func (q *QuarterBilling) billQuarter(ctx context.Context, r *QuarterRun) error {
 }
 
 // retrySkips bills the wallets earlier runs kept as skipped, oldest
-// quarter first: each billed (or found billed) is resolved, each still
-// failing keeps its row with the new reason.
-func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun) error {
+// quarter first, each through due (the last quarter due) or its own
+// quarter's end if later: each billed (or found billed) is resolved, each
+// still failing keeps its row (under its quarter) with the new reason.
+func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun, due fund.Date) error {
 	ks, err := q.Store.OpenQuarterSkips(ctx, 10000)
 	if err != nil {
 		return fmt.Errorf("quarterly billing: skipped wallets: %w", err)
 	}
 	for _, k := range ks {
-		if _, _, err := q.billRest(ctx, k.WalletID, k.To); err != nil {
+		to := due
+		if k.To.After(to) {
+			to = k.To
+		}
+		if _, _, err := q.billRest(ctx, k.WalletID, to); err != nil {
 			k.Reason = err.Error()
 			slog.WarnContext(ctx, "fee billing still skips a wallet", "wallet", k.WalletID, "from", k.From, "to", k.To, "reason", k.Reason)
 			if err := q.Store.SaveQuarterSkip(ctx, k); err != nil {

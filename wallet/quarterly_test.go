@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
-	"github.com/fundflow/fundflow/internal/holidays"
 	"github.com/fundflow/fundflow/internal/moneytest"
-	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 )
@@ -57,11 +55,7 @@ func TestQuarterBillingOnSchedule(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	qb := quarterBilling(e, f)
 	run := func(at string) wallet.QuarterRun {
 		t.Helper()
 		r, err := qb.Run(e.ctx, moneytest.IST(at))
@@ -85,7 +79,7 @@ func TestQuarterBillingOnSchedule(t *testing.T) {
 		t.Fatalf("1 Oct, holidays: %+v %s", r, invoices())
 	}
 	// The exchange's calendar: 1 Oct is the first business day after.
-	qb.Calendar = cal
+	qb.Calendar = e.ledger.Calendar
 	r := run("2026-10-01T06:00:00+05:30")
 	if r.From != fund.NewDate(2026, 7, 1) || r.To != fund.NewDate(2026, 9, 30) || r.BillOn != fund.NewDate(2026, 10, 1) || r.Status != "billed" ||
 		r.Crystallised || r.Billed != 2 || r.Charged != 2 || len(r.Skipped) != 0 || r.Total.String() != "483.30" { // 371.77 + 111.53
@@ -155,11 +149,7 @@ func TestQuarterBillingRetriesSkippedWallets(t *testing.T) {
 	}
 	value()
 	e.db.Exec(`DELETE FROM fee_valuations WHERE wallet_id = 'W2'`)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	qb := quarterBilling(e, f)
 	invoices := func() string {
 		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY id), '') FROM fee_invoices`)
 	}
@@ -200,20 +190,8 @@ func TestQuarterBillingRetriesSkippedWallets(t *testing.T) {
 // at 1,00,000.00 before either bill): 249.315… → 249.31, GST 44.8758 →
 // 44.88, total 294.19. The old code billed only Apr–Jun.
 func TestQuarterBillingCatchesUpMissedQuarters(t *testing.T) {
-	e, f := feesEnv(t)
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 1, 1), AUMRatePct: pct("1")}); err != nil {
-		t.Fatal(err)
-	}
-	for d := fund.NewDate(2026, 1, 1); !d.After(fund.NewDate(2026, 6, 30)); d = d.AddDays(1) {
-		if _, err := f.Value(e.ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	e, f := termsEnv(t, fund.NewDate(2026, 1, 1), fund.NewDate(2026, 6, 30))
+	qb := quarterBilling(e, f)
 	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
 	if err != nil || r.From != fund.NewDate(2026, 4, 1) || r.Status != "billed" || r.Billed != 1 || len(r.Earlier) != 1 ||
 		r.Earlier[0].From != fund.NewDate(2026, 1, 1) || !r.Earlier[0].Crystallised || r.Earlier[0].Billed != 1 {
@@ -242,22 +220,10 @@ func TestQuarterBillingCatchesUpMissedQuarters(t *testing.T) {
 // 294.19. The old code resolved the skip with Q2 unbilled (its "last
 // billed" was 30 Sep).
 func TestQuarterBillingBillsAGapAfterALaterQuarter(t *testing.T) {
-	e, f := feesEnv(t)
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 4, 1), AUMRatePct: pct("1")}); err != nil {
-		t.Fatal(err)
-	}
-	for d := fund.NewDate(2026, 4, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
-		if _, err := f.Value(e.ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, f := termsEnv(t, fund.NewDate(2026, 4, 1), fund.NewDate(2026, 9, 30))
 	e.db.Exec(`CREATE TABLE q2_valuations AS SELECT * FROM fee_valuations WHERE day < '2026-07-01'`)
 	e.db.Exec(`DELETE FROM fee_valuations WHERE day < '2026-07-01'`)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	qb := quarterBilling(e, f)
 	invoices := func() string {
 		return e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY period_from), '') FROM fee_invoices`)
 	}
@@ -301,6 +267,45 @@ func TestQuarterBillingBillsAGapAfterALaterQuarter(t *testing.T) {
 	}
 }
 
+// A kept wallet is billed through the last quarter due, not only its own
+// quarter (review r35 L2). W1 (₹1,00,000.00, 1 % from 1 Jan, valued every
+// day of Jan–Jun before any bill) has no valuations at the 1 Jul run: Q1
+// (caught up) and Q2 both skip it, kept under Q1 (the first days it could
+// not bill), and Q2 is marked. Valued again, the 2 Jul run bills both. By
+// hand (as TestQuarterBillingCatchesUpMissedQuarters): Q1 90 days:
+// 100000 × 90 / 36500 = 246.575… → 246.57, GST 44.3826 → 44.38, total
+// 290.95; Q2 91 days: 249.315… → 249.31, GST 44.8758 → 44.88, total
+// 294.19; W1 100,000.00 − 290.95 − 294.19 = 99,414.86. The old code billed
+// Q1 only on 2 Jul: Q2's days waited for the October run.
+func TestQuarterRetryBillsThroughTheLastQuarterDue(t *testing.T) {
+	e, f := termsEnv(t, fund.NewDate(2026, 1, 1), fund.NewDate(2026, 6, 30))
+	e.db.Exec(`CREATE TABLE h1_valuations AS SELECT * FROM fee_valuations`)
+	e.db.Exec(`DELETE FROM fee_valuations`)
+	qb := quarterBilling(e, f)
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
+	if err != nil || r.Status != "billed" || r.Billed != 0 || r.StillSkipped != 1 {
+		t.Fatalf("1 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT string_agg(wallet_id || ' ' || period_from || ' ' || (resolved_at IS NULL), ',') FROM fee_quarter_skips`); got != "W1 2026-01-01 true" {
+		t.Fatalf("kept skips %s, want W1's under Q1", got)
+	}
+	e.db.Exec(`INSERT INTO fee_valuations SELECT * FROM h1_valuations`)
+	r, err = qb.Run(e.ctx, moneytest.IST("2026-07-02T06:00:00+05:30"))
+	if err != nil || r.Status != "already_billed" || r.Retried != 1 || r.StillSkipped != 0 {
+		t.Fatalf("2 Jul: %+v %v", r, err)
+	}
+	if got := e.db.Str(`SELECT coalesce(string_agg(id || ' ' || total || ' ' || status, ',' ORDER BY period_from), '') FROM fee_invoices`); got !=
+		"FEE-W1-2026-01-01-2026-03-31 290.95 charged,FEE-W1-2026-04-01-2026-06-30 294.19 charged" {
+		t.Errorf("invoices after 2 Jul: %s", got)
+	}
+	if got := e.balance("W1"); got != "99414.86" {
+		t.Errorf("W1 %s, want 100000.00 − 290.95 − 294.19 = 99414.86", got)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM fee_quarter_skips WHERE resolved_at IS NULL`); n != 0 {
+		t.Errorf("%d skips open", n)
+	}
+}
+
 // The days a wallet was closing over a quarter end (an exit under way,
 // then refused) are billed once it is open again. W1 (₹1,00,000.00, 1 %
 // from 1 Jul, valued every day of Q3 first) was billed 1 Jul–20 Sep (as an
@@ -309,26 +314,14 @@ func TestQuarterBillingBillsAGapAfterALaterQuarter(t *testing.T) {
 // 4.93, total 32.32. The old code left it out of the quarter (not open) and
 // never billed those days.
 func TestQuarterBillingBillsTheDaysAWalletWasClosing(t *testing.T) {
-	e, f := feesEnv(t)
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
-		t.Fatal(err)
-	}
-	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 9, 30)); d = d.AddDays(1) {
-		if _, err := f.Value(e.ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, f := termsEnv(t, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 9, 30))
 	// 1 Jul–20 Sep, 82 days: 100000 × 82 / 36500 = 224.657… → 224.65, GST
 	// 40.437 → 40.44, total 265.09.
 	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 7, 1), fund.NewDate(2026, 9, 20), false); err != nil || inv.Total.String() != "265.09" {
 		t.Fatalf("1 Jul–20 Sep: %+v %v", inv, err)
 	}
 	e.db.Exec(`UPDATE wallets SET status = 'closing' WHERE id = 'W1'`)
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	qb := quarterBilling(e, f)
 	r, err := qb.Run(e.ctx, moneytest.IST("2026-10-01T06:00:00+05:30"))
 	if err != nil || r.Billed != 0 || r.StillSkipped != 1 || len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0].Reason, "closing") {
 		t.Fatalf("1 Oct: %+v %v", r, err)
@@ -369,11 +362,7 @@ func TestQuarterCrystallisationCountsFlowsUpToItsValuation(t *testing.T) {
 	if _, err := e.wallet.Withdraw(e.ctx, "W1", "after-the-valuation", fund.MustAmount("500.00")); err != nil {
 		t.Fatal(err)
 	}
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qb := &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: cal, CrystalliseMonth: time.March}
+	qb := quarterBilling(e, f)
 	r, err := qb.Run(e.ctx, moneytest.IST("2026-04-06T06:00:00+05:30"))
 	if err != nil || r.From != fund.NewDate(2026, 1, 1) || !r.Crystallised || r.Billed != 1 {
 		t.Fatalf("6 Apr: %+v %v", r, err)
@@ -401,15 +390,7 @@ func TestQuarterCrystallisationCountsFlowsUpToItsValuation(t *testing.T) {
 // 99,899.78 − 100.22 − 96.98 − 32.32 = 99,670.26. The old code billed from
 // 1 Sep and paid out 99,770.48.
 func TestExitBillsTheDaysNoInvoiceCovers(t *testing.T) {
-	e, f := feesEnv(t)
-	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1")}); err != nil {
-		t.Fatal(err)
-	}
-	for d := fund.NewDate(2026, 7, 1); !d.After(fund.NewDate(2026, 10, 10)); d = d.AddDays(1) {
-		if _, err := f.Value(e.ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, f := termsEnv(t, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 10, 10))
 	if inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 8, 1), fund.NewDate(2026, 8, 31), false); err != nil || inv.Total.String() != "100.22" {
 		t.Fatalf("August: %+v %v", inv, err)
 	}
@@ -457,4 +438,26 @@ func TestUnbilled(t *testing.T) {
 			}
 		}
 	}
+}
+
+// termsEnv is feesEnv with W1's fee terms, 1 % a year from from, and W1
+// (₹1,00,000.00 cash) valued every day from..through.
+func termsEnv(t *testing.T, from, through fund.Date) (*env, *wallet.Fees) {
+	t.Helper()
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: from, AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for d := from; !d.After(through); d = d.AddDays(1) {
+		if _, err := f.Value(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, f
+}
+
+// quarterBilling is the scheduled quarterly billing of f on the 2026
+// calendar, the performance fee's year ending in March.
+func quarterBilling(e *env, f *wallet.Fees) *wallet.QuarterBilling {
+	return &wallet.QuarterBilling{Fees: f, Store: pgstore.Store{Pool: e.db.Read}, Calendar: e.ledger.Calendar, CrystalliseMonth: time.March}
 }

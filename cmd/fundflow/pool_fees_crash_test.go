@@ -20,22 +20,8 @@ import (
 // pool's cash and fee accrued equal to their accounts, and the money
 // conserved (Σ contributions = Σ pool cash + Σ fee income + Σ GST).
 func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
-	bin := fundflowBinary(t)
-	owner, _, app, appURL := testkit.PGApp(t)
-	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
 	const n = 400
-	seedPools(db, n, "") // each pool: one member's 1,000.00 pending for 20 Aug
-	db.Exec(`INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct) SELECT id, '2026-08-20', 7.3 FROM pools`)
-
-	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	command := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...)
-		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
-		return cmd
-	}
+	db, command := poolFeesCmdEnv(t, n, "7.3")
 	// 20 Aug prices the contributions at the launch NAV (100.000 units,
 	// cash 1,000.00, AUM 0 before them: no fee); Fri 21 Aug accrues 21 Aug
 	// on 1,000.00: 0.20 (+ GST 0.04 in the NAV), and the weekend on the value
@@ -90,6 +76,36 @@ func TestPoolFeeBillingCrashAndRestart(t *testing.T) {
 		|| ' ' || (SELECT -sum(amount) FROM wallet_postings WHERE account = 'tax:gst')::numeric(18,2)::text`); got != "399720.00 236.00 44.00" {
 		t.Errorf("cash, fee income, GST %s, want 399720.00 236.00 44.00 (sum 400000.00)", got)
 	}
+	checkPoolAccounts(t, db)
+}
+
+// poolFeesCmdEnv is the pool fee crash tests' database: n pools seeded
+// (seedPools: each one member's 1,000.00 pending for 20 Aug) with an AUM
+// fee of rate % a year from 20 Aug; command runs fundflow on it (a child
+// process, the 2026 holidays).
+func poolFeesCmdEnv(t *testing.T, n int, rate string) (moneytest.DB, func(args ...string) *exec.Cmd) {
+	t.Helper()
+	bin := fundflowBinary(t)
+	owner, _, app, appURL := testkit.PGApp(t)
+	db := moneytest.DB{T: t, Ctx: testkit.Ctx(t), Owner: owner, Read: app}
+	seedPools(db, n, "")
+	db.Exec(`INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct) SELECT id, '2026-08-20', $1::numeric FROM pools`, rate)
+	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
+	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return db, func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...)
+		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+		return cmd
+	}
+}
+
+// checkPoolAccounts: every wallet transaction balances per asset, and
+// each pool's cash, fee owed and units equal their accounts, none
+// negative.
+func checkPoolAccounts(t *testing.T, db moneytest.DB) {
+	t.Helper()
 	for what, q := range map[string]string{
 		"unbalanced":  `SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`,
 		"pool cash":   `SELECT count(*) FROM pools p WHERE p.cash <> -coalesce((SELECT sum(amount) FROM wallet_postings WHERE account = 'pool:' || p.id), 0)`,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fundflow/fundflow/internal/holidays"
+	"github.com/fundflow/fundflow/internal/moneytest"
 	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/ledger"
 	lpg "github.com/fundflow/fundflow/ledger/pgstore"
@@ -26,52 +28,7 @@ import (
 // 1.03; the bill 1.03 + GST 0.19 = 1.22 with no cash: 1.22 of A sold.
 func TestPoolFeeSaleCrashAndRestart(t *testing.T) {
 	const n = 100
-	db, app, runDay := poolInvestSetup(t, n)
-	runDay("2026-08-20", 0) // invests each pool's 1,000.00: cash 0.00
-	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	led := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true, Now: func() time.Time { return time.Date(2026, 8, 25, 20, 0, 0, 0, time.UTC) }}
-	allot := func() {
-		t.Helper()
-		if _, err := led.AllotPending(testkit.Ctx(t), 1000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{"2026-08-21", "2026-08-24"} {
-		a, b := "10.0000", "20.0000"
-		if d != "2026-08-21" {
-			a, b = "11.0000", "19.0000"
-		}
-		db.NAV("A", d, a)
-		db.NAV("B", d, b)
-	}
-	allot()
-	db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
-	db.Exec(`INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct) SELECT id, '2026-08-24', 36.5 FROM pools`)
-	runDay("2026-08-24", 0)
-	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) || ' ' || max(cash) FROM pools`); got != "100 1.22 1.22 0.00" { // 1.03 + GST 0.19 owed
-		t.Fatalf("before billing %s", got)
-	}
-
-	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := fundflowBinary(t)
-	appURL := app.Config().ConnString()
-	run := func(killAfter time.Duration) bool {
-		cmd := exec.Command(bin, "--config", cfgPath, "--log-level", "error", "pool", "fees", "bill", "--from", "2026-08-24", "--to", "2026-08-24",
-			"--clock", "2026-08-24T21:00:00+05:30")
-		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
-		killed, err := runOrKill(cmd, killAfter)
-		if err != nil && killAfter == 0 {
-			t.Fatalf("pool fees bill: %v", err)
-		}
-		return killed
-	}
+	db, allot, run, _ := poolFeeSaleSetup(t, n)
 	rng := rand.New(rand.NewPCG(58, 22))
 	// Phase 1: invoices fixed (due) with their sales, the sales placed.
 	progress := func() int {
@@ -119,15 +76,76 @@ func TestPoolFeeSaleCrashAndRestart(t *testing.T) {
 			t.Errorf("%s: %s, want %s", what, got, c.want)
 		}
 	}
-	for what, q := range map[string]string{
-		"unbalanced":  `SELECT count(*) FROM (SELECT tx_id FROM wallet_postings GROUP BY tx_id, asset HAVING sum(amount) <> 0) x`,
-		"pool cash":   `SELECT count(*) FROM pools p WHERE p.cash <> -coalesce((SELECT sum(amount) FROM wallet_postings WHERE account = 'pool:' || p.id), 0)`,
-		"fee accrued": `SELECT count(*) FROM pools p WHERE p.fee_accrued <> coalesce((SELECT sum(amount) FROM wallet_postings WHERE account = 'pool_fee_accrued:' || p.id), 0)`,
-		"payout claimed": `SELECT count(*) FROM pools p WHERE coalesce((SELECT sum(amount) FROM wallet_postings WHERE account = 'ledger_payout:' || p.folio_no), 0)
-			<> coalesce((SELECT sum(net_amount) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id WHERE o.folio_no = p.folio_no AND t.kind = 'redemption'), 0)`,
-	} {
-		if c := db.Num(q); c != 0 {
-			t.Errorf("%s: %d wrong", what, c)
+	checkPayoutsClaimed(t, db)
+	checkPoolAccounts(t, db)
+}
+
+// checkPayoutsClaimed: every rupee the ledger paid out for a pool folio's
+// redemptions is in the pool's journal (ledger_payout:<folio>), no more.
+func checkPayoutsClaimed(t *testing.T, db moneytest.DB) {
+	t.Helper()
+	if c := db.Num(`SELECT count(*) FROM pools p WHERE coalesce((SELECT sum(amount) FROM wallet_postings WHERE account = 'ledger_payout:' || p.folio_no), 0)
+		<> coalesce((SELECT sum(net_amount) FROM ledger_transactions t JOIN orders o ON o.id = t.order_id WHERE o.folio_no = p.folio_no AND t.kind = 'redemption'), 0)`); c != 0 {
+		t.Errorf("payout claimed: %d pools wrong", c)
+	}
+}
+
+// poolFeeSaleSetup is TestPoolFeeSaleCrashAndRestart's set-up: n pools
+// (poolInvestSetup) whose 1,000.00 is invested in A and B, valued on 24
+// Aug at 11 and 19 with 1.22 owed and no cash (by hand in that test).
+// allot allots the ledger's pending orders; bill is `fundflow pool fees
+// bill` of 24 Aug at 21:00 IST (a child process, killed after killAfter,
+// 0: to the end); command runs any other fundflow command the same way.
+func poolFeeSaleSetup(t *testing.T, n int) (db moneytest.DB, allot func(), bill func(killAfter time.Duration) bool, command func(args ...string) *exec.Cmd) {
+	t.Helper()
+	db, app, runDay := poolInvestSetup(t, n)
+	runDay("2026-08-20", 0) // invests each pool's 1,000.00: cash 0.00
+	cal, err := holidays.Calendar(testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := &ledger.Service{Store: lpg.New(app), Calendar: cal, Audit: true, Now: func() time.Time { return time.Date(2026, 8, 25, 20, 0, 0, 0, time.UTC) }}
+	allot = func() {
+		t.Helper()
+		if _, err := led.AllotPending(testkit.Ctx(t), 1000); err != nil {
+			t.Fatal(err)
 		}
 	}
+	for _, d := range []string{"2026-08-21", "2026-08-24"} {
+		a, b := "10.0000", "20.0000"
+		if d != "2026-08-21" {
+			a, b = "11.0000", "19.0000"
+		}
+		db.NAV("A", d, a)
+		db.NAV("B", d, b)
+	}
+	allot()
+	db.Exec(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		VALUES ('A', '2026-08-24', 11, 't', 't', 1), ('B', '2026-08-24', 19, 't', 't', 1)`)
+	db.Exec(`INSERT INTO pool_fee_terms (pool_id, valid_from, aum_rate_pct) SELECT id, '2026-08-24', 36.5 FROM pools`)
+	runDay("2026-08-24", 0)
+	if got := db.Str(`SELECT count(*) || ' ' || min(fee_accrued) || ' ' || max(fee_accrued) || ' ' || max(cash) FROM pools`); got != fmt.Sprint(n, " 1.22 1.22 0.00") { // 1.03 + GST 0.19 owed
+		t.Fatalf("before billing %s", got)
+	}
+
+	cfgPath := filepath.Join(t.TempDir(), "fundflow.yaml")
+	if err := os.WriteFile(cfgPath, []byte("pipelines:\n  allocate:\n    holidays: ["+testkit.Fixture(t, "calendar/nse_fo_holidays_2026.csv")+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := fundflowBinary(t)
+	appURL := app.Config().ConnString()
+	command = func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"--config", cfgPath, "--log-level", "error"}, args...)...)
+		cmd.Env = append(os.Environ(), "FUNDFLOW_PG_URL="+appURL, "FUNDFLOW_CH_URL="+testkit.Env(t, "FUNDFLOW_CH_URL"))
+		return cmd
+	}
+	bill = func(killAfter time.Duration) bool {
+		cmd := command("pool", "fees", "bill", "--from", "2026-08-24", "--to", "2026-08-24", "--clock", "2026-08-24T21:00:00+05:30")
+		killed, err := runOrKill(cmd, killAfter)
+		if err != nil && killAfter == 0 {
+			t.Fatalf("pool fees bill: %v", err)
+		}
+		return killed
+	}
+	return db, allot, bill, command
 }
