@@ -98,6 +98,12 @@ type FeeTx interface {
 	Tx
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
+	// LastValuation reads the date of the wallet's latest valuation dated
+	// day or before (ok false: none).
+	LastValuation(ctx context.Context, walletID string, day fund.Date) (fund.Date, bool, error)
+	// HWMAsOf reads the date of the wallet's last crystallisation (found
+	// false: never).
+	HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error)
 	// ExitOf reads the wallet's exit (an exit's bill checks it is its own).
 	ExitOf(ctx context.Context, walletID string) (x ExitRow, found bool, err error)
 	// BillInputs reads, for wallets locked by the caller, what billing
@@ -208,8 +214,54 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 			return fmt.Errorf("fee terms for %s from %s: %w: invoices cover it to %s; the first date allowed is %s",
 				t.WalletID, t.From, ErrBackdatedTerms, last, last.AddDays(1))
 		}
+		var next fund.Date // the first day no invoice covers (zero: none billed)
+		if len(billed) > 0 {
+			next = last.AddDays(1)
+		}
+		if err := checkPerfChange(ctx, tx, t, next); err != nil {
+			return err
+		}
 		return tx.PutFeeTerms(ctx, t)
 	})
+}
+
+// ErrPerfChangeNotCrystallised refuses a change of the performance % or
+// hurdle while a gain at the old terms is not crystallised (the pool's
+// error: one rule).
+var ErrPerfChangeNotCrystallised = managed.ErrPerfChangeNotCrystallised
+
+// checkPerfChange refuses terms that change the performance % or hurdle
+// in effect the day before, by the pool's rule (managed.CheckPerfChange,
+// review r36 M2): the crystallisation charges the whole gain since the
+// mark at the terms in effect at its end, so a change on 1 Mar from 10 %
+// to 30 % charged the year's gain at 30 %. Allowed once the wallet is
+// crystallised through the day before (managed fees bill --crystallise
+// --to that day), or with no valuation under the old terms.
+func checkPerfChange(ctx context.Context, tx FeeTx, t FeeTerms, unbilled fund.Date) error {
+	ts, err := tx.FeeTerms(ctx, t.WalletID)
+	if err != nil {
+		return err
+	}
+	dated := make([]managed.DatedPerfTerms, len(ts))
+	for i, o := range ts {
+		dated[i] = managed.DatedPerfTerms{From: o.From, PerfTerms: managed.PerfTerms{Percent: o.PerfPct, HurdlePercent: o.HurdlePct}}
+	}
+	r, err := managed.CheckPerfChange(managed.PerfChange{Terms: dated,
+		Next: managed.DatedPerfTerms{From: t.From, PerfTerms: managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}},
+		Valued: func(day fund.Date) (fund.Date, bool, error) {
+			return tx.LastValuation(ctx, t.WalletID, day)
+		},
+		Crystallised: func() (fund.Date, bool, error) {
+			return tx.HWMAsOf(ctx, t.WalletID)
+		}})
+	if err != nil || r == nil {
+		return err
+	}
+	if unbilled.IsZero() {
+		unbilled = ts[0].From
+	}
+	return fmt.Errorf("fee terms for %s from %s: %w: wallet %s's %s (managed fees bill --wallet %s --from %s --to %s --crystallise)",
+		t.WalletID, t.From, ErrPerfChangeNotCrystallised, t.WalletID, r, t.WalletID, unbilled, r.Through)
 }
 
 // Value writes day's valuations (the daily accrual's AUM).

@@ -241,3 +241,49 @@ func TestFeeTermsRefusedForABilledDay(t *testing.T) {
 		t.Errorf("terms %s", got)
 	}
 }
+
+// A change of the performance % or hurdle is refused until the gain at the
+// old terms is crystallised through the day before it (review r36 M2, the
+// pool's rule): the crystallisation charges the whole gain since the mark
+// at the terms in effect at its end.
+func TestFeePerfChangeRefusedUntilCrystallised(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Fatal(err)
+	}
+	// Deposits 1,00,000.00 (the flows); the wallet gains 10,000.00 by 31 Oct.
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows) VALUES
+		('W1', '2026-07-01', 100000, 0, 100000, 100000), ('W1', '2026-10-31', 0, 110000, 110000, 100000)`)
+	// The old code took 30 % from 1 Nov, and a crystallisation after it
+	// charged 30 % × 10,000.00 = 3,000.00 + 540.00 GST for a gain made at 10 %.
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("30")},
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("10"), HurdlePct: pct("5")},
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("0")},
+	} {
+		err := f.SetTerms(e.ctx, ft)
+		if !errors.Is(err, wallet.ErrPerfChangeNotCrystallised) || !strings.Contains(err.Error(), "crystallised never") ||
+			!strings.Contains(err.Error(), "managed fees bill --wallet W1 --from 2026-07-01 --to 2026-10-31 --crystallise") {
+			t.Errorf("perf %s hurdle %s from 1 Nov: %v, want refused naming the bill through 31 Oct", ft.PerfPct, ft.HurdlePct, err)
+		}
+	}
+	// The AUM rate alone may change.
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 10, 15), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Errorf("same performance terms from 15 Oct: %v", err)
+	}
+	// Crystallised through 31 Oct at 10 %: 10 % × (1,10,000 − 1,00,000) =
+	// 1,000.00, GST 180.00, total 1,180.00; then 30 % from 1 Nov is taken.
+	inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 7, 1), fund.NewDate(2026, 10, 31), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.PerfFee.String() != "1000.00" || inv.GST.String() != "180.00" || inv.Total.String() != "1180.00" {
+		t.Errorf("crystallisation %+v", inv)
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("30")}); err != nil {
+		t.Errorf("30 %% from 1 Nov after crystallising through 31 Oct: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(valid_from || ' ' || perf_pct, ',' ORDER BY valid_from) FROM fee_terms WHERE wallet_id = 'W1'`); got != "2026-07-01 10.0000,2026-10-15 10.0000,2026-11-01 30.0000" {
+		t.Errorf("terms %s", got)
+	}
+}

@@ -85,6 +85,27 @@ func (t Tx) PutFeeTerms(ctx context.Context, ft wallet.FeeTerms) error {
 	return err
 }
 
+// LastValuation reads the date of the wallet's latest valuation dated day
+// or before (ok false: none).
+func (t Tx) LastValuation(ctx context.Context, walletID string, day fund.Date) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT max(day) FROM fee_valuations WHERE wallet_id = $1 AND day <= $2`, walletID, day.Time()).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
+
+// HWMAsOf reads the date of the wallet's last crystallisation (found
+// false: never).
+func (t Tx) HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error) {
+	var d time.Time
+	err := t.tx.QueryRow(ctx, `SELECT as_of FROM fee_hwm WHERE wallet_id = $1`, walletID).Scan(&d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fund.Date{}, false, nil
+	}
+	return fund.DateOf(d), err == nil, err
+}
+
 // LockWallets locks wallets in id order.
 func (t Tx) LockWallets(ctx context.Context, ids []string) ([]wallet.Wallet, error) {
 	rows, err := t.tx.Query(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
