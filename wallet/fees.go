@@ -104,6 +104,11 @@ type FeeTx interface {
 	// HWMAsOf reads the date of the wallet's last crystallisation (found
 	// false: never).
 	HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// FirstValuation reads the date of the wallet's first valuation (ok
+	// false: never valued).
+	FirstValuation(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// ValueWallet writes one wallet's valuation of day (ExitTx's).
+	ValueWallet(ctx context.Context, walletID string, day fund.Date) error
 	// ExitOf reads the wallet's exit (an exit's bill checks it is its own).
 	ExitOf(ctx context.Context, walletID string) (x ExitRow, found bool, err error)
 	// BillInputs reads, for wallets locked by the caller, what billing
@@ -197,8 +202,17 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 		// Under the wallet's lock, as billing: terms from a billed day
 		// would be silently ignored for it (review r35-wallet L1), and a
 		// start before the first valuation would fail every later run.
-		if _, ok, err := tx.LockWallet(ctx, t.WalletID); err != nil || !ok {
+		wal, ok, err := tx.LockWallet(ctx, t.WalletID)
+		if err != nil || !ok {
 			return errors.Join(err, boolErrf(ok, "fee terms: %w", ErrNoWallet))
+		}
+		// A closing wallet's exit computed its periods already, and a closed
+		// one is billed no more: terms would never apply (review r36 L1).
+		switch wal.Status {
+		case "closing":
+			return fmt.Errorf("fee terms for %s: %w", t.WalletID, ErrExitInProgress)
+		case "closed":
+			return fmt.Errorf("fee terms for %s: %w", t.WalletID, ErrClosed)
 		}
 		billed, err := tx.BilledPeriods(ctx, t.WalletID, fund.NewDate(9999, 12, 31))
 		if err != nil {
@@ -221,8 +235,41 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 		if err := checkPerfChange(ctx, tx, t, next); err != nil {
 			return err
 		}
-		return tx.PutFeeTerms(ctx, t)
+		if err := f.valuedFrom(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := tx.PutFeeTerms(ctx, t); err != nil {
+			return err
+		}
+		w := &work{Audits: []ledger.AuditEntry{{Entity: "wallet", ID: t.WalletID, Action: "fee_terms", Payload: t}}}
+		return f.Wallet.flush(ctx, tx, w)
 	})
+}
+
+// valuedFrom makes sure billing from t.From finds a valuation on or before
+// its first day (review r36 L1: otherwise every run skips the wallet and
+// every exit is refused, for ever). Terms dated before the wallet's first
+// valuation are refused: its value then is not known. Terms from today on
+// a wallet never valued (its first terms set after the day's 10:00
+// valuation) write today's valuation in the same transaction. A wallet
+// never valued may still take terms from a past day (a new wallet, as the
+// demo): `fees value --day` backfills that day.
+func (f *Fees) valuedFrom(ctx context.Context, tx FeeTx, t FeeTerms) error {
+	if _, ok, err := tx.LastValuation(ctx, t.WalletID, t.From); err != nil || ok {
+		return err
+	}
+	first, ok, err := tx.FirstValuation(ctx, t.WalletID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("fee terms for %s from %s: %w: the wallet's first valuation is of %s, so its value on %s is not known; the first date allowed is %s",
+			t.WalletID, t.From, ErrBackdatedTerms, first, t.From, first)
+	}
+	if today := fund.DateOf(f.Wallet.now().In(fund.IST())); t.From == today {
+		return tx.ValueWallet(ctx, t.WalletID, today)
+	}
+	return nil
 }
 
 // ErrPerfChangeNotCrystallised refuses a change of the performance % or

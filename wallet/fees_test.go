@@ -287,3 +287,57 @@ func TestFeePerfChangeRefusedUntilCrystallised(t *testing.T) {
 		t.Errorf("terms %s", got)
 	}
 }
+
+// Terms billing could never apply are refused (review r36 L1): dated
+// before the wallet's first valuation (every later bill of those days
+// failed on "no AUM valuation", for ever), or on a closing or closed
+// wallet. A wallet's first terms from today, set after the day's
+// valuation ran, write today's valuation with them.
+func TestFeeTermsRefusedBeforeTheFirstValuation(t *testing.T) {
+	e, f := feesEnv(t) // today (the clock) 20 Aug 2026
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 3), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err) // never valued yet: `fees value --day` backfills 3 Aug
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 3)); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []fund.Date{fund.NewDate(2026, 7, 1), fund.NewDate(2026, 8, 2)} {
+		err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: from, AUMRatePct: pct("2")})
+		if !errors.Is(err, wallet.ErrBackdatedTerms) || !strings.Contains(err.Error(), "first date allowed is 2026-08-03") {
+			t.Errorf("terms from %s: %v, want refused naming 2026-08-03", from, err)
+		}
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 10), AUMRatePct: pct("2")}); err != nil {
+		t.Errorf("terms from 10 Aug (valued on 3 Aug): %v", err)
+	}
+	// W2, funded with 5,000.00, gets its first terms today after the 10:00
+	// valuation (which left it out: no terms then).
+	if err := e.wallet.Open(e.ctx, "W2", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 500000)
+	e.credit()
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W2", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	// 20 Aug: 5,000.00 × 1 % / 365 = 0.1369… → 0.13; GST 0.0234 → 0.02.
+	inv, _, err := f.Bill(e.ctx, "W2", fund.NewDate(2026, 8, 20), fund.NewDate(2026, 8, 20), false)
+	if err != nil {
+		t.Fatalf("billing W2's first day: %v", err)
+	}
+	if inv.AUMFee.String() != "0.13" || inv.GST.String() != "0.02" || inv.Total.String() != "0.15" {
+		t.Errorf("W2 20 Aug %+v", inv)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM audit_log WHERE entity = 'wallet' AND action = 'fee_terms'`); n != 3 {
+		t.Errorf("%d fee_terms audit rows, want 3 (W1 3 Aug, 10 Aug; W2 20 Aug)", n)
+	}
+	for status, want := range map[string]error{"closing": wallet.ErrExitInProgress, "closed": wallet.ErrClosed} {
+		e.db.Exec(`UPDATE wallets SET status = $1 WHERE id = 'W1'`, status)
+		if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 9, 1), AUMRatePct: pct("2")}); !errors.Is(err, want) {
+			t.Errorf("terms on a %s wallet: %v, want %v", status, err, want)
+		}
+	}
+}

@@ -95,6 +95,16 @@ func (t Tx) LastValuation(ctx context.Context, walletID string, day fund.Date) (
 	return fund.DateOf(*d), true, nil
 }
 
+// FirstValuation reads the date of the wallet's first valuation (ok
+// false: never valued).
+func (t Tx) FirstValuation(ctx context.Context, walletID string) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT min(day) FROM fee_valuations WHERE wallet_id = $1`, walletID).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
+
 // HWMAsOf reads the date of the wallet's last crystallisation (found
 // false: never).
 func (t Tx) HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error) {
