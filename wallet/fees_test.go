@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 	"github.com/shopspring/decimal"
@@ -339,5 +340,53 @@ func TestFeeTermsRefusedBeforeTheFirstValuation(t *testing.T) {
 		if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 9, 1), AUMRatePct: pct("2")}); !errors.Is(err, want) {
 			t.Errorf("terms on a %s wallet: %v, want %v", status, err, want)
 		}
+	}
+}
+
+// A crystallising chunk reads the wallets' transactions only for a last
+// valuation written before its net flows were kept (review r36 M1: the
+// whole-history sum ran for every wallet and was then overwritten). With
+// the table unreadable, the old read failed the chunk.
+func TestFeeBillInputsReadFlowsOnlyForOldValuations(t *testing.T) {
+	e, _ := feesEnv(t)
+	// W1's last valuation keeps its flows (1,00,000.00 deposited); the
+	// 2,500.00 the row says is what BillInputs must return, not the
+	// history's sum.
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows) VALUES
+		('W1', '2026-07-01', 100000, 0, 100000, 2500)`)
+	e.db.Exec(`REVOKE SELECT ON wallet_transactions FROM ` + testkit.AppRole)
+	st := pgstore.Store{Pool: e.db.Read}
+	err := st.InFeeTx(e.ctx, func(tx wallet.FeeTx) error {
+		if _, err := tx.LockWallets(e.ctx, []string{"W1"}); err != nil {
+			return err
+		}
+		ins, err := tx.BillInputs(e.ctx, []string{"W1"}, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 7, 1), true)
+		if err != nil {
+			return err
+		}
+		if got := ins["W1"].NetFlows.String(); got != "2500.00" {
+			t.Errorf("net flows %s, want the valuation's 2500.00", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("billing inputs read wallet_transactions: %v", err)
+	}
+	// A valuation from before the flows were kept still falls back to the
+	// history: the 1,00,000.00 deposit.
+	e.db.Exec(`GRANT SELECT ON wallet_transactions TO ` + testkit.AppRole)
+	e.db.Exec(`UPDATE fee_valuations SET net_flows = NULL`)
+	err = st.InFeeTx(e.ctx, func(tx wallet.FeeTx) error {
+		if _, err := tx.LockWallets(e.ctx, []string{"W1"}); err != nil {
+			return err
+		}
+		ins, err := tx.BillInputs(e.ctx, []string{"W1"}, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 7, 1), true)
+		if err == nil && ins["W1"].NetFlows.String() != "100000.00" {
+			t.Errorf("fallback net flows %s, want 100000.00", ins["W1"].NetFlows)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
