@@ -122,53 +122,45 @@ func (s *Service) SetFeeTerms(ctx context.Context, t FeeTerms) error {
 
 // ErrPerfChangeNotCrystallised refuses a change of the performance %
 // or hurdle while a gain at the old terms is not crystallised.
-var ErrPerfChangeNotCrystallised = errors.New("the performance terms change before the gain at the old terms is crystallised")
+var ErrPerfChangeNotCrystallised = managed.ErrPerfChangeNotCrystallised
 
 // checkPerfChange refuses terms from a date that change the performance %
-// or the hurdle in effect the day before (a performance fee of more than
-// 0 %), unless the pool was crystallised through that day, or has no NAV
-// under those terms yet (review r35 M3). The performance fee is worked
-// out once, at the crystallisation, over the gain since the mark, at the
-// terms then: a change mid-year applied the new rate to the whole year's
-// gain (10 % to 20 % on 1 Oct charged the April..September gain at 20 %;
-// 20 % to 0 % charged nothing). Refusing is the simple rule that cannot
-// bill a day at the wrong rate: crystallise through the day before (bill
-// --crystallise --to that day), then change the terms from the day after.
-// (A stub crystallisation at the change would need the NAV of the day
-// before it, priced and billed, the same steps done by the system.)
+// or the hurdle in effect the day before, by managed.CheckPerfChange (the
+// wallet's rule too): unless the pool was crystallised through that day
+// (bill --crystallise --to that day), or has no NAV under those terms yet
+// (review r35 M3). (A stub crystallisation at the change would need the
+// NAV of the day before it, priced and billed, the same steps done by the
+// system.)
 func (s *Service) checkPerfChange(ctx context.Context, tx Tx, p Pool, t FeeTerms) error {
 	ts, err := tx.FeeTerms(ctx, p.ID)
 	if err != nil {
 		return err
 	}
-	day := t.From.AddDays(-1)
-	_, prev, err := rateTable(ts, day)
-	if errors.Is(err, ErrNoFeeTerms) || (err == nil && (prev.PerfPct.Sign() <= 0 ||
-		(prev.PerfPct.Equal(t.PerfPct) && prev.HurdlePct.Equal(t.HurdlePct)))) {
-		return nil // no performance fee before, or the same one
-	}
-	if err != nil {
+	r, err := managed.CheckPerfChange(managed.PerfChange{Terms: datedPerfTerms(ts), Next: datedPerf(t),
+		Valued: func(day fund.Date) (fund.Date, bool, error) {
+			n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, day)
+			return n.Date, ok, err
+		},
+		Crystallised: func() (fund.Date, bool, error) {
+			h, found, err := tx.HWM(ctx, p.ID)
+			return h.AsOf, found, err
+		}})
+	if err != nil || r == nil {
 		return err
 	}
-	since := perfSince(ts, day)
-	if n, ok, err := tx.NAVOnOrBefore(ctx, p.ID, day); err != nil {
-		return err
-	} else if !ok || n.Date.Before(since) {
-		return nil // no NAV under the old terms: no gain at them
+	return fmt.Errorf("%w: pool %s's %s (bill --crystallise --to %s)", ErrPerfChangeNotCrystallised, p.ID, r, r.Through)
+}
+
+func datedPerf(t FeeTerms) managed.DatedPerfTerms {
+	return managed.DatedPerfTerms{From: t.From, PerfTerms: managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}}
+}
+
+func datedPerfTerms(ts []FeeTerms) []managed.DatedPerfTerms {
+	out := make([]managed.DatedPerfTerms, len(ts))
+	for i, t := range ts {
+		out[i] = datedPerf(t)
 	}
-	h, found, err := tx.HWM(ctx, p.ID)
-	if err != nil {
-		return err
-	}
-	if found && h.AsOf == day {
-		return nil
-	}
-	crystallised := "never"
-	if found {
-		crystallised = "through " + h.AsOf.String()
-	}
-	return fmt.Errorf("%w: pool %s's performance fee of %s%% (hurdle %s%%) is crystallised %s; terms of %s%% (hurdle %s%%) from %s need it crystallised through %s first (bill --crystallise --to %s)",
-		ErrPerfChangeNotCrystallised, p.ID, prev.PerfPct, prev.HurdlePct, crystallised, t.PerfPct, t.HurdlePct, t.From, day, day)
+	return out
 }
 
 // FeeTermsOf reads a pool's fee terms by date.

@@ -220,7 +220,7 @@ func TestPoolQuarterBillingResumes(t *testing.T) {
 
 // A crystallising quarter whose next NAV was priced before the first run
 // that could bill it is billed all the same (review r35 H2: it was
-// refused, ErrLateCrystallise, by every run for ever). quarterPools
+// refused by every run for ever, by an error since removed). quarterPools
 // without PC: PB holds 100 units at 13.0000 on 30 Sep, mark 10.0000 (the
 // launch NAV: no NAV before its terms).
 //   - Thu 1 Oct, S1 30.0000: PB's NAV (300.00 + 1,000.00) / 100 =

@@ -82,9 +82,9 @@ type ExitTx interface {
 	DueInvoicesOf(ctx context.Context, walletID string) ([]FeeInvoice, error)
 	FeeRedemptionsSettled(ctx context.Context, invoiceID string) (n int, settled bool, err error)
 	SetInvoiceCharged(ctx context.Context, id string) error
-	// CloseWallet marks the wallet closed (its exit row too) and its
-	// auto-invest terms disabled.
-	CloseWallet(ctx context.Context, walletID string) error
+	// CloseWallet marks the wallet closed (its exit row of requestID
+	// too: none, an error) and its auto-invest terms disabled.
+	CloseWallet(ctx context.Context, walletID, requestID string) error
 }
 
 // Exits take investors out of managed investing.
@@ -341,7 +341,7 @@ func (x *Exits) exit(ctx context.Context, walletID, requestID string, now time.T
 			}
 			out.Withdrawn, paidOut = &wd, wal.Balance
 		}
-		if err := tx.CloseWallet(ctx, walletID); err != nil {
+		if err := tx.CloseWallet(ctx, walletID, requestID); err != nil {
 			return err
 		}
 		ids := make([]string, len(out.Invoices))

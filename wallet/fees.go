@@ -98,6 +98,17 @@ type FeeTx interface {
 	Tx
 	FeeTerms(ctx context.Context, walletID string) ([]FeeTerms, error)
 	PutFeeTerms(ctx context.Context, t FeeTerms) error
+	// LastValuation reads the date of the wallet's latest valuation dated
+	// day or before (ok false: none).
+	LastValuation(ctx context.Context, walletID string, day fund.Date) (fund.Date, bool, error)
+	// HWMAsOf reads the date of the wallet's last crystallisation (found
+	// false: never).
+	HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// FirstValuation reads the date of the wallet's first valuation (ok
+	// false: never valued).
+	FirstValuation(ctx context.Context, walletID string) (fund.Date, bool, error)
+	// ValueWallet writes one wallet's valuation of day (ExitTx's).
+	ValueWallet(ctx context.Context, walletID string, day fund.Date) error
 	// ExitOf reads the wallet's exit (an exit's bill checks it is its own).
 	ExitOf(ctx context.Context, walletID string) (x ExitRow, found bool, err error)
 	// BillInputs reads, for wallets locked by the caller, what billing
@@ -191,8 +202,17 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 		// Under the wallet's lock, as billing: terms from a billed day
 		// would be silently ignored for it (review r35-wallet L1), and a
 		// start before the first valuation would fail every later run.
-		if _, ok, err := tx.LockWallet(ctx, t.WalletID); err != nil || !ok {
+		wal, ok, err := tx.LockWallet(ctx, t.WalletID)
+		if err != nil || !ok {
 			return errors.Join(err, boolErrf(ok, "fee terms: %w", ErrNoWallet))
+		}
+		// A closing wallet's exit computed its periods already, and a closed
+		// one is billed no more: terms would never apply (review r36 L1).
+		switch wal.Status {
+		case "closing":
+			return fmt.Errorf("fee terms for %s: %w", t.WalletID, ErrExitInProgress)
+		case "closed":
+			return fmt.Errorf("fee terms for %s: %w", t.WalletID, ErrClosed)
 		}
 		billed, err := tx.BilledPeriods(ctx, t.WalletID, fund.NewDate(9999, 12, 31))
 		if err != nil {
@@ -208,8 +228,87 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 			return fmt.Errorf("fee terms for %s from %s: %w: invoices cover it to %s; the first date allowed is %s",
 				t.WalletID, t.From, ErrBackdatedTerms, last, last.AddDays(1))
 		}
-		return tx.PutFeeTerms(ctx, t)
+		var next fund.Date // the first day no invoice covers (zero: none billed)
+		if len(billed) > 0 {
+			next = last.AddDays(1)
+		}
+		if err := checkPerfChange(ctx, tx, t, next); err != nil {
+			return err
+		}
+		if err := f.valuedFrom(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := tx.PutFeeTerms(ctx, t); err != nil {
+			return err
+		}
+		w := &work{Audits: []ledger.AuditEntry{{Entity: "wallet", ID: t.WalletID, Action: "fee_terms", Payload: t}}}
+		return f.Wallet.flush(ctx, tx, w)
 	})
+}
+
+// valuedFrom makes sure billing from t.From finds a valuation on or before
+// its first day (review r36 L1: otherwise every run skips the wallet and
+// every exit is refused, for ever). Terms dated before the wallet's first
+// valuation are refused: its value then is not known. Terms from today on
+// a wallet never valued (its first terms set after the day's 10:00
+// valuation) write today's valuation in the same transaction. A wallet
+// never valued may still take terms from a past day (a new wallet, as the
+// demo): `fees value --day` backfills that day.
+func (f *Fees) valuedFrom(ctx context.Context, tx FeeTx, t FeeTerms) error {
+	if _, ok, err := tx.LastValuation(ctx, t.WalletID, t.From); err != nil || ok {
+		return err
+	}
+	first, ok, err := tx.FirstValuation(ctx, t.WalletID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("fee terms for %s from %s: %w: the wallet's first valuation is of %s, so its value on %s is not known; the first date allowed is %s",
+			t.WalletID, t.From, ErrBackdatedTerms, first, t.From, first)
+	}
+	if today := fund.DateOf(f.Wallet.now().In(fund.IST())); t.From == today {
+		return tx.ValueWallet(ctx, t.WalletID, today)
+	}
+	return nil
+}
+
+// ErrPerfChangeNotCrystallised refuses a change of the performance % or
+// hurdle while a gain at the old terms is not crystallised (the pool's
+// error: one rule).
+var ErrPerfChangeNotCrystallised = managed.ErrPerfChangeNotCrystallised
+
+// checkPerfChange refuses terms that change the performance % or hurdle
+// in effect the day before, by the pool's rule (managed.CheckPerfChange,
+// review r36 M2): the crystallisation charges the whole gain since the
+// mark at the terms in effect at its end, so a change on 1 Mar from 10 %
+// to 30 % charged the year's gain at 30 %. Allowed once the wallet is
+// crystallised through the day before (managed fees bill --crystallise
+// --to that day), or with no valuation under the old terms.
+func checkPerfChange(ctx context.Context, tx FeeTx, t FeeTerms, unbilled fund.Date) error {
+	ts, err := tx.FeeTerms(ctx, t.WalletID)
+	if err != nil {
+		return err
+	}
+	dated := make([]managed.DatedPerfTerms, len(ts))
+	for i, o := range ts {
+		dated[i] = managed.DatedPerfTerms{From: o.From, PerfTerms: managed.PerfTerms{Percent: o.PerfPct, HurdlePercent: o.HurdlePct}}
+	}
+	r, err := managed.CheckPerfChange(managed.PerfChange{Terms: dated,
+		Next: managed.DatedPerfTerms{From: t.From, PerfTerms: managed.PerfTerms{Percent: t.PerfPct, HurdlePercent: t.HurdlePct}},
+		Valued: func(day fund.Date) (fund.Date, bool, error) {
+			return tx.LastValuation(ctx, t.WalletID, day)
+		},
+		Crystallised: func() (fund.Date, bool, error) {
+			return tx.HWMAsOf(ctx, t.WalletID)
+		}})
+	if err != nil || r == nil {
+		return err
+	}
+	if unbilled.IsZero() {
+		unbilled = ts[0].From
+	}
+	return fmt.Errorf("fee terms for %s from %s: %w: wallet %s's %s (managed fees bill --wallet %s --from %s --to %s --crystallise)",
+		t.WalletID, t.From, ErrPerfChangeNotCrystallised, t.WalletID, r, t.WalletID, unbilled, r.Through)
 }
 
 // Value writes day's valuations (the daily accrual's AUM).

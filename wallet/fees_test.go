@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
 	"github.com/fundflow/fundflow/wallet"
 	"github.com/fundflow/fundflow/wallet/pgstore"
 	"github.com/shopspring/decimal"
@@ -239,5 +240,153 @@ func TestFeeTermsRefusedForABilledDay(t *testing.T) {
 	}
 	if got := e.db.Str(`SELECT string_agg(valid_from || ' ' || aum_rate_pct, ',' ORDER BY valid_from) FROM fee_terms WHERE wallet_id = 'W1'`); got != "2026-07-01 1.0000,2026-09-01 2.0000" {
 		t.Errorf("terms %s", got)
+	}
+}
+
+// A change of the performance % or hurdle is refused until the gain at the
+// old terms is crystallised through the day before it (review r36 M2, the
+// pool's rule): the crystallisation charges the whole gain since the mark
+// at the terms in effect at its end.
+func TestFeePerfChangeRefusedUntilCrystallised(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Fatal(err)
+	}
+	// Deposits 1,00,000.00 (the flows); the wallet gains 10,000.00 by 31 Oct.
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows) VALUES
+		('W1', '2026-07-01', 100000, 0, 100000, 100000), ('W1', '2026-10-31', 0, 110000, 110000, 100000)`)
+	// The old code took 30 % from 1 Nov, and a crystallisation after it
+	// charged 30 % × 10,000.00 = 3,000.00 + 540.00 GST for a gain made at 10 %.
+	for _, ft := range []wallet.FeeTerms{
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("30")},
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("10"), HurdlePct: pct("5")},
+		{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("0")},
+	} {
+		err := f.SetTerms(e.ctx, ft)
+		if !errors.Is(err, wallet.ErrPerfChangeNotCrystallised) || !strings.Contains(err.Error(), "crystallised never") ||
+			!strings.Contains(err.Error(), "managed fees bill --wallet W1 --from 2026-07-01 --to 2026-10-31 --crystallise") {
+			t.Errorf("perf %s hurdle %s from 1 Nov: %v, want refused naming the bill through 31 Oct", ft.PerfPct, ft.HurdlePct, err)
+		}
+	}
+	// The AUM rate alone may change.
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 10, 15), AUMRatePct: pct("0"), PerfPct: pct("10")}); err != nil {
+		t.Errorf("same performance terms from 15 Oct: %v", err)
+	}
+	// Crystallised through 31 Oct at 10 %: 10 % × (1,10,000 − 1,00,000) =
+	// 1,000.00, GST 180.00, total 1,180.00; then 30 % from 1 Nov is taken.
+	inv, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 7, 1), fund.NewDate(2026, 10, 31), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.PerfFee.String() != "1000.00" || inv.GST.String() != "180.00" || inv.Total.String() != "1180.00" {
+		t.Errorf("crystallisation %+v", inv)
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 11, 1), AUMRatePct: pct("0"), PerfPct: pct("30")}); err != nil {
+		t.Errorf("30 %% from 1 Nov after crystallising through 31 Oct: %v", err)
+	}
+	if got := e.db.Str(`SELECT string_agg(valid_from || ' ' || perf_pct, ',' ORDER BY valid_from) FROM fee_terms WHERE wallet_id = 'W1'`); got != "2026-07-01 10.0000,2026-10-15 10.0000,2026-11-01 30.0000" {
+		t.Errorf("terms %s", got)
+	}
+}
+
+// Terms billing could never apply are refused (review r36 L1): dated
+// before the wallet's first valuation (every later bill of those days
+// failed on "no AUM valuation", for ever), or on a closing or closed
+// wallet. A wallet's first terms from today, set after the day's
+// valuation ran, write today's valuation with them.
+func TestFeeTermsRefusedBeforeTheFirstValuation(t *testing.T) {
+	e, f := feesEnv(t) // today (the clock) 20 Aug 2026
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 3), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err) // never valued yet: `fees value --day` backfills 3 Aug
+	}
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 3)); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []fund.Date{fund.NewDate(2026, 7, 1), fund.NewDate(2026, 8, 2)} {
+		err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: from, AUMRatePct: pct("2")})
+		if !errors.Is(err, wallet.ErrBackdatedTerms) || !strings.Contains(err.Error(), "first date allowed is 2026-08-03") {
+			t.Errorf("terms from %s: %v, want refused naming 2026-08-03", from, err)
+		}
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 8, 10), AUMRatePct: pct("2")}); err != nil {
+		t.Errorf("terms from 10 Aug (valued on 3 Aug): %v", err)
+	}
+	// W2, funded with 5,000.00, gets its first terms today after the 10:00
+	// valuation (which left it out: no terms then).
+	if err := e.wallet.Open(e.ctx, "W2", "INV-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.pay("e2", "pay_2", "wallet:W2", "captured", 500000)
+	e.credit()
+	if _, err := f.Value(e.ctx, fund.NewDate(2026, 8, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W2", From: fund.NewDate(2026, 8, 20), AUMRatePct: pct("1")}); err != nil {
+		t.Fatal(err)
+	}
+	// 20 Aug: 5,000.00 × 1 % / 365 = 0.1369… → 0.13; GST 0.0234 → 0.02.
+	inv, _, err := f.Bill(e.ctx, "W2", fund.NewDate(2026, 8, 20), fund.NewDate(2026, 8, 20), false)
+	if err != nil {
+		t.Fatalf("billing W2's first day: %v", err)
+	}
+	if inv.AUMFee.String() != "0.13" || inv.GST.String() != "0.02" || inv.Total.String() != "0.15" {
+		t.Errorf("W2 20 Aug %+v", inv)
+	}
+	if n := e.db.Num(`SELECT count(*) FROM audit_log WHERE entity = 'wallet' AND action = 'fee_terms'`); n != 3 {
+		t.Errorf("%d fee_terms audit rows, want 3 (W1 3 Aug, 10 Aug; W2 20 Aug)", n)
+	}
+	for status, want := range map[string]error{"closing": wallet.ErrExitInProgress, "closed": wallet.ErrClosed} {
+		e.db.Exec(`UPDATE wallets SET status = $1 WHERE id = 'W1'`, status)
+		if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 9, 1), AUMRatePct: pct("2")}); !errors.Is(err, want) {
+			t.Errorf("terms on a %s wallet: %v, want %v", status, err, want)
+		}
+	}
+}
+
+// A crystallising chunk reads the wallets' transactions only for a last
+// valuation written before its net flows were kept (review r36 M1: the
+// whole-history sum ran for every wallet and was then overwritten). With
+// the table unreadable, the old read failed the chunk.
+func TestFeeBillInputsReadFlowsOnlyForOldValuations(t *testing.T) {
+	e, _ := feesEnv(t)
+	// W1's last valuation keeps its flows (1,00,000.00 deposited); the
+	// 2,500.00 the row says is what BillInputs must return, not the
+	// history's sum.
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows) VALUES
+		('W1', '2026-07-01', 100000, 0, 100000, 2500)`)
+	e.db.Exec(`REVOKE SELECT ON wallet_transactions FROM ` + testkit.AppRole)
+	st := pgstore.Store{Pool: e.db.Read}
+	err := st.InFeeTx(e.ctx, func(tx wallet.FeeTx) error {
+		if _, err := tx.LockWallets(e.ctx, []string{"W1"}); err != nil {
+			return err
+		}
+		ins, err := tx.BillInputs(e.ctx, []string{"W1"}, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 7, 1), true)
+		if err != nil {
+			return err
+		}
+		if got := ins["W1"].NetFlows.String(); got != "2500.00" {
+			t.Errorf("net flows %s, want the valuation's 2500.00", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("billing inputs read wallet_transactions: %v", err)
+	}
+	// A valuation from before the flows were kept still falls back to the
+	// history: the 1,00,000.00 deposit.
+	e.db.Exec(`GRANT SELECT ON wallet_transactions TO ` + testkit.AppRole)
+	e.db.Exec(`UPDATE fee_valuations SET net_flows = NULL`)
+	err = st.InFeeTx(e.ctx, func(tx wallet.FeeTx) error {
+		if _, err := tx.LockWallets(e.ctx, []string{"W1"}); err != nil {
+			return err
+		}
+		ins, err := tx.BillInputs(e.ctx, []string{"W1"}, fund.NewDate(2026, 7, 1), fund.NewDate(2026, 7, 1), true)
+		if err == nil && ins["W1"].NetFlows.String() != "100000.00" {
+			t.Errorf("fallback net flows %s, want 100000.00", ins["W1"].NetFlows)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -160,12 +161,17 @@ const valuationInsert = `INSERT INTO fee_valuations (wallet_id, day, cash, holdi
 			CROSS JOIN LATERAL (SELECT nav FROM navs WHERE scheme_code = h.scheme_code AND nav_date <= $1::date ORDER BY nav_date DESC LIMIT 1) n
 			WHERE h.folio_no = a.folio_no AND h.units > 0) v ON true`
 
-// CloseWallet closes a wallet and disables its auto-invest terms.
-func (t Tx) CloseWallet(ctx context.Context, walletID string) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closed', updated_at = now() WHERE id = $1`, walletID); err != nil {
+// CloseWallet closes a wallet and its exit of requestID, and disables its
+// auto-invest terms.
+func (t Tx) CloseWallet(ctx context.Context, walletID, requestID string) error {
+	// The exit row by its request too (review r36 N1): closingFor checked
+	// it under the same lock, this is the second guard.
+	if tag, err := t.tx.Exec(ctx, `UPDATE wallet_exits SET closed_at = now() WHERE wallet_id = $1 AND request_id = $2`, walletID, requestID); err != nil {
 		return err
+	} else if tag.RowsAffected() != 1 {
+		return fmt.Errorf("close wallet %s: no exit of request %s", walletID, requestID)
 	}
-	if _, err := t.tx.Exec(ctx, `UPDATE wallet_exits SET closed_at = now() WHERE wallet_id = $1`, walletID); err != nil {
+	if _, err := t.tx.Exec(ctx, `UPDATE wallets SET status = 'closed', updated_at = now() WHERE id = $1`, walletID); err != nil {
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE autoinvest_terms SET enabled = false WHERE wallet_id = $1`, walletID)

@@ -85,6 +85,37 @@ func (t Tx) PutFeeTerms(ctx context.Context, ft wallet.FeeTerms) error {
 	return err
 }
 
+// LastValuation reads the date of the wallet's latest valuation dated day
+// or before (ok false: none).
+func (t Tx) LastValuation(ctx context.Context, walletID string, day fund.Date) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT max(day) FROM fee_valuations WHERE wallet_id = $1 AND day <= $2`, walletID, day.Time()).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
+
+// FirstValuation reads the date of the wallet's first valuation (ok
+// false: never valued).
+func (t Tx) FirstValuation(ctx context.Context, walletID string) (fund.Date, bool, error) {
+	var d *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT min(day) FROM fee_valuations WHERE wallet_id = $1`, walletID).Scan(&d); err != nil || d == nil {
+		return fund.Date{}, false, err
+	}
+	return fund.DateOf(*d), true, nil
+}
+
+// HWMAsOf reads the date of the wallet's last crystallisation (found
+// false: never).
+func (t Tx) HWMAsOf(ctx context.Context, walletID string) (fund.Date, bool, error) {
+	var d time.Time
+	err := t.tx.QueryRow(ctx, `SELECT as_of FROM fee_hwm WHERE wallet_id = $1`, walletID).Scan(&d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fund.Date{}, false, nil
+	}
+	return fund.DateOf(d), err == nil, err
+}
+
 // LockWallets locks wallets in id order.
 func (t Tx) LockWallets(ctx context.Context, ids []string) ([]wallet.Wallet, error) {
 	rows, err := t.tx.Query(ctx, `SELECT id, investor_id, status, balance FROM wallets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
@@ -98,8 +129,10 @@ func (t Tx) LockWallets(ctx context.Context, ids []string) ([]wallet.Wallet, err
 }
 
 // BillInputs reads a chunk's billing inputs in one batch (one round
-// trip): invoices (locked), terms, valuations, and with perf the net flows
-// and high-water marks (locked).
+// trip): invoices (locked), terms, valuations (with the net flows each
+// kept), and with perf the high-water marks (locked); a second round trip
+// sums the flows of wallets whose last valuation predates kept flows
+// (none written since 066).
 func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, perf bool) (map[string]*wallet.BillInput, error) {
 	out := make(map[string]*wallet.BillInput, len(ids))
 	for _, id := range ids {
@@ -163,26 +196,6 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 			return rows.Err()
 		})
 	if perf {
-		// Σ what came in from outside less what left to the investor, as
-		// posted so far: only for a last valuation written before its
-		// net_flows were kept (below, see wallet.BillInput).
-		b.Queue(`SELECT wallet_id, `+netFlowsSum+` FROM wallet_transactions
-			WHERE wallet_id = ANY($1) AND `+netFlowsKinds+` GROUP BY wallet_id`, ids).
-			Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var id string
-					var v decimal.Decimal
-					if err := rows.Scan(&id, &v); err != nil {
-						return err
-					}
-					a, err := amount(v)
-					if err != nil {
-						return err
-					}
-					out[id].NetFlows = a
-				}
-				return rows.Err()
-			})
 		b.Queue(`SELECT wallet_id, hwm_gain, start_gain FROM fee_hwm WHERE wallet_id = ANY($1) ORDER BY wallet_id FOR UPDATE`, ids).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
@@ -207,13 +220,42 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
+	var unkept []string // last valuation written before its flows were kept
 	for id, flows := range valued {
-		if flows.Valid { // the flows the last valuation includes, no later one
-			a, err := amount(flows.Decimal)
+		if !flows.Valid {
+			unkept = append(unkept, id)
+			continue
+		}
+		a, err := amount(flows.Decimal) // the flows the last valuation includes, no later one
+		if err != nil {
+			return nil, err
+		}
+		out[id].NetFlows = a
+	}
+	if perf && len(unkept) > 0 {
+		// Σ what came in from outside less what left to the investor, as
+		// posted so far, only for those (review r36 M1: it was read for
+		// every wallet and thrown away, 6-16x the chunk's read).
+		rows, err := t.tx.Query(ctx, `SELECT wallet_id, `+netFlowsSum+` FROM wallet_transactions
+			WHERE wallet_id = ANY($1) AND `+netFlowsKinds+` GROUP BY wallet_id`, unkept)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var v decimal.Decimal
+			if err := rows.Scan(&id, &v); err != nil {
+				return nil, err
+			}
+			a, err := amount(v)
 			if err != nil {
 				return nil, err
 			}
 			out[id].NetFlows = a
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
