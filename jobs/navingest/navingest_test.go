@@ -3,6 +3,7 @@ package navingest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,14 +233,42 @@ func TestNAVLatestForwardOnlyAndSchemeVersions(t *testing.T) {
 // With Kafka brokers in the environment, every validated NAV of a real AMFI
 // file is published to nav.validated once, keyed by its scheme code; the
 // expected keys come from the file itself (countNAVFile), not the parser.
+//
+// It runs at the test config's 1,000-row batches and at the default
+// batch_size (a whole file a batch), on topics of 1 and 3 partitions: a
+// partition's produce batch must stay under the broker's message.max.bytes
+// however many rows a batch holds (review r36-2 N1: at 16,000 rows every
+// real file failed with Message Size Too Large).
 func TestNAVIngestPublishesValidatedNAVsToKafka(t *testing.T) {
+	for _, c := range []struct {
+		partitions   int32
+		defaultBatch bool
+	}{{3, false}, {1, true}, {3, true}} {
+		t.Run(fmt.Sprintf("partitions=%d,default_batch=%v", c.partitions, c.defaultBatch), func(t *testing.T) {
+			testNAVIngestPublishes(t, c.partitions, c.defaultBatch)
+		})
+	}
+}
+
+func testNAVIngestPublishes(t *testing.T, partitions int32, defaultBatch bool) {
 	const name = "NAVAll_2026-08-21_8col-plan-option.txt"
 	fixture := testkit.Fixture(t, "amfi/navall/"+name)
 	want := testkit.CountNAVFile(t, fixture)
-	brokers := testkit.Kafka(t, 3, "nav.validated")
+	brokers := testkit.Kafka(t, partitions, "nav.validated")
 	dir := t.TempDir()
 	testkit.CopyFile(t, fixture, filepath.Join(dir, name))
 	e := newEnv(t, dir, brokers)
+	if defaultBatch {
+		cfg, err := config.Parse("test.yaml", []byte(strings.Replace(testkit.NAVIngestYAML(dir), "batch_size: 1000", "", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Over 2,000 rows a batch, one partition's produce batch fills
+		// to the writer's 2,000-message cap (1.17 MB of real events).
+		if e.c = cfg.Pipelines.NAVIngest; e.c.BatchSize <= 2000 {
+			t.Fatalf("default batch_size %d: this case needs batches over 2,000 rows", e.c.BatchSize)
+		}
+	}
 
 	st, err := e.run(t)
 	if err != nil {

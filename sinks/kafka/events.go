@@ -43,7 +43,7 @@ func (s EventSink) Write(ctx context.Context, b pipelines.Batch[fund.OutboxEvent
 		}
 	}
 	if err := s.W.WriteMessages(ctx, msgs...); err != nil {
-		return classify(fmt.Errorf("kafka: publish %d outbox events: %w", len(msgs), err))
+		return classify(fmt.Errorf("kafka: publish %d outbox events: %w", len(msgs), summarise(err)))
 	}
 	return nil
 }

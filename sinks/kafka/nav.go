@@ -40,6 +40,10 @@ type Config struct {
 	WriteTimeout time.Duration
 }
 
+// maxBatchBytes keeps each partition's batch below a default broker's
+// message.max.bytes (1,048,588 bytes) with room for the batch headers.
+const maxBatchBytes = 1_000_000
+
 // NewWriter returns a synchronous writer to c.Topic that partitions by key
 // (the same key always lands on the same partition, so a consumer sees one
 // scheme's NAVs in order) and waits for all in-sync replicas.
@@ -60,7 +64,12 @@ func NewWriter(c Config) *kafkago.Writer {
 		RequiredAcks: kafkago.RequireAll,
 		Async:        false,
 		BatchSize:    c.BatchSize,
-		BatchBytes:   16 << 20,
+		// A produce request's batch to a partition stays under the
+		// broker's default message.max.bytes (1,048,588): a real
+		// nav.validated event is ~590 bytes, so 2,000 of them to one
+		// partition (1.17 MB) were refused as Message Size Too Large
+		// however many messages BatchSize allowed.
+		BatchBytes:   maxBatchBytes,
 		BatchTimeout: c.BatchTimeout,
 		WriteTimeout: c.WriteTimeout,
 		MaxAttempts:  3, // the engine retries a failed Write with its own backoff
@@ -100,7 +109,7 @@ func (s NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) err
 		msgs[i] = NAVMessage(n)
 	}
 	if err := s.W.WriteMessages(ctx, msgs...); err != nil {
-		return classify(fmt.Errorf("kafka: publish %d NAV events to %s: %w", len(msgs), s.W.Topic, err))
+		return classify(fmt.Errorf("kafka: publish %d NAV events to %s: %w", len(msgs), s.W.Topic, summarise(err)))
 	}
 	return nil
 }
@@ -176,6 +185,35 @@ func NAVMessage(n fund.NAVLine) kafkago.Message {
 
 // classify marks what a retry can cure: lost connections, timeouts and the
 // errors Kafka itself calls retriable (leader moved, not enough replicas).
+// summarise keeps a failed write's message short: kafka-go's WriteErrors
+// prints one error per message, 14,000 copies of the same text for a NAV
+// file. The errors stay reachable through errors.As.
+func summarise(err error) error {
+	var we kafkago.WriteErrors
+	if !errors.As(err, &we) {
+		return err
+	}
+	var first error
+	for _, e := range we {
+		if e != nil {
+			first = e
+			break
+		}
+	}
+	return writeErrors{we: we, first: first}
+}
+
+type writeErrors struct {
+	we    kafkago.WriteErrors
+	first error
+}
+
+func (e writeErrors) Error() string {
+	return fmt.Sprintf("%d of %d messages not written, the first: %v", e.we.Count(), len(e.we), e.first)
+}
+
+func (e writeErrors) Unwrap() error { return e.we }
+
 func classify(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err

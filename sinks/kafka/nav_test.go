@@ -2,9 +2,12 @@ package kafka
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -190,6 +193,34 @@ func TestParseBrokers(t *testing.T) {
 		got := ParseBrokers(tc.in)
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("ParseBrokers(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A failed write names how many messages failed and the first error once,
+// not one copy per message, and stays classifiable: a message too large is
+// not retried, a leader moving is.
+func TestWriteErrorsSummarised(t *testing.T) {
+	for _, c := range []struct {
+		errs      kafkago.WriteErrors
+		msg       string
+		transient bool
+	}{
+		{kafkago.WriteErrors{nil, kafkago.MessageSizeTooLarge, kafkago.MessageSizeTooLarge},
+			"kafka: publish 3 NAV events to t: 2 of 3 messages not written, the first: " + kafkago.MessageSizeTooLarge.Error(), false},
+		{kafkago.WriteErrors{kafkago.NotLeaderForPartition, nil},
+			"kafka: publish 2 NAV events to t: 1 of 2 messages not written, the first: " + kafkago.NotLeaderForPartition.Error(), true},
+	} {
+		err := classify(fmt.Errorf("kafka: publish %d NAV events to t: %w", len(c.errs), summarise(c.errs)))
+		if err.Error() != c.msg {
+			t.Errorf("message %q, want %q", err.Error(), c.msg)
+		}
+		var we kafkago.WriteErrors
+		if !errors.As(err, &we) || len(we) != len(c.errs) {
+			t.Errorf("%v: the WriteErrors are not reachable", err)
+		}
+		if got := pipelines.IsTransient(err); got != c.transient {
+			t.Errorf("%v: transient %v, want %v", err, got, c.transient)
 		}
 	}
 }
