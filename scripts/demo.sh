@@ -53,7 +53,6 @@ pipelines:
       glob: "NAVAll*.txt"
       stable_for: 1s
       archive: true
-    batch_size: 2000
     max_reject_rate: 0.2
     holidays: [$FIXTURES/calendar/nse_fo_holidays_2024.csv, $FIXTURES/calendar/nse_fo_holidays_2025.csv, $FIXTURES/calendar/nse_fo_holidays_2026.csv]
   payments:                               # the money path (scripts/demo_money.sh)

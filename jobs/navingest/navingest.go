@@ -109,8 +109,9 @@ const kafkaBatchMax = 2000
 // part for ClickHouse to write and merge, and 2,000-row inserts (two per
 // batch with a reject: the NAVs and the quarantine events) cost its server
 // more CPU than the whole load costs Postgres (issue 15). 25,000 rows is
-// about 12 default batches; a checkpoint commits up to that much later,
-// and a crash makes the next run write up to that much again.
+// about two NAVAll files (at the default batch_size a file a batch); a
+// checkpoint commits up to that much later, and a crash makes the next run
+// write up to that much again.
 const HoldRows = 25_000
 
 // sinksOver are Sinks over a Postgres sink and ClickHouse dates the caller

@@ -47,8 +47,8 @@ func quotedColumns(cols []string) string {
 	return strings.Join(q, ", ")
 }
 
-// copyBufs keeps a batch's COPY stream between batches (2,000 rows: about
-// 300 kB).
+// copyBufs keeps a batch's COPY stream between batches (about 150 bytes a
+// row: 2.4 MB at the default 16,000 rows).
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<16); return &b }}
 
 var copySignature = []byte("PGCOPY\n\377\r\n\000")
