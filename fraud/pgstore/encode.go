@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/fundflow/fundflow/fraud"
@@ -11,30 +12,24 @@ import (
 // writes for it (the same format load reads, and older code too), without
 // reflection: a snapshot encodes every window an event touched, and
 // encoding/json's reflection was most of its cost. ok false: a time
-// encoding/json refuses (a year outside 0-9999; events are parsed from
-// RFC 3339, so none is expected): the caller encodes the record with
-// encoding/json, for its error.
+// encoding/json refuses (a year outside 0-9999; a packed window's times
+// are within 1678-2262, so never since session 36): the caller encodes
+// the record with encoding/json, for its error.
 func appendRec(b []byte, k string, st *fraud.State) (_ []byte, ok bool) {
-	if st != nil {
-		for i := range st.Entries {
-			if y := st.Entries[i].At.Year(); y < 0 || y > 9999 {
-				return b, false
-			}
-		}
-	}
 	b = append(b, `{"k":`...)
 	b = appendString(b, k)
 	if st != nil {
 		b = append(b, `,"s":{"entries":`...)
-		if st.Entries == nil {
+		if st.IsNil() {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, '[')
-			for i := range st.Entries {
+			for i := range st.Len() {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendEntry(b, &st.Entries[i])
+				e := st.Entry(i)
+				b = appendEntry(b, &e)
 			}
 			b = append(b, ']')
 		}
@@ -55,7 +50,7 @@ func appendEntry(b []byte, e *fraud.Entry) []byte {
 		b = appendString(b, e.Investor)
 	}
 	b = append(b, `,"amount":`...)
-	b = appendString(b, e.Amount.String())
+	b = appendPaise(b, e.Paise)
 	if e.Redemption {
 		b = append(b, `,"redemption":true`...)
 	}
@@ -90,5 +85,18 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, '"')
 	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendPaise writes p paise as fund.Amount's JSON does: "-12.50".
+func appendPaise(b []byte, p int64) []byte {
+	b = append(b, '"')
+	u := uint64(p)
+	if p < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	b = append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
 	return append(b, '"')
 }

@@ -128,7 +128,7 @@ func TestExpiryBoundsTheWindowsAndChangesNoAlert(t *testing.T) {
 	for i, p := range evs {
 		changed, fs := rs.EvalAll(ref, p.Event)
 		for k, st := range changed {
-			if len(st.Entries) == 0 {
+			if st.Len() == 0 {
 				delete(ref, k)
 			} else {
 				ref[k] = st

@@ -91,7 +91,7 @@ func (s *Store) load(ctx context.Context) error {
 					rows.Close()
 					return fmt.Errorf("fraud windows: %w", err)
 				}
-				if len(st.Entries) > 0 {
+				if st.Len() > 0 {
 					m.states[fraud.StateKey(r, k)] = st
 				}
 			}
@@ -170,7 +170,7 @@ func (m *mem) apply(data []byte) error {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return fmt.Errorf("fraud snapshot record: %w", err)
 		}
-		if r.S == nil || len(r.S.Entries) == 0 {
+		if r.S == nil || r.S.Len() == 0 {
 			delete(m.states, r.K)
 		} else {
 			m.states[r.K] = *r.S
