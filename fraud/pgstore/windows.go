@@ -161,8 +161,18 @@ func (s *Store) load(ctx context.Context) error {
 	return nil
 }
 
-// apply reads one chunk's records over m.states.
+// apply reads one chunk's records over m.states: packed (session 36 on)
+// or JSON lines (before; a restart after the upgrade reads them, and its
+// next full snapshot is packed).
 func (m *mem) apply(data []byte) error {
+	switch {
+	case len(data) == 0:
+		return nil
+	case data[0] == packedFormat:
+		return applyPacked(data[1:], m.states)
+	case data[0] != '{':
+		return fmt.Errorf("fraud snapshot: a chunk of format %d, which this version does not know (written by a newer one?)", data[0])
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, chunkBytes+(1<<20))
 	for sc.Scan() {
@@ -311,7 +321,6 @@ func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos
 			}
 			buf := make([]byte, 0, min(chunkBytes+(64<<10), 256*len(recs)+4096))
 			i, seq := 0, int32(0)
-			var encErr error
 			// the next chunk: records up to chunkBytes (the buffer is
 			// reused: pgx has written the last row before asking for
 			// the next)
@@ -319,21 +328,14 @@ func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos
 				if i >= len(recs) {
 					return false
 				}
-				buf = buf[:0]
+				buf = append(buf[:0], packedFormat)
+				var p packer
 				for ; i < len(recs) && len(buf) < chunkBytes; i++ {
 					var st *fraud.State
 					if !recs[i].gone {
 						st = &recs[i].st
 					}
-					var ok bool
-					if buf, ok = appendRec(buf, recs[i].k, st); !ok {
-						b, err := json.Marshal(snapRec{K: recs[i].k, S: st})
-						if err != nil {
-							encErr = err
-							return false
-						}
-						buf = append(append(buf, b...), '\n')
-					}
+					buf = p.appendPacked(buf, recs[i].k, st)
 				}
 				size += int64(len(buf))
 				return true
@@ -341,16 +343,13 @@ func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"fraud_snapshot_chunks"}, []string{"gen", "seq", "data"},
 				pgx.CopyFromFunc(func() ([]any, error) {
 					if !next() {
-						return nil, encErr
+						return nil, nil
 					}
 					seq++
 					return []any{gen, seq - 1, buf}, nil
 				}))
 			if err != nil {
 				return err
-			}
-			if encErr != nil {
-				return encErr
 			}
 			if _, err := tx.Exec(ctx, `UPDATE fraud_snapshots SET bytes = $2 WHERE gen = $1`, gen, size); err != nil {
 				return err
