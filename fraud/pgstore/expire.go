@@ -245,7 +245,7 @@ func (m *mem) sweepExpired(rs *fraud.RuleSet, events int) {
 	x := &m.expiry
 	drop := func(sk string) {
 		delete(m.states, sk)
-		m.dirty[sk] = struct{}{}
+		m.dirty[sk] = fraud.State{}
 		x.Dropped++
 	}
 	if x.setRules(rs) {

@@ -207,7 +207,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			m.states[sk] = st
 		}
-		m.dirty[sk] = struct{}{}
+		m.dirty[sk] = st
 	}
 	for sp, off := range moved {
 		m.pos[sp] = off
