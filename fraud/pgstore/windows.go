@@ -261,7 +261,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 		pos[sp] = off
 		moved = moved || m.durable[sp] != off
 	}
-	m.dirty, m.pending = make(map[string]fraud.State, len(dirty)), 0
+	m.dirty, m.pending = make(map[string]fraud.State, min(len(dirty), 1<<16)), 0
 	s.mu.Unlock()
 	if len(recs) == 0 && !moved && !full {
 		return nil
