@@ -12,13 +12,15 @@ import (
 )
 
 // The windows of a 5,000,000-event stream are millions of small states
-// kept for days of event time. An entry used to be strings, a time.Time
-// and a decimal: six or seven heap objects for the garbage collector to
-// mark on every cycle (a cycle on the 4 GB heap cost 15 CPU-seconds). A
+// kept for days of event time, marked by the garbage collector on every
+// cycle (a cycle on the 4 GB heap cost 15 CPU-seconds). An entry used to
+// hold strings, a time.Time and a decimal (a pointer to a big.Int). A
 // window now stores its entries as fixed-size rows without pointers (times
 // as Unix nanoseconds, amounts as integer paise) and their strings one
-// after another in one string: three objects a window, none of which the
-// collector has to look inside. Eval works on the rich Entry (Entries
+// after another in one string, none of which the collector has to look
+// inside: measured over a month of the shipped rules, 2.6 heap objects and
+// 270 bytes a window live instead of 3.5 and 315 (most windows hold one
+// entry, whose strings used to be shared with the event). Eval works on the rich Entry (Entries
 // unpacks a window without copying its strings) and NewState packs it back.
 
 // Entry is one event remembered in a window, unpacked (NewState packs it).
