@@ -108,7 +108,7 @@ func Decode(topic string, value []byte, lineage string) (Event, error) {
 		if err != nil {
 			return Event{}, err
 		}
-		amt, err := fund.ParseAmount(p.Amount)
+		amt, err := parseExact(p.Amount)
 		if err != nil {
 			return Event{}, fmt.Errorf("amount: %w", err)
 		}
@@ -132,7 +132,7 @@ func Decode(topic string, value []byte, lineage string) (Event, error) {
 		ev := Event{ID: p.EventID, Lineage: lineage, Kind: EventOrder, InvestorID: p.InvestorID, FolioNo: p.Folio,
 			OrderID: p.OrderID, OrderKind: p.Kind, At: at}
 		if p.Value != "" {
-			if ev.Amount, err = fund.ParseAmount(p.Value); err != nil {
+			if ev.Amount, err = parseExact(p.Value); err != nil {
 				return Event{}, fmt.Errorf("value: %w", err)
 			}
 		}
@@ -166,5 +166,22 @@ func parseAt(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %q is not an RFC 3339 time", field, s)
 	}
+	if err := CheckTime(t); err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", field, err) // a window keeps Unix nanoseconds
+	}
 	return t.UTC(), nil
+}
+
+// parseExact parses an amount a window keeps as integer paise: more than
+// two decimals (fund.ErrTooManyDecimals) or more paise than an int64 holds
+// is refused (the message is quarantined), never rounded.
+func parseExact(s string) (fund.Amount, error) {
+	a, err := fund.ParseAmount(s)
+	if err != nil {
+		return fund.Amount{}, err
+	}
+	if _, err := PaiseOf(a); err != nil {
+		return fund.Amount{}, err
+	}
+	return a, nil
 }

@@ -59,26 +59,6 @@ type Ref struct {
 	Lineage string `json:"lineage"`
 }
 
-// Entry is one event remembered in a window.
-type Entry struct {
-	Ref
-	At       time.Time   `json:"at"`
-	Investor string      `json:"investor,omitempty"` // shared_contact: who uses the value
-	Amount   fund.Amount `json:"amount"`
-	// account_takeover keeps the big redemptions too, so a change that
-	// arrives after a redemption it precedes (two topics, no order between
-	// them) still fires on the redemption, once.
-	Redemption bool   `json:"redemption,omitempty"`
-	OrderID    string `json:"order_id,omitempty"`
-	Fired      bool   `json:"fired,omitempty"`
-}
-
-// State is one rule's window for one scope key. The zero value is an
-// empty window. It is JSON in Postgres (fraud_windows).
-type State struct {
-	Entries []Entry `json:"entries"`
-}
-
 // Firing is a rule's decision to alert (and maybe hold).
 type Firing struct {
 	RuleID   string
@@ -192,10 +172,8 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		return r.evalShared(st, ev, key)
 	}
 	newest := ev.At
-	for _, e := range st.Entries {
-		if e.At.After(newest) {
-			newest = e.At
-		}
+	if n := st.Newest(); n.After(newest) {
+		newest = n
 	}
 	from := newest.Add(-r.Window)
 	if r.crossPartition() {
@@ -203,9 +181,9 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		// partition: keep MaxSkew more (the rule checks its window itself)
 		from = from.Add(-MaxSkew)
 	}
-	kept := make([]Entry, 0, len(st.Entries)+1) // room for this event's entry
-	for _, e := range st.Entries {
-		if !e.At.Before(from) {
+	kept := make([]Entry, 0, st.Len()+1) // room for this event's entry
+	for i := range st.Len() {
+		if e := st.Entry(i); !e.At.Before(from) {
 			kept = append(kept, e)
 		}
 	}
@@ -213,9 +191,9 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	// relay sending again after a crash: a new offset, the same event id)
 	// changes nothing, as the backtest skips an id it has seen.
 	if slices.ContainsFunc(kept, func(e Entry) bool { return e.EventID == ev.ID }) {
-		return State{Entries: kept}, nil
+		return NewState(kept), nil
 	}
-	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount}
+	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Paise: ev.Amount.Paise()}
 	fire := func(trigger Entry, orderID string, evidence []Entry) []Firing {
 		f := Firing{RuleID: r.ID, Kind: r.Kind, Action: r.Action, Key: key, Event: trigger.Ref,
 			Investor: ev.InvestorID, At: trigger.At}
@@ -242,7 +220,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		for i := range kept {
 			kept[i].Fired = true
 		}
-		return State{Entries: kept}
+		return NewState(kept)
 	}
 	switch r.Kind {
 	case KindRedemptionVelocity, KindFailedPayments:
@@ -254,7 +232,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 	case KindStructuring:
 		lo := r.Amount.Sub(r.Band)
 		if ev.Amount.Cmp(lo) < 0 || ev.Amount.Cmp(r.Amount) >= 0 {
-			return State{Entries: kept}, nil
+			return NewState(kept), nil
 		}
 		kept = append(kept, me)
 		if liveCount(kept) >= r.MinCount {
@@ -271,7 +249,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 		var bought fund.Amount
 		l := live()
 		for _, e := range l {
-			bought = bought.Add(e.Amount)
+			bought = bought.Add(e.Amount())
 		}
 		if bought.Sign() > 0 && atLeastPct(ev.Amount, bought, r.MinPct) &&
 			(ev.Holdings.Sign() <= 0 || atLeastPct(bought, ev.Holdings, r.MinPct)) {
@@ -282,7 +260,7 @@ func (r Rule) Eval(st State, ev Event) (State, []Firing) {
 			return spend(), fire(me, ev.OrderID, append(l, me))
 		}
 	}
-	return State{Entries: kept}, nil
+	return NewState(kept), nil
 }
 
 // byTime orders shared_contact's entries: by time, then event id (a
@@ -305,11 +283,10 @@ func byTime(a, b Entry) int {
 // window after it newly qualify (one more sharer before them); those
 // before p count the same sharers as before.
 func (r Rule) evalShared(st State, ev Event, key string) (State, []Firing) {
-	es := st.Entries
+	es := st.Entries()
 	if !slices.IsSortedFunc(es, byTime) {
 		// a window written before session 33 (a refresh moved its entry
 		// to the end; the next event sorted it)
-		es = slices.Clone(es)
 		slices.SortStableFunc(es, byTime)
 	}
 	newest := ev.At
@@ -322,17 +299,16 @@ func (r Rule) evalShared(st State, ev Event, key string) (State, []Firing) {
 	es = es[sort.Search(len(es), func(i int) bool { return !es[i].At.Before(from) }):]
 	// a copy of an event the window holds changes nothing
 	if slices.ContainsFunc(es, func(e Entry) bool { return e.EventID == ev.ID }) {
-		return State{Entries: es}, nil
+		return NewState(es), nil
 	}
-	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount, Investor: ev.InvestorID}
+	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Paise: ev.Amount.Paise(), Investor: ev.InvestorID}
 	if known := slices.IndexFunc(es, func(e Entry) bool { return e.Investor == ev.InvestorID }); known >= 0 {
 		// the same investor again: refresh, never a new sharer (its time
 		// and event stay, so its place does too)
 		old := es[known]
 		me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
-		kept := slices.Clone(es)
-		kept[known] = me
-		return State{Entries: kept}, nil
+		es[known] = me // es is Entries' own copy
+		return NewState(es), nil
 	}
 	p, _ := slices.BinarySearchFunc(es, me, byTime)
 	kept := make([]Entry, 0, len(es)+1)
@@ -356,7 +332,7 @@ func (r Rule) evalShared(st State, ev Event, key string) (State, []Firing) {
 		}
 		out = append(out, f)
 	}
-	return State{Entries: kept}, out
+	return NewState(kept), out
 }
 
 // liveCount is how many of es are not spent (live without its slice).
@@ -392,19 +368,19 @@ func (r Rule) evalTakeover(kept []Entry, me Entry, ev Event, fire func(Entry, st
 				out = append(out, fire(e, e.OrderID, append(changesBefore(e.At), e))...)
 			}
 		}
-		return State{Entries: kept}, out
+		return NewState(kept), out
 	}
 	if ev.Holdings.Sign() > 0 && !atLeastPct(ev.Amount, ev.Holdings, r.MinPct) {
-		return State{Entries: kept}, nil
+		return NewState(kept), nil
 	}
 	me.Redemption, me.OrderID = true, ev.OrderID
 	cs := changesBefore(me.At)
 	me.Fired = len(cs) > 0
 	kept = append(kept, me)
 	if !me.Fired {
-		return State{Entries: kept}, nil
+		return NewState(kept), nil
 	}
-	return State{Entries: kept}, fire(me, ev.OrderID, append(cs, me))
+	return NewState(kept), fire(me, ev.OrderID, append(cs, me))
 }
 
 // EvalAll runs every rule of rs over ev with the windows in states (keyed

@@ -200,10 +200,10 @@ func TestFiringEvidence(t *testing.T) {
 // a failed write and retry).
 func TestEvalIsPure(t *testing.T) {
 	r := Rule{ID: "v", Kind: KindRedemptionVelocity, Scope: ScopeInvestor, Window: time.Hour, MaxCount: 5, Action: ActionAlert}
-	st := State{Entries: []Entry{{Ref: Ref{EventID: "a"}, At: t0}}}
+	st := NewState([]Entry{{Ref: Ref{EventID: "a"}, At: t0}})
 	st2, _ := r.Eval(st, red("b", 0.5, "1", "0"))
-	if len(st.Entries) != 1 || len(st2.Entries) != 2 {
-		t.Errorf("before %d after %d entries", len(st.Entries), len(st2.Entries))
+	if st.Len() != 1 || st2.Len() != 2 {
+		t.Errorf("before %d after %d entries", st.Len(), st2.Len())
 	}
 }
 

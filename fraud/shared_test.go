@@ -18,27 +18,27 @@ func sharedSortEveryEvent(r Rule, st State, ev Event) (State, []Firing) {
 		return st, nil
 	}
 	newest := ev.At
-	for _, e := range st.Entries {
+	for _, e := range st.Entries() {
 		if e.At.After(newest) {
 			newest = e.At
 		}
 	}
 	from := newest.Add(-r.Window).Add(-MaxSkew)
 	var kept []Entry
-	for _, e := range st.Entries {
+	for _, e := range st.Entries() {
 		if !e.At.Before(from) {
 			kept = append(kept, e)
 		}
 	}
 	if slices.ContainsFunc(kept, func(e Entry) bool { return e.EventID == ev.ID }) {
-		return State{Entries: kept}, nil
+		return NewState(kept), nil
 	}
-	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Amount: ev.Amount, Investor: ev.InvestorID}
+	me := Entry{Ref: Ref{EventID: ev.ID, Lineage: ev.Lineage}, At: ev.At, Paise: ev.Amount.Paise(), Investor: ev.InvestorID}
 	if known := slices.IndexFunc(kept, func(e Entry) bool { return e.Investor == ev.InvestorID }); known >= 0 {
 		old := kept[known]
 		kept = slices.Delete(kept, known, known+1)
 		me.At, me.Ref, me.Fired = old.At, old.Ref, old.Fired
-		return State{Entries: append(kept, me)}, nil
+		return NewState(append(kept, me)), nil
 	}
 	kept = append(kept, me)
 	slices.SortStableFunc(kept, func(a, b Entry) int {
@@ -63,7 +63,7 @@ func sharedSortEveryEvent(r Rule, st State, ev Event) (State, []Firing) {
 		}
 		out = append(out, f)
 	}
-	return State{Entries: kept}, out
+	return NewState(kept), out
 }
 
 // shared_contact keeps its window in time order and inserts each event in
@@ -103,11 +103,11 @@ func TestSharedContactInPlaceEqualsSortEveryEvent(t *testing.T) {
 			if !slices.EqualFunc(gotF, wantF, sameFiring) {
 				t.Fatalf("seed %d event %d (%s at %s): fired %v, want %v", seed, i, id, at, gotF, wantF)
 			}
-			if !sameEntries(newSt.Entries, oldSt.Entries) {
-				t.Fatalf("seed %d event %d: window %v, want %v", seed, i, newSt.Entries, oldSt.Entries)
+			if !sameEntries(newSt.Entries(), oldSt.Entries()) {
+				t.Fatalf("seed %d event %d: window %v, want %v", seed, i, newSt.Entries(), oldSt.Entries())
 			}
 			if rnd.IntN(7) == 0 {
-				newSt = State{Entries: slices.Clone(oldSt.Entries)} // a window as the old code stored it
+				newSt = oldSt // a window as the old code stored it
 			}
 		}
 		if seed == 0 && fired == 0 {
@@ -125,7 +125,7 @@ func sameFiring(a, b Firing) bool {
 // refreshed entry last).
 func sameEntries(a, b []Entry) bool {
 	key := func(e Entry) string {
-		return fmt.Sprintf("%s|%s|%s|%s|%v|%s", e.EventID, e.Lineage, e.At.Format(time.RFC3339Nano), e.Investor, e.Fired, e.Amount)
+		return fmt.Sprintf("%s|%s|%s|%s|%v|%d", e.EventID, e.Lineage, e.At.Format(time.RFC3339Nano), e.Investor, e.Fired, e.Paise)
 	}
 	ka, kb := make([]string, len(a)), make([]string, len(b))
 	for i := range a {

@@ -124,13 +124,7 @@ func (x *expiry) rule(rs *fraud.RuleSet, sk string) (string, ruleSpan, bool) {
 // event at or after it: its newest entry plus the window (plus MaxSkew for
 // the cross-partition rules).
 func dueAt(r ruleSpan, st fraud.State) time.Time {
-	var newest time.Time
-	for _, e := range st.Entries {
-		if e.At.After(newest) {
-			newest = e.At
-		}
-	}
-	d := newest.Add(r.window)
+	d := st.Newest().Add(r.window)
 	if r.cross {
 		d = d.Add(fraud.MaxSkew)
 	}
@@ -251,7 +245,7 @@ func (m *mem) sweepExpired(rs *fraud.RuleSet, events int) {
 	x := &m.expiry
 	drop := func(sk string) {
 		delete(m.states, sk)
-		m.dirty[sk] = struct{}{}
+		m.dirty[sk] = fraud.State{}
 		x.Dropped++
 	}
 	if x.setRules(rs) {

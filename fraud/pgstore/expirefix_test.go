@@ -23,7 +23,7 @@ func applyAll(t *testing.T, st *pgstore.Store, rs *fraud.RuleSet, batches [][]pg
 		for _, p := range b {
 			changed, fs := rs.EvalAll(ref, p.Event)
 			for k, s := range changed {
-				if len(s.Entries) == 0 {
+				if s.Len() == 0 {
 					delete(ref, k)
 				} else {
 					ref[k] = s

@@ -199,7 +199,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 		}
 	}
 	for sk, st := range over {
-		if len(st.Entries) == 0 {
+		if st.Len() == 0 {
 			delete(m.states, sk)
 		} else {
 			if _, had := m.states[sk]; !had {
@@ -207,7 +207,7 @@ func (s *Store) Apply(ctx context.Context, rs *fraud.RuleSet, evs []Positioned) 
 			}
 			m.states[sk] = st
 		}
-		m.dirty[sk] = struct{}{}
+		m.dirty[sk] = st
 	}
 	for sp, off := range moved {
 		m.pos[sp] = off

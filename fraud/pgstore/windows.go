@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
 	"sync"
 	"time"
 
@@ -24,12 +26,15 @@ import (
 // (fraud.Rule.Eval returns new slices), so a snapshot may encode the
 // values it copied under the lock after letting it go.
 type mem struct {
-	loaded  bool
-	states  map[string]fraud.State // fraud.StateKey -> window; an empty window is not kept
-	dirty   map[string]struct{}    // changed since the last snapshot
-	pos     map[streamPart]int64   // applied, in memory
-	durable map[streamPart]int64   // in the last committed snapshot (what Kafka may commit)
-	pending int                    // events applied since the last snapshot
+	loaded bool
+	states map[string]fraud.State // fraud.StateKey -> window; an empty window is not kept
+	// dirty: the windows changed since the last snapshot, with their
+	// state then (an empty State: gone), so a snapshot takes the map as
+	// it is instead of looking each window up while the stream waits
+	dirty   map[string]fraud.State
+	pos     map[streamPart]int64 // applied, in memory
+	durable map[streamPart]int64 // in the last committed snapshot (what Kafka may commit)
+	pending int                  // events applied since the last snapshot
 	// evAt is each partition's newest applied event time since the load
 	// (expiry's floors), expiry the windows by when they fall due
 	evAt     map[streamPart]time.Time
@@ -54,14 +59,6 @@ type snapRec struct {
 	S *fraud.State `json:"s,omitempty"`
 }
 
-// window is one record a snapshot copies under the lock (no allocation
-// per window: a full snapshot copies millions while the stream waits).
-type window struct {
-	k    string
-	st   fraud.State
-	gone bool
-}
-
 // load reads the last full snapshot, the deltas after it and the
 // positions (before any snapshot: the windows of fraud_windows, where the
 // evaluation kept them before 046). Called with s.mu held.
@@ -69,7 +66,7 @@ func (s *Store) load(ctx context.Context) error {
 	if s.m.loaded {
 		return nil
 	}
-	m := mem{states: map[string]fraud.State{}, dirty: map[string]struct{}{}, pos: map[streamPart]int64{}, durable: map[streamPart]int64{}}
+	m := mem{states: map[string]fraud.State{}, dirty: map[string]fraud.State{}, pos: map[streamPart]int64{}, durable: map[streamPart]int64{}}
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		// a repeatable view: a snapshot committing meanwhile is all in or out
 		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
@@ -91,7 +88,7 @@ func (s *Store) load(ctx context.Context) error {
 					rows.Close()
 					return fmt.Errorf("fraud windows: %w", err)
 				}
-				if len(st.Entries) > 0 {
+				if st.Len() > 0 {
 					m.states[fraud.StateKey(r, k)] = st
 				}
 			}
@@ -145,8 +142,8 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	if m.fullGen == 0 {
 		// the first snapshot is full (it takes over fraud_windows)
-		for k := range m.states {
-			m.dirty[k] = struct{}{}
+		for k, st := range m.states {
+			m.dirty[k] = st
 		}
 	}
 	m.evAt = map[streamPart]time.Time{}
@@ -161,8 +158,18 @@ func (s *Store) load(ctx context.Context) error {
 	return nil
 }
 
-// apply reads one chunk's records over m.states.
+// apply reads one chunk's records over m.states: packed (session 36 on)
+// or JSON lines (before; a restart after the upgrade reads them, and its
+// next full snapshot is packed).
 func (m *mem) apply(data []byte) error {
+	switch {
+	case len(data) == 0:
+		return nil
+	case data[0] == packedFormat:
+		return applyPacked(data[1:], m.states)
+	case data[0] != '{':
+		return fmt.Errorf("fraud snapshot: a chunk of format %d, which this version does not know (written by a newer one?)", data[0])
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, chunkBytes+(1<<20))
 	for sc.Scan() {
@@ -170,7 +177,7 @@ func (m *mem) apply(data []byte) error {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return fmt.Errorf("fraud snapshot record: %w", err)
 		}
-		if r.S == nil || len(r.S.Entries) == 0 {
+		if r.S == nil || r.S.Len() == 0 {
 			delete(m.states, r.K)
 		} else {
 			m.states[r.K] = *r.S
@@ -238,19 +245,15 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	// full: the first, or when the deltas since the last full one weigh
 	// more than twice it (so a start reads at most about 3x the state)
 	full := m.fullGen == 0 || m.sinceFull > 2*m.fullBytes+chunkBytes || m.deltas >= 500
-	var recs []window
+	// what to write, taken without a look-up a window: the changed
+	// windows' map as it is, or a copy of all of them (maps.Clone copies
+	// the table whole; iterating millions of windows held the stream up
+	// for a second at 5,000,000 events). States are never changed in
+	// place, so encoding them after the unlock is safe.
 	dirty := m.dirty
+	recs := dirty
 	if full {
-		recs = make([]window, 0, len(m.states))
-		for k, st := range m.states {
-			recs = append(recs, window{k: k, st: st})
-		}
-	} else {
-		recs = make([]window, 0, len(dirty))
-		for k := range dirty {
-			st, ok := m.states[k]
-			recs = append(recs, window{k: k, st: st, gone: !ok})
-		}
+		recs = maps.Clone(m.states)
 	}
 	pos := make(map[streamPart]int64, len(m.pos))
 	moved := false
@@ -258,7 +261,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 		pos[sp] = off
 		moved = moved || m.durable[sp] != off
 	}
-	m.dirty, m.pending = map[string]struct{}{}, 0
+	m.dirty, m.pending = make(map[string]fraud.State, min(len(dirty), 1<<16)), 0
 	s.mu.Unlock()
 	if len(recs) == 0 && !moved && !full {
 		return nil
@@ -278,7 +281,9 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if err != nil {
 		for k := range dirty {
-			m.dirty[k] = struct{}{}
+			if _, newer := m.dirty[k]; !newer {
+				m.dirty[k] = m.states[k] // as it is now (empty: gone)
+			}
 		}
 		return classify(fmt.Errorf("fraud snapshot: %w", err))
 	}
@@ -300,7 +305,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 // are encoded one at a time as COPY sends them: a full snapshot of
 // millions of windows is hundreds of MB encoded, which used to be all in
 // memory at once beside the windows themselves.
-func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos map[streamPart]int64) (int64, int64, error) {
+func (s *Store) writeSnapshot(ctx context.Context, full bool, recs map[string]fraud.State, pos map[streamPart]int64) (int64, int64, error) {
 	var gen, size int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		size = 0
@@ -310,47 +315,39 @@ func (s *Store) writeSnapshot(ctx context.Context, full bool, recs []window, pos
 				return err
 			}
 			buf := make([]byte, 0, min(chunkBytes+(64<<10), 256*len(recs)+4096))
-			i, seq := 0, int32(0)
-			var encErr error
+			seq := int32(0)
+			next, stop := iter.Pull2(maps.All(recs))
+			defer stop()
+			k, st, more := next()
 			// the next chunk: records up to chunkBytes (the buffer is
 			// reused: pgx has written the last row before asking for
 			// the next)
-			next := func() bool {
-				if i >= len(recs) {
+			chunk := func() bool {
+				if !more {
 					return false
 				}
-				buf = buf[:0]
-				for ; i < len(recs) && len(buf) < chunkBytes; i++ {
-					var st *fraud.State
-					if !recs[i].gone {
-						st = &recs[i].st
+				buf = append(buf[:0], packedFormat)
+				var p packer
+				for ; more && len(buf) < chunkBytes; k, st, more = next() {
+					var sp *fraud.State
+					if st.Len() > 0 {
+						sp = &st
 					}
-					var ok bool
-					if buf, ok = appendRec(buf, recs[i].k, st); !ok {
-						b, err := json.Marshal(snapRec{K: recs[i].k, S: st})
-						if err != nil {
-							encErr = err
-							return false
-						}
-						buf = append(append(buf, b...), '\n')
-					}
+					buf = p.appendPacked(buf, k, sp)
 				}
 				size += int64(len(buf))
 				return true
 			}
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"fraud_snapshot_chunks"}, []string{"gen", "seq", "data"},
 				pgx.CopyFromFunc(func() ([]any, error) {
-					if !next() {
-						return nil, encErr
+					if !chunk() {
+						return nil, nil
 					}
 					seq++
 					return []any{gen, seq - 1, buf}, nil
 				}))
 			if err != nil {
 				return err
-			}
-			if encErr != nil {
-				return encErr
 			}
 			if _, err := tx.Exec(ctx, `UPDATE fraud_snapshots SET bytes = $2 WHERE gen = $1`, gen, size); err != nil {
 				return err
