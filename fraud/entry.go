@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fundflow/fundflow/fund"
@@ -85,7 +87,10 @@ var ErrAmountRange = errors.New("amount out of range")
 // PaiseOf is a in paise, or an error when it does not fit in an int64.
 func PaiseOf(a fund.Amount) (int64, error) {
 	d := a.Decimal().Shift(fund.AmountScale)
-	if !d.IsInteger() || d.GreaterThan(maxPaise) || d.LessThan(minPaise) {
+	if !d.IsInteger() {
+		return 0, fmt.Errorf("amount %s has a fraction of a paisa", a)
+	}
+	if d.GreaterThan(maxPaise) || d.LessThan(minPaise) {
 		return 0, fmt.Errorf("%w: %s", ErrAmountRange, a)
 	}
 	return d.IntPart(), nil
@@ -100,10 +105,14 @@ var (
 // 2262), with room; anything else is a mistyped date, not an event.
 const minYear, maxYear = 1900, 2200
 
+// ErrTimeRange: a time outside minYear..maxYear, which the packed form
+// does not hold.
+var ErrTimeRange = errors.New("time out of range")
+
 // CheckTime says whether t fits the packed form (Unix nanoseconds).
 func CheckTime(t time.Time) error {
 	if y := t.Year(); y < minYear || y > maxYear {
-		return fmt.Errorf("time %s is outside the years %d-%d", t.Format(time.RFC3339), minYear, maxYear)
+		return fmt.Errorf("%w: %s is outside the years %d-%d", ErrTimeRange, t.Format(time.RFC3339), minYear, maxYear)
 	}
 	return nil
 }
@@ -213,12 +222,36 @@ type stateJSON struct {
 // MarshalJSON writes {"entries":[...]} as every session before 36 did.
 func (st State) MarshalJSON() ([]byte, error) { return json.Marshal(stateJSON{Entries: st.Entries()}) }
 
-// UnmarshalJSON reads {"entries":[...]}.
+// UnmarshalJSON reads {"entries":[...]}. An entry that versions before 36
+// could store but the packed form cannot hold (a time outside
+// minYear..maxYear, an amount beyond int64 paise: Decode refuses both
+// now) is dropped with a warning and counted in DroppedOnLoad, so a
+// window saved by an older version never stops the evaluation; no real
+// event's window can reach such an entry. Anything else unreadable (a
+// third decimal, bad JSON) is an error.
 func (st *State) UnmarshalJSON(b []byte) error {
-	var w stateJSON
+	var w struct {
+		Entries []json.RawMessage `json:"entries"`
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*st = NewState(w.Entries)
+	es := make([]Entry, 0, len(w.Entries))
+	for _, raw := range w.Entries {
+		var e Entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			if errors.Is(err, ErrTimeRange) || errors.Is(err, ErrAmountRange) {
+				DroppedOnLoad.Add(1)
+				slog.Warn("fraud: a stored window entry the packed form cannot hold is dropped", "entry", string(raw), "reason", err)
+				continue
+			}
+			return err
+		}
+		es = append(es, e)
+	}
+	*st = NewState(es)
 	return nil
 }
+
+// DroppedOnLoad counts the stored entries UnmarshalJSON dropped.
+var DroppedOnLoad atomic.Int64

@@ -123,6 +123,28 @@ func TestOldJSONRecordIsRead(t *testing.T) {
 	}
 }
 
+// A window an older version saved with an entry the packed form cannot
+// hold (a year-9999 time, an amount beyond int64 paise: Decode accepted
+// both before session 36) loads without it, counted, instead of stopping
+// the evaluation on every start (review r36-3 F1).
+func TestOldJSONEntryBeyondThePackedFormIsDropped(t *testing.T) {
+	line := `{"k":"ato|INV-1","s":{"entries":[{"event_id":"e1","lineage":"l1","at":"9999-12-31T00:00:00Z","amount":"0.00"},` +
+		`{"event_id":"e2","lineage":"l2","at":"2026-08-04T00:00:00Z","investor":"INV-1","amount":"92233720368547758.08"},` +
+		`{"event_id":"e3","lineage":"l3","at":"2026-08-04T00:00:00Z","investor":"INV-1","amount":"100.00","redemption":true}]}}` + "\n"
+	before := fraud.DroppedOnLoad.Load()
+	m := mem{states: map[string]fraud.State{}}
+	if err := m.apply([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	es := m.states["ato|INV-1"].Entries()
+	if len(es) != 1 || es[0].Ref.EventID != "e3" || es[0].Paise != 10000 {
+		t.Fatalf("entries %+v, want only e3 of 100.00", es)
+	}
+	if d := fraud.DroppedOnLoad.Load() - before; d != 2 {
+		t.Errorf("%d entries counted as dropped, want 2", d)
+	}
+}
+
 // A chunk of a format this version does not know, or a packed one cut
 // short, is an error: never misread as windows.
 func TestUnknownOrCutChunkIsAnError(t *testing.T) {
