@@ -187,17 +187,18 @@ func NAVMessage(n fund.NAVLine) kafkago.Message {
 // errors Kafka itself calls retriable (leader moved, not enough replicas).
 // summarise keeps a failed write's message short: kafka-go's WriteErrors
 // prints one error per message, 14,000 copies of the same text for a NAV
-// file. The errors stay reachable through errors.As.
+// file. The one it names is the first a retry cannot cure, if any. The
+// errors stay reachable through errors.As.
 func summarise(err error) error {
 	var we kafkago.WriteErrors
 	if !errors.As(err, &we) {
 		return err
 	}
+	// The first error a retry cannot cure, if any: that one decides.
 	var first error
 	for _, e := range we {
-		if e != nil {
+		if e != nil && (first == nil || transient(first) && !transient(e)) {
 			first = e
-			break
 		}
 	}
 	return writeErrors{we: we, first: first}
@@ -209,7 +210,7 @@ type writeErrors struct {
 }
 
 func (e writeErrors) Error() string {
-	return fmt.Sprintf("%d of %d messages not written, the first: %v", e.we.Count(), len(e.we), e.first)
+	return fmt.Sprintf("%d of %d messages not written: %v", e.we.Count(), len(e.we), e.first)
 }
 
 func (e writeErrors) Unwrap() error { return e.we }

@@ -207,9 +207,11 @@ func TestWriteErrorsSummarised(t *testing.T) {
 		transient bool
 	}{
 		{kafkago.WriteErrors{nil, kafkago.MessageSizeTooLarge, kafkago.MessageSizeTooLarge},
-			"kafka: publish 3 NAV events to t: 2 of 3 messages not written, the first: " + kafkago.MessageSizeTooLarge.Error(), false},
+			"kafka: publish 3 NAV events to t: 2 of 3 messages not written: " + kafkago.MessageSizeTooLarge.Error(), false},
+		{kafkago.WriteErrors{kafkago.NotLeaderForPartition, kafkago.MessageSizeTooLarge},
+			"kafka: publish 2 NAV events to t: 2 of 2 messages not written: " + kafkago.MessageSizeTooLarge.Error(), false},
 		{kafkago.WriteErrors{kafkago.NotLeaderForPartition, nil},
-			"kafka: publish 2 NAV events to t: 1 of 2 messages not written, the first: " + kafkago.NotLeaderForPartition.Error(), true},
+			"kafka: publish 2 NAV events to t: 1 of 2 messages not written: " + kafkago.NotLeaderForPartition.Error(), true},
 	} {
 		err := classify(fmt.Errorf("kafka: publish %d NAV events to t: %w", len(c.errs), summarise(c.errs)))
 		if err.Error() != c.msg {
