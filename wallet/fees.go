@@ -307,6 +307,14 @@ func checkPerfChange(ctx context.Context, tx FeeTx, t FeeTerms, unbilled fund.Da
 	if unbilled.IsZero() {
 		unbilled = ts[0].From
 	}
+	if unbilled.After(r.Through) {
+		// The day before the change is invoiced already without a
+		// crystallisation (a scheduled quarter outside crystallise_month):
+		// no bill can crystallise through it now (review r36-3 W1). The
+		// earliest change is the day after a one-day crystallising bill.
+		return fmt.Errorf("fee terms for %s from %s: %w: wallet %s's %s; invoices cover it to %s without crystallising, so the earliest change is from %s (managed fees bill --wallet %s --from %s --to %s --crystallise, then the terms from %s)",
+			t.WalletID, t.From, ErrPerfChangeNotCrystallised, t.WalletID, r, unbilled.AddDays(-1), unbilled.AddDays(1), t.WalletID, unbilled, unbilled, unbilled.AddDays(1))
+	}
 	return fmt.Errorf("fee terms for %s from %s: %w: wallet %s's %s (managed fees bill --wallet %s --from %s --to %s --crystallise)",
 		t.WalletID, t.From, ErrPerfChangeNotCrystallised, t.WalletID, r, t.WalletID, unbilled, r.Through)
 }

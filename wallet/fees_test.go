@@ -289,6 +289,35 @@ func TestFeePerfChangeRefusedUntilCrystallised(t *testing.T) {
 	}
 }
 
+// A change dated the day after a quarter the scheduled run billed without
+// crystallising cannot be crystallised up to (its day before is
+// invoiced): the refusal names the earliest change and the one-day bill
+// that makes it possible, and both work (review r36-3 W1: it suggested a
+// bill from 1 Oct to 30 Sep).
+func TestFeePerfChangeAfterABilledQuarterNamesABillThatWorks(t *testing.T) {
+	e, f := feesEnv(t)
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 7, 1), AUMRatePct: pct("1"), PerfPct: pct("10")}); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`INSERT INTO fee_valuations (wallet_id, day, cash, holdings, aum, net_flows) VALUES
+		('W1', '2026-07-01', 100000, 0, 100000, 100000), ('W1', '2026-09-30', 0, 110000, 110000, 100000),
+		('W1', '2026-10-01', 0, 110000, 110000, 100000)`)
+	if _, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 7, 1), fund.NewDate(2026, 9, 30), false); err != nil {
+		t.Fatal(err)
+	}
+	err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 10, 1), AUMRatePct: pct("1"), PerfPct: pct("30")})
+	if !errors.Is(err, wallet.ErrPerfChangeNotCrystallised) || !strings.Contains(err.Error(), "the earliest change is from 2026-10-02") ||
+		!strings.Contains(err.Error(), "managed fees bill --wallet W1 --from 2026-10-01 --to 2026-10-01 --crystallise, then the terms from 2026-10-02") {
+		t.Fatalf("30 %% from 1 Oct: %v, want refused naming the one-day bill of 1 Oct", err)
+	}
+	if _, _, err := f.Bill(e.ctx, "W1", fund.NewDate(2026, 10, 1), fund.NewDate(2026, 10, 1), true); err != nil {
+		t.Fatalf("the bill the refusal names: %v", err)
+	}
+	if err := f.SetTerms(e.ctx, wallet.FeeTerms{WalletID: "W1", From: fund.NewDate(2026, 10, 2), AUMRatePct: pct("1"), PerfPct: pct("30")}); err != nil {
+		t.Errorf("30 %% from 2 Oct after the named bill: %v", err)
+	}
+}
+
 // Terms billing could never apply are refused (review r36 L1): dated
 // before the wallet's first valuation (every later bill of those days
 // failed on "no AUM valuation", for ever), or on a closing or closed
