@@ -22,7 +22,25 @@ import (
 // An entry was about 200 bytes of JSON, mostly names and the same topic
 // prefixes again; a chunk with another first byte is refused, never
 // guessed at (written by a newer version).
-const packedFormat = 0x02
+//
+// After the format byte, a 4-byte little-endian count of the chunk's
+// records: a chunk cut at a record boundary would otherwise read as a
+// valid, shorter one and lose windows silently (review r36-3 F2).
+// packedFormatNoCount is the first packed form (no count), still read.
+const (
+	packedFormatNoCount = 0x02
+	packedFormat        = 0x03
+	packedHeader        = 5
+)
+
+// startChunk begins a packed chunk in b (its count filled by endChunk).
+func startChunk(b []byte) []byte { return append(b[:0], packedFormat, 0, 0, 0, 0) }
+
+// endChunk writes the chunk's record count into its header.
+func endChunk(b []byte, records int) []byte {
+	binary.LittleEndian.PutUint32(b[1:packedHeader], uint32(records))
+	return b
+}
 
 // packer front-codes one chunk's strings (reset at each chunk: a chunk is
 // read on its own).
@@ -71,8 +89,9 @@ func (p *packer) appendPacked(b []byte, k string, st *fraud.State) []byte {
 
 var errPacked = errors.New("fraud snapshot: a packed record is cut short or malformed")
 
-// applyPacked reads a packed chunk (after its format byte) over states.
-func applyPacked(data []byte, states map[string]fraud.State) error {
+// applyPacked reads a packed chunk (after its header) over states; want
+// is the header's record count (-1: a chunk of packedFormatNoCount).
+func applyPacked(data []byte, states map[string]fraud.State, want int) error {
 	var prev [4]string
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(data)
@@ -113,7 +132,8 @@ func applyPacked(data []byte, states map[string]fraud.State) error {
 		return s, true
 	}
 	var es []fraud.Entry
-	for rec := 0; len(data) > 0; rec++ {
+	rec := 0
+	for ; len(data) > 0; rec++ {
 		kl, ok := uv()
 		if !ok {
 			return fmt.Errorf("%w (record %d)", errPacked, rec)
@@ -153,6 +173,9 @@ func applyPacked(data []byte, states map[string]fraud.State) error {
 			es = append(es, e)
 		}
 		states[k] = fraud.NewState(es)
+	}
+	if want >= 0 && rec != want {
+		return fmt.Errorf("%w: %d records of the %d its header counts", errPacked, rec, want)
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func jsonOf(t *testing.T, st fraud.State) string {
 // read by the new one.
 func TestPackedChunkReadsBackAndJSONChunkToo(t *testing.T) {
 	keys, sts := randomWindows(1, 3000)
-	packed := []byte{packedFormat}
+	packed := startChunk(nil)
 	var p packer
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
@@ -65,7 +65,10 @@ func TestPackedChunkReadsBackAndJSONChunkToo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name, chunk := range map[string][]byte{"packed": packed, "json": lines.Bytes()} {
+	packed = endChunk(packed, len(keys))
+	// the first packed form, without the record count, is still read
+	noCount := append([]byte{packedFormatNoCount}, packed[packedHeader:]...)
+	for name, chunk := range map[string][]byte{"packed": packed, "packed without a count": noCount, "json": lines.Bytes()} {
 		m := mem{states: map[string]fraud.State{}}
 		for i, k := range keys {
 			if sts[i] == nil {
@@ -149,27 +152,29 @@ func TestOldJSONEntryBeyondThePackedFormIsDropped(t *testing.T) {
 // short, is an error: never misread as windows.
 func TestUnknownOrCutChunkIsAnError(t *testing.T) {
 	keys, sts := randomWindows(2, 50)
-	packed := []byte{packedFormat}
+	packed := startChunk(nil)
 	var p packer
 	for i, k := range keys {
 		packed = p.appendPacked(packed, k, sts[i])
 	}
+	packed = endChunk(packed, len(keys))
 	m := mem{states: map[string]fraud.State{}}
-	if err := m.apply(append([]byte{0x03}, packed[1:]...)); err == nil {
-		t.Error("a chunk of format 3 was read")
+	if err := m.apply(append([]byte{0x04}, packed[1:]...)); err == nil {
+		t.Error("a chunk of format 4 was read")
 	}
-	cut := 0
-	for n := 1; n < len(packed)-1; n++ {
-		if err := m.apply(packed[:n]); err != nil {
-			cut++
+	if err := m.apply(packed); err != nil {
+		t.Fatalf("the whole chunk: %v", err)
+	}
+	// every cut is refused, at a record's boundary too (review r36-3 F2:
+	// a chunk cut after its first record read as one window)
+	for n := 1; n < len(packed); n++ {
+		if err := m.apply(packed[:n]); err == nil {
+			t.Errorf("the chunk cut to %d of its %d bytes was read", n, len(packed))
 		}
-	}
-	if cut == 0 {
-		t.Error("no cut of the chunk was refused")
 	}
 	// a flags byte with unknown bits is refused
 	var q packer
-	one := q.appendPacked([]byte{packedFormat}, "k", sts[1])
+	one := endChunk(q.appendPacked(startChunk(nil), "k", sts[1]), 1)
 	one[len(one)-1] |= 0x80
 	if err := m.apply(one); err == nil {
 		t.Error("unknown flags were read")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -165,8 +166,12 @@ func (m *mem) apply(data []byte) error {
 	switch {
 	case len(data) == 0:
 		return nil
+	case data[0] == packedFormat && len(data) >= packedHeader:
+		return applyPacked(data[packedHeader:], m.states, int(binary.LittleEndian.Uint32(data[1:packedHeader])))
 	case data[0] == packedFormat:
-		return applyPacked(data[1:], m.states)
+		return fmt.Errorf("%w: a header of %d bytes", errPacked, len(data))
+	case data[0] == packedFormatNoCount:
+		return applyPacked(data[1:], m.states, -1)
 	case data[0] != '{':
 		return fmt.Errorf("fraud snapshot: a chunk of format %d, which this version does not know (written by a newer one?)", data[0])
 	}
@@ -326,15 +331,18 @@ func (s *Store) writeSnapshot(ctx context.Context, full bool, recs map[string]fr
 				if !more {
 					return false
 				}
-				buf = append(buf[:0], packedFormat)
+				buf = startChunk(buf)
 				var p packer
+				n := 0
 				for ; more && len(buf) < chunkBytes; k, st, more = next() {
 					var sp *fraud.State
 					if st.Len() > 0 {
 						sp = &st
 					}
 					buf = p.appendPacked(buf, k, sp)
+					n++
 				}
+				buf = endChunk(buf, n)
 				size += int64(len(buf))
 				return true
 			}
