@@ -132,6 +132,10 @@ type QuarterRun struct {
 	// this run, oldest first.
 	Earlier []QuarterRun `json:"earlier_quarters,omitempty"`
 	Total   fund.Amount  `json:"total"`
+	// retried: the invoices this run's retry of kept skips made before
+	// the quarter's own billing, which counts those of its quarter as its
+	// own (review r36-2 Q1: they showed as already billed, total 0.00).
+	retried []FeeInvoice
 }
 
 // Run bills, at now, the quarter just finished if it is due and not billed
@@ -206,6 +210,21 @@ func (q *QuarterBilling) billQuarter(ctx context.Context, r *QuarterRun) error {
 		return fmt.Errorf("quarterly billing %s..%s: %w", from, to, err)
 	}
 	r.Status, r.Billed, r.AlreadyBilled, r.Charged, r.Due, r.Total = "billed", res.Billed, res.AlreadyBilled, res.Charged, res.Due, res.Total
+	for _, inv := range r.retried { // made by this run, found billed by BillAll
+		if inv.From.Before(from) || inv.To.After(to) {
+			continue
+		}
+		r.Billed++
+		if r.AlreadyBilled > 0 {
+			r.AlreadyBilled--
+		}
+		r.Total = r.Total.Add(inv.Total)
+		if inv.Status == "charged" {
+			r.Charged++
+		} else {
+			r.Due++
+		}
+	}
 	// A wallet whose fee terms began inside the quarter has no rate (nor,
 	// usually, a valuation) on its first day, and one an exit refused
 	// billed part of the quarter: the rest of its quarter is billed. Then
@@ -287,9 +306,11 @@ func (q *QuarterBilling) retrySkips(ctx context.Context, r *QuarterRun, due fund
 		if k.To.After(to) {
 			to = k.To
 		}
-		if _, _, err := q.billRest(ctx, k.WalletID, to); err != nil {
+		invs, _, err := q.billRest(ctx, k.WalletID, to)
+		r.retried = append(r.retried, invs...)
+		if err != nil {
 			k.Reason = err.Error()
-			slog.WarnContext(ctx, "fee billing still skips a wallet", "wallet", k.WalletID, "from", k.From, "to", k.To, "reason", k.Reason)
+			slog.WarnContext(ctx, "fee billing still skips a wallet", "wallet", k.WalletID, "from", k.From, "to", to, "reason", k.Reason)
 			if err := q.Store.SaveQuarterSkip(ctx, k); err != nil {
 				return fmt.Errorf("quarterly billing: keep skipped %s: %w", k.WalletID, err)
 			}

@@ -306,6 +306,31 @@ func TestQuarterRetryBillsThroughTheLastQuarterDue(t *testing.T) {
 	}
 }
 
+// A kept wallet the retry bills for the quarter the same run then closes
+// is counted as billed by that quarter, with its total, in the run and in
+// fee_quarter_runs (review r36-2 Q1: "billed 0, already 1, total 0.00").
+// W1, 1 % from 1 Jan, unvalued at the 1 Apr run (kept under Q1), valued
+// again before 1 Jul: the 1 Jul run's retry bills Q1 290.95 and Q2 294.19
+// (the figures of TestQuarterRetryBillsThroughTheLastQuarterDue), and Q2's
+// own billing finds Q2 billed.
+func TestQuarterRetryCountsItsInvoiceInTheQuarter(t *testing.T) {
+	e, f := termsEnv(t, fund.NewDate(2026, 1, 1), fund.NewDate(2026, 6, 30))
+	e.db.Exec(`CREATE TABLE h1_valuations AS SELECT * FROM fee_valuations`)
+	e.db.Exec(`DELETE FROM fee_valuations`)
+	qb := quarterBilling(e, f)
+	if r, err := qb.Run(e.ctx, moneytest.IST("2026-04-01T06:00:00+05:30")); err != nil || r.StillSkipped != 1 {
+		t.Fatalf("1 Apr: %+v %v", r, err)
+	}
+	e.db.Exec(`INSERT INTO fee_valuations SELECT * FROM h1_valuations`)
+	r, err := qb.Run(e.ctx, moneytest.IST("2026-07-01T06:00:00+05:30"))
+	if err != nil || r.Status != "billed" || r.Retried != 1 || r.Billed != 1 || r.AlreadyBilled != 0 || r.Charged != 1 || r.Total.String() != "294.19" {
+		t.Fatalf("1 Jul: %+v %v, want Q2 billed 1 (294.19), already 0", r, err)
+	}
+	if got := e.db.Str(`SELECT wallets_billed || ' ' || total FROM fee_quarter_runs WHERE period_from = '2026-04-01'`); got != "1 294.19" {
+		t.Errorf("Q2's run row %q, want 1 294.19", got)
+	}
+}
+
 // The days a wallet was closing over a quarter end (an exit under way,
 // then refused) are billed once it is open again. W1 (₹1,00,000.00, 1 %
 // from 1 Jul, valued every day of Q3 first) was billed 1 Jul–20 Sep (as an
