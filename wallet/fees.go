@@ -251,11 +251,9 @@ func (f *Fees) SetTerms(ctx context.Context, t FeeTerms) error {
 // every exit is refused, for ever). Terms dated before the wallet's first
 // valuation are refused: its value then is not known. Terms from today on
 // a wallet never valued (its first terms set after the day's 10:00
-// valuation) write today's valuation in the same transaction, and so do
-// terms from a past day (review r36-3 W2: nothing was written, and every
-// bill from that day failed until someone ran `fees value --day`): the
-// same statement as `fees value --day`, today's cash and flows as that
-// day's, so the demo's later `fees value --day` of it adds nothing.
+// valuation) write today's valuation in the same transaction. A wallet
+// never valued may still take terms from a past day (a new wallet, as the
+// demo): `fees value --day` backfills that day.
 func (f *Fees) valuedFrom(ctx context.Context, tx FeeTx, t FeeTerms) error {
 	if _, ok, err := tx.LastValuation(ctx, t.WalletID, t.From); err != nil || ok {
 		return err
@@ -268,8 +266,8 @@ func (f *Fees) valuedFrom(ctx context.Context, tx FeeTx, t FeeTerms) error {
 		return fmt.Errorf("fee terms for %s from %s: %w: the wallet's first valuation is of %s, so its value on %s is not known; the first date allowed is %s",
 			t.WalletID, t.From, ErrBackdatedTerms, first, t.From, first)
 	}
-	if today := fund.DateOf(f.Wallet.now().In(fund.IST())); !t.From.After(today) {
-		return tx.ValueWallet(ctx, t.WalletID, t.From)
+	if today := fund.DateOf(f.Wallet.now().In(fund.IST())); t.From == today {
+		return tx.ValueWallet(ctx, t.WalletID, today)
 	}
 	return nil
 }
