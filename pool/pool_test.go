@@ -82,6 +82,7 @@ func (e *env) checkJournal() {
 			e.t.Errorf("journal: %s: %d wrong", what, n)
 		}
 	}
+	e.db.CheckStoredFlows(true)
 }
 
 // fund opens wallets and credits each a deposit through the webhook path.

@@ -1,6 +1,8 @@
 package pool_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/fundflow/fundflow/fund"
@@ -86,5 +88,20 @@ func TestMemberWalletPerfFeeLeavesPoolGainToThePool(t *testing.T) {
 	}
 	if !inv.PerfFee.IsZero() || !inv.Total.IsZero() {
 		t.Errorf("2 Oct (summed flows): performance fee %s, total %s; want 0", inv.PerfFee, inv.Total)
+	}
+	// Migration 067's backfill writes what Post wrote (and W1's flows are
+	// the hand-computed 1,050.00: deposit, out to the pool, back from it).
+	posted := e.db.Str(`SELECT string_agg(id || ' ' || coalesce(flow::text, '-'), ',' ORDER BY id) FROM wallet_transactions`)
+	if got := e.db.Str(`SELECT sum(flow)::numeric(18,2)::text FROM wallet_transactions WHERE wallet_id = 'W1'`); got != "1050.00" {
+		t.Errorf("W1 stored flows %s, want 1050.00", got)
+	}
+	mig, err := os.ReadFile("../sql/postgres/067_wallet_flow_delta.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`UPDATE wallet_transactions SET flow = NULL`)
+	e.db.Exec(string(mig)[strings.Index(string(mig), "UPDATE"):])
+	if got := e.db.Str(`SELECT string_agg(id || ' ' || coalesce(flow::text, '-'), ',' ORDER BY id) FROM wallet_transactions`); got != posted {
+		t.Errorf("backfilled flows %s, posted %s", got, posted)
 	}
 }

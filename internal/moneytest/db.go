@@ -56,3 +56,27 @@ func (db DB) Num(q string, args ...any) int {
 	}
 	return n
 }
+
+// CheckStoredFlows checks wallet_transactions.flow (migration 067, review
+// r36 M1) against the rule it replaced, read from the postings: per
+// wallet, Σ stored flow equals Σ of the old per-row rule over the same
+// rows; no kind that is not a flow has one; and, when allStored, every
+// flow-kind row of a wallet has one (none was written around Post).
+func (db DB) CheckStoredFlows(allStored bool) {
+	db.T.Helper()
+	const oldRule = `CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount
+		WHEN kind IN ('pool_contribution', 'pool_priced', 'pool_distribution') THEN -coalesce((SELECT sum(p.amount) FROM wallet_postings p
+			WHERE p.tx_id = t.id AND p.account = 'wallet:' || t.wallet_id AND p.asset = 'INR'), 0)
+		ELSE -amount END`
+	const flowKinds = `kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel', 'pool_contribution', 'pool_priced', 'pool_distribution')`
+	if n := db.Num(`SELECT count(*) FROM (SELECT wallet_id FROM wallet_transactions t WHERE flow IS NOT NULL AND ` + flowKinds + `
+		GROUP BY wallet_id HAVING sum(flow) <> sum(` + oldRule + `)) x`); n != 0 {
+		db.T.Errorf("stored flows: %d wallets whose Σ flow is not the postings' rule", n)
+	}
+	if n := db.Num(`SELECT count(*) FROM wallet_transactions WHERE flow IS NOT NULL AND (wallet_id IS NULL OR NOT ` + flowKinds + `)`); n != 0 {
+		db.T.Errorf("stored flows: %d rows not a wallet's flow with one", n)
+	}
+	if n := db.Num(`SELECT count(*) FROM wallet_transactions WHERE flow IS NULL AND wallet_id IS NOT NULL AND ` + flowKinds); allStored && n != 0 {
+		db.T.Errorf("stored flows: %d flow rows without one", n)
+	}
+}

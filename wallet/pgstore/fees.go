@@ -270,13 +270,39 @@ func (t Tx) BillInputs(ctx context.Context, ids []string, from, to fund.Date, pe
 // amount does not say whether the wallet's cash moved (a priced
 // contribution or a reinvested share moves only the pool's), so they count
 // by their posting to the wallet's account (+ debit: money out).
+// Post stores each row's flow (flowOf, migration 067, review r36 M1): the
+// rule below runs only on a row written without it, so the daily
+// valuation no longer reads wallet_postings per pool-kind row.
 const (
-	netFlowsSum = `sum(CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount
+	netFlowsSum = `sum(coalesce(flow, CASE WHEN kind IN ('deposit', 'withdrawal_cancel') THEN amount
 		WHEN kind IN ('pool_contribution', 'pool_priced', 'pool_distribution') THEN -coalesce((SELECT sum(p.amount) FROM wallet_postings p
 			WHERE p.tx_id = id AND p.account = 'wallet:' || wallet_id AND p.asset = 'INR'), 0)
-		ELSE -amount END)`
+		ELSE -amount END))`
 	netFlowsKinds = `kind IN ('deposit', 'withdrawal', 'reversal', 'withdrawal_cancel', 'pool_contribution', 'pool_priced', 'pool_distribution')`
 )
+
+// flowOf is an entry's net flow as netFlowsSum counts it, "" when its kind
+// is not a flow (or it has no wallet): stored on the row by Post.
+func flowOf(e wallet.Entry) string {
+	if e.WalletID == "" {
+		return ""
+	}
+	switch e.Kind {
+	case "deposit", "withdrawal_cancel":
+		return e.Amount.Decimal().String()
+	case "withdrawal", "reversal":
+		return e.Amount.Decimal().Neg().String()
+	case "pool_contribution", "pool_priced", "pool_distribution":
+		sum := decimal.Zero
+		for _, p := range e.Postings {
+			if p.Account == "wallet:"+e.WalletID && p.Asset == "INR" {
+				sum = sum.Add(p.Amount)
+			}
+		}
+		return sum.Neg().String()
+	}
+	return ""
+}
 
 // WriteBills writes a chunk: the invoices by COPY, then the high-water
 // marks, and the payments (entries, postings, balances) in one statement.

@@ -209,8 +209,8 @@ func (t Tx) Entry(ctx context.Context, kind, ref string) (wallet.Entry, int64, b
 func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64, bool, error) {
 	var id int64
 	// No wallet: a pool's own investing (migration 052), no balance moves.
-	err := t.tx.QueryRow(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount) VALUES (nullif($1, ''), $2, $3, $4)
-		ON CONFLICT (kind, ref) DO NOTHING RETURNING id`, e.WalletID, e.Kind, e.Ref, e.Amount.Decimal()).Scan(&id)
+	err := t.tx.QueryRow(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, flow) VALUES (nullif($1, ''), $2, $3, $4, nullif($5, '')::numeric)
+		ON CONFLICT (kind, ref) DO NOTHING RETURNING id`, e.WalletID, e.Kind, e.Ref, e.Amount.Decimal(), flowOf(e)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -241,13 +241,13 @@ func (t Tx) Post(ctx context.Context, e wallet.Entry, delta fund.Amount) (int64,
 // statement each, the moves summed by wallet) for the entries inserted.
 func (t Tx) PostMany(ctx context.Context, es []wallet.Entry, deltas []fund.Amount) ([]int64, []bool, error) {
 	n := len(es)
-	wids, kinds, refs, amts := make([]string, n), make([]string, n), make([]string, n), make([]decimal.Decimal, n)
+	wids, kinds, refs, amts, flows := make([]string, n), make([]string, n), make([]string, n), make([]decimal.Decimal, n), make([]string, n)
 	for i, e := range es {
-		wids[i], kinds[i], refs[i], amts[i] = e.WalletID, e.Kind, e.Ref, e.Amount.Decimal()
+		wids[i], kinds[i], refs[i], amts[i], flows[i] = e.WalletID, e.Kind, e.Ref, e.Amount.Decimal(), flowOf(e)
 	}
-	rows, err := t.tx.Query(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount)
-		SELECT nullif(w, ''), k, r, a FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[]) WITH ORDINALITY AS x(w, k, r, a, n) ORDER BY n
-		ON CONFLICT (kind, ref) DO NOTHING RETURNING id, kind, ref`, wids, kinds, refs, amts)
+	rows, err := t.tx.Query(ctx, `INSERT INTO wallet_transactions (wallet_id, kind, ref, amount, flow)
+		SELECT nullif(w, ''), k, r, a, nullif(f, '')::numeric FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[]) WITH ORDINALITY AS x(w, k, r, a, f, n) ORDER BY n
+		ON CONFLICT (kind, ref) DO NOTHING RETURNING id, kind, ref`, wids, kinds, refs, amts, flows)
 	if err != nil {
 		return nil, nil, fmt.Errorf("wallet transactions: %w", err)
 	}
