@@ -101,9 +101,6 @@ func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
 	return sinksOver(d, c, &postgres.NAVSink{Pool: d.PG.Pool}, nil, false)
 }
 
-// kafkaBatchMax bounds the messages per produce request per partition.
-const kafkaBatchMax = 2000
-
 // HoldRows is how many ClickHouse rows nav-ingest gathers over batches
 // before it inserts them (pipelines.Pipeline.HoldRows): each insert is a
 // part for ClickHouse to write and merge, and 2,000-row inserts (two per
@@ -124,11 +121,10 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 	}
 	sinks := []pipelines.Sink[fund.NAVLine]{pipelines.Fanout[fund.NAVLine]{pg, ch}}
 	if len(d.Brokers) > 0 {
-		// A produce request's batch per partition stays at most 2,000
-		// messages (what it was before batch_size grew to a file): a
-		// Kafka broker refuses a batch over its message.max.bytes (1 MB
-		// by default), however large a Postgres transaction is.
-		w := kafka.NewWriter(kafka.Config{Brokers: d.Brokers, Topic: c.KafkaTopic, BatchSize: min(c.BatchSize, kafkaBatchMax)})
+		// The writer keeps each partition's produce batch under the
+		// broker's message.max.bytes itself (kafka.NewWriter's
+		// BatchBytes), however many rows a batch holds.
+		w := kafka.NewWriter(kafka.Config{Brokers: d.Brokers, Topic: c.KafkaTopic, BatchSize: c.BatchSize})
 		sinks = append(sinks, kafka.NAVSink{W: w})
 	}
 	return sinks
