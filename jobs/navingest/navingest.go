@@ -135,7 +135,8 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 }
 
 // Undo takes back from ClickHouse the rows of a failed file past its last
-// commit. Postgres wrote its batches at once and committed each; the
+// commit. Postgres wrote its batches' NAVs at once and committed each
+// (nav_latest's moves are held, and flushed before the file fails); the
 // file's checkpoint waited for ClickHouse's held flush, so Postgres keeps
 // the rows of the file's batches past its last commit (up to HoldRows), and
 // a batch Postgres itself refused it rolled back. Those rows stay (a later

@@ -43,17 +43,18 @@ import (
 // witness a crash of the database took with it (see Store.SaveCheckpoint).
 //
 // With HoldLatest, nav_latest follows navs at the engine's flush rather
-// than in each batch's transaction. A crash between the two leaves navs
-// ahead of nav_latest for batches whose checkpoints did not commit: the
-// next run reads them again, finds their rows in navs (a COPY refused on
-// the key sends the batch through ON CONFLICT instead) and moves
-// nav_latest at its flush. Readers of nav_latest see it behind navs by at
-// most the batches one flush holds.
+// than in each batch's transaction, to the rows navs holds. A crash
+// between the two leaves navs ahead of nav_latest for batches whose
+// checkpoints did not commit: the next run reads them again (the same
+// bytes, or a file published again), finds their keys in navs (a COPY
+// refused on the key sends the batch through ON CONFLICT instead) and
+// moves nav_latest at its flush. Readers of nav_latest see it behind navs
+// by the batches one flush holds while a load runs.
 //
 // Use one NAVSink per run (a pointer: it holds the state).
 type NAVSink struct {
 	Pool *pgxpool.Pool
-	// HoldLatest makes the sink a pipelines.BatchHolder for nav_latest:
+	// HoldLatest makes the sink a pipelines.Holder for nav_latest:
 	// Write stores the NAVs and keeps each scheme's move of nav_latest,
 	// Flush sends the moves of every batch since the last flush as one
 	// update. In a backfill every scheme moves with every file, and one
