@@ -45,7 +45,7 @@ type navSeries struct {
 // deleted (a retraction), never updated. It counts the window's rows: a
 // scan of navs, so Cached asks it only every NAVFullCheck; every check
 // asks LatestMark, nav_latest's (one row a scheme, moved by every NAV newer
-// than the scheme's latest: the day's load).
+// than the scheme's latest, at the load's flushes: the day's load).
 type NAVsMark struct {
 	Count    int64
 	LoadedAt time.Time

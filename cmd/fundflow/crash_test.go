@@ -165,12 +165,18 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	testkit.AssertSameKeys(t, "postgres navs", gotPG, wantKeys)
 	testkit.AssertSameKeys(t, "clickhouse nav_history", gotCH, wantKeys)
 
-	var q, done int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM ingested_files WHERE status = 'done')`).Scan(&q, &done); err != nil {
+	var q, done, latestOff int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM ingested_files WHERE status = 'done'),
+		(`+latestNotNewestSQL+`)`).Scan(&q, &done, &latestOff); err != nil {
 		t.Fatal(err)
 	}
 	if q != wantQuarantined || done != len(files) {
 		t.Fatalf("quarantine = %d (want %d), files done = %d (want %d)", q, wantQuarantined, done, len(files))
+	}
+	// nav_latest's moves are held for the flush: the kills fall between
+	// a batch's NAVs and its flush too.
+	if latestOff != 0 {
+		t.Fatalf("%d schemes' nav_latest is not their newest NAV in navs", latestOff)
 	}
 	// No killed run is left "running": every run that got as far as its row
 	// is abandoned, the final one ok, nothing else. (Counting the runs that

@@ -42,10 +42,32 @@ import (
 // flush, which covers the batch too, and refuses to move past a batch whose
 // witness a crash of the database took with it (see Store.SaveCheckpoint).
 //
+// With HoldLatest, nav_latest follows navs at the engine's flush rather
+// than in each batch's transaction, to the rows navs holds. A crash
+// between the two leaves navs ahead of nav_latest for batches whose
+// checkpoints did not commit: the next run reads them again (the same
+// bytes, or a file published again), finds their keys in navs (a COPY
+// refused on the key sends the batch through ON CONFLICT instead) and
+// moves nav_latest at its flush. Readers of nav_latest see it behind navs
+// by the batches one flush holds while a load runs.
+//
 // Use one NAVSink per run (a pointer: it holds the state).
 type NAVSink struct {
-	Pool  *pgxpool.Pool
-	state navState
+	Pool *pgxpool.Pool
+	// HoldLatest makes the sink a pipelines.Holder for nav_latest:
+	// Write stores the NAVs and keeps each scheme's move of nav_latest,
+	// Flush sends the moves of every batch since the last flush as one
+	// update. In a backfill every scheme moves with every file, and one
+	// update per file cost Postgres as much CPU as the COPY of the NAVs
+	// (issue 15). Set it only in a pipeline with HoldRows: the engine
+	// commits a batch's checkpoint only after Flush, so a crash replays
+	// the batches whose moves were not sent (see the type's comment).
+	HoldLatest bool
+	state      navState
+	// pending are the held moves of nav_latest, one a scheme: its newest
+	// row that navs holds (committed) and nav_latest does not yet.
+	pendMu  sync.Mutex
+	pending map[string]heldMove
 	// witnessed is the witness each stream's last committed batch left:
 	// the next batch of the stream moves it on only from there (see write).
 	witnessMu sync.Mutex
@@ -74,14 +96,19 @@ var errStale = errors.New("postgres: NAV state changed by another writer")
 
 // Write stores a batch in one transaction.
 func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+	viaConflict := false
 	for attempt := 1; ; attempt++ {
-		err := s.write(ctx, b)
+		err := s.write(ctx, b, viaConflict)
 		if err == nil {
 			return nil
 		}
 		// Whatever failed, the state may be what the rolled-back batch
 		// left or what another writer changed: read it again.
 		s.state.drop()
+		// Keys the state took for new are in navs: another writer's, or
+		// this sink's own from batches replayed after a crash (HoldLatest:
+		// nav_latest behind navs). The batch goes through ON CONFLICT.
+		viaConflict = viaConflict || errors.Is(err, errKeyStored)
 		if errors.Is(err, errStale) && attempt < 5 {
 			continue
 		}
@@ -89,7 +116,10 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 	}
 }
 
-func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
+// errKeyStored is the COPY into navs refused on a key navs holds.
+var errKeyStored = errors.New("postgres: a NAV taken for new is stored already")
+
+func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], viaConflict bool) error {
 	// Only a batch whose position a checkpoint commits next is fenced (the
 	// quarantine replay's batches carry a stream but no position).
 	witness := b.Through.Stream != "" && len(b.Through.Pos) > 0
@@ -100,12 +130,16 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		return fmt.Errorf("load scheme master and latest NAVs: %w", err)
 	}
 	p := s.plan(b.Items)
+	if viaConflict {
+		p.old, p.fresh = append(p.old, p.fresh...), nil
+	}
+	moved, first := latestRows(p.moved), latestRows(p.first)
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if len(p.fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, p.fresh); err != nil {
 				var pe *pgconn.PgError
 				if errors.As(err, &pe) && pe.Code == "23505" {
-					return fmt.Errorf("copy navs: %w: %w", errStale, err)
+					return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
 				}
 				return fmt.Errorf("copy navs%s: %w", copyRowOf(err, p.fresh), err)
 			}
@@ -131,27 +165,8 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
 				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
 		}
-		// nav_latest's file and SHA-256 go as one value per file, not one
-		// per row: a batch is mostly (or all) of one file.
-		for _, g := range byFile(p.moved) {
-			a := latestArrays(g)
-			// An UPDATE, not an upsert: no speculative insert per row.
-			// Forward only, in SQL too: the state may be behind another writer.
-			q.Queue(`UPDATE nav_latest l SET nav_date = u.nav_date, nav = u.nav, source_file = $4::text,
-				    source_sha256 = $5::text, source_line = u.source_line, updated_at = now()
-				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[])
-				    AS u(scheme_code, nav_date, nav, source_line)
-				WHERE l.scheme_code = u.scheme_code AND u.nav_date > l.nav_date`, a...)
-		}
-		for _, g := range byFile(p.first) {
-			a := latestArrays(g)
-			q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-				SELECT u.scheme_code, u.nav_date, u.nav, $4::text, $5::text, u.source_line
-				FROM unnest($1::text[], $2::date[], $3::numeric[], $6::int[]) AS u(scheme_code, nav_date, nav, source_line)
-				ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
-				    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
-				    source_line = excluded.source_line, updated_at = now()
-				WHERE excluded.nav_date > nav_latest.nav_date`, a...)
+		if !s.HoldLatest {
+			queueLatest(q, moved, first)
 		}
 		var mastered *int64
 		if len(p.changed) > 0 {
@@ -174,6 +189,9 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		return err
 	}
 	s.apply(p)
+	if s.HoldLatest {
+		s.hold(moved, first)
+	}
 	if witness {
 		s.witnessMu.Lock()
 		if s.witnessed == nil {
@@ -330,49 +348,6 @@ func navArrays(rows []*fund.NAVLine) []any {
 		files[i], shas[i], lines[i] = n.From.File, n.From.SHA256, int32(n.From.Line)
 	}
 	return []any{codes, dates, navs, rep, sale, files, shas, lines}
-}
-
-// latestArrays are nav_latest's columns of rows of one file for unnest:
-// scheme, date, NAV as arrays, the file and its SHA-256 once, the lines.
-func latestArrays(rows []*fund.NAVLine) []any {
-	codes, dates, navs, lines := make([]string, len(rows)), make([]time.Time, len(rows)), make([]decimal.Decimal, len(rows)), make([]int32, len(rows))
-	for i, n := range rows {
-		codes[i], dates[i], navs[i], lines[i] = n.SchemeCode, n.Date.Time(), n.NAV, int32(n.From.Line)
-	}
-	return []any{codes, dates, navs, rows[0].From.File, rows[0].From.SHA256, lines}
-}
-
-// byFile splits rows by their file (name and SHA-256), in the order the
-// files first appear; one file (the usual batch) is rows itself.
-func byFile(rows []*fund.NAVLine) [][]*fund.NAVLine {
-	if len(rows) == 0 {
-		return nil
-	}
-	type file struct{ name, sha string }
-	one := file{rows[0].From.File, rows[0].From.SHA256}
-	mixed := false
-	for _, n := range rows {
-		if n.From.File != one.name || n.From.SHA256 != one.sha {
-			mixed = true
-			break
-		}
-	}
-	if !mixed {
-		return [][]*fund.NAVLine{rows}
-	}
-	var out [][]*fund.NAVLine
-	at := map[file]int{}
-	for _, n := range rows {
-		f := file{n.From.File, n.From.SHA256}
-		i, ok := at[f]
-		if !ok {
-			i = len(out)
-			at[f] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], n)
-	}
-	return out
 }
 
 // queueVersions queues the scheme-master change of the changed schemes:

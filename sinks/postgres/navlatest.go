@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/fundflow/fundflow/fund"
+)
+
+// latestRow is one scheme's move of nav_latest: to the NAV navs holds
+// for (code, date). nav is the batch's NAV, for the sink's state only.
+type latestRow struct {
+	code string
+	date fund.Date
+	nav  decimal.Decimal
+}
+
+// latestRows copies what a move needs of rows (a held move must not keep
+// its batch's records alive).
+func latestRows(rows []*fund.NAVLine) []latestRow {
+	out := make([]latestRow, len(rows))
+	for i, n := range rows {
+		out[i] = latestRow{n.SchemeCode, n.Date, n.NAV}
+	}
+	return out
+}
+
+// queueLatest queues the moves of nav_latest: an UPDATE for the schemes it
+// has (moved), an upsert for those it had none of when the batch was
+// planned (first). Forward only, in SQL too: the state may be behind
+// another writer. Each scheme moves to the row navs holds for the key, its
+// NAV and lineage, never to the batch's copy: a key said twice keeps its
+// first line in navs, and a batch replayed from other bytes (a file
+// published again) keeps the first file's row. A key navs lacks moves
+// nothing: a held move is sent in its own transaction, after its NAVs'
+// commit, which a crash of the database may have taken back (it did not
+// wait for the WAL flush); moved there, nav_latest would say the NAVs are
+// stored, and the replay would skip them.
+func queueLatest(q *pgx.Batch, moved, first []latestRow) {
+	if len(moved) > 0 {
+		// An UPDATE, not an upsert: no speculative insert per row.
+		q.Queue(`UPDATE nav_latest l SET nav_date = n.nav_date, nav = n.nav, source_file = n.source_file,
+			    source_sha256 = n.source_sha256, source_line = n.source_line, updated_at = now()
+			FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
+			JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
+			WHERE l.scheme_code = u.scheme_code AND n.nav_date > l.nav_date`, latestArrays(moved)...)
+	}
+	if len(first) > 0 {
+		q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			SELECT n.scheme_code, n.nav_date, n.nav, n.source_file, n.source_sha256, n.source_line
+			FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
+			JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
+			ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+			    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
+			    source_line = excluded.source_line, updated_at = now()
+			WHERE excluded.nav_date > nav_latest.nav_date`, latestArrays(first)...)
+	}
+}
+
+// latestArrays are the moves' keys as arrays for unnest.
+func latestArrays(rows []latestRow) []any {
+	codes, dates := make([]string, len(rows)), make([]time.Time, len(rows))
+	for i, r := range rows {
+		codes[i], dates[i] = r.code, r.date.Time()
+	}
+	return []any{codes, dates}
+}
+
+// heldMove is a held move of nav_latest; first: nav_latest had no row of
+// the scheme when a batch moved it (the flush upserts it).
+type heldMove struct {
+	latestRow
+	first bool
+}
+
+// hold keeps a committed batch's moves of nav_latest for Flush, newest per
+// scheme.
+func (s *NAVSink) hold(moved, first []latestRow) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if s.pending == nil {
+		s.pending = make(map[string]heldMove, len(moved)+len(first))
+	}
+	for i, rows := range [][]latestRow{moved, first} {
+		for _, r := range rows {
+			s.pending[r.code] = mergeMove(s.pending[r.code], heldMove{r, i == 1})
+		}
+	}
+}
+
+// mergeMove is a scheme's move after a and b (either zero: none held):
+// the newer row, and an upsert if either needed one.
+func mergeMove(a, b heldMove) heldMove {
+	switch {
+	case a.code == "":
+		return b
+	case b.code == "":
+		return a
+	}
+	out := b
+	if dateCmp(a.date, b.date) > 0 {
+		out.latestRow = a.latestRow
+	}
+	out.first = a.first || b.first
+	return out
+}
+
+// Held is how many schemes' moves of nav_latest wait for Flush
+// (pipelines.Holder; 0 without HoldLatest).
+func (s *NAVSink) Held() int {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	return len(s.pending)
+}
+
+// Flush moves nav_latest to every held move in one transaction. It sends
+// what is held when it starts, so that Write may go on meanwhile; after a
+// failure it keeps those moves (with any newer one held since). Its commit
+// waits for the WAL flush (unlike a batch's): no witness covers it, and
+// the checkpoints it lets commit next must find it durable.
+func (s *NAVSink) Flush(ctx context.Context) error {
+	s.pendMu.Lock()
+	held := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+	if len(held) == 0 {
+		return nil
+	}
+	var moved, first []latestRow
+	for _, m := range held {
+		if m.first {
+			first = append(first, m.latestRow)
+		} else {
+			moved = append(moved, m.latestRow)
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := &pgx.Batch{}
+		queueLatest(q, moved, first)
+		return tx.SendBatch(ctx, q).Close()
+	})
+	if err != nil {
+		s.pendMu.Lock()
+		if s.pending == nil {
+			s.pending = held
+		} else {
+			for code, m := range held {
+				s.pending[code] = mergeMove(m, s.pending[code])
+			}
+		}
+		s.pendMu.Unlock()
+		return classify(fmt.Errorf("move nav_latest of %d schemes: %w", len(held), err))
+	}
+	return nil
+}

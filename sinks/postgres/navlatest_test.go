@@ -1,0 +1,249 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fundflow/fundflow/fund"
+	"github.com/fundflow/fundflow/internal/testkit"
+	"github.com/fundflow/fundflow/sinks/postgres"
+)
+
+// latestOf reads nav_latest as "date:NAV@sha:line" for each scheme.
+func latestOf(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(testkit.Ctx(t), `SELECT scheme_code, nav_date::text || ':' || nav::numeric(10,2)::text || '@' || source_sha256 || ':' || source_line FROM nav_latest`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var code, v string
+		if err := rows.Scan(&code, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[code] = v
+	}
+	return out
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// With HoldLatest, Write stores the NAVs and nav_latest stays where it was
+// until Flush, which moves every held scheme to its newest row of all the
+// batches since the last flush (a scheme absent from the later batch keeps
+// the earlier batch's row). A failed flush keeps the moves, and a newer
+// batch written after it wins over them.
+func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	write := func(items ...fund.NAVLine) {
+		t.Helper()
+		if err := s.Write(ctx, batchOf("", "", items...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3))
+	write(navLine("100", "Alpha", "11", 18, 2))
+	if got := latestOf(t, pool); len(got) != 0 {
+		t.Fatalf("nav_latest before the flush: %v, want nothing", got)
+	}
+	var navs int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs`).Scan(&navs); err != nil || navs != 3 {
+		t.Fatalf("navs holds %d rows (%v), want the 3 written", navs, err)
+	}
+	if got := s.Held(); got != 2 {
+		t.Fatalf("held %d schemes, want 2", got)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
+	if got := latestOf(t, pool); !sameMap(got, want) || s.Held() != 0 {
+		t.Fatalf("nav_latest after the flush: %v (held %d), want %v", got, s.Held(), want)
+	}
+
+	write(navLine("100", "Alpha", "12", 19, 4))
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Flush(cancelled); err == nil {
+		t.Fatal("a flush with a cancelled context succeeded")
+	}
+	// Only 200 moves after the failed flush: 100's move of the 19th is
+	// the one the failed flush must have kept.
+	write(navLine("200", "Beta", "21", 20, 6))
+	if got := s.Held(); got != 2 {
+		t.Fatalf("held %d schemes after a failed flush and a batch, want 2", got)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"100": "2026-08-19:12.00@abc:4", "200": "2026-08-20:21.00@abc:6"}
+	if got := latestOf(t, pool); !sameMap(got, want) {
+		t.Fatalf("nav_latest: %v, want %v", got, want)
+	}
+}
+
+// A crash after a batch's NAVs committed and before nav_latest's flush
+// leaves navs ahead of nav_latest: the next run (a new sink, its state read
+// from nav_latest) takes those NAVs for new, and its COPY is refused on the
+// key. The batch goes through ON CONFLICT instead, stores nothing twice,
+// and the flush moves nav_latest to it.
+func TestNAVSinkReplaysBatchesItsFlushNeverSent(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	day17 := []fund.NAVLine{navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3)}
+	day18 := []fund.NAVLine{navLine("100", "Alpha", "11", 18, 2), navLine("200", "Beta", "21", 18, 3)}
+	crashed := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	for _, b := range [][]fund.NAVLine{day17, day18} {
+		if err := crashed.Write(ctx, batchOf("", "", b...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (crashed is never flushed.)
+	next := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	for _, b := range [][]fund.NAVLine{day17, day18} {
+		if err := next.Write(ctx, batchOf("", "", b...)); err != nil {
+			t.Fatalf("the replay: %v", err)
+		}
+	}
+	if err := next.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var navs int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs`).Scan(&navs); err != nil || navs != 4 {
+		t.Fatalf("navs holds %d rows (%v), want 4", navs, err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
+	if got := latestOf(t, pool); !sameMap(got, want) {
+		t.Fatalf("nav_latest: %v, want %v", got, want)
+	}
+}
+
+// A held move whose NAV navs does not hold (its commit was taken back by a
+// crash of the database) is not made: nav_latest never names a NAV navs
+// lacks, or the replay would skip it as stored.
+func TestNAVSinkFlushMovesOnlyToStoredNAVs(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "11", 18, 2), navLine("200", "Beta", "21", 18, 3))); err != nil {
+		t.Fatal(err)
+	}
+	// The database lost scheme 200's NAV of the 18th.
+	if _, err := pool.Exec(ctx, `DELETE FROM navs WHERE scheme_code = '200' AND nav_date = '2026-08-18'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
+	if got := latestOf(t, pool); !sameMap(got, want) {
+		t.Fatalf("nav_latest: %v, want %v", got, want)
+	}
+}
+
+// nav_latest names the row navs holds, whoever said the key last: a key a
+// file published again says (other bytes, other lines) after a crash, a
+// key said twice in one batch, a key said again after the sink's state
+// was read anew while moves were held. Each time navs keeps the first row,
+// and nav_latest moves to it.
+func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
+	from := func(n fund.NAVLine, sha string, line int) fund.NAVLine {
+		n.From.SHA256, n.From.Line = sha, line
+		return n
+	}
+	t.Run("file published again after a crash", func(t *testing.T) {
+		pool, _ := testkit.PG(t)
+		ctx := testkit.Ctx(t)
+		seed := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+		if err := seed.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
+			t.Fatal(err)
+		}
+		if err := seed.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The crashed run: day 18 of 100 and 200 (200 new), never flushed.
+		crashed := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+		if err := crashed.Write(ctx, batchOf("", "", navLine("100", "Alpha", "11", 18, 2), navLine("200", "Beta", "21", 18, 3))); err != nil {
+			t.Fatal(err)
+		}
+		// The file as published again: the same NAVs on other lines.
+		next := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+		if err := next.Write(ctx, batchOf("", "", from(navLine("100", "Alpha", "11", 18, 0), "def", 7), from(navLine("200", "Beta", "21", 18, 0), "def", 9))); err != nil {
+			t.Fatal(err)
+		}
+		if err := next.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
+		if got := latestOf(t, pool); !sameMap(got, want) {
+			t.Fatalf("nav_latest: %v, want %v (navs' rows)", got, want)
+		}
+	})
+	for _, hold := range []bool{false, true} {
+		t.Run(fmt.Sprintf("key twice in a batch, hold %v", hold), func(t *testing.T) {
+			pool, _ := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			s := &postgres.NAVSink{Pool: pool, HoldLatest: hold}
+			if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("100", "Alpha", "11", 18, 3),
+				navLine("100", "Alpha", "11", 18, 5))); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"100": "2026-08-18:11.00@abc:3"}
+			if got := latestOf(t, pool); !sameMap(got, want) {
+				t.Fatalf("nav_latest: %v, want %v (navs keeps the first line)", got, want)
+			}
+		})
+	}
+	t.Run("state read anew with moves held", func(t *testing.T) {
+		pool, _ := testkit.PG(t)
+		ctx := testkit.Ctx(t)
+		s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+		if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
+			t.Fatal(err)
+		}
+		// A batch Postgres refuses (a NAV its CHECK refuses) drops the
+		// state: it is read again from nav_latest, which lacks the 17th.
+		bad := navLine("300", "Gamma", "10", 17, 4)
+		bad.NAV = bad.NAV.Neg()
+		if err := s.Write(ctx, batchOf("", "", bad)); err == nil {
+			t.Fatal("a negative NAV was stored")
+		}
+		// The next file says 100's NAV of the 17th again (no NAV of the 18th).
+		if err := s.Write(ctx, batchOf("", "", from(navLine("100", "Alpha", "10", 17, 0), "def", 8))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"100": "2026-08-17:10.00@abc:2"}
+		if got := latestOf(t, pool); !sameMap(got, want) {
+			t.Fatalf("nav_latest: %v, want %v", got, want)
+		}
+	})
+}
