@@ -13,11 +13,12 @@ import (
 	"time"
 )
 
-// holdSink is a Holder: Write keeps, Flush "sends" (moves what is kept to
-// sent). failFlush fails the flush of that number (1-based).
+// holdSink is a Holder: Write keeps, Flush "sends" (moves what is cut
+// to sent). failFlush fails the flush of that number (1-based).
 type holdSink struct {
 	mu        sync.Mutex
 	kept      []string
+	cut       int // kept[:cut] is what Flush sends
 	sent      []string
 	flushes   []int // records per flush
 	failFlush int
@@ -39,19 +40,29 @@ func (h *holdSink) Write(ctx context.Context, b Batch[string]) error {
 func (h *holdSink) Held() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.kept)
+	return len(h.kept) - h.cut
+}
+
+func (h *holdSink) Cut() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cut = len(h.kept)
 }
 
 func (h *holdSink) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.cut == 0 {
+		return nil
+	}
 	h.calls++
 	if h.calls == h.failFlush {
+		h.cut = 0
 		return errors.New("store refused the insert")
 	}
-	h.sent = append(h.sent, h.kept...)
-	h.flushes = append(h.flushes, len(h.kept))
-	h.kept = nil
+	h.sent = append(h.sent, h.kept[:h.cut]...)
+	h.flushes = append(h.flushes, h.cut)
+	h.kept, h.cut = slices.Clone(h.kept[h.cut:]), 0
 	return nil
 }
 
@@ -235,6 +246,7 @@ func TestRunFlushesHeldBatchesWhenNoBatchComesForHoldFor(t *testing.T) {
 type heldUnits struct {
 	mu         sync.Mutex
 	kept, sent []urec
+	cut        int
 }
 
 func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
@@ -244,12 +256,14 @@ func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
 	return nil
 }
 
-func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) }
+func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) - h.cut }
+
+func (h *heldUnits) Cut() { h.mu.Lock(); defer h.mu.Unlock(); h.cut = len(h.kept) }
 
 func (h *heldUnits) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sent, h.kept = append(h.sent, h.kept...), nil
+	h.sent, h.kept, h.cut = append(h.sent, h.kept[:h.cut]...), slices.Clone(h.kept[h.cut:]), 0
 	return nil
 }
 
@@ -313,6 +327,9 @@ func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
 type failingHold struct{ heldUnits }
 
 func (f *failingHold) Flush(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cut = 0
 	return errors.New("clickhouse: connection refused")
 }
 
@@ -357,6 +374,7 @@ type batchHold struct {
 	refused string
 	also    string       // a second refused value
 	batches []Checkpoint // in the order held
+	cut     int          // batches[:cut] are what Flush sends
 	kept    map[string][]urec
 	sent    []urec
 	inserts int
@@ -382,11 +400,13 @@ func (h *batchHold) Held() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
-	for _, rs := range h.kept {
-		n += len(rs)
+	for _, cp := range h.batches[h.cut:] {
+		n += len(h.kept[h.key(cp)])
 	}
 	return n
 }
+
+func (h *batchHold) Cut() { h.mu.Lock(); defer h.mu.Unlock(); h.cut = len(h.batches) }
 
 func (h *batchHold) send(rs []urec) error {
 	h.inserts++
@@ -402,14 +422,22 @@ func (h *batchHold) send(rs []urec) error {
 func (h *batchHold) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.cut == 0 {
+		return nil
+	}
 	var all []urec
-	for _, cp := range h.batches {
+	for _, cp := range h.batches[:h.cut] {
 		all = append(all, h.kept[h.key(cp)]...)
 	}
+	cut := h.cut
+	h.cut = 0
 	if err := h.send(all); err != nil {
 		return err
 	}
-	h.batches, h.kept = nil, map[string][]urec{}
+	for _, cp := range h.batches[:cut] {
+		delete(h.kept, h.key(cp))
+	}
+	h.batches = slices.Clone(h.batches[cut:])
 	return nil
 }
 
