@@ -141,7 +141,11 @@ func checkHolders[T any](sinks []Sink[T], q Quarantine) error {
 	for i, s := range all {
 		_, full := s.(Holder)
 		if _, half := s.(halfHolder); half && !full {
-			return fmt.Errorf("%s holds records (Held, Flush) but has no Cut, so it would never be flushed (see pipelines.Holder)", sinkName(s, i))
+			name := "the quarantine"
+			if i > 0 {
+				name = "sink " + sinkName(s, i-1)
+			}
+			return fmt.Errorf("%s holds records (Held, Flush) but has no Cut, so it would never be flushed (see pipelines.Holder)", name)
 		}
 	}
 	return nil

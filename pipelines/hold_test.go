@@ -709,3 +709,23 @@ func TestRunDropsAFailingBatchsRecordsWhenNothingElseIsHeld(t *testing.T) {
 		t.Errorf("sent %v, %d held; want a 3, b 9 and none held", perUnit, h.Held())
 	}
 }
+
+// halfSink holds records the way a Holder did before Cut: Held and Flush.
+type halfSink struct{ memSink }
+
+func (*halfSink) Held() int                   { return 1 }
+func (*halfSink) Flush(context.Context) error { return nil }
+
+// A sink with Held and Flush but no Cut (a Holder written before Cut) is
+// refused before anything is read, in a Fanout too, instead of holding
+// records nobody flushes.
+func TestRunRefusesAHolderWithoutCut(t *testing.T) {
+	for _, sinks := range [][]Sink[string]{{&halfSink{}}, {Fanout[string]{&memSink{}, &halfSink{}}}} {
+		src := &sliceSource{recs: records(3, nil), n: 3}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: sinks, Retry: fastRetry, HoldRows: 7}
+		_, err := p.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "no Cut") || src.reads.Load() != 0 {
+			t.Errorf("%T: err = %v, %d reads; want the sink refused before any read", sinks[0], err, src.reads.Load())
+		}
+	}
+}
