@@ -8,6 +8,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -87,9 +88,9 @@ func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
 	}
 }
 
-// With Hold, Events writes the quarantine to Postgres at Put (the truth)
-// and ClickHouse's events only at Flush, all of them in one insert.
-func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
+// newHeldEvents is an Events with Hold over fresh databases, its run
+// started.
+func newHeldEvents(t *testing.T) (context.Context, *pgxpool.Pool, driver.Conn, *clickhouse.Events) {
 	ctx := testkit.Ctx(t)
 	pool, _ := testkit.PG(t)
 	conn, _ := testkit.CH(t)
@@ -98,6 +99,13 @@ func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
 	if _, err := ev.Start(ctx, "nav-ingest"); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, pool, conn, ev
+}
+
+// With Hold, Events writes the quarantine to Postgres at Put (the truth)
+// and ClickHouse's events only at Flush, all of them in one insert.
+func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
+	ctx, pool, conn, ev := newHeldEvents(t)
 	for _, lines := range [][]int{{3, 5}, {8}} {
 		if err := ev.Put(ctx, rejected(lines...)); err != nil {
 			t.Fatal(err)
@@ -300,14 +308,7 @@ func TestHeldNAVHistoryKeepsWritingWhileAFlushRuns(t *testing.T) {
 // Events with Hold: Put goes on while Flush sends the events cut, and a
 // failed Flush keeps them, in front of those Put since.
 func TestEventsPutWhileAFlushRuns(t *testing.T) {
-	ctx := testkit.Ctx(t)
-	pool, _ := testkit.PG(t)
-	conn, _ := testkit.CH(t)
-	pg := postgres.Store{Pool: pool}
-	ev := &clickhouse.Events{Conn: conn, Runs: pg, Quarantine: pg, Hold: true}
-	if _, err := ev.Start(ctx, "nav-ingest"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _, conn, ev := newHeldEvents(t)
 	put := func(lines ...int) {
 		t.Helper()
 		if err := ev.Put(ctx, rejected(lines...)); err != nil {
