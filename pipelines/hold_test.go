@@ -337,6 +337,31 @@ func TestRunFlushesHeldBatchesWhenNoBatchComesForHoldFor(t *testing.T) {
 	})
 }
 
+// A flush in the background that ends while no batch comes commits its
+// batches at once, not after HoldFor: 6 records in batches of 3, HoldRows
+// 3 (each batch starts a flush), then the source is quiet.
+func TestRunCommitsABackgroundFlushsBatchesWhenItEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &holdSink{}
+		src := &stallSource{sliceSource{recs: records(6, nil), n: 3}}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+			Retry: fastRetry, HoldRows: 3, HoldFor: 5 * time.Second}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := p.Run(ctx); done <- err }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		src.mu.Lock()
+		commits := slices.Clone(src.commits)
+		src.mu.Unlock()
+		cancel()
+		<-done
+		if !slices.Equal(commits, []int{3, 6}) || !slices.Equal(h.flushes, []int{3, 3}) {
+			t.Errorf("1 s in (HoldFor 5 s): commits %v, flushes %v; want [3 6] and two flushes of 3", commits, h.flushes)
+		}
+	})
+}
+
 // heldUnits holds urecs until Flush.
 type heldUnits struct {
 	mu         sync.Mutex
