@@ -3,6 +3,7 @@ package pipelines
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -10,13 +11,29 @@ import (
 // each write more than for the records in it: ClickHouse makes a part of
 // every insert and merges the parts later, so an insert of 2,000 rows
 // costs its server nearly what one of 50,000 does. Such a sink keeps what
-// Write gives it and sends it all in one write when Flush is called.
+// Write gives it and sends it all in one write when the engine flushes it.
 //
 // Write (Put) still checks what it is given and fails a batch it cannot
-// take; Flush only sends. Held says how many records wait for Flush.
-// Flush must leave the records held when it fails, so that a retry sends
-// them; a Write of the same batch again (same Through, after a retry)
-// must not keep its records twice.
+// take; Flush only sends. A flush is two calls:
+//
+//   - Cut marks every record held now as what the next Flush sends. The
+//     engine's writer calls it between two batches, so it decides which
+//     batches a flush carries; a Flush that took whatever was held when
+//     its goroutine got going could carry a batch that another sink has
+//     not written yet (and may still refuse, or write again after a
+//     retry).
+//   - Flush sends the records cut (none: it returns nil). It may run in
+//     the background (Pipeline.HoldRows): Write (Put) and Held must be
+//     allowed meanwhile, and what they add is kept after the cut, for
+//     the next flush. When Flush succeeds, the records cut are let go;
+//     when it fails, they are held again as if never cut, in front of
+//     what was added meanwhile, so that a retry (Cut, Flush), FlushBatch
+//     and DropBatch see every record in source order.
+//
+// Held says how many records are held and not cut. A Write of the same
+// batch again (same Through, after a retry) must not keep its records
+// twice. The engine never runs two of Cut, Flush, FlushBatch and DropBatch
+// of one holder at once, and calls Flush after every Cut.
 //
 // The engine commits a batch's checkpoint only after the holders flushed
 // it, so holding moves the commit later and loses nothing (see
@@ -24,6 +41,7 @@ import (
 // after every batch, before its commit, as if it wrote at once.
 type Holder interface {
 	Held() int
+	Cut()
 	Flush(ctx context.Context) error
 }
 
@@ -98,6 +116,41 @@ func holders[T any](sinks []Sink[T], q Quarantine) []Holder {
 	return hs
 }
 
+// halfHolder is a sink that holds records (Held, Flush) with no Cut: a
+// Holder written before Cut, which the engine would never flush.
+type halfHolder interface {
+	Held() int
+	Flush(ctx context.Context) error
+}
+
+// checkHolders fails for a sink (in a Fanout or an Isolating too) or a
+// quarantine that is a halfHolder, whose records would be lost.
+func checkHolders[T any](sinks []Sink[T], q Quarantine) error {
+	all := []any{q}
+	for len(sinks) > 0 {
+		s := sinks[0]
+		sinks = sinks[1:]
+		all = append(all, s)
+		switch w := s.(type) {
+		case Fanout[T]:
+			sinks = append(sinks, w...)
+		case Isolating[T]:
+			sinks = append(sinks, w.Sink)
+		}
+	}
+	for i, s := range all {
+		_, full := s.(Holder)
+		if _, half := s.(halfHolder); half && !full {
+			name := "the quarantine"
+			if i > 0 {
+				name = "sink " + sinkName(s, i-1)
+			}
+			return fmt.Errorf("%s holds records (Held, Flush) but has no Cut, so it would never be flushed (see pipelines.Holder)", name)
+		}
+	}
+	return nil
+}
+
 func heldIn(hs []Holder) int {
 	n := 0
 	for _, h := range hs {
@@ -106,15 +159,23 @@ func heldIn(hs []Holder) int {
 	return n
 }
 
-// flushAll flushes every holder that holds something, at the same time
-// (they are different stores, or different tables of one).
-func flushAll(ctx context.Context, hs []Holder) error {
+// cutAll cuts every holder (see Holder): what the flush that follows
+// sends. Call it in the writer, between two batches.
+func cutAll(hs []Holder) {
+	for _, h := range hs {
+		h.Cut()
+	}
+}
+
+// flushCut flushes every holder at the same time (they are different
+// stores, or different tables of one); each sends what it was cut.
+func flushCut(ctx context.Context, hs []Holder) error {
+	if len(hs) == 1 {
+		return hs[0].Flush(ctx)
+	}
 	errs := make([]error, len(hs))
 	var wg sync.WaitGroup
 	for i, h := range hs {
-		if h.Held() == 0 {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -123,6 +184,13 @@ func flushAll(ctx context.Context, hs []Holder) error {
 	}
 	wg.Wait()
 	return joinKeepTransient(errs)
+}
+
+// flushAll sends everything the holders hold, when nothing writes to them
+// meanwhile.
+func flushAll(ctx context.Context, hs []Holder) error {
+	cutAll(hs)
+	return flushCut(ctx, hs)
 }
 
 // joinKeepTransient joins errors so that the result is Transient only when
@@ -158,9 +226,12 @@ func (f Fanout[T]) Held() int {
 	return n
 }
 
-// Flush flushes the Fanout's holding sinks.
+// Cut cuts the Fanout's holding sinks.
+func (f Fanout[T]) Cut() { cutAll(f.innerHolders()) }
+
+// Flush flushes the Fanout's holding sinks, each what it was cut.
 func (f Fanout[T]) Flush(ctx context.Context) error {
-	return flushAll(ctx, f.innerHolders())
+	return flushCut(ctx, f.innerHolders())
 }
 
 func (f Fanout[T]) innerHolders() []Holder {

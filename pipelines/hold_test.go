@@ -13,16 +13,22 @@ import (
 	"time"
 )
 
-// holdSink is a Holder: Write keeps, Flush "sends" (moves what is kept to
-// sent). failFlush fails the flush of that number (1-based).
+// holdSink is a Holder: Write keeps, Flush "sends" (moves what is cut
+// to sent). failFlush fails the flush of that number (1-based), with a
+// Transient error if transient. With release set, the first flush closes
+// started and waits for release, without its lock (as an insert on the
+// wire: Write goes on meanwhile).
 type holdSink struct {
-	mu        sync.Mutex
-	kept      []string
-	sent      []string
-	flushes   []int // records per flush
-	failFlush int
-	calls     int
-	stored    func(v string) bool // rows the store has already: not kept
+	mu               sync.Mutex
+	kept             []string
+	cut              int // kept[:cut] is what Flush sends
+	sent             []string
+	flushes          []int // records per flush
+	failFlush        int
+	transient        bool
+	calls            int
+	stored           func(v string) bool // rows the store has already: not kept
+	started, release chan struct{}
 }
 
 func (h *holdSink) Write(ctx context.Context, b Batch[string]) error {
@@ -39,19 +45,38 @@ func (h *holdSink) Write(ctx context.Context, b Batch[string]) error {
 func (h *holdSink) Held() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.kept)
+	return len(h.kept) - h.cut
+}
+
+func (h *holdSink) Cut() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cut = len(h.kept)
 }
 
 func (h *holdSink) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.cut == 0 {
+		return nil
+	}
 	h.calls++
+	if h.calls == 1 && h.release != nil {
+		h.mu.Unlock()
+		close(h.started)
+		<-h.release
+		h.mu.Lock()
+	}
 	if h.calls == h.failFlush {
+		h.cut = 0
+		if h.transient {
+			return Transient(errors.New("clickhouse: connection reset"))
+		}
 		return errors.New("store refused the insert")
 	}
-	h.sent = append(h.sent, h.kept...)
-	h.flushes = append(h.flushes, len(h.kept))
-	h.kept = nil
+	h.sent = append(h.sent, h.kept[:h.cut]...)
+	h.flushes = append(h.flushes, h.cut)
+	h.kept, h.cut = slices.Clone(h.kept[h.cut:]), 0
 	return nil
 }
 
@@ -121,6 +146,87 @@ func TestRunHoldsRecordsUntilHoldRowsAndCommitsAfterTheFlush(t *testing.T) {
 		if len(src.early) > 0 {
 			t.Errorf("HoldRows %d: lines %v committed before the holder sent them", tc.holdRows, src.early)
 		}
+	}
+}
+
+// The threshold flush runs in the background: the writer writes the next
+// batch to every sink while the flush before it has not returned, commits
+// none of that flush's batches before it returns, and commits in source
+// order. 12 records in batches of 3, HoldRows 3: each batch starts a
+// flush; the first waits until the test lets it go.
+func TestRunWritesTheNextBatchWhileAHeldFlushRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &holdSink{started: make(chan struct{}), release: make(chan struct{})}
+		wrote2 := make(chan struct{})
+		other := &memSink{fail: func(call int) error {
+			if call == 2 {
+				close(wrote2)
+			}
+			return nil
+		}}
+		src := &checkedSource{sliceSource: sliceSource{recs: records(12, nil), n: 3}, h: h}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{Fanout[string]{other, h}},
+			Retry: fastRetry, HoldRows: 3, HoldFor: time.Hour}
+		done := make(chan error, 1)
+		go func() { _, err := p.Run(context.Background()); done <- err }()
+		<-h.started
+		<-wrote2 // (a flush in the writer: batch 2 is never written, a deadlock)
+		synctest.Wait()
+		src.mu.Lock()
+		commits := slices.Clone(src.commits)
+		src.mu.Unlock()
+		h.mu.Lock()
+		kept, sent := slices.Clone(h.kept), len(h.sent)
+		h.mu.Unlock()
+		// the writer waits for the first flush before it starts the second
+		if len(commits) != 0 || sent != 0 || !slices.Equal(kept, []string{"v1", "v2", "v3", "v4", "v5", "v6"}) {
+			t.Errorf("while the first flush runs: commits %v, %d sent, kept %v; want none, 0, v1-v6 (batch 2 after batch 1)", commits, sent, kept)
+		}
+		close(h.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{3, 6, 9, 12}; !slices.Equal(src.commits, want) {
+			t.Errorf("commits %v, want %v", src.commits, want)
+		}
+		if len(src.early) > 0 {
+			t.Errorf("lines %v committed before the flush that sent them returned", src.early)
+		}
+		if want := []string{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"}; !slices.Equal(h.sent, want) ||
+			!slices.Equal(h.flushes, []int{3, 3, 3, 3}) {
+			t.Errorf("sent %v in flushes of %v; want v1-v12 in four flushes of 3", h.sent, h.flushes)
+		}
+	})
+}
+
+// A flush that fails in the background with a transient error is sent
+// again by the writer (with the batches held since, behind it): every
+// record reaches the store once, in order, and every batch commits after
+// it, in order. 30 records in batches of 3, HoldRows 7: the second flush
+// (lines 10-18) fails once.
+func TestRunSendsAgainAHeldFlushThatFailedInTheBackground(t *testing.T) {
+	h := &holdSink{failFlush: 2, transient: true}
+	src := &checkedSource{sliceSource: sliceSource{recs: records(30, nil), n: 3}, h: h}
+	p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{&memSink{}, h},
+		Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour}
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := 1; i <= 30; i++ {
+		want = append(want, "v"+strconv.Itoa(i))
+	}
+	if !slices.Equal(h.sent, want) {
+		t.Errorf("sent %v, want v1-v30 once each, in order", h.sent)
+	}
+	if want := []int{3, 6, 9, 12, 15, 18, 21, 24, 27, 30}; !slices.Equal(src.commits, want) {
+		t.Errorf("commits %v, want %v", src.commits, want)
+	}
+	if len(src.early) > 0 {
+		t.Errorf("lines %v committed before the holder sent them", src.early)
+	}
+	if h.calls < 3 {
+		t.Errorf("%d flushes, want the failed second sent again", h.calls)
 	}
 }
 
@@ -231,10 +337,36 @@ func TestRunFlushesHeldBatchesWhenNoBatchComesForHoldFor(t *testing.T) {
 	})
 }
 
+// A flush in the background that ends while no batch comes commits its
+// batches at once, not after HoldFor: 6 records in batches of 3, HoldRows
+// 3 (each batch starts a flush), then the source is quiet.
+func TestRunCommitsABackgroundFlushsBatchesWhenItEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &holdSink{}
+		src := &stallSource{sliceSource{recs: records(6, nil), n: 3}}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{h},
+			Retry: fastRetry, HoldRows: 3, HoldFor: 5 * time.Second}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := p.Run(ctx); done <- err }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		src.mu.Lock()
+		commits := slices.Clone(src.commits)
+		src.mu.Unlock()
+		cancel()
+		<-done
+		if !slices.Equal(commits, []int{3, 6}) || !slices.Equal(h.flushes, []int{3, 3}) {
+			t.Errorf("1 s in (HoldFor 5 s): commits %v, flushes %v; want [3 6] and two flushes of 3", commits, h.flushes)
+		}
+	})
+}
+
 // heldUnits holds urecs until Flush.
 type heldUnits struct {
 	mu         sync.Mutex
 	kept, sent []urec
+	cut        int
 }
 
 func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
@@ -244,12 +376,14 @@ func (h *heldUnits) Write(ctx context.Context, b Batch[urec]) error {
 	return nil
 }
 
-func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) }
+func (h *heldUnits) Held() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.kept) - h.cut }
+
+func (h *heldUnits) Cut() { h.mu.Lock(); defer h.mu.Unlock(); h.cut = len(h.kept) }
 
 func (h *heldUnits) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sent, h.kept = append(h.sent, h.kept...), nil
+	h.sent, h.kept, h.cut = append(h.sent, h.kept[:h.cut]...), slices.Clone(h.kept[h.cut:]), 0
 	return nil
 }
 
@@ -271,41 +405,45 @@ func (o observedUnits) FailUnit(ctx context.Context, cp Checkpoint, err error) e
 // source's FailUnit, whose undo (feed.Options.Undo) takes them back, and
 // never after it.
 func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
-	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
-	h := &heldUnits{}
-	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
-		if b.Items[0].unit == "b.txt" && b.Items[0].line == 4 {
-			return errors.New("copy navs: numeric field overflow")
+	// 1000: the flush before FailUnit sends all; 3: every batch starts a
+	// flush in the background, and the one in flight ends first.
+	for _, holdRows := range []int{1000, 3} {
+		src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+		h := &heldUnits{}
+		refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+			if b.Items[0].unit == "b.txt" && b.Items[0].line == 4 {
+				return errors.New("copy navs: numeric field overflow")
+			}
+			return nil
+		}}
+		var sentAtFail, heldAtFail int
+		var commitsAtFail []string
+		obs := observedUnits{unitSource: src, onFail: func() {
+			h.mu.Lock()
+			sentAtFail, heldAtFail = len(h.sent), len(h.kept)
+			h.mu.Unlock()
+			src.mu.Lock()
+			commitsAtFail = slices.Clone(src.commits)
+			src.mu.Unlock()
+		}}
+		p := &Pipeline[urec, urec]{Name: "t", Source: obs, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: fastRetry,
+			Buffer: 4, HoldRows: holdRows, HoldFor: time.Hour}
+		if _, err := p.Run(context.Background()); !errors.Is(err, ErrUnitFailed) {
+			t.Fatalf("HoldRows %d: err = %v, want the unit failed", holdRows, err)
 		}
-		return nil
-	}}
-	var sentAtFail, heldAtFail int
-	var commitsAtFail []string
-	obs := observedUnits{unitSource: src, onFail: func() {
-		h.mu.Lock()
-		sentAtFail, heldAtFail = len(h.sent), len(h.kept)
-		h.mu.Unlock()
-		src.mu.Lock()
-		commitsAtFail = slices.Clone(src.commits)
-		src.mu.Unlock()
-	}}
-	p := &Pipeline[urec, urec]{Name: "t", Source: obs, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: fastRetry,
-		Buffer: 4, HoldRows: 1000, HoldFor: time.Hour}
-	if _, err := p.Run(context.Background()); !errors.Is(err, ErrUnitFailed) {
-		t.Fatalf("err = %v, want the unit failed", err)
-	}
-	// a 9 records, b 6 (lines 1-3 and the refused 4-6) when b fails.
-	if sentAtFail != 15 || heldAtFail != 0 {
-		t.Errorf("at FailUnit: %d sent, %d held; want 15 and 0", sentAtFail, heldAtFail)
-	}
-	if got, want := strings.Join(commitsAtFail, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3"; got != want {
-		t.Errorf("committed at FailUnit: %s, want %s", got, want)
-	}
-	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
-		t.Errorf("commits %s, want %s", got, want)
-	}
-	if len(h.sent) != 24 {
-		t.Errorf("%d records sent, want 24 (a, b 1-6, c)", len(h.sent))
+		// a 9 records, b 6 (lines 1-3 and the refused 4-6) when b fails.
+		if sentAtFail != 15 || heldAtFail != 0 {
+			t.Errorf("HoldRows %d: at FailUnit: %d sent, %d held; want 15 and 0", holdRows, sentAtFail, heldAtFail)
+		}
+		if got, want := strings.Join(commitsAtFail, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3"; got != want {
+			t.Errorf("HoldRows %d: committed at FailUnit: %s, want %s", holdRows, got, want)
+		}
+		if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
+			t.Errorf("HoldRows %d: commits %s, want %s", holdRows, got, want)
+		}
+		if len(h.sent) != 24 {
+			t.Errorf("HoldRows %d: %d records sent, want 24 (a, b 1-6, c)", holdRows, len(h.sent))
+		}
 	}
 }
 
@@ -313,6 +451,9 @@ func TestRunFlushesHeldBatchesBeforeAUnitFails(t *testing.T) {
 type failingHold struct{ heldUnits }
 
 func (f *failingHold) Flush(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cut = 0
 	return errors.New("clickhouse: connection refused")
 }
 
@@ -357,6 +498,7 @@ type batchHold struct {
 	refused string
 	also    string       // a second refused value
 	batches []Checkpoint // in the order held
+	cut     int          // batches[:cut] are what Flush sends
 	kept    map[string][]urec
 	sent    []urec
 	inserts int
@@ -382,11 +524,13 @@ func (h *batchHold) Held() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
-	for _, rs := range h.kept {
-		n += len(rs)
+	for _, cp := range h.batches[h.cut:] {
+		n += len(h.kept[h.key(cp)])
 	}
 	return n
 }
+
+func (h *batchHold) Cut() { h.mu.Lock(); defer h.mu.Unlock(); h.cut = len(h.batches) }
 
 func (h *batchHold) send(rs []urec) error {
 	h.inserts++
@@ -402,14 +546,22 @@ func (h *batchHold) send(rs []urec) error {
 func (h *batchHold) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.cut == 0 {
+		return nil
+	}
 	var all []urec
-	for _, cp := range h.batches {
+	for _, cp := range h.batches[:h.cut] {
 		all = append(all, h.kept[h.key(cp)]...)
 	}
+	cut := h.cut
+	h.cut = 0
 	if err := h.send(all); err != nil {
 		return err
 	}
-	h.batches, h.kept = nil, map[string][]urec{}
+	for _, cp := range h.batches[:cut] {
+		delete(h.kept, h.key(cp))
+	}
+	h.batches = slices.Clone(h.batches[cut:])
 	return nil
 }
 
@@ -441,30 +593,35 @@ func (h *batchHold) forget(k string) {
 // after the refused one are not sent), and loads the other files. The
 // holder sits in a Fanout, as ClickHouse's does in nav-ingest.
 func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
-	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
-	h := &batchHold{refused: "b.txt/5"}
-	other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
-	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
-		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
-	st, err := p.Run(context.Background())
-	if !errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "b.txt lines 4-6") || !strings.Contains(err.Error(), "cannot convert") {
-		t.Fatalf("err = %v, want b.txt lines 4-6 failed with the store's refusal", err)
-	}
-	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
-		t.Errorf("commits %s, want %s", got, want)
-	}
-	if len(src.failed) != 1 || src.failed["b.txt"] == nil {
-		t.Errorf("failed units %v, want b.txt only", src.failed)
-	}
-	perUnit := map[string]int{}
-	for _, r := range h.sent {
-		perUnit[r.unit]++
-	}
-	if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 9 || h.Held() != 0 {
-		t.Errorf("sent %v, %d held; want a 9, b 3 (lines 1-3), c 9 and none held", perUnit, h.Held())
-	}
-	if st.FailedUnits != 1 || st.Out != 21 {
-		t.Errorf("stats: %d failed units, %d out; want 1 and 21 (a, b lines 1-3, c)", st.FailedUnits, st.Out)
+	// 1000: one flush at the end; 6: flushes of two batches run in the
+	// background, and the refused one is in flight while the next batches
+	// are written.
+	for _, tc := range []struct{ holdRows int }{{1000}, {6}} {
+		src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+		h := &batchHold{refused: "b.txt/5"}
+		other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
+		p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+			Retry: fastRetry, HoldRows: tc.holdRows, HoldFor: time.Hour}
+		st, err := p.Run(context.Background())
+		if !errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "b.txt lines 4-6") || !strings.Contains(err.Error(), "cannot convert") {
+			t.Fatalf("HoldRows %d: err = %v, want b.txt lines 4-6 failed with the store's refusal", tc.holdRows, err)
+		}
+		if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3 c.txt:6 c.txt:9"; got != want {
+			t.Errorf("HoldRows %d: commits %s, want %s", tc.holdRows, got, want)
+		}
+		if len(src.failed) != 1 || src.failed["b.txt"] == nil {
+			t.Errorf("HoldRows %d: failed units %v, want b.txt only", tc.holdRows, src.failed)
+		}
+		perUnit := map[string]int{}
+		for _, r := range h.sent {
+			perUnit[r.unit]++
+		}
+		if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 9 || h.Held() != 0 {
+			t.Errorf("HoldRows %d: sent %v, %d held; want a 9, b 3 (lines 1-3), c 9 and none held", tc.holdRows, perUnit, h.Held())
+		}
+		if st.FailedUnits != 1 || st.Out != 21 {
+			t.Errorf("HoldRows %d: stats: %d failed units, %d out; want 1 and 21 (a, b lines 1-3, c)", tc.holdRows, st.FailedUnits, st.Out)
+		}
 	}
 }
 
@@ -474,35 +631,40 @@ func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
 // records the holder took, is let go and c fails: a whole, b and c up
 // to their refused batches.
 func TestRunFailsBothFilesWhenAFailedBatchFollowsARefusedFlush(t *testing.T) {
-	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
-	h := &batchHold{refused: "b.txt/5"}
-	other := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
-		if b.Items[0].unit == "c.txt" && b.Items[0].line == 4 {
-			return errors.New("copy navs: numeric field overflow")
+	// 1000: one flush at the end; 6: flushes of two batches run in the
+	// background, and the refused one is in flight while the next batches
+	// are written.
+	for _, tc := range []struct{ holdRows int }{{1000}, {6}} {
+		src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+		h := &batchHold{refused: "b.txt/5"}
+		other := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+			if b.Items[0].unit == "c.txt" && b.Items[0].line == 4 {
+				return errors.New("copy navs: numeric field overflow")
+			}
+			return nil
+		}}
+		p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+			Retry: fastRetry, HoldRows: tc.holdRows, HoldFor: time.Hour}
+		st, err := p.Run(context.Background())
+		if !errors.Is(err, ErrUnitFailed) {
+			t.Fatalf("HoldRows %d: err = %v, want units failed", tc.holdRows, err)
 		}
-		return nil
-	}}
-	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
-		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
-	st, err := p.Run(context.Background())
-	if !errors.Is(err, ErrUnitFailed) {
-		t.Fatalf("err = %v, want units failed", err)
-	}
-	if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3"; got != want {
-		t.Errorf("commits %s, want %s", got, want)
-	}
-	if len(src.failed) != 2 || src.failed["b.txt"] == nil || src.failed["c.txt"] == nil {
-		t.Errorf("failed units %v, want b.txt and c.txt", src.failed)
-	}
-	perUnit := map[string]int{}
-	for _, r := range h.sent {
-		perUnit[r.unit]++
-	}
-	if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 3 || h.Held() != 0 {
-		t.Errorf("sent %v, %d held; want a 9, b 3, c 3 and none held", perUnit, h.Held())
-	}
-	if st.FailedUnits != 2 {
-		t.Errorf("%d failed units, want 2", st.FailedUnits)
+		if got, want := strings.Join(src.commits, " "), "a.txt:3 a.txt:6 a.txt:9 b.txt:3 c.txt:3"; got != want {
+			t.Errorf("HoldRows %d: commits %s, want %s", tc.holdRows, got, want)
+		}
+		if len(src.failed) != 2 || src.failed["b.txt"] == nil || src.failed["c.txt"] == nil {
+			t.Errorf("HoldRows %d: failed units %v, want b.txt and c.txt", tc.holdRows, src.failed)
+		}
+		perUnit := map[string]int{}
+		for _, r := range h.sent {
+			perUnit[r.unit]++
+		}
+		if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 3 || h.Held() != 0 {
+			t.Errorf("HoldRows %d: sent %v, %d held; want a 9, b 3, c 3 and none held", tc.holdRows, perUnit, h.Held())
+		}
+		if st.FailedUnits != 2 {
+			t.Errorf("HoldRows %d: %d failed units, want 2", tc.holdRows, st.FailedUnits)
+		}
 	}
 }
 
@@ -511,20 +673,28 @@ func TestRunFailsBothFilesWhenAFailedBatchFollowsARefusedFlush(t *testing.T) {
 // fails and commits nothing more, and no file is failed and set aside, so
 // the next run loads them all again. (Before: b and c failed one by one.)
 func TestRunFailsTheRunWhenTheStoreRefusesBatchesOfTwoFiles(t *testing.T) {
-	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
-	h := &batchHold{refused: "b.txt/5", also: "c.txt/2"}
-	other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
-	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
-		Retry: fastRetry, HoldRows: 1000, HoldFor: time.Hour}
-	_, err := p.Run(context.Background())
-	if err == nil || errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "several units") {
-		t.Fatalf("err = %v, want the run failed for refusals of several units", err)
-	}
-	if len(src.failed) != 0 {
-		t.Errorf("failed units %v, want none (the next run loads them again)", src.failed)
-	}
-	if len(src.commits) != 0 {
-		t.Errorf("commits %v, want none: every batch was held in the refused flush", src.commits)
+	// 1000: every batch was held in the refused flush, so none commits;
+	// 6: the flushes before the refused one (b.txt lines 4-9, in flight
+	// while c.txt's are written) committed theirs.
+	for _, tc := range []struct {
+		holdRows int
+		commits  string
+	}{{1000, ""}, {6, "a.txt:3 a.txt:6 a.txt:9 b.txt:3"}} {
+		src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+		h := &batchHold{refused: "b.txt/5", also: "c.txt/2"}
+		other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
+		p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+			Retry: fastRetry, HoldRows: tc.holdRows, HoldFor: time.Hour}
+		_, err := p.Run(context.Background())
+		if err == nil || errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "several units") {
+			t.Fatalf("HoldRows %d: err = %v, want the run failed for refusals of several units", tc.holdRows, err)
+		}
+		if len(src.failed) != 0 {
+			t.Errorf("HoldRows %d: failed units %v, want none (the next run loads them again)", tc.holdRows, src.failed)
+		}
+		if got := strings.Join(src.commits, " "); got != tc.commits {
+			t.Errorf("HoldRows %d: commits %q, want %q", tc.holdRows, got, tc.commits)
+		}
 	}
 }
 
@@ -562,5 +732,25 @@ func TestRunDropsAFailingBatchsRecordsWhenNothingElseIsHeld(t *testing.T) {
 	}
 	if perUnit["a.txt"] != 3 || perUnit["b.txt"] != 9 || h.Held() != 0 {
 		t.Errorf("sent %v, %d held; want a 3, b 9 and none held", perUnit, h.Held())
+	}
+}
+
+// halfSink holds records the way a Holder did before Cut: Held and Flush.
+type halfSink struct{ memSink }
+
+func (*halfSink) Held() int                   { return 1 }
+func (*halfSink) Flush(context.Context) error { return nil }
+
+// A sink with Held and Flush but no Cut (a Holder written before Cut) is
+// refused before anything is read, in a Fanout too, instead of holding
+// records nobody flushes.
+func TestRunRefusesAHolderWithoutCut(t *testing.T) {
+	for _, sinks := range [][]Sink[string]{{&halfSink{}}, {Fanout[string]{&memSink{}, &halfSink{}}}} {
+		src := &sliceSource{recs: records(3, nil), n: 3}
+		p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: sinks, Retry: fastRetry, HoldRows: 7}
+		_, err := p.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "no Cut") || src.reads.Load() != 0 {
+			t.Errorf("%T: err = %v, %d reads; want the sink refused before any read", sinks[0], err, src.reads.Load())
+		}
 	}
 }

@@ -78,7 +78,7 @@ func safeText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\0`)
 }
 
-// Held and Flush pass a holding inner sink through (see Holder), so the
+// Held, Cut and Flush pass a holding inner sink through (see Holder), so the
 // engine flushes it before committing what it holds; 0 and nil otherwise.
 // Records are isolated at Write; a holder's refusal at Flush is isolated
 // to its batch by the engine (BatchHolder), not to a record.
@@ -87,6 +87,13 @@ func (s Isolating[T]) Held() int {
 		return h.Held()
 	}
 	return 0
+}
+
+// Cut cuts a holding inner sink.
+func (s Isolating[T]) Cut() {
+	if h, ok := s.Sink.(Holder); ok {
+		h.Cut()
+	}
 }
 
 // Flush flushes a holding inner sink.

@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,7 +86,10 @@ type Pipeline[In, Out any] struct {
 	// flushed once they hold HoldRows records or MaxHeldBatches batches
 	// wait, when no batch has come for HoldFor (default 1 s), before a
 	// unit is failed, and at the end; a batch that leaves nothing held
-	// (its rows were stored already) commits at once.
+	// (its rows were stored already) commits at once. The first kind of
+	// flush runs in the background, one at a time: the writer goes on
+	// writing the next batches (the other sinks, and the holders' records
+	// after the flush's cut) while the holders send; the others wait for it.
 	// The checkpoints of the batches they hold wait for that flush (every
 	// other sink has written them already), so a crash loses nothing the
 	// replay from the last checkpoint does not bring again. 0: holders are
@@ -99,6 +103,14 @@ type Pipeline[In, Out any] struct {
 	// so an idle loop writes no INFO lines.
 	Periodic bool
 	Log      *slog.Logger
+}
+
+// inflight is a held flush running in the background: the batches whose
+// records it sends, and its error once done is closed.
+type inflight[Out any] struct {
+	batches []staged[Out]
+	done    chan struct{}
+	err     error
 }
 
 type staged[Out any] struct {
@@ -199,6 +211,9 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}()
 	locate, err := locator(p.Locate)
 	if err != nil {
+		return st, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	if err := checkHolders(p.Sinks, p.Quarantine); err != nil {
 		return st, fmt.Errorf("%s: %w", p.Name, err)
 	}
 	writers := max(p.Writers, 1)
@@ -367,6 +382,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	// database's flush, and nothing in a sink depends on it. The checkpoint
 	// follows only when both succeeded, so a crash between them replays the
 	// batch, and both writes are idempotent (a position is quarantined once).
+	var flushMu sync.Mutex // not grouping: the writers' flushes
 	write := func(s staged[Out]) error {
 		var qerr error
 		qdone := make(chan struct{})
@@ -396,7 +412,10 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 			// Even after a failure: what a holder took of this batch is
 			// sent now, as a sink that writes at once would have, and
 			// not after an Undo of the batch's unit.
+			// One flush at a time: writers share the holders.
+			flushMu.Lock()
 			ferr = retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+			flushMu.Unlock()
 		}
 		return firstReal(serr, qerr, ferr)
 	}
@@ -555,12 +574,39 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 		return nil
 	}
-	flushHeld := func(failing *Checkpoint) error {
-		// (Not grouping, write flushes. Grouping, a failed batch's
-		// records may be held with no batch held.)
-		if !grouping {
-			return nil
+	// fl is the held flush running in the background (grouping only; at
+	// most one): the writer goes on writing the next batches (their
+	// records are kept after the cut) while the holders send. Its batches
+	// commit when it succeeded, before any batch held since.
+	var fl *inflight[Out]
+	// settle waits for the flush in flight, if any. When it succeeded,
+	// its batches' checkpoints are enqueued; when it failed, its batches
+	// are held again in front of those held since (as the holders hold
+	// their records again), and its error is returned as failed, for
+	// flushNow to handle as if the flush had run in the writer.
+	settle := func() (failed, err error) {
+		if fl == nil {
+			return nil, nil
 		}
+		f := fl
+		fl = nil
+		<-f.done
+		if f.err != nil {
+			held = append(f.batches, held...)
+			return f.err, nil
+		}
+		for _, s := range f.batches {
+			if err := enqueue(s); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	// flushNow sends what is held and waits: the held batches commit after
+	// it. failed is the error of the attempt the background flush made
+	// (nil: none): it counts as the retry's first attempt, so a permanent
+	// refusal is not sent again and a transient one is retried as usual.
+	flushNow := func(failed error, failing *Checkpoint) error {
 		// The failing batch's records are not sent: its unit fails (or the
 		// run does), and the source's undo takes back what the stores have
 		// of it. Sent, a refusal of them would fail the run even with
@@ -571,7 +617,13 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		if len(held) == 0 && heldIn(hold) == 0 {
 			return nil
 		}
-		err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+		err := retry.Do(ctx, "flush", func(ctx context.Context) error {
+			if err := failed; err != nil {
+				failed = nil
+				return err
+			}
+			return flushAll(ctx, hold)
+		})
 		if err != nil && len(held) > 0 && unitsFail(held[0].batch.Through.Stream, err) {
 			if err = flushEach(err); err == nil {
 				return nil
@@ -592,20 +644,85 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		held = held[:0]
 		return nil
 	}
+	// flushHeld waits for the flush in flight and sends the rest: before
+	// a unit fails, when the source is idle, at the end.
+	flushHeld := func(failing *Checkpoint) error {
+		// (Not grouping, write flushes. Grouping, a failed batch's
+		// records may be held with no batch held.)
+		if !grouping {
+			return nil
+		}
+		failed, err := settle()
+		if err != nil {
+			return err
+		}
+		return flushNow(failed, failing)
+	}
+	// resolve settles the flush in flight; when it failed, everything held
+	// is sent now and waited for, as a flush in the writer always was.
+	resolve := func() error {
+		failed, err := settle()
+		if err != nil || failed == nil {
+			return err
+		}
+		return flushNow(failed, nil)
+	}
+	// startFlush starts a flush of what is held in the background, once
+	// the one in flight is resolved.
+	startFlush := func() error {
+		if err := resolve(); err != nil || len(held) == 0 {
+			return err // (nothing held: resolve sent it)
+		}
+		cutAll(hold) // in the writer: the flush carries exactly the batches in held
+		f := &inflight[Out]{batches: held, done: make(chan struct{})}
+		held = nil
+		go func() {
+			defer close(f.done)
+			f.err = flushCut(ctx, hold)
+		}()
+		fl = f
+		return nil
+	}
+	// reap resolves the flush in flight if it has ended, so that its
+	// batches commit without waiting for the next flush.
+	reap := func() error {
+		if fl == nil {
+			return nil
+		}
+		select {
+		case <-fl.done:
+			return resolve()
+		default:
+			return nil
+		}
+	}
 	// next takes the next batch. While batches are held and none waits,
-	// it waits at most holdFor for one, then flushes what is held.
+	// it waits at most holdFor for one, then flushes what is held; a
+	// flush in flight that ends meanwhile is resolved at once.
 	next := func() (staged[Out], bool, error) {
-		if len(held) > 0 {
-			select {
-			case s, ok := <-written:
-				return s, ok, nil
-			default:
+		if len(held) == 0 && fl == nil {
+			s, ok := <-written
+			return s, ok, nil
+		}
+		select {
+		case s, ok := <-written:
+			return s, ok, nil
+		default:
+		}
+		t := time.NewTimer(holdFor)
+		defer t.Stop()
+		for len(held) > 0 || fl != nil {
+			var flushed <-chan struct{}
+			if fl != nil {
+				flushed = fl.done
 			}
-			t := time.NewTimer(holdFor)
-			defer t.Stop()
 			select {
 			case s, ok := <-written:
 				return s, ok, nil
+			case <-flushed:
+				if err := resolve(); err != nil {
+					return staged[Out]{}, false, err
+				}
 			case <-t.C:
 				if err := flushHeld(nil); err != nil {
 					return staged[Out]{}, false, err
@@ -617,9 +734,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}
 	writeAll := func() (err error) {
 		defer func() {
-			// A failed write still lets the batches before it commit.
+			// A failed write still lets the batches before it commit
+			// (and a flush in flight ends before the sinks are closed).
+			_, serr := settle()
 			if derr := drain(); err == nil {
-				err = derr
+				err = cmp.Or(serr, derr)
 			}
 		}()
 		for {
@@ -673,10 +792,17 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 				// file published again): the waiting batches commit
 				// now. MaxHeldBatches bounds the wait when batches add
 				// a few rows each.
-				if n := heldIn(hold); n == 0 || n >= p.HoldRows || len(held) >= MaxHeldBatches {
-					if err := flushHeld(nil); err != nil {
-						return err
-					}
+				var err error
+				switch n := heldIn(hold); {
+				case n == 0:
+					err = flushHeld(nil)
+				case n >= p.HoldRows || len(held) >= MaxHeldBatches:
+					err = startFlush()
+				default:
+					err = reap()
+				}
+				if err != nil {
+					return err
 				}
 				continue
 			}

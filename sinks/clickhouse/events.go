@@ -32,9 +32,9 @@ const (
 // error is reported and job_runs still has the run.
 //
 // With Hold set, Put keeps the quarantine events instead of inserting them
-// (pipelines.Holder): Flush inserts all kept as one block, so a run whose
-// batches mostly carry a reject or two makes one insert per group of
-// batches, not a second tiny insert per batch. The engine commits a batch
+// (pipelines.Holder): Flush inserts those kept up to the engine's Cut as
+// one block, so a run whose batches mostly carry a reject or two makes one
+// insert per group of batches, not a second tiny insert per batch. The engine commits a batch
 // only after Flush; a crash before it replays the batch, which quarantines
 // its records again. Set Hold only for a pipeline with HoldRows: a Put
 // outside the engine would keep its events until a Flush nobody calls.
@@ -52,6 +52,7 @@ type Events struct {
 	runID    int64
 	pipeline string
 	held     []event // Hold: quarantine events waiting for Flush
+	cut      int     // held[:cut] is what Flush sends
 	flushMu  sync.Mutex
 }
 
@@ -116,35 +117,44 @@ func (e *Events) Put(ctx context.Context, rs []pipelines.Rejected) error {
 	return e.insert(ctx, evs)
 }
 
-// Held is how many quarantine events wait for Flush.
+// Held is how many quarantine events wait for the next Cut.
 func (e *Events) Held() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.held)
+	return len(e.held) - e.cut
 }
 
-// Flush inserts the quarantine events kept by Put as one block; after a
-// failure it keeps them.
+// Cut marks the quarantine events held now as what Flush sends.
+func (e *Events) Cut() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cut = len(e.held)
+}
+
+// Flush inserts the quarantine events cut as one block; Put may add more
+// meanwhile (after them). After a failure they are held again, in front of
+// those.
 func (e *Events) Flush(ctx context.Context) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	e.mu.Lock()
-	evs := e.held
+	evs := e.held[:e.cut] // Put appends after them, never into them
 	e.mu.Unlock()
 	if len(evs) == 0 {
 		return nil
 	}
-	if err := e.insert(ctx, evs); err != nil {
-		return err
-	}
+	err := e.insert(ctx, evs)
 	e.mu.Lock()
-	// what Put added meanwhile moves to the front; the sent tail is
-	// cleared so its strings are not kept alive
-	n := copy(e.held, e.held[len(evs):])
-	clear(e.held[n:])
-	e.held = e.held[:n]
-	e.mu.Unlock()
-	return nil
+	defer e.mu.Unlock()
+	if err == nil {
+		// what Put added meanwhile moves to the front; the sent tail is
+		// cleared so its strings are not kept alive
+		n := copy(e.held, e.held[len(evs):])
+		clear(e.held[n:])
+		e.held = e.held[:n]
+	}
+	e.cut = 0
+	return err
 }
 
 type event struct {

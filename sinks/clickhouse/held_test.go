@@ -3,10 +3,12 @@ package clickhouse_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -70,9 +72,11 @@ func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
+	h.Cut()
 	if err := h.Flush(cancelled); err == nil || h.Held() != 5 {
 		t.Fatalf("Flush on a cancelled context: %v, %d held; want an error and the 5 rows kept", err, h.Held())
 	}
+	h.Cut()
 	if err := h.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +88,9 @@ func TestHeldNAVHistorySendsOnFlushAsOneInsert(t *testing.T) {
 	}
 }
 
-// With Hold, Events writes the quarantine to Postgres at Put (the truth)
-// and ClickHouse's events only at Flush, all of them in one insert.
-func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
+// newHeldEvents is an Events with Hold over fresh databases, its run
+// started.
+func newHeldEvents(t *testing.T) (context.Context, *pgxpool.Pool, driver.Conn, *clickhouse.Events) {
 	ctx := testkit.Ctx(t)
 	pool, _ := testkit.PG(t)
 	conn, _ := testkit.CH(t)
@@ -95,6 +99,13 @@ func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
 	if _, err := ev.Start(ctx, "nav-ingest"); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, pool, conn, ev
+}
+
+// With Hold, Events writes the quarantine to Postgres at Put (the truth)
+// and ClickHouse's events only at Flush, all of them in one insert.
+func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
+	ctx, pool, conn, ev := newHeldEvents(t)
 	for _, lines := range [][]int{{3, 5}, {8}} {
 		if err := ev.Put(ctx, rejected(lines...)); err != nil {
 			t.Fatal(err)
@@ -107,6 +118,7 @@ func TestEventsHoldQuarantineEventsUntilFlush(t *testing.T) {
 	if got := chEvents(t, conn); inPG != 3 || len(got) != 0 || ev.Held() != 3 {
 		t.Fatalf("before Flush: %d quarantined in Postgres, %d events in ClickHouse, %d held; want 3, 0, 3", inPG, len(got), ev.Held())
 	}
+	ev.Cut()
 	if err := ev.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +189,7 @@ func TestHeldNAVHistorySendsAndDropsBatchByBatch(t *testing.T) {
 	if h.Held() != 3 {
 		t.Fatalf("after DropBatch(b1): %d held, want 3", h.Held())
 	}
+	h.Cut()
 	if err := h.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +213,7 @@ func TestHeldNAVHistoryServerWideRefusalIsTransient(t *testing.T) {
 	}
 	readOnly := ch.Context(ctx, ch.WithSettings(ch.Settings{"readonly": 1}))
 	for name, flush := range map[string]func() error{
-		"read-only Flush":      func() error { return h.Flush(readOnly) },
+		"read-only Flush":      func() error { h.Cut(); return h.Flush(readOnly) },
 		"read-only FlushBatch": func() error { return h.FlushBatch(readOnly, b.Through) },
 	} {
 		err := flush()
@@ -212,9 +225,126 @@ func TestHeldNAVHistoryServerWideRefusalIsTransient(t *testing.T) {
 	if err := conn.Exec(ctx, `DROP TABLE nav_history`); err != nil {
 		t.Fatal(err)
 	}
+	h.Cut()
 	err := h.Flush(ctx)
 	var ex *ch.Exception
 	if !errors.As(err, &ex) || ex.Code != 60 || !pipelines.IsTransient(err) || h.Held() != 2 {
 		t.Errorf("nav_history dropped: %v (transient %v), %d held; want UNKNOWN_TABLE (60), transient, 2 held", err, pipelines.IsTransient(err), h.Held())
+	}
+}
+
+// The engine flushes in the background (pipelines.Holder): Flush sends the
+// rows cut and nothing written while it runs; after a failure the rows cut
+// are held again in front of those written since, so that batch by batch
+// the right rows go; a batch written again after it was cut (a retry) is
+// held once.
+func TestHeldNAVHistoryKeepsWritingWhileAFlushRuns(t *testing.T) {
+	conn, ctx, latest, h := newHeld(t)
+	cp := func(pos string) pipelines.Checkpoint { return pipelines.Checkpoint{Stream: "f", Pos: []byte(pos)} }
+	b1 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("A", 1), line("B", 2)}, Through: cp("2")}
+	b2 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("C", 3), line("D", 4), line("E", 5)}, Through: cp("5")}
+	b3 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("F", 6)}, Through: cp("6")}
+	b4 := pipelines.Batch[fund.NAVLine]{Items: []fund.NAVLine{line("G", 7)}, Through: cp("7")}
+	write := func(bs ...pipelines.Batch[fund.NAVLine]) {
+		t.Helper()
+		for _, b := range bs {
+			if err := h.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	codes := func() string {
+		t.Helper()
+		var s string
+		if err := conn.QueryRow(ctx, `SELECT arrayStringConcat(arraySort(groupArray(scheme_code))) FROM nav_history`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	write(b1)
+	h.Cut()
+	flushed := make(chan error, 1)
+	go func() { flushed <- h.Flush(ctx) }()
+	write(b2, b3) // while the insert runs (or before it starts: either way after the cut)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(); got != "AB" || h.Held() != 4 {
+		t.Fatalf("after the first Flush: nav_history %q, %d held; want AB and 4 (C-F written during it)", got, h.Held())
+	}
+	if !latest.Holds(line("B", 2).NAVRecord) || latest.Holds(line("C", 3).NAVRecord) {
+		t.Fatal("the stage's view after the first Flush: want B held, C not")
+	}
+	h.Cut()
+	write(b4)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := h.Flush(cancelled); err == nil || h.Held() != 5 {
+		t.Fatalf("failed Flush: %v, %d held; want an error and 5 held (C-F again, in front of G)", err, h.Held())
+	}
+	if err := h.FlushBatch(ctx, b3.Through); err != nil {
+		t.Fatal(err)
+	}
+	h.DropBatch(b2.Through)
+	if got := codes(); got != "ABF" || h.Held() != 1 {
+		t.Fatalf("after FlushBatch(b3), DropBatch(b2): nav_history %q, %d held; want ABF and 1 (G)", got, h.Held())
+	}
+	h.Cut()
+	write(b4) // the cut batch again: a retry
+	if h.Held() != 0 {
+		t.Fatalf("a cut batch written again: %d held, want 0 (held once)", h.Held())
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(); got != "ABFG" || h.Held() != 0 {
+		t.Fatalf("at the end: nav_history %q, %d held; want ABFG and 0", got, h.Held())
+	}
+	if latest.Holds(line("C", 3).NAVRecord) || !latest.Holds(line("G", 7).NAVRecord) {
+		t.Fatal("the stage's view at the end: want C (dropped) not held, G held")
+	}
+}
+
+// Events with Hold: Put goes on while Flush sends the events cut, and a
+// failed Flush keeps them, in front of those Put since.
+func TestEventsPutWhileAFlushRuns(t *testing.T) {
+	ctx, _, conn, ev := newHeldEvents(t)
+	put := func(lines ...int) {
+		t.Helper()
+		if err := ev.Put(ctx, rejected(lines...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := func() []uint32 {
+		var out []uint32
+		for _, e := range chEvents(t, conn) {
+			out = append(out, e.Line)
+		}
+		return out
+	}
+	put(3, 5)
+	ev.Cut()
+	flushed := make(chan error, 1)
+	go func() { flushed <- ev.Flush(ctx) }()
+	put(8)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(); !slices.Equal(got, []uint32{3, 5}) || ev.Held() != 1 {
+		t.Fatalf("after the first Flush: events of lines %v, %d held; want [3 5] and 1", got, ev.Held())
+	}
+	ev.Cut()
+	put(9)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := ev.Flush(cancelled); err == nil || ev.Held() != 2 {
+		t.Fatalf("failed Flush: %v, %d held; want an error and 2 held", err, ev.Held())
+	}
+	ev.Cut()
+	if err := ev.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(); !slices.Equal(got, []uint32{3, 5, 8, 9}) || ev.Held() != 0 {
+		t.Fatalf("at the end: events of lines %v, %d held; want [3 5 8 9] and 0", got, ev.Held())
 	}
 }

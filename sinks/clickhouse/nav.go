@@ -129,17 +129,22 @@ func (s NAVHistory) sendRows(ctx context.Context, rows []navRow) error {
 
 // HeldNAVHistory is NAVHistory for a pipeline that groups batches
 // (pipelines.Holder, Pipeline.HoldRows): Write checks a batch and keeps its
-// rows, Flush sends every row kept as one insert. Each insert is a part
+// rows, Flush sends the rows cut (Cut) as one insert. Each insert is a part
 // that ClickHouse must write and later merge, so ten batches of 2,000 rows
 // in one insert cost its server far less than ten inserts. Nothing is lost
 // by holding: the engine commits a batch's checkpoint only after Flush.
+//
+// Flush may run while Write keeps the next batches: their rows go after
+// the cut in rows, and Flush reads only rows before it (nothing else
+// writes there while it runs).
 type HeldNAVHistory struct {
 	NAVHistory
 
 	mu      sync.Mutex
 	rows    []navRow
-	latest  map[string]fund.Date // each held scheme's newest date, for Latest at Flush
-	batches []heldBatch          // where each batch's rows are in rows, in order
+	batches []heldBatch // where each batch's rows are in rows, in order
+	cut     int         // batches[:cut] (rows[:cutRows]) are what Flush sends
+	cutRows int
 }
 
 // heldBatch is one batch's rows in HeldNAVHistory.rows: the n after
@@ -154,7 +159,8 @@ func sameCheckpoint(a, b pipelines.Checkpoint) bool {
 }
 
 // Write checks a batch and keeps its rows for Flush. The same batch again
-// (a retry after another sink failed) replaces its rows.
+// (a retry after another sink failed) replaces its rows; once cut, it is
+// kept as it is.
 func (h *HeldNAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
 	if len(b.Items) == 0 {
 		return nil
@@ -165,47 +171,59 @@ func (h *HeldNAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLi
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if k := len(h.batches) - 1; k >= 0 && sameCheckpoint(h.batches[k].through, b.Through) {
+		if k < h.cut {
+			return nil
+		}
 		from := len(h.rows) - h.batches[k].n
 		clear(h.rows[from:])
 		h.rows, h.batches = h.rows[:from], h.batches[:k]
 	}
 	h.batches = append(h.batches, heldBatch{through: b.Through, n: len(b.Items)})
-	if h.latest == nil {
-		h.latest = map[string]fund.Date{}
-	}
 	for _, n := range b.Items {
 		h.rows = append(h.rows, rowOf(n))
-		if d, ok := h.latest[n.SchemeCode]; !ok || n.Date.After(d) {
-			h.latest[n.SchemeCode] = n.Date
-		}
 	}
 	return nil
 }
 
-// Held is how many rows wait for Flush.
+// Held is how many rows wait for the next Cut.
 func (h *HeldNAVHistory) Held() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.rows)
+	return len(h.rows) - h.cutRows
 }
 
-// Flush sends the rows kept as one insert; after a failure it keeps them.
-func (h *HeldNAVHistory) Flush(ctx context.Context) error {
+// Cut marks the rows held now as what Flush sends.
+func (h *HeldNAVHistory) Cut() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.rows) == 0 {
+	h.cut, h.cutRows = len(h.batches), len(h.rows)
+}
+
+// Flush sends the rows cut as one insert. After a failure they are held
+// again, in front of the rows written since.
+func (h *HeldNAVHistory) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	rows := h.rows[:h.cutRows] // Write appends after them, never into them
+	h.mu.Unlock()
+	if len(rows) == 0 {
 		return nil
 	}
-	if err := h.sendRows(ctx, h.rows); err != nil {
-		return err
+	err := h.sendRows(ctx, rows)
+	if err == nil && h.Latest != nil {
+		h.Latest.sawDates(newestDates(rows))
 	}
-	if h.Latest != nil {
-		h.Latest.sawDates(h.latest)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		n := copy(h.rows, h.rows[h.cutRows:])
+		clear(h.rows[n:]) // the backing array is kept: let the strings go
+		h.rows = h.rows[:n]
+		k := copy(h.batches, h.batches[h.cut:])
+		clear(h.batches[k:])
+		h.batches = h.batches[:k]
 	}
-	clear(h.rows) // the backing array is kept: let the strings go
-	h.rows, h.batches = h.rows[:0], h.batches[:0]
-	clear(h.latest)
-	return nil
+	h.cut, h.cutRows = 0, 0
+	return err
 }
 
 // FlushBatch sends the rows kept of one batch as one insert, and keeps
@@ -249,14 +267,16 @@ func (h *HeldNAVHistory) find(through pipelines.Checkpoint) (k, from int) {
 	return -1, 0
 }
 
-// remove takes batch k's rows out; the newest dates are those of the rows
-// left, so the stage is never told ClickHouse holds a row it was not sent.
+// remove takes batch k's rows out (never while a Flush runs); the stage is
+// told ClickHouse holds only rows it was sent (Flush, FlushBatch).
 func (h *HeldNAVHistory) remove(k, from int) {
 	n := h.batches[k].n
 	h.rows = append(h.rows[:from], h.rows[from+n:]...)
 	clear(h.rows[len(h.rows):cap(h.rows)][:n])
 	h.batches = append(h.batches[:k], h.batches[k+1:]...)
-	h.latest = newestDates(h.rows)
+	if k < h.cut {
+		h.cut, h.cutRows = h.cut-1, h.cutRows-n
+	}
 }
 
 // newestDates is each scheme's newest date in rows.

@@ -68,6 +68,7 @@ type NAVSink struct {
 	// row that navs holds (committed) and nav_latest does not yet.
 	pendMu  sync.Mutex
 	pending map[string]heldMove
+	cut     map[string]heldMove // the moves the next Flush sends (Cut)
 	// witnessed is the witness each stream's last committed batch left:
 	// the next batch of the stream moves it on only from there (see write).
 	witnessMu sync.Mutex

@@ -109,7 +109,7 @@ func mergeMove(a, b heldMove) heldMove {
 	return out
 }
 
-// Held is how many schemes' moves of nav_latest wait for Flush
+// Held is how many schemes' moves of nav_latest are held and not cut
 // (pipelines.Holder; 0 without HoldLatest).
 func (s *NAVSink) Held() int {
 	s.pendMu.Lock()
@@ -117,15 +117,30 @@ func (s *NAVSink) Held() int {
 	return len(s.pending)
 }
 
-// Flush moves nav_latest to every held move in one transaction. It sends
-// what is held when it starts, so that Write may go on meanwhile; after a
-// failure it keeps those moves (with any newer one held since). Its commit
-// waits for the WAL flush (unlike a batch's): no witness covers it, and
-// the checkpoints it lets commit next must find it durable.
+// Cut marks the moves held now as what the next Flush sends
+// (pipelines.Holder): the engine cuts between two batches, so a flush
+// carries the batches it will commit, and Write goes on meanwhile.
+func (s *NAVSink) Cut() {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if s.cut == nil {
+		s.cut, s.pending = s.pending, nil
+		return
+	}
+	for code, m := range s.pending {
+		s.cut[code] = mergeMove(s.cut[code], m)
+	}
+	s.pending = nil
+}
+
+// Flush moves nav_latest to every move cut, in one transaction; after a
+// failure those moves are held again (with any newer one held since). Its
+// commit waits for the WAL flush (unlike a batch's): no witness covers it,
+// and the checkpoints it lets commit next must find it durable.
 func (s *NAVSink) Flush(ctx context.Context) error {
 	s.pendMu.Lock()
-	held := s.pending
-	s.pending = nil
+	held := s.cut
+	s.cut = nil
 	s.pendMu.Unlock()
 	if len(held) == 0 {
 		return nil

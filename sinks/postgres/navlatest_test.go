@@ -70,7 +70,7 @@ func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
 	if got := s.Held(); got != 2 {
 		t.Fatalf("held %d schemes, want 2", got)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := cutFlush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
@@ -81,7 +81,7 @@ func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
 	write(navLine("100", "Alpha", "12", 19, 4))
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Flush(cancelled); err == nil {
+	if err := cutFlush(cancelled, s); err == nil {
 		t.Fatal("a flush with a cancelled context succeeded")
 	}
 	// Only 200 moves after the failed flush: 100's move of the 19th is
@@ -90,7 +90,7 @@ func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
 	if got := s.Held(); got != 2 {
 		t.Fatalf("held %d schemes after a failed flush and a batch, want 2", got)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := cutFlush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	want = map[string]string{"100": "2026-08-19:12.00@abc:4", "200": "2026-08-20:21.00@abc:6"}
@@ -122,7 +122,7 @@ func TestNAVSinkReplaysBatchesItsFlushNeverSent(t *testing.T) {
 			t.Fatalf("the replay: %v", err)
 		}
 	}
-	if err := next.Flush(ctx); err != nil {
+	if err := cutFlush(ctx, next); err != nil {
 		t.Fatal(err)
 	}
 	var navs int
@@ -145,7 +145,7 @@ func TestNAVSinkFlushMovesOnlyToStoredNAVs(t *testing.T) {
 	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3))); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := cutFlush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "11", 18, 2), navLine("200", "Beta", "21", 18, 3))); err != nil {
@@ -155,7 +155,7 @@ func TestNAVSinkFlushMovesOnlyToStoredNAVs(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM navs WHERE scheme_code = '200' AND nav_date = '2026-08-18'`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := cutFlush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
@@ -181,7 +181,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 		if err := seed.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
 			t.Fatal(err)
 		}
-		if err := seed.Flush(ctx); err != nil {
+		if err := cutFlush(ctx, seed); err != nil {
 			t.Fatal(err)
 		}
 		// The crashed run: day 18 of 100 and 200 (200 new), never flushed.
@@ -194,7 +194,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 		if err := next.Write(ctx, batchOf("", "", from(navLine("100", "Alpha", "11", 18, 0), "def", 7), from(navLine("200", "Beta", "21", 18, 0), "def", 9))); err != nil {
 			t.Fatal(err)
 		}
-		if err := next.Flush(ctx); err != nil {
+		if err := cutFlush(ctx, next); err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
@@ -211,7 +211,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 				navLine("100", "Alpha", "11", 18, 5))); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Flush(ctx); err != nil {
+			if err := cutFlush(ctx, s); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]string{"100": "2026-08-18:11.00@abc:3"}
@@ -238,7 +238,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 		if err := s.Write(ctx, batchOf("", "", from(navLine("100", "Alpha", "10", 17, 0), "def", 8))); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Flush(ctx); err != nil {
+		if err := cutFlush(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]string{"100": "2026-08-17:10.00@abc:2"}
@@ -246,4 +246,40 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 			t.Fatalf("nav_latest: %v, want %v", got, want)
 		}
 	})
+}
+
+// cutFlush flushes as the engine does: Cut, then Flush.
+func cutFlush(ctx context.Context, s *postgres.NAVSink) error {
+	s.Cut()
+	return s.Flush(ctx)
+}
+
+// A Flush sends the moves cut before it, not those written after the cut
+// (the engine writes the next batches while a flush runs): they wait for
+// the next cut.
+func TestNAVSinkFlushSendsOnlyWhatWasCut(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
+		t.Fatal(err)
+	}
+	s.Cut()
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "11", 18, 2), navLine("200", "Beta", "21", 18, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-17:10.00@abc:2"}
+	if got := latestOf(t, pool); !sameMap(got, want) || s.Held() != 2 {
+		t.Fatalf("nav_latest after the first flush: %v (held %d), want %v (held 2)", got, s.Held(), want)
+	}
+	if err := cutFlush(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
+	if got := latestOf(t, pool); !sameMap(got, want) {
+		t.Fatalf("nav_latest: %v, want %v", got, want)
+	}
 }
