@@ -82,6 +82,25 @@ func splittable(h Holder) bool {
 	return ok
 }
 
+// unsplittable are the holders among hs (and inside their Fanouts and
+// Isolatings) that hold records and cannot send them batch by batch.
+func unsplittable(hs []Holder) []Holder {
+	var out []Holder
+	for _, h := range hs {
+		if h.Held() == 0 {
+			continue
+		}
+		if w, ok := h.(interface{ innerHolders() []Holder }); ok {
+			out = append(out, unsplittable(w.innerHolders())...)
+			continue
+		}
+		if _, ok := h.(BatchHolder); !ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // flushBatch sends what every holder holds of one batch.
 func flushBatch(ctx context.Context, hs []Holder, cp Checkpoint) error {
 	errs := make([]error, len(hs))

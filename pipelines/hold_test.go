@@ -599,8 +599,12 @@ func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
 	for _, tc := range []struct{ holdRows int }{{1000}, {6}} {
 		src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
 		h := &batchHold{refused: "b.txt/5"}
+		// A holder beside it that cannot send batch by batch (as
+		// nav_latest's held moves): in the background case it holds
+		// records of the batches written while the refused flush ran.
+		plain := &heldUnits{}
 		other := &unitSink{got: map[string]int{}, fail: func(Batch[urec]) error { return nil }}
-		p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, h}},
+		p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{Fanout[urec]{other, plain, h}},
 			Retry: fastRetry, HoldRows: tc.holdRows, HoldFor: time.Hour}
 		st, err := p.Run(context.Background())
 		if !errors.Is(err, ErrUnitFailed) || !strings.Contains(err.Error(), "b.txt lines 4-6") || !strings.Contains(err.Error(), "cannot convert") {
@@ -618,6 +622,13 @@ func TestRunFailsOnlyTheFileOfABatchTheStoreRefusesAtFlush(t *testing.T) {
 		}
 		if perUnit["a.txt"] != 9 || perUnit["b.txt"] != 3 || perUnit["c.txt"] != 9 || h.Held() != 0 {
 			t.Errorf("HoldRows %d: sent %v, %d held; want a 9, b 3 (lines 1-3), c 9 and none held", tc.holdRows, perUnit, h.Held())
+		}
+		plainUnits := map[string]int{}
+		for _, r := range plain.sent {
+			plainUnits[r.unit]++
+		}
+		if plainUnits["a.txt"] != 9 || plainUnits["c.txt"] != 9 || plain.Held() != 0 || len(plain.kept) != 0 {
+			t.Errorf("HoldRows %d: the plain holder sent %v and keeps %d; want a 9, c 9 and nothing kept", tc.holdRows, plainUnits, len(plain.kept))
 		}
 		if st.FailedUnits != 1 || st.Out != 21 {
 			t.Errorf("HoldRows %d: stats: %d failed units, %d out; want 1 and 21 (a, b lines 1-3, c)", tc.holdRows, st.FailedUnits, st.Out)
@@ -752,5 +763,64 @@ func TestRunRefusesAHolderWithoutCut(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no Cut") || src.reads.Load() != 0 {
 			t.Errorf("%T: err = %v, %d reads; want the sink refused before any read", sinks[0], err, src.reads.Load())
 		}
+	}
+}
+
+// unorderedSource is a sliceSource of independent batches (several
+// writers), whose Commit checks that the holder sent the batch's records.
+type unorderedSource struct {
+	sliceSource
+	h     *holdSink
+	early []int // batches committed before the holder sent them
+}
+
+func (*unorderedSource) Unordered() {}
+
+func (s *unorderedSource) Commit(ctx context.Context, cp Checkpoint) error {
+	last, _ := strconv.Atoi(string(cp.Pos))
+	s.h.mu.Lock()
+	sent := slices.Contains(s.h.sent, "v"+strconv.Itoa(last))
+	s.h.mu.Unlock()
+	if !sent {
+		s.mu.Lock()
+		s.early = append(s.early, last)
+		s.mu.Unlock()
+	}
+	return s.sliceSource.Commit(ctx, cp)
+}
+
+// gateSink holds batch 1's write until batch 2 has been written.
+type gateSink struct{ second chan struct{} }
+
+func (g gateSink) Write(ctx context.Context, b Batch[string]) error {
+	if b.Items[0] == "v1" {
+		<-g.second
+	} else {
+		close(g.second)
+	}
+	return nil
+}
+
+// Two writers, no HoldRows: each flushes the holder after its batch. The
+// second writer's flush cuts the first writer's records too; the first
+// writer must not take "nothing held" for "sent" and commit while that
+// flush is still running (review r37b N2).
+func TestWritersCommitOnlyAfterTheFlushThatCarriesTheirRecords(t *testing.T) {
+	h := &holdSink{started: make(chan struct{}), release: make(chan struct{})}
+	src := &unorderedSource{sliceSource: sliceSource{recs: records(6, nil), n: 3}, h: h}
+	p := &Pipeline[rec, string]{Name: "w", Source: src, Stage: testStage,
+		Sinks: []Sink[string]{h, gateSink{second: make(chan struct{})}}, Writers: 2, Retry: fastRetry}
+	go func() {
+		<-h.started
+		// Give a writer that does not wait for the flush the time to
+		// commit under it.
+		time.Sleep(200 * time.Millisecond)
+		close(h.release)
+	}()
+	if _, err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.early) > 0 || len(src.commits) != 2 {
+		t.Fatalf("batches %v committed before the holder sent them; commits %v", src.early, src.commits)
 	}
 }

@@ -33,7 +33,8 @@ type Named interface{ Name() string }
 
 // MaxHeldBatches bounds how many batches' checkpoints wait for one flush
 // (Pipeline.HoldRows), so that batches adding a few rows each still
-// commit, show progress and bound what a crash replays.
+// commit, show progress and bound what a crash replays (up to two
+// flushes' batches: the one in flight and the next one gathering).
 const MaxHeldBatches = 64
 
 // Pipeline joins one source, one stage (or none) and any number of sinks.
@@ -408,13 +409,18 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 		}
 		<-qdone
 		var ferr error
-		if !grouping && heldIn(hold) > 0 {
+		if !grouping && len(hold) > 0 {
 			// Even after a failure: what a holder took of this batch is
 			// sent now, as a sink that writes at once would have, and
 			// not after an Undo of the batch's unit.
-			// One flush at a time: writers share the holders.
+			// One flush at a time: writers share the holders. Held is
+			// asked under the lock too: another writer's flush may have
+			// cut this batch's records (Held leaves them out) and not
+			// sent them yet; this commit must wait for it.
 			flushMu.Lock()
-			ferr = retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+			if heldIn(hold) > 0 {
+				ferr = retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hold) })
+			}
 			flushMu.Unlock()
 		}
 		return firstReal(serr, qerr, ferr)
@@ -524,6 +530,15 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	// run loads them all again, instead of setting every file aside. It
 	// returns cause when the holders cannot send batch by batch.
 	flushEach := func(cause error) error {
+		// A holder that cannot send batch by batch (nav_latest's held
+		// moves, the quarantine's events) may hold records of batches
+		// written while the refused flush ran in the background: every
+		// sink has those batches, so their records are sent first, whole.
+		if hs := unsplittable(hold); len(hs) > 0 {
+			if err := retry.Do(ctx, "flush", func(ctx context.Context) error { return flushAll(ctx, hs) }); err != nil {
+				return cause
+			}
+		}
 		for _, h := range hold {
 			if !splittable(h) {
 				return cause

@@ -49,17 +49,18 @@ import (
 // bytes, or a file published again), finds their keys in navs (a COPY
 // refused on the key sends the batch through ON CONFLICT instead) and
 // moves nav_latest at its flush. Readers of nav_latest see it behind navs
-// by the batches one flush holds while a load runs.
+// by up to two flushes' batches (one in flight, one gathering) while a
+// load runs.
 //
 // Use one NAVSink per run (a pointer: it holds the state).
 type NAVSink struct {
 	Pool *pgxpool.Pool
 	// HoldLatest makes the sink a pipelines.Holder for nav_latest:
 	// Write stores the NAVs and keeps each scheme's move of nav_latest,
-	// Flush sends the moves of every batch since the last flush as one
-	// update. In a backfill every scheme moves with every file, and one
-	// update per file cost Postgres as much CPU as the COPY of the NAVs
-	// (issue 15). Set it only in a pipeline with HoldRows: the engine
+	// Flush sends the moves cut for it (every batch's since the last cut)
+	// as one update. In a backfill every scheme moves with every file,
+	// and one update per file cost Postgres as much CPU as the COPY of
+	// the NAVs (issue 15). Set it only in a pipeline with HoldRows: the engine
 	// commits a batch's checkpoint only after Flush, so a crash replays
 	// the batches whose moves were not sent (see the type's comment).
 	HoldLatest bool
