@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,18 +30,6 @@ func latestOf(t *testing.T, pool *pgxpool.Pool) map[string]string {
 		out[code] = v
 	}
 	return out
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // With HoldLatest, Write stores the NAVs and nav_latest stays where it was
@@ -74,7 +63,7 @@ func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
-	if got := latestOf(t, pool); !sameMap(got, want) || s.Held() != 0 {
+	if got := latestOf(t, pool); !maps.Equal(got, want) || s.Held() != 0 {
 		t.Fatalf("nav_latest after the flush: %v (held %d), want %v", got, s.Held(), want)
 	}
 
@@ -94,7 +83,7 @@ func TestNAVSinkHoldsLatestUntilFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = map[string]string{"100": "2026-08-19:12.00@abc:4", "200": "2026-08-20:21.00@abc:6"}
-	if got := latestOf(t, pool); !sameMap(got, want) {
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
 		t.Fatalf("nav_latest: %v, want %v", got, want)
 	}
 }
@@ -130,7 +119,7 @@ func TestNAVSinkReplaysBatchesItsFlushNeverSent(t *testing.T) {
 		t.Fatalf("navs holds %d rows (%v), want 4", navs, err)
 	}
 	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
-	if got := latestOf(t, pool); !sameMap(got, want) {
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
 		t.Fatalf("nav_latest: %v, want %v", got, want)
 	}
 }
@@ -159,7 +148,7 @@ func TestNAVSinkFlushMovesOnlyToStoredNAVs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
-	if got := latestOf(t, pool); !sameMap(got, want) {
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
 		t.Fatalf("nav_latest: %v, want %v", got, want)
 	}
 }
@@ -198,7 +187,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
-		if got := latestOf(t, pool); !sameMap(got, want) {
+		if got := latestOf(t, pool); !maps.Equal(got, want) {
 			t.Fatalf("nav_latest: %v, want %v (navs' rows)", got, want)
 		}
 	})
@@ -215,7 +204,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]string{"100": "2026-08-18:11.00@abc:3"}
-			if got := latestOf(t, pool); !sameMap(got, want) {
+			if got := latestOf(t, pool); !maps.Equal(got, want) {
 				t.Fatalf("nav_latest: %v, want %v (navs keeps the first line)", got, want)
 			}
 		})
@@ -242,7 +231,7 @@ func TestNAVSinkMovesLatestToTheRowNavsHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{"100": "2026-08-17:10.00@abc:2"}
-		if got := latestOf(t, pool); !sameMap(got, want) {
+		if got := latestOf(t, pool); !maps.Equal(got, want) {
 			t.Fatalf("nav_latest: %v, want %v", got, want)
 		}
 	})
@@ -272,14 +261,14 @@ func TestNAVSinkFlushSendsOnlyWhatWasCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"100": "2026-08-17:10.00@abc:2"}
-	if got := latestOf(t, pool); !sameMap(got, want) || s.Held() != 2 {
+	if got := latestOf(t, pool); !maps.Equal(got, want) || s.Held() != 2 {
 		t.Fatalf("nav_latest after the first flush: %v (held %d), want %v (held 2)", got, s.Held(), want)
 	}
 	if err := cutFlush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	want = map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-18:21.00@abc:3"}
-	if got := latestOf(t, pool); !sameMap(got, want) {
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
 		t.Fatalf("nav_latest: %v, want %v", got, want)
 	}
 }
