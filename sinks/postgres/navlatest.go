@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
 )
 
 // latestRow is one scheme's move of nav_latest: to the NAV navs holds
-// for (code, date). nav is the batch's NAV, for the sink's state only.
+// for (code, date).
 type latestRow struct {
 	code string
 	date fund.Date
-	nav  decimal.Decimal
 }
 
 // latestRows copies what a move needs of rows (a held move must not keep
@@ -24,7 +22,7 @@ type latestRow struct {
 func latestRows(rows []*fund.NAVLine) []latestRow {
 	out := make([]latestRow, len(rows))
 	for i, n := range rows {
-		out[i] = latestRow{n.SchemeCode, n.Date, n.NAV}
+		out[i] = latestRow{n.SchemeCode, n.Date}
 	}
 	return out
 }
@@ -161,11 +159,10 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 	if err != nil {
 		s.pendMu.Lock()
 		if s.pending == nil {
-			s.pending = held
-		} else {
-			for code, m := range held {
-				s.pending[code] = mergeMove(m, s.pending[code])
-			}
+			s.pending = make(map[string]heldMove, len(held))
+		}
+		for code, m := range held {
+			s.pending[code] = mergeMove(m, s.pending[code])
 		}
 		s.pendMu.Unlock()
 		return classify(fmt.Errorf("move nav_latest of %d schemes: %w", len(held), err))
