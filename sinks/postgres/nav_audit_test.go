@@ -65,6 +65,16 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 			t.Fatalf("audit row %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
+	// The payload is the new version in full, as written by hand here.
+	var same bool
+	if err := pool.QueryRow(ctx, `SELECT payload = $1::jsonb FROM audit_log WHERE entity_id = '200' AND action = 'version'`,
+		`{"version": 2, "valid_from": "2026-08-18", "name": "Beta Fund - renamed", "isin_growth": "", "isin_reinvest": "",
+		  "plan": "", "option": "", "category": "Debt", "scheme_type": "", "amc": "Test AMC", "source_sha256": "abc", "source_line": 3}`).
+		Scan(&same); err != nil || !same {
+		var got string
+		_ = pool.QueryRow(ctx, `SELECT payload::text FROM audit_log WHERE entity_id = '200' AND action = 'version'`).Scan(&got)
+		t.Fatalf("version 2's payload is %s (%v)", got, err)
+	}
 	if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil {
 		t.Fatalf("verify: %v %v", rep.Problem, err)
 	}
