@@ -1,8 +1,33 @@
 package postgres
 
+import "github.com/fundflow/fundflow/fund"
+
 // SQLFactsPending is the facts relay's query, for the plan test.
 const SQLFactsPending = sqlFactsPending
 
 var RegisterNumeric = registerNumeric
 
 var AppendNAVCopy = appendNAVCopy
+
+// NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
+// loaded and empty (a fresh database), for benchmarks without one.
+func NewLoadedNAVSink() *NAVSink {
+	s := &NAVSink{HoldLatest: true}
+	s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
+	return s
+}
+
+// Committed does a committed batch's bookkeeping without a database: plan,
+// apply to the state, hold the moves of nav_latest.
+func (s *NAVSink) Committed(items []fund.NAVLine) {
+	p := s.plan(items)
+	s.apply(p)
+	s.hold(latestRows(p.moved), latestRows(p.first))
+}
+
+// DropCut forgets the moves cut, as if a flush had sent them.
+func (s *NAVSink) DropCut() {
+	s.pendMu.Lock()
+	s.cut = nil
+	s.pendMu.Unlock()
+}

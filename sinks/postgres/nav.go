@@ -68,8 +68,8 @@ type NAVSink struct {
 	// pending are the held moves of nav_latest, one a scheme: its newest
 	// row that navs holds (committed) and nav_latest does not yet.
 	pendMu  sync.Mutex
-	pending map[string]heldMove
-	cut     map[string]heldMove // the moves the next Flush sends (Cut)
+	pending *heldMoves
+	cut     *heldMoves // the moves the next Flush sends (Cut)
 	// witnessed is the witness each stream's last committed batch left:
 	// the next batch of the stream moves it on only from there (see write).
 	witnessMu sync.Mutex
@@ -221,38 +221,68 @@ var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale"
 
 // navPlan is what one batch changes. It points into the batch's items
 // (a NAVLine is over 300 bytes: copying the rows cost more than sorting
-// them).
+// them) and at the state's entries of their schemes (epoch: the state's
+// load they belong to).
 type navPlan struct {
-	fresh   []*fund.NAVLine // dated after their scheme's latest NAV: new keys
-	old     []*fund.NAVLine // at or before it: may be stored (ON CONFLICT)
-	moved   []*fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
-	first   []*fund.NAVLine // the same for schemes nav_latest has no row for yet
-	changed []versionRow    // schemes whose master changes
-	skipped int
+	fresh    []*fund.NAVLine // dated after their scheme's latest NAV: new keys
+	old      []*fund.NAVLine // at or before it: may be stored (ON CONFLICT)
+	moved    []*fund.NAVLine // each scheme's newest row, where it moves nav_latest forward
+	first    []*fund.NAVLine // the same for schemes nav_latest has no row for yet
+	latestOf []*schemeState  // the state of moved's schemes, then first's
+	changed  []versionRow    // schemes whose master changes
+	skipped  int
+	epoch    uint64
 }
 
 type versionRow struct {
 	*fund.NAVLine
 	version int32 // the new one
+	st      *schemeState
 }
 
 // plan sorts a batch by what it changes, as of the state. The newest row
 // of a scheme in the batch (by date, then line) decides its nav_latest and
 // its version, as a stale row older than the current version's start makes
 // none. A key said twice keeps its first line.
+//
+// Each row's scheme is looked up once: the batch's schemes are grouped by
+// marks on their state entries (made for schemes the state lacks: an entry
+// at its zero value says what no entry says), not by a map of the batch
+// (issue 15: the maps were a fifth of a backfill's CPU).
 func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	// Most rows of a batch are fresh, and a NAVLine is large: growing the
 	// slices row by row copied each batch several times over.
 	p := navPlan{fresh: make([]*fund.NAVLine, 0, len(items))}
-	s.state.mu.RLock()
-	defer s.state.mu.RUnlock()
-	newest := make(map[string]int, len(items))
-	repeats := false // a scheme more than once: a key may be said twice
-	for i, n := range items {
-		j, ok := newest[n.SchemeCode]
-		repeats = repeats || ok
-		if !ok || dateCmp(n.Date, items[j].Date) > 0 || (n.Date == items[j].Date && n.From.Line > items[j].From.Line) {
-			newest[n.SchemeCode] = i
+	st := &s.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	schemes := st.schemes
+	if schemes == nil {
+		schemes = map[string]*schemeState{} // dropped: plan as of nothing known
+	}
+	p.epoch = st.epoch
+	st.marks++
+	mark := st.marks
+	states := make([]*schemeState, len(items))
+	newest := make([]int32, 0, len(schemes)) // each scheme's newest row, in order of first appearance
+	repeats := false                         // a scheme more than once: a key may be said twice
+	for i := range items {
+		n := &items[i]
+		e := schemes[n.SchemeCode]
+		if e == nil {
+			e = &schemeState{}
+			schemes[n.SchemeCode] = e
+		}
+		states[i] = e
+		if e.mark != mark {
+			e.mark, e.slot = mark, int32(len(newest))
+			newest = append(newest, int32(i))
+			continue
+		}
+		repeats = true
+		j := newest[e.slot]
+		if c := dateCmp(n.Date, items[j].Date); c > 0 || (c == 0 && n.From.Line > items[j].From.Line) {
+			newest[e.slot] = int32(i)
 		}
 	}
 	// A daily file has each scheme once; only a batch with repeats pays
@@ -276,13 +306,13 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		if first != nil && first[key{n.SchemeCode, n.Date}] != i {
 			continue
 		}
-		st := s.state.of(n.SchemeCode)
-		switch c := dateCmp(n.Date, st.latestDate); {
-		case st.latestDate.IsZero() || c > 0:
+		e := states[i]
+		switch c := dateCmp(n.Date, e.latestDate); {
+		case e.latestDate.IsZero() || c > 0:
 			p.fresh = append(p.fresh, n)
 		case c == 0:
 			// nav_latest's key is in navs: the row is a no-op there.
-			if n.NAV.Equal(st.latestNAV) {
+			if n.NAV.Equal(e.latestNAV) {
 				p.skipped++
 			}
 		default:
@@ -290,43 +320,53 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		}
 	}
 	p.moved = make([]*fund.NAVLine, 0, len(newest))
-	for code, i := range newest {
-		n, st := &items[i], s.state.of(code)
+	var movedOf, firstOf []*schemeState
+	movedOf = make([]*schemeState, 0, len(newest))
+	for _, i := range newest {
+		n, e := &items[i], states[i]
 		switch {
-		case st.latestDate.IsZero():
-			p.first = append(p.first, n)
-		case dateCmp(n.Date, st.latestDate) > 0:
-			p.moved = append(p.moved, n)
+		case e.latestDate.IsZero():
+			p.first, firstOf = append(p.first, n), append(firstOf, e)
+		case dateCmp(n.Date, e.latestDate) > 0:
+			p.moved, movedOf = append(p.moved, n), append(movedOf, e)
 		}
-		if st.version == 0 || (dateCmp(n.Date, st.validFrom) >= 0 && attrsOf(n.NAVRecord) != st.attrs) {
-			p.changed = append(p.changed, versionRow{n, st.version + 1})
+		if e.version == 0 || (dateCmp(n.Date, e.validFrom) >= 0 && attrsOf(n.NAVRecord) != e.attrs) {
+			p.changed = append(p.changed, versionRow{n, e.version + 1, e})
 		}
 	}
-	// The audit trail gets its rows in scheme order, whatever the map did.
+	p.latestOf = append(movedOf, firstOf...)
+	// The audit trail gets its rows in scheme order, whatever the batch's.
 	slices.SortFunc(p.changed, func(a, b versionRow) int { return strings.Compare(a.SchemeCode, b.SchemeCode) })
 	return p
 }
 
-// apply moves the state to what a committed plan stored.
+// apply moves the state to what a committed plan stored: through the
+// plan's pointers while the state is the load it planned on, else by code
+// (reloaded since; a dropped state is read again by the next batch).
 func (s *NAVSink) apply(p navPlan) {
 	s.state.mu.Lock()
 	defer s.state.mu.Unlock()
 	s.Skipped.Add(int64(p.skipped))
 	if s.state.schemes == nil {
-		return // dropped: the next batch reads the tables again
+		return
 	}
-	for _, rows := range [][]*fund.NAVLine{p.moved, p.first} {
-		for _, n := range rows {
-			st := s.state.mutable(n.SchemeCode)
-			st.latestDate, st.latestNAV = n.Date, n.NAV
-			if n.Date.Compare(s.state.newest) > 0 {
-				s.state.newest = n.Date
-			}
+	same := s.state.epoch == p.epoch
+	entry := func(code string, planned *schemeState) *schemeState {
+		if same {
+			return planned
+		}
+		return s.state.mutable(code)
+	}
+	for i, n := range append(p.moved, p.first...) {
+		e := entry(n.SchemeCode, p.latestOf[i])
+		e.latestDate, e.latestNAV = n.Date, n.NAV
+		if n.Date.Compare(s.state.newest) > 0 {
+			s.state.newest = n.Date
 		}
 	}
 	for _, c := range p.changed {
-		st := s.state.mutable(c.SchemeCode)
-		st.version, st.validFrom, st.attrs = c.version, c.Date, attrsOf(c.NAVRecord)
+		e := entry(c.SchemeCode, c.st)
+		e.version, e.validFrom, e.attrs = c.version, c.Date, attrsOf(c.NAVRecord)
 	}
 }
 

@@ -75,17 +75,39 @@ type heldMove struct {
 	first bool
 }
 
+// heldMoves are held moves of nav_latest, one a scheme. A slice indexed by
+// a map: a scheme moved again costs one lookup, and the moves are a few
+// allocations, not one a scheme (issue 15).
+type heldMoves struct {
+	at   map[string]int32
+	rows []heldMove
+}
+
+func newHeldMoves(n int) *heldMoves {
+	return &heldMoves{at: make(map[string]int32, n), rows: make([]heldMove, 0, n)}
+}
+
+// add holds m, merged with the scheme's move held already (mergeMove).
+func (h *heldMoves) add(m heldMove) {
+	if i, ok := h.at[m.code]; ok {
+		h.rows[i] = mergeMove(h.rows[i], m)
+		return
+	}
+	h.at[m.code] = int32(len(h.rows))
+	h.rows = append(h.rows, m)
+}
+
 // hold keeps a committed batch's moves of nav_latest for Flush, newest per
 // scheme.
 func (s *NAVSink) hold(moved, first []latestRow) {
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
 	if s.pending == nil {
-		s.pending = make(map[string]heldMove, len(moved)+len(first))
+		s.pending = newHeldMoves(len(moved) + len(first))
 	}
 	for i, rows := range [][]latestRow{moved, first} {
 		for _, r := range rows {
-			s.pending[r.code] = mergeMove(s.pending[r.code], heldMove{r, i == 1})
+			s.pending.add(heldMove{r, i == 1})
 		}
 	}
 }
@@ -112,7 +134,10 @@ func mergeMove(a, b heldMove) heldMove {
 func (s *NAVSink) Held() int {
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
-	return len(s.pending)
+	if s.pending == nil {
+		return 0
+	}
+	return len(s.pending.rows)
 }
 
 // Cut marks the moves held now as what the next Flush sends
@@ -125,8 +150,10 @@ func (s *NAVSink) Cut() {
 		s.cut, s.pending = s.pending, nil
 		return
 	}
-	for code, m := range s.pending {
-		s.cut[code] = mergeMove(s.cut[code], m)
+	if s.pending != nil {
+		for _, m := range s.pending.rows {
+			s.cut.add(m)
+		}
 	}
 	s.pending = nil
 }
@@ -140,11 +167,11 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 	held := s.cut
 	s.cut = nil
 	s.pendMu.Unlock()
-	if len(held) == 0 {
+	if held == nil || len(held.rows) == 0 {
 		return nil
 	}
 	var moved, first []latestRow
-	for _, m := range held {
+	for _, m := range held.rows {
 		if m.first {
 			first = append(first, m.latestRow)
 		} else {
@@ -157,15 +184,16 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 		return tx.SendBatch(ctx, q).Close()
 	})
 	if err != nil {
+		// Held again, and any move held since is the newer.
 		s.pendMu.Lock()
-		if s.pending == nil {
-			s.pending = make(map[string]heldMove, len(held))
+		if s.pending != nil {
+			for _, m := range s.pending.rows {
+				held.add(m)
+			}
 		}
-		for code, m := range held {
-			s.pending[code] = mergeMove(m, s.pending[code])
-		}
+		s.pending = held
 		s.pendMu.Unlock()
-		return classify(fmt.Errorf("move nav_latest of %d schemes: %w", len(held), err))
+		return classify(fmt.Errorf("move nav_latest of %d schemes: %w", len(held.rows), err))
 	}
 	return nil
 }

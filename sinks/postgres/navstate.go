@@ -28,6 +28,10 @@ type schemeState struct {
 	attrs      schemeAttrs
 	latestDate fund.Date
 	latestNAV  decimal.Decimal
+	// plan's marks, under mu: the batch that saw the scheme last (a number
+	// of navState.marks) and its slot in that batch's plan.
+	mark uint64
+	slot int32
 }
 
 // navState is the NAV sink's copy of schemes and nav_latest (about 16 k
@@ -47,6 +51,8 @@ type navState struct {
 	// is no scheme's latest, which answers holds for most rows of a
 	// backfill (each day after every stored one) without a lookup.
 	newest fund.Date
+	epoch  uint64 // counts loads: a plan's pointers are into load epoch
+	marks  uint64 // counts plans (schemeState.mark)
 }
 
 // noScheme is the state of a scheme neither table has (read only).
@@ -97,6 +103,7 @@ func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	st.mu.Lock()
 	st.loaded, st.schemes, st.newest = true, m, newest
+	st.epoch++
 	st.mu.Unlock()
 	return nil
 }
