@@ -178,22 +178,39 @@ func raiseAlert(ctx context.Context, db execer, kind, subject, detail string) er
 }
 
 // Put stores rejected records; a record already quarantined at the same
-// position is left as it is, so replaying a batch quarantines it once.
+// position is left as it is, so replaying a batch quarantines it once. One
+// statement for them all: a statement a record cost the 60-day NAV backfill
+// 0.6 s of Postgres for its 7,144 rejects (issue 15).
 func (s Store) Put(ctx context.Context, rs []pipelines.Rejected) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, r := range rs {
-		var context any // NULL unless the record needs one to be replayed
-		if len(r.Context) > 0 {
-			context = string(r.Context)
+	n := len(rs)
+	pipes, keys, files, shas, topics, events, reasons, details := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	lines, parts, offsets := make([]int64, n), make([]int64, n), make([]int64, n)
+	raws := make([][]byte, n)
+	contexts := make([]*string, n) // NULL unless the record needs one to be replayed
+	for i, r := range rs {
+		pipes[i], keys[i], files[i], shas[i] = r.Pipeline, PosKey(r.Pos), r.Pos.File, r.Pos.SHA256
+		lines[i], topics[i], parts[i], offsets[i], events[i] = int64(r.Pos.Line), r.Pos.Topic, int64(r.Pos.Part), r.Pos.Offset, r.Pos.Event
+		raws[i], reasons[i], details[i] = r.Raw, r.Reason, r.Detail
+		if raws[i] == nil {
+			raws[i] = []byte{} // raw is NOT NULL; an empty record is still a record
 		}
-		b.Queue(`INSERT INTO quarantine (pipeline, pos_key, source_file, source_sha256, source_line, topic, partition, "offset", event_id, raw, context, reason, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (pipeline, pos_key) DO NOTHING`,
-			r.Pipeline, PosKey(r.Pos), r.Pos.File, r.Pos.SHA256, r.Pos.Line, r.Pos.Topic, r.Pos.Part, r.Pos.Offset, r.Pos.Event, r.Raw, context, r.Reason, r.Detail)
+		if len(r.Context) > 0 {
+			c := string(r.Context)
+			contexts[i] = &c
+		}
 	}
-	return classify(s.Pool.SendBatch(ctx, b).Close())
+	_, err := s.Pool.Exec(ctx, `INSERT INTO quarantine (pipeline, pos_key, source_file, source_sha256, source_line, topic, partition, "offset", event_id, raw, context, reason, detail)
+		SELECT p, k, f, h, l, t, pt, o, e, r, c::jsonb, rs, d
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::text[],
+		            $10::bytea[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS x(p, k, f, h, l, t, pt, o, e, r, c, rs, d, ord)
+		ORDER BY ord
+		ON CONFLICT (pipeline, pos_key) DO NOTHING`,
+		pipes, keys, files, shas, lines, topics, parts, offsets, events, raws, contexts, reasons, details)
+	return classify(err)
 }
 
 // PosKey is the unique key of a source position.
