@@ -254,8 +254,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	// slices row by row copied each batch several times over.
 	p := navPlan{fresh: make([]*fund.NAVLine, 0, len(items))}
 	st := &s.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	st.mu.Lock() // released once the entries are read: the sorts need none
 	schemes := st.schemes
 	if schemes == nil {
 		schemes = map[string]*schemeState{} // dropped: plan as of nothing known
@@ -264,8 +263,8 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	st.marks++
 	mark := st.marks
 	states := make([]*schemeState, len(items))
-	newest := make([]int32, 0, len(schemes)) // each scheme's newest row, in order of first appearance
-	repeats := false                         // a scheme more than once: a key may be said twice
+	newest := make([]int32, 0, min(len(items), len(schemes))) // each scheme's newest row, in order of first appearance
+	repeats := false                                          // a scheme more than once: a key may be said twice
 	for i := range items {
 		n := &items[i]
 		e := schemes[n.SchemeCode]
@@ -335,6 +334,18 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		}
 	}
 	p.latestOf = append(movedOf, firstOf...)
+	st.mu.Unlock()
+	// The COPY in navs' key order: each row's index entry then goes next
+	// to the one before it, in pages just touched, where a file's order
+	// (by AMC) sends every row to another leaf of an index larger than
+	// the CPU's caches. A 60-day backfill's COPYs took a fifth less
+	// Postgres time sorted (issue 15).
+	slices.SortFunc(p.fresh, func(a, b *fund.NAVLine) int {
+		if c := strings.Compare(a.SchemeCode, b.SchemeCode); c != 0 {
+			return c
+		}
+		return dateCmp(a.Date, b.Date)
+	})
 	// The audit trail gets its rows in scheme order, whatever the batch's.
 	slices.SortFunc(p.changed, func(a, b versionRow) int { return strings.Compare(a.SchemeCode, b.SchemeCode) })
 	return p

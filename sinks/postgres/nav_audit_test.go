@@ -26,7 +26,7 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 	}
 	sink := &postgres.NAVSink{Pool: pool}
 	batches := [][]fund.NAVLine{
-		{line("100", "Alpha Fund", 17, 2), line("200", "Beta Fund", 17, 3)},
+		{line("100", "Alpha Fund", 17, 2), line("200", "Beta Fund", 17, 3), line("300", "A & B <Growth>", 17, 4)},
 		{line("100", "Alpha Fund", 18, 2), line("200", "Beta Fund - renamed", 18, 3)},
 	}
 	for i, b := range batches {
@@ -55,6 +55,7 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 	want := []row{
 		{"scheme", "100", "created", "nav-ingest", "Alpha Fund", 1},
 		{"scheme", "200", "created", "nav-ingest", "Beta Fund", 1},
+		{"scheme", "300", "created", "nav-ingest", "A & B <Growth>", 1},
 		{"scheme", "200", "version", "nav-ingest", "Beta Fund - renamed", 2},
 	}
 	if len(got) != len(want) {
@@ -66,14 +67,19 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 		}
 	}
 	// The payload is the new version in full, as written by hand here.
-	var same bool
-	if err := pool.QueryRow(ctx, `SELECT payload = $1::jsonb FROM audit_log WHERE entity_id = '200' AND action = 'version'`,
-		`{"version": 2, "valid_from": "2026-08-18", "name": "Beta Fund - renamed", "isin_growth": "", "isin_reinvest": "",
-		  "plan": "", "option": "", "category": "Debt", "scheme_type": "", "amc": "Test AMC", "source_sha256": "abc", "source_line": 3}`).
-		Scan(&same); err != nil || !same {
-		var got string
-		_ = pool.QueryRow(ctx, `SELECT payload::text FROM audit_log WHERE entity_id = '200' AND action = 'version'`).Scan(&got)
-		t.Fatalf("version 2's payload is %s (%v)", got, err)
+	for _, p := range []struct{ id, action, payload string }{
+		{"200", "version", `{"version": 2, "valid_from": "2026-08-18", "name": "Beta Fund - renamed", "isin_growth": "", "isin_reinvest": "",
+		  "plan": "", "option": "", "category": "Debt", "scheme_type": "", "amc": "Test AMC", "source_sha256": "abc", "source_line": 3}`},
+		{"300", "created", `{"version": 1, "valid_from": "2026-08-17", "name": "A & B <Growth>", "isin_growth": "", "isin_reinvest": "",
+		  "plan": "", "option": "", "category": "Debt", "scheme_type": "", "amc": "Test AMC", "source_sha256": "abc", "source_line": 4}`},
+	} {
+		var same bool
+		if err := pool.QueryRow(ctx, `SELECT payload = $3::jsonb FROM audit_log WHERE entity_id = $1 AND action = $2`, p.id, p.action, p.payload).
+			Scan(&same); err != nil || !same {
+			var got string
+			_ = pool.QueryRow(ctx, `SELECT payload::text FROM audit_log WHERE entity_id = $1 AND action = $2`, p.id, p.action).Scan(&got)
+			t.Fatalf("scheme %s %s: payload %s (%v)", p.id, p.action, got, err)
+		}
 	}
 	if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil {
 		t.Fatalf("verify: %v %v", rep.Problem, err)

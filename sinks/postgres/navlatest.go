@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -178,22 +180,32 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 			moved = append(moved, m.latestRow)
 		}
 	}
+	// In key order, as the COPY (see plan): the probes of navs and the
+	// updates of nav_latest walk their indexes from one end to the other.
+	byCode := func(a, b latestRow) int { return strings.Compare(a.code, b.code) }
+	slices.SortFunc(moved, byCode)
+	slices.SortFunc(first, byCode)
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := &pgx.Batch{}
 		queueLatest(q, moved, first)
 		return tx.SendBatch(ctx, q).Close()
 	})
 	if err != nil {
-		// Held again, and any move held since is the newer.
-		s.pendMu.Lock()
-		if s.pending != nil {
-			for _, m := range s.pending.rows {
-				held.add(m)
-			}
-		}
-		s.pending = held
-		s.pendMu.Unlock()
+		s.holdAgain(held)
 		return classify(fmt.Errorf("move nav_latest of %d schemes: %w", len(held.rows), err))
 	}
 	return nil
+}
+
+// holdAgain holds a failed flush's moves again, in front of the moves held
+// since (each newer than the one it follows, or as new).
+func (s *NAVSink) holdAgain(held *heldMoves) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if s.pending != nil {
+		for _, m := range s.pending.rows {
+			held.add(m)
+		}
+	}
+	s.pending = held
 }

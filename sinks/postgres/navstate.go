@@ -22,6 +22,8 @@ func attrsOf(r fund.NAVRecord) schemeAttrs {
 
 // schemeState is what the NAV sink knows of one scheme: its current master
 // row (version 0: not in schemes) and its nav_latest row (zero date: none).
+// An entry at its zero value (plan makes them for schemes it has not seen)
+// says what no entry says: read the fields, never whether an entry exists.
 type schemeState struct {
 	version    int32
 	validFrom  fund.Date
@@ -53,17 +55,6 @@ type navState struct {
 	newest fund.Date
 	epoch  uint64 // counts loads: a plan's pointers are into load epoch
 	marks  uint64 // counts plans (schemeState.mark)
-}
-
-// noScheme is the state of a scheme neither table has (read only).
-var noScheme schemeState
-
-// of is the scheme's state (&noScheme when there is none); the caller holds mu.
-func (st *navState) of(code string) *schemeState {
-	if s := st.schemes[code]; s != nil {
-		return s
-	}
-	return &noScheme
 }
 
 // mutable is the scheme's state to change, added if missing; the caller
