@@ -270,7 +270,8 @@ func fillColumns(cols []column.Interface, rows []navRow, strs []string, loaded u
 
 // navWire reads as rows' columns one after the other in ClickHouse's
 // native encoding (little-endian fixed width; a string as its uvarint
-// length and bytes), encoding a piece at a time.
+// length and bytes), encoded straight into the reader's buffer; a cell
+// that does not fit waits in buf.
 type navWire struct {
 	rows     []navRow
 	strs     []string
@@ -281,52 +282,90 @@ type navWire struct {
 }
 
 func (w *navWire) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if w.off < len(w.buf) {
-			k := copy(p[n:], w.buf[w.off:])
-			w.off += k
-			n += k
-			continue
-		}
-		if w.col == len(navColumns) {
-			if n == 0 {
-				return 0, io.EOF
-			}
-			return n, nil
-		}
-		w.buf, w.off = w.buf[:0], 0
-		for len(w.buf) < 32<<10 && w.row < len(w.rows) {
-			w.buf = w.cell(w.buf, &w.rows[w.row])
-			w.row++
-		}
+	n := copy(p, w.buf[w.off:])
+	w.off += n
+	for n < len(p) && w.col < len(navColumns) {
 		if w.row == len(w.rows) {
 			w.col, w.row = w.col+1, 0
+			continue
 		}
+		b := w.cells(p[n:n:len(p)])
+		n += len(b)
+		if w.row < len(w.rows) && n < len(p) { // the next cell does not fit: through buf
+			w.buf, w.off = w.cell(w.buf[:0], w.row), 0
+			w.row++
+			k := copy(p[n:], w.buf)
+			w.off, n = k, n+k
+		}
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
 	}
 	return n, nil
 }
 
-// cell appends r's value of column w.col.
-func (w *navWire) cell(b []byte, r *navRow) []byte {
+// cells appends the current column's cells from w.row on to b while they
+// fit its capacity.
+func (w *navWire) cells(b []byte) []byte {
+	le := binary.LittleEndian
+	switch w.col {
+	case 1:
+		for ; w.row < len(w.rows) && len(b)+2 <= cap(b); w.row++ {
+			b = le.AppendUint16(b, w.rows[w.row].day)
+		}
+	case 2:
+		for ; w.row < len(w.rows) && len(b)+8 <= cap(b); w.row++ {
+			b = le.AppendUint64(b, uint64(w.rows[w.row].nav))
+		}
+	case 6:
+		for ; w.row < len(w.rows) && len(b)+4 <= cap(b); w.row++ {
+			b = le.AppendUint32(b, w.rows[w.row].line)
+		}
+	case 7:
+		for ; w.row < len(w.rows) && len(b)+4 <= cap(b); w.row++ {
+			b = le.AppendUint32(b, w.loaded)
+		}
+	default:
+		for ; w.row < len(w.rows); w.row++ {
+			s := w.str(w.row)
+			if len(b)+binary.MaxVarintLen64+len(s) > cap(b) {
+				break
+			}
+			b = appendStr(b, s)
+		}
+	}
+	return b
+}
+
+// cell appends row i's cell of the current column.
+func (w *navWire) cell(b []byte, i int) []byte {
+	r := &w.rows[i]
+	le := binary.LittleEndian
+	switch w.col {
+	case 1:
+		return le.AppendUint16(b, r.day)
+	case 2:
+		return le.AppendUint64(b, uint64(r.nav))
+	case 6:
+		return le.AppendUint32(b, r.line)
+	case 7:
+		return le.AppendUint32(b, w.loaded)
+	}
+	return appendStr(b, w.str(i))
+}
+
+// str is row i's string of the current (string) column.
+func (w *navWire) str(i int) string {
+	r := &w.rows[i]
 	switch w.col {
 	case 0:
-		return appendStr(b, w.strs[r.code])
-	case 1:
-		return binary.LittleEndian.AppendUint16(b, r.day)
-	case 2:
-		return binary.LittleEndian.AppendUint64(b, uint64(r.nav))
+		return w.strs[r.code]
 	case 3:
-		return appendStr(b, w.strs[r.amc])
+		return w.strs[r.amc]
 	case 4:
-		return appendStr(b, w.strs[r.category])
-	case 5:
-		return appendStr(b, w.strs[r.sha])
-	case 6:
-		return binary.LittleEndian.AppendUint32(b, r.line)
-	default:
-		return binary.LittleEndian.AppendUint32(b, w.loaded)
+		return w.strs[r.category]
 	}
+	return w.strs[r.sha]
 }
 
 func appendStr(b []byte, s string) []byte {

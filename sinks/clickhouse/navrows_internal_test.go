@@ -1,11 +1,16 @@
 package clickhouse
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -98,5 +103,57 @@ func TestStrTable(t *testing.T) {
 	st.reset()
 	if c := st.id("X"); c != 0 || old[0] != "119551" || old[1] != line[7:] {
 		t.Fatalf("after reset: id %d, old copy %q", c, old)
+	}
+}
+
+// navWire reads as ch-go's own encoders write the same columns, whatever
+// the sizes of the reads (a cell split across reads).
+func TestNAVWireEncodesAsTheDriver(t *testing.T) {
+	var st strTable
+	var rows []navRow
+	long := strings.Repeat("x", 300) // a two-byte length
+	for i := range 3000 {
+		rows = append(rows, navRow{nav: int64(i*7919) - 10_000_000, code: st.id(fmt.Sprint(100000 + i)), amc: st.id([]string{"", "AMC é", long}[i%3]),
+			category: st.id(fmt.Sprint("cat", i%17)), sha: st.id(fmt.Sprintf("%064x", i/1000)), line: uint32(i) * 1_431_655, day: uint16(i * 16)})
+	}
+	var want proto.Buffer
+	var code, amc, cat, sha proto.ColStr
+	var day proto.ColDate
+	var nav proto.ColDecimal64
+	var line proto.ColUInt32
+	var loaded proto.ColDateTime
+	for _, r := range rows {
+		code.Append(st.strs[r.code])
+		amc.Append(st.strs[r.amc])
+		cat.Append(st.strs[r.category])
+		sha.Append(st.strs[r.sha])
+		day.Append(dateOfDay(r.day).Time())
+		nav.Append(proto.Decimal64(r.nav))
+		line.Append(r.line)
+		loaded.Append(time.Unix(1_796_549_415, 0))
+	}
+	for _, c := range []proto.ColInput{code, day, nav, amc, cat, sha, line, &loaded} {
+		c.EncodeColumn(&want)
+	}
+	for _, size := range []int{1, 3, 7, 64, 4096, 1 << 20} {
+		w := &navWire{rows: rows, strs: st.strs, loaded: 1_796_549_415}
+		var got []byte
+		p := make([]byte, size, size+100) // room past len(p) that Read must not use
+		for {
+			n, err := w.Read(p)
+			if n > len(p) {
+				t.Fatalf("reads of %d: Read returned %d", size, n)
+			}
+			got = append(got, p[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil || n == 0 {
+				t.Fatalf("reads of %d: %d, %v", size, n, err)
+			}
+		}
+		if !bytes.Equal(got, want.Buf) {
+			t.Errorf("reads of %d: %d bytes, not the %d the driver encodes", size, len(got), len(want.Buf))
+		}
 	}
 }
