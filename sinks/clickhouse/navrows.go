@@ -35,6 +35,9 @@ type navRow struct {
 type strTable struct {
 	strs []string
 	ids  map[string]uint32
+	// after[id] is 1 + the id of the scheme code that came after scheme
+	// code id last (0: none yet); see codeID.
+	after []uint32
 }
 
 // id is s's index, s copied in if new (it is often a slice of a whole
@@ -49,14 +52,32 @@ func (t *strTable) id(s string) uint32 {
 	id := uint32(len(t.strs))
 	s = strings.Clone(s)
 	t.strs = append(t.strs, s)
+	t.after = append(t.after, 0)
 	t.ids[s] = id
+	return id
+}
+
+// codeID is id(s) for the scheme code s that comes after the code prev
+// (ok: there is one). A day's file lists the schemes in the order the day
+// before did, so the code that came after prev last time is mostly s
+// again: one comparison instead of a hash and a probe of a table of
+// thousands (a cache miss, mostly).
+func (t *strTable) codeID(prev uint32, ok bool, s string) uint32 {
+	if !ok {
+		return t.id(s)
+	}
+	if g := t.after[prev]; g != 0 && t.strs[g-1] == s {
+		return g - 1
+	}
+	id := t.id(s)
+	t.after[prev] = id + 1
 	return id
 }
 
 // reset forgets every string (no row names one any more); a sender's copy
 // of strs stays as it was.
 func (t *strTable) reset() {
-	t.strs = nil
+	t.strs, t.after = nil, nil
 	clear(t.ids)
 }
 
@@ -168,6 +189,7 @@ func appendRows(rows []navRow, t *strTable, items []fund.NAVLine) ([]navRow, err
 	start := len(rows)
 	rows = growRows(rows, len(items))
 	var amc, cat, sha lastID
+	var code uint32
 	for i := range items {
 		n := &items[i]
 		day := civilDays(n.Date)
@@ -179,7 +201,8 @@ func appendRows(rows []navRow, t *strTable, items []fund.NAVLine) ([]navRow, err
 			return rows[:start], fmt.Errorf("clickhouse: NAV %s of scheme %s dated %s (%s line %d): %w: %w",
 				n.NAV, n.SchemeCode, n.Date, n.From.File, n.From.Line, ErrNAVNotStorable, err)
 		}
-		rows = append(rows, navRow{nav: units, code: t.id(n.SchemeCode), amc: amc.of(t, n.AMC), category: cat.of(t, n.Category),
+		code = t.codeID(code, i > 0, n.SchemeCode)
+		rows = append(rows, navRow{nav: units, code: code, amc: amc.of(t, n.AMC), category: cat.of(t, n.Category),
 			sha: sha.of(t, n.From.SHA256), line: uint32(n.From.Line), day: uint16(day)})
 	}
 	return rows, nil
@@ -197,7 +220,7 @@ func growRows(rows []navRow, n int) []navRow {
 }
 
 // newestDates is each scheme's newest date in rows.
-func newestDates(rows []navRow, strs []string) map[string]fund.Date {
+func newestDates(rows []navRow, strs []string) []schemeDate {
 	newest := make([]uint32, len(strs)) // day+1 by code index; 0: none
 	n := 0
 	for i := range rows {
@@ -209,13 +232,13 @@ func newestDates(rows []navRow, strs []string) map[string]fund.Date {
 			newest[r.code] = d
 		}
 	}
-	m := make(map[string]fund.Date, n)
+	out := make([]schemeDate, 0, n)
 	for code, d := range newest {
 		if d != 0 {
-			m[strs[code]] = dateOfDay(uint16(d - 1))
+			out = append(out, schemeDate{strs[code], dateOfDay(uint16(d - 1))})
 		}
 	}
-	return m
+	return out
 }
 
 // navColumns are nav_history's columns in the order sendRows names them,

@@ -99,6 +99,17 @@ func TestStrTable(t *testing.T) {
 	if unsafe.StringData(st.strs[0]) == unsafe.StringData(line) {
 		t.Fatal("the table keeps a slice of the line, not a copy")
 	}
+	// codeID gives id's ids whatever the order, guessed right or not.
+	for _, seq := range [][]string{{"A", "B", "C"}, {"A", "B", "C"}, {"A", "C", "B", "119551"}, {"C", "A", "B"}} {
+		prev, ok := uint32(0), false
+		for _, s := range seq {
+			got := st.codeID(prev, ok, s)
+			if want := st.id(s); got != want || st.strs[got] != s {
+				t.Fatalf("codeID(%q) = %d (%q), id %d", s, got, st.strs[got], want)
+			}
+			prev, ok = got, true
+		}
+	}
 	old := st.strs
 	st.reset()
 	if c := st.id("X"); c != 0 || old[0] != "119551" || old[1] != line[7:] {
