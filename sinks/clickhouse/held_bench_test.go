@@ -19,12 +19,14 @@ import (
 // days, batches of FUNDFLOW_BENCH_BATCH, as nav-ingest's HoldRows gathers
 // them) in a HeldNAVHistory and flushes them as one insert into the real
 // ClickHouse, again and again with the same holder, as a run does. The
-// timed loop is Write of every batch, Cut, Flush; B/op and
-// allocs/op are the Go side's. It reports rows/s, this process's CPU a row
-// (user+system: the driver's encoding and the GC, not the server's work)
-// and the GC's share of it (runtime/metrics' estimate), and held-B/row:
-// the heap the held rows keep, over the batches' own (measured once,
-// outside the loop, between forced collections).
+// timed loop is Write of every batch, Cut, Flush; B/op and allocs/op are
+// the Go side's. Reported: rows/s; cpu-ns/row, this process's user+system
+// CPU (the sink, the driver's encoding, the GC; not the server's work);
+// gc-cpu-ns/row, the GC's (runtime/metrics' estimate: idle mark workers
+// count in full, so it can exceed the process's own; the batches given to
+// Write stay live and every cycle scans them, as a run's parsed lines);
+// held-B/row, the heap the held rows keep over the batches' own (measured
+// once, outside the loop, between forced collections).
 func BenchmarkHeldNAVHistory(b *testing.B) {
 	const days = 7
 	bs := benchkit.BatchSize(b)

@@ -29,9 +29,10 @@ type navRow struct {
 }
 
 // strTable keeps each distinct string of navRows once (scheme codes, AMCs,
-// categories, files' SHA-256: a few thousand for 100,000 rows). strs only
-// grows, and an index once given always names the same string, so a
-// sender may read a copy of the slice while rows are added.
+// categories, files' SHA-256: about 15,000 for a day's NAVs, a few more
+// each day after). strs only grows, and an index once given always names
+// the same string, so a sender may read a copy of the slice while rows
+// are added.
 type strTable struct {
 	strs []string
 	ids  map[string]uint32
