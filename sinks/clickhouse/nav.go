@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
 	"github.com/fundflow/fundflow/pipelines"
@@ -44,67 +43,36 @@ var (
 // cannot hold.
 var ErrDateOutOfRange = errors.New("date outside ClickHouse's Date range 1970-01-01..2105-12-31")
 
-// checkDate refuses a date that a Date column would silently wrap.
-func checkDate(d fund.Date, what string, from fund.Origin) error {
-	if d.Before(MinDate) || d.After(MaxDate) {
-		return fmt.Errorf("clickhouse: %s dated %s (%s line %d): %w", what, d, from.File, from.Line, ErrDateOutOfRange)
-	}
-	return nil
+// dateOutOfRange is the error of a date that a Date column would
+// silently wrap.
+func dateOutOfRange(d fund.Date, what string, from fund.Origin) error {
+	return fmt.Errorf("clickhouse: %s dated %s (%s line %d): %w", what, d, from.File, from.Line, ErrDateOutOfRange)
 }
 
 // Write inserts a batch as one block. A batch with a date outside the Date
-// range is refused as a whole, before anything is sent: the stage should
-// have quarantined the row, so this is a bug to report, never a row to
-// store wrong.
+// range or a NAV Decimal(18, 8) cannot hold exactly is refused as a whole,
+// before anything is sent: the stage should have quarantined the row, so
+// this is a bug to report, never a row to store wrong.
 func (s NAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
 	if len(b.Items) == 0 {
 		return nil
 	}
-	if err := checkDates(b.Items); err != nil {
+	var t strTable
+	rows, err := appendRows(nil, &t, b.Items)
+	if err != nil {
 		return err
 	}
-	return s.send(ctx, b.Items)
-}
-
-func checkDates(items []fund.NAVLine) error {
-	for _, n := range items {
-		if err := checkDate(n.Date, "NAV of scheme "+n.SchemeCode, n.From); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// send inserts rows as one block.
-func (s NAVHistory) send(ctx context.Context, items []fund.NAVLine) error {
-	rows := make([]navRow, len(items))
-	for i, n := range items {
-		rows[i] = rowOf(n)
-	}
-	if err := s.sendRows(ctx, rows); err != nil {
+	if err := s.sendRows(ctx, rows, t.strs); err != nil {
 		return err
 	}
 	if s.Latest != nil {
-		s.Latest.saw(items)
+		s.Latest.saw(b.Items)
 	}
 	return nil
 }
 
-// navRow is what nav_history keeps of a NAV: a held row keeps only these
-// columns, not the whole NAVLine (scheme name, ISINs, prices, the file's
-// name), so that 25,000 held rows cost a few MB, not tens.
-type navRow struct {
-	code, amc, category, sha string
-	date                     fund.Date
-	nav                      decimal.Decimal
-	line                     uint32
-}
-
-func rowOf(n fund.NAVLine) navRow {
-	return navRow{code: n.SchemeCode, amc: n.AMC, category: n.Category, sha: n.From.SHA256, date: n.Date, nav: n.NAV, line: uint32(n.From.Line)}
-}
-
-func (s NAVHistory) sendRows(ctx context.Context, rows []navRow) error {
+// sendRows inserts rows (their strings in strs) as one block.
+func (s NAVHistory) sendRows(ctx context.Context, rows []navRow, strs []string) error {
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -116,10 +84,8 @@ func (s NAVHistory) sendRows(ctx context.Context, rows []navRow) error {
 		return classify(fmt.Errorf("clickhouse: prepare nav_history: %w", err))
 	}
 	defer batch.Abort() //nolint:errcheck // no-op after Send
-	for _, n := range rows {
-		if err := batch.Append(n.code, n.date.Time(), n.nav, n.amc, n.category, n.sha, n.line, loaded); err != nil {
-			return fmt.Errorf("clickhouse: append %s %s: %w", n.code, n.date, err)
-		}
+	if err := fillColumns(batch.Columns(), rows, strs, uint32(loaded.Unix())); err != nil {
+		return err
 	}
 	if err := batch.Send(); err != nil {
 		return classify(fmt.Errorf("clickhouse: send nav_history: %w", err))
@@ -142,6 +108,7 @@ type HeldNAVHistory struct {
 
 	mu      sync.Mutex
 	rows    []navRow
+	strs    strTable    // the strings rows name
 	batches []heldBatch // where each batch's rows are in rows, in order
 	cut     int         // batches[:cut] (rows[:cutRows]) are what Flush sends
 	cutRows int
@@ -158,30 +125,32 @@ func sameCheckpoint(a, b pipelines.Checkpoint) bool {
 	return a.Stream == b.Stream && bytes.Equal(a.Pos, b.Pos)
 }
 
-// Write checks a batch and keeps its rows for Flush. The same batch again
-// (a retry after another sink failed) replaces its rows; once cut, it is
-// kept as it is.
+// Write checks a batch and keeps its rows for Flush (refused as a whole
+// as NAVHistory.Write refuses it). The same batch again (a retry after
+// another sink failed) replaces its rows; once cut, it is kept as it is.
 func (h *HeldNAVHistory) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
 	if len(b.Items) == 0 {
 		return nil
 	}
-	if err := checkDates(b.Items); err != nil {
-		return err
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if k := len(h.batches) - 1; k >= 0 && sameCheckpoint(h.batches[k].through, b.Through) {
-		if k < h.cut {
-			return nil
-		}
-		from := len(h.rows) - h.batches[k].n
-		clear(h.rows[from:])
-		h.rows, h.batches = h.rows[:from], h.batches[:k]
+	k := len(h.batches) - 1
+	again := k >= 0 && sameCheckpoint(h.batches[k].through, b.Through)
+	if again && k < h.cut {
+		return nil
+	}
+	start := len(h.rows)
+	rows, err := appendRows(h.rows, &h.strs, b.Items)
+	if err != nil {
+		return err
+	}
+	h.rows = rows
+	if again { // the new rows in place of the batch's old ones
+		from := start - h.batches[k].n
+		h.rows = append(h.rows[:from], h.rows[start:]...)
+		h.batches = h.batches[:k]
 	}
 	h.batches = append(h.batches, heldBatch{through: b.Through, n: len(b.Items)})
-	for _, n := range b.Items {
-		h.rows = append(h.rows, rowOf(n))
-	}
 	return nil
 }
 
@@ -204,27 +173,39 @@ func (h *HeldNAVHistory) Cut() {
 func (h *HeldNAVHistory) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	rows := h.rows[:h.cutRows] // Write appends after them, never into them
+	strs := h.strs.strs        // Write only appends to it
 	h.mu.Unlock()
 	if len(rows) == 0 {
 		return nil
 	}
-	err := h.sendRows(ctx, rows)
+	err := h.sendRows(ctx, rows, strs)
 	if err == nil && h.Latest != nil {
-		h.Latest.sawDates(newestDates(rows))
+		h.Latest.sawDates(newestDates(rows, strs))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err == nil {
-		n := copy(h.rows, h.rows[h.cutRows:])
-		clear(h.rows[n:]) // the backing array is kept: let the strings go
-		h.rows = h.rows[:n]
+		h.rows = h.rows[:copy(h.rows, h.rows[h.cutRows:])] // the backing array is kept
 		k := copy(h.batches, h.batches[h.cut:])
 		clear(h.batches[k:])
 		h.batches = h.batches[:k]
+		h.forgetStrings()
 	}
 	h.cut, h.cutRows = 0, 0
 	return err
 }
+
+// forgetStrings lets the strings go when no row is held and they have
+// become many. The table grows only by distinct values (schemes, AMCs,
+// categories, files: about 15,000 on a day's NAVs, a few more each day),
+// so a run keeps one table and hashes each string in once.
+func (h *HeldNAVHistory) forgetStrings() {
+	if len(h.rows) == 0 && len(h.strs.strs) > maxHeldStrings {
+		h.strs.reset()
+	}
+}
+
+const maxHeldStrings = 100_000
 
 // FlushBatch sends the rows kept of one batch as one insert, and keeps
 // them after a failure (pipelines.BatchHolder: after a Flush ClickHouse
@@ -237,11 +218,11 @@ func (h *HeldNAVHistory) FlushBatch(ctx context.Context, through pipelines.Check
 		return nil
 	}
 	rows := h.rows[from : from+h.batches[k].n]
-	if err := h.sendRows(ctx, rows); err != nil {
+	if err := h.sendRows(ctx, rows, h.strs.strs); err != nil {
 		return err
 	}
 	if h.Latest != nil {
-		h.Latest.sawDates(newestDates(rows))
+		h.Latest.sawDates(newestDates(rows, h.strs.strs))
 	}
 	h.remove(k, from)
 	return nil
@@ -272,22 +253,11 @@ func (h *HeldNAVHistory) find(through pipelines.Checkpoint) (k, from int) {
 func (h *HeldNAVHistory) remove(k, from int) {
 	n := h.batches[k].n
 	h.rows = append(h.rows[:from], h.rows[from+n:]...)
-	clear(h.rows[len(h.rows):cap(h.rows)][:n])
 	h.batches = append(h.batches[:k], h.batches[k+1:]...)
 	if k < h.cut {
 		h.cut, h.cutRows = h.cut-1, h.cutRows-n
 	}
-}
-
-// newestDates is each scheme's newest date in rows.
-func newestDates(rows []navRow) map[string]fund.Date {
-	m := map[string]fund.Date{}
-	for _, r := range rows {
-		if d, ok := m[r.code]; !ok || r.date.After(d) {
-			m[r.code] = r.date
-		}
-	}
-	return m
+	h.forgetStrings()
 }
 
 // DeleteNAVs removes NAVs from nav_history: every NAV a file gave (sha256),

@@ -72,12 +72,18 @@ func (l *LatestDates) saw(rows []fund.NAVLine) {
 	}
 }
 
-// sawDates moves schemes forward to the dates given (scheme -> newest date
-// acknowledged).
-func (l *LatestDates) sawDates(dates map[string]fund.Date) {
+// schemeDate is a scheme's newest date ClickHouse acknowledged.
+type schemeDate struct {
+	code string
+	date fund.Date
+}
+
+// sawDates moves schemes forward to the dates given (each scheme once).
+func (l *LatestDates) sawDates(dates []schemeDate) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for code, d := range dates {
+	for _, sd := range dates {
+		code, d := sd.code, sd.date
 		if cur, ok := l.latest[code]; !ok || d.After(cur) {
 			l.latest[code] = d
 			l.newest = later(l.newest, d)
