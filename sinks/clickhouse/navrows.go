@@ -126,8 +126,17 @@ func init() {
 func navUnits(d decimal.Decimal) (int64, error) {
 	// The common case without big.Int: a coefficient of up to 18 digits
 	// (so it fits an int64) and an exponent near the scale.
-	if d.NumDigits() <= 18 {
-		c, k := d.CoefficientInt64(), d.Exponent()+navScale
+	digits, exp := int64(d.NumDigits()), int64(d.Exponent())
+	switch {
+	case d.IsZero():
+		return 0, nil
+	case digits+exp > 10: // |d| >= 10^10; and Shift below sees no exponent near int32's ends
+		return 0, errNAVBig
+	case exp < -navScale-digits: // a coefficient below 10^digits is no multiple of 10^(-8-exp): not whole units
+		return 0, errNAVDecs
+	}
+	if digits <= 18 {
+		c, k := d.CoefficientInt64(), int32(exp)+navScale
 		switch {
 		case k >= 0 && k <= 18:
 			if lim := pow10[18] / pow10[k]; c >= lim || c <= -lim {
@@ -282,11 +291,14 @@ func fillColumns(cols []column.Interface, rows []navRow, strs []string, loaded u
 	}
 	r := proto.NewReader(&navWire{rows: rows, strs: strs, loaded: loaded})
 	for _, c := range cols {
+		// Write checked every row: a failure here is this encoder's or the
+		// driver's, never the rows'. Transient: the run fails and is
+		// retried, where a permanent error would set each file aside.
 		if err := c.Decode(r, len(rows)); err != nil {
-			return fmt.Errorf("clickhouse: fill nav_history.%s: %w", c.Name(), err)
+			return pipelines.Transient(fmt.Errorf("clickhouse: fill nav_history.%s: %w", c.Name(), err))
 		}
 		if c.Rows() != len(rows) {
-			return fmt.Errorf("clickhouse: fill nav_history.%s: %d rows, want %d", c.Name(), c.Rows(), len(rows))
+			return pipelines.Transient(fmt.Errorf("clickhouse: fill nav_history.%s: %d rows, want %d", c.Name(), c.Rows(), len(rows)))
 		}
 	}
 	return nil

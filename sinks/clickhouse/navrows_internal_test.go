@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,14 @@ func TestNAVUnits(t *testing.T) {
 		{decimal.RequireFromString("92233720368.54775807"), 0, errNAVBig}, // fits an int64 of units, not 18 digits
 		{decimal.RequireFromString("1e30"), 0, errNAVBig},
 		{decimal.RequireFromString("123456789012345678901234567890"), 0, errNAVBig},
+		// exponents near int32's ends: refused, without a panic or a 10^(2^31) built
+		{decimal.New(0, math.MaxInt32), 0, nil},
+		{decimal.New(1, math.MaxInt32-3), 0, errNAVBig},
+		{decimal.New(5, math.MaxInt32), 0, errNAVBig},
+		{decimal.New(-5, math.MaxInt32), 0, errNAVBig},
+		{decimal.New(1, math.MinInt32), 0, errNAVDecs},
+		{decimal.New(7, -2147483600), 0, errNAVDecs},
+		{decimal.New(100, -10), 1, nil}, // 10^-8 written with 10 places
 	}
 	for _, tc := range cases {
 		got, err := navUnits(tc.in)

@@ -27,7 +27,7 @@ type storedRow struct {
 func storedRows(t *testing.T, ctx context.Context, conn driver.Conn) []storedRow {
 	t.Helper()
 	rows, err := conn.Query(ctx, `SELECT scheme_code, toString(toYYYYMMDD(nav_date)), toString(nav), amc, category, source_sha256,
-		toString(source_line), toString(loaded_at) FROM nav_history ORDER BY scheme_code`)
+		toString(source_line), toString(loaded_at, 'UTC') FROM nav_history ORDER BY scheme_code`)
 	if err != nil {
 		t.Fatal(err)
 	}
