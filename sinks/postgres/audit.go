@@ -65,6 +65,14 @@ func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntr
 		}
 		entities[i], ids[i], actions[i], payloads[i] = r.Entity, r.ID, r.Action, string(b)
 	}
+	// A step of thousands of rows (a first NAVAll file's 16,000 new
+	// schemes) sorts more than the default work_mem in audit_begin and in
+	// audit_verify's window: held in memory, not spilled to temp files.
+	if size := payloadBytes(payloads); size > 2<<20 {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dMB'", min(4*size>>20+1, 512))); err != nil {
+			return classify(fmt.Errorf("audit: work_mem for %d rows: %w", n, err))
+		}
+	}
 	var head AuditRow
 	var canon []string
 	if err := tx.QueryRow(ctx, `SELECT head_seq, head_hash, at, canon FROM audit_begin($1::text[])`, payloads).
@@ -91,6 +99,14 @@ func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntr
 		return classify(fmt.Errorf("audit: %d rows: %w", n, err))
 	}
 	return nil
+}
+
+func payloadBytes(payloads []string) int {
+	n := 0
+	for _, p := range payloads {
+		n += len(p) + 300 // and the row's other columns
+	}
+	return n
 }
 
 // AuditRow is one row of the trail as stored.
