@@ -583,6 +583,9 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
 	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
+			return err
+		}
 		var used int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
 			strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {

@@ -41,6 +41,9 @@ func latestRows(rows []*fund.NAVLine) []latestRow {
 // wait for the WAL flush); moved there, nav_latest would say the NAVs are
 // stored, and the replay would skip them.
 func queueLatest(q *pgx.Batch, moved, first []latestRow) {
+	if len(moved)+len(first) > 0 {
+		q.Queue(lockLatestShared)
+	}
 	if len(moved) > 0 {
 		// An UPDATE, not an upsert: no speculative insert per row.
 		q.Queue(`UPDATE nav_latest l SET nav_date = n.nav_date, nav = n.nav, source_file = n.source_file,
@@ -60,6 +63,18 @@ func queueLatest(q *pgx.Batch, moved, first []latestRow) {
 			WHERE excluded.nav_date > nav_latest.nav_date`, latestArrays(first)...)
 	}
 }
+
+// The moves of nav_latest and RetractNAVs exclude each other: a move
+// joins navs in its statement's snapshot, and a retraction committed after
+// that snapshot (deleting the row the move read, and nav_latest's row or
+// rebuilding it) would leave nav_latest at a NAV navs no longer holds: the
+// move's upsert inserts it, or updates the rebuilt row to it. Moves share
+// the lock, so they never wait for one another; a retraction takes it
+// alone, before its snapshot, and the moves' statements come after theirs.
+const (
+	lockLatestShared    = `SELECT pg_advisory_xact_lock_shared(hashtext('navs:latest'))`
+	lockLatestExclusive = `SELECT pg_advisory_xact_lock(hashtext('navs:latest'))`
+)
 
 // latestArrays are the moves' keys as arrays for unnest.
 func latestArrays(rows []latestRow) []any {

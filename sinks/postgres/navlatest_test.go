@@ -272,3 +272,66 @@ func TestNAVSinkFlushSendsOnlyWhatWasCut(t *testing.T) {
 		t.Fatalf("nav_latest: %v, want %v", got, want)
 	}
 }
+
+// A retraction running while a flush moves nav_latest: the flush waits for
+// it (the moves share a lock a retraction takes alone) and then reads navs
+// without the retracted row, so nav_latest never points at a NAV navs no
+// longer holds. Without the lock the flush upserts the scheme to the row
+// the retraction then deletes.
+func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
+		t.Fatal(err)
+	}
+	// What RetractNAVs does, held open: the lock first, then the delete.
+	retract, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer retract.Rollback(ctx) //nolint:errcheck // after Commit: no-op
+	if _, err := retract.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('navs:latest'))`); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- cutFlush(ctx, s) }()
+	// Go on once the flush has ended (it did not wait) or waits for the lock.
+	var done bool
+	var ferr error
+	for !done {
+		select {
+		case ferr = <-flushed:
+			done = true
+			continue
+		default:
+		}
+		var waiting bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+	}
+	if _, err := retract.Exec(ctx, `DELETE FROM navs WHERE scheme_code = '100'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := retract.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !done {
+		ferr = <-flushed
+	}
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	var dangling int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM nav_latest l WHERE NOT EXISTS
+		(SELECT 1 FROM navs n WHERE n.scheme_code = l.scheme_code AND n.nav_date = l.nav_date)`).Scan(&dangling); err != nil {
+		t.Fatal(err)
+	}
+	if dangling != 0 {
+		t.Fatalf("nav_latest has %d row(s) navs does not hold: %v", dangling, latestOf(t, pool))
+	}
+}
