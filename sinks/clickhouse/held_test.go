@@ -348,3 +348,72 @@ func TestEventsPutWhileAFlushRuns(t *testing.T) {
 		t.Fatalf("at the end: events of lines %v, %d held; want [3 5 8 9] and 0", got, ev.Held())
 	}
 }
+
+// The holder's string table is cleared once nothing is held and it has
+// grown past its threshold (2 here): rows held before and after a clear,
+// and rows written while a cut waits for its flush, reach nav_history with
+// their own AMC, category and file.
+func TestHeldNAVHistoryStringsAcrossClears(t *testing.T) {
+	defer clickhouse.SetMaxHeldStrings(2)()
+	conn, ctx, _, h := newHeld(t)
+	type want struct{ amc, category, sha string }
+	expect := map[string]want{}
+	pos := 0
+	write := func(codes ...string) {
+		t.Helper()
+		var items []fund.NAVLine
+		for _, c := range codes {
+			pos++
+			n := line(c, pos)
+			n.AMC, n.Category, n.From.SHA256 = "AMC "+c, "Cat "+c, "sha-"+c
+			expect[c] = want{n.AMC, n.Category, n.From.SHA256}
+			items = append(items, n)
+		}
+		if err := h.Write(ctx, pipelines.Batch[fund.NAVLine]{Items: items, Through: pipelines.Checkpoint{Stream: "f", Pos: []byte{byte(pos)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush := func() {
+		t.Helper()
+		if err := h.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("A", "B")
+	h.Cut()
+	flush() // nothing held after it: the table (A's and B's strings) may go
+	write("C")
+	h.Cut()
+	write("D", "E") // held after the cut, while it waits for its flush
+	flush()
+	h.Cut()
+	write("F")
+	flush()
+	h.Cut()
+	flush()
+	if h.Held() != 0 {
+		t.Fatalf("%d rows still held", h.Held())
+	}
+	rows, err := conn.Query(ctx, `SELECT scheme_code, amc, category, source_sha256 FROM nav_history`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]want{}
+	for rows.Next() {
+		var code string
+		var w want
+		if err := rows.Scan(&code, &w.amc, &w.category, &w.sha); err != nil {
+			t.Fatal(err)
+		}
+		got[code] = w
+	}
+	if len(got) != len(expect) {
+		t.Fatalf("nav_history holds %v, want %v", got, expect)
+	}
+	for c, w := range expect {
+		if got[c] != w {
+			t.Errorf("scheme %s stored as %+v, want %+v", c, got[c], w)
+		}
+	}
+}

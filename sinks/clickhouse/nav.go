@@ -205,7 +205,8 @@ func (h *HeldNAVHistory) forgetStrings() {
 	}
 }
 
-const maxHeldStrings = 100_000
+// maxHeldStrings is a variable for the test that lowers it.
+var maxHeldStrings = 100_000
 
 // FlushBatch sends the rows kept of one batch as one insert, and keeps
 // them after a failure (pipelines.BatchHolder: after a Flush ClickHouse
