@@ -68,8 +68,11 @@ func AppendAudits(ctx context.Context, tx pgx.Tx, actor string, rows []AuditEntr
 	// A step of thousands of rows (a first NAVAll file's 16,000 new
 	// schemes) sorts more than the default work_mem in audit_begin and in
 	// audit_verify's window: held in memory, not spilled to temp files.
+	// It lasts to the transaction's end and never lowers a larger setting.
 	if size := payloadBytes(payloads); size > 2<<20 {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dMB'", min(4*size>>20+1, 512))); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem',
+			(greatest(pg_size_bytes(current_setting('work_mem')), $1::bigint) / 1024)::text || 'kB', true)`,
+			int64(min(4*size, 512<<20))); err != nil {
 			return classify(fmt.Errorf("audit: work_mem for %d rows: %w", n, err))
 		}
 	}

@@ -345,3 +345,48 @@ func TestAuditRefusesForgedRows(t *testing.T) {
 		t.Fatalf("verify: %+v %v %v", rep, rep.Problem, err)
 	}
 }
+
+// A step of more than 2 MB of payloads raises work_mem for the rest of its
+// transaction to four times the step's size (each row counted as its JSON
+// payload and 300 bytes of other columns), so its sorts stay in memory, and
+// never lowers a larger setting.
+func TestAppendAuditsWorkMem(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	const rows, pad = 3000, 1000
+	entries := make([]postgres.AuditEntry, rows)
+	for i := range entries {
+		entries[i] = postgres.AuditEntry{Entity: "t", ID: fmt.Sprint(i), Action: "put", Payload: map[string]string{"pad": strings.Repeat("x", pad)}}
+	}
+	payload := len(`{"pad":"`) + pad + len(`"}`)
+	raised := int64(4*rows*(payload+300)) / 1024
+	for _, tc := range []struct {
+		set    string
+		wantKB int64
+	}{
+		{"", raised},         // the server's 4 MB: raised
+		{"1GB", 1024 * 1024}, // larger: kept
+	} {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if tc.set != "" {
+				if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '`+tc.set+`'`); err != nil {
+					return err
+				}
+			}
+			if err := postgres.AppendAudits(ctx, tx, "test", entries); err != nil {
+				return err
+			}
+			var kb int64
+			if err := tx.QueryRow(ctx, `SELECT pg_size_bytes(current_setting('work_mem')) / 1024`).Scan(&kb); err != nil {
+				return err
+			}
+			if kb != tc.wantKB {
+				t.Errorf("work_mem set to %q, after the step: %d kB, want %d", tc.set, kb, tc.wantKB)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,12 @@
 package postgres
 
-import "github.com/fundflow/fundflow/fund"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fundflow/fundflow/fund"
+)
 
 // SQLFactsPending is the facts relay's query, for the plan test.
 const SQLFactsPending = sqlFactsPending
@@ -30,4 +36,10 @@ func (s *NAVSink) DropCut() {
 	s.pendMu.Lock()
 	s.cut = nil
 	s.pendMu.Unlock()
+}
+
+// RetractInTx is RetractNAVs in the caller's transaction (a test holds it
+// open before its commit).
+func RetractInTx(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]RetractedNAV, error) {
+	return retractNAVs(ctx, tx, sel, by)
 }

@@ -136,7 +136,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
 	moved, first := latestRows(p.moved), latestRows(p.first)
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
 		if len(p.fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, p.fresh); err != nil {
 				var pe *pgconn.PgError
@@ -573,6 +573,20 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 		return nil, errors.New("retract: name a file (sha256) or a scheme")
 	}
 	var out []RetractedNAV
+	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) (err error) {
+		out, err = retractNAVs(ctx, tx, sel, by)
+		return err
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
+}
+
+// retractNAVs is RetractNAVs in tx (READ COMMITTED: each statement after
+// the lock sees what committed before it).
+func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]RetractedNAV, error) {
+	var out []RetractedNAV
 	dateArg := func(d fund.Date) any {
 		if d.IsZero() {
 			return nil
@@ -582,58 +596,52 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 	where := `($1 = '' OR source_sha256 = $1) AND ($2 = '' OR scheme_code = $2)
 		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
 	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
-			return err
-		}
-		var used int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
-			strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {
-			return err
-		}
-		if used > 0 {
-			return fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM navs WHERE `+where+`
-			RETURNING scheme_code, nav_date, nav::text, source_file, source_sha256, source_line`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r RetractedNAV
-			var d time.Time
-			if err := rows.Scan(&r.Scheme, &d, &r.NAV, &r.From.File, &r.From.SHA256, &r.From.Line); err != nil {
-				return err
-			}
-			r.Date = fund.DateOf(d)
-			out = append(out, r)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		codes := make([]string, 0, len(out))
-		b := &pgx.Batch{}
-		for _, r := range out {
-			codes = append(codes, r.Scheme)
-			b.Queue(`INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('nav', $1, 'retracted', $2,
-				jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
-				r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
-			b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
-				WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(pipelines.Position(r.From)), by)
-		}
-		b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
-		b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
-			FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
-		return tx.SendBatch(ctx, b).Close()
-	})
-	if err != nil {
-		return nil, classify(err)
+	if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
+		return nil, err
 	}
-	return out, nil
+	var used int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
+		strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {
+		return nil, err
+	}
+	if used > 0 {
+		return nil, fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM navs WHERE `+where+`
+		RETURNING scheme_code, nav_date, nav::text, source_file, source_sha256, source_line`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var r RetractedNAV
+		var d time.Time
+		if err := rows.Scan(&r.Scheme, &d, &r.NAV, &r.From.File, &r.From.SHA256, &r.From.Line); err != nil {
+			return nil, err
+		}
+		r.Date = fund.DateOf(d)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	codes := make([]string, 0, len(out))
+	b := &pgx.Batch{}
+	for _, r := range out {
+		codes = append(codes, r.Scheme)
+		b.Queue(`INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('nav', $1, 'retracted', $2,
+			jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
+			r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
+		b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
+			WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(pipelines.Position(r.From)), by)
+	}
+	b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
+	b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+		SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
+		FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
+	return out, tx.SendBatch(ctx, b).Close()
 }
 
 // StoredNAV returns the NAV navs holds for a scheme on a date, if any.

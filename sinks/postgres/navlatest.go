@@ -51,6 +51,17 @@ func queueLatest(q *pgx.Batch, moved, first []latestRow) {
 			FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
 			JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
 			WHERE l.scheme_code = u.scheme_code AND n.nav_date > l.nav_date`, latestArrays(moved)...)
+		// A scheme whose row is gone since the state read it (a retraction
+		// of all its NAVs) is inserted again: the UPDATE matched nothing.
+		q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			SELECT n.scheme_code, n.nav_date, n.nav, n.source_file, n.source_sha256, n.source_line
+			FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
+			JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
+			WHERE NOT EXISTS (SELECT 1 FROM nav_latest l WHERE l.scheme_code = u.scheme_code)
+			ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+			    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
+			    source_line = excluded.source_line, updated_at = now()
+			WHERE excluded.nav_date > nav_latest.nav_date`, latestArrays(moved)...)
 	}
 	if len(first) > 0 {
 		q.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
@@ -71,10 +82,14 @@ func queueLatest(q *pgx.Batch, moved, first []latestRow) {
 // move's upsert inserts it, or updates the rebuilt row to it. Moves share
 // the lock, so they never wait for one another; a retraction takes it
 // alone, before its snapshot, and the moves' statements come after theirs.
+// Both run READ COMMITTED (readCommitted): under REPEATABLE READ a
+// transaction's snapshot would be taken before its wait for the lock.
 const (
-	lockLatestShared    = `SELECT pg_advisory_xact_lock_shared(hashtext('navs:latest'))`
-	lockLatestExclusive = `SELECT pg_advisory_xact_lock(hashtext('navs:latest'))`
+	lockLatestShared    = `SELECT pg_advisory_xact_lock_shared(hashtextextended('navs:latest', 0))`
+	lockLatestExclusive = `SELECT pg_advisory_xact_lock(hashtextextended('navs:latest', 0))`
 )
+
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 
 // latestArrays are the moves' keys as arrays for unnest.
 func latestArrays(rows []latestRow) []any {
@@ -200,7 +215,7 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 	byCode := func(a, b latestRow) int { return strings.Compare(a.code, b.code) }
 	slices.SortFunc(moved, byCode)
 	slices.SortFunc(first, byCode)
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
 		q := &pgx.Batch{}
 		queueLatest(q, moved, first)
 		return tx.SendBatch(ctx, q).Close()

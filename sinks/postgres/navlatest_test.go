@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -276,8 +277,8 @@ func TestNAVSinkFlushSendsOnlyWhatWasCut(t *testing.T) {
 // A retraction running while a flush moves nav_latest: the flush waits for
 // it (the moves share a lock a retraction takes alone) and then reads navs
 // without the retracted row, so nav_latest never points at a NAV navs no
-// longer holds. Without the lock the flush upserts the scheme to the row
-// the retraction then deletes.
+// longer holds. Without the lock the flush's snapshot still sees the row
+// the open retraction deleted, and its upsert inserts the scheme there.
 func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
@@ -285,19 +286,20 @@ func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
 	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2))); err != nil {
 		t.Fatal(err)
 	}
-	// What RetractNAVs does, held open: the lock first, then the delete.
 	retract, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer retract.Rollback(ctx) //nolint:errcheck // after Commit: no-op
-	if _, err := retract.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('navs:latest'))`); err != nil {
-		t.Fatal(err)
+	if got, err := postgres.RetractInTx(ctx, retract, postgres.NAVSelector{Scheme: "100"}, "test"); err != nil || len(got) != 1 {
+		t.Fatalf("retract: %v, %v", got, err)
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- cutFlush(ctx, s) }()
-	// Go on once the flush has ended (it did not wait) or waits for the lock.
-	var done bool
+	// Commit once the flush has ended (it did not wait) or waits for the
+	// retraction.
+	pid := retract.Conn().PgConn().PID()
+	done, deadline := false, time.Now().Add(30*time.Second)
 	var ferr error
 	for !done {
 		select {
@@ -306,16 +308,17 @@ func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
 			continue
 		default:
 		}
-		var waiting bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting); err != nil {
+		var blocked bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)))`, pid).Scan(&blocked); err != nil {
 			t.Fatal(err)
 		}
-		if waiting {
+		if blocked {
 			break
 		}
-	}
-	if _, err := retract.Exec(ctx, `DELETE FROM navs WHERE scheme_code = '100'`); err != nil {
-		t.Fatal(err)
+		if time.Now().After(deadline) {
+			t.Fatal("the flush neither ended nor waited for the retraction")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	if err := retract.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -333,5 +336,39 @@ func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
 	}
 	if dangling != 0 {
 		t.Fatalf("nav_latest has %d row(s) navs does not hold: %v", dangling, latestOf(t, pool))
+	}
+}
+
+// A retraction of all of a scheme's NAVs while a sink runs leaves the
+// sink's state saying nav_latest has the scheme: its next move is an
+// update that matches nothing, and nav_latest gets the scheme back by
+// the insert that follows it (held moves and per-batch moves alike).
+func TestNAVLatestMoveAfterTheSchemeWasRetracted(t *testing.T) {
+	for _, hold := range []bool{true, false} {
+		t.Run(fmt.Sprintf("HoldLatest=%v", hold), func(t *testing.T) {
+			pool, _ := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			s := &postgres.NAVSink{Pool: pool, HoldLatest: hold}
+			write := func(n fund.NAVLine) {
+				t.Helper()
+				if err := s.Write(ctx, batchOf("", "", n)); err != nil {
+					t.Fatal(err)
+				}
+				if hold {
+					if err := cutFlush(ctx, s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write(navLine("100", "Alpha", "10", 17, 2))
+			if _, err := (postgres.Store{Pool: pool}).RetractNAVs(ctx, postgres.NAVSelector{Scheme: "100"}, "test"); err != nil {
+				t.Fatal(err)
+			}
+			write(navLine("100", "Alpha", "11", 18, 3))
+			want := map[string]string{"100": "2026-08-18:11.00@abc:3"}
+			if got := latestOf(t, pool); !maps.Equal(got, want) {
+				t.Fatalf("nav_latest: %v, want %v", got, want)
+			}
+		})
 	}
 }
