@@ -368,7 +368,7 @@ func (s *NAVSink) apply(p navPlan) {
 		}
 		return s.state.mutable(code)
 	}
-	for i, n := range append(p.moved, p.first...) {
+	for i, n := range slices.Concat(p.moved, p.first) { // latestOf's order
 		e := entry(n.SchemeCode, p.latestOf[i])
 		e.latestDate, e.latestNAV = n.Date, n.NAV
 		if n.Date.Compare(s.state.newest) > 0 {
@@ -628,12 +628,12 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 		return nil, nil
 	}
 	codes := make([]string, 0, len(out))
+	audits := make([]AuditEntry, 0, len(out))
 	b := &pgx.Batch{}
 	for _, r := range out {
 		codes = append(codes, r.Scheme)
-		b.Queue(`INSERT INTO audit_log (entity, entity_id, action, actor, payload) VALUES ('nav', $1, 'retracted', $2,
-			jsonb_build_object('scheme_code', $3::text, 'nav_date', $4::date, 'nav', $5::text, 'source_file', $6::text, 'source_sha256', $7::text, 'source_line', $8::int))`,
-			r.Scheme+"|"+r.Date.String(), by, r.Scheme, r.Date.Time(), r.NAV, r.From.File, r.From.SHA256, r.From.Line)
+		audits = append(audits, AuditEntry{Entity: "nav", ID: r.Scheme + "|" + r.Date.String(), Action: "retracted", Payload: retractedAudit{
+			Scheme: r.Scheme, Date: r.Date.String(), NAV: r.NAV, File: r.From.File, SHA256: r.From.SHA256, Line: r.From.Line}})
 		b.Queue(`UPDATE quarantine SET status = 'dismissed', resolved_at = now(), resolved_by = $2
 			WHERE pos_key = $1 AND status IN ('accepted', 'replayed')`, PosKey(pipelines.Position(r.From)), by)
 	}
@@ -641,7 +641,21 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 	b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 		SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
 		FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
-	return out, tx.SendBatch(ctx, b).Close()
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	// one step of the chain, last (AppendAudits), not a row trigger a NAV
+	return out, AppendAudits(ctx, tx, by, audits)
+}
+
+// retractedAudit is a retracted NAV's audit payload.
+type retractedAudit struct {
+	Scheme string `json:"scheme_code"`
+	Date   string `json:"nav_date"`
+	NAV    string `json:"nav"`
+	File   string `json:"source_file"`
+	SHA256 string `json:"source_sha256"`
+	Line   int    `json:"source_line"`
 }
 
 // StoredNAV returns the NAV navs holds for a scheme on a date, if any.

@@ -364,6 +364,13 @@ func TestNAVLatestMoveAfterTheSchemeWasRetracted(t *testing.T) {
 			if _, err := (postgres.Store{Pool: pool}).RetractNAVs(ctx, postgres.NAVSelector{Scheme: "100"}, "test"); err != nil {
 				t.Fatal(err)
 			}
+			// the retraction's audit row, as written by hand
+			var same bool
+			if err := pool.QueryRow(ctx, `SELECT payload = $1::jsonb FROM audit_log WHERE entity = 'nav' AND action = 'retracted'
+				AND entity_id = '100|2026-08-17' AND actor = 'test'`, `{"scheme_code": "100", "nav_date": "2026-08-17", "nav": "10.00000000",
+				"source_file": "NAVAll.txt", "source_sha256": "abc", "source_line": 2}`).Scan(&same); err != nil || !same {
+				t.Fatalf("retraction audit: same %v, %v", same, err)
+			}
 			write(navLine("100", "Alpha", "11", 18, 3))
 			want := map[string]string{"100": "2026-08-18:11.00@abc:3"}
 			if got := latestOf(t, pool); !maps.Equal(got, want) {
