@@ -25,7 +25,10 @@ import (
 
 // Item is one parsed data line of a NAV file.
 type Item struct {
-	Row      amfi.Row
+	// Row points into the decoder's chunks of rows: an item is copied from
+	// the decoder to a batch and into the stage, and a row is most of its
+	// size (a 448-byte item was copied and zeroed per row; issue 15).
+	Row      *amfi.Row
 	From     fund.Origin
 	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
 	Header   string    // the file's header line: how to read Row.Raw again
@@ -104,7 +107,7 @@ func Reread(raw, context []byte, from fund.Origin) (Item, error) {
 		return Item{}, fmt.Errorf("nav: replay %s line %d: not a data row (%v)", from.File, from.Line, err)
 	}
 	row.Line = from.Line
-	it := Item{Row: row, From: from, Header: c.Header}
+	it := Item{Row: &row, From: from, Header: c.Header}
 	if c.Business != "" {
 		if it.Business, err = fund.ParseISODate(c.Business); err != nil {
 			return Item{}, fmt.Errorf("nav: replay context of %s line %d: %w", from.File, from.Line, err)
@@ -199,7 +202,13 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		if p, err = amfi.NewParser(rs); err != nil {
 			return nil, err
 		}
-		next = p.Next
+		next = func() (*amfi.Row, error) {
+			row, err := p.Next()
+			if err != nil {
+				return nil, err
+			}
+			return &row, nil
+		}
 	}
 	return func() (Item, error) {
 		for {
@@ -243,7 +252,8 @@ const OnePassRows = 100_000
 var onePassRows = OnePassRows // tests lower it
 
 // rowQueue keeps a file's rows between Decode's passes in chunks, never
-// copied as a growing slice would be (a row is a few hundred bytes).
+// copied as a growing slice would be (a row is a few hundred bytes). The
+// items point into the chunks: a chunk lives as long as an item of it.
 type rowQueue struct {
 	chunks [][]amfi.Row
 	head   int // the next row to pop, in chunks[0]
@@ -261,15 +271,15 @@ func (q *rowQueue) push(r amfi.Row) {
 
 // pop hands on the next row (io.EOF after the last) and lets go of each
 // chunk handed on.
-func (q *rowQueue) pop() (amfi.Row, error) {
+func (q *rowQueue) pop() (*amfi.Row, error) {
 	for len(q.chunks) > 0 && q.head == len(q.chunks[0]) {
 		q.chunks[0] = nil
 		q.chunks, q.head = q.chunks[1:], 0
 	}
 	if len(q.chunks) == 0 {
-		return amfi.Row{}, io.EOF
+		return nil, io.EOF
 	}
-	r := q.chunks[0][q.head]
+	r := &q.chunks[0][q.head]
 	q.head++
 	return r, nil
 }

@@ -16,7 +16,7 @@ import (
 
 func item(code, category, nav string, date fund.Date, business fund.Date) Item {
 	return Item{
-		Row: amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{
+		Row: &amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{
 			SchemeCode: code, Category: category, NAV: decimal.RequireFromString(nav), Date: date}},
 		From:     fund.Origin{File: "f.txt", Line: 7},
 		Business: business,
@@ -78,7 +78,7 @@ func TestValidatorRules(t *testing.T) {
 
 func TestValidatorPassesParserRejects(t *testing.T) {
 	v := NewValidator(nil, DefaultThresholds)
-	it := Item{Row: amfi.Row{Line: 3, Raw: []byte("x;N.A."), Reason: amfi.ReasonNAVNotAvailable, Detail: `NAV "N.A."`}}
+	it := Item{Row: &amfi.Row{Line: 3, Raw: []byte("x;N.A."), Reason: amfi.ReasonNAVNotAvailable, Detail: `NAV "N.A."`}}
 	_, err := v.Stage(context.Background(), it)
 	var rej *pipelines.RejectError
 	if !errors.As(err, &rej) || rej.Reason != amfi.ReasonNAVNotAvailable {

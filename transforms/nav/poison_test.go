@@ -24,7 +24,7 @@ func TestValidatorQuarantinesWhatNoStoreCanHold(t *testing.T) {
 	d := fund.NewDate
 	business := d(2026, 12, 3)
 	rec := func(f func(*fund.NAVRecord)) Item {
-		it := Item{Row: amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{SchemeCode: "100", SchemeName: "Good Fund",
+		it := Item{Row: &amfi.Row{Line: 7, Raw: []byte("raw"), Record: fund.NAVRecord{SchemeCode: "100", SchemeName: "Good Fund",
 			AMC: "Good AMC", Category: "Equity", NAV: decimal.RequireFromString("10"), Date: business}},
 			From: fund.Origin{File: "f.txt", Line: 7}, Business: business}
 		f(&it.Row.Record)
@@ -165,7 +165,7 @@ func TestKeySet(t *testing.T) {
 }
 
 func TestReplayContextIsStorable(t *testing.T) {
-	it := Item{Header: "h", Row: amfi.Row{Record: fund.NAVRecord{AMC: "A\x00MC", Category: "C\xe9"}}}
+	it := Item{Header: "h", Row: &amfi.Row{Record: fund.NAVRecord{AMC: "A\x00MC", Category: "C\xe9"}}}
 	c := string(it.ReplayContext())
 	if strings.Contains(c, `\u0000`) || !isUTF8(c) {
 		t.Fatalf("context %q cannot be stored in jsonb", c)
