@@ -471,7 +471,7 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 	if row.Reason != "" {
 		return fund.NAVLine{}, &pipelines.RejectError{Reason: row.Reason, Detail: row.Detail}
 	}
-	rec := row.Record
+	rec := &row.Record
 	if err := storable(rec); err != nil {
 		return fund.NAVLine{}, err
 	}
@@ -482,7 +482,7 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		return fund.NAVLine{}, pipelines.Reject(ReasonDuplicateConflict, "scheme %s on %s was given at line %d with NAV %s; this line says %s (the first one is kept)",
 			rec.SchemeCode, rec.Date, f.From.Line, f.NAV, rec.NAV)
 	}
-	if v.storedEverywhere(rec) {
+	if v.storedEverywhere(*rec) {
 		return fund.NAVLine{}, pipelines.ErrStored
 	}
 	if i, ok := v.index[rec.SchemeCode]; !ok {
@@ -498,7 +498,7 @@ func (v *Validator) Stage(ctx context.Context, it Item) (fund.NAVLine, error) {
 		}
 		*p = fund.DatedNAV{NAV: rec.NAV, Date: rec.Date}
 	}
-	return fund.NAVLine{NAVRecord: rec, From: it.From}, nil
+	return fund.NAVLine{NAVRecord: *rec, From: it.From}, nil
 }
 
 func (v *Validator) storedEverywhere(rec fund.NAVRecord) bool {
@@ -533,7 +533,7 @@ func (v *Validator) dated(d, business fund.Date) error {
 
 // storable checks what the stores can hold: NAV and prices within
 // numeric(18,8), every text field UTF-8 without NUL bytes.
-func storable(rec fund.NAVRecord) error {
+func storable(rec *fund.NAVRecord) error {
 	if -rec.NAV.Exponent() > MaxNAVDecimals && !rec.NAV.Equal(rec.NAV.Round(MaxNAVDecimals)) {
 		return pipelines.Reject(ReasonNAVPrecision, "NAV %s has more than %d decimals", rec.NAV, MaxNAVDecimals)
 	}
@@ -548,7 +548,7 @@ func storable(rec fund.NAVRecord) error {
 }
 
 // outOfRange names the first price of rec the NAV columns cannot hold.
-func outOfRange(rec fund.NAVRecord) error {
+func outOfRange(rec *fund.NAVRecord) error {
 	for _, f := range []struct {
 		name string
 		v    decimal.NullDecimal
@@ -563,7 +563,7 @@ func outOfRange(rec fund.NAVRecord) error {
 
 // badEncoding names the first text field of rec with a NUL byte or
 // not in UTF-8 (nil: none).
-func badEncoding(rec fund.NAVRecord) error {
+func badEncoding(rec *fund.NAVRecord) error {
 	for _, f := range []struct{ name, v string }{
 		{"scheme code", rec.SchemeCode}, {"scheme name", rec.SchemeName}, {"ISIN", rec.ISINGrowth}, {"reinvestment ISIN", rec.ISINReinvest},
 		{"plan", rec.Plan}, {"option", rec.Option}, {"category", rec.Category}, {"scheme type", rec.SchemeType}, {"AMC", rec.AMC},
