@@ -405,11 +405,15 @@ func navArrays(rows []*fund.NAVLine) []any {
 
 // queueVersions queues the scheme-master change of the changed schemes:
 // the new master rows, guarded by the version the state read (a new scheme
-// by its absence), the old versions closed and the new ones added, in one
-// statement (the arrays are sent once: a first NAVAll file's 16,000 new
-// schemes made two statements cost 360 ms), in the transaction of the NAVs
-// that made them (auditVersions adds their audit rows once the batch ran).
-// The returned count, known once the batch ran, must be len(rows).
+// by its absence), and for the schemes the guard let through the old
+// versions closed and the new ones added, in one statement (the arrays are
+// sent once: a first NAVAll file's 16,000 new schemes made two statements
+// cost 360 ms), in the transaction of the NAVs that made them
+// (auditVersions adds their audit rows once the batch ran). The returned
+// count, known once the batch ran, must be len(rows): a scheme another
+// writer moved (or created) since the state read it is left alone here,
+// so that the batch is rolled back as stale and written again from the
+// master as it is, not refused on scheme_versions' key.
 func queueVersions(q *pgx.Batch, rows []versionRow) *int64 {
 	n := len(rows)
 	codes, versions, froms := make([]string, n), make([]int32, n), make([]time.Time, n)
@@ -440,17 +444,19 @@ func queueVersions(q *pgx.Batch, rows []versionRow) *int64 {
     FROM changed WHERE new_version = 1
     ON CONFLICT (code) DO NOTHING
     RETURNING code
+), guarded AS (
+    SELECT code FROM updated UNION ALL SELECT code FROM inserted
 ), closed AS (
     UPDATE scheme_versions v SET valid_to = c.valid_from
-    FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL
+    FROM changed c WHERE v.code = c.code AND v.valid_to IS NULL AND c.code IN (SELECT code FROM guarded)
 ), versioned AS (
     INSERT INTO scheme_versions (code, version, valid_from, name, isin_growth, isin_reinvest, plan, option, category,
                                  scheme_type, amc, source_sha256, source_line)
     SELECT code, new_version, valid_from, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
            source_sha256, source_line
-    FROM changed
+    FROM changed WHERE code IN (SELECT code FROM guarded)
 )
-SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&n64) })
+SELECT count(*) FROM guarded`, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&n64) })
 	return &n64
 }
 

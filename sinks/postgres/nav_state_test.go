@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,9 +33,9 @@ func batchOf(stream, pos string, items ...fund.NAVLine) pipelines.Batch[fund.NAV
 
 // Two sinks, as two processes: the second one's cached master and latest
 // NAVs go stale behind the first one's writes. Its renames still make
-// consecutive versions (the version guard catches the stale master and the
-// batch is written again), a NAV the other one stored first is kept, and
-// nav_latest only moves forward.
+// consecutive versions (its batch clashes with a NAV the other one stored,
+// and is written again from the master as it is), a NAV the other one
+// stored first is kept, and nav_latest only moves forward.
 func TestNAVSinkSeesAnotherWritersChanges(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
@@ -81,6 +82,76 @@ func TestNAVSinkSeesAnotherWritersChanges(t *testing.T) {
 	}
 	if decimal.RequireFromString(nav18).String() != "11" || latest != "2026-08-19=13.00" || master != 3 || audits != 3 {
 		t.Fatalf("NAV of the 18th %s (want 11, the first stored), latest %s, master version %d, audit rows %d", nav18, latest, master, audits)
+	}
+}
+
+// A second process moved (or created) a scheme since this sink read the
+// master, and this sink's batch changes the scheme on a day the other one
+// wrote no NAV for: only the version guard sees it. The batch is written
+// again from the master as it is, so the versions stay consecutive, and
+// it is not refused on scheme_versions' key (it was, before the guard
+// held back the versions of the schemes it stopped).
+func TestNAVSinkVersionGuardSeesAnotherWriter(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		first, other []fund.NAVLine // this sink's first batch (before the other loads), the other's batches
+		stale        fund.NAVLine   // this sink's batch on the stale master
+		want         []string       // version:name:valid_from:valid_to
+	}{
+		{
+			name:  "renamed by the other",
+			first: []fund.NAVLine{navLine("100", "Alpha", "10", 17, 2)},
+			other: []fund.NAVLine{navLine("100", "Alpha II", "11", 18, 2)},
+			stale: navLine("100", "Alpha III", "12", 19, 2),
+			want:  []string{"1:Alpha:2026-08-17:2026-08-18", "2:Alpha II:2026-08-18:2026-08-19", "3:Alpha III:2026-08-19:-"},
+		},
+		{
+			name:  "created by the other",
+			other: []fund.NAVLine{navLine("100", "Alpha", "10", 17, 2)},
+			stale: navLine("100", "Alpha B", "11", 18, 2),
+			want:  []string{"1:Alpha:2026-08-17:2026-08-18", "2:Alpha B:2026-08-18:-"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, _ := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			mine, other := &postgres.NAVSink{Pool: pool}, &postgres.NAVSink{Pool: pool}
+			if len(tc.first) > 0 {
+				if err := mine.Write(ctx, batchOf("", "", tc.first...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := mine.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Write(ctx, batchOf("", "", tc.other...)); err != nil {
+				t.Fatal(err)
+			}
+			if err := mine.Write(ctx, batchOf("", "", tc.stale)); err != nil {
+				t.Fatalf("the batch on the stale master: %v", err)
+			}
+			var got []string
+			rows, err := pool.Query(ctx, `SELECT version || ':' || name || ':' || valid_from || ':' || coalesce(valid_to::text, '-')
+				FROM scheme_versions WHERE code = '100' ORDER BY version`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, v)
+			}
+			var master, audits int
+			if err := pool.QueryRow(ctx, `SELECT (SELECT version FROM schemes WHERE code = '100'),
+				(SELECT count(*) FROM audit_log WHERE entity = 'scheme' AND entity_id = '100')`).Scan(&master, &audits); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") || master != len(tc.want) || audits != len(tc.want) {
+				t.Fatalf("versions %v, master at %d, %d audit rows; want %v, %d, %d", got, master, audits, tc.want, len(tc.want), len(tc.want))
+			}
+		})
 	}
 }
 
