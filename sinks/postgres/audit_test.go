@@ -147,6 +147,38 @@ func TestAuditHashIsTheDocumentedOne(t *testing.T) {
 	}
 }
 
+// The database's check (audit_verify) counts each field's UTF-8 bytes:
+// rows with multi-byte text in every field, an empty actor and a payload
+// jsonb escapes are accepted whether the writer hashed them
+// (AppendAudits) or the row trigger did (a row inserted without a hash),
+// and the chain verifies in Go. A check that counted characters would
+// refuse them.
+func TestAuditCheckCountsUTF8Bytes(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	payload := map[string]any{"note": "😀 \"quoted\" back\\slash \u0001 ₹1,000", "n": 1}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := postgres.AppendAuditBy(ctx, tx, "用户", "schème", "ORD–2", "créé", payload); err != nil {
+			return err
+		}
+		return postgres.AppendAudits(ctx, tx, "", []postgres.AuditEntry{
+			{Entity: "schème", ID: "ORD–3", Action: "créé", Payload: payload},
+			{Entity: "order", ID: "ORD-4", Action: "created", Payload: map[string]string{}},
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO audit_log (entity, entity_id, action, actor, payload)
+		VALUES ('schème', 'ORD–5', 'créé', '', '{"note": "😀 ₹"}')`); err != nil {
+		t.Fatalf("a row hashed by the trigger: %v", err)
+	}
+	rep, err := postgres.VerifyAudit(ctx, pool, nil)
+	if err != nil || rep.Problem != nil || rep.Rows != 4 {
+		t.Fatalf("verify: %+v %v %v", rep, rep.Problem, err)
+	}
+}
+
 func TestAuditIsAppendOnlyAndGapless(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
