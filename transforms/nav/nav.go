@@ -25,9 +25,11 @@ import (
 
 // Item is one parsed data line of a NAV file.
 type Item struct {
-	// Row points into the decoder's chunks of rows: an item is copied from
-	// the decoder to a batch and into the stage, and a row is most of its
-	// size (a 448-byte item was copied and zeroed per row; issue 15).
+	// Row is the parsed row, never nil. It is a pointer (to the row where
+	// Decode keeps it, in chunks, or to Reread's) because an item is
+	// copied from the decoder to a batch and into the stage, and a row is
+	// most of its size: a 448-byte item was copied and zeroed per row
+	// (issue 15).
 	Row      *amfi.Row
 	From     fund.Origin
 	Business fund.Date // the file's business date (see amfi.BusinessDateOf)
@@ -202,12 +204,17 @@ func Decode(r io.Reader, file fund.Origin) (func() (Item, error), error) {
 		if p, err = amfi.NewParser(rs); err != nil {
 			return nil, err
 		}
+		var chunk []amfi.Row // rows handed out from chunks, one allocation per rowChunk rows
 		next = func() (*amfi.Row, error) {
 			row, err := p.Next()
 			if err != nil {
 				return nil, err
 			}
-			return &row, nil
+			if len(chunk) == cap(chunk) {
+				chunk = make([]amfi.Row, 0, rowChunk)
+			}
+			chunk = append(chunk, row)
+			return &chunk[len(chunk)-1], nil
 		}
 	}
 	return func() (Item, error) {
