@@ -15,6 +15,10 @@ var RegisterNumeric = registerNumeric
 
 var AppendNAVCopy = appendNAVCopy
 
+// PrepareAuditsFrom is how many master changes a batch has its audit step
+// made ready on another connection from.
+const PrepareAuditsFrom = prepareAuditsFrom
+
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

@@ -136,6 +136,14 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
 	moved, first := latestRows(p.moved), latestRows(p.first)
+	var prepared chan preparedAudits // many master changes: their audit step, made ready meanwhile
+	if len(p.changed) >= prepareAuditsFrom {
+		prepared = make(chan preparedAudits, 1)
+		go func() {
+			step, err := PrepareAudits(ctx, s.Pool, versionAudits(p.changed))
+			prepared <- preparedAudits{step, err}
+		}()
+	}
 	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
 		if len(p.fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, p.fresh); err != nil {
@@ -185,7 +193,19 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 			return fmt.Errorf("scheme master: %d of %d schemes were not at the version read: %w",
 				int64(len(p.changed))-*mastered, len(p.changed), errStale)
 		}
-		return auditVersions(ctx, tx, p.changed)
+		var err error
+		if prepared != nil {
+			r := <-prepared
+			if err = r.err; err == nil {
+				err = AppendPrepared(ctx, tx, "nav-ingest", r.step)
+			}
+		} else {
+			err = AppendAudits(ctx, tx, "nav-ingest", versionAudits(p.changed))
+		}
+		if err != nil {
+			return fmt.Errorf("scheme master: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -476,15 +496,12 @@ type schemeAudit struct {
 	Line         int    `json:"source_line"`
 }
 
-// auditVersions appends the audit rows of the scheme-master changes (rows
-// in scheme order), last in their transaction, as one step of the chain
-// (AppendAudits). The chain's row trigger instead took 1.6 s for the 16,000
-// schemes a first NAVAll file creates, a fifth of a 60-day backfill
-// (issue 15).
-func auditVersions(ctx context.Context, tx pgx.Tx, rows []versionRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
+// versionAudits are the audit rows of the scheme-master changes (rows in
+// scheme order): appended last in their transaction, as one step of the
+// chain (AppendAudits). The chain's row trigger instead took 1.6 s for the
+// 16,000 schemes a first NAVAll file creates, a fifth of a 60-day
+// backfill (issue 15).
+func versionAudits(rows []versionRow) []AuditEntry {
 	entries := make([]AuditEntry, len(rows))
 	for i, r := range rows {
 		action := "version"
@@ -497,10 +514,19 @@ func auditVersions(ctx context.Context, tx pgx.Tx, rows []versionRow) error {
 			SchemeType: r.SchemeType, AMC: r.AMC, SHA256: r.From.SHA256, Line: r.From.Line,
 		}}
 	}
-	if err := AppendAudits(ctx, tx, "nav-ingest", entries); err != nil {
-		return fmt.Errorf("scheme master: %w", err)
-	}
-	return nil
+	return entries
+}
+
+// prepareAuditsFrom is the number of master changes from which their
+// audit step is made ready on another connection while the batch's
+// COPY and versions run (PrepareAudits): a first NAVAll file's 16,000.
+const prepareAuditsFrom = 1000
+
+// preparedAudits is the audit step of a batch's master changes, made
+// ready on another connection.
+type preparedAudits struct {
+	step *AuditStep
+	err  error
 }
 
 var copyLine = regexp.MustCompile(`^COPY \w+, line (\d+)`)

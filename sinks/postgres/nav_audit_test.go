@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,5 +84,48 @@ func TestNAVSinkAuditsSchemeChanges(t *testing.T) {
 	}
 	if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil {
 		t.Fatalf("verify: %v %v", rep.Problem, err)
+	}
+}
+
+// A first file's thousands of new schemes have their audit step made ready
+// on another connection while the batch runs (PrepareAudits): the same
+// rows, in scheme order, with the payloads a small batch writes, and the
+// chain verifies; a replay adds none.
+func TestNAVSinkAuditsAFirstFileOfSchemes(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	n := postgres.PrepareAuditsFrom + 200
+	var batch []fund.NAVLine
+	for i := range n {
+		batch = append(batch, fund.NAVLine{
+			NAVRecord: fund.NAVRecord{SchemeCode: fmt.Sprintf("%06d", 100000+i), SchemeName: fmt.Sprintf("Fund %d – A & B <Growth>", i),
+				AMC: "Test AMC", Category: "Debt", NAV: decimal.RequireFromString("10.1234"), Date: fund.NewDate(2026, time.August, 17)},
+			From: fund.Origin{File: "NAVAll.txt", SHA256: "abc", Line: i + 2},
+		})
+	}
+	sink := &postgres.NAVSink{Pool: pool}
+	for range 2 { // the second write is a replay
+		if err := sink.Write(ctx, pipelines.Batch[fund.NAVLine]{Items: batch, Through: pipelines.Checkpoint{Stream: "s", Pos: []byte{1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows, created, inOrder int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE action = 'created' AND actor = 'nav-ingest'),
+		count(*) FILTER (WHERE entity_id = to_char(100000 + seq - 1, 'FM000000'))
+		FROM audit_log WHERE entity = 'scheme'`).Scan(&rows, &created, &inOrder); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || created != n || inOrder != n {
+		t.Fatalf("%d audit rows, %d created by nav-ingest, %d in scheme order; want %d each", rows, created, inOrder, n)
+	}
+	var same bool
+	if err := pool.QueryRow(ctx, `SELECT payload = $1::jsonb FROM audit_log WHERE entity_id = '100007'`,
+		`{"version": 1, "valid_from": "2026-08-17", "name": "Fund 7 – A & B <Growth>", "isin_growth": "", "isin_reinvest": "",
+		  "plan": "", "option": "", "category": "Debt", "scheme_type": "", "amc": "Test AMC", "source_sha256": "abc", "source_line": 9}`).
+		Scan(&same); err != nil || !same {
+		t.Fatalf("scheme 100007's payload is not the one written by hand (%v)", err)
+	}
+	if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil || rep.Rows != int64(n) {
+		t.Fatalf("verify: %+v %v %v", rep, rep.Problem, err)
 	}
 }
