@@ -19,6 +19,13 @@ var AppendNAVCopy = appendNAVCopy
 // made ready on another connection from.
 const PrepareAuditsFrom = prepareAuditsFrom
 
+// SplitCopyFrom is how many new NAVs a batch copies half of on another
+// connection from; MinSpareConns the pool size it needs.
+const (
+	SplitCopyFrom = splitCopyFrom
+	MinSpareConns = minSpareConns
+)
+
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

@@ -24,8 +24,9 @@ import (
 // NAVSink writes validated NAVs: every NAV to navs (with its file and line),
 // the newest per scheme to nav_latest (forward only), and the scheme master
 // with a new version whenever a scheme's attributes change (each change also
-// an audit_log row). One batch is one transaction; replaying a batch changes
-// nothing.
+// an audit_log row). One batch is one transaction (but for the second half
+// of many new NAVs, copied alongside in one of its own: see sideCopy);
+// replaying a batch changes nothing.
 //
 // The sink keeps the scheme master and nav_latest in memory (loaded with a
 // run's first batch, see navState) and sends Postgres only what changes
@@ -136,22 +137,29 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
 	moved, first := latestRows(p.moved), latestRows(p.first)
+	// Work that can run on other connections meanwhile, when the pool has
+	// them to spare (this writer then holds up to three, and waits for
+	// them while it holds one).
+	spare := s.Pool.Config().MaxConns >= minSpareConns
 	var prepared chan preparedAudits // many master changes: their audit step, made ready meanwhile
-	if len(p.changed) >= prepareAuditsFrom {
+	if len(p.changed) >= prepareAuditsFrom && spare {
 		prepared = make(chan preparedAudits, 1)
 		go func() {
 			step, err := PrepareAudits(ctx, s.Pool, versionAudits(p.changed))
 			prepared <- preparedAudits{step, err}
 		}()
 	}
+	fresh := p.fresh
+	var side *sideCopy // the second half of many new NAVs, copied meanwhile
+	if n := len(fresh); n >= splitCopyFrom && spare {
+		side = s.startSideCopy(ctx, fresh[n/2:])
+		fresh = fresh[:n/2]
+	}
+	defer side.abandon(ctx)
 	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
-		if len(p.fresh) > 0 {
-			if _, err := copyNAVs(ctx, tx, p.fresh); err != nil {
-				var pe *pgconn.PgError
-				if errors.As(err, &pe) && pe.Code == "23505" {
-					return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
-				}
-				return fmt.Errorf("copy navs%s: %w", copyRowOf(err, p.fresh), err)
+		if len(fresh) > 0 {
+			if _, err := copyNAVs(ctx, tx, fresh); err != nil {
+				return copyNAVsError(err, fresh)
 			}
 		}
 		q := &pgx.Batch{}
@@ -183,7 +191,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 			mastered = queueVersions(q, p.changed)
 		}
 		if q.Len() == 0 {
-			return nil
+			return side.commit(ctx)
 		}
 		if err := tx.SendBatch(ctx, q).Close(); err != nil {
 			return fmt.Errorf("write navs: %w", err)
@@ -205,7 +213,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		if err != nil {
 			return fmt.Errorf("scheme master: %w", err)
 		}
-		return nil
+		return side.commit(ctx)
 	})
 	if err != nil {
 		return err
@@ -232,6 +240,85 @@ func (s *NAVSink) lastWitness(stream string) []byte {
 	s.witnessMu.Lock()
 	defer s.witnessMu.Unlock()
 	return s.witnessed[stream]
+}
+
+// copyNAVsError is a failed COPY into navs as write reports it: a key
+// navs holds already makes the batch stale (written again through ON
+// CONFLICT); any other error names the row.
+func copyNAVsError(err error, rows []*fund.NAVLine) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
+	}
+	return fmt.Errorf("copy navs%s: %w", copyRowOf(err, rows), err)
+}
+
+// splitCopyFrom is the number of new NAVs in a batch from which their
+// second half is copied on another connection while the batch's
+// transaction copies the first (a 16,000-row NAVAll file: the COPY was
+// most of the writer's time, with a core to spare; issue 15).
+const splitCopyFrom = 4000
+
+// minSpareConns is the pool size from which a batch uses other
+// connections meanwhile (its second half, its audit step): a smaller pool
+// (pool_max_conns in the URL) could leave them waiting on the batch's own.
+const minSpareConns = 4
+
+// sideCopy copies the second half of a batch's new NAVs in a transaction
+// of its own. It commits just before the batch's transaction: that
+// commit, with the witness, follows it in the WAL, so a witness that a
+// crash of the database left proves both durable (see NAVSink). A crash
+// between the two leaves the second half in navs without the rest; the
+// replay finds its keys stored and writes the batch through ON CONFLICT,
+// as for a batch whose nav_latest moves a crash took. Readers of navs may
+// see the second half a moment before the first.
+type sideCopy struct {
+	rows      []*fund.NAVLine
+	done      chan struct{}
+	tx        pgx.Tx
+	err       error
+	committed bool
+}
+
+func (s *NAVSink) startSideCopy(ctx context.Context, rows []*fund.NAVLine) *sideCopy {
+	c := &sideCopy{rows: rows, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		if c.tx, c.err = s.Pool.BeginTx(ctx, readCommitted); c.err != nil {
+			return
+		}
+		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); c.err == nil {
+			_, c.err = copyNAVs(ctx, c.tx, rows)
+		}
+	}()
+	return c
+}
+
+// commit waits for the copy and commits it (nil: no side copy).
+func (c *sideCopy) commit(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	<-c.done
+	if c.err != nil {
+		return copyNAVsError(c.err, c.rows)
+	}
+	if err := c.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("copy navs: commit the second half: %w", err)
+	}
+	c.committed = true
+	return nil
+}
+
+// abandon waits for the copy and rolls it back unless it committed.
+func (c *sideCopy) abandon(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	<-c.done
+	if c.tx != nil && !c.committed {
+		_ = c.tx.Rollback(context.WithoutCancel(ctx))
+	}
 }
 
 // witnessStream is where the NAV sink leaves its witness of a checkpoint.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,6 +151,70 @@ func TestNAVSinkVersionGuardSeesAnotherWriter(t *testing.T) {
 			}
 			if strings.Join(got, " ") != strings.Join(tc.want, " ") || master != len(tc.want) || audits != len(tc.want) {
 				t.Fatalf("versions %v, master at %d, %d audit rows; want %v, %d, %d", got, master, audits, tc.want, len(tc.want), len(tc.want))
+			}
+		})
+	}
+}
+
+// A batch of many new NAVs copies its second half on another connection
+// (a transaction of its own, committed just before the batch's): every
+// row is stored once with its own line, also when a key of either half is
+// stored already (the batch is then written again through ON CONFLICT,
+// and the stored row kept), and a pool too small to spare connections
+// writes it in one transaction.
+func TestNAVSinkSplitCopy(t *testing.T) {
+	n := postgres.SplitCopyFrom + 1000
+	for _, tc := range []struct {
+		name   string
+		stored string // a key of the batch stored before it (its code; "": none)
+		pool   string // pool_max_conns ("": the default)
+	}{
+		{name: "new"},
+		{name: "a key of the second half stored", stored: fmt.Sprint(100000 + n - 10)},
+		{name: "a key of the first half stored", stored: "100010"},
+		{name: "a pool of two", pool: "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, url := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			if tc.pool != "" {
+				small, err := postgres.Connect(ctx, url+"&pool_max_conns="+tc.pool)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer small.Close()
+				if small.Config().MaxConns >= postgres.MinSpareConns {
+					t.Fatalf("pool of %d: not small", small.Config().MaxConns)
+				}
+				pool = small
+			}
+			if tc.stored != "" {
+				if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+					VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, tc.stored); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var batch []fund.NAVLine
+			for i := range n {
+				batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
+			}
+			sink := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+			if err := sink.Write(ctx, batchOf("s", "1", batch...)); err != nil {
+				t.Fatal(err)
+			}
+			var rows, own, keptStored int
+			if err := pool.QueryRow(ctx, `SELECT count(*),
+				count(*) FILTER (WHERE source_file = 'NAVAll.txt' AND source_line = scheme_code::int - 100000 + 2 AND nav = 10),
+				count(*) FILTER (WHERE source_file = 'other.txt' AND nav = 99 AND scheme_code = $1)
+				FROM navs`, tc.stored).Scan(&rows, &own, &keptStored); err != nil {
+				t.Fatal(err)
+			}
+			wantKept := 0
+			if tc.stored != "" {
+				wantKept = 1
+			}
+			if rows != n || own != n-wantKept || keptStored != wantKept {
+				t.Fatalf("%d rows, %d with their own line, %d stored before kept; want %d, %d, %d", rows, own, keptStored, n, n-wantKept, wantKept)
 			}
 		})
 	}
