@@ -144,7 +144,9 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 // (nav_latest's moves are held, and flushed before the file fails); the
 // file's checkpoint waited for ClickHouse's held flush, so Postgres keeps
 // the rows of the file's batches past its last commit (up to HoldRows), and
-// a batch Postgres itself refused it rolled back. Those rows stay (a later
+// a batch Postgres itself refused it rolled back (but for the second half
+// of a batch of many new NAVs, which commits in a transaction of its own
+// just before the rest: postgres.NAVSink). Those rows stay (a later
 // file's same key was a no-op against them, and the sink's in-run cache of
 // nav_latest counts them): Undo names their keys in an error log for the
 // operator (`fundflow quarantine retract` takes a key back), so that the stores' difference

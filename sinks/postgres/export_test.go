@@ -26,6 +26,10 @@ const (
 	MinSpareConns = minSpareConns
 )
 
+// SplitAndPrepared are how many batches s split and had their audit step
+// made ready on another connection.
+func SplitAndPrepared(s *NAVSink) (int64, int64) { return s.split.Load(), s.prepared.Load() }
+
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

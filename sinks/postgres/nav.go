@@ -77,6 +77,9 @@ type NAVSink struct {
 	witnessed map[string][]byte
 	// Skipped counts the rows Write found stored already.
 	Skipped atomic.Int64
+	// split and prepared count the batches whose second half was copied
+	// on another connection and whose audit step was made ready on one.
+	split, prepared atomic.Int64
 }
 
 // Name labels the sink's metrics.
@@ -97,11 +100,12 @@ func (s *NAVSink) Holds(rec fund.NAVRecord) bool { return s.state.holds(rec) }
 // errStale is a guard in SQL firing on a state another writer changed.
 var errStale = errors.New("postgres: NAV state changed by another writer")
 
-// Write stores a batch in one transaction.
+// Write stores a batch in one transaction (see sideCopy for the second half
+// of many new NAVs), retrying a stale one.
 func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) error {
-	viaConflict := false
+	var how writeHow
 	for attempt := 1; ; attempt++ {
-		err := s.write(ctx, b, viaConflict)
+		err := s.write(ctx, b, how)
 		if err == nil {
 			return nil
 		}
@@ -111,7 +115,11 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		// Keys the state took for new are in navs: another writer's, or
 		// this sink's own from batches replayed after a crash (HoldLatest:
 		// nav_latest behind navs). The batch goes through ON CONFLICT.
-		viaConflict = viaConflict || errors.Is(err, errKeyStored)
+		how.viaConflict = how.viaConflict || errors.Is(err, errKeyStored)
+		// A second half that waited too long for a lock may have been in a
+		// cycle through this batch's own wait for it (another writer of the
+		// same keys), which Postgres cannot see: one transaction now.
+		how.unsplit = how.unsplit || errors.Is(err, errSideLocked)
 		if errors.Is(err, errStale) && attempt < 5 {
 			continue
 		}
@@ -122,7 +130,15 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 // errKeyStored is the COPY into navs refused on a key navs holds.
 var errKeyStored = errors.New("postgres: a NAV taken for new is stored already")
 
-func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], viaConflict bool) error {
+// errSideLocked is a second half's COPY (sideCopy) that waited for a lock
+// longer than sideLockTimeout.
+var errSideLocked = errors.New("postgres: the second half of a batch waited too long for a lock")
+
+// writeHow is how write takes a batch on a retry: every row through ON
+// CONFLICT (keys taken for new were stored), in one transaction.
+type writeHow struct{ viaConflict, unsplit bool }
+
+func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], how writeHow) error {
 	// Only a batch whose position a checkpoint commits next is fenced (the
 	// quarantine replay's batches carry a stream but no position).
 	witness := b.Through.Stream != "" && len(b.Through.Pos) > 0
@@ -133,34 +149,51 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		return fmt.Errorf("load scheme master and latest NAVs: %w", err)
 	}
 	p := s.plan(b.Items)
-	if viaConflict {
+	if how.viaConflict {
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
 	moved, first := latestRows(p.moved), latestRows(p.first)
-	// Work that can run on other connections meanwhile, when the pool has
-	// them to spare (this writer then holds up to three, and waits for
-	// them while it holds one).
-	spare := s.Pool.Config().MaxConns >= minSpareConns
+	// Work that runs on other connections meanwhile: the batch's
+	// transaction waits for it, so its connections are taken first, before
+	// any lock, and only if the pool has them at once (else the batch runs
+	// in one transaction, as a small pool always does).
+	hctx, cancel := context.WithCancel(ctx)
+	var side *sideCopy // the second half of many new NAVs, copied meanwhile
+	defer func() {
+		cancel() // a side copy the batch no longer waits for stops now
+		side.abandon(ctx)
+	}()
 	var prepared chan preparedAudits // many master changes: their audit step, made ready meanwhile
-	if len(p.changed) >= prepareAuditsFrom && spare {
-		prepared = make(chan preparedAudits, 1)
-		go func() {
-			step, err := PrepareAudits(ctx, s.Pool, versionAudits(p.changed))
-			prepared <- preparedAudits{step, err}
-		}()
+	if len(p.changed) >= prepareAuditsFrom {
+		if c := s.spareConn(hctx); c != nil {
+			prepared = make(chan preparedAudits, 1)
+			s.prepared.Add(1)
+			go func() {
+				defer c.Release()
+				step, err := PrepareAudits(hctx, c, versionAudits(p.changed))
+				prepared <- preparedAudits{step, err}
+			}()
+		}
 	}
 	fresh := p.fresh
-	var side *sideCopy // the second half of many new NAVs, copied meanwhile
-	if n := len(fresh); n >= splitCopyFrom && spare {
-		side = s.startSideCopy(ctx, fresh[n/2:])
-		fresh = fresh[:n/2]
+	if n := len(fresh); n >= splitCopyFrom && !how.unsplit {
+		if c := s.spareConn(hctx); c != nil {
+			side = startSideCopy(hctx, c, fresh[n/2:])
+			fresh = fresh[:n/2]
+			s.split.Add(1)
+		}
 	}
-	defer side.abandon(ctx)
 	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
 		if len(fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, fresh); err != nil {
 				return copyNAVsError(err, fresh)
 			}
+		}
+		// The second half commits now: before this transaction's
+		// statements that read navs (nav_latest's moves without
+		// HoldLatest) and before the audit step takes the chain's head.
+		if err := side.commit(ctx); err != nil {
+			return err
 		}
 		q := &pgx.Batch{}
 		if witness {
@@ -191,7 +224,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 			mastered = queueVersions(q, p.changed)
 		}
 		if q.Len() == 0 {
-			return side.commit(ctx)
+			return nil
 		}
 		if err := tx.SendBatch(ctx, q).Close(); err != nil {
 			return fmt.Errorf("write navs: %w", err)
@@ -213,7 +246,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], vi
 		if err != nil {
 			return fmt.Errorf("scheme master: %w", err)
 		}
-		return side.commit(ctx)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -260,34 +293,62 @@ func copyNAVsError(err error, rows []*fund.NAVLine) error {
 const splitCopyFrom = 4000
 
 // minSpareConns is the pool size from which a batch uses other
-// connections meanwhile (its second half, its audit step): a smaller pool
-// (pool_max_conns in the URL) could leave them waiting on the batch's own.
-const minSpareConns = 4
+// connections meanwhile (its second half, its audit step made ready),
+// and spareWait how long it waits for one: the pool's other users (the
+// checkpoint commits, the background flush, the quarantine) come first.
+const (
+	minSpareConns = 4
+	spareWait     = 20 * time.Millisecond
+)
+
+// spareConn is a connection for work beside the batch's transaction, or
+// nil when the pool has none to spare now.
+func (s *NAVSink) spareConn(ctx context.Context) *pgxpool.Conn {
+	if s.Pool.Config().MaxConns < minSpareConns {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, spareWait)
+	defer cancel()
+	c, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// sideLockTimeout bounds a second half's wait for a lock. Its batch's
+// transaction waits for it in Go, where Postgres' deadlock detector cannot
+// see: with another writer of the same keys the wait could be a cycle.
+const sideLockTimeout = "2s"
 
 // sideCopy copies the second half of a batch's new NAVs in a transaction
-// of its own. It commits just before the batch's transaction: that
-// commit, with the witness, follows it in the WAL, so a witness that a
-// crash of the database left proves both durable (see NAVSink). A crash
-// between the two leaves the second half in navs without the rest; the
-// replay finds its keys stored and writes the batch through ON CONFLICT,
-// as for a batch whose nav_latest moves a crash took. Readers of navs may
-// see the second half a moment before the first.
+// of its own. It commits after the first half's COPY and before the
+// batch's other statements: the batch's commit, with the witness, follows
+// it in the WAL, so a witness that a crash of the database left proves
+// both durable (see NAVSink). When the batch's transaction fails after
+// that (a crash, a stale master, a refusal), the second half stays in
+// navs without the rest: the replay finds its keys stored and writes the
+// batch through ON CONFLICT, as for a batch whose nav_latest moves a crash
+// took; a file that fails keeps it, like the rows of its batches past its
+// last commit (navingest.Undo names them). Readers of navs, and a
+// retraction, may see the second half a moment before the first.
 type sideCopy struct {
 	rows      []*fund.NAVLine
 	done      chan struct{}
+	conn      *pgxpool.Conn
 	tx        pgx.Tx
 	err       error
 	committed bool
 }
 
-func (s *NAVSink) startSideCopy(ctx context.Context, rows []*fund.NAVLine) *sideCopy {
-	c := &sideCopy{rows: rows, done: make(chan struct{})}
+func startSideCopy(ctx context.Context, conn *pgxpool.Conn, rows []*fund.NAVLine) *sideCopy {
+	c := &sideCopy{rows: rows, done: make(chan struct{}), conn: conn}
 	go func() {
 		defer close(c.done)
-		if c.tx, c.err = s.Pool.BeginTx(ctx, readCommitted); c.err != nil {
+		if c.tx, c.err = conn.BeginTx(ctx, readCommitted); c.err != nil {
 			return
 		}
-		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); c.err == nil {
+		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '`+sideLockTimeout+`'`); c.err == nil {
 			_, c.err = copyNAVs(ctx, c.tx, rows)
 		}
 	}()
@@ -301,6 +362,10 @@ func (c *sideCopy) commit(ctx context.Context) error {
 	}
 	<-c.done
 	if c.err != nil {
+		var pe *pgconn.PgError
+		if errors.As(c.err, &pe) && pe.Code == "55P03" { // lock_not_available
+			return fmt.Errorf("copy navs: %w: %w: %w", errStale, errSideLocked, c.err)
+		}
 		return copyNAVsError(c.err, c.rows)
 	}
 	if err := c.tx.Commit(ctx); err != nil {
@@ -310,7 +375,8 @@ func (c *sideCopy) commit(ctx context.Context) error {
 	return nil
 }
 
-// abandon waits for the copy and rolls it back unless it committed.
+// abandon waits for the copy, rolls it back unless it committed, and
+// gives its connection back.
 func (c *sideCopy) abandon(ctx context.Context) {
 	if c == nil {
 		return
@@ -319,6 +385,7 @@ func (c *sideCopy) abandon(ctx context.Context) {
 	if c.tx != nil && !c.committed {
 		_ = c.tx.Rollback(context.WithoutCancel(ctx))
 	}
+	c.conn.Release()
 }
 
 // witnessStream is where the NAV sink leaves its witness of a checkpoint.
@@ -516,7 +583,7 @@ func navArrays(rows []*fund.NAVLine) []any {
 // versions closed and the new ones added, in one statement (the arrays are
 // sent once: a first NAVAll file's 16,000 new schemes made two statements
 // cost 360 ms), in the transaction of the NAVs that made them
-// (auditVersions adds their audit rows once the batch ran). The returned
+// (their audit rows follow once the batch ran, versionAudits). The returned
 // count, known once the batch ran, must be len(rows): a scheme another
 // writer moved (or created) since the state read it is left alone here,
 // so that the batch is rolled back as stale and written again from the

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -168,8 +169,10 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 		name   string
 		stored string // a key of the batch stored before it (its code; "": none)
 		pool   string // pool_max_conns ("": the default)
+		latest bool   // nav_latest moved in the batch's transaction (no HoldLatest)
 	}{
 		{name: "new"},
+		{name: "nav_latest in the batch", latest: true},
 		{name: "a key of the second half stored", stored: fmt.Sprint(100000 + n - 10)},
 		{name: "a key of the first half stored", stored: "100010"},
 		{name: "a pool of two", pool: "2"},
@@ -198,7 +201,7 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 			for i := range n {
 				batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
 			}
-			sink := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+			sink := &postgres.NAVSink{Pool: pool, HoldLatest: !tc.latest}
 			if err := sink.Write(ctx, batchOf("s", "1", batch...)); err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +219,74 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 			if rows != n || own != n-wantKept || keptStored != wantKept {
 				t.Fatalf("%d rows, %d with their own line, %d stored before kept; want %d, %d, %d", rows, own, keptStored, n, n-wantKept, wantKept)
 			}
+			// The default pool spares connections (a stored key fails the
+			// split try, and the retry copies nothing); a pool of two none.
+			if split, prepared := postgres.SplitAndPrepared(sink); (tc.pool == "") != (split >= 1 && prepared >= 1) || split > 1 {
+				t.Fatalf("batches split %d, audit steps made ready %d", split, prepared)
+			}
+			if tc.latest {
+				var latest int
+				if err := pool.QueryRow(ctx, `SELECT count(*) FROM nav_latest l JOIN navs n USING (scheme_code, nav_date)`).Scan(&latest); err != nil {
+					t.Fatal(err)
+				}
+				if latest != n {
+					t.Fatalf("nav_latest at %d schemes' stored NAV, want all %d", latest, n)
+				}
+			}
 		})
+	}
+}
+
+// Another writer of the same keys holds one of the second half and then
+// waits for one of the first, which the batch's transaction holds while it
+// waits (in Go, where Postgres cannot see it) for its second half: a
+// cycle. The second half's lock timeout breaks it, and the batch is
+// written again in one transaction once the other writer is gone.
+func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	n := postgres.SplitCopyFrom + 1000
+	other, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(context.WithoutCancel(ctx))
+	insert := func(code string) error {
+		_, err := other.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+			VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, code)
+		return err
+	}
+	if err := insert(fmt.Sprint(100000 + n - 10)); err != nil { // the second half's
+		t.Fatal(err)
+	}
+	otherDone := make(chan error, 1)
+	go func() {
+		time.Sleep(700 * time.Millisecond) // the batch holds the first half by now
+		err := insert("100010")            // waits for the batch's transaction
+		if rerr := other.Rollback(context.WithoutCancel(ctx)); err == nil {
+			err = rerr
+		}
+		otherDone <- err
+	}()
+	var batch []fund.NAVLine
+	for i := range n {
+		batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
+	}
+	sink := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second) // without the timeout: waits forever
+	defer cancel()
+	if err := sink.Write(wctx, batchOf("s", "1", batch...)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := <-otherDone; err != nil {
+		t.Fatalf("the other writer: %v", err)
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE source_file = 'NAVAll.txt'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n {
+		t.Fatalf("%d rows, want %d", rows, n)
 	}
 }
 
