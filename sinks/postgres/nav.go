@@ -130,8 +130,8 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 // errKeyStored is the COPY into navs refused on a key navs holds.
 var errKeyStored = errors.New("postgres: a NAV taken for new is stored already")
 
-// errSideLocked is a second half's COPY (sideCopy) that waited for a lock
-// longer than sideLockTimeout.
+// errSideLocked is a COPY of a split batch (either half, sideCopy) that
+// waited for a lock longer than sideLockTimeout.
 var errSideLocked = errors.New("postgres: the second half of a batch waited too long for a lock")
 
 // writeHow is how write takes a batch on a retry: every row through ON
@@ -157,6 +157,13 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 	// transaction waits for it, so its connections are taken first, before
 	// any lock, and only if the pool has them at once (else the batch runs
 	// in one transaction, as a small pool always does).
+	// The batch's own connection first: it never waits for the pool while
+	// its second half holds locks.
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Release()
 	hctx, cancel := context.WithCancel(ctx)
 	var side *sideCopy // the second half of many new NAVs, copied meanwhile
 	defer func() {
@@ -183,7 +190,15 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 			s.split.Add(1)
 		}
 	}
-	err := pgx.BeginTxFunc(ctx, s.Pool, readCommitted, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, conn, readCommitted, func(tx pgx.Tx) error {
+		if side != nil {
+			// Until the second half commits this transaction waits for it
+			// in Go, holding its locks: a wait of its own for another
+			// writer could close a cycle Postgres cannot see.
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+sideLockTimeout+`'`); err != nil {
+				return err
+			}
+		}
 		if len(fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, fresh); err != nil {
 				return copyNAVsError(err, fresh)
@@ -196,6 +211,9 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 			return err
 		}
 		q := &pgx.Batch{}
+		if side != nil {
+			q.Queue(`SET LOCAL lock_timeout = DEFAULT`)
+		}
 		if witness {
 			// Safe without the flush: see the type's comment. The engine
 			// writes this batch while the previous one's checkpoint
@@ -280,8 +298,11 @@ func (s *NAVSink) lastWitness(stream string) []byte {
 // CONFLICT); any other error names the row.
 func copyNAVsError(err error, rows []*fund.NAVLine) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23505":
 		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
+	case errors.As(err, &pe) && pe.Code == "55P03": // lock_not_available: only a split batch sets lock_timeout
+		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errSideLocked, err)
 	}
 	return fmt.Errorf("copy navs%s: %w", copyRowOf(err, rows), err)
 }
@@ -296,18 +317,26 @@ const splitCopyFrom = 4000
 // connections meanwhile (its second half, its audit step made ready),
 // and spareWait how long it waits for one: the pool's other users (the
 // checkpoint commits, the background flush, the quarantine) come first.
+// A pool that can still grow opens one (spareConnectWait: a run's first
+// batch, on a pool of one connection, is the largest).
 const (
-	minSpareConns = 4
-	spareWait     = 20 * time.Millisecond
+	minSpareConns    = 4
+	spareWait        = 20 * time.Millisecond
+	spareConnectWait = 500 * time.Millisecond
 )
 
 // spareConn is a connection for work beside the batch's transaction, or
 // nil when the pool has none to spare now.
 func (s *NAVSink) spareConn(ctx context.Context) *pgxpool.Conn {
-	if s.Pool.Config().MaxConns < minSpareConns {
+	st := s.Pool.Stat()
+	if st.MaxConns() < minSpareConns {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, spareWait)
+	wait := spareWait
+	if st.TotalConns() < st.MaxConns() {
+		wait = spareConnectWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	c, err := s.Pool.Acquire(ctx)
 	if err != nil {
@@ -316,9 +345,10 @@ func (s *NAVSink) spareConn(ctx context.Context) *pgxpool.Conn {
 	return c
 }
 
-// sideLockTimeout bounds a second half's wait for a lock. Its batch's
-// transaction waits for it in Go, where Postgres' deadlock detector cannot
-// see: with another writer of the same keys the wait could be a cycle.
+// sideLockTimeout bounds a split batch's waits for a lock, in both halves
+// until the second commits: the batch's transaction waits for it in Go,
+// where Postgres' deadlock detector cannot see, so with another writer of
+// the same keys either wait could close a cycle.
 const sideLockTimeout = "2s"
 
 // sideCopy copies the second half of a batch's new NAVs in a transaction
@@ -362,10 +392,6 @@ func (c *sideCopy) commit(ctx context.Context) error {
 	}
 	<-c.done
 	if c.err != nil {
-		var pe *pgconn.PgError
-		if errors.As(c.err, &pe) && pe.Code == "55P03" { // lock_not_available
-			return fmt.Errorf("copy navs: %w: %w: %w", errStale, errSideLocked, c.err)
-		}
 		return copyNAVsError(c.err, c.rows)
 	}
 	if err := c.tx.Commit(ctx); err != nil {

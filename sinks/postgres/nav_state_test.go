@@ -237,56 +237,85 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 	}
 }
 
-// Another writer of the same keys holds one of the second half and then
-// waits for one of the first, which the batch's transaction holds while it
+// Another writer of the same keys holds one of a split batch's halves and
+// then waits for one the other half holds, while the batch's transaction
 // waits (in Go, where Postgres cannot see it) for its second half: a
-// cycle. The second half's lock timeout breaks it, and the batch is
-// written again in one transaction once the other writer is gone.
+// cycle, either way round. The split batch's lock timeout breaks it, and
+// the batch is written again in one transaction once the other writer is
+// gone.
 func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
-	pool, _ := testkit.PG(t)
-	ctx := testkit.Ctx(t)
 	n := postgres.SplitCopyFrom + 1000
-	other, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Rollback(context.WithoutCancel(ctx))
-	insert := func(code string) error {
-		_, err := other.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, code)
-		return err
-	}
-	if err := insert(fmt.Sprint(100000 + n - 10)); err != nil { // the second half's
-		t.Fatal(err)
-	}
-	otherDone := make(chan error, 1)
-	go func() {
-		time.Sleep(700 * time.Millisecond) // the batch holds the first half by now
-		err := insert("100010")            // waits for the batch's transaction
-		if rerr := other.Rollback(context.WithoutCancel(ctx)); err == nil {
-			err = rerr
-		}
-		otherDone <- err
-	}()
-	var batch []fund.NAVLine
-	for i := range n {
-		batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
-	}
-	sink := &postgres.NAVSink{Pool: pool, HoldLatest: true}
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second) // without the timeout: waits forever
-	defer cancel()
-	if err := sink.Write(wctx, batchOf("s", "1", batch...)); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if err := <-otherDone; err != nil {
-		t.Fatalf("the other writer: %v", err)
-	}
-	var rows int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE source_file = 'NAVAll.txt'`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if rows != n {
-		t.Fatalf("%d rows, want %d", rows, n)
+	first, second := "100010", fmt.Sprint(100000+n-10) // keys of the first and the second half
+	for _, tc := range []struct {
+		name          string
+		held, awaited string // the other writer's key, and the one it then waits for
+	}{
+		{"the second half waits", second, first},
+		{"the first half waits", first, second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, _ := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			other, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Rollback(context.WithoutCancel(ctx))
+			insert := func(code string) error {
+				_, err := other.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
+					VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, code)
+				return err
+			}
+			if err := insert(tc.held); err != nil {
+				t.Fatal(err)
+			}
+			var batch []fund.NAVLine
+			for i := range n {
+				batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
+			}
+			sink := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+			// A cycle left unbroken would hang the package: this deadline
+			// fails the test instead.
+			wctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			written := make(chan error, 1)
+			go func() { written <- sink.Write(wctx, batchOf("s", "1", batch...)) }()
+			// One half copied and waiting (idle in its transaction), the
+			// other waiting for the other writer's lock.
+			for {
+				var ready bool
+				if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') = 1
+					AND count(*) FILTER (WHERE state = 'idle in transaction') = 1
+					FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'copy%navs%'`).Scan(&ready); err != nil {
+					t.Fatal(err)
+				}
+				if ready {
+					break
+				}
+				select {
+				case err := <-written:
+					t.Fatalf("the batch was written before the cycle could close: %v", err)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			awaitErr := insert(tc.awaited) // waits for the batch: the cycle
+			if err := other.Rollback(context.WithoutCancel(ctx)); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-written; err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			if awaitErr != nil {
+				t.Fatalf("the other writer: %v", awaitErr)
+			}
+			var rows int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE source_file = 'NAVAll.txt'`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if split, _ := postgres.SplitAndPrepared(sink); rows != n || split != 1 {
+				t.Fatalf("%d rows (want %d), split %d times (want 1: the first try)", rows, n, split)
+			}
+		})
 	}
 }
 
