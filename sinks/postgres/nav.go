@@ -116,9 +116,9 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		// this sink's own from batches replayed after a crash (HoldLatest:
 		// nav_latest behind navs). The batch goes through ON CONFLICT.
 		how.viaConflict = how.viaConflict || errors.Is(err, errKeyStored)
-		// A second half that waited too long for a lock may have been in a
-		// cycle through this batch's own wait for it (another writer of the
-		// same keys), which Postgres cannot see: one transaction now.
+		// A split batch that waited too long for a lock may have been in a
+		// cycle through its own wait for its second half (another writer of
+		// the same keys), which Postgres cannot see: one transaction now.
 		how.unsplit = how.unsplit || errors.Is(err, errSideLocked)
 		if errors.Is(err, errStale) && attempt < 5 {
 			continue
@@ -132,7 +132,7 @@ var errKeyStored = errors.New("postgres: a NAV taken for new is stored already")
 
 // errSideLocked is a COPY of a split batch (either half, sideCopy) that
 // waited for a lock longer than sideLockTimeout.
-var errSideLocked = errors.New("postgres: the second half of a batch waited too long for a lock")
+var errSideLocked = errors.New("postgres: a batch copied in two halves waited too long for a lock")
 
 // writeHow is how write takes a batch on a retry: every row through ON
 // CONFLICT (keys taken for new were stored), in one transaction.
@@ -155,8 +155,8 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 	moved, first := latestRows(p.moved), latestRows(p.first)
 	// Work that runs on other connections meanwhile: the batch's
 	// transaction waits for it, so its connections are taken first, before
-	// any lock, and only if the pool has them at once (else the batch runs
-	// in one transaction, as a small pool always does).
+	// any lock, and only if the pool gives them soon (spareConn; else the
+	// batch runs in one transaction, as a small pool always does).
 	// The batch's own connection first: it never waits for the pool while
 	// its second half holds locks.
 	conn, err := s.Pool.Acquire(ctx)
@@ -201,7 +201,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		}
 		if len(fresh) > 0 {
 			if _, err := copyNAVs(ctx, tx, fresh); err != nil {
-				return copyNAVsError(err, fresh)
+				return copyNAVsError(err, fresh, side != nil)
 			}
 		}
 		// The second half commits now: before this transaction's
@@ -295,13 +295,14 @@ func (s *NAVSink) lastWitness(stream string) []byte {
 
 // copyNAVsError is a failed COPY into navs as write reports it: a key
 // navs holds already makes the batch stale (written again through ON
-// CONFLICT); any other error names the row.
-func copyNAVsError(err error, rows []*fund.NAVLine) error {
+// CONFLICT), and so does a split batch's lock timeout (written again in
+// one transaction); any other error names the row.
+func copyNAVsError(err error, rows []*fund.NAVLine, split bool) error {
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
-	case errors.As(err, &pe) && pe.Code == "55P03": // lock_not_available: only a split batch sets lock_timeout
+	case split && errors.As(err, &pe) && pe.Code == "55P03": // lock_not_available, after sideLockTimeout
 		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errSideLocked, err)
 	}
 	return fmt.Errorf("copy navs%s: %w", copyRowOf(err, rows), err)
@@ -392,7 +393,7 @@ func (c *sideCopy) commit(ctx context.Context) error {
 	}
 	<-c.done
 	if c.err != nil {
-		return copyNAVsError(c.err, c.rows)
+		return copyNAVsError(c.err, c.rows, true)
 	}
 	if err := c.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("copy navs: commit the second half: %w", err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -254,9 +255,22 @@ func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
 		{"the first half waits", first, second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pool, _ := testkit.PG(t)
+			pool, url := testkit.PG(t)
 			ctx := testkit.Ctx(t)
-			other, err := pool.Begin(ctx)
+			// The batch, its second half and its audit step take three of
+			// the sink's pool: the other writer and the watcher use their
+			// own connections, so that the pool always has them to spare.
+			watch, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer watch.Close(context.WithoutCancel(ctx))
+			otherConn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer otherConn.Close(context.WithoutCancel(ctx))
+			other, err := otherConn.Begin(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -283,14 +297,18 @@ func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
 			// One half copied and waiting (idle in its transaction), the
 			// other waiting for the other writer's lock.
 			for {
+				var copies int
 				var ready bool
-				if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') = 1
+				if err := watch.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') = 1
 					AND count(*) FILTER (WHERE state = 'idle in transaction') = 1
-					FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'copy%navs%'`).Scan(&ready); err != nil {
+					FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'copy%navs%'`).Scan(&copies, &ready); err != nil {
 					t.Fatal(err)
 				}
 				if ready {
 					break
+				}
+				if split, _ := postgres.SplitAndPrepared(sink); copies > 0 && split == 0 {
+					t.Fatal("the batch did not split: no connection to spare")
 				}
 				select {
 				case err := <-written:
