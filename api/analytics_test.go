@@ -31,7 +31,7 @@ func TestAnalyticsRoutes(t *testing.T) {
 	pool, ch := e.store.PG, e.store.CH
 	// 100002: 50 (Feb 1, the sample's) → 55 → 49.5 → 54.45: returns 0.1, −0.1, 0.1
 	for _, n := range []struct{ d, nav string }{{"2024-12-02", "55"}, {"2024-12-16", "49.5"}, {"2024-12-30", "54.45"}} {
-		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('100002', $1, $2, 't', 't', 1)`,
+		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ('100002', $1, $2, nav_source('t', 't'), 1)`,
 			n.d, n.nav); err != nil {
 			t.Fatal(err)
 		}
@@ -282,8 +282,8 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 				continue
 			}
 			nav = max(1, nav+nav*int64(rng.IntN(401)-195)/10000)
-			if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-				VALUES ($1, $2, $3, 't', 't', 1) ON CONFLICT DO NOTHING`, code, d.Time(), decimal.New(nav, -8)); err != nil {
+			if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+				VALUES ($1, $2, $3, nav_source('t', 't'), 1) ON CONFLICT DO NOTHING`, code, d.Time(), decimal.New(nav, -8)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -353,8 +353,8 @@ func TestFolioRiskFromMemoryEqualsPostgres(t *testing.T) {
 	// nav_latest moved forward): both marks move; the snapshot's answer
 	// lacks them
 	for _, code := range []string{"100001", "100002"} {
-		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			VALUES ($1, '2025-07-01', 33.12345678, 't', 't', 1)`, code); err != nil {
+		if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+			VALUES ($1, '2025-07-01', 33.12345678, nav_source('t', 't'), 1)`, code); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := pool.Exec(ctx, `INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)

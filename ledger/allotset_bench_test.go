@@ -197,8 +197,8 @@ func newAllotBench(b *testing.B, legs, folios, schemes int) *allotBench {
 		}
 	}
 	// The NAV lands.
-	if _, err := owner.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-		SELECT code, $1, round((10 + random() * 490)::numeric, 4), 'bench', 'bench', 1 FROM schemes`, day.Time()); err != nil {
+	if _, err := owner.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+		SELECT code, $1, round((10 + random() * 490)::numeric, 4), nav_source('bench', 'bench'), 1 FROM schemes`, day.Time()); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := owner.Exec(ctx, `ANALYZE`); err != nil {

@@ -138,7 +138,7 @@ func (s *Store) Lineage(ctx context.Context, id int64) (*Lineage, error) {
 		JOIN order_requests r ON r.id = o.request_id
 		LEFT JOIN payments p ON p.id = t.payment_id
 		LEFT JOIN inbox i ON i.source = p.gateway AND i.event_id = p.realised_event_id
-		LEFT JOIN navs n ON n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date
+		LEFT JOIN nav_lineage n ON n.scheme_code = t.scheme_code AND n.nav_date = t.nav_date
 		WHERE t.id = $1`, id)
 	var t LedgerTx
 	var d time.Time

@@ -52,8 +52,8 @@ SQL
 
 step "a NAV move, the drift, a rebalance dry run (plain and tax-aware), and the rebalance through the ledger"
 echo "-- simulated NAVs for Mon 24-Aug-2026: $MA up 20 %, the others flat"
-"${PSQL[@]}" -c "INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-  SELECT scheme_code, '2026-08-24', round(nav * CASE WHEN scheme_code = '$MA' THEN 1.2 ELSE 1 END, 4), 'demo_managed', 'demo', 1
+"${PSQL[@]}" -c "INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+  SELECT scheme_code, '2026-08-24', round(nav * CASE WHEN scheme_code = '$MA' THEN 1.2 ELSE 1 END, 4), nav_source('demo_managed', 'demo'), 1
   FROM navs WHERE nav_date = '2026-08-21' AND scheme_code IN ('$MA', '$MB', '$MC') ON CONFLICT DO NOTHING" \
   -c "UPDATE nav_latest l SET nav_date = n.nav_date, nav = n.nav FROM navs n WHERE n.scheme_code = l.scheme_code AND n.nav_date = '2026-08-24'
   AND l.scheme_code IN ('$MA', '$MB', '$MC')"

@@ -32,17 +32,25 @@ func BenchmarkNAVSnapshot(b *testing.B) {
 	// in every later file
 	last := map[string]fund.Date{}
 	var rows [][]any
+	sources := map[string]int32{} // file → its nav_sources id
 	for i := range g.Days() {
 		for _, n := range benchkit.Day(b, g, i) {
 			if d, ok := last[n.SchemeCode]; ok && !n.Date.After(d) {
 				continue
 			}
 			last[n.SchemeCode] = n.Date
-			rows = append(rows, []any{n.SchemeCode, n.Date.Time(), n.NAV, n.From.File, n.From.SHA256, n.From.Line})
+			src, ok := sources[n.From.File]
+			if !ok {
+				if err := pool.QueryRow(ctx, `SELECT nav_source($1, $2)`, n.From.File, n.From.SHA256).Scan(&src); err != nil {
+					b.Fatal(err)
+				}
+				sources[n.From.File] = src
+			}
+			rows = append(rows, []any{n.SchemeCode, n.Date.Time(), n.NAV, src, n.From.Line})
 		}
 	}
 	t0 := time.Now()
-	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"navs"}, []string{"scheme_code", "nav_date", "nav", "source_file", "source_sha256", "source_line"},
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"navs"}, []string{"scheme_code", "nav_date", "nav", "source_id", "source_line"},
 		pgx.CopyFromRows(rows)); err != nil {
 		b.Fatal(err)
 	}

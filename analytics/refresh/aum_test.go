@@ -131,7 +131,7 @@ func TestIncrementalAUMEqualsFullRebuild(t *testing.T) {
 	for sat.Weekday() != time.Saturday {
 		sat = sat.AddDays(-1)
 	}
-	if tag, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, 12.34567, 'late', 'late', 1)
+	if tag, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, $2, 12.34567, nav_source('late', 'late'), 1)
 		ON CONFLICT DO NOTHING`, y, sat.Time()); err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("a late NAV for %s on %s: %v", y, sat, err)
 	}

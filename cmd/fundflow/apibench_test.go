@@ -36,13 +36,13 @@ INSERT INTO schemes (code, name, amc, category, version, valid_from)
 SELECT 'BS' || lpad(s::text, 2, '0'), 'Bench Scheme ' || s || ' - Direct Growth', 'Bench AMC', 'Equity Scheme', 1, '2020-01-01'
 FROM generate_series(1, 40) s;
 
-INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-SELECT 'BS' || lpad(s::text, 2, '0'), d, round(10 + s + (d - date '2023-01-01') / 365.0 * (s % 7), 4), 'bench.txt', 'bench', j
+INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+SELECT 'BS' || lpad(s::text, 2, '0'), d, round(10 + s + (d - date '2023-01-01') / 365.0 * (s % 7), 4), nav_source('bench.txt', 'bench'), j
 FROM generate_series(1, 40) s, generate_series(0, 104) j, LATERAL (SELECT date '2023-01-01' + 7 * j AS d) x;
 
 INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
-FROM navs WHERE scheme_code LIKE 'BS%' ORDER BY scheme_code, nav_date DESC;
+FROM nav_lineage WHERE scheme_code LIKE 'BS%' ORDER BY scheme_code, nav_date DESC;
 
 INSERT INTO investors (id, name, tax_country) SELECT 'BI' || i, 'Bench Investor ' || i, 'IN' FROM generate_series(1, $1) i;
 INSERT INTO folios (folio_no, investor_id, amc) SELECT 'BF' || i, 'BI' || i, 'Bench AMC' FROM generate_series(1, $1) i;

@@ -62,7 +62,7 @@ func TestCommissionAccrualCrashAndRestart(t *testing.T) {
 		for i, d := range days {
 			if navDays[d] {
 				last = fmt.Sprintf("%d.%04d", 10+rng.IntN(90), rng.IntN(10000))
-				exec1(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, 't', 't', 1)`,
+				exec1(`INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, $2, $3, nav_source('t', 't'), 1)`,
 					fmt.Sprintf("S%d", s), d, last)
 			}
 			nav[[2]int{s, i}] = last

@@ -30,7 +30,7 @@ func seedNAVs(t *testing.T, e opsEnv, schemes []freshScheme) {
 			t.Fatal(err)
 		}
 		for i, d := range s.dates {
-			if _, err := e.d.pg.Pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, 10, 'f', 's', $3)`,
+			if _, err := e.d.pg.Pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, $2, 10, nav_source('f', 's'), $3)`,
 				s.code, d, i+1); err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestNAVFreshnessMetricsAlertsAndCompleteness(t *testing.T) {
 	}
 
 	// B's NAV arrives: Alpha's alert resolves, the others stay (and are not raised twice).
-	seedMore := `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('B', '2026-08-18', 10, 'f', 's', 9);
+	seedMore := `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ('B', '2026-08-18', 10, nav_source('f', 's'), 9);
 		UPDATE nav_latest SET nav_date = '2026-08-18' WHERE scheme_code = 'B'`
 	if _, err := e.d.pg.Pool.Exec(ctx, seedMore); err != nil {
 		t.Fatal(err)

@@ -176,7 +176,7 @@ pipelines:
 	}
 	// The NAVs land (every day of the next fortnight) and the allocate pass runs.
 	for d := fund.DateOf(start).AddDays(-1); d.Before(fund.DateOf(clock().In(fund.IST())).AddDays(15)); d = d.AddDays(1) {
-		if _, err := owner.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('E1', $1, 20, 't', 't', 1)`, d.Time()); err != nil {
+		if _, err := owner.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ('E1', $1, 20, nav_source('t', 't'), 1)`, d.Time()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -117,7 +117,7 @@ func BenchmarkWebhookToAllotted(b *testing.B) {
 	for s := 0; s < schemes; s++ {
 		code := fmt.Sprintf("BS%02d", s)
 		exec(`INSERT INTO schemes (code, name, category, version, valid_from) VALUES ($1, $1, 'Equity Scheme - Large Cap Fund', 1, '2020-01-01')`, code)
-		exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, '2026-08-20', $2, 'bench', 'bench', 1)`,
+		exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, '2026-08-20', $2, nav_source('bench', 'bench'), 1)`,
 			code, fmt.Sprintf("%d.%04d", 10+s, 1234+s))
 	}
 	// Place the orders (untimed), in batches as the Kafka consumer would.

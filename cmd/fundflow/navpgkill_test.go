@@ -269,7 +269,7 @@ func TestPostgresKilledMidLoadLosesNothing(t *testing.T) {
 // latestNotNewestSQL counts the schemes of navs whose nav_latest row is
 // missing or is not their newest navs row (date, NAV and lineage).
 const latestNotNewestSQL = `SELECT count(*) FROM (SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
-	FROM navs ORDER BY scheme_code, nav_date DESC) n LEFT JOIN nav_latest l USING (scheme_code)
+	FROM nav_lineage ORDER BY scheme_code, nav_date DESC) n LEFT JOIN nav_latest l USING (scheme_code)
 	WHERE (l.nav_date, l.nav, l.source_file, l.source_sha256, l.source_line) IS DISTINCT FROM (n.nav_date, n.nav, n.source_file, n.source_sha256, n.source_line)`
 
 func lastLine(s string) string {

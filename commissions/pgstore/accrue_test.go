@@ -89,13 +89,13 @@ S6,regular,2026-01-01,1.00,,,,,
 	for s := 0; s < 7; s++ {
 		sc := fmt.Sprintf("S%d", s)
 		if sc == "S6" {
-			setup = append(setup, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ('S6', '2026-04-06', 10, 'n', 'n', 1)`)
+			setup = append(setup, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ('S6', '2026-04-06', 10, nav_source('n', 'n'), 1)`)
 			continue
 		}
 		nav := decimal.New(100000+rng.Int63n(900000), -4) // 10.0000..99.9999
 		navs[sc] = nav.Rat()
-		setup = append(setup, fmt.Sprintf(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES
-			('%[1]s', '2026-04-02', 99, 'n', 'n', 1), ('%[1]s', '2026-04-03', %[2]s, 'n', 'n', 2), ('%[1]s', '2026-04-06', 1, 'n', 'n', 3)`, sc, nav))
+		setup = append(setup, fmt.Sprintf(`INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES
+			('%[1]s', '2026-04-02', 99, nav_source('n', 'n'), 1), ('%[1]s', '2026-04-03', %[2]s, nav_source('n', 'n'), 2), ('%[1]s', '2026-04-06', 1, nav_source('n', 'n'), 3)`, sc, nav))
 	}
 	type want struct {
 		bucket string

@@ -36,8 +36,8 @@ func BenchmarkTrailAccrualDay(b *testing.B) {
 		fmt.Sprintf(`INSERT INTO folios (folio_no, investor_id, arn) SELECT 'F' || i, 'I', 'ARN-' || (i %% %d) FROM generate_series(0, %d) i`, arns, folios-1),
 		fmt.Sprintf(`INSERT INTO holdings (folio_no, scheme_code, units)
 			SELECT 'F' || (i / 2), 'S' || ((i / 2 + i %% 2 * 7) %% %d), round((random() * 10000)::numeric, 3) FROM generate_series(0, %d) i`, schemes, holdings-1),
-		fmt.Sprintf(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-			SELECT 'S' || s, '2026-03-31'::date, round((10 + random() * 90)::numeric, 4), 'b', 'b', 1 FROM generate_series(0, %d) s`, schemes-1),
+		fmt.Sprintf(`INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+			SELECT 'S' || s, '2026-03-31'::date, round((10 + random() * 90)::numeric, 4), nav_source('b', 'b'), 1 FROM generate_series(0, %d) s`, schemes-1),
 		fmt.Sprintf(`INSERT INTO brokerage_structures (scheme_code, plan, valid_from, trail_pct)
 			SELECT 'S' || s, 'regular', '2026-01-01', 0.25 + (s %% 20) * 0.05 FROM generate_series(0, %d) s`, schemes-1),
 		fmt.Sprintf(`INSERT INTO distributors (id, kind, valid_from) SELECT 'ARN-' || i, 'arn', '2020-01-01' FROM generate_series(0, %d) i`, arns-1),

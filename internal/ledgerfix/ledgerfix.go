@@ -134,7 +134,7 @@ func load(ctx context.Context, tx pgx.Tx, spec Spec) (Written, error) {
 		for i, d := range dates {
 			n := fund.MustNAV(s.NAVs[d])
 			navs[s.Code][d] = n
-			if _, err := tx.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, $4, $5, $6)`,
+			if _, err := tx.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, $2, $3, nav_source($4, $5), $6)`,
 				s.Code, d.Time(), n.Decimal(), file, sha, i+2); err != nil {
 				return w, fmt.Errorf("nav %s %s: %w", s.Code, d, err)
 			}

@@ -151,12 +151,22 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 		setval(pg_get_serial_sequence('holding_lots', 'id'), $2)`, txBase+maxTx, lotBase+maxTx); err != nil {
 		return Stats{}, fmt.Errorf("ledgergen: reserve ids: %w", err)
 	}
+	// Each scheme's NAVs come from a file of its own (nav_sources).
+	sources := make(map[string]int32, len(schemes))
+	for _, s := range schemes {
+		file, sha := navFile(s.Code)
+		var id int32
+		if err := pool.QueryRow(ctx, `SELECT nav_source($1, $2)`, file, sha).Scan(&id); err != nil {
+			return Stats{}, fmt.Errorf("ledgergen: nav source of %s: %w", s.Code, err)
+		}
+		sources[s.Code] = id
+	}
 
 	tabs := struct {
 		schemes, navs, navLatest, investors, folios, requests, orders, payments, txns, postings, lots, uses, holdings *table
 	}{
 		schemes:   newTable("schemes", "code", "name", "isin_growth", "category", "scheme_type", "amc", "version", "valid_from"),
-		navs:      newTable("navs", "scheme_code", "nav_date", "nav", "source_file", "source_sha256", "source_line"),
+		navs:      newTable("navs", "scheme_code", "nav_date", "nav", "source_id", "source_line"),
 		navLatest: newTable("nav_latest", "scheme_code", "nav_date", "nav", "source_file", "source_sha256", "source_line"),
 		investors: newTable("investors", "id", "name"),
 		folios:    newTable("folios", "folio_no", "investor_id", "amc"),
@@ -210,11 +220,9 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 			if err := send(tabs.schemes, s.Code, s.Name, s.ISIN, s.Category, "Open Ended Schemes", s.AMC, 1, days[0].Time()); err != nil {
 				return err
 			}
-			file := "NAVAll_generated_" + s.Code + ".txt"
-			sum := sha256.Sum256([]byte(file))
-			sha := hex.EncodeToString(sum[:])
+			file, sha := navFile(s.Code)
 			for i, d := range days {
-				if err := send(tabs.navs, s.Code, d.Time(), s.navs[i].Decimal(), file, sha, i+2); err != nil {
+				if err := send(tabs.navs, s.Code, d.Time(), s.navs[i].Decimal(), sources[s.Code], i+2); err != nil {
 					return err
 				}
 			}
@@ -569,4 +577,11 @@ func (g *folioGen) postings(txID int64, ps []fund.Posting) error {
 // FolioNo is the folio number of folio i: CAMS-like "12345678/90".
 func FolioNo(prefix string, i int) string {
 	return fmt.Sprintf("%s%08d/%02d", prefix, 10000000+i, i%97)
+}
+
+// navFile is the file a generated scheme's NAVs name: its name and SHA-256.
+func navFile(code string) (file, sha string) {
+	file = "NAVAll_generated_" + code + ".txt"
+	sum := sha256.Sum256([]byte(file))
+	return file, hex.EncodeToString(sum[:])
 }

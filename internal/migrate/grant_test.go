@@ -71,6 +71,8 @@ func TestAppRoleCannotTouchTheAuditTrail(t *testing.T) {
 		{"truncate another table", `TRUNCATE navs`, "permission denied"},
 		{"create a table", `CREATE TABLE mine (a int)`, "permission denied"},
 		{"rewrite migration history", `DELETE FROM schema_migrations`, "permission denied"},
+		{"rename a NAV file", `UPDATE nav_sources SET file = 'other.txt'`, "permission denied"},
+		{"drop a NAV file under its NAVs", `DELETE FROM nav_sources`, "permission denied"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := app.Exec(ctx, c.sql)
@@ -79,6 +81,11 @@ func TestAppRoleCannotTouchTheAuditTrail(t *testing.T) {
 				t.Fatalf("%s: got %v, want SQLSTATE 42501 %q", c.sql, err, c.want)
 			}
 		})
+	}
+	// A NAV file it may add, once (what the NAV sink does).
+	var id1, id2 int
+	if err := app.QueryRow(ctx, `SELECT nav_source('NAVAll.txt', 'ab12'), nav_source('NAVAll.txt', 'ab12')`).Scan(&id1, &id2); err != nil || id1 != id2 {
+		t.Fatalf("nav_source as the application: %d, %d, %v", id1, id2, err)
 	}
 	// The trail is as the application wrote it.
 	if rep, err := postgres.VerifyAudit(ctx, owner, nil); err != nil || rep.Problem != nil || rep.Rows != 3 {

@@ -367,6 +367,7 @@ var appGrants = map[string]string{
 	"audit_head":         "SELECT",         // moved only by audit_log's triggers (SECURITY DEFINER)
 	"schema_migrations":  "SELECT",
 	"kyc_status_history": "SELECT, INSERT", // append-only: the audit trail of the KYC status columns (issue 23)
+	"nav_sources":        "SELECT, INSERT", // append-only: navs names its rows' files by id, without a foreign key (069)
 }
 
 // GrantApp gives the application's role exactly what it needs on the schema

@@ -33,7 +33,7 @@ func (db DB) Scheme(code, category string) {
 // NAV publishes a NAV (as nav-ingest would).
 func (db DB) NAV(code, date, nav string) {
 	db.T.Helper()
-	db.Exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line) VALUES ($1, $2, $3, 'test', 'test', 1)`,
+	db.Exec(`INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ($1, $2, $3, nav_source('test', 'test'), 1)`,
 		code, date, nav)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/fundflow/fundflow/fund"
 )
@@ -13,7 +14,15 @@ const SQLFactsPending = sqlFactsPending
 
 var RegisterNumeric = registerNumeric
 
-var AppendNAVCopy = appendNAVCopy
+// AppendNAVCopy encodes rows naming each file by its id in ids (keyed by
+// file name and SHA-256).
+func AppendNAVCopy(buf []byte, m *pgtype.Map, rows []*fund.NAVLine, ids map[[2]string]int32) ([]byte, error) {
+	src := sourceIDs{}
+	for k, id := range ids {
+		src[navSource{k[0], k[1]}] = id
+	}
+	return appendNAVCopy(buf, m, rows, src)
+}
 
 // PrepareAuditsFrom is how many master changes a batch has its audit step
 // made ready on another connection from.

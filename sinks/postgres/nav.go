@@ -66,6 +66,7 @@ type NAVSink struct {
 	// the batches whose moves were not sent (see the type's comment).
 	HoldLatest bool
 	state      navState
+	sources    navSources
 	// pending are the held moves of nav_latest, one a scheme: its newest
 	// row that navs holds (committed) and nav_latest does not yet.
 	pendMu  sync.Mutex
@@ -153,6 +154,10 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
 	moved, first := latestRows(p.moved), latestRows(p.first)
+	ids, err := s.sources.resolve(ctx, s.Pool, p.fresh, p.old)
+	if err != nil {
+		return err
+	}
 	// Work that runs on other connections meanwhile: the batch's
 	// transaction waits for it, so its connections are taken first, before
 	// any lock, and only if the pool gives them soon (spareConn; else the
@@ -185,7 +190,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 	fresh := p.fresh
 	if n := len(fresh); n >= splitCopyFrom && !how.unsplit {
 		if c := s.spareConn(hctx); c != nil {
-			side = startSideCopy(hctx, c, fresh[n/2:])
+			side = startSideCopy(hctx, c, fresh[n/2:], ids)
 			fresh = fresh[:n/2]
 			s.split.Add(1)
 		}
@@ -200,7 +205,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 			}
 		}
 		if len(fresh) > 0 {
-			if _, err := copyNAVs(ctx, tx, fresh); err != nil {
+			if _, err := copyNAVs(ctx, tx, fresh, ids); err != nil {
 				return copyNAVsError(err, fresh, side != nil)
 			}
 		}
@@ -230,9 +235,13 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 				witnessStream(b.Through.Stream), b.Through.Pos, s.lastWitness(b.Through.Stream))
 		}
 		if len(p.old) > 0 {
-			q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_file, source_sha256, source_line)
-				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::int[])
-				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, navArrays(p.old)...)
+			cols, err := navArrays(p.old, ids)
+			if err != nil {
+				return err
+			}
+			q.Queue(`INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_id, source_line)
+				SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::int[], $7::int[])
+				ON CONFLICT (scheme_code, nav_date) DO NOTHING`, cols...)
 		}
 		if !s.HoldLatest {
 			queueLatest(q, moved, first)
@@ -372,7 +381,7 @@ type sideCopy struct {
 	committed bool
 }
 
-func startSideCopy(ctx context.Context, conn *pgxpool.Conn, rows []*fund.NAVLine) *sideCopy {
+func startSideCopy(ctx context.Context, conn *pgxpool.Conn, rows []*fund.NAVLine, ids sourceIDs) *sideCopy {
 	c := &sideCopy{rows: rows, done: make(chan struct{}), conn: conn}
 	go func() {
 		defer close(c.done)
@@ -380,7 +389,7 @@ func startSideCopy(ctx context.Context, conn *pgxpool.Conn, rows []*fund.NAVLine
 			return
 		}
 		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '`+sideLockTimeout+`'`); c.err == nil {
-			_, c.err = copyNAVs(ctx, c.tx, rows)
+			_, c.err = copyNAVs(ctx, c.tx, rows, ids)
 		}
 	}()
 	return c
@@ -418,7 +427,7 @@ func (c *sideCopy) abandon(ctx context.Context) {
 // witnessStream is where the NAV sink leaves its witness of a checkpoint.
 func witnessStream(stream string) string { return stream + "#postgres-navs" }
 
-var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}
+var navColumns = []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_id", "source_line"}
 
 // navPlan is what one batch changes. It points into the batch's items
 // (a NAVLine is over 300 bytes: copying the rows cost more than sorting
@@ -593,15 +602,20 @@ func dateCmp(a, b fund.Date) int {
 }
 
 // navArrays are a batch's navs columns as arrays for unnest.
-func navArrays(rows []*fund.NAVLine) []any {
+func navArrays(rows []*fund.NAVLine, ids sourceIDs) ([]any, error) {
 	codes, dates := make([]string, len(rows)), make([]time.Time, len(rows))
 	navs, rep, sale := make([]decimal.Decimal, len(rows)), make([]decimal.NullDecimal, len(rows)), make([]decimal.NullDecimal, len(rows))
-	files, shas, lines := make([]string, len(rows)), make([]string, len(rows)), make([]int32, len(rows))
+	sources, lines := make([]int32, len(rows)), make([]int32, len(rows))
+	var hit sourceHit
 	for i, n := range rows {
 		codes[i], dates[i], navs[i], rep[i], sale[i] = n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale
-		files[i], shas[i], lines[i] = n.From.File, n.From.SHA256, int32(n.From.Line)
+		id, err := ids.idOf(n, &hit)
+		if err != nil {
+			return nil, fmt.Errorf("navs: %w", err)
+		}
+		sources[i], lines[i] = id, int32(n.From.Line)
 	}
-	return []any{codes, dates, navs, rep, sale, files, shas, lines}
+	return []any{codes, dates, navs, rep, sale, sources, lines}, nil
 }
 
 // queueVersions queues the scheme-master change of the changed schemes:
@@ -807,22 +821,22 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 		}
 		return d.Time()
 	}
-	where := `($1 = '' OR source_sha256 = $1) AND ($2 = '' OR scheme_code = $2)
+	where := `($1 = '' OR s.sha256 = $1) AND ($2 = '' OR scheme_code = $2)
 		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
 	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
 	if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
 		return nil, err
 	}
 	var used int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+
-		strings.ReplaceAll(where, "source_sha256", "n.source_sha256"), args...).Scan(&used); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date)
+		JOIN nav_sources s ON s.id = n.source_id WHERE `+where, args...).Scan(&used); err != nil {
 		return nil, err
 	}
 	if used > 0 {
 		return nil, fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
 	}
-	rows, err := tx.Query(ctx, `DELETE FROM navs WHERE `+where+`
-		RETURNING scheme_code, nav_date, nav::text, source_file, source_sha256, source_line`, args...)
+	rows, err := tx.Query(ctx, `DELETE FROM navs n USING nav_sources s WHERE s.id = n.source_id AND `+where+`
+		RETURNING n.scheme_code, n.nav_date, n.nav::text, s.file, s.sha256, n.source_line`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -854,7 +868,7 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 	b.Queue(`DELETE FROM nav_latest WHERE scheme_code = ANY($1)`, codes)
 	b.Queue(`INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 		SELECT DISTINCT ON (scheme_code) scheme_code, nav_date, nav, source_file, source_sha256, source_line
-		FROM navs WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
+		FROM nav_lineage WHERE scheme_code = ANY($1) ORDER BY scheme_code, nav_date DESC`, codes)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -875,7 +889,7 @@ type retractedAudit struct {
 // StoredNAV returns the NAV navs holds for a scheme on a date, if any.
 func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fund.NAVLine, bool, error) {
 	var l fund.NAVLine
-	err := s.Pool.QueryRow(ctx, `SELECT nav, source_file, source_sha256, source_line FROM navs WHERE scheme_code = $1 AND nav_date = $2`,
+	err := s.Pool.QueryRow(ctx, `SELECT nav, source_file, source_sha256, source_line FROM nav_lineage WHERE scheme_code = $1 AND nav_date = $2`,
 		scheme, date.Time()).Scan(&l.NAV, &l.From.File, &l.From.SHA256, &l.From.Line)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, false, nil
@@ -893,7 +907,7 @@ func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fu
 // held them, before their checkpoints).
 func (s Store) FileNAVsAfter(ctx context.Context, sha256 string, line int) ([]string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT scheme_code || '|' || nav_date::text FROM navs
-		WHERE source_sha256 = $1 AND source_line > $2 ORDER BY source_line`, sha256, line)
+		WHERE source_id IN (SELECT id FROM nav_sources WHERE sha256 = $1) AND source_line > $2 ORDER BY source_line`, sha256, line)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -18,9 +18,9 @@ import (
 // whose backend's /proc CPU is read before and after it. The statements:
 // the COPY into a table shaped as navs is (its key and checks), the
 // nav_latest UPDATE NAVSink sends (SQL kept in step with nav.go by hand) on
-// a copy of nav_latest, and the COPY into two candidate shapes of navs: the
-// file and its SHA-256 as a per-file id ("narrow"), and that with an
-// integer scheme key ("intkey"). Reported in backend CPU-seconds per
+// a copy of nav_latest, and the COPY into a candidate shape of navs: an
+// integer scheme key in place of the code ("intkey"; the file became an id,
+// nav_sources, after this measured it). Reported in backend CPU-seconds per
 // million rows after the first day (whose rows create nav_latest's).
 func BenchmarkNAVStatementCPU(b *testing.B) {
 	days := benchkit.EnvInt(b, "FUNDFLOW_BENCH_NAV_DAYS", 30)
@@ -45,9 +45,6 @@ func BenchmarkNAVStatementCPU(b *testing.B) {
 		if _, err := pool.Exec(ctx, `
 CREATE TABLE b_navs (LIKE navs INCLUDING ALL);
 CREATE TABLE b_latest (LIKE nav_latest INCLUDING ALL) WITH (fillfactor = 70);
-CREATE TABLE b_narrow (scheme_code text NOT NULL, nav_date date NOT NULL, nav numeric(18,8) NOT NULL CHECK (nav > 0),
-    repurchase numeric(18,8), sale numeric(18,8), file_id int NOT NULL, source_line int NOT NULL,
-    loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scheme_code, nav_date));
 CREATE TABLE b_intkey (scheme_id int NOT NULL, nav_date date NOT NULL, nav numeric(18,8) NOT NULL CHECK (nav > 0),
     repurchase numeric(18,8), sale numeric(18,8), file_id int NOT NULL, source_line int NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scheme_id, nav_date))`); err != nil {
@@ -98,11 +95,7 @@ CREATE TABLE b_intkey (scheme_id int NOT NULL, nav_date date NOT NULL, nav numer
 			}
 			file := int32(d + 1)
 			for _, batch := range benchkit.Batches(day, bs) {
-				measure("copy navs", copyRows("b_navs", []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_file", "source_sha256", "source_line"}, batch,
-					func(n *fund.NAVLine) []any {
-						return []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, int32(n.From.Line)}
-					}))
-				measure("copy narrow", copyRows("b_narrow", []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "file_id", "source_line"}, batch,
+				measure("copy navs", copyRows("b_navs", []string{"scheme_code", "nav_date", "nav", "repurchase", "sale", "source_id", "source_line"}, batch,
 					func(n *fund.NAVLine) []any {
 						return []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, file, int32(n.From.Line)}
 					}))
@@ -136,11 +129,11 @@ CREATE TABLE b_intkey (scheme_id int NOT NULL, nav_date date NOT NULL, nav numer
 			}
 		}
 		perM := func(d time.Duration) float64 { return d.Seconds() * 1e6 / float64(measured) }
-		for _, m := range [][2]string{{"copy navs", "navs-copy"}, {"latest update", "latest-update"}, {"copy narrow", "narrow-copy"}, {"copy intkey", "intkey-copy"}} {
+		for _, m := range [][2]string{{"copy navs", "navs-copy"}, {"latest update", "latest-update"}, {"copy intkey", "intkey-copy"}} {
 			b.ReportMetric(perM(cpu[m[0]]), m[1]+"-cpu-s/Mrows")
 		}
-		b.Logf("%d rows after the first day, batches of %d; backend CPU: COPY navs %s, nav_latest UPDATE %s; candidates: COPY narrow %s, COPY narrow with an integer scheme key %s",
+		b.Logf("%d rows after the first day, batches of %d; backend CPU: COPY navs %s, nav_latest UPDATE %s; candidate: COPY with an integer scheme key %s",
 			measured, bs, cpu["copy navs"].Round(10*time.Millisecond), cpu["latest update"].Round(10*time.Millisecond),
-			cpu["copy narrow"].Round(10*time.Millisecond), cpu["copy intkey"].Round(10*time.Millisecond))
+			cpu["copy intkey"].Round(10*time.Millisecond))
 	}
 }

@@ -193,8 +193,8 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 				pool = small
 			}
 			if tc.stored != "" {
-				if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-					VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, tc.stored); err != nil {
+				if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+					VALUES ($1, '2026-08-17', 99, nav_source('other.txt', 'def'), 1)`, tc.stored); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -210,7 +210,7 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 			if err := pool.QueryRow(ctx, `SELECT count(*),
 				count(*) FILTER (WHERE source_file = 'NAVAll.txt' AND source_line = scheme_code::int - 100000 + 2 AND nav = 10),
 				count(*) FILTER (WHERE source_file = 'other.txt' AND nav = 99 AND scheme_code = $1)
-				FROM navs`, tc.stored).Scan(&rows, &own, &keptStored); err != nil {
+				FROM nav_lineage`, tc.stored).Scan(&rows, &own, &keptStored); err != nil {
 				t.Fatal(err)
 			}
 			wantKept := 0
@@ -276,8 +276,8 @@ func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
 			}
 			defer other.Rollback(context.WithoutCancel(ctx))
 			insert := func(code string) error {
-				_, err := other.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
-					VALUES ($1, '2026-08-17', 99, 'other.txt', 'def', 1)`, code)
+				_, err := other.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line)
+					VALUES ($1, '2026-08-17', 99, nav_source('other.txt', 'def'), 1)`, code)
 				return err
 			}
 			if err := insert(tc.held); err != nil {
@@ -327,7 +327,7 @@ func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
 				t.Fatalf("the other writer: %v", awaitErr)
 			}
 			var rows int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs WHERE source_file = 'NAVAll.txt'`).Scan(&rows); err != nil {
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM nav_lineage WHERE source_file = 'NAVAll.txt'`).Scan(&rows); err != nil {
 				t.Fatal(err)
 			}
 			if split, _ := postgres.SplitAndPrepared(sink); rows != n || split != 1 {

@@ -59,11 +59,11 @@ func fixtureNAVs(t testing.TB) []*fund.NAVLine {
 
 // pgxCopy is the COPY stream pgx's CopyFrom builds for rows: each value as
 // the sink used to hand it, encoded by pgx for the column's type.
-func pgxCopy(t testing.TB, m *pgtype.Map, rows []*fund.NAVLine) []byte {
+func pgxCopy(t testing.TB, m *pgtype.Map, rows []*fund.NAVLine, ids map[[2]string]int32) []byte {
 	buf := []byte("PGCOPY\n\377\r\n\000\x00\x00\x00\x00\x00\x00\x00\x00")
-	oids := []uint32{pgtype.TextOID, pgtype.DateOID, pgtype.NumericOID, pgtype.NumericOID, pgtype.NumericOID, pgtype.TextOID, pgtype.TextOID, pgtype.Int4OID}
+	oids := []uint32{pgtype.TextOID, pgtype.DateOID, pgtype.NumericOID, pgtype.NumericOID, pgtype.NumericOID, pgtype.Int4OID, pgtype.Int4OID}
 	for _, n := range rows {
-		vals := []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, n.From.File, n.From.SHA256, n.From.Line}
+		vals := []any{n.SchemeCode, n.Date.Time(), n.NAV, n.Repurchase, n.Sale, ids[[2]string{n.From.File, n.From.SHA256}], n.From.Line}
 		buf = append(buf, 0, byte(len(vals)))
 		for i, v := range vals {
 			// as pgx's encodeCopyValue: NULL unless the encoder appends
@@ -88,9 +88,19 @@ func pgxCopy(t testing.TB, m *pgtype.Map, rows []*fund.NAVLine) []byte {
 func TestNAVCopyIsPgxsCopy(t *testing.T) {
 	generic, ours := numericMaps()
 	rows := fixtureNAVs(t)
-	want := pgxCopy(t, generic, rows)
+	// each file an id of its own, numbered here in the order files come
+	ids := map[[2]string]int32{}
+	for _, n := range rows {
+		if k := [2]string{n.From.File, n.From.SHA256}; ids[k] == 0 {
+			ids[k] = int32(1000 + len(ids))
+		}
+	}
+	if len(ids) < 2 {
+		t.Fatalf("the fixtures are %d file(s): the test needs rows of several", len(ids))
+	}
+	want := pgxCopy(t, generic, rows, ids)
 	for _, m := range []*pgtype.Map{generic, ours} {
-		got, err := postgres.AppendNAVCopy(nil, m, rows)
+		got, err := postgres.AppendNAVCopy(nil, m, rows, ids)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,8 +113,11 @@ func TestNAVCopyIsPgxsCopy(t *testing.T) {
 				got[i:min(i+32, len(got))], want[i:min(i+32, len(want))])
 		}
 	}
-	if _, err := postgres.AppendNAVCopy(nil, ours, []*fund.NAVLine{{From: fund.Origin{Line: 1 << 31}}}); err == nil {
+	if _, err := postgres.AppendNAVCopy(nil, ours, []*fund.NAVLine{{From: fund.Origin{Line: 1 << 31}}}, map[[2]string]int32{{}: 1}); err == nil {
 		t.Error("a line beyond int4 was encoded")
+	}
+	if _, err := postgres.AppendNAVCopy(nil, ours, rows[:1], map[[2]string]int32{{"other.txt", rows[0].From.SHA256}: 1}); err == nil {
+		t.Error("a row of a file without an id was encoded")
 	}
 	t.Logf("%d rows, %d bytes", len(rows), len(want))
 }
@@ -134,7 +147,7 @@ func TestNAVSinkCopiesWhatTheFilesSay(t *testing.T) {
 		}
 	}
 	got := map[string]string{}
-	r, err := pool.Query(ctx, `SELECT scheme_code, nav_date, nav::text, coalesce(repurchase::text, '-'), coalesce(sale::text, '-'), source_file, source_sha256, source_line FROM navs`)
+	r, err := pool.Query(ctx, `SELECT scheme_code, nav_date, nav::text, coalesce(repurchase::text, '-'), coalesce(sale::text, '-'), source_file, source_sha256, source_line FROM nav_lineage`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func queueLatest(q *pgx.Batch, moved, first []latestRow) {
 		q.Queue(`UPDATE nav_latest l SET nav_date = n.nav_date, nav = n.nav, source_file = n.source_file,
 			    source_sha256 = n.source_sha256, source_line = n.source_line, updated_at = now()
 			FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
-			JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
+			JOIN nav_lineage n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
 			WHERE l.scheme_code = u.scheme_code AND n.nav_date > l.nav_date`, keys...)
 		// A scheme whose row is gone since the state read it (a retraction
 		// of all its NAVs) is inserted again: the UPDATE matched nothing.
@@ -67,7 +67,7 @@ func queueLatest(q *pgx.Batch, moved, first []latestRow) {
 const upsertLatest = `INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
 	SELECT n.scheme_code, n.nav_date, n.nav, n.source_file, n.source_sha256, n.source_line
 	FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
-	JOIN navs n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
+	JOIN nav_lineage n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
 	WHERE NOT $3::bool OR NOT EXISTS (SELECT 1 FROM nav_latest l WHERE l.scheme_code = u.scheme_code)
 	ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
 	    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
