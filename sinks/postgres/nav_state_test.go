@@ -585,3 +585,50 @@ func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
 			version, name, versions, navs, actions)
 	}
 }
+
+// A split batch whose master guard fires after its second half committed
+// (another writer created one of its schemes after the sink read the
+// master): the batch is written again, finds that half stored and goes
+// through ON CONFLICT. Every NAV ends stored once with its own line, and
+// the master and its audit rows as if the batch had run once on the master
+// as it is.
+func TestNAVSinkSplitBatchFailsAfterItsSecondHalf(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool}
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO schemes (code, name, amc, category, version, valid_from) VALUES ('300', 'Gamma (repair)', 'Test AMC', 'Debt', 1, '2026-08-10')`); err != nil {
+		t.Fatal(err)
+	}
+	n := postgres.SplitCopyFrom + 1000
+	batch := []fund.NAVLine{navLine("300", "Gamma", "10", 17, 2)}
+	for i := range n {
+		batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+3))
+	}
+	if err := s.Write(ctx, batchOf("", "", batch...)); err != nil {
+		t.Fatal(err)
+	}
+	var navs, own, latest, created int
+	var gamma string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM navs),
+		(SELECT count(*) FROM nav_lineage WHERE source_file = 'NAVAll.txt' AND nav = 10
+		    AND source_line = CASE scheme_code WHEN '300' THEN 2 ELSE scheme_code::int - 100000 + 3 END),
+		(SELECT count(*) FROM nav_latest WHERE nav_date = '2026-08-17'),
+		(SELECT count(*) FROM audit_log WHERE entity = 'scheme' AND action = 'created' AND payload->>'version' = '1'),
+		(SELECT s.version || ':' || s.name || ':' || (SELECT count(*) FROM scheme_versions WHERE code = '300') || ':' ||
+		    (SELECT string_agg(action || ':' || (payload->>'version'), ',') FROM audit_log WHERE entity = 'scheme' AND entity_id = '300')
+		 FROM schemes s WHERE s.code = '300')`).Scan(&navs, &own, &latest, &created, &gamma); err != nil {
+		t.Fatal(err)
+	}
+	if navs != n+1 || own != n+1 || latest != n+1 || created != n || gamma != "2:Gamma:1:version:2" {
+		t.Fatalf("%d navs, %d with their own line, nav_latest at %d, %d schemes created, 300 %q; want %d, %d, %d, %d, \"2:Gamma:1:version:2\"",
+			navs, own, latest, created, gamma, n+1, n+1, n+1, n)
+	}
+	// The first try split and its second half committed before the guard
+	// fired; the second split again and met those keys stored.
+	if split, _ := postgres.SplitAndPrepared(s); split != 2 {
+		t.Fatalf("batches split %d, want 2 (the try the guard stopped, and the one that met its second half)", split)
+	}
+}
