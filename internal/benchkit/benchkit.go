@@ -99,9 +99,11 @@ func Batches(rows []fund.NAVLine, n int) [][]fund.NAVLine {
 	return out
 }
 
-// PGCopy is the Postgres baseline: a bare pgx CopyFrom of NAV rows (the
-// columns of navs) into a plain table, with no key, no index and nothing
-// else: each call one COPY, committed on its own.
+// PGCopy is the Postgres baseline: a bare pgx CopyFrom of NAV rows as they
+// are parsed (the file's name and SHA-256 on every row, as navs held them
+// before migration 069 and a plain tool would write them) into a plain
+// table, with no key, no index and nothing else: each call one COPY,
+// committed on its own.
 type PGCopy struct {
 	Pool  *pgxpool.Pool
 	Table string

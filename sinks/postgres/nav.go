@@ -821,22 +821,24 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 		}
 		return d.Time()
 	}
-	where := `($1 = '' OR s.sha256 = $1) AND ($2 = '' OR scheme_code = $2)
+	where := `($1 = '' OR n.source_id IN (SELECT id FROM nav_sources WHERE sha256 = $1)) AND ($2 = '' OR scheme_code = $2)
 		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
 	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
 	if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
 		return nil, err
 	}
 	var used int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date)
-		JOIN nav_sources s ON s.id = n.source_id WHERE `+where, args...).Scan(&used); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions t JOIN navs n USING (scheme_code, nav_date) WHERE `+where,
+		args...).Scan(&used); err != nil {
 		return nil, err
 	}
 	if used > 0 {
 		return nil, fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
 	}
-	rows, err := tx.Query(ctx, `DELETE FROM navs n USING nav_sources s WHERE s.id = n.source_id AND `+where+`
-		RETURNING n.scheme_code, n.nav_date, n.nav::text, s.file, s.sha256, n.source_line`, args...)
+	// The file by subquery: a NAV naming no file fails the scan, loudly.
+	rows, err := tx.Query(ctx, `DELETE FROM navs n WHERE `+where+`
+		RETURNING n.scheme_code, n.nav_date, n.nav::text, (SELECT file FROM nav_sources WHERE id = n.source_id),
+		    (SELECT sha256 FROM nav_sources WHERE id = n.source_id), n.source_line`, args...)
 	if err != nil {
 		return nil, err
 	}

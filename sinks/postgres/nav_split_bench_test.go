@@ -16,9 +16,9 @@ import (
 // by statement (issue 15): FUNDFLOW_BENCH_NAV_DAYS generated days (default
 // 30) in batches of FUNDFLOW_BENCH_BATCH, each statement on one connection
 // whose backend's /proc CPU is read before and after it. The statements:
-// the COPY into a table shaped as navs is (its key and checks), the
-// nav_latest UPDATE NAVSink sends (SQL kept in step with nav.go by hand) on
-// a copy of nav_latest, and the COPY into a candidate shape of navs: an
+// the COPY into a table shaped as navs is (its key and checks), an UPDATE
+// of a copy of nav_latest shaped as NAVSink's (which takes the new values
+// from nav_lineage by key; here they are given), and the COPY into a candidate shape of navs: an
 // integer scheme key in place of the code ("intkey"; the file became an id,
 // nav_sources, after this measured it). Reported in backend CPU-seconds per
 // million rows after the first day (whose rows create nav_latest's).

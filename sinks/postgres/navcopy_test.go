@@ -180,9 +180,10 @@ func TestNAVSinkCopiesWhatTheFilesSay(t *testing.T) {
 	}
 }
 
-// A batch of rows from two files (a batch may cross a file boundary): each
-// scheme's nav_latest row names its own file, SHA-256 and line, whether
-// the scheme is new to nav_latest or moves forward in it.
+// A batch of rows from several files (a batch may cross a file boundary,
+// a quarantine replay mixes files): each NAV names its own file, SHA-256
+// and line, copied or through ON CONFLICT, and so does each scheme's
+// nav_latest row, whether the scheme is new to nav_latest or moves forward.
 func TestNAVLatestKeepsEachRowsFileInAMixedBatch(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
@@ -194,11 +195,23 @@ func TestNAVLatestKeepsEachRowsFileInAMixedBatch(t *testing.T) {
 	if err := sink.Write(ctx, batchOf("", "", navLine("100", "A", "10", 17, 2), navLine("101", "B", "20", 17, 3))); err != nil {
 		t.Fatal(err)
 	}
-	// 100 and 101 move forward, 102 and 103 are new; two files each
+	// 100 and 101 move forward, 102 and 103 are new; two files each; and
+	// 101's day before its latest, from a third file (through ON CONFLICT)
 	if err := sink.Write(ctx, batchOf("", "",
 		from(navLine("100", "A", "10.1", 18, 4), "one.txt", "s1"), from(navLine("101", "B", "20.1", 18, 5), "two.txt", "s2"),
+		from(navLine("101", "B", "19.9", 16, 8), "three.txt", "s3"),
 		from(navLine("102", "C", "30", 18, 6), "two.txt", "s2"), from(navLine("103", "D", "40", 18, 7), "one.txt", "s1"))); err != nil {
 		t.Fatal(err)
+	}
+	var lineage string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(concat_ws(' ', scheme_code, nav_date, nav, source_file, source_sha256, source_line), ', '
+		ORDER BY scheme_code, nav_date) FROM nav_lineage`).Scan(&lineage); err != nil {
+		t.Fatal(err)
+	}
+	if want := "100 2026-08-17 10.00000000 NAVAll.txt abc 2, 100 2026-08-18 10.10000000 one.txt s1 4, " +
+		"101 2026-08-16 19.90000000 three.txt s3 8, 101 2026-08-17 20.00000000 NAVAll.txt abc 3, 101 2026-08-18 20.10000000 two.txt s2 5, " +
+		"102 2026-08-18 30.00000000 two.txt s2 6, 103 2026-08-18 40.00000000 one.txt s1 7"; lineage != want {
+		t.Fatalf("navs:\n%s\nwant:\n%s", lineage, want)
 	}
 	want := map[string]string{"100": "2026-08-18 10.10000000 one.txt s1 4", "101": "2026-08-18 20.10000000 two.txt s2 5",
 		"102": "2026-08-18 30.00000000 two.txt s2 6", "103": "2026-08-18 40.00000000 one.txt s1 7"}

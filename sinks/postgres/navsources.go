@@ -29,14 +29,14 @@ type sourceIDs map[navSource]int32
 // batch then fails is an id nothing names, which is harmless.
 func (s *navSources) resolve(ctx context.Context, pool *pgxpool.Pool, rows ...[]*fund.NAVLine) (sourceIDs, error) {
 	out := sourceIDs{}
-	var last navSource
+	var last sourceHit
 	for _, rs := range rows {
 		for _, n := range rs {
 			k := navSource{n.From.File, n.From.SHA256}
-			if k == last {
+			if last.ok && k == last.src {
 				continue
 			}
-			last = k
+			last = sourceHit{src: k, ok: true}
 			if _, ok := out[k]; ok {
 				continue
 			}

@@ -8,7 +8,9 @@
 -- There is no foreign key from navs: its check is a trigger per row, and
 -- the COPY of a backfill is the cost this removes. nav_sources is
 -- append-only instead (the application may only SELECT and INSERT it,
--- internal/migrate appGrants), so an id a NAV names stays.
+-- internal/migrate appGrants) and its rows are never deleted, even one no
+-- NAV names (a batch that failed after its file was added): an id a NAV
+-- names stays.
 CREATE TABLE nav_sources (
     id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     file       text        NOT NULL,
@@ -18,7 +20,8 @@ CREATE TABLE nav_sources (
 );
 
 -- nav_source is the id of a file, added if it is new. Two writers of the
--- same new file: the second waits for the first's insert, and finds it.
+-- same new file (READ COMMITTED): the second's insert waits for the
+-- first's, does nothing, and its next statement finds the row.
 CREATE FUNCTION nav_source(p_file text, p_sha256 text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -32,21 +35,43 @@ BEGIN
     IF v IS NULL THEN
         SELECT id INTO v FROM nav_sources WHERE sha256 = p_sha256 AND file = p_file;
     END IF;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'nav_source: no id for % (%)', p_file, p_sha256;
+    END IF;
     RETURN v;
 END $$;
 
-INSERT INTO nav_sources (file, sha256)
-SELECT DISTINCT source_file, source_sha256 FROM navs ORDER BY 1, 2;
+-- The files of the NAVs stored, first seen when their first NAV was.
+INSERT INTO nav_sources (file, sha256, created_at)
+SELECT source_file, source_sha256, min(loaded_at) FROM navs
+GROUP BY source_file, source_sha256 ORDER BY min(loaded_at), 1, 2;
 
-ALTER TABLE navs ADD COLUMN source_id integer;
-UPDATE navs n SET source_id = s.id FROM nav_sources s
-WHERE s.file = n.source_file AND s.sha256 = n.source_sha256;
-ALTER TABLE navs ALTER COLUMN source_id SET NOT NULL;
-ALTER TABLE navs DROP COLUMN source_file;
-ALTER TABLE navs DROP COLUMN source_sha256;
+-- navs is rebuilt rather than altered: a dropped column keeps its bytes
+-- in every row already stored, and an UPDATE of every row would leave a
+-- dead copy of each. The key is built after the rows are in, in its order.
+CREATE TABLE navs_new (
+    scheme_code   text          NOT NULL,
+    nav_date      date          NOT NULL,
+    nav           numeric(18,8) NOT NULL CONSTRAINT navs_nav_check CHECK (nav > 0),
+    repurchase    numeric(18,8),
+    sale          numeric(18,8),
+    source_id     integer       NOT NULL,
+    source_line   integer       NOT NULL,
+    loaded_at     timestamptz   NOT NULL DEFAULT now()
+);
+INSERT INTO navs_new (scheme_code, nav_date, nav, repurchase, sale, source_id, source_line, loaded_at)
+SELECT n.scheme_code, n.nav_date, n.nav, n.repurchase, n.sale, s.id, n.source_line, n.loaded_at
+FROM navs n JOIN nav_sources s ON s.file = n.source_file AND s.sha256 = n.source_sha256
+ORDER BY n.scheme_code, n.nav_date;
+DROP TABLE navs;
+ALTER TABLE navs_new RENAME TO navs;
+ALTER TABLE navs ADD CONSTRAINT navs_pkey PRIMARY KEY (scheme_code, nav_date);
+ANALYZE navs;
 
--- navs as it was: each NAV with the name and SHA-256 of its file.
+-- navs as it was: each NAV with the name and SHA-256 of its file. A LEFT
+-- JOIN: a NAV whose id named no file would show NULLs (and fail the NOT
+-- NULL columns of nav_latest's moves), not vanish.
 CREATE VIEW nav_lineage AS
 SELECT n.scheme_code, n.nav_date, n.nav, n.repurchase, n.sale,
        s.file AS source_file, s.sha256 AS source_sha256, n.source_line, n.loaded_at, n.source_id
-FROM navs n JOIN nav_sources s ON s.id = n.source_id;
+FROM navs n LEFT JOIN nav_sources s ON s.id = n.source_id;
