@@ -160,15 +160,17 @@ func mergeMove(a, b heldMove) heldMove {
 	return out
 }
 
-// Held is how many schemes' moves of nav_latest are held and not cut
-// (pipelines.Holder; 0 without HoldLatest).
+// Held is how many schemes' moves of nav_latest are held and not cut, and
+// master changes in flight (pipelines.Holder; 0 without HoldLatest): the
+// engine flushes before it commits the checkpoints they are behind.
 func (s *NAVSink) Held() int {
+	n := int(s.mastersOpen.Load())
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
 	if s.pending == nil {
-		return 0
+		return n
 	}
-	return len(s.pending.rows)
+	return n + len(s.pending.rows)
 }
 
 // Cut marks the moves held now as what the next Flush sends
@@ -189,15 +191,23 @@ func (s *NAVSink) Cut() {
 	s.pending = nil
 }
 
-// Flush moves nav_latest to every move cut, in one transaction; after a
-// failure those moves are held again (with any newer one held since). Its
-// commit waits for the WAL flush (unlike a batch's): no witness covers it,
-// and the checkpoints it lets commit next must find it durable.
+// Flush waits for the master changes in flight (settleMasters), then
+// moves nav_latest to every move cut, in one transaction; after a failure
+// those moves are held again (with any newer one held since). Its commit
+// waits for the WAL flush (unlike a batch's): no witness covers it, and
+// the checkpoints it lets commit next must find it durable, the master
+// changes' commits before it too.
 func (s *NAVSink) Flush(ctx context.Context) error {
 	s.pendMu.Lock()
 	held := s.cut
 	s.cut = nil
 	s.pendMu.Unlock()
+	if err := s.settleMasters(ctx); err != nil {
+		if held != nil {
+			s.holdAgain(held)
+		}
+		return err
+	}
 	if held == nil || len(held.rows) == 0 {
 		return nil
 	}
