@@ -39,13 +39,6 @@ const (
 // made ready on another connection.
 func SplitAndPrepared(s *NAVSink) (int64, int64) { return s.split.Load(), s.prepared.Load() }
 
-// ErrStale is a guard in SQL firing on a state another writer changed.
-var ErrStale = errStale
-
-// Deferred is how many batches of s had their master change written after
-// them (masterChange).
-func Deferred(s *NAVSink) int64 { return s.deferred.Load() }
-
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

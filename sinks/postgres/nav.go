@@ -79,14 +79,8 @@ type NAVSink struct {
 	// Skipped counts the rows Write found stored already.
 	Skipped atomic.Int64
 	// split and prepared count the batches whose second half was copied
-	// on another connection and whose audit step was made ready on one;
-	// deferred those whose master change was written after them.
-	split, prepared, deferred atomic.Int64
-	// masters are the master changes written after their batches
-	// (masterChange), oldest first, until settleMasters saw them commit.
-	masterMu    sync.Mutex
-	masters     []*masterChange
-	mastersOpen atomic.Int64
+	// on another connection and whose audit step was made ready on one.
+	split, prepared atomic.Int64
 }
 
 // Name labels the sink's metrics.
@@ -127,7 +121,7 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		// cycle through its own wait for its second half (another writer of
 		// the same keys), which Postgres cannot see: one transaction now.
 		how.unsplit = how.unsplit || errors.Is(err, errSideLocked)
-		if errors.Is(err, errStale) && !errors.Is(err, errMasterAfterBatch) && attempt < 5 {
+		if errors.Is(err, errStale) && attempt < 5 {
 			continue
 		}
 		return classify(err)
@@ -152,28 +146,10 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 	if len(b.Items) == 0 && !witness {
 		return nil
 	}
-	if !s.state.isLoaded() {
-		// The master read again must hold the changes in flight.
-		if err := s.settleMasters(ctx); err != nil {
-			return err
-		}
-	}
 	if err := s.state.ensure(ctx, s.Pool); err != nil {
 		return fmt.Errorf("load scheme master and latest NAVs: %w", err)
 	}
 	p := s.plan(b.Items)
-	// A change of the master follows those in flight: its guard reads
-	// their versions, and the audit chain keeps their order.
-	if len(p.changed) > 0 {
-		if err := s.settleMasters(ctx); err != nil {
-			return err
-		}
-	}
-	// A run's first file makes thousands of schemes: with the engine's
-	// flush to wait for it (HoldLatest), their master change is written
-	// in a transaction of its own once the batch committed, while the
-	// next batches are written (masterChange).
-	deferMaster := s.HoldLatest && len(p.changed) >= deferMasterFrom
 	if how.viaConflict {
 		p.old, p.fresh = append(p.old, p.fresh...), nil
 	}
@@ -200,7 +176,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		side.abandon(ctx)
 	}()
 	var prepared chan preparedAudits // many master changes: their audit step, made ready meanwhile
-	if len(p.changed) >= prepareAuditsFrom && !deferMaster {
+	if len(p.changed) >= prepareAuditsFrom {
 		if c := s.spareConn(hctx); c != nil {
 			prepared = make(chan preparedAudits, 1)
 			s.prepared.Add(1)
@@ -271,7 +247,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 			queueLatest(q, moved, first)
 		}
 		var mastered *int64
-		if len(p.changed) > 0 && !deferMaster {
+		if len(p.changed) > 0 {
 			mastered = queueVersions(q, p.changed)
 		}
 		if q.Len() == 0 {
@@ -286,14 +262,12 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 				int64(len(p.changed))-*mastered, len(p.changed), errStale)
 		}
 		var err error
-		switch {
-		case deferMaster:
-		case prepared != nil:
+		if prepared != nil {
 			r := <-prepared
 			if err = r.err; err == nil {
 				err = AppendPrepared(ctx, tx, "nav-ingest", r.step)
 			}
-		default:
+		} else {
 			err = AppendAudits(ctx, tx, "nav-ingest", versionAudits(p.changed))
 		}
 		if err != nil {
@@ -305,9 +279,6 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		return err
 	}
 	s.apply(p)
-	if deferMaster {
-		s.startMaster(ctx, p.changed)
-	}
 	if s.HoldLatest {
 		s.hold(moved, first)
 	}

@@ -222,25 +222,8 @@ func TestNAVSinkSplitCopy(t *testing.T) {
 			}
 			// The default pool spares connections (a stored key fails the
 			// split try, and the retry copies nothing); a pool of two none.
-			// The audit step is made ready beside the batch when the master
-			// change is in it (nav_latest too); else it is written after.
-			split, prepared := postgres.SplitAndPrepared(sink)
-			if (tc.pool == "") != (split >= 1) || split > 1 || (tc.pool == "" && tc.latest) != (prepared >= 1) {
+			if split, prepared := postgres.SplitAndPrepared(sink); (tc.pool == "") != (split >= 1 && prepared >= 1) || split > 1 {
 				t.Fatalf("batches split %d, audit steps made ready %d", split, prepared)
-			}
-			if deferred := postgres.Deferred(sink); deferred != 0 == tc.latest {
-				t.Fatalf("master changes written after their batch: %d (nav_latest in the batch: %v)", deferred, tc.latest)
-			}
-			if err := sink.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-			var schemes, audits int
-			if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM schemes s JOIN scheme_versions v ON v.code = s.code AND v.version = 1),
-				(SELECT count(*) FROM audit_log WHERE entity = 'scheme' AND action = 'created')`).Scan(&schemes, &audits); err != nil {
-				t.Fatal(err)
-			}
-			if schemes != n || audits != n {
-				t.Fatalf("after the flush: %d schemes with their first version, %d created in the audit trail; want %d each", schemes, audits, n)
 			}
 			if tc.latest {
 				var latest int
@@ -648,97 +631,4 @@ func TestNAVSinkSplitBatchFailsAfterItsSecondHalf(t *testing.T) {
 	if split, _ := postgres.SplitAndPrepared(s); split != 2 {
 		t.Fatalf("batches split %d, want 2 (the try the guard stopped, and the one that met its second half)", split)
 	}
-}
-
-// A run's first file of thousands of new schemes has its master change
-// written after its batch, while the next batches are written; Flush waits
-// for it. A batch that renames one of them right after waits for it too:
-// the versions follow one another. One that another writer made stale
-// (it created one of the schemes after the sink read the master) fails
-// the flush, so the engine commits no checkpoint past it, and leaves no
-// version or audit row of it; the run made again on the master as it is
-// completes it.
-func TestNAVSinkWritesAFirstFilesMasterAfterItsBatch(t *testing.T) {
-	n := postgres.PrepareAuditsFrom + 500
-	first := func(name string) []fund.NAVLine {
-		var b []fund.NAVLine
-		for i := range n {
-			b = append(b, navLine(fmt.Sprint(100000+i), name, "10", 17, i+2))
-		}
-		return b
-	}
-	master := func(t *testing.T, pool interface {
-		QueryRow(context.Context, string, ...any) pgx.Row
-	}) (schemes, versions, audits int) {
-		if err := pool.QueryRow(testkit.Ctx(t), `SELECT (SELECT count(*) FROM schemes), (SELECT count(*) FROM scheme_versions),
-			(SELECT count(*) FROM audit_log WHERE entity = 'scheme')`).Scan(&schemes, &versions, &audits); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Run("renamed right after", func(t *testing.T) {
-		pool, _ := testkit.PG(t)
-		ctx := testkit.Ctx(t)
-		s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
-		if err := s.Write(ctx, batchOf("", "", first("Fund")...)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Write(ctx, batchOf("", "", navLine("100007", "Fund II", "11", 18, 2))); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got := postgres.Deferred(s); got != 1 {
-			t.Fatalf("master changes written after their batch: %d, want 1", got)
-		}
-		var history string
-		if err := pool.QueryRow(ctx, `SELECT string_agg(version || ':' || name || ':' || valid_from || ':' || coalesce(valid_to::text, '-'), ' ' ORDER BY version)
-			FROM scheme_versions WHERE code = '100007'`).Scan(&history); err != nil {
-			t.Fatal(err)
-		}
-		if schemes, versions, audits := master(t, pool); history != "1:Fund:2026-08-17:2026-08-18 2:Fund II:2026-08-18:-" ||
-			schemes != n || versions != n+1 || audits != n+1 {
-			t.Fatalf("100007: %q; %d schemes, %d versions, %d audit rows; want two versions, %d, %d, %d", history, schemes, versions, audits, n, n+1, n+1)
-		}
-		if rep, err := postgres.VerifyAudit(ctx, pool, nil); err != nil || rep.Problem != nil {
-			t.Fatalf("audit trail: %+v %v", rep, err)
-		}
-	})
-	t.Run("made stale by another writer", func(t *testing.T) {
-		pool, _ := testkit.PG(t)
-		ctx := testkit.Ctx(t)
-		s := &postgres.NAVSink{Pool: pool, HoldLatest: true}
-		if err := s.Load(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pool.Exec(ctx, `INSERT INTO schemes (code, name, amc, category, version, valid_from) VALUES ('100009', 'Other', 'Test AMC', 'Debt', 1, '2026-08-10')`); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Write(ctx, batchOf("s", "1", first("Fund")...)); err != nil {
-			t.Fatal(err)
-		}
-		err := s.Flush(ctx)
-		if !errors.Is(err, postgres.ErrStale) {
-			t.Fatalf("flush after a stale master change: %v, want it refused as stale", err)
-		}
-		if schemes, versions, audits := master(t, pool); schemes != 1 || versions != 0 || audits != 0 {
-			t.Fatalf("after the refusal: %d schemes, %d versions, %d audit rows; want only the other writer's scheme", schemes, versions, audits)
-		}
-		// The run again, from the checkpoint the refusal kept back.
-		again := &postgres.NAVSink{Pool: pool, HoldLatest: true}
-		if err := again.Write(ctx, batchOf("s", "1", first("Fund")...)); err != nil {
-			t.Fatal(err)
-		}
-		if err := again.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var navs int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM navs`).Scan(&navs); err != nil {
-			t.Fatal(err)
-		}
-		if schemes, versions, audits := master(t, pool); navs != n || schemes != n || versions != n || audits != n {
-			t.Fatalf("the run again: %d navs, %d schemes, %d versions, %d audit rows; want %d each", navs, schemes, versions, audits, n)
-		}
-	})
 }

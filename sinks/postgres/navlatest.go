@@ -160,17 +160,15 @@ func mergeMove(a, b heldMove) heldMove {
 	return out
 }
 
-// Held is how many schemes' moves of nav_latest are held and not cut, and
-// master changes in flight (pipelines.Holder; 0 without HoldLatest): the
-// engine flushes before it commits the checkpoints they are behind.
+// Held is how many schemes' moves of nav_latest are held and not cut
+// (pipelines.Holder; 0 without HoldLatest).
 func (s *NAVSink) Held() int {
-	n := int(s.mastersOpen.Load())
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
 	if s.pending == nil {
-		return n
+		return 0
 	}
-	return n + len(s.pending.rows)
+	return len(s.pending.rows)
 }
 
 // Cut marks the moves held now as what the next Flush sends
@@ -191,23 +189,15 @@ func (s *NAVSink) Cut() {
 	s.pending = nil
 }
 
-// Flush waits for the master changes in flight (settleMasters), then
-// moves nav_latest to every move cut, in one transaction; after a failure
-// those moves are held again (with any newer one held since). Its commit
-// waits for the WAL flush (unlike a batch's): no witness covers it, and
-// the checkpoints it lets commit next must find it durable, the master
-// changes' commits before it too.
+// Flush moves nav_latest to every move cut, in one transaction; after a
+// failure those moves are held again (with any newer one held since). Its
+// commit waits for the WAL flush (unlike a batch's): no witness covers it,
+// and the checkpoints it lets commit next must find it durable.
 func (s *NAVSink) Flush(ctx context.Context) error {
 	s.pendMu.Lock()
 	held := s.cut
 	s.cut = nil
 	s.pendMu.Unlock()
-	if err := s.settleMasters(ctx); err != nil {
-		if held != nil {
-			s.holdAgain(held)
-		}
-		return err
-	}
 	if held == nil || len(held.rows) == 0 {
 		return nil
 	}

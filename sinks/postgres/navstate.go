@@ -68,13 +68,6 @@ func (st *navState) mutable(code string) *schemeState {
 	return s
 }
 
-// isLoaded reports whether the state is loaded (not dropped).
-func (st *navState) isLoaded() bool {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	return st.loaded
-}
-
 func (st *navState) drop() {
 	st.mu.Lock()
 	st.loaded, st.schemes, st.newest = false, nil, fund.Date{}
