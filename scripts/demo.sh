@@ -228,7 +228,7 @@ curl -s -o /dev/null -w "GET $API/ops/login: %{http_code}\n" "$API/ops/login"
 cat <<EOF2
 
 Where to look next (each line works pasted into a new shell in $PWD; $DEMO/env holds the settings):
-  psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_latest, quarantine, job_runs
+  psql "$FUNDFLOW_PG_URL"                                   # schemes, navs, nav_lineage, nav_latest, quarantine, job_runs
   clickhouse-client --port $CH_PORT -d fundflow_demo        # nav_history, ingest_events
   . $DEMO/env; bin/fundflow quarantine list --reason nav_jump; bin/fundflow quarantine show $QID   # held NAV rows
   . $DEMO/env; bin/fundflow run nav-freshness; bin/fundflow check completeness --date 2026-08-14 # freshness

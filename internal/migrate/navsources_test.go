@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -19,10 +20,13 @@ import (
 func TestNAVSourcesMigrationKeepsLineage(t *testing.T) {
 	pool, _ := testkit.EmptyPG(t)
 	ctx := testkit.Ctx(t)
-	upTo := func(last string) fstest.MapFS {
+	upTo := func(last int) fstest.MapFS {
 		m := fstest.MapFS{}
 		err := fs.WalkDir(fundsql.Postgres, "postgres", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".sql") || strings.TrimPrefix(p, "postgres/") > last {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".sql") {
+				return err
+			}
+			if n, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(p, "postgres/"), "_", 2)[0]); err != nil || n > last {
 				return err
 			}
 			b, err := fs.ReadFile(fundsql.Postgres, p)
@@ -34,7 +38,7 @@ func TestNAVSourcesMigrationKeepsLineage(t *testing.T) {
 		}
 		return m
 	}
-	if _, err := migrate.PostgresFS(ctx, pool, upTo("068_~"), "mig", testkit.Logger(t)); err != nil {
+	if _, err := migrate.PostgresFS(ctx, pool, upTo(68), "mig", testkit.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 	// One name under two SHA-256s, one SHA-256 under two names, a file of
@@ -45,7 +49,7 @@ func TestNAVSourcesMigrationKeepsLineage(t *testing.T) {
 		"B|2026-08-17|20.00000000|-|-|other.txt|aa|7|2026-08-17 19:00:00+00",
 	}
 	for i := range 50 {
-		seeded = append(seeded, fmt.Sprintf("C%02d|2026-08-19|%d.00000000|-|-|big.txt|cc|%d|2026-08-19 18:00:00+00", i, 30+i, i+2))
+		seeded = append(seeded, fmt.Sprintf("C%02d|2026-08-19|%d.00000000|-|-|big.txt|cc|%d|2026-08-19 18:%02d:00+00", i, 30+i, i+2, 50-i))
 	}
 	for _, r := range seeded {
 		f := strings.Split(r, "|")
@@ -60,7 +64,7 @@ func TestNAVSourcesMigrationKeepsLineage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	applied, err := migrate.PostgresFS(ctx, pool, upTo("069_~"), "mig", testkit.Logger(t))
+	applied, err := migrate.PostgresFS(ctx, pool, upTo(69), "mig", testkit.Logger(t))
 	if err != nil || len(applied) != 1 || !strings.HasPrefix(applied[0], "069_") {
 		t.Fatalf("069: applied %v, %v", applied, err)
 	}
@@ -91,8 +95,18 @@ func TestNAVSourcesMigrationKeepsLineage(t *testing.T) {
 		WHERE s.file = 'big.txt'), (SELECT created_at AT TIME ZONE 'UTC' || '' FROM nav_sources WHERE file = 'big.txt')`).Scan(&sources, &bigAt, &bigSince); err != nil {
 		t.Fatal(err)
 	}
-	if sources != 4 || bigAt != 50 || bigSince != "2026-08-19 18:00:00" {
-		t.Fatalf("%d files, big.txt named by %d NAVs since %s; want 4, 50, 2026-08-19 18:00:00", sources, bigAt, bigSince)
+	// big.txt's earliest NAV was loaded at 18:01 (its last line)
+	if sources != 4 || bigAt != 50 || bigSince != "2026-08-19 18:01:00" {
+		t.Fatalf("%d files, big.txt named by %d NAVs since %s; want 4, 50, 2026-08-19 18:01:00", sources, bigAt, bigSince)
+	}
+	// Rebuilt, not altered: no dropped column keeps its bytes in the rows;
+	// the constraints keep 002's names.
+	var dropped int
+	var constraints string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = 'navs'::regclass AND attisdropped),
+		(SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'navs'::regclass)`).Scan(&dropped, &constraints); err != nil ||
+		dropped != 0 || constraints != "navs_nav_check,navs_pkey" {
+		t.Fatalf("navs has %d dropped columns, constraints %q (%v); want 0, \"navs_nav_check,navs_pkey\"", dropped, constraints, err)
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO navs (scheme_code, nav_date, nav, source_id, source_line) VALUES ('A', '2026-08-17', 1, 1, 1)`); err == nil ||
 		!strings.Contains(err.Error(), "navs_pkey") {

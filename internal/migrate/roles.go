@@ -38,22 +38,25 @@ func Apply(ctx context.Context, svc config.Services, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	chDone, err := ClickHouse(ctx, ch, log)
-	if err != nil {
-		return err
-	}
-	log.Info("migrations up to date", "postgres_applied", len(pgDone), "clickhouse_applied", len(chDone))
+	// Granted before ClickHouse's migrations: a Postgres migration that
+	// rebuilt a table (069) took its grants, and a ClickHouse failure
+	// must not leave the application without them.
 	owner, app := User(ownerURL), User(appURL)
 	if owner == app {
 		log.Warn("the application connects as the schema owner: it could switch off the audit triggers; point "+
 			svc.PostgresMigrateURLEnv+" at the owner and "+svc.PostgresURLEnv+" at a role that owns nothing (scripts/services.sh does)",
 			"role", app)
-		return nil
+	} else {
+		if err := GrantApp(ctx, pool, app); err != nil {
+			return err
+		}
+		log.Info("application role granted", "role", app, "owner", owner)
 	}
-	if err := GrantApp(ctx, pool, app); err != nil {
+	chDone, err := ClickHouse(ctx, ch, log)
+	if err != nil {
 		return err
 	}
-	log.Info("application role granted", "role", app, "owner", owner)
+	log.Info("migrations up to date", "postgres_applied", len(pgDone), "clickhouse_applied", len(chDone))
 	return nil
 }
 

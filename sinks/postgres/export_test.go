@@ -39,6 +39,10 @@ const (
 // made ready on another connection.
 func SplitAndPrepared(s *NAVSink) (int64, int64) { return s.split.Load(), s.prepared.Load() }
 
+// Conflicted is how many batches s wrote again through ON CONFLICT after
+// finding keys it took for new stored.
+func Conflicted(s *NAVSink) int64 { return s.conflicted.Load() }
+
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

@@ -79,8 +79,10 @@ type NAVSink struct {
 	// Skipped counts the rows Write found stored already.
 	Skipped atomic.Int64
 	// split and prepared count the batches whose second half was copied
-	// on another connection and whose audit step was made ready on one.
-	split, prepared atomic.Int64
+	// on another connection and whose audit step was made ready on one;
+	// conflicted those written again through ON CONFLICT, having found
+	// keys taken for new stored.
+	split, prepared, conflicted atomic.Int64
 }
 
 // Name labels the sink's metrics.
@@ -116,6 +118,9 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		// Keys the state took for new are in navs: another writer's, or
 		// this sink's own from batches replayed after a crash (HoldLatest:
 		// nav_latest behind navs). The batch goes through ON CONFLICT.
+		if !how.viaConflict && errors.Is(err, errKeyStored) {
+			s.conflicted.Add(1)
+		}
 		how.viaConflict = how.viaConflict || errors.Is(err, errKeyStored)
 		// A split batch that waited too long for a lock may have been in a
 		// cycle through its own wait for its second half (another writer of
@@ -835,20 +840,28 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 	if used > 0 {
 		return nil, fmt.Errorf("retract: %w: %d transaction(s)", ErrNAVInUse, used)
 	}
-	// The file by subquery: a NAV naming no file fails the scan, loudly.
+	// The file by subquery: a NAV whose id names no file is refused by
+	// name, not dropped from the retraction.
 	rows, err := tx.Query(ctx, `DELETE FROM navs n WHERE `+where+`
 		RETURNING n.scheme_code, n.nav_date, n.nav::text, (SELECT file FROM nav_sources WHERE id = n.source_id),
-		    (SELECT sha256 FROM nav_sources WHERE id = n.source_id), n.source_line`, args...)
+		    (SELECT sha256 FROM nav_sources WHERE id = n.source_id), n.source_line, n.source_id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var r RetractedNAV
 		var d time.Time
-		if err := rows.Scan(&r.Scheme, &d, &r.NAV, &r.From.File, &r.From.SHA256, &r.From.Line); err != nil {
+		var file, sha *string
+		var sourceID int32
+		if err := rows.Scan(&r.Scheme, &d, &r.NAV, &file, &sha, &r.From.Line, &sourceID); err != nil {
 			return nil, err
 		}
 		r.Date = fund.DateOf(d)
+		if file == nil || sha == nil {
+			rows.Close()
+			return nil, fmt.Errorf("retract: the NAV of %s on %s names source_id %d, which nav_sources does not hold", r.Scheme, r.Date, sourceID)
+		}
+		r.From.File, r.From.SHA256 = *file, *sha
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -627,8 +627,10 @@ func TestNAVSinkSplitBatchFailsAfterItsSecondHalf(t *testing.T) {
 			navs, own, latest, created, gamma, n+1, n+1, n+1, n)
 	}
 	// The first try split and its second half committed before the guard
-	// fired; the second split again and met those keys stored.
-	if split, _ := postgres.SplitAndPrepared(s); split != 2 {
-		t.Fatalf("batches split %d, want 2 (the try the guard stopped, and the one that met its second half)", split)
+	// fired; the second split again and met those keys stored (had the
+	// first half been rolled back with the rest, it would have copied
+	// them anew), and the third went through ON CONFLICT.
+	if split, _ := postgres.SplitAndPrepared(s); split != 2 || postgres.Conflicted(s) != 1 {
+		t.Fatalf("batches split %d, written again through ON CONFLICT %d; want 2 and 1", split, postgres.Conflicted(s))
 	}
 }

@@ -270,3 +270,24 @@ func TestNAVSinkHoldsEachSchemesLatest(t *testing.T) {
 		}
 	}
 }
+
+// A row without a file (its file and SHA-256 both empty) first in a batch
+// is stored under a file of its own, as any other: the sink's lookup of
+// files does not take it for the one before it.
+func TestNAVSinkStoresARowWithoutAFile(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	bare := navLine("100", "A", "10", 17, 2)
+	bare.From = fund.Origin{Line: 2}
+	if err := (&postgres.NAVSink{Pool: pool}).Write(ctx, batchOf("", "", bare, navLine("101", "B", "20", 17, 3))); err != nil {
+		t.Fatal(err)
+	}
+	var lineage string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(concat_ws('|', scheme_code, source_file, source_sha256, source_line), ' ' ORDER BY scheme_code)
+		FROM nav_lineage`).Scan(&lineage); err != nil {
+		t.Fatal(err)
+	}
+	if want := "100|||2 101|NAVAll.txt|abc|3"; lineage != want {
+		t.Fatalf("navs: %q, want %q", lineage, want)
+	}
+}

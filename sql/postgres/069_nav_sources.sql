@@ -5,12 +5,18 @@
 -- integer in their place. The lineage is unchanged: nav_lineage is navs
 -- with the file's name and SHA-256 as before.
 --
+-- navs is locked for the whole migration (below) and rewritten with its
+-- key: readers of NAVs wait for it, about the time of a COPY of the
+-- table. Stop the loaders first; a run left going waits, then fails.
+--
 -- There is no foreign key from navs: its check is a trigger per row, and
 -- the COPY of a backfill is the cost this removes. nav_sources is
 -- append-only instead (the application may only SELECT and INSERT it,
 -- internal/migrate appGrants) and its rows are never deleted, even one no
 -- NAV names (a batch that failed after its file was added): an id a NAV
 -- names stays.
+LOCK TABLE navs IN ACCESS EXCLUSIVE MODE; -- no NAV written meanwhile is left behind
+
 CREATE TABLE nav_sources (
     id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     file       text        NOT NULL,
@@ -48,24 +54,32 @@ GROUP BY source_file, source_sha256 ORDER BY min(loaded_at), 1, 2;
 
 -- navs is rebuilt rather than altered: a dropped column keeps its bytes
 -- in every row already stored, and an UPDATE of every row would leave a
--- dead copy of each. The key is built after the rows are in, in its order.
-CREATE TABLE navs_new (
+-- dead copy of each. The key is built after the rows are in.
+ALTER TABLE navs RENAME TO navs_068;
+ALTER INDEX navs_pkey RENAME TO navs_068_pkey;
+ALTER TABLE navs_068 RENAME CONSTRAINT navs_nav_check TO navs_068_nav_check; -- the names stay 002's
+CREATE TABLE navs (
     scheme_code   text          NOT NULL,
     nav_date      date          NOT NULL,
-    nav           numeric(18,8) NOT NULL CONSTRAINT navs_nav_check CHECK (nav > 0),
+    nav           numeric(18,8) NOT NULL CHECK (nav > 0),
     repurchase    numeric(18,8),
     sale          numeric(18,8),
     source_id     integer       NOT NULL,
     source_line   integer       NOT NULL,
     loaded_at     timestamptz   NOT NULL DEFAULT now()
 );
-INSERT INTO navs_new (scheme_code, nav_date, nav, repurchase, sale, source_id, source_line, loaded_at)
+INSERT INTO navs (scheme_code, nav_date, nav, repurchase, sale, source_id, source_line, loaded_at)
 SELECT n.scheme_code, n.nav_date, n.nav, n.repurchase, n.sale, s.id, n.source_line, n.loaded_at
-FROM navs n JOIN nav_sources s ON s.file = n.source_file AND s.sha256 = n.source_sha256
+FROM navs_068 n JOIN nav_sources s ON s.file = n.source_file AND s.sha256 = n.source_sha256
 ORDER BY n.scheme_code, n.nav_date;
-DROP TABLE navs;
-ALTER TABLE navs_new RENAME TO navs;
-ALTER TABLE navs ADD CONSTRAINT navs_pkey PRIMARY KEY (scheme_code, nav_date);
+DO $$
+BEGIN
+    IF (SELECT count(*) FROM navs) <> (SELECT count(*) FROM navs_068) THEN
+        RAISE EXCEPTION '069: % NAVs copied of %', (SELECT count(*) FROM navs), (SELECT count(*) FROM navs_068);
+    END IF;
+END $$;
+DROP TABLE navs_068;
+ALTER TABLE navs ADD PRIMARY KEY (scheme_code, nav_date);
 ANALYZE navs;
 
 -- navs as it was: each NAV with the name and SHA-256 of its file. A LEFT
