@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/fundflow/fundflow/fund"
@@ -553,13 +554,9 @@ func TestCheckpointCommitsWhileTheNextBatchIsWritten(t *testing.T) {
 	}
 }
 
-// A scheme another process put in the master after the sink read it (a
-// repair tool writes schemes alone, with no version row) is caught by the
-// version guard in SQL, not only by a clash in scheme_versions: the batch
-// is rolled back, the master read again, and the sink's NAV makes version
-// 2 over the other writer's version 1 instead of a "created" version that
-// the master never took.
-func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
+// sinkBehindARepair is a sink that read the master before another process
+// put scheme 300 in it ("Gamma (repair)", version 1, no version row).
+func sinkBehindARepair(t *testing.T) (*pgxpool.Pool, *postgres.NAVSink) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
 	s := &postgres.NAVSink{Pool: pool}
@@ -569,6 +566,18 @@ func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO schemes (code, name, amc, category, version, valid_from) VALUES ('300', 'Gamma (repair)', 'Test AMC', 'Debt', 1, '2026-08-10')`); err != nil {
 		t.Fatal(err)
 	}
+	return pool, s
+}
+
+// A scheme another process put in the master after the sink read it (a
+// repair tool writes schemes alone, with no version row) is caught by the
+// version guard in SQL, not only by a clash in scheme_versions: the batch
+// is rolled back, the master read again, and the sink's NAV makes version
+// 2 over the other writer's version 1 instead of a "created" version that
+// the master never took.
+func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
+	pool, s := sinkBehindARepair(t)
+	ctx := testkit.Ctx(t)
 	if err := s.Write(ctx, batchOf("", "", navLine("300", "Gamma", "10", 17, 2))); err != nil {
 		t.Fatal(err)
 	}
@@ -593,15 +602,8 @@ func TestNAVSinkVersionGuardRollsBackTheBatch(t *testing.T) {
 // the master and its audit rows as if the batch had run once on the master
 // as it is.
 func TestNAVSinkSplitBatchFailsAfterItsSecondHalf(t *testing.T) {
-	pool, _ := testkit.PG(t)
+	pool, s := sinkBehindARepair(t)
 	ctx := testkit.Ctx(t)
-	s := &postgres.NAVSink{Pool: pool}
-	if err := s.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO schemes (code, name, amc, category, version, valid_from) VALUES ('300', 'Gamma (repair)', 'Test AMC', 'Debt', 1, '2026-08-10')`); err != nil {
-		t.Fatal(err)
-	}
 	n := postgres.SplitCopyFrom + 1000
 	batch := []fund.NAVLine{navLine("300", "Gamma", "10", 17, 2)}
 	for i := range n {
