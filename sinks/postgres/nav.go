@@ -646,13 +646,13 @@ func queueVersions(q *pgx.Batch, rows []versionRow) *int64 {
 		cats[i], types[i], amcs[i], shas[i], lines[i] = r.Category, r.SchemeType, r.AMC, r.From.SHA256, int32(r.From.Line)
 	}
 	args := []any{codes, versions, froms, names, ig, ir, plans, opts, cats, types, amcs, shas, lines}
-	const changed = `changed AS (
+	var n64 int64
+	q.Queue(`WITH changed AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                          $9::text[], $10::text[], $11::text[], $12::text[], $13::int[])
         AS c(code, new_version, valid_from, name, isin_growth, isin_reinvest, plan, option, category, scheme_type, amc,
-             source_sha256, source_line))`
-	var n64 int64
-	q.Queue(`WITH `+changed+`, updated AS (
+             source_sha256, source_line)
+), updated AS (
     UPDATE schemes s SET name = c.name, isin_growth = c.isin_growth, isin_reinvest = c.isin_reinvest, plan = c.plan,
         option = c.option, category = c.category, scheme_type = c.scheme_type, amc = c.amc,
         version = c.new_version, valid_from = c.valid_from, updated_at = now()
@@ -816,6 +816,9 @@ func (s Store) RetractNAVs(ctx context.Context, sel NAVSelector, by string) ([]R
 	return out, nil
 }
 
+// navOfFile is a navs row (n) from the file whose SHA-256 is $1.
+const navOfFile = `n.source_id IN (SELECT id FROM nav_sources WHERE sha256 = $1)`
+
 // retractNAVs is RetractNAVs in tx (READ COMMITTED: each statement after
 // the lock sees what committed before it).
 func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]RetractedNAV, error) {
@@ -826,7 +829,7 @@ func retractNAVs(ctx context.Context, tx pgx.Tx, sel NAVSelector, by string) ([]
 		}
 		return d.Time()
 	}
-	where := `($1 = '' OR n.source_id IN (SELECT id FROM nav_sources WHERE sha256 = $1)) AND ($2 = '' OR scheme_code = $2)
+	where := `($1 = '' OR ` + navOfFile + `) AND ($2 = '' OR scheme_code = $2)
 		AND ($3::date IS NULL OR nav_date = $3) AND ($4::date IS NULL OR nav_date >= $4)`
 	args := []any{sel.SHA256, sel.Scheme, dateArg(sel.Date), dateArg(sel.From)}
 	if _, err := tx.Exec(ctx, lockLatestExclusive); err != nil { // no move of nav_latest meanwhile (see queueLatest)
@@ -921,8 +924,8 @@ func (s Store) StoredNAV(ctx context.Context, scheme string, date fund.Date) (fu
 // Postgres past its last commit (its batches were written while ClickHouse
 // held them, before their checkpoints).
 func (s Store) FileNAVsAfter(ctx context.Context, sha256 string, line int) ([]string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT scheme_code || '|' || nav_date::text FROM navs
-		WHERE source_id IN (SELECT id FROM nav_sources WHERE sha256 = $1) AND source_line > $2 ORDER BY source_line`, sha256, line)
+	rows, err := s.Pool.Query(ctx, `SELECT scheme_code || '|' || nav_date::text FROM navs n
+		WHERE `+navOfFile+` AND source_line > $2 ORDER BY source_line`, sha256, line)
 	if err != nil {
 		return nil, classify(err)
 	}
