@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,6 +186,21 @@ func (c *Clock) PerSec() float64 {
 		return 0
 	}
 	return float64(c.Rows) / c.D.Seconds()
+}
+
+// Median is the middle of v (the mean of the middle two for an even
+// count; 0 for none). v is left as it was.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
 }
 
 // PeakRSSMB returns this process's peak resident memory (VmHWM) in MB, or 0
