@@ -26,13 +26,17 @@ import (
 // parsed rows into an unindexed table of the same database, half of the
 // files before the load and half after, so both see the same machine.
 //
-// The issue's method is the median of 3 interleaved runs: on a shared
-// 2-core machine one run's ratio swings by ±10 %. So each iteration runs
-// FF_BENCH_ROUNDS rounds (default 3), each into fresh databases, and
-// reports the medians; the rounds are logged one by one.
+// The issue reported the median of 3 runs: on a shared 2-core machine one
+// run's ratio swings by ±10 %. So each iteration runs FF_BENCH_ROUNDS
+// rounds (default 3) of one binary back to back, each into fresh databases
+// that are dropped before the next round starts (so no round inherits
+// another's background work: ClickHouse merges, autovacuum, dirty buffers),
+// and reports the medians; the rounds are logged one by one. Comparing two
+// binaries (FF_BENCH_BIN) still takes runs alternated by hand.
 //
 // Reported: rows/s (valid rows in the files over the load's wall time),
-// copy-rows/s, ratio_vs_copy (the median of the rounds' own ratios); the
+// copy-rows/s, ratio_vs_copy (the median of the rounds' own ratios, so it
+// need not be the quotient of the two medians above it); the
 // CPU split: the child's user+system seconds, the Postgres backends serving
 // the database (sampled from /proc), the ClickHouse server (all of it: it
 // is shared); the child's peak RSS (the largest of the rounds); then
@@ -84,8 +88,14 @@ pipelines:
 		var got []navRound
 		var last navRoundDBs
 		for k := 0; k < rounds; k++ {
+			if k > 0 {
+				last.drop()
+			}
 			var r navRound
-			r, last = navBackfillRound(b, ctx, bin, cfgPath, dir, files)
+			r, last = navBackfillRound(ctx, b, k+1, bin, cfgPath, dir, files)
+			if k > 0 && (r.rows != got[0].rows || r.keys != got[0].keys) {
+				b.Fatalf("round %d read %d rows, %d keys; round 1 %d rows, %d keys", k+1, r.rows, r.keys, got[0].rows, got[0].keys)
+			}
 			got = append(got, r)
 			b.Logf("round %d: %d files, %d valid rows, %d keys; backfill %s, %.0f rows/s, bare CopyFrom %.0f rows/s, ratio %.3f (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s, %.0f ClickHouse inserts server-wide), peak RSS %.0f MB",
 				k+1, len(files), r.rows, r.keys, r.wall.Round(time.Millisecond), r.perSec, r.copyPerSec, r.ratio, r.cpu, r.pgCPU, r.chCPU, r.chIns, r.rssMB)
@@ -100,7 +110,7 @@ pipelines:
 		b.ReportMetric(med(func(r navRound) float64 { return r.perSec }), "rows/s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.copyPerSec }), "copy-rows/s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.ratio }), "ratio_vs_copy")
-		b.ReportMetric(float64(got[0].rows), "rows")
+		b.ReportMetric(float64(got[0].rows), "rows") // the same in every round
 		b.ReportMetric(med(func(r navRound) float64 { return r.cpu }), "fundflow-cpu-s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.pgCPU }), "pg-backends-cpu-s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.chCPU }), "ch-server-cpu-s")
@@ -120,7 +130,7 @@ pipelines:
 			DELETE FROM checkpoints WHERE stream LIKE 'nav-backfill/%'`); err != nil {
 			b.Fatal(err)
 		}
-		r2 := runChild(b, bin, cfgPath, dir, last.appURL, last.chURL, "")
+		r2 := runChild(b, bin, cfgPath, dir, last.appURL, last.chURL, "") // one run, not a median
 		b.ReportMetric(float64(got[0].rows)/r2.wall.Seconds(), "reload-rows/s")
 		var chKeys uint64
 		if err := last.ch.QueryRow(ctx, `SELECT count() FROM nav_history FINAL`).Scan(&chKeys); err != nil {
@@ -130,6 +140,7 @@ pipelines:
 			b.Fatalf("after the ClickHouse rebuild nav_history holds %d keys, want %d", chKeys, got[0].keys)
 		}
 		b.Logf("ClickHouse rebuild: %s", r2.wall.Round(time.Millisecond))
+		last.drop()
 	}
 }
 
@@ -141,19 +152,53 @@ type navRound struct {
 	cpu, pgCPU, chCPU, chIns, rssMB float64
 }
 
-// navRoundDBs are the databases a round loaded.
+// navRoundDBs are the databases a round loaded; drop drops them (DROP
+// DATABASE: Postgres checkpoints first).
 type navRoundDBs struct {
 	owner         *pgxpool.Pool
 	ch            driver.Conn
 	appURL, chURL string
+	drop          func()
+}
+
+// scopedTB is a testing.TB whose cleanups run when done is called (once;
+// at the end of the benchmark at the latest): testkit's databases for one
+// round of a benchmark, dropped before the next round.
+type scopedTB struct {
+	testing.TB
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+func newScopedTB(tb testing.TB) *scopedTB {
+	s := &scopedTB{TB: tb}
+	tb.Cleanup(s.done)
+	return s
+}
+
+func (s *scopedTB) Cleanup(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, f)
+}
+
+func (s *scopedTB) done() {
+	s.mu.Lock()
+	fs := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
 
 // navBackfillRound loads files into fresh databases with bin, half of the
 // bare CopyFrom before and half after, and checks that navs holds every
 // key of the files.
-func navBackfillRound(b *testing.B, ctx context.Context, bin, cfgPath, dir string, files []string) (navRound, navRoundDBs) {
-	owner, _, _, appURL := testkit.PGApp(b)
-	ch, chURL := testkit.CH(b)
+func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath, dir string, files []string) (navRound, navRoundDBs) {
+	dbs := newScopedTB(b)
+	owner, _, _, appURL := testkit.PGApp(dbs)
+	ch, chURL := testkit.CH(dbs)
 	base := benchkit.PGCopy{Pool: owner, Table: "bench_navs_plain"}
 	if err := base.Create(ctx); err != nil {
 		b.Fatal(err)
@@ -173,8 +218,8 @@ func navBackfillRound(b *testing.B, ctx context.Context, bin, cfgPath, dir strin
 	copyFiles(files[:half])
 	pg := sampleBackends(ctx, owner)
 	ch0, ins0 := clickhouseCPU(), chInserts(ctx, ch)
-	// FF_BENCH_CPUPROFILE=FILE profiles the backfill (go tool pprof; the
-	// last round's).
+	// FF_BENCH_CPUPROFILE=FILE profiles the backfill (go tool pprof; each
+	// round overwrites it: the file is the last round's).
 	r := runChild(b, bin, cfgPath, dir, appURL, chURL, os.Getenv("FF_BENCH_CPUPROFILE"))
 	pgCPU, chCPU, chIns := pg(), clickhouseCPU()-ch0, chInserts(ctx, ch)-ins0
 	copyFiles(files[half:])
@@ -183,18 +228,13 @@ func navBackfillRound(b *testing.B, ctx context.Context, bin, cfgPath, dir strin
 		b.Fatal(err)
 	}
 	if navs != keys {
-		b.Fatalf("navs holds %d keys, the files %d", navs, keys)
-	}
-	// Untimed: the autovacuum this load's inserts are due would otherwise
-	// run beside the next round.
-	if _, err := owner.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
-		b.Fatal(err)
+		b.Fatalf("round %d: navs holds %d keys, the files %d", round, navs, keys)
 	}
 	rows := int(copyClock.Rows)
 	perSec := float64(rows) / r.wall.Seconds()
 	return navRound{rows: rows, keys: keys, wall: r.wall, perSec: perSec, copyPerSec: copyClock.PerSec(),
 			ratio: perSec / copyClock.PerSec(), cpu: r.cpu.Seconds(), pgCPU: pgCPU, chCPU: chCPU, chIns: chIns, rssMB: r.maxRSSMB},
-		navRoundDBs{owner: owner, ch: ch, appURL: appURL, chURL: chURL}
+		navRoundDBs{owner: owner, ch: ch, appURL: appURL, chURL: chURL, drop: dbs.done}
 }
 
 type childRun struct {

@@ -189,7 +189,8 @@ func (c *Clock) PerSec() float64 {
 }
 
 // Median is the middle of v (the mean of the middle two for an even
-// count; 0 for none). v is left as it was.
+// count; 0 for none). v is left as it was. A NaN sorts first: a caller
+// whose values can be NaN (a rate over no time) checks them first.
 func Median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
