@@ -43,6 +43,10 @@ func SplitAndPrepared(s *NAVSink) (int64, int64) { return s.split.Load(), s.prep
 // finding keys it took for new stored.
 func Conflicted(s *NAVSink) int64 { return s.conflicted.Load() }
 
+// Unsplit is how many batches s wrote again in one transaction after a
+// split try waited too long for a lock.
+func Unsplit(s *NAVSink) int64 { return s.unsplit.Load() }
+
 // NewLoadedNAVSink is a NAVSink holding nav_latest's moves whose state is
 // loaded and empty (a fresh database), for benchmarks without one.
 func NewLoadedNAVSink() *NAVSink {

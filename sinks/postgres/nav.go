@@ -81,8 +81,9 @@ type NAVSink struct {
 	// split and prepared count the batches whose second half was copied
 	// on another connection and whose audit step was made ready on one;
 	// conflicted those written again through ON CONFLICT, having found
-	// keys taken for new stored.
-	split, prepared, conflicted atomic.Int64
+	// keys taken for new stored; unsplit those written again in one
+	// transaction after a split try waited too long for a lock.
+	split, prepared, conflicted, unsplit atomic.Int64
 }
 
 // Name labels the sink's metrics.
@@ -125,6 +126,9 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 		// A split batch that waited too long for a lock may have been in a
 		// cycle through its own wait for its second half (another writer of
 		// the same keys), which Postgres cannot see: one transaction now.
+		if !how.unsplit && errors.Is(err, errSideLocked) {
+			s.unsplit.Add(1)
+		}
 		how.unsplit = how.unsplit || errors.Is(err, errSideLocked)
 		if errors.Is(err, errStale) && attempt < 5 {
 			continue
