@@ -39,10 +39,10 @@ import (
 // need not be the quotient of the two medians above it); the
 // CPU split: the child's user+system seconds, the Postgres backends serving
 // the database (sampled from /proc), the ClickHouse server (all of it: it
-// is shared); the child's peak RSS (the largest of the rounds); then
-// ClickHouse rebuilt after the last round: nav_history truncated, the files
-// forgotten, the same backfill again (reload-rows/s; Postgres has every row
-// already).
+// is shared); the child's peak RSS (the largest of the rounds); and
+// reload-rows/s, ClickHouse rebuilt at the end of each round: nav_history
+// truncated, the files forgotten, the same backfill again (Postgres has
+// every row already).
 func BenchmarkNAVBackfill60Days(b *testing.B) {
 	// FF_BENCH_BIN runs a fundflow binary built elsewhere (an older
 	// commit's, to compare old and new code under the same harness).
@@ -86,19 +86,14 @@ pipelines:
 		}
 		ctx := testkit.Ctx(b)
 		var got []navRound
-		var last navRoundDBs
 		for k := 0; k < rounds; k++ {
-			if k > 0 {
-				last.drop()
-			}
-			var r navRound
-			r, last = navBackfillRound(ctx, b, k+1, bin, cfgPath, dir, files)
+			r := navBackfillRound(ctx, b, k+1, bin, cfgPath, dir, files)
 			if k > 0 && (r.rows != got[0].rows || r.keys != got[0].keys) {
 				b.Fatalf("round %d read %d rows, %d keys; round 1 %d rows, %d keys", k+1, r.rows, r.keys, got[0].rows, got[0].keys)
 			}
 			got = append(got, r)
-			b.Logf("round %d: %d files, %d valid rows, %d keys; backfill %s, %.0f rows/s, bare CopyFrom %.0f rows/s, ratio %.3f (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s, %.0f ClickHouse inserts server-wide), peak RSS %.0f MB",
-				k+1, len(files), r.rows, r.keys, r.wall.Round(time.Millisecond), r.perSec, r.copyPerSec, r.ratio, r.cpu, r.pgCPU, r.chCPU, r.chIns, r.rssMB)
+			b.Logf("round %d: %d files, %d valid rows, %d keys; backfill %s, %.0f rows/s, bare CopyFrom %.0f rows/s, ratio %.3f (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s, %.0f ClickHouse inserts server-wide), peak RSS %.0f MB; ClickHouse rebuild %s",
+				k+1, len(files), r.rows, r.keys, r.wall.Round(time.Millisecond), r.perSec, r.copyPerSec, r.ratio, r.cpu, r.pgCPU, r.chCPU, r.chIns, r.rssMB, r.rebuild.Round(time.Millisecond))
 		}
 		med := func(f func(navRound) float64) float64 {
 			v := make([]float64, len(got))
@@ -120,45 +115,16 @@ pipelines:
 			peak = max(peak, r.rssMB)
 		}
 		b.ReportMetric(peak, "peak-RSS-MB")
-
-		// ClickHouse rebuilt: Postgres keeps everything, the files are
-		// forgotten so the backfill reads them again.
-		if err := last.ch.Exec(ctx, `TRUNCATE TABLE nav_history`); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := last.owner.Exec(ctx, `DELETE FROM ingested_files WHERE pipeline = 'nav-backfill';
-			DELETE FROM checkpoints WHERE stream LIKE 'nav-backfill/%'`); err != nil {
-			b.Fatal(err)
-		}
-		r2 := runChild(b, bin, cfgPath, dir, last.appURL, last.chURL, "") // one run, not a median
-		b.ReportMetric(float64(got[0].rows)/r2.wall.Seconds(), "reload-rows/s")
-		var chKeys uint64
-		if err := last.ch.QueryRow(ctx, `SELECT count() FROM nav_history FINAL`).Scan(&chKeys); err != nil {
-			b.Fatal(err)
-		}
-		if int(chKeys) != got[0].keys {
-			b.Fatalf("after the ClickHouse rebuild nav_history holds %d keys, want %d", chKeys, got[0].keys)
-		}
-		b.Logf("ClickHouse rebuild: %s", r2.wall.Round(time.Millisecond))
-		last.drop()
+		b.ReportMetric(med(func(r navRound) float64 { return float64(r.rows) / r.rebuild.Seconds() }), "reload-rows/s")
 	}
 }
 
 // navRound is one round of BenchmarkNAVBackfill60Days.
 type navRound struct {
 	rows, keys                      int
-	wall                            time.Duration
+	wall, rebuild                   time.Duration
 	perSec, copyPerSec, ratio       float64
 	cpu, pgCPU, chCPU, chIns, rssMB float64
-}
-
-// navRoundDBs are the databases a round loaded; drop drops them (Postgres'
-// DROP DATABASE ends with a checkpoint).
-type navRoundDBs struct {
-	owner         *pgxpool.Pool
-	ch            driver.Conn
-	appURL, chURL string
-	drop          func()
 }
 
 // scopedTB is a testing.TB whose cleanups run when done is called (once;
@@ -202,9 +168,13 @@ func (s *scopedTB) done() {
 
 // navBackfillRound loads files into fresh databases with bin, half of the
 // bare CopyFrom before and half after, and checks that navs holds every
-// key of the files.
-func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath, dir string, files []string) (navRound, navRoundDBs) {
+// key of the files; then rebuilds ClickHouse (nav_history truncated, the
+// files forgotten, the same backfill again, Postgres holding every row),
+// and drops the databases (Postgres' DROP DATABASE ends with a
+// checkpoint).
+func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath, dir string, files []string) navRound {
 	dbs := newScopedTB(b)
+	defer dbs.done()
 	owner, _, _, appURL := testkit.PGApp(dbs)
 	ch, chURL := testkit.CH(dbs)
 	// Untimed: every round starts with nothing dirty in Postgres, as the
@@ -245,9 +215,24 @@ func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath
 	}
 	rows := int(copyClock.Rows)
 	perSec := float64(rows) / r.wall.Seconds()
-	return navRound{rows: rows, keys: keys, wall: r.wall, perSec: perSec, copyPerSec: copyClock.PerSec(),
-			ratio: perSec / copyClock.PerSec(), cpu: r.cpu.Seconds(), pgCPU: pgCPU, chCPU: chCPU, chIns: chIns, rssMB: r.maxRSSMB},
-		navRoundDBs{owner: owner, ch: ch, appURL: appURL, chURL: chURL, drop: dbs.done}
+
+	if err := ch.Exec(ctx, `TRUNCATE TABLE nav_history`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, `DELETE FROM ingested_files WHERE pipeline = 'nav-backfill';
+		DELETE FROM checkpoints WHERE stream LIKE 'nav-backfill/%'`); err != nil {
+		b.Fatal(err)
+	}
+	r2 := runChild(b, bin, cfgPath, dir, appURL, chURL, "")
+	var chKeys uint64
+	if err := ch.QueryRow(ctx, `SELECT count() FROM nav_history FINAL`).Scan(&chKeys); err != nil {
+		b.Fatal(err)
+	}
+	if int(chKeys) != keys {
+		b.Fatalf("round %d: after the ClickHouse rebuild nav_history holds %d keys, want %d", round, chKeys, keys)
+	}
+	return navRound{rows: rows, keys: keys, wall: r.wall, rebuild: r2.wall, perSec: perSec, copyPerSec: copyClock.PerSec(),
+		ratio: perSec / copyClock.PerSec(), cpu: r.cpu.Seconds(), pgCPU: pgCPU, chCPU: chCPU, chIns: chIns, rssMB: r.maxRSSMB}
 }
 
 type childRun struct {
