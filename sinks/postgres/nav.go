@@ -205,11 +205,13 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		}
 	}
 	err = pgx.BeginTxFunc(ctx, conn, readCommitted, func(tx pgx.Tx) error {
+		var sessionLockTimeout string
 		if side != nil {
 			// Until the second half commits this transaction waits for it
 			// in Go, holding its locks: a wait of its own for another
 			// writer could close a cycle Postgres cannot see.
-			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+sideLockTimeout+`'`); err != nil {
+			var set string
+			if err := tx.QueryRow(ctx, setSideLockTimeout).Scan(&sessionLockTimeout, &set); err != nil {
 				return err
 			}
 		}
@@ -226,7 +228,9 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 		}
 		q := &pgx.Batch{}
 		if side != nil {
-			q.Queue(`SET LOCAL lock_timeout = DEFAULT`)
+			// The session's own, not DEFAULT: that would drop a SET the
+			// connection's owner made for the session.
+			q.Queue(`SELECT set_config('lock_timeout', $1, true)`, sessionLockTimeout)
 		}
 		if witness {
 			// Safe without the flush: see the type's comment. The engine
@@ -370,6 +374,14 @@ func (s *NAVSink) spareConn(ctx context.Context) *pgxpool.Conn {
 // the same keys either wait could close a cycle.
 const sideLockTimeout = "2s"
 
+// setSideLockTimeout sets the transaction's lock_timeout to
+// sideLockTimeout, or keeps the session's where it is stricter (a role's
+// or a connection's own setting, above zero), and returns the session's
+// and the one set.
+const setSideLockTimeout = `SELECT prev, set_config('lock_timeout',
+	    CASE WHEN prev::interval > interval '0' AND prev::interval < interval '` + sideLockTimeout + `' THEN prev ELSE '` + sideLockTimeout + `' END, true)
+	FROM (SELECT current_setting('lock_timeout') AS prev OFFSET 0) s`
+
 // sideCopy copies the second half of a batch's new NAVs in a transaction
 // of its own. It commits after the first half's COPY and before the
 // batch's other statements: the batch's commit, with the witness, follows
@@ -397,7 +409,7 @@ func startSideCopy(ctx context.Context, conn *pgxpool.Conn, rows []*fund.NAVLine
 		if c.tx, c.err = conn.BeginTx(ctx, readCommitted); c.err != nil {
 			return
 		}
-		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '`+sideLockTimeout+`'`); c.err == nil {
+		if _, c.err = c.tx.Exec(ctx, `SET LOCAL synchronous_commit = off; `+setSideLockTimeout); c.err == nil {
 			_, c.err = copyNAVs(ctx, c.tx, rows, ids)
 		}
 	}()

@@ -344,6 +344,79 @@ func TestNAVSinkSplitCopyLockCycle(t *testing.T) {
 	}
 }
 
+// A split batch bounds its lock waits by sideLockTimeout (2 s) until its
+// second half commits, keeps a stricter lock_timeout the session has, and
+// then gives the transaction the session's own back (a SET on the
+// connection, which DEFAULT would drop). Statement triggers record the
+// lock_timeout each statement ran under: the COPYs into navs (both halves)
+// and the later INSERT into nav_latest (no HoldLatest).
+func TestNAVSinkSplitBatchLockTimeout(t *testing.T) {
+	n := postgres.SplitCopyFrom + 1000
+	for _, tc := range []struct {
+		session     string // the connection's SET lock_timeout ("": none)
+		copy, after string // what the COPYs and the later statement ran under
+	}{
+		{"", "2s", "0"},
+		{"7s", "2s", "7s"},
+		{"300ms", "300ms", "300ms"},
+	} {
+		t.Run("session "+tc.session, func(t *testing.T) {
+			owner, url := testkit.PG(t)
+			ctx := testkit.Ctx(t)
+			if _, err := owner.Exec(ctx, `CREATE TABLE lock_timeouts (id serial, tbl text, lock_timeout text);
+				CREATE FUNCTION record_lock_timeout() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					INSERT INTO lock_timeouts (tbl, lock_timeout) VALUES (TG_TABLE_NAME, current_setting('lock_timeout'));
+					RETURN NULL;
+				END $$;
+				CREATE TRIGGER navs_lock_timeout AFTER INSERT ON navs FOR EACH STATEMENT EXECUTE FUNCTION record_lock_timeout();
+				CREATE TRIGGER latest_lock_timeout AFTER INSERT ON nav_latest FOR EACH STATEMENT EXECUTE FUNCTION record_lock_timeout();`); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := pgxpool.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+				postgres.RegisterNumeric(c.TypeMap())
+				if tc.session == "" {
+					return nil
+				}
+				_, err := c.Exec(ctx, `SET lock_timeout = '`+tc.session+`'`)
+				return err
+			}
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			var batch []fund.NAVLine
+			for i := range n {
+				batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
+			}
+			sink := &postgres.NAVSink{Pool: pool}
+			if err := sink.Write(ctx, batchOf("s", "1", batch...)); err != nil {
+				t.Fatal(err)
+			}
+			if split, _ := postgres.SplitAndPrepared(sink); split != 1 {
+				t.Fatalf("split %d times, want 1", split)
+			}
+			rows, err := owner.Query(ctx, `SELECT tbl || ' ' || lock_timeout FROM lock_timeouts ORDER BY tbl, id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"nav_latest " + tc.after, "navs " + tc.copy, "navs " + tc.copy}
+			if strings.Join(got, ", ") != strings.Join(want, ", ") {
+				t.Fatalf("statements ran under %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 // A batch written again is skipped whole: every row is stored as it is.
 func TestNAVSinkSkipsWhatIsStored(t *testing.T) {
 	pool, _ := testkit.PG(t)
