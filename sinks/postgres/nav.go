@@ -141,7 +141,7 @@ func (s *NAVSink) Write(ctx context.Context, b pipelines.Batch[fund.NAVLine]) er
 var errKeyStored = errors.New("postgres: a NAV taken for new is stored already")
 
 // errSideLocked is a COPY of a split batch (either half, sideCopy) that
-// waited for a lock longer than sideLockTimeout.
+// waited for a lock longer than its bound (setSideLockTimeout).
 var errSideLocked = errors.New("postgres: a batch copied in two halves waited too long for a lock")
 
 // writeHow is how write takes a batch on a retry: every row through ON
@@ -324,7 +324,7 @@ func copyNAVsError(err error, rows []*fund.NAVLine, split bool) error {
 	switch {
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errKeyStored, err)
-	case split && errors.As(err, &pe) && pe.Code == "55P03": // lock_not_available, after sideLockTimeout
+	case split && errors.As(err, &pe) && pe.Code == "55P03": // lock_not_available, past setSideLockTimeout's bound
 		return fmt.Errorf("copy navs: %w: %w: %w", errStale, errSideLocked, err)
 	}
 	return fmt.Errorf("copy navs%s: %w", copyRowOf(err, rows), err)

@@ -354,11 +354,13 @@ func TestNAVSinkSplitBatchLockTimeout(t *testing.T) {
 	n := postgres.SplitCopyFrom + 1000
 	for _, tc := range []struct {
 		session     string // the connection's SET lock_timeout ("": none)
-		copy, after string // what the COPYs and the later statement ran under
+		copy, after string // what the COPYs and the later statement ran under ("": the server's)
 	}{
-		{"", "2s", "0"},
+		{"", "", ""},
 		{"7s", "2s", "7s"},
+		{"1min", "2s", "1min"},
 		{"300ms", "300ms", "300ms"},
+		{"1500ms", "1500ms", "1500ms"},
 	} {
 		t.Run("session "+tc.session, func(t *testing.T) {
 			owner, url := testkit.PG(t)
@@ -390,6 +392,28 @@ func TestNAVSinkSplitBatchLockTimeout(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pool.Close()
+			if tc.session == "" {
+				// The server's, the role's or the database's: 2 s unless
+				// stricter (above zero).
+				if err := owner.QueryRow(ctx, `SELECT current_setting('lock_timeout'),
+					CASE WHEN current_setting('lock_timeout')::interval BETWEEN interval '1ms' AND interval '1999ms'
+					THEN current_setting('lock_timeout') ELSE '2s' END`).Scan(&tc.after, &tc.copy); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The spare connections are opened now, not while the batch
+			// waits at most spareConnectWait for them.
+			var held []*pgxpool.Conn
+			for range postgres.MinSpareConns {
+				c, err := pool.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = append(held, c)
+			}
+			for _, c := range held {
+				c.Release()
+			}
 			var batch []fund.NAVLine
 			for i := range n {
 				batch = append(batch, navLine(fmt.Sprint(100000+i), "Fund", "10", 17, i+2))
