@@ -151,15 +151,26 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opt Options) (Stats, erro
 		setval(pg_get_serial_sequence('holding_lots', 'id'), $2)`, txBase+maxTx, lotBase+maxTx); err != nil {
 		return Stats{}, fmt.Errorf("ledgergen: reserve ids: %w", err)
 	}
-	// Each scheme's NAVs come from a file of its own (nav_sources).
+	// Each scheme's NAVs come from a file of its own (nav_sources), all
+	// added in one statement.
+	files, shas := make([]string, len(schemes)), make([]string, len(schemes))
+	for i, s := range schemes {
+		files[i], shas[i] = navFile(s.Code)
+	}
+	ids := make([]int32, 0, len(schemes))
+	rows, err := pool.Query(ctx, `SELECT nav_source(f, s) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(f, s, i) ORDER BY i`, files, shas)
+	if err == nil {
+		ids, err = pgx.AppendRows(ids, rows, pgx.RowTo[int32])
+	}
+	if err == nil && len(ids) != len(schemes) {
+		err = fmt.Errorf("%d ids for %d files", len(ids), len(schemes))
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("ledgergen: nav sources: %w", err)
+	}
 	sources := make(map[string]int32, len(schemes))
-	for _, s := range schemes {
-		file, sha := navFile(s.Code)
-		var id int32
-		if err := pool.QueryRow(ctx, `SELECT nav_source($1, $2)`, file, sha).Scan(&id); err != nil {
-			return Stats{}, fmt.Errorf("ledgergen: nav source of %s: %w", s.Code, err)
-		}
-		sources[s.Code] = id
+	for i, s := range schemes {
+		sources[s.Code] = ids[i]
 	}
 
 	tabs := struct {

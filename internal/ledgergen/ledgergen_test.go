@@ -46,6 +46,15 @@ func TestGenerateKeepsTheLedgerInvariants(t *testing.T) {
 		st.Transactions != txns || st.Holdings != holdings || maxDate > 0 || minDate > 200 {
 		t.Fatalf("shape: folios %d holdings %d transactions %d (stats %+v), dates %d..%d", folios, holdings, txns, st, minDate, maxDate)
 	}
+	// Each scheme's NAVs name its own file, the one nav_latest names.
+	var schemes, wrong int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT l.scheme_code), count(*) FILTER (WHERE n.source_file IS DISTINCT FROM l.source_file
+		OR n.source_sha256 IS DISTINCT FROM l.source_sha256) FROM nav_lineage n JOIN nav_latest l USING (scheme_code)`).Scan(&schemes, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if schemes == 0 || wrong != 0 {
+		t.Fatalf("%d NAVs of %d schemes name a file other than their scheme's", wrong, schemes)
+	}
 	first := digest(t, pool)
 
 	pool2, _ := testkit.PG(t)
