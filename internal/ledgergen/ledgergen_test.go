@@ -47,13 +47,14 @@ func TestGenerateKeepsTheLedgerInvariants(t *testing.T) {
 		t.Fatalf("shape: folios %d holdings %d transactions %d (stats %+v), dates %d..%d", folios, holdings, txns, st, minDate, maxDate)
 	}
 	// Each scheme's NAVs name its own file, the one nav_latest names.
-	var schemes, wrong int
-	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT l.scheme_code), count(*) FILTER (WHERE n.source_file IS DISTINCT FROM l.source_file
-		OR n.source_sha256 IS DISTINCT FROM l.source_sha256) FROM nav_lineage n JOIN nav_latest l USING (scheme_code)`).Scan(&schemes, &wrong); err != nil {
+	var schemes, navs, wrong int64
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT l.scheme_code), count(*), count(*) FILTER (WHERE n.source_file IS DISTINCT FROM l.source_file
+		OR n.source_sha256 IS DISTINCT FROM l.source_sha256) FROM nav_lineage n JOIN nav_latest l USING (scheme_code)`).Scan(&schemes, &navs, &wrong); err != nil {
 		t.Fatal(err)
 	}
-	if schemes == 0 || wrong != 0 {
-		t.Fatalf("%d NAVs of %d schemes name a file other than their scheme's", wrong, schemes)
+	if schemes != st.Schemes || navs != st.NAVs || wrong != 0 {
+		t.Fatalf("%d NAVs of %d schemes name a file other than their scheme's (NAVs %d, schemes %d; generated %d, %d)",
+			wrong, schemes, navs, schemes, st.NAVs, st.Schemes)
 	}
 	first := digest(t, pool)
 

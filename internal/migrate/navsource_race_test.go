@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,7 +38,6 @@ func TestNAVSourceTwoWriters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tx.Rollback(context.WithoutCancel(ctx))
 			var firstID int
 			if err := tx.QueryRow(ctx, `SELECT nav_source('NAVAll.txt', 'ab12')`).Scan(&firstID); err != nil {
 				t.Fatal(err)
@@ -46,23 +46,36 @@ func TestNAVSourceTwoWriters(t *testing.T) {
 				id  int
 				err error
 			}
-			got := make(chan answer, 1)
+			got, done := make(chan answer, 1), make(chan struct{})
 			go func() {
+				defer close(done)
 				var a answer
 				a.err = second.QueryRow(ctx, `SELECT nav_source('NAVAll.txt', 'ab12')`).Scan(&a.id)
 				got <- a
 			}()
-			// The second writer waits for the first's row (a lock wait),
-			// unless it answered already: then it did not wait, a failure.
+			// Whatever fails below, the first writer ends and the second's
+			// query returns before their connections are closed.
+			defer func() {
+				tx.Rollback(context.WithoutCancel(ctx))
+				<-done
+			}()
+			// The second writer waits for the first's transaction, unless
+			// it answered already: then it did not wait, a failure. (The
+			// deadline only keeps a wait of another kind from hanging the
+			// package.)
+			deadline := time.Now().Add(30 * time.Second)
 			for waiting := false; !waiting; {
 				select {
 				case a := <-got:
 					t.Fatalf("the second writer answered (%d, %v) while the first had not ended", a.id, a.err)
-				default:
+				case <-time.After(2 * time.Millisecond):
 				}
-				if err := watch.QueryRow(ctx, `SELECT count(*) = 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`,
-					second.PgConn().PID()).Scan(&waiting); err != nil {
+				if err := watch.QueryRow(ctx, `SELECT $2::int = ANY(pg_blocking_pids($1))`,
+					second.PgConn().PID(), first.PgConn().PID()).Scan(&waiting); err != nil {
 					t.Fatal(err)
+				}
+				if !waiting && time.Now().After(deadline) {
+					t.Fatal("the second writer neither answered nor waited for the first")
 				}
 			}
 			end := tx.Rollback
@@ -72,7 +85,12 @@ func TestNAVSourceTwoWriters(t *testing.T) {
 			if err := end(ctx); err != nil {
 				t.Fatal(err)
 			}
-			a := <-got
+			var a answer
+			select {
+			case a = <-got:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the second writer still waits after the first ended")
+			}
 			if a.err != nil {
 				t.Fatalf("the second writer: %v", a.err)
 			}
