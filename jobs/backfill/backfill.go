@@ -8,7 +8,6 @@
 package backfill
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -163,17 +162,19 @@ func navFileDates(dir string) func(ctx context.Context, name string) (fund.Date,
 	}
 }
 
-// countLines counts the lines of a seekable file and rewinds it.
+// countLines counts the lines of a seekable file and rewinds it. It reads
+// straight into one 64 KiB buffer: through a bufio.Reader as large as the
+// reads (as it did), the reads bypass the reader's buffer, and each file
+// allocated 2 MiB for nothing (120 MB on the 60-day backfill).
 func countLines(rs io.ReadSeeker) (int, error) {
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return 0, err
 	}
-	br := bufio.NewReaderSize(rs, 1<<20)
 	n, last := 0, byte('\n')
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 64<<10)
 	for {
-		k, err := br.Read(buf)
+		k, err := rs.Read(buf)
 		if k > 0 {
 			n += bytes.Count(buf[:k], []byte{'\n'})
 			last = buf[k-1]

@@ -12,7 +12,8 @@ func TestCountLinesCountsAnUnendedLastLineAndRewinds(t *testing.T) {
 	for _, c := range []struct {
 		text string
 		want int
-	}{{"", 0}, {"a\n", 1}, {"a\r\nb\r\n", 2}, {"a\nb", 2}, {strings.Repeat("x\n", 300000), 300000}} {
+	}{{"", 0}, {"a\n", 1}, {"a\r\nb\r\n", 2}, {"a\nb", 2}, {strings.Repeat("x\n", 300000), 300000},
+		{strings.Repeat("y", 64<<10) + "\n" + strings.Repeat("z", 64<<10), 2}} {
 		r := strings.NewReader(c.text)
 		got, err := countLines(r)
 		if err != nil || got != c.want {
