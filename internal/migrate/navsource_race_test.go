@@ -59,24 +59,11 @@ func TestNAVSourceTwoWriters(t *testing.T) {
 				tx.Rollback(context.WithoutCancel(ctx))
 				<-done
 			}()
-			// The second writer waits for the first's transaction, unless
-			// it answered already: then it did not wait, a failure. (The
-			// deadline only keeps a wait of another kind from hanging the
-			// package.)
-			deadline := time.Now().Add(30 * time.Second)
-			for waiting := false; !waiting; {
-				select {
-				case a := <-got:
-					t.Fatalf("the second writer answered (%d, %v) while the first had not ended", a.id, a.err)
-				case <-time.After(2 * time.Millisecond):
-				}
-				if err := watch.QueryRow(ctx, `SELECT $2::int = ANY(pg_blocking_pids($1))`,
-					second.PgConn().PID(), first.PgConn().PID()).Scan(&waiting); err != nil {
-					t.Fatal(err)
-				}
-				if !waiting && time.Now().After(deadline) {
-					t.Fatal("the second writer neither answered nor waited for the first")
-				}
+			// The second writer waits for the first's transaction; had it
+			// answered first, it did not wait, a failure.
+			if !testkit.AwaitBlockedBy(t, ctx, watch, first.PgConn().PID(), done) {
+				a := <-got
+				t.Fatalf("the second writer answered (%d, %v) while the first had not ended", a.id, a.err)
 			}
 			end := tx.Rollback
 			if tc.commit {

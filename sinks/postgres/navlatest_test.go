@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -294,38 +293,18 @@ func TestNAVLatestFlushWaitsForRetraction(t *testing.T) {
 	if got, err := postgres.RetractInTx(ctx, retract, postgres.NAVSelector{Scheme: "100"}, "test"); err != nil || len(got) != 1 {
 		t.Fatalf("retract: %v, %v", got, err)
 	}
-	flushed := make(chan error, 1)
-	go func() { flushed <- cutFlush(ctx, s) }()
+	flushed, ended := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		flushed <- cutFlush(ctx, s)
+	}()
 	// Commit once the flush has ended (it did not wait) or waits for the
 	// retraction.
-	pid := retract.Conn().PgConn().PID()
-	done, deadline := false, time.Now().Add(30*time.Second)
-	var ferr error
-	for !done {
-		select {
-		case ferr = <-flushed:
-			done = true
-			continue
-		default:
-		}
-		var blocked bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)))`, pid).Scan(&blocked); err != nil {
-			t.Fatal(err)
-		}
-		if blocked {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the flush neither ended nor waited for the retraction")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.AwaitBlockedBy(t, ctx, pool, retract.Conn().PgConn().PID(), ended)
 	if err := retract.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !done {
-		ferr = <-flushed
-	}
+	ferr := <-flushed
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
