@@ -210,8 +210,7 @@ func (s *NAVSink) write(ctx context.Context, b pipelines.Batch[fund.NAVLine], ho
 			// Until the second half commits this transaction waits for it
 			// in Go, holding its locks: a wait of its own for another
 			// writer could close a cycle Postgres cannot see.
-			var set string
-			if err := tx.QueryRow(ctx, setSideLockTimeout).Scan(&sessionLockTimeout, &set); err != nil {
+			if err := tx.QueryRow(ctx, setSideLockTimeout).Scan(&sessionLockTimeout, nil); err != nil {
 				return err
 			}
 		}
