@@ -93,7 +93,7 @@ pipelines:
 			}
 			got = append(got, r)
 			b.Logf("round %d: %d files, %d valid rows, %d keys; backfill %s, %.0f rows/s, bare CopyFrom %.0f rows/s, ratio %.3f (fundflow %.1f s CPU, Postgres backends %.1f s, ClickHouse %.1f s, %.0f ClickHouse inserts server-wide), peak RSS %.0f MB; ClickHouse rebuild %s",
-				k+1, len(files), r.rows, r.keys, r.wall.Round(time.Millisecond), r.perSec, r.copyPerSec, r.ratio, r.cpu, r.pgCPU, r.chCPU, r.chIns, r.rssMB, r.rebuild.Round(time.Millisecond))
+				k+1, len(files), r.rows, r.keys, r.wall.Round(time.Millisecond), r.perSec(), r.copyPerSec, r.ratio(), r.cpu, r.pgCPU, r.chCPU, r.chIns, r.rssMB, r.rebuild.Round(time.Millisecond))
 		}
 		med := func(f func(navRound) float64) float64 {
 			v := make([]float64, len(got))
@@ -102,9 +102,9 @@ pipelines:
 			}
 			return benchkit.Median(v)
 		}
-		b.ReportMetric(med(func(r navRound) float64 { return r.perSec }), "rows/s")
+		b.ReportMetric(med(navRound.perSec), "rows/s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.copyPerSec }), "copy-rows/s")
-		b.ReportMetric(med(func(r navRound) float64 { return r.ratio }), "ratio_vs_copy")
+		b.ReportMetric(med(navRound.ratio), "ratio_vs_copy")
 		b.ReportMetric(float64(got[0].rows), "rows") // the same in every round
 		b.ReportMetric(med(func(r navRound) float64 { return r.cpu }), "fundflow-cpu-s")
 		b.ReportMetric(med(func(r navRound) float64 { return r.pgCPU }), "pg-backends-cpu-s")
@@ -115,7 +115,7 @@ pipelines:
 			peak = max(peak, r.rssMB)
 		}
 		b.ReportMetric(peak, "peak-RSS-MB")
-		b.ReportMetric(med(func(r navRound) float64 { return float64(r.rows) / r.rebuild.Seconds() }), "reload-rows/s")
+		b.ReportMetric(med(navRound.reloadPerSec), "reload-rows/s")
 	}
 }
 
@@ -123,9 +123,15 @@ pipelines:
 type navRound struct {
 	rows, keys                      int
 	wall, rebuild                   time.Duration
-	perSec, copyPerSec, ratio       float64
+	copyPerSec                      float64
 	cpu, pgCPU, chCPU, chIns, rssMB float64
 }
+
+// perSec is the load's rows a second; ratio that over the bare CopyFrom's;
+// reloadPerSec the ClickHouse rebuild's rows a second.
+func (r navRound) perSec() float64       { return float64(r.rows) / r.wall.Seconds() }
+func (r navRound) ratio() float64        { return r.perSec() / r.copyPerSec }
+func (r navRound) reloadPerSec() float64 { return float64(r.rows) / r.rebuild.Seconds() }
 
 // scopedTB is a testing.TB whose cleanups run when done is called (once;
 // at the end of the benchmark at the latest): testkit's databases for one
@@ -214,7 +220,6 @@ func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath
 		b.Fatalf("round %d: navs holds %d keys, the files %d", round, navs, keys)
 	}
 	rows := int(copyClock.Rows)
-	perSec := float64(rows) / r.wall.Seconds()
 
 	if err := ch.Exec(ctx, `TRUNCATE TABLE nav_history`); err != nil {
 		b.Fatal(err)
@@ -231,8 +236,8 @@ func navBackfillRound(ctx context.Context, b *testing.B, round int, bin, cfgPath
 	if int(chKeys) != keys {
 		b.Fatalf("round %d: after the ClickHouse rebuild nav_history holds %d keys, want %d", round, chKeys, keys)
 	}
-	return navRound{rows: rows, keys: keys, wall: r.wall, rebuild: r2.wall, perSec: perSec, copyPerSec: copyClock.PerSec(),
-		ratio: perSec / copyClock.PerSec(), cpu: r.cpu.Seconds(), pgCPU: pgCPU, chCPU: chCPU, chIns: chIns, rssMB: r.maxRSSMB}
+	return navRound{rows: rows, keys: keys, wall: r.wall, rebuild: r2.wall, copyPerSec: copyClock.PerSec(),
+		cpu: r.cpu.Seconds(), pgCPU: pgCPU, chCPU: chCPU, chIns: chIns, rssMB: r.maxRSSMB}
 }
 
 type childRun struct {
