@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ type schemeState struct {
 	// of navState.marks) and its slot in that batch's plan.
 	mark uint64
 	slot int32
+	// rank is the scheme's place in code order among the entries of its
+	// map when plan last ranked them (0: made since), under mu.
+	rank int32
 }
 
 // navState is the NAV sink's copy of schemes and nav_latest (about 16 k
@@ -55,6 +59,20 @@ type navState struct {
 	newest fund.Date
 	epoch  uint64 // counts loads: a plan's pointers are into load epoch
 	marks  uint64 // counts plans (schemeState.mark)
+}
+
+// rankCodes numbers the entries of schemes in code order from 1: plan
+// sorts a batch by these numbers, not by comparing codes. The caller holds
+// mu for writing (the map's entries' mu).
+func rankCodes(schemes map[string]*schemeState) {
+	codes := make([]string, 0, len(schemes))
+	for c := range schemes {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	for i, c := range codes {
+		schemes[c].rank = int32(i + 1)
+	}
 }
 
 // mutable is the scheme's state to change, added if missing; the caller

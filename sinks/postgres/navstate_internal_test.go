@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +132,44 @@ func TestHeldMovesMerge(t *testing.T) {
 		if s.pending.rows[i] != m {
 			t.Fatalf("held again %v, want %v", s.pending.rows, want)
 		}
+	}
+}
+
+// plan hands the COPY its new rows in navs' key order (code, then date),
+// by ranks it keeps on the state's entries: ranked on first sight, ranked
+// again when a batch brings a scheme the ranking has not seen.
+func TestNAVPlanFreshInKeyOrder(t *testing.T) {
+	s := &NAVSink{}
+	s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
+	batches := [][]fund.NAVLine{
+		{navLine("300", 3, "1"), navLine("1000", 2, "1"), navLine("20", 4, "1"), navLine("abc", 1, "1"), navLine("1000", 1, "1"), navLine("3", 2, "1")},
+		// a scheme between those ranked, one after them all, and old ones
+		{navLine("25", 5, "1"), navLine("zz", 5, "1"), navLine("300", 6, "1"), navLine("1000", 7, "1"), navLine("20", 5, "1")},
+		// only ranked schemes, after an entry was made outside plan
+		{navLine("3", 9, "1"), navLine("25", 8, "1"), navLine("1000", 9, "1")},
+	}
+	for i, batch := range batches {
+		if i == 2 {
+			s.state.mu.Lock()
+			s.state.mutable("0")
+			s.state.mu.Unlock()
+		}
+		p := s.plan(batch)
+		if len(p.fresh) != len(batch) {
+			t.Fatalf("batch %d: %d fresh rows of %d new keys", i+1, len(p.fresh), len(batch))
+		}
+		var got []string
+		for _, n := range p.fresh {
+			got = append(got, n.SchemeCode+"@"+n.Date.String())
+		}
+		if !slices.IsSortedFunc(p.fresh, func(a, b *fund.NAVLine) int {
+			if c := strings.Compare(a.SchemeCode, b.SchemeCode); c != 0 {
+				return c
+			}
+			return a.Date.Time().Compare(b.Date.Time())
+		}) {
+			t.Errorf("batch %d: fresh rows not in (code, date) order: %v", i+1, got)
+		}
+		s.apply(p)
 	}
 }
