@@ -534,7 +534,8 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		}
 	}
 	// Ranks are compared only within a batch, so an entry made since the
-	// last ranking matters only when the batch has it.
+	// last ranking matters only when the batch has it. A scheme is ranked
+	// once in a load: a ranking sorts the map's codes (16,000: a few ms).
 	if unranked {
 		rankCodes(schemes)
 	}
