@@ -86,8 +86,8 @@ type TrailingReturn struct {
 
 // onOrBefore is the index of the latest point dated on or before d, or −1.
 func onOrBefore(navs []risk.Point, d fund.Date) int {
-	k := risk.DateOrder(d)
-	i, found := slices.BinarySearchFunc(navs, k, func(p risk.Point, k int) int { return risk.DateOrder(p.Date) - k })
+	k := d.Order()
+	i, found := slices.BinarySearchFunc(navs, k, func(p risk.Point, k int) int { return p.Date.Order() - k })
 	if found {
 		return i
 	}
@@ -186,7 +186,7 @@ func CategoryAverage(series [][]risk.Return) []risk.Return {
 	dates := map[int]fund.Date{}
 	for _, s := range series {
 		for _, r := range s {
-			k := risk.DateOrder(r.Date)
+			k := r.Date.Order()
 			a := by[k]
 			if a == nil {
 				a = &acc{sum: new(big.Float).SetPrec(256)}
@@ -202,7 +202,7 @@ func CategoryAverage(series [][]risk.Return) []risk.Return {
 		r, _ := m.Rat(nil) // exact: a binary fraction
 		out = append(out, risk.Return{Date: dates[k], R: r})
 	}
-	slices.SortFunc(out, func(a, b risk.Return) int { return risk.DateOrder(a.Date) - risk.DateOrder(b.Date) })
+	slices.SortFunc(out, func(a, b risk.Return) int { return a.Date.Order() - b.Date.Order() })
 	return out
 }
 

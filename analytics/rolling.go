@@ -70,8 +70,8 @@ func RollingReturns(navs []risk.Point, asOf fund.Date) ([]RollingDist, error) {
 		// pointer replaces a binary search a window
 		start := -1
 		for e := range s {
-			k := risk.DateOrder(monthsBack(s[e].Date, p.Years*12+p.Months))
-			for start+1 < len(s) && risk.DateOrder(s[start+1].Date) <= k {
+			k := monthsBack(s[e].Date, p.Years*12+p.Months).Order()
+			for start+1 < len(s) && s[start+1].Date.Order() <= k {
 				start++
 			}
 			if start < 0 {

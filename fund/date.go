@@ -29,6 +29,12 @@ func DateOf(t time.Time) Date {
 // Time returns midnight UTC of the date: the form drivers store in DATE columns.
 func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
 
+// Order is d as an integer in date order (Year<<9 | Month<<5 | Day):
+// comparing dates through time.Time (a time.Date for each side) was a
+// fifth of the analytics refresh's CPU. d must be normalised, as NewDate,
+// DateOf and the parsers make it.
+func (d Date) Order() int { return d.Year<<9 | int(d.Month)<<5 | d.Day }
+
 // IsZero reports whether d is the zero Date.
 func (d Date) IsZero() bool { return d == Date{} }
 

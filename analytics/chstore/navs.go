@@ -190,7 +190,7 @@ func (s Store) navRange(ctx context.Context, from, to fund.Date, lo, hi string) 
 	}
 	var again []string
 	for code, ps := range navs {
-		slices.SortFunc(ps, func(a, b risk.Point) int { return risk.DateOrder(a.Date) - risk.DateOrder(b.Date) })
+		slices.SortFunc(ps, func(a, b risk.Point) int { return a.Date.Order() - b.Date.Order() })
 		for i := 1; i < len(ps); i++ {
 			if ps[i].Date == ps[i-1].Date {
 				again = append(again, code)

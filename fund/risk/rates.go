@@ -36,7 +36,7 @@ var ErrNoRate = errors.New("risk: no risk-free rate in force")
 func (rs Rates) At(d fund.Date) (decimal.Decimal, error) {
 	// a few dozen rates at most (a central bank's decisions): a scan
 	for i := len(rs) - 1; i >= 0; i-- {
-		if DateOrder(rs[i].From) <= DateOrder(d) {
+		if rs[i].From.Order() <= d.Order() {
 			return rs[i].Annual, nil
 		}
 	}

@@ -88,19 +88,13 @@ var (
 	ErrBadSeries = errors.New("risk: bad NAV series")
 )
 
-// DateOrder orders dates as integers: comparing them through time.Time
-// (a time.Date for each side) was a fifth of the analytics refresh's CPU.
-// d must be normalised, as fund.NewDate, fund.DateOf and the parsers make
-// it.
-func DateOrder(d fund.Date) int { return d.Year<<9 | int(d.Month)<<5 | d.Day }
-
 // Validate checks that dates strictly increase and NAVs are positive.
 func Validate(s []Point) error {
 	for i, p := range s {
 		if p.NAV.Sign() <= 0 {
 			return fmt.Errorf("%w: NAV %s on %s is not positive", ErrBadSeries, p.NAV, p.Date)
 		}
-		if i > 0 && DateOrder(s[i-1].Date) >= DateOrder(p.Date) {
+		if i > 0 && s[i-1].Date.Order() >= p.Date.Order() {
 			return fmt.Errorf("%w: %s does not follow %s", ErrBadSeries, p.Date, s[i-1].Date)
 		}
 	}
@@ -345,13 +339,13 @@ func Beta(r, bench []Return) (*big.Float, error) {
 
 // Benchmark is a benchmark's returns converted once, for the betas of
 // many series against it (a category's mean, thousands of schemes).
-type Benchmark map[int]*big.Float // by DateOrder; read only
+type Benchmark map[int]*big.Float // by fund.Date.Order; read only
 
 // NewBenchmark prepares bench for Beta.
 func NewBenchmark(bench []Return) Benchmark {
 	bm := make(Benchmark, len(bench))
 	for _, b := range bench {
-		bm[DateOrder(b.Date)] = ratF(b.R)
+		bm[b.Date.Order()] = ratF(b.R)
 	}
 	return bm
 }
@@ -361,7 +355,7 @@ func NewBenchmark(bench []Return) Benchmark {
 func (bm Benchmark) Beta(r []Return) (*big.Float, error) {
 	var xs, ys []*big.Float
 	for _, x := range r {
-		if y, ok := bm[DateOrder(x.Date)]; ok {
+		if y, ok := bm[x.Date.Order()]; ok {
 			xs = append(xs, ratF(x.R))
 			ys = append(ys, y)
 		}
