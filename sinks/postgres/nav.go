@@ -485,7 +485,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	// slices row by row copied each batch several times over.
 	p := navPlan{fresh: make([]*fund.NAVLine, 0, len(items))}
 	st := &s.state
-	st.mu.Lock() // released once the entries are read: the sorts need none
+	st.mu.Lock() // released once the entries are read (and ranked): the sorts need none
 	schemes := st.schemes
 	if schemes == nil {
 		schemes = map[string]*schemeState{} // dropped: plan as of nothing known
@@ -496,7 +496,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	states := make([]*schemeState, len(items))
 	newest := make([]int32, 0, min(len(items), len(schemes))) // each scheme's newest row, in order of first appearance
 	repeats := false                                          // a scheme more than once: a key may be said twice
-	unranked := false                                         // a scheme without a rank: rank them all again
+	unranked := false                                         // a scheme the last ranking has not seen
 	for i := range items {
 		n := &items[i]
 		e := schemes[n.SchemeCode]
@@ -534,10 +534,15 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		}
 	}
 	// Ranks are compared only within a batch, so an entry made since the
-	// last ranking matters only when the batch has it. A scheme is ranked
-	// once in a load: a ranking sorts the map's codes (16,000: a few ms).
-	if unranked {
+	// last ranking matters only when the batch has it. A ranking sorts all
+	// the map's codes (16,000: about 4 ms), so it is made only for a batch
+	// of a quarter of the map's schemes or more, whose own sort by code
+	// would cost about as much; a smaller batch with a new scheme is sorted
+	// by code (a stream of one-row batches would rank the map every time).
+	byRank := !unranked
+	if unranked && 4*len(newest) >= len(schemes) {
 		rankCodes(schemes)
+		byRank = true
 	}
 	fresh := make([]rankedLine, 0, len(items))
 	for i := range items {
@@ -548,7 +553,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		e := states[i]
 		switch c := dateCmp(n.Date, e.latestDate); {
 		case e.latestDate.IsZero() || c > 0:
-			fresh = append(fresh, rankedLine{uint64(e.rank)<<32 | dayKey(n.Date), n})
+			fresh = append(fresh, rankedLine{uint64(e.rank)<<32 | uint64(uint32(n.Date.Order())), n})
 		case c == 0:
 			// nav_latest's key is in navs: the row is a no-op there.
 			if n.NAV.Equal(e.latestNAV) {
@@ -579,9 +584,18 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 	// to the one before it, in pages just touched, where a file's order
 	// (by AMC) sends every row to another leaf of an index larger than
 	// the CPU's caches. A 60-day backfill's COPYs took a fifth less
-	// Postgres time sorted (issue 15). By the codes' ranks, not the codes:
-	// comparing strings was half of plan's CPU.
-	slices.SortFunc(fresh, func(a, b rankedLine) int { return cmp.Compare(a.key, b.key) })
+	// Postgres time sorted (issue 15). By the codes' ranks where it can:
+	// comparing the codes was half of plan's CPU.
+	if byRank {
+		slices.SortFunc(fresh, func(a, b rankedLine) int { return cmp.Compare(a.key, b.key) })
+	} else {
+		slices.SortFunc(fresh, func(a, b rankedLine) int {
+			if c := strings.Compare(a.line.SchemeCode, b.line.SchemeCode); c != 0 {
+				return c
+			}
+			return dateCmp(a.line.Date, b.line.Date)
+		})
+	}
 	for _, r := range fresh {
 		p.fresh = append(p.fresh, r.line)
 	}
@@ -621,15 +635,10 @@ func (s *NAVSink) apply(p navPlan) {
 }
 
 // rankedLine is a row with its key in navs' order: its scheme's rank,
-// then its date (dayKey).
+// then its date (fund.Date.Order, 32 bits for years below 2^22).
 type rankedLine struct {
 	key  uint64
 	line *fund.NAVLine
-}
-
-// dayKey orders dates as dateCmp does, in 32 bits (years below 2^23).
-func dayKey(d fund.Date) uint64 {
-	return uint64(uint32(d.Year)<<9 | uint32(d.Month)<<5 | uint32(d.Day))
 }
 
 func dateCmp(a, b fund.Date) int {

@@ -63,7 +63,7 @@ type navState struct {
 
 // rankCodes numbers the entries of schemes in code order from 1: plan
 // sorts a batch by these numbers, not by comparing codes. The caller holds
-// mu for writing (the map's entries' mu).
+// mu for writing, or the map is its own.
 func rankCodes(schemes map[string]*schemeState) {
 	codes := make([]string, 0, len(schemes))
 	for c := range schemes {
@@ -104,6 +104,7 @@ func (st *navState) ensure(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	rankCodes(m) // not yet shared
 	var newest fund.Date
 	for _, s := range m {
 		if s.latestDate.Compare(newest) > 0 {

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -136,40 +138,89 @@ func TestHeldMovesMerge(t *testing.T) {
 }
 
 // plan hands the COPY its new rows in navs' key order (code, then date),
-// by ranks it keeps on the state's entries: ranked on first sight, ranked
-// again when a batch brings a scheme the ranking has not seen.
+// whether it sorts them by the ranks it keeps on the state's entries or,
+// for a small batch bringing a scheme not ranked yet, by code. The order is
+// checked against strings.Compare and time.Time, over fixed batches and
+// then random ones (drops, reloads and plans never applied among them).
 func TestNAVPlanFreshInKeyOrder(t *testing.T) {
+	at := func(code string, y int, m time.Month, d int) fund.NAVLine {
+		n := navLine(code, 1, "1")
+		n.Date = fund.NewDate(y, m, d)
+		return n
+	}
+	inKeyOrder := func(a, b *fund.NAVLine) int {
+		if c := strings.Compare(a.SchemeCode, b.SchemeCode); c != 0 {
+			return c
+		}
+		return a.Date.Time().Compare(b.Date.Time())
+	}
+	check := func(t *testing.T, what string, s *NAVSink, batch []fund.NAVLine, wantFresh int) navPlan {
+		t.Helper()
+		p := s.plan(batch)
+		if wantFresh >= 0 && len(p.fresh) != wantFresh {
+			t.Fatalf("%s: %d fresh rows, want %d", what, len(p.fresh), wantFresh)
+		}
+		if !slices.IsSortedFunc(p.fresh, inKeyOrder) {
+			var got []string
+			for _, n := range p.fresh {
+				got = append(got, n.SchemeCode+"@"+n.Date.String())
+			}
+			t.Errorf("%s: fresh rows not in (code, date) order: %v", what, got)
+		}
+		return p
+	}
+
 	s := &NAVSink{}
 	s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
-	batches := [][]fund.NAVLine{
-		{navLine("300", 3, "1"), navLine("1000", 2, "1"), navLine("20", 4, "1"), navLine("abc", 1, "1"), navLine("1000", 1, "1"), navLine("3", 2, "1")},
-		// a scheme between those ranked, one after them all, and old ones
-		{navLine("25", 5, "1"), navLine("zz", 5, "1"), navLine("300", 6, "1"), navLine("1000", 7, "1"), navLine("20", 5, "1")},
-		// only ranked schemes, after an entry was made outside plan
-		{navLine("3", 9, "1"), navLine("25", 8, "1"), navLine("1000", 9, "1")},
+	for _, b := range []struct {
+		what  string
+		batch []fund.NAVLine
+		zero  int32 // scheme 0's rank after the batch (-1: none yet)
+	}{
+		{"first batch: all new, across a year's end", []fund.NAVLine{at("300", 2026, 8, 3), at("1000", 2026, 1, 1), at("20", 2026, 8, 4),
+			at("abc", 2026, 8, 1), at("1000", 2025, 12, 31), at("3", 2026, 9, 1)}, -1},
+		{"new schemes between and after ranked ones", []fund.NAVLine{at("25", 2026, 9, 5), at("zz", 2026, 9, 5), at("300", 2026, 9, 6),
+			at("1000", 2026, 9, 7), at("20", 2026, 10, 1), at("20", 2026, 9, 30)}, -1},
+		// one scheme of eight: the map is not ranked for it
+		{"a small batch with a new scheme: by code", []fund.NAVLine{at("0", 2027, 1, 2), at("0", 2026, 12, 31)}, 0},
+		{"ranked schemes and the one sorted by code", []fund.NAVLine{at("3", 2027, 3, 9), at("25", 2027, 3, 8), at("1000", 2027, 3, 9),
+			at("0", 2027, 2, 1), at("zz", 2026, 11, 30)}, 1},
+	} {
+		s.apply(check(t, b.what, s, b.batch, len(b.batch)))
+		if e := s.state.schemes["0"]; b.zero >= 0 && (e == nil || e.rank != b.zero) {
+			t.Errorf("%s: scheme 0's entry %+v, want rank %d", b.what, e, b.zero)
+		}
 	}
-	for i, batch := range batches {
-		if i == 2 {
+
+	rng := rand.New(rand.NewPCG(15, 42))
+	codes := []string{"1", "10", "100", "1000", "101", "11", "2", "20", "200", "9", "90", "a", "ab", "b"}
+	for i := range 3000 {
+		switch rng.IntN(40) {
+		case 0:
+			s.state.drop() // plans on a map of their own until reloaded
+		case 1: // reloaded: a new map, nothing ranked
 			s.state.mu.Lock()
-			s.state.mutable("0")
+			s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
+			s.state.epoch++
 			s.state.mu.Unlock()
-		}
-		p := s.plan(batch)
-		if len(p.fresh) != len(batch) {
-			t.Fatalf("batch %d: %d fresh rows of %d new keys", i+1, len(p.fresh), len(batch))
-		}
-		var got []string
-		for _, n := range p.fresh {
-			got = append(got, n.SchemeCode+"@"+n.Date.String())
-		}
-		if !slices.IsSortedFunc(p.fresh, func(a, b *fund.NAVLine) int {
-			if c := strings.Compare(a.SchemeCode, b.SchemeCode); c != 0 {
-				return c
+		case 2:
+			if s.state.schemes != nil {
+				s.state.mu.Lock()
+				s.state.mutable(fmt.Sprint("m", i))
+				s.state.mu.Unlock()
 			}
-			return a.Date.Time().Compare(b.Date.Time())
-		}) {
-			t.Errorf("batch %d: fresh rows not in (code, date) order: %v", i+1, got)
 		}
-		s.apply(p)
+		var batch []fund.NAVLine
+		for range 1 + rng.IntN(12) {
+			code := codes[rng.IntN(len(codes))]
+			if rng.IntN(8) == 0 {
+				code = fmt.Sprint(rng.IntN(1000)) // new now and then
+			}
+			batch = append(batch, at(code, 2020+rng.IntN(10), time.Month(1+rng.IntN(12)), 1+rng.IntN(28)))
+		}
+		p := check(t, fmt.Sprint("random batch ", i), s, batch, -1)
+		if rng.IntN(4) > 0 {
+			s.apply(p)
+		}
 	}
 }
