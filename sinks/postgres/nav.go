@@ -513,7 +513,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		}
 		repeats = true
 		j := newest[e.slot]
-		if c := dateCmp(n.Date, items[j].Date); c > 0 || (c == 0 && n.From.Line > items[j].From.Line) {
+		if c := n.Date.Compare(items[j].Date); c > 0 || (c == 0 && n.From.Line > items[j].From.Line) {
 			newest[e.slot] = int32(i)
 		}
 	}
@@ -551,7 +551,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			continue
 		}
 		e := states[i]
-		switch c := dateCmp(n.Date, e.latestDate); {
+		switch c := n.Date.Compare(e.latestDate); {
 		case e.latestDate.IsZero() || c > 0:
 			fresh = append(fresh, rankedLine{uint64(e.rank)<<32 | uint64(uint32(n.Date.Order())), n})
 		case c == 0:
@@ -571,10 +571,10 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		switch {
 		case e.latestDate.IsZero():
 			p.first, firstOf = append(p.first, n), append(firstOf, e)
-		case dateCmp(n.Date, e.latestDate) > 0:
+		case n.Date.Compare(e.latestDate) > 0:
 			p.moved, movedOf = append(p.moved, n), append(movedOf, e)
 		}
-		if e.version == 0 || (dateCmp(n.Date, e.validFrom) >= 0 && attrsOf(n.NAVRecord) != e.attrs) {
+		if e.version == 0 || (n.Date.Compare(e.validFrom) >= 0 && attrsOf(n.NAVRecord) != e.attrs) {
 			p.changed = append(p.changed, versionRow{n, e.version + 1, e})
 		}
 	}
@@ -593,7 +593,7 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			if c := strings.Compare(a.line.SchemeCode, b.line.SchemeCode); c != 0 {
 				return c
 			}
-			return dateCmp(a.line.Date, b.line.Date)
+			return a.line.Date.Compare(b.line.Date)
 		})
 	}
 	for _, r := range fresh {
@@ -635,20 +635,10 @@ func (s *NAVSink) apply(p navPlan) {
 }
 
 // rankedLine is a row with its key in navs' order: its scheme's rank,
-// then its date (fund.Date.Order, 32 bits for years below 2^22).
+// then its date (fund.Date.Order, 32 bits for years below 2^23).
 type rankedLine struct {
 	key  uint64
 	line *fund.NAVLine
-}
-
-func dateCmp(a, b fund.Date) int {
-	switch {
-	case a.Year != b.Year:
-		return a.Year - b.Year
-	case a.Month != b.Month:
-		return int(a.Month) - int(b.Month)
-	}
-	return a.Day - b.Day
 }
 
 // navArrays are a batch's navs columns as arrays for unnest.

@@ -153,7 +153,7 @@ func mergeMove(a, b heldMove) heldMove {
 		return a
 	}
 	out := b
-	if dateCmp(a.date, b.date) > 0 {
+	if a.date.Compare(b.date) > 0 {
 		out.latestRow = a.latestRow
 	}
 	out.first = a.first || b.first
