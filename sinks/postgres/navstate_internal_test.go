@@ -183,6 +183,9 @@ func TestNAVPlanFreshInKeyOrder(t *testing.T) {
 			at("1000", 2026, 9, 7), at("20", 2026, 10, 1), at("20", 2026, 9, 30)}, -1},
 		// one scheme of eight: the map is not ranked for it
 		{"a small batch with a new scheme: by code", []fund.NAVLine{at("0", 2027, 1, 2), at("0", 2026, 12, 31)}, 0},
+		// two schemes of nine, one new: by code ("300" before "4", which
+		// a sort by key would put first, its rank 0 before any other)
+		{"a small batch with a new and a ranked scheme: by code", []fund.NAVLine{at("4", 2027, 1, 5), at("300", 2027, 1, 5)}, 0},
 		{"ranked schemes and the one sorted by code", []fund.NAVLine{at("3", 2027, 3, 9), at("25", 2027, 3, 8), at("1000", 2027, 3, 9),
 			at("0", 2027, 2, 1), at("zz", 2026, 11, 30)}, 1},
 	} {
@@ -192,17 +195,20 @@ func TestNAVPlanFreshInKeyOrder(t *testing.T) {
 		}
 	}
 
+	reload := func() { // a new map, nothing ranked, as ensure after a drop but for the ranking
+		s.state.mu.Lock()
+		s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
+		s.state.epoch++
+		s.state.mu.Unlock()
+	}
 	rng := rand.New(rand.NewPCG(15, 42))
 	codes := []string{"1", "10", "100", "1000", "101", "11", "2", "20", "200", "9", "90", "a", "ab", "b"}
 	for i := range 3000 {
 		switch rng.IntN(40) {
 		case 0:
 			s.state.drop() // plans on a map of their own until reloaded
-		case 1: // reloaded: a new map, nothing ranked
-			s.state.mu.Lock()
-			s.state.loaded, s.state.schemes = true, map[string]*schemeState{}
-			s.state.epoch++
-			s.state.mu.Unlock()
+		case 1:
+			reload()
 		case 2:
 			if s.state.schemes != nil {
 				s.state.mu.Lock()
@@ -219,6 +225,12 @@ func TestNAVPlanFreshInKeyOrder(t *testing.T) {
 			batch = append(batch, at(code, 2020+rng.IntN(10), time.Month(1+rng.IntN(12)), 1+rng.IntN(28)))
 		}
 		p := check(t, fmt.Sprint("random batch ", i), s, batch, -1)
+		if t.Failed() {
+			return
+		}
+		if rng.IntN(10) == 0 {
+			reload() // between a plan and its apply, which then goes by code
+		}
 		if rng.IntN(4) > 0 {
 			s.apply(p)
 		}
