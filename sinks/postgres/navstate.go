@@ -36,7 +36,7 @@ type schemeState struct {
 	mark uint64
 	slot int32
 	// rank is the scheme's place in code order among the entries of its
-	// map when plan last ranked them (0: made since), under mu.
+	// map when they were last ranked (rankCodes; 0: made since), under mu.
 	rank int32
 }
 
