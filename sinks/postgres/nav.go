@@ -481,9 +481,7 @@ type versionRow struct {
 // at its zero value says what no entry says), not by a map of the batch
 // (issue 15: the maps were a fifth of a backfill's CPU).
 func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
-	// Most rows of a batch are fresh, and a NAVLine is large: growing the
-	// slices row by row copied each batch several times over.
-	p := navPlan{fresh: make([]*fund.NAVLine, 0, len(items))}
+	var p navPlan
 	st := &s.state
 	st.mu.Lock() // released once the entries are read (and ranked): the sorts need none
 	schemes := st.schemes
@@ -544,6 +542,8 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 		rankCodes(schemes)
 		byRank = true
 	}
+	// Most rows of a batch are fresh: growing the slice row by row copied
+	// it several times over.
 	fresh := make([]rankedLine, 0, len(items))
 	for i := range items {
 		n := &items[i]
@@ -596,8 +596,9 @@ func (s *NAVSink) plan(items []fund.NAVLine) navPlan {
 			return a.line.Date.Compare(b.line.Date)
 		})
 	}
-	for _, r := range fresh {
-		p.fresh = append(p.fresh, r.line)
+	p.fresh = make([]*fund.NAVLine, len(fresh))
+	for i, r := range fresh {
+		p.fresh[i] = r.line
 	}
 	// The audit trail gets its rows in scheme order, whatever the batch's.
 	slices.SortFunc(p.changed, func(a, b versionRow) int { return strings.Compare(a.SchemeCode, b.SchemeCode) })
