@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -58,8 +59,9 @@ func NewFrom(ctx context.Context, d Deps, c *config.NAVIngest, store feed.Store)
 	// unchanged before either sees it; the Postgres sink's nav_latest is
 	// also what the validator measures jumps from (read once).
 	// nav_latest's moves wait for the flush too (HoldLatest): one update
-	// for the files of a flush instead of one a file.
-	pg := &postgres.NAVSink{Pool: d.PG.Pool, HoldLatest: true}
+	// for the files of a flush instead of one a file, and at most one
+	// every LatestEvery (and one at the end).
+	pg := &postgres.NAVSink{Pool: d.PG.Pool, HoldLatest: true, LatestEvery: LatestEvery}
 	chLatest, err := clickhouse.LoadLatestDates(ctx, d.CH)
 	if err == nil {
 		err = pg.Load(ctx)
@@ -120,6 +122,13 @@ func Sinks(d Deps, c *config.NAVIngest) []pipelines.Sink[fund.NAVLine] {
 // again.
 const HoldRows = 100_000
 
+// LatestEvery is how long nav-ingest lets nav_latest's moves wait past the
+// engine's flushes (postgres.NAVSink.LatestEvery): a scheduled run of one
+// file sends them once, at its end; a backfill of years, every 30 s. On
+// the 60-day backfill, sending at every flush (7 times) cost the Postgres
+// backends about 0.5 CPU-s of 4.6 (issue 15).
+const LatestEvery = 30 * time.Second
+
 // sinksOver are Sinks over a Postgres sink and ClickHouse dates the caller
 // also gives its stage (nil dates: ClickHouse's are not tracked); hold:
 // ClickHouse's rows wait for the engine's flush (a pipeline with HoldRows).
@@ -141,7 +150,7 @@ func sinksOver(d Deps, c *config.NAVIngest, pg *postgres.NAVSink, chLatest *clic
 
 // Undo takes back from ClickHouse the rows of a failed file past its last
 // commit. Postgres wrote its batches' NAVs at once and committed each
-// (nav_latest's moves are held, and flushed before the file fails); the
+// (nav_latest's moves are held, and sent by LatestEvery or at the end); the
 // file's checkpoint waited for ClickHouse's held flush, so Postgres keeps
 // the rows of the file's batches past its last commit (up to HoldRows), and
 // a batch Postgres itself refused it rolled back (but for the second half

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -356,5 +357,109 @@ func TestNAVLatestMoveAfterTheSchemeWasRetracted(t *testing.T) {
 				t.Fatalf("nav_latest: %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// With LatestEvery, a Flush before the wait is over keeps the moves (the
+// engine commits their batches: Held no longer counts them), and Close
+// sends them all, each scheme to its newest row.
+func TestNAVSinkLatestEveryKeepsMovesUntilClose(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true, LatestEvery: time.Hour}
+	for _, b := range [][]fund.NAVLine{
+		{navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3)},
+		{navLine("100", "Alpha", "11", 18, 2)},
+	} {
+		if err := s.Write(ctx, batchOf("", "", b...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cutFlush(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := latestOf(t, pool); len(got) != 0 || s.Held() != 0 {
+			t.Fatalf("after a flush within LatestEvery: nav_latest %v, held %d; want nothing, 0", got, s.Held())
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
+		t.Fatalf("nav_latest after Close: %v, want %v", got, want)
+	}
+	if err := s.Close(); err != nil || !maps.Equal(latestOf(t, pool), want) {
+		t.Fatalf("a second Close: %v, nav_latest %v", err, latestOf(t, pool))
+	}
+}
+
+// The first Flush starts LatestEvery's wait; a Flush after it sends the
+// moves it kept with those cut for it.
+func TestNAVSinkLatestEverySendsKeptMovesWhenDue(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	s := &postgres.NAVSink{Pool: pool, HoldLatest: true, LatestEvery: time.Nanosecond}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := cutFlush(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if got := latestOf(t, pool); len(got) != 0 {
+		t.Fatalf("nav_latest after the first flush: %v, want nothing", got)
+	}
+	if err := s.Write(ctx, batchOf("", "", navLine("100", "Alpha", "11", 18, 4))); err != nil {
+		t.Fatal(err)
+	}
+	if err := cutFlush(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:4", "200": "2026-08-17:20.00@abc:3"}
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
+		t.Fatalf("nav_latest after the second flush: %v, want %v", got, want)
+	}
+}
+
+// A run that dies after its checkpoints committed and before it sent its
+// kept moves leaves nav_latest behind navs; the next Load moves each scheme
+// up to its newest NAV in navs (a scheme with none in nav_latest too), and
+// never back (an older NAV written after the newest).
+func TestNAVSinkLoadCatchesUpMovesNeverSent(t *testing.T) {
+	pool, _ := testkit.PG(t)
+	ctx := testkit.Ctx(t)
+	first := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	if err := first.Write(ctx, batchOf("", "", navLine("100", "Alpha", "10", 17, 2), navLine("200", "Beta", "20", 17, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := cutFlush(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	died := &postgres.NAVSink{Pool: pool, HoldLatest: true, LatestEvery: time.Hour}
+	for _, b := range [][]fund.NAVLine{
+		{navLine("100", "Alpha", "11", 18, 5), navLine("300", "Gamma", "30", 18, 6)},
+		{navLine("200", "Beta", "19", 16, 7)}, // older than 200's latest: no move
+	} {
+		if err := died.Write(ctx, batchOf("", "", b...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cutFlush(ctx, died); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (died is never closed.)
+	before := map[string]string{"100": "2026-08-17:10.00@abc:2", "200": "2026-08-17:20.00@abc:3"}
+	if got := latestOf(t, pool); !maps.Equal(got, before) {
+		t.Fatalf("nav_latest before the next run: %v, want %v", got, before)
+	}
+	next := &postgres.NAVSink{Pool: pool, HoldLatest: true}
+	if err := next.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"100": "2026-08-18:11.00@abc:5", "200": "2026-08-17:20.00@abc:3", "300": "2026-08-18:30.00@abc:6"}
+	if got := latestOf(t, pool); !maps.Equal(got, want) {
+		t.Fatalf("nav_latest after Load: %v, want %v", got, want)
+	}
+	if got := next.Latest()["100"]; got.Date != fund.NewDate(2026, time.August, 18) {
+		t.Fatalf("the loaded state has 100 at %v, want 2026-08-18 (read after the catch-up)", got.Date)
 	}
 }
