@@ -37,12 +37,40 @@ import (
 //
 // The engine commits a batch's checkpoint only after the holders flushed
 // it, so holding moves the commit later and loses nothing (see
-// Pipeline.HoldRows). A holder in a pipeline without HoldRows is flushed
+// Pipeline.HoldRows). A Finisher may keep records past a Flush that
+// succeeded (Held leaves them out): only one whose store catches up by
+// itself after a crash. A holder in a pipeline without HoldRows is flushed
 // after every batch, before its commit, as if it wrote at once.
 type Holder interface {
 	Held() int
 	Cut()
 	Flush(ctx context.Context) error
+}
+
+// Finisher is a Holder that may keep records past a Flush that succeeded,
+// for a store that catches up after a crash by itself (the Postgres NAV
+// sink's nav_latest: its next run's Load). Run calls Finish once every
+// batch is written, before the run is recorded, and fails the run with
+// its error; a run that fails before that leaves them to the holder's
+// Close (io.Closer).
+type Finisher interface {
+	Holder
+	Finish(ctx context.Context) error
+}
+
+// finishAll finishes the Finishers among hs (a Fanout's inner ones too).
+func finishAll(ctx context.Context, hs []Holder) error {
+	var errs []error
+	for _, h := range hs {
+		if w, ok := h.(interface{ innerHolders() []Holder }); ok {
+			errs = append(errs, finishAll(ctx, w.innerHolders()))
+			continue
+		}
+		if f, ok := h.(Finisher); ok {
+			errs = append(errs, f.Finish(ctx))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // BatchHolder is a Holder that knows which batch each record it holds

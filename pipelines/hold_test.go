@@ -824,3 +824,44 @@ func TestWritersCommitOnlyAfterTheFlushThatCarriesTheirRecords(t *testing.T) {
 		t.Fatalf("batches %v committed before the holder sent them; commits %v", src.early, src.commits)
 	}
 }
+
+// finishHold is a holdSink that is a Finisher: Finish records how many
+// records had been written when it came, and fails with err.
+type finishHold struct {
+	holdSink
+	finishes  int
+	writtenAt int // records written (kept or sent) at Finish
+	err       error
+}
+
+func (h *finishHold) Finish(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.finishes++
+	h.writtenAt = len(h.kept) + len(h.sent)
+	return h.err
+}
+
+// Run finishes a Finisher (inside a Fanout too) once, after every batch is
+// written, and fails with its error.
+func TestRunFinishesFinishersAfterTheLastBatch(t *testing.T) {
+	refused := errors.New("store refused the last send")
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{{"ok", nil}, {"failed", refused}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &finishHold{err: tc.err}
+			src := &sliceSource{recs: records(30, nil), n: 3}
+			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{Fanout[string]{h}},
+				Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour}
+			_, err := p.Run(context.Background())
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Fatalf("run: %v, want %v", err, tc.err)
+			}
+			if h.finishes != 1 || h.writtenAt != 30 {
+				t.Fatalf("finished %d times with %d records written, want once after all 30", h.finishes, h.writtenAt)
+			}
+		})
+	}
+}

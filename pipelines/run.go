@@ -857,6 +857,11 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	if err := firstReal(context.Cause(ctx), werr); err != nil {
 		return st, err
 	}
+	// What holders kept past their flushes goes now, before the run is
+	// recorded: its failure is the run's.
+	if err := finishAll(ctx, hold); err != nil {
+		return st, fmt.Errorf("%s: %w", p.Name, err)
+	}
 	if len(units.errs) > 0 {
 		return st, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0])
 	}

@@ -202,8 +202,8 @@ func (c *Cached) clock() time.Time {
 const NAVFullCheck = 5 * time.Minute
 
 // NAVMaxLag bounds how long the NAV snapshot may lag a nav_latest that
-// keeps moving. A NAV load moves nav_latest with every flush (every few
-// files of a backfill);
+// keeps moving. A NAV load moves nav_latest every 30 s at most
+// (navingest.LatestEvery) and at its end;
 // reloading the snapshot (every NAV of the window) on each move would
 // reload it at every check for the whole load. So a move is loaded once
 // the mark has stood still for one check (the load ended), or after

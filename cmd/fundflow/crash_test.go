@@ -173,8 +173,9 @@ func TestCrashAndRestartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	if q != wantQuarantined || done != len(files) {
 		t.Fatalf("quarantine = %d (want %d), files done = %d (want %d)", q, wantQuarantined, done, len(files))
 	}
-	// nav_latest's moves are held for the flush: the kills fall between
-	// a batch's NAVs and its flush too.
+	// nav_latest's moves are held past the flushes, to the run's end: the
+	// kills fall between a batch's checkpoint and its moves too, which the
+	// next run's Load catches up.
 	if latestOff != 0 {
 		t.Fatalf("%d schemes' nav_latest is not their newest NAV in navs", latestOff)
 	}

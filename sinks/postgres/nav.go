@@ -50,9 +50,12 @@ import (
 // checkpoints did not commit: the next run reads them again (the same
 // bytes, or a file published again), finds their keys in navs (a COPY
 // refused on the key sends the batch through ON CONFLICT instead) and
-// moves nav_latest at its flush. Readers of nav_latest see it behind navs
-// by up to two flushes' batches (one in flight, one gathering) while a
-// load runs; with LatestEvery, by up to that long and a flush.
+// moves nav_latest at its flush. With LatestEvery a batch's checkpoint
+// may commit before its moves are sent: a run that dies between the two
+// leaves nav_latest behind navs, and the next Load moves it up
+// (catchUpLatest). Readers of nav_latest see it behind navs by up to two
+// flushes' batches (one in flight, one gathering) while a load runs; with
+// LatestEvery, by up to that long and a flush.
 //
 // Use one NAVSink per run (a pointer: it holds the state).
 type NAVSink struct {
@@ -64,17 +67,16 @@ type NAVSink struct {
 	// and one update per file cost Postgres as much CPU as the COPY of
 	// the NAVs (issue 15). Set it only in a pipeline with HoldRows: the engine
 	// commits a batch's checkpoint only after Flush, so a crash replays
-	// the batches whose moves were not sent (see the type's comment).
+	// the batches whose moves were not sent (see the type's comment; but
+	// for LatestEvery's).
 	HoldLatest bool
 	// LatestEvery, with HoldLatest, lets the moves wait past the engine's
 	// flushes: a Flush sends them only once LatestEvery has passed since
-	// the first Flush or the last send, and Close sends what is left. Each
-	// send moves every scheme a NAVAll file names, however few files it
-	// covers: on the 60-day backfill, 7 sends were about 1.2 s of the
-	// Postgres backends' 4.6 s (issue 15). A batch's checkpoint then
-	// commits before its moves are sent; a run that dies between the two
-	// leaves nav_latest behind navs, and the next Load moves it up
-	// (catchUpLatest). 0: every Flush sends.
+	// the first Flush or the last send, and Finish (at the run's end) or
+	// Close sends what is left. Each send moves every scheme a NAVAll file
+	// names, however few files it covers: on the 60-day backfill, its 7
+	// sends took about 1.2 s of Postgres statement time (issue 15). 0:
+	// every Flush sends.
 	LatestEvery time.Duration
 	state       navState
 	sources     navSources

@@ -70,7 +70,11 @@ const upsertLatest = `INSERT INTO nav_latest (scheme_code, nav_date, nav, source
 	FROM unnest($1::text[], $2::date[]) AS u(scheme_code, nav_date)
 	JOIN nav_lineage n ON n.scheme_code = u.scheme_code AND n.nav_date = u.nav_date
 	WHERE NOT $3::bool OR NOT EXISTS (SELECT 1 FROM nav_latest l WHERE l.scheme_code = u.scheme_code)
-	ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
+	` + latestForward
+
+// latestForward ends an INSERT into nav_latest: a scheme it has moves
+// only forward.
+const latestForward = `ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
 	    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
 	    source_line = excluded.source_line, updated_at = now()
 	WHERE excluded.nav_date > nav_latest.nav_date`
@@ -178,16 +182,7 @@ func (s *NAVSink) Held() int {
 func (s *NAVSink) Cut() {
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
-	if s.cut == nil {
-		s.cut, s.pending = s.pending, nil
-		return
-	}
-	if s.pending != nil {
-		for _, m := range s.pending.rows {
-			s.cut.add(m)
-		}
-	}
-	s.pending = nil
+	s.cut, s.pending = mergeHeld(s.cut, s.pending), nil
 }
 
 // Flush moves nav_latest to every move cut, in one transaction; after a
@@ -226,10 +221,9 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Close sends every move still held or let wait (LatestEvery): Run closes
-// its sinks once its checkpoints are committed. A send that fails is
-// returned (Run logs it); the next Load moves nav_latest up to navs.
-func (s *NAVSink) Close() error {
+// Finish sends every move still held or kept (LatestEvery)
+// (pipelines.Finisher): Run calls it once every batch is written.
+func (s *NAVSink) Finish(ctx context.Context) error {
 	s.pendMu.Lock()
 	held := mergeHeld(mergeHeld(s.deferred, s.cut), s.pending)
 	s.deferred, s.cut, s.pending = nil, nil, nil
@@ -237,14 +231,20 @@ func (s *NAVSink) Close() error {
 	if held == nil || len(held.rows) == 0 {
 		return nil
 	}
-	// Its own context: the run's may be cancelled (Ctrl-C), and these
-	// moves are of NAVs committed.
-	ctx, cancel := context.WithTimeout(context.Background(), closeSendWait)
-	defer cancel()
 	if err := s.send(ctx, held); err != nil {
+		s.holdAgain(held)
 		return fmt.Errorf("%w (the next run moves nav_latest up to navs)", err)
 	}
 	return nil
+}
+
+// Close is Finish for a run that failed before it (Run closes its sinks
+// when it ends): the moves held are of NAVs committed, whether their
+// checkpoints did or not. Its own context: the run's is cancelled by then.
+func (s *NAVSink) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeSendWait)
+	defer cancel()
+	return s.Finish(ctx)
 }
 
 // closeSendWait bounds Close's send of the moves left.
@@ -309,10 +309,9 @@ func catchUpLatest(ctx context.Context, pool *pgxpool.Pool) error {
 			CROSS JOIN LATERAL (SELECT * FROM nav_lineage n
 			    WHERE n.scheme_code = c.code AND n.nav_date > coalesce(l.nav_date, '-infinity')
 			    ORDER BY n.nav_date DESC LIMIT 1) n
-			ON CONFLICT (scheme_code) DO UPDATE SET nav_date = excluded.nav_date, nav = excluded.nav,
-			    source_file = excluded.source_file, source_sha256 = excluded.source_sha256,
-			    source_line = excluded.source_line, updated_at = now()
-			WHERE excluded.nav_date > nav_latest.nav_date`)
+			WHERE n.source_file IS NOT NULL -- (a row whose file is gone: left, not a failed Load)
+			ORDER BY c.code -- the rows locked in send's order: no deadlock with a run's send
+			` + latestForward)
 		return tx.SendBatch(ctx, q).Close()
 	})
 	if err != nil {
@@ -326,10 +325,5 @@ func catchUpLatest(ctx context.Context, pool *pgxpool.Pool) error {
 func (s *NAVSink) holdAgain(held *heldMoves) {
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
-	if s.pending != nil {
-		for _, m := range s.pending.rows {
-			held.add(m)
-		}
-	}
-	s.pending = held
+	s.pending = mergeHeld(held, s.pending)
 }
