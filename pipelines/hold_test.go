@@ -825,43 +825,75 @@ func TestWritersCommitOnlyAfterTheFlushThatCarriesTheirRecords(t *testing.T) {
 	}
 }
 
-// finishHold is a holdSink that is a Finisher: Finish records how many
-// records had been written when it came, and fails with err.
+// finishHold is a holdSink that is a Finisher: Finish records what was
+// sent, held and committed when it came, and fails with err (once).
 type finishHold struct {
 	holdSink
-	finishes  int
-	writtenAt int // records written (kept or sent) at Finish
-	err       error
+	src                    *sliceSource
+	finishes               int
+	sentAt, heldAt, commAt int
+	err                    error
 }
 
 func (h *finishHold) Finish(ctx context.Context) error {
+	held := h.Held()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.finishes++
-	h.writtenAt = len(h.kept) + len(h.sent)
-	return h.err
+	h.sentAt, h.heldAt = len(h.sent), held
+	h.src.mu.Lock()
+	h.commAt = len(h.src.commits)
+	h.src.mu.Unlock()
+	err := h.err
+	h.err = nil
+	return err
 }
 
-// Run finishes a Finisher (inside a Fanout too) once, after every batch is
-// written, and fails with its error.
-func TestRunFinishesFinishersAfterTheLastBatch(t *testing.T) {
+// Run finishes a Finisher (inside a Fanout too) once every batch is
+// flushed and committed, retries a Finish that failed for now and fails
+// the run with one that keeps failing; a run that failed before never
+// finishes it.
+func TestRunFinishesFinishersAfterTheLastCommit(t *testing.T) {
 	refused := errors.New("store refused the last send")
 	for _, tc := range []struct {
-		name string
-		err  error
-	}{{"ok", nil}, {"failed", refused}} {
+		name       string
+		err        error
+		failBatch  bool
+		wantErr    error
+		wantFinish int
+	}{
+		{name: "ok", wantFinish: 1},
+		{name: "retried", err: Transient(errors.New("connection reset")), wantFinish: 2},
+		{name: "refused", err: refused, wantErr: refused, wantFinish: 1},
+		{name: "run failed", failBatch: true, wantErr: errBatch, wantFinish: 0},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &finishHold{err: tc.err}
 			src := &sliceSource{recs: records(30, nil), n: 3}
-			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: []Sink[string]{Fanout[string]{h}},
+			h := &finishHold{src: src, err: tc.err}
+			sinks := []Sink[string]{Fanout[string]{h}}
+			if tc.failBatch {
+				sinks = append(sinks, &memSink{fail: func(call int) error {
+					if call == 5 {
+						return errBatch
+					}
+					return nil
+				}})
+			}
+			p := &Pipeline[rec, string]{Name: "t", Source: src, Stage: testStage, Sinks: sinks,
 				Retry: fastRetry, HoldRows: 7, HoldFor: time.Hour}
 			_, err := p.Run(context.Background())
-			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-				t.Fatalf("run: %v, want %v", err, tc.err)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("run: %v, want %v", err, tc.wantErr)
 			}
-			if h.finishes != 1 || h.writtenAt != 30 {
-				t.Fatalf("finished %d times with %d records written, want once after all 30", h.finishes, h.writtenAt)
+			if h.finishes != tc.wantFinish {
+				t.Fatalf("finished %d times, want %d", h.finishes, tc.wantFinish)
+			}
+			if tc.wantFinish > 0 && (h.sentAt != 30 || h.heldAt != 0 || h.commAt != 10) {
+				t.Fatalf("finished with %d records sent, %d held, %d batches committed; want 30, 0, 10", h.sentAt, h.heldAt, h.commAt)
 			}
 		})
 	}
 }
+
+// errBatch is a sink's permanent refusal of a batch.
+var errBatch = errors.New("sink refused the batch")

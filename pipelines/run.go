@@ -857,15 +857,16 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	if err := firstReal(context.Cause(ctx), werr); err != nil {
 		return st, err
 	}
-	// What holders kept past their flushes goes now, before the run is
-	// recorded: its failure is the run's.
-	if err := finishAll(ctx, hold); err != nil {
-		return st, fmt.Errorf("%s: %w", p.Name, err)
-	}
+	var errs []error
 	if len(units.errs) > 0 {
-		return st, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0])
+		errs = append(errs, fmt.Errorf("%s: %w: %d unit(s), first %w", p.Name, ErrUnitFailed, len(units.errs), units.errs[0]))
 	}
-	return st, nil
+	// What holders kept past their flushes goes now (the good units'),
+	// before the run is recorded: its failure is the run's.
+	if err := retry.Do(ctx, "finish", func(ctx context.Context) error { return finishAll(ctx, hold) }); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+	}
+	return st, errors.Join(errs...)
 }
 
 // Close closes the source and every sink that is an io.Closer, and returns

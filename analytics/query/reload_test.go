@@ -7,15 +7,16 @@ import (
 	"github.com/fundflow/fundflow/internal/testkit"
 )
 
-// The NAV snapshot follows a NAV load without reloading on every batch it
-// commits: a move of nav_latest is loaded once the mark stood still for a
-// check, or after NAVMaxLag of moving; a snapshot with nothing moved is
-// not reloaded. The clock is the test's; each step is one check of Run.
+// The NAV snapshot follows a NAV load without reloading on every move of
+// nav_latest (a load moves it every 30 s, navingest.LatestEvery): a move
+// is loaded once the mark stood still for NAVSettle, or after NAVMaxLag of
+// moving; a snapshot with nothing moved is not reloaded. The clock is the
+// test's; each step is one check of Run (10 s).
 func TestNAVSnapshotReloadsOnceTheLoadSettles(t *testing.T) {
 	pool, _ := testkit.PG(t)
 	ctx := testkit.Ctx(t)
 	day := 0
-	nav := func(code string) { // one batch of a load: a scheme's next NAV
+	nav := func(code string) { // one move of a load: a scheme's next NAV
 		t.Helper()
 		day++
 		if _, err := pool.Exec(ctx, `INSERT INTO nav_latest (scheme_code, nav_date, nav, source_file, source_sha256, source_line)
@@ -42,18 +43,21 @@ func TestNAVSnapshotReloadsOnceTheLoadSettles(t *testing.T) {
 	}
 	check(1, "first check")
 	check(1, "nothing moved")
-	// a load committing a batch before every check for two minutes
+	// a load moving nav_latest every third check (30 s) for two minutes
 	for i := 0; i < 12; i++ {
-		nav("100002")
-		// moving since check i=0; NAVMaxLag (60 s) later is check i=6,
-		// and the next 60 s after that would be i=13
+		if i%3 == 0 {
+			nav("100002")
+		}
+		// moving since check i=0; NAVMaxLag (60 s) later is check i=6;
+		// the mark never stands still for NAVSettle (40 s)
 		want := 1
 		if i >= 6 {
 			want = 2
 		}
 		check(want, "moving")
 	}
-	check(3, "settled: the last batch loaded") // 2 during the load + this one
+	check(2, "still for 30 s: a load's pause") // the last move was at i=9
+	check(3, "settled: still for 40 s")
 	check(3, "nothing moved since")
 	m, err := c.Service.LatestMark(ctx)
 	if err != nil {

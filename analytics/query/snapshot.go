@@ -182,8 +182,9 @@ type Cached struct {
 	fullAt time.Time // Run's last check of the NAV window's own mark
 
 	// nav_latest moving under the snapshot (see checkNAVs): the mark last
-	// seen and when it first differed from the snapshot's
+	// seen and since when, and when it first differed from the snapshot's
 	seen    NAVsMark
+	seenAt  time.Time
 	movedAt time.Time
 
 	now func() time.Time // the clock; time.Now when nil (tests move it)
@@ -202,13 +203,16 @@ func (c *Cached) clock() time.Time {
 const NAVFullCheck = 5 * time.Minute
 
 // NAVMaxLag bounds how long the NAV snapshot may lag a nav_latest that
-// keeps moving. A NAV load moves nav_latest every 30 s at most
-// (navingest.LatestEvery) and at its end;
-// reloading the snapshot (every NAV of the window) on each move would
-// reload it at every check for the whole load. So a move is loaded once
-// the mark has stood still for one check (the load ended), or after
-// NAVMaxLag of moving, whichever comes first.
-const NAVMaxLag = time.Minute
+// keeps moving. A NAV load moves nav_latest every 30 s
+// (navingest.LatestEvery) and at its end; reloading the snapshot (every
+// NAV of the window) on each move would reload it every 30 s for the
+// whole load. So a move is loaded once the mark has stood still for
+// NAVSettle (longer than a load's pause between moves: the load ended),
+// or after NAVMaxLag of moving, whichever comes first.
+const (
+	NAVMaxLag = time.Minute
+	NAVSettle = 40 * time.Second
+)
 
 // Folio is the folio's portfolio risk, its NAVs from memory.
 func (c *Cached) Folio(ctx context.Context, folio string, asOf fund.Date) (*FolioRisk, error) {
@@ -319,8 +323,9 @@ func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
 }
 
 // navsChanged says whether cur's NAVs have changed and should be loaded,
-// as checkNAVs sees it: nav_latest moved and then stood still for a check
-// or has been moving for NAVMaxLag; or the window's own mark moved.
+// as checkNAVs sees it: nav_latest moved and then stood still for
+// NAVSettle or has been moving for NAVMaxLag; or the window's own mark
+// moved.
 func (c *Cached) navsChanged(ctx context.Context, cur *NAVSnapshot) (bool, error) {
 	m, err := c.Service.LatestMark(ctx)
 	if err != nil {
@@ -328,12 +333,13 @@ func (c *Cached) navsChanged(ctx context.Context, cur *NAVSnapshot) (bool, error
 	}
 	now := c.clock()
 	if !m.Equal(cur.Latest) {
-		settled := c.seen.Equal(m)
 		if c.movedAt.IsZero() {
-			c.movedAt, settled = now, false
+			c.movedAt = now
 		}
-		c.seen = m
-		return settled || now.Sub(c.movedAt) >= NAVMaxLag, nil
+		if !c.seen.Equal(m) {
+			c.seen, c.seenAt = m, now
+		}
+		return now.Sub(c.seenAt) >= NAVSettle || now.Sub(c.movedAt) >= NAVMaxLag, nil
 	}
 	c.movedAt = time.Time{}
 	if now.Sub(c.fullAt) < NAVFullCheck {

@@ -50,7 +50,7 @@ import (
 // checkpoints did not commit: the next run reads them again (the same
 // bytes, or a file published again), finds their keys in navs (a COPY
 // refused on the key sends the batch through ON CONFLICT instead) and
-// moves nav_latest at its flush. With LatestEvery a batch's checkpoint
+// moves nav_latest with its own moves. With LatestEvery a batch's checkpoint
 // may commit before its moves are sent: a run that dies between the two
 // leaves nav_latest behind navs, and the next Load moves it up
 // (catchUpLatest). Readers of nav_latest see it behind navs by up to two
@@ -111,8 +111,11 @@ func (*NAVSink) Name() string { return "postgres" }
 // (catchUpLatest), then reads the scheme master and nav_latest (Write reads
 // them when they are not loaded): Holds knows nothing until they are.
 func (s *NAVSink) Load(ctx context.Context) error {
-	if err := catchUpLatest(ctx, s.Pool); err != nil {
-		return classify(err)
+	// Retried: a deadlock with another run's send is transient.
+	if err := pipelines.DefaultRetry.Do(ctx, "catch up nav_latest", func(ctx context.Context) error {
+		return classify(catchUpLatest(ctx, s.Pool))
+	}); err != nil {
+		return err
 	}
 	return classify(s.state.ensure(ctx, s.Pool))
 }

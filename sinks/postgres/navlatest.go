@@ -190,7 +190,7 @@ func (s *NAVSink) Cut() {
 // commit waits for the WAL flush (unlike a batch's): no witness covers it,
 // and the checkpoints it lets commit next must find it durable. With
 // LatestEvery, a Flush before that wait is over keeps the moves for a
-// later one (or Close) instead.
+// later one (or Finish, or Close) instead.
 func (s *NAVSink) Flush(ctx context.Context) error {
 	s.pendMu.Lock()
 	held := s.cut
@@ -293,7 +293,8 @@ func (s *NAVSink) send(ctx context.Context, held *heldMoves) error {
 // newest row in navs where navs holds a newer one: the moves of a run
 // that died after its checkpoints committed and before it sent them
 // (LatestEvery). Forward only, to the row navs holds, under the moves'
-// shared lock, as a move. About 16,000 index probes of navs: 60 ms on the
+// shared lock, as a move; a row of navs whose file nav_sources lacks
+// fails it, as it fails a move (migration 069). About 16,000 index probes of navs: 60 ms on the
 // 60-day backfill's tables.
 func catchUpLatest(ctx context.Context, pool *pgxpool.Pool) error {
 	err := pgx.BeginTxFunc(ctx, pool, readCommitted, func(tx pgx.Tx) error {
@@ -309,8 +310,7 @@ func catchUpLatest(ctx context.Context, pool *pgxpool.Pool) error {
 			CROSS JOIN LATERAL (SELECT * FROM nav_lineage n
 			    WHERE n.scheme_code = c.code AND n.nav_date > coalesce(l.nav_date, '-infinity')
 			    ORDER BY n.nav_date DESC LIMIT 1) n
-			WHERE n.source_file IS NOT NULL -- (a row whose file is gone: left, not a failed Load)
-			ORDER BY c.code -- the rows locked in send's order: no deadlock with a run's send
+			ORDER BY c.code -- in code order, as a send's upserts: a deadlock with one is unlikely
 			` + latestForward)
 		return tx.SendBatch(ctx, q).Close()
 	})
