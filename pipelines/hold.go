@@ -50,24 +50,26 @@ type Holder interface {
 // Finisher is a Holder that may keep records past a Flush that succeeded,
 // for a store that catches up after a crash by itself (the Postgres NAV
 // sink's nav_latest: its next run's Load). Run calls Finish once every
-// batch is written, before the run is recorded, and fails the run with
-// its error; a run that fails before that leaves them to the holder's
-// Close (io.Closer).
+// batch is written, before the run is recorded (again, with the run's
+// Retry, after a transient error), and fails the run with its error; a
+// run that fails before that leaves them to the holder's Close
+// (io.Closer).
 type Finisher interface {
 	Holder
 	Finish(ctx context.Context) error
 }
 
-// finishAll finishes the Finishers among hs (a Fanout's inner ones too).
-func finishAll(ctx context.Context, hs []Holder) error {
+// finishAll finishes the Finishers among hs (a Fanout's inner ones too),
+// each retried on its own.
+func finishAll(ctx context.Context, hs []Holder, retry Retry) error {
 	var errs []error
 	for _, h := range hs {
 		if w, ok := h.(interface{ innerHolders() []Holder }); ok {
-			errs = append(errs, finishAll(ctx, w.innerHolders()))
+			errs = append(errs, finishAll(ctx, w.innerHolders(), retry))
 			continue
 		}
 		if f, ok := h.(Finisher); ok {
-			errs = append(errs, f.Finish(ctx))
+			errs = append(errs, retry.Do(ctx, "finish", f.Finish))
 		}
 	}
 	return errors.Join(errs...)

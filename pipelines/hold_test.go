@@ -897,3 +897,42 @@ func TestRunFinishesFinishersAfterTheLastCommit(t *testing.T) {
 
 // errBatch is a sink's permanent refusal of a batch.
 var errBatch = errors.New("sink refused the batch")
+
+// finishUnits is a heldUnits that is a Finisher refusing with err.
+type finishUnits struct {
+	heldUnits
+	finishes, sentAt int
+	err              error
+}
+
+func (f *finishUnits) Finish(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finishes++
+	f.sentAt = len(f.sent)
+	return f.err
+}
+
+// A run with a failed unit still finishes (the other units' records), and
+// fails with both errors.
+func TestRunFinishesAfterAUnitFailed(t *testing.T) {
+	refused := errors.New("store refused the last send")
+	src := &unitSource{units: []string{"a.txt", "b.txt", "c.txt"}, lines: 9, n: 3, failed: map[string]error{}}
+	h := &finishUnits{err: refused}
+	refuse := &unitSink{got: map[string]int{}, fail: func(b Batch[urec]) error {
+		if b.Items[0].unit == "b.txt" && b.Items[0].line == 4 {
+			return errors.New("copy navs: numeric field overflow")
+		}
+		return nil
+	}}
+	p := &Pipeline[urec, urec]{Name: "t", Source: src, Stage: passUnit, Sinks: []Sink[urec]{h, refuse}, Retry: fastRetry,
+		HoldRows: 1000, HoldFor: time.Hour}
+	_, err := p.Run(context.Background())
+	if !errors.Is(err, ErrUnitFailed) || !errors.Is(err, refused) {
+		t.Fatalf("run: %v, want the unit failed and the finish refused", err)
+	}
+	// a 9, b 1-6 (sent before b failed), c 9
+	if h.finishes != 1 || h.sentAt != 24 {
+		t.Fatalf("finished %d times with %d records sent, want once with 24", h.finishes, h.sentAt)
+	}
+}

@@ -863,7 +863,7 @@ func (p *Pipeline[In, Out]) Run(ctx context.Context) (st Stats, err error) {
 	}
 	// What holders kept past their flushes goes now (the good units'),
 	// before the run is recorded: its failure is the run's.
-	if err := retry.Do(ctx, "finish", func(ctx context.Context) error { return finishAll(ctx, hold) }); err != nil {
+	if err := finishAll(ctx, hold, retry); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 	}
 	return st, errors.Join(errs...)

@@ -319,6 +319,7 @@ func (c *Cached) checkNAVs(ctx context.Context, log *slog.Logger) {
 	}
 	c.fullAt = c.clock() // the load read the window
 	c.movedAt = time.Time{}
+	c.seen, c.seenAt = n.Latest, c.fullAt
 	log.Info("folio risk: NAV snapshot loaded", "schemes", n.Len(), "navs", n.Rows, "from", n.From.String(), "seconds", time.Since(t0).Seconds())
 }
 

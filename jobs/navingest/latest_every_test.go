@@ -8,7 +8,8 @@ import (
 )
 
 // The API's NAV snapshot takes nav_latest standing still for NAVSettle as
-// the end of a load: longer than a load's pause between its moves, or it
+// the end of a load: longer than a load's pause between its moves (30 s
+// and the wait for the next flush, under a second in a backfill), or it
 // would reload after every move of a long backfill.
 func TestAnalyticsSettleOutlastsLatestEvery(t *testing.T) {
 	if query.NAVSettle <= navingest.LatestEvery {
