@@ -208,6 +208,25 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 		held, s.deferred = mergeHeld(s.deferred, held), nil
 	}
 	s.pendMu.Unlock()
+	return s.sendOrHold(ctx, held)
+}
+
+// Finish sends every move still held or kept (LatestEvery)
+// (pipelines.Finisher): Run calls it once every batch is written.
+func (s *NAVSink) Finish(ctx context.Context) error {
+	s.pendMu.Lock()
+	held := mergeHeld(mergeHeld(s.deferred, s.cut), s.pending)
+	s.deferred, s.cut, s.pending = nil, nil, nil
+	s.pendMu.Unlock()
+	if err := s.sendOrHold(ctx, held); err != nil {
+		return fmt.Errorf("%w (the next run moves nav_latest up to navs)", err)
+	}
+	return nil
+}
+
+// sendOrHold sends held (nil or empty: nothing to send) and starts
+// LatestEvery's wait again, or holds it again after a failure.
+func (s *NAVSink) sendOrHold(ctx context.Context, held *heldMoves) error {
 	if held == nil || len(held.rows) == 0 {
 		return nil
 	}
@@ -218,23 +237,6 @@ func (s *NAVSink) Flush(ctx context.Context) error {
 	s.pendMu.Lock()
 	s.sentAt = time.Now()
 	s.pendMu.Unlock()
-	return nil
-}
-
-// Finish sends every move still held or kept (LatestEvery)
-// (pipelines.Finisher): Run calls it once every batch is written.
-func (s *NAVSink) Finish(ctx context.Context) error {
-	s.pendMu.Lock()
-	held := mergeHeld(mergeHeld(s.deferred, s.cut), s.pending)
-	s.deferred, s.cut, s.pending = nil, nil, nil
-	s.pendMu.Unlock()
-	if held == nil || len(held.rows) == 0 {
-		return nil
-	}
-	if err := s.send(ctx, held); err != nil {
-		s.holdAgain(held)
-		return fmt.Errorf("%w (the next run moves nav_latest up to navs)", err)
-	}
 	return nil
 }
 
